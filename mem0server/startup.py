@@ -1,0 +1,40 @@
+"""What a serving process says when it starts: database, embedder, LLM and auth mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+
+from mem0server.database import describe_database
+
+logger = logging.getLogger("mem0server")
+
+
+def announce() -> None:
+    db = settings.DATABASES["default"]
+    where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
+    logger.info("database: %s (%s)", describe_database(db), where)
+
+    from memories.embeddings import describe_embedder, get_embedder
+
+    logger.info("embedder: %s", describe_embedder())
+    logger.info("llm: none configured, inference is off: infer=true stores messages as given, skipping near-duplicates")
+    if settings.AUTH_DISABLED:
+        logger.warning("!" * 72)
+        logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
+        logger.warning("Use this for local development only; never expose this server.")
+        logger.warning("!" * 72)
+    elif settings.ADMIN_API_KEY:
+        logger.info("auth: on (X-API-Key with ADMIN_API_KEY)")
+        if len(settings.ADMIN_API_KEY) < 16:
+            logger.warning("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
+    else:
+        logger.warning("auth: on, but no ADMIN_API_KEY is set, so every API call will answer 401.")
+    logger.info("API docs at /docs, schema at /openapi.json")
+
+    # Load the embedding model in the background so the first request does not wait for it.
+    embedder = get_embedder()
+    if hasattr(embedder, "warm_up"):
+        threading.Thread(target=embedder.warm_up, name="embedder-warm-up", daemon=True).start()

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/docs", permanent=False)),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    path("admin/", admin.site.urls),
+    path("", include("memories.urls")),
+]
+
+handler400 = "mem0server.views.bad_request"
+handler403 = "mem0server.views.permission_denied"
+handler404 = "mem0server.views.not_found"
+handler500 = "mem0server.views.server_error"

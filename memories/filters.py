@@ -1,0 +1,166 @@
+"""Mem0's filter language, translated into one Django Q that runs inside PostgreSQL.
+
+`{"key": value}` is equality; `{"key": {"op": value}}` applies an operator; `"*"` means "has any
+value"; `AND` / `OR` / `NOT` take lists of filters. Scope ids and actor/role are columns, every
+other key is a metadata (JSONB) key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Contains, IContains
+
+from mem0server.exceptions import InvalidInput
+
+COLUMNS = ("user_id", "agent_id", "run_id", "actor_id", "role")
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
+LOGICAL = ("AND", "OR", "NOT")
+_JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def build_filter(filters: dict[str, Any]) -> Q:
+    """A Q for a whole filter object (its top-level keys are ANDed)."""
+    if not isinstance(filters, dict):
+        raise InvalidInput("filters must be a JSON object.")
+    q = Q()
+    for key, value in filters.items():
+        if key in LOGICAL:
+            q &= _logical(key, value)
+        else:
+            q &= _condition(key, value)
+    return q
+
+
+def _logical(op: str, value: Any) -> Q:
+    if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
+        raise InvalidInput(f"filters.{op} must be a non-empty list of filter objects.")
+    parts = [build_filter(item) for item in value]
+    if op == "OR":
+        q = Q()
+        for part in parts:
+            q |= part
+        return q
+    combined = Q()
+    for part in parts:
+        combined &= part
+    return ~combined if op == "NOT" else combined
+
+
+def _condition(key: str, value: Any) -> Q:
+    if not isinstance(key, str) or not key:
+        raise InvalidInput("Filter keys must be non-empty strings.")
+    if value == "*":
+        return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
+    if not isinstance(value, dict):
+        return _operator(key, "eq", value)
+    if not value:
+        raise InvalidInput(f"filters.{key} is an empty object; give a value or an operator such as eq.")
+    q = Q()
+    for op, operand in value.items():
+        if op not in OPERATORS:
+            raise InvalidInput(f"Unknown filter operator {op!r} on {key!r}; use one of: {', '.join(OPERATORS)}.")
+        q &= _operator(key, op, operand)
+    return q
+
+
+def _operator(key: str, op: str, value: Any) -> Q:
+    builder = _column_ops if key in COLUMNS else _metadata_ops
+    return builder[op](key, value)
+
+
+def _require(key: str, op: str, value: Any, check: Callable[[Any], bool], what: str) -> Any:
+    if not check(value):
+        raise InvalidInput(f"filters.{key}.{op} needs {what}, got {json.dumps(value)[:100]}.")
+    return value
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# --- scope / identity columns: plain SQL comparisons ------------------------------------------------
+
+
+def _col_eq(key: str, value: Any) -> Q:
+    return Q(**{key: _require(key, "eq", value, _is_str, "a string")})
+
+
+def _col_in(key: str, value: Any) -> Q:
+    return Q(**{f"{key}__in": _require(key, "in", value, _is_str_list, "a list of strings")})
+
+
+def _col_compare(op: str) -> Callable[[str, Any], Q]:
+    return lambda key, value: Q(**{f"{key}__{op}": _require(key, op, value, _is_str, "a string")})
+
+
+_column_ops: dict[str, Callable[[str, Any], Q]] = {
+    "eq": _col_eq,
+    "ne": lambda key, value: ~_col_eq(key, value),
+    "in": _col_in,
+    "nin": lambda key, value: ~_col_in(key, value),
+    **{op: _col_compare(op) for op in ("gt", "gte", "lt", "lte", "contains", "icontains")},
+}
+
+
+# --- metadata keys: JSONB operators ----------------------------------------------------------------
+
+
+def _meta_eq(key: str, value: Any) -> Q:
+    # Containment (@>) compares JSON types exactly and can use the GIN index.
+    return Q(metadata__contains={key: value})
+
+
+def _meta_in(key: str, value: Any) -> Q:
+    values = _require(key, "in", value, lambda v: isinstance(v, list), "a list")
+    q = Q(pk__in=[])
+    for item in values:
+        q |= _meta_eq(key, item)
+    return q
+
+
+def _meta_compare(op: str) -> Callable[[str, Any], Q]:
+    # jsonpath compares numbers with numbers and strings with strings; other pairs are simply false,
+    # so a stray string value can never make the query fail.
+    def build(key: str, value: Any) -> Q:
+        _require(key, op, value, _is_scalar, "a number or a string")
+        path = f"$.{json.dumps(key)} ? (@ {_JSONPATH_OPS[op]} $v)"
+        sql = RawSQL(
+            "jsonb_path_exists(metadata, %s::jsonpath, %s::jsonb)",
+            (path, json.dumps({"v": value})),
+            output_field=BooleanField(),
+        )
+        return Q(sql)
+
+    return build
+
+
+def _meta_text(lookup: type[Contains] | type[IContains], op: str) -> Callable[[str, Any], Q]:
+    def build(key: str, value: Any) -> Q:
+        return Q(lookup(KeyTextTransform(key, "metadata"), _require(key, op, value, _is_str, "a string")))
+
+    return build
+
+
+_metadata_ops: dict[str, Callable[[str, Any], Q]] = {
+    "eq": _meta_eq,
+    "ne": lambda key, value: ~_meta_eq(key, value),
+    "in": _meta_in,
+    "nin": lambda key, value: ~_meta_in(key, value),
+    **{op: _meta_compare(op) for op in _JSONPATH_OPS},
+    "contains": _meta_text(Contains, "contains"),
+    "icontains": _meta_text(IContains, "icontains"),
+}

@@ -1,0 +1,77 @@
+"""Memories and their history: fields, constraints and indexes only (logic lives in services/selectors)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
+
+
+class Memory(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    text = models.TextField()
+    hash = models.CharField(max_length=32, help_text="md5 of the text")
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True)
+    actor_id = models.CharField(max_length=255, null=True, blank=True)
+    role = models.CharField(max_length=32, null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMS)
+    expiration_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "memories"
+        indexes = [
+            HnswIndex(
+                name="memory_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            # Scope lookups list newest first, so the scope id leads and created_at follows.
+            models.Index(fields=["user_id", "-created_at"], name="memory_user_created"),
+            models.Index(fields=["agent_id", "-created_at"], name="memory_agent_created"),
+            models.Index(fields=["run_id", "-created_at"], name="memory_run_created"),
+            models.Index(fields=["-created_at", "-id"], name="memory_created"),
+            GinIndex(fields=["metadata"], name="memory_metadata_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class MemoryHistory(models.Model):
+    class Event(models.TextChoices):
+        ADD = "ADD"
+        UPDATE = "UPDATE"
+        DELETE = "DELETE"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Not a foreign key: history outlives the memory it describes.
+    memory_id = models.UUIDField()
+    old_memory = models.TextField(null=True, blank=True)
+    new_memory = models.TextField(null=True, blank=True)
+    event = models.CharField(max_length=8, choices=Event.choices)
+    # When the event happened; history is read oldest first by this.
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    is_deleted = models.BooleanField(default=False)
+    actor_id = models.CharField(max_length=255, null=True, blank=True)
+    role = models.CharField(max_length=32, null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "memory history"
+        indexes = [models.Index(fields=["memory_id", "created_at"], name="history_memory_created")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.memory_id}"

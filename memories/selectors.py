@@ -1,0 +1,135 @@
+"""Reads: get, list, search and history. Every filter runs in SQL, before any LIMIT."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from pgvector.django import CosineDistance
+
+from mem0server.exceptions import InvalidInput, NotFound
+from memories.embeddings import get_embedder
+from memories.filters import build_filter
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+
+
+def parse_memory_id(raw: str) -> uuid.UUID:
+    """The UUID in a path, or a 400 that says what a memory id looks like."""
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise InvalidInput(f"{str(raw)[:64]!r} is not a valid memory id; memory ids are UUIDs.") from None
+
+
+def memory_get(*, memory_id: uuid.UUID) -> Memory:
+    """One memory by id, or NotFound."""
+    try:
+        return Memory.objects.get(id=memory_id)
+    except Memory.DoesNotExist:
+        raise NotFound(f"Memory {memory_id} not found.") from None
+
+
+def _visible(*, scope: dict[str, str], filters: dict | None, show_expired: bool) -> QuerySet[Memory]:
+    qs = Memory.objects.filter(**scope)
+    if filters:
+        qs = qs.filter(build_filter(filters))
+    if not show_expired:
+        qs = qs.filter(Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate()))
+    return qs
+
+
+@dataclass
+class MemoryPage:
+    results: list[Memory]
+    next_cursor: str | None
+    next_page: int | None
+
+
+def _encode_cursor(memory: Memory) -> str:
+    raw = json.dumps([memory.created_at.isoformat(), str(memory.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, memory_id = json.loads(raw)
+        return datetime.fromisoformat(created), uuid.UUID(memory_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise InvalidInput("cursor is not valid; pass the next_cursor value of a previous page.") from None
+
+
+def memories_list(
+    *,
+    scope: dict[str, str],
+    filters: dict | None = None,
+    top_k: int = 100,
+    page: int | None = None,
+    cursor: str | None = None,
+    show_expired: bool = False,
+) -> MemoryPage:
+    """Newest first, `top_k` per page, paged by page number or by an opaque cursor."""
+    qs = _visible(scope=scope, filters=filters, show_expired=show_expired).order_by("-created_at", "-id")
+    if cursor:
+        created, memory_id = _decode_cursor(cursor)
+        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=memory_id))
+    offset = (page - 1) * top_k if page else 0
+    rows = list(qs[offset : offset + top_k + 1])
+    has_more = len(rows) > top_k
+    rows = rows[:top_k]
+    return MemoryPage(
+        results=rows,
+        next_cursor=_encode_cursor(rows[-1]) if has_more and rows else None,
+        next_page=(page or 1) + 1 if has_more and not cursor else None,
+    )
+
+
+def memories_search(
+    *,
+    query: str,
+    filters: dict,
+    top_k: int = 20,
+    threshold: float = 0.1,
+    show_expired: bool = False,
+) -> list[Memory]:
+    """Cosine similarity search inside one scope; best first, at most top_k, none below threshold.
+
+    Each memory carries `score` (cosine similarity) and `score_details` (its parts).
+    """
+    if not any(filters.get(field) for field in SCOPE_FIELDS):
+        raise InvalidInput("Search needs a scope: give user_id, agent_id or run_id (top level or in filters).")
+    if top_k == 0:
+        return []
+    vector = get_embedder().embed([query])[0]
+    qs = (
+        _visible(scope={}, filters=filters, show_expired=show_expired)
+        .annotate(distance=CosineDistance("embedding", vector))
+        .order_by("distance")[:top_k]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Filtered HNSW scans keep going until top_k rows pass the filter (pgvector >= 0.8).
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
+        rows = list(qs)
+    # relaxed_order may return neighbours slightly out of order: sort the few rows we have.
+    for memory in rows:
+        memory.score = 1.0 - float(memory.distance)
+        memory.score_details = {"vector": memory.score}
+    rows.sort(key=lambda memory: memory.score, reverse=True)
+    return [memory for memory in rows if memory.score >= threshold]
+
+
+def memory_history(*, memory_id: uuid.UUID) -> list[MemoryHistory]:
+    """Every event of a memory, oldest first; NotFound if the id was never seen."""
+    rows = list(MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id"))
+    if not rows and not Memory.objects.filter(id=memory_id).exists():
+        raise NotFound(f"Memory {memory_id} not found.")
+    return rows

@@ -1,0 +1,263 @@
+"""Request and response shapes of the memory endpoints; they are also the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+
+MAX_TOP_K = 1000
+
+
+class ScopeIdField(serializers.CharField):
+    """A user/agent/run id: trimmed, non-empty, no whitespace inside."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 255)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if any(ch.isspace() for ch in value):
+            raise serializers.ValidationError("Must not contain whitespace.")
+        return value
+
+
+class ScopeMixin(serializers.Serializer):
+    user_id = ScopeIdField()
+    agent_id = ScopeIdField()
+    run_id = ScopeIdField()
+
+    def scope(self) -> dict[str, str]:
+        return {field: self.validated_data[field] for field in SCOPE_FIELDS if self.validated_data.get(field)}
+
+
+class ObjectField(serializers.JSONField):
+    """A JSON object (not a list, string or number)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+ObjectField = extend_schema_field({"type": "object", "additionalProperties": True})(ObjectField)
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
+    content = serializers.CharField(max_length=100_000)
+    name = serializers.CharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "One user message."},
+            {"type": "array", "items": {"$ref": "#/components/schemas/MessageRequest"}, "minItems": 1},
+        ]
+    }
+)
+class MessagesField(serializers.Field):
+    """A list of {role, content} messages, or a plain string meaning one user message."""
+
+    default_error_messages = {
+        "invalid": "Must be a string or a list of {role, content} messages.",
+        "empty": "Must contain at least one message.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = [{"role": "user", "content": data}]
+        if not isinstance(data, list):
+            self.fail("invalid")
+        if not data:
+            self.fail("empty")
+        serializer = MessageSerializer(data=data, many=True)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def to_representation(self, value):
+        return value
+
+
+class AddMemoryRequestSerializer(ScopeMixin):
+    messages = MessagesField()
+    metadata = ObjectField(required=False, allow_null=True)
+    infer = serializers.BooleanField(default=True)
+    memory_type = serializers.ChoiceField(choices=["procedural_memory"], required=False, allow_null=True)
+    prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=20_000)
+    expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
+
+    def validate(self, attrs):
+        if not any(attrs.get(field) for field in SCOPE_FIELDS):
+            raise serializers.ValidationError("One of user_id, agent_id or run_id is required.")
+        if attrs.get("memory_type") == "procedural_memory" and not attrs.get("agent_id"):
+            raise serializers.ValidationError({"agent_id": "memory_type procedural_memory needs an agent_id."})
+        return attrs
+
+
+class AddResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    memory = serializers.CharField()
+    event = serializers.ChoiceField(choices=["ADD", "UPDATE", "DELETE", "NONE"])
+    previous_memory = serializers.CharField(required=False)
+    actor_id = serializers.CharField(required=False, allow_null=True)
+    role = serializers.CharField(required=False, allow_null=True)
+
+
+class AddResponseSerializer(serializers.Serializer):
+    results = AddResultSerializer(many=True)
+
+
+class MemorySerializer(serializers.ModelSerializer):
+    memory = serializers.CharField(source="text")
+    metadata = ObjectField(allow_null=True)
+
+    class Meta:
+        model = Memory
+        fields = [
+            "id",
+            "memory",
+            "hash",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "user_id",
+            "agent_id",
+            "run_id",
+            "actor_id",
+            "role",
+            "expiration_date",
+        ]
+
+
+class FiltersQueryField(serializers.CharField):
+    """Metadata filters passed in a query string, as JSON text."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise serializers.ValidationError('Must be a JSON object, e.g. {"topic": "food"}.') from None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+class ListMemoriesQuerySerializer(ScopeMixin):
+    top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=100)
+    page = serializers.IntegerField(min_value=1, required=False)
+    cursor = serializers.CharField(required=False, max_length=500)
+    show_expired = serializers.BooleanField(default=False)
+    filters = FiltersQueryField(required=False, help_text="JSON object of filters, as in POST /search.")
+
+    def validate(self, attrs):
+        if attrs.get("page") and attrs.get("cursor"):
+            raise serializers.ValidationError("Give page or cursor, not both.")
+        return attrs
+
+
+class MemoryListResponseSerializer(serializers.Serializer):
+    results = MemorySerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+    next_page = serializers.IntegerField(allow_null=True, help_text="Next page number when paging by `page`.")
+
+
+class DeleteScopeQuerySerializer(ScopeMixin):
+    def validate(self, attrs):
+        if not any(attrs.get(field) for field in SCOPE_FIELDS):
+            raise serializers.ValidationError("One of user_id, agent_id or run_id is required.")
+        return attrs
+
+
+class UpdateMemoryRequestSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, max_length=100_000)
+    data = serializers.CharField(required=False, max_length=100_000, help_text="Mem0's name for text.")
+    metadata = ObjectField(required=False)
+    expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
+
+    def validate(self, attrs):
+        text, data = attrs.pop("text", None), attrs.pop("data", None)
+        if text is not None and data is not None and text != data:
+            raise serializers.ValidationError("Give text or data, not two different values.")
+        attrs["text"] = text if text is not None else data
+        if attrs["text"] is None and attrs.get("metadata") is None and "expiration_date" not in attrs:
+            raise serializers.ValidationError("Give at least one of text, metadata or expiration_date.")
+        return attrs
+
+
+class MessageResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class SearchRequestSerializer(ScopeMixin):
+    query = serializers.CharField(max_length=10_000)
+    filters = ObjectField(required=False, allow_null=True)
+    top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False)
+    limit = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False, help_text="Alias of top_k.")
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.1)
+    rerank = serializers.BooleanField(default=False, help_text="Ignored until a reranker is configured.")
+    explain = serializers.BooleanField(default=False)
+    show_expired = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        filters = dict(attrs.get("filters") or {})
+        for field in SCOPE_FIELDS:
+            value = attrs.get(field)
+            if not value:
+                continue
+            if field in filters and filters[field] != value:
+                raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
+            filters[field] = value
+        if not any(filters.get(field) for field in SCOPE_FIELDS):
+            raise serializers.ValidationError("Search needs user_id, agent_id or run_id (top level or in filters).")
+        attrs["filters"] = filters
+        attrs["top_k"] = attrs.get("top_k", attrs.pop("limit", 20))
+        attrs.pop("limit", None)
+        return attrs
+
+
+class ScoreDetailsSerializer(serializers.Serializer):
+    vector = serializers.FloatField(help_text="Cosine similarity of the query and the memory.")
+
+
+class SearchResultSerializer(MemorySerializer):
+    score = serializers.FloatField()
+    score_details = ScoreDetailsSerializer(required=False, help_text="Only with explain=true.")
+
+    class Meta(MemorySerializer.Meta):
+        fields = [*MemorySerializer.Meta.fields, "score", "score_details"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("explain"):
+            data.pop("score_details", None)
+        return data
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+
+
+class HistorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MemoryHistory
+        fields = [
+            "id",
+            "memory_id",
+            "old_memory",
+            "new_memory",
+            "event",
+            "created_at",
+            "updated_at",
+            "is_deleted",
+            "actor_id",
+            "role",
+        ]

@@ -1,0 +1,225 @@
+"""Writes: add, update, delete, delete by scope, reset. Each write and its history rows commit together.
+
+Embeddings are computed before a transaction opens, so no transaction waits on the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from mem0server.exceptions import InvalidInput
+from memories.embeddings import get_embedder
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.selectors import memory_get
+
+# Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
+IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
+# infer=true without an LLM: a message this close to a stored memory in its scope is a repeat.
+NEAR_DUPLICATE_SIMILARITY = 0.95
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+    name: str | None = None
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Metadata without identity keys (None stays None)."""
+    if metadata is None:
+        return None
+    return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
+
+
+def _lock_scope(scope: dict[str, str]) -> None:
+    """Serialise near-duplicate checks per scope, so two concurrent adds cannot both insert."""
+    key = "|".join(f"{field}={scope.get(field, '')}" for field in SCOPE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _near_duplicate(scope: dict[str, str], vector: list[float]) -> Memory | None:
+    from pgvector.django import CosineDistance
+
+    return (
+        Memory.objects.filter(**scope)
+        .annotate(distance=CosineDistance("embedding", vector))
+        .filter(distance__lte=1 - NEAR_DUPLICATE_SIMILARITY)
+        .order_by("distance")
+        .first()
+    )
+
+
+def memories_add(
+    *,
+    messages: list[Message],
+    scope: dict[str, str],
+    metadata: dict[str, Any] | None = None,
+    infer: bool = True,
+    expiration_date: date | None = None,
+) -> list[dict[str, Any]]:
+    """Store each non-system message as a memory (role kept) and return Mem0's result items.
+
+    No LLM is configured yet, so infer=true stores messages too, but skips near-duplicates of
+    memories already in the same scope (event NONE).
+    """
+    messages = [m for m in messages if m.role != "system"]
+    if not messages:
+        raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
+    if not any(scope.get(field) for field in SCOPE_FIELDS):
+        raise InvalidInput("One of user_id, agent_id or run_id is required.")
+    vectors = get_embedder().embed([m.content for m in messages])
+    metadata = clean_metadata(metadata)
+    now = timezone.now()
+    results: list[dict[str, Any]] = []
+    with transaction.atomic():
+        if infer:
+            _lock_scope(scope)
+        stored: list[tuple[str, list[float], Memory]] = []
+        for message, vector in zip(messages, vectors, strict=True):
+            if infer:
+                duplicate = _near_duplicate(scope, vector) or _duplicate_in_batch(stored, vector)
+                if duplicate is not None:
+                    results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
+                    continue
+            memory = Memory(
+                id=uuid.uuid4(),
+                text=message.content,
+                hash=_md5(message.content),
+                actor_id=message.name,
+                role=message.role,
+                metadata=metadata,
+                embedding=vector,
+                expiration_date=expiration_date,
+                **scope,
+            )
+            stored.append((message.content, vector, memory))
+            results.append(
+                {
+                    "id": str(memory.id),
+                    "memory": memory.text,
+                    "event": "ADD",
+                    "actor_id": memory.actor_id,
+                    "role": memory.role,
+                }
+            )
+        memories = [memory for _, _, memory in stored]
+        Memory.objects.bulk_create(memories)
+        MemoryHistory.objects.bulk_create(
+            MemoryHistory(
+                memory_id=m.id,
+                old_memory=None,
+                new_memory=m.text,
+                event=MemoryHistory.Event.ADD,
+                created_at=now,
+                updated_at=now,
+                actor_id=m.actor_id,
+                role=m.role,
+            )
+            for m in memories
+        )
+    return results
+
+
+def _duplicate_in_batch(stored: list[tuple[str, list[float], Memory]], vector: list[float]) -> Memory | None:
+    # Vectors are unit length, so the dot product is the cosine similarity.
+    for _, other, memory in stored:
+        if sum(a * b for a, b in zip(vector, other, strict=True)) >= NEAR_DUPLICATE_SIMILARITY:
+            return memory
+    return None
+
+
+_UNSET: Any = object()
+
+
+def memory_update(
+    *,
+    memory_id: uuid.UUID,
+    text: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    expiration_date: date | None = _UNSET,
+) -> Memory:
+    """Change text (re-embedded), merge metadata, set or clear the expiration; history UPDATE."""
+    if text is None and metadata is None and expiration_date is _UNSET:
+        raise InvalidInput("Give at least one of text, metadata or expiration_date to update.")
+    memory_get(memory_id=memory_id)  # NotFound before spending time on an embedding
+    vector = get_embedder().embed([text])[0] if text is not None else None
+    with transaction.atomic():
+        memory = Memory.objects.select_for_update().filter(id=memory_id).first()
+        if memory is None:  # deleted while we were embedding
+            memory_get(memory_id=memory_id)
+        old_text = memory.text
+        if text is not None:
+            memory.text, memory.hash, memory.embedding = text, _md5(text), vector
+        if metadata is not None:
+            memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
+        if expiration_date is not _UNSET:
+            memory.expiration_date = expiration_date
+        memory.save()
+        MemoryHistory.objects.create(
+            memory_id=memory.id,
+            old_memory=old_text,
+            new_memory=memory.text,
+            event=MemoryHistory.Event.UPDATE,
+            created_at=memory.updated_at,
+            updated_at=memory.updated_at,
+            actor_id=memory.actor_id,
+            role=memory.role,
+        )
+    return memory
+
+
+def _delete_with_history(memories: list[Memory]) -> int:
+    now = timezone.now()
+    MemoryHistory.objects.bulk_create(
+        MemoryHistory(
+            memory_id=m.id,
+            old_memory=m.text,
+            new_memory=None,
+            event=MemoryHistory.Event.DELETE,
+            created_at=now,
+            updated_at=now,
+            is_deleted=True,
+            actor_id=m.actor_id,
+            role=m.role,
+        )
+        for m in memories
+    )
+    deleted, _ = Memory.objects.filter(id__in=[m.id for m in memories]).delete()
+    return deleted
+
+
+def memory_delete(*, memory_id: uuid.UUID) -> None:
+    """Delete one memory; its history gains a DELETE row and stays readable."""
+    with transaction.atomic():
+        memory = Memory.objects.select_for_update().filter(id=memory_id).only("id", "text", "actor_id", "role").first()
+        if memory is None:
+            memory_get(memory_id=memory_id)
+        _delete_with_history([memory])
+
+
+def memories_delete_scope(*, scope: dict[str, str]) -> int:
+    """Delete every memory matching all the given scope ids; returns how many."""
+    if not any(scope.get(field) for field in SCOPE_FIELDS):
+        raise InvalidInput("One of user_id, agent_id or run_id is required.")
+    with transaction.atomic():
+        memories = list(Memory.objects.select_for_update().filter(**scope).only("id", "text", "actor_id", "role"))
+        return _delete_with_history(memories)
+
+
+def memories_reset() -> None:
+    """Remove every memory and all history; accounts, keys, logs and config stay."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Memory._meta.db_table}, {MemoryHistory._meta.db_table}")

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from memories import views
+
+urlpatterns = [
+    path("memories", views.MemoriesView.as_view(), name="memories"),
+    path("memories/<str:memory_id>", views.MemoryDetailView.as_view(), name="memory-detail"),
+    path("memories/<str:memory_id>/history", views.MemoryHistoryView.as_view(), name="memory-history"),
+    path("search", views.SearchView.as_view(), name="search"),
+    path("reset", views.ResetView.as_view(), name="reset"),
+]

@@ -1,0 +1,164 @@
+"""Memory endpoints: parse with a serializer, call one service or selector, serialize the answer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.permissions import IsAdmin
+from memories import selectors, services
+from memories.serializers import (
+    AddMemoryRequestSerializer,
+    AddResponseSerializer,
+    DeleteScopeQuerySerializer,
+    HistorySerializer,
+    ListMemoriesQuerySerializer,
+    MemoryListResponseSerializer,
+    MemorySerializer,
+    MessageResponseSerializer,
+    SearchRequestSerializer,
+    SearchResponseSerializer,
+    UpdateMemoryRequestSerializer,
+)
+
+TAGS = ["memories"]
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+class MemoriesView(APIView):
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [*super().get_permissions(), IsAdmin()]
+        return super().get_permissions()
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Create memories",
+        operation_id="memories_add",
+        request=AddMemoryRequestSerializer,
+        responses=AddResponseSerializer,
+    )
+    def post(self, request):
+        params = _validated(AddMemoryRequestSerializer, request.data)
+        data = params.validated_data
+        results = services.memories_add(
+            messages=[services.Message(**m) for m in data["messages"]],
+            scope=params.scope(),
+            metadata=data.get("metadata"),
+            infer=data["infer"],
+            expiration_date=data.get("expiration_date"),
+        )
+        return Response(AddResponseSerializer({"results": results}).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="List memories",
+        operation_id="memories_list",
+        parameters=[ListMemoriesQuerySerializer],
+        responses=MemoryListResponseSerializer,
+    )
+    def get(self, request):
+        params = _validated(ListMemoriesQuerySerializer, request.query_params)
+        data = params.validated_data
+        page = selectors.memories_list(
+            scope=params.scope(),
+            filters=data.get("filters"),
+            top_k=data["top_k"],
+            page=data.get("page"),
+            cursor=data.get("cursor"),
+            show_expired=data["show_expired"],
+        )
+        return Response(MemoryListResponseSerializer(page).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete all memories of a scope (admin)",
+        operation_id="memories_delete_scope",
+        parameters=[DeleteScopeQuerySerializer],
+        responses=MessageResponseSerializer,
+    )
+    def delete(self, request):
+        params = _validated(DeleteScopeQuerySerializer, request.query_params)
+        services.memories_delete_scope(scope=params.scope())
+        return Response({"message": "All relevant memories deleted"})
+
+
+class MemoryDetailView(APIView):
+    @extend_schema(tags=TAGS, summary="Get a memory", operation_id="memory_get", responses=MemorySerializer)
+    def get(self, request, memory_id: str):
+        memory = selectors.memory_get(memory_id=selectors.parse_memory_id(memory_id))
+        return Response(MemorySerializer(memory).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Update a memory",
+        operation_id="memory_update",
+        request=UpdateMemoryRequestSerializer,
+        responses=MessageResponseSerializer,
+    )
+    def put(self, request, memory_id: str):
+        memory_uuid = selectors.parse_memory_id(memory_id)
+        data = _validated(UpdateMemoryRequestSerializer, request.data).validated_data
+        services.memory_update(memory_id=memory_uuid, **data)
+        return Response({"message": "Memory updated successfully!"})
+
+    @extend_schema(
+        tags=TAGS, summary="Delete a memory", operation_id="memory_delete", responses=MessageResponseSerializer
+    )
+    def delete(self, request, memory_id: str):
+        services.memory_delete(memory_id=selectors.parse_memory_id(memory_id))
+        return Response({"message": "Memory deleted successfully"})
+
+
+class MemoryHistoryView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Get a memory's history",
+        operation_id="memory_history",
+        responses=HistorySerializer(many=True),
+    )
+    def get(self, request, memory_id: str):
+        rows = selectors.memory_history(memory_id=selectors.parse_memory_id(memory_id))
+        return Response(HistorySerializer(rows, many=True).data)
+
+
+class SearchView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Search memories",
+        operation_id="memories_search",
+        request=SearchRequestSerializer,
+        responses=SearchResponseSerializer,
+    )
+    def post(self, request):
+        data = _validated(SearchRequestSerializer, request.data).validated_data
+        hits = selectors.memories_search(
+            query=data["query"],
+            filters=data["filters"],
+            top_k=data["top_k"],
+            threshold=data["threshold"],
+            show_expired=data["show_expired"],
+        )
+        serializer = SearchResponseSerializer({"results": hits}, context={"explain": data["explain"]})
+        return Response(serializer.data)
+
+
+class ResetView(APIView):
+    permission_classes = [*APIView.permission_classes, IsAdmin]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete every memory and its history (admin)",
+        operation_id="memories_reset",
+        request=None,
+        responses=MessageResponseSerializer,
+    )
+    def post(self, request):
+        services.memories_reset()
+        return Response({"message": "All memories reset"})
