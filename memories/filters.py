@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import BooleanField, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
@@ -49,7 +50,13 @@ def _logical(op: str, value: Any) -> Q:
     combined = Q()
     for part in parts:
         combined &= part
-    return ~combined if op == "NOT" else combined
+    return negate(combined) if op == "NOT" else combined
+
+
+def negate(q: Q) -> Q:
+    """NOT that treats "unknown" as false first, so a missing key or NULL metadata counts as "not equal"."""
+    known = Coalesce(ExpressionWrapper(q, output_field=BooleanField()), Value(False), output_field=BooleanField())
+    return ~Q(known)
 
 
 def _condition(key: str, value: Any) -> Q:
@@ -109,9 +116,9 @@ def _col_compare(op: str) -> Callable[[str, Any], Q]:
 
 _column_ops: dict[str, Callable[[str, Any], Q]] = {
     "eq": _col_eq,
-    "ne": lambda key, value: ~_col_eq(key, value),
+    "ne": lambda key, value: negate(_col_eq(key, value)),
     "in": _col_in,
-    "nin": lambda key, value: ~_col_in(key, value),
+    "nin": lambda key, value: negate(_col_in(key, value)),
     **{op: _col_compare(op) for op in ("gt", "gte", "lt", "lte", "contains", "icontains")},
 }
 
@@ -157,9 +164,9 @@ def _meta_text(lookup: type[Contains] | type[IContains], op: str) -> Callable[[s
 
 _metadata_ops: dict[str, Callable[[str, Any], Q]] = {
     "eq": _meta_eq,
-    "ne": lambda key, value: ~_meta_eq(key, value),
+    "ne": lambda key, value: negate(_meta_eq(key, value)),
     "in": _meta_in,
-    "nin": lambda key, value: ~_meta_in(key, value),
+    "nin": lambda key, value: negate(_meta_in(key, value)),
     **{op: _meta_compare(op) for op in _JSONPATH_OPS},
     "contains": _meta_text(Contains, "contains"),
     "icontains": _meta_text(IContains, "icontains"),

@@ -7,12 +7,13 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mem0server.fields import ObjectField, StrictCharField
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 
 MAX_TOP_K = 1000
 
 
-class ScopeIdField(serializers.CharField):
+class ScopeIdField(StrictCharField):
     """A user/agent/run id: trimmed, non-empty, no whitespace inside."""
 
     def __init__(self, **kwargs):
@@ -36,23 +37,10 @@ class ScopeMixin(serializers.Serializer):
         return {field: self.validated_data[field] for field in SCOPE_FIELDS if self.validated_data.get(field)}
 
 
-class ObjectField(serializers.JSONField):
-    """A JSON object (not a list, string or number)."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
-
-
-ObjectField = extend_schema_field({"type": "object", "additionalProperties": True})(ObjectField)
-
-
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
-    content = serializers.CharField(max_length=100_000)
-    name = serializers.CharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
+    content = StrictCharField(max_length=100_000)
+    name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
 
 @extend_schema_field(
@@ -67,7 +55,7 @@ class MessagesField(serializers.Field):
     """A list of {role, content} messages, or a plain string meaning one user message."""
 
     default_error_messages = {
-        "invalid": "Must be a string or a list of {role, content} messages.",
+        "invalid": "Must be a string or a list of {{role, content}} messages.",
         "empty": "Must contain at least one message.",
     }
 
@@ -91,7 +79,7 @@ class AddMemoryRequestSerializer(ScopeMixin):
     metadata = ObjectField(required=False, allow_null=True)
     infer = serializers.BooleanField(default=True)
     memory_type = serializers.ChoiceField(choices=["procedural_memory"], required=False, allow_null=True)
-    prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=20_000)
+    prompt = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=20_000)
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
 
     def validate(self, attrs):
@@ -148,7 +136,7 @@ class FiltersQueryField(serializers.CharField):
             raise serializers.ValidationError('Must be a JSON object, e.g. {"topic": "food"}.') from None
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
-        return value
+        return ObjectField().to_internal_value(value)
 
 
 class ListMemoriesQuerySerializer(ScopeMixin):
@@ -178,8 +166,8 @@ class DeleteScopeQuerySerializer(ScopeMixin):
 
 
 class UpdateMemoryRequestSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, max_length=100_000)
-    data = serializers.CharField(required=False, max_length=100_000, help_text="Mem0's name for text.")
+    text = StrictCharField(required=False, max_length=100_000)
+    data = StrictCharField(required=False, max_length=100_000, help_text="Mem0's name for text.")
     metadata = ObjectField(required=False)
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
 
@@ -198,7 +186,7 @@ class MessageResponseSerializer(serializers.Serializer):
 
 
 class SearchRequestSerializer(ScopeMixin):
-    query = serializers.CharField(max_length=10_000)
+    query = StrictCharField(max_length=10_000)
     filters = ObjectField(required=False, allow_null=True)
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False)
     limit = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False, help_text="Alias of top_k.")

@@ -1,0 +1,37 @@
+"""Serializer fields shared by every app: stricter than DRF's defaults, because wrong types are a 400."""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
+
+    default_error_messages = {"not_a_string": "Must be a string, not {kind}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string", kind=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+def _has_nul(value) -> bool:
+    # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
+    return "\\u0000" in json.dumps(value)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ObjectField(serializers.JSONField):
+    """A JSON object (not a list, string or number)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        if _has_nul(value):
+            raise serializers.ValidationError("Must not contain the NUL character (\\u0000).")
+        return value

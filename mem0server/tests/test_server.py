@@ -1,0 +1,106 @@
+"""The server around the endpoints: docs, schema, request ids, auth answers, unknown paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from memories.models import Memory
+
+
+def test_root_redirects_to_the_docs(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/docs"
+
+
+def test_docs_serve_swagger_ui_from_local_static_files(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+def test_openapi_schema_lists_every_memory_endpoint(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert set(paths["/memories"]) >= {"get", "post", "delete"}
+    assert set(paths["/memories/{memory_id}"]) >= {"get", "put", "delete"}
+    assert "get" in paths["/memories/{memory_id}/history"]
+    assert "post" in paths["/search"]
+    assert "post" in paths["/reset"]
+    assert "ApiKeyAuth" in response.json()["components"]["securitySchemes"]
+
+
+def test_every_response_carries_a_request_id(api_client):
+    response = api_client.get("/memories")
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_callers_request_id_is_echoed_when_harmless(api_client):
+    assert api_client.get("/memories", HTTP_X_REQUEST_ID="trace-123")["X-Request-ID"] == "trace-123"
+    evil = api_client.get("/memories", HTTP_X_REQUEST_ID="x\r\nSet-Cookie: a=b")["X-Request-ID"]
+    assert "\n" not in evil
+    assert evil != "x\r\nSet-Cookie: a=b"
+
+
+def test_unknown_path_is_a_json_404(api_client):
+    response = api_client.get("/nowhere")
+    assert response.status_code == 404
+    assert "/nowhere" in response.json()["detail"]
+
+
+def test_wrong_method_is_a_405(api_client):
+    response = api_client.patch("/search", {}, format="json")
+    assert response.status_code == 405
+    assert "PATCH" in response.json()["detail"]
+
+
+PROTECTED = [
+    ("get", "/memories"),
+    ("post", "/memories"),
+    ("delete", "/memories?user_id=alice"),
+    ("get", "/memories/8d9f7a2e-0000-4000-8000-000000000000"),
+    ("put", "/memories/8d9f7a2e-0000-4000-8000-000000000000"),
+    ("delete", "/memories/8d9f7a2e-0000-4000-8000-000000000000"),
+    ("get", "/memories/8d9f7a2e-0000-4000-8000-000000000000/history"),
+    ("post", "/search"),
+    ("post", "/reset"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_protected_routes_answer_401_without_credentials(anon_client, db, method, path):
+    response = getattr(anon_client, method)(path, {}, format="json")
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_protected_routes_answer_401_for_a_wrong_key(anon_client, db, method, path):
+    anon_client.credentials(HTTP_X_API_KEY="wrong-key-wrong-key-wrong")
+    response = getattr(anon_client, method)(path, {}, format="json")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid API key."
+
+
+def test_no_admin_key_configured_means_every_call_is_refused(settings, db):
+    from rest_framework.test import APIClient
+
+    settings.ADMIN_API_KEY = ""
+    settings.AUTH_DISABLED = False
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY="")
+    assert client.get("/memories").status_code == 401
+
+
+def test_auth_disabled_serves_without_credentials(settings, embedder, db):
+    from rest_framework.test import APIClient
+
+    settings.AUTH_DISABLED = True
+    response = APIClient().post("/memories", {"messages": "Likes tea", "user_id": "alice"}, format="json")
+    assert response.status_code == 200
+    assert Memory.objects.count() == 1

@@ -1,0 +1,415 @@
+"""The memory endpoints over HTTP: success paths, history, pagination and every client mistake."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from memories.models import Memory, MemoryHistory
+
+
+def add(client, messages, **body):
+    body.setdefault("user_id", "alice")
+    body.setdefault("infer", False)
+    return client.post("/memories", {"messages": messages, **body}, format="json")
+
+
+def user(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+# --- add -------------------------------------------------------------------------------------------
+
+
+def test_add_stores_each_message_with_its_role(api_client):
+    response = add(
+        api_client,
+        [user("Loves spicy Thai curry"), {"role": "assistant", "content": "Noted: Thai curry", "name": "bot"}],
+        metadata={"topic": "food"},
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["memory"], r["event"], r["role"], r["actor_id"]) for r in results] == [
+        ("Loves spicy Thai curry", "ADD", "user", None),
+        ("Noted: Thai curry", "ADD", "assistant", "bot"),
+    ]
+    stored = Memory.objects.get(id=results[0]["id"])
+    assert stored.user_id == "alice"
+    assert stored.metadata == {"topic": "food"}
+
+
+def test_add_accepts_a_plain_string_as_one_user_message(api_client):
+    response = api_client.post("/memories", {"messages": "Works as a dentist", "agent_id": "bot"}, format="json")
+    assert response.status_code == 200
+    [result] = response.json()["results"]
+    assert result["memory"] == "Works as a dentist"
+    assert Memory.objects.get(id=result["id"]).agent_id == "bot"
+
+
+def test_add_skips_system_messages(api_client):
+    response = add(api_client, [{"role": "system", "content": "You are helpful"}, user("Has a cat")])
+    assert [r["memory"] for r in response.json()["results"]] == ["Has a cat"]
+
+
+def test_add_of_only_system_messages_is_rejected(api_client):
+    response = add(api_client, [{"role": "system", "content": "You are helpful"}])
+    assert response.status_code == 400
+    assert "system" in response.json()["detail"]
+
+
+def test_add_ignores_identity_keys_in_metadata(api_client):
+    response = add(api_client, [user("Likes tea")], metadata={"user_id": "mallory", "topic": "drinks"})
+    stored = Memory.objects.get(id=response.json()["results"][0]["id"])
+    assert stored.user_id == "alice"
+    assert stored.metadata == {"topic": "drinks"}
+
+
+def test_add_trims_scope_ids(api_client):
+    response = add(api_client, [user("Likes tea")], user_id="  alice  ")
+    assert Memory.objects.get(id=response.json()["results"][0]["id"]).user_id == "alice"
+
+
+def test_add_writes_an_add_history_row(api_client):
+    memory_id = add(api_client, [user("Plays the cello")]).json()["results"][0]["id"]
+    history = api_client.get(f"/memories/{memory_id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [("ADD", None, "Plays the cello")]
+
+
+def test_infer_true_without_llm_stores_messages_but_skips_near_duplicates(api_client):
+    first = add(api_client, [user("Loves spicy Thai curry")], infer=True).json()["results"]
+    assert [r["event"] for r in first] == ["ADD"]
+    again = add(api_client, [user("Loves spicy Thai curry"), user("Has two dogs")], infer=True).json()["results"]
+    assert [(r["event"], r["memory"]) for r in again] == [("NONE", "Loves spicy Thai curry"), ("ADD", "Has two dogs")]
+    assert again[0]["id"] == first[0]["id"]
+    assert Memory.objects.filter(user_id="alice").count() == 2
+
+
+def test_near_duplicates_in_another_scope_are_stored(api_client):
+    add(api_client, [user("Loves spicy Thai curry")], infer=True)
+    response = add(api_client, [user("Loves spicy Thai curry")], infer=True, user_id="bob")
+    assert response.json()["results"][0]["event"] == "ADD"
+
+
+def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
+    add(api_client, [user("Is in Paris this week")], expiration_date="2020-01-01")
+    add(api_client, [user("Lives in Berlin")], expiration_date="2999-01-01")
+    listed = api_client.get("/memories", {"user_id": "alice"}).json()["results"]
+    assert [m["memory"] for m in listed] == ["Lives in Berlin"]
+    assert listed[0]["expiration_date"] == "2999-01-01"
+    everything = api_client.get("/memories", {"user_id": "alice", "show_expired": "true"}).json()["results"]
+    assert len(everything) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"messages": [{"role": "user", "content": "x"}]}, ["user_id", "agent_id", "run_id"]),
+        ({"messages": [{"role": "user", "content": "x"}], "user_id": "   "}, ["user_id"]),
+        ({"messages": [{"role": "user", "content": "x"}], "user_id": "al ice"}, ["user_id"]),
+        ({"messages": [], "user_id": "alice"}, ["messages"]),
+        ({"user_id": "alice"}, ["messages"]),
+        ({"messages": 42, "user_id": "alice"}, ["messages"]),
+        ({"messages": [{"role": "user"}], "user_id": "alice"}, ["content"]),
+        ({"messages": [{"role": "wizard", "content": "x"}], "user_id": "alice"}, ["role"]),
+        ({"messages": "x", "user_id": "alice", "metadata": [1, 2]}, ["metadata"]),
+        ({"messages": "x", "user_id": "alice", "infer": "maybe"}, ["infer"]),
+        ({"messages": "x", "user_id": "alice", "expiration_date": "tomorrow"}, ["expiration_date"]),
+        ({"messages": "x", "user_id": "alice", "memory_type": "episodic"}, ["memory_type"]),
+        ({"messages": "x", "user_id": "alice", "memory_type": "procedural_memory"}, ["agent_id"]),
+        ({"messages": "x", "user_id": 7}, ["user_id"]),
+        ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\u0000b"}}, ["metadata"]),
+        ({"messages": "a\u0000b", "user_id": "alice"}, ["content"]),
+    ],
+)
+def test_add_rejects_bad_input_naming_the_field(api_client, body, names):
+    response = api_client.post("/memories", body, format="json")
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert all(name in detail for name in names), detail
+    assert not Memory.objects.exists()
+
+
+def test_malformed_json_is_a_400(api_client):
+    response = api_client.post("/memories", '{"messages": "x", "user_id": ', content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+
+
+def test_a_json_array_body_is_a_400(api_client):
+    response = api_client.post("/memories", [1, 2], format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_non_json_content_type_is_a_415(api_client):
+    response = api_client.post("/memories", "messages=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
+def test_oversized_body_is_a_413_and_stores_nothing(api_client, settings):
+    settings.MAX_REQUEST_BYTES = 2000
+    response = add(api_client, [user("x" * 5000)])
+    assert response.status_code == 413
+    assert "2000" in response.json()["detail"]
+    assert not Memory.objects.exists()
+
+
+# --- get / list --------------------------------------------------------------------------------------
+
+
+def test_get_returns_the_memory_object(api_client, make_memory):
+    memory_id = make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    response = api_client.get(f"/memories/{memory_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == memory_id
+    assert body["memory"] == "Loves spicy Thai curry"
+    assert body["metadata"] == {"topic": "food"}
+    assert body["user_id"] == "alice"
+    assert body["role"] == "user"
+    assert body["created_at"] and body["updated_at"]
+
+
+def test_hash_is_the_md5_of_the_text(api_client, make_memory):
+    import hashlib
+
+    memory_id = make_memory("Loves spicy Thai curry")
+    expected = hashlib.md5(b"Loves spicy Thai curry", usedforsecurity=False).hexdigest()
+    assert api_client.get(f"/memories/{memory_id}").json()["hash"] == expected
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_unknown_memory_id_is_a_404(api_client, method):
+    memory_id = uuid.uuid4()
+    response = getattr(api_client, method)(f"/memories/{memory_id}", {"text": "x"}, format="json")
+    assert response.status_code == 404
+    assert str(memory_id) in response.json()["detail"]
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_non_uuid_memory_id_is_a_400(api_client, method):
+    response = getattr(api_client, method)("/memories/not-a-uuid", {"text": "x"}, format="json")
+    assert response.status_code == 400
+    assert "UUID" in response.json()["detail"]
+
+
+def test_list_is_newest_first_and_scoped(api_client, make_memory):
+    make_memory("first")
+    make_memory("second")
+    make_memory("bob's", user_id="bob")
+    response = api_client.get("/memories", {"user_id": "alice"})
+    assert response.status_code == 200
+    assert [m["memory"] for m in response.json()["results"]] == ["second", "first"]
+
+
+def test_list_without_scope_shows_everything_to_admin(api_client, make_memory):
+    make_memory("a")
+    make_memory("b", user_id="bob")
+    assert len(api_client.get("/memories").json()["results"]) == 2
+
+
+def test_list_scope_ids_are_anded(api_client, make_memory):
+    make_memory("alice alone")
+    make_memory("alice with bot", scope={"agent_id": "bot"})
+    results = api_client.get("/memories", {"user_id": "alice", "agent_id": "bot"}).json()["results"]
+    assert [m["memory"] for m in results] == ["alice with bot"]
+
+
+def test_list_pages_by_cursor_without_gaps_or_repeats(api_client, make_memory):
+    texts = [f"memory {i}" for i in range(7)]
+    for text in texts:
+        make_memory(text)
+    seen, cursor = [], None
+    while True:
+        params = {"user_id": "alice", "top_k": 3, **({"cursor": cursor} if cursor else {})}
+        body = api_client.get("/memories", params).json()
+        seen += [m["memory"] for m in body["results"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(texts))
+
+
+def test_list_pages_by_page_number(api_client, make_memory):
+    for i in range(5):
+        make_memory(f"memory {i}")
+    first = api_client.get("/memories", {"user_id": "alice", "top_k": 2, "page": 1}).json()
+    third = api_client.get("/memories", {"user_id": "alice", "top_k": 2, "page": 3}).json()
+    assert [m["memory"] for m in first["results"]] == ["memory 4", "memory 3"]
+    assert first["next_page"] == 2
+    assert [m["memory"] for m in third["results"]] == ["memory 0"]
+    assert third["next_page"] is None
+
+
+def test_list_with_metadata_filters(api_client, make_memory):
+    make_memory("curry", metadata={"topic": "food"})
+    make_memory("dentist", metadata={"topic": "work"})
+    response = api_client.get("/memories", {"user_id": "alice", "filters": '{"topic": "food"}'})
+    assert [m["memory"] for m in response.json()["results"]] == ["curry"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"top_k": "-1"}, "top_k"),
+        ({"top_k": "1001"}, "top_k"),
+        ({"top_k": "ten"}, "top_k"),
+        ({"page": "0"}, "page"),
+        ({"cursor": "not-a-cursor!"}, "cursor"),
+        ({"filters": "{not json"}, "filters"),
+        ({"filters": "[1]"}, "filters"),
+        ({"filters": '{"topic": {"regex": "x"}}'}, "regex"),
+        ({"show_expired": "perhaps"}, "show_expired"),
+        ({"page": "1", "cursor": "abc"}, "page or cursor"),
+    ],
+)
+def test_list_rejects_bad_parameters(api_client, params, field):
+    response = api_client.get("/memories", {"user_id": "alice", **params})
+    assert response.status_code == 400
+    assert field in response.json()["detail"]
+
+
+# --- update ---------------------------------------------------------------------------------------
+
+
+def test_update_changes_text_re_embeds_and_records_history(api_client, make_memory):
+    memory_id = make_memory("Loves spicy Thai curry")
+    response = api_client.put(f"/memories/{memory_id}", {"text": "Hates anything spicy"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Memory updated successfully!"}
+    assert api_client.get(f"/memories/{memory_id}").json()["memory"] == "Hates anything spicy"
+    history = api_client.get(f"/memories/{memory_id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [
+        ("ADD", None, "Loves spicy Thai curry"),
+        ("UPDATE", "Loves spicy Thai curry", "Hates anything spicy"),
+    ]
+    # The new embedding is what search now matches.
+    hits = api_client.post("/search", {"query": "dislikes spicy food", "user_id": "alice"}, format="json").json()
+    assert hits["results"][0]["id"] == memory_id
+    assert hits["results"][0]["memory"] == "Hates anything spicy"
+
+
+def test_update_accepts_data_as_mem0_does(api_client, make_memory):
+    memory_id = make_memory("old")
+    assert api_client.put(f"/memories/{memory_id}", {"data": "new"}, format="json").status_code == 200
+    assert Memory.objects.get(id=memory_id).text == "new"
+
+
+def test_update_merges_metadata_and_ignores_identity_keys(api_client, make_memory):
+    memory_id = make_memory("curry", metadata={"topic": "food", "rating": 3})
+    body = {"metadata": {"rating": 5, "user_id": "mallory"}}
+    assert api_client.put(f"/memories/{memory_id}", body, format="json").status_code == 200
+    memory = Memory.objects.get(id=memory_id)
+    assert memory.metadata == {"topic": "food", "rating": 5}
+    assert memory.user_id == "alice"
+    assert memory.text == "curry"
+
+
+def test_update_sets_and_clears_expiration(api_client, make_memory):
+    memory_id = make_memory("in Paris")
+    api_client.put(f"/memories/{memory_id}", {"expiration_date": "2999-12-31"}, format="json")
+    assert api_client.get(f"/memories/{memory_id}").json()["expiration_date"] == "2999-12-31"
+    api_client.put(f"/memories/{memory_id}", {"expiration_date": None}, format="json")
+    assert api_client.get(f"/memories/{memory_id}").json()["expiration_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({}, "at least one"),
+        ({"text": ""}, "text"),
+        ({"text": 5}, "text"),
+        ({"metadata": "x"}, "metadata"),
+        ({"text": "a", "data": "b"}, "text or data"),
+        ({"expiration_date": "31/12/2999"}, "expiration_date"),
+    ],
+)
+def test_update_rejects_bad_bodies_and_changes_nothing(api_client, make_memory, body, says):
+    memory_id = make_memory("unchanged")
+    response = api_client.put(f"/memories/{memory_id}", body, format="json")
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
+    assert Memory.objects.get(id=memory_id).text == "unchanged"
+    assert MemoryHistory.objects.filter(memory_id=memory_id).count() == 1
+
+
+# --- delete -----------------------------------------------------------------------------------------
+
+
+def test_delete_removes_the_memory_but_keeps_its_history(api_client, make_memory):
+    memory_id = make_memory("Plays chess")
+    response = api_client.delete(f"/memories/{memory_id}")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Memory deleted successfully"}
+    assert api_client.get(f"/memories/{memory_id}").status_code == 404
+    history = api_client.get(f"/memories/{memory_id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"], h["is_deleted"]) for h in history] == [
+        ("ADD", None, "Plays chess", False),
+        ("DELETE", "Plays chess", None, True),
+    ]
+    assert api_client.delete(f"/memories/{memory_id}").status_code == 404
+
+
+def test_delete_by_scope_deletes_only_matching_memories(api_client, make_memory):
+    alice = make_memory("alice 1")
+    make_memory("alice with bot", scope={"agent_id": "bot"})
+    bob = make_memory("bob 1", user_id="bob")
+    response = api_client.delete("/memories?user_id=alice&agent_id=bot")
+    assert response.status_code == 200
+    assert response.json() == {"message": "All relevant memories deleted"}
+    assert set(Memory.objects.values_list("id", flat=True)) == {uuid.UUID(alice), uuid.UUID(bob)}
+    api_client.delete("/memories?user_id=alice")
+    assert list(Memory.objects.values_list("id", flat=True)) == [uuid.UUID(bob)]
+    assert MemoryHistory.objects.filter(memory_id=alice, event="DELETE").count() == 1
+
+
+def test_delete_by_scope_needs_a_scope(api_client, make_memory):
+    make_memory("kept")
+    response = api_client.delete("/memories")
+    assert response.status_code == 400
+    assert "user_id" in response.json()["detail"]
+    assert Memory.objects.count() == 1
+
+
+# --- history ----------------------------------------------------------------------------------------
+
+
+def test_history_of_an_id_never_seen_is_a_404(api_client):
+    assert api_client.get(f"/memories/{uuid.uuid4()}/history").status_code == 404
+
+
+def test_history_of_a_non_uuid_is_a_400(api_client):
+    assert api_client.get("/memories/123/history").status_code == 400
+
+
+def test_history_rows_have_the_mem0_fields(api_client, make_memory):
+    memory_id = make_memory("x")
+    [row] = api_client.get(f"/memories/{memory_id}/history").json()
+    assert set(row) == {
+        "id",
+        "memory_id",
+        "old_memory",
+        "new_memory",
+        "event",
+        "created_at",
+        "updated_at",
+        "is_deleted",
+        "actor_id",
+        "role",
+    }
+    assert row["memory_id"] == memory_id
+
+
+# --- reset ------------------------------------------------------------------------------------------
+
+
+def test_reset_deletes_every_memory_and_all_history(api_client, make_memory):
+    make_memory("a")
+    make_memory("b", user_id="bob")
+    response = api_client.post("/reset")
+    assert response.status_code == 200
+    assert response.json() == {"message": "All memories reset"}
+    assert not Memory.objects.exists()
+    assert not MemoryHistory.objects.exists()

@@ -1,0 +1,117 @@
+"""POST /search: ranking by meaning with the real local embedder, scope, threshold, limits, filters."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def search(client, **body):
+    return client.post("/search", body, format="json")
+
+
+@pytest.fixture
+def alice_memories(make_memory):
+    return {
+        text: make_memory(text)
+        for text in ("Loves spicy Thai curry", "Works as a dentist in Berlin", "Plays the cello on Sundays")
+    }
+
+
+def test_search_finds_a_memory_by_meaning_above_unrelated_ones(api_client, alice_memories):
+    response = search(api_client, query="what food does she like", user_id="alice", threshold=0)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results[0]["memory"] == "Loves spicy Thai curry"
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > scores[1]
+
+
+def test_search_results_are_memory_objects_with_a_score(api_client, alice_memories):
+    [top, *_] = search(api_client, query="her job", user_id="alice").json()["results"]
+    assert top["memory"] == "Works as a dentist in Berlin"
+    assert top["id"] == alice_memories["Works as a dentist in Berlin"]
+    assert {"hash", "metadata", "created_at", "updated_at", "user_id", "score"} <= set(top)
+    assert 0 < top["score"] <= 1
+    assert "score_details" not in top
+
+
+def test_search_explain_shows_the_parts_of_the_score(api_client, alice_memories):
+    [top, *_] = search(api_client, query="her job", user_id="alice", explain=True).json()["results"]
+    assert top["score_details"]["vector"] == pytest.approx(top["score"], abs=1e-6)
+
+
+def test_search_stays_inside_the_scope(api_client, make_memory):
+    make_memory("Loves spicy Thai curry", user_id="bob")
+    make_memory("Collects stamps")
+    results = search(api_client, query="Thai curry", user_id="alice", threshold=0).json()["results"]
+    assert [r["memory"] for r in results] == ["Collects stamps"]
+
+
+def test_search_scope_can_be_given_in_filters(api_client, alice_memories, make_memory):
+    make_memory("Loves spicy Thai curry", user_id="bob")
+    results = search(api_client, query="curry", filters={"user_id": "bob"}).json()["results"]
+    assert [r["memory"] for r in results] == ["Loves spicy Thai curry"]
+    assert results[0]["user_id"] == "bob"
+
+
+def test_threshold_drops_weak_matches(api_client, alice_memories):
+    loose = search(api_client, query="what food does she like", user_id="alice", threshold=0).json()["results"]
+    assert len(loose) == 3
+    between = (loose[0]["score"] + loose[1]["score"]) / 2
+    strict = search(api_client, query="what food does she like", user_id="alice", threshold=between).json()
+    assert [r["memory"] for r in strict["results"]] == ["Loves spicy Thai curry"]
+
+
+@pytest.mark.parametrize("key", ["top_k", "limit"])
+def test_top_k_and_limit_cap_the_results(api_client, alice_memories, key):
+    results = search(api_client, query="anything", user_id="alice", threshold=0, **{key: 2}).json()["results"]
+    assert len(results) == 2
+
+
+def test_top_k_zero_returns_nothing(api_client, alice_memories):
+    assert search(api_client, query="curry", user_id="alice", top_k=0).json()["results"] == []
+
+
+def test_search_hides_expired_memories_unless_asked(api_client, make_memory):
+    make_memory("Is in Paris this week", expiration_date=__import__("datetime").date(2020, 1, 1))
+    assert search(api_client, query="Paris", user_id="alice", threshold=0).json()["results"] == []
+    shown = search(api_client, query="Paris", user_id="alice", threshold=0, show_expired=True).json()["results"]
+    assert [r["memory"] for r in shown] == ["Is in Paris this week"]
+
+
+def test_filtered_search_is_not_starved_by_other_users_memories(api_client, make_memory, embedder):
+    """Many closer memories of other users must not push the one user's memories out of the results."""
+    from memories import services
+
+    services.memories_add(
+        messages=[services.Message(role="user", content=f"Loves spicy Thai curry number {i}") for i in range(150)],
+        scope={"user_id": "crowd"},
+        infer=False,
+    )
+    make_memory("Enjoys Italian pasta")
+    results = search(api_client, query="Loves spicy Thai curry", user_id="alice", threshold=0).json()["results"]
+    assert [r["memory"] for r in results] == ["Enjoys Italian pasta"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"query": "x"}, "user_id"),
+        ({"query": "x", "filters": {"topic": "food"}}, "user_id"),
+        ({"query": "", "user_id": "alice"}, "query"),
+        ({"user_id": "alice"}, "query"),
+        ({"query": ["x"], "user_id": "alice"}, "query"),
+        ({"query": "x", "user_id": "alice", "threshold": 1.5}, "threshold"),
+        ({"query": "x", "user_id": "alice", "threshold": "high"}, "threshold"),
+        ({"query": "x", "user_id": "alice", "top_k": -1}, "top_k"),
+        ({"query": "x", "user_id": "alice", "limit": "many"}, "limit"),
+        ({"query": "x", "user_id": "alice", "filters": "topic=food"}, "filters"),
+        ({"query": "x", "user_id": "alice", "filters": {"user_id": "bob"}}, "user_id"),
+        ({"query": "x", "user_id": "alice", "filters": {"topic": {"like": "f%"}}}, "like"),
+    ],
+)
+def test_search_rejects_bad_input(api_client, body, says):
+    response = search(api_client, **body)
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
