@@ -18,6 +18,7 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 serve: migrate
+	@$(PY) manage.py ensure_jwt_secret
 	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
@@ -26,6 +27,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts.models import User
+from apikeys.authentication import AdminPrincipal
+from apikeys.services import apikey_create
 from memories import services
 from memories.embeddings import get_embedder
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+ADMIN = AdminPrincipal(auth_type="admin_api_key")
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +22,12 @@ def embedder():
     instance = get_embedder()
     instance.embed(["warm up"])
     return instance
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -41,13 +52,50 @@ def api_client(admin_key, embedder, db) -> APIClient:
 
 
 @pytest.fixture
-def make_memory(embedder, db):
-    """Store one memory through the service (infer=false) and return its id."""
+def make_user(db):
+    """An account with an unusable password (fast); pass password= to log in with it."""
 
-    def make(text: str, *, user_id: str | None = "alice", role: str = "user", **kwargs) -> str:
+    def make(email: str, *, role: str = User.Role.MEMBER, password: str | None = None, **fields) -> User:
+        return User.objects.create_user(email=email, password=password, role=role, **fields)
+
+    return make
+
+
+@pytest.fixture
+def key_client(admin_key, embedder):
+    """An APIClient authenticated with a fresh per-user API key of the given account."""
+
+    def make(user: User) -> APIClient:
+        _, key = apikey_create(user=user, label="test")
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=key)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def member(make_user) -> User:
+    return make_user("member@example.com", name="Member")
+
+
+@pytest.fixture
+def member_client(key_client, member) -> APIClient:
+    return key_client(member)
+
+
+@pytest.fixture
+def make_memory(embedder, db):
+    """Store one memory through the service (infer=false) and return its id; owned by no account unless given."""
+
+    def make(text: str, *, user_id: str | None = "alice", role: str = "user", principal=ADMIN, **kwargs) -> str:
         scope = {key: value for key, value in {"user_id": user_id, **kwargs.pop("scope", {})}.items() if value}
         results = services.memories_add(
-            messages=[services.Message(role=role, content=text)], scope=scope, infer=False, **kwargs
+            principal=principal,
+            messages=[services.Message(role=role, content=text)],
+            scope=scope,
+            infer=False,
+            **kwargs,
         )
         return results[0]["id"]
 

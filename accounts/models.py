@@ -22,6 +22,10 @@ class UserManager(BaseUserManager):
         fields.update(role=User.Role.ADMIN, is_staff=True, is_superuser=True)
         return self.create_user(email, password, **fields)
 
+    def get_by_natural_key(self, username):
+        # Emails are stored lower-case; logins match whatever case was typed.
+        return self.get(email__iexact=username)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
@@ -43,3 +47,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def account(self) -> User:
+        """The account that owns what this principal writes (see apikeys.authentication.AdminPrincipal)."""
+        return self
+
+
+class RefreshToken(models.Model):
+    """One issued refresh token, by its JWT id: consumed once, atomically, so a replay is refused."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="refresh_expires")]
+
+    def __str__(self) -> str:
+        return f"refresh token of {self.user_id}"

@@ -1,4 +1,8 @@
-"""DRF authentication for the legacy ADMIN_API_KEY (per-user keys come with the accounts work)."""
+"""Who is calling: AUTH_DISABLED, an X-API-Key (per-user key or ADMIN_API_KEY), or a Bearer JWT.
+
+Every class implements authenticate_header(), so missing or bad credentials answer 401, not 403.
+Failures say the same thing for unknown and wrong secrets, and no secret is ever logged.
+"""
 
 from __future__ import annotations
 
@@ -8,42 +12,110 @@ from dataclasses import dataclass
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from apikeys.models import APIKey
+from apikeys.services import KEY_PREFIX, apikey_authenticate
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
+CHALLENGE = 'Bearer realm="api", APIKey realm="api", header="X-API-Key"'
 
 
 @dataclass(frozen=True)
 class AdminPrincipal:
-    """Who a request is when it presents ADMIN_API_KEY: an admin with no dashboard account."""
+    """An admin with no dashboard account: ADMIN_API_KEY, or anyone while AUTH_DISABLED=true."""
 
+    auth_type: str
     is_authenticated: bool = True
     is_admin: bool = True
-    auth_type: str = "admin_api_key"
+    is_active: bool = True
+    # Owns nothing: memories written this way belong to no account (admins see them).
+    account: None = None
+    pk: None = None
 
     def __str__(self) -> str:
-        return "admin (ADMIN_API_KEY)"
+        return f"admin ({self.auth_type})"
 
 
-class AdminAPIKeyAuthentication(authentication.BaseAuthentication):
-    """Accepts `X-API-Key: <ADMIN_API_KEY>`; compared in constant time, never logged."""
+def auth_type_of(user, auth) -> str:
+    """bearer / api_key / admin_api_key / disabled / none, for logs."""
+    if isinstance(user, AdminPrincipal):
+        return user.auth_type
+    if isinstance(auth, APIKey):
+        return "api_key"
+    if user is not None and getattr(user, "is_authenticated", False):
+        return "bearer"
+    return "none"
+
+
+class AuthDisabledAuthentication(authentication.BaseAuthentication):
+    """AUTH_DISABLED=true: every request is an admin, whatever it sends."""
+
+    def authenticate(self, request):
+        if settings.AUTH_DISABLED:
+            return AdminPrincipal(auth_type="disabled"), None
+        return None
+
+    def authenticate_header(self, request) -> str:
+        return CHALLENGE
+
+
+class APIKeyAuthentication(authentication.BaseAuthentication):
+    """`X-API-Key`: ADMIN_API_KEY (constant-time compare) or a per-user `m0sk_` key (digest lookup)."""
 
     def authenticate(self, request):
         presented = request.META.get(API_KEY_HEADER)
         if presented is None:
             return None
-        expected = settings.ADMIN_API_KEY
-        if expected and hmac.compare_digest(presented.encode(), expected.encode()):
-            return AdminPrincipal(), None
-        raise exceptions.AuthenticationFailed("Invalid API key.")
+        admin_key = settings.ADMIN_API_KEY
+        if admin_key and hmac.compare_digest(presented.encode(), admin_key.encode()):
+            return AdminPrincipal(auth_type="admin_api_key"), None
+        api_key = apikey_authenticate(key=presented) if presented.startswith(KEY_PREFIX) else None
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        return api_key.user, api_key
 
     def authenticate_header(self, request) -> str:
-        # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
-        return 'APIKey realm="api", header="X-API-Key"'
+        return CHALLENGE
 
 
-class AdminAPIKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "apikeys.authentication.AdminAPIKeyAuthentication"
+class BearerAuthentication(JWTAuthentication):
+    """`Authorization: Bearer <access token>`; refresh tokens and expired or forged tokens are refused."""
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except (InvalidToken, JWTAuthenticationFailed):
+            # One plain sentence instead of simplejwt's per-token-class diagnostics.
+            raise exceptions.AuthenticationFailed("Invalid or expired access token.") from None
+
+    def authenticate_header(self, request) -> str:
+        return CHALLENGE
+
+
+class APIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apikeys.authentication.APIKeyAuthentication"
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "A per-user key (m0sk_…) from POST /api-keys, or ADMIN_API_KEY.",
+        }
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "apikeys.authentication.BearerAuthentication"
+    name = "BearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The access_token from POST /auth/login.",
+        }

@@ -1,20 +1,36 @@
-"""Who may call what. Both read settings per request, so AUTH_DISABLED is honoured everywhere."""
+"""Who may call what. AUTH_DISABLED arrives here as an admin principal (see authentication.py)."""
 
-from django.conf import settings
 from rest_framework.permissions import BasePermission
+from rest_framework_simplejwt.tokens import AccessToken
 
 
 class IsAuthenticated(BasePermission):
-    """Valid credentials, or AUTH_DISABLED=true."""
-
     def has_permission(self, request, view) -> bool:
-        return settings.AUTH_DISABLED or bool(request.user and request.user.is_authenticated)
+        return bool(request.user and request.user.is_authenticated)
 
 
 class IsAdmin(BasePermission):
-    """Admin credentials (ADMIN_API_KEY today; admin accounts later), or AUTH_DISABLED=true."""
+    """Admin credentials: an admin account's token or key, ADMIN_API_KEY, or AUTH_DISABLED=true."""
 
     message = "This action needs admin credentials."
 
     def has_permission(self, request, view) -> bool:
-        return settings.AUTH_DISABLED or bool(getattr(request.user, "is_admin", False))
+        return bool(request.user and request.user.is_authenticated and getattr(request.user, "is_admin", False))
+
+
+class HasAccount(BasePermission):
+    """A dashboard account (JWT or per-user key), not ADMIN_API_KEY or AUTH_DISABLED, which own nothing."""
+
+    message = "This needs an account's credentials: log in (POST /auth/login) and use the access token."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.account is not None)
+
+
+class HasLoginToken(BasePermission):
+    """A Bearer access token from /auth/login: an API key may not mint or revoke API keys."""
+
+    message = "Managing API keys needs a login: use the access token from POST /auth/login, not an API key."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, AccessToken)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from mem0server.middleware import request_id_var
 
@@ -19,17 +18,30 @@ class DomainError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, *, field: str | None = None):
         super().__init__(detail)
         self.detail = detail
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+class Unauthorized(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
 
 
 class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
 
 
-class InvalidInput(DomainError):
-    status_code = status.HTTP_400_BAD_REQUEST
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
 
 
 def _flatten(errors, prefix: str = "") -> list[str]:
@@ -48,7 +60,17 @@ def _flatten(errors, prefix: str = "") -> list[str]:
 def exception_handler(exc, context):
     """DRF's handler, plus: validation errors get a `detail` sentence, domain and database errors a status."""
     if isinstance(exc, DomainError):
-        return Response({"detail": exc.detail}, status=exc.status_code)
+        body = {"detail": exc.detail}
+        if exc.field:
+            body["errors"] = {exc.field: [exc.detail]}
+        response = Response(body, status=exc.status_code)
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    if isinstance(exc, DataError):
+        # Values PostgreSQL cannot hold (out-of-range numbers, odd encodings): the caller's data, not our bug.
+        logger.warning("database refused a value: %s", exc)
+        return Response({"detail": "A value in the request cannot be stored or compared."}, status=400)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable: %s", exc)
         return Response(
@@ -59,6 +81,9 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+    # Imported here: rest_framework.views loads the authentication classes, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -64,6 +65,21 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_DISABLED = env_bool("AUTH_DISABLED")
 ADMIN_API_KEY = env_str("ADMIN_API_KEY")
+# Signs JWTs. Unset: read from $MEM0_DATA_DIR/jwt_secret (`make serve` writes it on first run; with DEBUG on
+# it is generated here). A serving process without one refuses to start (mem0server/startup.py).
+JWT_SECRET_FILE = DATA_DIR / "jwt_secret"
+JWT_SECRET = env_str("JWT_SECRET") or (
+    persistent_secret(JWT_SECRET_FILE)
+    if DEBUG
+    else (JWT_SECRET_FILE.read_text().strip() if JWT_SECRET_FILE.exists() else "")
+)
+# How many reverse proxies in front of the server append to X-Forwarded-For; 0 trusts only the peer
+# address, so clients cannot dodge the login rate limits by forging the header.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+REDIS_URL = env_str("REDIS_URL")
+# The first admin, for `manage.py createadmin` / `bootstrap` without prompts.
+ADMIN_EMAIL = env_str("ADMIN_EMAIL")
+ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")
 
 # --- Models --------------------------------------------------------------------------------------
 EMBEDDER = env_str("EMBEDDER", "local")
@@ -159,10 +175,48 @@ STATIC_ROOT = env_str("STATIC_ROOT") or None
 # Serve admin and Swagger UI assets straight from the installed apps: no collectstatic step needed.
 WHITENOISE_USE_FINDERS = True
 
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+
+# Throttle counters live here: per process in memory, or shared by every worker through Redis.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    # Without a secret no token can be issued or checked: a random per-process key fails closed.
+    "SIGNING_KEY": JWT_SECRET or secrets.token_urlsafe(50),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=30),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    # A password change invalidates every access token issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+    "UPDATE_LAST_LOGIN": False,
+}
+
 # --- REST framework / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.AdminAPIKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apikeys.authentication.AuthDisabledAuthentication",
+        "apikeys.authentication.APIKeyAuthentication",
+        "apikeys.authentication.BearerAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["apikeys.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {"register": "5/min", "login": "10/min", "refresh": "20/min"},
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_PARSER_CLASSES": ["mem0server.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -180,6 +234,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
+    "AUTHENTICATION_WHITELIST": [
+        "apikeys.authentication.APIKeyAuthentication",
+        "apikeys.authentication.BearerAuthentication",
+    ],
 }
 
 # --- Logging -------------------------------------------------------------------------------------

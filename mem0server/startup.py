@@ -6,6 +6,7 @@ import logging
 import threading
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from mem0server.database import describe_database
 
@@ -21,17 +22,22 @@ def announce() -> None:
 
     logger.info("embedder: %s", describe_embedder())
     logger.info("llm: none configured, inference is off: infer=true stores messages as given, skipping near-duplicates")
+    if not settings.AUTH_DISABLED and not settings.JWT_SECRET:
+        line = (
+            "JWT_SECRET is not set: set it to a long random value (or run `manage.py ensure_jwt_secret` "
+            f"to generate {settings.JWT_SECRET_FILE}), or set AUTH_DISABLED=true for local experiments."
+        )
+        logger.critical(line)
+        raise ImproperlyConfigured(line)
     if settings.AUTH_DISABLED:
         logger.warning("!" * 72)
         logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
         logger.warning("Use this for local development only; never expose this server.")
         logger.warning("!" * 72)
-    elif settings.ADMIN_API_KEY:
-        logger.info("auth: on (X-API-Key with ADMIN_API_KEY)")
-        if len(settings.ADMIN_API_KEY) < 16:
-            logger.warning("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
     else:
-        logger.warning("auth: on, but no ADMIN_API_KEY is set, so every API call will answer 401.")
+        logger.info("auth: on (Bearer JWT, per-user X-API-Key%s)", ", ADMIN_API_KEY" if settings.ADMIN_API_KEY else "")
+        if settings.ADMIN_API_KEY and len(settings.ADMIN_API_KEY) < 16:
+            logger.warning("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
     logger.info("API docs at /docs, schema at /openapi.json")
 
     # Load the embedding model in the background so the first request does not wait for it.

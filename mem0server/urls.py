@@ -8,6 +8,8 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("apikeys.urls")),
     path("", include("memories.urls")),
 ]
 

@@ -15,6 +15,11 @@ SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 
 class Memory(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The account whose credentials wrote it (tenancy); NULL for ADMIN_API_KEY / AUTH_DISABLED, which only
+    # admins see. Deleting an account keeps its memories for the admins.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="memories"
+    )
     text = models.TextField()
     hash = models.CharField(max_length=32, help_text="md5 of the text")
     user_id = models.CharField(max_length=255, null=True, blank=True)
@@ -59,6 +64,10 @@ class MemoryHistory(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Not a foreign key: history outlives the memory it describes.
     memory_id = models.UUIDField()
+    # Copied from the memory, so an account can read the history of its deleted memories and no other.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     old_memory = models.TextField(null=True, blank=True)
     new_memory = models.TextField(null=True, blank=True)
     event = models.CharField(max_length=8, choices=Event.choices)

@@ -29,16 +29,23 @@ def parse_memory_id(raw: str) -> uuid.UUID:
         raise InvalidInput(f"{str(raw)[:64]!r} is not a valid memory id; memory ids are UUIDs.") from None
 
 
-def memory_get(*, memory_id: uuid.UUID) -> Memory:
-    """One memory by id, or NotFound."""
+def memories_visible(*, principal) -> QuerySet[Memory]:
+    """Every memory the caller may see: all of them for admins, its own account's for a member."""
+    if principal.is_admin:
+        return Memory.objects.all()
+    return Memory.objects.filter(account=principal.account)
+
+
+def memory_get(*, principal, memory_id: uuid.UUID) -> Memory:
+    """One memory by id, or NotFound (also for another account's memory, so ids do not leak)."""
     try:
-        return Memory.objects.get(id=memory_id)
+        return memories_visible(principal=principal).get(id=memory_id)
     except Memory.DoesNotExist:
         raise NotFound(f"Memory {memory_id} not found.") from None
 
 
-def _visible(*, scope: dict[str, str], filters: dict | None, show_expired: bool) -> QuerySet[Memory]:
-    qs = Memory.objects.filter(**scope)
+def _visible(*, principal, scope: dict[str, str], filters: dict | None, show_expired: bool) -> QuerySet[Memory]:
+    qs = memories_visible(principal=principal).filter(**scope)
     if filters:
         qs = qs.filter(build_filter(filters))
     if not show_expired:
@@ -69,6 +76,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def memories_list(
     *,
+    principal,
     scope: dict[str, str],
     filters: dict | None = None,
     top_k: int = 100,
@@ -77,7 +85,8 @@ def memories_list(
     show_expired: bool = False,
 ) -> MemoryPage:
     """Newest first, `top_k` per page, paged by page number or by an opaque cursor."""
-    qs = _visible(scope=scope, filters=filters, show_expired=show_expired).order_by("-created_at", "-id")
+    qs = _visible(principal=principal, scope=scope, filters=filters, show_expired=show_expired)
+    qs = qs.order_by("-created_at", "-id")
     if cursor:
         created, memory_id = _decode_cursor(cursor)
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=memory_id))
@@ -94,6 +103,7 @@ def memories_list(
 
 def memories_search(
     *,
+    principal,
     query: str,
     filters: dict,
     top_k: int = 20,
@@ -110,7 +120,7 @@ def memories_search(
         return []
     vector = get_embedder().embed([query])[0]
     qs = (
-        _visible(scope={}, filters=filters, show_expired=show_expired)
+        _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
         .annotate(distance=CosineDistance("embedding", vector))
         .order_by("distance")[:top_k]
     )
@@ -127,9 +137,12 @@ def memories_search(
     return [memory for memory in rows if memory.score >= threshold]
 
 
-def memory_history(*, memory_id: uuid.UUID) -> list[MemoryHistory]:
-    """Every event of a memory, oldest first; NotFound if the id was never seen."""
-    rows = list(MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id"))
-    if not rows and not Memory.objects.filter(id=memory_id).exists():
+def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:
+    """Every event of a memory, oldest first; NotFound if the caller never could see that id."""
+    rows = MemoryHistory.objects.filter(memory_id=memory_id)
+    if not principal.is_admin:
+        rows = rows.filter(account=principal.account)
+    rows = list(rows.order_by("created_at", "id"))
+    if not rows:
         raise NotFound(f"Memory {memory_id} not found.")
     return rows

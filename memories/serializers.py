@@ -7,7 +7,7 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mem0server.fields import ObjectField, StrictCharField
+from mem0server.serializers import ObjectField, StrictCharField
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 
 MAX_TOP_K = 1000

@@ -14,10 +14,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from mem0server.exceptions import InvalidInput
+from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
-from memories.selectors import memory_get
+from memories.selectors import memories_visible, memory_get
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -43,18 +43,19 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
 
 
-def _lock_scope(scope: dict[str, str]) -> None:
-    """Serialise near-duplicate checks per scope, so two concurrent adds cannot both insert."""
-    key = "|".join(f"{field}={scope.get(field, '')}" for field in SCOPE_FIELDS)
+def _lock_scope(account, scope: dict[str, str]) -> None:
+    """Serialise near-duplicate checks per account and scope, so two concurrent adds cannot both insert."""
+    owner = f"account={account.pk if account else ''}"
+    key = "|".join([owner, *(f"{field}={scope.get(field, '')}" for field in SCOPE_FIELDS)])
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-def _near_duplicate(scope: dict[str, str], vector: list[float]) -> Memory | None:
+def _near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
     from pgvector.django import CosineDistance
 
     return (
-        Memory.objects.filter(**scope)
+        Memory.objects.filter(account=account, **scope)
         .annotate(distance=CosineDistance("embedding", vector))
         .filter(distance__lte=1 - NEAR_DUPLICATE_SIMILARITY)
         .order_by("distance")
@@ -64,6 +65,7 @@ def _near_duplicate(scope: dict[str, str], vector: list[float]) -> Memory | None
 
 def memories_add(
     *,
+    principal,
     messages: list[Message],
     scope: dict[str, str],
     metadata: dict[str, Any] | None = None,
@@ -82,20 +84,22 @@ def memories_add(
         raise InvalidInput("One of user_id, agent_id or run_id is required.")
     vectors = get_embedder().embed([m.content for m in messages])
     metadata = clean_metadata(metadata)
+    account = principal.account
     now = timezone.now()
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         if infer:
-            _lock_scope(scope)
+            _lock_scope(account, scope)
         stored: list[tuple[str, list[float], Memory]] = []
         for message, vector in zip(messages, vectors, strict=True):
             if infer:
-                duplicate = _near_duplicate(scope, vector) or _duplicate_in_batch(stored, vector)
+                duplicate = _near_duplicate(account, scope, vector) or _duplicate_in_batch(stored, vector)
                 if duplicate is not None:
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
             memory = Memory(
                 id=uuid.uuid4(),
+                account=account,
                 text=message.content,
                 hash=_md5(message.content),
                 actor_id=message.name,
@@ -120,6 +124,7 @@ def memories_add(
         MemoryHistory.objects.bulk_create(
             MemoryHistory(
                 memory_id=m.id,
+                account=m.account,
                 old_memory=None,
                 new_memory=m.text,
                 event=MemoryHistory.Event.ADD,
@@ -146,6 +151,7 @@ _UNSET: Any = object()
 
 def memory_update(
     *,
+    principal,
     memory_id: uuid.UUID,
     text: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -154,12 +160,12 @@ def memory_update(
     """Change text (re-embedded), merge metadata, set or clear the expiration; history UPDATE."""
     if text is None and metadata is None and expiration_date is _UNSET:
         raise InvalidInput("Give at least one of text, metadata or expiration_date to update.")
-    memory_get(memory_id=memory_id)  # NotFound before spending time on an embedding
+    memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
     vector = get_embedder().embed([text])[0] if text is not None else None
     with transaction.atomic():
-        memory = Memory.objects.select_for_update().filter(id=memory_id).first()
+        memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
         if memory is None:  # deleted while we were embedding
-            memory_get(memory_id=memory_id)
+            raise NotFound(f"Memory {memory_id} not found.")
         old_text = memory.text
         if text is not None:
             memory.text, memory.hash, memory.embedding = text, _md5(text), vector
@@ -170,6 +176,7 @@ def memory_update(
         memory.save()
         MemoryHistory.objects.create(
             memory_id=memory.id,
+            account_id=memory.account_id,
             old_memory=old_text,
             new_memory=memory.text,
             event=MemoryHistory.Event.UPDATE,
@@ -186,6 +193,7 @@ def _delete_with_history(memories: list[Memory]) -> int:
     MemoryHistory.objects.bulk_create(
         MemoryHistory(
             memory_id=m.id,
+            account_id=m.account_id,
             old_memory=m.text,
             new_memory=None,
             event=MemoryHistory.Event.DELETE,
@@ -201,25 +209,41 @@ def _delete_with_history(memories: list[Memory]) -> int:
     return deleted
 
 
-def memory_delete(*, memory_id: uuid.UUID) -> None:
+_DELETE_FIELDS = ("id", "account_id", "text", "actor_id", "role")
+
+
+def memory_delete(*, principal, memory_id: uuid.UUID) -> None:
     """Delete one memory; its history gains a DELETE row and stays readable."""
     with transaction.atomic():
-        memory = Memory.objects.select_for_update().filter(id=memory_id).only("id", "text", "actor_id", "role").first()
+        memory = (
+            memories_visible(principal=principal).select_for_update().filter(id=memory_id).only(*_DELETE_FIELDS).first()
+        )
         if memory is None:
-            memory_get(memory_id=memory_id)
+            raise NotFound(f"Memory {memory_id} not found.")
         _delete_with_history([memory])
 
 
-def memories_delete_scope(*, scope: dict[str, str]) -> int:
-    """Delete every memory matching all the given scope ids; returns how many."""
+def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
+    """Delete the given memories that the caller sees, with DELETE history rows; returns how many."""
+    with transaction.atomic():
+        memories = list(
+            memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids).only(*_DELETE_FIELDS)
+        )
+        return _delete_with_history(memories)
+
+
+def memories_delete_scope(*, principal, scope: dict[str, str]) -> int:
+    """Delete every memory the caller sees that matches all the given scope ids; returns how many."""
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput("One of user_id, agent_id or run_id is required.")
     with transaction.atomic():
-        memories = list(Memory.objects.select_for_update().filter(**scope).only("id", "text", "actor_id", "role"))
+        memories = list(memories_visible(principal=principal).select_for_update().filter(**scope).only(*_DELETE_FIELDS))
         return _delete_with_history(memories)
 
 
 def memories_reset() -> None:
     """Remove every memory and all history; accounts, keys, logs and config stay."""
     with transaction.atomic(), connection.cursor() as cursor:
+        # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"TRUNCATE {Memory._meta.db_table}, {MemoryHistory._meta.db_table}")

@@ -48,6 +48,7 @@ class MemoriesView(APIView):
         params = _validated(AddMemoryRequestSerializer, request.data)
         data = params.validated_data
         results = services.memories_add(
+            principal=request.user,
             messages=[services.Message(**m) for m in data["messages"]],
             scope=params.scope(),
             metadata=data.get("metadata"),
@@ -67,6 +68,7 @@ class MemoriesView(APIView):
         params = _validated(ListMemoriesQuerySerializer, request.query_params)
         data = params.validated_data
         page = selectors.memories_list(
+            principal=request.user,
             scope=params.scope(),
             filters=data.get("filters"),
             top_k=data["top_k"],
@@ -85,14 +87,14 @@ class MemoriesView(APIView):
     )
     def delete(self, request):
         params = _validated(DeleteScopeQuerySerializer, request.query_params)
-        services.memories_delete_scope(scope=params.scope())
+        services.memories_delete_scope(principal=request.user, scope=params.scope())
         return Response({"message": "All relevant memories deleted"})
 
 
 class MemoryDetailView(APIView):
     @extend_schema(tags=TAGS, summary="Get a memory", operation_id="memory_get", responses=MemorySerializer)
     def get(self, request, memory_id: str):
-        memory = selectors.memory_get(memory_id=selectors.parse_memory_id(memory_id))
+        memory = selectors.memory_get(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
         return Response(MemorySerializer(memory).data)
 
     @extend_schema(
@@ -105,14 +107,14 @@ class MemoryDetailView(APIView):
     def put(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         data = _validated(UpdateMemoryRequestSerializer, request.data).validated_data
-        services.memory_update(memory_id=memory_uuid, **data)
+        services.memory_update(principal=request.user, memory_id=memory_uuid, **data)
         return Response({"message": "Memory updated successfully!"})
 
     @extend_schema(
         tags=TAGS, summary="Delete a memory", operation_id="memory_delete", responses=MessageResponseSerializer
     )
     def delete(self, request, memory_id: str):
-        services.memory_delete(memory_id=selectors.parse_memory_id(memory_id))
+        services.memory_delete(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
         return Response({"message": "Memory deleted successfully"})
 
 
@@ -124,7 +126,7 @@ class MemoryHistoryView(APIView):
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
-        rows = selectors.memory_history(memory_id=selectors.parse_memory_id(memory_id))
+        rows = selectors.memory_history(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
         return Response(HistorySerializer(rows, many=True).data)
 
 
@@ -139,6 +141,7 @@ class SearchView(APIView):
     def post(self, request):
         data = _validated(SearchRequestSerializer, request.data).validated_data
         hits = selectors.memories_search(
+            principal=request.user,
             query=data["query"],
             filters=data["filters"],
             top_k=data["top_k"],

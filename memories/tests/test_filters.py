@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ADMIN
 from mem0server.exceptions import InvalidInput
 from memories import selectors
 
@@ -19,7 +20,7 @@ def catalogue(make_memory):
 
 
 def texts(filters: dict, **scope) -> set[str]:
-    page = selectors.memories_list(scope=scope, filters=filters, top_k=1000)
+    page = selectors.memories_list(principal=ADMIN, scope=scope, filters=filters, top_k=1000)
     return {memory.text for memory in page.results}
 
 

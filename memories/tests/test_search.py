@@ -82,9 +82,11 @@ def test_search_hides_expired_memories_unless_asked(api_client, make_memory):
 
 def test_filtered_search_is_not_starved_by_other_users_memories(api_client, make_memory, embedder):
     """Many closer memories of other users must not push the one user's memories out of the results."""
+    from conftest import ADMIN
     from memories import services
 
     services.memories_add(
+        principal=ADMIN,
         messages=[services.Message(role="user", content=f"Loves spicy Thai curry number {i}") for i in range(150)],
         scope={"user_id": "crowd"},
         infer=False,

@@ -1,4 +1,4 @@
-"""Serializer fields shared by every app: stricter than DRF's defaults, because wrong types are a 400."""
+"""Serializer pieces shared by every app: stricter than DRF's defaults, because wrong types are a 400."""
 
 from __future__ import annotations
 
@@ -35,3 +35,10 @@ class ObjectField(serializers.JSONField):
         if _has_nul(value):
             raise serializers.ValidationError("Must not contain the NUL character (\\u0000).")
         return value
+
+
+def validated(serializer_class: type[serializers.Serializer], data) -> dict:
+    """The validated data, or a ValidationError that the exception handler turns into a 400."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

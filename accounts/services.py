@@ -1,0 +1,116 @@
+"""Accounts: first-admin registration, login, single-use refresh tokens, profile and password changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
+
+from accounts.models import RefreshToken, User
+from mem0server.exceptions import Conflict, Forbidden, InvalidInput, Unauthorized
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105  (the OAuth token type, not a secret)
+
+
+def setup_needed() -> bool:
+    """True until the first account exists."""
+    return not User.objects.exists()
+
+
+def tokens_issue(*, user: User) -> TokenPair:
+    """A fresh access + refresh pair; the refresh token's id is recorded so it can be used once."""
+    refresh = JWTRefreshToken.for_user(user)
+    RefreshToken.objects.create(
+        jti=refresh[jwt_settings.JTI_CLAIM],
+        user=user,
+        expires_at=timezone.now() + jwt_settings.REFRESH_TOKEN_LIFETIME,
+    )
+    return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
+
+
+def _validate_password(password: str, user: User | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="password") from None
+
+
+def user_register(*, name: str, email: str, password: str) -> TokenPair:
+    """Create the first account, as admin; refused once any account exists."""
+    _validate_password(password)
+    with transaction.atomic():
+        # Registrations queue on this lock, so of two racing calls exactly one finds the table empty.
+        with connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{User._meta.db_table}" IN SHARE ROW EXCLUSIVE MODE')
+        if User.objects.exists():
+            raise Forbidden("Setup is complete; ask an admin for an account.")
+        user = User.objects.create_superuser(email=email, password=password, name=name)
+    update_last_login(None, user)
+    return tokens_issue(user=user)
+
+
+def user_login(*, request, email: str, password: str) -> TokenPair:
+    """Tokens for a valid email and password; the same answer, after the same hashing work, otherwise."""
+    # Django's ModelBackend hashes the password for unknown emails too, so timing does not tell them apart.
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        raise Unauthorized("Invalid email or password.")
+    update_last_login(None, user)
+    return tokens_issue(user=user)
+
+
+def tokens_refresh(*, refresh_token: str) -> TokenPair:
+    """Trade a refresh token for a new pair; each refresh token works once, even under concurrent replays."""
+    try:
+        token = JWTRefreshToken(refresh_token)
+    except TokenError:
+        raise Unauthorized("Invalid or expired refresh token.") from None
+    # One conditional UPDATE: of concurrent replays exactly one changes the row.
+    consumed = RefreshToken.objects.filter(
+        jti=token.get(jwt_settings.JTI_CLAIM), used_at__isnull=True, user__is_active=True
+    ).update(used_at=timezone.now())
+    if consumed != 1:
+        raise Unauthorized("Invalid or expired refresh token.")
+    user = User.objects.get(pk=token[jwt_settings.USER_ID_CLAIM])
+    return tokens_issue(user=user)
+
+
+def user_update(*, user: User, name: str | None = None, email: str | None = None) -> User:
+    """Change the caller's name and/or email; Conflict if the email belongs to another account."""
+    if name is not None:
+        user.name = name
+    if email is not None:
+        email = User.objects.normalize_email(email).lower()
+        if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            raise Conflict("That email is already in use.")
+        user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["name", "email"])
+    except IntegrityError:  # a concurrent change took the email between the check and the write
+        raise Conflict("That email is already in use.") from None
+    return user
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; every earlier token stops working."""
+    if not user.check_password(current_password):
+        raise Unauthorized("Current password is incorrect.")
+    _validate_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        # Access tokens carry a hash of the old password (CHECK_REVOKE_TOKEN); refresh tokens are consumed here.
+        RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())

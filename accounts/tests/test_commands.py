@@ -1,0 +1,64 @@
+"""Operator commands and the startup guard for the JWT secret."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from mem0server.startup import announce
+
+
+def test_createadmin_creates_an_admin_who_can_log_in(db, client):
+    call_command("createadmin", "--email", "Root@Example.com", "--password", "a long passphrase", "--name", "Root")
+    user = User.objects.get()
+    assert (user.email, user.role, user.is_staff, user.is_superuser) == ("root@example.com", "admin", True, True)
+    response = client.post(
+        "/auth/login", {"email": "root@example.com", "password": "a long passphrase"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+
+
+def test_createadmin_reads_the_environment_defaults(db, settings):
+    settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "env@example.com", "from the environment"
+    call_command("createadmin", email=settings.ADMIN_EMAIL, password=settings.ADMIN_PASSWORD)
+    assert User.objects.get().email == "env@example.com"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--email", "x@example.com", "--password", "short"], "8 characters"),
+        (["--email", "", "--password", ""], "--email"),
+    ],
+)
+def test_createadmin_refuses_bad_input(db, args, says):
+    with pytest.raises(CommandError, match=says):
+        call_command("createadmin", *args)
+    assert not User.objects.exists()
+
+
+def test_createadmin_refuses_an_existing_email(db):
+    call_command("createadmin", "--email", "a@example.com", "--password", "a long passphrase")
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("createadmin", "--email", "A@example.com", "--password", "a long passphrase")
+
+
+def test_serving_without_a_jwt_secret_stops_at_startup(settings):
+    settings.JWT_SECRET = ""
+    settings.AUTH_DISABLED = False
+    with pytest.raises(ImproperlyConfigured, match="JWT_SECRET is not set"):
+        announce()
+
+
+def test_ensure_jwt_secret_writes_a_private_file_once(settings, tmp_path, capsys):
+    settings.JWT_SECRET = ""
+    settings.JWT_SECRET_FILE = tmp_path / "jwt_secret"
+    call_command("ensure_jwt_secret")
+    secret = settings.JWT_SECRET_FILE.read_text()
+    assert len(secret) >= 40
+    assert settings.JWT_SECRET_FILE.stat().st_mode & 0o777 == 0o600
+    call_command("ensure_jwt_secret")
+    assert settings.JWT_SECRET_FILE.read_text() == secret
+    assert "kept" in capsys.readouterr().out
