@@ -1,0 +1,76 @@
+"""Operator surfaces: the Django admin pages load, and no secret shows up in them or in the logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from apikeys.models import APIKey
+from apikeys.services import apikey_create
+from memories.models import Memory, MemoryHistory
+
+PASSWORD = "an admin passphrase"
+
+
+@pytest.fixture
+def staff_client(db, client):
+    admin = User.objects.create_superuser(email="root@example.com", password=PASSWORD)
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/accounts/user/",
+        "/admin/accounts/user/add/",
+        "/admin/apikeys/apikey/",
+        "/admin/memories/memory/",
+        "/admin/memories/memoryhistory/",
+    ],
+)
+def test_admin_pages_load(staff_client, path):
+    assert staff_client.get(path).status_code == 200
+
+
+def test_admin_never_shows_an_api_key_digest(staff_client):
+    api_key, key = apikey_create(user=User.objects.get(), label="ops")
+    for path in ("/admin/apikeys/apikey/", f"/admin/apikeys/apikey/{api_key.pk}/change/"):
+        html = staff_client.get(path).content.decode()
+        assert api_key.key_prefix in html
+        assert api_key.digest not in html
+        assert key not in html
+
+
+def test_admin_revoke_action_revokes(staff_client):
+    api_key, _ = apikey_create(user=User.objects.get(), label="ops")
+    staff_client.post("/admin/apikeys/apikey/", {"action": "revoke", "_selected_action": [api_key.pk]})
+    assert APIKey.objects.get().revoked_at is not None
+
+
+def test_admin_deletes_memories_with_history(staff_client, make_memory):
+    memory_id = make_memory("to be removed")
+    staff_client.post("/admin/memories/memory/", {"action": "delete_with_history", "_selected_action": [memory_id]})
+    assert not Memory.objects.exists()
+    assert list(MemoryHistory.objects.values_list("event", flat=True).order_by("created_at")) == ["ADD", "DELETE"]
+
+
+def test_no_secret_reaches_the_logs(db, embedder, admin_key, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = APIClient()
+    client.post("/auth/register", {"email": "ada@example.com", "password": PASSWORD}, format="json")
+    tokens = client.post("/auth/login", {"email": "ada@example.com", "password": PASSWORD}, format="json").json()
+    client.post("/auth/login", {"email": "ada@example.com", "password": "wrong " + PASSWORD}, format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    key = client.post("/api-keys", {"label": "x"}, format="json").json()["key"]
+    APIClient(HTTP_X_API_KEY=key).get("/memories")
+    APIClient(HTTP_X_API_KEY=key + "x").get("/memories")
+    APIClient(HTTP_X_API_KEY=admin_key).get("/memories")
+    logged = caplog.text
+    assert caplog.records, "expected some log lines to check"
+    for secret in (PASSWORD, tokens["access_token"], tokens["refresh_token"], key, admin_key):
+        assert secret not in logged
