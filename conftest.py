@@ -30,6 +30,12 @@ def _fresh_throttles():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _request_log_inline(settings):
+    """Request-log rows are written inside each test's transaction (the batching writer has its own tests)."""
+    settings.REQUEST_LOG_BACKGROUND = False
+
+
 @pytest.fixture
 def admin_key(settings) -> str:
     settings.ADMIN_API_KEY = ADMIN_KEY

@@ -94,6 +94,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 
+# --- Request log ---------------------------------------------------------------------------------
+REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)
+REQUEST_LOG_RETENTION_DAYS = env_int("REQUEST_LOG_RETENTION_DAYS", 30)
+# Rows are queued and inserted in batches by a background thread; tests switch this off to write inline.
+REQUEST_LOG_BACKGROUND = True
+
 # --- Database ------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_DATABASE = not DATABASE_URL
@@ -134,6 +140,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mem0server.middleware.RequestIDMiddleware",
+    "requestlog.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
     path("", include("memories.urls")),
+    path("", include("requestlog.urls")),
 ]
 
 handler400 = "mem0server.views.bad_request"

@@ -40,6 +40,7 @@ ROUTES = [
     ("get", "/api-keys", None, 200, "login"),
     ("post", "/api-keys", {"label": "x"}, 201, "login"),
     ("delete", "/api-keys/999999", None, 404, "login"),
+    ("get", "/requests", None, 200, "any"),
 ]
 
 # credential -> (is admin, has an account, is a login token); None for credentials that must fail with 401

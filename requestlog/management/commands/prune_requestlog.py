@@ -1,0 +1,19 @@
+"""Delete request-log rows past the retention (REQUEST_LOG_RETENTION_DAYS, or --days)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from requestlog.writer import prune
+
+
+class Command(BaseCommand):
+    help = "Delete request log rows older than REQUEST_LOG_RETENTION_DAYS (servers also do this hourly)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=settings.REQUEST_LOG_RETENTION_DAYS)
+
+    def handle(self, *args, days: int, **options):
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
+        deleted = prune(older_than_days=days)
+        self.stdout.write(f"Deleted {deleted} request log rows older than {days} days.")

@@ -1,0 +1,60 @@
+"""Records each API call after its response is ready; a failure here never reaches the caller."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.throttling import BaseThrottle
+
+from apikeys.authentication import auth_type_of
+from apikeys.models import APIKey
+from mem0server.middleware import request_id_var
+from requestlog.models import RequestLog
+from requestlog.writer import writer
+
+logger = logging.getLogger("mem0server.requestlog")
+
+# Not API calls: the operator's admin, static assets, the docs, and health probes that would flood the log.
+SKIPPED_PREFIXES = ("/admin/", "/static/", "/docs", "/openapi.json", "/healthz", "/favicon")
+
+
+def _client_ip(request) -> str | None:
+    # DRF's reading of X-Forwarded-For, honouring TRUSTED_PROXIES like the rate limits do.
+    return BaseThrottle().get_ident(request) or None
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        if settings.REQUEST_LOG_ENABLED and request.path != "/" and not request.path.startswith(SKIPPED_PREFIXES):
+            try:
+                self._record(request, response, started)
+            except Exception:  # never let the log break a request
+                logger.exception("could not record a request log entry")
+        return response
+
+    def _record(self, request, response, started: float) -> None:
+        # DRF copies the authenticated user and auth onto the Django request.
+        user, auth = getattr(request, "user", None), getattr(request, "auth", None)
+        account = getattr(user, "account", None) if getattr(user, "is_authenticated", False) else None
+        writer.submit(
+            RequestLog(
+                method=request.method[:10],
+                path=request.path[:500],
+                status_code=response.status_code,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                auth_type=auth_type_of(user, auth),
+                account_id=account.pk if account is not None else None,
+                api_key_id=auth.pk if isinstance(auth, APIKey) else None,
+                client_ip=_client_ip(request),
+                request_id=request_id_var.get()[:128],
+                created_at=timezone.now(),
+            )
+        )

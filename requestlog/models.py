@@ -1,0 +1,36 @@
+"""One row per API call: metadata only, never bodies, headers or credentials."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RequestLog(models.Model):
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500, help_text="Without the query string.")
+    status_code = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    auth_type = models.CharField(max_length=16, help_text="bearer, api_key, admin_api_key, disabled or none")
+    # No database constraint: a log row written just after its account or key was deleted must not fail.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        "apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="+"
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "request"
+        indexes = [models.Index(fields=["account", "-created_at"], name="requestlog_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status_code}"

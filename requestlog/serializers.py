@@ -1,0 +1,27 @@
+from rest_framework import serializers
+
+from requestlog.models import RequestLog
+
+MAX_LIMIT = 1000
+
+
+class RequestListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=50)
+
+
+class RequestLogSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="account_id", allow_null=True, help_text="The calling account's id.")
+
+    class Meta:
+        model = RequestLog
+        fields = [
+            "id",
+            "method",
+            "path",
+            "status_code",
+            "latency_ms",
+            "auth_type",
+            "user_id",
+            "request_id",
+            "created_at",
+        ]

@@ -1,0 +1,164 @@
+"""The request log: what each call records, who may read it, the batching writer, and pruning."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import tokens_issue
+from apikeys.services import apikey_create
+from requestlog.models import RequestLog
+from requestlog.writer import RequestLogWriter
+
+
+def test_each_api_call_is_recorded_with_its_metadata(api_client):
+    api_client.get("/memories?user_id=alice", HTTP_X_REQUEST_ID="trace-1")
+    api_client.get("/memories/not-a-uuid")
+    rows = api_client.get("/requests").json()
+    assert [(r["method"], r["path"], r["status_code"]) for r in rows[:2]] == [
+        ("GET", "/memories/not-a-uuid", 400),
+        ("GET", "/memories", 200),
+    ]
+    assert rows[1]["request_id"] == "trace-1"
+    assert rows[1]["auth_type"] == "admin_api_key"
+    assert rows[1]["latency_ms"] > 0
+    assert rows[1]["user_id"] is None
+    assert RequestLog.objects.get(request_id="trace-1").client_ip == "127.0.0.1"
+
+
+def test_auth_type_account_and_key_are_recorded(member, embedder, admin_key):
+    api_key, key = apikey_create(user=member, label="k")
+    APIClient(HTTP_X_API_KEY=key).get("/memories")
+    APIClient(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=member).access_token}").get("/memories")
+    APIClient(HTTP_X_API_KEY="m0sk_wrong").get("/memories")
+    rows = list(RequestLog.objects.order_by("id").values_list("auth_type", "account_id", "api_key_id", "status_code"))
+    assert rows == [
+        ("api_key", member.pk, api_key.pk, 200),
+        ("bearer", member.pk, None, 200),
+        ("none", None, None, 401),
+    ]
+
+
+def test_auth_disabled_calls_are_marked(settings, embedder, db):
+    settings.AUTH_DISABLED = True
+    APIClient().get("/memories")
+    assert RequestLog.objects.get().auth_type == "disabled"
+
+
+def test_docs_admin_and_static_are_not_logged(api_client, client):
+    client.get("/docs")
+    client.get("/openapi.json")
+    client.get("/admin/login/")
+    client.get("/")
+    assert not RequestLog.objects.exists()
+
+
+def test_newest_first_with_a_limit(api_client):
+    for i in range(5):
+        api_client.get(f"/memories?user_id=u{i}")
+    rows = api_client.get("/requests", {"limit": 3}).json()
+    assert len(rows) == 3
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids, reverse=True)
+    assert len(api_client.get("/requests").json()) == 6  # five calls and the first /requests
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "ten", "-5"])
+def test_bad_limits_are_a_400(api_client, limit):
+    response = api_client.get("/requests", {"limit": limit})
+    assert response.status_code == 400
+    assert "limit" in response.json()["detail"]
+
+
+def test_members_see_only_their_own_calls(make_user, key_client, api_client):
+    a, b = make_user("a@example.com"), make_user("b@example.com")
+    client_a, client_b = key_client(a), key_client(b)
+    client_a.get("/memories?user_id=from-a")
+    client_b.get("/memories?user_id=from-b")
+    seen_by_a = client_a.get("/requests").json()
+    assert {r["user_id"] for r in seen_by_a} == {a.pk}
+    assert "/memories" in {r["path"] for r in seen_by_a}
+    assert {r["user_id"] for r in api_client.get("/requests").json()} >= {a.pk, b.pk}
+
+
+def test_no_secret_is_stored(member, embedder, admin_key):
+    api_key, key = apikey_create(user=member, label="k")
+    tokens = tokens_issue(user=member)
+    APIClient(HTTP_X_API_KEY=key).get(f"/memories?user_id=x&key={key}")
+    APIClient(HTTP_AUTHORIZATION=f"Bearer {tokens.access_token}").get("/memories")
+    APIClient(HTTP_X_API_KEY=admin_key).post(
+        "/auth/login", {"email": member.email, "password": "secret password"}, format="json"
+    )
+    stored = json.dumps(list(RequestLog.objects.values()), default=str)
+    assert RequestLog.objects.count() == 3
+    for secret in (key, tokens.access_token, admin_key, "secret password"):
+        assert secret not in stored
+
+
+# --- the batching writer ---------------------------------------------------------------------------------
+
+
+def _entry(i: int) -> RequestLog:
+    return RequestLog(
+        method="GET", path=f"/p{i}", status_code=200, latency_ms=1.0, auth_type="none", created_at=timezone.now()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writer_inserts_in_batches_and_flush_waits_for_them(settings):
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    try:
+        for i in range(1200):
+            writer.submit(_entry(i))
+        writer.flush()
+        assert RequestLog.objects.count() == 1200
+    finally:
+        writer.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writer_drains_its_queue_on_close(settings):
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    for i in range(300):
+        writer.submit(_entry(i))
+    writer.close()
+    assert RequestLog.objects.count() == 300
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+
+
+def test_prune_deletes_only_rows_past_the_retention(db, capsys):
+    now = timezone.now()
+    RequestLog.objects.bulk_create(
+        [
+            RequestLog(
+                method="GET",
+                path="/old",
+                status_code=200,
+                latency_ms=1,
+                auth_type="none",
+                created_at=now - timedelta(days=31),
+            ),
+            RequestLog(
+                method="GET",
+                path="/new",
+                status_code=200,
+                latency_ms=1,
+                auth_type="none",
+                created_at=now - timedelta(days=29),
+            ),
+        ]
+    )
+    call_command("prune_requestlog")
+    assert list(RequestLog.objects.values_list("path", flat=True)) == ["/new"]
+    assert "Deleted 1" in capsys.readouterr().out
+    call_command("prune_requestlog", "--days", "7")
+    assert not RequestLog.objects.exists()
