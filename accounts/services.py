@@ -77,13 +77,15 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
         token = JWTRefreshToken(refresh_token)
     except TokenError:
         raise Unauthorized("Invalid or expired refresh token.") from None
-    # One conditional UPDATE: of concurrent replays exactly one changes the row.
-    consumed = RefreshToken.objects.filter(
-        jti=token.get(jwt_settings.JTI_CLAIM), used_at__isnull=True, user__is_active=True
-    ).update(used_at=timezone.now())
-    if consumed != 1:
+    # One conditional UPDATE on the token's own row: of concurrent replays exactly one changes it. (No join
+    # here: Django would turn one into a subquery, whose condition PostgreSQL does not re-check after waiting
+    # on a concurrent update, and two replays would both win.)
+    consumed = RefreshToken.objects.filter(jti=token.get(jwt_settings.JTI_CLAIM), used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    if consumed != 1 or user is None:
         raise Unauthorized("Invalid or expired refresh token.")
-    user = User.objects.get(pk=token[jwt_settings.USER_ID_CLAIM])
     return tokens_issue(user=user)
 
 

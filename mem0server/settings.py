@@ -87,6 +87,8 @@ if EMBEDDER != "local":
     raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER!r} is not available; the bundled embedder is 'local'.")
 # The local embedder (all-MiniLM-L6-v2) produces 384-dimensional vectors; the column is sized for it.
 EMBEDDING_DIMS = 384
+# CPU threads the local embedder uses per process (torch.set_num_threads).
+EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
 
 # --- Limits --------------------------------------------------------------------------------------
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)

