@@ -1,0 +1,273 @@
+"""HTTP benchmark for a running mem0server: add, search and get latency and throughput.
+
+It starts nothing itself. Start the server first, e.g.
+
+    export ADMIN_API_KEY=change-me-to-a-long-random-string
+    .venv/bin/python manage.py migrate
+    .venv/bin/gunicorn mem0server.wsgi -w 2 --threads 4 --no-control-socket -b 127.0.0.1:8000
+
+then, in another shell:
+
+    .venv/bin/python bench/api_bench.py --memories 10000 --threads 1
+    .venv/bin/python bench/api_bench.py --user-id bench-1a2b3c4d --skip-seed --threads 4 --json bench/results/t4.json
+
+It seeds `--memories` memories for one user (infer=false, 50 messages per POST), then measures, one after
+the other: POST /search (varied queries in that user's scope), GET /memories/{id} (random seeded ids) and
+POST /memories (one message, infer=false, into a sibling user `<user-id>-adds` so the searched scope keeps
+its size). Each client thread reuses one keep-alive connection. Non-2xx answers count as errors, and any
+error makes the exit status 1.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
+
+SEED_BATCH = 50
+SLOTS = {
+    "person": ["my sister", "my manager", "my dentist", "Alex", "Priya", "my neighbour", "Tom", "grandma", "Lena"],
+    "city": ["Berlin", "Lisbon", "Tokyo", "Toronto", "Nairobi", "Lyon", "Austin", "Oslo", "Seoul", "Lima"],
+    "food": ["spicy Thai curry", "sushi", "vegan burgers", "dark chocolate", "ramen", "falafel", "paella", "pho"],
+    "hobby": ["bouldering", "playing the cello", "trail running", "chess", "pottery", "birdwatching", "sailing"],
+    "month": ["January", "March", "May", "July", "September", "November"],
+    "day": ["Monday", "Wednesday", "Friday", "Saturday", "Sunday"],
+    "name": ["Rex", "Luna", "Biscuit", "Pepper", "Milo"],
+    "year": [str(year) for year in range(2005, 2025)],
+    "n": [str(n) for n in range(2, 16)],
+}
+TEMPLATES = """\
+Loves {food} and orders it every {day}
+Is allergic to {food}
+Works as a software engineer in {city} since {year}
+Wants to visit {city} in {month} with {person}
+Took up {hobby} in {year} and practises on {day}s
+{person} has a birthday in {month}
+Prefers meetings before {n} am on {day}s
+Lived in {city} for {n} years before moving away
+Is reading a book about {hobby} recommended by {person}
+Has a dog called {name} that is {n} years old
+Needs to call {person} about the trip to {city}
+Dislikes {food} since a bad meal in {city}""".splitlines()
+QUERIES = """\
+what food does the user like
+any food allergies?
+where does the user work
+travel plans for next year
+which hobbies does the user have
+when is my sister's birthday
+what is the name of the dog
+preferred time for meetings
+cities the user has lived in
+books the user is reading
+who should I call about the trip
+favourite sport or outdoor activity
+dietary restrictions
+does the user play an instrument
+what does the user do on weekends
+things the user dislikes""".splitlines()
+
+
+def memory_text(rng: random.Random) -> str:
+    return rng.choice(TEMPLATES).format(**{slot: rng.choice(values) for slot, values in SLOTS.items()})
+
+
+class Client:
+    """One keep-alive HTTP connection; reconnects once if the server closed an idle one."""
+
+    def __init__(self, url: str, api_key: str) -> None:
+        parts = urlsplit(url)
+        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self.conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        self.prefix = parts.path.rstrip("/")
+        self.headers = {"X-API-Key": api_key, "Content-Type": "application/json", "Connection": "keep-alive"}
+
+    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode() if body is not None else None
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, self.prefix + path, body=payload, headers=self.headers)
+                resp = self.conn.getresponse()
+                return resp.status, resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def check_server(args: argparse.Namespace) -> None:
+    """Exit with one line if the server cannot be reached or rejects the key."""
+    try:
+        status, body = Client(args.url, args.api_key).request("GET", "/memories?" + urlencode({"user_id": "x"}))
+    except (OSError, http.client.HTTPException) as exc:
+        sys.exit(f"error: cannot reach mem0server at {args.url}: {exc}")
+    if status == 401:
+        sys.exit(f"error: {args.url} answered 401 Unauthorized; pass --api-key or set ADMIN_API_KEY")
+    if not 200 <= status < 300:
+        sys.exit(f"error: {args.url} answered {status} to GET /memories: {body[:200]!r}")
+
+
+def seed(args: argparse.Namespace) -> list[str]:
+    """Add --memories memories in batches; returns their ids."""
+    rng = random.Random(args.user_id)
+    batches = [
+        [memory_text(rng) for _ in range(min(SEED_BATCH, args.memories - i))]
+        for i in range(0, args.memories, SEED_BATCH)
+    ]
+    ids: list[str] = []
+    lock, local = threading.Lock(), threading.local()
+
+    def add(texts: list[str]) -> None:
+        if not hasattr(local, "client"):
+            local.client = Client(args.url, args.api_key)
+        body = {"messages": [{"role": "user", "content": t} for t in texts], "user_id": args.user_id, "infer": False}
+        status, raw = local.client.request("POST", "/memories", body)
+        if status != 200:
+            sys.exit(f"error: seeding failed with {status}: {raw[:300]!r}")
+        with lock:
+            before = len(ids)
+            ids.extend(r["id"] for r in json.loads(raw)["results"])
+            if len(ids) // 1000 > before // 1000 or len(ids) == args.memories:
+                print(f"seeded {len(ids)}/{args.memories}", file=sys.stderr, flush=True)
+
+    with ThreadPoolExecutor(args.threads) as pool:
+        list(pool.map(add, batches))
+    return ids
+
+
+def existing_ids(args: argparse.Namespace) -> list[str]:
+    """Every memory id of --user-id, following next_cursor."""
+    client, ids, cursor = Client(args.url, args.api_key), [], None
+    while True:
+        query = {"user_id": args.user_id, "top_k": 1000} | ({"cursor": cursor} if cursor else {})
+        status, raw = client.request("GET", "/memories?" + urlencode(query))
+        if status != 200:
+            sys.exit(f"error: listing memories failed with {status}: {raw[:300]!r}")
+        page = json.loads(raw)
+        ids += [m["id"] for m in page["results"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+Op = Callable[[Client, random.Random], tuple[int, bytes]]
+
+
+def measure(name: str, op: Op, args: argparse.Namespace) -> dict[str, float | int | str]:
+    """Run args.requests calls of `op` over args.threads connections (after a short warm-up)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    remaining = iter(range(args.requests))
+
+    def worker(seed: int) -> None:
+        client, rng = Client(args.url, args.api_key), random.Random(seed)
+        for _ in range(args.warmup):
+            try:
+                op(client, rng)
+            except (OSError, http.client.HTTPException):
+                client.conn.close()
+        barrier.wait()
+        while True:
+            with lock:
+                if next(remaining, None) is None:
+                    return
+            start = time.perf_counter()
+            try:
+                status, raw = op(client, rng)
+                error = None if 200 <= status < 300 else f"HTTP {status}: {raw[:300].decode(errors='replace')}"
+            except (OSError, http.client.HTTPException) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if error:
+                    errors.append(error)
+
+    barrier = threading.Barrier(args.threads + 1)
+    with ThreadPoolExecutor(args.threads) as pool:
+        futures = [pool.submit(worker, i) for i in range(args.threads)]
+        barrier.wait()
+        start = time.perf_counter()
+        for future in futures:
+            future.result()
+        wall = time.perf_counter() - start
+    if errors:
+        print(f"{name}: first error: {errors[0]}", file=sys.stderr)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    row = {"op": name, "requests": len(latencies), "errors": len(errors), "req_per_s": round(len(latencies) / wall, 1)}
+    return row | {f"p{q}_ms": round(cuts[q - 1], 1) for q in (50, 95, 99)}
+
+
+def fmt_load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in load)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--api-key", default=os.environ.get("ADMIN_API_KEY", ""), help="default: $ADMIN_API_KEY")
+    parser.add_argument("--memories", type=int, default=10000, help="memories to seed (default 10000)")
+    parser.add_argument("--user-id", default=f"bench-{uuid.uuid4().hex[:8]}", help="default: a fresh bench-<hex>")
+    parser.add_argument("--threads", type=int, default=1, help="client threads (default 1)")
+    parser.add_argument("--requests", type=int, default=500, help="measured requests per operation (default 500)")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per thread and operation")
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the memories already stored for --user-id")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args()
+    if args.threads < 1 or args.requests < 1:
+        parser.error("--threads and --requests must be at least 1")
+
+    check_server(args)
+    ids = existing_ids(args) if args.skip_seed else seed(args)
+    if not ids:
+        sys.exit(f"error: user {args.user_id!r} has no memories; run without --skip-seed first")
+    print(f"user {args.user_id}: {len(ids)} memories", file=sys.stderr)
+    load_before = os.getloadavg()
+
+    def search(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        return client.request("POST", "/search", {"query": rng.choice(QUERIES), "user_id": args.user_id})
+
+    def get(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        return client.request("GET", f"/memories/{rng.choice(ids)}")
+
+    def add(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        body = {"messages": [{"role": "user", "content": memory_text(rng)}], "user_id": f"{args.user_id}-adds"}
+        return client.request("POST", "/memories", body | {"infer": False})
+
+    rows = [measure(name, op, args) for name, op in (("search", search), ("get", get), ("add", add))]
+    load_after = os.getloadavg()
+    print(
+        f"\nmem0server at {args.url}: {os.cpu_count()} cores, {len(ids)} memories for {args.user_id}, "
+        f"{args.threads} client thread(s), {args.requests} requests per op"
+    )
+    print(f"load average (1/5/15 min): before {fmt_load(load_before)}, after {fmt_load(load_after)}")
+    print(f"{'op':<8}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    for r in rows:
+        print(
+            f"{r['op']:<8}{r['requests']:>9}{r['errors']:>8}{r['req_per_s']:>9}"
+            f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
+        )
+    if args.json:
+        meta = {"url": args.url, "cores": os.cpu_count(), "memories": len(ids), "user_id": args.user_id}
+        figures = meta | {"threads": args.threads, "load_before": load_before, "load_after": load_after}
+        with open(args.json, "w") as fh:
+            json.dump(figures | {"results": rows}, fh, indent=2)
+    if any(r["errors"] for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
