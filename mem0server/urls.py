@@ -9,6 +9,7 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("admin/", admin.site.urls),
     path("", include("memories.urls")),
+    path("", include("entities.urls")),
 ]
 
 handler400 = "mem0server.views.bad_request"
