@@ -64,6 +64,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_DISABLED = env_bool("AUTH_DISABLED")
 ADMIN_API_KEY = env_str("ADMIN_API_KEY")
+# `manage.py bootstrap` creates this first admin account when both are set and the email is unused.
+ADMIN_EMAIL = env_str("ADMIN_EMAIL")
+ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")  # not stripped: spaces may be part of a password
 
 # --- Models --------------------------------------------------------------------------------------
 EMBEDDER = env_str("EMBEDDER", "local")
@@ -96,6 +99,14 @@ else:
 _default_db["TEST"] = {"NAME": "test_" + _default_db["NAME"]}
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Operations ----------------------------------------------------------------------------------
+# GET /healthz waits at most this long for the database (pool wait and statement timeout).
+HEALTHZ_TIMEOUT_MS = env_int("HEALTHZ_TIMEOUT_MS", 2000)
+if HEALTHZ_TIMEOUT_MS < 1:
+    raise ImproperlyConfigured(
+        f"HEALTHZ_TIMEOUT_MS must be a positive number of milliseconds, not {HEALTHZ_TIMEOUT_MS}."
+    )
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
