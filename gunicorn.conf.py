@@ -4,8 +4,8 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
 
     HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
     PORT                       port to bind (default 8000)
-    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own
-                               copy of the embedding model (~300 MB), so count memory, not only cores.
+    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own copy
+                               of the embedding model (a worker is ~500 MB resident): count memory, not cores.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
     GUNICORN_THREADS           threads per worker (default 4); requests mostly wait on the database
                                or an LLM, so threads are cheap concurrency
