@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg_pool import PoolTimeout
 
 from memories.embeddings import get_embedder
@@ -35,13 +37,13 @@ def _ping(conn: psycopg.Connection, timeout: float) -> None:
         conn.execute("SELECT 1").fetchone()
 
 
-def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
-    """'ok' if the database answers SELECT 1 within about `timeout` seconds, else 'unavailable'.
+# Probes still waiting on a hung database; past this many, the answer is known without asking again.
+MAX_PROBES_IN_FLIGHT = 4
+_probes = threading.BoundedSemaphore(MAX_PROBES_IN_FLIGHT)
 
-    With Django's pool (DB_POOL=true) the check borrows a pooled connection, waiting at most `timeout`
-    (the pool's own wait is 10 s); without it, it opens a short-lived connection with a connect timeout.
-    """
-    wrapper = connections[using]
+
+def _probe(wrapper: BaseDatabaseWrapper, timeout: float) -> str:
+    """SELECT 1 on a pooled connection (pool wait bounded) or a fresh one (connect timeout)."""
     deadline = time.monotonic() + timeout
     pool = wrapper.pool
     try:
@@ -53,10 +55,10 @@ def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
             return "ok"
         pool.open()  # Django opens its pool on first use; a no-op when already open
         for attempt in range(2):
-            remaining = deadline - time.monotonic()
+            remaining = max(0.05, deadline - time.monotonic())
             try:
-                with pool.connection(timeout=max(0.05, remaining)) as conn:
-                    _ping(conn, max(0.05, remaining))
+                with pool.connection(timeout=remaining) as conn:
+                    _ping(conn, remaining)
                 return "ok"
             except PoolTimeout:
                 raise
@@ -68,6 +70,38 @@ def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
     except psycopg.Error as exc:
         logger.warning("healthz: database unavailable: %s", exc)
     return "unavailable"
+
+
+def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
+    """'ok' if the database answers SELECT 1 within `timeout` seconds, else 'unavailable'.
+
+    With Django's pool (DB_POOL=true) the probe borrows a pooled connection, waiting at most `timeout`
+    (the pool's own wait is 10 s); without it, it opens a short-lived connection with a connect timeout.
+    statement_timeout is enforced by the server, so a server that stops answering mid-query (frozen,
+    or the network gone under an open connection) is bounded here instead: the probe runs in its own
+    thread and the answer is 'unavailable' once `timeout` has passed, whatever that thread still waits on.
+    """
+    wrapper = connections[using]  # resolved in the caller's thread: Django's connections are per thread
+    if not _probes.acquire(blocking=False):
+        logger.warning(
+            "healthz: %d earlier database checks are still waiting; not starting another", MAX_PROBES_IN_FLIGHT
+        )
+        return "unavailable"
+    outcome: list[str] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_probe(wrapper, timeout))
+        finally:
+            _probes.release()
+
+    probe = threading.Thread(target=run, name="healthz-database", daemon=True)
+    probe.start()
+    probe.join(timeout + 0.1)
+    if not outcome:
+        logger.warning("healthz: the database did not answer within %.1f s", timeout)
+        return "unavailable"
+    return outcome[0]
 
 
 def embedder_status() -> str:

@@ -16,6 +16,7 @@ import time
 import pytest
 from django.db import connections
 
+from mem0server import health
 from memories import embeddings
 
 
@@ -66,6 +67,70 @@ class SilentServer:
             for conn in self.accepted:
                 conn.close()
             self.listener.close()
+
+
+class FreezableProxy:
+    """A TCP port relaying to the real PostgreSQL until freeze(): then it keeps the connections open and
+    relays nothing more, like a frozen server or a network that vanished under an open connection."""
+
+    def __init__(self, target: dict):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.frozen = threading.Event()
+        self.stopped = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _upstream(self) -> socket.socket:
+        host, port = self.target["HOST"], int(self.target["PORT"] or 5432)
+        if host.startswith("/"):
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(f"{host}/.s.PGSQL.{port}")
+            return upstream
+        return socket.create_connection((host or "localhost", port))
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                client = self.listener.accept()[0]
+            except TimeoutError:
+                continue
+            upstream = self._upstream()
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                thread = threading.Thread(target=self._pump, args=(source, sink), daemon=True)
+                self.threads.append(thread)
+                thread.start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket):
+        source.settimeout(0.1)
+        while not self.stopped.is_set():
+            if self.frozen.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            sink.sendall(data)
+
+    def freeze(self):
+        self.frozen.set()
+
+    def close(self):
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+        for sock in self.sockets:
+            sock.close()
+        self.listener.close()
 
 
 @pytest.fixture
@@ -163,3 +228,49 @@ def test_the_schema_documents_healthz_as_open_with_both_answers(client):
     operation = client.get("/openapi.json").json()["paths"]["/healthz"]["get"]
     assert set(operation["responses"]) == {"200", "503"}
     assert not operation.get("security")
+
+
+def test_healthz_gives_up_on_a_database_that_freezes_under_an_open_connection(client, embedder, db, settings):
+    """statement_timeout cannot help when the server itself stops answering: the probe's own deadline does."""
+    settings.HEALTHZ_TIMEOUT_MS = 500
+    target = connections["default"].settings_dict
+    proxy = FreezableProxy(target)
+    via_proxy = copy.deepcopy(target)
+    via_proxy.update(HOST="127.0.0.1", PORT=str(proxy.port))
+    real, wrapper = _swap_default(via_proxy, alias="healthz-frozen")
+    try:
+        assert client.get("/healthz").status_code == 200  # a pooled connection now runs through the proxy
+        proxy.freeze()
+        started = time.monotonic()
+        response = client.get("/healthz")
+        elapsed = time.monotonic() - started
+    finally:
+        connections["default"] = real
+        proxy.close()  # the stuck probe's connection breaks, so its thread ends and the pool closes
+        wrapper.close_pool()
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+    assert elapsed < 1.5, f"/healthz took {elapsed:.1f}s against a frozen database"
+
+
+def test_stuck_probes_are_capped_so_a_hung_database_cannot_pile_up_threads(db, monkeypatch):
+    release, calls = threading.Event(), []
+
+    def hung_probe(wrapper, timeout):
+        calls.append(timeout)
+        release.wait(10)
+        return "ok"
+
+    monkeypatch.setattr(health, "_probe", hung_probe)
+    try:
+        answers = [health.database_status(timeout=0.05) for _ in range(health.MAX_PROBES_IN_FLIGHT + 2)]
+    finally:
+        release.set()
+    assert answers == ["unavailable"] * (health.MAX_PROBES_IN_FLIGHT + 2)
+    assert len(calls) == health.MAX_PROBES_IN_FLIGHT  # the extra checks did not start a thread
+    for _ in range(50):  # the released probes give their slots back
+        if health._probes.acquire(blocking=False):
+            health._probes.release()
+            break
+        time.sleep(0.02)
+    assert health.database_status(timeout=1) == "ok"
