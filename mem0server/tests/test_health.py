@@ -2,8 +2,9 @@
 
 "Database down" is simulated per test, without touching the real server other tests use: the `default`
 alias is swapped, for this thread only, for a connection wrapper whose settings point at a PostgreSQL
-that is not there (a missing unix socket, or a TCP port that accepts and then never answers). The
-wrapper has its own alias, so it also gets its own connection pool, closed afterwards.
+that is not there (a missing unix socket, a TCP port that accepts and then never answers, or a TCP relay
+to the real server that stops relaying mid-connection). The wrapper has its own alias, so it also gets its
+own connection pool, closed afterwards; the real server and the other tests' connections are untouched.
 """
 
 from __future__ import annotations
