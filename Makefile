@@ -1,11 +1,12 @@
-# Two commands: `make serve` and `make test`. Both create .venv and install requirements.txt first.
+# `make serve` and `make test` create .venv and install requirements.txt first; so does `make serve-prod`,
+# which serves with gunicorn (gunicorn.conf.py) after `manage.py bootstrap`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint format migrate clean stop-db
+.PHONY: serve serve-prod test lint format migrate clean stop-db
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mem0server needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -21,6 +22,11 @@ serve: migrate
 	@$(PY) manage.py ensure_jwt_secret
 	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+# gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py).
+serve-prod: $(VENV)/.installed
+	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -42,3 +42,13 @@ def validated(serializer_class: type[serializers.Serializer], data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["ok", "degraded"], help_text="ok: the database answers and the embedder is not broken."
+    )
+    database = serializers.ChoiceField(choices=["ok", "unavailable"])
+    embedder = serializers.ChoiceField(
+        choices=["ok", "loading", "unavailable"], help_text="loading: the model is still being read after start."
+    )

@@ -77,9 +77,10 @@ JWT_SECRET = env_str("JWT_SECRET") or (
 # address, so clients cannot dodge the login rate limits by forging the header.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 REDIS_URL = env_str("REDIS_URL")
-# The first admin, for `manage.py createadmin` / `bootstrap` without prompts.
+# The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
+# also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")
-ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")
+ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")  # not stripped: spaces may be part of a password
 
 # --- Models --------------------------------------------------------------------------------------
 EMBEDDER = env_str("EMBEDDER", "local")
@@ -120,6 +121,14 @@ else:
 _default_db["TEST"] = {"NAME": "test_" + _default_db["NAME"]}
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Operations ----------------------------------------------------------------------------------
+# GET /healthz waits at most this long for the database (pool wait and statement timeout).
+HEALTHZ_TIMEOUT_MS = env_int("HEALTHZ_TIMEOUT_MS", 2000)
+if HEALTHZ_TIMEOUT_MS < 1:
+    raise ImproperlyConfigured(
+        f"HEALTHZ_TIMEOUT_MS must be a positive number of milliseconds, not {HEALTHZ_TIMEOUT_MS}."
+    )
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -3,14 +3,18 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from mem0server.views import HealthView
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs", permanent=False)),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("admin/", admin.site.urls),
+    path("healthz", HealthView.as_view(), name="healthz"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
     path("", include("memories.urls")),
+    path("", include("entities.urls")),
     path("", include("requestlog.urls")),
 ]
 

@@ -29,6 +29,7 @@ class LocalEmbedder:
 
     def __init__(self) -> None:
         self._model = None
+        self._load_failed = False
         # Loading happens once; encoding is serialised because HF fast tokenizers are not
         # safe to share between threads ("Already borrowed").
         self._load_lock = threading.Lock()
@@ -38,7 +39,12 @@ class LocalEmbedder:
         if self._model is None:
             with self._load_lock:
                 if self._model is None:
-                    self._model = self._load()
+                    try:
+                        self._model = self._load()
+                    except Exception:
+                        self._load_failed = True
+                        raise
+                    self._load_failed = False
         return self._model
 
     @staticmethod
@@ -59,6 +65,12 @@ class LocalEmbedder:
 
     def warm_up(self) -> None:
         self._get_model()
+
+    def status(self) -> str:
+        """'ok' once the model is loaded, 'loading' before, 'unavailable' if loading failed (for /healthz)."""
+        if self._model is not None:
+            return "ok"
+        return "unavailable" if self._load_failed else "loading"
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:

@@ -83,7 +83,7 @@ class MemoriesView(APIView):
         summary="Delete all memories of a scope (admin)",
         operation_id="memories_delete_scope",
         parameters=[DeleteScopeQuerySerializer],
-        responses=MessageResponseSerializer,
+        responses={200: MessageResponseSerializer},  # a bare serializer on DELETE becomes "204 no body"
     )
     def delete(self, request):
         params = _validated(DeleteScopeQuerySerializer, request.query_params)
@@ -111,7 +111,7 @@ class MemoryDetailView(APIView):
         return Response({"message": "Memory updated successfully!"})
 
     @extend_schema(
-        tags=TAGS, summary="Delete a memory", operation_id="memory_delete", responses=MessageResponseSerializer
+        tags=TAGS, summary="Delete a memory", operation_id="memory_delete", responses={200: MessageResponseSerializer}
     )
     def delete(self, request, memory_id: str):
         services.memory_delete(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 
@@ -22,8 +23,17 @@ SKIPPED_PREFIXES = ("/admin/", "/static/", "/docs", "/openapi.json", "/healthz",
 
 
 def _client_ip(request) -> str | None:
-    # DRF's reading of X-Forwarded-For, honouring TRUSTED_PROXIES like the rate limits do.
-    return BaseThrottle().get_ident(request) or None
+    # DRF's reading of X-Forwarded-For, honouring TRUSTED_PROXIES like the rate limits do; a forwarded value
+    # is whatever the client wrote, so keep it only if it is an address.
+    try:
+        return str(ipaddress.ip_address(BaseThrottle().get_ident(request) or ""))
+    except ValueError:
+        return None
+
+
+def _text(value: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL, and a path may carry one (%00).
+    return value[:limit].replace("\x00", "\ufffd")
 
 
 class RequestLogMiddleware:
@@ -46,8 +56,8 @@ class RequestLogMiddleware:
         account = getattr(user, "account", None) if getattr(user, "is_authenticated", False) else None
         writer.submit(
             RequestLog(
-                method=request.method[:10],
-                path=request.path[:500],
+                method=_text(request.method, 10),
+                path=_text(request.path, 500),
                 status_code=response.status_code,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 auth_type=auth_type_of(user, auth),

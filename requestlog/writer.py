@@ -131,9 +131,16 @@ class RequestLogWriter:
             return
         try:
             RequestLog.objects.bulk_create(batch)
+            return
         except Exception:  # the log must never take the server down
-            logger.exception("could not write %d request log rows", len(batch))
-            connection.close()
+            logger.exception("could not write %d request log rows; retrying them one by one", len(batch))
+        # One bad row must not cost the whole batch; if the database is down these fail fast too.
+        for entry in batch:
+            try:
+                entry.save()
+            except Exception:
+                logger.warning("dropped a request log row for %s %s", entry.method, entry.path[:100])
+                connection.close()
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -50,6 +50,26 @@ def test_auth_disabled_calls_are_marked(settings, embedder, db):
     assert RequestLog.objects.get().auth_type == "disabled"
 
 
+def test_odd_paths_and_forged_addresses_are_stored_safely(api_client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # what TRUSTED_PROXIES=1 sets
+    api_client.get("/memories/a%00b", HTTP_X_FORWARDED_FOR="not-an-ip")
+    api_client.get("/memories", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    rows = list(RequestLog.objects.order_by("id").values_list("path", "client_ip"))
+    assert rows == [("/memories/a\ufffdb", None), ("/memories", "203.0.113.7")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_bad_row_does_not_cost_the_batch(settings):
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    bad = _entry(0)
+    bad.path = "/has\x00nul"
+    for entry in (_entry(1), bad, _entry(2)):
+        writer.submit(entry)
+    writer.close()
+    assert sorted(RequestLog.objects.values_list("path", flat=True)) == ["/p1", "/p2"]
+
+
 def test_docs_admin_and_static_are_not_logged(api_client, client):
     client.get("/docs")
     client.get("/openapi.json")

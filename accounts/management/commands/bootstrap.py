@@ -1,0 +1,138 @@
+"""`manage.py bootstrap`: everything a fresh server needs, safe to run on every start (Docker runs it each time)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from accounts.models import User
+from mem0server.database import describe_database
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate the database, check pgvector, create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD "
+        "(only if no user has that email) and print the setup status. Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where clients reach the server; only used to print the docs URL.",
+        )
+
+    def handle(self, *args, base_url: str, **options):
+        database = DEFAULT_DB_ALIAS
+        changes: list[str] = []
+        db = connections[database]
+        where = "embedded PostgreSQL" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
+        self._line("database", f"{describe_database(db.settings_dict)} ({where})")
+
+        applied = self._migrate(database)
+        self._line("migrations", f"applied {applied}" if applied else "up to date")
+        if applied:
+            changes.append(f"applied {applied} migration{'s' * (applied != 1)}")
+        self._line("pgvector", self._vector_version(database))
+
+        created = self._ensure_admin(database)
+        if created:
+            changes.append(f"created admin {created}")
+        admins = list(
+            User.objects.db_manager(database)
+            .filter(role=User.Role.ADMIN, is_active=True)
+            .order_by("created_at")
+            .values_list("email", flat=True)[:4]
+        )
+        if admins:
+            shown = ", ".join(admins[:3]) + (", …" if len(admins) > 3 else "")
+            self._line("admins", shown)
+        else:
+            self._line("admins", "none yet: set ADMIN_EMAIL and ADMIN_PASSWORD and run bootstrap again")
+        self._line("auth", self._auth_mode())
+        self._line("API docs", f"{base_url.rstrip('/')}/docs")
+
+        if changes:
+            self.stdout.write(self.style.SUCCESS("Bootstrap done: " + "; ".join(changes) + "."))
+        else:
+            self.stdout.write(self.style.SUCCESS("Nothing changed: already set up."))
+
+    def _line(self, label: str, value: str) -> None:
+        self.stdout.write(f"  {label + ':':<12} {value}")
+
+    def _migrate(self, database: str) -> int:
+        executor = MigrationExecutor(connections[database])
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            call_command("migrate", database=database, interactive=False, verbosity=0)
+        return len(pending)
+
+    def _vector_version(self, database: str) -> str:
+        # Created by memories/0001_vector_extension, which explains how to get pgvector when it is missing.
+        with connections[database].cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+        if row is None:
+            raise CommandError("The vector extension is missing although migrations ran; see memories/migrations.")
+        return f"vector extension {row[0]}"
+
+    def _ensure_admin(self, database: str) -> str | None:
+        """Create the ADMIN_EMAIL admin if asked for and absent; returns its email when created."""
+        email, password = settings.ADMIN_EMAIL.lower(), settings.ADMIN_PASSWORD
+        if not email and not password:
+            return None
+        users = User.objects.db_manager(database)
+        if not email:
+            self._warn("ADMIN_PASSWORD is set but ADMIN_EMAIL is not; no admin created.")
+            return None
+        existing = users.filter(email__iexact=email).first()
+        if existing is not None:
+            if existing.role != User.Role.ADMIN:
+                self._warn(f"{existing.email} exists as a {existing.role}; left unchanged (promote it in /admin/).")
+            else:
+                self._line("admin", f"{existing.email} exists; left unchanged")
+            return None
+        if not password:
+            self._warn(f"ADMIN_EMAIL is {email} but ADMIN_PASSWORD is not set; no admin created.")
+            return None
+        self._check_credentials(email, password)
+        try:
+            with transaction.atomic(using=database):
+                users.create_superuser(email, password, name="Admin")
+        except IntegrityError:
+            # Another process (a second container starting) created it between our check and insert.
+            self._line("admin", f"{email} exists; left unchanged")
+            return None
+        self._line("admin", f"{email} created (role admin, can log into /admin/)")
+        return email
+
+    def _check_credentials(self, email: str, password: str) -> None:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise CommandError(f"ADMIN_EMAIL {email!r} is not an email address.") from None
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise CommandError(f"ADMIN_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters.")
+        try:
+            password_validation.validate_password(password, User(email=email, name="Admin"))
+        except ValidationError as exc:
+            raise CommandError("ADMIN_PASSWORD is too weak: " + " ".join(exc.messages)) from None
+
+    def _warn(self, message: str) -> None:
+        self.stdout.write(self.style.WARNING(f"  warning:     {message}"))
+
+    @staticmethod
+    def _auth_mode() -> str:
+        if settings.AUTH_DISABLED:
+            return "OFF (AUTH_DISABLED=true): local development only"
+        if settings.ADMIN_API_KEY:
+            return "on (ADMIN_API_KEY accepted as admin)"
+        return "on"

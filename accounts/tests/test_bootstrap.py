@@ -1,0 +1,152 @@
+"""`manage.py bootstrap`: migrates, creates the first admin from the environment once, says what it did."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import uuid
+from urllib.parse import quote, urlencode
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connections
+
+from accounts.models import User
+
+
+def bootstrap(*args: str) -> str:
+    out = io.StringIO()
+    call_command("bootstrap", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def admin_env(settings):
+    settings.ADMIN_EMAIL = "Root@Example.com"
+    settings.ADMIN_PASSWORD = "correct horse battery"
+    return settings
+
+
+def test_creates_the_admin_from_the_environment_once(db, admin_env):
+    first = bootstrap()
+    second = bootstrap()
+    [admin] = User.objects.all()
+    assert admin.email == "root@example.com"
+    assert (admin.role, admin.is_staff, admin.is_superuser) == ("admin", True, True)
+    assert admin.check_password("correct horse battery")
+    assert "root@example.com created" in first
+    assert "Bootstrap done: created admin root@example.com." in first
+    assert "root@example.com exists; left unchanged" in second
+    assert "Nothing changed: already set up." in second
+
+
+def test_an_existing_admin_keeps_its_password_when_the_environment_changes(db, admin_env):
+    bootstrap()
+    admin_env.ADMIN_PASSWORD = "another long password"
+    assert "Nothing changed" in bootstrap()
+    assert User.objects.get().check_password("correct horse battery")
+
+
+def test_a_member_with_the_admin_email_is_not_promoted(db, admin_env):
+    User.objects.create_user("root@example.com", "member password", name="Member")
+    output = bootstrap()
+    member = User.objects.get()
+    assert member.role == "member"
+    assert not member.is_superuser
+    assert "exists as a member; left unchanged" in output
+
+
+def test_without_admin_variables_nobody_is_created_and_it_says_how(db, settings):
+    settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "", ""
+    output = bootstrap()
+    assert User.objects.count() == 0
+    assert "none yet: set ADMIN_EMAIL and ADMIN_PASSWORD" in output
+
+
+def test_an_email_without_a_password_warns_and_creates_nobody(db, settings):
+    settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "root@example.com", ""
+    assert "ADMIN_PASSWORD is not set; no admin created" in bootstrap()
+    assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("root@example.com", "short", "at least 8 characters"),
+        ("not-an-email", "correct horse battery", "not an email address"),
+    ],
+)
+def test_bad_admin_credentials_stop_with_a_clear_error(db, settings, email, password, message):
+    settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = email, password
+    with pytest.raises(CommandError, match=message):
+        bootstrap()
+    assert User.objects.count() == 0
+
+
+def test_prints_database_pgvector_auth_and_docs_url(db, settings):
+    settings.AUTH_DISABLED = False
+    settings.ADMIN_API_KEY = ""
+    output = bootstrap("--base-url", "http://localhost:8888/")
+    assert "migrations:  up to date" in output
+    assert "vector extension 0." in output
+    assert "auth:        on" in output
+    assert "API docs:    http://localhost:8888/docs" in output
+
+
+@pytest.fixture
+def fresh_database_url(db):
+    """A DATABASE_URL for an empty database on the test server; dropped afterwards."""
+    settings_dict = connections["default"].settings_dict
+    name = f"test_bootstrap_{uuid.uuid4().hex[:8]}"
+    params = connections["default"].get_connection_params()
+    params.update(dbname="postgres", autocommit=True)
+    with psycopg.connect(**params) as server:
+        server.execute(f'CREATE DATABASE "{name}"')
+    query = {key: settings_dict[key.upper()] for key in ("host", "port") if settings_dict[key.upper()]}
+    credentials = quote(settings_dict["USER"], safe="") + (
+        ":" + quote(settings_dict["PASSWORD"], safe="") if settings_dict["PASSWORD"] else ""
+    )
+    yield f"postgres://{credentials}@/{name}?{urlencode(query)}"
+    with psycopg.connect(**params) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_bootstrap(database_url: str) -> str:
+    """`manage.py bootstrap` in its own process, configured only by environment variables (as in Docker)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ADMIN_EMAIL": "root@example.com",
+        "ADMIN_PASSWORD": "correct horse battery",
+    }
+    result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
+        [sys.executable, "manage.py", "bootstrap"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_on_an_empty_database_it_migrates_then_a_second_run_changes_nothing(fresh_database_url):
+    first = run_bootstrap(fresh_database_url)
+    second = run_bootstrap(fresh_database_url)
+    assert "(DATABASE_URL)" in first
+    assert "migrations:  applied " in first
+    assert "root@example.com created" in first
+    assert "migrations:  up to date" in second
+    assert "root@example.com exists; left unchanged" in second
+    assert "Nothing changed: already set up." in second
+    with psycopg.connect(fresh_database_url) as conn:
+        assert conn.execute("SELECT email, role FROM accounts_user").fetchall() == [("root@example.com", "admin")]
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone() == ("vector",)
+    assert not User.objects.exists()  # the test database was not touched

@@ -1,0 +1,127 @@
+"""Reads: the users, agents and runs that own memories, aggregated in PostgreSQL in one query."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from mem0server.exceptions import InvalidInput
+from memories.models import Memory
+from memories.selectors import memories_visible
+
+# Entity type -> the memory column holding its id. Types sort alphabetically in listings.
+ENTITY_FIELDS = {"agent": "agent_id", "run": "run_id", "user": "user_id"}
+# Mem0's REST paths use the plural ("/entities/users/alice"); both spellings are accepted.
+_TYPE_ALIASES = {**{t: t for t in ENTITY_FIELDS}, **{f"{t}s": t for t in ENTITY_FIELDS}}
+MAX_ENTITIES_LIMIT = 10_000
+
+
+def parse_entity_type(raw: str) -> str:
+    """'user' for 'user' or 'users' (likewise agent, run), or a 400 naming the allowed types."""
+    entity_type = _TYPE_ALIASES.get(str(raw).strip().lower())
+    if entity_type is None:
+        raise InvalidInput(
+            f"Unknown entity type {str(raw)[:64]!r}; use one of user, agent, run (or users, agents, runs)."
+        )
+    return entity_type
+
+
+def parse_entity_id(raw: str) -> str:
+    """The id from a path; 400 for a NUL character, which PostgreSQL text cannot hold (no memory has one)."""
+    if "\x00" in raw:
+        raise InvalidInput("Entity id must not contain the NUL character.")
+    return raw
+
+
+def _entity_base_queryset(principal) -> QuerySet[Memory]:
+    """Every memory that entities are computed from: the caller's visible memories (tenancy)."""
+    return memories_visible(principal=principal)
+
+
+@dataclass(frozen=True)
+class Entity:
+    type: str
+    id: str
+    total_memories: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EntityPage:
+    results: list[Entity]
+    next_cursor: str | None
+
+
+def _encode_cursor(entity: Entity) -> str:
+    raw = json.dumps([entity.type, entity.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        entity_type, entity_id = json.loads(raw)
+        if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or "\x00" in entity_id:
+            raise ValueError(entity_type)
+    except (binascii.Error, ValueError, TypeError):
+        raise InvalidInput("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None
+    return entity_type, entity_id
+
+
+def entities_list(
+    *, principal, entity_type: str | None = None, limit: int = MAX_ENTITIES_LIMIT, cursor: str | None = None
+) -> EntityPage:
+    """Distinct user/agent/run ids with their memory count, first creation and last update.
+
+    Sorted by type, then id (byte order); one SQL statement whatever the number of memories:
+    the three scope columns are grouped in one pass with GROUPING SETS.
+    """
+    types = [entity_type] if entity_type else sorted(ENTITY_FIELDS)
+    after = _decode_cursor(cursor) if cursor else None
+    if after:
+        types = [t for t in types if t >= after[0]]
+    if not types or limit < 1:
+        return EntityPage(results=[], next_cursor=None)
+
+    columns = [f"b.{ENTITY_FIELDS[t]}" for t in types]
+    # In the grouping set of one column the others read as NULL, so COALESCE yields that set's id;
+    # GROUPING(col) = 0 tells which set a row comes from.
+    type_sql = (
+        "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{t}'" for t, c in zip(types, columns, strict=True)) + " END"
+    )
+    id_sql = f"COALESCE({', '.join(columns)})"
+    base_sql, base_params = (
+        _entity_base_queryset(principal)
+        .values(*ENTITY_FIELDS.values(), "created_at", "updated_at")
+        .query.sql_with_params()
+    )
+    keyset_sql, keyset_params = "", []
+    if after:
+        keyset_sql = 'AND (e.type > %s OR (e.type = %s AND e.id COLLATE "C" > %s))'
+        keyset_params = [after[0], after[0], after[1]]
+    sql = f"""
+        SELECT e.type, e.id, e.total_memories, e.created_at, e.updated_at
+        FROM (
+            SELECT {type_sql} AS type, {id_sql} AS id, COUNT(*) AS total_memories,
+                   MIN(b.created_at) AS created_at, MAX(b.updated_at) AS updated_at
+            FROM ({base_sql}) AS b
+            WHERE {" OR ".join(f"{c} IS NOT NULL" for c in columns)}
+            GROUP BY GROUPING SETS ({", ".join(f"({c})" for c in columns)})
+        ) AS e
+        WHERE e.id IS NOT NULL {keyset_sql}
+        ORDER BY e.type, e.id COLLATE "C"
+        LIMIT %s
+    """  # noqa: S608  (only fixed column names and type literals are interpolated; values are parameters)
+    with connection.cursor() as db:
+        db.execute(sql, [*base_params, *keyset_params, limit + 1])
+        rows = [Entity(*row) for row in db.fetchall()]
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return EntityPage(results=rows, next_cursor=_encode_cursor(rows[-1]) if has_more else None)

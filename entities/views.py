@@ -1,0 +1,78 @@
+"""Entity endpoints: parse with a serializer, call one service or selector, serialize the answer."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.permissions import IsAdmin
+from entities import selectors, services
+from entities.serializers import (
+    EntityDeleteResponseSerializer,
+    EntityListQuerySerializer,
+    EntitySerializer,
+)
+from mem0server.serializers import validated
+
+TAGS = ["entities"]
+
+NEXT_CURSOR_HEADER = OpenApiParameter(
+    "X-Next-Cursor",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="Present when more entities remain: pass it as `cursor` (the Link header has the full URL).",
+)
+
+
+class EntitiesView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="List users, agents and runs with their memory counts",
+        operation_id="entities_list",
+        parameters=[EntityListQuerySerializer, NEXT_CURSOR_HEADER],
+        responses=EntitySerializer(many=True),
+    )
+    def get(self, request):
+        data = validated(EntityListQuerySerializer, request.query_params)
+        page = selectors.entities_list(
+            principal=request.user, entity_type=data.get("type"), limit=data["limit"], cursor=data.get("cursor")
+        )
+        response = Response(EntitySerializer(page.results, many=True).data)
+        if page.next_cursor:
+            # The body stays a plain list (Mem0's shape); the next page is announced in headers.
+            query = {key: request.query_params[key] for key in ("type", "limit") if key in request.query_params}
+            response["X-Next-Cursor"] = page.next_cursor
+            response["Link"] = f'<{request.path}?{urlencode({**query, "cursor": page.next_cursor})}>; rel="next"'
+        return response
+
+
+class EntityDetailView(APIView):
+    permission_classes = [*APIView.permission_classes, IsAdmin]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete every memory of a user, agent or run (admin)",
+        operation_id="entity_delete",
+        parameters=[
+            OpenApiParameter(
+                "entity_type",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=["user", "agent", "run", "users", "agents", "runs"],
+                description="user, agent or run; the plurals users, agents, runs are accepted too.",
+            ),
+        ],
+        responses={200: EntityDeleteResponseSerializer},
+    )
+    def delete(self, request, entity_type: str, entity_id: str):
+        deleted = services.entity_delete(
+            principal=request.user,
+            entity_type=selectors.parse_entity_type(entity_type),
+            entity_id=selectors.parse_entity_id(entity_id),
+        )
+        return Response({"message": "Entity deleted", "deleted": deleted})

@@ -1,0 +1,64 @@
+"""gunicorn settings for mem0server: `make serve-prod` and the Docker image use this file.
+
+This is gunicorn's configuration, not Django's, so it reads its own environment variables:
+
+    HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
+    PORT                       port to bind (default 8000)
+    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own copy
+                               of the embedding model (a worker is ~500 MB resident): count memory, not cores.
+    WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
+    GUNICORN_THREADS           threads per worker (default 4); requests mostly wait on the database
+                               or an LLM, so threads are cheap concurrency
+    GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
+                               an add with inference waits on LLM calls)
+    GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
+    GUNICORN_KEEPALIVE         seconds an idle keep-alive connection stays open (default 5; keep it
+                               above your reverse proxy's upstream idle timeout if it reuses connections)
+
+gunicorn's own FORWARDED_ALLOW_IPS (default 127.0.0.1,::1) and GUNICORN_CMD_ARGS work as documented.
+"""
+
+import os
+from pathlib import Path
+
+
+def _int(name: str, default: int, *fallbacks: str) -> int:
+    for key in (name, *fallbacks):
+        raw = os.environ.get(key, "").strip()
+        if raw:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SystemExit(f"{key} must be a whole number, not {raw!r}.") from None
+            if value < 1:
+                raise SystemExit(f"{key} must be 1 or more, not {value}.")
+            return value
+    return default
+
+
+wsgi_app = "mem0server.wsgi:application"
+bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
+
+workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Not preloaded: each worker loads the model itself; sharing torch state across fork() is fragile.
+preload_app = False
+
+# Access log to stdout (with the request id the app puts in X-Request-ID), errors to stderr.
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+
+# gunicorn >= 25.1 opens a control socket under $XDG_RUNTIME_DIR or ~/.gunicorn by default; nothing
+# here uses it, and a read-only or shared home (containers, several servers) should not need to be writable.
+control_socket_disable = True
+
+# Worker heartbeats go through a temp file; on Docker's overlay filesystem that can stall, RAM does not.
+if Path("/dev/shm").is_dir():  # noqa: S108  (a directory choice, not a temp file name)
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+proc_name = "mem0server"

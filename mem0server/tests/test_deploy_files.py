@@ -1,0 +1,248 @@
+"""The Docker and compose files keep their contract. Docker cannot run here, so the files are read and checked:
+ports, database wiring, health checks, a non-root user, no baked-in secrets, bootstrap then gunicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_NAMES = {"SECRET_KEY", "JWT_SECRET", "ADMIN_API_KEY", "ADMIN_PASSWORD", "POSTGRES_PASSWORD", "DATABASE_URL"}
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    instructions, current = [], ""
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.lstrip().startswith("#") and not current:
+            continue
+        current += line.rstrip().removesuffix("\\") + " "
+        if not line.rstrip().endswith("\\"):
+            if current.strip():
+                keyword, _, args = current.strip().partition(" ")
+                instructions.append((keyword.upper(), " ".join(args.split())))
+            current = ""
+    return instructions
+
+
+def args_of(keyword: str) -> list[str]:
+    return [args for kw, args in dockerfile() if kw == keyword]
+
+
+def exec_form(args: str) -> list[str]:
+    return yaml.safe_load(args)  # a JSON array is valid YAML
+
+
+def env_of(args: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in shlex.split(args))
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${VAR:-default} with an empty environment: every variable takes its default."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------
+
+
+def test_image_is_python_311_slim():
+    assert args_of("FROM") == ["python:3.11-slim"]
+
+
+def test_requirements_are_installed_before_the_code_is_copied():
+    steps = [(kw, args) for kw, args in dockerfile() if kw in ("COPY", "RUN")]
+    copy_requirements = steps.index(("COPY", "requirements.txt ./"))
+    install = next(i for i, (kw, args) in enumerate(steps) if kw == "RUN" and "-r requirements.txt" in args)
+    copy_code = steps.index(("COPY", ". ."))
+    assert copy_requirements < install < copy_code
+
+
+def test_torch_comes_from_the_cpu_index_at_the_version_requirements_pin():
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torch==")]
+    assert len(pins) == 1, "the Dockerfile picks torch's pin out of requirements.txt with grep '^torch=='"
+    [install] = [args for args in args_of("RUN") if "download.pytorch.org" in args]
+    assert "--index-url https://download.pytorch.org/whl/cpu" in install
+    assert "\"$(grep -E '^torch==' requirements.txt)\"" in install
+    assert install.index("whl/cpu") < install.index("-r requirements.txt")
+
+
+def test_static_files_are_collected_at_build_into_static_root():
+    static_root = next(env_of(args)["STATIC_ROOT"] for args in args_of("ENV") if "STATIC_ROOT" in env_of(args))
+    assert static_root.startswith("/app/")
+    assert any("manage.py collectstatic --noinput" in args for args in args_of("RUN"))
+
+
+def test_the_server_runs_as_an_unprivileged_user():
+    users = args_of("USER")
+    assert users, "no USER: the server would run as root"
+    assert users[-1] not in ("root", "0", "0:0")
+    order = [kw for kw, _ in dockerfile()]
+    assert order.index("USER") < order.index("ENTRYPOINT")
+
+
+def test_no_secret_is_baked_into_the_image():
+    for keyword in ("ENV", "ARG"):
+        for args in args_of(keyword):
+            names = set(env_of(args)) if keyword == "ENV" else {args.split("=", 1)[0]}
+            assert not names & SECRET_NAMES, f"{keyword} {args}"
+    # The collectstatic step gives settings throwaway placeholders for that one command only.
+    for args in args_of("RUN"):
+        for name, value in re.findall(r"\b([A-Z_]+)=(\S+)", args):
+            if name in SECRET_NAMES:
+                assert "collectstatic" in args and ("placeholder" in value or "unused" in value), args
+
+
+def test_port_8000_is_served_by_gunicorn_with_its_config_after_bootstrap():
+    assert args_of("EXPOSE") == ["8000"]
+    env = {k: v for args in args_of("ENV") for k, v in env_of(args).items()}
+    assert (env["HOST"], env["PORT"]) == ("0.0.0.0", "8000")  # noqa: S104
+    [entrypoint] = args_of("ENTRYPOINT")
+    [cmd] = args_of("CMD")
+    assert exec_form(entrypoint) == ["/bin/sh", "docker/entrypoint.sh"]
+    assert exec_form(cmd) == ["gunicorn", "--config", "gunicorn.conf.py"]
+    script = (ROOT / "docker/entrypoint.sh").read_text()
+    assert "set -eu" in script
+    assert script.index("python manage.py bootstrap") < script.index('exec "$@"')
+
+
+def test_the_image_health_check_probes_healthz():
+    [healthcheck] = args_of("HEALTHCHECK")
+    assert healthcheck.endswith('CMD ["python", "docker/healthcheck.py"]')
+    assert "/healthz" in (ROOT / "docker/healthcheck.py").read_text()
+
+
+def test_the_build_context_leaves_out_local_state_and_secrets():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "data/", ".env", ".git"} <= set(ignored)
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------------
+
+
+def test_compose_runs_pgvector_with_a_volume_and_a_pg_isready_check():
+    db = compose()["services"]["db"]
+    assert re.fullmatch(r"pgvector/pgvector:pg1[67]", db["image"])
+    volume = db["volumes"][0].split(":")[0]
+    assert volume in compose()["volumes"]
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+
+
+def test_compose_publishes_the_api_on_8888_and_waits_for_a_healthy_database():
+    api = compose()["services"]["api"]
+    assert api["ports"] == ["8888:8000"]
+    assert api["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert api["build"] == "."
+    assert {"path": ".env", "required": False} in api["env_file"]
+
+
+def test_compose_lets_gunicorn_finish_running_requests_on_stop():
+    grace = int(compose()["services"]["api"]["stop_grace_period"].removesuffix("s"))
+    assert grace > int(re.search(r'"GUNICORN_GRACEFUL_TIMEOUT", (\d+)', (ROOT / "gunicorn.conf.py").read_text())[1])
+
+
+def test_compose_database_url_points_at_the_db_service_with_its_credentials():
+    services = compose()["services"]
+    url = urlsplit(interpolate(services["api"]["environment"]["DATABASE_URL"]))
+    db_env = {key: interpolate(value) for key, value in services["db"]["environment"].items()}
+    assert url.scheme == "postgres"
+    assert (url.hostname, url.port) == ("db", 5432)
+    assert (url.username, url.password) == (db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"])
+    assert url.path == "/" + db_env["POSTGRES_DB"]
+
+
+# --- .env.example ------------------------------------------------------------------------------------
+
+
+def _documented() -> set[str]:
+    text = (ROOT / ".env.example").read_text()
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
+
+
+# How each file reads the environment: settings.py through env_*("NAME") or os.environ.get("NAME"),
+# gunicorn.conf.py through _int('NAME', default, 'FALLBACK') or os.environ.get('NAME'), compose as ${NAME}.
+Q = "[\"']"
+READERS = {
+    "mem0server/settings.py": rf"(?:env_(?:str|bool|int|list)|environ\.get)\({Q}([A-Z0-9_]+){Q}",
+    "gunicorn.conf.py": rf"(?:_int|environ\.get)\({Q}([A-Z0-9_]+){Q}|, \d+, {Q}([A-Z0-9_]+){Q}\)",
+    "docker-compose.yml": r"\$\{([A-Z0-9_]+)",
+}
+
+
+def _read_variables() -> set[str]:
+    names = set()
+    for path, pattern in READERS.items():
+        for match in re.findall(pattern, (ROOT / path).read_text()):
+            names.update(group for group in (match if isinstance(match, tuple) else (match,)) if group)
+    return names
+
+
+def test_env_example_lists_every_variable_settings_gunicorn_and_compose_read():
+    wanted = _read_variables()
+    # The extraction itself works: a sample of what each file reads.
+    assert {"ADMIN_EMAIL", "ADMIN_PASSWORD", "HEALTHZ_TIMEOUT_MS", "DATABASE_URL"} <= wanted
+    assert {"GUNICORN_THREADS", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "HOST", "PORT"} <= wanted
+    assert {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"} <= wanted
+    assert wanted - _documented() == set()
+
+
+def test_env_example_copied_to_env_keeps_what_the_container_needs():
+    """compose passes .env to the container, where it would override the image's own values."""
+    text = (ROOT / ".env.example").read_text()
+    active = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, flags=re.MULTILINE))
+    assert not {"HOST", "PORT", "STATIC_ROOT", "DATABASE_URL"} & set(active)
+    assert active.get("MEM0_DATA_DIR", "./data") == "./data"  # relative to /app: the image's /app/data volume
+    assert not {name for name, value in active.items() if name in SECRET_NAMES and value}
+
+
+# --- docker/healthcheck.py ------------------------------------------------------------------------------
+
+
+def _healthcheck_module():
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "docker/healthcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "expected"),
+    [
+        ("", "localhost"),
+        ("*", "localhost"),
+        ("mem0.example.com,localhost", "mem0.example.com"),
+        (" .example.com ", "example.com"),
+        ("*,api.example.com", "api.example.com"),
+    ],
+)
+def test_the_health_probe_presents_a_host_django_accepts(allowed_hosts, expected):
+    assert _healthcheck_module().probe_host(allowed_hosts) == expected
+
+
+def run_probe(port: int, allowed_hosts: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORT": str(port), "ALLOWED_HOSTS": allowed_hosts}
+    return subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the repository's script)
+        [sys.executable, str(ROOT / "docker/healthcheck.py")], env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+def test_the_health_probe_passes_against_a_running_server_on_a_custom_host(live_server, settings, embedder):
+    settings.ALLOWED_HOSTS = ["mem0.example.com"]
+    port = urlsplit(live_server.url).port
+    result = run_probe(port, "mem0.example.com")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"database":"ok"' in result.stdout
+    # Presenting a host the server does not accept fails, so the probe really checks the answer.
+    assert run_probe(port, "other.example.com").returncode == 1
