@@ -6,6 +6,7 @@ import logging
 import threading
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from mem0server.database import describe_database
 
@@ -17,10 +18,26 @@ def announce() -> None:
     where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
     logger.info("database: %s (%s)", describe_database(db), where)
 
-    from memories.embeddings import describe_embedder, get_embedder
+    from memories.configuration import HOW_TO_TURN_ON, server_config_current, server_config_refresh
+    from memories.embeddings import describe_embedder, local_embedder
 
+    try:  # the stored /configure changes, and whether the vector column fits the embedder
+        runtime = server_config_refresh()
+    except DatabaseError as exc:
+        logger.warning("configuration: could not read the stored configuration (%s); using the environment's", exc)
+        runtime = server_config_current()
     logger.info("embedder: %s", describe_embedder())
-    logger.info("llm: none configured, inference is off: infer=true stores messages as given, skipping near-duplicates")
+    if runtime.dims_conflict:
+        logger.error("embedder: %s", runtime.dims_conflict)
+    if runtime.llm.client is None:
+        logger.info(
+            "llm: none configured, inference is off (%s): infer=true stores messages as given, skipping "
+            "near-duplicates. %s",
+            runtime.llm.missing,
+            HOW_TO_TURN_ON,
+        )
+    else:
+        logger.info("llm: %s, inference is on", runtime.llm.client.describe())
     if settings.AUTH_DISABLED:
         logger.warning("!" * 72)
         logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
@@ -35,6 +52,5 @@ def announce() -> None:
     logger.info("API docs at /docs, schema at /openapi.json")
 
     # Load the embedding model in the background so the first request does not wait for it.
-    embedder = get_embedder()
-    if hasattr(embedder, "warm_up"):
-        threading.Thread(target=embedder.warm_up, name="embedder-warm-up", daemon=True).start()
+    if runtime.embedder_provider == "local":
+        threading.Thread(target=local_embedder().warm_up, name="embedder-warm-up", daemon=True).start()

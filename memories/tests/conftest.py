@@ -1,14 +1,42 @@
-"""Fixtures for the LLM tests: a local OpenAI-wire server that the real `openai` client talks to.
-The fake server is the only fake; database and local embedder are real."""
+"""Fixtures for the LLM and /configure tests: a local OpenAI-wire server, and a configuration that points
+the real `openai` client at it. The fake server is the only fake; database and local embedder are real."""
 
 from __future__ import annotations
 
 import pytest
 
+from memories import configuration
 from memories.tests.fake_openai import FakeOpenAI
+
+
+@pytest.fixture(autouse=True)
+def _fresh_configuration():
+    """Each test starts from the environment's configuration: a stored one was rolled back with the test."""
+    configuration.server_config_forget()
+    yield
+    configuration.server_config_forget()
 
 
 @pytest.fixture
 def fake_openai():
     with FakeOpenAI() as fake:
         yield fake
+
+
+def configure(client, **changes):
+    return client.post("/configure", changes, format="json")
+
+
+def llm_section(fake: FakeOpenAI, **config) -> dict:
+    return {
+        "provider": "openai",
+        "config": {"model": "fake-model", "api_key": "sk-test", "openai_base_url": fake.url, "timeout": 5, **config},
+    }
+
+
+@pytest.fixture
+def llm(api_client, fake_openai) -> FakeOpenAI:
+    """Inference on, through POST /configure, against the fake server (embedder: the real local one)."""
+    response = configure(api_client, llm=llm_section(fake_openai))
+    assert response.status_code == 200, response.json()
+    return fake_openai
