@@ -97,6 +97,27 @@ def test_openapi_types_the_configure_bodies(client):
 # --- changing it ---------------------------------------------------------------------------------------
 
 
+def test_switching_the_model_applies_to_the_next_request(api_client, llm):
+    add(api_client, "Likes tea")
+    assert configure(api_client, llm={"config": {"model": "second-model"}}).json() == {
+        "message": "Configuration set successfully"
+    }
+    add(api_client, "Likes coffee")
+    assert [c.body["model"] for c in llm.chat_calls("extract")] == ["fake-model", "second-model"]
+    assert api_client.get("/configure").json()["llm"]["config"]["model"] == "second-model"
+
+
+def test_a_change_stored_by_another_worker_is_picked_up_on_the_next_request(api_client, llm):
+    add(api_client, "Likes tea")
+    # Another process writes a new version; this process has not seen it.
+    row = ServerConfig.objects.get()
+    row.config["llm"]["config"]["model"] = "model-from-elsewhere"
+    row.version += 1
+    row.save()
+    add(api_client, "Likes coffee")
+    assert llm.chat_calls("extract")[-1].body["model"] == "model-from-elsewhere"
+
+
 def test_changes_are_deep_merged(api_client, fake_openai):
     configure(api_client, llm=llm_section(fake_openai))
     configure(api_client, llm={"config": {"temperature": 0.7}}, custom_fact_extraction_prompt="Only food.")
@@ -122,6 +143,15 @@ def test_mem0_base_url_names_are_accepted(api_client):
     )
     assert response.status_code == 200, response.json()
     assert api_client.get("/configure").json()["llm"]["config"]["openai_base_url"] == "http://ollama:11434/v1"
+
+
+def test_posting_the_redacted_config_back_keeps_the_secret(api_client, llm):
+    shown = api_client.get("/configure").json()
+    shown["llm"]["config"]["model"] = "renamed-model"
+    assert configure(api_client, **shown).status_code == 200
+    add(api_client, "Likes tea")
+    call = llm.chat_calls()[-1]
+    assert (call.body["model"], call.headers["authorization"]) == ("renamed-model", "Bearer sk-test")
 
 
 def test_llm_null_turns_inference_off(api_client, llm):
