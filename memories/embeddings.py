@@ -9,7 +9,7 @@ import threading
 from typing import Protocol
 
 from mem0server.exceptions import UpstreamError
-from memories.llm import Endpoint, call_with_retry, openai_client
+from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 
 logger = logging.getLogger("mem0server")
 
@@ -102,7 +102,15 @@ class OpenAIEmbedder:
             self.endpoint,
             lambda: client.embeddings.create(model=self.model, input=texts, encoding_format="float", **extra),
         )
-        rows = sorted(response.data or [], key=lambda row: row.index)
+        rows = getattr(response, "data", None)
+        if not isinstance(rows, list) or not all(
+            isinstance(getattr(row, "embedding", None), list)
+            and isinstance(getattr(row, "index", None), int)
+            and all(isinstance(x, int | float) for x in row.embedding)
+            for row in rows
+        ):
+            raise unexpected_answer(self.endpoint, "a body without a list of indexed embeddings")
+        rows = sorted(rows, key=lambda row: row.index)
         if len(rows) != len(texts) or any(len(row.embedding) != self.dims for row in rows):
             sizes = sorted({len(row.embedding) for row in rows})
             raise UpstreamError(

@@ -176,6 +176,7 @@ def memories_add_inferred(
     """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM."""
     runtime = server_config_current()
     llm = _llm(runtime, "infer=true")
+    embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
     today = timezone.localdate()
     system, user = prompts.extraction(
         messages=messages,
@@ -188,7 +189,6 @@ def memories_add_inferred(
     operations: list[Operation] = []
     vectors: dict[str, list[float]] = {}
     if facts:
-        embedder = runtime.usable_embedder()
         vectors = dict(zip(facts, embedder.embed(facts), strict=True))
         stored = _similar(scope, list(vectors.values()), today)
         if stored:
@@ -242,7 +242,7 @@ def _apply(
             target = current.get(op.target.id) if op.target is not None else None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text]
-                duplicate = _near_duplicate_unexpired(scope, vector, now) or _duplicate_in_batch(added, vector)
+                duplicate = _near_duplicate_unexpired(scope, vector) or _duplicate_in_batch(added, vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -282,10 +282,10 @@ def _apply(
     return results
 
 
-def _near_duplicate_unexpired(scope: dict[str, str], vector: list[float], now) -> Memory | None:
+def _near_duplicate_unexpired(scope: dict[str, str], vector: list[float]) -> Memory | None:
     # An expired memory is gone for the caller: the same fact learned again must be stored again.
     duplicate = _near_duplicate(scope, vector)
-    if duplicate is None or duplicate.expiration_date is None or duplicate.expiration_date >= now.date():
+    if duplicate is None or duplicate.expiration_date is None or duplicate.expiration_date >= timezone.localdate():
         return duplicate
     return None
 
@@ -319,13 +319,14 @@ def memory_add_procedural(
         raise InvalidInput("memory_type procedural_memory needs an agent_id.")
     runtime = server_config_current()
     llm = _llm(runtime, "memory_type=procedural_memory")
+    embedder = runtime.usable_embedder()
     system, user = prompts.procedural(messages=messages, today=timezone.localdate(), custom=prompt)
     summary = llm.complete_text(system=system, user=user)
     if not summary:
         raise UpstreamError(
             f"The LLM ({llm.describe()}) returned an empty summary; nothing was stored.", code="provider_unavailable"
         )
-    vector = runtime.usable_embedder().embed([summary])[0]
+    vector = embedder.embed([summary])[0]
     memory = Memory(
         id=uuid.uuid4(),
         text=summary,

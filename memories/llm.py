@@ -154,11 +154,23 @@ def _retry_delay(exc: openai.OpenAIError) -> float | None:
     return RETRY_BACKOFF_SECONDS * (1 + random.random() / 4)  # noqa: S311
 
 
+def unexpected_answer(endpoint: Endpoint, what: str) -> UpstreamError:
+    """A 200 whose body is not what the OpenAI wire format promises (a proxy's HTML page, another API)."""
+    return UpstreamError(
+        f"The {endpoint.service} provider ({endpoint.describe()}) answered with {what}, not an OpenAI-format "
+        "response; check that the base URL points at an OpenAI-compatible API (usually ending in /v1). "
+        "Nothing was stored.",
+        code="provider_unavailable",
+    )
+
+
 def call_with_retry(endpoint: Endpoint, call: Callable[[], T]) -> T:
     """Run one API call; retry once on 429, 5xx or a dropped connection; raise UpstreamError."""
     for attempt in (1, 2):
         try:
             return call()
+        except ValueError as exc:  # the client could not decode the body as JSON
+            raise unexpected_answer(endpoint, "a body that is not JSON") from exc
         except openai.OpenAIError as exc:
             delay = _retry_delay(exc) if attempt == 1 else None
             if delay is None:
@@ -242,9 +254,12 @@ class LLMClient:
                     raise
         else:  # pragma: no cover - every adaptable field was already dropped
             raise UpstreamError(f"The LLM ({self.describe()}) rejected every request.", code="provider_bad_request")
-        choices = getattr(response, "choices", None) or []
-        content = choices[0].message.content if choices and choices[0].message else None
-        if not content:
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list):
+            raise unexpected_answer(self.endpoint, "a body without a list of choices")
+        message = getattr(choices[0], "message", None) if choices else None
+        content = getattr(message, "content", None)
+        if not isinstance(content, str) or not content:
             raise UpstreamError(
                 f"The LLM ({self.describe()}) sent an empty answer; nothing was stored.", code="provider_unavailable"
             )

@@ -25,6 +25,8 @@ class Reply:
     """One scripted answer: assistant text, or an HTTP error; optionally after a delay."""
 
     content: str | None = None
+    # Sent as the whole HTTP body instead of an OpenAI response (a proxy page, another API).
+    raw: str | None = None
     status: int = 200
     error: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -166,6 +168,8 @@ class FakeOpenAI:
         if scripted is not None and scripted.status != 200:
             return scripted.status, {"error": {"message": scripted.error, "type": "scripted"}}, scripted
         reply = scripted or Reply()
+        if reply.raw is not None:
+            return 200, {}, reply
         if kind == "embed":
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             dims = body.get("dimensions") or self.dims
@@ -225,10 +229,10 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, reply = self.fake.answer(self.path, json.loads(raw or b"{}"), headers)
         if reply.delay:
             self.fake._release.wait(reply.delay)
-        data = json.dumps(payload).encode()
+        data = (reply.raw if reply.raw is not None else json.dumps(payload)).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if reply.raw is not None else "application/json")
             self.send_header("Content-Length", str(len(data)))
             for key, value in reply.headers.items():
                 self.send_header(key, value)

@@ -273,6 +273,9 @@ def test_a_stored_size_mismatch_answers_409_until_fixed(api_client, make_memory,
     assert response.status_code == 409
     assert "16-dimensional" in response.json()["detail"]
     assert "16-dimensional" in api_client.get("/configure").json()["status"]["embedder"]
+    # OPENAI_BASE_URL turned the LLM on too, but the add stops before spending a call on it.
+    assert add(api_client, "Likes coffee").status_code == 409
+    assert fake_openai.chat_calls() == []
 
 
 # --- the startup log --------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from mem0server.exceptions import UpstreamError
+from memories.embeddings import OpenAIEmbedder
 from memories.llm import LLMClient, MalformedReply, parse_json_reply
-from memories.tests.fake_openai import error, text
+from memories.tests.fake_openai import Reply, error, text
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,15 @@ def test_lm_studio_is_not_asked_for_json_mode(fake_openai):
     llm = client_for(fake_openai, provider="lmstudio", json_mode=False)
     llm.complete_json(system="s", user="u", parse=lambda p: p)
     assert "response_format" not in fake_openai.chat_calls()[0].body
+
+
+@pytest.mark.parametrize("body", ["<html>Please log in to the proxy</html>", '{"choices": "none"}', '{"data": [1]}'])
+def test_a_body_that_is_not_the_openai_format_is_a_502_naming_the_base_url(fake_openai, body):
+    fake_openai.chat_queue.append(Reply(raw=body))
+    fake_openai.embed_queue.append(Reply(raw=body))
+    embedder = OpenAIEmbedder(provider="openai", model="e", dims=4, base_url=fake_openai.url, api_key="k", timeout=5)
+    for call in (lambda: client_for(fake_openai).complete_text(system="s", user="u"), lambda: embedder.embed(["a"])):
+        with pytest.raises(UpstreamError) as raised:
+            call()
+        assert raised.value.code == "provider_unavailable"
+        assert "OpenAI-compatible API" in raised.value.detail
