@@ -200,6 +200,15 @@ def test_session_context_keeps_only_the_newest_messages(api_client, llm):
     assert "message 3" in user and "message 2\n" not in user
 
 
+def test_deleting_a_scope_or_resetting_forgets_its_conversation_context(api_client, llm):
+    add(api_client, "Likes tea")
+    add(api_client, "Likes jazz", user_id="bob")
+    api_client.delete("/memories?user_id=alice")
+    assert list(SessionMessage.objects.values_list("user_id", flat=True)) == ["bob"]
+    api_client.post("/reset")
+    assert not SessionMessage.objects.exists()
+
+
 def test_a_prompt_in_the_request_replaces_the_extraction_instructions(api_client, llm):
     add(api_client, "Likes jazz", prompt="Only extract music preferences.")
     system = llm.chat_calls()[0].body["messages"][0]["content"]
