@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create
-from memories import services
+from memories import configuration, services
 from memories.embeddings import get_embedder
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
@@ -28,6 +28,14 @@ def embedder():
 def _fresh_throttles():
     """Rate-limit counters live in the cache: each test starts with none."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_configuration():
+    """Each test starts from the environment's model configuration: a stored one was rolled back with the test."""
+    configuration.server_config_forget()
+    yield
+    configuration.server_config_forget()
 
 
 @pytest.fixture(autouse=True)

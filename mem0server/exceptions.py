@@ -41,7 +41,22 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
+    """The request is valid but clashes with what is stored (e.g. a new embedding size over old vectors)."""
+
     status_code = status.HTTP_409_CONFLICT
+
+
+class UpstreamError(DomainError):
+    """The LLM or embedding provider failed: 502, or 504 when it did not answer in time.
+
+    `code` is one of provider_auth_failed, provider_rate_limited, provider_timeout,
+    provider_unavailable, provider_bad_request.
+    """
+
+    def __init__(self, detail: str, *, code: str, status_code: int = status.HTTP_502_BAD_GATEWAY):
+        super().__init__(detail)
+        self.code = code
+        self.status_code = status_code
 
 
 def _flatten(errors, prefix: str = "") -> list[str]:
@@ -59,6 +74,11 @@ def _flatten(errors, prefix: str = "") -> list[str]:
 
 def exception_handler(exc, context):
     """DRF's handler, plus: validation errors get a `detail` sentence, domain and database errors a status."""
+    if isinstance(exc, UpstreamError):
+        logger.warning("upstream failure (%s): %s", exc.code, exc.detail)
+        return Response(
+            {"detail": exc.detail, "code": exc.code, "request_id": request_id_var.get()}, status=exc.status_code
+        )
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail}
         if exc.field:

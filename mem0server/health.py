@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg_pool import PoolTimeout
 
-from memories.embeddings import get_embedder
+from memories.configuration import server_config_snapshot
 
 logger = logging.getLogger("mem0server")
 
@@ -106,7 +106,8 @@ def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
 
 def embedder_status() -> str:
     """'ok', 'loading' (the model is still being read) or 'unavailable' (loading failed)."""
-    status = getattr(get_embedder(), "status", None)
+    # The snapshot, not a fresh read: the embedder's state must be reported while the database is down.
+    status = getattr(server_config_snapshot().embedder, "status", None)
     # Embedders without a local model (remote APIs) have nothing to load.
     return status() if callable(status) else "ok"
 

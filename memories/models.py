@@ -96,3 +96,49 @@ class MemoryHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.memory_id}"
+
+
+class ServerConfig(models.Model):
+    """The one row holding what POST /configure changed; the environment gives everything else.
+
+    `version` grows with every change, so each worker can tell cheaply whether its copy is stale.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    # Only the overrides, deep-merged over the environment's defaults when read.
+    config = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "server configuration"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="server_config_singleton")]
+
+    def __str__(self) -> str:
+        return f"configuration v{self.version}"
+
+
+class SessionMessage(models.Model):
+    """The last few messages of a conversation (one scope), shown to the fact extractor as context."""
+
+    # Conversations are per account, like the memories they feed.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True)
+    role = models.CharField(max_length=32)
+    content = models.TextField()
+    name = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["account", "user_id", "agent_id", "run_id", "-created_at"], name="session_message_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:60]}"

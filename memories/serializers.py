@@ -95,8 +95,16 @@ class AddResultSerializer(serializers.Serializer):
     memory = serializers.CharField()
     event = serializers.ChoiceField(choices=["ADD", "UPDATE", "DELETE", "NONE"])
     previous_memory = serializers.CharField(required=False)
-    actor_id = serializers.CharField(required=False, allow_null=True)
-    role = serializers.CharField(required=False, allow_null=True)
+    actor_id = serializers.CharField(required=False, allow_null=True, help_text="infer=false items only.")
+    role = serializers.CharField(required=False, allow_null=True, help_text="infer=false items only.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Inferred items have no single author: leave the keys out rather than answer null.
+        for key in ("actor_id", "role", "previous_memory"):
+            if key not in instance:
+                data.pop(key, None)
+        return data
 
 
 class AddResponseSerializer(serializers.Serializer):

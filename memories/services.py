@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.selectors import memories_visible, memory_get
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
@@ -71,20 +71,37 @@ def memories_add(
     metadata: dict[str, Any] | None = None,
     infer: bool = True,
     expiration_date: date | None = None,
+    prompt: str | None = None,
+    memory_type: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Store each non-system message as a memory (role kept) and return Mem0's result items.
+    """Add memories from messages and return Mem0's result items.
 
-    No LLM is configured yet, so infer=true stores messages too, but skips near-duplicates of
-    memories already in the same scope (event NONE).
+    With an LLM configured, infer=true extracts facts and reconciles them with the scope's memories
+    (memories/inference.py), and memory_type="procedural_memory" stores one LLM summary. Otherwise each
+    non-system message becomes a memory (role kept); infer=true then skips near-duplicates (event NONE).
     """
+    from memories import inference  # it builds on the helpers below
+
     messages = [m for m in messages if m.role != "system"]
     if not messages:
         raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput("One of user_id, agent_id or run_id is required.")
+    account = principal.account
+    llm_kwargs = {
+        "account": account,
+        "messages": messages,
+        "scope": scope,
+        "metadata": metadata,
+        "expiration_date": expiration_date,
+        "prompt": prompt,
+    }
+    if memory_type == inference.PROCEDURAL:
+        return inference.memory_add_procedural(**llm_kwargs)
+    if infer and inference.llm_available():
+        return inference.memories_add_inferred(**llm_kwargs)
     vectors = get_embedder().embed([m.content for m in messages])
     metadata = clean_metadata(metadata)
-    account = principal.account
     now = timezone.now()
     results: list[dict[str, Any]] = []
     with transaction.atomic():
@@ -238,12 +255,17 @@ def memories_delete_scope(*, principal, scope: dict[str, str]) -> int:
         raise InvalidInput("One of user_id, agent_id or run_id is required.")
     with transaction.atomic():
         memories = list(memories_visible(principal=principal).select_for_update().filter(**scope).only(*_DELETE_FIELDS))
+        session = SessionMessage.objects.filter(**scope)
+        if not principal.is_admin:
+            session = session.filter(account=principal.account)
+        session.delete()
         return _delete_with_history(memories)
 
 
 def memories_reset() -> None:
-    """Remove every memory and all history; accounts, keys, logs and config stay."""
+    """Remove every memory, all history and the kept conversation context; accounts, keys, logs and config stay."""
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {Memory._meta.db_table}, {MemoryHistory._meta.db_table}")
+        tables = (Memory._meta.db_table, MemoryHistory._meta.db_table, SessionMessage._meta.db_table)
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")

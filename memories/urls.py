@@ -1,6 +1,6 @@
 from django.urls import path
 
-from memories import views
+from memories import config_views, views
 
 urlpatterns = [
     path("memories", views.MemoriesView.as_view(), name="memories"),
@@ -8,4 +8,6 @@ urlpatterns = [
     path("memories/<str:memory_id>/history", views.MemoryHistoryView.as_view(), name="memory-history"),
     path("search", views.SearchView.as_view(), name="search"),
     path("reset", views.ResetView.as_view(), name="reset"),
+    path("configure", config_views.ConfigureView.as_view(), name="configure"),
+    path("configure/providers", config_views.ConfigureProvidersView.as_view(), name="configure-providers"),
 ]

@@ -54,6 +54,8 @@ class MemoriesView(APIView):
             metadata=data.get("metadata"),
             infer=data["infer"],
             expiration_date=data.get("expiration_date"),
+            prompt=data.get("prompt") or None,
+            memory_type=data.get("memory_type"),
         )
         return Response(AddResponseSerializer({"results": results}).data)
 

@@ -41,6 +41,11 @@ ROUTES = [
     ("post", "/api-keys", {"label": "x"}, 201, "login"),
     ("delete", "/api-keys/999999", None, 404, "login"),
     ("get", "/requests", None, 200, "any"),
+    ("get", "/entities", None, 200, "any"),
+    ("delete", "/entities/user/nobody", None, 404, "admin"),
+    ("get", "/configure", None, 200, "any"),
+    ("get", "/configure/providers", None, 200, "any"),
+    ("post", "/configure", {}, 200, "admin"),
 ]
 
 # credential -> (is admin, has an account, is a login token); None for credentials that must fail with 401

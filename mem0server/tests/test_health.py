@@ -170,7 +170,7 @@ def test_healthz_works_on_a_read_only_database_connection(client, embedder, db, 
 
 
 def test_healthz_while_the_model_is_still_loading_is_200_loading(client, db, monkeypatch):
-    monkeypatch.setattr(embeddings, "_embedder", embeddings.LocalEmbedder())  # not loaded yet
+    monkeypatch.setattr(embeddings, "_local", embeddings.LocalEmbedder())  # not loaded yet
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "embedder": "loading"}
@@ -179,7 +179,7 @@ def test_healthz_while_the_model_is_still_loading_is_200_loading(client, db, mon
 def test_healthz_reports_a_model_that_failed_to_load_as_degraded(client, db, monkeypatch):
     broken = embeddings.LocalEmbedder()
     monkeypatch.setattr(broken, "_load", lambda: (_ for _ in ()).throw(OSError("weights missing")))
-    monkeypatch.setattr(embeddings, "_embedder", broken)
+    monkeypatch.setattr(embeddings, "_local", broken)
     with pytest.raises(OSError):
         broken.warm_up()
     response = client.get("/healthz")

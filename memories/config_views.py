@@ -1,0 +1,54 @@
+"""/configure: read and change the model configuration at runtime (stored, applied to every worker)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.permissions import IsAdmin
+from memories import configuration
+from memories.config_serializers import ConfigSerializer, ProvidersSerializer
+from memories.serializers import MessageResponseSerializer
+
+TAGS = ["configure"]
+
+
+class ConfigureView(APIView):
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [*super().get_permissions(), IsAdmin()]
+        return super().get_permissions()
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Show the configuration (secrets redacted) and whether inference is on",
+        operation_id="configure_get",
+        responses=ConfigSerializer,
+    )
+    def get(self, request):
+        return Response(ConfigSerializer(configuration.server_config_get()).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Change the configuration (admin): deep-merged, checked whole, applied to every worker",
+        operation_id="configure_set",
+        request=ConfigSerializer,
+        responses=MessageResponseSerializer,
+    )
+    def post(self, request):
+        serializer = ConfigSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        configuration.server_config_set(changes=serializer.validated_data)
+        return Response({"message": "Configuration set successfully"})
+
+
+class ConfigureProvidersView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="List the bundled providers",
+        operation_id="configure_providers",
+        responses=ProvidersSerializer,
+    )
+    def get(self, request):
+        return Response(ProvidersSerializer(configuration.providers_list()).data)

@@ -1,0 +1,405 @@
+"""The server's model configuration: environment defaults, overrides stored by POST /configure, and the
+snapshot each process builds from them (LLM client, embedder).
+
+Every process keeps a snapshot and, on the first use in each request, compares its version with the
+stored row (one primary-key read), so a change made through any worker applies to all of them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from mem0server.exceptions import Conflict, InvalidInput
+from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
+from memories.llm import LLMClient
+from memories.models import Memory, ServerConfig
+from memories.providers import (
+    DEFAULT_EMBEDDER_MODEL,
+    EMBEDDER_PROVIDERS,
+    KNOWN_EMBEDDING_DIMS,
+    LLM_PROVIDERS,
+    LOCAL_EMBEDDER_DIMS,
+    LOCAL_EMBEDDER_MODEL,
+    RERANKERS,
+    VECTOR_STORES,
+)
+
+logger = logging.getLogger("mem0server")
+
+REDACTED = "[redacted]"
+# Sections with a provider: naming another provider replaces the section instead of merging into it.
+SECTIONS = ("llm", "embedder", "vector_store", "reranker", "graph_store")
+LLM_DEFAULTS = {"temperature": 0.1, "max_tokens": 2000}
+HOW_TO_TURN_ON = (
+    "To turn it on, set OPENAI_API_KEY (OpenAI), or OPENAI_BASE_URL and LLM_MODEL (Ollama, vLLM, LM Studio …), "
+    'or POST /configure {"llm": {"provider": "openai", "config": {"api_key": "…", "model": "gpt-4.1-mini"}}}.'
+)
+
+# Set by ConfigRefreshMiddleware: False until this request has compared its snapshot with the database.
+request_checked: contextvars.ContextVar[bool | None] = contextvars.ContextVar("config_checked", default=None)
+
+
+# --- the configuration as data --------------------------------------------------------------------------
+
+
+def config_defaults() -> dict[str, Any]:
+    """The configuration the environment describes (settings.py reads it)."""
+    provider = LLM_PROVIDERS[settings.LLM_PROVIDER]
+    llm_config = {
+        "model": settings.LLM_MODEL or provider.default_model,
+        "api_key": settings.OPENAI_API_KEY or None,
+        "openai_base_url": settings.OPENAI_BASE_URL or None,
+        **LLM_DEFAULTS,
+        "timeout": settings.LLM_TIMEOUT,
+    }
+    if settings.EMBEDDER == "local":
+        embedder_config: dict[str, Any] = {"model": LOCAL_EMBEDDER_MODEL, "embedding_dims": LOCAL_EMBEDDER_DIMS}
+    else:
+        model = settings.EMBEDDER_MODEL or DEFAULT_EMBEDDER_MODEL
+        embedder_config = {
+            "model": model,
+            "api_key": settings.OPENAI_API_KEY or None,
+            "openai_base_url": settings.OPENAI_BASE_URL or None,
+            "embedding_dims": settings.EMBEDDER_DIMS or KNOWN_EMBEDDING_DIMS.get(model),
+            "timeout": settings.LLM_TIMEOUT,
+        }
+    return {
+        "version": "v1.1",
+        "llm": {"provider": settings.LLM_PROVIDER, "config": llm_config},
+        "embedder": {"provider": settings.EMBEDDER, "config": embedder_config},
+        "vector_store": {"provider": "pgvector", "config": {}},
+        "reranker": None,
+        "graph_store": None,
+        "custom_fact_extraction_prompt": None,
+        "custom_update_memory_prompt": None,
+        "history_db_path": None,
+    }
+
+
+def is_secret(key: str) -> bool:
+    words = set(re.split(r"[^a-z0-9]+", key.lower()))
+    return key.lower().endswith("key") or bool(
+        words & {"password", "passwd", "secret", "token", "credential", "credentials", "apikey"}
+    )
+
+
+def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` deep-merged into a copy of `base`. A section naming a new provider starts afresh, and a
+    secret posted back as "[redacted]" keeps its current value."""
+    result = copy.deepcopy(base)
+    for key, value in changes.items():
+        current = result.get(key)
+        if value == REDACTED and is_secret(key):
+            continue
+        new_provider = isinstance(value, dict) and value.get("provider") not in (None, (current or {}).get("provider"))
+        if isinstance(value, dict) and isinstance(current, dict) and not (key in SECTIONS and new_provider):
+            result[key] = config_merge(current, value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _mask_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.password:
+        netloc = f"{parts.username}:{REDACTED}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
+def config_redacted(value: Any, key: str = "") -> Any:
+    """A copy with every secret-named value replaced by "[redacted]" and passwords in URLs masked."""
+    if isinstance(value, dict):
+        return {k: config_redacted(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [config_redacted(v) for v in value]
+    if value is None or value == "":
+        return value
+    if is_secret(key):
+        return REDACTED
+    if isinstance(value, str) and "://" in value:
+        return _mask_url(value)
+    return value
+
+
+# --- from configuration to working objects ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMChoice:
+    client: LLMClient | None
+    # Why there is no client, naming the config key to set.
+    missing: str | None = None
+
+
+def _llm_from(section: dict[str, Any] | None) -> LLMChoice:
+    if not section:
+        return LLMChoice(None, "llm: no LLM is configured")
+    provider_name = section.get("provider")
+    if provider_name not in LLM_PROVIDERS:
+        return LLMChoice(None, "llm.provider: not set")
+    provider = LLM_PROVIDERS[provider_name]
+    config = section.get("config") or {}
+    base_url = config.get("openai_base_url") or provider.base_url
+    if base_url is None:
+        return LLMChoice(None, f"llm.config.openai_base_url: required for provider {provider_name}")
+    if provider.needs_api_key and not config.get("api_key") and not config.get("openai_base_url"):
+        return LLMChoice(None, f"llm.config.api_key: required for provider {provider_name}")
+    model = config.get("model") or provider.default_model
+    if not model:
+        return LLMChoice(None, f"llm.config.model: required for provider {provider_name}")
+    json_mode = config.get("json_mode")
+    client = LLMClient(
+        provider=provider_name,
+        model=model,
+        base_url=base_url,
+        api_key=config.get("api_key"),
+        timeout=float(config.get("timeout") or settings.LLM_TIMEOUT),
+        temperature=config.get("temperature"),
+        max_tokens=config.get("max_tokens"),
+        top_p=config.get("top_p"),
+        json_mode=provider.json_mode if json_mode is None else json_mode,
+    )
+    return LLMChoice(client)
+
+
+def _embedder_problem(section: dict[str, Any]) -> str | None:
+    """What keeps this embedder section from working, naming the key; None when it is complete."""
+    provider_name = section.get("provider")
+    config = section.get("config") or {}
+    if provider_name not in EMBEDDER_PROVIDERS:
+        return "embedder.provider: not set"
+    if provider_name == "local":
+        if config.get("model") not in (None, LOCAL_EMBEDDER_MODEL, f"sentence-transformers/{LOCAL_EMBEDDER_MODEL}"):
+            return f"embedder.config.model: the local embedder runs {LOCAL_EMBEDDER_MODEL} only"
+        if config.get("embedding_dims") not in (None, LOCAL_EMBEDDER_DIMS):
+            return f"embedder.config.embedding_dims: the local embedder makes {LOCAL_EMBEDDER_DIMS} dimensions"
+        return None
+    provider = LLM_PROVIDERS[provider_name]
+    if provider.base_url is None and not config.get("openai_base_url"):
+        return f"embedder.config.openai_base_url: required for provider {provider_name}"
+    if provider.needs_api_key and not config.get("api_key") and not config.get("openai_base_url"):
+        return f"embedder.config.api_key: required for provider {provider_name}"
+    model = config.get("model") or (DEFAULT_EMBEDDER_MODEL if provider_name in ("openai", "azure_openai") else None)
+    if not model:
+        return f"embedder.config.model: required for provider {provider_name}"
+    if not (config.get("embedding_dims") or KNOWN_EMBEDDING_DIMS.get(model)):
+        return f"embedder.config.embedding_dims: required for model {model}"
+    return None
+
+
+def _embedder_from(section: dict[str, Any]) -> tuple[str, Embedder]:
+    provider_name = section["provider"]
+    if provider_name == "local":
+        return "local", local_embedder()
+    config = section.get("config") or {}
+    model = config.get("model") or DEFAULT_EMBEDDER_MODEL
+    return provider_name, OpenAIEmbedder(
+        provider=provider_name,
+        model=model,
+        dims=int(config.get("embedding_dims") or KNOWN_EMBEDDING_DIMS[model]),
+        base_url=config.get("openai_base_url") or LLM_PROVIDERS[provider_name].base_url,
+        api_key=config.get("api_key"),
+        timeout=float(config.get("timeout") or settings.LLM_TIMEOUT),
+    )
+
+
+@dataclass
+class Runtime:
+    """One process's working copy of the configuration."""
+
+    version: int
+    stamp: datetime | None
+    config: dict[str, Any]
+    llm: LLMChoice
+    embedder_provider: str
+    embedder: Embedder
+    # Set when the embedder's vector size differs from the stored vectors' (a 409 on every embedding).
+    dims_conflict: str | None = None
+    column_checked: bool = False
+
+    def usable_embedder(self) -> Embedder:
+        if self.dims_conflict:
+            raise Conflict(self.dims_conflict)
+        return self.embedder
+
+    def prompt(self, name: str) -> str | None:
+        return self.config.get(name) or None
+
+
+def _build(config: dict[str, Any], *, version: int, stamp: datetime | None) -> Runtime:
+    provider, embedder = _embedder_from(config["embedder"])
+    return Runtime(
+        version=version,
+        stamp=stamp,
+        config=config,
+        llm=_llm_from(config.get("llm")),
+        embedder_provider=provider,
+        embedder=embedder,
+    )
+
+
+_runtime: Runtime | None = None
+
+
+def server_config_current() -> Runtime:
+    """The configuration in force; compared with the database once per request (no query outside one)."""
+    global _runtime
+    if request_checked.get() is False:
+        request_checked.set(True)
+        return server_config_refresh()
+    return server_config_snapshot()
+
+
+def server_config_snapshot() -> Runtime:
+    """This process's configuration as last read, without touching the database (health checks)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = _build(config_defaults(), version=0, stamp=None)
+    return _runtime
+
+
+def server_config_refresh() -> Runtime:
+    """Reload the snapshot if another process changed the stored configuration (one indexed read)."""
+    global _runtime
+    current = _runtime or _build(config_defaults(), version=0, stamp=None)
+    version, stamp = ServerConfig.objects.filter(pk=1).values_list("version", "updated_at").first() or (0, None)
+    if (version, stamp) != (current.version, current.stamp):
+        overrides = ServerConfig.objects.filter(pk=1).values_list("config", flat=True).first() or {}
+        current = _build(config_merge(config_defaults(), overrides), version=version, stamp=stamp)
+    if not current.column_checked:
+        current.dims_conflict = _fit_vector_column(current.embedder.dims, raise_conflict=False)
+        current.column_checked = True
+    _runtime = current
+    return current
+
+
+def server_config_forget() -> None:
+    """Drop this process's snapshot (tests, after their transaction rolled the stored one back)."""
+    global _runtime
+    _runtime = None
+
+
+# --- the vector column ---------------------------------------------------------------------------------
+
+
+def vector_column_dims() -> int:
+    """The size of the stored vectors (pgvector keeps it as the column's type modifier)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT atttypmod FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'embedding'",
+            [Memory._meta.db_table],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
+    """Resize the vector column to `dims` while no memory exists; otherwise say (or raise) why not."""
+    current = vector_column_dims()
+    if current == dims:
+        return None
+    table = connection.ops.quote_name(Memory._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Nobody may add a memory between the emptiness check and the change.
+        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        if Memory.objects.exists():
+            message = (
+                f"The embedder makes {dims}-dimensional vectors, but the stored memories have {current}. "
+                "Changing the embedding size needs an empty store: POST /reset (deletes every memory) or "
+                "re-embed the memories, or keep the previous embedder."
+            )
+            if raise_conflict:
+                raise Conflict(message)
+            logger.error("%s", message)
+            return message
+        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dims)})")
+    logger.warning("vector column resized from %d to %d dimensions (the store was empty)", current, dims)
+    return None
+
+
+# --- POST and GET /configure ------------------------------------------------------------------------------
+
+
+def _check_complete(config: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Refuse a configuration that cannot work, naming the key; only sections the change touched."""
+    problem = None
+    if "llm" in changes and config.get("llm") is not None:
+        problem = _llm_from(config["llm"]).missing
+    if problem is None and "embedder" in changes:
+        problem = _embedder_problem(config["embedder"])
+    store_dims = (config["vector_store"].get("config") or {}).get("embedding_model_dims")
+    if problem is None and store_dims is not None:
+        dims = _embedder_from(config["embedder"])[1].dims
+        if store_dims != dims:
+            problem = f"vector_store.config.embedding_model_dims: {store_dims} differs from the embedder's {dims}"
+    if problem:
+        raise InvalidInput(f"Invalid configuration: {problem}. Nothing was changed.")
+
+
+def server_config_set(*, changes: dict[str, Any]) -> Runtime:
+    """Deep-merge validated changes into the stored overrides, check the result, resize the vector column
+    if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version."""
+    global _runtime
+    with transaction.atomic():
+        row, _ = ServerConfig.objects.select_for_update().get_or_create(pk=1)
+        overrides = config_merge(row.config, changes)
+        config = config_merge(config_defaults(), overrides)
+        _check_complete(config, changes)
+        runtime = _build(config, version=row.version + 1, stamp=None)
+        _fit_vector_column(runtime.embedder.dims, raise_conflict=True)
+        row.config, row.version = overrides, row.version + 1
+        row.save()
+    runtime.stamp, runtime.column_checked = row.updated_at, True
+    _runtime = runtime
+    logger.info("configuration v%d set: llm %s, embedder %s", row.version, describe_llm(runtime), runtime.embedder.name)
+    return runtime
+
+
+def describe_llm(runtime: Runtime) -> str:
+    if runtime.llm.client is None:
+        return f"none configured, inference is off ({runtime.llm.missing})"
+    return runtime.llm.client.describe()
+
+
+def inference_status(runtime: Runtime) -> str:
+    if runtime.llm.client is None:
+        return (
+            f"Inference is off ({runtime.llm.missing}): infer=true stores messages as given, skipping "
+            f"near-duplicates. {HOW_TO_TURN_ON}"
+        )
+    return f"Inference is on: facts are extracted and reconciled by {runtime.llm.client.describe()}."
+
+
+def server_config_get() -> dict[str, Any]:
+    """The configuration in force, secrets redacted, with its version and what it means."""
+    runtime = server_config_current()
+    embedder = f"{runtime.embedder_provider}: {runtime.embedder.name}"
+    return {
+        **config_redacted(runtime.config),
+        "config_version": runtime.version,
+        "status": {
+            "inference_enabled": runtime.llm.client is not None,
+            "inference": inference_status(runtime),
+            "embedder": f"{embedder}. {runtime.dims_conflict}" if runtime.dims_conflict else embedder,
+        },
+    }
+
+
+def providers_list() -> dict[str, list[str]]:
+    """What this server bundles, by section."""
+    return {
+        "llm": list(LLM_PROVIDERS),
+        "embedder": list(EMBEDDER_PROVIDERS),
+        "vector_store": list(VECTOR_STORES),
+        "reranker": list(RERANKERS),
+    }

@@ -1,0 +1,358 @@
+"""infer=true with an LLM: extract facts, compare them with what the scope already holds, let the LLM
+choose ADD / UPDATE / DELETE / NONE, and write the outcome in one transaction. Also procedural memories.
+
+Calls per add: one LLM call for the facts, one embedding batch for them, and a second LLM call only when
+the scope holds memories to compare with. Every network call happens before the transaction opens; inside
+it, under the per-scope lock, the decisions are re-checked against what concurrent adds committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from pgvector.django import CosineDistance
+
+from mem0server.exceptions import InvalidInput, UpstreamError
+from memories import prompts
+from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
+from memories.llm import MalformedReply
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
+from memories.services import (
+    Message,
+    _delete_with_history,
+    _duplicate_in_batch,
+    _lock_scope,
+    _md5,
+    _near_duplicate,
+    clean_metadata,
+)
+
+logger = logging.getLogger("mem0server")
+
+# Earlier messages of the same scope shown to the fact extractor (and kept per scope).
+SESSION_CONTEXT_MESSAGES = 10
+# Stored memories fetched per fact for the decision.
+CANDIDATES_PER_FACT = 5
+MAX_FACTS = 50
+MAX_MEMORY_CHARS = 2000
+PROCEDURAL = "procedural_memory"
+
+
+@dataclass(frozen=True)
+class Operation:
+    event: str  # ADD, UPDATE, DELETE or NONE
+    text: str | None = None
+    target: Memory | None = None
+
+
+def llm_available() -> bool:
+    """Whether an LLM is configured, i.e. infer=true means extraction rather than storing as given."""
+    return server_config_current().llm.client is not None
+
+
+def _llm(runtime: Runtime, what: str):
+    if runtime.llm.client is None:
+        raise InvalidInput(f"{what} needs an LLM, and inference is off ({runtime.llm.missing}). {HOW_TO_TURN_ON}")
+    return runtime.llm.client
+
+
+# --- reading the model's answers ---------------------------------------------------------------------------
+
+
+def _clean_text(value: Any) -> str | None:
+    if isinstance(value, dict):  # {"fact": "..."} or {"text": "..."}
+        value = value.get("fact") or value.get("text") or value.get("memory")
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value[:MAX_MEMORY_CHARS] or None
+
+
+def parse_facts(payload: Any) -> list[str]:
+    """Distinct non-empty facts from {"facts": [...]} (or a bare list)."""
+    items = payload.get("facts") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        raise MalformedReply('expected {"facts": [...]}')
+    facts = [text for text in (_clean_text(item) for item in items) if text]
+    return list(dict.fromkeys(facts))[:MAX_FACTS]
+
+
+def parse_operations(payload: Any, stored: Sequence[Memory]) -> list[Operation]:
+    """Operations with the short ids mapped back to memories; ids the model made up are dropped, and each
+    stored memory is changed at most once."""
+    items = payload
+    if isinstance(payload, dict):
+        items = next((payload[key] for key in ("operations", "memory", "memories") if key in payload), None)
+    if not isinstance(items, list):
+        raise MalformedReply('expected {"operations": [...]}')
+    by_short_id = {str(index): memory for index, memory in enumerate(stored)}
+    operations: list[Operation] = []
+    changed: set[uuid.UUID] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        event = str(item.get("event") or "").strip().upper()
+        text = _clean_text(item.get("text"))
+        if event == "ADD":
+            if text and all(op.text != text for op in operations if op.event == "ADD"):
+                operations.append(Operation("ADD", text=text))
+            continue
+        if event not in ("UPDATE", "DELETE", "NONE"):
+            continue
+        target = by_short_id.get(str(item.get("id")).strip())
+        if target is None:
+            logger.info("LLM chose %s for an id it was not given (%r); ignored", event, item.get("id"))
+            continue
+        if event == "UPDATE" and not text or target.id in changed:
+            continue
+        if event != "NONE":
+            changed.add(target.id)
+            # A change wins over an earlier NONE for the same memory.
+            operations = [op for op in operations if not (op.event == "NONE" and op.target.id == target.id)]
+        elif any(op.target is not None and op.target.id == target.id for op in operations):
+            continue
+        operations.append(Operation(event, text=text if event == "UPDATE" else None, target=target))
+    return operations
+
+
+# --- the add pipeline -------------------------------------------------------------------------------------
+
+
+def _session_scope(account, scope: dict[str, str]) -> dict[str, Any]:
+    return {"account": account, **{field: scope.get(field) for field in SCOPE_FIELDS}}
+
+
+def _session_context(account, scope: dict[str, str]) -> list[SessionMessage]:
+    recent = SessionMessage.objects.filter(**_session_scope(account, scope)).order_by("-created_at", "-id")
+    return list(reversed(recent[:SESSION_CONTEXT_MESSAGES]))
+
+
+def _remember_session(account, scope: dict[str, str], messages: Sequence[Message]) -> None:
+    """Keep the newest messages of this scope as context for its next add; older ones are dropped."""
+    now = timezone.now()
+    columns = _session_scope(account, scope)
+    SessionMessage.objects.bulk_create(
+        SessionMessage(
+            **columns, role=m.role, content=m.content[: prompts.CONTEXT_MESSAGE_CHARS], name=m.name, created_at=now
+        )
+        for m in messages
+    )
+    newest = SessionMessage.objects.filter(**columns).order_by("-created_at", "-id").values("id")
+    SessionMessage.objects.filter(**columns).exclude(id__in=newest[:SESSION_CONTEXT_MESSAGES]).delete()
+
+
+def _similar(account, scope: dict[str, str], vectors: Sequence[list[float]], today: date) -> list[Memory]:
+    """The closest unexpired memories of the account's scope for each vector, without repeats, closest first."""
+    visible = Memory.objects.filter(account=account, **scope).filter(
+        Q(expiration_date__isnull=True) | Q(expiration_date__gte=today)
+    )
+    found: dict[uuid.UUID, Memory] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # As in search: filtered HNSW scans keep going until enough rows pass the scope filter.
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
+        for vector in vectors:
+            nearest = visible.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")
+            for memory in nearest.only("id", "text")[:CANDIDATES_PER_FACT]:
+                found.setdefault(memory.id, memory)
+    return list(found.values())
+
+
+def memories_add_inferred(
+    *,
+    account,
+    messages: list[Message],
+    scope: dict[str, str],
+    metadata: dict[str, Any] | None = None,
+    expiration_date: date | None = None,
+    prompt: str | None = None,
+) -> list[dict[str, Any]]:
+    """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM."""
+    runtime = server_config_current()
+    llm = _llm(runtime, "infer=true")
+    embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
+    today = timezone.localdate()
+    system, user = prompts.extraction(
+        messages=messages,
+        context=_session_context(account, scope),
+        today=today,
+        about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
+        custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
+    )
+    facts = llm.complete_json(system=system, user=user, parse=parse_facts)
+    operations: list[Operation] = []
+    vectors: dict[str, list[float]] = {}
+    if facts:
+        vectors = dict(zip(facts, embedder.embed(facts), strict=True))
+        stored = _similar(account, scope, list(vectors.values()), today)
+        if stored:
+            system, user = prompts.decision(
+                stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
+                facts=facts,
+                custom=runtime.prompt("custom_update_memory_prompt"),
+            )
+            operations = llm.complete_json(
+                system=system, user=user, parse=lambda payload: parse_operations(payload, stored)
+            )
+        else:  # nothing to compare with: every fact is new, no second call needed
+            operations = [Operation("ADD", text=fact) for fact in facts]
+        # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
+        reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
+        if reworded:
+            vectors.update(zip(reworded, embedder.embed(reworded), strict=True))
+    names = {m.name for m in messages if m.name}
+    return _apply(
+        operations,
+        account=account,
+        vectors=vectors,
+        scope=scope,
+        metadata=clean_metadata(metadata),
+        expiration_date=expiration_date,
+        actor_id=names.pop() if len(names) == 1 else None,
+        messages=messages,
+    )
+
+
+def _apply(
+    operations: Sequence[Operation],
+    *,
+    account,
+    vectors: dict[str, list[float]],
+    scope: dict[str, str],
+    metadata: dict[str, Any] | None,
+    expiration_date: date | None,
+    actor_id: str | None,
+    messages: Sequence[Message],
+) -> list[dict[str, Any]]:
+    """Write the operations and their history in one transaction, re-checked under the scope lock."""
+    results: list[dict[str, Any]] = []
+    with transaction.atomic():
+        _lock_scope(account, scope)
+        # Targets as they are now: a concurrent add or delete may have changed them since the decision.
+        ids = [op.target.id for op in operations if op.target is not None]
+        current = {m.id: m for m in Memory.objects.select_for_update().filter(id__in=ids, account=account, **scope)}
+        now = timezone.now()
+        added: list[tuple[str, list[float], Memory]] = []
+        history: list[MemoryHistory] = []
+        for op in operations:
+            target = current.get(op.target.id) if op.target is not None else None
+            if op.event == "ADD" or (op.event == "UPDATE" and target is None):
+                vector = vectors[op.text]
+                duplicate = _near_duplicate_unexpired(account, scope, vector) or _duplicate_in_batch(added, vector)
+                if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
+                    results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
+                    continue
+                memory = Memory(
+                    id=uuid.uuid4(),
+                    account=account,
+                    text=op.text,
+                    hash=_md5(op.text),
+                    actor_id=actor_id,
+                    metadata=metadata,
+                    embedding=vector,
+                    expiration_date=expiration_date,
+                    **scope,
+                )
+                added.append((op.text, vector, memory))
+                history.append(_history(memory, None, memory.text, MemoryHistory.Event.ADD, now))
+                results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
+            elif target is None:
+                continue  # deleted meanwhile: nothing left to delete or to point at
+            elif op.event == "UPDATE" and op.text != target.text:
+                previous = target.text
+                target.text, target.hash, target.embedding = op.text, _md5(op.text), vectors[op.text]
+                if metadata:
+                    target.metadata = {**(target.metadata or {}), **metadata}
+                target.save(update_fields=["text", "hash", "embedding", "metadata", "updated_at"])
+                history.append(_history(target, previous, target.text, MemoryHistory.Event.UPDATE, now))
+                results.append(
+                    {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}
+                )
+            elif op.event == "DELETE":
+                _delete_with_history([target])
+                results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
+            else:  # NONE, or an UPDATE to the same text
+                results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})
+        Memory.objects.bulk_create([memory for _, _, memory in added])
+        MemoryHistory.objects.bulk_create(history)
+        _remember_session(account, scope, messages)
+    return results
+
+
+def _near_duplicate_unexpired(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
+    # An expired memory is gone for the caller: the same fact learned again must be stored again.
+    duplicate = _near_duplicate(account, scope, vector)
+    if duplicate is None or duplicate.expiration_date is None or duplicate.expiration_date >= timezone.localdate():
+        return duplicate
+    return None
+
+
+def _history(memory: Memory, old: str | None, new: str | None, event: str, now) -> MemoryHistory:
+    return MemoryHistory(
+        memory_id=memory.id,
+        account_id=memory.account_id,
+        old_memory=old,
+        new_memory=new,
+        event=event,
+        created_at=now,
+        updated_at=now,
+        actor_id=memory.actor_id,
+        role=memory.role,
+    )
+
+
+# --- procedural memory ------------------------------------------------------------------------------------
+
+
+def memory_add_procedural(
+    *,
+    account,
+    messages: list[Message],
+    scope: dict[str, str],
+    metadata: dict[str, Any] | None = None,
+    expiration_date: date | None = None,
+    prompt: str | None = None,
+) -> list[dict[str, Any]]:
+    """memory_type="procedural_memory": the LLM summarises the agent's conversation into one memory."""
+    if not scope.get("agent_id"):
+        raise InvalidInput("memory_type procedural_memory needs an agent_id.")
+    runtime = server_config_current()
+    llm = _llm(runtime, "memory_type=procedural_memory")
+    embedder = runtime.usable_embedder()
+    system, user = prompts.procedural(messages=messages, today=timezone.localdate(), custom=prompt)
+    summary = llm.complete_text(system=system, user=user)
+    if not summary:
+        raise UpstreamError(
+            f"The LLM ({llm.describe()}) returned an empty summary; nothing was stored.", code="provider_unavailable"
+        )
+    vector = embedder.embed([summary])[0]
+    memory = Memory(
+        id=uuid.uuid4(),
+        account=account,
+        text=summary,
+        hash=_md5(summary),
+        metadata={**(clean_metadata(metadata) or {}), "memory_type": PROCEDURAL},
+        embedding=vector,
+        expiration_date=expiration_date,
+        **scope,
+    )
+    with transaction.atomic():
+        memory.save(force_insert=True)
+        MemoryHistory.objects.create(
+            memory_id=memory.id,
+            account=account,
+            new_memory=summary,
+            event=MemoryHistory.Event.ADD,
+            created_at=memory.created_at,
+            updated_at=memory.created_at,
+        )
+    return [{"id": str(memory.id), "memory": summary, "event": "ADD"}]

@@ -1,0 +1,22 @@
+"""Makes each request compare this process's configuration with the stored one before first using it."""
+
+from __future__ import annotations
+
+from memories.configuration import request_checked
+
+
+class ConfigRefreshMiddleware:
+    """Marks the request unchecked; the first use of the configuration then does one indexed read.
+
+    Requests that never touch the configuration (docs, schema, health) cost nothing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = request_checked.set(False)
+        try:
+            return self.get_response(request)
+        finally:
+            request_checked.reset(token)

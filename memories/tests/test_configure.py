@@ -1,0 +1,299 @@
+"""/configure: validation that names the field and changes nothing, runtime switching across requests and
+workers, the embedding-size guard, redaction, and what the server says while inference is off."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from memories import configuration
+from memories.models import Memory, ServerConfig
+from memories.tests.conftest import configure, llm_section
+from memories.tests.fake_openai import error
+
+
+def add(client, content: str, **body):
+    return client.post("/memories", {"messages": content, "user_id": "alice", **body}, format="json")
+
+
+def stored() -> tuple:
+    row = ServerConfig.objects.filter(pk=1).values_list("config", "version").first()
+    return row or ({}, 0)
+
+
+# --- reading it ------------------------------------------------------------------------------------------
+
+
+def test_get_shows_the_defaults_and_says_inference_is_off_and_how_to_turn_it_on(api_client):
+    body = api_client.get("/configure").json()
+    assert body["llm"]["provider"] == "openai"
+    assert body["embedder"] == {
+        "provider": "local",
+        "config": {
+            "model": "all-MiniLM-L6-v2",
+            "api_key": None,
+            "openai_base_url": None,
+            "embedding_dims": 384,
+            "timeout": None,
+        },
+    }
+    assert body["vector_store"]["provider"] == "pgvector"
+    assert body["config_version"] == 0
+    status = body["status"]
+    assert status["inference_enabled"] is False
+    assert "Inference is off" in status["inference"]
+    assert "OPENAI_API_KEY" in status["inference"]
+    assert "POST /configure" in status["inference"]
+
+
+def test_get_redacts_secrets_and_passwords_in_urls(api_client, fake_openai):
+    configure(
+        api_client,
+        llm=llm_section(fake_openai, api_key="sk-very-secret"),
+        vector_store={"config": {"password": "hunter2", "connection_string": "postgresql://u:hunter2@db/x", "port": 1}},
+    )
+    response = api_client.get("/configure")
+    body = response.json()
+    assert "sk-very-secret" not in response.content.decode()
+    assert "hunter2" not in response.content.decode()
+    assert body["llm"]["config"]["api_key"] == "[redacted]"
+    assert body["llm"]["config"]["max_tokens"] == 2000  # "token" in a name is not a secret
+    assert body["vector_store"]["config"] == {
+        "password": "[redacted]",
+        "connection_string": "postgresql://u:[redacted]@db/x",
+        "port": 1,
+    }
+    assert body["status"]["inference_enabled"] is True
+    assert "fake-model" in body["status"]["inference"]
+
+
+def test_providers_lists_what_is_bundled(api_client):
+    body = api_client.get("/configure/providers").json()
+    assert set(body) == {"llm", "embedder", "vector_store", "reranker"}
+    assert {"openai", "azure_openai", "ollama", "vllm", "lmstudio", "deepseek", "groq", "together", "litellm"} <= set(
+        body["llm"]
+    )
+    assert {"anthropic", "gemini"} <= set(body["llm"])
+    assert body["embedder"][0] == "local" and "openai" in body["embedder"]
+    assert body["vector_store"] == ["pgvector"]
+    assert body["reranker"] == []
+
+
+def test_members_and_anonymous_callers_cannot_configure(anon_client):
+    assert anon_client.post("/configure", {}, format="json").status_code == 401
+    assert anon_client.get("/configure").status_code == 401
+
+
+def test_openapi_types_the_configure_bodies(client):
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]["/configure"]) == {"get", "post"}
+    assert "get" in schema["paths"]["/configure/providers"]
+    properties = schema["components"]["schemas"]["ConfigRequest"]["properties"]
+    assert {"llm", "embedder", "vector_store", "reranker", "custom_fact_extraction_prompt"} <= set(properties)
+    assert "status" not in properties
+
+
+# --- changing it ---------------------------------------------------------------------------------------
+
+
+def test_switching_the_model_applies_to_the_next_request(api_client, llm):
+    add(api_client, "Likes tea")
+    assert configure(api_client, llm={"config": {"model": "second-model"}}).json() == {
+        "message": "Configuration set successfully"
+    }
+    add(api_client, "Likes coffee")
+    assert [c.body["model"] for c in llm.chat_calls("extract")] == ["fake-model", "second-model"]
+    assert api_client.get("/configure").json()["llm"]["config"]["model"] == "second-model"
+
+
+def test_a_change_stored_by_another_worker_is_picked_up_on_the_next_request(api_client, llm):
+    add(api_client, "Likes tea")
+    # Another process writes a new version; this process has not seen it.
+    row = ServerConfig.objects.get()
+    row.config["llm"]["config"]["model"] = "model-from-elsewhere"
+    row.version += 1
+    row.save()
+    add(api_client, "Likes coffee")
+    assert llm.chat_calls("extract")[-1].body["model"] == "model-from-elsewhere"
+
+
+def test_changes_are_deep_merged(api_client, fake_openai):
+    configure(api_client, llm=llm_section(fake_openai))
+    configure(api_client, llm={"config": {"temperature": 0.7}}, custom_fact_extraction_prompt="Only food.")
+    body = api_client.get("/configure").json()
+    assert (body["llm"]["config"]["temperature"], body["llm"]["config"]["model"]) == (0.7, "fake-model")
+    assert body["llm"]["config"]["openai_base_url"] == fake_openai.url
+    assert body["custom_fact_extraction_prompt"] == "Only food."
+    assert body["config_version"] == 2
+
+
+def test_a_new_provider_starts_from_its_own_settings(api_client, fake_openai):
+    configure(api_client, llm=llm_section(fake_openai, api_key="sk-openai"))
+    response = configure(api_client, llm={"provider": "ollama", "config": {"model": "llama3.1"}})
+    assert response.status_code == 200
+    config = configuration.server_config_current().config["llm"]
+    assert config == {"provider": "ollama", "config": {"model": "llama3.1"}}
+    assert configuration.server_config_current().llm.client.endpoint.base_url == "http://localhost:11434/v1"
+
+
+def test_mem0_base_url_names_are_accepted(api_client):
+    response = configure(
+        api_client, llm={"provider": "ollama", "config": {"model": "qwen3", "ollama_base_url": "http://ollama:11434"}}
+    )
+    assert response.status_code == 200, response.json()
+    assert api_client.get("/configure").json()["llm"]["config"]["openai_base_url"] == "http://ollama:11434/v1"
+
+
+def test_posting_the_redacted_config_back_keeps_the_secret(api_client, llm):
+    shown = api_client.get("/configure").json()
+    shown["llm"]["config"]["model"] = "renamed-model"
+    assert configure(api_client, **shown).status_code == 200
+    add(api_client, "Likes tea")
+    call = llm.chat_calls()[-1]
+    assert (call.body["model"], call.headers["authorization"]) == ("renamed-model", "Bearer sk-test")
+
+
+def test_llm_null_turns_inference_off(api_client, llm):
+    configure(api_client, llm=None)
+    response = add(api_client, "Likes tea")
+    assert response.json()["results"][0]["role"] == "user"  # stored as given
+    assert llm.calls == []
+    assert api_client.get("/configure").json()["status"]["inference_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"llm": {"provider": "skynet"}}, ["llm.provider", "skynet", "not a bundled LLM provider"]),
+        ({"embedder": {"provider": "cohere"}}, ["embedder.provider", "cohere"]),
+        ({"vector_store": {"provider": "qdrant"}}, ["vector_store.provider", "qdrant", "pgvector"]),
+        ({"reranker": {"provider": "cohere"}}, ["reranker.provider", "not bundled"]),
+        ({"graph_store": {"provider": "neo4j"}}, ["graph_store.provider", "not bundled"]),
+        ({"colour": "blue"}, ["colour", "Unknown field"]),
+        ({"llm": {"config": {"temprature": 0.1}}}, ["llm.config.temprature", "Unknown field"]),
+        ({"llm": {"config": {"temperature": "hot"}}}, ["llm.config.temperature"]),
+        ({"llm": {"config": {"temperature": 9}}}, ["llm.config.temperature"]),
+        ({"llm": {"config": {"openai_base_url": "ftp://x"}}}, ["llm.config.openai_base_url"]),
+        ({"llm": {"config": {"timeout": 0}}}, ["llm.config.timeout"]),
+        ({"llm": {"provider": "ollama"}}, ["llm.config.model", "required"]),
+        ({"llm": {"provider": "azure_openai", "config": {"model": "gpt"}}}, ["llm.config.openai_base_url"]),
+        ({"llm": {"provider": "groq", "config": {"model": "llama"}}}, ["llm.config.api_key", "required"]),
+        (
+            {"embedder": {"provider": "openai", "config": {"model": "e5", "api_key": "k"}}},
+            ["embedder.config.embedding_dims"],
+        ),
+        ({"embedder": {"config": {"embedding_dims": 5000}}}, ["embedder.config.embedding_dims", "2000"]),
+        ({"embedder": {"config": {"embedding_dims": 768}}}, ["embedder.config.embedding_dims", "384"]),
+        ({"embedder": {"config": {"model": "bge-m3"}}}, ["embedder.config.model"]),
+        ({"vector_store": {"config": {"embedding_model_dims": 1536}}}, ["vector_store.config.embedding_model_dims"]),
+        ({"custom_update_memory_prompt": 42}, ["custom_update_memory_prompt"]),
+        ({"embedder": None}, ["embedder"]),
+    ],
+)
+def test_an_invalid_config_is_a_400_naming_the_field_and_changes_nothing(api_client, fake_openai, body, names):
+    configure(api_client, llm=llm_section(fake_openai))
+    before = (stored(), api_client.get("/configure").json())
+    response = configure(api_client, **body)
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert all(name in detail for name in names), detail
+    assert (stored(), api_client.get("/configure").json()) == before
+
+
+def test_a_body_that_is_not_an_object_is_a_400(api_client):
+    response = api_client.post("/configure", [1, 2], format="json")
+    assert response.status_code == 400
+    assert stored() == ({}, 0)
+
+
+# --- the embedding size ----------------------------------------------------------------------------------
+
+
+def openai_embedder(fake, dims: int) -> dict:
+    fake.dims = dims
+    return {
+        "provider": "openai",
+        "config": {"model": "fake-embed", "api_key": "sk-test", "openai_base_url": fake.url, "embedding_dims": dims},
+    }
+
+
+def test_a_new_embedding_size_with_memories_stored_is_a_409_and_changes_nothing(api_client, make_memory, fake_openai):
+    make_memory("Likes tea")
+    response = configure(api_client, embedder=openai_embedder(fake_openai, 16))
+    assert response.status_code == 409
+    assert "/reset" in response.json()["detail"] and "re-embed" in response.json()["detail"]
+    assert stored() == ({}, 0)
+    assert configuration.vector_column_dims() == 384
+    assert api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json").status_code == 200
+
+
+def test_a_new_embedding_size_on_an_empty_store_resizes_the_vector_column(api_client, fake_openai):
+    assert configure(api_client, embedder=openai_embedder(fake_openai, 16)).status_code == 200
+    assert configuration.vector_column_dims() == 16
+    response = add(api_client, "Likes tea", infer=False)
+    assert response.status_code == 200
+    hits = api_client.post("/search", {"query": "likes tea", "user_id": "alice"}, format="json").json()["results"]
+    assert hits[0]["memory"] == "Likes tea"
+    assert [c.body["input"] for c in fake_openai.embed_calls()] == [["Likes tea"], ["likes tea"]]
+    assert api_client.get("/configure").json()["status"]["embedder"].startswith("openai: fake-embed, 16 dims")
+    # Back to the local embedder: refused now that 16-dimensional memories exist.
+    assert configure(api_client, embedder={"provider": "local"}).status_code == 409
+
+
+def test_a_same_size_embedder_change_needs_no_empty_store(api_client, make_memory, fake_openai):
+    make_memory("Likes tea")
+    assert configure(api_client, embedder=openai_embedder(fake_openai, 384)).status_code == 200
+
+
+def test_embedder_failures_are_upstream_errors(api_client, fake_openai):
+    configure(api_client, embedder=openai_embedder(fake_openai, 16))
+    fake_openai.embed_queue.append(error(401, "bad key"))
+    response = add(api_client, "Likes tea", infer=False)
+    assert (response.status_code, response.json()["code"]) == (502, "provider_auth_failed")
+    assert "embedding provider" in response.json()["detail"]
+    assert not Memory.objects.exists()
+
+
+def test_an_embedder_returning_the_wrong_size_is_a_502(api_client, fake_openai):
+    configure(api_client, embedder=openai_embedder(fake_openai, 16))
+    fake_openai.dims = 8  # the server now disagrees with the configuration
+    response = add(api_client, "Likes tea", infer=False)
+    assert (response.status_code, response.json()["code"]) == (502, "provider_bad_request")
+    assert "expected 16 dimensions" in response.json()["detail"]
+
+
+def test_a_stored_size_mismatch_answers_409_until_fixed(api_client, make_memory, fake_openai, settings):
+    make_memory("Likes tea")
+    # The environment now names a 16-dimensional embedder, but 384-dimensional memories are stored.
+    settings.EMBEDDER, settings.EMBEDDER_MODEL, settings.EMBEDDER_DIMS = "openai", "fake-embed", 16
+    settings.OPENAI_BASE_URL = fake_openai.url
+    configuration.server_config_forget()
+    response = api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json")
+    assert response.status_code == 409
+    assert "16-dimensional" in response.json()["detail"]
+    assert "16-dimensional" in api_client.get("/configure").json()["status"]["embedder"]
+    # OPENAI_BASE_URL turned the LLM on too, but the add stops before spending a call on it.
+    assert add(api_client, "Likes coffee").status_code == 409
+    assert fake_openai.chat_calls() == []
+
+
+# --- the startup log --------------------------------------------------------------------------------------
+
+
+def test_startup_log_says_inference_is_off_and_how_to_turn_it_on(db, caplog):
+    from mem0server.startup import announce
+
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()
+    llm_line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("llm:"))
+    assert "inference is off" in llm_line
+    assert "OPENAI_API_KEY" in llm_line
+
+
+def test_startup_log_names_the_configured_model(api_client, llm, caplog):
+    from mem0server.startup import announce
+
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()
+    assert any("model fake-model" in r.getMessage() and "on" in r.getMessage() for r in caplog.records)

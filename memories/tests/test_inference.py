@@ -1,0 +1,446 @@
+"""infer=true with an LLM: the real `openai` client against a local OpenAI-wire server, the real database
+and the real local embedder. Covers every decision, the failures that must write nothing, and call counts."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from conftest import ADMIN
+from memories import services
+from memories.models import Memory, MemoryHistory, SessionMessage
+from memories.tests.conftest import configure, llm_section
+from memories.tests.fake_openai import as_json, error, text
+
+
+def add(client, *contents: str, **body):
+    body = {"user_id": "alice", **body}
+    messages = [{"role": "user", "content": c} for c in contents]
+    body = {key: value for key, value in body.items() if value is not None}
+    return client.post("/memories", {"messages": messages, **body}, format="json")
+
+
+def events(response) -> list[tuple[str, str]]:
+    assert response.status_code == 200, response.json()
+    return [(r["event"], r["memory"]) for r in response.json()["results"]]
+
+
+def snapshot() -> tuple:
+    """Everything an add could change."""
+    return (
+        sorted(Memory.objects.values_list("id", "text", "updated_at")),
+        MemoryHistory.objects.count(),
+        SessionMessage.objects.count(),
+    )
+
+
+# --- the four decisions ----------------------------------------------------------------------------------
+
+
+def test_first_add_extracts_facts_and_adds_them(api_client, llm):
+    llm.facts = lambda messages: ["Is vegetarian", "Lives in Berlin"]
+    response = add(api_client, "Hi! I'm a vegetarian living in Berlin.")
+    assert events(response) == [("ADD", "Is vegetarian"), ("ADD", "Lives in Berlin")]
+    results = response.json()["results"]
+    assert all(set(r) == {"id", "memory", "event"} for r in results)
+    stored = Memory.objects.get(id=results[0]["id"])
+    assert (stored.user_id, stored.text) == ("alice", "Is vegetarian")
+    history = api_client.get(f"/memories/{stored.id}/history").json()
+    assert [(h["event"], h["new_memory"]) for h in history] == [("ADD", "Is vegetarian")]
+    # One extraction call, no decision needed while the scope was empty.
+    [extract] = llm.chat_calls()
+    assert extract.kind == "extract"
+    assert extract.body["model"] == "fake-model"
+    assert extract.body["response_format"] == {"type": "json_object"}
+    system = extract.body["messages"][0]["content"]
+    assert timezone.localdate().isoformat() in system
+    assert "language" in system
+    assert extract.headers["authorization"] == "Bearer sk-test"
+
+
+def test_a_contradicting_fact_updates_the_memory_with_history(api_client, llm):
+    events(add(api_client, "Lives in Berlin"))
+    memory = Memory.objects.get()
+    response = add(api_client, "Lives in Munich")
+    assert response.json()["results"] == [
+        {"id": str(memory.id), "memory": "Lives in Munich", "event": "UPDATE", "previous_memory": "Lives in Berlin"}
+    ]
+    memory.refresh_from_db()
+    assert memory.text == "Lives in Munich"
+    history = api_client.get(f"/memories/{memory.id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [
+        ("ADD", None, "Lives in Berlin"),
+        ("UPDATE", "Lives in Berlin", "Lives in Munich"),
+    ]
+    # The new text was searchable under its new meaning (re-embedded from the fact's vector).
+    hits = api_client.post("/search", {"query": "Munich", "user_id": "alice"}, format="json").json()["results"]
+    assert hits[0]["memory"] == "Lives in Munich"
+    [decide] = llm.chat_calls("decide")
+    assert '"stored_memories": [{"id": "0", "text": "Lives in Berlin"}]' in decide.body["messages"][-1]["content"]
+
+
+def test_a_retraction_deletes_the_memory(api_client, llm):
+    events(add(api_client, "Likes tea"))
+    memory = Memory.objects.get()
+    assert events(add(api_client, "No longer likes tea")) == [("DELETE", "Likes tea")]
+    assert not Memory.objects.exists()
+    history = api_client.get(f"/memories/{memory.id}/history").json()
+    assert [(h["event"], h["is_deleted"]) for h in history] == [("ADD", False), ("DELETE", True)]
+
+
+def test_a_repeat_is_none_and_writes_no_memory(api_client, llm):
+    first = add(api_client, "Has two cats").json()["results"][0]
+    before = snapshot()
+    response = add(api_client, "Has two cats")
+    assert response.json()["results"] == [{"id": first["id"], "memory": "Has two cats", "event": "NONE"}]
+    memories, history, _ = snapshot()
+    assert (memories, history) == before[:2]
+
+
+def test_a_merged_update_gets_its_own_embedding(api_client, llm):
+    events(add(api_client, "Likes cheese pizza"))
+    llm.decide = lambda stored, facts: [{"event": "UPDATE", "id": "0", "text": "Likes cheese and pepperoni pizza"}]
+    llm.reset_calls()
+    assert events(add(api_client, "Also likes pepperoni pizza")) == [("UPDATE", "Likes cheese and pepperoni pizza")]
+    hits = api_client.post("/search", {"query": "pepperoni pizza", "user_id": "alice"}, format="json").json()
+    assert hits["results"][0]["memory"] == "Likes cheese and pepperoni pizza"
+
+
+def test_ids_the_model_invents_are_ignored(api_client, llm):
+    events(add(api_client, "Plays the cello"))
+    llm.decide = lambda stored, facts: [
+        {"event": "UPDATE", "id": "7", "text": "Plays the violin"},
+        {"event": "DELETE", "id": "3f2b1c9e-0000-4000-8000-000000000000"},
+        {"event": "DELETE"},
+        {"event": "NONE", "id": "12"},
+        {"event": "EXPLODE", "id": "0"},
+        {"event": "ADD", "text": "Speaks Italian"},
+    ]
+    assert events(add(api_client, "Speaks Italian")) == [("ADD", "Speaks Italian")]
+    assert sorted(Memory.objects.values_list("text", flat=True)) == ["Plays the cello", "Speaks Italian"]
+
+
+def test_each_memory_is_changed_at_most_once(api_client, llm):
+    events(add(api_client, "Works as a nurse"))
+    llm.decide = lambda stored, facts: [
+        {"event": "NONE", "id": "0"},
+        {"event": "UPDATE", "id": "0", "text": "Works as a head nurse"},
+        {"event": "DELETE", "id": "0"},
+    ]
+    assert events(add(api_client, "Was promoted to head nurse")) == [("UPDATE", "Works as a head nurse")]
+    assert Memory.objects.get().text == "Works as a head nurse"
+
+
+def test_facts_keep_the_language_of_the_input(api_client, llm):
+    assert events(add(api_client, "Wohnt in München")) == [("ADD", "Wohnt in München")]
+    assert "Wohnt in München" in llm.chat_calls()[0].body["messages"][-1]["content"]
+
+
+def test_no_facts_means_no_memories_and_no_embedding(api_client, llm):
+    llm.facts = lambda messages: []
+    assert events(add(api_client, "Hello there!")) == []
+    assert not Memory.objects.exists()
+    assert len(llm.chat_calls()) == 1
+
+
+def test_metadata_and_expiration_apply_to_inferred_memories(api_client, llm):
+    add(
+        api_client,
+        "Is in Paris this week",
+        metadata={"topic": "travel", "user_id": "mallory"},
+        expiration_date="2999-01-01",
+    )
+    memory = Memory.objects.get()
+    assert (memory.metadata, str(memory.expiration_date), memory.user_id) == (
+        {"topic": "travel"},
+        "2999-01-01",
+        "alice",
+    )
+
+
+def test_a_fact_whose_memory_expired_is_stored_again(api_client, llm):
+    events(add(api_client, "Is in Paris this week", expiration_date="2020-01-01"))
+    assert events(add(api_client, "Is in Paris this week")) == [("ADD", "Is in Paris this week")]
+    assert Memory.objects.count() == 2
+
+
+def test_infer_false_still_stores_messages_without_any_llm_call(api_client, llm):
+    assert events(add(api_client, "Verbatim note", infer=False)) == [("ADD", "Verbatim note")]
+    assert llm.calls == []
+
+
+def test_system_messages_are_not_sent_for_extraction(api_client, llm):
+    messages = [{"role": "system", "content": "You are a pirate"}, {"role": "user", "content": "Likes sailing"}]
+    api_client.post("/memories", {"messages": messages, "user_id": "alice"}, format="json")
+    assert "pirate" not in llm.chat_calls()[0].body["messages"][-1]["content"]
+
+
+# --- prompts and context -----------------------------------------------------------------------------------
+
+
+def test_the_last_messages_of_the_session_are_context(api_client, llm):
+    add(api_client, "My sister is called Ana", run_id="chat-1")
+    add(api_client, "Something else entirely", run_id="chat-2")
+    add(api_client, "She lives in Porto", run_id="chat-1")
+    user = llm.chat_calls("extract")[-1].body["messages"][-1]["content"]
+    context, new = user.split("New messages:")
+    assert "My sister is called Ana" in context
+    assert "Something else entirely" not in user
+    assert "She lives in Porto" in new
+
+
+def test_session_context_keeps_only_the_newest_messages(api_client, llm):
+    llm.facts = lambda messages: []
+    for n in range(14):
+        add(api_client, f"message {n}")
+    assert SessionMessage.objects.count() == 10
+    user = llm.chat_calls("extract")[-1].body["messages"][-1]["content"]
+    assert "message 3" in user and "message 2\n" not in user
+
+
+def test_deleting_a_scope_or_resetting_forgets_its_conversation_context(api_client, llm):
+    add(api_client, "Likes tea")
+    add(api_client, "Likes jazz", user_id="bob")
+    api_client.delete("/memories?user_id=alice")
+    assert list(SessionMessage.objects.values_list("user_id", flat=True)) == ["bob"]
+    api_client.post("/reset")
+    assert not SessionMessage.objects.exists()
+
+
+def test_a_prompt_in_the_request_replaces_the_extraction_instructions(api_client, llm):
+    add(api_client, "Likes jazz", prompt="Only extract music preferences.")
+    system = llm.chat_calls()[0].body["messages"][0]["content"]
+    assert system.startswith("Only extract music preferences.")
+    assert '{"facts"' in system  # the reply format is still asked for
+
+
+def test_custom_prompts_from_the_configuration_are_used(api_client, llm):
+    configure(
+        api_client, custom_fact_extraction_prompt="EXTRACT CAREFULLY", custom_update_memory_prompt="DECIDE WISELY"
+    )
+    add(api_client, "Likes jazz")
+    add(api_client, "Likes blues")
+    assert llm.chat_calls("extract")[0].body["messages"][0]["content"].startswith("EXTRACT CAREFULLY")
+    assert llm.chat_calls("decide")[0].body["messages"][0]["content"].startswith("DECIDE WISELY")
+
+
+def test_an_agent_only_scope_extracts_facts_about_the_agent(api_client, llm):
+    add(api_client, "Your name is Ada", user_id=None, agent_id="helper")
+    assert "about the assistant" in llm.chat_calls()[0].body["messages"][0]["content"]
+
+
+# --- malformed answers -------------------------------------------------------------------------------------
+
+
+def test_json_in_fences_with_prose_is_repaired(api_client, llm):
+    llm.chat_queue.append(text('Sure! Here they are:\n```json\n{"facts": ["Likes chess",]}\n```\nAnything else?'))
+    assert events(add(api_client, "I play chess")) == [("ADD", "Likes chess")]
+    assert len(llm.chat_calls()) == 1
+
+
+def test_unusable_json_is_asked_for_once_more(api_client, llm):
+    llm.chat_queue.append(text("I think the user likes chess."))
+    llm.chat_queue.append(as_json({"facts": ["Likes chess"]}))
+    assert events(add(api_client, "I play chess")) == [("ADD", "Likes chess")]
+    assert len(llm.chat_calls()) == 2
+
+
+def test_unusable_json_twice_is_a_502_and_writes_nothing(api_client, llm):
+    events(add(api_client, "Likes tea"))
+    before = snapshot()
+    llm.chat_queue.extend([as_json({"facts": ["Likes coffee"]}), text("ADD it, I guess"), as_json({"ops": "?"})])
+    response = add(api_client, "Likes coffee")
+    assert response.status_code == 502
+    body = response.json()
+    assert body["code"] == "provider_unavailable"
+    assert "not the JSON" in body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    assert snapshot() == before
+
+
+# --- upstream failures ---------------------------------------------------------------------------------------
+
+
+def test_a_timeout_is_a_504_and_writes_nothing(api_client, llm):
+    configure(api_client, llm={"config": {"timeout": 0.3}})
+    llm.chat_queue.append(text('{"facts": ["Likes tea"]}', delay=1.0))
+    response = add(api_client, "Likes tea")
+    assert response.status_code == 504
+    assert response.json()["code"] == "provider_timeout"
+    assert "0.3 s" in response.json()["detail"]
+    assert snapshot() == ([], 0, 0)
+    assert len(llm.chat_calls()) == 1  # a timeout is not retried
+
+
+def test_a_429_is_retried_once_after_the_servers_pause(api_client, llm):
+    llm.chat_queue.append(error(429, "Rate limit reached", headers={"retry-after-ms": "20"}))
+    assert events(add(api_client, "Likes tea")) == [("ADD", "Likes tea")]
+    assert [c.kind for c in llm.chat_calls()] == ["extract", "extract"]
+
+
+def test_a_second_5xx_is_a_502_and_writes_nothing(api_client, llm, monkeypatch):
+    monkeypatch.setattr("memories.llm.RETRY_BACKOFF_SECONDS", 0.01)
+    llm.chat_queue.extend([error(503, "overloaded"), error(500, "boom")])
+    response = add(api_client, "Likes tea")
+    assert response.status_code == 502
+    assert response.json()["code"] == "provider_unavailable"
+    assert "HTTP 500" in response.json()["detail"]
+    assert snapshot() == ([], 0, 0)
+
+
+def test_rate_limited_twice_is_a_502_naming_it(api_client, llm):
+    llm.chat_queue.extend([error(429, headers={"retry-after": "0"}), error(429, "slow down")])
+    response = add(api_client, "Likes tea")
+    assert (response.status_code, response.json()["code"]) == (502, "provider_rate_limited")
+
+
+def test_a_long_retry_after_is_not_waited_for(api_client, llm):
+    llm.chat_queue.append(error(429, headers={"retry-after": "120"}))
+    response = add(api_client, "Likes tea")
+    assert (response.status_code, response.json()["code"]) == (502, "provider_rate_limited")
+    assert len(llm.chat_calls()) == 1
+
+
+def test_a_wrong_api_key_is_a_502_provider_auth_failed(api_client, fake_openai):
+    fake_openai.api_key = "sk-right"
+    configure(api_client, llm=llm_section(fake_openai, api_key="sk-wrong"))
+    response = add(api_client, "Likes tea")
+    assert (response.status_code, response.json()["code"]) == (502, "provider_auth_failed")
+    assert "Incorrect API key" in response.json()["detail"]
+    assert "sk-wrong" not in response.json()["detail"]
+
+
+def test_an_unknown_model_is_a_502_provider_bad_request(api_client, llm):
+    llm.chat_queue.append(error(404, "The model `nope` does not exist"))
+    response = add(api_client, "Likes tea")
+    assert (response.status_code, response.json()["code"]) == (502, "provider_bad_request")
+
+
+def test_an_unreachable_server_is_a_502_provider_unavailable(api_client, llm, monkeypatch):
+    monkeypatch.setattr("memories.llm.RETRY_BACKOFF_SECONDS", 0.01)
+    llm.stop()
+    response = add(api_client, "Likes tea")
+    assert (response.status_code, response.json()["code"]) == (502, "provider_unavailable")
+    assert "could not be reached" in response.json()["detail"]
+
+
+def test_a_server_without_json_mode_is_asked_again_without_it(api_client, llm):
+    llm.chat_queue.append(error(400, "response_format json_object is not supported"))
+    assert events(add(api_client, "Likes tea")) == [("ADD", "Likes tea")]
+    first, second = llm.chat_calls()
+    assert "response_format" in first.body and "response_format" not in second.body
+    add(api_client, "Likes coffee")
+    assert all("response_format" not in c.body for c in llm.chat_calls()[2:])
+
+
+# --- procedural memory ---------------------------------------------------------------------------------------
+
+
+def test_procedural_memory_summarises_the_conversation_into_one_memory(api_client, llm):
+    llm.summary = lambda conversation: "Goal: book a flight. Step 1: searched flights (3 found)."
+    messages = [
+        {"role": "user", "content": "Book me a flight to Oslo"},
+        {"role": "assistant", "content": "Searched flights: 3 found"},
+    ]
+    response = api_client.post(
+        "/memories",
+        {"messages": messages, "agent_id": "travel-bot", "memory_type": "procedural_memory", "metadata": {"k": 1}},
+        format="json",
+    )
+    assert events(response) == [("ADD", "Goal: book a flight. Step 1: searched flights (3 found).")]
+    memory = Memory.objects.get()
+    assert (memory.agent_id, memory.metadata) == ("travel-bot", {"k": 1, "memory_type": "procedural_memory"})
+    [call] = llm.chat_calls()
+    assert call.kind == "procedural"
+    assert "response_format" not in call.body
+    assert "assistant: Searched flights: 3 found" in call.body["messages"][-1]["content"]
+    assert MemoryHistory.objects.get(memory_id=memory.id).event == "ADD"
+
+
+def test_procedural_memory_without_an_llm_is_a_400_saying_how_to_turn_it_on(api_client):
+    response = api_client.post(
+        "/memories", {"messages": "x", "agent_id": "bot", "memory_type": "procedural_memory"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "OPENAI_API_KEY" in response.json()["detail"]
+
+
+# --- counts and concurrency --------------------------------------------------------------------------------
+
+
+def test_an_add_makes_two_chat_calls_and_one_embedding_batch(api_client, llm):
+    response = configure(
+        api_client,
+        embedder={
+            "provider": "openai",
+            "config": {"model": "fake-embed", "api_key": "sk-test", "openai_base_url": llm.url, "embedding_dims": 64},
+        },
+    )
+    assert response.status_code == 200, response.json()
+    events(add(api_client, "Lives in Berlin", "Likes tea"))
+    llm.reset_calls()
+    assert events(add(api_client, "Lives in Munich", "Likes tea", "Has a dog")) == [
+        ("UPDATE", "Lives in Munich"),
+        ("NONE", "Likes tea"),
+        ("ADD", "Has a dog"),
+    ]
+    assert [c.kind for c in llm.calls] == ["extract", "embed", "decide"]
+    assert llm.embed_calls()[0].body["input"] == ["Lives in Munich", "Likes tea", "Has a dog"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_the_same_fact_store_it_once(admin_key, embedder, fake_openai):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=admin_key)
+    assert configure(client, llm=llm_section(fake_openai)).status_code == 200
+    # Both extractions are answered only once both requests have arrived, so both adds run side by side.
+    barrier = threading.Barrier(2, timeout=5)
+
+    def facts(messages):
+        barrier.wait()
+        return ["Likes green tea"]
+
+    fake_openai.facts = facts
+    results: list = []
+
+    def add_one():
+        try:
+            results.append(
+                services.memories_add(
+                    principal=ADMIN, messages=[services.Message("user", "I like green tea")], scope={"user_id": "bo"}
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(r[0]["event"] for r in results) == ["ADD", "NONE"]
+    assert Memory.objects.filter(user_id="bo").count() == 1
+
+
+# --- tenancy ----------------------------------------------------------------------------------------------
+
+
+def test_inference_reconciles_only_with_the_callers_own_memories(llm, make_user, key_client):
+    """Another account's memory in the same user_id is neither shown to the model nor updated."""
+    a, b = make_user("a@example.com"), make_user("b@example.com")
+    client_a, client_b = key_client(a), key_client(b)
+    assert events(add(client_b, "Lives in Berlin")) == [("ADD", "Lives in Berlin")]
+    llm.reset_calls()
+    assert events(add(client_a, "Lives in Munich")) == [("ADD", "Lives in Munich")]
+    assert [call.kind for call in llm.chat_calls()] == ["extract"]  # nothing of B's to decide against
+    assert Memory.objects.get(text="Lives in Berlin").account == b
+    assert Memory.objects.get(text="Lives in Munich").account == a
+    assert set(MemoryHistory.objects.values_list("account", flat=True)) == {a.pk, b.pk}
+    # The conversation context kept for the next extraction is per account too.
+    assert SessionMessage.objects.filter(account=a).count() == 1
+    assert SessionMessage.objects.filter(account=b).count() == 1
