@@ -26,6 +26,7 @@ serve: migrate
 # gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py).
 serve-prod: $(VENV)/.installed
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
+	@$(PY) manage.py ensure_jwt_secret
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 test: $(VENV)/.installed

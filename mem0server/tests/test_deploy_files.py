@@ -163,6 +163,12 @@ def test_compose_database_url_points_at_the_db_service_with_its_credentials():
     assert url.path == "/" + db_env["POSTGRES_DB"]
 
 
+def test_compose_refuses_to_start_without_a_jwt_secret():
+    """Production settings need JWT_SECRET; compose's ${VAR:?message} stops `docker compose up` with one line."""
+    value = compose()["services"]["api"]["environment"]["JWT_SECRET"]
+    assert re.fullmatch(r"\$\{JWT_SECRET:\?[^}]+\}", value), value
+
+
 # --- .env.example ------------------------------------------------------------------------------------
 
 
