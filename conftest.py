@@ -39,6 +39,12 @@ def _fresh_configuration():
 
 
 @pytest.fixture(autouse=True)
+def _jwt_secret(settings):
+    """A serving process needs JWT_SECRET (startup refuses otherwise); a fresh clone has no data/jwt_secret."""
+    settings.JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(autouse=True)
 def _request_log_inline(settings):
     """Request-log rows are written inside each test's transaction (the batching writer has its own tests)."""
     settings.REQUEST_LOG_BACKGROUND = False
