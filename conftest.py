@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
-from apikeys.services import apikey_create
+from apikeys.services import apikey_create, key_cache
 from memories import configuration, services
 from memories.embeddings import get_embedder
 
@@ -26,8 +26,9 @@ def embedder():
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
-    """Rate-limit counters live in the cache: each test starts with none."""
+    """Rate-limit counters and remembered API keys are per process: each test starts with none."""
     cache.clear()
+    key_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,18 +33,60 @@ def apikey_create(*, user: User, label: str) -> tuple[APIKey, str]:
     return api_key, key
 
 
+class _KeyCache:
+    """Recently seen live keys, per process, for API_KEY_CACHE_SECONDS: most requests then need no lookup.
+
+    A key revoked here is dropped at once; one revoked in another worker process (or an account
+    deactivated) stops working there when its entry expires. Only digests are held, never keys.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, APIKey]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> APIKey | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, api_key: APIKey) -> None:
+        ttl = settings.API_KEY_CACHE_SECONDS
+        if ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + ttl, api_key)
+
+    def drop(self, digest: str) -> None:
+        self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+key_cache = _KeyCache()
+
+
 def apikey_authenticate(*, key: str) -> APIKey | None:
     """The live key with this value (its user loaded), or None; touches last_used_at at most once a minute."""
-    api_key = (
-        APIKey.objects.select_related("user")
-        .filter(digest=key_digest(key), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
+    digest = key_digest(key)
+    api_key = key_cache.get(digest)
     if api_key is None:
-        return None
+        api_key = (
+            APIKey.objects.select_related("user")
+            .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if api_key is None:
+            return None
+        key_cache.put(digest, api_key)
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        # Conditional, so concurrent requests with one key write once.
+        # Conditional, so concurrent requests (and workers) with one key write once.
         stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         APIKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
@@ -57,6 +102,7 @@ def apikey_revoke(*, user: User, key_id: int) -> None:
     """Revoke one of the user's keys: NotFound for anyone else's, InvalidInput if already revoked."""
     revoked = APIKey.objects.filter(pk=key_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
+        key_cache.drop(APIKey.objects.values_list("digest", flat=True).get(pk=key_id))
         return
     if APIKey.objects.filter(pk=key_id, user=user).exists():
         raise InvalidInput(f"API key {key_id} is already revoked.")

@@ -92,6 +92,9 @@ JWT_SECRET = env_str("JWT_SECRET") or (
 # address, so clients cannot dodge the login rate limits by forging the header.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 REDIS_URL = env_str("REDIS_URL")
+# Seconds a worker remembers a checked API key (0: look it up on every request). A key revoked through
+# one worker stops working in the others within this time.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
 # The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
 # also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import tokens_issue
+from apikeys import services
 from apikeys.models import APIKey
 
 
@@ -103,7 +106,7 @@ def test_managing_keys_needs_a_login_token(admin_key, db, credentials):
     assert not APIKey.objects.exists()
 
 
-def test_last_used_is_written_at_most_once_a_minute(login, member, embedder):
+def test_last_used_is_written_at_most_once_a_minute(login, member, embedder, monkeypatch):
     created = login(member).post("/api-keys", {"label": "x"}, format="json").json()
     client = key_client(created["key"])
     client.get("/memories")
@@ -111,9 +114,31 @@ def test_last_used_is_written_at_most_once_a_minute(login, member, embedder):
     assert first is not None
     client.get("/memories")
     assert APIKey.objects.get().last_used_at == first
-    APIKey.objects.update(last_used_at=timezone.now() - timedelta(minutes=2))
+    later = timezone.now() + timedelta(minutes=2)
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
     client.get("/memories")
-    assert APIKey.objects.get().last_used_at > first
+    assert APIKey.objects.get().last_used_at == later
+
+
+def test_a_key_revoked_by_another_worker_stops_working_within_the_cache_time(login, member, embedder, monkeypatch):
+    key = login(member).post("/api-keys", {"label": "x"}, format="json").json()["key"]
+    client = key_client(key)
+    assert client.get("/memories").status_code == 200
+    # Another process revokes it: this one still remembers the key as valid, for API_KEY_CACHE_SECONDS.
+    APIKey.objects.update(revoked_at=timezone.now())
+    assert client.get("/memories").status_code == 200
+    expired = time.monotonic() + settings.API_KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(services.time, "monotonic", lambda: expired)
+    assert client.get("/memories").status_code == 401
+
+
+def test_with_the_cache_off_a_revocation_anywhere_is_immediate(login, member, embedder, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    key = login(member).post("/api-keys", {"label": "x"}, format="json").json()["key"]
+    client = key_client(key)
+    assert client.get("/memories").status_code == 200
+    APIKey.objects.update(revoked_at=timezone.now())
+    assert client.get("/memories").status_code == 401
 
 
 @pytest.mark.parametrize("body", [{}, {"label": ""}, {"label": 5}, {"label": "x" * 101}])
