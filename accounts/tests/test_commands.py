@@ -31,12 +31,31 @@ def test_createadmin_reads_the_environment_defaults(db, settings):
     [
         (["--email", "x@example.com", "--password", "short"], "8 characters"),
         (["--email", "", "--password", ""], "--email"),
+        (["--email", "x@example.com"], "--password"),
     ],
 )
 def test_createadmin_refuses_bad_input(db, args, says):
     with pytest.raises(CommandError, match=says):
         call_command("createadmin", *args)
     assert not User.objects.exists()
+
+
+def test_createuser_makes_a_member_who_sees_only_their_own_memories(db, client):
+    call_command("createuser", "--email", "Member@Example.com", "--password", "a member passphrase")
+    user = User.objects.get()
+    assert (user.email, user.role, user.is_staff) == ("member@example.com", "member", False)
+    tokens = client.post(
+        "/auth/login",
+        {"email": "member@example.com", "password": "a member passphrase"},
+        content_type="application/json",
+    ).json()
+    response = client.post("/reset", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert response.status_code == 403
+
+
+def test_createuser_can_make_an_admin(db):
+    call_command("createuser", "--email", "boss@example.com", "--password", "a long passphrase", "--role", "admin")
+    assert User.objects.get().is_admin
 
 
 def test_createadmin_refuses_an_existing_email(db):
