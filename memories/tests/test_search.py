@@ -81,8 +81,12 @@ def test_search_hides_expired_memories_unless_asked(api_client, make_memory):
     assert [r["memory"] for r in shown] == ["Is in Paris this week"]
 
 
-def test_filtered_search_is_not_starved_by_other_users_memories(api_client, make_memory, embedder):
+@pytest.mark.parametrize("exact_max_rows", [0, 10_000], ids=["hnsw", "exact"])
+def test_filtered_search_is_not_starved_by_other_users_memories(
+    api_client, make_memory, embedder, settings, exact_max_rows
+):
     """Many closer memories of other users must not push the one user's memories out of the results."""
+    settings.SEARCH_EXACT_MAX_ROWS = exact_max_rows
     from conftest import ADMIN
     from memories import services
 
@@ -95,6 +99,26 @@ def test_filtered_search_is_not_starved_by_other_users_memories(api_client, make
     make_memory("Enjoys Italian pasta")
     results = search(api_client, query="Loves spicy Thai curry", user_id="alice", threshold=0).json()["results"]
     assert [r["memory"] for r in results] == ["Enjoys Italian pasta"]
+
+
+@pytest.mark.parametrize(
+    ("exact_max_rows", "runs", "skips"),
+    [(10_000, "enable_bitmapscan", "hnsw.iterative_scan"), (0, "hnsw.iterative_scan", "enable_bitmapscan")],
+    ids=["small-scope-exact", "large-scope-hnsw"],
+)
+def test_small_scopes_are_searched_exactly_and_large_ones_through_hnsw(
+    api_client, alice_memories, settings, exact_max_rows, runs, skips
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SEARCH_EXACT_MAX_ROWS = exact_max_rows
+    with CaptureQueriesContext(connection) as queries:
+        results = search(api_client, query="what food does she like", user_id="alice", threshold=0).json()["results"]
+    assert results[0]["memory"] == "Loves spicy Thai curry"
+    sql = " ".join(query["sql"] for query in queries)
+    assert runs in sql
+    assert skips not in sql
 
 
 @pytest.mark.parametrize(
