@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve serve-prod test lint format migrate clean stop-db
+.PHONY: serve serve-prod test bench lint format migrate clean stop-db
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mem0server needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -36,6 +36,12 @@ test: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: a throw-away gunicorn server (as serve-prod, on a free port, with its own empty
+# embedded PostgreSQL), bench/api_bench.py and bench/load.py against it, then bench/results/summary.md.
+# The server is stopped at the end, also on failure. BENCH_ARGS="--duration 20" for a quicker run.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -63,10 +63,11 @@ def _probe(wrapper: BaseDatabaseWrapper, timeout: float) -> str:
             except PoolTimeout:
                 raise
             except psycopg.OperationalError:
-                # A pooled connection can be stale after a database restart; the pool drops it on return,
-                # so one more try tells a dead database from a dead connection.
+                # A pooled connection can be stale after a database restart, and then so is every idle one:
+                # the pool drops them all, so one more try tells a dead database from dead connections.
                 if attempt or time.monotonic() >= deadline:
                     raise
+                pool.check()
     except psycopg.Error as exc:
         logger.warning("healthz: database unavailable: %s", exc)
     return "unavailable"
@@ -76,7 +77,8 @@ def database_status(*, using: str = DEFAULT_DB_ALIAS, timeout: float) -> str:
     """'ok' if the database answers SELECT 1 within `timeout` seconds, else 'unavailable'.
 
     With Django's pool (DB_POOL=true) the probe borrows a pooled connection, waiting at most `timeout`
-    (the pool's own wait is 10 s); without it, it opens a short-lived connection with a connect timeout.
+    (requests wait up to DB_POOL_TIMEOUT); without it, it opens a short-lived connection with a connect
+    timeout.
     statement_timeout is enforced by the server, so a server that stops answering mid-query (frozen,
     or the network gone under an open connection) is bounded here instead: the probe runs in its own
     thread and the answer is 'unavailable' once `timeout` has passed, whatever that thread still waits on.

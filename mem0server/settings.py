@@ -156,12 +156,19 @@ REQUEST_LOG_BACKGROUND = True
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_DATABASE = not DATABASE_URL
 _default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(DATA_DIR)
+# Django's PostgreSQL backend, handing out only live pooled connections (mem0server/db/base.py).
+_default_db["ENGINE"] = "mem0server.db"
 if env_bool("DB_POOL", True):
     # Django's psycopg pool: one pool per process, shared by its threads.
     _default_db["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-        "timeout": 10,
+        # How long a request waits for a connection: while the database is down, how long until its 503.
+        "timeout": env_float("DB_POOL_TIMEOUT", 5.0),
+        # psycopg_pool retries a failed connection with doubling delays (1, 2, 4 … s) for this long. Its
+        # default, 5 minutes, left a worker failing for about as long again as the outage had lasted after
+        # the database was back; giving up after a few seconds lets the next request start a fresh attempt.
+        "reconnect_timeout": 5,
     }
     _default_db["CONN_MAX_AGE"] = 0
 else:

@@ -181,7 +181,7 @@ def _documented() -> set[str]:
 # gunicorn.conf.py through _int('NAME', default, 'FALLBACK') or os.environ.get('NAME'), compose as ${NAME}.
 Q = "[\"']"
 READERS = {
-    "mem0server/settings.py": rf"(?:env_(?:str|bool|int|list)|environ\.get)\({Q}([A-Z0-9_]+){Q}",
+    "mem0server/settings.py": rf"(?:env_(?:str|bool|int|float|list)|environ\.get)\({Q}([A-Z0-9_]+){Q}",
     "gunicorn.conf.py": rf"(?:_int|environ\.get)\({Q}([A-Z0-9_]+){Q}|, \d+, {Q}([A-Z0-9_]+){Q}\)",
     "docker-compose.yml": r"\$\{([A-Z0-9_]+)",
 }

