@@ -142,3 +142,24 @@ def test_search_rejects_bad_input(api_client, body, says):
     response = search(api_client, **body)
     assert response.status_code == 400
     assert says in response.json()["detail"]
+
+
+def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
+    """Exact search reads every row of the scope: beyond EXACT_ALWAYS_ROWS that only pays off for a small share."""
+    import random
+
+    from django.db import connection
+
+    from memories import selectors
+    from memories.models import Memory
+
+    rng = random.Random(7)
+    Memory.objects.bulk_create(
+        Memory(text=f"m{i}", hash="0" * 32, user_id="big", embedding=[rng.uniform(-1, 1) for _ in range(384)])
+        for i in range(selectors.EXACT_ALWAYS_ROWS + 200)
+    )
+    make_memory("Collects stamps", user_id="small")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Memory._meta.db_table}")
+    assert selectors._search_exactly({"user_id": "small"}) is True
+    assert selectors._search_exactly({"user_id": "big"}) is False
