@@ -13,8 +13,7 @@ from rest_framework.throttling import BaseThrottle
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
 from mem0server.middleware import request_id_var
-from requestlog.models import RequestLog
-from requestlog.writer import writer
+from requestlog.writer import Row, writer
 
 logger = logging.getLogger("mem0server.requestlog")
 
@@ -55,7 +54,7 @@ class RequestLogMiddleware:
         user, auth = getattr(request, "user", None), getattr(request, "auth", None)
         account = getattr(user, "account", None) if getattr(user, "is_authenticated", False) else None
         writer.submit(
-            RequestLog(
+            Row(
                 method=_text(request.method, 10),
                 path=_text(request.path, 500),
                 status_code=response.status_code,

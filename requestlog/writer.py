@@ -1,19 +1,22 @@
 """Writes request-log rows off the request path: a queue drained in batches by one thread per process.
 
-A request only appends to a queue (microseconds); the writer thread inserts what has gathered every half
-second with one bulk INSERT, prunes rows past the retention about once an hour, and drains the queue when
-the process exits normally (gunicorn's graceful shutdown included). If the database is down, the batch is
-dropped with a warning: the log must never break or block a request.
+A request only appends a tuple to a queue (microseconds); the writer thread copies what has gathered
+every half second into the table with one COPY. (Model instances and a bulk INSERT cost requests ~10% of
+their time on the fastest endpoint: the writer thread competes with them for the interpreter.) It also
+prunes rows past the retention about once an hour, and drains the queue when the process exits normally
+(gunicorn's graceful shutdown included). If the database is down, the batch is dropped with a warning:
+the log must never break or block a request.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import time
-from datetime import timedelta
+from collections import deque
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -23,11 +26,27 @@ from requestlog.models import RequestLog
 
 logger = logging.getLogger("mem0server.requestlog")
 
-BATCH_SIZE = 500
+# Rows per COPY.
+BATCH_SIZE = 2000
 FLUSH_INTERVAL = 0.5
 # Bounded, so a database outage cannot grow memory without limit.
 MAX_PENDING = 20_000
 PRUNE_EVERY = 3600.0
+
+
+class Row(NamedTuple):
+    """One request-log row, in the table's column order."""
+
+    method: str
+    path: str
+    status_code: int
+    latency_ms: float
+    auth_type: str
+    account_id: int | None
+    api_key_id: int | None
+    client_ip: str | None
+    request_id: str
+    created_at: datetime
 
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:
@@ -42,104 +61,99 @@ def prune(*, older_than_days: int, batch: int = 10_000) -> int:
 
 
 class RequestLogWriter:
+    """Rows wait in a deque (an append takes no lock and wakes nobody); one thread wakes every FLUSH_INTERVAL,
+    or when flushed or closed, and writes everything that has gathered."""
+
     def __init__(self) -> None:
-        self._queue: queue.Queue[RequestLog | threading.Event | None] = queue.Queue(maxsize=MAX_PENDING)
+        self._rows: deque[Row] = deque()
+        self._waiters: list[threading.Event] = []
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_prune = 0.0
         atexit.register(self.close)
 
-    def submit(self, entry: RequestLog) -> None:
+    def submit(self, entry: Row) -> None:
         if not settings.REQUEST_LOG_BACKGROUND:
             # Tests: write in the caller's transaction, so each test sees exactly its own rows.
-            entry.save()
+            RequestLog.objects.create(**entry._asdict())
             return
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait(entry)
-        except queue.Full:
-            logger.warning("request log queue is full; dropping an entry")
+        if len(self._rows) >= MAX_PENDING:
+            logger.warning("request log backlog is full; dropping an entry")
+            return
+        self._rows.append(entry)
+        if self._thread is None:
+            self._start()
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything submitted before this call is in the database."""
         if self._thread is None or not self._thread.is_alive():
             return
         done = threading.Event()
-        self._queue.put(done)
+        self._waiters.append(done)
+        self._wake.set()
         done.wait(timeout)
 
     def close(self) -> None:
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
+            self._stopping = True
+            self._wake.set()
             self._thread.join(timeout=10)
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
+    def _start(self) -> None:
         with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="request-log-writer", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
         try:
-            running = True
-            while running:
-                batch, waiters, running = self._collect()
-                self._write(batch)
+            while True:
+                self._wake.wait(FLUSH_INTERVAL)
+                self._wake.clear()
+                # Waiters first: every row submitted before a flush() is then in the drained batch.
+                waiters, self._waiters = self._waiters, []
+                batch = self._drain()
+                for start in range(0, len(batch), BATCH_SIZE):
+                    self._write(batch[start : start + BATCH_SIZE])
                 for event in waiters:
                     event.set()
+                if self._stopping and not self._rows:
+                    return
                 self._maybe_prune()
         finally:
             connection.close()
 
-    def _collect(self) -> tuple[list[RequestLog], list[threading.Event], bool]:
-        """Block for the first item, then gather more for up to FLUSH_INTERVAL; False once asked to stop."""
-        batch: list[RequestLog] = []
-        waiters: list[threading.Event] = []
-        item = self._queue.get()
-        deadline = time.monotonic() + FLUSH_INTERVAL
-        while True:
-            if item is None:
-                self._drain(batch, waiters)
-                return batch, waiters, False
-            if isinstance(item, threading.Event):
-                waiters.append(item)
-                return batch, waiters, True
-            batch.append(item)
-            remaining = deadline - time.monotonic()
-            if len(batch) >= BATCH_SIZE or remaining <= 0:
-                return batch, waiters, True
-            try:
-                item = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                return batch, waiters, True
+    def _drain(self) -> list[Row]:
+        batch = []
+        while self._rows:
+            batch.append(self._rows.popleft())
+        return batch
 
-    def _drain(self, batch: list[RequestLog], waiters: list[threading.Event]) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, RequestLog):
-                batch.append(item)
-            elif isinstance(item, threading.Event):
-                waiters.append(item)
-
-    def _write(self, batch: list[RequestLog]) -> None:
+    def _write(self, batch: list[Row]) -> None:
         if not batch:
             return
+        columns = ", ".join(Row._fields)
         try:
-            RequestLog.objects.bulk_create(batch)
+            with (
+                connection.cursor() as cursor,
+                cursor.cursor.copy(
+                    f"COPY {RequestLog._meta.db_table} ({columns}) FROM STDIN"  # fixed names only
+                ) as copy,
+            ):
+                for row in batch:
+                    copy.write_row(row)
             return
         except Exception:  # the log must never take the server down
             logger.exception("could not write %d request log rows; retrying them one by one", len(batch))
+            connection.close()
         # One bad row must not cost the whole batch; if the database is down these fail fast too.
-        for entry in batch:
+        for row in batch:
             try:
-                entry.save()
+                RequestLog.objects.create(**row._asdict())
             except Exception:
-                logger.warning("dropped a request log row for %s %s", entry.method, entry.path[:100])
+                logger.warning("dropped a request log row for %s %s", row.method, row.path[:100])
                 connection.close()
 
     def _maybe_prune(self) -> None:
