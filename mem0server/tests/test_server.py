@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from memories.models import Memory
@@ -32,6 +35,13 @@ def test_openapi_schema_lists_every_memory_endpoint(client):
     assert "post" in paths["/search"]
     assert "post" in paths["/reset"]
     assert "ApiKeyAuth" in response.json()["components"]["securitySchemes"]
+
+
+def test_every_schema_reference_resolves(client):
+    document = client.get("/openapi.json").json()
+    references = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert references
+    assert references <= set(document["components"]["schemas"])
 
 
 def test_every_response_carries_a_request_id(api_client):
