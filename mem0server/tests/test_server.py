@@ -44,6 +44,61 @@ def test_every_schema_reference_resolves(client):
     assert references <= set(document["components"]["schemas"])
 
 
+def _operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_error_is_documented_with_the_error_body(client):
+    document = client.get("/openapi.json").json()
+    assert document["components"]["schemas"]["Error"]["required"] == ["detail"]
+    for label, operation in _operations(document):
+        errors = {code: response for code, response in operation["responses"].items() if int(code) >= 400}
+        assert "503" in errors, label  # every operation reads the database (if only to authenticate)
+        for code, response in errors.items():
+            if label == "GET /healthz":
+                continue  # its 503 is the health report itself
+            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, label
+            assert response["description"], (label, code)
+
+
+@pytest.mark.parametrize(
+    ("label", "codes"),
+    [
+        ("POST /memories", {400, 401, 409, 413, 415, 502, 503, 504}),
+        ("GET /memories", {400, 401, 503}),
+        ("DELETE /memories", {400, 401, 403, 503}),
+        ("GET /memories/{memory_id}", {400, 401, 404, 503}),
+        ("PUT /memories/{memory_id}", {400, 401, 404, 409, 413, 415, 502, 503, 504}),
+        ("POST /search", {400, 401, 409, 413, 415, 502, 503, 504}),
+        ("POST /reset", {401, 403, 503}),
+        ("POST /configure", {400, 401, 403, 409, 413, 415, 503}),
+        ("GET /configure", {401, 503}),
+        ("GET /auth/setup-status", {503}),
+        ("POST /auth/register", {400, 403, 413, 415, 429, 503}),
+        ("POST /auth/login", {400, 401, 413, 415, 429, 503}),
+        ("POST /auth/refresh", {400, 401, 413, 415, 429, 503}),
+        ("GET /auth/me", {401, 403, 503}),
+        ("PATCH /auth/me", {400, 401, 403, 409, 413, 415, 503}),
+        ("GET /api-keys", {401, 403, 503}),
+        ("DELETE /api-keys/{key_id}", {400, 401, 403, 404, 503}),
+        ("DELETE /entities/{entity_type}/{entity_id}", {400, 401, 403, 404, 503}),
+        ("GET /requests", {400, 401, 503}),
+    ],
+)
+def test_each_operation_documents_the_errors_it_answers(client, label, codes):
+    operations = dict(_operations(client.get("/openapi.json").json()))
+    assert {int(code) for code in operations[label]["responses"] if int(code) >= 400} == codes
+
+
+def test_error_headers_are_documented(client):
+    operations = dict(_operations(client.get("/openapi.json").json()))
+    for label in ("POST /auth/register", "POST /auth/login", "POST /auth/refresh"):
+        assert operations[label]["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "WWW-Authenticate" in operations["GET /memories"]["responses"]["401"]["headers"]
+
+
 def test_every_response_carries_a_request_id(api_client):
     response = api_client.get("/memories")
     assert len(response["X-Request-ID"]) == 32
