@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 
@@ -144,7 +143,9 @@ class FiltersQueryField(serializers.CharField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
         try:
-            value = json.loads(text)
+            value = json_loads(text)
+        except NestedTooDeep as exc:
+            raise serializers.ValidationError(f"Must not nest so deep: {exc}") from None
         except ValueError:
             raise serializers.ValidationError('Must be a JSON object, e.g. {"topic": "food"}.') from None
         if not isinstance(value, dict):

@@ -136,6 +136,28 @@ def test_malformed_json_is_a_400(api_client):
     assert "JSON" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "messages",
+    [
+        pytest.param("[" * 50_000 + "]" * 50_000, id="deeper-than-the-json-module-recurses"),
+        pytest.param("[" * 40 + "]" * 40, id="parses-but-deeper-than-the-limit"),
+    ],
+)
+def test_deeply_nested_json_is_a_400_not_a_recursion_error(api_client, messages):
+    body = '{"messages": ' + messages + ', "user_id": "alice"}'
+    response = api_client.post("/memories", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nest deeper than 32 levels" in response.json()["detail"]
+    assert not Memory.objects.exists()
+
+
+def test_json_nested_32_levels_deep_is_accepted(api_client):
+    metadata = {"a": 1}
+    for _ in range(29):  # the body, metadata and these: 31 objects, one level to spare
+        metadata = {"a": metadata}
+    assert add(api_client, "Deep metadata", metadata=metadata).status_code == 200
+
+
 def test_a_json_array_body_is_a_400(api_client):
     response = api_client.post("/memories", [1, 2], format="json")
     assert response.status_code == 400
@@ -261,6 +283,8 @@ def test_list_with_metadata_filters(api_client, make_memory):
         ({"filters": "{not json"}, "filters"),
         ({"filters": "[1]"}, "filters"),
         ({"filters": '{"topic": {"regex": "x"}}'}, "regex"),
+        ({"filters": '{"a": ' * 5000 + "1" + "}" * 5000}, "nest deeper"),  # was a RecursionError (500)
+        ({"filters": '{"AND": [' * 20 + "{}" + "]}" * 20}, "nest deeper"),
         ({"show_expired": "perhaps"}, "show_expired"),
         ({"page": "1", "cursor": "abc"}, "page or cursor"),
     ],

@@ -118,3 +118,28 @@ def test_search_rejects_bad_input(api_client, body, says):
     response = search(api_client, **body)
     assert response.status_code == 400
     assert says in response.json()["detail"]
+
+
+def _nested(operator: str, levels: int, innermost: dict) -> dict:
+    filters = innermost
+    for _ in range(levels):
+        filters = {operator: [filters]}
+    return filters
+
+
+@pytest.mark.parametrize("operator", ["NOT", "AND", "OR"])
+def test_the_deepest_filters_a_body_may_carry_still_run(api_client, make_memory, operator):
+    make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    # 15 levels: the body, its filters and each level's object and list reach 32, the nesting limit.
+    filters = _nested(operator, 15, {"topic": "food"})
+    response = search(api_client, query="curry", user_id="alice", threshold=0, filters=filters)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == (0 if operator == "NOT" else 1)
+
+
+def test_filters_nested_past_the_limit_are_a_400_not_a_recursion_error(api_client, make_memory):
+    make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    # 300 levels of NOT parse fine but overflowed the stack while Django compiled the query (a 500).
+    response = search(api_client, query="curry", user_id="alice", filters=_nested("NOT", 300, {"topic": "food"}))
+    assert response.status_code == 400
+    assert "nest deeper than 32 levels" in response.json()["detail"]
