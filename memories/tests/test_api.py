@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -119,11 +120,15 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
         ({"messages": "x", "user_id": "alice", "memory_type": "procedural_memory"}, ["agent_id"]),
         ({"messages": "x", "user_id": 7}, ["user_id"]),
         ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\u0000b"}}, ["metadata"]),
+        # JSON's "\ud800" decodes to a lone surrogate, which PostgreSQL cannot be sent.
+        ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\ud800b"}}, ["metadata", "surrogate"]),
+        ({"messages": "x", "user_id": "alice", "metadata": {"\udfff": 1}}, ["metadata", "surrogate"]),
         ({"messages": "a\u0000b", "user_id": "alice"}, ["content"]),
     ],
 )
 def test_add_rejects_bad_input_naming_the_field(api_client, body, names):
-    response = api_client.post("/memories", body, format="json")
+    # json.dumps escapes what DRF's test renderer cannot encode (a lone surrogate), as a real client would.
+    response = api_client.post("/memories", json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     detail = response.json()["detail"]
     assert all(name in detail for name in names), detail
@@ -284,6 +289,7 @@ def test_list_with_metadata_filters(api_client, make_memory):
         ({"filters": "[1]"}, "filters"),
         ({"filters": '{"topic": {"regex": "x"}}'}, "regex"),
         ({"filters": '{"a": ' * 5000 + "1" + "}" * 5000}, "nest deeper"),  # was a RecursionError (500)
+        ({"filters": '{"actor_id": {"contains": "\\ud800"}}'}, "surrogate"),  # was a 500
         ({"filters": '{"AND": [' * 20 + "{}" + "]}" * 20}, "nest deeper"),
         ({"show_expired": "perhaps"}, "show_expired"),
         ({"page": "1", "cursor": "abc"}, "page or cursor"),
