@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -109,12 +108,18 @@ def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     return result
 
 
+# The password of a URL's user info: "scheme://user:PASSWORD@host". Greedy up to the authority's last "@",
+# as a password may hold one; never crosses into the path.
+_URL_PASSWORD = re.compile(r"(?P<prefix>://[^/?#@\s:]*):[^/?#\s]*@")
+
+
 def _mask_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.password:
-        netloc = f"{parts.username}:{REDACTED}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return value
+    """Passwords in URLs replaced, wherever they are in the string (a prompt may quote one).
+
+    No URL parsing: any string with "://" comes here, and urlsplit raised on an unbalanced "[" (a prompt
+    saying "http://[host]..." made every GET /configure a 500), or on a port out of range.
+    """
+    return _URL_PASSWORD.sub(lambda match: f"{match['prefix']}:{REDACTED}@", value)
 
 
 def config_redacted(value: Any, key: str = "") -> Any:
