@@ -305,13 +305,7 @@ def test_a_stored_size_mismatch_answers_409_until_fixed(api_client, make_memory,
 # --- the startup log --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def jwt_secret(settings):
-    """announce() refuses to start without one, and a fresh data folder (CI's clone) has none."""
-    settings.JWT_SECRET = "test-jwt-secret-" + "x" * 40
-
-
-def test_startup_log_says_inference_is_off_and_how_to_turn_it_on(db, jwt_secret, caplog):
+def test_startup_log_says_inference_is_off_and_how_to_turn_it_on(db, caplog):
     from mem0server.startup import announce
 
     with caplog.at_level(logging.INFO, logger="mem0server"):
@@ -321,7 +315,7 @@ def test_startup_log_says_inference_is_off_and_how_to_turn_it_on(db, jwt_secret,
     assert "OPENAI_API_KEY" in llm_line
 
 
-def test_startup_log_names_the_configured_model(api_client, llm, jwt_secret, caplog):
+def test_startup_log_names_the_configured_model(api_client, llm, caplog):
     from mem0server.startup import announce
 
     with caplog.at_level(logging.INFO, logger="mem0server"):
