@@ -282,6 +282,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_PARSER_CLASSES": ["mem0server.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, so no ?format= override: DRF answered any other value (?format=csv) with a 404 everywhere.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "mem0server.schema.AutoSchema",
     "EXCEPTION_HANDLER": "mem0server.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -117,6 +117,13 @@ def test_unknown_path_is_a_json_404(api_client):
     assert "/nowhere" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("value", ["csv", "api", "json"])
+def test_a_format_query_parameter_is_ignored_like_any_unknown_one(api_client, value):
+    # DRF's ?format= override answered every value but json with a 404 "Not found." on every endpoint.
+    assert api_client.get("/memories", {"format": value}).status_code == 200
+    assert api_client.get("/configure/providers", {"format": value}).status_code == 200
+
+
 def test_wrong_method_is_a_405(api_client):
     response = api_client.patch("/search", {}, format="json")
     assert response.status_code == 405
