@@ -1,10 +1,11 @@
 """The OpenAPI schema documents every error an operation can answer, in one place.
 
 Views declare their success bodies (and the errors only they raise, through `errors(...)`); the
-`AutoSchema` below adds the errors that follow from how an operation is built: input → 400, credentials
-→ 401, a permission beyond "authenticated" → 403, a path id → 404, a JSON body → 413 and 415, a rate
-limit → 429 with Retry-After, and 503 when the database is away. So the schema stays honest as views
-change, and clients (and the schema fuzzer) see every status the server really answers.
+`AutoSchema` below adds the errors that follow from how an operation is built: credentials → 401, a
+permission beyond "authenticated" → 403, a path id → 404, a JSON body → 413 and 415, a rate limit → 429
+with Retry-After; and on every operation 400, 406 (an Accept header without JSON) and 503 (the database is
+away). So the schema stays honest as views change, and clients (and the schema fuzzer) see every status
+the server really answers.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class ErrorSerializer(serializers.Serializer):
 
 DESCRIPTIONS = {
     400: "Invalid input: `detail` says what is wrong, `errors` names the fields.",
+    406: "The Accept header does not allow JSON, the only type this API answers in.",
     401: "Missing, unknown or expired credentials (or, for /auth, a wrong password or refresh token).",
     403: "The credentials are valid but may not do this.",
     404: "No such item (or another account's), or no endpoint at this path.",
@@ -91,9 +93,9 @@ class AutoSchema(SpectacularAutoSchema):
     def _implied_errors(self, operation: dict) -> list[int]:
         has_body = "requestBody" in operation
         parameters = operation.get("parameters", [])
-        implied = [503]
-        if has_body or parameters:
-            implied.append(400)
+        # Every operation: 400 (if for nothing else, a query string of over DATA_UPLOAD_MAX_NUMBER_FIELDS
+        # parameters, which DRF reads while negotiating), 406 and 503.
+        implied = [400, 406, 503]
         if operation.get("security"):
             implied.append(401)
         if any(type(permission) is not IsAuthenticated for permission in self.view.get_permissions()):
