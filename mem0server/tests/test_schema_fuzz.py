@@ -10,7 +10,8 @@ test server and checks every answer against that schema.
   below send a share of the generated requests to those ids. Everything is flushed after each test, so the
   destructive operations (/reset, DELETE /memories, POST /configure, /auth/*) are fuzzed like the rest.
 - Three passes over every operation: the admin API key, a member's API key, and the member's login token
-  (only a login token may manage API keys, so that pass is the one that reaches /api-keys' success paths).
+  (only a login token may manage API keys, so that pass is the one that reaches /api-keys' success paths);
+  and POST /memories once more with inference on, against the local OpenAI-wire fake.
 - Cases: schemathesis's examples and coverage phases (boundary and invalid values of each parameter and body
   field, wrong types, missing fields, odd methods) and then MAX_EXAMPLES generated cases per operation and
   pass (valid and invalid). Derandomized with a fixed seed: CI sends the same cases every run.
@@ -42,7 +43,8 @@ from accounts.models import User
 from accounts.services import tokens_issue
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, apikey_revoke
-from memories import services
+from memories import configuration, services
+from memories.tests.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -221,15 +223,34 @@ def test_fuzz_with_a_member_login_token(case, seeded, member_token):
     fuzz(case, name="member token", base_url=seeded, headers={"Authorization": f"Bearer {member_token}"})
 
 
+@pytest.fixture
+def inference_on(seeded):
+    """The LLM pipeline on, against the local OpenAI-wire fake (memories/tests/fake_openai.py)."""
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        yield seeded
+        assert fake.chat_calls("extract"), "no add reached the LLM"
+
+
+# Adding is the one operation that calls the LLM; with inference on it extracts facts and decides ADD,
+# UPDATE, DELETE or NONE against the seeded memories, answers the other passes never see.
+@schema.include(operation_id="memories_add").parametrize()
+@FUZZ_SETTINGS
+def test_fuzz_adding_with_inference_on(case, inference_on, admin_key):
+    fuzz(case, name="inference on", base_url=inference_on, headers={"X-API-Key": admin_key})
+
+
 def test_the_fuzzed_schema_is_the_served_one(client):
     assert client.get("/openapi.json").json() == OPENAPI
 
 
 def test_at_least_1000_cases_were_sent(capsys):
     operations = {f"{method.upper()} {path}" for path, item in OPENAPI["paths"].items() for method in item}
-    if set(CASES) != {(name, label) for name in PASSES for label in operations}:
+    expected = {(name, label) for name in PASSES for label in operations} | {("inference on", "POST /memories")}
+    if set(CASES) != expected:
         pytest.skip("only part of the fuzzing ran (e.g. -k), so its total says nothing")
-    per_pass = {name: sum(count for (p, _), count in CASES.items() if p == name) for name in PASSES}
+    per_pass = {name: sum(count for (p, _), count in CASES.items() if p == name) for name in (*PASSES, "inference on")}
     with capsys.disabled():
         print(f"\nschema fuzzing: {sum(per_pass.values())} cases, {len(operations)} operations; per pass: {per_pass}")
     assert sum(per_pass.values()) >= MIN_CASES
