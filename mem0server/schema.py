@@ -40,10 +40,10 @@ class ErrorSerializer(serializers.Serializer):
 
 DESCRIPTIONS = {
     400: "Invalid input: `detail` says what is wrong, `errors` names the fields.",
-    406: "The Accept header does not allow JSON, the only type this API answers in.",
     401: "Missing, unknown or expired credentials (or, for /auth, a wrong password or refresh token).",
     403: "The credentials are valid but may not do this.",
     404: "No such item (or another account's), or no endpoint at this path.",
+    406: "The Accept header does not allow JSON, the only type this API answers in.",
     409: "The request clashes with what is stored.",
     413: "The request body is larger than MAX_REQUEST_BYTES.",
     415: "The request body is not JSON: send Content-Type: application/json.",

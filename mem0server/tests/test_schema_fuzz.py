@@ -15,7 +15,7 @@ test server and checks every answer against that schema.
 - Cases: schemathesis's examples and coverage phases (boundary and invalid values of each parameter and body
   field, wrong types, missing fields, odd methods) and then MAX_EXAMPLES generated cases per operation and
   pass (valid and invalid). Derandomized with a fixed seed: CI sends the same cases every run.
-  `test_at_least_1000_cases_were_sent` counts them and prints the total.
+  `test_at_least_1000_cases_were_sent_and_some_reached_real_rows` counts them and prints the total.
 - Checks: no 5xx, every status code documented, the documented Content-Type, and the documented body.
 """
 
@@ -187,11 +187,13 @@ def member_token(member_account) -> str:
 # --- the passes --------------------------------------------------------------------------------------------
 
 CASES: Counter[tuple[str, str]] = Counter()
+ANSWERED: set[tuple[str, str, int]] = set()
 
 
 def fuzz(case, *, name: str, base_url: str, headers: dict[str, str]) -> None:
     response = case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=60)
     CASES[(name, case.operation.label)] += 1
+    ANSWERED.add((name, case.operation.label, response.status_code))
     if case.operation.label == "POST /configure" and response.status_code == 200:
         # Whatever configuration was accepted must stay readable: GET /configure shows it, and was once a 500.
         schema["/configure"]["GET"].Case().call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
@@ -245,12 +247,22 @@ def test_the_fuzzed_schema_is_the_served_one(client):
     assert client.get("/openapi.json").json() == OPENAPI
 
 
-def test_at_least_1000_cases_were_sent(capsys):
+def test_at_least_1000_cases_were_sent_and_some_reached_real_rows(capsys):
     operations = {f"{method.upper()} {path}" for path, item in OPENAPI["paths"].items() for method in item}
     expected = {(name, label) for name in PASSES for label in operations} | {("inference on", "POST /memories")}
     if set(CASES) != expected:
         pytest.skip("only part of the fuzzing ran (e.g. -k), so its total says nothing")
     per_pass = {name: sum(count for (p, _), count in CASES.items() if p == name) for name in (*PASSES, "inference on")}
+    # The hooks work: requests reached seeded rows (a random UUID or key id never would).
+    for name, label in [
+        ("admin key", "GET /memories/{memory_id}"),
+        ("admin key", "PUT /memories/{memory_id}"),
+        ("admin key", "DELETE /entities/{entity_type}/{entity_id}"),
+        ("member key", "GET /memories/{memory_id}"),
+        ("member token", "GET /memories/{memory_id}/history"),
+        ("member token", "DELETE /api-keys/{key_id}"),
+    ]:
+        assert (name, label, 200) in ANSWERED, (name, label)
     with capsys.disabled():
         print(f"\nschema fuzzing: {sum(per_pass.values())} cases, {len(operations)} operations; per pass: {per_pass}")
     assert sum(per_pass.values()) >= MIN_CASES
