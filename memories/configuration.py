@@ -345,7 +345,9 @@ def _check_complete(config: dict[str, Any], changes: dict[str, Any]) -> None:
     store_dims = (config["vector_store"].get("config") or {}).get("embedding_model_dims")
     if problem is None and store_dims is not None:
         dims = _embedder_from(config["embedder"])[1].dims
-        if store_dims != dims:
+        if type(store_dims) is not int:  # "384" read "384 differs from the embedder's 384"
+            problem = f"vector_store.config.embedding_model_dims: must be a whole number, not {store_dims!r}"
+        elif store_dims != dims:
             problem = f"vector_store.config.embedding_model_dims: {store_dims} differs from the embedder's {dims}"
     if problem:
         raise InvalidInput(f"Invalid configuration: {problem}. Nothing was changed.")

@@ -211,6 +211,10 @@ def test_llm_null_turns_inference_off(api_client, llm):
         ({"embedder": {"config": {"embedding_dims": 768}}}, ["embedder.config.embedding_dims", "384"]),
         ({"embedder": {"config": {"model": "bge-m3"}}}, ["embedder.config.model"]),
         ({"vector_store": {"config": {"embedding_model_dims": 1536}}}, ["vector_store.config.embedding_model_dims"]),
+        (
+            {"vector_store": {"config": {"embedding_model_dims": "384"}}},
+            ["vector_store.config.embedding_model_dims", "whole number", "'384'"],
+        ),
         ({"custom_update_memory_prompt": 42}, ["custom_update_memory_prompt"]),
         ({"embedder": None}, ["embedder"]),
     ],
