@@ -81,12 +81,11 @@ class AutoSchema(SpectacularAutoSchema):
             return None
         responses = operation["responses"]
         for code in self._implied_errors(operation):
-            if str(code) in responses:
-                continue  # the view's own declaration wins (e.g. /healthz's 503 with a health body)
-            response = self._get_response_for_code(errors(code)[code], str(code))
-            if code in RESPONSE_HEADERS:
-                response["headers"] = RESPONSE_HEADERS[code]
-            responses[str(code)] = response
+            # The view's own declaration wins (e.g. /healthz's 503 with a health body).
+            responses.setdefault(str(code), self._get_response_for_code(errors(code)[code], str(code)))
+        for code, headers in RESPONSE_HEADERS.items():
+            if str(code) in responses:  # implied or declared by the view (login's 401)
+                responses[str(code)].setdefault("headers", {}).update(headers)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

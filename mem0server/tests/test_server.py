@@ -118,7 +118,8 @@ def test_error_headers_are_documented(client):
     operations = dict(_operations(client.get("/openapi.json").json()))
     for label in ("POST /auth/register", "POST /auth/login", "POST /auth/refresh"):
         assert operations[label]["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
-    assert "WWW-Authenticate" in operations["GET /memories"]["responses"]["401"]["headers"]
+    for label in ("GET /memories", "POST /auth/login", "POST /auth/refresh"):
+        assert "WWW-Authenticate" in operations[label]["responses"]["401"]["headers"], label
 
 
 def test_every_response_carries_a_request_id(api_client):
