@@ -22,6 +22,7 @@ from accounts.serializers import (
     TokenPairSerializer,
 )
 from apikeys.permissions import HasAccount
+from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories.serializers import MessageResponseSerializer
 
@@ -55,7 +56,7 @@ class RegisterView(OpenView):
         summary="Register the first account (admin); refused once one exists",
         auth=[],
         request=RegisterRequestSerializer,
-        responses={201: TokenPairSerializer},
+        responses={201: TokenPairSerializer, **errors(403)},  # 403: setup is complete
     )
     def post(self, request):
         tokens = services.user_register(**validated(RegisterRequestSerializer, request.data))
@@ -66,7 +67,13 @@ class LoginView(OpenView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(tags=TAGS, summary="Log in", auth=[], request=LoginRequestSerializer, responses=TokenPairSerializer)
+    @extend_schema(
+        tags=TAGS,
+        summary="Log in",
+        auth=[],
+        request=LoginRequestSerializer,
+        responses={200: TokenPairSerializer, **errors(401)},
+    )
     def post(self, request):
         data = validated(LoginRequestSerializer, request.data)
         tokens = services.user_login(request=request, email=data["email"], password=data["password"])
@@ -82,7 +89,7 @@ class RefreshView(OpenView):
         summary="Trade a refresh token (once) for a new pair",
         auth=[],
         request=RefreshRequestSerializer,
-        responses=TokenPairSerializer,
+        responses={200: TokenPairSerializer, **errors(401)},
     )
     def post(self, request):
         data = validated(RefreshRequestSerializer, request.data)
@@ -96,7 +103,12 @@ class MeView(APIView):
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
-    @extend_schema(tags=TAGS, summary="Change name or email", request=MeUpdateRequestSerializer, responses=MeSerializer)
+    @extend_schema(
+        tags=TAGS,
+        summary="Change name or email",
+        request=MeUpdateRequestSerializer,
+        responses={200: MeSerializer, **errors(409)},  # 409: the email is taken
+    )
     def patch(self, request):
         data = validated(MeUpdateRequestSerializer, request.data)
         return Response(MeSerializer(services.user_update(user=request.user, **data)).data)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from mem0server.exceptions import InvalidInput
+from mem0server.text import unstorable_text
 from memories.models import Memory
 from memories.selectors import memories_visible
 
@@ -33,9 +34,9 @@ def parse_entity_type(raw: str) -> str:
 
 
 def parse_entity_id(raw: str) -> str:
-    """The id from a path; 400 for a NUL character, which PostgreSQL text cannot hold (no memory has one)."""
-    if "\x00" in raw:
-        raise InvalidInput("Entity id must not contain the NUL character.")
+    """The id from a path; 400 for what PostgreSQL text cannot hold (a NUL), which no memory has."""
+    if problem := unstorable_text(raw):
+        raise InvalidInput(f"Entity id must not contain {problem}.")
     return raw
 
 
@@ -68,7 +69,9 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         entity_type, entity_id = json.loads(raw)
-        if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or "\x00" in entity_id:
+        # The id is compared in SQL: one PostgreSQL cannot hold (JSON may spell a NUL or a lone surrogate) is no
+        # id of ours, and was a 500 when the driver could not encode it.
+        if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or unstorable_text(entity_id):
             raise ValueError(entity_type)
     except (binascii.Error, ValueError, TypeError):
         raise InvalidInput("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None

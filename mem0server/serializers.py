@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from mem0server.text import unstorable_json
 
 
 class StrictCharField(serializers.CharField):
@@ -19,11 +19,6 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def _has_nul(value) -> bool:
-    # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
-    return "\\u0000" in json.dumps(value)
-
-
 @extend_schema_field({"type": "object", "additionalProperties": True})
 class ObjectField(serializers.JSONField):
     """A JSON object (not a list, string or number)."""
@@ -32,8 +27,9 @@ class ObjectField(serializers.JSONField):
         value = super().to_internal_value(data)
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
-        if _has_nul(value):
-            raise serializers.ValidationError("Must not contain the NUL character (\\u0000).")
+        # Refused here, with the field named, rather than failing in the database (or as a 500 in a filter).
+        if problem := unstorable_json(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
         return value
 
 

@@ -295,7 +295,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_PARSER_CLASSES": ["mem0server.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, so no ?format= override: DRF answered any other value (?format=csv) with a 404 everywhere.
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_SCHEMA_CLASS": "mem0server.schema.AutoSchema",
     "EXCEPTION_HANDLER": "mem0server.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -310,6 +312,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "mem0server.schema.ERROR_CODES"},
     # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
     "AUTHENTICATION_WHITELIST": [
         "apikeys.authentication.APIKeyAuthentication",

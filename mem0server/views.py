@@ -1,5 +1,7 @@
 """JSON answers for errors raised outside DRF views (unknown paths, crashes), and the health endpoint."""
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,6 +13,9 @@ from mem0server.serializers import HealthSerializer
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return JsonResponse({"detail": f"Too many query parameters: at most {limit}."}, status=400)
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 

@@ -34,8 +34,12 @@ class BaseURLField(StrictCharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data).strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (parsed on access: a port out of range or not a number raises ValueError)
+        except ValueError:  # also an unbalanced IPv6 bracket, e.g. http://[::1/v1
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise serializers.ValidationError("Must be an http:// or https:// URL, e.g. http://localhost:11434/v1.")
         return value
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import IsAdmin
+from mem0server.schema import errors
 from memories import configuration
 from memories.config_serializers import ConfigSerializer, ProvidersSerializer
 from memories.serializers import MessageResponseSerializer
@@ -34,7 +35,8 @@ class ConfigureView(APIView):
         summary="Change the configuration (admin): deep-merged, checked whole, applied to every worker",
         operation_id="configure_set",
         request=ConfigSerializer,
-        responses=MessageResponseSerializer,
+        # 409: a new embedding size while memories are stored.
+        responses={200: MessageResponseSerializer, **errors(409)},
     )
     def post(self, request):
         serializer = ConfigSerializer(data=request.data)

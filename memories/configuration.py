@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -109,12 +108,18 @@ def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     return result
 
 
+# The password of a URL's user info: "scheme://user:PASSWORD@host". Greedy up to the authority's last "@",
+# as a password may hold one; never crosses into the path.
+_URL_PASSWORD = re.compile(r"(?P<prefix>://[^/?#@\s:]*):[^/?#\s]*@")
+
+
 def _mask_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.password:
-        netloc = f"{parts.username}:{REDACTED}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return value
+    """Passwords in URLs replaced, wherever they are in the string (a prompt may quote one).
+
+    No URL parsing: any string with "://" comes here, and urlsplit raised on an unbalanced "[" (a prompt
+    saying "http://[host]..." made every GET /configure a 500), or on a port out of range.
+    """
+    return _URL_PASSWORD.sub(lambda match: f"{match['prefix']}:{REDACTED}@", value)
 
 
 def config_redacted(value: Any, key: str = "") -> Any:
@@ -340,7 +345,9 @@ def _check_complete(config: dict[str, Any], changes: dict[str, Any]) -> None:
     store_dims = (config["vector_store"].get("config") or {}).get("embedding_model_dims")
     if problem is None and store_dims is not None:
         dims = _embedder_from(config["embedder"])[1].dims
-        if store_dims != dims:
+        if type(store_dims) is not int:  # "384" read "384 differs from the embedder's 384"
+            problem = f"vector_store.config.embedding_model_dims: must be a whole number, not {store_dims!r}"
+        elif store_dims != dims:
             problem = f"vector_store.config.embedding_model_dims: {store_dims} differs from the embedder's {dims}"
     if problem:
         raise InvalidInput(f"Invalid configuration: {problem}. Nothing was changed.")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 
 MAX_TOP_K = 1000
+MAX_MESSAGE_LENGTH = 100_000
 
 
 class ScopeIdField(StrictCharField):
@@ -39,18 +39,10 @@ class ScopeMixin(serializers.Serializer):
 
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
-    content = StrictCharField(max_length=100_000)
+    content = StrictCharField(max_length=MAX_MESSAGE_LENGTH)
     name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "description": "One user message."},
-            {"type": "array", "items": {"$ref": "#/components/schemas/MessageRequest"}, "minItems": 1},
-        ]
-    }
-)
 class MessagesField(serializers.Field):
     """A list of {role, content} messages, or a plain string meaning one user message."""
 
@@ -72,6 +64,18 @@ class MessagesField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class MessagesFieldSchema(OpenApiSerializerFieldExtension):
+    """A string or a list of messages. Resolving the message serializer here registers its component, which a
+    hand-written `$ref` would not: the schema then pointed at a component that did not exist."""
+
+    target_class = MessagesField
+
+    def map_serializer_field(self, auto_schema, direction):
+        message = auto_schema.resolve_serializer(MessageSerializer, direction).ref
+        text = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_LENGTH, "description": "One user message."}
+        return {"oneOf": [text, {"type": "array", "items": message, "minItems": 1}]}
 
 
 class AddMemoryRequestSerializer(ScopeMixin):
@@ -139,7 +143,9 @@ class FiltersQueryField(serializers.CharField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
         try:
-            value = json.loads(text)
+            value = json_loads(text)
+        except NestedTooDeep as exc:
+            raise serializers.ValidationError(f"Must not nest so deep: {exc}") from None
         except ValueError:
             raise serializers.ValidationError('Must be a JSON object, e.g. {"topic": "food"}.') from None
         if not isinstance(value, dict):
@@ -174,8 +180,8 @@ class DeleteScopeQuerySerializer(ScopeMixin):
 
 
 class UpdateMemoryRequestSerializer(serializers.Serializer):
-    text = StrictCharField(required=False, max_length=100_000)
-    data = StrictCharField(required=False, max_length=100_000, help_text="Mem0's name for text.")
+    text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH)
+    data = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH, help_text="Mem0's name for text.")
     metadata = ObjectField(required=False)
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
 

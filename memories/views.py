@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import IsAdmin
+from mem0server.schema import errors
 from memories import selectors, services
 from memories.serializers import (
     AddMemoryRequestSerializer,
@@ -23,6 +24,8 @@ from memories.serializers import (
 )
 
 TAGS = ["memories"]
+# Operations that embed text: a vector-size clash with the stored memories (409) or a failing provider.
+EMBEDDING_ERRORS = errors(409, 502, 504)
 
 
 def _validated(serializer_class, data):
@@ -42,7 +45,7 @@ class MemoriesView(APIView):
         summary="Create memories",
         operation_id="memories_add",
         request=AddMemoryRequestSerializer,
-        responses=AddResponseSerializer,
+        responses={200: AddResponseSerializer, **EMBEDDING_ERRORS},
     )
     def post(self, request):
         params = _validated(AddMemoryRequestSerializer, request.data)
@@ -104,7 +107,7 @@ class MemoryDetailView(APIView):
         summary="Update a memory",
         operation_id="memory_update",
         request=UpdateMemoryRequestSerializer,
-        responses=MessageResponseSerializer,
+        responses={200: MessageResponseSerializer, **EMBEDDING_ERRORS},
     )
     def put(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
@@ -138,7 +141,7 @@ class SearchView(APIView):
         summary="Search memories",
         operation_id="memories_search",
         request=SearchRequestSerializer,
-        responses=SearchResponseSerializer,
+        responses={200: SearchResponseSerializer, **EMBEDDING_ERRORS},
     )
     def post(self, request):
         data = _validated(SearchRequestSerializer, request.data).validated_data

@@ -84,6 +84,12 @@ def test_revoking_twice_is_a_400_and_someone_elses_key_a_404(login, member, make
     assert login(member).delete("/api-keys/999999").status_code == 404
 
 
+def test_revoking_is_documented_as_the_200_with_a_message_it_answers(client):
+    responses = client.get("/openapi.json").json()["paths"]["/api-keys/{key_id}"]["delete"]["responses"]
+    assert "204" not in responses
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MessageResponse")
+
+
 def test_keys_of_deactivated_accounts_stop_working(login, member, embedder):
     key = login(member).post("/api-keys", {"label": "x"}, format="json").json()["key"]
     User.objects.filter(pk=member.pk).update(is_active=False)

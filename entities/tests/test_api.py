@@ -98,12 +98,14 @@ def test_paging_keeps_the_type_filter(api_client, population):
     assert [e["id"] for e in first.json() + second.json()] == ["alice", "bob"]
 
 
-# The second cursor encodes ["user", "a\u0000b"]: well-formed, but PostgreSQL text cannot hold NUL.
+# The second and third cursors encode ["user", "a\u0000b"] and ["user", "a\ud800b"]: well-formed, but
+# PostgreSQL text cannot hold a NUL, and a lone surrogate cannot even be sent to it (that one was a 500).
 @pytest.mark.parametrize(
     "params",
     [
         {"cursor": "not-a-cursor"},
         {"cursor": "WyJ1c2VyIiwgImFcdTAwMDBiIl0"},
+        {"cursor": "WyJ1c2VyIiwgImFcdWQ4MDBiIl0"},
         {"limit": 0},
         {"limit": 10_001},
         {"limit": "x"},

@@ -227,7 +227,9 @@ def test_healthz_gives_up_on_a_database_that_never_answers(client, embedder, db,
 
 def test_the_schema_documents_healthz_as_open_with_both_answers(client):
     operation = client.get("/openapi.json").json()["paths"]["/healthz"]["get"]
-    assert set(operation["responses"]) == {"200", "503"}
+    # 400 and 406 as for every operation (over 1000 query parameters, an Accept header without JSON).
+    assert set(operation["responses"]) == {"200", "503", "400", "406"}
+    assert operation["responses"]["503"]["content"]["application/json"]["schema"]["$ref"].endswith("/Health")
     assert not operation.get("security")
 
 

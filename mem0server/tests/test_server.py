@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from memories.models import Memory
@@ -34,6 +37,91 @@ def test_openapi_schema_lists_every_memory_endpoint(client):
     assert "ApiKeyAuth" in response.json()["components"]["securitySchemes"]
 
 
+def test_every_schema_reference_resolves(client):
+    document = client.get("/openapi.json").json()
+    references = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert references
+    assert references <= set(document["components"]["schemas"])
+
+
+def _operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_error_is_documented_with_the_error_body(client):
+    document = client.get("/openapi.json").json()
+    assert document["components"]["schemas"]["Error"]["required"] == ["detail"]
+    for label, operation in _operations(document):
+        errors = {code: response for code, response in operation["responses"].items() if int(code) >= 400}
+        assert "503" in errors, label  # every operation reads the database (if only to authenticate)
+        for code, response in errors.items():
+            if label == "GET /healthz":
+                continue  # its 503 is the health report itself
+            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, label
+            assert response["description"], (label, code)
+
+
+# Every operation can answer these: 400 (at least for a query string of over 1000 parameters), 406 for an
+# Accept header without JSON, 503 when the database is away.
+EVERYWHERE = {400, 406, 503}
+
+
+@pytest.mark.parametrize(
+    ("label", "codes"),
+    [
+        ("POST /memories", {401, 409, 413, 415, 502, 504}),
+        ("GET /memories", {401}),
+        ("DELETE /memories", {401, 403}),
+        ("GET /memories/{memory_id}", {401, 404}),
+        ("PUT /memories/{memory_id}", {401, 404, 409, 413, 415, 502, 504}),
+        ("POST /search", {401, 409, 413, 415, 502, 504}),
+        ("POST /reset", {401, 403}),
+        ("POST /configure", {401, 403, 409, 413, 415}),
+        ("GET /configure", {401}),
+        ("GET /auth/setup-status", set()),
+        ("GET /healthz", set()),
+        ("POST /auth/register", {403, 413, 415, 429}),
+        ("POST /auth/login", {401, 413, 415, 429}),
+        ("POST /auth/refresh", {401, 413, 415, 429}),
+        ("GET /auth/me", {401, 403}),
+        ("PATCH /auth/me", {401, 403, 409, 413, 415}),
+        ("GET /api-keys", {401, 403}),
+        ("DELETE /api-keys/{key_id}", {401, 403, 404}),
+        ("DELETE /entities/{entity_type}/{entity_id}", {401, 403, 404}),
+        ("GET /requests", {401}),
+    ],
+)
+def test_each_operation_documents_the_errors_it_answers(client, label, codes):
+    operations = dict(_operations(client.get("/openapi.json").json()))
+    assert {int(code) for code in operations[label]["responses"] if int(code) >= 400} == EVERYWHERE | codes
+
+
+def test_an_accept_header_without_json_is_a_406(api_client):
+    response = api_client.get("/memories", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_too_many_query_parameters_is_a_400_that_says_so(api_client):
+    # Any operation, whether it takes parameters or not: DRF reads the query string while negotiating.
+    query = "&".join(f"p{i}=1" for i in range(1001))
+    for path in ("/memories", "/auth/setup-status"):
+        response = api_client.get(f"{path}?{query}")
+        assert response.status_code == 400
+        assert response.json() == {"detail": "Too many query parameters: at most 1000."}
+
+
+def test_error_headers_are_documented(client):
+    operations = dict(_operations(client.get("/openapi.json").json()))
+    for label in ("POST /auth/register", "POST /auth/login", "POST /auth/refresh"):
+        assert operations[label]["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    for label in ("GET /memories", "POST /auth/login", "POST /auth/refresh"):
+        assert "WWW-Authenticate" in operations[label]["responses"]["401"]["headers"], label
+
+
 def test_every_response_carries_a_request_id(api_client):
     response = api_client.get("/memories")
     assert len(response["X-Request-ID"]) == 32
@@ -50,6 +138,13 @@ def test_unknown_path_is_a_json_404(api_client):
     response = api_client.get("/nowhere")
     assert response.status_code == 404
     assert "/nowhere" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["csv", "api", "json"])
+def test_a_format_query_parameter_is_ignored_like_any_unknown_one(api_client, value):
+    # DRF's ?format= override answered every value but json with a 404 "Not found." on every endpoint.
+    assert api_client.get("/memories", {"format": value}).status_code == 200
+    assert api_client.get("/configure/providers", {"format": value}).status_code == 200
 
 
 def test_wrong_method_is_a_405(api_client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -119,11 +120,15 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
         ({"messages": "x", "user_id": "alice", "memory_type": "procedural_memory"}, ["agent_id"]),
         ({"messages": "x", "user_id": 7}, ["user_id"]),
         ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\u0000b"}}, ["metadata"]),
+        # JSON's "\ud800" decodes to a lone surrogate, which PostgreSQL cannot be sent.
+        ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\ud800b"}}, ["metadata", "surrogate"]),
+        ({"messages": "x", "user_id": "alice", "metadata": {"\udfff": 1}}, ["metadata", "surrogate"]),
         ({"messages": "a\u0000b", "user_id": "alice"}, ["content"]),
     ],
 )
 def test_add_rejects_bad_input_naming_the_field(api_client, body, names):
-    response = api_client.post("/memories", body, format="json")
+    # json.dumps escapes what DRF's test renderer cannot encode (a lone surrogate), as a real client would.
+    response = api_client.post("/memories", json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     detail = response.json()["detail"]
     assert all(name in detail for name in names), detail
@@ -134,6 +139,28 @@ def test_malformed_json_is_a_400(api_client):
     response = api_client.post("/memories", '{"messages": "x", "user_id": ', content_type="application/json")
     assert response.status_code == 400
     assert "JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        pytest.param("[" * 50_000 + "]" * 50_000, id="deeper-than-the-json-module-recurses"),
+        pytest.param("[" * 40 + "]" * 40, id="parses-but-deeper-than-the-limit"),
+    ],
+)
+def test_deeply_nested_json_is_a_400_not_a_recursion_error(api_client, messages):
+    body = '{"messages": ' + messages + ', "user_id": "alice"}'
+    response = api_client.post("/memories", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nest deeper than 32 levels" in response.json()["detail"]
+    assert not Memory.objects.exists()
+
+
+def test_json_nested_32_levels_deep_is_accepted(api_client):
+    metadata = {"a": 1}
+    for _ in range(29):  # the body, metadata and these: 31 objects, one level to spare
+        metadata = {"a": metadata}
+    assert add(api_client, "Deep metadata", metadata=metadata).status_code == 200
 
 
 def test_a_json_array_body_is_a_400(api_client):
@@ -261,6 +288,9 @@ def test_list_with_metadata_filters(api_client, make_memory):
         ({"filters": "{not json"}, "filters"),
         ({"filters": "[1]"}, "filters"),
         ({"filters": '{"topic": {"regex": "x"}}'}, "regex"),
+        ({"filters": '{"a": ' * 5000 + "1" + "}" * 5000}, "nest deeper"),  # was a RecursionError (500)
+        ({"filters": '{"actor_id": {"contains": "\\ud800"}}'}, "surrogate"),  # was a 500
+        ({"filters": '{"AND": [' * 20 + "{}" + "]}" * 20}, "nest deeper"),
         ({"show_expired": "perhaps"}, "show_expired"),
         ({"page": "1", "cursor": "abc"}, "page or cursor"),
     ],

@@ -68,6 +68,24 @@ def test_get_redacts_secrets_and_passwords_in_urls(api_client, fake_openai):
     assert "fake-model" in body["status"]["inference"]
 
 
+def test_get_shows_any_text_with_a_scheme_in_it(api_client):
+    # Every string with "://" is checked for a password; parsing this one as a URL raised (a 500 on every GET).
+    prompt = "Facts about pages such as http://[the-wiki]/x, and https://bot:s3cret@wiki.example/page."
+    assert configure(api_client, custom_fact_extraction_prompt=prompt).status_code == 200
+    response = api_client.get("/configure")
+    assert response.status_code == 200
+    assert response.json()["custom_fact_extraction_prompt"] == prompt.replace("s3cret", "[redacted]")
+
+
+def test_get_survives_a_url_stored_before_urls_were_checked(api_client):
+    # Stored by an earlier version, which let an out-of-range port through: GET must still answer, redacted.
+    url = "http://u:hunter2@[::1]:99999/v1"
+    ServerConfig.objects.create(pk=1, version=1, config={"llm": {"config": {"openai_base_url": url}}})
+    response = api_client.get("/configure")
+    assert response.status_code == 200
+    assert response.json()["llm"]["config"]["openai_base_url"] == "http://u:[redacted]@[::1]:99999/v1"
+
+
 def test_providers_lists_what_is_bundled(api_client):
     body = api_client.get("/configure/providers").json()
     assert set(body) == {"llm", "embedder", "vector_store", "reranker"}
@@ -175,6 +193,12 @@ def test_llm_null_turns_inference_off(api_client, llm):
         ({"llm": {"config": {"temperature": "hot"}}}, ["llm.config.temperature"]),
         ({"llm": {"config": {"temperature": 9}}}, ["llm.config.temperature"]),
         ({"llm": {"config": {"openai_base_url": "ftp://x"}}}, ["llm.config.openai_base_url"]),
+        # Each of these was stored, and the port one then made every GET /configure a 500 (or this POST was).
+        ({"llm": {"config": {"openai_base_url": "http://u:pw@h:99999/v1"}}}, ["llm.config.openai_base_url"]),
+        ({"llm": {"config": {"openai_base_url": "http://h:port/v1"}}}, ["llm.config.openai_base_url"]),
+        ({"llm": {"config": {"openai_base_url": "http://[::1/v1"}}}, ["llm.config.openai_base_url"]),
+        ({"llm": {"config": {"openai_base_url": "http://:8000/v1"}}}, ["llm.config.openai_base_url"]),
+        ({"embedder": {"config": {"ollama_base_url": "http://h:-1"}}}, ["embedder.config.ollama_base_url"]),
         ({"llm": {"config": {"timeout": 0}}}, ["llm.config.timeout"]),
         ({"llm": {"provider": "ollama"}}, ["llm.config.model", "required"]),
         ({"llm": {"provider": "azure_openai", "config": {"model": "gpt"}}}, ["llm.config.openai_base_url"]),
@@ -187,6 +211,10 @@ def test_llm_null_turns_inference_off(api_client, llm):
         ({"embedder": {"config": {"embedding_dims": 768}}}, ["embedder.config.embedding_dims", "384"]),
         ({"embedder": {"config": {"model": "bge-m3"}}}, ["embedder.config.model"]),
         ({"vector_store": {"config": {"embedding_model_dims": 1536}}}, ["vector_store.config.embedding_model_dims"]),
+        (
+            {"vector_store": {"config": {"embedding_model_dims": "384"}}},
+            ["vector_store.config.embedding_model_dims", "whole number", "'384'"],
+        ),
         ({"custom_update_memory_prompt": 42}, ["custom_update_memory_prompt"]),
         ({"embedder": None}, ["embedder"]),
     ],

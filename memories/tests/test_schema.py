@@ -10,3 +10,14 @@ def test_deletes_are_documented_as_200_with_a_message(client, path):
     responses = client.get("/openapi.json").json()["paths"][path]["delete"]["responses"]
     assert "204" not in responses
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MessageResponse")
+
+
+def test_messages_are_a_string_or_a_list_of_the_message_component(client):
+    document = client.get("/openapi.json").json()
+    messages = document["components"]["schemas"]["AddMemoryRequestRequest"]["properties"]["messages"]
+    text, listed = messages["oneOf"]
+    assert text["type"] == "string"
+    assert text["maxLength"] == 100_000
+    # The $ref once pointed at a component that was never registered, so no client could build a body from it.
+    component = listed["items"]["$ref"].removeprefix("#/components/schemas/")
+    assert set(document["components"]["schemas"][component]["properties"]) == {"role", "content", "name"}

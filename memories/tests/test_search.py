@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -136,10 +138,15 @@ def test_small_scopes_are_searched_exactly_and_large_ones_through_hnsw(
         ({"query": "x", "user_id": "alice", "filters": "topic=food"}, "filters"),
         ({"query": "x", "user_id": "alice", "filters": {"user_id": "bob"}}, "user_id"),
         ({"query": "x", "user_id": "alice", "filters": {"topic": {"like": "f%"}}}, "like"),
+        # Lone surrogates (JSON's "\ud800"): a comparison with a column sent them to the driver, a 500.
+        ({"query": "x", "user_id": "alice", "filters": {"actor_id": {"contains": "\ud800"}}}, "surrogate"),
+        ({"query": "x", "filters": {"user_id": "\ud800"}}, "surrogate"),
+        ({"query": "x", "user_id": "alice", "filters": {"topic": {"gt": "\udc00"}}}, "surrogate"),
     ],
 )
 def test_search_rejects_bad_input(api_client, body, says):
-    response = search(api_client, **body)
+    # json.dumps escapes what DRF's test renderer cannot encode (a lone surrogate), as a real client would.
+    response = api_client.post("/search", json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     assert says in response.json()["detail"]
 
@@ -163,3 +170,28 @@ def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
         cursor.execute(f"ANALYZE {Memory._meta.db_table}")
     assert selectors._search_exactly({"user_id": "small"}) is True
     assert selectors._search_exactly({"user_id": "big"}) is False
+
+
+def _nested(operator: str, levels: int, innermost: dict) -> dict:
+    filters = innermost
+    for _ in range(levels):
+        filters = {operator: [filters]}
+    return filters
+
+
+@pytest.mark.parametrize("operator", ["NOT", "AND", "OR"])
+def test_the_deepest_filters_a_body_may_carry_still_run(api_client, make_memory, operator):
+    make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    # 15 levels: the body, its filters and each level's object and list reach 32, the nesting limit.
+    filters = _nested(operator, 15, {"topic": "food"})
+    response = search(api_client, query="curry", user_id="alice", threshold=0, filters=filters)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == (0 if operator == "NOT" else 1)
+
+
+def test_filters_nested_past_the_limit_are_a_400_not_a_recursion_error(api_client, make_memory):
+    make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    # 300 levels of NOT parse fine but overflowed the stack while Django compiled the query (a 500).
+    response = search(api_client, query="curry", user_id="alice", filters=_nested("NOT", 300, {"topic": "food"}))
+    assert response.status_code == 400
+    assert "nest deeper than 32 levels" in response.json()["detail"]

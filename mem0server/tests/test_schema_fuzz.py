@@ -1,0 +1,268 @@
+"""Schema fuzzing: schemathesis sends generated requests for every operation of our OpenAPI schema to a live
+test server and checks every answer against that schema.
+
+- The schema is the document GET /openapi.json serves. It is built at import, because schemathesis turns
+  each operation into a pytest test at collection time (its fixture-based loader does not run on pytest 9);
+  `test_the_fuzzed_schema_is_the_served_one` proves the two are the same.
+- Requests go over HTTP to pytest-django's `live_server`: a real socket, the whole middleware stack and the
+  real database, as a client sees them. Each operation is one test on a transactional database, seeded with
+  memories (with history, expiry, metadata, in every scope, one deleted), an account and API keys; the hooks
+  below send a share of the generated requests to those ids. Everything is flushed after each test, so the
+  destructive operations (/reset, DELETE /memories, POST /configure, /auth/*) are fuzzed like the rest.
+- Three passes over every operation: the admin API key, a member's API key, and the member's login token
+  (only a login token may manage API keys, so that pass is the one that reaches /api-keys' success paths);
+  and POST /memories once more with inference on, against the local OpenAI-wire fake.
+- Cases: schemathesis's examples and coverage phases (boundary and invalid values of each parameter and body
+  field, wrong types, missing fields, odd methods) and then MAX_EXAMPLES generated cases per operation and
+  pass (valid and invalid). Derandomized with a fixed seed: CI sends the same cases every run.
+  `test_at_least_1000_cases_were_sent_and_some_reached_real_rows` counts them and prints the total.
+- Checks: no 5xx, every status code documented, the documented Content-Type, and the documented body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import schemathesis
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts.models import User
+from accounts.services import tokens_issue
+from apikeys.authentication import AdminPrincipal
+from apikeys.services import apikey_create, apikey_revoke
+from memories import configuration, services
+from memories.tests.fake_openai import FakeOpenAI
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED = 20261125
+# Generated cases per operation and pass, after the examples and coverage phases (which send most cases).
+MAX_EXAMPLES = 50
+MIN_CASES = 1000
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+PASSES = ("admin key", "member key", "member token")
+
+
+def served_schema() -> dict:
+    """What GET /openapi.json answers, built the same way and read back from JSON, as a client reads it."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(document))
+
+
+OPENAPI = served_schema()
+schema = schemathesis.openapi.from_dict(
+    OPENAPI,
+    config=SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                # The credentials are ours (each pass's headers); generated ones would only ever meet a 401.
+                "with-security-parameters": False,
+            },
+        }
+    ),
+)
+
+# --- sending a share of the requests to rows that exist ----------------------------------------------------
+
+# Filled by the fixtures for the running test (each test has a fresh database, so fresh ids).
+SEEDED: dict[str, list] = {"memory_id": [], "key_id": []}
+SCOPES = [("user", "user_id", "alice"), ("agent", "agent_id", "helper"), ("run", "run_id", "run-1")]
+
+
+def _seeded(name: str) -> st.SearchStrategy:
+    # Read when drawn, not when built; an id that exists nowhere while there are none (the admin pass's keys).
+    return st.integers(min_value=0, max_value=99).map(
+        lambda i: SEEDED[name][i % len(SEEDED[name])] if SEEDED[name] else i
+    )
+
+
+def _either(generated, seeded: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.just(generated), seeded)
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    names = set(path_parameters or ())
+    if names == {"memory_id"}:
+        return _either(path_parameters, _seeded("memory_id").map(lambda value: {"memory_id": str(value)}))
+    if names == {"key_id"}:
+        return _either(path_parameters, _seeded("key_id").map(lambda value: {"key_id": value}))
+    if names == {"entity_type", "entity_id"}:
+        entities = [{"entity_type": kind, "entity_id": value} for kind, _, value in SCOPES]
+        return _either(path_parameters, st.sampled_from(entities))
+    return st.just(path_parameters)
+
+
+def _with_a_seeded_scope(generated):
+    """The generated object, or the same with one scope id replaced by a seeded one."""
+    if not isinstance(generated, dict):
+        return st.just(generated)
+    scopes = st.sampled_from([(field, value) for _, field, value in SCOPES])
+    return _either(generated, scopes.map(lambda scope: {**generated, scope[0]: scope[1]}))
+
+
+@schema.hook
+def flatmap_query(context, query):
+    # GET and DELETE /memories: listing and deleting what is there, not only empty scopes.
+    return _with_a_seeded_scope(query) if context.operation.path == "/memories" else st.just(query)
+
+
+@schema.hook
+def flatmap_body(context, body):
+    return _with_a_seeded_scope(body) if context.operation.path == "/search" else st.just(body)
+
+
+def _seed(principal) -> None:
+    """Memories in every scope, with and without metadata, expiry and an author; one updated, one deleted."""
+
+    def add(text: str, scope: dict, role: str = "user", **kwargs) -> str:
+        message = services.Message(role, text, kwargs.pop("name", None))
+        return services.memories_add(principal=principal, messages=[message], scope=scope, **kwargs)[0]["id"]
+
+    ids = [
+        add("Loves spicy Thai curry", {"user_id": "alice"}),
+        add(
+            "Prefers tea to coffee",
+            {"user_id": "alice", "agent_id": "helper", "run_id": "run-1"},
+            role="assistant",
+            name="bot",
+            metadata={"topic": "food", "stars": 4},
+            expiration_date=timezone.localdate(),
+            infer=False,
+        ),
+        add("Works in Berlin", {"agent_id": "helper"}),
+    ]
+    services.memory_update(principal=principal, memory_id=ids[0], text="Loves green curry", metadata={"a": 1})
+    deleted = add("Owns a cat", {"run_id": "run-1"})
+    services.memory_delete(principal=principal, memory_id=deleted)
+    SEEDED["memory_id"] += [*ids, deleted]
+
+
+@pytest.fixture
+def seeded(live_server, admin_key, embedder) -> str:
+    """The server's URL, with admin-owned memories (no account's: a member must never see them)."""
+    SEEDED["memory_id"], SEEDED["key_id"] = [], []
+    _seed(AdminPrincipal(auth_type="admin_api_key"))
+    return live_server.url
+
+
+@pytest.fixture
+def member_account(seeded) -> User:
+    """A member with memories of its own and two keys, one of them revoked."""
+    user = User.objects.create_user(email="member@example.com", name="Member")
+    _seed(user)
+    keys = [apikey_create(user=user, label=f"fuzz {i}")[0] for i in range(2)]
+    apikey_revoke(user=user, key_id=keys[1].pk)
+    SEEDED["key_id"] += [key.pk for key in keys]
+    return user
+
+
+@pytest.fixture
+def member_key(member_account) -> str:
+    return apikey_create(user=member_account, label="fuzzing")[1]
+
+
+@pytest.fixture
+def member_token(member_account) -> str:
+    return tokens_issue(user=member_account).access_token
+
+
+# --- the passes --------------------------------------------------------------------------------------------
+
+CASES: Counter[tuple[str, str]] = Counter()
+ANSWERED: set[tuple[str, str, int]] = set()
+
+
+def fuzz(case, *, name: str, base_url: str, headers: dict[str, str]) -> None:
+    response = case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=60)
+    CASES[(name, case.operation.label)] += 1
+    ANSWERED.add((name, case.operation.label, response.status_code))
+    if case.operation.label == "POST /configure" and response.status_code == 200:
+        # Whatever configuration was accepted must stay readable: GET /configure shows it, and was once a 500.
+        schema["/configure"]["GET"].Case().call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+
+
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    # The fixtures set up the database and server once per operation, on purpose; and a loaded 2-core CI
+    # machine must not fail a run because generating data was slow.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_fuzz_with_the_admin_key(case, seeded, admin_key):
+    fuzz(case, name="admin key", base_url=seeded, headers={"X-API-Key": admin_key})
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_fuzz_with_a_member_key(case, seeded, member_key):
+    fuzz(case, name="member key", base_url=seeded, headers={"X-API-Key": member_key})
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_fuzz_with_a_member_login_token(case, seeded, member_token):
+    fuzz(case, name="member token", base_url=seeded, headers={"Authorization": f"Bearer {member_token}"})
+
+
+@pytest.fixture
+def inference_on(seeded):
+    """The LLM pipeline on, against the local OpenAI-wire fake (memories/tests/fake_openai.py)."""
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        yield seeded
+        assert fake.chat_calls("extract"), "no add reached the LLM"
+
+
+# Adding is the one operation that calls the LLM; with inference on it extracts facts and decides ADD,
+# UPDATE, DELETE or NONE against the seeded memories, answers the other passes never see.
+@schema.include(operation_id="memories_add").parametrize()
+@FUZZ_SETTINGS
+def test_fuzz_adding_with_inference_on(case, inference_on, admin_key):
+    fuzz(case, name="inference on", base_url=inference_on, headers={"X-API-Key": admin_key})
+
+
+def test_the_fuzzed_schema_is_the_served_one(client):
+    assert client.get("/openapi.json").json() == OPENAPI
+
+
+def test_at_least_1000_cases_were_sent_and_some_reached_real_rows(capsys):
+    operations = {f"{method.upper()} {path}" for path, item in OPENAPI["paths"].items() for method in item}
+    expected = {(name, label) for name in PASSES for label in operations} | {("inference on", "POST /memories")}
+    if set(CASES) != expected:
+        pytest.skip("only part of the fuzzing ran (e.g. -k), so its total says nothing")
+    per_pass = {name: sum(count for (p, _), count in CASES.items() if p == name) for name in (*PASSES, "inference on")}
+    # The hooks work: requests reached seeded rows (a random UUID or key id never would).
+    for name, label in [
+        ("admin key", "GET /memories/{memory_id}"),
+        ("admin key", "PUT /memories/{memory_id}"),
+        ("admin key", "DELETE /entities/{entity_type}/{entity_id}"),
+        ("member key", "GET /memories/{memory_id}"),
+        ("member token", "GET /memories/{memory_id}/history"),
+        ("member token", "DELETE /api-keys/{key_id}"),
+    ]:
+        assert (name, label, 200) in ANSWERED, (name, label)
+    with capsys.disabled():
+        print(f"\nschema fuzzing: {sum(per_pass.values())} cases, {len(operations)} operations; per pass: {per_pass}")
+    assert sum(per_pass.values()) >= MIN_CASES
