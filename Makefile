@@ -1,4 +1,5 @@
-# `make serve` and `make test` create .venv and install requirements.txt first; so does `make serve-prod`,
+# `make serve` and `make test` create .venv and install requirements.txt first (`make test` also
+# requirements-dev.txt); so does `make serve-prod`,
 # which serves with gunicorn (gunicorn.conf.py) after `manage.py bootstrap`.
 PYTHON ?= python3
 VENV := .venv
@@ -15,6 +16,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements.txt
 	@touch $@
 
+# Test and lint tools on top (pytest, schemathesis, ruff): only for `make test` and `make lint`.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements-dev.txt
+	@touch $@
+
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
@@ -29,7 +35,7 @@ serve-prod: $(VENV)/.installed
 	@$(PY) manage.py ensure_jwt_secret
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING
@@ -43,7 +49,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 

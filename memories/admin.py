@@ -1,12 +1,13 @@
 from django.contrib import admin
 
 from apikeys.authentication import AdminPrincipal
+from mem0server.admin import ReadOnlyAdmin
 from memories import services
 from memories.models import Memory, MemoryHistory
 
 
 @admin.register(Memory)
-class MemoryAdmin(admin.ModelAdmin):
+class MemoryAdmin(ReadOnlyAdmin):
     list_display = ("short_text", "account", "user_id", "agent_id", "run_id", "role", "created_at", "updated_at")
     list_filter = ("account", "role", "created_at")
     list_select_related = ("account",)
@@ -16,19 +17,8 @@ class MemoryAdmin(admin.ModelAdmin):
     exclude = ("embedding",)
     readonly_fields = ("id", "hash", "created_at", "updated_at")
     show_full_result_count = False
-
+    # Deleted only through this action, which records DELETE history rows.
     actions = ["delete_with_history"]
-
-    # Memories are written through the API, which embeds them and records history; here they are read,
-    # and deleted with DELETE history rows.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Delete the selected memories (history keeps a DELETE row)")
     def delete_with_history(self, request, queryset) -> None:
@@ -42,18 +32,9 @@ class MemoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemoryHistory)
-class MemoryHistoryAdmin(admin.ModelAdmin):
+class MemoryHistoryAdmin(ReadOnlyAdmin):
     list_display = ("memory_id", "event", "old_memory", "new_memory", "account", "created_at", "is_deleted")
     list_filter = ("event", "is_deleted", "account")
     list_select_related = ("account",)
     search_fields = ("=memory_id", "old_memory", "new_memory")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

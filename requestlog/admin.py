@@ -1,22 +1,14 @@
 from django.contrib import admin
 
+from mem0server.admin import ReadOnlyAdmin
 from requestlog.models import RequestLog
 
 
 @admin.register(RequestLog)
-class RequestLogAdmin(admin.ModelAdmin):
+class RequestLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "method", "path", "status_code", "latency_ms", "auth_type", "account", "client_ip")
     list_filter = ("status_code", "method", "auth_type")
     search_fields = ("path", "=request_id", "=client_ip")
     date_hierarchy = "created_at"
     list_select_related = ("account",)
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

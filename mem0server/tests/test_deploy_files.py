@@ -70,6 +70,14 @@ def test_requirements_are_installed_before_the_code_is_copied():
     assert copy_requirements < install < copy_code
 
 
+def test_the_image_installs_no_test_or_lint_tools():
+    pins = {
+        line.split("==")[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line
+    }
+    assert not pins & {"pytest", "pytest-django", "schemathesis", "hypothesis", "ruff"}
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+
+
 def test_torch_comes_from_the_cpu_index_at_the_version_requirements_pin():
     pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torch==")]
     assert len(pins) == 1, "the Dockerfile picks torch's pin out of requirements.txt with grep '^torch=='"
