@@ -45,6 +45,29 @@ def test_creates_the_admin_from_the_environment_once(db, admin_env):
     assert "Nothing changed: already set up." in second
 
 
+def test_with_api_key_prints_one_working_key_once(db, admin_env, embedder):
+    from rest_framework.test import APIClient
+
+    from apikeys.models import APIKey
+
+    first = bootstrap("--with-api-key")
+    [line] = [line for line in first.splitlines() if "API key:" in line]
+    key = line.split()[2]
+    assert key.startswith("m0sk_")
+    assert "Bootstrap done: created admin root@example.com; created an API key." in first
+    assert APIClient(HTTP_X_API_KEY=key).get("/memories").status_code == 200
+    second = bootstrap("--with-api-key")
+    assert key not in second
+    assert f"{key[:12]}… exists" in second
+    assert "Nothing changed" in second
+    assert APIKey.objects.count() == 1
+
+
+def test_with_api_key_but_no_admin_email_warns(db, settings):
+    settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "", ""
+    assert "--with-api-key needs the ADMIN_EMAIL admin" in bootstrap("--with-api-key")
+
+
 def test_an_existing_admin_keeps_its_password_when_the_environment_changes(db, admin_env):
     bootstrap()
     admin_env.ADMIN_PASSWORD = "another long password"

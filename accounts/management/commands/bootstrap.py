@@ -12,9 +12,11 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
+from apikeys.services import apikey_create
 from mem0server.database import describe_database
 
 MIN_PASSWORD_LENGTH = 8
+BOOTSTRAP_KEY_LABEL = "bootstrap"
 
 
 class Command(BaseCommand):
@@ -29,8 +31,13 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="Where clients reach the server; only used to print the docs URL.",
         )
+        parser.add_argument(
+            "--with-api-key",
+            action="store_true",
+            help="Also create an API key for the ADMIN_EMAIL admin, printed once (only if it has no bootstrap key).",
+        )
 
-    def handle(self, *args, base_url: str, **options):
+    def handle(self, *args, base_url: str, with_api_key: bool = False, **options):
         database = DEFAULT_DB_ALIAS
         changes: list[str] = []
         db = connections[database]
@@ -57,6 +64,8 @@ class Command(BaseCommand):
             self._line("admins", shown)
         else:
             self._line("admins", "none yet: set ADMIN_EMAIL and ADMIN_PASSWORD and run bootstrap again")
+        if with_api_key and self._ensure_api_key(database):
+            changes.append("created an API key")
         self._line("auth", self._auth_mode())
         self._line("API docs", f"{base_url.rstrip('/')}/docs")
 
@@ -113,6 +122,22 @@ class Command(BaseCommand):
             return None
         self._line("admin", f"{email} created (role admin, can log into /admin/)")
         return email
+
+    def _ensure_api_key(self, database: str) -> bool:
+        """One live "bootstrap" key for the ADMIN_EMAIL admin; the key is printed this once."""
+        admin = (
+            User.objects.db_manager(database).filter(email__iexact=settings.ADMIN_EMAIL, role=User.Role.ADMIN).first()
+        )
+        if not settings.ADMIN_EMAIL or admin is None:
+            self._warn("--with-api-key needs the ADMIN_EMAIL admin; no API key created.")
+            return False
+        live = admin.api_keys.filter(label=BOOTSTRAP_KEY_LABEL, revoked_at__isnull=True).first()
+        if live is not None:
+            self._line("API key", f"{live.key_prefix}… exists for {admin.email} (shown only when created)")
+            return False
+        _, key = apikey_create(user=admin, label=BOOTSTRAP_KEY_LABEL)
+        self._line("API key", f"{key}   <- for {admin.email}; store it now, it is not shown again")
+        return True
 
     def _check_credentials(self, email: str, password: str) -> None:
         try:
