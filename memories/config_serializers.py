@@ -87,18 +87,15 @@ def _alias() -> BaseURLField:
     )
 
 
-class LlmConfigSerializer(StrictSerializer):
+class _EndpointConfigSerializer(StrictSerializer):
+    """What every OpenAI-compatible endpoint takes: a model, a key, and where it is (or Mem0's per-provider
+    names for that address)."""
+
     model = StrictCharField(required=False, allow_null=True, max_length=200)
     api_key = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
     openai_base_url = BaseURLField(help_text="The OpenAI-compatible API, e.g. http://localhost:11434/v1 for Ollama.")
-    temperature = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=2.0)
-    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000)
-    top_p = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
     timeout = serializers.FloatField(
         required=False, allow_null=True, min_value=0.01, max_value=600, help_text="Seconds per call; then 504."
-    )
-    json_mode = serializers.BooleanField(
-        required=False, allow_null=True, help_text="Ask for JSON mode (default: yes, except LM Studio)."
     )
     ollama_base_url = _alias()
     lmstudio_base_url = _alias()
@@ -107,6 +104,15 @@ class LlmConfigSerializer(StrictSerializer):
 
     def validate(self, attrs):
         return _fold_base_url_aliases(attrs)
+
+
+class LlmConfigSerializer(_EndpointConfigSerializer):
+    temperature = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=2.0)
+    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000)
+    top_p = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
+    json_mode = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Ask for JSON mode (default: yes, except LM Studio)."
+    )
 
 
 class LlmSerializer(StrictSerializer):
@@ -114,10 +120,7 @@ class LlmSerializer(StrictSerializer):
     config = LlmConfigSerializer(required=False)
 
 
-class EmbedderConfigSerializer(StrictSerializer):
-    model = StrictCharField(required=False, allow_null=True, max_length=200)
-    api_key = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
-    openai_base_url = BaseURLField()
+class EmbedderConfigSerializer(_EndpointConfigSerializer):
     embedding_dims = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -125,14 +128,6 @@ class EmbedderConfigSerializer(StrictSerializer):
         max_value=MAX_EMBEDDING_DIMS,
         help_text=f"Vector size; at most {MAX_EMBEDDING_DIMS} (pgvector's HNSW index limit).",
     )
-    timeout = serializers.FloatField(required=False, allow_null=True, min_value=0.01, max_value=600)
-    ollama_base_url = _alias()
-    lmstudio_base_url = _alias()
-    vllm_base_url = _alias()
-    deepseek_base_url = _alias()
-
-    def validate(self, attrs):
-        return _fold_base_url_aliases(attrs)
 
 
 class EmbedderSerializer(StrictSerializer):
