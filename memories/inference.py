@@ -247,7 +247,7 @@ def _apply(
             target = current.get(op.target.id) if op.target is not None else None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text]
-                duplicate = _near_duplicate_unexpired(account, scope, vector) or _duplicate_in_batch(added, vector)
+                duplicate = _near_duplicate(account, scope, vector) or _duplicate_in_batch(added, vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -286,14 +286,6 @@ def _apply(
         MemoryHistory.objects.bulk_create(history)
         _remember_session(account, scope, messages)
     return results
-
-
-def _near_duplicate_unexpired(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
-    # An expired memory is gone for the caller: the same fact learned again must be stored again.
-    duplicate = _near_duplicate(account, scope, vector)
-    if duplicate is None or duplicate.expiration_date is None or duplicate.expiration_date >= timezone.localdate():
-        return duplicate
-    return None
 
 
 def _history(memory: Memory, old: str | None, new: str | None, event: str, now) -> MemoryHistory:

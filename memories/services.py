@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
@@ -52,10 +53,15 @@ def _lock_scope(account, scope: dict[str, str]) -> None:
 
 
 def _near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
+    """The closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more, if any.
+
+    An expired memory is gone for the caller (hidden from list and search): the same text again is new.
+    """
     from pgvector.django import CosineDistance
 
+    unexpired = Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate())
     return (
-        Memory.objects.filter(account=account, **scope)
+        Memory.objects.filter(unexpired, account=account, **scope)
         .annotate(distance=CosineDistance("embedding", vector))
         .filter(distance__lte=1 - NEAR_DUPLICATE_SIMILARITY)
         .order_by("distance")

@@ -443,3 +443,12 @@ def test_reset_deletes_every_memory_and_all_history(api_client, make_memory):
     assert response.json() == {"message": "All memories reset"}
     assert not Memory.objects.exists()
     assert not MemoryHistory.objects.exists()
+
+
+def test_infer_without_llm_stores_a_repeat_of_an_expired_memory_again(api_client):
+    """An expired memory is hidden from the caller, so the same message again is not a near-duplicate of it."""
+    add(api_client, [user("Is in Paris this week")], infer=True, expiration_date="2020-01-01")
+    again = add(api_client, [user("Is in Paris this week")], infer=True).json()["results"]
+    assert [r["event"] for r in again] == ["ADD"]
+    listed = api_client.get("/memories", {"user_id": "alice"}).json()["results"]
+    assert [m["memory"] for m in listed] == ["Is in Paris this week"]
