@@ -1,4 +1,7 @@
-"""Who is calling: AUTH_DISABLED, an X-API-Key (per-user key or ADMIN_API_KEY), or a Bearer JWT.
+"""Who is calling: AUTH_DISABLED, an API key (per-user key or ADMIN_API_KEY), or a Bearer JWT.
+
+An API key comes in `X-API-Key`, in `Authorization: Token <key>` (Mem0's official SDKs send that), or, for a
+per-user `m0sk_` key only, in `Authorization: Bearer <key>` (what MCP clients send).
 
 Every class implements authenticate_header(), so missing or bad credentials answer 401, not 403.
 Failures say the same thing for unknown and wrong secrets, and no secret is ever logged.
@@ -50,6 +53,18 @@ def auth_type_of(user, auth) -> str:
     return "none"
 
 
+def presented_api_key(request) -> str | None:
+    """The API key a request carries, from whichever header carries it; None when it carries none."""
+    presented = request.META.get(API_KEY_HEADER)
+    if presented is not None:
+        return presented
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme == "token" or (scheme == "bearer" and value.startswith(KEY_PREFIX)):
+        return value
+    return None
+
+
 class AuthDisabledAuthentication(authentication.BaseAuthentication):
     """AUTH_DISABLED=true: every request is an admin, whatever it sends."""
 
@@ -63,10 +78,10 @@ class AuthDisabledAuthentication(authentication.BaseAuthentication):
 
 
 class APIKeyAuthentication(authentication.BaseAuthentication):
-    """`X-API-Key`: ADMIN_API_KEY (constant-time compare) or a per-user `m0sk_` key (digest lookup)."""
+    """ADMIN_API_KEY (constant-time compare) or a per-user `m0sk_` key (digest lookup), from any key header."""
 
     def authenticate(self, request):
-        presented = request.META.get(API_KEY_HEADER)
+        presented = presented_api_key(request)
         if presented is None:
             return None
         admin_key = settings.ADMIN_API_KEY
@@ -97,15 +112,26 @@ class BearerAuthentication(JWTAuthentication):
 
 class APIKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apikeys.authentication.APIKeyAuthentication"
-    name = "ApiKeyAuth"
+    name = ["ApiKeyAuth", "TokenAuth"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{name: []} for name in self.name]  # either header, not both
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-API-Key",
-            "description": "A per-user key (m0sk_…) from POST /api-keys, or ADMIN_API_KEY.",
-        }
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "A per-user key (m0sk_…) from POST /api-keys, or ADMIN_API_KEY.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Token <key>`, as Mem0's official SDKs send it: the same keys as X-API-Key.",
+            },
+        ]
 
 
 class BearerScheme(OpenApiAuthenticationExtension):

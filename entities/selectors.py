@@ -1,4 +1,4 @@
-"""Reads: the users, agents and runs that own memories, aggregated in PostgreSQL in one query."""
+"""Reads: the users, agents, apps and runs that own memories, aggregated in PostgreSQL in one query."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from memories.models import Memory
 from memories.selectors import memories_visible
 
 # Entity type -> the memory column holding its id. Types sort alphabetically in listings.
-ENTITY_FIELDS = {"agent": "agent_id", "run": "run_id", "user": "user_id"}
+ENTITY_FIELDS = {"agent": "agent_id", "app": "app_id", "run": "run_id", "user": "user_id"}
 # Mem0's REST paths use the plural ("/entities/users/alice"); both spellings are accepted.
 _TYPE_ALIASES = {**{t: t for t in ENTITY_FIELDS}, **{f"{t}s": t for t in ENTITY_FIELDS}}
 MAX_ENTITIES_LIMIT = 10_000
 
 
 def parse_entity_type(raw: str) -> str:
-    """'user' for 'user' or 'users' (likewise agent, run), or a 400 naming the allowed types."""
+    """'user' for 'user' or 'users' (likewise agent, app, run), or a 400 naming the allowed types."""
     entity_type = _TYPE_ALIASES.get(str(raw).strip().lower())
     if entity_type is None:
         raise InvalidInput(
-            f"Unknown entity type {str(raw)[:64]!r}; use one of user, agent, run (or users, agents, runs)."
+            f"Unknown entity type {str(raw)[:64]!r}; use one of user, agent, app, run (or users, agents, apps, runs)."
         )
     return entity_type
 
@@ -81,10 +81,10 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
 def entities_list(
     *, principal, entity_type: str | None = None, limit: int = MAX_ENTITIES_LIMIT, cursor: str | None = None
 ) -> EntityPage:
-    """Distinct user/agent/run ids with their memory count, first creation and last update.
+    """Distinct user/agent/app/run ids with their memory count, first creation and last update.
 
     Sorted by type, then id (byte order); one SQL statement whatever the number of memories:
-    the three scope columns are grouped in one pass with GROUPING SETS.
+    the four scope columns are grouped in one pass with GROUPING SETS.
     """
     types = [entity_type] if entity_type else sorted(ENTITY_FIELDS)
     after = _decode_cursor(cursor) if cursor else None

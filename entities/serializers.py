@@ -9,7 +9,7 @@ from mem0server.exceptions import InvalidInput
 
 
 class EntityTypeField(serializers.CharField):
-    """user / agent / run, singular or plural (Mem0's paths use the plural); stored singular."""
+    """user / agent / app / run, singular or plural (Mem0's paths use the plural); stored singular."""
 
     def to_internal_value(self, data):
         try:
@@ -20,7 +20,7 @@ class EntityTypeField(serializers.CharField):
 
 class EntityListQuerySerializer(serializers.Serializer):
     type = EntityTypeField(
-        required=False, help_text="Only this type: user, agent or run (plural accepted).", max_length=16
+        required=False, help_text="Only this type: user, agent, app or run (plural accepted).", max_length=16
     )
     limit = serializers.IntegerField(
         min_value=1,

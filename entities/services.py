@@ -1,4 +1,4 @@
-"""Writes: delete everything an entity (a user, agent or run id) owns."""
+"""Writes: delete everything an entity (a user, agent, app or run id) owns."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from memories.services import memories_delete_scope
 
 
 def entity_delete(*, principal, entity_type: str, entity_id: str) -> int:
-    """Delete every memory of one user/agent/run in one transaction (history records DELETE); returns how many.
+    """Delete every memory of one user/agent/app/run in one transaction (history records DELETE); returns how many.
 
     `entity_type` is already normalised (see selectors.parse_entity_type). NotFound when the id owns nothing.
     """

@@ -32,7 +32,7 @@ NEXT_CURSOR_HEADER = OpenApiParameter(
 class EntitiesView(APIView):
     @extend_schema(
         tags=TAGS,
-        summary="List users, agents and runs with their memory counts",
+        summary="List users, agents, apps and runs with their memory counts",
         operation_id="entities_list",
         parameters=[EntityListQuerySerializer, NEXT_CURSOR_HEADER],
         responses=EntitySerializer(many=True),
@@ -56,15 +56,15 @@ class EntityDetailView(APIView):
 
     @extend_schema(
         tags=TAGS,
-        summary="Delete every memory of a user, agent or run (admin)",
+        summary="Delete every memory of a user, agent, app or run (admin)",
         operation_id="entity_delete",
         parameters=[
             OpenApiParameter(
                 "entity_type",
                 OpenApiTypes.STR,
                 OpenApiParameter.PATH,
-                enum=["user", "agent", "run", "users", "agents", "runs"],
-                description="user, agent or run; the plurals users, agents, runs are accepted too.",
+                enum=["user", "agent", "app", "run", "users", "agents", "apps", "runs"],
+                description="user, agent, app or run; the plurals users, agents, apps, runs are accepted too.",
             ),
         ],
         responses={200: EntityDeleteResponseSerializer},

@@ -142,7 +142,7 @@ MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
-# Searches whose scope (user_id / agent_id / run_id) holds at most this many memories, by PostgreSQL's
+# Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's
 # estimate, compare every memory of the scope instead of using the HNSW index: exact, and faster at that size.
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 10_000)
 

@@ -8,10 +8,20 @@ from memories.models import Memory, MemoryHistory
 
 @admin.register(Memory)
 class MemoryAdmin(ReadOnlyAdmin):
-    list_display = ("short_text", "account", "user_id", "agent_id", "run_id", "role", "created_at", "updated_at")
+    list_display = (
+        "short_text",
+        "account",
+        "user_id",
+        "agent_id",
+        "app_id",
+        "run_id",
+        "role",
+        "created_at",
+        "updated_at",
+    )
     list_filter = ("account", "role", "created_at")
     list_select_related = ("account",)
-    search_fields = ("text", "=id", "=user_id", "=agent_id", "=run_id")
+    search_fields = ("text", "=id", "=user_id", "=agent_id", "=app_id", "=run_id")
     date_hierarchy = "created_at"
     # The embedding is 384 numbers: not something to read or edit by hand.
     exclude = ("embedding",)

@@ -18,8 +18,9 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
+from memories.models import SCOPE_FIELDS
 
-COLUMNS = ("user_id", "agent_id", "run_id", "actor_id", "role")
+COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}

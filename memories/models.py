@@ -12,7 +12,9 @@ from django.db.models import GeneratedField
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
+SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
+# For error messages: "user_id, agent_id, app_id or run_id".
+SCOPE_NAMES = ", ".join(SCOPE_FIELDS[:-1]) + f" or {SCOPE_FIELDS[-1]}"
 # Keyword search: English stemming and stop words (a stop word would otherwise match nearly everything,
 # as PostgreSQL's ranking has no inverse document frequency). Words of other languages are kept as written.
 TEXT_SEARCH_CONFIG = "english"
@@ -29,6 +31,7 @@ class Memory(models.Model):
     hash = models.CharField(max_length=32, help_text="md5 of the text")
     user_id = models.CharField(max_length=255, null=True, blank=True)
     agent_id = models.CharField(max_length=255, null=True, blank=True)
+    app_id = models.CharField(max_length=255, null=True, blank=True)
     run_id = models.CharField(max_length=255, null=True, blank=True)
     actor_id = models.CharField(max_length=255, null=True, blank=True)
     role = models.CharField(max_length=32, null=True, blank=True)
@@ -57,6 +60,7 @@ class Memory(models.Model):
             # Scope lookups list newest first, so the scope id leads and created_at follows.
             models.Index(fields=["user_id", "-created_at"], name="memory_user_created"),
             models.Index(fields=["agent_id", "-created_at"], name="memory_agent_created"),
+            models.Index(fields=["app_id", "-created_at"], name="memory_app_created"),
             models.Index(fields=["run_id", "-created_at"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
             GinIndex(fields=["metadata"], name="memory_metadata_gin"),
@@ -127,6 +131,7 @@ class SessionMessage(models.Model):
     )
     user_id = models.CharField(max_length=255, null=True, blank=True)
     agent_id = models.CharField(max_length=255, null=True, blank=True)
+    app_id = models.CharField(max_length=255, null=True, blank=True)
     run_id = models.CharField(max_length=255, null=True, blank=True)
     role = models.CharField(max_length=32)
     content = models.TextField()
@@ -136,7 +141,8 @@ class SessionMessage(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["account", "user_id", "agent_id", "run_id", "-created_at"], name="session_message_scope"
+                fields=["account", "user_id", "agent_id", "app_id", "run_id", "-created_at"],
+                name="session_message_scope",
             ),
         ]
 

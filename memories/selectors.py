@@ -19,7 +19,7 @@ from pgvector.django import CosineDistance
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
 from memories.filters import build_filter
-from memories.models import SCOPE_FIELDS, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -182,7 +182,7 @@ def memories_search(
     limit) with most true neighbours missed; PostgreSQL itself chose HNSW from ~5,000 rows on.
     """
     if not any(filters.get(field) for field in SCOPE_FIELDS):
-        raise InvalidInput("Search needs a scope: give user_id, agent_id or run_id (top level or in filters).")
+        raise InvalidInput(f"Search needs a scope: give {SCOPE_NAMES} (top level or in filters).")
     if top_k == 0:
         return []
     vector = get_embedder().embed([query])[0]

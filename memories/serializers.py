@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 
 MAX_TOP_K = 1000
 MAX_MESSAGE_LENGTH = 100_000
@@ -31,6 +31,7 @@ class ScopeIdField(StrictCharField):
 class ScopeMixin(serializers.Serializer):
     user_id = ScopeIdField()
     agent_id = ScopeIdField()
+    app_id = ScopeIdField()
     run_id = ScopeIdField()
 
     def scope(self) -> dict[str, str]:
@@ -88,7 +89,7 @@ class AddMemoryRequestSerializer(ScopeMixin):
 
     def validate(self, attrs):
         if not any(attrs.get(field) for field in SCOPE_FIELDS):
-            raise serializers.ValidationError("One of user_id, agent_id or run_id is required.")
+            raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required.")
         if attrs.get("memory_type") == "procedural_memory" and not attrs.get("agent_id"):
             raise serializers.ValidationError({"agent_id": "memory_type procedural_memory needs an agent_id."})
         return attrs
@@ -130,6 +131,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "updated_at",
             "user_id",
             "agent_id",
+            "app_id",
             "run_id",
             "actor_id",
             "role",
@@ -175,7 +177,7 @@ class MemoryListResponseSerializer(serializers.Serializer):
 class DeleteScopeQuerySerializer(ScopeMixin):
     def validate(self, attrs):
         if not any(attrs.get(field) for field in SCOPE_FIELDS):
-            raise serializers.ValidationError("One of user_id, agent_id or run_id is required.")
+            raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required.")
         return attrs
 
 
@@ -219,7 +221,7 @@ class SearchRequestSerializer(ScopeMixin):
                 raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
             filters[field] = value
         if not any(filters.get(field) for field in SCOPE_FIELDS):
-            raise serializers.ValidationError("Search needs user_id, agent_id or run_id (top level or in filters).")
+            raise serializers.ValidationError(f"Search needs {SCOPE_NAMES} (top level or in filters).")
         attrs["filters"] = filters
         attrs["top_k"] = attrs.get("top_k", attrs.pop("limit", 20))
         attrs.pop("limit", None)

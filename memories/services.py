@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, SessionMessage
 from memories.selectors import memories_visible, memory_get
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
@@ -92,7 +92,7 @@ def memories_add(
     if not messages:
         raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
     if not any(scope.get(field) for field in SCOPE_FIELDS):
-        raise InvalidInput("One of user_id, agent_id or run_id is required.")
+        raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
     account = principal.account
     llm_kwargs = {
         "account": account,
@@ -258,7 +258,7 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
 def memories_delete_scope(*, principal, scope: dict[str, str]) -> int:
     """Delete every memory the caller sees that matches all the given scope ids; returns how many."""
     if not any(scope.get(field) for field in SCOPE_FIELDS):
-        raise InvalidInput("One of user_id, agent_id or run_id is required.")
+        raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
     with transaction.atomic():
         memories = list(memories_visible(principal=principal).select_for_update().filter(**scope).only(*_DELETE_FIELDS))
         session = SessionMessage.objects.filter(**scope)

@@ -160,3 +160,27 @@ def test_createapikey_command_prints_the_key_once(member, capsys, embedder, admi
     assert key.startswith("m0sk_")
     assert key_client(key).get("/memories").status_code == 200
     assert APIKey.objects.get().label == "cli"
+
+
+def test_authorization_token_and_bearer_carry_the_same_key_and_tenancy(member, make_user, embedder):
+    """Mem0's SDKs send `Authorization: Token <key>`, MCP clients `Bearer <key>`: both act as X-API-Key does."""
+    _, key = services.apikey_create(user=member, label="sdk")
+    _, other_key = services.apikey_create(user=make_user("other@example.com"), label="sdk")
+    body = {"messages": "Likes tea", "user_id": "alice", "infer": False}
+    added = key_client(other_key).post("/memories", body, format="json").json()["results"][0]
+    for header in (f"Token {key}", f"token {key}", f"Bearer {key}"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=header)
+        assert client.get("/memories").json()["results"] == []
+        assert client.get(f"/memories/{added['id']}").status_code == 404
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {other_key}")
+    assert [m["id"] for m in client.get("/memories").json()["results"]] == [added["id"]]
+
+
+def test_a_bad_token_key_is_refused_with_the_api_key_message(db, admin_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token m0sk_nope")
+    response = client.get("/memories")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid API key."

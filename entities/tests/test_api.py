@@ -60,7 +60,7 @@ def test_type_filter_accepts_singular_and_plural(api_client, population, spellin
 def test_unknown_type_filter_is_a_400_naming_the_allowed_types(api_client, db):
     response = api_client.get("/entities", {"type": "team"})
     assert response.status_code == 400
-    assert "user, agent, run" in response.json()["detail"]
+    assert "user, agent, app, run" in response.json()["detail"]
 
 
 def test_pages_follow_the_next_cursor_header_until_the_list_ends(api_client, make_memory):
@@ -173,7 +173,7 @@ def test_delete_of_an_id_with_a_nul_character_is_a_400(api_client, population):
 def test_delete_of_an_unknown_type_is_a_400_naming_the_allowed_types(api_client, population):
     response = api_client.delete("/entities/team/alice")
     assert response.status_code == 400
-    assert "user, agent, run" in response.json()["detail"]
+    assert "user, agent, app, run" in response.json()["detail"]
     assert Memory.objects.count() == 5
 
 
@@ -206,3 +206,15 @@ def test_members_see_and_count_only_their_own_accounts_entities(make_user, key_c
     assert [(e["id"], e["total_memories"]) for e in client_a.get("/entities").json()] == [("shared", 1)]
     assert [(e["id"], e["total_memories"]) for e in client_b.get("/entities").json()] == [("shared", 2)]
     assert client_a.delete("/entities/user/shared").status_code == 403
+
+
+def test_apps_are_entities_listed_and_deleted_like_the_others(api_client, make_memory):
+    make_memory("Lives in Oslo")
+    make_memory("Uses the notes app", scope={"app_id": "notes"})
+    make_memory("Only the app knows", user_id=None, scope={"app_id": "notes"})
+    assert [(e["type"], e["id"], e["total_memories"]) for e in entities(api_client, type="apps").json()] == [
+        ("app", "notes", 2)
+    ]
+    response = api_client.delete("/entities/apps/notes")
+    assert response.json() == {"message": "Entity deleted", "deleted": 2}
+    assert [(e["type"], e["id"], e["total_memories"]) for e in entities(api_client).json()] == [("user", "alice", 1)]

@@ -56,11 +56,16 @@ CREDENTIALS = {
     "refresh_as_access": None,
     "revoked_api_key": None,
     "unknown_api_key": None,
+    "unknown_token_key": None,
+    "empty_token": None,
     "member_api_key": (False, True, False),
+    "member_token_key": (False, True, False),
+    "member_bearer_key": (False, True, False),
     "member_jwt": (False, True, True),
     "admin_account_api_key": (True, True, False),
     "admin_jwt": (True, True, True),
     "ADMIN_API_KEY": (True, False, False),
+    "ADMIN_API_KEY_token": (True, False, False),
     "AUTH_DISABLED": (True, False, False),
 }
 
@@ -92,6 +97,15 @@ def make_client(credential: str, settings, make_user) -> APIClient:
         client.credentials(HTTP_X_API_KEY=key)
     elif credential == "unknown_api_key":
         client.credentials(HTTP_X_API_KEY="m0sk_" + "A" * 43)
+    elif credential == "unknown_token_key":
+        client.credentials(HTTP_AUTHORIZATION="Token m0sk_" + "A" * 43)
+    elif credential == "empty_token":
+        client.credentials(HTTP_AUTHORIZATION="Token ")
+    elif credential in ("member_token_key", "member_bearer_key"):
+        scheme = "Token" if credential == "member_token_key" else "Bearer"
+        client.credentials(HTTP_AUTHORIZATION=f"{scheme} {apikey_create(user=member, label='k')[1]}")
+    elif credential == "ADMIN_API_KEY_token":
+        client.credentials(HTTP_AUTHORIZATION=f"Token {ADMIN_KEY}")
     elif credential in ("member_api_key", "admin_account_api_key"):
         client.credentials(HTTP_X_API_KEY=apikey_create(user=member if "member" in credential else admin, label="k")[1])
     elif credential in ("member_jwt", "admin_jwt"):

@@ -13,6 +13,7 @@ from memories.models import Memory, MemoryHistory
 def add(client, messages, **body):
     body.setdefault("user_id", "alice")
     body.setdefault("infer", False)
+    body = {key: value for key, value in body.items() if value is not None}  # user_id=None: no user_id
     return client.post("/memories", {"messages": messages, **body}, format="json")
 
 
@@ -452,3 +453,38 @@ def test_infer_without_llm_stores_a_repeat_of_an_expired_memory_again(api_client
     assert [r["event"] for r in again] == ["ADD"]
     listed = api_client.get("/memories", {"user_id": "alice"}).json()["results"]
     assert [m["memory"] for m in listed] == ["Is in Paris this week"]
+
+
+# --- app_id: the fourth scope ----------------------------------------------------------------------
+
+
+def test_app_id_alone_scopes_add_list_search_and_delete(api_client):
+    response = add(api_client, [user("Prefers dark mode")], user_id=None, app_id="notes-app")
+    assert response.status_code == 200, response.json()
+    [added] = response.json()["results"]
+    assert Memory.objects.get(id=added["id"]).app_id == "notes-app"
+    add(api_client, [user("Prefers light mode")], user_id=None, app_id="other-app")
+
+    listed = api_client.get("/memories", {"app_id": "notes-app"}).json()["results"]
+    assert [(m["memory"], m["app_id"]) for m in listed] == [("Prefers dark mode", "notes-app")]
+
+    found = api_client.post("/search", {"query": "display theme", "app_id": "notes-app"}, format="json").json()
+    assert [m["memory"] for m in found["results"]] == ["Prefers dark mode"]
+    by_filter = api_client.post("/search", {"query": "theme", "filters": {"app_id": "other-app"}}, format="json")
+    assert [m["memory"] for m in by_filter.json()["results"]] == ["Prefers light mode"]
+
+    assert api_client.delete("/memories?app_id=notes-app").status_code == 200
+    assert not Memory.objects.filter(app_id="notes-app").exists()
+    assert Memory.objects.filter(app_id="other-app").count() == 1
+
+
+def test_app_id_with_whitespace_is_rejected(api_client):
+    response = add(api_client, [user("x")], app_id="two words")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"app_id": ["Must not contain whitespace."]}
+
+
+def test_add_without_any_scope_names_all_four(api_client):
+    response = add(api_client, [user("x")], user_id=None)
+    assert response.status_code == 400
+    assert "user_id, agent_id, app_id or run_id" in json.dumps(response.json())
