@@ -203,6 +203,7 @@ INSTALLED_APPS = [
     "memories",
     "requestlog",
     "entities",
+    "platform_api",
 ]
 
 MIDDLEWARE = [

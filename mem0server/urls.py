@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("memories.urls")),
     path("", include("entities.urls")),
     path("", include("requestlog.urls")),
+    path("", include("platform_api.urls")),
 ]
 
 handler400 = "mem0server.views.bad_request"
