@@ -204,6 +204,7 @@ INSTALLED_APPS = [
     "requestlog",
     "entities",
     "platform_api",
+    "mcp_server",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("entities.urls")),
     path("", include("requestlog.urls")),
     path("", include("platform_api.urls")),
+    path("", include("mcp_server.urls")),
 ]
 
 handler400 = "mem0server.views.bad_request"

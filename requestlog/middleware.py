@@ -19,6 +19,13 @@ logger = logging.getLogger("mem0server.requestlog")
 
 # Not API calls: the operator's admin, static assets, the docs, and health probes that would flood the log.
 SKIPPED_PREFIXES = ("/admin/", "/static/", "/docs", "/openapi.json", "/healthz", "/favicon")
+# A view names the MCP tool a call ran by setting this attribute on its response (see record_tool).
+TOOL_ATTRIBUTE = "request_log_tool"
+
+
+def record_tool(response, tool: str) -> None:
+    """Have the log row of this response name the MCP tool that produced it."""
+    setattr(response, TOOL_ATTRIBUTE, tool)
 
 
 def _client_ip(request) -> str | None:
@@ -65,5 +72,6 @@ class RequestLogMiddleware:
                 client_ip=_client_ip(request),
                 request_id=request_id_var.get()[:128],
                 created_at=timezone.now(),
+                tool=_text(getattr(response, TOOL_ATTRIBUTE, ""), 64),
             )
         )

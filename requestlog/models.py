@@ -26,6 +26,7 @@ class RequestLog(models.Model):
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
+    tool = models.CharField(max_length=64, blank=True, default="", help_text="The MCP tool called (POST /mcp).")
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -23,5 +23,6 @@ class RequestLogSerializer(serializers.ModelSerializer):
             "auth_type",
             "user_id",
             "request_id",
+            "tool",
             "created_at",
         ]

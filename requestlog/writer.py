@@ -47,6 +47,7 @@ class Row(NamedTuple):
     client_ip: str | None
     request_id: str
     created_at: datetime
+    tool: str = ""
 
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:

@@ -1,0 +1,109 @@
+"""The JSON-RPC side of MCP: one request in, one result or error out, with the official SDK's protocol types.
+
+Why not the SDK's server: its Streamable HTTP transport (StreamableHTTPSessionManager) is an ASGI app that needs
+a long-lived anyio task group and async handlers. We serve WSGI (gunicorn gthread, runserver): mounting it would
+mean an event loop per request and our synchronous ORM services pushed to other threads, with their own
+database connections. The protocol is small once stateless (initialize, ping, tools/list, tools/call), so the
+dispatch below is synchronous and runs in the request's thread; every message, result, error code and the
+version list come from the SDK (`mcp_types`), so none of the wire format is written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    CallToolRequestParams,
+    CallToolResult,
+    Implementation,
+    InitializeRequestParams,
+    InitializeResult,
+    ListToolsResult,
+    ServerCapabilities,
+    TextContent,
+    ToolsCapability,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from pydantic import BaseModel, ValidationError
+
+from mcp_server.tools import TOOLS, ToolContext, ToolError, tool_call
+
+SERVER_INFO = Implementation(name="mem0server", title="mem0server memory", version="0.1.0")
+METHODS = ("initialize", "ping", "tools/list", "tools/call")
+
+
+@dataclass
+class Outcome:
+    """What a request produced: the JSON-RPC result object, and the tool it ran (for the request log)."""
+
+    result: dict[str, Any]
+    tool: str = ""
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _params(model: type[BaseModel], params: dict[str, Any] | None, method: str) -> Any:
+    try:
+        return model.model_validate(params or {}, by_name=False)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'params'}: {error['msg']}" for error in exc.errors()
+        )
+        raise MCPError(INVALID_PARAMS, f"Invalid params for {method}: {problems}.") from None
+
+
+def negotiate_version(requested: str) -> str:
+    """The client's version when we speak it, else our newest (the client then decides whether to go on)."""
+    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+
+
+def _instructions(default_scope: dict[str, str]) -> str:
+    pinned = ", ".join(f"{field}={value}" for field, value in default_scope.items())
+    scope = f" Calls are scoped to {pinned} unless a call names other ids." if pinned else ""
+    return (
+        "Long-term memory shared across conversations. Call search_memories before answering anything that "
+        "depends on what you know about the user, and add_memory when you learn a lasting preference or fact. "
+        "Ask before deleting." + scope
+    )
+
+
+def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext) -> Outcome:
+    """Answer one JSON-RPC request; MCPError for a protocol error (unknown method, bad params, unknown tool)."""
+    if method == "initialize":
+        init = _params(InitializeRequestParams, params, method)
+        result = InitializeResult(
+            protocol_version=negotiate_version(init.protocol_version),
+            capabilities=ServerCapabilities(tools=ToolsCapability(list_changed=False)),
+            server_info=SERVER_INFO,
+            instructions=_instructions(ctx.default_scope),
+        )
+        return Outcome(dump(result))
+    if method == "ping":
+        return Outcome({})
+    if method == "tools/list":
+        return Outcome(dump(ListToolsResult(tools=[spec.tool for spec in TOOLS.values()])))
+    if method == "tools/call":
+        call = _params(CallToolRequestParams, params, method)
+        spec = TOOLS.get(call.name)
+        if spec is None:
+            # The spec makes an unknown tool a protocol error, not a tool result.
+            raise MCPError(INVALID_PARAMS, f"Unknown tool {call.name[:100]!r}; the tools are {', '.join(TOOLS)}.")
+        try:
+            data = tool_call(spec, ctx, call.arguments or {})
+        except ToolError as exc:
+            result = CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+        else:
+            text = TextContent(type="text", text=json.dumps(data, ensure_ascii=False))
+            result = CallToolResult(content=[text], structured_content=data)
+        return Outcome(dump(result), tool=call.name)
+    raise MCPError(
+        METHOD_NOT_FOUND, f"Method {method[:100]!r} is not offered here; this server answers {', '.join(METHODS)}."
+    )
+

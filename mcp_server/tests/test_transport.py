@@ -1,0 +1,190 @@
+"""POST /mcp at the HTTP level: the transport's answers to odd requests, auth, the default scope, the schema.
+
+These send raw HTTP (DRF's APIClient) because the official client never sends malformed messages;
+test_client.py drives the server with the official `mcp` client.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from rest_framework.test import APIClient
+
+from apikeys.services import apikey_create
+
+ACCEPT = "application/json, text/event-stream"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+
+def post(client: APIClient, body, *, path="/mcp", content_type="application/json", accept=ACCEPT, **headers):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    if accept is not None:
+        headers["HTTP_ACCEPT"] = accept
+    return client.generic("POST", path, data, content_type=content_type, **headers)
+
+
+def call(client: APIClient, method: str, params=None, **kwargs):
+    return post(client, {"jsonrpc": "2.0", "id": 7, "method": method, "params": params or {}}, **kwargs)
+
+
+@pytest.fixture
+def client(api_client) -> APIClient:
+    return api_client
+
+
+def test_initialize_negotiates_the_clients_version_and_names_the_server(client):
+    response = post(client, INITIALIZE)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == 1 and body["jsonrpc"] == "2.0"
+    result = body["result"]
+    assert result["protocolVersion"] == "2025-06-18"
+    assert result["serverInfo"]["name"] == "mem0server"
+    assert result["capabilities"]["tools"] == {"listChanged": False}
+    assert "search_memories" in result["instructions"]
+    assert "Mcp-Session-Id" not in response.headers  # stateless: no session to keep
+
+
+def test_an_unknown_protocol_version_is_answered_with_the_newest_we_speak(client):
+    params = {**INITIALIZE["params"], "protocolVersion": "1999-01-01"}
+    result = post(client, {**INITIALIZE, "params": params}).json()["result"]
+    assert result["protocolVersion"] == LATEST_HANDSHAKE_VERSION
+
+
+def test_ping_answers_an_empty_result_and_notifications_get_202(client):
+    assert call(client, "ping").json() == {"jsonrpc": "2.0", "id": 7, "result": {}}
+    response = post(client, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert response.status_code == 202
+    assert response.content == b""
+
+
+def test_the_default_scope_is_named_in_the_instructions(client):
+    result = post(client, INITIALIZE, path="/mcp?user_id=alice").json()["result"]
+    assert "user_id=alice" in result["instructions"]
+
+
+def test_get_opens_no_stream_405(client):
+    response = client.get("/mcp", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 405
+    assert "POST" in response["Allow"] and "GET" not in response["Allow"]
+    assert response.json()["error"]["code"] == INVALID_REQUEST
+    assert "POST JSON-RPC messages" in response.json()["error"]["message"]
+    assert client.delete("/mcp").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code", "words"),
+    [
+        ({"accept": "text/html"}, 406, INVALID_REQUEST, "application/json"),
+        ({"accept": "text/event-stream"}, 406, INVALID_REQUEST, "does not stream SSE"),
+        ({"content_type": "text/plain"}, 415, INVALID_REQUEST, "Content-Type: application/json"),
+        ({"HTTP_MCP_PROTOCOL_VERSION": "2099-01-01"}, 400, UNSUPPORTED_PROTOCOL_VERSION, "2025-11-25"),
+    ],
+)
+def test_wrong_headers_get_the_transports_errors(client, kwargs, status, code, words):
+    response = call(client, "ping", **kwargs)
+    assert response.status_code == status
+    body = response.json()
+    assert body["id"] is None
+    assert body["error"]["code"] == code
+    assert words in body["error"]["message"]
+
+
+def test_an_unsupported_version_header_lists_the_supported_ones(client):
+    error = call(client, "ping", HTTP_MCP_PROTOCOL_VERSION="2026-07-28").json()["error"]
+    assert error["data"] == {"supported": list(HANDSHAKE_PROTOCOL_VERSIONS), "requested": "2026-07-28"}
+
+
+def test_a_missing_accept_header_is_accepted(client):
+    assert call(client, "ping", accept=None).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        ("{not json", PARSE_ERROR, "JSON parse error"),
+        ('{"a":' * 40 + "1" + "}" * 40, PARSE_ERROR, "nest deeper"),
+        ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], INVALID_REQUEST, "batches are not supported"),
+        ({"hello": "world"}, INVALID_REQUEST, "Invalid JSON-RPC message"),
+        ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, INVALID_REQUEST, "Invalid JSON-RPC message"),
+        ({"jsonrpc": "2.0", "id": None, "method": "ping"}, INVALID_REQUEST, "id must be a string or an integer"),
+        ({"jsonrpc": "2.0", "id": True, "method": "ping"}, INVALID_REQUEST, "id must be a string or an integer"),
+        ("", INVALID_REQUEST, "Invalid JSON-RPC message"),
+    ],
+)
+def test_malformed_messages_get_400_with_the_json_rpc_code(client, body, code, words):
+    response = post(client, body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert words in error["message"]
+
+
+def test_a_body_over_the_size_limit_is_413(client, settings):
+    settings.MAX_REQUEST_BYTES = 100
+    response = call(client, "tools/call", {"name": "add_memory", "arguments": {"text": "x" * 200}})
+    assert response.status_code == 413
+    assert "larger than the limit" in response.json()["error"]["message"]
+
+
+def test_an_unknown_method_is_method_not_found(client):
+    body = call(client, "resources/list").json()
+    assert body["id"] == 7
+    assert body["error"]["code"] == METHOD_NOT_FOUND
+    assert "tools/call" in body["error"]["message"]
+
+
+def test_bad_initialize_params_are_invalid_params(client):
+    error = call(client, "initialize", {"protocolVersion": 5}).json()["error"]
+    assert error["code"] == INVALID_PARAMS
+    assert "capabilities" in error["message"] and "clientInfo" in error["message"]
+
+
+def test_an_unknown_tool_is_a_protocol_error_naming_the_tools(client):
+    error = call(client, "tools/call", {"name": "remember_everything", "arguments": {}}).json()["error"]
+    assert error["code"] == INVALID_PARAMS
+    assert "remember_everything" in error["message"] and "add_memory" in error["message"]
+
+
+def test_no_credentials_is_401_with_a_challenge(anon_client, db):
+    response = call(anon_client, "ping")
+    assert response.status_code == 401
+    assert "Bearer" in response["WWW-Authenticate"]
+    response = call(anon_client, "ping", HTTP_AUTHORIZATION="Bearer m0sk_not-a-real-key")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Token", "X-API-Key"])
+def test_a_users_key_works_in_every_header_mcp_clients_use(anon_client, member, scheme):
+    _, key = apikey_create(user=member, label="mcp")
+    headers = {"HTTP_X_API_KEY": key} if scheme == "X-API-Key" else {"HTTP_AUTHORIZATION": f"{scheme} {key}"}
+    response = call(anon_client, "ping", **headers)
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "words"),
+    [
+        ("/mcp?user_id=al%20ice", {}, "user_id: Must not contain whitespace"),
+        ("/mcp", {"HTTP_X_MEM0_AGENT_ID": ""}, "agent_id"),
+        ("/mcp?user_id=alice", {"HTTP_X_MEM0_USER_ID": "bob"}, "differ"),
+    ],
+)
+def test_a_bad_default_scope_is_refused_before_any_tool_runs(client, path, headers, words):
+    response = call(client, "tools/list", path=path, **headers)
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
+
+
+def test_mcp_is_not_in_the_openapi_schema(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/mcp" not in paths and "/mcp/" not in paths

@@ -1,0 +1,170 @@
+"""POST /mcp: the Streamable HTTP transport of the Model Context Protocol, stateless, answering application/json.
+
+The specification lets a server answer each POSTed request with one JSON body instead of an SSE stream, and
+answer GET (the server-to-client stream) with 405: we send no server-initiated messages, so both apply. There
+are no sessions (no Mcp-Session-Id): every POST carries its credentials and stands alone, which is what lets any
+gunicorn worker answer it. Authentication is the REST API's (API key in X-API-Key, `Authorization: Token` or
+`Authorization: Bearer m0sk_…`, or a login token), so a missing key is DRF's 401 with WWW-Authenticate. DNS
+rebinding, which the spec asks servers to guard against, is stopped by Django's ALLOWED_HOSTS check and by the
+credentials a rebound page cannot know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.utils import extend_schema
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    UnsupportedProtocolVersionErrorData,
+    jsonrpc_message_adapter,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from mcp_server.protocol import handle_request
+from mcp_server.tools import ToolContext
+from mem0server.exceptions import exception_handler
+from memories.models import SCOPE_FIELDS
+from memories.serializers import ScopeMixin
+from requestlog.middleware import record_tool
+
+# A client config pins a default scope with the query (`/mcp?user_id=alice`) or these headers.
+SCOPE_HEADERS = {field: "X-Mem0-" + field.replace("_id", "").capitalize() + "-ID" for field in SCOPE_FIELDS}
+
+
+class TransportError(Exception):
+    """A message refused before it reaches the protocol: an HTTP status and a JSON-RPC error without an id."""
+
+    def __init__(self, status: int, code: int, message: str, data: Any = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+        # `data` left unset when there is none, so the wire error has no "data": null.
+        self.error = ErrorData(code=code, message=message, **({"data": data} if data is not None else {}))
+
+
+def _jsonrpc(envelope: JSONRPCResponse | JSONRPCError, status: int = 200, headers: dict | None = None) -> JsonResponse:
+    body = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    return JsonResponse(body, status=status, headers=headers, json_dumps_params={"ensure_ascii": False})
+
+
+def _media_types(header: str) -> set[str]:
+    return {part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()}
+
+
+def _check_headers(request) -> None:
+    accept = request.META.get("HTTP_ACCEPT")
+    # No Accept header means anything goes (RFC 9110); a list without JSON cannot read our answers.
+    if accept is not None and not _media_types(accept) & {"application/json", "application/*", "*/*"}:
+        raise TransportError(
+            406,
+            INVALID_REQUEST,
+            "Not Acceptable: this server answers with application/json (it does not stream SSE); "
+            "send Accept: application/json, text/event-stream.",
+        )
+    if "application/json" not in _media_types(request.META.get("CONTENT_TYPE", "")):
+        raise TransportError(
+            415, INVALID_REQUEST, "Unsupported Media Type: POST a JSON-RPC message with Content-Type: application/json."
+        )
+    version = request.META.get("HTTP_MCP_PROTOCOL_VERSION")
+    if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+        data = UnsupportedProtocolVersionErrorData(supported=list(HANDSHAKE_PROTOCOL_VERSIONS), requested=version)
+        raise TransportError(
+            400,
+            UNSUPPORTED_PROTOCOL_VERSION,
+            f"Unsupported MCP-Protocol-Version {version[:64]!r}; this server speaks "
+            f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (negotiated with initialize).",
+            data=data.model_dump(mode="json", exclude_none=True),
+        )
+
+
+def default_scope(request) -> dict[str, str]:
+    """The scope ids pinned by the client config: query parameters or X-Mem0-*-ID headers (they must agree)."""
+    data = {}
+    for field, header in SCOPE_HEADERS.items():
+        from_query = request.query_params.get(field)
+        from_header = request.headers.get(header)
+        if from_query is not None and from_header is not None and from_query != from_header:
+            raise TransportError(
+                400, INVALID_REQUEST, f"The {field} query parameter and the {header} header differ; give one."
+            )
+        value = from_query if from_query is not None else from_header
+        if value is not None:
+            data[field] = value
+    serializer = ScopeMixin(data=data)
+    if not serializer.is_valid():
+        detail = exception_handler(exceptions.ValidationError(serializer.errors), {}).data["detail"]
+        raise TransportError(400, INVALID_REQUEST, f"Invalid default scope in the URL or headers. {detail}")
+    return serializer.scope()
+
+
+def _read_message(request) -> JSONRPCRequest | JSONRPCNotification | None:
+    """The POSTed message; None for a notification or a response, which only get 202."""
+    try:
+        raw = request.data  # the REST API's parser: its size and nesting limits hold here too
+    except exceptions.APIException as exc:
+        status = exc.status_code
+        raise TransportError(status, PARSE_ERROR if status == 400 else INVALID_REQUEST, str(exc.detail)) from None
+    if isinstance(raw, list):
+        raise TransportError(400, INVALID_REQUEST, "JSON-RPC batches are not supported: POST one message at a time.")
+    try:
+        message = jsonrpc_message_adapter.validate_python(raw, by_name=False)
+    except ValidationError:
+        message = None
+    if isinstance(raw, dict) and isinstance(message, JSONRPCNotification) and "id" in raw:
+        raise TransportError(400, INVALID_REQUEST, "Invalid JSON-RPC request: id must be a string or an integer.")
+    if message is None:
+        raise TransportError(
+            400,
+            INVALID_REQUEST,
+            'Invalid JSON-RPC message: expected an object like {"jsonrpc": "2.0", "id": 1, "method": "tools/list"} '
+            "(a request) or one without id (a notification).",
+        )
+    return message if isinstance(message, JSONRPCRequest | JSONRPCNotification) else None
+
+
+@extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json
+class McpView(APIView):
+    def perform_content_negotiation(self, request, force=False):
+        # Accept is judged by the transport rules in _check_headers, which answer JSON-RPC errors, not DRF's 406.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # GET (the server-to-client SSE stream) and DELETE (ending a session) included: the spec's 405.
+        error = ErrorData(
+            code=INVALID_REQUEST,
+            message="Method Not Allowed: this MCP server is stateless and opens no SSE stream or session; "
+            "POST JSON-RPC messages to this URL.",
+        )
+        return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=error), status=405)
+
+    def post(self, request):
+        try:
+            _check_headers(request)
+            ctx = ToolContext(principal=request.user, default_scope=default_scope(request))
+            message = _read_message(request)
+        except TransportError as exc:
+            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status, exc.headers)
+        if not isinstance(message, JSONRPCRequest):
+            return HttpResponse(status=202)  # notifications/initialized and the like: nothing to answer
+        try:
+            outcome = handle_request(message.method, message.params, ctx)
+        except MCPError as exc:
+            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error))
+        response = _jsonrpc(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result))
+        if outcome.tool:
+            record_tool(response, outcome.tool)
+        return response
