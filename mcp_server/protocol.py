@@ -31,7 +31,8 @@ from mcp_types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 from pydantic import BaseModel, ValidationError
 
-from mcp_server.tools import TOOLS, ToolContext, ToolError, tool_call
+from mcp_server.handlers import ToolContext, ToolError
+from mcp_server.tools import TOOLS, tool_call
 
 SERVER_INFO = Implementation(name="mem0server", title="mem0server memory", version="0.1.0")
 METHODS = ("initialize", "ping", "tools/list", "tools/call")
@@ -106,4 +107,3 @@ def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext)
     raise MCPError(
         METHOD_NOT_FOUND, f"Method {method[:100]!r} is not offered here; this server answers {', '.join(METHODS)}."
     )
-

@@ -1,15 +1,5 @@
-"""The MCP tools: Mem0's hosted MCP tool names and arguments, each a thin adapter over our services and selectors.
-
-A tool validates its arguments twice: against its JSON schema (types, unknown names), then through the same DRF
-serializers as the REST routes (scope ids, message shapes, limits). It calls the same service or selector as the
-REST route, with the caller as principal, so tenancy, history and limits live in one place. Whatever goes wrong
-comes back as a ToolError sentence, never as an exception the transport has to know about.
-
-Default scope: a client config may pin ids (`/mcp?user_id=alice`, or the X-Mem0-User-ID header; see views.py).
-They fill every scope id a call leaves out; an id the call gives explicitly wins for that field. Filters that
-mention a scope id anywhere (also inside AND/OR/NOT) keep theirs. delete_entities never uses the default scope:
-it deletes only the entities it names.
-"""
+"""The MCP tool catalogue: each tool's name, description and input schema (Mem0's hosted MCP tool names and
+arguments), and the call path that checks arguments against the schema before handlers.py runs the tool."""
 
 from __future__ import annotations
 
@@ -22,41 +12,16 @@ from typing import Any
 import jsonschema
 from django.core.serializers.json import DjangoJSONEncoder
 from mcp_types import Tool, ToolAnnotations
-from rest_framework import serializers
 
-from apikeys.permissions import IsAdmin
-from entities import selectors as entity_selectors
-from entities import services as entity_services
-from entities.serializers import EntityListQuerySerializer, EntitySerializer
-from mem0server.exceptions import NotFound, exception_handler
+from entities.selectors import MAX_ENTITIES_LIMIT
+from mcp_server import handlers
+from mcp_server.handlers import ToolContext, ToolError
+from mem0server.exceptions import exception_handler
 from mem0server.middleware import request_id_var
-from memories import selectors, services
 from memories.models import SCOPE_FIELDS
-from memories.serializers import (
-    MAX_TOP_K,
-    AddMemoryRequestSerializer,
-    AddResponseSerializer,
-    DeleteScopeQuerySerializer,
-    ListMemoriesQuerySerializer,
-    MemoryListResponseSerializer,
-    MemorySerializer,
-    ScopeMixin,
-    SearchRequestSerializer,
-    SearchResponseSerializer,
-    UpdateMemoryRequestSerializer,
-)
+from memories.serializers import MAX_TOP_K
 
 logger = logging.getLogger("mem0server.mcp")
-
-
-class ToolError(Exception):
-    """A tool call that failed for a reason the model can act on: its message becomes the isError result."""
-
-
-@dataclass(frozen=True)
-class ToolContext:
-    principal: Any
-    default_scope: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -78,7 +43,7 @@ MEMORY_ID = {"type": "string", "description": "The memory's id (a UUID), as retu
 FILTERS = {
     "type": "object",
     "description": (
-        "Mem0 filters. {\"key\": value} means equality; operators: "
+        'Mem0 filters. {"key": value} means equality; operators: '
         '{"key": {"in"|"nin"|"gt"|"gte"|"lt"|"lte"|"ne"|"contains"|"icontains": value}}; '
         '"AND"/"OR"/"NOT" take lists of filters. Keys user_id, agent_id, app_id, run_id, actor_id, role are '
         'columns, any other key is a metadata key. Example: {"AND": [{"user_id": "alice"}, {"topic": "food"}]}.'
@@ -92,195 +57,6 @@ def _schema(properties: dict[str, Any], required: list[str] | None = None, **ext
     if required:
         schema["required"] = required
     return schema
-
-
-# --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: dict[str, Any]) -> serializers.Serializer:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
-
-
-def _explicit_scope(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {field: arguments[field] for field in SCOPE_FIELDS if arguments.get(field) is not None}
-
-
-def _with_default_scope(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The call's scope ids, each left-out one filled from the pinned default scope."""
-    return {**ctx.default_scope, **_explicit_scope(arguments)}
-
-
-def _mentions(filters: Any, field: str) -> bool:
-    """Whether a filter object names `field` anywhere, including inside AND / OR / NOT."""
-    if isinstance(filters, dict):
-        return any(key == field or _mentions(value, field) for key, value in filters.items())
-    if isinstance(filters, list):
-        return any(_mentions(item, field) for item in filters)
-    return False
-
-
-def _scope_for_filters(ctx: ToolContext, arguments: dict[str, Any], filters: dict | None) -> dict[str, Any]:
-    """Explicit scope ids, plus the default ones the filters do not already decide."""
-    defaults = {f: v for f, v in ctx.default_scope.items() if not _mentions(filters or {}, f)}
-    return {**defaults, **_explicit_scope(arguments)}
-
-
-def _hoist_scope(filters: dict[str, Any]) -> dict[str, Any]:
-    """Mem0 writes `{"AND": [{"user_id": "alice"}, …]}`; the search's scope check reads top-level ids.
-
-    A plain scope id inside a top-level AND is copied to the top level (AND of the same condition: same rows).
-    """
-    hoisted = dict(filters)
-    for item in filters.get("AND") or []:
-        if isinstance(item, dict) and len(item) == 1:
-            (key, value), *_ = item.items()
-            if key in SCOPE_FIELDS and isinstance(value, str) and key not in hoisted:
-                hoisted[key] = value
-    return hoisted
-
-
-def _require_admin(ctx: ToolContext) -> None:
-    # The same rule as the REST routes (DELETE /memories, DELETE /entities/…): IsAdmin.
-    if not getattr(ctx.principal, "is_admin", False):
-        raise ToolError(IsAdmin.message + " Ask an administrator, or delete memories one by one with delete_memory.")
-
-
-# --- the tools --------------------------------------------------------------------------------------------------
-
-
-def add_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    messages = arguments.get("messages") or arguments.get("text")
-    if not messages:
-        raise ToolError("Give text (a sentence to remember) or messages (a list of {role, content}).")
-    data = {"messages": messages, **_with_default_scope(ctx, arguments), "infer": arguments.get("infer", True)}
-    if "metadata" in arguments:
-        data["metadata"] = arguments["metadata"]
-    params = _validated(AddMemoryRequestSerializer, data)
-    valid = params.validated_data
-    results = services.memories_add(
-        principal=ctx.principal,
-        messages=[services.Message(**m) for m in valid["messages"]],
-        scope=params.scope(),
-        metadata=valid.get("metadata"),
-        infer=valid["infer"],
-    )
-    return AddResponseSerializer({"results": results}).data
-
-
-def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    filters = _hoist_scope(arguments.get("filters") or {})
-    data = {
-        "query": arguments["query"],
-        "filters": filters,
-        **_scope_for_filters(ctx, arguments, filters),
-    }
-    for name in ("limit", "threshold"):
-        if name in arguments:
-            data[name] = arguments[name]
-    valid = _validated(SearchRequestSerializer, data).validated_data
-    hits = selectors.memories_search(
-        principal=ctx.principal,
-        query=valid["query"],
-        filters=valid["filters"],
-        top_k=valid["top_k"],
-        threshold=valid["threshold"],
-        show_expired=valid["show_expired"],
-    )
-    return SearchResponseSerializer({"results": hits}).data
-
-
-def get_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    filters = arguments.get("filters")
-    data: dict[str, Any] = {**_scope_for_filters(ctx, arguments, filters), "top_k": arguments.get("page_size", 100)}
-    if filters:
-        # The REST route's serializer reads filters from a query string, as JSON text.
-        data["filters"] = json.dumps(filters)
-    if "page" in arguments:
-        data["page"] = arguments["page"]
-    params = _validated(ListMemoriesQuerySerializer, data)
-    valid = params.validated_data
-    page = selectors.memories_list(
-        principal=ctx.principal,
-        scope=params.scope(),
-        filters=valid.get("filters"),
-        top_k=valid["top_k"],
-        page=valid.get("page"),
-        show_expired=valid["show_expired"],
-    )
-    return MemoryListResponseSerializer(page).data
-
-
-def get_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    memory = selectors.memory_get(
-        principal=ctx.principal, memory_id=selectors.parse_memory_id(arguments["memory_id"])
-    )
-    return MemorySerializer(memory).data
-
-
-def update_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    memory_id = selectors.parse_memory_id(arguments["memory_id"])
-    data = {key: arguments[key] for key in ("text", "metadata") if key in arguments}
-    valid = _validated(UpdateMemoryRequestSerializer, data).validated_data
-    memory = services.memory_update(principal=ctx.principal, memory_id=memory_id, **valid)
-    return {"message": "Memory updated successfully!", "memory": MemorySerializer(memory).data}
-
-
-def delete_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    memory_id = selectors.parse_memory_id(arguments["memory_id"])
-    services.memory_delete(principal=ctx.principal, memory_id=memory_id)
-    return {"message": "Memory deleted successfully", "id": str(memory_id)}
-
-
-def delete_all_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    _require_admin(ctx)
-    params = _validated(DeleteScopeQuerySerializer, _with_default_scope(ctx, arguments))
-    deleted = services.memories_delete_scope(principal=ctx.principal, scope=params.scope())
-    return {"message": "All relevant memories deleted", "scope": params.scope(), "deleted": deleted}
-
-
-def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    _require_admin(ctx)
-    # Explicit ids only: a pinned default user must never be deleted by a call that did not name it.
-    params = _validated(ScopeMixin, _explicit_scope(arguments))
-    named = params.scope()
-    if not named:
-        raise ToolError("Name the entities to delete: give at least one of user_id, agent_id, app_id, run_id.")
-    deleted: dict[str, int] = {}
-    for entity_type, field in entity_selectors.ENTITY_FIELDS.items():
-        if field in named:
-            try:
-                deleted[entity_type] = entity_services.entity_delete(
-                    principal=ctx.principal, entity_type=entity_type, entity_id=named[field]
-                )
-            except NotFound:
-                deleted[entity_type] = 0
-    if not any(deleted.values()):
-        raise ToolError(f"No memories for {', '.join(f'{f}={v!r}' for f, v in named.items())}: nothing was deleted.")
-    return {"message": "Entities deleted", "deleted": deleted}
-
-
-def list_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    valid = _validated(EntityListQuerySerializer, arguments).validated_data
-    page = entity_selectors.entities_list(
-        principal=ctx.principal, entity_type=valid.get("type"), limit=valid["limit"], cursor=valid.get("cursor")
-    )
-    return {"results": EntitySerializer(page.results, many=True).data, "next_cursor": page.next_cursor}
-
-
-NO_EVENTS = (
-    "This server adds memories synchronously: add_memory's answer already holds the stored memories, so no "
-    "add creates an event to wait for."
-)
-
-
-def list_events(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"results": [], "message": NO_EVENTS}
-
-
-def get_event_status(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    raise ToolError(f"unknown event id {str(arguments['event_id'])[:100]!r}. {NO_EVENTS}")
 
 
 def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> Tool:
@@ -332,7 +108,7 @@ _SPECS = [
             read_only_hint=False,
             destructive_hint=False,
         ),
-        add_memory,
+        handlers.add_memory,
     ),
     ToolSpec(
         _tool(
@@ -346,10 +122,18 @@ _SPECS = [
                 {
                     "query": {"type": "string", "minLength": 1, "description": "What to look for, in plain words."},
                     "filters": FILTERS,
-                    "limit": {"type": "integer", "minimum": 0, "maximum": MAX_TOP_K, "description": "At most this "
-                              "many results (default 20)."},
-                    "threshold": {"type": "number", "minimum": 0, "maximum": 1, "description": "Minimum score "
-                                  "(default 0.1)."},
+                    "limit": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": MAX_TOP_K,
+                        "description": "At most this many results (default 20).",
+                    },
+                    "threshold": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "Minimum score (default 0.1).",
+                    },
                     **SCOPE_PROPERTIES,
                     "enable_graph": ENABLE_GRAPH,
                 },
@@ -357,7 +141,7 @@ _SPECS = [
             ),
             **READ_ONLY,
         ),
-        search_memories,
+        handlers.search_memories,
     ),
     ToolSpec(
         _tool(
@@ -370,15 +154,19 @@ _SPECS = [
                 {
                     "filters": FILTERS,
                     "page": {"type": "integer", "minimum": 1, "description": "Page number, from 1."},
-                    "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "description": "Memories "
-                                  "per page (default 100)."},
+                    "page_size": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_TOP_K,
+                        "description": "Memories per page (default 100).",
+                    },
                     **SCOPE_PROPERTIES,
                     "enable_graph": ENABLE_GRAPH,
                 }
             ),
             **READ_ONLY,
         ),
-        get_memories,
+        handlers.get_memories,
     ),
     ToolSpec(
         _tool(
@@ -388,7 +176,7 @@ _SPECS = [
             _schema({"memory_id": MEMORY_ID}, ["memory_id"]),
             **READ_ONLY,
         ),
-        get_memory,
+        handlers.get_memory,
     ),
     ToolSpec(
         _tool(
@@ -409,7 +197,7 @@ _SPECS = [
             destructive_hint=True,
             idempotent_hint=True,
         ),
-        update_memory,
+        handlers.update_memory,
     ),
     ToolSpec(
         _tool(
@@ -421,7 +209,7 @@ _SPECS = [
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
-        delete_memory,
+        handlers.delete_memory,
     ),
     ToolSpec(
         _tool(
@@ -434,7 +222,7 @@ _SPECS = [
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
-        delete_all_memories,
+        handlers.delete_all_memories,
     ),
     ToolSpec(
         _tool(
@@ -447,7 +235,7 @@ _SPECS = [
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
-        delete_entities,
+        handlers.delete_entities,
     ),
     ToolSpec(
         _tool(
@@ -457,15 +245,18 @@ _SPECS = [
             "changed last. Pass next_cursor back as `cursor` for the next page.",
             _schema(
                 {
-                    "type": {"type": "string", "enum": ["user", "agent", "app", "run"], "description": "Only this "
-                             "type of entity."},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": entity_selectors.MAX_ENTITIES_LIMIT},
+                    "type": {
+                        "type": "string",
+                        "enum": ["user", "agent", "app", "run"],
+                        "description": "Only this type of entity.",
+                    },
+                    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_ENTITIES_LIMIT},
                     "cursor": {"type": "string", "description": "next_cursor of the previous page."},
                 }
             ),
             **READ_ONLY,
         ),
-        list_entities,
+        handlers.list_entities,
     ),
     ToolSpec(
         _tool(
@@ -476,7 +267,7 @@ _SPECS = [
             _schema({}),
             **READ_ONLY,
         ),
-        list_events,
+        handlers.list_events,
     ),
     ToolSpec(
         _tool(
@@ -487,7 +278,7 @@ _SPECS = [
             _schema({"event_id": {"type": "string", "description": "The event id to look up."}}, ["event_id"]),
             **READ_ONLY,
         ),
-        get_event_status,
+        handlers.get_event_status,
     ),
 ]
 
@@ -512,6 +303,8 @@ def _argument_problems(schema: dict[str, Any], arguments: dict[str, Any]) -> lis
 
 def tool_call(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     """Run one tool: its result as a JSON object, or ToolError with a sentence for the model."""
+    # Models often send null for an argument they mean to leave out (Mem0's own server accepted that).
+    arguments = {name: value for name, value in arguments.items() if value is not None}
     problems = _argument_problems(spec.tool.input_schema, arguments)
     if problems:
         raise ToolError("Invalid arguments: " + "; ".join(problems) + ".")
@@ -524,6 +317,7 @@ def tool_call(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> di
         response = exception_handler(exc, {})
         if response is None:
             logger.exception("MCP tool %s failed", spec.tool.name)
-            raise ToolError(f"Internal error while running {spec.tool.name} (request id {request_id_var.get()}).")
+            message = f"Internal error while running {spec.tool.name} (request id {request_id_var.get()})."
+            raise ToolError(message) from exc
         raise ToolError(str(response.data.get("detail"))) from exc
     return json.loads(json.dumps(result, cls=DjangoJSONEncoder))

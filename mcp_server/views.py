@@ -34,8 +34,8 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_request
-from mcp_server.tools import ToolContext
 from mem0server.exceptions import exception_handler
 from memories.models import SCOPE_FIELDS
 from memories.serializers import ScopeMixin

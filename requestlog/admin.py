@@ -6,7 +6,17 @@ from requestlog.models import RequestLog
 
 @admin.register(RequestLog)
 class RequestLogAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "method", "path", "status_code", "latency_ms", "auth_type", "account", "client_ip", "tool")
+    list_display = (
+        "created_at",
+        "method",
+        "path",
+        "status_code",
+        "latency_ms",
+        "auth_type",
+        "account",
+        "client_ip",
+        "tool",
+    )
     list_filter = ("status_code", "method", "auth_type", "tool")
     search_fields = ("path", "=request_id", "=client_ip", "=tool")
     date_hierarchy = "created_at"
