@@ -48,16 +48,16 @@ SCOPE_HEADERS = {field: "X-Mem0-" + field.replace("_id", "").capitalize() + "-ID
 class TransportError(Exception):
     """A message refused before it reaches the protocol: an HTTP status and a JSON-RPC error without an id."""
 
-    def __init__(self, status: int, code: int, message: str, data: Any = None, headers: dict | None = None):
+    def __init__(self, status: int, code: int, message: str, data: Any = None):
         super().__init__(message)
-        self.status, self.headers = status, headers or {}
+        self.status = status
         # `data` left unset when there is none, so the wire error has no "data": null.
         self.error = ErrorData(code=code, message=message, **({"data": data} if data is not None else {}))
 
 
-def _jsonrpc(envelope: JSONRPCResponse | JSONRPCError, status: int = 200, headers: dict | None = None) -> JsonResponse:
+def _jsonrpc(envelope: JSONRPCResponse | JSONRPCError, status: int = 200) -> JsonResponse:
     body = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    return JsonResponse(body, status=status, headers=headers, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def _media_types(header: str) -> set[str]:
@@ -137,6 +137,8 @@ def _read_message(request) -> JSONRPCRequest | JSONRPCNotification | None:
 
 @extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json
 class McpView(APIView):
+    """POST: one JSON-RPC message; anything else is 405. Authenticated like every REST route."""
+
     def perform_content_negotiation(self, request, force=False):
         # Accept is judged by the transport rules in _check_headers, which answer JSON-RPC errors, not DRF's 406.
         renderer = JSONRenderer()
@@ -157,7 +159,7 @@ class McpView(APIView):
             ctx = ToolContext(principal=request.user, default_scope=default_scope(request))
             message = _read_message(request)
         except TransportError as exc:
-            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status, exc.headers)
+            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
         if not isinstance(message, JSONRPCRequest):
             return HttpResponse(status=202)  # notifications/initialized and the like: nothing to answer
         try:

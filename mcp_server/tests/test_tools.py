@@ -1,0 +1,96 @@
+"""Tool behaviour in detail (paging, the default-scope rules, Mem0's argument habits), over raw JSON-RPC POSTs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memories.models import Memory
+from requestlog.models import RequestLog
+
+ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.fixture
+def tool(api_client):
+    """Call a tool as admin; returns (is_error, structured content or error text)."""
+
+    def call(name: str, path: str = "/mcp", **arguments):
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        response = api_client.post(path, json.dumps(body), content_type="application/json", HTTP_ACCEPT=ACCEPT)
+        assert response.status_code == 200, response.content
+        result = response.json()["result"]
+        if result["isError"]:
+            return True, result["content"][0]["text"]
+        assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
+        return False, result["structuredContent"]
+
+    return call
+
+
+def test_list_entities_pages_with_a_cursor_and_filters_by_type(tool, make_memory):
+    for user in ("ann", "ben", "cat"):
+        make_memory(f"{user} likes tea", user_id=user)
+    make_memory("run note", user_id=None, scope={"run_id": "r1"})
+    _, first = tool("list_entities", type="user", limit=2)
+    assert [e["id"] for e in first["results"]] == ["ann", "ben"]
+    _, second = tool("list_entities", type="user", limit=2, cursor=first["next_cursor"])
+    assert [e["id"] for e in second["results"]] == ["cat"] and second["next_cursor"] is None
+    _, runs = tool("list_entities", type="run")
+    assert [(e["type"], e["id"], e["total_memories"]) for e in runs["results"]] == [("run", "r1", 1)]
+    is_error, text = tool("list_entities", type="planet")
+    assert is_error and "'planet' is not one of" in text
+
+
+def test_get_memories_pages_by_page_number(tool, make_memory):
+    for n in range(3):
+        make_memory(f"fact {n}", user_id="alice")
+    _, page1 = tool("get_memories", user_id="alice", page_size=2)
+    _, page2 = tool("get_memories", user_id="alice", page_size=2, page=2)
+    assert [m["memory"] for m in page1["results"]] == ["fact 2", "fact 1"] and page1["next_page"] == 2
+    assert [m["memory"] for m in page2["results"]] == ["fact 0"] and page2["next_page"] is None
+
+
+def test_filters_that_name_a_scope_id_keep_it_over_the_default(tool, make_memory):
+    make_memory("Alice likes tea", user_id="alice")
+    make_memory("Bob likes tea", user_id="bob")
+    _, pinned = tool("get_memories", path="/mcp?user_id=alice")
+    assert [m["memory"] for m in pinned["results"]] == ["Alice likes tea"]
+    _, either = tool(
+        "get_memories", path="/mcp?user_id=alice", filters={"OR": [{"user_id": "alice"}, {"user_id": "bob"}]}
+    )
+    assert {m["memory"] for m in either["results"]} == {"Alice likes tea", "Bob likes tea"}
+    _, search = tool("search_memories", path="/mcp?user_id=alice", query="tea", filters={"user_id": "bob"})
+    assert [m["memory"] for m in search["results"]] == ["Bob likes tea"]
+
+
+def test_mem0_style_and_filters_scope_a_search(tool, make_memory):
+    make_memory("Alice likes tea", user_id="alice", metadata={"topic": "drinks"})
+    make_memory("Bob likes tea", user_id="bob", metadata={"topic": "drinks"})
+    _, found = tool("search_memories", query="tea", filters={"AND": [{"user_id": "bob"}, {"topic": "drinks"}]})
+    assert [m["memory"] for m in found["results"]] == ["Bob likes tea"]
+    is_error, text = tool("search_memories", query="tea", filters={"OR": [{"user_id": "bob"}, {"user_id": "al"}]})
+    assert is_error and "Search needs" in text
+
+
+def test_null_arguments_and_enable_graph_are_accepted_like_mem0s_server(tool):
+    is_error, added = tool("add_memory", text="Likes rain", user_id="alice", agent_id=None, enable_graph=False)
+    assert not is_error and added["results"][0]["memory"] == "Likes rain"
+    assert Memory.objects.get().agent_id is None
+
+
+def test_update_memory_merges_metadata_and_keeps_history(tool, make_memory, api_client):
+    memory_id = make_memory("Likes tea", user_id="alice", metadata={"a": 1})
+    _, updated = tool("update_memory", memory_id=memory_id, text="Likes coffee", metadata={"b": 2})
+    assert updated["memory"]["memory"] == "Likes coffee" and updated["memory"]["metadata"] == {"a": 1, "b": 2}
+    history = api_client.get(f"/memories/{memory_id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [
+        ("ADD", None, "Likes tea"),
+        ("UPDATE", "Likes tea", "Likes coffee"),
+    ]
+
+
+def test_tool_errors_are_logged_with_the_tool_name(tool):
+    tool("get_memory", memory_id="nope")
+    assert list(RequestLog.objects.values_list("path", "status_code", "tool")) == [("/mcp", 200, "get_memory")]
