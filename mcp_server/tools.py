@@ -285,6 +285,9 @@ _SPECS = [
 TOOLS: dict[str, ToolSpec] = {spec.tool.name: spec for spec in _SPECS}
 
 
+MAX_QUOTED_VALUE = 60
+
+
 def _argument_problems(schema: dict[str, Any], arguments: dict[str, Any]) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
@@ -297,6 +300,10 @@ def _argument_problems(schema: dict[str, Any], arguments: dict[str, Any]) -> lis
             message = "give one of " + " or ".join(sorted({r for s in error.validator_value for r in s["required"]}))
         else:
             message = error.message
+        # jsonschema quotes the offending value, which may be a whole (long) text: quote its start only.
+        shown = repr(error.instance)
+        if len(shown) > MAX_QUOTED_VALUE:
+            message = message.replace(shown, shown[:MAX_QUOTED_VALUE] + "…")
         problems.append(f"{where}: {message}" if where else message)
     return problems
 

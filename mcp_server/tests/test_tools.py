@@ -94,3 +94,8 @@ def test_update_memory_merges_metadata_and_keeps_history(tool, make_memory, api_
 def test_tool_errors_are_logged_with_the_tool_name(tool):
     tool("get_memory", memory_id="nope")
     assert list(RequestLog.objects.values_list("path", "status_code", "tool")) == [("/mcp", 200, "get_memory")]
+
+
+def test_a_wrongly_typed_long_text_is_not_echoed_back_whole(tool):
+    is_error, text = tool("add_memory", messages="x" * 5000, user_id="alice")
+    assert is_error and "is not of type 'array'" in text and len(text) < 500
