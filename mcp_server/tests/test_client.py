@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx2
 import pytest
+from mcp.client import Client
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -305,3 +306,22 @@ def test_the_request_log_names_each_tool_called(mcp_url, bearer, member):
     client.credentials(HTTP_AUTHORIZATION=bearer["Authorization"])
     tools = [row["tool"] for row in client.get("/requests").json() if row["path"] == "/mcp" and row["tool"]]
     assert tools == ["get_memories", "list_events"]  # newest first
+
+
+def test_a_client_that_probes_the_2026_protocol_first_falls_back_to_the_handshake(mcp_url, bearer):
+    """The SDK's high-level Client (mode "auto") first asks server/discover at 2026-07-28: our 400 names the
+    versions we speak, and it goes on with initialize."""
+
+    async def main():
+        async with (
+            httpx2.AsyncClient(headers=bearer, timeout=120) as http,
+            Client(streamable_http_client(mcp_url + "?user_id=alice", http_client=http)) as client,
+        ):
+            added = await client.call_tool("add_memory", {"text": "Probed and fell back", "infer": False})
+            return client.session.initialize_result, added
+
+    init, added = anyio.run(main)
+    assert init is not None and init.protocol_version == LATEST_HANDSHAKE_VERSION
+    assert added.is_error is False and added.structured_content["results"][0]["memory"] == "Probed and fell back"
+    statuses = list(RequestLog.objects.filter(path="/mcp").order_by("id").values_list("status_code", flat=True))
+    assert statuses[0] == 400 and 200 in statuses[1:]  # the refused probe, then the handshake era
