@@ -7,9 +7,13 @@ import uuid
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from django.utils.timezone import now
 from rest_framework.test import APIClient
 
 from conftest import ADMIN
+from memories import configuration
+from memories.models import SessionMessage
+from memories.tests.fake_openai import FakeOpenAI
 from platform_api import services
 from platform_api.models import ProjectSettings
 
@@ -236,3 +240,27 @@ def test_unreadable_delete_filters_are_a_400(token_client, filters):
     response = token_client.delete("/v1/memories/?" + urlencode({"filters": filters, "user_id": "alice"}))
     assert response.status_code == 400, response.json()
     assert "filters" in response.json()["detail"]
+
+
+def test_an_agents_own_memories_use_the_agent_instructions_of_the_project(token_client, member):
+    services.project_settings_update(
+        principal=member, changes={"custom_instructions": "USER RULES", "agent_custom_instructions": "AGENT RULES"}
+    )
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        for filters in ({"agent_id": "bot"}, {"user_id": "alice", "agent_id": "bot"}):
+            body = {"messages": "I like tea", "filters": filters}
+            assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200
+        prompts = [call.body["messages"][0]["content"] for call in fake.chat_calls("extract")]
+    assert len(prompts) == 2
+    assert prompts[0].startswith("AGENT RULES") and prompts[1].startswith("USER RULES")
+
+
+def test_deleting_part_of_a_scope_by_filters_keeps_its_conversation_context(token_client, member):
+    SessionMessage.objects.create(account=member, user_id="alice", role="user", content="earlier", created_at=now())
+    add(token_client, "Food", metadata={"topic": "food"})
+    token_client.delete('/v1/memories/?filters={"user_id": "alice", "topic": "food"}')
+    assert SessionMessage.objects.filter(user_id="alice").exists()
+    token_client.delete("/v1/memories/?user_id=alice")
+    assert not SessionMessage.objects.filter(user_id="alice").exists()
