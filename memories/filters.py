@@ -39,6 +39,24 @@ def build_filter(filters: dict[str, Any]) -> Q:
     return q
 
 
+def required_scope(filters: dict[str, Any] | None) -> dict[str, str]:
+    """The scope ids every match of `filters` must have: plain (or `eq`) string values of scope keys, at the top
+    level or inside `AND` lists, however deep. `{"AND": [{"user_id": "alice"}]}` → `{"user_id": "alice"}`."""
+    scope: dict[str, str] = {}
+    if not isinstance(filters, dict):
+        return scope
+    for key, value in filters.items():
+        if key == "AND" and isinstance(value, list):
+            for item in value:
+                scope.update(required_scope(item))
+        elif key in SCOPE_FIELDS:
+            if isinstance(value, dict) and list(value) == ["eq"]:
+                value = value["eq"]
+            if isinstance(value, str) and value and value != "*":
+                scope[key] = value
+    return scope
+
+
 def _logical(op: str, value: Any) -> Q:
     if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
         raise InvalidInput(f"filters.{op} must be a non-empty list of filter objects.")

@@ -18,8 +18,8 @@ from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
-from memories.filters import build_filter
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
+from memories.filters import build_filter, required_scope
+from memories.models import SCOPE_NAMES, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -61,6 +61,8 @@ class MemoryPage:
     results: list[Memory]
     next_cursor: str | None
     next_page: int | None
+    # Every memory the filters match (all pages); only counted when asked (with_count=True).
+    count: int | None = None
 
 
 def _encode_cursor(memory: Memory) -> str:
@@ -86,8 +88,10 @@ def memories_list(
     page: int | None = None,
     cursor: str | None = None,
     show_expired: bool = False,
+    with_count: bool = False,
 ) -> MemoryPage:
-    """Newest first, `top_k` per page, paged by page number or by an opaque cursor."""
+    """Newest first, `top_k` per page, paged by page number or by an opaque cursor; with_count also counts
+    every match (one more query)."""
     qs = _visible(principal=principal, scope=scope, filters=filters, show_expired=show_expired)
     qs = qs.order_by("-created_at", "-id")
     if cursor:
@@ -101,6 +105,7 @@ def memories_list(
         results=rows,
         next_cursor=_encode_cursor(rows[-1]) if has_more and rows else None,
         next_page=(page or 1) + 1 if has_more and not cursor else None,
+        count=qs.count() if with_count else None,
     )
 
 
@@ -123,7 +128,7 @@ def _tsquery_term(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _scope_rows_estimate(filters: dict) -> float:
+def _scope_rows_estimate(scope: dict[str, str]) -> float:
     """PostgreSQL's estimate of the rows of the search scope: the smallest of its scope ids' row counts.
 
     Scope ids only, each alone: metadata filters and the account do not count (an estimate of several
@@ -131,9 +136,9 @@ def _scope_rows_estimate(filters: dict) -> float:
     exact path). Planning only, nothing is read: well under a millisecond.
     """
     rows = []
-    for field in SCOPE_FIELDS:
-        if filters.get(field):
-            plan = json.loads(Memory.objects.filter(build_filter({field: filters[field]})).explain(format="json"))
+    for field, value in scope.items():
+        if value:
+            plan = json.loads(Memory.objects.filter(build_filter({field: value})).explain(format="json"))
             rows.append(plan[0]["Plan"]["Plan Rows"])
     return min(rows)
 
@@ -145,9 +150,9 @@ EXACT_ALWAYS_ROWS = 1_000
 EXACT_MAX_SHARE = 0.1
 
 
-def _search_exactly(filters: dict) -> bool:
+def _search_exactly(scope: dict[str, str]) -> bool:
     """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search)."""
-    rows = _scope_rows_estimate(filters)
+    rows = _scope_rows_estimate(scope)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
         return False
     if rows <= EXACT_ALWAYS_ROWS:
@@ -181,7 +186,9 @@ def memories_search(
     exactly and 80-130 ms through HNSW, which walks past the other users' rows and stops (at its scan memory
     limit) with most true neighbours missed; PostgreSQL itself chose HNSW from ~5,000 rows on.
     """
-    if not any(filters.get(field) for field in SCOPE_FIELDS):
+    # A scope id at the top level of the filters or inside an AND list (Mem0's SDKs send {"AND": [{...}]}).
+    scope = required_scope(filters)
+    if not scope:
         raise InvalidInput(f"Search needs a scope: give {SCOPE_NAMES} (top level or in filters).")
     if top_k == 0:
         return []
@@ -189,7 +196,7 @@ def memories_search(
     base = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired).annotate(
         distance=CosineDistance("embedding", vector)
     )
-    exact = _search_exactly(filters)
+    exact = _search_exactly(scope)
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             # Plain index scans only: the scope's btree finds its rows, and metadata or keyword conditions are

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
+from memories.filters import build_filter, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, SessionMessage
 from memories.selectors import memories_visible, memory_get
 
@@ -255,16 +256,23 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
         return _delete_with_history(memories)
 
 
-def memories_delete_scope(*, principal, scope: dict[str, str]) -> int:
-    """Delete every memory the caller sees that matches all the given scope ids; returns how many."""
+def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str, Any] | None = None) -> int:
+    """Delete every memory the caller sees that matches all the given scope ids (and `filters`, Mem0's filter
+    language, when given); returns how many. A scope id is required, in `scope` or required by `filters`."""
+    scope = {**required_scope(filters), **scope}
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
     with transaction.atomic():
-        memories = list(memories_visible(principal=principal).select_for_update().filter(**scope).only(*_DELETE_FIELDS))
-        session = SessionMessage.objects.filter(**scope)
-        if not principal.is_admin:
-            session = session.filter(account=principal.account)
-        session.delete()
+        memories = memories_visible(principal=principal).select_for_update().filter(**scope)
+        if filters:
+            memories = memories.filter(build_filter(filters))
+        memories = list(memories.only(*_DELETE_FIELDS))
+        # The scope's conversation context goes with it; not when other filters delete only part of the scope.
+        if not filters or filters == required_scope(filters):
+            session = SessionMessage.objects.filter(**scope)
+            if not principal.is_admin:
+                session = session.filter(account=principal.account)
+            session.delete()
         return _delete_with_history(memories)
 
 

@@ -1,6 +1,24 @@
-"""Platform routes, with the trailing slash the official SDKs send. Memory routes in views.py, the rest in
-extra_views.py."""
+"""Platform routes, with the trailing slash the official SDKs send. Memory, ping and project routes here (views.py);
+entities, batch, feedback, stats and summary in extra_urls.py (joined at merge)."""
 
-from django.urls import path  # noqa: F401  (used once routes are added)
+from django.urls import path
 
-urlpatterns: list = []
+from platform_api import views
+
+urlpatterns = [
+    path("v1/ping/", views.PingView.as_view(), name="platform-ping"),
+    path("v3/memories/add/", views.AddView.as_view(), name="platform-memories-add"),
+    path("v3/memories/search/", views.SearchView.as_view(), name="platform-memories-search"),
+    path("v3/memories/", views.ListView.as_view(), name="platform-memories-list"),
+    path("v2/memories/search/", views.SearchV2View.as_view(), name="platform-memories-search-v2"),
+    path("v2/memories/", views.ListV2View.as_view(), name="platform-memories-list-v2"),
+    path("v1/memories/search/", views.SearchV1View.as_view(), name="platform-memories-search-v1"),
+    path("v1/memories/", views.MemoriesV1View.as_view(), name="platform-memories-v1"),
+    path("v1/memories/<str:memory_id>/", views.MemoryView.as_view(), name="platform-memory"),
+    path("v1/memories/<str:memory_id>/history/", views.HistoryView.as_view(), name="platform-memory-history"),
+    path(
+        "api/v1/orgs/organizations/<str:org_id>/projects/<str:project_id>/",
+        views.ProjectView.as_view(),
+        name="platform-project",
+    ),
+]

@@ -45,6 +45,7 @@ from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, apikey_revoke
 from memories import configuration, services
 from memories.tests.fake_openai import FakeOpenAI
+from platform_api.services import project_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +83,7 @@ schema = schemathesis.openapi.from_dict(
 # --- sending a share of the requests to rows that exist ----------------------------------------------------
 
 # Filled by the fixtures for the running test (each test has a fresh database, so fresh ids).
-SEEDED: dict[str, list] = {"memory_id": [], "key_id": []}
+SEEDED: dict[str, list] = {"memory_id": [], "key_id": [], "project": []}
 SCOPES = [("user", "user_id", "alice"), ("agent", "agent_id", "helper"), ("run", "run_id", "run-1")]
 
 
@@ -104,6 +105,10 @@ def flatmap_path_parameters(context, path_parameters):
         return _either(path_parameters, _seeded("memory_id").map(lambda value: {"memory_id": str(value)}))
     if names == {"key_id"}:
         return _either(path_parameters, _seeded("key_id").map(lambda value: {"key_id": value}))
+    if names == {"org_id", "project_id"}:
+        # The Platform's project route: the admin's and the member's own (org_id, project_id) pairs.
+        projects = _seeded("project").map(lambda ids: {"org_id": ids[0], "project_id": ids[1]})
+        return _either(path_parameters, projects)
     if names == {"entity_type", "entity_id"}:
         entities = [{"entity_type": kind, "entity_id": value} for kind, _, value in SCOPES]
         return _either(path_parameters, st.sampled_from(entities))
@@ -124,9 +129,13 @@ def flatmap_query(context, query):
     return _with_a_seeded_scope(query) if context.operation.path == "/memories" else st.just(query)
 
 
+# The OSS search and the Platform's (whose bodies also take top-level scope ids).
+SEARCH_PATHS = ("/search", "/v3/memories/search/", "/v2/memories/search/", "/v1/memories/search/")
+
+
 @schema.hook
 def flatmap_body(context, body):
-    return _with_a_seeded_scope(body) if context.operation.path == "/search" else st.just(body)
+    return _with_a_seeded_scope(body) if context.operation.path in SEARCH_PATHS else st.just(body)
 
 
 def _seed(principal) -> None:
@@ -159,6 +168,7 @@ def _seed(principal) -> None:
 def seeded(live_server, admin_key, embedder) -> str:
     """The server's URL, with admin-owned memories (no account's: a member must never see them)."""
     SEEDED["memory_id"], SEEDED["key_id"] = [], []
+    SEEDED["project"] = [project_ids(principal=AdminPrincipal(auth_type="admin_api_key"))]
     _seed(AdminPrincipal(auth_type="admin_api_key"))
     return live_server.url
 
@@ -167,6 +177,7 @@ def seeded(live_server, admin_key, embedder) -> str:
 def member_account(seeded) -> User:
     """A member with memories of its own and two keys, one of them revoked."""
     user = User.objects.create_user(email="member@example.com", name="Member")
+    SEEDED["project"].append(project_ids(principal=user))
     _seed(user)
     keys = [apikey_create(user=user, label=f"fuzz {i}")[0] for i in range(2)]
     apikey_revoke(user=user, key_id=keys[1].pk)

@@ -7,6 +7,7 @@ import pytest
 from conftest import ADMIN
 from mem0server.exceptions import InvalidInput
 from memories import selectors
+from memories.filters import required_scope
 
 
 @pytest.fixture
@@ -79,3 +80,23 @@ def test_filters_combine_with_the_scope(catalogue):
 def test_bad_filters_are_refused_with_a_reason(catalogue, filters, says):
     with pytest.raises(InvalidInput, match=says):
         texts(filters)
+
+
+@pytest.mark.parametrize(
+    ("filters", "scope"),
+    [
+        ({"user_id": "alice", "topic": "food"}, {"user_id": "alice"}),
+        (
+            {"AND": [{"user_id": "alice"}, {"AND": [{"agent_id": {"eq": "bot"}}]}]},
+            {"user_id": "alice", "agent_id": "bot"},
+        ),
+        # Not a scope every match must have: alternatives, negations, wildcards and other operators.
+        ({"OR": [{"user_id": "alice"}, {"user_id": "bob"}]}, {}),
+        ({"NOT": [{"user_id": "alice"}]}, {}),
+        ({"user_id": "*"}, {}),
+        ({"user_id": {"in": ["alice"]}}, {}),
+        ({"AND": "user_id"}, {}),
+    ],
+)
+def test_the_scope_a_filter_requires_is_found_at_the_top_and_inside_and(filters, scope):
+    assert required_scope(filters) == scope

@@ -1,0 +1,404 @@
+"""Request and response shapes of the Platform memory, ping and project routes (the official SDKs' wire format).
+
+Memory objects and add results are the OSS front door's (memories.serializers): one shape for one thing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mem0server.parsers import NestedTooDeep, json_loads
+from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.text import unstorable_json
+from memories.filters import required_scope
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES
+from memories.serializers import MAX_TOP_K, MemorySerializer, MessagesField, ScopeIdField, ScopeMixin
+
+MAX_INSTRUCTIONS = 20_000
+# The latest instant a date field holds (9999-12-31T23:59:59Z): a later Unix time is a mistake, not a date.
+MAX_TIMESTAMP = 253_402_300_799
+MAX_QUERY_FILTERS = 10_000
+
+
+class PlatformProjectRefSerializer(serializers.Serializer):
+    org_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
+    project_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
+
+
+def merge_scope(attrs: dict, filters: dict | None) -> dict:
+    """The filters with the top-level scope ids added (a different value for the same id is a 400)."""
+    filters = dict(filters or {})
+    for field in SCOPE_FIELDS:
+        value = attrs.pop(field, None)
+        if not value:
+            continue
+        if field in filters and filters[field] != value:
+            raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
+        filters[field] = value
+    return filters
+
+
+# --- ping -------------------------------------------------------------------------------------------------
+
+
+class PlatformPingQuerySerializer(PlatformProjectRefSerializer):
+    pass
+
+
+class PlatformPingResponseSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok"])
+    message = serializers.CharField()
+    org_id = serializers.CharField(help_text="The caller's organisation (one per account).")
+    project_id = serializers.CharField(help_text="The caller's project (one per account).")
+    user_email = serializers.EmailField(allow_null=True)
+
+
+# --- add --------------------------------------------------------------------------------------------------
+
+
+class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+    messages = MessagesField()
+    filters = ObjectField(
+        required=False, allow_null=True, help_text="The scope ids of the new memories, e.g. {'user_id': 'alice'}."
+    )
+    metadata = ObjectField(required=False, allow_null=True)
+    infer = serializers.BooleanField(default=True)
+    custom_instructions = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_INSTRUCTIONS,
+        help_text="The extraction prompt for this add; the project's custom_instructions when not given.",
+    )
+    agent_custom_instructions = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_INSTRUCTIONS,
+        help_text="The extraction prompt when the scope is an agent's alone (agent_id without user_id).",
+    )
+    expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
+    timestamp = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_TIMESTAMP, help_text="Unix seconds."
+    )
+    async_mode = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Accepted; the add runs before the answer either way."
+    )
+    version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
+    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
+
+    def validate_filters(self, value):
+        value = value or {}
+        for key, item in value.items():
+            if key not in SCOPE_FIELDS:
+                raise serializers.ValidationError(f"On add, filters holds only scope ids ({SCOPE_NAMES}); not {key!r}.")
+            ScopeIdField().run_validation(item)
+        return value
+
+    def validate(self, attrs):
+        filters = merge_scope(attrs, attrs.pop("filters", None))
+        if not filters:
+            raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required (in filters).")
+        attrs["scope"] = filters
+        return attrs
+
+
+# --- get_all ----------------------------------------------------------------------------------------------
+
+
+class PlatformPageQuerySerializer(PlatformProjectRefSerializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=100)
+
+
+class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+    filters = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text="Scope ids, metadata keys, operators (eq, ne, gt, gte, lt, lte, in, nin, contains, icontains, "
+        "'*') and AND / OR / NOT lists. Without filters: every memory the caller may see.",
+    )
+    page = serializers.IntegerField(min_value=1, required=False, help_text="Also accepted in the query.")
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=MAX_TOP_K, required=False, help_text="Also accepted in the query."
+    )
+    show_expired = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
+        return attrs
+
+
+class PlatformMemoryPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Memories the filters match, over all pages.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = MemorySerializer(many=True)
+
+
+# --- search -----------------------------------------------------------------------------------------------
+
+RESULT_FIELDS = (
+    "id",
+    "memory",
+    "hash",
+    "metadata",
+    "created_at",
+    "updated_at",
+    *SCOPE_FIELDS,
+    "actor_id",
+    "role",
+    "expiration_date",
+    "score",
+)
+
+
+class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+    query = StrictCharField(max_length=10_000)
+    filters = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text="As in get_all; must name a scope id (top level or inside AND), e.g. {'user_id': 'alice'}.",
+    )
+    top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=10)
+    threshold = serializers.FloatField(
+        min_value=0.0, max_value=1.0, required=False, allow_null=True, help_text="Minimum score; default 0.1."
+    )
+    rerank = serializers.BooleanField(required=False, allow_null=True, help_text="Ignored until a reranker exists.")
+    fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=RESULT_FIELDS),
+        required=False,
+        allow_null=True,
+        max_length=len(RESULT_FIELDS),
+        help_text="Only these keys in each result.",
+    )
+    show_expired = serializers.BooleanField(default=False)
+    keyword_search = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Accepted; keywords always count."
+    )
+
+    def validate(self, attrs):
+        attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
+        if not required_scope(attrs["filters"]):
+            raise serializers.ValidationError(
+                f"Search needs a scope: {SCOPE_NAMES} in filters (top level or inside AND)."
+            )
+        if attrs.get("threshold") is None:
+            attrs["threshold"] = 0.1
+        return attrs
+
+
+class PlatformSearchResultSerializer(serializers.Serializer):
+    """One hit; every key is optional because `fields` may leave it out."""
+
+    id = serializers.UUIDField(required=False)
+    memory = serializers.CharField(source="text", required=False)
+    hash = serializers.CharField(required=False)
+    metadata = ObjectField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+    user_id = serializers.CharField(required=False, allow_null=True)
+    agent_id = serializers.CharField(required=False, allow_null=True)
+    app_id = serializers.CharField(required=False, allow_null=True)
+    run_id = serializers.CharField(required=False, allow_null=True)
+    actor_id = serializers.CharField(required=False, allow_null=True)
+    role = serializers.CharField(required=False, allow_null=True)
+    expiration_date = serializers.DateField(required=False, allow_null=True)
+    score = serializers.FloatField(required=False)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        fields = self.context.get("fields")
+        return {key: value for key, value in data.items() if key in fields} if fields else data
+
+
+class PlatformSearchResponseSerializer(serializers.Serializer):
+    results = PlatformSearchResultSerializer(many=True)
+
+
+# --- update and delete ------------------------------------------------------------------------------------
+
+
+class PlatformUpdateRequestSerializer(PlatformProjectRefSerializer):
+    text = StrictCharField(required=False, max_length=100_000)
+    metadata = ObjectField(required=False)
+    timestamp = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_TIMESTAMP, help_text="Unix seconds."
+    )
+    expiration_date = serializers.DateField(
+        required=False, allow_null=True, input_formats=["%Y-%m-%d"], help_text="null clears it."
+    )
+
+    def validate(self, attrs):
+        if not {"text", "metadata", "timestamp", "expiration_date"} & set(attrs):
+            raise serializers.ValidationError("Give at least one of text, metadata, timestamp or expiration_date.")
+        return attrs
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": 'A JSON object, e.g. {"user_id": "alice"} (the Python SDK sends its dict\'s repr).',
+    }
+)
+class QueryFiltersField(serializers.CharField):
+    """Filters in a query string: JSON, or the Python literal the official SDK sends (httpx writes str(dict))."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        # Checked here rather than as max_length: a schema maxLength this long makes fuzzers build URLs longer
+        # than a server accepts (414), which says nothing about this API.
+        if len(text) > MAX_QUERY_FILTERS:
+            raise serializers.ValidationError(f"Must be at most {MAX_QUERY_FILTERS} characters.")
+        try:
+            value = json_loads(text)
+        except NestedTooDeep as exc:
+            raise serializers.ValidationError(f"Must not nest so deep: {exc}") from None
+        except ValueError:
+            try:
+                # Literals only: nothing is evaluated. Bounded by max_length; deep nesting is a RecursionError.
+                value = ast.literal_eval(text)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise serializers.ValidationError('Must be a JSON object, e.g. {"user_id": "alice"}.') from None
+            if not isinstance(value, dict):
+                raise serializers.ValidationError("Must be a JSON object.") from None
+            try:
+                value = json.loads(json.dumps(value))  # tuples, sets, bytes, … are not JSON
+            except (TypeError, ValueError, RecursionError):
+                raise serializers.ValidationError("Must be a JSON object.") from None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return ObjectField().run_validation(value)
+
+
+class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
+    filters = QueryFiltersField(required=False)
+
+    def validate(self, attrs):
+        attrs["filters"] = attrs.get("filters") or {}
+        if not (required_scope(attrs["filters"]) or any(attrs.get(field) for field in SCOPE_FIELDS)):
+            raise serializers.ValidationError(
+                f"Deleting memories needs a scope: {SCOPE_NAMES} (query or filters). "
+                "To delete every memory, an admin calls reset."
+            )
+        return attrs
+
+
+class PlatformDeleteOneQuerySerializer(PlatformProjectRefSerializer):
+    delete_linked = serializers.BooleanField(
+        required=False, help_text="Accepted; memories here are never linked, so only this one is deleted."
+    )
+
+
+class PlatformDeletedResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class PlatformDeleteAllResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    deleted = serializers.IntegerField(help_text="How many memories were deleted.")
+
+
+# --- project ----------------------------------------------------------------------------------------------
+
+PROJECT_KEYS = (
+    "org_id",
+    "project_id",
+    "custom_instructions",
+    "agent_custom_instructions",
+    "custom_categories",
+    "memory_depth",
+    "usecase_setting",
+    "multilingual",
+)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]},
+        "nullable": True,
+    }
+)
+class CategoriesField(serializers.JSONField):
+    """Category names, or objects such as {"travel": "trips, hotels and flights"}."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(item, str | dict) for item in value):
+            raise serializers.ValidationError("Must be a list of category names or objects.")
+        if len(value) > 1000:
+            raise serializers.ValidationError("Must hold at most 1000 categories.")
+        if problem := unstorable_json(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
+        return value
+
+
+@extend_schema_field({})
+class AnyJSONField(serializers.JSONField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if problem := unstorable_json(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
+        return value
+
+
+class PlatformProjectQuerySerializer(serializers.Serializer):
+    fields = serializers.ListField(
+        child=StrictCharField(max_length=1000),
+        required=False,
+        max_length=len(PROJECT_KEYS),
+        help_text="Only these keys (repeat the parameter, or separate names with commas).",
+    )
+
+    def validate_fields(self, value):
+        names = [name.strip() for item in value for name in item.split(",") if name.strip()]
+        unknown = [name for name in names if name not in PROJECT_KEYS]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown fields {unknown}; choose from {', '.join(PROJECT_KEYS)}.")
+        return names
+
+
+class PlatformProjectSerializer(serializers.Serializer):
+    """The project's settings; every key optional because `fields` may leave it out."""
+
+    org_id = serializers.CharField(required=False)
+    project_id = serializers.CharField(required=False)
+    custom_instructions = serializers.CharField(required=False, allow_blank=True)
+    agent_custom_instructions = serializers.CharField(required=False, allow_blank=True)
+    custom_categories = CategoriesField(required=False, allow_null=True)
+    memory_depth = serializers.CharField(required=False, allow_blank=True)
+    usecase_setting = AnyJSONField(required=False, allow_null=True)
+    multilingual = serializers.BooleanField(required=False, allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        fields = self.context.get("fields")
+        return {key: value for key, value in data.items() if key in fields} if fields else data
+
+
+class PlatformProjectUpdateSerializer(serializers.Serializer):
+    custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)
+    agent_custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)
+    custom_categories = CategoriesField(required=False, allow_null=True)
+    memory_depth = StrictCharField(required=False, allow_blank=True, max_length=64)
+    usecase_setting = AnyJSONField(required=False, allow_null=True)
+    multilingual = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give at least one of custom_instructions, agent_custom_instructions, custom_categories, "
+                "memory_depth, usecase_setting or multilingual."
+            )
+        return attrs
+
+
+class PlatformProjectUpdatedSerializer(PlatformProjectSerializer):
+    message = serializers.CharField()

@@ -1,0 +1,103 @@
+"""The Platform's organisation and project: each account is one organisation with one project, whose settings
+(custom instructions, categories, …) live in ProjectSettings. The memory routes call memories.services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from mem0server.exceptions import NotFound
+from platform_api.models import ProjectSettings
+
+# Fixed, so an account's ids never change between runs or servers sharing one database.
+_ID_NAMESPACE = uuid.UUID("5f0c7d3e-2b7a-4c1e-9a52-6d0f4e8b1c93")
+PROJECT_FIELDS = (
+    "custom_instructions",
+    "agent_custom_instructions",
+    "custom_categories",
+    "memory_depth",
+    "usecase_setting",
+    "multilingual",
+)
+
+
+def _owner(principal) -> str:
+    account = principal.account
+    return "admin" if account is None else f"account:{account.pk}"
+
+
+def project_ids(*, principal) -> tuple[str, str]:
+    """The caller's (org_id, project_id): derived from its account (one fixed pair for the admin principal)."""
+    owner = _owner(principal)
+    org = uuid.uuid5(_ID_NAMESPACE, f"org|{owner}").hex
+    project = uuid.uuid5(_ID_NAMESPACE, f"project|{owner}").hex
+    return f"org_{org}", f"proj_{project}"
+
+
+def project_check(*, principal, org_id: Any = None, project_id: Any = None) -> None:
+    """NotFound unless every given id is the caller's own (another account's ids are as unknown as made-up ones)."""
+    own_org, own_project = project_ids(principal=principal)
+    if org_id not in (None, "") and org_id != own_org:
+        raise NotFound(f"Organization {str(org_id)[:64]!r} not found; GET /v1/ping/ tells your org_id.")
+    if project_id not in (None, "") and project_id != own_project:
+        raise NotFound(f"Project {str(project_id)[:64]!r} not found; GET /v1/ping/ tells your project_id.")
+
+
+def user_email(*, principal) -> str | None:
+    """The caller's email: its account's, or ADMIN_EMAIL for the admin principal (None when unset)."""
+    account = principal.account
+    if account is None:
+        return settings.ADMIN_EMAIL or None
+    return account.email
+
+
+def project_settings_get(*, principal) -> ProjectSettings:
+    """The caller's project settings, created with defaults on first use."""
+    account = principal.account
+    try:
+        with transaction.atomic():
+            project, _ = ProjectSettings.objects.get_or_create(account=account)
+    except IntegrityError:  # created by a concurrent request between the get and the insert
+        project = ProjectSettings.objects.get(account=account)
+    return project
+
+
+def project_settings_update(*, principal, changes: dict[str, Any]) -> ProjectSettings:
+    """Change the given settings of the caller's project (the others stay); returns the whole project."""
+    unknown = set(changes) - set(PROJECT_FIELDS)
+    if unknown:
+        raise ValueError(f"not project settings: {sorted(unknown)}")
+    project_settings_get(principal=principal)
+    with transaction.atomic():
+        project = ProjectSettings.objects.select_for_update().get(account=principal.account)
+        for field, value in changes.items():
+            setattr(project, field, value)
+        project.save()
+    return project
+
+
+def extraction_instructions(
+    *,
+    principal,
+    scope: dict[str, str],
+    custom_instructions: str | None = None,
+    agent_custom_instructions: str | None = None,
+) -> str | None:
+    """The extraction prompt of a Platform add: the request's instructions, else the project's.
+
+    An agent's own memories (agent_id without user_id) use the agent instructions when there are any.
+    """
+    agent_only = bool(scope.get("agent_id")) and not scope.get("user_id")
+    if agent_only and agent_custom_instructions:
+        return agent_custom_instructions
+    if custom_instructions:
+        return custom_instructions
+    project = ProjectSettings.objects.filter(account=principal.account).first()
+    if project is None:
+        return None
+    if agent_only and project.agent_custom_instructions:
+        return project.agent_custom_instructions
+    return project.custom_instructions or None

@@ -1,0 +1,266 @@
+"""The Platform routes over plain HTTP (DRF's APIClient): headers, organisation and project ids, error paths and
+the shapes the SDKs read."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from django.utils.timezone import now
+from rest_framework.test import APIClient
+
+from conftest import ADMIN
+from memories import configuration
+from memories.models import SessionMessage
+from memories.tests.fake_openai import FakeOpenAI
+from platform_api import services
+from platform_api.models import ProjectSettings
+
+
+@pytest.fixture
+def token_client(key_client, member) -> APIClient:
+    """The member's key, sent the way Mem0's SDKs send it (with their extra headers)."""
+    client = key_client(member)
+    key = client._credentials["HTTP_X_API_KEY"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}", HTTP_MEM0_USER_ID="abc123", HTTP_X_MEM0_CLIENT="sdk/1.0")
+    return client
+
+
+def add(client, text: str, user_id: str = "alice", **body):
+    response = client.post(
+        "/v3/memories/add/", {"messages": text, "filters": {"user_id": user_id}, "infer": False, **body}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    return response.json()["results"][0]["id"]
+
+
+# --- ping, organisation and project ---------------------------------------------------------------------------
+
+
+def test_ping_with_a_token_header_tells_the_accounts_ids_and_email(token_client, member):
+    response = token_client.get("/v1/ping/")
+    assert response.status_code == 200, response.json()
+    org_id, project_id = services.project_ids(principal=member)
+    assert response.json() == {
+        "status": "ok",
+        "message": "API key is valid.",
+        "org_id": org_id,
+        "project_id": project_id,
+        "user_email": "member@example.com",
+    }
+
+
+def test_the_admin_key_has_one_fixed_organisation_and_the_admin_email(api_client, settings):
+    settings.ADMIN_EMAIL = "root@example.com"
+    first, second = api_client.get("/v1/ping/").json(), api_client.get("/v1/ping/").json()
+    assert first == second
+    assert (first["org_id"], first["project_id"]) == services.project_ids(principal=ADMIN)
+    assert first["user_email"] == "root@example.com"
+
+
+def test_ids_differ_between_accounts_and_stay_the_same_for_one(make_user):
+    one, two = make_user("one@example.com"), make_user("two@example.com")
+    assert services.project_ids(principal=one) == services.project_ids(principal=one)
+    assert set(services.project_ids(principal=one)).isdisjoint(services.project_ids(principal=two))
+
+
+def test_a_ping_without_credentials_is_401(anon_client):
+    response = anon_client.get("/v1/ping/")
+    assert response.status_code == 401
+    assert "credentials" in response.json()["detail"].lower()
+
+
+def test_the_callers_own_org_and_project_ids_are_accepted(token_client, member):
+    org_id, project_id = services.project_ids(principal=member)
+    assert token_client.get("/v1/ping/", {"org_id": org_id, "project_id": project_id}).status_code == 200
+    body = {"messages": "Hi", "filters": {"user_id": "alice"}, "infer": False, "org_id": org_id}
+    assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_another_accounts_org_or_project_id_is_404(token_client, make_user, where):
+    other_org, other_project = services.project_ids(principal=make_user("other@example.com"))
+    for ids in ({"org_id": other_org}, {"project_id": other_project}, {"org_id": "org_made_up"}):
+        if where == "query":
+            response = token_client.post("/v3/memories/?" + urlencode(ids), {}, format="json")
+        else:
+            response = token_client.post("/v3/memories/", ids, format="json")
+        assert response.status_code == 404, response.json()
+        assert "not found" in response.json()["detail"]
+
+
+def test_the_project_route_with_ids_that_are_not_the_callers_is_404_and_changes_nothing(token_client, member):
+    org_id, project_id = services.project_ids(principal=member)
+    for path in (
+        f"/api/v1/orgs/organizations/org_x/projects/{project_id}/",
+        f"/api/v1/orgs/organizations/{org_id}/projects/proj_x/",
+    ):
+        assert token_client.get(path).status_code == 404
+        assert token_client.patch(path, {"custom_instructions": "x"}, format="json").status_code == 404
+    assert not ProjectSettings.objects.exists()
+
+
+def test_project_get_limits_fields_and_patch_needs_a_setting(token_client, member):
+    org_id, project_id = services.project_ids(principal=member)
+    path = f"/api/v1/orgs/organizations/{org_id}/projects/{project_id}/"
+    patched = token_client.patch(path, {"custom_instructions": "Be brief.", "multilingual": False}, format="json")
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["message"] == "Project updated successfully."
+    assert token_client.get(path, {"fields": "custom_instructions,multilingual"}).json() == {
+        "custom_instructions": "Be brief.",
+        "multilingual": False,
+    }
+    assert token_client.patch(path, {}, format="json").status_code == 400
+    unknown = token_client.get(path, {"fields": "secret"})
+    assert unknown.status_code == 400 and "secret" in unknown.json()["detail"]
+    bad = token_client.patch(path, {"custom_categories": "travel"}, format="json")
+    assert bad.status_code == 400 and "custom_categories" in bad.json()["detail"]
+
+
+# --- add -----------------------------------------------------------------------------------------------------
+
+
+def test_v1_add_takes_top_level_scope_ids_as_older_clients_send_them(token_client):
+    body = {"messages": [{"role": "user", "content": "Likes jazz"}], "user_id": "alice", "agent_id": "dj"}
+    response = token_client.post("/v1/memories/", {**body, "infer": False, "async_mode": True}, format="json")
+    assert response.status_code == 200, response.json()
+    [result] = response.json()["results"]
+    assert (result["event"], result["memory"]) == ("ADD", "Likes jazz")
+    memory = token_client.get(f"/v1/memories/{result['id']}/").json()
+    assert (memory["user_id"], memory["agent_id"]) == ("alice", "dj")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"messages": "Hi"}, "user_id"),
+        ({"messages": "Hi", "filters": {"topic": "x"}}, "only scope ids"),
+        ({"messages": "Hi", "filters": {"user_id": "a b"}}, "whitespace"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "user_id": "b"}, "Differs"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": -1}, "timestamp"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": "yesterday"}, "timestamp"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "expiration_date": "soon"}, "expiration_date"),
+    ],
+)
+def test_a_bad_add_is_a_400_saying_what_is_wrong(token_client, body, says):
+    response = token_client.post("/v3/memories/add/", body, format="json")
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
+
+
+def test_a_valid_timestamp_is_accepted(token_client):
+    assert add(token_client, "Met Bob", timestamp=1_700_000_000)
+
+
+# --- get_all and search ----------------------------------------------------------------------------------------
+
+
+def test_get_all_on_v2_pages_with_body_or_query_page_numbers(token_client):
+    for i in range(3):
+        add(token_client, f"Fact {i}")
+    by_query = token_client.post("/v2/memories/?page=2&page_size=2", {"filters": {"user_id": "alice"}}, format="json")
+    by_body = token_client.post("/v2/memories/", {"user_id": "alice", "page": 2, "page_size": 2}, format="json")
+    for response in (by_query, by_body):
+        assert response.status_code == 200, response.json()
+        page = response.json()
+        assert page["count"] == 3 and [m["memory"] for m in page["results"]] == ["Fact 0"]
+        assert page["next"] is None
+        assert "page" not in parse_qs(urlparse(page["previous"]).query)  # page 1
+
+
+@pytest.mark.parametrize(
+    ("filters", "says"),
+    [
+        ({"user_id": "alice", "topic": {"like": "x"}}, "like"),
+        ({"user_id": "alice", "AND": "topic"}, "filters.AND must be a non-empty list"),
+        ({"user_id": "alice", "rank": {"in": 3}}, "needs a list"),
+    ],
+)
+def test_bad_filters_are_a_400_naming_the_problem(token_client, filters, says):
+    for path in ("/v3/memories/", "/v3/memories/search/"):
+        response = token_client.post(path, {"query": "x", "filters": filters}, format="json")
+        assert response.status_code == 400, (path, response.json())
+        assert says in response.json()["detail"]
+
+
+def test_search_finds_a_scope_nested_in_and_and_on_every_version(token_client):
+    add(token_client, "Loves curry")
+    for path, body in [
+        ("/v3/memories/search/", {"filters": {"AND": [{"user_id": "alice"}]}}),
+        ("/v2/memories/search/", {"filters": {"user_id": "alice"}}),
+        ("/v1/memories/search/", {"user_id": "alice"}),
+    ]:
+        response = token_client.post(path, {"query": "curry", **body}, format="json")
+        assert response.status_code == 200, response.json()
+        assert [hit["memory"] for hit in response.json()["results"]] == ["Loves curry"]
+
+
+def test_search_fields_must_be_result_keys(token_client):
+    body = {"query": "x", "filters": {"user_id": "alice"}, "fields": ["password"]}
+    response = token_client.post("/v3/memories/search/", body, format="json")
+    assert response.status_code == 400 and "fields" in response.json()["detail"]
+
+
+# --- one memory, delete by scope ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_an_unknown_memory_is_404_and_a_malformed_id_400(token_client, method):
+    body = {"text": "x"} if method == "put" else None
+    unknown = getattr(token_client, method)(f"/v1/memories/{uuid.uuid4()}/", body, format="json")
+    assert unknown.status_code == 404 and "not found" in unknown.json()["detail"]
+    malformed = getattr(token_client, method)("/v1/memories/not-a-uuid/", body, format="json")
+    assert malformed.status_code == 400 and "UUID" in malformed.json()["detail"]
+    assert token_client.get(f"/v1/memories/{uuid.uuid4()}/history/").status_code == 404
+
+
+def test_update_needs_something_to_change_and_a_timestamp_alone_keeps_the_memory(token_client):
+    memory_id = add(token_client, "Stays")
+    assert token_client.put(f"/v1/memories/{memory_id}/", {}, format="json").status_code == 400
+    response = token_client.put(f"/v1/memories/{memory_id}/", {"timestamp": 1_700_000_000}, format="json")
+    assert response.status_code == 200 and response.json()["memory"] == "Stays"
+
+
+def test_delete_all_takes_json_or_the_python_sdks_dict_repr_as_filters(token_client):
+    add(token_client, "Food", metadata={"topic": "food"})
+    add(token_client, "Sport", metadata={"topic": "sport"})
+    add(token_client, "Bob's", user_id="bob")
+    response = token_client.delete("/v1/memories/?filters=" + "{'user_id': 'alice', 'topic': 'food'}")
+    assert response.json() == {"message": "Memories deleted successfully!", "deleted": 1}
+    assert token_client.delete('/v1/memories/?filters={"user_id": "bob"}').json()["deleted"] == 1
+    remaining = token_client.post("/v3/memories/", {}, format="json").json()
+    assert [m["memory"] for m in remaining["results"]] == ["Sport"]
+
+
+@pytest.mark.parametrize(
+    "filters", ["{not json", "[1, 2]", "{'a': {1, 2}}", "__import__('os')", "{" * 500, '{"a": "' + "x" * 10_000 + '"}']
+)
+def test_unreadable_delete_filters_are_a_400(token_client, filters):
+    response = token_client.delete("/v1/memories/?" + urlencode({"filters": filters, "user_id": "alice"}))
+    assert response.status_code == 400, response.json()
+    assert "filters" in response.json()["detail"]
+
+
+def test_an_agents_own_memories_use_the_agent_instructions_of_the_project(token_client, member):
+    services.project_settings_update(
+        principal=member, changes={"custom_instructions": "USER RULES", "agent_custom_instructions": "AGENT RULES"}
+    )
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        for filters in ({"agent_id": "bot"}, {"user_id": "alice", "agent_id": "bot"}):
+            body = {"messages": "I like tea", "filters": filters}
+            assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200
+        prompts = [call.body["messages"][0]["content"] for call in fake.chat_calls("extract")]
+    assert len(prompts) == 2
+    assert prompts[0].startswith("AGENT RULES") and prompts[1].startswith("USER RULES")
+
+
+def test_deleting_part_of_a_scope_by_filters_keeps_its_conversation_context(token_client, member):
+    SessionMessage.objects.create(account=member, user_id="alice", role="user", content="earlier", created_at=now())
+    add(token_client, "Food", metadata={"topic": "food"})
+    token_client.delete('/v1/memories/?filters={"user_id": "alice", "topic": "food"}')
+    assert SessionMessage.objects.filter(user_id="alice").exists()
+    token_client.delete("/v1/memories/?user_id=alice")
+    assert not SessionMessage.objects.filter(user_id="alice").exists()

@@ -1,0 +1,263 @@
+"""The official Python SDK (`mem0ai`, pinned in requirements-dev.txt), unchanged, against a live server: only
+`host=` differs from Mem0's hosted Platform. Every test asserts the data the SDK hands back to its user."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mem0 import AsyncMemoryClient, MemoryClient
+from mem0.exceptions import MemoryNotFoundError, ValidationError
+
+from memories.models import Memory
+from platform_api import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice_account(make_user):
+    return make_user("alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def client(sdk, alice_account) -> MemoryClient:
+    return sdk(alice_account)
+
+
+def add_plain(client: MemoryClient, text: str, user_id: str = "alice", **kwargs) -> str:
+    answer = client.add(text, filters={"user_id": user_id}, infer=False, **kwargs)
+    [result] = answer["results"]
+    assert (result["event"], result["memory"]) == ("ADD", text)
+    return result["id"]
+
+
+# --- constructing --------------------------------------------------------------------------------------------
+
+
+def test_the_client_constructs_and_learns_its_organisation_and_project(client, alice_account):
+    org_id, project_id = services.project_ids(principal=alice_account)
+    assert (client.org_id, client.project_id) == (org_id, project_id)
+    assert client.user_email == "alice@example.com"
+
+
+def test_an_unknown_key_fails_in_the_constructor_with_our_message(server):
+    with pytest.raises(ValueError, match="Invalid API key"):
+        MemoryClient(api_key="m0sk_not-a-real-key", host=server)
+
+
+# --- add -------------------------------------------------------------------------------------------------
+
+
+def test_add_without_inference_stores_the_message_with_metadata_and_expiry(client):
+    memory_id = add_plain(client, "Likes green tea", metadata={"topic": "drinks"}, expiration_date="2999-01-01")
+    memory = client.get(memory_id)
+    assert memory["memory"] == "Likes green tea"
+    assert memory["user_id"] == "alice"
+    assert memory["metadata"] == {"topic": "drinks"}
+    assert memory["expiration_date"] == "2999-01-01"
+
+
+def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
+    llm_on.facts = lambda messages: ["Is vegetarian", "Lives in Berlin"]
+    answer = client.add(
+        [{"role": "user", "content": "Hi, I'm a vegetarian from Berlin."}], filters={"user_id": "alice"}, infer=True
+    )
+    assert sorted((r["event"], r["memory"]) for r in answer["results"]) == [
+        ("ADD", "Is vegetarian"),
+        ("ADD", "Lives in Berlin"),
+    ]
+    assert sorted(Memory.objects.filter(user_id="alice").values_list("text", flat=True)) == [
+        "Is vegetarian",
+        "Lives in Berlin",
+    ]
+
+
+def test_project_custom_instructions_reach_the_extraction_prompt(client, llm_on):
+    client.update_project(custom_instructions="Only extract food preferences.")
+    assert client.get_project(fields=["custom_instructions"]) == {
+        "custom_instructions": "Only extract food preferences."
+    }
+    client.add("I love sushi and I work at a bank.", filters={"user_id": "alice"})
+    system = llm_on.chat_calls("extract")[0].body["messages"][0]["content"]
+    assert system.startswith("Only extract food preferences.")
+
+
+def test_instructions_given_with_an_add_win_over_the_projects(client, llm_on):
+    client.update_project(custom_instructions="Project instructions.")
+    client.add("I love sushi.", filters={"user_id": "alice"}, custom_instructions="Just this once.")
+    assert llm_on.chat_calls("extract")[0].body["messages"][0]["content"].startswith("Just this once.")
+
+
+def test_get_project_and_update_project_round_trip_every_setting(client):
+    client.update_project(
+        custom_instructions="Be brief.",
+        custom_categories=[{"travel": "trips and hotels"}],
+        memory_depth="deep",
+        multilingual=True,
+        agent_custom_instructions="Agents: remember tools.",
+    )
+    project = client.get_project()
+    assert project["custom_instructions"] == "Be brief."
+    assert project["custom_categories"] == [{"travel": "trips and hotels"}]
+    assert project["memory_depth"] == "deep"
+    assert project["multilingual"] is True
+    assert project["agent_custom_instructions"] == "Agents: remember tools."
+    assert (project["org_id"], project["project_id"]) == (client.org_id, client.project_id)
+
+
+# --- get_all -------------------------------------------------------------------------------------------------
+
+
+def test_get_all_filters_with_and_or_and_operators_and_pages(client):
+    for i in range(5):
+        add_plain(client, f"Food fact {i}", metadata={"topic": "food", "rank": i})
+    add_plain(client, "Sport fact", metadata={"topic": "sport"})
+    add_plain(client, "Bob's food fact", user_id="bob", metadata={"topic": "food"})
+
+    food = {"AND": [{"user_id": "alice"}, {"topic": "food"}]}
+    first = client.get_all(filters=food, page=1, page_size=2)
+    assert first["count"] == 5
+    assert [m["memory"] for m in first["results"]] == ["Food fact 4", "Food fact 3"]  # newest first
+    assert "page=2" in first["next"] and first["previous"] is None
+    last = client.get_all(filters=food, page=3, page_size=2)
+    assert [m["memory"] for m in last["results"]] == ["Food fact 0"]
+    assert last["next"] is None and "page=2" in last["previous"]
+
+    ranked = client.get_all(filters={"AND": [{"user_id": "alice"}, {"rank": {"gte": 3}}]})
+    assert sorted(m["memory"] for m in ranked["results"]) == ["Food fact 3", "Food fact 4"]
+    either = client.get_all(filters={"OR": [{"topic": "sport"}, {"user_id": "bob"}]})
+    assert sorted(m["memory"] for m in either["results"]) == ["Bob's food fact", "Sport fact"]
+    not_food = client.get_all(filters={"user_id": "alice", "NOT": [{"topic": "food"}]})
+    assert [m["memory"] for m in not_food["results"]] == ["Sport fact"]
+
+
+def test_an_unknown_filter_operator_is_the_sdks_validation_error_naming_it(client):
+    with pytest.raises(ValidationError, match="regex"):
+        client.get_all(filters={"user_id": "alice", "topic": {"regex": "f.*"}})
+
+
+# --- search --------------------------------------------------------------------------------------------------
+
+
+def test_search_finds_by_meaning_within_filters_threshold_and_top_k(client):
+    add_plain(client, "Loves spicy Thai curry", metadata={"topic": "food"})
+    add_plain(client, "Plays tennis on Sundays", metadata={"topic": "sport"})
+    add_plain(client, "Enjoys Indian curry dishes", metadata={"topic": "food"})
+    add_plain(client, "Hates curry", user_id="bob")
+
+    hits = client.search("curry", filters={"user_id": "alice"}, top_k=2)["results"]
+    assert sorted(h["memory"] for h in hits) == ["Enjoys Indian curry dishes", "Loves spicy Thai curry"]
+    assert hits[0]["score"] >= hits[1]["score"] > 0
+
+    sport = client.search("curry", filters={"AND": [{"user_id": "alice"}, {"topic": "sport"}]}, threshold=0)
+    assert [h["memory"] for h in sport["results"]] == ["Plays tennis on Sundays"]
+    assert client.search("curry", filters={"user_id": "alice"}, threshold=0.99)["results"] == []
+
+    slim = client.search("tennis", filters={"user_id": "alice"}, top_k=1, fields=["memory", "score"], rerank=True)
+    [hit] = slim["results"]
+    assert set(hit) == {"memory", "score"} and hit["memory"] == "Plays tennis on Sundays"
+
+
+def test_a_search_without_a_scope_is_the_sdks_validation_error(client):
+    with pytest.raises(ValidationError, match="scope"):
+        client.search("anything", filters={"topic": "food"})
+
+
+# --- get, update, history, delete ------------------------------------------------------------------------------
+
+
+def test_update_changes_the_memory_and_history_records_each_change(client):
+    memory_id = add_plain(client, "Lives in Paris")
+    updated = client.update(memory_id, text="Lives in Lyon", metadata={"moved": True})
+    assert (updated["id"], updated["memory"], updated["metadata"]) == (memory_id, "Lives in Lyon", {"moved": True})
+    assert client.get(memory_id)["memory"] == "Lives in Lyon"
+    history = client.history(memory_id)
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [
+        ("ADD", None, "Lives in Paris"),
+        ("UPDATE", "Lives in Paris", "Lives in Lyon"),
+    ]
+
+
+def test_update_can_clear_the_expiration_date(client):
+    memory_id = add_plain(client, "Temporary", expiration_date="2999-01-01")
+    assert client.update(memory_id, expiration_date=None)["expiration_date"] is None
+
+
+def test_delete_removes_the_memory_and_leaves_its_history(client):
+    memory_id = add_plain(client, "Owns a cat")
+    assert client.delete(memory_id) == {"message": "Memory deleted successfully!"}
+    with pytest.raises(MemoryNotFoundError):
+        client.get(memory_id)
+    assert [h["event"] for h in client.history(memory_id)] == ["ADD", "DELETE"]
+
+
+def test_delete_all_removes_the_scope_given_top_level_or_in_filters(client):
+    add_plain(client, "Alice one")
+    add_plain(client, "Bob one", user_id="bob")
+    add_plain(client, "Carol one", user_id="carol")
+    assert client.delete_all(user_id="bob")["deleted"] == 1
+    assert client.delete_all(filters={"user_id": "carol"})["message"] == "Memories deleted successfully!"
+    assert [m["memory"] for m in client.get_all()["results"]] == ["Alice one"]
+
+
+def test_delete_all_without_a_scope_is_the_sdks_validation_error_and_deletes_nothing(client):
+    add_plain(client, "Stays")
+    with pytest.raises(ValidationError, match="scope"):
+        client.delete_all()
+    assert client.get_all()["count"] == 1
+
+
+# --- tenancy ---------------------------------------------------------------------------------------------------
+
+
+def test_another_accounts_memory_is_not_found_through_the_sdk(client, sdk, make_user):
+    memory_id = add_plain(client, "Alice's secret")
+    mallory = sdk(make_user("mallory@example.com"))
+    assert mallory.org_id != client.org_id
+    for call in (
+        lambda: mallory.get(memory_id),
+        lambda: mallory.update(memory_id, text="hacked"),
+        lambda: mallory.delete(memory_id),
+        lambda: mallory.history(memory_id),
+    ):
+        with pytest.raises(MemoryNotFoundError):
+            call()
+    assert mallory.get_all(filters={"user_id": "alice"})["count"] == 0
+    assert mallory.search("secret", filters={"user_id": "alice"}, threshold=0)["results"] == []
+    assert mallory.delete_all(user_id="alice")["deleted"] == 0
+    assert client.get(memory_id)["memory"] == "Alice's secret"
+
+
+def test_each_account_has_its_own_project_settings(client, sdk, make_user):
+    client.update_project(custom_instructions="Alice's rules.")
+    other = sdk(make_user("other@example.com"))
+    assert other.get_project(fields=["custom_instructions"]) == {"custom_instructions": ""}
+
+
+# --- the asynchronous client ---------------------------------------------------------------------------------
+
+
+def test_the_async_client_adds_lists_searches_updates_and_deletes(server, sdk_key, alice_account):
+    key = sdk_key(alice_account)
+
+    async def scenario():
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            added = await client.add("Drinks oat milk", filters={"user_id": "alice"}, infer=False)
+            memory_id = added["results"][0]["id"]
+            listed = await client.get_all(filters={"user_id": "alice"}, page=1, page_size=10)
+            found = await client.search("milk", filters={"user_id": "alice"}, top_k=1)
+            updated = await client.update(memory_id, text="Drinks soy milk")
+            history = await client.history(memory_id)
+            deleted = await client.delete(memory_id)
+            remaining = await client.get_all(filters={"user_id": "alice"})
+            return added, listed, found, updated, history, deleted, remaining
+
+    added, listed, found, updated, history, deleted, remaining = asyncio.run(scenario())
+    assert added["results"][0]["memory"] == "Drinks oat milk"
+    assert listed["count"] == 1 and listed["results"][0]["memory"] == "Drinks oat milk"
+    assert found["results"][0]["memory"] == "Drinks oat milk"
+    assert updated["memory"] == "Drinks soy milk"
+    assert [h["event"] for h in history] == ["ADD", "UPDATE"]
+    assert deleted["message"] == "Memory deleted successfully!"
+    assert remaining == {"count": 0, "next": None, "previous": None, "results": []}

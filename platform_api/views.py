@@ -1,0 +1,348 @@
+"""Platform memory, ping and project routes: parse with a serializer, call one memories service or selector,
+answer in the official SDKs' shapes. Older API versions are subclasses that differ only in their schema."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from mem0server.schema import errors
+from mem0server.serializers import validated
+from memories import selectors
+from memories import services as memories_services
+from memories.serializers import AddResponseSerializer, HistorySerializer, MemorySerializer
+from platform_api import services
+from platform_api.serializers import (
+    PlatformAddRequestSerializer,
+    PlatformDeleteAllQuerySerializer,
+    PlatformDeleteAllResponseSerializer,
+    PlatformDeletedResponseSerializer,
+    PlatformDeleteOneQuerySerializer,
+    PlatformListRequestSerializer,
+    PlatformMemoryPageSerializer,
+    PlatformPageQuerySerializer,
+    PlatformPingQuerySerializer,
+    PlatformPingResponseSerializer,
+    PlatformProjectQuerySerializer,
+    PlatformProjectRefSerializer,
+    PlatformProjectSerializer,
+    PlatformProjectUpdatedSerializer,
+    PlatformProjectUpdateSerializer,
+    PlatformSearchRequestSerializer,
+    PlatformSearchResponseSerializer,
+    PlatformUpdateRequestSerializer,
+)
+
+TAGS = ["platform"]
+# Every Platform operation: ids of another organisation or project (query, body or path) are a 404.
+NOT_YOURS = errors(404)
+EMBEDDING_ERRORS = errors(404, 409, 502, 504)
+
+
+class PlatformView(APIView):
+    """Checks the org_id / project_id a request names (query, body or path) once the caller is known."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        body = request.data if isinstance(request.data, dict) else {}
+        services.project_check(
+            principal=request.user,
+            org_id=kwargs.get("org_id") or request.query_params.get("org_id") or body.get("org_id"),
+            project_id=kwargs.get("project_id") or request.query_params.get("project_id") or body.get("project_id"),
+        )
+
+
+class PingView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Check the API key; tells the caller's org_id and project_id",
+        operation_id="platform_ping",
+        parameters=[PlatformPingQuerySerializer],
+        responses={200: PlatformPingResponseSerializer, **NOT_YOURS},
+    )
+    def get(self, request):
+        validated(PlatformPingQuerySerializer, request.query_params)
+        org_id, project_id = services.project_ids(principal=request.user)
+        return Response(
+            PlatformPingResponseSerializer(
+                {
+                    "status": "ok",
+                    "message": "API key is valid.",
+                    "org_id": org_id,
+                    "project_id": project_id,
+                    "user_email": services.user_email(principal=request.user),
+                }
+            ).data
+        )
+
+
+# --- add ----------------------------------------------------------------------------------------------------
+
+ADD_SCHEMA = {
+    "tags": TAGS,
+    "request": PlatformAddRequestSerializer,
+    "responses": {200: AddResponseSerializer, **EMBEDDING_ERRORS},
+}
+
+
+class AddView(PlatformView):
+    @extend_schema(summary="Add memories (runs before answering)", operation_id="platform_memories_add", **ADD_SCHEMA)
+    def post(self, request):
+        data = validated(PlatformAddRequestSerializer, request.data)
+        scope = data["scope"]
+        # TODO(lead): data["timestamp"] (Unix seconds, validated) is stored once the memory-timestamp helper's
+        # storage lands; memories_add takes it then.
+        results = memories_services.memories_add(
+            principal=request.user,
+            messages=[memories_services.Message(**m) for m in data["messages"]],
+            scope=scope,
+            metadata=data.get("metadata"),
+            infer=data["infer"],
+            expiration_date=data.get("expiration_date"),
+            prompt=services.extraction_instructions(
+                principal=request.user,
+                scope=scope,
+                custom_instructions=data.get("custom_instructions"),
+                agent_custom_instructions=data.get("agent_custom_instructions"),
+            ),
+        )
+        return Response(AddResponseSerializer({"results": results}).data)
+
+
+# --- get_all ------------------------------------------------------------------------------------------------
+
+LIST_SCHEMA = {
+    "tags": TAGS,
+    "parameters": [PlatformPageQuerySerializer],
+    "request": PlatformListRequestSerializer,
+    "responses": {200: PlatformMemoryPageSerializer, **NOT_YOURS},
+}
+
+
+def _page_link(request, page: int | None) -> str | None:
+    if page is None:
+        return None
+    url = request.build_absolute_uri()
+    return replace_query_param(url, "page", page) if page > 1 else remove_query_param(url, "page")
+
+
+class ListView(PlatformView):
+    @extend_schema(summary="List memories by filters, paged", operation_id="platform_memories_list", **LIST_SCHEMA)
+    def post(self, request):
+        query = validated(PlatformPageQuerySerializer, request.query_params)
+        body = validated(PlatformListRequestSerializer, request.data)
+        page, page_size = body.get("page", query["page"]), body.get("page_size", query["page_size"])
+        found = selectors.memories_list(
+            principal=request.user,
+            scope={},
+            filters=body["filters"],
+            top_k=page_size,
+            page=page,
+            show_expired=body["show_expired"],
+            with_count=True,
+        )
+        answer = {
+            "count": found.count,
+            "next": _page_link(request, found.next_page),
+            "previous": _page_link(request, page - 1 if page > 1 else None),
+            "results": found.results,
+        }
+        return Response(PlatformMemoryPageSerializer(answer).data)
+
+
+# --- search -------------------------------------------------------------------------------------------------
+
+SEARCH_SCHEMA = {
+    "tags": TAGS,
+    "request": PlatformSearchRequestSerializer,
+    "responses": {200: PlatformSearchResponseSerializer, **EMBEDDING_ERRORS},
+}
+
+
+class SearchView(PlatformView):
+    @extend_schema(summary="Search memories", operation_id="platform_memories_search", **SEARCH_SCHEMA)
+    def post(self, request):
+        data = validated(PlatformSearchRequestSerializer, request.data)
+        hits = selectors.memories_search(
+            principal=request.user,
+            query=data["query"],
+            filters=data["filters"],
+            top_k=data["top_k"],
+            threshold=data["threshold"],
+            show_expired=data["show_expired"],
+        )
+        serializer = PlatformSearchResponseSerializer({"results": hits}, context={"fields": data.get("fields")})
+        return Response(serializer.data)
+
+
+# --- one memory ---------------------------------------------------------------------------------------------
+
+
+class MemoryView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Get a memory",
+        operation_id="platform_memory_get",
+        parameters=[PlatformProjectRefSerializer],
+        responses=MemorySerializer,
+    )
+    def get(self, request, memory_id: str):
+        validated(PlatformProjectRefSerializer, request.query_params)
+        memory = selectors.memory_get(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
+        return Response(MemorySerializer(memory).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Update a memory's text, metadata or expiration; answers the memory",
+        operation_id="platform_memory_update",
+        parameters=[PlatformProjectRefSerializer],
+        request=PlatformUpdateRequestSerializer,
+        responses={200: MemorySerializer, **EMBEDDING_ERRORS},
+    )
+    def put(self, request, memory_id: str):
+        memory_uuid = selectors.parse_memory_id(memory_id)
+        data = validated(PlatformUpdateRequestSerializer, request.data)
+        # TODO(lead): data["timestamp"] is validated but not stored until the memory-timestamp storage lands.
+        changes = {key: data[key] for key in ("text", "metadata", "expiration_date") if key in data}
+        if changes:
+            memory = memories_services.memory_update(principal=request.user, memory_id=memory_uuid, **changes)
+        else:  # a timestamp alone: nothing stored changes yet
+            memory = selectors.memory_get(principal=request.user, memory_id=memory_uuid)
+        return Response(MemorySerializer(memory).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete a memory",
+        operation_id="platform_memory_delete",
+        parameters=[PlatformDeleteOneQuerySerializer],
+        responses={200: PlatformDeletedResponseSerializer},
+    )
+    def delete(self, request, memory_id: str):
+        memory_uuid = selectors.parse_memory_id(memory_id)
+        validated(PlatformDeleteOneQuerySerializer, request.query_params)
+        memories_services.memory_delete(principal=request.user, memory_id=memory_uuid)
+        return Response({"message": "Memory deleted successfully!"})
+
+
+class HistoryView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="A memory's history, oldest first",
+        operation_id="platform_memory_history",
+        parameters=[PlatformProjectRefSerializer],
+        responses=HistorySerializer(many=True),
+    )
+    def get(self, request, memory_id: str):
+        memory_uuid = selectors.parse_memory_id(memory_id)
+        validated(PlatformProjectRefSerializer, request.query_params)
+        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid)
+        return Response(HistorySerializer(rows, many=True).data)
+
+
+# --- v1/memories/: add (older clients) and delete by scope ----------------------------------------------------
+
+
+class MemoriesV1View(AddView):
+    @extend_schema(
+        summary="Add memories (older clients' route)",
+        operation_id="platform_memories_add_v1",
+        deprecated=True,
+        **ADD_SCHEMA,
+    )
+    def post(self, request):
+        return super().post(request)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete the caller's memories of a scope (and filters)",
+        operation_id="platform_memories_delete",
+        parameters=[PlatformDeleteAllQuerySerializer],
+        responses={200: PlatformDeleteAllResponseSerializer, **NOT_YOURS},
+    )
+    def delete(self, request):
+        params = PlatformDeleteAllQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        deleted = memories_services.memories_delete_scope(
+            principal=request.user, scope=params.scope(), filters=params.validated_data["filters"]
+        )
+        return Response({"message": "Memories deleted successfully!", "deleted": deleted})
+
+
+# --- older versions of list and search: the same views, their own operation ids --------------------------------
+
+
+class ListV2View(ListView):
+    @extend_schema(
+        summary="List memories (older clients' route)",
+        operation_id="platform_memories_list_v2",
+        deprecated=True,
+        **LIST_SCHEMA,
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class SearchV2View(SearchView):
+    @extend_schema(
+        summary="Search memories (older clients' route)",
+        operation_id="platform_memories_search_v2",
+        deprecated=True,
+        **SEARCH_SCHEMA,
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class SearchV1View(SearchView):
+    @extend_schema(
+        summary="Search memories (older clients' route)",
+        operation_id="platform_memories_search_v1",
+        deprecated=True,
+        **SEARCH_SCHEMA,
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+# --- project ------------------------------------------------------------------------------------------------
+
+PROJECT_PATH = [
+    OpenApiParameter("org_id", str, OpenApiParameter.PATH, description="Yours (GET /v1/ping/), or 404."),
+    OpenApiParameter("project_id", str, OpenApiParameter.PATH, description="Yours (GET /v1/ping/), or 404."),
+]
+
+
+def _project_data(request, project) -> dict:
+    org_id, project_id = services.project_ids(principal=request.user)
+    fields = {field: getattr(project, field) for field in services.PROJECT_FIELDS}
+    return {"org_id": org_id, "project_id": project_id, **fields}
+
+
+class ProjectView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The project's settings",
+        operation_id="platform_project_get",
+        parameters=[*PROJECT_PATH, PlatformProjectQuerySerializer],
+        responses=PlatformProjectSerializer,
+    )
+    def get(self, request, org_id: str, project_id: str):
+        fields = validated(PlatformProjectQuerySerializer, request.query_params).get("fields")
+        project = services.project_settings_get(principal=request.user)
+        return Response(PlatformProjectSerializer(_project_data(request, project), context={"fields": fields}).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Change the project's settings (custom instructions reach the extraction prompt)",
+        operation_id="platform_project_update",
+        parameters=PROJECT_PATH,
+        request=PlatformProjectUpdateSerializer,
+        responses=PlatformProjectUpdatedSerializer,
+    )
+    def patch(self, request, org_id: str, project_id: str):
+        changes = validated(PlatformProjectUpdateSerializer, request.data)
+        project = services.project_settings_update(principal=request.user, changes=dict(changes))
+        answer = {"message": "Project updated successfully.", **_project_data(request, project)}
+        return Response(PlatformProjectUpdatedSerializer(answer).data)
