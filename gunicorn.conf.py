@@ -43,7 +43,7 @@ wsgi_app = "mem0server.asgi:application"
 bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
 
 workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
-worker_class = "asgi"
+worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
 # Read by mem0server/asgi.py (requests in Django at once per worker); not gunicorn's `threads`, which the
 # asgi worker does not use. Checked here so a bad value stops gunicorn with a clear line.
 _int("GUNICORN_THREADS", 4)

@@ -53,7 +53,8 @@ def normal_request(host: str, port: int, api_key: str | None, timeout: float) ->
     try:
         if api_key:
             body = json.dumps({"query": "what does the user like", "user_id": "bench-normal"})
-            conn.request("POST", "/search", body=body, headers={"X-API-Key": api_key, "Content-Type": "application/json"})
+            headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
+            conn.request("POST", "/search", body=body, headers=headers)
         else:
             conn.request("GET", "/healthz")
         response = conn.getresponse()
@@ -115,8 +116,11 @@ def main() -> int:
     for thread in threads:
         thread.start()
     time.sleep(min(2.0, args.interval * 2))  # every slow client has connected and sent its first bytes
-    print(f"{args.slow} slow clients, one byte every {args.interval:g} s; measuring {args.duration:.0f} s ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"{args.slow} slow clients, one byte every {args.interval:g} s; measuring {args.duration:.0f} s ...",
+        file=sys.stderr,
+        flush=True,
+    )
     during = measure(args.host, args.port, args.api_key, args.duration, args.timeout)
     stop.set()
     for thread in threads:
