@@ -265,6 +265,15 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")
 
 
+def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live):
+    log = wait_for(
+        lambda: (text := live.log_path.read_text(errors="replace")) and "embedder ready (" in text and text,
+        timeout=120,
+        what="the worker logging that its embedder is ready",
+    )
+    assert log.index("embedder loading") < log.index("embedder ready (")
+
+
 # --- clients that misbehave on the wire ------------------------------------------------------------------
 
 

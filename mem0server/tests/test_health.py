@@ -187,6 +187,41 @@ def test_healthz_while_the_model_is_still_loading_is_200_loading(client, db, mon
     assert response.json() == {"status": "ok", "database": "ok", "embedder": "loading"}
 
 
+def test_warm_up_logs_loading_then_ready_while_healthz_says_loading_and_requests_wait(
+    client, db, embedder, monkeypatch, caplog
+):
+    fresh, release = embeddings.LocalEmbedder(), threading.Event()
+
+    def slow_load():  # the real model, once the test lets the "load" finish
+        release.wait(60)
+        return embedder._get_model()
+
+    monkeypatch.setattr(fresh, "_load", slow_load)
+    monkeypatch.setattr(embeddings, "_local", fresh)
+    caplog.set_level("INFO", logger="mem0server")
+    warm_up = threading.Thread(target=fresh.warm_up)
+    warm_up.start()
+    vectors: list = []
+    waiting = threading.Thread(target=lambda: vectors.extend(fresh.embed(["a request that needs the model"])))
+    try:
+        for _ in range(500):
+            if "embedder loading" in caplog.text:
+                break
+            time.sleep(0.01)
+        assert "embedder loading" in caplog.text
+        waiting.start()
+        assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "embedder": "loading"}
+        assert not vectors  # it waits for the model; it does not fail
+    finally:
+        release.set()
+        warm_up.join(60)
+        if waiting.ident:  # started
+            waiting.join(60)
+    assert len(vectors) == 1 and len(vectors[0]) == 384
+    assert "embedder ready (" in caplog.text
+    assert client.get("/healthz").json()["embedder"] == "ok"
+
+
 def test_healthz_reports_a_model_that_failed_to_load_as_degraded(client, db, monkeypatch):
     broken = embeddings.LocalEmbedder()
     monkeypatch.setattr(broken, "_load", lambda: (_ for _ in ()).throw(OSError("weights missing")))
