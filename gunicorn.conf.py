@@ -38,13 +38,14 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
 
 
 # gunicorn's asyncio worker over Django's ASGI application: the event loop reads requests, so a client that
-# sends slowly holds a socket, not a thread (mem0server/asgi.py, bench/slow_clients.py).
+# sends slowly holds a socket, not a thread (mem0server/asgi.py, bench/slow_clients.py); its own error
+# answers are JSON (mem0server/gunicorn_worker.py).
 wsgi_app = "mem0server.asgi:application"
 bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
 
 workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
 worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
-# Read by mem0server/asgi.py (requests in Django at once per worker); not gunicorn's `threads`, which the
+# Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the
 # asgi worker does not use. Checked here so a bad value stops gunicorn with a clear line.
 _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 120)
