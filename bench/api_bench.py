@@ -4,7 +4,7 @@ It starts nothing itself. Start the server first, e.g.
 
     export ADMIN_API_KEY=change-me-to-a-long-random-string
     .venv/bin/python manage.py migrate
-    .venv/bin/gunicorn mem0server.wsgi -w 2 --threads 4 --no-control-socket -b 127.0.0.1:8000
+    .venv/bin/gunicorn --config gunicorn.conf.py          # or: make serve-prod
 
 then, in another shell:
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,9 +57,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def ensure_data_dir(path: Path) -> Path:
+    """The data folder exists and this process can write in it; else one line naming it and MEM0_DATA_DIR."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"The data folder {path} cannot be written ({exc.strerror}): set MEM0_DATA_DIR to a folder this "
+            "user can write, or fix that folder's permissions."
+        ) from None
+    return path
+
+
 def persistent_secret(path: Path) -> str:
     """A random secret created once in the data folder (mode 600) and reused by every process."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -155,7 +170,7 @@ REQUEST_LOG_BACKGROUND = True
 # --- Database ------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_DATABASE = not DATABASE_URL
-_default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(DATA_DIR)
+_default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(ensure_data_dir(DATA_DIR))
 # Django's PostgreSQL backend, handing out only live pooled connections (mem0server/db/base.py).
 _default_db["ENGINE"] = "mem0server.db"
 if env_bool("DB_POOL", True):
@@ -258,8 +273,15 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Django's usual validators, for /auth/register, /auth/change-password and the account commands.
 AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 # Throttle counters live here: per process in memory, or shared by every worker through Redis.

@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import threading
+import time
 from typing import Protocol
 
 from django.conf import settings
@@ -69,7 +70,17 @@ class LocalEmbedder:
         return model
 
     def warm_up(self) -> None:
-        self._get_model()
+        """Load the model now (servers do this in a background thread at start), saying when it is ready."""
+        if self._model is not None:
+            return
+        logger.info("embedder loading (all-MiniLM-L6-v2); requests that need it wait until it is ready")
+        started = time.monotonic()
+        try:
+            self._get_model()
+        except Exception as exc:
+            logger.error("embedder failed to load: %s", exc)
+            raise
+        logger.info("embedder ready (%.1f s)", time.monotonic() - started)
 
     def status(self) -> str:
         """'ok' once the model is loaded, 'loading' before, 'unavailable' if loading failed (for /healthz)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
@@ -62,6 +64,81 @@ def test_createadmin_refuses_an_existing_email(db):
     call_command("createadmin", "--email", "a@example.com", "--password", "a long passphrase")
     with pytest.raises(CommandError, match="already exists"):
         call_command("createadmin", "--email", "A@example.com", "--password", "a long passphrase")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "two@@example.com", "spaces in@example.com"])
+def test_createuser_refuses_an_invalid_email(db, email):
+    with pytest.raises(CommandError, match="not a valid email address"):
+        call_command("createuser", "--email", email, "--password", "a member passphrase")
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [
+        ("password", "too common"),
+        ("12345678901", "entirely numeric"),
+        ("carol.danvers", "too similar"),
+        ("short", "at least 8 characters"),
+    ],
+)
+def test_createuser_runs_djangos_password_validators(db, password, says):
+    with pytest.raises(CommandError, match=says):
+        call_command("createuser", "--email", "carol.danvers@example.com", "--password", password)
+    assert not User.objects.exists()
+
+
+def test_createadmin_refuses_a_role_instead_of_creating_a_member(db):
+    with pytest.raises(CommandError, match="unrecognized arguments: --role"):
+        call_command("createadmin", "--email", "m@example.com", "--password", "a long passphrase", "--role", "member")
+    assert not User.objects.exists()
+
+
+def test_createuser_help_promises_no_environment_variable(capsys):
+    from accounts.management.commands.createuser import Command
+
+    parser = Command().create_parser("manage.py", "createuser")
+    ours = parser.description + " ".join(action.help or "" for action in parser._actions if action.dest != "settings")
+    assert "env" not in ours.lower()
+    assert "asks for it" in ours
+
+
+class Terminal:
+    """Standard input as a terminal, and what its user types at getpass's prompts (stdlib: the outside edge)."""
+
+    def __init__(self, monkeypatch, *typed: str):
+        self.typed, self.prompts = list(typed), []
+        monkeypatch.setattr("sys.stdin", self)
+        monkeypatch.setattr("getpass.getpass", self.getpass)
+
+    def isatty(self) -> bool:
+        return True
+
+    def getpass(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return self.typed.pop(0)
+
+
+def test_createuser_asks_for_the_password_twice_in_a_terminal(db, monkeypatch, client):
+    terminal = Terminal(monkeypatch, "typed at the prompt", "typed at the prompt")
+    call_command("createuser", "--email", "prompted@example.com")
+    assert terminal.prompts == ["Password: ", "Password (again): "]
+    login = {"email": "prompted@example.com", "password": "typed at the prompt"}
+    assert client.post("/auth/login", login, content_type="application/json").status_code == 200
+
+
+def test_createuser_refuses_two_different_passwords_at_the_prompt(db, monkeypatch):
+    Terminal(monkeypatch, "typed at the prompt", "typed at the prompt, differently")
+    with pytest.raises(CommandError, match="differ"):
+        call_command("createuser", "--email", "prompted@example.com")
+    assert not User.objects.exists()
+
+
+def test_createuser_without_a_password_or_a_terminal_says_to_give_one(db, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a pipe, as in a script or CI
+    with pytest.raises(CommandError, match="Give --password"):
+        call_command("createuser", "--email", "scripted@example.com")
+    assert not User.objects.exists()
 
 
 def test_serving_without_a_jwt_secret_stops_at_startup(settings):

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,65 @@ def test_torch_comes_from_the_cpu_index_at_the_version_requirements_pin():
     assert "--index-url https://download.pytorch.org/whl/cpu" in install
     assert "\"$(grep -E '^torch==' requirements.txt)\"" in install
     assert install.index("whl/cpu") < install.index("-r requirements.txt")
+
+
+def make_dry_run(target: str, tmp_path: Path, **variables: str) -> str:
+    """What `make` would run for `target` (make -n), with .venv moved to a folder of the test's."""
+    venv = tmp_path / "venv"
+    args = [f"{name}={value}" for name, value in {"VENV": str(venv), **variables}.items()]
+    done = subprocess.run(  # noqa: S603  (our own Makefile, dry run)
+        [shutil.which("make") or "make", "-n", *args, target.replace(".venv", str(venv))],
+        cwd=ROOT,
+        env={name: value for name, value in os.environ.items() if name not in ("MEM0_DATA_DIR", "HOST", "PORT")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def torch_pin() -> str:
+    [pin] = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torch==")]
+    return pin
+
+
+def test_make_installs_torchs_cpu_build_before_the_rest_on_linux(tmp_path):
+    pin = torch_pin()
+    script = make_dry_run(".venv/.installed", tmp_path, OS_NAME="Linux")
+    torch_step = script.index(f'"{pin}+cpu"')  # `==X+cpu` admits no CUDA build, wherever pip finds it
+    assert '--extra-index-url "https://download.pytorch.org/whl/cpu"' in script
+    assert torch_step < script.index("-r requirements.txt")
+    # Where PyTorch's index cannot be reached, one line says so and pip's own configuration is tried.
+    assert "cannot be reached" in script
+    assert "timeout=5" in script
+
+
+def test_make_installs_torch_as_pinned_on_macos(tmp_path):
+    """macOS wheels are CPU builds, and PyTorch's index has no `+cpu` ones for it."""
+    script = make_dry_run(".venv/.installed", tmp_path, OS_NAME="Darwin")
+    assert f'"{torch_pin()}"' in script
+    assert "+cpu" not in script
+
+
+def test_make_shows_the_install_as_it_goes(tmp_path):
+    script = make_dry_run(".venv/.installed-dev", tmp_path)
+    installs = [line for line in script.splitlines() if "pip install" in line]
+    assert len(installs) >= 3, installs  # torch, requirements.txt, requirements-dev.txt
+    for line in installs:
+        assert " -q" not in line and "--progress-bar off" not in line, line
+    assert "[1/2]" in script and "[2/2]" in script
+
+
+def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_bootstrap(tmp_path):
+    serve = make_dry_run("serve", tmp_path, PORT="8123")
+    assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py migrate")
+    prod = make_dry_run("serve-prod", tmp_path, PORT="8123")
+    assert prod.index('portcheck.py "127.0.0.1" "8123"') < prod.index("manage.py bootstrap")
+
+
+def test_make_stop_db_stops_the_database_of_mem0_data_dir(tmp_path):
+    assert make_dry_run("stop-db", tmp_path, MEM0_DATA_DIR="/srv/mem0").rstrip().endswith('"/srv/mem0/pg"')
+    assert make_dry_run("stop-db", tmp_path).rstrip().endswith('"data/pg"')
 
 
 def test_static_files_are_collected_at_build_into_static_root():

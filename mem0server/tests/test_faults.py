@@ -14,8 +14,10 @@ The server's first worker loads the embedding model (about 9 s), and so does eve
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
+import socket
 import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 from psycopg.sql import SQL, Identifier
 
-from mem0server.tests.server_process import ServerProcess, wait_for
+from mem0server.tests.server_process import ADMIN_KEY, ServerProcess, wait_for
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.fake_openai import FakeOpenAI, Reply
 from requestlog.models import RequestLog
@@ -36,6 +38,9 @@ HEALTHZ_TIMEOUT = 2
 # themselves, the next attempt after an 18 s outage would come 10-17 s after the database is back.
 OUTAGE = 18
 RECOVERY = 10
+# Waits are bounded by those timeouts; a check allows five times as much, so a busy machine cannot fail it,
+# and still fails a request left to psycopg_pool's own 30 s wait or to the caller's 120 s.
+SLACK = 5
 
 MEMORY = Memory._meta.db_table
 HISTORY = MemoryHistory._meta.db_table
@@ -236,11 +241,11 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     end = time.monotonic() + OUTAGE
     while time.monotonic() < end:
         for method, path, body in calls:
-            assert_unavailable(live.call(method, path, body), within=POOL_TIMEOUT + 5)
+            assert_unavailable(live.call(method, path, body), within=POOL_TIMEOUT * SLACK)
         health = live.call("GET", "/healthz")
         assert health.status == 503, health
         assert health.json()["database"] == "unavailable"
-        assert health.elapsed < HEALTHZ_TIMEOUT + 5
+        assert health.elapsed < HEALTHZ_TIMEOUT * SLACK, health
     assert fake.chat_calls() == []  # the add failed before spending an LLM call
 
     live.start_database()
@@ -258,3 +263,95 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     assert live.call("GET", "/healthz").status == 200
     assert live.worker().pid == worker.pid, "the worker was replaced; recovery should not need that"
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")
+
+
+def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live):
+    log = wait_for(
+        lambda: (text := live.log_path.read_text(errors="replace")) and "embedder ready (" in text and text,
+        timeout=120,
+        what="the worker logging that its embedder is ready",
+    )
+    assert log.index("embedder loading") < log.index("embedder ready (")
+
+
+# --- clients that misbehave on the wire ------------------------------------------------------------------
+
+
+def raw_exchange(live: ServerProcess, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are, read the whole answer (the server closes the connection after it)."""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=60) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_slow_clients_cannot_hold_the_workers(live):
+    """More connections than the server runs requests at once (GUNICORN_THREADS, 4 here, x 1 worker) each
+    send part of a request and then nothing: other clients are served meanwhile. A worker that reads requests
+    in its threads would wait on them until they finished; these never finish while the test runs."""
+    body = json.dumps({"query": "coffee", "user_id": "slow"}).encode()
+    head = (
+        f"POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"X-API-Key: {ADMIN_KEY}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    slow = []
+    try:
+        for i in range(12):
+            sock = socket.create_connection(("127.0.0.1", live.port), timeout=10)
+            sock.sendall(head[: len(head) // 2] if i % 2 else head + body[:5])  # half the headers, or half a body
+            slow.append(sock)
+        time.sleep(1)  # the server has read what they sent
+        assert live.call("GET", "/healthz", timeout=60).status == 200
+        search = live.call("POST", "/search", {"query": "coffee", "user_id": "fast"}, timeout=60)
+        assert search.status == 200, search
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_body_over_max_request_bytes_is_a_json_413_before_it_is_read(live):
+    declared = 50 * 1024 * 1024  # announced, never sent: the answer must not wait for it
+    status, headers, body = raw_exchange(
+        live,
+        f"POST /memories HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {ADMIN_KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{".encode(),
+    )
+    assert status == 413
+    assert headers["content-type"] == "application/json"
+    assert "MAX_REQUEST_BYTES" in json.loads(body)["detail"]
+
+
+def test_a_chunked_body_is_read_like_any_other(live):
+    payload = json.dumps({"messages": "Sails on Sundays", "user_id": "chunked", "infer": False}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:10], payload[10:]))
+    status, _, body = raw_exchange(
+        live,
+        b"POST /memories HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: " + ADMIN_KEY.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n",
+    )
+    assert status == 200, body
+    assert [item["memory"] for item in json.loads(body)["results"]] == ["Sails on Sundays"]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /healthz?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414),
+        (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Filler: 1\r\n" * 200 + b"\r\n", 431),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    ],
+    ids=["request line too long", "too many headers", "not http"],
+)
+def test_requests_gunicorn_refuses_itself_get_json_errors(live, request_bytes, status):
+    answered, headers, body = raw_exchange(live, request_bytes)
+    assert answered == status, body
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["detail"]
+    assert headers["x-request-id"]

@@ -1,0 +1,100 @@
+"""Whole requests for Django: an ASGI wrapper that reads each body first and bounds how many run at once.
+
+Used by mem0server/asgi.py (gunicorn's asyncio worker). A client that sends its request slowly then costs a
+waiting coroutine and a socket, never one of the threads Django runs views in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+
+from django.conf import settings
+
+
+def app_concurrency() -> int:
+    # gunicorn.conf.py has validated it already; the same default.
+    raw = os.environ.get("GUNICORN_THREADS", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else 4
+
+
+class BufferedApp:
+    """Reads each HTTP request's body in full (bounded by MAX_REQUEST_BYTES) before the application sees it,
+    and runs at most `concurrency` requests in the application at once."""
+
+    def __init__(self, app, *, concurrency: int) -> None:
+        self.app = app
+        self.concurrency = concurrency
+        self._slots: asyncio.Semaphore | None = None  # made in the worker's event loop, on first use
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = settings.MAX_REQUEST_BYTES
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _too_large(send, limit)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before its request was complete: nothing to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _too_large(send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if declared is None:
+            # A chunked body, now complete: say its length, as Django REST framework reads only a body whose
+            # Content-Length it knows.
+            headers = [(name, value) for name, value in scope.get("headers", ()) if name.lower() != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: http.disconnect when the client leaves
+
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        async with self._slots:
+            await self.app(scope, replay, send)
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _too_large(send, limit: int) -> None:
+    body = json.dumps({"detail": f"The request body is larger than MAX_REQUEST_BYTES ({limit} bytes)."}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", uuid.uuid4().hex.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,50 @@
+"""Is HOST:PORT free to serve on? `make serve` and `make serve-prod` ask first, before migrations and logs.
+
+    python mem0server/portcheck.py 127.0.0.1 8000
+
+Exits 0 when the port can be bound; otherwise prints one line naming the port and how to choose another,
+and exits 1. Plain Python, no Django: it runs before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """None if `host:port` can be bound now, else why not, in one line."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"HOST={host} is not an address this machine can serve on ({exc.strerror})."
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # As servers bind: a port left in TIME_WAIT by a server that just stopped is free to reuse.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except PermissionError:
+            return f"Port {port} needs privileges to serve on; choose another with PORT=, e.g. PORT=8001."
+        except OSError as exc:
+            return (
+                f"Port {port} on {host} is already in use ({exc.strerror}): stop what serves on it, "
+                f"or choose another port with PORT=, e.g. `make serve PORT={port + 1}`."
+            )
+    return None
+
+
+def main(argv: list[str]) -> int:
+    host, port = argv[1], argv[2]
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        print(f"PORT must be a port number (1-65535), not {port!r}.", file=sys.stderr)
+        return 1
+    problem = port_problem(host, int(port))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,105 @@
+"""BufferedApp (mem0server/buffering.py), the ASGI layer between gunicorn's asyncio worker and Django, driven
+with ASGI messages as the worker sends them; the application behind it is a recorder standing in for Django.
+Over the wire, on a real gunicorn, test_faults.py checks slow clients, 413 and chunked bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from mem0server.buffering import BufferedApp
+
+
+class Recorder:
+    """An ASGI app that notes what it was given and how many calls it ran at once, and answers 200."""
+
+    def __init__(self, hold: asyncio.Event | None = None):
+        self.hold, self.running, self.most, self.seen = hold, 0, 0, []
+
+    async def __call__(self, scope, receive, send):
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.seen.append((dict(scope["headers"]), await receive()))
+        if self.hold is not None:
+            await self.hold.wait()
+        self.running -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def http_scope(*headers: tuple[bytes, bytes]) -> dict:
+    return {"type": "http", "method": "POST", "path": "/search", "headers": list(headers)}
+
+
+def client(*chunks: bytes):
+    """What the worker hands over: the body in these chunks, then a disconnect if asked for more."""
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    return receive, send, sent
+
+
+def test_the_application_gets_the_whole_body_at_once_with_its_length():
+    app = Recorder()
+    receive, send, sent = client(b'{"query"', b': "tea", ', b'"user_id": "u"}')
+    asyncio.run(BufferedApp(app, concurrency=2)(http_scope((b"transfer-encoding", b"chunked")), receive, send))
+    [(headers, message)] = app.seen
+    assert message == {"type": "http.request", "body": b'{"query": "tea", "user_id": "u"}', "more_body": False}
+    assert headers[b"content-length"] == b"32"
+    assert sent[0]["status"] == 200
+
+
+def test_a_body_over_the_limit_is_a_json_413_and_never_reaches_the_application(settings):
+    settings.MAX_REQUEST_BYTES = 10
+    for scope, chunks in [
+        (http_scope((b"content-length", b"11")), (b"",)),  # announced too large: not even read
+        (http_scope(), (b"123456", b"789012")),  # chunked, found too large while reading
+    ]:
+        app = Recorder()
+        receive, send, sent = client(*chunks)
+        asyncio.run(BufferedApp(app, concurrency=2)(scope, receive, send))
+        assert app.seen == []
+        assert sent[0]["status"] == 413
+        assert (b"content-type", b"application/json") in sent[0]["headers"]
+        assert "MAX_REQUEST_BYTES" in json.loads(sent[1]["body"])["detail"]
+
+
+def test_a_client_that_leaves_mid_body_reaches_nothing():
+    app = Recorder()
+    messages = [{"type": "http.request", "body": b'{"query": ', "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(BufferedApp(app, concurrency=2)(http_scope(), receive, send))
+    assert app.seen == [] and sent == []
+
+
+def test_at_most_concurrency_requests_run_in_the_application_at_once():
+    async def scenario():
+        hold = asyncio.Event()
+        app = Recorder(hold)
+        buffered = BufferedApp(app, concurrency=3)
+        calls = []
+        for _ in range(8):
+            receive, send, _ = client(b"{}")
+            calls.append(asyncio.create_task(buffered(http_scope(), receive, send)))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        waiting = 8 - app.running
+        hold.set()
+        await asyncio.gather(*calls)
+        return app.most, waiting, len(app.seen)
+
+    most, waiting, served = asyncio.run(scenario())
+    assert (most, waiting, served) == (3, 5, 8)
