@@ -5,21 +5,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import BooleanField, F, FloatField, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
-from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, NotFound
+from memories import search
 from memories.embeddings import get_embedder
 from memories.filters import build_filter
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -104,25 +104,6 @@ def memories_list(
     )
 
 
-# A memory that contains every keyword of the query gains this much on top of its vector similarity.
-KEYWORD_WEIGHT = 0.15
-# Longer queries are ranked on their first lexemes only; the vector part still sees the whole query.
-MAX_KEYWORDS = 16
-
-
-def _query_lexemes(cursor, query: str) -> list[str]:
-    """The query's distinct lexemes under the same text-search configuration as the stored column."""
-    cursor.execute(
-        "SELECT array(SELECT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))))", [TEXT_SEARCH_CONFIG, query]
-    )
-    return cursor.fetchone()[0][:MAX_KEYWORDS]
-
-
-def _tsquery_term(lexeme: str) -> str:
-    # tsquery syntax: a quoted lexeme, with quotes and backslashes escaped; cast as-is, never re-stemmed.
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
 def _scope_rows_estimate(filters: dict) -> float:
     """PostgreSQL's estimate of the rows of the search scope: the smallest of its scope ids' row counts.
 
@@ -145,8 +126,34 @@ EXACT_ALWAYS_ROWS = 1_000
 EXACT_MAX_SHARE = 0.1
 
 
+_plan_cache: dict[str, tuple[float, bool]] = {}
+
+
 def _search_exactly(filters: dict) -> bool:
-    """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search)."""
+    """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search).
+
+    Kept per process for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly, and the
+    planner estimate and table size behind it cost two round trips per search.
+    """
+    key = json.dumps({field: filters.get(field) for field in SCOPE_FIELDS}, sort_keys=True, default=str)
+    now = time.monotonic()
+    cached = _plan_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    exact = _decide_exact(filters)
+    if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
+        if len(_plan_cache) > 10_000:
+            _plan_cache.clear()
+        _plan_cache[key] = (now + settings.SEARCH_PLAN_CACHE_SECONDS, exact)
+    return exact
+
+
+def search_plan_cache_clear() -> None:
+    """Forget every cached exact-or-HNSW decision (tests that grow a scope past the threshold)."""
+    _plan_cache.clear()
+
+
+def _decide_exact(filters: dict) -> bool:
     rows = _scope_rows_estimate(filters)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
         return False
@@ -168,11 +175,17 @@ def memories_search(
     threshold: float = 0.1,
     show_expired: bool = False,
 ) -> list[Memory]:
-    """Hybrid search inside one scope: cosine similarity plus a keyword boost; best first, at most top_k.
+    """Hybrid search inside one scope: BM25 and vector candidates, fused; best first, at most top_k.
 
-    Candidates come from vector similarity (nearest by meaning) and from the full-text index (memories sharing
-    the query's keywords), both filtered in SQL. Each memory carries `score` (similarity + KEYWORD_WEIGHT x
-    the share of query keywords it contains, at most 1) and `score_details` (the parts).
+    Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning) and from BM25 over the
+    full-text index (as many memories sharing the query's rarest keywords), both inside the caller's scope and
+    filters, in one statement (memories/search.py). Each memory carries `score` and `score_details`.
+
+    `score` (0..1) is settings.SEARCH_FUSION: "score" (default) is (1 - w) x cosine similarity + w x the BM25
+    score divided by the best BM25 this query could reach (each of its terms present, saturated), w =
+    settings.SEARCH_KEYWORD_WEIGHT; `threshold` then drops memories that are neither close by meaning nor
+    share the query's distinctive words. "rrf" is reciprocal-rank fusion scaled so that first on both lists
+    is 1; `threshold` is then relative to the other candidates, not absolute.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -186,48 +199,10 @@ def memories_search(
     if top_k == 0:
         return []
     vector = get_embedder().embed([query])[0]
-    base = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired).annotate(
-        distance=CosineDistance("embedding", vector)
-    )
-    exact = _search_exactly(filters)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if exact:
-            # Plain index scans only: the scope's btree finds its rows, and metadata or keyword conditions are
-            # checked on those rows instead of being intersected with a GIN bitmap of a common value (which
-            # costs more than reading the scope: 16 ms for a topic shared by 10% of 1M rows). Nor a sequential
-            # scan, which the planner picks for a scope of a few % of a small table: 13 ms vs 3 ms for 3,000 of
-            # 40,000 rows.
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            # The same order, but not the `embedding <=> vector` expression the HNSW index serves: every
-            # filtered row's distance is computed and sorted.
-            order = F("distance") + Value(0.0, output_field=FloatField())
-        else:
-            # Filtered HNSW scans keep going until top_k rows pass the filter (pgvector >= 0.8).
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
-            order = F("distance")
-        terms = [_tsquery_term(lexeme) for lexeme in _query_lexemes(cursor, query)]
-        if terms:
-            matched = " + ".join(["(search_vector @@ %s::tsquery)::int"] * len(terms))
-            # Only placeholders and a count are formatted into the SQL; the terms travel as parameters.
-            share = RawSQL(f"({matched})::float / {len(terms)}", terms, output_field=FloatField())  # noqa: S611
-            base = base.annotate(keyword=share)
-            any_term = RawSQL("search_vector @@ %s::tsquery", [" | ".join(terms)], output_field=BooleanField())  # noqa: S611
-            by_keyword = base.filter(any_term).order_by("-keyword", "distance")[:top_k]
-        else:
-            base = base.annotate(keyword=Value(0.0, output_field=FloatField()))
-            by_keyword = base.none()
-        candidates = {memory.id: memory for memory in base.order_by(order)[:top_k]}
-        candidates.update({memory.id: memory for memory in by_keyword})
-    rows = list(candidates.values())
-    for memory in rows:
-        similarity = 1.0 - float(memory.distance)
-        keyword = float(memory.keyword)
-        memory.score = min(1.0, similarity + KEYWORD_WEIGHT * keyword)
-        memory.score_details = {"vector": similarity, "keyword": keyword, "keyword_weight": KEYWORD_WEIGHT}
-    # relaxed_order may return neighbours slightly out of order, and the two lists interleave: sort them.
-    rows.sort(key=lambda memory: memory.score, reverse=True)
+    scope = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
+    found = search.candidates(scope=scope, query=query, vector=vector, exact=_search_exactly(filters))
+    search.fuse(found, method=settings.SEARCH_FUSION, weight=settings.SEARCH_KEYWORD_WEIGHT)
+    rows = sorted((c.memory for c in found), key=lambda memory: (-memory.score, str(memory.id)))
     return [memory for memory in rows if memory.score >= threshold][:top_k]
 
 

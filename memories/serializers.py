@@ -229,9 +229,16 @@ class SearchRequestSerializer(ScopeMixin):
 
 
 class ScoreDetailsSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["score", "rrf"], help_text="How the two lists were fused.")
     vector = serializers.FloatField(help_text="Cosine similarity of the query and the memory.")
-    keyword = serializers.FloatField(help_text="Share of the query's keywords (stemmed, no stop words) in the memory.")
-    keyword_weight = serializers.FloatField(help_text="score = min(1, vector + keyword_weight x keyword).")
+    keyword = serializers.FloatField(
+        help_text="BM25 of the memory for the query's keywords (stemmed, no stop words; rare words in the scope "
+        "weigh most), divided by what a memory of average length holding each keyword once scores; at most 1."
+    )
+    keyword_weight = serializers.FloatField(help_text='With method "score": score = (1 - w) x vector + w x keyword.')
+    bm25 = serializers.FloatField(help_text="The raw BM25 score (0 when no keyword matches).")
+    vector_rank = serializers.IntegerField(allow_null=True, help_text="Rank among the candidates by meaning.")
+    keyword_rank = serializers.IntegerField(allow_null=True, help_text="Rank by BM25; null without a keyword.")
 
 
 class SearchResultSerializer(MemorySerializer):
