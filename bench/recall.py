@@ -114,7 +114,8 @@ def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int |
         started = time.perf_counter()
         answer = client.post("/search", body)
         latencies.append((time.perf_counter() - started) * 1000)
-        reranked.add(str(answer.get("reranked", {}).get("by") if isinstance(answer.get("reranked"), dict) else None))
+        outcome = answer.get("rerank") or {}
+        reranked.add(str(outcome.get("by")) if outcome.get("applied") else f"not reranked: {outcome.get('detail')}")
         found = [(hit.get("metadata") or {}).get("turn_id") for hit in answer["results"]]
         evidence = set(question["evidence"])
         scores = {f"R@{k}": len(evidence & set(found[:k])) / len(evidence) for k in KS}
@@ -133,6 +134,7 @@ def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int |
             "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
         },
         "reranked_by": sorted(reranked),
+        "rerank": rerank,
     }
 
 
@@ -143,8 +145,8 @@ def report(result: dict) -> None:
         print(f"{category:<12} {row['n']:>4} " + " ".join(f"{row[name]:>6.3f}" for name in names))
     ms = result["search_ms"]
     print(f"search latency (one client): p50 {ms['p50']:.1f} ms, p95 {ms['p95']:.1f} ms")
-    if result["reranked_by"] != ["None"]:
-        print(f"reranked by: {', '.join(result['reranked_by'])}")
+    if result["rerank"]:
+        print(f"rerank: {'; '.join(result['reranked_by'])}")
 
 
 def main() -> None:
@@ -188,7 +190,7 @@ def main() -> None:
         if server:
             server.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
-    result |= {"dataset": args.data, "prefix": prefix, "timestamps": args.timestamps, "rerank": args.rerank}
+    result |= {"dataset": args.data, "prefix": prefix, "timestamps": args.timestamps}
     report(result)
     print(f"(scopes: user_id {prefix}-<conversation>)", file=sys.stderr)
     if args.json:

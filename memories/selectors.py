@@ -20,6 +20,8 @@ from memories import search
 from memories.embeddings import get_embedder
 from memories.filters import build_filter
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
+from memories.rerank import RerankOutcome
+from memories.rerank import rerank as rerank_memories
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -204,6 +206,27 @@ def memories_search(
     search.fuse(found, method=settings.SEARCH_FUSION, weight=settings.SEARCH_KEYWORD_WEIGHT)
     rows = sorted((c.memory for c in found), key=lambda memory: (-memory.score, str(memory.id)))
     return [memory for memory in rows if memory.score >= threshold][:top_k]
+
+
+@dataclass
+class SearchOutcome:
+    results: list[Memory]
+    rerank: RerankOutcome | None
+
+
+def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20, **search_args) -> SearchOutcome:
+    """memories_search, then (rerank=true, or None and settings.SEARCH_RERANK_DEFAULT) the reranker.
+
+    The reranker sees the best max(top_k, SEARCH_RERANK_CANDIDATES) memories that pass `threshold` and
+    reorders them; `score` stays the fused score. `rerank` in the outcome says whether it ran and, if not, why.
+    """
+    if rerank is None:
+        rerank = settings.SEARCH_RERANK_DEFAULT
+    if not rerank or top_k == 0:
+        return SearchOutcome(memories_search(query=query, top_k=top_k, **search_args), None)
+    pool = memories_search(query=query, top_k=max(top_k, settings.SEARCH_RERANK_CANDIDATES), **search_args)
+    ranked, outcome = rerank_memories(query=query, memories=pool)
+    return SearchOutcome(ranked[:top_k], outcome)
 
 
 def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:
