@@ -49,13 +49,17 @@ class Candidate:
     lexical_rank: int | None
 
 
-def _sql(scope_sql: str, exact: bool) -> str:
+def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None) -> str:
     # The scope is inlined wherever it is used (NOT MATERIALIZED), so the vector side can still walk the HNSW
     # index and the keyword side the GIN index. Only placeholders, constants and Django's own compiled scope
     # query are formatted in; every value travels as a parameter.
     # Exact: the same order, but not the `embedding <=> vector` expression the HNSW index serves.
     order = "(embedding <=> %(vector)s::vector) + 0.0" if exact else "embedding <=> %(vector)s::vector"
     columns = ", ".join(f'm."{column}"' for column in _COLUMNS)
+    if stats is None:
+        stats_sql = "SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s"
+    else:
+        stats_sql = "SELECT %(stats_n)s::float8 AS n, %(stats_avgdl)s::float8 AS avgdl"
     return f"""
 WITH terms AS MATERIALIZED (
     SELECT t.lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) AS t LIMIT {MAX_KEYWORDS}
@@ -71,7 +75,7 @@ WITH terms AS MATERIALIZED (
     FROM matched m CROSS JOIN LATERAL unnest(m.sv) AS u
     WHERE u.lexeme IN (SELECT lexeme FROM terms)
 ), stats AS MATERIALIZED (
-    SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s
+    {stats_sql}
 ), df AS MATERIALIZED (
     SELECT lexeme, count(*) AS df, ln(1 + ((SELECT n FROM stats) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM tf GROUP BY lexeme
@@ -105,19 +109,27 @@ def settings_sql(exact: bool) -> str:
     return f"SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {int(settings.HNSW_EF_SEARCH)}"
 
 
-def candidates(*, scope: QuerySet[Memory], query: str, vector: list[float], exact: bool) -> list[Candidate]:
-    """Up to CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25, with both scores each."""
+def candidates(
+    *, scope: QuerySet[Memory], query: str, vector: list[float], exact: bool, stats: tuple[float, float] | None = None
+) -> list[Candidate]:
+    """Up to CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25, with both scores each.
+
+    `stats` (the scope's memory count and average length): counted in the statement when None, which reads
+    every memory of the scope; large scopes pass an estimate instead (see selectors.memories_search).
+    """
     scope_sql, scope_params = scope.values("id", "search_vector", "embedding").query.sql_with_params()
     # Django's compiled query uses %s placeholders; the outer statement uses named ones.
     names = [f"s{i}" for i in range(len(scope_params))]
     scope_sql = scope_sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
     params = dict(zip(names, scope_params, strict=True))
     params |= {"config": TEXT_SEARCH_CONFIG, "query": query, "vector": _vector_literal(vector)}
+    if stats is not None:
+        params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(settings_sql(exact))
         # raw() applies the fields' own conversions (metadata JSON, dates); extra columns become attributes.
-        rows = list(Memory.objects.raw(_sql(scope_sql, exact), params))
+        rows = list(Memory.objects.raw(_sql(scope_sql, exact, stats), params))
     found = []
     for memory in rows:
         max_bm25 = float(memory.max_bm25 or 0)

@@ -170,8 +170,8 @@ def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
     make_memory("Collects stamps", user_id="small")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Memory._meta.db_table}")
-    assert selectors._search_exactly({"user_id": "small"}) is True
-    assert selectors._search_exactly({"user_id": "big"}) is False
+    assert selectors._decide_exact({"user_id": "small"})[1] is True
+    assert selectors._decide_exact({"user_id": "big"})[1] is False
 
 
 def _nested(operator: str, levels: int, innermost: dict) -> dict:
