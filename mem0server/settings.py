@@ -160,6 +160,19 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's
 # estimate, compare every memory of the scope instead of using the HNSW index: exact, and faster at that size.
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 10_000)
+# Search ranking (memories/selectors.py memories_search): "score" fuses cosine similarity and normalised BM25
+# with SEARCH_KEYWORD_WEIGHT on BM25; "rrf" is reciprocal-rank fusion.
+SEARCH_FUSION = env_str("SEARCH_FUSION", "score")
+SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.5)
+# How long each worker remembers whether a scope is searched exactly or through HNSW (0: ask every time).
+SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60)
+# Reranking of search results (memories/rerank.py): "llm" (the configured LLM, one listwise call) or empty.
+SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
+if SEARCH_RERANKER not in ("", "llm"):
+    raise ImproperlyConfigured(f"SEARCH_RERANKER must be empty or llm, not {SEARCH_RERANKER!r}.")
+# Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
+SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
+SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)
 
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)

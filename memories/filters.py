@@ -19,8 +19,12 @@ from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
 from memories.models import SCOPE_FIELDS
+from memories.timestamps import parse_timestamp
 
 COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
+# Time keys: `timestamp` (when the conversation happened), created_at and updated_at; values are unix seconds
+# or ISO 8601. They are columns, not metadata keys.
+TIME_COLUMNS = {"timestamp": "occurred_at", "created_at": "created_at", "updated_at": "updated_at"}
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -82,6 +86,8 @@ def _condition(key: str, value: Any) -> Q:
     if not isinstance(key, str) or not key:
         raise InvalidInput("Filter keys must be non-empty strings.")
     if value == "*":
+        if key in TIME_COLUMNS:
+            return Q(**{f"{TIME_COLUMNS[key]}__isnull": False})
         return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
     if not isinstance(value, dict):
         return _operator(key, "eq", value)
@@ -96,8 +102,26 @@ def _condition(key: str, value: Any) -> Q:
 
 
 def _operator(key: str, op: str, value: Any) -> Q:
+    if key in TIME_COLUMNS:
+        return _time_op(key, op, value)
     builder = _column_ops if key in COLUMNS else _metadata_ops
     return builder[op](key, value)
+
+
+_TIME_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+
+
+def _time_op(key: str, op: str, value: Any) -> Q:
+    column = TIME_COLUMNS[key]
+    if op not in (*_TIME_LOOKUPS, "ne"):
+        raise InvalidInput(f"filters.{key} takes eq, ne, gt, gte, lt or lte (unix seconds or ISO 8601), not {op}.")
+    try:
+        moment = parse_timestamp(value)
+    except ValueError as error:
+        raise InvalidInput(f"filters.{key}.{op}: {error}") from None
+    if op == "ne":
+        return negate(Q(**{column: moment}))
+    return Q(**{f"{column}__{_TIME_LOOKUPS[op]}": moment})
 
 
 def _require(key: str, op: str, value: Any, check: Callable[[Any], bool], what: str) -> Any:

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -175,6 +175,7 @@ def memories_add_inferred(
     metadata: dict[str, Any] | None = None,
     expiration_date: date | None = None,
     prompt: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM."""
     runtime = server_config_current()
@@ -185,6 +186,7 @@ def memories_add_inferred(
         messages=messages,
         context=_session_context(account, scope),
         today=today,
+        occurred_at=occurred_at,
         about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
         custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
     )
@@ -217,6 +219,7 @@ def memories_add_inferred(
         scope=scope,
         metadata=clean_metadata(metadata),
         expiration_date=expiration_date,
+        occurred_at=occurred_at,
         actor_id=names.pop() if len(names) == 1 else None,
         messages=messages,
     )
@@ -230,6 +233,7 @@ def _apply(
     scope: dict[str, str],
     metadata: dict[str, Any] | None,
     expiration_date: date | None,
+    occurred_at: datetime | None,
     actor_id: str | None,
     messages: Sequence[Message],
 ) -> list[dict[str, Any]]:
@@ -260,6 +264,7 @@ def _apply(
                     metadata=metadata,
                     embedding=vector,
                     expiration_date=expiration_date,
+                    occurred_at=occurred_at,
                     **scope,
                 )
                 added.append((op.text, vector, memory))
@@ -313,6 +318,7 @@ def memory_add_procedural(
     metadata: dict[str, Any] | None = None,
     expiration_date: date | None = None,
     prompt: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """memory_type="procedural_memory": the LLM summarises the agent's conversation into one memory."""
     if not scope.get("agent_id"):
@@ -335,6 +341,7 @@ def memory_add_procedural(
         metadata={**(clean_metadata(metadata) or {}), "memory_type": PROCEDURAL},
         embedding=vector,
         expiration_date=expiration_date,
+        occurred_at=occurred_at,
         **scope,
     )
     with transaction.atomic():

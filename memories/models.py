@@ -44,6 +44,8 @@ class Memory(models.Model):
         db_persist=True,
     )
     expiration_date = models.DateField(null=True, blank=True)
+    # When the conversation it came from happened (the add's `timestamp`), as opposed to when it was stored.
+    occurred_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 
@@ -108,12 +108,22 @@ def extraction(
     messages: Sequence[Said],
     context: Sequence[Said],
     today: date,
+    occurred_at: datetime | None = None,
     about_agent: bool = False,
     custom: str | None = None,
 ) -> tuple[str, str]:
-    """The fact-extraction call: instructions (default or custom) and the conversation."""
+    """The fact-extraction call: instructions (default or custom) and the conversation.
+
+    With `occurred_at` (the add's timestamp), the messages' own date is what relative dates resolve against.
+    """
     instructions = custom or (_EXTRACT_ABOUT_AGENT if about_agent else _EXTRACT_ABOUT_USER)
-    system = f"{instructions}\n\n{_today(today)}\n\n{_FACTS_FORMAT}"
+    when = _today(today)
+    if occurred_at is not None:
+        when += (
+            f" The new messages were written on {occurred_at.date().isoformat()} ({occurred_at.strftime('%A')}):"
+            " resolve relative dates in them against that date, not today's."
+        )
+    system = f"{instructions}\n\n{when}\n\n{_FACTS_FORMAT}"
     parts = []
     if context:
         parts.append(

@@ -5,21 +5,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import BooleanField, F, FloatField, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db import connection
+from django.db.models import Avg, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
-from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, NotFound
+from memories import search
 from memories.embeddings import get_embedder
 from memories.filters import build_filter, required_scope
-from memories.models import SCOPE_NAMES, TEXT_SEARCH_CONFIG, Memory, MemoryHistory
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
+from memories.rerank import RerankOutcome
+from memories.rerank import rerank as rerank_memories
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -109,26 +111,7 @@ def memories_list(
     )
 
 
-# A memory that contains every keyword of the query gains this much on top of its vector similarity.
-KEYWORD_WEIGHT = 0.15
-# Longer queries are ranked on their first lexemes only; the vector part still sees the whole query.
-MAX_KEYWORDS = 16
-
-
-def _query_lexemes(cursor, query: str) -> list[str]:
-    """The query's distinct lexemes under the same text-search configuration as the stored column."""
-    cursor.execute(
-        "SELECT array(SELECT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))))", [TEXT_SEARCH_CONFIG, query]
-    )
-    return cursor.fetchone()[0][:MAX_KEYWORDS]
-
-
-def _tsquery_term(lexeme: str) -> str:
-    # tsquery syntax: a quoted lexeme, with quotes and backslashes escaped; cast as-is, never re-stemmed.
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _scope_rows_estimate(scope: dict[str, str]) -> float:
+def _scope_rows_estimate(filters: dict) -> float:
     """PostgreSQL's estimate of the rows of the search scope: the smallest of its scope ids' row counts.
 
     Scope ids only, each alone: metadata filters and the account do not count (an estimate of several
@@ -136,9 +119,9 @@ def _scope_rows_estimate(scope: dict[str, str]) -> float:
     exact path). Planning only, nothing is read: well under a millisecond.
     """
     rows = []
-    for field, value in scope.items():
-        if value:
-            plan = json.loads(Memory.objects.filter(build_filter({field: value})).explain(format="json"))
+    for field in SCOPE_FIELDS:
+        if filters.get(field):
+            plan = json.loads(Memory.objects.filter(build_filter({field: filters[field]})).explain(format="json"))
             rows.append(plan[0]["Plan"]["Plan Rows"])
     return min(rows)
 
@@ -150,18 +133,64 @@ EXACT_ALWAYS_ROWS = 1_000
 EXACT_MAX_SHARE = 0.1
 
 
-def _search_exactly(scope: dict[str, str]) -> bool:
-    """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search)."""
-    rows = _scope_rows_estimate(scope)
+@dataclass(frozen=True)
+class ScopePlan:
+    """How to search one scope: exactly or through HNSW, and (HNSW) BM25's scope statistics, estimated."""
+
+    exact: bool
+    # The scope's memory count (planner estimate) and average length (sampled); None: counted in the search.
+    stats: tuple[float, float] | None
+
+
+# Memories sampled for a large scope's average length: its most recent ones, through the scope's btree.
+AVGDL_SAMPLE = 1_000
+_plan_cache: dict[str, tuple[float, ScopePlan]] = {}
+
+
+def _scope_plan(filters: dict, scope: QuerySet[Memory]) -> ScopePlan:
+    """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search).
+
+    Kept per process for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly, and the
+    planner estimate, table size and length sample behind it cost up to three round trips per search.
+    """
+    key = json.dumps({field: filters.get(field) for field in SCOPE_FIELDS}, sort_keys=True, default=str)
+    now = time.monotonic()
+    cached = _plan_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    rows, exact = _decide_exact(filters)
+    stats = None
+    if not exact:
+        # Counting a large scope and averaging its lengths reads all of it (130 ms for 10,000 memories on a
+        # busy 2-core machine): BM25 takes the planner's count and a sample's average length instead.
+        sample = scope.order_by()[:AVGDL_SAMPLE].aggregate(
+            avgdl=Avg(Func(F("search_vector"), function="length", output_field=FloatField()))
+        )
+        stats = (max(rows, 1.0), sample["avgdl"] or 1.0)
+    plan = ScopePlan(exact=exact, stats=stats)
+    if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
+        if len(_plan_cache) > 10_000:
+            _plan_cache.clear()
+        _plan_cache[key] = (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan)
+    return plan
+
+
+def search_plan_cache_clear() -> None:
+    """Forget every cached exact-or-HNSW decision (tests that grow a scope past the threshold)."""
+    _plan_cache.clear()
+
+
+def _decide_exact(filters: dict) -> tuple[float, bool]:
+    rows = _scope_rows_estimate(filters)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
-        return False
+        return rows, False
     if rows <= EXACT_ALWAYS_ROWS:
-        return True
+        return rows, True
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Memory._meta.db_table])
         total = cursor.fetchone()[0]
     # reltuples is -1 before the first ANALYZE: exact is never wrong, only slower.
-    return total <= 0 or rows <= total * EXACT_MAX_SHARE
+    return rows, total <= 0 or rows <= total * EXACT_MAX_SHARE
 
 
 def memories_search(
@@ -173,11 +202,17 @@ def memories_search(
     threshold: float = 0.1,
     show_expired: bool = False,
 ) -> list[Memory]:
-    """Hybrid search inside one scope: cosine similarity plus a keyword boost; best first, at most top_k.
+    """Hybrid search inside one scope: BM25 and vector candidates, fused; best first, at most top_k.
 
-    Candidates come from vector similarity (nearest by meaning) and from the full-text index (memories sharing
-    the query's keywords), both filtered in SQL. Each memory carries `score` (similarity + KEYWORD_WEIGHT x
-    the share of query keywords it contains, at most 1) and `score_details` (the parts).
+    Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning) and from BM25 over the
+    full-text index (as many memories sharing the query's rarest keywords), both inside the caller's scope and
+    filters, in one statement (memories/search.py). Each memory carries `score` and `score_details`.
+
+    `score` (0..1) is settings.SEARCH_FUSION: "score" (default) is (1 - w) x cosine similarity + w x the BM25
+    score divided by the best BM25 this query could reach (each of its terms present, saturated), w =
+    settings.SEARCH_KEYWORD_WEIGHT; `threshold` then drops memories that are neither close by meaning nor
+    share the query's distinctive words. "rrf" is reciprocal-rank fusion scaled so that first on both lists
+    is 1; `threshold` is then relative to the other candidates, not absolute.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -187,55 +222,39 @@ def memories_search(
     limit) with most true neighbours missed; PostgreSQL itself chose HNSW from ~5,000 rows on.
     """
     # A scope id at the top level of the filters or inside an AND list (Mem0's SDKs send {"AND": [{...}]}).
-    scope = required_scope(filters)
-    if not scope:
+    scope_ids = required_scope(filters)
+    if not scope_ids:
         raise InvalidInput(f"Search needs a scope: give {SCOPE_NAMES} (top level or in filters).")
     if top_k == 0:
         return []
     vector = get_embedder().embed([query])[0]
-    base = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired).annotate(
-        distance=CosineDistance("embedding", vector)
-    )
-    exact = _search_exactly(scope)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if exact:
-            # Plain index scans only: the scope's btree finds its rows, and metadata or keyword conditions are
-            # checked on those rows instead of being intersected with a GIN bitmap of a common value (which
-            # costs more than reading the scope: 16 ms for a topic shared by 10% of 1M rows). Nor a sequential
-            # scan, which the planner picks for a scope of a few % of a small table: 13 ms vs 3 ms for 3,000 of
-            # 40,000 rows.
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            # The same order, but not the `embedding <=> vector` expression the HNSW index serves: every
-            # filtered row's distance is computed and sorted.
-            order = F("distance") + Value(0.0, output_field=FloatField())
-        else:
-            # Filtered HNSW scans keep going until top_k rows pass the filter (pgvector >= 0.8).
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
-            order = F("distance")
-        terms = [_tsquery_term(lexeme) for lexeme in _query_lexemes(cursor, query)]
-        if terms:
-            matched = " + ".join(["(search_vector @@ %s::tsquery)::int"] * len(terms))
-            # Only placeholders and a count are formatted into the SQL; the terms travel as parameters.
-            share = RawSQL(f"({matched})::float / {len(terms)}", terms, output_field=FloatField())  # noqa: S611
-            base = base.annotate(keyword=share)
-            any_term = RawSQL("search_vector @@ %s::tsquery", [" | ".join(terms)], output_field=BooleanField())  # noqa: S611
-            by_keyword = base.filter(any_term).order_by("-keyword", "distance")[:top_k]
-        else:
-            base = base.annotate(keyword=Value(0.0, output_field=FloatField()))
-            by_keyword = base.none()
-        candidates = {memory.id: memory for memory in base.order_by(order)[:top_k]}
-        candidates.update({memory.id: memory for memory in by_keyword})
-    rows = list(candidates.values())
-    for memory in rows:
-        similarity = 1.0 - float(memory.distance)
-        keyword = float(memory.keyword)
-        memory.score = min(1.0, similarity + KEYWORD_WEIGHT * keyword)
-        memory.score_details = {"vector": similarity, "keyword": keyword, "keyword_weight": KEYWORD_WEIGHT}
-    # relaxed_order may return neighbours slightly out of order, and the two lists interleave: sort them.
-    rows.sort(key=lambda memory: memory.score, reverse=True)
+    scope = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
+    plan = _scope_plan(scope_ids, scope)
+    found = search.candidates(scope=scope, query=query, vector=vector, exact=plan.exact, stats=plan.stats)
+    search.fuse(found, method=settings.SEARCH_FUSION, weight=settings.SEARCH_KEYWORD_WEIGHT)
+    rows = sorted((c.memory for c in found), key=lambda memory: (-memory.score, str(memory.id)))
     return [memory for memory in rows if memory.score >= threshold][:top_k]
+
+
+@dataclass
+class SearchOutcome:
+    results: list[Memory]
+    rerank: RerankOutcome | None
+
+
+def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20, **search_args) -> SearchOutcome:
+    """memories_search, then (rerank=true, or None and settings.SEARCH_RERANK_DEFAULT) the reranker.
+
+    The reranker sees the best max(top_k, SEARCH_RERANK_CANDIDATES) memories that pass `threshold` and
+    reorders them; `score` stays the fused score. `rerank` in the outcome says whether it ran and, if not, why.
+    """
+    if rerank is None:
+        rerank = settings.SEARCH_RERANK_DEFAULT
+    if not rerank or top_k == 0:
+        return SearchOutcome(memories_search(query=query, top_k=top_k, **search_args), None)
+    pool = memories_search(query=query, top_k=max(top_k, settings.SEARCH_RERANK_CANDIDATES), **search_args)
+    ranked, outcome = rerank_memories(query=query, memories=pool)
+    return SearchOutcome(ranked[:top_k], outcome)
 
 
 def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:

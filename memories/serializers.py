@@ -8,6 +8,7 @@ from rest_framework import serializers
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
+from memories.timestamps import parse_timestamp
 
 MAX_TOP_K = 1000
 MAX_MESSAGE_LENGTH = 100_000
@@ -79,6 +80,29 @@ class MessagesFieldSchema(OpenApiSerializerFieldExtension):
         return {"oneOf": [text, {"type": "array", "items": message, "minItems": 1}]}
 
 
+class TimestampField(serializers.Field):
+    """When the conversation happened: unix seconds (number) or an ISO 8601 date-time (no zone: UTC)."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_timestamp(data)
+        except ValueError as error:
+            raise serializers.ValidationError(f"timestamp {error}") from None
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class TimestampFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = TimestampField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+            "description": "When the conversation happened: unix seconds, or ISO 8601 (no zone: UTC).",
+        }
+
+
 class AddMemoryRequestSerializer(ScopeMixin):
     messages = MessagesField()
     metadata = ObjectField(required=False, allow_null=True)
@@ -86,6 +110,7 @@ class AddMemoryRequestSerializer(ScopeMixin):
     memory_type = serializers.ChoiceField(choices=["procedural_memory"], required=False, allow_null=True)
     prompt = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=20_000)
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
+    timestamp = TimestampField(required=False, allow_null=True)
 
     def validate(self, attrs):
         if not any(attrs.get(field) for field in SCOPE_FIELDS):
@@ -119,6 +144,9 @@ class AddResponseSerializer(serializers.Serializer):
 class MemorySerializer(serializers.ModelSerializer):
     memory = serializers.CharField(source="text")
     metadata = ObjectField(allow_null=True)
+    timestamp = serializers.DateTimeField(
+        source="occurred_at", allow_null=True, help_text="When the conversation happened (the add's timestamp)."
+    )
 
     class Meta:
         model = Memory
@@ -136,6 +164,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "actor_id",
             "role",
             "expiration_date",
+            "timestamp",
         ]
 
 
@@ -207,7 +236,12 @@ class SearchRequestSerializer(ScopeMixin):
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False)
     limit = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False, help_text="Alias of top_k.")
     threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.1)
-    rerank = serializers.BooleanField(default=False, help_text="Ignored until a reranker is configured.")
+    rerank = serializers.BooleanField(
+        default=None,
+        allow_null=True,
+        help_text="Rerank the results (SEARCH_RERANKER); omitted or null: SEARCH_RERANK_DEFAULT. The response's "
+        "`rerank` says whether it ran.",
+    )
     explain = serializers.BooleanField(default=False)
     show_expired = serializers.BooleanField(default=False)
 
@@ -229,9 +263,16 @@ class SearchRequestSerializer(ScopeMixin):
 
 
 class ScoreDetailsSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["score", "rrf"], help_text="How the two lists were fused.")
     vector = serializers.FloatField(help_text="Cosine similarity of the query and the memory.")
-    keyword = serializers.FloatField(help_text="Share of the query's keywords (stemmed, no stop words) in the memory.")
-    keyword_weight = serializers.FloatField(help_text="score = min(1, vector + keyword_weight x keyword).")
+    keyword = serializers.FloatField(
+        help_text="BM25 of the memory for the query's keywords (stemmed, no stop words; rare words in the scope "
+        "weigh most), divided by what a memory of average length holding each keyword once scores; at most 1."
+    )
+    keyword_weight = serializers.FloatField(help_text='With method "score": score = (1 - w) x vector + w x keyword.')
+    bm25 = serializers.FloatField(help_text="The raw BM25 score (0 when no keyword matches).")
+    vector_rank = serializers.IntegerField(allow_null=True, help_text="Rank among the candidates by meaning.")
+    keyword_rank = serializers.IntegerField(allow_null=True, help_text="Rank by BM25; null without a keyword.")
 
 
 class SearchResultSerializer(MemorySerializer):
@@ -248,8 +289,21 @@ class SearchResultSerializer(MemorySerializer):
         return data
 
 
+class RerankOutcomeSerializer(serializers.Serializer):
+    applied = serializers.BooleanField(help_text="False: the results are in fused order (see detail).")
+    by = serializers.CharField(allow_null=True, help_text="The reranker, e.g. llm.")
+    detail = serializers.CharField(allow_null=True, help_text="Why reranking did not run, when it did not.")
+
+
 class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
+    rerank = RerankOutcomeSerializer(required=False, help_text="Only when reranking was asked for.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("rerank") is None:
+            data.pop("rerank", None)
+        return data
 
 
 class HistorySerializer(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -80,12 +80,15 @@ def memories_add(
     expiration_date: date | None = None,
     prompt: str | None = None,
     memory_type: str | None = None,
+    timestamp: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
     With an LLM configured, infer=true extracts facts and reconciles them with the scope's memories
     (memories/inference.py), and memory_type="procedural_memory" stores one LLM summary. Otherwise each
     non-system message becomes a memory (role kept); infer=true then skips near-duplicates (event NONE).
+    `timestamp` is when the conversation happened: stored as occurred_at, and the date the LLM resolves
+    relative dates ("yesterday") against.
     """
     from memories import inference  # it builds on the helpers below
 
@@ -102,6 +105,7 @@ def memories_add(
         "metadata": metadata,
         "expiration_date": expiration_date,
         "prompt": prompt,
+        "occurred_at": timestamp,
     }
     if memory_type == inference.PROCEDURAL:
         return inference.memory_add_procedural(**llm_kwargs)
@@ -131,6 +135,7 @@ def memories_add(
                 metadata=metadata,
                 embedding=vector,
                 expiration_date=expiration_date,
+                occurred_at=timestamp,
                 **scope,
             )
             stored.append((message.content, vector, memory))

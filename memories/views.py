@@ -59,6 +59,7 @@ class MemoriesView(APIView):
             expiration_date=data.get("expiration_date"),
             prompt=data.get("prompt") or None,
             memory_type=data.get("memory_type"),
+            timestamp=data.get("timestamp"),
         )
         return Response(AddResponseSerializer({"results": results}).data)
 
@@ -145,7 +146,8 @@ class SearchView(APIView):
     )
     def post(self, request):
         data = _validated(SearchRequestSerializer, request.data).validated_data
-        hits = selectors.memories_search(
+        outcome = selectors.memories_search_reranked(
+            rerank=data["rerank"],
             principal=request.user,
             query=data["query"],
             filters=data["filters"],
@@ -153,7 +155,9 @@ class SearchView(APIView):
             threshold=data["threshold"],
             show_expired=data["show_expired"],
         )
-        serializer = SearchResponseSerializer({"results": hits}, context={"explain": data["explain"]})
+        serializer = SearchResponseSerializer(
+            {"results": outcome.results, "rerank": outcome.rerank}, context={"explain": data["explain"]}
+        )
         return Response(serializer.data)
 
 

@@ -16,7 +16,14 @@ from mem0server.serializers import ObjectField, StrictCharField
 from mem0server.text import unstorable_json
 from memories.filters import required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
-from memories.serializers import MAX_TOP_K, MemorySerializer, MessagesField, ScopeIdField, ScopeMixin
+from memories.serializers import (
+    MAX_TOP_K,
+    MemorySerializer,
+    MessagesField,
+    RerankOutcomeSerializer,
+    ScopeIdField,
+    ScopeMixin,
+)
 
 MAX_INSTRUCTIONS = 20_000
 # The latest instant a date field holds (9999-12-31T23:59:59Z): a later Unix time is a mistake, not a date.
@@ -168,7 +175,12 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     threshold = serializers.FloatField(
         min_value=0.0, max_value=1.0, required=False, allow_null=True, help_text="Minimum score; default 0.1."
     )
-    rerank = serializers.BooleanField(required=False, allow_null=True, help_text="Ignored until a reranker exists.")
+    rerank = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Rerank with the configured reranker (SEARCH_RERANKER); null follows SEARCH_RERANK_DEFAULT.",
+    )
     fields = serializers.ListField(
         child=serializers.ChoiceField(choices=RESULT_FIELDS),
         required=False,
@@ -218,6 +230,13 @@ class PlatformSearchResultSerializer(serializers.Serializer):
 
 class PlatformSearchResponseSerializer(serializers.Serializer):
     results = PlatformSearchResultSerializer(many=True)
+    rerank = RerankOutcomeSerializer(required=False, help_text="Only when reranking was asked for.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("rerank") is None:
+            data.pop("rerank", None)
+        return data
 
 
 # --- update and delete ------------------------------------------------------------------------------------

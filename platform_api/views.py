@@ -13,6 +13,7 @@ from mem0server.serializers import validated
 from memories import selectors
 from memories import services as memories_services
 from memories.serializers import AddResponseSerializer, HistorySerializer, MemorySerializer
+from memories.timestamps import parse_timestamp
 from platform_api import services
 from platform_api.serializers import (
     PlatformAddRequestSerializer,
@@ -92,12 +93,11 @@ class AddView(PlatformView):
     def post(self, request):
         data = validated(PlatformAddRequestSerializer, request.data)
         scope = data["scope"]
-        # TODO(lead): data["timestamp"] (Unix seconds, validated) is stored once the memory-timestamp helper's
-        # storage lands; memories_add takes it then.
         results = memories_services.memories_add(
             principal=request.user,
             messages=[memories_services.Message(**m) for m in data["messages"]],
             scope=scope,
+            timestamp=parse_timestamp(data["timestamp"]) if data.get("timestamp") is not None else None,
             metadata=data.get("metadata"),
             infer=data["infer"],
             expiration_date=data.get("expiration_date"),
@@ -165,7 +165,8 @@ class SearchView(PlatformView):
     @extend_schema(summary="Search memories", operation_id="platform_memories_search", **SEARCH_SCHEMA)
     def post(self, request):
         data = validated(PlatformSearchRequestSerializer, request.data)
-        hits = selectors.memories_search(
+        outcome = selectors.memories_search_reranked(
+            rerank=data["rerank"],
             principal=request.user,
             query=data["query"],
             filters=data["filters"],
@@ -173,7 +174,9 @@ class SearchView(PlatformView):
             threshold=data["threshold"],
             show_expired=data["show_expired"],
         )
-        serializer = PlatformSearchResponseSerializer({"results": hits}, context={"fields": data.get("fields")})
+        serializer = PlatformSearchResponseSerializer(
+            {"results": outcome.results, "rerank": outcome.rerank}, context={"fields": data.get("fields")}
+        )
         return Response(serializer.data)
 
 
@@ -204,7 +207,7 @@ class MemoryView(PlatformView):
     def put(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         data = validated(PlatformUpdateRequestSerializer, request.data)
-        # TODO(lead): data["timestamp"] is validated but not stored until the memory-timestamp storage lands.
+        # A timestamp is validated but an update does not move when the conversation happened (not stored).
         changes = {key: data[key] for key in ("text", "metadata", "expiration_date") if key in data}
         if changes:
             memory = memories_services.memory_update(principal=request.user, memory_id=memory_uuid, **changes)

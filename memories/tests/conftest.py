@@ -31,3 +31,11 @@ def llm(api_client, fake_openai) -> FakeOpenAI:
     response = configure(api_client, llm=llm_section(fake_openai))
     assert response.status_code == 200, response.json()
     return fake_openai
+
+
+@pytest.fixture(autouse=True)
+def _fresh_search_plans():
+    """Each test's scopes start unknown: a cached exact-or-HNSW decision must not outlive its database."""
+    from memories.selectors import search_plan_cache_clear
+
+    search_plan_cache_clear()

@@ -44,7 +44,8 @@ def test_search_explain_shows_the_parts_of_the_score(api_client, alice_memories)
     assert top["memory"] == "Plays the cello on Sundays"
     details = top["score_details"]
     assert details["keyword"] == 1.0  # "plays" and "cello": "who" and "the" are stop words
-    assert top["score"] == pytest.approx(min(1.0, details["vector"] + details["keyword_weight"]), abs=1e-6)
+    weight = details["keyword_weight"]
+    assert top["score"] == pytest.approx((1 - weight) * details["vector"] + weight * details["keyword"], abs=1e-6)
     assert all(r["score_details"]["keyword"] == 0.0 for r in results[1:])
 
 
@@ -63,7 +64,8 @@ def test_queries_of_only_stop_words_rank_by_meaning_alone(api_client, alice_memo
     assert results
     for result in results:
         assert result["score_details"]["keyword"] == 0.0
-        assert result["score"] == pytest.approx(result["score_details"]["vector"], abs=1e-6)
+        # score stays in 0..1: an opposite direction (negative cosine) scores 0.
+        assert result["score"] == pytest.approx(max(0.0, result["score_details"]["vector"]), abs=1e-6)
 
 
 @pytest.mark.parametrize("key", ["top_k", "limit"])
@@ -168,8 +170,8 @@ def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
     make_memory("Collects stamps", user_id="small")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Memory._meta.db_table}")
-    assert selectors._search_exactly({"user_id": "small"}) is True
-    assert selectors._search_exactly({"user_id": "big"}) is False
+    assert selectors._decide_exact({"user_id": "small"})[1] is True
+    assert selectors._decide_exact({"user_id": "big"})[1] is False
 
 
 def _nested(operator: str, levels: int, innermost: dict) -> dict:

@@ -1,0 +1,181 @@
+"""Hybrid search in one statement: BM25 over the scope's full-text index, vector neighbours, fused in Python.
+
+Why BM25 and not PostgreSQL's ts_rank: ts_rank has no inverse document frequency, so a speaker's name that
+starts half the memories of a scope counts as much as the one rare word (a place, an object) that decides
+the question. Here every statistic is taken inside the caller's scope and filters, in the same statement
+that finds the candidates:
+- a term's document frequency df is the number of the scope's memories that contain it (the GIN index on
+  search_vector finds them), N the number of memories of the scope, and idf = ln(1 + (N - df + 0.5) /
+  (df + 0.5)): a term in most of the scope weighs almost nothing;
+- term frequencies come from the stored tsvector's positions, the length of a memory is its number of
+  distinct lexemes (tsvector length()), the average is the scope's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from memories.models import TEXT_SEARCH_CONFIG, Memory
+
+# BM25's usual constants: term-frequency saturation and length normalisation.
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Longer queries are ranked on their first lexemes only; the vector part still sees the whole query.
+MAX_KEYWORDS = 32
+# Each candidate list (by meaning, by keywords) is this deep before fusion, so an answer that one side ranks
+# low is not cut before the other side can lift it.
+CANDIDATE_DEPTH = 100
+# Reciprocal-rank fusion's damping constant (Cormack et al. 2009).
+RRF_K = 60
+
+# Columns a search result needs (the embedding and the tsvector stay in PostgreSQL).
+_COLUMNS = [
+    f.column for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector", "hash")
+] + ["hash"]
+
+
+@dataclass
+class Candidate:
+    memory: Memory
+    similarity: float
+    bm25: float
+    lexical: float
+    vector_rank: int | None
+    lexical_rank: int | None
+
+
+def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None) -> str:
+    # The scope is inlined wherever it is used (NOT MATERIALIZED), so the vector side can still walk the HNSW
+    # index and the keyword side the GIN index. Only placeholders, constants and Django's own compiled scope
+    # query are formatted in; every value travels as a parameter.
+    # Exact: the same order, but not the `embedding <=> vector` expression the HNSW index serves.
+    order = "(embedding <=> %(vector)s::vector) + 0.0" if exact else "embedding <=> %(vector)s::vector"
+    columns = ", ".join(f'm."{column}"' for column in _COLUMNS)
+    if stats is None:
+        stats_sql = "SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s"
+    else:
+        stats_sql = "SELECT %(stats_n)s::float8 AS n, %(stats_avgdl)s::float8 AS avgdl"
+    return f"""
+WITH terms AS MATERIALIZED (
+    SELECT t.lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) AS t LIMIT {MAX_KEYWORDS}
+), tsq AS MATERIALIZED (
+    SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery AS q
+    FROM terms
+), scope AS NOT MATERIALIZED (
+    {scope_sql}
+), matched AS MATERIALIZED (
+    SELECT s.id, s.search_vector AS sv FROM scope s WHERE s.search_vector @@ (SELECT q FROM tsq)
+), tf AS MATERIALIZED (
+    SELECT m.id, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf, length(m.sv) AS dl
+    FROM matched m CROSS JOIN LATERAL unnest(m.sv) AS u
+    WHERE u.lexeme IN (SELECT lexeme FROM terms)
+), stats AS MATERIALIZED (
+    {stats_sql}
+), df AS MATERIALIZED (
+    SELECT lexeme, count(*) AS df, ln(1 + ((SELECT n FROM stats) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM tf GROUP BY lexeme
+), bm25 AS (
+    SELECT tf.id, sum(df.idf * tf.tf * {BM25_K1 + 1}
+                      / (tf.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * tf.dl / (SELECT avgdl FROM stats)))) AS score
+    FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {CANDIDATE_DEPTH}
+), vec AS (
+    SELECT s.id FROM scope s ORDER BY {order} LIMIT {CANDIDATE_DEPTH}
+), query_idf AS (
+    -- What a memory of average length holding every term of the query once scores.
+    SELECT coalesce(sum(idf), 0) AS max_score FROM df
+)
+SELECT {columns}, 1 - (m.embedding <=> %(vector)s::vector) AS similarity, coalesce(b.score, 0) AS bm25,
+       (SELECT max_score FROM query_idf) AS max_bm25, (c.id IN (SELECT id FROM vec)) AS by_vector
+FROM (SELECT id FROM vec UNION SELECT id FROM bm25) c
+JOIN {Memory._meta.db_table} m ON m.id = c.id
+LEFT JOIN bm25 b ON b.id = c.id
+"""  # noqa: S608  (constants and Django's compiled scope query only)
+
+
+def settings_sql(exact: bool) -> str:
+    """The planner and pgvector settings of one search, as one round trip (constants only)."""
+    if exact:
+        # Plain index scans only: the scope's btree finds its rows, and metadata or keyword conditions are
+        # checked on those rows instead of being intersected with a GIN bitmap of a common value (which costs
+        # more than reading the scope: 16 ms for a topic shared by 10% of 1M rows). Nor a sequential scan,
+        # which the planner picks for a scope of a few % of a small table: 13 ms vs 3 ms for 3,000 of 40,000.
+        return "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+    # Filtered HNSW scans keep going until enough rows pass the filter (pgvector >= 0.8).
+    return f"SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {int(settings.HNSW_EF_SEARCH)}"
+
+
+def candidates(
+    *, scope: QuerySet[Memory], query: str, vector: list[float], exact: bool, stats: tuple[float, float] | None = None
+) -> list[Candidate]:
+    """Up to CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25, with both scores each.
+
+    `stats` (the scope's memory count and average length): counted in the statement when None, which reads
+    every memory of the scope; large scopes pass an estimate instead (see selectors.memories_search).
+    """
+    scope_sql, scope_params = scope.values("id", "search_vector", "embedding").query.sql_with_params()
+    # Django's compiled query uses %s placeholders; the outer statement uses named ones.
+    names = [f"s{i}" for i in range(len(scope_params))]
+    scope_sql = scope_sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
+    params = dict(zip(names, scope_params, strict=True))
+    params |= {"config": TEXT_SEARCH_CONFIG, "query": query, "vector": _vector_literal(vector)}
+    if stats is not None:
+        params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(settings_sql(exact))
+        # raw() applies the fields' own conversions (metadata JSON, dates); extra columns become attributes.
+        rows = list(Memory.objects.raw(_sql(scope_sql, exact, stats), params))
+    found = []
+    for memory in rows:
+        max_bm25 = float(memory.max_bm25 or 0)
+        bm25 = float(memory.bm25)
+        found.append(
+            Candidate(
+                memory=memory,
+                similarity=float(memory.similarity),
+                bm25=bm25,
+                lexical=min(1.0, bm25 / max_bm25) if max_bm25 > 0 else 0.0,
+                vector_rank=None,
+                lexical_rank=None,
+            )
+        )
+    # Ranks on each side (1 = best); a memory that only one side found has no rank on the other.
+    for rank, candidate in enumerate(sorted(found, key=lambda c: -c.similarity), start=1):
+        candidate.vector_rank = rank
+    lexical = [c for c in found if c.bm25 > 0]
+    for rank, candidate in enumerate(sorted(lexical, key=lambda c: -c.bm25), start=1):
+        candidate.lexical_rank = rank
+    return found
+
+
+def fuse(found: list[Candidate], *, method: str, weight: float) -> None:
+    """Give each candidate its `score` (0..1) and `score_details`; see memories_search for the two methods."""
+    best_rrf = 2 / (RRF_K + 1)
+    # A query without keywords (only stop words) is ranked by meaning alone, on the same 0..1 scale.
+    if not any(candidate.lexical_rank for candidate in found):
+        weight = 0.0
+    for candidate in found:
+        rrf = sum(1 / (RRF_K + rank) for rank in (candidate.vector_rank, candidate.lexical_rank) if rank)
+        if method == "rrf":
+            score = rrf / best_rrf
+        else:
+            score = (1 - weight) * max(candidate.similarity, 0.0) + weight * candidate.lexical
+        candidate.memory.score = min(1.0, max(0.0, score))
+        candidate.memory.score_details = {
+            "method": method,
+            "vector": candidate.similarity,
+            "keyword": candidate.lexical,
+            "keyword_weight": weight,
+            "bm25": candidate.bm25,
+            "vector_rank": candidate.vector_rank,
+            "keyword_rank": candidate.lexical_rank,
+        }
+
+
+def _vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(repr(float(x)) if math.isfinite(x) else "0" for x in vector) + "]"

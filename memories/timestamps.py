@@ -1,0 +1,37 @@
+"""When a conversation happened: unix seconds or ISO 8601, read the same way by the add and by filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+# 0001-01-01 .. 9999-12-31: what a PostgreSQL timestamptz and Python's datetime both hold.
+_MIN_UNIX = -62_135_596_800
+_MAX_UNIX = 253_402_300_799
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An aware datetime from unix seconds (int or float) or an ISO 8601 string (no zone means UTC).
+
+    Raises ValueError with a sentence that says what is accepted.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be unix seconds or an ISO 8601 date-time, not a boolean.")
+    if isinstance(value, int | float):
+        if not _MIN_UNIX <= value <= _MAX_UNIX:
+            raise ValueError("is out of range for unix seconds (years 1 to 9999).")
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None and text:
+            return parse_timestamp(number)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is neither unix seconds nor an ISO 8601 date-time.") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError("must be unix seconds or an ISO 8601 date-time string.")
