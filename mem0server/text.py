@@ -78,11 +78,23 @@ def mask_urls(text: str) -> str:
 _KEY_ECHO = re.compile(r"\S*\*{3,}\S*|\b(?:sk|pk|rk|key|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,}")
 
 
-def redact_secret_echoes(text: str, secret: str | None) -> str:
-    """A provider's message without the key it may echo: whole, as a prefix or suffix, or masked with ***."""
-    if secret:
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that mask_urls hides (user info, query values), to find them echoed elsewhere."""
+    found = []
+    if match := _USERINFO.match(url):
+        user, colon, password = match["userinfo"].partition(":")
+        found.append(password if colon else user)
+    query = url.partition("?")[2].partition("#")[0]
+    found += [pair.partition("=")[2] for pair in query.split("&")]
+    return [secret for secret in found if len(secret) >= 4]
+
+
+def redact_secret_echoes(text: str, *secrets: str | None) -> str:
+    """A provider's message without the secrets it may echo: a key whole, as a prefix or suffix, or masked
+    with *** (OpenAI: "Incorrect API key provided: sk-abc***xyz"); a URL's password or query values."""
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-        # A shortened echo: the key's first or last characters (OpenAI shows "sk-abc***xyz").
+        # A shortened echo: the key's first or last characters.
         for part in {secret[:8], secret[-6:]}:
             if len(part) >= 6:
                 text = text.replace(part, REDACTED)

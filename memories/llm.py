@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import openai
 
 from mem0server.exceptions import UpstreamError
-from mem0server.text import mask_urls, redact_secret_echoes
+from mem0server.text import mask_urls, redact_secret_echoes, url_secrets
 
 logger = logging.getLogger("mem0server")
 
@@ -91,7 +91,7 @@ def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:
         message = body or exc.message
     message = " ".join(str(message or "").split())
     # Some servers echo the key they refused, whole or shortened ("sk-abc***xyz"), or the URL called.
-    return redact_secret_echoes(message, endpoint.api_key)[:300]
+    return redact_secret_echoes(message, endpoint.api_key, *url_secrets(endpoint.base_url))[:300]
 
 
 def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError:
@@ -133,7 +133,8 @@ def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError
             code="provider_bad_request",
         )
     return UpstreamError(
-        f"{who} failed: {redact_secret_echoes(str(exc), endpoint.api_key)}", code="provider_unavailable"
+        f"{who} failed: {redact_secret_echoes(str(exc), endpoint.api_key, *url_secrets(endpoint.base_url))}",
+        code="provider_unavailable",
     )
 
 
