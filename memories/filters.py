@@ -20,7 +20,8 @@ from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
 
-COLUMNS = ("user_id", "agent_id", "run_id", "actor_id", "role")
+SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
+COLUMNS = (*SCOPE_COLUMNS, "actor_id", "role")
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -43,7 +44,7 @@ def filter_check_size(filters: Any) -> None:
             continue  # build_filter names the wrong shape
         for key, value in item.items():
             if key in LOGICAL:
-                if depth >= max_depth:
+                if depth > max_depth:
                     raise InvalidInput(
                         f"filters nest AND/OR/NOT deeper than {max_depth} levels (MAX_FILTER_DEPTH).", field="filters"
                     )
@@ -51,7 +52,8 @@ def filter_check_size(filters: Any) -> None:
                     stack.extend((child, depth + 1) for child in value)
                 continue
             operators = value if isinstance(value, dict) and value else {"eq": value}
-            count += len(operators)
+            if not (depth == 1 and key in SCOPE_COLUMNS):  # every search has one: not the caller's doing
+                count += len(operators)
             for op, operand in operators.items():
                 if op in ("in", "nin") and isinstance(operand, list) and len(operand) > max_list:
                     raise InvalidInput(
