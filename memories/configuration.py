@@ -141,7 +141,7 @@ def config_effective(overrides: dict[str, Any]) -> dict[str, Any]:
         if effective is None:
             continue
         default_url = ((defaults.get(section) or {}).get("config") or {}).get("openai_base_url")
-        if "api_key" in stored and "openai_base_url" not in stored:
+        if stored.get("api_key") and "openai_base_url" not in stored:
             effective["openai_base_url"] = None
         elif "openai_base_url" in stored and "api_key" not in stored and stored["openai_base_url"] != default_url:
             effective["api_key"] = None
