@@ -57,7 +57,7 @@ def dedupe_numpy(vectors: list[list[float]]) -> int:
     batch = BatchDuplicates()
     for vector in vectors:
         if batch.find(vector) is None:
-            batch.keep(vector, None)
+            batch.keep(vector, object())
     return len(batch.memories)
 
 
