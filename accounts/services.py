@@ -71,6 +71,14 @@ def user_login(*, request, email: str, password: str) -> TokenPair:
     return tokens_issue(user=user)
 
 
+def valid_user_id(value) -> bool:
+    """Whether a token's user id claim can be a user's primary key (a positive bigint): a forged token's
+    string, list or huge number reached the database as a 500."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return type(value) is int and 0 < value < 2**63
+
+
 def tokens_refresh(*, refresh_token: str) -> TokenPair:
     """Trade a refresh token for a new pair; each refresh token works once, even under concurrent replays."""
     try:
@@ -83,7 +91,8 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     consumed = RefreshToken.objects.filter(jti=token.get(jwt_settings.JTI_CLAIM), used_at__isnull=True).update(
         used_at=timezone.now()
     )
-    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    user_id = token.get(jwt_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if valid_user_id(user_id) else None
     if consumed != 1 or user is None:
         raise Unauthorized("Invalid or expired refresh token.")
     return tokens_issue(user=user)

@@ -21,7 +21,7 @@ from accounts.serializers import (
     SetupStatusSerializer,
     TokenPairSerializer,
 )
-from apikeys.permissions import HasAccount
+from apikeys.permissions import AccountChangeNeedsLogin, HasAccount
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories.serializers import MessageResponseSerializer
@@ -99,13 +99,18 @@ class RefreshView(OpenView):
 class MeView(APIView):
     permission_classes = [*APIView.permission_classes, HasAccount]
 
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [*super().get_permissions(), AccountChangeNeedsLogin()]
+        return super().get_permissions()
+
     @extend_schema(tags=TAGS, summary="The caller's account", responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
     @extend_schema(
         tags=TAGS,
-        summary="Change name or email",
+        summary="Change name or email (needs a login token, not an API key)",
         request=MeUpdateRequestSerializer,
         responses={200: MeSerializer, **errors(409)},  # 409: the email is taken
     )
@@ -115,11 +120,13 @@ class MeView(APIView):
 
 
 class ChangePasswordView(APIView):
-    permission_classes = [*APIView.permission_classes, HasAccount]
+    permission_classes = [*APIView.permission_classes, HasAccount, AccountChangeNeedsLogin]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "change_password"
 
     @extend_schema(
         tags=TAGS,
-        summary="Change the password (earlier tokens stop working)",
+        summary="Change the password (needs a login token; earlier tokens stop working)",
         request=ChangePasswordRequestSerializer,
         responses=MessageResponseSerializer,
     )

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.services import valid_user_id
 from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX, apikey_authenticate
 
@@ -105,6 +106,13 @@ class BearerAuthentication(JWTAuthentication):
         except (InvalidToken, JWTAuthenticationFailed):
             # One plain sentence instead of simplejwt's per-token-class diagnostics.
             raise exceptions.AuthenticationFailed("Invalid or expired access token.") from None
+
+    def get_user(self, validated_token):
+        # Our tokens carry a whole-number user id; anything else (a string, a list, a number beyond bigint)
+        # is a forged or foreign token, and reached the database as a 500.
+        if not valid_user_id(validated_token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])):
+            raise InvalidToken("Token contained no recognizable user identification")
+        return super().get_user(validated_token)
 
     def authenticate_header(self, request) -> str:
         return CHALLENGE

@@ -34,3 +34,13 @@ class HasLoginToken(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, AccessToken)
+
+
+class AccountChangeNeedsLogin(HasLoginToken):
+    """Changing an account's email or password needs a login: an API key (which may be stored in a tool or
+    leaked with it) must not be enough to take the account over."""
+
+    message = (
+        "Changing the account's email or password needs a login: use the access token from POST /auth/login, "
+        "not an API key."
+    )

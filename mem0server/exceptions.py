@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from mem0server.middleware import request_id_var
+from mem0server.text import mask_urls
 
 logger = logging.getLogger("mem0server")
 
@@ -72,13 +76,23 @@ def _flatten(errors, prefix: str = "") -> list[str]:
     return [f"{prefix[:-1]}: {errors}" if prefix else str(errors)]
 
 
+def body_too_large() -> dict[str, str]:
+    return {
+        "detail": f"Request body is larger than the limit of {settings.MAX_REQUEST_BYTES} bytes (MAX_REQUEST_BYTES)."
+    }
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus: validation errors get a `detail` sentence, domain and database errors a status."""
     if isinstance(exc, UpstreamError):
-        logger.warning("upstream failure (%s): %s", exc.code, exc.detail)
+        detail = mask_urls(exc.detail)  # a base URL's credentials and query values are never shown
+        logger.warning("upstream failure (%s): %s", exc.code, detail)
         return Response(
-            {"detail": exc.detail, "code": exc.code, "request_id": request_id_var.get()}, status=exc.status_code
+            {"detail": detail, "code": exc.code, "request_id": request_id_var.get()}, status=exc.status_code
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own check (request.body), reached when the Content-Length header was missing or wrong.
+        return Response(body_too_large(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail}
         if exc.field:
@@ -91,6 +105,20 @@ def exception_handler(exc, context):
         # Values PostgreSQL cannot hold (out-of-range numbers, odd encodings): the caller's data, not our bug.
         logger.warning("database refused a value: %s", exc)
         return Response({"detail": "A value in the request cannot be stored or compared."}, status=400)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        logger.warning("statement cancelled after DB_STATEMENT_TIMEOUT_MS: %s", exc)
+        return Response(
+            {
+                "detail": (
+                    f"The database did not finish this request within {settings.DB_STATEMENT_TIMEOUT_MS} ms "
+                    "(DB_STATEMENT_TIMEOUT_MS); nothing was changed. Narrow it (fewer filter values, fewer "
+                    "messages) or try again."
+                ),
+                "code": "datastore_timeout",
+                "request_id": request_id_var.get(),
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable: %s", exc)
         return Response(

@@ -7,6 +7,9 @@ import logging
 import re
 import uuid
 
+from django.conf import settings
+from django.http import JsonResponse
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 # Accept a caller's id only if it is short and harmless to echo into headers and logs.
@@ -34,3 +37,26 @@ class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class BodySizeLimitMiddleware:
+    """A body declared larger than MAX_REQUEST_BYTES gets the documented 413 before anything reads it.
+
+    Without this, DRF's JSON parsing read `request.body`, Django raised RequestDataTooBig, and the caller got
+    400 "Bad request." while the log got a traceback. (A chunked body has its length set by
+    mem0server.wsgi_body, which reads at most one byte past the limit.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mem0server.exceptions import body_too_large  # it imports this module
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # gunicorn refuses a malformed Content-Length itself
+        if length > settings.MAX_REQUEST_BYTES:
+            return JsonResponse(body_too_large(), status=413)
+        return self.get_response(request)

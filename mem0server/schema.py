@@ -24,6 +24,7 @@ ERROR_CODES = [
     "provider_unavailable",
     "provider_bad_request",
     "datastore_unavailable",
+    "datastore_timeout",
 ]
 
 
@@ -49,7 +50,7 @@ DESCRIPTIONS = {
     415: "The request body is not JSON: send Content-Type: application/json.",
     429: "Too many attempts from this address: wait for Retry-After seconds.",
     502: "The LLM or embedding provider failed; `code` says how.",
-    503: "The database is unavailable; try again shortly.",
+    503: "The database is unavailable, or did not finish within DB_STATEMENT_TIMEOUT_MS; try again shortly.",
     504: "The LLM or embedding provider did not answer in time.",
 }
 

@@ -92,6 +92,14 @@ SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(DATA_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto header (request.is_secure(), redirects),
+# send HSTS for this many seconds (0: none), and mark the session and CSRF cookies Secure.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", BEHIND_TLS_PROXY)
+
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_DISABLED = env_bool("AUTH_DISABLED")
 ADMIN_API_KEY = env_str("ADMIN_API_KEY")
@@ -155,6 +163,25 @@ EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
 # --- Limits --------------------------------------------------------------------------------------
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
+# all of an add's messages together, characters in a search query, and in a filter: conditions in all,
+# AND/OR/NOT nesting, and values in one `in`/`nin` list.
+MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 100)
+MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000)
+MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000)
+MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100)
+MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15)
+MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000)
+for _name in (
+    "MAX_MESSAGES_PER_ADD",
+    "MAX_ADD_CHARS",
+    "MAX_QUERY_CHARS",
+    "MAX_FILTER_CONDITIONS",
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_LIST",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's
@@ -186,6 +213,16 @@ EMBEDDED_DATABASE = not DATABASE_URL
 _default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(ensure_data_dir(DATA_DIR))
 # Django's PostgreSQL backend, handing out only live pooled connections (mem0server/db/base.py).
 _default_db["ENGINE"] = "mem0server.db"
+# PostgreSQL ends a statement running longer than this (the request answers 503 datastore_timeout) and a
+# session idle inside a transaction for longer than that (a request whose client left, holding locks and a
+# pooled connection). 0 turns either off. `manage.py migrate` runs without them (memories/apps.py).
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000)
+_timeouts = (
+    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
+    f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+)
+_default_db["OPTIONS"]["options"] = f"{_default_db['OPTIONS'].get('options', '')} {_timeouts}".strip()
 if env_bool("DB_POOL", True):
     # Django's psycopg pool: one pool per process, shared by its threads.
     _default_db["OPTIONS"]["pool"] = {
@@ -238,6 +275,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mem0server.middleware.RequestIDMiddleware",
     "requestlog.middleware.RequestLogMiddleware",
+    # A body over MAX_REQUEST_BYTES: 413 before anything reads it.
+    "mem0server.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Picks up a configuration changed by POST /configure in any worker (one indexed read).
@@ -328,7 +367,14 @@ REST_FRAMEWORK = {
         "apikeys.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apikeys.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_RATES": {"register": "5/min", "login": "10/min", "refresh": "20/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "register": "5/min",
+        "login": "10/min",
+        "refresh": "20/min",
+        # Per account: each attempt checks the current password (a slow hash), and a stolen token should
+        # not get to guess it freely.
+        "change_password": "5/min",
+    },
     "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_PARSER_CLASSES": ["mem0server.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

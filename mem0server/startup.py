@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from mem0server.database import describe_database
+from mem0server.text import mask_urls
 
 logger = logging.getLogger("mem0server")
 
@@ -26,7 +27,12 @@ def announce() -> None:
     where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
     logger.info("database: %s (%s)", describe_database(db), where)
 
-    from memories.configuration import HOW_TO_TURN_ON, server_config_current, server_config_refresh
+    from memories.configuration import (
+        describe_llm_at_start,
+        describe_stored,
+        server_config_current,
+        server_config_refresh,
+    )
     from memories.embeddings import describe_embedder, local_embedder
 
     try:  # the stored /configure changes, and whether the vector column fits the embedder
@@ -34,18 +40,12 @@ def announce() -> None:
     except DatabaseError as exc:
         logger.warning("configuration: could not read the stored configuration (%s); using the environment's", exc)
         runtime = server_config_current()
-    logger.info("embedder: %s", describe_embedder())
+    if stored := describe_stored(runtime):
+        logger.info("%s", stored)
+    logger.info("embedder: %s", mask_urls(describe_embedder()))
     if runtime.dims_conflict:
         logger.error("embedder: %s", runtime.dims_conflict)
-    if runtime.llm.client is None:
-        logger.info(
-            "llm: none configured, inference is off (%s): infer=true stores messages as given, skipping "
-            "near-duplicates. %s",
-            runtime.llm.missing,
-            HOW_TO_TURN_ON,
-        )
-    else:
-        logger.info("llm: %s, inference is on", runtime.llm.client.describe())
+    logger.info("llm: %s", describe_llm_at_start(runtime))
     if settings.AUTH_DISABLED:
         logger.warning("!" * 72)
         logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")

@@ -1,7 +1,9 @@
-"""What PostgreSQL text and jsonb can hold: no NUL, and only characters UTF-8 can encode."""
+"""What PostgreSQL text and jsonb can hold (no NUL, only characters UTF-8 can encode), and secrets masked in
+texts that are shown or logged (URL credentials, query values, a provider echoing a key)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -33,3 +35,67 @@ def unstorable_json(value: Any) -> str | None:
         elif isinstance(item, str) and (problem := unstorable_text(item)):
             return problem
     return None
+
+
+# --- secrets inside text that is shown or logged -----------------------------------------------------
+
+REDACTED = "[redacted]"
+# A URL anywhere in a text: scheme, "://", then everything up to whitespace or a quote.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
+# The user info before the authority's last "@" (a password may hold one); never crosses into the path.
+_USERINFO = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^/?#\s]*)@")
+# A query parameter's value: "?key=VALUE" or "&key=VALUE".
+_QUERY_VALUE = re.compile(r"(?P<name>[?&][^=&#]*)=[^&#]*")
+
+
+def _mask_one_url(url: str) -> str:
+    def userinfo(match: re.Match) -> str:
+        user, colon, _password = match["userinfo"].partition(":")
+        # "user:password@" keeps the user; a lone "token@" is all secret.
+        return f"{match['scheme']}{user}:{REDACTED}@" if colon else f"{match['scheme']}{REDACTED}@"
+
+    url = _USERINFO.sub(userinfo, url, count=1)
+    base, question, rest = url.partition("?")
+    if not question:
+        return url
+    query, hash_sign, fragment = rest.partition("#")
+    masked = _QUERY_VALUE.sub(lambda m: f"{m['name']}={REDACTED}", "?" + query)
+    return base + masked + hash_sign + fragment
+
+
+def mask_urls(text: str) -> str:
+    """The text with every URL's credentials (user:password@) and query-string values replaced.
+
+    No URL parsing: urlsplit raised on an unbalanced "[" or a port out of range, and texts here are
+    prompts, provider messages and stored configuration written by earlier versions.
+    """
+    if "://" not in text:
+        return text
+    return _URL.sub(lambda match: _mask_one_url(match[0]), text)
+
+
+# A provider quoting the key it refused, shortened ("sk-abc***xyz"), or a key-looking word.
+_KEY_ECHO = re.compile(r"\S*\*{3,}\S*|\b(?:sk|pk|rk|key|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,}")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that mask_urls hides (user info, query values), to find them echoed elsewhere."""
+    found = []
+    if match := _USERINFO.match(url):
+        user, colon, password = match["userinfo"].partition(":")
+        found.append(password if colon else user)
+    query = url.partition("?")[2].partition("#")[0]
+    found += [pair.partition("=")[2] for pair in query.split("&")]
+    return [secret for secret in found if len(secret) >= 4]
+
+
+def redact_secret_echoes(text: str, *secrets: str | None) -> str:
+    """A provider's message without the secrets it may echo: a key whole, as a prefix or suffix, or masked
+    with *** (OpenAI: "Incorrect API key provided: sk-abc***xyz"); a URL's password or query values."""
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+        # A shortened echo: the key's first or last characters.
+        for part in {secret[:8], secret[-6:]}:
+            if len(part) >= 6:
+                text = text.replace(part, REDACTED)
+    return _KEY_ECHO.sub(REDACTED, mask_urls(text))

@@ -3,12 +3,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from mem0server.admin import admin_login
 from mem0server.views import HealthView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs", permanent=False)),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    # Before the admin's own URLs: the same page, with a limit on password attempts.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("", include("accounts.urls")),

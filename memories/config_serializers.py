@@ -87,12 +87,32 @@ def _alias() -> BaseURLField:
     )
 
 
+class APIKeyField(StrictCharField):
+    """A provider key: printable ASCII only, as it travels in an HTTP header (a pasted "sk-…" placeholder with a
+    real ellipsis was accepted, and every call then failed with a 502 that did not say why)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(required=False, allow_null=True, allow_blank=True, max_length=2000)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        bad = next((i for i, ch in enumerate(value) if not " " < ch < "\x7f"), None)
+        if bad is not None:
+            what = "a space" if value[bad].isspace() else f"{value[bad]!r} (U+{ord(value[bad]):04X})"
+            raise serializers.ValidationError(
+                f"Must be printable ASCII without spaces (it is sent in an HTTP header); character {bad + 1} is "
+                f"{what}. Paste the key itself, not a placeholder."
+            )
+        return value
+
+
 class _EndpointConfigSerializer(StrictSerializer):
     """What every OpenAI-compatible endpoint takes: a model, a key, and where it is (or Mem0's per-provider
     names for that address)."""
 
     model = StrictCharField(required=False, allow_null=True, max_length=200)
-    api_key = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
+    api_key = APIKeyField()
     openai_base_url = BaseURLField(help_text="The OpenAI-compatible API, e.g. http://localhost:11434/v1 for Ollama.")
     timeout = serializers.FloatField(
         required=False, allow_null=True, min_value=0.01, max_value=600, help_text="Seconds per call; then 504."

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from mem0server.exceptions import Conflict, InvalidInput
+from mem0server.text import REDACTED, mask_urls
 from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
 from memories.llm import LLMClient
 from memories.models import Memory, ServerConfig
@@ -35,7 +36,6 @@ from memories.providers import (
 
 logger = logging.getLogger("mem0server")
 
-REDACTED = "[redacted]"
 # Sections with a provider: naming another provider replaces the section instead of merging into it.
 SECTIONS = ("llm", "embedder", "vector_store", "reranker", "graph_store")
 LLM_DEFAULTS = {"temperature": 0.1, "max_tokens": 2000}
@@ -108,22 +108,9 @@ def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     return result
 
 
-# The password of a URL's user info: "scheme://user:PASSWORD@host". Greedy up to the authority's last "@",
-# as a password may hold one; never crosses into the path.
-_URL_PASSWORD = re.compile(r"(?P<prefix>://[^/?#@\s:]*):[^/?#\s]*@")
-
-
-def _mask_url(value: str) -> str:
-    """Passwords in URLs replaced, wherever they are in the string (a prompt may quote one).
-
-    No URL parsing: any string with "://" comes here, and urlsplit raised on an unbalanced "[" (a prompt
-    saying "http://[host]..." made every GET /configure a 500), or on a port out of range.
-    """
-    return _URL_PASSWORD.sub(lambda match: f"{match['prefix']}:{REDACTED}@", value)
-
-
 def config_redacted(value: Any, key: str = "") -> Any:
-    """A copy with every secret-named value replaced by "[redacted]" and passwords in URLs masked."""
+    """A copy with every secret-named value replaced by "[redacted]", and credentials and query values in URLs
+    masked."""
     if isinstance(value, dict):
         return {k: config_redacted(v, k) for k, v in value.items()}
     if isinstance(value, list):
@@ -133,8 +120,32 @@ def config_redacted(value: Any, key: str = "") -> Any:
     if is_secret(key):
         return REDACTED
     if isinstance(value, str) and "://" in value:
-        return _mask_url(value)
+        return mask_urls(value)
     return value
+
+
+def config_effective(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The environment's configuration with the stored overrides merged in, where a key and its base URL
+    come from the same place.
+
+    A key set through /configure goes only to a base URL set through /configure (or the provider's own
+    default), never to OPENAI_BASE_URL from the environment; the environment's OPENAI_API_KEY goes only to
+    OPENAI_BASE_URL (or the provider's default), never to a base URL set through /configure. So changing the
+    provider or the key cannot send a key to a host nobody named for it.
+    """
+    defaults = config_defaults()
+    config = config_merge(defaults, overrides)
+    for section in ("llm", "embedder"):
+        stored = (overrides.get(section) or {}).get("config") or {}
+        effective = (config.get(section) or {}).get("config")
+        if effective is None:
+            continue
+        default_url = ((defaults.get(section) or {}).get("config") or {}).get("openai_base_url")
+        if stored.get("api_key") and "openai_base_url" not in stored:
+            effective["openai_base_url"] = None
+        elif "openai_base_url" in stored and "api_key" not in stored and stored["openai_base_url"] != default_url:
+            effective["api_key"] = None
+    return config
 
 
 # --- from configuration to working objects ----------------------------------------------------------------
@@ -226,6 +237,8 @@ class Runtime:
     version: int
     stamp: datetime | None
     config: dict[str, Any]
+    # What POST /configure stored (empty: the environment alone).
+    overrides: dict[str, Any]
     llm: LLMChoice
     embedder_provider: str
     embedder: Embedder
@@ -242,12 +255,14 @@ class Runtime:
         return self.config.get(name) or None
 
 
-def _build(config: dict[str, Any], *, version: int, stamp: datetime | None) -> Runtime:
+def _build(overrides: dict[str, Any], *, version: int, stamp: datetime | None) -> Runtime:
+    config = config_effective(overrides)
     provider, embedder = _embedder_from(config["embedder"])
     return Runtime(
         version=version,
         stamp=stamp,
         config=config,
+        overrides=overrides,
         llm=_llm_from(config.get("llm")),
         embedder_provider=provider,
         embedder=embedder,
@@ -270,18 +285,18 @@ def server_config_snapshot() -> Runtime:
     """This process's configuration as last read, without touching the database (health checks)."""
     global _runtime
     if _runtime is None:
-        _runtime = _build(config_defaults(), version=0, stamp=None)
+        _runtime = _build({}, version=0, stamp=None)
     return _runtime
 
 
 def server_config_refresh() -> Runtime:
     """Reload the snapshot if another process changed the stored configuration (one indexed read)."""
     global _runtime
-    current = _runtime or _build(config_defaults(), version=0, stamp=None)
+    current = _runtime or _build({}, version=0, stamp=None)
     version, stamp = ServerConfig.objects.filter(pk=1).values_list("version", "updated_at").first() or (0, None)
     if (version, stamp) != (current.version, current.stamp):
         overrides = ServerConfig.objects.filter(pk=1).values_list("config", flat=True).first() or {}
-        current = _build(config_merge(config_defaults(), overrides), version=version, stamp=stamp)
+        current = _build(overrides, version=version, stamp=stamp)
     if not current.column_checked:
         current.dims_conflict = _fit_vector_column(current.embedder.dims, raise_conflict=False)
         current.column_checked = True
@@ -360,15 +375,19 @@ def server_config_set(*, changes: dict[str, Any]) -> Runtime:
     with transaction.atomic():
         row, _ = ServerConfig.objects.select_for_update().get_or_create(pk=1)
         overrides = config_merge(row.config, changes)
-        config = config_merge(config_defaults(), overrides)
-        _check_complete(config, changes)
-        runtime = _build(config, version=row.version + 1, stamp=None)
+        _check_complete(config_effective(overrides), changes)
+        runtime = _build(overrides, version=row.version + 1, stamp=None)
         _fit_vector_column(runtime.embedder.dims, raise_conflict=True)
         row.config, row.version = overrides, row.version + 1
         row.save()
     runtime.stamp, runtime.column_checked = row.updated_at, True
     _runtime = runtime
-    logger.info("configuration v%d set: llm %s, embedder %s", row.version, describe_llm(runtime), runtime.embedder.name)
+    logger.info(
+        "configuration v%d set: llm %s, embedder %s",
+        row.version,
+        describe_llm(runtime),
+        mask_urls(runtime.embedder.name),
+    )
     return runtime
 
 
@@ -376,6 +395,38 @@ def describe_llm(runtime: Runtime) -> str:
     if runtime.llm.client is None:
         return f"none configured, inference is off ({runtime.llm.missing})"
     return runtime.llm.client.describe()
+
+
+def describe_stored(runtime: Runtime) -> str | None:
+    """What POST /configure stored, secrets masked, for the startup log; None when nothing is stored."""
+    if not runtime.version:
+        return None
+    parts = []
+    for section, value in runtime.overrides.items():
+        if value is None:
+            parts.append(f"{section} turned off")
+        elif isinstance(value, dict) and section in SECTIONS:
+            shown = config_redacted(value.get("config") or {})
+            parts.append(f"{section} {value.get('provider') or '(provider unchanged)'} {shown}")
+        else:
+            parts.append(f"{section} set")
+    return f"configuration v{runtime.version} stored through POST /configure: " + ("; ".join(parts) or "no changes")
+
+
+def describe_llm_at_start(runtime: Runtime) -> str:
+    """The LLM in force, or why not, saying whether the stored configuration is the reason."""
+    if runtime.llm.client is not None:
+        return f"{runtime.llm.client.describe()}, inference is on"
+    if "llm" not in runtime.overrides:
+        why = f"none configured ({runtime.llm.missing})"
+    elif runtime.overrides["llm"] is None:
+        why = f"turned off through POST /configure (configuration v{runtime.version})"
+    else:
+        why = (
+            f"the LLM stored through POST /configure (configuration v{runtime.version}) is not in force: "
+            f"{runtime.llm.missing}; fix it with POST /configure"
+        )
+    return f"{why}; inference is off: infer=true stores messages as given, skipping near-duplicates. {HOW_TO_TURN_ON}"
 
 
 def inference_status(runtime: Runtime) -> str:
@@ -390,7 +441,7 @@ def inference_status(runtime: Runtime) -> str:
 def server_config_get() -> dict[str, Any]:
     """The configuration in force, secrets redacted, with its version and what it means."""
     runtime = server_config_current()
-    embedder = f"{runtime.embedder_provider}: {runtime.embedder.name}"
+    embedder = f"{runtime.embedder_provider}: {mask_urls(runtime.embedder.name)}"
     return {
         **config_redacted(runtime.config),
         "config_version": runtime.version,

@@ -27,9 +27,9 @@ from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_curren
 from memories.llm import MalformedReply
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.services import (
+    BatchDuplicates,
     Message,
     _delete_with_history,
-    _duplicate_in_batch,
     _lock_scope,
     _md5,
     _near_duplicate,
@@ -245,13 +245,13 @@ def _apply(
         ids = [op.target.id for op in operations if op.target is not None]
         current = {m.id: m for m in Memory.objects.select_for_update().filter(id__in=ids, account=account, **scope)}
         now = timezone.now()
-        added: list[tuple[str, list[float], Memory]] = []
+        added = BatchDuplicates()
         history: list[MemoryHistory] = []
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text]
-                duplicate = _near_duplicate(account, scope, vector) or _duplicate_in_batch(added, vector)
+                duplicate = _near_duplicate(account, scope, vector) or added.find(vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -267,7 +267,7 @@ def _apply(
                     occurred_at=occurred_at,
                     **scope,
                 )
-                added.append((op.text, vector, memory))
+                added.keep(vector, memory)
                 history.append(_history(memory, None, memory.text, MemoryHistory.Event.ADD, now))
                 results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
             elif target is None:
@@ -287,7 +287,7 @@ def _apply(
                 results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
             else:  # NONE, or an UPDATE to the same text
                 results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})
-        Memory.objects.bulk_create([memory for _, _, memory in added])
+        Memory.objects.bulk_create(added.memories)
         MemoryHistory.objects.bulk_create(history)
         _remember_session(account, scope, messages)
     return results

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import openai
 
 from mem0server.exceptions import UpstreamError
+from mem0server.text import mask_urls, redact_secret_echoes, url_secrets
 
 logger = logging.getLogger("mem0server")
 
@@ -50,7 +51,7 @@ class Endpoint:
     timeout: float
 
     def describe(self) -> str:
-        return f"{self.provider} at {self.base_url}"
+        return f"{self.provider} at {mask_urls(self.base_url)}"
 
 
 _clients: dict[Endpoint, openai.OpenAI] = {}
@@ -89,9 +90,8 @@ def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:
     else:
         message = body or exc.message
     message = " ".join(str(message or "").split())
-    if endpoint.api_key:  # some servers echo the key they refused
-        message = message.replace(endpoint.api_key, "[redacted]")
-    return message[:300]
+    # Some servers echo the key they refused, whole or shortened ("sk-abc***xyz"), or the URL called.
+    return redact_secret_echoes(message, endpoint.api_key, *url_secrets(endpoint.base_url))[:300]
 
 
 def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError:
@@ -132,7 +132,10 @@ def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError
             f"{who} rejected the request (HTTP {exc.status_code}); check the model name and settings.{said}",
             code="provider_bad_request",
         )
-    return UpstreamError(f"{who} failed: {exc}", code="provider_unavailable")
+    return UpstreamError(
+        f"{who} failed: {redact_secret_echoes(str(exc), endpoint.api_key, *url_secrets(endpoint.base_url))}",
+        code="provider_unavailable",
+    )
 
 
 def _retry_delay(exc: openai.OpenAIError) -> float | None:
@@ -212,7 +215,7 @@ class LLMClient:
         self.json_mode = json_mode
 
     def describe(self) -> str:
-        return f"{self.endpoint.provider}: model {self.model} at {self.endpoint.base_url}"
+        return f"{self.endpoint.provider}: model {self.model} at {mask_urls(self.endpoint.base_url)}"
 
     def complete_text(self, *, system: str, user: str) -> str:
         """The model's plain-text answer (reasoning blocks removed)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -60,8 +61,19 @@ class MessagesField(serializers.Field):
             self.fail("invalid")
         if not data:
             self.fail("empty")
+        if len(data) > settings.MAX_MESSAGES_PER_ADD:
+            raise serializers.ValidationError(
+                f"Has {len(data)} messages; at most {settings.MAX_MESSAGES_PER_ADD} per request are allowed "
+                "(MAX_MESSAGES_PER_ADD): send them in several requests."
+            )
         serializer = MessageSerializer(data=data, many=True)
         serializer.is_valid(raise_exception=True)
+        total = sum(len(message["content"]) for message in serializer.validated_data)
+        if total > settings.MAX_ADD_CHARS:
+            raise serializers.ValidationError(
+                f"The messages hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
+                "allowed (MAX_ADD_CHARS): send them in several requests."
+            )
         return serializer.validated_data
 
     def to_representation(self, value):
@@ -77,7 +89,12 @@ class MessagesFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         message = auto_schema.resolve_serializer(MessageSerializer, direction).ref
         text = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_LENGTH, "description": "One user message."}
-        return {"oneOf": [text, {"type": "array", "items": message, "minItems": 1}]}
+        messages = {"type": "array", "items": message, "minItems": 1, "maxItems": settings.MAX_MESSAGES_PER_ADD}
+        return {
+            "oneOf": [text, messages],
+            "description": f"At most {settings.MAX_MESSAGES_PER_ADD} messages and {settings.MAX_ADD_CHARS} "
+            "characters in all.",
+        }
 
 
 class TimestampField(serializers.Field):
@@ -231,8 +248,16 @@ class MessageResponseSerializer(serializers.Serializer):
 
 
 class SearchRequestSerializer(ScopeMixin):
-    query = StrictCharField(max_length=10_000)
-    filters = ObjectField(required=False, allow_null=True)
+    query = StrictCharField(
+        max_length=settings.MAX_QUERY_CHARS,
+        error_messages={"max_length": f"Must be at most {settings.MAX_QUERY_CHARS} characters (MAX_QUERY_CHARS)."},
+    )
+    filters = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text=f"At most {settings.MAX_FILTER_CONDITIONS} conditions, AND/OR/NOT nested at most "
+        f"{settings.MAX_FILTER_DEPTH} deep, {settings.MAX_FILTER_LIST} values per in/nin list.",
+    )
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False)
     limit = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False, help_text="Alias of top_k.")
     threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.1)

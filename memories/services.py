@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -119,9 +120,10 @@ def memories_add(
         if infer:
             _lock_scope(account, scope)
         stored: list[tuple[str, list[float], Memory]] = []
+        batch = BatchDuplicates()
         for message, vector in zip(messages, vectors, strict=True):
             if infer:
-                duplicate = _near_duplicate(account, scope, vector) or _duplicate_in_batch(stored, vector)
+                duplicate = _near_duplicate(account, scope, vector) or batch.find(vector)
                 if duplicate is not None:
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -139,6 +141,7 @@ def memories_add(
                 **scope,
             )
             stored.append((message.content, vector, memory))
+            batch.keep(vector, memory)
             results.append(
                 {
                     "id": str(memory.id),
@@ -167,12 +170,39 @@ def memories_add(
     return results
 
 
-def _duplicate_in_batch(stored: list[tuple[str, list[float], Memory]], vector: list[float]) -> Memory | None:
-    # Vectors are unit length, so the dot product is the cosine similarity.
-    for _, other, memory in stored:
-        if sum(a * b for a, b in zip(vector, other, strict=True)) >= NEAR_DUPLICATE_SIMILARITY:
-            return memory
-    return None
+class BatchDuplicates:
+    """The memories one add has kept so far, to find a new one that nearly repeats one of them.
+
+    Their vectors sit in one numpy matrix, so each check is one matrix-vector product (vectors are unit
+    length: the dot product is the cosine similarity). Dot products in Python made a 2,000-message add
+    take 81 s.
+    """
+
+    def __init__(self) -> None:
+        self._matrix: np.ndarray | None = None
+        self._memories: list[Memory] = []
+
+    def find(self, vector: list[float]) -> Memory | None:
+        """The first kept memory at NEAR_DUPLICATE_SIMILARITY or more, if any."""
+        if not self._memories:
+            return None
+        # einsum, not "@": BLAS spreads each small product over threads, 10x slower on a busy machine.
+        similarity = np.einsum("ij,j->i", self._matrix[: len(self._memories)], np.asarray(vector, dtype=np.float32))
+        hits = np.flatnonzero(similarity >= NEAR_DUPLICATE_SIMILARITY)
+        return self._memories[hits[0]] if hits.size else None
+
+    def keep(self, vector: list[float], memory: Memory) -> None:
+        row = np.asarray(vector, dtype=np.float32)
+        if self._matrix is None:
+            self._matrix = np.empty((16, row.size), dtype=np.float32)
+        elif len(self._memories) == len(self._matrix):  # full: double it
+            self._matrix = np.concatenate([self._matrix, np.empty_like(self._matrix)])
+        self._matrix[len(self._memories)] = row
+        self._memories.append(memory)
+
+    @property
+    def memories(self) -> list[Memory]:
+        return list(self._memories)
 
 
 _UNSET: Any = object()

@@ -23,7 +23,8 @@ UNKNOWN = uuid.uuid4()
 
 # (method, path, body, status when allowed, who is allowed)
 #   any: every valid credential · admin: admin credentials only · account: credentials of an account
-#   (per-user key or JWT) · login: a JWT of an account (API keys cannot manage API keys)
+#   (per-user key or JWT) · login: a JWT of an account (API keys cannot manage API keys, nor change the
+#   account's email or password)
 ROUTES = [
     ("get", "/memories", None, 200, "any"),
     ("post", "/memories", {"messages": "Likes tea", "user_id": "alice", "infer": False}, 200, "any"),
@@ -35,8 +36,8 @@ ROUTES = [
     ("post", "/search", {"query": "tea", "user_id": "alice"}, 200, "any"),
     ("post", "/reset", None, 200, "admin"),
     ("get", "/auth/me", None, 200, "account"),
-    ("patch", "/auth/me", {"name": "New Name"}, 200, "account"),
-    ("post", "/auth/change-password", {}, 400, "account"),
+    ("patch", "/auth/me", {"name": "New Name"}, 200, "login"),
+    ("post", "/auth/change-password", {}, 400, "login"),
     ("get", "/api-keys", None, 200, "login"),
     ("post", "/api-keys", {"label": "x"}, 201, "login"),
     ("delete", "/api-keys/999999", None, 404, "login"),

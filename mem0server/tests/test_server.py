@@ -87,6 +87,7 @@ EVERYWHERE = {400, 406, 503}
         ("POST /auth/refresh", {401, 413, 415, 429}),
         ("GET /auth/me", {401, 403}),
         ("PATCH /auth/me", {401, 403, 409, 413, 415}),
+        ("POST /auth/change-password", {401, 403, 413, 415, 429}),
         ("GET /api-keys", {401, 403}),
         ("DELETE /api-keys/{key_id}", {401, 403, 404}),
         ("DELETE /entities/{entity_type}/{entity_id}", {401, 403, 404}),

@@ -1,0 +1,158 @@
+"""What one expensive request costs, with the limits of issue 11 and without them.
+
+Starts its own server (gunicorn, one worker, its own embedded PostgreSQL in a temporary folder, as the
+fault tests do: mem0server/tests/server_process.py), then times, one at a time:
+
+  - POST /memories, infer=false, with MESSAGES messages (the issue measured 2,000 in 81 s),
+  - POST /memories, infer=true without an LLM (the near-duplicate check), with MESSAGES messages,
+  - POST /search with a metadata `in` of IN_VALUES values (60,000 took 97 s),
+  - POST /search with an OR of OR_CLAUSES clauses (20,000 took 25 s),
+  - the same at the default limits (100 messages, 1,000 values, 100 clauses), which are served;
+
+and, in this process, the in-batch near-duplicate check alone: the former pure-Python loop against
+memories.services.BatchDuplicates (numpy) on random unit vectors.
+
+    .venv/bin/python bench/expensive_requests.py                 # limits on: the big requests are 400s
+    .venv/bin/python bench/expensive_requests.py --no-limits     # limits raised: what they would cost
+    .venv/bin/python bench/expensive_requests.py --messages 500 --in-values 5000 --or-clauses 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+NO_LIMITS = {
+    "MAX_MESSAGES_PER_ADD": "1000000",
+    "MAX_ADD_CHARS": "100000000",
+    "MAX_FILTER_CONDITIONS": "1000000",
+    "MAX_FILTER_LIST": "1000000",
+    "MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
+    "DB_STATEMENT_TIMEOUT_MS": "0",
+}
+
+
+def dedupe_python(vectors: list[list[float]], threshold: float) -> int:
+    """The check as it was: each vector against every kept one, dot products in Python."""
+    kept: list[list[float]] = []
+    for vector in vectors:
+        if not any(sum(a * b for a, b in zip(vector, other, strict=True)) >= threshold for other in kept):
+            kept.append(vector)
+    return len(kept)
+
+
+def dedupe_numpy(vectors: list[list[float]]) -> int:
+    from memories.services import BatchDuplicates
+
+    batch = BatchDuplicates()
+    for vector in vectors:
+        if batch.find(vector) is None:
+            batch.keep(vector, object())
+    return len(batch.memories)
+
+
+def unit_vectors(count: int, dims: int = 384) -> list[list[float]]:
+    matrix = np.random.default_rng(1).normal(size=(count, dims)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix.tolist()
+
+
+def timed(label: str, call) -> None:
+    started = time.perf_counter()
+    response = call()
+    elapsed = time.perf_counter() - started
+    detail = ""
+    if response.status != 200:
+        detail = " " + str(response.json().get("detail", ""))[:110]
+    print(f"  {label:<58} {response.status}  {elapsed:8.2f} s{detail}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--in-values", type=int, default=60_000)
+    parser.add_argument("--or-clauses", type=int, default=20_000)
+    parser.add_argument("--dedupe-vectors", type=int, default=1000, help="for the in-process check")
+    parser.add_argument("--no-limits", action="store_true", help="raise every limit of issue 11")
+    parser.add_argument("--skip-server", action="store_true", help="only the in-process near-duplicate check")
+    args = parser.parse_args()
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
+    django.setup()
+    print(f"near-duplicate check within one add, {args.dedupe_vectors} random 384-d vectors (in process):")
+    vectors = unit_vectors(args.dedupe_vectors)
+    started = time.perf_counter()
+    dedupe_python(vectors, 0.95)
+    print(f"  pure Python loop (before)                                 {time.perf_counter() - started:8.2f} s")
+    started = time.perf_counter()
+    dedupe_numpy(vectors)
+    print(f"  BatchDuplicates, numpy (after)                            {time.perf_counter() - started:8.2f} s")
+    if args.skip_server:
+        return
+
+    from mem0server.tests.server_process import ServerProcess
+
+    env = dict(NO_LIMITS) if args.no_limits else {}
+    server = ServerProcess(Path(tempfile.mkdtemp(prefix="mem0-bench-")), env=env)
+    print(f"\nstarting a server ({'limits raised' if args.no_limits else 'default limits'}) …", flush=True)
+    server.start()
+    try:
+        messages = [
+            {"role": "user", "content": f"Fact number {i}: likes item {i * 7919 % 100_003}"}
+            for i in range(args.messages)
+        ]
+        server.add("bench", "Warm-up: likes tea")
+        server.call(
+            "POST",
+            "/memories",
+            {"messages": messages[:100], "user_id": "bench", "infer": False, "metadata": {"topic": "t1"}},
+        )
+
+        def add(count: int, infer: bool, user: str):
+            body = {"messages": messages[:count], "user_id": user, "infer": infer}
+            return lambda: server.call("POST", "/memories", body, timeout=900)
+
+        def search(filters: dict):
+            body = {"query": "likes item", "user_id": "bench", "filters": filters}
+            return lambda: server.call("POST", "/search", body, timeout=900)
+
+        print("requests (one at a time):")
+        timed(f"add, infer=false, {args.messages} messages", add(args.messages, False, "big-false"))
+        timed(f"add, infer=true (no LLM), {args.messages} messages", add(args.messages, True, "big-true"))
+        timed("add, infer=false, 100 messages", add(100, False, "small-false"))
+        timed("add, infer=true (no LLM), 100 messages", add(100, True, "small-true"))
+        values = [f"t{i}" for i in range(args.in_values)]
+        timed(f"search, metadata `in` of {args.in_values} values", search({"topic": {"in": values}}))
+        timed("search, metadata `in` of 1000 values", search({"topic": {"in": values[:1000]}}))
+        clauses = [{"topic": f"t{i}"} for i in range(args.or_clauses)]
+        timed(f"search, OR of {args.or_clauses} clauses", search({"OR": clauses}))
+        timed("search, OR of 100 clauses", search({"OR": clauses[:100]}))
+    finally:
+        server.stop()
+    print(
+        json.dumps(
+            {
+                "messages": args.messages,
+                "in_values": args.in_values,
+                "or_clauses": args.or_clauses,
+                "limits": not args.no_limits,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    random.seed(1)
+    main()

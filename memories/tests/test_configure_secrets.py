@@ -1,0 +1,193 @@
+"""/configure and secrets: a key goes only to a base URL named with it, keys must be sendable, credentials in
+base URLs and keys echoed by providers stay hidden from members and from the log, and the startup log says
+what is stored."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from memories.models import ServerConfig
+from memories.tests.conftest import configure
+from memories.tests.fake_openai import FakeOpenAI, error
+
+
+@pytest.fixture
+def environment_server():
+    """The OPENAI_BASE_URL of the environment (say, a local Ollama)."""
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def configured_server():
+    """A server named through POST /configure."""
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def add(client, content: str = "I like tea"):
+    return client.post("/memories", {"messages": content, "user_id": "alice"}, format="json")
+
+
+def keys_received(fake: FakeOpenAI) -> set[str]:
+    return {call.headers.get("authorization", "") for call in fake.calls}
+
+
+# --- which key goes where ----------------------------------------------------------------------------------
+
+
+def test_a_key_set_without_a_base_url_is_not_sent_to_the_environments_base_url(
+    api_client, settings, environment_server
+):
+    """The README's "OpenAI again with an explicit key" while OPENAI_BASE_URL points at a local server."""
+    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.LLM_MODEL = environment_server.url, "", "fake-model"
+    assert add(api_client).status_code == 200  # the environment's server works, without a key
+    environment_server.reset_calls()
+
+    response = configure(api_client, llm={"provider": "openai", "config": {"api_key": "sk-configured-0123456789"}})
+    assert response.status_code == 200, response.json()
+    body = api_client.get("/configure").json()
+    assert body["llm"]["config"]["openai_base_url"] is None
+    assert "at https://api.openai.com/v1" in body["status"]["inference"]  # the provider's own address
+    assert environment_server.calls == []
+
+
+def test_a_key_set_later_goes_to_the_base_url_stored_with_it(
+    api_client, settings, environment_server, configured_server
+):
+    settings.OPENAI_BASE_URL = environment_server.url
+    section = {"model": "fake-model", "api_key": "sk-first-0123456789", "openai_base_url": configured_server.url}
+    assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+    assert configure(api_client, llm={"config": {"api_key": "sk-second-0123456789"}}).status_code == 200
+
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {"Bearer sk-second-0123456789"}
+    assert environment_server.calls == []
+
+
+def test_the_environments_key_is_not_sent_to_a_base_url_set_through_configure(
+    api_client, settings, environment_server, configured_server
+):
+    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = environment_server.url, "sk-environment-0123456789"
+    settings.LLM_MODEL = "fake-model"
+    response = configure(api_client, llm={"provider": "openai", "config": {"openai_base_url": configured_server.url}})
+    assert response.status_code == 200, response.json()
+
+    assert add(api_client).status_code == 200
+    assert configured_server.calls
+    assert "sk-environment" not in " ".join(keys_received(configured_server))
+    assert environment_server.calls == []
+
+
+def test_the_environments_key_still_goes_to_the_environments_base_url_when_the_config_is_posted_back(
+    api_client, settings, environment_server
+):
+    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = environment_server.url, "sk-environment-0123456789"
+    settings.LLM_MODEL = "fake-model"
+    shown = api_client.get("/configure").json()
+    assert configure(api_client, llm=shown["llm"]).status_code == 200  # the key comes back as "[redacted]"
+
+    assert add(api_client).status_code == 200
+    assert keys_received(environment_server) == {"Bearer sk-environment-0123456789"}
+
+
+def test_a_key_for_a_provider_without_a_default_address_needs_a_base_url(api_client, settings, environment_server):
+    settings.OPENAI_BASE_URL = environment_server.url
+    response = configure(api_client, llm={"provider": "azure_openai", "config": {"api_key": "k-0123456789"}})
+    assert response.status_code == 400
+    assert "llm.config.openai_base_url" in response.json()["detail"]
+
+
+# --- keys that cannot be sent ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["sk-…", "sk-abc def", "sk-abc\tdef", "ключ"])
+def test_a_key_that_is_not_printable_ascii_is_a_400_naming_the_field(api_client, fake_openai, key):
+    section = {"model": "fake-model", "api_key": key, "openai_base_url": fake_openai.url}
+    response = configure(api_client, llm={"provider": "openai", "config": section})
+    assert response.status_code == 400
+    assert "llm.config.api_key" in response.json()["detail"]
+    assert "ASCII" in response.json()["detail"]
+    assert not ServerConfig.objects.exists()
+
+
+# --- what a member and the log can see ---------------------------------------------------------------------
+
+SECRETS = ("pw-SECRET-1", "QS-SECRET-2", "sk-live-ABCDEFGHIJKLMNOP", "ABCDEFGH", "KLMNOP")
+
+
+def assert_hidden(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_a_member_sees_no_base_url_credentials_or_query_values(api_client, member_client, fake_openai, caplog):
+    # The fake answers 404 to the path this URL makes, quoting the path (query and all).
+    host = fake_openai.url.removeprefix("http://").removesuffix("/v1")
+    url = f"http://bob:pw-SECRET-1@{host}/v1?api-key=QS-SECRET-2"
+    section = {"model": "fake-model", "api_key": "sk-live-ABCDEFGHIJKLMNOP", "openai_base_url": url}
+    with caplog.at_level(logging.INFO):
+        assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+        shown = member_client.get("/configure")
+        failed = add(member_client)
+    assert shown.status_code == 200
+    assert_hidden(shown.content.decode())
+    assert "bob:[redacted]@" in shown.json()["llm"]["config"]["openai_base_url"]
+    assert "api-key=[redacted]" in shown.json()["status"]["inference"]
+    assert failed.status_code == 502
+    assert_hidden(failed.content.decode())
+    assert "[redacted]" in failed.json()["detail"]
+    assert_hidden(caplog.text)
+
+
+def test_a_provider_echoing_part_of_the_key_is_redacted(api_client, member_client, fake_openai, caplog):
+    section = {"model": "fake-model", "api_key": "sk-live-ABCDEFGHIJKLMNOP", "openai_base_url": fake_openai.url}
+    assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+    fake_openai.chat_queue.append(
+        error(401, "Incorrect API key provided: sk-live-***MNOP. You can find your API key at https://x.example/keys.")
+    )
+    with caplog.at_level(logging.INFO):
+        response = add(member_client)
+    assert response.status_code == 502
+    assert response.json()["code"] == "provider_auth_failed"
+    assert "Incorrect API key provided: [redacted]" in response.json()["detail"]
+    assert "***" not in response.json()["detail"]
+    assert_hidden(response.content.decode())
+    assert_hidden(caplog.text)
+
+
+# --- the startup log ---------------------------------------------------------------------------------------
+
+
+def announce_lines(caplog) -> list[str]:
+    from mem0server.startup import announce
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()
+    return [record.getMessage() for record in caplog.records]
+
+
+def test_startup_log_says_what_is_stored_and_why_it_is_not_in_force(db, caplog, fake_openai):
+    # Stored by an earlier version (or valid under another environment): azure_openai with no base URL.
+    ServerConfig.objects.create(
+        pk=1, version=3, config={"llm": {"provider": "azure_openai", "config": {"api_key": "sk-live-ABCDEFGHIJKLMNOP"}}}
+    )
+    lines = announce_lines(caplog)
+    stored = next(line for line in lines if line.startswith("configuration v3 stored"))
+    assert "azure_openai" in stored and "[redacted]" in stored
+    llm = next(line for line in lines if line.startswith("llm:"))
+    assert "stored through POST /configure (configuration v3) is not in force" in llm
+    assert "llm.config.openai_base_url: required for provider azure_openai" in llm
+    assert "none configured" not in llm
+    assert_hidden("\n".join(lines))
+
+
+def test_startup_log_says_inference_was_turned_off_through_configure(db, caplog):
+    ServerConfig.objects.create(pk=1, version=2, config={"llm": None})
+    lines = announce_lines(caplog)
+    assert "configuration v2 stored through POST /configure: llm turned off" in lines
+    llm = next(line for line in lines if line.startswith("llm:"))
+    assert "turned off through POST /configure (configuration v2)" in llm
