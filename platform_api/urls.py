@@ -1,6 +1,8 @@
 """Platform routes, with the trailing slash the official SDKs send. Memory routes in views.py, the rest in
 extra_views.py."""
 
-from django.urls import path  # noqa: F401  (used once routes are added)
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("platform_api.extra_urls")),
+]
