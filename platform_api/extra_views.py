@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from entities import selectors as entity_selectors
 from entities.selectors import ENTITY_FIELDS
-from mem0server.schema import errors
+from mem0server.schema import AutoSchema, errors
 from mem0server.serializers import validated
 from memories import selectors as memory_selectors
 from memories import services as memory_services
@@ -142,7 +142,7 @@ class PlatformEntityDetailView(APIView):
         "delete_users() and reset() finish even when deleting one entity already removed another's memories.",
         operation_id="platform_entity_delete",
         parameters=[ENTITY_TYPE, ENTITY_ID],
-        responses=EntityDeletedSerializer,
+        responses={200: EntityDeletedSerializer},
     )
     def delete(self, request, entity_type: str, entity_id: str):
         entity_type = entity_selectors.parse_entity_type(entity_type)
@@ -163,19 +163,34 @@ class PlatformEntityDeleteV1View(PlatformEntityDetailView):
         summary="Delete every memory of a user, agent, app or run (older path)",
         operation_id="platform_entity_delete_v1",
         parameters=[ENTITY_TYPE, ENTITY_ID],
-        responses=EntityDeletedSerializer,
+        responses={200: EntityDeletedSerializer},
     )
     def delete(self, request, entity_type: str, entity_id: str):
         return super().delete(request, entity_type, entity_id)
 
 
+class BodyOnDeleteSchema(AutoSchema):
+    """Mem0's DELETE /v1/batch/ carries a JSON body, which drf-spectacular documents only for PUT, PATCH and POST."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 class BatchView(APIView):
+    schema = BodyOnDeleteSchema()
+
     @extend_schema(
         tags=["platform"],
         summary="Update up to 1000 memories, all or nothing",
         operation_id="platform_batch_update",
         request=BatchUpdateRequestSerializer,
-        responses={200: MessageSerializer, **EMBEDDING_ERRORS},
+        responses={200: MessageSerializer, **errors(404), **EMBEDDING_ERRORS},
     )
     def put(self, request):
         params = BatchUpdateRequestSerializer(data=request.data)
@@ -188,7 +203,7 @@ class BatchView(APIView):
         summary="Delete up to 1000 memories, all or nothing",
         operation_id="platform_batch_delete",
         request=BatchDeleteRequestSerializer,
-        responses=MessageSerializer,
+        responses={200: MessageSerializer, **errors(404)},
     )
     def delete(self, request):
         data = validated(BatchDeleteRequestSerializer, request.data)
