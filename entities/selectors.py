@@ -140,3 +140,15 @@ def entity_get(*, principal, entity_type: str, entity_id: str) -> Entity:
     if not found["total"]:
         raise NotFound(f"No memories for {entity_type} {entity_id[:255]!r}.")
     return Entity(entity_type, entity_id, found["total"], found["created"], found["updated"])
+
+
+def entities_all(*, principal) -> list[Entity]:
+    """Every entity of the caller's memories, sorted as entities_list (read MAX_ENTITIES_LIMIT at a time)."""
+    everything: list[Entity] = []
+    cursor = None
+    while True:
+        page = entities_list(principal=principal, cursor=cursor)
+        everything += page.results
+        if page.next_cursor is None:
+            return everything
+        cursor = page.next_cursor

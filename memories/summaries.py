@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mem0server.exceptions import InvalidInput
+from mem0server.exceptions import InvalidInput, UpstreamError
 from memories.configuration import HOW_TO_TURN_ON, server_config_current
 from memories.selectors import memories_matching
 
@@ -44,4 +44,8 @@ def memories_summarize(*, principal, filters: dict | None) -> Summary:
         return Summary(summary="There are no memories matching these filters.", memories_summarized=0, total_memories=0)
     lines = [f"- [{m.created_at.date().isoformat()}] {' '.join(m.text.split())[:MAX_MEMORY_CHARS]}" for m in memories]
     summary = llm.client.complete_text(system=SYSTEM, user="Memories:\n" + "\n".join(lines))
+    if not summary:  # e.g. nothing but a reasoning block
+        raise UpstreamError(
+            f"The LLM ({llm.client.describe()}) returned an empty summary.", code="provider_unavailable"
+        )
     return Summary(summary=summary, memories_summarized=len(memories), total_memories=total)

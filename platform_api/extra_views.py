@@ -97,8 +97,7 @@ class PlatformEntitiesView(APIView):
     )
     def get(self, request):
         query = validated(EntityListQuerySerializer, request.query_params)
-        entities = entity_selectors.entities_list(principal=request.user, limit=entity_selectors.MAX_ENTITIES_LIMIT)
-        every = entities.results
+        every = entity_selectors.entities_all(principal=request.user)
         page, size = query["page"], query.get("page_size") or max(len(every), 1)
         start = (page - 1) * size
         results = every[start : start + size]
