@@ -62,7 +62,13 @@ serve-prod: $(VENV)/.installed
 	@$(PY) manage.py ensure_jwt_secret
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-test: $(VENV)/.installed-dev
+# The official TypeScript SDK for platform_api/tests/test_sdk_typescript.py (node and npm needed); reinstalled
+# when the lock file changes. npm writes node_modules/.package-lock.json on every install.
+JS_TESTS := platform_api/tests/js
+$(JS_TESTS)/node_modules/.package-lock.json: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
+	npm ci --prefix $(JS_TESTS) --no-audit --no-fund
+
+test: $(VENV)/.installed-dev $(JS_TESTS)/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING

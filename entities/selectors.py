@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 
-from mem0server.exceptions import InvalidInput
+from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.text import unstorable_text
 from memories.models import Memory
 from memories.selectors import memories_visible
@@ -128,3 +128,27 @@ def entities_list(
     has_more = len(rows) > limit
     rows = rows[:limit]
     return EntityPage(results=rows, next_cursor=_encode_cursor(rows[-1]) if has_more else None)
+
+
+def entity_get(*, principal, entity_type: str, entity_id: str) -> Entity:
+    """One user/agent/app/run id of the caller's memories with its count and dates; NotFound when it has none."""
+    found = (
+        _entity_base_queryset(principal)
+        .filter(**{ENTITY_FIELDS[entity_type]: entity_id})
+        .aggregate(total=Count("id"), created=Min("created_at"), updated=Max("updated_at"))
+    )
+    if not found["total"]:
+        raise NotFound(f"No memories for {entity_type} {entity_id[:255]!r}.")
+    return Entity(entity_type, entity_id, found["total"], found["created"], found["updated"])
+
+
+def entities_all(*, principal) -> list[Entity]:
+    """Every entity of the caller's memories, sorted as entities_list (read MAX_ENTITIES_LIMIT at a time)."""
+    everything: list[Entity] = []
+    cursor = None
+    while True:
+        page = entities_list(principal=principal, cursor=cursor)
+        everything += page.results
+        if page.next_cursor is None:
+            return everything
+        cursor = page.next_cursor

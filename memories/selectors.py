@@ -9,10 +9,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Avg, F, FloatField, Func, Q, QuerySet
+from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
@@ -266,3 +267,29 @@ def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:
     if not rows:
         raise NotFound(f"Memory {memory_id} not found.")
     return rows
+
+
+def memories_matching(*, principal, filters: dict | None, show_expired: bool = False) -> QuerySet[Memory]:
+    """The caller's memories that pass Mem0-style `filters` (scope ids, metadata, AND/OR/NOT), newest first."""
+    qs = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
+    return qs.order_by("-created_at", "-id")
+
+
+def memories_stats(*, principal) -> dict[str, int]:
+    """Counts over the caller's memories (expired ones included) and their history, in two queries.
+
+    `total_<type>s_with_memories`: distinct ids of that scope; `memories_with_<type>_id`: memories carrying one.
+    """
+    counts: dict[str, Any] = {"total_memories": Count("id")}
+    for field in SCOPE_FIELDS:
+        kind = field.removesuffix("_id")
+        counts[f"total_{kind}s_with_memories"] = Count(field, distinct=True)
+        counts[f"memories_with_{field}"] = Count(field)
+    stats = memories_visible(principal=principal).aggregate(**counts)
+    history = MemoryHistory.objects.all()
+    if not principal.is_admin:
+        history = history.filter(account=principal.account)
+    events = history.aggregate(
+        **{f"total_{event.lower()}_events": Count("id", filter=Q(event=event)) for event in MemoryHistory.Event.values}
+    )
+    return {**stats, **events}

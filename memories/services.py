@@ -318,3 +318,98 @@ def memories_reset() -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         tables = (Memory._meta.db_table, MemoryHistory._meta.db_table, SessionMessage._meta.db_table)
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
+
+
+# --- batches (the Platform API's PUT and DELETE /v1/batch/) ---------------------------------------------------
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class BatchChange:
+    memory_id: uuid.UUID
+    text: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _check_batch(memory_ids: list[uuid.UUID], verb: str) -> None:
+    if not memory_ids:
+        raise InvalidInput(f"memories is empty: give between 1 and {MAX_BATCH} memories to {verb}.")
+    if len(memory_ids) > MAX_BATCH:
+        raise InvalidInput(f"At most {MAX_BATCH} memories can be {verb}d in one request; got {len(memory_ids)}.")
+    seen: set[uuid.UUID] = set()
+    for memory_id in memory_ids:
+        if memory_id in seen:
+            raise InvalidInput(f"Memory {memory_id} appears twice; give each memory once per request.")
+        seen.add(memory_id)
+
+
+def _lock_all_visible(principal, memory_ids: list[uuid.UUID], *fields: str) -> list[Memory]:
+    """The memories, locked, in the order given; NotFound naming the first one the caller cannot see."""
+    rows = memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids)
+    if fields:
+        rows = rows.only(*fields)
+    found = {memory.id: memory for memory in rows}
+    _raise_if_missing(memory_ids, found)
+    return [found[memory_id] for memory_id in memory_ids]
+
+
+def _raise_if_missing(memory_ids: list[uuid.UUID], found) -> None:
+    if missing := [memory_id for memory_id in memory_ids if memory_id not in found]:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise NotFound(f"Memory {missing[0]} not found{more}; nothing was changed.")
+
+
+def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
+    """Update up to MAX_BATCH memories all or nothing: new texts embedded first (one batch), then one transaction
+    with an UPDATE history row per memory. NotFound (nothing changed) if any id is not the caller's."""
+    _check_batch([change.memory_id for change in changes], "update")
+    for change in changes:
+        if change.text is None and change.metadata is None:
+            raise InvalidInput(f"Memory {change.memory_id}: give text or metadata to update.")
+    # NotFound before spending time on embeddings; checked again under the lock.
+    ids = [change.memory_id for change in changes]
+    _raise_if_missing(ids, set(memories_visible(principal=principal).filter(id__in=ids).values_list("id", flat=True)))
+    texts = list(dict.fromkeys(change.text for change in changes if change.text is not None))
+    vectors = dict(zip(texts, get_embedder().embed(texts), strict=True)) if texts else {}
+    now = timezone.now()
+    with transaction.atomic():
+        memories = _lock_all_visible(principal, ids)
+        history = []
+        for memory, change in zip(memories, changes, strict=True):
+            old_text = memory.text
+            if change.text is not None:
+                memory.text, memory.hash, memory.embedding = change.text, _md5(change.text), vectors[change.text]
+            if change.metadata is not None:
+                memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
+            memory.updated_at = now
+            history.append(
+                MemoryHistory(
+                    memory_id=memory.id,
+                    account_id=memory.account_id,
+                    old_memory=old_text,
+                    new_memory=memory.text,
+                    event=MemoryHistory.Event.UPDATE,
+                    created_at=now,
+                    updated_at=now,
+                    actor_id=memory.actor_id,
+                    role=memory.role,
+                )
+            )
+        # Two statements at most: the embedding column is written only for memories with a new text (the
+        # others' vectors were never read, see memories_visible).
+        retexted = [m for m, change in zip(memories, changes, strict=True) if change.text is not None]
+        kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
+        Memory.objects.bulk_update(retexted, ["text", "hash", "embedding", "metadata", "updated_at"], batch_size=200)
+        Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
+        MemoryHistory.objects.bulk_create(history)
+    return len(memories)
+
+
+def memories_delete_batch(*, principal, memory_ids: list[uuid.UUID]) -> int:
+    """Delete up to MAX_BATCH memories all or nothing, each with a DELETE history row; NotFound (nothing
+    deleted) if any id is not the caller's."""
+    _check_batch(memory_ids, "delete")
+    with transaction.atomic():
+        memories = _lock_all_visible(principal, memory_ids, *_DELETE_FIELDS)
+        return _delete_with_history(memories)

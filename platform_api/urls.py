@@ -1,7 +1,7 @@
 """Platform routes, with the trailing slash the official SDKs send. Memory, ping and project routes here (views.py);
-entities, batch, feedback, stats and summary in extra_urls.py (joined at merge)."""
+entities, batch, feedback, stats and summary in extra_urls.py ."""
 
-from django.urls import path
+from django.urls import include, path
 
 from platform_api import views
 
@@ -21,4 +21,5 @@ urlpatterns = [
         views.ProjectView.as_view(),
         name="platform-project",
     ),
+    path("", include("platform_api.extra_urls")),
 ]

@@ -1,0 +1,89 @@
+// Drives the official TypeScript SDK (npm mem0ai, pinned in package.json) against a running mem0server.
+//
+//   MEM0_HOST=http://127.0.0.1:8000 MEM0_API_KEY=m0sk_... node sdk_check.mjs [core|entities|all]
+//
+// core:     add (infer false), getAll with a user filter, search, delete: the memory routes.
+// entities: users, batchUpdate, batchDelete, deleteUsers on memories the caller created beforehand and names in
+//           MEM0_MEMORY_IDS (comma-separated, all of user MEM0_USER_ID).
+// Prints one JSON line of what the server answered; exits 1 with a message on the first mismatch.
+import MemoryClient, { MemoryNotFoundError } from "mem0ai";
+
+const host = process.env.MEM0_HOST;
+const apiKey = process.env.MEM0_API_KEY;
+const part = process.argv[2] || "all";
+if (!host || !apiKey) fail("set MEM0_HOST and MEM0_API_KEY");
+
+const client = new MemoryClient({ apiKey, host });
+const report = { part };
+
+function fail(message) {
+  console.error(`sdk_check: ${message}`);
+  process.exit(1);
+}
+
+function expect(condition, message, value) {
+  if (!condition) fail(`${message}; got ${JSON.stringify(value)}`);
+}
+
+const listOf = (answer) => (Array.isArray(answer) ? answer : answer.results);
+
+async function core() {
+  const userId = `ts-${Date.now()}`;
+  const added = await client.add([{ role: "user", content: "I moved to Lisbon last spring" }], {
+    userId,
+    infer: false,
+  });
+  report.added = added;
+  // The Platform may add in the background: wait (briefly) until the memory is listed.
+  let memories = [];
+  for (let attempt = 0; attempt < 50 && memories.length === 0; attempt++) {
+    memories = listOf(await client.getAll({ filters: { user_id: userId } }));
+    if (memories.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect(memories.length === 1, "getAll should list the one added memory", memories);
+  expect(memories[0].memory === "I moved to Lisbon last spring", "getAll should return the text as added", memories);
+  report.listed = memories.map((m) => ({ id: m.id, memory: m.memory, userId: m.userId }));
+
+  const found = listOf(await client.search("Where does the user live?", { filters: { user_id: userId } }));
+  expect(found.length >= 1 && found[0].id === memories[0].id, "search should find the memory first", found);
+  expect(typeof found[0].score === "number", "search results should carry a score", found[0]);
+  report.searched = found.map((m) => ({ id: m.id, memory: m.memory, score: m.score }));
+
+  report.deleted = await client.delete(memories[0].id);
+  const after = listOf(await client.getAll({ filters: { user_id: userId } }));
+  expect(after.length === 0, "getAll should list nothing after delete", after);
+  try {
+    await client.get(memories[0].id);
+    fail("get of a deleted memory should raise MemoryNotFoundError");
+  } catch (error) {
+    expect(error instanceof MemoryNotFoundError, "get of a deleted memory should raise MemoryNotFoundError", String(error));
+  }
+}
+
+async function entities() {
+  const userId = process.env.MEM0_USER_ID;
+  const ids = (process.env.MEM0_MEMORY_IDS || "").split(",").filter(Boolean);
+  expect(userId && ids.length >= 2, "set MEM0_USER_ID and at least two MEM0_MEMORY_IDS", ids);
+
+  const users = (await client.users()).results;
+  const user = users.find((entity) => entity.type === "user" && entity.name === userId);
+  expect(user && user.totalMemories === ids.length, `users() should list ${userId} with ${ids.length} memories`, users);
+  report.users = users.map((e) => ({ type: e.type, name: e.name, totalMemories: e.totalMemories }));
+
+  report.updated = await client.batchUpdate([{ memoryId: ids[0], text: "Updated from TypeScript" }]);
+  expect(report.updated.message === "Successfully updated 1 memories", "batchUpdate message", report.updated);
+  report.batchDeleted = await client.batchDelete([ids[1]]);
+  expect(report.batchDeleted.message === "Successfully deleted 1 memories", "batchDelete message", report.batchDeleted);
+
+  report.usersDeleted = await client.deleteUsers({ userId });
+  const left = (await client.users()).results.filter((e) => e.name === userId);
+  expect(left.length === 0, "users() should not list a deleted user", left);
+}
+
+try {
+  if (part === "core" || part === "all") await core();
+  if (part === "entities" || part === "all") await entities();
+} catch (error) {
+  fail(`${error.name}: ${error.message}`);
+}
+console.log(JSON.stringify(report));

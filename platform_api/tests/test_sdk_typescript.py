@@ -1,0 +1,73 @@
+"""The official TypeScript SDK (npm mem0ai, pinned in platform_api/tests/js/package.json; `make test` installs it)
+against a live server: platform_api/tests/js/sdk_check.mjs drives it and prints what the server answered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from accounts.models import User
+from apikeys.services import apikey_create
+from memories.models import Memory, MemoryHistory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JS = Path(__file__).parent / "js"
+
+
+def run_sdk_check(part: str, *, host: str, key: str, **env: str) -> dict:
+    node = shutil.which("node")
+    assert node, "node is not installed: the TypeScript SDK test needs Node.js 18 or newer"
+    assert (JS / "node_modules" / "mem0ai").is_dir(), f"run `make test` or `npm ci --prefix {JS}` first"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": tempfile.gettempdir(),
+        # No telemetry to Mem0's analytics host, and the SDK's state file in a temporary folder.
+        "MEM0_TELEMETRY": "false",
+        "MEM0_DIR": os.path.join(tempfile.gettempdir(), "mem0server-ts-sdk"),
+        "MEM0_HOST": host,
+        "MEM0_API_KEY": key,
+        **env,
+    }
+    done = subprocess.run(  # noqa: S603  (a fixed script of ours, run by the node found on PATH)
+        [node, "sdk_check.mjs", part], cwd=JS, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"sdk_check.mjs {part} failed:\n{done.stderr}\n{done.stdout}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_typescript_sdk_lists_batches_and_deletes_the_keys_entities(live_server, admin_key, embedder, make_memory):
+    owner = User.objects.create_user(email="ts@example.com", name="TS")
+    stranger = User.objects.create_user(email="stranger@example.com", name="Stranger")
+    ids = [make_memory(f"TypeScript fact {i}", user_id="ts-user", principal=owner) for i in range(3)]
+    theirs = make_memory("Not the key's", user_id="ts-user", principal=stranger)
+    key = apikey_create(user=owner, label="ts")[1]
+
+    report = run_sdk_check(
+        "entities", host=live_server.url, key=key, MEM0_USER_ID="ts-user", MEM0_MEMORY_IDS=",".join(ids)
+    )
+
+    assert report["users"] == [{"type": "user", "name": "ts-user", "totalMemories": 3}]
+    assert report["updated"] == {"message": "Successfully updated 1 memories"}
+    assert report["batchDeleted"] == {"message": "Successfully deleted 1 memories"}
+    assert report["usersDeleted"] == {"message": "Entity deleted successfully."}
+    assert not Memory.objects.filter(account=owner).exists()
+    update = MemoryHistory.objects.get(memory_id=ids[0], event="UPDATE")
+    assert (update.old_memory, update.new_memory) == ("TypeScript fact 0", "Updated from TypeScript")
+    assert list(Memory.objects.values_list("id", flat=True)) == [uuid.UUID(theirs)]
+
+
+def test_the_typescript_sdk_adds_lists_searches_and_deletes(live_server, admin_key, embedder):
+    owner = User.objects.create_user(email="ts-core@example.com", name="TS")
+    key = apikey_create(user=owner, label="ts")[1]
+    report = run_sdk_check("core", host=live_server.url, key=key)
+    assert report["listed"][0]["memory"] == "I moved to Lisbon last spring"
+    assert report["searched"][0]["id"] == report["listed"][0]["id"]
+    assert not Memory.objects.filter(account=owner).exists()
