@@ -203,11 +203,17 @@ INSTALLED_APPS = [
     "memories",
     "requestlog",
     "entities",
+    # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
+    "django_htmx",
+    "corsheaders",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "mem0server.middleware.RequestIDMiddleware",
     "requestlog.middleware.RequestLogMiddleware",
+    # Before anything that can answer (auth included), so a preflight from an allowed origin gets its headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Picks up a configuration changed by POST /configure in any worker (one indexed read).
@@ -218,6 +224,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "mem0server.urls"
@@ -282,6 +289,24 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "UPDATE_LAST_LOGIN": False,
 }
+
+# --- Dashboard, CORS and metrics --------------------------------------------------------------------
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/dashboard/login/"
+# Browser origins (scheme://host[:port]) allowed to call the API cross-site, e.g. Mem0's own dashboard on
+# http://localhost:3000. Empty: no cross-origin access.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("x-request-id", "x-next-cursor", "link", "retry-after")
+# GET /metrics: open to an admin's credentials, or to `Authorization: Bearer <METRICS_TOKEN>` when set.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- REST framework / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("dashboard.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),

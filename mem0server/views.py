@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
+from django.shortcuts import render
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -24,6 +25,8 @@ def permission_denied(request, exception=None):
 
 
 def not_found(request, exception=None):
+    if request.path.startswith("/dashboard/"):
+        return render(request, "dashboard/not_found.html", status=404)
     return JsonResponse({"detail": f"No endpoint at {request.path}; see /docs for the API."}, status=404)
 
 

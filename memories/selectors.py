@@ -240,3 +240,8 @@ def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:
     if not rows:
         raise NotFound(f"Memory {memory_id} not found.")
     return rows
+
+
+def memories_count(*, principal, scope: dict[str, str]) -> int:
+    """How many memories the caller sees in a scope (all of them when the scope is empty)."""
+    return memories_visible(principal=principal).filter(**scope).count()

@@ -1,0 +1,148 @@
+"""Dashboard pages through Django's test client: tenancy on every page, admin pages refused to members."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from apikeys.services import apikey_create
+from memories.models import MemoryHistory
+from requestlog.models import RequestLog
+
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture
+def admin_user(make_user) -> User:
+    return make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    return make_user("bob@example.com", password=PASSWORD)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def two_accounts(alice, bob, make_memory):
+    """Alice and Bob each own one memory, one key and one logged request, with secrets in their texts."""
+    mine = make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)
+    theirs = make_memory("bob secret-marker likes espresso", user_id="bob-secret-user", principal=bob)
+    apikey_create(user=alice, label="alice-key")
+    apikey_create(user=bob, label="bob-secret-key")
+    for user, path in ((alice, "/memories/alice-path"), (bob, "/memories/bob-secret-path")):
+        RequestLog.objects.create(
+            method="GET",
+            path=path,
+            status_code=200,
+            latency_ms=3.0,
+            auth_type="api_key",
+            account=user,
+            request_id=f"{user.email}-rid",
+            created_at=MemoryHistory.objects.first().created_at,
+        )
+    return mine, theirs
+
+
+PAGES = [
+    "/dashboard/",
+    "/dashboard/memories/",
+    "/dashboard/memories/?user_id=bob-secret-user",
+    "/dashboard/memories/search/?query=espresso+secret-marker&user_id=bob-secret-user",
+    "/dashboard/entities/",
+    "/dashboard/requests/",
+    "/dashboard/requests/?path=bob-secret",
+    "/dashboard/keys/",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_member_never_sees_another_accounts_data_on_any_page(two_accounts, alice, page):
+    response = logged_in(alice).get(page)
+    assert response.status_code == 200
+    body = response.content.decode()
+    # What Bob owns, except what the page's own query string echoes back into its form.
+    secrets = ("secret-marker", "bob-secret-user", "bob-secret-key", "/memories/bob-secret-path", "bob@example.com")
+    for secret in secrets:
+        if secret not in page:
+            assert secret not in body
+
+
+def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts, alice):
+    client = logged_in(alice)
+    assert "alice likes oolong tea" in client.get("/dashboard/memories/").content.decode()
+    assert "alice-user" in client.get("/dashboard/entities/").content.decode()
+    assert "alice-key" in client.get("/dashboard/keys/").content.decode()
+    assert "/memories/alice-path" in client.get("/dashboard/requests/").content.decode()
+    found = client.get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
+    assert "alice likes oolong tea" in found
+
+
+def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
+    _, theirs = two_accounts
+    client = logged_in(alice)
+    assert client.get(f"/dashboard/memories/{theirs}/").status_code == 404
+    assert client.post(f"/dashboard/memories/{theirs}/edit/", {"text": "hijacked"}).status_code == 404
+    assert client.post(f"/dashboard/memories/{theirs}/delete/").status_code == 404
+    assert MemoryHistory.objects.filter(memory_id=theirs).count() == 1
+
+
+def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
+    bob_key = bob.api_keys.get()
+    assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404
+    bob_key.refresh_from_db()
+    assert bob_key.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/dashboard/configuration/",
+        "/dashboard/users/",
+        "/dashboard/memories/delete-scope/?user_id=bob-secret-user",
+        "/dashboard/entities/user/bob-secret-user/delete/",
+    ],
+)
+def test_admin_pages_answer_403_to_members(two_accounts, alice, page):
+    response = logged_in(alice).get(page)
+    assert response.status_code == 403
+    assert "for admins" in response.content.decode()
+
+
+def test_admin_sees_every_accounts_data(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    assert "bob secret-marker" in client.get("/dashboard/memories/").content.decode()
+    assert "bob-secret-user" in client.get("/dashboard/entities/").content.decode()
+
+
+def test_pages_need_a_login_and_send_to_setup_while_no_account_exists(db):
+    assert Client().get("/dashboard/memories/").url == "/dashboard/setup/"
+    User.objects.create_user("someone@example.com", password=PASSWORD)
+    response = Client().get("/dashboard/memories/")
+    assert response.status_code == 302
+    assert response.url.startswith("/dashboard/login/?next=")
+
+
+def test_setup_is_refused_once_an_account_exists(admin_user):
+    response = Client().post(
+        "/dashboard/setup/", {"name": "Eve", "email": "eve@example.com", "password": "another passphrase"}
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(email="eve@example.com").exists()
+
+
+def test_login_needs_a_csrf_token(admin_user):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/dashboard/login/", {"username": "admin@example.com", "password": PASSWORD})
+    assert response.status_code == 403
