@@ -19,6 +19,7 @@ class Line:
     colour: str = ""
     dash: str = ""
     segments: list[str] = field(default_factory=list)  # "x,y x,y …" runs between gaps
+    dots: list[tuple[float, float, str]] = field(default_factory=list)  # points a segment of one would hide
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Chart:
     labels: list[str]
     lines: list[Line]
     y_ticks: list[tuple[float, str]]
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -60,16 +61,17 @@ def line_chart(*, title: str, unit: str, starts: list[datetime], lines: list[tup
     drawn = []
     for n, (name, values) in enumerate(lines):
         line = Line(name=name, values=values, colour=COLOURS[n % len(COLOURS)], dash=DASHES[n % len(DASHES)])
-        run: list[str] = []
+        runs: list[list[tuple[float, float, float]]] = [[]]
         for i, value in enumerate(values):
             if value is None:
-                if run:
-                    line.segments.append(" ".join(run))
-                run = []
-                continue
-            run.append(f"{x(i)},{y(value)}")
-        if run:
-            line.segments.append(" ".join(run))
+                runs.append([])
+            else:
+                runs[-1].append((x(i), y(value), value))
+        for run in runs:
+            if len(run) == 1:
+                line.dots.append((run[0][0], run[0][1], _fmt(run[0][2])))
+            elif run:
+                line.segments.append(" ".join(f"{px},{py}" for px, py, _ in run))
         drawn.append(line)
     labels = [start.strftime("%H:%M") for start in starts]
     picks = sorted({0, len(starts) // 2, len(starts) - 1}) if starts else []
@@ -79,5 +81,5 @@ def line_chart(*, title: str, unit: str, starts: list[datetime], lines: list[tup
         labels=labels,
         lines=drawn,
         y_ticks=[(y(v), _fmt(v)) for v in (0.0, peak / 2, peak)],
-        x_ticks=[(x(i), labels[i]) for i in picks],
+        x_ticks=[(x(i), labels[i], "start" if i == 0 else "end" if i == len(starts) - 1 else "middle") for i in picks],
     )

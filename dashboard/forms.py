@@ -54,6 +54,7 @@ class MemoryFilterForm(ScopeForm):
 
 class SearchForm(MemoryFilterForm):
     query = forms.CharField(max_length=2000, label="Search by meaning")
+    field_order = ["query", "user_id", "agent_id", "run_id", "filters"]
 
     def clean(self):
         data = super().clean()
@@ -65,6 +66,7 @@ class SearchForm(MemoryFilterForm):
 class AddMemoryForm(ScopeForm):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
+    field_order = ["text", "user_id", "agent_id", "run_id", "metadata"]
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")

@@ -56,8 +56,8 @@ def memory_list(request):
     context = {
         "form": form,
         "page": page,
-        "add_form": AddMemoryForm(),
-        "search_form": SearchForm(),
+        "add_form": AddMemoryForm(auto_id="add_%s"),
+        "search_form": SearchForm(auto_id="search_%s"),
         "query": query.urlencode(),
     }
     return render(request, "dashboard/memories.html", context)
@@ -67,7 +67,7 @@ def memory_list(request):
 @account_required
 def memory_add(request):
     """Store the text as given (no inference), owned by the logged-in account."""
-    form = AddMemoryForm(request.POST)
+    form = AddMemoryForm(request.POST, auto_id="add_%s")
     if form.is_valid():
         added = attempt(
             form,
@@ -88,7 +88,7 @@ def memory_add(request):
 @account_required
 def memory_search(request):
     """Semantic search in one scope; each result shows its score and the parts it is made of."""
-    form = SearchForm(request.GET or None)
+    form = SearchForm(request.GET or None, auto_id="search_%s")
     results = None
     if form.is_valid():
         filters = {**(form.cleaned_data["filters"] or {}), **form.scope()}
