@@ -210,6 +210,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every answer for GET /metrics.
+    "mem0server.metrics.MetricsMiddleware",
     "mem0server.middleware.RequestIDMiddleware",
     "requestlog.middleware.RequestLogMiddleware",
     # Before anything that can answer (auth included), so a preflight from an allowed origin gets its headers.

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from mem0server.views import HealthView
+from mem0server.views import HealthView, metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs", permanent=False)),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
     path("", include("memories.urls")),
