@@ -211,15 +211,30 @@ def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, li
     shot(page, "11-requests-errors-only")
 
 
-def test_a_member_is_refused_an_admin_page(page, make_user):
+def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
     make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD)
-    make_user("member@example.com", password=PASSWORD)
+    log_in(page, "admin@example.com")
+    page.get_by_role("link", name="Configuration", exact=True).click()
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#connection")).to_contain_text("embedder: OK")
+    expect(page.locator("#connection")).to_contain_text("No LLM configured")
+    shot(page, "12-configuration")
+
+    page.get_by_role("link", name="Users", exact=True).click()
+    form = page.locator("form.inline")
+    form.get_by_label("Email").fill("member@example.com")
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Created member member@example.com.")).to_be_visible()
+    shot(page, "13-users")
+    page.get_by_role("button", name="Log out").click()
+
     log_in(page, "member@example.com")
     expect(page.get_by_role("link", name="Users")).to_have_count(0)
     response = page.goto("/dashboard/users/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
-    shot(page, "12-member-refused")
+    shot(page, "14-member-refused")
 
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():

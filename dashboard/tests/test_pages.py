@@ -146,3 +146,80 @@ def test_login_needs_a_csrf_token(admin_user):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/dashboard/login/", {"username": "admin@example.com", "password": PASSWORD})
     assert response.status_code == 403
+
+
+def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, alice):
+    response = logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_active
+    login = Client().post("/dashboard/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert login.status_code == 200  # the form again, with an error
+    assert "_auth_user_id" not in login.client.session
+
+
+def test_an_admin_resets_a_password_and_the_old_one_stops_working(admin_user, alice):
+    logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/password/", {"new_password": "a brand new passphrase"})
+    alice.refresh_from_db()
+    assert alice.check_password("a brand new passphrase")
+    assert not alice.check_password(PASSWORD)
+
+
+def test_an_admin_cannot_deactivate_itself_from_the_users_page(admin_user):
+    logged_in(admin_user).post(f"/dashboard/users/{admin_user.pk}/active/", {"active": "no"})
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+
+
+def test_creating_an_account_with_a_taken_email_says_so(admin_user, alice):
+    response = logged_in(admin_user).post(
+        "/dashboard/users/", {"email": "ALICE@example.com", "password": PASSWORD, "role": "member"}
+    )
+    assert response.status_code == 200
+    assert "already in use" in response.content.decode()
+
+
+def test_settings_change_the_profile_and_the_password_keeping_the_session(alice):
+    client = logged_in(alice)
+    client.post("/dashboard/settings/", {"form": "profile", "name": "Alice A.", "email": "alice@example.com"})
+    response = client.post(
+        "/dashboard/settings/",
+        {"form": "password", "current_password": PASSWORD, "new_password": "another long passphrase"},
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.name == "Alice A."
+    assert alice.check_password("another long passphrase")
+    assert client.get("/dashboard/settings/").status_code == 200  # still logged in
+
+
+def test_a_wrong_current_password_is_refused_in_settings(alice):
+    response = logged_in(alice).post(
+        "/dashboard/settings/", {"form": "password", "current_password": "wrong", "new_password": "x" * 12}
+    )
+    assert "Current password is incorrect." in response.content.decode()
+
+
+def test_an_admin_deletes_an_entity_after_the_confirmation_step(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    confirm = client.get("/dashboard/entities/user/bob-secret-user/delete/")
+    assert "all <strong>1</strong> memory" in confirm.content.decode()
+    assert client.post("/dashboard/entities/user/bob-secret-user/delete/").status_code == 302
+    assert "bob-secret-user" not in [entity.id for entity in client.get("/dashboard/entities/").context["entities"]]
+
+
+def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    asked = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user"})
+    assert "This deletes <strong>1</strong> memory" in asked.content.decode()
+    assert "alice likes oolong tea" in client.get("/dashboard/memories/").content.decode()
+    client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user", "confirm": "yes"})
+    assert "alice likes oolong tea" not in client.get("/dashboard/memories/").content.decode()
+
+
+def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
+    client = logged_in(alice)
+    assert "not valid JSON" in client.get("/dashboard/memories/?filters={oops").content.decode()
+    assert "Search needs a scope" in client.get("/dashboard/memories/search/?query=tea").content.decode()
+    assert client.get("/dashboard/memories/not-a-uuid/").status_code == 404
+    assert client.get("/dashboard/memories/?cursor=garbage").status_code == 200
