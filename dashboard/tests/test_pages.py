@@ -223,3 +223,46 @@ def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
     assert "Search needs a scope" in client.get("/dashboard/memories/search/?query=tea").content.decode()
     assert client.get("/dashboard/memories/not-a-uuid/").status_code == 404
     assert client.get("/dashboard/memories/?cursor=garbage").status_code == 200
+
+
+def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
+    client = Client()
+    answers = [
+        client.post("/dashboard/login/", {"username": "admin@example.com", "password": "wrong"}).status_code
+        for _ in range(11)
+    ]
+    assert answers[:10] == [200] * 10  # the form again, with an error
+    assert answers[10] == 429
+    api_login = client.post(
+        "/auth/login", {"email": "admin@example.com", "password": PASSWORD}, content_type="application/json"
+    )
+    assert api_login.status_code == 429
+
+
+def test_an_admin_switches_the_llm_from_the_configuration_page(admin_user):
+    from memories.configuration import server_config_get
+
+    response = logged_in(admin_user).post(
+        "/dashboard/configuration/",
+        {
+            "llm_provider": "ollama",
+            "llm_model": "llama3.1",
+            "llm_base_url": "http://127.0.0.1:11434/v1",
+            "embedder_provider": "local",
+            "embedder_model": "all-MiniLM-L6-v2",
+            "embedder_dims": "384",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    config = server_config_get()
+    assert (config["llm"]["provider"], config["llm"]["config"]["model"]) == ("ollama", "llama3.1")
+    assert config["status"]["inference_enabled"]
+
+
+def test_a_configuration_the_server_cannot_use_is_explained(admin_user):
+    response = logged_in(admin_user).post(
+        "/dashboard/configuration/",
+        {"llm_provider": "openai", "embedder_provider": "local", "embedder_model": "other-model"},
+    )
+    assert response.status_code == 200
+    assert "embedder" in response.content.decode()

@@ -7,6 +7,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import services as accounts
 from apikeys.models import APIKey
@@ -22,6 +23,16 @@ from memories.selectors import memories_search
 SETUP_SCOPE = {"user_id": "dashboard-setup-test"}
 
 
+class LoginThrottle(SimpleRateThrottle):
+    """POST /auth/login's limit per client IP ("login" rate), counted in the same bucket: trying passwords
+    through the page gives no more attempts than through the API."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
@@ -29,6 +40,14 @@ class LoginView(auth_views.LoginView):
     def dispatch(self, request, *args, **kwargs):
         if accounts.setup_needed():
             return redirect("dashboard:setup")
+        if request.method == "POST":
+            throttle = LoginThrottle()
+            if not throttle.allow_request(request, self):
+                wait = int(throttle.wait() or 60)
+                context = {"form": self.get_form_class()(request), "throttled": wait}
+                response = render(request, self.template_name, context, status=429)
+                response["Retry-After"] = str(wait)
+                return response
         return super().dispatch(request, *args, **kwargs)
 
 
