@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve serve-prod test bench lint format migrate clean stop-db
+.PHONY: serve serve-prod test bench lint format migrate clean stop-db chromium
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -68,7 +68,12 @@ JS_TESTS := platform_api/tests/js
 $(JS_TESTS)/node_modules/.package-lock.json: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
 	npm ci --prefix $(JS_TESTS) --no-audit --no-fund
 
-test: $(VENV)/.installed-dev $(JS_TESTS)/node_modules/.package-lock.json
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is never used).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+test: $(VENV)/.installed-dev $(JS_TESTS)/node_modules/.package-lock.json chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING

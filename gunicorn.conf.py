@@ -16,10 +16,15 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     GUNICORN_KEEPALIVE         seconds an idle keep-alive connection stays open (default 5; keep it
                                above your reverse proxy's upstream idle timeout if it reuses connections)
 
+    PROMETHEUS_MULTIPROC_DIR   where the workers keep their GET /metrics counts (default: a fresh directory per
+                               start, in /dev/shm when it exists); emptied when gunicorn starts
+
 gunicorn's own FORWARDED_ALLOW_IPS (default 127.0.0.1,::1) and GUNICORN_CMD_ARGS work as documented.
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -68,3 +73,35 @@ if Path("/dev/shm").is_dir():  # noqa: S108  (a directory choice, not a temp fil
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 
 proc_name = "mem0server"
+
+
+# GET /metrics across workers: prometheus-client's multiprocess mode (mem0server/metrics.py says why). The
+# variable is set here, in the master, so every worker inherits it before it imports prometheus_client.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+_own_metrics_dir = not _metrics_dir
+if _own_metrics_dir:
+    _shm = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
+    _metrics_dir = tempfile.mkdtemp(prefix="mem0server-metrics-", dir=_shm)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def on_starting(server):
+    """Counts start from zero with each server start: the files of an earlier run are removed."""
+    path = Path(_metrics_dir)
+    if path.is_dir():
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's counters stay summed; its live gauges (none today) are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    # The per-start directory made above; one the operator named is left in place.
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

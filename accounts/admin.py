@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 
 from accounts.models import User
 
@@ -38,3 +39,7 @@ class UserAdmin(BaseUserAdmin):
             {"classes": ("wide",), "fields": ("email", "name", "role", "usable_password", "password1", "password2")},
         ),
     )
+
+
+# Roles (admin, member) decide access here; Django's groups are unused, so not offered.
+admin.site.unregister(Group)

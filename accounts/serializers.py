@@ -59,3 +59,9 @@ class MeUpdateRequestSerializer(serializers.Serializer):
 class ChangePasswordRequestSerializer(serializers.Serializer):
     current_password = StrictCharField(max_length=512, trim_whitespace=False)
     new_password = StrictCharField(max_length=512, trim_whitespace=False)
+
+
+class OnboardingCompleteRequestSerializer(serializers.Serializer):
+    use_case = StrictCharField(
+        max_length=2000, allow_blank=True, help_text="What the operator said the server is for (not stored)."
+    )

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
 
 from accounts.models import RefreshToken, User
-from mem0server.exceptions import Conflict, Forbidden, InvalidInput, Unauthorized
+from mem0server.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ def _validate_password(password: str, user: User | None = None) -> None:
         raise InvalidInput(" ".join(exc.messages), field="password") from None
 
 
-def user_register(*, name: str, email: str, password: str) -> TokenPair:
-    """Create the first account, as admin; refused once any account exists."""
+def first_admin_create(*, name: str, email: str, password: str) -> User:
+    """Create the first account, as admin; Forbidden once any account exists."""
     _validate_password(password)
     with transaction.atomic():
         # Registrations queue on this lock, so of two racing calls exactly one finds the table empty.
@@ -58,7 +58,12 @@ def user_register(*, name: str, email: str, password: str) -> TokenPair:
             raise Forbidden("Setup is complete; ask an admin for an account.")
         user = User.objects.create_superuser(email=email, password=password, name=name)
     update_last_login(None, user)
-    return tokens_issue(user=user)
+    return user
+
+
+def user_register(*, name: str, email: str, password: str) -> TokenPair:
+    """Create the first account, as admin, and log it in; refused once any account exists."""
+    return tokens_issue(user=first_admin_create(name=name, email=email, password=password))
 
 
 def user_login(*, request, email: str, password: str) -> TokenPair:
@@ -125,3 +130,56 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         user.save(update_fields=["password"])
         # Access tokens carry a hash of the old password (CHECK_REVOKE_TOKEN); refresh tokens are consumed here.
         RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+
+
+def users_list() -> list[User]:
+    """Every account, admins first, then by email (for the admin's user management)."""
+    return list(User.objects.order_by("role", "email"))
+
+
+def user_create(*, email: str, password: str, name: str = "", role: str = User.Role.MEMBER) -> User:
+    """An admin creates an account; Conflict if the email is taken, InvalidInput for a weak password."""
+    email = User.objects.normalize_email(email).lower()
+    if role not in User.Role.values:
+        raise InvalidInput(f"role must be one of {', '.join(User.Role.values)}.", field="role")
+    _validate_password(password)
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict("That email is already in use.")
+    try:
+        with transaction.atomic():
+            if role == User.Role.ADMIN:
+                return User.objects.create_superuser(email=email, password=password, name=name)
+            return User.objects.create_user(email=email, password=password, name=name, role=role)
+    except IntegrityError:
+        raise Conflict("That email is already in use.") from None
+
+
+def _other_user(*, actor: User, user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(f"Account {user_id} not found.")
+    if user.pk == actor.pk:
+        raise InvalidInput("An admin cannot do this to its own account here; use the settings page.")
+    return user
+
+
+def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (or reactivate) another account; a deactivated one can no longer log in or use its keys."""
+    user = _other_user(actor=actor, user_id=user_id)
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+    return user
+
+
+def user_reset_password(*, actor: User, user_id: int, new_password: str) -> User:
+    """An admin sets another account's password; that account's earlier tokens and sessions stop working."""
+    user = _other_user(actor=actor, user_id=user_id)
+    _validate_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+    return user

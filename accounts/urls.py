@@ -9,4 +9,5 @@ urlpatterns = [
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/me", views.MeView.as_view(), name="auth-me"),
     path("auth/change-password", views.ChangePasswordView.as_view(), name="auth-change-password"),
+    path("auth/onboarding-complete", views.OnboardingCompleteView.as_view(), name="auth-onboarding-complete"),
 ]

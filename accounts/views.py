@@ -16,6 +16,7 @@ from accounts.serializers import (
     LoginRequestSerializer,
     MeSerializer,
     MeUpdateRequestSerializer,
+    OnboardingCompleteRequestSerializer,
     RefreshRequestSerializer,
     RegisterRequestSerializer,
     SetupStatusSerializer,
@@ -133,3 +134,19 @@ class ChangePasswordView(APIView):
     def post(self, request):
         services.user_change_password(user=request.user, **validated(ChangePasswordRequestSerializer, request.data))
         return Response({"message": "Password changed."})
+
+
+class OnboardingCompleteView(APIView):
+    """Mem0's dashboard calls this when its setup wizard succeeds. We keep no telemetry: checked and acknowledged."""
+
+    permission_classes = [*APIView.permission_classes, HasAccount]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Acknowledge the end of Mem0's dashboard setup flow (nothing is stored or sent)",
+        request=OnboardingCompleteRequestSerializer,
+        responses=MessageResponseSerializer,
+    )
+    def post(self, request):
+        validated(OnboardingCompleteRequestSerializer, request.data)
+        return Response({"message": "Onboarding completed."})

@@ -270,13 +270,21 @@ INSTALLED_APPS = [
     "entities",
     "platform_api",
     "mcp_server",
+    # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
+    "django_htmx",
+    "corsheaders",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every answer for GET /metrics.
+    "mem0server.metrics.MetricsMiddleware",
     "mem0server.middleware.RequestIDMiddleware",
     "requestlog.middleware.RequestLogMiddleware",
     # A body over MAX_REQUEST_BYTES: 413 before anything reads it.
     "mem0server.middleware.BodySizeLimitMiddleware",
+    # Before anything that can answer (auth included), so a preflight from an allowed origin gets its headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Picks up a configuration changed by POST /configure in any worker (one indexed read).
@@ -287,6 +295,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "mem0server.urls"
@@ -358,6 +367,24 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "UPDATE_LAST_LOGIN": False,
 }
+
+# --- Dashboard, CORS and metrics --------------------------------------------------------------------
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/dashboard/login/"
+# Browser origins (scheme://host[:port]) allowed to call the API cross-site, e.g. Mem0's own dashboard on
+# http://localhost:3000. Empty: no cross-origin access.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("x-request-id", "x-next-cursor", "link", "retry-after")
+# GET /metrics: open to an admin's credentials, or to `Authorization: Bearer <METRICS_TOKEN>` when set.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- REST framework / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from mem0server.admin import admin_login
-from mem0server.views import HealthView
+from mem0server.views import HealthView, metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs", permanent=False)),
@@ -13,7 +13,9 @@ urlpatterns = [
     # Before the admin's own URLs: the same page, with a limit on password attempts.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("dashboard.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
     path("", include("memories.urls")),

@@ -1,14 +1,28 @@
 """JSON answers for errors raised outside DRF views (unknown paths, crashes), and the health endpoint."""
 
+import hmac
+
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apikeys.authentication import (
+    CHALLENGE,
+    APIKeyAuthentication,
+    AuthDisabledAuthentication,
+    BearerAuthentication,
+)
 from mem0server.health import health_check
+from mem0server.metrics import metrics_text
 from mem0server.serializers import HealthSerializer
 
 
@@ -24,6 +38,8 @@ def permission_denied(request, exception=None):
 
 
 def not_found(request, exception=None):
+    if request.path.startswith("/dashboard/"):
+        return render(request, "dashboard/not_found.html", status=404)
     return JsonResponse({"detail": f"No endpoint at {request.path}; see /docs for the API."}, status=404)
 
 
@@ -53,3 +69,35 @@ class HealthView(APIView):
         code = status.HTTP_200_OK if health.database == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
         body = {"status": health.status, "database": health.database, "embedder": health.embedder}
         return Response(HealthSerializer(body).data, status=code, headers={"Cache-Control": "no-store"})
+
+
+def _metrics_caller_is_admin(request) -> bool | None:
+    """True for METRICS_TOKEN or admin credentials, False for other valid credentials, None for none or bad ones."""
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+        return True
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:  # a dashboard session
+        return request.user.is_admin
+    drf_request = Request(request)
+    for authenticator in (AuthDisabledAuthentication(), APIKeyAuthentication(), BearerAuthentication()):
+        try:
+            found = authenticator.authenticate(drf_request)
+        except AuthenticationFailed:
+            return None
+        if found is not None:
+            return bool(getattr(found[0], "is_admin", False))
+    return None
+
+
+@require_GET
+def metrics(request):
+    """GET /metrics: the Prometheus text format, for the admin or a scraper holding METRICS_TOKEN."""
+    allowed = _metrics_caller_is_admin(request)
+    if not allowed:
+        detail = "GET /metrics needs admin credentials or `Authorization: Bearer <METRICS_TOKEN>`."
+        response = JsonResponse({"detail": detail}, status=401 if allowed is None else 403)
+        if allowed is None:
+            response["WWW-Authenticate"] = CHALLENGE
+        return response
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -1,9 +1,16 @@
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apikeys.authentication import AdminPrincipal
 from mem0server.admin import ReadOnlyAdmin
-from memories import services
+from mem0server.exceptions import InvalidInput, NotFound
+from memories import selectors, services
 from memories.models import Memory, MemoryHistory
+
+ADMIN = AdminPrincipal(auth_type="django_admin")
 
 
 @admin.register(Memory)
@@ -29,11 +36,31 @@ class MemoryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     # Deleted only through this action, which records DELETE history rows.
     actions = ["delete_with_history"]
+    # Below the fields: the memory's own ADD/UPDATE/DELETE events (MemoryHistory holds a plain memory_id,
+    # not a foreign key, so a Django inline cannot show them).
+    change_form_template = "admin/memories/memory/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        try:
+            history = selectors.memory_history(principal=ADMIN, memory_id=selectors.parse_memory_id(object_id))
+        except (InvalidInput, NotFound):
+            history = []
+        extra_context = {**(extra_context or {}), "memory_history": history[::-1]}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The HISTORY button: the memory's own events, not Django's (empty) change log."""
+        try:
+            memory_id = selectors.parse_memory_id(object_id)
+        except InvalidInput:
+            raise Http404("Not a memory id.") from None
+        url = reverse("admin:memories_memoryhistory_changelist")
+        return HttpResponseRedirect(f"{url}?memory_id={memory_id}")
 
     @admin.action(description="Delete the selected memories (history keeps a DELETE row)")
     def delete_with_history(self, request, queryset) -> None:
         ids = list(queryset.values_list("id", flat=True))
-        deleted = services.memories_delete_ids(principal=AdminPrincipal(auth_type="django_admin"), memory_ids=ids)
+        deleted = services.memories_delete_ids(principal=ADMIN, memory_ids=ids)
         self.message_user(request, f"Deleted {deleted} memories.")
 
     @admin.display(description="memory")
@@ -43,8 +70,24 @@ class MemoryAdmin(ReadOnlyAdmin):
 
 @admin.register(MemoryHistory)
 class MemoryHistoryAdmin(ReadOnlyAdmin):
-    list_display = ("memory_id", "event", "old_memory", "new_memory", "account", "created_at", "is_deleted")
+    list_display = ("memory_link", "event", "old_memory", "new_memory", "account", "created_at", "is_deleted")
     list_filter = ("event", "is_deleted", "account")
+    list_display_links = ("event",)
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self, request):
+        # Whether each row's memory still exists, in the same query, to link only to live ones.
+        live = Memory.objects.filter(id=OuterRef("memory_id"))
+        return super().get_queryset(request).annotate(memory_exists=Exists(live))
+
     list_select_related = ("account",)
     search_fields = ("=memory_id", "old_memory", "new_memory")
     date_hierarchy = "created_at"
+
+    @admin.display(description="memory", ordering="memory_id")
+    def memory_link(self, obj: MemoryHistory):
+        """A link to the memory while it exists; its id only once deleted."""
+        if not getattr(obj, "memory_exists", False):
+            return str(obj.memory_id)
+        url = reverse("admin:memories_memory_change", args=[obj.memory_id])
+        return format_html('<a href="{}">{}</a>', url, obj.memory_id)

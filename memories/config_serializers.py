@@ -216,3 +216,14 @@ class ProvidersSerializer(serializers.Serializer):
     embedder = serializers.ListField(child=serializers.CharField())
     vector_store = serializers.ListField(child=serializers.CharField())
     reranker = serializers.ListField(child=serializers.CharField())
+
+
+class GenerateInstructionsRequestSerializer(serializers.Serializer):
+    use_case = StrictCharField(max_length=2000, help_text="What the memory is for, in the operator's words.")
+
+
+class GenerateInstructionsResponseSerializer(serializers.Serializer):
+    custom_instructions = serializers.CharField(
+        help_text="Instructions for the fact extractor (e.g. for custom_fact_extraction_prompt)."
+    )
+    test_message = serializers.CharField(help_text="A sentence to try an add with.")

@@ -8,8 +8,15 @@ from rest_framework.views import APIView
 
 from apikeys.permissions import IsAdmin
 from mem0server.schema import errors
+from mem0server.serializers import validated
 from memories import configuration
-from memories.config_serializers import ConfigSerializer, ProvidersSerializer
+from memories.config_serializers import (
+    ConfigSerializer,
+    GenerateInstructionsRequestSerializer,
+    GenerateInstructionsResponseSerializer,
+    ProvidersSerializer,
+)
+from memories.instructions import instructions_generate
 from memories.serializers import MessageResponseSerializer
 
 TAGS = ["configure"]
@@ -54,3 +61,17 @@ class ConfigureProvidersView(APIView):
     )
     def get(self, request):
         return Response(ProvidersSerializer(configuration.providers_list()).data)
+
+
+class GenerateInstructionsView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Draft fact-extraction instructions and a test message from a use case (Mem0's dashboard setup)",
+        operation_id="generate_instructions",
+        request=GenerateInstructionsRequestSerializer,
+        responses={200: GenerateInstructionsResponseSerializer, **errors(502, 504)},
+    )
+    def post(self, request):
+        data = validated(GenerateInstructionsRequestSerializer, request.data)
+        drafted = instructions_generate(use_case=data["use_case"])
+        return Response(GenerateInstructionsResponseSerializer(drafted).data)

@@ -293,3 +293,8 @@ def memories_stats(*, principal) -> dict[str, int]:
         **{f"total_{event.lower()}_events": Count("id", filter=Q(event=event)) for event in MemoryHistory.Event.values}
     )
     return {**stats, **events}
+
+
+def memories_count(*, principal, scope: dict[str, str]) -> int:
+    """How many memories the caller sees in a scope (all of them when the scope is empty)."""
+    return memories_visible(principal=principal).filter(**scope).count()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("reset", views.ResetView.as_view(), name="reset"),
     path("configure", config_views.ConfigureView.as_view(), name="configure"),
     path("configure/providers", config_views.ConfigureProvidersView.as_view(), name="configure-providers"),
+    path("generate-instructions", config_views.GenerateInstructionsView.as_view(), name="generate-instructions"),
 ]

@@ -17,8 +17,18 @@ from requestlog.writer import Row, writer
 
 logger = logging.getLogger("mem0server.requestlog")
 
-# Not API calls: the operator's admin, static assets, the docs, and health probes that would flood the log.
-SKIPPED_PREFIXES = ("/admin/", "/static/", "/docs", "/openapi.json", "/healthz", "/favicon")
+# Not API calls: the operator's admin, the dashboard's pages, static assets, the docs, and health probes and
+# metric scrapes that would flood the log.
+SKIPPED_PREFIXES = (
+    "/admin/",
+    "/dashboard/",
+    "/static/",
+    "/docs",
+    "/openapi.json",
+    "/healthz",
+    "/metrics",
+    "/favicon",
+)
 # A view names the MCP tool a call ran by setting this attribute on its response (see record_tool).
 TOOL_ATTRIBUTE = "request_log_tool"
 

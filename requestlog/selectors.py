@@ -1,15 +1,138 @@
-"""Reading the request log."""
+"""Reading the request log: lists with filters, and per-bucket aggregates computed in PostgreSQL."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from requestlog.models import RequestLog
 from requestlog.writer import writer
 
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+AUTH_TYPES = ("bearer", "api_key", "admin_api_key", "disabled", "none")
 
-def requests_list(*, principal, limit: int) -> list[RequestLog]:
-    """The newest `limit` calls the caller may see: all for admins, the account's own for members."""
+# A path with its ids replaced, so /memories/<uuid> and /api-keys/12 count as one endpoint each. Entity
+# paths carry a free-form id as their last segment.
+UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ROUTE_SQL = rf"""
+    regexp_replace(
+        regexp_replace(
+            regexp_replace(path, '{UUID_RE}', '{{id}}', 'g'),
+            '/[0-9]+(/|$)', '/{{id}}\1', 'g'),
+        '^/entities/([^/]+)/[^/]+$', '/entities/\1/{{id}}')
+"""
+
+
+def _visible(principal) -> QuerySet[RequestLog]:
     writer.flush()  # include this process's calls that are still queued
     rows = RequestLog.objects.all()
     if not principal.is_admin:
         rows = rows.filter(account=principal.account)
+    return rows
+
+
+def requests_list(*, principal, limit: int) -> list[RequestLog]:
+    """The newest `limit` calls the caller may see: all for admins, the account's own for members."""
+    return list(_visible(principal).order_by("-created_at", "-id")[:limit])
+
+
+def requests_search(
+    *,
+    principal,
+    limit: int = 100,
+    errors_only: bool = False,
+    path: str = "",
+    status_class: str = "",
+    auth_type: str = "",
+    request_id: str = "",
+) -> list[RequestLog]:
+    """The newest calls matching every given filter (path: a substring; status class: 2xx … 5xx)."""
+    rows = _visible(principal)
+    if errors_only:
+        rows = rows.filter(status_code__gte=400)
+    if path:
+        rows = rows.filter(path__icontains=path)
+    if status_class in STATUS_CLASSES:
+        low = int(status_class[0]) * 100
+        rows = rows.filter(status_code__gte=low, status_code__lt=low + 100)
+    if auth_type:
+        rows = rows.filter(auth_type=auth_type)
+    if request_id:
+        rows = rows.filter(request_id=request_id)
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    requests: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class EndpointBucket:
+    route: str
+    start: datetime
+    requests: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class Traffic:
+    since: datetime
+    bucket: timedelta
+    buckets: list[Bucket]  # one per bucket of the window, empty ones included
+    endpoints: list[EndpointBucket]  # only buckets where the endpoint was called
+
+
+def _owner_sql(principal) -> tuple[str, list]:
+    """The tenancy condition of _visible, as SQL on the alias r."""
+    writer.flush()
+    if principal.is_admin:
+        return "TRUE", []
+    return "r.account_id = %s", [principal.account.pk]
+
+
+def requests_traffic(*, principal, window: timedelta, bucket: timedelta) -> Traffic:
+    """Calls per bucket over the last `window`: count, errors (status >= 400), p50 and p95 latency; and per
+    endpoint (route with ids folded). Two SQL statements, whatever the number of rows."""
+    now = timezone.now()
+    step = int(bucket.total_seconds())
+    # Buckets aligned on multiples of the step since the epoch, so a refresh keeps the same edges.
+    since = datetime.fromtimestamp((int((now - window).timestamp()) // step + 1) * step, tz=now.tzinfo)
+    visible_sql, visible_params = _owner_sql(principal)
+    bucket_sql = "to_timestamp(floor(extract(epoch FROM r.created_at) / %s) * %s)"
+    series_sql = f"""
+        WITH hits AS (
+            SELECT {bucket_sql} AS start, r.status_code, r.latency_ms
+            FROM {RequestLog._meta.db_table} r
+            WHERE r.created_at >= %s AND {visible_sql}
+        )
+        SELECT g.start, COUNT(h.start), COUNT(h.start) FILTER (WHERE h.status_code >= 400),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY h.latency_ms),
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY h.latency_ms)
+        FROM generate_series(%s::timestamptz, %s::timestamptz, %s * interval '1 second') AS g(start)
+        LEFT JOIN hits h ON h.start = g.start
+        GROUP BY g.start
+        ORDER BY g.start
+    """  # noqa: S608  (only fixed SQL is formatted in; values are parameters)
+    endpoint_sql = f"""
+        SELECT {ROUTE_SQL.replace("path", "r.path")} AS route, {bucket_sql} AS start,
+               COUNT(*), COUNT(*) FILTER (WHERE r.status_code >= 400)
+        FROM {RequestLog._meta.db_table} r
+        WHERE r.created_at >= %s AND {visible_sql}
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(series_sql, [step, step, since, *visible_params, since, now, step])
+        buckets = [Bucket(start, count, errors, p50, p95) for start, count, errors, p50, p95 in cursor.fetchall()]
+        cursor.execute(endpoint_sql, [step, step, since, *visible_params])
+        endpoints = [EndpointBucket(*row) for row in cursor.fetchall()]
+    return Traffic(since=since, bucket=bucket, buckets=buckets, endpoints=endpoints)

@@ -1,0 +1,187 @@
+"""Form fields of the dashboard pages: shape and type checks only; rules live in the services."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from accounts.models import User
+from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
+from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
+
+SCOPE_HELP = "At least one of user, agent or run id."
+
+
+class FirstAdminForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
+
+
+class ScopeForm(forms.Form):
+    user_id = forms.CharField(max_length=255, required=False, label="User id")
+    agent_id = forms.CharField(max_length=255, required=False, label="Agent id")
+    run_id = forms.CharField(max_length=255, required=False, label="Run id")
+
+    def scope(self) -> dict[str, str]:
+        return {key: self.cleaned_data[key] for key in ("user_id", "agent_id", "run_id") if self.cleaned_data.get(key)}
+
+
+def _json_object(raw: str, what: str) -> dict | None:
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise forms.ValidationError(f"{what} is not valid JSON: {exc}.") from None
+    if not isinstance(value, dict):
+        raise forms.ValidationError(f'{what} must be a JSON object, like {{"topic": "food"}}.')
+    return value
+
+
+class MemoryFilterForm(ScopeForm):
+    filters = forms.CharField(
+        required=False,
+        label="Metadata filters (JSON)",
+        help_text='e.g. {"topic": "food"} or {"rating": {"gte": 4}}',
+        widget=forms.TextInput(attrs={"placeholder": '{"topic": "food"}'}),
+    )
+
+    def clean_filters(self):
+        return _json_object(self.cleaned_data["filters"], "Metadata filters")
+
+
+class SearchForm(MemoryFilterForm):
+    query = forms.CharField(max_length=2000, label="Search by meaning")
+    field_order = ["query", "user_id", "agent_id", "run_id", "filters"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.scope():
+            raise forms.ValidationError("Search needs a scope: " + SCOPE_HELP)
+        return data
+
+
+class AddMemoryForm(ScopeForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
+    metadata = forms.CharField(required=False, label="Metadata (JSON)")
+    field_order = ["text", "user_id", "agent_id", "run_id", "metadata"]
+
+    def clean_metadata(self):
+        return _json_object(self.cleaned_data["metadata"], "Metadata")
+
+    def clean(self):
+        data = super().clean()
+        if not self.scope():
+            raise forms.ValidationError(SCOPE_HELP)
+        return data
+
+
+class EditMemoryForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label="Memory")
+    metadata = forms.CharField(
+        required=False, label="Metadata to merge (JSON)", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean_metadata(self):
+        return _json_object(self.cleaned_data["metadata"], "Metadata")
+
+
+class DeleteScopeForm(ScopeForm):
+    def clean(self):
+        data = super().clean()
+        if not self.scope():
+            raise forms.ValidationError(SCOPE_HELP)
+        return data
+
+
+class KeyForm(forms.Form):
+    label = forms.CharField(max_length=100)
+
+
+class RequestFilterForm(forms.Form):
+    errors_only = forms.BooleanField(required=False, label="Errors only")
+    path = forms.CharField(max_length=500, required=False, label="Path contains")
+    status_class = forms.ChoiceField(
+        required=False, choices=[("", "any")] + [(c, c) for c in STATUS_CLASSES], label="Status"
+    )
+    auth_type = forms.ChoiceField(required=False, choices=[("", "any")] + [(a, a) for a in AUTH_TYPES], label="Auth")
+    request_id = forms.CharField(max_length=128, required=False, label="Request id")
+    window = forms.ChoiceField(
+        required=False,
+        choices=[("1h", "last hour"), ("6h", "last 6 hours"), ("24h", "last 24 hours")],
+        label="Charts over",
+    )
+
+    def clean_path(self):
+        return self.cleaned_data["path"].replace("\x00", "")
+
+    def clean_request_id(self):
+        return self.cleaned_data["request_id"].replace("\x00", "")
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField()
+
+
+class PasswordForm(forms.Form):
+    current_password = forms.CharField(widget=forms.PasswordInput, label="Current password")
+    new_password = forms.CharField(widget=forms.PasswordInput, min_length=8, label="New password")
+
+
+class UserCreateForm(forms.Form):
+    email = forms.EmailField()
+    name = forms.CharField(max_length=150, required=False)
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
+    role = forms.ChoiceField(choices=User.Role.choices, initial=User.Role.MEMBER)
+
+
+class ResetPasswordForm(forms.Form):
+    new_password = forms.CharField(widget=forms.PasswordInput, min_length=8, label="New password")
+
+
+class ModelConfigForm(forms.Form):
+    """The LLM and embedder sections of POST /configure; a blank API key keeps the stored one."""
+
+    llm_provider = forms.ChoiceField(choices=[(p, p) for p in LLM_PROVIDERS], label="LLM provider")
+    llm_model = forms.CharField(max_length=200, required=False, label="LLM model")
+    llm_base_url = forms.URLField(required=False, label="LLM base URL", assume_scheme="https")
+    llm_api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="LLM API key", help_text="Blank keeps the current key."
+    )
+    embedder_provider = forms.ChoiceField(choices=[(p, p) for p in EMBEDDER_PROVIDERS], label="Embedder provider")
+    embedder_model = forms.CharField(max_length=200, required=False, label="Embedder model")
+    embedder_base_url = forms.URLField(required=False, label="Embedder base URL", assume_scheme="https")
+    embedder_dims = forms.IntegerField(required=False, min_value=1, label="Embedding dimensions")
+
+    def changes(self) -> dict:
+        """The configuration sections this form sets, in Mem0's shape."""
+        data = self.cleaned_data
+        llm = {"model": data["llm_model"], "openai_base_url": data["llm_base_url"], "api_key": data["llm_api_key"]}
+        embedder = {
+            "model": data["embedder_model"],
+            "openai_base_url": data["embedder_base_url"],
+            "embedding_dims": data["embedder_dims"],
+        }
+        return {
+            "llm": {"provider": data["llm_provider"], "config": {k: v for k, v in llm.items() if v}},
+            "embedder": {"provider": data["embedder_provider"], "config": {k: v for k, v in embedder.items() if v}},
+        }
+
+
+def model_config_initial(config: dict) -> dict:
+    """The form's initial values from a (redacted) configuration."""
+    llm = config.get("llm") or {}
+    embedder = config.get("embedder") or {}
+    llm_config, embedder_config = llm.get("config") or {}, embedder.get("config") or {}
+    return {
+        "llm_provider": llm.get("provider"),
+        "llm_model": llm_config.get("model", ""),
+        "llm_base_url": llm_config.get("openai_base_url", ""),
+        "embedder_provider": embedder.get("provider"),
+        "embedder_model": embedder_config.get("model", ""),
+        "embedder_base_url": embedder_config.get("openai_base_url", ""),
+        "embedder_dims": embedder_config.get("embedding_dims"),
+    }

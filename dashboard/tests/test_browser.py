@@ -1,0 +1,241 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright over a live server.
+
+Screenshots of every step land in test-artifacts/browser/ (git-ignored). `make test` installs chromium
+when it is missing; Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from accounts.models import User
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup, django_db_blocker):
+    # Playwright's sync API keeps an asyncio loop on this thread, and Django then refuses ORM calls here
+    # (test set-up and teardown included) although they are plain synchronous code: allow them for these tests.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, embedder, settings):
+    """A fresh browser context per test; the live server's own threads answer it."""
+    settings.AUTH_DISABLED = False
+    settings.ADMIN_API_KEY = ""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/dashboard/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def api(base: str, path: str, key: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(  # noqa: S310  (the live server's own http:// URL)
+        base + path, data=data, headers={"X-API-Key": key, "Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def test_the_setup_wizard_creates_the_admin_and_a_key_that_works(page, live_server):
+    page.goto("/dashboard/")
+    expect(page).to_have_url(re.compile(r"/dashboard/setup/$"))
+    expect(page.get_by_role("heading", name="Welcome to mem0server")).to_be_visible()
+    page.get_by_label("Name").fill("Ada")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    shot(page, "01-setup-admin")
+    page.get_by_role("button", name="Create the admin account").click()
+
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible()
+    shot(page, "02-setup-models")
+    page.get_by_role("link", name="Next: create an API key").click()
+
+    page.get_by_role("button", name="Create the key").click()
+    key = page.get_by_label("New API key").input_value()
+    assert key.startswith("m0sk_")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    page.get_by_role("button", name="Run a test add and search with this key").click()
+    expect(page.locator("#test-ok")).to_contain_text("The key works")
+    expect(page.locator("#test-ok")).to_contain_text("Likes green tea in the morning")
+    shot(page, "03-setup-key-and-test")
+
+    assert User.objects.get().is_admin
+    # The key shown once works against the API too.
+    status, body = api(live_server.url, "/memories?user_id=nobody", key)
+    assert (status, body["results"]) == (200, [])
+    page.get_by_role("link", name="Finish: go to the dashboard").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    shot(page, "04-overview")
+
+
+def test_log_in_add_a_memory_search_it_and_read_its_history(page, make_user):
+    make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    page.goto("/dashboard/memories/")
+    expect(page).to_have_url(re.compile(r"/dashboard/login/"))
+    shot(page, "05-login")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Memories", exact=True)).to_be_visible()
+
+    add = page.locator("form[action='/dashboard/memories/add/']")
+    add.get_by_label("Memory").fill("Loves spicy Thai curry")
+    add.get_by_label("User id").fill("alice")
+    add.get_by_label("Metadata (JSON)").fill('{"topic": "food"}')
+    add.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("heading", name="Memory", exact=True)).to_be_visible()
+    expect(page.locator("blockquote.memory")).to_have_text("Loves spicy Thai curry")
+
+    page.get_by_label("Memory", exact=True).fill("Loves spicy Thai green curry")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Memory updated.")).to_be_visible()
+    timeline = page.locator("ol.timeline")
+    expect(timeline.locator("li")).to_have_count(2)
+    expect(timeline.locator("li").first).to_contain_text("UPDATE")
+    expect(timeline.locator("li").last).to_contain_text("ADD")
+    shot(page, "06-memory-history")
+
+    page.get_by_role("link", name="← Memories").click()
+    search = page.locator("form[action='/dashboard/memories/search/']")
+    search.get_by_label("Search by meaning", exact=True).fill("what food does she like")
+    search.get_by_label("User id").fill("alice")
+    search.get_by_role("button", name="Search").click()
+    results = page.locator("#search-results table.results")
+    expect(results).to_contain_text("Loves spicy Thai green curry")
+    expect(results.get_by_role("columnheader", name="Vector")).to_be_visible()
+    shot(page, "07-search")
+    # Metadata filters narrow the list.
+    filters = page.locator("form.filters")
+    filters.get_by_label("Metadata filters (JSON)").fill('{"topic": "travel"}')
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No memories match.")).to_be_visible()
+
+
+def test_create_a_key_shown_once_and_revoke_it(page, make_user, live_server):
+    make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="API keys", exact=True).click()
+    page.get_by_label("Label").fill("my agent")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_label("New API key").input_value()
+    expect(page.locator("#keys")).to_contain_text("my agent")
+    expect(page.locator("#keys")).to_contain_text(key[:12])
+    shot(page, "08-key-created")
+    assert api(live_server.url, "/memories?user_id=x", key)[0] == 200
+
+    page.goto("/dashboard/keys/")
+    expect(page.get_by_label("New API key")).to_have_count(0)  # shown once only
+    expect(page.locator("#keys tbody tr").first).not_to_contain_text("never")  # last used is filled in
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke my agent").click()
+    expect(page.get_by_text("Key revoked")).to_be_visible()
+    expect(page.locator("#keys")).to_contain_text("No live keys.")
+    shot(page, "09-key-revoked")
+    assert api(live_server.url, "/memories?user_id=x", key)[0] == 401
+
+
+def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, live_server):
+    from apikeys.services import apikey_create
+
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    _, key = apikey_create(user=ada, label="traffic")
+    for _ in range(3):
+        api(live_server.url, "/memories?user_id=alice", key)
+    api(live_server.url, "/memories/00000000-0000-4000-8000-000000000000", key)  # 404
+    api(live_server.url, "/search", key, {"query": "x"})  # 400: no scope
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Requests", exact=True).click()
+    expect(page.get_by_role("heading", name="Traffic")).to_contain_text("5 calls")
+    charts = page.locator("figure.chart")
+    expect(charts).to_have_count(3)
+    expect(charts.nth(0)).to_contain_text("Requests per minute")
+    expect(charts.nth(1)).to_contain_text("p95")
+    expect(charts.nth(2)).to_contain_text("/memories/{id}")
+    expect(charts.nth(0).locator("polyline")).to_have_count(1)
+    # p50 and p95 are drawn: as dots while every call falls into one minute, as lines otherwise.
+    assert charts.nth(1).locator("polyline, circle").count() >= 2
+    shot(page, "10-requests-charts")
+
+    page.get_by_label("Errors only").check()
+    page.get_by_role("button", name="Apply").click()
+    log = page.locator("#request-log tbody tr")
+    expect(log).to_have_count(2)
+    shot(page, "11-requests-errors-only")
+
+
+def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
+    make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    log_in(page, "admin@example.com")
+    page.get_by_role("link", name="Configuration", exact=True).click()
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#connection")).to_contain_text("embedder: OK")
+    expect(page.locator("#connection")).to_contain_text("No LLM configured")
+    shot(page, "12-configuration")
+
+    page.get_by_role("link", name="Users", exact=True).click()
+    form = page.locator("form.inline")
+    form.get_by_label("Email").fill("member@example.com")
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Created member member@example.com.")).to_be_visible()
+    shot(page, "13-users")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, "member@example.com")
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    response = page.goto("/dashboard/users/")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    shot(page, "14-member-refused")
+
+
+def test_chromium_is_the_debian_build_not_a_downloaded_one():
+    assert os.path.realpath(CHROMIUM).startswith("/usr/")

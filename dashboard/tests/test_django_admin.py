@@ -1,0 +1,77 @@
+"""The Django admin: a memory's real history, history sorted and linked, API keys created once, no Groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import User
+from apikeys.models import APIKey
+from apikeys.services import key_digest
+from memories import services
+from memories.models import MemoryHistory
+from memories.selectors import parse_memory_id
+
+
+@pytest.fixture
+def staff_client(db, client):
+    client.force_login(User.objects.create_superuser(email="root@example.com", password="an admin passphrase"))
+    return client
+
+
+@pytest.fixture
+def updated_memory(make_memory):
+    from apikeys.authentication import AdminPrincipal
+
+    memory_id = make_memory("Loves Thai curry")
+    services.memory_update(
+        principal=AdminPrincipal(auth_type="test"), memory_id=parse_memory_id(memory_id), text="Loves green curry"
+    )
+    return memory_id
+
+
+def test_the_memory_page_shows_its_add_and_update_history(staff_client, updated_memory):
+    body = staff_client.get(f"/admin/memories/memory/{updated_memory}/change/").content.decode()
+    section = body[body.index("History (newest first)") :]
+    assert section.index("UPDATE") < section.index("ADD")
+    assert "Loves Thai curry" in section
+
+
+def test_the_history_button_opens_the_memorys_own_events(staff_client, updated_memory):
+    response = staff_client.get(f"/admin/memories/memory/{updated_memory}/history/", follow=True)
+    assert response.status_code == 200
+    rows = list(response.context["cl"].result_list)
+    assert [row.event for row in rows] == ["UPDATE", "ADD"]  # newest first
+    assert f"/admin/memories/memory/{updated_memory}/change/" in response.content.decode()  # linked
+
+
+def test_memory_history_is_sorted_newest_first(staff_client, updated_memory, make_memory):
+    make_memory("A later memory")
+    rows = list(staff_client.get("/admin/memories/memoryhistory/").context["cl"].result_list)
+    assert [row.created_at for row in rows] == sorted((row.created_at for row in rows), reverse=True)
+    assert rows[0].new_memory == "A later memory"
+
+
+def test_an_admin_creates_an_api_key_in_the_admin_and_sees_it_once(staff_client, make_user):
+    member = make_user("member@example.com")
+    response = staff_client.post("/admin/apikeys/apikey/add/", {"user": member.pk, "label": "from admin"})
+    assert response.status_code == 200
+    key = response.context["key"]
+    assert key.startswith("m0sk_")
+    stored = APIKey.objects.get(label="from admin")
+    assert (stored.user, stored.digest) == (member, key_digest(key))
+    assert key not in staff_client.get(f"/admin/apikeys/apikey/{stored.pk}/change/").content.decode()
+
+
+def test_groups_are_not_in_the_admin(staff_client):
+    assert staff_client.get("/admin/auth/group/").status_code == 404
+    assert "Groups" not in staff_client.get("/admin/").content.decode()
+
+
+def test_a_deleted_memorys_history_is_listed_without_a_link(staff_client, make_memory):
+    from apikeys.authentication import AdminPrincipal
+
+    memory_id = make_memory("Short-lived")
+    services.memory_delete(principal=AdminPrincipal(auth_type="test"), memory_id=parse_memory_id(memory_id))
+    assert MemoryHistory.objects.filter(memory_id=memory_id).count() == 2
+    body = staff_client.get("/admin/memories/memoryhistory/").content.decode()
+    assert f"/admin/memories/memory/{memory_id}/change/" not in body

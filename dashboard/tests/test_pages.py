@@ -1,0 +1,268 @@
+"""Dashboard pages through Django's test client: tenancy on every page, admin pages refused to members."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from apikeys.services import apikey_create
+from memories.models import MemoryHistory
+from requestlog.models import RequestLog
+
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture
+def admin_user(make_user) -> User:
+    return make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    return make_user("bob@example.com", password=PASSWORD)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def two_accounts(alice, bob, make_memory):
+    """Alice and Bob each own one memory, one key and one logged request, with secrets in their texts."""
+    mine = make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)
+    theirs = make_memory("bob secret-marker likes espresso", user_id="bob-secret-user", principal=bob)
+    apikey_create(user=alice, label="alice-key")
+    apikey_create(user=bob, label="bob-secret-key")
+    for user, path in ((alice, "/memories/alice-path"), (bob, "/memories/bob-secret-path")):
+        RequestLog.objects.create(
+            method="GET",
+            path=path,
+            status_code=200,
+            latency_ms=3.0,
+            auth_type="api_key",
+            account=user,
+            request_id=f"{user.email}-rid",
+            created_at=MemoryHistory.objects.first().created_at,
+        )
+    return mine, theirs
+
+
+PAGES = [
+    "/dashboard/",
+    "/dashboard/memories/",
+    "/dashboard/memories/?user_id=bob-secret-user",
+    "/dashboard/memories/search/?query=espresso+secret-marker&user_id=bob-secret-user",
+    "/dashboard/entities/",
+    "/dashboard/requests/",
+    "/dashboard/requests/?path=bob-secret",
+    "/dashboard/keys/",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_member_never_sees_another_accounts_data_on_any_page(two_accounts, alice, page):
+    response = logged_in(alice).get(page)
+    assert response.status_code == 200
+    body = response.content.decode()
+    # What Bob owns, except what the page's own query string echoes back into its form.
+    secrets = ("secret-marker", "bob-secret-user", "bob-secret-key", "/memories/bob-secret-path", "bob@example.com")
+    for secret in secrets:
+        if secret not in page:
+            assert secret not in body
+
+
+def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts, alice):
+    client = logged_in(alice)
+    assert "alice likes oolong tea" in client.get("/dashboard/memories/").content.decode()
+    assert "alice-user" in client.get("/dashboard/entities/").content.decode()
+    assert "alice-key" in client.get("/dashboard/keys/").content.decode()
+    assert "/memories/alice-path" in client.get("/dashboard/requests/").content.decode()
+    found = client.get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
+    assert "alice likes oolong tea" in found
+
+
+def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
+    _, theirs = two_accounts
+    client = logged_in(alice)
+    assert client.get(f"/dashboard/memories/{theirs}/").status_code == 404
+    assert client.post(f"/dashboard/memories/{theirs}/edit/", {"text": "hijacked"}).status_code == 404
+    assert client.post(f"/dashboard/memories/{theirs}/delete/").status_code == 404
+    assert MemoryHistory.objects.filter(memory_id=theirs).count() == 1
+
+
+def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
+    bob_key = bob.api_keys.get()
+    assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404
+    bob_key.refresh_from_db()
+    assert bob_key.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/dashboard/configuration/",
+        "/dashboard/users/",
+        "/dashboard/memories/delete-scope/?user_id=bob-secret-user",
+        "/dashboard/entities/user/bob-secret-user/delete/",
+    ],
+)
+def test_admin_pages_answer_403_to_members(two_accounts, alice, page):
+    response = logged_in(alice).get(page)
+    assert response.status_code == 403
+    assert "for admins" in response.content.decode()
+
+
+def test_admin_sees_every_accounts_data(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    assert "bob secret-marker" in client.get("/dashboard/memories/").content.decode()
+    assert "bob-secret-user" in client.get("/dashboard/entities/").content.decode()
+
+
+def test_pages_need_a_login_and_send_to_setup_while_no_account_exists(db):
+    assert Client().get("/dashboard/memories/").url == "/dashboard/setup/"
+    User.objects.create_user("someone@example.com", password=PASSWORD)
+    response = Client().get("/dashboard/memories/")
+    assert response.status_code == 302
+    assert response.url.startswith("/dashboard/login/?next=")
+
+
+def test_setup_is_refused_once_an_account_exists(admin_user):
+    response = Client().post(
+        "/dashboard/setup/", {"name": "Eve", "email": "eve@example.com", "password": "another passphrase"}
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(email="eve@example.com").exists()
+
+
+def test_login_needs_a_csrf_token(admin_user):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/dashboard/login/", {"username": "admin@example.com", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, alice):
+    response = logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_active
+    login = Client().post("/dashboard/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert login.status_code == 200  # the form again, with an error
+    assert "_auth_user_id" not in login.client.session
+
+
+def test_an_admin_resets_a_password_and_the_old_one_stops_working(admin_user, alice):
+    logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/password/", {"new_password": "a brand new passphrase"})
+    alice.refresh_from_db()
+    assert alice.check_password("a brand new passphrase")
+    assert not alice.check_password(PASSWORD)
+
+
+def test_an_admin_cannot_deactivate_itself_from_the_users_page(admin_user):
+    logged_in(admin_user).post(f"/dashboard/users/{admin_user.pk}/active/", {"active": "no"})
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+
+
+def test_creating_an_account_with_a_taken_email_says_so(admin_user, alice):
+    response = logged_in(admin_user).post(
+        "/dashboard/users/", {"email": "ALICE@example.com", "password": PASSWORD, "role": "member"}
+    )
+    assert response.status_code == 200
+    assert "already in use" in response.content.decode()
+
+
+def test_settings_change_the_profile_and_the_password_keeping_the_session(alice):
+    client = logged_in(alice)
+    client.post("/dashboard/settings/", {"form": "profile", "name": "Alice A.", "email": "alice@example.com"})
+    response = client.post(
+        "/dashboard/settings/",
+        {"form": "password", "current_password": PASSWORD, "new_password": "another long passphrase"},
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.name == "Alice A."
+    assert alice.check_password("another long passphrase")
+    assert client.get("/dashboard/settings/").status_code == 200  # still logged in
+
+
+def test_a_wrong_current_password_is_refused_in_settings(alice):
+    response = logged_in(alice).post(
+        "/dashboard/settings/", {"form": "password", "current_password": "wrong", "new_password": "x" * 12}
+    )
+    assert "Current password is incorrect." in response.content.decode()
+
+
+def test_an_admin_deletes_an_entity_after_the_confirmation_step(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    confirm = client.get("/dashboard/entities/user/bob-secret-user/delete/")
+    assert "all <strong>1</strong> memory" in confirm.content.decode()
+    assert client.post("/dashboard/entities/user/bob-secret-user/delete/").status_code == 302
+    assert "bob-secret-user" not in [entity.id for entity in client.get("/dashboard/entities/").context["entities"]]
+
+
+def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user):
+    client = logged_in(admin_user)
+    asked = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user"})
+    assert "This deletes <strong>1</strong> memory" in asked.content.decode()
+    assert "alice likes oolong tea" in client.get("/dashboard/memories/").content.decode()
+    client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user", "confirm": "yes"})
+    assert "alice likes oolong tea" not in client.get("/dashboard/memories/").content.decode()
+
+
+def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
+    client = logged_in(alice)
+    assert "not valid JSON" in client.get("/dashboard/memories/?filters={oops").content.decode()
+    assert "Search needs a scope" in client.get("/dashboard/memories/search/?query=tea").content.decode()
+    assert client.get("/dashboard/memories/not-a-uuid/").status_code == 404
+    assert client.get("/dashboard/memories/?cursor=garbage").status_code == 200
+
+
+def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
+    client = Client()
+    answers = [
+        client.post("/dashboard/login/", {"username": "admin@example.com", "password": "wrong"}).status_code
+        for _ in range(11)
+    ]
+    assert answers[:10] == [200] * 10  # the form again, with an error
+    assert answers[10] == 429
+    api_login = client.post(
+        "/auth/login", {"email": "admin@example.com", "password": PASSWORD}, content_type="application/json"
+    )
+    assert api_login.status_code == 429
+
+
+def test_an_admin_switches_the_llm_from_the_configuration_page(admin_user):
+    from memories.configuration import server_config_get
+
+    response = logged_in(admin_user).post(
+        "/dashboard/configuration/",
+        {
+            "llm_provider": "ollama",
+            "llm_model": "llama3.1",
+            "llm_base_url": "http://127.0.0.1:11434/v1",
+            "embedder_provider": "local",
+            "embedder_model": "all-MiniLM-L6-v2",
+            "embedder_dims": "384",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    config = server_config_get()
+    assert (config["llm"]["provider"], config["llm"]["config"]["model"]) == ("ollama", "llama3.1")
+    assert config["status"]["inference_enabled"]
+
+
+def test_a_configuration_the_server_cannot_use_is_explained(admin_user):
+    response = logged_in(admin_user).post(
+        "/dashboard/configuration/",
+        {"llm_provider": "openai", "embedder_provider": "local", "embedder_model": "other-model"},
+    )
+    assert response.status_code == 200
+    assert "embedder" in response.content.decode()

@@ -1,0 +1,129 @@
+"""Login, logout, the setup wizard and the account's own settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts import services as accounts
+from apikeys.models import APIKey
+from apikeys.services import apikey_authenticate, apikey_create
+from dashboard.access import account_required
+from dashboard.forms import FirstAdminForm, KeyForm, PasswordForm, ProfileForm
+from dashboard.views.common import attempt
+from mem0server.exceptions import DomainError
+from memories import services as memories
+from memories.configuration import server_config_get
+from memories.selectors import memories_search
+
+SETUP_SCOPE = {"user_id": "dashboard-setup-test"}
+
+
+class LoginThrottle(SimpleRateThrottle):
+    """POST /auth/login's limit per client IP ("login" rate), counted in the same bucket: trying passwords
+    through the page gives no more attempts than through the API."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "dashboard/login.html"
+    redirect_authenticated_user = True
+
+    def dispatch(self, request, *args, **kwargs):
+        if accounts.setup_needed():
+            return redirect("dashboard:setup")
+        if request.method == "POST":
+            throttle = LoginThrottle()
+            if not throttle.allow_request(request, self):
+                wait = int(throttle.wait() or 60)
+                context = {"form": self.get_form_class()(request), "throttled": wait}
+                response = render(request, self.template_name, context, status=429)
+                response["Retry-After"] = str(wait)
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+
+def setup(request):
+    """Step 1: create the admin (only while no account exists), logged in at once."""
+    if not accounts.setup_needed():
+        if request.user.is_authenticated and request.user.is_admin:
+            return redirect("dashboard:setup-models")
+        return redirect("dashboard:login")
+    form = FirstAdminForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = attempt(form, lambda: accounts.first_admin_create(**form.cleaned_data))
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard:setup-models")
+    return render(request, "dashboard/setup_admin.html", {"form": form, "step": 1})
+
+
+@account_required
+def setup_models(request):
+    """Step 2: the model configuration in force."""
+    return render(request, "dashboard/setup_models.html", {"config": server_config_get(), "step": 2})
+
+
+@account_required
+def setup_key(request):
+    """Step 3: the first API key, shown once, then a test add and search with it."""
+    form = KeyForm(request.POST or None, initial={"label": "first key"})
+    key = None
+    if request.method == "POST" and form.is_valid():
+        _, key = apikey_create(user=request.user, label=form.cleaned_data["label"])
+    return render(request, "dashboard/setup_key.html", {"form": form, "key": key, "step": 3})
+
+
+@require_POST
+@account_required
+def setup_test(request):
+    """Add a memory and search for it as the holder of the key just created, then remove the test memory."""
+    api_key: APIKey | None = apikey_authenticate(key=request.POST.get("key", ""))
+    if api_key is None or api_key.user_id != request.user.pk:
+        return render(request, "dashboard/_setup_test.html", {"error": "That key is not one of yours."})
+    principal = api_key.user
+    try:
+        added = memories.memories_add(
+            principal=principal,
+            messages=[memories.Message(role="user", content="Likes green tea in the morning")],
+            scope=SETUP_SCOPE,
+            infer=False,
+        )
+        found = memories_search(principal=principal, query="what does the user drink?", filters=SETUP_SCOPE, top_k=1)
+        memories.memories_delete_scope(principal=principal, scope=SETUP_SCOPE)
+    except DomainError as exc:
+        return render(request, "dashboard/_setup_test.html", {"error": exc.detail})
+    return render(request, "dashboard/_setup_test.html", {"added": added, "found": found})
+
+
+@account_required
+def settings_page(request):
+    """Profile (name, email) and password."""
+    user = request.user
+    profile = ProfileForm(initial={"name": user.name, "email": user.email})
+    password = PasswordForm()
+    if request.method == "POST" and request.POST.get("form") == "profile":
+        profile = ProfileForm(request.POST)
+        if profile.is_valid() and attempt(profile, lambda: accounts.user_update(user=user, **profile.cleaned_data)):
+            messages.success(request, "Profile saved.")
+            return redirect("dashboard:settings")
+    elif request.method == "POST" and request.POST.get("form") == "password":
+        password = PasswordForm(request.POST)
+        if password.is_valid():
+            changed = attempt(
+                password,
+                lambda: accounts.user_change_password(user=user, **password.cleaned_data) or True,
+            )
+            if changed:
+                update_session_auth_hash(request, user)  # this session stays logged in
+                messages.success(request, "Password changed.")
+                return redirect("dashboard:settings")
+    return render(request, "dashboard/settings.html", {"profile": profile, "password": password})

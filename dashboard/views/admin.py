@@ -1,0 +1,93 @@
+"""Admin pages: the model configuration (with a connection test) and the accounts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services as accounts
+from dashboard.access import admin_required
+from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
+from dashboard.views.common import attempt
+from mem0server.exceptions import InvalidInput, NotFound
+from memories import configuration
+from memories.config_serializers import ConfigSerializer
+from memories.connection_check import models_check_connection
+
+
+@admin_required
+def config_page(request):
+    """Show the configuration in force and change the LLM and embedder (validated as POST /configure is)."""
+    current = configuration.server_config_get()
+    form = ModelConfigForm(request.POST or None, initial=model_config_initial(current))
+    if request.method == "POST" and form.is_valid():
+        serializer = ConfigSerializer(data=form.changes())
+        if not serializer.is_valid():
+            for problem in _flatten(serializer.errors):
+                form.add_error(None, problem)
+        elif attempt(form, lambda: configuration.server_config_set(changes=serializer.validated_data)):
+            messages.success(request, "Configuration saved; every worker uses it from its next request.")
+            return redirect("dashboard:config")
+    return render(request, "dashboard/config.html", {"form": form, "config": current})
+
+
+def _flatten(errors, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        return [p for key, value in errors.items() for p in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(errors, list):
+        return [p for item in errors for p in _flatten(item, prefix)]
+    return [f"{prefix.rstrip('.')}: {errors}"]
+
+
+@require_POST
+@admin_required
+def config_test(request):
+    """htmx: whether the embedder and the LLM answer."""
+    return render(request, "dashboard/_config_test.html", {"checks": models_check_connection()})
+
+
+@admin_required
+def user_list(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = attempt(form, lambda: accounts.user_create(**form.cleaned_data))
+        if user is not None:
+            messages.success(request, f"Created {user.role} {user.email}.")
+            return redirect("dashboard:users")
+    context = {"form": form, "users": accounts.users_list(), "reset_form": ResetPasswordForm()}
+    return render(request, "dashboard/users.html", context)
+
+
+@require_POST
+@admin_required
+def user_active(request, user_id: int):
+    active = request.POST.get("active") == "yes"
+    try:
+        user = accounts.user_set_active(actor=request.user, user_id=user_id, active=active)
+    except NotFound:
+        raise Http404("No such account.") from None
+    except InvalidInput as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"{user.email} {'reactivated' if active else 'deactivated'}.")
+    return redirect("dashboard:users")
+
+
+@require_POST
+@admin_required
+def user_password(request, user_id: int):
+    form = ResetPasswordForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("dashboard:users")
+    try:
+        user = accounts.user_reset_password(actor=request.user, user_id=user_id, **form.cleaned_data)
+    except NotFound:
+        raise Http404("No such account.") from None
+    except InvalidInput as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"New password set for {user.email}.")
+    return redirect("dashboard:users")

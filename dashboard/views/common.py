@@ -1,0 +1,22 @@
+"""Small helpers shared by the dashboard's views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django import forms
+
+from mem0server.exceptions import DomainError
+
+T = TypeVar("T")
+
+
+def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:
+    """Run a service; a domain error becomes a form error (on its field when it names one), and None."""
+    try:
+        return call()
+    except DomainError as exc:
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.detail)
+        return None

@@ -1,0 +1,47 @@
+"""Entities: the users, agents and runs owning memories, with counts; cascade delete after confirmation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from dashboard.access import account_required, admin_required
+from entities import selectors, services
+from mem0server.exceptions import InvalidInput, NotFound
+from memories.selectors import memories_count
+
+MAX_ROWS = 1000
+
+
+@account_required
+def entity_list(request):
+    entity_type = request.GET.get("type") or None
+    if entity_type not in (None, *selectors.ENTITY_FIELDS):
+        entity_type = None
+    page = selectors.entities_list(principal=request.user, entity_type=entity_type, limit=MAX_ROWS)
+    context = {"entities": page.results, "more": page.next_cursor is not None, "type": entity_type}
+    return render(request, "dashboard/entities.html", context)
+
+
+@admin_required
+def entity_delete(request, entity_type: str, entity_id: str):
+    """GET: the confirmation step, with how many memories will go; POST: delete them (history keeps DELETEs)."""
+    try:
+        entity_type = selectors.parse_entity_type(entity_type)
+        entity_id = selectors.parse_entity_id(entity_id)
+    except InvalidInput:
+        raise Http404("No such entity.") from None
+    field = selectors.ENTITY_FIELDS[entity_type]
+    if request.method == "POST":
+        try:
+            deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
+        except NotFound:
+            raise Http404("No such entity.") from None
+        messages.success(request, f"Deleted {entity_type} {entity_id} and its {deleted} memories.")
+        return redirect("dashboard:entities")
+    count = memories_count(principal=request.user, scope={field: entity_id})
+    if not count:
+        raise Http404("No such entity.")
+    context = {"entity_type": entity_type, "entity_id": entity_id, "count": count}
+    return render(request, "dashboard/entity_confirm.html", context)

@@ -1,0 +1,38 @@
+"""API keys of the logged-in account: create (the key shown once), list with last use, revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apikeys import services
+from dashboard.access import account_required
+from dashboard.forms import KeyForm
+from mem0server.exceptions import InvalidInput, NotFound
+
+
+@account_required
+def key_list(request):
+    form = KeyForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        created = services.apikey_create(user=request.user, label=form.cleaned_data["label"])
+        form = KeyForm()
+    context = {"form": form, "keys": services.apikeys_list(user=request.user), "created": created}
+    return render(request, "dashboard/keys.html", context)
+
+
+@require_POST
+@account_required
+def key_revoke(request, key_id: int):
+    try:
+        services.apikey_revoke(user=request.user, key_id=key_id)
+    except NotFound:
+        raise Http404("No such key.") from None
+    except InvalidInput as exc:
+        messages.info(request, exc.detail)
+    else:
+        messages.success(request, "Key revoked: it stops working at once.")
+    return redirect("dashboard:keys")

@@ -1,0 +1,161 @@
+"""Memories: list with scope and metadata filters, semantic search, detail with history, edit, delete."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from dashboard.access import account_required, admin_required
+from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
+from dashboard.views.common import attempt
+from mem0server.exceptions import InvalidInput, NotFound
+from memories import selectors, services
+
+PAGE_SIZE = 50
+
+
+def _memory_or_404(request, memory_id: str):
+    try:
+        return selectors.memory_get(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
+    except (InvalidInput, NotFound):
+        raise Http404("Memory not found.") from None
+
+
+def _history(request, memory):
+    """Newest event first, for the timeline."""
+    try:
+        return selectors.memory_history(principal=request.user, memory_id=memory.id)[::-1]
+    except NotFound:
+        return []
+
+
+@account_required
+def memory_list(request):
+    """Newest first, filtered by scope and metadata; paged by cursor."""
+    form = MemoryFilterForm(request.GET or None)
+    page = None
+    if form.is_bound and not form.is_valid():
+        pass
+    else:
+        scope = form.scope() if form.is_bound else {}
+        filters = form.cleaned_data.get("filters") if form.is_bound else None
+        page = attempt(
+            form,
+            lambda: selectors.memories_list(
+                principal=request.user,
+                scope=scope,
+                filters=filters,
+                top_k=PAGE_SIZE,
+                cursor=request.GET.get("cursor") or None,
+            ),
+        )
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "form": form,
+        "page": page,
+        "add_form": AddMemoryForm(auto_id="add_%s"),
+        "search_form": SearchForm(auto_id="search_%s"),
+        "query": query.urlencode(),
+    }
+    return render(request, "dashboard/memories.html", context)
+
+
+@require_POST
+@account_required
+def memory_add(request):
+    """Store the text as given (no inference), owned by the logged-in account."""
+    form = AddMemoryForm(request.POST, auto_id="add_%s")
+    if form.is_valid():
+        added = attempt(
+            form,
+            lambda: services.memories_add(
+                principal=request.user,
+                messages=[services.Message(role="user", content=form.cleaned_data["text"])],
+                scope=form.scope(),
+                metadata=form.cleaned_data["metadata"],
+                infer=False,
+            ),
+        )
+        if added:
+            messages.success(request, "Memory added.")
+            return redirect("dashboard:memory", memory_id=added[0]["id"])
+    return render(request, "dashboard/memory_add.html", {"add_form": form}, status=400)
+
+
+@account_required
+def memory_search(request):
+    """Semantic search in one scope; each result shows its score and the parts it is made of."""
+    form = SearchForm(request.GET or None, auto_id="search_%s")
+    results = None
+    if form.is_valid():
+        filters = {**(form.cleaned_data["filters"] or {}), **form.scope()}
+        results = attempt(
+            form,
+            lambda: selectors.memories_search(
+                principal=request.user, query=form.cleaned_data["query"], filters=filters, top_k=20
+            ),
+        )
+    template = "dashboard/_search_results.html" if request.htmx else "dashboard/search.html"
+    return render(request, template, {"search_form": form, "results": results})
+
+
+@account_required
+def memory_detail(request, memory_id: str):
+    memory = _memory_or_404(request, memory_id)
+    form = EditMemoryForm(initial={"text": memory.text})
+    history = _history(request, memory)
+    return render(request, "dashboard/memory_detail.html", {"memory": memory, "history": history, "form": form})
+
+
+@require_POST
+@account_required
+def memory_edit(request, memory_id: str):
+    memory = _memory_or_404(request, memory_id)
+    form = EditMemoryForm(request.POST)
+    if form.is_valid():
+        updated = attempt(
+            form,
+            lambda: services.memory_update(
+                principal=request.user,
+                memory_id=memory.id,
+                text=form.cleaned_data["text"],
+                metadata=form.cleaned_data["metadata"],
+            ),
+        )
+        if updated is not None:
+            messages.success(request, "Memory updated.")
+            return redirect("dashboard:memory", memory_id=memory.id)
+    history = _history(request, memory)
+    context = {"memory": memory, "history": history, "form": form}
+    return render(request, "dashboard/memory_detail.html", context, status=400)
+
+
+@require_POST
+@account_required
+def memory_delete(request, memory_id: str):
+    memory = _memory_or_404(request, memory_id)
+    try:
+        services.memory_delete(principal=request.user, memory_id=memory.id)
+    except NotFound:
+        raise Http404("Memory not found.") from None
+    messages.success(request, "Memory deleted; its history stays readable.")
+    return redirect("dashboard:memories")
+
+
+@admin_required
+def memory_delete_scope(request):
+    """Admin: delete every memory of a scope, after a confirmation step showing how many."""
+    form = DeleteScopeForm(request.POST or request.GET or None)
+    count = None
+    if form.is_bound and form.is_valid():
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            deleted = attempt(form, lambda: services.memories_delete_scope(principal=request.user, scope=form.scope()))
+            if deleted is not None:
+                messages.success(request, f"Deleted {deleted} memories.")
+                return redirect("dashboard:memories")
+        else:
+            count = selectors.memories_count(principal=request.user, scope=form.scope())
+    return render(request, "dashboard/memory_delete_scope.html", {"form": form, "count": count})

@@ -1,0 +1,68 @@
+"""The request log with filters, and charts of traffic, latency and errors per endpoint."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.shortcuts import render
+
+from dashboard.access import account_required
+from dashboard.charts import line_chart
+from dashboard.forms import RequestFilterForm
+from requestlog.selectors import requests_search, requests_traffic
+
+# Chart window -> bucket width.
+WINDOWS = {"1h": (timedelta(hours=1), timedelta(minutes=1)), "6h": (timedelta(hours=6), timedelta(minutes=5))}
+WINDOWS["24h"] = (timedelta(hours=24), timedelta(minutes=15))
+TOP_ENDPOINTS = 5
+
+
+def _charts(traffic):
+    starts = [b.start for b in traffic.buckets]
+    minutes = traffic.bucket.total_seconds() / 60
+    per_minute = line_chart(
+        title="Requests per minute",
+        unit="req/min",
+        starts=starts,
+        lines=[("requests", [b.requests / minutes for b in traffic.buckets])],
+    )
+    latency = line_chart(
+        title="Latency",
+        unit="ms",
+        starts=starts,
+        lines=[("p50", [b.p50_ms for b in traffic.buckets]), ("p95", [b.p95_ms for b in traffic.buckets])],
+    )
+    totals: dict[str, int] = defaultdict(int)
+    cells: dict[str, dict] = defaultdict(dict)
+    for row in traffic.endpoints:
+        totals[row.route] += row.requests
+        cells[row.route][row.start] = 100.0 * row.errors / row.requests
+    busiest = sorted(totals, key=lambda route: (-totals[route], route))[:TOP_ENDPOINTS]
+    errors = line_chart(
+        title=f"Error rate of the {len(busiest)} busiest endpoints",
+        unit="% errors",
+        starts=starts,
+        lines=[(route, [cells[route].get(start) for start in starts]) for route in busiest],
+    )
+    return [per_minute, latency, errors]
+
+
+@account_required
+def request_list(request):
+    form = RequestFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    window, bucket = WINDOWS.get(filters.get("window") or "1h")
+    rows = requests_search(
+        principal=request.user,
+        limit=200,
+        errors_only=filters.get("errors_only", False),
+        path=filters.get("path", ""),
+        status_class=filters.get("status_class", ""),
+        auth_type=filters.get("auth_type", ""),
+        request_id=filters.get("request_id", ""),
+    )
+    traffic = requests_traffic(principal=request.user, window=window, bucket=bucket)
+    total = sum(b.requests for b in traffic.buckets)
+    context = {"form": form, "rows": rows, "charts": _charts(traffic), "total": total}
+    return render(request, "dashboard/requests.html", context)

@@ -1,0 +1,100 @@
+"""Prometheus metrics: requests by route and status, latency histograms, and memories stored.
+
+Under gunicorn every worker is its own process, so in-memory counters would each hold a share of the traffic
+and a scrape would see whichever worker answered it. prometheus-client's multiprocess mode fixes that:
+with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py sets it before forking), each worker writes its counts to
+files there and a scrape sums them all, dead workers' counts included, so counters never go backwards while
+the server runs. (The request-log table was the other candidate; it is pruned by retention, can be switched
+off, is written a moment later by a background thread, and would need its rows aggregated on every scrape.)
+Memories stored is read from the database at scrape time, so every worker reports the same value.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Not metered: the scrape itself and static files.
+SKIPPED_PREFIXES = ("/metrics", "/static/", "/favicon")
+
+REQUESTS = Counter(
+    "mem0_http_requests",
+    "HTTP requests answered, by method, route (the URL pattern, ids folded) and status code.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "mem0_http_request_duration_seconds",
+    "Time from a request reaching Django to its response, by method and route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def route_of(request) -> str:
+    """The URL pattern that answered ("/memories/<str:memory_id>"), so label values stay few."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.route:
+        return "unmatched"
+    return "/" + match.route.lstrip("^").rstrip("$")
+
+
+def request_observe(*, method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request and its latency."""
+    method = method if method in KNOWN_METHODS else "other"
+    REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+    LATENCY.labels(method=method, route=route).observe(seconds)
+
+
+class MetricsMiddleware:
+    """Outermost, so the latency covers every other middleware and 4xx answered before the view count too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        if not request.path.startswith(SKIPPED_PREFIXES):
+            request_observe(
+                method=request.method,
+                route=route_of(request),
+                status=response.status_code,
+                seconds=time.perf_counter() - started,
+            )
+        return response
+
+
+class MemoriesStoredCollector:
+    """mem0_memories_stored, counted in the database when scraped (the same answer from every worker)."""
+
+    def collect(self):
+        from memories.models import Memory  # Django models load after this module
+
+        gauge = GaugeMetricFamily("mem0_memories_stored", "Memories stored, all accounts.")
+        gauge.add_metric([], Memory.objects.count())
+        yield gauge
+
+
+class _ProcessCollector:
+    """This process's own registry (single-process mode: runserver, tests)."""
+
+    def collect(self):
+        yield from PROCESS_REGISTRY.collect()
+
+
+def metrics_text(*, multiproc_dir: str | None = None) -> bytes:
+    """The exposition text: every worker's counts in multiprocess mode, this process's otherwise."""
+    multiproc_dir = multiproc_dir or os.environ.get(MULTIPROC_ENV)
+    registry = CollectorRegistry(auto_describe=True)
+    if multiproc_dir:
+        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
+    else:
+        registry.register(_ProcessCollector())
+    registry.register(MemoriesStoredCollector())
+    return generate_latest(registry)

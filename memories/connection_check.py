@@ -1,0 +1,36 @@
+"""Checking that the configured LLM and embedder answer (the dashboard's "test connection")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mem0server.exceptions import DomainError
+from memories.configuration import server_config_current
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    part: str  # "embedder" or "llm"
+    ok: bool
+    message: str
+
+
+def models_check_connection() -> list[ConnectionCheck]:
+    """Embed one short text and, if an LLM is configured, ask it for one short reply; never raises."""
+    runtime = server_config_current()
+    checks = []
+    try:
+        vector = runtime.usable_embedder().embed(["connection test"])[0]
+        checks.append(ConnectionCheck("embedder", True, f"{runtime.embedder.name}: answered ({len(vector)} dims)."))
+    except DomainError as exc:
+        checks.append(ConnectionCheck("embedder", False, exc.detail))
+    client = runtime.llm.client
+    if client is None:
+        checks.append(ConnectionCheck("llm", False, f"No LLM configured ({runtime.llm.missing})."))
+        return checks
+    try:
+        reply = client.complete_text(system="Reply with the single word OK.", user="ping")
+        checks.append(ConnectionCheck("llm", True, f"{client.describe()}: answered {reply[:40]!r}."))
+    except DomainError as exc:
+        checks.append(ConnectionCheck("llm", False, exc.detail))
+    return checks

@@ -1,0 +1,89 @@
+"""The request log's filters and per-bucket aggregates (the dashboard's Requests page reads these)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from apikeys.authentication import AdminPrincipal
+from requestlog.models import RequestLog
+from requestlog.selectors import requests_search, requests_traffic
+
+ADMIN = AdminPrincipal(auth_type="admin_api_key")
+
+
+def log(path: str, status: int, latency: float, *, ago: timedelta, account=None, auth="api_key", rid="") -> None:
+    """A logged call `ago` before the middle of the current minute, so calls with one `ago` share a bucket."""
+    RequestLog.objects.create(
+        method="GET",
+        path=path,
+        status_code=status,
+        latency_ms=latency,
+        auth_type=auth,
+        account=account,
+        request_id=rid,
+        created_at=timezone.now().replace(second=30, microsecond=0) - ago,
+    )
+
+
+@pytest.fixture
+def member(db) -> User:
+    return User.objects.create_user("m@example.com")
+
+
+def test_traffic_counts_calls_errors_and_latency_percentiles_per_bucket(db):
+    for latency in (10, 20, 30, 40, 100):
+        log("/memories", 200, latency, ago=timedelta(minutes=3))
+    log("/memories/6f1c4cbb-4d7a-4a43-9a4e-6e4c1d1c9b1e", 404, 5, ago=timedelta(minutes=3))
+    log("/search", 500, 7, ago=timedelta(minutes=50))
+    log("/search", 200, 7, ago=timedelta(hours=3))  # outside the window
+
+    traffic = requests_traffic(principal=ADMIN, window=timedelta(hours=1), bucket=timedelta(minutes=1))
+
+    assert len(traffic.buckets) in (60, 61)  # every minute of the window, empty ones too
+    busy = [b for b in traffic.buckets if b.requests]
+    assert [(b.requests, b.errors) for b in busy] == [(1, 1), (6, 1)]
+    assert busy[1].p50_ms == pytest.approx(25.0)  # median of 5, 10, 20, 30, 40, 100
+    assert busy[1].p95_ms == pytest.approx(85.0)
+    assert all(b.p50_ms is None for b in traffic.buckets if not b.requests)
+    routes = {(e.route, e.requests, e.errors) for e in traffic.endpoints}
+    assert routes == {("/memories", 5, 0), ("/memories/{id}", 1, 1), ("/search", 1, 1)}
+
+
+def test_endpoints_fold_numeric_and_entity_ids(db):
+    log("/api-keys/12", 200, 1, ago=timedelta(minutes=1))
+    log("/api-keys/13", 404, 1, ago=timedelta(minutes=1))
+    log("/entities/user/alice", 200, 1, ago=timedelta(minutes=1))
+    traffic = requests_traffic(principal=ADMIN, window=timedelta(hours=1), bucket=timedelta(minutes=5))
+    assert {e.route for e in traffic.endpoints} == {"/api-keys/{id}", "/entities/user/{id}"}
+
+
+def test_a_members_traffic_and_log_hold_only_its_own_calls(member):
+    other = User.objects.create_user("o@example.com")
+    log("/memories", 200, 1, ago=timedelta(minutes=1), account=member, rid="mine")
+    log("/memories", 500, 1, ago=timedelta(minutes=1), account=other, rid="theirs")
+    traffic = requests_traffic(principal=member, window=timedelta(hours=1), bucket=timedelta(minutes=1))
+    assert sum(b.requests for b in traffic.buckets) == 1
+    assert [r.request_id for r in requests_search(principal=member)] == ["mine"]
+    assert requests_search(principal=member, request_id="theirs") == []
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"errors_only": True}, {"b", "c"}),
+        ({"status_class": "4xx"}, {"b"}),
+        ({"status_class": "5xx"}, {"c"}),
+        ({"path": "SEARCH"}, {"c"}),
+        ({"auth_type": "bearer"}, {"a"}),
+        ({"request_id": "b"}, {"b"}),
+    ],
+)
+def test_the_log_filters(db, filters, expected):
+    log("/memories", 200, 1, ago=timedelta(minutes=1), auth="bearer", rid="a")
+    log("/memories/x", 404, 1, ago=timedelta(minutes=1), rid="b")
+    log("/search", 503, 1, ago=timedelta(minutes=1), rid="c")
+    assert {r.request_id for r in requests_search(principal=ADMIN, **filters)} == expected
