@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,6 +25,7 @@ from memories.serializers import (
     ScopeIdField,
     ScopeMixin,
 )
+from memories.timestamps import parse_timestamp
 
 MAX_INSTRUCTIONS = 20_000
 # The latest instant a date field holds (9999-12-31T23:59:59Z): a later Unix time is a mistake, not a date.
@@ -134,10 +136,39 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         min_value=1, max_value=MAX_TOP_K, required=False, help_text="Also accepted in the query."
     )
     show_expired = serializers.BooleanField(default=False)
+    start_date = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="Only memories created at or after this time: YYYY-MM-DD, ISO 8601 or unix seconds.",
+    )
+    end_date = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="Only memories created up to this time; a bare YYYY-MM-DD includes that whole day.",
+    )
 
     def validate(self, attrs):
-        attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
+        filters = merge_scope(attrs, attrs.get("filters"))
+        bounds = []
+        if start := attrs.pop("start_date", None):
+            bounds.append({"created_at": {"gte": _created_bound("start_date", start, day_end=False)}})
+        if end := attrs.pop("end_date", None):
+            bounds.append({"created_at": {"lte": _created_bound("end_date", end, day_end=True)}})
+        attrs["filters"] = {"AND": [filters, *bounds]} if bounds else filters
         return attrs
+
+
+def _created_bound(field: str, value: str, *, day_end: bool) -> str:
+    """An ISO 8601 bound for the created_at filter; a bare date ends at its last microsecond when day_end."""
+    try:
+        moment = parse_timestamp(value)
+    except ValueError as exc:
+        raise serializers.ValidationError({field: f"{value[:40]!r}: {exc}"}) from None
+    if day_end and len(value.strip()) == 10:  # YYYY-MM-DD: the whole day
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return moment.isoformat()
 
 
 class PlatformMemoryPageSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from mem0 import AsyncMemoryClient, MemoryClient
@@ -130,6 +131,24 @@ def test_get_all_filters_with_and_or_and_operators_and_pages(client):
     assert sorted(m["memory"] for m in either["results"]) == ["Bob's food fact", "Sport fact"]
     not_food = client.get_all(filters={"user_id": "alice", "NOT": [{"topic": "food"}]})
     assert [m["memory"] for m in not_food["results"]] == ["Sport fact"]
+
+
+def test_get_all_keeps_memories_created_between_start_date_and_end_date(client):
+    old, new = add_plain(client, "Moved to Oslo"), add_plain(client, "Moved to Lisbon")
+    Memory.objects.filter(id=old).update(created_at=datetime(2024, 3, 1, 12, tzinfo=UTC))
+    Memory.objects.filter(id=new).update(created_at=datetime(2024, 7, 20, 23, 30, tzinfo=UTC))
+    alice = {"user_id": "alice"}
+    assert [m["memory"] for m in client.get_all(filters=alice, start_date="2024-07-01")["results"]] == [
+        "Moved to Lisbon"
+    ]
+    # A bare end date includes that whole day.
+    assert [m["memory"] for m in client.get_all(filters=alice, end_date="2024-07-20")["results"]] == [
+        "Moved to Lisbon",
+        "Moved to Oslo",
+    ]
+    assert client.get_all(filters=alice, start_date="2024-04-01", end_date="2024-06-30")["results"] == []
+    with pytest.raises(ValidationError, match="start_date"):
+        client.get_all(filters=alice, start_date="last tuesday")
 
 
 def test_an_unknown_filter_operator_is_the_sdks_validation_error_naming_it(client):
