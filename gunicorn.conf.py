@@ -4,11 +4,15 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
 
     HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
     PORT                       port to bind (default 8000)
-    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own copy
-                               of the embedding model (a worker is ~500 MB resident): count memory, not cores.
+    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else sized from the usable
+                               cores, see `layout` below). Each loads its own copy of the embedding model
+                               (a worker is ~500 MB resident): count memory too.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
-    GUNICORN_THREADS           threads per worker (default 4); requests mostly wait on the database
-                               or an LLM, so threads are cheap concurrency
+    GUNICORN_THREADS           threads per worker (default 8); requests mostly wait on the database, an
+                               LLM or the worker's embedding batch, so threads are cheap concurrency, and
+                               more of them put more texts into each batch
+    EMBEDDER_THREADS           torch CPU threads per worker for the local embedder (default: the usable
+                               cores shared out between the workers); read by Django's settings too
     GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
                                an add with inference waits on LLM calls)
     GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
@@ -39,9 +43,33 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
 wsgi_app = "mem0server.wsgi:application"
 bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
 
-workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, taskset), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS has no sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def layout(cores: int) -> tuple[int, int]:
+    """Default (workers, torch threads per worker) for `cores` (measured on 2 cores; see README "Sizing").
+
+    One worker per 2 cores, each embedding with 2 torch threads: the Python side of a request (HTTP, DRF,
+    the database driver) runs under one GIL per process, so a worker cannot keep more than about 2 cores
+    busy, and a batch of texts uses 2 torch threads well where more would spin-wait.
+    """
+    workers = max(1, cores // 2)
+    return workers, max(1, cores // workers)
+
+
+_cores = usable_cores()
+workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or layout(_cores)[0]
 worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)
+threads = _int("GUNICORN_THREADS", 8)
+# Torch threads follow the worker count unless set; the workers' Django settings read this variable.
+if not os.environ.get("EMBEDDER_THREADS", "").strip():
+    os.environ["EMBEDDER_THREADS"] = str(max(1, _cores // workers))
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
@@ -62,3 +90,13 @@ if Path("/dev/shm").is_dir():  # noqa: S108  (a directory choice, not a temp fil
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 
 proc_name = "mem0server"
+
+
+def when_ready(server) -> None:
+    server.log.info(
+        "layout: %s workers x %s threads, %s torch threads each, on %s usable cores",
+        workers,
+        threads,
+        os.environ["EMBEDDER_THREADS"],
+        _cores,
+    )
