@@ -60,16 +60,19 @@ def layout(cores: int) -> tuple[int, int]:
     busy, and a batch of texts uses 2 torch threads well where more would spin-wait.
     """
     workers = max(1, cores // 2)
-    return workers, max(1, cores // workers)
+    return workers, min(2, max(1, cores // workers))
 
 
 _cores = usable_cores()
-workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or layout(_cores)[0]
+_default_workers, _default_torch_threads = layout(_cores)
+workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or _default_workers
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 8)
 # Torch threads follow the worker count unless set; the workers' Django settings read this variable.
 if not os.environ.get("EMBEDDER_THREADS", "").strip():
-    os.environ["EMBEDDER_THREADS"] = str(max(1, _cores // workers))
+    os.environ["EMBEDDER_THREADS"] = str(
+        _default_torch_threads if workers == _default_workers else max(1, _cores // workers)
+    )
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)

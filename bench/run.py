@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--memories", type=int, default=10000, help="memories api_bench seeds (default 10000)")
     parser.add_argument("--requests", type=int, default=500, help="api_bench requests per operation (default 500)")
     parser.add_argument("--api-clients", default="1,8,32", help="api_bench client counts (default 1,8,32)")
+    parser.add_argument("--ops", default="search,add,get", help="api_bench operations (default search,add,get)")
     parser.add_argument("--clients", type=int, default=100, help="load.py clients (default 100)")
     parser.add_argument("--duration", type=float, default=60, help="load.py seconds (default 60)")
     parser.add_argument("--no-load", action="store_true", help="run api_bench only, not load.py")
@@ -174,6 +175,7 @@ def main() -> None:
         common = ["--url", url, "--api-key", key]
         api = ["bench/api_bench.py", *common, "--user-id", f"bench-{secrets.token_hex(4)}"]
         api += ["--memories", str(args.memories), "--requests", str(args.requests), "--clients", args.api_clients]
+        api += ["--ops", args.ops]
         ok &= bench("api_bench", [*api, "--json", str(RESULTS / "api_bench.json")], env)
         if not args.no_load:
             load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]
