@@ -53,14 +53,15 @@ def usable_cores() -> int:
 
 
 def layout(cores: int) -> tuple[int, int]:
-    """Default (workers, torch threads per worker) for `cores` (measured on 2 cores; see README "Sizing").
+    """Default (workers, torch threads per worker) for `cores`: one worker per core, one torch thread each.
 
-    One worker per 2 cores, each embedding with 2 torch threads: the Python side of a request (HTTP, DRF,
-    the database driver) runs under one GIL per process, so a worker cannot keep more than about 2 cores
-    busy, and a batch of texts uses 2 torch threads well where more would spin-wait.
+    Measured on 2 cores (README "Sizing"): each worker batches its requests' texts, so one torch thread
+    per worker already runs full batches; the Python side of a request (HTTP, DRF, the database driver)
+    runs under one GIL per process, so more workers, not more torch threads, keep the cores busy; and
+    torch threads spin-wait for each other when the machine is busy (1 worker x 2 torch threads seeded
+    5-10x slower than 2 x 1 on a loaded 2-core machine).
     """
-    workers = max(1, cores // 2)
-    return workers, min(2, max(1, cores // workers))
+    return max(1, cores), 1
 
 
 _cores = usable_cores()

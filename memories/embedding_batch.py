@@ -1,19 +1,21 @@
 """Cross-request batching for an in-process embedding model.
 
-Every request thread of a process hands its texts to one `EmbeddingBatcher`; a single thread of the
-batcher runs the model on batches that mix the texts of every waiting request, and each request gets its
-own vectors back. A model call costs much less per text in a batch than one at a time, and one thread
-owning the model also keeps HF fast tokenizers (not thread-safe) away from concurrent use.
+The request threads of a process hand their texts to one `EmbeddingBatcher`. One of the waiting request
+threads at a time (the runner) calls the model on a batch that mixes the texts of every waiting request,
+and each request gets its own vectors back. A model call costs much less per text in a batch than one at
+a time, and one caller at a time keeps HF fast tokenizers (not thread-safe) away from concurrent use.
+A lone request runs the model in its own thread: no hand-off to another thread, whose wake-up costs a
+scheduler slice on a busy machine. Requests arriving while the model runs make up the next batch.
 
 Fairness: a batch holds at most `max_batch` texts, shared out round-robin between the waiting requests,
 so a request with 500 texts takes many batches while a one-text search rides along in the next one
-instead of waiting for the whole 500. An error raised by the model reaches only the requests whose texts
-caused it: a failed mixed batch is retried one request at a time.
+instead of waiting for the whole 500. The runner stops once its own texts are done and another waiting
+request takes over. An error raised by the model reaches only the requests whose texts caused it: a
+failed mixed batch is retried one request at a time.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -22,13 +24,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-logger = logging.getLogger("mem0server")
-
 Encode = Callable[[list[str]], Sequence[Sequence[float]]]
+Part = tuple["PendingEmbedding", int, int]  # a request and the slice of its texts in a batch
 
 
 class PendingEmbedding:
-    """One caller's texts on their way through the batcher; `result()` blocks until all are embedded."""
+    """One caller's texts on their way through the batcher."""
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
@@ -36,26 +37,9 @@ class PendingEmbedding:
         self.taken = 0  # texts handed to a batch so far
         self.done = 0  # texts whose vectors are back
         self.error: BaseException | None = None
-        # Number of the batch that completed this request (1-based), for tests and the bench.
+        self.finished = False
+        # Number of the model call that completed this request (1-based), for tests and the bench.
         self.finished_in_batch = 0
-        self._event = threading.Event()
-
-    @property
-    def finished(self) -> bool:
-        return self._event.is_set()
-
-    def result(self, batcher_alive: Callable[[], bool] = lambda: True) -> list[list[float]]:
-        while not self._event.wait(1.0):
-            if not batcher_alive():
-                raise RuntimeError("The embedding batcher stopped; the texts were not embedded.")
-        if self.error is not None:
-            raise self.error
-        return self.vectors  # type: ignore[return-value]  (every slot is filled once finished without error)
-
-    def _finish(self, batch_number: int, error: BaseException | None = None) -> None:
-        self.error = error
-        self.finished_in_batch = batch_number
-        self._event.set()
 
 
 @dataclass
@@ -68,9 +52,9 @@ class BatcherStats:
 
 
 class EmbeddingBatcher:
-    """Runs concurrent callers' texts through `encode` in shared, fairly mixed batches on one thread."""
+    """Runs concurrent callers' texts through `encode` in shared, fairly mixed batches, one batch at a time."""
 
-    def __init__(self, encode: Encode, *, max_batch: int, max_wait_ms: float, name: str = "embedding-batcher"):
+    def __init__(self, encode: Encode, *, max_batch: int, max_wait_ms: float) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         if max_wait_ms < 0:
@@ -78,84 +62,82 @@ class EmbeddingBatcher:
         self.encode = encode
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
-        self.name = name
         self.stats = BatcherStats()
-        self._cond = threading.Condition()
-        self._queue: deque[PendingEmbedding] = deque()  # requests with texts not yet in a batch
-        self._waiting = 0  # texts not yet in a batch, over the whole queue
-        self._oldest = 0.0  # monotonic time the oldest waiting text arrived
-        self._thread: threading.Thread | None = None
-        # A forked child (e.g. a gunicorn worker of a preloaded app) has no batcher thread and may have
-        # inherited a held lock: it starts with a fresh queue and lock.
+        self._reset()
+        # A forked child (e.g. a gunicorn worker of a preloaded app) may inherit a held lock or a runner
+        # that does not exist there: it starts with a fresh lock and queue.
         reference = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (batcher := reference()) and batcher._reset())
 
     def _reset(self) -> None:
         self._cond = threading.Condition()
-        self._queue = deque()
-        self._waiting = 0
-        self._thread = None
-
-    # --- callers' side ---------------------------------------------------------------------------
+        self._queue: deque[PendingEmbedding] = deque()  # requests with texts not yet in a batch
+        self._waiting = 0  # texts not yet in a batch, over the whole queue
+        self._oldest = 0.0  # monotonic time the oldest waiting text arrived
+        self._running = False  # a caller is running batches
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors for `texts`, in order; blocks until they are embedded, raises what the model raised."""
         if not texts:
             return []
-        return self.submit(texts).result(self.alive)
+        return self.result(self.submit(texts))
 
     def submit(self, texts: list[str]) -> PendingEmbedding:
-        """Queue `texts` without waiting; `.result()` on the answer waits for the vectors."""
+        """Queue `texts` without waiting; `result()` waits for (and if need be computes) the vectors."""
         pending = PendingEmbedding(list(texts))
-        if not pending.texts:
-            pending._finish(0)
-            return pending
         with self._cond:
-            self._ensure_thread()
+            if not pending.texts:
+                pending.finished = True
+                return pending
             if not self._queue:
                 self._oldest = time.monotonic()
             self._queue.append(pending)
             self._waiting += len(pending.texts)
-            self._cond.notify()
+            self._cond.notify_all()  # a runner waiting out its window may now have a full batch
         return pending
 
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def result(self, pending: PendingEmbedding) -> list[list[float]]:
+        """The vectors of a submitted request: waits while another caller runs the model, else runs it."""
+        with self._cond:
+            while not pending.finished and self._running:
+                self._cond.wait()
+            if not pending.finished:
+                self._running = True
+        if not pending.finished:
+            try:
+                self._run_until_finished(pending)
+            finally:
+                with self._cond:
+                    self._running = False
+                    self._cond.notify_all()  # the next waiting caller takes over
+        if pending.error is not None:
+            raise pending.error
+        return pending.vectors  # type: ignore[return-value]  (every slot is filled once finished without error)
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    # --- the batcher's thread --------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            parts = self._next_batch()
+    def _run_until_finished(self, pending: PendingEmbedding) -> None:
+        """As the runner: run batches (everyone's texts, round-robin) until `pending`'s own are done."""
+        while not pending.finished:
+            with self._cond:
+                while self._waiting < self.max_batch:
+                    remaining = self._oldest + self.max_wait - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                parts = self._take()
             try:
                 self._process(parts)
-            except BaseException as exc:  # noqa: BLE001  (the thread must outlive anything a batch raises)
-                logger.exception("embedding batch failed unexpectedly")
-                for pending, _, _ in parts:
-                    if not pending.finished:
-                        self._fail(pending, exc)
+            except BaseException as exc:
+                for owner, _, _ in parts:
+                    if not owner.finished:
+                        self._fail(owner, exc)
+                raise
+            finally:
+                with self._cond:
+                    self._cond.notify_all()  # owners whose requests this batch finished
 
-    def _next_batch(self) -> list[tuple[PendingEmbedding, int, int]]:
-        """Wait for texts (at most max_wait after the oldest arrived, unless a batch is full) and take a batch."""
-        with self._cond:
-            while not self._queue:
-                self._cond.wait()
-            while self._waiting < self.max_batch:
-                remaining = self._oldest + self.max_wait - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
-            return self._take()
-
-    def _take(self) -> list[tuple[PendingEmbedding, int, int]]:
+    def _take(self) -> list[Part]:
         """Up to max_batch texts shared round-robin between the waiting requests (called under the lock)."""
-        parts: list[tuple[PendingEmbedding, int, int]] = []
+        parts: list[Part] = []
         room = self.max_batch
         while room and self._queue:
             share = max(1, room // len(self._queue))
@@ -172,18 +154,17 @@ class EmbeddingBatcher:
             self._queue.extend(unfinished)
         self._waiting -= self.max_batch - room
         # Texts still waiting have waited since before this batch: no extra wait for them next time.
-        self._oldest = 0.0 if self._queue else time.monotonic()
+        self._oldest = 0.0
         return parts
 
-    def _process(self, parts: list[tuple[PendingEmbedding, int, int]]) -> None:
+    def _process(self, parts: list[Part]) -> None:
         texts = [text for pending, start, end in parts for text in pending.texts[start:end]]
         self.stats.batches += 1
         self.stats.largest_batch = max(self.stats.largest_batch, len(texts))
         try:
             vectors = self.encode(texts)
         except Exception as exc:
-            owners = {id(pending) for pending, _, _ in parts}
-            if len(owners) == 1:
+            if len({id(pending) for pending, _, _ in parts}) == 1:
                 self._fail(parts[0][0], exc)
                 return
             # Someone's text broke the batch: retry each request's share alone, so only its owner fails.
@@ -209,8 +190,7 @@ class EmbeddingBatcher:
         pending.done += len(rows)
         self.stats.texts += len(rows)
         if pending.done == len(pending.texts):
-            self.stats.requests += 1
-            pending._finish(self.stats.batches)
+            self._finish(pending, None)
 
     def _fail(self, pending: PendingEmbedding, exc: BaseException) -> None:
         with self._cond:
@@ -219,5 +199,10 @@ class EmbeddingBatcher:
                 self._queue.remove(pending)
                 self._waiting -= len(pending.texts) - pending.taken
             pending.taken = len(pending.texts)
+        self._finish(pending, exc)
+
+    def _finish(self, pending: PendingEmbedding, error: BaseException | None) -> None:
         self.stats.requests += 1
-        pending._finish(self.stats.batches, exc)
+        pending.error = error
+        pending.finished_in_batch = self.stats.batches
+        pending.finished = True

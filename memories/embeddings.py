@@ -36,13 +36,12 @@ class LocalEmbedder:
         self._model = None
         self._load_failed = False
         self._load_lock = threading.Lock()
-        # Every request thread's texts go through one batcher thread: concurrent requests share model
-        # calls, and the HF fast tokenizer (not safe to share between threads) is only used by that thread.
+        # Concurrent requests' texts share model calls, one call at a time (the HF fast tokenizer is not
+        # safe to use from two threads at once).
         self.batcher = EmbeddingBatcher(
             self.encode_batch,
             max_batch=settings.EMBEDDER_BATCH_SIZE,
             max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
-            name="embedder-batcher",
         )
 
     def _get_model(self):
@@ -90,7 +89,7 @@ class LocalEmbedder:
         return self.batcher.embed(texts)
 
     def encode_batch(self, texts: list[str]):
-        """One model call on one batch (the batcher's thread only)."""
+        """One model call on one batch (called by the batcher, never twice at once)."""
         return self._get_model().encode(
             texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -65,8 +66,8 @@ def test_a_search_is_served_before_a_500_message_add_finishes(embedder):
     big = batcher.submit(texts_for(1, 500))
     search = batcher.submit(["what food does the user like"])
 
-    query_vector = search.result()
-    big_vectors = big.result()
+    query_vector = batcher.result(search)
+    big_vectors = batcher.result(big)
 
     # The 500 texts take 32 batches; the search rides along in one of the first, not after the last.
     assert big.finished_in_batch >= 500 // 16
@@ -77,12 +78,27 @@ def test_a_search_is_served_before_a_500_message_add_finishes(embedder):
     np.testing.assert_allclose(big_vectors[-3:], one_by_one(embedder, texts_for(1, 500)[-3:]), atol=TOLERANCE)
 
 
+def test_a_search_thread_is_not_held_up_by_an_add_thread_already_embedding_500_messages(embedder):
+    batcher = EmbeddingBatcher(embedder.encode_batch, max_batch=16, max_wait_ms=2)
+    big = batcher.submit(texts_for(1, 500))
+    adder = threading.Thread(target=batcher.result, args=(big,))
+    adder.start()  # this thread runs the model for the add (and whoever joins it)
+    while batcher.stats.batches < 2:
+        time.sleep(0.001)
+    search = batcher.submit(["what food does the user like"])
+    query_vector = batcher.result(search)  # waits for the add's thread to serve it
+    adder.join()
+
+    assert search.finished_in_batch < big.finished_in_batch - 20
+    np.testing.assert_allclose(query_vector, one_by_one(embedder, ["what food does the user like"]), atol=TOLERANCE)
+
+
 def test_two_big_requests_share_the_batches_fairly(embedder):
     batcher = EmbeddingBatcher(embedder.encode_batch, max_batch=16, max_wait_ms=0)
     first = batcher.submit(texts_for(1, 96))
     second = batcher.submit(texts_for(2, 96))
-    first.result()
-    second.result()
+    batcher.result(first)
+    batcher.result(second)
     # Sharing each batch, both finish together instead of one after the other (12 batches in all).
     assert abs(first.finished_in_batch - second.finished_in_batch) <= 1
     assert batcher.stats.batches <= 13
@@ -95,9 +111,9 @@ def test_a_text_the_model_rejects_fails_only_its_own_request(embedder):
     other = batcher.submit(texts_for(2, 2))
 
     with pytest.raises(ValueError, match="NoneType"):
-        bad.result()
-    np.testing.assert_allclose(good.result(), one_by_one(embedder, texts_for(1, 3)), atol=TOLERANCE)
-    np.testing.assert_allclose(other.result(), one_by_one(embedder, texts_for(2, 2)), atol=TOLERANCE)
+        batcher.result(bad)
+    np.testing.assert_allclose(batcher.result(good), one_by_one(embedder, texts_for(1, 3)), atol=TOLERANCE)
+    np.testing.assert_allclose(batcher.result(other), one_by_one(embedder, texts_for(2, 2)), atol=TOLERANCE)
     assert batcher.stats.retried_batches == 1
 
     # The batcher keeps serving after the failure.
@@ -109,7 +125,7 @@ def test_a_failure_in_a_later_chunk_of_a_big_request_drops_its_remaining_texts(e
     texts = [*texts_for(1, 20), None, *texts_for(1, 40)]
     big = batcher.submit(texts)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        big.result()
+        batcher.result(big)
     # Nothing of it is left queued: the next request is served alone, at once.
     assert batcher.embed(["next"]) is not None
     assert batcher.stats.texts < len(texts)
