@@ -134,10 +134,9 @@ if EMBEDDER != "local" and not 0 < _embedder_dims <= MAX_EMBEDDING_DIMS:
 # The vector column as the migrations create it: sized for the local embedder (all-MiniLM-L6-v2).
 # Another embedder's size is applied to the column at runtime, while the store is empty.
 EMBEDDING_DIMS = 384
-# CPU threads the local embedder uses per process (torch.set_num_threads): by default every usable core,
-# right for one process (runserver); gunicorn.conf.py shares the cores out between its workers.
-_usable_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", _usable_cores)
+# CPU threads the local embedder uses per process (torch.set_num_threads). gunicorn.conf.py sets it from
+# the cores and workers when unset (README "Sizing"); one thread elsewhere (runserver, tests, commands).
+EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
 if EMBEDDER_THREADS < 1:
     raise ImproperlyConfigured(f"EMBEDDER_THREADS must be 1 or more, not {EMBEDDER_THREADS}.")
 # Cross-request batching of the local embedder (memories/embedding_batch.py): at most this many texts

@@ -24,7 +24,9 @@ print(json.dumps({"workers": config["workers"], "threads": config["threads"],
 
 def gunicorn_layout(cpus: set[int], **env: str) -> dict:
     clean = {
-        k: v for k, v in os.environ.items() if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "EMBEDDER_THREADS")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "GUNICORN_THREADS", "EMBEDDER_THREADS")
     }
     done = subprocess.run(  # noqa: S603  (our own interpreter and config)
         [sys.executable, "-c", PROBE, json.dumps(sorted(cpus))],
