@@ -7,6 +7,7 @@ dynamic int8 quantisation of its Linear layers (no new dependency). On --memorie
   - the cosine between the two vectors of one text (min and mean);
   - how much of the float32 top-10 the int8 top-10 keeps, per query (mean and worst);
 and the load average. It is a measurement, not a switch: the server always embeds in float32.
+(torch warns that torch.ao.quantization is deprecated; torchao would be its successor.)
 
     .venv/bin/python bench/quantized_embedder.py
 """
