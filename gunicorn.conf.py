@@ -59,7 +59,7 @@ def layout(cores: int) -> tuple[int, int]:
     per worker already runs full batches; the Python side of a request (HTTP, DRF, the database driver)
     runs under one GIL per process, so more workers, not more torch threads, keep the cores busy; and
     torch threads spin-wait for each other when the machine is busy (1 worker x 2 torch threads seeded
-    5-10x slower than 2 x 1 on a loaded 2-core machine).
+    about 5x slower than 2 x 1 on a loaded 2-core machine).
     """
     return max(1, cores), 1
 
