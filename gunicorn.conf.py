@@ -4,12 +4,16 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
 
     HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
     PORT                       port to bind (default 8000)
-    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else 2). Each loads its own copy
-                               of the embedding model (a worker is ~500 MB resident): count memory, not cores.
+    GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else sized from the usable
+                               cores, see `layout` below). Each loads its own copy of the embedding model
+                               (a worker is ~500 MB resident): count memory too.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
-    GUNICORN_THREADS           requests each worker runs in Django at once (default 4), each in a thread of
-                               its own; requests mostly wait on the database or an LLM, so threads are cheap
-                               concurrency. More requests wait their turn (mem0server/asgi.py)
+    GUNICORN_THREADS           requests each worker runs in Django at once (default 8), each in a thread of
+                               its own; requests mostly wait on the database, an LLM or the worker's embedding
+                               batch, so threads are cheap concurrency, and more of them put more texts into
+                               each batch. More requests wait their turn (mem0server/buffering.py)
+    EMBEDDER_THREADS           torch CPU threads per worker for the local embedder (default: the usable
+                               cores shared out between the workers); read by Django's settings too
     GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
                                an add with inference waits on LLM calls)
     GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
@@ -48,11 +52,39 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
 wsgi_app = "mem0server.asgi:application"
 bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
 
-workers = _int("GUNICORN_WORKERS", 2, "WEB_CONCURRENCY")
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, taskset), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS has no sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def layout(cores: int) -> tuple[int, int]:
+    """Default (workers, torch threads per worker) for `cores`: one worker per core, one torch thread each.
+
+    Measured on 2 cores (README "Sizing"): each worker batches its requests' texts, so one torch thread
+    per worker already runs full batches; the Python side of a request (HTTP, DRF, the database driver)
+    runs under one GIL per process, so more workers, not more torch threads, keep the cores busy; and
+    torch threads spin-wait for each other when the machine is busy (1 worker x 2 torch threads seeded
+    about 5x slower than 2 x 1 on a loaded 2-core machine).
+    """
+    return max(1, cores), 1
+
+
+_cores = usable_cores()
+_default_workers, _default_torch_threads = layout(_cores)
+workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or _default_workers
 worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
 # Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the
 # asgi worker does not use. Checked here so a bad value stops gunicorn with a clear line.
-_int("GUNICORN_THREADS", 4)
+_threads = _int("GUNICORN_THREADS", 8)
+# Torch threads follow the worker count unless set; the workers' Django settings read this variable.
+if not os.environ.get("EMBEDDER_THREADS", "").strip():
+    os.environ["EMBEDDER_THREADS"] = str(
+        _default_torch_threads if workers == _default_workers else max(1, _cores // workers)
+    )
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
@@ -105,3 +137,13 @@ def on_exit(server):
     # The per-start directory made above; one the operator named is left in place.
     if _own_metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def when_ready(server) -> None:
+    server.log.info(
+        "layout: %s workers x %s threads, %s torch threads each, on %s usable cores",
+        workers,
+        _threads,
+        os.environ["EMBEDDER_THREADS"],
+        _cores,
+    )

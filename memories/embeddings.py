@@ -12,6 +12,7 @@ from typing import Protocol
 from django.conf import settings
 
 from mem0server.exceptions import UpstreamError
+from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 
 logger = logging.getLogger("mem0server")
@@ -35,10 +36,14 @@ class LocalEmbedder:
     def __init__(self) -> None:
         self._model = None
         self._load_failed = False
-        # Loading happens once; encoding is serialised because HF fast tokenizers are not
-        # safe to share between threads ("Already borrowed").
         self._load_lock = threading.Lock()
-        self._encode_lock = threading.Lock()
+        # Concurrent requests' texts share model calls, one call at a time (the HF fast tokenizer is not
+        # safe to use from two threads at once).
+        self.batcher = EmbeddingBatcher(
+            self.encode_batch,
+            max_batch=settings.EMBEDDER_BATCH_SIZE,
+            max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
+        )
 
     def _get_model(self):
         if self._model is None:
@@ -91,12 +96,14 @@ class LocalEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        model = self._get_model()
-        with self._encode_lock:
-            vectors = model.encode(
-                texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
-        return vectors.tolist()
+        self._get_model()  # loads in the caller's thread, so a load failure is the caller's error
+        return self.batcher.embed(texts)
+
+    def encode_batch(self, texts: list[str]):
+        """One model call on one batch (called by the batcher, never twice at once)."""
+        return self._get_model().encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
 
 
 class OpenAIEmbedder:

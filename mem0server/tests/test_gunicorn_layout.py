@@ -1,0 +1,65 @@
+"""gunicorn.conf.py sizes workers, threads and torch threads from the cores the server may use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Reads the config as gunicorn does (a Python file executed in the master), on the given CPU set.
+PROBE = """
+import json, os, runpy, sys
+os.sched_setaffinity(0, set(json.loads(sys.argv[1])))
+config = runpy.run_path("gunicorn.conf.py")
+print(json.dumps({"workers": config["workers"], "threads": config["_threads"],
+                  "torch": os.environ["EMBEDDER_THREADS"],
+                  "sized": {n: config["layout"](n) for n in (1, 2, 3, 4, 8, 16, 64)}}))
+"""
+
+
+def gunicorn_layout(cpus: set[int], **env: str) -> dict:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "GUNICORN_THREADS", "EMBEDDER_THREADS")
+    }
+    done = subprocess.run(  # noqa: S603  (our own interpreter and config)
+        [sys.executable, "-c", PROBE, json.dumps(sorted(cpus))],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+ONE_CPU = {min(os.sched_getaffinity(0))}
+
+
+def test_on_one_core_one_worker_embeds_with_one_torch_thread():
+    layout = gunicorn_layout(ONE_CPU)
+    assert (layout["workers"], layout["threads"], layout["torch"]) == (1, 8, "1")
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4, 8, 16, 64])
+def test_the_default_layout_keeps_every_core_busy_once(cores):
+    workers, torch_threads = gunicorn_layout(ONE_CPU)["sized"][str(cores)]
+    # Workers x torch threads = the cores (an odd core left to the Python side), never more.
+    assert cores - 1 <= workers * torch_threads <= cores
+    assert 1 <= torch_threads <= 2
+
+
+def test_more_workers_than_cores_get_one_torch_thread_each():
+    layout = gunicorn_layout(ONE_CPU, GUNICORN_WORKERS="4")
+    assert (layout["workers"], layout["torch"]) == (4, "1")
+
+
+def test_set_variables_win_over_the_sized_defaults():
+    layout = gunicorn_layout(ONE_CPU, WEB_CONCURRENCY="3", GUNICORN_THREADS="2", EMBEDDER_THREADS="2")
+    assert (layout["workers"], layout["threads"], layout["torch"]) == (3, 2, "2")
