@@ -36,7 +36,7 @@ class BufferedApp:
         limit = settings.MAX_REQUEST_BYTES
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send, limit)
+            await _too_large(send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -47,7 +47,7 @@ class BufferedApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _too_large(send, limit)
+                await _too_large(send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -83,8 +83,10 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _too_large(send, limit: int) -> None:
-    body = json.dumps({"detail": f"The request body is larger than MAX_REQUEST_BYTES ({limit} bytes)."}).encode()
+async def _too_large(send) -> None:
+    from mem0server.exceptions import body_too_large  # Django is set up by the time a request arrives
+
+    body = json.dumps(body_too_large()).encode()
     await send(
         {
             "type": "http.response.start",

@@ -95,7 +95,12 @@ def make_dry_run(target: str, tmp_path: Path, **variables: str) -> str:
     done = subprocess.run(  # noqa: S603  (our own Makefile, dry run)
         [shutil.which("make") or "make", "-n", *args, target.replace(".venv", str(venv))],
         cwd=ROOT,
-        env={name: value for name, value in os.environ.items() if name not in ("MEM0_DATA_DIR", "HOST", "PORT")},
+        # Not the variables of a `make test` this runs under: MAKEFLAGS would add "Entering directory" lines.
+        env={
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("MEM0_DATA_DIR", "HOST", "PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+        },
         capture_output=True,
         text=True,
         check=True,
