@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes for `make test` (pytest-xdist): one per core; each test file runs whole in one of them. The
+# schema fuzzing runs after, in one process: schemathesis's generated tests are not collected under xdist.
+# (Exit status 5, "no test collected", is fine for either part when PYTEST_ARGS selects tests of the other.)
+PYTEST_WORKERS ?= auto
+FUZZ_TESTS := mem0server/tests/test_schema_fuzz.py
 
 .PHONY: serve serve-prod test bench lint format migrate clean stop-db chromium
 
@@ -79,7 +84,8 @@ test: $(VENV)/.installed-dev $(JS_TESTS)/node_modules/.package-lock.json chromiu
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=$(FUZZ_TESTS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest $(FUZZ_TESTS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: a throw-away gunicorn server (as serve-prod, on a free port, with its own empty
 # embedded PostgreSQL), bench/api_bench.py and bench/load.py against it, then bench/results/summary.md.
