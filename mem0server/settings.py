@@ -272,6 +272,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    # Background jobs (procrastinate's tables, admin and `manage.py procrastinate worker`); before the apps
+    # whose tasks.py modules it discovers.
+    "procrastinate.contrib.django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
