@@ -89,3 +89,8 @@ def _time_condition(key: str, value: Any) -> Q:
             raise InvalidInput(f"filters.{key}.{op}: {exc}", field="filters") from None
         q &= Q(**{key if op == "eq" else f"{key}__{op}": moment})
     return q
+
+
+def exports_recent(*, principal, limit: int = 50) -> list[MemoryExport]:
+    """The caller's newest exports, newest first (results deferred: a list shows their status only)."""
+    return list(exports_visible(principal=principal).defer("result").order_by("-created_at", "-id")[:limit])

@@ -40,17 +40,17 @@ def schema_check(schema: Any) -> dict | None:
         return None
     if not isinstance(schema, dict):
         raise InvalidInput("schema must be a JSON Schema object (or a string holding one).", field="schema")
-    if schema.get("type", "object") != "object":
-        raise InvalidInput(
-            f"An export is a JSON object, so the schema's top-level type must be object, not {schema['type']!r}.",
-            field="schema",
-        )
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "the top level"
         raise InvalidInput(f"schema is not a valid JSON Schema: {exc.message} (at {where}).", field="schema") from None
+    if schema.get("type", "object") != "object":
+        raise InvalidInput(
+            f"An export is a JSON object, so the schema's top-level type must be object, not {schema['type']!r}.",
+            field="schema",
+        )
     return schema
 
 
