@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,13 @@ logger = logging.getLogger("mem0server")
 CREATED_MESSAGE = "Memory export request received. The export will be ready in a few seconds."
 
 
+ENDLESS_REF = "its $refs lead back to themselves without end."
+
+
+def unresolvable(exc: Exception) -> str:
+    return f"a $ref cannot be resolved ({str(exc)[:300]}); only references inside the schema work."
+
+
 class ExportFailed(Exception):
     """The export cannot be produced; the message is what the caller reads."""
 
@@ -40,12 +48,20 @@ def schema_check(schema: Any) -> dict | None:
         return None
     if not isinstance(schema, dict):
         raise InvalidInput("schema must be a JSON Schema object (or a string holding one).", field="schema")
+    if not isinstance(schema.get("$schema", ""), str):
+        raise InvalidInput("schema.$schema must be a string: the URI of a JSON Schema draft.", field="schema")
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "the top level"
         raise InvalidInput(f"schema is not a valid JSON Schema: {exc.message} (at {where}).", field="schema") from None
+    try:  # what only using the schema shows: a $ref to nowhere, or to itself
+        validator(schema).is_valid({})
+    except referencing.exceptions.Unresolvable as exc:
+        raise InvalidInput(f"schema: {unresolvable(exc)}", field="schema") from None
+    except RecursionError:
+        raise InvalidInput(f"schema: {ENDLESS_REF}", field="schema") from None
     if schema.get("type", "object") != "object":
         raise InvalidInput(
             f"An export is a JSON object, so the schema's top-level type must be object, not {schema['type']!r}.",

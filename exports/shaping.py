@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import referencing.exceptions
 
-from exports.services import ExportFailed
+from exports.services import ENDLESS_REF, ExportFailed, unresolvable
 from memories.llm import LLMClient
 from memories.models import Memory
 
@@ -38,9 +38,9 @@ def schema_errors(value: Any, schema: dict) -> str | None:
     try:
         error = jsonschema.exceptions.best_match(validator_class(schema).iter_errors(value))
     except referencing.exceptions.Unresolvable as exc:
-        raise ExportFailed(
-            f"The schema has a $ref that cannot be resolved ({exc}); only references inside the schema work."
-        ) from None
+        raise ExportFailed(f"The schema cannot be used: {unresolvable(exc)}") from None
+    except RecursionError:
+        raise ExportFailed(f"The schema cannot be used: {ENDLESS_REF}") from None
     return None if error is None else _error_text(error)
 
 

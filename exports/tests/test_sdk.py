@@ -138,6 +138,9 @@ def test_a_member_cannot_read_another_accounts_export_nor_export_its_memories(al
         ("{not json", "must hold a JSON Schema object"),
         ({"type": "array"}, "top-level type must be object"),
         ([1, 2], "Must be a JSON object"),
+        ({"$schema": 5}, "must be a string"),
+        ({"$ref": "#/$defs/missing"}, "a \\$ref cannot be resolved"),
+        ({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, "lead back to themselves"),
     ],
 )
 def test_a_bad_schema_is_refused_at_once(alice, schema, message):
