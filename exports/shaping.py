@@ -55,7 +55,10 @@ def memories_shape(*, client: LLMClient, memories: list[Memory], schema: dict, i
     problem = ""
     for _ in range(2):
         value = client.complete_json(system=system, user=user, parse=lambda reply: reply)
-        problem = schema_errors(value, schema)
+        if isinstance(value, dict):
+            problem = schema_errors(value, schema)
+        else:
+            problem = f"the answer must be a JSON object, not {type(value).__name__}"
         if problem is None:
             return value
         user += (

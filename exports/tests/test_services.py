@@ -88,3 +88,12 @@ def test_the_admin_keys_exports_are_its_own_and_cover_every_memory(alice, make_m
     with pytest.raises(NotFound):
         selectors.export_latest(principal=alice, filters={})
     assert selectors.export_latest(principal=ADMIN, filters={}) == admins
+
+
+def test_an_llm_answer_that_is_not_an_object_is_asked_again(alice, make_memory, llm):
+    make_memory("a fact", principal=alice)
+    llm.chat_queue.extend([as_json(["a fact"]), as_json({"facts": ["a fact"]})])
+    schema = {"properties": {"facts": {"type": "array"}}}  # no top-level type: a list would validate
+    export = export_run(export_id=export_create(principal=alice, filters={}, schema=schema).id)
+    assert export.result == {"facts": ["a fact"]}
+    assert "must be a JSON object, not list" in llm.chat_calls()[1].body["messages"][-1]["content"]
