@@ -13,6 +13,7 @@ import jsonschema
 import referencing.exceptions
 
 from exports.services import ENDLESS_REF, ExportFailed, unresolvable
+from mem0server.text import unstorable_json
 from memories.llm import LLMClient
 from memories.models import Memory
 
@@ -57,6 +58,8 @@ def memories_shape(*, client: LLMClient, memories: list[Memory], schema: dict, i
         value = client.complete_json(system=system, user=user, parse=lambda reply: reply)
         if isinstance(value, dict):
             problem = schema_errors(value, schema)
+            if problem is None and (unstorable := unstorable_json(value)):
+                problem = f"the answer contains {unstorable}, which cannot be stored"
         else:
             problem = f"the answer must be a JSON object, not {type(value).__name__}"
         if problem is None:
