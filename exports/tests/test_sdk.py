@@ -3,9 +3,11 @@ the job run by procrastinate's worker in this process, then get_memory_export.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from mem0 import AsyncMemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
 from exports.models import MemoryExport
@@ -162,3 +164,21 @@ def test_bad_filters_are_refused_at_once(alice):
 def test_another_project_id_is_not_found(alice):
     with pytest.raises(MemoryNotFoundError):
         alice.create_memory_export(schema={}, filters=ALICE_ONLY, project_id="proj_someone_else")
+
+
+def test_the_async_client_creates_an_export_and_reads_it(server, sdk_key, alice_account, make_memory, run_jobs):
+    make_memory("Drinks oat milk", user_id="alice", principal=alice_account)
+    key = sdk_key(alice_account)
+
+    async def create():
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            return await client.create_memory_export(schema=None, user_id="alice")
+
+    async def read(export_id):
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            return await client.get_memory_export(memory_export_id=export_id)
+
+    created = asyncio.run(create())
+    run_jobs()
+    exported = asyncio.run(read(created["id"]))
+    assert [m["memory"] for m in exported["memories"]] == ["Drinks oat milk"]
