@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from procrastinate.contrib.django import app
 
-from platform_api.tests.conftest import sdk, sdk_key, server  # noqa: F401  (fixtures, reused as they are)
+from platform_api.tests.conftest import llm_on, sdk, sdk_key, server  # noqa: F401  (fixtures, reused as they are)
 
 
 @dataclass

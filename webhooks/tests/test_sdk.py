@@ -228,3 +228,20 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(client, receiver, pr
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status_code, delivery.succeeded) == (302, False)
     assert "redirects are not followed" in delivery.error
+
+
+def test_changes_the_llm_decides_on_an_inferred_add_are_delivered(client, llm_on, receiver, private_targets, run_jobs):
+    client.create_webhook(
+        url=receiver.url,
+        name="all",
+        project_id=client.project_id,
+        event_types=["memory_add", "memory_update", "memory_delete"],
+    )
+    for said in ("Lives in Berlin", "Lives in Munich", "No longer lives in Munich"):
+        client.add([{"role": "user", "content": said}], filters={"user_id": "alice"}, infer=True)
+    run_jobs()
+    assert [(r.json["event_details"]["event"], r.json["event_details"]["data"]) for r in receiver.requests] == [
+        ("ADD", {"memory": "Lives in Berlin"}),
+        ("UPDATE", {"memory": "Lives in Munich", "previous_memory": "Lives in Berlin"}),
+        ("DELETE", {"memory": "Lives in Munich"}),
+    ]
