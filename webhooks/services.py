@@ -11,6 +11,7 @@ from django.db import transaction
 from mem0server.exceptions import InvalidInput, NotFound
 from webhooks import delivery
 from webhooks.models import EventType, Webhook, WebhookDelivery
+from webhooks.selectors import webhook_get, webhooks_of
 from webhooks.targets import TargetRefused, url_check
 
 logger = logging.getLogger(__name__)
@@ -46,19 +47,6 @@ def _check_event_types(event_types: list[str]) -> list[str]:
             field="event_types",
         )
     return list(dict.fromkeys(event_types))
-
-
-def webhooks_of(*, principal):
-    """The caller's webhooks (the admin principal's are those of no account), oldest first."""
-    return Webhook.objects.filter(account=principal.account).order_by("id")
-
-
-def webhook_get(*, principal, webhook_id: int) -> Webhook:
-    """One of the caller's webhooks; NotFound for another account's, as for a made-up id."""
-    webhook = webhooks_of(principal=principal).filter(id=webhook_id).first()
-    if webhook is None:
-        raise NotFound(f"Webhook {webhook_id} not found.")
-    return webhook
 
 
 def webhook_create(

@@ -12,7 +12,7 @@ from mem0server.exceptions import NotFound
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from platform_api.services import project_check, project_ids
-from webhooks import services
+from webhooks import selectors, services
 from webhooks.models import Webhook
 from webhooks.serializers import (
     WebhookChangeSerializer,
@@ -63,7 +63,7 @@ class ProjectWebhooksView(APIView):
         responses={200: WebhookSerializer(many=True), **errors(404)},
     )
     def get(self, request, project_id: str):
-        webhooks = services.webhooks_of(principal=request.user)
+        webhooks = selectors.webhooks_of(principal=request.user)
         return Response(WebhookSerializer([_webhook_data(request, w) for w in webhooks], many=True).data)
 
     @extend_schema(

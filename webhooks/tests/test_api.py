@@ -191,3 +191,18 @@ def test_the_secret_is_shown_once_then_masked_in_lists_and_the_admin(alice_api, 
         assert page.status_code == 200
         assert secret not in page.content.decode()
     assert secret[-4:] in client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/webhooks/projects/proj_x/"),
+        ("post", "/api/v1/webhooks/projects/proj_x/"),
+        ("put", "/api/v1/webhooks/1/"),
+        ("delete", "/api/v1/webhooks/1/"),
+    ],
+)
+def test_the_webhook_routes_need_credentials(anon_client, method, path):
+    answer = getattr(anon_client, method)(path, {}, format="json")
+    assert answer.status_code == 401
+    assert "WWW-Authenticate" in answer

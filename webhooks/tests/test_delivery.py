@@ -148,3 +148,21 @@ def test_a_name_with_one_private_address_among_public_ones_is_refused(monkeypatc
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(TargetRefused, match="10.0.0.7, a private address"):
         url_resolve("https://mixed.example/hook")
+
+
+def test_the_readmes_verification_snippet_accepts_our_signature_and_refuses_a_changed_body():
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [snippet] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify(" in block]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102  (our own README's code)
+    body = delivery.body_encode({"event_id": "e1", "event_details": {"event": "ADD"}})
+    header = delivery.signature("whsec_abc", int(time.time()), body)
+    assert namespace["verify"]("whsec_abc", header, body)
+    assert not namespace["verify"]("whsec_abc", header, body + b" ")
+    assert not namespace["verify"]("whsec_abd", header, body)
+    stale = delivery.signature("whsec_abc", int(time.time()) - 3600, body)
+    assert not namespace["verify"]("whsec_abc", stale, body)
