@@ -115,20 +115,20 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
     )
     if not webhooks:
         return 0
-    queued = 0
-    with transaction.atomic():  # all of one commit's jobs, or none
-        for change in changes:
-            event_type = EVENT_TYPES.get(change["event"])
-            if event_type is None:
-                continue
-            payload = payload_build(change, event_type)
-            for webhook in webhooks:
-                if event_type in webhook.event_types:
-                    deliver.defer(
-                        webhook_id=webhook.id, event_id=change["event_id"], event_type=event_type, payload=payload
-                    )
-                    queued += 1
-    return queued
+    jobs = []
+    for change in changes:
+        event_type = EVENT_TYPES.get(change["event"])
+        if event_type is None:
+            continue
+        payload = payload_build(change, event_type)
+        jobs += [
+            {"webhook_id": webhook.id, "event_id": change["event_id"], "event_type": event_type, "payload": payload}
+            for webhook in webhooks
+            if event_type in webhook.event_types
+        ]
+    if jobs:
+        deliver.batch_defer(*jobs)  # one statement: all of one commit's jobs, or none
+    return len(jobs)
 
 
 def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:

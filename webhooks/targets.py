@@ -28,6 +28,10 @@ class TargetRefused(Exception):
     """The URL is malformed, not http(s), does not resolve, or resolves to an address that is not public."""
 
 
+class TargetUnresolved(TargetRefused):
+    """The host does not resolve (now): unlike the other refusals, this may pass by itself."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL and the one address to connect to."""
@@ -92,10 +96,10 @@ def url_resolve(url: str) -> Target:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise TargetRefused(f"url host {host!r} does not resolve ({exc}).") from None
+        raise TargetUnresolved(f"url host {host!r} does not resolve ({exc}).") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise TargetRefused(f"url host {host!r} does not resolve.")
+        raise TargetUnresolved(f"url host {host!r} does not resolve.")
     if not settings.WEBHOOK_ALLOW_PRIVATE:
         for address in addresses:
             if kind := address_refusal(address):
