@@ -411,6 +411,8 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 # Wait before retry n: WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (10 s, 20 s, 40 s … by default), at most an hour.
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0)
+# PEM file of the CAs that HTTPS webhook receivers' certificates are checked against; empty: certifi's bundle.
+WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE")
 if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_MAX_ATTEMPTS < 1 or WEBHOOK_RETRY_BASE_SECONDS < 0:
     raise ImproperlyConfigured(
         "WEBHOOK_TIMEOUT_SECONDS must be positive, WEBHOOK_MAX_ATTEMPTS at least 1 and "

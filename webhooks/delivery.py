@@ -9,7 +9,6 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -43,8 +42,8 @@ class Outcome:
 
 @functools.cache
 def tls_context(cafile: str | None) -> ssl.SSLContext:
-    """Certificate checks against the CA bundle (certifi's), or against SSL_CERT_FILE when that is set (a
-    private CA). Built once per file: loading a bundle costs ~70 ms, more than a delivery."""
+    """Certificate checks against certifi's CA bundle, or the given file (WEBHOOK_CA_FILE: a private CA).
+    Built once per file: loading a bundle costs ~70 ms, more than a delivery."""
     return ssl.create_default_context(cafile=cafile or certifi.where())
 
 
@@ -82,7 +81,7 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int,
     }
     # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
     extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
-    tls = tls_context(os.environ.get("SSL_CERT_FILE"))
+    tls = tls_context(settings.WEBHOOK_CA_FILE or None)
     try:
         # trust_env=False: no proxy from the environment (it would resolve the name again, unchecked). A new
         # client per attempt: a pooled connection is keyed by address and could carry another host's TLS name.

@@ -1,6 +1,6 @@
 """HTTPS deliveries dial the checked address yet send and verify the host's TLS name: a receiver whose
 certificate names the host is reached, one whose certificate names another host is not. The receiver's CA
-is trusted through SSL_CERT_FILE, as an operator with a private CA would do."""
+is trusted through WEBHOOK_CA_FILE, as an operator with a private CA would do."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def https_receiver(tmp_path, monkeypatch, settings):
 
     def start(name: str) -> str:
         cert_file, key_file = self_signed(tmp_path, name)
-        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        settings.WEBHOOK_CA_FILE = cert_file
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
