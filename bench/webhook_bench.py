@@ -3,8 +3,9 @@
 In one process, on a throw-away database (bench_webhooks_mem0, dropped at the end) of the configured
 PostgreSQL, with the local embedder and a local receiver on 127.0.0.1 that answers 200 at once:
 
-1. `--adds` single-message adds (infer=false, through memories.services) with no webhook, then as many with
-   one subscribed webhook: the added cost per write is the history_record() signal plus queueing one job.
+1. `--adds` single-message adds (infer=false, through memories.services) for an account with no webhook,
+   interleaved with as many for one with a subscribed webhook; and the time the signal's listener takes to
+   queue the deliveries (a webhook lookup, plus one job when subscribed).
 2. The queued deliveries run by procrastinate's worker in this process (`--concurrency` jobs at once):
    deliveries per second, each one HTTP POST plus its delivery-log row.
 
@@ -83,23 +84,38 @@ def main() -> None:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
         webhook_services.webhook_create(principal=hooked, name="bench", url=url, event_types=["memory_add"])
 
-        def adds(user) -> list[float]:
-            seconds = []
-            for i in range(args.adds):
-                started = time.perf_counter()
-                services.memories_add(
-                    principal=user,
-                    messages=[services.Message("user", f"Bench fact number {i} about {user.email}")],
-                    scope={"user_id": "bench"},
-                    infer=False,
-                )
-                seconds.append(time.perf_counter() - started)
-            return seconds
+        def add(user, i: int) -> float:
+            started = time.perf_counter()
+            services.memories_add(
+                principal=user,
+                messages=[services.Message("user", f"Bench fact number {i} about {user.email}")],
+                scope={"user_id": "bench"},
+                infer=False,
+            )
+            return time.perf_counter() - started
 
-        without, with_hook = adds(quiet), adds(hooked)
+        # Interleaved, so a busy machine slows both series alike; the queueing itself is timed apart too.
+        enqueue_seconds: list[float] = []
+        original = webhook_services.deliveries_enqueue
+
+        def timed_enqueue(**kwargs):
+            started = time.perf_counter()
+            try:
+                return original(**kwargs)
+            finally:
+                enqueue_seconds.append(time.perf_counter() - started)
+
+        webhook_services.deliveries_enqueue = timed_enqueue
+        without, with_hook = [], []
+        for i in range(args.adds):
+            without.append(add(quiet, i))
+            with_hook.append(add(hooked, i))
+        webhook_services.deliveries_enqueue = original
+        hooked_enqueues = enqueue_seconds[1::2]
         print(f"add, no webhook:          {ms(without)}")
         print(f"add, one webhook:         {ms(with_hook)}")
-        print(f"added per write (means):  {(statistics.fmean(with_hook) - statistics.fmean(without)) * 1000:+.1f} ms")
+        print(f"queueing, no webhook:     {ms(enqueue_seconds[0::2])} (the webhook lookup)")
+        print(f"queueing, one webhook:    {ms(hooked_enqueues)} (lookup + one job)")
 
         started = time.perf_counter()
         with app.replace_connector(app.connector.get_worker_connector()):

@@ -28,21 +28,25 @@ def history_record(rows: Iterable[MemoryHistory]) -> list[MemoryHistory]:
     rows = MemoryHistory.objects.bulk_create(list(rows))
     by_account: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
-        by_account.setdefault(row.account_id, []).append(
-            {
-                "event_id": str(row.id),
-                "event": row.event,
-                "memory_id": str(row.memory_id),
-                "memory": row.new_memory if row.event != MemoryHistory.Event.DELETE else row.old_memory,
-                "previous_memory": row.old_memory if row.event == MemoryHistory.Event.UPDATE else None,
-                "actor_id": row.actor_id,
-                "role": row.role,
-                "created_at": row.created_at.isoformat(),
-            }
-        )
+        by_account.setdefault(row.account_id, []).append(history_change(row))
     if by_account:
         transaction.on_commit(lambda: _send(by_account))
     return rows
+
+
+def history_change(row: MemoryHistory) -> dict[str, Any]:
+    """One history row as a memories_changed change (the memory's text after the change; before it, for a
+    DELETE). Its event_id is the row's id, so a listener can read the row again later."""
+    return {
+        "event_id": str(row.id),
+        "event": row.event,
+        "memory_id": str(row.memory_id),
+        "memory": row.new_memory if row.event != MemoryHistory.Event.DELETE else row.old_memory,
+        "previous_memory": row.old_memory if row.event == MemoryHistory.Event.UPDATE else None,
+        "actor_id": row.actor_id,
+        "role": row.role,
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 def _send(by_account: dict[Any, list[dict[str, Any]]]) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from mem0server.exceptions import InvalidInput, NotFound
+from memories.models import MemoryHistory
+from memories.signals import history_change
 from webhooks import delivery
 from webhooks.models import EventType, Webhook, WebhookDelivery
 from webhooks.selectors import webhook_get, webhooks_of
@@ -115,17 +117,15 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
     )
     if not webhooks:
         return 0
-    jobs = []
-    for change in changes:
-        event_type = EVENT_TYPES.get(change["event"])
-        if event_type is None:
-            continue
-        payload = payload_build(change, event_type)
-        jobs += [
-            {"webhook_id": webhook.id, "event_id": change["event_id"], "event_type": event_type, "payload": payload}
-            for webhook in webhooks
-            if event_type in webhook.event_types
-        ]
+    # Ids only: the job reads the change back from its history row, so no memory text sits in the job's
+    # arguments (which the worker logs).
+    jobs = [
+        {"webhook_id": webhook.id, "event_id": change["event_id"], "event_type": EVENT_TYPES[change["event"]]}
+        for change in changes
+        if change["event"] in EVENT_TYPES
+        for webhook in webhooks
+        if EVENT_TYPES[change["event"]] in webhook.event_types
+    ]
     if jobs:
         deliver.batch_defer(*jobs)  # one statement: all of one commit's jobs, or none
     return len(jobs)
@@ -150,13 +150,14 @@ def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
     }
 
 
-def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, payload: dict[str, Any], attempt: int) -> None:
-    """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. A deleted or deactivated
-    webhook is not called (nothing is logged)."""
+def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt: int) -> None:
+    """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. Nothing is sent (or logged)
+    to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset)."""
     webhook = Webhook.objects.filter(id=webhook_id, is_active=True).first()
-    if webhook is None:
+    history = MemoryHistory.objects.filter(id=event_id).first()
+    if webhook is None or history is None:
         return
-    body_payload = {**payload, "webhook_id": webhook.id}
+    body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
     outcome = delivery.send(
         url=webhook.url,
         secret=webhook.secret,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from procrastinate import JobContext, RetryDecision
 from procrastinate.contrib.django import app
@@ -30,12 +28,11 @@ class DeliveryRetry(BaseRetryStrategy):
 
 
 @app.task(name="webhooks.deliver", retry=DeliveryRetry(), pass_context=True)
-def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: str, payload: dict[str, Any]) -> None:
+def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: str) -> None:
     """Attempt to deliver one event to one webhook."""
     services.delivery_attempt(
         webhook_id=webhook_id,
         event_id=event_id,
         event_type=event_type,
-        payload=payload,
         attempt=context.job.attempts + 1,
     )

@@ -8,11 +8,12 @@ import hashlib
 import hmac
 import logging
 import socket
-import uuid
 
 import pytest
 
 from conftest import ADMIN
+from memories import services as memories_services
+from memories.models import MemoryHistory
 from webhooks import delivery, services
 from webhooks.models import WebhookDelivery
 
@@ -35,18 +36,18 @@ def dns(monkeypatch):
     return table
 
 
-def attempt(webhook, **overrides) -> None:
-    payload = {"event_id": str(uuid.uuid4()), "event_type": "memory_add", "event_details": {"id": "m1"}}
-    services.delivery_attempt(
-        webhook_id=webhook.id,
-        event_id=payload["event_id"],
-        event_type="memory_add",
-        payload=payload,
-        attempt=overrides.get("attempt", 1),
-    )
+@pytest.fixture
+def event_id(make_memory) -> str:
+    """A memory add's event (its history row), as the delivery job is given it."""
+    memory_id = make_memory("Likes chess")
+    return str(MemoryHistory.objects.get(memory_id=memory_id).id)
 
 
-def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_delivery(dns, receiver, settings):
+def attempt(webhook, event_id: str, number: int = 1) -> None:
+    services.delivery_attempt(webhook_id=webhook.id, event_id=event_id, event_type="memory_add", attempt=number)
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_delivery(event_id, dns, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = False
     port = receiver.url.split(":")[2].split("/")[0]
     dns["hooks.example"] = "93.184.216.34"  # public when the webhook is saved
@@ -54,37 +55,37 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_delivery(
         principal=ADMIN, name="rebind", url=f"http://hooks.example:{port}/hook", event_types=["memory_add"]
     )
     dns["hooks.example"] = "127.0.0.1"  # loopback by the time it is delivered
-    attempt(webhook)  # not retryable: returns without raising DeliveryFailed
+    attempt(webhook, event_id)  # not retryable: returns without raising DeliveryFailed
     assert receiver.requests == []
     row = WebhookDelivery.objects.get()
     assert (row.status_code, row.succeeded) == (None, False)
     assert "resolves to 127.0.0.1, a loopback address" in row.error
 
 
-def test_a_webhook_saved_while_private_targets_were_allowed_is_refused_once_they_are_not(receiver, settings):
+def test_a_webhook_saved_while_private_targets_were_allowed_is_refused_once_they_are_not(event_id, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
     settings.WEBHOOK_ALLOW_PRIVATE = False
-    attempt(webhook)
+    attempt(webhook, event_id)
     assert receiver.requests == []
     assert "a loopback address" in WebhookDelivery.objects.get().error
 
 
-def test_the_delivery_connects_to_the_checked_address_and_keeps_the_host_header(dns, receiver, settings):
+def test_the_delivery_connects_to_the_checked_address_and_keeps_the_host_header(event_id, dns, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     port = receiver.url.split(":")[2].split("/")[0]
     dns["hooks.example"] = "127.0.0.1"
     webhook, _ = services.webhook_create(
         principal=ADMIN, name="named", url=f"http://hooks.example:{port}/in?x=1", event_types=["memory_add"]
     )
-    attempt(webhook)
+    attempt(webhook, event_id)
     [received] = receiver.requests
     assert received.headers["Host"] == f"hooks.example:{port}"
     assert received.path == "/in?x=1"
     assert WebhookDelivery.objects.get().succeeded
 
 
-def test_a_receiver_that_is_down_is_a_retryable_failure_with_the_reason_logged(settings):
+def test_a_receiver_that_is_down_is_a_retryable_failure_with_the_reason_logged(event_id, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
@@ -93,20 +94,29 @@ def test_a_receiver_that_is_down_is_a_retryable_failure_with_the_reason_logged(s
         principal=ADMIN, name="down", url=f"http://127.0.0.1:{port}/", event_types=["memory_add"]
     )
     with pytest.raises(services.DeliveryFailed):
-        attempt(webhook, attempt=2)
+        attempt(webhook, event_id, 2)
     row = WebhookDelivery.objects.get()
     assert (row.attempt, row.status_code, row.succeeded) == (2, None, False)
     assert "ConnectError" in row.error
 
 
-def test_a_paused_or_deleted_webhook_is_not_called(receiver, settings):
+def test_a_paused_or_deleted_webhook_is_not_called(event_id, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook, _ = services.webhook_create(
         principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"], is_active=False
     )
-    attempt(webhook)
+    attempt(webhook, event_id)
     webhook.delete()
-    attempt(webhook)
+    attempt(webhook, event_id)
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_an_event_whose_history_was_reset_is_not_sent(event_id, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    memories_services.memories_reset()
+    attempt(webhook, event_id)
     assert receiver.requests == []
     assert not WebhookDelivery.objects.exists()
 
@@ -118,13 +128,13 @@ def test_the_signature_is_the_hmac_of_timestamp_dot_body():
     assert delivery.signature("whsec_k", 1700000000, body) == f"t=1700000000,v1={expected}"
 
 
-def test_no_secret_reaches_the_logs_of_a_failing_delivery(receiver, settings, caplog):
+def test_no_secret_reaches_the_logs_of_a_failing_delivery(event_id, receiver, settings, caplog):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook, secret = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
     receiver.answer_next(500)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(services.DeliveryFailed):
-        attempt(webhook)
+        attempt(webhook, event_id)
     assert "Answered HTTP 500" in caplog.text
     assert secret not in caplog.text
     assert secret[len("whsec_") :] not in str(WebhookDelivery.objects.values_list())

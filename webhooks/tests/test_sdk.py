@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 from mem0.exceptions import MemoryNotFoundError
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from platform_api import services as platform_services
 from webhooks.models import Webhook, WebhookDelivery
@@ -107,6 +108,10 @@ def test_the_receiver_gets_signed_add_update_and_delete_events_after_sdk_calls(
     [added] = client.add("Likes green tea", filters={"user_id": "alice"}, infer=False)["results"]
     client.update(added["id"], text="Likes jasmine tea")
     client.delete(added["id"])
+    jobs = ProcrastinateJob.objects.filter(task_name="webhooks.deliver", status="todo")
+    queued = [str(args) for args in jobs.values_list("args", flat=True)]
+    assert len(queued) == 3
+    assert not [args for args in queued if "tea" in args]  # ids only: the worker logs job arguments
     run_jobs()
 
     assert [r.headers["X-Mem0-Event-Type"] for r in receiver.requests] == [

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import ADMIN
+from memories.models import MemoryHistory
 from webhooks import services
 from webhooks.models import WebhookDelivery
 
@@ -88,20 +89,23 @@ def https_receiver(tmp_path, monkeypatch, settings):
         httpd.shutdown()
 
 
-def deliver_once(url: str) -> WebhookDelivery:
-    webhook, _ = services.webhook_create(principal=ADMIN, name="tls", url=url, event_types=["memory_add"])
-    with contextlib.suppress(services.DeliveryFailed):
-        services.delivery_attempt(
-            webhook_id=webhook.id,
-            event_id="00000000-0000-0000-0000-000000000001",
-            event_type="memory_add",
-            payload={"event_details": {}},
-            attempt=1,
-        )
-    return WebhookDelivery.objects.get(webhook=webhook)
+@pytest.fixture
+def deliver_once(make_memory):
+    """Create a webhook for the URL and make one delivery attempt of a memory add to it."""
+
+    def deliver(url: str) -> WebhookDelivery:
+        event_id = MemoryHistory.objects.get(memory_id=make_memory("Likes chess")).id
+        webhook, _ = services.webhook_create(principal=ADMIN, name="tls", url=url, event_types=["memory_add"])
+        with contextlib.suppress(services.DeliveryFailed):
+            services.delivery_attempt(webhook_id=webhook.id, event_id=str(event_id), event_type="memory_add", attempt=1)
+        return WebhookDelivery.objects.get(webhook=webhook)
+
+    return deliver
 
 
-def test_an_https_receiver_with_a_certificate_for_the_host_is_reached_at_the_checked_address(https_receiver):
+def test_an_https_receiver_with_a_certificate_for_the_host_is_reached_at_the_checked_address(
+    https_receiver, deliver_once
+):
     start, hosts = https_receiver
     url = start("hooks.example")
     delivery = deliver_once(url)
@@ -109,7 +113,7 @@ def test_an_https_receiver_with_a_certificate_for_the_host_is_reached_at_the_che
     assert hosts == [url.split("/")[2]]
 
 
-def test_an_https_receiver_whose_certificate_names_another_host_is_refused(https_receiver):
+def test_an_https_receiver_whose_certificate_names_another_host_is_refused(https_receiver, deliver_once):
     start, hosts = https_receiver
     delivery = deliver_once(start("elsewhere.example"))
     assert (delivery.status_code, delivery.succeeded) == (None, False)
