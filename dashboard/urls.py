@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import account, admin, entities, home, keys, memories, memory_exports, requests
+from dashboard.views import account, admin, entities, home, keys, memories, memory_exports, requests, webhooks
 
 app_name = "dashboard"
 
@@ -28,6 +28,7 @@ urlpatterns = [
     path("keys/", keys.key_list, name="keys"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("requests/", requests.request_list, name="requests"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
     path("configuration/", admin.config_page, name="config"),
     path("configuration/test/", admin.config_test, name="config-test"),
     path("users/", admin.user_list, name="users"),

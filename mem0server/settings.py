@@ -285,6 +285,8 @@ INSTALLED_APPS = [
     "platform_api",
     # Memory exports (POST /v1/exports/) and the export_memories / import_memories backup commands.
     "exports",
+    # Webhooks: signed POSTs of memory changes, delivered by background jobs, with a delivery log.
+    "webhooks",
     "mcp_server",
     # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
     "django_htmx",
@@ -401,6 +403,23 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = ("x-request-id", "x-next-cursor", "link", "retry-after")
 # GET /metrics: open to an admin's credentials, or to `Authorization: Bearer <METRICS_TOKEN>` when set.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# --- Webhooks ------------------------------------------------------------------------------------
+# Targets on loopback, private, link-local … addresses are refused (SSRF) unless this is true.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Seconds one delivery attempt may take (connect + send + answer).
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Attempts per delivery, the first one included; then the delivery is given up (it stays in the log).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+# Wait before retry n: WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (10 s, 20 s, 40 s … by default), at most an hour.
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0)
+# PEM file of the CAs that HTTPS webhook receivers' certificates are checked against; empty: certifi's bundle.
+WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE")
+if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_MAX_ATTEMPTS < 1 or WEBHOOK_RETRY_BASE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "WEBHOOK_TIMEOUT_SECONDS must be positive, WEBHOOK_MAX_ATTEMPTS at least 1 and "
+        "WEBHOOK_RETRY_BASE_SECONDS zero or more."
+    )
 
 # --- REST framework / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {

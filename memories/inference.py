@@ -35,6 +35,7 @@ from memories.services import (
     _near_duplicate,
     clean_metadata,
 )
+from memories.signals import history_record
 
 logger = logging.getLogger("mem0server")
 
@@ -288,7 +289,7 @@ def _apply(
             else:  # NONE, or an UPDATE to the same text
                 results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})
         Memory.objects.bulk_create(added.memories)
-        MemoryHistory.objects.bulk_create(history)
+        history_record(history)
         _remember_session(account, scope, messages)
     return results
 
@@ -346,12 +347,16 @@ def memory_add_procedural(
     )
     with transaction.atomic():
         memory.save(force_insert=True)
-        MemoryHistory.objects.create(
-            memory_id=memory.id,
-            account=account,
-            new_memory=summary,
-            event=MemoryHistory.Event.ADD,
-            created_at=memory.created_at,
-            updated_at=memory.created_at,
+        history_record(
+            [
+                MemoryHistory(
+                    memory_id=memory.id,
+                    account=account,
+                    new_memory=summary,
+                    event=MemoryHistory.Event.ADD,
+                    created_at=memory.created_at,
+                    updated_at=memory.created_at,
+                )
+            ]
         )
     return [{"id": str(memory.id), "memory": summary, "event": "ADD"}]

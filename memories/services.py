@@ -21,6 +21,7 @@ from memories.embeddings import get_embedder
 from memories.filters import build_filter, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, SessionMessage
 from memories.selectors import memories_visible, memory_get
+from memories.signals import history_record
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -153,7 +154,7 @@ def memories_add(
             )
         memories = [memory for _, _, memory in stored]
         Memory.objects.bulk_create(memories)
-        MemoryHistory.objects.bulk_create(
+        history_record(
             MemoryHistory(
                 memory_id=m.id,
                 account=m.account,
@@ -233,23 +234,27 @@ def memory_update(
         if expiration_date is not _UNSET:
             memory.expiration_date = expiration_date
         memory.save()
-        MemoryHistory.objects.create(
-            memory_id=memory.id,
-            account_id=memory.account_id,
-            old_memory=old_text,
-            new_memory=memory.text,
-            event=MemoryHistory.Event.UPDATE,
-            created_at=memory.updated_at,
-            updated_at=memory.updated_at,
-            actor_id=memory.actor_id,
-            role=memory.role,
+        history_record(
+            [
+                MemoryHistory(
+                    memory_id=memory.id,
+                    account_id=memory.account_id,
+                    old_memory=old_text,
+                    new_memory=memory.text,
+                    event=MemoryHistory.Event.UPDATE,
+                    created_at=memory.updated_at,
+                    updated_at=memory.updated_at,
+                    actor_id=memory.actor_id,
+                    role=memory.role,
+                )
+            ]
         )
     return memory
 
 
 def _delete_with_history(memories: list[Memory]) -> int:
     now = timezone.now()
-    MemoryHistory.objects.bulk_create(
+    history_record(
         MemoryHistory(
             memory_id=m.id,
             account_id=m.account_id,
@@ -402,7 +407,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
         Memory.objects.bulk_update(retexted, ["text", "hash", "embedding", "metadata", "updated_at"], batch_size=200)
         Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
-        MemoryHistory.objects.bulk_create(history)
+        history_record(history)
     return len(memories)
 
 

@@ -114,6 +114,9 @@ def flatmap_path_parameters(context, path_parameters):
         # The Platform's project route: the admin's and the member's own (org_id, project_id) pairs.
         projects = _seeded("project").map(lambda ids: {"org_id": ids[0], "project_id": ids[1]})
         return _either(path_parameters, projects)
+    if names == {"project_id"}:
+        # The webhook routes: the admin's and the member's own project_id.
+        return _either(path_parameters, _seeded("project").map(lambda ids: {"project_id": ids[1]}))
     if names == {"entity_type", "entity_id"}:
         entities = [{"entity_type": kind, "entity_id": value} for kind, _, value in SCOPES]
         return _either(path_parameters, st.sampled_from(entities))

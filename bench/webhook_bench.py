@@ -1,0 +1,135 @@
+"""Webhooks: what emission adds to a memory write, and how fast one worker delivers.
+
+In one process, on a throw-away database (bench_webhooks_mem0, dropped at the end) of the configured
+PostgreSQL, with the local embedder and a local receiver on 127.0.0.1 that answers 200 at once:
+
+1. `--adds` single-message adds (infer=false, through memories.services) for an account with no webhook,
+   interleaved with as many for one with a subscribed webhook; and the time the signal's listener takes to
+   queue the deliveries (a webhook lookup, plus one job when subscribed).
+2. The queued deliveries run by procrastinate's worker in this process (`--concurrency` jobs at once):
+   deliveries per second, each one HTTP POST plus its delivery-log row.
+
+    .venv/bin/python bench/webhook_bench.py --adds 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
+
+
+def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
+    received: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(1)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, received
+
+
+def ms(values: list[float]) -> str:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"mean {statistics.fmean(values) * 1000:.1f} ms, p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--adds", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=1)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+    from procrastinate.contrib.django import app
+
+    from accounts.models import User
+    from memories import services
+    from memories.embeddings import get_embedder
+    from webhooks import services as webhook_services
+    from webhooks.models import WebhookDelivery
+
+    setup_test_environment()
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    connection.settings_dict["TEST"]["NAME"] = "bench_webhooks_mem0"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    server, received = receiver()
+    try:
+        get_embedder().embed(["warm up"])
+        quiet = User.objects.create_user(email="quiet@example.com")
+        hooked = User.objects.create_user(email="hooked@example.com")
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        webhook_services.webhook_create(principal=hooked, name="bench", url=url, event_types=["memory_add"])
+
+        def add(user, i: int) -> float:
+            started = time.perf_counter()
+            services.memories_add(
+                principal=user,
+                messages=[services.Message("user", f"Bench fact number {i} about {user.email}")],
+                scope={"user_id": "bench"},
+                infer=False,
+            )
+            return time.perf_counter() - started
+
+        # Interleaved, so a busy machine slows both series alike; the queueing itself is timed apart too.
+        enqueue_seconds: list[float] = []
+        original = webhook_services.deliveries_enqueue
+
+        def timed_enqueue(**kwargs):
+            started = time.perf_counter()
+            try:
+                return original(**kwargs)
+            finally:
+                enqueue_seconds.append(time.perf_counter() - started)
+
+        webhook_services.deliveries_enqueue = timed_enqueue
+        without, with_hook = [], []
+        for i in range(args.adds):
+            without.append(add(quiet, i))
+            with_hook.append(add(hooked, i))
+        webhook_services.deliveries_enqueue = original
+        hooked_enqueues = enqueue_seconds[1::2]
+        print(f"add, no webhook:          {ms(without)}")
+        print(f"add, one webhook:         {ms(with_hook)}")
+        print(f"queueing, no webhook:     {ms(enqueue_seconds[0::2])} (the webhook lookup)")
+        print(f"queueing, one webhook:    {ms(hooked_enqueues)} (lookup + one job)")
+
+        started = time.perf_counter()
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, concurrency=args.concurrency)
+        elapsed = time.perf_counter() - started
+        delivered = WebhookDelivery.objects.filter(succeeded=True).count()
+        print(
+            f"deliveries:               {delivered} of {args.adds} in {elapsed:.2f} s = {delivered / elapsed:.0f}/s "
+            f"(concurrency {args.concurrency}; the receiver got {len(received)})"
+        )
+    finally:
+        server.shutdown()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

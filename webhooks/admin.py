@@ -1,0 +1,43 @@
+"""Admin: webhooks with their secret masked, and the delivery log read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from webhooks.models import Webhook, WebhookDelivery
+from webhooks.services import secret_mask
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "url", "account", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url", "account__email")
+    # The secret is never a form field: an admin sees it masked and cannot read it back.
+    fields = ("account", "name", "url", "event_types", "is_active", "masked_secret", "created_at", "updated_at")
+    # Only is_active changes here (to silence a webhook): a url typed here would skip the API's address check.
+    readonly_fields = ("account", "name", "url", "event_types", "masked_secret", "created_at", "updated_at")
+
+    @admin.display(description="secret")
+    def masked_secret(self, obj: Webhook) -> str:
+        return secret_mask(obj.secret)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created through the API, which shows the secret once
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "webhook", "event_type", "attempt", "status_code", "succeeded", "duration_ms")
+    list_filter = ("succeeded", "event_type")
+    search_fields = ("event_id", "webhook__name", "webhook__url")
+    list_select_related = ("webhook",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,103 @@
+"""Sending one webhook request: the JSON body, its signature and the HTTP POST (no redirects, no proxies).
+
+Signature: X-Mem0-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed by the secret>.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import certifi
+import httpx
+from django.conf import settings
+
+from webhooks.targets import TargetRefused, TargetUnresolved, url_resolve
+
+SIGNATURE_HEADER = "X-Mem0-Signature"
+EVENT_ID_HEADER = "X-Mem0-Event-Id"
+EVENT_TYPE_HEADER = "X-Mem0-Event-Type"
+ATTEMPT_HEADER = "X-Mem0-Delivery-Attempt"
+USER_AGENT = "mem0server-webhooks/1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str
+    duration_ms: int
+    # False: retrying cannot help (the URL is refused), so the delivery is given up at once.
+    retryable: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@functools.cache
+def tls_context(cafile: str | None) -> ssl.SSLContext:
+    """Certificate checks against certifi's CA bundle, or the given file (WEBHOOK_CA_FILE: a private CA).
+    Built once per file: loading a bundle costs ~70 ms, more than a delivery."""
+    return ssl.create_default_context(cafile=cafile or certifi.where())
+
+
+def body_encode(payload: dict[str, Any]) -> bytes:
+    """The exact bytes sent (and signed): compact JSON, UTF-8."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Mem0-Signature value for this body sent at this time."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int, body: bytes) -> Outcome:
+    """POST the body to the URL's checked address; never raises for the receiver's or the network's failures."""
+    started = time.monotonic()
+
+    def outcome(status_code: int | None, error: str, *, retryable: bool = True) -> Outcome:
+        elapsed = round((time.monotonic() - started) * 1000)
+        return Outcome(status_code=status_code, error=error, duration_ms=elapsed, retryable=retryable)
+
+    try:
+        target = url_resolve(url)
+    except TargetRefused as exc:
+        return outcome(None, str(exc), retryable=isinstance(exc, TargetUnresolved))
+    headers = {
+        "Host": target.host_header,
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_ID_HEADER: event_id,
+        EVENT_TYPE_HEADER: event_type,
+        ATTEMPT_HEADER: str(attempt),
+        SIGNATURE_HEADER: signature(secret, int(time.time()), body),
+    }
+    # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
+    extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
+    tls = tls_context(settings.WEBHOOK_CA_FILE or None)
+    try:
+        # trust_env=False: no proxy from the environment (it would resolve the name again, unchecked). A new
+        # client per attempt: a pooled connection is keyed by address and could carry another host's TLS name.
+        with (
+            httpx.Client(
+                timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False, verify=tls
+            ) as client,
+            client.stream("POST", target.connect_url, content=body, headers=headers, extensions=extensions) as answer,
+        ):
+            status_code = answer.status_code  # the body is never read: only the status matters
+    except httpx.TimeoutException:
+        return outcome(None, f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s.")
+    except httpx.HTTPError as exc:
+        return outcome(None, f"{type(exc).__name__}: {exc}"[:1000])
+    if 300 <= status_code < 400:
+        return outcome(status_code, "Answered with a redirect; redirects are not followed.")
+    if not 200 <= status_code < 300:
+        return outcome(status_code, f"Answered HTTP {status_code}.")
+    return outcome(status_code, "")

@@ -1,0 +1,15 @@
+"""Listens to memories_changed and queues the deliveries (connected in WebhooksConfig.ready)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from memories.signals import memories_changed
+from webhooks import services
+
+
+@receiver(memories_changed, dispatch_uid="webhooks.deliveries_enqueue")
+def on_memories_changed(sender, *, account_id: int | None, changes: list[dict[str, Any]], **kwargs) -> None:
+    services.deliveries_enqueue(account_id=account_id, changes=changes)

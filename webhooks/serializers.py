@@ -1,0 +1,81 @@
+"""Request and response shapes of the webhook routes (the official SDKs' wire format)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from mem0server.serializers import StrictCharField
+from webhooks.models import EventType
+
+VALID_EVENT_TYPES = ", ".join(EventType.values)
+
+
+class EventTypeField(serializers.ChoiceField):
+    default_error_messages = {
+        "invalid_choice": f'"{{input}}" is not a valid event type; valid event types are {VALID_EVENT_TYPES}.'
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=EventType.choices, **kwargs)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (not "yes", 1 …): a webhook switched on by accident would send data."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class WebhookChangeSerializer(serializers.Serializer):
+    name = StrictCharField(required=False, max_length=255, help_text="A label for you.")
+    url = StrictCharField(
+        required=False,
+        max_length=2048,
+        help_text="http(s) URL the events are POSTed to; private, loopback and link-local addresses are refused "
+        "unless WEBHOOK_ALLOW_PRIVATE=true.",
+    )
+    event_types = serializers.ListField(
+        child=EventTypeField(),
+        required=False,
+        min_length=1,
+        max_length=len(EventType.values) * 4,
+        help_text="Events to receive. This server sends memory_add, memory_update and memory_delete.",
+    )
+    is_active = StrictBooleanField(required=False, help_text="false: keep the webhook but send nothing.")
+
+
+class WebhookCreateSerializer(WebhookChangeSerializer):
+    name = StrictCharField(max_length=255, help_text="A label for you.")
+    url = StrictCharField(max_length=2048, help_text=WebhookChangeSerializer().fields["url"].help_text)
+    event_types = serializers.ListField(
+        child=EventTypeField(),
+        min_length=1,
+        max_length=len(EventType.values) * 4,
+        help_text=WebhookChangeSerializer().fields["event_types"].help_text,
+    )
+    project_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
+
+
+class WebhookSerializer(serializers.Serializer):
+    webhook_id = serializers.IntegerField(source="id")
+    name = serializers.CharField()
+    url = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices))
+    owner = serializers.CharField(help_text="The email of the account whose memories it reports; admin: no account.")
+    project = serializers.CharField(help_text="The project id (GET /v1/ping/ tells yours).")
+    is_active = serializers.BooleanField()
+    secret = serializers.CharField(help_text="The signing secret, masked (it is shown in full only at creation).")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        help_text="The signing secret of X-Mem0-Signature, in full: shown this once, store it now."
+    )
+
+
+class WebhookMessageSerializer(serializers.Serializer):
+    message = serializers.CharField()

@@ -1,0 +1,184 @@
+"""Webhooks: create, change and delete an account's webhooks; queue and perform deliveries of memory changes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from django.db import transaction
+
+from mem0server.exceptions import InvalidInput, NotFound
+from memories.models import MemoryHistory
+from memories.signals import history_change
+from webhooks import delivery
+from webhooks.models import EventType, Webhook, WebhookDelivery
+from webhooks.selectors import webhook_get, webhooks_of
+from webhooks.targets import TargetRefused, url_check
+
+logger = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"  # noqa: S105  (a visible prefix, not a secret)
+# memories_changed's history events → the webhook event types they are delivered as.
+EVENT_TYPES = {"ADD": EventType.MEMORY_ADD, "UPDATE": EventType.MEMORY_UPDATE, "DELETE": EventType.MEMORY_DELETE}
+
+
+class DeliveryFailed(Exception):
+    """An attempt failed in a way a later attempt may not (non-2xx answer, network error, timeout)."""
+
+
+def secret_mask(secret: str) -> str:
+    """The secret as it may be shown after creation: its prefix and last four characters."""
+    return f"{SECRET_PREFIX}…{secret[-4:]}" if secret else ""
+
+
+def _check_url(url: str) -> None:
+    try:
+        url_check(url)
+    except TargetRefused as exc:
+        raise InvalidInput(str(exc), field="url") from None
+
+
+def _check_event_types(event_types: list[str]) -> list[str]:
+    if not event_types:
+        raise InvalidInput(f"event_types is empty; give one or more of {', '.join(EventType.values)}.")
+    unknown = [value for value in event_types if value not in EventType.values]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown event type {unknown[0]!r}; valid event types are {', '.join(EventType.values)}.",
+            field="event_types",
+        )
+    return list(dict.fromkeys(event_types))
+
+
+def webhook_create(
+    *, principal, name: str, url: str, event_types: list[str], is_active: bool = True
+) -> tuple[Webhook, str]:
+    """A new webhook and its signing secret (the only time the secret is returned)."""
+    event_types = _check_event_types(event_types)
+    _check_url(url)
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    webhook = Webhook(
+        account=principal.account, name=name, url=url, event_types=event_types, is_active=is_active, secret=secret
+    )
+    webhook.save()
+    return webhook, secret
+
+
+def webhook_update(
+    *,
+    principal,
+    webhook_id: int,
+    name: str | None = None,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    is_active: bool | None = None,
+) -> Webhook:
+    """Change the given fields of one of the caller's webhooks (the others, and the secret, stay)."""
+    webhook_get(principal=principal, webhook_id=webhook_id)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if url is not None:
+        _check_url(url)
+        changes["url"] = url
+    if event_types is not None:
+        changes["event_types"] = _check_event_types(event_types)
+    if is_active is not None:
+        changes["is_active"] = is_active
+    with transaction.atomic():
+        webhook = webhooks_of(principal=principal).select_for_update().filter(id=webhook_id).first()
+        if webhook is None:  # deleted meanwhile
+            raise NotFound(f"Webhook {webhook_id} not found.")
+        for field, value in changes.items():
+            setattr(webhook, field, value)
+        webhook.save()
+    return webhook
+
+
+def webhook_delete(*, principal, webhook_id: int) -> None:
+    """Delete one of the caller's webhooks with its delivery log; queued deliveries to it are dropped."""
+    deleted, _ = webhooks_of(principal=principal).filter(id=webhook_id).delete()
+    if not deleted:
+        raise NotFound(f"Webhook {webhook_id} not found.")
+
+
+def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]]) -> int:
+    """Queue one delivery job per (change, subscribed active webhook of the account); returns how many."""
+    from webhooks.tasks import deliver  # the task module imports this one
+
+    wanted = {EVENT_TYPES[change["event"]] for change in changes if change["event"] in EVENT_TYPES}
+    if not wanted:
+        return 0
+    webhooks = list(
+        Webhook.objects.filter(account_id=account_id, is_active=True, event_types__overlap=list(wanted)).only(
+            "id", "event_types"
+        )
+    )
+    if not webhooks:
+        return 0
+    # Ids only: the job reads the change back from its history row, so no memory text sits in the job's
+    # arguments (which the worker logs).
+    jobs = [
+        {"webhook_id": webhook.id, "event_id": change["event_id"], "event_type": EVENT_TYPES[change["event"]]}
+        for change in changes
+        if change["event"] in EVENT_TYPES
+        for webhook in webhooks
+        if EVENT_TYPES[change["event"]] in webhook.event_types
+    ]
+    if jobs:
+        deliver.batch_defer(*jobs)  # one statement: all of one commit's jobs, or none
+    return len(jobs)
+
+
+def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
+    """The JSON body of a memory event: Mem0's `event_details`, plus the event's id, type and time."""
+    data = {"memory": change["memory"]}
+    if change.get("previous_memory") is not None:
+        data["previous_memory"] = change["previous_memory"]
+    return {
+        "event_id": change["event_id"],
+        "event_type": event_type,
+        "created_at": change["created_at"],
+        "event_details": {
+            "id": change["memory_id"],
+            "event": change["event"],
+            "data": data,
+            "actor_id": change.get("actor_id"),
+            "role": change.get("role"),
+        },
+    }
+
+
+def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt: int) -> None:
+    """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. Nothing is sent (or logged)
+    to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset)."""
+    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).first()
+    history = MemoryHistory.objects.filter(id=event_id).first()
+    if webhook is None or history is None:
+        return
+    body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
+    outcome = delivery.send(
+        url=webhook.url,
+        secret=webhook.secret,
+        event_id=event_id,
+        event_type=event_type,
+        attempt=attempt,
+        body=delivery.body_encode(body_payload),
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event_id=event_id,
+        event_type=event_type,
+        payload=body_payload,
+        attempt=attempt,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        succeeded=outcome.succeeded,
+        duration_ms=outcome.duration_ms,
+    )
+    if outcome.succeeded:
+        return
+    logger.warning("Webhook %s: attempt %s of event %s failed: %s", webhook.id, attempt, event_id, outcome.error)
+    if outcome.retryable:
+        raise DeliveryFailed(outcome.error)

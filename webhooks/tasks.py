@@ -1,0 +1,38 @@
+"""The delivery job: one attempt per run, retried with exponential backoff while attempts remain."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from procrastinate import JobContext, RetryDecision
+from procrastinate.contrib.django import app
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy
+
+from webhooks import services
+
+MAX_RETRY_WAIT_SECONDS = 3600
+
+
+class DeliveryRetry(BaseRetryStrategy):
+    """Retry a failed attempt after WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (n: attempts made so far), until
+    WEBHOOK_MAX_ATTEMPTS; read at each failure, so a changed setting applies to queued deliveries too."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not isinstance(exception, services.DeliveryFailed):
+            return None  # a bug, not the receiver: retrying would repeat it
+        made = job.attempts + 1  # job.attempts counts the runs before this one
+        if made >= settings.WEBHOOK_MAX_ATTEMPTS:
+            return None
+        wait = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (made - 1), MAX_RETRY_WAIT_SECONDS)
+        return RetryDecision(retry_in={"seconds": wait})
+
+
+@app.task(name="webhooks.deliver", retry=DeliveryRetry(), pass_context=True)
+def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: str) -> None:
+    """Attempt to deliver one event to one webhook."""
+    services.delivery_attempt(
+        webhook_id=webhook_id,
+        event_id=event_id,
+        event_type=event_type,
+        attempt=context.job.attempts + 1,
+    )

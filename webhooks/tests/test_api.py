@@ -1,0 +1,208 @@
+"""The webhook routes over HTTP (DRF's APIClient): bad bodies are 400s that say what is wrong, unknown or other
+accounts' webhooks are 404s, the SSRF guard refuses non-public targets, and secrets stay masked."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import User
+from platform_api.services import project_ids
+from webhooks.models import EventType, Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def alice_api(key_client, alice):
+    return key_client(alice)
+
+
+def hooks_url(principal) -> str:
+    return f"/api/v1/webhooks/projects/{project_ids(principal=principal)[1]}/"
+
+
+def create(api, principal, **body):
+    body = {"name": "hook", "url": "http://127.0.0.1:9/", "event_types": ["memory_add"], **body}
+    return api.post(hooks_url(principal), body, format="json")
+
+
+# --- validation --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"event_types": ["memory_explode"]}, "valid event types are memory_add, memory_update, memory_delete"),
+        ({"event_types": []}, "event_types"),
+        ({"event_types": "memory_add"}, "event_types"),
+        ({"name": ""}, "name"),
+        ({"name": 7}, "name: Must be a string"),
+        ({"url": ["http://127.0.0.1/"]}, "url: Must be a string"),
+        ({"url": "not a url"}, "http:// or https://"),
+        ({"url": "ftp://127.0.0.1/file"}, "http:// or https://, not ftp:"),
+        ({"url": "http://user:pw@127.0.0.1/"}, "user name or password"),
+        ({"url": "http://127.0.0.1:99999/"}, "not a valid URL"),
+        ({"url": "http:///path-only"}, "url has no host"),
+        ({"is_active": "yes"}, "is_active"),
+    ],
+)
+def test_a_bad_create_body_is_a_400_naming_the_problem(alice_api, alice, settings, body, expected):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    answer = create(alice_api, alice, **body)
+    assert answer.status_code == 400, answer.content
+    assert expected in answer.json()["detail"]
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize("missing", ["name", "url", "event_types"])
+def test_a_create_without_a_required_field_is_a_400(alice_api, alice, missing):
+    body = {"name": "hook", "url": "http://127.0.0.1:9/", "event_types": ["memory_add"]}
+    del body[missing]
+    answer = alice_api.post(hooks_url(alice), body, format="json")
+    assert answer.status_code == 400
+    assert missing in answer.json()["detail"]
+
+
+def test_a_body_that_is_not_an_object_is_a_400(alice_api, alice):
+    answer = alice_api.post(hooks_url(alice), [1, 2], format="json")
+    assert answer.status_code == 400
+
+
+def test_every_platform_event_type_is_accepted(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    answer = create(alice_api, alice, event_types=EventType.values)
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["event_types"] == EventType.values
+
+
+@pytest.mark.parametrize("webhook_id", ["999999", "abc", "99999999999999999999999", "-1"])
+def test_an_unknown_webhook_id_is_a_404(alice_api, webhook_id):
+    assert alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"name": "x"}, format="json").status_code == 404
+    assert alice_api.delete(f"/api/v1/webhooks/{webhook_id}/").status_code == 404
+
+
+def test_a_bad_update_is_a_400_and_changes_nothing(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_id = create(alice_api, alice).json()["webhook_id"]
+    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"name": "new", "event_types": ["nope"]}, format="json")
+    assert answer.status_code == 400
+    assert "valid event types are" in answer.json()["detail"]
+    assert Webhook.objects.get().name == "hook"
+
+
+def test_an_empty_update_changes_nothing_and_succeeds(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_id = create(alice_api, alice).json()["webhook_id"]
+    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {}, format="json")
+    assert answer.json() == {"message": "Webhook updated successfully"}
+
+
+def test_is_active_false_pauses_a_webhook(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_id = create(alice_api, alice).json()["webhook_id"]
+    alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"is_active": False}, format="json")
+    [listed] = alice_api.get(hooks_url(alice)).json()
+    assert listed["is_active"] is False
+
+
+def test_the_admin_principal_has_its_own_webhooks(api_client, alice_api, alice, settings):
+    from conftest import ADMIN
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    assert create(api_client, ADMIN).status_code == 201
+    assert alice_api.get(hooks_url(alice)).json() == []
+    [listed] = api_client.get(hooks_url(ADMIN)).json()
+    assert listed["owner"] == "admin"
+    assert Webhook.objects.get().account is None
+
+
+# --- the SSRF guard -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1/hook", "loopback"),
+        ("http://127.9.9.9:8080/hook", "loopback"),
+        ("http://localhost:8000/hook", "loopback"),  # a name that resolves to loopback
+        ("http://[::1]/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://10.1.2.3/hook", "private"),
+        ("http://192.168.0.10/hook", "private"),
+        ("http://172.16.5.5/hook", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://0.0.0.0/hook", "unspecified"),
+        ("http://224.0.0.1/hook", "multicast"),
+        ("http://240.0.0.1/hook", "reserved"),
+        ("http://100.64.0.1/hook", "not public"),
+    ],
+)
+def test_non_public_targets_are_refused_unless_allowed(alice_api, alice, settings, url, kind):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    answer = create(alice_api, alice, url=url)
+    assert answer.status_code == 400
+    assert f"a {kind} address" in answer.json()["detail"]
+    assert "WEBHOOK_ALLOW_PRIVATE" in answer.json()["detail"]
+    assert not Webhook.objects.exists()
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    assert create(alice_api, alice, url=url).status_code == 201
+
+
+def test_an_update_to_a_non_public_target_is_refused(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_id = create(alice_api, alice, url="http://127.0.0.1:9/a").json()["webhook_id"]
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"url": "http://10.0.0.1/"}, format="json")
+    assert answer.status_code == 400
+    assert "a private address" in answer.json()["detail"]
+    assert Webhook.objects.get().url == "http://127.0.0.1:9/a"
+
+
+def test_a_host_that_does_not_resolve_is_refused(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    answer = create(alice_api, alice, url="https://no-such-host.invalid/hook")
+    assert answer.status_code == 400
+    assert "does not resolve" in answer.json()["detail"]
+
+
+# --- secrets -------------------------------------------------------------------------------------------------
+
+
+def test_the_secret_is_shown_once_then_masked_in_lists_and_the_admin(alice_api, alice, settings, client):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    secret = create(alice_api, alice).json()["secret"]
+    assert secret not in alice_api.get(hooks_url(alice)).content.decode()
+    staff = User.objects.create_superuser(email="root@example.com", password="an admin passphrase")
+    client.force_login(staff)
+    webhook = Webhook.objects.get()
+    for path in (
+        "/admin/webhooks/webhook/",
+        f"/admin/webhooks/webhook/{webhook.pk}/change/",
+        "/admin/webhooks/webhookdelivery/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert secret not in page.content.decode()
+    assert secret[-4:] in client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/webhooks/projects/proj_x/"),
+        ("post", "/api/v1/webhooks/projects/proj_x/"),
+        ("put", "/api/v1/webhooks/1/"),
+        ("delete", "/api/v1/webhooks/1/"),
+    ],
+)
+def test_the_webhook_routes_need_credentials(anon_client, method, path):
+    answer = getattr(anon_client, method)(path, {}, format="json")
+    assert answer.status_code == 401
+    assert "WWW-Authenticate" in answer

@@ -1,0 +1,178 @@
+"""One delivery attempt (webhooks.services.delivery_attempt, what the job runs): the address is checked again
+at delivery and is the one connected to, network failures are retryable, the signature is exact, and no secret
+reaches the logs. DNS is faked at its edge (socket.getaddrinfo) for the names these tests invent."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import socket
+
+import pytest
+
+from conftest import ADMIN
+from memories import services as memories_services
+from memories.models import MemoryHistory
+from webhooks import delivery, services
+from webhooks.models import WebhookDelivery
+
+pytestmark = pytest.mark.django_db
+
+REAL_GETADDRINFO = socket.getaddrinfo
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Names of the test's choosing resolve to the addresses it sets (changeable mid-test, as DNS rebinding does)."""
+    table: dict[str, str] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in table:
+            return REAL_GETADDRINFO(table[host], port, *args, **kwargs)
+        return REAL_GETADDRINFO(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
+
+
+@pytest.fixture
+def event_id(make_memory) -> str:
+    """A memory add's event (its history row), as the delivery job is given it."""
+    memory_id = make_memory("Likes chess")
+    return str(MemoryHistory.objects.get(memory_id=memory_id).id)
+
+
+def attempt(webhook, event_id: str, number: int = 1) -> None:
+    services.delivery_attempt(webhook_id=webhook.id, event_id=event_id, event_type="memory_add", attempt=number)
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_delivery(event_id, dns, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.url.split(":")[2].split("/")[0]
+    dns["hooks.example"] = "93.184.216.34"  # public when the webhook is saved
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="rebind", url=f"http://hooks.example:{port}/hook", event_types=["memory_add"]
+    )
+    dns["hooks.example"] = "127.0.0.1"  # loopback by the time it is delivered
+    attempt(webhook, event_id)  # not retryable: returns without raising DeliveryFailed
+    assert receiver.requests == []
+    row = WebhookDelivery.objects.get()
+    assert (row.status_code, row.succeeded) == (None, False)
+    assert "resolves to 127.0.0.1, a loopback address" in row.error
+
+
+def test_a_webhook_saved_while_private_targets_were_allowed_is_refused_once_they_are_not(event_id, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    attempt(webhook, event_id)
+    assert receiver.requests == []
+    assert "a loopback address" in WebhookDelivery.objects.get().error
+
+
+def test_the_delivery_connects_to_the_checked_address_and_keeps_the_host_header(event_id, dns, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    port = receiver.url.split(":")[2].split("/")[0]
+    dns["hooks.example"] = "127.0.0.1"
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="named", url=f"http://hooks.example:{port}/in?x=1", event_types=["memory_add"]
+    )
+    attempt(webhook, event_id)
+    [received] = receiver.requests
+    assert received.headers["Host"] == f"hooks.example:{port}"
+    assert received.path == "/in?x=1"
+    assert WebhookDelivery.objects.get().succeeded
+
+
+def test_a_receiver_that_is_down_is_a_retryable_failure_with_the_reason_logged(event_id, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="down", url=f"http://127.0.0.1:{port}/", event_types=["memory_add"]
+    )
+    with pytest.raises(services.DeliveryFailed):
+        attempt(webhook, event_id, 2)
+    row = WebhookDelivery.objects.get()
+    assert (row.attempt, row.status_code, row.succeeded) == (2, None, False)
+    assert "ConnectError" in row.error
+
+
+def test_a_paused_or_deleted_webhook_is_not_called(event_id, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"], is_active=False
+    )
+    attempt(webhook, event_id)
+    webhook.delete()
+    attempt(webhook, event_id)
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_an_event_whose_history_was_reset_is_not_sent(event_id, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    memories_services.memories_reset()
+    attempt(webhook, event_id)
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_the_signature_is_the_hmac_of_timestamp_dot_body():
+    body = delivery.body_encode({"b": "é", "a": 1})
+    assert body == '{"b":"é","a":1}'.encode()
+    expected = hmac.new(b"whsec_k", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert delivery.signature("whsec_k", 1700000000, body) == f"t=1700000000,v1={expected}"
+
+
+def test_no_secret_reaches_the_logs_of_a_failing_delivery(event_id, receiver, settings, caplog):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, secret = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    receiver.answer_next(500)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(services.DeliveryFailed):
+        attempt(webhook, event_id)
+    assert "Answered HTTP 500" in caplog.text
+    assert secret not in caplog.text
+    assert secret[len("whsec_") :] not in str(WebhookDelivery.objects.values_list())
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address):
+    from webhooks.targets import address_refusal
+
+    assert address_refusal(address) is None
+
+
+def test_a_name_with_one_private_address_among_public_ones_is_refused(monkeypatch, settings):
+    from webhooks.targets import TargetRefused, url_resolve
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ("93.184.216.34", "10.0.0.7")]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(TargetRefused, match="10.0.0.7, a private address"):
+        url_resolve("https://mixed.example/hook")
+
+
+def test_the_readmes_verification_snippet_accepts_our_signature_and_refuses_a_changed_body():
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [snippet] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify(" in block]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102  (our own README's code)
+    body = delivery.body_encode({"event_id": "e1", "event_details": {"event": "ADD"}})
+    header = delivery.signature("whsec_abc", int(time.time()), body)
+    assert namespace["verify"]("whsec_abc", header, body)
+    assert not namespace["verify"]("whsec_abc", header, body + b" ")
+    assert not namespace["verify"]("whsec_abd", header, body)
+    stale = delivery.signature("whsec_abc", int(time.time()) - 3600, body)
+    assert not namespace["verify"]("whsec_abc", stale, body)
