@@ -36,7 +36,8 @@ def server():
 
 def send(server: ServerProcess, method: str, path: str, body=None, headers: dict | None = None):
     """One raw request; `body` bytes go with a Content-Length, an iterator of bytes chunked."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    # Generous: the first add after start waits for the embedding model, slow to load on a busy machine.
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=180)
     try:
         all_headers = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/json", **(headers or {})}
         conn.request(method, path, body=body, headers=all_headers, encode_chunked=not isinstance(body, bytes | None))
