@@ -97,7 +97,7 @@ checks: $(VENV)/.installed-dev
 
 test:
 	@$(MAKE) --no-print-directory -j3 -Oline test-setup
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: a throw-away gunicorn server (as serve-prod, on a free port, with its own empty
 # embedded PostgreSQL), bench/api_bench.py and bench/load.py against it, then bench/results/summary.md.
