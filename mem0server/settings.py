@@ -497,5 +497,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # "Adding tasks from blueprint" at every start of every process; the worker's own lines stay.
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
 }
