@@ -262,6 +262,41 @@ if HEALTHZ_TIMEOUT_MS < 1:
         f"HEALTHZ_TIMEOUT_MS must be a positive number of milliseconds, not {HEALTHZ_TIMEOUT_MS}."
     )
 
+# --- Background workers (procrastinate; `manage.py procrastinate worker`) ------------------------------
+# Jobs one worker process runs at once (each in its own thread: an add mostly waits on the LLM).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
+# A worker writes a heartbeat this often; one silent for WORKER_STALLED_SECONDS is taken for dead, and a live
+# worker's check (every WORKER_STALLED_CHECK_SECONDS) puts the jobs it was running back in the queue. So a killed
+# worker's job starts again within about WORKER_STALLED_SECONDS + WORKER_HEARTBEAT_SECONDS +
+# WORKER_STALLED_CHECK_SECONDS.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0)
+WORKER_STALLED_SECONDS = env_float("WORKER_STALLED_SECONDS", 60.0)
+WORKER_STALLED_CHECK_SECONDS = env_int("WORKER_STALLED_CHECK_SECONDS", 15)
+# Runs of one job (first run, retries after LLM 429/5xx/timeouts and after a worker died) before its event
+# is FAILED; retries wait WORKER_RETRY_BACKOFF_SECONDS, doubling each time.
+WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 5)
+WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0)
+for _name in ("WORKER_CONCURRENCY", "WORKER_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
+for _name in ("WORKER_HEARTBEAT_SECONDS", "WORKER_STALLED_SECONDS", "WORKER_RETRY_BACKOFF_SECONDS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {globals()[_name]}.")
+if not 1 <= WORKER_STALLED_CHECK_SECONDS <= 59:
+    raise ImproperlyConfigured(
+        f"WORKER_STALLED_CHECK_SECONDS must be between 1 and 59 seconds, not {WORKER_STALLED_CHECK_SECONDS}."
+    )
+if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"WORKER_STALLED_SECONDS ({WORKER_STALLED_SECONDS:g}) must be longer than WORKER_HEARTBEAT_SECONDS "
+        f"({WORKER_HEARTBEAT_SECONDS:g}), or live workers would be taken for dead."
+    )
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": WORKER_CONCURRENCY,
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+}
+
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -283,6 +318,8 @@ INSTALLED_APPS = [
     "requestlog",
     "entities",
     "platform_api",
+    # Async adds and their events (GET /v1/event/{id}/); jobs in events/tasks.py.
+    "events",
     "mcp_server",
     # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
     "django_htmx",
