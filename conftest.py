@@ -121,3 +121,14 @@ def make_memory(embedder, db):
         return results[0]["id"]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker process (`manage.py procrastinate worker`) on this test process's database, for the whole
+    session: async adds made through a live server get done (events/tests/workers.py)."""
+    from events.tests.workers import WorkerProcess
+
+    process = WorkerProcess(tmp_path_factory.mktemp("worker")).start()
+    yield process
+    process.stop()

@@ -296,6 +296,7 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": WORKER_STALLED_SECONDS,
 }
+PROCRASTINATE_ON_APP_READY = "events.worker.on_app_ready"
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -473,7 +474,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "mem0server.schema.ERROR_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCodeEnum": "mem0server.schema.ERROR_CODES",
+        "EventStatusEnum": "events.models.Event.Status",
+    },
     # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
     "AUTHENTICATION_WHITELIST": [
         "apikeys.authentication.APIKeyAuthentication",
@@ -503,5 +507,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # procrastinate announces its task registry in every process, and each periodic deferral.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }
