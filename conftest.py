@@ -124,11 +124,19 @@ def make_memory(embedder, db):
 
 
 @pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One real worker process (`manage.py procrastinate worker`) on this test process's database, for the whole
-    session: async adds made through a live server get done (events/tests/workers.py)."""
-    from events.tests.workers import WorkerProcess
+def _shared_worker(django_db_setup, tmp_path_factory):
+    from events.tests.workers import SHARED, WorkerProcess
 
-    process = WorkerProcess(tmp_path_factory.mktemp("worker")).start()
+    process = WorkerProcess(tmp_path_factory.mktemp("worker"))
+    SHARED.append(process)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def worker(_shared_worker):
+    """A real worker process (`manage.py procrastinate worker`) on this test process's database, shared by the
+    session: async adds made through a live server get done (events/tests/workers.py)."""
+    if not _shared_worker.running():
+        _shared_worker.start()
+    return _shared_worker

@@ -67,6 +67,16 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: floa
         time.sleep(every)
 
 
+# The session's shared worker (conftest.py `worker`): tests that start workers of their own stop it first, so
+# that theirs are the only ones taking jobs; the next test asking for `worker` starts it again.
+SHARED: list[WorkerProcess] = []
+
+
+def stop_shared_workers() -> None:
+    for process in SHARED:
+        process.stop()
+
+
 class WorkerProcess:
     """`manage.py procrastinate worker` on the test database; stop() or kill() it, whatever happened."""
 
@@ -74,6 +84,9 @@ class WorkerProcess:
         self.env = {**TEST_WORKER_ENV, **(env or {})}
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def start(self) -> WorkerProcess:
         env = {
