@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from events import selectors
 from events.serializers import EventListQuerySerializer, EventPageSerializer, EventSerializer
+from mem0server.schema import errors
 from mem0server.serializers import validated
 from platform_api.serializers import PlatformProjectRefSerializer
 from platform_api.views import PlatformView, page_link
@@ -35,7 +36,7 @@ class EventListView(PlatformView):
         summary="The caller's events, newest first, paged",
         operation_id="platform_events_list",
         parameters=[EventListQuerySerializer],
-        responses=EventPageSerializer,
+        responses={200: EventPageSerializer, **errors(404)},  # org_id / project_id not the caller's
     )
     def get(self, request):
         query = validated(EventListQuerySerializer, request.query_params)
