@@ -193,3 +193,19 @@ def test_running_a_finished_event_again_changes_nothing(member, embedder):
     assert Memory.objects.count() == 1
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("SUCCEEDED", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings):
+    settings.WORKER_MAX_ATTEMPTS = 3
+    event = queue_add(member, "Owns a cat")
+    # Three runs started and never finished (each worker killed mid-job): the stalled-job check queues it again.
+    Event.objects.filter(id=event.id).update(status="RUNNING", attempts=3)
+
+    run_jobs_here()
+
+    event.refresh_from_db()
+    assert (event.status, event.error_code) == ("FAILED", "too_many_attempts")
+    assert "started 3 times" in event.error_message and "WORKER_MAX_ATTEMPTS" in event.error_message
+    assert event.finished_at is not None
+    assert not Memory.objects.exists()
