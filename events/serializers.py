@@ -20,17 +20,27 @@ class EventQueuedSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
+    """Mem0's event fields (id, event_type, status, payload, metadata, results, created_at, updated_at,
+    started_at, completed_at, latency, graph_status, error) and ours (error_code, error_message, attempts,
+    finished_at)."""
+
     results = AddResultSerializer(
         many=True, allow_null=True, help_text="SUCCEEDED: the items a synchronous add answers; else null."
     )
     payload = serializers.JSONField(help_text="The add request as queued (messages, scope, options).")
+    metadata = serializers.SerializerMethodField(help_text="The add's metadata (null when it had none).")
     error_code = serializers.CharField(
         allow_blank=True,
         help_text="FAILED (or PENDING again before a retry): why, e.g. provider_bad_request, provider_auth_failed, "
         "provider_unavailable, too_many_attempts; else empty.",
     )
     error_message = serializers.CharField(allow_blank=True, help_text="The sentence that goes with error_code.")
-    latency = serializers.SerializerMethodField(help_text="Seconds from queued to finished; null until finished.")
+    error = serializers.SerializerMethodField(help_text="error_message, or null when there is none (Mem0's name).")
+    completed_at = serializers.DateTimeField(source="finished_at", allow_null=True, help_text="Same as finished_at.")
+    latency = serializers.SerializerMethodField(
+        help_text="Milliseconds from the first run's start to the finish; null until finished."
+    )
+    graph_status = serializers.SerializerMethodField(help_text="Always null: no graph memory here.")
 
     class Meta:
         model = Event
@@ -39,21 +49,35 @@ class EventSerializer(serializers.ModelSerializer):
             "event_type",
             "status",
             "payload",
+            "metadata",
             "results",
+            "error",
             "error_code",
             "error_message",
             "attempts",
             "latency",
+            "graph_status",
             "created_at",
             "updated_at",
             "started_at",
+            "completed_at",
             "finished_at",
         )
 
+    def get_metadata(self, event: Event) -> dict | None:
+        metadata = (event.payload or {}).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
+    def get_error(self, event: Event) -> str | None:
+        return event.error_message or None
+
     def get_latency(self, event: Event) -> float | None:
-        if event.finished_at is None:
+        if event.finished_at is None or event.started_at is None:
             return None
-        return round((event.finished_at - event.created_at).total_seconds(), 3)
+        return round((event.finished_at - event.started_at).total_seconds() * 1000, 1)
+
+    def get_graph_status(self, event: Event) -> str | None:
+        return None
 
 
 class EventListQuerySerializer(PlatformProjectRefSerializer):

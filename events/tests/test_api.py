@@ -41,7 +41,8 @@ def test_sdk_add_answers_pending_then_the_event_succeeds_and_the_memories_exist(
         ("ADD", "Is vegetarian"),
         ("ADD", "Lives in Berlin"),
     ]
-    assert event["attempts"] == 1 and event["finished_at"] and event["latency"] is not None
+    assert event["attempts"] == 1 and event["completed_at"] == event["finished_at"] and event["latency"] >= 0
+    assert (event["error"], event["error_code"], event["event_type"]) == (None, "", "ADD")
     listed = client.get_all(filters={"user_id": "alice"})["results"]
     assert sorted(m["memory"] for m in listed) == ["Is vegetarian", "Lives in Berlin"]
 
