@@ -10,7 +10,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from events import services
 from events.models import Event
-from events.tests.helpers import run_jobs_here, sdk_event, sdk_wait_event
+from events.tests.helpers import sdk_event, sdk_wait_event
 from memories.models import Memory
 from memories.tests.fake_openai import error
 from platform_api.services import add_payload
@@ -135,7 +135,7 @@ def llm(llm_on_here):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm):
+def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_jobs_here):
     llm.chat_queue.append(error(404, "The model `fake` does not exist"))
     event = queue_add(member, "I live in Oslo", infer=True)
     run_jobs_here()
@@ -150,7 +150,7 @@ def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, settings):
+def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, settings, run_jobs_here):
     settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
     # Two 500s: the LLM client's own immediate retry also fails, so this run gives up and the job is retried.
     llm.chat_queue.extend([error(500, "overloaded"), error(500, "overloaded")])
@@ -169,7 +169,7 @@ def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member, llm, settings):
+def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member, llm, settings, run_jobs_here):
     settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
     settings.WORKER_MAX_ATTEMPTS = 2
     llm.chat_queue.extend([error(503, "down")] * 4)
@@ -183,7 +183,7 @@ def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member
 
 
 @pytest.mark.django_db(transaction=True)
-def test_running_a_finished_event_again_changes_nothing(member, embedder):
+def test_running_a_finished_event_again_changes_nothing(member, embedder, run_jobs_here):
     event = queue_add(member, "Owns a cat")
     run_jobs_here()
     event.refresh_from_db()
@@ -197,7 +197,7 @@ def test_running_a_finished_event_again_changes_nothing(member, embedder):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings):
+def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings, run_jobs_here):
     settings.WORKER_MAX_ATTEMPTS = 3
     event = queue_add(member, "Owns a cat")
     # Three runs started and never finished (each worker killed mid-job): the stalled-job check queues it again.
