@@ -141,9 +141,16 @@ def _code_of(exc: DomainError) -> str:
 
 
 def _fail_or_retry(event_id: str, code: str, message: str, *, transient: bool, final: bool) -> None:
+    # Never over an outcome another run has stored meanwhile.
+    unfinished = Event.objects.filter(id=event_id).exclude(status__in=[Event.Status.SUCCEEDED, Event.Status.FAILED])
     if transient and not final:
         # Back in the queue: PENDING again, with the reason this run failed for whoever is polling.
-        _set(event_id, status=Event.Status.PENDING, error_code=code, error_message=message)
+        unfinished.update(
+            status=Event.Status.PENDING, error_code=code, error_message=message, updated_at=timezone.now()
+        )
         raise TransientFailure(f"{code}: {message}")
-    _set(event_id, status=Event.Status.FAILED, error_code=code, error_message=message, finished_at=timezone.now())
+    now = timezone.now()
+    unfinished.update(
+        status=Event.Status.FAILED, error_code=code, error_message=message, finished_at=now, updated_at=now
+    )
     raise EventFailed(f"{code}: {message}")
