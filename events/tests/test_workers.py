@@ -68,16 +68,20 @@ def test_a_worker_killed_mid_job_leaves_the_event_to_another_worker_without_dupl
         event.refresh_from_db()
         assert (event.status, event.attempts) == ("RUNNING", 1)
 
-        workers("second")
+        second = workers("second")
+        second.wait_ready(timeout=START_SLACK)  # its embedder loaded: the bound below is not spent loading it
         wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="the second worker registered")
         first.kill()
 
         bound = stalled_bound(TEST_WORKER_ENV) + RUN_SLACK
-        wait_for(
-            lambda: Event.objects.filter(id=event.id, status__in=["SUCCEEDED", "FAILED"]).exists(),
-            timeout=bound,
-            what=f"the killed worker's event finished (bound {bound:.0f} s from the stalled-job settings)",
-        )
+        try:
+            wait_for(
+                lambda: Event.objects.filter(id=event.id, status__in=["SUCCEEDED", "FAILED"]).exists(),
+                timeout=bound,
+                what=f"the killed worker's event finished (bound {bound:.0f} s from the stalled-job settings)",
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- second worker ---\n{second.log()}") from None
 
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("SUCCEEDED", 2)

@@ -127,5 +127,16 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+    def wait_ready(self, *, timeout: float) -> None:
+        """Until the worker has loaded its embedding model (it warms it up at start, events/worker.py), so a
+        job it takes next runs at once; fails with its log if it exits."""
+
+        def ready() -> bool:
+            assert self.running(), f"the worker exited:\n{self.log()}"
+            return "local embedder loaded" in self.log(tail=None)
+
+        wait_for(ready, timeout=timeout, what=f"worker {self.log_path.stem} ready", every=0.2)
+
+    def log(self, tail: int | None = 4000) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-tail:] if tail else text
