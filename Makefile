@@ -6,13 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Test processes for `make test` (pytest-xdist): one per core; each test file runs whole in one of them. The
-# schema fuzzing runs after, in one process: schemathesis's generated tests are not collected under xdist.
-# (Exit status 5, "no test collected", is fine for either part when PYTEST_ARGS selects tests of the other.)
+# Test processes for `make test` (pytest-xdist): one per core. Each test file runs whole in one of them, and
+# the schema fuzzing's operations are spread one by one (conftest.py). Exit status 5, "no test collected", is
+# fine when PYTEST_ARGS selects none.
 PYTEST_WORKERS ?= auto
-FUZZ_TESTS := mem0server/tests/test_schema_fuzz.py
 
-.PHONY: serve serve-prod worker test bench lint format migrate clean stop-db chromium
+.PHONY: serve serve-prod worker test test-setup checks bench lint format migrate clean stop-db chromium
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -23,9 +22,11 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
 OS_NAME ?= $(shell uname -s)
 TORCH_REQ := $(if $(filter Linux,$(OS_NAME)),$(TORCH_PIN)+cpu,$(TORCH_PIN))
-PIP := $(PY) -m pip install --disable-pip-version-check
+PIP := $(PY) -m pip install --disable-pip-version-check --no-compile
 
-$(VENV)/.installed: requirements.txt
+# Step 1: a venv with torch's CPU build. --no-compile: Python compiles each module when it is first imported,
+# instead of pip compiling all of them (most never run) at install.
+$(VENV)/.torch: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mem0server needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
 	@test -x $(PY) || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing dependencies into $(VENV): the first time downloads a few hundred MB and takes a few minutes."
@@ -37,15 +38,20 @@ $(VENV)/.installed: requirements.txt
 		echo "      $(TORCH_CPU_INDEX) cannot be reached; looking in pip's configured indexes and wheel folders."; \
 		$(PIP) "$(TORCH_REQ)" || { echo "No $(TORCH_REQ) found: reach $(TORCH_CPU_INDEX), or point pip at a local CPU wheel (PIP_FIND_LINKS)."; exit 1; }; \
 	fi
+	@touch $@
+
+# Step 2: the server's requirements.
+$(VENV)/.installed: $(VENV)/.torch requirements.txt
 	@echo "[2/2] The rest of requirements.txt ..."
 	$(PIP) -r requirements.txt
 	@touch $@
 
-# Test and lint tools on top (pytest, schemathesis, ruff): only for `make test` and `make lint`.
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	@echo "Installing the test and lint tools (requirements-dev.txt) ..."
+# Or, for `make test` and `make lint`, the server's requirements and the test and lint tools (pytest,
+# schemathesis, ruff) in one pip run: requirements-dev.txt includes requirements.txt.
+$(VENV)/.installed-dev: $(VENV)/.torch requirements.txt requirements-dev.txt
+	@echo "[2/2] The rest of requirements.txt, and the test and lint tools (requirements-dev.txt) ..."
 	$(PIP) -r requirements-dev.txt
-	@touch $@
+	@touch $(VENV)/.installed $@
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -91,14 +97,20 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-test: $(VENV)/.installed-dev $(JS_TESTS)/node_modules/.package-lock.json chromium
+# What the suite needs, three jobs at a time (pip, npm and apt side by side; the checks after pip), each
+# output line whole: `make test` runs this first.
+test-setup: checks $(JS_TESTS)/node_modules/.package-lock.json chromium
+
+checks: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=$(FUZZ_TESTS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(VENV)/bin/pytest $(FUZZ_TESTS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+test:
+	@$(MAKE) --no-print-directory -j3 -Oline test-setup
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: a throw-away gunicorn server (as serve-prod, on a free port, with its own empty
 # embedded PostgreSQL), bench/api_bench.py and bench/load.py against it, then bench/results/summary.md.

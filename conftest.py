@@ -9,10 +9,62 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, key_cache
+from mem0server.tests import fuzz_tally
 from memories import configuration, services
 from memories.embeddings import get_embedder
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+
+# --- how `make test` spreads the suite over processes (pytest -n auto --dist loadgroup) ----------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test file runs whole in one process; the schema fuzzing's operations are spread one by one, last.
+
+    pytest-xdist's loadgroup schedules a group as one unit and every other test alone. Each file is a group
+    (its module fixtures, such as live servers, are set up once), and each fuzzed operation (a schemathesis
+    test, with its own database and seed) is a unit of its own; they come last, to even out the processes' ends.
+    On pytest 9 neither schemathesis's per-operation ids nor xdist's group suffix reach `item.nodeid`, which is
+    built from `item.id`; so the id is set here (xdist schedules by these strings).
+    """
+    fuzzed, files = [], []
+    for item in items:
+        fuzzed_operation = hasattr(item, "operation_label")
+        node_id = f"{item.parent.nodeid}::{item.name}" if fuzzed_operation else item.nodeid
+        if not fuzzed_operation:
+            node_id += f"@{item.path.relative_to(config.rootpath).as_posix()}"
+        item._id = type(item.id).parse(node_id)
+        (fuzzed if fuzzed_operation else files).append(item)
+    items[:] = files + fuzzed
+
+
+def pytest_sessionfinish(session):
+    """The schema fuzzing is judged once, on everything every process sent (mem0server/tests/fuzz_tally.py)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its tally to the controlling process
+        workeroutput["fuzz_tally"] = fuzz_tally.export()
+        return
+    outcome = fuzz_tally.verdict()
+    if outcome is None:
+        return
+    passed, summary = outcome
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.ensure_newline()
+    reporter.write_line(summary if passed else f"FAILED: {summary}")
+    if not passed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The controlling process of `pytest -n`: a worker's fuzzing tally (pytest_sessionfinish above)."""
+    tally = getattr(node, "workeroutput", {}).get("fuzz_tally")
+    if tally:
+        fuzz_tally.merge(tally)
+
+
 ADMIN = AdminPrincipal(auth_type="admin_api_key")
 
 

@@ -185,3 +185,20 @@ def model_config_initial(config: dict) -> dict:
         "embedder_base_url": embedder_config.get("openai_base_url", ""),
         "embedder_dims": embedder_config.get("embedding_dims"),
     }
+
+
+class ExportForm(ScopeForm):
+    schema = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="JSON Schema (optional)",
+        help_text="With a schema and an LLM configured, the LLM fills it in from the memories; "
+        "without, the export is the memories as JSON.",
+    )
+    export_instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Instructions for the LLM"
+    )
+    field_order = ["user_id", "agent_id", "run_id", "schema", "export_instructions"]
+
+    def clean_schema(self):
+        return _json_object(self.cleaned_data["schema"], "The schema")

@@ -321,6 +321,8 @@ INSTALLED_APPS = [
     "platform_api",
     # Async adds and their events (GET /v1/event/{id}/); jobs in events/tasks.py.
     "events",
+    # Memory exports (POST /v1/exports/) and the export_memories / import_memories backup commands.
+    "exports",
     "mcp_server",
     # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
     "django_htmx",
@@ -484,6 +486,16 @@ SPECTACULAR_SETTINGS = {
         "apikeys.authentication.BearerAuthentication",
     ],
 }
+
+# --- Exports ------------------------------------------------------------------------------------
+# The most memories one export job reads (newest first; the answer says when more matched), the most of
+# them shown to the LLM when a schema shapes the export, and memories embedded per batch by import_memories.
+EXPORT_MAX_MEMORIES = env_int("EXPORT_MAX_MEMORIES", 10_000)
+EXPORT_LLM_MAX_MEMORIES = env_int("EXPORT_LLM_MAX_MEMORIES", 200)
+EXPORT_IMPORT_BATCH = env_int("EXPORT_IMPORT_BATCH", 256)
+for _name in ("EXPORT_MAX_MEMORIES", "EXPORT_LLM_MAX_MEMORIES", "EXPORT_IMPORT_BATCH"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
 
 # --- Logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("requestlog.urls")),
     path("", include("platform_api.urls")),
     path("", include("events.urls")),
+    path("", include("exports.urls")),
     path("", include("mcp_server.urls")),
 ]
 

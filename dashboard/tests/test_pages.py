@@ -61,6 +61,7 @@ PAGES = [
     "/dashboard/memories/?user_id=bob-secret-user",
     "/dashboard/memories/search/?query=espresso+secret-marker&user_id=bob-secret-user",
     "/dashboard/entities/",
+    "/dashboard/exports/",
     "/dashboard/requests/",
     "/dashboard/requests/?path=bob-secret",
     "/dashboard/keys/",

@@ -3,7 +3,9 @@ middleware stack, the real database), and per-account keys to drive it with."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -11,7 +13,9 @@ import pytest
 # Before `mem0` is first imported: its telemetry (PostHog, an outside host) stays off, and its config file goes
 # to a temporary folder instead of the home directory.
 os.environ["MEM0_TELEMETRY"] = "False"
-os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-sdk-"))
+if "MEM0_DIR" not in os.environ:
+    os.environ["MEM0_DIR"] = tempfile.mkdtemp(prefix="mem0-sdk-")
+    atexit.register(shutil.rmtree, os.environ["MEM0_DIR"], ignore_errors=True)
 
 from apikeys.services import apikey_create  # noqa: E402
 from memories import configuration  # noqa: E402

@@ -1,0 +1,68 @@
+"""The dashboard's Exports page: start an export, see its status, download the finished JSON (own exports only)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from exports.models import MemoryExport
+from exports.services import export_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob@example.com")
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_member_exports_a_scope_and_downloads_the_json_when_it_is_done(alice, make_memory):
+    make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)
+    make_memory("alice's other scope", user_id="elsewhere", principal=alice)
+    client = logged_in(alice)
+
+    response = client.post("/dashboard/exports/", {"user_id": "alice-user"}, follow=True)
+    assert "queued" in response.content.decode()
+    export = MemoryExport.objects.get()
+    assert "PENDING" in response.content.decode()
+    assert f"/dashboard/exports/{export.id}/download/" not in response.content.decode()
+
+    export_run(export_id=export.id)
+    page = client.get("/dashboard/exports/").content.decode()
+    assert "SUCCEEDED" in page and "user_id=alice-user" in page
+    download = client.get(f"/dashboard/exports/{export.id}/download/")
+    assert download["Content-Disposition"] == f'attachment; filename="memory-export-{export.id}.json"'
+    assert [m["memory"] for m in download.json()["memories"]] == ["alice likes oolong tea"]
+
+
+def test_a_member_sees_and_downloads_only_their_own_exports(alice, bob, make_memory):
+    make_memory("bob secret-marker", user_id="bob-user", principal=bob)
+    logged_in(bob).post("/dashboard/exports/", {"user_id": "bob-user"})
+    export = MemoryExport.objects.get()
+    export_run(export_id=export.id)
+    client = logged_in(alice)
+    assert "bob-user" not in client.get("/dashboard/exports/").content.decode()
+    assert client.get(f"/dashboard/exports/{export.id}/download/").status_code == 404
+    assert client.get("/dashboard/exports/not-an-id/download/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [("{oops", "The schema is not valid JSON"), ('{"type": "nonsense"}', "not a valid JSON Schema")],
+)
+def test_a_bad_schema_is_shown_on_the_form_and_nothing_is_queued(alice, schema, message):
+    response = logged_in(alice).post("/dashboard/exports/", {"user_id": "alice-user", "schema": schema})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not MemoryExport.objects.exists()

@@ -1,0 +1,51 @@
+"""Exports: start one over a scope (optionally shaped by a JSON Schema), follow their status, download the JSON."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+
+from dashboard.access import account_required
+from dashboard.forms import ExportForm
+from dashboard.views.common import attempt
+from exports import selectors, services
+from exports.models import MemoryExport
+from mem0server.exceptions import InvalidInput, NotFound
+
+
+@account_required
+def export_list(request):
+    """GET: the account's recent exports and the form; POST: queue a new export of the account's memories."""
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        export = attempt(
+            form,
+            lambda: services.export_create(
+                principal=request.user,
+                filters=form.scope(),
+                schema=form.cleaned_data["schema"],
+                export_instructions=form.cleaned_data["export_instructions"],
+            ),
+        )
+        if export is not None:
+            messages.success(request, f"Export {export.id} queued; a background worker builds it.")
+            return redirect("dashboard:exports")
+    context = {"form": form, "exports": selectors.exports_recent(principal=request.user)}
+    return render(request, "dashboard/exports.html", context, status=400 if form.errors else 200)
+
+
+@account_required
+def export_download(request, export_id: str):
+    """A finished export's data as a JSON file; 404 for another account's, an unknown or an unfinished one."""
+    try:
+        export = selectors.export_get(principal=request.user, export_id=export_id)
+    except (InvalidInput, NotFound):
+        raise Http404("Export not found.") from None
+    if export.status != MemoryExport.Status.SUCCEEDED:
+        raise Http404("This export has no data (yet).")
+    response = HttpResponse(json.dumps(export.result, ensure_ascii=False, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="memory-export-{export.id}.json"'
+    return response

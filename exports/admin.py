@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from exports.models import MemoryExport
+from mem0server.admin import ReadOnlyAdmin
+
+
+@admin.register(MemoryExport)
+class MemoryExportAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "account", "memory_count", "created_at", "finished_at")
+    list_filter = ("status", "account")
+    list_select_related = ("account",)
+    search_fields = ("=id", "account__email", "error")
+    date_hierarchy = "created_at"

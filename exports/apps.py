@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ExportsConfig(AppConfig):
+    """Memory exports: the Platform's POST /v1/exports/ jobs, and the export_memories / import_memories backups."""
+
+    name = "exports"
+    default_auto_field = "django.db.models.BigAutoField"

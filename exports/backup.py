@@ -1,0 +1,328 @@
+"""Backups and moves between servers: memories as JSON lines (manage.py export_memories / import_memories).
+
+One memory per line, with its history rows and its account's email; no embedding (the importing server
+computes its own, so the two servers may even use different embedders). An import keeps ids, dates and
+history. It is idempotent: a memory whose id already exists is skipped, with its history (never updated).
+Every line is checked before anything is written; the writes go in batches of settings.EXPORT_IMPORT_BATCH
+memories, one transaction each (embedding happens between them, outside any transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from rest_framework import serializers
+
+from accounts.models import User
+from mem0server.text import unstorable_json, unstorable_text
+from memories.embeddings import get_embedder
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+
+# Memories read from the database per query when exporting.
+EXPORT_CHUNK = 500
+# Problems listed before "… and N more".
+MAX_PROBLEMS = 20
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported; nothing was written. `problems` are sentences starting with 'line N:'."""
+
+    def __init__(self, problems: list[str], total: int):
+        self.problems, self.total = problems, total
+        more = f"\n… and {total - len(problems)} more" if total > len(problems) else ""
+        super().__init__("\n".join(problems) + more)
+
+
+class ImportInterrupted(Exception):
+    """A batch failed after earlier ones were written; the message says how far it got."""
+
+
+# --- export -------------------------------------------------------------------------------------------
+
+
+def memories_for_backup(*, emails: list[str] | None = None, scope: dict[str, str] | None = None) -> QuerySet[Memory]:
+    """Every memory (expired ones too) of the given accounts (all when None) and scope ids, oldest first."""
+    memories = Memory.objects.defer("embedding", "search_vector").select_related("account")
+    if emails:
+        wanted = Q()
+        for email in emails:
+            wanted |= Q(account__email__iexact=email.strip())
+        memories = memories.filter(wanted)
+    return memories.filter(**(scope or {})).order_by("created_at", "id")
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _history_line(row: MemoryHistory) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "event": row.event,
+        "old_memory": row.old_memory,
+        "new_memory": row.new_memory,
+        "created_at": _when(row.created_at),
+        "updated_at": _when(row.updated_at),
+        "is_deleted": row.is_deleted,
+        "actor_id": row.actor_id,
+        "role": row.role,
+    }
+
+
+def memory_line(memory: Memory, history: list[MemoryHistory]) -> dict[str, Any]:
+    """One memory as its backup line (a JSON object)."""
+    return {
+        "id": str(memory.id),
+        "account": memory.account.email if memory.account is not None else None,
+        "memory": memory.text,
+        "hash": memory.hash,
+        "metadata": memory.metadata,
+        **{name: getattr(memory, name) for name in SCOPE_FIELDS},
+        "actor_id": memory.actor_id,
+        "role": memory.role,
+        "expiration_date": memory.expiration_date.isoformat() if memory.expiration_date else None,
+        "timestamp": _when(memory.occurred_at),
+        "created_at": _when(memory.created_at),
+        "updated_at": _when(memory.updated_at),
+        "history": [_history_line(row) for row in history],
+    }
+
+
+def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]:
+    """Write each memory as one JSON line, with its history; returns (memories, history rows) written."""
+    count = history_count = 0
+    for chunk in _chunks(memories.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        history: dict[Any, list[MemoryHistory]] = {m.id: [] for m in chunk}
+        for row in MemoryHistory.objects.filter(memory_id__in=list(history)).order_by("created_at", "id"):
+            history[row.memory_id].append(row)
+        for memory in chunk:
+            out.write(json.dumps(memory_line(memory, history[memory.id]), ensure_ascii=False) + "\n")
+            count += 1
+            history_count += len(history[memory.id])
+    return count, history_count
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- checking a line ----------------------------------------------------------------------------------
+
+
+class _Text(serializers.CharField):
+    """Text kept exactly as written (no trimming), and storable in PostgreSQL."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"Must be a string, not {type(data).__name__}.")
+        value = super().to_internal_value(data)
+        if problem := unstorable_text(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
+        return value
+
+
+def _optional(max_length: int | None = 255) -> _Text:
+    return _Text(required=False, allow_null=True, allow_blank=True, max_length=max_length)
+
+
+class HistoryLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    event = serializers.ChoiceField(choices=MemoryHistory.Event.values)
+    old_memory = _optional(None)
+    new_memory = _optional(None)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(required=False, allow_null=True)
+    is_deleted = serializers.BooleanField(required=False, default=False)
+    actor_id = _optional()
+    role = _optional(32)
+
+
+class MemoryLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    account = serializers.EmailField(required=False, allow_null=True)
+    memory = _Text()
+    hash = serializers.CharField(required=False, allow_null=True, help_text="Ignored: recomputed from the text.")
+    metadata = serializers.JSONField(required=False, allow_null=True)
+    user_id = _optional()
+    agent_id = _optional()
+    app_id = _optional()
+    run_id = _optional()
+    actor_id = _optional()
+    role = _optional(32)
+    expiration_date = serializers.DateField(required=False, allow_null=True)
+    timestamp = serializers.DateTimeField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    history = HistoryLineSerializer(many=True, required=False)
+
+    def validate_metadata(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object or null.")
+        if problem := unstorable_json(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
+        return value
+
+
+def _flatten(errors: Any, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        return [msg for key, value in errors.items() for msg in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(errors, list):
+        if all(isinstance(item, str) for item in errors):
+            return [f"{prefix[:-1]}: {item}" if prefix else str(item) for item in errors]
+        return [msg for index, item in enumerate(errors) for msg in _flatten(item, f"{prefix}{index}.") if item]
+    return [f"{prefix[:-1]}: {errors}"]
+
+
+# --- import -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    created: int = 0
+    skipped: int = 0
+    history_created: int = 0
+    batches: int = 0
+    skipped_ids: list[str] = field(default_factory=list)
+
+
+def _parse(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(line number, validated data) for every non-blank line, and the problems found (all lines are read)."""
+    parsed: list[tuple[int, dict]] = []
+    problems: list[str] = []
+    first_seen: dict[Any, int] = {}
+    # One serializer for every line: binding its fields (deep copies) for each line took most of the time.
+    checker = MemoryLineSerializer()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"line {number}: not JSON ({str(exc)[:120]}).")
+            continue
+        if not isinstance(value, dict):
+            problems.append(f"line {number}: must be a JSON object (one memory), not {type(value).__name__}.")
+            continue
+        try:
+            data = checker.run_validation(value)
+        except serializers.ValidationError as exc:
+            problems.extend(f"line {number}: {message}" for message in _flatten(exc.detail))
+            continue
+        if data["id"] in first_seen:
+            problems.append(f"line {number}: id {data['id']} is already on line {first_seen[data['id']]}.")
+            continue
+        first_seen[data["id"]] = number
+        parsed.append((number, data))
+    return parsed, problems
+
+
+def _accounts(parsed: list[tuple[int, dict]], problems: list[str], account: User | None) -> dict[str, User]:
+    """The account of each email in the file (by email, any case); a missing one is a problem."""
+    if account is not None:
+        return {}
+    first_line: dict[str, int] = {}
+    for number, data in parsed:
+        if data.get("account"):
+            first_line.setdefault(data["account"].lower(), number)
+    found = {user.email.lower(): user for user in User.objects.filter(email__in=list(first_line))}
+    for email, number in first_line.items():
+        if email not in found:
+            problems.append(
+                f"line {number}: no account with email {email} here; create it first (manage.py createuser "
+                "--email …), or pass --account to import every memory into one account."
+            )
+    return found
+
+
+def import_jsonl(
+    *,
+    lines: Iterable[str],
+    account: User | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import backup lines: check them all (ImportRefused, nothing written), then write in batches.
+
+    `account`: every memory goes to it, whatever its line says. Existing ids are skipped. A failure in a later
+    batch (the embedder, say) raises ImportInterrupted after earlier batches were committed; importing the same
+    file again carries on where it stopped, since written ids are skipped.
+    """
+    parsed, problems = _parse(lines)
+    accounts = _accounts(parsed, problems, account)
+    if problems:
+        raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))
+    report = ImportReport(lines=len(parsed))
+    existing: set[Any] = set()
+    for chunk in _chunks([data["id"] for _, data in parsed], 5_000):
+        existing.update(Memory.objects.filter(id__in=chunk).values_list("id", flat=True))
+    todo = [data for _, data in parsed if data["id"] not in existing]
+    report.skipped = len(parsed) - len(todo)
+    report.skipped_ids = [str(data["id"]) for _, data in parsed if data["id"] in existing]
+    if dry_run:
+        return report
+    embedder = get_embedder()
+    for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
+        try:
+            vectors = embedder.embed([data["memory"] for data in batch])
+            with transaction.atomic():
+                report.history_created += _write(batch, vectors, account, accounts)
+        except Exception as exc:
+            raise ImportInterrupted(
+                f"Stopped after {report.created} new memories ({report.batches} batches) were written: {exc}. "
+                "Importing the same file again skips what was written and carries on."
+            ) from exc
+        report.created += len(batch)
+        report.batches += 1
+        if progress is not None:
+            progress(report)
+    return report
+
+
+def _write(batch: list[dict], vectors: list[list[float]], account: User | None, accounts: dict[str, User]) -> int:
+    memories = []
+    history = []
+    for data, vector in zip(batch, vectors, strict=True):
+        owner = account if account is not None else accounts.get((data.get("account") or "").lower())
+        memory = Memory(
+            id=data["id"],
+            account=owner,
+            text=data["memory"],
+            hash=hashlib.md5(data["memory"].encode(), usedforsecurity=False).hexdigest(),
+            metadata=data.get("metadata"),
+            actor_id=data.get("actor_id"),
+            role=data.get("role"),
+            expiration_date=data.get("expiration_date"),
+            occurred_at=data.get("timestamp"),
+            embedding=vector,
+            **{name: data.get(name) for name in SCOPE_FIELDS},
+        )
+        memories.append(memory)
+        history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
+    # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.
+    Memory.objects.bulk_create(memories)
+    for memory, data in zip(memories, batch, strict=True):
+        memory.created_at, memory.updated_at = data["created_at"], data["updated_at"]
+    Memory.objects.bulk_update(memories, ["created_at", "updated_at"])
+    # A history id already present (an earlier, partial copy) is left as it is.
+    created = MemoryHistory.objects.bulk_create(history, ignore_conflicts=True)
+    return len(created)

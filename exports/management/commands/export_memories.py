@@ -1,0 +1,43 @@
+"""Write memories as JSON lines, one memory with its history per line, for backups and moves between servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from exports.backup import export_jsonl, memories_for_backup
+
+
+class Command(BaseCommand):
+    help = (
+        "Export memories (expired ones too) with their history as JSON lines, oldest first; no embeddings "
+        "(import_memories computes them). To a file with --output, else to stdout."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--output", "-o", help="The file to write (replaced); default: stdout")
+        parser.add_argument(
+            "--email", action="append", default=[], help="Only this account's memories (repeat for several)"
+        )
+        for name in ("user_id", "agent_id", "app_id", "run_id"):
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"Only memories with this {name}")
+
+    def handle(self, *args, output: str | None, email: list[str], **options):
+        unknown = [e for e in email if not User.objects.filter(email__iexact=e.strip()).exists()]
+        if unknown:
+            raise CommandError(f"No account with email {', '.join(unknown)}.")
+        scope = {name: options[name] for name in ("user_id", "agent_id", "app_id", "run_id") if options.get(name)}
+        memories = memories_for_backup(emails=email or None, scope=scope)
+        if output:
+            path = Path(output)
+            try:
+                with path.open("w", encoding="utf-8") as out:
+                    count, history = export_jsonl(memories=memories, out=out)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
+        else:
+            count, history = export_jsonl(memories=memories, out=self.stdout)
+            self.stdout.flush()
+        self.stderr.write(f"Exported {count} memories with {history} history rows to {output or 'stdout'}.")

@@ -1,0 +1,66 @@
+"""Read memories written by export_memories (JSON lines): ids, dates and history kept, embeddings recomputed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
+
+
+class Command(BaseCommand):
+    # call_command(..., stdin=StringIO(...)) in tests.
+    stealth_options = ("stdin",)
+    help = (
+        "Import memories from export_memories' JSON lines (--input FILE, else stdin). Every line is checked first: "
+        "one bad line and nothing is written. Accounts are matched by email. A memory whose id already exists is "
+        "skipped, so importing the same file twice changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--input", "-i", dest="input_path", help="The file to read; default: stdin")
+        parser.add_argument("--account", help="Put every memory into this account (by email), whatever the file says")
+        parser.add_argument("--dry-run", action="store_true", help="Check the file and count, write nothing")
+        parser.add_argument("--batch-size", type=int, help="Memories embedded and written per transaction")
+
+    def handle(
+        self, *args, input_path: str | None, account: str | None, dry_run: bool, batch_size: int | None, **options
+    ):
+        owner = None
+        if account:
+            owner = User.objects.filter(email__iexact=account.strip()).first()
+            if owner is None:
+                raise CommandError(f"No account with email {account}.")
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size must be 1 or more.")
+        try:
+            if input_path:
+                try:
+                    with Path(input_path).open(encoding="utf-8") as lines:
+                        report = self._import(lines, owner, dry_run, batch_size)
+                except OSError as exc:
+                    raise CommandError(f"Cannot read {input_path}: {exc.strerror}.") from None
+                except UnicodeDecodeError as exc:
+                    raise CommandError(
+                        f"{input_path} is not UTF-8 text ({exc.reason}); nothing was imported."
+                    ) from None
+            else:
+                report = self._import(options.get("stdin") or sys.stdin, owner, dry_run, batch_size)
+        except ImportRefused as exc:
+            raise CommandError(f"Nothing was imported: {exc.total} problem(s) in the file.\n{exc}") from None
+        except ImportInterrupted as exc:
+            raise CommandError(str(exc)) from None
+        verb = "Would import" if dry_run else "Imported"
+        self.stdout.write(
+            f"{verb} {report.created if not dry_run else report.lines - report.skipped} memories "
+            f"({report.history_created} history rows); skipped {report.skipped} whose id already exists."
+        )
+
+    def _import(self, lines, owner, dry_run, batch_size):
+        def progress(report):
+            self.stderr.write(f"  {report.created} memories written")
+
+        return import_jsonl(lines=lines, account=owner, dry_run=dry_run, batch_size=batch_size, progress=progress)

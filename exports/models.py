@@ -1,0 +1,43 @@
+"""A memory export requested through the Platform API (POST /v1/exports/): what to export and what came out."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class MemoryExport(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Who asked (tenancy, as Memory.account): only that account reads it. NULL for the admin principal
+    # (ADMIN_API_KEY / AUTH_DISABLED). An account's exports go with it.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The memory filters (top-level scope ids merged in), as get_all takes them ...
+    filters = models.JSONField(default=dict, blank=True)
+    # ... and the scope ids among them, which POST /v1/exports/get/ matches to find "the latest export".
+    scope = models.JSONField(default=dict, blank=True)
+    # The JSON Schema the LLM shapes the memories into; NULL: the memories as plain JSON.
+    schema = models.JSONField(null=True, blank=True)
+    export_instructions = models.TextField(blank=True, default="")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    memory_count = models.PositiveIntegerField(null=True, blank=True, help_text="Memories the export read.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at"], name="export_account_created")]
+
+    def __str__(self) -> str:
+        return f"export {self.id} ({self.status})"

@@ -1,0 +1,96 @@
+"""Reads of exports: one by id, or the caller's latest matching filters (as the Platform's POST /v1/exports/get/).
+
+An export is its creator's alone: another account's export is as unknown as a made-up id (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from exports.models import MemoryExport
+from mem0server.exceptions import InvalidInput, NotFound
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES
+from memories.timestamps import parse_timestamp
+
+TIME_KEYS = ("created_at", "updated_at")
+TIME_OPERATORS = ("eq", "gt", "gte", "lt", "lte")
+
+
+def exports_visible(*, principal) -> QuerySet[MemoryExport]:
+    """The exports the caller created (the admin principal's are those with no account)."""
+    account = principal.account
+    if account is None:
+        return MemoryExport.objects.filter(account__isnull=True)
+    return MemoryExport.objects.filter(account=account)
+
+
+def export_get(*, principal, export_id: str) -> MemoryExport:
+    """One of the caller's exports by id; NotFound for an unknown or another account's id."""
+    try:
+        key = uuid.UUID(str(export_id))
+    except ValueError:
+        raise InvalidInput(
+            f"{str(export_id)[:64]!r} is not a valid memory_export_id; export ids are UUIDs.", field="memory_export_id"
+        ) from None
+    export = exports_visible(principal=principal).filter(id=key).first()
+    if export is None:
+        raise NotFound(f"Memory export {key} not found.")
+    return export
+
+
+def export_latest(*, principal, filters: dict[str, Any] | None) -> MemoryExport:
+    """The caller's newest export whose scope ids and times match `filters`; NotFound when there is none."""
+    condition = _condition(filters or {})
+    export = exports_visible(principal=principal).filter(condition).order_by("-created_at", "-id").first()
+    if export is None:
+        raise NotFound("No memory export matches these filters; create one with POST /v1/exports/.")
+    return export
+
+
+def _condition(filters: dict[str, Any]) -> Q:
+    q = Q()
+    for key, value in filters.items():
+        if key == "AND":
+            if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                raise InvalidInput("filters.AND must be a list of filter objects.", field="filters")
+            for item in value:
+                q &= _condition(item)
+        elif key in SCOPE_FIELDS:
+            if isinstance(value, dict) and list(value) == ["eq"]:
+                value = value["eq"]
+            if not isinstance(value, str) or not value:
+                raise InvalidInput(f"filters.{key} must be a non-empty string.", field="filters")
+            q &= Q(**{f"scope__{key}": value})
+        elif key in TIME_KEYS:
+            q &= _time_condition(key, value)
+        else:
+            raise InvalidInput(
+                f"filters.{str(key)[:64]!r}: exports are found by {SCOPE_NAMES}, created_at or updated_at "
+                "(in an AND list or at the top level), or by memory_export_id.",
+                field="filters",
+            )
+    return q
+
+
+def _time_condition(key: str, value: Any) -> Q:
+    operators = value if isinstance(value, dict) else {"eq": value}
+    q = Q()
+    for op, bound in operators.items():
+        if op not in TIME_OPERATORS:
+            raise InvalidInput(
+                f"filters.{key} takes {', '.join(TIME_OPERATORS)}, not {str(op)[:32]!r}.", field="filters"
+            )
+        try:
+            moment = parse_timestamp(bound)
+        except ValueError as exc:
+            raise InvalidInput(f"filters.{key}.{op}: {exc}", field="filters") from None
+        q &= Q(**{key if op == "eq" else f"{key}__{op}": moment})
+    return q
+
+
+def exports_recent(*, principal, limit: int = 50) -> list[MemoryExport]:
+    """The caller's newest exports, newest first (results deferred: a list shows their status only)."""
+    return list(exports_visible(principal=principal).defer("result").order_by("-created_at", "-id")[:limit])

@@ -1,0 +1,144 @@
+"""manage.py export_memories / import_memories: JSON lines for backups and moves between servers."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from memories import selectors, services
+from memories.models import Memory, MemoryHistory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def stored(make_memory, alice):
+    """Alice's memories (one updated, so with two history rows), and one written with the admin key."""
+    ids = {
+        "berlin": make_memory("Lives in Berlin", principal=alice, metadata={"topic": "home"}),
+        "tea": make_memory("Likes green tea", principal=alice, scope={"agent_id": "barista"}),
+        "admin": make_memory("Server notes", user_id="ops"),
+    }
+    services.memory_update(principal=alice, memory_id=ids["tea"], text="Likes black tea")
+    return ids
+
+
+def snapshot() -> tuple[list, list]:
+    memories = list(
+        Memory.objects.order_by("id").values_list(
+            "id", "account__email", "text", "hash", "user_id", "agent_id", "metadata", "created_at", "updated_at"
+        )
+    )
+    history = list(
+        MemoryHistory.objects.order_by("id").values_list(
+            "id", "memory_id", "account__email", "event", "old_memory", "new_memory", "created_at"
+        )
+    )
+    return memories, history
+
+
+def export(**options) -> str:
+    out = StringIO()
+    call_command("export_memories", stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+def import_text(text: str, **options) -> str:
+    out = StringIO()
+    call_command("import_memories", stdin=StringIO(text), stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+def wipe() -> None:
+    """What a fresh server's database holds: the accounts, no memories."""
+    Memory.objects.all().delete()
+    MemoryHistory.objects.all().delete()
+
+
+def test_a_round_trip_through_a_file_restores_the_same_memories_and_search_finds_them(stored, alice, tmp_path):
+    before = snapshot()
+    path = tmp_path / "backup.jsonl"
+    call_command("export_memories", output=str(path), stderr=StringIO())
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) == 3
+    assert "embedding" not in lines[0]
+    tea = next(line for line in lines if line["id"] == stored["tea"])
+    assert [row["event"] for row in tea["history"]] == ["ADD", "UPDATE"]
+    assert tea["account"] == "alice@example.com"
+
+    wipe()
+    out = StringIO()
+    call_command("import_memories", input_path=str(path), stdout=out, stderr=StringIO())
+
+    assert "Imported 3 memories" in out.getvalue()
+    assert snapshot() == before
+    found = selectors.memories_search(principal=alice, query="where does she live", filters={"user_id": "alice"})
+    assert [str(m.id) for m in found][:1] == [stored["berlin"]]
+    assert [
+        m.text for m in selectors.memories_search(principal=alice, query="tea", filters={"agent_id": "barista"})
+    ] == ["Likes black tea"]
+
+
+def test_importing_the_same_file_twice_skips_the_memories_already_there(stored):
+    text = export()
+    before = snapshot()
+    assert "skipped 3 whose id already exists" in import_text(text)
+    assert snapshot() == before
+    wipe()
+    import_text(text)
+    assert "Imported 0 memories" in import_text(text)
+    assert snapshot() == before
+
+
+def test_export_filters_by_account_email_and_scope(stored):
+    by_account = [json.loads(line)["memory"] for line in export(email=["ALICE@example.com"]).splitlines()]
+    assert sorted(by_account) == ["Likes black tea", "Lives in Berlin"]
+    by_agent = [json.loads(line)["memory"] for line in export(agent_id="barista").splitlines()]
+    assert by_agent == ["Likes black tea"]
+    with pytest.raises(CommandError, match="No account with email ghost@example.com"):
+        export(email=["ghost@example.com"])
+
+
+def test_a_bad_line_is_named_with_its_number_and_nothing_is_written(stored):
+    good, *_ = export().splitlines()
+    wipe()
+    second = json.loads(good) | {"id": "4c7f3f0e-8a55-4c55-9a43-37c8e08a1b7e", "created_at": "yesterday"}
+    text = "\n".join([good, json.dumps(second), "{not json", json.dumps(json.loads(good))]) + "\n"
+    with pytest.raises(CommandError) as failure:
+        import_text(text)
+    message = str(failure.value)
+    assert "Nothing was imported" in message
+    assert "line 2: created_at: Datetime has wrong format" in message
+    assert "line 3: not JSON" in message
+    assert "line 4: id" in message and "already on line 1" in message
+    assert not Memory.objects.exists()
+    assert not MemoryHistory.objects.exists()
+
+
+def test_an_unknown_account_email_stops_the_import_unless_another_account_is_named(stored, make_user):
+    text = export(email=["alice@example.com"])
+    wipe()
+    line = json.loads(text.splitlines()[0]) | {"account": "ghost@example.com"}
+    with pytest.raises(CommandError, match="line 1: no account with email ghost@example.com"):
+        import_text(json.dumps(line) + "\n")
+    assert not Memory.objects.exists()
+
+    carol = make_user("carol@example.com")
+    assert "Imported 1 memories" in import_text(json.dumps(line) + "\n", account="carol@example.com")
+    assert list(Memory.objects.values_list("account", flat=True)) == [carol.pk]
+    assert list(MemoryHistory.objects.values_list("account", flat=True).distinct()) == [carol.pk]
+
+
+def test_a_dry_run_checks_and_counts_without_writing(stored):
+    text = export()
+    wipe()
+    assert "Would import 3 memories" in import_text(text, dry_run=True)
+    assert not Memory.objects.exists()

@@ -1,0 +1,184 @@
+"""Exports through the official Python SDK (`mem0ai` MemoryClient) against a live server: create_memory_export,
+the job run by procrastinate's worker in this process, then get_memory_export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from mem0 import AsyncMemoryClient
+from mem0.exceptions import MemoryNotFoundError, ValidationError
+
+from exports.models import MemoryExport
+from memories.tests.fake_openai import as_json
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROFILE = {
+    "title": "Profile",
+    "type": "object",
+    "properties": {
+        "name": {"type": ["string", "null"]},
+        "city": {"type": ["string", "null"]},
+        "diet": {"enum": ["vegetarian", "vegan", "omnivore", None]},
+    },
+    "required": ["name", "city"],
+}
+ALICE_ONLY = {"AND": [{"user_id": "alice"}]}
+
+
+@pytest.fixture
+def alice(sdk, alice_account):
+    client = sdk(alice_account)
+    for text in ("Lives in Berlin", "Is vegetarian"):
+        client.add(text, filters={"user_id": "alice"}, infer=False, metadata={"topic": "profile"})
+    client.add("Works at night", filters={"user_id": "alice-bot"}, infer=False)
+    return client
+
+
+@pytest.fixture
+def bob(sdk, bob_account):
+    client = sdk(bob_account)
+    client.add("Bob's secret plan", filters={"user_id": "alice"}, infer=False)
+    return client
+
+
+def test_an_export_is_pending_until_its_job_runs_then_gives_the_memories(alice, run_jobs):
+    created = alice.create_memory_export(schema={}, filters=ALICE_ONLY)
+    assert created["message"].startswith("Memory export request received")
+    pending = alice.get_memory_export(memory_export_id=created["id"])
+    assert (pending["id"], pending["status"]) == (created["id"], "PENDING")
+
+    run_jobs()
+
+    exported = alice.get_memory_export(memory_export_id=created["id"])
+    assert exported["count"] == 2
+    assert exported["truncated"] is False
+    assert sorted(m["memory"] for m in exported["memories"]) == ["Is vegetarian", "Lives in Berlin"]
+    first = exported["memories"][0]
+    assert first["user_id"] == "alice"
+    assert first["metadata"] == {"topic": "profile"}
+    assert first["id"] and first["created_at"] and first["updated_at"]
+
+
+def test_a_schema_without_an_llm_still_exports_the_memories_as_json(alice, run_jobs):
+    created = alice.create_memory_export(schema=json.dumps(PROFILE), user_id="alice")
+    run_jobs()
+    exported = alice.get_memory_export(memory_export_id=created["id"])
+    assert sorted(m["memory"] for m in exported["memories"]) == ["Is vegetarian", "Lives in Berlin"]
+
+
+def test_the_latest_export_matching_the_filters_is_returned_without_an_id(alice, run_jobs):
+    alice.create_memory_export(schema={}, filters={"user_id": "alice-bot"})
+    newest = alice.create_memory_export(schema={}, filters=ALICE_ONLY)
+    run_jobs()
+    by_scope = alice.get_memory_export(filters={"AND": [{"user_id": "alice"}]})
+    assert sorted(m["memory"] for m in by_scope["memories"]) == ["Is vegetarian", "Lives in Berlin"]
+    bot = alice.get_memory_export(filters={"user_id": "alice-bot"})
+    assert [m["memory"] for m in bot["memories"]] == ["Works at night"]
+    since = alice.get_memory_export(filters={"AND": [{"user_id": "alice"}, {"created_at": {"gte": "2000-01-01"}}]})
+    assert since == alice.get_memory_export(memory_export_id=newest["id"])
+    with pytest.raises(MemoryNotFoundError):
+        alice.get_memory_export(filters={"user_id": "carol"})
+
+
+def test_with_a_schema_and_an_llm_the_export_is_the_object_the_llm_filled_in(alice, llm_on, run_jobs):
+    llm_on.chat_queue.append(as_json({"name": None, "city": "Berlin", "diet": "vegetarian"}))
+    created = alice.create_memory_export(
+        schema=PROFILE, filters=ALICE_ONLY, export_instructions="Prefer the newest facts."
+    )
+    run_jobs()
+    assert alice.get_memory_export(memory_export_id=created["id"]) == {
+        "name": None,
+        "city": "Berlin",
+        "diet": "vegetarian",
+    }
+    [call] = llm_on.chat_calls()
+    prompt = call.body["messages"][-1]["content"]
+    assert "Lives in Berlin" in prompt and "Is vegetarian" in prompt
+    assert "Works at night" not in prompt  # another scope
+    assert '"Profile"' in prompt  # the schema itself
+    assert "Prefer the newest facts." in call.body["messages"][0]["content"]
+
+
+def test_an_llm_answer_outside_the_schema_is_asked_again_once(alice, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"name": "Alice", "city": "Berlin"})])
+    created = alice.create_memory_export(schema=PROFILE, filters=ALICE_ONLY)
+    run_jobs()
+    assert alice.get_memory_export(memory_export_id=created["id"]) == {"name": "Alice", "city": "Berlin"}
+    second = llm_on.chat_calls()[1].body["messages"][-1]["content"]
+    assert "did not validate against the schema: 'name' is a required property" in second
+
+
+def test_an_export_the_llm_gets_wrong_twice_fails_with_the_reason(alice, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"city": 7}), as_json({"city": 7})])
+    created = alice.create_memory_export(schema=PROFILE, filters=ALICE_ONLY)
+    run_jobs()
+    with pytest.raises(ValidationError, match="does not match the schema"):
+        alice.get_memory_export(memory_export_id=created["id"])
+    export = MemoryExport.objects.get(id=created["id"])
+    assert export.status == MemoryExport.Status.FAILED
+    assert "does not match the schema" in export.error
+
+
+def test_a_member_cannot_read_another_accounts_export_nor_export_its_memories(alice, bob, run_jobs):
+    created = alice.create_memory_export(schema={}, filters=ALICE_ONLY)
+    bobs = bob.create_memory_export(schema={}, filters=ALICE_ONLY)
+    run_jobs()
+    with pytest.raises(MemoryNotFoundError):
+        bob.get_memory_export(memory_export_id=created["id"])
+    # "The latest export for user_id alice" is Bob's own, which holds only Bob's memory.
+    assert [m["memory"] for m in bob.get_memory_export(filters=ALICE_ONLY)["memories"]] == ["Bob's secret plan"]
+    assert bob.get_memory_export(memory_export_id=bobs["id"])["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "object", "properties": {"age": {"type": "nonsense"}}}, "not a valid JSON Schema"),
+        ("{not json", "must hold a JSON Schema object"),
+        ({"type": "array"}, "top-level type must be object"),
+        ([1, 2], "Must be a JSON object"),
+        ({"$schema": 5}, "must be a string"),
+        ({"$ref": "#/$defs/missing"}, "a \\$ref cannot be resolved"),
+        ({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, "lead back to themselves"),
+    ],
+)
+def test_a_bad_schema_is_refused_at_once(alice, schema, message):
+    with pytest.raises(ValidationError, match=message):
+        alice.create_memory_export(schema=schema, filters=ALICE_ONLY)
+    assert not MemoryExport.objects.exists()
+
+
+def test_bad_filters_are_refused_at_once(alice):
+    with pytest.raises(ValidationError, match="Unknown filter operator"):
+        alice.create_memory_export(schema={}, filters={"user_id": {"like": "a%"}})
+    with pytest.raises(ValidationError, match="exports are found by"):
+        alice.get_memory_export(filters={"topic": "profile"})
+    with pytest.raises(ValidationError, match="not a valid memory_export_id"):
+        alice.get_memory_export(memory_export_id="nope")
+    assert not MemoryExport.objects.exists()
+
+
+def test_another_project_id_is_not_found(alice):
+    with pytest.raises(MemoryNotFoundError):
+        alice.create_memory_export(schema={}, filters=ALICE_ONLY, project_id="proj_someone_else")
+
+
+def test_the_async_client_creates_an_export_and_reads_it(server, sdk_key, alice_account, make_memory, run_jobs):
+    make_memory("Drinks oat milk", user_id="alice", principal=alice_account)
+    key = sdk_key(alice_account)
+
+    async def create():
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            return await client.create_memory_export(schema=None, user_id="alice")
+
+    async def read(export_id):
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            return await client.get_memory_export(memory_export_id=export_id)
+
+    created = asyncio.run(create())
+    run_jobs()
+    exported = asyncio.run(read(created["id"]))
+    assert [m["memory"] for m in exported["memories"]] == ["Drinks oat milk"]

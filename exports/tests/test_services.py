@@ -1,0 +1,99 @@
+"""The export services and selectors called directly: the job's limits, idempotence and ownership."""
+
+from __future__ import annotations
+
+import pytest
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from conftest import ADMIN
+from exports import selectors
+from exports.models import MemoryExport
+from exports.services import export_create, export_run
+from mem0server.exceptions import NotFound
+from memories import configuration
+from memories.tests.fake_openai import FakeOpenAI, as_json
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def llm():
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        yield fake
+
+
+def test_creating_an_export_queues_one_job_with_its_id(alice):
+    export = export_create(principal=alice, filters={"user_id": "alice"})
+    [job] = ProcrastinateJob.objects.filter(task_name="exports.export_memories")
+    assert job.args == {"export_id": str(export.id)}
+    assert (export.status, export.scope, export.schema) == ("PENDING", {"user_id": "alice"}, None)
+
+
+def test_the_export_reads_the_newest_memories_up_to_the_limit_and_says_it_was_cut(alice, make_memory, settings):
+    settings.EXPORT_MAX_MEMORIES = 2
+    for text in ("first", "second", "third"):
+        make_memory(text, principal=alice)
+    export = export_run(export_id=export_create(principal=alice, filters={}).id)
+    assert export.status == MemoryExport.Status.SUCCEEDED
+    assert [m["memory"] for m in export.result["memories"]] == ["third", "second"]
+    assert (export.result["count"], export.result["truncated"], export.memory_count) == (2, True, 2)
+
+
+def test_running_a_finished_export_again_changes_nothing(alice, make_memory):
+    make_memory("kept", principal=alice)
+    export = export_run(export_id=export_create(principal=alice, filters={}).id)
+    make_memory("added later", principal=alice)
+    again = export_run(export_id=export.id)
+    assert again.result == export.result
+    assert again.finished_at == export.finished_at
+    assert export_run(export_id=MemoryExport().id) is None  # an unknown id (a deleted account's export)
+
+
+def test_the_llm_sees_at_most_the_llm_limit_of_memories(alice, make_memory, llm, settings):
+    settings.EXPORT_LLM_MAX_MEMORIES = 1
+    make_memory("old fact", principal=alice)
+    make_memory("new fact", principal=alice)
+    llm.chat_queue.append(as_json({"facts": ["new fact"]}))
+    export = export_run(export_id=export_create(principal=alice, filters={}, schema={"type": "object"}).id)
+    assert export.result == {"facts": ["new fact"]}
+    prompt = llm.chat_calls()[0].body["messages"][-1]["content"]
+    assert "new fact" in prompt and "old fact" not in prompt
+
+
+def test_a_schema_referring_outside_itself_fails_the_export_with_the_reason(alice, make_memory, llm):
+    make_memory("a fact", principal=alice)
+    llm.chat_queue.append(as_json({"a": 1}))
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}}
+    export = export_run(export_id=export_create(principal=alice, filters={}, schema=schema).id)
+    assert export.status == MemoryExport.Status.FAILED
+    assert "cannot be resolved" in export.error
+    assert "only references inside the schema work" in export.error
+
+
+def test_the_admin_keys_exports_are_its_own_and_cover_every_memory(alice, make_memory):
+    make_memory("alice's", principal=alice)
+    make_memory("the admin's", principal=ADMIN)
+    admins = export_run(export_id=export_create(principal=ADMIN, filters={}).id)
+    assert admins.account is None
+    assert sorted(m["memory"] for m in admins.result["memories"]) == ["alice's", "the admin's"]
+    with pytest.raises(NotFound):
+        selectors.export_get(principal=alice, export_id=str(admins.id))
+    with pytest.raises(NotFound):
+        selectors.export_latest(principal=alice, filters={})
+    assert selectors.export_latest(principal=ADMIN, filters={}) == admins
+
+
+def test_an_llm_answer_that_is_not_an_object_is_asked_again(alice, make_memory, llm):
+    make_memory("a fact", principal=alice)
+    llm.chat_queue.extend([as_json(["a fact"]), as_json({"facts": ["a fact"]})])
+    schema = {"properties": {"facts": {"type": "array"}}}  # no top-level type: a list would validate
+    export = export_run(export_id=export_create(principal=alice, filters={}, schema=schema).id)
+    assert export.result == {"facts": ["a fact"]}
+    assert "must be a JSON object, not list" in llm.chat_calls()[1].body["messages"][-1]["content"]
