@@ -11,7 +11,7 @@ PORT ?= 8000
 # fine when PYTEST_ARGS selects none.
 PYTEST_WORKERS ?= auto
 
-.PHONY: serve serve-prod test test-setup checks bench lint format migrate clean stop-db chromium
+.PHONY: serve serve-prod worker test test-setup checks bench lint format migrate clean stop-db chromium
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -59,19 +59,32 @@ migrate: $(VENV)/.installed
 # A port in use fails here, at once, before migrations and startup logs.
 PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
 
+# A background-job worker (async adds) runs beside the server in the same command: started first, stopped
+# when the server stops (Ctrl-C, or the server failing). The shell's trap does that; a worker started with
+# `&` by a script ignores Ctrl-C itself, so the trap is what stops it. WORKER_CONCURRENCY and the other
+# WORKER_* settings come from the environment.
+WORKER := $(PY) manage.py procrastinate worker
+WITH_WORKER = $(WORKER) & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM;
+
 serve: $(VENV)/.installed
 	$(PORTCHECK)
 	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py ensure_jwt_secret
-	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs"
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs  (and a worker)"
+	$(WITH_WORKER) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
-# gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py).
+# gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py), and
+# the job worker as its own process beside it. More workers, here or on other machines: `make worker`.
 serve-prod: $(VENV)/.installed
 	$(PORTCHECK)
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
 	@$(PY) manage.py ensure_jwt_secret
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
+	$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+# One more job worker alone (the database migrated already, e.g. by `make serve-prod` elsewhere): run as many
+# as needed, on any machine that reaches the same PostgreSQL (DATABASE_URL).
+worker: $(VENV)/.installed
+	$(WORKER)
 
 # The official TypeScript SDK for platform_api/tests/test_sdk_typescript.py (node and npm needed); reinstalled
 # when the lock file changes. npm writes node_modules/.package-lock.json on every install.

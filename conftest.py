@@ -173,3 +173,39 @@ def make_memory(embedder, db):
         return results[0]["id"]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _shared_worker(django_db_setup, tmp_path_factory):
+    from events.tests.workers import SHARED, WorkerProcess
+
+    process = WorkerProcess(tmp_path_factory.mktemp("worker"))
+    SHARED.append(process)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def worker(request, _shared_worker):
+    """A real worker process (`manage.py procrastinate worker`) on this test process's database, shared by the
+    session: async adds made through a live server get done (events/tests/workers.py)."""
+    from events.tests import workers
+
+    workers.shared_module = request.module.__name__
+    if not _shared_worker.running():
+        _shared_worker.start()
+    return _shared_worker
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_worker(request):
+    """The shared worker takes committed jobs only for the test module that asked for it: another module's
+    transactional tests run their jobs themselves (in-process) and must find them still queued."""
+    from events.tests import workers
+
+    if not workers.SHARED or "worker" in request.fixturenames or request.module.__name__ == workers.shared_module:
+        return
+    marker = request.node.get_closest_marker("django_db")
+    commits = bool(marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames
+    if commits:
+        workers.stop_shared_workers()

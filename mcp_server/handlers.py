@@ -23,6 +23,8 @@ from apikeys.permissions import IsAdmin
 from entities import selectors as entity_selectors
 from entities import services as entity_services
 from entities.serializers import EntityListQuerySerializer, EntitySerializer
+from events import selectors as event_selectors
+from events.serializers import EventListQuerySerializer, EventSerializer
 from mem0server.exceptions import NotFound
 from memories import selectors, services
 from memories.models import SCOPE_FIELDS
@@ -223,15 +225,14 @@ def list_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]
     return {"results": EntitySerializer(page.results, many=True).data, "next_cursor": page.next_cursor}
 
 
-NO_EVENTS = (
-    "This server adds memories synchronously: add_memory's answer already holds the stored memories, so no "
-    "add creates an event to wait for."
-)
-
-
 def list_events(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"results": [], "message": NO_EVENTS}
+    valid = _validated(EventListQuerySerializer, arguments).validated_data
+    page = event_selectors.events_list(
+        principal=ctx.principal, page=valid["page"], page_size=valid["page_size"], status=valid.get("status")
+    )
+    return {"count": page.count, "results": EventSerializer(page.results, many=True).data, "next_page": page.next_page}
 
 
 def get_event_status(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    raise ToolError(f"unknown event id {str(arguments['event_id'])[:100]!r}. {NO_EVENTS}")
+    event_id = event_selectors.parse_event_id(arguments["event_id"])
+    return EventSerializer(event_selectors.event_get(principal=ctx.principal, event_id=event_id)).data

@@ -262,9 +262,20 @@ _SPECS = [
         _tool(
             "list_events",
             "List events",
-            "List pending memory-processing events. On this server add_memory finishes before it answers, so "
-            "there are never any: the list is always empty.",
-            _schema({}),
+            "List the caller's asynchronous add events (POST /v3/memories/add/ through the REST API), newest first: "
+            "PENDING, RUNNING, SUCCEEDED with the ADD/UPDATE/DELETE/NONE results, or FAILED with the error. "
+            "add_memory here finishes before it answers and creates no event.",
+            _schema(
+                {
+                    "page": {"type": "integer", "minimum": 1, "description": "Page number (default 1)."},
+                    "page_size": {"type": "integer", "minimum": 1, "maximum": 100, "description": "Default 50."},
+                    "status": {
+                        "type": "string",
+                        "enum": ["PENDING", "RUNNING", "SUCCEEDED", "FAILED"],
+                        "description": "Only events in this status.",
+                    },
+                }
+            ),
             **READ_ONLY,
         ),
         handlers.list_events,
@@ -273,9 +284,11 @@ _SPECS = [
         _tool(
             "get_event_status",
             "Get an event's status",
-            "The status of an asynchronous add event. This server adds memories synchronously and has no events, "
-            "so every event id is answered with an 'unknown event id' error.",
-            _schema({"event_id": {"type": "string", "description": "The event id to look up."}}, ["event_id"]),
+            "The status of one of the caller's asynchronous add events, with its results when SUCCEEDED or its "
+            "error code and message when FAILED.",
+            _schema(
+                {"event_id": {"type": "string", "description": "The event id an async add answered."}}, ["event_id"]
+            ),
             **READ_ONLY,
         ),
         handlers.get_event_status,

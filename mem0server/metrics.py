@@ -81,6 +81,38 @@ class MemoriesStoredCollector:
         yield gauge
 
 
+class JobQueueCollector:
+    """The background-job queue, read from the database when scraped: jobs due and not started, jobs running,
+    the age of the oldest PENDING async add, and workers with a recent heartbeat (WORKER_STALLED_SECONDS)."""
+
+    QUERY = """
+        SELECT
+            (SELECT count(*) FROM procrastinate_jobs
+              WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())),
+            (SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'),
+            (SELECT greatest(extract(epoch FROM clock_timestamp() - min(created_at)), 0) FROM events_event
+              WHERE status = 'PENDING'),
+            (SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat >= now() - make_interval(secs => %s))
+    """
+
+    def collect(self):
+        from django.conf import settings
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(self.QUERY, [settings.WORKER_STALLED_SECONDS])
+            waiting, running, oldest, workers = cursor.fetchone()
+        for name, text, value in (
+            ("mem0_jobs_waiting", "Background jobs due and not started yet.", waiting),
+            ("mem0_jobs_running", "Background jobs a worker is running.", running),
+            ("mem0_events_oldest_pending_seconds", "Age of the oldest PENDING async add (0: none).", float(oldest)),
+            ("mem0_workers_alive", "Job workers with a recent heartbeat.", workers),
+        ):
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], value)
+            yield gauge
+
+
 class _ProcessCollector:
     """This process's own registry (single-process mode: runserver, tests)."""
 
@@ -97,4 +129,5 @@ def metrics_text(*, multiproc_dir: str | None = None) -> bytes:
     else:
         registry.register(_ProcessCollector())
     registry.register(MemoriesStoredCollector())
+    registry.register(JobQueueCollector())
     return generate_latest(registry)

@@ -262,6 +262,42 @@ if HEALTHZ_TIMEOUT_MS < 1:
         f"HEALTHZ_TIMEOUT_MS must be a positive number of milliseconds, not {HEALTHZ_TIMEOUT_MS}."
     )
 
+# --- Background workers (procrastinate; `manage.py procrastinate worker`) ------------------------------
+# Jobs one worker process runs at once (each in its own thread: an add mostly waits on the LLM).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
+# A worker writes a heartbeat this often; one silent for WORKER_STALLED_SECONDS is taken for dead, and a live
+# worker's check (every WORKER_STALLED_CHECK_SECONDS) puts the jobs it was running back in the queue. So a killed
+# worker's job starts again within about WORKER_STALLED_SECONDS + WORKER_HEARTBEAT_SECONDS +
+# WORKER_STALLED_CHECK_SECONDS.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0)
+WORKER_STALLED_SECONDS = env_float("WORKER_STALLED_SECONDS", 60.0)
+WORKER_STALLED_CHECK_SECONDS = env_int("WORKER_STALLED_CHECK_SECONDS", 15)
+# Runs of one job (first run, retries after LLM 429/5xx/timeouts and after a worker died) before its event
+# is FAILED; retries wait WORKER_RETRY_BACKOFF_SECONDS, doubling each time.
+WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 5)
+WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0)
+for _name in ("WORKER_CONCURRENCY", "WORKER_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
+for _name in ("WORKER_HEARTBEAT_SECONDS", "WORKER_STALLED_SECONDS", "WORKER_RETRY_BACKOFF_SECONDS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {globals()[_name]}.")
+if not 1 <= WORKER_STALLED_CHECK_SECONDS <= 59:
+    raise ImproperlyConfigured(
+        f"WORKER_STALLED_CHECK_SECONDS must be between 1 and 59 seconds, not {WORKER_STALLED_CHECK_SECONDS}."
+    )
+if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"WORKER_STALLED_SECONDS ({WORKER_STALLED_SECONDS:g}) must be longer than WORKER_HEARTBEAT_SECONDS "
+        f"({WORKER_HEARTBEAT_SECONDS:g}), or live workers would be taken for dead."
+    )
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": WORKER_CONCURRENCY,
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+}
+PROCRASTINATE_ON_APP_READY = "events.worker.on_app_ready"
+
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -283,6 +319,8 @@ INSTALLED_APPS = [
     "requestlog",
     "entities",
     "platform_api",
+    # Async adds and their events (GET /v1/event/{id}/); jobs in events/tasks.py.
+    "events",
     # Memory exports (POST /v1/exports/) and the export_memories / import_memories backup commands.
     "exports",
     # Webhooks: signed POSTs of memory changes, delivered by background jobs, with a delivery log.
@@ -457,7 +495,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "mem0server.schema.ERROR_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCodeEnum": "mem0server.schema.ERROR_CODES",
+        "EventStatusEnum": "events.models.Event.Status",
+    },
     # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
     "AUTHENTICATION_WHITELIST": [
         "apikeys.authentication.APIKeyAuthentication",
@@ -497,7 +538,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
-        # "Adding tasks from blueprint" at every start of every process; the worker's own lines stay.
+        # procrastinate announces its task registry in every process, and each periodic deferral.
         "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }

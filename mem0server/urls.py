@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("entities.urls")),
     path("", include("requestlog.urls")),
     path("", include("platform_api.urls")),
+    path("", include("events.urls")),
     path("", include("exports.urls")),
     path("", include("webhooks.urls")),
     path("", include("mcp_server.urls")),

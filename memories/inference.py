@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -177,6 +177,7 @@ def memories_add_inferred(
     expiration_date: date | None = None,
     prompt: str | None = None,
     occurred_at: datetime | None = None,
+    before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM."""
     runtime = server_config_current()
@@ -223,6 +224,7 @@ def memories_add_inferred(
         occurred_at=occurred_at,
         actor_id=names.pop() if len(names) == 1 else None,
         messages=messages,
+        before_commit=before_commit,
     )
 
 
@@ -237,6 +239,7 @@ def _apply(
     occurred_at: datetime | None,
     actor_id: str | None,
     messages: Sequence[Message],
+    before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Write the operations and their history in one transaction, re-checked under the scope lock."""
     results: list[dict[str, Any]] = []
@@ -291,6 +294,8 @@ def _apply(
         Memory.objects.bulk_create(added.memories)
         history_record(history)
         _remember_session(account, scope, messages)
+        if before_commit is not None:
+            before_commit(results)
     return results
 
 
@@ -320,6 +325,7 @@ def memory_add_procedural(
     expiration_date: date | None = None,
     prompt: str | None = None,
     occurred_at: datetime | None = None,
+    before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """memory_type="procedural_memory": the LLM summarises the agent's conversation into one memory."""
     if not scope.get("agent_id"):
@@ -359,4 +365,7 @@ def memory_add_procedural(
                 )
             ]
         )
-    return [{"id": str(memory.id), "memory": summary, "event": "ADD"}]
+        results = [{"id": str(memory.id), "memory": summary, "event": "ADD"}]
+        if before_commit is not None:
+            before_commit(results)
+    return results

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +73,17 @@ def _near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memo
     )
 
 
+def memories_add_check(*, messages: list[Message], scope: dict[str, str]) -> list[Message]:
+    """InvalidInput unless an add has a message to store and a scope id; returns the messages to store (system
+    messages are not stored). Run by memories_add, and before an add is queued (events)."""
+    messages = [m for m in messages if m.role != "system"]
+    if not messages:
+        raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
+    if not any(scope.get(field) for field in SCOPE_FIELDS):
+        raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
+    return messages
+
+
 def memories_add(
     *,
     principal,
@@ -83,6 +95,7 @@ def memories_add(
     prompt: str | None = None,
     memory_type: str | None = None,
     timestamp: datetime | None = None,
+    before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
@@ -90,15 +103,12 @@ def memories_add(
     (memories/inference.py), and memory_type="procedural_memory" stores one LLM summary. Otherwise each
     non-system message becomes a memory (role kept); infer=true then skips near-duplicates (event NONE).
     `timestamp` is when the conversation happened: stored as occurred_at, and the date the LLM resolves
-    relative dates ("yesterday") against.
+    relative dates ("yesterday") against. `before_commit` is called with the result items inside the write
+    transaction, so what it writes commits with the memories or not at all (events/tasks.py).
     """
     from memories import inference  # it builds on the helpers below
 
-    messages = [m for m in messages if m.role != "system"]
-    if not messages:
-        raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
-    if not any(scope.get(field) for field in SCOPE_FIELDS):
-        raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
+    messages = memories_add_check(messages=messages, scope=scope)
     account = principal.account
     llm_kwargs = {
         "account": account,
@@ -108,6 +118,7 @@ def memories_add(
         "expiration_date": expiration_date,
         "prompt": prompt,
         "occurred_at": timestamp,
+        "before_commit": before_commit,
     }
     if memory_type == inference.PROCEDURAL:
         return inference.memory_add_procedural(**llm_kwargs)
@@ -168,6 +179,8 @@ def memories_add(
             )
             for m in memories
         )
+        if before_commit is not None:
+            before_commit(results)
     return results
 
 

@@ -95,7 +95,10 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         required=False, allow_null=True, min_value=0, max_value=MAX_TIMESTAMP, help_text="Unix seconds."
     )
     async_mode = serializers.BooleanField(
-        required=False, allow_null=True, help_text="Accepted; the add runs before the answer either way."
+        required=False,
+        allow_null=True,
+        help_text="POST /v3/memories/add/: false runs the add before answering; otherwise (default) it is queued "
+        "and the answer is an event id. POST /v1/memories/: true queues it; otherwise it runs before answering.",
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
     output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from mem0server.exceptions import NotFound
+from memories import services as memories_services
+from memories.timestamps import parse_timestamp
 from platform_api.models import ProjectSettings
 
 # Fixed, so an account's ids never change between runs or servers sharing one database.
@@ -101,3 +104,40 @@ def extraction_instructions(
     if agent_only and project.agent_custom_instructions:
         return project.agent_custom_instructions
     return project.custom_instructions or None
+
+
+# --- add ----------------------------------------------------------------------------------------------------
+
+ADD_FIELDS = ("messages", "scope", "metadata", "infer", "timestamp", "custom_instructions", "agent_custom_instructions")
+
+
+def add_payload(data: dict[str, Any]) -> dict[str, Any]:
+    """A validated add request (PlatformAddRequestSerializer) as plain JSON, the form an async add's event keeps."""
+    payload = {key: data.get(key) for key in ADD_FIELDS}
+    payload["messages"] = [dict(message) for message in data["messages"]]
+    expiration = data.get("expiration_date")
+    payload["expiration_date"] = expiration.isoformat() if isinstance(expiration, date) else expiration
+    return payload
+
+
+def memories_add_payload(*, principal, payload: dict[str, Any], before_commit=None) -> list[dict[str, Any]]:
+    """Run a Platform add given as add_payload(); the same path for a synchronous add and an event's job."""
+    scope = payload["scope"]
+    timestamp = payload.get("timestamp")
+    expiration = payload.get("expiration_date")
+    return memories_services.memories_add(
+        principal=principal,
+        messages=[memories_services.Message(**message) for message in payload["messages"]],
+        scope=scope,
+        timestamp=parse_timestamp(timestamp) if timestamp is not None else None,
+        metadata=payload.get("metadata"),
+        infer=payload["infer"],
+        expiration_date=date.fromisoformat(expiration) if expiration else None,
+        prompt=extraction_instructions(
+            principal=principal,
+            scope=scope,
+            custom_instructions=payload.get("custom_instructions"),
+            agent_custom_instructions=payload.get("agent_custom_instructions"),
+        ),
+        before_commit=before_commit,
+    )

@@ -4,16 +4,18 @@ answer in the official SDKs' shapes. Older API versions are subclasses that diff
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from events import services as event_services
+from events.serializers import EventQueuedSerializer
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories import selectors
 from memories import services as memories_services
 from memories.serializers import AddResponseSerializer, HistorySerializer, MemorySerializer
-from memories.timestamps import parse_timestamp
 from platform_api import services
 from platform_api.serializers import (
     PlatformAddRequestSerializer,
@@ -84,31 +86,31 @@ class PingView(PlatformView):
 ADD_SCHEMA = {
     "tags": TAGS,
     "request": PlatformAddRequestSerializer,
-    "responses": {200: AddResponseSerializer, **EMBEDDING_ERRORS},
+    "responses": {200: AddResponseSerializer, 202: EventQueuedSerializer, **EMBEDDING_ERRORS},
 }
 
 
+def _add_sync(request, data) -> Response:
+    results = services.memories_add_payload(principal=request.user, payload=services.add_payload(data))
+    return Response(AddResponseSerializer({"results": results}).data)
+
+
+def _add_async(request, data) -> Response:
+    event = event_services.event_add_create(principal=request.user, payload=services.add_payload(data))
+    return Response(EventQueuedSerializer(event).data, status=status.HTTP_202_ACCEPTED)
+
+
 class AddView(PlatformView):
-    @extend_schema(summary="Add memories (runs before answering)", operation_id="platform_memories_add", **ADD_SCHEMA)
+    @extend_schema(
+        summary="Add memories in the background: answers an event id at once (202) unless async_mode is false",
+        operation_id="platform_memories_add",
+        **ADD_SCHEMA,
+    )
     def post(self, request):
         data = validated(PlatformAddRequestSerializer, request.data)
-        scope = data["scope"]
-        results = memories_services.memories_add(
-            principal=request.user,
-            messages=[memories_services.Message(**m) for m in data["messages"]],
-            scope=scope,
-            timestamp=parse_timestamp(data["timestamp"]) if data.get("timestamp") is not None else None,
-            metadata=data.get("metadata"),
-            infer=data["infer"],
-            expiration_date=data.get("expiration_date"),
-            prompt=services.extraction_instructions(
-                principal=request.user,
-                scope=scope,
-                custom_instructions=data.get("custom_instructions"),
-                agent_custom_instructions=data.get("agent_custom_instructions"),
-            ),
-        )
-        return Response(AddResponseSerializer({"results": results}).data)
+        if data.get("async_mode") is False:
+            return _add_sync(request, data)
+        return _add_async(request, data)
 
 
 # --- get_all ------------------------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ LIST_SCHEMA = {
 }
 
 
-def _page_link(request, page: int | None) -> str | None:
+def page_link(request, page: int | None) -> str | None:
     if page is None:
         return None
     url = request.build_absolute_uri()
@@ -145,8 +147,8 @@ class ListView(PlatformView):
         )
         answer = {
             "count": found.count,
-            "next": _page_link(request, found.next_page),
-            "previous": _page_link(request, page - 1 if page > 1 else None),
+            "next": page_link(request, found.next_page),
+            "previous": page_link(request, page - 1 if page > 1 else None),
             "results": found.results,
         }
         return Response(PlatformMemoryPageSerializer(answer).data)
@@ -247,15 +249,18 @@ class HistoryView(PlatformView):
 # --- v1/memories/: add (older clients) and delete by scope ----------------------------------------------------
 
 
-class MemoriesV1View(AddView):
+class MemoriesV1View(PlatformView):
     @extend_schema(
-        summary="Add memories (older clients' route)",
+        summary="Add memories (older clients' route): runs before answering unless async_mode is true",
         operation_id="platform_memories_add_v1",
         deprecated=True,
         **ADD_SCHEMA,
     )
     def post(self, request):
-        return super().post(request)
+        data = validated(PlatformAddRequestSerializer, request.data)
+        if data.get("async_mode"):
+            return _add_async(request, data)
+        return _add_sync(request, data)
 
     @extend_schema(
         tags=TAGS,

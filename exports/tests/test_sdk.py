@@ -29,18 +29,20 @@ ALICE_ONLY = {"AND": [{"user_id": "alice"}]}
 
 
 @pytest.fixture
-def alice(sdk, alice_account):
+def alice(sdk, alice_account, run_jobs):
     client = sdk(alice_account)
     for text in ("Lives in Berlin", "Is vegetarian"):
         client.add(text, filters={"user_id": "alice"}, infer=False, metadata={"topic": "profile"})
     client.add("Works at night", filters={"user_id": "alice-bot"}, infer=False)
+    run_jobs()  # the SDK's adds are queued (events): done here, before any export is asked for
     return client
 
 
 @pytest.fixture
-def bob(sdk, bob_account):
+def bob(sdk, bob_account, run_jobs):
     client = sdk(bob_account)
     client.add("Bob's secret plan", filters={"user_id": "alice"}, infer=False)
+    run_jobs()
     return client
 
 

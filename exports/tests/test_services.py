@@ -31,7 +31,8 @@ def llm():
 
 def test_creating_an_export_queues_one_job_with_its_id(alice):
     export = export_create(principal=alice, filters={"user_id": "alice"})
-    [job] = ProcrastinateJob.objects.filter(task_name="exports.export_memories")
+    # Other tests' committed jobs stay (procrastinate's tables are not flushed): only this export's count.
+    [job] = ProcrastinateJob.objects.filter(task_name="exports.export_memories", args__export_id=str(export.id))
     assert job.args == {"export_id": str(export.id)}
     assert (export.status, export.scope, export.schema) == ("PENDING", {"user_id": "alice"}, None)
 

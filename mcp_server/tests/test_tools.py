@@ -99,3 +99,27 @@ def test_tool_errors_are_logged_with_the_tool_name(tool):
 def test_a_wrongly_typed_long_text_is_not_echoed_back_whole(tool):
     is_error, text = tool("add_memory", messages="x" * 5000, user_id="alice")
     assert is_error and "is not of type 'array'" in text and len(text) < 500
+
+
+def test_list_events_and_get_event_status_read_the_callers_async_adds(tool, make_user):
+    from apikeys.authentication import AdminPrincipal
+    from events import services as event_services
+    from platform_api.services import add_payload
+
+    def queue(principal, text):
+        data = {"messages": [{"role": "user", "content": text}], "scope": {"user_id": "alice"}, "infer": False}
+        return event_services.event_add_create(principal=principal, payload=add_payload(data))
+
+    mine = [queue(AdminPrincipal(auth_type="admin_api_key"), f"fact {n}") for n in range(3)]
+    theirs = queue(make_user("other@example.com"), "not yours")
+
+    _, page = tool("list_events", page_size=2)
+    assert page["count"] == 3 and page["next_page"] == 2
+    assert [e["id"] for e in page["results"]] == [str(mine[2].id), str(mine[1].id)]
+    assert page["results"][0]["status"] == "PENDING"
+    _, one = tool("get_event_status", event_id=str(mine[0].id))
+    assert (one["id"], one["event_type"], one["status"]) == (str(mine[0].id), "ADD", "PENDING")
+    is_error, text = tool("get_event_status", event_id=str(theirs.id))
+    assert is_error and "not found" in text
+    is_error, text = tool("list_events", status="DONE")
+    assert is_error and "DONE" in text

@@ -242,6 +242,27 @@ def test_compose_refuses_to_start_without_a_jwt_secret():
     assert re.fullmatch(r"\$\{JWT_SECRET:\?[^}]+\}", value), value
 
 
+def test_compose_runs_a_job_worker_on_the_same_image_once_the_api_has_migrated():
+    services = compose()["services"]
+    worker = services["worker"]
+    assert worker["image"] == services["api"]["image"]
+    assert [*worker["entrypoint"], *worker["command"]] == ["python", "manage.py", "procrastinate", "worker"]
+    assert worker["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert "ports" not in worker and worker["healthcheck"] == {"disable": True}
+    assert worker["environment"] == services["api"]["environment"]  # the same database and secrets
+    assert worker["volumes"] == services["api"]["volumes"] and worker["env_file"] == services["api"]["env_file"]
+    assert int(worker["stop_grace_period"].removesuffix("s")) > 0
+
+
+def test_make_serve_and_serve_prod_run_a_worker_beside_the_server_and_stop_it_with_the_server(tmp_path):
+    for target, server in (("serve", "manage.py runserver"), ("serve-prod", "gunicorn --config")):
+        line = next(line for line in make_dry_run(target, tmp_path).splitlines() if server in line)
+        worker, trap = line.index("manage.py procrastinate worker &"), line.index("trap 'kill $worker")
+        assert worker < trap < line.index(server), line
+        assert "EXIT INT TERM" in line
+    assert "manage.py procrastinate worker" in make_dry_run("worker", tmp_path)
+
+
 # --- .env.example ------------------------------------------------------------------------------------
 
 

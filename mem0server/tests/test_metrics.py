@@ -119,3 +119,17 @@ def test_metrics_for_the_dashboard_admin_session(make_user):
     client = Client()
     client.force_login(make_user("root@example.com", role=User.Role.ADMIN))
     assert client.get("/metrics").status_code == 200
+
+
+def test_metrics_show_the_job_queue_and_the_oldest_pending_async_add(api_client):
+    before = samples(api_client.get("/metrics").content)
+    response = api_client.post(
+        "/v3/memories/add/", {"messages": "Hi", "user_id": "alice", "infer": False}, format="json"
+    )
+    assert response.status_code == 202
+    after = samples(api_client.get("/metrics").content)
+    waiting = ("mem0_jobs_waiting", frozenset())
+    assert after[waiting] - before[waiting] == 1  # queued, and no worker runs in this test
+    assert after[("mem0_events_oldest_pending_seconds", frozenset())] > 0
+    assert before[("mem0_events_oldest_pending_seconds", frozenset())] == 0  # no event yet
+    assert ("mem0_workers_alive", frozenset()) in after and ("mem0_jobs_running", frozenset()) in after

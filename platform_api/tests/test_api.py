@@ -28,9 +28,9 @@ def token_client(key_client, member) -> APIClient:
 
 
 def add(client, text: str, user_id: str = "alice", **body):
-    response = client.post(
-        "/v3/memories/add/", {"messages": text, "filters": {"user_id": user_id}, "infer": False, **body}, format="json"
-    )
+    """A synchronous add (async_mode false): the queued form is events/tests' subject."""
+    body = {"messages": text, "filters": {"user_id": user_id}, "infer": False, "async_mode": False, **body}
+    response = client.post("/v3/memories/add/", body, format="json")
     assert response.status_code == 200, response.json()
     return response.json()["results"][0]["id"]
 
@@ -75,7 +75,7 @@ def test_the_callers_own_org_and_project_ids_are_accepted(token_client, member):
     org_id, project_id = services.project_ids(principal=member)
     assert token_client.get("/v1/ping/", {"org_id": org_id, "project_id": project_id}).status_code == 200
     body = {"messages": "Hi", "filters": {"user_id": "alice"}, "infer": False, "org_id": org_id}
-    assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200
+    assert token_client.post("/v3/memories/add/", body, format="json").status_code == 202
 
 
 @pytest.mark.parametrize("where", ["query", "body"])
@@ -123,7 +123,7 @@ def test_project_get_limits_fields_and_patch_needs_a_setting(token_client, membe
 
 def test_v1_add_takes_top_level_scope_ids_as_older_clients_send_them(token_client):
     body = {"messages": [{"role": "user", "content": "Likes jazz"}], "user_id": "alice", "agent_id": "dj"}
-    response = token_client.post("/v1/memories/", {**body, "infer": False, "async_mode": True}, format="json")
+    response = token_client.post("/v1/memories/", {**body, "infer": False}, format="json")
     assert response.status_code == 200, response.json()
     [result] = response.json()["results"]
     assert (result["event"], result["memory"]) == ("ADD", "Likes jazz")
@@ -250,7 +250,7 @@ def test_an_agents_own_memories_use_the_agent_instructions_of_the_project(token_
         llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
         configuration.server_config_set(changes={"llm": llm})
         for filters in ({"agent_id": "bot"}, {"user_id": "alice", "agent_id": "bot"}):
-            body = {"messages": "I like tea", "filters": filters}
+            body = {"messages": "I like tea", "filters": filters, "async_mode": False}
             assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200
         prompts = [call.body["messages"][0]["content"] for call in fake.chat_calls("extract")]
     assert len(prompts) == 2

@@ -10,6 +10,7 @@ import pytest
 from mem0 import AsyncMemoryClient, MemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
+from events.tests.helpers import sdk_wait_event
 from memories.models import Memory
 from platform_api import services
 
@@ -22,13 +23,21 @@ def alice_account(make_user):
 
 
 @pytest.fixture
-def client(sdk, alice_account) -> MemoryClient:
+def client(sdk, alice_account, worker) -> MemoryClient:
     return sdk(alice_account)
+
+
+def added(client: MemoryClient, answer: dict) -> list[dict]:
+    """The results of an add: the SDK's add is queued (an event id), and done by the session's worker process."""
+    assert answer["status"] == "PENDING", answer
+    event = sdk_wait_event(client, answer["event_id"])
+    assert event["status"] == "SUCCEEDED", event
+    return event["results"]
 
 
 def add_plain(client: MemoryClient, text: str, user_id: str = "alice", **kwargs) -> str:
     answer = client.add(text, filters={"user_id": user_id}, infer=False, **kwargs)
-    [result] = answer["results"]
+    [result] = added(client, answer)
     assert (result["event"], result["memory"]) == ("ADD", text)
     return result["id"]
 
@@ -64,7 +73,7 @@ def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
     answer = client.add(
         [{"role": "user", "content": "Hi, I'm a vegetarian from Berlin."}], filters={"user_id": "alice"}, infer=True
     )
-    assert sorted((r["event"], r["memory"]) for r in answer["results"]) == [
+    assert sorted((r["event"], r["memory"]) for r in added(client, answer)) == [
         ("ADD", "Is vegetarian"),
         ("ADD", "Lives in Berlin"),
     ]
@@ -79,14 +88,14 @@ def test_project_custom_instructions_reach_the_extraction_prompt(client, llm_on)
     assert client.get_project(fields=["custom_instructions"]) == {
         "custom_instructions": "Only extract food preferences."
     }
-    client.add("I love sushi and I work at a bank.", filters={"user_id": "alice"})
+    added(client, client.add("I love sushi and I work at a bank.", filters={"user_id": "alice"}))
     system = llm_on.chat_calls("extract")[0].body["messages"][0]["content"]
     assert system.startswith("Only extract food preferences.")
 
 
 def test_instructions_given_with_an_add_win_over_the_projects(client, llm_on):
     client.update_project(custom_instructions="Project instructions.")
-    client.add("I love sushi.", filters={"user_id": "alice"}, custom_instructions="Just this once.")
+    added(client, client.add("I love sushi.", filters={"user_id": "alice"}, custom_instructions="Just this once."))
     assert llm_on.chat_calls("extract")[0].body["messages"][0]["content"].startswith("Just this once.")
 
 
@@ -257,23 +266,24 @@ def test_each_account_has_its_own_project_settings(client, sdk, make_user):
 # --- the asynchronous client ---------------------------------------------------------------------------------
 
 
-def test_the_async_client_adds_lists_searches_updates_and_deletes(server, sdk_key, alice_account):
+def test_the_async_client_adds_lists_searches_updates_and_deletes(server, sdk_key, alice_account, client):
     key = sdk_key(alice_account)
 
     async def scenario():
-        async with AsyncMemoryClient(api_key=key, host=server) as client:
-            added = await client.add("Drinks oat milk", filters={"user_id": "alice"}, infer=False)
-            memory_id = added["results"][0]["id"]
-            listed = await client.get_all(filters={"user_id": "alice"}, page=1, page_size=10)
-            found = await client.search("milk", filters={"user_id": "alice"}, top_k=1)
-            updated = await client.update(memory_id, text="Drinks soy milk")
-            history = await client.history(memory_id)
-            deleted = await client.delete(memory_id)
-            remaining = await client.get_all(filters={"user_id": "alice"})
-            return added, listed, found, updated, history, deleted, remaining
+        async with AsyncMemoryClient(api_key=key, host=server) as aclient:
+            queued = await aclient.add("Drinks oat milk", filters={"user_id": "alice"}, infer=False)
+            results = await asyncio.to_thread(added, client, queued)  # polled with the sync client's key
+            memory_id = results[0]["id"]
+            listed = await aclient.get_all(filters={"user_id": "alice"}, page=1, page_size=10)
+            found = await aclient.search("milk", filters={"user_id": "alice"}, top_k=1)
+            updated = await aclient.update(memory_id, text="Drinks soy milk")
+            history = await aclient.history(memory_id)
+            deleted = await aclient.delete(memory_id)
+            remaining = await aclient.get_all(filters={"user_id": "alice"})
+            return results, listed, found, updated, history, deleted, remaining
 
-    added, listed, found, updated, history, deleted, remaining = asyncio.run(scenario())
-    assert added["results"][0]["memory"] == "Drinks oat milk"
+    results, listed, found, updated, history, deleted, remaining = asyncio.run(scenario())
+    assert results[0]["memory"] == "Drinks oat milk"
     assert listed["count"] == 1 and listed["results"][0]["memory"] == "Drinks oat milk"
     assert found["results"][0]["memory"] == "Drinks oat milk"
     assert updated["memory"] == "Drinks soy milk"

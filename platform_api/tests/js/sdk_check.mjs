@@ -34,9 +34,10 @@ async function core() {
     infer: false,
   });
   report.added = added;
-  // The Platform may add in the background: wait (briefly) until the memory is listed.
+  // The add is queued (an event id) and done by a worker: wait until the memory is listed (MEM0_WAIT_SECONDS).
+  const attempts = Math.ceil((Number(process.env.MEM0_WAIT_SECONDS) || 10) * 5);
   let memories = [];
-  for (let attempt = 0; attempt < 50 && memories.length === 0; attempt++) {
+  for (let attempt = 0; attempt < attempts && memories.length === 0; attempt++) {
     memories = listOf(await client.getAll({ filters: { user_id: userId } }));
     if (memories.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -1,0 +1,50 @@
+"""Reads of events: always within the caller's account (another account's event is as unknown as a made-up id)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from events.models import Event
+from mem0server.exceptions import NotFound
+
+
+def events_visible(*, principal) -> QuerySet[Event]:
+    """The caller's own events (the admin key's are those of no account)."""
+    return Event.objects.filter(account=principal.account)
+
+
+def parse_event_id(value: str) -> uuid.UUID:
+    """NotFound for anything that is not a UUID (no event has such an id)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"Event {str(value)[:64]!r} not found.") from None
+
+
+def event_get(*, principal, event_id: uuid.UUID) -> Event:
+    """One of the caller's events, or NotFound."""
+    try:
+        return events_visible(principal=principal).get(id=event_id)
+    except Event.DoesNotExist:
+        raise NotFound(f"Event {event_id} not found.") from None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    count: int
+    results: list[Event]
+    next_page: int | None
+
+
+def events_list(*, principal, page: int = 1, page_size: int = 50, status: str | None = None) -> EventPage:
+    """The caller's events, newest first, one page of them (and how many there are in all)."""
+    events = events_visible(principal=principal)
+    if status:
+        events = events.filter(status=status)
+    count = events.count()
+    start = (page - 1) * page_size
+    results = list(events.order_by("-created_at", "-id")[start : start + page_size])
+    return EventPage(count=count, results=results, next_page=page + 1 if start + page_size < count else None)

@@ -1,0 +1,93 @@
+"""Wire shapes of the event routes and of an async add's answer (Mem0's Platform field names, and more)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from events.models import Event
+from memories.serializers import AddResultSerializer
+from platform_api.serializers import PlatformProjectRefSerializer
+
+MAX_PAGE_SIZE = 100
+
+
+class EventQueuedSerializer(serializers.Serializer):
+    """What an async add answers at once."""
+
+    event_id = serializers.UUIDField(source="id", help_text="Poll GET /v1/event/{event_id}/ for the outcome.")
+    status = serializers.ChoiceField(choices=Event.Status.choices)
+    message = serializers.CharField(default="Memory processing has been queued for background execution.")
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """Mem0's event fields (id, event_type, status, payload, metadata, results, created_at, updated_at,
+    started_at, completed_at, latency, graph_status, error) and ours (error_code, error_message, attempts,
+    finished_at)."""
+
+    results = AddResultSerializer(
+        many=True, allow_null=True, help_text="SUCCEEDED: the items a synchronous add answers; else null."
+    )
+    payload = serializers.JSONField(help_text="The add request as queued (messages, scope, options).")
+    metadata = serializers.SerializerMethodField(help_text="The add's metadata (null when it had none).")
+    error_code = serializers.CharField(
+        allow_blank=True,
+        help_text="FAILED (or PENDING again before a retry): why, e.g. provider_bad_request, provider_auth_failed, "
+        "provider_unavailable, too_many_attempts; else empty.",
+    )
+    error_message = serializers.CharField(allow_blank=True, help_text="The sentence that goes with error_code.")
+    error = serializers.SerializerMethodField(help_text="error_message, or null when there is none (Mem0's name).")
+    completed_at = serializers.DateTimeField(source="finished_at", allow_null=True, help_text="Same as finished_at.")
+    latency = serializers.SerializerMethodField(
+        help_text="Milliseconds from the first run's start to the finish; null until finished."
+    )
+    graph_status = serializers.SerializerMethodField(help_text="Always null: no graph memory here.")
+
+    class Meta:
+        model = Event
+        fields = (
+            "id",
+            "event_type",
+            "status",
+            "payload",
+            "metadata",
+            "results",
+            "error",
+            "error_code",
+            "error_message",
+            "attempts",
+            "latency",
+            "graph_status",
+            "created_at",
+            "updated_at",
+            "started_at",
+            "completed_at",
+            "finished_at",
+        )
+
+    def get_metadata(self, event: Event) -> dict | None:
+        metadata = (event.payload or {}).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
+    def get_error(self, event: Event) -> str | None:
+        return event.error_message or None
+
+    def get_latency(self, event: Event) -> float | None:
+        if event.finished_at is None or event.started_at is None:
+            return None
+        return round((event.finished_at - event.started_at).total_seconds() * 1000, 1)
+
+    def get_graph_status(self, event: Event) -> str | None:
+        return None
+
+
+class EventListQuerySerializer(PlatformProjectRefSerializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=50)
+    status = serializers.ChoiceField(choices=Event.Status.choices, required=False, help_text="Only events in it.")
+
+
+class EventPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="The caller's events (of the status asked), over all pages.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EventSerializer(many=True)

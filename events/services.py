@@ -1,0 +1,156 @@
+"""Writes of an async add: queue it (event row and job commit together), then run it in a worker.
+
+A run marks the event RUNNING (own transaction), calls the same Platform add as a synchronous request, and
+stores the results and SUCCEEDED inside the memories' write transaction: a run killed before that commit
+leaves no memory, and a second run of a finished event does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apikeys.authentication import AdminPrincipal
+from events.models import Event
+from mem0server.exceptions import DomainError, UpstreamError
+from memories import services as memories_services
+from memories.configuration import request_checked
+from platform_api import services as platform_services
+
+logger = logging.getLogger("mem0server")
+
+# Provider failures worth another run later (429, 5xx, unreachable, timeout); other 4xx fail the event.
+TRANSIENT_CODES = frozenset({"provider_rate_limited", "provider_unavailable", "provider_timeout"})
+# A job runs as a principal rebuilt from the event: its account, or the admin key's "nobody" for NULL.
+JOB_PRINCIPAL = AdminPrincipal(auth_type="event")
+
+
+class TransientFailure(Exception):
+    """This run failed for a reason that may pass (the LLM's 429/5xx/timeout): the job is run again later."""
+
+
+class EventFailed(Exception):
+    """The event is FAILED for good; raised so the job is recorded as failed too."""
+
+
+class _AlreadyFinished(Exception):
+    """Another run finished the event first: this run's writes roll back."""
+
+
+def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
+    """Queue a Platform add (platform_api.services.add_payload form); its job commits with the event or not at all.
+
+    Input errors are raised here, before anything is queued, as for a synchronous add.
+    """
+    from events.tasks import run_add_event  # tasks.py calls back into this module
+
+    memories_services.memories_add_check(
+        messages=[memories_services.Message(**message) for message in payload["messages"]], scope=payload["scope"]
+    )
+    with transaction.atomic():
+        event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
+        run_add_event.defer(event_id=str(event.id))
+    return event
+
+
+def _set(event_id: uuid.UUID | str, **fields: Any) -> None:
+    Event.objects.filter(id=event_id).update(updated_at=timezone.now(), **fields)
+
+
+def _start(event_id: str) -> Event | None:
+    """Mark the event RUNNING and count the run; None when there is nothing (more) to do."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(id=event_id).first()
+        if event is None or event.status in (Event.Status.SUCCEEDED, Event.Status.FAILED):
+            return None  # done by an earlier run, or its account was deleted
+        now = timezone.now()
+        if event.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            event.status, event.finished_at = Event.Status.FAILED, now
+            event.error_code = "too_many_attempts"
+            event.error_message = (
+                f"The add was started {event.attempts} times without finishing (WORKER_MAX_ATTEMPTS); nothing was "
+                f"stored. Last failure: {event.error_message or 'its worker stopped while running it.'}"
+            )
+            event.save()
+            return None
+        event.status, event.attempts = Event.Status.RUNNING, event.attempts + 1
+        event.started_at = event.started_at or now
+        event.save()
+    return event
+
+
+def event_add_run(*, event_id: str) -> None:
+    """Run a queued add once; TransientFailure asks for another run later, EventFailed means FAILED for good."""
+    # As for a request: the model configuration is compared with the stored one once, at the start of the job.
+    token = request_checked.set(False)
+    try:
+        _run(event_id)
+    finally:
+        request_checked.reset(token)
+
+
+def _run(event_id: str) -> None:
+    event = _start(event_id)
+    if event is None:
+        return
+    final = event.attempts >= settings.WORKER_MAX_ATTEMPTS
+
+    def succeed(results: list[dict[str, Any]]) -> None:
+        # Inside the memories' write transaction: the results and the memories commit together.
+        status = Event.objects.select_for_update().values_list("status", flat=True).get(id=event_id)
+        if status in (Event.Status.SUCCEEDED, Event.Status.FAILED):
+            raise _AlreadyFinished
+        _set(
+            event_id,
+            status=Event.Status.SUCCEEDED,
+            results=results,
+            error_code="",
+            error_message="",
+            finished_at=timezone.now(),
+        )
+
+    try:
+        platform_services.memories_add_payload(
+            principal=event.account or JOB_PRINCIPAL, payload=event.payload, before_commit=succeed
+        )
+    except _AlreadyFinished:
+        logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)
+    except UpstreamError as exc:
+        _fail_or_retry(event_id, exc.code, exc.detail, transient=exc.code in TRANSIENT_CODES, final=final)
+    except DomainError as exc:  # the input, or the server's configuration (e.g. no usable embedder)
+        _fail_or_retry(event_id, _code_of(exc), exc.detail, transient=False, final=final)
+    except Exception as exc:  # a bug or a database blip: logged, and tried again like a provider failure
+        logger.exception("event %s: the add failed", event_id)
+        _fail_or_retry(
+            event_id,
+            "internal_error",
+            f"The add failed on the server ({type(exc).__name__}).",
+            transient=True,
+            final=final,
+        )
+
+
+def _code_of(exc: DomainError) -> str:
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _fail_or_retry(event_id: str, code: str, message: str, *, transient: bool, final: bool) -> None:
+    # Never over an outcome another run has stored meanwhile.
+    unfinished = Event.objects.filter(id=event_id).exclude(status__in=[Event.Status.SUCCEEDED, Event.Status.FAILED])
+    if transient and not final:
+        # Back in the queue: PENDING again, with the reason this run failed for whoever is polling.
+        unfinished.update(
+            status=Event.Status.PENDING, error_code=code, error_message=message, updated_at=timezone.now()
+        )
+        raise TransientFailure(f"{code}: {message}")
+    now = timezone.now()
+    unfinished.update(
+        status=Event.Status.FAILED, error_code=code, error_message=message, finished_at=now, updated_at=now
+    )
+    raise EventFailed(f"{code}: {message}")

@@ -1,0 +1,40 @@
+"""procrastinate jobs of the events app. Thin: ids in, one service call (events/services.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from procrastinate import BaseRetryStrategy, RetryDecision
+from procrastinate.contrib.django import app
+
+from events import services
+
+logger = logging.getLogger("mem0server")
+
+
+class ProviderBackoff(BaseRetryStrategy):
+    """Another run after a transient failure, WORKER_RETRY_BACKOFF_SECONDS later, doubling each time. How many
+    runs is the event's business (it counts them and turns FAILED), so this never gives up by itself."""
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if not isinstance(exception, services.TransientFailure):
+            return None
+        wait = settings.WORKER_RETRY_BACKOFF_SECONDS * 2 ** min(job.attempts, 10)
+        return RetryDecision(retry_in={"seconds": wait})
+
+
+@app.task(name="events.run_add_event", retry=ProviderBackoff())
+def run_add_event(event_id: str) -> None:
+    services.event_add_run(event_id=event_id)
+
+
+# Every WORKER_STALLED_CHECK_SECONDS (a cron with a seconds field, last): jobs of workers silent for
+# WORKER_STALLED_SECONDS go back in the queue (a worker killed mid-job never finishes them itself).
+@app.periodic(cron=f"* * * * * */{settings.WORKER_STALLED_CHECK_SECONDS}", periodic_id="retry_stalled_jobs")
+@app.task(name="events.retry_stalled_jobs", pass_context=True)
+async def retry_stalled_jobs(context, timestamp: int) -> None:
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS):
+        logger.warning("job %s (%s) was left running by a stopped worker; queued again", job.id, job.task_name)
+        await manager.retry_job(job)

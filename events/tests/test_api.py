@@ -1,0 +1,214 @@
+"""Async adds through the Platform front door: queued at once, run by a worker, read back as events."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import reverse
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from events import services
+from events.models import Event
+from events.tests.helpers import sdk_event, sdk_wait_event
+from memories.models import Memory
+from memories.tests.fake_openai import error
+from platform_api.services import add_payload
+
+ADD = "/v3/memories/add/"
+
+
+def queue_add(principal, text: str, user_id: str = "alice", infer: bool = False) -> Event:
+    data = {"messages": [{"role": "user", "content": text}], "scope": {"user_id": user_id}, "infer": infer}
+    return services.event_add_create(principal=principal, payload=add_payload(data))
+
+
+# --- through the official SDK, a live server and a worker process ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sdk_add_answers_pending_then_the_event_succeeds_and_the_memories_exist(sdk, make_user, llm_on, worker):
+    client = sdk(make_user("alice@example.com"))
+    llm_on.facts = lambda messages: ["Is vegetarian", "Lives in Berlin"]
+
+    answer = client.add("Hi, I'm a vegetarian from Berlin.", filters={"user_id": "alice"}, infer=True)
+
+    assert answer["status"] == "PENDING"
+    assert sdk_event(client, answer["event_id"])["status"] in ("PENDING", "RUNNING", "SUCCEEDED")
+    event = sdk_wait_event(client, answer["event_id"])
+    assert event["status"] == "SUCCEEDED", event
+    assert sorted((r["event"], r["memory"]) for r in event["results"]) == [
+        ("ADD", "Is vegetarian"),
+        ("ADD", "Lives in Berlin"),
+    ]
+    assert event["attempts"] == 1 and event["completed_at"] == event["finished_at"] and event["latency"] >= 0
+    assert (event["error"], event["error_code"], event["event_type"]) == (None, "", "ADD")
+    listed = client.get_all(filters={"user_id": "alice"})["results"]
+    assert sorted(m["memory"] for m in listed) == ["Is vegetarian", "Lives in Berlin"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sdk_add_with_async_mode_false_answers_the_results_at_once(sdk, make_user):
+    client = sdk(make_user("alice@example.com"))
+    answer = client.add("Likes green tea", filters={"user_id": "alice"}, infer=False, async_mode=False)
+    [result] = answer["results"]
+    assert (result["event"], result["memory"]) == ("ADD", "Likes green tea")
+    assert not Event.objects.exists()
+
+
+# --- the routes ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_v3_add_queues_an_event_and_its_job_together(member_client, member):
+    response = member_client.post(
+        ADD, {"messages": "Owns a cat", "filters": {"user_id": "alice"}, "infer": False}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "PENDING"
+    event = Event.objects.get(id=response.json()["event_id"])
+    assert (event.account, event.status, event.event_type) == (member, "PENDING", "ADD")
+    assert event.payload["messages"] == [{"role": "user", "content": "Owns a cat"}]
+    [job] = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
+    assert job.status == "todo"
+    assert not Memory.objects.exists()
+
+
+@pytest.mark.django_db
+def test_v1_memories_add_is_synchronous_unless_async_mode_is_true(member_client):
+    body = {"messages": "Owns a cat", "user_id": "alice", "infer": False}
+    now = member_client.post("/v1/memories/", body, format="json")
+    assert now.status_code == 200 and now.json()["results"][0]["memory"] == "Owns a cat"
+    later = member_client.post("/v1/memories/", {**body, "async_mode": True}, format="json")
+    assert later.status_code == 202 and later.json()["status"] == "PENDING"
+    assert Event.objects.filter(id=later.json()["event_id"]).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"messages": "Owns a cat"}, "user_id"),
+        ({"messages": [{"role": "system", "content": "Be nice"}], "user_id": "a"}, "no user or assistant message"),
+        ({"messages": [], "user_id": "a"}, "at least one message"),
+    ],
+)
+def test_a_bad_async_add_is_a_400_and_queues_nothing(member_client, body, says):
+    jobs = ProcrastinateJob.objects.filter(task_name="events.run_add_event")
+    before = jobs.count()  # other tests' committed jobs stay: procrastinate's tables are not flushed
+    response = member_client.post(ADD, body, format="json")
+    assert response.status_code == 400
+    assert says in str(response.json()["detail"])
+    assert not Event.objects.exists()
+    assert jobs.count() == before
+
+
+@pytest.mark.django_db
+def test_events_list_is_the_callers_newest_first_and_paged(member_client, member, make_user):
+    mine = [queue_add(member, f"Fact {i}") for i in range(5)]
+    queue_add(make_user("other@example.com"), "Not yours")
+
+    first = member_client.get("/v1/events/", {"page_size": 2}).json()
+    assert first["count"] == 5
+    assert [e["id"] for e in first["results"]] == [str(mine[4].id), str(mine[3].id)]
+    assert first["previous"] is None and "page=2" in first["next"]
+    last = member_client.get("/v1/events/", {"page_size": 2, "page": 3}).json()
+    assert [e["id"] for e in last["results"]] == [str(mine[0].id)]
+    assert last["next"] is None and "page=2" in last["previous"]
+    assert member_client.get("/v1/events/", {"status": "SUCCEEDED"}).json()["count"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["another accounts", "made up", "not a uuid"])
+def test_an_event_that_is_not_the_callers_is_a_404(member_client, make_user, which):
+    other = queue_add(make_user("other@example.com"), "Not yours")
+    event_id = {"another accounts": str(other.id), "made up": str(uuid.uuid4()), "not a uuid": "evt-1"}[which]
+    response = member_client.get(reverse("platform-event", args=[event_id]))
+    assert response.status_code == 404
+    assert "not found" in response.json()["detail"]
+
+
+# --- running the job ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def llm(llm_on_here):
+    return llm_on_here
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_jobs_here):
+    llm.chat_queue.append(error(404, "The model `fake` does not exist"))
+    event = queue_add(member, "I live in Oslo", infer=True)
+    run_jobs_here()
+    event.refresh_from_db()
+    assert event.status == "FAILED"
+    assert event.error_code == "provider_bad_request"
+    assert "The model `fake` does not exist" in event.error_message
+    assert event.results is None and event.finished_at is not None
+    assert not Memory.objects.exists()
+    [job] = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
+    assert job.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, settings, run_jobs_here):
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
+    # Two 500s: the LLM client's own immediate retry also fails, so this run gives up and the job is retried.
+    llm.chat_queue.extend([error(500, "overloaded"), error(500, "overloaded")])
+    event = queue_add(member, "I live in Oslo", infer=True)
+
+    run_jobs_here()
+    event.refresh_from_db()
+    assert (event.status, event.error_code, event.attempts) == ("PENDING", "provider_unavailable", 1)
+
+    while event.status == "PENDING":  # the retry is due WORKER_RETRY_BACKOFF_SECONDS after the failure
+        run_jobs_here()
+        event.refresh_from_db()
+    assert (event.status, event.attempts, event.error_code) == ("SUCCEEDED", 2, "")
+    assert [r["memory"] for r in event.results] == ["I live in Oslo"]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["I live in Oslo"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member, llm, settings, run_jobs_here):
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
+    settings.WORKER_MAX_ATTEMPTS = 2
+    llm.chat_queue.extend([error(503, "down")] * 4)
+    event = queue_add(member, "I live in Oslo", infer=True)
+    while event.status not in ("SUCCEEDED", "FAILED"):
+        run_jobs_here()
+        event.refresh_from_db()
+    assert (event.status, event.error_code, event.attempts) == ("FAILED", "provider_unavailable", 2)
+    assert "down" in event.error_message
+    assert not Memory.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_running_a_finished_event_again_changes_nothing(member, embedder, run_jobs_here):
+    event = queue_add(member, "Owns a cat")
+    run_jobs_here()
+    event.refresh_from_db()
+    assert event.status == "SUCCEEDED"
+
+    services.event_add_run(event_id=str(event.id))  # as a job retried after its worker died past the commit
+
+    assert Memory.objects.count() == 1
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("SUCCEEDED", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings, run_jobs_here):
+    settings.WORKER_MAX_ATTEMPTS = 3
+    event = queue_add(member, "Owns a cat")
+    # Three runs started and never finished (each worker killed mid-job): the stalled-job check queues it again.
+    Event.objects.filter(id=event.id).update(status="RUNNING", attempts=3)
+
+    run_jobs_here()
+
+    event.refresh_from_db()
+    assert (event.status, event.error_code) == ("FAILED", "too_many_attempts")
+    assert "started 3 times" in event.error_message and "WORKER_MAX_ATTEMPTS" in event.error_message
+    assert event.finished_at is not None
+    assert not Memory.objects.exists()

@@ -1,0 +1,122 @@
+"""Worker processes as they run in production (`manage.py procrastinate worker`), killed and doubled.
+
+Timings come from the workers' settings (events/tests/workers.py TEST_WORKER_ENV): a killed worker's job must
+be queued again within WORKER_STALLED_SECONDS + WORKER_HEARTBEAT_SECONDS + WORKER_STALLED_CHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob, ProcrastinateWorker
+from rest_framework.test import APIClient
+
+from apikeys.services import apikey_create
+from events.models import Event
+from events.tests.test_api import queue_add
+from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers, wait_for
+from memories import configuration
+from memories.models import Memory
+from memories.tests.fake_openai import FakeOpenAI, as_json
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Longest a job of these tests takes once a worker has it (an embedding and a scripted LLM call), and longest a
+# fresh worker process takes to import Django and register, on a loaded 2-core machine: failure bounds only.
+RUN_SLACK = 30
+START_SLACK = 120
+
+
+@pytest.fixture
+def workers(tmp_path):
+    stop_shared_workers()  # these tests' workers are the only ones taking jobs
+    started: list[WorkerProcess] = []
+
+    def start(name: str) -> WorkerProcess:
+        process = WorkerProcess(tmp_path, name=name).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def live_workers() -> int:
+    """Workers whose heartbeat is recent (killed ones stay in the table until a starting worker prunes them)."""
+    recent = timezone.now() - timedelta(seconds=float(TEST_WORKER_ENV["WORKER_STALLED_SECONDS"]))
+    return ProcrastinateWorker.objects.filter(last_heartbeat__gte=recent).count()
+
+
+def test_a_worker_killed_mid_job_leaves_the_event_to_another_worker_without_duplicates(workers, member, embedder):
+    with FakeOpenAI() as fake:
+        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
+        configuration.server_config_set(changes={"llm": llm})
+        fake.facts = lambda messages: ["Lives in Oslo"]
+        # The first extraction hangs (the worker is mid-call when killed); the retry's is answered at once.
+        hanging = as_json({"facts": ["Lives in Oslo"]})
+        hanging.delay = 3600
+        fake.chat_queue.append(hanging)
+
+        first = workers("first")
+        event = queue_add(member, "I moved to Oslo", infer=True)
+        wait_for(lambda: fake.chat_calls("extract"), timeout=START_SLACK, what="the first worker calling the LLM")
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == ("RUNNING", 1)
+
+        second = workers("second")
+        second.wait_ready(timeout=START_SLACK)  # its embedder loaded: the bound below is not spent loading it
+        wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="the second worker registered")
+        first.kill()
+
+        bound = stalled_bound(TEST_WORKER_ENV) + RUN_SLACK
+        try:
+            wait_for(
+                lambda: Event.objects.filter(id=event.id, status__in=["SUCCEEDED", "FAILED"]).exists(),
+                timeout=bound,
+                what=f"the killed worker's event finished (bound {bound:.0f} s from the stalled-job settings)",
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- second worker ---\n{second.log()}") from None
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("SUCCEEDED", 2)
+    assert [r["memory"] for r in event.results] == ["Lives in Oslo"]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Oslo"]
+    assert len(fake.chat_calls("extract")) == 2
+
+
+def test_two_workers_do_each_of_200_async_adds_exactly_once(workers, member, embedder):
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=apikey_create(user=member, label="test")[1])
+    workers("one")
+    workers("two")
+    wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="both workers registered")
+
+    event_ids = []
+    for i in range(200):
+        response = client.post(
+            "/v3/memories/add/", {"messages": f"Fact number {i}", "user_id": "alice", "infer": False}, format="json"
+        )
+        assert response.status_code == 202, response.content
+        event_ids.append(response.json()["event_id"])
+
+    wait_for(
+        lambda: not Event.objects.exclude(status__in=["SUCCEEDED", "FAILED"]).exists(),
+        timeout=START_SLACK + RUN_SLACK * 4,
+        what="all 200 events finished",
+        every=0.25,
+    )
+    assert Counter(Event.objects.values_list("status", "attempts")) == {("SUCCEEDED", 1): 200}
+    texts = list(Memory.objects.values_list("text", flat=True))
+    assert sorted(texts) == sorted(f"Fact number {i}" for i in range(200))  # each once
+    stored_ids = {r["id"] for results in Event.objects.values_list("results", flat=True) for r in results}
+    assert stored_ids == {str(memory_id) for memory_id in Memory.objects.values_list("id", flat=True)}
+    jobs = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id__in=event_ids)
+    assert Counter(jobs.values_list("status", flat=True)) == {"succeeded": 200}
+    assert not jobs.values("args").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert jobs.values("worker_id").distinct().count() == 2  # both workers took their share
