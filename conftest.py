@@ -186,6 +186,18 @@ def _shared_worker(django_db_setup, tmp_path_factory):
 
 
 @pytest.fixture
+def run_jobs():
+    """Run the queued jobs that are due in this process, until none is left (events/tests/helpers.py); the
+    session's shared worker process, if a test before started it, is stopped first so that it cannot take them.
+    Jobs run on their own connection: tests using this need a transactional database or a live server."""
+    from events.tests.helpers import run_jobs_here
+    from events.tests.workers import stop_shared_workers
+
+    stop_shared_workers()
+    return run_jobs_here
+
+
+@pytest.fixture
 def worker(request, _shared_worker):
     """A real worker process (`manage.py procrastinate worker`) on this test process's database, shared by the
     session: async adds made through a live server get done (events/tests/workers.py)."""

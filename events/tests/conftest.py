@@ -14,14 +14,3 @@ def llm_on_here(embedder):
         llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
         configuration.server_config_set(changes={"llm": llm})
         yield fake
-
-
-@pytest.fixture
-def run_jobs_here():
-    """Run the due jobs in this process (events/tests/helpers.py); the session's shared worker process, if a
-    test before started it, is stopped first so that it cannot take them."""
-    from events.tests.helpers import run_jobs_here as run
-    from events.tests.workers import stop_shared_workers
-
-    stop_shared_workers()
-    return run

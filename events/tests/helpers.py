@@ -13,9 +13,10 @@ DONE = ("SUCCEEDED", "FAILED")
 
 def run_jobs_here() -> None:
     """Run every job that is due now, in this process, then return (the worker needs its psycopg connector:
-    Django's returns jsonb as str)."""
+    Django's returns jsonb as str). One at a time: the worker stops at the first fetch that finds nothing, so
+    the jobs a job queues (webhook deliveries of an add) are found only if it fetches after that job is done."""
     with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+        app.run_worker(wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False)
 
 
 def sdk_event(client, event_id: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -137,10 +138,10 @@ def llm(llm_on_here):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_jobs_here):
+def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_jobs):
     llm.chat_queue.append(error(404, "The model `fake` does not exist"))
     event = queue_add(member, "I live in Oslo", infer=True)
-    run_jobs_here()
+    run_jobs()
     event.refresh_from_db()
     assert event.status == "FAILED"
     assert event.error_code == "provider_bad_request"
@@ -152,18 +153,20 @@ def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, settings, run_jobs_here):
-    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
+def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, settings, run_jobs):
+    # Long enough that the run below ends before the retry is due (it runs jobs one at a time until none is).
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.5
     # Two 500s: the LLM client's own immediate retry also fails, so this run gives up and the job is retried.
     llm.chat_queue.extend([error(500, "overloaded"), error(500, "overloaded")])
     event = queue_add(member, "I live in Oslo", infer=True)
 
-    run_jobs_here()
+    run_jobs()
     event.refresh_from_db()
     assert (event.status, event.error_code, event.attempts) == ("PENDING", "provider_unavailable", 1)
 
-    while event.status == "PENDING":  # the retry is due WORKER_RETRY_BACKOFF_SECONDS after the failure
-        run_jobs_here()
+    while event.status == "PENDING":  # the retry is due a backoff after the failure
+        time.sleep(0.1)
+        run_jobs()
         event.refresh_from_db()
     assert (event.status, event.attempts, event.error_code) == ("SUCCEEDED", 2, "")
     assert [r["memory"] for r in event.results] == ["I live in Oslo"]
@@ -171,13 +174,14 @@ def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member, llm, settings, run_jobs_here):
-    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.01
+def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member, llm, settings, run_jobs):
+    # Long enough that the run below ends before the retry is due (it runs jobs one at a time until none is).
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.5
     settings.WORKER_MAX_ATTEMPTS = 2
     llm.chat_queue.extend([error(503, "down")] * 4)
     event = queue_add(member, "I live in Oslo", infer=True)
     while event.status not in ("SUCCEEDED", "FAILED"):
-        run_jobs_here()
+        run_jobs()
         event.refresh_from_db()
     assert (event.status, event.error_code, event.attempts) == ("FAILED", "provider_unavailable", 2)
     assert "down" in event.error_message
@@ -185,9 +189,9 @@ def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member
 
 
 @pytest.mark.django_db(transaction=True)
-def test_running_a_finished_event_again_changes_nothing(member, embedder, run_jobs_here):
+def test_running_a_finished_event_again_changes_nothing(member, embedder, run_jobs):
     event = queue_add(member, "Owns a cat")
-    run_jobs_here()
+    run_jobs()
     event.refresh_from_db()
     assert event.status == "SUCCEEDED"
 
@@ -199,13 +203,13 @@ def test_running_a_finished_event_again_changes_nothing(member, embedder, run_jo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings, run_jobs_here):
+def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embedder, settings, run_jobs):
     settings.WORKER_MAX_ATTEMPTS = 3
     event = queue_add(member, "Owns a cat")
     # Three runs started and never finished (each worker killed mid-job): the stalled-job check queues it again.
     Event.objects.filter(id=event.id).update(status="RUNNING", attempts=3)
 
-    run_jobs_here()
+    run_jobs()
 
     event.refresh_from_db()
     assert (event.status, event.error_code) == ("FAILED", "too_many_attempts")

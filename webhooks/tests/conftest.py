@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from procrastinate.contrib.django import app
 
 from platform_api.tests.conftest import llm_on, sdk, sdk_key, server  # noqa: F401  (fixtures, reused as they are)
 
@@ -74,14 +73,3 @@ def private_targets(settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0
     settings.WEBHOOK_MAX_ATTEMPTS = 3
-
-
-@pytest.fixture
-def run_jobs():
-    """Run every queued job to completion in this process (retries due now included), then return."""
-
-    def run() -> None:
-        with app.replace_connector(app.connector.get_worker_connector()):
-            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
-
-    return run

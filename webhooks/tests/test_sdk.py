@@ -105,7 +105,7 @@ def test_the_receiver_gets_signed_add_update_and_delete_events_after_sdk_calls(
         project_id=client.project_id,
         event_types=["memory_add", "memory_update", "memory_delete"],
     )
-    [added] = client.add("Likes green tea", filters={"user_id": "alice"}, infer=False)["results"]
+    [added] = client.add("Likes green tea", filters={"user_id": "alice"}, infer=False, async_mode=False)["results"]
     client.update(added["id"], text="Likes jasmine tea")
     client.delete(added["id"])
     jobs = ProcrastinateJob.objects.filter(task_name="webhooks.deliver", status="todo")
@@ -162,7 +162,7 @@ def test_oss_routes_batch_updates_and_scope_deletes_are_delivered_too(
     memory_id = answer.json()["results"][0]["id"]
     client.batch_update([{"memory_id": memory_id, "text": "Lives in Bergen"}])
     assert oss.delete(f"{server}/memories/{memory_id}", timeout=30).status_code == 200
-    client.add("Speaks Norwegian", filters={"user_id": "alice"}, infer=False)
+    client.add("Speaks Norwegian", filters={"user_id": "alice"}, infer=False, async_mode=False)
     client.delete_all(user_id="alice")
     run_jobs()
     events = [(r.json["event_details"]["event"], r.json["event_details"]["data"]["memory"]) for r in receiver.requests]
@@ -186,7 +186,7 @@ def test_only_subscribed_events_of_the_own_account_reach_an_active_webhook(
         url=receiver.url, name="paused", project_id=alice_client.project_id, event_types=["memory_add"]
     )
     Webhook.objects.filter(id=paused["webhook_id"]).update(is_active=False)
-    [added] = alice_client.add("Plays chess", filters={"user_id": "alice"}, infer=False)["results"]
+    [added] = alice_client.add("Plays chess", filters={"user_id": "alice"}, infer=False, async_mode=False)["results"]
     bob_client.add("Plays go", filters={"user_id": "bob"}, infer=False)
     alice_client.delete(added["id"])
     run_jobs()
