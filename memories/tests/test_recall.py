@@ -124,7 +124,7 @@ def test_rerank_set_to_llm_without_an_llm_says_so(api_client, maya_chat, setting
     assert answer["rerank"] == {
         "applied": False,
         "by": "llm",
-        "detail": "SEARCH_RERANKER=llm, but no LLM is configured; results are in fused order.",
+        "detail": "SEARCH_RERANKER=llm, but no LLM is configured. Results are in fused order.",
     }
 
 
