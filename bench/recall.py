@@ -160,9 +160,7 @@ def main() -> None:
     parser.add_argument("--prefix", help="user_id prefix of the scopes (default: random)")
     parser.add_argument("--skip-ingest", action="store_true", help="the scopes of --prefix are already stored")
     parser.add_argument("--timestamps", action="store_true", help="send each session's date as `timestamp`")
-    parser.add_argument(
-        "--date-prefix", action="store_true", help="store each turn as '[YYYY-MM-DD] Speaker: text' (a client-side date)"
-    )
+    parser.add_argument("--date-prefix", action="store_true", help="store turns as '[YYYY-MM-DD] Speaker: text'")
     parser.add_argument("--rerank", action="store_true", help="search with rerank=true")
     parser.add_argument("--questions", type=int, help="only the first N questions")
     parser.add_argument("--threads", type=int, default=4, help="client threads while ingesting (default 4)")

@@ -208,9 +208,7 @@ SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60)
 # "cross-encoder" (a local model from SEARCH_RERANK_MODEL_PATH), "api" (a Cohere/Jina-style rerank API) or empty.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
 if SEARCH_RERANKER not in ("", "llm", "cross-encoder", "api"):
-    raise ImproperlyConfigured(
-        f"SEARCH_RERANKER must be empty, llm, cross-encoder or api, not {SEARCH_RERANKER!r}."
-    )
+    raise ImproperlyConfigured(f"SEARCH_RERANKER must be empty, llm, cross-encoder or api, not {SEARCH_RERANKER!r}.")
 # cross-encoder: a sentence-transformers CrossEncoder folder on disk (never downloaded).
 SEARCH_RERANK_MODEL_PATH = env_str("SEARCH_RERANK_MODEL_PATH")
 # api: the rerank endpoint (POST {model, query, documents, top_n}), its Bearer key (sent to that URL only),
@@ -224,7 +222,7 @@ SEARCH_RERANK_API_KEY = env_str("SEARCH_RERANK_API_KEY")
 SEARCH_RERANK_MODEL = env_str("SEARCH_RERANK_MODEL", "rerank-v3.5")
 SEARCH_RERANK_TIMEOUT = env_float("SEARCH_RERANK_TIMEOUT", 5.0)
 if not 0 < SEARCH_RERANK_TIMEOUT <= 600:
-    raise ImproperlyConfigured(f"SEARCH_RERANK_TIMEOUT must be more than 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT}.")
+    raise ImproperlyConfigured(f"SEARCH_RERANK_TIMEOUT must be over 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT}.")
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)

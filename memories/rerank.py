@@ -12,6 +12,7 @@ question together with its date.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -189,9 +190,7 @@ class CrossEncoderReranker:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import CrossEncoder
 
-        model = CrossEncoder(
-            self.path, device="cpu", local_files_only=True, max_length=CROSS_ENCODER_MAX_TOKENS
-        )
+        model = CrossEncoder(self.path, device="cpu", local_files_only=True, max_length=CROSS_ENCODER_MAX_TOKENS)
         if model.num_labels != 1:
             raise ValueError(f"it gives {model.num_labels} scores per pair; a reranker gives one")
         logger.info("reranker: cross-encoder loaded from %s", self.path)
@@ -199,10 +198,8 @@ class CrossEncoderReranker:
 
     def warm_up(self) -> None:
         """Load now (servers do this in a background thread at start); a failure is logged and remembered."""
-        try:
+        with contextlib.suppress(RerankUnavailable):
             self.load()
-        except RerankUnavailable:
-            pass
 
     def scores(self, query: str, passages: list[str]) -> list[float]:
         self.load()
@@ -304,9 +301,10 @@ def announce_reranker() -> None:
     if name is None:
         logger.info("reranker: none (SEARCH_RERANKER is empty; rerank=true says so)")
     elif name == "llm":
-        logger.info("reranker: the configured LLM, listwise, over the best %d results", settings.SEARCH_RERANK_CANDIDATES)
+        logger.info("reranker: the configured LLM, listwise, best %d results", settings.SEARCH_RERANK_CANDIDATES)
     elif name == "api":
-        logger.info("reranker: rerank API at %s (model %s)", mask_urls(settings.SEARCH_RERANK_URL), settings.SEARCH_RERANK_MODEL)
+        url, model = mask_urls(settings.SEARCH_RERANK_URL), settings.SEARCH_RERANK_MODEL
+        logger.info("reranker: rerank API at %s (model %s)", url, model)
     else:
         path = settings.SEARCH_RERANK_MODEL_PATH
         if not path or not Path(path).is_dir():

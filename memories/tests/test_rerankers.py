@@ -88,9 +88,7 @@ def test_the_cross_encoder_puts_results_in_the_models_score_order(api_client, ch
     assert [r["score_details"]["rerank_rank"] for r in results] == [1, 2, 3, 4, 5]
 
 
-def test_top_k_applies_after_the_cross_encoder_reorders_its_candidates(
-    api_client, chat, settings, tiny_cross_encoder
-):
+def test_top_k_applies_after_the_cross_encoder_reorders_its_candidates(api_client, chat, settings, tiny_cross_encoder):
     settings.SEARCH_RERANKER = "cross-encoder"
     settings.SEARCH_RERANK_MODEL_PATH = str(tiny_cross_encoder)
     everything = search(api_client, query=QUERY, rerank=True, top_k=5)["results"]

@@ -1,0 +1,159 @@
+"""What each reranker adds to a search's latency: p50/p95 of POST /search with none / llm / cross-encoder / api.
+
+    .venv/bin/python bench/rerank_latency.py                   # 40 questions per reranker, one client
+    .venv/bin/python bench/rerank_latency.py --questions 80 --candidates 50
+
+One throw-away server (bench/run.py's, gunicorn as `make serve-prod` runs it) on a temporary data folder:
+the first conversation of bench/data/dialogues.json is stored once (infer=false, with its dates), then the
+server is restarted once per reranker and the same questions are searched (top_k 10, one request at a time,
+after 3 warm-up searches), with rerank=true except for "none". The rerankers here are stand-ins, so the
+figures are our side's cost, not a real model's:
+- llm: memories/tests/fake_openai.py on loopback, which answers the listwise prompt at once (a real LLM adds
+  its own generation time: seconds for a hosted model, see bench/llm_bench.py for the provider path);
+- cross-encoder: a tiny randomly initialised BERT (1 layer, 16 wide) written to a temporary folder; a real
+  one (MiniLM-L6, 22M parameters) costs far more CPU per pair;
+- api: memories/tests/fake_rerank.py on loopback (a real API adds its network round trip and model time).
+Prints the load average before and after: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:0] = [str(HERE), str(REPO)]
+
+from recall import Client  # noqa: E402  (bench/recall.py)
+from run import Server, free_port  # noqa: E402  (bench/run.py)
+
+from memories.tests.fake_openai import FakeOpenAI  # noqa: E402
+from memories.tests.fake_rerank import FakeRerankAPI  # noqa: E402
+
+
+def tiny_cross_encoder(folder: Path) -> Path:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    return folder
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(HERE / "data" / "dialogues.json"))
+    parser.add_argument("--questions", type=int, default=40, help="searches per reranker (default 40)")
+    parser.add_argument("--candidates", type=int, default=20, help="SEARCH_RERANK_CANDIDATES (default 20)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    data = json.loads(Path(args.data).read_text())
+    conversation = data["conversations"][0]
+    questions = [q for q in data["questions"] if q["conversation"] == conversation["id"]][: args.questions]
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    data_dir = Path(tempfile.mkdtemp(prefix="mem0-rerank-"))
+    key = secrets.token_urlsafe(24)
+    fake_llm, fake_api = FakeOpenAI().start(), FakeRerankAPI().start()
+    model_dir = tiny_cross_encoder(data_dir / "tiny-cross-encoder")
+    base = {**os.environ, "MEM0_DATA_DIR": str(data_dir), "ADMIN_API_KEY": key, "PYTHONUNBUFFERED": "1"}
+    base.pop("DATABASE_URL", None)
+    base |= {"JWT_SECRET": secrets.token_urlsafe(48), "HOST": "127.0.0.1"}
+    base["SEARCH_RERANK_CANDIDATES"] = str(args.candidates)
+    configs = {
+        "none": {"SEARCH_RERANKER": ""},
+        "llm": {
+            "SEARCH_RERANKER": "llm",
+            "OPENAI_BASE_URL": fake_llm.url,
+            "OPENAI_API_KEY": "sk-bench",
+            "LLM_MODEL": "fake-model",
+        },
+        "cross-encoder": {"SEARCH_RERANKER": "cross-encoder", "SEARCH_RERANK_MODEL_PATH": str(model_dir)},
+        "api": {"SEARCH_RERANKER": "api", "SEARCH_RERANK_URL": fake_api.url, "SEARCH_RERANK_API_KEY": "rk-bench"},
+    }
+    results: dict[str, dict] = {"load_before": os.getloadavg()[0]}
+    server = None
+    try:
+        for number, (name, extra) in enumerate(configs.items()):
+            server = Server(data_dir, base | {"PORT": str(free_port())} | extra)
+            server.start(REPO)
+            client = Client(f"http://127.0.0.1:{server.port}", key)
+            if number == 0:
+                for session in conversation["sessions"]:
+                    for turn in session["turns"]:
+                        body = {
+                            "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
+                            "user_id": "rerank-bench",
+                            "infer": False,
+                            "timestamp": session["date"],
+                        }
+                        client.post("/memories", body)
+            latencies, applied = [], set()
+            for index, question in enumerate([*questions[:3], *questions]):
+                body = {"query": question["question"], "user_id": "rerank-bench", "top_k": 10, "threshold": 0}
+                if name != "none":
+                    body["rerank"] = True
+                started = time.perf_counter()
+                answer = client.post("/search", body)
+                elapsed = (time.perf_counter() - started) * 1000
+                if index >= 3:
+                    latencies.append(elapsed)
+                    outcome = answer.get("rerank") or {}
+                    applied.add("applied" if outcome.get("applied") else str(outcome.get("detail")))
+            results[name] = {
+                "p50_ms": statistics.median(latencies),
+                "p95_ms": percentile(latencies, 0.95),
+                "outcome": sorted(applied),
+            }
+            server.stop()
+            server = None
+    finally:
+        if server:
+            server.stop()
+        fake_llm.stop()
+        fake_api.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    results["load_after"] = os.getloadavg()[0]
+    none = results["none"]["p50_ms"]
+    print(f"{len(questions)} searches per reranker, top_k 10, {args.candidates} candidates reranked, one client")
+    print(f"{'reranker':<14} {'p50 ms':>8} {'p95 ms':>8} {'added p50':>10}  outcome")
+    for name in configs:
+        row = results[name]
+        added = "" if name == "none" else f"{row['p50_ms'] - none:+.1f}"
+        print(f"{name:<14} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {added:>10}  {'; '.join(row['outcome'])}")
+    print(f"load average (1 min): {results['load_before']:.1f} before, {results['load_after']:.1f} after")
+    print("stand-ins: llm = fake OpenAI server, cross-encoder = tiny random BERT, api = fake rerank server")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
