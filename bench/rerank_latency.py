@@ -47,6 +47,7 @@ def tiny_cross_encoder(folder: Path) -> Path:
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()"]
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     torch.manual_seed(0)
     config = BertConfig(

@@ -320,7 +320,7 @@ class SearchResultSerializer(MemorySerializer):
 
 class RerankOutcomeSerializer(serializers.Serializer):
     applied = serializers.BooleanField(help_text="False: the results are in fused order (see detail).")
-    by = serializers.CharField(allow_null=True, help_text="The reranker, e.g. llm.")
+    by = serializers.CharField(allow_null=True, help_text="The reranker: llm, cross-encoder or api.")
     detail = serializers.CharField(allow_null=True, help_text="Why reranking did not run, when it did not.")
 
 
