@@ -3,10 +3,11 @@
     .venv/bin/python bench/rerank_latency.py                   # 40 questions per reranker, one client
     .venv/bin/python bench/rerank_latency.py --questions 80 --candidates 50
 
-One throw-away server (bench/run.py's, gunicorn as `make serve-prod` runs it) on a temporary data folder:
-the first conversation of bench/data/dialogues.json is stored once (infer=false, with its dates), then the
-server is restarted once per reranker and the same questions are searched (top_k 10, one request at a time,
-after 3 warm-up searches), with rerank=true except for "none". The rerankers here are stand-ins, so the
+One throw-away server per reranker (bench/run.py's, gunicorn as `make serve-prod` runs it, one worker each),
+each on its own temporary data folder with the first conversation of bench/data/dialogues.json (infer=false,
+with its dates). The questions are then searched (top_k 10, one request at a time, after 3 warm-up rounds)
+on each server in turn, question by question, with rerank=true except for "none": a busy machine slows all
+four alike. The rerankers here are stand-ins, so the
 figures are our side's cost, not a real model's:
 - llm: memories/tests/fake_openai.py on loopback, which answers the listwise prompt at once (a real LLM adds
   its own generation time: seconds for a hosted model, see bench/llm_bench.py for the provider path);
@@ -81,11 +82,11 @@ def main() -> None:
     questions = [q for q in data["questions"] if q["conversation"] == conversation["id"]][: args.questions]
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    data_dir = Path(tempfile.mkdtemp(prefix="mem0-rerank-"))
+    root = Path(tempfile.mkdtemp(prefix="mem0-rerank-"))
     key = secrets.token_urlsafe(24)
     fake_llm, fake_api = FakeOpenAI().start(), FakeRerankAPI().start()
-    model_dir = tiny_cross_encoder(data_dir / "tiny-cross-encoder")
-    base = {**os.environ, "MEM0_DATA_DIR": str(data_dir), "ADMIN_API_KEY": key, "PYTHONUNBUFFERED": "1"}
+    model_dir = tiny_cross_encoder(root / "tiny-cross-encoder")
+    base = {**os.environ, "ADMIN_API_KEY": key, "PYTHONUNBUFFERED": "1", "GUNICORN_WORKERS": "1"}
     base.pop("DATABASE_URL", None)
     base |= {"JWT_SECRET": secrets.token_urlsafe(48), "HOST": "127.0.0.1"}
     base["SEARCH_RERANK_CANDIDATES"] = str(args.candidates)
@@ -100,48 +101,54 @@ def main() -> None:
         "cross-encoder": {"SEARCH_RERANKER": "cross-encoder", "SEARCH_RERANK_MODEL_PATH": str(model_dir)},
         "api": {"SEARCH_RERANKER": "api", "SEARCH_RERANK_URL": fake_api.url, "SEARCH_RERANK_API_KEY": "rk-bench"},
     }
-    results: dict[str, dict] = {"load_before": os.getloadavg()[0]}
-    server = None
+    results: dict[str, dict] = {}
+    servers: dict[str, Server] = {}
     try:
-        for number, (name, extra) in enumerate(configs.items()):
-            server = Server(data_dir, base | {"PORT": str(free_port())} | extra)
-            server.start(REPO)
-            client = Client(f"http://127.0.0.1:{server.port}", key)
-            if number == 0:
-                for session in conversation["sessions"]:
-                    for turn in session["turns"]:
-                        body = {
-                            "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
-                            "user_id": "rerank-bench",
-                            "infer": False,
-                            "timestamp": session["date"],
-                        }
-                        client.post("/memories", body)
-            latencies, applied = [], set()
-            for index, question in enumerate([*questions[:3], *questions]):
+        # One server per reranker, all up at once, each with the same memories; the searches then alternate
+        # between them question by question, so the machine's load weighs on every reranker alike.
+        clients = {}
+        for name, extra in configs.items():
+            data_dir = root / name
+            data_dir.mkdir()
+            servers[name] = Server(data_dir, base | {"MEM0_DATA_DIR": str(data_dir), "PORT": str(free_port())} | extra)
+            servers[name].start(REPO)
+            clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
+            for session in conversation["sessions"]:
+                for turn in session["turns"]:
+                    body = {
+                        "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
+                        "user_id": "rerank-bench",
+                        "infer": False,
+                        "timestamp": session["date"],
+                    }
+                    clients[name].post("/memories", body)
+        results["load_before"] = os.getloadavg()[0]
+        latencies: dict[str, list[float]] = {name: [] for name in configs}
+        applied: dict[str, set[str]] = {name: set() for name in configs}
+        for index, question in enumerate([*questions[:3], *questions]):
+            for name, client in clients.items():
                 body = {"query": question["question"], "user_id": "rerank-bench", "top_k": 10, "threshold": 0}
                 if name != "none":
                     body["rerank"] = True
                 started = time.perf_counter()
                 answer = client.post("/search", body)
                 elapsed = (time.perf_counter() - started) * 1000
-                if index >= 3:
-                    latencies.append(elapsed)
+                if index >= 3:  # the first 3 warm up (model loads, connections)
+                    latencies[name].append(elapsed)
                     outcome = answer.get("rerank") or {}
-                    applied.add("applied" if outcome.get("applied") else str(outcome.get("detail")))
+                    applied[name].add("applied" if outcome.get("applied") else str(outcome.get("detail")))
+        for name in configs:
             results[name] = {
-                "p50_ms": statistics.median(latencies),
-                "p95_ms": percentile(latencies, 0.95),
-                "outcome": sorted(applied),
+                "p50_ms": statistics.median(latencies[name]),
+                "p95_ms": percentile(latencies[name], 0.95),
+                "outcome": sorted(applied[name]),
             }
-            server.stop()
-            server = None
     finally:
-        if server:
+        for server in servers.values():
             server.stop()
         fake_llm.stop()
         fake_api.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     results["load_after"] = os.getloadavg()[0]
     none = results["none"]["p50_ms"]
     print(f"{len(questions)} searches per reranker, top_k 10, {args.candidates} candidates reranked, one client")
