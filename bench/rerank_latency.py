@@ -4,11 +4,13 @@
     .venv/bin/python bench/rerank_latency.py --questions 80 --candidates 50
 
 One throw-away server per reranker (bench/run.py's, gunicorn as `make serve-prod` runs it, one worker each),
-each on its own temporary data folder with the first conversation of bench/data/dialogues.json (infer=false,
-with its dates). The questions are then searched (top_k 10, one request at a time, after 3 warm-up rounds)
-on each server in turn, question by question, with rerank=true except for "none": a busy machine slows all
-four alike. The rerankers here are stand-ins, so the
-figures are our side's cost, not a real model's:
+started side by side, each on its own temporary data folder holding the first --sessions sessions of the
+first conversation of bench/data/dialogues.json (infer=false, with their dates). Each question is then
+searched on each server twice in a row, rerank=false then rerank=true (top_k 10, one request at a time,
+after 3 warm-up rounds): "added p50" is the median of those paired differences, the reranker's own cost in
+the same process and database, whatever the machine's load does meanwhile. "none" (no reranker configured,
+so rerank=true only says so) shows the noise floor. The rerankers here are stand-ins, so the figures are
+our side's cost, not a real model's:
 - llm: memories/tests/fake_openai.py on loopback, which answers the listwise prompt at once (a real LLM adds
   its own generation time: seconds for a hosted model, see bench/llm_bench.py for the provider path);
 - cross-encoder: a tiny randomly initialised BERT (1 layer, 16 wide) written to a temporary folder; a real
@@ -29,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(HERE / "data" / "dialogues.json"))
     parser.add_argument("--questions", type=int, default=40, help="searches per reranker (default 40)")
     parser.add_argument("--candidates", type=int, default=20, help="SEARCH_RERANK_CANDIDATES (default 20)")
+    parser.add_argument("--sessions", type=int, default=4, help="sessions of the conversation stored (default 4)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     data = json.loads(Path(args.data).read_text())
@@ -104,16 +108,18 @@ def main() -> None:
     results: dict[str, dict] = {}
     servers: dict[str, Server] = {}
     try:
-        # One server per reranker, all up at once, each with the same memories; the searches then alternate
-        # between them question by question, so the machine's load weighs on every reranker alike.
-        clients = {}
-        for name, extra in configs.items():
+        # One server per reranker, started side by side, each with the same memories. On each server every
+        # question is searched twice in a row, rerank=false then rerank=true: the difference is the
+        # reranker's own cost, paired, in the same process and database, whatever the machine's load does.
+        def prepare(name: str) -> None:
             data_dir = root / name
             data_dir.mkdir()
-            servers[name] = Server(data_dir, base | {"MEM0_DATA_DIR": str(data_dir), "PORT": str(free_port())} | extra)
+            servers[name] = Server(
+                data_dir, base | {"MEM0_DATA_DIR": str(data_dir), "PORT": str(free_port())} | configs[name]
+            )
             servers[name].start(REPO)
             clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
-            for session in conversation["sessions"]:
+            for session in conversation["sessions"][: args.sessions]:
                 for turn in session["turns"]:
                     body = {
                         "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
@@ -122,25 +128,34 @@ def main() -> None:
                         "timestamp": session["date"],
                     }
                     clients[name].post("/memories", body)
+
+        clients: dict[str, Client] = {}
+        with ThreadPoolExecutor(len(configs)) as pool:
+            list(pool.map(prepare, configs))
         results["load_before"] = os.getloadavg()[0]
-        latencies: dict[str, list[float]] = {name: [] for name in configs}
+        latencies: dict[tuple[str, bool], list[float]] = {(name, on): [] for name in configs for on in (False, True)}
         applied: dict[str, set[str]] = {name: set() for name in configs}
         for index, question in enumerate([*questions[:3], *questions]):
             for name, client in clients.items():
-                body = {"query": question["question"], "user_id": "rerank-bench", "top_k": 10, "threshold": 0}
-                if name != "none":
-                    body["rerank"] = True
-                started = time.perf_counter()
-                answer = client.post("/search", body)
-                elapsed = (time.perf_counter() - started) * 1000
-                if index >= 3:  # the first 3 warm up (model loads, connections)
-                    latencies[name].append(elapsed)
-                    outcome = answer.get("rerank") or {}
-                    applied[name].add("applied" if outcome.get("applied") else str(outcome.get("detail")))
+                for on in (False, True):
+                    body = {"query": question["question"], "user_id": "rerank-bench", "top_k": 10, "threshold": 0}
+                    body["rerank"] = on
+                    started = time.perf_counter()
+                    answer = client.post("/search", body)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if index < 3:  # the first 3 rounds warm up (model loads, connections)
+                        continue
+                    latencies[(name, on)].append(elapsed)
+                    if on:
+                        outcome = answer.get("rerank") or {}
+                        applied[name].add("applied" if outcome.get("applied") else str(outcome.get("detail")))
         for name in configs:
+            off, on = latencies[(name, False)], latencies[(name, True)]
             results[name] = {
-                "p50_ms": statistics.median(latencies[name]),
-                "p95_ms": percentile(latencies[name], 0.95),
+                "p50_ms": statistics.median(on),
+                "p95_ms": percentile(on, 0.95),
+                "without_p50_ms": statistics.median(off),
+                "added_p50_ms": statistics.median([b - a for a, b in zip(off, on, strict=True)]),
                 "outcome": sorted(applied[name]),
             }
     finally:
@@ -150,13 +165,14 @@ def main() -> None:
         fake_api.stop()
         shutil.rmtree(root, ignore_errors=True)
     results["load_after"] = os.getloadavg()[0]
-    none = results["none"]["p50_ms"]
     print(f"{len(questions)} searches per reranker, top_k 10, {args.candidates} candidates reranked, one client")
-    print(f"{'reranker':<14} {'p50 ms':>8} {'p95 ms':>8} {'added p50':>10}  outcome")
+    print(f"{'reranker':<14} {'p50 ms':>8} {'p95 ms':>8} {'off p50':>8} {'added p50':>10}  outcome")
     for name in configs:
         row = results[name]
-        added = "" if name == "none" else f"{row['p50_ms'] - none:+.1f}"
-        print(f"{name:<14} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {added:>10}  {'; '.join(row['outcome'])}")
+        print(
+            f"{name:<14} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['without_p50_ms']:>8.1f}"
+            f" {row['added_p50_ms']:>+10.1f}  {'; '.join(row['outcome'])}"
+        )
     print(f"load average (1 min): {results['load_before']:.1f} before, {results['load_after']:.1f} after")
     print("stand-ins: llm = fake OpenAI server, cross-encoder = tiny random BERT, api = fake rerank server")
     if args.json:
