@@ -68,6 +68,51 @@ def tiny_cross_encoder(folder: Path) -> Path:
     return folder
 
 
+def minilm_shaped_cost(data: dict, candidates: int, repeats: int = 7) -> None:
+    """In-process: a cross-encoder shaped like ms-marco-MiniLM-L6-v2 (6 layers, 384 wide; random weights and a
+    word vocabulary from the dataset, so a pair has about as many tokens as with the real tokenizer) scoring
+    the `candidates` longest turns of the first conversation on one torch thread, as a server worker would."""
+    import re
+
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    torch.set_num_threads(1)
+    turns = [t["text"] for s in data["conversations"][0]["sessions"] for t in s["turns"]]
+    words = sorted({w for text in turns for w in re.findall(r"\w+", text.lower())})
+    folder = Path(tempfile.mkdtemp(prefix="minilm-shaped-"))
+    try:
+        (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+        config = BertConfig(
+            vocab_size=len(words) + 5,
+            hidden_size=384,
+            num_hidden_layers=6,
+            num_attention_heads=12,
+            intermediate_size=1536,
+            num_labels=1,
+        )
+        BertForSequenceClassification(config).save_pretrained(folder)
+        BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+        model = CrossEncoder(str(folder), device="cpu", max_length=256)
+        pairs = [
+            ("When did Maya take the macrame class?", f"2023-03-24 (Friday): {t}")
+            for t in sorted(turns, key=len)[-candidates:]
+        ]
+        tokens = statistics.median(len(model.tokenizer(*pair)["input_ids"]) for pair in pairs)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model.predict(pairs, batch_size=len(pairs), show_progress_bar=False)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"MiniLM-L6-shaped cross-encoder (random weights), {candidates} pairs of ~{tokens:.0f} tokens, 1 thread: "
+        f"median {statistics.median(times):.0f} ms, min {min(times):.0f} ms (load {os.getloadavg()[0]:.1f})"
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
@@ -79,9 +124,15 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=40, help="searches per reranker (default 40)")
     parser.add_argument("--candidates", type=int, default=20, help="SEARCH_RERANK_CANDIDATES (default 20)")
     parser.add_argument("--sessions", type=int, default=4, help="sessions of the conversation stored (default 4)")
+    parser.add_argument(
+        "--minilm-shaped", action="store_true", help="only time a MiniLM-L6-sized cross-encoder in this process"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     data = json.loads(Path(args.data).read_text())
+    if args.minilm_shaped:
+        minilm_shaped_cost(data, args.candidates)
+        return
     conversation = data["conversations"][0]
     questions = [q for q in data["questions"] if q["conversation"] == conversation["id"]][: args.questions]
 
