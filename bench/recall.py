@@ -76,13 +76,16 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def ingest(client: Client, data: dict, prefix: str, timestamps: bool, threads: int) -> None:
+def ingest(client: Client, data: dict, prefix: str, timestamps: bool, threads: int, date_prefix: bool = False) -> None:
     jobs = []
     for conv in data["conversations"]:
         for session in conv["sessions"]:
             for turn in session["turns"]:
+                text = f"{turn['speaker']}: {turn['text']}"
+                if date_prefix:
+                    text = f"[{session['date'][:10]}] {text}"
                 body = {
-                    "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
+                    "messages": [{"role": "user", "content": text}],
                     "user_id": f"{prefix}-{conv['id']}",
                     "infer": False,
                     "metadata": {"turn_id": turn["id"], "session_id": session["id"], "date": session["date"]},
@@ -157,6 +160,7 @@ def main() -> None:
     parser.add_argument("--prefix", help="user_id prefix of the scopes (default: random)")
     parser.add_argument("--skip-ingest", action="store_true", help="the scopes of --prefix are already stored")
     parser.add_argument("--timestamps", action="store_true", help="send each session's date as `timestamp`")
+    parser.add_argument("--date-prefix", action="store_true", help="store turns as '[YYYY-MM-DD] Speaker: text'")
     parser.add_argument("--rerank", action="store_true", help="search with rerank=true")
     parser.add_argument("--questions", type=int, help="only the first N questions")
     parser.add_argument("--threads", type=int, default=4, help="client threads while ingesting (default 4)")
@@ -181,10 +185,10 @@ def main() -> None:
         url = f"http://127.0.0.1:{server.port}"
     try:
         if server:
-            server.start()
+            server.start(HERE.parent)
         client = Client(url, key)
         if not args.skip_ingest:
-            ingest(client, data, prefix, args.timestamps, args.threads)
+            ingest(client, data, prefix, args.timestamps, args.threads, args.date_prefix)
         result = evaluate(client, data, prefix, args.rerank, args.questions)
     finally:
         if server:

@@ -204,10 +204,25 @@ SEARCH_FUSION = env_str("SEARCH_FUSION", "score")
 SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.5)
 # How long each worker remembers whether a scope is searched exactly or through HNSW (0: ask every time).
 SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60)
-# Reranking of search results (memories/rerank.py): "llm" (the configured LLM, one listwise call) or empty.
+# Reranking of search results (memories/rerank.py): "llm" (the configured LLM, one listwise call),
+# "cross-encoder" (a local model from SEARCH_RERANK_MODEL_PATH), "api" (a Cohere/Jina-style rerank API) or empty.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
-if SEARCH_RERANKER not in ("", "llm"):
-    raise ImproperlyConfigured(f"SEARCH_RERANKER must be empty or llm, not {SEARCH_RERANKER!r}.")
+if SEARCH_RERANKER not in ("", "llm", "cross-encoder", "api"):
+    raise ImproperlyConfigured(f"SEARCH_RERANKER must be empty, llm, cross-encoder or api, not {SEARCH_RERANKER!r}.")
+# cross-encoder: a sentence-transformers CrossEncoder folder on disk (never downloaded).
+SEARCH_RERANK_MODEL_PATH = env_str("SEARCH_RERANK_MODEL_PATH")
+# api: the rerank endpoint (POST {model, query, documents, top_n}), its Bearer key (sent to that URL only),
+# the model name it is asked for, and how long to wait for it (seconds).
+SEARCH_RERANK_URL = env_str("SEARCH_RERANK_URL")
+if SEARCH_RERANK_URL and not SEARCH_RERANK_URL.lower().startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SEARCH_RERANK_URL must be an http:// or https:// URL.")
+if SEARCH_RERANKER == "api" and not SEARCH_RERANK_URL:
+    raise ImproperlyConfigured("SEARCH_RERANKER=api needs SEARCH_RERANK_URL (e.g. https://api.cohere.com/v2/rerank).")
+SEARCH_RERANK_API_KEY = env_str("SEARCH_RERANK_API_KEY")
+SEARCH_RERANK_MODEL = env_str("SEARCH_RERANK_MODEL", "rerank-v3.5")
+SEARCH_RERANK_TIMEOUT = env_float("SEARCH_RERANK_TIMEOUT", 5.0)
+if not 0 < SEARCH_RERANK_TIMEOUT <= 600:
+    raise ImproperlyConfigured(f"SEARCH_RERANK_TIMEOUT must be over 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT}.")
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)

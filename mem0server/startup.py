@@ -55,6 +55,9 @@ def announce() -> None:
         logger.info("auth: on (Bearer JWT, per-user X-API-Key%s)", ", ADMIN_API_KEY" if settings.ADMIN_API_KEY else "")
         if settings.ADMIN_API_KEY and len(settings.ADMIN_API_KEY) < 16:
             logger.warning("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
+    from memories.rerank import announce_reranker
+
+    announce_reranker()
     logger.info("API docs at /docs, schema at /openapi.json")
 
     # Load the embedding model in the background so the first request does not wait for it.

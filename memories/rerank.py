@@ -1,33 +1,50 @@
-"""Reranking the best search candidates with the configured LLM, as one listwise call.
+"""Reranking the best search candidates: the configured LLM (listwise), a local cross-encoder, or a rerank API.
 
-The store asks; the provider layer (memories/llm.py through the runtime configuration) answers. A search
-that asked for reranking always says what happened (RerankOutcome), never silently returns the fused order.
+SEARCH_RERANKER picks one. The store asks; the providers answer (the LLM through memories/llm.py, the
+cross-encoder from a folder on disk, the API over HTTP). A search that asked for reranking always says what
+happened (RerankOutcome), never silently returns the fused order: a reranker that is not configured, cannot
+load or fails leaves the fused order and says why, never a 500.
+
+Every reranker sees each memory as "<date>: <text>", the date being when it happened (`occurred_at`, the
+Platform add's `timestamp`) or else when it was stored: a turn that says "yesterday" only answers a "when"
+question together with its date.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 from django.conf import settings
 
 from mem0server.exceptions import UpstreamError
+from mem0server.text import mask_urls, redact_secret_echoes
 from memories.configuration import server_config_current
+from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import MalformedReply
 from memories.models import Memory
 
 logger = logging.getLogger(__name__)
 
-# Each candidate is shown cut to this many characters: enough to judge, bounded prompt.
+# Each candidate is shown cut to this many characters: enough to judge, a bounded prompt or model input.
 PASSAGE_CHARS = 600
+# The cross-encoder reads at most this many tokens of query and passage together.
+CROSS_ENCODER_MAX_TOKENS = 256
 
 _INSTRUCTIONS = """You rank stored memories by how well each one answers a search query.
-You get the query and numbered memories. Judge what each memory says, not how many words it shares with the
-query: the memory holding the answer comes first, even if it is long and talks about other things too; short
-reactions or questions that hold no facts come last.
+You get the query and numbered memories, each with the date it happened. Judge what each memory says, not how
+many words it shares with the query: the memory holding the answer comes first, even if it is long and talks
+about other things too; short reactions or questions that hold no facts come last. For "when" questions, a
+memory that tells of the event answers it together with its date, even if it says "yesterday".
 Reply with a JSON object only: {"ranking": [numbers of the memories, best first]}. List every number once."""
 
 
@@ -38,9 +55,56 @@ class RerankOutcome:
     detail: str | None = None
 
 
+class RerankUnavailable(Exception):
+    """The configured reranker cannot answer this search; the message says why (shown to the caller)."""
+
+
 def reranker_name() -> str | None:
-    """The configured reranker ("llm"), or None when SEARCH_RERANKER is empty."""
+    """The configured reranker ("llm", "cross-encoder", "api"), or None when SEARCH_RERANKER is empty."""
     return settings.SEARCH_RERANKER or None
+
+
+def passage(memory: Memory) -> str:
+    """What a reranker sees of a memory: the day it happened, then its text, cut to PASSAGE_CHARS."""
+    when = memory.occurred_at or memory.created_at
+    prefix = f"{when:%Y-%m-%d} ({when:%A}): " if when else ""
+    return prefix + memory.text[:PASSAGE_CHARS]
+
+
+def rerank(*, query: str, memories: Sequence[Memory]) -> tuple[list[Memory], RerankOutcome]:
+    """The memories in the reranker's order (each gets score_details["rerank_rank"], and "rerank_score" when
+    the reranker gives scores) and what happened. Without a usable reranker the order is kept, and the
+    outcome says why."""
+    name = reranker_name()
+    if name is None:
+        return list(memories), RerankOutcome(
+            applied=False, detail="No reranker is configured (SEARCH_RERANKER); results are in fused order."
+        )
+    if not memories:
+        return [], RerankOutcome(applied=True, by=name)
+    passages = [passage(memory) for memory in memories]
+    scores: list[float] | None = None
+    try:
+        if name == "llm":
+            order = llm_order(query, passages)
+        else:
+            scores = cross_encoder_scores(query, passages) if name == "cross-encoder" else api_scores(query, passages)
+            # Best score first; ties keep the fused order.
+            order = sorted(range(len(memories)), key=lambda index: -scores[index])
+    except RerankUnavailable as error:
+        logger.warning("rerank (%s) not applied, fused order kept: %s", name, error)
+        return list(memories), RerankOutcome(applied=False, by=name, detail=f"{error} Results are in fused order.")
+    ranked = [memories[index] for index in order]
+    for rank, index in enumerate(order, start=1):
+        details = getattr(memories[index], "score_details", None)
+        if isinstance(details, dict):
+            details["rerank_rank"] = rank
+            if scores is not None:
+                details["rerank_score"] = scores[index]
+    return ranked, RerankOutcome(applied=True, by=name)
+
+
+# --- the LLM, listwise --------------------------------------------------------------------------------
 
 
 def parse_ranking(payload: Any, count: int) -> list[int]:
@@ -62,35 +126,193 @@ def parse_ranking(payload: Any, count: int) -> list[int]:
     return order + [index for index in range(count) if index not in order]
 
 
-def rerank(*, query: str, memories: Sequence[Memory]) -> tuple[list[Memory], RerankOutcome]:
-    """The memories in the reranker's order (each gets score_details["rerank_rank"]) and what happened.
-
-    Without a usable reranker, or when it fails, the order is kept and the outcome says why.
-    """
-    name = reranker_name()
-    if name is None:
-        return list(memories), RerankOutcome(
-            applied=False, detail="No reranker is configured (SEARCH_RERANKER); results are in fused order."
-        )
-    if not memories:
-        return [], RerankOutcome(applied=True, by=name)
+def llm_order(query: str, passages: list[str]) -> list[int]:
+    """The configured LLM's ranking of the passages (indexes, best first), in one call."""
     client = server_config_current().llm.client
     if client is None:
-        return list(memories), RerankOutcome(
-            applied=False, by=name, detail="SEARCH_RERANKER=llm, but no LLM is configured; results are in fused order."
-        )
-    passages = [{"n": index, "memory": memory.text[:PASSAGE_CHARS]} for index, memory in enumerate(memories)]
-    user = "Query: " + query + "\n\nMemories:\n" + json.dumps(passages, ensure_ascii=False)
+        raise RerankUnavailable("SEARCH_RERANKER=llm, but no LLM is configured.")
+    numbered = [{"n": index, "memory": text} for index, text in enumerate(passages)]
+    user = "Query: " + query + "\n\nMemories:\n" + json.dumps(numbered, ensure_ascii=False)
     try:
-        order = client.complete_json(
-            system=_INSTRUCTIONS, user=user, parse=lambda payload: parse_ranking(payload, len(memories))
+        return client.complete_json(
+            system=_INSTRUCTIONS, user=user, parse=lambda payload: parse_ranking(payload, len(passages))
         )
     except UpstreamError as error:
-        logger.warning("rerank failed, fused order kept: %s", error)
-        return list(memories), RerankOutcome(applied=False, by=name, detail=f"The reranker failed: {error}")
-    ranked = [memories[index] for index in order]
-    for rank, memory in enumerate(ranked, start=1):
-        details = getattr(memory, "score_details", None)
-        if isinstance(details, dict):
-            details["rerank_rank"] = rank
-    return ranked, RerankOutcome(applied=True, by=name)
+        raise RerankUnavailable(f"The reranker failed: {error}") from error
+
+
+# --- a local cross-encoder ----------------------------------------------------------------------------
+
+
+class CrossEncoderReranker:
+    """One sentence-transformers CrossEncoder from a folder on disk, loaded once (lazily, under a lock).
+
+    Concurrent searches share its model calls through an EmbeddingBatcher, as the local embedder does: one
+    call at a time (HF fast tokenizers are not thread-safe), at most EMBEDDER_BATCH_SIZE (query, passage)
+    pairs per call, shared out round-robin, so one search's pairs never hold the model for long while another
+    waits. A folder that is missing or does not load is remembered: later searches say why at no cost.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._model = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+        # The batcher moves (query, passage) pairs and one-score rows instead of texts and vectors.
+        self.batcher = EmbeddingBatcher(
+            self._score_batch,  # type: ignore[arg-type]
+            max_batch=settings.EMBEDDER_BATCH_SIZE,
+            max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
+        )
+
+    def load(self):
+        """The model, or RerankUnavailable saying why it cannot be had."""
+        if self._model is None and self._error is None:
+            with self._lock:
+                if self._model is None and self._error is None:
+                    try:
+                        self._model = self._load()
+                    except Exception as exc:  # noqa: BLE001  (any load failure: the model is unusable)
+                        self._error = f"the cross-encoder at SEARCH_RERANK_MODEL_PATH={self.path!r} did not load: {exc}"
+                        logger.error("reranker: %s; rerank=true answers with applied=false", self._error)
+        if self._error is not None:
+            raise RerankUnavailable(self._error[0].upper() + self._error[1:] + ".")
+        return self._model
+
+    def _load(self):
+        if not self.path:
+            raise ValueError("SEARCH_RERANK_MODEL_PATH is empty; give the folder of a CrossEncoder model")
+        if not Path(self.path).is_dir():
+            raise ValueError("no such folder")
+        # Never a download: the folder is all there is.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(self.path, device="cpu", local_files_only=True, max_length=CROSS_ENCODER_MAX_TOKENS)
+        if model.num_labels != 1:
+            raise ValueError(f"it gives {model.num_labels} scores per pair; a reranker gives one")
+        logger.info("reranker: cross-encoder loaded from %s", self.path)
+        return model
+
+    def warm_up(self) -> None:
+        """Load now (servers do this in a background thread at start); a failure is logged and remembered."""
+        with contextlib.suppress(RerankUnavailable):
+            self.load()
+
+    def scores(self, query: str, passages: list[str]) -> list[float]:
+        self.load()
+        try:
+            rows = self.batcher.embed([(query, text) for text in passages])  # type: ignore[list-item]
+        except Exception as exc:  # noqa: BLE001  (a model error fails this search's reranking only)
+            raise RerankUnavailable(f"The cross-encoder failed: {exc}.") from exc
+        return [float(row[0]) for row in rows]
+
+    def _score_batch(self, pairs: list[tuple[str, str]]) -> list[list[float]]:
+        scores = self._model.predict(pairs, batch_size=len(pairs), show_progress_bar=False, convert_to_numpy=True)
+        return [[float(score)] for score in scores]
+
+
+_cross_encoders: dict[str, CrossEncoderReranker] = {}
+_cross_encoders_lock = threading.Lock()
+
+
+def cross_encoder() -> CrossEncoderReranker:
+    """This process's cross-encoder for SEARCH_RERANK_MODEL_PATH (one per path, created once)."""
+    path = settings.SEARCH_RERANK_MODEL_PATH
+    with _cross_encoders_lock:
+        if path not in _cross_encoders:
+            _cross_encoders[path] = CrossEncoderReranker(path)
+        return _cross_encoders[path]
+
+
+def cross_encoder_scores(query: str, passages: list[str]) -> list[float]:
+    return cross_encoder().scores(query, passages)
+
+
+# --- a rerank API (Cohere- or Jina-compatible) --------------------------------------------------------
+
+_http: tuple[int, httpx.Client] | None = None
+
+
+def _http_client() -> httpx.Client:
+    # One pooled client per process (kept-alive connections; rebuilt in a forked worker).
+    global _http
+    if _http is None or _http[0] != os.getpid():
+        _http = (os.getpid(), httpx.Client(follow_redirects=False))
+    return _http[1]
+
+
+def api_scores(query: str, passages: list[str]) -> list[float]:
+    """Scores from POST SEARCH_RERANK_URL {model, query, documents, top_n} → {results: [{index, relevance_score}]}.
+
+    The key goes as Bearer to that URL only: redirects are not followed. Passages the answer leaves out rank
+    after the others, in their fused order.
+    """
+    url, key = settings.SEARCH_RERANK_URL, settings.SEARCH_RERANK_API_KEY
+    where = mask_urls(url)
+    if not url:
+        raise RerankUnavailable("SEARCH_RERANKER=api, but SEARCH_RERANK_URL is not set.")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"model": settings.SEARCH_RERANK_MODEL, "query": query, "documents": passages, "top_n": len(passages)}
+    timeout = settings.SEARCH_RERANK_TIMEOUT
+    try:
+        response = _http_client().post(url, json=body, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise RerankUnavailable(f"The rerank API at {where} did not answer within {timeout:g} s.") from None
+    except httpx.HTTPError as exc:
+        reason = redact_secret_echoes(str(exc), key, url)
+        raise RerankUnavailable(f"The rerank API at {where} could not be reached: {reason}.") from None
+    if response.status_code != 200:
+        said = redact_secret_echoes(response.text[:200], key)
+        raise RerankUnavailable(f"The rerank API at {where} answered {response.status_code}: {said}")
+    try:
+        return parse_api_scores(response.json(), len(passages))
+    except (ValueError, MalformedReply) as exc:
+        raise RerankUnavailable(f"The rerank API at {where} answered in an unexpected shape: {exc}.") from None
+
+
+def parse_api_scores(payload: Any, count: int) -> list[float]:
+    """One score per passage from {"results": [{"index", "relevance_score"}]}; -inf for those not listed."""
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list):
+        raise MalformedReply('expected {"results": [...]}')
+    scores = [-math.inf] * count
+    for row in results:
+        index = row.get("index") if isinstance(row, dict) else None
+        score = row.get("relevance_score") if isinstance(row, dict) else None
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+            raise MalformedReply(f"a result's index is not one of the {count} documents sent")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+            raise MalformedReply("a result's relevance_score is not a number")
+        scores[index] = float(score)
+    if count and all(score == -math.inf for score in scores):
+        raise MalformedReply("no results")
+    return scores
+
+
+# --- what a server says at start ----------------------------------------------------------------------
+
+
+def announce_reranker() -> None:
+    """Log the configured reranker, and start loading a cross-encoder in the background (see startup)."""
+    name = reranker_name()
+    if name is None:
+        logger.info("reranker: none (SEARCH_RERANKER is empty; rerank=true says so)")
+    elif name == "llm":
+        logger.info("reranker: the configured LLM, listwise, best %d results", settings.SEARCH_RERANK_CANDIDATES)
+    elif name == "api":
+        url, model = mask_urls(settings.SEARCH_RERANK_URL), settings.SEARCH_RERANK_MODEL
+        logger.info("reranker: rerank API at %s (model %s)", url, model)
+    else:
+        path = settings.SEARCH_RERANK_MODEL_PATH
+        if not path or not Path(path).is_dir():
+            logger.error(
+                "reranker: SEARCH_RERANKER=cross-encoder, but SEARCH_RERANK_MODEL_PATH=%r is not a folder; "
+                "rerank=true answers with applied=false and this reason",
+                path,
+            )
+        else:
+            logger.info("reranker: cross-encoder from %s (loading in the background)", path)
+            threading.Thread(target=cross_encoder().warm_up, name="reranker-warm-up", daemon=True).start()

@@ -298,6 +298,10 @@ class ScoreDetailsSerializer(serializers.Serializer):
     bm25 = serializers.FloatField(help_text="The raw BM25 score (0 when no keyword matches).")
     vector_rank = serializers.IntegerField(allow_null=True, help_text="Rank among the candidates by meaning.")
     keyword_rank = serializers.IntegerField(allow_null=True, help_text="Rank by BM25; null without a keyword.")
+    rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
+    rerank_score = serializers.FloatField(
+        required=False, help_text="The reranker's own score (cross-encoder, rerank API), when it ran; not 0..1."
+    )
 
 
 class SearchResultSerializer(MemorySerializer):
@@ -316,7 +320,7 @@ class SearchResultSerializer(MemorySerializer):
 
 class RerankOutcomeSerializer(serializers.Serializer):
     applied = serializers.BooleanField(help_text="False: the results are in fused order (see detail).")
-    by = serializers.CharField(allow_null=True, help_text="The reranker, e.g. llm.")
+    by = serializers.CharField(allow_null=True, help_text="The reranker: llm, cross-encoder or api.")
     detail = serializers.CharField(allow_null=True, help_text="Why reranking did not run, when it did not.")
 
 

@@ -188,6 +188,9 @@ class FakeOpenAI:
             return json.dumps({"operations": self.decide(payload["stored_memories"], payload["new_facts"])})
         if kind == "procedural":
             return self.summary(user)
+        if kind == "rerank":  # memories/rerank.py's listwise prompt: keep the order it was given
+            count = len(json.loads(user.split("\n\nMemories:\n", 1)[1]))
+            return json.dumps({"ranking": list(range(count))})
         new = user.split("New messages:\n", 1)[-1]
         messages = [tuple(line.split(": ", 1)) for line in new.splitlines() if ": " in line]
         return json.dumps({"facts": self.facts(messages)}, ensure_ascii=False)
@@ -199,6 +202,8 @@ def _chat_kind(body: dict[str, Any]) -> str:
         return "procedural"
     if user.startswith("{") and '"new_facts"' in user:
         return "decide"
+    if user.startswith("Query: ") and "\n\nMemories:\n" in user:
+        return "rerank"
     return "extract"
 
 

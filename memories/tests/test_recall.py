@@ -124,7 +124,7 @@ def test_rerank_set_to_llm_without_an_llm_says_so(api_client, maya_chat, setting
     assert answer["rerank"] == {
         "applied": False,
         "by": "llm",
-        "detail": "SEARCH_RERANKER=llm, but no LLM is configured; results are in fused order.",
+        "detail": "SEARCH_RERANKER=llm, but no LLM is configured. Results are in fused order.",
     }
 
 
@@ -218,3 +218,14 @@ def test_extraction_resolves_relative_dates_against_the_conversation_date(api_cl
     assert api_client.post("/memories", body, format="json").status_code == 200
     [extract] = llm.chat_calls("extract")
     assert "written on 2023-05-08 (Monday)" in extract.body["messages"][0]["content"]
+
+
+def test_the_text_to_embed_starts_with_the_utc_day_the_memory_happened():
+    from datetime import timedelta, timezone
+
+    from memories.timestamps import dated_text, parse_timestamp
+
+    late_evening_in_new_york = datetime(2023, 5, 8, 22, 30, tzinfo=timezone(timedelta(hours=-4)))
+    assert dated_text("Maya: we adopted a dog", late_evening_in_new_york) == "[2023-05-09] Maya: we adopted a dog"
+    assert dated_text("Maya: hello", parse_timestamp("2023-05-08")) == "[2023-05-08] Maya: hello"
+    assert dated_text("Maya: hello", None) == "Maya: hello"
