@@ -24,6 +24,7 @@ from accounts.models import User
 from mem0server.text import unstorable_json, unstorable_text
 from memories.embeddings import get_embedder
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.timestamps import dated_text
 
 # Memories read from the database per query when exporting.
 EXPORT_CHUNK = 500
@@ -283,7 +284,7 @@ def import_jsonl(
     embedder = get_embedder()
     for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
         try:
-            vectors = embedder.embed([data["memory"] for data in batch])
+            vectors = embedder.embed([dated_text(data["memory"], data.get("timestamp")) for data in batch])
             with transaction.atomic():
                 report.history_created += _write(batch, vectors, account, accounts)
         except Exception as exc:

@@ -36,6 +36,7 @@ from memories.services import (
     clean_metadata,
 )
 from memories.signals import history_record
+from memories.timestamps import dated_text
 
 logger = logging.getLogger("mem0server")
 
@@ -196,7 +197,8 @@ def memories_add_inferred(
     operations: list[Operation] = []
     vectors: dict[str, list[float]] = {}
     if facts:
-        vectors = dict(zip(facts, embedder.embed(facts), strict=True))
+        # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text).
+        vectors = dict(zip(facts, embedder.embed([dated_text(f, occurred_at) for f in facts]), strict=True))
         stored = _similar(account, scope, list(vectors.values()), today)
         if stored:
             system, user = prompts.decision(
@@ -212,7 +214,7 @@ def memories_add_inferred(
         # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
         reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
         if reworded:
-            vectors.update(zip(reworded, embedder.embed(reworded), strict=True))
+            vectors.update(zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True))
     names = {m.name for m in messages if m.name}
     return _apply(
         operations,
@@ -339,7 +341,7 @@ def memory_add_procedural(
         raise UpstreamError(
             f"The LLM ({llm.describe()}) returned an empty summary; nothing was stored.", code="provider_unavailable"
         )
-    vector = embedder.embed([summary])[0]
+    vector = embedder.embed([dated_text(summary, occurred_at)])[0]
     memory = Memory(
         id=uuid.uuid4(),
         account=account,

@@ -23,6 +23,7 @@ from memories.filters import build_filter, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, SessionMessage
 from memories.selectors import memories_visible, memory_get
 from memories.signals import history_record
+from memories.timestamps import dated_text
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -124,7 +125,8 @@ def memories_add(
         return inference.memory_add_procedural(**llm_kwargs)
     if infer and inference.llm_available():
         return inference.memories_add_inferred(**llm_kwargs)
-    vectors = get_embedder().embed([m.content for m in messages])
+    # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text).
+    vectors = get_embedder().embed([dated_text(m.content, timestamp) for m in messages])
     metadata = clean_metadata(metadata)
     now = timezone.now()
     results: list[dict[str, Any]] = []
@@ -233,8 +235,8 @@ def memory_update(
     """Change text (re-embedded), merge metadata, set or clear the expiration; history UPDATE."""
     if text is None and metadata is None and expiration_date is _UNSET:
         raise InvalidInput("Give at least one of text, metadata or expiration_date to update.")
-    memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
-    vector = get_embedder().embed([text])[0] if text is not None else None
+    current = memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
+    vector = get_embedder().embed([dated_text(text, current.occurred_at)])[0] if text is not None else None
     with transaction.atomic():
         memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
         if memory is None:  # deleted while we were embedding
@@ -329,6 +331,30 @@ def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str
         return _delete_with_history(memories)
 
 
+def memories_reembed(*, dated_only: bool = True, batch_size: int = 256, progress=None) -> int:
+    """Embed stored memories again (those with occurred_at, or all), batch by batch in id order, each batch in
+    its own transaction; a memory changed meanwhile keeps the vector its change gave it. Returns the count."""
+    memories = Memory.objects.order_by("id").only("id", "text", "occurred_at", "updated_at")
+    if dated_only:
+        memories = memories.filter(occurred_at__isnull=False)
+    done, after = 0, None
+    while True:
+        page = memories.filter(id__gt=after) if after is not None else memories
+        batch = list(page[:batch_size])
+        if not batch:
+            return done
+        vectors = get_embedder().embed([dated_text(m.text, m.occurred_at) for m in batch])
+        with transaction.atomic():
+            for memory, vector in zip(batch, vectors, strict=True):
+                Memory.objects.filter(id=memory.id, text=memory.text, updated_at=memory.updated_at).update(
+                    embedding=vector
+                )
+        done += len(batch)
+        after = batch[-1].id
+        if progress is not None:
+            progress(done)
+
+
 def memories_reset() -> None:
     """Remove every memory, all history and the kept conversation context; accounts, keys, logs and config stay."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -387,8 +413,10 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
             raise InvalidInput(f"Memory {change.memory_id}: give text or metadata to update.")
     # NotFound before spending time on embeddings; checked again under the lock.
     ids = [change.memory_id for change in changes]
-    _raise_if_missing(ids, set(memories_visible(principal=principal).filter(id__in=ids).values_list("id", flat=True)))
-    texts = list(dict.fromkeys(change.text for change in changes if change.text is not None))
+    occurred = dict(memories_visible(principal=principal).filter(id__in=ids).values_list("id", "occurred_at"))
+    _raise_if_missing(ids, set(occurred))
+    dated = {c.memory_id: dated_text(c.text, occurred[c.memory_id]) for c in changes if c.text is not None}
+    texts = list(dict.fromkeys(dated.values()))
     vectors = dict(zip(texts, get_embedder().embed(texts), strict=True)) if texts else {}
     now = timezone.now()
     with transaction.atomic():
@@ -397,7 +425,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         for memory, change in zip(memories, changes, strict=True):
             old_text = memory.text
             if change.text is not None:
-                memory.text, memory.hash, memory.embedding = change.text, _md5(change.text), vectors[change.text]
+                memory.text, memory.hash, memory.embedding = change.text, _md5(change.text), vectors[dated[memory.id]]
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now

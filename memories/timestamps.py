@@ -43,7 +43,7 @@ def dated_text(text: str, when: datetime | None) -> str:
     Measured on bench/data (bench/recall.py --timestamps): embedding this instead of the text raised fused
     R@10 from 0.843 to 0.893 and R@1 from 0.614 to 0.661 (cosine alone, in-process: R@10 0.526 to 0.795),
     because the date dilutes short generic turns ("Maya: That's brilliant.") that otherwise sit close to
-    every question. Not wired in yet: the embedding sites are in memories/services.py and
-    memories/inference.py (see the branch report).
+    every question. Used wherever a memory's text is embedded (memories/services.py, memories/inference.py);
+    a memory without a known time is embedded as its text alone, and queries are never dated.
     """
     return f"[{when.astimezone(UTC):%Y-%m-%d}] {text}" if when is not None else text

@@ -1,0 +1,60 @@
+"""manage.py reembed_memories: memories stored with a timestamp get the dated vector a new add gives them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from memories import services
+from memories.embeddings import get_embedder
+from memories.models import Memory
+from memories.timestamps import dated_text
+
+pytestmark = pytest.mark.django_db
+
+WHEN = datetime(2023, 5, 8, 14, 0, tzinfo=UTC)
+
+
+def add(principal, text, timestamp=None):
+    [item] = services.memories_add(
+        principal=principal,
+        messages=[services.Message("user", text)],
+        scope={"user_id": "alice"},
+        infer=False,
+        timestamp=timestamp,
+    )
+    return Memory.objects.get(id=item["id"])
+
+
+def vector(memory_id):
+    return np.array(Memory.objects.get(id=memory_id).embedding)
+
+
+def test_a_memory_with_a_timestamp_is_embedded_with_its_day(member, embedder):
+    memory = add(member, "Went hiking in the Alps", WHEN)
+    expected = get_embedder().embed([dated_text("Went hiking in the Alps", WHEN)])[0]
+    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+    plain = add(member, "Likes tea")
+    assert np.allclose(vector(plain.id), get_embedder().embed(["Likes tea"])[0], atol=1e-5)
+
+
+def test_reembedding_gives_older_dated_memories_their_dated_vector_and_leaves_the_rest(member, embedder, capsys):
+    dated = add(member, "Went hiking in the Alps", WHEN)
+    plain = add(member, "Likes tea")
+    undated_vector = get_embedder().embed(["Went hiking in the Alps"])[0]
+    Memory.objects.filter(id=dated.id).update(embedding=undated_vector)  # as stored by an older version
+    plain_before = vector(plain.id)
+
+    call_command("reembed_memories", "--batch-size", "1")
+
+    assert np.allclose(vector(dated.id), get_embedder().embed([dated_text(dated.text, WHEN)])[0], atol=1e-5)
+    assert np.array_equal(vector(plain.id), plain_before)
+    assert "Embedded 1 memories again." in capsys.readouterr().out
+
+
+def test_a_batch_size_below_one_is_refused(db):
+    with pytest.raises(CommandError, match="--batch-size must be at least 1"):
+        call_command("reembed_memories", "--batch-size", "0")
