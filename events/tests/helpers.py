@@ -6,7 +6,7 @@ from typing import Any
 
 from procrastinate.contrib.django import app
 
-from events.tests.workers import wait_for
+from mem0server.tests.server_process import wait_for
 
 DONE = ("SUCCEEDED", "FAILED")
 

@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from apikeys.services import apikey_create
 from events.models import Event
 from events.tests.test_api import queue_add
-from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers, wait_for
+from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers
+from mem0server.tests.server_process import wait_for
 from memories import configuration
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI, as_json

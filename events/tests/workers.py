@@ -11,13 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from django.db import connection
+
+from mem0server.tests.server_process import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 # Small timings for tests (the worker reads them from its environment): a dead worker is noticed within
@@ -53,18 +52,6 @@ def database_url_for_workers() -> str:
             f"&port={port}" if port else ""
         )
     return f"postgresql://{auth}{host}{f':{port}' if port else ''}/{quote(db['NAME'])}"
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.05) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(every)
 
 
 # The session's shared worker (conftest.py `worker`): tests that start workers of their own stop it first, so

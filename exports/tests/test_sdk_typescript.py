@@ -3,42 +3,21 @@ against a live server: exports/tests/js/exports_check.mjs drives it, the job run
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from apikeys.services import apikey_create
 from memories.tests.fake_openai import as_json
+from platform_api.tests.node_sdk import run_node_check
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JS = Path(__file__).parent / "js"
-NODE_MODULES = Path(__file__).parents[2] / "platform_api" / "tests" / "js" / "node_modules"
 
 
 def exports_check(part: str, *, host: str, key: str, **env: str) -> dict:
-    node = shutil.which("node")
-    assert node, "node is not installed: the TypeScript SDK test needs Node.js 18 or newer"
-    assert (NODE_MODULES / "mem0ai").is_dir(), "run `make test` or `npm ci --prefix platform_api/tests/js` first"
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": tempfile.gettempdir(),
-        "MEM0_TELEMETRY": "false",
-        "MEM0_DIR": os.path.join(tempfile.gettempdir(), "mem0server-ts-sdk"),
-        "MEM0_HOST": host,
-        "MEM0_API_KEY": key,
-        **env,
-    }
-    done = subprocess.run(  # noqa: S603  (a fixed script of ours, run by the node found on PATH)
-        [node, "exports_check.mjs", part], cwd=JS, env=environment, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, f"exports_check.mjs {part} failed:\n{done.stderr}\n{done.stdout}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_node_check(JS / "exports_check.mjs", part, host=host, key=key, timeout=120, **env)
 
 
 def test_the_typescript_sdk_creates_an_export_and_reads_it_when_ready(

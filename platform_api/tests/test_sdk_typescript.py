@@ -3,11 +3,6 @@ against a live server: platform_api/tests/js/sdk_check.mjs drives it and prints 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +11,7 @@ import pytest
 from accounts.models import User
 from apikeys.services import apikey_create
 from memories.models import Memory, MemoryHistory
+from platform_api.tests.node_sdk import run_node_check
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,24 +19,7 @@ JS = Path(__file__).parent / "js"
 
 
 def run_sdk_check(part: str, *, host: str, key: str, **env: str) -> dict:
-    node = shutil.which("node")
-    assert node, "node is not installed: the TypeScript SDK test needs Node.js 18 or newer"
-    assert (JS / "node_modules" / "mem0ai").is_dir(), f"run `make test` or `npm ci --prefix {JS}` first"
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": tempfile.gettempdir(),
-        # No telemetry to Mem0's analytics host, and the SDK's state file in a temporary folder.
-        "MEM0_TELEMETRY": "false",
-        "MEM0_DIR": os.path.join(tempfile.gettempdir(), "mem0server-ts-sdk"),
-        "MEM0_HOST": host,
-        "MEM0_API_KEY": key,
-        **env,
-    }
-    done = subprocess.run(  # noqa: S603  (a fixed script of ours, run by the node found on PATH)
-        [node, "sdk_check.mjs", part], cwd=JS, env=environment, capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, f"sdk_check.mjs {part} failed:\n{done.stderr}\n{done.stdout}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_node_check(JS / "sdk_check.mjs", part, host=host, key=key, **env)
 
 
 def test_the_typescript_sdk_lists_batches_and_deletes_the_keys_entities(live_server, admin_key, embedder, make_memory):
