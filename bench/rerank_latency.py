@@ -42,30 +42,7 @@ from recall import Client  # noqa: E402  (bench/recall.py)
 from run import Server, free_port  # noqa: E402  (bench/run.py)
 
 from memories.tests.fake_openai import FakeOpenAI  # noqa: E402
-from memories.tests.fake_rerank import FakeRerankAPI  # noqa: E402
-
-
-def tiny_cross_encoder(folder: Path) -> Path:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
-    return folder
+from memories.tests.fake_rerank import FakeRerankAPI, tiny_cross_encoder  # noqa: E402
 
 
 def minilm_shaped_cost(data: dict, candidates: int, repeats: int = 7) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from memories import rerank
+from memories.tests import fake_rerank
 from memories.tests.fake_rerank import FakeRerankAPI, Scripted
 
 TEXTS = [
@@ -49,26 +50,8 @@ def what_the_reranker_sees(result: dict) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_cross_encoder(tmp_path_factory):
-    """A randomly initialised one-layer BERT cross-encoder written to a folder with transformers (offline)."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()"]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    torch.manual_seed(12)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
-    return folder
+    """A randomly initialised one-layer BERT cross-encoder in a folder (memories/tests/fake_rerank.py)."""
+    return fake_rerank.tiny_cross_encoder(tmp_path_factory.mktemp("tiny-cross-encoder"), seed=12)
 
 
 def test_the_cross_encoder_puts_results_in_the_models_score_order(api_client, chat, settings, tiny_cross_encoder):
