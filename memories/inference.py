@@ -34,6 +34,7 @@ from memories.services import (
     _md5,
     _near_duplicate,
     clean_metadata,
+    history_row,
 )
 from memories.signals import history_record
 from memories.timestamps import dated_text
@@ -274,7 +275,7 @@ def _apply(
                     **scope,
                 )
                 added.keep(vector, memory)
-                history.append(_history(memory, None, memory.text, MemoryHistory.Event.ADD, now))
+                history.append(history_row(memory, None, memory.text, MemoryHistory.Event.ADD, now))
                 results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
             elif target is None:
                 continue  # deleted meanwhile: nothing left to delete or to point at
@@ -284,7 +285,7 @@ def _apply(
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.save(update_fields=["text", "hash", "embedding", "metadata", "updated_at"])
-                history.append(_history(target, previous, target.text, MemoryHistory.Event.UPDATE, now))
+                history.append(history_row(target, previous, target.text, MemoryHistory.Event.UPDATE, now))
                 results.append(
                     {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}
                 )
@@ -299,20 +300,6 @@ def _apply(
         if before_commit is not None:
             before_commit(results)
     return results
-
-
-def _history(memory: Memory, old: str | None, new: str | None, event: str, now) -> MemoryHistory:
-    return MemoryHistory(
-        memory_id=memory.id,
-        account_id=memory.account_id,
-        old_memory=old,
-        new_memory=new,
-        event=event,
-        created_at=now,
-        updated_at=now,
-        actor_id=memory.actor_id,
-        role=memory.role,
-    )
 
 
 # --- procedural memory ------------------------------------------------------------------------------------
@@ -355,18 +342,7 @@ def memory_add_procedural(
     )
     with transaction.atomic():
         memory.save(force_insert=True)
-        history_record(
-            [
-                MemoryHistory(
-                    memory_id=memory.id,
-                    account=account,
-                    new_memory=summary,
-                    event=MemoryHistory.Event.ADD,
-                    created_at=memory.created_at,
-                    updated_at=memory.created_at,
-                )
-            ]
-        )
+        history_record([history_row(memory, None, summary, MemoryHistory.Event.ADD, memory.created_at)])
         results = [{"id": str(memory.id), "memory": summary, "event": "ADD"}]
         if before_commit is not None:
             before_commit(results)

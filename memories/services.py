@@ -74,6 +74,22 @@ def _near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memo
     )
 
 
+def history_row(memory: Memory, old: str | None, new: str | None, event: str, at) -> MemoryHistory:
+    """The history row of one change to `memory` at `at` (ADD: old None; DELETE: new None, is_deleted)."""
+    return MemoryHistory(
+        memory_id=memory.id,
+        account_id=memory.account_id,
+        old_memory=old,
+        new_memory=new,
+        event=event,
+        created_at=at,
+        updated_at=at,
+        is_deleted=event == MemoryHistory.Event.DELETE,
+        actor_id=memory.actor_id,
+        role=memory.role,
+    )
+
+
 def memories_add_check(*, messages: list[Message], scope: dict[str, str]) -> list[Message]:
     """InvalidInput unless an add has a message to store and a scope id; returns the messages to store (system
     messages are not stored). Run by memories_add, and before an add is queued (events)."""
@@ -167,20 +183,7 @@ def memories_add(
             )
         memories = [memory for _, _, memory in stored]
         Memory.objects.bulk_create(memories)
-        history_record(
-            MemoryHistory(
-                memory_id=m.id,
-                account=m.account,
-                old_memory=None,
-                new_memory=m.text,
-                event=MemoryHistory.Event.ADD,
-                created_at=now,
-                updated_at=now,
-                actor_id=m.actor_id,
-                role=m.role,
-            )
-            for m in memories
-        )
+        history_record(history_row(m, None, m.text, MemoryHistory.Event.ADD, now) for m in memories)
         if before_commit is not None:
             before_commit(results)
     return results
@@ -249,41 +252,13 @@ def memory_update(
         if expiration_date is not _UNSET:
             memory.expiration_date = expiration_date
         memory.save()
-        history_record(
-            [
-                MemoryHistory(
-                    memory_id=memory.id,
-                    account_id=memory.account_id,
-                    old_memory=old_text,
-                    new_memory=memory.text,
-                    event=MemoryHistory.Event.UPDATE,
-                    created_at=memory.updated_at,
-                    updated_at=memory.updated_at,
-                    actor_id=memory.actor_id,
-                    role=memory.role,
-                )
-            ]
-        )
+        history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
     return memory
 
 
 def _delete_with_history(memories: list[Memory]) -> int:
     now = timezone.now()
-    history_record(
-        MemoryHistory(
-            memory_id=m.id,
-            account_id=m.account_id,
-            old_memory=m.text,
-            new_memory=None,
-            event=MemoryHistory.Event.DELETE,
-            created_at=now,
-            updated_at=now,
-            is_deleted=True,
-            actor_id=m.actor_id,
-            role=m.role,
-        )
-        for m in memories
-    )
+    history_record(history_row(m, m.text, None, MemoryHistory.Event.DELETE, now) for m in memories)
     deleted, _ = Memory.objects.filter(id__in=[m.id for m in memories]).delete()
     return deleted
 
@@ -429,19 +404,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now
-            history.append(
-                MemoryHistory(
-                    memory_id=memory.id,
-                    account_id=memory.account_id,
-                    old_memory=old_text,
-                    new_memory=memory.text,
-                    event=MemoryHistory.Event.UPDATE,
-                    created_at=now,
-                    updated_at=now,
-                    actor_id=memory.actor_id,
-                    role=memory.role,
-                )
-            )
+            history.append(history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, now))
         # Two statements at most: the embedding column is written only for memories with a new text (the
         # others' vectors were never read, see memories_visible).
         retexted = [m for m, change in zip(memories, changes, strict=True) if change.text is not None]
