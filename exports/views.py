@@ -57,7 +57,7 @@ class ExportGetView(PlatformView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="The exported data."),
             202: ExportPendingSerializer,
-            409: ExportFailedSerializer,
+            409: OpenApiResponse(ExportFailedSerializer, description="The export failed: `error` says why."),
             **errors(404),
         },
     )
