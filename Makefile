@@ -6,10 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Test processes for `make test` (pytest-xdist): one per core. Each test file runs whole in one of them, and
+# Test processes for `make test` (pytest-xdist). Each test file runs whole in one of them, and
 # the schema fuzzing's operations are spread one by one (conftest.py). Exit status 5, "no test collected", is
 # fine when PYTEST_ARGS selects none.
-PYTEST_WORKERS ?= auto
+# One more than the cores: while one process waits (on a server it started, a killed worker's restart, a
+# poll), the others keep the cores busy.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
 .PHONY: serve serve-prod worker test test-setup checks bench lint format migrate clean stop-db chromium
 
