@@ -20,9 +20,8 @@ from events.models import Event
 from events.tests.test_api import queue_add
 from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers
 from mem0server.tests.server_process import wait_for
-from memories import configuration
 from memories.models import Memory
-from memories.tests.fake_openai import FakeOpenAI, as_json
+from memories.tests.fake_openai import as_json, llm_configured
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,9 +53,7 @@ def live_workers() -> int:
 
 
 def test_a_worker_killed_mid_job_leaves_the_event_to_another_worker_without_duplicates(workers, member, embedder):
-    with FakeOpenAI() as fake:
-        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": llm})
+    with llm_configured() as fake:
         fake.facts = lambda messages: ["Lives in Oslo"]
         # The first extraction hangs (the worker is mid-call when killed); the retry's is answered at once.
         hanging = as_json({"facts": ["Lives in Oslo"]})

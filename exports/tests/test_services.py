@@ -10,8 +10,7 @@ from exports import selectors
 from exports.models import MemoryExport
 from exports.services import export_create, export_run
 from mem0server.exceptions import NotFound
-from memories import configuration
-from memories.tests.fake_openai import FakeOpenAI, as_json
+from memories.tests.fake_openai import as_json, llm_configured
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +22,7 @@ def alice(make_user):
 
 @pytest.fixture
 def llm():
-    with FakeOpenAI() as fake:
-        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": llm})
+    with llm_configured() as fake:
         yield fake
 
 

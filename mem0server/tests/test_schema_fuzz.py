@@ -47,8 +47,8 @@ from accounts.services import tokens_issue
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, apikey_revoke
 from mem0server.tests import fuzz_tally
-from memories import configuration, services
-from memories.tests.fake_openai import FakeOpenAI
+from memories import services
+from memories.tests.fake_openai import llm_configured
 from platform_api.services import project_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -265,9 +265,7 @@ def test_fuzz_with_a_member_login_token(case, seeded, member_token):
 @pytest.fixture
 def inference_on(seeded):
     """The LLM pipeline on, against the local OpenAI-wire fake (memories/tests/fake_openai.py)."""
-    with FakeOpenAI() as fake:
-        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": llm})
+    with llm_configured() as fake:
         yield seeded
         assert fake.chat_calls("extract"), "no add reached the LLM"
 

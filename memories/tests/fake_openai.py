@@ -14,7 +14,8 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -248,3 +249,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@contextmanager
+def llm_configured() -> Iterator[FakeOpenAI]:
+    """The scripted fake running, and the server's LLM set to it as POST /configure would: inference on."""
+    from memories import configuration
+
+    with FakeOpenAI() as fake:
+        config = {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}
+        configuration.server_config_set(changes={"llm": {"provider": "openai", "config": config}})
+        yield fake

@@ -18,8 +18,7 @@ if "MEM0_DIR" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["MEM0_DIR"], ignore_errors=True)
 
 from apikeys.services import apikey_create  # noqa: E402
-from memories import configuration  # noqa: E402
-from memories.tests.fake_openai import FakeOpenAI  # noqa: E402
+from memories.tests.fake_openai import llm_configured  # noqa: E402
 
 
 @pytest.fixture
@@ -58,7 +57,5 @@ def sdk(server, sdk_key):
 @pytest.fixture
 def llm_on(server):
     """Inference on, against the scripted OpenAI-wire fake (memories/tests/fake_openai.py)."""
-    with FakeOpenAI() as fake:
-        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": llm})
+    with llm_configured() as fake:
         yield fake

@@ -11,9 +11,8 @@ from django.utils.timezone import now
 from rest_framework.test import APIClient
 
 from conftest import ADMIN
-from memories import configuration
 from memories.models import SessionMessage
-from memories.tests.fake_openai import FakeOpenAI
+from memories.tests.fake_openai import llm_configured
 from platform_api import services
 from platform_api.models import ProjectSettings
 
@@ -246,9 +245,7 @@ def test_an_agents_own_memories_use_the_agent_instructions_of_the_project(token_
     services.project_settings_update(
         principal=member, changes={"custom_instructions": "USER RULES", "agent_custom_instructions": "AGENT RULES"}
     )
-    with FakeOpenAI() as fake:
-        llm = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": llm})
+    with llm_configured() as fake:
         for filters in ({"agent_id": "bot"}, {"user_id": "alice", "agent_id": "bot"}):
             body = {"messages": "I like tea", "filters": filters, "async_mode": False}
             assert token_client.post("/v3/memories/add/", body, format="json").status_code == 200

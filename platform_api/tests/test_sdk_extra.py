@@ -18,9 +18,8 @@ from mem0.exceptions import MemoryNotFoundError, ValidationError  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
-from memories import configuration  # noqa: E402
 from memories.models import Memory, MemoryHistory  # noqa: E402
-from memories.tests.fake_openai import FakeOpenAI, text  # noqa: E402
+from memories.tests.fake_openai import llm_configured, text  # noqa: E402
 from platform_api.models import Feedback  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,9 +158,7 @@ def test_feedback_is_stored_and_echoed(client, alice_account, mallory_account, m
 @pytest.fixture
 def llm(live_server):
     """Inference on, against the scripted OpenAI-wire server."""
-    with FakeOpenAI() as fake:
-        section = {"provider": "openai", "config": {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}}
-        configuration.server_config_set(changes={"llm": section})
+    with llm_configured() as fake:
         yield fake
 
 
