@@ -10,7 +10,7 @@ from events.serializers import EventListQuerySerializer, EventPageSerializer, Ev
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from platform_api.serializers import PlatformProjectRefSerializer
-from platform_api.views import PlatformView, page_link
+from platform_api.views import PlatformView, page_answer
 
 TAGS = ["platform"]
 
@@ -43,11 +43,4 @@ class EventListView(PlatformView):
         found = selectors.events_list(
             principal=request.user, page=query["page"], page_size=query["page_size"], status=query.get("status")
         )
-        page = query["page"]
-        answer = {
-            "count": found.count,
-            "next": page_link(request, found.next_page),
-            "previous": page_link(request, page - 1 if page > 1 else None),
-            "results": found.results,
-        }
-        return Response(EventPageSerializer(answer).data)
+        return Response(EventPageSerializer(page_answer(request, found, query["page"])).data)

@@ -130,6 +130,16 @@ def page_link(request, page: int | None) -> str | None:
     return replace_query_param(url, "page", page) if page > 1 else remove_query_param(url, "page")
 
 
+def page_answer(request, found, page: int) -> dict:
+    """A Platform list's `{count, next, previous, results}` for page `page` of `found` (count, next_page, results)."""
+    return {
+        "count": found.count,
+        "next": page_link(request, found.next_page),
+        "previous": page_link(request, page - 1 if page > 1 else None),
+        "results": found.results,
+    }
+
+
 class ListView(PlatformView):
     @extend_schema(summary="List memories by filters, paged", operation_id="platform_memories_list", **LIST_SCHEMA)
     def post(self, request):
@@ -145,13 +155,7 @@ class ListView(PlatformView):
             show_expired=body["show_expired"],
             with_count=True,
         )
-        answer = {
-            "count": found.count,
-            "next": page_link(request, found.next_page),
-            "previous": page_link(request, page - 1 if page > 1 else None),
-            "results": found.results,
-        }
-        return Response(PlatformMemoryPageSerializer(answer).data)
+        return Response(PlatformMemoryPageSerializer(page_answer(request, found, page)).data)
 
 
 # --- search -------------------------------------------------------------------------------------------------
