@@ -14,7 +14,6 @@ that finds the candidates:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -39,17 +38,7 @@ _COLUMNS = [
 ] + ["hash"]
 
 
-@dataclass
-class Candidate:
-    memory: Memory
-    similarity: float
-    bm25: float
-    lexical: float
-    vector_rank: int | None
-    lexical_rank: int | None
-
-
-def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None) -> str:
+def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None, method: str) -> str:
     # The scope is inlined wherever it is used (NOT MATERIALIZED), so the vector side can still walk the HNSW
     # index and the keyword side the GIN index. Only placeholders, constants and Django's own compiled scope
     # query are formatted in; every value travels as a parameter.
@@ -60,6 +49,12 @@ def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None) -> str:
         stats_sql = "SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s"
     else:
         stats_sql = "SELECT %(stats_n)s::float8 AS n, %(stats_avgdl)s::float8 AS avgdl"
+    if method == "rrf":
+        # Reciprocal-rank fusion, scaled so that first on both lists is 1.
+        rrf = f"1::float8 / ({RRF_K} + vector_rank) + coalesce(1::float8 / ({RRF_K} + keyword_rank), 0)"
+        score = f"({rrf}) / (2::float8 / ({RRF_K} + 1))"
+    else:
+        score = "(1 - weight) * greatest(similarity, 0) + weight * keyword"
     return f"""
 WITH terms AS MATERIALIZED (
     SELECT t.lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) AS t LIMIT {MAX_KEYWORDS}
@@ -88,12 +83,29 @@ WITH terms AS MATERIALIZED (
 ), query_idf AS (
     -- What a memory of average length holding every term of the query once scores.
     SELECT coalesce(sum(idf), 0) AS max_score FROM df
+), found AS (
+    SELECT c.id, 1 - (m.embedding <=> %(vector)s::vector) AS similarity, coalesce(b.score, 0) AS bm25
+    FROM (SELECT id FROM vec UNION SELECT id FROM bm25) c
+    JOIN {Memory._meta.db_table} m ON m.id = c.id
+    LEFT JOIN bm25 b ON b.id = c.id
+), ranked AS (
+    -- Each list's rank among all candidates (1 = best); a memory without keywords has no keyword rank.
+    SELECT id, similarity, bm25,
+           row_number() OVER (ORDER BY similarity DESC, id) AS vector_rank,
+           CASE WHEN bm25 > 0 THEN row_number() OVER (ORDER BY bm25 DESC, id) END AS keyword_rank,
+           CASE WHEN (SELECT max_score FROM query_idf) > 0
+                THEN least(1.0, bm25 / (SELECT max_score FROM query_idf)) ELSE 0.0 END AS keyword,
+           -- A query without keywords (only stop words) is ranked by meaning alone, on the same 0..1 scale.
+           CASE WHEN bool_or(bm25 > 0) OVER () THEN %(weight)s::float8 ELSE 0.0 END AS weight
+    FROM found
+), scored AS (
+    SELECT *, least(1.0, greatest(0.0, {score})) AS score FROM ranked
 )
-SELECT {columns}, 1 - (m.embedding <=> %(vector)s::vector) AS similarity, coalesce(b.score, 0) AS bm25,
-       (SELECT max_score FROM query_idf) AS max_bm25, (c.id IN (SELECT id FROM vec)) AS by_vector
-FROM (SELECT id FROM vec UNION SELECT id FROM bm25) c
-JOIN {Memory._meta.db_table} m ON m.id = c.id
-LEFT JOIN bm25 b ON b.id = c.id
+SELECT {columns}, r.similarity, r.bm25, r.keyword, r.weight, r.vector_rank, r.keyword_rank, r.score
+FROM scored r JOIN {Memory._meta.db_table} m ON m.id = r.id
+WHERE r.score >= %(threshold)s
+ORDER BY r.score DESC, r.id
+LIMIT %(limit)s
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 
@@ -109,13 +121,25 @@ def settings_sql(exact: bool) -> str:
     return f"SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {int(settings.HNSW_EF_SEARCH)}"
 
 
-def candidates(
-    *, scope: QuerySet[Memory], query: str, vector: list[float], exact: bool, stats: tuple[float, float] | None = None
-) -> list[Candidate]:
-    """Up to CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25, with both scores each.
+def ranked(
+    *,
+    scope: QuerySet[Memory],
+    query: str,
+    vector: list[float],
+    exact: bool,
+    stats: tuple[float, float] | None,
+    method: str,
+    weight: float,
+    threshold: float,
+    limit: int,
+) -> list[Memory]:
+    """The best `limit` memories of the scope scoring at least `threshold`, best first, fused in PostgreSQL.
 
-    `stats` (the scope's memory count and average length): counted in the statement when None, which reads
-    every memory of the scope; large scopes pass an estimate instead (see selectors.memories_search).
+    Candidates: the CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25. Each result carries
+    `score` (0..1, see memories_search for the two fusion methods) and `score_details` (each part and each
+    list's rank among the candidates). Ties are broken by id, so the order is stable. `stats` (the scope's
+    memory count and average length): counted in the statement when None, which reads every memory of the
+    scope; large scopes pass an estimate instead (see selectors.memories_search).
     """
     scope_sql, scope_params = scope.values("id", "search_vector", "embedding").query.sql_with_params()
     # Django's compiled query uses %s placeholders; the outer statement uses named ones.
@@ -123,58 +147,26 @@ def candidates(
     scope_sql = scope_sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
     params = dict(zip(names, scope_params, strict=True))
     params |= {"config": TEXT_SEARCH_CONFIG, "query": query, "vector": _vector_literal(vector)}
+    params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
     if stats is not None:
         params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(settings_sql(exact))
         # raw() applies the fields' own conversions (metadata JSON, dates); extra columns become attributes.
-        rows = list(Memory.objects.raw(_sql(scope_sql, exact, stats), params))
-    found = []
+        rows = list(Memory.objects.raw(_sql(scope_sql, exact, stats, method), params))
     for memory in rows:
-        max_bm25 = float(memory.max_bm25 or 0)
-        bm25 = float(memory.bm25)
-        found.append(
-            Candidate(
-                memory=memory,
-                similarity=float(memory.similarity),
-                bm25=bm25,
-                lexical=min(1.0, bm25 / max_bm25) if max_bm25 > 0 else 0.0,
-                vector_rank=None,
-                lexical_rank=None,
-            )
-        )
-    # Ranks on each side (1 = best); a memory that only one side found has no rank on the other.
-    for rank, candidate in enumerate(sorted(found, key=lambda c: -c.similarity), start=1):
-        candidate.vector_rank = rank
-    lexical = [c for c in found if c.bm25 > 0]
-    for rank, candidate in enumerate(sorted(lexical, key=lambda c: -c.bm25), start=1):
-        candidate.lexical_rank = rank
-    return found
-
-
-def fuse(found: list[Candidate], *, method: str, weight: float) -> None:
-    """Give each candidate its `score` (0..1) and `score_details`; see memories_search for the two methods."""
-    best_rrf = 2 / (RRF_K + 1)
-    # A query without keywords (only stop words) is ranked by meaning alone, on the same 0..1 scale.
-    if not any(candidate.lexical_rank for candidate in found):
-        weight = 0.0
-    for candidate in found:
-        rrf = sum(1 / (RRF_K + rank) for rank in (candidate.vector_rank, candidate.lexical_rank) if rank)
-        if method == "rrf":
-            score = rrf / best_rrf
-        else:
-            score = (1 - weight) * max(candidate.similarity, 0.0) + weight * candidate.lexical
-        candidate.memory.score = min(1.0, max(0.0, score))
-        candidate.memory.score_details = {
+        memory.score = float(memory.score)
+        memory.score_details = {
             "method": method,
-            "vector": candidate.similarity,
-            "keyword": candidate.lexical,
-            "keyword_weight": weight,
-            "bm25": candidate.bm25,
-            "vector_rank": candidate.vector_rank,
-            "keyword_rank": candidate.lexical_rank,
+            "vector": float(memory.similarity),
+            "keyword": float(memory.keyword),
+            "keyword_weight": float(memory.weight),
+            "bm25": float(memory.bm25),
+            "vector_rank": memory.vector_rank,
+            "keyword_rank": memory.keyword_rank,
         }
+    return rows
 
 
 def _vector_literal(vector: list[float]) -> str:

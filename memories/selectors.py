@@ -207,7 +207,8 @@ def memories_search(
 
     Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning) and from BM25 over the
     full-text index (as many memories sharing the query's rarest keywords), both inside the caller's scope and
-    filters, in one statement (memories/search.py). Each memory carries `score` and `score_details`.
+    filters, fused, filtered by `threshold` and cut to top_k, in one statement (memories/search.py). Each memory
+    carries `score` and `score_details`.
 
     `score` (0..1) is settings.SEARCH_FUSION: "score" (default) is (1 - w) x cosine similarity + w x the BM25
     score divided by the best BM25 this query could reach (each of its terms present, saturated), w =
@@ -231,10 +232,17 @@ def memories_search(
     vector = get_embedder().embed([query])[0]
     scope = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
     plan = _scope_plan(scope_ids, scope)
-    found = search.candidates(scope=scope, query=query, vector=vector, exact=plan.exact, stats=plan.stats)
-    search.fuse(found, method=settings.SEARCH_FUSION, weight=settings.SEARCH_KEYWORD_WEIGHT)
-    rows = sorted((c.memory for c in found), key=lambda memory: (-memory.score, str(memory.id)))
-    return [memory for memory in rows if memory.score >= threshold][:top_k]
+    return search.ranked(
+        scope=scope,
+        query=query,
+        vector=vector,
+        exact=plan.exact,
+        stats=plan.stats,
+        method=settings.SEARCH_FUSION,
+        weight=settings.SEARCH_KEYWORD_WEIGHT,
+        threshold=threshold,
+        limit=top_k,
+    )
 
 
 @dataclass
