@@ -311,11 +311,12 @@ class SearchResultSerializer(MemorySerializer):
     class Meta(MemorySerializer.Meta):
         fields = [*MemorySerializer.Meta.fields, "score", "score_details"]
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not self.context.get("explain"):
-            data.pop("score_details", None)
-        return data
+    def get_fields(self):
+        fields = super().get_fields()
+        # A search without explain=true leaves score_details out (the schema, built without context, keeps it).
+        if "explain" in self.context and not self.context["explain"]:
+            fields.pop("score_details")
+        return fields
 
 
 class RerankOutcomeSerializer(serializers.Serializer):
