@@ -63,12 +63,13 @@ WITH terms AS MATERIALIZED (
     FROM terms
 ), scope AS NOT MATERIALIZED (
     {scope_sql}
-), matched AS MATERIALIZED (
-    SELECT s.id, s.search_vector AS sv FROM scope s WHERE s.search_vector @@ (SELECT q FROM tsq)
 ), tf AS MATERIALIZED (
-    SELECT m.id, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf, length(m.sv) AS dl
-    FROM matched m CROSS JOIN LATERAL unnest(m.sv) AS u
-    WHERE u.lexeme IN (SELECT lexeme FROM terms)
+    -- Only the query's own lexemes of each matching memory are unnested: setweight marks them (stored
+    -- vectors carry no weights) and ts_filter keeps them, with their positions (term frequency).
+    SELECT s.id, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf, length(s.search_vector) AS dl
+    FROM scope s CROSS JOIN LATERAL
+         unnest(ts_filter(setweight(s.search_vector, 'A', (SELECT array_agg(lexeme) FROM terms)), '{{a}}')) AS u
+    WHERE s.search_vector @@ (SELECT q FROM tsq)
 ), stats AS MATERIALIZED (
     {stats_sql}
 ), df AS MATERIALIZED (

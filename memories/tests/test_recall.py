@@ -85,6 +85,15 @@ def test_a_term_in_most_of_the_scope_counts_for_little(api_client, maya_chat):
     assert rare["score_details"]["bm25"] > 5 * common_bm25 > 0
 
 
+def test_a_memory_that_says_the_keyword_twice_scores_more_bm25_than_one_that_says_it_once(api_client, make_memory):
+    once = make_memory("Kayaking on the lake at dawn, then lunch by the water.")
+    twice = make_memory("Kayaking on the lake at dawn, then kayaking after lunch by the water.")
+    results = search(api_client, query="kayaking", user_id="alice", threshold=0, explain=True)["results"]
+    bm25 = {r["id"]: r["score_details"]["bm25"] for r in results}
+    # Same length in lexemes, so only the term frequency (from the stored positions) tells them apart.
+    assert bm25[twice] > bm25[once] > 0
+
+
 def test_fused_score_is_the_weighted_sum_of_its_parts_and_stays_in_0_1(api_client, maya_chat):
     results = search(api_client, query="Maya bought apples at the market", user_id="alice", threshold=0, explain=True)
     for result in results["results"]:
