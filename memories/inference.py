@@ -29,12 +29,12 @@ from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.services import (
     BatchDuplicates,
     Message,
-    _delete_with_history,
-    _lock_scope,
-    _md5,
-    _near_duplicate,
     clean_metadata,
+    delete_with_history,
     history_row,
+    lock_scope,
+    near_duplicate,
+    text_hash,
 )
 from memories.signals import history_record
 from memories.timestamps import dated_text
@@ -247,7 +247,7 @@ def _apply(
     """Write the operations and their history in one transaction, re-checked under the scope lock."""
     results: list[dict[str, Any]] = []
     with transaction.atomic():
-        _lock_scope(account, scope)
+        lock_scope(account, scope)
         # Targets as they are now: a concurrent add or delete may have changed them since the decision.
         ids = [op.target.id for op in operations if op.target is not None]
         current = {m.id: m for m in Memory.objects.select_for_update().filter(id__in=ids, account=account, **scope)}
@@ -258,7 +258,7 @@ def _apply(
             target = current.get(op.target.id) if op.target is not None else None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text]
-                duplicate = _near_duplicate(account, scope, vector) or added.find(vector)
+                duplicate = near_duplicate(account, scope, vector) or added.find(vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -266,7 +266,7 @@ def _apply(
                     id=uuid.uuid4(),
                     account=account,
                     text=op.text,
-                    hash=_md5(op.text),
+                    hash=text_hash(op.text),
                     actor_id=actor_id,
                     metadata=metadata,
                     embedding=vector,
@@ -281,7 +281,7 @@ def _apply(
                 continue  # deleted meanwhile: nothing left to delete or to point at
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
-                target.text, target.hash, target.embedding = op.text, _md5(op.text), vectors[op.text]
+                target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text]
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.save(update_fields=["text", "hash", "embedding", "metadata", "updated_at"])
@@ -290,7 +290,7 @@ def _apply(
                     {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}
                 )
             elif op.event == "DELETE":
-                _delete_with_history([target])
+                delete_with_history([target])
                 results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
             else:  # NONE, or an UPDATE to the same text
                 results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})
@@ -333,7 +333,7 @@ def memory_add_procedural(
         id=uuid.uuid4(),
         account=account,
         text=summary,
-        hash=_md5(summary),
+        hash=text_hash(summary),
         metadata={**(clean_metadata(metadata) or {}), "memory_type": PROCEDURAL},
         embedding=vector,
         expiration_date=expiration_date,

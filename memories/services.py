@@ -38,7 +38,8 @@ class Message:
     name: str | None = None
 
 
-def _md5(text: str) -> str:
+def text_hash(text: str) -> str:
+    """A memory's `hash` (MD5 of its text, as Mem0 stores it; not a security measure)."""
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -49,7 +50,7 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
 
 
-def _lock_scope(account, scope: dict[str, str]) -> None:
+def lock_scope(account, scope: dict[str, str]) -> None:
     """Serialise near-duplicate checks per account and scope, so two concurrent adds cannot both insert."""
     owner = f"account={account.pk if account else ''}"
     key = "|".join([owner, *(f"{field}={scope.get(field, '')}" for field in SCOPE_FIELDS)])
@@ -57,7 +58,7 @@ def _lock_scope(account, scope: dict[str, str]) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-def _near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
+def near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
     """The closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more, if any.
 
     An expired memory is gone for the caller (hidden from list and search): the same text again is new.
@@ -148,12 +149,12 @@ def memories_add(
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         if infer:
-            _lock_scope(account, scope)
+            lock_scope(account, scope)
         stored: list[tuple[str, list[float], Memory]] = []
         batch = BatchDuplicates()
         for message, vector in zip(messages, vectors, strict=True):
             if infer:
-                duplicate = _near_duplicate(account, scope, vector) or batch.find(vector)
+                duplicate = near_duplicate(account, scope, vector) or batch.find(vector)
                 if duplicate is not None:
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -161,7 +162,7 @@ def memories_add(
                 id=uuid.uuid4(),
                 account=account,
                 text=message.content,
-                hash=_md5(message.content),
+                hash=text_hash(message.content),
                 actor_id=message.name,
                 role=message.role,
                 metadata=metadata,
@@ -246,7 +247,7 @@ def memory_update(
             raise NotFound(f"Memory {memory_id} not found.")
         old_text = memory.text
         if text is not None:
-            memory.text, memory.hash, memory.embedding = text, _md5(text), vector
+            memory.text, memory.hash, memory.embedding = text, text_hash(text), vector
         if metadata is not None:
             memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
         if expiration_date is not _UNSET:
@@ -256,7 +257,8 @@ def memory_update(
     return memory
 
 
-def _delete_with_history(memories: list[Memory]) -> int:
+def delete_with_history(memories: list[Memory]) -> int:
+    """Delete these memories, with a DELETE history row each (and its change signal); returns how many."""
     now = timezone.now()
     history_record(history_row(m, m.text, None, MemoryHistory.Event.DELETE, now) for m in memories)
     deleted, _ = Memory.objects.filter(id__in=[m.id for m in memories]).delete()
@@ -274,7 +276,7 @@ def memory_delete(*, principal, memory_id: uuid.UUID) -> None:
         )
         if memory is None:
             raise NotFound(f"Memory {memory_id} not found.")
-        _delete_with_history([memory])
+        delete_with_history([memory])
 
 
 def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
@@ -283,7 +285,7 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
         memories = list(
             memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids).only(*_DELETE_FIELDS)
         )
-        return _delete_with_history(memories)
+        return delete_with_history(memories)
 
 
 def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str, Any] | None = None) -> int:
@@ -303,7 +305,7 @@ def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()
-        return _delete_with_history(memories)
+        return delete_with_history(memories)
 
 
 def memories_reembed(*, dated_only: bool = True, batch_size: int = 256, progress=None) -> int:
@@ -400,7 +402,8 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         for memory, change in zip(memories, changes, strict=True):
             old_text = memory.text
             if change.text is not None:
-                memory.text, memory.hash, memory.embedding = change.text, _md5(change.text), vectors[dated[memory.id]]
+                memory.text, memory.hash = change.text, text_hash(change.text)
+                memory.embedding = vectors[dated[memory.id]]
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now
@@ -421,4 +424,4 @@ def memories_delete_batch(*, principal, memory_ids: list[uuid.UUID]) -> int:
     _check_batch(memory_ids, "delete")
     with transaction.atomic():
         memories = _lock_all_visible(principal, memory_ids, *_DELETE_FIELDS)
-        return _delete_with_history(memories)
+        return delete_with_history(memories)
