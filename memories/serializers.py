@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -165,6 +166,26 @@ class MemorySerializer(serializers.ModelSerializer):
         source="occurred_at", allow_null=True, help_text="When the conversation happened (the add's timestamp)."
     )
 
+    def to_representation(self, instance):
+        # What DRF builds from the fields below, written out: searches and lists answer with up to hundreds of
+        # memories, and DRF's generic path costs ~0.15 ms a memory (tests compare the two field by field).
+        return {
+            "id": str(instance.id),
+            "memory": instance.text,
+            "hash": instance.hash,
+            "metadata": instance.metadata,
+            "created_at": _datetime(instance.created_at),
+            "updated_at": _datetime(instance.updated_at),
+            "user_id": instance.user_id,
+            "agent_id": instance.agent_id,
+            "app_id": instance.app_id,
+            "run_id": instance.run_id,
+            "actor_id": instance.actor_id,
+            "role": instance.role,
+            "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
+            "timestamp": _datetime(instance.occurred_at),
+        }
+
     class Meta:
         model = Memory
         fields = [
@@ -183,6 +204,14 @@ class MemorySerializer(serializers.ModelSerializer):
             "expiration_date",
             "timestamp",
         ]
+
+
+def _datetime(value):
+    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class FiltersQueryField(serializers.CharField):
@@ -311,12 +340,12 @@ class SearchResultSerializer(MemorySerializer):
     class Meta(MemorySerializer.Meta):
         fields = [*MemorySerializer.Meta.fields, "score", "score_details"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        # A search without explain=true leaves score_details out (the schema, built without context, keeps it).
-        if "explain" in self.context and not self.context["explain"]:
-            fields.pop("score_details")
-        return fields
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["score"] = instance.score
+        if self.context.get("explain"):
+            data["score_details"] = ScoreDetailsSerializer(instance.score_details).data
+        return data
 
 
 class RerankOutcomeSerializer(serializers.Serializer):

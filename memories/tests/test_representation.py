@@ -1,0 +1,59 @@
+"""Memories are written out by hand (MemorySerializer.to_representation) for speed: exactly as DRF would."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from rest_framework import serializers
+
+from memories.models import Memory
+from memories.serializers import MemorySerializer, SearchResultSerializer
+
+
+def drf_generic(serializer_class, instance, **context):
+    """What DRF's own field-by-field path makes of the instance with the same serializer."""
+    return serializers.ModelSerializer.to_representation(serializer_class(context=context), instance)
+
+
+def test_a_memory_with_every_field_set_is_written_as_drf_writes_it(make_memory):
+    memory_id = make_memory(
+        "Loves spicy Thai curry",
+        scope={"agent_id": "chef", "run_id": "r1", "app_id": "kitchen"},
+        metadata={"topic": "food", "nested": {"list": [1, 2.5, None, "x"]}},
+    )
+    Memory.objects.filter(id=memory_id).update(
+        actor_id="bob",
+        expiration_date=date(2031, 2, 3),
+        occurred_at=datetime(2023, 5, 8, 13, 56, 1, 123456, tzinfo=timezone(timedelta(hours=2))),
+    )
+    memory = Memory.objects.get(id=memory_id)
+    written = MemorySerializer(memory).data
+    assert written == drf_generic(MemorySerializer, memory)
+    assert list(written) == list(drf_generic(MemorySerializer, memory))  # same keys, same order
+    assert written["timestamp"] == "2023-05-08T11:56:01.123456Z"
+    assert written["expiration_date"] == "2031-02-03"
+
+
+def test_a_memory_with_its_optional_fields_empty_is_written_as_drf_writes_it(make_memory):
+    memory = Memory.objects.get(id=make_memory("Prefers tea", metadata=None))
+    assert MemorySerializer(memory).data == drf_generic(MemorySerializer, memory)
+    assert MemorySerializer(memory).data["timestamp"] is None
+
+
+def test_a_search_result_is_written_as_drf_writes_it_with_and_without_explain(make_memory):
+    memory = Memory.objects.get(id=make_memory("Prefers tea"))
+    memory.score = 0.75
+    memory.score_details = {
+        "method": "score",
+        "vector": 0.5,
+        "keyword": 1.0,
+        "keyword_weight": 0.5,
+        "bm25": 2.25,
+        "vector_rank": 1,
+        "keyword_rank": None,
+    }
+    for explain in (True, False):
+        expected = drf_generic(SearchResultSerializer, memory, explain=explain)
+        if not explain:
+            expected.pop("score_details")
+        assert SearchResultSerializer(memory, context={"explain": explain}).data == expected
