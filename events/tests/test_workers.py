@@ -31,19 +31,35 @@ RUN_SLACK = 30
 START_SLACK = 120
 
 
-@pytest.fixture
-def workers(tmp_path):
-    stop_shared_workers()  # these tests' workers are the only ones taking jobs
+@pytest.fixture(scope="module")
+def worker_pool():
+    """The worker processes this module started; a worker a test leaves running serves the next test too
+    (each start imports Django and loads the embedding model: seconds of CPU)."""
     started: list[WorkerProcess] = []
-
-    def start(name: str) -> WorkerProcess:
-        process = WorkerProcess(tmp_path, name=name).start()
-        started.append(process)
-        return process
-
-    yield start
+    yield started
     for process in started:
         process.kill()
+
+
+@pytest.fixture
+def workers(worker_pool, tmp_path_factory):
+    """`workers(n)`: exactly n live worker processes, oldest first; ones left running by the test before are
+    kept (up to n), more are started, extras killed."""
+    stop_shared_workers()  # these tests' workers are the only ones taking jobs
+    log_dir = tmp_path_factory.mktemp("workers")
+
+    def running(count: int) -> list[WorkerProcess]:
+        alive = [process for process in worker_pool if process.running()]
+        for extra in alive[count:]:
+            extra.kill()
+        alive = alive[:count]
+        while len(alive) < count:
+            process = WorkerProcess(log_dir, name=f"worker-{len(worker_pool) + 1}").start()
+            worker_pool.append(process)
+            alive.append(process)
+        return alive
+
+    return running
 
 
 def live_workers() -> int:
@@ -60,13 +76,14 @@ def test_a_worker_killed_mid_job_leaves_the_event_to_another_worker_without_dupl
         hanging.delay = 3600
         fake.chat_queue.append(hanging)
 
-        first = workers("first")
+        [first] = workers(1)
         event = queue_add(member, "I moved to Oslo", infer=True)
         wait_for(lambda: fake.chat_calls("extract"), timeout=START_SLACK, what="the first worker calling the LLM")
         event.refresh_from_db()
         assert (event.status, event.attempts) == ("RUNNING", 1)
 
-        second = workers("second")
+        first_again, second = workers(2)
+        assert first_again is first
         second.wait_ready(timeout=START_SLACK)  # its embedder loaded: the bound below is not spent loading it
         wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="the second worker registered")
         first.kill()
@@ -88,33 +105,41 @@ def test_a_worker_killed_mid_job_leaves_the_event_to_another_worker_without_dupl
     assert len(fake.chat_calls("extract")) == 2
 
 
-def test_two_workers_do_each_of_200_async_adds_exactly_once(workers, member, embedder):
+# Enough adds that the two workers' eight job slots (WORKER_CONCURRENCY 4 each) contend for the queue many
+# times over: every job is fetched while both workers are polling and listening for it.
+ADDS = 100
+
+
+def test_two_workers_do_each_of_many_async_adds_exactly_once(workers, member, embedder):
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=apikey_create(user=member, label="test")[1])
-    workers("one")
-    workers("two")
+    workers(2)
     wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="both workers registered")
 
     event_ids = []
-    for i in range(200):
+    for i in range(ADDS):
         response = client.post(
             "/v3/memories/add/", {"messages": f"Fact number {i}", "user_id": "alice", "infer": False}, format="json"
         )
         assert response.status_code == 202, response.content
         event_ids.append(response.json()["event_id"])
 
+    jobs = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id__in=event_ids)
+    # A job is marked done by its worker just after the job's own transaction (the event's) commits.
     wait_for(
-        lambda: not Event.objects.exclude(status__in=["SUCCEEDED", "FAILED"]).exists(),
+        lambda: (
+            not Event.objects.exclude(status__in=["SUCCEEDED", "FAILED"]).exists()
+            and not jobs.filter(status__in=["todo", "doing"]).exists()
+        ),
         timeout=START_SLACK + RUN_SLACK * 4,
-        what="all 200 events finished",
+        what=f"all {ADDS} events and their jobs finished",
         every=0.25,
     )
-    assert Counter(Event.objects.values_list("status", "attempts")) == {("SUCCEEDED", 1): 200}
+    assert Counter(Event.objects.values_list("status", "attempts")) == {("SUCCEEDED", 1): ADDS}
     texts = list(Memory.objects.values_list("text", flat=True))
-    assert sorted(texts) == sorted(f"Fact number {i}" for i in range(200))  # each once
+    assert sorted(texts) == sorted(f"Fact number {i}" for i in range(ADDS))  # each once
     stored_ids = {r["id"] for results in Event.objects.values_list("results", flat=True) for r in results}
     assert stored_ids == {str(memory_id) for memory_id in Memory.objects.values_list("id", flat=True)}
-    jobs = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id__in=event_ids)
-    assert Counter(jobs.values_list("status", flat=True)) == {"succeeded": 200}
+    assert Counter(jobs.values_list("status", flat=True)) == {"succeeded": ADDS}
     assert not jobs.values("args").annotate(n=Count("id")).filter(n__gt=1).exists()
     assert jobs.values("worker_id").distinct().count() == 2  # both workers took their share

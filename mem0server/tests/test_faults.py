@@ -7,12 +7,20 @@ embedded PostgreSQL, and the scripted OpenAI-wire server as the LLM.
 - PostgreSQL stopped and started again under the running server: requests answer 503
   `datastore_unavailable` while it is down, and succeed again soon after it is back, without restarting
   the server.
+- HTTP edges seen only through a real server: slow clients, oversized, chunked and malformed requests, and
+  the settings for serving behind a TLS-terminating proxy.
 
-The server's first worker loads the embedding model (about 9 s), and so does every respawned one.
+One server serves the whole module (each start is a fresh PostgreSQL, migrations, gunicorn and a model load):
+the `live` fixture hands each test a worker that answers and a database that is up, whatever the test before
+did to them. Its settings are those every test here needs: a small MAX_REQUEST_BYTES, short database timeouts,
+the scripted LLM, and serving behind a TLS proxy (which changes nothing for plain-HTTP requests but the
+X-Forwarded-Proto handling those tests check). The server's first worker loads the embedding model (about
+9 s), and so does every respawned one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -38,6 +46,8 @@ HEALTHZ_TIMEOUT = 2
 # themselves, the next attempt after an 18 s outage would come 10-17 s after the database is back.
 OUTAGE = 18
 RECOVERY = 10
+# MAX_REQUEST_BYTES of the server: bodies over it are refused before they are read.
+LIMIT = 20_000
 # Waits are bounded by those timeouts; a check allows five times as much, so a busy machine cannot fail it,
 # and still fails a request left to psycopg_pool's own 30 s wait or to the caller's 120 s.
 SLACK = 5
@@ -66,6 +76,10 @@ def server(fake):
             "LLM_MODEL": "fake-model",
             "DB_POOL_TIMEOUT": str(POOL_TIMEOUT),
             "HEALTHZ_TIMEOUT_MS": str(HEALTHZ_TIMEOUT * 1000),
+            "MAX_REQUEST_BYTES": str(LIMIT),
+            "BEHIND_TLS_PROXY": "true",
+            "SECURE_HSTS_SECONDS": "3600",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
         },
     )
     try:
@@ -278,12 +292,20 @@ def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live
 
 
 def raw_exchange(live: ServerProcess, data: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send bytes as they are, read the whole answer (the server closes the connection after it)."""
+    """Send bytes as they are, read the whole answer (the server closes the connection after it).
+
+    A server that refuses a body may answer and close before it has all of it; the rest then cannot be sent,
+    and what is read next is its answer."""
     with socket.create_connection(("127.0.0.1", live.port), timeout=60) as sock:
-        sock.sendall(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # closed with the unread rest of the body: after its answer, if any
+            if not answer:
+                raise
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
@@ -355,3 +377,93 @@ def test_requests_gunicorn_refuses_itself_get_json_errors(live, request_bytes, s
     assert headers["content-type"] == "application/json"
     assert json.loads(body)["detail"]
     assert headers["x-request-id"]
+
+
+# --- bodies over the limit, chunked bodies, and serving behind a TLS proxy -------------------------------
+
+
+def send(server: ServerProcess, method: str, path: str, body=None, headers: dict | None = None):
+    """One request through http.client; `body` bytes go with a Content-Length, an iterator of bytes chunked."""
+    # Generous: the first add after a start waits for the embedding model, slow to load on a busy machine.
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=180)
+    try:
+        all_headers = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/json", **(headers or {})}
+        conn.request(method, path, body=body, headers=all_headers, encode_chunked=not isinstance(body, bytes | None))
+        response = conn.getresponse()
+        return response, response.read()
+    finally:
+        conn.close()
+
+
+def chunks(data: bytes, size: int = 1000):
+    return iter([data[i : i + size] for i in range(0, len(data), size)])
+
+
+def add_body(text: str) -> bytes:
+    return json.dumps({"messages": text, "user_id": "chunky", "infer": False}).encode()
+
+
+def log_size(server: ServerProcess) -> int:
+    return server.log_path.stat().st_size
+
+
+def log_since(server: ServerProcess, offset: int) -> str:
+    """What the server logged after `offset` (this test's requests, not the faults other tests caused)."""
+    with server.log_path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
+def post_memories(body: bytes, *, chunked: bool) -> bytes:
+    """A raw POST /memories with `body`, chunked or with a Content-Length."""
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}"
+    if chunked:
+        body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in chunks(body)) + b"0\r\n\r\n"
+    head = (
+        f"POST /memories HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {ADMIN_KEY}\r\n"
+        f"Content-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def test_a_body_over_the_limit_is_the_documented_413_with_no_traceback(live):
+    logged = log_size(live)
+    status, headers, body = raw_exchange(live, post_memories(add_body("x" * (LIMIT + 10)), chunked=False))
+    assert status == 413
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {
+        "detail": f"Request body is larger than the limit of {LIMIT} bytes (MAX_REQUEST_BYTES)."
+    }
+    assert "Traceback" not in log_since(live, logged)
+    assert " ERROR " not in log_since(live, logged)
+    assert live.query("SELECT count(*) FROM memories_memory WHERE user_id = 'chunky'") == [(0,)]
+
+
+def test_a_chunked_body_is_read(live):
+    response, body = send(live, "POST", "/memories", chunks(add_body("Sent in chunks")))
+    assert response.status == 200, body
+    assert [r["memory"] for r in json.loads(body)["results"]] == ["Sent in chunks"]
+    assert live.query("SELECT text FROM memories_memory WHERE user_id = 'chunky'") == [("Sent in chunks",)]
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(live):
+    logged = log_size(live)
+    status, _, body = raw_exchange(live, post_memories(add_body("y" * (LIMIT * 2)), chunked=True))
+    assert status == 413
+    assert "MAX_REQUEST_BYTES" in json.loads(body)["detail"]
+    assert live.query("SELECT count(*) FROM memories_memory WHERE text LIKE 'yyy%'") == [(0,)]
+    assert "Traceback" not in log_since(live, logged)
+
+
+def test_behind_a_tls_proxy_requests_are_secure_with_hsts_and_secure_cookies(live):
+    response, _ = send(live, "GET", "/admin/login/", headers={"X-Forwarded-Proto": "https"})
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security") == "max-age=3600"
+    cookie = response.getheader("Set-Cookie") or ""
+    assert "csrftoken=" in cookie and "Secure" in cookie
+
+
+def test_hsts_is_not_sent_over_plain_http(live):
+    response, _ = send(live, "GET", "/healthz")
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security") is None

@@ -5,9 +5,11 @@ test server and checks every answer against that schema.
   each operation into a pytest test at collection time (its fixture-based loader does not run on pytest 9);
   `test_the_fuzzed_schema_is_the_served_one` proves the two are the same.
 - Requests go over HTTP to pytest-django's `live_server`: a real socket, the whole middleware stack and the
-  real database, as a client sees them. Each operation is one test on a transactional database, seeded with
-  memories (with history, expiry, metadata, in every scope, one deleted), an account and API keys; the hooks
-  below send a share of the generated requests to those ids. Everything is flushed after each test, so the
+  real database, as a client sees them. Each operation is one test, on a database seeded with memories (with
+  history, expiry, metadata, in every scope, one deleted), an account and API keys; the hooks below send a
+  share of the generated requests to those ids. Every operation starts from that same seeded data: the seed is
+  kept while the operations before only read it, and the database is emptied and seeded again as soon as one
+  changed anything (every table's rows are compared with their digest taken after seeding), so the
   destructive operations (/reset, DELETE /memories, POST /configure, /auth/*) are fuzzed like the rest.
 - Three passes: every operation with the admin API key and with a member's API key (but for the admin-only
   operations and the Platform's older paths to the same views), and the routes where only a login token may
@@ -26,14 +28,19 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import schemathesis
+from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from psycopg.sql import SQL, Identifier, Literal
+from pytest_django.live_server_helper import LiveServer
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -46,12 +53,12 @@ from accounts.models import User
 from accounts.services import tokens_issue
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, apikey_revoke
+from events.tests.workers import stop_shared_workers
 from mem0server.tests import fuzz_tally
 from memories import services
 from memories.tests.fake_openai import llm_configured
 from platform_api.services import project_ids
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from requestlog.models import RequestLog
 
 SEED = 20261125
 # Generated cases per operation and pass, after the examples and coverage phases (which send most cases:
@@ -87,7 +94,7 @@ schema = schemathesis.openapi.from_dict(
 
 # --- sending a share of the requests to rows that exist ----------------------------------------------------
 
-# Filled by the fixtures for the running test (each test has a fresh database, so fresh ids).
+# Filled when the database is seeded (each seeding has fresh ids).
 SEEDED: dict[str, list] = {"memory_id": [], "key_id": [], "project": []}
 SCOPES = [("user", "user_id", "alice"), ("agent", "agent_id", "helper"), ("run", "run_id", "run-1")]
 
@@ -172,35 +179,97 @@ def _seed(principal) -> None:
     SEEDED["memory_id"] += [*ids, deleted]
 
 
-@pytest.fixture
-def seeded(live_server, admin_key, embedder) -> str:
-    """The server's URL, with admin-owned memories (no account's: a member must never see them)."""
+# The seeded state: the admin's and a member's memories, the member's keys (one revoked) and login token.
+SECRETS: dict[str, str] = {}
+# Every table's content right after seeding (but for the ones that change under any request, below), and when.
+SEEDED_STATE: dict[str, object] = {"fingerprint": None, "at": 0.0}
+# The request log grows with every request, and an API key's last_used_at is touched when it is used: neither
+# is seeded data that a later operation's requests could miss.
+NOT_FINGERPRINTED_TABLES = {RequestLog._meta.db_table}
+NOT_FINGERPRINTED_COLUMNS = ["last_used_at"]
+# A seeded login token is issued again before it could expire (ACCESS_TOKEN_LIFETIME, 30 minutes).
+RESEED_AFTER_SECONDS = 15 * 60
+
+
+def _fingerprint() -> dict[str, str]:
+    """A digest of every row of every table (rows in a fixed order): any insert, update or delete changes it."""
+    tables = sorted(set(connection.introspection.table_names()) - NOT_FINGERPRINTED_TABLES)
+    digest = SQL(
+        "SELECT {name}, md5(coalesce(string_agg(r, ',' ORDER BY r), '')) "
+        "FROM (SELECT (to_jsonb(t) - {ignored}::text[])::text AS r FROM {table} t) AS rows"
+    )
+    query = SQL(" UNION ALL ").join(
+        digest.format(name=Literal(table), ignored=Literal(NOT_FINGERPRINTED_COLUMNS), table=Identifier(table))
+        for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        return dict(cursor.fetchall())
+
+
+def _flush() -> None:
+    """Empty the test database, as pytest-django does after a transactional test."""
+    call_command("flush", verbosity=0, interactive=False, database="default")
+
+
+def _seed_all() -> None:
+    _flush()
+    admin = AdminPrincipal(auth_type="admin_api_key")
     SEEDED["memory_id"], SEEDED["key_id"] = [], []
-    SEEDED["project"] = [project_ids(principal=AdminPrincipal(auth_type="admin_api_key"))]
-    _seed(AdminPrincipal(auth_type="admin_api_key"))
-    return live_server.url
-
-
-@pytest.fixture
-def member_account(seeded) -> User:
-    """A member with memories of its own and two keys, one of them revoked."""
+    SEEDED["project"] = [project_ids(principal=admin)]
+    _seed(admin)  # admin-owned memories (no account's: a member must never see them)
+    # A member with memories of its own and two keys, one of them revoked; a third key and a login token are
+    # the member passes' credentials.
     user = User.objects.create_user(email="member@example.com", name="Member")
     SEEDED["project"].append(project_ids(principal=user))
     _seed(user)
     keys = [apikey_create(user=user, label=f"fuzz {i}")[0] for i in range(2)]
     apikey_revoke(user=user, key_id=keys[1].pk)
     SEEDED["key_id"] += [key.pk for key in keys]
-    return user
+    SECRETS["member key"] = apikey_create(user=user, label="fuzzing")[1]
+    SECRETS["member token"] = tokens_issue(user=user).access_token
+    SEEDED_STATE.update(fingerprint=_fingerprint(), at=time.monotonic())
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(django_db_setup, django_db_blocker, embedder):
+    """A live server on the test database, seeded for this process's share of the operations.
+
+    Seeding (memories embedded, an account, keys) and emptying the database again cost more than many an
+    operation's fuzzing, so the seed is kept from one operation to the next while nothing changed it: most
+    operations only read. The rows are committed (the server thread has its own connections), and the
+    database is emptied when this process is done with the module, as after any transactional test.
+    """
+    stop_shared_workers()  # jobs the fuzzing queues (async adds) stay queued, as with a transactional test
+    with django_db_blocker.unblock():
+        server = LiveServer("localhost")
+        try:
+            SEEDED_STATE["fingerprint"] = None
+            yield server
+        finally:
+            server.stop()
+            _flush()
 
 
 @pytest.fixture
-def member_key(member_account) -> str:
-    return apikey_create(user=member_account, label="fuzzing")[1]
+def seeded(fuzz_server, admin_key) -> str:
+    """The server's URL, every seeded row in place as seeded: the operation before may have deleted, changed
+    or added rows (a reset, a delete, an add, a new key, a stored configuration); then the database is emptied
+    and seeded again, so every operation starts from the same data."""
+    stale = time.monotonic() - SEEDED_STATE["at"] > RESEED_AFTER_SECONDS
+    if SEEDED_STATE["fingerprint"] is None or stale or _fingerprint() != SEEDED_STATE["fingerprint"]:
+        _seed_all()
+    return fuzz_server.url
 
 
 @pytest.fixture
-def member_token(member_account) -> str:
-    return tokens_issue(user=member_account).access_token
+def member_key(seeded) -> str:
+    return SECRETS["member key"]
+
+
+@pytest.fixture
+def member_token(seeded) -> str:
+    return SECRETS["member token"]
 
 
 # --- the passes --------------------------------------------------------------------------------------------
@@ -278,6 +347,7 @@ def test_fuzz_adding_with_inference_on(case, inference_on, admin_key):
     fuzz(case, name="inference on", base_url=inference_on, headers={"X-API-Key": admin_key})
 
 
+@pytest.mark.django_db
 def test_the_fuzzed_schema_is_the_served_one(client):
     assert client.get("/openapi.json").json() == OPENAPI
 

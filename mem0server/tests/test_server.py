@@ -37,8 +37,22 @@ def test_openapi_schema_lists_every_memory_endpoint(client):
     assert "ApiKeyAuth" in response.json()["components"]["securitySchemes"]
 
 
+# The schema is built anew for every GET /openapi.json (a tenth of a second of CPU or more); the tests below
+# that only read it share one answer.
+_SERVED: dict = {}
+
+
+def served_schema(client) -> dict:
+    """What GET /openapi.json answered, fetched once for this module."""
+    if not _SERVED:
+        response = client.get("/openapi.json")
+        assert response.status_code == 200
+        _SERVED.update(response.json())
+    return _SERVED
+
+
 def test_every_schema_reference_resolves(client):
-    document = client.get("/openapi.json").json()
+    document = served_schema(client)
     references = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
     assert references
     assert references <= set(document["components"]["schemas"])
@@ -51,7 +65,7 @@ def _operations(document: dict):
 
 
 def test_every_error_is_documented_with_the_error_body(client):
-    document = client.get("/openapi.json").json()
+    document = served_schema(client)
     assert document["components"]["schemas"]["Error"]["required"] == ["detail"]
     for label, operation in _operations(document):
         errors = {code: response for code, response in operation["responses"].items() if int(code) >= 400}
@@ -98,7 +112,7 @@ EVERYWHERE = {400, 406, 503}
     ],
 )
 def test_each_operation_documents_the_errors_it_answers(client, label, codes):
-    operations = dict(_operations(client.get("/openapi.json").json()))
+    operations = dict(_operations(served_schema(client)))
     assert {int(code) for code in operations[label]["responses"] if int(code) >= 400} == EVERYWHERE | codes
 
 
@@ -119,7 +133,7 @@ def test_too_many_query_parameters_is_a_400_that_says_so(api_client):
 
 
 def test_error_headers_are_documented(client):
-    operations = dict(_operations(client.get("/openapi.json").json()))
+    operations = dict(_operations(served_schema(client)))
     for label in ("POST /auth/register", "POST /auth/login", "POST /auth/refresh"):
         assert operations[label]["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
     for label in ("GET /memories", "POST /auth/login", "POST /auth/refresh"):
