@@ -151,6 +151,9 @@ class OnnxSentenceEncoder:
     def encode(self, texts: list[str]):
         import numpy as np
 
+        for text in texts:
+            if not isinstance(text, str):  # as sentence-transformers refuses it, so both runtimes fail alike
+                raise ValueError(f"texts to embed must be strings, not {type(text).__name__}")
         encodings = self.tokenizer.encode_batch(texts)
         feed = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
