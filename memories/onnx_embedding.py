@@ -56,7 +56,10 @@ def ensure_onnx_file(data_dir: Path) -> Path:
         try:
             if path.is_file():
                 return path
+            for stale in path.parent.glob("*.partial"):  # left by an exporter that was killed (we hold the lock)
+                stale.unlink(missing_ok=True)
             partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            logger.info("embedder: exporting all-MiniLM-L6-v2 to ONNX once, into %s (torch, in a child process)", path)
             started = time.monotonic()
             try:
                 export_in_child(partial)
