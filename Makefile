@@ -13,7 +13,7 @@ PORT ?= 8000
 # poll), the others keep the cores busy.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
-.PHONY: serve serve-prod worker test test-setup checks bench lint format migrate clean stop-db chromium
+.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db chromium
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -72,6 +72,7 @@ serve: $(VENV)/.installed
 	$(PORTCHECK)
 	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py ensure_jwt_secret
+	@$(PY) manage.py prepare_embedder
 	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs  (and a worker)"
 	$(WITH_WORKER) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
@@ -81,6 +82,7 @@ serve-prod: $(VENV)/.installed
 	$(PORTCHECK)
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
 	@$(PY) manage.py ensure_jwt_secret
+	@$(PY) manage.py prepare_embedder
 	$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 # One more job worker alone (the database migrated already, e.g. by `make serve-prod` elsewhere): run as many
@@ -101,7 +103,11 @@ chromium:
 
 # What the suite needs, three jobs at a time (pip, npm and apt side by side; the checks after pip), each
 # output line whole: `make test` runs this first.
-test-setup: checks $(JS_TESTS)/node_modules/.package-lock.json chromium
+test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json chromium
+
+# The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks.
+embedder: $(VENV)/.installed
+	@$(PY) manage.py prepare_embedder
 
 checks: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -14,6 +17,10 @@ from memories import configuration, services
 from memories.embeddings import get_embedder
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+# Servers and workers the tests start, each with a data folder of its own, share this checkout's exported
+# embedder (one ONNX export per checkout, not one per server).
+os.environ.setdefault("MEM0_MODELS_DIR", str(settings.MODELS_DIR))
 
 
 # --- how `make test` spreads the suite over processes (pytest -n auto --dist loadgroup) ----------------------

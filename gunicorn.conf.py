@@ -141,7 +141,7 @@ def on_exit(server):
 
 def when_ready(server) -> None:
     server.log.info(
-        "layout: %s workers x %s threads, %s torch threads each, on %s usable cores",
+        "layout: %s workers x %s threads, %s embedder threads each, on %s usable cores",
         workers,
         _threads,
         os.environ["EMBEDDER_THREADS"],

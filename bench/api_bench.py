@@ -250,7 +250,8 @@ def embedder_ceiling(batch: int, seconds: float) -> dict[str, float | int]:
 
             # The server's export when this runs beside it (bench/run.py passes its MEM0_DATA_DIR), else made now.
             data_dir = Path(os.environ.get("MEM0_DATA_DIR") or REPO / "data")
-            encode = OnnxSentenceEncoder(ensure_onnx_file(data_dir), weights_folder(), threads=threads).encode
+            models = os.environ.get("MEM0_MODELS_DIR") or data_dir / "models"
+            encode = OnnxSentenceEncoder(ensure_onnx_file(Path(models)), weights_folder(), threads=threads).encode
         else:
             torch.set_num_threads(threads)
 

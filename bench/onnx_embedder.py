@@ -61,7 +61,7 @@ if {runtime!r} == "torch":
     SentenceTransformer(str(weights_folder()), device="cpu").encode(["one sentence"])
 else:
     from memories.onnx_embedding import load_onnx_encoder
-    load_onnx_encoder(Path({str(data_dir)!r}), threads=1).encode(["one sentence"])
+    load_onnx_encoder(Path({str(data_dir / "models")!r}), threads=1).encode(["one sentence"])
 peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
 print(int(peak) // 1024, "torch" in sys.modules)
 """
@@ -91,7 +91,7 @@ def main() -> None:
     st = SentenceTransformer(str(weights), device="cpu")
     load_torch = time.monotonic() - started
     started = time.monotonic()
-    exported = ensure_onnx_file(data_dir)
+    exported = ensure_onnx_file(data_dir / "models")
     export_time = time.monotonic() - started
     started = time.monotonic()
     encoders = {"onnx 1t": OnnxSentenceEncoder(exported, weights, threads=1)}

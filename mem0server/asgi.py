@@ -31,6 +31,4 @@ from mem0server.startup import announce  # noqa: E402  (needs Django set up)
 
 announce()
 
-application = BufferedApp(
-    WSGIMiddleware(django_application, workers=app_concurrency()), concurrency=app_concurrency()
-)
+application = BufferedApp(WSGIMiddleware(django_application, workers=app_concurrency()), concurrency=app_concurrency())

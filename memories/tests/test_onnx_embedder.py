@@ -21,13 +21,14 @@ def onnx_data_dir(tmp_path_factory):
 def onnx_embedder(onnx_data_dir):
     """One ONNX embedder for the module, its model exported into a fresh data folder (one export, one load)."""
     instance = embeddings.LocalEmbedder(runtime="onnx")
-    with override_settings(DATA_DIR=onnx_data_dir):
+    with override_settings(MODELS_DIR=onnx_data_dir):
         instance.embed(["warm up"])
     return instance
 
 
-def test_onnx_vectors_agree_with_torch_vectors(onnx_embedder, embedder):
-    onnx_vectors, torch_vectors = np.array(onnx_embedder.embed(TEXTS)), np.array(embedder.embed(TEXTS))
+def test_onnx_vectors_agree_with_torch_vectors(onnx_embedder):
+    torch_embedder = embeddings.LocalEmbedder(runtime="torch")
+    onnx_vectors, torch_vectors = np.array(onnx_embedder.embed(TEXTS)), np.array(torch_embedder.embed(TEXTS))
     assert onnx_vectors.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(onnx_vectors, axis=1), 1, atol=1e-5)
     assert (onnx_vectors * torch_vectors).sum(axis=1).min() > 0.9999
@@ -57,10 +58,9 @@ def test_an_onnx_file_that_cannot_load_answers_503_and_healthz_says_unavailable(
     api_client, client, tmp_path, monkeypatch
 ):
     broken = onnx_file(tmp_path)
-    broken.parent.mkdir(parents=True)
     broken.write_bytes(b"not a model")
     monkeypatch.setattr(embeddings, "_local", embeddings.LocalEmbedder(runtime="onnx"))
-    with override_settings(DATA_DIR=tmp_path):
+    with override_settings(MODELS_DIR=tmp_path):
         response = api_client.post("/search", {"query": "food", "user_id": "alice"}, format="json")
     assert response.status_code == 503
     assert response.json()["detail"].startswith("The local embedding model could not be loaded")
