@@ -137,7 +137,9 @@ def ensure_venv(venv: Path, server_dir: Path) -> Path:
     python = venv / "bin" / "python"
     torch = f"torch=={importlib.metadata.version('torch')}"  # e.g. 2.13.0+cpu: the same build as ours
     wanted = [torch, *mem0_requirements(server_dir)]
-    stamp = hashlib.sha256("\n".join([*wanted, (server_dir / "requirements.txt").read_text()]).encode()).hexdigest()
+    # What is installed, not where this run's copy of server/ is: the temporary path changes every run.
+    names = [line for line in wanted if not line.endswith("requirements.txt")]
+    stamp = hashlib.sha256("\n".join([*names, (server_dir / "requirements.txt").read_text()]).encode()).hexdigest()
     marker = venv / ".vs_mem0-installed"
     if python.exists() and marker.exists() and marker.read_text().strip() == stamp:
         return python
@@ -297,8 +299,13 @@ def seed(url: str, key: str, user_id: str, count: int, name: str) -> None:
 # --- the load --------------------------------------------------------------------------------------
 
 
-def measure(url: str, key: str, op: str, clients: int, user_id: str, seconds: float, warmup: int) -> dict:
-    """`clients` connections send `op` for `seconds` (after `warmup` unmeasured requests each)."""
+def measure(
+    url: str, key: str, op: str, clients: int, user_id: str, seconds: float, warmup: int, on_start=None
+) -> dict:
+    """`clients` connections send `op` for `seconds` (after `warmup` unmeasured requests each).
+
+    on_start(), when given, is called as the measured part starts (the profiler starts there).
+    """
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -330,6 +337,7 @@ def measure(url: str, key: str, op: str, clients: int, user_id: str, seconds: fl
                 error = one(client, rng)
             except (OSError, http.client.HTTPException) as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                client.conn.close()  # the next request opens a fresh connection
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 latencies.append(elapsed)
@@ -340,6 +348,8 @@ def measure(url: str, key: str, op: str, clients: int, user_id: str, seconds: fl
         futures = [pool.submit(worker, i) for i in range(clients)]
         stop_at[0] = float("inf")
         barrier.wait()
+        if on_start is not None:
+            on_start()
         start = time.perf_counter()
         stop_at[0] = start + seconds
         for future in futures:
@@ -355,6 +365,73 @@ def measure(url: str, key: str, op: str, clients: int, user_id: str, seconds: fl
         "p95_ms": round(cuts[94], 1) if cuts else None,
         "load_1min": round(os.getloadavg()[0], 2),
     }
+
+
+class Profiler:
+    """py-spy (installed into Mem0's venv on demand, never into ours) on every process of a server under load.
+
+    Each measured row of each server gives one py-spy "raw" (collapsed stacks) file per process in --py-spy
+    DIR, and a summary of the functions most often on the CPU (inclusive share of the samples) on stderr
+    and in DIR/summary.txt. Only on-CPU samples: time spent waiting (PostgreSQL, the network) is not in it.
+    """
+
+    def __init__(self, out: Path, venv_python: Path) -> None:
+        self.out = out
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.py_spy = venv_python.parent / "py-spy"
+        if not self.py_spy.exists():
+            pip = [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "py-spy==0.4.3"]
+            subprocess.run(pip, check=True)  # noqa: S603
+        self.running: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, root_pid: int, seconds: float, label: str) -> None:
+        import psutil
+
+        root = psutil.Process(root_pid)
+        for proc in [root, *root.children(recursive=True)]:
+            if "postgres" in proc.name():
+                continue
+            path = self.out / f"{label}-{proc.pid}.txt"
+            command = [str(self.py_spy), "record", "--nonblocking", "-r", "200", "-d", str(max(1, int(seconds)))]
+            command += ["-f", "raw", "-o", str(path), "-p", str(proc.pid)]
+            spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            self.running.append((spy, path))
+
+    def finish(self, label: str) -> None:
+        paths = []
+        for spy, path in self.running:
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+            paths.append(path)
+        self.running = []
+        lines = [f"== {label}: functions on the CPU, inclusive share of the samples of all its processes"]
+        lines += [f"  {share:6.1%}  {name}" for name, share in top_functions(paths)]
+        with open(self.out / "summary.txt", "a") as fh:
+            fh.write("\n".join(lines) + "\n")
+        log("\n".join(lines))
+
+
+def top_functions(paths: list[Path], count: int = 25) -> list[tuple[str, float]]:
+    """From py-spy raw files ("frame;frame;... samples" lines): the functions on most stacks."""
+    per_function: dict[str, int] = {}
+    total = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, samples = line.rpartition(" ")
+            if not samples.isdigit():
+                continue
+            total += int(samples)
+            # a frame is "function (file.py:line)"; the line number is dropped so a function counts once
+            names = {frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame for frame in stack.split(";")[1:]}
+            for name in names:
+                per_function[name] = per_function.get(name, 0) + int(samples)
+    ranked = sorted(per_function.items(), key=lambda item: -item[1])[:count]
+    return [(name, samples / total) for name, samples in ranked] if total else []
 
 
 def median(rows: list[dict], field: str) -> float | None:
@@ -419,6 +496,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads per worker (default 1)")
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server logs)")
+    parser.add_argument(
+        "--py-spy", metavar="DIR", type=Path, help="profile both servers' processes with py-spy into DIR (slower)"
+    )
     args = parser.parse_args(argv)
     args.ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     args.keys = [key.strip() for key in args.keys.split(",") if key.strip()]
@@ -502,6 +582,7 @@ def main() -> None:
             "seconds": args.seconds,
             "load_before": os.getloadavg(),
         }
+        profiler = Profiler(args.py_spy.resolve(), python) if args.py_spy else None
         rows = []
         for rnd in range(args.rounds):
             order = ["ours", "mem0"] if rnd % 2 == 0 else ["mem0", "ours"]
@@ -509,9 +590,30 @@ def main() -> None:
                 for clients in args.clients:
                     for op in args.ops:
                         for name in order:
+                            label = f"r{rnd + 1}-{name}-{key_kind}-{op}-{clients}c"
+                            pid = (ours if name == "ours" else mem0).process.pid
+
+                            def start_profile(pid: int = pid, label: str = label) -> None:
+                                if profiler is not None:
+                                    profiler.start(pid, args.seconds, label)
+
                             figures = measure(
-                                urls[name], keys[name][key_kind], op, clients, user_id, args.seconds, args.warmup
+                                urls[name],
+                                keys[name][key_kind],
+                                op,
+                                clients,
+                                user_id,
+                                args.seconds,
+                                args.warmup,
+                                start_profile,
                             )
+                            if profiler is not None:
+                                profiler.finish(label)
+                            server = ours if name == "ours" else mem0
+                            if server.process.poll() is not None:
+                                log_path = server.data_dir / "server.log" if name == "ours" else work / "mem0.log"
+                                tail = log_path.read_text(errors="replace")[-4000:]
+                                sys.exit(f"error: the {name} server exited ({server.process.returncode}):\n{tail}")
                             row = {"round": rnd + 1, "server": name, "key": key_kind, "op": op, "clients": clients}
                             rows.append(row | figures)
                             log(
