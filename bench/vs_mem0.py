@@ -367,6 +367,27 @@ def measure(
     }
 
 
+def postmaster_pid(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (a server's workers, PostgreSQL's backends)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for proc in procs:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 class Profiler:
     """py-spy (installed into Mem0's venv on demand, never into ours) on every process of a server under load.
 
@@ -407,11 +428,39 @@ class Profiler:
                 spy.wait()
             paths.append(path)
         self.running = []
-        lines = [f"== {label}: functions on the CPU, inclusive share of the samples of all its processes"]
+        lines = [f"== {label}: where the CPU samples of all its processes go"]
+        lines += [f"  {share:6.1%}  {name}" for name, share in categories(paths)]
+        lines += ["  functions on the most samples (inclusive):"]
         lines += [f"  {share:6.1%}  {name}" for name, share in top_functions(paths)]
         with open(self.out / "summary.txt", "a") as fh:
             fh.write("\n".join(lines) + "\n")
         log("\n".join(lines))
+
+
+# Where a sample's CPU time goes: the first of these whose marker is on its stack (most specific first).
+CATEGORIES = (
+    ("embedding model (torch, transformers)", ("torch/", "transformers/", "sentence_transformers/", "tokenizers")),
+    ("bcrypt (API key check)", ("bcrypt", "passlib")),
+    ("database driver and ORM", ("psycopg", "django/db/", "sqlalchemy/", "pgvector")),
+    ("JSON and serializers", ("json/", "rest_framework/serializers", "rest_framework/fields", "pydantic")),
+)
+
+
+def categories(paths: list[Path]) -> list[tuple[str, float]]:
+    """Share of all on-CPU samples per CATEGORIES entry; the rest is the HTTP stack, framework and app code."""
+    shares = dict.fromkeys([name for name, _ in CATEGORIES] + ["everything else"], 0)
+    total = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, samples = line.rpartition(" ")
+            if not samples.isdigit():
+                continue
+            total += int(samples)
+            found = next((name for name, marks in CATEGORIES if any(m in stack for m in marks)), "everything else")
+            shares[found] += int(samples)
+    return [(name, n / total) for name, n in shares.items()] if total else []
 
 
 def top_functions(paths: list[Path], count: int = 25) -> list[tuple[str, float]]:
@@ -448,7 +497,7 @@ def summarise(rounds: list[dict]) -> list[dict]:
     for (key, op, clients), by_server in cells.items():
         line: dict = {"key": key, "op": op, "clients": clients}
         for server, rows in by_server.items():
-            line[server] = {f: median(rows, f) for f in ("req_per_s", "p50_ms", "p95_ms")}
+            line[server] = {f: median(rows, f) for f in ("req_per_s", "p50_ms", "p95_ms", "cpu_app_ms", "cpu_pg_ms")}
             line[server] |= {"errors": sum(r["errors"] for r in rows)}
         ours, theirs = line.get("ours", {}).get("req_per_s"), line.get("mem0", {}).get("req_per_s")
         line["ratio"] = round(ours / theirs, 2) if ours and theirs else None
@@ -476,6 +525,16 @@ def print_table(table: list[dict], meta: dict) -> None:
             f"{ours.get('req_per_s', '-'):>10}{ours.get('p50_ms', '-'):>8}{ours.get('p95_ms', '-'):>8} | "
             f"{theirs.get('req_per_s', '-'):>10}{theirs.get('p50_ms', '-'):>8}{theirs.get('p95_ms', '-'):>8} | "
             f"{ratio:>9}{line['load_1min']:>6}"
+        )
+    print("\nCPU time per request in ms (user + system, medians): the server's processes + its PostgreSQL's")
+    print(f"{'key':<13}{'op':<7}{'clients':>7} | {'ours':>15} | {'Mem0':>15}")
+    for line in table:
+        cpu = {
+            server: f"{line[server]['cpu_app_ms']} + {line[server]['cpu_pg_ms']}" if server in line else "-"
+            for server in ("ours", "mem0")
+        }
+        print(
+            f"{KEY_LABELS[line['key']]:<13}{line['op']:<7}{line['clients']:>7} | {cpu['ours']:>15} | {cpu['mem0']:>15}"
         )
 
 
@@ -591,11 +650,15 @@ def main() -> None:
                     for op in args.ops:
                         for name in order:
                             label = f"r{rnd + 1}-{name}-{key_kind}-{op}-{clients}c"
-                            pid = (ours if name == "ours" else mem0).process.pid
+                            server = ours if name == "ours" else mem0
+                            pgdata = server.data_dir / "pg" if name == "ours" else mem0.pgdata
+                            roots = {"app": server.process.pid, "pg": postmaster_pid(pgdata)}
+                            cpu_start: dict[str, float] = {}
 
-                            def start_profile(pid: int = pid, label: str = label) -> None:
+                            def start_profile(roots: dict = roots, cpu: dict = cpu_start, label: str = label) -> None:
+                                cpu |= {part: cpu_seconds(pid) for part, pid in roots.items()}
                                 if profiler is not None:
-                                    profiler.start(pid, args.seconds, label)
+                                    profiler.start(roots["app"], args.seconds, label)
 
                             figures = measure(
                                 urls[name],
@@ -607,9 +670,11 @@ def main() -> None:
                                 args.warmup,
                                 start_profile,
                             )
+                            for part, pid in roots.items():  # CPU time of the server's processes per request
+                                used = cpu_seconds(pid) - cpu_start[part]
+                                figures[f"cpu_{part}_ms"] = round(used * 1000 / max(1, figures["requests"]), 1)
                             if profiler is not None:
                                 profiler.finish(label)
-                            server = ours if name == "ours" else mem0
                             if server.process.poll() is not None:
                                 log_path = server.data_dir / "server.log" if name == "ours" else work / "mem0.log"
                                 tail = log_path.read_text(errors="replace")[-4000:]
@@ -619,7 +684,8 @@ def main() -> None:
                             log(
                                 f"round {rnd + 1} {name:<4} {KEY_LABELS[key_kind]:<12} {op:<6} {clients} client(s): "
                                 f"{figures['req_per_s']} req/s, p95 {figures['p95_ms']} ms, "
-                                f"{figures['errors']} errors, load {figures['load_1min']}"
+                                f"{figures['errors']} errors, CPU ms/request {figures['cpu_app_ms']} server + "
+                                f"{figures['cpu_pg_ms']} PostgreSQL, load {figures['load_1min']}"
                             )
                             if figures["first_error"]:
                                 log(f"  first error: {figures['first_error']}")
