@@ -713,4 +713,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # main's finally has stopped both servers and removed the temporary folder
+        sys.exit("interrupted: both servers and their PostgreSQL stopped, temporary folder removed")
