@@ -4,8 +4,8 @@ Mem0's server is the `server/` folder of https://github.com/mem0ai/mem0 (FastAPI
 PyPI). Clone that repository once, then:
 
     git clone https://github.com/mem0ai/mem0 ~/src/mem0
-    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0                           # about 20 minutes
-    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0 --memories 500 --rounds 1  # a quick look
+    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0                           # about 15 minutes
+    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0 --memories 500 --rounds 1  # about 6 minutes
 
 What it does, every time from scratch and on 127.0.0.1 only:
 - Mem0's Python dependencies go into a virtualenv of their own (bench/.vs_mem0/venv, git-ignored, kept
@@ -36,7 +36,9 @@ What it does, every time from scratch and on 127.0.0.1 only:
 
 It prints, per key kind x operation x clients, requests/s and p50/p95 latency for each server (the median
 over the rounds), the ratio ours/Mem0, and the load average next to each row, with the machine's cores
-and the load before and after. --json PATH writes the same figures and every round. A non-2xx answer, a
+and the load before and after; then each server's CPU time per request, its own processes and its
+PostgreSQL's (from /proc: the machine's other work does not count). --py-spy DIR also profiles both
+servers during every row. --json PATH writes the same figures and every round. A non-2xx answer, a
 search answering no results or an add storing none counts as an error; any error makes the exit status 1.
 Both servers, their PostgreSQL and the temporary folder are removed at the end, also on Ctrl-C or failure.
 """
