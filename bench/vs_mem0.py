@@ -5,7 +5,7 @@ PyPI). Clone that repository once, then:
 
     git clone https://github.com/mem0ai/mem0 ~/src/mem0
     .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0                           # about 15 minutes
-    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0 --memories 500 --rounds 1  # about 6 minutes
+    .venv/bin/python bench/vs_mem0.py --mem0-repo ~/src/mem0 --memories 500 --rounds 1  # about 5 minutes
 
 What it does, every time from scratch and on 127.0.0.1 only:
 - Mem0's Python dependencies go into a virtualenv of their own (bench/.vs_mem0/venv, git-ignored, kept
