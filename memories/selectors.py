@@ -182,16 +182,30 @@ def search_plan_cache_clear() -> None:
 
 
 def _decide_exact(filters: dict) -> tuple[float, bool]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Memory._meta.db_table])
+        total = cursor.fetchone()[0]
+    if total < 0:
+        # Never analyzed (a new database, until autovacuum's first ANALYZE): the planner's estimate is a default
+        # guess (half a percent of the table), which sent a freshly loaded large scope down the exact path,
+        # counted in full by every search. Count the scope instead, as far as the decision needs.
+        rows = float(_scope_rows_counted(filters, limit=max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS) + 1))
+        return rows, rows <= min(EXACT_ALWAYS_ROWS, settings.SEARCH_EXACT_MAX_ROWS)
     rows = _scope_rows_estimate(filters)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
         return rows, False
     if rows <= EXACT_ALWAYS_ROWS:
         return rows, True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Memory._meta.db_table])
-        total = cursor.fetchone()[0]
-    # reltuples is -1 before the first ANALYZE: exact is never wrong, only slower.
-    return rows, total <= 0 or rows <= total * EXACT_MAX_SHARE
+    return rows, rows <= total * EXACT_MAX_SHARE
+
+
+def _scope_rows_counted(filters: dict, *, limit: int) -> int:
+    """The smallest of the scope ids' row counts, each counted up to `limit` (through its btree index)."""
+    return min(
+        Memory.objects.filter(build_filter({field: filters[field]})).order_by()[:limit].count()
+        for field in SCOPE_FIELDS
+        if filters.get(field)
+    )
 
 
 def memories_search(
