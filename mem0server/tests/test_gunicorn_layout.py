@@ -1,4 +1,4 @@
-"""gunicorn.conf.py sizes workers, threads and torch threads from the cores the server may use."""
+"""gunicorn.conf.py sizes workers, threads and embedder threads from the cores the server may use."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ os.sched_setaffinity(0, set(json.loads(sys.argv[1])))
 config = runpy.run_path("gunicorn.conf.py")
 print(json.dumps({"workers": config["workers"], "threads": config["_threads"],
                   "torch": os.environ["EMBEDDER_THREADS"],
-                  "sized": {n: config["layout"](n) for n in (1, 2, 3, 4, 8, 16, 64)}}))
+                  "sized": {n: config["layout"](n) for n in (1, 2, 3, 4, 8, 16, 64)},
+                  "sized_torch": {n: config["layout"](n, "torch") for n in (1, 2, 3, 4, 8, 16, 64)}}))
 """
 
 
@@ -26,7 +27,7 @@ def gunicorn_layout(cpus: set[int], **env: str) -> dict:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "GUNICORN_THREADS", "EMBEDDER_THREADS")
+        if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "GUNICORN_THREADS", "EMBEDDER_THREADS", "EMBEDDER_RUNTIME")
     }
     done = subprocess.run(  # noqa: S603  (our own interpreter and config)
         [sys.executable, "-c", PROBE, json.dumps(sorted(cpus))],
@@ -42,17 +43,22 @@ def gunicorn_layout(cpus: set[int], **env: str) -> dict:
 ONE_CPU = {min(os.sched_getaffinity(0))}
 
 
-def test_on_one_core_one_worker_embeds_with_one_torch_thread():
+def test_on_one_core_two_workers_embed_with_one_thread_each():
     layout = gunicorn_layout(ONE_CPU)
+    assert (layout["workers"], layout["threads"], layout["torch"]) == (2, 8, "1")
+
+
+def test_on_one_core_with_torch_one_worker_embeds_with_one_thread():
+    layout = gunicorn_layout(ONE_CPU, EMBEDDER_RUNTIME="torch")
     assert (layout["workers"], layout["threads"], layout["torch"]) == (1, 8, "1")
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3, 4, 8, 16, 64])
-def test_the_default_layout_keeps_every_core_busy_once(cores):
-    workers, torch_threads = gunicorn_layout(ONE_CPU)["sized"][str(cores)]
-    # Workers x torch threads = the cores (an odd core left to the Python side), never more.
-    assert cores - 1 <= workers * torch_threads <= cores
-    assert 1 <= torch_threads <= 2
+def test_the_default_layout_runs_two_workers_per_core_on_onnx_and_one_on_torch(cores):
+    sized = gunicorn_layout(ONE_CPU)
+    # One embedder thread each: the GIL, not the model, limits a worker, so processes keep the cores busy.
+    assert sized["sized"][str(cores)] == [2 * cores, 1]
+    assert sized["sized_torch"][str(cores)] == [cores, 1]
 
 
 def test_more_workers_than_cores_get_one_torch_thread_each():
