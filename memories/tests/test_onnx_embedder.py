@@ -65,3 +65,23 @@ def test_an_onnx_file_that_cannot_load_answers_503_and_healthz_says_unavailable(
     assert response.status_code == 503
     assert response.json()["detail"].startswith("The local embedding model could not be loaded")
     assert client.get("/healthz").json()["embedder"] == "unavailable"
+
+
+def test_prepare_embedder_leaves_an_exported_model_alone_and_exports_nothing_for_torch(
+    onnx_embedder, onnx_data_dir, tmp_path
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    exported = onnx_file(onnx_data_dir)
+    before = exported.stat().st_mtime_ns
+    out = StringIO()
+    with override_settings(MODELS_DIR=onnx_data_dir, EMBEDDER="local", EMBEDDER_RUNTIME="onnx"):
+        call_command("prepare_embedder", stdout=out)
+    assert out.getvalue() == ""
+    assert exported.stat().st_mtime_ns == before
+    with override_settings(MODELS_DIR=tmp_path / "models", EMBEDDER="local", EMBEDDER_RUNTIME="torch"):
+        call_command("prepare_embedder", stdout=out)
+    assert out.getvalue() == ""
+    assert not (tmp_path / "models").exists()
