@@ -60,6 +60,17 @@ def healthy(port: int) -> bool:
         conn.close()
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """SIGTERM, 40 s to finish, then SIGKILL (a server, and its workers through its own shutdown)."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def postmaster_running(pgdata: Path) -> bool:
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
@@ -96,13 +107,7 @@ class Server:
         print(f"server on http://127.0.0.1:{self.port} (log: {self.data_dir / 'server.log'})", file=sys.stderr)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         pgdata = self.data_dir / "pg"
         if postmaster_running(pgdata):
             with warnings.catch_warnings():
@@ -143,6 +148,7 @@ def main() -> None:
     parser.add_argument("--ops", default="search,add,get", help="api_bench operations (default search,add,get)")
     parser.add_argument("--clients", type=int, default=100, help="load.py clients (default 100)")
     parser.add_argument("--duration", type=float, default=60, help="load.py seconds (default 60)")
+    parser.add_argument("--settle", type=float, default=75, help="api_bench's wait after seeding (default 75 s)")
     parser.add_argument("--no-load", action="store_true", help="run api_bench only, not load.py")
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout to serve (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder (server log)")
@@ -177,7 +183,7 @@ def main() -> None:
         common = ["--url", url, "--api-key", key]
         api = ["bench/api_bench.py", *common, "--user-id", f"bench-{secrets.token_hex(4)}"]
         api += ["--memories", str(args.memories), "--requests", str(args.requests), "--clients", args.api_clients]
-        api += ["--ops", args.ops]
+        api += ["--ops", args.ops, "--settle", str(args.settle)]
         ok &= bench("api_bench", [*api, "--json", str(RESULTS / "api_bench.json")], env)
         if not args.no_load:
             load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]

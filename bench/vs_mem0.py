@@ -70,7 +70,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api_bench import QUERIES, Client, client_counts, fmt_load, memory_text
-from run import REPO, Server, free_port, git_commit, postmaster_running
+from run import REPO, Server, free_port, git_commit, postmaster_running, stop_process
 
 sys.path.insert(0, str(REPO))
 from memories.tests.fake_openai import FakeOpenAI  # noqa: E402  (the repo root is on the path only now)
@@ -236,13 +236,7 @@ class Mem0Server:
             conn.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if self.pg is not None and postmaster_running(self.pgdata):
             self.pg.stop()
 
@@ -448,20 +442,25 @@ CATEGORIES = (
 )
 
 
-def categories(paths: list[Path]) -> list[tuple[str, float]]:
-    """Share of all on-CPU samples per CATEGORIES entry; the rest is the HTTP stack, framework and app code."""
-    shares = dict.fromkeys([name for name, _ in CATEGORIES] + ["everything else"], 0)
-    total = 0
+def stacks(paths: list[Path]):
+    """(stack, samples) from py-spy raw files ("frame;frame;... samples" lines)."""
     for path in paths:
         if not path.exists():
             continue
         for line in path.read_text(errors="replace").splitlines():
             stack, _, samples = line.rpartition(" ")
-            if not samples.isdigit():
-                continue
-            total += int(samples)
-            found = next((name for name, marks in CATEGORIES if any(m in stack for m in marks)), "everything else")
-            shares[found] += int(samples)
+            if samples.isdigit():
+                yield stack, int(samples)
+
+
+def categories(paths: list[Path]) -> list[tuple[str, float]]:
+    """Share of all on-CPU samples per CATEGORIES entry; the rest is the HTTP stack, framework and app code."""
+    shares = dict.fromkeys([name for name, _ in CATEGORIES] + ["everything else"], 0)
+    total = 0
+    for stack, samples in stacks(paths):
+        total += samples
+        found = next((name for name, marks in CATEGORIES if any(m in stack for m in marks)), "everything else")
+        shares[found] += samples
     return [(name, n / total) for name, n in shares.items()] if total else []
 
 
@@ -469,18 +468,12 @@ def top_functions(paths: list[Path], count: int = 25) -> list[tuple[str, float]]
     """From py-spy raw files ("frame;frame;... samples" lines): the functions on most stacks."""
     per_function: dict[str, int] = {}
     total = 0
-    for path in paths:
-        if not path.exists():
-            continue
-        for line in path.read_text(errors="replace").splitlines():
-            stack, _, samples = line.rpartition(" ")
-            if not samples.isdigit():
-                continue
-            total += int(samples)
-            # a frame is "function (file.py:line)"; the line number is dropped so a function counts once
-            names = {frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame for frame in stack.split(";")[1:]}
-            for name in names:
-                per_function[name] = per_function.get(name, 0) + int(samples)
+    for stack, samples in stacks(paths):
+        total += samples
+        # a frame is "function (file.py:line)"; the line number is dropped so a function counts once
+        names = {frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame for frame in stack.split(";")[1:]}
+        for name in names:
+            per_function[name] = per_function.get(name, 0) + samples
     ranked = sorted(per_function.items(), key=lambda item: -item[1])[:count]
     return [(name, samples / total) for name, samples in ranked] if total else []
 
