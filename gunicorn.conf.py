@@ -6,13 +6,13 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     PORT                       port to bind (default 8000)
     GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else sized from the usable
                                cores, see `layout` below). Each loads its own copy of the embedding model
-                               (a worker is ~500 MB resident): count memory too.
+                               (~200 MB resident on ONNX Runtime, ~500 MB on torch): count memory too.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
     GUNICORN_THREADS           requests each worker runs in Django at once (default 8), each in a thread of
                                its own; requests mostly wait on the database, an LLM or the worker's embedding
                                batch, so threads are cheap concurrency, and more of them put more texts into
                                each batch. More requests wait their turn (mem0server/buffering.py)
-    EMBEDDER_THREADS           torch CPU threads per worker for the local embedder (default: the usable
+    EMBEDDER_THREADS           CPU threads per worker for the local embedder (default: the usable
                                cores shared out between the workers); read by Django's settings too
     GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
                                an add with inference waits on LLM calls)
