@@ -53,24 +53,14 @@ def minilm_shaped_cost(data: dict, candidates: int, repeats: int = 7) -> None:
 
     import torch
     from sentence_transformers import CrossEncoder
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     torch.set_num_threads(1)
     turns = [t["text"] for s in data["conversations"][0]["sessions"] for t in s["turns"]]
     words = sorted({w for text in turns for w in re.findall(r"\w+", text.lower())})
     folder = Path(tempfile.mkdtemp(prefix="minilm-shaped-"))
     try:
-        (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
-        config = BertConfig(
-            vocab_size=len(words) + 5,
-            hidden_size=384,
-            num_hidden_layers=6,
-            num_attention_heads=12,
-            intermediate_size=1536,
-            num_labels=1,
-        )
-        BertForSequenceClassification(config).save_pretrained(folder)
-        BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+        shape = {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536}
+        tiny_cross_encoder(folder, tokens=words, **shape)
         model = CrossEncoder(str(folder), device="cpu", max_length=256)
         pairs = [
             ("When did Maya take the macrame class?", f"2023-03-24 (Friday): {t}")

@@ -104,25 +104,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def tiny_cross_encoder(folder: Path, *, seed: int = 0) -> Path:
-    """A randomly initialised one-layer BERT cross-encoder written to `folder` with transformers (offline): what
-    SEARCH_RERANK_MODEL_PATH loads, for tests and benches; its scores mean nothing but are deterministic."""
+TINY = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
+
+
+def tiny_cross_encoder(folder: Path, *, seed: int = 0, tokens: list[str] | None = None, **shape: int) -> Path:
+    """A randomly initialised BERT cross-encoder written to `folder` with transformers (offline): what
+    SEARCH_RERANK_MODEL_PATH loads, for tests and benches; its scores mean nothing but are deterministic.
+    One small layer over characters unless `tokens` (a word vocabulary) and `shape` (BertConfig sizes) say else."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()"]
+    tokens = tokens if tokens is not None else list("abcdefghijklmnopqrstuvwxyz0123456789:-.,?!'()")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *tokens]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
+    config = BertConfig(vocab_size=len(vocab), max_position_embeddings=512, num_labels=1, **(shape or TINY))
     BertForSequenceClassification(config).save_pretrained(folder)
     BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
     return folder
