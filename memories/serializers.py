@@ -169,13 +169,14 @@ class MemorySerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         # What DRF builds from the fields below, written out: searches and lists answer with up to hundreds of
         # memories, and DRF's generic path costs ~0.15 ms a memory (tests compare the two field by field).
+        zone = timezone.get_current_timezone()
         return {
             "id": str(instance.id),
             "memory": instance.text,
             "hash": instance.hash,
             "metadata": instance.metadata,
-            "created_at": _datetime(instance.created_at),
-            "updated_at": _datetime(instance.updated_at),
+            "created_at": _datetime(instance.created_at, zone),
+            "updated_at": _datetime(instance.updated_at, zone),
             "user_id": instance.user_id,
             "agent_id": instance.agent_id,
             "app_id": instance.app_id,
@@ -183,7 +184,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "actor_id": instance.actor_id,
             "role": instance.role,
             "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
-            "timestamp": _datetime(instance.occurred_at),
+            "timestamp": _datetime(instance.occurred_at, zone),
         }
 
     class Meta:
@@ -206,11 +207,11 @@ class MemorySerializer(serializers.ModelSerializer):
         ]
 
 
-def _datetime(value):
-    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+def _datetime(value, zone):
+    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone (`zone`), UTC as Z."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
