@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from django.conf import settings
@@ -196,6 +198,25 @@ def local_embedder() -> LocalEmbedder:
             if _local is None:
                 _local = LocalEmbedder()
     return _local
+
+
+# Helper threads for embed_in_background, created on demand: one per search in flight in this process at most.
+AHEAD_THREADS = 32
+_ahead: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
+
+
+def embed_in_background(embedder: Embedder, texts: list[str]) -> Future[list[list[float]]]:
+    """`embedder.embed(texts)` on a helper thread, so that the caller's thread can query PostgreSQL meanwhile.
+
+    The embedder's own batching still applies (concurrent callers share model calls); the caller's context
+    (the request id of log lines) goes along; `result()` returns the vectors or raises what embed raised.
+    """
+    global _ahead
+    with _local_lock:
+        if _ahead is None or _ahead[0] != os.getpid():
+            _ahead = (os.getpid(), ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="embed"))
+        pool = _ahead[1]
+    return pool.submit(contextvars.copy_context().run, embedder.embed, texts)
 
 
 def get_embedder() -> Embedder:

@@ -1,4 +1,4 @@
-"""Hybrid search in one statement: BM25 over the scope's full-text index, vector neighbours, fused in Python.
+"""Hybrid search: BM25 over the scope's full-text index and vector neighbours, fused in PostgreSQL.
 
 Why BM25 and not PostgreSQL's ts_rank: ts_rank has no inverse document frequency, so a speaker's name that
 starts half the memories of a scope counts as much as the one rare word (a place, an object) that decides
@@ -14,6 +14,7 @@ that finds the candidates:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,23 +39,15 @@ _COLUMNS = [
 ] + ["hash"]
 
 
-def _sql(scope_sql: str, exact: bool, stats: tuple[float, float] | None, method: str) -> str:
-    # The scope is inlined wherever it is used (NOT MATERIALIZED), so the vector side can still walk the HNSW
-    # index and the keyword side the GIN index. Only placeholders, constants and Django's own compiled scope
-    # query are formatted in; every value travels as a parameter.
-    # Exact: the same order, but not the `embedding <=> vector` expression the HNSW index serves.
-    order = "(embedding <=> %(vector)s::vector) + 0.0" if exact else "embedding <=> %(vector)s::vector"
-    columns = ", ".join(f'm."{column}"' for column in _COLUMNS)
+def _keyword_sql(scope_sql: str, stats: tuple[float, float] | None) -> str:
+    """BM25's best CANDIDATE_DEPTH memories of the scope (ids and scores, best first), and the query's max_score."""
+    # The scope is inlined (NOT MATERIALIZED), so the keyword side walks the GIN index on search_vector. Only
+    # placeholders, constants and Django's own compiled scope query are formatted in; every value travels as a
+    # parameter.
     if stats is None:
         stats_sql = "SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s"
     else:
         stats_sql = "SELECT %(stats_n)s::float8 AS n, %(stats_avgdl)s::float8 AS avgdl"
-    if method == "rrf":
-        # Reciprocal-rank fusion, scaled so that first on both lists is 1.
-        rrf = f"1::float8 / ({RRF_K} + vector_rank) + coalesce(1::float8 / ({RRF_K} + keyword_rank), 0)"
-        score = f"({rrf}) / (2::float8 / ({RRF_K} + 1))"
-    else:
-        score = "(1 - weight) * greatest(similarity, 0) + weight * keyword"
     return f"""
 WITH terms AS MATERIALIZED (
     SELECT t.lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) AS t LIMIT {MAX_KEYWORDS}
@@ -65,25 +58,51 @@ WITH terms AS MATERIALIZED (
     {scope_sql}
 ), tf AS MATERIALIZED (
     -- Only the query's own lexemes of each matching memory are unnested: setweight marks them (stored
-    -- vectors carry no weights) and ts_filter keeps them, with their positions (term frequency).
-    SELECT s.id, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf, length(s.search_vector) AS dl
-    FROM scope s CROSS JOIN LATERAL
-         unnest(ts_filter(setweight(s.search_vector, 'A', (SELECT array_agg(lexeme) FROM terms)), '{{a}}')) AS u
-    WHERE s.search_vector @@ (SELECT q FROM tsq)
+    -- vectors carry no weights) and ts_filter keeps them, with their positions (term frequency). unnest in the
+    -- select list (a ProjectSet node) costs about half of a LATERAL function scan per memory.
+    SELECT id, (u).lexeme, coalesce(array_length((u).positions, 1), 1) AS tf, dl FROM (
+        SELECT s.id, length(s.search_vector) AS dl,
+               unnest(ts_filter(setweight(s.search_vector, 'A', (SELECT array_agg(lexeme) FROM terms)), '{{a}}')) AS u
+        FROM scope s
+        WHERE s.search_vector @@ (SELECT q FROM tsq)
+    ) matching
 ), stats AS MATERIALIZED (
     {stats_sql}
 ), df AS MATERIALIZED (
     SELECT lexeme, count(*) AS df, ln(1 + ((SELECT n FROM stats) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM tf GROUP BY lexeme
 ), bm25 AS (
-    SELECT tf.id, sum(df.idf * tf.tf * {BM25_K1 + 1}
-                      / (tf.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * tf.dl / (SELECT avgdl FROM stats)))) AS score
+    -- float8 constants: a bare 0.75 is numeric, and numeric arithmetic on every row costs more.
+    SELECT tf.id, sum(df.idf * tf.tf * {BM25_K1 + 1}::float8
+                      / (tf.tf + {BM25_K1}::float8 * ({1 - BM25_B}::float8 + {BM25_B}::float8 * tf.dl
+                                                      / (SELECT avgdl FROM stats)))) AS score
     FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {CANDIDATE_DEPTH}
+)
+-- max_score: what a memory of average length holding every term of the query once scores.
+SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
+       coalesce((SELECT array_agg(id ORDER BY score DESC, id) FROM bm25), '{{}}') AS ids,
+       coalesce((SELECT array_agg(score ORDER BY score DESC, id) FROM bm25), '{{}}') AS scores
+"""  # noqa: S608  (constants and Django's compiled scope query only)
+
+
+def _fusion_sql(scope_sql: str, exact: bool, method: str) -> str:
+    """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit."""
+    # Exact: the same order, but not the `embedding <=> vector` expression the HNSW index serves.
+    order = "(embedding <=> %(vector)s::vector) + 0.0" if exact else "embedding <=> %(vector)s::vector"
+    columns = ", ".join(f'm."{column}"' for column in _COLUMNS)
+    if method == "rrf":
+        # Reciprocal-rank fusion, scaled so that first on both lists is 1.
+        rrf = f"1::float8 / ({RRF_K} + vector_rank) + coalesce(1::float8 / ({RRF_K} + keyword_rank), 0)"
+        score = f"({rrf}) / (2::float8 / ({RRF_K} + 1))"
+    else:
+        score = "(1 - weight) * greatest(similarity, 0) + weight * keyword"
+    return f"""
+WITH scope AS NOT MATERIALIZED (
+    {scope_sql}
+), bm25 AS (
+    SELECT b.id, b.score FROM unnest(%(keyword_ids)s::uuid[], %(keyword_scores)s::float8[]) AS b(id, score)
 ), vec AS (
     SELECT s.id FROM scope s ORDER BY {order} LIMIT {CANDIDATE_DEPTH}
-), query_idf AS (
-    -- What a memory of average length holding every term of the query once scores.
-    SELECT coalesce(sum(idf), 0) AS max_score FROM df
 ), found AS (
     SELECT c.id, 1 - (m.embedding <=> %(vector)s::vector) AS similarity, coalesce(b.score, 0) AS bm25
     FROM (SELECT id FROM vec UNION SELECT id FROM bm25) c
@@ -94,8 +113,7 @@ WITH terms AS MATERIALIZED (
     SELECT id, similarity, bm25,
            row_number() OVER (ORDER BY similarity DESC, id) AS vector_rank,
            CASE WHEN bm25 > 0 THEN row_number() OVER (ORDER BY bm25 DESC, id) END AS keyword_rank,
-           CASE WHEN (SELECT max_score FROM query_idf) > 0
-                THEN least(1.0, bm25 / (SELECT max_score FROM query_idf)) ELSE 0.0 END AS keyword,
+           CASE WHEN %(max_score)s::float8 > 0 THEN least(1.0, bm25 / %(max_score)s::float8) ELSE 0.0 END AS keyword,
            -- A query without keywords (only stop words) is ranked by meaning alone, on the same 0..1 scale.
            CASE WHEN bool_or(bm25 > 0) OVER () THEN %(weight)s::float8 ELSE 0.0 END AS weight
     FROM found
@@ -126,7 +144,7 @@ def ranked(
     *,
     scope: QuerySet[Memory],
     query: str,
-    vector: list[float],
+    query_vector: Callable[[], list[float]],
     exact: bool,
     stats: tuple[float, float] | None,
     method: str,
@@ -141,21 +159,29 @@ def ranked(
     list's rank among the candidates). Ties are broken by id, so the order is stable. `stats` (the scope's
     memory count and average length): counted in the statement when None, which reads every memory of the
     scope; large scopes pass an estimate instead (see selectors.memories_search).
+
+    Two statements in one transaction: the keyword side first, which needs no vector, then the vector side
+    and the fusion. `query_vector` is called between them, so an embedding computed meanwhile (another thread,
+    another core) costs the search no time of its own while PostgreSQL ranks by keywords.
     """
     scope_sql, scope_params = scope.values("id", "search_vector", "embedding").query.sql_with_params()
-    # Django's compiled query uses %s placeholders; the outer statement uses named ones.
+    # Django's compiled query uses %s placeholders; the outer statements use named ones.
     names = [f"s{i}" for i in range(len(scope_params))]
     scope_sql = scope_sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
     params = dict(zip(names, scope_params, strict=True))
-    params |= {"config": TEXT_SEARCH_CONFIG, "query": query, "vector": _vector_literal(vector)}
-    params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
+    keyword_params = params | {"config": TEXT_SEARCH_CONFIG, "query": query}
     if stats is not None:
-        params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
+        keyword_params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(settings_sql(exact))
+            cursor.execute(_keyword_sql(scope_sql, stats), keyword_params)
+            max_score, keyword_ids, keyword_scores = cursor.fetchone()
+        params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
+        params |= {"vector": _vector_literal(query_vector())}
+        params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
         # raw() applies the fields' own conversions (metadata JSON, dates); extra columns become attributes.
-        rows = list(Memory.objects.raw(_sql(scope_sql, exact, stats, method), params))
+        rows = list(Memory.objects.raw(_fusion_sql(scope_sql, exact, method), params))
     for memory in rows:
         memory.score = float(memory.score)
         memory.score_details = {

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import search
-from memories.embeddings import get_embedder
+from memories.embeddings import embed_in_background, get_embedder
 from memories.filters import build_filter, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.rerank import RerankOutcome
@@ -221,8 +221,8 @@ def memories_search(
 
     Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning) and from BM25 over the
     full-text index (as many memories sharing the query's rarest keywords), both inside the caller's scope and
-    filters, fused, filtered by `threshold` and cut to top_k, in one statement (memories/search.py). Each memory
-    carries `score` and `score_details`.
+    filters, fused, filtered by `threshold` and cut to top_k in PostgreSQL (memories/search.py; the keyword side
+    runs while another thread embeds the query). Each memory carries `score` and `score_details`.
 
     `score` (0..1) is settings.SEARCH_FUSION: "score" (default) is (1 - w) x cosine similarity + w x the BM25
     score divided by the best BM25 this query could reach (each of its terms present, saturated), w =
@@ -243,13 +243,14 @@ def memories_search(
         raise InvalidInput(f"Search needs a scope: give {SCOPE_NAMES} (top level or in filters).")
     if top_k == 0:
         return []
-    vector = get_embedder().embed([query])[0]
+    # The query is embedded on another thread while PostgreSQL plans the scope and ranks by keywords.
+    embedding = embed_in_background(get_embedder(), [query])
     scope = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
     plan = _scope_plan(scope_ids, scope)
     return search.ranked(
         scope=scope,
         query=query,
-        vector=vector,
+        query_vector=lambda: embedding.result()[0],
         exact=plan.exact,
         stats=plan.stats,
         method=settings.SEARCH_FUSION,

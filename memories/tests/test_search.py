@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -197,3 +198,32 @@ def test_filters_nested_past_the_limit_are_a_400_not_a_recursion_error(api_clien
     response = search(api_client, query="curry", user_id="alice", filters=_nested("NOT", 300, {"topic": "food"}))
     assert response.status_code == 400
     assert "nest deeper than 32 levels" in response.json()["detail"]
+
+
+def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, alice_memories, embedder, monkeypatch):
+    """The embedding (~8 ms on one core) and the keyword statement overlap instead of adding up.
+
+    The embedder here finishes only once the keyword statement has reached PostgreSQL: a search that embedded
+    the query first would wait out the 10 s and find the statement never sent.
+    """
+    from django.db import connection
+
+    keyword_statement_sent = threading.Event()
+    seen_while_embedding: list[bool] = []
+    real_embed = embedder.embed
+
+    def embed_once_keywords_are_sent(texts):
+        seen_while_embedding.append(keyword_statement_sent.wait(10))
+        return real_embed(texts)
+
+    def watch(execute, sql, params, many, context):
+        if "WITH terms" in sql:
+            keyword_statement_sent.set()
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(embedder, "embed", embed_once_keywords_are_sent)
+    with connection.execute_wrapper(watch):
+        response = search(api_client, query="who plays the cello", user_id="alice")
+    assert response.status_code == 200
+    assert response.json()["results"][0]["memory"] == "Plays the cello on Sundays"
+    assert seen_while_embedding == [True]
