@@ -12,6 +12,7 @@ Memories stored is read from the database at scrape time, so every worker report
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
@@ -51,15 +52,34 @@ def request_observe(*, method: str, route: str, status: int, seconds: float) -> 
     LATENCY.labels(method=method, route=route).observe(seconds)
 
 
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+def requests_in_flight() -> int:
+    """Requests inside Django in this process at this moment (the caller's own included)."""
+    return _in_flight
+
+
 class MetricsMiddleware:
-    """Outermost, so the latency covers every other middleware and 4xx answered before the view count too."""
+    """Outermost, so the latency covers every other middleware and 4xx answered before the view count too.
+
+    It also counts the requests in progress in this process (requests_in_flight).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        global _in_flight
         started = time.perf_counter()
-        response = self.get_response(request)
+        with _in_flight_lock:
+            _in_flight += 1
+        try:
+            response = self.get_response(request)
+        finally:
+            with _in_flight_lock:
+                _in_flight -= 1
         if not request.path.startswith(SKIPPED_PREFIXES):
             request_observe(
                 method=request.method,

@@ -5,7 +5,9 @@ threads at a time (the runner) calls the model on a batch that mixes the texts o
 and each request gets its own vectors back. A model call costs much less per text in a batch than one at
 a time, and one caller at a time keeps HF fast tokenizers (not thread-safe) away from concurrent use.
 A lone request runs the model in its own thread: no hand-off to another thread, whose wake-up costs a
-scheduler slice on a busy machine. Requests arriving while the model runs make up the next batch.
+scheduler slice on a busy machine. Requests arriving while the model runs make up the next batch. A batch
+waits up to `max_wait_ms` for more texts only while `company()` says others may come (the server: another
+request is in progress in this process); a request alone does not wait for nobody.
 
 Fairness: a batch holds at most `max_batch` texts, shared out round-robin between the waiting requests,
 so a request with 500 texts takes many batches while a one-text search rides along in the next one
@@ -54,7 +56,9 @@ class BatcherStats:
 class EmbeddingBatcher:
     """Runs concurrent callers' texts through `encode` in shared, fairly mixed batches, one batch at a time."""
 
-    def __init__(self, encode: Encode, *, max_batch: int, max_wait_ms: float) -> None:
+    def __init__(
+        self, encode: Encode, *, max_batch: int, max_wait_ms: float, company: Callable[[], bool] | None = None
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         if max_wait_ms < 0:
@@ -62,6 +66,8 @@ class EmbeddingBatcher:
         self.encode = encode
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
+        # Whether other texts may arrive soon (default: always). When not, a batch runs without waiting.
+        self.company = company or (lambda: True)
         self.stats = BatcherStats()
         self._reset()
         # A forked child (e.g. a gunicorn worker of a preloaded app) may inherit a held lock or a runner
@@ -118,7 +124,8 @@ class EmbeddingBatcher:
         """As the runner: run batches (everyone's texts, round-robin) until `pending`'s own are done."""
         while not pending.finished:
             with self._cond:
-                while self._waiting < self.max_batch:
+                wait_for_company = self.company()
+                while wait_for_company and self._waiting < self.max_batch:
                     remaining = self._oldest + self.max_wait - time.monotonic()
                     if remaining <= 0:
                         break

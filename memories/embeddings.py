@@ -14,6 +14,7 @@ from typing import Protocol
 from django.conf import settings
 
 from mem0server.exceptions import DomainError, UpstreamError
+from mem0server.metrics import requests_in_flight
 from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 
@@ -49,10 +50,13 @@ class LocalEmbedder:
         self._load_lock = threading.Lock()
         # Concurrent requests' texts share model calls, one call at a time (the HF fast tokenizer is not
         # safe to use from two threads at once).
+        # A text waits EMBEDDER_BATCH_WAIT_MS for others' only while another request is in progress in this
+        # process: a search alone would wait for nobody (outside requests, e.g. in the job worker, it waits).
         self.batcher = EmbeddingBatcher(
             self.encode_batch,
             max_batch=settings.EMBEDDER_BATCH_SIZE,
             max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
+            company=lambda: requests_in_flight() != 1,
         )
 
     def _get_model(self):

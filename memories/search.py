@@ -79,9 +79,10 @@ WITH terms AS MATERIALIZED (
     FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {CANDIDATE_DEPTH}
 )
 -- max_score: what a memory of average length holding every term of the query once scores.
+-- The lists travel as text: they go back into the next statement as they are, never read in Python.
 SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
-       coalesce((SELECT array_agg(id ORDER BY score DESC, id) FROM bm25), '{{}}') AS ids,
-       coalesce((SELECT array_agg(score ORDER BY score DESC, id) FROM bm25), '{{}}') AS scores
+       coalesce((SELECT array_agg(id ORDER BY score DESC, id) FROM bm25), '{{}}')::text AS ids,
+       coalesce((SELECT array_agg(score ORDER BY score DESC, id) FROM bm25), '{{}}')::text AS scores
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 
@@ -119,12 +120,13 @@ WITH scope AS NOT MATERIALIZED (
     FROM found
 ), scored AS (
     SELECT *, least(1.0, greatest(0.0, {score})) AS score FROM ranked
+), best AS (
+    -- Cut to the limit before reading the answered memories' columns (20 rows, not every candidate).
+    SELECT * FROM scored WHERE score >= %(threshold)s ORDER BY score DESC, id LIMIT %(limit)s
 )
 SELECT {columns}, r.similarity, r.bm25, r.keyword, r.weight, r.vector_rank, r.keyword_rank, r.score
-FROM scored r JOIN {Memory._meta.db_table} m ON m.id = r.id
-WHERE r.score >= %(threshold)s
+FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id
 ORDER BY r.score DESC, r.id
-LIMIT %(limit)s
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 

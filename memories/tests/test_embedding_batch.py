@@ -46,6 +46,17 @@ def test_threads_embedding_at_once_each_get_their_own_vectors(embedder):
         np.testing.assert_allclose(np.array(got[owner]), one_by_one(embedder, texts), atol=TOLERANCE)
 
 
+def test_a_text_alone_in_its_process_runs_without_waiting_for_company(embedder):
+    # A ten-minute window: a batcher that waited it out would still be waiting at the join below.
+    batcher = EmbeddingBatcher(embedder.encode_batch, max_batch=16, max_wait_ms=600_000, company=lambda: False)
+    got: list[list[float]] = []
+    thread = threading.Thread(target=lambda: got.extend(batcher.embed(["what food does the user like"])), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert got, "the lone text waited for texts that could not come"
+    np.testing.assert_allclose(got, one_by_one(embedder, ["what food does the user like"]), atol=TOLERANCE)
+
+
 def test_the_shared_local_embedder_answers_concurrent_requests_like_single_ones(embedder):
     wanted = {owner: texts_for(owner, 3) for owner in range(8)}
     got: dict[int, list[list[float]]] = {}

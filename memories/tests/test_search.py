@@ -210,10 +210,12 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
 
     keyword_statement_sent = threading.Event()
     seen_while_embedding: list[bool] = []
+    waits_for_company: list[bool] = []
     real_embed = embedder.embed
 
     def embed_once_keywords_are_sent(texts):
         seen_while_embedding.append(keyword_statement_sent.wait(10))
+        waits_for_company.append(embedder.batcher.company())
         return real_embed(texts)
 
     def watch(execute, sql, params, many, context):
@@ -227,3 +229,5 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
     assert response.status_code == 200
     assert response.json()["results"][0]["memory"] == "Plays the cello on Sundays"
     assert seen_while_embedding == [True]
+    # The only request in its process: its text does not wait EMBEDDER_BATCH_WAIT_MS for others that cannot come.
+    assert waits_for_company == [False]
