@@ -219,7 +219,7 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
         return real_embed(texts)
 
     def watch(execute, sql, params, many, context):
-        if "WITH terms" in sql:
+        if "ts_filter(" in sql:  # the keyword statement (BM25)
             keyword_statement_sent.set()
         return execute(sql, params, many, context)
 
