@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "vs_mem0.py"
 
 
@@ -28,22 +30,18 @@ def test_running_without_a_mem0_clone_says_it_is_needed():
     assert "--mem0-repo" in done.stderr
 
 
-def test_an_unknown_operation_is_refused():
-    done = run_script("--mem0-repo", ".", "--ops", "add,delete")
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--ops", "add,delete", "--ops takes add and search"),
+        ("--keys", "root", "--keys takes user and admin"),
+        ("--rounds", "0", "--rounds must be at least 1"),
+    ],
+)
+def test_a_bad_option_value_is_refused(option, value, says):
+    done = run_script("--mem0-repo", ".", option, value)
     assert done.returncode == 2
-    assert "--ops takes add and search" in done.stderr
-
-
-def test_an_unknown_key_kind_is_refused():
-    done = run_script("--mem0-repo", ".", "--keys", "root")
-    assert done.returncode == 2
-    assert "--keys takes user and admin" in done.stderr
-
-
-def test_zero_rounds_is_refused():
-    done = run_script("--mem0-repo", ".", "--rounds", "0")
-    assert done.returncode == 2
-    assert "--rounds must be at least 1" in done.stderr
+    assert says in done.stderr
 
 
 def test_a_folder_that_is_not_a_mem0_clone_is_named_in_the_error(tmp_path):
