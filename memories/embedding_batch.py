@@ -7,7 +7,7 @@ a time, and one caller at a time keeps HF fast tokenizers (not thread-safe) away
 A lone request runs the model in its own thread: no hand-off to another thread, whose wake-up costs a
 scheduler slice on a busy machine. Requests arriving while the model runs make up the next batch. A batch
 waits up to `max_wait_ms` for more texts only while `company()` says others may come (the server: another
-request is in progress in this process); a request alone does not wait for nobody.
+request is in progress in this process); a request alone runs at once.
 
 Fairness: a batch holds at most `max_batch` texts, shared out round-robin between the waiting requests,
 so a request with 500 texts takes many batches while a one-text search rides along in the next one
