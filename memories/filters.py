@@ -107,6 +107,19 @@ def required_scope(filters: dict[str, Any] | None) -> dict[str, str]:
     return scope
 
 
+def filter_keys(filters: dict[str, Any] | None) -> set[str]:
+    """Every key that `filters` sets a condition on, through AND/OR/NOT (call after build_filter checked it)."""
+    keys: set[str] = set()
+    stack = [filters or {}]
+    while stack:
+        for key, value in stack.pop().items():
+            if key in LOGICAL:
+                stack.extend(value)
+            else:
+                keys.add(key)
+    return keys
+
+
 def _logical(op: str, value: Any) -> Q:
     if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
         raise InvalidInput(f"filters.{op} must be a non-empty list of filter objects.")

@@ -73,6 +73,53 @@ class Memory(models.Model):
         return self.text[:80]
 
 
+class Posting(models.Model):
+    """One lexeme of one memory's search_vector, with its term frequency: BM25's inverted index.
+
+    Written only by PostgreSQL, by triggers on the memories table (migration 0008), so every write path (bulk
+    inserts, updates, deletes, TRUNCATE) keeps it exact. It repeats the memory's scope ids, account and
+    expiration date, so a search scoped by those alone reads its keywords' postings from one index without
+    visiting the memories (memories/search.py).
+    """
+
+    pk = models.CompositePrimaryKey("memory_id", "lexeme")
+    memory_id = models.UUIDField()
+    lexeme = models.TextField()
+    # Occurrences of the lexeme in the memory (its positions in the tsvector), and the memory's length in
+    # distinct lexemes.
+    tf = models.IntegerField()
+    dl = models.IntegerField()
+    user_id = models.CharField(max_length=255, null=True)
+    agent_id = models.CharField(max_length=255, null=True)
+    app_id = models.CharField(max_length=255, null=True)
+    run_id = models.CharField(max_length=255, null=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    expiration_date = models.DateField(null=True)
+
+    class Meta:
+        # One index per scope id, led by it and the lexeme, carrying everything else a search reads or checks:
+        # an index-only scan per query word.
+        indexes = [
+            models.Index(
+                fields=[field, "lexeme"],
+                include=["memory_id", "tf", "dl", "account", "expiration_date"],
+                condition=models.Q(**{f"{field}__isnull": False}),
+                name=f"posting_{field.removesuffix('_id')}_lexeme",
+            )
+            for field in SCOPE_FIELDS
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} x{self.tf} in {self.memory_id}"
+
+
 class MemoryHistory(models.Model):
     class Event(models.TextChoices):
         ADD = "ADD"

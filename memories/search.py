@@ -4,9 +4,9 @@ Why BM25 and not PostgreSQL's ts_rank: ts_rank has no inverse document frequency
 starts half the memories of a scope counts as much as the one rare word (a place, an object) that decides
 the question. Here every statistic is taken inside the caller's scope and filters, in the same statement
 that finds the candidates:
-- a term's document frequency df is the number of the scope's memories that contain it (the GIN index on
-  search_vector finds them), N the number of memories of the scope, and idf = ln(1 + (N - df + 0.5) /
-  (df + 0.5)): a term in most of the scope weighs almost nothing;
+- a term's document frequency df is the number of the scope's memories that contain it (an inverted index,
+  memories_posting, or the GIN index on search_vector finds them), N the number of memories of the scope,
+  and idf = ln(1 + (N - df + 0.5) / (df + 0.5)): a term in most of the scope weighs almost nothing;
 - term frequencies come from the stored tsvector's positions, the length of a memory is its number of
   distinct lexemes (tsvector length()), the average is the scope's.
 """
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from memories.models import TEXT_SEARCH_CONFIG, Memory
+from memories.models import TEXT_SEARCH_CONFIG, Memory, Posting
 
 # BM25's usual constants: term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
@@ -39,8 +39,15 @@ _COLUMNS = [
 ] + ["hash"]
 
 
-def _keyword_sql(scope_sql: str, stats: tuple[float, float] | None) -> str:
-    """BM25's best CANDIDATE_DEPTH memories of the scope (ids and scores, best first), and the query's max_score."""
+def _keyword_sql(scope_sql: str, postings_sql: str | None, stats: tuple[float, float] | None) -> str:
+    """BM25's best CANDIDATE_DEPTH memories of the scope (ids and scores, best first), and the query's max_score.
+
+    With `postings_sql` (the scope's postings, see models.Posting) the term frequencies come from the inverted
+    index: one index-only scan per query word. Without (filters on metadata or times, which postings do not
+    hold) they come from the memories that the GIN index finds, whose tsvectors are unnested row by row. On
+    a 10,000-memory scope that costs 3.2x the time when a sixth of the scope holds a query word (10.7 vs
+    3.3 ms, 1,675 memories) and 2.9x over the 16 bench queries (77 vs 26 ms); the rankings are the same.
+    """
     # The scope is inlined (NOT MATERIALIZED), so the keyword side walks the GIN index on search_vector. Only
     # placeholders, constants and Django's own compiled scope query are formatted in; every value travels as a
     # parameter.
@@ -56,10 +63,11 @@ def _keyword_sql(scope_sql: str, stats: tuple[float, float] | None) -> str:
     # text form quotes and escapes each lexeme, so joining its entries with ' | ' makes a valid tsquery.
     lexemes = f"(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s)))[1:{MAX_KEYWORDS}]"
     matches = f"NULLIF(replace(array_to_tsvector({lexemes})::text, ''' ''', ''' | '''), '')::tsquery"
-    return f"""
-WITH scope AS NOT MATERIALIZED (
-    {scope_sql}
-), tf AS MATERIALIZED (
+    if postings_sql is not None:
+        tf_sql = f"""
+    SELECT p.memory_id AS id, p.lexeme, p.tf, p.dl FROM ({postings_sql}) p WHERE p.lexeme = ANY({lexemes})"""  # noqa: S608
+    else:
+        tf_sql = f"""
     -- Only the query's own lexemes of each matching memory are unnested: setweight marks them (stored
     -- vectors carry no weights) and ts_filter keeps them, with their positions (term frequency). unnest in the
     -- select list (a ProjectSet node) costs less per memory than a LATERAL function scan (7.5 vs 8.1 ms, 1,600 rows).
@@ -68,7 +76,11 @@ WITH scope AS NOT MATERIALIZED (
                unnest(ts_filter(setweight(s.search_vector, 'A', {lexemes}), '{{a}}')) AS u
         FROM scope s
         WHERE s.search_vector @@ {matches}
-    ) matching
+    ) matching"""  # noqa: S608
+    return f"""
+WITH scope AS NOT MATERIALIZED (
+    {scope_sql}
+), tf AS MATERIALIZED ({tf_sql}
 ), stats AS MATERIALIZED (
     {stats_sql}
 ), df AS MATERIALIZED (
@@ -148,6 +160,7 @@ def settings_sql(exact: bool) -> str:
 def ranked(
     *,
     scope: QuerySet[Memory],
+    postings: QuerySet[Posting] | None,
     query: str,
     query_vector: Callable[[], list[float]],
     exact: bool,
@@ -169,18 +182,18 @@ def ranked(
     and the fusion. `query_vector` is called between them, so an embedding computed meanwhile (another thread,
     another core) costs the search no time of its own while PostgreSQL ranks by keywords.
     """
-    scope_sql, scope_params = scope.values("id", "search_vector", "embedding").query.sql_with_params()
-    # Django's compiled query uses %s placeholders; the outer statements use named ones.
-    names = [f"s{i}" for i in range(len(scope_params))]
-    scope_sql = scope_sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
-    params = dict(zip(names, scope_params, strict=True))
+    scope_sql, params = _named(scope.values("id", "search_vector", "embedding"), "s")
     keyword_params = params | {"config": TEXT_SEARCH_CONFIG, "query": query}
+    postings_sql = None
+    if postings is not None:
+        postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf", "dl"), "p")
+        keyword_params |= postings_params
     if stats is not None:
         keyword_params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(settings_sql(exact))
-            cursor.execute(_keyword_sql(scope_sql, stats), keyword_params)
+            cursor.execute(_keyword_sql(scope_sql, postings_sql, stats), keyword_params)
             max_score, keyword_ids, keyword_scores = cursor.fetchone()
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
         params |= {"vector": _vector_literal(query_vector())}
@@ -199,6 +212,13 @@ def ranked(
             "keyword_rank": memory.keyword_rank,
         }
     return rows
+
+
+def _named(queryset: QuerySet, prefix: str) -> tuple[str, dict]:
+    """A queryset's SQL with named placeholders (prefix0, prefix1, ...) for the outer statements, and its values."""
+    sql, values = queryset.query.sql_with_params()
+    names = [f"{prefix}{i}" for i in range(len(values))]
+    return sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names), dict(zip(names, values, strict=True))
 
 
 def _vector_literal(vector: list[float]) -> str:

@@ -19,8 +19,8 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import search
 from memories.embeddings import embed_in_background, get_embedder
-from memories.filters import build_filter, required_scope
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
+from memories.filters import build_filter, filter_keys, required_scope
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
 
@@ -51,12 +51,25 @@ def memory_get(*, principal, memory_id: uuid.UUID) -> Memory:
 
 
 def _visible(*, principal, scope: dict[str, str], filters: dict | None, show_expired: bool) -> QuerySet[Memory]:
-    qs = memories_visible(principal=principal).filter(**scope)
+    return _narrowed(memories_visible(principal=principal).filter(**scope), filters, show_expired)
+
+
+def _narrowed(qs: QuerySet, filters: dict | None, show_expired: bool) -> QuerySet:
+    """`qs` (memories, or postings, which hold the same scope ids and expiration date) cut to the filters."""
     if filters:
         qs = qs.filter(build_filter(filters))
     if not show_expired:
         qs = qs.filter(Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate()))
     return qs
+
+
+def _postings_visible(*, principal, filters: dict, show_expired: bool) -> QuerySet[Posting] | None:
+    """The postings of exactly the memories `_visible` gives, when the filters are on scope ids alone (the
+    postings hold those, the account and the expiration date, and nothing else); None otherwise."""
+    if not filter_keys(filters) <= set(SCOPE_FIELDS):
+        return None
+    postings = Posting.objects.all() if principal.is_admin else Posting.objects.filter(account=principal.account)
+    return _narrowed(postings, filters, show_expired)
 
 
 @dataclass
@@ -249,6 +262,7 @@ def memories_search(
     plan = _scope_plan(scope_ids, scope)
     return search.ranked(
         scope=scope,
+        postings=_postings_visible(principal=principal, filters=filters, show_expired=show_expired),
         query=query,
         query_vector=lambda: embedding.result()[0],
         exact=plan.exact,

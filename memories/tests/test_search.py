@@ -219,7 +219,7 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
         return real_embed(texts)
 
     def watch(execute, sql, params, many, context):
-        if "ts_filter(" in sql:  # the keyword statement (BM25)
+        if "AS max_score" in sql:  # the keyword statement (BM25)
             keyword_statement_sent.set()
         return execute(sql, params, many, context)
 
@@ -231,3 +231,97 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
     assert seen_while_embedding == [True]
     # The only request in its process: its text does not wait EMBEDDER_BATCH_WAIT_MS for others that cannot come.
     assert waits_for_company == [False]
+
+
+def _postings_differ_from_memories() -> int:
+    """Rows in one of memories_posting and the memories' own tsvectors (with scope, account and expiry), not the other."""
+    from django.db import connection
+
+    held = "user_id, agent_id, app_id, run_id, account_id, expiration_date"
+    from_memories = f"""SELECT m.id, t.lexeme, coalesce(array_length(t.positions, 1), 1), length(m.search_vector), {held}
+                        FROM memories_memory m, unnest(m.search_vector) t"""
+    from_postings = f"SELECT memory_id, lexeme, tf, dl, {held} FROM memories_posting"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (({from_memories} EXCEPT ALL {from_postings}) "
+            f"UNION ALL ({from_postings} EXCEPT ALL {from_memories})) d"
+        )
+        return cursor.fetchone()[0]
+
+
+def _keyword_hits(client, query):
+    results = search(client, query=query, user_id="alice", threshold=0, explain=True).json()["results"]
+    return [r["memory"] for r in results if r["score_details"]["bm25"] > 0]
+
+
+def test_keyword_search_follows_every_write(api_client, make_memory):
+    """BM25 reads its term frequencies from memories_posting, kept by PostgreSQL triggers: after each kind of
+    write, a search finds exactly the words the memories hold now, and the index equals the memories' own."""
+    from memories.models import Posting
+
+    ferry = make_memory("The ferry to Tallinn leaves at nine, the ferry back at six")
+    make_memory("Booked a table in Tallinn old town")
+    assert Posting.objects.filter(memory_id=ferry, lexeme="ferri").get().tf == 2
+    assert sorted(_keyword_hits(api_client, "Tallinn")) == [
+        "Booked a table in Tallinn old town",
+        "The ferry to Tallinn leaves at nine, the ferry back at six",
+    ]
+    assert _postings_differ_from_memories() == 0
+
+    api_client.put(f"/memories/{ferry}", {"text": "The ferry to Helsinki leaves at nine"}, format="json")
+    assert _keyword_hits(api_client, "Tallinn") == ["Booked a table in Tallinn old town"]
+    assert _keyword_hits(api_client, "Helsinki") == ["The ferry to Helsinki leaves at nine"]
+    assert _postings_differ_from_memories() == 0
+
+    api_client.put(f"/memories/{ferry}", {"expiration_date": "2020-01-01"}, format="json")
+    assert _keyword_hits(api_client, "Helsinki") == []
+    api_client.put(f"/memories/{ferry}", {"metadata": {"trip": "baltic"}}, format="json")
+    assert _postings_differ_from_memories() == 0
+
+    assert api_client.delete(f"/memories/{ferry}").status_code == 200
+    assert _postings_differ_from_memories() == 0
+    assert not Posting.objects.filter(memory_id=ferry).exists()
+
+    assert api_client.post("/reset").status_code == 200
+    assert _keyword_hits(api_client, "Tallinn") == []
+    assert not Posting.objects.exists()
+
+
+def test_a_search_scoped_by_ids_alone_ranks_as_a_filtered_one(api_client, make_memory):
+    """The postings (scope ids only) and the memories' tsvectors (any filter) give the same BM25: the same
+    memories in the same order, with the same scores and parts. Term frequency and length both count here."""
+    from django.db import connection
+
+    texts = [
+        "Tea tea tea: green tea every morning",
+        "Tea with milk",
+        "Prefers coffee, sometimes tea in the afternoon when the office is quiet and the coffee machine is broken",
+        "Drinks coffee",
+        "Went hiking in the Alps with a thermos of tea",
+        "The dentist appointment is on Monday",
+    ]
+    for text in texts:
+        make_memory(text, metadata={"kind": "note"})
+    make_memory("Tea tea tea for bob", user_id="bob", metadata={"kind": "note"})
+    statements: list[str] = []
+
+    def keep(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    answers = []
+    for filters in (None, {"kind": "note"}):
+        statements.clear()
+        with connection.execute_wrapper(keep):
+            body = {"query": "tea or coffee", "user_id": "alice", "threshold": 0, "explain": True}
+            response = search(api_client, **body, **({"filters": filters} if filters else {}))
+        assert response.status_code == 200, response.content
+        keyword_sql = next(sql for sql in statements if "AS max_score" in sql)
+        answers.append((response.json()["results"], "memories_posting" in keyword_sql))
+    (results, from_postings), (other, from_postings_too) = answers
+    assert (from_postings, from_postings_too) == (True, False)
+    assert [r["memory"] for r in results] == [r["memory"] for r in other]
+    assert sum(r["score_details"]["bm25"] > 0 for r in results) == 5
+    for mine, theirs in zip(results, other, strict=True):
+        assert mine["score"] == pytest.approx(theirs["score"], abs=1e-12)
+        assert mine["score_details"] == pytest.approx(theirs["score_details"], abs=1e-12)
