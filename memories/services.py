@@ -20,7 +20,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.embeddings import get_embedder
 from memories.filters import build_filter, required_scope
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, SessionMessage
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting, SessionMessage
 from memories.selectors import memories_visible, memory_get
 from memories.signals import history_record
 from memories.timestamps import dated_text
@@ -337,7 +337,12 @@ def memories_reset() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        tables = (Memory._meta.db_table, MemoryHistory._meta.db_table, SessionMessage._meta.db_table)
+        tables = (
+            Memory._meta.db_table,
+            Posting._meta.db_table,
+            MemoryHistory._meta.db_table,
+            SessionMessage._meta.db_table,
+        )
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
 
 
