@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import search
-from memories.embeddings import embed_in_background, get_embedder
+from memories.embeddings import embed_query
 from memories.filters import build_filter, filter_keys, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
@@ -257,7 +257,7 @@ def memories_search(
     if top_k == 0:
         return []
     # The query is embedded on another thread while PostgreSQL plans the scope and ranks by keywords.
-    embedding = embed_in_background(get_embedder(), [query])
+    embedding = embed_query(query)
     scope = _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
     plan = _scope_plan(scope_ids, scope)
     return search.ranked(

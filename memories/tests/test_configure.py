@@ -246,6 +246,20 @@ def openai_embedder(fake, dims: int) -> dict:
     }
 
 
+def test_a_search_after_another_worker_switched_the_embedder_embeds_the_query_with_the_new_one(
+    api_client, make_memory, fake_openai, embedder
+):
+    """A search starts embedding its query with the embedder this process last saw, before it reads the stored
+    configuration; when that read finds another embedder, the query is embedded again with the new one."""
+    make_memory("Likes green tea")
+    assert api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json").status_code == 200
+    # Another process stores a same-size embedder; this process has not seen it.
+    ServerConfig.objects.create(pk=1, version=1, config={"embedder": openai_embedder(fake_openai, 384)})
+    response = api_client.post("/search", {"query": "which tea", "user_id": "alice"}, format="json")
+    assert response.status_code == 200
+    assert [c.body["input"] for c in fake_openai.embed_calls()] == [["which tea"]]
+
+
 def test_a_new_embedding_size_with_memories_stored_is_a_409_and_changes_nothing(api_client, make_memory, fake_openai):
     make_memory("Likes tea")
     response = configure(api_client, embedder=openai_embedder(fake_openai, 16))
