@@ -63,9 +63,9 @@ def _narrowed(qs: QuerySet, filters: dict | None, show_expired: bool) -> QuerySe
     return qs
 
 
-def _postings_visible(*, principal, filters: dict, show_expired: bool) -> QuerySet[Posting] | None:
-    """The postings of exactly the memories `_visible` gives, when the filters are on scope ids alone (the
-    postings hold those, the account and the expiration date, and nothing else); None otherwise."""
+def postings_matching(*, principal, filters: dict | None, show_expired: bool = False) -> QuerySet[Posting] | None:
+    """The postings of exactly the memories memories_matching gives, when the filters are on scope ids alone
+    (the postings hold those, the account and the expiration date, and nothing else); None otherwise."""
     if not filter_keys(filters) <= set(SCOPE_FIELDS):
         return None
     postings = Posting.objects.all() if principal.is_admin else Posting.objects.filter(account=principal.account)
@@ -262,7 +262,7 @@ def memories_search(
     plan = _scope_plan(scope_ids, scope)
     return search.ranked(
         scope=scope,
-        postings=_postings_visible(principal=principal, filters=filters, show_expired=show_expired),
+        postings=postings_matching(principal=principal, filters=filters, show_expired=show_expired),
         query=query,
         query_vector=lambda: embedding.result()[0],
         exact=plan.exact,
