@@ -108,15 +108,15 @@ def required_scope(filters: dict[str, Any] | None) -> dict[str, str]:
 
 
 def filter_keys(filters: dict[str, Any] | None) -> set[str]:
-    """Every key that `filters` sets a condition on, through AND/OR/NOT (call after build_filter checked it)."""
+    """Every key that `filters` sets a condition on, through AND/OR/NOT (build_filter says what is malformed)."""
     keys: set[str] = set()
-    stack = [filters or {}]
+    stack = [filters if isinstance(filters, dict) else {}]
     while stack:
         for key, value in stack.pop().items():
-            if key in LOGICAL:
-                stack.extend(value)
-            else:
+            if key not in LOGICAL:
                 keys.add(key)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, dict))
     return keys
 
 

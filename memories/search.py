@@ -176,7 +176,8 @@ def ranked(
     `score` (0..1, see memories_search for the two fusion methods) and `score_details` (each part and each
     list's rank among the candidates). Ties are broken by id, so the order is stable. `stats` (the scope's
     memory count and average length): counted in the statement when None, which reads every memory of the
-    scope; large scopes pass an estimate instead (see selectors.memories_search).
+    scope; large scopes pass an estimate instead (see selectors.memories_search). `postings`: the same scope's
+    postings (selectors.postings_matching), whose index BM25 then reads; None reads the memories' tsvectors.
 
     Two statements in one transaction: the keyword side first, which needs no vector, then the vector side
     and the fusion. `query_vector` is called between them, so an embedding computed meanwhile (another thread,

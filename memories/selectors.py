@@ -36,10 +36,12 @@ def parse_memory_id(raw: str) -> uuid.UUID:
 def memories_visible(*, principal) -> QuerySet[Memory]:
     """Every memory the caller may see: all of them for admins, its own account's for a member."""
     # The embedding (384 floats) and the tsvector are only ever compared in SQL: never fetch them.
-    memories = Memory.objects.defer("embedding", "search_vector")
-    if principal.is_admin:
-        return memories
-    return memories.filter(account=principal.account)
+    return _owned(Memory.objects.defer("embedding", "search_vector"), principal)
+
+
+def _owned(qs: QuerySet, principal) -> QuerySet:
+    """All of `qs` (memories or postings) for admins, the rows of the caller's own account for a member."""
+    return qs if principal.is_admin else qs.filter(account=principal.account)
 
 
 def memory_get(*, principal, memory_id: uuid.UUID) -> Memory:
@@ -68,8 +70,7 @@ def postings_matching(*, principal, filters: dict | None, show_expired: bool = F
     (the postings hold those, the account and the expiration date, and nothing else); None otherwise."""
     if not filter_keys(filters) <= set(SCOPE_FIELDS):
         return None
-    postings = Posting.objects.all() if principal.is_admin else Posting.objects.filter(account=principal.account)
-    return _narrowed(postings, filters, show_expired)
+    return _narrowed(_owned(Posting.objects.all(), principal), filters, show_expired)
 
 
 @dataclass
