@@ -204,7 +204,8 @@ def local_embedder() -> LocalEmbedder:
     return _local
 
 
-# Helper threads for embed_in_background, created on demand: one per search in flight in this process at most.
+# Helper threads for embed_in_background, created on demand: one per search in flight in this process (two
+# for a search that finds another worker changed the embedder, see embed_query).
 AHEAD_THREADS = 32
 _ahead: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
 

@@ -48,9 +48,9 @@ def _keyword_sql(scope_sql: str, postings_sql: str | None, stats: tuple[float, f
     a 10,000-memory scope that costs 3.2x the time when a sixth of the scope holds a query word (10.7 vs
     3.3 ms, 1,675 memories) and 2.9x over the 16 bench queries (77 vs 26 ms); the rankings are the same.
     """
-    # The scope is inlined (NOT MATERIALIZED), so the keyword side walks the GIN index on search_vector. Only
-    # placeholders, constants and Django's own compiled scope query are formatted in; every value travels as a
-    # parameter.
+    # The scope is inlined (NOT MATERIALIZED): without postings the keyword side walks the GIN index on
+    # search_vector, with them it is read only to count a small scope (stats None). Only placeholders, constants
+    # and Django's own compiled queries are formatted in; every value travels as a parameter.
     if stats is None:
         stats_sql = "SELECT count(*) AS n, coalesce(avg(length(s.search_vector)), 1) AS avgdl FROM scope s"
     else:
