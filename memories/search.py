@@ -13,9 +13,10 @@ that finds the candidates:
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Callable
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -33,10 +34,10 @@ CANDIDATE_DEPTH = 100
 # Reciprocal-rank fusion's damping constant (Cormack et al. 2009).
 RRF_K = 60
 
-# Columns a search result needs (the embedding and the tsvector stay in PostgreSQL).
-_COLUMNS = [
-    f.column for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector", "hash")
-] + ["hash"]
+# Fields a search result carries, in the model's order (the embedding and the tsvector stay in PostgreSQL).
+_FIELDS = [f for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector")]
+# What the fusion statement adds to each row, in its order: the attributes ranked() reads.
+_PARTS = ("similarity", "bm25", "keyword", "weight", "vector_rank", "keyword_rank", "score")
 
 
 def _keyword_sql(scope_sql: str, postings_sql: str | None, stats: tuple[float, float] | None) -> str:
@@ -103,9 +104,10 @@ SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
 
 def _fusion_sql(scope_sql: str, exact: bool, method: str) -> str:
     """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit."""
-    # Exact: the same order, but not the `embedding <=> vector` expression the HNSW index serves.
-    order = "(embedding <=> %(vector)s::vector) + 0.0" if exact else "embedding <=> %(vector)s::vector"
-    columns = ", ".join(f'm."{column}"' for column in _COLUMNS)
+    # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
+    # that the HNSW index serves.
+    distance = "(s.embedding <=> %(vector)s::vector) + 0.0" if exact else "s.embedding <=> %(vector)s::vector"
+    columns = ", ".join(f'm."{field.column}"' for field in _FIELDS)
     if method == "rrf":
         # Reciprocal-rank fusion, scaled so that first on both lists is 1.
         rrf = f"1::float8 / ({RRF_K} + vector_rank) + coalesce(1::float8 / ({RRF_K} + keyword_rank), 0)"
@@ -118,11 +120,17 @@ WITH scope AS NOT MATERIALIZED (
 ), bm25 AS (
     SELECT b.id, b.score FROM unnest(%(keyword_ids)s::uuid[], %(keyword_scores)s::float8[]) AS b(id, score)
 ), vec AS (
-    SELECT s.id FROM scope s ORDER BY {order} LIMIT {CANDIDATE_DEPTH}
+    -- Each neighbour leaves with its distance (the index scan's own order), so only the keyword side's other
+    -- candidates are read again to compare their vectors.
+    SELECT s.id, {distance} AS distance FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}
 ), found AS (
-    SELECT c.id, 1 - (m.embedding <=> %(vector)s::vector) AS similarity, coalesce(b.score, 0) AS bm25
-    FROM (SELECT id FROM vec UNION SELECT id FROM bm25) c
-    JOIN {Memory._meta.db_table} m ON m.id = c.id
+    SELECT c.id, 1 - c.distance AS similarity, coalesce(b.score, 0) AS bm25
+    FROM (
+        SELECT id, distance FROM vec
+        UNION ALL
+        SELECT k.id, m.embedding <=> %(vector)s::vector FROM bm25 k JOIN {Memory._meta.db_table} m ON m.id = k.id
+        WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = k.id)
+    ) c
     LEFT JOIN bm25 b ON b.id = c.id
 ), ranked AS (
     -- Each list's rank among all candidates (1 = best); a memory without keywords has no keyword rank.
@@ -139,7 +147,7 @@ WITH scope AS NOT MATERIALIZED (
     -- Cut to the limit before reading the answered memories' columns (20 rows, not every candidate).
     SELECT * FROM scored WHERE score >= %(threshold)s ORDER BY score DESC, id LIMIT %(limit)s
 )
-SELECT {columns}, r.similarity, r.bm25, r.keyword, r.weight, r.vector_rank, r.keyword_rank, r.score
+SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}
 FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id
 ORDER BY r.score DESC, r.id
 """  # noqa: S608  (constants and Django's compiled scope query only)
@@ -191,16 +199,17 @@ def ranked(
         keyword_params |= postings_params
     if stats is not None:
         keyword_params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(settings_sql(exact))
-            cursor.execute(_keyword_sql(scope_sql, postings_sql, stats), keyword_params)
-            max_score, keyword_ids, keyword_scores = cursor.fetchone()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The settings and the keyword statement in one round trip; the SETs' empty results come first.
+        cursor.execute(f"{settings_sql(exact)}; {_keyword_sql(scope_sql, postings_sql, stats)}", keyword_params)
+        while cursor.description is None and cursor.nextset():
+            pass
+        max_score, keyword_ids, keyword_scores = cursor.fetchone()
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
         params |= {"vector": _vector_literal(query_vector())}
         params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
-        # raw() applies the fields' own conversions (metadata JSON, dates); extra columns become attributes.
-        rows = list(Memory.objects.raw(_fusion_sql(scope_sql, exact, method), params))
+        cursor.execute(_fusion_sql(scope_sql, exact, method), params)
+        rows = _memories(cursor.fetchall())
     for memory in rows:
         memory.score = float(memory.score)
         memory.score_details = {
@@ -215,6 +224,33 @@ def ranked(
     return rows
 
 
+def _memories(rows: list[tuple]) -> list[Memory]:
+    """Memories from the fusion statement's rows (_FIELDS, then _PARTS as attributes), as the ORM would load them.
+
+    The fields' own conversions (the metadata's JSON) apply as in a queryset, in about half the time raw() took
+    (0.25 against 0.5-0.7 ms for 20 rows): raw() maps columns to fields by name for every statement.
+    """
+    table = Memory._meta.db_table
+    converters = []
+    for position, field in enumerate(_FIELDS):
+        column = field.get_col(table)
+        if functions := connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            converters.append((position, functions, column))
+    names = [field.attname for field in _FIELDS]
+    count = len(_FIELDS)
+    memories = []
+    for row in rows:
+        values = list(row[:count])
+        for position, functions, column in converters:
+            for convert in functions:
+                values[position] = convert(values[position], column, connection)
+        memory = Memory.from_db(connection.alias, names, values)
+        for part, value in zip(_PARTS, row[count:], strict=True):
+            setattr(memory, part, value)
+        memories.append(memory)
+    return memories
+
+
 def _named(queryset: QuerySet, prefix: str) -> tuple[str, dict]:
     """A queryset's SQL with named placeholders (prefix0, prefix1, ...) for the outer statements, and its values."""
     sql, values = queryset.query.sql_with_params()
@@ -223,4 +259,16 @@ def _named(queryset: QuerySet, prefix: str) -> tuple[str, dict]:
 
 
 def _vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(repr(float(x)) if math.isfinite(x) else "0" for x in vector) + "]"
+    """pgvector's text form of `vector`, as the float32 values it stores (non-finite values as 0).
+
+    Rounded to float32 here as PostgreSQL would round the full decimals, then written with 9 significant
+    digits, which name each float32 exactly: the same vector from a third less text, written in a third to
+    a half of the time (0.11-0.13 against 0.26-0.43 ms for 384 values).
+    """
+    values = np.nan_to_num(np.asarray(vector, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return _vector_format(len(values)) % tuple(values.tolist())
+
+
+@functools.cache
+def _vector_format(dims: int) -> str:
+    return "[" + ",".join(["%.9g"] * dims) + "]"

@@ -329,3 +329,23 @@ def test_a_search_scoped_by_ids_alone_ranks_as_a_filtered_one(api_client, make_m
     for mine, theirs in zip(results, other, strict=True):
         assert mine["score"] == pytest.approx(theirs["score"], abs=1e-12)
         assert mine["score_details"] == pytest.approx(theirs["score_details"], abs=1e-12)
+
+
+def test_the_query_vector_reaches_postgresql_as_the_vector_its_full_decimals_name(db):
+    """The shorter text the fusion statement sends for the query's vector changes no stored value (float32)."""
+    import numpy as np
+    from django.db import connection
+
+    from memories import search
+
+    rng = np.random.default_rng(5)
+    vectors = [rng.standard_normal(384) / 20 for _ in range(20)]  # float64, as an API embedder answers
+    vectors += [v.astype(np.float32).astype(np.float64) for v in vectors[:10]]  # what the local model gives
+    with connection.cursor() as cursor:
+        for vector in vectors:
+            values = vector.tolist()
+            full = "[" + ",".join(repr(x) for x in values) + "]"
+            cursor.execute("SELECT %s::vector::text = %s::vector::text", [search._vector_literal(values), full])
+            assert cursor.fetchone() == (True,)
+        cursor.execute("SELECT %s::vector::text", [search._vector_literal([0.5, float("nan"), float("inf"), -1.0])])
+        assert cursor.fetchone() == ("[0.5,0,0,-1]",)
