@@ -34,6 +34,32 @@ def test_onnx_vectors_agree_with_torch_vectors(onnx_embedder):
     assert (onnx_vectors * torch_vectors).sum(axis=1).min() > 0.9999
 
 
+def test_a_batch_gets_the_vectors_of_the_tokenizers_own_padded_batch(onnx_embedder):
+    """Texts are tokenized one by one and padded to the batch's longest: the model sees what encode_batch gives."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    from memories.onnx_embedding import weights_folder
+
+    encoder = onnx_embedder._get_model()
+    reference = Tokenizer.from_file(str(weights_folder() / "tokenizer.json"))
+    reference.enable_truncation(
+        json.loads((weights_folder() / "sentence_bert_config.json").read_text())["max_seq_length"]
+    )
+    reference.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def reference_vectors(texts):
+        encodings = reference.encode_batch(texts)
+        columns = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+        feed = {name: np.array([getattr(e, column) for e in encodings]) for name, column in columns.items()}
+        return encoder.session.run(None, feed)[0]
+
+    batch = [*TEXTS, "", "a much longer text than the others, of a good many words, to be padded against"]
+    for texts in (batch, batch[:1], batch[-2:]):
+        np.testing.assert_array_equal(encoder.encode(texts), reference_vectors(texts))
+
+
 def test_search_on_the_onnx_runtime_ranks_the_memory_that_answers_first(
     onnx_embedder, api_client, make_memory, monkeypatch
 ):
