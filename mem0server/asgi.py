@@ -10,18 +10,19 @@ client costs a waiting coroutine and a socket.
 
 Why Django's WSGI application behind it, not its ASGI one: every view is synchronous, and Django's ASGI handler
 moves each request between the event loop and a fresh thread several times (signals, the view, the response),
-about 5 ms per request on a busy 2-core machine (a GET took 8 ms in-process against 3 ms this way). a2wsgi runs
-the WSGI application on a fixed pool of GUNICORN_THREADS threads, one hand-off per request.
+about 5 ms per request on a busy 2-core machine (a GET took 8 ms in-process against 3 ms this way). WSGIBridge
+(mem0server/wsgi_bridge.py) runs the WSGI application on a fixed pool of GUNICORN_THREADS threads, one hand-off
+there and one back per request.
 """
 
 from __future__ import annotations
 
 import os
 
-from a2wsgi import WSGIMiddleware
 from django.core.wsgi import get_wsgi_application
 
 from mem0server.buffering import BufferedApp, app_concurrency
+from mem0server.wsgi_bridge import WSGIBridge
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
 
@@ -31,4 +32,4 @@ from mem0server.startup import announce  # noqa: E402  (needs Django set up)
 
 announce()
 
-application = BufferedApp(WSGIMiddleware(django_application, workers=app_concurrency()), concurrency=app_concurrency())
+application = BufferedApp(WSGIBridge(django_application, workers=app_concurrency()), concurrency=app_concurrency())

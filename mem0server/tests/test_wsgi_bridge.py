@@ -1,0 +1,114 @@
+"""WSGIBridge (mem0server/wsgi_bridge.py): Django's WSGI application behind gunicorn's asyncio worker, driven with
+ASGI messages as the worker sends them. Over the wire, on a real gunicorn, test_faults.py covers the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+
+from mem0server.wsgi_bridge import WSGIBridge
+
+
+def http_scope(method: str, path: str, *headers: tuple[bytes, bytes]) -> dict:
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+def run(app, scope, body: bytes = b"") -> list[dict]:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+@pytest.mark.django_db
+def test_a_django_answer_goes_out_whole_with_its_status_and_headers(settings):
+    from django.core.wsgi import get_wsgi_application
+
+    settings.ADMIN_API_KEY = "bridge-admin-key-0123456789"
+    bridge = WSGIBridge(get_wsgi_application(), workers=2)
+    body = json.dumps({"query": "tea"}).encode()
+    scope = http_scope(
+        "POST",
+        "/search",
+        (b"x-api-key", b"bridge-admin-key-0123456789"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    )
+    start, answer = run(bridge, scope, body)
+    assert start["type"] == "http.response.start"
+    assert start["status"] == 400
+    headers = dict(start["headers"])
+    assert headers[b"content-type"] == b"application/json"
+    assert len(headers[b"x-request-id"]) == 32
+    assert answer == {"type": "http.response.body", "body": answer["body"]}
+    # Django read the body the bridge handed it: the query is there, the scope is what is missing.
+    assert json.loads(answer["body"])["detail"].startswith("Invalid request: Search needs user_id")
+
+
+def test_a_streaming_answer_goes_out_chunk_by_chunk_while_it_is_produced():
+    produced_second = threading.Event()
+    seen_before_second: list[int] = []
+
+    class Streaming:
+        streaming = True
+        closed = False
+
+        def __iter__(self):
+            yield b"first,"
+            produced_second.set()
+            yield b"second"
+
+        def close(self):
+            Streaming.closed = True
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return Streaming()
+
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message.get("body") == b"first,":
+            seen_before_second.append(produced_second.is_set())
+        sent.append(message)
+
+    asyncio.run(WSGIBridge(app, workers=1)(http_scope("GET", "/export"), receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", *["http.response.body"] * 3]
+    assert [m.get("body") for m in sent[1:]] == [b"first,", b"second", b""]
+    assert seen_before_second == [False]  # the first chunk left before the second existed
+    assert Streaming.closed
+
+
+def test_lifespan_is_acknowledged():
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(WSGIBridge(lambda environ, start_response: [], workers=1)({"type": "lifespan"}, receive, send))
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]

@@ -1,0 +1,88 @@
+"""Django's WSGI application as an ASGI application, run on a fixed pool of threads (mem0server/asgi.py).
+
+a2wsgi's WSGIMiddleware, which did this before, hands every piece of a response to the event loop and waits
+for it there: the status and headers, the body, then the end of the body, three round trips between two
+threads per request, each a wake-up on both sides. Django answers nearly every request with one whole body,
+so here the thread returns the response once and the event loop sends it: an API error (404) took 2.5 ms
+over HTTP against 0.6 ms in-process before. Streaming responses (static files, exports) still go out chunk by
+chunk as the thread produces them, each waiting for the event loop (back-pressure from a slow reader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+
+from a2wsgi.wsgi import build_environ
+
+
+class WSGIBridge:
+    """ASGI in front of a WSGI application; requests run on `workers` threads, at most that many at once."""
+
+    def __init__(self, app, *, workers: int) -> None:
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wsgi")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":  # nothing to start or stop
+            await receive()  # lifespan.startup
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        environ = build_environ(scope, io.BytesIO(b"".join(chunks)))
+        loop = asyncio.get_running_loop()
+        run = contextvars.copy_context().run
+        whole = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send)
+        if whole is not None:
+            start, body = whole
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+    def _respond(self, environ, loop, send):
+        """Runs the application (on a pool thread): (start message, body), or None once it streamed them itself."""
+        started = {}
+        written: list[bytes] = []
+
+        def start_response(status, headers, exc_info=None):
+            started["message"] = {
+                "type": "http.response.start",
+                "status": int(status.split(" ", 1)[0]),
+                "headers": [
+                    (name.strip().encode("latin1").lower(), value.strip().encode("latin1")) for name, value in headers
+                ],
+            }
+            return written.append  # WSGI's legacy write(): kept in order before the body
+
+        iterable = self.app(environ, start_response)
+        try:
+            if not getattr(iterable, "streaming", False):  # Django's HttpResponse: one whole body
+                return started["message"], b"".join([*written, *iterable])
+
+            def put(message) -> None:
+                asyncio.run_coroutine_threadsafe(send(message), loop).result()
+
+            put(started["message"])
+            for chunk in itertools.chain(written, iterable):
+                if chunk:
+                    put({"type": "http.response.body", "body": chunk, "more_body": True})
+            put({"type": "http.response.body", "body": b""})
+            return None
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()  # Django's request_finished: the thread's database connection goes back to the pool
