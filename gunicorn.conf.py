@@ -12,8 +12,9 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
                                its own; requests mostly wait on the database, an LLM or the worker's embedding
                                batch, so threads are cheap concurrency, and more of them put more texts into
                                each batch. More requests wait their turn (mem0server/buffering.py)
-    EMBEDDER_THREADS           CPU threads per worker for the local embedder (default: the usable
-                               cores shared out between the workers); read by Django's settings too
+    EMBEDDER_THREADS           CPU threads per worker for the local embedder (default on ONNX Runtime: 2, or
+                               1 on one core; on torch: the usable cores shared out between the workers);
+                               read by Django's settings too
     GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
                                an add with inference waits on LLM calls)
     GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
@@ -62,31 +63,36 @@ def usable_cores() -> int:
 
 
 def layout(cores: int, runtime: str = "onnx") -> tuple[int, int]:
-    """Default (workers, embedder threads per worker) for `cores`: one embedder thread per worker, and two
-    workers per core on ONNX Runtime (about 200 MB each), one per core on torch (about 500 MB each).
+    """Default (workers, embedder threads per worker) for `cores`: on ONNX Runtime two workers per core (about
+    200 MB each) with two embedder threads each when there are two cores or more; on torch one worker per core
+    (about 500 MB each) with one torch thread.
 
-    Measured on 2 cores (README "Sizing"): each worker batches its requests' texts, so one embedder thread
-    per worker already runs full batches; the Python side of a request (HTTP, DRF, the database driver)
-    runs under one GIL per process, so more workers, not more embedder threads, keep the cores busy (on
-    ONNX Runtime, 4 workers searched 81 req/s at 8 clients where 2 did 63, and 6 no more than 4); and
-    torch threads spin-wait for each other when the machine is busy (1 worker x 2 torch threads seeded
-    about 5x slower than 2 x 1 on a loaded 2-core machine).
+    Measured on 2 cores (README "Sizing"): each worker batches its requests' texts; the Python side of a
+    request (HTTP, DRF, the database driver) runs under one GIL per process, so more workers keep the cores
+    busy (on ONNX Runtime, 4 workers searched 81 req/s at 8 clients where 2 did 63, and 6 no more than 4). A
+    second ONNX Runtime thread halves a lone query's model time while the other core is free, and costs
+    nothing under load, as its threads sleep rather than spin (1 client: search p95 29.2-29.6 ms against
+    32.9-34.9; 8 and 32 clients: the same requests/s). Torch threads spin-wait for each other when the
+    machine is busy (1 worker x 2 torch threads seeded about 5x slower than 2 x 1 on a loaded 2-core machine).
     """
-    return max(1, cores) * (2 if runtime == "onnx" else 1), 1
+    if runtime == "onnx":
+        return max(1, cores) * 2, min(2, max(1, cores))
+    return max(1, cores), 1
 
 
 _cores = usable_cores()
 _runtime = os.environ.get("EMBEDDER_RUNTIME", "").strip().lower() or "onnx"  # as in Django's settings
-_default_workers, _default_torch_threads = layout(_cores, _runtime)
+_default_workers, _default_embedder_threads = layout(_cores, _runtime)
 workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or _default_workers
 worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
 # Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the
 # asgi worker does not use. Checked here so a bad value stops gunicorn with a clear line.
 _threads = _int("GUNICORN_THREADS", 8)
-# Torch threads follow the worker count unless set; the workers' Django settings read this variable.
+# Embedder threads unless set; the workers' Django settings read this variable. Torch threads follow a worker
+# count that was set (they spin-wait when there are more than cores); ONNX Runtime's sleep when idle.
 if not os.environ.get("EMBEDDER_THREADS", "").strip():
     os.environ["EMBEDDER_THREADS"] = str(
-        _default_torch_threads if workers == _default_workers else max(1, _cores // workers)
+        _default_embedder_threads if workers == _default_workers or _runtime == "onnx" else max(1, _cores // workers)
     )
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
