@@ -57,3 +57,18 @@ def test_a_search_result_is_written_as_drf_writes_it_with_and_without_explain(ma
         if not explain:
             expected.pop("score_details")
         assert SearchResultSerializer(memory, context={"explain": explain}).data == expected
+
+
+def test_a_search_response_is_written_as_drf_writes_it_with_and_without_rerank(make_memory):
+    from memories.rerank import RerankOutcome
+    from memories.serializers import SearchResponseSerializer
+
+    memories = [Memory.objects.get(id=make_memory(text)) for text in ("Prefers tea", "Drinks coffee")]
+    for score, memory in zip((0.75, 0.5), memories, strict=True):
+        memory.score, memory.score_details = score, {"method": "score", "vector": score, "keyword": 0.0}
+    for rerank in (None, RerankOutcome(applied=False, detail="no reranker is configured")):
+        instance = {"results": memories, "rerank": rerank}
+        expected = serializers.Serializer.to_representation(SearchResponseSerializer(context={}), instance)
+        if rerank is None:
+            expected.pop("rerank")
+        assert SearchResponseSerializer(instance).data == expected
