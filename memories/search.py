@@ -227,24 +227,17 @@ def ranked(
 def _memories(rows: list[tuple]) -> list[Memory]:
     """Memories from the fusion statement's rows (_FIELDS, then _PARTS as attributes), as the ORM would load them.
 
-    The fields' own conversions (the metadata's JSON) apply as in a queryset, in about half the time raw() took
-    (0.25 against 0.5-0.7 ms for 20 rows): raw() maps columns to fields by name for every statement.
+    The fields' own conversions (the metadata's JSON) apply through Django's compiler, as in a queryset, in
+    about half the time raw() took (0.25 against 0.5-0.7 ms for 20 rows): raw() maps columns to fields by
+    name for every statement.
     """
-    table = Memory._meta.db_table
-    converters = []
-    for position, field in enumerate(_FIELDS):
-        column = field.get_col(table)
-        if functions := connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            converters.append((position, functions, column))
+    compiler = connection.ops.compiler("SQLCompiler")(Memory.objects.none().query, connection, connection.alias)
+    converters = compiler.get_converters([field.get_col(Memory._meta.db_table) for field in _FIELDS])
     names = [field.attname for field in _FIELDS]
     count = len(_FIELDS)
     memories = []
-    for row in rows:
-        values = list(row[:count])
-        for position, functions, column in converters:
-            for convert in functions:
-                values[position] = convert(values[position], column, connection)
-        memory = Memory.from_db(connection.alias, names, values)
+    for row in compiler.apply_converters(rows, converters) if converters else rows:
+        memory = Memory.from_db(connection.alias, names, row[:count])
         for part, value in zip(_PARTS, row[count:], strict=True):
             setattr(memory, part, value)
         memories.append(memory)
