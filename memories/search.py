@@ -13,8 +13,10 @@ that finds the candidates:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 from django.conf import settings
@@ -38,6 +40,28 @@ RRF_K = 60
 _FIELDS = [f for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector")]
 # What the fusion statement adds to each row, in its order: the attributes ranked() reads.
 _PARTS = ("similarity", "bm25", "keyword", "weight", "vector_rank", "keyword_rank", "score")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """A search scope as SQL: its memories and, when its filters allow (selectors.postings_matching), its postings.
+
+    Compiled once from querysets (compiled_scope), then only read: selectors keep one per caller and scope.
+    """
+
+    sql: str
+    params: Mapping
+    postings_sql: str | None = None
+    postings_params: Mapping = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+
+
+def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None) -> Scope:
+    """The SQL of a scope's memories and postings, with named placeholders for the search statements."""
+    sql, params = _named(memories.values("id", "search_vector", "embedding"), "s")
+    if postings is None:
+        return Scope(sql, MappingProxyType(params))
+    postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf", "dl"), "p")
+    return Scope(sql, MappingProxyType(params), postings_sql, MappingProxyType(postings_params))
 
 
 def _keyword_sql(scope_sql: str, postings_sql: str | None, stats: tuple[float, float] | None) -> str:
@@ -167,8 +191,7 @@ def settings_sql(exact: bool) -> str:
 
 def ranked(
     *,
-    scope: QuerySet[Memory],
-    postings: QuerySet[Posting] | None,
+    scope: Scope,
     query: str,
     query_vector: Callable[[], list[float]],
     exact: bool,
@@ -184,24 +207,20 @@ def ranked(
     `score` (0..1, see memories_search for the two fusion methods) and `score_details` (each part and each
     list's rank among the candidates). Ties are broken by id, so the order is stable. `stats` (the scope's
     memory count and average length): counted in the statement when None, which reads every memory of the
-    scope; large scopes pass an estimate instead (see selectors.memories_search). `postings`: the same scope's
-    postings (selectors.postings_matching), whose index BM25 then reads; None reads the memories' tsvectors.
+    scope; large scopes pass an estimate instead (see selectors.memories_search). With the scope's postings,
+    BM25 reads their index; without, the memories' tsvectors.
 
     Two statements in one transaction: the keyword side first, which needs no vector, then the vector side
     and the fusion. `query_vector` is called between them, so an embedding computed meanwhile (another thread,
     another core) costs the search no time of its own while PostgreSQL ranks by keywords.
     """
-    scope_sql, params = _named(scope.values("id", "search_vector", "embedding"), "s")
-    keyword_params = params | {"config": TEXT_SEARCH_CONFIG, "query": query}
-    postings_sql = None
-    if postings is not None:
-        postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf", "dl"), "p")
-        keyword_params |= postings_params
+    scope_sql, params = scope.sql, dict(scope.params)
+    keyword_params = params | dict(scope.postings_params) | {"config": TEXT_SEARCH_CONFIG, "query": query}
     if stats is not None:
         keyword_params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
     with transaction.atomic(), connection.cursor() as cursor:
         # The settings and the keyword statement in one round trip; the SETs' empty results come first.
-        cursor.execute(f"{settings_sql(exact)}; {_keyword_sql(scope_sql, postings_sql, stats)}", keyword_params)
+        cursor.execute(f"{settings_sql(exact)}; {_keyword_sql(scope_sql, scope.postings_sql, stats)}", keyword_params)
         while cursor.description is None and cursor.nextset():
             pass
         max_score, keyword_ids, keyword_scores = cursor.fetchone()

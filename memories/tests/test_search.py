@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 
@@ -81,6 +82,21 @@ def test_top_k_zero_returns_nothing(api_client, alice_memories):
 
 def test_search_hides_expired_memories_unless_asked(api_client, make_memory):
     make_memory("Is in Paris this week", expiration_date=__import__("datetime").date(2020, 1, 1))
+    assert search(api_client, query="Paris", user_id="alice", threshold=0).json()["results"] == []
+    shown = search(api_client, query="Paris", user_id="alice", threshold=0, show_expired=True).json()["results"]
+    assert [r["memory"] for r in shown] == ["Is in Paris this week"]
+
+
+def test_a_memory_expiring_today_is_found_today_and_hidden_tomorrow(api_client, make_memory, monkeypatch):
+    """The same search repeated (its compiled scope kept) still hides a memory the day after it expired."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    make_memory("Is in Paris this week", expiration_date=today)
+    for _ in range(2):
+        found = search(api_client, query="Paris", user_id="alice", threshold=0).json()["results"]
+        assert [r["memory"] for r in found] == ["Is in Paris this week"]
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: today + datetime.timedelta(days=1))
     assert search(api_client, query="Paris", user_id="alice", threshold=0).json()["results"] == []
     shown = search(api_client, query="Paris", user_id="alice", threshold=0, show_expired=True).json()["results"]
     assert [r["memory"] for r in shown] == ["Is in Paris this week"]

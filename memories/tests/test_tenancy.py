@@ -53,6 +53,24 @@ def test_member_cannot_list_or_search_another_accounts_memories_by_scope(two_mem
     assert [m["id"] for m in found.json()["results"]] == [mine]
 
 
+def test_the_same_search_by_two_accounts_and_an_admin_finds_each_ones_own(two_members, api_client):
+    """Repeated: each caller's search of one scope keeps its own compiled statement, never another's."""
+    (_, client_a), (_, client_b) = two_members
+    theirs = add(client_b, "Loves spicy Thai curry", user_id="shared-user")
+    mine = add(client_a, "Loves Thai curry with rice", user_id="shared-user")
+    body = {"query": "Thai curry", "user_id": "shared-user", "threshold": 0}
+
+    def found(client) -> set[str]:
+        response = client.post("/search", body, format="json")
+        assert response.status_code == 200
+        return {m["id"] for m in response.json()["results"]}
+
+    for _ in range(2):
+        assert found(client_b) == {theirs}
+        assert found(client_a) == {mine}
+        assert found(api_client) == {mine, theirs}
+
+
 def test_history_of_a_deleted_memory_stays_with_its_account(two_members):
     (_, client_a), (_, client_b) = two_members
     memory_id = add(client_b, "temporary")
