@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
 from memories.models import TEXT_SEARCH_CONFIG, Memory, Posting
@@ -210,24 +210,23 @@ def ranked(
     scope; large scopes pass an estimate instead (see selectors.memories_search). With the scope's postings,
     BM25 reads their index; without, the memories' tsvectors.
 
-    Two statements in one transaction: the keyword side first, which needs no vector, then the vector side
-    and the fusion. `query_vector` is called between them, so an embedding computed meanwhile (another thread,
-    another core) costs the search no time of its own while PostgreSQL ranks by keywords.
+    Two statements: the keyword side first, which needs no vector, then the vector side and the fusion.
+    `query_vector` is called between them, so an embedding computed meanwhile (another thread, another core)
+    costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
+    search's settings (settings_sql) in one query string, which PostgreSQL runs as one implicit transaction:
+    the SET LOCALs end with it, and no BEGIN and COMMIT cost a round trip each.
     """
     scope_sql, params = scope.sql, dict(scope.params)
     keyword_params = params | dict(scope.postings_params) | {"config": TEXT_SEARCH_CONFIG, "query": query}
     if stats is not None:
         keyword_params |= {"stats_n": float(stats[0]), "stats_avgdl": float(stats[1])}
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The settings and the keyword statement in one round trip; the SETs' empty results come first.
-        cursor.execute(f"{settings_sql(exact)}; {_keyword_sql(scope_sql, scope.postings_sql, stats)}", keyword_params)
-        while cursor.description is None and cursor.nextset():
-            pass
+    with connection.cursor() as cursor:
+        _execute_set(cursor, exact, _keyword_sql(scope_sql, scope.postings_sql, stats), keyword_params)
         max_score, keyword_ids, keyword_scores = cursor.fetchone()
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
         params |= {"vector": _vector_literal(query_vector())}
         params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
-        cursor.execute(_fusion_sql(scope_sql, exact, method), params)
+        _execute_set(cursor, exact, _fusion_sql(scope_sql, exact, method), params)
         rows = _memories(cursor.fetchall())
     for memory in rows:
         memory.score = float(memory.score)
@@ -241,6 +240,13 @@ def ranked(
             "keyword_rank": memory.keyword_rank,
         }
     return rows
+
+
+def _execute_set(cursor, exact: bool, sql: str, params: dict) -> None:
+    """`sql` behind the search's settings, in one round trip; the cursor is left at the statement's result."""
+    cursor.execute(f"{settings_sql(exact)}; {sql}", params)
+    while cursor.description is None and cursor.nextset():  # the SETs' empty results come first
+        pass
 
 
 def _memories(rows: list[tuple]) -> list[Memory]:

@@ -142,6 +142,27 @@ def test_small_scopes_are_searched_exactly_and_large_ones_through_hnsw(
     assert skips not in sql
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exact_max_rows", [0, 10_000], ids=["hnsw", "exact"])
+def test_a_search_leaves_its_database_connection_with_the_default_settings(
+    api_client, alice_memories, settings, exact_max_rows
+):
+    """The search's planner and pgvector settings end with its statements: the next request on the same
+    connection plans as PostgreSQL would by default."""
+    from django.db import connection
+
+    settings.SEARCH_EXACT_MAX_ROWS = exact_max_rows
+    for _ in range(2):
+        results = search(api_client, query="what food does she like", user_id="alice", threshold=0).json()["results"]
+        assert results[0]["memory"] == "Loves spicy Thai curry"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan'),"
+                " current_setting('hnsw.iterative_scan'), current_setting('hnsw.ef_search')"
+            )
+            assert cursor.fetchone() == ("on", "on", "off", "40")
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [
