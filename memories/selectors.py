@@ -20,7 +20,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import search
 from memories.embeddings import embed_query
-from memories.filters import build_filter, filter_keys, required_scope
+from memories.filters import build_filter, filter_check_size, filter_keys, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
@@ -88,17 +88,18 @@ def _search_scope(*, principal, filters: dict, show_expired: bool) -> search.Sco
     """The caller's search scope and its postings as SQL.
 
     Building and compiling the two querysets costs about 1.5 ms of Python per search. When the filters are
-    plain scope ids, as the SDKs send them, the SQL is kept per process under everything it depends on:
-    whose memories (every account's for an admin, one account's for a member), the filters as given,
-    show_expired and today's date (for expiry). Other filters are compiled for each search.
+    scope ids, as the SDKs send them (`{"user_id": "alice"}`, or `{"AND": [{"user_id": "alice"}, ...]}`), the
+    SQL is kept per process under everything it depends on: whose memories (every account's for an admin,
+    one account's for a member), the filters as given, show_expired and today's date (for expiry). Other
+    filters are compiled for each search.
     """
     today = timezone.localdate()
     owner = None if principal.is_admin else getattr(principal.account, "pk", None)
     key = None
-    if (principal.is_admin or owner is not None) and all(
-        field in SCOPE_FIELDS and isinstance(value, str) for field, value in filters.items()
-    ):
-        key = (principal.is_admin, owner, tuple(filters.items()), show_expired, today)
+    if (principal.is_admin or owner is not None) and _scope_ids_only(filters):
+        filter_check_size(filters)  # the limits apply to a kept scope as to a compiled one
+        # For string keys and values in dicts and lists, the JSON text names the filters exactly.
+        key = (principal.is_admin, owner, json.dumps(filters), show_expired, today)
         scope = _scope_cache.get(key)
         if scope is not None:
             return scope
@@ -111,6 +112,19 @@ def _search_scope(*, principal, filters: dict, show_expired: bool) -> search.Sco
             _scope_cache.clear()
         _scope_cache[key] = scope
     return scope
+
+
+def _scope_ids(filters: Any) -> bool:
+    return isinstance(filters, dict) and all(
+        field in SCOPE_FIELDS and isinstance(value, str) for field, value in filters.items()
+    )
+
+
+def _scope_ids_only(filters: dict) -> bool:
+    """Whether `filters` holds scope ids with string values alone, at the top level or in one level of AND."""
+    rest = {key: value for key, value in filters.items() if key != "AND"}
+    within = filters.get("AND", [])
+    return _scope_ids(rest) and isinstance(within, list) and all(_scope_ids(item) for item in within)
 
 
 @dataclass

@@ -115,6 +115,16 @@ def test_filters_nested_deeper_than_the_limit_are_a_400_naming_it(api_client, se
     assert "deeper than 3 levels (MAX_FILTER_DEPTH)" in response.json()["detail"]
 
 
+def test_a_lowered_condition_limit_applies_to_a_search_served_before(api_client, settings):
+    """Scope ids inside AND count as conditions, also for a search whose compiled scope was kept."""
+    filters = {"AND": [{"agent_id": "a1"}, {"run_id": "r1"}]}
+    assert search(api_client, filters=filters).status_code == 200
+    settings.MAX_FILTER_CONDITIONS = 1
+    response = search(api_client, filters=filters)
+    assert response.status_code == 400
+    assert "MAX_FILTER_CONDITIONS" in response.json()["detail"]
+
+
 def test_filters_at_the_limits_are_served(api_client, make_memory):
     make_memory("Drinks green tea", metadata={"topic": "t999"})
     # The top-level user_id is not counted: 1 + 98 + 1 conditions.

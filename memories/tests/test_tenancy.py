@@ -53,12 +53,17 @@ def test_member_cannot_list_or_search_another_accounts_memories_by_scope(two_mem
     assert [m["id"] for m in found.json()["results"]] == [mine]
 
 
-def test_the_same_search_by_two_accounts_and_an_admin_finds_each_ones_own(two_members, api_client):
+@pytest.mark.parametrize(
+    "scope",
+    [{"user_id": "shared-user"}, {"user_id": "shared-user", "filters": {"AND": [{"user_id": "shared-user"}]}}],
+    ids=["top-level", "and-in-AND"],
+)
+def test_the_same_search_by_two_accounts_and_an_admin_finds_each_ones_own(two_members, api_client, scope):
     """Repeated: each caller's search of one scope keeps its own compiled statement, never another's."""
     (_, client_a), (_, client_b) = two_members
     theirs = add(client_b, "Loves spicy Thai curry", user_id="shared-user")
     mine = add(client_a, "Loves Thai curry with rice", user_id="shared-user")
-    body = {"query": "Thai curry", "user_id": "shared-user", "threshold": 0}
+    body = {"query": "Thai curry", "threshold": 0, **scope}
 
     def found(client) -> set[str]:
         response = client.post("/search", body, format="json")
