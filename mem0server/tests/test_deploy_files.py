@@ -346,3 +346,11 @@ def test_the_health_probe_passes_against_a_running_server_on_a_custom_host(live_
     assert '"database":"ok"' in result.stdout
     # Presenting a host the server does not accept fails, so the probe really checks the answer.
     assert run_probe(port, "other.example.com").returncode == 1
+
+
+def test_make_test_setup_installs_requirements_in_one_pip_run(tmp_path):
+    """make -j3 test-setup on a fresh venv: one pip run for the requirements, never two at once into one venv."""
+    script = make_dry_run("test-setup", tmp_path)
+    installs = [line for line in script.splitlines() if "pip install" in line and " -r " in line]
+    assert installs == [installs[0]] and "-r requirements-dev.txt" in installs[0], installs
+    assert script.index("-r requirements-dev.txt") < script.index("prepare_embedder")
