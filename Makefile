@@ -91,10 +91,12 @@ worker: $(VENV)/.installed
 	$(WORKER)
 
 # The official TypeScript SDK for platform_api/tests/test_sdk_typescript.py (node and npm needed); reinstalled
-# when the lock file changes. npm writes node_modules/.package-lock.json on every install.
+# when the lock file changes. npm writes node_modules/.package-lock.json on every install. Run inside the folder,
+# not with --prefix: --prefix also moves npm's global configuration ($(JS_TESTS)/etc/npmrc), so a machine's own
+# (a proxy's CA certificate, a registry mirror) went unread and npm retried each download for minutes.
 JS_TESTS := platform_api/tests/js
 $(JS_TESTS)/node_modules/.package-lock.json: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
-	npm ci --prefix $(JS_TESTS) --no-audit --no-fund
+	cd $(JS_TESTS) && npm ci --no-audit --no-fund
 
 # The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is never used).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

@@ -88,10 +88,14 @@ def test_torch_comes_from_the_cpu_index_at_the_version_requirements_pin():
     assert install.index("whl/cpu") < install.index("-r requirements.txt")
 
 
-def make_dry_run(target: str, tmp_path: Path, **variables: str) -> str:
-    """What `make` would run for `target` (make -n), with .venv moved to a folder of the test's."""
+def make_dry_run(target: str, tmp_path: Path, *, always: bool = False, **variables: str) -> str:
+    """What `make` would run for `target` (make -n), with .venv moved to a folder of the test's; with `always`,
+    also what is up to date (make -B)."""
     venv = tmp_path / "venv"
-    args = [f"{name}={value}" for name, value in {"VENV": str(venv), **variables}.items()]
+    args = [
+        *(["-B"] if always else []),
+        *(f"{name}={value}" for name, value in {"VENV": str(venv), **variables}.items()),
+    ]
     done = subprocess.run(  # noqa: S603  (our own Makefile, dry run)
         [shutil.which("make") or "make", "-n", *args, target.replace(".venv", str(venv))],
         cwd=ROOT,
@@ -354,3 +358,11 @@ def test_make_test_setup_installs_requirements_in_one_pip_run(tmp_path):
     installs = [line for line in script.splitlines() if "pip install" in line and " -r " in line]
     assert installs == [installs[0]] and "-r requirements-dev.txt" in installs[0], installs
     assert script.index("-r requirements-dev.txt") < script.index("prepare_embedder")
+
+
+def test_make_installs_the_typescript_sdk_from_inside_its_folder(tmp_path):
+    """npm's --prefix moves its global configuration too: a machine's CA certificate or mirror went unread."""
+    folder = "platform_api/tests/js"
+    script = make_dry_run(f"{folder}/node_modules/.package-lock.json", tmp_path, always=True)
+    [line] = [line for line in script.splitlines() if "npm " in line]
+    assert line.startswith(f"cd {folder} && npm ci ") and "--prefix" not in line, line

@@ -17,7 +17,7 @@ def run_node_check(script: Path, part: str, *, host: str, key: str, timeout: flo
     """Run `node <script> <part>` beside the script against `host` with `key`; its last stdout line, as JSON."""
     node = shutil.which("node")
     assert node, "node is not installed: the TypeScript SDK tests need Node.js 18 or newer"
-    assert (NODE_MODULES / "mem0ai").is_dir(), f"run `make test` or `npm ci --prefix {NODE_MODULES.parent}` first"
+    assert (NODE_MODULES / "mem0ai").is_dir(), f"run `make test` or `npm ci` in {NODE_MODULES.parent} first"
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": tempfile.gettempdir(),
