@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from memories import embeddings
@@ -13,13 +14,15 @@ TEXTS = ["Loves spicy Thai curry", "what food does she like", "Works as a dentis
 
 
 @pytest.fixture(scope="module")
-def onnx_data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("onnx-data")
+def onnx_data_dir():
+    """The models folder the suite shares (MEM0_MODELS_DIR), where `make test` exported the model before the
+    tests, with `manage.py prepare_embedder` as `make serve` does; a bare pytest run exports it on first use."""
+    return settings.MODELS_DIR
 
 
 @pytest.fixture(scope="module")
 def onnx_embedder(onnx_data_dir):
-    """One ONNX embedder for the module, its model exported into a fresh data folder (one export, one load)."""
+    """One ONNX embedder for the module, on the shared export (one load)."""
     instance = embeddings.LocalEmbedder(runtime="onnx")
     with override_settings(MODELS_DIR=onnx_data_dir):
         instance.embed(["warm up"])
