@@ -21,6 +21,8 @@ ADMIN_KEY = "test-admin-key-0123456789abcdef"
 # Servers and workers the tests start, each with a data folder of its own, share this checkout's exported
 # embedder (one ONNX export per checkout, not one per server).
 os.environ.setdefault("MEM0_MODELS_DIR", str(settings.MODELS_DIR))
+# The database the settings name (a developer's own, `make serve`'s), before any test database replaces it.
+SETTINGS_DATABASE = settings.DATABASES["default"]["NAME"]
 
 
 # --- how `make test` spreads the suite over processes (pytest -n auto --dist loadgroup) ----------------------
@@ -73,6 +75,25 @@ def pytest_testnodedown(node, error):
 
 
 ADMIN = AdminPrincipal(auth_type="admin_api_key")
+
+
+@pytest.fixture(scope="session")
+def test_database(django_db_setup, django_db_blocker):
+    """The test database, for fixtures that commit rows outside any test's transaction (a server thread of their
+    own). pytest-django sets one up only when a collected test asks for it (db, transactional_db, live_server or
+    the django_db marker): run alone, such a fixture's tests would have emptied the settings' own database."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"] != SETTINGS_DATABASE:
+            yield
+            return
+        created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        try:
+            yield
+        finally:
+            teardown_databases(created, verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -232,7 +232,7 @@ def _seed_all() -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(django_db_setup, django_db_blocker, embedder):
+def fuzz_server(test_database, django_db_blocker, embedder):
     """A live server on the test database, seeded for this process's share of the operations.
 
     Seeding (memories embedded, an account, keys) and emptying the database again cost more than many an
