@@ -80,12 +80,19 @@ def persistent_secret(path: Path) -> str:
     """
     ensure_data_dir(path.parent)
     if not path.exists():
+        secret = secrets.token_urlsafe(50)
         fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 600
         try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(50))
+                fh.write(secret)
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: created in place, in one write
             with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secret)
         finally:
             os.unlink(draft)
     return path.read_text().strip()

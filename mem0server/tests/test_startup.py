@@ -96,3 +96,17 @@ def test_processes_starting_together_read_one_complete_secret(tmp_path):
             read = set(pool.map(persistent_secret, [path] * 8))
         assert len(read) == 1 and len(read.pop()) >= 50, read
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no draft left behind
+
+
+def test_a_secret_is_created_on_a_file_system_without_hard_links(tmp_path, monkeypatch):
+    from mem0server.settings import persistent_secret
+
+    def no_hard_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    path = tmp_path / "secret_key"
+    secret = persistent_secret(path)
+    assert len(secret) >= 50 and persistent_secret(path) == secret
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
