@@ -28,13 +28,22 @@ SETTINGS_DATABASE = settings.DATABASES["default"]["NAME"]
 # --- how `make test` spreads the suite over processes (pytest -n auto --dist loadgroup) ----------------------
 
 
+# Test files that load PyTorch, transformers and sentence-transformers into the test process (about 9 s of CPU
+# to import, and 300 MB): one process runs them all, so they are loaded once.
+SHARED_PROCESS = {
+    "memories/tests/test_onnx_embedder.py": "torch",
+    "memories/tests/test_rerankers.py": "torch",
+}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Every test file runs whole in one process; the schema fuzzing's operations are spread one by one, last.
 
     pytest-xdist's loadgroup schedules a group as one unit and every other test alone. Each file is a group
-    (its module fixtures, such as live servers, are set up once), and each fuzzed operation (a schemathesis
-    test, with its own database and seed) is a unit of its own; they come last, to even out the processes' ends.
+    (its module fixtures, such as live servers, are set up once; SHARED_PROCESS joins a few files), and each
+    fuzzed operation (a schemathesis test, with its own database and seed) is a unit of its own; they come last,
+    to even out the processes' ends.
     On pytest 9 neither schemathesis's per-operation ids nor xdist's group suffix reach `item.nodeid`, which is
     built from `item.id`; so the id is set here (xdist schedules by these strings).
     """
@@ -43,7 +52,8 @@ def pytest_collection_modifyitems(config, items):
         fuzzed_operation = hasattr(item, "operation_label")
         node_id = f"{item.parent.nodeid}::{item.name}" if fuzzed_operation else item.nodeid
         if not fuzzed_operation:
-            node_id += f"@{item.path.relative_to(config.rootpath).as_posix()}"
+            path = item.path.relative_to(config.rootpath).as_posix()
+            node_id += f"@{SHARED_PROCESS.get(path, path)}"
         item._id = type(item.id).parse(node_id)
         (fuzzed if fuzzed_operation else files).append(item)
     items[:] = files + fuzzed
