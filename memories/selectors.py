@@ -79,8 +79,18 @@ def postings_matching(
     return _narrowed(_owned(Posting.objects.all(), principal), filters, show_expired, today)
 
 
-# Compiled search scopes, per process (see _search_scope); emptied when it reaches SCOPE_CACHE_SIZE entries.
-SCOPE_CACHE_SIZE = 10_000
+# Per-process caches of this module (compiled scopes, scope plans) hold at most this many entries each: one
+# that is full is emptied before the next entry goes in (_keep).
+CACHE_SIZE = 10_000
+
+
+def _keep(cache: dict, key, value) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+# Compiled search scopes (see _search_scope).
 _scope_cache: dict[tuple, search.Scope] = {}
 
 
@@ -108,9 +118,7 @@ def _search_scope(*, principal, filters: dict, show_expired: bool) -> search.Sco
         postings_matching(principal=principal, filters=filters, show_expired=show_expired, today=today),
     )
     if key is not None:
-        if len(_scope_cache) >= SCOPE_CACHE_SIZE:
-            _scope_cache.clear()
-        _scope_cache[key] = scope
+        _keep(_scope_cache, key, scope)
     return scope
 
 
@@ -238,9 +246,7 @@ def _scope_plan(filters: dict, scope: Callable[[], QuerySet[Memory]]) -> ScopePl
         stats = (max(rows, 1.0), avgdl["avgdl"] or 1.0)
     plan = ScopePlan(exact=exact, stats=stats)
     if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
-        if len(_plan_cache) > 10_000:
-            _plan_cache.clear()
-        _plan_cache[key] = (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan)
+        _keep(_plan_cache, key, (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan))
     return plan
 
 
