@@ -144,6 +144,22 @@ def test_make_shows_the_install_as_it_goes(tmp_path):
     assert "[1/2]" in script and "[2/2]" in script
 
 
+@pytest.mark.parametrize(
+    ("target", "requirements"),
+    [(".venv/.installed", "requirements.txt"), (".venv/.installed-dev", "requirements-dev.txt")],
+)
+def test_make_installs_the_requirements_with_uv_and_with_pip_where_uv_cannot(tmp_path, target, requirements):
+    """uv (pinned, put in by pip) installs the requirements; when it fails, one line says so and pip installs them."""
+    venv = tmp_path / "venv"
+    script = make_dry_run(target, tmp_path)
+    [line] = [line for line in script.splitlines() if f" -r {requirements}" in line]
+    with_uv, fallback = line.split(" || ")
+    assert re.search(r'pip install [^|]*"uv==\d+\.\d+\.\d+" && ', with_uv), with_uv
+    assert f"{venv}/bin/uv pip install --system-certs --python {venv}/bin/python -r {requirements}" in with_uv
+    assert "pip installs it instead" in fallback
+    assert f"{venv}/bin/python -m pip install --disable-pip-version-check --no-compile -r {requirements}" in fallback
+
+
 def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_bootstrap(tmp_path):
     serve = make_dry_run("serve", tmp_path, PORT="8123")
     assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py migrate")
