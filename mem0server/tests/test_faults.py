@@ -286,6 +286,8 @@ def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live
         what="the worker logging that its embedder is ready",
     )
     assert log.index("embedder loading") < log.index("embedder ready (")
+    # It loaded the checkout's one export (MEM0_MODELS_DIR), not an export of its own in its data folder.
+    assert not (live.data_dir / "models").exists()
 
 
 # --- clients that misbehave on the wire ------------------------------------------------------------------
