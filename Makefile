@@ -112,8 +112,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-# What the suite needs, three jobs at a time (pip, npm and apt side by side; the checks after pip), each
-# output line whole: `make test` runs this first.
+# What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks after the
+# install), each output line whole: `make test` runs this first.
 test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json chromium
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one pip run as the
