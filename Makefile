@@ -116,7 +116,7 @@ chromium:
 # install), each output line whole: `make test` runs this first.
 test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json chromium
 
-# The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one pip run as the
+# The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the
 # checks: with `.installed` here, a fresh venv got two pip runs at once (requirements.txt and
 # requirements-dev.txt), and the export could import a library the other run was replacing.
 embedder: $(VENV)/.installed-dev

@@ -94,7 +94,7 @@ def export_onnx(weights: Path, target: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     # The BERT model and tokenizer that sentence-transformers loads from the same folder (its first module),
-    # with transformers alone: importing sentence-transformers (scikit-learn, SciPy …) took 10 of the 17 s.
+    # with transformers alone: sentence-transformers also imports scikit-learn and SciPy (16.8 s, 14.1 without).
     transformer = AutoModel.from_pretrained(str(weights)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(weights))
 
