@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from conftest import DEPLOYED_PASSWORD_HASHERS
 
 PASSWORD = "correct horse battery"
 
@@ -56,6 +57,15 @@ def test_register_creates_the_first_admin_and_returns_tokens(registered):
     me = bearer(registered).get("/auth/me").json()
     assert me["email"] == "ada@example.com"
     assert me["role"] == "admin"
+
+
+def test_a_password_is_stored_at_the_deployed_argon2_cost(client, settings):
+    """The other tests hash at argon2's lowest cost (conftest.py); a deployed server uses Django's defaults."""
+    settings.PASSWORD_HASHERS = DEPLOYED_PASSWORD_HASHERS
+    post(client, "/auth/register", {"name": "Ada", "email": "ada@example.com", "password": PASSWORD})
+    stored = User.objects.get().password
+    assert stored.startswith("argon2$argon2id$v=19$m=102400,t=2,p=8$"), stored
+    assert post(client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD}).status_code == 200
 
 
 def test_register_is_refused_once_an_account_exists(client, registered):
