@@ -29,6 +29,7 @@ from typing import Any
 
 import psutil
 import psycopg
+from django.conf import settings
 from psycopg.sql import Composable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,9 +82,9 @@ class ServerProcess:
         self.env = {key: value for key, value in os.environ.items() if key not in _app_variables()}
         self.env.update(
             MEM0_DATA_DIR=str(self.data_dir),
-            # The checkout's exported embedder (the suite's MEM0_MODELS_DIR, root conftest): a models folder in the
-            # throw-away data folder would cost the server an ONNX export of its own (20 s and more of CPU).
-            MEM0_MODELS_DIR=os.environ.get("MEM0_MODELS_DIR", str(REPO / "data" / "models")),
+            # The checkout's exported embedder (the settings' MODELS_DIR): a models folder in the throw-away data
+            # folder would cost the server an ONNX export of its own (20 s and more of CPU).
+            MEM0_MODELS_DIR=str(settings.MODELS_DIR),
             JWT_SECRET="faults-jwt-secret-0123456789abcdef0123456789",
             ADMIN_API_KEY=ADMIN_KEY,
             HOST="127.0.0.1",
