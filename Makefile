@@ -12,6 +12,11 @@ PORT ?= 8000
 # One more than the cores: while one process waits (on a server it started, a killed worker's restart, a
 # poll), the others keep the cores busy.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+# Python keeps the modules it compiles (__pycache__, which git ignores) unless PYTHONDONTWRITEBYTECODE is set, as
+# some shells and CI machines set it. Then every process compiled every module it imported from source again:
+# a Django start took 12 s of CPU instead of 5.6, and `make test` on a fresh clone 10.2 CPU-minutes instead of
+# 8.7. Empty, it is unset for everything these targets run.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db chromium
 

@@ -160,6 +160,29 @@ def test_make_installs_the_requirements_with_uv_and_with_pip_where_uv_cannot(tmp
     assert f"{venv}/bin/python -m pip install --disable-pip-version-check --no-compile -r {requirements}" in fallback
 
 
+def test_python_run_by_make_keeps_the_modules_it_compiles_where_the_environment_says_not_to():
+    """With PYTHONDONTWRITEBYTECODE set, every process `make test` starts would compile every module it imports
+    again (a quarter more CPU for the suite); the Makefile unsets it for what it runs."""
+    done = subprocess.run(  # noqa: S603  (our own Makefile, and a target that only prints Python's flag)
+        [
+            shutil.which("make") or "make",
+            "--no-print-directory",
+            "--eval",
+            'flag: ; @$(PYTHON) -c "import sys; print(sys.flags.dont_write_bytecode)"',
+            "flag",
+        ],
+        cwd=ROOT,
+        env={
+            **{name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "0"
+
+
 def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_bootstrap(tmp_path):
     serve = make_dry_run("serve", tmp_path, PORT="8123")
     assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py migrate")
