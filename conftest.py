@@ -26,7 +26,7 @@ os.environ.setdefault("MEM0_MODELS_DIR", str(settings.MODELS_DIR))
 DEPLOYED_PASSWORD_HASHERS = list(settings.PASSWORD_HASHERS)
 settings.PASSWORD_HASHERS = ["accounts.tests.hashers.CheapArgon2PasswordHasher", *DEPLOYED_PASSWORD_HASHERS[1:]]
 # Django's test client builds a request handler per client, and WhiteNoise lists every static file (the admin's,
-# Swagger UI's) each time one is built: 30 ms of CPU per client, about 40 s over the suite. In its autorefresh
+# Swagger UI's) each time one is built: 30 ms of CPU per client, 6% of the suite's in a profile. In its autorefresh
 # mode it finds a file when one is asked for; mem0server/tests/test_static.py serves them as deployed.
 settings.WHITENOISE_AUTOREFRESH = True
 # The database the settings name (a developer's own, `make serve`'s), before any test database replaces it.
