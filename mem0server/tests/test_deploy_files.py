@@ -88,6 +88,13 @@ def test_torch_comes_from_the_cpu_index_at_the_version_requirements_pin():
     assert install.index("whl/cpu") < install.index("-r requirements.txt")
 
 
+def make_environment(*, without: tuple[str, ...] = (), **variables: str) -> dict[str, str]:
+    """This process's environment for a `make` of a test's own, but for the variables of a `make test` this runs
+    under (MAKEFLAGS would add "Entering directory" lines) and `without`; `variables` added."""
+    dropped = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", *without}
+    return {**{name: value for name, value in os.environ.items() if name not in dropped}, **variables}
+
+
 def make_dry_run(target: str, tmp_path: Path, *, always: bool = False, **variables: str) -> str:
     """What `make` would run for `target` (make -n), with .venv moved to a folder of the test's; with `always`,
     also what is up to date (make -B)."""
@@ -99,12 +106,7 @@ def make_dry_run(target: str, tmp_path: Path, *, always: bool = False, **variabl
     done = subprocess.run(  # noqa: S603  (our own Makefile, dry run)
         [shutil.which("make") or "make", "-n", *args, target.replace(".venv", str(venv))],
         cwd=ROOT,
-        # Not the variables of a `make test` this runs under: MAKEFLAGS would add "Entering directory" lines.
-        env={
-            name: value
-            for name, value in os.environ.items()
-            if name not in ("MEM0_DATA_DIR", "HOST", "PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
-        },
+        env=make_environment(without=("MEM0_DATA_DIR", "HOST", "PORT")),
         capture_output=True,
         text=True,
         check=True,
@@ -166,16 +168,12 @@ def test_python_run_by_make_keeps_the_modules_it_compiles_where_the_environment_
     done = subprocess.run(  # noqa: S603  (our own Makefile, and a target that only prints Python's flag)
         [
             shutil.which("make") or "make",
-            "--no-print-directory",
             "--eval",
             'flag: ; @$(PYTHON) -c "import sys; print(sys.flags.dont_write_bytecode)"',
             "flag",
         ],
         cwd=ROOT,
-        env={
-            **{name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
-            "PYTHONDONTWRITEBYTECODE": "1",
-        },
+        env=make_environment(PYTHONDONTWRITEBYTECODE="1"),
         capture_output=True,
         text=True,
         check=True,
