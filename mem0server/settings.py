@@ -364,6 +364,8 @@ INSTALLED_APPS = [
     "exports",
     # Webhooks: signed POSTs of memory changes, delivered by background jobs, with a delivery log.
     "webhooks",
+    # User profiles (/v2/profiles/, /v2/entities/user/{id}/profile/): LLM-filled JSON per user, by background jobs.
+    "profiles",
     "mcp_server",
     # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
     "django_htmx",
@@ -537,6 +539,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ErrorCodeEnum": "mem0server.schema.ERROR_CODES",
         "EventStatusEnum": "events.models.Event.Status",
+        "ProfileStatusEnum": "profiles.serializers.PROFILE_STATUSES",
+        "ProfileJobStatusEnum": "profiles.models.ProfileJob.Status",
+        "ProfileJobOperationEnum": "profiles.models.ProfileJob.Operation",
+        "ProfileJobRequestOperationEnum": "profiles.serializers.REQUESTED_OPERATIONS",
     },
     # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
     "AUTHENTICATION_WHITELIST": [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("memories.urls")),
     path("", include("entities.urls")),
     path("", include("requestlog.urls")),
+    path("", include("profiles.urls")),  # before platform_api's entity routes (see profiles/urls.py)
     path("", include("platform_api.urls")),
     path("", include("events.urls")),
     path("", include("exports.urls")),

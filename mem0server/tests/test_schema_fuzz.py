@@ -150,6 +150,8 @@ def flatmap_path_parameters(context, path_parameters):
     if names == {"entity_type", "entity_id"}:
         entities = [{"entity_type": kind, "entity_id": value} for kind, _, value in SCOPES]
         return _either(path_parameters, st.sampled_from(entities))
+    if names == {"entity_id"}:  # a user's profile: the seeded user's
+        return _either(path_parameters, st.just({"entity_id": "alice"}))
     return st.just(path_parameters)
 
 

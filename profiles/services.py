@@ -1,0 +1,374 @@
+"""User profiles (the official SDKs' get_profile, generate_profile, sample_profiles and profile settings).
+
+A profile is one JSON object per user (entity type "user", the memories' user_id), filled in by the configured
+LLM from that user's newest memories, under the JSON Schema in the project's profile settings (the same shaping
+step as a schema export: exports/shaping.py, an answer outside the schema is asked for again once). Generations
+run as background jobs (ProfileJob, one per request), on the task engine every job uses:
+- `generate_profile` queues one user, `sample_profiles` the few users whose memories changed last;
+- reading a profile that was never generated queues it (status "pending"), so profiles come without asking;
+- a retried request with the same Idempotency-Key answers the job it started (`replayed`), not a second one.
+The caller sees only its own account's memories, profiles and jobs (the admin principal: every memory, and the
+rows with no account), as everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Max, OuterRef
+from django.utils import timezone
+
+from apikeys.authentication import AdminPrincipal
+from exports.services import ExportFailed, schema_check
+from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from memories.configuration import HOW_TO_TURN_ON, server_config_current
+from memories.models import Memory
+from memories.selectors import memories_matching, memories_visible
+from profiles.models import Profile, ProfileJob, ProfileSettings
+
+logger = logging.getLogger("mem0server")
+
+ENTITY_TYPE = "user"
+# The newest memories of a user shown to the model (as the Platform summary shows its newest 200).
+MAX_MEMORIES = 200
+SAMPLE_DEFAULT = 3
+SAMPLE_MAX = 10
+UNSET: Any = object()
+
+HOW_TO_ENABLE = (
+    'Turn them on with update_profile_settings(enabled=True, schema={...}) (POST /v2/profiles/settings/ {"enabled": '
+    'true, "entities": {"user": {"schema": {...}}}}).'
+)
+
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+
+def settings_get(*, principal) -> ProfileSettings:
+    """The caller's profile settings, created (off, no schema) on first use."""
+    account = principal.account
+    try:
+        with transaction.atomic():
+            stored, _ = ProfileSettings.objects.get_or_create(account=account)
+    except IntegrityError:  # created by a concurrent request between the get and the insert
+        stored = ProfileSettings.objects.get(account=account)
+    return stored
+
+
+def settings_update(
+    *, principal, enabled: bool | None = None, schema: Any = UNSET, custom_instructions: Any = UNSET
+) -> ProfileSettings:
+    """Write the given settings (UNSET leaves one as it is; None clears the schema or the instructions)."""
+    if schema is not UNSET:
+        schema = profile_schema_check(schema)
+    settings_get(principal=principal)
+    with transaction.atomic():
+        stored = ProfileSettings.objects.select_for_update().get(account=principal.account)
+        if enabled is not None:
+            stored.enabled = enabled
+        if schema is not UNSET:
+            stored.schema = schema
+        if custom_instructions is not UNSET:
+            stored.custom_instructions = custom_instructions or None
+        stored.save()
+    return stored
+
+
+def profile_schema_check(schema: Any) -> dict | None:
+    """A profile schema (None or {}: no schema), or InvalidInput naming what is wrong.
+
+    A profile is an object whose properties the LLM fills in, so the schema describes an object with named
+    properties, and each property says in its `description` what belongs there.
+    """
+    if schema is None or schema == {}:
+        return None
+    field = "entities.user.schema"
+    if not isinstance(schema, dict):
+        raise InvalidInput("The profile schema must be a JSON Schema object.", field=field)
+    if schema.get("type", "object") != "object":
+        raise InvalidInput(
+            f"A profile is a JSON object, so the schema's top-level type must be object, not {schema['type']!r}.",
+            field=field,
+        )
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        raise InvalidInput(
+            "The profile schema needs `properties`: an object naming each field of the profile.", field=field
+        )
+    for name, spec in properties.items():
+        description = spec.get("description") if isinstance(spec, dict) else None
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidInput(
+                f"Property {str(name)[:64]!r} of the profile schema needs a `description`: it tells the LLM what "
+                "belongs there.",
+                field=field,
+            )
+    try:
+        return schema_check(schema)  # a valid JSON Schema, with references that resolve
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, field=field) from None
+
+
+def _not_ready(stored: ProfileSettings) -> str | None:
+    """Why profiles cannot be generated now, as a sentence; None when they can."""
+    if not stored.enabled:
+        return f"Profiles are not enabled for this project. {HOW_TO_ENABLE}"
+    if stored.schema is None:
+        return "Profiles are enabled but have no schema to fill in. Set one with update_profile_settings(schema={...})."
+    llm = server_config_current().llm
+    if llm.client is None:
+        return f"Profiles are written by an LLM, and none is configured ({llm.missing}). {HOW_TO_TURN_ON}"
+    return None
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------
+
+
+def job_create(
+    *,
+    principal,
+    operation: str,
+    entity_id: str | None = None,
+    limit: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[ProfileJob, bool]:
+    """Queue a generation: (the job, whether it is the one an earlier request with this Idempotency-Key made)."""
+    digest = hashlib.sha256(
+        json.dumps([operation, ENTITY_TYPE, entity_id, limit], ensure_ascii=False).encode()
+    ).hexdigest()
+    if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
+        return earlier, True
+    why = _not_ready(settings_get(principal=principal))
+    if why:
+        raise InvalidInput(why)
+    if operation == ProfileJob.Operation.TRIGGER:
+        if not _user_exists(principal, entity_id):
+            raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
+        entity_ids = [entity_id]
+    else:
+        running = _jobs_of(principal).filter(
+            operation=ProfileJob.Operation.SAMPLE, status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING)
+        )
+        if (busy := running.first()) is not None:
+            raise Conflict(
+                f"A sample run is already in progress (job {busy.id}); poll GET /v2/profiles/jobs/{busy.id}/ "
+                "until it ends, then start another."
+            )
+        entity_ids = users_to_sample(principal=principal, limit=limit or SAMPLE_DEFAULT)
+        if not entity_ids:
+            raise InvalidInput("There is no user to sample: no memory has a user_id yet.")
+    try:
+        job = _queue(principal, operation, entity_ids, idempotency_key=idempotency_key or None, digest=digest)
+    except IntegrityError:  # a concurrent request with the same key won
+        if earlier := _job_for_key(principal, idempotency_key, digest):
+            return earlier, True
+        raise
+    return job, False
+
+
+def _jobs_of(principal):
+    return ProfileJob.objects.filter(account=principal.account)
+
+
+def _job_for_key(principal, key: str, digest: str) -> ProfileJob | None:
+    earlier = _jobs_of(principal).filter(idempotency_key=key).first()
+    if earlier is not None and earlier.request_digest != digest:
+        raise Conflict(
+            f"Idempotency-Key {key[:64]!r} was already used for a different profile request (job {earlier.id}); "
+            "send a new key for a new request."
+        )
+    return earlier
+
+
+def _queue(principal, operation: str, entity_ids: list[str], *, idempotency_key=None, digest="") -> ProfileJob:
+    """Store the job, mark its users' profiles pending and queue the job (one transaction)."""
+    from profiles.tasks import generate_profiles_job  # the task module imports this one
+
+    with transaction.atomic():
+        job = ProfileJob.objects.create(
+            account=principal.account,
+            operation=operation,
+            entity_ids=entity_ids,
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+        )
+        for entity_id in entity_ids:
+            Profile.objects.update_or_create(
+                account=principal.account,
+                entity_type=ENTITY_TYPE,
+                entity_id=entity_id,
+                defaults={"status": Profile.Status.PENDING},
+            )
+        generate_profiles_job.defer(job_id=str(job.id))
+    return job
+
+
+def users_to_sample(*, principal, limit: int) -> list[str]:
+    """The users whose memories changed last (at most `limit`): real users with current memories."""
+    users = (
+        memories_visible(principal=principal)
+        .exclude(user_id__isnull=True)
+        .exclude(user_id="")
+        .values("user_id")
+        .annotate(latest=Max("updated_at"))
+        .order_by("-latest", "user_id")[:limit]
+    )
+    return [row["user_id"] for row in users]
+
+
+def _user_exists(principal, entity_id: str | None) -> bool:
+    return bool(entity_id) and memories_visible(principal=principal).filter(user_id=entity_id).exists()
+
+
+def _principal_of(job: ProfileJob):
+    """Whom a job reads memories as: its account (a User is its own principal), or the admin principal."""
+    return job.account if job.account is not None else AdminPrincipal(auth_type="profile")
+
+
+def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
+    """Generate a job's profiles. Safe to run twice: a finished job is left as it is; None for an unknown id."""
+    with transaction.atomic():
+        job = ProfileJob.objects.select_for_update(of=("self",)).select_related("account").filter(id=job_id).first()
+        if job is None or job.status in (ProfileJob.Status.SUCCEEDED, ProfileJob.Status.FAILED):
+            return job
+        job.status = ProfileJob.Status.RUNNING
+        job.succeeded = job.failed = job.skipped = 0
+        job.save(update_fields=["status", "succeeded", "failed", "skipped", "updated_at"])
+    principal = _principal_of(job)
+    for entity_id in job.entity_ids:
+        try:
+            outcome = profile_generate(principal=principal, entity_id=entity_id)
+        except Exception:  # logged, and the profile says so; the job goes on with the next user
+            outcome = Profile.Status.FAILED
+        counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
+        ProfileJob.objects.filter(id=job.id).update(**{counter: F(counter) + 1}, updated_at=timezone.now())
+    job.refresh_from_db()
+    job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at", "updated_at"])
+    return job
+
+
+def profile_generate(*, principal, entity_id: str) -> str:
+    """Fill in one user's profile now; returns the profile's new status (its row says why it failed)."""
+    from exports.shaping import memories_shape  # imports exports.services, as this module does
+
+    stored = settings_get(principal=principal)
+    memories = list(memories_matching(principal=principal, filters={"user_id": entity_id})[:MAX_MEMORIES])
+    row = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
+    if not memories:
+        row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, memories_read=0, updated_at=timezone.now())
+        return Profile.Status.INSUFFICIENT_DATA
+    why = _not_ready(stored)
+    try:
+        if why:
+            raise ExportFailed(why)
+        llm = server_config_current().llm
+        value = memories_shape(
+            client=llm.client, memories=memories, schema=stored.schema, instructions=stored.custom_instructions or ""
+        )
+    except (ExportFailed, DomainError) as exc:
+        message = getattr(exc, "detail", None) or str(exc)
+        row.update(status=Profile.Status.FAILED, error=message, updated_at=timezone.now())
+        return Profile.Status.FAILED
+    except Exception:
+        logger.exception("profile of %s %s failed", ENTITY_TYPE, entity_id)
+        row.update(
+            status=Profile.Status.FAILED,
+            error="The generation failed unexpectedly; see the server log.",
+            updated_at=timezone.now(),
+        )
+        raise
+    now = timezone.now()
+    row.update(
+        status=Profile.Status.SUCCEEDED,
+        profile=value,
+        error=None,
+        memories_read=len(memories),
+        generation_count=F("generation_count") + 1,
+        generated_at=now,
+        updated_at=now,
+    )
+    return Profile.Status.SUCCEEDED
+
+
+def profiles_forget_users_gone(*, account_id: int | None) -> int:
+    """Delete the profiles of users with no memory left: the account's own, and the admin principal's (which
+    read every account's memories); returns how many."""
+    gone = 0
+    if account_id is not None:
+        own = Memory.objects.filter(user_id=OuterRef("entity_id"), account_id=account_id)
+        gone += Profile.objects.filter(account_id=account_id).filter(~Exists(own)).delete()[0]
+    anyone = Memory.objects.filter(user_id=OuterRef("entity_id"))
+    gone += Profile.objects.filter(account__isnull=True).filter(~Exists(anyone)).delete()[0]
+    return gone
+
+
+# --- reads --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileState:
+    """What GET /v2/entities/user/{id}/profile/ answers."""
+
+    entity_id: str
+    status: str  # a Profile.Status, or "not_enabled"
+    profile: dict
+    updated_at: datetime | None
+    generation_count: int
+    error: str | None
+    entity_type: str = ENTITY_TYPE
+
+
+def profile_get(*, principal, entity_id: str) -> ProfileState:
+    """A user's profile and where its generation stands; NotFound for a user the caller has no memory of.
+
+    A user whose profile was never generated gets one queued now (when profiles are on and can be generated).
+    """
+    rows = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
+    if not _user_exists(principal, entity_id):
+        rows.delete()  # the user's memories went without a signal (the reset's TRUNCATE): its profile goes too
+        raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
+    row = rows.first()
+    stored = settings_get(principal=principal)
+    if not stored.enabled:
+        return _state(entity_id, row, status="not_enabled", error=f"Profiles are not enabled. {HOW_TO_ENABLE}")
+    if row is None:
+        why = _not_ready(stored)
+        if why:
+            return _state(entity_id, row, status="not_enabled", error=why)
+        with contextlib.suppress(IntegrityError):  # raised when a concurrent read queued it first
+            _queue(principal, ProfileJob.Operation.AUTO, [entity_id])
+        return _state(entity_id, row, status=Profile.Status.PENDING, error=None)
+    return _state(entity_id, row, status=row.status, error=row.error if row.status == Profile.Status.FAILED else None)
+
+
+def _state(entity_id: str, row: Profile | None, *, status: str, error: str | None) -> ProfileState:
+    return ProfileState(
+        entity_id=entity_id,
+        status=status,
+        profile=row.profile if row is not None else {},
+        updated_at=row.generated_at if row is not None else None,
+        generation_count=row.generation_count if row is not None else 0,
+        error=error,
+    )
+
+
+def job_get(*, principal, job_id: str) -> ProfileJob:
+    """One of the caller's generation jobs; NotFound for an unknown or another account's id."""
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound(f"Profile job {str(job_id)[:64]!r} not found; job ids are UUIDs.") from None
+    job = _jobs_of(principal).filter(id=key).first()
+    if job is None:
+        raise NotFound(f"Profile job {key} not found.")
+    return job

@@ -1,0 +1,14 @@
+"""The profile job: thin, as every job: it receives the job's id and runs the service (safe to run twice)."""
+
+from __future__ import annotations
+
+import uuid
+
+from procrastinate.contrib.django import app
+
+from profiles.services import job_run
+
+
+@app.task(name="profiles.generate_profiles")
+def generate_profiles_job(*, job_id: str) -> None:
+    job_run(job_id=uuid.UUID(job_id))

@@ -1,0 +1,302 @@
+"""Profiles through the official Python SDK (`mem0ai` MemoryClient) against a live server: the settings, a
+generation asked for (generate_profile, sample_profiles) or queued by the first read (get_profile), its job
+(get_profile_job), run by procrastinate's worker code in this process, with the scripted OpenAI-wire LLM."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from mem0 import AsyncMemoryClient
+from mem0.exceptions import MemoryNotFoundError, ValidationError
+
+from memories.models import Memory
+from memories.services import memories_reset
+from memories.tests.fake_openai import as_json
+from profiles.models import Profile, ProfileJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": ["string", "null"], "description": "Where the user lives now."},
+        "diet": {"type": ["string", "null"], "description": "What the user eats or avoids."},
+    },
+    "required": ["city"],
+}
+
+
+@pytest.fixture
+def alice(sdk, alice_account, make_memory):
+    for text in ("Lives in Berlin", "Is vegetarian"):
+        make_memory(text, user_id="alice", principal=alice_account)
+    make_memory("Works at night", user_id="alice-bot", principal=alice_account)
+    return sdk(alice_account)
+
+
+@pytest.fixture
+def bob(sdk, bob_account, make_memory):
+    make_memory("Bob's secret plan", user_id="bob", principal=bob_account)
+    return sdk(bob_account)
+
+
+@pytest.fixture
+def enabled(alice):
+    return alice.update_profile_settings(enabled=True, schema=SCHEMA, custom_instructions="Cities in English.")
+
+
+def test_profile_settings_are_off_until_set_and_round_trip(alice, llm_on):
+    first = alice.get_profile_settings()
+    assert first["enabled"] is False
+    assert first["entities"] == {"user": {"schema": None, "custom_instructions": None}}
+    assert first["capabilities"]["llm_configured"] is True
+    assert first["capabilities"]["ready"] is False
+
+    stored = alice.update_profile_settings(enabled=True, schema=SCHEMA, custom_instructions="Be brief.")
+    assert stored["enabled"] is True
+    assert stored["entities"]["user"] == {"schema": SCHEMA, "custom_instructions": "Be brief."}
+    assert stored["capabilities"]["ready"] is True
+    assert alice.get_profile_settings() == stored
+
+    # Only what is passed changes; None clears.
+    cleared = alice.update_profile_settings(custom_instructions=None)
+    assert cleared["entities"]["user"] == {"schema": SCHEMA, "custom_instructions": None}
+    assert cleared["enabled"] is True
+    assert alice.update_profile_settings(enabled=False)["entities"]["user"]["schema"] == SCHEMA
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "object", "properties": {"city": {"type": "string"}}}, "'city' of the profile schema needs a"),
+        ({"type": "array", "items": {}}, "top-level type must be object"),
+        ({"type": "object"}, "needs `properties`"),
+        ({"type": "object", "properties": {"age": {"type": "nonsense", "description": "Age."}}}, "not a valid JSON"),
+    ],
+)
+def test_a_schema_a_profile_cannot_be_filled_into_is_refused(alice, schema, message):
+    with pytest.raises(ValidationError, match=message):
+        alice.update_profile_settings(enabled=True, schema=schema)
+    assert alice.get_profile_settings()["entities"]["user"]["schema"] is None
+
+
+def test_flat_or_unknown_settings_are_refused_by_name(alice):
+    answer = alice.client.post("/v2/profiles/settings/", json={"schema": SCHEMA})
+    assert answer.status_code == 400
+    assert "Unsupported settings: schema" in answer.json()["detail"]
+    answer = alice.client.post("/v2/profiles/settings/", json={"entities": {"agent": {"schema": SCHEMA}}})
+    assert answer.status_code == 400
+    assert "Profiles are for users only" in answer.json()["detail"]
+    answer = alice.client.post("/v2/profiles/settings/", json={"entities": {"user": {"schema": SCHEMA, "x": 1}}})
+    assert answer.status_code == 400
+    assert "Unsupported settings in entities.user: x" in answer.json()["detail"]
+    assert alice.get_profile_settings()["entities"]["user"]["schema"] is None
+
+
+def test_a_generated_profile_is_pending_until_its_job_runs_then_holds_what_the_llm_filled_in(
+    alice, enabled, llm_on, run_jobs
+):
+    llm_on.chat_queue.append(as_json({"city": "Berlin", "diet": "vegetarian"}))
+    job = alice.generate_profile("alice")
+    assert job["status"] == "pending"
+    assert job["operation"] == "trigger"
+    assert job["entity_type"] == "user"
+    assert job["entity_count_reserved"] == 1
+    assert job["replayed"] is False
+    assert job["status_url"] == f"/v2/profiles/jobs/{job['job_id']}/"
+    assert alice.get_profile("alice")["status"] == "pending"
+
+    run_jobs()
+
+    profile = alice.get_profile("alice")
+    assert profile["status"] == "succeeded"
+    assert profile["profile"] == {"city": "Berlin", "diet": "vegetarian"}
+    assert (profile["entity_type"], profile["entity_id"]) == ("user", "alice")
+    assert profile["generation_count"] == 1
+    assert profile["updated_at"] and profile["error"] is None
+    [call] = llm_on.chat_calls()
+    prompt = call.body["messages"][-1]["content"]
+    assert "Lives in Berlin" in prompt and "Is vegetarian" in prompt
+    assert "Works at night" not in prompt  # another user_id
+    assert "Where the user lives now." in prompt  # the schema, with its descriptions
+    assert "Cities in English." in call.body["messages"][0]["content"]
+
+    done = alice.get_profile_job(job["status_url"])["job"]
+    assert done["status"] == "succeeded"
+    assert (done["total"], done["completed"], done["succeeded"], done["failed"], done["skipped"]) == (1, 1, 1, 0, 0)
+    assert alice.get_profile_job(job["job_id"]) == {"job": done}
+
+    # A refresh keeps the old profile while pending, then replaces it.
+    llm_on.chat_queue.append(as_json({"city": "Lisbon", "diet": "vegetarian"}))
+    alice.generate_profile("alice")
+    pending = alice.get_profile("alice")
+    assert (pending["status"], pending["profile"]["city"]) == ("pending", "Berlin")
+    run_jobs()
+    refreshed = alice.get_profile("alice")
+    assert (refreshed["profile"]["city"], refreshed["generation_count"]) == ("Lisbon", 2)
+
+
+def test_the_same_idempotency_key_answers_the_same_job_and_another_request_with_it_is_refused(
+    alice, enabled, llm_on, run_jobs
+):
+    first = alice.generate_profile("alice", idempotency_key="retry-1")
+    again = alice.generate_profile("alice", idempotency_key="retry-1")
+    assert again["job_id"] == first["job_id"]
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    with pytest.raises(ValidationError, match="already used for a different profile request"):
+        alice.generate_profile("alice-bot", idempotency_key="retry-1")
+    assert ProfileJob.objects.count() == 1
+
+
+def test_a_generation_needs_profiles_on_a_schema_an_llm_and_a_known_user(alice, run_jobs):
+    with pytest.raises(ValidationError, match="Profiles are not enabled"):
+        alice.generate_profile("alice")
+    alice.update_profile_settings(enabled=True)
+    with pytest.raises(ValidationError, match="have no schema"):
+        alice.generate_profile("alice")
+    alice.update_profile_settings(schema=SCHEMA)
+    with pytest.raises(ValidationError, match="none is configured"):
+        alice.generate_profile("alice")
+    with pytest.raises(ValidationError, match="none is configured"):
+        alice.sample_profiles()
+    assert not ProfileJob.objects.exists()
+
+
+def test_unknown_users_and_off_profiles_read_as_the_sdk_expects(alice, llm_on):
+    with pytest.raises(MemoryNotFoundError, match="User 'carol' not found"):
+        alice.get_profile("carol")
+    alice.update_profile_settings(enabled=True, schema=SCHEMA)
+    with pytest.raises(MemoryNotFoundError, match="User 'carol' not found"):
+        alice.generate_profile("carol")
+    alice.update_profile_settings(enabled=False)
+    off = alice.get_profile("alice")
+    assert (off["status"], off["profile"], off["generation_count"], off["updated_at"]) == ("not_enabled", {}, 0, None)
+    assert "Profiles are not enabled" in off["error"]
+    assert not ProfileJob.objects.exists()  # reading a profile that is off queues nothing
+
+
+def test_the_first_read_of_a_never_generated_profile_queues_it(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.append(as_json({"city": "Berlin"}))
+    assert alice.get_profile("alice")["status"] == "pending"
+    assert alice.get_profile("alice")["status"] == "pending"
+    assert list(ProfileJob.objects.values_list("operation", flat=True)) == ["auto"]  # one job, not one per read
+    run_jobs()
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
+
+
+def test_a_sample_run_generates_the_users_whose_memories_changed_last(alice, enabled, llm_on, run_jobs, make_memory):
+    llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": None})])
+    sample = alice.sample_profiles(limit=5)
+    assert sample["operation"] == "sample"
+    assert (sample["sampled"], sorted(sample["entity_ids"])) == (2, ["alice", "alice-bot"])
+    assert sample["entity_ids"][0] == "alice-bot"  # its memory is the newest
+    with pytest.raises(ValidationError, match="A sample run is already in progress"):
+        alice.sample_profiles()
+    run_jobs()
+    job = alice.get_profile_job(sample["status_url"])["job"]
+    assert (job["status"], job["succeeded"], job["completed"]) == ("succeeded", 2, 2)
+    assert {alice.get_profile(user)["status"] for user in sample["entity_ids"]} == {"succeeded"}
+    assert alice.sample_profiles(limit=1)["entity_ids"] == ["alice-bot"]
+
+
+def test_an_answer_outside_the_schema_twice_fails_the_profile_with_the_reason(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"diet": "vegan"}), as_json({"city": 7})])
+    job = alice.generate_profile("alice")
+    run_jobs()
+    profile = alice.get_profile("alice")
+    assert profile["status"] == "failed"
+    assert "does not match the schema" in profile["error"]
+    assert profile["profile"] == {}
+    assert alice.get_profile_job(job["job_id"])["job"]["status"] == "failed"
+    assert alice.get_profile_job(job["job_id"])["job"]["failed"] == 1
+
+
+def test_a_user_whose_memories_expired_before_the_job_ran_has_insufficient_data(alice, enabled, llm_on, run_jobs):
+    job = alice.generate_profile("alice")
+    Memory.objects.filter(user_id="alice").update(expiration_date=timezone.localdate() - timedelta(days=1))
+    run_jobs()
+    profile = alice.get_profile("alice")
+    assert profile["status"] == "insufficient_data"
+    finished = alice.get_profile_job(job["job_id"])["job"]
+    assert (finished["status"], finished["skipped"]) == ("succeeded", 1)
+    assert llm_on.chat_calls() == []
+
+
+def test_deleting_a_user_deletes_its_profile(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": None})])
+    alice.sample_profiles()
+    run_jobs()
+    assert Profile.objects.filter(status="succeeded").count() == 2
+    alice.delete_users(user_id="alice")
+    assert list(Profile.objects.values_list("entity_id", flat=True)) == ["alice-bot"]
+    with pytest.raises(MemoryNotFoundError):
+        alice.get_profile("alice")
+    alice.delete_all(user_id="alice-bot")
+    assert not Profile.objects.exists()
+
+
+def test_a_profile_whose_memories_went_without_a_delete_is_gone_when_read(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.append(as_json({"city": "Berlin"}))
+    alice.generate_profile("alice")
+    run_jobs()
+    memories_reset()  # POST /reset: TRUNCATE, no history rows and no change signal
+    with pytest.raises(MemoryNotFoundError):
+        alice.get_profile("alice")
+    assert not Profile.objects.exists()
+
+
+def test_accounts_see_only_their_own_profiles_jobs_and_settings(alice, bob, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.append(as_json({"city": "Berlin"}))
+    job = alice.generate_profile("alice")
+    run_jobs()
+    assert bob.get_profile_settings()["enabled"] is False
+    with pytest.raises(MemoryNotFoundError):
+        bob.get_profile_job(job["job_id"])
+    with pytest.raises(MemoryNotFoundError):
+        bob.get_profile("alice")  # Bob has no memory of an "alice"
+    bob.update_profile_settings(enabled=True, schema=SCHEMA)
+    assert bob.sample_profiles()["entity_ids"] == ["bob"]
+    assert Profile.objects.get(entity_id="alice").account.email == "alice@example.com"
+
+
+def test_a_bad_job_request_says_what_is_wrong(alice, enabled):
+    for body, message in [
+        ({"operation": "trigger", "entity_type": "user"}, "A trigger needs the user's entity_id"),
+        ({"operation": "rebuild", "entity_type": "user"}, "is not a valid choice"),
+        ({"operation": "trigger", "entity_type": "agent", "entity_id": "x"}, "is not a valid choice"),
+        ({"operation": "sample", "limit": 11}, "less than or equal to 10"),
+        ({"operation": "sample", "entity_id": "alice"}, "picks its users"),
+    ]:
+        answer = alice.client.post("/v2/profiles/jobs/", json=body)
+        assert answer.status_code == 400, body
+        assert message in answer.text, body
+    answer = alice.client.get("/v2/profiles/jobs/nope/")
+    assert answer.status_code == 404
+    too_long = {"Idempotency-Key": "k" * 300}
+    answer = alice.client.post("/v2/profiles/jobs/", json={"operation": "sample"}, headers=too_long)
+    assert answer.status_code == 400 and "255" in answer.text
+    assert not ProfileJob.objects.exists()
+
+
+def test_the_async_client_reads_and_generates_profiles(server, sdk_key, alice_account, make_memory, llm_on, run_jobs):
+    make_memory("Drinks oat milk", user_id="alice", principal=alice_account)
+    key = sdk_key(alice_account)
+    llm_on.chat_queue.append(as_json({"city": None, "diet": "oat milk"}))
+
+    async def start():
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            await client.update_profile_settings(enabled=True, schema=SCHEMA)
+            return await client.generate_profile("alice")
+
+    async def read(status_url):
+        async with AsyncMemoryClient(api_key=key, host=server) as client:
+            return await client.get_profile("alice"), await client.get_profile_job(status_url)
+
+    job = asyncio.run(start())
+    run_jobs()
+    profile, status = asyncio.run(read(job["status_url"]))
+    assert profile["profile"] == {"city": None, "diet": "oat milk"}
+    assert status["job"]["status"] == "succeeded"
