@@ -43,6 +43,12 @@ class AdminPrincipal:
         return f"admin ({self.auth_type})"
 
 
+def acting_for(account, *, auth_type: str):
+    """Whom background work done for `account` acts as: the account (a User is its own principal), or, for
+    the rows the admin principal made (no account), the admin principal."""
+    return account if account is not None else AdminPrincipal(auth_type=auth_type)
+
+
 def auth_type_of(user, auth) -> str:
     """bearer / api_key / admin_api_key / disabled / none, for logs."""
     if isinstance(user, AdminPrincipal):

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apikeys.authentication import AdminPrincipal
+from apikeys.authentication import acting_for
 from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
 from memories.configuration import server_config_current
@@ -89,11 +89,6 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
     return export
 
 
-def _principal_of(export: MemoryExport):
-    """Who the export reads as: its account (a User is its own principal), or the admin principal."""
-    return export.account if export.account is not None else AdminPrincipal(auth_type="export")
-
-
 def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
     """Produce one export. Safe to run twice: a finished export is left as it is; None for an unknown id."""
     with transaction.atomic():
@@ -126,7 +121,8 @@ def _finish(export: MemoryExport, *, status: str, result: Any = None, count: int
 
 def _produce(export: MemoryExport) -> tuple[Any, int]:
     """The export's data and how many memories it read."""
-    matching = memories_matching(principal=_principal_of(export), filters=export.filters or None)
+    principal = acting_for(export.account, auth_type="export")
+    matching = memories_matching(principal=principal, filters=export.filters or None)
     limit = settings.EXPORT_MAX_MEMORIES
     memories = list(matching[: limit + 1])
     truncated = len(memories) > limit

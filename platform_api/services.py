@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from mem0server.exceptions import NotFound
+from mem0server.rows import row_get_or_create
 from memories import services as memories_services
 from memories.timestamps import parse_timestamp
 from platform_api.models import ProjectSettings
@@ -59,13 +60,7 @@ def user_email(*, principal) -> str | None:
 
 def project_settings_get(*, principal) -> ProjectSettings:
     """The caller's project settings, created with defaults on first use."""
-    account = principal.account
-    try:
-        with transaction.atomic():
-            project, _ = ProjectSettings.objects.get_or_create(account=account)
-    except IntegrityError:  # created by a concurrent request between the get and the insert
-        project = ProjectSettings.objects.get(account=account)
-    return project
+    return row_get_or_create(ProjectSettings, account=principal.account)
 
 
 def project_settings_update(*, principal, changes: dict[str, Any]) -> ProjectSettings:

@@ -26,9 +26,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from apikeys.authentication import AdminPrincipal
+from apikeys.authentication import acting_for
 from exports.services import ExportFailed, schema_check
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from mem0server.rows import row_get_or_create
 from memories.configuration import HOW_TO_TURN_ON, server_config_current
 from memories.models import Memory
 from memories.selectors import memories_matching, memories_visible
@@ -54,13 +55,7 @@ HOW_TO_ENABLE = (
 
 def settings_get(*, principal) -> ProfileSettings:
     """The caller's profile settings, created (off, no schema) on first use."""
-    account = principal.account
-    try:
-        with transaction.atomic():
-            stored, _ = ProfileSettings.objects.get_or_create(account=account)
-    except IntegrityError:  # created by a concurrent request between the get and the insert
-        stored = ProfileSettings.objects.get(account=account)
-    return stored
+    return row_get_or_create(ProfileSettings, account=principal.account)
 
 
 def settings_update(
@@ -168,7 +163,7 @@ def job_create(
     try:
         job = _queue(principal, operation, entity_ids, idempotency_key=idempotency_key or None, digest=digest)
     except IntegrityError:  # a concurrent request with the same key won
-        if earlier := _job_for_key(principal, idempotency_key, digest):
+        if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
             return earlier, True
         raise
     return job, False
@@ -212,7 +207,7 @@ def _queue(principal, operation: str, entity_ids: list[str], *, idempotency_key=
 
 
 def users_to_sample(*, principal, limit: int) -> list[str]:
-    """The users whose memories changed last (at most `limit`): real users with current memories."""
+    """The users whose memories changed last (at most `limit`), newest first."""
     users = (
         memories_visible(principal=principal)
         .exclude(user_id__isnull=True)
@@ -228,11 +223,6 @@ def _user_exists(principal, entity_id: str | None) -> bool:
     return bool(entity_id) and memories_visible(principal=principal).filter(user_id=entity_id).exists()
 
 
-def _principal_of(job: ProfileJob):
-    """Whom a job reads memories as: its account (a User is its own principal), or the admin principal."""
-    return job.account if job.account is not None else AdminPrincipal(auth_type="profile")
-
-
 def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     """Generate a job's profiles. Safe to run twice: a finished job is left as it is; None for an unknown id."""
     with transaction.atomic():
@@ -242,7 +232,7 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         job.status = ProfileJob.Status.RUNNING
         job.succeeded = job.failed = job.skipped = 0
         job.save(update_fields=["status", "succeeded", "failed", "skipped", "updated_at"])
-    principal = _principal_of(job)
+    principal = acting_for(job.account, auth_type="profile")
     for entity_id in job.entity_ids:
         try:
             outcome = profile_generate(principal=principal, entity_id=entity_id)
