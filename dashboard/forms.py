@@ -202,3 +202,24 @@ class ExportForm(ScopeForm):
 
     def clean_schema(self):
         return _json_object(self.cleaned_data["schema"], "The schema")
+
+
+class ProfileSettingsForm(forms.Form):
+    enabled = forms.BooleanField(required=False, label="Profiles on")
+    schema = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        label="Profile schema (JSON Schema)",
+        help_text='An object whose every property has a description, e.g. {"type": "object", "properties": '
+        '{"city": {"type": ["string", "null"], "description": "Where the user lives now."}}}',
+    )
+    custom_instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Instructions for the LLM"
+    )
+
+    def clean_schema(self):
+        return _json_object(self.cleaned_data["schema"], "The schema")
+
+
+class ProfileGenerateForm(forms.Form):
+    user_id = forms.CharField(max_length=255, label="User id")

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import account, admin, entities, home, keys, memories, memory_exports, requests, webhooks
+from dashboard.views import (
+    account,
+    admin,
+    entities,
+    home,
+    keys,
+    memories,
+    memory_exports,
+    profiles,
+    requests,
+    webhooks,
+)
 
 app_name = "dashboard"
 
@@ -25,6 +36,7 @@ urlpatterns = [
     path("entities/<str:entity_type>/<path:entity_id>/delete/", entities.entity_delete, name="entity-delete"),
     path("exports/", memory_exports.export_list, name="exports"),
     path("exports/<str:export_id>/download/", memory_exports.export_download, name="export-download"),
+    path("profiles/", profiles.profile_list, name="profiles"),
     path("keys/", keys.key_list, name="keys"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("requests/", requests.request_list, name="requests"),

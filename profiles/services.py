@@ -352,6 +352,14 @@ def _state(entity_id: str, row: Profile | None, *, status: str, error: str | Non
     )
 
 
+def profiles_recent(*, principal, limit: int = 100) -> list[Profile]:
+    """The caller's profiles, the last changed first, each with its object as indented JSON (`profile_json`)."""
+    rows = list(Profile.objects.filter(account=principal.account).order_by("-updated_at", "entity_id")[:limit])
+    for row in rows:
+        row.profile_json = json.dumps(row.profile, indent=2, ensure_ascii=False)
+    return rows
+
+
 def job_get(*, principal, job_id: str) -> ProfileJob:
     """One of the caller's generation jobs; NotFound for an unknown or another account's id."""
     try:

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import User
+from apikeys.services import apikey_create
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -235,6 +236,35 @@ def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     shot(page, "14-member-refused")
+
+
+def test_a_member_sets_up_profiles_and_a_schema_without_descriptions_is_refused(page, make_user, live_server):
+    make_user("mia@example.com", password=PASSWORD)
+    log_in(page, "mia@example.com")
+    page.get_by_role("link", name="Profiles", exact=True).click()
+    expect(page.get_by_text("Profiles are off.")).to_be_visible()
+    settings_form = page.locator("form:has(input[value='settings'])")
+    settings_form.get_by_label("Profiles on").check()
+    settings_form.get_by_label("Profile schema (JSON Schema)").fill(
+        '{"type": "object", "properties": {"city": {"type": "string"}}}'
+    )
+    settings_form.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("Property 'city' of the profile schema needs a `description`")
+    shot(page, "12-profiles-schema-refused")
+
+    settings_form = page.locator("form:has(input[value='settings'])")
+    settings_form.get_by_label("Profile schema (JSON Schema)").fill(
+        '{"type": "object", "properties": {"city": {"type": "string", "description": "Where they live."}}}'
+    )
+    settings_form.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Profile settings saved.")).to_be_visible()
+    expect(page.get_by_text("Profiles are on.")).to_be_visible()
+    shot(page, "13-profiles-on")
+    key = apikey_create(user=User.objects.get(email="mia@example.com"), label="sdk")[1]
+    status, settings = api(live_server.url, "/v2/profiles/settings/", key)
+    assert status == 200
+    assert settings["enabled"] is True
+    assert settings["entities"]["user"]["schema"]["properties"]["city"]["description"] == "Where they live."
 
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():

@@ -1,0 +1,108 @@
+"""The dashboard's Profiles page: profile settings, a generation on demand, the users' profiles (own only)."""
+
+from __future__ import annotations
+
+import json
+from html import unescape
+
+import pytest
+from django.test import Client
+
+from memories.tests.fake_openai import as_json, llm_configured
+from profiles.models import Profile, ProfileJob, ProfileSettings
+from profiles.services import job_run
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": ["string", "null"], "description": "Where they live."}}}
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob@example.com")
+
+
+@pytest.fixture
+def llm():
+    with llm_configured() as fake:
+        yield fake
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def save_settings(client: Client, schema=SCHEMA, **fields):
+    body = {"form": "settings", "enabled": "on", "schema": json.dumps(schema), **fields}
+    return client.post("/dashboard/profiles/", body, follow=True)
+
+
+def test_a_member_turns_profiles_on_generates_one_and_sees_it(alice, make_memory, llm):
+    make_memory("Moved to Lisbon last spring", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    assert "Profiles are off" in client.get("/dashboard/profiles/").content.decode()
+
+    page = save_settings(client, custom_instructions="Cities in English.").content.decode()
+    assert "Profile settings saved" in page and "Profiles are on" in page
+    stored = ProfileSettings.objects.get(account=alice)
+    assert (stored.enabled, stored.schema, stored.custom_instructions) == (True, SCHEMA, "Cities in English.")
+
+    page = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"}, follow=True)
+    assert "The profile of alice-user is queued" in page.content.decode()
+    llm.chat_queue.append(as_json({"city": "Lisbon"}))
+    job_run(job_id=ProfileJob.objects.get().id)
+
+    page = unescape(client.get("/dashboard/profiles/").content.decode())
+    assert "succeeded" in page
+    assert '"city": "Lisbon"' in page
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "object", "properties": {"city": {"type": "string"}}}, "needs a `description`"),
+        ({"type": "array"}, "top-level type must be object"),
+    ],
+)
+def test_a_schema_a_profile_cannot_be_filled_into_is_shown_on_the_form(alice, schema, message):
+    response = save_settings(logged_in(alice), schema=schema)
+    assert response.status_code == 400
+    assert message in unescape(response.content.decode())
+    assert ProfileSettings.objects.get(account=alice).schema is None
+
+
+def test_generating_says_what_is_missing(alice, make_memory):
+    make_memory("Likes tea", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"})
+    assert response.status_code == 400
+    assert "Profiles are not enabled" in response.content.decode()
+    save_settings(client)
+    response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"})
+    assert response.status_code == 400
+    assert "Profiles are written by an LLM, and none is configured" in response.content.decode()
+    assert not ProfileJob.objects.exists()
+
+
+def test_generating_for_a_user_with_no_memory_says_so(alice, llm):
+    client = logged_in(alice)
+    save_settings(client)
+    response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "nobody"})
+    assert response.status_code == 400
+    assert "User 'nobody' not found: no memory has this user_id" in unescape(response.content.decode())
+    assert not ProfileJob.objects.exists()
+
+
+def test_a_member_sees_only_their_own_profiles(alice, bob, make_memory, llm):
+    make_memory("bob secret-marker", user_id="bob-user", principal=bob)
+    save_settings(logged_in(bob))
+    logged_in(bob).post("/dashboard/profiles/", {"form": "generate", "user_id": "bob-user"})
+    assert Profile.objects.get().entity_id == "bob-user"
+    assert "bob-user" not in logged_in(alice).get("/dashboard/profiles/").content.decode()

@@ -1,0 +1,62 @@
+"""Profiles: the account's profile settings, its users' profiles and their status, and a generation on demand
+(the same settings, profiles and jobs as the SDKs' profile methods)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from dashboard.access import account_required
+from dashboard.forms import ProfileGenerateForm, ProfileSettingsForm
+from dashboard.views.common import attempt
+from profiles import services
+from profiles.models import ProfileJob
+
+
+@account_required
+def profile_list(request):
+    """GET: the settings, the generate form and the profiles; POST: save the settings, or queue one user."""
+    stored = services.settings_get(principal=request.user)
+    initial = {
+        "enabled": stored.enabled,
+        "schema": json.dumps(stored.schema, indent=2, ensure_ascii=False) if stored.schema else "",
+        "custom_instructions": stored.custom_instructions or "",
+    }
+    posted = request.POST.get("form")
+    settings_form = ProfileSettingsForm(request.POST if posted == "settings" else None, initial=initial)
+    generate_form = ProfileGenerateForm(request.POST if posted == "generate" else None)
+    if posted == "settings" and settings_form.is_valid():
+        data = settings_form.cleaned_data
+        saved = attempt(
+            settings_form,
+            lambda: services.settings_update(
+                principal=request.user,
+                enabled=data["enabled"],
+                schema=data["schema"],
+                custom_instructions=data["custom_instructions"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Profile settings saved.")
+            return redirect("dashboard:profiles")
+    if posted == "generate" and generate_form.is_valid():
+        user_id = generate_form.cleaned_data["user_id"]
+        queued = attempt(
+            generate_form,
+            lambda: services.job_create(
+                principal=request.user, operation=ProfileJob.Operation.TRIGGER, entity_id=user_id
+            ),
+        )
+        if queued is not None:
+            messages.success(request, f"The profile of {user_id} is queued; a background worker writes it.")
+            return redirect("dashboard:profiles")
+    failed = settings_form.errors or generate_form.errors
+    context = {
+        "settings_form": settings_form,
+        "generate_form": generate_form,
+        "stored": stored,
+        "profiles": services.profiles_recent(principal=request.user),
+    }
+    return render(request, "dashboard/profiles.html", context, status=400 if failed else 200)
