@@ -40,6 +40,8 @@ from memories.serializers import (
     SearchResponseSerializer,
     UpdateMemoryRequestSerializer,
 )
+from profiles import services as profile_services
+from profiles.serializers import ProfileSerializer
 
 
 class ToolError(Exception):
@@ -236,3 +238,11 @@ def list_events(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
 def get_event_status(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     event_id = event_selectors.parse_event_id(arguments["event_id"])
     return EventSerializer(event_selectors.event_get(principal=ctx.principal, event_id=event_id)).data
+
+
+def get_user_profile(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    user_id = arguments.get("user_id") or ctx.default_scope.get("user_id")
+    if not user_id:
+        raise ToolError("Give user_id: whose profile (no user is pinned in this connection's URL).")
+    state = profile_services.profile_get(principal=ctx.principal, entity_id=entity_selectors.parse_entity_id(user_id))
+    return ProfileSerializer(state).data

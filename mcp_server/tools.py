@@ -293,6 +293,21 @@ _SPECS = [
         ),
         handlers.get_event_status,
     ),
+    ToolSpec(
+        _tool(
+            "get_user_profile",
+            "Get a user's profile",
+            "The user's profile: one JSON object the server keeps about a user (their city, preferences, … as "
+            "the project's profile schema says), written by the LLM from the user's memories. Read `status`: "
+            "succeeded (use `profile`), pending (being written; the first read of a user starts it), failed "
+            "(`error` says why), not_enabled (profiles are off or not configured), insufficient_data.",
+            _schema({"user_id": SCOPE_PROPERTIES["user_id"]}),
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+        ),
+        handlers.get_user_profile,
+    ),
 ]
 
 TOOLS: dict[str, ToolSpec] = {spec.tool.name: spec for spec in _SPECS}

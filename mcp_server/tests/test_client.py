@@ -38,6 +38,7 @@ TOOL_NAMES = {
     "list_entities",
     "list_events",
     "get_event_status",
+    "get_user_profile",
 }
 
 

@@ -123,3 +123,28 @@ def test_list_events_and_get_event_status_read_the_callers_async_adds(tool, make
     assert is_error and "not found" in text
     is_error, text = tool("list_events", status="DONE")
     assert is_error and "DONE" in text
+
+
+def test_get_user_profile_reads_the_pinned_or_named_users_profile_and_starts_the_first_one(tool, make_memory):
+    from apikeys.authentication import AdminPrincipal
+    from memories.tests.fake_openai import as_json, llm_configured
+    from profiles import services as profile_services
+    from profiles.models import ProfileJob
+
+    make_memory("Lives in Oslo", user_id="alice")
+    _, off = tool("get_user_profile", user_id="alice")
+    assert (off["status"], off["profile"]) == ("not_enabled", {})
+    schema = {"type": "object", "properties": {"city": {"type": "string", "description": "Where they live."}}}
+    admin = AdminPrincipal(auth_type="admin_api_key")
+    profile_services.settings_update(principal=admin, enabled=True, schema=schema)
+    with llm_configured() as fake:
+        _, pending = tool("get_user_profile", path="/mcp?user_id=alice")
+        assert pending["status"] == "pending"
+        fake.chat_queue.append(as_json({"city": "Oslo"}))
+        profile_services.job_run(job_id=ProfileJob.objects.get().id)
+        _, done = tool("get_user_profile", user_id="alice")
+    assert (done["status"], done["profile"], done["entity_id"]) == ("succeeded", {"city": "Oslo"}, "alice")
+    is_error, text = tool("get_user_profile", user_id="nobody")
+    assert is_error and "User 'nobody' not found" in text
+    is_error, text = tool("get_user_profile")
+    assert is_error and "Give user_id" in text
