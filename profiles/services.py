@@ -112,7 +112,7 @@ def profile_schema_check(schema: Any) -> dict | None:
         raise InvalidInput(exc.detail, field=field) from None
 
 
-def _not_ready(stored: ProfileSettings) -> str | None:
+def why_not_ready(stored: ProfileSettings) -> str | None:
     """Why profiles cannot be generated now, as a sentence; None when they can."""
     if not stored.enabled:
         return f"Profiles are not enabled for this project. {HOW_TO_ENABLE}"
@@ -141,7 +141,7 @@ def job_create(
     ).hexdigest()
     if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
         return earlier, True
-    why = _not_ready(settings_get(principal=principal))
+    why = why_not_ready(settings_get(principal=principal))
     if why:
         raise InvalidInput(why)
     if operation == ProfileJob.Operation.TRIGGER:
@@ -257,7 +257,7 @@ def profile_generate(*, principal, entity_id: str) -> str:
     if not memories:
         row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, memories_read=0, updated_at=timezone.now())
         return Profile.Status.INSUFFICIENT_DATA
-    why = _not_ready(stored)
+    why = why_not_ready(stored)
     try:
         if why:
             raise ExportFailed(why)
@@ -332,7 +332,7 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
     if not stored.enabled:
         return _state(entity_id, row, status="not_enabled", error=f"Profiles are not enabled. {HOW_TO_ENABLE}")
     if row is None:
-        why = _not_ready(stored)
+        why = why_not_ready(stored)
         if why:
             return _state(entity_id, row, status="not_enabled", error=why)
         with contextlib.suppress(IntegrityError):  # raised when a concurrent read queued it first
@@ -350,23 +350,3 @@ def _state(entity_id: str, row: Profile | None, *, status: str, error: str | Non
         generation_count=row.generation_count if row is not None else 0,
         error=error,
     )
-
-
-def profiles_recent(*, principal, limit: int = 100) -> list[Profile]:
-    """The caller's profiles, the last changed first, each with its object as indented JSON (`profile_json`)."""
-    rows = list(Profile.objects.filter(account=principal.account).order_by("-updated_at", "entity_id")[:limit])
-    for row in rows:
-        row.profile_json = json.dumps(row.profile, indent=2, ensure_ascii=False)
-    return rows
-
-
-def job_get(*, principal, job_id: str) -> ProfileJob:
-    """One of the caller's generation jobs; NotFound for an unknown or another account's id."""
-    try:
-        key = uuid.UUID(str(job_id))
-    except ValueError:
-        raise NotFound(f"Profile job {str(job_id)[:64]!r} not found; job ids are UUIDs.") from None
-    job = _jobs_of(principal).filter(id=key).first()
-    if job is None:
-        raise NotFound(f"Profile job {key} not found.")
-    return job

@@ -13,7 +13,7 @@ from mem0server.serializers import validated
 from memories.configuration import server_config_current
 from platform_api.serializers import PlatformProjectRefSerializer
 from platform_api.views import PlatformView
-from profiles import services
+from profiles import selectors, services
 from profiles.models import ProfileJob
 from profiles.serializers import (
     IdempotencyKeySerializer,
@@ -37,8 +37,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def _settings(stored) -> dict:
-    runtime = server_config_current()
-    llm_configured = runtime.llm.client is not None
+    llm_configured = server_config_current().llm.client is not None
     return {
         "enabled": stored.enabled,
         "entities": {
@@ -48,7 +47,7 @@ def _settings(stored) -> dict:
             "entity_types": [services.ENTITY_TYPE],
             "operations": [ProfileJob.Operation.TRIGGER, ProfileJob.Operation.SAMPLE],
             "llm_configured": llm_configured,
-            "ready": stored.enabled and stored.schema is not None and llm_configured,
+            "ready": services.why_not_ready(stored) is None,
             "sample_limit_max": services.SAMPLE_MAX,
         },
         "updated_at": stored.updated_at,
@@ -144,7 +143,7 @@ class ProfileJobView(PlatformView):
     )
     def get(self, request, job_id: str):
         validated(PlatformProjectRefSerializer, request.query_params)
-        job = services.job_get(principal=request.user, job_id=job_id)
+        job = selectors.job_get(principal=request.user, job_id=job_id)
         completed = job.succeeded + job.failed + job.skipped
         detail = {
             "id": job.id,

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from dashboard.access import account_required
 from dashboard.forms import ProfileGenerateForm, ProfileSettingsForm
 from dashboard.views.common import attempt
-from profiles import services
+from profiles import selectors, services
 from profiles.models import ProfileJob
 
 
@@ -57,6 +57,6 @@ def profile_list(request):
         "settings_form": settings_form,
         "generate_form": generate_form,
         "stored": stored,
-        "profiles": services.profiles_recent(principal=request.user),
+        "profiles": selectors.profiles_recent(principal=request.user),
     }
     return render(request, "dashboard/profiles.html", context, status=400 if failed else 200)

@@ -1,0 +1,25 @@
+"""Reads of profiles and their jobs: the caller's own (the admin principal's are those with no account)."""
+
+from __future__ import annotations
+
+import uuid
+
+from mem0server.exceptions import NotFound
+from profiles.models import Profile, ProfileJob
+
+
+def profiles_recent(*, principal, limit: int = 100) -> list[Profile]:
+    """The caller's profiles, the last changed first."""
+    return list(Profile.objects.filter(account=principal.account).order_by("-updated_at", "entity_id")[:limit])
+
+
+def job_get(*, principal, job_id: str) -> ProfileJob:
+    """One of the caller's generation jobs; NotFound for an unknown or another account's id."""
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound(f"Profile job {str(job_id)[:64]!r} not found; job ids are UUIDs.") from None
+    job = ProfileJob.objects.filter(account=principal.account).filter(id=key).first()
+    if job is None:
+        raise NotFound(f"Profile job {key} not found.")
+    return job
