@@ -19,7 +19,7 @@ from apikeys.authentication import AdminPrincipal
 from events.models import Event
 from mem0server.exceptions import DomainError, UpstreamError
 from memories import services as memories_services
-from memories.configuration import request_checked
+from memories.configuration import configuration_checked_once
 from platform_api import services as platform_services
 
 logger = logging.getLogger("mem0server")
@@ -86,12 +86,8 @@ def _start(event_id: str) -> Event | None:
 
 def event_add_run(*, event_id: str) -> None:
     """Run a queued add once; TransientFailure asks for another run later, EventFailed means FAILED for good."""
-    # As for a request: the model configuration is compared with the stored one once, at the start of the job.
-    token = request_checked.set(False)
-    try:
+    with configuration_checked_once():
         _run(event_id)
-    finally:
-        request_checked.reset(token)
 
 
 def _run(event_id: str) -> None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apikeys.authentication import acting_for
 from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
-from memories.configuration import server_config_current
+from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
 from memories.selectors import memories_matching
 from memories.serializers import MemorySerializer
@@ -101,7 +101,8 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         export.save(update_fields=["status", "updated_at"])
     # Outside any transaction: the LLM call may take long.
     try:
-        result, count = _produce(export)
+        with configuration_checked_once():  # as a request does: the LLM stored through POST /configure counts
+            result, count = _produce(export)
     except (ExportFailed, DomainError) as exc:
         message = getattr(exc, "detail", None) or str(exc)
         return _finish(export, status=MemoryExport.Status.FAILED, error=message)

@@ -7,10 +7,12 @@ stored row (one primary-key read), so a change made through any worker applies t
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,8 +46,20 @@ HOW_TO_TURN_ON = (
     'or POST /configure {"llm": {"provider": "openai", "config": {"api_key": "…", "model": "gpt-4.1-mini"}}}.'
 )
 
-# Set by ConfigRefreshMiddleware: False until this request has compared its snapshot with the database.
+# False inside configuration_checked_once() until the request or job has compared its snapshot with the database.
 request_checked: contextvars.ContextVar[bool | None] = contextvars.ContextVar("config_checked", default=None)
+
+
+@contextlib.contextmanager
+def configuration_checked_once() -> Iterator[None]:
+    """Around a request or a background job: its first use of the configuration compares this process's snapshot
+    with the stored one (one indexed read), so a change made through POST /configure in another process (a web
+    worker, for a job worker started before it) applies. Outside one, the snapshot is used as it is."""
+    token = request_checked.set(False)
+    try:
+        yield
+    finally:
+        request_checked.reset(token)
 
 
 # --- the configuration as data --------------------------------------------------------------------------

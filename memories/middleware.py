@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memories.configuration import request_checked
+from memories.configuration import configuration_checked_once
 
 
 class ConfigRefreshMiddleware:
@@ -15,8 +15,5 @@ class ConfigRefreshMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = request_checked.set(False)
-        try:
+        with configuration_checked_once():
             return self.get_response(request)
-        finally:
-            request_checked.reset(token)

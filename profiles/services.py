@@ -30,7 +30,7 @@ from apikeys.authentication import acting_for
 from exports.services import ExportFailed, schema_check
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound
 from mem0server.rows import row_get_or_create
-from memories.configuration import HOW_TO_TURN_ON, server_config_current
+from memories.configuration import HOW_TO_TURN_ON, configuration_checked_once, server_config_current
 from memories.models import Memory
 from memories.selectors import memories_matching, memories_visible
 from profiles.models import Profile, ProfileJob, ProfileSettings
@@ -233,13 +233,15 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         job.succeeded = job.failed = job.skipped = 0
         job.save(update_fields=["status", "succeeded", "failed", "skipped", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
-    for entity_id in job.entity_ids:
-        try:
-            outcome = profile_generate(principal=principal, entity_id=entity_id)
-        except Exception:  # logged, and the profile says so; the job goes on with the next user
-            outcome = Profile.Status.FAILED
-        counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
-        ProfileJob.objects.filter(id=job.id).update(**{counter: F(counter) + 1}, updated_at=timezone.now())
+    # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
+    with configuration_checked_once():
+        for entity_id in job.entity_ids:
+            try:
+                outcome = profile_generate(principal=principal, entity_id=entity_id)
+            except Exception:  # logged, and the profile says so; the job goes on with the next user
+                outcome = Profile.Status.FAILED
+            counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
+            ProfileJob.objects.filter(id=job.id).update(**{counter: F(counter) + 1}, updated_at=timezone.now())
     job.refresh_from_db()
     job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
     job.finished_at = timezone.now()

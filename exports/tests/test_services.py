@@ -10,6 +10,7 @@ from exports import selectors
 from exports.models import MemoryExport
 from exports.services import export_create, export_run
 from mem0server.exceptions import NotFound
+from memories.configuration import server_config_forget
 from memories.tests.fake_openai import as_json, llm_configured
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +96,12 @@ def test_an_llm_answer_that_is_not_an_object_is_asked_again(alice, make_memory, 
     export = export_run(export_id=export_create(principal=alice, filters={}, schema=schema).id)
     assert export.result == {"facts": ["a fact"]}
     assert "must be a JSON object, not list" in llm.chat_calls()[1].body["messages"][-1]["content"]
+
+
+def test_a_worker_started_before_the_llm_was_configured_uses_it(alice, make_memory, llm):
+    make_memory("Lives in Oslo", principal=alice)
+    export = export_create(principal=alice, filters={}, schema={"type": "object"})
+    # This process's snapshot as a job worker started before POST /configure (in a web worker) has it.
+    server_config_forget()
+    llm.chat_queue.append(as_json({"city": "Oslo"}))
+    assert export_run(export_id=export.id).result == {"city": "Oslo"}

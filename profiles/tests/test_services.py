@@ -1,0 +1,32 @@
+"""The profile services called directly, in the situations the SDK tests cannot set up."""
+
+from __future__ import annotations
+
+import pytest
+
+from memories.configuration import server_config_forget
+from memories.tests.fake_openai import as_json, llm_configured
+from profiles.models import Profile
+from profiles.services import job_create, job_run, settings_update
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": ["string", "null"], "description": "Where they live."}}}
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+def test_a_worker_started_before_the_llm_was_configured_uses_it(alice, make_memory):
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    with llm_configured() as llm:
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        # This process's snapshot as a job worker started before POST /configure (in a web worker) has it.
+        server_config_forget()
+        llm.chat_queue.append(as_json({"city": "Oslo"}))
+        job_run(job_id=job.id)
+    profile = Profile.objects.get(entity_id="alice")
+    assert (profile.status, profile.profile, profile.error) == ("succeeded", {"city": "Oslo"}, None)
