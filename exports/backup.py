@@ -22,6 +22,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from mem0server.text import unstorable_json, unstorable_text
+from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 from memories.timestamps import dated_text
@@ -281,7 +282,8 @@ def import_jsonl(
     report.skipped_ids = [str(data["id"]) for _, data in parsed if data["id"] in existing]
     if dry_run:
         return report
-    embedder = get_embedder()
+    with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
+        embedder = get_embedder()
     for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
         try:
             vectors = embedder.embed([dated_text(data["memory"], data.get("timestamp")) for data in batch])

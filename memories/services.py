@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
+from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import build_filter, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting, SessionMessage
@@ -311,6 +312,11 @@ def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str
 def memories_reembed(*, dated_only: bool = True, batch_size: int = 256, progress=None) -> int:
     """Embed stored memories again (those with occurred_at, or all), batch by batch in id order, each batch in
     its own transaction; a memory changed meanwhile keeps the vector its change gave it. Returns the count."""
+    with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
+        return _reembed(dated_only=dated_only, batch_size=batch_size, progress=progress)
+
+
+def _reembed(*, dated_only: bool, batch_size: int, progress) -> int:
     memories = Memory.objects.order_by("id").only("id", "text", "occurred_at", "updated_at")
     if dated_only:
         memories = memories.filter(occurred_at__isnull=False)

@@ -9,7 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from memories import selectors, services
-from memories.models import Memory, MemoryHistory
+from memories.configuration import server_config_forget
+from memories.models import Memory, MemoryHistory, ServerConfig
+from memories.tests.fake_openai import FakeOpenAI
+from memories.tests.test_configure import openai_embedder
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +145,18 @@ def test_a_dry_run_checks_and_counts_without_writing(stored):
     wipe()
     assert "Would import 3 memories" in import_text(text, dry_run=True)
     assert not Memory.objects.exists()
+
+
+def test_an_import_embeds_with_the_embedder_stored_through_configure(stored):
+    text = export()
+    wipe()
+    with FakeOpenAI() as fake:
+        # A fresh `manage.py` process, on a database where a web worker stored another (same-size) embedder.
+        server_config_forget()
+        ServerConfig.objects.create(pk=1, version=1, config={"embedder": openai_embedder(fake, 384)})
+        try:
+            import_text(text)
+        finally:
+            server_config_forget()
+    embedded = sorted(text for call in fake.embed_calls() for text in call.body["input"])
+    assert embedded == ["Likes black tea", "Lives in Berlin", "Server notes"]

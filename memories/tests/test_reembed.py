@@ -9,8 +9,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from memories import services
+from memories.configuration import server_config_forget
 from memories.embeddings import get_embedder
-from memories.models import Memory
+from memories.models import Memory, ServerConfig
+from memories.tests.fake_openai import fake_vector
+from memories.tests.test_configure import openai_embedder
 from memories.timestamps import dated_text
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +61,16 @@ def test_reembedding_gives_older_dated_memories_their_dated_vector_and_leaves_th
 def test_a_batch_size_below_one_is_refused(db):
     with pytest.raises(CommandError, match="--batch-size must be at least 1"):
         call_command("reembed_memories", "--batch-size", "0")
+
+
+def test_reembedding_uses_the_embedder_stored_through_configure(member, embedder, fake_openai):
+    memory = add(member, "Went hiking in the Alps", WHEN)
+    # A fresh `manage.py` process, on a database where a web worker stored another (same-size) embedder.
+    server_config_forget()
+    ServerConfig.objects.create(pk=1, version=1, config={"embedder": openai_embedder(fake_openai, 384)})
+    try:
+        call_command("reembed_memories", "--all")
+    finally:
+        server_config_forget()
+    assert [call.body["input"] for call in fake_openai.embed_calls()] == [[dated_text(memory.text, WHEN)]]
+    assert np.allclose(vector(memory.id), fake_vector(dated_text(memory.text, WHEN), 384), atol=1e-5)
