@@ -55,6 +55,8 @@ class Profile(models.Model):
     generation_count = models.PositiveIntegerField(default=0, help_text="Successful generations.")
     memories_read = models.PositiveIntegerField(default=0, help_text="Memories the last generation read.")
     generated_at = models.DateTimeField(null=True, blank=True, help_text="When the profile was last filled in.")
+    # When the last generation (whatever came of it) read the user's memories: a memory changed after it is news.
+    read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,12 +73,12 @@ class Profile(models.Model):
 
 class ProfileJob(models.Model):
     """A generation: asked for through POST /v2/profiles/jobs/ for one user (trigger) or a few (sample), or
-    queued when a user's profile is first read (auto)."""
+    queued when a profile is read that was never generated or whose user's memories changed since (auto)."""
 
     class Operation(models.TextChoices):
         TRIGGER = "trigger"
         SAMPLE = "sample"
-        AUTO = "auto"  # queued by the server: a user's profile was read before it was ever generated
+        AUTO = "auto"  # queued by the server: a profile read before its first generation, or after its memories changed
 
     class Status(models.TextChoices):
         PENDING = "pending"

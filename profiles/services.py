@@ -183,8 +183,10 @@ def _job_for_key(principal, key: str, digest: str) -> ProfileJob | None:
     return earlier
 
 
-def _queue(principal, operation: str, entity_ids: list[str], *, idempotency_key=None, digest="") -> ProfileJob:
-    """Store the job, mark its users' profiles pending and queue the job (one transaction)."""
+def _queue(
+    principal, operation: str, entity_ids: list[str], *, idempotency_key=None, digest="", mark_pending=True
+) -> ProfileJob:
+    """Store the job, mark its users' profiles pending (unless told not to) and queue the job (one transaction)."""
     from profiles.tasks import generate_profiles_job  # the task module imports this one
 
     with transaction.atomic():
@@ -195,7 +197,7 @@ def _queue(principal, operation: str, entity_ids: list[str], *, idempotency_key=
             idempotency_key=idempotency_key,
             request_digest=digest,
         )
-        for entity_id in entity_ids:
+        for entity_id in entity_ids if mark_pending else ():
             Profile.objects.update_or_create(
                 account=principal.account,
                 entity_type=ENTITY_TYPE,
@@ -254,8 +256,9 @@ def profile_generate(*, principal, entity_id: str) -> str:
     from exports.shaping import memories_shape  # imports exports.services, as this module does
 
     stored = settings_get(principal=principal)
-    memories = list(memories_matching(principal=principal, filters={"user_id": entity_id})[:MAX_MEMORIES])
     row = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
+    row.update(read_at=timezone.now())  # before the read: what changes from now on is for the next generation
+    memories = list(memories_matching(principal=principal, filters={"user_id": entity_id})[:MAX_MEMORIES])
     if not memories:
         row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, memories_read=0, updated_at=timezone.now())
         return Profile.Status.INSUFFICIENT_DATA
@@ -323,7 +326,10 @@ class ProfileState:
 def profile_get(*, principal, entity_id: str) -> ProfileState:
     """A user's profile and where its generation stands; NotFound for a user the caller has no memory of.
 
-    A user whose profile was never generated gets one queued now (when profiles are on and can be generated).
+    When profiles are on and can be generated, a user whose profile was never generated gets one queued now
+    (status "pending"), and a profile whose user's memories were added or changed since its last generation
+    gets a refresh queued, keeping its status and content until the refresh is done (so a reader polling for
+    "succeeded" is not kept waiting by the memories it keeps adding).
     """
     rows = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
     if not _user_exists(principal, entity_id):
@@ -340,7 +346,20 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
         with contextlib.suppress(IntegrityError):  # raised when a concurrent read queued it first
             _queue(principal, ProfileJob.Operation.AUTO, [entity_id])
         return _state(entity_id, row, status=Profile.Status.PENDING, error=None)
+    if row.status != Profile.Status.PENDING and why_not_ready(stored) is None and _news(principal, row):
+        _queue(principal, ProfileJob.Operation.AUTO, [entity_id], mark_pending=False)
     return _state(entity_id, row, status=row.status, error=row.error if row.status == Profile.Status.FAILED else None)
+
+
+def _news(principal, row: Profile) -> bool:
+    """Whether the user's memories changed since the last generation read them, and no generation is on its way."""
+    changed = memories_visible(principal=principal).filter(user_id=row.entity_id)
+    if row.read_at is not None:
+        changed = changed.filter(updated_at__gt=row.read_at)
+    in_flight = _jobs_of(principal).filter(
+        status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING), entity_ids__contains=[row.entity_id]
+    )
+    return changed.exists() and not in_flight.exists()
 
 
 def _state(entity_id: str, row: Profile | None, *, status: str, error: str | None) -> ProfileState:

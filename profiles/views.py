@@ -168,8 +168,9 @@ class UserProfileView(PlatformView):
     @extend_schema(
         tags=TAGS,
         summary="A user's profile, and where its generation stands",
-        description="Branch on `status`. A user whose profile was never generated gets it queued now (pending), "
-        "when profiles are on and configured. 404 for a user the caller has no memory of.",
+        description="Branch on `status`. When profiles are on and configured, a user whose profile was never "
+        "generated gets it queued now (pending), and a profile whose user's memories changed since gets a refresh "
+        "queued while the current one is answered. 404 for a user the caller has no memory of.",
         operation_id="platform_user_profile_get",
         parameters=[
             OpenApiParameter("entity_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The user_id."),

@@ -187,6 +187,30 @@ def test_the_first_read_of_a_never_generated_profile_queues_it(alice, enabled, l
     assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
 
 
+def test_a_read_after_new_memories_refreshes_the_profile_in_the_background(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": "Lisbon"})])
+    alice.generate_profile("alice")
+    run_jobs()
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
+    assert ProfileJob.objects.count() == 1  # nothing new since: no refresh
+
+    alice.add("Moved to Lisbon", user_id="alice", infer=False, async_mode=False)
+    for _ in range(2):  # the old profile meanwhile, still "succeeded"; one refresh, not one per read
+        current = alice.get_profile("alice")
+        assert (current["status"], current["profile"], current["generation_count"]) == (
+            "succeeded",
+            {"city": "Berlin"},
+            1,
+        )
+    assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["trigger", "auto"]
+
+    run_jobs()
+    refreshed = alice.get_profile("alice")
+    assert (refreshed["profile"], refreshed["generation_count"]) == ({"city": "Lisbon"}, 2)
+    assert "Moved to Lisbon" in llm_on.chat_calls()[1].body["messages"][-1]["content"]
+    assert ProfileJob.objects.count() == 2
+
+
 def test_a_sample_run_generates_the_users_whose_memories_changed_last(alice, enabled, llm_on, run_jobs, make_memory):
     llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": None})])
     sample = alice.sample_profiles(limit=5)
