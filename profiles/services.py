@@ -13,7 +13,6 @@ rows with no account), as everywhere.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -343,11 +342,23 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
         why = why_not_ready(stored)
         if why:
             return _state(entity_id, row, status="not_enabled", error=why)
-        with contextlib.suppress(IntegrityError):  # raised when a concurrent read queued it first
-            _queue(principal, ProfileJob.Operation.AUTO, [entity_id])
+        with transaction.atomic():
+            # Concurrent first reads: the one whose insert wins queues the generation, the others see its row.
+            _, created = Profile.objects.get_or_create(
+                account=principal.account,
+                entity_type=ENTITY_TYPE,
+                entity_id=entity_id,
+                defaults={"status": Profile.Status.PENDING},
+            )
+            if created:
+                _queue(principal, ProfileJob.Operation.AUTO, [entity_id], mark_pending=False)
         return _state(entity_id, row, status=Profile.Status.PENDING, error=None)
     if row.status != Profile.Status.PENDING and why_not_ready(stored) is None and _news(principal, row):
-        _queue(principal, ProfileJob.Operation.AUTO, [entity_id], mark_pending=False)
+        with transaction.atomic():
+            # Concurrent reads after a change: the row lock lets the first queue the refresh and the others see it.
+            Profile.objects.select_for_update().filter(pk=row.pk).first()
+            if _news(principal, row):
+                _queue(principal, ProfileJob.Operation.AUTO, [entity_id], mark_pending=False)
     return _state(entity_id, row, status=row.status, error=row.error if row.status == Profile.Status.FAILED else None)
 
 

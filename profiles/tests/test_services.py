@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 
 from memories.configuration import server_config_forget
 from memories.tests.fake_openai import as_json, llm_configured
-from profiles.models import Profile
-from profiles.services import job_create, job_run, settings_update
+from profiles.models import Profile, ProfileJob
+from profiles.services import job_create, job_run, profile_get, settings_update
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +34,31 @@ def test_a_worker_started_before_the_llm_was_configured_uses_it(alice, make_memo
         job_run(job_id=job.id)
     profile = Profile.objects.get(entity_id="alice")
     assert (profile.status, profile.profile, profile.error) == ("succeeded", {"city": "Oslo"}, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reads_queue_one_generation_and_then_one_refresh(alice, make_memory):
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+
+    def read_together(readers: int = 6) -> set[str]:
+        barrier = threading.Barrier(readers)
+
+        def read():
+            try:
+                barrier.wait()
+                return profile_get(principal=alice, entity_id="alice").status
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(readers) as pool:
+            return set(pool.map(lambda _: read(), range(readers)))
+
+    with llm_configured() as llm:
+        assert read_together() == {"pending"}
+        assert ProfileJob.objects.count() == 1
+        llm.chat_queue.append(as_json({"city": "Oslo"}))
+        job_run(job_id=ProfileJob.objects.get().id)
+        make_memory("Moved to Bergen", user_id="alice", principal=alice)
+        assert read_together() == {"succeeded"}
+    assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["auto", "auto"]
