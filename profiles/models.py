@@ -81,7 +81,7 @@ class ProfileJob(models.Model):
         AUTO = "auto"  # queued by the server: a profile read before its first generation, or after its memories changed
 
     class Status(models.TextChoices):
-        PENDING = "pending"
+        PENDING = "pending"  # queued, or waiting for another run after an LLM failure that may pass
         RUNNING = "running"
         SUCCEEDED = "succeeded"  # every user's profile was generated, or skipped for want of memories
         FAILED = "failed"  # at least one user's generation failed (each profile says why)
@@ -93,6 +93,10 @@ class ProfileJob(models.Model):
     operation = models.CharField(max_length=16, choices=Operation.choices)
     entity_type = models.CharField(max_length=16, default="user")
     entity_ids = models.JSONField(default=list)
+    # The users whose profile this job has yet to write: all of them at first; those an LLM failure that may pass
+    # (429, 5xx, timeout) left for the next run.
+    remaining = models.JSONField(default=list)
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs started (at most WORKER_MAX_ATTEMPTS).")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # The Idempotency-Key the request carried: the same key again answers this job instead of a new one.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)

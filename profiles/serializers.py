@@ -158,6 +158,7 @@ class ProfileJobDetailSerializer(serializers.Serializer):
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="Users with no memory left when their turn came.")
+    attempts = serializers.IntegerField(help_text="Runs started; an LLM failure that may pass means another.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
 from apikeys.authentication import acting_for
+from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
-from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
 from mem0server.rows import row_get_or_create
 from memories.configuration import HOW_TO_TURN_ON, configuration_checked_once, server_config_current
 from memories.models import Memory
@@ -193,6 +195,7 @@ def _queue(
             account=principal.account,
             operation=operation,
             entity_ids=entity_ids,
+            remaining=entity_ids,
             idempotency_key=idempotency_key,
             request_digest=digest,
         )
@@ -225,33 +228,50 @@ def _user_exists(principal, entity_id: str | None) -> bool:
 
 
 def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
-    """Generate a job's profiles. Safe to run twice: a finished job is left as it is; None for an unknown id."""
+    """Generate a job's profiles; None for an unknown id. Safe to run twice: a finished job is left as it is, and
+    a run after a killed one writes only the profiles still to do. When an LLM failure that may pass (429, 5xx,
+    timeout) left some, the job is PENDING again and TransientFailure asks the task engine for another run later
+    (at most settings.WORKER_MAX_ATTEMPTS runs, as for async adds; the last one fails those profiles)."""
     with transaction.atomic():
         job = ProfileJob.objects.select_for_update(of=("self",)).select_related("account").filter(id=job_id).first()
         if job is None or job.status in (ProfileJob.Status.SUCCEEDED, ProfileJob.Status.FAILED):
             return job
-        job.status = ProfileJob.Status.RUNNING
-        job.succeeded = job.failed = job.skipped = 0
-        job.save(update_fields=["status", "succeeded", "failed", "skipped", "updated_at"])
+        job.status, job.attempts = ProfileJob.Status.RUNNING, job.attempts + 1
+        job.save(update_fields=["status", "attempts", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
+    final = job.attempts >= settings.WORKER_MAX_ATTEMPTS
     # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
     with configuration_checked_once():
-        for entity_id in job.entity_ids:
+        for entity_id in list(job.remaining):
             try:
-                outcome = profile_generate(principal=principal, entity_id=entity_id)
+                outcome = profile_generate(principal=principal, entity_id=entity_id, final=final)
+            except _PassingFailure:
+                continue  # stays in `remaining`, for the next run
             except Exception:  # logged, and the profile says so; the job goes on with the next user
                 outcome = Profile.Status.FAILED
+            job.remaining.remove(entity_id)
             counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
-            ProfileJob.objects.filter(id=job.id).update(**{counter: F(counter) + 1}, updated_at=timezone.now())
+            ProfileJob.objects.filter(id=job.id).update(
+                **{counter: F(counter) + 1}, remaining=job.remaining, updated_at=timezone.now()
+            )
     job.refresh_from_db()
+    if job.remaining:
+        job.status = ProfileJob.Status.PENDING
+        job.save(update_fields=["status", "updated_at"])
+        raise TransientFailure(f"profile job {job.id}: {len(job.remaining)} profile(s) left for another run")
     job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "updated_at"])
     return job
 
 
-def profile_generate(*, principal, entity_id: str) -> str:
-    """Fill in one user's profile now; returns the profile's new status (its row says why it failed)."""
+class _PassingFailure(Exception):
+    """The LLM failed in a way that may pass, and another run will try this profile again."""
+
+
+def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
+    """Fill in one user's profile now; returns the profile's new status (its row says why it failed). Unless
+    `final`, an LLM failure that may pass raises _PassingFailure and leaves the profile as it was."""
     from exports.shaping import memories_shape  # imports exports.services, as this module does
 
     stored = settings_get(principal=principal)
@@ -270,6 +290,8 @@ def profile_generate(*, principal, entity_id: str) -> str:
             client=llm.client, memories=memories, schema=stored.schema, instructions=stored.custom_instructions or ""
         )
     except (ExportFailed, DomainError) as exc:
+        if isinstance(exc, UpstreamError) and exc.code in TRANSIENT_CODES and not final:
+            raise _PassingFailure(exc.detail) from exc
         message = getattr(exc, "detail", None) or str(exc)
         row.update(status=Profile.Status.FAILED, error=message, updated_at=timezone.now())
         return Profile.Status.FAILED

@@ -157,6 +157,7 @@ class ProfileJobView(PlatformView):
             "succeeded": job.succeeded,
             "failed": job.failed,
             "skipped": job.skipped,
+            "attempts": job.attempts,
             "created_at": job.created_at,
             "updated_at": job.updated_at,
             "finished_at": job.finished_at,

@@ -5,6 +5,7 @@ generation asked for (generate_profile, sample_profiles) or queued by the first 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from mem0.exceptions import MemoryNotFoundError, ValidationError
 
 from memories.models import Memory
 from memories.services import memories_reset
-from memories.tests.fake_openai import as_json
+from memories.tests.fake_openai import as_json, error
 from profiles.models import Profile, ProfileJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -236,6 +237,46 @@ def test_an_answer_outside_the_schema_twice_fails_the_profile_with_the_reason(al
     assert profile["profile"] == {}
     assert alice.get_profile_job(job["job_id"])["job"]["status"] == "failed"
     assert alice.get_profile_job(job["job_id"])["job"]["failed"] == 1
+
+
+def run_until_finished(run_jobs, job_id: str) -> ProfileJob:
+    """Run due jobs until the profile job finished (a retry is due a backoff after the failure)."""
+    for _ in range(200):
+        run_jobs()
+        job = ProfileJob.objects.get(id=job_id)
+        if job.status in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"profile job {job_id} did not finish: {job.status}, {job.attempts} runs")
+
+
+def test_an_llm_failure_that_may_pass_is_retried_later_and_the_profile_then_written(
+    alice, enabled, llm_on, run_jobs, settings
+):
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.5  # long enough that the first run_jobs ends before the retry is due
+    # Two 500s: the LLM client's own immediate retry also fails, so this run leaves the profile for the next.
+    llm_on.chat_queue.extend([error(500, "overloaded"), error(500, "overloaded"), as_json({"city": "Berlin"})])
+    job = alice.generate_profile("alice")
+    run_jobs()
+    waiting = alice.get_profile_job(job["status_url"])["job"]
+    assert (waiting["status"], waiting["completed"], waiting["attempts"]) == ("pending", 0, 1)
+    assert alice.get_profile("alice")["status"] == "pending"
+
+    done = run_until_finished(run_jobs, job["job_id"])
+    assert (done.status, done.attempts, done.succeeded) == ("succeeded", 2, 1)
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
+
+
+def test_an_llm_failing_on_every_run_fails_the_profile_after_the_last(alice, enabled, llm_on, run_jobs, settings):
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.5
+    settings.WORKER_MAX_ATTEMPTS = 2
+    llm_on.chat_queue.extend([error(503, "down")] * 4)
+    job = alice.generate_profile("alice")
+    done = run_until_finished(run_jobs, job["job_id"])
+    assert (done.status, done.attempts, done.failed) == ("failed", 2, 1)
+    profile = alice.get_profile("alice")
+    assert profile["status"] == "failed"
+    assert "down" in profile["error"]
 
 
 def test_a_user_whose_memories_expired_before_the_job_ran_has_insufficient_data(alice, enabled, llm_on, run_jobs):
