@@ -145,29 +145,38 @@ def job_create(
     why = why_not_ready(settings_get(principal=principal))
     if why:
         raise InvalidInput(why)
-    if operation == ProfileJob.Operation.TRIGGER:
-        if not _user_exists(principal, entity_id):
-            raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
-        entity_ids = [entity_id]
-    else:
-        running = _jobs_of(principal).filter(
-            operation=ProfileJob.Operation.SAMPLE, status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING)
-        )
-        if (busy := running.first()) is not None:
-            raise Conflict(
-                f"A sample run is already in progress (job {busy.id}); poll GET /v2/profiles/jobs/{busy.id}/ "
-                "until it ends, then start another."
-            )
-        entity_ids = users_to_sample(principal=principal, limit=limit or SAMPLE_DEFAULT)
-        if not entity_ids:
-            raise InvalidInput("There is no user to sample: no memory has a user_id yet.")
-    try:
-        job = _queue(principal, operation, entity_ids, idempotency_key=idempotency_key or None, digest=digest)
-    except IntegrityError:  # a concurrent request with the same key won
-        if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
-            return earlier, True
-        raise
+    with transaction.atomic():
+        if operation == ProfileJob.Operation.TRIGGER:
+            if not _user_exists(principal, entity_id):
+                raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
+            entity_ids = [entity_id]
+        else:
+            entity_ids = _sample_start(principal, limit=limit or SAMPLE_DEFAULT)
+        try:
+            job = _queue(principal, operation, entity_ids, idempotency_key=idempotency_key or None, digest=digest)
+        except IntegrityError:  # a concurrent request with the same key won
+            if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
+                return earlier, True
+            raise
     return job, False
+
+
+def _sample_start(principal, *, limit: int) -> list[str]:
+    """The users a new sample run takes, or Conflict while another is in progress (inside the caller's
+    transaction: the lock on the settings row lets one of concurrent requests start, and the others see it)."""
+    ProfileSettings.objects.select_for_update().filter(account=principal.account).first()
+    running = _jobs_of(principal).filter(
+        operation=ProfileJob.Operation.SAMPLE, status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING)
+    )
+    if (busy := running.first()) is not None:
+        raise Conflict(
+            f"A sample run is already in progress (job {busy.id}); poll GET /v2/profiles/jobs/{busy.id}/ "
+            "until it ends, then start another."
+        )
+    entity_ids = users_to_sample(principal=principal, limit=limit)
+    if not entity_ids:
+        raise InvalidInput("There is no user to sample: no memory has a user_id yet.")
+    return entity_ids
 
 
 def _jobs_of(principal):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
+from mem0server.exceptions import Conflict
 from memories.configuration import server_config_forget
 from memories.tests.fake_openai import as_json, llm_configured
 from profiles.models import Profile, ProfileJob
@@ -62,3 +63,26 @@ def test_concurrent_reads_queue_one_generation_and_then_one_refresh(alice, make_
         make_memory("Moved to Bergen", user_id="alice", principal=alice)
         assert read_together() == {"succeeded"}
     assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["auto", "auto"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sample_requests_start_one_run_and_the_others_are_told_it_is_in_progress(alice, make_memory):
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    requests = 6
+    barrier = threading.Barrier(requests)
+
+    def sample():
+        try:
+            barrier.wait()
+            return job_create(principal=alice, operation="sample")[0].id
+        except Conflict as exc:
+            return exc.detail
+        finally:
+            connection.close()
+
+    with llm_configured(), ThreadPoolExecutor(requests) as pool:
+        answers = list(pool.map(lambda _: sample(), range(requests)))
+    [job] = ProfileJob.objects.all()
+    assert answers.count(job.id) == 1
+    assert sum("A sample run is already in progress" in str(answer) for answer in answers) == requests - 1
