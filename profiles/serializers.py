@@ -18,15 +18,19 @@ PROFILE_STATUSES = [*Profile.Status.values, NOT_ENABLED]
 REQUESTED_OPERATIONS = [ProfileJob.Operation.TRIGGER.value, ProfileJob.Operation.SAMPLE.value]
 
 
+def _unknown(serializer: serializers.Serializer, data) -> str:
+    """The keys of `data` the serializer does not take, named (DRF would drop them, and the caller believe them
+    stored); empty when there are none."""
+    names = sorted(str(key)[:64] for key in data if key not in serializer.fields) if isinstance(data, dict) else []
+    return ", ".join(names)
+
+
 def _refuse_unknown(serializer: serializers.Serializer, data, where: str) -> None:
-    """A 400 naming keys this API does not take (DRF would drop them, and the caller believe them stored)."""
-    if isinstance(data, dict):
-        unknown = sorted(str(key)[:64] for key in data if key not in serializer.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unsupported settings{where}: {', '.join(unknown)}. Settings take enabled, and entities.user."
-                "schema and entities.user.custom_instructions."
-            )
+    if unknown := _unknown(serializer, data):
+        raise serializers.ValidationError(
+            f"Unsupported settings{where}: {unknown}. Settings take enabled, and entities.user.schema and "
+            "entities.user.custom_instructions."
+        )
 
 
 class UserProfileSettingsSerializer(serializers.Serializer):
@@ -53,12 +57,8 @@ class EntitiesSettingsSerializer(serializers.Serializer):
     user = UserProfileSettingsSerializer(required=False)
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(str(key)[:64] for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    f"Profiles are for users only: entities takes user, not {', '.join(unknown)}."
-                )
+        if unknown := _unknown(self, data):
+            raise serializers.ValidationError(f"Profiles are for users only: entities takes user, not {unknown}.")
         return super().to_internal_value(data)
 
 
