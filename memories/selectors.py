@@ -7,14 +7,13 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
@@ -212,24 +211,21 @@ EXACT_MAX_SHARE = 0.1
 
 @dataclass(frozen=True)
 class ScopePlan:
-    """How to search one scope: exactly or through HNSW, and (HNSW) BM25's scope statistics, estimated."""
+    """How to search one scope: exactly or through HNSW, and (HNSW) its memory count for BM25, estimated."""
 
     exact: bool
-    # The scope's memory count (planner estimate) and average length (sampled); None: counted in the search.
-    stats: tuple[float, float] | None
+    # The planner's estimate of the scope's memory count; None: counted in the search.
+    scope_rows: float | None
 
 
-# Memories sampled for a large scope's average length: its most recent ones, through the scope's btree.
-AVGDL_SAMPLE = 1_000
 _plan_cache: dict[str, tuple[float, ScopePlan]] = {}
 
 
-def _scope_plan(filters: dict, scope: Callable[[], QuerySet[Memory]]) -> ScopePlan:
+def _scope_plan(filters: dict) -> ScopePlan:
     """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search).
 
     Kept per process for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly, and the
-    planner estimate, table size and length sample behind it cost up to three round trips per search. `scope`
-    gives the scope's memories, which only a new plan reads.
+    table size and planner estimate behind it cost two round trips per search.
     """
     key = json.dumps({field: filters.get(field) for field in SCOPE_FIELDS}, sort_keys=True, default=str)
     now = time.monotonic()
@@ -237,14 +233,8 @@ def _scope_plan(filters: dict, scope: Callable[[], QuerySet[Memory]]) -> ScopePl
     if cached is not None and cached[0] > now:
         return cached[1]
     rows, exact = _decide_exact(filters)
-    stats = None
-    if not exact:
-        # Counting a large scope and averaging its lengths reads all of it (130 ms for 10,000 memories on a
-        # busy 2-core machine): BM25 takes the planner's count and a sample's average length instead.
-        sample = scope().order_by()[:AVGDL_SAMPLE]
-        avgdl = sample.aggregate(avgdl=Avg(Func(F("search_vector"), function="length", output_field=FloatField())))
-        stats = (max(rows, 1.0), avgdl["avgdl"] or 1.0)
-    plan = ScopePlan(exact=exact, stats=stats)
+    # Counting a large scope in every search costs a scan of it: BM25 takes the planner's estimate instead.
+    plan = ScopePlan(exact=exact, scope_rows=None if exact else max(rows, 1.0))
     if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
         _keep(_plan_cache, key, (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan))
     return plan
@@ -320,15 +310,13 @@ def memories_search(
     # The query is embedded on another thread while PostgreSQL plans the scope and ranks by keywords.
     embedding = embed_query(query)
     scope = _search_scope(principal=principal, filters=filters, show_expired=show_expired)
-    plan = _scope_plan(
-        scope_ids, lambda: _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired)
-    )
+    plan = _scope_plan(scope_ids)
     return search.ranked(
         scope=scope,
         query=query,
         query_vector=lambda: embedding.result()[0],
         exact=plan.exact,
-        stats=plan.stats,
+        scope_rows=plan.scope_rows,
         method=settings.SEARCH_FUSION,
         weight=settings.SEARCH_KEYWORD_WEIGHT,
         threshold=threshold,

@@ -322,7 +322,7 @@ class ScoreDetailsSerializer(serializers.Serializer):
     vector = serializers.FloatField(help_text="Cosine similarity of the query and the memory.")
     keyword = serializers.FloatField(
         help_text="BM25 of the memory for the query's keywords (stemmed, no stop words; rare words in the scope "
-        "weigh most), divided by what a memory of average length holding each keyword once scores; at most 1."
+        "weigh most; no length normalisation), divided by what a memory holding each keyword once scores; at most 1."
     )
     keyword_weight = serializers.FloatField(help_text='With method "score": score = (1 - w) x vector + w x keyword.')
     bm25 = serializers.FloatField(help_text="The raw BM25 score (0 when no keyword matches).")

@@ -50,9 +50,10 @@ def test_a_slice_of_the_dialogue_dataset_keeps_its_recall_floor(api_client):
         evidence = set(question["evidence"])
         for k in recall:
             recall[k] += len(evidence & set(found[:k])) / len(evidence) / len(questions)
-    # Measured 0.875 (R@10) and 0.75 (R@1) on these 16 questions with BM25 + score fusion.
-    assert recall[10] >= 0.8
-    assert recall[1] >= 0.6
+    # Measured on these 16 questions: 0.875 (R@10) and 0.75 (R@1) with BM25 + score fusion, then 0.906 and
+    # 0.8125 once BM25 stopped normalising by length.
+    assert recall[10] >= 0.85
+    assert recall[1] >= 0.75
 
 
 @pytest.fixture
@@ -69,6 +70,19 @@ def maya_chat(make_memory):
         "Maya: The weather was awful all week.",
     ]
     return {text: make_memory(text) for text in texts}
+
+
+def test_a_long_memory_holding_the_rare_word_weighs_as_much_as_a_short_one(api_client, maya_chat, make_memory):
+    """A conversation's long turn often holds the answer and a short one does not: BM25 here does not discount a
+    memory for its length, so both hold the whole query's weight (keyword 1) and meaning decides between them."""
+    long = make_memory(
+        "Maya: The trip to Tromsø took two trains, a night bus and a ferry along the coast, and it snowed the whole way"
+    )
+    short = make_memory("Maya: Tromsø, finally!")
+    results = search(api_client, query="Tromsø", user_id="alice", threshold=0, explain=True)["results"]
+    keyword = {r["id"]: r["score_details"]["keyword"] for r in results}
+    assert keyword[long] == pytest.approx(1.0)
+    assert keyword[short] == pytest.approx(1.0)
 
 
 def test_a_rare_word_outranks_a_name_found_in_most_of_the_scope(api_client, maya_chat):

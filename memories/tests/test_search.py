@@ -330,7 +330,7 @@ def test_keyword_search_follows_every_write(api_client, make_memory):
 
 def test_a_search_scoped_by_ids_alone_ranks_as_a_filtered_one(api_client, make_memory):
     """The postings (scope ids only) and the memories' tsvectors (any filter) give the same BM25: the same
-    memories in the same order, with the same scores and parts. Term frequency and length both count here."""
+    memories in the same order, with the same scores and parts. Term frequency counts here."""
     from django.db import connection
 
     texts = [
