@@ -76,7 +76,7 @@ class Memory(models.Model):
 class Posting(models.Model):
     """One lexeme of one memory's search_vector, with its term frequency: BM25's inverted index.
 
-    Written only by PostgreSQL, by triggers on the memories table (migration 0008), so every write path (bulk
+    Written only by PostgreSQL, by triggers on the memories table (migrations 0008 and 0009), so every write path (bulk
     inserts, updates, deletes, TRUNCATE) keeps it exact. It repeats the memory's scope ids, account and
     expiration date, so a search scoped by those alone reads its keywords' postings from one index without
     visiting the memories (memories/search.py).
@@ -85,10 +85,8 @@ class Posting(models.Model):
     pk = models.CompositePrimaryKey("memory_id", "lexeme")
     memory_id = models.UUIDField()
     lexeme = models.TextField()
-    # Occurrences of the lexeme in the memory (its positions in the tsvector), and the memory's length in
-    # distinct lexemes.
+    # Occurrences of the lexeme in the memory (its positions in the tsvector).
     tf = models.IntegerField()
-    dl = models.IntegerField()
     user_id = models.CharField(max_length=255, null=True)
     agent_id = models.CharField(max_length=255, null=True)
     app_id = models.CharField(max_length=255, null=True)
@@ -109,7 +107,7 @@ class Posting(models.Model):
         indexes = [
             models.Index(
                 fields=[field, "lexeme"],
-                include=["memory_id", "tf", "dl", "account", "expiration_date"],
+                include=["memory_id", "tf", "account", "expiration_date"],
                 condition=models.Q(**{f"{field}__isnull": False}),
                 name=f"posting_{field.removesuffix('_id')}_lexeme",
             )

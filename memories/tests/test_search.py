@@ -271,11 +271,11 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
 
 
 _FROM_MEMORIES = """
-    SELECT m.id, t.lexeme, coalesce(array_length(t.positions, 1), 1), length(m.search_vector),
+    SELECT m.id, t.lexeme, coalesce(array_length(t.positions, 1), 1),
            user_id, agent_id, app_id, run_id, account_id, expiration_date
     FROM memories_memory m, unnest(m.search_vector) t"""
 _FROM_POSTINGS = """
-    SELECT memory_id, lexeme, tf, dl, user_id, agent_id, app_id, run_id, account_id, expiration_date
+    SELECT memory_id, lexeme, tf, user_id, agent_id, app_id, run_id, account_id, expiration_date
     FROM memories_posting"""
 
 
