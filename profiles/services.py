@@ -394,14 +394,26 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
 
 
 def _news(principal, row: Profile) -> bool:
-    """Whether the user's memories changed since the last generation read them, and no generation is on its way."""
-    changed = memories_visible(principal=principal).filter(user_id=row.entity_id)
-    if row.read_at is not None:
-        changed = changed.filter(updated_at__gt=row.read_at)
+    """Whether the user's memories changed since the last generation read them, and no generation is on its way.
+
+    Changed: one was added or updated since, or fewer are there to read than that generation read (one was
+    deleted or expired; a deletion among a user's newest MAX_MEMORIES that leaves at least MAX_MEMORIES goes
+    unnoticed until the next change).
+    """
+    mine = memories_visible(principal=principal).filter(user_id=row.entity_id)
+    if row.read_at is None:
+        changed = mine.exists()
+    else:
+        changed = mine.filter(updated_at__gt=row.read_at).exists() or row.memories_read > _readable(principal, row)
     in_flight = _jobs_of(principal).filter(
         status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING), entity_ids__contains=[row.entity_id]
     )
-    return changed.exists() and not in_flight.exists()
+    return changed and not in_flight.exists()
+
+
+def _readable(principal, row: Profile) -> int:
+    """How many memories a generation of this profile would read now (as profile_generate reads them)."""
+    return memories_matching(principal=principal, filters={"user_id": row.entity_id}).order_by()[:MAX_MEMORIES].count()
 
 
 def _state(entity_id: str, row: Profile | None, *, status: str, error: str | None) -> ProfileState:

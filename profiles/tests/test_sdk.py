@@ -212,6 +212,25 @@ def test_a_read_after_new_memories_refreshes_the_profile_in_the_background(alice
     assert ProfileJob.objects.count() == 2
 
 
+def test_a_read_after_a_memory_was_deleted_refreshes_the_profile(alice, enabled, llm_on, run_jobs):
+    llm_on.chat_queue.extend([as_json({"city": "Berlin", "diet": "vegetarian"}), as_json({"city": "Berlin"})])
+    alice.generate_profile("alice")
+    run_jobs()
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin", "diet": "vegetarian"}
+
+    vegetarian = Memory.objects.get(user_id="alice", text="Is vegetarian")
+    alice.delete(str(vegetarian.id))
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin", "diet": "vegetarian"}  # until the refresh
+    assert alice.get_profile("alice")["generation_count"] == 1
+    assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["trigger", "auto"]
+
+    run_jobs()
+    refreshed = alice.get_profile("alice")
+    assert (refreshed["profile"], refreshed["generation_count"]) == ({"city": "Berlin"}, 2)
+    assert "Is vegetarian" not in llm_on.chat_calls()[1].body["messages"][-1]["content"]
+    assert ProfileJob.objects.count() == 2  # and nothing new since: no further refresh
+
+
 def test_a_sample_run_generates_the_users_whose_memories_changed_last(alice, enabled, llm_on, run_jobs, make_memory):
     llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": None})])
     sample = alice.sample_profiles(limit=5)
