@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import referencing.exceptions
@@ -32,10 +33,103 @@ CREATED_MESSAGE = "Memory export request received. The export will be ready in a
 
 
 ENDLESS_REF = "its $refs lead back to themselves without end."
+# Subschemas a caller's schema may hold with every $ref written out in place: far above what a profile or an
+# export asks for (tens), and low enough that checking an answer against it costs milliseconds.
+MAX_SCHEMA_NODES = 1_000
+
+# The keywords whose values are subschemas (JSON Schema 2020-12 and the drafts before it): one, a list of them,
+# or an object mapping names to them. Others hold data or annotations, where "$ref" or "pattern" is just a name.
+_SUBSCHEMA = {
+    "additionalItems", "additionalProperties", "contains", "else", "if", "items", "not", "propertyNames",
+    "then", "unevaluatedItems", "unevaluatedProperties",
+}  # fmt: skip
+_SUBSCHEMAS = {"allOf", "anyOf", "oneOf", "prefixItems", "items"}
+_NAMED_SUBSCHEMAS = {"dependentSchemas", "dependencies", "properties", "patternProperties"}
 
 
 def unresolvable(exc: Exception) -> str:
     return f"a $ref cannot be resolved ({str(exc)[:300]}); only references inside the schema work."
+
+
+def schema_cost_check(schema: dict) -> None:
+    """InvalidInput when checking a value against `schema` could cost without bound.
+
+    What makes it so: a regular expression (`pattern`, `patternProperties`), which Python may match in time
+    exponential in the answer's length; a $ref that leads back to itself, through which `anyOf` can branch
+    again at every level of the answer; and $refs that multiply, where 30 lines of $defs, each `anyOf` twice the
+    one before, stand for a billion subschemas. So every $ref must be a JSON pointer into the schema (#/...),
+    none may lead back to itself, and the schema with its $refs written out holds at most MAX_SCHEMA_NODES
+    subschemas, counted without writing them out.
+    """
+    sizes: dict[str, int] = {}  # a $ref's target: its subschemas written out
+
+    def size(node: Any, at: str, refs: tuple[str, ...]) -> int:
+        if not isinstance(node, dict):
+            return 0  # a boolean schema, or a keyword's malformed value (check_schema reports those)
+        for keyword in ("pattern", "patternProperties"):
+            if keyword in node:
+                raise InvalidInput(
+                    f"schema: `{keyword}` (at {at or '/'}) is not supported: a regular expression can take "
+                    "unbounded time to match against an answer.",
+                    field="schema",
+                )
+        total = 1
+        if "$dynamicRef" in node or "$recursiveRef" in node:
+            raise InvalidInput(f"schema: dynamic $refs (at {at or '/'}) are not supported.", field="schema")
+        if isinstance(ref := node.get("$ref"), str):
+            total += referred(ref, refs)
+        for keyword, value in node.items():
+            where = f"{at}/{keyword}"
+            if keyword in _SUBSCHEMAS and isinstance(value, list):
+                total += sum(size(item, f"{where}/{i}", refs) for i, item in enumerate(value))
+            elif keyword in _SUBSCHEMA:
+                total += size(value, where, refs)
+            elif keyword in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+                total += sum(size(item, f"{where}/{name}", refs) for name, item in value.items())
+            if total > MAX_SCHEMA_NODES:
+                raise InvalidInput(
+                    f"schema: too large with its $refs written out (more than {MAX_SCHEMA_NODES} subschemas).",
+                    field="schema",
+                )
+        return total
+
+    def referred(ref: str, refs: tuple[str, ...]) -> int:
+        if ref != "#" and not ref.startswith("#/"):
+            raise InvalidInput(
+                f"schema: a $ref cannot be resolved ({ref[:100]!r}); only references inside the schema work, "
+                "as JSON pointers such as #/$defs/name.",
+                field="schema",
+            )
+        if ref in refs:
+            raise InvalidInput(
+                f"schema: its $refs lead back to themselves ({ref[:100]}); recursive schemas are not supported.",
+                field="schema",
+            )
+        if ref not in sizes:
+            sizes[ref] = size(_pointed(schema, ref), ref[1:], (*refs, ref))
+        return sizes[ref]
+
+    try:
+        size(schema, "", ())  # $defs count where they are referred to: one never referred to is never used
+    except RecursionError:
+        raise InvalidInput("schema: nested too deeply.", field="schema") from None
+
+
+def _pointed(schema: dict, ref: str) -> Any:
+    """What the JSON pointer of a $ref (#/a/b) names in `schema`, or InvalidInput."""
+    node: Any = schema
+    for token in filter(None, ref[2:].split("/")):
+        token = unquote(token).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise InvalidInput(
+                f"schema: a $ref cannot be resolved ({ref[:100]}); only references inside the schema work.",
+                field="schema",
+            )
+    return node
 
 
 class ExportFailed(Exception):
@@ -56,6 +150,7 @@ def schema_check(schema: Any) -> dict | None:
     except jsonschema.SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "the top level"
         raise InvalidInput(f"schema is not a valid JSON Schema: {exc.message} (at {where}).", field="schema") from None
+    schema_cost_check(schema)
     try:  # what only using the schema shows: a $ref to nowhere, or to itself
         validator(schema).is_valid({})
     except referencing.exceptions.Unresolvable as exc:

@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema
 import referencing.exceptions
 
-from exports.services import ENDLESS_REF, ExportFailed, unresolvable
+from exports.services import ENDLESS_REF, ExportFailed, schema_cost_check, unresolvable
+from mem0server.exceptions import InvalidInput
 from mem0server.text import unstorable_json
 from memories.llm import LLMClient
 from memories.models import Memory
@@ -35,6 +36,10 @@ def _error_text(error: jsonschema.ValidationError) -> str:
 
 def schema_errors(value: Any, schema: dict) -> str | None:
     """The first way `value` fails the schema, as a sentence; None when it validates."""
+    try:  # a schema stored before schema_check refused what could cost without bound
+        schema_cost_check(schema)
+    except InvalidInput as exc:
+        raise ExportFailed(f"The schema cannot be used: {exc.detail.removeprefix('schema: ')}") from None
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         error = jsonschema.exceptions.best_match(validator_class(schema).iter_errors(value))

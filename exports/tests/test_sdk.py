@@ -135,6 +135,11 @@ def test_a_member_cannot_read_another_accounts_export_nor_export_its_memories(al
     assert bob.get_memory_export(memory_export_id=bobs["id"])["count"] == 1
 
 
+DOUBLING = {"d0": {"type": "string"}} | {
+    f"d{i}": {"anyOf": [{"$ref": f"#/$defs/d{i - 1}"}, {"$ref": f"#/$defs/d{i - 1}"}]} for i in range(1, 13)
+}
+
+
 @pytest.mark.parametrize(
     ("schema", "message"),
     [
@@ -145,6 +150,17 @@ def test_a_member_cannot_read_another_accounts_export_nor_export_its_memories(al
         ({"$schema": 5}, "must be a string"),
         ({"$ref": "#/$defs/missing"}, "a \\$ref cannot be resolved"),
         ({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, "lead back to themselves"),
+        ({"properties": {"a": {"$ref": "https://example.com/a.json"}}}, "only references inside the schema"),
+        # What could make checking the LLM's answer cost without bound: a pattern Python matches in exponential
+        # time, a schema through which anyOf branches again at each level of the answer, and $refs that
+        # multiply (12 levels, each anyOf twice the one before: 4,096 subschemas written out).
+        ({"properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}, "`pattern` .* is not supported"),
+        ({"patternProperties": {"^(a+)+$": {}}}, "`patternProperties` .* is not supported"),
+        (
+            {"$defs": {"n": {"anyOf": [{"type": "string"}, {"items": {"$ref": "#/$defs/n"}}]}}, "$ref": "#/$defs/n"},
+            "recursive schemas are not supported",
+        ),
+        ({"$defs": DOUBLING, "$ref": "#/$defs/d12"}, "too large with its \\$refs written out"),
     ],
 )
 def test_a_bad_schema_is_refused_at_once(alice, schema, message):

@@ -66,14 +66,24 @@ def test_the_llm_sees_at_most_the_llm_limit_of_memories(alice, make_memory, llm,
     assert "new fact" in prompt and "old fact" not in prompt
 
 
-def test_a_schema_referring_outside_itself_fails_the_export_with_the_reason(alice, make_memory, llm):
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        ({"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}}, "cannot be resolved"),
+        ({"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}, "`pattern`"),
+    ],
+)
+def test_a_stored_schema_that_is_refused_now_fails_the_export_with_the_reason(alice, make_memory, llm, schema, reason):
+    """Schemas stored before schema_check refused them (an older version) are checked again when used."""
     make_memory("a fact", principal=alice)
-    llm.chat_queue.append(as_json({"a": 1}))
-    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}}
-    export = export_run(export_id=export_create(principal=alice, filters={}, schema=schema).id)
+    # An answer the pattern rejects at once: without the check, this test fails rather than hangs.
+    llm.chat_queue.extend([as_json({"a": "b"}), as_json({"a": "b"})])
+    export = export_create(principal=alice, filters={}, schema={"type": "object"})
+    MemoryExport.objects.filter(id=export.id).update(schema=schema)
+    export = export_run(export_id=export.id)
     assert export.status == MemoryExport.Status.FAILED
-    assert "cannot be resolved" in export.error
-    assert "only references inside the schema work" in export.error
+    assert export.error.startswith("The schema cannot be used: ")
+    assert reason in export.error
 
 
 def test_the_admin_keys_exports_are_its_own_and_cover_every_memory(alice, make_memory):

@@ -76,6 +76,10 @@ def test_profile_settings_are_off_until_set_and_round_trip(alice, llm_on):
         ({"type": "array", "items": {}}, "top-level type must be object"),
         ({"type": "object"}, "needs `properties`"),
         ({"type": "object", "properties": {"age": {"type": "nonsense", "description": "Age."}}}, "not a valid JSON"),
+        (
+            {"type": "object", "properties": {"zip": {"type": "string", "pattern": "^(a+)+$", "description": "Zip."}}},
+            "`pattern` .* is not supported",
+        ),
     ],
 )
 def test_a_schema_a_profile_cannot_be_filled_into_is_refused(alice, schema, message):
