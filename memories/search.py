@@ -116,7 +116,7 @@ WITH scope AS NOT MATERIALIZED (
     SELECT lexeme, count(*) AS df, ln(1 + ((SELECT n FROM stats) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM tf GROUP BY lexeme
 ), bm25 AS (
-    -- float8 constants: a bare 0.75 is numeric, and numeric arithmetic on every row costs more.
+    -- float8 constants: a bare 1.2 is numeric, and numeric arithmetic on every row costs more.
     SELECT tf.id, sum(df.idf * tf.tf * {BM25_K1 + 1}::float8 / (tf.tf + {BM25_K1}::float8)) AS score
     FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {CANDIDATE_DEPTH}
 )
