@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -252,3 +254,54 @@ def test_the_text_to_embed_starts_with_the_utc_day_the_memory_happened():
     assert dated_text("Maya: we adopted a dog", late_evening_in_new_york) == "[2023-05-09] Maya: we adopted a dog"
     assert dated_text("Maya: hello", parse_timestamp("2023-05-08")) == "[2023-05-08] Maya: hello"
     assert dated_text("Maya: hello", None) == "Maya: hello"
+
+
+def test_realtalks_chats_become_a_dataset_the_harness_reads(tmp_path):
+    """bench/data/realtalk.py turns a REALTALK checkout's chats into bench/recall.py's layout, and reads nothing
+    else of it (its copy of another benchmark under data/locomo/ stays closed)."""
+    chat = {
+        "name": {"speaker_1": "Emi", "speaker_2": "elise"},
+        "session_1_date_time": "29.12.2023, 22:42:04",
+        "session_1": [
+            {"clean_text": "Hey! How are you?", "speaker": "Emi", "dia_id": "D1:1"},
+            {"clean_text": "Off to Miami with friends!", "speaker": "elise", "dia_id": "D1:2"},
+            {"clean_text": "  ", "speaker": "Emi", "dia_id": "D1:3"},
+        ],
+        "session_2_date_time": "03.01.2024, 22:11:47",
+        "session_2": [
+            {"clean_text": "Back from Miami.", "speaker": "elise", "dia_id": "D1:2"},
+            {"clean_text": "Turks and Caicos next.", "speaker": "elise", "dia_id": "D2:1"},
+        ],
+        "qa": [
+            {"question": "Where did Elise go?", "evidence": ["D1:2", "D2:1"], "category": 2},
+            {"question": "Nothing to find", "evidence": ["D9:9"], "category": 1},
+        ],
+    }
+    (tmp_path / "data" / "locomo").mkdir(parents=True)
+    (tmp_path / "data" / "Chat_1_Emi_Elise.json").write_text(json.dumps(chat))
+    (tmp_path / "data" / "locomo" / "Chat_2_Someone_Else.json").write_text(json.dumps(chat))  # not REALTALK's
+    out = tmp_path / "realtalk.json"
+    done = subprocess.run(  # noqa: S603  (this interpreter, the repository's script)
+        [sys.executable, str(DATASET.parent / "realtalk.py"), str(tmp_path), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 chats, 3 turns, 1 questions" in done.stdout
+    dataset = json.loads(out.read_text())
+    (conversation,) = dataset["conversations"]
+    assert conversation["speakers"] == ["Emi", "elise"]
+    assert [(s["date"], [t["id"] for t in s["turns"]]) for s in conversation["sessions"]] == [
+        ("2023-12-29T22:42:04Z", ["rt1:D1:1", "rt1:D1:2"]),
+        ("2024-01-03T22:11:47Z", ["rt1:D2:1"]),  # a repeated id keeps its first message; blank ones are left out
+    ]
+    assert dataset["questions"] == [
+        {
+            "id": "rt1q1",
+            "conversation": "rt1",
+            "question": "Where did Elise go?",
+            "evidence": ["rt1:D1:2", "rt1:D2:1"],
+            "category": "2",
+        }
+    ]
