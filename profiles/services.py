@@ -278,6 +278,11 @@ class _PassingFailure(Exception):
     """The LLM failed in a way that may pass, and another run will try this profile again."""
 
 
+def _to_read(principal, entity_id: str):
+    """The memories a generation of this user's profile reads: the newest MAX_MEMORIES unexpired ones."""
+    return memories_matching(principal=principal, filters={"user_id": entity_id})[:MAX_MEMORIES]
+
+
 def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
     """Fill in one user's profile now; returns the profile's new status (its row says why it failed). Unless
     `final`, an LLM failure that may pass raises _PassingFailure and leaves the profile as it was."""
@@ -286,7 +291,7 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
     stored = settings_get(principal=principal)
     row = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
     row.update(read_at=timezone.now())  # before the read: what changes from now on is for the next generation
-    memories = list(memories_matching(principal=principal, filters={"user_id": entity_id})[:MAX_MEMORIES])
+    memories = list(_to_read(principal, entity_id))
     if not memories:
         row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, memories_read=0, updated_at=timezone.now())
         return Profile.Status.INSUFFICIENT_DATA
@@ -404,16 +409,12 @@ def _news(principal, row: Profile) -> bool:
     if row.read_at is None:
         changed = mine.exists()
     else:
-        changed = mine.filter(updated_at__gt=row.read_at).exists() or row.memories_read > _readable(principal, row)
+        changed = mine.filter(updated_at__gt=row.read_at).exists()
+        changed = changed or row.memories_read > _to_read(principal, row.entity_id).count()
     in_flight = _jobs_of(principal).filter(
         status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING), entity_ids__contains=[row.entity_id]
     )
     return changed and not in_flight.exists()
-
-
-def _readable(principal, row: Profile) -> int:
-    """How many memories a generation of this profile would read now (as profile_generate reads them)."""
-    return memories_matching(principal=principal, filters={"user_id": row.entity_id}).order_by()[:MAX_MEMORIES].count()
 
 
 def _state(entity_id: str, row: Profile | None, *, status: str, error: str | None) -> ProfileState:
