@@ -261,8 +261,8 @@ def memory_update(
 def delete_with_history(memories: list[Memory]) -> int:
     """Delete these memories, with a DELETE history row each (and its change signal); returns how many."""
     now = timezone.now()
-    history_record(history_row(m, m.text, None, MemoryHistory.Event.DELETE, now) for m in memories)
     deleted, _ = Memory.objects.filter(id__in=[m.id for m in memories]).delete()
+    history_record(history_row(m, m.text, None, MemoryHistory.Event.DELETE, now) for m in memories)
     return deleted
 
 

@@ -1,36 +1,36 @@
-"""`memories_changed`: sent once a transaction that added, updated or deleted memories has committed.
+"""`memories_changed`: sent inside the transaction that adds, updates or deletes memories, once its history rows
+are written, so what the listeners write (webhook delivery jobs, deleting a gone user's profile) commits with
+the change or not at all: a server that dies just after the commit has already queued the change's deliveries.
 
 Every write path (OSS and Platform routes, batches, MCP, inference, background adds) records its history rows
-through history_record(), so listeners (webhooks) hear of every change without the writers knowing them.
+through history_record(), inside its transaction and after its memory writes, so listeners hear of every change
+without the writers knowing them.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import Signal
 
 from memories.models import MemoryHistory
 
-logger = logging.getLogger(__name__)
-
 # Sent with account_id (None for the admin principal's memories) and changes: a list of dicts
 # {"event_id", "event" ("ADD" | "UPDATE" | "DELETE"), "memory_id", "memory", "previous_memory", "actor_id",
-# "role", "created_at"}, all plain JSON values. Never sent for a rolled-back transaction.
+# "role", "created_at"}, all plain JSON values. A listener that raises rolls the change back with it.
 memories_changed = Signal()
 
 
 def history_record(rows: Iterable[MemoryHistory]) -> list[MemoryHistory]:
-    """Insert the history rows and, once the surrounding transaction commits, send memories_changed."""
+    """Insert the history rows and send memories_changed, in the caller's transaction (after its memory writes:
+    listeners see the memories as the change leaves them)."""
     rows = MemoryHistory.objects.bulk_create(list(rows))
     by_account: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
         by_account.setdefault(row.account_id, []).append(history_change(row))
-    if by_account:
-        transaction.on_commit(lambda: _send(by_account))
+    for account_id, changes in by_account.items():
+        memories_changed.send(sender=MemoryHistory, account_id=account_id, changes=changes)
     return rows
 
 
@@ -47,13 +47,3 @@ def history_change(row: MemoryHistory) -> dict[str, Any]:
         "role": row.role,
         "created_at": row.created_at.isoformat(),
     }
-
-
-def _send(by_account: dict[Any, list[dict[str, Any]]]) -> None:
-    # Robust: the memories are committed by now, so a failing listener must not turn the answer into an error.
-    for account_id, changes in by_account.items():
-        for receiver, result in memories_changed.send_robust(
-            sender=MemoryHistory, account_id=account_id, changes=changes
-        ):
-            if isinstance(result, Exception):
-                logger.error("memories_changed listener %s failed: %r", receiver, result, exc_info=result)

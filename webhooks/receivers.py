@@ -1,4 +1,5 @@
-"""Listens to memories_changed and queues the deliveries (connected in WebhooksConfig.ready)."""
+"""Listens to memories_changed and queues the deliveries in the change's own transaction (connected in
+WebhooksConfig.ready)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""A memory written by another background job (as the async add job does) queues its deliveries from inside
-the worker, through the worker's own connector, and they are delivered by the same worker run."""
+"""Deliveries are queued by the memory change's own transaction: also when another background job writes the
+memory (as the async add job does), and whatever happens after the commit."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection, transaction
 from procrastinate.contrib.django import app
 
 from memories import services as memories_services
@@ -31,3 +32,27 @@ def test_a_memory_added_by_a_background_job_is_delivered(make_user, embedder, re
     run_jobs()
     [received] = receiver.requests
     assert received.json["event_details"]["data"] == {"memory": "Added in the background"}
+
+
+def test_a_changes_deliveries_commit_with_it_or_not_at_all(
+    make_user, embedder, receiver, private_targets, run_jobs, monkeypatch
+):
+    owner = make_user("atomic@example.com")
+    services.webhook_create(principal=owner, name="atomic", url=receiver.url, event_types=["memory_add"])
+
+    def add(text: str) -> None:
+        memories_services.memories_add(
+            principal=owner, messages=[memories_services.Message("user", text)], scope={"user_id": "u"}, infer=False
+        )
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        add("Rolled back")
+        raise RuntimeError("the request failed after the add")
+    # The server dies right after its COMMIT: nothing it meant to do after the commit happens.
+    monkeypatch.setattr(connection, "run_and_clear_commit_hooks", lambda: connection.run_on_commit.clear())
+    add("Committed just before the server died")
+    monkeypatch.undo()
+    run_jobs()
+    assert [r.json["event_details"]["data"]["memory"] for r in receiver.requests] == [
+        "Committed just before the server died"
+    ]
