@@ -38,3 +38,12 @@ async def retry_stalled_jobs(context, timestamp: int) -> None:
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS):
         logger.warning("job %s (%s) was left running by a stopped worker; queued again", job.id, job.task_name)
         await manager.retry_job(job)
+
+
+# Hourly: finished jobs (and their procrastinate_events rows) are kept JOB_RETENTION_DAYS after they finished.
+@app.periodic(cron="47 * * * *", periodic_id="prune_finished_jobs")
+@app.task(name="events.prune_finished_jobs", pass_context=True)
+async def prune_finished_jobs(context, timestamp: int) -> None:
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=settings.JOB_RETENTION_DAYS * 24, include_failed=True, include_cancelled=True, include_aborted=True
+    )

@@ -330,6 +330,11 @@ if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
         f"WORKER_STALLED_SECONDS ({WORKER_STALLED_SECONDS:g}) must be longer than WORKER_HEARTBEAT_SECONDS "
         f"({WORKER_HEARTBEAT_SECONDS:g}), or live workers would be taken for dead."
     )
+# Finished job rows (succeeded, failed, cancelled, aborted) older than this are deleted with their events,
+# hourly by a worker; the periodic stalled-job check alone adds a job every WORKER_STALLED_CHECK_SECONDS.
+JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 7)
+if JOB_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"JOB_RETENTION_DAYS must be 1 or more, not {JOB_RETENTION_DAYS}.")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": WORKER_CONCURRENCY,
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
@@ -498,6 +503,12 @@ if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_MAX_ATTEMPTS < 1 or WEBHOOK_RETRY_BAS
     raise ImproperlyConfigured(
         "WEBHOOK_TIMEOUT_SECONDS must be positive, WEBHOOK_MAX_ATTEMPTS at least 1 and "
         "WEBHOOK_RETRY_BASE_SECONDS zero or more."
+    )
+# Delivery-log rows older than this are deleted (hourly, by a job worker).
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+if WEBHOOK_DELIVERY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_DELIVERY_RETENTION_DAYS must be 1 or more, not {WEBHOOK_DELIVERY_RETENTION_DAYS}."
     )
 
 # --- REST framework / OpenAPI --------------------------------------------------------------------

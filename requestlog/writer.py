@@ -15,13 +15,13 @@ import logging
 import threading
 import time
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
+from mem0server.retention import delete_older_than
 from requestlog.models import RequestLog
 
 logger = logging.getLogger("mem0server.requestlog")
@@ -52,13 +52,7 @@ class Row(NamedTuple):
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:
     """Delete rows older than the retention, in batches so no long lock is held; returns how many."""
-    cutoff = timezone.now() - timedelta(days=older_than_days)
-    total = 0
-    while True:
-        ids = list(RequestLog.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch])
-        if not ids:
-            return total
-        total += RequestLog.objects.filter(id__in=ids).delete()[0]
+    return delete_older_than(RequestLog.objects.all(), field="created_at", days=older_than_days, batch=batch)
 
 
 class RequestLogWriter:

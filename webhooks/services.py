@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.retention import delete_older_than
 from memories.models import MemoryHistory
 from memories.signals import history_change
 from webhooks import delivery
@@ -129,6 +130,11 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
     if jobs:
         deliver.batch_defer(*jobs)  # one statement: all of one commit's jobs, or none
     return len(jobs)
+
+
+def deliveries_prune(*, older_than_days: int) -> int:
+    """Delete delivery-log rows older than the retention; returns how many."""
+    return delete_older_than(WebhookDelivery.objects.all(), field="created_at", days=older_than_days)
 
 
 def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:

@@ -36,3 +36,10 @@ def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: 
         event_type=event_type,
         attempt=context.job.attempts + 1,
     )
+
+
+@app.periodic(cron="23 * * * *", periodic_id="prune_webhook_deliveries")
+@app.task(name="webhooks.prune_deliveries")
+def prune_deliveries(timestamp: int) -> None:
+    """Hourly: the delivery log keeps WEBHOOK_DELIVERY_RETENTION_DAYS."""
+    services.deliveries_prune(older_than_days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)

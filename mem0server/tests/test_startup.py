@@ -12,6 +12,8 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,10 +56,17 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
     assert "Traceback" not in done.stderr
 
 
-def test_a_bad_setting_is_one_line_not_a_traceback():
-    done = run(["manage.py", "check"], HEALTHZ_TIMEOUT_MS="soon")
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("HEALTHZ_TIMEOUT_MS", "soon", "HEALTHZ_TIMEOUT_MS must be an integer, not 'soon'."),
+        ("JOB_RETENTION_DAYS", "0", "JOB_RETENTION_DAYS must be 1 or more, not 0."),
+    ],
+)
+def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
+    done = run(["manage.py", "check"], **{name: value})
     assert done.returncode == 1
-    assert done.stderr.strip() == "mem0server: HEALTHZ_TIMEOUT_MS must be an integer, not 'soon'."
+    assert done.stderr.strip() == f"mem0server: {says}"
 
 
 def test_processes_starting_together_on_a_new_database_all_start():

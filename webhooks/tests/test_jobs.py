@@ -3,12 +3,17 @@ memory (as the async add job does), and whatever happens after the commit."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 from django.db import connection, transaction
 from procrastinate.contrib.django import app
 
 from memories import services as memories_services
 from webhooks import services
+from webhooks.models import WebhookDelivery
+from webhooks.tasks import prune_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,3 +61,19 @@ def test_a_changes_deliveries_commit_with_it_or_not_at_all(
     assert [r.json["event_details"]["data"]["memory"] for r in receiver.requests] == [
         "Committed just before the server died"
     ]
+
+
+def test_the_delivery_log_keeps_the_retention_days_of_rows(make_user, receiver, private_targets, run_jobs, settings):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    owner = make_user("log@example.com")
+    hook, _ = services.webhook_create(principal=owner, name="log", url=receiver.url, event_types=["memory_add"])
+    event_ids = {}
+    for days in (31, 29):
+        row = WebhookDelivery.objects.create(
+            webhook=hook, event_id=uuid.uuid4(), event_type="memory_add", payload={}, attempt=1, succeeded=True
+        )
+        WebhookDelivery.objects.filter(id=row.id).update(created_at=row.created_at - timedelta(days=days))
+        event_ids[days] = row.event_id
+    prune_deliveries.defer(timestamp=0)  # what the workers queue every hour
+    run_jobs()
+    assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == [event_ids[29]]
