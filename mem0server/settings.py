@@ -108,6 +108,8 @@ if not MODELS_DIR.is_absolute():
 
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(DATA_DIR / "secret_key")
+# Earlier SECRET_KEYs (comma-separated) while rotating: sessions and sealed configuration keys they signed still open.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

@@ -40,6 +40,16 @@ def unstorable_json(value: Any) -> str | None:
 # --- secrets inside text that is shown or logged -----------------------------------------------------
 
 REDACTED = "[redacted]"
+
+
+def is_secret(key: str) -> bool:
+    """Whether a configuration key names a secret (api_key, password, token …)."""
+    words = set(re.split(r"[^a-z0-9]+", key.lower()))
+    return key.lower().endswith("key") or bool(
+        words & {"password", "passwd", "secret", "token", "credential", "credentials", "apikey"}
+    )
+
+
 # A URL anywhere in a text: scheme, "://", then everything up to whitespace or a quote.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
 # The user info before the authority's last "@" (a password may hold one); never crosses into the path.

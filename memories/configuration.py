@@ -11,7 +11,6 @@ import contextlib
 import contextvars
 import copy
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from mem0server.exceptions import Conflict, InvalidInput
-from mem0server.text import REDACTED, mask_urls
+from mem0server.text import REDACTED, is_secret, mask_urls
 from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
 from memories.llm import LLMClient
 from memories.models import Memory, ServerConfig
@@ -97,13 +96,6 @@ def config_defaults() -> dict[str, Any]:
         "custom_update_memory_prompt": None,
         "history_db_path": None,
     }
-
-
-def is_secret(key: str) -> bool:
-    words = set(re.split(r"[^a-z0-9]+", key.lower()))
-    return key.lower().endswith("key") or bool(
-        words & {"password", "passwd", "secret", "token", "credential", "credentials", "apikey"}
-    )
 
 
 def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from django.db.models import GeneratedField
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from mem0server.sealing import SecretsSealedJSONField
+
 SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 # For error messages: "user_id, agent_id, app_id or run_id".
 SCOPE_NAMES = ", ".join(SCOPE_FIELDS[:-1]) + f" or {SCOPE_FIELDS[-1]}"
@@ -156,8 +158,8 @@ class ServerConfig(models.Model):
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    # Only the overrides, deep-merged over the environment's defaults when read.
-    config = models.JSONField(default=dict)
+    # Only the overrides, deep-merged over the environment's defaults when read; keys stored sealed.
+    config = SecretsSealedJSONField(default=dict)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,10 +4,15 @@ what is stored."""
 
 from __future__ import annotations
 
+import json
 import logging
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 
+from memories.configuration import server_config_forget
 from memories.models import ServerConfig
 from memories.tests.conftest import configure
 from memories.tests.fake_openai import FakeOpenAI, error
@@ -191,3 +196,73 @@ def test_startup_log_says_inference_was_turned_off_through_configure(db, caplog)
     assert "configuration v2 stored through POST /configure: llm turned off" in lines
     llm = next(line for line in lines if line.startswith("llm:"))
     assert "turned off through POST /configure (configuration v2)" in llm
+
+
+# --- at rest -----------------------------------------------------------------------------------------------
+
+KEY = "sk-live-ABCDEFGHIJKLMNOP"
+
+
+def stored_text() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT config::text FROM {ServerConfig._meta.db_table}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def configure_key(client, fake: FakeOpenAI) -> None:
+    section = {"model": "fake-model", "api_key": KEY, "openai_base_url": fake.url}
+    assert configure(client, llm={"provider": "openai", "config": section}).status_code == 200
+
+
+def a_fresh_process() -> None:
+    server_config_forget()  # what another server process or job worker starts from
+
+
+def test_a_key_set_through_configure_is_sealed_in_the_database_and_still_used(api_client, configured_server):
+    configure_key(api_client, configured_server)
+    text = stored_text()
+    assert KEY not in text and "ABCDEFGH" not in text
+    assert "sealed:v1:" in text
+    a_fresh_process()
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {f"Bearer {KEY}"}
+
+
+def test_a_key_sealed_under_another_secret_key_is_not_sent_and_opens_again_with_the_fallback(
+    api_client, settings, configured_server, caplog
+):
+    configure_key(api_client, configured_server)
+    old_secret, settings.SECRET_KEY = settings.SECRET_KEY, "a-new-secret-key-0123456789-0123456789-0123456789"
+    a_fresh_process()
+    with caplog.at_level(logging.WARNING, logger="mem0server"):
+        add(api_client)
+    assert not any(KEY in key for key in keys_received(configured_server))
+    assert "llm.config.api_key was sealed with another SECRET_KEY" in caplog.text
+    assert "SECRET_KEY_FALLBACKS" in caplog.text
+
+    configured_server.reset_calls()
+    settings.SECRET_KEY_FALLBACKS = [old_secret]
+    a_fresh_process()
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {f"Bearer {KEY}"}
+
+
+def test_a_key_stored_in_clear_by_an_earlier_version_is_used_and_the_migration_seals_it(api_client, configured_server):
+    config = {"llm": {"provider": "openai", "config": {"model": "fake-model", "api_key": KEY}}}
+    config["llm"]["config"]["openai_base_url"] = configured_server.url
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ServerConfig._meta.db_table} (id, config, version, updated_at) "  # noqa: S608
+            "VALUES (1, %s::jsonb, 1, now())",
+            [json.dumps(config)],
+        )
+    a_fresh_process()
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {f"Bearer {KEY}"}
+
+    import_module("memories.migrations.0010_server_config_keys_sealed").seal_stored(django_apps, None)
+    assert KEY not in stored_text()
+    configured_server.reset_calls()
+    a_fresh_process()
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {f"Bearer {KEY}"}
