@@ -1,6 +1,7 @@
-"""Secrets the server must use again (provider keys set through POST /configure) are stored sealed: encrypted
-and authenticated (Fernet) with a key derived from SECRET_KEY, so a database dump or a read-only look at the
-database does not carry them in clear. SECRET_KEY_FALLBACKS still open what older keys sealed.
+"""Secrets the server must use again (provider keys set through POST /configure, webhook signing secrets) are
+stored sealed: encrypted and authenticated (Fernet) with a key derived from SECRET_KEY, so a database dump or a
+read-only look at the database does not carry them in clear. SECRET_KEY_FALLBACKS still open what older keys
+sealed.
 
 A sealed value is "sealed:v1:<token>". A value without that prefix (stored by an earlier version) is used as
 it is and sealed at its next write.
@@ -54,6 +55,18 @@ def unseal(text: str) -> str:
         raise Unsealable from None
 
 
+def _unseal_or_none(text: str, where: str) -> str | None:
+    try:
+        return unseal(text)
+    except Unsealable:
+        logger.warning(
+            "%s was sealed with another SECRET_KEY and cannot be read; add the old key to SECRET_KEY_FALLBACKS, "
+            "or set it again",
+            where,
+        )
+        return None
+
+
 def _walk(value: Any, change, path: str = "") -> Any:
     """A copy of a JSON value with change(path, text) applied to each secret-named, non-empty string."""
     if isinstance(value, dict):
@@ -81,19 +94,7 @@ def seal_secrets(value: Any) -> Any:
 def unseal_secrets(value: Any) -> Any:
     """A copy of a JSON value with its sealed strings opened; one that cannot be opened is left out, with a
     warning naming it, so it reads as never set (and nothing wrong is sent to a provider)."""
-
-    def opened(where: str, text: str) -> str | None:
-        try:
-            return unseal(text)
-        except Unsealable:
-            logger.warning(
-                "stored configuration: %s was sealed with another SECRET_KEY and cannot be read; set it again "
-                "through POST /configure, or add the old key to SECRET_KEY_FALLBACKS",
-                where,
-            )
-            return None
-
-    return _walk(value, opened)
+    return _walk(value, lambda where, text: _unseal_or_none(text, f"stored configuration: {where}"))
 
 
 class SecretsSealedJSONField(models.JSONField):
@@ -105,3 +106,16 @@ class SecretsSealedJSONField(models.JSONField):
 
     def from_db_value(self, value, expression, connection):
         return unseal_secrets(super().from_db_value(value, expression, connection))
+
+
+class SealedTextField(models.TextField):
+    """Text sealed in the database and open in Python; None in Python when no key opens it (logged)."""
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return value if value is None or value.startswith(PREFIX) else seal(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return _unseal_or_none(value, f"{self.model._meta.label}.{self.name}")

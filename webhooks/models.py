@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from mem0server.sealing import SealedTextField
+
 
 class EventType(models.TextChoices):
     """The Platform's webhook event types. This server emits the three memory_* changes; the others are
@@ -30,9 +32,9 @@ class Webhook(models.Model):
     url = models.URLField(max_length=2048)
     event_types = ArrayField(models.CharField(max_length=40, choices=EventType.choices))
     is_active = models.BooleanField(default=True)
-    # The HMAC key of the X-Mem0-Signature header: shown once at creation, masked everywhere after. Stored as
-    # is, since signing needs it back (a digest would not do); the database is trusted with it like API traffic.
-    secret = models.CharField(max_length=128)
+    # The HMAC key of the X-Mem0-Signature header: shown once at creation, masked everywhere after. Signing
+    # needs it back (a digest would not do), so it is stored sealed; None if this SECRET_KEY cannot open it.
+    secret = SealedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

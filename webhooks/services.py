@@ -24,6 +24,12 @@ SECRET_PREFIX = "whsec_"  # noqa: S105  (a visible prefix, not a secret)
 EVENT_TYPES = {"ADD": EventType.MEMORY_ADD, "UPDATE": EventType.MEMORY_UPDATE, "DELETE": EventType.MEMORY_DELETE}
 
 
+UNREADABLE_SIGNING_KEY_ERROR = (
+    "Not sent: the webhook's secret was sealed with another SECRET_KEY and cannot be read. Add the old key to "
+    "SECRET_KEY_FALLBACKS, or delete the webhook and create it again."
+)
+
+
 class DeliveryFailed(Exception):
     """An attempt failed in a way a later attempt may not (non-2xx answer, network error, timeout)."""
 
@@ -164,14 +170,17 @@ def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt
     if webhook is None or history is None:
         return
     body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
-    outcome = delivery.send(
-        url=webhook.url,
-        secret=webhook.secret,
-        event_id=event_id,
-        event_type=event_type,
-        attempt=attempt,
-        body=delivery.body_encode(body_payload),
-    )
+    if webhook.secret is None:  # sealed under another SECRET_KEY (mem0server/sealing.py): nothing can be signed
+        outcome = delivery.Outcome(None, UNREADABLE_SIGNING_KEY_ERROR, duration_ms=0, retryable=False)
+    else:
+        outcome = delivery.send(
+            url=webhook.url,
+            secret=webhook.secret,
+            event_id=event_id,
+            event_type=event_type,
+            attempt=attempt,
+            body=delivery.body_encode(body_payload),
+        )
     WebhookDelivery.objects.create(
         webhook=webhook,
         event_id=event_id,

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from procrastinate.contrib.django import app
 
 from memories import services as memories_services
-from webhooks import services
+from webhooks import delivery, services
 from webhooks.models import WebhookDelivery
 from webhooks.tasks import prune_deliveries
 
@@ -77,3 +77,28 @@ def test_the_delivery_log_keeps_the_retention_days_of_rows(make_user, receiver, 
     prune_deliveries.defer(timestamp=0)  # what the workers queue every hour
     run_jobs()
     assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == [event_ids[29]]
+
+
+def test_the_signing_secret_is_sealed_in_the_database_and_still_signs(
+    make_user, embedder, receiver, private_targets, run_jobs, settings
+):
+    owner = make_user("sealed@example.com")
+    _, secret = services.webhook_create(principal=owner, name="sealed", url=receiver.url, event_types=["memory_add"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM webhooks_webhook")
+        [(stored,)] = cursor.fetchall()
+    assert secret not in stored and secret.removeprefix("whsec_")[:12] not in stored
+
+    add_in_a_job.defer(account_id=owner.pk, text="Signed with the secret shown at creation")
+    run_jobs()
+    [received] = receiver.requests
+    timestamp = int(received.headers["X-Mem0-Signature"].split(",")[0].removeprefix("t="))
+    assert received.headers["X-Mem0-Signature"] == delivery.signature(secret, timestamp, received.body)
+
+    settings.SECRET_KEY = "a-new-secret-key-0123456789-0123456789-0123456789"  # a dump restored elsewhere
+    add_in_a_job.defer(account_id=owner.pk, text="Cannot be signed")
+    run_jobs()
+    assert len(receiver.requests) == 1  # nothing unsigned or wrongly signed was sent
+    last = WebhookDelivery.objects.latest("id")
+    assert (last.succeeded, last.status_code) == (False, None)
+    assert "sealed with another SECRET_KEY" in last.error and "SECRET_KEY_FALLBACKS" in last.error
