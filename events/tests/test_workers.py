@@ -143,3 +143,19 @@ def test_two_workers_do_each_of_many_async_adds_exactly_once(workers, member, em
     assert Counter(jobs.values_list("status", flat=True)) == {"succeeded": ADDS}
     assert not jobs.values("args").annotate(n=Count("id")).filter(n__gt=1).exists()
     assert jobs.values("worker_id").distinct().count() == 2  # both workers took their share
+
+
+def test_the_worker_log_leaves_out_the_routine_stalled_job_checks(workers, member, embedder):
+    [worker] = workers(1)
+    wait_for(lambda: live_workers() == 1, timeout=START_SLACK, what="the worker registered")
+    checks = ProcrastinateJob.objects.filter(task_name="events.retry_stalled_jobs", status="succeeded")
+    ran_before = checks.count()
+    event = queue_add(member, "Logged like any job")
+    wait_for(
+        lambda: Event.objects.get(id=event.id).status == "SUCCEEDED" and checks.count() >= ran_before + 2,
+        timeout=RUN_SLACK + stalled_bound(TEST_WORKER_ENV) * 2,
+        what="the add done and two stalled-job checks run",
+    )
+    log = worker.log(tail=None)
+    assert f"events.run_add_event[{ProcrastinateJob.objects.get(args__event_id=str(event.id)).id}]" in log
+    assert "events.retry_stalled_jobs" not in log
