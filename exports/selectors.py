@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from exports.models import MemoryExport
@@ -37,7 +38,10 @@ def export_get(*, principal, export_id: str) -> MemoryExport:
         ) from None
     export = exports_visible(principal=principal).filter(id=key).first()
     if export is None:
-        raise NotFound(f"Memory export {key} not found.")
+        raise NotFound(
+            f"Memory export {key} not found (exports are kept {settings.EXPORT_RETENTION_DAYS} days after they "
+            "finish: EXPORT_RETENTION_DAYS)."
+        )
     return export
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apikeys.authentication import acting_for
 from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
+from mem0server.retention import delete_older_than
 from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
 from memories.selectors import memories_matching
@@ -206,6 +207,11 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
     return _finish(export, status=MemoryExport.Status.SUCCEEDED, result=result, count=count)
+
+
+def exports_prune(*, older_than_days: int) -> int:
+    """Delete the exports that finished (succeeded or failed) more than `older_than_days` ago; returns how many."""
+    return delete_older_than(MemoryExport.objects.all(), field="finished_at", days=older_than_days)
 
 
 def _finish(export: MemoryExport, *, status: str, result: Any = None, count: int | None = None, error: str = ""):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from procrastinate.contrib.django import app
 
-from exports.services import export_run
+from exports.services import export_run, exports_prune
 
 
 @app.task(name="exports.export_memories")
 def export_memories_job(*, export_id: str) -> None:
     export_run(export_id=uuid.UUID(export_id))
+
+
+@app.periodic(cron="35 * * * *", periodic_id="prune_exports")
+@app.task(name="exports.prune_exports")
+def prune_exports(timestamp: int) -> None:
+    """Hourly: finished exports are kept EXPORT_RETENTION_DAYS."""
+    exports_prune(older_than_days=settings.EXPORT_RETENTION_DAYS)

@@ -570,7 +570,9 @@ SPECTACULAR_SETTINGS = {
 EXPORT_MAX_MEMORIES = env_int("EXPORT_MAX_MEMORIES", 10_000)
 EXPORT_LLM_MAX_MEMORIES = env_int("EXPORT_LLM_MAX_MEMORIES", 200)
 EXPORT_IMPORT_BATCH = env_int("EXPORT_IMPORT_BATCH", 256)
-for _name in ("EXPORT_MAX_MEMORIES", "EXPORT_LLM_MAX_MEMORIES", "EXPORT_IMPORT_BATCH"):
+# Finished exports (their data included) are deleted this many days after they finished, hourly by a worker.
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7)
+for _name in ("EXPORT_MAX_MEMORIES", "EXPORT_LLM_MAX_MEMORIES", "EXPORT_IMPORT_BATCH", "EXPORT_RETENTION_DAYS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
 

@@ -45,4 +45,9 @@ def test_jobs_finished_before_the_retention_are_deleted_and_the_others_kept(sett
 
 def test_the_prune_runs_every_hour_on_the_workers():
     crons = {(task.task.name, task.cron) for task in app.periodic_registry.periodic_tasks.values()}
-    assert {("events.prune_finished_jobs", "47 * * * *"), ("webhooks.prune_deliveries", "23 * * * *")} <= crons
+    hourly = {
+        ("events.prune_finished_jobs", "47 * * * *"),
+        ("webhooks.prune_deliveries", "23 * * * *"),
+        ("exports.prune_exports", "35 * * * *"),
+    }
+    assert hourly <= crons

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from mem0 import AsyncMemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
 from exports.models import MemoryExport
+from exports.tasks import prune_exports
 from memories.tests.fake_openai import as_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -200,3 +203,19 @@ def test_the_async_client_creates_an_export_and_reads_it(server, sdk_key, alice_
     run_jobs()
     exported = asyncio.run(read(created["id"]))
     assert [m["memory"] for m in exported["memories"]] == ["Drinks oat milk"]
+
+
+def test_a_finished_export_is_kept_the_retention_days_then_deleted_with_its_data(alice, run_jobs, settings):
+    settings.EXPORT_RETENTION_DAYS = 7
+    old, recent = (alice.create_memory_export(schema={}, filters=ALICE_ONLY)["id"] for _ in range(2))
+    pending = alice.create_memory_export(schema={}, filters=ALICE_ONLY)["id"]
+    run_jobs()
+    MemoryExport.objects.filter(id=pending).update(status="PENDING", result=None, finished_at=None)
+    for export_id, days in ((old, 8), (recent, 6)):
+        MemoryExport.objects.filter(id=export_id).update(finished_at=timezone.now() - timedelta(days=days))
+    prune_exports.defer(timestamp=0)  # what the workers queue every hour
+    run_jobs()
+    with pytest.raises(MemoryNotFoundError, match="kept 7 days after they finish"):
+        alice.get_memory_export(memory_export_id=old)
+    assert alice.get_memory_export(memory_export_id=recent)["count"] == 2
+    assert alice.get_memory_export(memory_export_id=pending)["status"] == "PENDING"  # not finished: kept
