@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from events.models import Event
@@ -29,7 +30,10 @@ def event_get(*, principal, event_id: uuid.UUID) -> Event:
     try:
         return events_visible(principal=principal).get(id=event_id)
     except Event.DoesNotExist:
-        raise NotFound(f"Event {event_id} not found.") from None
+        raise NotFound(
+            f"Event {event_id} not found (events are kept {settings.EVENT_RETENTION_DAYS} days after they finish: "
+            "EVENT_RETENTION_DAYS)."
+        ) from None
 
 
 @dataclass(frozen=True)

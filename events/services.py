@@ -18,6 +18,7 @@ from django.utils import timezone
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
 from mem0server.exceptions import DomainError, UpstreamError
+from mem0server.retention import delete_older_than
 from memories import services as memories_services
 from memories.configuration import configuration_checked_once
 from platform_api import services as platform_services
@@ -56,6 +57,11 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
         run_add_event.defer(event_id=str(event.id))
     return event
+
+
+def events_prune(*, older_than_days: int) -> int:
+    """Delete the events that finished (SUCCEEDED or FAILED) more than `older_than_days` ago; returns how many."""
+    return delete_older_than(Event.objects.all(), field="finished_at", days=older_than_days)
 
 
 def _set(event_id: uuid.UUID | str, **fields: Any) -> None:

@@ -40,6 +40,13 @@ async def retry_stalled_jobs(context, timestamp: int) -> None:
         await manager.retry_job(job)
 
 
+@app.periodic(cron="41 * * * *", periodic_id="prune_events")
+@app.task(name="events.prune_events")
+def prune_events(timestamp: int) -> None:
+    """Hourly: finished async-add events are kept EVENT_RETENTION_DAYS."""
+    services.events_prune(older_than_days=settings.EVENT_RETENTION_DAYS)
+
+
 # Hourly: finished jobs (and their procrastinate_events rows) are kept JOB_RETENTION_DAYS after they finished.
 @app.periodic(cron="47 * * * *", periodic_id="prune_finished_jobs")
 @app.task(name="events.prune_finished_jobs", pass_context=True)

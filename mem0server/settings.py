@@ -332,6 +332,11 @@ if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
         f"WORKER_STALLED_SECONDS ({WORKER_STALLED_SECONDS:g}) must be longer than WORKER_HEARTBEAT_SECONDS "
         f"({WORKER_HEARTBEAT_SECONDS:g}), or live workers would be taken for dead."
     )
+# Finished async-add events (SUCCEEDED or FAILED, their queued messages and results included) are deleted this
+# many days after they finished, hourly by a worker.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
+if EVENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"EVENT_RETENTION_DAYS must be 1 or more, not {EVENT_RETENTION_DAYS}.")
 # Finished job rows (succeeded, failed, cancelled, aborted) older than this are deleted with their events,
 # hourly by a worker; the periodic stalled-job check alone adds a job every WORKER_STALLED_CHECK_SECONDS.
 JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 7)

@@ -1,16 +1,21 @@
-"""Finished jobs are kept JOB_RETENTION_DAYS after they finish, then deleted by an hourly job, so the queue's
-tables do not grow for ever (the stalled-job check alone queues a job every WORKER_STALLED_CHECK_SECONDS)."""
+"""Finished jobs and async-add events are kept JOB_RETENTION_DAYS / EVENT_RETENTION_DAYS after they finish,
+then deleted by hourly jobs, so their tables do not grow for ever (the stalled-job check alone queues a job every
+WORKER_STALLED_CHECK_SECONDS, and every SDK add is an event holding its messages)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from events.tasks import prune_finished_jobs
+from events.models import Event
+from events.tasks import prune_events, prune_finished_jobs
+from events.tests.test_api import queue_add
 from webhooks.tasks import deliver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,5 +54,25 @@ def test_the_prune_runs_every_hour_on_the_workers():
         ("events.prune_finished_jobs", "47 * * * *"),
         ("webhooks.prune_deliveries", "23 * * * *"),
         ("exports.prune_exports", "35 * * * *"),
+        ("events.prune_events", "41 * * * *"),
     }
     assert hourly <= crons
+
+
+def test_finished_events_are_kept_the_retention_days_then_deleted_with_their_messages(
+    member, member_client, embedder, settings, run_jobs
+):
+    settings.EVENT_RETENTION_DAYS = 30
+    old, recent, queued = (queue_add(member, f"Fact {n}") for n in range(3))
+    run_jobs()
+    Event.objects.filter(id=queued.id).update(status="PENDING", finished_at=None)  # still waiting for a worker
+    for event, days in ((old, 31), (recent, 29)):
+        Event.objects.filter(id=event.id).update(finished_at=timezone.now() - timedelta(days=days))
+    prune_events.defer(timestamp=0)  # what the workers queue every hour
+    run_jobs()
+    gone = member_client.get(f"/v1/event/{old.id}/")
+    assert gone.status_code == 404
+    assert "kept 30 days after they finish" in gone.json()["detail"]
+    assert member_client.get(f"/v1/event/{recent.id}/").json()["status"] == "SUCCEEDED"
+    assert member_client.get(f"/v1/event/{queued.id}/").json()["status"] == "PENDING"
+    assert not Event.objects.filter(payload__messages__0__content="Fact 0").exists()
