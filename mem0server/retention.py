@@ -1,5 +1,5 @@
 """Rows kept for a retention period: deleted a batch at a time, so no statement holds its locks for long (the
-request log, webhook deliveries)."""
+request log, webhook deliveries, exports, async-add events)."""
 
 from __future__ import annotations
 

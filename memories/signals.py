@@ -1,6 +1,7 @@
 """`memories_changed`: sent inside the transaction that adds, updates or deletes memories, once its history rows
-are written, so what the listeners write (webhook delivery jobs, deleting a gone user's profile) commits with
-the change or not at all: a server that dies just after the commit has already queued the change's deliveries.
+are written, so what a listener writes (the webhook delivery jobs) commits with the change or not at all: a
+server that dies just after the commit has already queued the change's deliveries. A listener that must see the
+committed state waits for it itself (transaction.on_commit, as the profiles' clean-up does).
 
 Every write path (OSS and Platform routes, batches, MCP, inference, background adds) records its history rows
 through history_record(), inside its transaction and after its memory writes, so listeners hear of every change
