@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from mem0server.sealing import PREFIX as SEALED_PREFIX
 from mem0server.serializers import ObjectField, StrictCharField
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS, MAX_EMBEDDING_DIMS, VECTOR_STORES
 
@@ -103,6 +104,11 @@ class APIKeyField(StrictCharField):
             raise serializers.ValidationError(
                 f"Must be printable ASCII without spaces (it is sent in an HTTP header); character {bad + 1} is "
                 f"{what}. Paste the key itself, not a placeholder."
+            )
+        if value.startswith(SEALED_PREFIX):
+            raise serializers.ValidationError(
+                "This is a key as the server stores it (sealed with its SECRET_KEY), not a key a provider takes. "
+                "Paste the key itself."
             )
         return value
 

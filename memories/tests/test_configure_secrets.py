@@ -247,6 +247,15 @@ def test_a_key_sealed_under_another_secret_key_is_not_sent_and_opens_again_with_
     assert keys_received(configured_server) == {f"Bearer {KEY}"}
 
 
+def test_a_sealed_value_posted_as_a_key_is_a_400(api_client, configured_server):
+    configure_key(api_client, configured_server)
+    sealed = json.loads(stored_text())["llm"]["config"]["api_key"]
+    section = {"api_key": sealed}
+    response = configure(api_client, llm={"provider": "openai", "config": section})
+    assert response.status_code == 400
+    assert "llm.config.api_key" in response.json()["detail"] and "sealed" in response.json()["detail"]
+
+
 def test_a_key_stored_in_clear_by_an_earlier_version_is_used_and_the_migration_seals_it(api_client, configured_server):
     config = {"llm": {"provider": "openai", "config": {"model": "fake-model", "api_key": KEY}}}
     config["llm"]["config"]["openai_base_url"] = configured_server.url
