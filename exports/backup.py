@@ -91,6 +91,7 @@ def memory_line(memory: Memory, history: list[MemoryHistory]) -> dict[str, Any]:
         "role": memory.role,
         "expiration_date": memory.expiration_date.isoformat() if memory.expiration_date else None,
         "timestamp": _when(memory.occurred_at),
+        "categories": list(memory.categories),
         "created_at": _when(memory.created_at),
         "updated_at": _when(memory.updated_at),
         "history": [_history_line(row) for row in history],
@@ -171,6 +172,7 @@ class MemoryLineSerializer(serializers.Serializer):
     role = _optional(32)
     expiration_date = serializers.DateField(required=False, allow_null=True)
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
+    categories = serializers.ListField(child=_Text(max_length=100), required=False, max_length=100)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     history = HistoryLineSerializer(many=True, required=False)
@@ -316,6 +318,7 @@ def _write(batch: list[dict], vectors: list[list[float]], account: User | None, 
             role=data.get("role"),
             expiration_date=data.get("expiration_date"),
             occurred_at=data.get("timestamp"),
+            categories=data.get("categories") or [],
             embedding=vector,
             **{name: data.get(name) for name in SCOPE_FIELDS},
         )

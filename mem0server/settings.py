@@ -249,6 +249,9 @@ SEARCH_RERANK_MODEL = env_str("SEARCH_RERANK_MODEL", "rerank-v3.5")
 SEARCH_RERANK_TIMEOUT = env_float("SEARCH_RERANK_TIMEOUT", 5.0)
 if not 0 < SEARCH_RERANK_TIMEOUT <= 600:
     raise ImproperlyConfigured(f"SEARCH_RERANK_TIMEOUT must be over 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT}.")
+# Platform adds with inference tag the memories they write with categories (one more LLM call per add).
+CATEGORIZE_MEMORIES = env_bool("CATEGORIZE_MEMORIES", True)
+
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)

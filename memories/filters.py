@@ -1,8 +1,9 @@
 """Mem0's filter language, translated into one Django Q that runs inside PostgreSQL.
 
 `{"key": value}` is equality; `{"key": {"op": value}}` applies an operator; `"*"` means "has any
-value"; `AND` / `OR` / `NOT` take lists of filters. Scope ids and actor/role are columns, every
-other key is a metadata (JSONB) key.
+value"; `AND` / `OR` / `NOT` take lists of filters. Scope ids and actor/role are columns, `categories` is the
+memory's list of categories (eq and contains: has that one; in: has one of these), every other key is a
+metadata (JSONB) key.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from memories.models import SCOPE_FIELDS
 from memories.timestamps import parse_timestamp
 
 COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
+CATEGORIES = "categories"
 # Time keys: `timestamp` (when the conversation happened), created_at and updated_at; values are unix seconds
 # or ISO 8601. They are columns, not metadata keys.
 TIME_COLUMNS = {"timestamp": "occurred_at", "created_at": "created_at", "updated_at": "updated_at"}
@@ -145,6 +147,8 @@ def _condition(key: str, value: Any) -> Q:
     if not isinstance(key, str) or not key:
         raise InvalidInput("Filter keys must be non-empty strings.")
     if value == "*":
+        if key == CATEGORIES:
+            return ~Q(categories=[])
         if key in TIME_COLUMNS:
             return Q(**{f"{TIME_COLUMNS[key]}__isnull": False})
         return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
@@ -163,6 +167,10 @@ def _condition(key: str, value: Any) -> Q:
 def _operator(key: str, op: str, value: Any) -> Q:
     if key in TIME_COLUMNS:
         return _time_op(key, op, value)
+    if key == CATEGORIES:
+        if op not in _category_ops:
+            raise InvalidInput(f"filters.categories takes {', '.join(_category_ops)}, not {op}.")
+        return _category_ops[op](key, value)
     builder = _column_ops if key in COLUMNS else _metadata_ops
     return builder[op](key, value)
 
@@ -222,6 +230,26 @@ _column_ops: dict[str, Callable[[str, Any], Q]] = {
     "in": _col_in,
     "nin": lambda key, value: negate(_col_in(key, value)),
     **{op: _col_compare(op) for op in ("gt", "gte", "lt", "lte", "contains", "icontains")},
+}
+
+
+# --- categories: the memory's list of category names ----------------------------------------------
+
+
+def _category_has(key: str, value: Any) -> Q:
+    return Q(categories__contains=[_require(key, "contains", value, _is_str, "a category name (a string)")])
+
+
+def _category_any(key: str, value: Any) -> Q:
+    return Q(categories__overlap=_require(key, "in", value, _is_str_list, "a list of category names"))
+
+
+_category_ops: dict[str, Callable[[str, Any], Q]] = {
+    "eq": _category_has,
+    "contains": _category_has,
+    "ne": lambda key, value: negate(_category_has(key, value)),
+    "in": _category_any,
+    "nin": lambda key, value: negate(_category_any(key, value)),
 }
 
 

@@ -23,6 +23,7 @@ from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, UpstreamError
 from memories import prompts
+from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
 from memories.llm import MalformedReply
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
@@ -180,8 +181,10 @@ def memories_add_inferred(
     prompt: str | None = None,
     occurred_at: datetime | None = None,
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+    categories: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM."""
+    """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM; with a
+    catalog of `categories` (name → description), the memories it adds or rewrites are tagged from it."""
     runtime = server_config_current()
     llm = _llm(runtime, "infer=true")
     embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
@@ -216,6 +219,10 @@ def memories_add_inferred(
         reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
         if reworded:
             vectors.update(zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True))
+    tags: dict[str, list[str]] = {}
+    if categories and settings.CATEGORIZE_MEMORIES:
+        written = [op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text]
+        tags = categorize(llm, list(dict.fromkeys(written)), categories)
     names = {m.name for m in messages if m.name}
     return _apply(
         operations,
@@ -228,6 +235,7 @@ def memories_add_inferred(
         actor_id=names.pop() if len(names) == 1 else None,
         messages=messages,
         before_commit=before_commit,
+        tags=tags,
     )
 
 
@@ -243,8 +251,11 @@ def _apply(
     actor_id: str | None,
     messages: Sequence[Message],
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+    tags: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Write the operations and their history in one transaction, re-checked under the scope lock."""
+    """Write the operations and their history in one transaction, re-checked under the scope lock; `tags`
+    gives the categories of the texts written (an UPDATE without any keeps the memory's)."""
+    tags = tags or {}
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         lock_scope(account, scope)
@@ -272,6 +283,7 @@ def _apply(
                     embedding=vector,
                     expiration_date=expiration_date,
                     occurred_at=occurred_at,
+                    categories=tags.get(op.text, []),
                     **scope,
                 )
                 added.keep(vector, memory)
@@ -284,7 +296,8 @@ def _apply(
                 target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text]
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
-                target.save(update_fields=["text", "hash", "embedding", "metadata", "updated_at"])
+                target.categories = tags.get(op.text, target.categories)
+                target.save(update_fields=["text", "hash", "embedding", "metadata", "categories", "updated_at"])
                 history.append(history_row(target, previous, target.text, MemoryHistory.Event.UPDATE, now))
                 results.append(
                     {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}

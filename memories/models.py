@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -38,6 +39,9 @@ class Memory(models.Model):
     actor_id = models.CharField(max_length=255, null=True, blank=True)
     role = models.CharField(max_length=32, null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
+    # The Platform's memory categories: names from the project's custom_categories (or the defaults) that the
+    # LLM tagged an inferred memory with (memories/categories.py); empty for memories stored as given.
+    categories = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMS)
     # Kept by PostgreSQL itself, so every write path (bulk inserts included) stays searchable by keyword.
     search_vector = GeneratedField(

@@ -88,6 +88,13 @@ values that matter (names, numbers, URLs, file paths, commands, error messages) 
 Write plain text, no preamble and no commentary."""
 
 
+CATEGORIZE = """\
+You file memories about a person under categories. For each memory, in the order given, choose the \
+categories from the list that fit it: usually one, more when the memory is about several things. Use only \
+names from the list, spelled as given. Reply with a JSON object and nothing else, in this shape: \
+{"categories": [["name", ...], ...]}, with one list per memory."""
+
+
 def _today(today: date) -> str:
     return f"Today's date is {today.isoformat()}."
 
@@ -150,3 +157,12 @@ def decision(*, stored: Sequence[tuple[str, str]], facts: Sequence[str], custom:
 def procedural(*, messages: Sequence[Said], today: date, custom: str | None = None) -> tuple[str, str]:
     """The procedural-memory call: one summary of the whole conversation, as plain text."""
     return f"{custom or PROCEDURAL}\n\n{_today(today)}", "Conversation:\n" + transcript(messages)
+
+
+def categorization(*, names: dict[str, str], memories: Sequence[str]) -> tuple[str, str]:
+    """The categorisation call: the catalog (name → description) and the memories, as JSON."""
+    catalog = [
+        {"name": name, "description": description} if description else {"name": name}
+        for name, description in names.items()
+    ]
+    return CATEGORIZE, json.dumps({"categories": catalog, "memories": list(memories)}, ensure_ascii=False)

@@ -165,6 +165,10 @@ class MemorySerializer(serializers.ModelSerializer):
     timestamp = serializers.DateTimeField(
         source="occurred_at", allow_null=True, help_text="When the conversation happened (the add's timestamp)."
     )
+    categories = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The categories an inferred Platform add tagged it with (the project's custom_categories).",
+    )
 
     def to_representation(self, instance):
         # What DRF builds from the fields below, written out: searches and lists answer with up to hundreds of
@@ -185,6 +189,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "role": instance.role,
             "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
             "timestamp": _datetime(instance.occurred_at, zone),
+            "categories": list(instance.categories),
         }
 
     class Meta:
@@ -204,6 +209,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "role",
             "expiration_date",
             "timestamp",
+            "categories",
         ]
 
 

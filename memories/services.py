@@ -115,6 +115,7 @@ def memories_add(
     memory_type: str | None = None,
     timestamp: datetime | None = None,
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+    categories: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
@@ -123,7 +124,8 @@ def memories_add(
     non-system message becomes a memory (role kept); infer=true then skips near-duplicates (event NONE).
     `timestamp` is when the conversation happened: stored as occurred_at, and the date the LLM resolves
     relative dates ("yesterday") against. `before_commit` is called with the result items inside the write
-    transaction, so what it writes commits with the memories or not at all (events/tasks.py).
+    transaction, so what it writes commits with the memories or not at all (events/tasks.py). `categories` (a
+    catalog, memories/categories.py) tags what inference writes.
     """
     from memories import inference  # it builds on the helpers below
 
@@ -142,7 +144,7 @@ def memories_add(
     if memory_type == inference.PROCEDURAL:
         return inference.memory_add_procedural(**llm_kwargs)
     if infer and inference.llm_available():
-        return inference.memories_add_inferred(**llm_kwargs)
+        return inference.memories_add_inferred(**llm_kwargs, categories=categories)
     # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text).
     vectors = get_embedder().embed([dated_text(m.content, timestamp) for m in messages])
     metadata = clean_metadata(metadata)

@@ -13,6 +13,7 @@ from django.db import transaction
 from mem0server.exceptions import NotFound
 from mem0server.rows import row_get_or_create
 from memories import services as memories_services
+from memories.categories import catalog
 from memories.timestamps import parse_timestamp
 from platform_api.models import ProjectSettings
 
@@ -79,7 +80,7 @@ def project_settings_update(*, principal, changes: dict[str, Any]) -> ProjectSet
 
 def extraction_instructions(
     *,
-    principal,
+    project: ProjectSettings | None,
     scope: dict[str, str],
     custom_instructions: str | None = None,
     agent_custom_instructions: str | None = None,
@@ -93,7 +94,6 @@ def extraction_instructions(
         return agent_custom_instructions
     if custom_instructions:
         return custom_instructions
-    project = ProjectSettings.objects.filter(account=principal.account).first()
     if project is None:
         return None
     if agent_only and project.agent_custom_instructions:
@@ -120,19 +120,23 @@ def memories_add_payload(*, principal, payload: dict[str, Any], before_commit=No
     scope = payload["scope"]
     timestamp = payload.get("timestamp")
     expiration = payload.get("expiration_date")
+    infer = payload["infer"]
+    project = ProjectSettings.objects.filter(account=principal.account).first() if infer else None
     return memories_services.memories_add(
         principal=principal,
         messages=[memories_services.Message(**message) for message in payload["messages"]],
         scope=scope,
         timestamp=parse_timestamp(timestamp) if timestamp is not None else None,
         metadata=payload.get("metadata"),
-        infer=payload["infer"],
+        infer=infer,
         expiration_date=date.fromisoformat(expiration) if expiration else None,
         prompt=extraction_instructions(
-            principal=principal,
+            project=project,
             scope=scope,
             custom_instructions=payload.get("custom_instructions"),
             agent_custom_instructions=payload.get("agent_custom_instructions"),
         ),
         before_commit=before_commit,
+        # What inferred memories are tagged from: the project's custom_categories, else the defaults.
+        categories=catalog(project.custom_categories if project else None) if infer else None,
     )

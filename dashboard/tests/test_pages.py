@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.models import User
 from apikeys.services import apikey_create
-from memories.models import MemoryHistory
+from memories.models import Memory, MemoryHistory
 from requestlog.models import RequestLog
 
 PASSWORD = "a long passphrase"
@@ -267,3 +267,10 @@ def test_a_configuration_the_server_cannot_use_is_explained(admin_user):
     )
     assert response.status_code == 200
     assert "embedder" in response.content.decode()
+
+
+def test_a_memorys_page_shows_its_categories(two_accounts, alice):
+    mine, _ = two_accounts
+    Memory.objects.filter(id=mine).update(categories=["food", "user_preferences"])
+    page = logged_in(alice).get(f"/dashboard/memories/{mine}/").content.decode()
+    assert "<dt>Categories</dt><dd>food, user_preferences</dd>" in page

@@ -31,13 +31,23 @@ def stored(make_memory, alice):
         "admin": make_memory("Server notes", user_id="ops"),
     }
     services.memory_update(principal=alice, memory_id=ids["tea"], text="Likes black tea")
+    Memory.objects.filter(id=ids["tea"]).update(categories=["food", "user_preferences"])
     return ids
 
 
 def snapshot() -> tuple[list, list]:
     memories = list(
         Memory.objects.order_by("id").values_list(
-            "id", "account__email", "text", "hash", "user_id", "agent_id", "metadata", "created_at", "updated_at"
+            "id",
+            "account__email",
+            "text",
+            "hash",
+            "user_id",
+            "agent_id",
+            "metadata",
+            "categories",
+            "created_at",
+            "updated_at",
         )
     )
     history = list(
@@ -76,6 +86,7 @@ def test_a_round_trip_through_a_file_restores_the_same_memories_and_search_finds
     tea = next(line for line in lines if line["id"] == stored["tea"])
     assert [row["event"] for row in tea["history"]] == ["ADD", "UPDATE"]
     assert tea["account"] == "alice@example.com"
+    assert tea["categories"] == ["food", "user_preferences"]
 
     wipe()
     out = StringIO()

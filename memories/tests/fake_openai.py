@@ -51,7 +51,7 @@ class Call:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
-    kind: str  # extract, decide, procedural (chat calls) or embed
+    kind: str  # extract, decide, categorize, procedural (chat calls) or embed
 
 
 def default_facts(messages: list[tuple[str, str]]) -> list[str]:
@@ -107,6 +107,10 @@ class FakeOpenAI:
         self.facts: Callable[[list[tuple[str, str]]], list[str]] = default_facts
         self.decide: Callable[[list[dict[str, str]], list[str]], list[dict[str, Any]]] = default_decide
         self.summary: Callable[[str], str] = lambda conversation: "Procedure: " + conversation.splitlines()[-1]
+        # (catalog [{"name", "description"?}], memory texts) -> each memory's category names; none by default.
+        self.categorize: Callable[[list[dict[str, str]], list[str]], list[list[str]]] = lambda catalog, texts: [
+            [] for _ in texts
+        ]
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -189,6 +193,9 @@ class FakeOpenAI:
             return json.dumps({"operations": self.decide(payload["stored_memories"], payload["new_facts"])})
         if kind == "procedural":
             return self.summary(user)
+        if kind == "categorize":
+            payload = json.loads(user)
+            return json.dumps({"categories": self.categorize(payload["categories"], payload["memories"])})
         if kind == "rerank":  # memories/rerank.py's listwise prompt: keep the order it was given
             count = len(json.loads(user.split("\n\nMemories:\n", 1)[1]))
             return json.dumps({"ranking": list(range(count))})
@@ -203,6 +210,8 @@ def _chat_kind(body: dict[str, Any]) -> str:
         return "procedural"
     if user.startswith("{") and '"new_facts"' in user:
         return "decide"
+    if user.startswith('{"categories": ') and '"memories": ' in user:
+        return "categorize"
     if user.startswith("Query: ") and "\n\nMemories:\n" in user:
         return "rerank"
     return "extract"

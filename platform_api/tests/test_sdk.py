@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,9 @@ from mem0 import AsyncMemoryClient, MemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
 from events.tests.helpers import sdk_wait_event
+from memories.categories import DEFAULTS as DEFAULT_CATEGORIES
 from memories.models import Memory
+from memories.tests.fake_openai import as_json, error
 from platform_api import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,6 +100,81 @@ def test_instructions_given_with_an_add_win_over_the_projects(client, llm_on):
     client.update_project(custom_instructions="Project instructions.")
     added(client, client.add("I love sushi.", filters={"user_id": "alice"}, custom_instructions="Just this once."))
     assert llm_on.chat_calls("extract")[0].body["messages"][0]["content"].startswith("Just this once.")
+
+
+# --- categories -----------------------------------------------------------------------------------------------
+
+
+def categories_of(client: MemoryClient, user_id: str = "alice") -> dict[str, list[str]]:
+    return {m["memory"]: m["categories"] for m in client.get_all(filters={"user_id": user_id})["results"]}
+
+
+def test_inferred_memories_are_tagged_from_the_default_categories(client, llm_on):
+    llm_on.facts = lambda messages: ["Loves sushi", "Plays tennis on Sundays"]
+    llm_on.categorize = lambda catalog, texts: [
+        ["food"] if "sushi" in text else ["Sports", "hobbies", "not-a-category"] for text in texts
+    ]
+    added(client, client.add("I love sushi, and I play tennis every Sunday.", filters={"user_id": "alice"}))
+    assert categories_of(client) == {"Loves sushi": ["food"], "Plays tennis on Sundays": ["sports", "hobbies"]}
+    [call] = llm_on.chat_calls("categorize")
+    catalog = json.loads(call.body["messages"][-1]["content"])["categories"]
+    assert [entry["name"] for entry in catalog] == list(DEFAULT_CATEGORIES)
+
+
+def test_the_projects_custom_categories_replace_the_defaults(client, llm_on):
+    client.update_project(custom_categories=[{"beverages": "coffee, tea and other drinks"}, "work"])
+    llm_on.facts = lambda messages: ["Drinks green tea every morning"]
+    llm_on.categorize = lambda catalog, texts: [["Beverages", "food"] for _ in texts]  # food: not the project's
+    added(client, client.add("I drink green tea every morning.", filters={"user_id": "alice"}))
+    assert categories_of(client) == {"Drinks green tea every morning": ["beverages"]}
+    catalog = json.loads(llm_on.chat_calls("categorize")[0].body["messages"][-1]["content"])["categories"]
+    assert catalog == [{"name": "beverages", "description": "coffee, tea and other drinks"}, {"name": "work"}]
+
+
+def test_an_update_is_tagged_again_and_a_plain_add_has_no_categories(client, llm_on):
+    llm_on.facts = lambda messages: ["Lives in Berlin"]
+    llm_on.categorize = lambda catalog, texts: [["personal_details"] for _ in texts]
+    added(client, client.add("I live in Berlin.", filters={"user_id": "alice"}))
+    llm_on.facts = lambda messages: ["Moved to Lisbon for a new job"]
+    llm_on.decide = lambda stored, facts: [{"event": "UPDATE", "id": "0", "text": "Lives in Lisbon for a new job"}]
+    llm_on.categorize = lambda catalog, texts: [["personal_details", "professional_details"] for _ in texts]
+    added(client, client.add("I moved to Lisbon for a new job.", filters={"user_id": "alice"}))
+    add_plain(client, "Stored as given")
+    assert categories_of(client) == {
+        "Lives in Lisbon for a new job": ["personal_details", "professional_details"],
+        "Stored as given": [],
+    }
+    assert len(llm_on.chat_calls("categorize")) == 2  # none for the add without inference
+
+
+def test_a_failing_categorisation_stores_the_memories_without_categories(client, llm_on):
+    llm_on.chat_queue.extend([as_json({"facts": ["Loves sushi"]}), error(400, "categories are not for today")])
+    [result] = added(client, client.add("I love sushi.", filters={"user_id": "alice"}))
+    assert (result["event"], result["memory"]) == ("ADD", "Loves sushi")
+    assert categories_of(client) == {"Loves sushi": []}
+
+
+def test_filters_find_memories_by_category(client, llm_on):
+    llm_on.facts = lambda messages: ["Loves sushi", "Plays tennis on Sundays", "Works at a bank"]
+    llm_on.categorize = lambda catalog, texts: [
+        {"Loves sushi": ["food"], "Plays tennis on Sundays": ["sports", "hobbies"]}.get(text, []) for text in texts
+    ]
+    added(client, client.add("Sushi, tennis on Sundays, and a job at a bank.", filters={"user_id": "alice"}))
+
+    def listed(condition) -> list[str]:
+        found = client.get_all(filters={"AND": [{"user_id": "alice"}, condition]})["results"]
+        return sorted(m["memory"] for m in found)
+
+    assert listed({"categories": {"contains": "food"}}) == ["Loves sushi"]
+    assert listed({"categories": "hobbies"}) == ["Plays tennis on Sundays"]
+    assert listed({"categories": {"in": ["food", "sports"]}}) == ["Loves sushi", "Plays tennis on Sundays"]
+    assert listed({"categories": {"nin": ["food", "sports"]}}) == ["Works at a bank"]
+    assert listed({"categories": "*"}) == ["Loves sushi", "Plays tennis on Sundays"]
+    sports = {"AND": [{"user_id": "alice"}, {"categories": "sports"}]}
+    sport = client.search("what does she like", filters=sports, threshold=0)
+    assert [m["memory"] for m in sport["results"]] == ["Plays tennis on Sundays"]
+    with pytest.raises(ValidationError, match="filters.categories takes eq, contains, ne, in, nin, not gt"):
+        client.get_all(filters={"AND": [{"user_id": "alice"}, {"categories": {"gt": "food"}}]})
 
 
 def test_get_project_and_update_project_round_trip_every_setting(client):
