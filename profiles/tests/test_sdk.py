@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from mem0 import AsyncMemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from memories.models import Memory
 from memories.services import memories_reset
@@ -276,7 +277,7 @@ def run_until_finished(run_jobs, job_id: str) -> ProfileJob:
 def test_an_llm_failure_that_may_pass_is_retried_later_and_the_profile_then_written(
     alice, enabled, llm_on, run_jobs, settings
 ):
-    settings.WORKER_RETRY_BACKOFF_SECONDS = 0.5  # long enough that the first run_jobs ends before the retry is due
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry is not due while the first run_jobs runs, however slow
     # Two 500s: the LLM client's own immediate retry also fails, so this run leaves the profile for the next.
     llm_on.chat_queue.extend([error(500, "overloaded"), error(500, "overloaded"), as_json({"city": "Berlin"})])
     job = alice.generate_profile("alice")
@@ -285,6 +286,9 @@ def test_an_llm_failure_that_may_pass_is_retried_later_and_the_profile_then_writ
     assert (waiting["status"], waiting["completed"], waiting["attempts"]) == ("pending", 0, 1)
     assert alice.get_profile("alice")["status"] == "pending"
 
+    # The backoff passes: the queued retry falls due now.
+    retry = ProcrastinateJob.objects.filter(task_name="profiles.generate_profiles", status="todo")
+    assert retry.update(scheduled_at=timezone.now()) == 1
     done = run_until_finished(run_jobs, job["job_id"])
     assert (done.status, done.attempts, done.succeeded) == ("succeeded", 2, 1)
     assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
