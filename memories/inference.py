@@ -221,7 +221,12 @@ def memories_add_inferred(
             vectors.update(zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True))
     tags: dict[str, list[str]] = {}
     if categories and settings.CATEGORIZE_MEMORIES:
-        written = [op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text]
+        # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
+        written = [
+            op.text
+            for op in operations
+            if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
+        ]
         tags = categorize(llm, list(dict.fromkeys(written)), categories)
     names = {m.name for m in messages if m.name}
     return _apply(
