@@ -345,6 +345,11 @@ if EVENT_RETENTION_DAYS < 1:
 JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 7)
 if JOB_RETENTION_DAYS < 1:
     raise ImproperlyConfigured(f"JOB_RETENTION_DAYS must be 1 or more, not {JOB_RETENTION_DAYS}.")
+# Finished profile jobs (GET /v2/profiles/jobs/{id}/: succeeded or failed) are deleted this many days after they
+# finished, hourly by a worker; the profiles they wrote stay.
+PROFILE_JOB_RETENTION_DAYS = env_int("PROFILE_JOB_RETENTION_DAYS", 7)
+if PROFILE_JOB_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"PROFILE_JOB_RETENTION_DAYS must be 1 or more, not {PROFILE_JOB_RETENTION_DAYS}.")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": WORKER_CONCURRENCY,
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+
 from mem0server.exceptions import NotFound
 from profiles.models import Profile, ProfileJob
 
@@ -21,5 +23,8 @@ def job_get(*, principal, job_id: str) -> ProfileJob:
         raise NotFound(f"Profile job {str(job_id)[:64]!r} not found; job ids are UUIDs.") from None
     job = ProfileJob.objects.filter(account=principal.account).filter(id=key).first()
     if job is None:
-        raise NotFound(f"Profile job {key} not found.")
+        raise NotFound(
+            f"Profile job {key} not found (profile jobs are kept {settings.PROFILE_JOB_RETENTION_DAYS} days after "
+            "they finish: PROFILE_JOB_RETENTION_DAYS)."
+        )
     return job

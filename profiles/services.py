@@ -30,6 +30,7 @@ from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
+from mem0server.retention import delete_older_than
 from mem0server.rows import row_get_or_create
 from memories.configuration import HOW_TO_TURN_ON, configuration_checked_once, server_config_current
 from memories.models import Memory
@@ -272,6 +273,11 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "updated_at"])
     return job
+
+
+def jobs_prune(*, older_than_days: int) -> int:
+    """Delete the profile jobs that finished more than `older_than_days` ago (their profiles stay); how many."""
+    return delete_older_than(ProfileJob.objects.all(), field="finished_at", days=older_than_days)
 
 
 class _PassingFailure(Exception):

@@ -55,6 +55,7 @@ def test_the_prune_runs_every_hour_on_the_workers():
         ("webhooks.prune_deliveries", "23 * * * *"),
         ("exports.prune_exports", "35 * * * *"),
         ("events.prune_events", "41 * * * *"),
+        ("profiles.prune_profile_jobs", "53 * * * *"),
     }
     assert hourly <= crons
 

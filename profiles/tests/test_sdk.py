@@ -18,6 +18,7 @@ from memories.models import Memory
 from memories.services import memories_reset
 from memories.tests.fake_openai import as_json, error
 from profiles.models import Profile, ProfileJob
+from profiles.tasks import prune_profile_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,6 +156,29 @@ def test_the_same_idempotency_key_answers_the_same_job_and_another_request_with_
     with pytest.raises(ValidationError, match="already used for a different profile request"):
         alice.generate_profile("alice-bot", idempotency_key="retry-1")
     assert ProfileJob.objects.count() == 1
+
+
+def test_a_finished_job_is_kept_the_retention_days_then_deleted_and_its_profile_kept(
+    alice, enabled, llm_on, run_jobs, settings
+):
+    settings.PROFILE_JOB_RETENTION_DAYS = 7
+    for city in ("Berlin", "Lisbon", "Rome"):
+        llm_on.chat_queue.append(as_json({"city": city, "diet": None}))
+    old, recent = (alice.generate_profile("alice")["job_id"] for _ in range(2))
+    pending = alice.generate_profile("alice-bot")["job_id"]
+    run_jobs()
+    ProfileJob.objects.filter(id=pending).update(status="pending", finished_at=None)  # waiting for another run
+    for job_id, days in ((old, 8), (recent, 6), (pending, 30)):
+        ProfileJob.objects.filter(id=job_id).update(created_at=timezone.now() - timedelta(days=days))
+    for job_id, days in ((old, 8), (recent, 6)):
+        ProfileJob.objects.filter(id=job_id).update(finished_at=timezone.now() - timedelta(days=days))
+    prune_profile_jobs.defer(timestamp=0)  # what the workers queue every hour
+    run_jobs()
+    with pytest.raises(MemoryNotFoundError, match="kept 7 days after they finish"):
+        alice.get_profile_job(old)
+    assert alice.get_profile_job(recent)["job"]["status"] == "succeeded"
+    assert alice.get_profile_job(pending)["job"]["status"] == "pending"
+    assert alice.get_profile("alice")["profile"]["city"] == "Lisbon"  # what the jobs wrote stays
 
 
 def test_a_generation_needs_profiles_on_a_schema_an_llm_and_a_known_user(alice, run_jobs):
