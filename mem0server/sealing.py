@@ -1,7 +1,7 @@
-"""Secrets the server must use again (provider keys set through POST /configure, webhook signing secrets) are
-stored sealed: encrypted and authenticated (Fernet) with a key derived from SECRET_KEY, so a database dump or a
-read-only look at the database does not carry them in clear. SECRET_KEY_FALLBACKS still open what older keys
-sealed.
+"""Secrets the server must use again (provider keys set through POST /configure, base URLs written with
+credentials or query values, webhook signing secrets) are stored sealed: encrypted and authenticated (Fernet)
+with a key derived from SECRET_KEY, so a database dump or a read-only look at the database does not carry them
+in clear. SECRET_KEY_FALLBACKS still open what older keys sealed.
 
 A sealed value is "sealed:v1:<token>". A value without that prefix (stored by an earlier version) is used as
 it is and sealed at its next write.
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.crypto import salted_hmac
 
-from mem0server.text import REDACTED, is_secret
+from mem0server.text import REDACTED, is_secret, mask_urls
 
 logger = logging.getLogger("mem0server")
 
@@ -67,39 +67,52 @@ def _unseal_or_none(text: str, where: str) -> str | None:
         return None
 
 
-def _walk(value: Any, change, path: str = "") -> Any:
-    """A copy of a JSON value with change(path, text) applied to each secret-named, non-empty string."""
+def _walk(value: Any, change, select, path: str = "") -> Any:
+    """A copy of a JSON value with change(path, text) applied to each non-empty string that select(key, text)
+    picks; a None from change leaves the key out."""
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else key
-            if isinstance(item, str) and item and is_secret(key):
+            if isinstance(item, str) and item and select(key, item):
                 item = change(where, item)
                 if item is None:
                     continue
             else:
-                item = _walk(item, change, where)
+                item = _walk(item, change, select, where)
             result[key] = item
         return result
     if isinstance(value, list):
-        return [_walk(item, change, path) for item in value]
+        return [_walk(item, change, select, path) for item in value]
     return value
 
 
+def _holds_secret(key: str, text: str) -> bool:
+    """A secret-named value, or a URL with credentials or query values (what mask_urls hides when shown)."""
+    return is_secret(key) or mask_urls(text) != text
+
+
 def seal_secrets(value: Any) -> Any:
-    """A copy of a JSON value with its secret-named strings sealed ("[redacted]" and sealed ones kept)."""
-    return _walk(value, lambda _, text: text if text == REDACTED or text.startswith(PREFIX) else seal(text))
+    """A copy of a JSON value with its secrets sealed: secret-named strings, and URLs with credentials or query
+    values ("[redacted]" and sealed values kept as they are)."""
+    return _walk(
+        value, lambda _, text: text if text == REDACTED or text.startswith(PREFIX) else seal(text), _holds_secret
+    )
 
 
 def unseal_secrets(value: Any) -> Any:
     """A copy of a JSON value with its sealed strings opened; one that cannot be opened is left out, with a
     warning naming it, so it reads as never set (and nothing wrong is sent to a provider)."""
-    return _walk(value, lambda where, text: _unseal_or_none(text, f"stored configuration: {where}"))
+    return _walk(
+        value,
+        lambda where, text: _unseal_or_none(text, f"stored configuration: {where}"),
+        lambda _, text: text.startswith(PREFIX),
+    )
 
 
 class SecretsSealedJSONField(models.JSONField):
-    """A JSONField whose secret-named strings (mem0server.text.is_secret) are sealed in the database and open
-    in Python."""
+    """A JSONField whose secrets (secret-named strings, see mem0server.text.is_secret, and URLs with
+    credentials) are sealed in the database and open in Python."""
 
     def get_prep_value(self, value):
         return super().get_prep_value(seal_secrets(value))

@@ -4,6 +4,7 @@ what is stored."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from importlib import import_module
@@ -275,3 +276,37 @@ def test_a_key_stored_in_clear_by_an_earlier_version_is_used_and_the_migration_s
     a_fresh_process()
     assert add(api_client).status_code == 200
     assert keys_received(configured_server) == {f"Bearer {KEY}"}
+
+
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def test_a_base_url_with_credentials_is_sealed_in_the_database_and_still_used(api_client, configured_server):
+    url = configured_server.url.replace("http://", "http://bob:pw-SECRET-1@") + "?api-key=QS-SECRET-2"
+    section = {"model": "fake-model", "api_key": KEY, "openai_base_url": url}
+    assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+    text = stored_text()
+    assert "pw-SECRET-1" not in text and "QS-SECRET-2" not in text and "bob" not in text
+    a_fresh_process()
+    failed = add(api_client)
+    # The fake answers 404 to the path this URL makes, quoting the path: the query came opened from the database.
+    assert failed.status_code == 502
+    assert "no route /v1/?api-key=[redacted]" in failed.json()["detail"]
+
+
+def test_a_base_url_with_credentials_stored_in_clear_is_sealed_by_the_migration(api_client, configured_server):
+    url = configured_server.url.replace("http://", "http://bob:pw-SECRET-1@")
+    config = {"llm": {"provider": "openai", "config": {"model": "fake-model", "api_key": KEY, "openai_base_url": url}}}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ServerConfig._meta.db_table} (id, config, version, updated_at) "  # noqa: S608
+            "VALUES (1, %s::jsonb, 1, now())",
+            [json.dumps(config)],
+        )
+    assert "pw-SECRET-1" in stored_text()
+    import_module("memories.migrations.0012_server_config_urls_sealed").seal_stored(django_apps, None)
+    assert "pw-SECRET-1" not in stored_text()
+    a_fresh_process()
+    assert add(api_client).status_code == 200
+    assert keys_received(configured_server) == {basic("bob:pw-SECRET-1")}  # the URL's credentials win (httpx)
