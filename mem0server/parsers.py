@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,10 @@ from rest_framework.parsers import JSONParser
 # compiler all recurse, so a few thousand brackets (well under the size limit) were a RecursionError: a 500.
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"arrays and objects nest deeper than {MAX_JSON_DEPTH} levels."
+
+
+# JSON's escape of a surrogate (\ud800-\udfff): the only way a JSON body can spell text that is not Unicode.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class NestedTooDeep(ValueError):
@@ -43,6 +48,33 @@ def nested_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def lone_surrogate_at(value: Any) -> str | None:
+    """Where a JSON value holds an unpaired surrogate (JSON's "\\ud800" alone, which no UTF-8 encoder, and so
+    neither PostgreSQL nor a response, accepts), as a path like `messages[0].content`; None if nowhere."""
+    stack = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else key
+                if _unencodable(key):
+                    return f"{where.encode('utf-8', 'backslashreplace').decode()} (a key)"
+                stack.append((child, where))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+        elif isinstance(item, str) and _unencodable(item):
+            return path or "the body"
+    return None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def json_loads(text: str) -> Any:
     """json.loads for JSON in query strings: ValueError for bad syntax, NestedTooDeep beyond MAX_JSON_DEPTH."""
     try:
@@ -55,8 +87,8 @@ def json_loads(text: str) -> Any:
 
 
 class LimitedJSONParser(JSONParser):
-    """JSONParser that refuses bodies over MAX_REQUEST_BYTES (DRF bypasses Django's own limit) or nested
-    deeper than MAX_JSON_DEPTH."""
+    """JSONParser that refuses bodies over MAX_REQUEST_BYTES (DRF bypasses Django's own limit), nested
+    deeper than MAX_JSON_DEPTH, or holding an unpaired surrogate (echoed in an error message, one was a 500)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.MAX_REQUEST_BYTES
@@ -69,4 +101,10 @@ class LimitedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {TOO_DEEP}") from None
         if nested_too_deep(value):
             raise ParseError(f"JSON parse error - {TOO_DEEP}")
+        # Only a body that spells a surrogate is walked (a paired one, an emoji written as \ud83d\ude00, is fine).
+        if _SURROGATE_ESCAPE.search(body) and (where := lone_surrogate_at(value)):
+            raise ParseError(
+                f"JSON parse error - {where} holds an unpaired surrogate character (\\ud800-\\udfff), which is "
+                "not Unicode text; send the character itself, or both halves of its pair."
+            )
         return value

@@ -22,6 +22,31 @@ def unstorable_text(text: str) -> str | None:
     return None
 
 
+def storable_text(text: str) -> str:
+    """The text with what PostgreSQL cannot hold taken out: NULs dropped, unpaired surrogates replaced by U+FFFD
+    (for text the server did not take from a client, such as a model's answer)."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def storable_json(value: Any) -> Any:
+    """The JSON value, or when one of its keys or strings is not storable (unstorable_json), a copy with
+    storable_text applied to every key and string."""
+    return value if unstorable_json(value) is None else _storable_copy(value)
+
+
+def _storable_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {storable_text(key): _storable_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable_copy(item) for item in value]
+    return storable_text(value) if isinstance(value, str) else value
+
+
 def unstorable_json(value: Any) -> str | None:
     """Like unstorable_text, for the first key or string inside a JSON value that has a problem."""
     stack = [value]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import openai
 
 from mem0server.exceptions import UpstreamError
-from mem0server.text import mask_urls, redact_secret_echoes, url_secrets
+from mem0server.text import mask_urls, redact_secret_echoes, storable_json, storable_text, url_secrets
 
 logger = logging.getLogger("mem0server")
 
@@ -89,7 +89,8 @@ def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:
         message = error.get("message") if isinstance(error, dict) else error
     else:
         message = body or exc.message
-    message = " ".join(str(message or "").split())
+    # Shown and logged: what UTF-8 cannot encode (half a surrogate pair) would fail both.
+    message = storable_text(" ".join(str(message or "").split()))
     # Some servers echo the key they refused, whole or shortened ("sk-abc***xyz"), or the URL called.
     return redact_secret_echoes(message, endpoint.api_key, *url_secrets(endpoint.base_url))[:300]
 
@@ -266,7 +267,7 @@ class LLMClient:
             raise UpstreamError(
                 f"The LLM ({self.describe()}) sent an empty answer; nothing was stored.", code="provider_unavailable"
             )
-        return content
+        return storable_text(content)  # a model may write a NUL or half a surrogate pair; a client cannot
 
     def _adapt(self, request: dict[str, Any], exc: UpstreamError) -> bool:
         """After a 400 that names a field we can do without, drop it (for good) and say whether to retry."""
@@ -341,13 +342,15 @@ def _candidates(text: str):
 
 def parse_json_reply(text: str) -> Any:
     """JSON from a model's answer, tolerating code fences, prose around it, reasoning blocks and
-    trailing commas; MalformedReply when there is none."""
+    trailing commas, with what PostgreSQL cannot hold taken out of its strings (JSON may spell a NUL as \\u0000);
+    MalformedReply when there is none."""
     text = _strip_reasoning(text).strip()
     for candidate in _candidates(text):
         candidate = candidate.strip()
         for attempt in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
             try:
-                return json.loads(attempt)
+                value = json.loads(attempt)
             except ValueError:
                 continue
+            return storable_json(value)
     raise MalformedReply(f"no JSON in the answer: {text[:80]!r}")

@@ -118,6 +118,8 @@ def test_a_missing_accept_header_is_accepted(client):
         ({"jsonrpc": "2.0", "id": None, "method": "ping"}, INVALID_REQUEST, "id must be a string or an integer"),
         ({"jsonrpc": "2.0", "id": True, "method": "ping"}, INVALID_REQUEST, "id must be a string or an integer"),
         ("", INVALID_REQUEST, "Invalid JSON-RPC message"),
+        # An id that is half a surrogate pair, echoed back, was a 500 (UTF-8 cannot encode it).
+        ({"jsonrpc": "2.0", "id": "\ud800", "method": "ping"}, PARSE_ERROR, "id holds an unpaired surrogate"),
     ],
 )
 def test_malformed_messages_get_400_with_the_json_rpc_code(client, body, code, words):

@@ -124,6 +124,9 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
         # JSON's "\ud800" decodes to a lone surrogate, which PostgreSQL cannot be sent.
         ({"messages": "x", "user_id": "alice", "metadata": {"k": "a\ud800b"}}, ["metadata", "surrogate"]),
         ({"messages": "x", "user_id": "alice", "metadata": {"\udfff": 1}}, ["metadata", "surrogate"]),
+        # Quoted back by a choice field's message, a lone surrogate was a 500 when the answer was written.
+        ({"messages": "x", "user_id": "alice", "memory_type": "\ud800"}, ["memory_type", "surrogate"]),
+        ({"messages": [{"role": "\udc00", "content": "x"}], "user_id": "alice"}, ["messages[0].role", "surrogate"]),
         ({"messages": "a\u0000b", "user_id": "alice"}, ["content"]),
     ],
 )
@@ -134,6 +137,14 @@ def test_add_rejects_bad_input_naming_the_field(api_client, body, names):
     detail = response.json()["detail"]
     assert all(name in detail for name in names), detail
     assert not Memory.objects.exists()
+
+
+def test_a_character_written_as_a_surrogate_pair_is_stored_whole(api_client):
+    body = '{"messages": "Likes \\ud83c\\udf75 tea", "user_id": "alice", "infer": false}'
+    assert api_client.post("/memories", body, content_type="application/json").status_code == 200
+    assert [m["memory"] for m in api_client.get("/memories", {"user_id": "alice"}).json()["results"]] == [
+        "Likes \U0001f375 tea"
+    ]
 
 
 def test_malformed_json_is_a_400(api_client):

@@ -241,6 +241,23 @@ def test_json_in_fences_with_prose_is_repaired(api_client, llm):
     assert len(llm.chat_calls()) == 1
 
 
+def test_a_nul_or_half_a_surrogate_pair_in_the_models_facts_is_taken_out(api_client, llm):
+    # The model's JSON spells them as escapes (\u0000, \ud800); a NUL was a 400 blaming the caller, and the
+    # surrogate a 500 in the embedder.
+    llm.chat_queue.append(as_json({"facts": ["Likes gr\u0000een tea", "Drinks \ud800 coffee"]}))
+    assert events(add(api_client, "I like green tea and coffee")) == [
+        ("ADD", "Likes green tea"),
+        ("ADD", "Drinks \ufffd coffee"),
+    ]
+
+
+def test_a_provider_error_quoting_half_a_surrogate_pair_is_a_readable_502(api_client, llm):
+    llm.chat_queue.append(error(400, "Bad input near \udc00 here"))
+    response = add(api_client, "Likes tea")  # writing the answer was a 500: UTF-8 cannot encode the surrogate
+    assert response.status_code == 502
+    assert "Bad input near" in response.json()["detail"]
+
+
 def test_unusable_json_is_asked_for_once_more(api_client, llm):
     llm.chat_queue.append(text("I think the user likes chess."))
     llm.chat_queue.append(as_json({"facts": ["Likes chess"]}))
