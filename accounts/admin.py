@@ -26,7 +26,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("email", "name", "role", "is_active", "created_at", "last_login")
     list_filter = ("role", "is_active")
     search_fields = ("email", "name")
-    readonly_fields = ("created_at", "last_login")
+    # Django admin access and permissions follow the role (User.save), so they are shown, not set.
+    readonly_fields = ("is_staff", "is_superuser", "created_at", "last_login")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name", "role")}),

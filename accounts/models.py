@@ -19,7 +19,7 @@ class UserManager(BaseUserManager):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields):
-        fields.update(role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+        fields.update(role=User.Role.ADMIN)
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username):
@@ -36,6 +36,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     is_active = models.BooleanField(default=True)
+    # Follows the role (save): an admin can use the Django admin, with every permission; a member cannot.
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -47,6 +48,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, **kwargs):
+        # The role is the one switch: Django's own flags set apart from it let a demoted admin keep the Django
+        # admin, and every account's memories in it.
+        self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
+        if kwargs.get("update_fields") is not None and "role" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "is_staff", "is_superuser"}
+        super().save(*args, **kwargs)
 
     @property
     def is_admin(self) -> bool:

@@ -37,6 +37,32 @@ def test_admin_pages_load(staff_client, path):
     assert staff_client.get(path).status_code == 200
 
 
+def test_an_admin_demoted_in_the_admin_loses_the_admin_and_one_promoted_gains_it(staff_client, client, make_memory):
+    make_memory("Bank PIN 4711")
+    eve = User.objects.create_superuser(email="eve@example.com", password=PASSWORD)
+    form = {"email": eve.email, "name": "", "role": "member", "is_active": "on"}
+    assert staff_client.post(f"/admin/accounts/user/{eve.pk}/change/", form).status_code == 302
+    eves = type(client)()
+    eves.force_login(User.objects.get(pk=eve.pk))
+    for path in ("/admin/", "/admin/memories/memory/", "/admin/accounts/user/"):
+        assert eves.get(path).status_code == 302  # to the admin's login page: the Django admin is for admins
+    assert "Bank PIN" not in eves.get("/admin/memories/memory/", follow=True).content.decode()
+
+    form["role"] = "admin"
+    assert staff_client.post(f"/admin/accounts/user/{eve.pk}/change/", form).status_code == 302
+    eves.force_login(User.objects.get(pk=eve.pk))
+    assert "Bank PIN" in eves.get("/admin/memories/memory/").content.decode()
+
+
+def test_an_admin_added_in_the_admin_can_use_it(staff_client, client):
+    form = {"email": "ann@example.com", "name": "", "role": "admin", "usable_password": "true"}
+    form |= {"password1": PASSWORD, "password2": PASSWORD}
+    assert staff_client.post("/admin/accounts/user/add/", form).status_code == 302
+    anns = type(client)()
+    anns.force_login(User.objects.get(email="ann@example.com"))
+    assert anns.get("/admin/accounts/user/").status_code == 200
+
+
 def test_admin_never_shows_an_api_key_digest(staff_client):
     api_key, key = apikey_create(user=User.objects.get(), label="ops")
     for path in ("/admin/apikeys/apikey/", f"/admin/apikeys/apikey/{api_key.pk}/change/"):
