@@ -380,13 +380,27 @@ def _check_complete(config: dict[str, Any], changes: dict[str, Any]) -> None:
         raise InvalidInput(f"Invalid configuration: {problem}. Nothing was changed.")
 
 
+def _keys_stay_behind(stored: dict[str, Any], changes: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """`merged` without the stored key of a section whose base URL the change moves without sending a key:
+    a stored key is never shown again, so moving only the URL would have sent it to a host of the caller's
+    choosing (posting the key back as "[redacted]" is not sending it)."""
+    for section in ("llm", "embedder"):
+        changed = (changes.get(section) or {}).get("config") or {}
+        before = (stored.get(section) or {}).get("config") or {}
+        after = (merged.get(section) or {}).get("config")
+        moved = "openai_base_url" in changed and changed["openai_base_url"] != before.get("openai_base_url")
+        if moved and changed.get("api_key") in (None, REDACTED) and after:
+            after.pop("api_key", None)
+    return merged
+
+
 def server_config_set(*, changes: dict[str, Any]) -> Runtime:
     """Deep-merge validated changes into the stored overrides, check the result, resize the vector column
     if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version."""
     global _runtime
     with transaction.atomic():
         row, _ = ServerConfig.objects.select_for_update().get_or_create(pk=1)
-        overrides = config_merge(row.config, changes)
+        overrides = _keys_stay_behind(row.config, changes, config_merge(row.config, changes))
         _check_complete(config_effective(overrides), changes)
         runtime = _build(overrides, version=row.version + 1, stamp=None)
         _fit_vector_column(runtime.embedder.dims, raise_conflict=True)

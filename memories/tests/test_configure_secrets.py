@@ -73,6 +73,26 @@ def test_a_key_set_later_goes_to_the_base_url_stored_with_it(
     assert environment_server.calls == []
 
 
+@pytest.mark.parametrize("key", [None, "[redacted]"], ids=["no key", "the key posted back masked"])
+def test_a_stored_key_does_not_follow_a_base_url_moved_without_it(api_client, configured_server, key):
+    section = {"model": "fake-model", "api_key": "sk-stored-0123456789", "openai_base_url": configured_server.url}
+    assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+    with FakeOpenAI() as elsewhere:
+        moved = {"openai_base_url": elsewhere.url} | ({"api_key": key} if key else {})
+        assert configure(api_client, llm={"config": moved}).status_code == 200
+        add(api_client)
+        assert elsewhere.calls  # the moved URL is used, without the key stored for the old one
+        assert "sk-stored" not in " ".join(keys_received(elsewhere))
+        assert api_client.get("/configure").json()["llm"]["config"].get("api_key") is None
+
+        # Sent again with the URL, the key goes there.
+        moved["api_key"] = "sk-stored-0123456789"
+        assert configure(api_client, llm={"config": moved}).status_code == 200
+        elsewhere.reset_calls()
+        assert add(api_client).status_code == 200
+        assert keys_received(elsewhere) == {"Bearer sk-stored-0123456789"}
+
+
 def test_the_environments_key_is_not_sent_to_a_base_url_set_through_configure(
     api_client, settings, environment_server, configured_server
 ):
