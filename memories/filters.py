@@ -36,13 +36,14 @@ _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 def filter_check_size(filters: Any) -> None:
     """Refuse a filter whose cost has no sensible bound, naming the limit and its setting: too many
     conditions (MAX_FILTER_CONDITIONS), AND/OR/NOT nested too deep (MAX_FILTER_DEPTH), or too many values
-    in one in/nin list (MAX_FILTER_LIST). An `in` of 60,000 values took 97 s, an OR of 20,000 clauses 25 s."""
+    in its in/nin lists, all of them together (MAX_FILTER_LIST). An `in` of 60,000 values took 97 s, an OR of
+    20,000 clauses 25 s, and 99 lists of 1,000 values each about 10 s."""
     conditions, max_depth, max_list = (
         settings.MAX_FILTER_CONDITIONS,
         settings.MAX_FILTER_DEPTH,
         settings.MAX_FILTER_LIST,
     )
-    count = 0
+    count = values = 0
     stack: list[tuple[Any, int]] = [(filters, 1)]  # (filter object, AND/OR/NOT nesting level)
     while stack:
         item, depth = stack.pop()
@@ -61,10 +62,13 @@ def filter_check_size(filters: Any) -> None:
             if not (depth == 1 and key in SCOPE_FIELDS):  # every search has one: not the caller's doing
                 count += len(operators)
             for op, operand in operators.items():
-                if op in ("in", "nin") and isinstance(operand, list) and len(operand) > max_list:
+                if op not in ("in", "nin") or not isinstance(operand, list):
+                    continue
+                values += len(operand)
+                if values > max_list:
                     raise InvalidInput(
-                        f"filters.{key}.{op} has {len(operand)} values; at most {max_list} are allowed "
-                        "(MAX_FILTER_LIST).",
+                        f"filters.{key}.{op} brings the values of the filter's in/nin lists to {values}; at most "
+                        f"{max_list} are allowed in all (MAX_FILTER_LIST).",
                         field="filters",
                     )
             if count > conditions:
