@@ -36,7 +36,8 @@ from rest_framework.views import APIView
 
 from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_request
-from mem0server.exceptions import exception_handler
+from mem0server.exceptions import InvalidInput, exception_handler
+from mem0server.headers import header_text
 from memories.models import SCOPE_FIELDS
 from memories.serializers import ScopeMixin
 from requestlog.middleware import record_tool
@@ -95,7 +96,10 @@ def default_scope(request) -> dict[str, str]:
     data = {}
     for field, header in SCOPE_HEADERS.items():
         from_query = request.query_params.get(field)
-        from_header = request.headers.get(header)
+        try:
+            from_header = header_text(request, header)
+        except InvalidInput as exc:
+            raise TransportError(400, INVALID_REQUEST, f"Invalid default scope in the headers. {exc.detail}") from None
         if from_query is not None and from_header is not None and from_query != from_header:
             raise TransportError(
                 400, INVALID_REQUEST, f"The {field} query parameter and the {header} header differ; give one."

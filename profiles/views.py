@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from entities.selectors import parse_entity_id
+from mem0server.headers import header_text
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories.configuration import server_config_current
@@ -109,7 +110,7 @@ class ProfileJobsView(PlatformView):
     )
     def post(self, request):
         data = validated(ProfileJobCreateSerializer, request.data)
-        key = validated(IdempotencyKeySerializer, {"key": request.headers.get("Idempotency-Key", "")})["key"]
+        key = validated(IdempotencyKeySerializer, {"key": header_text(request, "Idempotency-Key") or ""})["key"]
         job, replayed = services.job_create(
             principal=request.user,
             operation=data["operation"],

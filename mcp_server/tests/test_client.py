@@ -278,6 +278,15 @@ def test_the_default_scope_comes_from_a_header_and_an_explicit_id_overrides_it(m
     assert [(hit["memory"], hit["user_id"]) for hit in search[1]["results"]] == [("Pinned by header", "carol")]
 
 
+def test_a_non_ascii_scope_header_is_read_as_the_utf8_the_client_sent(mcp_url, bearer, member):
+    async def script(session: ClientSession):
+        return await call(session, "add_memory", text="header scope memory", infer=False)
+
+    is_error, _ = run(mcp_url, {**bearer, "X-Mem0-User-ID": "jürgen".encode()}, script)
+    assert not is_error
+    assert list(Memory.objects.values_list("text", "user_id")) == [("header scope memory", "jürgen")]
+
+
 def test_without_credentials_the_client_cannot_connect(mcp_url, admin_key):
     async def script():
         async with httpx2.AsyncClient(timeout=60) as http:

@@ -180,12 +180,20 @@ def test_a_users_key_works_in_every_header_mcp_clients_use(anon_client, member, 
         ("/mcp?user_id=al%20ice", {}, "user_id: Must not contain whitespace"),
         ("/mcp", {"HTTP_X_MEM0_AGENT_ID": ""}, "agent_id"),
         ("/mcp?user_id=alice", {"HTTP_X_MEM0_USER_ID": "bob"}, "differ"),
+        # WSGI gives header bytes as Latin-1 text: b"\xff" is not UTF-8.
+        ("/mcp", {"HTTP_X_MEM0_USER_ID": "\xff"}, "X-Mem0-User-ID header is not valid UTF-8"),
     ],
 )
 def test_a_bad_default_scope_is_refused_before_any_tool_runs(client, path, headers, words):
     response = call(client, "tools/list", path=path, **headers)
     assert response.status_code == 400
     assert words in response.json()["error"]["message"]
+
+
+def test_a_utf8_scope_header_agrees_with_the_same_id_in_the_query(client):
+    latin1 = "jürgen".encode().decode("latin-1")  # how WSGI hands over the header's UTF-8 bytes
+    response = call(client, "tools/list", path="/mcp?user_id=j%C3%BCrgen", HTTP_X_MEM0_USER_ID=latin1)
+    assert response.status_code == 200, response.content
 
 
 def test_mcp_is_not_in_the_openapi_schema(client):

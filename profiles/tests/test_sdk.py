@@ -158,6 +158,19 @@ def test_the_same_idempotency_key_answers_the_same_job_and_another_request_with_
     assert ProfileJob.objects.count() == 1
 
 
+def test_a_non_ascii_idempotency_key_is_kept_as_sent_and_one_not_utf8_is_refused(alice, enabled, llm_on):
+    key = {"Idempotency-Key": "schlüssel-1".encode()}
+    jobs = "/v2/profiles/jobs/"
+    first = alice.client.post(jobs, json={"operation": "trigger", "entity_id": "alice"}, headers=key)
+    assert first.status_code == 202, first.text
+    assert ProfileJob.objects.get().idempotency_key == "schlüssel-1"
+    other = alice.client.post(jobs, json={"operation": "trigger", "entity_id": "alice-bot"}, headers=key)
+    assert other.status_code == 409 and "'schlüssel-1' was already used" in other.json()["detail"]
+    bad = alice.client.post(jobs, json={"operation": "sample"}, headers={"Idempotency-Key": b"\xff"})
+    assert bad.status_code == 400 and "Idempotency-Key header is not valid UTF-8" in bad.text
+    assert ProfileJob.objects.count() == 1
+
+
 def test_a_finished_job_is_kept_the_retention_days_then_deleted_and_its_profile_kept(
     alice, enabled, llm_on, run_jobs, settings
 ):
