@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -169,9 +169,24 @@ def _created_bound(field: str, value: str, *, day_end: bool) -> str:
         moment = parse_timestamp(value)
     except ValueError as exc:
         raise serializers.ValidationError({field: f"{value[:40]!r}: {exc}"}) from None
-    if day_end and len(value.strip()) == 10:  # YYYY-MM-DD: the whole day
+    if day_end and _is_bare_date(value.strip()):  # YYYY-MM-DD: the whole day
         moment += timedelta(days=1) - timedelta(microseconds=1)
     return moment.isoformat()
+
+
+def _is_bare_date(text: str) -> bool:
+    """A calendar date without a time; unix seconds (which can also be ten characters long) are a moment."""
+    try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class PlatformMemoryPageSerializer(serializers.Serializer):

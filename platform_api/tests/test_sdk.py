@@ -234,6 +234,10 @@ def test_get_all_keeps_memories_created_between_start_date_and_end_date(client):
         "Moved to Oslo",
     ]
     assert client.get_all(filters=alice, start_date="2024-04-01", end_date="2024-06-30")["results"] == []
+    # Ten digits of unix seconds are a moment, not a date: 23:00 that day leaves out Lisbon (23:30).
+    eleven_pm = str(int(datetime(2024, 7, 20, 23, tzinfo=UTC).timestamp()))
+    assert [m["memory"] for m in client.get_all(filters=alice, end_date=eleven_pm)["results"]] == ["Moved to Oslo"]
+    assert [m["memory"] for m in client.get_all(filters=alice, start_date=eleven_pm)["results"]] == ["Moved to Lisbon"]
     with pytest.raises(ValidationError, match="start_date"):
         client.get_all(filters=alice, start_date="last tuesday")
 
