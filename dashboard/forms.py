@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 
 from accounts.models import User
+from mem0server.parsers import NestedTooDeep, json_loads
+from mem0server.text import unstorable_json
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
 
@@ -29,14 +29,19 @@ class ScopeForm(forms.Form):
 
 
 def _json_object(raw: str, what: str) -> dict | None:
+    """The field's JSON object, read by the REST API's rules (finite numbers, storable text, nesting limit)."""
     if not raw.strip():
         return None
     try:
-        value = json.loads(raw)
+        value = json_loads(raw)
+    except NestedTooDeep as exc:
+        raise forms.ValidationError(f"{what} must not nest so deep: {exc}") from None
     except ValueError as exc:
         raise forms.ValidationError(f"{what} is not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
         raise forms.ValidationError(f'{what} must be a JSON object, like {{"topic": "food"}}.')
+    if problem := unstorable_json(value):
+        raise forms.ValidationError(f"{what} must not contain {problem}.")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from typing import Any
 
@@ -75,10 +76,22 @@ def _unencodable(text: str) -> bool:
     return False
 
 
+def _not_a_number(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
+
+
 def json_loads(text: str) -> Any:
-    """json.loads for JSON in query strings: ValueError for bad syntax, NestedTooDeep beyond MAX_JSON_DEPTH."""
+    """json.loads for JSON in query strings and form fields: ValueError for bad syntax and for NaN, Infinity or a
+    number too large for a float (which PostgreSQL's jsonb cannot hold), NestedTooDeep beyond MAX_JSON_DEPTH."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except RecursionError:
         raise NestedTooDeep(TOO_DEEP) from None
     if nested_too_deep(value):

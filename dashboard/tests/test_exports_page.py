@@ -59,7 +59,14 @@ def test_a_member_sees_and_downloads_only_their_own_exports(alice, bob, make_mem
 
 @pytest.mark.parametrize(
     ("schema", "message"),
-    [("{oops", "The schema is not valid JSON"), ('{"type": "nonsense"}', "not a valid JSON Schema")],
+    [
+        ("{oops", "The schema is not valid JSON"),
+        ('{"type": "nonsense"}', "not a valid JSON Schema"),
+        ('{"maximum": NaN}', "The schema is not valid JSON: NaN is not a JSON number"),
+        ('{"ti\\u0000tle": "x"}', "The schema must not contain the NUL character"),
+        ('{"title": "\\ud800"}', "The schema must not contain an unpaired surrogate"),
+        ('{"d": ' + "[" * 100_000 + "]" * 100_000 + "}", "nest deeper than 32 levels"),
+    ],
 )
 def test_a_bad_schema_is_shown_on_the_form_and_nothing_is_queued(alice, schema, message):
     response = logged_in(alice).post("/dashboard/exports/", {"user_id": "alice-user", "schema": schema})

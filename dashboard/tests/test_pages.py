@@ -274,3 +274,31 @@ def test_a_memorys_page_shows_its_categories(two_accounts, alice):
     Memory.objects.filter(id=mine).update(categories=["food", "user_preferences"])
     page = logged_in(alice).get(f"/dashboard/memories/{mine}/").content.decode()
     assert "<dt>Categories</dt><dd>food, user_preferences</dd>" in page
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+# JSON the REST API refuses: not-a-number constants, text PostgreSQL cannot hold, nesting past the limit.
+BAD_JSON = [
+    ('{"rating": NaN}', "is not valid JSON: NaN is not a JSON number"),
+    ('{"rating": {"gt": Infinity}}', "is not valid JSON: Infinity is not a JSON number"),
+    ('{"rating": 1e999}', "is not valid JSON: 1e999 is out of range"),
+    ('{"ra\\u0000t": 1}', "must not contain the NUL character"),
+    ('{"r": "\\ud800"}', "must not contain an unpaired surrogate"),
+    ('{"deep": ' + DEEP + "}", "must not nest so deep: arrays and objects nest deeper than 32 levels"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_JSON)
+def test_json_the_api_refuses_is_a_field_error_on_every_dashboard_form(two_accounts, alice, raw, message):
+    mine, _ = two_accounts
+    client = logged_in(alice)
+    answers = {
+        "list": client.get("/dashboard/memories/", {"user_id": "alice-user", "filters": raw}),
+        "search": client.get("/dashboard/memories/search/", {"query": "tea", "user_id": "alice-user", "filters": raw}),
+        "add": client.post("/dashboard/memories/add/", {"text": "new", "user_id": "alice-user", "metadata": raw}),
+        "edit": client.post(f"/dashboard/memories/{mine}/edit/", {"text": "changed", "metadata": raw}),
+    }
+    for page, response in answers.items():
+        assert response.status_code in (200, 400), page
+        assert message in response.content.decode(), page
+    assert list(Memory.objects.filter(account=alice).values_list("text", flat=True)) == ["alice likes oolong tea"]

@@ -78,6 +78,21 @@ def test_a_schema_a_profile_cannot_be_filled_into_is_shown_on_the_form(alice, sc
     assert ProfileSettings.objects.get(account=alice).schema is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"d": ' + "[" * 100_000 + "]" * 100_000 + "}", "nest deeper than 32 levels"),
+        ('{"maximum": NaN}', "The schema is not valid JSON: NaN is not a JSON number"),
+    ],
+)
+def test_schema_json_the_api_refuses_is_shown_on_the_form(alice, raw, message):
+    body = {"form": "settings", "enabled": "on", "schema": raw}
+    response = logged_in(alice).post("/dashboard/profiles/", body)
+    assert response.status_code == 400
+    assert message in unescape(response.content.decode())
+    assert not ProfileSettings.objects.filter(account=alice, enabled=True).exists()
+
+
 def test_generating_says_what_is_missing(alice, make_memory):
     make_memory("Likes tea", user_id="alice-user", principal=alice)
     client = logged_in(alice)
