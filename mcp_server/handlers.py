@@ -93,7 +93,9 @@ def _hoist_scope(filters: dict[str, Any]) -> dict[str, Any]:
     A plain scope id inside a top-level AND is copied to the top level (AND of the same condition: same rows).
     """
     hoisted = dict(filters)
-    for item in filters.get("AND") or []:
+    conditions = filters.get("AND")
+    # Any other shape is left to the search's own filter validation, which says what is wrong with it.
+    for item in conditions if isinstance(conditions, list) else []:
         if isinstance(item, dict) and len(item) == 1:
             (key, value), *_ = item.items()
             if key in SCOPE_FIELDS and isinstance(value, str) and key not in hoisted:

@@ -229,6 +229,8 @@ def test_bad_arguments_are_tool_errors_that_say_what_is_wrong(mcp_url, bearer):
             await call(session, "search_memories", query="tea"),
             await call(session, "get_memory", memory_id="not-a-uuid"),
             await call(session, "get_memories", filters={"AND": "nope"}),
+            await call(session, "search_memories", query="tea", filters={"AND": 5}),
+            await call(session, "search_memories", query="tea", filters={"AND": 5}, user_id="alice"),
             await call(session, "update_memory", memory_id="5b3c3a5e-8a4f-4f36-9c8e-0a1b2c3d4e5f", text=""),
             await call(session, "add_memory", messages=[{"role": "robot", "content": "hi"}], user_id="alice"),
         ]
@@ -243,6 +245,8 @@ def test_bad_arguments_are_tool_errors_that_say_what_is_wrong(mcp_url, bearer):
         "limit: 'ten' is not of type 'integer'",
         "Search needs",
         "'not-a-uuid' is not a valid memory id",
+        "filters.AND must be a non-empty list",
+        "Search needs",  # as POST /search answers the same body
         "filters.AND must be a non-empty list",
         "text: '' should be non-empty",
         "messages.0.role",
