@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -309,7 +310,10 @@ def memories_search(
         return []
     # The query is embedded on another thread while PostgreSQL plans the scope and ranks by keywords.
     embedding = embed_query(query)
-    scope = _search_scope(principal=principal, filters=filters, show_expired=show_expired)
+    try:
+        scope = _search_scope(principal=principal, filters=filters, show_expired=show_expired)
+    except EmptyResultSet:
+        return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
     plan = _scope_plan(scope_ids)
     return search.ranked(
         scope=scope,

@@ -237,6 +237,23 @@ def test_filters_nested_past_the_limit_are_a_400_not_a_recursion_error(api_clien
     assert "nest deeper than 32 levels" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"topic": {"in": []}}, []),
+        ({"AND": [{"user_id": "alice"}, {"topic": {"in": []}}]}, []),
+        ({"OR": [{"topic": {"in": []}}, {"topic": "food"}]}, ["Loves spicy Thai curry"]),
+    ],
+)
+def test_an_empty_in_list_matches_nothing_in_a_search_as_in_a_list(api_client, make_memory, filters, expected):
+    make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    response = search(api_client, query="curry", user_id="alice", threshold=0, filters=filters)
+    assert response.status_code == 200, response.content
+    assert [hit["memory"] for hit in response.json()["results"]] == expected
+    listed = api_client.get("/memories", {"user_id": "alice", "filters": json.dumps(filters)}).json()["results"]
+    assert [memory["memory"] for memory in listed] == expected
+
+
 def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, alice_memories, embedder, monkeypatch):
     """The embedding (~8 ms on one core) and the keyword statement overlap instead of adding up.
 
