@@ -9,6 +9,7 @@ import ast
 import json
 from datetime import date, timedelta
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -214,7 +215,11 @@ RESULT_FIELDS = (
 
 
 class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
-    query = StrictCharField(max_length=10_000)
+    # The OSS /search limit: the same setting and message on every front door.
+    query = StrictCharField(
+        max_length=settings.MAX_QUERY_CHARS,
+        error_messages={"max_length": f"Must be at most {settings.MAX_QUERY_CHARS} characters (MAX_QUERY_CHARS)."},
+    )
     filters = ObjectField(
         required=False,
         allow_null=True,

@@ -195,6 +195,22 @@ def test_search_finds_a_scope_nested_in_and_and_on_every_version(token_client):
         assert [hit["memory"] for hit in response.json()["results"]] == ["Loves curry"]
 
 
+def test_a_search_query_over_max_query_chars_is_a_400_on_every_version(token_client, settings):
+    add(token_client, "Loves curry")
+    long_query = "curry " * (settings.MAX_QUERY_CHARS // 6 + 1)
+    for path, body in [
+        ("/v3/memories/search/", {"filters": {"user_id": "alice"}}),
+        ("/v2/memories/search/", {"filters": {"user_id": "alice"}}),
+        ("/v1/memories/search/", {"user_id": "alice"}),
+    ]:
+        response = token_client.post(path, {"query": long_query, **body}, format="json")
+        assert response.status_code == 400, (path, response.json())
+        assert (
+            f"query: Must be at most {settings.MAX_QUERY_CHARS} characters (MAX_QUERY_CHARS)"
+            in (response.json()["detail"])
+        )
+
+
 def test_search_fields_must_be_result_keys(token_client):
     body = {"query": "x", "filters": {"user_id": "alice"}, "fields": ["password"]}
     response = token_client.post("/v3/memories/search/", body, format="json")

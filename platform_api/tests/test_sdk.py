@@ -274,6 +274,11 @@ def test_a_search_without_a_scope_is_the_sdks_validation_error(client):
         client.search("anything", filters={"topic": "food"})
 
 
+def test_a_search_query_over_max_query_chars_is_the_sdks_validation_error(client, settings):
+    with pytest.raises(ValidationError, match="MAX_QUERY_CHARS"):
+        client.search("tea " * (settings.MAX_QUERY_CHARS // 4 + 1), filters={"user_id": "alice"})
+
+
 # --- get, update, history, delete ------------------------------------------------------------------------------
 
 
