@@ -50,11 +50,13 @@ class PlatformView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         body = request.data if isinstance(request.data, dict) else {}
-        services.project_check(
-            principal=request.user,
-            org_id=kwargs.get("org_id") or request.query_params.get("org_id") or body.get("org_id"),
-            project_id=kwargs.get("project_id") or request.query_params.get("project_id") or body.get("project_id"),
-        )
+        given = {
+            field: kwargs.get(field) or request.query_params.get(field) or body.get(field)
+            for field in ("org_id", "project_id")
+        }
+        # A list or an object is a malformed request (400), not an unknown organisation (404).
+        ids = validated(PlatformProjectRefSerializer, {k: v for k, v in given.items() if v is not None})
+        services.project_check(principal=request.user, org_id=ids.get("org_id"), project_id=ids.get("project_id"))
 
 
 class PingView(PlatformView):

@@ -89,6 +89,15 @@ def test_another_accounts_org_or_project_id_is_404(token_client, make_user, wher
         assert "not found" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("field", ["org_id", "project_id"])
+@pytest.mark.parametrize("value", [["x"], {"a": 1}, 5, True])
+def test_an_org_or_project_id_that_is_not_a_string_is_a_400_saying_so(token_client, field, value):
+    body = {"filters": {"user_id": "alice"}, field: value}
+    response = token_client.post("/v3/memories/", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert f"{field}: Must be a string" in response.json()["detail"]
+
+
 def test_the_project_route_with_ids_that_are_not_the_callers_is_404_and_changes_nothing(token_client, member):
     org_id, project_id = services.project_ids(principal=member)
     for path in (
