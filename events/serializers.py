@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from events.models import Event
+from mem0server.paging import MAX_PAGE
 from memories.serializers import AddResultSerializer
 from platform_api.serializers import PlatformProjectRefSerializer
 
@@ -81,7 +82,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class EventListQuerySerializer(PlatformProjectRefSerializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=50)
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False, help_text="Only events in it.")
 

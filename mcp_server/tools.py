@@ -18,6 +18,7 @@ from mcp_server import handlers
 from mcp_server.handlers import ToolContext, ToolError
 from mem0server.exceptions import exception_handler
 from mem0server.middleware import request_id_var
+from mem0server.paging import MAX_PAGE
 from memories.models import SCOPE_FIELDS
 from memories.serializers import MAX_TOP_K
 
@@ -153,7 +154,12 @@ _SPECS = [
             _schema(
                 {
                     "filters": FILTERS,
-                    "page": {"type": "integer", "minimum": 1, "description": "Page number, from 1."},
+                    "page": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE,
+                        "description": "Page number, from 1.",
+                    },
                     "page_size": {
                         "type": "integer",
                         "minimum": 1,
@@ -267,7 +273,12 @@ _SPECS = [
             "add_memory here finishes before it answers and creates no event.",
             _schema(
                 {
-                    "page": {"type": "integer", "minimum": 1, "description": "Page number (default 1)."},
+                    "page": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE,
+                        "description": "Page number (default 1).",
+                    },
                     "page_size": {"type": "integer", "minimum": 1, "maximum": 100, "description": "Default 50."},
                     "status": {
                         "type": "string",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from entities.selectors import ENTITY_FIELDS
+from mem0server.paging import MAX_PAGE
 from mem0server.serializers import ObjectField, StrictCharField
 from memories.serializers import MAX_MESSAGE_LENGTH
 from memories.services import MAX_BATCH, BatchChange
@@ -150,7 +151,7 @@ class SummaryResponseSerializer(serializers.Serializer):
 
 
 class EntityListQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(
         min_value=1, max_value=10_000, required=False, help_text="Without it, every entity in one page."
     )

@@ -13,6 +13,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
 from mem0server.text import unstorable_json
@@ -124,7 +125,7 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
 
 
 class PlatformPageQuerySerializer(PlatformProjectRefSerializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=100)
 
 
@@ -135,7 +136,9 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         help_text="Scope ids, metadata keys, operators (eq, ne, gt, gte, lt, lte, in, nin, contains, icontains, "
         "'*') and AND / OR / NOT lists. Without filters: every memory the caller may see.",
     )
-    page = serializers.IntegerField(min_value=1, required=False, help_text="Also accepted in the query.")
+    page = serializers.IntegerField(
+        min_value=1, max_value=MAX_PAGE, required=False, help_text="Also accepted in the query."
+    )
     page_size = serializers.IntegerField(
         min_value=1, max_value=MAX_TOP_K, required=False, help_text="Also accepted in the query."
     )

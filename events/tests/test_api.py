@@ -120,6 +120,14 @@ def test_events_list_is_the_callers_newest_first_and_paged(member_client, member
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("page", ["9223372036854775807", "1000001", "1" + "0" * 30])
+def test_a_page_past_the_limit_is_a_400_naming_it(member_client, page):
+    response = member_client.get("/v1/events/", {"page": page})
+    assert response.status_code == 400, response.json()
+    assert "page: Ensure this value is less than or equal to 1000000" in response.json()["detail"]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("which", ["another accounts", "made up", "not a uuid"])
 def test_an_event_that_is_not_the_callers_is_a_404(member_client, make_user, which):
     other = queue_add(make_user("other@example.com"), "Not yours")

@@ -52,6 +52,14 @@ def test_get_memories_pages_by_page_number(tool, make_memory):
     assert [m["memory"] for m in page2["results"]] == ["fact 0"] and page2["next_page"] is None
 
 
+@pytest.mark.parametrize(
+    ("name", "page"), [("get_memories", 1e19), ("get_memories", 10**19), ("list_events", 2**63 - 1)]
+)
+def test_a_page_past_the_limit_is_a_tool_error_naming_it(tool, name, page):
+    is_error, text = tool(name, user_id="alice", page=page) if name == "get_memories" else tool(name, page=page)
+    assert is_error and "page:" in text and "greater than the maximum of 1000000" in text
+
+
 def test_filters_that_name_a_scope_id_keep_it_over_the_default(tool, make_memory):
     make_memory("Alice likes tea", user_id="alice")
     make_memory("Bob likes tea", user_id="bob")

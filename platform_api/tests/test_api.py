@@ -220,6 +220,21 @@ def test_a_search_query_over_max_query_chars_is_a_400_on_every_version(token_cli
         )
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v3/memories/", {"page": 10**30}, "page"),
+        ("/v3/memories/?page=9223372036854775807", {}, "page"),
+        ("/v3/memories/?page=1000001", {}, "page"),
+        ("/v2/memories/", {"page": 10**19, "page_size": 10}, "page"),
+    ],
+)
+def test_a_page_past_the_limit_is_a_400_naming_the_field(token_client, path, body, field):
+    response = token_client.post(path, {"filters": {"user_id": "alice"}, **body}, format="json")
+    assert response.status_code == 400, response.json()
+    assert f"{field}: Ensure this value is less than or equal to" in response.json()["detail"]
+
+
 def test_search_fields_must_be_result_keys(token_client):
     body = {"query": "x", "filters": {"user_id": "alice"}, "fields": ["password"]}
     response = token_client.post("/v3/memories/search/", body, format="json")
