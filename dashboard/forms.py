@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from rest_framework import serializers
 
 from accounts.models import User
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
+from memories.serializers import ScopeIdField
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
 
 SCOPE_HELP = "At least one of user, agent or run id."
@@ -19,10 +21,28 @@ class FirstAdminForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
 
 
+class ScopeIdFormField(forms.CharField):
+    """A user, agent or run id by the REST API's rules (ScopeIdField), so every id the dashboard stores or asks
+    for can be listed through REST too."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        try:
+            return ScopeIdField().run_validation(value)
+        except serializers.ValidationError as exc:
+            raise forms.ValidationError([str(message) for message in exc.detail]) from None
+
+
 class ScopeForm(forms.Form):
-    user_id = forms.CharField(max_length=255, required=False, label="User id")
-    agent_id = forms.CharField(max_length=255, required=False, label="Agent id")
-    run_id = forms.CharField(max_length=255, required=False, label="Run id")
+    user_id = ScopeIdFormField(required=False, label="User id")
+    agent_id = ScopeIdFormField(required=False, label="Agent id")
+    run_id = ScopeIdFormField(required=False, label="Run id")
 
     def scope(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in ("user_id", "agent_id", "run_id") if self.cleaned_data.get(key)}
@@ -227,4 +247,4 @@ class ProfileSettingsForm(forms.Form):
 
 
 class ProfileGenerateForm(forms.Form):
-    user_id = forms.CharField(max_length=255, label="User id")
+    user_id = ScopeIdFormField(label="User id")

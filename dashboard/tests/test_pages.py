@@ -7,6 +7,7 @@ from django.test import Client
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from exports.models import MemoryExport
 from memories.models import Memory, MemoryHistory
 from requestlog.models import RequestLog
 
@@ -302,3 +303,20 @@ def test_json_the_api_refuses_is_a_field_error_on_every_dashboard_form(two_accou
         assert response.status_code in (200, 400), page
         assert message in response.content.decode(), page
     assert list(Memory.objects.filter(account=alice).values_list("text", flat=True)) == ["alice likes oolong tea"]
+
+
+@pytest.mark.parametrize("user_id", ["dash u", "tab\tid"])
+def test_a_scope_id_the_api_refuses_is_refused_by_every_dashboard_form(alice, make_memory, user_id):
+    make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    answers = {
+        "add": client.post("/dashboard/memories/add/", {"text": "new", "user_id": user_id}),
+        "list": client.get("/dashboard/memories/", {"user_id": user_id}),
+        "search": client.get("/dashboard/memories/search/", {"query": "tea", "user_id": user_id}),
+        "export": client.post("/dashboard/exports/", {"user_id": user_id}),
+    }
+    for page, response in answers.items():
+        assert response.status_code in (200, 400), page
+        assert "Must not contain whitespace." in response.content.decode(), page
+    assert list(Memory.objects.values_list("user_id", flat=True)) == ["alice-user"]
+    assert not MemoryExport.objects.exists()

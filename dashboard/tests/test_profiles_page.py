@@ -115,6 +115,15 @@ def test_generating_for_a_user_with_no_memory_says_so(alice, llm):
     assert not ProfileJob.objects.exists()
 
 
+def test_generating_for_a_user_id_the_api_refuses_says_what_is_wrong(alice, make_memory, llm):
+    client = logged_in(alice)
+    save_settings(client)
+    response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice user"})
+    assert response.status_code == 400
+    assert "Must not contain whitespace." in response.content.decode()
+    assert not ProfileJob.objects.exists()
+
+
 def test_a_member_sees_only_their_own_profiles(alice, bob, make_memory, llm):
     make_memory("bob secret-marker", user_id="bob-user", principal=bob)
     save_settings(logged_in(bob))
