@@ -65,6 +65,10 @@ def _encode_cursor(entity: Entity) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+class InvalidCursor(InvalidInput):
+    """A cursor that no page of ours gave. The message names the REST header; MCP words its own."""
+
+
 def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -74,7 +78,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or unstorable_text(entity_id):
             raise ValueError(entity_type)
     except (binascii.Error, ValueError, TypeError):
-        raise InvalidInput("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None
+        raise InvalidCursor("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None
     return entity_type, entity_id
 
 

@@ -223,9 +223,13 @@ def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
 
 def list_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     valid = _validated(EntityListQuerySerializer, arguments).validated_data
-    page = entity_selectors.entities_list(
-        principal=ctx.principal, entity_type=valid.get("type"), limit=valid["limit"], cursor=valid.get("cursor")
-    )
+    try:
+        page = entity_selectors.entities_list(
+            principal=ctx.principal, entity_type=valid.get("type"), limit=valid["limit"], cursor=valid.get("cursor")
+        )
+    except entity_selectors.InvalidCursor:
+        # The REST message names the X-Next-Cursor header, which a tool caller never sees.
+        raise ToolError("cursor is not valid; pass the next_cursor of a previous list_entities result.") from None
     return {"results": EntitySerializer(page.results, many=True).data, "next_cursor": page.next_cursor}
 
 

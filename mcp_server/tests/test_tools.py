@@ -41,6 +41,8 @@ def test_list_entities_pages_with_a_cursor_and_filters_by_type(tool, make_memory
     assert [(e["type"], e["id"], e["total_memories"]) for e in runs["results"]] == [("run", "r1", 1)]
     is_error, text = tool("list_entities", type="planet")
     assert is_error and "'planet' is not one of" in text
+    is_error, text = tool("list_entities", cursor="not-a-cursor")
+    assert is_error and text == "cursor is not valid; pass the next_cursor of a previous list_entities result."
 
 
 def test_get_memories_pages_by_page_number(tool, make_memory):
