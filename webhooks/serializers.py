@@ -28,6 +28,9 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+CHANGEABLE_FIELDS = ("name", "url", "event_types", "is_active")
+
+
 class WebhookChangeSerializer(serializers.Serializer):
     name = StrictCharField(required=False, max_length=255, help_text="A label for you.")
     url = StrictCharField(
@@ -44,6 +47,14 @@ class WebhookChangeSerializer(serializers.Serializer):
         help_text="Events to receive. This server sends memory_add, memory_update and memory_delete.",
     )
     is_active = StrictBooleanField(required=False, help_text="false: keep the webhook but send nothing.")
+
+    def validate(self, attrs):
+        # An update that names no field would answer "updated" and change nothing.
+        if not attrs:
+            raise serializers.ValidationError(
+                f"Nothing to update: give at least one of {', '.join(CHANGEABLE_FIELDS)}."
+            )
+        return attrs
 
 
 class WebhookCreateSerializer(WebhookChangeSerializer):

@@ -95,11 +95,14 @@ def test_a_bad_update_is_a_400_and_changes_nothing(alice_api, alice, settings):
     assert Webhook.objects.get().name == "hook"
 
 
-def test_an_empty_update_changes_nothing_and_succeeds(alice_api, alice, settings):
+@pytest.mark.parametrize("body", [{}, {"project_id": "ignored", "secret": "not changeable"}])
+def test_an_update_naming_no_field_is_a_400_listing_the_fields(alice_api, alice, settings, body):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook_id = create(alice_api, alice).json()["webhook_id"]
-    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {}, format="json")
-    assert answer.json() == {"message": "Webhook updated successfully"}
+    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", body, format="json")
+    assert answer.status_code == 400
+    assert "Nothing to update: give at least one of name, url, event_types, is_active." in answer.json()["detail"]
+    assert Webhook.objects.get().name == "hook"
 
 
 def test_is_active_false_pauses_a_webhook(alice_api, alice, settings):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from mem0.exceptions import MemoryNotFoundError
+from mem0.exceptions import MemoryNotFoundError, ValidationError
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from platform_api import services as platform_services
@@ -71,6 +71,8 @@ def test_webhook_crud_through_the_sdk_shows_the_secret_only_at_creation(client, 
         ["memory_update", "memory_delete"],
     )
     assert Webhook.objects.get().secret == created["secret"]  # an update keeps the secret
+    with pytest.raises(ValidationError, match="Nothing to update: give at least one of name, url, event_types"):
+        client.update_webhook(webhook_id=created["webhook_id"])
 
     assert client.delete_webhook(webhook_id=created["webhook_id"]) == {"message": "Webhook deleted successfully"}
     assert client.get_webhooks(project_id=client.project_id) == []
