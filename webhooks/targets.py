@@ -60,6 +60,8 @@ def address_refusal(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
         ip = ip.ipv4_mapped
+    elif ip.version == 6 and ip.sixtofour is not None:  # 2002:7f00:1:: tunnels to 127.0.0.1 where 6to4 routes
+        ip = ip.sixtofour
     for attribute, kind in _REFUSED_KINDS:
         if getattr(ip, attribute):
             return kind

@@ -135,6 +135,8 @@ def test_the_admin_principal_has_its_own_webhooks(api_client, alice_api, alice, 
         ("http://localhost:8000/hook", "loopback"),  # a name that resolves to loopback
         ("http://[::1]/hook", "loopback"),
         ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://[2002:7f00:1::]/hook", "loopback"),  # 6to4, with 127.0.0.1 inside
+        ("http://[2002:a01:203::1]/hook", "private"),  # 6to4, with 10.1.2.3 inside
         ("http://10.1.2.3/hook", "private"),
         ("http://192.168.0.10/hook", "private"),
         ("http://172.16.5.5/hook", "private"),
