@@ -202,6 +202,19 @@ def test_a_wrong_current_password_is_refused_in_settings(alice):
     assert "Current password is incorrect." in response.content.decode()
 
 
+def test_password_guesses_in_settings_are_limited_as_through_the_api(alice):
+    client = logged_in(alice)
+    for _ in range(5):  # the "change_password" rate: 5 a minute per account
+        guess = {"form": "password", "current_password": "wrong", "new_password": "x" * 12}
+        assert client.post("/dashboard/settings/", guess).status_code == 200
+    right = {"form": "password", "current_password": PASSWORD, "new_password": "another long passphrase"}
+    response = client.post("/dashboard/settings/", right)
+    assert response.status_code == 429
+    assert "Too many password attempts" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
 def test_an_admin_deletes_an_entity_after_the_confirmation_step(two_accounts, admin_user):
     client = logged_in(admin_user)
     confirm = client.get("/dashboard/entities/user/bob-secret-user/delete/")

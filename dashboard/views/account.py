@@ -33,6 +33,16 @@ class LoginThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class PasswordChangeThrottle(SimpleRateThrottle):
+    """POST /auth/change-password's limit per account ("change_password" rate), in the same bucket: each
+    attempt checks the current password with a slow hash, and a stolen session should not guess it freely."""
+
+    scope = "change_password"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
@@ -117,6 +127,14 @@ def settings_page(request):
             return redirect("dashboard:settings")
     elif request.method == "POST" and request.POST.get("form") == "password":
         password = PasswordForm(request.POST)
+        throttle = PasswordChangeThrottle()
+        if not throttle.allow_request(request, None):
+            wait = int(throttle.wait() or 60)
+            password.add_error(None, f"Too many password attempts; try again in {wait} s.")
+            context = {"profile": profile, "password": password}
+            response = render(request, "dashboard/settings.html", context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         if password.is_valid():
             changed = attempt(
                 password,
