@@ -18,6 +18,7 @@ from django.utils import timezone
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
 from mem0server.exceptions import DomainError, UpstreamError
+from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from memories import services as memories_services
 from memories.configuration import configuration_checked_once
@@ -27,6 +28,9 @@ logger = logging.getLogger("mem0server")
 
 # Provider failures worth another run later (429, 5xx, unreachable, timeout); other 4xx fail the event.
 TRANSIENT_CODES = frozenset({"provider_rate_limited", "provider_unavailable", "provider_timeout"})
+# An event whose job is queued or running.
+UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
+
 # A job runs as a principal rebuilt from the event: its account, or the admin key's "nobody" for NULL.
 JOB_PRINCIPAL = AdminPrincipal(auth_type="event")
 
@@ -54,8 +58,10 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         messages=[memories_services.Message(**message) for message in payload["messages"]], scope=payload["scope"]
     )
     with transaction.atomic():
+        unfinished = Event.objects.filter(account=principal.account, status__in=UNFINISHED)
+        priority = fair_priority(unfinished)
         event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
-        run_add_event.defer(event_id=str(event.id))
+        run_add_event.configure(priority=priority).defer(event_id=str(event.id))
     return event
 
 

@@ -9,6 +9,7 @@ from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
 
 from events import services
+from mem0server.queueing import UPKEEP_PRIORITY
 
 logger = logging.getLogger("mem0server")
 
@@ -31,7 +32,11 @@ def run_add_event(event_id: str) -> None:
 
 # Every WORKER_STALLED_CHECK_SECONDS (a cron with a seconds field, last): jobs of workers silent for
 # WORKER_STALLED_SECONDS go back in the queue (a worker killed mid-job never finishes them itself).
-@app.periodic(cron=f"* * * * * */{settings.WORKER_STALLED_CHECK_SECONDS}", periodic_id="retry_stalled_jobs")
+@app.periodic(
+    cron=f"* * * * * */{settings.WORKER_STALLED_CHECK_SECONDS}",
+    periodic_id="retry_stalled_jobs",
+    priority=UPKEEP_PRIORITY,
+)
 @app.task(name="events.retry_stalled_jobs", pass_context=True)
 async def retry_stalled_jobs(context, timestamp: int) -> None:
     manager = context.app.job_manager
@@ -40,7 +45,7 @@ async def retry_stalled_jobs(context, timestamp: int) -> None:
         await manager.retry_job(job)
 
 
-@app.periodic(cron="41 * * * *", periodic_id="prune_events")
+@app.periodic(cron="41 * * * *", periodic_id="prune_events", priority=UPKEEP_PRIORITY)
 @app.task(name="events.prune_events")
 def prune_events(timestamp: int) -> None:
     """Hourly: finished async-add events are kept EVENT_RETENTION_DAYS."""
@@ -48,7 +53,7 @@ def prune_events(timestamp: int) -> None:
 
 
 # Hourly: finished jobs (and their procrastinate_events rows) are kept JOB_RETENTION_DAYS after they finished.
-@app.periodic(cron="47 * * * *", periodic_id="prune_finished_jobs")
+@app.periodic(cron="47 * * * *", periodic_id="prune_finished_jobs", priority=UPKEEP_PRIORITY)
 @app.task(name="events.prune_finished_jobs", pass_context=True)
 async def prune_finished_jobs(context, timestamp: int) -> None:
     await context.app.job_manager.delete_old_jobs(

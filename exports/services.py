@@ -22,6 +22,7 @@ from django.utils import timezone
 from apikeys.authentication import acting_for
 from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
+from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
@@ -174,6 +175,8 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
     if filters:
         build_filter(filters)  # an unknown operator or a filter too large is a 400 now, not a failed export
     with transaction.atomic():
+        unfinished = MemoryExport.Status.PENDING, MemoryExport.Status.RUNNING
+        priority = fair_priority(MemoryExport.objects.filter(account=principal.account, status__in=unfinished))
         export = MemoryExport.objects.create(
             account=principal.account,
             filters=filters,
@@ -181,7 +184,7 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
             schema=schema,
             export_instructions=export_instructions or "",
         )
-        export_memories_job.defer(export_id=str(export.id))
+        export_memories_job.configure(priority=priority).defer(export_id=str(export.id))
     return export
 
 

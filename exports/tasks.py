@@ -8,6 +8,7 @@ from django.conf import settings
 from procrastinate.contrib.django import app
 
 from exports.services import export_run, exports_prune
+from mem0server.queueing import UPKEEP_PRIORITY
 
 
 @app.task(name="exports.export_memories")
@@ -15,7 +16,7 @@ def export_memories_job(*, export_id: str) -> None:
     export_run(export_id=uuid.UUID(export_id))
 
 
-@app.periodic(cron="35 * * * *", periodic_id="prune_exports")
+@app.periodic(cron="35 * * * *", periodic_id="prune_exports", priority=UPKEEP_PRIORITY)
 @app.task(name="exports.prune_exports")
 def prune_exports(timestamp: int) -> None:
     """Hourly: finished exports are kept EXPORT_RETENTION_DAYS."""

@@ -30,6 +30,7 @@ from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
+from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import row_get_or_create
 from memories.configuration import HOW_TO_TURN_ON, configuration_checked_once, server_config_current
@@ -201,6 +202,8 @@ def _queue(
     from profiles.tasks import generate_profiles_job  # the task module imports this one
 
     with transaction.atomic():
+        unfinished = ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING
+        priority = fair_priority(ProfileJob.objects.filter(account=principal.account, status__in=unfinished))
         job = ProfileJob.objects.create(
             account=principal.account,
             operation=operation,
@@ -216,7 +219,7 @@ def _queue(
                 entity_id=entity_id,
                 defaults={"status": Profile.Status.PENDING},
             )
-        generate_profiles_job.defer(job_id=str(job.id))
+        generate_profiles_job.configure(priority=priority).defer(job_id=str(job.id))
     return job
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from procrastinate.contrib.django import app
 
 from events.tasks import ProviderBackoff
+from mem0server.queueing import UPKEEP_PRIORITY
 from profiles.services import job_run, jobs_prune
 
 
@@ -17,7 +18,7 @@ def generate_profiles_job(*, job_id: str) -> None:
     job_run(job_id=uuid.UUID(job_id))
 
 
-@app.periodic(cron="53 * * * *", periodic_id="prune_profile_jobs")
+@app.periodic(cron="53 * * * *", periodic_id="prune_profile_jobs", priority=UPKEEP_PRIORITY)
 @app.task(name="profiles.prune_profile_jobs")
 def prune_profile_jobs(timestamp: int) -> None:
     """Hourly: finished profile jobs are kept PROFILE_JOB_RETENTION_DAYS."""

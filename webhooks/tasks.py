@@ -8,6 +8,7 @@ from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy
 
+from mem0server.queueing import UPKEEP_PRIORITY
 from webhooks import services
 
 MAX_RETRY_WAIT_SECONDS = 3600
@@ -38,7 +39,7 @@ def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: 
     )
 
 
-@app.periodic(cron="23 * * * *", periodic_id="prune_webhook_deliveries")
+@app.periodic(cron="23 * * * *", periodic_id="prune_webhook_deliveries", priority=UPKEEP_PRIORITY)
 @app.task(name="webhooks.prune_deliveries")
 def prune_deliveries(timestamp: int) -> None:
     """Hourly: the delivery log keeps WEBHOOK_DELIVERY_RETENTION_DAYS."""

@@ -1,0 +1,45 @@
+"""One shared queue, fairly served: an account's backlog of async adds does not hold up another account's add,
+and the worker's upkeep (requeueing a stopped worker's jobs) does not wait behind anyone's backlog."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from procrastinate.contrib.django import app
+
+from events.models import Event
+from events.tests.test_api import queue_add
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def started(event: Event):
+    return Event.objects.get(id=event.id).started_at
+
+
+def test_another_accounts_add_runs_before_the_rest_of_a_backlog(member, make_user, embedder, run_jobs):
+    other = make_user("bob@example.com")
+    backlog = [queue_add(other, f"Bob fact {n}", user_id="bob") for n in range(4)]
+    mine = queue_add(member, "Alice fact")
+    run_jobs()  # one job at a time, as a worker with a free slot takes them
+    assert started(backlog[0]) < started(mine) < started(backlog[1])  # not after all four
+    assert all(Event.objects.get(id=event.id).status == "SUCCEEDED" for event in [*backlog, mine])
+
+
+def test_a_second_add_of_the_same_account_waits_its_turn(member, make_user, embedder, run_jobs):
+    other = make_user("bob@example.com")
+    first, second = queue_add(member, "Alice fact 1"), queue_add(member, "Alice fact 2")
+    bobs = queue_add(other, "Bob fact", user_id="bob")
+    run_jobs()
+    assert started(first) < started(bobs) < started(second)
+
+
+def test_the_stalled_job_check_runs_before_a_backlog_queued_earlier(member, embedder, run_jobs):
+    backlog = [queue_add(member, f"Fact {n}") for n in range(3)]
+    [check] = [p for p in app.periodic_registry.periodic_tasks.values() if p.periodic_id == "retry_stalled_jobs"]
+    check_job = check.task.configure(**check.configure_kwargs).defer(timestamp=0)  # as the workers' deferrer does
+    run_jobs()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT at FROM procrastinate_events WHERE job_id = %s AND type = 'started'", [check_job])
+        [(check_started,)] = cursor.fetchall()
+    assert check_started < min(started(event) for event in backlog)

@@ -1,0 +1,19 @@
+"""Job priorities on the one shared queue: upkeep first, and no account's backlog ahead of another's work.
+
+procrastinate runs the highest priority first, then the oldest. A plain queue ran jobs in arrival order, so one
+member who queued sixty large async adds held up every other account's adds (one still pending after 240 s)
+and the stalled-job check behind them.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+# Requeueing a stopped worker's jobs and the retention prunes: before any account's work.
+UPKEEP_PRIORITY = 10
+
+
+def fair_priority(unfinished: QuerySet) -> int:
+    """The priority of an account's next job of a kind: minus how many of its jobs of that kind are unfinished.
+    Its n-th waiting job then runs after every other account's first n, not behind a backlog it did not make."""
+    return -unfinished.count()
