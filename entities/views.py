@@ -16,7 +16,7 @@ from entities.serializers import (
     EntityListQuerySerializer,
     EntitySerializer,
 )
-from mem0server.serializers import validated
+from mem0server.serializers import unknown_params_refuse, validated
 
 TAGS = ["entities"]
 
@@ -70,6 +70,13 @@ class EntityDetailView(APIView):
         responses={200: EntityDeleteResponseSerializer},
     )
     def delete(self, request, entity_type: str, entity_id: str):
+        # It deletes every memory of the entity: a parameter that looks like it narrows that is refused.
+        unknown_params_refuse(
+            request.query_params,
+            (),
+            takes="DELETE /entities/{type}/{id} takes none: it deletes every memory of the entity. To delete only "
+            "some, use DELETE /v1/memories/?filters=...",
+        )
         deleted = services.entity_delete(
             principal=request.user,
             entity_type=selectors.parse_entity_type(entity_type),

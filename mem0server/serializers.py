@@ -33,6 +33,17 @@ class ObjectField(serializers.JSONField):
         return value
 
 
+def unknown_params_refuse(data, allowed, *, takes: str, what: str = "query parameter") -> None:
+    """A 400 naming every key of `data` (query parameters or body) that is not in `allowed`. For destructive
+    routes: a parameter they would ignore (`?filters=...` on a delete) must not widen what they delete.
+    `takes` ends the message, saying what the route does take."""
+    unknown = sorted(set(data or ()) - set(allowed))
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown {what}(s): {', '.join(name[:64] for name in unknown[:20])}. {takes}"
+        )
+
+
 def validated(serializer_class: type[serializers.Serializer], data) -> dict:
     """The validated data, or a ValidationError that the exception handler turns into a 400."""
     serializer = serializer_class(data=data)

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
 
@@ -258,6 +258,12 @@ class MemoryListResponseSerializer(serializers.Serializer):
 
 class DeleteScopeQuerySerializer(ScopeMixin):
     def validate(self, attrs):
+        unknown_params_refuse(
+            self.initial_data,
+            self.fields,
+            takes=f"DELETE /memories takes {SCOPE_NAMES} and deletes every memory of that scope; to delete only the "
+            "memories matching filters, use DELETE /v1/memories/?filters=...",
+        )
         if not any(attrs.get(field) for field in SCOPE_FIELDS):
             raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required.")
         return attrs

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apikeys.permissions import IsAdmin
 from mem0server.schema import errors
+from mem0server.serializers import unknown_params_refuse
 from memories import selectors, services
 from memories.serializers import (
     AddMemoryRequestSerializer,
@@ -172,5 +173,13 @@ class ResetView(APIView):
         responses=MessageResponseSerializer,
     )
     def post(self, request):
+        # It deletes everything: a parameter that looks like it narrows that (`?user_id=bob`) is refused.
+        body = request.data if isinstance(request.data, dict) else {}
+        unknown_params_refuse(
+            [*request.query_params, *body],
+            (),
+            what="parameter",
+            takes="POST /reset takes none: it deletes every memory. To delete one scope: DELETE /memories?user_id=...",
+        )
         services.memories_reset()
         return Response({"message": "All memories reset"})

@@ -148,6 +148,17 @@ def test_delete_accepts_agents_and_runs_in_either_spelling(api_client, populatio
     assert api_client.delete(path).json()["deleted"] == deleted
 
 
+def test_delete_refuses_a_query_parameter_and_deletes_nothing(api_client, population):
+    """`?filters=...` or `?run_id=...` looks like it narrows the delete; it would not, so it is refused."""
+    before = api_client.get("/memories", {"user_id": "alice"}).json()["results"]
+    response = api_client.delete('/entities/user/alice?filters={"topic":"food"}&run_id=r1')
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "filters" in detail
+    assert "run_id" in detail
+    assert api_client.get("/memories", {"user_id": "alice"}).json()["results"] == before
+
+
 def test_an_id_containing_a_slash_can_be_deleted(api_client, make_memory):
     make_memory("Likes tea", user_id="team/alpha")
     assert [e["id"] for e in entities(api_client).json()] == ["team/alpha"]

@@ -415,6 +415,39 @@ def test_delete_by_scope_needs_a_scope(api_client, make_memory):
     assert Memory.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "query",
+    ['user_id=dl&filters={"topic":"food"}', "user_id=dl&topic=food", "user_id=dl&memory_id=x&userid=y"],
+)
+def test_delete_by_scope_refuses_a_parameter_it_does_not_take_and_deletes_nothing(api_client, make_memory, query):
+    """A filter it would ignore must not widen the delete to the whole scope."""
+    make_memory("Likes ramen", user_id="dl", metadata={"topic": "food"})
+    make_memory("Plays chess", user_id="dl", metadata={"topic": "games"})
+    response = api_client.delete(f"/memories?{query}")
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "Unknown query parameter" in detail
+    unknown = [part.split("=")[0] for part in query.split("&")[1:]]
+    assert all(name in detail for name in unknown)
+    assert "DELETE /v1/memories/" in detail  # where filters are taken
+    assert len(api_client.get("/memories", {"user_id": "dl"}).json()["results"]) == 2
+
+
+def test_reset_refuses_parameters_and_deletes_nothing(api_client, make_memory):
+    """`POST /reset?user_id=bob` must not wipe every account's memories."""
+    make_memory("alice's")
+    make_memory("bob's", user_id="bob")
+    response = api_client.post("/reset?user_id=bob")
+    assert response.status_code == 400
+    assert "user_id" in response.json()["detail"]
+    response = api_client.post("/reset", {"user_id": "bob"}, format="json")
+    assert response.status_code == 400
+    assert "user_id" in response.json()["detail"]
+    assert Memory.objects.count() == 2
+    assert api_client.post("/reset").status_code == 200
+    assert Memory.objects.count() == 0
+
+
 # --- history ----------------------------------------------------------------------------------------
 
 
