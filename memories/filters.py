@@ -261,8 +261,13 @@ _category_ops: dict[str, Callable[[str, Any], Q]] = {
 
 
 def _meta_eq(key: str, value: Any) -> Q:
-    # Containment (@>) compares JSON types exactly and can use the GIN index.
-    return Q(metadata__contains={key: value})
+    # Containment (@>) compares JSON types exactly and can use the GIN index. For a scalar inside an object it is
+    # equality; for a list or an object it is containment ({"tags": ["a"]} @> would match ["a", "b"]), so those
+    # are also compared whole, the @> kept so that the GIN index still narrows the rows.
+    q = Q(metadata__contains={key: value})
+    if isinstance(value, list | dict):
+        q &= Q(RawSQL("metadata -> %s = %s::jsonb", (key, json.dumps(value)), output_field=BooleanField()))
+    return q
 
 
 def _meta_in(key: str, value: Any) -> Q:

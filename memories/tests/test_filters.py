@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import ADMIN
@@ -100,3 +102,46 @@ def test_bad_filters_are_refused_with_a_reason(catalogue, filters, says):
 )
 def test_the_scope_a_filter_requires_is_found_at_the_top_and_inside_and(filters, scope):
     assert required_scope(filters) == scope
+
+
+@pytest.fixture
+def shaped(api_client):
+    """Two memories whose metadata values are a list and an object, one a part of the other's."""
+    for text, metadata in [
+        ("both", {"tags": ["a", "b"], "obj": {"x": 1, "y": 2}}),
+        ("one", {"tags": ["a"], "obj": {"x": 1}}),
+        ("scalar", {"tags": "a", "obj": 1}),
+    ]:
+        body = {"messages": text, "user_id": "shapes", "infer": False, "metadata": metadata}
+        assert api_client.post("/memories", body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"tags": ["a"]}, {"one"}),
+        ({"tags": {"eq": ["a"]}}, {"one"}),
+        ({"tags": ["a", "b"]}, {"both"}),
+        ({"tags": ["b", "a"]}, set()),  # a list is ordered
+        ({"tags": "a"}, {"scalar"}),
+        ({"obj": {"eq": {"x": 1}}}, {"one"}),
+        ({"obj": {"eq": {"y": 2, "x": 1}}}, {"both"}),  # an object is not
+        ({"tags": {"ne": ["a"]}}, {"both", "scalar"}),
+        ({"obj": {"ne": {"x": 1}}}, {"both", "scalar"}),
+        ({"tags": {"in": [["a"], "z"]}}, {"one"}),
+        ({"tags": {"nin": [["a"], "z"]}}, {"both", "scalar"}),
+        ({"NOT": [{"tags": ["a"]}]}, {"both", "scalar"}),
+        ({"tags": {"contains": "b"}}, {"both"}),  # contains: a substring of the value's text, as before
+    ],
+)
+def test_equality_on_a_list_or_object_value_is_exact_not_containment(api_client, shaped, filters, expected):
+    listed = api_client.get("/memories", {"user_id": "shapes", "filters": json.dumps(filters)})
+    assert listed.status_code == 200, listed.json()
+    assert {memory["memory"] for memory in listed.json()["results"]} == expected
+    body = {"query": "both one scalar", "user_id": "shapes", "filters": filters, "threshold": 0}
+    found = api_client.post("/search", body, format="json")
+    assert found.status_code == 200, found.json()
+    assert {memory["memory"] for memory in found.json()["results"]} == expected
+    platform = api_client.post("/v3/memories/", {"filters": {"user_id": "shapes", **filters}}, format="json")
+    assert platform.status_code == 200, platform.json()
+    assert {memory["memory"] for memory in platform.json()["results"]} == expected
