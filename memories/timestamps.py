@@ -33,7 +33,15 @@ def parse_timestamp(value: Any) -> datetime:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"{value[:40]!r} is neither unix seconds nor an ISO 8601 date-time.") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if not parsed.tzinfo:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            # An offset can carry a time past the range ("9999-12-31T23:59:59-05:00" is in year 10000 in UTC),
+            # where every later conversion (the embedder's UTC day, the database) would fail.
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value[:40]!r} is out of range once in UTC (years 1 to 9999).") from None
+        return parsed
     raise ValueError("must be unix seconds or an ISO 8601 date-time string.")
 
 

@@ -212,6 +212,41 @@ def test_a_timestamp_that_is_not_a_time_is_a_400(api_client, timestamp):
     assert "timestamp" in json.dumps(response.json())
 
 
+EDGE_OF_TIME = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]
+
+
+@pytest.mark.parametrize("timestamp", EDGE_OF_TIME)
+def test_a_timestamp_whose_offset_takes_it_past_year_1_or_9999_is_a_400(api_client, timestamp):
+    response = add(api_client, "Maya: hello", user_id="tsu", timestamp=timestamp)
+    assert response.status_code == 400, response.content
+    assert "timestamp" in response.json()["detail"]
+    assert "years 1 to 9999" in response.json()["detail"]
+    assert api_client.get("/memories", {"user_id": "tsu"}).json()["results"] == []
+
+
+@pytest.mark.parametrize("moment", EDGE_OF_TIME)
+@pytest.mark.parametrize("key", ["timestamp", "created_at", "updated_at"])
+def test_a_time_filter_past_year_1_or_9999_is_a_400_naming_it(api_client, key, moment):
+    filters = {key: {"gte": moment}}
+    searched = api_client.post("/search", {"query": "x", "user_id": "alice", "filters": filters}, format="json")
+    listed = api_client.get("/memories", {"user_id": "alice", "filters": json.dumps(filters)})
+    platform = api_client.post("/v3/memories/", {"filters": {"user_id": "alice", **filters}}, format="json")
+    for response in (searched, listed, platform):
+        assert response.status_code == 400, response.content
+        assert f"filters.{key}.gte" in response.json()["detail"]
+        assert "years 1 to 9999" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("moment", EDGE_OF_TIME)
+@pytest.mark.parametrize("bound", ["start_date", "end_date"])
+def test_a_platform_date_bound_past_year_1_or_9999_is_a_400_naming_it(api_client, bound, moment):
+    body = {"filters": {"user_id": "alice"}, bound: moment}
+    response = api_client.post("/v3/memories/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert bound in response.json()["detail"]
+    assert "years 1 to 9999" in response.json()["detail"]
+
+
 def test_search_and_list_filter_on_the_conversation_time(api_client):
     for day, text in [(1, "Maya: went to Porto"), (10, "Maya: went to Bergen"), (20, "Maya: went to Kyoto")]:
         assert add(api_client, text, timestamp=f"2023-05-{day:02d}T12:00:00Z").status_code == 200
