@@ -150,12 +150,19 @@ def _encode_cursor(memory: Memory) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """What _encode_cursor wrote: [aware ISO time, UUID text]; anything else (a cursor made by hand) is a 400."""
+    invalid = InvalidInput("cursor is not valid; pass the next_cursor value of a previous page.", field="cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, memory_id = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(memory_id)
+        value = json.loads(raw)
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(item, str) for item in value)):
+            raise invalid
+        created, memory_id = datetime.fromisoformat(value[0]), uuid.UUID(value[1])
     except (binascii.Error, ValueError, TypeError):
-        raise InvalidInput("cursor is not valid; pass the next_cursor value of a previous page.") from None
+        raise invalid from None
+    if created.tzinfo is None:
+        raise invalid
+    return created, memory_id
 
 
 def memories_list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
@@ -311,6 +312,26 @@ def test_list_rejects_bad_parameters(api_client, params, field):
     response = api_client.get("/memories", {"user_id": "alice", **params})
     assert response.status_code == 400
     assert field in response.json()["detail"]
+
+
+def _cursor(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        ["2024-01-01T00:00:00+00:00", 123],
+        ["2024-01-01T00:00:00+00:00", ["a"]],
+        ["2024-01-01T00:00:00+00:00", {"id": 1}],
+        ["2024-01-01T00:00:00", str(uuid.uuid4())],  # no zone: never one this server wrote
+    ],
+)
+def test_list_refuses_a_forged_cursor_with_a_400(api_client, make_memory, forged):
+    make_memory("Plays chess")
+    response = api_client.get("/memories", {"user_id": "alice", "cursor": _cursor(forged)})
+    assert response.status_code == 400, response.content
+    assert "cursor is not valid" in response.json()["detail"]
 
 
 # --- update ---------------------------------------------------------------------------------------
