@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
-from mem0server.exceptions import DomainError, UpstreamError
+from mem0server.exceptions import DomainError, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from memories import services as memories_services
@@ -133,6 +133,9 @@ def _run(event_id: str) -> None:
     except DomainError as exc:  # the input, or the server's configuration (e.g. no usable embedder)
         _fail_or_retry(event_id, _code_of(exc), exc.detail, transient=False, final=final)
     except Exception as exc:  # a bug or a database blip: logged, and tried again like a provider failure
+        if (refusal := refused_by_database(exc)) is not None:  # the input's own data: it would fail again
+            logger.warning("event %s: the database refused the add: %s", event_id, exc)
+            _fail_or_retry(event_id, "invalid_input", refusal, transient=False, final=final)
         logger.exception("event %s: the add failed", event_id)
         _fail_or_retry(
             event_id,

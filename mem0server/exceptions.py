@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
-from psycopg.errors import QueryCanceled
+from psycopg.errors import ProgramLimitExceeded, QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -82,6 +82,19 @@ def body_too_large() -> dict[str, str]:
     }
 
 
+def refused_by_database(exc: BaseException) -> str | None:
+    """What to tell the caller when PostgreSQL refused the request's own data, so that the same request would
+    fail the same way again (a 400, never retried); None for any other error."""
+    if isinstance(exc, DataError):
+        # Values PostgreSQL cannot hold (out-of-range numbers, odd encodings): the caller's data, not our bug.
+        return "A value in the request cannot be stored or compared."
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, ProgramLimitExceeded):
+        # SQLSTATE 54000: a size limit of PostgreSQL's own (an index row, a row, a tsvector).
+        reason = exc.__cause__.diag.message_primary or str(exc.__cause__)
+        return f"A value in the request is too large for the database ({reason}); send it shorter."
+    return None
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus: validation errors get a `detail` sentence, domain and database errors a status."""
     if isinstance(exc, UpstreamError):
@@ -101,10 +114,9 @@ def exception_handler(exc, context):
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
-    if isinstance(exc, DataError):
-        # Values PostgreSQL cannot hold (out-of-range numbers, odd encodings): the caller's data, not our bug.
+    if (refusal := refused_by_database(exc)) is not None:
         logger.warning("database refused a value: %s", exc)
-        return Response({"detail": "A value in the request cannot be stored or compared."}, status=400)
+        return Response({"detail": refusal}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
         logger.warning("statement cancelled after DB_STATEMENT_TIMEOUT_MS: %s", exc)
         return Response(

@@ -21,6 +21,10 @@ SCOPE_NAMES = ", ".join(SCOPE_FIELDS[:-1]) + f" or {SCOPE_FIELDS[-1]}"
 # Keyword search: English stemming and stop words (a stop word would otherwise match nearly everything,
 # as PostgreSQL's ranking has no inverse document frequency). Words of other languages are kept as written.
 TEXT_SEARCH_CONFIG = "english"
+# Lexemes longer than this (in UTF-8 bytes) are left out of the keyword index and of BM25: with a long scope id
+# such a posting did not fit its btree index, and no query matches such a "word" but by repeating it whole.
+# The posting triggers (migration 0013) hold the same number.
+MAX_LEXEME_BYTES = 255
 
 
 class Memory(models.Model):

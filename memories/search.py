@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from memories.models import TEXT_SEARCH_CONFIG, Memory, Posting
+from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, Posting
 
 # BM25's term-frequency saturation (its usual value); no length normalisation, see above.
 BM25_K1 = 1.2
@@ -105,7 +105,9 @@ def _keyword_sql(scope_sql: str, postings_sql: str | None, scope_rows: float | N
         SELECT s.id, unnest(ts_filter(setweight(s.search_vector, 'A', {lexemes}), '{{a}}')) AS u
         FROM scope s
         WHERE s.search_vector @@ {matches}
-    ) matching"""  # noqa: S608
+    ) matching
+    -- As the postings: a lexeme too long to index counts for nothing (models.MAX_LEXEME_BYTES).
+    WHERE octet_length((u).lexeme) <= {MAX_LEXEME_BYTES}"""  # noqa: S608
     return f"""
 WITH scope AS NOT MATERIALIZED (
     {scope_sql}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 
 import pytest
@@ -195,6 +197,27 @@ def test_an_llm_failing_every_time_fails_the_event_after_the_last_attempt(member
     assert (event.status, event.error_code, event.attempts) == ("FAILED", "provider_unavailable", 2)
     assert "down" in event.error_message
     assert not Memory.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_too_large_for_a_database_index_fails_at_once_not_retried(member, embedder, settings, run_jobs):
+    """A permanent refusal by PostgreSQL (SQLSTATE 54000) is the input's fault: FAILED after one run, saying why."""
+    from django.db import connection
+
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0  # a retry would be due at once, and run by run_jobs below
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE INDEX test_memory_text_btree ON memories_memory (text)")
+    try:
+        text = "".join(random.Random(3).choices(string.ascii_letters, k=4000))  # incompressible
+        event = queue_add(member, text)
+        run_jobs()
+        event.refresh_from_db()
+        assert (event.status, event.attempts, event.error_code) == ("FAILED", 1, "invalid_input")
+        assert "too large" in event.error_message
+        assert not Memory.objects.exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX test_memory_text_btree")
 
 
 @pytest.mark.django_db(transaction=True)

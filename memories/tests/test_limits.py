@@ -4,6 +4,8 @@ and how long one database statement may run. Each limit is named, with its setti
 from __future__ import annotations
 
 import json
+import random
+import string
 
 import psycopg
 import pytest
@@ -173,3 +175,18 @@ def test_server_connections_carry_the_statement_and_idle_timeouts(settings):
     options = settings.DATABASES["default"]["OPTIONS"]["options"]
     assert f"statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}" in options
     assert f"idle_in_transaction_session_timeout={settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}" in options
+
+
+def test_a_value_too_large_for_a_database_index_is_a_400_saying_so_not_a_503(api_client):
+    """PostgreSQL's own size limits (SQLSTATE 54000: an index row over 2,704 bytes) refuse the request's data;
+    the same request fails the same way again, so it is the caller's 400, not "database unavailable"."""
+    with connection.cursor() as cursor:  # inside the test's transaction: gone with it
+        cursor.execute("CREATE INDEX test_memory_text_btree ON memories_memory (text)")
+    text = "".join(random.Random(3).choices(string.ascii_letters, k=4000))  # incompressible
+    response = add(api_client, text)
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert "too large" in detail
+    assert "index row size" in detail
+    assert add(api_client, "short enough").status_code == 200
+    assert list(Memory.objects.values_list("text", flat=True)) == ["short enough"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
+import string
 import threading
 
 import pytest
@@ -290,7 +292,7 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
 _FROM_MEMORIES = """
     SELECT m.id, t.lexeme, coalesce(array_length(t.positions, 1), 1),
            user_id, agent_id, app_id, run_id, account_id, expiration_date
-    FROM memories_memory m, unnest(m.search_vector) t"""
+    FROM memories_memory m, unnest(m.search_vector) t WHERE octet_length(t.lexeme) <= 255"""
 _FROM_POSTINGS = """
     SELECT memory_id, lexeme, tf, user_id, agent_id, app_id, run_id, account_id, expiration_date
     FROM memories_posting"""
@@ -343,6 +345,25 @@ def test_keyword_search_follows_every_write(api_client, make_memory):
     assert api_client.post("/reset").status_code == 200
     assert _keyword_hits(api_client, "Tallinn") == []
     assert not Posting.objects.exists()
+
+
+def test_a_word_too_long_to_index_under_a_long_scope_id_is_stored_and_the_rest_still_ranks(api_client):
+    """A 2,040-letter "word" under a 765-byte user id made a posting too large for its btree index (a 503,
+    nothing stored). Such a word is left out of the keyword index, on both keyword paths alike."""
+    user_id = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(255))  # 255 CJK characters, 765 bytes
+    long_word = "".join(random.Random(5).choices(string.ascii_lowercase, k=2040))  # incompressible
+    body = {"messages": f"{long_word} ferry to Tallinn", "user_id": user_id, "infer": False}
+    response = api_client.post("/memories", body, format="json")
+    assert response.status_code == 200, response.content
+    listed = api_client.get("/memories", {"user_id": user_id}).json()["results"]
+    assert [memory["memory"] for memory in listed] == [f"{long_word} ferry to Tallinn"]
+    for filters in (None, {"NOT": [{"kind": "none"}]}):  # scope ids alone: the postings; otherwise the tsvectors
+        extra = {"filters": filters} if filters else {}
+        for query, bm25 in ((f"Tallinn {long_word}", True), (long_word, False)):
+            search_body = {"query": query, "user_id": user_id, "threshold": 0, "explain": True, **extra}
+            found = search(api_client, **search_body).json()["results"]
+            assert [r["score_details"]["bm25"] > 0 for r in found] == [bm25], (filters, query[:10])
+    assert _postings_differ_from_memories() == 0
 
 
 def test_a_search_scoped_by_ids_alone_ranks_as_a_filtered_one(api_client, make_memory):
