@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
@@ -239,7 +240,7 @@ class FiltersQueryField(serializers.CharField):
 
 class ListMemoriesQuerySerializer(ScopeMixin):
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=100)
-    page = serializers.IntegerField(min_value=1, required=False)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
     cursor = serializers.CharField(required=False, max_length=500)
     show_expired = serializers.BooleanField(default=False)
     filters = FiltersQueryField(required=False, help_text="JSON object of filters, as in POST /search.")

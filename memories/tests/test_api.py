@@ -314,6 +314,16 @@ def test_list_rejects_bad_parameters(api_client, params, field):
     assert field in response.json()["detail"]
 
 
+@pytest.mark.parametrize("page", ["1000001", "9223372036854775807"])
+def test_a_page_number_past_the_cap_is_a_400_naming_page(api_client, make_memory, page):
+    make_memory("Plays chess")
+    response = api_client.get("/memories", {"user_id": "alice", "page": page})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"].keys() == {"page"}
+    assert "1000000" in response.json()["detail"]
+    assert api_client.get("/memories", {"user_id": "alice", "page": "1000000"}).json()["results"] == []
+
+
 def _cursor(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
