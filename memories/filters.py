@@ -31,6 +31,16 @@ TIME_COLUMNS = {"timestamp": "occurred_at", "created_at": "created_at", "updated
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# "Has any value". Hence never a scope id: a memory stored under user_id "*" could not be found by that id.
+WILDCARD = "*"
+
+
+def wildcard_refusal(field: str) -> str:
+    """Why "*" cannot be the scope id `field`, and what to send instead."""
+    return (
+        f'Must not be "*": in filters "*" means any value, so it cannot name one {field}. '
+        f'To match any {field}, use filters {{"{field}": "*"}}.'
+    )
 
 
 def filter_check_size(filters: Any) -> None:
@@ -150,7 +160,7 @@ def negate(q: Q) -> Q:
 def _condition(key: str, value: Any) -> Q:
     if not isinstance(key, str) or not key:
         raise InvalidInput("Filter keys must be non-empty strings.")
-    if value == "*":
+    if value == WILDCARD:
         if key == CATEGORIES:
             return ~Q(categories=[])
         if key in TIME_COLUMNS:

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
+from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
 
@@ -18,7 +19,7 @@ MAX_MESSAGE_LENGTH = 100_000
 
 
 class ScopeIdField(StrictCharField):
-    """A user/agent/run id: trimmed, non-empty, no whitespace inside."""
+    """A user/agent/app/run id: trimmed, non-empty, no whitespace inside, not "*" (in filters: any value)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -29,6 +30,8 @@ class ScopeIdField(StrictCharField):
         value = super().to_internal_value(data)
         if any(ch.isspace() for ch in value):
             raise serializers.ValidationError("Must not contain whitespace.")
+        if value == WILDCARD:
+            raise serializers.ValidationError(wildcard_refusal(self.field_name or "the id"))
         return value
 
 

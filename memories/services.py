@@ -20,7 +20,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
-from memories.filters import build_filter, required_scope
+from memories.filters import WILDCARD, build_filter, required_scope, wildcard_refusal
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting, SessionMessage
 from memories.selectors import memories_visible, memory_get
 from memories.signals import history_record
@@ -100,6 +100,9 @@ def memories_add_check(*, messages: list[Message], scope: dict[str, str]) -> lis
         raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
+    for field in SCOPE_FIELDS:
+        if scope.get(field) == WILDCARD:
+            raise InvalidInput(f"{field}: {wildcard_refusal(field)}", field=field)
     return messages
 
 

@@ -110,7 +110,12 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         for key, item in value.items():
             if key not in SCOPE_FIELDS:
                 raise serializers.ValidationError(f"On add, filters holds only scope ids ({SCOPE_NAMES}); not {key!r}.")
-            ScopeIdField().run_validation(item)
+            field = ScopeIdField()
+            field.bind(key, self)  # its messages name the key
+            try:
+                field.run_validation(item)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({key: exc.detail}) from None
         return value
 
     def validate(self, attrs):

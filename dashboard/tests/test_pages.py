@@ -333,3 +333,10 @@ def test_a_scope_id_the_api_refuses_is_refused_by_every_dashboard_form(alice, ma
         assert "Must not contain whitespace." in response.content.decode(), page
     assert list(Memory.objects.values_list("user_id", flat=True)) == ["alice-user"]
     assert not MemoryExport.objects.exists()
+
+
+def test_the_add_form_refuses_star_as_a_scope_id(alice):
+    response = logged_in(alice).post("/dashboard/memories/add/", {"text": "Plays chess", "user_id": "*"})
+    assert response.status_code == 400
+    assert "&quot;*&quot;" in response.content.decode() or '"*"' in response.content.decode()
+    assert not Memory.objects.exists()

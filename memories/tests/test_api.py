@@ -55,6 +55,33 @@ def test_add_skips_system_messages(api_client):
     assert [r["memory"] for r in response.json()["results"]] == ["Has a cat"]
 
 
+@pytest.mark.parametrize("field", ["user_id", "agent_id", "app_id", "run_id"])
+def test_add_refuses_star_as_a_scope_id_since_filters_read_it_as_any_value(api_client, field, embedder):
+    response = add(api_client, [user("x")], **{"user_id": None, field: "*"})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"].keys() == {field}
+    assert '"*"' in response.json()["detail"]
+    platform = api_client.post(
+        "/v3/memories/add/", {"messages": "x", "filters": {field: "*"}, "async_mode": False}, format="json"
+    )
+    assert platform.status_code == 400, platform.content
+    assert (
+        f'Must not be "*": in filters "*" means any value, so it cannot name one {field}' in platform.json()["detail"]
+    )
+    assert not Memory.objects.exists()
+
+
+def test_star_still_means_any_value_in_filters_and_is_refused_as_a_top_level_id(api_client, make_memory):
+    make_memory("Plays chess")
+    make_memory("Plays go", user_id="bob")
+    listed = api_client.get("/memories", {"filters": '{"user_id": "*"}'}).json()["results"]
+    assert sorted(m["memory"] for m in listed) == ["Plays chess", "Plays go"]
+    response = api_client.post("/search", {"query": "star", "user_id": "*"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"].keys() == {"user_id"}
+    assert '"*"' in response.json()["detail"] and "filters" in response.json()["detail"]
+
+
 def test_add_of_only_system_messages_is_rejected(api_client):
     response = add(api_client, [{"role": "system", "content": "You are helpful"}])
     assert response.status_code == 400
