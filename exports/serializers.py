@@ -8,8 +8,8 @@ from rest_framework import serializers
 from exports.models import MemoryExport
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, StrictCharField
-from memories.serializers import ScopeMixin
-from platform_api.serializers import MAX_INSTRUCTIONS, PlatformProjectRefSerializer, merge_scope
+from memories.serializers import ScopeMixin, merge_scope
+from platform_api.serializers import MAX_INSTRUCTIONS, PlatformProjectRefSerializer
 
 
 @extend_schema_field(

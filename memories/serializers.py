@@ -45,6 +45,23 @@ class ScopeMixin(serializers.Serializer):
         return {field: self.validated_data[field] for field in SCOPE_FIELDS if self.validated_data.get(field)}
 
 
+def merge_scope(attrs: dict, filters: dict | None) -> dict:
+    """The filters with the top-level scope ids (taken out of `attrs`) added. The same id in both agrees when it
+    names the same value, plainly or as {"eq": value}; any other condition on it there is a 400."""
+    filters = dict(filters or {})
+    for field in SCOPE_FIELDS:
+        value = attrs.pop(field, None)
+        if not value:
+            continue
+        given = filters.get(field, value)
+        if isinstance(given, dict) and list(given) == ["eq"]:
+            given = given["eq"]
+        if given != value:
+            raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
+        filters[field] = value
+    return filters
+
+
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
     content = StrictCharField(max_length=MAX_MESSAGE_LENGTH)
@@ -317,14 +334,7 @@ class SearchRequestSerializer(ScopeMixin):
     show_expired = serializers.BooleanField(default=False)
 
     def validate(self, attrs):
-        filters = dict(attrs.get("filters") or {})
-        for field in SCOPE_FIELDS:
-            value = attrs.get(field)
-            if not value:
-                continue
-            if field in filters and filters[field] != value:
-                raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
-            filters[field] = value
+        filters = merge_scope(attrs, attrs.get("filters"))
         if not any(filters.get(field) for field in SCOPE_FIELDS):
             raise serializers.ValidationError(f"Search needs {SCOPE_NAMES} (top level or in filters).")
         attrs["filters"] = filters

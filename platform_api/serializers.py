@@ -26,6 +26,7 @@ from memories.serializers import (
     RerankOutcomeSerializer,
     ScopeIdField,
     ScopeMixin,
+    merge_scope,
 )
 from memories.timestamps import parse_timestamp
 
@@ -38,19 +39,6 @@ MAX_QUERY_FILTERS = 10_000
 class PlatformProjectRefSerializer(serializers.Serializer):
     org_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
     project_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
-
-
-def merge_scope(attrs: dict, filters: dict | None) -> dict:
-    """The filters with the top-level scope ids added (a different value for the same id is a 400)."""
-    filters = dict(filters or {})
-    for field in SCOPE_FIELDS:
-        value = attrs.pop(field, None)
-        if not value:
-            continue
-        if field in filters and filters[field] != value:
-            raise serializers.ValidationError({field: f"Differs from filters.{field}; give it once."})
-        filters[field] = value
-    return filters
 
 
 # --- ping -------------------------------------------------------------------------------------------------

@@ -347,6 +347,27 @@ def test_keyword_search_follows_every_write(api_client, make_memory):
     assert not Posting.objects.exists()
 
 
+def test_a_top_level_scope_id_that_agrees_with_filters_is_no_conflict(api_client, make_memory):
+    """{"eq": "alice"} in filters and user_id "alice" at the top name one scope; only a different one is a 400."""
+    make_memory("Loves spicy Thai curry")
+    make_memory("Loves Thai curry too", user_id="bob")
+    agreeing = {"user_id": {"eq": "alice"}}
+    for path in ("/search", "/v3/memories/search/", "/v2/memories/search/"):
+        body = {"query": "curry", "user_id": "alice", "filters": agreeing, "threshold": 0}
+        response = api_client.post(path, body, format="json")
+        assert response.status_code == 200, (path, response.content)
+        assert [r["memory"] for r in response.json()["results"]] == ["Loves spicy Thai curry"]
+    listed = api_client.post("/v3/memories/", {"user_id": "alice", "filters": agreeing}, format="json")
+    assert listed.status_code == 200, listed.content
+    assert [m["memory"] for m in listed.json()["results"]] == ["Loves spicy Thai curry"]
+    for differing in ("bob", {"eq": "bob"}, {"ne": "alice"}):
+        for path in ("/search", "/v3/memories/search/"):
+            body = {"query": "curry", "user_id": "alice", "filters": {"user_id": differing}}
+            response = api_client.post(path, body, format="json")
+            assert response.status_code == 400, (path, response.content)
+            assert "Differs from filters.user_id" in response.json()["detail"]
+
+
 def test_a_word_too_long_to_index_under_a_long_scope_id_is_stored_and_the_rest_still_ranks(api_client):
     """A 2,040-letter "word" under a 765-byte user id made a posting too large for its btree index (a 503,
     nothing stored). Such a word is left out of the keyword index, on both keyword paths alike."""
