@@ -6,12 +6,14 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 
 from accounts.services import setup_needed
 
 
 def account_required(view):
-    """Logged-in accounts only; the setup wizard while no account exists, the login page otherwise."""
+    """Logged-in accounts only; the setup wizard while no account exists, the login page otherwise. Their
+    pages (memories, a new key shown once) are never cached, by the browser or a proxy."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -19,7 +21,9 @@ def account_required(view):
             if setup_needed():
                 return redirect("dashboard:setup")
             return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
     return wrapper
 

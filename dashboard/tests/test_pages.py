@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
+from apikeys.models import APIKey
 from apikeys.services import apikey_create
 from exports.models import MemoryExport
 from memories.models import Memory, MemoryHistory
@@ -79,6 +80,19 @@ def test_a_member_never_sees_another_accounts_data_on_any_page(two_accounts, ali
     for secret in secrets:
         if secret not in page:
             assert secret not in body
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_with_an_accounts_data_may_be_cached(two_accounts, alice, page):
+    cache_control = logged_in(alice).get(page)["Cache-Control"]
+    assert "no-store" in cache_control and "private" in cache_control
+
+
+def test_a_new_key_shown_once_may_not_be_cached(alice):
+    response = logged_in(alice).post("/dashboard/keys/", {"label": "laptop"})
+    [key] = APIKey.objects.filter(user=alice, label="laptop")
+    assert key.key_prefix in response.content.decode()  # the page that shows the whole key, this once
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts, alice):
