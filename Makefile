@@ -84,20 +84,16 @@ WITH_WORKER = $(WORKER) & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$wo
 
 serve: $(VENV)/.installed
 	$(PORTCHECK)
-	$(PY) manage.py migrate --noinput
-	@$(PY) manage.py ensure_jwt_secret
-	@$(PY) manage.py prepare_embedder
-	@echo "mem0server on http://$(HOST):$(PORT)  -  API docs: http://$(HOST):$(PORT)/docs  (and a worker)"
-	$(WITH_WORKER) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(HOST):$(PORT)
+	@echo "mem0server on http://$(HOST):$(PORT) (dashboard: /dashboard/, API docs: /docs) and a job worker; Ctrl-C stops both"
+	@$(WITH_WORKER) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 # gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py), and
 # the job worker as its own process beside it. More workers, here or on other machines: `make worker`.
 serve-prod: $(VENV)/.installed
 	$(PORTCHECK)
-	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
-	@$(PY) manage.py ensure_jwt_secret
-	@$(PY) manage.py prepare_embedder
-	$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
+	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(HOST):$(PORT)
+	@$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 # One more job worker alone (the database migrated already, e.g. by `make serve-prod` elsewhere): run as many
 # as needed, on any machine that reaches the same PostgreSQL (DATABASE_URL).

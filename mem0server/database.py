@@ -43,6 +43,20 @@ def describe_database(db: dict) -> str:
     return f"postgresql://{db['USER'] or '(default user)'}@{where}/{db['NAME']}"
 
 
+def unreachable_reason(db: dict) -> str | None:
+    """Why a direct connection to the server in `db` fails (refused, unknown host, bad password …), or None if it
+    does not: a connection pool's own error says only that it waited."""
+    import psycopg
+
+    params = {"host": db["HOST"] or None, "port": db.get("PORT") or None, "user": db["USER"] or None}
+    params |= {"password": db.get("PASSWORD") or None, "dbname": db["NAME"], "connect_timeout": 5}
+    try:
+        psycopg.connect(**{key: value for key, value in params.items() if value is not None}).close()
+    except psycopg.Error as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
 def embedded_database(data_dir: Path) -> dict:
     """Start (or reuse) the embedded PostgreSQL under data_dir/pg and return its DATABASES entry.
 

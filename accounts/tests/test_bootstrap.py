@@ -88,7 +88,8 @@ def test_without_admin_variables_nobody_is_created_and_it_says_how(db, settings)
     settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "", ""
     output = bootstrap()
     assert User.objects.count() == 0
-    assert "none yet: set ADMIN_EMAIL and ADMIN_PASSWORD" in output
+    assert "none yet: open http://127.0.0.1:8000/dashboard/ to create one" in output
+    assert "or set ADMIN_EMAIL and ADMIN_PASSWORD" in output
 
 
 def test_an_email_without_a_password_warns_and_creates_nobody(db, settings):
@@ -118,6 +119,7 @@ def test_prints_database_pgvector_auth_and_docs_url(db, settings):
     assert "migrations:  up to date" in output
     assert "vector extension 0." in output
     assert "auth:        on" in output
+    assert "dashboard:   http://localhost:8888/dashboard/" in output
     assert "API docs:    http://localhost:8888/docs" in output
 
 
@@ -139,8 +141,9 @@ def fresh_database_url(db):
         server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_bootstrap(database_url: str) -> str:
-    """`manage.py bootstrap` in its own process, configured only by environment variables (as in Docker)."""
+def run_bootstrap(database_url: str, *, succeed: bool = True) -> str:
+    """`manage.py bootstrap` in its own process, configured only by environment variables (as in Docker): its
+    output, or with succeed=False its error output (it must fail)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -156,8 +159,18 @@ def run_bootstrap(database_url: str) -> str:
         timeout=120,
         check=False,
     )
+    if not succeed:
+        assert result.returncode != 0, result.stdout
+        return result.stderr
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_a_database_it_cannot_reach_is_one_line_naming_it_and_why(db):
+    error = run_bootstrap("postgres://nobody@127.0.0.1:9/nothing", succeed=False)
+    assert "Traceback" not in error
+    assert "Cannot use the database at postgresql://nobody@127.0.0.1:9/nothing: " in error
+    assert "refused" in error  # the server's reason, not a pool's "couldn't get a connection after 5.00 sec"
 
 
 def test_on_an_empty_database_it_migrates_then_a_second_run_changes_nothing(fresh_database_url):

@@ -183,7 +183,7 @@ def test_python_run_by_make_keeps_the_modules_it_compiles_where_the_environment_
 
 def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_bootstrap(tmp_path):
     serve = make_dry_run("serve", tmp_path, PORT="8123")
-    assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py migrate")
+    assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py bootstrap")
     prod = make_dry_run("serve-prod", tmp_path, PORT="8123")
     assert prod.index('portcheck.py "127.0.0.1" "8123"') < prod.index("manage.py bootstrap")
 

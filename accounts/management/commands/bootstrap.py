@@ -1,4 +1,5 @@
-"""`manage.py bootstrap`: everything a fresh server needs, safe to run on every start (Docker runs it each time)."""
+"""`manage.py bootstrap`: everything a fresh server needs, safe to run on every start (make serve, serve-prod and
+the Docker image run it each time): one Django start instead of one per step."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, InterfaceError, OperationalError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
 from apikeys.services import apikey_create
-from mem0server.database import describe_database
+from mem0server.database import describe_database, unreachable_reason
 
 MIN_PASSWORD_LENGTH = 8
 BOOTSTRAP_KEY_LABEL = "bootstrap"
@@ -22,7 +23,8 @@ BOOTSTRAP_KEY_LABEL = "bootstrap"
 class Command(BaseCommand):
     help = (
         "Migrate the database, check pgvector, create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD "
-        "(only if no user has that email) and print the setup status. Running it again changes nothing."
+        "(only if no user has that email), export the embedder once, and print the setup status. Running it "
+        "again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -32,18 +34,38 @@ class Command(BaseCommand):
             help="Where clients reach the server; only used to print the docs URL.",
         )
         parser.add_argument(
+            "--make-jwt-secret",
+            action="store_true",
+            help="Without JWT_SECRET, generate $MEM0_DATA_DIR/jwt_secret once (make serve, serve-prod; as "
+            "ensure_jwt_secret).",
+        )
+        parser.add_argument(
             "--with-api-key",
             action="store_true",
             help="Also create an API key for the ADMIN_EMAIL admin, printed once (only if it has no bootstrap key).",
         )
 
-    def handle(self, *args, base_url: str, with_api_key: bool = False, **options):
+    def handle(self, *args, base_url: str, with_api_key: bool = False, make_jwt_secret: bool = False, **options):
         database = DEFAULT_DB_ALIAS
-        changes: list[str] = []
         db = connections[database]
-        where = "embedded PostgreSQL" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
+        if settings.EMBEDDED_DATABASE:
+            where = "embedded PostgreSQL; it keeps running after the server stops: make stop-db stops it"
+        else:
+            where = "DATABASE_URL"
         self._line("database", f"{describe_database(db.settings_dict)} ({where})")
+        try:
+            self._set_up(database, base_url.rstrip("/"), with_api_key)
+        except (OperationalError, InterfaceError) as exc:
+            # One line that names the server and why, not a traceback ending in a pool's time-out.
+            reason = unreachable_reason(db.settings_dict) or str(exc).strip()
+            raise CommandError(f"Cannot use the database at {describe_database(db.settings_dict)}: {reason}") from None
+        if make_jwt_secret:
+            call_command("ensure_jwt_secret", stdout=self.stdout)
+        call_command("prepare_embedder", stdout=self.stdout)
 
+    def _set_up(self, database: str, base_url: str, with_api_key: bool) -> None:
+        changes: list[str] = []
+        self._check_vector_available(database)
         applied = self._migrate(database)
         self._line("migrations", f"applied {applied}" if applied else "up to date")
         if applied:
@@ -63,11 +85,16 @@ class Command(BaseCommand):
             shown = ", ".join(admins[:3]) + (", …" if len(admins) > 3 else "")
             self._line("admins", shown)
         else:
-            self._line("admins", "none yet: set ADMIN_EMAIL and ADMIN_PASSWORD and run bootstrap again")
+            self._line(
+                "admins",
+                f"none yet: open {base_url}/dashboard/ to create one (or set ADMIN_EMAIL and ADMIN_PASSWORD and run "
+                "bootstrap again)",
+            )
         if with_api_key and self._ensure_api_key(database):
             changes.append("created an API key")
         self._line("auth", self._auth_mode())
-        self._line("API docs", f"{base_url.rstrip('/')}/docs")
+        self._line("dashboard", f"{base_url}/dashboard/")
+        self._line("API docs", f"{base_url}/docs")
 
         if changes:
             self.stdout.write(self.style.SUCCESS("Bootstrap done: " + "; ".join(changes) + "."))
@@ -83,6 +110,16 @@ class Command(BaseCommand):
         if pending:
             call_command("migrate", database=database, interactive=False, verbosity=0)
         return len(pending)
+
+    def _check_vector_available(self, database: str) -> None:
+        """Before any migration: a server without pgvector would otherwise be left half migrated."""
+        with connections[database].cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            if cursor.fetchone() is None:
+                raise CommandError(
+                    "The PostgreSQL server in DATABASE_URL has no pgvector extension. Install pgvector (or use the "
+                    "pgvector/pgvector Docker image), or unset DATABASE_URL to use the embedded server."
+                )
 
     def _vector_version(self, database: str) -> str:
         # Created by memories/0001_vector_extension, which explains how to get pgvector when it is missing.
