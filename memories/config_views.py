@@ -24,7 +24,7 @@ TAGS = ["configure"]
 
 class ConfigureView(APIView):
     def get_permissions(self):
-        if self.request.method == "POST":
+        if self.request.method in ("POST", "DELETE"):
             return [*super().get_permissions(), IsAdmin()]
         return super().get_permissions()
 
@@ -50,6 +50,17 @@ class ConfigureView(APIView):
         serializer.is_valid(raise_exception=True)
         configuration.server_config_set(changes=serializer.validated_data)
         return Response({"message": "Configuration set successfully"})
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Forget what POST /configure stored (admin): the environment's settings apply again",
+        operation_id="configure_clear",
+        # 409: the environment's embedder has another embedding size while memories are stored.
+        responses={200: MessageResponseSerializer, **errors(409)},
+    )
+    def delete(self, request):
+        configuration.server_config_clear()
+        return Response({"message": "Stored configuration cleared; the environment's settings apply."})
 
 
 class ConfigureProvidersView(APIView):

@@ -397,10 +397,20 @@ def _keys_stay_behind(stored: dict[str, Any], changes: dict[str, Any], merged: d
 def server_config_set(*, changes: dict[str, Any]) -> Runtime:
     """Deep-merge validated changes into the stored overrides, check the result, resize the vector column
     if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version."""
+    return _store(lambda stored: _keys_stay_behind(stored, changes, config_merge(stored, changes)), changes)
+
+
+def server_config_clear() -> Runtime:
+    """Forget what POST /configure stored: the environment's settings apply again, in every process (the
+    vector column as in server_config_set: 409 if the environment's embedder has another size and memories exist)."""
+    return _store(lambda stored: {}, {})  # the environment's settings are the server's own: nothing to refuse
+
+
+def _store(overrides_of, changes: dict[str, Any]) -> Runtime:
     global _runtime
     with transaction.atomic():
         row, _ = ServerConfig.objects.select_for_update().get_or_create(pk=1)
-        overrides = _keys_stay_behind(row.config, changes, config_merge(row.config, changes))
+        overrides = overrides_of(row.config)
         _check_complete(config_effective(overrides), changes)
         runtime = _build(overrides, version=row.version + 1, stamp=None)
         _fit_vector_column(runtime.embedder.dims, raise_conflict=True)
@@ -436,7 +446,10 @@ def describe_stored(runtime: Runtime) -> str | None:
             parts.append(f"{section} {value.get('provider') or '(provider unchanged)'} {shown}")
         else:
             parts.append(f"{section} set")
-    return f"configuration v{runtime.version} stored through POST /configure: " + ("; ".join(parts) or "no changes")
+    return (
+        f"configuration v{runtime.version} stored through POST /configure, in force over the environment's settings "
+        "(DELETE /configure returns to them): " + ("; ".join(parts) or "no changes")
+    )
 
 
 def describe_llm_at_start(runtime: Runtime) -> str:
@@ -446,7 +459,10 @@ def describe_llm_at_start(runtime: Runtime) -> str:
     if "llm" not in runtime.overrides:
         why = f"none configured ({runtime.llm.missing})"
     elif runtime.overrides["llm"] is None:
-        why = f"turned off through POST /configure (configuration v{runtime.version})"
+        why = (
+            f"turned off through POST /configure (configuration v{runtime.version}; DELETE /configure returns to the "
+            "environment's settings)"
+        )
     else:
         why = (
             f"the LLM stored through POST /configure (configuration v{runtime.version}) is not in force: "

@@ -98,14 +98,16 @@ def test_providers_lists_what_is_bundled(api_client):
     assert body["reranker"] == []
 
 
-def test_members_and_anonymous_callers_cannot_configure(anon_client):
+def test_members_and_anonymous_callers_cannot_configure(anon_client, member_client):
     assert anon_client.post("/configure", {}, format="json").status_code == 401
     assert anon_client.get("/configure").status_code == 401
+    assert anon_client.delete("/configure").status_code == 401
+    assert member_client.delete("/configure").status_code == 403
 
 
 def test_openapi_types_the_configure_bodies(client):
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]["/configure"]) == {"get", "post"}
+    assert set(schema["paths"]["/configure"]) == {"get", "post", "delete"}
     assert "get" in schema["paths"]["/configure/providers"]
     properties = schema["components"]["schemas"]["ConfigRequest"]["properties"]
     assert {"llm", "embedder", "vector_store", "reranker", "custom_fact_extraction_prompt"} <= set(properties)
@@ -178,6 +180,24 @@ def test_llm_null_turns_inference_off(api_client, llm):
     assert response.json()["results"][0]["role"] == "user"  # stored as given
     assert llm.calls == []
     assert api_client.get("/configure").json()["status"]["inference_enabled"] is False
+
+
+def test_delete_returns_to_the_environments_settings_in_every_worker(api_client, settings, fake_openai, caplog):
+    from mem0server.startup import announce
+
+    settings.OPENAI_BASE_URL, settings.LLM_MODEL = fake_openai.url, "env-model"
+    configure(api_client, llm=None)  # stored: inference off, over the environment's LLM
+    assert api_client.get("/configure").json()["status"]["inference_enabled"] is False
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()  # a process starting now says why, and how back
+    assert "DELETE /configure returns to the environment's settings" in caplog.text
+
+    response = api_client.delete("/configure")
+    assert response.json() == {"message": "Stored configuration cleared; the environment's settings apply."}
+    configuration.server_config_forget()  # another worker, which reads the stored configuration afresh
+    assert api_client.get("/configure").json()["status"]["inference_enabled"] is True
+    add(api_client, "Likes coffee")
+    assert [call.body["model"] for call in fake_openai.chat_calls("extract")] == ["env-model"]
 
 
 @pytest.mark.parametrize(

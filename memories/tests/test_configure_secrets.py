@@ -214,9 +214,13 @@ def test_startup_log_says_what_is_stored_and_why_it_is_not_in_force(db, caplog, 
 def test_startup_log_says_inference_was_turned_off_through_configure(db, caplog):
     ServerConfig.objects.create(pk=1, version=2, config={"llm": None})
     lines = announce_lines(caplog)
-    assert "configuration v2 stored through POST /configure: llm turned off" in lines
+    assert any(
+        line.startswith("configuration v2 stored through POST /configure, in force over the environment's settings")
+        and line.endswith("llm turned off")
+        for line in lines
+    )
     llm = next(line for line in lines if line.startswith("llm:"))
-    assert "turned off through POST /configure (configuration v2)" in llm
+    assert "turned off through POST /configure (configuration v2; DELETE /configure returns" in llm
 
 
 # --- at rest -----------------------------------------------------------------------------------------------
