@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
-from psycopg.errors import ProgramLimitExceeded, QueryCanceled
+from psycopg.errors import DeadlockDetected, ProgramLimitExceeded, QueryCanceled, SerializationFailure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -130,6 +130,18 @@ def exception_handler(exc, context):
                 "request_id": request_id_var.get(),
             },
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, DeadlockDetected | SerializationFailure):
+        logger.warning("request stopped by the database in a conflict with another: %s", exc)
+        return Response(
+            {
+                "detail": "This request collided with another change to the same memories and was stopped; nothing "
+                "was changed. Try it again.",
+                "code": "datastore_conflict",
+                "request_id": request_id_var.get(),
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
         )
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable: %s", exc)

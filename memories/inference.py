@@ -266,7 +266,8 @@ def _apply(
         lock_scope(account, scope)
         # Targets as they are now: a concurrent add or delete may have changed them since the decision.
         ids = [op.target.id for op in operations if op.target is not None]
-        current = {m.id: m for m in Memory.objects.select_for_update().filter(id__in=ids, account=account, **scope)}
+        targets = Memory.objects.select_for_update().filter(id__in=ids, account=account, **scope).order_by("id")
+        current = {m.id: m for m in targets}  # locked in id order, as every multi-row writer
         now = timezone.now()
         added = BatchDuplicates()
         history: list[MemoryHistory] = []

@@ -151,11 +151,11 @@ def memories_add(
     # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text).
     vectors = get_embedder().embed([dated_text(m.content, timestamp) for m in messages])
     metadata = clean_metadata(metadata)
-    now = timezone.now()
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         if infer:
             lock_scope(account, scope)
+        now = timezone.now()  # after the scope's lock: later than what committed while this add waited
         stored: list[tuple[str, list[float], Memory]] = []
         batch = BatchDuplicates()
         for message, vector in zip(messages, vectors, strict=True):
@@ -289,7 +289,11 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
     """Delete the given memories that the caller sees, with DELETE history rows; returns how many."""
     with transaction.atomic():
         memories = list(
-            memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids).only(*_DELETE_FIELDS)
+            memories_visible(principal=principal)
+            .select_for_update()
+            .filter(id__in=memory_ids)
+            .only(*_DELETE_FIELDS)
+            .order_by("id")  # every multi-row writer locks in id order: two of them cannot deadlock
         )
         return delete_with_history(memories)
 
@@ -304,7 +308,7 @@ def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str
         memories = memories_visible(principal=principal).select_for_update().filter(**scope)
         if filters:
             memories = memories.filter(build_filter(filters))
-        memories = list(memories.only(*_DELETE_FIELDS))
+        memories = list(memories.only(*_DELETE_FIELDS).order_by("id"))  # locked in id order, as every writer
         # The scope's conversation context goes with it; not when other filters delete only part of the scope.
         if not filters or filters == required_scope(filters):
             session = SessionMessage.objects.filter(**scope)
@@ -382,8 +386,9 @@ def _check_batch(memory_ids: list[uuid.UUID], verb: str) -> None:
 
 
 def _lock_all_visible(principal, memory_ids: list[uuid.UUID], *fields: str) -> list[Memory]:
-    """The memories, locked, in the order given; NotFound naming the first one the caller cannot see."""
-    rows = memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids)
+    """The memories, locked (in id order, as every multi-row writer, so that two cannot deadlock), returned in
+    the order given; NotFound naming the first one the caller cannot see."""
+    rows = memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids).order_by("id")
     if fields:
         rows = rows.only(*fields)
     found = {memory.id: memory for memory in rows}
@@ -411,9 +416,10 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
     dated = {c.memory_id: dated_text(c.text, occurred[c.memory_id]) for c in changes if c.text is not None}
     texts = list(dict.fromkeys(dated.values()))
     vectors = dict(zip(texts, get_embedder().embed(texts), strict=True)) if texts else {}
-    now = timezone.now()
     with transaction.atomic():
         memories = _lock_all_visible(principal, ids)
+        # After the locks: a change that committed while this batch waited for them is older than its own.
+        now = timezone.now()
         history = []
         for memory, change in zip(memories, changes, strict=True):
             old_text = memory.text
