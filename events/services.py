@@ -7,6 +7,7 @@ leaves no memory, and a second run of a finished event does nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -61,8 +62,18 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         unfinished = Event.objects.filter(account=principal.account, status__in=UNFINISHED)
         priority = fair_priority(unfinished)
         event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
-        run_add_event.configure(priority=priority).defer(event_id=str(event.id))
+        run_add_event.configure(priority=priority, lock=_scope_lock(principal, payload)).defer(event_id=str(event.id))
     return event
+
+
+def _scope_lock(principal, payload: dict[str, Any]) -> str | None:
+    """One inferring add of a scope at a time, in the order queued (procrastinate's job lock): each then decides
+    against what the one before it stored. Run side by side, four adds of "Lives in Berlin", "… Munich", "… Paris",
+    "… Rome" each decided against the scope as it was and left three contradictory memories, not "Lives in Rome"."""
+    if not payload.get("infer", True):
+        return None  # stored as given: nothing to decide, so nothing to wait for
+    account = principal.account.pk if principal.account is not None else "admin"
+    return "add:" + json.dumps([account, payload["scope"]], sort_keys=True)
 
 
 def events_prune(*, older_than_days: int) -> int:

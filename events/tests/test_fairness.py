@@ -1,5 +1,6 @@
 """One shared queue, fairly served: an account's backlog of async adds does not hold up another account's add,
-and the worker's upkeep (requeueing a stopped worker's jobs) does not wait behind anyone's backlog."""
+the worker's upkeep (requeueing a stopped worker's jobs) does not wait behind anyone's backlog, and a scope's
+inferring adds run one at a time, in order."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.db import connection
 from procrastinate.contrib.django import app
 
 from events.models import Event
+from events.tests.helpers import sdk_wait_event
 from events.tests.test_api import queue_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,3 +45,17 @@ def test_the_stalled_job_check_runs_before_a_backlog_queued_earlier(member, embe
         cursor.execute("SELECT at FROM procrastinate_events WHERE job_id = %s AND type = 'started'", [check_job])
         [(check_started,)] = cursor.fetchall()
     assert check_started < min(started(event) for event in backlog)
+
+
+def test_a_scopes_inferring_adds_run_in_turn_each_deciding_on_what_the_one_before_stored(
+    sdk, make_user, llm_on, worker
+):
+    client = sdk(make_user("alice@example.com"))  # the worker runs several jobs at once
+    queued = [
+        client.add(f"I live in {city} now.", filters={"user_id": "alice"}, infer=True)["event_id"]
+        for city in ("Berlin", "Munich", "Paris", "Rome")
+    ]
+    assert [sdk_wait_event(client, event_id)["status"] for event_id in queued] == ["SUCCEEDED"] * 4
+    # Each add updated what the one before stored; side by side they each added their own city.
+    # (The scripted LLM takes each message as a fact, and a fact as an update of one that starts alike.)
+    assert [m["memory"] for m in client.get_all(filters={"user_id": "alice"})["results"]] == ["I live in Rome now."]
