@@ -3,7 +3,7 @@
 import hmac
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import DisallowedHost, TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -30,6 +30,15 @@ def bad_request(request, exception=None):
     if isinstance(exception, TooManyFieldsSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         return JsonResponse({"detail": f"Too many query parameters: at most {limit}."}, status=400)
+    if isinstance(exception, DisallowedHost):
+        # Served on another address than localhost (HOST=0.0.0.0, a proxy) without naming it: say which setting.
+        return JsonResponse(
+            {
+                "detail": "Bad request: this server does not answer to the host this request names; add it to "
+                "ALLOWED_HOSTS."
+            },
+            status=400,
+        )
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 

@@ -132,6 +132,12 @@ def test_too_many_query_parameters_is_a_400_that_says_so(api_client):
         assert response.json() == {"detail": "Too many query parameters: at most 1000."}
 
 
+def test_a_host_the_server_does_not_answer_to_is_a_400_naming_the_setting(client):
+    response = client.get("/healthz", HTTP_HOST="mem0.example.com")  # e.g. HOST=0.0.0.0, reached by its name
+    assert response.status_code == 400
+    assert "ALLOWED_HOSTS" in response.json()["detail"]
+
+
 def test_error_headers_are_documented(client):
     operations = dict(_operations(served_schema(client)))
     for label in ("POST /auth/register", "POST /auth/login", "POST /auth/refresh"):
