@@ -54,8 +54,11 @@ def page(browser, live_server, embedder, settings):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     tab = context.new_page()
+    refused = []  # what the pages' Content-Security-Policy blocked: the dashboard needs none of it
+    tab.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     yield tab
     context.close()
+    assert refused == []
 
 
 def shot(page: Page, name: str) -> None:

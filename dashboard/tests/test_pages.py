@@ -88,6 +88,12 @@ def test_no_page_with_an_accounts_data_may_be_cached(two_accounts, alice, page):
     assert "no-store" in cache_control and "private" in cache_control
 
 
+def test_dashboard_pages_load_only_their_own_scripts_and_styles(alice, client):
+    for response in (client.get("/dashboard/login/"), logged_in(alice).get("/dashboard/memories/")):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy and "object-src 'none'" in policy
+
+
 def test_a_new_key_shown_once_may_not_be_cached(alice):
     response = logged_in(alice).post("/dashboard/keys/", {"label": "laptop"})
     [key] = APIKey.objects.filter(user=alice, label="laptop")
