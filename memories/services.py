@@ -52,11 +52,17 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def lock_scope(account, scope: dict[str, str]) -> None:
-    """Serialise near-duplicate checks per account and scope, so two concurrent adds cannot both insert."""
+    """Serialise near-duplicate checks of adds whose scopes overlap, so two concurrent adds cannot both insert.
+
+    One lock per id of the scope (in one order, so two adds cannot deadlock): an add to {user_id} checks the
+    user's memories that also carry an agent_id, so it must wait for an add to {user_id, agent_id} too. With one
+    lock per whole scope, the two took different locks and both stored the same fact.
+    """
     owner = f"account={account.pk if account else ''}"
-    key = "|".join([owner, *(f"{field}={scope.get(field, '')}" for field in SCOPE_FIELDS)])
+    keys = sorted(f"{owner}|{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:

@@ -78,6 +78,20 @@ def test_concurrent_identical_adds_with_infer_store_one_memory(live):
     assert Memory.objects.count() == 1
 
 
+def test_concurrent_identical_adds_to_overlapping_scopes_store_no_duplicate(live):
+    # An add to {user} checks all the user's memories, those with an agent too, so it must wait for an add to
+    # {user, agent}: stored after that one, its fact is a duplicate. (One stored before it is not: an add to
+    # {user, agent} checks only that agent's memories.)
+    scopes = [{"user_id": "shared"}, {"user_id": "shared", "agent_id": "helper"}] * 4
+    facts = ["Allergic to peanuts", "Plays the cello on Sundays", "Works night shifts at a bakery", "Owns a red kayak"]
+    for trial, text in enumerate(facts):  # unlike each other: not near-duplicates across trials
+        run_together(
+            8, lambda i, text=text: live.call("POST", "/memories", {"messages": text, "infer": True, **scopes[i]})
+        )
+        stored = list(Memory.objects.filter(text=text).order_by("created_at").values_list("agent_id", flat=True))
+        assert stored in ([None], ["helper"], [None, "helper"]), (trial, stored)
+
+
 def test_concurrent_update_and_delete_leave_consistent_history(live):
     ids = [
         live.call("POST", "/memories", {"messages": f"fact {i}", "user_id": "u", "infer": False})[1]["results"][0]["id"]
