@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import SESSION_KEY, authenticate, password_validation
 from django.contrib.auth.models import update_last_login
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -164,14 +165,23 @@ def _other_user(*, actor: User, user_id: int) -> User:
 
 
 def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
-    """Deactivate (or reactivate) another account; a deactivated one can no longer log in or use its keys."""
+    """Deactivate (or reactivate) another account; a deactivated one can no longer log in or use its keys, and
+    its dashboard sessions end (reactivated, it logs in afresh: they no longer come back with it)."""
     user = _other_user(actor=actor, user_id=user_id)
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
             RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+            _end_sessions(user)
     return user
+
+
+def _end_sessions(user: User) -> None:
+    """Delete the account's live dashboard sessions (a session names its user only inside its encoded data)."""
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    mine = [s.session_key for s in live.iterator() if s.get_decoded().get(SESSION_KEY) == str(user.pk)]
+    Session.objects.filter(session_key__in=mine).delete()
 
 
 def user_reset_password(*, actor: User, user_id: int, new_password: str) -> User:

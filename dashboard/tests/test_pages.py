@@ -180,6 +180,16 @@ def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, 
     assert "_auth_user_id" not in login.client.session
 
 
+def test_a_deactivated_accounts_sessions_end_and_do_not_come_back_when_it_is_reactivated(admin_user, alice):
+    alices, admins = logged_in(alice), logged_in(admin_user)
+    assert alices.get("/dashboard/memories/").status_code == 200
+    admins.post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
+    admins.post(f"/dashboard/users/{alice.pk}/active/", {"active": "yes"})
+    response = alices.get("/dashboard/memories/")
+    assert response.status_code == 302 and "/dashboard/login/" in response["Location"]
+    assert admins.get("/dashboard/memories/").status_code == 200  # other accounts' sessions stay
+
+
 def test_an_admin_resets_a_password_and_the_old_one_stops_working(admin_user, alice):
     logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/password/", {"new_password": "a brand new passphrase"})
     alice.refresh_from_db()
