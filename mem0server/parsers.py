@@ -13,6 +13,8 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from mem0server.text import encodable
+
 # No Mem0 body nests anywhere near this deep. Python's json module, the filter builder and Django's query
 # compiler all recurse, so a few thousand brackets (well under the size limit) were a RecursionError: a 500.
 MAX_JSON_DEPTH = 32
@@ -58,22 +60,14 @@ def lone_surrogate_at(value: Any) -> str | None:
         if isinstance(item, dict):
             for key, child in item.items():
                 where = f"{path}.{key}" if path else key
-                if _unencodable(key):
+                if not encodable(key):
                     return f"{where.encode('utf-8', 'backslashreplace').decode()} (a key)"
                 stack.append((child, where))
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
-        elif isinstance(item, str) and _unencodable(item):
+        elif isinstance(item, str) and not encodable(item):
             return path or "the body"
     return None
-
-
-def _unencodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _not_a_number(name: str) -> None:

@@ -15,22 +15,25 @@ def unstorable_text(text: str) -> str | None:
     """
     if "\x00" in text:
         return "the NUL character (\\u0000)"
+    if not encodable(text):
+        return "an unpaired surrogate character (\\ud800-\\udfff)"
+    return None
+
+
+def encodable(text: str) -> bool:
+    """Whether UTF-8 can encode the text: not if it holds an unpaired surrogate."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "an unpaired surrogate character (\\ud800-\\udfff)"
-    return None
+        return False
+    return True
 
 
 def storable_text(text: str) -> str:
     """The text with what PostgreSQL cannot hold taken out: NULs dropped, unpaired surrogates replaced by U+FFFD
     (for text the server did not take from a client, such as a model's answer)."""
     text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+    return text if encodable(text) else text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def storable_json(value: Any) -> Any:
