@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from django.conf import settings
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import ConnectorException
 
 from events import services
 from mem0server.queueing import UPKEEP_PRIORITY
@@ -41,8 +43,15 @@ def run_add_event(event_id: str) -> None:
 async def retry_stalled_jobs(context, timestamp: int) -> None:
     manager = context.app.job_manager
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS):
+        try:
+            await manager.retry_job(job)
+        except ConnectorException as exc:
+            # Only a job still running is put back: another check (a busy worker runs several side by side) or
+            # the worker itself, late with its heartbeat, got to it between the listing and here.
+            if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
+                raise
+            continue
         logger.warning("job %s (%s) was left running by a stopped worker; queued again", job.id, job.task_name)
-        await manager.retry_job(job)
 
 
 @app.periodic(cron="41 * * * *", periodic_id="prune_events", priority=UPKEEP_PRIORITY)
