@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
 from mem0server.text import unstorable_json
 from memories.filters import required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
@@ -348,6 +348,14 @@ class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer)
     filters = QueryFiltersField(required=False)
 
     def validate(self, attrs):
+        # A parameter this route ignored would leave the delete wider than asked: Mem0's reference lists
+        # `metadata` here, and `?user_id=alice&metadata={...}` deleted all of alice's memories.
+        unknown_params_refuse(
+            self.initial_data,
+            self.fields,
+            takes=f"DELETE /v1/memories/ takes {SCOPE_NAMES}, org_id, project_id and filters; to delete by metadata, "
+            'put the keys in filters, e.g. filters={"user_id": "alice", "topic": "food"}.',
+        )
         attrs["filters"] = attrs.get("filters") or {}
         if not (required_scope(attrs["filters"]) or any(attrs.get(field) for field in SCOPE_FIELDS)):
             raise serializers.ValidationError(

@@ -272,6 +272,18 @@ def test_delete_all_takes_json_or_the_python_sdks_dict_repr_as_filters(token_cli
     assert [m["memory"] for m in remaining["results"]] == ["Sport"]
 
 
+@pytest.mark.parametrize("extra", [{"metadata": '{"topic": "food"}'}, {"topic": "food"}, {"filter": "x"}])
+def test_delete_all_refuses_a_parameter_it_would_ignore_and_deletes_nothing(token_client, extra):
+    add(token_client, "Food", metadata={"topic": "food"})
+    add(token_client, "Sport", metadata={"topic": "sport"})
+    response = token_client.delete("/v1/memories/?" + urlencode({"user_id": "alice", **extra}))
+    assert response.status_code == 400
+    assert f"Unknown query parameter(s): {next(iter(extra))}" in response.json()["detail"]
+    assert 'filters={"user_id": "alice", "topic": "food"}' in response.json()["detail"]
+    remaining = token_client.post("/v3/memories/", {}, format="json").json()
+    assert sorted(m["memory"] for m in remaining["results"]) == ["Food", "Sport"]
+
+
 @pytest.mark.parametrize(
     "filters", ["{not json", "[1, 2]", "{'a': {1, 2}}", "__import__('os')", "{" * 500, '{"a": "' + "x" * 10_000 + '"}']
 )
