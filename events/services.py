@@ -23,6 +23,7 @@ from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from memories import services as memories_services
 from memories.configuration import configuration_checked_once
+from memories.services import ScopeBusy
 from platform_api import services as platform_services
 
 logger = logging.getLogger("mem0server")
@@ -141,6 +142,8 @@ def _run(event_id: str) -> None:
         logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)
     except UpstreamError as exc:
         _fail_or_retry(event_id, exc.code, exc.detail, transient=exc.code in TRANSIENT_CODES, final=final)
+    except ScopeBusy as exc:  # a synchronous add of the scope was deciding: this one's turn comes later
+        _fail_or_retry(event_id, "scope_busy", exc.detail, transient=True, final=final)
     except DomainError as exc:  # the input, or the server's configuration (e.g. no usable embedder)
         _fail_or_retry(event_id, _code_of(exc), exc.detail, transient=False, final=final)
     except Exception as exc:  # a bug or a database blip: logged, and tried again like a provider failure

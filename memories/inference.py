@@ -35,6 +35,7 @@ from memories.services import (
     history_row,
     lock_scope,
     near_duplicate,
+    scope_decision_lock,
     text_hash,
 )
 from memories.signals import history_record
@@ -198,50 +199,54 @@ def memories_add_inferred(
         custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
     )
     facts = llm.complete_json(system=system, user=user, parse=parse_facts)
-    operations: list[Operation] = []
-    vectors: dict[str, list[float]] = {}
-    if facts:
-        # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text).
-        vectors = dict(zip(facts, embedder.embed([dated_text(f, occurred_at) for f in facts]), strict=True))
-        stored = _similar(account, scope, list(vectors.values()), today)
-        if stored:
-            system, user = prompts.decision(
-                stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
-                facts=facts,
-                custom=runtime.prompt("custom_update_memory_prompt"),
-            )
-            operations = llm.complete_json(
-                system=system, user=user, parse=lambda payload: parse_operations(payload, stored)
-            )
-        else:  # nothing to compare with: every fact is new, no second call needed
-            operations = [Operation("ADD", text=fact) for fact in facts]
-        # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
-        reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
-        if reworded:
-            vectors.update(zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True))
-    tags: dict[str, list[str]] = {}
-    if categories and settings.CATEGORIZE_MEMORIES:
-        # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
-        written = [
-            op.text
-            for op in operations
-            if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
-        ]
-        tags = categorize(llm, list(dict.fromkeys(written)), categories)
-    names = {m.name for m in messages if m.name}
-    return _apply(
-        operations,
-        account=account,
-        vectors=vectors,
-        scope=scope,
-        metadata=clean_metadata(metadata),
-        expiration_date=expiration_date,
-        occurred_at=occurred_at,
-        actor_id=names.pop() if len(names) == 1 else None,
-        messages=messages,
-        before_commit=before_commit,
-        tags=tags,
-    )
+    # From here to the write, one add of the scope at a time (the extraction above runs side by side).
+    with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
+        operations: list[Operation] = []
+        vectors: dict[str, list[float]] = {}
+        if facts:
+            # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text).
+            vectors = dict(zip(facts, embedder.embed([dated_text(f, occurred_at) for f in facts]), strict=True))
+            stored = _similar(account, scope, list(vectors.values()), today)
+            if stored:
+                system, user = prompts.decision(
+                    stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
+                    facts=facts,
+                    custom=runtime.prompt("custom_update_memory_prompt"),
+                )
+                operations = llm.complete_json(
+                    system=system, user=user, parse=lambda payload: parse_operations(payload, stored)
+                )
+            else:  # nothing to compare with: every fact is new, no second call needed
+                operations = [Operation("ADD", text=fact) for fact in facts]
+            # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
+            reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
+            if reworded:
+                vectors.update(
+                    zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True)
+                )
+        tags: dict[str, list[str]] = {}
+        if categories and settings.CATEGORIZE_MEMORIES:
+            # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
+            written = [
+                op.text
+                for op in operations
+                if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
+            ]
+            tags = categorize(llm, list(dict.fromkeys(written)), categories)
+        names = {m.name for m in messages if m.name}
+        return _apply(
+            operations,
+            account=account,
+            vectors=vectors,
+            scope=scope,
+            metadata=clean_metadata(metadata),
+            expiration_date=expiration_date,
+            occurred_at=occurred_at,
+            actor_id=names.pop() if len(names) == 1 else None,
+            messages=messages,
+            before_commit=before_commit,
+            tags=tags,
+        )
 
 
 def _apply(

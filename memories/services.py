@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable, QueryCanceled
 
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.exceptions import Conflict, InvalidInput, NotFound
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, build_filter, required_scope, wildcard_refusal
@@ -51,18 +53,63 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
 
 
-def lock_scope(account, scope: dict[str, str]) -> None:
-    """Serialise near-duplicate checks of adds whose scopes overlap, so two concurrent adds cannot both insert.
+def _scope_lock_keys(account, scope: dict[str, str], kind: str) -> list[str]:
+    """One advisory lock key per id of the scope, in one order (so two holders cannot deadlock): an add to
+    {user_id} reads the user's memories that also carry an agent_id, so it must wait for an add to
+    {user_id, agent_id} too. With one lock per whole scope, the two took different locks."""
+    owner = f"{kind}|account={account.pk if account else ''}"
+    return sorted(f"{owner}|{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field))
 
-    One lock per id of the scope (in one order, so two adds cannot deadlock): an add to {user_id} checks the
-    user's memories that also carry an agent_id, so it must wait for an add to {user_id, agent_id} too. With one
-    lock per whole scope, the two took different locks and both stored the same fact.
-    """
-    owner = f"account={account.pk if account else ''}"
-    keys = sorted(f"{owner}|{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field))
+
+def lock_scope(account, scope: dict[str, str]) -> None:
+    """Serialise near-duplicate checks of adds whose scopes overlap, so two concurrent adds cannot both insert
+    (until the transaction ends)."""
     with connection.cursor() as cursor:
-        for key in keys:
+        for key in _scope_lock_keys(account, scope, "add"):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+class ScopeBusy(Conflict):
+    """Another add to the scope was still deciding after the wait: a 409 the caller can retry."""
+
+
+@contextmanager
+def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Iterator[None]:
+    """One inferring add of a scope (or an overlapping one) decides at a time: it reads the scope, asks the LLM
+    what to change and writes that while the next one waits, which then decides against what this one wrote.
+    Side by side, "I live in Berlin" and "I live in Munich" each found nothing stored and both were added.
+
+    Held across the LLM calls, so not inside a transaction: session-level advisory locks, released on the way
+    out (or by PostgreSQL if the connection dies). Inside a caller's transaction, they end with it instead.
+    Each is waited for at most `wait` seconds, then ScopeBusy."""
+    keys = _scope_lock_keys(account, scope, "decide")
+    in_transaction = connection.in_atomic_block
+    held: list[str] = []
+    try:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                limit = f"{max(1, int(wait * 1000))}ms"
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                    [limit, limit],
+                )
+                for key in keys:
+                    function = "pg_advisory_xact_lock" if in_transaction else "pg_advisory_lock"
+                    cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [key])
+                    held.append(key)
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
+                raise
+            raise ScopeBusy(
+                f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); nothing "
+                "was stored. Try again."
+            ) from None
+        yield
+    finally:
+        if held and not in_transaction:
+            with connection.cursor() as cursor:
+                for key in held:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
 
 
 def near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:

@@ -13,7 +13,7 @@ from conftest import ADMIN
 from memories import services
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.conftest import configure, llm_section
-from memories.tests.fake_openai import as_json, error, text
+from memories.tests.fake_openai import as_json, default_facts, error, text
 
 
 def add(client, *contents: str, **body):
@@ -442,6 +442,79 @@ def test_concurrent_adds_of_the_same_fact_store_it_once(admin_key, embedder, fak
         thread.join(10)
     assert sorted(r[0]["event"] for r in results) == ["ADD", "NONE"]
     assert Memory.objects.filter(user_id="bo").count() == 1
+
+
+def side_by_side(fake_openai, *adds: tuple[str, dict[str, str]]) -> list:
+    """Sync inferring adds run at once in threads: each extraction is answered only once all have arrived."""
+    barrier = threading.Barrier(len(adds), timeout=10)
+
+    def facts(messages):
+        barrier.wait()
+        return default_facts(messages)
+
+    fake_openai.facts = facts
+    results: list = []
+
+    def add_one(content, scope):
+        try:
+            results.append(
+                services.memories_add(principal=ADMIN, messages=[services.Message("user", content)], scope=scope)
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add_one, args=add) for add in adds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_a_scope_decide_in_turn_so_the_second_updates_the_first(admin_key, embedder, fake_openai):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=admin_key)
+    assert configure(client, llm=llm_section(fake_openai)).status_code == 200
+    # Side by side, both found nothing stored and both were added: two contradicting homes.
+    results = side_by_side(
+        fake_openai, ("I live in Berlin now.", {"user_id": "bo"}), ("I live in Munich now.", {"user_id": "bo"})
+    )
+    assert sorted(r[0]["event"] for r in results) == ["ADD", "UPDATE"], results
+    assert Memory.objects.filter(user_id="bo").count() == 1
+    assert len(fake_openai.chat_calls("decide")) == 1  # the second decided against what the first stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_waiting_longer_than_the_llm_timeout_for_its_scope_is_a_409(api_client, llm):
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        try:
+            with services.scope_decision_lock(None, {"user_id": "alice"}, wait=1):
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        assert configure(api_client, llm=llm_section(llm, timeout=0.5)).status_code == 200
+        response = add(api_client, "Lives in Berlin")
+    finally:
+        release.set()
+        holder.join(30)
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("Another add to this scope was still being decided after 0.5 s")
+    assert not Memory.objects.exists()
+    assert events(add(api_client, "Lives in Berlin")) == [("ADD", "Lives in Berlin")]  # its turn, once free
 
 
 # --- tenancy ----------------------------------------------------------------------------------------------
