@@ -4,13 +4,19 @@ inferring adds run one at a time, in order."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 from procrastinate.contrib.django import app
 
+from events import services
 from events.models import Event
+from events.services import TransientFailure
 from events.tests.helpers import sdk_wait_event
 from events.tests.test_api import queue_add
+from memories.configuration import server_config_set
+from memories.services import scope_decision_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +65,37 @@ def test_a_scopes_inferring_adds_run_in_turn_each_deciding_on_what_the_one_befor
     # Each add updated what the one before stored; side by side they each added their own city.
     # (The scripted LLM takes each message as a fact, and a fact as an update of one that starts alike.)
     assert [m["memory"] for m in client.get_all(filters={"user_id": "alice"})["results"]] == ["I live in Rome now."]
+
+
+def test_a_queued_add_that_waits_past_the_llm_timeout_for_a_synchronous_add_of_its_scope_runs_again(
+    member, llm_on_here, run_jobs
+):
+    # run_jobs: the session's shared worker, if running, is stopped, so the job runs only where this test runs it.
+    config = {"model": "fake", "api_key": "sk-test", "openai_base_url": llm_on_here.url, "timeout": 0.5}
+    server_config_set(changes={"llm": {"provider": "openai", "config": config}})
+    event = queue_add(member, "I live in Rome now.", infer=True)
+    held, release = threading.Event(), threading.Event()
+
+    def synchronous_add_deciding():
+        try:
+            with scope_decision_lock(member.account, {"user_id": "alice"}, wait=1):
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=synchronous_add_deciding)
+    holder.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(TransientFailure):
+            services.event_add_run(event_id=str(event.id))
+    finally:
+        release.set()
+        holder.join(30)
+    event.refresh_from_db()
+    assert (event.status, event.error_code) == ("PENDING", "scope_busy")
+    services.event_add_run(event_id=str(event.id))  # as procrastinate runs it again after the back-off
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("SUCCEEDED", 2)
+    assert [r["memory"] for r in event.results] == ["I live in Rome now."]
