@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 
 from accounts.models import User
+from accounts.services import user_credentials_revoke
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -40,6 +41,11 @@ class UserAdmin(BaseUserAdmin):
             {"classes": ("wide",), "fields": ("email", "name", "role", "usable_password", "password1", "password2")},
         ),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_credentials_revoke(user=obj)  # as the dashboard's users page does
 
 
 # Roles (admin, member) decide access here; Django's groups are unused, so not offered.

@@ -39,6 +39,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Follows the role (save): an admin can use the Django admin, with every permission; a member cannot.
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
     created_at = models.DateTimeField(auto_now_add=True)
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Carried by the account's tokens; one from an earlier generation is refused. Raised when the "
+        "account is deactivated, so a token from before does not work again once it is reactivated.",
+    )
 
     objects = UserManager()
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -16,6 +17,9 @@ from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
 
 from accounts.models import RefreshToken, User
 from mem0server.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+
+# The account's token generation when the token was issued (User.token_generation).
+GENERATION_CLAIM = "gen"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ def setup_needed() -> bool:
 def tokens_issue(*, user: User) -> TokenPair:
     """A fresh access + refresh pair; the refresh token's id is recorded so it can be used once."""
     refresh = JWTRefreshToken.for_user(user)
+    refresh[GENERATION_CLAIM] = user.token_generation  # copied into the access token
     RefreshToken.objects.create(
         jti=refresh[jwt_settings.JTI_CLAIM],
         user=user,
@@ -99,7 +104,7 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     )
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
     user = User.objects.filter(pk=user_id, is_active=True).first() if valid_user_id(user_id) else None
-    if consumed != 1 or user is None:
+    if consumed != 1 or user is None or token_revoked(user=user, claims=token):
         raise Unauthorized("Invalid or expired refresh token.")
     return tokens_issue(user=user)
 
@@ -172,9 +177,23 @@ def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
-            RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
-            _end_sessions(user)
+            user_credentials_revoke(user=user)
     return user
+
+
+def user_credentials_revoke(*, user: User) -> None:
+    """End everything the account signed in with: its access and refresh tokens and its dashboard sessions
+    (its API keys are its own to revoke). Run when an account is deactivated, on the users page or in the Django
+    admin: refused only while inactive, they all worked again once it was reactivated."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+    _end_sessions(user)
+
+
+def token_revoked(*, user: User, claims) -> bool:
+    """Whether a token of `user` with these claims is from before its credentials were last revoked."""
+    return claims.get(GENERATION_CLAIM, 0) != user.token_generation
 
 
 def _end_sessions(user: User) -> None:

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts.services import valid_user_id
+from accounts.services import token_revoked, valid_user_id
 from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX, apikey_authenticate
 
@@ -118,7 +118,10 @@ class BearerAuthentication(JWTAuthentication):
         # is a forged or foreign token, and reached the database as a 500.
         if not valid_user_id(validated_token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])):
             raise InvalidToken("Token contained no recognizable user identification")
-        return super().get_user(validated_token)
+        user = super().get_user(validated_token)
+        if token_revoked(user=user, claims=validated_token):
+            raise InvalidToken("Token was issued before the account was deactivated")
+        return user
 
     def authenticate_header(self, request) -> str:
         return CHALLENGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from apikeys.models import APIKey
@@ -188,6 +189,21 @@ def test_a_deactivated_accounts_sessions_end_and_do_not_come_back_when_it_is_rea
     response = alices.get("/dashboard/memories/")
     assert response.status_code == 302 and "/dashboard/login/" in response["Location"]
     assert admins.get("/dashboard/memories/").status_code == 200  # other accounts' sessions stay
+
+
+def test_an_access_token_from_before_a_deactivation_stays_refused_when_the_account_is_reactivated(admin_user, alice):
+    tokens = APIClient().post("/auth/login", {"email": alice.email, "password": PASSWORD}, format="json").json()
+    alices = APIClient()
+    alices.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert alices.get("/auth/me").status_code == 200
+    admins = logged_in(admin_user)
+    admins.post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
+    admins.post(f"/dashboard/users/{alice.pk}/active/", {"active": "yes"})
+    response = alices.get("/auth/me")
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid or expired access token."
+    again = APIClient().post("/auth/login", {"email": alice.email, "password": PASSWORD}, format="json").json()
+    alices.credentials(HTTP_AUTHORIZATION=f"Bearer {again['access_token']}")
+    assert alices.get("/auth/me").status_code == 200  # a login after the reactivation works
 
 
 def test_an_admin_resets_a_password_and_the_old_one_stops_working(admin_user, alice):

@@ -54,6 +54,23 @@ def test_an_admin_demoted_in_the_admin_loses_the_admin_and_one_promoted_gains_it
     assert "Bank PIN" in eves.get("/admin/memories/memory/").content.decode()
 
 
+def test_deactivating_in_the_admin_ends_the_accounts_tokens_and_sessions_for_good(staff_client, client):
+    eve = User.objects.create_user(email="eve@example.com", password=PASSWORD)
+    tokens = APIClient().post("/auth/login", {"email": eve.email, "password": PASSWORD}, format="json").json()
+    eves_session = type(client)()
+    eves_session.force_login(eve)
+    form = {"email": eve.email, "name": "", "role": "member"}
+    assert staff_client.post(f"/admin/accounts/user/{eve.pk}/change/", form).status_code == 302  # inactive
+    assert staff_client.post(f"/admin/accounts/user/{eve.pk}/change/", {**form, "is_active": "on"}).status_code == 302
+    assert User.objects.get(pk=eve.pk).is_active
+    eves = APIClient()
+    eves.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert eves.get("/auth/me").status_code == 401
+    refresh = APIClient().post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}, format="json")
+    assert refresh.status_code == 401
+    assert eves_session.get("/dashboard/memories/").status_code == 302  # to the login page
+
+
 def test_an_admin_added_in_the_admin_can_use_it(staff_client, client):
     form = {"email": "ann@example.com", "name": "", "role": "admin", "usable_password": "true"}
     form |= {"password1": PASSWORD, "password2": PASSWORD}
