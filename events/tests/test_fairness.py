@@ -4,8 +4,6 @@ inferring adds run one at a time, in order."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 from procrastinate.contrib.django import app
@@ -16,7 +14,7 @@ from events.services import TransientFailure
 from events.tests.helpers import sdk_wait_event
 from events.tests.test_api import queue_add
 from memories.configuration import server_config_set
-from memories.services import scope_decision_lock
+from memories.tests.scope_turns import another_add_deciding
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,25 +72,8 @@ def test_a_queued_add_that_waits_past_the_llm_timeout_for_a_synchronous_add_of_i
     config = {"model": "fake", "api_key": "sk-test", "openai_base_url": llm_on_here.url, "timeout": 0.5}
     server_config_set(changes={"llm": {"provider": "openai", "config": config}})
     event = queue_add(member, "I live in Rome now.", infer=True)
-    held, release = threading.Event(), threading.Event()
-
-    def synchronous_add_deciding():
-        try:
-            with scope_decision_lock(member.account, {"user_id": "alice"}, wait=1):
-                held.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=synchronous_add_deciding)
-    holder.start()
-    try:
-        assert held.wait(30)
-        with pytest.raises(TransientFailure):
-            services.event_add_run(event_id=str(event.id))
-    finally:
-        release.set()
-        holder.join(30)
+    with another_add_deciding(member.account, {"user_id": "alice"}), pytest.raises(TransientFailure):
+        services.event_add_run(event_id=str(event.id))
     event.refresh_from_db()
     assert (event.status, event.error_code) == ("PENDING", "scope_busy")
     services.event_add_run(event_id=str(event.id))  # as procrastinate runs it again after the back-off

@@ -14,6 +14,7 @@ from memories import services
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_facts, error, text
+from memories.tests.scope_turns import another_add_deciding
 
 
 def add(client, *contents: str, **body):
@@ -491,26 +492,9 @@ def test_concurrent_adds_of_a_scope_decide_in_turn_so_the_second_updates_the_fir
 
 @pytest.mark.django_db(transaction=True)
 def test_an_add_waiting_longer_than_the_llm_timeout_for_its_scope_is_a_409(api_client, llm):
-    held = threading.Event()
-    release = threading.Event()
-
-    def hold():
-        try:
-            with services.scope_decision_lock(None, {"user_id": "alice"}, wait=1):
-                held.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
-        assert configure(api_client, llm=llm_section(llm, timeout=0.5)).status_code == 200
+    assert configure(api_client, llm=llm_section(llm, timeout=0.5)).status_code == 200
+    with another_add_deciding(None, {"user_id": "alice"}):
         response = add(api_client, "Lives in Berlin")
-    finally:
-        release.set()
-        holder.join(30)
     assert response.status_code == 409
     assert response.json()["detail"].startswith("Another add to this scope was still being decided after 0.5 s")
     assert not Memory.objects.exists()
