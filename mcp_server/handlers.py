@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from rest_framework import serializers
 
 from apikeys.permissions import IsAdmin
@@ -208,14 +209,15 @@ def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
     if not named:
         raise ToolError("Name the entities to delete: give at least one of user_id, agent_id, app_id, run_id.")
     deleted: dict[str, int] = {}
-    for entity_type, field in entity_selectors.ENTITY_FIELDS.items():
-        if field in named:
-            try:
-                deleted[entity_type] = entity_services.entity_delete(
-                    principal=ctx.principal, entity_type=entity_type, entity_id=named[field]
-                )
-            except NotFound:
-                deleted[entity_type] = 0
+    with transaction.atomic():  # all the named entities, or none of them
+        for entity_type, field in entity_selectors.ENTITY_FIELDS.items():
+            if field in named:
+                try:
+                    deleted[entity_type] = entity_services.entity_delete(
+                        principal=ctx.principal, entity_type=entity_type, entity_id=named[field]
+                    )
+                except NotFound:
+                    deleted[entity_type] = 0
     if not any(deleted.values()):
         raise ToolError(f"No memories for {', '.join(f'{f}={v!r}' for f, v in named.items())}: nothing was deleted.")
     return {"message": "Entities deleted", "deleted": deleted}

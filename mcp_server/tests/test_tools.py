@@ -158,3 +158,28 @@ def test_get_user_profile_reads_the_pinned_or_named_users_profile_and_starts_the
     assert is_error and "User 'nobody' not found" in text
     is_error, text = tool("get_user_profile")
     assert is_error and "Give user_id" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delete_entities_deletes_all_it_names_or_nothing(tool, make_memory):
+    from django.db import connection
+
+    make_memory("Alice likes tea", user_id="alice")
+    make_memory("Helper notes", user_id="bob", scope={"agent_id": "helper"})
+    # The user's delete fails after the agent's went through (as a statement timeout or a lost connection would).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse BEFORE DELETE ON memories_memory FOR EACH ROW "
+            "WHEN (OLD.user_id = 'alice') EXECUTE FUNCTION test_refuse()"
+        )
+    try:
+        is_error, _ = tool("delete_entities", user_id="alice", agent_id="helper")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_refuse ON memories_memory; DROP FUNCTION test_refuse()")
+    assert is_error
+    assert sorted(Memory.objects.values_list("text", flat=True)) == ["Alice likes tea", "Helper notes"]
