@@ -129,7 +129,10 @@ def fresh_database_url(db):
     settings_dict = connections["default"].settings_dict
     name = f"test_bootstrap_{uuid.uuid4().hex[:8]}"
     params = connections["default"].get_connection_params()
-    params.update(dbname="postgres", autocommit=True)
+    # Without the settings' statement_timeout (DB_STATEMENT_TIMEOUT_MS, meant for requests): DROP DATABASE waits
+    # for a checkpoint of the whole server, and on a busy machine one took longer than those 30 s.
+    options = f"{params.get('options', '')} -c statement_timeout=0".strip()  # the last -c of a setting wins
+    params.update(dbname="postgres", autocommit=True, options=options)
     with psycopg.connect(**params) as server:
         server.execute(f'CREATE DATABASE "{name}"')
     query = {key: settings_dict[key.upper()] for key in ("host", "port") if settings_dict[key.upper()]}
