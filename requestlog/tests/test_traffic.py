@@ -15,8 +15,18 @@ from requestlog.selectors import requests_search, requests_traffic
 ADMIN = AdminPrincipal(auth_type="admin_api_key")
 
 
+# The middle of the minute the test started in, read once per test (_this_minute): read per call, a minute
+# turning between two calls with one `ago` put them in two buckets.
+MINUTE: list = []
+
+
+@pytest.fixture(autouse=True)
+def _this_minute():
+    MINUTE[:] = [timezone.now().replace(second=30, microsecond=0)]
+
+
 def log(path: str, status: int, latency: float, *, ago: timedelta, account=None, auth="api_key", rid="") -> None:
-    """A logged call `ago` before the middle of the current minute, so calls with one `ago` share a bucket."""
+    """A logged call `ago` before the middle of the test's minute, so calls with one `ago` share a bucket."""
     RequestLog.objects.create(
         method="GET",
         path=path,
@@ -25,7 +35,7 @@ def log(path: str, status: int, latency: float, *, ago: timedelta, account=None,
         auth_type=auth,
         account=account,
         request_id=rid,
-        created_at=timezone.now().replace(second=30, microsecond=0) - ago,
+        created_at=MINUTE[0] - ago,
     )
 
 
