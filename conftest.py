@@ -96,6 +96,18 @@ ADMIN = AdminPrincipal(auth_type="admin_api_key")
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, whose teardown then drops the test database without the requests' statement_timeout
+    (DB_STATEMENT_TIMEOUT_MS): DROP DATABASE waits for a checkpoint of the whole server, and on a busy machine
+    one took longer than those 30 s (accounts/tests/test_bootstrap.py met it)."""
+    from django.db import connections
+
+    yield
+    options = connections["default"].settings_dict["OPTIONS"]
+    options["options"] = f"{options.get('options', '')} -c statement_timeout=0".strip()  # the last -c wins
+
+
+@pytest.fixture(scope="session")
 def test_database(django_db_setup, django_db_blocker):
     """The test database, for fixtures that commit rows outside any test's transaction (a server thread of their
     own). pytest-django sets one up only when a collected test asks for it (db, transactional_db, live_server or
