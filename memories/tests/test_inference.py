@@ -16,7 +16,6 @@ from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
 
-
 # Failure bounds only: how long a request thread may take to reach the LLM, or to finish, on a loaded machine.
 THREAD_SLACK = 60
 
