@@ -200,8 +200,8 @@ class MemorySerializer(serializers.ModelSerializer):
             "memory": instance.text,
             "hash": instance.hash,
             "metadata": instance.metadata,
-            "created_at": _datetime(instance.created_at, zone),
-            "updated_at": _datetime(instance.updated_at, zone),
+            "created_at": datetime_representation(instance.created_at, zone),
+            "updated_at": datetime_representation(instance.updated_at, zone),
             "user_id": instance.user_id,
             "agent_id": instance.agent_id,
             "app_id": instance.app_id,
@@ -209,7 +209,7 @@ class MemorySerializer(serializers.ModelSerializer):
             "actor_id": instance.actor_id,
             "role": instance.role,
             "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
-            "timestamp": _datetime(instance.occurred_at, zone),
+            "timestamp": datetime_representation(instance.occurred_at, zone),
             "categories": list(instance.categories),
         }
 
@@ -234,7 +234,7 @@ class MemorySerializer(serializers.ModelSerializer):
         ]
 
 
-def _datetime(value, zone):
+def datetime_representation(value, zone):
     """As DRF's DateTimeField writes it: ISO 8601 in the current time zone (`zone`), UTC as Z."""
     if value is None:
         return None

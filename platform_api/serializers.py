@@ -10,6 +10,7 @@ import json
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,6 +27,7 @@ from memories.serializers import (
     RerankOutcomeSerializer,
     ScopeIdField,
     ScopeMixin,
+    datetime_representation,
     merge_scope,
 )
 from memories.timestamps import parse_timestamp
@@ -273,7 +275,24 @@ class PlatformSearchResultSerializer(serializers.Serializer):
     score = serializers.FloatField(required=False)
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
+        # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
+        zone = timezone.get_current_timezone()
+        data = {
+            "id": str(instance.id),
+            "memory": instance.text,
+            "hash": instance.hash,
+            "metadata": instance.metadata,
+            "created_at": datetime_representation(instance.created_at, zone),
+            "updated_at": datetime_representation(instance.updated_at, zone),
+            "user_id": instance.user_id,
+            "agent_id": instance.agent_id,
+            "app_id": instance.app_id,
+            "run_id": instance.run_id,
+            "actor_id": instance.actor_id,
+            "role": instance.role,
+            "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
+            "score": float(instance.score),
+        }
         fields = self.context.get("fields")
         return {key: value for key, value in data.items() if key in fields} if fields else data
 
@@ -283,9 +302,12 @@ class PlatformSearchResponseSerializer(serializers.Serializer):
     rerank = RerankOutcomeSerializer(required=False, help_text="Only when reranking was asked for.")
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if data.get("rerank") is None:
-            data.pop("rerank", None)
+        # The fields above, written out: DRF's generic path copies every declared field of both serializers
+        # for each response first, about a third of the time a 10-result answer took to write.
+        result = PlatformSearchResultSerializer(context=self.context)
+        data = {"results": [result.to_representation(memory) for memory in instance["results"]]}
+        if instance.get("rerank") is not None:
+            data["rerank"] = RerankOutcomeSerializer(instance["rerank"]).data
         return data
 
 
