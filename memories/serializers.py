@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
+from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
 from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
@@ -35,7 +35,7 @@ class ScopeIdField(StrictCharField):
         return value
 
 
-class ScopeMixin(serializers.Serializer):
+class ScopeMixin(RequestSerializer):
     user_id = ScopeIdField()
     agent_id = ScopeIdField()
     app_id = ScopeIdField()

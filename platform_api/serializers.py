@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, StrictCharField, unknown_params_refuse
+from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
 from mem0server.text import unstorable_json
 from memories.filters import required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
@@ -38,7 +38,7 @@ MAX_TIMESTAMP = 253_402_300_799
 MAX_QUERY_FILTERS = 10_000
 
 
-class PlatformProjectRefSerializer(serializers.Serializer):
+class PlatformProjectRefSerializer(RequestSerializer):
     org_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
     project_id = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Yours, or 404.")
 
