@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -191,10 +193,16 @@ class MemorySerializer(serializers.ModelSerializer):
         help_text="The categories an inferred Platform add tagged it with (the project's custom_categories).",
     )
 
+    @cached_property
+    def zone(self):
+        """The current time zone, looked up once per serializer (one response) rather than once per memory."""
+        # Django keeps it in asgiref's context-local storage: ~5 us a lookup, 0.1 ms of a 20-result search.
+        return timezone.get_current_timezone()
+
     def to_representation(self, instance):
         # What DRF builds from the fields below, written out: searches and lists answer with up to hundreds of
         # memories, and DRF's generic path costs ~0.15 ms a memory (tests compare the two field by field).
-        zone = timezone.get_current_timezone()
+        zone = self.zone
         return {
             "id": str(instance.id),
             "memory": instance.text,

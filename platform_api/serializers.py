@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 from datetime import date, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.utils import timezone
@@ -274,9 +275,14 @@ class PlatformSearchResultSerializer(serializers.Serializer):
     expiration_date = serializers.DateField(required=False, allow_null=True)
     score = serializers.FloatField(required=False)
 
+    @cached_property
+    def zone(self):
+        """The current time zone, looked up once per serializer (one response), as MemorySerializer does."""
+        return timezone.get_current_timezone()
+
     def to_representation(self, instance):
         # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
-        zone = timezone.get_current_timezone()
+        zone = self.zone
         data = {
             "id": str(instance.id),
             "memory": instance.text,
