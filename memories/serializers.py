@@ -202,22 +202,9 @@ class MemorySerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         # What DRF builds from the fields below, written out: searches and lists answer with up to hundreds of
         # memories, and DRF's generic path costs ~0.15 ms a memory (tests compare the two field by field).
-        zone = self.zone
         return {
-            "id": str(instance.id),
-            "memory": instance.text,
-            "hash": instance.hash,
-            "metadata": instance.metadata,
-            "created_at": datetime_representation(instance.created_at, zone),
-            "updated_at": datetime_representation(instance.updated_at, zone),
-            "user_id": instance.user_id,
-            "agent_id": instance.agent_id,
-            "app_id": instance.app_id,
-            "run_id": instance.run_id,
-            "actor_id": instance.actor_id,
-            "role": instance.role,
-            "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
-            "timestamp": datetime_representation(instance.occurred_at, zone),
+            **memory_representation(instance, self.zone),
+            "timestamp": datetime_representation(instance.occurred_at, self.zone),
             "categories": list(instance.categories),
         }
 
@@ -240,6 +227,25 @@ class MemorySerializer(serializers.ModelSerializer):
             "timestamp",
             "categories",
         ]
+
+
+def memory_representation(instance, zone) -> dict:
+    """The fields every answer about a memory starts with, in their order, as DRF writes them."""
+    return {
+        "id": str(instance.id),
+        "memory": instance.text,
+        "hash": instance.hash,
+        "metadata": instance.metadata,
+        "created_at": datetime_representation(instance.created_at, zone),
+        "updated_at": datetime_representation(instance.updated_at, zone),
+        "user_id": instance.user_id,
+        "agent_id": instance.agent_id,
+        "app_id": instance.app_id,
+        "run_id": instance.run_id,
+        "actor_id": instance.actor_id,
+        "role": instance.role,
+        "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
+    }
 
 
 def datetime_representation(value, zone):

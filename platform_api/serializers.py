@@ -28,7 +28,7 @@ from memories.serializers import (
     RerankOutcomeSerializer,
     ScopeIdField,
     ScopeMixin,
-    datetime_representation,
+    memory_representation,
     merge_scope,
 )
 from memories.timestamps import parse_timestamp
@@ -282,23 +282,7 @@ class PlatformSearchResultSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
-        zone = self.zone
-        data = {
-            "id": str(instance.id),
-            "memory": instance.text,
-            "hash": instance.hash,
-            "metadata": instance.metadata,
-            "created_at": datetime_representation(instance.created_at, zone),
-            "updated_at": datetime_representation(instance.updated_at, zone),
-            "user_id": instance.user_id,
-            "agent_id": instance.agent_id,
-            "app_id": instance.app_id,
-            "run_id": instance.run_id,
-            "actor_id": instance.actor_id,
-            "role": instance.role,
-            "expiration_date": instance.expiration_date.isoformat() if instance.expiration_date else None,
-            "score": float(instance.score),
-        }
+        data = {**memory_representation(instance, self.zone), "score": float(instance.score)}
         fields = self.context.get("fields")
         return {key: value for key, value in data.items() if key in fields} if fields else data
 

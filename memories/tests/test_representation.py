@@ -15,7 +15,7 @@ def drf_generic(serializer_class, instance, **context):
     return serializers.ModelSerializer.to_representation(serializer_class(context=context), instance)
 
 
-def test_a_memory_with_every_field_set_is_written_as_drf_writes_it(make_memory):
+def memory_with_every_field(make_memory) -> Memory:
     memory_id = make_memory(
         "Loves spicy Thai curry",
         scope={"agent_id": "chef", "run_id": "r1", "app_id": "kitchen"},
@@ -26,7 +26,11 @@ def test_a_memory_with_every_field_set_is_written_as_drf_writes_it(make_memory):
         expiration_date=date(2031, 2, 3),
         occurred_at=datetime(2023, 5, 8, 13, 56, 1, 123456, tzinfo=timezone(timedelta(hours=2))),
     )
-    memory = Memory.objects.get(id=memory_id)
+    return Memory.objects.get(id=memory_id)
+
+
+def test_a_memory_with_every_field_set_is_written_as_drf_writes_it(make_memory):
+    memory = memory_with_every_field(make_memory)
     written = MemorySerializer(memory).data
     assert written == drf_generic(MemorySerializer, memory)
     assert list(written) == list(drf_generic(MemorySerializer, memory))  # same keys, same order

@@ -3,12 +3,11 @@ exactly as DRF's field-by-field path would write them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-
 from rest_framework import serializers
 
 from memories.models import Memory
 from memories.rerank import RerankOutcome
+from memories.tests.test_representation import memory_with_every_field
 from platform_api.serializers import (
     RESULT_FIELDS,
     PlatformSearchResponseSerializer,
@@ -24,17 +23,7 @@ def drf_generic(instance, **context):
 
 
 def test_a_result_with_every_field_set_is_written_as_drf_writes_it(make_memory):
-    memory_id = make_memory(
-        "Loves spicy Thai curry",
-        scope={"agent_id": "chef", "run_id": "r1", "app_id": "kitchen"},
-        metadata={"topic": "food", "nested": {"list": [1, 2.5, None, "x"]}},
-    )
-    Memory.objects.filter(id=memory_id).update(
-        actor_id="bob",
-        expiration_date=date(2031, 2, 3),
-        occurred_at=datetime(2023, 5, 8, 13, 56, 1, 123456, tzinfo=timezone(timedelta(hours=2))),
-    )
-    memory = Memory.objects.get(id=memory_id)
+    memory = memory_with_every_field(make_memory)
     memory.score = 0.75
     for fields in (None, [], ["memory", "score"], list(RESULT_FIELDS)):
         written = PlatformSearchResultSerializer(memory, context={"fields": fields}).data
