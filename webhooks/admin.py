@@ -25,6 +25,10 @@ class WebhookAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # created through the API, which shows the secret once
 
+    def save_model(self, request, obj, form, change):
+        # Only is_active is editable; saving every field wrote back a secret this SECRET_KEY cannot open (None).
+        obj.save(update_fields=["is_active", "updated_at"])
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):

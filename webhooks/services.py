@@ -99,7 +99,9 @@ def webhook_update(
             raise NotFound(f"Webhook {webhook_id} not found.")
         for field, value in changes.items():
             setattr(webhook, field, value)
-        webhook.save()
+        # Only what changed: a secret this SECRET_KEY cannot open reads as None, and writing it back failed
+        # (NOT NULL, a 500) or would drop what a SECRET_KEY_FALLBACKS entry could still open.
+        webhook.save(update_fields=[*changes, "updated_at"])
     return webhook
 
 

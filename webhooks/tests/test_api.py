@@ -4,6 +4,7 @@ accounts' webhooks are 404s, the SSRF guard refuses non-public targets, and secr
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from accounts.models import User
 from platform_api.services import project_ids
@@ -211,3 +212,14 @@ def test_the_webhook_routes_need_credentials(anon_client, method, path):
     answer = getattr(anon_client, method)(path, {}, format="json")
     assert answer.status_code == 401
     assert "WWW-Authenticate" in answer
+
+
+def test_an_update_of_a_webhook_whose_secret_cannot_be_opened_keeps_the_sealed_secret(alice_api, alice, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_id = create(alice_api, alice).json()["webhook_id"]
+    Webhook.objects.filter(pk=webhook_id).update(secret="sealed:v1:sealed-under-another-key")  # kept as it is
+    answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"is_active": False}, format="json")
+    assert answer.status_code == 200, answer.content
+    with connection.cursor() as cursor:  # the column as stored (the model field would try to open it)
+        cursor.execute("SELECT is_active, secret FROM webhooks_webhook WHERE id = %s", [webhook_id])
+        assert cursor.fetchone() == (False, "sealed:v1:sealed-under-another-key")
