@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import RefreshToken, User
 from mem0server.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -104,9 +105,16 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     )
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
     user = User.objects.filter(pk=user_id, is_active=True).first() if valid_user_id(user_id) else None
-    if consumed != 1 or user is None or token_revoked(user=user, claims=token):
+    if consumed != 1 or user is None or token_revoked(user=user, claims=token) or _password_changed(user, token):
         raise Unauthorized("Invalid or expired refresh token.")
     return tokens_issue(user=user)
+
+
+def _password_changed(user: User, claims) -> bool:
+    """Whether the password changed since the token was issued: as access tokens are checked
+    (CHECK_REVOKE_TOKEN), so a password set where no refresh token is consumed (the Django admin's password form,
+    `manage.py changepassword`) still ends the refresh tokens issued before it."""
+    return claims.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
 
 
 def user_update(*, user: User, name: str | None = None, email: str | None = None) -> User:

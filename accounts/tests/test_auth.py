@@ -160,6 +160,13 @@ def test_refresh_is_refused_once_the_account_is_deactivated(client, registered):
     assert post(client, "/auth/refresh", {"refresh_token": registered["refresh_token"]}).status_code == 401
 
 
+def test_refresh_is_refused_once_the_password_was_set_outside_the_api(client, registered):
+    user = User.objects.get()
+    user.set_password("another horse battery")  # as the Django admin's password form and changepassword do
+    user.save()
+    assert post(client, "/auth/refresh", {"refresh_token": registered["refresh_token"]}).status_code == 401
+
+
 def test_an_access_token_is_not_a_refresh_token(client, registered):
     assert post(client, "/auth/refresh", {"refresh_token": registered["access_token"]}).status_code == 401
 
