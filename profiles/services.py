@@ -153,7 +153,14 @@ def job_create(
                 raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
             entity_ids = [entity_id]
         else:
-            entity_ids = _sample_start(principal, limit=limit or SAMPLE_DEFAULT)
+            try:
+                entity_ids = _sample_start(principal, limit=limit or SAMPLE_DEFAULT)
+            except Conflict:
+                # The run in progress may be this request's own, made by a concurrent retry with its key: the
+                # settings row's lock, waited for above, is released when that retry's job has committed.
+                if idempotency_key and (earlier := _job_for_key(principal, idempotency_key, digest)):
+                    return earlier, True
+                raise
         try:
             job = _queue(principal, operation, entity_ids, idempotency_key=idempotency_key or None, digest=digest)
         except IntegrityError:  # a concurrent request with the same key won
