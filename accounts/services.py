@@ -105,16 +105,9 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     )
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
     user = User.objects.filter(pk=user_id, is_active=True).first() if valid_user_id(user_id) else None
-    if consumed != 1 or user is None or token_revoked(user=user, claims=token) or _password_changed(user, token):
+    if consumed != 1 or user is None or token_revoked(user=user, claims=token):
         raise Unauthorized("Invalid or expired refresh token.")
     return tokens_issue(user=user)
-
-
-def _password_changed(user: User, claims) -> bool:
-    """Whether the password changed since the token was issued: as access tokens are checked
-    (CHECK_REVOKE_TOKEN), so a password set where no refresh token is consumed (the Django admin's password form,
-    `manage.py changepassword`) still ends the refresh tokens issued before it."""
-    return claims.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
 
 
 def user_update(*, user: User, name: str | None = None, email: str | None = None) -> User:
@@ -200,8 +193,13 @@ def user_credentials_revoke(*, user: User) -> None:
 
 
 def token_revoked(*, user: User, claims) -> bool:
-    """Whether a token of `user` with these claims is from before its credentials were last revoked."""
-    return claims.get(GENERATION_CLAIM, 0) != user.token_generation
+    """Whether a token of `user` with these claims is from before its credentials were last revoked, or before
+    its password last changed. (simplejwt checks the latter itself for access tokens, CHECK_REVOKE_TOKEN; a
+    refresh token needs it here: a password set in the Django admin or by `manage.py changepassword` consumes
+    no refresh token, and the earlier ones went on minting new pairs.)"""
+    return claims.get(GENERATION_CLAIM, 0) != user.token_generation or claims.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(user.password)
 
 
 def _end_sessions(user: User) -> None:
