@@ -100,10 +100,11 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # Not preloaded: each worker loads the model itself; sharing torch state across fork() is fragile.
 preload_app = False
 
-# Access log to stdout (with the request id the app puts in X-Request-ID), errors to stderr.
+# Access log to stdout (with the request id the app puts in X-Request-ID), errors to stderr. The path without
+# its query string, as in the request log: a query can carry user ids, or a key a client sent there by mistake.
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
 
 # gunicorn >= 25.1 opens a control socket under $XDG_RUNTIME_DIR or ~/.gunicorn by default; nothing
 # here uses it, and a read-only or shared home (containers, several servers) should not need to be writable.

@@ -290,6 +290,16 @@ def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live
     assert not (live.data_dir / "models").exists()
 
 
+def test_the_access_log_names_the_path_but_not_the_query_string(live):
+    assert live.call("GET", "/memories?user_id=query-owner&api_key=sk-sent-by-mistake").status == 200
+    log = wait_for(
+        lambda: (text := live.log_path.read_text(errors="replace")) and '"GET /memories HTTP/1.1" 200' in text and text,
+        timeout=60,
+        what="gunicorn's access log line of the request",
+    )
+    assert "sk-sent-by-mistake" not in log and "query-owner" not in log
+
+
 # --- clients that misbehave on the wire ------------------------------------------------------------------
 
 
