@@ -135,9 +135,11 @@ def embedder():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles():
-    """Rate-limit counters and remembered API keys are per process: each test starts with none."""
-    cache.clear()
+def _fresh_throttles(django_db_setup, django_db_blocker):
+    """Each test starts with no rate-limit counts and no remembered API keys. The counts live in a table of the
+    test database (settings.CACHES), which a transactional test's flush leaves alone."""
+    with django_db_blocker.unblock():
+        cache.clear()
     key_cache.clear()
 
 

@@ -463,12 +463,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Throttle counters live here: per process in memory, or shared by every worker through Redis.
+# Throttle counters (login, register, refresh, password changes) live here, shared by every worker: in Redis,
+# or in a table of the database (accounts migration 0005 creates it). Kept in each process's memory, they let
+# a client with four workers try four times as many passwords.
+CACHE_TABLE = "mem0server_cache"
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
     )
 }
 

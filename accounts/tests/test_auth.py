@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache.backends import locmem
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -269,6 +270,15 @@ def test_auth_endpoints_are_rate_limited_per_client_ip(client, path, limit):
     assert "throttled" in response.json()["detail"].lower()
     other_ip = APIClient(REMOTE_ADDR="10.0.0.9")
     assert post(other_ip, path, {}).status_code == 400
+
+
+def test_the_login_limit_holds_across_worker_processes(client):
+    for _ in range(10):
+        assert post(client, "/auth/login", {}).status_code == 400
+    # Another worker process: nothing of this one's memory (a process-local cache started empty there).
+    for kept in (*locmem._caches.values(), *locmem._expire_info.values()):
+        kept.clear()
+    assert post(client, "/auth/login", {}).status_code == 429
 
 
 def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client):
