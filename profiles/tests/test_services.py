@@ -65,46 +65,35 @@ def test_concurrent_reads_queue_one_generation_and_then_one_refresh(alice, make_
     assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["auto", "auto"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_sample_requests_start_one_run_and_the_others_are_told_it_is_in_progress(alice, make_memory):
+def concurrent_samples(alice, make_memory, requests: int, **options) -> list:
+    """`requests` sample requests of alice's released at once: each one's job id, or its Conflict's detail."""
     make_memory("Lives in Oslo", user_id="alice", principal=alice)
     settings_update(principal=alice, enabled=True, schema=SCHEMA)
-    requests = 6
     barrier = threading.Barrier(requests)
 
     def sample():
         try:
             barrier.wait()
-            return job_create(principal=alice, operation="sample")[0].id
+            return job_create(principal=alice, operation="sample", **options)[0].id
         except Conflict as exc:
             return exc.detail
         finally:
             connection.close()
 
     with llm_configured(), ThreadPoolExecutor(requests) as pool:
-        answers = list(pool.map(lambda _: sample(), range(requests)))
+        return list(pool.map(lambda _: sample(), range(requests)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sample_requests_start_one_run_and_the_others_are_told_it_is_in_progress(alice, make_memory):
+    answers = concurrent_samples(alice, make_memory, 6)
     [job] = ProfileJob.objects.all()
     assert answers.count(job.id) == 1
-    assert sum("A sample run is already in progress" in str(answer) for answer in answers) == requests - 1
+    assert sum("A sample run is already in progress" in str(answer) for answer in answers) == 6 - 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sample_requests_with_one_idempotency_key_all_get_the_one_run(alice, make_memory):
-    make_memory("Lives in Oslo", user_id="alice", principal=alice)
-    settings_update(principal=alice, enabled=True, schema=SCHEMA)
-    requests = 6
-    barrier = threading.Barrier(requests)
-
-    def sample():
-        try:
-            barrier.wait()
-            return job_create(principal=alice, operation="sample", idempotency_key="retry-1")[0].id
-        except Conflict as exc:
-            return exc.detail
-        finally:
-            connection.close()
-
-    with llm_configured(), ThreadPoolExecutor(requests) as pool:
-        answers = list(pool.map(lambda _: sample(), range(requests)))
+    answers = concurrent_samples(alice, make_memory, 6, idempotency_key="retry-1")
     [job] = ProfileJob.objects.all()
-    assert answers == [job.id] * requests  # retries of one request: its job, not "already in progress"
+    assert answers == [job.id] * 6  # retries of one request: its job, not "already in progress"
