@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -96,13 +97,21 @@ ADMIN = AdminPrincipal(auth_type="admin_api_key")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
+def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's, whose teardown then drops the test database without the requests' statement_timeout
     (DB_STATEMENT_TIMEOUT_MS): DROP DATABASE waits for a checkpoint of the whole server, and on a busy machine
-    one took longer than those 30 s (accounts/tests/test_bootstrap.py met it)."""
-    from django.db import connections
+    one took longer than those 30 s (accounts/tests/test_bootstrap.py met it). Sessions still open on it (a
+    stopped worker process's, whose backend had not exited yet) are ended first: the drop refused to run beside
+    them, leaving the database behind with a warning."""
+    from django.db import DatabaseError, connection, connections
 
     yield
+    # A role that may not end them (another role's sessions) leaves them to the drop's own check.
+    with django_db_blocker.unblock(), contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     options = connections["default"].settings_dict["OPTIONS"]
     options["options"] = f"{options.get('options', '')} -c statement_timeout=0".strip()  # the last -c wins
 

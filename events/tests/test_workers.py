@@ -158,4 +158,7 @@ def test_the_worker_log_leaves_out_the_routine_stalled_job_checks(workers, membe
     )
     log = worker.log(tail=None)
     assert f"events.run_add_event[{ProcrastinateJob.objects.get(args__event_id=str(event.id)).id}]" in log
-    assert "events.retry_stalled_jobs" not in log
+    # procrastinate's start and success lines of the checks are left out (a warning about one would stay: a worker
+    # killed mid-check in an earlier test leaves a check to queue again).
+    routine = [line for line in log.splitlines() if "events.retry_stalled_jobs[" in line]
+    assert not [line for line in routine if "Starting job" in line or "ended with status: Success" in line]
