@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 
 from exports.models import MemoryExport
 from mem0server.exceptions import InvalidInput, NotFound
+from memories.filters import build_filter
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.timestamps import parse_timestamp
 
@@ -46,11 +47,24 @@ def export_get(*, principal, export_id: str) -> MemoryExport:
 
 
 def export_latest(*, principal, filters: dict[str, Any] | None) -> MemoryExport:
-    """The caller's newest export whose scope ids and times match `filters`; NotFound when there is none."""
-    condition = _condition(filters or {})
+    """The caller's newest export matching `filters`; NotFound when there is none.
+
+    Filters of scope ids and times match each export's scope and its own created_at / updated_at. Any other
+    filter a memory search takes (an `in` list, metadata, categories, OR) finds the newest export created with
+    exactly those filters: what a client that created one that way asks for.
+    """
+    filters = filters or {}
+    try:
+        condition = _condition(filters)
+    except InvalidInput:
+        build_filter(filters)  # filters no memory search takes stay a 400 that names what is wrong
+        condition = Q(filters=filters)
     export = exports_visible(principal=principal).filter(condition).order_by("-created_at", "-id").first()
     if export is None:
-        raise NotFound("No memory export matches these filters; create one with POST /v1/exports/.")
+        raise NotFound(
+            "No memory export matches these filters (scope ids and times match any export; other filters match an "
+            "export created with exactly them); create one with POST /v1/exports/."
+        )
     return export
 
 

@@ -65,7 +65,9 @@ class ExportGetRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         required=False,
         allow_null=True,
         help_text="Without memory_export_id: the newest export whose user_id / agent_id / app_id / run_id match, "
-        "and whose created_at / updated_at pass eq, gt, gte, lt, lte bounds. Neither: the newest export.",
+        "and whose created_at / updated_at pass eq, gt, gte, lt, lte bounds; any other memory filter (an in list, "
+        "metadata, categories, OR): the newest export created with exactly these filters. Neither: the newest "
+        "export.",
     )
 
     def validate(self, attrs):

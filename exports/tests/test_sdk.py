@@ -172,11 +172,28 @@ def test_a_bad_schema_is_refused_at_once(alice, schema, message):
     assert not MemoryExport.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"user_id": {"in": ["alice", "alice-bot"]}},
+        {"AND": [{"user_id": "alice"}, {"topic": "profile"}]},
+        {"OR": [{"user_id": "alice"}, {"user_id": "alice-bot"}]},
+    ],
+)
+def test_an_export_made_with_other_filters_is_found_by_the_same_filters(alice, run_jobs, filters):
+    made = alice.create_memory_export(schema={}, filters=filters)
+    alice.create_memory_export(schema={}, filters=ALICE_ONLY)  # newer, but made with other filters
+    run_jobs()
+    assert alice.get_memory_export(filters=filters) == alice.get_memory_export(memory_export_id=made["id"])
+    with pytest.raises(MemoryNotFoundError, match="created with exactly them"):
+        alice.get_memory_export(filters={"AND": [{"user_id": "alice"}, {"topic": "travel"}]})
+
+
 def test_bad_filters_are_refused_at_once(alice):
     with pytest.raises(ValidationError, match="Unknown filter operator"):
         alice.create_memory_export(schema={}, filters={"user_id": {"like": "a%"}})
-    with pytest.raises(ValidationError, match="exports are found by"):
-        alice.get_memory_export(filters={"topic": "profile"})
+    with pytest.raises(ValidationError, match="Unknown filter operator"):
+        alice.get_memory_export(filters={"user_id": {"like": "a%"}})
     with pytest.raises(ValidationError, match="not a valid memory_export_id"):
         alice.get_memory_export(memory_export_id="nope")
     assert not MemoryExport.objects.exists()
