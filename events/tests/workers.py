@@ -20,10 +20,12 @@ from mem0server.tests.server_process import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 # Small timings for tests (the worker reads them from its environment): a dead worker is noticed within
-# STALLED + HEARTBEAT + CHECK seconds, and retries wait BACKOFF seconds, doubling.
+# STALLED + HEARTBEAT + CHECK seconds, and retries wait BACKOFF seconds, doubling. STALLED is ten heartbeats:
+# a live worker starved of CPU on a loaded machine must not miss so many that its running jobs are taken for
+# a dead worker's and run again (the exactly-once tests would fail, rightly, for a reason of the test's own).
 TEST_WORKER_ENV = {
     "WORKER_HEARTBEAT_SECONDS": "0.5",
-    "WORKER_STALLED_SECONDS": "2",
+    "WORKER_STALLED_SECONDS": "5",
     "WORKER_STALLED_CHECK_SECONDS": "1",
     "WORKER_RETRY_BACKOFF_SECONDS": "0.1",
     "WORKER_MAX_ATTEMPTS": "4",
