@@ -25,7 +25,7 @@ from mem0server.text import unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
-from memories.timestamps import dated_text
+from memories.sentences import MemoryVectors, embed_memories, sentences_save
 
 # Memories read from the database per query when exporting.
 EXPORT_CHUNK = 500
@@ -288,7 +288,7 @@ def import_jsonl(
         embedder = get_embedder()
     for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
         try:
-            vectors = embedder.embed([dated_text(data["memory"], data.get("timestamp")) for data in batch])
+            vectors = embed_memories(embedder, [(data["memory"], data.get("timestamp")) for data in batch])
             with transaction.atomic():
                 report.history_created += _write(batch, vectors, account, accounts)
         except Exception as exc:
@@ -303,7 +303,7 @@ def import_jsonl(
     return report
 
 
-def _write(batch: list[dict], vectors: list[list[float]], account: User | None, accounts: dict[str, User]) -> int:
+def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None, accounts: dict[str, User]) -> int:
     memories = []
     history = []
     for data, vector in zip(batch, vectors, strict=True):
@@ -319,13 +319,14 @@ def _write(batch: list[dict], vectors: list[list[float]], account: User | None, 
             expiration_date=data.get("expiration_date"),
             occurred_at=data.get("timestamp"),
             categories=data.get("categories") or [],
-            embedding=vector,
+            embedding=vector.whole,
             **{name: data.get(name) for name in SCOPE_FIELDS},
         )
         memories.append(memory)
         history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
     # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.
     Memory.objects.bulk_create(memories)
+    sentences_save({m.id: (m.hash, v.sentences) for m, v in zip(memories, vectors, strict=True)}, replace=False)
     for memory, data in zip(memories, batch, strict=True):
         memory.created_at, memory.updated_at = data["created_at"], data["updated_at"]
     Memory.objects.bulk_update(memories, ["created_at", "updated_at"])

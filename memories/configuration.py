@@ -23,7 +23,7 @@ from mem0server.exceptions import Conflict, InvalidInput
 from mem0server.text import REDACTED, is_secret, mask_urls
 from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
 from memories.llm import LLMClient
-from memories.models import Memory, ServerConfig
+from memories.models import Memory, MemorySentence, ServerConfig
 from memories.providers import (
     DEFAULT_EMBEDDER_MODEL,
     EMBEDDER_PROVIDERS,
@@ -355,6 +355,8 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
             logger.error("%s", message)
             return message
         cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dims)})")
+        sentences = connection.ops.quote_name(MemorySentence._meta.db_table)  # empty with the memories
+        cursor.execute(f"ALTER TABLE {sentences} ALTER COLUMN embedding TYPE vector({int(dims)})")
     logger.warning("vector column resized from %d to %d dimensions (the store was empty)", current, dims)
     return None
 

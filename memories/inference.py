@@ -27,6 +27,7 @@ from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
 from memories.llm import MalformedReply
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
+from memories.sentences import MemoryVectors, embed_memories, sentences_save
 from memories.services import (
     BatchDuplicates,
     Message,
@@ -39,7 +40,6 @@ from memories.services import (
     text_hash,
 )
 from memories.signals import history_record
-from memories.timestamps import dated_text
 
 logger = logging.getLogger("mem0server")
 
@@ -202,11 +202,12 @@ def memories_add_inferred(
     # From here to the write, one add of the scope at a time (the extraction above runs side by side).
     with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
         operations: list[Operation] = []
-        vectors: dict[str, list[float]] = {}
+        vectors: dict[str, MemoryVectors] = {}
         if facts:
-            # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text).
-            vectors = dict(zip(facts, embedder.embed([dated_text(f, occurred_at) for f in facts]), strict=True))
-            stored = _similar(account, scope, list(vectors.values()), today)
+            # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text), and a
+            # long fact sentence by sentence too (memories/sentences.py).
+            vectors = dict(zip(facts, embed_memories(embedder, [(f, occurred_at) for f in facts]), strict=True))
+            stored = _similar(account, scope, [v.whole for v in vectors.values()], today)
             if stored:
                 system, user = prompts.decision(
                     stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
@@ -221,9 +222,8 @@ def memories_add_inferred(
             # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
             reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
             if reworded:
-                vectors.update(
-                    zip(reworded, embedder.embed([dated_text(r, occurred_at) for r in reworded]), strict=True)
-                )
+                more = embed_memories(embedder, [(text, occurred_at) for text in reworded])
+                vectors.update(zip(reworded, more, strict=True))
         tags: dict[str, list[str]] = {}
         if categories and settings.CATEGORIZE_MEMORIES:
             # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
@@ -253,7 +253,7 @@ def _apply(
     operations: Sequence[Operation],
     *,
     account,
-    vectors: dict[str, list[float]],
+    vectors: dict[str, MemoryVectors],
     scope: dict[str, str],
     metadata: dict[str, Any] | None,
     expiration_date: date | None,
@@ -276,10 +276,11 @@ def _apply(
         now = timezone.now()
         added = BatchDuplicates()
         history: list[MemoryHistory] = []
+        new_sentences, changed_sentences = {}, {}
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
-                vector = vectors[op.text]
+                vector = vectors[op.text].whole
                 duplicate = near_duplicate(account, scope, vector) or added.find(vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
@@ -298,13 +299,15 @@ def _apply(
                     **scope,
                 )
                 added.keep(vector, memory)
+                new_sentences[memory.id] = (memory.hash, vectors[op.text].sentences)
                 history.append(history_row(memory, None, memory.text, MemoryHistory.Event.ADD, now))
                 results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
             elif target is None:
                 continue  # deleted meanwhile: nothing left to delete or to point at
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
-                target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text]
+                target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text].whole
+                changed_sentences[target.id] = (target.hash, vectors[op.text].sentences)
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.categories = tags.get(op.text, target.categories)
@@ -319,6 +322,10 @@ def _apply(
             else:  # NONE, or an UPDATE to the same text
                 results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})
         Memory.objects.bulk_create(added.memories)
+        # Only those of memories still written (a duplicate found under the lock was not).
+        kept = {memory.id for memory in added.memories}
+        sentences_save({k: v for k, v in new_sentences.items() if k in kept}, replace=False)
+        sentences_save(changed_sentences, replace=True)
         history_record(history)
         _remember_session(account, scope, messages)
         if before_commit is not None:
@@ -352,20 +359,21 @@ def memory_add_procedural(
         raise UpstreamError(
             f"The LLM ({llm.describe()}) returned an empty summary; nothing was stored.", code="provider_unavailable"
         )
-    vector = embedder.embed([dated_text(summary, occurred_at)])[0]
+    [vectors] = embed_memories(embedder, [(summary, occurred_at)])
     memory = Memory(
         id=uuid.uuid4(),
         account=account,
         text=summary,
         hash=text_hash(summary),
         metadata={**(clean_metadata(metadata) or {}), "memory_type": PROCEDURAL},
-        embedding=vector,
+        embedding=vectors.whole,
         expiration_date=expiration_date,
         occurred_at=occurred_at,
         **scope,
     )
     with transaction.atomic():
         memory.save(force_insert=True)
+        sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=False)
         history_record([history_row(memory, None, summary, MemoryHistory.Event.ADD, memory.created_at)])
         results = [{"id": str(memory.id), "memory": summary, "event": "ADD"}]
         if before_commit is not None:

@@ -128,6 +128,22 @@ class Posting(models.Model):
         return f"{self.lexeme} x{self.tf} in {self.memory_id}"
 
 
+class MemorySentence(models.Model):
+    """One sentence of a long memory, embedded on its own (memories/sentences.py): search scores the memory by
+    its closest sentence when that is closer than the whole text.
+
+    Deleted with its memory by PostgreSQL (the foreign key, migration 0014, cascades: no query of Django's).
+    """
+
+    memory_id = models.UUIDField(db_index=True)
+    # The md5 of the memory text the sentence was cut from: search ignores a sentence whose memory has changed.
+    hash = models.CharField(max_length=32)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMS)
+
+    def __str__(self) -> str:
+        return f"sentence of {self.memory_id}"
+
+
 class MemoryHistory(models.Model):
     class Event(models.TextChoices):
         ADD = "ADD"

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, Posting
+from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, MemorySentence, Posting
 
 # BM25's term-frequency saturation (its usual value); no length normalisation, see above.
 BM25_K1 = 1.2
@@ -62,7 +62,7 @@ class Scope:
 
 def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None) -> Scope:
     """The SQL of a scope's memories and postings, with named placeholders for the search statements."""
-    sql, params = _named(memories.values("id", "search_vector", "embedding"), "s")
+    sql, params = _named(memories.values("id", "hash", "search_vector", "embedding"), "s")
     if postings is None:
         return Scope(sql, MappingProxyType(params))
     postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf"), "p")
@@ -150,16 +150,24 @@ WITH scope AS NOT MATERIALIZED (
 ), vec AS (
     -- Each neighbour leaves with its distance (the index scan's own order), so only the keyword side's other
     -- candidates are read again to compare their vectors.
-    SELECT s.id, {distance} AS distance FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}
+    SELECT s.id, {distance} AS distance, s.hash FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}
 ), found AS (
-    SELECT c.id, 1 - c.distance AS similarity, coalesce(b.score, 0) AS bm25
+    -- A long memory is as similar as its closest sentence when that is closer than its whole text
+    -- (memories/sentences.py); greatest() passes over the NULL of a memory without sentences.
+    SELECT c.id, greatest(1 - c.distance, sentence.similarity) AS similarity, coalesce(b.score, 0) AS bm25
     FROM (
-        SELECT id, distance FROM vec
+        SELECT id, distance, hash FROM vec
         UNION ALL
-        SELECT k.id, m.embedding <=> %(vector)s::vector FROM bm25 k JOIN {Memory._meta.db_table} m ON m.id = k.id
+        SELECT k.id, m.embedding <=> %(vector)s::vector, m.hash
+        FROM bm25 k JOIN {Memory._meta.db_table} m ON m.id = k.id
         WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = k.id)
     ) c
     LEFT JOIN bm25 b ON b.id = c.id
+    -- Only sentences cut from the memory's present text (their hash is its own).
+    LEFT JOIN LATERAL (
+        SELECT max(1 - (e.embedding <=> %(vector)s::vector)) AS similarity FROM {MemorySentence._meta.db_table} e
+        WHERE e.memory_id = c.id AND e.hash = c.hash
+    ) sentence ON true
 ), ranked AS (
     -- Each list's rank among all candidates (1 = best); a memory without keywords has no keyword rank.
     SELECT id, similarity, bm25,

@@ -23,10 +23,10 @@ from mem0server.exceptions import Conflict, InvalidInput, NotFound
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, build_filter, required_scope, wildcard_refusal
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting, SessionMessage
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, MemorySentence, Posting, SessionMessage
 from memories.selectors import memories_visible, memory_get
+from memories.sentences import embed_memories, sentences_save
 from memories.signals import history_record
-from memories.timestamps import dated_text
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -201,17 +201,19 @@ def memories_add(
         return inference.memory_add_procedural(**llm_kwargs)
     if infer and inference.llm_available():
         return inference.memories_add_inferred(**llm_kwargs, categories=categories)
-    # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text).
-    vectors = get_embedder().embed([dated_text(m.content, timestamp) for m in messages])
+    # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text), and
+    # a long one sentence by sentence too (memories/sentences.py).
+    embedded = embed_memories(get_embedder(), [(m.content, timestamp) for m in messages])
     metadata = clean_metadata(metadata)
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         if infer:
             lock_scope(account, scope)
         now = timezone.now()  # after the scope's lock: later than what committed while this add waited
-        stored: list[tuple[str, list[float], Memory]] = []
+        stored: list[tuple[Memory, list[list[float]]]] = []
         batch = BatchDuplicates()
-        for message, vector in zip(messages, vectors, strict=True):
+        for message, vectors in zip(messages, embedded, strict=True):
+            vector = vectors.whole
             if infer:
                 duplicate = near_duplicate(account, scope, vector) or batch.find(vector)
                 if duplicate is not None:
@@ -230,7 +232,7 @@ def memories_add(
                 occurred_at=timestamp,
                 **scope,
             )
-            stored.append((message.content, vector, memory))
+            stored.append((memory, vectors.sentences))
             batch.keep(vector, memory)
             results.append(
                 {
@@ -241,8 +243,9 @@ def memories_add(
                     "role": memory.role,
                 }
             )
-        memories = [memory for _, _, memory in stored]
+        memories = [memory for memory, _ in stored]
         Memory.objects.bulk_create(memories)
+        sentences_save({memory.id: (memory.hash, sentences) for memory, sentences in stored}, replace=False)
         history_record(history_row(m, None, m.text, MemoryHistory.Event.ADD, now) for m in memories)
         if before_commit is not None:
             before_commit(results)
@@ -299,14 +302,15 @@ def memory_update(
     if text is None and metadata is None and expiration_date is _UNSET:
         raise InvalidInput("Give at least one of text, metadata or expiration_date to update.")
     current = memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
-    vector = get_embedder().embed([dated_text(text, current.occurred_at)])[0] if text is not None else None
+    [vectors] = embed_memories(get_embedder(), [(text, current.occurred_at)]) if text is not None else [None]
     with transaction.atomic():
         memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
         if memory is None:  # deleted while we were embedding
             raise NotFound(f"Memory {memory_id} not found.")
         old_text = memory.text
         if text is not None:
-            memory.text, memory.hash, memory.embedding = text, text_hash(text), vector
+            memory.text, memory.hash, memory.embedding = text, text_hash(text), vectors.whole
+            sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=True)
         if metadata is not None:
             memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
         if expiration_date is not _UNSET:
@@ -388,12 +392,15 @@ def _reembed(*, dated_only: bool, batch_size: int, progress) -> int:
         batch = list(page[:batch_size])
         if not batch:
             return done
-        vectors = get_embedder().embed([dated_text(m.text, m.occurred_at) for m in batch])
+        embedded = embed_memories(get_embedder(), [(m.text, m.occurred_at) for m in batch])
         with transaction.atomic():
-            for memory, vector in zip(batch, vectors, strict=True):
-                Memory.objects.filter(id=memory.id, text=memory.text, updated_at=memory.updated_at).update(
-                    embedding=vector
-                )
+            renewed = {}
+            for memory, vectors in zip(batch, embedded, strict=True):
+                if Memory.objects.filter(id=memory.id, text=memory.text, updated_at=memory.updated_at).update(
+                    embedding=vectors.whole
+                ):
+                    renewed[memory.id] = (text_hash(memory.text), vectors.sentences)
+            sentences_save(renewed, replace=True)
         done += len(batch)
         after = batch[-1].id
         if progress is not None:
@@ -407,6 +414,7 @@ def memories_reset() -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         tables = (
             Memory._meta.db_table,
+            MemorySentence._meta.db_table,
             Posting._meta.db_table,
             MemoryHistory._meta.db_table,
             SessionMessage._meta.db_table,
@@ -466,9 +474,9 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
     ids = [change.memory_id for change in changes]
     occurred = dict(memories_visible(principal=principal).filter(id__in=ids).values_list("id", "occurred_at"))
     _raise_if_missing(ids, set(occurred))
-    dated = {c.memory_id: dated_text(c.text, occurred[c.memory_id]) for c in changes if c.text is not None}
-    texts = list(dict.fromkeys(dated.values()))
-    vectors = dict(zip(texts, get_embedder().embed(texts), strict=True)) if texts else {}
+    retext = [(c.memory_id, c.text) for c in changes if c.text is not None]
+    embedded = embed_memories(get_embedder(), [(text, occurred[memory_id]) for memory_id, text in retext])
+    vectors = {memory_id: vectors for (memory_id, _), vectors in zip(retext, embedded, strict=True)}
     with transaction.atomic():
         memories = _lock_all_visible(principal, ids)
         # After the locks: a change that committed while this batch waited for them is older than its own.
@@ -478,7 +486,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
             old_text = memory.text
             if change.text is not None:
                 memory.text, memory.hash = change.text, text_hash(change.text)
-                memory.embedding = vectors[dated[memory.id]]
+                memory.embedding = vectors[memory.id].whole
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now
@@ -489,6 +497,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
         Memory.objects.bulk_update(retexted, ["text", "hash", "embedding", "metadata", "updated_at"], batch_size=200)
         Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
+        sentences_save({m.id: (m.hash, vectors[m.id].sentences) for m in retexted}, replace=True)
         history_record(history)
     return len(memories)
 

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from memories import services
 from memories.configuration import server_config_forget
 from memories.embeddings import get_embedder
-from memories.models import Memory, ServerConfig
+from memories.models import Memory, MemorySentence, ServerConfig
+from memories.sentences import sentences as split_sentences
 from memories.tests.fake_openai import fake_vector
 from memories.tests.test_configure import openai_embedder
 from memories.timestamps import dated_text
@@ -74,3 +75,21 @@ def test_reembedding_uses_the_embedder_stored_through_configure(member, embedder
         server_config_forget()
     assert [call.body["input"] for call in fake_openai.embed_calls()] == [[dated_text(memory.text, WHEN)]]
     assert np.allclose(vector(memory.id), fake_vector(dated_text(memory.text, WHEN), 384), atol=1e-5)
+
+
+def test_reembedding_gives_a_long_memory_stored_before_sentence_vectors_its_sentences(member, embedder):
+    long_text = (
+        "Work has been hectic all month and the new manager keeps moving every deadline around. I finally "
+        "repainted the kitchen a pale green on Saturday. Also, we adopted a rescue greyhound called Pepper."
+    )
+    memory = add(member, long_text, WHEN)
+    sentences = list(MemorySentence.objects.filter(memory_id=memory.id).values_list("embedding", flat=True))
+    assert len(sentences) == 3
+    MemorySentence.objects.all().delete()  # as stored by an older version
+
+    call_command("reembed_memories", "--batch-size", "1")
+
+    again = list(MemorySentence.objects.filter(memory_id=memory.id).order_by("id").values_list("embedding", flat=True))
+    expected = get_embedder().embed([dated_text(part, WHEN) for part in split_sentences(long_text)])
+    assert np.allclose(np.array(again), np.array(expected), atol=1e-5)
+    assert np.allclose(np.array(again), np.array(sentences), atol=1e-5)

@@ -10,6 +10,8 @@ import threading
 
 import pytest
 
+from memories.models import MemorySentence
+
 
 def search(client, **body):
     return client.post("/search", body, format="json")
@@ -445,3 +447,56 @@ def test_the_query_vector_reaches_postgresql_as_the_vector_its_full_decimals_nam
             assert cursor.fetchone() == (True,)
         cursor.execute("SELECT %s::vector::text", [search._vector_literal([0.5, float("nan"), float("inf"), -1.0])])
         assert cursor.fetchone() == ("[0.5,0,0,-1]",)
+
+
+LONG_TURN = (
+    "Work has been hectic all month and the new manager keeps moving every deadline around. I finally repainted "
+    "the kitchen a pale green on Saturday. My brother is visiting from Lisbon next week, so the spare room needs "
+    "clearing out. Also, we adopted a rescue greyhound called Pepper."
+)
+ANSWER = "Also, we adopted a rescue greyhound called Pepper."
+SHORT_TURNS = ("Haha, that's so funny!", "What about you?", "Oh really? Tell me more!", "Sounds good, see you then.")
+PET_QUESTION = "Which animal joined the family?"
+
+
+def cosine(embedder, a: str, b: str) -> float:
+    first, second = embedder.embed([a, b])
+    return sum(x * y for x, y in zip(first, second, strict=True))
+
+
+def test_a_long_memory_is_found_by_its_one_sentence_that_answers(api_client, make_memory, embedder):
+    """One vector for a long memory is the mean of all it says: the answer's sentence decides how close it is."""
+    long_id = make_memory(LONG_TURN)
+    for text in SHORT_TURNS:
+        make_memory(text)
+    results = search(api_client, query=PET_QUESTION, user_id="alice", explain=True, threshold=0).json()["results"]
+    assert results[0]["id"] == long_id
+    vector = results[0]["score_details"]["vector"]
+    assert vector == pytest.approx(cosine(embedder, PET_QUESTION, ANSWER), abs=1e-4)
+    # The whole text alone is less similar than two of the short generic turns.
+    assert cosine(embedder, PET_QUESTION, LONG_TURN) < sorted(r["score_details"]["vector"] for r in results)[-3]
+
+
+def test_a_long_memorys_sentences_follow_its_text(api_client, make_memory, embedder):
+    long_id = make_memory(LONG_TURN)
+    make_memory("Haha, that's so funny!")
+
+    def top():
+        [best, *_] = search(api_client, query=PET_QUESTION, user_id="alice", explain=True, threshold=0).json()[
+            "results"
+        ]
+        return best["id"], best["score_details"]["vector"]
+
+    assert top() == (long_id, pytest.approx(cosine(embedder, PET_QUESTION, ANSWER), abs=1e-4))
+    # A new text without the answer: the old sentences no longer count.
+    other = LONG_TURN.replace(ANSWER, "Also, the boiler finally got fixed by a plumber.")
+    assert api_client.put(f"/memories/{long_id}", {"text": other}, format="json").status_code == 200
+    ranked = search(api_client, query=PET_QUESTION, user_id="alice", explain=True, threshold=0).json()["results"]
+    assert [r["memory"] for r in ranked] == ["Haha, that's so funny!", other]
+    assert ranked[1]["score_details"]["vector"] < ranked[0]["score_details"]["vector"]
+    # Back through the Platform's batch update: the answer's sentence counts again.
+    batch = api_client.put("/v1/batch/", {"memories": [{"memory_id": long_id, "text": LONG_TURN}]}, format="json")
+    assert batch.status_code == 200, batch.content
+    assert top()[0] == long_id
+    assert api_client.delete(f"/memories/{long_id}").status_code == 200
+    assert not MemorySentence.objects.exists()
