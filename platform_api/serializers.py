@@ -28,6 +28,7 @@ from memories.serializers import (
     RerankOutcomeSerializer,
     ScopeIdField,
     ScopeMixin,
+    datetime_representation,
     memory_representation,
     merge_scope,
 )
@@ -209,6 +210,8 @@ RESULT_FIELDS = (
     "actor_id",
     "role",
     "expiration_date",
+    "timestamp",
+    "categories",
     "score",
 )
 
@@ -273,6 +276,8 @@ class PlatformSearchResultSerializer(serializers.Serializer):
     actor_id = serializers.CharField(required=False, allow_null=True)
     role = serializers.CharField(required=False, allow_null=True)
     expiration_date = serializers.DateField(required=False, allow_null=True)
+    timestamp = serializers.DateTimeField(source="occurred_at", required=False, allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
     score = serializers.FloatField(required=False)
 
     @cached_property
@@ -282,7 +287,12 @@ class PlatformSearchResultSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
-        data = {**memory_representation(instance, self.zone), "score": float(instance.score)}
+        data = {
+            **memory_representation(instance, self.zone),
+            "timestamp": datetime_representation(instance.occurred_at, self.zone),
+            "categories": list(instance.categories),
+            "score": float(instance.score),
+        }
         fields = self.context.get("fields")
         return {key: value for key, value in data.items() if key in fields} if fields else data
 

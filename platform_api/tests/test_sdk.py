@@ -177,6 +177,21 @@ def test_filters_find_memories_by_category(client, llm_on):
         client.get_all(filters={"AND": [{"user_id": "alice"}, {"categories": {"gt": "food"}}]})
 
 
+def test_search_results_carry_categories_and_timestamp_as_get_does(client, llm_on):
+    llm_on.facts = lambda messages: ["Loves sushi"]
+    llm_on.categorize = lambda catalog, texts: [["food"] for _ in texts]
+    [result] = added(client, client.add("I love sushi.", filters={"user_id": "alice"}, timestamp=1683546961))
+
+    [hit] = client.search("sushi", filters={"user_id": "alice"}, threshold=0)["results"]
+    stored = client.get(result["id"])
+    assert (hit["categories"], hit["timestamp"]) == (["food"], "2023-05-08T11:56:01Z")
+    assert {key: value for key, value in hit.items() if key != "score"} == stored
+
+    slim = client.search("sushi", filters={"user_id": "alice"}, fields=["memory", "categories", "timestamp"])
+    [slim] = slim["results"]
+    assert slim == {"memory": "Loves sushi", "categories": ["food"], "timestamp": "2023-05-08T11:56:01Z"}
+
+
 def test_get_project_and_update_project_round_trip_every_setting(client):
     client.update_project(
         custom_instructions="Be brief.",
