@@ -121,6 +121,27 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
 # --- get_all ----------------------------------------------------------------------------------------------
 
 
+class CategoryNamesField(serializers.ListField):
+    """The SDKs' top-level `categories` option of get_all and search: memories tagged with any of these."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", StrictCharField(max_length=1000))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault(
+            "help_text",
+            'Only memories tagged with one of these categories (as filters {"categories": {"in": [...]}}); '
+            "an empty list filters nothing.",
+        )
+        super().__init__(**kwargs)
+
+
+def category_condition(categories: list[str] | None) -> list[dict]:
+    """The filter conditions (none, or one) that the top-level `categories` option stands for."""
+    return [{"categories": {"in": categories}}] if categories else []
+
+
 class PlatformPageQuerySerializer(PlatformProjectRefSerializer):
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=100)
@@ -152,15 +173,16 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         max_length=64,
         help_text="Only memories created up to this time; a bare YYYY-MM-DD includes that whole day.",
     )
+    categories = CategoryNamesField()
 
     def validate(self, attrs):
         filters = merge_scope(attrs, attrs.get("filters"))
-        bounds = []
+        conditions = category_condition(attrs.pop("categories", None))
         if start := attrs.pop("start_date", None):
-            bounds.append({"created_at": {"gte": _created_bound("start_date", start, day_end=False)}})
+            conditions.append({"created_at": {"gte": _created_bound("start_date", start, day_end=False)}})
         if end := attrs.pop("end_date", None):
-            bounds.append({"created_at": {"lte": _created_bound("end_date", end, day_end=True)}})
-        attrs["filters"] = {"AND": [filters, *bounds]} if bounds else filters
+            conditions.append({"created_at": {"lte": _created_bound("end_date", end, day_end=True)}})
+        attrs["filters"] = {"AND": [filters, *conditions]} if conditions else filters
         return attrs
 
 
@@ -248,9 +270,12 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     keyword_search = serializers.BooleanField(
         required=False, allow_null=True, help_text="Accepted; keywords always count."
     )
+    categories = CategoryNamesField()
 
     def validate(self, attrs):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
+        if condition := category_condition(attrs.pop("categories", None)):
+            attrs["filters"] = {"AND": [attrs["filters"], *condition]}
         if not required_scope(attrs["filters"]):
             raise serializers.ValidationError(
                 f"Search needs a scope: {SCOPE_NAMES} in filters (top level or inside AND)."

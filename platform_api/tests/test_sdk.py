@@ -177,6 +177,34 @@ def test_filters_find_memories_by_category(client, llm_on):
         client.get_all(filters={"AND": [{"user_id": "alice"}, {"categories": {"gt": "food"}}]})
 
 
+def test_the_categories_option_of_get_all_and_search_keeps_memories_of_those_categories(client, llm_on):
+    llm_on.facts = lambda messages: ["Loves sushi", "Plays tennis on Sundays", "Works at a bank"]
+    llm_on.categorize = lambda catalog, texts: [
+        {"Loves sushi": ["food"], "Plays tennis on Sundays": ["sports", "hobbies"]}.get(text, []) for text in texts
+    ]
+    added(client, client.add("Sushi, tennis on Sundays, and a job at a bank.", filters={"user_id": "alice"}))
+    alice = {"user_id": "alice"}
+
+    def listed(**options) -> list[str]:
+        return sorted(m["memory"] for m in client.get_all(filters=alice, **options)["results"])
+
+    def found(**options) -> list[str]:
+        return sorted(m["memory"] for m in client.search("what", filters=alice, threshold=0, **options)["results"])
+
+    assert listed(categories=["food"]) == found(categories=["food"]) == ["Loves sushi"]
+    both = ["Loves sushi", "Plays tennis on Sundays"]
+    assert listed(categories=["food", "hobbies"]) == found(categories=["food", "hobbies"]) == both
+    assert client.get_all(filters=alice, categories=["travel"]) == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
+    assert len(listed(categories=[])) == len(found(categories=[])) == 3  # nothing to filter by
+    with pytest.raises(ValidationError, match="categories"):
+        client.get_all(filters=alice, categories="food")
+
+
 def test_search_results_carry_categories_and_timestamp_as_get_does(client, llm_on):
     llm_on.facts = lambda messages: ["Loves sushi"]
     llm_on.categorize = lambda catalog, texts: [["food"] for _ in texts]
