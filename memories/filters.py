@@ -3,12 +3,15 @@
 `{"key": value}` is equality; `{"key": {"op": value}}` applies an operator; `"*"` means "has any
 value"; `AND` / `OR` / `NOT` take lists of filters. Scope ids and actor/role are columns, `categories` is the
 memory's list of categories (eq and contains: has that one; in: has one of these), every other key is a
-metadata (JSONB) key.
+metadata (JSONB) key, except the three fields of Mem0's v2 filters that are not: `keywords` (text in the
+memory: contains, icontains), `memory_ids` (a list of ids, or in / nin) and `metadata` (an object of metadata
+conditions, `{"metadata": {"topic": "food"}}`, which is also how to name a metadata key called like one of these).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +28,8 @@ from memories.timestamps import parse_timestamp
 
 COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
 CATEGORIES = "categories"
+# Mem0's v2 filter fields that are neither columns nor metadata keys (see _special).
+KEYWORDS, MEMORY_IDS, METADATA = "keywords", "memory_ids", "metadata"
 # Time keys: `timestamp` (when the conversation happened), created_at and updated_at; values are unix seconds
 # or ISO 8601. They are columns, not metadata keys.
 TIME_COLUMNS = {"timestamp": "occurred_at", "created_at": "created_at", "updated_at": "updated_at"}
@@ -68,23 +73,34 @@ def filter_check_size(filters: Any) -> None:
                 if isinstance(value, list):
                     stack.extend((child, depth + 1) for child in value)
                 continue
-            operators = value if isinstance(value, dict) and value else {"eq": value}
-            if not (depth == 1 and key in SCOPE_FIELDS):  # every search has one: not the caller's doing
-                count += len(operators)
-            for op, operand in operators.items():
-                if op not in ("in", "nin") or not isinstance(operand, list):
-                    continue
-                values += len(operand)
-                if values > max_list:
+            for name, condition in _conditions_of(key, value):
+                operators = condition if isinstance(condition, dict) and condition else {"eq": condition}
+                if not (depth == 1 and name in SCOPE_FIELDS):  # every search has one: not the caller's doing
+                    count += len(operators)
+                for op, operand in operators.items():
+                    if op not in ("in", "nin") or not isinstance(operand, list):
+                        continue
+                    values += len(operand)
+                    if values > max_list:
+                        raise InvalidInput(
+                            f"filters.{name}.{op} brings the values of the filter's in/nin lists to {values}; at "
+                            f"most {max_list} are allowed in all (MAX_FILTER_LIST).",
+                            field="filters",
+                        )
+                if count > conditions:
                     raise InvalidInput(
-                        f"filters.{key}.{op} brings the values of the filter's in/nin lists to {values}; at most "
-                        f"{max_list} are allowed in all (MAX_FILTER_LIST).",
-                        field="filters",
+                        f"filters have more than {conditions} conditions (MAX_FILTER_CONDITIONS).", field="filters"
                     )
-            if count > conditions:
-                raise InvalidInput(
-                    f"filters have more than {conditions} conditions (MAX_FILTER_CONDITIONS).", field="filters"
-                )
+
+
+def _conditions_of(key: str, value: Any) -> list[tuple[str, Any]]:
+    """The (key, condition) pairs one filter entry counts as: `metadata` holds one per metadata key, and a plain
+    `memory_ids` list is an `in`."""
+    if key == METADATA and isinstance(value, dict):
+        return list(value.items())
+    if key == MEMORY_IDS and isinstance(value, list):
+        return [(key, {"in": value})]
+    return [(key, value)]
 
 
 def build_filter(filters: dict[str, Any]) -> Q:
@@ -157,28 +173,34 @@ def negate(q: Q) -> Q:
     return ~Q(known)
 
 
-def _condition(key: str, value: Any) -> Q:
+def _condition(key: str, value: Any, *, metadata_only: bool = False) -> Q:
     if not isinstance(key, str) or not key:
         raise InvalidInput("Filter keys must be non-empty strings.")
+    if not metadata_only and key in _special:
+        return _special[key](value)
     if value == WILDCARD:
+        if metadata_only:
+            return Q(metadata__has_key=key)
         if key == CATEGORIES:
             return ~Q(categories=[])
         if key in TIME_COLUMNS:
             return Q(**{f"{TIME_COLUMNS[key]}__isnull": False})
         return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
     if not isinstance(value, dict):
-        return _operator(key, "eq", value)
+        return _operator(key, "eq", value, metadata_only=metadata_only)
     if not value:
         raise InvalidInput(f"filters.{key} is an empty object; give a value or an operator such as eq.")
     q = Q()
     for op, operand in value.items():
         if op not in OPERATORS:
             raise InvalidInput(f"Unknown filter operator {op!r} on {key!r}; use one of: {', '.join(OPERATORS)}.")
-        q &= _operator(key, op, operand)
+        q &= _operator(key, op, operand, metadata_only=metadata_only)
     return q
 
 
-def _operator(key: str, op: str, value: Any) -> Q:
+def _operator(key: str, op: str, value: Any, *, metadata_only: bool = False) -> Q:
+    if metadata_only:
+        return _metadata_ops[op](key, value)
     if key in TIME_COLUMNS:
         return _time_op(key, op, value)
     if key == CATEGORIES:
@@ -320,3 +342,53 @@ _metadata_ops: dict[str, Callable[[str, Any], Q]] = {
     "contains": _meta_text(Contains, "contains"),
     "icontains": _meta_text(IContains, "icontains"),
 }
+
+
+# --- Mem0's v2 filter fields that are not metadata keys ---------------------------------------------
+
+
+def _keywords(value: Any) -> Q:
+    """`{"keywords": {"contains" | "icontains": "text"}}`: the memory's text holds that text."""
+    if not isinstance(value, dict) or not value or not set(value) <= {"contains", "icontains"}:
+        raise InvalidInput(
+            'filters.keywords looks for text in the memory: {"keywords": {"contains": "..."}} or "icontains" '
+            '(any case). For a metadata key named keywords, write {"metadata": {"keywords": ...}}.'
+        )
+    q = Q()
+    for op, operand in value.items():
+        q &= Q(**{f"text__{op}": _require(KEYWORDS, op, operand, _is_str, "a string")})
+    return q
+
+
+def _memory_ids(value: Any) -> Q:
+    """`{"memory_ids": [id, ...]}` or `{"memory_ids": {"in" | "nin": [id, ...]}}`: these memories (or not)."""
+    if isinstance(value, list):
+        op, ids = "in", value
+    elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("in", "nin"):
+        op, ids = next(iter(value.items()))
+    else:
+        raise InvalidInput(
+            'filters.memory_ids takes a list of memory ids, {"memory_ids": ["…"]}, or {"in": [...]} / {"nin": [...]}.'
+        )
+    _require(MEMORY_IDS, op, ids, _is_str_list, "a list of memory ids")
+    parsed = []
+    for item in ids:
+        try:
+            parsed.append(uuid.UUID(item))
+        except ValueError:
+            raise InvalidInput(f"filters.memory_ids.{op}: {item[:64]!r} is not a memory id (a UUID).") from None
+    q = Q(id__in=parsed)
+    return negate(q) if op == "nin" else q
+
+
+def _metadata(value: Any) -> Q:
+    """`{"metadata": {"key": value, ...}}`: each key a metadata condition, as a top-level metadata key would be."""
+    if not isinstance(value, dict) or not value:
+        raise InvalidInput('filters.metadata takes an object of metadata keys and values, e.g. {"topic": "food"}.')
+    q = Q()
+    for key, condition in value.items():
+        q &= _condition(key, condition, metadata_only=True)
+    return q
+
+
+_special: dict[str, Callable[[Any], Q]] = {KEYWORDS: _keywords, MEMORY_IDS: _memory_ids, METADATA: _metadata}

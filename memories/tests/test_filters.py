@@ -145,3 +145,55 @@ def test_equality_on_a_list_or_object_value_is_exact_not_containment(api_client,
     platform = api_client.post("/v3/memories/", {"filters": {"user_id": "shapes", **filters}}, format="json")
     assert platform.status_code == 200, platform.json()
     assert {memory["memory"] for memory in platform.json()["results"]} == expected
+
+
+# --- Mem0's v2 filter fields that are not metadata keys: keywords, memory_ids, metadata ---------------------
+
+
+def ids_of(*wanted: str) -> list[str]:
+    page = selectors.memories_list(principal=ADMIN, scope={}, top_k=1000)
+    return [str(memory.id) for memory in page.results if memory.text in wanted]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"keywords": {"contains": "ent"}}, {"dentist"}),
+        ({"keywords": {"contains": "CURRY"}}, set()),
+        ({"keywords": {"icontains": "CURRY"}}, {"curry"}),
+        ({"keywords": {"icontains": "p"}, "topic": "food"}, {"pasta"}),
+        ({"NOT": [{"keywords": {"icontains": "a"}}]}, {"curry", "dentist", "cello", "bot note"}),
+        ({"metadata": {"topic": "food"}}, {"curry", "pasta", "bot note"}),
+        ({"metadata": {"topic": "food", "rating": {"gte": 4}}}, {"curry"}),
+        ({"metadata": {"hobby": "*"}}, {"cello"}),
+        ({"metadata": {"user_id": "alice"}}, set()),  # inside metadata, user_id is a metadata key
+        ({"NOT": [{"metadata": {"topic": "food"}}]}, {"dentist", "cello", "plain"}),
+    ],
+)
+def test_keywords_and_metadata_filter_fields_are_not_metadata_keys(catalogue, filters, expected):
+    assert texts(filters) == expected
+
+
+def test_memory_ids_filter_keeps_or_leaves_out_the_named_memories(catalogue):
+    two = ids_of("curry", "cello")
+    assert texts({"memory_ids": two}) == texts({"memory_ids": {"in": two}}) == {"curry", "cello"}
+    assert texts({"memory_ids": {"nin": two}}) == {"pasta", "dentist", "plain", "bot note"}
+    assert texts({"memory_ids": two, "topic": "food"}) == {"curry"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "says"),
+    [
+        ({"keywords": "curry"}, 'filters.keywords looks for text in the memory.*"metadata"'),
+        ({"keywords": {"eq": "curry"}}, "filters.keywords"),
+        ({"keywords": {"icontains": 3}}, "filters.keywords.icontains needs a string"),
+        ({"memory_ids": "not-a-list"}, "filters.memory_ids takes a list"),
+        ({"memory_ids": ["nope"]}, "'nope' is not a memory id"),
+        ({"memory_ids": {"eq": []}}, "filters.memory_ids takes a list"),
+        ({"metadata": "food"}, "filters.metadata takes an object"),
+        ({"metadata": {"topic": {"regex": "f"}}}, "regex"),
+    ],
+)
+def test_malformed_keywords_memory_ids_or_metadata_filters_say_what_is_wrong(catalogue, filters, says):
+    with pytest.raises(InvalidInput, match=says):
+        texts(filters)

@@ -263,6 +263,28 @@ def test_get_all_filters_with_and_or_and_operators_and_pages(client):
     assert [m["memory"] for m in not_food["results"]] == ["Sport fact"]
 
 
+def test_mem0s_keywords_memory_ids_and_metadata_filter_fields_work_through_the_sdk(client):
+    tea = add_plain(client, "Drinks green tea", metadata={"topic": "drinks"})
+    coffee = add_plain(client, "Drinks black coffee", metadata={"topic": "drinks"})
+    add_plain(client, "Plays the cello", metadata={"topic": "music"})
+
+    def listed(condition) -> list[str]:
+        found = client.get_all(filters={"AND": [{"user_id": "alice"}, condition]})["results"]
+        return sorted(m["memory"] for m in found)
+
+    assert listed({"keywords": {"icontains": "DRINKS"}}) == ["Drinks black coffee", "Drinks green tea"]
+    assert listed({"memory_ids": [tea]}) == ["Drinks green tea"]
+    assert listed({"memory_ids": {"in": [tea, coffee]}, "keywords": {"contains": "tea"}}) == ["Drinks green tea"]
+    assert listed({"metadata": {"topic": "music"}}) == ["Plays the cello"]
+    hits = client.search("beverage", filters={"AND": [{"user_id": "alice"}, {"keywords": {"contains": "coffee"}}]})
+    assert [h["memory"] for h in hits["results"]] == ["Drinks black coffee"]
+    with pytest.raises(ValidationError, match="filters.memory_ids"):
+        listed({"memory_ids": ["not-an-id"]})
+
+    client.delete_all(filters={"user_id": "alice", "memory_ids": [coffee]})
+    assert listed({"metadata": {"topic": "drinks"}}) == ["Drinks green tea"]
+
+
 def test_get_all_keeps_memories_created_between_start_date_and_end_date(client):
     old, new = add_plain(client, "Moved to Oslo"), add_plain(client, "Moved to Lisbon")
     Memory.objects.filter(id=old).update(created_at=datetime(2024, 3, 1, 12, tzinfo=UTC))
