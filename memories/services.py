@@ -27,6 +27,7 @@ from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Me
 from memories.selectors import memories_visible, memory_get
 from memories.sentences import embed_memories, sentences_save
 from memories.signals import history_record
+from memories.timestamps import dated_text
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -297,24 +298,36 @@ def memory_update(
     text: str | None = None,
     metadata: dict[str, Any] | None = None,
     expiration_date: date | None = _UNSET,
+    occurred_at: datetime | None = _UNSET,
 ) -> Memory:
-    """Change text (re-embedded), merge metadata, set or clear the expiration; history UPDATE."""
-    if text is None and metadata is None and expiration_date is _UNSET:
-        raise InvalidInput("Give at least one of text, metadata or expiration_date to update.")
+    """Change text, merge metadata, set or clear the expiration or when it happened (`occurred_at`, the
+    timestamp); new text or a new time is embedded again (a memory is embedded with its day); history UPDATE."""
+    if text is None and metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
+        raise InvalidInput("Give at least one of text, metadata, expiration_date or timestamp to update.")
     current = memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
-    [vectors] = embed_memories(get_embedder(), [(text, current.occurred_at)]) if text is not None else [None]
+    when = current.occurred_at if occurred_at is _UNSET else occurred_at
+    embedded = text if text is not None else current.text
+    # What the embedder sees: the text, dated by the day it happened. A time alone re-embeds when the day changes.
+    reembed = text is not None or dated_text(embedded, when) != dated_text(current.text, current.occurred_at)
+    [vectors] = embed_memories(get_embedder(), [(embedded, when)]) if reembed else [None]
     with transaction.atomic():
         memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
         if memory is None:  # deleted while we were embedding
             raise NotFound(f"Memory {memory_id} not found.")
         old_text = memory.text
         if text is not None:
-            memory.text, memory.hash, memory.embedding = text, text_hash(text), vectors.whole
+            memory.text, memory.hash = text, text_hash(text)
+        # A new time alone re-embeds the text read before the lock; if another writer changed it meanwhile, that
+        # writer's vectors stay (dated by the old day, which `manage.py reembed_memories` corrects).
+        if vectors is not None and (text is not None or memory.text == embedded):
+            memory.embedding = vectors.whole
             sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=True)
         if metadata is not None:
             memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
         if expiration_date is not _UNSET:
             memory.expiration_date = expiration_date
+        if occurred_at is not _UNSET:
+            memory.occurred_at = occurred_at
         memory.save()
         history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
     return memory

@@ -28,6 +28,7 @@ from memories.serializers import (
     RerankOutcomeSerializer,
     ScopeIdField,
     ScopeMixin,
+    TimestampField,
     datetime_representation,
     memory_representation,
     merge_scope,
@@ -342,8 +343,10 @@ class PlatformSearchResponseSerializer(serializers.Serializer):
 class PlatformUpdateRequestSerializer(PlatformProjectRefSerializer):
     text = StrictCharField(required=False, max_length=100_000)
     metadata = ObjectField(required=False)
-    timestamp = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=MAX_TIMESTAMP, help_text="Unix seconds."
+    timestamp = TimestampField(
+        required=False,
+        allow_null=True,
+        help_text="When the conversation happened (unix seconds or ISO 8601, as the SDKs allow); null clears it.",
     )
     expiration_date = serializers.DateField(
         required=False, allow_null=True, input_formats=["%Y-%m-%d"], help_text="null clears it."

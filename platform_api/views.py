@@ -206,7 +206,7 @@ class MemoryView(PlatformView):
 
     @extend_schema(
         tags=TAGS,
-        summary="Update a memory's text, metadata or expiration; answers the memory",
+        summary="Update a memory's text, metadata, expiration or timestamp; answers the memory",
         operation_id="platform_memory_update",
         parameters=[PlatformProjectRefSerializer],
         request=PlatformUpdateRequestSerializer,
@@ -215,12 +215,10 @@ class MemoryView(PlatformView):
     def put(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         data = validated(PlatformUpdateRequestSerializer, request.data)
-        # A timestamp is validated but an update does not move when the conversation happened (not stored).
         changes = {key: data[key] for key in ("text", "metadata", "expiration_date") if key in data}
-        if changes:
-            memory = memories_services.memory_update(principal=request.user, memory_id=memory_uuid, **changes)
-        else:  # a timestamp alone: nothing stored changes yet
-            memory = selectors.memory_get(principal=request.user, memory_id=memory_uuid)
+        if "timestamp" in data:
+            changes["occurred_at"] = data["timestamp"]
+        memory = memories_services.memory_update(principal=request.user, memory_id=memory_uuid, **changes)
         return Response(MemorySerializer(memory).data)
 
     @extend_schema(

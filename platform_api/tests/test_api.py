@@ -254,11 +254,14 @@ def test_an_unknown_memory_is_404_and_a_malformed_id_400(token_client, method):
     assert token_client.get(f"/v1/memories/{uuid.uuid4()}/history/").status_code == 404
 
 
-def test_update_needs_something_to_change_and_a_timestamp_alone_keeps_the_memory(token_client):
+def test_update_needs_something_to_change_and_a_timestamp_alone_moves_when_it_happened(token_client):
     memory_id = add(token_client, "Stays")
     assert token_client.put(f"/v1/memories/{memory_id}/", {}, format="json").status_code == 400
     response = token_client.put(f"/v1/memories/{memory_id}/", {"timestamp": 1_700_000_000}, format="json")
-    assert response.status_code == 200 and response.json()["memory"] == "Stays"
+    assert response.status_code == 200
+    assert (response.json()["memory"], response.json()["timestamp"]) == ("Stays", "2023-11-14T22:13:20Z")
+    bad = token_client.put(f"/v1/memories/{memory_id}/", {"timestamp": "last tuesday"}, format="json")
+    assert bad.status_code == 400 and "neither unix seconds nor an ISO 8601" in bad.json()["detail"]
 
 
 def test_delete_all_takes_json_or_the_python_sdks_dict_repr_as_filters(token_client):

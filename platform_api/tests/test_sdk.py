@@ -359,6 +359,22 @@ def test_update_changes_the_memory_and_history_records_each_change(client):
     ]
 
 
+def test_update_moves_when_a_memory_happened_and_embeds_it_with_its_new_day(client, embedder):
+    memory_id = add_plain(client, "Went hiking", timestamp=1683546961)  # 2023-05-08
+    assert client.update(memory_id, timestamp=1700000000)["timestamp"] == "2023-11-14T22:13:20Z"
+    stored = Memory.objects.get(id=memory_id)
+    assert list(stored.embedding) == pytest.approx(embedder.embed(["[2023-11-14] Went hiking"])[0], abs=1e-4)
+    dated = {"AND": [{"user_id": "alice"}, {"timestamp": {"gte": "2023-11-01"}}]}
+    assert [m["memory"] for m in client.get_all(filters=dated)["results"]] == ["Went hiking"]
+
+    # The SDK types timestamp as int, float or str: unix seconds with a fraction, and ISO 8601, are both taken.
+    assert client.update(memory_id, timestamp=1700000000.5)["timestamp"] == "2023-11-14T22:13:20.500000Z"
+    assert client.update(memory_id, timestamp="2024-02-29T08:00:00+01:00")["timestamp"] == "2024-02-29T07:00:00Z"
+    assert client.get(memory_id)["memory"] == "Went hiking"
+    with pytest.raises(ValidationError, match="timestamp"):
+        client.update(memory_id, timestamp="soon")
+
+
 def test_update_can_clear_the_expiration_date(client):
     memory_id = add_plain(client, "Temporary", expiration_date="2999-01-01")
     assert client.update(memory_id, expiration_date=None)["expiration_date"] is None
