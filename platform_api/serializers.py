@@ -517,9 +517,33 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
     memory_depth = StrictCharField(required=False, allow_blank=True, max_length=64)
     usecase_setting = AnyJSONField(required=False, allow_null=True)
     multilingual = serializers.BooleanField(required=False, allow_null=True)
+    decay = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Memory Decay: only false (off, how search here always ranks) is accepted; true is a 400.",
+    )
+    # Sent by the SDKs beside the settings: the caller's own ids (checked by the view) and the TypeScript
+    # client's `version`.
+    PASSED = ("org_id", "project_id", "version")
+
+    def validate_decay(self, value):
+        if value:
+            raise serializers.ValidationError(
+                "Memory Decay is not available on this server: search ranks by meaning and keywords, never by how "
+                "recently a memory was used. Leave decay out, or send false."
+            )
+        return value
 
     def validate(self, attrs):
-        if not attrs:
+        # A misspelt setting sent beside a right one must not be dropped while the answer says "updated".
+        unknown_params_refuse(
+            self.initial_data,
+            [*self.fields, *self.PASSED],
+            what="setting",
+            takes=f"The project takes {', '.join(PROJECT_KEYS[2:])} and decay.",
+        )
+        attrs.pop("decay", None)  # off is the only setting, and nothing stores it
+        if not attrs and "decay" not in self.initial_data:
             raise serializers.ValidationError(
                 "Give at least one of custom_instructions, agent_custom_instructions, custom_categories, "
                 "memory_depth, usecase_setting or multilingual."

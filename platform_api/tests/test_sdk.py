@@ -237,6 +237,24 @@ def test_get_project_and_update_project_round_trip_every_setting(client):
     assert (project["org_id"], project["project_id"]) == (client.org_id, client.project_id)
 
 
+def test_memory_decay_is_refused_by_name_and_a_misspelt_setting_is_not_dropped(client):
+    client.project.update(custom_instructions="Be brief.")
+    with pytest.raises(ValidationError, match="Memory Decay is not available"):
+        client.project.update(decay=True)
+    with pytest.raises(ValidationError, match="Memory Decay is not available"):
+        client.project.update(decay=True, custom_instructions="Be verbose.")
+    assert client.project.get()["custom_instructions"] == "Be brief."
+
+    # Off is how search here always ranks: accepted alone and beside a setting.
+    assert client.project.update(decay=False)["custom_instructions"] == "Be brief."
+    assert client.project.update(decay=False, multilingual=True)["multilingual"] is True
+
+    path = f"/api/v1/orgs/organizations/{client.org_id}/projects/{client.project_id}/"
+    typo = client.client.patch(path, json={"custom_instructions": "Be verbose.", "custom_categorie": ["work"]})
+    assert typo.status_code == 400 and "custom_categorie" in typo.json()["detail"]
+    assert client.project.get()["custom_instructions"] == "Be brief."
+
+
 # --- get_all -------------------------------------------------------------------------------------------------
 
 
