@@ -514,7 +514,9 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
     custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)
     agent_custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)
     custom_categories = CategoriesField(required=False, allow_null=True)
-    memory_depth = StrictCharField(required=False, allow_blank=True, max_length=64)
+    memory_depth = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, max_length=64, help_text="null clears it."
+    )
     usecase_setting = AnyJSONField(required=False, allow_null=True)
     multilingual = serializers.BooleanField(required=False, allow_null=True)
     decay = serializers.BooleanField(
@@ -543,6 +545,8 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
             takes=f"The project takes {', '.join(PROJECT_KEYS[2:])} and decay.",
         )
         attrs.pop("decay", None)  # off is the only setting, and nothing stores it
+        if "memory_depth" in attrs and attrs["memory_depth"] is None:  # the TypeScript client types it string | null
+            attrs["memory_depth"] = ""
         if not attrs and "decay" not in self.initial_data:
             raise serializers.ValidationError(
                 "Give at least one of custom_instructions, agent_custom_instructions, custom_categories, "

@@ -52,3 +52,11 @@ def test_the_typescript_sdk_adds_lists_searches_and_deletes(live_server, admin_k
     assert report["listed"][0]["memory"] == "I moved to Lisbon last spring"
     assert report["searched"][0]["id"] == report["listed"][0]["id"]
     assert not Memory.objects.filter(account=owner).exists()
+
+
+def test_the_typescript_sdk_clears_the_memory_depth_with_null_as_its_types_allow(live_server, admin_key, embedder):
+    owner = User.objects.create_user(email="ts-project@example.com", name="TS")
+    key = apikey_create(user=owner, label="ts")[1]
+    report = run_sdk_check("project", host=live_server.url, key=key)
+    assert (report["set"]["memoryDepth"], report["cleared"]["memoryDepth"]) == ("deep", "")
+    assert report["read"] == {"memoryDepth": "", "customInstructions": "Be brief."}

@@ -5,6 +5,7 @@
 // core:     add (infer false), getAll with a user filter, search, delete: the memory routes.
 // entities: users, batchUpdate, batchDelete, deleteUsers on memories the caller created beforehand and names in
 //           MEM0_MEMORY_IDS (comma-separated, all of user MEM0_USER_ID).
+// project:  updateProject and getProject, with the values the SDK's types allow (memoryDepth null clears it).
 // Prints one JSON line of what the server answered; exits 1 with a message on the first mismatch.
 import MemoryClient, { MemoryNotFoundError } from "mem0ai";
 
@@ -81,9 +82,16 @@ async function entities() {
   expect(left.length === 0, "users() should not list a deleted user", left);
 }
 
+async function project() {
+  report.set = await client.updateProject({ memoryDepth: "deep", customInstructions: "Be brief." });
+  report.cleared = await client.updateProject({ memoryDepth: null });
+  report.read = await client.getProject({ fields: ["memoryDepth", "customInstructions"] });
+}
+
 try {
   if (part === "core" || part === "all") await core();
   if (part === "entities" || part === "all") await entities();
+  if (part === "project" || part === "all") await project();
 } catch (error) {
   fail(`${error.name}: ${error.message}`);
 }
