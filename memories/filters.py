@@ -48,6 +48,19 @@ def wildcard_refusal(field: str) -> str:
     )
 
 
+# Ids that a URL path cannot carry: clients resolve "." and ".." as dot segments before sending
+# (DELETE /v2/entities/user/../ reaches /v2/entities/), so such a user could never be deleted or read by id.
+DOT_SEGMENTS = (".", "..")
+
+
+def dot_segment_refusal(field: str) -> str:
+    """Why "." or ".." cannot be the scope id `field`."""
+    return (
+        f'Must not be "." or "..": HTTP clients drop those from URL paths, so this {field} could never be named '
+        "in /entities/… or /v2/entities/… (deleting or reading it by id)."
+    )
+
+
 def filter_check_size(filters: Any) -> None:
     """Refuse a filter whose cost has no sensible bound, naming the limit and its setting: too many
     conditions (MAX_FILTER_CONDITIONS), AND/OR/NOT nested too deep (MAX_FILTER_DEPTH), or too many values

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
-from memories.filters import WILDCARD, wildcard_refusal
+from memories.filters import DOT_SEGMENTS, WILDCARD, dot_segment_refusal, wildcard_refusal
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
 
@@ -21,7 +21,8 @@ MAX_MESSAGE_LENGTH = 100_000
 
 
 class ScopeIdField(StrictCharField):
-    """A user/agent/app/run id: trimmed, non-empty, no whitespace inside, not "*" (in filters: any value)."""
+    """A user/agent/app/run id: trimmed, non-empty, no whitespace inside, not "*" (in filters: any value), not "."
+    or ".." (a URL path cannot carry them)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -34,6 +35,8 @@ class ScopeIdField(StrictCharField):
             raise serializers.ValidationError("Must not contain whitespace.")
         if value == WILDCARD:
             raise serializers.ValidationError(wildcard_refusal(self.field_name or "the id"))
+        if value in DOT_SEGMENTS:
+            raise serializers.ValidationError(dot_segment_refusal(self.field_name or "id"))
         return value
 
 

@@ -22,7 +22,14 @@ from psycopg.errors import LockNotAvailable, QueryCanceled
 from mem0server.exceptions import Conflict, InvalidInput, NotFound
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
-from memories.filters import WILDCARD, build_filter, required_scope, wildcard_refusal
+from memories.filters import (
+    DOT_SEGMENTS,
+    WILDCARD,
+    build_filter,
+    dot_segment_refusal,
+    required_scope,
+    wildcard_refusal,
+)
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, MemorySentence, Posting, SessionMessage
 from memories.selectors import memories_visible, memory_get
 from memories.sentences import embed_memories, sentences_save
@@ -157,6 +164,8 @@ def memories_add_check(*, messages: list[Message], scope: dict[str, str]) -> lis
     for field in SCOPE_FIELDS:
         if scope.get(field) == WILDCARD:
             raise InvalidInput(f"{field}: {wildcard_refusal(field)}", field=field)
+        if scope.get(field) in DOT_SEGMENTS:
+            raise InvalidInput(f"{field}: {dot_segment_refusal(field)}", field=field)
     return messages
 
 

@@ -71,6 +71,17 @@ def test_add_without_inference_stores_the_message_with_metadata_and_expiry(clien
     assert memory["expiration_date"] == "2999-01-01"
 
 
+@pytest.mark.parametrize("scope", [{"user_id": ".."}, {"agent_id": "."}, {"user_id": "alice", "run_id": ".."}])
+def test_an_id_a_url_path_cannot_carry_is_refused_so_reset_can_always_delete_every_entity(client, scope):
+    # httpx (and fetch) resolve "." and ".." in a path: delete_users(user_id="..") would reach /v2/entities/.
+    for async_mode in (True, False):
+        with pytest.raises(ValidationError, match='Must not be "." or ".."'):
+            client.add("Stored under an odd id", filters=scope, infer=False, async_mode=async_mode)
+    add_plain(client, "Likes tea")
+    client.reset()
+    assert client.get_all()["results"] == []
+
+
 def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
     llm_on.facts = lambda messages: ["Is vegetarian", "Lives in Berlin"]
     answer = client.add(
