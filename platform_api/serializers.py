@@ -373,6 +373,13 @@ class QueryFiltersField(serializers.CharField):
         # than a server accepts (414), which says nothing about this API.
         if len(text) > MAX_QUERY_FILTERS:
             raise serializers.ValidationError(f"Must be at most {MAX_QUERY_FILTERS} characters.")
+        if text.startswith("[object "):
+            # What JavaScript's URLSearchParams makes of an object: the TypeScript client's deleteAll({filters}).
+            raise serializers.ValidationError(
+                f"Got {text[:40]!r}, a JavaScript object written as text, not the filters: the TypeScript client's "
+                "deleteAll cannot send filters. Pass the scope ids instead, deleteAll({userId: 'alice'}), or send "
+                'filters as JSON text, e.g. filters={"user_id": "alice"}.'
+            )
         try:
             value = json_loads(text)
         except NestedTooDeep as exc:

@@ -60,3 +60,15 @@ def test_the_typescript_sdk_clears_the_memory_depth_with_null_as_its_types_allow
     report = run_sdk_check("project", host=live_server.url, key=key)
     assert (report["set"]["memoryDepth"], report["cleared"]["memoryDepth"]) == ("deep", "")
     assert report["read"] == {"memoryDepth": "", "customInstructions": "Be brief."}
+
+
+def test_the_typescript_clients_delete_all_with_filters_is_told_to_pass_scope_ids(
+    live_server, admin_key, embedder, make_memory
+):
+    owner = User.objects.create_user(email="ts-delete@example.com", name="TS")
+    make_memory("Stays", user_id="alice", principal=owner)
+    key = apikey_create(user=owner, label="ts")[1]
+    report = run_sdk_check("deleteall", host=live_server.url, key=key)
+    assert report["error"]["name"] == "ValidationError"
+    assert "deleteAll({userId: 'alice'})" in report["error"]["message"]
+    assert Memory.objects.filter(account=owner).count() == 1

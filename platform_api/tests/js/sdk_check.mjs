@@ -6,6 +6,7 @@
 // entities: users, batchUpdate, batchDelete, deleteUsers on memories the caller created beforehand and names in
 //           MEM0_MEMORY_IDS (comma-separated, all of user MEM0_USER_ID).
 // project:  updateProject and getProject, with the values the SDK's types allow (memoryDepth null clears it).
+// deleteall: deleteAll with filters (which the SDK writes into the query as "[object Object]"): the error.
 // Prints one JSON line of what the server answered; exits 1 with a message on the first mismatch.
 import MemoryClient, { MemoryNotFoundError } from "mem0ai";
 
@@ -88,7 +89,17 @@ async function project() {
   report.read = await client.getProject({ fields: ["memoryDepth", "customInstructions"] });
 }
 
+async function deleteAllWithFilters() {
+  try {
+    await client.deleteAll({ filters: { user_id: "alice" } });
+    fail("deleteAll with filters should raise");
+  } catch (error) {
+    report.error = { name: error.name, message: error.message };
+  }
+}
+
 try {
+  if (part === "deleteall") await deleteAllWithFilters();
   if (part === "core" || part === "all") await core();
   if (part === "entities" || part === "all") await entities();
   if (part === "project" || part === "all") await project();
