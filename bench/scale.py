@@ -131,7 +131,7 @@ def load(params: dict, memories: int, users: int, rng: np.random.Generator, word
     now = datetime.now(UTC)
     with psycopg.connect(autocommit=True, **params) as conn:
         register_vector(conn)
-        conn.execute("TRUNCATE memories_memory, memories_posting")
+        conn.execute("TRUNCATE memories_memory, memories_posting, memories_memorysentence")
         for name in index_sql():
             conn.execute(f'DROP INDEX IF EXISTS "{name}"')
         columns = "id, text, hash, user_id, metadata, embedding, created_at, updated_at"

@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
-from memories.models import SCOPE_FIELDS
+from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.timestamps import parse_timestamp
 
 COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
@@ -150,6 +150,47 @@ def required_scope(filters: dict[str, Any] | None) -> dict[str, str]:
             if isinstance(value, str) and value and value != "*":
                 scope[key] = value
     return scope
+
+
+# What a search's filters must name (scope_part), for the 400 that says so.
+SEARCH_SCOPE_HELP = (
+    f"give {SCOPE_NAMES} (at the top level or in filters: a value, an `in` list, inside AND, or in every branch "
+    "of an OR)."
+)
+
+
+def scope_part(filters: Any) -> dict[str, Any]:
+    """The part of `filters` that bounds its matches to scope ids: their scope id conditions (a value, `eq` or an
+    `in` list), in AND lists, and OR lists every branch of which has some. Every match of `filters` matches it
+    (it may match more); {} when nothing bounds them. `{"OR": [{"user_id": "a"}, {"user_id": "b", "topic": "x"}]}`
+    → `{"OR": [{"user_id": "a"}, {"user_id": "b"}]}`: a search's scope, which its plan is sized by."""
+    if not isinstance(filters, dict):
+        return {}
+    part: dict[str, Any] = {}
+    within: list[dict[str, Any]] = []
+    for key, value in filters.items():
+        if key in SCOPE_FIELDS and _scope_ids_condition(value):
+            part[key] = value
+        elif key == "AND" and isinstance(value, list):
+            within.extend(found for found in map(scope_part, value) if found)
+        elif key == "OR" and isinstance(value, list) and value:
+            branches = [scope_part(item) for item in value]
+            if all(branches):
+                within.append({"OR": branches})
+    if within:
+        part["AND"] = within
+    return part
+
+
+def _scope_ids_condition(value: Any) -> bool:
+    """A condition naming scope ids: a non-empty id (not the "*" wildcard), {"eq": id} or {"in": [id, ...]}."""
+    if isinstance(value, dict) and len(value) == 1:
+        [(op, value)] = value.items()
+        if op == "in":
+            return isinstance(value, list) and bool(value) and all(_scope_ids_condition(item) for item in value)
+        if op != "eq":
+            return False
+    return isinstance(value, str) and bool(value) and value != WILDCARD
 
 
 def filter_keys(filters: dict[str, Any] | None) -> set[str]:

@@ -20,8 +20,8 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import search
 from memories.embeddings import embed_query
-from memories.filters import build_filter, filter_check_size, filter_keys, required_scope
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, Posting
+from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
+from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
 
@@ -195,18 +195,26 @@ def memories_list(
     )
 
 
-def _scope_rows_estimate(filters: dict) -> float:
-    """PostgreSQL's estimate of the rows of the search scope: the smallest of its scope ids' row counts.
+def _bounds_each(bounds: dict) -> list[dict]:
+    """The conditions of a search's scope (filters.scope_part) that each bound it alone: every scope id, and
+    every OR of them, at the top level or in AND lists."""
+    each = [{key: value} for key, value in bounds.items() if key != "AND"]
+    for item in bounds.get("AND", []):
+        each.extend([item] if "OR" in item else _bounds_each(item))
+    return each
 
-    Scope ids only, each alone: metadata filters and the account do not count (an estimate of several
+
+def _scope_rows_estimate(bounds: dict) -> float:
+    """PostgreSQL's estimate of the rows of the search scope: the smallest of its bounds' row counts.
+
+    Scope ids only, each bound alone: metadata filters and the account do not count (an estimate of several
     correlated conditions multiplies their selectivities, and a low estimate would send a large scope to the
     exact path). Planning only, nothing is read: well under a millisecond.
     """
     rows = []
-    for field in SCOPE_FIELDS:
-        if filters.get(field):
-            plan = json.loads(Memory.objects.filter(build_filter({field: filters[field]})).explain(format="json"))
-            rows.append(plan[0]["Plan"]["Plan Rows"])
+    for bound in _bounds_each(bounds):
+        plan = json.loads(Memory.objects.filter(build_filter(bound)).explain(format="json"))
+        rows.append(plan[0]["Plan"]["Plan Rows"])
     return min(rows)
 
 
@@ -229,18 +237,18 @@ class ScopePlan:
 _plan_cache: dict[str, tuple[float, ScopePlan]] = {}
 
 
-def _scope_plan(filters: dict) -> ScopePlan:
+def _scope_plan(bounds: dict) -> ScopePlan:
     """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search).
 
     Kept per process for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly, and the
     table size and planner estimate behind it cost two round trips per search.
     """
-    key = json.dumps({field: filters.get(field) for field in SCOPE_FIELDS}, sort_keys=True, default=str)
+    key = json.dumps(bounds, sort_keys=True, default=str)
     now = time.monotonic()
     cached = _plan_cache.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    rows, exact = _decide_exact(filters)
+    rows, exact = _decide_exact(bounds)
     # Counting a large scope in every search costs a scan of it: BM25 takes the planner's estimate instead.
     plan = ScopePlan(exact=exact, scope_rows=None if exact else max(rows, 1.0))
     if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
@@ -253,7 +261,7 @@ def search_plan_cache_clear() -> None:
     _plan_cache.clear()
 
 
-def _decide_exact(filters: dict) -> tuple[float, bool]:
+def _decide_exact(bounds: dict) -> tuple[float, bool]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Memory._meta.db_table])
         total = cursor.fetchone()[0]
@@ -261,9 +269,9 @@ def _decide_exact(filters: dict) -> tuple[float, bool]:
         # Never analyzed (a new database, until autovacuum's first ANALYZE): the planner's estimate is a default
         # guess (half a percent of the table), which sent a freshly loaded large scope down the exact path,
         # counted in full by every search. Count the scope instead, as far as the decision needs.
-        rows = float(_scope_rows_counted(filters, limit=max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS) + 1))
+        rows = float(_scope_rows_counted(bounds, limit=max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS) + 1))
         return rows, rows <= min(EXACT_ALWAYS_ROWS, settings.SEARCH_EXACT_MAX_ROWS)
-    rows = _scope_rows_estimate(filters)
+    rows = _scope_rows_estimate(bounds)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
         return rows, False
     if rows <= EXACT_ALWAYS_ROWS:
@@ -271,13 +279,9 @@ def _decide_exact(filters: dict) -> tuple[float, bool]:
     return rows, rows <= total * EXACT_MAX_SHARE
 
 
-def _scope_rows_counted(filters: dict, *, limit: int) -> int:
-    """The smallest of the scope ids' row counts, each counted up to `limit` (through its btree index)."""
-    return min(
-        Memory.objects.filter(build_filter({field: filters[field]})).order_by()[:limit].count()
-        for field in SCOPE_FIELDS
-        if filters.get(field)
-    )
+def _scope_rows_counted(bounds: dict, *, limit: int) -> int:
+    """The smallest of the scope's bounds' row counts, each counted up to `limit` (through the btree indexes)."""
+    return min(Memory.objects.filter(build_filter(bound)).order_by()[:limit].count() for bound in _bounds_each(bounds))
 
 
 def memories_search(
@@ -309,10 +313,11 @@ def memories_search(
     exactly and 80-130 ms through HNSW, which walks past the other users' rows and stops (at its scan memory
     limit) with most true neighbours missed; PostgreSQL itself chose HNSW from ~5,000 rows on.
     """
-    # A scope id at the top level of the filters or inside an AND list (Mem0's SDKs send {"AND": [{...}]}).
-    scope_ids = required_scope(filters)
-    if not scope_ids:
-        raise InvalidInput(f"Search needs a scope: give {SCOPE_NAMES} (top level or in filters).")
+    # Scope ids at the top level of the filters or inside an AND list (Mem0's SDKs send {"AND": [{...}]}), as
+    # `in` lists, or in every branch of an OR: a search is sized by its scope (see filters.scope_part).
+    bounds = scope_part(filters)
+    if not bounds:
+        raise InvalidInput(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
     if top_k == 0:
         return []
     # The query is embedded on another thread while PostgreSQL plans the scope and ranks by keywords.
@@ -321,7 +326,7 @@ def memories_search(
         scope = _search_scope(principal=principal, filters=filters, show_expired=show_expired)
     except EmptyResultSet:
         return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
-    plan = _scope_plan(scope_ids)
+    plan = _scope_plan(bounds)
     return search.ranked(
         scope=scope,
         query=query,

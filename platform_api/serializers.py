@@ -19,7 +19,7 @@ from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
 from mem0server.text import unstorable_json
-from memories.filters import required_scope
+from memories.filters import SEARCH_SCOPE_HELP, required_scope, scope_part
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
@@ -277,10 +277,8 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}
-        if not required_scope(attrs["filters"]):
-            raise serializers.ValidationError(
-                f"Search needs a scope: {SCOPE_NAMES} in filters (top level or inside AND)."
-            )
+        if not scope_part(attrs["filters"]):
+            raise serializers.ValidationError(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
         if attrs.get("threshold") is None:
             attrs["threshold"] = 0.1
         return attrs

@@ -366,6 +366,33 @@ def test_search_finds_by_meaning_within_filters_threshold_and_top_k(client):
 def test_a_search_without_a_scope_is_the_sdks_validation_error(client):
     with pytest.raises(ValidationError, match="scope"):
         client.search("anything", filters={"topic": "food"})
+    # An OR is a scope only if every branch names one.
+    with pytest.raises(ValidationError, match="every branch of an OR"):
+        client.search("anything", filters={"OR": [{"user_id": "alice"}, {"topic": "food"}]})
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"OR": [{"user_id": "alice"}, {"user_id": "bob"}]},
+        {"user_id": {"in": ["alice", "bob"]}},
+        {"AND": [{"OR": [{"user_id": "alice"}, {"agent_id": "bob-bot"}]}, {"topic": "food"}]},
+    ],
+)
+def test_a_search_may_span_several_scopes_as_mem0s_filters_allow(client, sdk, make_user, filters):
+    add_plain(client, "Loves spicy Thai curry", metadata={"topic": "food"})
+    add_plain(client, "Makes a green curry every Friday", user_id="bob", metadata={"topic": "food"})
+    [bot] = added(client, client.add("Recommends curry houses", filters={"agent_id": "bob-bot"}, infer=False))
+    add_plain(client, "Hates curry", user_id="carol", metadata={"topic": "food"})
+    # Another account's memories under the same ids stay its own.
+    add_plain(sdk(make_user("mallory@example.com")), "Mallory's curry", user_id="bob", metadata={"topic": "food"})
+    expected = {"Loves spicy Thai curry"} | (
+        {"Recommends curry houses"} if "AND" in filters else {"Makes a green curry every Friday"}
+    )
+    if "AND" in filters:
+        client.update(bot["id"], metadata={"topic": "food"})
+    hits = client.search("curry", filters=filters, threshold=0)["results"]
+    assert {hit["memory"] for hit in hits} == expected
 
 
 def test_a_search_query_over_max_query_chars_is_the_sdks_validation_error(client, settings):
