@@ -3,15 +3,15 @@ its closest sentence when that is closer than its whole text's.
 
 Why: one vector for a long memory is the mean of everything it says, so the sentence that answers a question
 is diluted by the others. A long turn holding the answer sat at cosine 0.26-0.36 while short generic turns
-("That's great!") sat at 0.6 against many questions. Measured offline on the ranking that memories/search.py
-runs (bench/recall.py's datasets, with timestamps), R@1 / R@10 / R@50:
-- bench/data: 0.786 / 0.934 / 0.953 -> 0.797 / 0.959 / 0.995 (11 questions better, 1 worse at R@10);
-- REALTALK (real chats, bench/data/realtalk.py): 0.319 / 0.580 / 0.722 -> 0.319 / 0.591 / 0.725 (34 better,
-  16 worse; 95% interval of the R@10 gain +0.1 to +2.2 points). There most missed answers are one sentence
-  long, which splitting cannot change.
-Variants measured alongside and left out: every multi-sentence memory (not only long ones) gained less on
-both; blending the best sentence's similarity with the whole's gained less; windows of two sentences gained
-nothing more for about twice the vectors; the speaker's name on the first sentence only gained half.
+("That's great!") sat at 0.6 against many questions. Measured with bench/recall.py --timestamps, side by side
+on one machine, R@1 / R@10 / R@50:
+- bench/data: 0.786 / 0.934 / 0.953 -> 0.797 / 0.959 / 0.997;
+- REALTALK (real chats, bench/data/realtalk.py): 0.319 / 0.583 / 0.724 -> 0.319 / 0.590 / 0.721. There most
+  missed answers are one sentence long, which splitting cannot change.
+Variants measured offline alongside (on a copy of this ranking) and left out: every multi-sentence memory (not
+only long ones) gained less on both; blending the best sentence's similarity with the whole's gained less;
+windows of two sentences gained nothing more for about twice the vectors; the speaker's name on the first
+sentence only gained half.
 
 Which memories: at least MIN_CHARS characters (without a leading "Name: ") and at least two sentences, up to
 MAX_SENTENCES of them. Each sentence is embedded as the whole is (dated_text: its day, when known), with the
