@@ -87,7 +87,15 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     )
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
     timestamp = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=MAX_TIMESTAMP, help_text="Unix seconds."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_TIMESTAMP,
+        help_text="Unix seconds.",
+        error_messages={
+            "invalid": "Must be unix seconds as a whole number, as the SDKs type it: in JavaScript "
+            "Math.floor(Date.now() / 1000), in Python int(time.time())."
+        },
     )
     async_mode = serializers.BooleanField(
         required=False,

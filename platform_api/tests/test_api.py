@@ -148,6 +148,7 @@ def test_v1_add_takes_top_level_scope_ids_as_older_clients_send_them(token_clien
         ({"messages": "Hi", "filters": {"user_id": "a"}, "user_id": "b"}, "Differs"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": -1}, "timestamp"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": "yesterday"}, "timestamp"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": 1700000000.5}, "Math.floor(Date.now() / 1000)"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "expiration_date": "soon"}, "expiration_date"),
     ],
 )
