@@ -12,7 +12,14 @@ from rest_framework import serializers
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
-from memories.filters import DOT_SEGMENTS, WILDCARD, dot_segment_refusal, wildcard_refusal
+from memories.filters import (
+    DOT_SEGMENTS,
+    SEARCH_SCOPE_HELP,
+    WILDCARD,
+    dot_segment_refusal,
+    scope_part,
+    wildcard_refusal,
+)
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
 
@@ -352,8 +359,8 @@ class SearchRequestSerializer(ScopeMixin):
 
     def validate(self, attrs):
         filters = merge_scope(attrs, attrs.get("filters"))
-        if not any(filters.get(field) for field in SCOPE_FIELDS):
-            raise serializers.ValidationError(f"Search needs {SCOPE_NAMES} (top level or in filters).")
+        if not scope_part(filters):
+            raise serializers.ValidationError(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
         attrs["filters"] = filters
         attrs["top_k"] = attrs.get("top_k", attrs.pop("limit", 20))
         attrs.pop("limit", None)

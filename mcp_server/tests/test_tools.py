@@ -80,7 +80,9 @@ def test_mem0_style_and_filters_scope_a_search(tool, make_memory):
     make_memory("Bob likes tea", user_id="bob", metadata={"topic": "drinks"})
     _, found = tool("search_memories", query="tea", filters={"AND": [{"user_id": "bob"}, {"topic": "drinks"}]})
     assert [m["memory"] for m in found["results"]] == ["Bob likes tea"]
-    is_error, text = tool("search_memories", query="tea", filters={"OR": [{"user_id": "bob"}, {"user_id": "al"}]})
+    _, both = tool("search_memories", query="tea", filters={"OR": [{"user_id": "bob"}, {"user_id": "alice"}]})
+    assert sorted(m["memory"] for m in both["results"]) == ["Alice likes tea", "Bob likes tea"]
+    is_error, text = tool("search_memories", query="tea", filters={"OR": [{"user_id": "bob"}, {"topic": "drinks"}]})
     assert is_error and "Search needs" in text
 
 

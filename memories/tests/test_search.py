@@ -500,3 +500,27 @@ def test_a_long_memorys_sentences_follow_its_text(api_client, make_memory, embed
     assert top()[0] == long_id
     assert api_client.delete(f"/memories/{long_id}").status_code == 200
     assert not MemorySentence.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"OR": [{"user_id": "alice"}, {"user_id": "bob"}]}, {"Loves curry", "Cooks curry on Fridays"}),
+        ({"user_id": {"in": ["alice", "carol"]}}, {"Loves curry", "Hates curry"}),
+        ({"AND": [{"user_id": "bob"}]}, {"Cooks curry on Fridays"}),
+    ],
+)
+def test_a_search_scope_may_be_an_or_an_in_list_or_inside_and(api_client, make_memory, filters, expected):
+    make_memory("Loves curry")
+    make_memory("Cooks curry on Fridays", user_id="bob")
+    make_memory("Hates curry", user_id="carol")
+    response = search(api_client, query="curry", filters=filters, threshold=0)
+    assert response.status_code == 200, response.json()
+    assert {r["memory"] for r in response.json()["results"]} == expected
+
+
+def test_an_or_with_a_branch_that_names_no_scope_is_no_scope(api_client, make_memory):
+    make_memory("Loves curry")
+    response = search(api_client, query="curry", filters={"OR": [{"user_id": "alice"}, {"topic": "food"}]})
+    assert response.status_code == 400
+    assert "in every branch of an OR" in response.json()["detail"]
