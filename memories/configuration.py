@@ -325,12 +325,12 @@ def server_config_forget() -> None:
 # --- the vector column ---------------------------------------------------------------------------------
 
 
-def vector_column_dims() -> int:
+def vector_column_dims(model: type[Memory] | type[MemorySentence] = Memory) -> int:
     """The size of the stored vectors (pgvector keeps it as the column's type modifier)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT atttypmod FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'embedding'",
-            [Memory._meta.db_table],
+            [model._meta.db_table],
         )
         return int(cursor.fetchone()[0])
 
@@ -339,6 +339,7 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
     """Resize the vector column to `dims` while no memory exists; otherwise say (or raise) why not."""
     current = vector_column_dims()
     if current == dims:
+        _fit_sentence_column(dims)
         return None
     table = connection.ops.quote_name(Memory._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -355,10 +356,26 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
             logger.error("%s", message)
             return message
         cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dims)})")
-        sentences = connection.ops.quote_name(MemorySentence._meta.db_table)  # empty with the memories
-        cursor.execute(f"ALTER TABLE {sentences} ALTER COLUMN embedding TYPE vector({int(dims)})")
+        _fit_sentence_column(dims)  # empty with the memories
     logger.warning("vector column resized from %d to %d dimensions (the store was empty)", current, dims)
     return None
+
+
+def _fit_sentence_column(dims: int) -> None:
+    """Give the sentence vectors the memories' size. Migration 0014 creates their column 384 wide whatever size
+    the memories' column was resized to before, and no sentence of another size would fit it. Sentence vectors of
+    another size match no query: they go (`manage.py reembed_memories --all` embeds them again)."""
+    if vector_column_dims(MemorySentence) == dims:
+        return
+    table = connection.ops.quote_name(MemorySentence._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        current = vector_column_dims(MemorySentence)
+        if current == dims:  # another process fitted it while this one waited for the lock
+            return
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (a quoted table name)
+        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dims)})")
+    logger.warning("sentence vector column resized from %d to %d dimensions", current, dims)
 
 
 # --- POST and GET /configure ------------------------------------------------------------------------------

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import connection
 
 from memories import configuration
-from memories.models import Memory, ServerConfig
+from memories.models import Memory, MemorySentence, ServerConfig
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
+from memories.tests.test_search import LONG_TURN
 
 
 def add(client, content: str, **body):
@@ -301,6 +303,22 @@ def test_a_new_embedding_size_on_an_empty_store_resizes_the_vector_column(api_cl
     assert api_client.get("/configure").json()["status"]["embedder"].startswith("openai: fake-embed, 16 dims")
     # Back to the local embedder: refused now that 16-dimensional memories exist.
     assert configure(api_client, embedder={"provider": "local"}).status_code == 409
+
+
+def test_a_store_resized_before_sentence_vectors_existed_gets_a_sentence_column_of_its_size(api_client, fake_openai):
+    """Migration 0014 makes the sentence column 384 wide, whatever size an earlier version resized the memories'
+    column to: the next process start fits it, or every long memory's add failed (its sentences did not fit)."""
+    assert configure(api_client, embedder=openai_embedder(fake_openai, 16)).status_code == 200
+    assert add(api_client, "Likes tea", infer=False).status_code == 200
+    with connection.cursor() as cursor:  # as migration 0014 leaves a store of 16-dimensional memories
+        cursor.execute(f"ALTER TABLE {MemorySentence._meta.db_table} ALTER COLUMN embedding TYPE vector(384)")
+    configuration.server_config_forget()  # the next process
+    response = add(api_client, LONG_TURN, infer=False)
+    assert response.status_code == 200, response.json()
+    assert MemorySentence.objects.count() == 4
+    hits = api_client.post("/search", {"query": "a greyhound", "user_id": "alice"}, format="json")
+    assert hits.status_code == 200
+    assert LONG_TURN in [hit["memory"] for hit in hits.json()["results"]]
 
 
 def test_a_same_size_embedder_change_needs_no_empty_store(api_client, make_memory, fake_openai):
