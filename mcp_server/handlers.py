@@ -88,22 +88,6 @@ def _scope_for_filters(ctx: ToolContext, arguments: dict[str, Any], filters: dic
     return {**defaults, **_explicit_scope(arguments)}
 
 
-def _hoist_scope(filters: dict[str, Any]) -> dict[str, Any]:
-    """Mem0 writes `{"AND": [{"user_id": "alice"}, …]}`; the search's scope check reads top-level ids.
-
-    A plain scope id inside a top-level AND is copied to the top level (AND of the same condition: same rows).
-    """
-    hoisted = dict(filters)
-    conditions = filters.get("AND")
-    # Any other shape is left to the search's own filter validation, which says what is wrong with it.
-    for item in conditions if isinstance(conditions, list) else []:
-        if isinstance(item, dict) and len(item) == 1:
-            (key, value), *_ = item.items()
-            if key in SCOPE_FIELDS and isinstance(value, str) and key not in hoisted:
-                hoisted[key] = value
-    return hoisted
-
-
 def _require_admin(ctx: ToolContext) -> None:
     # The same rule as the REST routes (DELETE /memories, DELETE /entities/…): IsAdmin.
     if not getattr(ctx.principal, "is_admin", False):
@@ -133,7 +117,7 @@ def add_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    filters = _hoist_scope(arguments.get("filters") or {})
+    filters = arguments.get("filters") or {}
     data = {
         "query": arguments["query"],
         "filters": filters,

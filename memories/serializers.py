@@ -334,6 +334,14 @@ class MessageResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+def search_scope_check(filters: dict) -> dict:
+    """A search's filters, when they bound it to scope ids (filters.scope_part: top level, AND, an `in` list, every
+    branch of an OR), as the search itself requires; otherwise the 400 that says how to give a scope."""
+    if not scope_part(filters):
+        raise serializers.ValidationError(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
+    return filters
+
+
 class SearchRequestSerializer(ScopeMixin):
     query = StrictCharField(
         max_length=settings.MAX_QUERY_CHARS,
@@ -358,10 +366,7 @@ class SearchRequestSerializer(ScopeMixin):
     show_expired = serializers.BooleanField(default=False)
 
     def validate(self, attrs):
-        filters = merge_scope(attrs, attrs.get("filters"))
-        if not scope_part(filters):
-            raise serializers.ValidationError(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
-        attrs["filters"] = filters
+        attrs["filters"] = search_scope_check(merge_scope(attrs, attrs.get("filters")))
         attrs["top_k"] = attrs.get("top_k", attrs.pop("limit", 20))
         attrs.pop("limit", None)
         return attrs

@@ -19,7 +19,7 @@ from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
 from mem0server.text import unstorable_json
-from memories.filters import SEARCH_SCOPE_HELP, required_scope, scope_part
+from memories.filters import required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
@@ -32,6 +32,7 @@ from memories.serializers import (
     datetime_representation,
     memory_representation,
     merge_scope,
+    search_scope_check,
 )
 from memories.timestamps import parse_timestamp
 
@@ -285,8 +286,7 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}
-        if not scope_part(attrs["filters"]):
-            raise serializers.ValidationError(f"Search needs a scope: {SEARCH_SCOPE_HELP}")
+        search_scope_check(attrs["filters"])
         if attrs.get("threshold") is None:
             attrs["threshold"] = 0.1
         return attrs

@@ -55,8 +55,14 @@ def test_member_cannot_list_or_search_another_accounts_memories_by_scope(two_mem
 
 @pytest.mark.parametrize(
     "scope",
-    [{"user_id": "shared-user"}, {"user_id": "shared-user", "filters": {"AND": [{"user_id": "shared-user"}]}}],
-    ids=["top-level", "and-in-AND"],
+    [
+        {"user_id": "shared-user"},
+        {"user_id": "shared-user", "filters": {"AND": [{"user_id": "shared-user"}]}},
+        {"filters": {"AND": [{"user_id": "shared-user"}]}},
+        {"filters": {"user_id": {"in": ["shared-user", "nobody"]}}},
+        {"filters": {"OR": [{"user_id": "shared-user"}, {"agent_id": "nobody"}]}},
+    ],
+    ids=["top-level", "and-in-AND", "in-AND-only", "in-list", "OR"],
 )
 def test_the_same_search_by_two_accounts_and_an_admin_finds_each_ones_own(two_members, api_client, scope):
     """Repeated: each caller's search of one scope keeps its own compiled statement, never another's."""
