@@ -232,6 +232,8 @@ class ScopePlan:
     exact: bool
     # The planner's estimate of the scope's memory count; None: counted in the search.
     scope_rows: float | None
+    # The scope is an OR of scope ids, which only bitmap scans read through their indexes (search.settings_sql).
+    bitmaps: bool = False
 
 
 _plan_cache: dict[str, tuple[float, ScopePlan]] = {}
@@ -250,7 +252,11 @@ def _scope_plan(bounds: dict) -> ScopePlan:
         return cached[1]
     rows, exact = _decide_exact(bounds)
     # Counting a large scope in every search costs a scan of it: BM25 takes the planner's estimate instead.
-    plan = ScopePlan(exact=exact, scope_rows=None if exact else max(rows, 1.0))
+    plan = ScopePlan(
+        exact=exact,
+        scope_rows=None if exact else max(rows, 1.0),
+        bitmaps=any("OR" in bound for bound in _bounds_each(bounds)),
+    )
     if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
         _keep(_plan_cache, key, (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan))
     return plan
@@ -333,6 +339,7 @@ def memories_search(
         query_vector=lambda: embedding.result()[0],
         exact=plan.exact,
         scope_rows=plan.scope_rows,
+        bitmaps=plan.bitmaps,
         method=settings.SEARCH_FUSION,
         weight=settings.SEARCH_KEYWORD_WEIGHT,
         threshold=threshold,
