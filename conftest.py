@@ -143,13 +143,20 @@ def embedder():
     return instance
 
 
+# What a test asks for when it reaches the database (pytest-django sets up the test database only for those).
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "test_database", "django_db_setup"}
+
+
 @pytest.fixture(autouse=True)
-def _fresh_throttles(django_db_setup, django_db_blocker):
+def _fresh_throttles(request, django_db_blocker):
     """Each test starts with no rate-limit counts and no remembered API keys. The counts live in a table of the
-    test database (settings.CACHES), which a transactional test's flush leaves alone."""
-    with django_db_blocker.unblock():
-        cache.clear()
+    test database (settings.CACHES), which a transactional test's flush leaves alone. A test that uses no database
+    has none to clear (run alone, it would have reached the settings' own database)."""
     key_cache.clear()
+    if request.node.get_closest_marker("django_db") or DATABASE_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture(autouse=True)

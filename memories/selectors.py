@@ -82,9 +82,15 @@ def postings_matching(
 # Per-process caches of this module (compiled scopes, scope plans) hold at most this many entries each: one
 # that is full is emptied before the next entry goes in (_keep).
 CACHE_SIZE = 10_000
+# Entries whose key (the filters' JSON, mostly) is longer are not kept: a flood of distinct filters of long ids or
+# 1,000-value lists, each near a request body in size, would otherwise hold gigabytes. Four scope ids of 255
+# characters fit.
+MAX_KEY_CHARS = 2_048
 
 
 def _keep(cache: dict, key, value) -> None:
+    if len(repr(key)) > MAX_KEY_CHARS:  # filters of long ids or lists: each as large as a request body
+        return
     if len(cache) >= CACHE_SIZE:
         cache.clear()
     cache[key] = value
@@ -197,11 +203,11 @@ def memories_list(
 
 def _bounds_each(bounds: dict) -> list[dict]:
     """The conditions of a search's scope (filters.scope_part) that each bound it alone: every scope id, and
-    every OR of them, at the top level or in AND lists."""
+    every OR of them, at the top level or in AND lists; each once (an AND repeating one costs one estimate)."""
     each = [{key: value} for key, value in bounds.items() if key != "AND"]
     for item in bounds.get("AND", []):
         each.extend([item] if "OR" in item else _bounds_each(item))
-    return each
+    return list({json.dumps(bound, sort_keys=True): bound for bound in each}.values())
 
 
 def _scope_rows_estimate(bounds: dict) -> float:

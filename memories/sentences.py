@@ -34,7 +34,8 @@ from memories.timestamps import dated_text
 
 MIN_CHARS = 150
 MAX_SENTENCES = 16
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at . ! ? and whitespace, or at the full-width 。！？ of Chinese and Japanese, which none follows.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
 # A chat turn's speaker, "Maya: ": up to four words (no sentence end) before a colon at the very start.
 _SPEAKER = re.compile(r"^([^\s:.!?][^:\n.!?]{0,40}?):\s+")
 
@@ -50,7 +51,8 @@ def sentences(text: str) -> list[str]:
     body = body.strip()
     if len(body) < MIN_CHARS:
         return []
-    parts = [part for part in (piece.strip() for piece in _SENTENCE_END.split(body)) if part]
+    # A sentence said twice is embedded and stored once.
+    parts = list(dict.fromkeys(part for part in (piece.strip() for piece in _SENTENCE_END.split(body)) if part))
     if len(parts) < 2:
         return []
     return [prefix + part for part in parts[:MAX_SENTENCES]]

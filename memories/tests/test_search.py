@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from memories.models import MemorySentence
+from memories.sentences import sentences as split_sentences
 
 
 def search(client, **body):
@@ -558,3 +559,48 @@ def test_an_or_of_two_scope_keys_reads_only_their_postings_not_every_accounts(ap
         return node.get("Rows Removed by Filter", 0) + sum(removed(child) for child in node.get("Plans", []))
 
     assert removed(plan[0]["Plan"]) < 1_000
+
+
+FILLER = "The weather was grey and the trains ran late all week, so most evenings were spent indoors reading. "
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Maya: Short and sweet. Two sentences.", []),  # under 150 characters
+        (
+            f"Maya: {FILLER}The garden needs work before summer! We adopted a greyhound.",
+            [f"Maya: {FILLER.strip()}", "Maya: The garden needs work before summer!", "Maya: We adopted a greyhound."],
+        ),
+        (f"{FILLER}{FILLER}Then spring came.", [FILLER.strip(), "Then spring came."]),  # a repeat is kept once
+        (
+            "今天下雨了，火车晚点了一个小时。" * 9 + "我们领养了一只灵缇犬！",
+            ["今天下雨了，火车晚点了一个小时。", "我们领养了一只灵缇犬！"],
+        ),
+        (
+            FILLER * 2 + "No end mark at all, just a long run of words " * 3,
+            [
+                FILLER.strip(),
+                "No end mark"
+                + " at all, just a long run of words"
+                + " No end mark at all, just a long run of words" * 2,
+            ],
+        ),
+    ],
+)
+def test_which_sentences_a_memory_is_embedded_as(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_a_search_scope_as_large_as_a_request_body_is_not_kept_per_process(api_client, make_memory):
+    """Each kept entry would hold its filters: distinct 1,000-id lists would fill a worker's memory."""
+    from memories import selectors
+
+    make_memory("Loves curry")
+    ids = ["alice", *(f"someone-with-a-long-name-{i:04d}" for i in range(999))]
+    selectors._plan_cache.clear()
+    response = search(api_client, query="curry", filters={"user_id": {"in": ids}}, threshold=0)
+    assert [r["memory"] for r in response.json()["results"]] == ["Loves curry"]
+    assert not selectors._plan_cache
+    search(api_client, query="curry", filters={"user_id": {"in": ids[:3]}}, threshold=0)
+    assert len(selectors._plan_cache) == 1
