@@ -257,7 +257,14 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     filters = ObjectField(
         required=False,
         allow_null=True,
-        help_text="As in get_all; must name a scope id (top level or inside AND), e.g. {'user_id': 'alice'}.",
+        help_text="As in get_all; must name a scope id (top level, inside AND, an in list, or in every branch of "
+        "an OR), e.g. {'user_id': 'alice'}.",
+    )
+    metadata = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text="Metadata conditions the results must also meet, as the filters' metadata field: "
+        "{'topic': 'food'} keeps memories whose metadata topic is food.",
     )
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=10)
     threshold = serializers.FloatField(
@@ -286,6 +293,8 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}
+        if metadata := attrs.pop("metadata", None):
+            attrs["filters"] = {"AND": [attrs["filters"], {"metadata": metadata}]}
         search_scope_check(attrs["filters"])
         if attrs.get("threshold") is None:
             attrs["threshold"] = 0.1

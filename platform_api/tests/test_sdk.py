@@ -363,6 +363,15 @@ def test_search_finds_by_meaning_within_filters_threshold_and_top_k(client):
     assert set(hit) == {"memory", "score"} and hit["memory"] == "Plays tennis on Sundays"
 
 
+def test_the_metadata_option_of_search_keeps_memories_with_that_metadata(client):
+    add_plain(client, "Loves spicy Thai curry", metadata={"topic": "food"})
+    add_plain(client, "Curry night with the tennis club", metadata={"topic": "sport"})
+    hits = client.search("curry", filters={"user_id": "alice"}, metadata={"topic": "sport"}, threshold=0)
+    assert [h["memory"] for h in hits["results"]] == ["Curry night with the tennis club"]
+    with pytest.raises(ValidationError, match="Unknown filter operator 'like' on 'topic'"):
+        client.search("curry", filters={"user_id": "alice"}, metadata={"topic": {"like": "s%"}})
+
+
 def test_a_search_without_a_scope_is_the_sdks_validation_error(client):
     with pytest.raises(ValidationError, match="scope"):
         client.search("anything", filters={"topic": "food"})
