@@ -117,8 +117,8 @@ _SPECS = [
             "Search memories",
             "Find the memories most relevant to a question, by meaning and keywords, best first, each with a "
             "score. Use it before answering anything that depends on what you know about the user. The search "
-            "runs inside one scope: the pinned user, or user_id / agent_id / app_id / run_id given here or in "
-            "`filters`.",
+            "runs inside the scope given: the pinned user, or user_id / agent_id / app_id / run_id given here or in "
+            "`filters` (an `in` list, or an OR that names one in every branch, searches several).",
             _schema(
                 {
                     "query": {"type": "string", "minLength": 1, "description": "What to look for, in plain words."},
