@@ -60,21 +60,21 @@ def sentences(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class MemoryVectors:
-    whole: list[float]
+    whole: list[float] | None  # None: not asked for (embed_memories' whole=False)
     sentences: list[list[float]]
 
 
-def embed_memories(embedder, items: list[tuple[str, datetime | None]]) -> list[MemoryVectors]:
-    """Each (text, occurred_at) embedded whole and sentence by sentence, in one call to the embedder (each
-    distinct input once)."""
+def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole: bool = True) -> list[MemoryVectors]:
+    """Each (text, occurred_at) embedded whole (unless `whole` is false) and sentence by sentence, in one call to
+    the embedder (each distinct input once)."""
     cut = [sentences(text) for text, _ in items]
     wholes = [dated_text(text, when) for text, when in items]
     parts = [[dated_text(part, when) for part in pieces] for pieces, (_, when) in zip(cut, items, strict=True)]
-    distinct = list(dict.fromkeys([*wholes, *(text for pieces in parts for text in pieces)]))
+    distinct = list(dict.fromkeys([*(wholes if whole else []), *(text for pieces in parts for text in pieces)]))
     vectors = dict(zip(distinct, embedder.embed(distinct), strict=True)) if distinct else {}
     return [
-        MemoryVectors(vectors[whole], [vectors[text] for text in pieces])
-        for whole, pieces in zip(wholes, parts, strict=True)
+        MemoryVectors(vectors[text] if whole else None, [vectors[part] for part in pieces])
+        for text, pieces in zip(wholes, parts, strict=True)
     ]
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 from django.db import OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Length
 from django.utils import timezone
 from psycopg.errors import LockNotAvailable, QueryCanceled
 
@@ -32,6 +33,7 @@ from memories.filters import (
 )
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, MemorySentence, Posting, SessionMessage
 from memories.selectors import memories_visible, memory_get
+from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import embed_memories, sentences_save
 from memories.signals import history_record
 from memories.timestamps import dated_text
@@ -424,6 +426,36 @@ def _reembed(*, dated_only: bool, batch_size: int, progress) -> int:
                     renewed[memory.id] = (text_hash(memory.text), vectors.sentences)
             sentences_save(renewed, replace=True)
         done += len(batch)
+        after = batch[-1].id
+        if progress is not None:
+            progress(done)
+
+
+def memories_sentences_fill(*, batch_size: int = 256, progress=None) -> int:
+    """Give long memories without sentence vectors (stored before this version had them) their sentences, batch by
+    batch in id order, each batch in its own transaction; whole vectors stay as they are. A memory changed
+    meanwhile keeps what its change gave it. Returns how many memories got sentences."""
+    with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
+        return _sentences_fill(batch_size=batch_size, progress=progress)
+
+
+def _sentences_fill(*, batch_size: int, progress) -> int:
+    has_sentences = MemorySentence.objects.filter(memory_id=OuterRef("id"), hash=OuterRef("hash"))
+    long_ones = Memory.objects.annotate(chars=Length("text")).filter(chars__gte=MIN_SENTENCE_MEMORY_CHARS)
+    missing = long_ones.exclude(Exists(has_sentences)).order_by("id").only("id", "text", "hash", "occurred_at")
+    done, after = 0, None
+    while True:
+        batch = list((missing.filter(id__gt=after) if after is not None else missing)[:batch_size])
+        if not batch:
+            return done
+        embedded = embed_memories(get_embedder(), [(m.text, m.occurred_at) for m in batch], whole=False)
+        pending = [(m, vectors.sentences) for m, vectors in zip(batch, embedded, strict=True) if vectors.sentences]
+        with transaction.atomic():
+            rows = Memory.objects.select_for_update().filter(id__in=[m.id for m, _ in pending])
+            current = set(rows.order_by("id").values_list("id", "hash"))  # locked in id order, as every writer
+            filled = {m.id: (m.hash, parts) for m, parts in pending if (m.id, m.hash) in current}
+            sentences_save(filled, replace=True)
+        done += len(filled)
         after = batch[-1].id
         if progress is not None:
             progress(done)

@@ -93,3 +93,28 @@ def test_reembedding_gives_a_long_memory_stored_before_sentence_vectors_its_sent
     expected = get_embedder().embed([dated_text(part, WHEN) for part in split_sentences(long_text)])
     assert np.allclose(np.array(again), np.array(expected), atol=1e-5)
     assert np.allclose(np.array(again), np.array(sentences), atol=1e-5)
+
+
+def test_the_sentences_option_gives_long_memories_their_sentences_and_leaves_whole_vectors(member, embedder, capsys):
+    long_text = (
+        "Work has been hectic all month and the new manager keeps moving every deadline around. I finally "
+        "repainted the kitchen a pale green on Saturday. Also, we adopted a rescue greyhound called Pepper."
+    )
+    memory = add(member, long_text, WHEN)
+    short = add(member, "Likes tea")
+    MemorySentence.objects.all().delete()  # as stored by a version without sentence vectors
+    marked = get_embedder().embed(["something else entirely"])[0]
+    Memory.objects.filter(id=memory.id).update(embedding=marked)  # the whole vector must stay as it is
+
+    call_command("reembed_memories", "--sentences", "--batch-size", "1")
+
+    filled = list(MemorySentence.objects.filter(memory_id=memory.id).order_by("id").values_list("embedding", flat=True))
+    expected = get_embedder().embed([dated_text(part, WHEN) for part in split_sentences(long_text)])
+    assert np.allclose(np.array(filled), np.array(expected), atol=1e-5)
+    assert np.allclose(vector(memory.id), marked, atol=1e-6)
+    assert not MemorySentence.objects.filter(memory_id=short.id).exists()
+    assert "Gave 1 long memories their sentence vectors." in capsys.readouterr().out
+    call_command("reembed_memories", "--sentences")  # nothing left to do
+    assert "Gave 0 long memories" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="exclude each other"):
+        call_command("reembed_memories", "--sentences", "--all")
