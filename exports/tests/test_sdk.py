@@ -194,6 +194,10 @@ def test_bad_filters_are_refused_at_once(alice):
         alice.create_memory_export(schema={}, filters={"user_id": {"like": "a%"}})
     with pytest.raises(ValidationError, match="Unknown filter operator"):
         alice.get_memory_export(filters={"user_id": {"like": "a%"}})
+    with pytest.raises(ValidationError, match="filters.user_id must be a non-empty string"):
+        alice.get_memory_export(filters={"AND": [{"user_id": ""}, {"topic": "profile"}]})
+    with pytest.raises(ValidationError, match="filters.created_at.gte"):
+        alice.get_memory_export(filters={"user_id": "alice", "created_at": {"gte": "soon"}})
     with pytest.raises(ValidationError, match="not a valid memory_export_id"):
         alice.get_memory_export(memory_export_id="nope")
     assert not MemoryExport.objects.exists()
