@@ -13,10 +13,12 @@ only long ones) gained less on both; blending the best sentence's similarity wit
 windows of two sentences gained nothing more for about twice the vectors; the speaker's name on the first
 sentence only gained half.
 
-Which memories: at least MIN_CHARS characters (without a leading "Name: ") and at least two sentences, up to
-MAX_SENTENCES of them. Each sentence is embedded as the whole is (dated_text: its day, when known), with the
-memory's leading "Name: " if it has one, as a chat turn stored as "Maya: ..." has. On bench/data's and
-REALTALK's turns that is 0.6 extra vectors per memory; a short extracted fact has none.
+Which memories: at least MIN_CHARS characters (without a leading "Name: ") and at least two sentences. A memory of
+more than MAX_SENTENCES sentences gets MAX_SENTENCES vectors all the same: its consecutive sentences are joined
+into that many runs of near-equal count, so its last sentences are found too (the whole text's vector is cut at
+the model's 256 tokens, about 1,000 characters). Each sentence is embedded as the whole is (dated_text: its day,
+when known), with the memory's leading "Name: " if it has one, as a chat turn stored as "Maya: ..." has. On
+bench/data's and REALTALK's turns that is 0.6 extra vectors per memory; a short extracted fact has none.
 
 The rows carry the hash of the text they were cut from, and search uses only those whose hash is the memory's
 own: a text changed by a path that did not renew them is scored by its whole vector, never by stale sentences.
@@ -55,7 +57,20 @@ def sentences(text: str) -> list[str]:
     parts = list(dict.fromkeys(part for part in (piece.strip() for piece in _SENTENCE_END.split(body)) if part))
     if len(parts) < 2:
         return []
-    return [prefix + part for part in parts[:MAX_SENTENCES]]
+    return [prefix + part for part in _runs(parts, MAX_SENTENCES)]
+
+
+def _runs(parts: list[str], most: int) -> list[str]:
+    """`parts` as at most `most` runs of consecutive parts, their counts differing by one at most (longer first)."""
+    if len(parts) <= most:
+        return parts
+    size, longer = divmod(len(parts), most)
+    runs, start = [], 0
+    for index in range(most):
+        end = start + size + (index < longer)
+        runs.append(" ".join(parts[start:end]))
+        start = end
+    return runs
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,55 @@ def test_filters_nested_past_the_limit_are_a_400_not_a_recursion_error(api_clien
     assert "nest deeper than 32 levels" in response.json()["detail"]
 
 
+CHORES = [
+    f"On day {day} I {task}."
+    for day, task in enumerate(
+        (
+            "fixed the leaking kitchen tap",
+            "repainted the garden fence",
+            "sorted the tax paperwork",
+            "cleaned the gutters",
+            "replaced a flat bicycle tyre",
+            "defrosted the freezer",
+            "hung new curtains upstairs",
+            "oiled the squeaky hinges",
+            "swept the chimney",
+            "rewired a bedside lamp",
+            "ordered more printer ink",
+            "mowed the back lawn",
+            "descaled the kettle",
+            "washed all the windows",
+            "tidied the garage shelves",
+            "booked a boiler service",
+            "patched the hallway wall",
+            "sharpened the kitchen knives",
+            "cleared the loft",
+            "changed the smoke alarm batteries",
+            "scrubbed the bathroom grout",
+            "planted tomato seedlings",
+            "emptied the recycling bins",
+            "re-grouted the shower tiles",
+        ),
+        start=1,
+    )
+]
+
+
+def test_the_end_of_a_memory_longer_than_sixteen_sentences_is_found_too(api_client, make_memory, embedder):
+    """A diary of 29 sentences: its whole vector stops at the model's 256 tokens, and only its first 16 sentences
+    had vectors, so the answer near the end counted nowhere. Its sentences now come in 16 runs that cover them all."""
+    diary = " ".join([*CHORES, ANSWER, *(f"Then on day {day} nothing much happened." for day in range(25, 29))])
+    long_id = make_memory(diary)
+    for text in SHORT_TURNS:
+        make_memory(text)
+    results = search(api_client, query=PET_QUESTION, user_id="alice", explain=True, threshold=0).json()["results"]
+    assert results[0]["id"] == long_id
+    runs = split_sentences(diary)
+    assert len(runs) == 16 and " ".join(runs) == diary
+    [holder] = [run for run in runs if ANSWER in run]
+    assert results[0]["score_details"]["vector"] == pytest.approx(cosine(embedder, PET_QUESTION, holder), abs=1e-4)
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
