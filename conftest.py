@@ -106,6 +106,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from django.db import DatabaseError, connection, connections
 
     yield
+    key_cache.listener.stop()  # its session would be ended below, and it would then try the dropped database
     # A role that may not end them (another role's sessions) leaves them to the drop's own check.
     with django_db_blocker.unblock(), contextlib.suppress(DatabaseError), connection.cursor() as cursor:
         cursor.execute(

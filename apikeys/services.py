@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from apikeys.listener import AuthListener
 from apikeys.models import APIKey
 from mem0server.exceptions import InvalidInput, NotFound
 
@@ -36,8 +37,9 @@ def apikey_create(*, user: User, label: str) -> tuple[APIKey, str]:
 class _KeyCache:
     """Recently seen live keys, per process, for API_KEY_CACHE_SECONDS: most requests then need no lookup.
 
-    A key revoked here is dropped at once; one revoked in another worker process (or an account
-    deactivated) stops working there when its entry expires. Only digests are held, never keys.
+    A key revoked here is dropped at once. A key revoked, or an account deactivated, deleted or given another role,
+    by any other process empties the cache when that commits (apikeys/listener.py); should the listener have no
+    connection, entries still expire. Only digests are held, never keys.
     """
 
     MAX_ENTRIES = 10_000
@@ -45,6 +47,9 @@ class _KeyCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, APIKey]] = {}
         self._lock = threading.Lock()
+        self.listener = AuthListener(self.clear)
+        # Raised by each clear: a key looked up before a clear is not kept after it (it may be the revoked one).
+        self.generation = 0
 
     def get(self, digest: str) -> APIKey | None:
         entry = self._entries.get(digest)
@@ -52,11 +57,15 @@ class _KeyCache:
             return None
         return entry[1]
 
-    def put(self, digest: str, api_key: APIKey) -> None:
+    def put(self, digest: str, api_key: APIKey, *, generation: int) -> None:
+        """Keep a key looked up when the cache was at `generation`, unless it has been cleared since."""
         ttl = settings.API_KEY_CACHE_SECONDS
         if ttl <= 0:
             return
+        self.listener.ensure_started()
         with self._lock:
+            if generation != self.generation:
+                return
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
             self._entries[digest] = (time.monotonic() + ttl, api_key)
@@ -65,7 +74,9 @@ class _KeyCache:
         self._entries.pop(digest, None)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
 
 
 key_cache = _KeyCache()
@@ -76,6 +87,7 @@ def apikey_authenticate(*, key: str) -> APIKey | None:
     digest = key_digest(key)
     api_key = key_cache.get(digest)
     if api_key is None:
+        generation = key_cache.generation
         api_key = (
             APIKey.objects.select_related("user")
             .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
@@ -83,7 +95,7 @@ def apikey_authenticate(*, key: str) -> APIKey | None:
         )
         if api_key is None:
             return None
-        key_cache.put(digest, api_key)
+        key_cache.put(digest, api_key, generation=generation)
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         # Conditional, so concurrent requests (and workers) with one key write once.
