@@ -15,8 +15,10 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     EMBEDDER_THREADS           CPU threads per worker for the local embedder (default on ONNX Runtime: 2, or
                                1 on one core; on torch: the usable cores shared out between the workers);
                                read by Django's settings too
-    GUNICORN_TIMEOUT           seconds a request may take before its worker is restarted (default 120:
-                               an add with inference waits on LLM calls)
+    GUNICORN_TIMEOUT           seconds a client may pause while sending a request body, and a worker's event loop
+                               may go without its heartbeat before the worker is restarted (default 120). It does
+                               not bound a request running in Django's threads: LLM_TIMEOUT and
+                               DB_STATEMENT_TIMEOUT_MS do
     GUNICORN_GRACEFUL_TIMEOUT  seconds running requests get to finish on shutdown or reload (default 30)
     GUNICORN_KEEPALIVE         seconds an idle keep-alive connection stays open (default 5; keep it
                                above your reverse proxy's upstream idle timeout if it reuses connections)
