@@ -202,7 +202,7 @@ MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
 # all of an add's messages together, characters in a search query, and in a filter: conditions in all,
-# AND/OR/NOT nesting, and values in one `in`/`nin` list.
+# AND/OR/NOT nesting, and values in all its `in`/`nin` lists together.
 MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 100)
 MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000)
 MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000)

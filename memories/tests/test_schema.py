@@ -21,3 +21,12 @@ def test_messages_are_a_string_or_a_list_of_the_message_component(client):
     # The $ref once pointed at a component that was never registered, so no client could build a body from it.
     component = listed["items"]["$ref"].removeprefix("#/components/schemas/")
     assert set(document["components"]["schemas"][component]["properties"]) == {"role", "content", "name"}
+
+
+def test_search_filters_describe_the_in_nin_limit_as_a_total(client):
+    # MAX_FILTER_LIST counts the values of all of a filter's in/nin lists together (memories/filters.py); the
+    # description said "per in/nin list", but values split over several lists add up.
+    document = client.get("/openapi.json").json()
+    description = document["components"]["schemas"]["SearchRequestRequest"]["properties"]["filters"]["description"]
+    assert "1000 values in all its in/nin lists together" in description
+    assert "per in/nin list" not in description
