@@ -453,8 +453,9 @@ def describe_llm(runtime: Runtime) -> str:
 
 
 def describe_stored(runtime: Runtime) -> str | None:
-    """What POST /configure stored, secrets masked, for the startup log; None when nothing is stored."""
-    if not runtime.version:
+    """What POST /configure stored, secrets masked, for the startup log; None when nothing is stored (never
+    configured, or forgotten by DELETE /configure, which keeps the row's version and empties it)."""
+    if not runtime.version or not runtime.overrides:
         return None
     parts = []
     for section, value in runtime.overrides.items():

@@ -223,6 +223,15 @@ def test_startup_log_says_inference_was_turned_off_through_configure(db, caplog)
     assert "turned off through POST /configure (configuration v2; DELETE /configure returns" in llm
 
 
+def test_startup_log_says_nothing_is_stored_after_delete_configure(db, caplog):
+    # DELETE /configure leaves the row with empty overrides and a higher version: the environment's settings
+    # are in force, so the log must not claim a stored configuration overrides them.
+    ServerConfig.objects.create(pk=1, version=5, config={})
+    lines = announce_lines(caplog)
+    assert not any("stored through POST /configure" in line for line in lines)
+    assert any(line.startswith("llm: none configured") for line in lines)
+
+
 # --- at rest -----------------------------------------------------------------------------------------------
 
 KEY = "sk-live-ABCDEFGHIJKLMNOP"
