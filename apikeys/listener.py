@@ -72,7 +72,7 @@ class AuthListener:
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0):
                             self._on_change()
-            except psycopg.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: keep trying, never end the thread (one per put)
                 logger.warning(
                     "API key cache: not listening for revocations (%s); cached keys expire after "
                     "API_KEY_CACHE_SECONDS. Retrying in %.0f s.",
