@@ -123,7 +123,7 @@ def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
         "filters": filters,
         **_scope_for_filters(ctx, arguments, filters),
     }
-    for name in ("limit", "threshold"):
+    for name in ("limit", "threshold", "reference_date"):
         if name in arguments:
             data[name] = arguments[name]
     valid = _validated(SearchRequestSerializer, data).validated_data
@@ -134,6 +134,7 @@ def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
         top_k=valid["top_k"],
         threshold=valid["threshold"],
         show_expired=valid["show_expired"],
+        reference_date=valid.get("reference_date"),
     )
     return SearchResponseSerializer({"results": hits}).data
 

@@ -135,6 +135,11 @@ _SPECS = [
                         "maximum": 1,
                         "description": "Minimum score (default 0.1).",
                     },
+                    "reference_date": {
+                        "type": ["string", "number"],
+                        "description": "Read the query's time words ('last week', 'yesterday') from this time "
+                        "instead of now: unix seconds, YYYY-MM-DD or ISO 8601.",
+                    },
                     **SCOPE_PROPERTIES,
                     "enable_graph": ENABLE_GRAPH,
                 },

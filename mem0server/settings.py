@@ -252,6 +252,11 @@ if not 0 < SEARCH_RERANK_TIMEOUT <= 600:
 # Platform adds with inference tag the memories they write with categories (one more LLM call per add).
 CATEGORIZE_MEMORIES = env_bool("CATEGORIZE_MEMORIES", True)
 
+# A query that names a time ("last week", "in March 2025") ranks memories of that time higher: score = (1 - t) x
+# the fused score + t x (1 inside the window, else 0). 0 turns temporal ranking off (memories/temporal.py).
+SEARCH_TEMPORAL_WEIGHT = env_float("SEARCH_TEMPORAL_WEIGHT", 0.2)
+if not 0.0 <= SEARCH_TEMPORAL_WEIGHT <= 1.0:
+    raise ImproperlyConfigured(f"SEARCH_TEMPORAL_WEIGHT must be between 0 and 1, not {SEARCH_TEMPORAL_WEIGHT}.")
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)

@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, MemorySentence, Posting
+from memories.temporal import TimeWindow
 
 # BM25's term-frequency saturation (its usual value); no length normalisation, see above.
 BM25_K1 = 1.2
@@ -44,7 +45,7 @@ RRF_K = 60
 # Fields a search result carries, in the model's order (the embedding and the tsvector stay in PostgreSQL).
 _FIELDS = [f for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector")]
 # What the fusion statement adds to each row, in its order: the attributes ranked() reads.
-_PARTS = ("similarity", "bm25", "keyword", "weight", "vector_rank", "keyword_rank", "score")
+_PARTS = ("similarity", "bm25", "keyword", "weight", "vector_rank", "keyword_rank", "temporal", "score")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Scope:
 
 def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None) -> Scope:
     """The SQL of a scope's memories and postings, with named placeholders for the search statements."""
-    sql, params = _named(memories.values("id", "hash", "search_vector", "embedding"), "s")
+    sql, params = _named(memories.values("id", "hash", "search_vector", "embedding", "occurred_at", "created_at"), "s")
     if postings is None:
         return Scope(sql, MappingProxyType(params))
     postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf"), "p")
@@ -130,8 +131,13 @@ SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 
-def _fusion_sql(scope_sql: str, exact: bool, method: str) -> str:
-    """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit."""
+def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -> str:
+    """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
+
+    `timed` (the query names a time, memories/temporal.py): the CANDIDATE_DEPTH nearest memories whose time falls
+    in the window %(window_start)s..%(window_end)s are candidates too, and `score` becomes (1 - t) x the fused
+    score + t x (1 inside the window, else 0), t = %(temporal_weight)s; when no candidate is inside, scores are
+    as without a window."""
     # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
     # that the HNSW index serves.
     distance = "(s.embedding <=> %(vector)s::vector) + 0.0" if exact else "s.embedding <=> %(vector)s::vector"
@@ -142,6 +148,31 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str) -> str:
         score = f"({rrf}) / (2::float8 / ({RRF_K} + 1))"
     else:
         score = "(1 - weight) * greatest(similarity, 0) + weight * keyword"
+    moment = "coalesce(s.occurred_at, s.created_at)"
+    if timed:
+        # Each candidate carries its time only when the query names one: otherwise the statement is as before.
+        carried, keyword_moment = f", {moment} AS moment", ", coalesce(m.occurred_at, m.created_at)"
+        inside = f"{moment} >= %(window_start)s::timestamptz AND {moment} < %(window_end)s::timestamptz"
+        window = f"""
+), win AS (
+    -- The window's own nearest memories: "what happened last week" has few words that find them otherwise.
+    SELECT s.id, {distance} AS distance, s.hash{carried} FROM scope s WHERE {inside}
+    ORDER BY 2 LIMIT {CANDIDATE_DEPTH}"""  # noqa: S608  (constants only)
+        from_window = """
+        UNION ALL
+        SELECT * FROM win WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = win.id)"""
+        not_in_window = "AND NOT EXISTS (SELECT FROM win WHERE win.id = k.id)"
+        temporal = (
+            "CASE WHEN moment >= %(window_start)s::timestamptz AND moment < %(window_end)s::timestamptz "
+            "THEN 1.0 ELSE 0.0 END"
+        )
+        score = (
+            f"CASE WHEN temporal IS NOT NULL THEN (1 - %(temporal_weight)s::float8) * ({score}) "
+            f"+ %(temporal_weight)s::float8 * temporal ELSE {score} END"
+        )
+    else:
+        window = from_window = not_in_window = carried = keyword_moment = ""
+        temporal = "NULL::float8"
     return f"""
 WITH scope AS NOT MATERIALIZED (
     {scope_sql}
@@ -150,17 +181,18 @@ WITH scope AS NOT MATERIALIZED (
 ), vec AS (
     -- Each neighbour leaves with its distance (the index scan's own order), so only the keyword side's other
     -- candidates are read again to compare their vectors.
-    SELECT s.id, {distance} AS distance, s.hash FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}
+    SELECT s.id, {distance} AS distance, s.hash{carried} FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}{window}
 ), found AS (
     -- A long memory is as similar as its closest sentence when that is closer than its whole text
     -- (memories/sentences.py); greatest() passes over the NULL of a memory without sentences.
-    SELECT c.id, greatest(1 - c.distance, sentence.similarity) AS similarity, coalesce(b.score, 0) AS bm25
+    SELECT c.id, greatest(1 - c.distance, sentence.similarity) AS similarity, coalesce(b.score, 0) AS bm25,
+           {temporal} AS temporal
     FROM (
-        SELECT id, distance, hash FROM vec
+        SELECT * FROM vec{from_window}
         UNION ALL
-        SELECT k.id, m.embedding <=> %(vector)s::vector, m.hash
+        SELECT k.id, m.embedding <=> %(vector)s::vector, m.hash{keyword_moment}
         FROM bm25 k JOIN {Memory._meta.db_table} m ON m.id = k.id
-        WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = k.id)
+        WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = k.id) {not_in_window}
     ) c
     LEFT JOIN bm25 b ON b.id = c.id
     -- Only sentences cut from the memory's present text (their hash is its own).
@@ -171,6 +203,8 @@ WITH scope AS NOT MATERIALIZED (
 ), ranked AS (
     -- Each list's rank among all candidates (1 = best); a memory without keywords has no keyword rank.
     SELECT id, similarity, bm25,
+           -- Inside the query's time or not; NULL for every candidate when none is inside (scores as untimed).
+           CASE WHEN bool_or(temporal > 0) OVER () THEN temporal END AS temporal,
            row_number() OVER (ORDER BY similarity DESC, id) AS vector_rank,
            CASE WHEN bm25 > 0 THEN row_number() OVER (ORDER BY bm25 DESC, id) END AS keyword_rank,
            CASE WHEN %(max_score)s::float8 > 0 THEN least(1.0, bm25 / %(max_score)s::float8) ELSE 0.0 END AS keyword,
@@ -218,6 +252,8 @@ def ranked(
     threshold: float,
     limit: int,
     bitmaps: bool = False,
+    window: TimeWindow | None = None,
+    temporal_weight: float = 0.0,
 ) -> list[Memory]:
     """The best `limit` memories of the scope scoring at least `threshold`, best first, fused in PostgreSQL.
 
@@ -229,6 +265,8 @@ def ranked(
     BM25 reads their index; without, the memories' tsvectors.
 
     Two statements: the keyword side first, which needs no vector, then the vector side and the fusion.
+    `window` (the time the query names) with `temporal_weight` > 0 favours memories of that time (_fusion_sql).
+
     `query_vector` is called between them, so an embedding computed meanwhile (another thread, another core)
     costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
     search's settings (settings_sql; `bitmaps`: an exact search keeps bitmap scans) in one query string, which
@@ -246,7 +284,10 @@ def ranked(
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
         params |= {"vector": _vector_literal(query_vector())}
         params |= {"weight": float(weight), "threshold": float(threshold), "limit": int(limit)}
-        _execute_set(cursor, sets, _fusion_sql(scope_sql, exact, method), params)
+        timed = window is not None and temporal_weight > 0
+        if timed:
+            params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
+        _execute_set(cursor, sets, _fusion_sql(scope_sql, exact, method, timed), params)
         rows = _memories(cursor.fetchall())
     for memory in rows:
         memory.score = float(memory.score)
@@ -258,6 +299,8 @@ def ranked(
             "bm25": float(memory.bm25),
             "vector_rank": memory.vector_rank,
             "keyword_rank": memory.keyword_rank,
+            "temporal": None if memory.temporal is None else float(memory.temporal),
+            "temporal_weight": float(temporal_weight) if memory.temporal is not None else 0.0,
         }
     return rows
 

@@ -24,6 +24,7 @@ from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size,
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
+from memories.temporal import query_window
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -304,6 +305,7 @@ def memories_search(
     top_k: int = 20,
     threshold: float = 0.1,
     show_expired: bool = False,
+    reference_date: datetime | None = None,
 ) -> list[Memory]:
     """Hybrid search inside one scope: BM25 and vector candidates, fused; best first, at most top_k.
 
@@ -317,6 +319,11 @@ def memories_search(
     settings.SEARCH_KEYWORD_WEIGHT; `threshold` then drops memories that are neither close by meaning nor
     share the query's distinctive words. "rrf" is reciprocal-rank fusion scaled so that first on both lists
     is 1; `threshold` is then relative to the other candidates, not absolute.
+
+    A query that names a time ("last week", "in March 2025"; memories/temporal.py), read relative to
+    `reference_date` (default: now), also takes that time's nearest memories as candidates and ranks memories of
+    that time higher: score = (1 - t) x the fused score + t, t = settings.SEARCH_TEMPORAL_WEIGHT, for a memory
+    whose time (its timestamp, else when it was stored) is inside; without it, for one outside.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -339,6 +346,7 @@ def memories_search(
     except EmptyResultSet:
         return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
     plan = _scope_plan(bounds)
+    window = query_window(query, reference_date or timezone.now()) if settings.SEARCH_TEMPORAL_WEIGHT > 0 else None
     return search.ranked(
         scope=scope,
         query=query,
@@ -350,6 +358,8 @@ def memories_search(
         weight=settings.SEARCH_KEYWORD_WEIGHT,
         threshold=threshold,
         limit=top_k,
+        window=window,
+        temporal_weight=settings.SEARCH_TEMPORAL_WEIGHT,
     )
 
 

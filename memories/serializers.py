@@ -138,7 +138,7 @@ class TimestampField(serializers.Field):
         try:
             return parse_timestamp(data)
         except ValueError as error:
-            raise serializers.ValidationError(f"timestamp {error}") from None
+            raise serializers.ValidationError(f"{self.field_name} {error}") from None
 
     def to_representation(self, value):
         return value.isoformat()
@@ -150,8 +150,15 @@ class TimestampFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         return {
             "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
-            "description": "When the conversation happened: unix seconds, or ISO 8601 (no zone: UTC).",
+            "description": self.target.help_text
+            or "When the conversation happened: unix seconds, or ISO 8601 (no zone: UTC).",
         }
+
+
+REFERENCE_DATE_HELP = (
+    "The time the query's own time words ('last week', 'yesterday', 'in March') are read from, instead of now: "
+    "unix seconds, YYYY-MM-DD or an ISO 8601 date-time (no zone: UTC)."
+)
 
 
 class AddMemoryRequestSerializer(ScopeMixin):
@@ -364,6 +371,7 @@ class SearchRequestSerializer(ScopeMixin):
     )
     explain = serializers.BooleanField(default=False)
     show_expired = serializers.BooleanField(default=False)
+    reference_date = TimestampField(required=False, allow_null=True, help_text=REFERENCE_DATE_HELP)
 
     def validate(self, attrs):
         attrs["filters"] = search_scope_check(merge_scope(attrs, attrs.get("filters")))
@@ -383,6 +391,15 @@ class ScoreDetailsSerializer(serializers.Serializer):
     bm25 = serializers.FloatField(help_text="The raw BM25 score (0 when no keyword matches).")
     vector_rank = serializers.IntegerField(allow_null=True, help_text="Rank among the candidates by meaning.")
     keyword_rank = serializers.IntegerField(allow_null=True, help_text="Rank by BM25; null without a keyword.")
+    temporal = serializers.FloatField(
+        allow_null=True,
+        help_text="1 when the memory's time (its timestamp, else when it was stored) is inside the time the query "
+        "names ('last week'), 0 when outside; null when the query names no time.",
+    )
+    temporal_weight = serializers.FloatField(
+        help_text="t in score = (1 - t) x the fused score + t x temporal (SEARCH_TEMPORAL_WEIGHT); 0 when the query "
+        "names no time or no candidate is of that time."
+    )
     rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
     rerank_score = serializers.FloatField(
         required=False, help_text="The reranker's own score (cross-encoder, rerank API), when it ran; not 0..1."

@@ -155,6 +155,7 @@ class SearchView(APIView):
             top_k=data["top_k"],
             threshold=data["threshold"],
             show_expired=data["show_expired"],
+            reference_date=data.get("reference_date"),
         )
         serializer = SearchResponseSerializer(
             {"results": outcome.results, "rerank": outcome.rerank}, context={"explain": data["explain"]}

@@ -23,6 +23,7 @@ from memories.filters import required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
+    REFERENCE_DATE_HELP,
     MemorySerializer,
     MessagesField,
     RerankOutcomeSerializer,
@@ -288,6 +289,7 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         required=False, allow_null=True, help_text="Accepted; keywords always count."
     )
     categories = CategoryNamesField()
+    reference_date = TimestampField(required=False, allow_null=True, help_text=REFERENCE_DATE_HELP)
 
     def validate(self, attrs):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))

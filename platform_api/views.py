@@ -181,6 +181,7 @@ class SearchView(PlatformView):
             top_k=data["top_k"],
             threshold=data["threshold"],
             show_expired=data["show_expired"],
+            reference_date=data.get("reference_date"),
         )
         serializer = PlatformSearchResponseSerializer(
             {"results": outcome.results, "rerank": outcome.rerank}, context={"fields": data.get("fields")}

@@ -55,6 +55,8 @@ def test_a_search_result_is_written_as_drf_writes_it_with_and_without_explain(ma
         "bm25": 2.25,
         "vector_rank": 1,
         "keyword_rank": None,
+        "temporal": 1.0,
+        "temporal_weight": 0.2,
     }
     for explain in (True, False):
         expected = drf_generic(SearchResultSerializer, memory, explain=explain)

@@ -231,6 +231,18 @@ def test_search_results_carry_categories_and_timestamp_as_get_does(client, llm_o
     assert slim == {"memory": "Loves sushi", "categories": ["food"], "timestamp": "2023-05-08T11:56:01Z"}
 
 
+def test_search_reads_the_querys_time_from_the_sdks_reference_date(client):
+    """Mem0's temporal reasoning: "last week" is the week before reference_date, and its memory comes first."""
+    for city, when in (("Paris", 1742464800), ("Tokyo", 1741773600), ("Lisbon", 1717322400)):  # Mar 20, Mar 12 2025
+        add_plain(client, f"Met Maya at the Orion conference in {city}.", timestamp=when)  # and Jun 2 2024
+    question = "Which city did I meet Maya in at the Orion conference last week?"
+    for reference, city in (("2025-03-21", "Tokyo"), (1742515200 + 86400 * 7, "Paris")):  # Mar 21 and Mar 28
+        [first, *_] = client.search(question, filters={"user_id": "alice"}, reference_date=reference)["results"]
+        assert city in first["memory"]
+    with pytest.raises(ValidationError, match="reference_date"):
+        client.search(question, filters={"user_id": "alice"}, reference_date="the week before")
+
+
 def test_get_project_and_update_project_round_trip_every_setting(client):
     client.update_project(
         custom_instructions="Be brief.",

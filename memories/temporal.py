@@ -1,0 +1,203 @@
+"""The time a search query names ("last week", "yesterday", "in March 2025", "3 days ago"), as a window of time.
+
+Search ranks memories whose time (their `timestamp`, else when they were stored) falls inside that window above
+those that do not, and also takes the window's own closest memories as candidates (memories/search.py), so
+"What did I do last week?" finds last week's memories even when nothing else in the query matches them. This is
+Mem0 Platform's temporal reasoning for the query side; `reference_date` stands in for "now", as there.
+
+English expressions only; the first one in the query counts. Days, weeks (Monday first), months and years are
+those of `now`'s time zone. A window is [start, end): `start` inclusive, `end` exclusive.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+MONTHS["sept"] = 9
+WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
+NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "couple of": 2,
+    "few": 3,
+}
+UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month"}
+UNITS |= {"year": "year", "years": "year"}
+MAX_AGO = 1000  # "5000 years ago" names no time a memory can have: no window
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WEEKDAY = "|".join(WEEKDAYS)
+_COUNT = r"\d{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
+_UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+
+PATTERNS = [
+    ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
+    ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
+    ("day_month", rf"\b{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
+    ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
+    ("in_month", rf"\b(?:in|during|since|as of|of|from)\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
+    ("in_year", rf"\b(?:in|during|since|as of|of|from)\s+{_YEAR}\b"),
+    ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
+    ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
+    ("relative", r"\b(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>week|weekend|month|year)\b"),
+    ("weekday", rf"\b(?:(?P<which>last|this|next|on|past)\s+)?(?P<weekday>{_WEEKDAY})\b"),
+    ("day_word", r"\b(?P<word>today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening)\b"),
+]
+
+
+def _renamed(name: str, pattern: str) -> str:
+    """`pattern` with its groups named `name__group`: group names must be unique across the alternatives."""
+    return re.sub(r"\(\?P<(\w+)>", lambda group: f"(?P<{name}__{group.group(1)}>", pattern)
+
+
+_COMPILED = re.compile("|".join(f"(?P<_{name}>{_renamed(name, pattern)})" for name, pattern in PATTERNS), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    expression: str  # as the query wrote it
+    start: datetime
+    end: datetime
+
+
+def query_window(query: str, now: datetime) -> TimeWindow | None:
+    """The window of time `query` names, relative to `now` (an aware datetime), or None when it names none."""
+    for match in _COMPILED.finditer(query):
+        name = match.lastgroup.removeprefix("_")
+        parts = {
+            key.split("__", 1)[1]: value
+            for key, value in match.groupdict().items()
+            if value is not None and key.startswith(f"{name}__")
+        }
+        days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
+        if days is not None:
+            start, end = days
+            return TimeWindow(match.group(0), _midnight(start, now), _midnight(end, now))
+    return None
+
+
+def _midnight(day: date, now: datetime) -> datetime:
+    return datetime.combine(day, time(), tzinfo=now.tzinfo)
+
+
+def _window(name: str, parts: dict[str, str], today: date) -> tuple[date, date] | None:
+    try:
+        if name == "iso":
+            day = date(int(parts["year"]), int(parts["m"]), int(parts["d"]))
+            return day, day + timedelta(days=1)
+        if name in ("month_day", "day_month"):
+            month = MONTHS[parts["month"].rstrip(".")]
+            year = int(parts["year"]) if "year" in parts else _latest_year(today, month, int(parts["day"]))
+            day = date(year, month, int(parts["day"]))
+            return day, day + timedelta(days=1)
+        if name == "month_year":
+            return _month(int(parts["year"]), MONTHS[parts["month"].rstrip(".")])
+        if name == "in_month":
+            month = MONTHS[parts["month"]]
+            return _month(int(parts["year"]) if "year" in parts else _latest_year(today, month, 1), month)
+        if name == "in_year":
+            year = int(parts["year"])
+            return date(year, 1, 1), date(year + 1, 1, 1)
+    except ValueError:  # February 30th, month 13: names no day
+        return None
+    if name in ("ago", "past"):
+        count = int(parts["count"]) if parts["count"].isdigit() else NUMBERS[parts["count"]]
+        if not 0 < count <= MAX_AGO:
+            return None
+        unit = UNITS[parts["unit"]]
+        if name == "past":  # the last N days: up to and including today
+            return _back(today, unit, count)[0], today + timedelta(days=1)
+        return _unit_window(_back(today, unit, count)[0], unit)
+    if name == "relative":
+        return _relative(parts["which"], parts["unit"], today)
+    if name == "weekday":
+        return _weekday(parts.get("which"), WEEKDAYS[parts["weekday"]], today)
+    word = parts["word"]
+    if word in ("yesterday", "last night"):
+        return today - timedelta(days=1), today
+    if word == "tomorrow":
+        return today + timedelta(days=1), today + timedelta(days=2)
+    return today, today + timedelta(days=1)
+
+
+def _latest_year(today: date, month: int, day: int) -> int:
+    """The year of the latest such day that is not after today ("in March" in January: last year's)."""
+    return today.year if (month, day) <= (today.month, today.day) else today.year - 1
+
+
+def _month(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    return start, date(year + month // 12, month % 12 + 1, 1)
+
+
+def _back(today: date, unit: str, count: int) -> tuple[date, date]:
+    """The day `count` units before today, and today."""
+    if unit == "day":
+        return today - timedelta(days=count), today
+    if unit == "week":
+        return today - timedelta(weeks=count), today
+    months = today.year * 12 + today.month - 1 - (count if unit == "month" else 12 * count)
+    year, month = divmod(months, 12)
+    return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1])), today
+
+
+def _unit_window(day: date, unit: str) -> tuple[date, date]:
+    """The calendar day, week, month or year that holds `day`."""
+    if unit == "day":
+        return day, day + timedelta(days=1)
+    if unit == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(weeks=1)
+    if unit == "month":
+        return _month(day.year, day.month)
+    return date(day.year, 1, 1), date(day.year + 1, 1, 1)
+
+
+def _relative(which: str, unit: str, today: date) -> tuple[date, date]:
+    if which == "past" and unit != "weekend":  # the past week: the last 7 days, today included
+        return _back(today, unit, 1)[0], today + timedelta(days=1)
+    step = {"this": 0, "last": -1, "past": -1, "previous": -1, "next": 1, "coming": 1}[which]
+    if unit == "weekend":
+        saturday = today - timedelta(days=today.weekday() - 5)  # this week's
+        if step < 0:
+            saturday -= timedelta(weeks=1)
+        elif step > 0 and today.weekday() >= 5:
+            saturday += timedelta(weeks=1)
+        return saturday, saturday + timedelta(days=2)
+    if unit == "week":
+        return _unit_window(today + timedelta(weeks=step), "week")
+    if unit == "month":
+        year, month = divmod(today.year * 12 + today.month - 1 + step, 12)
+        return _month(year, month + 1)
+    return date(today.year + step, 1, 1), date(today.year + step + 1, 1, 1)
+
+
+def _weekday(which: str | None, weekday: int, today: date) -> tuple[date, date]:
+    """ "last/on/past Monday" and a bare "Monday": the latest Monday before today; "this Monday": this week's;
+    "next Monday": the first after today."""
+    if which == "next":
+        day = today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    elif which == "this":
+        day = today - timedelta(days=today.weekday()) + timedelta(days=weekday)
+    else:
+        day = today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
+    return day, day + timedelta(days=1)

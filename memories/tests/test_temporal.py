@@ -1,0 +1,117 @@
+"""A query that names a time ("last week") ranks memories of that time first, read from `reference_date` or now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from memories import search as search_module
+from memories.temporal import query_window
+from memories.tests.test_search import search
+
+FRIDAY = datetime(2025, 3, 21, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("query", "expression", "start", "end"),
+    [
+        ("Which city did I meet Maya in last week?", "last week", "2025-03-10", "2025-03-17"),
+        ("what did I eat yesterday", "yesterday", "2025-03-20", "2025-03-21"),
+        ("plans for tomorrow", "tomorrow", "2025-03-22", "2025-03-23"),
+        ("as of March 2025", "as of March 2025", "2025-03-01", "2025-04-01"),
+        ("what did we do in April", "in April", "2024-04-01", "2024-05-01"),  # the latest April not after now
+        ("the trip in 2023", "in 2023", "2023-01-01", "2024-01-01"),
+        ("3 days ago", "3 days ago", "2025-03-18", "2025-03-19"),
+        ("two weeks ago", "two weeks ago", "2025-03-03", "2025-03-10"),
+        ("in the past 10 days", "past 10 days", "2025-03-11", "2025-03-22"),
+        ("last month", "last month", "2025-02-01", "2025-03-01"),
+        ("last weekend", "last weekend", "2025-03-15", "2025-03-17"),
+        ("what did I do on Sunday", "on Sunday", "2025-03-16", "2025-03-17"),
+        ("next Friday", "next Friday", "2025-03-28", "2025-03-29"),
+        ("Dec 25", "Dec 25", "2024-12-25", "2024-12-26"),
+        ("on 2025-02-28", "2025-02-28", "2025-02-28", "2025-03-01"),
+    ],
+)
+def test_the_time_a_query_names(query, expression, start, end):
+    window = query_window(query, FRIDAY)
+    assert (window.expression, window.start.date().isoformat(), window.end.date().isoformat()) == (
+        expression,
+        start,
+        end,
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["what does the user like", "May I ask about the march", "on 2025-02-30", "5000 years ago", "meeting at 10 am"],
+)
+def test_a_query_that_names_no_time(query):
+    assert query_window(query, FRIDAY) is None
+
+
+CONFERENCE = {
+    "Met Maya at the Orion conference in Paris.": "2025-03-20T10:00:00Z",  # yesterday
+    "Met Maya at the Orion conference in Tokyo.": "2025-03-12T10:00:00Z",  # last week
+    "Met Maya at the Orion conference in Lisbon.": "2024-06-02T10:00:00Z",  # last year
+}
+
+
+@pytest.fixture
+def conference(make_memory):
+    return {
+        text: make_memory(text, timestamp=datetime.fromisoformat(when.replace("Z", "+00:00")))
+        for text, when in CONFERENCE.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("when", "city"), [("last week", "Tokyo"), ("yesterday", "Paris"), ("last year", "Lisbon"), ("in June", "Lisbon")]
+)
+def test_the_memory_of_the_time_the_query_names_comes_first(api_client, conference, when, city):
+    body = {"query": f"Which city did I meet Maya in at the Orion conference {when}?", "user_id": "alice"}
+    results = search(api_client, **body, reference_date="2025-03-21", explain=True).json()["results"]
+    assert city in results[0]["memory"]
+    assert [r["score_details"]["temporal"] for r in results] == [1.0, 0.0, 0.0]
+    assert all(0 <= r["score"] <= 1 and r["score_details"]["temporal_weight"] == 0.2 for r in results)
+
+
+def test_without_a_reference_date_now_is_the_reference(api_client, conference, settings):
+    """Now (2026 or later) none of them is of "last week": the ranking is by meaning and keywords alone."""
+    body = {"query": "Which city did I meet Maya in at the Orion conference last week?", "user_id": "alice"}
+    results = search(api_client, **body, explain=True).json()["results"]
+    assert {r["score_details"]["temporal"] for r in results} == {None}
+    assert {r["score_details"]["temporal_weight"] for r in results} == {0.0}
+    settings.SEARCH_TEMPORAL_WEIGHT = 0
+    untimed = search(api_client, **body).json()["results"]
+    assert [(r["id"], r["score"]) for r in results] == [(r["id"], r["score"]) for r in untimed]
+
+
+def test_a_time_alone_finds_that_times_memories_beyond_the_candidates_by_meaning(api_client, make_memory, monkeypatch):
+    """ "What happened last week?" shares no word with the week's memory, and others are closer in meaning (and
+    would fill the candidates by meaning): the window's own nearest memories are candidates too."""
+    monkeypatch.setattr(search_module, "CANDIDATE_DEPTH", 2)
+    march = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
+    for text in ("An eventful day at the office", "Something odd occurred at the party", "It all went wrong again"):
+        make_memory(text, timestamp=datetime(2024, 11, 5, tzinfo=UTC))
+    quiet = make_memory("Repainted the garden fence green", timestamp=march)
+    body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0}
+    results = search(api_client, **body, reference_date="2025-03-21", explain=True).json()["results"]
+    assert results[0]["id"] == quiet
+    untimed = search(api_client, **body | {"query": "What happened?"}).json()["results"]
+    assert quiet not in [r["id"] for r in untimed]
+
+
+@pytest.mark.parametrize("value", ["next tuesday", "2025-13-01", True, {"at": 1}, 1e20])
+def test_a_reference_date_that_is_no_time_is_a_400_naming_it(api_client, make_memory, value):
+    make_memory("Loves curry")
+    response = search(api_client, query="curry last week", user_id="alice", reference_date=value)
+    assert response.status_code == 400
+    assert "reference_date" in str(response.json())
+
+
+def test_temporal_ranking_can_be_turned_off(api_client, conference, settings):
+    settings.SEARCH_TEMPORAL_WEIGHT = 0
+    body = {"query": "Which city did I meet Maya in at the Orion conference last week?", "user_id": "alice"}
+    results = search(api_client, **body, reference_date="2025-03-21", explain=True).json()["results"]
+    assert {r["score_details"]["temporal"] for r in results} == {None}
