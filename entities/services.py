@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.db.models import Q
+
 from entities.selectors import ENTITY_FIELDS
 from mem0server.exceptions import NotFound
+from memories.selectors import memories_visible
 from memories.services import memories_delete_scope
 
 
@@ -15,4 +19,26 @@ def entity_delete(*, principal, entity_type: str, entity_id: str) -> int:
     deleted = memories_delete_scope(principal=principal, scope={ENTITY_FIELDS[entity_type]: entity_id})
     if not deleted:
         raise NotFound(f"No memories for {entity_type} {entity_id[:255]!r}.")
+    return deleted
+
+
+def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, int]:
+    """Delete every memory of several entities ({entity type: id}) all or nothing; returns how many each delete
+    removed (0 for an id that owned nothing, or only memories an entity deleted before it also owned)."""
+    owned = Q()
+    for entity_type, entity_id in entities.items():
+        owned |= Q(**{ENTITY_FIELDS[entity_type]: entity_id})
+    deleted: dict[str, int] = {}
+    with transaction.atomic():
+        # All their memories locked first, in one statement in id order as every multi-row writer locks them: one
+        # entity's delete after another's locked them in two runs, and deadlocked with a batch holding one.
+        list(memories_visible(principal=principal).select_for_update().filter(owned).order_by("id").values("id"))
+        for entity_type in ENTITY_FIELDS:
+            if entity_type in entities:
+                try:
+                    deleted[entity_type] = entity_delete(
+                        principal=principal, entity_type=entity_type, entity_id=entities[entity_type]
+                    )
+                except NotFound:
+                    deleted[entity_type] = 0
     return deleted

@@ -17,7 +17,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from rest_framework import serializers
 
 from apikeys.permissions import IsAdmin
@@ -26,7 +25,6 @@ from entities import services as entity_services
 from entities.serializers import EntityListQuerySerializer, EntitySerializer
 from events import selectors as event_selectors
 from events.serializers import EventListQuerySerializer, EventSerializer
-from mem0server.exceptions import NotFound
 from memories import selectors, services
 from memories.models import SCOPE_FIELDS
 from memories.serializers import (
@@ -193,16 +191,8 @@ def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
     named = params.scope()
     if not named:
         raise ToolError("Name the entities to delete: give at least one of user_id, agent_id, app_id, run_id.")
-    deleted: dict[str, int] = {}
-    with transaction.atomic():  # all the named entities, or none of them
-        for entity_type, field in entity_selectors.ENTITY_FIELDS.items():
-            if field in named:
-                try:
-                    deleted[entity_type] = entity_services.entity_delete(
-                        principal=ctx.principal, entity_type=entity_type, entity_id=named[field]
-                    )
-                except NotFound:
-                    deleted[entity_type] = 0
+    entities = {kind: named[field] for kind, field in entity_selectors.ENTITY_FIELDS.items() if field in named}
+    deleted = entity_services.entities_delete(principal=ctx.principal, entities=entities)
     if not any(deleted.values()):
         raise ToolError(f"No memories for {', '.join(f'{f}={v!r}' for f, v in named.items())}: nothing was deleted.")
     return {"message": "Entities deleted", "deleted": deleted}
