@@ -452,8 +452,10 @@ def _sentences_fill(*, batch_size: int, progress) -> int:
         pending = [(m, vectors.sentences) for m, vectors in zip(batch, embedded, strict=True) if vectors.sentences]
         with transaction.atomic():
             rows = Memory.objects.select_for_update().filter(id__in=[m.id for m, _ in pending])
-            current = set(rows.order_by("id").values_list("id", "hash"))  # locked in id order, as every writer
-            filled = {m.id: (m.hash, parts) for m, parts in pending if (m.id, m.hash) in current}
+            # Locked in id order, as every writer. Sentences are dated by the memory's day (dated_text): a new
+            # timestamp meanwhile gave the memory sentences of its new day, which these must not replace.
+            current = set(rows.order_by("id").values_list("id", "hash", "occurred_at"))
+            filled = {m.id: (m.hash, parts) for m, parts in pending if (m.id, m.hash, m.occurred_at) in current}
             sentences_save(filled, replace=True)
         done += len(filled)
         after = batch[-1].id

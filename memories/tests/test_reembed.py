@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import numpy as np
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from memories import services
 from memories.configuration import server_config_forget
@@ -118,3 +122,55 @@ def test_the_sentences_option_gives_long_memories_their_sentences_and_leaves_who
     assert "Gave 0 long memories" in capsys.readouterr().out
     with pytest.raises(CommandError, match="exclude each other"):
         call_command("reembed_memories", "--sentences", "--all")
+
+
+def _other_session() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    keys = ("host", "port", "user", "password", "dbname")
+    return psycopg.connect(**{key: params[key] for key in keys if params.get(key)})
+
+
+def _wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
+    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
+    for _ in range(600):
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s"
+        if watcher.execute(query, [pattern]).fetchone()[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_filling_sentences_keeps_those_a_new_timestamp_gave_a_memory_meanwhile(member, embedder):
+    texts = [
+        "Work has been hectic all month and the new manager keeps moving every deadline around. I finally "
+        "repainted the kitchen a pale green on Saturday. Also, we adopted a rescue greyhound called Pepper.",
+        "We drove down to the coast for the long weekend and the traffic was terrible the whole way. The hotel "
+        "upgraded us to a sea view room. My sister joined us on Sunday with her two kids.",
+    ]
+    first, second = sorted((add(member, text, WHEN) for text in texts), key=lambda memory: memory.id)
+    MemorySentence.objects.all().delete()  # as stored by a version without sentence vectors
+    later = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
+    holder, watcher = _other_session(), _other_session()
+    watcher.autocommit = True
+    holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [first.id])  # a long transaction
+
+    def fill() -> None:
+        try:
+            services.memories_sentences_fill(batch_size=2)
+        finally:
+            connection.close()  # this thread's own database session
+
+    thread = threading.Thread(target=fill)
+    thread.start()
+    _wait_until_blocked(watcher, "%FOR UPDATE%")  # embedded both with their stored day, locking in id order
+    # Meanwhile the second memory gets a new timestamp: its vectors are dated by the new day, sentences too.
+    services.memory_update(principal=member, memory_id=second.id, occurred_at=later)
+    holder.rollback()
+    thread.join(timeout=120)
+
+    stored = MemorySentence.objects.filter(memory_id=second.id).order_by("id").values_list("embedding", flat=True)
+    expected = get_embedder().embed([dated_text(part, later) for part in split_sentences(second.text)])
+    assert np.allclose(np.array(list(stored)), np.array(expected), atol=1e-5)
+    assert MemorySentence.objects.filter(memory_id=first.id).count() == 3
+    holder.close(), watcher.close()
