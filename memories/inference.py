@@ -279,6 +279,10 @@ def _apply(
         new_sentences, changed_sentences = {}, {}
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
+            if op.event in ("UPDATE", "DELETE") and target is not None and target.text != op.target.text:
+                # Edited since the model saw it (an update does not wait for the scope's decision): the decision was
+                # about a text no longer stored. As for a deleted target, the edit stays and an UPDATE's text is new.
+                target = None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text].whole
                 duplicate = near_duplicate(account, scope, vector) or added.find(vector)

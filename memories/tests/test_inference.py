@@ -504,6 +504,36 @@ def test_an_add_waiting_longer_than_the_llm_timeout_for_its_scope_is_a_409(api_c
     assert events(add(api_client, "Lives in Berlin")) == [("ADD", "Lives in Berlin")]  # its turn, once free
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_made_while_the_llm_decided_is_neither_deleted_nor_overwritten_by_its_decision(api_client, llm):
+    events(add(api_client, "Likes tea", "Lives in Berlin"))
+    tea, home = (Memory.objects.get(text=text).id for text in ("Likes tea", "Lives in Berlin"))
+
+    def decide(stored, facts):
+        # While the model decides about the texts it was shown, the user edits both memories (PUT /memories/{id}).
+        try:
+            services.memory_update(principal=ADMIN, memory_id=tea, text="Likes tea with lemon, never with milk")
+            services.memory_update(principal=ADMIN, memory_id=home, text="Lives in Berlin, works in Potsdam")
+        finally:
+            connection.close()  # the fake server thread's own database session
+        ids = {memory["text"]: memory["id"] for memory in stored}
+        return [
+            {"event": "DELETE", "id": ids["Likes tea"]},
+            {"event": "UPDATE", "id": ids["Lives in Berlin"], "text": "Lives in Munich"},
+        ]
+
+    llm.decide = decide
+    response = add(api_client, "No longer likes tea", "Lives in Munich")
+    # Decided about texts no longer stored: the edits stay, and the new fact is stored beside them.
+    assert [event for event, _ in events(response)] == ["ADD"]
+    assert sorted(Memory.objects.values_list("text", flat=True)) == [
+        "Likes tea with lemon, never with milk",
+        "Lives in Berlin, works in Potsdam",
+        "Lives in Munich",
+    ]
+    assert MemoryHistory.objects.filter(event="DELETE").count() == 0
+
+
 # --- tenancy ----------------------------------------------------------------------------------------------
 
 
