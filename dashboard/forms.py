@@ -167,19 +167,37 @@ class ResetPasswordForm(forms.Form):
     new_password = forms.CharField(widget=forms.PasswordInput, min_length=8, label="New password")
 
 
+class ShownUrlField(forms.URLField):
+    """A URL field whose initial value is shown with its credentials masked ("user:[redacted]@", which no URL
+    parser reads): that value posted back as shown is kept as is, for the view to put the URL in force back."""
+
+    shown = ""
+
+    def clean(self, value):
+        if self.shown and (value or "").strip() == self.shown:
+            return self.shown
+        return super().clean(value)
+
+
 class ModelConfigForm(forms.Form):
-    """The LLM and embedder sections of POST /configure; a blank API key keeps the stored one."""
+    """The LLM and embedder sections of POST /configure; a blank API key keeps the stored one, and a base URL
+    left as shown (secrets masked) keeps the one in force (configuration.config_unmasked)."""
 
     llm_provider = forms.ChoiceField(choices=[(p, p) for p in LLM_PROVIDERS], label="LLM provider")
     llm_model = forms.CharField(max_length=200, required=False, label="LLM model")
-    llm_base_url = forms.URLField(required=False, label="LLM base URL", assume_scheme="https")
+    llm_base_url = ShownUrlField(required=False, label="LLM base URL", assume_scheme="https")
     llm_api_key = forms.CharField(
         required=False, widget=forms.PasswordInput, label="LLM API key", help_text="Blank keeps the current key."
     )
     embedder_provider = forms.ChoiceField(choices=[(p, p) for p in EMBEDDER_PROVIDERS], label="Embedder provider")
     embedder_model = forms.CharField(max_length=200, required=False, label="Embedder model")
-    embedder_base_url = forms.URLField(required=False, label="Embedder base URL", assume_scheme="https")
+    embedder_base_url = ShownUrlField(required=False, label="Embedder base URL", assume_scheme="https")
     embedder_dims = forms.IntegerField(required=False, min_value=1, label="Embedding dimensions")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("llm_base_url", "embedder_base_url"):
+            self.fields[name].shown = self.initial.get(name) or ""
 
     def changes(self) -> dict:
         """The configuration sections this form sets, in Mem0's shape."""

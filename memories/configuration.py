@@ -130,6 +130,22 @@ def config_redacted(value: Any, key: str = "") -> Any:
     return value
 
 
+def config_unmasked(changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` with each URL given back as it is shown (credentials and query values masked by
+    config_redacted) put back to the URL in force it stands for: a form saved as shown must not store
+    "[redacted]" inside a URL, nor move the base URL away from its key."""
+    return _unmasked(changes, server_config_current().config)
+
+
+def _unmasked(value: Any, current: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _unmasked(v, current.get(k) if isinstance(current, dict) else None) for k, v in value.items()}
+    shown_as_is = isinstance(value, str) and isinstance(current, str) and value != current
+    if shown_as_is and REDACTED in value and "://" in current and mask_urls(current) == value:
+        return current
+    return value
+
+
 def config_effective(overrides: dict[str, Any]) -> dict[str, Any]:
     """The environment's configuration with the stored overrides merged in, where a key and its base URL
     come from the same place.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -318,6 +319,33 @@ def test_an_admin_switches_the_llm_from_the_configuration_page(admin_user):
     config = server_config_get()
     assert (config["llm"]["provider"], config["llm"]["config"]["model"]) == ("ollama", "llama3.1")
     assert config["status"]["inference_enabled"]
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://llm.example/openai/deployments/chat?api-version=2024-02-01",  # was stored with "[redacted]" in it
+        "https://proxy-user:proxy-pass@llm.example/v1",  # was refused: "Enter a valid URL"
+    ],
+)
+def test_saving_the_configuration_page_as_shown_keeps_the_masked_base_url_and_the_key(admin_user, base_url):
+    from memories.configuration import server_config_get, server_config_set
+    from memories.models import ServerConfig
+
+    server_config_set(
+        changes={"llm": {"provider": "openai", "config": {"openai_base_url": base_url, "api_key": "sk-stored-key"}}}
+    )
+    client = logged_in(admin_user)
+    shown = server_config_get()["llm"]["config"]["openai_base_url"]
+    assert "[redacted]" in shown and escape(shown) in client.get("/dashboard/configuration/").content.decode()
+    response = client.post(
+        "/dashboard/configuration/",
+        # The form as the page fills it in, with only the model changed and the key left blank.
+        {"llm_provider": "openai", "llm_model": "gpt-4.1-mini", "llm_base_url": shown, "embedder_provider": "local"},
+    )
+    assert response.status_code == 302, response.content.decode()
+    llm = ServerConfig.objects.get(pk=1).config["llm"]["config"]
+    assert llm == {"model": "gpt-4.1-mini", "openai_base_url": base_url, "api_key": "sk-stored-key"}
 
 
 def test_a_configuration_the_server_cannot_use_is_explained(admin_user):

@@ -23,7 +23,7 @@ def config_page(request):
     current = configuration.server_config_get()
     form = ModelConfigForm(request.POST or None, initial=model_config_initial(current))
     if request.method == "POST" and form.is_valid():
-        serializer = ConfigSerializer(data=form.changes())
+        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
         if not serializer.is_valid():
             for problem in _flatten(serializer.errors):
                 form.add_error(None, problem)
