@@ -13,11 +13,13 @@ from memories.serializers import ScopeIdField
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
 
 SCOPE_HELP = "At least one of user, agent or run id."
+# Django's form EmailField takes 320 characters; the accounts' column stores 254 (a longer address was a 500).
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 
 class FirstAdminForm(forms.Form):
     name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH)
     password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
 
 
@@ -148,7 +150,7 @@ class RequestFilterForm(forms.Form):
 
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH)
 
 
 class PasswordForm(forms.Form):
@@ -157,7 +159,7 @@ class PasswordForm(forms.Form):
 
 
 class UserCreateForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH)
     name = forms.CharField(max_length=150, required=False)
     password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
     role = forms.ChoiceField(choices=User.Role.choices, initial=User.Role.MEMBER)

@@ -414,3 +414,20 @@ def test_the_add_form_refuses_star_as_a_scope_id(alice):
     assert response.status_code == 400
     assert "&quot;*&quot;" in response.content.decode() or '"*"' in response.content.decode()
     assert not Memory.objects.exists()
+
+
+# A valid address of 308 characters: Django's form EmailField takes up to 320, the accounts' column 254.
+LONG_EMAIL = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"
+
+
+@pytest.mark.parametrize("form", ["setup", "users", "settings"])
+def test_an_email_longer_than_an_account_can_store_is_a_field_error_on_every_form(make_user, form):
+    if form == "setup":
+        response = Client().post("/dashboard/setup/", {"email": LONG_EMAIL, "password": PASSWORD})
+    else:
+        admin = make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD, is_staff=True)
+        data = {"email": LONG_EMAIL, "password": PASSWORD, "role": "member", "form": "profile"}
+        response = logged_in(admin).post(f"/dashboard/{form}/", data)
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    assert not User.objects.filter(email__startswith="aaaa").exists()
