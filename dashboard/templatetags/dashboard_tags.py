@@ -1,6 +1,8 @@
 import json
+from urllib.parse import quote
 
 from django import template
+from django.urls import reverse
 
 register = template.Library()
 
@@ -9,3 +11,12 @@ register = template.Library()
 def as_json(value) -> str:
     """Metadata as the JSON an API caller sends and reads (escaped by the template like any text)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@register.simple_tag
+def entity_delete_url(entity_type: str, entity_id: str) -> str:
+    """The entity's delete page with its id quoted whole, "/" included: reverse() leaves "/" as it is, and a
+    browser resolves the dot segments of an id like "team/../bob" away, to bob's page. The server decodes %2F
+    back to "/" before routing, so the <path:entity_id> route reads the id as it is."""
+    head, _, tail = reverse("dashboard:entity-delete", args=[entity_type, "-"]).rpartition("/-/")
+    return f"{head}/{quote(entity_id, safe='')}/{tail}"

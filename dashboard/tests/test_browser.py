@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from memories.models import Memory
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -268,6 +269,20 @@ def test_a_member_sets_up_profiles_and_a_schema_without_descriptions_is_refused(
     assert status == 200
     assert settings["enabled"] is True
     assert settings["entities"]["user"]["schema"]["properties"]["city"]["description"] == "Where they live."
+
+
+def test_an_entity_whose_id_holds_dot_segments_is_the_one_its_delete_link_deletes(page, make_user, make_memory):
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    make_memory("filed under the team", user_id="team/../bob", principal=ada)
+    make_memory("bob's own memory", user_id="bob", principal=ada)
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Entities", exact=True).click()
+    # A browser resolves "/entities/user/team/../bob/delete/" to bob's page.
+    page.get_by_role("row", name="team/../bob").get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete user “team/../bob”?")).to_be_visible()
+    page.get_by_role("button", name="Delete 1 memory").click()
+    expect(page.get_by_text("Deleted user team/../bob and its 1 memories.")).to_be_visible()
+    assert list(Memory.objects.values_list("user_id", flat=True)) == ["bob"]
 
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():
