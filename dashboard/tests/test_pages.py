@@ -431,3 +431,14 @@ def test_an_email_longer_than_an_account_can_store_is_a_field_error_on_every_for
     assert response.status_code == 200
     assert "at most 254 characters" in response.content.decode()
     assert not User.objects.filter(email__startswith="aaaa").exists()
+
+
+def test_the_overview_says_there_are_more_entities_than_it_counted(alice, embedder):
+    vector = embedder.embed(["a memory"])[0]
+    Memory.objects.bulk_create(
+        Memory(account=alice, text="a memory", hash="0" * 32, user_id=f"user-{n:04}", embedding=vector)
+        for n in range(1001)
+    )
+    body = logged_in(alice).get("/dashboard/").content.decode()
+    assert "<strong>1001</strong> memories" in body
+    assert "<strong>1000+</strong> entities" in body  # it said 1000

@@ -10,13 +10,17 @@ from entities.selectors import entities_list
 from memories.configuration import server_config_get
 from memories.selectors import memories_count
 
+COUNTED_ENTITIES = 1000
+
 
 @account_required
 def home(request):
-    entities = entities_list(principal=request.user, limit=1000).results
+    # Listing entities is the costly part: past this many the page says "1000+" rather than counting on.
+    entities = entities_list(principal=request.user, limit=COUNTED_ENTITIES)
     context = {
         "memories": memories_count(principal=request.user, scope={}),
-        "entities": len(entities),
+        "entities": len(entities.results),
+        "more_entities": entities.next_cursor is not None,
         "keys": len(apikeys_list(user=request.user)),
         "config": server_config_get(),
     }
