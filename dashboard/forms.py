@@ -23,6 +23,17 @@ class FirstAdminForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, min_length=8, help_text="8 characters or more.")
 
 
+class TextareaField(forms.CharField):
+    """Multi-line text with the line breaks it was written with: a browser submits a textarea's line breaks as
+    CRLF (HTML's form encoding), and a memory saved with its text untouched came back changed (CR added, a new
+    hash, embedded again)."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 class ScopeIdFormField(forms.CharField):
     """A user, agent or run id by the REST API's rules (ScopeIdField), so every id the dashboard stores or asks
     for can be listed through REST too."""
@@ -91,7 +102,7 @@ class SearchForm(MemoryFilterForm):
 
 
 class AddMemoryForm(ScopeForm):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
+    text = TextareaField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
     field_order = ["text", "user_id", "agent_id", "run_id", "metadata"]
 
@@ -106,7 +117,7 @@ class AddMemoryForm(ScopeForm):
 
 
 class EditMemoryForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label="Memory")
+    text = TextareaField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label="Memory")
     metadata = forms.CharField(
         required=False, label="Metadata to merge (JSON)", widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -240,7 +251,7 @@ class ExportForm(ScopeForm):
         help_text="With a schema and an LLM configured, the LLM fills it in from the memories; "
         "without, the export is the memories as JSON.",
     )
-    export_instructions = forms.CharField(
+    export_instructions = TextareaField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Instructions for the LLM"
     )
     field_order = ["user_id", "agent_id", "run_id", "schema", "export_instructions"]
@@ -258,7 +269,7 @@ class ProfileSettingsForm(forms.Form):
         help_text='An object whose every property has a description, e.g. {"type": "object", "properties": '
         '{"city": {"type": ["string", "null"], "description": "Where the user lives now."}}}',
     )
-    custom_instructions = forms.CharField(
+    custom_instructions = TextareaField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Instructions for the LLM"
     )
 

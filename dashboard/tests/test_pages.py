@@ -442,3 +442,18 @@ def test_the_overview_says_there_are_more_entities_than_it_counted(alice, embedd
     body = logged_in(alice).get("/dashboard/").content.decode()
     assert "<strong>1001</strong> memories" in body
     assert "<strong>1000+</strong> entities" in body  # it said 1000
+
+
+def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, make_memory):
+    memory_id = make_memory("Likes:\ntea\ncoffee", user_id="alice-user", principal=alice)
+    before = Memory.objects.get(id=memory_id)
+    # A browser sends a textarea's line breaks as CRLF (HTML's form submission), edited or not.
+    response = logged_in(alice).post(
+        f"/dashboard/memories/{memory_id}/edit/", {"text": "Likes:\r\ntea\r\ncoffee", "metadata": '{"topic": "food"}'}
+    )
+    assert response.status_code == 302
+    after = Memory.objects.get(id=memory_id)
+    assert (after.text, after.hash, after.metadata) == ("Likes:\ntea\ncoffee", before.hash, {"topic": "food"})
+    added = logged_in(alice).post("/dashboard/memories/add/", {"text": "Plays:\r\nchess", "user_id": "alice-user"})
+    assert added.status_code == 302
+    assert Memory.objects.filter(text="Plays:\nchess").exists()
