@@ -60,6 +60,10 @@ class ScopeForm(forms.Form):
     def scope(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in ("user_id", "agent_id", "run_id") if self.cleaned_data.get(key)}
 
+    def scope_missing(self) -> bool:
+        """No scope id given: not one that was given and refused (its own field error says why)."""
+        return not self.scope() and not any(key in self.errors for key in ("user_id", "agent_id", "run_id"))
+
 
 def _json_object(raw: str, what: str) -> dict | None:
     """The field's JSON object, read by the REST API's rules (finite numbers, storable text, nesting limit)."""
@@ -96,7 +100,7 @@ class SearchForm(MemoryFilterForm):
 
     def clean(self):
         data = super().clean()
-        if not self.scope():
+        if self.scope_missing():
             raise forms.ValidationError("Search needs a scope: " + SCOPE_HELP)
         return data
 
@@ -111,7 +115,7 @@ class AddMemoryForm(ScopeForm):
 
     def clean(self):
         data = super().clean()
-        if not self.scope():
+        if self.scope_missing():
             raise forms.ValidationError(SCOPE_HELP)
         return data
 
@@ -129,7 +133,7 @@ class EditMemoryForm(forms.Form):
 class DeleteScopeForm(ScopeForm):
     def clean(self):
         data = super().clean()
-        if not self.scope():
+        if self.scope_missing():
             raise forms.ValidationError(SCOPE_HELP)
         return data
 

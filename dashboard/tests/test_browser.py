@@ -285,5 +285,22 @@ def test_an_entity_whose_id_holds_dot_segments_is_the_one_its_delete_link_delete
     assert list(Memory.objects.values_list("user_id", flat=True)) == ["bob"]
 
 
+def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page, make_user):
+    make_user("ada@example.com", password=PASSWORD)
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    search = page.locator("form[action='/dashboard/memories/search/']")
+    search.get_by_label("Search by meaning", exact=True).fill("tea")
+    search.get_by_label("User id").fill("alice smith")
+    search.get_by_label("Metadata filters (JSON)").fill('{"topic": food}')
+    search.get_by_role("button", name="Search").click()
+    # htmx swaps in the results area only: the errors must be there, not beside the fields it leaves as they were.
+    results = page.locator("#search-results")
+    expect(results.get_by_role("alert").filter(has_text="User id: Must not contain whitespace.")).to_be_visible()
+    expect(results.get_by_role("alert").filter(has_text="Metadata filters is not valid JSON")).to_be_visible()
+    expect(results).not_to_contain_text("Search needs a scope")
+    shot(page, "15-search-field-errors")
+
+
 def test_chromium_is_the_debian_build_not_a_downloaded_one():
     assert os.path.realpath(CHROMIUM).startswith("/usr/")
