@@ -46,7 +46,9 @@ class ConfigureView(APIView):
         responses={200: MessageResponseSerializer, **errors(409)},
     )
     def post(self, request):
-        serializer = ConfigSerializer(data=request.data)
+        # A config posted back as GET shows it keeps a base URL whose credentials or query values are masked.
+        data = configuration.config_unmasked(request.data) if isinstance(request.data, dict) else request.data
+        serializer = ConfigSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         configuration.server_config_set(changes=serializer.validated_data)
         return Response({"message": "Configuration set successfully"})

@@ -176,6 +176,21 @@ def test_posting_the_redacted_config_back_keeps_the_secret(api_client, llm):
     assert (call.body["model"], call.headers["authorization"]) == ("renamed-model", "Bearer sk-test")
 
 
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:11434/v1?api-version=2024-02-01", "http://proxy-user:proxy-pass@127.0.0.1:11434/v1"]
+)
+def test_posting_the_config_back_as_shown_keeps_a_masked_base_url_and_its_key(api_client, base_url):
+    llm = {"provider": "openai", "config": {"openai_base_url": base_url, "api_key": "sk-stored-key"}}
+    assert configure(api_client, llm=llm).status_code == 200
+    shown = api_client.get("/configure").json()
+    assert "[redacted]" in shown["llm"]["config"]["openai_base_url"]
+    shown["llm"]["config"]["model"] = "renamed-model"
+    assert configure(api_client, **shown).status_code == 200
+    stored = ServerConfig.objects.get(pk=1).config["llm"]["config"]
+    assert (stored["openai_base_url"], stored["api_key"]) == (base_url, "sk-stored-key")
+    assert stored["model"] == "renamed-model"
+
+
 def test_llm_null_turns_inference_off(api_client, llm):
     configure(api_client, llm=None)
     response = add(api_client, "Likes tea")
