@@ -72,3 +72,18 @@ def test_the_typescript_clients_delete_all_with_filters_is_told_to_pass_scope_id
     assert report["error"]["name"] == "ValidationError"
     assert "deleteAll({userId: 'alice'})" in report["error"]["message"]
     assert Memory.objects.filter(account=owner).count() == 1
+
+
+def test_the_typescript_sdks_reference_date_says_which_week_is_last_week(live_server, admin_key, embedder, make_memory):
+    from datetime import UTC, datetime
+
+    owner = User.objects.create_user(email="ts-when@example.com", name="TS")
+    for city, day in (("Paris", 20), ("Tokyo", 12)):
+        when = datetime(2025, 3, day, 10, tzinfo=UTC)
+        make_memory(f"Met Maya at the Orion conference in {city}.", user_id="maya", principal=owner, timestamp=when)
+    key = apikey_create(user=owner, label="ts")[1]
+    for reference, city in (("2025-03-21", "Tokyo"), ("2025-03-28", "Paris")):
+        report = run_sdk_check(
+            "when", host=live_server.url, key=key, MEM0_USER_ID="maya", MEM0_REFERENCE_DATE=reference
+        )
+        assert city in report["found"][0]

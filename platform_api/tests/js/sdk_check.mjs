@@ -7,6 +7,7 @@
 //           MEM0_MEMORY_IDS (comma-separated, all of user MEM0_USER_ID).
 // project:  updateProject and getProject, with the values the SDK's types allow (memoryDepth null clears it).
 // deleteall: deleteAll with filters (which the SDK writes into the query as "[object Object]"): the error.
+// when:     search "…last week?" with referenceDate MEM0_REFERENCE_DATE in user MEM0_USER_ID: the memories found.
 // Prints one JSON line of what the server answered; exits 1 with a message on the first mismatch.
 import MemoryClient, { MemoryNotFoundError } from "mem0ai";
 
@@ -98,8 +99,18 @@ async function deleteAllWithFilters() {
   }
 }
 
+async function when() {
+  const question = "Which city did I meet Maya in at the Orion conference last week?";
+  const answer = await client.search(question, {
+    filters: { user_id: process.env.MEM0_USER_ID },
+    referenceDate: process.env.MEM0_REFERENCE_DATE,
+  });
+  report.found = answer.results.map((result) => result.memory);
+}
+
 try {
   if (part === "deleteall") await deleteAllWithFilters();
+  if (part === "when") await when();
   if (part === "core" || part === "all") await core();
   if (part === "entities" || part === "all") await entities();
   if (part === "project" || part === "all") await project();
