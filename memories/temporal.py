@@ -79,8 +79,20 @@ class TimeWindow:
     end: datetime
 
 
+# Words without which no pattern above matches: most queries have none, and then the patterns are not tried (they
+# cost about 3 microseconds a character). Only the first MAX_SCAN_CHARS characters are read.
+_TRIGGERS = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"ago", "week", "weekend", "month", "year", "tonight"}
+_TRIGGERS |= {"today", "yesterday", "tomorrow", "night", "morning", "afternoon", "evening", "days", "weeks"}
+_TRIGGERS |= {"months", "years"}
+_WORDS = re.compile(r"[a-z]+|\d{4}(?=-)|(?:19|20)\d\d\b")
+MAX_SCAN_CHARS = 1_000
+
+
 def query_window(query: str, now: datetime) -> TimeWindow | None:
     """The window of time `query` names, relative to `now` (an aware datetime), or None when it names none."""
+    query = query[:MAX_SCAN_CHARS]
+    if not any(word in _TRIGGERS or word[0].isdigit() for word in _WORDS.findall(query.lower())):
+        return None
     for match in _COMPILED.finditer(query):
         name = match.lastgroup.removeprefix("_")
         parts = {

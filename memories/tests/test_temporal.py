@@ -50,6 +50,12 @@ def test_a_query_that_names_no_time(query):
     assert query_window(query, FRIDAY) is None
 
 
+def test_only_a_querys_first_thousand_characters_are_read_for_a_time():
+    """The patterns cost microseconds a character: a 10,000-character query must not cost a search 30 ms."""
+    assert query_window("x " * 490 + "last week", FRIDAY).expression == "last week"
+    assert query_window("x " * 510 + "last week", FRIDAY) is None
+
+
 CONFERENCE = {
     "Met Maya at the Orion conference in Paris.": "2025-03-20T10:00:00Z",  # yesterday
     "Met Maya at the Orion conference in Tokyo.": "2025-03-12T10:00:00Z",  # last week
