@@ -322,6 +322,7 @@ def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None
             embedding=vector.whole,
             **{name: data.get(name) for name in SCOPE_FIELDS},
         )
+        memory.date_event(data["created_at"])
         memories.append(memory)
         history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
     # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.

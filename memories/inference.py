@@ -302,6 +302,7 @@ def _apply(
                     categories=tags.get(op.text, []),
                     **scope,
                 )
+                memory.date_event(now)
                 added.keep(vector, memory)
                 new_sentences[memory.id] = (memory.hash, vectors[op.text].sentences)
                 history.append(history_row(memory, None, memory.text, MemoryHistory.Event.ADD, now))
@@ -315,7 +316,18 @@ def _apply(
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.categories = tags.get(op.text, target.categories)
-                target.save(update_fields=["text", "hash", "embedding", "metadata", "categories", "updated_at"])
+                target.date_event(now)
+                changed = [
+                    "text",
+                    "hash",
+                    "embedding",
+                    "metadata",
+                    "categories",
+                    "updated_at",
+                    "event_start",
+                    "event_end",
+                ]
+                target.save(update_fields=changed)
                 history.append(history_row(target, previous, target.text, MemoryHistory.Event.UPDATE, now))
                 results.append(
                     {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}
@@ -375,6 +387,7 @@ def memory_add_procedural(
         occurred_at=occurred_at,
         **scope,
     )
+    memory.date_event(timezone.now())
     with transaction.atomic():
         memory.save(force_insert=True)
         sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -14,6 +15,7 @@ from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 from mem0server.sealing import SecretsSealedJSONField
+from memories.temporal import named_window
 
 SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 # For error messages: "user_id, agent_id, app_id or run_id".
@@ -58,6 +60,10 @@ class Memory(models.Model):
     occurred_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The time its text names ("Yesterday I met Maya"), read from when it happened or was written (date_event);
+    # null when it names none. A search that names a time matches it rather than occurred_at (memories/search.py).
+    event_start = models.DateTimeField(null=True, blank=True)
+    event_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "memories"
@@ -81,6 +87,12 @@ class Memory(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+    def date_event(self, written: datetime) -> None:
+        """Set event_start and event_end from the time the text names, read from occurred_at, else `written`
+        (when the text was stored or changed)."""
+        window = named_window(self.text, self.occurred_at or written)
+        self.event_start, self.event_end = (window.start, window.end) if window else (None, None)
 
 
 class Posting(models.Model):

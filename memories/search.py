@@ -63,7 +63,8 @@ class Scope:
 
 def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None) -> Scope:
     """The SQL of a scope's memories and postings, with named placeholders for the search statements."""
-    sql, params = _named(memories.values("id", "hash", "search_vector", "embedding", "occurred_at", "created_at"), "s")
+    columns = ("id", "hash", "search_vector", "embedding", "occurred_at", "created_at", "event_start", "event_end")
+    sql, params = _named(memories.values(*columns), "s")
     if postings is None:
         return Scope(sql, MappingProxyType(params))
     postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf"), "p")
@@ -134,10 +135,11 @@ SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
 def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -> str:
     """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
 
-    `timed` (the query names a time, memories/temporal.py): the CANDIDATE_DEPTH nearest memories whose time falls
-    in the window %(window_start)s..%(window_end)s are candidates too, and `score` becomes (1 - t) x the fused
-    score + t x (1 inside the window, else 0), t = %(temporal_weight)s; when no candidate is inside, scores are
-    as without a window."""
+    `timed` (the query names a time, memories/temporal.py): the CANDIDATE_DEPTH nearest memories of the window
+    %(window_start)s..%(window_end)s are candidates too, and `score` becomes (1 - t) x the fused score + t x (1
+    inside the window, else 0), t = %(temporal_weight)s; when no candidate is inside, scores are as without a
+    window. A memory is inside when the time its text names (event_start..event_end, Memory.date_event) overlaps
+    the window, or, when its text names none, when its time (timestamp, else when stored) is inside."""
     # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
     # that the HNSW index serves.
     distance = "(s.embedding <=> %(vector)s::vector) + 0.0" if exact else "s.embedding <=> %(vector)s::vector"
@@ -151,8 +153,9 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -
     moment = "coalesce(s.occurred_at, s.created_at)"
     if timed:
         # Each candidate carries its time only when the query names one: otherwise the statement is as before.
-        carried, keyword_moment = f", {moment} AS moment", ", coalesce(m.occurred_at, m.created_at)"
-        inside = f"{moment} >= %(window_start)s::timestamptz AND {moment} < %(window_end)s::timestamptz"
+        carried = f", {moment} AS moment, s.event_start, s.event_end"
+        keyword_moment = ", coalesce(m.occurred_at, m.created_at), m.event_start, m.event_end"
+        inside = _inside("s.event_start", "s.event_end", moment)
         window = f"""
 ), win AS (
     -- The window's own nearest memories: "what happened last week" has few words that find them otherwise.
@@ -162,10 +165,7 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -
         UNION ALL
         SELECT * FROM win WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = win.id)"""
         not_in_window = "AND NOT EXISTS (SELECT FROM win WHERE win.id = k.id)"
-        temporal = (
-            "CASE WHEN moment >= %(window_start)s::timestamptz AND moment < %(window_end)s::timestamptz "
-            "THEN 1.0 ELSE 0.0 END"
-        )
+        temporal = f"CASE WHEN {_inside('event_start', 'event_end', 'moment')} THEN 1.0 ELSE 0.0 END"
         score = (
             f"CASE WHEN temporal IS NOT NULL THEN (1 - %(temporal_weight)s::float8) * ({score}) "
             f"+ %(temporal_weight)s::float8 * temporal ELSE {score} END"
@@ -221,6 +221,16 @@ SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}
 FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id
 ORDER BY r.score DESC, r.id
 """  # noqa: S608  (constants and Django's compiled scope query only)
+
+
+def _inside(start: str, end: str, moment: str) -> str:
+    """Whether a memory is of the query's window: the time its text names overlaps it, or, naming none, its time
+    is in it."""
+    window_start, window_end = "%(window_start)s::timestamptz", "%(window_end)s::timestamptz"
+    return (
+        f"(CASE WHEN {start} IS NOT NULL THEN {start} < {window_end} AND {end} > {window_start} "
+        f"ELSE {moment} >= {window_start} AND {moment} < {window_end} END)"
+    )
 
 
 def settings_sql(exact: bool, *, bitmaps: bool = False) -> str:

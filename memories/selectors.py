@@ -24,7 +24,7 @@ from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size,
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
-from memories.temporal import query_window
+from memories.temporal import named_window
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
@@ -346,7 +346,7 @@ def memories_search(
     except EmptyResultSet:
         return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
     plan = _scope_plan(bounds)
-    window = query_window(query, reference_date or timezone.now()) if settings.SEARCH_TEMPORAL_WEIGHT > 0 else None
+    window = named_window(query, reference_date or timezone.now()) if settings.SEARCH_TEMPORAL_WEIGHT > 0 else None
     return search.ranked(
         scope=scope,
         query=query,

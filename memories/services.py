@@ -244,6 +244,7 @@ def memories_add(
                 occurred_at=timestamp,
                 **scope,
             )
+            memory.date_event(now)
             stored.append((memory, vectors.sentences))
             batch.keep(vector, memory)
             results.append(
@@ -339,6 +340,8 @@ def memory_update(
             memory.expiration_date = expiration_date
         if occurred_at is not _UNSET:
             memory.occurred_at = occurred_at
+        if text is not None or occurred_at is not _UNSET:
+            memory.date_event(timezone.now())
         memory.save()
         history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
     return memory
@@ -543,6 +546,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
             if change.text is not None:
                 memory.text, memory.hash = change.text, text_hash(change.text)
                 memory.embedding = vectors[memory.id].whole
+                memory.date_event(now)
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now
@@ -551,7 +555,8 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         # others' vectors were never read, see memories_visible).
         retexted = [m for m, change in zip(memories, changes, strict=True) if change.text is not None]
         kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
-        Memory.objects.bulk_update(retexted, ["text", "hash", "embedding", "metadata", "updated_at"], batch_size=200)
+        retext_fields = ["text", "hash", "embedding", "metadata", "updated_at", "event_start", "event_end"]
+        Memory.objects.bulk_update(retexted, retext_fields, batch_size=200)
         Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
         sentences_save({m.id: (m.hash, vectors[m.id].sentences) for m in retexted}, replace=True)
         history_record(history)

@@ -1,9 +1,10 @@
 """The time a search query names ("last week", "yesterday", "in March 2025", "3 days ago"), as a window of time.
 
-Search ranks memories whose time (their `timestamp`, else when they were stored) falls inside that window above
-those that do not, and also takes the window's own closest memories as candidates (memories/search.py), so
-"What did I do last week?" finds last week's memories even when nothing else in the query matches them. This is
-Mem0 Platform's temporal reasoning for the query side; `reference_date` stands in for "now", as there.
+Search ranks memories of that window above those that are not, and also takes the window's own closest memories
+as candidates (memories/search.py), so "What did I do last week?" finds last week's memories even when nothing
+else in the query matches them. A memory's time is the one its own text names, read by the same patterns from
+when it happened or was stored (Memory.date_event: "Yesterday I met Maya"), else its `timestamp`, else when it
+was stored. This is Mem0 Platform's temporal reasoning; `reference_date` stands in for "now", as there.
 
 English expressions only; the first one in the query counts. Days, weeks (Monday first), months and years are
 those of `now`'s time zone. A window is [start, end): `start` inclusive, `end` exclusive.
@@ -88,8 +89,9 @@ _WORDS = re.compile(r"[a-z]+|\d{4}(?=-)|(?:19|20)\d\d\b")
 MAX_SCAN_CHARS = 1_000
 
 
-def query_window(query: str, now: datetime) -> TimeWindow | None:
-    """The window of time `query` names, relative to `now` (an aware datetime), or None when it names none."""
+def named_window(query: str, now: datetime) -> TimeWindow | None:
+    """The window of time `query` (a search's query, or a memory's text) names, relative to `now` (an aware
+    datetime), or None when it names none."""
     query = query[:MAX_SCAN_CHARS]
     if not any(word in _TRIGGERS or word[0].isdigit() for word in _WORDS.findall(query.lower())):
         return None
@@ -204,12 +206,14 @@ def _relative(which: str, unit: str, today: date) -> tuple[date, date]:
 
 
 def _weekday(which: str | None, weekday: int, today: date) -> tuple[date, date]:
-    """ "last/on/past Monday" and a bare "Monday": the latest Monday before today; "this Monday": this week's;
-    "next Monday": the first after today."""
+    """ "last/past Monday": the latest Monday before today; "on Monday" and a bare "Monday": the latest not after
+    today (on a Monday, that day); "this Monday": this week's; "next Monday": the first after today."""
     if which == "next":
         day = today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
     elif which == "this":
         day = today - timedelta(days=today.weekday()) + timedelta(days=weekday)
-    else:
+    elif which in ("last", "past"):
         day = today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
+    else:
+        day = today - timedelta(days=(today.weekday() - weekday) % 7)
     return day, day + timedelta(days=1)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from memories import search as search_module
-from memories.temporal import query_window
+from memories.models import Memory
+from memories.temporal import named_window
 from memories.tests.test_search import search
 
 FRIDAY = datetime(2025, 3, 21, 15, 0, tzinfo=UTC)
@@ -34,7 +35,7 @@ FRIDAY = datetime(2025, 3, 21, 15, 0, tzinfo=UTC)
     ],
 )
 def test_the_time_a_query_names(query, expression, start, end):
-    window = query_window(query, FRIDAY)
+    window = named_window(query, FRIDAY)
     assert (window.expression, window.start.date().isoformat(), window.end.date().isoformat()) == (
         expression,
         start,
@@ -47,13 +48,13 @@ def test_the_time_a_query_names(query, expression, start, end):
     ["what does the user like", "May I ask about the march", "on 2025-02-30", "5000 years ago", "meeting at 10 am"],
 )
 def test_a_query_that_names_no_time(query):
-    assert query_window(query, FRIDAY) is None
+    assert named_window(query, FRIDAY) is None
 
 
 def test_only_a_querys_first_thousand_characters_are_read_for_a_time():
     """The patterns cost microseconds a character: a 10,000-character query must not cost a search 30 ms."""
-    assert query_window("x " * 490 + "last week", FRIDAY).expression == "last week"
-    assert query_window("x " * 510 + "last week", FRIDAY) is None
+    assert named_window("x " * 490 + "last week", FRIDAY).expression == "last week"
+    assert named_window("x " * 510 + "last week", FRIDAY) is None
 
 
 CONFERENCE = {
@@ -121,3 +122,40 @@ def test_temporal_ranking_can_be_turned_off(api_client, conference, settings):
     body = {"query": "Which city did I meet Maya in at the Orion conference last week?", "user_id": "alice"}
     results = search(api_client, **body, reference_date="2025-03-21", explain=True).json()["results"]
     assert {r["score_details"]["temporal"] for r in results} == {None}
+
+
+MEM0_EXAMPLE = (  # Mem0's temporal reasoning page: three memories added at once, each naming its own time
+    "Yesterday I met Maya at the Orion conference in Paris.",
+    "Last week I met Maya at the Orion conference in Tokyo.",
+    "Last year I met Maya at the Orion conference in Lisbon.",
+)
+
+
+@pytest.mark.parametrize("city", ["Tokyo", "Paris", "Lisbon"])
+def test_the_time_a_memorys_own_text_names_is_its_time(api_client, make_memory, city):
+    for text in MEM0_EXAMPLE:
+        make_memory(text)  # no timestamp: read from when it was stored, now
+    today = datetime.now(UTC).date()
+    # Said in words the memories do not hold, so that keywords cannot decide.
+    when = {"Tokyo": "7 days ago", "Paris": f"on {today - timedelta(days=1)}", "Lisbon": f"in {today.year - 1}"}[city]
+    body = {"query": f"Which city did I meet Maya in at the Orion conference {when}?", "user_id": "alice"}
+    results = search(api_client, **body, explain=True).json()["results"]
+    assert city in results[0]["memory"]
+    assert [r["score_details"]["temporal"] for r in results] == [1.0, 0.0, 0.0]
+
+
+def test_a_memorys_time_follows_its_text_and_timestamp(api_client, make_memory):
+    memory_id = make_memory("Yesterday I met Maya in Paris.", timestamp=datetime(2025, 3, 12, tzinfo=UTC))
+    stored = Memory.objects.get(id=memory_id)
+    assert (stored.event_start, stored.event_end) == (
+        datetime(2025, 3, 11, tzinfo=UTC),
+        datetime(2025, 3, 12, tzinfo=UTC),
+    )
+    # Moved a week on: "yesterday" moves with it.
+    response = api_client.put(f"/v1/memories/{memory_id}/", {"timestamp": "2025-03-19T10:00:00Z"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert Memory.objects.get(id=memory_id).event_start == datetime(2025, 3, 18, tzinfo=UTC)
+    # A text that names no time: the memory's time is its timestamp again.
+    batch = api_client.put("/v1/batch/", {"memories": [{"memory_id": memory_id, "text": "Met Maya."}]}, format="json")
+    assert batch.status_code == 200, batch.json()
+    assert Memory.objects.values_list("event_start", "event_end").get(id=memory_id) == (None, None)
