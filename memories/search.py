@@ -39,6 +39,9 @@ MAX_KEYWORDS = 32
 # Each candidate list (by meaning, by keywords) is this deep before fusion, so an answer that one side ranks
 # low is not cut before the other side can lift it.
 CANDIDATE_DEPTH = 100
+# A query that names a time also takes that time's nearest memories as candidates in scopes of at most this many
+# memories (PostgreSQL's estimate; _fusion_sql): they are compared one by one, about 1.5 ms per 1,000.
+WINDOW_CANDIDATES_MAX_ROWS = 2_000
 # Reciprocal-rank fusion's damping constant (Cormack et al. 2009).
 RRF_K = 60
 
@@ -132,14 +135,17 @@ SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 
-def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -> str:
+def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False, window_candidates: bool = False) -> str:
     """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
 
-    `timed` (the query names a time, memories/temporal.py): the CANDIDATE_DEPTH nearest memories of the window
-    %(window_start)s..%(window_end)s are candidates too, and `score` becomes (1 - t) x the fused score + t x (1
-    inside the window, else 0), t = %(temporal_weight)s; when no candidate is inside, scores are as without a
-    window. A memory is inside when the time its text names (event_start..event_end, Memory.date_event) overlaps
-    the window, or, when its text names none, when its time (timestamp, else when stored) is inside."""
+    `timed` (the query names a time, memories/temporal.py): `score` becomes (1 - t) x the fused score + t x (1
+    inside the window %(window_start)s..%(window_end)s, else 0), t = %(temporal_weight)s; when no candidate is
+    inside, scores are as without a window. `window_candidates`: the CANDIDATE_DEPTH nearest memories of the window
+    are candidates too, compared one by one (the HNSW index walked 60 ms through a 10,000-memory scope for the
+    few of a year that its texts named; reading such a scope whole took 15 ms), so only in scopes of at most
+    WINDOW_CANDIDATES_MAX_ROWS memories. A memory is inside
+    when the time its text names (event_start..event_end, Memory.date_event) overlaps the window, or, when its
+    text names none, when its time (timestamp, else when stored) is inside."""
     # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
     # that the HNSW index serves.
     distance = "(s.embedding <=> %(vector)s::vector) + 0.0" if exact else "s.embedding <=> %(vector)s::vector"
@@ -155,24 +161,27 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False) -
         # Each candidate carries its time only when the query names one: otherwise the statement is as before.
         carried = f", {moment} AS moment, s.event_start, s.event_end"
         keyword_moment = ", coalesce(m.occurred_at, m.created_at), m.event_start, m.event_end"
-        inside = _inside("s.event_start", "s.event_end", moment)
-        window = f"""
-), win AS (
-    -- The window's own nearest memories: "what happened last week" has few words that find them otherwise.
-    SELECT s.id, {distance} AS distance, s.hash{carried} FROM scope s WHERE {inside}
-    ORDER BY 2 LIMIT {CANDIDATE_DEPTH}"""  # noqa: S608  (constants only)
-        from_window = """
-        UNION ALL
-        SELECT * FROM win WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = win.id)"""
-        not_in_window = "AND NOT EXISTS (SELECT FROM win WHERE win.id = k.id)"
         temporal = f"CASE WHEN {_inside('event_start', 'event_end', 'moment')} THEN 1.0 ELSE 0.0 END"
         score = (
             f"CASE WHEN temporal IS NOT NULL THEN (1 - %(temporal_weight)s::float8) * ({score}) "
             f"+ %(temporal_weight)s::float8 * temporal ELSE {score} END"
         )
     else:
-        window = from_window = not_in_window = carried = keyword_moment = ""
+        carried = keyword_moment = ""
         temporal = "NULL::float8"
+    if timed and window_candidates:
+        inside = _inside("s.event_start", "s.event_end", moment)
+        window = f"""
+), win AS (
+    -- The window's own nearest memories: "what happened last week" has few words that find them otherwise.
+    SELECT s.id, (s.embedding <=> %(vector)s::vector) + 0.0 AS distance, s.hash{carried} FROM scope s
+    WHERE {inside} ORDER BY 2 LIMIT {CANDIDATE_DEPTH}"""  # noqa: S608  (constants only)
+        from_window = """
+        UNION ALL
+        SELECT * FROM win WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = win.id)"""
+        not_in_window = "AND NOT EXISTS (SELECT FROM win WHERE win.id = k.id)"
+    else:
+        window = from_window = not_in_window = ""
     return f"""
 WITH scope AS NOT MATERIALIZED (
     {scope_sql}
@@ -263,6 +272,7 @@ def ranked(
     limit: int,
     bitmaps: bool = False,
     window: TimeWindow | None = None,
+    window_candidates: bool = False,
     temporal_weight: float = 0.0,
 ) -> list[Memory]:
     """The best `limit` memories of the scope scoring at least `threshold`, best first, fused in PostgreSQL.
@@ -275,7 +285,8 @@ def ranked(
     BM25 reads their index; without, the memories' tsvectors.
 
     Two statements: the keyword side first, which needs no vector, then the vector side and the fusion.
-    `window` (the time the query names) with `temporal_weight` > 0 favours memories of that time (_fusion_sql).
+    `window` (the time the query names) with `temporal_weight` > 0 favours memories of that time (_fusion_sql);
+    `window_candidates` (a scope of at most WINDOW_CANDIDATES_MAX_ROWS) also takes its nearest as candidates.
 
     `query_vector` is called between them, so an embedding computed meanwhile (another thread, another core)
     costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
@@ -297,7 +308,7 @@ def ranked(
         timed = window is not None and temporal_weight > 0
         if timed:
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
-        _execute_set(cursor, sets, _fusion_sql(scope_sql, exact, method, timed), params)
+        _execute_set(cursor, sets, _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates), params)
         rows = _memories(cursor.fetchall())
     for memory in rows:
         memory.score = float(memory.score)

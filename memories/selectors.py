@@ -241,6 +241,8 @@ class ScopePlan:
     scope_rows: float | None
     # The scope is an OR of scope ids, which only bitmap scans read through their indexes (search.settings_sql).
     bitmaps: bool = False
+    # Small enough to compare the memories of a time the query names one by one (search.WINDOW_CANDIDATES_MAX_ROWS).
+    few: bool = False
 
 
 _plan_cache: dict[str, tuple[float, ScopePlan]] = {}
@@ -263,6 +265,7 @@ def _scope_plan(bounds: dict) -> ScopePlan:
         exact=exact,
         scope_rows=None if exact else max(rows, 1.0),
         bitmaps=any("OR" in bound for bound in _bounds_each(bounds)),
+        few=rows <= search.WINDOW_CANDIDATES_MAX_ROWS,
     )
     if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
         _keep(_plan_cache, key, (now + settings.SEARCH_PLAN_CACHE_SECONDS, plan))
@@ -359,6 +362,7 @@ def memories_search(
         threshold=threshold,
         limit=top_k,
         window=window,
+        window_candidates=plan.few,
         temporal_weight=settings.SEARCH_TEMPORAL_WEIGHT,
     )
 

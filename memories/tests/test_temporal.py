@@ -159,3 +159,21 @@ def test_a_memorys_time_follows_its_text_and_timestamp(api_client, make_memory):
     batch = api_client.put("/v1/batch/", {"memories": [{"memory_id": memory_id, "text": "Met Maya."}]}, format="json")
     assert batch.status_code == 200, batch.json()
     assert Memory.objects.values_list("event_start", "event_end").get(id=memory_id) == (None, None)
+
+
+def test_a_scope_too_large_to_compare_one_by_one_takes_no_candidates_for_the_time(api_client, make_memory, monkeypatch):
+    """The window's memories are compared one by one (15 ms for 10,000): past WINDOW_CANDIDATES_MAX_ROWS only the
+    candidates by meaning and keywords are ranked, and those of the time still come first."""
+    from memories import selectors
+
+    monkeypatch.setattr(search_module, "CANDIDATE_DEPTH", 2)
+    monkeypatch.setattr(search_module, "WINDOW_CANDIDATES_MAX_ROWS", 3)
+    selectors.search_plan_cache_clear()
+    for text in ("An eventful day at the office", "Something odd occurred at the party", "It all went wrong again"):
+        make_memory(text, timestamp=datetime(2024, 11, 5, tzinfo=UTC))
+    quiet = make_memory("Repainted the garden fence green", timestamp=datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+    body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "reference_date": "2025-03-21"}
+    assert quiet not in [r["id"] for r in search(api_client, **body).json()["results"]]
+    selectors.search_plan_cache_clear()
+    monkeypatch.setattr(search_module, "WINDOW_CANDIDATES_MAX_ROWS", 4)
+    assert search(api_client, **body).json()["results"][0]["id"] == quiet
