@@ -102,10 +102,13 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
             for key, value in match.groupdict().items()
             if value is not None and key.startswith(f"{name}__")
         }
-        days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
-        if days is not None:
-            start, end = days
-            return TimeWindow(match.group(0), _midnight(start, now), _midnight(end, now))
+        try:
+            days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
+            if days is not None:
+                start, end = days
+                return TimeWindow(match.group(0), _midnight(start, now), _midnight(end, now))
+        except (ValueError, OverflowError):  # before year 1 or after 9999 ("yesterday" on 0001-01-01): no time
+            continue
     return None
 
 

@@ -51,6 +51,27 @@ def test_a_query_that_names_no_time(query):
     assert named_window(query, FRIDAY) is None
 
 
+@pytest.mark.parametrize(
+    ("query", "now"),
+    [
+        ("yesterday", datetime(1, 1, 1, tzinfo=UTC)),
+        ("last year", datetime(1, 6, 1, tzinfo=UTC)),
+        ("tomorrow", datetime(9999, 12, 31, tzinfo=UTC)),
+        ("next month", datetime(9999, 12, 1, tzinfo=UTC)),
+    ],
+)
+def test_a_time_before_year_1_or_after_9999_is_no_time(query, now):
+    assert named_window(query, now) is None
+
+
+def test_a_reference_date_at_the_ends_of_the_calendar_is_answered(api_client, make_memory):
+    make_memory("Yesterday I met Maya.", timestamp=datetime(1, 1, 1, tzinfo=UTC))
+    for reference in ("0001-01-01", "9999-12-31T23:00:00Z"):
+        for query in ("Maya yesterday", "Maya tomorrow", "Maya last year", "Maya next week"):
+            response = search(api_client, query=query, user_id="alice", reference_date=reference)
+            assert response.status_code == 200, response.json()
+
+
 def test_only_a_querys_first_thousand_characters_are_read_for_a_time():
     """The patterns cost microseconds a character: a 10,000-character query must not cost a search 30 ms."""
     assert named_window("x " * 490 + "last week", FRIDAY).expression == "last week"
