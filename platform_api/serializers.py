@@ -185,6 +185,11 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         help_text="Only memories created up to this time; a bare YYYY-MM-DD includes that whole day.",
     )
     categories = CategoryNamesField()
+    latest_only = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
+    )
 
     def validate(self, attrs):
         filters = merge_scope(attrs, attrs.get("filters"))
@@ -290,6 +295,11 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     )
     categories = CategoryNamesField()
     reference_date = TimestampField(required=False, allow_null=True, help_text=REFERENCE_DATE_HELP)
+    latest_only = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
+    )
 
     def validate(self, attrs):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))

@@ -205,6 +205,22 @@ def test_search_finds_a_scope_nested_in_and_and_on_every_version(token_client):
         assert [hit["memory"] for hit in response.json()["results"]] == ["Loves curry"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v3/memories/search/", {"query": "curry", "reference_date": "soon"}),
+        ("/v3/memories/search/", {"query": "curry", "latest_only": "newest"}),
+        ("/v3/memories/", {"latest_only": "newest"}),
+    ],
+)
+def test_the_sdks_reference_date_and_latest_only_are_read_not_dropped(token_client, path, body):
+    """Both SDKs send them; a value that is none of what they take is a 400 naming the field, not ignored."""
+    add(token_client, "Loves curry")
+    response = token_client.post(path, {"filters": {"user_id": "alice"}, **body}, format="json")
+    assert response.status_code == 400, response.json()
+    assert next(iter(set(body) - {"query"})) in response.json()["detail"]
+
+
 def test_a_search_query_over_max_query_chars_is_a_400_on_every_version(token_client, settings):
     add(token_client, "Loves curry")
     long_query = "curry " * (settings.MAX_QUERY_CHARS // 6 + 1)

@@ -243,6 +243,14 @@ def test_search_reads_the_querys_time_from_the_sdks_reference_date(client):
         client.search(question, filters={"user_id": "alice"}, reference_date="the week before")
 
 
+def test_latest_only_is_accepted_as_every_memory_is_its_latest_version(client):
+    add_plain(client, "Drinks green tea")
+    alice = {"user_id": "alice"}
+    assert client.get_all(filters=alice, latest_only=True)["results"] == client.get_all(filters=alice)["results"]
+    found = client.search("tea", filters=alice, latest_only=True)["results"]
+    assert [hit["memory"] for hit in found] == ["Drinks green tea"]
+
+
 def test_get_project_and_update_project_round_trip_every_setting(client):
     client.update_project(
         custom_instructions="Be brief.",
