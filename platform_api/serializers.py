@@ -66,6 +66,22 @@ class PlatformPingResponseSerializer(serializers.Serializer):
 # --- add --------------------------------------------------------------------------------------------------
 
 
+class CategoriesField(serializers.JSONField):
+    """Category names, or objects such as {"travel": "trips, hotels and flights"}."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(item, str | dict) for item in value):
+            raise serializers.ValidationError("Must be a list of category names or objects.")
+        if len(value) > 1000:
+            raise serializers.ValidationError("Must hold at most 1000 categories.")
+        if problem := unstorable_json(value):
+            raise serializers.ValidationError(f"Must not contain {problem}.")
+        return value
+
+
 class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     messages = MessagesField()
     filters = ObjectField(
@@ -104,6 +120,11 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="POST /v3/memories/add/: false runs the add before answering; otherwise (default) it is queued "
         "and the answer is an event id. POST /v1/memories/: true queues it; otherwise it runs before answering.",
+    )
+    custom_categories = CategoriesField(
+        required=False,
+        allow_null=True,
+        help_text="The categories this add's memories are tagged from, instead of the project's (with infer).",
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
     output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
@@ -485,22 +506,6 @@ PROJECT_KEYS = (
         "nullable": True,
     }
 )
-class CategoriesField(serializers.JSONField):
-    """Category names, or objects such as {"travel": "trips, hotels and flights"}."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(item, str | dict) for item in value):
-            raise serializers.ValidationError("Must be a list of category names or objects.")
-        if len(value) > 1000:
-            raise serializers.ValidationError("Must hold at most 1000 categories.")
-        if problem := unstorable_json(value):
-            raise serializers.ValidationError(f"Must not contain {problem}.")
-        return value
-
-
 @extend_schema_field({})
 class AnyJSONField(serializers.JSONField):
     def to_internal_value(self, data):

@@ -103,7 +103,16 @@ def extraction_instructions(
 
 # --- add ----------------------------------------------------------------------------------------------------
 
-ADD_FIELDS = ("messages", "scope", "metadata", "infer", "timestamp", "custom_instructions", "agent_custom_instructions")
+ADD_FIELDS = (
+    "messages",
+    "scope",
+    "metadata",
+    "infer",
+    "timestamp",
+    "custom_instructions",
+    "agent_custom_instructions",
+    "custom_categories",
+)
 
 
 def add_payload(data: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +146,8 @@ def memories_add_payload(*, principal, payload: dict[str, Any], before_commit=No
             agent_custom_instructions=payload.get("agent_custom_instructions"),
         ),
         before_commit=before_commit,
-        # What inferred memories are tagged from: the project's custom_categories, else the defaults.
-        categories=catalog(project.custom_categories if project else None) if infer else None,
+        # What inferred memories are tagged from: the add's custom_categories, the project's, else the defaults.
+        categories=catalog(payload.get("custom_categories") or (project.custom_categories if project else None))
+        if infer
+        else None,
     )

@@ -142,6 +142,16 @@ def test_the_projects_custom_categories_replace_the_defaults(client, llm_on):
     assert catalog == [{"name": "beverages", "description": "coffee, tea and other drinks"}, {"name": "work"}]
 
 
+def test_an_adds_own_custom_categories_replace_the_projects_for_that_add(client, llm_on):
+    client.update_project(custom_categories=["work"])
+    llm_on.facts = lambda messages: ["Drinks green tea every morning"]
+    llm_on.categorize = lambda catalog, texts: [["drinks", "work"] for _ in texts]  # work: not this add's
+    added(client, client.add("I drink green tea.", filters={"user_id": "alice"}, custom_categories=["drinks"]))
+    assert categories_of(client) == {"Drinks green tea every morning": ["drinks"]}
+    [call] = llm_on.chat_calls("categorize")
+    assert [entry["name"] for entry in json.loads(call.body["messages"][-1]["content"])["categories"]] == ["drinks"]
+
+
 def test_an_update_is_tagged_again_and_a_plain_add_has_no_categories(client, llm_on):
     llm_on.facts = lambda messages: ["Lives in Berlin"]
     llm_on.categorize = lambda catalog, texts: [["personal_details"] for _ in texts]
