@@ -70,7 +70,11 @@ def _renamed(name: str, pattern: str) -> str:
     return re.sub(r"\(\?P<(\w+)>", lambda group: f"(?P<{name}__{group.group(1)}>", pattern)
 
 
-_COMPILED = re.compile("|".join(f"(?P<_{name}>{_renamed(name, pattern)})" for name, pattern in PATTERNS), re.IGNORECASE)
+# ASCII: in Unicode mode IGNORECASE also matches "ſ" (long s), "ı", "İ" and the Kelvin sign to s, i and k, and such a
+# word ("3 dayſ ago") lower-cases to no key of MONTHS, WEEKDAYS or UNITS (a KeyError, a 500 for a search or an add).
+_COMPILED = re.compile(
+    "|".join(f"(?P<_{name}>{_renamed(name, pattern)})" for name, pattern in PATTERNS), re.IGNORECASE | re.ASCII
+)
 
 
 @dataclass(frozen=True)

@@ -198,3 +198,17 @@ def test_a_scope_too_large_to_compare_one_by_one_takes_no_candidates_for_the_tim
     selectors.search_plan_cache_clear()
     monkeypatch.setattr(search_module, "WINDOW_CANDIDATES_MAX_ROWS", 4)
     assert search(api_client, **body).json()["results"][0]["id"] == quiet
+
+
+@pytest.mark.parametrize("text", ["3 dayſ ago", "ſeptember 2025", "aprıl 2025", "on frıday 2025"])
+def test_a_letter_that_only_matches_an_ascii_one_ignoring_case_names_no_time(text):
+    """Unicode IGNORECASE matched "ſ" (long s) to s and "ı" to i, and the word then named no month, day or unit."""
+    assert named_window(text, FRIDAY) is None
+
+
+def test_a_query_or_memory_with_a_long_s_is_answered(api_client, make_memory):
+    memory_id = make_memory("Moved to Lyon 3 dayſ ago")
+    assert Memory.objects.values_list("event_start", flat=True).get(id=memory_id) is None
+    response = search(api_client, query="Lyon ſeptember 2025", user_id="alice")
+    assert response.status_code == 200, response.json()
+    assert [r["id"] for r in response.json()["results"]] == [memory_id]
