@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
@@ -109,8 +109,11 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
         try:
             days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
             if days is not None:
-                start, end = days
-                return TimeWindow(match.group(0), _midnight(start, now), _midnight(end, now))
+                start, end = _midnight(days[0], now), _midnight(days[1], now)
+                # In year 1 or later in UTC too, as PostgreSQL stores it: 0001-01-01 00:00+14:00 is 1 BC there, and a
+                # memory dated so could not be read back (psycopg: "timestamp too small"). OverflowError when not.
+                start.astimezone(UTC)
+                return TimeWindow(match.group(0), start, end)
         except (ValueError, OverflowError):  # before year 1 or after 9999 ("yesterday" on 0001-01-01): no time
             continue
     return None

@@ -212,3 +212,11 @@ def test_a_query_or_memory_with_a_long_s_is_answered(api_client, make_memory):
     response = search(api_client, query="Lyon ſeptember 2025", user_id="alice")
     assert response.status_code == 200, response.json()
     assert [r["id"] for r in response.json()["results"]] == [memory_id]
+
+
+def test_a_memory_whose_time_would_begin_before_year_1_in_utc_is_readable(api_client, make_memory):
+    """ "Yesterday" said at 0001-01-02 05:00+14:00 began at 0001-01-01 00:00+14:00, which is 1 BC in UTC."""
+    memory_id = make_memory("Yesterday I met Maya.", timestamp=datetime.fromisoformat("0001-01-02T05:00:00+14:00"))
+    response = api_client.get(f"/v1/memories/{memory_id}/")
+    assert response.status_code == 200, response.content
+    assert Memory.objects.values_list("event_start", flat=True).get(id=memory_id) is None
