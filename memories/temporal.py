@@ -60,7 +60,7 @@ PATTERNS = [
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
     ("relative", r"\b(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>week|weekend|month|year)\b"),
-    ("weekday", rf"\b(?:(?P<which>last|this|next|on|past)\s+)?(?P<weekday>{_WEEKDAY})\b"),
+    ("weekday", rf"\b(?:(?P<which>last|this|next|on|past|every(?:\s+other)?|each)\s+)?(?P<weekday>{_WEEKDAY})\b"),
     ("day_word", r"\b(?P<word>today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening)\b"),
 ]
 
@@ -154,6 +154,8 @@ def _window(name: str, parts: dict[str, str], today: date) -> tuple[date, date] 
     if name == "relative":
         return _relative(parts["which"], parts["unit"], today)
     if name == "weekday":
+        if parts.get("which", "").startswith(("every", "each")):  # a habit ("every Sunday"), not a day
+            return None
         return _weekday(parts.get("which"), WEEKDAYS[parts["weekday"]], today)
     word = parts["word"]
     if word in ("yesterday", "last night"):

@@ -220,3 +220,14 @@ def test_a_memory_whose_time_would_begin_before_year_1_in_utc_is_readable(api_cl
     response = api_client.get(f"/v1/memories/{memory_id}/")
     assert response.status_code == 200, response.content
     assert Memory.objects.values_list("event_start", flat=True).get(id=memory_id) is None
+
+
+@pytest.mark.parametrize("text", ["Goes to church every Sunday", "Every other Friday we hike", "Calls mum each Monday"])
+def test_a_weekly_habit_names_no_day(text):
+    """A memory "every Sunday" was dated the Sunday before it was stored, and then ranked first for that one day."""
+    assert named_window(text, FRIDAY) is None
+
+
+def test_a_day_named_after_a_habit_is_read():
+    window = named_window("Runs every Monday, but last Monday it rained", FRIDAY)
+    assert (window.expression, window.start) == ("last Monday", datetime(2025, 3, 17, tzinfo=UTC))
