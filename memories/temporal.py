@@ -88,7 +88,7 @@ class TimeWindow:
 # cost about 3 microseconds a character). Only the first MAX_SCAN_CHARS characters are read.
 _TRIGGERS = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"ago", "week", "weekend", "month", "year", "tonight"}
 _TRIGGERS |= {"today", "yesterday", "tomorrow", "night", "morning", "afternoon", "evening", "days", "weeks"}
-_TRIGGERS |= {"months", "years"}
+_TRIGGERS |= {"day", "months", "years"}
 _WORDS = re.compile(r"[a-z]+|\d{4}(?=-)|(?:19|20)\d\d\b")
 MAX_SCAN_CHARS = 1_000
 

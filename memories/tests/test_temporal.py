@@ -231,3 +231,10 @@ def test_a_weekly_habit_names_no_day(text):
 def test_a_day_named_after_a_habit_is_read():
     window = named_window("Runs every Monday, but last Monday it rained", FRIDAY)
     assert (window.expression, window.start) == ("last Monday", datetime(2025, 3, 17, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("query", ["what did I eat in the past 1 day", "in the last one day"])
+def test_one_day_in_the_singular_is_read(query):
+    """ "day" was missing from the words that let the patterns run: "past 2 days" was read, "past 1 day" not."""
+    window = named_window(query, FRIDAY)
+    assert (window.start, window.end) == (datetime(2025, 3, 20, tzinfo=UTC), datetime(2025, 3, 22, tzinfo=UTC))
