@@ -129,9 +129,11 @@ def _window(name: str, parts: dict[str, str], today: date) -> tuple[date, date] 
             day = date(int(parts["year"]), int(parts["m"]), int(parts["d"]))
             return day, day + timedelta(days=1)
         if name in ("month_day", "day_month"):
-            month = MONTHS[parts["month"].rstrip(".")]
-            year = int(parts["year"]) if "year" in parts else _latest_year(today, month, int(parts["day"]))
-            day = date(year, month, int(parts["day"]))
+            month, day_of_month = MONTHS[parts["month"].rstrip(".")], int(parts["day"])
+            year = int(parts["year"]) if "year" in parts else _latest_year(today, month, day_of_month)
+            while (month, day_of_month) == (2, 29) and "year" not in parts and not calendar.isleap(year):
+                year -= 1  # "Feb 29" said in 2025: 2024's
+            day = date(year, month, day_of_month)
             return day, day + timedelta(days=1)
         if name == "month_year":
             return _month(int(parts["year"]), MONTHS[parts["month"].rstrip(".")])

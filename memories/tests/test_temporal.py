@@ -238,3 +238,10 @@ def test_one_day_in_the_singular_is_read(query):
     """ "day" was missing from the words that let the patterns run: "past 2 days" was read, "past 1 day" not."""
     window = named_window(query, FRIDAY)
     assert (window.start, window.end) == (datetime(2025, 3, 20, tzinfo=UTC), datetime(2025, 3, 22, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("text", ["on Feb 29", "the 29th of February"])
+def test_february_29_without_a_year_is_the_latest_one(text):
+    """Said in 2025, it was read as 2025-02-29, which is no day: no time."""
+    window = named_window(text, FRIDAY)
+    assert (window.start, window.end) == (datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC))
