@@ -45,7 +45,8 @@ MAX_AGO = 1000  # "5000 years ago" names no time a memory can have: no window
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY = "|".join(WEEKDAYS)
-_COUNT = r"\d{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
+# Not the end of a number ("2.5 days ago", "1,500 days ago" are not 5 or 500 days ago).
+_COUNT = r"(?<!\d[.,])(?:\d{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")"
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"

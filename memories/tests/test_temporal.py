@@ -245,3 +245,9 @@ def test_february_29_without_a_year_is_the_latest_one(text):
     """Said in 2025, it was read as 2025-02-29, which is no day: no time."""
     window = named_window(text, FRIDAY)
     assert (window.start, window.end) == (datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("text", ["moved 2.5 days ago", "born 1,500 days ago"])
+def test_a_count_that_is_the_end_of_a_number_names_no_time(text):
+    """They were read as 5 and 500 days ago."""
+    assert named_window(text, FRIDAY) is None
