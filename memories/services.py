@@ -326,7 +326,7 @@ def memory_update(
         memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
         if memory is None:  # deleted while we were embedding
             raise NotFound(f"Memory {memory_id} not found.")
-        old_text = memory.text
+        old_text, old_when = memory.text, memory.occurred_at
         if text is not None:
             memory.text, memory.hash = text, text_hash(text)
         # A new time alone re-embeds the text read before the lock; if another writer changed it meanwhile, that
@@ -340,8 +340,13 @@ def memory_update(
             memory.expiration_date = expiration_date
         if occurred_at is not _UNSET:
             memory.occurred_at = occurred_at
-        if text is not None or occurred_at is not _UNSET:
+        # A new text is read from now (when it is written), a new time alone from when the text was stored. A text
+        # sent back as it was (the dashboard's edit form sends it with every change of metadata) keeps its time:
+        # "Yesterday I met Maya", stored last week, is not of the day before the edit.
+        if memory.text != old_text:
             memory.date_event(timezone.now())
+        elif memory.occurred_at != old_when:
+            memory.date_event(memory.created_at)
         memory.save()
         history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
     return memory
@@ -546,7 +551,8 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
             if change.text is not None:
                 memory.text, memory.hash = change.text, text_hash(change.text)
                 memory.embedding = vectors[memory.id].whole
-                memory.date_event(now)
+                if memory.text != old_text:  # as memory_update: a text sent back as it was keeps its time
+                    memory.date_event(now)
             if change.metadata is not None:
                 memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
             memory.updated_at = now

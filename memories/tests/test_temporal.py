@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -251,3 +251,45 @@ def test_february_29_without_a_year_is_the_latest_one(text):
 def test_a_count_that_is_the_end_of_a_number_names_no_time(text):
     """They were read as 5 and 500 days ago."""
     assert named_window(text, FRIDAY) is None
+
+
+def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
+    """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
+    week = timedelta(days=7)
+    memory = Memory.objects.get(id=memory_id)
+    moved = (
+        memory.created_at - week,
+        memory.event_start and memory.event_start - week,
+        memory.event_end and memory.event_end - week,
+    )
+    Memory.objects.filter(id=memory_id).update(created_at=moved[0], event_start=moved[1], event_end=moved[2])
+    return moved[1], moved[2]
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda client, memory_id, body: client.put(f"/memories/{memory_id}", body, format="json"),
+        lambda client, memory_id, body: client.put(f"/v1/memories/{memory_id}/", body, format="json"),
+        lambda client, memory_id, body: client.put(
+            "/v1/batch/", {"memories": [{"memory_id": memory_id, **body}]}, format="json"
+        ),
+    ],
+    ids=["rest", "platform", "platform-batch"],
+)
+def test_a_text_sent_back_unchanged_keeps_the_time_it_names(api_client, make_memory, send):
+    """The dashboard's edit form sends the text with every change of metadata: "yesterday" moved to the day before."""
+    memory_id = make_memory("Yesterday I met Maya in Paris.")
+    before = stored_a_week_ago(memory_id)
+    response = send(api_client, memory_id, {"text": "Yesterday I met Maya in Paris.", "metadata": {"topic": "travel"}})
+    assert response.status_code == 200, response.json()
+    assert Memory.objects.values_list("event_start", "event_end").get(id=memory_id) == before
+
+
+def test_a_cleared_timestamp_reads_the_text_from_when_it_was_stored(api_client, make_memory):
+    memory_id = make_memory("Yesterday I met Maya in Paris.", timestamp=datetime(2025, 3, 12, tzinfo=UTC))
+    stored_a_week_ago(memory_id)
+    response = api_client.put(f"/v1/memories/{memory_id}/", {"timestamp": None}, format="json")
+    assert response.status_code == 200, response.json()
+    memory = Memory.objects.get(id=memory_id)
+    assert memory.event_start == datetime.combine(memory.created_at.date() - timedelta(days=1), time(), tzinfo=UTC)
