@@ -393,8 +393,9 @@ class ScoreDetailsSerializer(serializers.Serializer):
     keyword_rank = serializers.IntegerField(allow_null=True, help_text="Rank by BM25; null without a keyword.")
     temporal = serializers.FloatField(
         allow_null=True,
-        help_text="1 when the memory's time (its timestamp, else when it was stored) is inside the time the query "
-        "names ('last week'), 0 when outside; null when the query names no time.",
+        help_text="1 when the memory's time (the time its own text names, 'yesterday' read from its timestamp or when "
+        "it was stored; else its timestamp, else when it was stored) overlaps the time the query names ('last week'), "
+        "0 when not; null when the query names no time or no candidate is of that time.",
     )
     temporal_weight = serializers.FloatField(
         help_text="t in score = (1 - t) x the fused score + t x temporal (SEARCH_TEMPORAL_WEIGHT); 0 when the query "

@@ -30,3 +30,12 @@ def test_search_filters_describe_the_in_nin_limit_as_a_total(client):
     description = document["components"]["schemas"]["SearchRequestRequest"]["properties"]["filters"]["description"]
     assert "1000 values in all its in/nin lists together" in description
     assert "per in/nin list" not in description
+
+
+def test_score_details_say_a_memorys_time_is_first_the_one_its_text_names(client):
+    # Since migration 0015 a memory's time is the one its text names ("Yesterday I met Maya"); the description said
+    # its timestamp, else when it was stored, and that no candidate of the time also gives null.
+    document = client.get("/openapi.json").json()
+    description = document["components"]["schemas"]["ScoreDetails"]["properties"]["temporal"]["description"]
+    assert "the time its own text names" in description
+    assert "no candidate is of that time" in description
