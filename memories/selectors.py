@@ -284,8 +284,10 @@ def _decide_exact(bounds: dict) -> tuple[float, bool]:
     if total < 0:
         # Never analyzed (a new database, until autovacuum's first ANALYZE): the planner's estimate is a default
         # guess (half a percent of the table), which sent a freshly loaded large scope down the exact path,
-        # counted in full by every search. Count the scope instead, as far as the decision needs.
-        rows = float(_scope_rows_counted(bounds, limit=max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS) + 1))
+        # counted in full by every search. Count the scope instead, as far as the decisions need (ScopePlan.few too:
+        # counted only to SEARCH_EXACT_MAX_ROWS = 500, a scope of any size read as small enough to compare one by one).
+        enough = max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS, search.WINDOW_CANDIDATES_MAX_ROWS)
+        rows = float(_scope_rows_counted(bounds, limit=enough + 1))
         return rows, rows <= min(EXACT_ALWAYS_ROWS, settings.SEARCH_EXACT_MAX_ROWS)
     rows = _scope_rows_estimate(bounds)
     if rows > settings.SEARCH_EXACT_MAX_ROWS:

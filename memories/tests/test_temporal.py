@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 
 from memories import search as search_module
 from memories.models import Memory
@@ -293,3 +294,25 @@ def test_a_cleared_timestamp_reads_the_text_from_when_it_was_stored(api_client, 
     assert response.status_code == 200, response.json()
     memory = Memory.objects.get(id=memory_id)
     assert memory.event_start == datetime.combine(memory.created_at.date() - timedelta(days=1), time(), tzinfo=UTC)
+
+
+def test_a_scope_counted_before_the_first_analyze_is_counted_far_enough_to_size_the_times_candidates(
+    api_client, make_memory, monkeypatch, settings
+):
+    """Before the table's first ANALYZE a scope is counted, and only as far as deciding exact search needed: with
+    SEARCH_EXACT_MAX_ROWS below WINDOW_CANDIDATES_MAX_ROWS every scope passed for small enough to compare one by one.
+    """
+    from memories import selectors
+
+    monkeypatch.setattr(search_module, "CANDIDATE_DEPTH", 2)
+    monkeypatch.setattr(search_module, "WINDOW_CANDIDATES_MAX_ROWS", 3)
+    monkeypatch.setattr(selectors, "EXACT_ALWAYS_ROWS", 1)
+    settings.SEARCH_EXACT_MAX_ROWS = 1
+    selectors.search_plan_cache_clear()
+    for text in ("An eventful day at the office", "Something odd occurred at the party", "It all went wrong again"):
+        make_memory(text, timestamp=datetime(2024, 11, 5, tzinfo=UTC))
+    quiet = make_memory("Repainted the garden fence green", timestamp=datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+    with connection.cursor() as cursor:  # never analyzed (an earlier test's ANALYZE outlives its transaction)
+        cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = %s::regclass", [Memory._meta.db_table])
+    body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "reference_date": "2025-03-21"}
+    assert quiet not in [r["id"] for r in search(api_client, **body).json()["results"]]
