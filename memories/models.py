@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -90,8 +90,9 @@ class Memory(models.Model):
 
     def date_event(self, written: datetime) -> None:
         """Set event_start and event_end from the time the text names, read from occurred_at, else `written`
-        (when the text was stored or changed)."""
-        window = named_window(self.text, self.occurred_at or written)
+        (when the text was stored or changed), in UTC days: as the embedder dates it, and as the same memory read
+        back from the database (a timestamp's own offset would move its day between the add and a later edit)."""
+        window = named_window(self.text, (self.occurred_at or written).astimezone(UTC))
         self.event_start, self.event_end = (window.start, window.end) if window else (None, None)
 
 

@@ -57,7 +57,7 @@ PATTERNS = [
     ("day_month", rf"\b{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
     ("in_month", rf"\b(?:in|during|since|as of|of|from)\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
-    ("in_year", rf"\b(?:in|during|since|as of|of|from)\s+{_YEAR}\b"),
+    ("in_year", rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b"),  # not "of": "a crowd of 2000 people"
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
     ("relative", r"\b(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>week|weekend|month|year)\b"),
@@ -110,6 +110,8 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
         try:
             days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
             if days is not None:
+                if match.group(0).lower().startswith("since"):  # "since March": from then until today, included
+                    days = days[0], max(days[1], now.date() + timedelta(days=1))
                 start, end = _midnight(days[0], now), _midnight(days[1], now)
                 # In year 1 or later in UTC too, as PostgreSQL stores it: 0001-01-01 00:00+14:00 is 1 BC there, and a
                 # memory dated so could not be read back (psycopg: "timestamp too small"). OverflowError when not.

@@ -24,6 +24,7 @@ FRIDAY = datetime(2025, 3, 21, 15, 0, tzinfo=UTC)
         ("as of March 2025", "as of March 2025", "2025-03-01", "2025-04-01"),
         ("what did we do in April", "in April", "2024-04-01", "2024-05-01"),  # the latest April not after now
         ("the trip in 2023", "in 2023", "2023-01-01", "2024-01-01"),
+        ("what changed since 2023", "since 2023", "2023-01-01", "2025-03-22"),  # until today, included
         ("3 days ago", "3 days ago", "2025-03-18", "2025-03-19"),
         ("two weeks ago", "two weeks ago", "2025-03-03", "2025-03-10"),
         ("in the past 10 days", "past 10 days", "2025-03-11", "2025-03-22"),
@@ -46,7 +47,14 @@ def test_the_time_a_query_names(query, expression, start, end):
 
 @pytest.mark.parametrize(
     "query",
-    ["what does the user like", "May I ask about the march", "on 2025-02-30", "5000 years ago", "meeting at 10 am"],
+    [
+        "what does the user like",
+        "May I ask about the march",
+        "a crowd of 2000 people",
+        "on 2025-02-30",
+        "5000 years ago",
+        "meeting at 10 am",
+    ],
 )
 def test_a_query_that_names_no_time(query):
     assert named_window(query, FRIDAY) is None
@@ -320,3 +328,18 @@ def test_a_scope_counted_before_the_first_analyze_is_counted_far_enough_to_size_
         cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = %s::regclass", [Memory._meta.db_table])
     body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "reference_date": "2025-03-21"}
     assert quiet not in [r["id"] for r in search(api_client, **body).json()["results"]]
+
+
+def test_a_memory_is_dated_by_utc_days_whatever_its_timestamps_offset(api_client):
+    """As the embedder dates it, and as it reads back from the database: its day must not move on a later edit."""
+    body = {
+        "messages": [{"role": "user", "content": "Yesterday I met Maya."}],
+        "user_id": "alice",
+        "infer": False,
+        "timestamp": "2025-03-12T23:30:00-05:00",  # 2025-03-13 04:30 UTC
+    }
+    response = api_client.post("/memories", body, format="json")
+    assert response.status_code == 200, response.json()
+    [memory] = Memory.objects.all()
+    assert memory.event_start == datetime(2025, 3, 12, tzinfo=UTC)
+    assert memory.event_end == datetime(2025, 3, 13, tzinfo=UTC)
