@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -343,3 +344,18 @@ def test_a_memory_is_dated_by_utc_days_whatever_its_timestamps_offset(api_client
     [memory] = Memory.objects.all()
     assert memory.event_start == datetime(2025, 3, 12, tzinfo=UTC)
     assert memory.event_end == datetime(2025, 3, 13, tzinfo=UTC)
+
+
+def test_migration_0015_dates_the_memories_stored_before_it(make_memory):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("memories.migrations.0015_memory_event")
+    dated = make_memory("Yesterday I met Maya.", timestamp=datetime(2025, 3, 12, 23, 30, tzinfo=UTC))
+    plain = make_memory("Likes tea")
+    Memory.objects.update(event_start=None, event_end=None)  # as every memory was before 0015
+    migration.date_events(apps, type("Editor", (), {"connection": connection})())
+    events = dict(Memory.objects.values_list("id", "event_start"))
+    assert events == {uuid.UUID(dated): datetime(2025, 3, 11, tzinfo=UTC), uuid.UUID(plain): None}
