@@ -117,7 +117,7 @@ def test_the_sentences_option_gives_long_memories_their_sentences_and_leaves_who
     assert np.allclose(np.array(filled), np.array(expected), atol=1e-5)
     assert np.allclose(vector(memory.id), marked, atol=1e-6)
     assert not MemorySentence.objects.filter(memory_id=short.id).exists()
-    assert "Gave 1 long memories their sentence vectors." in capsys.readouterr().out
+    assert "Gave 1 long memory its sentence vectors." in capsys.readouterr().out
     call_command("reembed_memories", "--sentences")  # nothing left to do
     assert "Gave 0 long memories" in capsys.readouterr().out
     with pytest.raises(CommandError, match="exclude each other"):

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError("--sentences and --all exclude each other: --all embeds sentences too.")
         if sentences:
             count = memories_sentences_fill(batch_size=batch_size, progress=self._progress)
-            self.stdout.write(f"Gave {count} long memories their sentence vectors.")
+            self.stdout.write(f"Gave {count} long {'memory its' if count == 1 else 'memories their'} sentence vectors.")
             return
         count = memories_reembed(dated_only=not all, batch_size=batch_size, progress=self._progress)
         self.stdout.write(f"Embedded {count} memories again.")
