@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
 from apikeys.services import apikey_create, key_cache
 from apikeys.tests.test_apikeys import key_client
+from mem0server.tests.sessions import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,8 +26,7 @@ def _keys_kept_for_an_hour(settings, embedder):
 
 def another_process_runs(sql: str, params: list) -> None:
     """`sql` committed by another database session, as a dashboard or worker process of its own would."""
-    args = connection.get_connection_params()
-    with psycopg.connect(**{k: args[k] for k in ("host", "port", "user", "password", "dbname") if args.get(k)}) as conn:
+    with other_session() as conn:
         conn.execute(sql, params)
 
 
@@ -76,10 +75,8 @@ def test_an_admin_demoted_by_another_process_loses_admin_routes_here_when_that_c
 def test_last_used_writes_and_renames_do_not_empty_every_cache(member):
     """Only changes of access notify: the minute-by-minute last_used_at write, or a new name, would otherwise make
     every worker look every key up again."""
-    args = connection.get_connection_params()
-    params = {k: args[k] for k in ("host", "port", "user", "password", "dbname") if args.get(k)}
     apikey_create(user=member, label="bot")
-    with psycopg.connect(**params, autocommit=True) as listener:
+    with other_session(autocommit=True) as listener:
         listener.execute("LISTEN mem0_auth")
         another_process_runs("UPDATE apikeys_apikey SET last_used_at = now() WHERE user_id = %s", [member.pk])
         another_process_runs("UPDATE accounts_user SET name = 'Renamed', last_login = now() WHERE id = %s", [member.pk])

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
-import psycopg
 import pytest
 from django.db import connection
 
+from mem0server.tests.sessions import other_session, wait_until_blocked
 from memories.models import Memory
 from requestlog.models import RequestLog
 
@@ -191,28 +190,12 @@ def test_delete_entities_deletes_all_it_names_or_nothing(tool, make_memory):
     assert sorted(Memory.objects.values_list("text", flat=True)) == ["Alice likes tea", "Helper notes"]
 
 
-def _other_session() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    keys = ("host", "port", "user", "password", "dbname")
-    return psycopg.connect(**{key: params[key] for key in keys if params.get(key)})
-
-
-def _wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
-    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
-    for _ in range(600):
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s"
-        if watcher.execute(query, [pattern]).fetchone()[0]:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_delete_entities_locks_in_id_order_so_a_batch_holding_one_memory_cannot_deadlock_it(tool, make_memory):
     # The user's memory has the lower id: a writer locking in id order (a batch) takes it before the agent's.
     first, second = sorted(make_memory(text, user_id="alice") for text in ("Alice likes tea", "Helper notes"))
     Memory.objects.filter(id=second).update(user_id=None, agent_id="helper")
-    batch, watcher = _other_session(), _other_session()
+    batch, watcher = other_session(), other_session()
     watcher.autocommit = True
     batch.execute("SET deadlock_timeout = '60s'")  # a deadlock would be found by the tool's session, and stop it
     batch.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [first])
@@ -226,7 +209,7 @@ def test_delete_entities_locks_in_id_order_so_a_batch_holding_one_memory_cannot_
 
     thread = threading.Thread(target=delete)
     thread.start()
-    _wait_until_blocked(watcher, "%FOR UPDATE%")
+    wait_until_blocked(watcher, "%FOR UPDATE%")
     batch.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [second])  # the batch's next lock
     batch.rollback()
     thread.join(timeout=120)

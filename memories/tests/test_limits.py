@@ -7,10 +7,10 @@ import json
 import random
 import string
 
-import psycopg
 import pytest
 from django.db import connection
 
+from mem0server.tests.sessions import other_session
 from memories.models import Memory
 
 
@@ -152,9 +152,7 @@ def test_the_filter_limits_come_from_the_settings(api_client, settings):
 @pytest.fixture
 def memories_locked(db):
     """Another session holding an exclusive lock on the memories table, as a long statement would."""
-    params = connection.get_connection_params()
-    conn_kwargs = {key: params[key] for key in ("host", "port", "user", "password", "dbname") if params.get(key)}
-    with psycopg.connect(**conn_kwargs) as other:
+    with other_session() as other:
         other.execute("SET lock_timeout = '10s'")
         other.execute(f"LOCK TABLE {Memory._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         yield

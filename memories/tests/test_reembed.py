@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import numpy as np
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from mem0server.tests.sessions import other_session, wait_until_blocked
 from memories import services
 from memories.configuration import server_config_forget
 from memories.embeddings import get_embedder
@@ -124,22 +123,6 @@ def test_the_sentences_option_gives_long_memories_their_sentences_and_leaves_who
         call_command("reembed_memories", "--sentences", "--all")
 
 
-def _other_session() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    keys = ("host", "port", "user", "password", "dbname")
-    return psycopg.connect(**{key: params[key] for key in keys if params.get(key)})
-
-
-def _wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
-    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
-    for _ in range(600):
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s"
-        if watcher.execute(query, [pattern]).fetchone()[0]:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_filling_sentences_keeps_those_a_new_timestamp_gave_a_memory_meanwhile(member, embedder):
     texts = [
@@ -151,7 +134,7 @@ def test_filling_sentences_keeps_those_a_new_timestamp_gave_a_memory_meanwhile(m
     first, second = sorted((add(member, text, WHEN) for text in texts), key=lambda memory: memory.id)
     MemorySentence.objects.all().delete()  # as stored by a version without sentence vectors
     later = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
-    holder, watcher = _other_session(), _other_session()
+    holder, watcher = other_session(), other_session()
     watcher.autocommit = True
     holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [first.id])  # a long transaction
 
@@ -163,7 +146,7 @@ def test_filling_sentences_keeps_those_a_new_timestamp_gave_a_memory_meanwhile(m
 
     thread = threading.Thread(target=fill)
     thread.start()
-    _wait_until_blocked(watcher, "%FOR UPDATE%")  # embedded both with their stored day, locking in id order
+    wait_until_blocked(watcher, "%FOR UPDATE%")  # embedded both with their stored day, locking in id order
     # Meanwhile the second memory gets a new timestamp: its vectors are dated by the new day, sentences too.
     services.memory_update(principal=member, memory_id=second.id, occurred_at=later)
     holder.rollback()

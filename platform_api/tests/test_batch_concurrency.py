@@ -4,33 +4,14 @@ after what committed meanwhile, and a deadlock is answered as a conflict to retr
 from __future__ import annotations
 
 import threading
-import time
 
-import psycopg
 import pytest
 from django.db import connection
 
+from mem0server.tests.sessions import other_session, wait_until_blocked
 from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def other_session() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    kwargs = {key: params[key] for key in ("host", "port", "user", "password", "dbname") if params.get(key)}
-    return psycopg.connect(**kwargs)
-
-
-def wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
-    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
-    for _ in range(600):
-        found = watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s", [pattern]
-        ).fetchone()[0]
-        if found:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
 
 
 def in_thread(call):

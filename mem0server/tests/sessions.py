@@ -1,0 +1,26 @@
+"""Database sessions of their own for tests that play another process (a worker, a dashboard, a long transaction)
+against the test database, and a wait for one of them to block on a lock."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from django.db import connection
+
+
+def other_session(**kwargs) -> psycopg.Connection:
+    """A new connection to the database Django uses here (in tests, the test database), not one of Django's."""
+    params = connection.get_connection_params()
+    keys = ("host", "port", "user", "password", "dbname")
+    return psycopg.connect(**{key: params[key] for key in keys if params.get(key)}, **kwargs)
+
+
+def wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
+    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s"
+    for _ in range(600):
+        if watcher.execute(query, [pattern]).fetchone()[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
