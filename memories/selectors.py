@@ -326,10 +326,10 @@ def memories_search(
     is 1; `threshold` is then relative to the other candidates, not absolute.
 
     A query that names a time ("last week", "in March 2025"; memories/temporal.py), read relative to
-    `reference_date` (default: now), also takes that time's nearest memories as candidates and ranks memories of
-    that time higher: score = (1 - t) x the fused score + t, t = settings.SEARCH_TEMPORAL_WEIGHT, for a memory
-    whose time (the time its text names, Memory.date_event; else its timestamp, else when it was stored) is
-    inside; without it, for one outside.
+    `reference_date` (default: now), ranks memories of that time higher: score = (1 - t) x the fused score + t
+    for a memory whose time (the time its text names, Memory.date_event; else its timestamp, else when it was
+    stored) is inside, (1 - t) x the fused score for one outside, t = settings.SEARCH_TEMPORAL_WEIGHT. In a scope
+    of at most search.WINDOW_CANDIDATES_MAX_ROWS memories, that time's nearest memories are candidates too.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
