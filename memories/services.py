@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -36,6 +36,7 @@ from memories.selectors import memories_visible, memory_get
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import embed_memories, sentences_save
 from memories.signals import history_record
+from memories.temporal import named_window
 from memories.timestamps import dated_text
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
@@ -467,6 +468,41 @@ def _sentences_fill(*, batch_size: int, progress) -> int:
             sentences_save(filled, replace=True)
         done += len(filled)
         after = batch[-1].id
+        if progress is not None:
+            progress(done)
+
+
+_DATE_EVENTS = f"""
+UPDATE {Memory._meta.db_table} m SET event_start = v.event_start, event_end = v.event_end
+FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+    AS v(id, hash, occurred_at, event_start, event_end)
+WHERE m.id = v.id AND m.hash = v.hash AND m.occurred_at IS NOT DISTINCT FROM v.occurred_at AND m.event_start IS NULL
+"""  # noqa: S608  (the table name only)
+
+
+def memories_events_fill(*, model=Memory, using: str = "default", batch_size: int = 2_000, progress=None) -> int:
+    """Date the memories whose text names a time but that have no event dates (stored before migration 0015, or by
+    an older server during an upgrade), as Memory.date_event does, reading the text from its timestamp, else from
+    when it was stored. Batch by batch in id order, each committed on its own, so the table is never held for long;
+    a memory changed meanwhile (its hash or timestamp no longer what the batch read), or dated meanwhile, keeps what
+    that change set. `model`: migration 0015's historical model. Returns how many memories were dated."""
+    undated = model.objects.using(using).filter(event_start__isnull=True).order_by("id")
+    undated = undated.values_list("id", "text", "hash", "occurred_at", "created_at")
+    done, after = 0, None
+    while True:
+        batch = list((undated.filter(id__gt=after) if after is not None else undated)[:batch_size])
+        if not batch:
+            return done
+        dated = []
+        for memory_id, text, text_hash, occurred_at, created_at in batch:
+            window = named_window(text, (occurred_at or created_at).astimezone(UTC))
+            if window is not None:
+                dated.append((memory_id, text_hash, occurred_at, window.start, window.end))
+        if dated:
+            with transaction.atomic(using=using), connections[using].cursor() as cursor:
+                cursor.execute(_DATE_EVENTS, [list(column) for column in zip(*dated, strict=True)])
+                done += cursor.rowcount
+        after = batch[-1][0]
         if progress is not None:
             progress(done)
 

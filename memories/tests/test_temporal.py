@@ -359,3 +359,16 @@ def test_migration_0015_dates_the_memories_stored_before_it(make_memory):
     migration.date_events(apps, type("Editor", (), {"connection": connection})())
     events = dict(Memory.objects.values_list("id", "event_start"))
     assert events == {uuid.UUID(dated): datetime(2025, 3, 11, tzinfo=UTC), uuid.UUID(plain): None}
+
+
+def test_reembed_memories_events_dates_memories_an_older_server_stored(make_memory, capsys):
+    from django.core.management import call_command
+
+    dated = make_memory("Yesterday I met Maya.", timestamp=datetime(2025, 3, 12, tzinfo=UTC))
+    make_memory("Likes tea")
+    Memory.objects.update(event_start=None, event_end=None)  # as an older server stores them
+    call_command("reembed_memories", "--events")
+    assert "Dated 1 memory by the time its text names." in capsys.readouterr().out
+    assert Memory.objects.get(id=dated).event_start == datetime(2025, 3, 11, tzinfo=UTC)
+    call_command("reembed_memories", "--events")  # nothing left to do
+    assert "Dated 0 memories" in capsys.readouterr().out
