@@ -316,7 +316,8 @@ def _apply(
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.categories = tags.get(op.text, target.categories)
-                target.date_event(now)
+                # Its new text was said in this conversation: read from its time (or now), not the old memory's.
+                target.date_event(now, said_at=occurred_at or now)
                 changed = [
                     "text",
                     "hash",

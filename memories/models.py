@@ -88,11 +88,12 @@ class Memory(models.Model):
     def __str__(self) -> str:
         return self.text[:80]
 
-    def date_event(self, written: datetime) -> None:
-        """Set event_start and event_end from the time the text names, read from occurred_at, else `written`
-        (when the text was stored or changed), in UTC days: as the embedder dates it, and as the same memory read
-        back from the database (a timestamp's own offset would move its day between the add and a later edit)."""
-        window = named_window(self.text, (self.occurred_at or written).astimezone(UTC))
+    def date_event(self, written: datetime, *, said_at: datetime | None = None) -> None:
+        """Set event_start and event_end from the time the text names, read from `said_at` (when the text was said:
+        an inferred update's conversation), else occurred_at, else `written` (when the text was stored or changed),
+        in UTC days: as the embedder dates it, and as the same memory read back from the database (a timestamp's
+        own offset would move its day between the add and a later edit)."""
+        window = named_window(self.text, (said_at or self.occurred_at or written).astimezone(UTC))
         self.event_start, self.event_end = (window.start, window.end) if window else (None, None)
 
 

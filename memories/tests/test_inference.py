@@ -4,6 +4,7 @@ and the real local embedder. Covers every decision, the failures that must write
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -84,6 +85,17 @@ def test_a_contradicting_fact_updates_the_memory_with_history(api_client, llm):
     assert hits[0]["memory"] == "Lives in Munich"
     [decide] = llm.chat_calls("decide")
     assert '"stored_memories": [{"id": "0", "text": "Lives in Berlin"}]' in decide.body["messages"][-1]["content"]
+
+
+def test_an_updated_texts_time_is_read_from_the_conversation_that_said_it(api_client, llm):
+    events(add(api_client, "Maya moved to Berlin", timestamp="2025-01-10T12:00:00Z"))
+    updated = add(api_client, "Maya moved to Lisbon yesterday", timestamp="2025-03-12T12:00:00Z")
+    assert events(updated) == [("UPDATE", "Maya moved to Lisbon yesterday")]
+    memory = Memory.objects.get()
+    assert (memory.event_start, memory.event_end) == (
+        datetime(2025, 3, 11, tzinfo=UTC),
+        datetime(2025, 3, 12, tzinfo=UTC),
+    )  # not the day before the Berlin conversation, January 9th
 
 
 def test_a_retraction_deletes_the_memory(api_client, llm):
