@@ -25,6 +25,11 @@ sentence per request, so their requests/s are also printed as a share of the cei
 reuses one keep-alive connection. The 1-minute load average is printed next to every row: on a shared
 machine the figures mean little without it. Non-2xx answers count as errors, and any error makes the exit
 status 1.
+
+With `--server-pid` (the server's main process, e.g. gunicorn's master) and `--pg-data` (its PostgreSQL's data
+folder, e.g. `$MEM0_DATA_DIR/pg` for the embedded one), each row also shows the CPU time per request of the
+server's processes and of PostgreSQL's (from /proc, so the machine's other work does not count): what a
+request costs, which on a busy machine says more than its requests/s. `make bench` passes both.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -175,6 +181,27 @@ def existing_ids(args: argparse.Namespace) -> list[str]:
 Op = Callable[[Client, random.Random], tuple[int, bytes]]
 
 
+def postmaster_pid(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (a server's workers, PostgreSQL's backends)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for proc in procs:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def measure(name: str, op: Op, args: argparse.Namespace, clients: int) -> dict[str, float | int | str]:
     """Run at least args.requests calls of `op` over `clients` connections (after a short warm-up)."""
     latencies: list[float] = []
@@ -212,14 +239,17 @@ def measure(name: str, op: Op, args: argparse.Namespace, clients: int) -> dict[s
         futures = [pool.submit(worker, i) for i in range(clients)]
         barrier.wait()
         start = time.perf_counter()
+        cpu_start = {part: cpu_seconds(pid) for part, pid in args.cpu_roots.items()}
         for future in futures:
             future.result()
         wall = time.perf_counter() - start
+        cpu = {part: cpu_seconds(pid) - cpu_start[part] for part, pid in args.cpu_roots.items()}
     if errors:
         print(f"{name}: first error: {errors[0]}", file=sys.stderr)
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     row = {"op": name, "clients": clients, "requests": len(latencies), "errors": len(errors)}
     row |= {"req_per_s": round(len(latencies) / wall, 1)}
+    row |= {f"cpu_ms_{part}": round(seconds * 1000 / max(len(latencies), 1), 2) for part, seconds in cpu.items()}
     return row | {f"p{q}_ms": round(cuts[q - 1], 1) for q in (50, 95, 99)} | {"load_1min": round(os.getloadavg()[0], 2)}
 
 
@@ -305,6 +335,8 @@ def main() -> None:
     parser.add_argument("--no-ceiling", action="store_true", help="skip the in-process embedder ceiling")
     parser.add_argument("--ceiling-batch", type=int, default=64, help="sentences per model call for the ceiling")
     parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="seconds to measure the ceiling")
+    parser.add_argument("--server-pid", type=int, help="the server's main process: show its CPU per request")
+    parser.add_argument("--pg-data", type=Path, help="its PostgreSQL's data folder: show that CPU per request too")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
     if args.threads:
@@ -314,6 +346,19 @@ def main() -> None:
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     if not ops or set(ops) - {"search", "add", "get"}:
         parser.error("--ops takes search, add and get, comma-separated")
+    args.cpu_roots = {}
+    if args.server_pid is not None:
+        args.cpu_roots["server"] = args.server_pid
+    if args.pg_data is not None:
+        try:
+            args.cpu_roots["pg"] = postmaster_pid(args.pg_data)
+        except (OSError, ValueError, IndexError):
+            parser.error(f"--pg-data: no running PostgreSQL's postmaster.pid in {args.pg_data}")
+    if args.cpu_roots:
+        import psutil
+    for part, pid in args.cpu_roots.items():
+        if not psutil.pid_exists(pid):
+            parser.error(f"--{'server-pid' if part == 'server' else 'pg-data'}: no process {pid} to measure")
 
     check_server(args)
     ceiling = None
@@ -374,15 +419,19 @@ def main() -> None:
             f"{ceiling['runtime']} threads): {ceiling['sentences_per_s']} sentences/s at load {ceiling['load_1min']}"
         )
     print(f"load average (1/5/15 min): before {fmt_load(load_before)}, after {fmt_load(load_after)}")
+    parts = list(args.cpu_roots)
+    if parts:
+        print(f"CPU ms/request: {' + '.join('the server' if p == 'server' else 'PostgreSQL' for p in parts)}")
     print(
         f"{'clients':>7} {'op':<7}{'requests':>9}{'errors':>7}{'req/s':>8}{'ceiling':>8}"
-        f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'load':>6}"
+        f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'load':>6}" + (f"{'CPU ms':>14}" if parts else "")
     )
     for r in rows:
         share = f"{r['ceiling_share']:.0%}" if "ceiling_share" in r else "-"
+        cpu = " + ".join(f"{r[f'cpu_ms_{part}']:.1f}" for part in parts)
         print(
             f"{r['clients']:>7} {r['op']:<7}{r['requests']:>9}{r['errors']:>7}{r['req_per_s']:>8}{share:>8}"
-            f"{r['p50_ms']:>8}{r['p95_ms']:>8}{r['p99_ms']:>8}{r['load_1min']:>6}"
+            f"{r['p50_ms']:>8}{r['p95_ms']:>8}{r['p99_ms']:>8}{r['load_1min']:>6}" + (f"{cpu:>14}" if parts else "")
         )
     if args.json:
         meta = {"url": args.url, "cores": os.cpu_count(), "memories": len(ids), "user_id": args.user_id}

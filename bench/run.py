@@ -184,6 +184,7 @@ def main() -> None:
         api = ["bench/api_bench.py", *common, "--user-id", f"bench-{secrets.token_hex(4)}"]
         api += ["--memories", str(args.memories), "--requests", str(args.requests), "--clients", args.api_clients]
         api += ["--ops", args.ops, "--settle", str(args.settle)]
+        api += ["--server-pid", str(server.process.pid), "--pg-data", str(server.data_dir / "pg")]
         ok &= bench("api_bench", [*api, "--json", str(RESULTS / "api_bench.json")], env)
         if not args.no_load:
             load = ["bench/load.py", *common, "--clients", str(args.clients), "--duration", str(args.duration)]

@@ -69,7 +69,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api_bench import QUERIES, Client, client_counts, fmt_load, memory_text
+from api_bench import QUERIES, Client, client_counts, cpu_seconds, fmt_load, memory_text, postmaster_pid
 from run import REPO, Server, free_port, git_commit, postmaster_running, stop_process
 
 sys.path.insert(0, str(REPO))
@@ -361,27 +361,6 @@ def measure(
         "p95_ms": round(cuts[94], 1) if cuts else None,
         "load_1min": round(os.getloadavg()[0], 2),
     }
-
-
-def postmaster_pid(pgdata: Path) -> int:
-    return int((pgdata / "postmaster.pid").read_text().split()[0])
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants (a server's workers, PostgreSQL's backends)."""
-    import psutil
-
-    total = 0.0
-    try:
-        root = psutil.Process(root_pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    for proc in procs:
-        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            times = proc.cpu_times()
-            total += times.user + times.system
-    return total
 
 
 class Profiler:
