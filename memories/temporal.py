@@ -50,13 +50,20 @@ _COUNT = r"(?<!\d[.,])(?:\d{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=T
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
+# Months that are also given names are more often a person than a time after "from" and "of" ("What did I hear from
+# April?", "a photo of June"): there they count only with a day or a year ("from April 2024", "from June 3", read by
+# the patterns for those) or after a part of a month ("the end of June"). Other months keep both words ("photos from
+# March", "the ides of March").
+_OF_FROM = r"(?:of|from)(?!\s+(?:april|may|june|jun|august|jan)\b)"
+_PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
+_BEFORE_MONTH = rf"(?:in|during|since|as of|{_PART_OF}|{_OF_FROM})"
 
 PATTERNS = [
     ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
     ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
     ("day_month", rf"\b{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
-    ("in_month", rf"\b(?:in|during|since|as of|of|from)\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
+    ("in_month", rf"\b{_BEFORE_MONTH}\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
     ("in_year", rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b"),  # not "of": "a crowd of 2000 people"
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),

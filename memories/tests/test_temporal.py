@@ -267,6 +267,45 @@ def test_a_count_that_is_the_end_of_a_number_names_no_time(text):
     assert named_window(text, FRIDAY) is None
 
 
+def window_of(text: str) -> tuple[str, str, str] | None:
+    """The expression `text` names a time by, and the window's first and end day, read on FRIDAY."""
+    window = named_window(text, FRIDAY)
+    return window and (window.expression, window.start.date().isoformat(), window.end.date().isoformat())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What did I hear from April about the move?",
+        "Got a birthday card from June",
+        "an email from Jan about the report",
+        "a photo of June at the beach",
+        "What did August say? I heard it from August",
+    ],
+)
+def test_a_month_that_is_also_a_name_after_from_or_of_is_a_person(text):
+    """ "from April" was read as the month April."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in April", ("in April", "2024-04-01", "2024-05-01")),
+        ("since June", ("since June", "2024-06-01", "2025-03-22")),
+        ("a letter from April 2024", ("April 2024", "2024-04-01", "2024-05-01")),
+        ("a call from June 3", ("June 3", "2024-06-03", "2024-06-04")),
+        ("at the end of June", ("end of June", "2024-06-01", "2024-07-01")),
+        ("the first week of May", ("week of May", "2024-05-01", "2024-06-01")),
+        ("photos from March", ("from March", "2025-03-01", "2025-04-01")),  # no one's name
+        ("the ides of March", ("of March", "2025-03-01", "2025-04-01")),
+        ("heard from April yesterday", ("yesterday", "2025-03-20", "2025-03-21")),
+    ],
+)
+def test_a_month_that_is_also_a_name_is_read_where_it_names_a_time(text, expected):
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
