@@ -61,7 +61,7 @@ _BEFORE_MONTH = rf"(?:in|during|since|as of|{_PART_OF}|{_OF_FROM})"
 PATTERNS = [
     ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
     ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
-    ("day_month", rf"\b{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
+    ("day_month", rf"\b{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
     ("in_month", rf"\b{_BEFORE_MONTH}\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
     ("in_year", rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b"),  # not "of": "a crowd of 2000 people"
@@ -114,6 +114,10 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
             for key, value in match.groupdict().items()
             if value is not None and key.startswith(f"{name}__")
         }
+        # "the 2 may need a new battery": a number and the verb, not 2 May. The month after a number is written "May",
+        # or has its year ("2 may 2025") or "of" ("the 2nd of may"); "may 2" and "in may" have no verb reading.
+        if name == "day_month" and parts["month"] == "may" and not parts.keys() & {"of", "year"}:
+            continue
         try:
             days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
             if days is not None:

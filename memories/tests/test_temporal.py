@@ -306,6 +306,28 @@ def test_a_month_that_is_also_a_name_is_read_where_it_names_a_time(text, expecte
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize("text", ["the 2 may need a new battery", "these 3 may be wrong", "the 2nd may be better"])
+def test_a_number_before_the_verb_may_is_no_day(text):
+    """ "the 2 may need a new battery" was read as May 2."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on May 2", ("May 2", "2024-05-02", "2024-05-03")),
+        ("may 2", ("may 2", "2024-05-02", "2024-05-03")),
+        ("born 2 May", ("2 May", "2024-05-02", "2024-05-03")),
+        ("2 May 2025", ("2 May 2025", "2025-05-02", "2025-05-03")),
+        ("the 2 may 2025 meeting", ("2 may 2025", "2025-05-02", "2025-05-03")),
+        ("the 2nd of may", ("2nd of may", "2024-05-02", "2024-05-03")),
+        ("in may", ("in may", "2024-05-01", "2024-06-01")),
+    ],
+)
+def test_may_the_month_is_read_where_no_verb_can_be(text, expected):
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
