@@ -57,6 +57,10 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _OF_FROM = r"(?:of|from)(?!\s+(?:april|may|june|jun|august|jan)\b)"
 _PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
 _BEFORE_MONTH = rf"(?:in|during|since|as of|{_PART_OF}|{_OF_FROM})"
+_WHICH_DAY = r"last|this|next|on|past|every(?:\s+other)?|each"
+# A weekday inside a name is no day: "Sunday school" is a place, and "Black Friday" or "Easter Sunday" a holiday, not
+# the latest Friday or Sunday. Holidays are written with a capital ("a good Friday" is a day).
+_NOT_A_HOLIDAY = "".join(rf"(?<!\b(?-i:{word})\s)" for word in ("Good", "Black", "Cyber", "Easter", "Palm", "Ash"))
 
 PATTERNS = [
     ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
@@ -68,7 +72,7 @@ PATTERNS = [
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
     ("relative", r"\b(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>week|weekend|month|year)\b"),
-    ("weekday", rf"\b(?:(?P<which>last|this|next|on|past|every(?:\s+other)?|each)\s+)?(?P<weekday>{_WEEKDAY})\b"),
+    ("weekday", rf"\b(?:(?P<which>{_WHICH_DAY})\s+)?{_NOT_A_HOLIDAY}(?P<weekday>{_WEEKDAY})\b(?!\s+school\b)"),
     ("day_word", r"\b(?P<word>today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening)\b"),
 ]
 

@@ -328,6 +328,35 @@ def test_may_the_month_is_read_where_no_verb_can_be(text, expected):
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What did I learn at Sunday school?",
+        "What did I buy on Black Friday?",
+        "the Good Friday service",
+        "Easter Sunday lunch with the family",
+        "Cyber Monday deals",
+    ],
+)
+def test_a_weekday_inside_a_name_is_no_day(text):
+    """ "Sunday school" is a place, and "Black Friday" a holiday: they were read as the latest Sunday or Friday."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what did I do on Sunday", ("on Sunday", "2025-03-16", "2025-03-17")),
+        ("Sunday morning at the school", ("Sunday", "2025-03-16", "2025-03-17")),
+        ("we had a good Friday", ("Friday", "2025-03-21", "2025-03-22")),  # not the holiday's capital
+        ("the black Friday dress", ("Friday", "2025-03-21", "2025-03-22")),
+        ("last Sunday", ("last Sunday", "2025-03-16", "2025-03-17")),
+    ],
+)
+def test_a_weekday_next_to_other_words_is_still_a_day(text, expected):
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
