@@ -49,7 +49,8 @@ _WEEKDAY = "|".join(WEEKDAYS)
 _COUNT = r"(?<!\d[.,])(?:\d{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")"
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
-_YEAR = r"(?P<year>(?:19|20)\d\d)"
+# Not the start of a longer number: "in 2023.1" is a version, not 2023.
+_YEAR = r"(?P<year>(?:19|20)\d\d)(?![.,]\d)"
 # Months that are also given names are more often a person than a time after "from" and "of" ("What did I hear from
 # April?", "a photo of June"): there they count only with a day or a year ("from April 2024", "from June 3", read by
 # the patterns for those) or after a part of a month ("the end of June"). Other months keep both words ("photos from

@@ -357,6 +357,25 @@ def test_a_weekday_next_to_other_words_is_still_a_day(text, expected):
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize("text", ["what changed in 2023.1", "broken since 2024.2.1", "the bug from 2019.10"])
+def test_a_year_that_begins_a_longer_number_names_no_time(text):
+    """A version ("2023.1") was read as the year 2023."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We moved in 2024.", ("in 2024", "2024-01-01", "2025-01-01")),
+        ("in 2024, we moved", ("in 2024", "2024-01-01", "2025-01-01")),
+        ("in March 2024.", ("in March 2024", "2024-03-01", "2024-04-01")),
+        ("on 2024-03-05.", ("2024-03-05", "2024-03-05", "2024-03-06")),
+    ],
+)
+def test_a_year_at_the_end_of_a_sentence_is_read(text, expected):
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
