@@ -62,6 +62,11 @@ _WHICH_DAY = r"last|this|next|on|past|every(?:\s+other)?|each"
 # A weekday inside a name is no day: "Sunday school" is a place, and "Black Friday" or "Easter Sunday" a holiday, not
 # the latest Friday or Sunday. Holidays are written with a capital ("a good Friday" is a day).
 _NOT_A_HOLIDAY = "".join(rf"(?<!\b(?-i:{word})\s)" for word in ("Good", "Black", "Cyber", "Easter", "Palm", "Ash"))
+_RELATIVE_UNIT = "week|weekend|month|year"
+_DAY_WORD = "today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening"
+# "the last week of March", "my last year of school", "the last night of the trip": the final or following ones of
+# something, not the week, year or night before or after this one.
+_NOT_FINAL = rf"(?!(?:last|next)\s+(?:{_COUNT}\s+)?(?:{_UNIT}|{_RELATIVE_UNIT}|night)\s+of\b)"
 
 PATTERNS = [
     ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
@@ -71,10 +76,10 @@ PATTERNS = [
     ("in_month", rf"\b{_BEFORE_MONTH}\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
     ("in_year", rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b"),  # not "of": "a crowd of 2000 people"
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
-    ("past", rf"\b(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
-    ("relative", r"\b(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>week|weekend|month|year)\b"),
+    ("past", rf"\b{_NOT_FINAL}(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
+    ("relative", rf"\b{_NOT_FINAL}(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>{_RELATIVE_UNIT})\b"),
     ("weekday", rf"\b(?:(?P<which>{_WHICH_DAY})\s+)?{_NOT_A_HOLIDAY}(?P<weekday>{_WEEKDAY})\b(?!\s+school\b)"),
-    ("day_word", r"\b(?P<word>today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening)\b"),
+    ("day_word", rf"\b{_NOT_FINAL}(?P<word>{_DAY_WORD})\b"),
 ]
 
 

@@ -376,6 +376,36 @@ def test_a_year_at_the_end_of_a_sentence_is_read(text, expected):
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What did I do the last week of March?", ("week of March", "2025-03-01", "2025-04-01")),
+        ("my last year of school", None),
+        ("the last 2 weeks of the trip", None),
+        ("the last weekend of the holidays", None),
+        ("the last night of the trip", None),
+    ],
+)
+def test_the_last_week_of_something_is_not_last_week(text, expected):
+    """ "the last week of March" was read as the week before this one, "my last year of school" as last year, "the last
+    night of the trip" as yesterday."""
+    assert window_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in the last week", ("last week", "2025-03-10", "2025-03-17")),
+        ("the last couple of weeks", ("last couple of weeks", "2025-03-07", "2025-03-22")),
+        ("the past week of rain", ("past week", "2025-03-14", "2025-03-22")),
+        ("last year, of all years", ("last year", "2024-01-01", "2025-01-01")),
+        ("what did I eat last night", ("last night", "2025-03-20", "2025-03-21")),
+    ],
+)
+def test_last_week_before_other_words_is_still_last_week(text, expected):
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
