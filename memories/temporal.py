@@ -57,7 +57,10 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)(?![.,]\d)"
 # March", "the ides of March").
 _OF_FROM = r"(?:of|from)(?!\s+(?:april|may|june|jun|august|jan)\b)"
 _PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
-_BEFORE_MONTH = rf"(?:in|during|since|as of|{_PART_OF}|{_OF_FROM})"
+# "last March" is the latest March before this month; a lower-case "may" after "last" is the verb ("the last may be
+# first").
+_LAST = r"(?:since\s+)?(?P<last>last)(?!\s+(?-i:may)\b)"
+_BEFORE_MONTH = rf"(?:{_LAST}|in|during|since|as of|{_PART_OF}|{_OF_FROM})"
 _WHICH_DAY = r"last|this|next|on|past|every(?:\s+other)?|each"
 # A weekday inside a name is no day: "Sunday school" is a place, and "Black Friday" or "Easter Sunday" a holiday, not
 # the latest Friday or Sunday. Holidays are written with a capital ("a good Friday" is a day).
@@ -163,7 +166,11 @@ def _window(name: str, parts: dict[str, str], today: date) -> tuple[date, date] 
             return _month(int(parts["year"]), MONTHS[parts["month"].rstrip(".")])
         if name == "in_month":
             month = MONTHS[parts["month"]]
-            return _month(int(parts["year"]) if "year" in parts else _latest_year(today, month, 1), month)
+            if "year" in parts:
+                return _month(int(parts["year"]), month)
+            if "last" in parts:
+                return _month(today.year if month < today.month else today.year - 1, month)
+            return _month(_latest_year(today, month, 1), month)
         if name == "in_year":
             year = int(parts["year"])
             return date(year, 1, 1), date(year + 1, 1, 1)

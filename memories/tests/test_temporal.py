@@ -406,6 +406,21 @@ def test_last_week_before_other_words_is_still_last_week(text, expected):
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what did I do last March", ("last March", "2024-03-01", "2024-04-01")),  # in March: the one before
+        ("last February", ("last February", "2025-02-01", "2025-03-01")),
+        ("the trip last May", ("last May", "2024-05-01", "2024-06-01")),
+        ("since last March", ("since last March", "2024-03-01", "2025-03-22")),
+        ("the last may be first", None),  # the verb
+    ],
+)
+def test_last_and_a_month_is_the_latest_such_month_before_this_one(text, expected):
+    """ "last March" named no time."""
+    assert window_of(text) == expected
+
+
 def stored_a_week_ago(memory_id: str) -> tuple[datetime, datetime]:
     """Move a memory's storing, and the time its text names, a week back; its (event_start, event_end) then."""
     week = timedelta(days=7)
