@@ -35,6 +35,8 @@ FRIDAY = datetime(2025, 3, 21, 15, 0, tzinfo=UTC)
         ("next Friday", "next Friday", "2025-03-28", "2025-03-29"),
         ("Dec 25", "Dec 25", "2024-12-25", "2024-12-26"),
         ("on 2025-02-28", "2025-02-28", "2025-02-28", "2025-03-01"),
+        ("what was today's special", "today", "2025-03-21", "2025-03-22"),  # of today, whatever it was
+        ("it may be Tuesday", "Tuesday", "2025-03-18", "2025-03-19"),
     ],
 )
 def test_the_time_a_query_names(query, expression, start, end):
@@ -55,6 +57,14 @@ def test_the_time_a_query_names(query, expression, start, end):
         "on 2025-02-30",
         "5000 years ago",
         "meeting at 10 am",
+        "they may go to the park",
+        "we will march on the capital",
+        "Ask June about dinner",
+        "August said he liked it",
+        "wait a second",
+        "what am I doing now",
+        "the key to room 2024, call 555-2024",
+        "music from the 90s",
     ],
 )
 def test_a_query_that_names_no_time(query):
