@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # 0001-01-01 .. 9999-12-31: what a PostgreSQL timestamptz and Python's datetime both hold.
 _MIN_UNIX = -62_135_596_800
 _MAX_UNIX = 253_402_300_799
+# Python reads UTC offsets up to ±23:59:59.999999; PostgreSQL takes ±15:59:59 at most, in whole seconds.
+_MAX_OFFSET = timedelta(hours=15, minutes=59, seconds=59)
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -35,6 +37,10 @@ def parse_timestamp(value: Any) -> datetime:
             raise ValueError(f"{value[:40]!r} is neither unix seconds nor an ISO 8601 date-time.") from None
         if not parsed.tzinfo:
             return parsed.replace(tzinfo=UTC)
+        offset = parsed.utcoffset()
+        if abs(offset) > _MAX_OFFSET or offset.microseconds:
+            # The database would refuse it, with an error that names no field.
+            raise ValueError(f"{value[:40]!r} has a UTC offset beyond ±15:59:59 or not in whole seconds.")
         try:
             # An offset can carry a time past the range ("9999-12-31T23:59:59-05:00" is in year 10000 in UTC),
             # where every later conversion (the embedder's UTC day, the database) would fail.

@@ -247,6 +247,36 @@ def test_a_platform_date_bound_past_year_1_or_9999_is_a_400_naming_it(api_client
     assert "years 1 to 9999" in response.json()["detail"]
 
 
+# Python reads offsets up to ±23:59:59.999999; PostgreSQL stores and compares ±15:59:59 at most, in whole seconds.
+OFFSET_BEYOND_POSTGRESQL = ["2025-03-21T12:00:00+20:00", "2025-03-21T12:00:00-16:00", "2025-03-21T12:00:00+05:00:00.5"]
+
+
+@pytest.mark.parametrize("moment", OFFSET_BEYOND_POSTGRESQL)
+def test_a_time_whose_offset_postgresql_cannot_hold_is_a_400_naming_it(api_client, moment):
+    """Such a time reached the database, which refused it: a 400 that named nothing ('A value in the request cannot be
+    stored or compared'), and an export's filters were accepted, to fail in the background."""
+    filters = {"created_at": {"gte": moment}}
+    answers = {
+        "timestamp": add(api_client, "Maya: hello", user_id="tsu", timestamp=moment),
+        "filters.created_at.gte": api_client.post(
+            "/search", {"query": "x", "user_id": "alice", "filters": filters}, format="json"
+        ),
+        "reference_date": api_client.post(
+            "/search", {"query": "x last week", "user_id": "alice", "reference_date": moment}, format="json"
+        ),
+        "start_date": api_client.post(
+            "/v3/memories/", {"filters": {"user_id": "alice"}, "start_date": moment}, format="json"
+        ),
+        "filters.created_at": api_client.post(
+            "/v1/exports/", {"schema": {}, "filters": {"user_id": "alice", **filters}}, format="json"
+        ),
+    }
+    for name, response in answers.items():
+        assert response.status_code == 400, (name, response.content)
+        assert name in response.json()["detail"] and "offset" in response.json()["detail"], response.content
+    assert api_client.get("/memories", {"user_id": "tsu"}).json()["results"] == []
+
+
 def test_search_and_list_filter_on_the_conversation_time(api_client):
     for day, text in [(1, "Maya: went to Porto"), (10, "Maya: went to Bergen"), (20, "Maya: went to Kyoto")]:
         assert add(api_client, text, timestamp=f"2023-05-{day:02d}T12:00:00Z").status_code == 200
