@@ -133,6 +133,7 @@ def test_database(django_db_setup, django_db_blocker):
         try:
             yield
         finally:
+            key_cache.listener.stop()  # its session on this database would refuse the drop ("accessed by other users")
             teardown_databases(created, verbosity=0)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_run_alone_a_committing_fixture_is_on_a_test_database():
+def test_run_alone_a_committing_fixture_is_on_a_test_database_that_is_dropped_after():
     done = subprocess.run(  # noqa: S603  (this interpreter, the repository's own probe)
         [
             sys.executable,
@@ -31,4 +31,4 @@ def test_run_alone_a_committing_fixture_is_on_a_test_database():
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    assert "2 passed" in done.stdout and "error" not in done.stdout, done.stdout[-3000:]
