@@ -160,14 +160,13 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False, w
     if timed:
         # Each candidate carries its time only when the query names one: otherwise the statement is as before.
         carried = f", {moment} AS moment, s.event_start, s.event_end"
-        keyword_moment = ", coalesce(m.occurred_at, m.created_at), m.event_start, m.event_end"
         temporal = f"CASE WHEN {_inside('event_start', 'event_end', 'moment')} THEN 1.0 ELSE 0.0 END"
         score = (
             f"CASE WHEN temporal IS NOT NULL THEN (1 - %(temporal_weight)s::float8) * ({score}) "
             f"+ %(temporal_weight)s::float8 * temporal ELSE {score} END"
         )
     else:
-        carried = keyword_moment = ""
+        carried = ""
         temporal = "NULL::float8"
     if timed and window_candidates:
         inside = _inside("s.event_start", "s.event_end", moment)
@@ -199,8 +198,10 @@ WITH scope AS NOT MATERIALIZED (
     FROM (
         SELECT * FROM vec{from_window}
         UNION ALL
-        SELECT k.id, m.embedding <=> %(vector)s::vector, m.hash{keyword_moment}
-        FROM bm25 k JOIN {Memory._meta.db_table} m ON m.id = k.id
+        -- Read through the scope again, not the table: the keyword statement ran before this one, and a memory
+        -- it found may have left the scope since (its metadata or expiration changed), or been deleted.
+        SELECT k.id, s.embedding <=> %(vector)s::vector, s.hash{carried}
+        FROM bm25 k JOIN scope s ON s.id = k.id
         WHERE NOT EXISTS (SELECT FROM vec WHERE vec.id = k.id) {not_in_window}
     ) c
     LEFT JOIN bm25 b ON b.id = c.id

@@ -653,3 +653,45 @@ def test_a_search_scope_as_large_as_a_request_body_is_not_kept_per_process(api_c
     assert not selectors._plan_cache
     search(api_client, query="curry", filters={"user_id": {"in": ids[:3]}}, threshold=0)
     assert len(selectors._plan_cache) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("change", "filters"),
+    [
+        (
+            """UPDATE memories_memory SET metadata = '{"topic": "travel"}' WHERE id = %s""",
+            {"metadata": {"topic": "food"}},
+        ),
+        ("UPDATE memories_memory SET expiration_date = '2000-01-01' WHERE id = %s", {}),
+        ("DELETE FROM memories_memory WHERE id = %s", {}),
+    ],
+    ids=["out of the filters", "expired", "deleted"],
+)
+def test_a_memory_that_leaves_the_scope_while_it_is_searched_is_not_found(
+    api_client, make_memory, monkeypatch, change, filters
+):
+    """A search runs two statements, keywords first. A memory the first found and another request then changed
+    (its metadata no longer what the filters ask, or expired) was still answered: the second read the keyword
+    side's memories from the table by id, not from the scope."""
+    from mem0server.tests.sessions import other_session
+    from memories import selectors
+
+    curry = make_memory("Loves spicy Thai curry", metadata={"topic": "food"})
+    make_memory("Works as a dentist in Berlin", metadata={"topic": "food"})
+    embed_query = selectors.embed_query
+
+    def embedded_after_another_request_commits(query):
+        future = embed_query(query)
+
+        class Embedding:  # the query vector is asked for between the two statements
+            def result(self):
+                with other_session(autocommit=True) as conn:
+                    conn.execute(change, [curry])
+                return future.result()
+
+        return Embedding()
+
+    monkeypatch.setattr(selectors, "embed_query", embedded_after_another_request_commits)
+    found = search(api_client, query="curry", user_id="alice", filters=filters, threshold=0).json()["results"]
+    assert [r["memory"] for r in found] == ["Works as a dentist in Berlin"]
