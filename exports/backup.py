@@ -91,6 +91,9 @@ def memory_line(memory: Memory, history: list[MemoryHistory]) -> dict[str, Any]:
         "role": memory.role,
         "expiration_date": memory.expiration_date.isoformat() if memory.expiration_date else None,
         "timestamp": _when(memory.occurred_at),
+        # The time its text names, read when that text was written (not always when the memory was stored).
+        "event_start": _when(memory.event_start),
+        "event_end": _when(memory.event_end),
         "categories": list(memory.categories),
         "created_at": _when(memory.created_at),
         "updated_at": _when(memory.updated_at),
@@ -172,10 +175,20 @@ class MemoryLineSerializer(serializers.Serializer):
     role = _optional(32)
     expiration_date = serializers.DateField(required=False, allow_null=True)
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
+    event_start = serializers.DateTimeField(required=False, allow_null=True)
+    event_end = serializers.DateTimeField(required=False, allow_null=True)
     categories = serializers.ListField(child=_Text(max_length=100), required=False, max_length=100)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     history = HistoryLineSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("event_start"), attrs.get("event_end")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError("Give both event_start and event_end, or neither.")
+        if start is not None and not start < end:
+            raise serializers.ValidationError("event_start must be before event_end.")
+        return attrs
 
     def validate_metadata(self, value):
         if value is not None and not isinstance(value, dict):
@@ -322,7 +335,10 @@ def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None
             embedding=vector.whole,
             **{name: data.get(name) for name in SCOPE_FIELDS},
         )
-        memory.date_event(data["created_at"])
+        if "event_start" in data:
+            memory.event_start, memory.event_end = data["event_start"], data.get("event_end")
+        else:  # a backup from before lines carried them: the text read from when the memory was stored
+            memory.date_event(data["created_at"])
         memories.append(memory)
         history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
     # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.

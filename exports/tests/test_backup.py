@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -171,3 +172,60 @@ def test_an_import_embeds_with_the_embedder_stored_through_configure(stored):
             server_config_forget()
     embedded = sorted(text for call in fake.embed_calls() for text in call.body["input"])
     assert embedded == ["Likes black tea", "Lives in Berlin", "Server notes"]
+
+
+def test_a_round_trip_keeps_the_time_a_memorys_text_names(alice, make_memory):
+    """The time a text names is read from when that text was written: for a text changed by an update, not when the
+    memory was first stored. The import read every text from its created_at, so such a memory came back dated
+    otherwise (here 'yesterday' of January 1st instead of the day before the update) and searches for its time
+    no longer found it."""
+    met = make_memory("Likes tea", principal=alice)
+    Memory.objects.filter(id=met).update(created_at=datetime(2025, 1, 1, 12, tzinfo=UTC))
+    services.memory_update(principal=alice, memory_id=met, text="Yesterday I met Maya")
+    undated = make_memory("Likes green tea", principal=alice)
+    dates = ("id", "event_start", "event_end")
+    before = list(Memory.objects.order_by("id").values_list(*dates))
+    assert before[[str(row[0]) for row in before].index(met)][1] > datetime(2025, 1, 2, tzinfo=UTC)
+    text = export()
+    wipe()
+    import_text(text)
+    assert list(Memory.objects.order_by("id").values_list(*dates)) == before
+    assert Memory.objects.get(id=undated).event_start is None
+
+
+@pytest.mark.parametrize(
+    ("dates", "says"),
+    [
+        ({"event_start": "2025-03-01T00:00:00Z"}, "event_start and event_end"),
+        ({"event_start": "2025-03-02T00:00:00Z", "event_end": "2025-03-01T00:00:00Z"}, "before event_end"),
+    ],
+)
+def test_event_dates_that_are_no_window_are_a_problem_of_their_line(alice, dates, says):
+    line = {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "account": "alice@example.com",
+        "memory": "Yesterday I met Maya",
+        "created_at": "2025-03-02T12:00:00Z",
+        "updated_at": "2025-03-02T12:00:00Z",
+        **dates,
+    }
+    with pytest.raises(CommandError, match=f"line 1: .*{says}"):
+        import_text(json.dumps(line) + "\n")
+    assert not Memory.objects.exists()
+
+
+def test_a_backup_without_event_dates_reads_the_texts_from_when_they_were_stored(alice):
+    """Backups written before they carried event_start and event_end."""
+    line = {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "account": "alice@example.com",
+        "memory": "Yesterday I met Maya",
+        "created_at": "2025-03-02T12:00:00Z",
+        "updated_at": "2025-03-02T12:00:00Z",
+    }
+    import_text(json.dumps(line) + "\n")
+    memory = Memory.objects.get()
+    assert (memory.event_start, memory.event_end) == (
+        datetime(2025, 3, 1, tzinfo=UTC),
+        datetime(2025, 3, 2, tzinfo=UTC),
+    )
