@@ -6,7 +6,8 @@
 
 Each conversation is stored in its own scope (user_id `<prefix>-<conversation id>`) through POST /memories
 with infer=false: one memory per turn, its text "Speaker: text", metadata {"turn_id", "session_id", "date"},
-and with --timestamps the session date as `timestamp`. Then every question is searched (top_k 50,
+and the session's date as `timestamp`, when the conversation happened, as a user storing dated conversations
+sends it (`--no-timestamps` leaves it out). Then every question is searched (top_k 50,
 threshold 0) in its conversation's scope, one request at a time, and the turn ids of the results are compared
 with the question's evidence. Prints R@1/5/10/20/50 (the share of a question's evidence turns found in the
 top k, averaged over questions), hit@10 (at least one evidence turn in the top 10) overall and per
@@ -159,7 +160,12 @@ def main() -> None:
     parser.add_argument("--api-key", default=os.environ.get("ADMIN_API_KEY", ""))
     parser.add_argument("--prefix", help="user_id prefix of the scopes (default: random)")
     parser.add_argument("--skip-ingest", action="store_true", help="the scopes of --prefix are already stored")
-    parser.add_argument("--timestamps", action="store_true", help="send each session's date as `timestamp`")
+    parser.add_argument(
+        "--timestamps",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send each session's date as `timestamp` (default: yes)",
+    )
     parser.add_argument("--date-prefix", action="store_true", help="store turns as '[YYYY-MM-DD] Speaker: text'")
     parser.add_argument("--rerank", action="store_true", help="search with rerank=true")
     parser.add_argument("--questions", type=int, help="only the first N questions")
