@@ -135,8 +135,12 @@ def _run(event_id: str) -> None:
         )
 
     try:
+        # Said when the request came: "yesterday" is the day before that, however long the add waited in the queue.
         platform_services.memories_add_payload(
-            principal=event.account or JOB_PRINCIPAL, payload=event.payload, before_commit=succeed
+            principal=event.account or JOB_PRINCIPAL,
+            payload=event.payload,
+            before_commit=succeed,
+            said_at=event.created_at,
         )
     except _AlreadyFinished:
         logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)

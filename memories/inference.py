@@ -183,9 +183,11 @@ def memories_add_inferred(
     occurred_at: datetime | None = None,
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
     categories: dict[str, str] | None = None,
+    said_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM; with a
-    catalog of `categories` (name → description), the memories it adds or rewrites are tagged from it."""
+    catalog of `categories` (name → description), the memories it adds or rewrites are tagged from it. `said_at`:
+    when the messages were sent (services.memories_add), the day the LLM reads relative dates against."""
     runtime = server_config_current()
     llm = _llm(runtime, "infer=true")
     embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
@@ -193,7 +195,7 @@ def memories_add_inferred(
     system, user = prompts.extraction(
         messages=messages,
         context=_session_context(account, scope),
-        today=today,
+        today=timezone.localdate(said_at) if said_at else today,
         occurred_at=occurred_at,
         about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
         custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
@@ -246,6 +248,7 @@ def memories_add_inferred(
             messages=messages,
             before_commit=before_commit,
             tags=tags,
+            said_at=said_at,
         )
 
 
@@ -262,6 +265,7 @@ def _apply(
     messages: Sequence[Message],
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
     tags: dict[str, list[str]] | None = None,
+    said_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Write the operations and their history in one transaction, re-checked under the scope lock; `tags`
     gives the categories of the texts written (an UPDATE without any keeps the memory's)."""
@@ -302,7 +306,7 @@ def _apply(
                     categories=tags.get(op.text, []),
                     **scope,
                 )
-                memory.date_event(now)
+                memory.date_event(said_at or now)
                 added.keep(vector, memory)
                 new_sentences[memory.id] = (memory.hash, vectors[op.text].sentences)
                 history.append(history_row(memory, None, memory.text, MemoryHistory.Event.ADD, now))
@@ -316,8 +320,8 @@ def _apply(
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.categories = tags.get(op.text, target.categories)
-                # Its new text was said in this conversation: read from its time (or now), not the old memory's.
-                target.date_event(now, said_at=occurred_at or now)
+                # Its new text was said in this conversation: read from its time, not the old memory's.
+                target.date_event(now, said_at=occurred_at or said_at or now)
                 changed = [
                     "text",
                     "hash",
@@ -363,14 +367,16 @@ def memory_add_procedural(
     prompt: str | None = None,
     occurred_at: datetime | None = None,
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+    said_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """memory_type="procedural_memory": the LLM summarises the agent's conversation into one memory."""
+    """memory_type="procedural_memory": the LLM summarises the agent's conversation into one memory (`said_at`:
+    when it was sent, see services.memories_add)."""
     if not scope.get("agent_id"):
         raise InvalidInput("memory_type procedural_memory needs an agent_id.")
     runtime = server_config_current()
     llm = _llm(runtime, "memory_type=procedural_memory")
     embedder = runtime.usable_embedder()
-    system, user = prompts.procedural(messages=messages, today=timezone.localdate(), custom=prompt)
+    system, user = prompts.procedural(messages=messages, today=timezone.localdate(said_at), custom=prompt)
     summary = llm.complete_text(system=system, user=user)
     if not summary:
         raise UpstreamError(
@@ -388,7 +394,7 @@ def memory_add_procedural(
         occurred_at=occurred_at,
         **scope,
     )
-    memory.date_event(timezone.now())
+    memory.date_event(said_at or timezone.now())
     with transaction.atomic():
         memory.save(force_insert=True)
         sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=False)

@@ -185,6 +185,7 @@ def memories_add(
     timestamp: datetime | None = None,
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
     categories: dict[str, str] | None = None,
+    said_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
@@ -194,7 +195,9 @@ def memories_add(
     `timestamp` is when the conversation happened: stored as occurred_at, and the date the LLM resolves
     relative dates ("yesterday") against. `before_commit` is called with the result items inside the write
     transaction, so what it writes commits with the memories or not at all (events/tasks.py). `categories` (a
-    catalog, memories/categories.py) tags what inference writes.
+    catalog, memories/categories.py) tags what inference writes. `said_at` is when the messages were sent (a
+    queued add's request; default now): without a `timestamp`, the times a text names ("yesterday") are read
+    from it, not from when a worker gets to the add.
     """
     from memories import inference  # it builds on the helpers below
 
@@ -209,6 +212,7 @@ def memories_add(
         "prompt": prompt,
         "occurred_at": timestamp,
         "before_commit": before_commit,
+        "said_at": said_at,
     }
     if memory_type == inference.PROCEDURAL:
         return inference.memory_add_procedural(**llm_kwargs)
@@ -245,7 +249,7 @@ def memories_add(
                 occurred_at=timestamp,
                 **scope,
             )
-            memory.date_event(now)
+            memory.date_event(said_at or now)
             stored.append((memory, vectors.sentences))
             batch.keep(vector, memory)
             results.append(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -124,8 +124,11 @@ def add_payload(data: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def memories_add_payload(*, principal, payload: dict[str, Any], before_commit=None) -> list[dict[str, Any]]:
-    """Run a Platform add given as add_payload(); the same path for a synchronous add and an event's job."""
+def memories_add_payload(
+    *, principal, payload: dict[str, Any], before_commit=None, said_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Run a Platform add given as add_payload(); the same path for a synchronous add and an event's job (`said_at`:
+    when its request came, see memories.services.memories_add)."""
     scope = payload["scope"]
     timestamp = payload.get("timestamp")
     expiration = payload.get("expiration_date")
@@ -146,6 +149,7 @@ def memories_add_payload(*, principal, payload: dict[str, Any], before_commit=No
             agent_custom_instructions=payload.get("agent_custom_instructions"),
         ),
         before_commit=before_commit,
+        said_at=said_at,
         # What inferred memories are tagged from: the add's custom_categories, the project's, else the defaults.
         categories=catalog(payload.get("custom_categories") or (project.custom_categories if project else None))
         if infer

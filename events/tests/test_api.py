@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 import uuid
+from datetime import UTC, timedelta
 
 import pytest
 from django.urls import reverse
@@ -248,3 +249,33 @@ def test_an_add_whose_workers_kept_dying_is_failed_not_left_running(member, embe
     assert "started 3 times" in event.error_message and "WORKER_MAX_ATTEMPTS" in event.error_message
     assert event.finished_at is not None
     assert not Memory.objects.exists()
+
+
+# --- a queued add is read as of when it was sent ------------------------------------------------------------------
+
+
+def waited_in_the_queue(event: Event, days: int):
+    """As if the add had waited `days` in the queue (a backlog, stopped workers): its request came that long ago."""
+    sent = timezone.now() - timedelta(days=days)
+    Event.objects.filter(id=event.id).update(created_at=sent)
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_add_reads_yesterday_as_the_day_before_it_was_sent(member, embedder, run_jobs):
+    sent = waited_in_the_queue(queue_add(member, "Yesterday I met Maya at the market"), days=3)
+    run_jobs()
+    memory = Memory.objects.get()
+    assert memory.event_start.astimezone(UTC).date() == (sent.astimezone(UTC) - timedelta(days=1)).date()
+    assert memory.event_end - memory.event_start == timedelta(days=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_inferring_add_gives_the_llm_the_day_it_was_sent(member, llm, run_jobs):
+    sent = waited_in_the_queue(queue_add(member, "Yesterday I met Maya", infer=True), days=3)
+    run_jobs()
+    [extraction] = llm.chat_calls("extract")
+    prompt = "\n".join(message["content"] for message in extraction.body["messages"])
+    assert f"Today's date is {timezone.localdate(sent).isoformat()}." in prompt
+    memory = Memory.objects.get()
+    assert memory.event_start.astimezone(UTC).date() == (sent.astimezone(UTC) - timedelta(days=1)).date()
