@@ -296,6 +296,7 @@ def import_jsonl(
     report.skipped = len(parsed) - len(todo)
     report.skipped_ids = [str(data["id"]) for _, data in parsed if data["id"] in existing]
     if dry_run:
+        report.history_created = sum(len(data.get("history") or []) for data in todo)
         return report
     with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
         embedder = get_embedder()

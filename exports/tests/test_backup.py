@@ -155,8 +155,10 @@ def test_an_unknown_account_email_stops_the_import_unless_another_account_is_nam
 def test_a_dry_run_checks_and_counts_without_writing(stored):
     text = export()
     wipe()
-    assert "Would import 3 memories" in import_text(text, dry_run=True)
+    # The same counts the import itself then reports: three memories, four history rows (the tea was updated).
+    assert "Would import 3 memories (4 history rows)" in import_text(text, dry_run=True)
     assert not Memory.objects.exists()
+    assert "Imported 3 memories (4 history rows)" in import_text(text)
 
 
 def test_an_import_embeds_with_the_embedder_stored_through_configure(stored):
