@@ -38,20 +38,34 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, low: int | None = None, high: int | None = None) -> int:
     raw = env_str(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
+    check_range(name, value, low, high)
+    return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, low: float | None = None, high: float | None = None) -> float:
     raw = env_str(name)
     try:
-        return float(raw) if raw else default
+        value = float(raw) if raw else default
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    check_range(name, value, low, high)
+    return value
+
+
+def check_range(name: str, value: float, low: float | None, high: float | None) -> None:
+    """One line naming the variable and its range when `value` is below `low` or above `high` (each optional)."""
+    if low is not None and high is not None and not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low:g} and {high:g}, not {value:g}.")
+    if low is not None and value < low:
+        raise ImproperlyConfigured(f"{name} must be {low:g} or more, not {value:g}.")
+    if high is not None and value > high:
+        raise ImproperlyConfigured(f"{name} must be {high:g} or less, not {value:g}.")
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -117,7 +131,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # send HSTS for this many seconds (0: none), and mark the session and CSRF cookies Secure.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, low=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", BEHIND_TLS_PROXY)
 
@@ -134,11 +148,11 @@ JWT_SECRET = env_str("JWT_SECRET") or (
 )
 # How many reverse proxies in front of the server append to X-Forwarded-For; 0 trusts only the peer
 # address, so clients cannot dodge the login rate limits by forging the header.
-TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, low=0)
 REDIS_URL = env_str("REDIS_URL")
 # Seconds a worker remembers a checked API key (0: look it up on every request). A key revoked through
 # one worker stops working in the others within this time.
-API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, low=0)
 # The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
 # also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")
@@ -198,7 +212,7 @@ if not 0 <= EMBEDDER_BATCH_WAIT_MS <= 1000:
     raise ImproperlyConfigured(f"EMBEDDER_BATCH_WAIT_MS must be between 0 and 1000, not {EMBEDDER_BATCH_WAIT_MS}.")
 
 # --- Limits --------------------------------------------------------------------------------------
-MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024, low=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
 # all of an add's messages together, characters in a search query, and in a filter: conditions in all,
@@ -220,16 +234,18 @@ for _name in (
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
-HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
+HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, low=1, high=1000)  # pgvector's range
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's
 # estimate, compare every memory of the scope instead of using the HNSW index: exact, and faster at that size.
-SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 10_000)
+SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 10_000, low=0)
 # Search ranking (memories/selectors.py memories_search): "score" fuses cosine similarity and normalised BM25
 # with SEARCH_KEYWORD_WEIGHT on BM25; "rrf" is reciprocal-rank fusion.
 SEARCH_FUSION = env_str("SEARCH_FUSION", "score")
-SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.5)
+if SEARCH_FUSION not in ("score", "rrf"):
+    raise ImproperlyConfigured(f"SEARCH_FUSION must be score or rrf, not {SEARCH_FUSION!r}.")
+SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.5, low=0, high=1)
 # How long each worker remembers whether a scope is searched exactly or through HNSW (0: ask every time).
-SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60)
+SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60, low=0)
 # Reranking of search results (memories/rerank.py): "llm" (the configured LLM, one listwise call),
 # "cross-encoder" (a local model from SEARCH_RERANK_MODEL_PATH), "api" (a Cohere/Jina-style rerank API) or empty.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
@@ -259,11 +275,11 @@ if not 0.0 <= SEARCH_TEMPORAL_WEIGHT <= 1.0:
     raise ImproperlyConfigured(f"SEARCH_TEMPORAL_WEIGHT must be between 0 and 1, not {SEARCH_TEMPORAL_WEIGHT}.")
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
-SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20)
+SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20, low=1)
 
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)
-REQUEST_LOG_RETENTION_DAYS = env_int("REQUEST_LOG_RETENTION_DAYS", 30)
+REQUEST_LOG_RETENTION_DAYS = env_int("REQUEST_LOG_RETENTION_DAYS", 30, low=1)
 # Rows are queued and inserted in batches by a background thread; tests switch this off to write inline.
 REQUEST_LOG_BACKGROUND = True
 
@@ -276,8 +292,8 @@ _default_db["ENGINE"] = "mem0server.db"
 # PostgreSQL ends a statement running longer than this (the request answers 503 datastore_timeout) and a
 # session idle inside a transaction for longer than that (a request whose client left, holding locks and a
 # pooled connection). 0 turns either off. `manage.py migrate` runs without them (memories/apps.py).
-DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
-DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, low=0)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, low=0)
 _timeouts = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
     f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
@@ -287,7 +303,7 @@ if env_bool("DB_POOL", True):
     # Django's psycopg pool: one pool per process, shared by its threads.
     _default_db["OPTIONS"]["pool"] = {
         "min_size": 1,
-        "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10, low=1),
         # How long a request waits for a connection: while the database is down, how long until its 503.
         "timeout": env_float("DB_POOL_TIMEOUT", 5.0),
         # psycopg_pool retries a failed connection with doubling delays (1, 2, 4 … s) for this long. Its
@@ -297,7 +313,7 @@ if env_bool("DB_POOL", True):
     }
     _default_db["CONN_MAX_AGE"] = 0
 else:
-    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, low=0)
     _default_db["CONN_HEALTH_CHECKS"] = True
 _default_db["TEST"] = {"NAME": "test_" + _default_db["NAME"]}
 DATABASES = {"default": _default_db}

@@ -61,6 +61,14 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
     [
         ("HEALTHZ_TIMEOUT_MS", "soon", "HEALTHZ_TIMEOUT_MS must be an integer, not 'soon'."),
         ("JOB_RETENTION_DAYS", "0", "JOB_RETENTION_DAYS must be 1 or more, not 0."),
+        # Each of these was accepted, then broke requests: PostgreSQL refused the value (a search answered 400
+        # blaming the request, every request 503), DRF's client IP raised, or the ranking came out wrong.
+        ("HNSW_EF_SEARCH", "0", "HNSW_EF_SEARCH must be between 1 and 1000, not 0."),
+        ("DB_STATEMENT_TIMEOUT_MS", "-1", "DB_STATEMENT_TIMEOUT_MS must be 0 or more, not -1."),
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES must be 0 or more, not -1."),
+        ("MAX_REQUEST_BYTES", "0", "MAX_REQUEST_BYTES must be 1 or more, not 0."),
+        ("SEARCH_KEYWORD_WEIGHT", "2", "SEARCH_KEYWORD_WEIGHT must be between 0 and 1, not 2."),
+        ("SEARCH_FUSION", "max", "SEARCH_FUSION must be score or rrf, not 'max'."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
