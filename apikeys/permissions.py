@@ -37,10 +37,10 @@ class HasLoginToken(BasePermission):
 
 
 class AccountChangeNeedsLogin(HasLoginToken):
-    """Changing an account's email or password needs a login: an API key (which may be stored in a tool or
-    leaked with it) must not be enough to take the account over."""
+    """Changing an account's name, email or password needs a login: an API key (which may be stored in a tool
+    or leaked with it) must not be enough to take the account over."""
 
     message = (
-        "Changing the account's email or password needs a login: use the access token from POST /auth/login, "
-        "not an API key."
+        "Changing the account (its name, email or password) needs a login: use the access token from "
+        "POST /auth/login, not an API key."
     )

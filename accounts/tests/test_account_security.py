@@ -44,6 +44,14 @@ def test_an_api_key_cannot_change_the_accounts_email(admin_user):
     assert admin_user.email == "ada@example.com"
 
 
+def test_an_api_key_cannot_change_the_accounts_name_and_the_answer_says_the_name(admin_user):
+    response = with_api_key(admin_user).patch("/auth/me", {"name": "Mallory"}, format="json")
+    assert response.status_code == 403
+    assert "name" in response.json()["detail"] and "access token from POST /auth/login" in response.json()["detail"]
+    admin_user.refresh_from_db()
+    assert admin_user.name != "Mallory"
+
+
 def test_an_api_key_cannot_change_the_password(admin_user):
     response = with_api_key(admin_user).post(
         "/auth/change-password", {"current_password": PASSWORD, "new_password": "a new long password"}, format="json"
