@@ -59,14 +59,14 @@ INSTALL_REQUIREMENTS = { $(PIP) "$(UV_PIN)" && $(VENV)/bin/uv pip install --syst
 # The server's requirements.
 $(VENV)/.installed: $(VENV)/.torch requirements.txt
 	@echo "[2/2] The rest of requirements.txt ..."
-	$(call INSTALL_REQUIREMENTS,requirements.txt)
+	@$(call INSTALL_REQUIREMENTS,requirements.txt)
 	@touch $@
 
 # Or, for `make test` and `make lint`, the server's requirements and the test and lint tools (pytest,
 # schemathesis, ruff) in one run: requirements-dev.txt includes requirements.txt.
 $(VENV)/.installed-dev: $(VENV)/.torch requirements.txt requirements-dev.txt
 	@echo "[2/2] The rest of requirements.txt, and the test and lint tools (requirements-dev.txt) ..."
-	$(call INSTALL_REQUIREMENTS,requirements-dev.txt)
+	@$(call INSTALL_REQUIREMENTS,requirements-dev.txt)
 	@touch $(VENV)/.installed $@
 
 migrate: $(VENV)/.installed

@@ -162,6 +162,27 @@ def test_make_installs_the_requirements_with_uv_and_with_pip_where_uv_cannot(tmp
     assert f"{venv}/bin/python -m pip install --disable-pip-version-check --no-compile -r {requirements}" in fallback
 
 
+@pytest.mark.parametrize("target", [".venv/.installed", ".venv/.installed-dev"])
+def test_make_shows_the_installers_output_not_the_shell_command_around_them(tmp_path, target):
+    """Step 2 prints its numbered line and the installers' own output; the uv-or-pip command line itself is noise."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    for tool in ("python", "uv"):  # stand-ins: every install succeeds and prints one line
+        (venv / "bin" / tool).write_text(f'#!/bin/sh\necho "{tool} ran"\n')
+        (venv / "bin" / tool).chmod(0o755)
+    (venv / ".torch").touch()  # step 1 done
+    done = subprocess.run(  # noqa: S603  (our own Makefile, with stand-in installers)
+        [shutil.which("make") or "make", f"VENV={venv}", target.replace(".venv", str(venv))],
+        cwd=ROOT,
+        env=make_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "[2/2]" in done.stdout and "uv ran" in done.stdout
+    assert "pip install" not in done.stdout, done.stdout
+
+
 def test_python_run_by_make_keeps_the_modules_it_compiles_where_the_environment_says_not_to():
     """With PYTHONDONTWRITEBYTECODE set, every process `make test` starts would compile every module it imports
     again (a quarter more CPU for the suite); the Makefile unsets it for what it runs."""
