@@ -192,7 +192,8 @@ def memories_list(
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=memory_id))
     offset = (page - 1) * top_k if page else 0
     rows = list(qs[offset : offset + top_k + 1])
-    has_more = len(rows) > top_k
+    # top_k 0 pages nothing: every page would be empty, and a client following next_page would never stop.
+    has_more = top_k > 0 and len(rows) > top_k
     rows = rows[:top_k]
     return MemoryPage(
         results=rows,

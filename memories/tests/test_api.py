@@ -310,6 +310,14 @@ def test_list_pages_by_page_number(api_client, make_memory):
     assert third["next_page"] is None
 
 
+def test_a_list_of_top_k_0_has_no_next_page_for_a_client_to_follow_for_ever(api_client, make_memory):
+    make_memory("memory 0")
+    for page in (None, 1, 500):
+        params = {"user_id": "alice", "top_k": 0} | ({"page": page} if page else {})
+        body = api_client.get("/memories", params).json()
+        assert body == {"results": [], "next_cursor": None, "next_page": None}
+
+
 def test_list_with_metadata_filters(api_client, make_memory):
     make_memory("curry", metadata={"topic": "food"})
     make_memory("dentist", metadata={"topic": "work"})
