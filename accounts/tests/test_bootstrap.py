@@ -174,6 +174,7 @@ def test_a_database_it_cannot_reach_is_one_line_naming_it_and_why(db):
     assert "Traceback" not in error
     assert "Cannot use the database at postgresql://nobody@127.0.0.1:9/nothing: " in error
     assert "refused" in error  # the server's reason, not a pool's "couldn't get a connection after 5.00 sec"
+    assert len(error.strip().splitlines()) == 1, error  # not after a warning from the pool for each retry
 
 
 def test_on_an_empty_database_it_migrates_then_a_second_run_changes_nothing(fresh_database_url):
