@@ -194,9 +194,7 @@ if EMBEDDER != "local" and not 0 < _embedder_dims <= MAX_EMBEDDING_DIMS:
 EMBEDDING_DIMS = 384
 # CPU threads the local embedder uses per process (torch.set_num_threads). gunicorn.conf.py sets it from
 # the cores and workers when unset (README "Sizing"); one thread elsewhere (runserver, tests, commands).
-EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1)
-if EMBEDDER_THREADS < 1:
-    raise ImproperlyConfigured(f"EMBEDDER_THREADS must be 1 or more, not {EMBEDDER_THREADS}.")
+EMBEDDER_THREADS = env_int("EMBEDDER_THREADS", 1, low=1)
 # What runs the local embedder: `onnx` (ONNX Runtime on the model's float32 weights, exported once into
 # MODELS_DIR; memories/onnx_embedding.py, bench/onnx_embedder.py) or `torch` (sentence-transformers).
 EMBEDDER_RUNTIME = env_str("EMBEDDER_RUNTIME", "onnx").lower()
@@ -204,12 +202,8 @@ if EMBEDDER_RUNTIME not in ("torch", "onnx"):
     raise ImproperlyConfigured(f"EMBEDDER_RUNTIME must be torch or onnx, not {EMBEDDER_RUNTIME!r}.")
 # Cross-request batching of the local embedder (memories/embedding_batch.py): at most this many texts
 # per model call, shared fairly between concurrent requests, and at most this long a wait for company.
-EMBEDDER_BATCH_SIZE = env_int("EMBEDDER_BATCH_SIZE", 32)
-if not 1 <= EMBEDDER_BATCH_SIZE <= 1024:
-    raise ImproperlyConfigured(f"EMBEDDER_BATCH_SIZE must be between 1 and 1024, not {EMBEDDER_BATCH_SIZE}.")
-EMBEDDER_BATCH_WAIT_MS = env_float("EMBEDDER_BATCH_WAIT_MS", 2.0)
-if not 0 <= EMBEDDER_BATCH_WAIT_MS <= 1000:
-    raise ImproperlyConfigured(f"EMBEDDER_BATCH_WAIT_MS must be between 0 and 1000, not {EMBEDDER_BATCH_WAIT_MS}.")
+EMBEDDER_BATCH_SIZE = env_int("EMBEDDER_BATCH_SIZE", 32, low=1, high=1024)
+EMBEDDER_BATCH_WAIT_MS = env_float("EMBEDDER_BATCH_WAIT_MS", 2.0, low=0, high=1000)
 
 # --- Limits --------------------------------------------------------------------------------------
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024, low=1)
@@ -217,22 +211,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
 # all of an add's messages together, characters in a search query, and in a filter: conditions in all,
 # AND/OR/NOT nesting, and values in all its `in`/`nin` lists together.
-MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 100)
-MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000)
-MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000)
-MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100)
-MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15)
-MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000)
-for _name in (
-    "MAX_MESSAGES_PER_ADD",
-    "MAX_ADD_CHARS",
-    "MAX_QUERY_CHARS",
-    "MAX_FILTER_CONDITIONS",
-    "MAX_FILTER_DEPTH",
-    "MAX_FILTER_LIST",
-):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
+MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 100, low=1)
+MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000, low=1)
+MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
+MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
+MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15, low=1)
+MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, low=1, high=1000)  # pgvector's range
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's
@@ -270,9 +254,7 @@ CATEGORIZE_MEMORIES = env_bool("CATEGORIZE_MEMORIES", True)
 
 # A query that names a time ("last week", "in March 2025") ranks memories of that time higher: score = (1 - t) x
 # the fused score + t x (1 inside the window, else 0). 0 turns temporal ranking off (memories/temporal.py).
-SEARCH_TEMPORAL_WEIGHT = env_float("SEARCH_TEMPORAL_WEIGHT", 0.2)
-if not 0.0 <= SEARCH_TEMPORAL_WEIGHT <= 1.0:
-    raise ImproperlyConfigured(f"SEARCH_TEMPORAL_WEIGHT must be between 0 and 1, not {SEARCH_TEMPORAL_WEIGHT}.")
+SEARCH_TEMPORAL_WEIGHT = env_float("SEARCH_TEMPORAL_WEIGHT", 0.2, low=0, high=1)
 # Rerank every search that does not say rerank=false; how many fused results the reranker reorders.
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20, low=1)
@@ -329,28 +311,21 @@ if HEALTHZ_TIMEOUT_MS < 1:
 
 # --- Background workers (procrastinate; `manage.py procrastinate worker`) ------------------------------
 # Jobs one worker process runs at once (each in its own thread: an add mostly waits on the LLM).
-WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4, low=1)
 # A worker writes a heartbeat this often; one silent for WORKER_STALLED_SECONDS is taken for dead, and a live
 # worker's check (every WORKER_STALLED_CHECK_SECONDS) puts the jobs it was running back in the queue. So a killed
 # worker's job starts again within about WORKER_STALLED_SECONDS + WORKER_HEARTBEAT_SECONDS +
 # WORKER_STALLED_CHECK_SECONDS.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0)
 WORKER_STALLED_SECONDS = env_float("WORKER_STALLED_SECONDS", 60.0)
-WORKER_STALLED_CHECK_SECONDS = env_int("WORKER_STALLED_CHECK_SECONDS", 15)
+WORKER_STALLED_CHECK_SECONDS = env_int("WORKER_STALLED_CHECK_SECONDS", 15, low=1, high=59)
 # Runs of one job (first run, retries after LLM 429/5xx/timeouts and after a worker died) before its event
 # is FAILED; retries wait WORKER_RETRY_BACKOFF_SECONDS, doubling each time.
-WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 5)
+WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 5, low=1)
 WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0)
-for _name in ("WORKER_CONCURRENCY", "WORKER_MAX_ATTEMPTS"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
 for _name in ("WORKER_HEARTBEAT_SECONDS", "WORKER_STALLED_SECONDS", "WORKER_RETRY_BACKOFF_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {globals()[_name]}.")
-if not 1 <= WORKER_STALLED_CHECK_SECONDS <= 59:
-    raise ImproperlyConfigured(
-        f"WORKER_STALLED_CHECK_SECONDS must be between 1 and 59 seconds, not {WORKER_STALLED_CHECK_SECONDS}."
-    )
 if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured(
         f"WORKER_STALLED_SECONDS ({WORKER_STALLED_SECONDS:g}) must be longer than WORKER_HEARTBEAT_SECONDS "
@@ -358,19 +333,13 @@ if WORKER_STALLED_SECONDS <= WORKER_HEARTBEAT_SECONDS:
     )
 # Finished async-add events (SUCCEEDED or FAILED, their queued messages and results included) are deleted this
 # many days after they finished, hourly by a worker.
-EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
-if EVENT_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured(f"EVENT_RETENTION_DAYS must be 1 or more, not {EVENT_RETENTION_DAYS}.")
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30, low=1)
 # Finished job rows (succeeded, failed, cancelled, aborted) older than this are deleted with their events,
 # hourly by a worker; the periodic stalled-job check alone adds a job every WORKER_STALLED_CHECK_SECONDS.
-JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 7)
-if JOB_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured(f"JOB_RETENTION_DAYS must be 1 or more, not {JOB_RETENTION_DAYS}.")
+JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 7, low=1)
 # Finished profile jobs (GET /v2/profiles/jobs/{id}/: succeeded or failed) are deleted this many days after they
 # finished, hourly by a worker; the profiles they wrote stay.
-PROFILE_JOB_RETENTION_DAYS = env_int("PROFILE_JOB_RETENTION_DAYS", 7)
-if PROFILE_JOB_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured(f"PROFILE_JOB_RETENTION_DAYS must be 1 or more, not {PROFILE_JOB_RETENTION_DAYS}.")
+PROFILE_JOB_RETENTION_DAYS = env_int("PROFILE_JOB_RETENTION_DAYS", 7, low=1)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": WORKER_CONCURRENCY,
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
@@ -605,14 +574,11 @@ SPECTACULAR_SETTINGS = {
 # --- Exports ------------------------------------------------------------------------------------
 # The most memories one export job reads (newest first; the answer says when more matched), the most of
 # them shown to the LLM when a schema shapes the export, and memories embedded per batch by import_memories.
-EXPORT_MAX_MEMORIES = env_int("EXPORT_MAX_MEMORIES", 10_000)
-EXPORT_LLM_MAX_MEMORIES = env_int("EXPORT_LLM_MAX_MEMORIES", 200)
-EXPORT_IMPORT_BATCH = env_int("EXPORT_IMPORT_BATCH", 256)
+EXPORT_MAX_MEMORIES = env_int("EXPORT_MAX_MEMORIES", 10_000, low=1)
+EXPORT_LLM_MAX_MEMORIES = env_int("EXPORT_LLM_MAX_MEMORIES", 200, low=1)
+EXPORT_IMPORT_BATCH = env_int("EXPORT_IMPORT_BATCH", 256, low=1)
 # Finished exports (their data included) are deleted this many days after they finished, hourly by a worker.
-EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7)
-for _name in ("EXPORT_MAX_MEMORIES", "EXPORT_LLM_MAX_MEMORIES", "EXPORT_IMPORT_BATCH", "EXPORT_RETENTION_DAYS"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {globals()[_name]}.")
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, low=1)
 
 # --- Logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
