@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -231,3 +232,32 @@ def test_a_backup_without_event_dates_reads_the_texts_from_when_they_were_stored
         datetime(2025, 3, 1, tzinfo=UTC),
         datetime(2025, 3, 2, tzinfo=UTC),
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_piped_into_a_reader_that_stops_early_ends_with_one_line_not_a_traceback(alice):
+    """`manage.py export_memories | head -1`: more lines than the pipe holds, and a reader gone after the first."""
+    import subprocess
+    import sys
+
+    from events.tests.workers import REPO, database_url_for_workers
+
+    Memory.objects.bulk_create(
+        Memory(text=f"Memory number {i} " + "x" * 300, hash=f"h{i}", user_id="alice", embedding=[0.0] * 384)
+        for i in range(600)
+    )
+    env = {**os.environ, "DATABASE_URL": database_url_for_workers(), "PYTHONUNBUFFERED": "1"}
+    export = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
+        [sys.executable, "manage.py", "export_memories"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = json.loads(export.stdout.readline())
+    export.stdout.close()  # as `head -1` does once it has its line
+    errors = export.stderr.read().decode()
+    assert export.wait(timeout=120) == 1
+    assert first["memory"].startswith("Memory number")
+    assert "Traceback" not in errors and "Exception ignored" not in errors, errors
+    assert "Stopped: the program reading the export closed its end of the pipe." in errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -38,6 +40,11 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         else:
-            count, history = export_jsonl(memories=memories, out=self.stdout)
-            self.stdout.flush()
+            try:
+                count, history = export_jsonl(memories=memories, out=self.stdout)
+                self.stdout.flush()
+            except BrokenPipeError:  # the reader stopped reading (`| head`): one line, not a traceback
+                # Python flushes stdout again on its way out; into the closed pipe that is a second error.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise CommandError("Stopped: the program reading the export closed its end of the pipe.") from None
         self.stderr.write(f"Exported {count} memories with {history} history rows to {output or 'stdout'}.")
