@@ -16,4 +16,4 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         deleted = prune(older_than_days=days)
-        self.stdout.write(f"Deleted {deleted} request log rows older than {days} days.")
+        self.stdout.write(f"Deleted {deleted} request log rows older than {days} day{'' if days == 1 else 's'}.")
