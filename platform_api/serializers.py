@@ -41,6 +41,8 @@ MAX_INSTRUCTIONS = 20_000
 # The latest instant a date field holds (9999-12-31T23:59:59Z): a later Unix time is a mistake, not a date.
 MAX_TIMESTAMP = 253_402_300_799
 MAX_QUERY_FILTERS = 10_000
+# GET /v1/memories/ without paging answers at most this many (Mem0's reference: `limit`, at most 200).
+MAX_V1_LIMIT = 200
 
 
 class PlatformProjectRefSerializer(RequestSerializer):
@@ -467,6 +469,33 @@ class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer)
                 f"Deleting memories needs a scope: {SCOPE_NAMES} (query or filters). "
                 "To delete every memory, an admin calls reset."
             )
+        return attrs
+
+
+class PlatformListV1QuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
+    """GET /v1/memories/: what Python mem0ai 0.1.x's get_all() and the TypeScript client 1.x/2.x's getAll() send
+    by default, the scope ids in the query."""
+
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, required=False)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_V1_LIMIT, default=100, help_text="Without page and page_size: at most this many."
+    )
+    filters = QueryFiltersField(required=False, help_text="JSON, as on DELETE /v1/memories/.")
+    output_format = StrictCharField(required=False, max_length=16, help_text="Accepted; the answer is a list.")
+    version = StrictCharField(required=False, max_length=16, help_text="Accepted; ignored.")
+
+    def validate(self, attrs):
+        # A filter this route ignored (Mem0's reference lists metadata, categories, keywords) would answer more
+        # memories than asked for as if they matched.
+        unknown_params_refuse(
+            self.initial_data,
+            self.fields,
+            takes=f"GET /v1/memories/ takes {SCOPE_NAMES}, filters, page, page_size, limit, org_id and project_id; "
+            "for metadata, categories or dates use POST /v3/memories/ (get_all with filters).",
+        )
+        attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
+        attrs["paged"] = "page" in attrs and "page_size" in attrs
         return attrs
 
 

@@ -3,7 +3,7 @@ answer in the official SDKs' shapes. Older API versions are subclasses that diff
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -24,6 +24,7 @@ from platform_api.serializers import (
     PlatformDeletedResponseSerializer,
     PlatformDeleteOneQuerySerializer,
     PlatformListRequestSerializer,
+    PlatformListV1QuerySerializer,
     PlatformMemoryPageSerializer,
     PlatformPageQuerySerializer,
     PlatformPingQuerySerializer,
@@ -81,6 +82,16 @@ class PingView(PlatformView):
                 }
             ).data
         )
+
+
+def one_of(component_name: str, *serializers) -> PolymorphicProxySerializer:
+    """An answer that is one of these shapes (a bare list or an object), for the schema."""
+    return PolymorphicProxySerializer(
+        component_name=component_name, serializers=list(serializers), resource_type_field_name=None, many=False
+    )
+
+
+OLDER_LIST_ANSWER = one_of("PlatformMemoryListOlder", MemorySerializer(many=True), PlatformMemoryPageSerializer)
 
 
 # --- add ----------------------------------------------------------------------------------------------------
@@ -266,6 +277,30 @@ class MemoriesV1View(PlatformView):
         if data.get("async_mode"):
             return _add_async(request, data)
         return _add_sync(request, data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="List memories by the scope ids in the query (older clients' get_all): a list, or a page when "
+        "both page and page_size are given",
+        operation_id="platform_memories_list_v1",
+        deprecated=True,
+        parameters=[PlatformListV1QuerySerializer],
+        responses={200: OLDER_LIST_ANSWER, **NOT_YOURS},
+    )
+    def get(self, request):
+        query = validated(PlatformListV1QuerySerializer, request.query_params)
+        page = query.get("page", 1)
+        found = selectors.memories_list(
+            principal=request.user,
+            scope={},
+            filters=query["filters"],
+            top_k=query["page_size"] if query["paged"] else query["limit"],
+            page=page,
+            with_count=query["paged"],
+        )
+        if query["paged"]:
+            return Response(PlatformMemoryPageSerializer(page_answer(request, found, page)).data)
+        return Response(MemorySerializer(found.results, many=True).data)
 
     @extend_schema(
         tags=TAGS,

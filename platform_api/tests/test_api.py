@@ -178,6 +178,40 @@ def test_get_all_on_v2_pages_with_body_or_query_page_numbers(token_client):
         assert "page" not in parse_qs(urlparse(page["previous"]).query)  # page 1
 
 
+def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_send_it(token_client, member):
+    """Python mem0ai 0.1.x's get_all() and the TypeScript client 2.x's getAll() (their defaults): a list, or a page
+    when both page and page_size are given (Mem0's reference)."""
+    for i in range(3):
+        add(token_client, f"Fact {i}")
+    add(token_client, "Bob's", user_id="bob")
+    org_id, project_id = services.project_ids(principal=member)
+    ids = f"org_id={org_id}&project_id={project_id}"
+    listed = token_client.get(f"/v1/memories/?user_id=alice&{ids}")
+    assert listed.status_code == 200, listed.json()
+    assert [m["memory"] for m in listed.json()] == ["Fact 2", "Fact 1", "Fact 0"]
+    assert listed.json()[0]["user_id"] == "alice"
+    assert [m["memory"] for m in token_client.get("/v1/memories/?user_id=alice&limit=1").json()] == ["Fact 2"]
+    assert len(token_client.get("/v1/memories/").json()) == 4
+
+    page = token_client.get(f"/v1/memories/?user_id=alice&{ids}&page=2&page_size=2").json()
+    assert page["count"] == 3 and [m["memory"] for m in page["results"]] == ["Fact 0"]
+    assert page["next"] is None and "page" not in parse_qs(urlparse(page["previous"]).query)
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("user_id=alice&metadata=x", "Unknown query parameter(s): metadata"),
+        ("user_id=alice&limit=201", "limit"),
+        ("user_id=a%20b", "whitespace"),
+    ],
+)
+def test_get_all_on_v1_refuses_what_it_would_ignore_or_cannot_read(token_client, query, says):
+    response = token_client.get(f"/v1/memories/?{query}")
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("filters", "says"),
     [
