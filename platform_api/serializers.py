@@ -41,6 +41,12 @@ MAX_INSTRUCTIONS = 20_000
 # The latest instant a date field holds (9999-12-31T23:59:59Z): a later Unix time is a mistake, not a date.
 MAX_TIMESTAMP = 253_402_300_799
 MAX_QUERY_FILTERS = 10_000
+# Mem0's older routes (POST /v1/memories/, its v1 and v2 search, v2 list) answer a bare list unless the caller asks
+# for "v1.1"; the v3 routes always answer {"results": [...]}.
+OUTPUT_FORMAT_HELP = (
+    'Older routes (v1 add, v1/v2 search, v2 list): "v1.1" answers {"results": [...]}; otherwise a bare list, as '
+    "Mem0's older API (and its 0.1.x Python and 1.x/2.x TypeScript clients) expects. The v3 routes ignore it."
+)
 # GET /v1/memories/ without paging answers at most this many (Mem0's reference: `limit`, at most 200).
 MAX_V1_LIMIT = 200
 
@@ -129,7 +135,7 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         help_text="The categories this add's memories are tagged from, instead of the project's (with infer).",
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
-    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
+    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
 
     def validate_filters(self, value):
         value = value or {}
@@ -213,6 +219,7 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
     )
+    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
 
     def validate(self, attrs):
         filters = merge_scope(attrs, attrs.get("filters"))
@@ -323,6 +330,7 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
     )
+    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
 
     def validate(self, attrs):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))

@@ -3,7 +3,7 @@ answer in the official SDKs' shapes. Older API versions are subclasses that diff
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -15,7 +15,7 @@ from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories import selectors
 from memories import services as memories_services
-from memories.serializers import AddResponseSerializer, HistorySerializer, MemorySerializer
+from memories.serializers import AddResponseSerializer, AddResultSerializer, HistorySerializer, MemorySerializer
 from platform_api import services
 from platform_api.serializers import (
     PlatformAddRequestSerializer,
@@ -36,6 +36,7 @@ from platform_api.serializers import (
     PlatformProjectUpdateSerializer,
     PlatformSearchRequestSerializer,
     PlatformSearchResponseSerializer,
+    PlatformSearchResultSerializer,
     PlatformUpdateRequestSerializer,
 )
 
@@ -84,6 +85,20 @@ class PingView(PlatformView):
         )
 
 
+# --- the older routes' answers ----------------------------------------------------------------------------
+
+
+def wants_results_object(data: dict) -> bool:
+    """Mem0's older routes answer {"results": [...]} only for output_format "v1.1" (what Python mem0ai 0.1.x and
+    1.0.x send); without it, a bare list (what the TypeScript client 1.x/2.x and 0.1.x's search read)."""
+    return data.get("output_format") == "v1.1"
+
+
+def older_answer(data: dict, answer: dict, status_code: int = status.HTTP_200_OK) -> Response:
+    """`answer` ({"results": [...], ...}) as an older route writes it for this request."""
+    return Response(answer if wants_results_object(data) else answer["results"], status=status_code)
+
+
 def one_of(component_name: str, *serializers) -> PolymorphicProxySerializer:
     """An answer that is one of these shapes (a bare list or an object), for the schema."""
     return PolymorphicProxySerializer(
@@ -92,6 +107,9 @@ def one_of(component_name: str, *serializers) -> PolymorphicProxySerializer:
 
 
 OLDER_LIST_ANSWER = one_of("PlatformMemoryListOlder", MemorySerializer(many=True), PlatformMemoryPageSerializer)
+OLDER_SEARCH_ANSWER = one_of(
+    "PlatformSearchOlder", PlatformSearchResultSerializer(many=True), PlatformSearchResponseSerializer
+)
 
 
 # --- add ----------------------------------------------------------------------------------------------------
@@ -267,16 +285,29 @@ class HistoryView(PlatformView):
 
 class MemoriesV1View(PlatformView):
     @extend_schema(
-        summary="Add memories (older clients' route): runs before answering unless async_mode is true",
+        tags=TAGS,
+        summary="Add memories (older clients' route): runs before answering unless async_mode is true; a bare list "
+        'unless output_format is "v1.1"',
         operation_id="platform_memories_add_v1",
         deprecated=True,
-        **ADD_SCHEMA,
+        request=PlatformAddRequestSerializer,
+        responses={
+            200: one_of("PlatformAddV1", AddResultSerializer(many=True), AddResponseSerializer),
+            202: one_of(
+                "PlatformAddQueuedV1",
+                EventQueuedSerializer(many=True),
+                inline_serializer("PlatformAddQueuedResults", {"results": EventQueuedSerializer(many=True)}),
+            ),
+            **EMBEDDING_ERRORS,
+        },
     )
     def post(self, request):
         data = validated(PlatformAddRequestSerializer, request.data)
         if data.get("async_mode"):
-            return _add_async(request, data)
-        return _add_sync(request, data)
+            # Mem0's answer then: the queued event as the one item of the results.
+            queued = _add_async(request, data)
+            return older_answer(data, {"results": [queued.data]}, queued.status_code)
+        return older_answer(data, _add_sync(request, data).data)
 
     @extend_schema(
         tags=TAGS,
@@ -323,35 +354,40 @@ class MemoriesV1View(PlatformView):
 
 class ListV2View(ListView):
     @extend_schema(
-        summary="List memories (older clients' route)",
+        summary="List memories (older clients' route): a bare list unless paged (page and page_size) or "
+        'output_format is "v1.1"',
         operation_id="platform_memories_list_v2",
         deprecated=True,
-        **LIST_SCHEMA,
+        **{**LIST_SCHEMA, "responses": {200: OLDER_LIST_ANSWER, **NOT_YOURS}},
     )
     def post(self, request):
-        return super().post(request)
+        answer = super().post(request)
+        paged = {"page", "page_size"} & {*request.query_params, *request.data}
+        if paged or wants_results_object(request.data):
+            return answer
+        return Response(answer.data["results"])
 
 
 class SearchV2View(SearchView):
     @extend_schema(
-        summary="Search memories (older clients' route)",
+        summary='Search memories (older clients\' route): a bare list unless output_format is "v1.1"',
         operation_id="platform_memories_search_v2",
         deprecated=True,
-        **SEARCH_SCHEMA,
+        **{**SEARCH_SCHEMA, "responses": {200: OLDER_SEARCH_ANSWER, **EMBEDDING_ERRORS}},
     )
     def post(self, request):
-        return super().post(request)
+        return older_answer(request.data, super().post(request).data)
 
 
 class SearchV1View(SearchView):
     @extend_schema(
-        summary="Search memories (older clients' route)",
+        summary='Search memories (older clients\' route): a bare list unless output_format is "v1.1"',
         operation_id="platform_memories_search_v1",
         deprecated=True,
-        **SEARCH_SCHEMA,
+        **{**SEARCH_SCHEMA, "responses": {200: OLDER_SEARCH_ANSWER, **EMBEDDING_ERRORS}},
     )
     def post(self, request):
-        return super().post(request)
+        return older_answer(request.data, super().post(request).data)
 
 
 # --- project ------------------------------------------------------------------------------------------------

@@ -133,10 +133,40 @@ def test_v1_add_takes_top_level_scope_ids_as_older_clients_send_them(token_clien
     body = {"messages": [{"role": "user", "content": "Likes jazz"}], "user_id": "alice", "agent_id": "dj"}
     response = token_client.post("/v1/memories/", {**body, "infer": False}, format="json")
     assert response.status_code == 200, response.json()
-    [result] = response.json()["results"]
+    [result] = response.json()
     assert (result["event"], result["memory"]) == ("ADD", "Likes jazz")
     memory = token_client.get(f"/v1/memories/{result['id']}/").json()
     assert (memory["user_id"], memory["agent_id"]) == ("alice", "dj")
+
+
+def test_v1_add_answers_a_bare_list_unless_output_format_is_v1_1_as_mem0s_older_api(token_client, member):
+    """The bodies the older clients send: TypeScript mem0ai 2.x (no output_format; it types the answer as an array),
+    Python mem0ai 0.1.118 (output_format v1.1 and version v2) and 1.0.11 (output_format v1.1, async_mode true)."""
+    org_id, project_id = services.project_ids(principal=member)
+    ids = {"org_id": org_id, "project_id": project_id}
+    message = [{"role": "user", "content": "Likes jazz"}]
+
+    body = {"messages": message, "user_id": "alice", "infer": False, **ids}
+    ts = token_client.post("/v1/memories/", body, format="json")
+    assert ts.status_code == 200, ts.json()
+    assert [(r["event"], r["memory"]) for r in ts.json()] == [("ADD", "Likes jazz")]
+
+    body = {"messages": message, "user_id": "bob", "infer": False, "output_format": "v1.1", "version": "v2", **ids}
+    python_01 = token_client.post("/v1/memories/", body, format="json")
+    assert python_01.status_code == 200, python_01.json()
+    assert [r["memory"] for r in python_01.json()["results"]] == ["Likes jazz"]
+
+    body = {"messages": message, "user_id": "carol", "async_mode": True, "output_format": "v1.1", **ids}
+    python_10 = token_client.post("/v1/memories/", body, format="json")
+    assert python_10.status_code == 202, python_10.json()
+    [queued] = python_10.json()["results"]
+    assert queued["status"] == "PENDING" and queued["event_id"] and queued["message"]
+
+    body = {"messages": message, "user_id": "dan", "async_mode": True}
+    ts_async = token_client.post("/v1/memories/", body, format="json")
+    assert ts_async.status_code == 202
+    [queued] = ts_async.json()
+    assert queued["status"] == "PENDING" and queued["event_id"]
 
 
 @pytest.mark.parametrize(
@@ -231,12 +261,34 @@ def test_search_finds_a_scope_nested_in_and_and_on_every_version(token_client):
     add(token_client, "Loves curry")
     for path, body in [
         ("/v3/memories/search/", {"filters": {"AND": [{"user_id": "alice"}]}}),
-        ("/v2/memories/search/", {"filters": {"user_id": "alice"}}),
-        ("/v1/memories/search/", {"user_id": "alice"}),
+        ("/v2/memories/search/", {"filters": {"user_id": "alice"}, "output_format": "v1.1"}),
+        ("/v1/memories/search/", {"user_id": "alice", "output_format": "v1.1"}),
     ]:
         response = token_client.post(path, {"query": "curry", **body}, format="json")
         assert response.status_code == 200, response.json()
         assert [hit["memory"] for hit in response.json()["results"]] == ["Loves curry"]
+
+
+def test_older_search_and_list_answer_a_bare_list_unless_output_format_is_v1_1_or_paged(token_client, member):
+    """As Mem0's older API: Python mem0ai 0.1.118's search() (v1) and get_all(version="v2") hand the list on as
+    they get it, and the TypeScript client 2.x types search and getAll (api_version v2 too) as arrays."""
+    add(token_client, "Loves curry")
+    org_id, project_id = services.project_ids(principal=member)
+    ids = {"org_id": org_id, "project_id": project_id}
+    for path, body in [
+        ("/v1/memories/search/", {"query": "curry", "user_id": "alice", **ids}),
+        ("/v2/memories/search/", {"query": "curry", "filters": {"OR": [{"user_id": "alice"}]}}),
+        ("/v2/memories/", {"filters": {"AND": [{"user_id": "alice"}]}, **ids}),
+    ]:
+        response = token_client.post(path, body, format="json")
+        assert response.status_code == 200, (path, response.json())
+        assert [hit["memory"] for hit in response.json()] == ["Loves curry"], path
+    hits = token_client.post("/v1/memories/search/", {"query": "curry", "user_id": "alice"}, format="json").json()
+    assert hits[0]["score"] > 0
+    paged = token_client.post("/v2/memories/?page=1&page_size=5", {"filters": {"user_id": "alice"}}, format="json")
+    assert paged.json()["count"] == 1
+    asked = token_client.post("/v2/memories/", {"user_id": "alice", "output_format": "v1.1"}, format="json")
+    assert [m["memory"] for m in asked.json()["results"]] == ["Loves curry"]
 
 
 @pytest.mark.parametrize(
