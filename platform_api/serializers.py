@@ -600,9 +600,38 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Memory Decay: only false (off, how search here always ranks) is accepted; true is a 400.",
     )
-    # Sent by the SDKs beside the settings: the caller's own ids (checked by the view) and the TypeScript
-    # client's `version`.
+    # Python mem0ai 0.1.x, 1.0.x and 2.0.0's update_project() also take these (Mem0 has since dropped them). Off is
+    # how this server works, so off is accepted; asking for them on is a 400 rather than a silent no.
+    enable_graph = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Graph memory: only false is accepted; true is a 400."
+    )
+    retrieval_criteria = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        allow_null=True,
+        allow_empty=True,
+        help_text="Criteria retrieval: only an empty list (none) is accepted.",
+    )
+    # Sent by the SDKs beside the settings: the caller's own ids (checked by the view) and `version` (the
+    # TypeScript client's, and alone from the older Python clients' update_project(version=...)).
     PASSED = ("org_id", "project_id", "version")
+    OFF_ONLY = ("decay", "enable_graph", "retrieval_criteria")
+
+    def validate_enable_graph(self, value):
+        if value:
+            raise serializers.ValidationError(
+                "Graph memory is not available on this server: memories are found by meaning and keywords, not "
+                "through an entity graph. Leave enable_graph out, or send false."
+            )
+        return value
+
+    def validate_retrieval_criteria(self, value):
+        if value:
+            raise serializers.ValidationError(
+                "Criteria retrieval is not available on this server: search ranks by meaning and keywords (and the "
+                "configured reranker), not by weighted criteria. Leave retrieval_criteria out, or send []."
+            )
+        return value
 
     def validate_decay(self, value):
         if value:
@@ -618,12 +647,14 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
             self.initial_data,
             [*self.fields, *self.PASSED],
             what="setting",
-            takes=f"The project takes {', '.join(PROJECT_KEYS[2:])} and decay.",
+            takes=f"The project takes {', '.join(PROJECT_KEYS[2:])}; decay, enable_graph and retrieval_criteria "
+            "only off.",
         )
-        attrs.pop("decay", None)  # off is the only setting, and nothing stores it
+        for name in self.OFF_ONLY:
+            attrs.pop(name, None)  # off is the only setting, and nothing stores it
         if "memory_depth" in attrs and attrs["memory_depth"] is None:  # the TypeScript client types it string | null
             attrs["memory_depth"] = ""
-        if not attrs and "decay" not in self.initial_data:
+        if not attrs and not {*self.OFF_ONLY, "version"} & set(self.initial_data):
             raise serializers.ValidationError(
                 "Give at least one of custom_instructions, agent_custom_instructions, custom_categories, "
                 "memory_depth, usecase_setting or multilingual."

@@ -126,6 +126,25 @@ def test_project_get_limits_fields_and_patch_needs_a_setting(token_client, membe
     assert bad.status_code == 400 and "custom_categories" in bad.json()["detail"]
 
 
+def test_the_older_python_clients_project_settings_are_accepted_off_and_refused_on(token_client, member):
+    """update_project() of Python mem0ai 0.1.x, 1.0.x and 2.0.0 also takes retrieval_criteria, enable_graph and
+    version (each sent alone, with the client's ids): off (and version) answer the project; on is a 400 saying why."""
+    org_id, project_id = services.project_ids(principal=member)
+    path = f"/api/v1/orgs/organizations/{org_id}/projects/{project_id}/"
+    ids = {"org_id": org_id, "project_id": project_id}
+    token_client.patch(path, {"custom_instructions": "Be brief.", **ids}, format="json")
+    for body in ({"version": "v2"}, {"enable_graph": False}, {"retrieval_criteria": []}):
+        response = token_client.patch(path, {**body, **ids}, format="json")
+        assert response.status_code == 200, (body, response.json())
+        assert response.json()["custom_instructions"] == "Be brief."
+    for body, says in [
+        ({"enable_graph": True}, "Graph memory is not available"),
+        ({"retrieval_criteria": [{"name": "joy", "description": "joyful", "weight": 3}]}, "Criteria retrieval"),
+    ]:
+        response = token_client.patch(path, {**body, **ids}, format="json")
+        assert response.status_code == 400 and says in response.json()["detail"], response.json()
+
+
 # --- add -----------------------------------------------------------------------------------------------------
 
 
