@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -392,20 +392,25 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
         return delete_with_history(memories)
 
 
-def memories_delete_scope(*, principal, scope: dict[str, str], filters: dict[str, Any] | None = None) -> int:
+def memories_delete_scope(
+    *, principal, scope: dict[str, str], filters: dict[str, Any] | None = None, any_of: Sequence[str] = ()
+) -> int:
     """Delete every memory the caller sees that matches all the given scope ids (and `filters`, Mem0's filter
-    language, when given); returns how many. A scope id is required, in `scope` or required by `filters`."""
+    language, when given); returns how many. A scope id is required, in `scope` or required by `filters`, unless
+    `any_of` names scope fields (Mem0's "*"): then only memories having one of them set (all four: every one)."""
     scope = {**required_scope(filters), **scope}
-    if not any(scope.get(field) for field in SCOPE_FIELDS):
+    if not (any_of or any(scope.get(field) for field in SCOPE_FIELDS)):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
+    # Every memory has a scope id, so any_of naming all four deletes all of the caller's memories.
+    having = build_filter({"OR": [{field: WILDCARD} for field in any_of]}) if any_of else Q()
     with transaction.atomic():
-        memories = memories_visible(principal=principal).select_for_update().filter(**scope)
+        memories = memories_visible(principal=principal).select_for_update().filter(having, **scope)
         if filters:
             memories = memories.filter(build_filter(filters))
         memories = list(memories.only(*_DELETE_FIELDS).order_by("id"))  # locked in id order, as every writer
         # The scope's conversation context goes with it; not when other filters delete only part of the scope.
         if not filters or filters == required_scope(filters):
-            session = SessionMessage.objects.filter(**scope)
+            session = SessionMessage.objects.filter(having, **scope)
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()

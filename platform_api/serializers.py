@@ -19,7 +19,7 @@ from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
 from mem0server.text import unstorable_json
-from memories.filters import required_scope
+from memories.filters import WILDCARD, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
@@ -459,8 +459,25 @@ class QueryFiltersField(serializers.CharField):
         return ObjectField().run_validation(value)
 
 
+class WildcardScopeIdField(ScopeIdField):
+    """A scope id, or Mem0's "*": every memory that has one."""
+
+    def to_internal_value(self, data):
+        return WILDCARD if data == WILDCARD else super().to_internal_value(data)
+
+
+WILDCARD_HELP = 'Or "*": the memories that have any {0} (all four "*": every memory of the caller).'
+
+
 class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
+    user_id = WildcardScopeIdField(help_text=WILDCARD_HELP.format("user_id"))
+    agent_id = WildcardScopeIdField(help_text=WILDCARD_HELP.format("agent_id"))
+    app_id = WildcardScopeIdField(help_text=WILDCARD_HELP.format("app_id"))
+    run_id = WildcardScopeIdField(help_text=WILDCARD_HELP.format("run_id"))
     filters = QueryFiltersField(required=False)
+    source = StrictCharField(
+        required=False, allow_blank=True, max_length=255, help_text="The calling client (Mem0's CLI sends CLI)."
+    )
 
     def validate(self, attrs):
         # A parameter this route ignored would leave the delete wider than asked: Mem0's reference lists
@@ -468,14 +485,19 @@ class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer)
         unknown_params_refuse(
             self.initial_data,
             self.fields,
-            takes=f"DELETE /v1/memories/ takes {SCOPE_NAMES}, org_id, project_id and filters; to delete by metadata, "
-            'put the keys in filters, e.g. filters={"user_id": "alice", "topic": "food"}.',
+            takes=f"DELETE /v1/memories/ takes {SCOPE_NAMES}, org_id, project_id, filters and source; to delete by "
+            'metadata, put the keys in filters, e.g. filters={"user_id": "alice", "topic": "food"}.',
         )
         attrs["filters"] = attrs.get("filters") or {}
-        if not (required_scope(attrs["filters"]) or any(attrs.get(field) for field in SCOPE_FIELDS)):
+        # Mem0's wildcard delete: `user_id=*` deletes every memory that has a user_id, and `mem0 delete --all
+        # --project` sends all four to wipe the project. Taken out of the scope ids, as the fields they name.
+        attrs["any_of"] = [field for field in SCOPE_FIELDS if attrs.get(field) == WILDCARD]
+        for field in attrs["any_of"]:
+            del attrs[field]
+        if not (required_scope(attrs["filters"]) or attrs["any_of"] or any(attrs.get(f) for f in SCOPE_FIELDS)):
             raise serializers.ValidationError(
-                f"Deleting memories needs a scope: {SCOPE_NAMES} (query or filters). "
-                "To delete every memory, an admin calls reset."
+                f'Deleting memories needs a scope: {SCOPE_NAMES} (query or filters), or "*" for any of them '
+                "(user_id=*&agent_id=*&app_id=*&run_id=* deletes every memory)."
             )
         return attrs
 

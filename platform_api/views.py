@@ -344,7 +344,10 @@ class MemoriesV1View(PlatformView):
         params = PlatformDeleteAllQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         deleted = memories_services.memories_delete_scope(
-            principal=request.user, scope=params.scope(), filters=params.validated_data["filters"]
+            principal=request.user,
+            scope=params.scope(),
+            filters=params.validated_data["filters"],
+            any_of=params.validated_data["any_of"],
         )
         return Response({"message": "Memories deleted successfully!", "deleted": deleted})
 

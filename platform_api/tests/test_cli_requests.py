@@ -1,0 +1,57 @@
+"""What Mem0's CLI (mem0-cli) sends that its other clients do not, over plain HTTP: `source=CLI` on a delete,
+and Mem0's "*" deletes (`mem0 delete --all --project`)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from memories.models import Memory, SessionMessage
+
+
+def test_delete_all_takes_the_source_the_cli_names_itself_by(member_client, make_memory, member):
+    make_memory("Bob's", user_id="bob", principal=member)
+    response = member_client.delete("/v1/memories/?" + urlencode({"source": "CLI", "user_id": "bob"}))
+    assert response.json() == {"message": "Memories deleted successfully!", "deleted": 1}
+
+
+@pytest.mark.parametrize(
+    ("params", "left"),
+    [
+        ({"user_id": "*"}, ["The agent's"]),
+        ({"agent_id": "*"}, ["Bob's"]),
+        ({"user_id": "*", "agent_id": "helper"}, ["Bob's", "Carol's", "The agent's"]),
+        ({"user_id": "carol", "agent_id": "*"}, ["Bob's", "The agent's"]),
+        ({"user_id": "*", "agent_id": "*", "app_id": "*", "run_id": "*"}, []),
+    ],
+)
+def test_a_star_deletes_the_callers_memories_that_have_that_id(
+    member_client, make_memory, make_user, member, params, left
+):
+    make_memory("Bob's", user_id="bob", principal=member)
+    make_memory("Carol's", user_id="carol", principal=member, scope={"agent_id": "assistant"})
+    make_memory("The agent's", user_id=None, scope={"agent_id": "helper"}, principal=member)
+    theirs = make_memory("Another account's", user_id="bob", principal=make_user("other@example.com"))
+    response = member_client.delete("/v1/memories/?" + urlencode(params))
+    assert response.status_code == 200, response.json()
+    assert sorted(Memory.objects.filter(account=member).values_list("text", flat=True)) == left
+    assert Memory.objects.filter(id=theirs).exists()
+
+
+def test_wiping_the_project_also_forgets_the_callers_conversations(member_client, make_memory, member, make_user):
+    make_memory("Bob's", user_id="bob", principal=member)
+    other = make_user("other@example.com")
+    for account in (member, other):
+        SessionMessage.objects.create(account=account, user_id="bob", role="user", content="earlier")
+    wipe = {"user_id": "*", "agent_id": "*", "app_id": "*", "run_id": "*"}
+    assert member_client.delete("/v1/memories/?" + urlencode(wipe)).json()["deleted"] == 1
+    assert list(SessionMessage.objects.values_list("account", flat=True)) == [other.id]
+
+
+def test_delete_all_without_any_scope_or_star_is_still_a_400(member_client, make_memory, member):
+    make_memory("Bob's", user_id="bob", principal=member)
+    response = member_client.delete("/v1/memories/?source=CLI")
+    assert response.status_code == 400
+    assert 'or "*" for any of them' in response.json()["detail"]
+    assert Memory.objects.filter(account=member).count() == 1
