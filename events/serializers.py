@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import Event
@@ -20,13 +21,29 @@ class EventQueuedSerializer(serializers.Serializer):
     message = serializers.CharField(default="Memory processing has been queued for background execution.")
 
 
+class EventMemoryTextSerializer(serializers.Serializer):
+    memory = serializers.CharField()
+
+
+class EventResultSerializer(AddResultSerializer):
+    """One item of a SUCCEEDED add: a synchronous add's fields, and Mem0's event fields (data.memory, the add's
+    user_id), which Mem0's CLI shows (`mem0 event status`)."""
+
+    data = serializers.SerializerMethodField(help_text="{memory}: the same text as memory.")
+    user_id = serializers.CharField(required=False, help_text="The add's user_id; left out when it had none.")
+
+    @extend_schema_field(EventMemoryTextSerializer)
+    def get_data(self, item: dict) -> dict:
+        return {"memory": item["memory"]}
+
+
 class EventSerializer(serializers.ModelSerializer):
     """Mem0's event fields (id, event_type, status, payload, metadata, results, created_at, updated_at,
     started_at, completed_at, latency, graph_status, error) and ours (error_code, error_message, attempts,
     finished_at)."""
 
-    results = AddResultSerializer(
-        many=True, allow_null=True, help_text="SUCCEEDED: the items a synchronous add answers; else null."
+    results = serializers.SerializerMethodField(
+        help_text="SUCCEEDED: the items a synchronous add answers, with data.memory and user_id; else null."
     )
     payload = serializers.JSONField(help_text="The add request as queued (messages, scope, options).")
     metadata = serializers.SerializerMethodField(help_text="The add's metadata (null when it had none).")
@@ -64,6 +81,14 @@ class EventSerializer(serializers.ModelSerializer):
             "completed_at",
             "finished_at",
         )
+
+    @extend_schema_field(EventResultSerializer(many=True, allow_null=True))
+    def get_results(self, event: Event) -> list[dict] | None:
+        if event.results is None:
+            return None
+        user_id = ((event.payload or {}).get("scope") or {}).get("user_id")
+        items = [{**item, "user_id": user_id} if user_id else item for item in event.results]
+        return EventResultSerializer(items, many=True).data
 
     def get_metadata(self, event: Event) -> dict | None:
         metadata = (event.payload or {}).get("metadata")

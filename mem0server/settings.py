@@ -558,6 +558,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "ENUM_NAME_OVERRIDES": {
         "ErrorCodeEnum": "mem0server.schema.ERROR_CODES",
+        "AddResultEventEnum": "memories.serializers.ADD_EVENTS",
         "EventStatusEnum": "events.models.Event.Status",
         "ProfileStatusEnum": "profiles.serializers.PROFILE_STATUSES",
         "ProfileJobStatusEnum": "profiles.models.ProfileJob.Status",

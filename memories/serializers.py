@@ -178,10 +178,14 @@ class AddMemoryRequestSerializer(ScopeMixin):
         return attrs
 
 
+# What an add did to each memory (named AddResultEventEnum in the schema, for every serializer that answers it).
+ADD_EVENTS = ["ADD", "UPDATE", "DELETE", "NONE"]
+
+
 class AddResultSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     memory = serializers.CharField()
-    event = serializers.ChoiceField(choices=["ADD", "UPDATE", "DELETE", "NONE"])
+    event = serializers.ChoiceField(choices=ADD_EVENTS)
     previous_memory = serializers.CharField(required=False)
     actor_id = serializers.CharField(required=False, allow_null=True, help_text="infer=false items only.")
     role = serializers.CharField(required=False, allow_null=True, help_text="infer=false items only.")

@@ -1,5 +1,5 @@
 """What Mem0's CLI (mem0-cli) sends that its other clients do not, over plain HTTP: `source=CLI` on a delete,
-and Mem0's "*" deletes (`mem0 delete --all --project`)."""
+Mem0's "*" deletes (`mem0 delete --all --project`), and the event fields `mem0 event status` shows."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from events.models import Event
 from memories.models import Memory, SessionMessage
 
 
@@ -55,3 +56,22 @@ def test_delete_all_without_any_scope_or_star_is_still_a_400(member_client, make
     assert response.status_code == 400
     assert 'or "*" for any of them' in response.json()["detail"]
     assert Memory.objects.filter(account=member).count() == 1
+
+
+def test_an_events_results_carry_mem0s_data_memory_and_the_adds_user_id(member_client, member):
+    results = [{"id": "5b0b8f1e-3f5e-4a57-9a0e-2b7d0c8e9a11", "memory": "Owns a cat", "event": "ADD"}]
+    with_user = Event.objects.create(
+        account=member, status="SUCCEEDED", payload={"scope": {"user_id": "alice"}}, results=results
+    )
+    agent_only = Event.objects.create(
+        account=member, status="SUCCEEDED", payload={"scope": {"agent_id": "bot"}}, results=results
+    )
+    [item] = member_client.get(f"/v1/event/{with_user.id}/").json()["results"]
+    assert item == {**results[0], "data": {"memory": "Owns a cat"}, "user_id": "alice"}
+    [item] = member_client.get(f"/v1/event/{agent_only.id}/").json()["results"]
+    assert item == {**results[0], "data": {"memory": "Owns a cat"}}
+    listed = member_client.get("/v1/events/").json()["results"]
+    assert {e["id"]: e["results"][0].get("user_id") for e in listed} == {
+        str(with_user.id): "alice",
+        str(agent_only.id): None,
+    }
