@@ -4,10 +4,6 @@ old_sdk/requirements-0.1.118.txt, under the data folder), drives a live server t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from accounts.models import User
 from apikeys.services import apikey_create
 from memories.models import Memory
 from platform_api import services
+from platform_api.tests.node_sdk import run_client_check
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,20 +24,8 @@ VENV = settings.DATA_DIR / "old-sdk" / "mem0ai-0.1.118"
 def run_old_client(*, host: str, key: str) -> dict:
     python = VENV / "bin" / "python"
     assert (VENV / ".installed").is_file(), f"run `make test` or `make old-sdk` first ({VENV} is missing)"
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": tempfile.gettempdir(),
-        # No telemetry to Mem0's analytics host; the client's config file in a temporary folder.
-        "MEM0_TELEMETRY": "False",
-        "MEM0_DIR": os.path.join(tempfile.gettempdir(), "mem0server-old-sdk"),
-        "MEM0_HOST": host,
-        "MEM0_API_KEY": key,
-    }
-    done = subprocess.run(  # noqa: S603  (a fixed script of ours, run by the venv the Makefile made)
-        [str(python), str(SCRIPT)], env=environment, capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, f"{SCRIPT.name} failed:\n{done.stderr}\n{done.stdout}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    command = [str(python), str(SCRIPT)]
+    return run_client_check(command, cwd=SCRIPT.parent, host=host, key=key, state="mem0server-old-sdk")
 
 
 def test_python_mem0ai_0_1_118_adds_lists_searches_changes_and_deletes(live_server, admin_key, embedder):
