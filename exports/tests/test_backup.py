@@ -196,6 +196,16 @@ def test_a_round_trip_keeps_the_time_a_memorys_text_names(alice, make_memory):
     assert Memory.objects.get(id=undated).event_start is None
 
 
+# A backup line of a memory whose text names a time ("Yesterday"), with no event dates of its own.
+MAYA_LINE = {
+    "id": "00000000-0000-0000-0000-000000000001",
+    "account": "alice@example.com",
+    "memory": "Yesterday I met Maya",
+    "created_at": "2025-03-02T12:00:00Z",
+    "updated_at": "2025-03-02T12:00:00Z",
+}
+
+
 @pytest.mark.parametrize(
     ("dates", "says"),
     [
@@ -204,29 +214,14 @@ def test_a_round_trip_keeps_the_time_a_memorys_text_names(alice, make_memory):
     ],
 )
 def test_event_dates_that_are_no_window_are_a_problem_of_their_line(alice, dates, says):
-    line = {
-        "id": "00000000-0000-0000-0000-000000000001",
-        "account": "alice@example.com",
-        "memory": "Yesterday I met Maya",
-        "created_at": "2025-03-02T12:00:00Z",
-        "updated_at": "2025-03-02T12:00:00Z",
-        **dates,
-    }
     with pytest.raises(CommandError, match=f"line 1: .*{says}"):
-        import_text(json.dumps(line) + "\n")
+        import_text(json.dumps(MAYA_LINE | dates) + "\n")
     assert not Memory.objects.exists()
 
 
 def test_a_backup_without_event_dates_reads_the_texts_from_when_they_were_stored(alice):
     """Backups written before they carried event_start and event_end."""
-    line = {
-        "id": "00000000-0000-0000-0000-000000000001",
-        "account": "alice@example.com",
-        "memory": "Yesterday I met Maya",
-        "created_at": "2025-03-02T12:00:00Z",
-        "updated_at": "2025-03-02T12:00:00Z",
-    }
-    import_text(json.dumps(line) + "\n")
+    import_text(json.dumps(MAYA_LINE) + "\n")
     memory = Memory.objects.get()
     assert (memory.event_start, memory.event_end) == (
         datetime(2025, 3, 1, tzinfo=UTC),
