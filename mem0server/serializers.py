@@ -59,11 +59,17 @@ class ObjectField(serializers.JSONField):
 def unknown_params_refuse(data, allowed, *, takes: str, what: str = "query parameter") -> None:
     """A 400 naming every key of `data` (query parameters or body) that is not in `allowed`. For destructive
     routes: a parameter they would ignore (`?filters=...` on a delete) must not widen what they delete.
-    `takes` ends the message, saying what the route does take."""
+    `takes` ends the message, saying what the route does take. A query parameter given more than once is refused
+    too: only its last value was read, so user_id=alice&user_id=* deleted every user's memories."""
     unknown = sorted(set(data or ()) - set(allowed))
     if unknown:
         raise serializers.ValidationError(
             f"Unknown {what}(s): {', '.join(name[:64] for name in unknown[:20])}. {takes}"
+        )
+    counts = {name: len(data.getlist(name)) for name in data} if hasattr(data, "getlist") else {}
+    if repeated := sorted((name, count) for name, count in counts.items() if count > 1):
+        raise serializers.ValidationError(
+            {name[:64]: f"Given {count} times; give it once." for name, count in repeated[:20]}
         )
 
 

@@ -499,6 +499,16 @@ def test_delete_by_scope_refuses_a_parameter_it_does_not_take_and_deletes_nothin
     assert len(api_client.get("/memories", {"user_id": "dl"}).json()["results"]) == 2
 
 
+def test_delete_by_scope_refuses_a_scope_id_given_twice_and_deletes_nothing(api_client, make_memory):
+    """Only the last value was read: user_id=dl&user_id=bo deleted bo's memories."""
+    make_memory("Likes ramen", user_id="dl")
+    make_memory("Plays chess", user_id="bo")
+    response = api_client.delete("/memories?user_id=dl&user_id=bo")
+    assert response.status_code == 400
+    assert "user_id: Given 2 times; give it once." in response.json()["detail"]
+    assert Memory.objects.count() == 2
+
+
 def test_reset_refuses_parameters_and_deletes_nothing(api_client, make_memory):
     """`POST /reset?user_id=bob` must not wipe every account's memories."""
     make_memory("alice's")

@@ -58,6 +58,17 @@ def test_delete_all_without_any_scope_or_star_is_still_a_400(member_client, make
     assert Memory.objects.filter(account=member).count() == 1
 
 
+@pytest.mark.parametrize("query", ["user_id=alice&user_id=*", "user_id=*&user_id=alice", "user_id=bob&user_id=alice"])
+def test_a_scope_id_given_twice_is_a_400_and_deletes_nothing(member_client, make_memory, member, query):
+    """A query string's last value won: user_id=alice&user_id=* deleted every user's memories, not alice's."""
+    make_memory("Bob's", user_id="bob", principal=member)
+    make_memory("Alice's", user_id="alice", principal=member)
+    response = member_client.delete(f"/v1/memories/?{query}")
+    assert response.status_code == 400
+    assert "user_id: Given 2 times; give it once." in response.json()["detail"]
+    assert Memory.objects.filter(account=member).count() == 2
+
+
 def test_an_events_results_carry_mem0s_data_memory_and_the_adds_user_id(member_client, member):
     results = [{"id": "5b0b8f1e-3f5e-4a57-9a0e-2b7d0c8e9a11", "memory": "Owns a cat", "event": "ADD"}]
     with_user = Event.objects.create(
