@@ -524,8 +524,14 @@ class PlatformListV1QuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
             takes=f"GET /v1/memories/ takes {SCOPE_NAMES}, filters, page, page_size, limit, org_id and project_id; "
             "for metadata, categories or dates use POST /v3/memories/ (get_all with filters).",
         )
+        # One of them alone answered a list all the same, page_size ignored or page counted in `limit`s.
+        if ("page" in attrs) != ("page_size" in attrs):
+            raise serializers.ValidationError(
+                "page and page_size go together: give both for a page ({count, next, previous, results}), or "
+                "neither for a list of at most `limit` memories."
+            )
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
-        attrs["paged"] = "page" in attrs and "page_size" in attrs
+        attrs["paged"] = "page" in attrs
         return attrs
 
 

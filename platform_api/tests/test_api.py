@@ -253,6 +253,8 @@ def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_sen
         ("user_id=alice&metadata=x", "Unknown query parameter(s): metadata"),
         ("user_id=alice&limit=201", "limit"),
         ("user_id=a%20b", "whitespace"),
+        ("user_id=alice&page=2", "page and page_size go together"),
+        ("user_id=alice&page_size=1", "page and page_size go together"),
         ("user_id=alice&user_id=bob", "user_id: Given 2 times; give it once."),
     ],
 )
