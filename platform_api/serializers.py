@@ -47,6 +47,20 @@ OUTPUT_FORMAT_HELP = (
     'Older routes (v1 add, v1/v2 search, v2 list): "v1.1" answers {"results": [...]}; otherwise a bare list, as '
     "Mem0's older API (and its 0.1.x Python and 1.x/2.x TypeScript clients) expects. The v3 routes ignore it."
 )
+OUTPUT_FORMATS = ("v1.0", "v1.1")
+
+
+def output_format_field(help_text: str = OUTPUT_FORMAT_HELP) -> serializers.ChoiceField:
+    """Mem0's two output formats: any other value answered a bare list to a caller who may have meant "v1.1"."""
+    return serializers.ChoiceField(
+        choices=OUTPUT_FORMATS,
+        required=False,
+        allow_null=True,
+        help_text=help_text,
+        error_messages={"invalid_choice": 'Must be "v1.0" or "v1.1", not "{input}".'},
+    )
+
+
 # GET /v1/memories/ without paging answers at most this many (Mem0's reference: `limit`, at most 200).
 MAX_V1_LIMIT = 200
 
@@ -135,7 +149,7 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         help_text="The categories this add's memories are tagged from, instead of the project's (with infer).",
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
-    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
+    output_format = output_format_field()
 
     def validate_filters(self, value):
         value = value or {}
@@ -219,7 +233,7 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
     )
-    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
+    output_format = output_format_field()
 
     def validate(self, attrs):
         filters = merge_scope(attrs, attrs.get("filters"))
@@ -330,7 +344,7 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
     )
-    output_format = StrictCharField(required=False, allow_null=True, max_length=16, help_text=OUTPUT_FORMAT_HELP)
+    output_format = output_format_field()
 
     def validate(self, attrs):
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
@@ -512,7 +526,7 @@ class PlatformListV1QuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
         min_value=1, max_value=MAX_V1_LIMIT, default=100, help_text="Without page and page_size: at most this many."
     )
     filters = QueryFiltersField(required=False, help_text="JSON, as on DELETE /v1/memories/.")
-    output_format = StrictCharField(required=False, max_length=16, help_text="Accepted; the answer is a list.")
+    output_format = output_format_field('"v1.0" or "v1.1"; either way the answer is a list.')
     version = StrictCharField(required=False, max_length=16, help_text="Accepted; ignored.")
 
     def validate(self, attrs):

@@ -256,6 +256,7 @@ def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_sen
         ("user_id=alice&page=2", "page and page_size go together"),
         ("user_id=alice&page_size=1", "page and page_size go together"),
         ("user_id=alice&user_id=bob", "user_id: Given 2 times; give it once."),
+        ("user_id=alice&output_format=v2", 'output_format: Must be "v1.0" or "v1.1", not "v2"'),
     ],
 )
 def test_get_all_on_v1_refuses_what_it_would_ignore_or_cannot_read(token_client, query, says):
@@ -311,6 +312,27 @@ def test_older_search_and_list_answer_a_bare_list_unless_output_format_is_v1_1_o
     assert paged.json()["count"] == 1
     asked = token_client.post("/v2/memories/", {"user_id": "alice", "output_format": "v1.1"}, format="json")
     assert [m["memory"] for m in asked.json()["results"]] == ["Loves curry"]
+
+
+@pytest.mark.parametrize("output_format", ["v2", "V1.1", "1.1"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/memories/", {"messages": "Loves curry", "user_id": "alice", "infer": False}),
+        ("/v1/memories/search/", {"query": "curry", "user_id": "alice"}),
+        ("/v2/memories/search/", {"query": "curry", "filters": {"user_id": "alice"}}),
+        ("/v2/memories/", {"filters": {"user_id": "alice"}}),
+    ],
+)
+def test_an_output_format_mem0_does_not_name_is_a_400_not_a_shape_the_caller_did_not_ask_for(
+    token_client, path, body, output_format
+):
+    """Only "v1.1" answers {"results": [...]}: any other value answered a bare list, so a caller who wrote
+    "V1.1" got a list where it read .results."""
+    response = token_client.post(path, {**body, "output_format": output_format}, format="json")
+    assert response.status_code == 400, response.json()
+    assert 'output_format: Must be "v1.0" or "v1.1"' in response.json()["detail"]
+    assert token_client.post(path, {**body, "output_format": "v1.0"}, format="json").status_code == 200
 
 
 @pytest.mark.parametrize(
