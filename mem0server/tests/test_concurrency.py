@@ -127,3 +127,41 @@ def test_reset_during_writes_leaves_every_memory_with_its_history(live):
     memory_ids = set(Memory.objects.values_list("id", flat=True))
     added = set(MemoryHistory.objects.filter(event="ADD").values_list("memory_id", flat=True))
     assert memory_ids == added
+
+
+def test_a_star_delete_racing_adds_of_the_same_account_loses_and_tears_nothing(live_server, embedder, make_user):
+    """Mem0's `delete --all --project` (all four "*") while the same account adds: each memory is either deleted
+    with its history's DELETE row, sentences and postings, or kept whole; another account's are untouched."""
+    from apikeys.services import apikey_create
+    from memories.models import MemorySentence, Posting
+
+    member, other = make_user("member@example.com"), make_user("other@example.com")
+    live = Client(live_server.url, key=apikey_create(user=member, label="race")[1])
+    theirs = Client(live_server.url, key=apikey_create(user=other, label="race")[1])
+    long_text = ". ".join(f"Sentence {k} about the harbour and its boats" for k in range(8))  # stored with sentences
+    body = {"messages": long_text, "filters": {"user_id": "u"}, "infer": False, "async_mode": False}
+    assert theirs.call("POST", "/v3/memories/add/", body)[0] == 200
+    wipe = "/v1/memories/?user_id=*&agent_id=*&app_id=*&run_id=*"
+
+    def work(i: int):
+        if i % 4 == 3:
+            return "delete", live.call("DELETE", wipe)
+        scope = [{"user_id": f"u{i}"}, {"agent_id": f"a{i}"}, {"app_id": "x", "run_id": f"r{i}"}][i % 3]
+        body = {"messages": f"{long_text}. Writer {i}", "filters": scope, "infer": False, "async_mode": False}
+        return "add", live.call("POST", "/v3/memories/add/", body)
+
+    outcomes = run_together(16, work)
+    assert all(status == 200 for _, (status, _) in outcomes), outcomes
+    added = {item["id"] for kind, (_, body) in outcomes if kind == "add" for item in body["results"]}
+    deleted = sum(body["deleted"] for kind, (_, body) in outcomes if kind == "delete")
+    kept = {str(memory_id) for memory_id in Memory.objects.filter(account=member).values_list("id", flat=True)}
+    assert kept <= added and len(added) - len(kept) == deleted
+    for memory_id in added:
+        kinds = list(
+            MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at").values_list("event", flat=True)
+        )
+        assert kinds == (["ADD"] if memory_id in kept else ["ADD", "DELETE"]), (memory_id, kinds)
+    existing = {str(memory_id) for memory_id in Memory.objects.values_list("id", flat=True)}
+    assert {str(m) for m in Posting.objects.values_list("memory_id", flat=True)} == existing
+    assert {str(m) for m in MemorySentence.objects.values_list("memory_id", flat=True)} == existing
+    assert Memory.objects.filter(account=other).count() == 1
