@@ -54,8 +54,10 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)(?![.,]\d)"
 # Months that are also given names are more often a person than a time after "from" and "of" ("What did I hear from
 # April?", "a photo of June"): there they count only with a day or a year ("from April 2024", "from June 3", read by
 # the patterns for those) or after a part of a month ("the end of June"). Other months keep both words ("photos from
-# March", "the ides of March").
-_OF_FROM = r"(?:of|from)(?!\s+(?:april|may|june|jun|august|jan)\b)"
+# March", "the ides of March"). Before "'s" they are a person after any word ("in June's car"; "in March's storms"
+# is a time).
+_NAME_MONTH = r"(?:april|may|june|jun|august|jan)"
+_OF_FROM = rf"(?:of|from)(?!\s+{_NAME_MONTH}\b)"
 _PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
 # "last March" is the latest March before this month; a lower-case "may" after "last" is the verb ("the last may be
 # first").
@@ -68,6 +70,12 @@ _WHICH_DAY = r"last|this|next|on|past|every(?:\s+other)?|each"
 _NOT_A_HOLIDAY = rf"(?=(?:{_WEEKDAY})\b)" + "".join(
     rf"(?<!\b(?-i:{word})\s)" for word in ("Good", "Black", "Cyber", "Easter", "Palm", "Ash")
 )
+# "Sunday school" is a place, and "Saturday Night Live" or "Monday Night Football" a show: a weekday before
+# a capitalised "Night" and another capitalised word is a title.
+_NOT_A_TITLE = r"(?!\s+school\b)(?!\s+(?-i:Night\s+[A-Z]))"
+# "in 2000 words", "from 2010 steps": a number of things, not a year.
+_QUANTITIES = "words|characters|pages|steps|calories|dollars|euros|pounds|points|miles|meters|metres|km|feet|pieces"
+_NOT_A_QUANTITY = rf"(?!\s+(?:{_QUANTITIES})\b)"
 _RELATIVE_UNIT = "week|weekend|month|year"
 _DAY_WORD = "today|tonight|yesterday|tomorrow|last night|this morning|this afternoon|this evening"
 # "the last week of March", "my last year of school", "the last night of the trip": the final or following ones of
@@ -79,12 +87,15 @@ PATTERNS = [
     ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
     ("day_month", rf"\b{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
-    ("in_month", rf"\b{_BEFORE_MONTH}\s+(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
-    ("in_year", rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b"),  # not "of": "a crowd of 2000 people"
+    ("in_month", rf"\b{_BEFORE_MONTH}\s+(?!{_NAME_MONTH}['’]s\b)(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
+    (
+        "in_year",
+        rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b{_NOT_A_QUANTITY}",
+    ),  # not "of": "a crowd of 2000 people"
     ("ago", rf"\b(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("past", rf"\b{_NOT_FINAL}(?:past|last|previous)\s+(?P<count>{_COUNT})\s+(?P<unit>{_UNIT})\b"),
     ("relative", rf"\b{_NOT_FINAL}(?P<which>this|last|next|past|previous|coming)\s+(?P<unit>{_RELATIVE_UNIT})\b"),
-    ("weekday", rf"\b(?:(?P<which>{_WHICH_DAY})\s+)?{_NOT_A_HOLIDAY}(?P<weekday>{_WEEKDAY})\b(?!\s+school\b)"),
+    ("weekday", rf"\b(?:(?P<which>{_WHICH_DAY})\s+)?{_NOT_A_HOLIDAY}(?P<weekday>{_WEEKDAY})\b{_NOT_A_TITLE}"),
     ("day_word", rf"\b{_NOT_FINAL}(?P<word>{_DAY_WORD})\b"),
 ]
 

@@ -316,6 +316,25 @@ def test_a_month_that_is_also_a_name_is_read_where_it_names_a_time(text, expecte
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text", ["What did I leave in June's car?", "since April’s party", "during May's visit", "in Jan's office"]
+)
+def test_a_month_that_is_also_a_name_with_a_possessive_is_a_person(text):
+    """ "in June's car" was read as the month June."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in March's storms", ("in March", "2025-03-01", "2025-04-01")),  # no one's name
+        ("in June, Sam's car broke", ("in June", "2024-06-01", "2024-07-01")),
+    ],
+)
+def test_a_month_before_a_possessive_that_is_no_name_is_read(text, expected):
+    assert window_of(text) == expected
+
+
 @pytest.mark.parametrize("text", ["the 2 may need a new battery", "these 3 may be wrong", "the 2nd may be better"])
 def test_a_number_before_the_verb_may_is_no_day(text):
     """ "the 2 may need a new battery" was read as May 2."""
@@ -371,6 +390,32 @@ def test_a_weekday_next_to_other_words_is_still_a_day(text, expected):
 def test_a_year_that_begins_a_longer_number_names_no_time(text):
     """A version ("2023.1") was read as the year 2023."""
     assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Summarise my notes in 2000 words",
+        "from 2010 steps to 8000",
+        "in 1999 pieces",
+        "What was on Saturday Night Live?",
+    ],
+)
+def test_a_number_of_things_or_a_shows_title_names_no_time(text):
+    """ "in 2000 words" was read as the year 2000, and "Saturday Night Live" as the latest Saturday."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in 2020 people stayed home", ("in 2020", "2020-01-01", "2021-01-01")),
+        ("Saturday night at the club", ("Saturday", "2025-03-15", "2025-03-16")),
+        ("on Friday Night we ate", ("on Friday", "2025-03-21", "2025-03-22")),
+    ],
+)
+def test_a_year_or_weekday_before_other_words_is_still_read(text, expected):
+    assert window_of(text) == expected
 
 
 @pytest.mark.parametrize(
