@@ -84,6 +84,8 @@ _NOT_FINAL = rf"(?!(?:last|next)\s+(?:{_COUNT}\s+)?(?:{_UNIT}|{_RELATIVE_UNIT}|n
 
 PATTERNS = [
     ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
+    # Day first, as written with dots in most of Europe ("on 10.01.2024" is 10 January); not inside a longer number.
+    ("dotted", rf"(?<![\w.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.{_YEAR}\b"),
     ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
     ("day_month", rf"\b{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
@@ -166,7 +168,7 @@ def _midnight(day: date, now: datetime) -> datetime:
 
 def _window(name: str, parts: dict[str, str], today: date) -> tuple[date, date] | None:
     try:
-        if name == "iso":
+        if name in ("iso", "dotted"):
             day = date(int(parts["year"]), int(parts["m"]), int(parts["d"]))
             return day, day + timedelta(days=1)
         if name in ("month_day", "day_month"):

@@ -386,6 +386,24 @@ def test_a_weekday_next_to_other_words_is_still_a_day(text, expected):
     assert window_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What is Paola planning to do on 10.01.2024?", ("10.01.2024", "2024-01-10", "2024-01-11")),
+        ("on 1.2.2024", ("1.2.2024", "2024-02-01", "2024-02-02")),
+        ("(31.12.1999)", ("31.12.1999", "1999-12-31", "2000-01-01")),
+    ],
+)
+def test_a_date_written_day_first_with_dots_is_that_day(text, expected):
+    """ "on 10.01.2024" named no time."""
+    assert window_of(text) == expected
+
+
+@pytest.mark.parametrize("text", ["v1.10.2020", "192.168.1.2024", "10.10.2010.5", "31.02.2024", "5.13.2024"])
+def test_dots_in_a_version_an_address_or_no_calendar_day_name_no_time(text):
+    assert named_window(text, FRIDAY) is None
+
+
 @pytest.mark.parametrize("text", ["what changed in 2023.1", "broken since 2024.2.1", "the bug from 2019.10"])
 def test_a_year_that_begins_a_longer_number_names_no_time(text):
     """A version ("2023.1") was read as the year 2023."""
