@@ -93,7 +93,7 @@ def rerank(*, query: str, memories: Sequence[Memory]) -> tuple[list[Memory], Rer
             order = llm_order(query, passages)
         elif name == "late-interaction":
             scores = late_interaction().scores(query, [memory.text[:PASSAGE_CHARS] for memory in memories])
-            # Added to the fused score, not in its place: on its own it ranks worse than the fusion (bench/recall.py).
+            # Added to the fused score, not in its place: on its own it ranks no better than the fusion (README).
             combined = [
                 float(memory.score) + LATE_INTERACTION_WEIGHT * score
                 for memory, score in zip(memories, scores, strict=True)
