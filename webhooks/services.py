@@ -6,7 +6,7 @@ import logging
 import secrets
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.retention import delete_older_than
@@ -183,17 +183,24 @@ def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt
             attempt=attempt,
             body=delivery.body_encode(body_payload),
         )
-    WebhookDelivery.objects.create(
-        webhook=webhook,
-        event_id=event_id,
-        event_type=event_type,
-        payload=body_payload,
-        attempt=attempt,
-        status_code=outcome.status_code,
-        error=outcome.error,
-        succeeded=outcome.succeeded,
-        duration_ms=outcome.duration_ms,
-    )
+    try:
+        with transaction.atomic():  # the foreign key is checked at this commit
+            WebhookDelivery.objects.create(
+                webhook=webhook,
+                event_id=event_id,
+                event_type=event_type,
+                payload=body_payload,
+                attempt=attempt,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                succeeded=outcome.succeeded,
+                duration_ms=outcome.duration_ms,
+            )
+    except IntegrityError:
+        if Webhook.objects.filter(id=webhook.id).exists():
+            raise
+        # Deleted while this attempt was on its way: its log went with it, and it gets nothing more (no retry).
+        return
     if outcome.succeeded:
         return
     logger.warning("Webhook %s: attempt %s of event %s failed: %s", webhook.id, attempt, event_id, outcome.error)

@@ -3,6 +3,7 @@ memory (as the async add job does), and whatever happens after the commit."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -102,3 +103,31 @@ def test_the_signing_secret_is_sealed_in_the_database_and_still_signs(
     last = WebhookDelivery.objects.latest("id")
     assert (last.succeeded, last.status_code) == (False, None)
     assert "sealed with another SECRET_KEY" in last.error and "SECRET_KEY_FALLBACKS" in last.error
+
+
+def test_a_webhook_deleted_while_its_delivery_is_in_flight_ends_the_job_quietly(
+    make_user, embedder, receiver, private_targets, run_jobs, monkeypatch, caplog
+):
+    owner = make_user("gone@example.com")
+    hook, _ = services.webhook_create(principal=owner, name="gone", url=receiver.url, event_types=["memory_add"])
+    real_send = delivery.send
+
+    def send_then_delete(**kwargs):
+        outcome = real_send(**kwargs)
+        services.webhook_delete(principal=owner, webhook_id=hook.id)  # the owner deletes it meanwhile
+        return outcome
+
+    monkeypatch.setattr(delivery, "send", send_then_delete)
+    add_in_a_job.defer(account_id=owner.pk, text="Sent just before the webhook went")
+    caplog.set_level(logging.ERROR)
+    run_jobs()
+    assert len(receiver.requests) == 1
+    assert not WebhookDelivery.objects.exists()  # its log went with it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' "
+            "AND (args->>'webhook_id')::bigint = %s",
+            [hook.id],
+        )
+        assert [status for (status,) in cursor.fetchall()] == ["succeeded"]
+    assert "IntegrityError" not in caplog.text
