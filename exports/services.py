@@ -189,15 +189,26 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
 
 
 def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
-    """Produce one export. Safe to run twice: a finished export is left as it is; None for an unknown id."""
+    """Produce one export. Safe to run twice: a finished export is left as it is; None for an unknown id. A run
+    after settings.WORKER_MAX_ATTEMPTS started ones (each cut off with its worker) fails the export instead."""
     with transaction.atomic():
         export = (
             MemoryExport.objects.select_for_update(of=("self",)).select_related("account").filter(id=export_id).first()
         )
         if export is None or export.status in (MemoryExport.Status.SUCCEEDED, MemoryExport.Status.FAILED):
             return export
-        export.status = MemoryExport.Status.RUNNING
-        export.save(update_fields=["status", "updated_at"])
+        if export.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            # Each run before died with its worker (the stalled-job check queued it again): one more would likely
+            # take the next worker down too, and for ever.
+            return _finish(
+                export,
+                status=MemoryExport.Status.FAILED,
+                error=f"The export was started {export.attempts} times without finishing (WORKER_MAX_ATTEMPTS): "
+                "its worker stopped while running it each time. Ask for fewer memories (filters), or see the "
+                "server log.",
+            )
+        export.status, export.attempts = MemoryExport.Status.RUNNING, export.attempts + 1
+        export.save(update_fields=["status", "attempts", "updated_at"])
     # Outside any transaction: the LLM call may take long.
     try:
         with configuration_checked_once():  # as a request does: the LLM stored through POST /configure counts

@@ -115,3 +115,30 @@ def test_a_worker_started_before_the_llm_was_configured_uses_it(alice, make_memo
     server_config_forget()
     llm.chat_queue.append(as_json({"city": "Oslo"}))
     assert export_run(export_id=export.id).result == {"city": "Oslo"}
+
+
+class WorkerKilled(BaseException):
+    """What a run cut off mid-export looks like from the database: RUNNING, and nothing more ever written."""
+
+
+def test_an_export_whose_worker_dies_every_time_fails_after_the_attempts_and_is_not_run_again(
+    alice, make_memory, settings, monkeypatch
+):
+    settings.WORKER_MAX_ATTEMPTS = 3
+    make_memory("a fact", principal=alice)
+    export = export_create(principal=alice, filters={})
+    produced = []
+
+    def killed(export):
+        produced.append(export.id)
+        raise WorkerKilled  # e.g. the OOM killer, mid-export
+
+    monkeypatch.setattr("exports.services._produce", killed)
+    for _ in range(3):  # the stalled-job check queues it again after each death
+        with pytest.raises(WorkerKilled):
+            export_run(export_id=export.id)
+    export = export_run(export_id=export.id)
+    assert len(produced) == 3  # not a fourth run, which would kill the next worker too
+    assert export.status == MemoryExport.Status.FAILED
+    assert "started 3 times without finishing" in export.error and "WORKER_MAX_ATTEMPTS" in export.error
+    assert selectors.export_get(principal=alice, export_id=str(export.id)).status == MemoryExport.Status.FAILED
