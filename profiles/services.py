@@ -251,11 +251,14 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     """Generate a job's profiles; None for an unknown id. Safe to run twice: a finished job is left as it is, and
     a run after a killed one writes only the profiles still to do. When an LLM failure that may pass (429, 5xx,
     timeout) left some, the job is PENDING again and TransientFailure asks the task engine for another run later
-    (at most settings.WORKER_MAX_ATTEMPTS runs, as for async adds; the last one fails those profiles)."""
+    (at most settings.WORKER_MAX_ATTEMPTS runs, as for async adds; the last one fails those profiles, and a run
+    after that many started ones, each cut off with its worker, fails them without running)."""
     with transaction.atomic():
         job = ProfileJob.objects.select_for_update(of=("self",)).select_related("account").filter(id=job_id).first()
         if job is None or job.status in (ProfileJob.Status.SUCCEEDED, ProfileJob.Status.FAILED):
             return job
+        if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            return _give_up(job)
         job.status, job.attempts = ProfileJob.Status.RUNNING, job.attempts + 1
         job.save(update_fields=["status", "attempts", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
@@ -282,6 +285,23 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "updated_at"])
+    return job
+
+
+def _give_up(job: ProfileJob) -> ProfileJob:
+    """Fail a job whose every run so far was cut off with its worker (the stalled-job check queued it again each
+    time): one more would likely take the next worker down too, and for ever. Its profiles still to do say why."""
+    now = timezone.now()
+    error = (
+        f"The generation was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): its worker "
+        "stopped while running it each time; see the server log."
+    )
+    Profile.objects.filter(
+        account=job.account, entity_type=ENTITY_TYPE, entity_id__in=job.remaining, status=Profile.Status.PENDING
+    ).update(status=Profile.Status.FAILED, error=error, updated_at=now)
+    job.failed += len(job.remaining)
+    job.status, job.remaining, job.finished_at = ProfileJob.Status.FAILED, [], now
+    job.save(update_fields=["status", "failed", "remaining", "finished_at", "updated_at"])
     return job
 
 

@@ -97,3 +97,33 @@ def test_concurrent_sample_requests_with_one_idempotency_key_all_get_the_one_run
     answers = concurrent_samples(alice, make_memory, 6, idempotency_key="retry-1")
     [job] = ProfileJob.objects.all()
     assert answers == [job.id] * 6  # retries of one request: its job, not "already in progress"
+
+
+class WorkerKilled(BaseException):
+    """What a run cut off mid-generation looks like from the database: RUNNING, and nothing more ever written."""
+
+
+def test_a_job_whose_worker_dies_every_time_fails_after_the_attempts_and_is_not_run_again(
+    alice, make_memory, settings, monkeypatch
+):
+    settings.WORKER_MAX_ATTEMPTS = 2
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    generated = []
+
+    def killed(**kwargs):
+        generated.append(kwargs["entity_id"])
+        raise WorkerKilled  # e.g. the OOM killer, mid-generation
+
+    with llm_configured():
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        monkeypatch.setattr("profiles.services.profile_generate", killed)
+        for _ in range(2):  # the stalled-job check queues it again after each death
+            with pytest.raises(WorkerKilled):
+                job_run(job_id=job.id)
+        job = job_run(job_id=job.id)
+    assert generated == ["alice", "alice"]  # not a third run, which would kill the next worker too
+    assert (job.status, job.attempts, job.failed, job.remaining) == ("failed", 2, 1, [])
+    profile = Profile.objects.get(entity_id="alice")
+    assert profile.status == "failed"
+    assert "started 2 times without finishing" in profile.error and "WORKER_MAX_ATTEMPTS" in profile.error
