@@ -509,6 +509,9 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 # Wait before retry n: WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (10 s, 20 s, 40 s … by default), at most an hour.
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0)
+# Webhooks per account (the admin key's count as one account): each memory change queues one delivery job per
+# webhook, inside the change's transaction, so this bounds what one add costs.
+WEBHOOK_MAX_PER_ACCOUNT = env_int("WEBHOOK_MAX_PER_ACCOUNT", 20, low=1)
 # PEM file of the CAs that HTTPS webhook receivers' certificates are checked against; empty: certifi's bundle.
 WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE")
 if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_MAX_ATTEMPTS < 1 or WEBHOOK_RETRY_BASE_SECONDS < 0:

@@ -6,7 +6,8 @@ import logging
 import secrets
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.retention import delete_older_than
@@ -68,8 +69,23 @@ def webhook_create(
     webhook = Webhook(
         account=principal.account, name=name, url=url, event_types=event_types, is_active=is_active, secret=secret
     )
-    webhook.save()
+    with transaction.atomic():
+        _count_lock(principal)  # concurrent creates count one after another, so none goes past the limit
+        limit = settings.WEBHOOK_MAX_PER_ACCOUNT
+        if webhooks_of(principal=principal).count() >= limit:
+            raise InvalidInput(
+                f"An account may have at most {limit} webhooks (WEBHOOK_MAX_PER_ACCOUNT); delete one first, or "
+                "subscribe one webhook to several event types."
+            )
+        webhook.save()
     return webhook, secret
+
+
+def _count_lock(principal) -> None:
+    """Until the transaction ends: the one lock of the caller's webhooks (the admin principal's too)."""
+    key = f"webhooks:{principal.account.pk if principal.account is not None else 'admin'}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def webhook_update(

@@ -223,3 +223,19 @@ def test_an_update_of_a_webhook_whose_secret_cannot_be_opened_keeps_the_sealed_s
     with connection.cursor() as cursor:  # the column as stored (the model field would try to open it)
         cursor.execute("SELECT is_active, secret FROM webhooks_webhook WHERE id = %s", [webhook_id])
         assert cursor.fetchone() == (False, "sealed:v1:sealed-under-another-key")
+
+
+def test_an_account_has_at_most_the_limit_of_webhooks(alice_api, alice, key_client, make_user, settings):
+    """Each memory change queues one delivery per webhook, in the change's own transaction: without a limit, a
+    member with thousands of webhooks made every add of theirs queue thousands of jobs per memory."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_MAX_PER_ACCOUNT = 2
+    first, _ = [create(alice_api, alice, name=f"hook {n}") for n in range(2)]
+    answer = create(alice_api, alice, name="one too many")
+    assert answer.status_code == 400
+    assert "at most 2 webhooks" in answer.json()["detail"] and "WEBHOOK_MAX_PER_ACCOUNT" in answer.json()["detail"]
+    assert Webhook.objects.filter(account=alice).count() == 2
+    bob = make_user("bob@example.com")
+    assert create(key_client(bob), bob).status_code == 201  # another account's count is its own
+    assert alice_api.delete(f"/api/v1/webhooks/{first.json()['webhook_id']}/").status_code == 200
+    assert create(alice_api, alice, name="in its place").status_code == 201
