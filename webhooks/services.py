@@ -152,8 +152,26 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
         if EVENT_TYPES[change["event"]] in webhook.event_types
     ]
     if jobs:
-        deliver.batch_defer(*jobs)  # one statement: all of one commit's jobs, or none
+        # One statement: all of one commit's jobs, or none. Each is one more of the account's waiting deliveries,
+        # so another account's jobs take turns with them (mem0server/queueing.py) instead of waiting behind all.
+        waiting = _deliveries_waiting(account_id)
+        deferrer = deliver.configure()
+        deferrer.job_manager.batch_defer_jobs(
+            jobs=[deferrer.make_new_job(**job).evolve(priority=-(waiting + n)) for n, job in enumerate(jobs)]
+        )
     return len(jobs)
+
+
+def _deliveries_waiting(account_id: int | None) -> int:
+    """The account's delivery jobs queued or running (retries waiting for their time included)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' "
+            "AND status IN ('todo', 'doing') AND (args->>'webhook_id')::bigint IN "
+            "(SELECT id FROM webhooks_webhook WHERE account_id IS NOT DISTINCT FROM %s)",
+            [account_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def deliveries_prune(*, older_than_days: int) -> int:

@@ -131,3 +131,23 @@ def test_a_webhook_deleted_while_its_delivery_is_in_flight_ends_the_job_quietly(
         )
         assert [status for (status,) in cursor.fetchall()] == ["succeeded"]
     assert "IntegrityError" not in caplog.text
+
+
+def test_one_accounts_deliveries_do_not_hold_up_another_accounts_add(
+    make_user, embedder, receiver, private_targets, run_jobs
+):
+    """Deliveries share the queue with every account's jobs: a member whose changes queued many of them (one per
+    memory and webhook) is served in turns with the others, as async adds are (mem0server/queueing.py)."""
+    from events.models import Event
+    from events.tests.test_api import queue_add
+
+    busy, other = make_user("busy@example.com"), make_user("other@example.com")
+    services.webhook_create(principal=busy, name="busy", url=receiver.url, event_types=["memory_add"])
+    messages = [memories_services.Message("user", f"Busy fact {n}") for n in range(4)]
+    memories_services.memories_add(principal=busy, messages=messages, scope={"user_id": "busy"}, infer=False)
+    theirs = queue_add(other, "Other fact", user_id="other")
+    run_jobs()  # one job at a time, as a worker with a free slot takes them
+    delivered = sorted(WebhookDelivery.objects.values_list("created_at", flat=True))
+    started = Event.objects.get(id=theirs.id).started_at
+    assert len(delivered) == 4
+    assert delivered[0] < started < delivered[1]  # after at most one of them, not after all four
