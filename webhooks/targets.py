@@ -77,6 +77,8 @@ def url_parts(url: str) -> tuple[SplitResult, str, int]:
         port = parts.port
     except ValueError as exc:
         raise TargetRefused(f"url is not a valid URL ({exc}).") from None
+    if port == 0:  # what urlsplit reads from "host:0": no server listens there, every delivery would fail
+        raise TargetRefused("url port 0 is not a port a server can listen on; give 1 to 65535, or none.")
     if parts.scheme.lower() not in SCHEMES:
         raise TargetRefused(f"url must start with http:// or https://, not {parts.scheme or 'nothing'}:.")
     if not parts.hostname:

@@ -48,6 +48,7 @@ def create(api, principal, **body):
         ({"url": "ftp://127.0.0.1/file"}, "http:// or https://, not ftp:"),
         ({"url": "http://user:pw@127.0.0.1/"}, "user name or password"),
         ({"url": "http://127.0.0.1:99999/"}, "not a valid URL"),
+        ({"url": "http://127.0.0.1:0/"}, "port 0"),
         ({"url": "http:///path-only"}, "url has no host"),
         ({"is_active": "yes"}, "is_active"),
     ],
