@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from exports.serializers import SchemaField
-from mem0server.serializers import StrictCharField
+from mem0server.serializers import StrictBooleanField, StrictCharField
 from platform_api.serializers import MAX_INSTRUCTIONS, PlatformProjectRefSerializer
 from profiles.models import Profile, ProfileJob
 from profiles.services import ENTITY_TYPE, SAMPLE_DEFAULT, SAMPLE_MAX
@@ -63,7 +63,7 @@ class EntitiesSettingsSerializer(serializers.Serializer):
 
 
 class ProfileSettingsUpdateSerializer(PlatformProjectRefSerializer):
-    enabled = serializers.BooleanField(required=False, help_text="Profile generation on or off, project-wide.")
+    enabled = StrictBooleanField(required=False, help_text="Profile generation on or off, project-wide: true or false.")
     entities = EntitiesSettingsSerializer(required=False, help_text="Each entity type's settings: user only.")
 
     def validate(self, attrs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from mem0server.serializers import StrictCharField
+from mem0server.serializers import StrictBooleanField, StrictCharField
 from webhooks.models import EventType
 
 VALID_EVENT_TYPES = ", ".join(EventType.values)
@@ -17,15 +17,6 @@ class EventTypeField(serializers.ChoiceField):
 
     def __init__(self, **kwargs):
         super().__init__(choices=EventType.choices, **kwargs)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only (not "yes", 1 …): a webhook switched on by accident would send data."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 CHANGEABLE_FIELDS = ("name", "url", "event_types", "is_active")

@@ -90,6 +90,15 @@ def test_a_schema_a_profile_cannot_be_filled_into_is_refused(alice, schema, mess
     assert alice.get_profile_settings()["entities"]["user"]["schema"] is None
 
 
+@pytest.mark.parametrize("value", ["yes", "true", 1, "on", None])
+def test_enabled_is_true_or_false_only(alice, value):
+    """ "yes", 1 or "on" switched profile generation on (it sends the account's memories to the LLM)."""
+    answer = alice.client.post("/v2/profiles/settings/", json={"enabled": value})
+    assert answer.status_code == 400
+    assert "enabled" in answer.json()["detail"]
+    assert alice.get_profile_settings()["enabled"] is False
+
+
 def test_flat_or_unknown_settings_are_refused_by_name(alice):
     answer = alice.client.post("/v2/profiles/settings/", json={"schema": SCHEMA})
     assert answer.status_code == 400
