@@ -1,9 +1,9 @@
 """Memory exports (the Platform's POST /v1/exports/): create one and queue its job, run the job.
 
 The job reads the caller's memories that pass the filters (the selectors get_all uses, so tenancy and the filter
-language are the same), newest first and at most settings.EXPORT_MAX_MEMORIES of them. Without a schema, or
-without an LLM, the export is the memories as plain JSON; with both, the LLM shapes them into the schema
-(exports/shaping.py) and the answer is validated against it.
+language are the same), newest first, at most settings.EXPORT_MAX_MEMORIES of them and EXPORT_MAX_TEXT_BYTES of
+their text. Without a schema, or without an LLM, the export is the memories as plain JSON; with both, the LLM
+shapes them into the schema (exports/shaping.py) and the answer is validated against it.
 """
 
 from __future__ import annotations
@@ -239,10 +239,16 @@ def _produce(export: MemoryExport) -> tuple[Any, int]:
     """The export's data and how many memories it read."""
     principal = acting_for(export.account, auth_type="export")
     matching = memories_matching(principal=principal, filters=export.filters or None)
-    limit = settings.EXPORT_MAX_MEMORIES
-    memories = list(matching[: limit + 1])
-    truncated = len(memories) > limit
-    memories = memories[:limit]
+    # Read one by one (not the whole list first), up to EXPORT_MAX_MEMORIES memories and EXPORT_MAX_TEXT_BYTES of
+    # their text, so that an account of long memories cannot make one export hold gigabytes in a worker.
+    limit, budget = settings.EXPORT_MAX_MEMORIES, settings.EXPORT_MAX_TEXT_BYTES
+    memories, size, truncated = [], 0, False
+    for memory in matching[: limit + 1].iterator(chunk_size=100):
+        size += len(memory.text.encode())
+        if len(memories) == limit or (memories and size > budget):
+            truncated = True
+            break
+        memories.append(memory)
     llm = server_config_current().llm
     if export.schema is None or llm.client is None:
         items = MemorySerializer(memories, many=True).data

@@ -582,6 +582,9 @@ SPECTACULAR_SETTINGS = {
 # The most memories one export job reads (newest first; the answer says when more matched), the most of
 # them shown to the LLM when a schema shapes the export, and memories embedded per batch by import_memories.
 EXPORT_MAX_MEMORIES = env_int("EXPORT_MAX_MEMORIES", 10_000, low=1)
+# ... and the most text (UTF-8 bytes) of those memories: a memory may hold 200,000 characters, so the count alone
+# let one export read gigabytes. The newest memory is always read, whatever its size.
+EXPORT_MAX_TEXT_BYTES = env_int("EXPORT_MAX_TEXT_BYTES", 64 * 1024 * 1024, low=1)
 EXPORT_LLM_MAX_MEMORIES = env_int("EXPORT_LLM_MAX_MEMORIES", 200, low=1)
 EXPORT_IMPORT_BATCH = env_int("EXPORT_IMPORT_BATCH", 256, low=1)
 # Finished exports (their data included) are deleted this many days after they finished, hourly by a worker.

@@ -45,6 +45,21 @@ def test_the_export_reads_the_newest_memories_up_to_the_limit_and_says_it_was_cu
     assert (export.result["count"], export.result["truncated"], export.memory_count) == (2, True, 2)
 
 
+def test_the_export_reads_the_newest_memories_up_to_the_text_limit_and_says_it_was_cut(alice, make_memory, settings):
+    """An account of long memories (up to 200,000 characters each) made one export read up to EXPORT_MAX_MEMORIES of
+    them whole: gigabytes in a worker."""
+    settings.EXPORT_MAX_TEXT_BYTES = 25
+    for text in ("first: ten", "second: é é", "third: 10"):  # 10, 13 (two 2-byte letters) and 9 bytes
+        make_memory(text, principal=alice)
+    export = export_run(export_id=export_create(principal=alice, filters={}).id)
+    assert [m["memory"] for m in export.result["memories"]] == ["third: 10", "second: é é"]
+    assert (export.result["count"], export.result["truncated"], export.memory_count) == (2, True, 2)
+    settings.EXPORT_MAX_TEXT_BYTES = 1  # the newest memory is read whatever its size
+    export = export_run(export_id=export_create(principal=alice, filters={}).id)
+    assert [m["memory"] for m in export.result["memories"]] == ["third: 10"]
+    assert export.result["truncated"] is True
+
+
 def test_running_a_finished_export_again_changes_nothing(alice, make_memory):
     make_memory("kept", principal=alice)
     export = export_run(export_id=export_create(principal=alice, filters={}).id)
