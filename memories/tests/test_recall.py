@@ -26,23 +26,23 @@ def add(client, content, **body):
     return client.post("/memories", body, format="json")
 
 
+def add_turns(client, sessions, *, user_id) -> set[str]:
+    """Store each turn of bench/data's `sessions` as bench/recall.py does (its date as timestamp); their ids."""
+    turn_ids = set()
+    for session in sessions:
+        for turn in session["turns"]:
+            text = f"{turn['speaker']}: {turn['text']}"
+            response = add(client, text, user_id=user_id, metadata={"turn_id": turn["id"]}, timestamp=session["date"])
+            assert response.status_code == 200
+            turn_ids.add(turn["id"])
+    return turn_ids
+
+
 def test_a_slice_of_the_dialogue_dataset_keeps_its_recall_floor(api_client):
     """Ranking regressions show here: the first sessions of one conversation of bench/data, through the API."""
     data = json.loads(DATASET.read_text())
     conversation = data["conversations"][0]
-    sessions = conversation["sessions"][:5]
-    turn_ids = set()
-    for session in sessions:
-        for turn in session["turns"]:
-            response = add(
-                api_client,
-                f"{turn['speaker']}: {turn['text']}",
-                user_id="slice",
-                metadata={"turn_id": turn["id"]},
-                timestamp=session["date"],
-            )
-            assert response.status_code == 200
-            turn_ids.add(turn["id"])
+    turn_ids = add_turns(api_client, conversation["sessions"][:5], user_id="slice")
     questions = [q for q in data["questions"] if set(q["evidence"]) <= turn_ids]
     assert len(questions) >= 10
     recall = {1: 0.0, 10: 0.0}
@@ -64,16 +64,7 @@ def test_late_interaction_reranking_finds_what_the_fused_order_left_out_of_the_t
     settings.SEARCH_RERANKER = "late-interaction"
     data = json.loads(DATASET.read_text())
     conversation = next(c for c in data["conversations"] if c["id"] == "c2")
-    for session in conversation["sessions"]:
-        for turn in session["turns"]:
-            response = add(
-                api_client,
-                f"{turn['speaker']}: {turn['text']}",
-                user_id="c2",
-                metadata={"turn_id": turn["id"]},
-                timestamp=session["date"],
-            )
-            assert response.status_code == 200
+    add_turns(api_client, conversation["sessions"], user_id="c2")
     questions = [q for q in data["questions"] if q["conversation"] == "c2"]
     missed = {True: [], False: []}
     for question in questions:
