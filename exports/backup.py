@@ -25,7 +25,7 @@ from mem0server.text import unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
-from memories.sentences import MemoryVectors, embed_memories, sentences_save
+from memories.sentences import MemoryVectors, embed_memories, vectors_save
 
 # Memories read from the database per query when exporting.
 EXPORT_CHUNK = 500
@@ -344,7 +344,7 @@ def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None
         history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
     # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.
     Memory.objects.bulk_create(memories)
-    sentences_save({m.id: (m.hash, v.sentences) for m, v in zip(memories, vectors, strict=True)}, replace=False)
+    vectors_save({m.id: (m.hash, v) for m, v in zip(memories, vectors, strict=True)}, replace=False)
     for memory, data in zip(memories, batch, strict=True):
         memory.created_at, memory.updated_at = data["created_at"], data["updated_at"]
     Memory.objects.bulk_update(memories, ["created_at", "updated_at"])

@@ -262,6 +262,12 @@ SEARCH_TEMPORAL_WEIGHT = env_float("SEARCH_TEMPORAL_WEIGHT", 0.2, low=0, high=1)
 SEARCH_RERANK_DEFAULT = env_bool("SEARCH_RERANK_DEFAULT", False)
 SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20, low=1)
 
+# Late interaction (memories/late_interaction.py): with the local embedder on ONNX Runtime, the best
+# SEARCH_LATE_INTERACTION_CANDIDATES fused results are scored again by their words' token vectors (stored at add
+# time) and ordered by the mean of both scores. false: fused scores only.
+SEARCH_LATE_INTERACTION = env_bool("SEARCH_LATE_INTERACTION", True)
+SEARCH_LATE_INTERACTION_CANDIDATES = env_int("SEARCH_LATE_INTERACTION_CANDIDATES", 30, low=1, high=200)
+
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)
 REQUEST_LOG_RETENTION_DAYS = env_int("REQUEST_LOG_RETENTION_DAYS", 30, low=1)

@@ -192,7 +192,8 @@ class EmbeddingBatcher:
     def _deliver(self, pending: PendingEmbedding, start: int, vectors: Sequence[Sequence[float]]) -> None:
         if pending.finished:  # failed in an earlier batch
             return
-        rows = vectors.tolist() if hasattr(vectors, "tolist") else [list(v) for v in vectors]
+        # A numpy array becomes lists of floats; other rows (the ONNX encoder's Encoded) pass as they are.
+        rows = vectors.tolist() if hasattr(vectors, "tolist") else list(vectors)
         pending.vectors[start : start + len(rows)] = rows
         pending.done += len(rows)
         self.stats.texts += len(rows)

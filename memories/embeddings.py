@@ -17,6 +17,7 @@ from mem0server.exceptions import DomainError, UpstreamError
 from mem0server.metrics import requests_in_flight
 from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
+from memories.onnx_embedding import Encoded
 
 logger = logging.getLogger("mem0server")
 
@@ -53,7 +54,7 @@ class LocalEmbedder:
         # A text waits EMBEDDER_BATCH_WAIT_MS for others' only while another request is in progress in this
         # process: a search alone would wait for nobody (outside requests, e.g. in the job worker, it waits).
         self.batcher = EmbeddingBatcher(
-            self.encode_batch,
+            self._encode_for_batcher,
             max_batch=settings.EMBEDDER_BATCH_SIZE,
             max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
             company=lambda: requests_in_flight() != 1,
@@ -117,6 +118,17 @@ class LocalEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        rows = self._rows(texts)
+        return [row.vector for row in rows] if self.runtime == "onnx" else rows
+
+    def embed_rows(self, texts: list[str]) -> list[Encoded] | None:
+        """Each text's vector with its tokens' vectors (late interaction, memories/late_interaction.py), from the
+        same model call as its vector; None on the torch runtime, which gives vectors only."""
+        if self.runtime != "onnx":
+            return None
+        return self._rows(texts) if texts else []
+
+    def _rows(self, texts: list[str]) -> list:
         try:
             self._get_model()  # loads in the caller's thread, so a load failure is the caller's error
         except Exception as exc:
@@ -127,8 +139,15 @@ class LocalEmbedder:
             ) from exc
         return self.batcher.embed(texts)
 
+    def _encode_for_batcher(self, texts: list[str]):
+        """What the batcher runs (never twice at once): on ONNX Runtime each text's Encoded row, whose vector
+        `embed` hands out and whose token vectors `embed_rows` too; on torch, vectors."""
+        if self.runtime == "onnx":
+            return self._get_model().encode_rows(texts)
+        return self.encode_batch(texts)
+
     def encode_batch(self, texts: list[str]):
-        """One model call on one batch (called by the batcher, never twice at once)."""
+        """One model call on one batch: a numpy array of unit vectors."""
         model = self._get_model()
         if self.runtime == "onnx":
             return model.encode(texts)
@@ -210,22 +229,31 @@ AHEAD_THREADS = 32
 _ahead: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
 
 
-def embed_in_background(embedder: Embedder, texts: list[str]) -> Future[list[list[float]]]:
-    """`embedder.embed(texts)` on a helper thread, so that the caller's thread can query PostgreSQL meanwhile.
+def embed_rows(embedder: Embedder, texts: list[str]) -> list[Encoded]:
+    """Each text's Encoded row: with its tokens' vectors from the local embedder on ONNX Runtime, else the
+    vector alone (no tokens, `token_vectors` None)."""
+    rows = embedder.embed_rows(texts) if isinstance(embedder, LocalEmbedder) else None
+    return rows if rows is not None else [Encoded(vector, [], None) for vector in embedder.embed(texts)]
+
+
+def embed_in_background(embedder: Embedder, texts: list[str]) -> Future[list[Encoded]]:
+    """`embed_rows(embedder, texts)` on a helper thread, so that the caller's thread can query PostgreSQL
+    meanwhile.
 
     The embedder's own batching still applies (concurrent callers share model calls); the caller's context
-    (the request id of log lines) goes along; `result()` returns the vectors or raises what embed raised.
+    (the request id of log lines) goes along; `result()` returns the rows or raises what the embedder raised.
     """
     global _ahead
     with _local_lock:
         if _ahead is None or _ahead[0] != os.getpid():
             _ahead = (os.getpid(), ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="embed"))
         pool = _ahead[1]
-    return pool.submit(contextvars.copy_context().run, embedder.embed, texts)
+    return pool.submit(contextvars.copy_context().run, embed_rows, embedder, texts)
 
 
-def embed_query(query: str) -> Future[list[list[float]]]:
-    """The query's embedding, started on a helper thread before this thread checks the stored configuration.
+def embed_query(query: str) -> Future[list[Encoded]]:
+    """The query's embedding (one Encoded row: its vector and, from the local embedder, its tokens'), started on a
+    helper thread before this thread checks the stored configuration.
 
     That check is a round trip to PostgreSQL, which frees the interpreter: the helper thread tokenizes and
     reaches the model at once, instead of after this thread's next pause (about 1.5 ms later: scope building,

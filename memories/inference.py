@@ -27,7 +27,7 @@ from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
 from memories.llm import MalformedReply
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
-from memories.sentences import MemoryVectors, embed_memories, sentences_save
+from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.services import (
     BatchDuplicates,
     Message,
@@ -280,7 +280,7 @@ def _apply(
         now = timezone.now()
         added = BatchDuplicates()
         history: list[MemoryHistory] = []
-        new_sentences, changed_sentences = {}, {}
+        new_vectors, changed_vectors = {}, {}
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
             if op.event in ("UPDATE", "DELETE") and target is not None and target.text != op.target.text:
@@ -308,7 +308,7 @@ def _apply(
                 )
                 memory.date_event(said_at or now)
                 added.keep(vector, memory)
-                new_sentences[memory.id] = (memory.hash, vectors[op.text].sentences)
+                new_vectors[memory.id] = (memory.hash, vectors[op.text])
                 history.append(history_row(memory, None, memory.text, MemoryHistory.Event.ADD, now))
                 results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
             elif target is None:
@@ -316,7 +316,7 @@ def _apply(
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
                 target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text].whole
-                changed_sentences[target.id] = (target.hash, vectors[op.text].sentences)
+                changed_vectors[target.id] = (target.hash, vectors[op.text])
                 if metadata:
                     target.metadata = {**(target.metadata or {}), **metadata}
                 target.categories = tags.get(op.text, target.categories)
@@ -345,8 +345,8 @@ def _apply(
         Memory.objects.bulk_create(added.memories)
         # Only those of memories still written (a duplicate found under the lock was not).
         kept = {memory.id for memory in added.memories}
-        sentences_save({k: v for k, v in new_sentences.items() if k in kept}, replace=False)
-        sentences_save(changed_sentences, replace=True)
+        vectors_save({k: v for k, v in new_vectors.items() if k in kept}, replace=False)
+        vectors_save(changed_vectors, replace=True)
         history_record(history)
         _remember_session(account, scope, messages)
         if before_commit is not None:
@@ -397,7 +397,7 @@ def memory_add_procedural(
     memory.date_event(said_at or timezone.now())
     with transaction.atomic():
         memory.save(force_insert=True)
-        sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=False)
+        vectors_save({memory.id: (memory.hash, vectors)}, replace=False)
         history_record([history_row(memory, None, summary, MemoryHistory.Event.ADD, memory.created_at)])
         results = [{"id": str(memory.id), "memory": summary, "event": "ADD"}]
         if before_commit is not None:

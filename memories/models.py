@@ -158,6 +158,22 @@ class MemorySentence(models.Model):
         return f"sentence of {self.memory_id}"
 
 
+class MemoryTokens(models.Model):
+    """A memory's word tokens, each with its vector from the local embedder (int8, memories/late_interaction.py),
+    from the same model call that embedded its text: search scores the best candidates by them.
+
+    Deleted with its memory by PostgreSQL (the foreign key, migration 0016, cascades).
+    """
+
+    memory_id = models.UUIDField(primary_key=True)
+    # The md5 of the memory text the tokens are of: search computes them again for a memory that has changed.
+    hash = models.CharField(max_length=32)
+    vectors = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"tokens of {self.memory_id}"
+
+
 class MemoryHistory(models.Model):
     class Event(models.TextChoices):
         ADD = "ADD"

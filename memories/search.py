@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, MemorySentence, Posting
+from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, MemorySentence, MemoryTokens, Posting
 from memories.temporal import TimeWindow
 
 # BM25's term-frequency saturation (its usual value); no length normalisation, see above.
@@ -135,7 +135,14 @@ SELECT (SELECT coalesce(sum(idf), 0) FROM df) AS max_score,
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
 
-def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False, window_candidates: bool = False) -> str:
+def _fusion_sql(
+    scope_sql: str,
+    exact: bool,
+    method: str,
+    timed: bool = False,
+    window_candidates: bool = False,
+    tokens: bool = False,
+) -> str:
     """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
 
     `timed` (the query names a time, memories/temporal.py): `score` becomes (1 - t) x the fused score + t x (1
@@ -143,7 +150,8 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False, w
     inside, scores are as without a window. `window_candidates`: the CANDIDATE_DEPTH nearest memories of the window
     are candidates too, compared one by one (the HNSW index walked 60 ms through a 10,000-memory scope for the
     few of a year that its texts named; reading such a scope whole took 15 ms), so only in scopes of at most
-    WINDOW_CANDIDATES_MAX_ROWS memories. A memory is inside
+    WINDOW_CANDIDATES_MAX_ROWS memories. `tokens`: each row also carries the memory's stored token vectors
+    (MemoryTokens, late interaction) when they are of its present text, else NULL. A memory is inside
     when the time its text names (event_start..event_end, Memory.date_event) overlaps the window, or, when its
     text names none, when its time (timestamp, else when stored) is inside."""
     # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
@@ -181,6 +189,7 @@ def _fusion_sql(scope_sql: str, exact: bool, method: str, timed: bool = False, w
         not_in_window = "AND NOT EXISTS (SELECT FROM win WHERE win.id = k.id)"
     else:
         window = from_window = not_in_window = ""
+    token_join = f"\nLEFT JOIN {MemoryTokens._meta.db_table} t ON t.memory_id = r.id AND t.hash = m.hash"
     return f"""
 WITH scope AS NOT MATERIALIZED (
     {scope_sql}
@@ -227,8 +236,8 @@ WITH scope AS NOT MATERIALIZED (
     -- Cut to the limit before reading the answered memories' columns (20 rows, not every candidate).
     SELECT * FROM scored WHERE score >= %(threshold)s ORDER BY score DESC, id LIMIT %(limit)s
 )
-SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}
-FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id
+SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}{", t.vectors" if tokens else ""}
+FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id{token_join if tokens else ""}
 ORDER BY r.score DESC, r.id
 """  # noqa: S608  (constants and Django's compiled scope query only)
 
@@ -275,6 +284,7 @@ def ranked(
     window: TimeWindow | None = None,
     window_candidates: bool = False,
     temporal_weight: float = 0.0,
+    tokens: bool = False,
 ) -> list[Memory]:
     """The best `limit` memories of the scope scoring at least `threshold`, best first, fused in PostgreSQL.
 
@@ -288,6 +298,7 @@ def ranked(
     Two statements: the keyword side first, which needs no vector, then the vector side and the fusion.
     `window` (the time the query names) with `temporal_weight` > 0 favours memories of that time (_fusion_sql);
     `window_candidates` (a scope of at most WINDOW_CANDIDATES_MAX_ROWS) also takes its nearest as candidates.
+    `tokens`: each memory carries `tokens`, its stored token vectors or None (late interaction).
 
     `query_vector` is called between them, so an embedding computed meanwhile (another thread, another core)
     costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
@@ -309,8 +320,9 @@ def ranked(
         timed = window is not None and temporal_weight > 0
         if timed:
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
-        _execute_set(cursor, sets, _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates), params)
-        rows = _memories(cursor.fetchall())
+        statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens)
+        _execute_set(cursor, sets, statement, params)
+        rows = _memories(cursor.fetchall(), (*_PARTS, "tokens") if tokens else _PARTS)
     for memory in rows:
         memory.score = float(memory.score)
         memory.score_details = {
@@ -335,8 +347,8 @@ def _execute_set(cursor, sets: str, sql: str, params: dict) -> None:
         pass
 
 
-def _memories(rows: list[tuple]) -> list[Memory]:
-    """Memories from the fusion statement's rows (_FIELDS, then _PARTS as attributes), as the ORM would load them.
+def _memories(rows: list[tuple], parts: tuple[str, ...]) -> list[Memory]:
+    """Memories from the fusion statement's rows (_FIELDS, then `parts` as attributes), as the ORM would load them.
 
     The fields' own conversions (the metadata's JSON) apply through Django's compiler, as in a queryset, in
     about two thirds of the time raw() took (0.33-0.38 against 0.5-0.7 ms for 20 rows): raw() maps columns to
@@ -349,7 +361,7 @@ def _memories(rows: list[tuple]) -> list[Memory]:
     memories = []
     for row in compiler.apply_converters(rows, converters) if converters else rows:
         memory = Memory.from_db(connection.alias, names, row[:count])
-        for part, value in zip(_PARTS, row[count:], strict=True):
+        for part, value in zip(parts, row[count:], strict=True):
             setattr(memory, part, value)
         memories.append(memory)
     return memories

@@ -18,8 +18,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
-from memories import search
-from memories.embeddings import embed_query
+from memories import late_interaction, search
+from memories.embeddings import embed_query, local_embedder
 from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
@@ -312,6 +312,7 @@ def memories_search(
     threshold: float = 0.1,
     show_expired: bool = False,
     reference_date: datetime | None = None,
+    with_tokens: bool = False,
 ) -> list[Memory]:
     """Hybrid search inside one scope: BM25 and vector candidates, fused; best first, at most top_k.
 
@@ -331,6 +332,11 @@ def memories_search(
     for a memory whose time (the time its text names, Memory.date_event; else its timestamp, else when it was
     stored) is inside, (1 - t) x the fused score for one outside, t = settings.SEARCH_TEMPORAL_WEIGHT. In a scope
     of at most search.WINDOW_CANDIDATES_MAX_ROWS memories, that time's nearest memories are candidates too.
+
+    Late interaction (memories/late_interaction.py; SEARCH_LATE_INTERACTION, with the local embedder on ONNX Runtime):
+    the best max(top_k, SEARCH_LATE_INTERACTION_CANDIDATES) of them are scored again by their words' token
+    vectors, score = (fused + late interaction) / 2, and those whose score is still at least `threshold` are
+    ranked by it. `with_tokens`: each memory carries its stored token vectors (`tokens`) for a reranker.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -354,21 +360,26 @@ def memories_search(
         return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
     plan = _scope_plan(bounds)
     window = named_window(query, reference_date or timezone.now()) if settings.SEARCH_TEMPORAL_WEIGHT > 0 else None
-    return search.ranked(
+    rescore = late_interaction.enabled()
+    found = search.ranked(
         scope=scope,
         query=query,
-        query_vector=lambda: embedding.result()[0],
+        query_vector=lambda: embedding.result()[0].vector,
         exact=plan.exact,
         scope_rows=plan.scope_rows,
         bitmaps=plan.bitmaps,
         method=settings.SEARCH_FUSION,
         weight=settings.SEARCH_KEYWORD_WEIGHT,
         threshold=threshold,
-        limit=top_k,
+        limit=max(top_k, settings.SEARCH_LATE_INTERACTION_CANDIDATES) if rescore else top_k,
         window=window,
         window_candidates=plan.few,
         temporal_weight=settings.SEARCH_TEMPORAL_WEIGHT,
+        tokens=rescore or with_tokens,
     )
+    if rescore:
+        found = late_interaction.rescored(embedding.result()[0], found, threshold=threshold, embedder=local_embedder())
+    return found[:top_k]
 
 
 @dataclass
@@ -387,7 +398,12 @@ def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20
         rerank = settings.SEARCH_RERANK_DEFAULT
     if not rerank or top_k == 0:
         return SearchOutcome(memories_search(query=query, top_k=top_k, **search_args), None)
-    pool = memories_search(query=query, top_k=max(top_k, settings.SEARCH_RERANK_CANDIDATES), **search_args)
+    pool = memories_search(
+        query=query,
+        top_k=max(top_k, settings.SEARCH_RERANK_CANDIDATES),
+        with_tokens=settings.SEARCH_RERANKER == "late-interaction",
+        **search_args,
+    )
     ranked, outcome = rerank_memories(query=query, memories=pool)
     return SearchOutcome(ranked[:top_k], outcome)
 

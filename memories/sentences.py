@@ -31,6 +31,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from memories.embeddings import embed_rows
+from memories.late_interaction import pack, tokens_save
 from memories.models import MemorySentence
 from memories.timestamps import dated_text
 
@@ -77,31 +79,45 @@ def _runs(parts: list[str], most: int) -> list[str]:
 class MemoryVectors:
     whole: list[float] | None  # None: not asked for (embed_memories' whole=False)
     sentences: list[list[float]]
+    # The whole text's word tokens, packed (memories/late_interaction.py); None from an embedder without them.
+    tokens: bytes | None = None
 
 
 def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole: bool = True) -> list[MemoryVectors]:
     """Each (text, occurred_at) embedded whole (unless `whole` is false) and sentence by sentence, in one call to
-    the embedder (each distinct input once)."""
+    the embedder (each distinct input once); the whole text's token vectors come from the same call."""
     cut = [sentences(text) for text, _ in items]
     wholes = [dated_text(text, when) for text, when in items]
     parts = [[dated_text(part, when) for part in pieces] for pieces, (_, when) in zip(cut, items, strict=True)]
     distinct = list(dict.fromkeys([*(wholes if whole else []), *(text for pieces in parts for text in pieces)]))
-    vectors = dict(zip(distinct, embedder.embed(distinct), strict=True)) if distinct else {}
+    rows = dict(zip(distinct, embed_rows(embedder, distinct), strict=True)) if distinct else {}
     return [
-        MemoryVectors(vectors[text] if whole else None, [vectors[part] for part in pieces])
-        for text, pieces in zip(wholes, parts, strict=True)
+        MemoryVectors(
+            rows[text].vector if whole else None,
+            [rows[part].vector for part in pieces],
+            pack(rows[text], dated=when is not None) if whole else None,
+        )
+        for text, pieces, (_, when) in zip(wholes, parts, items, strict=True)
     ]
 
 
-def sentences_save(memories: dict[uuid.UUID, tuple[str, list[list[float]]]], *, replace: bool) -> None:
-    """Store the sentence vectors of these memories ({id: (text hash, vectors)}) inside their write; `replace`
-    first deletes the ones they had (a changed text, a new embedder), which new memories have not."""
+def vectors_save(memories: dict[uuid.UUID, tuple[str, MemoryVectors]], *, replace: bool) -> None:
+    """Store the sentence vectors and tokens of these memories ({id: (text hash, vectors)}) inside their write;
+    `replace` first deletes the sentences they had (a changed text, a new embedder), which new memories have not.
+    Tokens are stored where there are some (the local embedder), replacing any a memory had."""
     if replace and memories:
         MemorySentence.objects.filter(memory_id__in=list(memories)).delete()
     rows = [
         MemorySentence(memory_id=memory_id, hash=text_hash, embedding=vector)
         for memory_id, (text_hash, vectors) in memories.items()
-        for vector in vectors
+        for vector in vectors.sentences
     ]
     if rows:
         MemorySentence.objects.bulk_create(rows)
+    tokens_save(
+        {
+            memory_id: (text_hash, vectors.tokens)
+            for memory_id, (text_hash, vectors) in memories.items()
+            if vectors.tokens is not None
+        }
+    )

@@ -405,6 +405,19 @@ class ScoreDetailsSerializer(serializers.Serializer):
         help_text="t in score = (1 - t) x the fused score + t x temporal (SEARCH_TEMPORAL_WEIGHT); 0 when the query "
         "names no time or no candidate is of that time."
     )
+    fused = serializers.FloatField(
+        required=False,
+        help_text="The score from the two lists (and the query's time) alone, before late interaction; only when "
+        "late interaction scored the memory.",
+    )
+    late_interaction = serializers.FloatField(
+        required=False,
+        help_text="0..1: each of the query's words matched with the memory's closest word by their token vectors "
+        "(all-MiniLM-L6-v2), averaged; only when late interaction scored the memory.",
+    )
+    late_interaction_weight = serializers.FloatField(
+        required=False, help_text="w in score = (fused + w x late_interaction) / (1 + w)."
+    )
     rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
     rerank_score = serializers.FloatField(
         required=False, help_text="The reranker's own score (cross-encoder, rerank API), when it ran; not 0..1."
@@ -428,7 +441,7 @@ class SearchResultSerializer(MemorySerializer):
 
 class RerankOutcomeSerializer(serializers.Serializer):
     applied = serializers.BooleanField(help_text="False: the results are in fused order (see detail).")
-    by = serializers.CharField(allow_null=True, help_text="The reranker: llm, cross-encoder or api.")
+    by = serializers.CharField(allow_null=True, help_text="The reranker: llm, cross-encoder, api or late-interaction.")
     detail = serializers.CharField(allow_null=True, help_text="Why reranking did not run, when it did not.")
 
 

@@ -31,10 +31,19 @@ from memories.filters import (
     required_scope,
     wildcard_refusal,
 )
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory, MemorySentence, Posting, SessionMessage
+from memories.models import (
+    SCOPE_FIELDS,
+    SCOPE_NAMES,
+    Memory,
+    MemoryHistory,
+    MemorySentence,
+    MemoryTokens,
+    Posting,
+    SessionMessage,
+)
 from memories.selectors import memories_visible, memory_get
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
-from memories.sentences import embed_memories, sentences_save
+from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.signals import history_record
 from memories.temporal import named_window
 from memories.timestamps import dated_text
@@ -227,7 +236,7 @@ def memories_add(
         if infer:
             lock_scope(account, scope)
         now = timezone.now()  # after the scope's lock: later than what committed while this add waited
-        stored: list[tuple[Memory, list[list[float]]]] = []
+        stored: list[tuple[Memory, MemoryVectors]] = []
         batch = BatchDuplicates()
         for message, vectors in zip(messages, embedded, strict=True):
             vector = vectors.whole
@@ -250,7 +259,7 @@ def memories_add(
                 **scope,
             )
             memory.date_event(said_at or now)
-            stored.append((memory, vectors.sentences))
+            stored.append((memory, vectors))
             batch.keep(vector, memory)
             results.append(
                 {
@@ -263,7 +272,7 @@ def memories_add(
             )
         memories = [memory for memory, _ in stored]
         Memory.objects.bulk_create(memories)
-        sentences_save({memory.id: (memory.hash, sentences) for memory, sentences in stored}, replace=False)
+        vectors_save({memory.id: (memory.hash, vectors) for memory, vectors in stored}, replace=False)
         history_record(history_row(m, None, m.text, MemoryHistory.Event.ADD, now) for m in memories)
         if before_commit is not None:
             before_commit(results)
@@ -338,7 +347,7 @@ def memory_update(
         # writer's vectors stay (dated by the old day, which `manage.py reembed_memories` corrects).
         if vectors is not None and (text is not None or memory.text == embedded):
             memory.embedding = vectors.whole
-            sentences_save({memory.id: (memory.hash, vectors.sentences)}, replace=True)
+            vectors_save({memory.id: (memory.hash, vectors)}, replace=True)
         if metadata is not None:
             memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
         if expiration_date is not _UNSET:
@@ -441,8 +450,8 @@ def _reembed(*, dated_only: bool, batch_size: int, progress) -> int:
                 if Memory.objects.filter(id=memory.id, text=memory.text, updated_at=memory.updated_at).update(
                     embedding=vectors.whole
                 ):
-                    renewed[memory.id] = (text_hash(memory.text), vectors.sentences)
-            sentences_save(renewed, replace=True)
+                    renewed[memory.id] = (text_hash(memory.text), vectors)
+            vectors_save(renewed, replace=True)
         done += len(batch)
         after = batch[-1].id
         if progress is not None:
@@ -467,14 +476,14 @@ def _sentences_fill(*, batch_size: int, progress) -> int:
         if not batch:
             return done
         embedded = embed_memories(get_embedder(), [(m.text, m.occurred_at) for m in batch], whole=False)
-        pending = [(m, vectors.sentences) for m, vectors in zip(batch, embedded, strict=True) if vectors.sentences]
+        pending = [(m, vectors) for m, vectors in zip(batch, embedded, strict=True) if vectors.sentences]
         with transaction.atomic():
             rows = Memory.objects.select_for_update().filter(id__in=[m.id for m, _ in pending])
             # Locked in id order, as every writer. Sentences are dated by the memory's day (dated_text): a new
             # timestamp meanwhile gave the memory sentences of its new day, which these must not replace.
             current = set(rows.order_by("id").values_list("id", "hash", "occurred_at"))
-            filled = {m.id: (m.hash, parts) for m, parts in pending if (m.id, m.hash, m.occurred_at) in current}
-            sentences_save(filled, replace=True)
+            filled = {m.id: (m.hash, vectors) for m, vectors in pending if (m.id, m.hash, m.occurred_at) in current}
+            vectors_save(filled, replace=True)
         done += len(filled)
         after = batch[-1].id
         if progress is not None:
@@ -524,6 +533,7 @@ def memories_reset() -> None:
         tables = (
             Memory._meta.db_table,
             MemorySentence._meta.db_table,
+            MemoryTokens._meta.db_table,
             Posting._meta.db_table,
             MemoryHistory._meta.db_table,
             SessionMessage._meta.db_table,
@@ -609,7 +619,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
         retext_fields = ["text", "hash", "embedding", "metadata", "updated_at", "event_start", "event_end"]
         Memory.objects.bulk_update(retexted, retext_fields, batch_size=200)
         Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
-        sentences_save({m.id: (m.hash, vectors[m.id].sentences) for m in retexted}, replace=True)
+        vectors_save({m.id: (m.hash, vectors[m.id]) for m in retexted}, replace=True)
         history_record(history)
     return len(memories)
 

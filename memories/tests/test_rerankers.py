@@ -262,7 +262,9 @@ def test_a_memory_without_a_timestamp_is_dated_by_when_it_was_stored(api_client,
 
 
 def test_late_interaction_orders_by_the_fused_score_plus_its_own_and_shows_both(api_client, chat, settings):
+    """As a reranker, for searches that did not score by it already (SEARCH_LATE_INTERACTION=false)."""
     settings.SEARCH_RERANKER = "late-interaction"
+    settings.SEARCH_LATE_INTERACTION = False
     answer = search(api_client, query=QUERY, rerank=True, explain=True)
     assert answer["rerank"] == {"applied": True, "by": "late-interaction", "detail": None}
     results = answer["results"]
@@ -276,38 +278,31 @@ def test_late_interaction_orders_by_the_fused_score_plus_its_own_and_shows_both(
     assert max(results, key=lambda r: r["score_details"]["rerank_score"])["memory"] == TEXTS[0]
 
 
-def test_a_late_interaction_model_that_does_not_load_keeps_the_fused_order_and_says_why(
-    api_client, chat, settings, tmp_path
+def test_late_interaction_reranks_a_search_that_scored_by_it_already_in_the_same_order(api_client, chat, settings):
+    settings.SEARCH_RERANKER = "late-interaction"
+    plain = search(api_client, query=QUERY, explain=True)["results"]
+    answer = search(api_client, query=QUERY, rerank=True, explain=True)
+    assert answer["rerank"] == {"applied": True, "by": "late-interaction", "detail": None}
+    assert [r["id"] for r in answer["results"]] == [r["id"] for r in plain]
+    for result in answer["results"]:
+        assert result["score_details"]["rerank_score"] == result["score_details"]["late_interaction"]
+
+
+def test_late_interaction_without_the_onnx_runtime_keeps_the_fused_order_and_says_why(
+    api_client, chat, settings, monkeypatch
 ):
-    not_a_folder = tmp_path / "models"
-    not_a_folder.write_text("a file where the models folder should be")
-    settings.SEARCH_RERANKER = "late-interaction"
-    settings.MODELS_DIR = not_a_folder
-    fused = search(api_client, query=QUERY)["results"]
-    for _ in range(2):  # the second search is told the same, without trying again
-        answer = search(api_client, query=QUERY, rerank=True)
-        assert answer["rerank"]["applied"] is False
-        assert answer["rerank"]["by"] == "late-interaction"
-        assert f"The late-interaction model in {not_a_folder} did not load" in answer["rerank"]["detail"]
-        assert answer["rerank"]["detail"].endswith("Results are in fused order.")
-        assert [r["id"] for r in answer["results"]] == [r["id"] for r in fused]
+    from memories.embeddings import LocalEmbedder
 
-
-def test_a_search_waits_for_a_busy_late_interaction_model_at_most_the_rerank_timeout(api_client, chat, settings):
     settings.SEARCH_RERANKER = "late-interaction"
-    settings.SEARCH_RERANK_TIMEOUT = 0.2
+    settings.SEARCH_LATE_INTERACTION = False
+    torch_embedder = LocalEmbedder(runtime="torch")  # gives vectors only: no token vectors for the query
+    monkeypatch.setattr(rerank, "local_embedder", lambda: torch_embedder)
     fused = search(api_client, query=QUERY)["results"]
-    reranker = rerank.late_interaction()
-    assert reranker._lock.acquire()  # another search holds the model
-    try:
-        answer = search(api_client, query=QUERY, rerank=True)
-    finally:
-        reranker._lock.release()
+    answer = search(api_client, query=QUERY, rerank=True)
     assert answer["rerank"] == {
         "applied": False,
         "by": "late-interaction",
-        "detail": "The late-interaction reranker was busy with other searches for 0.2 s (SEARCH_RERANK_TIMEOUT). "
+        "detail": "Late interaction needs the local embedder on ONNX Runtime (EMBEDDER_RUNTIME=onnx). "
         "Results are in fused order.",
     }
     assert [r["id"] for r in answer["results"]] == [r["id"] for r in fused]
-    assert search(api_client, query=QUERY, rerank=True)["rerank"]["applied"] is True  # free again

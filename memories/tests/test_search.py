@@ -52,7 +52,10 @@ def test_search_explain_shows_the_parts_of_the_score(api_client, alice_memories)
     details = top["score_details"]
     assert details["keyword"] == 1.0  # "plays" and "cello": "who" and "the" are stop words
     weight = details["keyword_weight"]
-    assert top["score"] == pytest.approx((1 - weight) * details["vector"] + weight * details["keyword"], abs=1e-6)
+    assert details["fused"] == pytest.approx((1 - weight) * details["vector"] + weight * details["keyword"], abs=1e-6)
+    # Then late interaction: the memory's words against the query's, averaged with the fused score.
+    assert details["late_interaction_weight"] == 1.0
+    assert top["score"] == pytest.approx((details["fused"] + details["late_interaction"]) / 2, abs=1e-6)
     assert all(r["score_details"]["keyword"] == 0.0 for r in results[1:])
 
 
@@ -72,7 +75,7 @@ def test_queries_of_only_stop_words_rank_by_meaning_alone(api_client, alice_memo
     for result in results:
         assert result["score_details"]["keyword"] == 0.0
         # score stays in 0..1: an opposite direction (negative cosine) scores 0.
-        assert result["score"] == pytest.approx(max(0.0, result["score_details"]["vector"]), abs=1e-6)
+        assert result["score_details"]["fused"] == pytest.approx(max(0.0, result["score_details"]["vector"]), abs=1e-6)
 
 
 @pytest.mark.parametrize("key", ["top_k", "limit"])
@@ -319,7 +322,7 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
     keyword_statement_sent = threading.Event()
     seen_while_embedding: list[bool] = []
     waits_for_company: list[bool] = []
-    real_embed = embedder.embed
+    real_embed = embedder.embed_rows  # a query is embedded with its tokens' vectors (late interaction)
 
     def embed_once_keywords_are_sent(texts):
         seen_while_embedding.append(keyword_statement_sent.wait(10))
@@ -331,7 +334,7 @@ def test_the_query_is_embedded_while_postgresql_ranks_by_keywords(api_client, al
             keyword_statement_sent.set()
         return execute(sql, params, many, context)
 
-    monkeypatch.setattr(embedder, "embed", embed_once_keywords_are_sent)
+    monkeypatch.setattr(embedder, "embed_rows", embed_once_keywords_are_sent)
     with connection.execute_wrapper(watch):
         response = search(api_client, query="who plays the cello", user_id="alice")
     assert response.status_code == 200
@@ -529,7 +532,8 @@ def test_a_long_memory_is_found_by_its_one_sentence_that_answers(api_client, mak
     assert cosine(embedder, PET_QUESTION, LONG_TURN) < sorted(r["score_details"]["vector"] for r in results)[-3]
 
 
-def test_a_long_memorys_sentences_follow_its_text(api_client, make_memory, embedder):
+def test_a_long_memorys_sentences_follow_its_text(api_client, make_memory, embedder, settings):
+    settings.SEARCH_LATE_INTERACTION = False  # ranked by the vectors' similarity alone, as this test reads it
     long_id = make_memory(LONG_TURN)
     make_memory("Haha, that's so funny!")
 
