@@ -7,8 +7,8 @@
 Each conversation is stored in its own scope (user_id `<prefix>-<conversation id>`) through POST /memories
 with infer=false: one memory per turn, its text "Speaker: text", metadata {"turn_id", "session_id", "date"},
 and the session's date as `timestamp`, when the conversation happened, as a user storing dated conversations
-sends it (`--no-timestamps` leaves it out). Then every question is searched (top_k 50,
-threshold 0) in its conversation's scope, one request at a time, and the turn ids of the results are compared
+sends it (`--no-timestamps` leaves it out). Then every question is searched (top_k 50, or
+--top-k, threshold 0) in its conversation's scope, one request at a time, and the turn ids of the results are compared
 with the question's evidence. Prints R@1/5/10/20/50 (the share of a question's evidence turns found in the
 top k, averaged over questions), hit@10 (at least one evidence turn in the top 10) overall and per
 category, and search latency p50/p95 as the client saw it.
@@ -101,7 +101,7 @@ def ingest(client: Client, data: dict, prefix: str, timestamps: bool, threads: i
     print(f"ingested {len(jobs)} turns in {time.monotonic() - started:.1f} s", file=sys.stderr)
 
 
-def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int | None) -> dict:
+def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int | None, top_k: int = max(KS)) -> dict:
     questions = data["questions"][:limit] if limit else data["questions"]
     per_category: dict[str, list[dict]] = defaultdict(list)
     latencies = []
@@ -110,7 +110,7 @@ def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int |
         body = {
             "query": question["question"],
             "user_id": f"{prefix}-{question['conversation']}",
-            "top_k": max(KS),
+            "top_k": top_k,
             "threshold": 0,
         }
         if rerank:
@@ -122,8 +122,9 @@ def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int |
         reranked.add(str(outcome.get("by")) if outcome.get("applied") else f"not reranked: {outcome.get('detail')}")
         found = [(hit.get("metadata") or {}).get("turn_id") for hit in answer["results"]]
         evidence = set(question["evidence"])
-        scores = {f"R@{k}": len(evidence & set(found[:k])) / len(evidence) for k in KS}
-        scores["hit@10"] = float(bool(evidence & set(found[:10])))
+        scores = {f"R@{k}": len(evidence & set(found[:k])) / len(evidence) for k in KS if k <= top_k}
+        if top_k >= 10:
+            scores["hit@10"] = float(bool(evidence & set(found[:10])))
         per_category[question["category"]].append(scores)
         per_category["all"].append(scores)
     latencies.sort()
@@ -139,11 +140,12 @@ def evaluate(client: Client, data: dict, prefix: str, rerank: bool, limit: int |
         },
         "reranked_by": sorted(reranked),
         "rerank": rerank,
+        "top_k": top_k,
     }
 
 
 def report(result: dict) -> None:
-    names = [f"R@{k}" for k in KS] + ["hit@10"]
+    names = [name for name in [*(f"R@{k}" for k in KS), "hit@10"] if name in result["recall"]["all"]]
     print(f"{'category':<12} {'n':>4} " + " ".join(f"{name:>6}" for name in names))
     for category, row in result["recall"].items():
         print(f"{category:<12} {row['n']:>4} " + " ".join(f"{row[name]:>6.3f}" for name in names))
@@ -169,6 +171,12 @@ def main() -> None:
     parser.add_argument("--date-prefix", action="store_true", help="store turns as '[YYYY-MM-DD] Speaker: text'")
     parser.add_argument("--rerank", action="store_true", help="search with rerank=true")
     parser.add_argument("--questions", type=int, help="only the first N questions")
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=max(KS),
+        help="results asked for (default 50): late interaction and rerankers rescore max(top_k, their candidates)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="client threads while ingesting (default 4)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -195,7 +203,7 @@ def main() -> None:
         client = Client(url, key)
         if not args.skip_ingest:
             ingest(client, data, prefix, args.timestamps, args.threads, args.date_prefix)
-        result = evaluate(client, data, prefix, args.rerank, args.questions)
+        result = evaluate(client, data, prefix, args.rerank, args.questions, args.top_k)
     finally:
         if server:
             server.stop()

@@ -17,7 +17,8 @@ our side's cost, not a real model's:
 - cross-encoder: a tiny randomly initialised BERT (1 layer, 16 wide) written to a temporary folder; a real
   one (MiniLM-L6, 22M parameters) costs far more CPU per pair;
 - api: memories/tests/fake_rerank.py on loopback (a real API adds its network round trip and model time);
-- late-interaction is the real thing: the bundled MiniLM runs each candidate through again.
+- late-interaction is the real thing: the token vectors each memory stored when it was added, against the
+  query's from the bundled MiniLM (searches here have SEARCH_LATE_INTERACTION=false, so it reorders them).
 Prints the load average before and after: the machine may be shared.
 """
 
@@ -114,6 +115,9 @@ def main() -> None:
     base.pop("DATABASE_URL", None)
     base |= {"JWT_SECRET": secrets.token_urlsafe(48), "HOST": "127.0.0.1"}
     base["SEARCH_RERANK_CANDIDATES"] = str(args.candidates)
+    # Searches rank by fused scores alone, so that the late-interaction reranker has something to do (with
+    # SEARCH_LATE_INTERACTION on, searches are in its order already; bench/late_interaction_latency.py times that).
+    base["SEARCH_LATE_INTERACTION"] = "false"
     configs = {
         "none": {"SEARCH_RERANKER": ""},
         "llm": {

@@ -266,7 +266,7 @@ SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20, low=1)
 # SEARCH_LATE_INTERACTION_CANDIDATES fused results are scored again by their words' token vectors (stored at add
 # time) and ordered by the mean of both scores. false: fused scores only.
 SEARCH_LATE_INTERACTION = env_bool("SEARCH_LATE_INTERACTION", True)
-SEARCH_LATE_INTERACTION_CANDIDATES = env_int("SEARCH_LATE_INTERACTION_CANDIDATES", 30, low=1, high=200)
+SEARCH_LATE_INTERACTION_CANDIDATES = env_int("SEARCH_LATE_INTERACTION_CANDIDATES", 20, low=1, high=200)
 
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)

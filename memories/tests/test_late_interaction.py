@@ -137,3 +137,12 @@ def test_late_interaction_finds_what_the_fused_order_left_out_of_the_top_10(api_
             missed[on] += sorted(set(question["evidence"]) - found)
     assert missed[False]  # the fused order misses some
     assert missed[True] == []
+
+
+def test_reembedding_every_memory_stores_the_tokens_of_those_that_had_none(api_client, pets):
+    from memories.services import memories_reembed
+
+    MemoryTokens.objects.all().delete()  # as memories stored before this version
+    assert memories_reembed(dated_only=False) == len(pets)
+    for memory_id in pets.values():
+        assert MemoryTokens.objects.get(memory_id=memory_id).hash == Memory.objects.get(id=memory_id).hash
