@@ -140,6 +140,11 @@ def scores(asked: np.ndarray, memories: Sequence[Memory], embedder) -> list[floa
     return maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
 
 
+def kept() -> bool:
+    """Whether memories keep their token vectors when stored: late interaction is on, or is the reranker."""
+    return settings.SEARCH_LATE_INTERACTION or settings.SEARCH_RERANKER == "late-interaction"
+
+
 def enabled() -> bool:
     """Whether searches score their best candidates by late interaction: SEARCH_LATE_INTERACTION, and the configured
     embedder is the local one on ONNX Runtime (whose model pass gives the token vectors; as last checked, which
@@ -171,8 +176,8 @@ def rescored(query: Encoded, memories: list[Memory], *, threshold: float, embedd
         score = (fused + WEIGHT * value) / (1 + WEIGHT)
         memory.score = (1 - weight) * score + weight * timed if timed is not None else score
         details |= {"fused": fused, "late_interaction": value, "late_interaction_weight": WEIGHT}
-    kept = [memory for memory in memories if memory.score >= threshold]
-    return sorted(kept, key=lambda memory: (-memory.score, str(memory.id)))
+    passing = [memory for memory in memories if memory.score >= threshold]
+    return sorted(passing, key=lambda memory: (-memory.score, str(memory.id)))
 
 
 def tokens_save(memories: dict[uuid.UUID, tuple[str, bytes]]) -> None:

@@ -31,8 +31,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from memories import late_interaction
 from memories.embeddings import embed_rows
-from memories.late_interaction import pack, tokens_save
 from memories.models import MemorySentence
 from memories.timestamps import dated_text
 
@@ -85,17 +85,19 @@ class MemoryVectors:
 
 def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole: bool = True) -> list[MemoryVectors]:
     """Each (text, occurred_at) embedded whole (unless `whole` is false) and sentence by sentence, in one call to
-    the embedder (each distinct input once); the whole text's token vectors come from the same call."""
+    the embedder (each distinct input once); the whole text's token vectors come from the same call, packed when
+    memories keep them (late_interaction.kept)."""
     cut = [sentences(text) for text, _ in items]
     wholes = [dated_text(text, when) for text, when in items]
     parts = [[dated_text(part, when) for part in pieces] for pieces, (_, when) in zip(cut, items, strict=True)]
     distinct = list(dict.fromkeys([*(wholes if whole else []), *(text for pieces in parts for text in pieces)]))
     rows = dict(zip(distinct, embed_rows(embedder, distinct), strict=True)) if distinct else {}
+    tokens = whole and late_interaction.kept()
     return [
         MemoryVectors(
             rows[text].vector if whole else None,
             [rows[part].vector for part in pieces],
-            pack(rows[text], dated=when is not None) if whole else None,
+            late_interaction.pack(rows[text], dated=when is not None) if tokens else None,
         )
         for text, pieces, (_, when) in zip(wholes, parts, items, strict=True)
     ]
@@ -114,7 +116,7 @@ def vectors_save(memories: dict[uuid.UUID, tuple[str, MemoryVectors]], *, replac
     ]
     if rows:
         MemorySentence.objects.bulk_create(rows)
-    tokens_save(
+    late_interaction.tokens_save(
         {
             memory_id: (text_hash, vectors.tokens)
             for memory_id, (text_hash, vectors) in memories.items()

@@ -420,7 +420,9 @@ class ScoreDetailsSerializer(serializers.Serializer):
     )
     rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
     rerank_score = serializers.FloatField(
-        required=False, help_text="The reranker's own score (cross-encoder, rerank API), when it ran; not 0..1."
+        required=False,
+        help_text="The reranker's own score, when it ran: the cross-encoder's or the rerank API's (not 0..1), or late "
+        "interaction's (0..1).",
     )
 
 

@@ -146,3 +146,44 @@ def test_reembedding_every_memory_stores_the_tokens_of_those_that_had_none(api_c
     assert memories_reembed(dated_only=False) == len(pets)
     for memory_id in pets.values():
         assert MemoryTokens.objects.get(memory_id=memory_id).hash == Memory.objects.get(id=memory_id).hash
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_candidate_deleted_while_its_tokens_are_computed_leaves_the_search_answering(
+    api_client, pets, embedder, monkeypatch
+):
+    from mem0server.tests.sessions import other_session
+
+    dog = pets["Maya: Our dog Biscuit chewed the sofa again."]
+    MemoryTokens.objects.filter(memory_id=dog).delete()
+    real_embed_rows = embedder.embed_rows
+
+    def deleted_meanwhile(texts):
+        if len(texts) == 1 and "Biscuit" in texts[0]:  # the candidate's tokens, not the query's
+            with other_session(autocommit=True) as other:
+                other.execute("DELETE FROM memories_memory WHERE id = %s", [dog])
+        return real_embed_rows(texts)
+
+    monkeypatch.setattr(embedder, "embed_rows", deleted_meanwhile)
+    results = search(api_client, query="what is the dog called", user_id="alice", threshold=0)["results"]
+    assert dog in [r["id"] for r in results]  # read before it was deleted; storing its tokens failed quietly
+    assert not MemoryTokens.objects.filter(memory_id=dog).exists()
+    assert MemoryTokens.objects.count() == len(pets) - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_does_not_wait_for_a_write_holding_a_candidate_to_store_its_tokens(api_client, pets):
+    """An update holds its memory's row until it commits; the search's insert of that memory's tokens would wait
+    for it (the foreign key's check), and the update may be waiting to write the same tokens row: the search gives
+    up storing after its lock timeout and answers."""
+    from mem0server.tests.sessions import other_session
+
+    dog = pets["Maya: Our dog Biscuit chewed the sofa again."]
+    MemoryTokens.objects.filter(memory_id=dog).delete()
+    with other_session() as writer:
+        writer.execute("SELECT id FROM memories_memory WHERE id = %s FOR UPDATE", [dog])
+        results = search(api_client, query="what is the dog called", user_id="alice", threshold=0, explain=True)
+        writer.rollback()
+    assert results["results"][0]["id"] == dog
+    assert results["results"][0]["score_details"]["late_interaction"] > 0
+    assert not MemoryTokens.objects.filter(memory_id=dog).exists()

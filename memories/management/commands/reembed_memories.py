@@ -19,7 +19,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true", help="Every memory, not only those with a timestamp")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            help="Every memory, not only those with a timestamp (also stores the token vectors late interaction reads)",
+        )
         parser.add_argument(
             "--sentences",
             action="store_true",
