@@ -24,6 +24,18 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "mem0_auth"
 RECONNECT_MAX_SECONDS = 30.0
+# The listening connection only reads, so a TCP connection dropped without a word (a NAT or firewall forgetting an
+# idle flow, a database host lost) would leave it waiting for notifications that can no longer come, the
+# process believing it listens. TCP keepalives probe it after 30 s of silence and give up after 3 unanswered
+# probes 10 s apart, and unacknowledged data is given up after 60 s, so the thread reconnects within about a
+# minute. (A unix socket, the embedded database's, needs none: libpq ignores these there.)
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
 
 
 class AuthListener:
@@ -64,7 +76,7 @@ class AuthListener:
         stop, listening, delay = self._stop, self.listening, 1.0
         while not stop.is_set():
             try:
-                with psycopg.connect(**params, autocommit=True) as conn:
+                with psycopg.connect(**(KEEPALIVES | params), autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._on_change()  # whatever changed while nobody listened
                     listening.set()
