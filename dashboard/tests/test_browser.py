@@ -156,6 +156,10 @@ def test_log_in_add_a_memory_search_it_and_read_its_history(page, make_user):
     results = page.locator("#search-results table.results")
     expect(results).to_contain_text("Loves spicy Thai green curry")
     expect(results.get_by_role("columnheader", name="Vector")).to_be_visible()
+    # How closely its words match the query's (late interaction), a score between 0 and 1.
+    expect(results.get_by_role("columnheader", name="Words")).to_be_visible()
+    words = results.locator("tbody tr").first.locator("td").nth(5).inner_text()
+    assert 0 < float(words) <= 1
     shot(page, "07-search")
     # Metadata filters narrow the list.
     filters = page.locator("form.filters")

@@ -113,6 +113,13 @@ def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts,
     assert "alice likes oolong tea" in found
 
 
+def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_accounts, alice, settings):
+    settings.SEARCH_LATE_INTERACTION = False
+    found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
+    assert "alice likes oolong tea" in found
+    assert '<td class="num">—</td>' in found
+
+
 def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
     _, theirs = two_accounts
     client = logged_in(alice)
