@@ -24,6 +24,7 @@ from accounts.models import User
 from mem0server.text import unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
+from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 
@@ -183,6 +184,15 @@ class MemoryLineSerializer(serializers.Serializer):
     history = HistoryLineSerializer(many=True, required=False)
 
     def validate(self, attrs):
+        # An id the API refuses (in filters "*" means any value): stored, no search by that id could find it.
+        wildcards = {name: wildcard_refusal(name) for name in SCOPE_FIELDS if attrs.get(name) == WILDCARD}
+        if wildcards:
+            raise serializers.ValidationError(
+                {
+                    name: f"{why} Change it in the file (or clear it) to import this memory."
+                    for name, why in wildcards.items()
+                }
+            )
         start, end = attrs.get("event_start"), attrs.get("event_end")
         if (start is None) != (end is None):
             raise serializers.ValidationError("Give both event_start and event_end, or neither.")

@@ -139,6 +139,19 @@ def test_a_bad_line_is_named_with_its_number_and_nothing_is_written(stored):
     assert not MemoryHistory.objects.exists()
 
 
+def test_a_scope_id_of_a_wildcard_is_refused_naming_the_line_and_the_field(stored):
+    """An older server stored "*" as a user id, which no search by that id can find ("*" means any value there)."""
+    good = json.loads(export().splitlines()[0])
+    wipe()
+    with pytest.raises(CommandError) as failure:
+        import_text(json.dumps(good | {"user_id": "*"}) + "\n")
+    message = str(failure.value)
+    assert 'line 1: user_id: Must not be "*"' in message
+    assert "Change it in the file (or clear it) to import this memory." in message
+    assert not Memory.objects.exists()
+    assert "Imported 1 memories" in import_text(json.dumps(good | {"user_id": "everyone"}) + "\n")
+
+
 def test_an_unknown_account_email_stops_the_import_unless_another_account_is_named(stored, make_user):
     text = export(email=["alice@example.com"])
     wipe()
