@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from recall import Client  # noqa: E402  (bench/recall.py)
+from recall import Client, store_sessions  # noqa: E402  (bench/recall.py)
 from rerank_latency import percentile  # noqa: E402
 from run import Server, free_port  # noqa: E402  (bench/run.py)
 
@@ -85,18 +85,7 @@ def main() -> None:
             )
             servers[name].start(REPO)
             clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
-            count = 0
-            for session in conversation["sessions"][: args.sessions]:
-                for turn in session["turns"]:
-                    body = {
-                        "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
-                        "user_id": "late-bench",
-                        "infer": False,
-                        "timestamp": session["date"],
-                    }
-                    clients[name].post("/memories", body)
-                    count += 1
-            return count
+            return store_sessions(clients[name], conversation["sessions"][: args.sessions], "late-bench")
 
         with ThreadPoolExecutor(len(configs)) as pool:
             stored = list(pool.map(prepare, configs))[0]

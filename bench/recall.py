@@ -77,6 +77,23 @@ class Client:
         raise AssertionError("unreachable")
 
 
+def store_sessions(client: Client, sessions: list[dict], user_id: str) -> int:
+    """Store each turn of `sessions` as "Speaker: text" with its session's date as timestamp (infer=false), one
+    request at a time; how many (the latency benchmarks' set-up)."""
+    count = 0
+    for session in sessions:
+        for turn in session["turns"]:
+            body = {
+                "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
+                "user_id": user_id,
+                "infer": False,
+                "timestamp": session["date"],
+            }
+            client.post("/memories", body)
+            count += 1
+    return count
+
+
 def ingest(client: Client, data: dict, prefix: str, timestamps: bool, threads: int, date_prefix: bool = False) -> None:
     jobs = []
     for conv in data["conversations"]:

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from recall import Client  # noqa: E402  (bench/recall.py)
+from recall import Client, store_sessions  # noqa: E402  (bench/recall.py)
 from run import Server, free_port  # noqa: E402  (bench/run.py)
 
 from memories.tests.fake_openai import FakeOpenAI  # noqa: E402
@@ -144,15 +144,7 @@ def main() -> None:
             )
             servers[name].start(REPO)
             clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
-            for session in conversation["sessions"][: args.sessions]:
-                for turn in session["turns"]:
-                    body = {
-                        "messages": [{"role": "user", "content": f"{turn['speaker']}: {turn['text']}"}],
-                        "user_id": "rerank-bench",
-                        "infer": False,
-                        "timestamp": session["date"],
-                    }
-                    clients[name].post("/memories", body)
+            store_sessions(clients[name], conversation["sessions"][: args.sessions], "rerank-bench")
 
         clients: dict[str, Client] = {}
         with ThreadPoolExecutor(len(configs)) as pool:

@@ -4,25 +4,17 @@ best candidates by them."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from memories import late_interaction
 from memories.models import Memory, MemoryTokens
-
-DATASET = Path(__file__).resolve().parents[2] / "bench" / "data" / "dialogues.json"
-
-
-def search(client, **body):
-    response = client.post("/search", body, format="json")
-    assert response.status_code == 200, response.json()
-    return response.json()
+from memories.tests.test_recall import DATASET, add_turns, search
+from memories.tests.test_recall import add as recall_add
 
 
-def add(client, content, **body):
-    body = {"messages": [{"role": "user", "content": content}], "user_id": "alice", "infer": False, **body}
-    response = client.post("/memories", body, format="json")
+def add(client, content, **body) -> str:
+    response = recall_add(client, content, **body)
     assert response.status_code == 200, response.json()
     return response.json()["results"][0]["id"]
 
@@ -121,8 +113,6 @@ def test_a_query_of_punctuation_only_keeps_the_fused_order(api_client, pets):
 def test_late_interaction_finds_what_the_fused_order_left_out_of_the_top_10(api_client, settings):
     """One whole conversation of bench/data (161 turns, 42 questions): the fused order leaves answering turns out
     of its top 10; with late interaction (the default) every answer is in it."""
-    from memories.tests.test_recall import add_turns
-
     data = json.loads(DATASET.read_text())
     conversation = next(c for c in data["conversations"] if c["id"] == "c2")
     add_turns(api_client, conversation["sessions"], user_id="c2")
