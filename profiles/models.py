@@ -56,6 +56,7 @@ class Profile(models.Model):
     memories_read = models.PositiveIntegerField(default=0, help_text="Memories the last generation read.")
     generated_at = models.DateTimeField(null=True, blank=True, help_text="When the profile was last filled in.")
     # When the last generation (whatever came of it) read the user's memories: a memory changed after it is news.
+    # A generation given up for its dead workers counts as read then, the memories as they were (_give_up).
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

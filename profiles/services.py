@@ -290,15 +290,21 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
 
 def _give_up(job: ProfileJob) -> ProfileJob:
     """Fail a job whose every run so far was cut off with its worker (the stalled-job check queued it again each
-    time): one more would likely take the next worker down too, and for ever. Its profiles still to do say why."""
+    time): one more would likely take the next worker down too, and for ever. Its profiles still to do say why,
+    pending ones fail (a refresh's keep their status and content), and each counts as read now, the memories as
+    they are: a read queues no refresh of them (which would be one more such job per read) until the user's
+    memories change, and a generation asked for (job_create) still runs."""
     now = timezone.now()
     error = (
         f"The generation was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): its worker "
-        "stopped while running it each time; see the server log."
+        "stopped while running it each time; see the server log. It is not queued again until this user's "
+        "memories change, or a generation is asked for (generate_profile)."
     )
-    Profile.objects.filter(
-        account=job.account, entity_type=ENTITY_TYPE, entity_id__in=job.remaining, status=Profile.Status.PENDING
-    ).update(status=Profile.Status.FAILED, error=error, updated_at=now)
+    principal = acting_for(job.account, auth_type="profile")
+    for entity_id in job.remaining:
+        rows = Profile.objects.filter(account=job.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
+        rows.update(read_at=now, memories_read=_to_read(principal, entity_id).count(), error=error, updated_at=now)
+        rows.filter(status=Profile.Status.PENDING).update(status=Profile.Status.FAILED)
     job.failed += len(job.remaining)
     job.status, job.remaining, job.finished_at = ProfileJob.Status.FAILED, [], now
     job.save(update_fields=["status", "failed", "remaining", "finished_at", "updated_at"])
@@ -400,7 +406,8 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
     When profiles are on and can be generated, a user whose profile was never generated gets one queued now
     (status "pending"), and a profile whose user's memories were added or changed since its last generation
     gets a refresh queued, keeping its status and content until the refresh is done (so a reader polling for
-    "succeeded" is not kept waiting by the memories it keeps adding).
+    "succeeded" is not kept waiting by the memories it keeps adding). After a refresh given up for its dead
+    workers, none is queued until the memories change again, and `error` says why (status and content kept).
     """
     rows = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
     if not _user_exists(principal, entity_id):
@@ -431,7 +438,12 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
             Profile.objects.select_for_update().filter(pk=row.pk).first()
             if _news(principal, row):
                 _queue(principal, ProfileJob.Operation.AUTO, [entity_id], mark_pending=False)
-    return _state(entity_id, row, status=row.status, error=row.error if row.status == Profile.Status.FAILED else None)
+                # A refresh given up before left its error (_give_up): this one is on its way, so it goes.
+                rows.filter(status__in=(Profile.Status.SUCCEEDED, Profile.Status.INSUFFICIENT_DATA)).update(error=None)
+                if row.status != Profile.Status.FAILED:
+                    row.error = None
+    # Succeeded or insufficient_data with an error: the last refresh was given up (_give_up), and none is queued.
+    return _state(entity_id, row, status=row.status, error=row.error if row.status != Profile.Status.PENDING else None)
 
 
 def _news(principal, row: Profile) -> bool:

@@ -18,6 +18,7 @@ from memories.models import Memory
 from memories.services import memories_reset
 from memories.tests.fake_openai import as_json, error
 from profiles.models import Profile, ProfileJob
+from profiles.services import job_run
 from profiles.tasks import prune_profile_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -350,6 +351,94 @@ def test_an_llm_failing_on_every_run_fails_the_profile_after_the_last(alice, ena
     profile = alice.get_profile("alice")
     assert profile["status"] == "failed"
     assert "down" in profile["error"]
+
+
+class WorkerKilled(BaseException):
+    """A run cut off mid-generation (the OOM killer): RUNNING, and nothing more ever written."""
+
+
+def refresh_given_up(alice, llm_on, run_jobs, monkeypatch, settings) -> None:
+    """Alice's profile generated ({"city": "Berlin", "diet": "vegetarian"}), a memory deleted, and the refresh
+    the next read queued given up: its worker died mid-generation on each of its WORKER_MAX_ATTEMPTS runs (the
+    stalled-job check queued it again after each), and the run after them fails it without running."""
+    settings.WORKER_MAX_ATTEMPTS = 2
+    llm_on.chat_queue.append(as_json({"city": "Berlin", "diet": "vegetarian"}))
+    alice.generate_profile("alice")
+    run_jobs()
+    alice.delete(str(Memory.objects.get(user_id="alice", text="Is vegetarian").id))
+    assert alice.get_profile("alice")["status"] == "succeeded"
+    refresh = ProfileJob.objects.get(operation="auto")
+
+    def killed(**kwargs):
+        raise WorkerKilled
+
+    with monkeypatch.context() as patch:
+        patch.setattr("exports.shaping.memories_shape", killed)
+        for _ in range(2):
+            with pytest.raises(WorkerKilled):
+                job_run(job_id=refresh.id)
+    run_jobs()  # the queued run: the third start
+    refresh.refresh_from_db()
+    assert (refresh.status, refresh.attempts, refresh.failed) == ("failed", 2, 1)
+
+
+def test_a_profile_whose_refresh_was_given_up_is_not_refreshed_again_by_reads(
+    alice, enabled, llm_on, run_jobs, monkeypatch, settings
+):
+    refresh_given_up(alice, llm_on, run_jobs, monkeypatch, settings)
+    for _ in range(2):  # not one more job, to take down one more worker, per read
+        profile = alice.get_profile("alice")
+        assert ProfileJob.objects.count() == 2  # the generation and the refresh given up
+        assert (profile["status"], profile["profile"], profile["generation_count"]) == (
+            "succeeded",
+            {"city": "Berlin", "diet": "vegetarian"},
+            1,
+        )
+        assert "started 2 times without finishing (WORKER_MAX_ATTEMPTS)" in profile["error"]
+        assert "not queued again until this user's memories change" in profile["error"]
+
+
+def test_after_a_refresh_was_given_up_a_new_memory_makes_a_read_queue_one_again(
+    alice, enabled, llm_on, run_jobs, monkeypatch, settings
+):
+    refresh_given_up(alice, llm_on, run_jobs, monkeypatch, settings)
+    alice.get_profile("alice")
+    assert ProfileJob.objects.count() == 2
+
+    alice.add("Moved to Lisbon", user_id="alice", infer=False, async_mode=False)
+    queued = alice.get_profile("alice")
+    assert (queued["status"], queued["error"]) == ("succeeded", None)  # the old profile, and a refresh on its way
+    assert list(ProfileJob.objects.order_by("created_at").values_list("operation", "status")) == [
+        ("trigger", "succeeded"),
+        ("auto", "failed"),
+        ("auto", "pending"),
+    ]
+    llm_on.chat_queue.append(as_json({"city": "Lisbon"}))
+    run_jobs()
+    refreshed = alice.get_profile("alice")
+    assert (refreshed["status"], refreshed["profile"], refreshed["error"]) == ("succeeded", {"city": "Lisbon"}, None)
+
+
+def test_after_a_refresh_was_given_up_generate_profile_still_generates_it(
+    alice, enabled, llm_on, run_jobs, monkeypatch, settings
+):
+    refresh_given_up(alice, llm_on, run_jobs, monkeypatch, settings)
+    alice.get_profile("alice")
+    assert ProfileJob.objects.count() == 2
+
+    job = alice.generate_profile("alice")
+    assert alice.get_profile("alice")["status"] == "pending"
+    llm_on.chat_queue.append(as_json({"city": "Berlin"}))
+    run_jobs()
+    assert alice.get_profile_job(job["status_url"])["job"]["status"] == "succeeded"
+    profile = alice.get_profile("alice")
+    assert (profile["status"], profile["profile"], profile["generation_count"], profile["error"]) == (
+        "succeeded",
+        {"city": "Berlin"},
+        2,
+        None,
+    )
+    assert ProfileJob.objects.count() == 3  # and no refresh after it: nothing changed since
 
 
 def test_a_user_whose_memories_expired_before_the_job_ran_has_insufficient_data(alice, enabled, llm_on, run_jobs):

@@ -127,3 +127,7 @@ def test_a_job_whose_worker_dies_every_time_fails_after_the_attempts_and_is_not_
     profile = Profile.objects.get(entity_id="alice")
     assert profile.status == "failed"
     assert "started 2 times without finishing" in profile.error and "WORKER_MAX_ATTEMPTS" in profile.error
+    with llm_configured():  # and a read does not queue it again, though no run read the memories
+        read = profile_get(principal=alice, entity_id="alice")
+    assert (read.status, read.error) == ("failed", profile.error)
+    assert ProfileJob.objects.count() == 1
