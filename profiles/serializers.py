@@ -174,10 +174,16 @@ class ProfileSerializer(serializers.Serializer):
         choices=PROFILE_STATUSES,
         help_text="succeeded (the profile holds content), pending (a generation is queued or running), failed "
         "(`error` says why), not_enabled (profiles are off or not configured; `error` says what is missing), "
-        "insufficient_data (the user had no memory left when its generation ran).",
+        "insufficient_data (the user had no memory left when its generation ran). succeeded or insufficient_data "
+        "with an `error`: the last refresh was given up (WORKER_MAX_ATTEMPTS), and the profile is the one before.",
     )
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES)
     entity_id = serializers.CharField()
     updated_at = serializers.DateTimeField(allow_null=True, help_text="When the profile was last filled in.")
     generation_count = serializers.IntegerField()
-    error = serializers.CharField(allow_null=True)
+    error = serializers.CharField(
+        allow_null=True,
+        help_text="failed: why the last generation failed. not_enabled: what is missing. succeeded or "
+        "insufficient_data: a refresh was given up after WORKER_MAX_ATTEMPTS started runs, and none is queued again "
+        "until the user's memories change or a generation is asked for (generate_profile). Otherwise null.",
+    )
