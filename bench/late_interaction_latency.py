@@ -36,7 +36,7 @@ sys.path[:0] = [str(HERE), str(REPO)]
 
 from recall import Client, store_sessions  # noqa: E402  (bench/recall.py)
 from rerank_latency import percentile  # noqa: E402
-from run import Server, free_port  # noqa: E402  (bench/run.py)
+from run import Server, throwaway  # noqa: E402  (bench/run.py)
 
 
 def forget_tokens(data_dir: Path) -> None:
@@ -78,11 +78,7 @@ def main() -> None:
     try:
 
         def prepare(name: str) -> int:
-            data_dir = root / name
-            data_dir.mkdir()
-            servers[name] = Server(
-                data_dir, base | {"MEM0_DATA_DIR": str(data_dir), "PORT": str(free_port())} | configs[name]
-            )
+            servers[name] = throwaway(root / name, base | configs[name])
             servers[name].start(REPO)
             clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
             return store_sessions(clients[name], conversation["sessions"][: args.sessions], "late-bench")

@@ -42,7 +42,7 @@ REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
 from recall import Client, store_sessions  # noqa: E402  (bench/recall.py)
-from run import Server, free_port  # noqa: E402  (bench/run.py)
+from run import Server, throwaway  # noqa: E402  (bench/run.py)
 
 from memories.tests.fake_openai import FakeOpenAI  # noqa: E402
 from memories.tests.fake_rerank import FakeRerankAPI, tiny_cross_encoder  # noqa: E402
@@ -137,11 +137,7 @@ def main() -> None:
         # question is searched twice in a row, rerank=false then rerank=true: the difference is the
         # reranker's own cost, paired, in the same process and database, whatever the machine's load does.
         def prepare(name: str) -> None:
-            data_dir = root / name
-            data_dir.mkdir()
-            servers[name] = Server(
-                data_dir, base | {"MEM0_DATA_DIR": str(data_dir), "PORT": str(free_port())} | configs[name]
-            )
+            servers[name] = throwaway(root / name, base | configs[name])
             servers[name].start(REPO)
             clients[name] = Client(f"http://127.0.0.1:{servers[name].port}", key)
             store_sessions(clients[name], conversation["sessions"][: args.sessions], "rerank-bench")

@@ -49,6 +49,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def throwaway(folder: Path, env: dict[str, str]) -> Server:
+    """A server (not started yet) on a free port, with its own embedded PostgreSQL in `folder`, made here."""
+    folder.mkdir()
+    return Server(folder, env | {"MEM0_DATA_DIR": str(folder), "PORT": str(free_port())})
+
+
 def healthy(port: int) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
