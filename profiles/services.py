@@ -334,8 +334,10 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
     row = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
     row.update(read_at=timezone.now())  # before the read: what changes from now on is for the next generation
     memories = list(_to_read(principal, entity_id))
+    # Counted whatever comes of it: a generation that fails for good leaves reads nothing new to queue for.
+    row.update(memories_read=len(memories))
     if not memories:
-        row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, memories_read=0, updated_at=timezone.now())
+        row.update(status=Profile.Status.INSUFFICIENT_DATA, error=None, updated_at=timezone.now())
         return Profile.Status.INSUFFICIENT_DATA
     why = why_not_ready(stored)
     try:
@@ -364,7 +366,6 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
         status=Profile.Status.SUCCEEDED,
         profile=value,
         error=None,
-        memories_read=len(memories),
         generation_count=F("generation_count") + 1,
         generated_at=now,
         updated_at=now,

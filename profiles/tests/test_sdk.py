@@ -441,6 +441,30 @@ def test_after_a_refresh_was_given_up_generate_profile_still_generates_it(
     assert ProfileJob.objects.count() == 3  # and no refresh after it: nothing changed since
 
 
+def test_a_refresh_that_failed_for_good_is_not_queued_again_by_reads(alice, enabled, llm_on, run_jobs):
+    """A memory deleted makes the next read queue a refresh; when that refresh fails for a lasting reason (answers
+    outside the schema), later reads queue nothing more (each would be one more failing LLM call) until the
+    user's memories change again."""
+    llm_on.chat_queue.append(as_json({"city": "Berlin", "diet": "vegetarian"}))
+    alice.generate_profile("alice")
+    run_jobs()
+    alice.delete(str(Memory.objects.get(user_id="alice", text="Is vegetarian").id))
+    alice.get_profile("alice")  # queues the refresh
+    llm_on.chat_queue.extend([as_json({"diet": "vegan"}), as_json({"city": 7})])
+    run_jobs()
+    for _ in range(2):
+        profile = alice.get_profile("alice")
+        assert profile["status"] == "failed"
+        assert "does not match the schema" in profile["error"]
+        assert ProfileJob.objects.count() == 2  # the generation and the failed refresh, nothing more queued
+    run_jobs()
+    assert len(llm_on.chat_calls()) == 3
+
+    alice.add("Moved to Lisbon", user_id="alice", infer=False, async_mode=False)
+    alice.get_profile("alice")
+    assert ProfileJob.objects.count() == 3
+
+
 def test_a_user_whose_memories_expired_before_the_job_ran_has_insufficient_data(alice, enabled, llm_on, run_jobs):
     job = alice.generate_profile("alice")
     Memory.objects.filter(user_id="alice").update(expiration_date=timezone.localdate() - timedelta(days=1))
