@@ -180,6 +180,17 @@ def rescored(query: Encoded, memories: list[Memory], *, threshold: float, embedd
     return sorted(passing, key=lambda memory: (-memory.score, str(memory.id)))
 
 
+def annotate(query: Encoded, memories: list[Memory], *, embedder) -> None:
+    """Each memory's late-interaction score in score_details["late_interaction"], its score and order left as
+    they are (for the late-interaction reranker, from the query embedding the search made). Nothing when the
+    query has no word to match or no token vectors."""
+    asked = query_vectors(query)
+    if asked is None or not memories:
+        return
+    for memory, value in zip(memories, scores(asked, memories, embedder), strict=True):
+        memory.score_details["late_interaction"] = value
+
+
 def tokens_save(memories: dict[uuid.UUID, tuple[str, bytes]]) -> None:
     """Store (or replace) these memories' tokens ({id: (text hash, packed vectors)}), inside the caller's write."""
     rows = [

@@ -94,7 +94,7 @@ def rerank(*, query: str, memories: Sequence[Memory]) -> tuple[list[Memory], Rer
             order = llm_order(query, passages)
         elif name == "late-interaction":
             scores = late_interaction_scores(query, memories)
-            if all("late_interaction" in getattr(memory, "score_details", {}) for memory in memories):
+            if all("late_interaction_weight" in getattr(memory, "score_details", {}) for memory in memories):
                 order = list(range(len(memories)))  # the search ranked them by it already: its score holds both
             else:
                 # Added to the fused score, not in its place: alone it ranks no better than the fusion (README).
@@ -252,8 +252,8 @@ def cross_encoder_scores(query: str, passages: list[str]) -> list[float]:
 
 def late_interaction_scores(query: str, memories: Sequence[Memory]) -> list[float]:
     """Each memory's late-interaction score (memories/late_interaction.py): the search's own when it scored them
-    already (SEARCH_LATE_INTERACTION), else from the stored token vectors, computed with the local embedder where
-    there are none (whichever embedder is configured)."""
+    already (SEARCH_LATE_INTERACTION, or with the query embedding it made), else from the stored token vectors
+    and the query embedded again by the local embedder (when another embedder is configured)."""
     done = [getattr(memory, "score_details", {}).get("late_interaction") for memory in memories]
     if all(value is not None for value in done):
         return done  # type: ignore[return-value]

@@ -336,7 +336,8 @@ def memories_search(
     Late interaction (memories/late_interaction.py; SEARCH_LATE_INTERACTION, with the local embedder on ONNX Runtime):
     the best max(top_k, SEARCH_LATE_INTERACTION_CANDIDATES) of them are scored again by their words' token
     vectors, score = (fused + late interaction) / 2, and those whose score is still at least `threshold` are
-    ranked by it. `with_tokens`: each memory carries its stored token vectors (`tokens`) for a reranker.
+    ranked by it. `with_tokens` (for the late-interaction reranker): each memory carries its stored token vectors
+    (`tokens`), and its late-interaction score in score_details when the query's embedding has token vectors.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -379,6 +380,8 @@ def memories_search(
     )
     if rescore:
         found = late_interaction.rescored(embedding.result()[0], found, threshold=threshold, embedder=local_embedder())
+    elif with_tokens:
+        late_interaction.annotate(embedding.result()[0], found, embedder=local_embedder())
     return found[:top_k]
 
 

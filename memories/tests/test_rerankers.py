@@ -278,6 +278,24 @@ def test_late_interaction_orders_by_the_fused_score_plus_its_own_and_shows_both(
     assert max(results, key=lambda r: r["score_details"]["rerank_score"])["memory"] == TEXTS[0]
 
 
+def test_late_interaction_reranks_with_the_query_embedding_the_search_made(api_client, chat, settings, monkeypatch):
+    """With SEARCH_LATE_INTERACTION=false, the query is still embedded once: the search's embedding carries the
+    token vectors the reranker matches."""
+    from memories import embeddings
+
+    settings.SEARCH_RERANKER = "late-interaction"
+    settings.SEARCH_LATE_INTERACTION = False
+    embedder, embedded = embeddings.local_embedder(), []
+    real = embedder.embed_rows
+    monkeypatch.setattr(embedder, "embed_rows", lambda texts: embedded.extend(texts) or real(texts))
+    answer = search(api_client, query=QUERY, rerank=True, explain=True)
+    assert answer["rerank"]["applied"] is True
+    assert embedded == [QUERY]
+    for result in answer["results"]:
+        assert result["score_details"]["rerank_score"] == result["score_details"]["late_interaction"]
+        assert "late_interaction_weight" not in result["score_details"]  # the search did not rank by it
+
+
 def test_late_interaction_reranks_a_search_that_scored_by_it_already_in_the_same_order(api_client, chat, settings):
     settings.SEARCH_RERANKER = "late-interaction"
     plain = search(api_client, query=QUERY, explain=True)["results"]
@@ -291,12 +309,13 @@ def test_late_interaction_reranks_a_search_that_scored_by_it_already_in_the_same
 def test_late_interaction_without_the_onnx_runtime_keeps_the_fused_order_and_says_why(
     api_client, chat, settings, monkeypatch
 ):
-    from memories.embeddings import LocalEmbedder
+    from memories import configuration, embeddings
 
     settings.SEARCH_RERANKER = "late-interaction"
     settings.SEARCH_LATE_INTERACTION = False
-    torch_embedder = LocalEmbedder(runtime="torch")  # gives vectors only: no token vectors for the query
-    monkeypatch.setattr(rerank, "local_embedder", lambda: torch_embedder)
+    # The server's local embedder on torch (EMBEDDER_RUNTIME=torch): vectors only, no token vectors for the query.
+    monkeypatch.setattr(embeddings, "_local", embeddings.LocalEmbedder(runtime="torch"))
+    monkeypatch.setattr(configuration, "_runtime", None)
     fused = search(api_client, query=QUERY)["results"]
     answer = search(api_client, query=QUERY, rerank=True)
     assert answer["rerank"] == {
