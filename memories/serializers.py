@@ -413,10 +413,12 @@ class ScoreDetailsSerializer(serializers.Serializer):
     late_interaction = serializers.FloatField(
         required=False,
         help_text="0..1: each of the query's words matched with the memory's closest word by their token vectors "
-        "(all-MiniLM-L6-v2), averaged; only when late interaction scored the memory.",
+        "(all-MiniLM-L6-v2), averaged; only when late interaction scored the memory (the search, or the "
+        "late-interaction reranker).",
     )
     late_interaction_weight = serializers.FloatField(
-        required=False, help_text="w in score = (fused + w x late_interaction) / (1 + w)."
+        required=False,
+        help_text="w in score = (fused + w x late_interaction) / (1 + w); only when the search ranked by it.",
     )
     rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
     rerank_score = serializers.FloatField(
