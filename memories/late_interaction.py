@@ -48,7 +48,9 @@ _FUNCTION_WORDS = frozenset(
         "from by as but if then than",
     )
 )
-_WORD_PIECE = re.compile(r"^(?:##)?\w", re.ASCII)
+# Letters and digits of any script (a Cyrillic or CJK piece is a word as a Latin one is); not punctuation,
+# nor [UNK] (an emoji).
+_WORD_PIECE = re.compile(r"^(?:##)?\w")
 
 
 def words(tokens: Sequence[str], *, function_words: bool) -> list[int]:

@@ -177,3 +177,31 @@ def test_a_search_does_not_wait_for_a_write_holding_a_candidate_to_store_its_tok
     assert results["results"][0]["id"] == dog
     assert results["results"][0]["score_details"]["late_interaction"] > 0
     assert not MemoryTokens.objects.filter(memory_id=dog).exists()
+
+
+def test_words_of_other_scripts_are_words_too(api_client):
+    """Cyrillic, Greek or Chinese word pieces are kept and matched as Latin ones: a memory in Russian that both lists
+    rank first is not sunk below an English one by a late-interaction score of 0 for want of stored words."""
+    russian = add(api_client, "Анна купила телефон в Москве")
+    add(api_client, "Anna likes cats")
+    assert stored_words(russian) == 23  # every piece of its five words (а, ##н, ##на, к, ##у, ...)
+    results = search(api_client, query="Где Анна купила телефон?", user_id="alice", threshold=0, explain=True)
+    assert results["results"][0]["id"] == russian
+    assert results["results"][0]["score_details"]["late_interaction"] > 0.8
+    mixed = search(api_client, query="Где Anna купила телефон?", user_id="alice", threshold=0)["results"]
+    assert mixed[0]["id"] == russian
+
+
+def test_migration_0017_drops_the_tokens_stored_without_the_words_of_other_scripts(api_client):
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("memories.migrations.0017_memory_tokens_of_other_scripts")
+    add(api_client, "Анна купила телефон")
+    add(api_client, "Un café à Paris")
+    english = add(api_client, "Anna likes cats")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.Migration.operations[0].sql)
+    # Computed again, whole, by the next search that ranks them.
+    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [english]
