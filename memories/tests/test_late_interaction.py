@@ -205,3 +205,20 @@ def test_migration_0017_drops_the_tokens_stored_without_the_words_of_other_scrip
         cursor.execute(migration.Migration.operations[0].sql)
     # Computed again, whole, by the next search that ranks them.
     assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [english]
+
+
+def test_the_late_interaction_reranker_shows_its_score_with_another_embedder(api_client, pets, fake_openai, settings):
+    """With an OpenAI-compatible embedder the search does not score by late interaction; the reranker does, from
+    the query embedded again locally: its score is shown as `late_interaction`, as the schema says."""
+    from memories.tests.conftest import configure
+    from memories.tests.test_configure import openai_embedder
+
+    assert configure(api_client, embedder=openai_embedder(fake_openai, 384)).status_code == 200
+    settings.SEARCH_RERANKER = "late-interaction"
+    body = {"query": "what is the dog called", "user_id": "alice", "threshold": 0, "explain": True, "rerank": True}
+    answer = search(api_client, **body)
+    assert answer["rerank"]["applied"] is True
+    for result in answer["results"]:
+        details = result["score_details"]
+        assert details["late_interaction"] == details["rerank_score"]
+        assert "late_interaction_weight" not in details  # the search did not rank by it
