@@ -51,6 +51,9 @@ _FUNCTION_WORDS = frozenset(
 # Letters and digits of any script (a Cyrillic or CJK piece is a word as a Latin one is); not punctuation,
 # nor [UNK] (an emoji).
 _WORD_PIECE = re.compile(r"^(?:##)?\w")
+# all-MiniLM-L6-v2 reads a text's first 256 tokens (its max_seq_length, with [CLS] and [SEP]); a longer memory's
+# words are all in its sentences' rows (memories/sentences.py), which the same model pass embeds.
+MAX_TOKENS = 256
 
 
 def words(tokens: Sequence[str], *, function_words: bool) -> list[int]:
@@ -64,20 +67,28 @@ def words(tokens: Sequence[str], *, function_words: bool) -> list[int]:
     ]
 
 
-def pack(row: Encoded, *, dated: bool) -> bytes | None:
+def pack(row: Encoded, *, dated: bool, sentences: Sequence[Encoded] = ()) -> bytes | None:
     """A memory's word tokens as stored: n float32 scales, then n x 384 int8 values (each token's vector divided
     by its scale). `dated`: the text was "[YYYY-MM-DD] text" (timestamps.dated_text), whose date tokens are left
-    out. None when the row has no token vectors (another embedder)."""
+    out. `sentences`: the rows of the memory's sentences (memories/sentences.py, dated alike), whose words are
+    kept instead when the model read only the start of the whole text (MAX_TOKENS). None when the row has no token
+    vectors (another embedder)."""
     if row.token_vectors is None:
         return None
-    tokens = list(row.tokens)
-    start = tokens.index("]") + 1 if dated and "]" in tokens else 0
-    kept = [start + index for index in words(tokens[start:], function_words=True)]
-    vectors = np.asarray(row.token_vectors, dtype=np.float32)[kept]
-    scales = np.abs(vectors).max(axis=1) / 127 if len(kept) else np.zeros(0, dtype=np.float32)
+    rows = sentences if len(row.tokens) >= MAX_TOKENS and sentences else [row]
+    vectors = np.concatenate([_word_vectors(each, dated=dated) for each in rows])
+    scales = np.abs(vectors).max(axis=1) / 127 if len(vectors) else np.zeros(0, dtype=np.float32)
     scales[scales == 0] = 1.0
     values = np.rint(vectors / scales[:, None]).astype(np.int8)
     return scales.astype(_SCALE).tobytes() + values.tobytes()
+
+
+def _word_vectors(row: Encoded, *, dated: bool) -> np.ndarray:
+    """The vectors of a row's word tokens (those of its date left out when `dated`), n x 384 float32."""
+    tokens = list(row.tokens)
+    start = tokens.index("]") + 1 if dated and "]" in tokens else 0
+    kept = [start + index for index in words(tokens[start:], function_words=True)]
+    return np.asarray(row.token_vectors, dtype=np.float32)[kept].reshape(len(kept), DIMS)
 
 
 def _parts(blob: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
@@ -133,13 +144,31 @@ def scores(asked: np.ndarray, memories: Sequence[Memory], embedder) -> list[floa
         rows = embedder.embed_rows(texts)
         if rows is None:
             raise ValueError("late interaction needs the local embedder on ONNX Runtime (EMBEDDER_RUNTIME=onnx)")
+        sentence_rows = _sentence_rows([memories[i] for i in missing], rows, embedder)
         computed = {
-            i: pack(row, dated=memories[i].occurred_at is not None) for i, row in zip(missing, rows, strict=True)
+            i: pack(row, dated=memories[i].occurred_at is not None, sentences=pieces)
+            for i, row, pieces in zip(missing, rows, sentence_rows, strict=True)
         }
         for index, blob in computed.items():
             blobs[index] = blob if blob is not None else b""
         tokens_store({memories[i].id: (memories[i].hash, blob) for i, blob in computed.items() if blob is not None})
     return maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
+
+
+def _sentence_rows(memories: Sequence[Memory], rows: Sequence[Encoded], embedder) -> list[list[Encoded]]:
+    """Each memory's sentence rows when the model read only the start of its text (its row, pack), else none; all
+    in one call to the embedder."""
+    from memories.sentences import sentences
+
+    cut = [
+        [dated_text(piece, memory.occurred_at) for piece in sentences(memory.text)]
+        if row.token_vectors is not None and len(row.tokens) >= MAX_TOKENS
+        else []
+        for memory, row in zip(memories, rows, strict=True)
+    ]
+    flat = [text for pieces in cut for text in pieces]
+    embedded = iter((embedder.embed_rows(flat) or []) if flat else [])
+    return [[next(embedded) for _ in pieces] for pieces in cut]
 
 
 def kept() -> bool:

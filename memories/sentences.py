@@ -97,7 +97,9 @@ def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole:
         MemoryVectors(
             rows[text].vector if whole else None,
             [rows[part].vector for part in pieces],
-            late_interaction.pack(rows[text], dated=when is not None) if tokens else None,
+            late_interaction.pack(rows[text], dated=when is not None, sentences=[rows[part] for part in pieces])
+            if tokens
+            else None,
         )
         for text, pieces, (_, when) in zip(wholes, parts, items, strict=True)
     ]

@@ -222,3 +222,36 @@ def test_the_late_interaction_reranker_shows_its_score_with_another_embedder(api
         details = result["score_details"]
         assert details["late_interaction"] == details["rerank_score"]
         assert "late_interaction_weight" not in details  # the search did not rank by it
+
+
+LONG_DIARY = (
+    " ".join(f"On day {i} we walked along the river and talked about the weather and the trains." for i in range(25))
+    + " My sister Clara adopted a greyhound named Pepper from the shelter."
+)
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["tokens stored when added", "tokens computed by the search"])
+def test_a_memory_longer_than_the_model_reads_is_matched_by_the_words_of_its_end_too(api_client, stored):
+    """The model reads a text's first 256 tokens: the words after them come from the memory's sentences (embedded
+    apart, memories/sentences.py), so a long memory is not sunk by a late-interaction score of its beginning alone."""
+    diary = add(api_client, LONG_DIARY)
+    add(api_client, "Jonas: We should adopt a pet someday.")
+    if not stored:
+        MemoryTokens.objects.all().delete()
+    results = search(api_client, query="what is the name of Clara's greyhound", user_id="alice", explain=True)
+    assert results["results"][0]["id"] == diary
+    assert results["results"][0]["score_details"]["late_interaction"] > 0.6
+    assert stored_words(diary) > 300  # the whole's first 254 word tokens, then its sentences'
+
+
+def test_migration_0018_drops_the_tokens_of_memories_the_model_may_have_read_the_start_of(api_client):
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("memories.migrations.0018_memory_tokens_of_long_memories")
+    add(api_client, LONG_DIARY)
+    short = add(api_client, "Anna likes cats")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.Migration.operations[0].sql)
+    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [short]
