@@ -192,21 +192,6 @@ def test_words_of_other_scripts_are_words_too(api_client):
     assert mixed[0]["id"] == russian
 
 
-def test_migration_0017_drops_the_tokens_stored_without_the_words_of_other_scripts(api_client):
-    import importlib
-
-    from django.db import connection
-
-    migration = importlib.import_module("memories.migrations.0017_memory_tokens_of_other_scripts")
-    add(api_client, "Анна купила телефон")
-    add(api_client, "Un café à Paris")
-    english = add(api_client, "Anna likes cats")
-    with connection.cursor() as cursor:
-        cursor.execute(migration.Migration.operations[0].sql)
-    # Computed again, whole, by the next search that ranks them.
-    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [english]
-
-
 def test_the_late_interaction_reranker_shows_its_score_with_another_embedder(api_client, pets, fake_openai, settings):
     """With an OpenAI-compatible embedder the search does not score by late interaction; the reranker does, from
     the query embedded again locally: its score is shown as `late_interaction`, as the schema says."""
@@ -241,17 +226,20 @@ def test_a_memory_longer_than_the_model_reads_is_matched_by_the_words_of_its_end
     results = search(api_client, query="what is the name of Clara's greyhound", user_id="alice", explain=True)
     assert results["results"][0]["id"] == diary
     assert results["results"][0]["score_details"]["late_interaction"] > 0.6
-    assert stored_words(diary) > 300  # the whole's first 254 word tokens, then its sentences'
+    assert stored_words(diary) > 300  # its sentences' word tokens, not the whole's first 254
 
 
-def test_migration_0018_drops_the_tokens_of_memories_the_model_may_have_read_the_start_of(api_client):
+def test_migration_0017_drops_the_tokens_stored_without_words_of_other_scripts_or_past_the_models_reach(api_client):
     import importlib
 
     from django.db import connection
 
-    migration = importlib.import_module("memories.migrations.0018_memory_tokens_of_long_memories")
+    migration = importlib.import_module("memories.migrations.0017_memory_tokens_recomputed")
+    add(api_client, "Анна купила телефон")
+    add(api_client, "Un café à Paris")
     add(api_client, LONG_DIARY)
-    short = add(api_client, "Anna likes cats")
+    english = add(api_client, "Anna likes cats")
     with connection.cursor() as cursor:
         cursor.execute(migration.Migration.operations[0].sql)
-    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [short]
+    # Computed again, whole, by the next search that ranks them.
+    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [english]
