@@ -118,6 +118,12 @@ def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_a
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
     assert "alice likes oolong tea" in found
     assert '<td class="num">—</td>' in found
+    assert "1 result; score = vector similarity and keyword share fused</caption>" in found  # and no words
+
+
+def test_search_results_say_how_the_words_count_when_late_interaction_is_on(two_accounts, alice):
+    found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
+    assert "fused, then averaged with how closely the memory's words match the query's (words)</caption>" in found
 
 
 def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
