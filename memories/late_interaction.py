@@ -22,6 +22,7 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -51,9 +52,12 @@ _FUNCTION_WORDS = frozenset(
 # Letters and digits of any script (a Cyrillic or CJK piece is a word as a Latin one is); not punctuation,
 # nor [UNK] (an emoji).
 _WORD_PIECE = re.compile(r"^(?:##)?\w")
-# all-MiniLM-L6-v2 reads a text's first 256 tokens (its max_seq_length, with [CLS] and [SEP]); a longer memory's
-# words are all in its sentences' rows (memories/sentences.py), which the same model pass embeds.
+# all-MiniLM-L6-v2 reads a text's first 256 tokens (its max_seq_length, with [CLS] and [SEP]).
 MAX_TOKENS = 256
+# At most this many candidates' tokens are computed by one search (a model pass each, up to 256 tokens: about 100 ms
+# of CPU for the longest), so that a search over memories stored before tokens were kept does not hold the process's
+# embedder for long; the others score as partial ones until a later search computes theirs.
+FILL_MAX = 20
 
 
 def words(tokens: Sequence[str], *, function_words: bool) -> list[int]:
@@ -67,28 +71,28 @@ def words(tokens: Sequence[str], *, function_words: bool) -> list[int]:
     ]
 
 
-def pack(row: Encoded, *, dated: bool, sentences: Sequence[Encoded] = ()) -> bytes | None:
+class Packed(NamedTuple):
+    """A memory's stored tokens: `vectors` (pack's layout) and whether the model read only the start of its text."""
+
+    vectors: bytes
+    partial: bool
+
+
+def pack(row: Encoded, *, dated: bool) -> Packed | None:
     """A memory's word tokens as stored: n float32 scales, then n x 384 int8 values (each token's vector divided
     by its scale). `dated`: the text was "[YYYY-MM-DD] text" (timestamps.dated_text), whose date tokens are left
-    out. `sentences`: the rows of the memory's sentences (memories/sentences.py, dated alike), whose words are
-    kept instead when the model read only the start of the whole text (MAX_TOKENS). None when the row has no token
+    out. `partial` when the model read only the text's first MAX_TOKENS tokens. None when the row has no token
     vectors (another embedder)."""
     if row.token_vectors is None:
         return None
-    rows = sentences if len(row.tokens) >= MAX_TOKENS and sentences else [row]
-    vectors = np.concatenate([_word_vectors(each, dated=dated) for each in rows])
-    scales = np.abs(vectors).max(axis=1) / 127 if len(vectors) else np.zeros(0, dtype=np.float32)
-    scales[scales == 0] = 1.0
-    values = np.rint(vectors / scales[:, None]).astype(np.int8)
-    return scales.astype(_SCALE).tobytes() + values.tobytes()
-
-
-def _word_vectors(row: Encoded, *, dated: bool) -> np.ndarray:
-    """The vectors of a row's word tokens (those of its date left out when `dated`), n x 384 float32."""
     tokens = list(row.tokens)
     start = tokens.index("]") + 1 if dated and "]" in tokens else 0
     kept = [start + index for index in words(tokens[start:], function_words=True)]
-    return np.asarray(row.token_vectors, dtype=np.float32)[kept].reshape(len(kept), DIMS)
+    vectors = np.asarray(row.token_vectors, dtype=np.float32)[kept]
+    scales = np.abs(vectors).max(axis=1) / 127 if len(kept) else np.zeros(0, dtype=np.float32)
+    scales[scales == 0] = 1.0
+    values = np.rint(vectors / scales[:, None]).astype(np.int8)
+    return Packed(scales.astype(_SCALE).tobytes() + values.tobytes(), len(tokens) >= MAX_TOKENS)
 
 
 def _parts(blob: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
@@ -130,45 +134,34 @@ def maxsims(asked: np.ndarray, blobs: Sequence[bytes | memoryview]) -> list[floa
     return found
 
 
-def scores(asked: np.ndarray, memories: Sequence[Memory], embedder) -> list[float]:
+def scores(asked: np.ndarray, memories: Sequence[Memory], embedder, *, floors: Sequence[float]) -> list[float]:
     """Each memory's late-interaction score against the query's words (`asked`, query_vectors).
 
     Stored tokens are used when they are of the memory's present text (the search statement reads them as
-    `memory.tokens`, None otherwise); the others are computed with `embedder` (the local one, embed_rows) and
-    stored for later searches.
+    `memory.tokens`, None otherwise, and `memory.tokens_partial`); the others (at most FILL_MAX) are computed with
+    `embedder` (the local one, embed_rows) and stored for later searches. A memory longer than the model reads
+    (partial) scores at least its `floors` value (its fused score): its words past the model's reach cannot be
+    matched, so they do not count against it (its sentence vectors already give the fused score its best part).
     """
     blobs: list[bytes | None] = [getattr(memory, "tokens", None) for memory in memories]
+    partial = [bool(getattr(memory, "tokens_partial", False)) for memory in memories]
     missing = [index for index, blob in enumerate(blobs) if blob is None]
+    for index in missing[FILL_MAX:]:  # the lowest fused of them: scored as partial, computed by a later search
+        blobs[index], partial[index] = b"", True
+    missing = missing[:FILL_MAX]
     if missing:
         texts = [dated_text(memories[i].text, memories[i].occurred_at) for i in missing]
         rows = embedder.embed_rows(texts)
         if rows is None:
             raise ValueError("late interaction needs the local embedder on ONNX Runtime (EMBEDDER_RUNTIME=onnx)")
-        sentence_rows = _sentence_rows([memories[i] for i in missing], rows, embedder)
         computed = {
-            i: pack(row, dated=memories[i].occurred_at is not None, sentences=pieces)
-            for i, row, pieces in zip(missing, rows, sentence_rows, strict=True)
+            i: pack(row, dated=memories[i].occurred_at is not None) for i, row in zip(missing, rows, strict=True)
         }
-        for index, blob in computed.items():
-            blobs[index] = blob if blob is not None else b""
-        tokens_store({memories[i].id: (memories[i].hash, blob) for i, blob in computed.items() if blob is not None})
-    return maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
-
-
-def _sentence_rows(memories: Sequence[Memory], rows: Sequence[Encoded], embedder) -> list[list[Encoded]]:
-    """Each memory's sentence rows when the model read only the start of its text (its row, pack), else none; all
-    in one call to the embedder."""
-    from memories.sentences import sentences
-
-    cut = [
-        [dated_text(piece, memory.occurred_at) for piece in sentences(memory.text)]
-        if row.token_vectors is not None and len(row.tokens) >= MAX_TOKENS
-        else []
-        for memory, row in zip(memories, rows, strict=True)
-    ]
-    flat = [text for pieces in cut for text in pieces]
-    embedded = iter((embedder.embed_rows(flat) or []) if flat else [])
-    return [[next(embedded) for _ in pieces] for pieces in cut]
+        for index, packed in computed.items():
+            blobs[index], partial[index] = packed if packed is not None else (b"", False)
+        tokens_store({memories[i].id: (memories[i].hash, packed) for i, packed in computed.items() if packed})
+    found = maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
+    return [max(value, floor) if cut else value for value, cut, floor in zip(found, partial, floors, strict=True)]
 
 
 def kept() -> bool:
@@ -198,17 +191,23 @@ def rescored(query: Encoded, memories: list[Memory], *, threshold: float, embedd
     asked = query_vectors(query)
     if asked is None or not memories:
         return memories
-    for memory, value in zip(memories, scores(asked, memories, embedder), strict=True):
+    fuseds = [_fused(memory) for memory in memories]
+    for memory, fused, value in zip(memories, fuseds, scores(asked, memories, embedder, floors=fuseds), strict=True):
         details = memory.score_details
         timed, weight = details["temporal"], details["temporal_weight"]
-        fused = memory.score
-        if timed is not None and weight < 1:  # the two lists' part of the score, without the time's
-            fused = min(1.0, max(0.0, (fused - weight * timed) / (1 - weight)))
         score = (fused + WEIGHT * value) / (1 + WEIGHT)
         memory.score = (1 - weight) * score + weight * timed if timed is not None else score
         details |= {"fused": fused, "late_interaction": value, "late_interaction_weight": WEIGHT}
     passing = [memory for memory in memories if memory.score >= threshold]
     return sorted(passing, key=lambda memory: (-memory.score, str(memory.id)))
+
+
+def _fused(memory: Memory) -> float:
+    """The two lists' part of a fused candidate's score, without the time's (memories/search.py)."""
+    timed, weight = memory.score_details["temporal"], memory.score_details["temporal_weight"]
+    if timed is not None and weight < 1:
+        return min(1.0, max(0.0, (memory.score - weight * timed) / (1 - weight)))
+    return memory.score
 
 
 def annotate(query: Encoded, memories: list[Memory], *, embedder) -> None:
@@ -218,23 +217,24 @@ def annotate(query: Encoded, memories: list[Memory], *, embedder) -> None:
     asked = query_vectors(query)
     if asked is None or not memories:
         return
-    for memory, value in zip(memories, scores(asked, memories, embedder), strict=True):
+    values = scores(asked, memories, embedder, floors=[_fused(memory) for memory in memories])
+    for memory, value in zip(memories, values, strict=True):
         memory.score_details["late_interaction"] = value
 
 
-def tokens_save(memories: dict[uuid.UUID, tuple[str, bytes]]) -> None:
-    """Store (or replace) these memories' tokens ({id: (text hash, packed vectors)}), inside the caller's write."""
+def tokens_save(memories: dict[uuid.UUID, tuple[str, Packed]]) -> None:
+    """Store (or replace) these memories' tokens ({id: (text hash, pack's)}), inside the caller's write."""
     rows = [
-        MemoryTokens(memory_id=memory_id, hash=text_hash, vectors=blob)
-        for memory_id, (text_hash, blob) in memories.items()
+        MemoryTokens(memory_id=memory_id, hash=text_hash, vectors=packed.vectors, partial=packed.partial)
+        for memory_id, (text_hash, packed) in memories.items()
     ]
     if rows:
         MemoryTokens.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["memory_id"], update_fields=["hash", "vectors"]
+            rows, update_conflicts=True, unique_fields=["memory_id"], update_fields=["hash", "vectors", "partial"]
         )
 
 
-def tokens_store(memories: dict[uuid.UUID, tuple[str, bytes]]) -> None:
+def tokens_store(memories: dict[uuid.UUID, tuple[str, Packed]]) -> None:
     """tokens_save from a search: its own savepoint, and a failure (a memory deleted meanwhile) only logged."""
     if not memories:
         return

@@ -169,6 +169,9 @@ class MemoryTokens(models.Model):
     # The md5 of the memory text the tokens are of: search computes them again for a memory that has changed.
     hash = models.CharField(max_length=32)
     vectors = models.BinaryField()
+    # The model read only the text's first 256 tokens: late interaction does not score the memory below its fused
+    # score (memories/late_interaction.py scores).
+    partial = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"tokens of {self.memory_id}"

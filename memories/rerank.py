@@ -267,7 +267,7 @@ def late_interaction_scores(query: str, memories: Sequence[Memory]) -> list[floa
         asked = late_interaction.query_vectors(rows[0])
         if asked is None:  # punctuation only: nothing to match
             return [0.0] * len(memories)
-        found = late_interaction.scores(asked, memories, embedder)
+        found = late_interaction.scores(asked, memories, embedder, floors=[memory.score for memory in memories])
     except EmbedderUnavailable as error:
         raise RerankUnavailable(str(error)) from error
     for memory, value in zip(memories, found, strict=True):  # shown as the search's own would be (explain)

@@ -236,7 +236,7 @@ WITH scope AS NOT MATERIALIZED (
     -- Cut to the limit before reading the answered memories' columns (20 rows, not every candidate).
     SELECT * FROM scored WHERE score >= %(threshold)s ORDER BY score DESC, id LIMIT %(limit)s
 )
-SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}{", t.vectors" if tokens else ""}
+SELECT {columns}, {", ".join(f"r.{part}" for part in _PARTS)}{", t.vectors, t.partial" if tokens else ""}
 FROM best r JOIN {Memory._meta.db_table} m ON m.id = r.id{token_join if tokens else ""}
 ORDER BY r.score DESC, r.id
 """  # noqa: S608  (constants and Django's compiled scope query only)
@@ -298,7 +298,7 @@ def ranked(
     Two statements: the keyword side first, which needs no vector, then the vector side and the fusion.
     `window` (the time the query names) with `temporal_weight` > 0 favours memories of that time (_fusion_sql);
     `window_candidates` (a scope of at most WINDOW_CANDIDATES_MAX_ROWS) also takes its nearest as candidates.
-    `tokens`: each memory carries `tokens`, its stored token vectors or None (late interaction).
+    `tokens`: each memory carries `tokens`, its stored token vectors or None, and `tokens_partial` (late interaction).
 
     `query_vector` is called between them, so an embedding computed meanwhile (another thread, another core)
     costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
@@ -322,7 +322,7 @@ def ranked(
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
         statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens)
         _execute_set(cursor, sets, statement, params)
-        rows = _memories(cursor.fetchall(), (*_PARTS, "tokens") if tokens else _PARTS)
+        rows = _memories(cursor.fetchall(), (*_PARTS, "tokens", "tokens_partial") if tokens else _PARTS)
     for memory in rows:
         memory.score = float(memory.score)
         memory.score_details = {

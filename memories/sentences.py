@@ -80,7 +80,7 @@ class MemoryVectors:
     whole: list[float] | None  # None: not asked for (embed_memories' whole=False)
     sentences: list[list[float]]
     # The whole text's word tokens, packed (memories/late_interaction.py); None from an embedder without them.
-    tokens: bytes | None = None
+    tokens: late_interaction.Packed | None = None
 
 
 def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole: bool = True) -> list[MemoryVectors]:
@@ -97,9 +97,7 @@ def embed_memories(embedder, items: list[tuple[str, datetime | None]], *, whole:
         MemoryVectors(
             rows[text].vector if whole else None,
             [rows[part].vector for part in pieces],
-            late_interaction.pack(rows[text], dated=when is not None, sentences=[rows[part] for part in pieces])
-            if tokens
-            else None,
+            late_interaction.pack(rows[text], dated=when is not None) if tokens else None,
         )
         for text, pieces, (_, when) in zip(wholes, parts, items, strict=True)
     ]

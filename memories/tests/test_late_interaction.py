@@ -216,17 +216,22 @@ LONG_DIARY = (
 
 
 @pytest.mark.parametrize("stored", [True, False], ids=["tokens stored when added", "tokens computed by the search"])
-def test_a_memory_longer_than_the_model_reads_is_matched_by_the_words_of_its_end_too(api_client, stored):
-    """The model reads a text's first 256 tokens: the words after them come from the memory's sentences (embedded
-    apart, memories/sentences.py), so a long memory is not sunk by a late-interaction score of its beginning alone."""
+def test_a_memory_longer_than_the_model_reads_is_not_scored_below_its_fused_score(api_client, stored):
+    """The model reads a text's first 256 tokens: the words after them cannot be matched, so a long memory whose
+    answer is near its end is not sunk by a late-interaction score of its beginning alone (it was 0.11, its score
+    halved from 0.85 to 0.48): late interaction counts at least its fused score (its best sentence's vector)."""
     diary = add(api_client, LONG_DIARY)
-    add(api_client, "Jonas: We should adopt a pet someday.")
+    jonas = add(api_client, "Jonas: We should adopt a pet someday.")
     if not stored:
         MemoryTokens.objects.all().delete()
     results = search(api_client, query="what is the name of Clara's greyhound", user_id="alice", explain=True)
-    assert results["results"][0]["id"] == diary
-    assert results["results"][0]["score_details"]["late_interaction"] > 0.6
-    assert stored_words(diary) > 300  # its sentences' word tokens, not the whole's first 254
+    first = results["results"][0]
+    assert first["id"] == diary
+    assert first["score_details"]["late_interaction"] == first["score_details"]["fused"] > 0.6
+    assert first["score"] == pytest.approx(first["score_details"]["fused"])
+    assert MemoryTokens.objects.get(memory_id=diary).partial is True
+    assert stored_words(diary) < 256  # the words the model read, not more
+    assert MemoryTokens.objects.get(memory_id=jonas).partial is False
 
 
 def test_migration_0017_drops_the_tokens_stored_without_words_of_other_scripts_or_past_the_models_reach(api_client):
@@ -240,6 +245,21 @@ def test_migration_0017_drops_the_tokens_stored_without_words_of_other_scripts_o
     add(api_client, LONG_DIARY)
     english = add(api_client, "Anna likes cats")
     with connection.cursor() as cursor:
-        cursor.execute(migration.Migration.operations[0].sql)
+        cursor.execute(migration.Migration.operations[1].sql)
     # Computed again, whole, by the next search that ranks them.
     assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [english]
+
+
+def test_a_search_computes_at_most_fill_max_missing_tokens_and_scores_the_others_by_their_fused_score(
+    api_client, pets, monkeypatch
+):
+    """A search over memories stored before tokens were kept computes a bounded number of them (a model pass
+    each): the best fused first; the others count their fused score and are left for a later search."""
+    monkeypatch.setattr(late_interaction, "FILL_MAX", 1)
+    MemoryTokens.objects.all().delete()
+    found = search(api_client, query="what is the dog called", user_id="alice", threshold=0, explain=True)["results"]
+    best, *later = sorted(found, key=lambda result: -result["score_details"]["fused"])
+    assert [str(memory_id) for memory_id in MemoryTokens.objects.values_list("memory_id", flat=True)] == [best["id"]]
+    assert all(result["score_details"]["late_interaction"] == result["score_details"]["fused"] for result in later)
+    search(api_client, query="what is the dog called", user_id="alice", threshold=0)
+    assert MemoryTokens.objects.count() == 2
