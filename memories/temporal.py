@@ -57,6 +57,11 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)(?![.,]\d)"
 # March", "the ides of March"). Before "'s" they are a person after any word ("in June's car"; "in March's storms"
 # is a time).
 _NAME_MONTH = r"(?:april|may|june|jun|august|jan)"
+# ... and before what people do, not months: "since June moved out", "in May said so".
+_PERSON_VERBS = (
+    "moved|left|said|says|told|tells|called|texted|wrote|went|got|bought|gave|asked|visited|lives|lived|works|worked|"
+    "met|likes|liked|loves|loved|wants|wanted|thinks|thought|sent|brought|married|joined|quit|sold"
+)
 _OF_FROM = rf"(?:of|from)(?!\s+{_NAME_MONTH}\b)"
 _PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
 # "last March" is the latest March before this month; a lower-case "may" after "last" is the verb ("the last may be
@@ -89,7 +94,10 @@ PATTERNS = [
     ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
     ("day_month", rf"\b{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
-    ("in_month", rf"\b{_BEFORE_MONTH}\s+(?!{_NAME_MONTH}['’]s\b)(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?"),
+    (
+        "in_month",
+        rf"\b{_BEFORE_MONTH}\s+(?!{_NAME_MONTH}(?:['’]s|\s+(?:{_PERSON_VERBS}))\b)(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?",
+    ),
     (
         "in_year",
         rf"\b(?:in|during|since|as of|from)\s+{_YEAR}\b{_NOT_A_QUANTITY}",
@@ -121,6 +129,13 @@ class TimeWindow:
     end: datetime
 
 
+# "May 3 people join?": the verb asking, then a number of people, not 3 May ("on May 3 people came" is).
+_COUNTED = re.compile(
+    r"\s+(?:people|persons|guests|kids|children|friends|members|players|students|of\s+(?:us|you|them))\b", re.I
+)
+# "Friday before 10.01.2024": the Friday before that day, not the latest Friday.
+_ANCHORED = re.compile(r"\s+(?P<side>before|after)\s+", re.I)
+
 # Words without which no pattern above matches: most queries have none, and then the patterns are not tried (they
 # cost about 3 microseconds a character). Only the first MAX_SCAN_CHARS characters are read.
 _TRIGGERS = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"ago", "week", "weekend", "month", "year", "tonight"}
@@ -147,6 +162,18 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
         # or has its year ("2 may 2025") or "of" ("the 2nd of may"); "may 2" and "in may" have no verb reading.
         if name == "day_month" and parts["month"] == "may" and not parts.keys() & {"of", "year"}:
             continue
+        if (
+            name == "month_day"
+            and parts["month"].lower() == "may"
+            and "year" not in parts
+            and query[: match.start()].rstrip()[-1:] in ("", ".", "!", "?")  # a question's first word
+            and _COUNTED.match(query, match.end())
+        ):
+            continue
+        if name == "weekday" and parts.get("which", "on").lower() == "on":
+            anchored = _anchored(query, match, WEEKDAYS[parts["weekday"].lower()], now)
+            if anchored is not None:
+                return anchored
         try:
             days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
             if days is not None:
@@ -160,6 +187,26 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
         except (ValueError, OverflowError):  # before year 1 or after 9999 ("yesterday" on 0001-01-01): no time
             continue
     return None
+
+
+def _anchored(query: str, match: re.Match, weekday: int, now: datetime) -> TimeWindow | None:
+    """ "Friday before 10.01.2024" / "Monday after May 3": that weekday, the latest before or the first after the
+    day named next; None when no single day is named next ("the Friday before the trip")."""
+    side = _ANCHORED.match(query, match.end())
+    anchor = side and named_window(query[side.end() :], now)
+    if (
+        not anchor
+        or anchor.end - anchor.start != timedelta(days=1)
+        or not query[side.end() :].startswith(anchor.expression)
+    ):
+        return None
+    day = anchor.start.date()
+    if side["side"].lower() == "before":
+        day -= timedelta(days=(day.weekday() - weekday - 1) % 7 + 1)
+    else:
+        day += timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+    expression = query[match.start() : side.end()] + anchor.expression
+    return TimeWindow(expression, _midnight(day, now), _midnight(day + timedelta(days=1), now))
 
 
 def _midnight(day: date, now: datetime) -> datetime:

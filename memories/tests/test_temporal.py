@@ -599,3 +599,75 @@ def test_reembed_memories_events_dates_memories_an_older_server_stored(make_memo
     assert Memory.objects.get(id=dated).event_start == datetime(2025, 3, 11, tzinfo=UTC)
     call_command("reembed_memories", "--events")  # nothing left to do
     assert "Dated 0 memories" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What changed since June moved out?",
+        "in May said she would come",
+        "since April left for college",
+        "during Jan's visit",
+    ],
+)
+def test_a_month_that_is_also_a_name_before_what_people_do_is_a_person(text):
+    """ "since June moved out" was read as since the month June."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("since June, I have been running", ("since June", "2024-06-01", "2025-03-22")),
+        ("in May we moved", ("in May", "2024-05-01", "2024-06-01")),
+        ("since June ended", ("since June", "2024-06-01", "2025-03-22")),
+    ],
+)
+def test_a_month_that_is_also_a_name_before_other_words_is_still_a_time(text, expected):
+    assert window_of(text) == expected
+
+
+@pytest.mark.parametrize("text", ["May 3 people join?", "may 2 of us come along?", "Thanks! May 10 guests stay over?"])
+def test_may_asking_about_a_number_of_people_is_no_day(text):
+    """ "May 3 people join?" was read as 3 May."""
+    assert named_window(text, FRIDAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("May 3", ("May 3", "2024-05-03", "2024-05-04")),
+        ("on May 3 people came", ("May 3", "2024-05-03", "2024-05-04")),
+        ("May 3, 2024 people", ("May 3, 2024", "2024-05-03", "2024-05-04")),
+        ("May 3rd", ("May 3rd", "2024-05-03", "2024-05-04")),
+    ],
+)
+def test_may_with_a_day_is_still_a_day(text, expected):
+    assert window_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 10 January 2024 is a Wednesday: the Friday before it is the 5th, the one after the 12th.
+        ("the Friday before 10.01.2024", ("Friday before 10.01.2024", "2024-01-05", "2024-01-06")),
+        ("what did we do on Friday after 2024-01-10?", ("on Friday after 2024-01-10", "2024-01-12", "2024-01-13")),
+        ("Wednesday before 10.01.2024", ("Wednesday before 10.01.2024", "2024-01-03", "2024-01-04")),
+        ("Monday after May 3", ("Monday after May 3", "2024-05-06", "2024-05-07")),
+    ],
+)
+def test_a_weekday_before_or_after_a_day_is_read_from_that_day(text, expected):
+    """ "Friday before 10.01.2024" was read as the latest Friday, as if the date were not there."""
+    assert window_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the Friday before the trip", ("Friday", "2025-03-21", "2025-03-22")),
+        ("Friday before March", ("Friday", "2025-03-21", "2025-03-22")),  # a month is no one day
+        ("last Friday before 10.01.2024", ("last Friday", "2025-03-14", "2025-03-15")),
+    ],
+)
+def test_a_weekday_before_what_is_no_single_day_is_read_as_before(text, expected):
+    assert window_of(text) == expected
