@@ -185,8 +185,9 @@ def rescored(query: Encoded, memories: list[Memory], *, threshold: float, embedd
 
     score = (fused + WEIGHT x late interaction) / (1 + WEIGHT), where `fused` is the two lists' score; for a query
     that names a time, (1 - t) x that + t x temporal, as the fusion had it (memories/search.py), so the time's
-    boost keeps its weight. The fused order as it was when the query has no word to match (punctuation only)
-    or no token vectors (another embedder answered it).
+    boost keeps its weight. Late interaction is at least `fused` for a memory longer than the model reads, or
+    whose tokens this search left for a later one (scores). The fused order as it was when the query has no word
+    to match (punctuation only) or no token vectors (another embedder answered it).
     """
     asked = query_vectors(query)
     if asked is None or not memories:

@@ -413,8 +413,8 @@ class ScoreDetailsSerializer(serializers.Serializer):
     late_interaction = serializers.FloatField(
         required=False,
         help_text="0..1: each of the query's words matched with the memory's closest word by their token vectors "
-        "(all-MiniLM-L6-v2), averaged; only when late interaction scored the memory (the search, or the "
-        "late-interaction reranker).",
+        "(all-MiniLM-L6-v2), averaged; at least `fused` for a memory longer than the model reads (256 tokens). Only "
+        "when late interaction scored the memory (the search, or the late-interaction reranker).",
     )
     late_interaction_weight = serializers.FloatField(
         required=False,
