@@ -151,62 +151,80 @@ def named_window(query: str, now: datetime) -> TimeWindow | None:
     query = query[:MAX_SCAN_CHARS]
     if not any(word in _TRIGGERS or word[0].isdigit() for word in _WORDS.findall(query.lower())):
         return None
+    today = now.date()
     for match in _COMPILED.finditer(query):
-        name = match.lastgroup.removeprefix("_")
-        parts = {
-            key.split("__", 1)[1]: value
-            for key, value in match.groupdict().items()
-            if value is not None and key.startswith(f"{name}__")
-        }
-        # "the 2 may need a new battery": a number and the verb, not 2 May. The month after a number is written "May",
-        # or has its year ("2 may 2025") or "of" ("the 2nd of may"); "may 2" and "in may" have no verb reading.
-        if name == "day_month" and parts["month"] == "may" and not parts.keys() & {"of", "year"}:
+        name, parts = _parts(match)
+        if not _is_time(name, parts, query, match):
             continue
-        if (
-            name == "month_day"
-            and parts["month"].lower() == "may"
-            and "year" not in parts
-            and query[: match.start()].rstrip()[-1:] in ("", ".", "!", "?")  # a question's first word
-            and _COUNTED.match(query, match.end())
-        ):
-            continue
-        if name == "weekday" and parts.get("which", "on").lower() == "on":
-            anchored = _anchored(query, match, WEEKDAYS[parts["weekday"].lower()], now)
-            if anchored is not None:
-                return anchored
         try:
-            days = _window(name, {key: value.lower() for key, value in parts.items()}, now.date())
+            lower = {key: value.lower() for key, value in parts.items()}
+            expression, anchored = match.group(0), None
+            if name == "weekday" and lower.get("which", "on") == "on":
+                anchored = _anchored(query, match.end(), WEEKDAYS[lower["weekday"]], today)
+            if anchored is not None:
+                days, expression = anchored[0], query[match.start() : anchored[1]]
+            else:
+                days = _window(name, lower, today)
             if days is not None:
-                if match.group(0).lower().startswith("since"):  # "since March": from then until today, included
-                    days = days[0], max(days[1], now.date() + timedelta(days=1))
+                if expression.lower().startswith("since"):  # "since March": from then until today, included
+                    days = days[0], max(days[1], today + timedelta(days=1))
                 start, end = _midnight(days[0], now), _midnight(days[1], now)
                 # In year 1 or later in UTC too, as PostgreSQL stores it: 0001-01-01 00:00+14:00 is 1 BC there, and a
                 # memory dated so could not be read back (psycopg: "timestamp too small"). OverflowError when not.
                 start.astimezone(UTC)
-                return TimeWindow(match.group(0), start, end)
+                return TimeWindow(expression, start, end)
         except (ValueError, OverflowError):  # before year 1 or after 9999 ("yesterday" on 0001-01-01): no time
             continue
     return None
 
 
-def _anchored(query: str, match: re.Match, weekday: int, now: datetime) -> TimeWindow | None:
-    """ "Friday before 10.01.2024" / "Monday after May 3": that weekday, the latest before or the first after the
-    day named next; None when no single day is named next ("the Friday before the trip")."""
-    side = _ANCHORED.match(query, match.end())
-    anchor = side and named_window(query[side.end() :], now)
-    if (
-        not anchor
-        or anchor.end - anchor.start != timedelta(days=1)
-        or not query[side.end() :].startswith(anchor.expression)
-    ):
+def _parts(match: re.Match) -> tuple[str, dict[str, str]]:
+    """The name of the pattern `match` matched, and its groups that matched, as the query wrote them."""
+    name = match.lastgroup.removeprefix("_")
+    prefix = f"{name}__"
+    return name, {
+        key.removeprefix(prefix): value
+        for key, value in match.groupdict().items()
+        if value is not None and key.startswith(prefix)
+    }
+
+
+def _is_time(name: str, parts: dict[str, str], query: str, match: re.Match) -> bool:
+    """False for the words a pattern matched that the words around them read otherwise."""
+    # "the 2 may need a new battery": a number and the verb, not 2 May. The month after a number is written "May",
+    # or has its year ("2 may 2025") or "of" ("the 2nd of may"); "may 2" and "in may" have no verb reading.
+    if name == "day_month" and parts["month"] == "may" and not parts.keys() & {"of", "year"}:
+        return False
+    return not (
+        name == "month_day"
+        and parts["month"].lower() == "may"
+        and "year" not in parts
+        and query[: match.start()].rstrip()[-1:] in ("", ".", "!", "?")  # a question's first word
+        and _COUNTED.match(query, match.end())
+    )
+
+
+def _anchored(query: str, end: int, weekday: int, today: date) -> tuple[tuple[date, date], int] | None:
+    """ "Friday before 10.01.2024" / "Monday after May 3" (a weekday that ends at `end`): that weekday, the latest
+    before or the first after the one day named right after, and where that day's words end; None when no one day
+    is named there ("the Friday before the trip", "Friday before March"). That day is read by one pattern, so a
+    chain of them ("Friday before Friday before ...") costs one step a weekday, not one a way to read it."""
+    side = _ANCHORED.match(query, end)
+    anchor = side and _COMPILED.match(query, side.end())
+    if not anchor:
         return None
-    day = anchor.start.date()
+    name, parts = _parts(anchor)
+    if not _is_time(name, parts, query, anchor):
+        return None
+    days = _window(name, {key: value.lower() for key, value in parts.items()}, today)
+    if days is None or days[1] - days[0] != timedelta(days=1):
+        return None
+    day = days[0]
     if side["side"].lower() == "before":
         day -= timedelta(days=(day.weekday() - weekday - 1) % 7 + 1)
     else:
         day += timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
-    expression = query[match.start() : side.end()] + anchor.expression
-    return TimeWindow(expression, _midnight(day, now), _midnight(day + timedelta(days=1), now))
+    return (day, day + timedelta(days=1)), anchor.end()
 
 
 def _midnight(day: date, now: datetime) -> datetime:

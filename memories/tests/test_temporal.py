@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, time, timedelta
+from time import perf_counter
 
 import pytest
 from django.db import connection
@@ -671,3 +672,27 @@ def test_a_weekday_before_or_after_a_day_is_read_from_that_day(text, expected):
 )
 def test_a_weekday_before_what_is_no_single_day_is_read_as_before(text, expected):
     assert window_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "now"),
+    [
+        ("Friday before yesterday", datetime(1, 1, 2, tzinfo=UTC)),  # the Friday before 1 January of year 1
+        ("Monday after tomorrow", datetime(9999, 12, 30, tzinfo=UTC)),  # the Monday after 31 December 9999
+        ("Monday before yesterday", datetime.fromisoformat("0001-01-09T05:00:00+14:00")),  # 1 BC in UTC
+    ],
+)
+def test_a_weekday_before_or_after_a_day_at_the_ends_of_the_calendar_is_no_such_day(query, now):
+    """They raised OverflowError (a 500), or named 0001-01-01 00:00+14:00, which PostgreSQL cannot read back."""
+    window = named_window(query, now)
+    assert window is None or " " not in window.expression
+
+
+def test_a_chain_of_weekdays_before_one_another_is_read_in_linear_time():
+    """Each weekday read the rest of the query again, and again for each way to read it: at a reference date of
+    0001-01-01, where no weekday can be read, "Friday before " 16 times took 1.4 s, 20 times 18 s, 70 times days."""
+    started = perf_counter()
+    assert named_window("Friday before " * 16, datetime(1, 1, 1, tzinfo=UTC)) is None
+    assert perf_counter() - started < 0.25
+    assert named_window("Friday before " * 70, datetime(1, 1, 1, tzinfo=UTC)) is None
+    assert perf_counter() - started < 0.25
