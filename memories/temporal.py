@@ -57,17 +57,21 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)(?![.,]\d)"
 # March", "the ides of March"). Before "'s" they are a person after any word ("in June's car"; "in March's storms"
 # is a time).
 _NAME_MONTH = r"(?:april|may|june|jun|august|jan)"
-# ... and before what people do, not months: "since June moved out", "in May said so".
+# ... and after "since" before what people do: "since June moved out" (a month cannot move out; "since June ended"
+# is a time). Only "since" begins a clause: after "in" or "during" the month ends one ("the note I got in May said to
+# call", "what we planned in June worked").
 _PERSON_VERBS = (
     "moved|left|said|says|told|tells|called|texted|wrote|went|got|bought|gave|asked|visited|lives|lived|works|worked|"
-    "met|likes|liked|loves|loved|wants|wanted|thinks|thought|sent|brought|married|joined|quit|sold"
+    "met|likes|liked|loves|loved|wants|wanted|thinks|thought|sent|brought|married|joined|quit|sold|came|had|took|made|"
+    r"died|graduated|retired|and\s+I"
 )
+_SINCE = rf"since(?!\s+{_NAME_MONTH}\s+(?:{_PERSON_VERBS})\b)"
 _OF_FROM = rf"(?:of|from)(?!\s+{_NAME_MONTH}\b)"
 _PART_OF = r"(?:beginning|start|middle|end|rest|week|month)\s+of"
 # "last March" is the latest March before this month; a lower-case "may" after "last" is the verb ("the last may be
 # first").
 _LAST = r"(?:since\s+)?(?P<last>last)(?!\s+(?-i:may)\b)"
-_BEFORE_MONTH = rf"(?:{_LAST}|in|during|since|as of|{_PART_OF}|{_OF_FROM})"
+_BEFORE_MONTH = rf"(?:{_LAST}|in|during|{_SINCE}|as of|{_PART_OF}|{_OF_FROM})"
 _WHICH_DAY = r"last|this|next|on|past|every(?:\s+other)?|each"
 # A weekday inside a name is no day: "Sunday school" is a place, and "Black Friday" or "Easter Sunday" a holiday, not
 # the latest Friday or Sunday. Holidays are written with a capital ("a good Friday" is a day). The look-behinds are
@@ -96,7 +100,7 @@ PATTERNS = [
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
     (
         "in_month",
-        rf"\b{_BEFORE_MONTH}\s+(?!{_NAME_MONTH}(?:['’]s|\s+(?:{_PERSON_VERBS}))\b)(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?",
+        rf"\b{_BEFORE_MONTH}\s+(?!{_NAME_MONTH}['’]s\b)(?P<month>{_MONTH})\b(?:\.?,?\s+(?:of\s+)?{_YEAR}\b)?",
     ),
     (
         "in_year",

@@ -606,8 +606,11 @@ def test_reembed_memories_events_dates_memories_an_older_server_stored(make_memo
     "text",
     [
         "What changed since June moved out?",
-        "in May said she would come",
+        "since june moved out",
         "since April left for college",
+        "since June came back",
+        "since April had the baby",
+        "since June and I broke up",
         "during Jan's visit",
     ],
 )
@@ -622,6 +625,10 @@ def test_a_month_that_is_also_a_name_before_what_people_do_is_a_person(text):
         ("since June, I have been running", ("since June", "2024-06-01", "2025-03-22")),
         ("in May we moved", ("in May", "2024-05-01", "2024-06-01")),
         ("since June ended", ("since June", "2024-06-01", "2025-03-22")),
+        # Only "since" begins a clause with a person in it: after "in" the month ends one, and the verb is its own.
+        ("The note I got in May said to call", ("in May", "2024-05-01", "2024-06-01")),
+        ("what we planned in June worked", ("in June", "2024-06-01", "2024-07-01")),
+        ("in May said she would come", ("in May", "2024-05-01", "2024-06-01")),
     ],
 )
 def test_a_month_that_is_also_a_name_before_other_words_is_still_a_time(text, expected):
