@@ -91,12 +91,15 @@ _DAY_WORD = "today|tonight|yesterday|tomorrow|last night|this morning|this after
 # something, not the week, year or night before or after this one.
 _NOT_FINAL = rf"(?!(?:last|next)\s+(?:{_COUNT}\s+)?(?:{_UNIT}|{_RELATIVE_UNIT}|night)\s+of\b)"
 
+# "since June 3" runs from that day through today, not from June 1 ("since June" would match first otherwise).
+_SINCE_DAY = r"(?:(?P<since>since)\s+(?:the\s+)?)?"
+
 PATTERNS = [
-    ("iso", rf"\b{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
+    ("iso", rf"\b{_SINCE_DAY}{_YEAR}-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
     # Day first, as written with dots in most of Europe ("on 10.01.2024" is 10 January); not inside a longer number.
-    ("dotted", rf"(?<![\w.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.{_YEAR}\b"),
-    ("month_day", rf"\b(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
-    ("day_month", rf"\b{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
+    ("dotted", rf"(?<![\w.]){_SINCE_DAY}(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.{_YEAR}\b"),
+    ("month_day", rf"\b{_SINCE_DAY}(?P<month>{_MONTH})\.?\s+{_DAY}(?:,?\s+{_YEAR})?\b"),
+    ("day_month", rf"\b{_SINCE_DAY}{_DAY}\s+(?P<of>of\s+)?(?P<month>{_MONTH})\.?(?:,?\s+{_YEAR})?\b"),
     ("month_year", rf"\b(?P<month>{_MONTH})\.?\s+(?:of\s+)?{_YEAR}\b"),
     (
         "in_month",
@@ -202,7 +205,7 @@ def _is_time(name: str, parts: dict[str, str], query: str, match: re.Match) -> b
     return not (
         name == "month_day"
         and parts["month"].lower() == "may"
-        and "year" not in parts
+        and not parts.keys() & {"year", "since"}
         and query[: match.start()].rstrip()[-1:] in ("", ".", "!", "?")  # a question's first word
         and _COUNTED.match(query, match.end())
     )
@@ -218,7 +221,7 @@ def _anchored(query: str, end: int, weekday: int, today: date) -> tuple[tuple[da
     if not anchor:
         return None
     name, parts = _parts(anchor)
-    if not _is_time(name, parts, query, anchor):
+    if "since" in parts or not _is_time(name, parts, query, anchor):
         return None
     days = _window(name, {key: value.lower() for key, value in parts.items()}, today)
     if days is None or days[1] - days[0] != timedelta(days=1):

@@ -703,3 +703,20 @@ def test_a_chain_of_weekdays_before_one_another_is_read_in_linear_time():
     assert perf_counter() - started < 0.25
     assert named_window("Friday before " * 70, datetime(1, 1, 1, tzinfo=UTC)) is None
     assert perf_counter() - started < 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what changed since June 3?", ("since June 3", "2024-06-03", "2025-03-22")),
+        ("since June 3rd, 2024", ("since June 3rd, 2024", "2024-06-03", "2025-03-22")),
+        ("since the 3rd of May", ("since the 3rd of May", "2024-05-03", "2025-03-22")),
+        ("since 10.01.2024", ("since 10.01.2024", "2024-01-10", "2025-03-22")),
+        ("since 2024-01-10", ("since 2024-01-10", "2024-01-10", "2025-03-22")),
+        ("Since May 3 people joined", ("Since May 3", "2024-05-03", "2025-03-22")),
+        ("since June", ("since June", "2024-06-01", "2025-03-22")),
+    ],
+)
+def test_since_a_day_runs_from_that_day_through_today(text, expected):
+    """ "since June 3" was read as "since June", from June 1; "since 10.01.2024" as that one day."""
+    assert window_of(text) == expected
