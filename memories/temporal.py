@@ -142,6 +142,9 @@ _COUNTED = re.compile(
 )
 # "Friday before 10.01.2024": the Friday before that day, not the latest Friday.
 _ANCHORED = re.compile(r"\s+(?P<side>before|after)\s+", re.I)
+# "the Friday before last": the Friday before last Friday. Only where "last" ends the words ("the Friday before last
+# Christmas" names a day this parser does not read).
+_LAST_ALONE = re.compile(r"last\b(?=\s*(?:[^\w\s]|$))", re.I)
 
 # Words without which no pattern above matches: most queries have none, and then the patterns are not tried (they
 # cost about 3 microseconds a character). Only the first MAX_SCAN_CHARS characters are read.
@@ -217,6 +220,9 @@ def _anchored(query: str, end: int, weekday: int, today: date) -> tuple[tuple[da
     is named there ("the Friday before the trip", "Friday before March"). That day is read by one pattern, so a
     chain of them ("Friday before Friday before ...") costs one step a weekday, not one a way to read it."""
     side = _ANCHORED.match(query, end)
+    if side and side["side"].lower() == "before" and (last := _LAST_ALONE.match(query, side.end())):
+        day = _weekday("last", weekday, today)[0] - timedelta(weeks=1)  # "the Friday before last"
+        return (day, day + timedelta(days=1)), last.end()
     anchor = side and _COMPILED.match(query, side.end())
     if not anchor:
         return None

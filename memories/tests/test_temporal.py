@@ -720,3 +720,18 @@ def test_a_chain_of_weekdays_before_one_another_is_read_in_linear_time():
 def test_since_a_day_runs_from_that_day_through_today(text, expected):
     """ "since June 3" was read as "since June", from June 1; "since 10.01.2024" as that one day."""
     assert window_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Read on Friday 21 March 2025: last Friday is the 14th, the Friday before it the 7th.
+        ("what did we do the Friday before last?", ("Friday before last", "2025-03-07", "2025-03-08")),
+        ("Monday before last, we met Maya", ("Monday before last", "2025-03-10", "2025-03-11")),
+        ("the Friday before last Monday", ("Friday before last Monday", "2025-03-14", "2025-03-15")),
+        ("the Friday before last Christmas", ("Friday", "2025-03-21", "2025-03-22")),  # no day read after "last"
+    ],
+)
+def test_a_weekday_before_last_is_the_one_before_the_last_such_weekday(text, expected):
+    """ "the Friday before last" was read as the latest Friday."""
+    assert window_of(text) == expected
