@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+
 import pytest
 from django.test import Client
 from django.utils.html import escape
@@ -298,6 +302,10 @@ def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
     assert "Search needs a scope" in client.get("/dashboard/memories/search/?query=tea").content.decode()
     assert client.get("/dashboard/memories/not-a-uuid/").status_code == 404
     assert client.get("/dashboard/memories/?cursor=garbage").status_code == 200
+    # A zone PostgreSQL cannot read (Python can): it was a DataError, and the page a 500.
+    forged = base64.urlsafe_b64encode(json.dumps(["2024-01-01T00:00:00+23:00", str(uuid.uuid4())]).encode())
+    page = client.get("/dashboard/memories/", {"cursor": forged.decode()})
+    assert page.status_code == 200 and "cursor is not valid" in page.content.decode()
 
 
 def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
