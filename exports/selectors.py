@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from exports.models import MemoryExport
 from mem0server.exceptions import InvalidInput, NotFound
-from memories.filters import build_filter
+from memories.filters import build_filter, filter_check_size
 from memories.models import SCOPE_FIELDS
 from memories.timestamps import parse_timestamp
 
@@ -54,6 +54,7 @@ def export_latest(*, principal, filters: dict[str, Any] | None) -> MemoryExport:
     exactly those filters: what a client that created one that way asks for.
     """
     filters = filters or {}
+    filter_check_size(filters)  # matched against exports or not, a filter's cost stays within the same limits
     try:
         condition = _condition(filters)
     except _OtherFilters:

@@ -36,3 +36,16 @@ def test_a_new_export_answers_201_with_its_id_and_reads_back_pending(member_clie
     pending = member_client.post("/v1/exports/get/", {"memory_export_id": str(export.id)}, format="json")
     assert pending.status_code == 202
     assert pending.json()["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    "condition", [{"user_id": "alice"}, {"created_at": {"gte": 1}}], ids=["scope id", "time bound"]
+)
+def test_the_newest_export_lookup_keeps_the_filter_size_limit(member_client, condition):
+    # Matched against the exports' own scope and times, these filters skipped the limits of a memory filter:
+    # an AND of 20,000 scope ids or time bounds (under 600 KB) took over 5 s of the server's time.
+    filters = {"AND": [condition] * 101}
+    response = member_client.post("/v1/exports/get/", {"filters": filters}, format="json")
+    assert response.status_code == 400, response.content
+    assert "MAX_FILTER_CONDITIONS" in response.json()["detail"]
+    assert "filters" in response.json()["errors"]
