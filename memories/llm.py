@@ -6,6 +6,7 @@ One place for the client, the single retry on 429/5xx, the mapping of failures t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -60,6 +61,19 @@ _clients_lock = threading.Lock()
 MAX_CLIENTS = 8
 
 
+class _NoRedirectsClient(openai.DefaultHttpxClient):
+    """The openai package's HTTP client, but one that does not follow redirects: it did, and a base URL
+    answering 307 had the prompt re-sent to any host it named, with Azure's `api-key` header (httpx strips only
+    Authorization across origins). Closed when dropped, as the package's own."""
+
+    def __init__(self) -> None:
+        super().__init__(follow_redirects=False)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
 def openai_client(endpoint: Endpoint) -> openai.OpenAI:
     """One client (and connection pool) per endpoint, shared by the process's threads."""
     client = _clients.get(endpoint)
@@ -75,6 +89,7 @@ def openai_client(endpoint: Endpoint) -> openai.OpenAI:
                     timeout=endpoint.timeout,
                     max_retries=0,  # we retry ourselves, once, and only on 429/5xx
                     default_headers=headers or None,
+                    http_client=_NoRedirectsClient(),
                 )
                 while len(_clients) >= MAX_CLIENTS:
                     del _clients[next(iter(_clients))]
@@ -118,6 +133,13 @@ def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError
             return UpstreamError(
                 f"{who} refused the credentials (HTTP {exc.status_code}); check the api_key.{said}",
                 code="provider_auth_failed",
+            )
+        if 300 <= exc.status_code < 400:
+            return UpstreamError(
+                f"{who} answered with a redirect (HTTP {exc.status_code}); redirects are not followed, so that "
+                "neither the key nor the request goes to a host nobody configured. Set the base URL to where it "
+                "points.",
+                code="provider_bad_request",
             )
         if exc.status_code == 429:
             return UpstreamError(

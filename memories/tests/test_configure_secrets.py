@@ -343,3 +343,23 @@ def test_a_base_url_with_credentials_stored_in_clear_is_sealed_by_the_migration(
     a_fresh_process()
     assert add(api_client).status_code == 200
     assert keys_received(configured_server) == {basic("bob:pw-SECRET-1")}  # the URL's credentials win (httpx)
+
+
+# --- redirects ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure_openai"])
+def test_a_provider_redirecting_elsewhere_gets_neither_the_key_nor_the_conversation_sent_on(
+    api_client, configured_server, provider
+):
+    """A base URL answering 307 to another host: the openai client followed it, and Azure's `api-key` header
+    (which httpx does not strip across origins, unlike Authorization) went along with the whole prompt."""
+    section = {"model": "fake-model", "api_key": "k-live-0123456789abcdef", "openai_base_url": configured_server.url}
+    assert configure(api_client, llm={"provider": provider, "config": section}).status_code == 200
+    with FakeOpenAI() as elsewhere:
+        configured_server.chat_queue.append(error(307, headers={"Location": f"{elsewhere.url}/chat/completions"}))
+        response = add(api_client, "My bank PIN is 4321")
+        assert not any("0123456789abcdef" in " ".join(call.headers.values()) for call in elsewhere.calls)
+        assert elsewhere.calls == []
+    assert response.status_code == 502
+    assert "redirect (HTTP 307)" in response.json()["detail"]
