@@ -29,7 +29,7 @@ import httpx
 from django.conf import settings
 
 from mem0server.exceptions import UpstreamError
-from mem0server.text import mask_urls, redact_secret_echoes
+from mem0server.text import mask_urls, redact_secret_echoes, url_secrets
 from memories import late_interaction
 from memories.configuration import server_config_current
 from memories.embedding_batch import EmbeddingBatcher
@@ -308,10 +308,11 @@ def api_scores(query: str, passages: list[str]) -> list[float]:
     except httpx.TimeoutException:
         raise RerankUnavailable(f"The rerank API at {where} did not answer within {timeout:g} s.") from None
     except httpx.HTTPError as exc:
-        reason = redact_secret_echoes(str(exc), key, url)
+        reason = redact_secret_echoes(str(exc), key, url, *url_secrets(url))
         raise RerankUnavailable(f"The rerank API at {where} could not be reached: {reason}.") from None
     if response.status_code != 200:
-        said = redact_secret_echoes(response.text[:200], key)
+        # Redacted before it is cut: a key cut in two at the end was no longer found, and its middle showed.
+        said = redact_secret_echoes(response.text[:1000], key, *url_secrets(url))[:200]
         raise RerankUnavailable(f"The rerank API at {where} answered {response.status_code}: {said}")
     try:
         return parse_api_scores(response.json(), len(passages))

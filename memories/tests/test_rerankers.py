@@ -199,6 +199,25 @@ def test_a_failing_rerank_api_keeps_the_fused_order_and_says_why_without_the_key
     assert [r["id"] for r in answer["results"]] == fused
 
 
+KEY = "Zq8XbT3mN1pL4vR7sW0yK2cF5hJ9dG6a"  # no telltale prefix: only knowing the key finds it
+
+
+@pytest.mark.parametrize(
+    ("key", "url_query", "body"),
+    [
+        (KEY, "", "x" * 172 + " Bearer " + KEY),  # the key begins 20 characters before the cut at 200
+        (None, "?api_key=" + KEY, "Invalid api_key " + KEY),  # the key in SEARCH_RERANK_URL's query, echoed bare
+    ],
+    ids=["key-at-the-cut", "key-in-the-url"],
+)
+def test_a_rerank_api_echoing_its_key_shows_none_of_it(api_client, chat, rerank_api, settings, key, url_query, body):
+    settings.SEARCH_RERANK_API_KEY, settings.SEARCH_RERANK_URL = key, rerank_api.url + url_query
+    rerank_api.queue.append(Scripted(status=401, body=body))
+    detail = search(api_client, query=QUERY, rerank=True)["rerank"]["detail"]
+    assert "answered 401" in detail
+    assert not any(KEY[i : i + 6] in detail for i in range(len(KEY) - 5)), detail
+
+
 def test_a_rerank_api_slower_than_the_timeout_keeps_the_fused_order(api_client, chat, rerank_api):
     fused = [r["id"] for r in search(api_client, query=QUERY)["results"]]
     release = threading.Event()
