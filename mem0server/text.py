@@ -78,6 +78,20 @@ def is_secret(key: str) -> bool:
     )
 
 
+def is_connection_string(key: str) -> bool:
+    """Whether a configuration key names a database connection string (Mem0's pgvector `connection_string`)."""
+    words = set(re.split(r"[^a-z0-9]+", key.lower()))
+    return {"connection", "string"} <= words or "dsn" in words
+
+
+def holds_secret(key: str, value: Any) -> bool:
+    """Whether a configuration value is a secret as a whole: a secret-named one, or a connection string in
+    libpq's keyword form ("dbname=… password=…"), whose password is no URL's for mask_urls to hide."""
+    if is_secret(key):
+        return True
+    return isinstance(value, str) and is_connection_string(key) and "://" not in value and "password" in value.lower()
+
+
 # A URL anywhere in a text: scheme, "://", then everything up to whitespace or a quote.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
 # The user info before the authority's last "@" (a password may hold one); never crosses into the path.

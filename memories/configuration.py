@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from mem0server.exceptions import Conflict, InvalidInput
-from mem0server.text import REDACTED, is_secret, mask_urls
+from mem0server.text import REDACTED, holds_secret, is_connection_string, is_secret, mask_urls
 from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
 from memories.llm import LLMClient
 from memories.models import Memory, MemorySentence, ServerConfig
@@ -104,7 +104,7 @@ def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     result = copy.deepcopy(base)
     for key, value in changes.items():
         current = result.get(key)
-        if value == REDACTED and is_secret(key):
+        if value == REDACTED and (is_secret(key) or is_connection_string(key)):
             continue
         new_provider = isinstance(value, dict) and value.get("provider") not in (None, (current or {}).get("provider"))
         if isinstance(value, dict) and isinstance(current, dict) and not (key in SECTIONS and new_provider):
@@ -123,7 +123,7 @@ def config_redacted(value: Any, key: str = "") -> Any:
         return [config_redacted(v) for v in value]
     if value is None or value == "":
         return value
-    if is_secret(key):
+    if holds_secret(key, value):
         return REDACTED
     if isinstance(value, str) and "://" in value:
         return mask_urls(value)

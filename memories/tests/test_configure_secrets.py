@@ -168,6 +168,34 @@ def test_a_member_sees_no_base_url_credentials_or_query_values(api_client, membe
     assert_hidden(caplog.text)
 
 
+@pytest.mark.parametrize(
+    "connection",
+    [
+        "dbname=mem0 user=mem0 password=PG-SECRET-3 host=db.internal",  # libpq's keyword form, as psycopg takes
+        "postgresql://mem0:PG-SECRET-3@db.internal:5432/mem0",
+    ],
+    ids=["keywords", "url"],
+)
+def test_a_vector_store_connection_strings_password_is_neither_shown_nor_stored_in_the_clear(
+    api_client, member_client, caplog, connection
+):
+    """Mem0's pgvector config takes a `connection_string`; in libpq's keyword form its password is no URL's, and
+    GET /configure showed it to every member (and it was stored unsealed)."""
+    vector_store = {"provider": "pgvector", "config": {"connection_string": connection}}
+    with caplog.at_level(logging.INFO):
+        assert configure(api_client, vector_store=vector_store).status_code == 200
+        shown = member_client.get("/configure")
+    assert shown.status_code == 200
+    assert "PG-SECRET-3" not in shown.content.decode()
+    assert "PG-SECRET-3" not in stored_text()
+    assert "PG-SECRET-3" not in caplog.text
+    # Posted back as shown, it keeps the value in force.
+    assert configure(api_client, vector_store=shown.json()["vector_store"]).status_code == 200
+    from memories.configuration import server_config_current
+
+    assert server_config_current().config["vector_store"]["config"]["connection_string"] == connection
+
+
 def test_a_provider_echoing_part_of_the_key_is_redacted(api_client, member_client, fake_openai, caplog):
     section = {"model": "fake-model", "api_key": "sk-live-ABCDEFGHIJKLMNOP", "openai_base_url": fake_openai.url}
     assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
