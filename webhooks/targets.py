@@ -18,6 +18,7 @@ _REFUSED_KINDS = (
     ("is_unspecified", "unspecified"),
     ("is_loopback", "loopback"),
     ("is_link_local", "link-local"),
+    ("is_site_local", "site-local"),  # IPv6 fec0::/10: deprecated, yet routed inside a site, and "global" to Python
     ("is_multicast", "multicast"),
     ("is_reserved", "reserved"),
     ("is_private", "private"),
@@ -63,7 +64,7 @@ def address_refusal(address: str) -> str | None:
     elif ip.version == 6 and ip.sixtofour is not None:  # 2002:7f00:1:: tunnels to 127.0.0.1 where 6to4 routes
         ip = ip.sixtofour
     for attribute, kind in _REFUSED_KINDS:
-        if getattr(ip, attribute):
+        if getattr(ip, attribute, False):  # is_site_local is IPv6 only
             return kind
     if not ip.is_global:  # e.g. 100.64.0.0/10, shared address space
         return "not public"

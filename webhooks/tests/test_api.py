@@ -144,6 +144,7 @@ def test_the_admin_principal_has_its_own_webhooks(api_client, alice_api, alice, 
         ("http://172.16.5.5/hook", "private"),
         ("https://169.254.169.254/latest/meta-data/", "link-local"),
         ("http://[fe80::1]/hook", "link-local"),
+        ("http://[fec0::1]/hook", "site-local"),  # deprecated, but still routed inside a site
         ("http://0.0.0.0/hook", "unspecified"),
         ("http://224.0.0.1/hook", "multicast"),
         ("http://240.0.0.1/hook", "reserved"),
