@@ -200,7 +200,9 @@ def call_with_retry(endpoint: Endpoint, call: Callable[[], T]) -> T:
         except openai.OpenAIError as exc:
             delay = _retry_delay(exc) if attempt == 1 else None
             if delay is None:
-                raise upstream_error(exc, endpoint) from exc
+                # Not chained: the client's exception holds the provider's answer unredacted (a key it echoed),
+                # and a traceback logged further up (a job worker's) printed it.
+                raise upstream_error(exc, endpoint) from None
             logger.info("%s call failed (%s); retrying once in %.2f s", endpoint.service, type(exc).__name__, delay)
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import string
 import uuid
@@ -161,6 +162,28 @@ def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_
     assert not Memory.objects.exists()
     [job] = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
     assert job.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [401, 503])
+def test_a_provider_echoing_the_key_leaves_it_out_of_the_worker_log(member, llm, settings, run_jobs, caplog, status):
+    """The worker logs a failed job with its traceback: the provider's own exception, chained below the
+    UpstreamError, carried its error body, key and all."""
+    from memories import configuration
+
+    key = "sk-live-ABCDEFGHIJKLMNOP"
+    configuration.server_config_set(changes={"llm": {"config": {"api_key": key}}})
+    settings.WORKER_MAX_ATTEMPTS = 1
+    llm.chat_queue.extend([error(status, f"Incorrect API key provided: {key}")] * 2)
+    event = queue_add(member, "I live in Oslo", infer=True)
+    with caplog.at_level(logging.INFO):
+        run_jobs()
+    event.refresh_from_db()
+    assert event.status == "FAILED"
+    assert "[redacted]" in event.error_message
+    assert "ended with status: Error" in caplog.text
+    assert key not in caplog.text
+    assert "sk-live-ABC" not in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
