@@ -369,6 +369,20 @@ def test_saving_the_configuration_page_as_shown_keeps_the_masked_base_url_and_th
     assert llm == {"model": "gpt-4.1-mini", "openai_base_url": base_url, "api_key": "sk-stored-key"}
 
 
+def test_the_connection_test_shows_the_embedders_base_url_masked(admin_user):
+    from memories.configuration import server_config_set
+    from memories.tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        url = fake.url.replace("http://", "http://proxy-user:pw-SECRET-1@")
+        section = {"model": "fake-embed", "embedding_dims": fake.dims, "openai_base_url": url, "api_key": "sk-x"}
+        server_config_set(changes={"embedder": {"provider": "openai", "config": section}})
+        page = logged_in(admin_user).post("/dashboard/configuration/test/").content.decode()
+    assert "answered (64 dims)" in page
+    assert "pw-SECRET-1" not in page
+    assert "proxy-user:[redacted]@" in page
+
+
 def test_a_configuration_the_server_cannot_use_is_explained(admin_user):
     response = logged_in(admin_user).post(
         "/dashboard/configuration/",
