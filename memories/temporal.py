@@ -232,12 +232,8 @@ def _anchored(query: str, end: int, weekday: int, today: date) -> tuple[tuple[da
     days = _window(name, {key: value.lower() for key, value in parts.items()}, today)
     if days is None or days[1] - days[0] != timedelta(days=1):
         return None
-    day = days[0]
-    if side["side"].lower() == "before":
-        day -= timedelta(days=(day.weekday() - weekday - 1) % 7 + 1)
-    else:
-        day += timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
-    return (day, day + timedelta(days=1)), anchor.end()
+    # The latest such weekday before that day, or the first after it: "last" and "next" read from it.
+    return _weekday("last" if side["side"].lower() == "before" else "next", weekday, days[0]), anchor.end()
 
 
 def _midnight(day: date, now: datetime) -> datetime:
