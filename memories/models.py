@@ -75,11 +75,12 @@ class Memory(models.Model):
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
             ),
-            # Scope lookups list newest first, so the scope id leads and created_at follows.
-            models.Index(fields=["user_id", "-created_at"], name="memory_user_created"),
-            models.Index(fields=["agent_id", "-created_at"], name="memory_agent_created"),
-            models.Index(fields=["app_id", "-created_at"], name="memory_app_created"),
-            models.Index(fields=["run_id", "-created_at"], name="memory_run_created"),
+            # Scope lookups list newest first, so the scope id leads and created_at follows. The account rides
+            # along: a member's scope is then counted from the index alone (selectors._scope_rows).
+            models.Index(fields=["user_id", "-created_at"], include=["account"], name="memory_user_created"),
+            models.Index(fields=["agent_id", "-created_at"], include=["account"], name="memory_agent_created"),
+            models.Index(fields=["app_id", "-created_at"], include=["account"], name="memory_app_created"),
+            models.Index(fields=["run_id", "-created_at"], include=["account"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
             GinIndex(fields=["metadata"], name="memory_metadata_gin"),
             GinIndex(fields=["search_vector"], name="memory_search_vector_gin"),

@@ -701,3 +701,44 @@ def test_a_memory_that_leaves_the_scope_while_it_is_searched_is_not_found(
     monkeypatch.setattr(selectors, "embed_query", embedded_after_another_request_commits)
     found = search(api_client, query="curry", user_id="alice", filters=filters, threshold=0).json()["results"]
     assert [r["memory"] for r in found] == ["Works as a dentist in Berlin"]
+
+
+@pytest.mark.parametrize("analyzed", [True, False], ids=["analyzed", "never-analyzed"])
+def test_keyword_scores_in_a_large_scope_do_not_depend_on_another_accounts_memories(
+    key_client, make_user, settings, analyzed
+):
+    """BM25's idf needs the scope's memory count. A large scope (searched through HNSW) took it from the table's
+    statistics, or counted it, for the scope ids alone: another account's memories under the same user_id changed
+    this account's keyword scores, which told it roughly how many memories others keep under that name."""
+    from django.db import connection
+
+    from memories.models import Memory
+    from memories.selectors import search_plan_cache_clear
+
+    settings.SEARCH_EXACT_MAX_ROWS = 0  # every scope through HNSW, as a scope of over 10,000 memories
+    owner = key_client(make_user("owner@example.com"))
+    other = make_user("other@example.com")
+    for text in ("Collects vintage stamps", "Plays the cello", "Walks the dog daily", "Bakes bread on Sundays"):
+        body = {"messages": [{"role": "user", "content": text}], "user_id": "alice", "infer": False}
+        assert owner.post("/memories", body, format="json").status_code == 200
+
+    def keyword_scores() -> dict[str, float]:
+        with connection.cursor() as cursor:
+            if analyzed:
+                cursor.execute(f"ANALYZE {Memory._meta.db_table}")
+            else:
+                cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = %s::regclass", [Memory._meta.db_table])
+        search_plan_cache_clear()
+        results = search(owner, query="vintage stamps", user_id="alice", threshold=0, explain=True).json()["results"]
+        return {r["memory"]: r["score_details"]["bm25"] for r in results if r["score_details"]["bm25"] > 0}
+
+    before = keyword_scores()
+    assert list(before) == ["Collects vintage stamps"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO memories_memory (id, text, hash, user_id, account_id, metadata, embedding, categories, "
+            "created_at, updated_at) SELECT gen_random_uuid(), 'filler number ' || g, md5(g::text), 'alice', %s, "
+            "'{}', array_fill(0.05::real, ARRAY[384])::vector, '{}', now(), now() FROM generate_series(1, 3000) g",
+            [other.pk],
+        )
+    assert keyword_scores() == before
