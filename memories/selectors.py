@@ -237,32 +237,46 @@ EXACT_MAX_SHARE = 0.1
 
 @dataclass(frozen=True)
 class ScopePlan:
-    """How to search one scope: exactly or through HNSW."""
+    """How to search one caller's scope: exactly or through HNSW, and (HNSW) its memory count for BM25."""
 
     exact: bool
+    # The caller's memories in the scope, counted (_scope_rows); None: counted in the search.
+    scope_rows: int | None
     # The scope is an OR of scope ids, which only bitmap scans read through their indexes (search.settings_sql).
     bitmaps: bool = False
     # Small enough to compare the memories of a time the query names one by one (search.WINDOW_CANDIDATES_MAX_ROWS).
     few: bool = False
 
 
-_plan_cache: dict[str, tuple[float, ScopePlan]] = {}
+_plan_cache: dict[tuple, tuple[float, ScopePlan]] = {}
 
 
-def _scope_plan(bounds: dict) -> ScopePlan:
+def _scope_plan(*, principal, bounds: dict) -> ScopePlan:
     """Whether to compare every memory of the scope rather than walk the HNSW index (see memories_search).
 
-    Kept per process for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly, and the
-    table size and planner estimate behind it cost two round trips per search.
+    PostgreSQL's estimate decides first; it covers every account's memories under the scope's ids. A scope it
+    finds too large for exact search is then counted, the caller's own memories only (_scope_rows): another
+    account's memories under the same user_id neither send this account's small scope through HNSW nor move
+    its keyword scores (BM25's idf takes the count), which told it roughly how many memories others keep.
+
+    Kept per process and caller for settings.SEARCH_PLAN_CACHE_SECONDS per scope: a scope's size moves slowly,
+    and the table size, planner estimate and count behind it cost up to three round trips.
     """
-    key = json.dumps(bounds, sort_keys=True, default=str)
+    owner = None if principal.is_admin else getattr(principal.account, "pk", None)
+    key = (principal.is_admin, owner, json.dumps(bounds, sort_keys=True, default=str))
     now = time.monotonic()
     cached = _plan_cache.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    rows, exact = _decide_exact(bounds)
+    total, rows, exact = _decide_exact(bounds)
+    scope_rows = None
+    if not exact:
+        scope_rows = _scope_rows(principal=principal, bounds=bounds)
+        rows = min(rows, scope_rows)
+        exact = _exact_for(float(scope_rows), total)
     plan = ScopePlan(
         exact=exact,
+        scope_rows=None if exact else scope_rows,
         bitmaps=any("OR" in bound for bound in _bounds_each(bounds)),
         few=rows <= search.WINDOW_CANDIDATES_MAX_ROWS,
     )
@@ -272,40 +286,25 @@ def _scope_plan(bounds: dict) -> ScopePlan:
 
 
 def search_plan_cache_clear() -> None:
-    """Forget every cached exact-or-HNSW decision and scope count (tests that grow a scope past the threshold)."""
+    """Forget every cached exact-or-HNSW decision (tests that grow a scope past the threshold)."""
     _plan_cache.clear()
-    _rows_cache.clear()
 
 
-# A large scope's memory count for BM25 stops at this many: it is read from the scope's index (which holds the
-# account, models.Memory), 5 ms for 10,000 memories and 17 ms for 100,000 here, and idf moves little past it
+# A large scope's count stops at this many: it is read from the scope's index (which holds the account,
+# models.Memory), 5 ms for 10,000 memories and 17 ms for 100,000 here, and idf moves little past it
 # (ln(N / df) grows by ln 2 when N doubles, for every word alike).
 SCOPE_ROWS_COUNTED_MAX = 100_000
 
-_rows_cache: dict[tuple, tuple[float, int]] = {}
-
 
 def _scope_rows(*, principal, bounds: dict) -> int:
-    """The memories of the caller's scope (its account's, every account's for an admin), for BM25's idf in a
-    scope too large to count in every search: counted up to SCOPE_ROWS_COUNTED_MAX, kept per process for
-    settings.SEARCH_PLAN_CACHE_SECONDS like the plan.
-
-    Only the caller's own memories count: the planner's statistics, which took this place before, cover every
-    account, and another account's memories under the same user_id moved this account's keyword scores.
-    """
-    key = (principal.is_admin, getattr(principal.account, "pk", None), json.dumps(bounds, sort_keys=True, default=str))
-    now = time.monotonic()
-    cached = _rows_cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    """The caller's memories in the scope (every account's for an admin), up to SCOPE_ROWS_COUNTED_MAX."""
     visible = memories_visible(principal=principal).filter(build_filter(bounds)).order_by()
-    rows = max(visible[:SCOPE_ROWS_COUNTED_MAX].count(), 1)
-    if settings.SEARCH_PLAN_CACHE_SECONDS > 0:
-        _keep(_rows_cache, key, (now + settings.SEARCH_PLAN_CACHE_SECONDS, rows))
-    return rows
+    return max(visible[:SCOPE_ROWS_COUNTED_MAX].count(), 1)
 
 
-def _decide_exact(bounds: dict) -> tuple[float, bool]:
+def _decide_exact(bounds: dict) -> tuple[float, float, bool]:
+    """The table's size, the scope's size by PostgreSQL's estimate, and whether that is small enough to search
+    exactly."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Memory._meta.db_table])
         total = cursor.fetchone()[0]
@@ -316,13 +315,16 @@ def _decide_exact(bounds: dict) -> tuple[float, bool]:
         # counted only to SEARCH_EXACT_MAX_ROWS = 500, a scope of any size read as small enough to compare one by one).
         enough = max(settings.SEARCH_EXACT_MAX_ROWS, EXACT_ALWAYS_ROWS, search.WINDOW_CANDIDATES_MAX_ROWS)
         rows = float(_scope_rows_counted(bounds, limit=enough + 1))
-        return rows, rows <= min(EXACT_ALWAYS_ROWS, settings.SEARCH_EXACT_MAX_ROWS)
-    rows = _scope_rows_estimate(bounds)
+    else:
+        rows = _scope_rows_estimate(bounds)
+    return total, rows, _exact_for(rows, total)
+
+
+def _exact_for(rows: float, total: float) -> bool:
+    """Whether a scope of `rows` memories in a table of `total` (negative: never analyzed) is searched exactly."""
     if rows > settings.SEARCH_EXACT_MAX_ROWS:
-        return rows, False
-    if rows <= EXACT_ALWAYS_ROWS:
-        return rows, True
-    return rows, rows <= total * EXACT_MAX_SHARE
+        return False
+    return rows <= EXACT_ALWAYS_ROWS or (total >= 0 and rows <= total * EXACT_MAX_SHARE)
 
 
 def _scope_rows_counted(bounds: dict, *, limit: int) -> int:
@@ -386,7 +388,7 @@ def memories_search(
         scope = _search_scope(principal=principal, filters=filters, show_expired=show_expired)
     except EmptyResultSet:
         return []  # filters no memory can match, such as {"key": {"in": []}}: Django compiles them to no SQL
-    plan = _scope_plan(bounds)
+    plan = _scope_plan(principal=principal, bounds=bounds)
     window = named_window(query, reference_date or timezone.now()) if settings.SEARCH_TEMPORAL_WEIGHT > 0 else None
     rescore = late_interaction.enabled()
     found = search.ranked(
@@ -394,8 +396,7 @@ def memories_search(
         query=query,
         query_vector=lambda: embedding.result()[0].vector,
         exact=plan.exact,
-        # An exact search counts its scope in the statement; a large scope is counted apart, now and then.
-        scope_rows=None if plan.exact else _scope_rows(principal=principal, bounds=bounds),
+        scope_rows=plan.scope_rows,
         bitmaps=plan.bitmaps,
         method=settings.SEARCH_FUSION,
         weight=settings.SEARCH_KEYWORD_WEIGHT,

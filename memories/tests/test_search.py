@@ -216,8 +216,8 @@ def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
     make_memory("Collects stamps", user_id="small")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Memory._meta.db_table}")
-    assert selectors._decide_exact({"user_id": "small"})[1] is True
-    assert selectors._decide_exact({"user_id": "big"})[1] is False
+    assert selectors._decide_exact({"user_id": "small"})[2] is True
+    assert selectors._decide_exact({"user_id": "big"})[2] is False
 
 
 def _nested(operator: str, levels: int, innermost: dict) -> dict:
@@ -742,3 +742,34 @@ def test_keyword_scores_in_a_large_scope_do_not_depend_on_another_accounts_memor
             [other.pk],
         )
     assert keyword_scores() == before
+
+
+def test_a_small_scope_is_searched_exactly_however_many_memories_another_account_keeps_under_its_user_id(
+    key_client, make_user, settings
+):
+    """The planner's estimate of a scope covers every account: 3,000 memories of another account under "alice"
+    sent this account's four through HNSW, which walks past the other account's rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from memories.models import Memory
+
+    settings.SEARCH_EXACT_MAX_ROWS = 2_000
+    owner = key_client(make_user("owner@example.com"))
+    other = make_user("other@example.com")
+    for text in ("Collects vintage stamps", "Plays the cello", "Walks the dog daily", "Bakes bread on Sundays"):
+        body = {"messages": [{"role": "user", "content": text}], "user_id": "alice", "infer": False}
+        assert owner.post("/memories", body, format="json").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO memories_memory (id, text, hash, user_id, account_id, metadata, embedding, categories, "
+            "created_at, updated_at) SELECT gen_random_uuid(), 'filler number ' || g, md5(g::text), 'alice', %s, "
+            "'{}', array_fill(0.05::real, ARRAY[384])::vector, '{}', now(), now() FROM generate_series(1, 3000) g",
+            [other.pk],
+        )
+        cursor.execute(f"ANALYZE {Memory._meta.db_table}")
+    with CaptureQueriesContext(connection) as queries:
+        results = search(owner, query="stamps", user_id="alice", threshold=0).json()["results"]
+    assert results[0]["memory"] == "Collects vintage stamps"
+    sql = " ".join(query["sql"] for query in queries)
+    assert "hnsw.iterative_scan" not in sql
