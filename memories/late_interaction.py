@@ -211,7 +211,7 @@ def _fused(memory: Memory) -> float:
     return memory.score
 
 
-def annotate(query: Encoded, memories: list[Memory], *, embedder) -> None:
+def annotate(query: Encoded, memories: Sequence[Memory], *, embedder) -> None:
     """Each memory's late-interaction score in score_details["late_interaction"], its score and order left as
     they are (for the late-interaction reranker, from the query embedding the search made). Nothing when the
     query has no word to match or no token vectors."""

@@ -264,17 +264,11 @@ def late_interaction_scores(query: str, memories: Sequence[Memory]) -> list[floa
             raise RerankUnavailable(
                 "Late interaction needs the local embedder on ONNX Runtime (EMBEDDER_RUNTIME=onnx)."
             )
-        asked = late_interaction.query_vectors(rows[0])
-        if asked is None:  # punctuation only: nothing to match
-            return [0.0] * len(memories)
-        found = late_interaction.scores(asked, memories, embedder, floors=[memory.score for memory in memories])
+        # Shown as the search's own would be (explain); none when the query has no word to match.
+        late_interaction.annotate(rows[0], memories, embedder=embedder)
     except EmbedderUnavailable as error:
         raise RerankUnavailable(str(error)) from error
-    for memory, value in zip(memories, found, strict=True):  # shown as the search's own would be (explain)
-        details = getattr(memory, "score_details", None)
-        if isinstance(details, dict):
-            details["late_interaction"] = value
-    return found
+    return [memory.score_details.get("late_interaction", 0.0) for memory in memories]
 
 
 # --- a rerank API (Cohere- or Jina-compatible) --------------------------------------------------------
