@@ -117,6 +117,28 @@ def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts,
     assert "alice likes oolong tea" in found
 
 
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({"errors_only": "on", "status_class": "6xx"}, "Select a valid choice. 6xx is not one of the available"),
+        ({"errors_only": "on", "auth_type": "cookie"}, "Select a valid choice. cookie is not one of the available"),
+        ({"path": "x" * 501}, "Ensure this value has at most 500 characters (it has 501)."),
+        ({"errors_only": "on", "window": "7d"}, "Select a valid choice. 7d is not one of the available choices."),
+    ],
+)
+def test_a_request_filter_the_form_refuses_is_a_400_naming_it_and_lists_no_request_as_matching(
+    two_accounts, alice, query, error
+):
+    response = logged_in(alice).get("/dashboard/requests/", query)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert escape(error) in body
+    # Alice's one logged request answered 200: listing it under "errors only" would show it as matching. (The
+    # traffic charts above the log, which no filter narrows, still name its route.)
+    assert '<td class="mono">/memories/alice-path</td>' not in body
+    assert "Correct the filter above to see the log." in body
+
+
 def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_accounts, alice, settings):
     settings.SEARCH_LATE_INTERACTION = False
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()

@@ -51,18 +51,25 @@ def _charts(traffic):
 @account_required
 def request_list(request):
     form = RequestFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    window, bucket = WINDOWS.get(filters.get("window") or "1h")
-    rows = requests_search(
-        principal=request.user,
-        limit=200,
-        errors_only=filters.get("errors_only", False),
-        path=filters.get("path", ""),
-        status_class=filters.get("status_class", ""),
-        auth_type=filters.get("auth_type", ""),
-        request_id=filters.get("request_id", ""),
+    invalid = form.is_bound and not form.is_valid()
+    filters = {} if invalid or not form.is_bound else form.cleaned_data
+    window, bucket = WINDOWS[filters.get("window") or "1h"]
+    # A filter the form refuses is a 400 with the field's error and no log rows: every request listed as if it
+    # matched a filter the reader asked for would mislead (errors only, with a status class mistyped).
+    rows = (
+        []
+        if invalid
+        else requests_search(
+            principal=request.user,
+            limit=200,
+            errors_only=filters.get("errors_only", False),
+            path=filters.get("path", ""),
+            status_class=filters.get("status_class", ""),
+            auth_type=filters.get("auth_type", ""),
+            request_id=filters.get("request_id", ""),
+        )
     )
     traffic = requests_traffic(principal=request.user, window=window, bucket=bucket)
     total = sum(b.requests for b in traffic.buckets)
-    context = {"form": form, "rows": rows, "charts": _charts(traffic), "total": total}
-    return render(request, "dashboard/requests.html", context)
+    context = {"form": form, "rows": rows, "charts": _charts(traffic), "total": total, "invalid": invalid}
+    return render(request, "dashboard/requests.html", context, status=400 if invalid else 200)
