@@ -46,7 +46,8 @@ FILTERS = {
     "description": (
         'Mem0 filters. {"key": value} means equality; operators: '
         '{"key": {"in"|"nin"|"gt"|"gte"|"lt"|"lte"|"ne"|"contains"|"icontains": value}}; '
-        '"AND"/"OR"/"NOT" take lists of filters. Keys user_id, agent_id, app_id, run_id, actor_id, role are '
+        '"AND"/"OR"/"NOT" take lists of filters (NOT also one filter object). '
+        "Keys user_id, agent_id, app_id, run_id, actor_id, role are "
         'columns, any other key is a metadata key. Example: {"AND": [{"user_id": "alice"}, {"topic": "food"}]}.'
     ),
 }

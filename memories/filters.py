@@ -1,11 +1,12 @@
 """Mem0's filter language, translated into one Django Q that runs inside PostgreSQL.
 
 `{"key": value}` is equality; `{"key": {"op": value}}` applies an operator; `"*"` means "has any
-value"; `AND` / `OR` / `NOT` take lists of filters. Scope ids and actor/role are columns, `categories` is the
-memory's list of categories (eq and contains: has that one; in: has one of these), every other key is a
-metadata (JSONB) key, except the three fields of Mem0's v2 filters that are not: `keywords` (text in the
-memory: contains, icontains), `memory_ids` (a list of ids, or in / nin) and `metadata` (an object of metadata
-conditions, `{"metadata": {"topic": "food"}}`, which is also how to name a metadata key called like one of these).
+value"; `AND` / `OR` / `NOT` take lists of filters (`NOT` also one filter object, as Mem0's docs write it).
+Scope ids and actor/role are columns, `categories` is the memory's list of categories (eq and contains: has
+that one; in: has one of these), every other key is a metadata (JSONB) key, except the three fields of Mem0's
+v2 filters that are not: `keywords` (text in the memory: contains, icontains), `memory_ids` (a list of ids, or
+in / nin) and `metadata` (an object of metadata conditions, `{"metadata": {"topic": "food"}}`, which is also
+how to name a metadata key called like one of these).
 """
 
 from __future__ import annotations
@@ -83,8 +84,7 @@ def filter_check_size(filters: Any) -> None:
                     raise InvalidInput(
                         f"filters nest AND/OR/NOT deeper than {max_depth} levels (MAX_FILTER_DEPTH).", field="filters"
                     )
-                if isinstance(value, list):
-                    stack.extend((child, depth + 1) for child in value)
+                stack.extend((child, depth + 1) for child in logical_items(key, value))
                 continue
             for name, condition in _conditions_of(key, value):
                 operators = condition if isinstance(condition, dict) and condition else {"eq": condition}
@@ -201,15 +201,27 @@ def filter_keys(filters: dict[str, Any] | None) -> set[str]:
         for key, value in stack.pop().items():
             if key not in LOGICAL:
                 keys.add(key)
-            elif isinstance(value, list):
-                stack.extend(item for item in value if isinstance(item, dict))
+            else:
+                stack.extend(item for item in logical_items(key, value) if isinstance(item, dict))
     return keys
 
 
+def logical_items(op: str, value: Any) -> list[Any]:
+    """The filters an AND / OR / NOT holds: its list, or for NOT also one filter object (`{"NOT": {...}}`, as
+    Mem0's docs and clients write it), which is a list of one. Anything else: [] (_logical names the wrong shape)."""
+    if isinstance(value, list):
+        return value
+    if op == "NOT" and isinstance(value, dict) and value:
+        return [value]
+    return []
+
+
 def _logical(op: str, value: Any) -> Q:
-    if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
-        raise InvalidInput(f"filters.{op} must be a non-empty list of filter objects.")
-    parts = [_build(item) for item in value]
+    items = logical_items(op, value)
+    if not items or not all(isinstance(item, dict) for item in items):
+        either = " (or, for NOT, one filter object)" if op == "NOT" else ""
+        raise InvalidInput(f"filters.{op} must be a non-empty list of filter objects{either}.")
+    parts = [_build(item) for item in items]
     if op == "OR":
         q = Q()
         for part in parts:

@@ -56,6 +56,8 @@ def texts(filters: dict, **scope) -> set[str]:
         ({"NOT": [{"topic": "food"}]}, {"dentist", "cello", "plain"}),
         ({"NOT": [{"rating": {"gte": 4}}]}, {"pasta", "cello", "plain", "bot note"}),
         ({"topic": "food", "NOT": [{"tags": {"icontains": "spicy"}}]}, {"pasta", "bot note"}),
+        ({"NOT": {"topic": "food"}}, {"dentist", "cello", "plain"}),  # one object, as Mem0's docs write it
+        ({"NOT": {"topic": "food", "rating": 5}}, {"pasta", "dentist", "cello", "plain", "bot note"}),
     ],
 )
 def test_filter_operators(catalogue, filters, expected):
@@ -73,6 +75,8 @@ def test_filters_combine_with_the_scope(catalogue):
         ({"topic": {}}, "empty"),
         ({"OR": {"topic": "food"}}, "OR"),
         ({"AND": []}, "AND"),
+        ({"NOT": {}}, "NOT"),
+        ({"NOT": "topic"}, "NOT"),
         ({"rating": {"gt": [1]}}, "rating.gt"),
         ({"topic": {"in": "food"}}, "topic.in"),
         ({"tags": {"contains": 3}}, "tags.contains"),

@@ -98,8 +98,10 @@ def test_a_search_query_longer_than_the_limit_is_a_400_naming_it(api_client):
         ({"OR": [{f"k{i}": {"in": list(range(1000))}} for i in range(3)]}, "MAX_FILTER_LIST"),
         ({"OR": [{"topic": f"t{i}"} for i in range(101)]}, "MAX_FILTER_CONDITIONS"),
         ({f"key{i}": {"gte": i, "lte": i + 1} for i in range(51)}, "MAX_FILTER_CONDITIONS"),
+        # NOT's one filter object counts as a list of one would.
+        ({"NOT": {"OR": [{"topic": f"t{i}"} for i in range(101)]}}, "MAX_FILTER_CONDITIONS"),
     ],
-    ids=["in", "nin", "lists", "or", "operators"],
+    ids=["in", "nin", "lists", "or", "operators", "not-object"],
 )
 def test_a_filter_beyond_a_limit_is_a_400_naming_it_in_search_and_list(api_client, filters, setting):
     response = search(api_client, filters=filters)
