@@ -25,7 +25,7 @@ from django.db.models.lookups import Contains, IContains
 
 from mem0server.exceptions import InvalidInput
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
-from memories.timestamps import parse_timestamp
+from memories.timestamps import is_bare_date, parse_timestamp, utc_day
 
 COLUMNS = (*SCOPE_FIELDS, "actor_id", "role")
 CATEGORIES = "categories"
@@ -288,9 +288,30 @@ def _time_op(key: str, op: str, value: Any) -> Q:
         moment = parse_timestamp(value)
     except ValueError as error:
         raise InvalidInput(f"filters.{key}.{op}: {error}") from None
+    if is_bare_date(value):
+        return _day_op(column, op, value)
     if op == "ne":
         return negate(Q(**{column: moment}))
     return Q(**{f"{column}__{_TIME_LOOKUPS[op]}": moment})
+
+
+def _day_op(column: str, op: str, day: str) -> Q:
+    """`op` against a bare date, which is that whole UTC day: `lte "2024-07-01"` keeps 2024-07-01T15:00Z, `gt`
+    starts at the next day's midnight, equality is anywhere in the day."""
+    start, end = utc_day(day)
+    from_start = Q(**{f"{column}__gte": start})
+    # The day after 9999-12-31 holds no time, so nothing is after it and every time is before its end.
+    from_end = Q(**{f"{column}__gte": end}) if end else Q(pk__in=[])
+    before_end = Q(**{f"{column}__lt": end}) if end else Q(**{f"{column}__isnull": False})
+    if op in ("eq", "ne"):
+        within = from_start & before_end
+        return within if op == "eq" else negate(within)
+    return {
+        "gt": from_end,
+        "gte": from_start,
+        "lt": Q(**{f"{column}__lt": start}),
+        "lte": before_end,
+    }[op]
 
 
 def _require(key: str, op: str, value: Any, check: Callable[[Any], bool], what: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 # 0001-01-01 .. 9999-12-31: what a PostgreSQL timestamptz and Python's datetime both hold.
@@ -49,6 +49,35 @@ def parse_timestamp(value: Any) -> datetime:
             raise ValueError(f"{value[:40]!r} is out of range once in UTC (years 1 to 9999).") from None
         return parsed
     raise ValueError("must be unix seconds or an ISO 8601 date-time string.")
+
+
+def is_bare_date(value: Any) -> bool:
+    """Whether `value` is a calendar date without a time ("2024-07-01"), which filters read as that whole UTC day.
+    Unix seconds (which can also be eight or ten digits long) are a moment."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def utc_day(day: str) -> tuple[datetime, datetime | None]:
+    """The UTC day a bare date names, as [start, end): its midnight and the next day's (None after 9999-12-31,
+    the last day a datetime holds). Raises ValueError as parse_timestamp does."""
+    start = parse_timestamp(day)
+    try:
+        return start, start + timedelta(days=1)
+    except OverflowError:
+        return start, None
 
 
 def dated_text(text: str, when: datetime | None) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import json
-from datetime import date, timedelta
 from functools import cached_property
 
 from django.conf import settings
@@ -239,37 +238,21 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         filters = merge_scope(attrs, attrs.get("filters"))
         conditions = category_condition(attrs.pop("categories", None))
         if start := attrs.pop("start_date", None):
-            conditions.append({"created_at": {"gte": _created_bound("start_date", start, day_end=False)}})
+            conditions.append({"created_at": {"gte": _created_bound("start_date", start)}})
         if end := attrs.pop("end_date", None):
-            conditions.append({"created_at": {"lte": _created_bound("end_date", end, day_end=True)}})
+            conditions.append({"created_at": {"lte": _created_bound("end_date", end)}})
         attrs["filters"] = {"AND": [filters, *conditions]} if conditions else filters
         return attrs
 
 
-def _created_bound(field: str, value: str, *, day_end: bool) -> str:
-    """An ISO 8601 bound for the created_at filter; a bare date ends at its last microsecond when day_end."""
+def _created_bound(field: str, value: str) -> str:
+    """A bound for the created_at filter, which reads a bare YYYY-MM-DD as that whole UTC day (so an end date
+    includes it); a 400 naming `field` when it is no time."""
     try:
-        moment = parse_timestamp(value)
+        parse_timestamp(value)
     except ValueError as exc:
         raise serializers.ValidationError({field: f"{value[:40]!r}: {exc}"}) from None
-    if day_end and _is_bare_date(value.strip()):  # YYYY-MM-DD: the whole day
-        moment += timedelta(days=1) - timedelta(microseconds=1)
-    return moment.isoformat()
-
-
-def _is_bare_date(text: str) -> bool:
-    """A calendar date without a time; unix seconds (which can also be ten characters long) are a moment."""
-    try:
-        float(text)
-    except ValueError:
-        pass
-    else:
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return value.strip()
 
 
 class PlatformMemoryPageSerializer(serializers.Serializer):

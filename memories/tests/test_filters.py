@@ -201,3 +201,20 @@ def test_memory_ids_filter_keeps_or_leaves_out_the_named_memories(catalogue):
 def test_malformed_keywords_memory_ids_or_metadata_filters_say_what_is_wrong(catalogue, filters, says):
     with pytest.raises(InvalidInput, match=says):
         texts(filters)
+
+
+@pytest.mark.parametrize(
+    ("filters", "matches"),
+    [
+        ({"created_at": {"lte": "9999-12-31"}}, True),  # the whole last day: every memory
+        ({"created_at": {"gt": "9999-12-31"}}, False),  # no day follows it
+        ({"created_at": "9999-12-31"}, False),
+        ({"created_at": {"ne": "9999-12-31"}}, True),
+        ({"created_at": {"gte": "0001-01-01"}}, True),
+        ({"created_at": {"lt": "0001-01-01"}}, False),
+        ({"timestamp": {"lte": "9999-12-31"}}, False),  # only memories that have a timestamp
+    ],
+)
+def test_a_bare_date_at_the_ends_of_time_is_a_whole_day_too(catalogue, filters, matches):
+    everything = texts({})
+    assert texts(filters) == (everything if matches else set())

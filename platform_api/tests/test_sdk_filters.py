@@ -3,8 +3,12 @@ to a live server: what the SDK's user gets back."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from mem0 import MemoryClient
+
+from memories.models import Memory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,3 +52,44 @@ def test_not_takes_one_filter_object_as_mem0s_docs_write_it(client, remember):
     assert listed(client, {"NOT": {"topic": "spam"}}) == listed(client, {"NOT": [{"topic": "spam"}]})
     hits = client.search("a drink", filters={"user_id": "alice", "NOT": {"topic": {"in": ["spam", "games"]}}})
     assert [hit["memory"] for hit in hits["results"]] == ["Likes tea"]
+
+
+# --- time fields ----------------------------------------------------------------------------------------------
+
+# Each time field of the filters and the column it reads.
+TIME_FIELDS = {"created_at": "created_at", "updated_at": "updated_at", "timestamp": "occurred_at"}
+
+
+@pytest.fixture
+def around_july_first(remember):
+    """Three of alice's memories, the field's column set to just before, during and just after 2024-07-01 (UTC)."""
+
+    def make(field: str) -> None:
+        for text, moment in [
+            ("June's last second", datetime(2024, 6, 30, 23, 59, 59, tzinfo=UTC)),
+            ("July 1st, afternoon", datetime(2024, 7, 1, 15, tzinfo=UTC)),
+            ("July 2nd, midnight", datetime(2024, 7, 2, tzinfo=UTC)),
+        ]:
+            Memory.objects.filter(id=remember(text)).update(**{TIME_FIELDS[field]: moment})
+
+    return make
+
+
+@pytest.mark.parametrize("field", TIME_FIELDS)
+def test_a_bare_date_on_a_time_field_means_that_whole_utc_day(client, around_july_first, field):
+    around_july_first(field)
+    june, first, second = "June's last second", "July 1st, afternoon", "July 2nd, midnight"
+    day = "2024-07-01"
+
+    assert listed(client, {field: day}) == [first]
+    assert listed(client, {field: {"ne": day}}) == [second, june]
+    assert listed(client, {field: {"lte": day}}) == [first, june]
+    assert listed(client, {field: {"lt": day}}) == [june]
+    assert listed(client, {field: {"gte": day}}) == [second, first]
+    assert listed(client, {field: {"gt": day}}) == [second]
+    # Mem0's own example: July, both ends included.
+    assert listed(client, {field: {"gte": "2024-07-01", "lte": "2024-07-31"}}) == [second, first]
+    # A time is still that moment.
+    assert listed(client, {field: {"lte": "2024-07-01T00:00:00Z"}}) == [june]
+    hits = client.search("July", filters={"user_id": "alice", field: {"lte": day}}, threshold=0)
+    assert sorted(hit["memory"] for hit in hits["results"]) == [first, june]
