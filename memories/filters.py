@@ -282,12 +282,24 @@ _TIME_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lt
 
 def _time_op(key: str, op: str, value: Any) -> Q:
     column = TIME_COLUMNS[key]
+    if op in ("in", "nin"):
+        values = _require(key, op, value, lambda v: isinstance(v, list), "a list of times or dates")
+        q = Q(pk__in=[])
+        for item in values:
+            q |= _time_compare(column, "eq", item, label=f"{key}.{op}")
+        return negate(q) if op == "nin" else q
     if op not in (*_TIME_LOOKUPS, "ne"):
-        raise InvalidInput(f"filters.{key} takes eq, ne, gt, gte, lt or lte (unix seconds or ISO 8601), not {op}.")
+        raise InvalidInput(
+            f"filters.{key} takes eq, ne, gt, gte, lt, lte, in or nin (unix seconds or ISO 8601), not {op}."
+        )
+    return _time_compare(column, op, value, label=f"{key}.{op}")
+
+
+def _time_compare(column: str, op: str, value: Any, *, label: str) -> Q:
     try:
         moment = parse_timestamp(value)
     except ValueError as error:
-        raise InvalidInput(f"filters.{key}.{op}: {error}") from None
+        raise InvalidInput(f"filters.{label}: {error}") from None
     if is_bare_date(value):
         return _day_op(column, op, value)
     if op == "ne":

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from mem0 import MemoryClient
+from mem0.exceptions import ValidationError
 
 from memories.models import Memory
 
@@ -93,3 +94,19 @@ def test_a_bare_date_on_a_time_field_means_that_whole_utc_day(client, around_jul
     assert listed(client, {field: {"lte": "2024-07-01T00:00:00Z"}}) == [june]
     hits = client.search("July", filters={"user_id": "alice", field: {"lte": day}}, threshold=0)
     assert sorted(hit["memory"] for hit in hits["results"]) == [first, june]
+
+
+@pytest.mark.parametrize("field", TIME_FIELDS)
+def test_in_on_a_time_field_keeps_memories_of_any_of_those_days_or_moments(client, around_july_first, field):
+    around_july_first(field)
+    june, first, second = "June's last second", "July 1st, afternoon", "July 2nd, midnight"
+
+    assert listed(client, {field: {"in": ["2024-07-01", "2024-07-02"]}}) == [second, first]
+    assert listed(client, {field: {"in": ["2024-06-30T23:59:59Z", "2024-07-02"]}}) == [second, june]
+    assert listed(client, {field: {"in": [int(datetime(2024, 7, 2, tzinfo=UTC).timestamp())]}}) == [second]
+    assert listed(client, {field: {"nin": ["2024-07-01"]}}) == [second, june]
+    assert listed(client, {field: {"in": []}}) == []
+    with pytest.raises(ValidationError, match=f"filters.{field}.in"):
+        listed(client, {field: {"in": "2024-07-01"}})
+    with pytest.raises(ValidationError, match=f"filters.{field}.in"):
+        listed(client, {field: {"in": ["2024-07-01", "soon"]}})
