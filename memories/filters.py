@@ -2,11 +2,12 @@
 
 `{"key": value}` is equality; `{"key": {"op": value}}` applies an operator; `"*"` means "has any
 value"; `AND` / `OR` / `NOT` take lists of filters (`NOT` also one filter object, as Mem0's docs write it).
-Scope ids and actor/role are columns, `categories` is the memory's list of categories (eq and contains: has
-that one; in: has one of these), every other key is a metadata (JSONB) key, except the three fields of Mem0's
-v2 filters that are not: `keywords` (text in the memory: contains, icontains), `memory_ids` (a list of ids, or
-in / nin) and `metadata` (an object of metadata conditions, `{"metadata": {"topic": "food"}}`, which is also
-how to name a metadata key called like one of these).
+Scope ids and actor/role are columns, as are the time keys (TIME_COLUMNS) and `expiration_date`; `categories`
+is the memory's list of categories (eq and contains: has that one; in: has one of these), every other key is a
+metadata (JSONB) key, except the three fields of Mem0's v2 filters that are not: `keywords` (text in the
+memory: contains, icontains), `memory_ids` (a list of ids, or in / nin) and `metadata` (an object of metadata
+conditions, `{"metadata": {"topic": "food"}}`, which is also how to name a metadata key called like one of
+these).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +36,8 @@ KEYWORDS, MEMORY_IDS, METADATA = "keywords", "memory_ids", "metadata"
 # Time keys: `timestamp` (when the conversation happened), created_at and updated_at; values are unix seconds
 # or ISO 8601. They are columns, not metadata keys.
 TIME_COLUMNS = {"timestamp": "occurred_at", "created_at": "created_at", "updated_at": "updated_at"}
+# The day a memory expires (the add's expiration_date), a date column: compared with dates (YYYY-MM-DD).
+EXPIRATION = "expiration_date"
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -251,6 +255,8 @@ def _condition(key: str, value: Any, *, metadata_only: bool = False) -> Q:
             return ~Q(categories=[])
         if key in TIME_COLUMNS:
             return Q(**{f"{TIME_COLUMNS[key]}__isnull": False})
+        if key == EXPIRATION:
+            return Q(expiration_date__isnull=False)
         return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
     if not isinstance(value, dict):
         return _operator(key, "eq", value, metadata_only=metadata_only)
@@ -269,6 +275,8 @@ def _operator(key: str, op: str, value: Any, *, metadata_only: bool = False) -> 
         return _metadata_ops[op](key, value)
     if key in TIME_COLUMNS:
         return _time_op(key, op, value)
+    if key == EXPIRATION:
+        return _expiration_op(op, value)
     if key == CATEGORIES:
         if op not in _category_ops:
             raise InvalidInput(f"filters.categories takes {', '.join(_category_ops)}, not {op}.")
@@ -324,6 +332,30 @@ def _day_op(column: str, op: str, day: str) -> Q:
         "lt": Q(**{f"{column}__lt": start}),
         "lte": before_end,
     }[op]
+
+
+def _expiration_op(op: str, value: Any) -> Q:
+    """`op` on the day a memory expires; memories without an expiration date are "not equal" to every day."""
+    if op in ("in", "nin"):
+        values = _require(EXPIRATION, op, value, lambda v: isinstance(v, list), "a list of dates (YYYY-MM-DD)")
+        q = Q(expiration_date__in=[_expiration_day(op, item) for item in values])
+        return negate(q) if op == "nin" else q
+    if op not in (*_TIME_LOOKUPS, "ne"):
+        raise InvalidInput(f"filters.{EXPIRATION} takes eq, ne, gt, gte, lt, lte, in or nin (dates), not {op}.")
+    day = _expiration_day(op, value)
+    if op == "ne":
+        return negate(Q(expiration_date=day))
+    return Q(**{f"expiration_date__{_TIME_LOOKUPS[op]}": day})
+
+
+def _expiration_day(op: str, value: Any) -> date:
+    # A time of day would have to be rounded to a day one way or the other: asked for instead.
+    if not is_bare_date(value):
+        raise InvalidInput(
+            f"filters.{EXPIRATION}.{op} takes a date, YYYY-MM-DD (a memory expires on a day, not at a moment), "
+            f"got {json.dumps(value)[:100]}."
+        )
+    return date.fromisoformat(value.strip())
 
 
 def _require(key: str, op: str, value: Any, check: Callable[[Any], bool], what: str) -> Any:

@@ -3,7 +3,7 @@ to a live server: what the SDK's user gets back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from mem0 import MemoryClient
@@ -110,3 +110,43 @@ def test_in_on_a_time_field_keeps_memories_of_any_of_those_days_or_moments(clien
         listed(client, {field: {"in": "2024-07-01"}})
     with pytest.raises(ValidationError, match=f"filters.{field}.in"):
         listed(client, {field: {"in": ["2024-07-01", "soon"]}})
+
+
+# --- expiration_date ------------------------------------------------------------------------------------------
+
+
+def test_filters_on_expiration_date_compare_the_memorys_expiry_day(client, remember):
+    remember("Trip plan", expiration_date=date(2090, 1, 1))
+    remember("Coupon", expiration_date=date(2091, 6, 30))
+    remember("Forever")
+    remember("Old promo", expiration_date=date(2001, 1, 1))
+
+    assert listed(client, {"expiration_date": {"lte": "2090-12-31"}}) == ["Trip plan"]
+    assert listed(client, {"expiration_date": {"lte": "2090-12-31"}}, show_expired=True) == ["Old promo", "Trip plan"]
+    assert listed(client, {"expiration_date": {"lt": "2090-01-01"}}, show_expired=True) == ["Old promo"]
+    assert listed(client, {"expiration_date": {"gt": "2090-01-01"}}) == ["Coupon"]
+    assert listed(client, {"expiration_date": {"gte": "2090-01-01"}}) == ["Coupon", "Trip plan"]
+    assert listed(client, {"expiration_date": "2091-06-30"}) == ["Coupon"]
+    assert listed(client, {"expiration_date": {"eq": "2091-06-30"}}) == ["Coupon"]
+    assert listed(client, {"expiration_date": {"ne": "2090-01-01"}}) == ["Forever", "Coupon"]
+    assert listed(client, {"expiration_date": {"in": ["2090-01-01", "2091-06-30"]}}) == ["Coupon", "Trip plan"]
+    assert listed(client, {"expiration_date": {"nin": ["2090-01-01"]}}) == ["Forever", "Coupon"]
+    assert listed(client, {"expiration_date": "*"}) == ["Coupon", "Trip plan"]
+    assert listed(client, {"NOT": {"expiration_date": "*"}}) == ["Forever"]
+    hits = client.search("coupon", filters={"user_id": "alice", "expiration_date": {"gte": "2091-01-01"}})
+    assert [hit["memory"] for hit in hits["results"]] == ["Coupon"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "says"),
+    [
+        ({"lte": "soon"}, "filters.expiration_date.lte"),
+        ({"lte": "2090-01-01T10:00:00Z"}, "filters.expiration_date.lte"),  # a day, not a moment
+        ({"gt": 1_700_000_000}, "filters.expiration_date.gt"),
+        ({"in": "2090-01-01"}, "filters.expiration_date.in"),
+        ({"contains": "2090"}, "filters.expiration_date"),
+    ],
+)
+def test_a_bad_expiration_date_filter_is_the_sdks_validation_error_naming_it(client, condition, says):
+    with pytest.raises(ValidationError, match=says):
+        listed(client, {"expiration_date": condition})
