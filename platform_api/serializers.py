@@ -208,10 +208,10 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         "'*') and AND / OR / NOT lists. Without filters: every memory the caller may see.",
     )
     page = serializers.IntegerField(
-        min_value=1, max_value=MAX_PAGE, required=False, help_text="Also accepted in the query."
+        min_value=1, max_value=MAX_PAGE, required=False, help_text="Also accepted in the query, whose value wins."
     )
     page_size = serializers.IntegerField(
-        min_value=1, max_value=MAX_TOP_K, required=False, help_text="Also accepted in the query."
+        min_value=1, max_value=MAX_TOP_K, required=False, help_text="Also accepted in the query, whose value wins."
     )
     show_expired = serializers.BooleanField(default=False)
     start_date = serializers.CharField(

@@ -171,12 +171,18 @@ def page_answer(request, found, page: int) -> dict:
     }
 
 
+def paging(name: str, params, query: dict, body: dict) -> int:
+    """page or page_size: the query's when it has one (Mem0's reference: it takes precedence, and the SDKs send
+    them there), else the body's, else the query serializer's default."""
+    return query[name] if name in params else body.get(name, query[name])
+
+
 class ListView(PlatformView):
     @extend_schema(summary="List memories by filters, paged", operation_id="platform_memories_list", **LIST_SCHEMA)
     def post(self, request):
         query = validated(PlatformPageQuerySerializer, request.query_params)
         body = validated(PlatformListRequestSerializer, request.data)
-        page, page_size = body.get("page", query["page"]), body.get("page_size", query["page_size"])
+        page, page_size = (paging(name, request.query_params, query, body) for name in ("page", "page_size"))
         found = selectors.memories_list(
             principal=request.user,
             scope={},

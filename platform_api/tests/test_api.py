@@ -227,6 +227,22 @@ def test_get_all_on_v2_pages_with_body_or_query_page_numbers(token_client):
         assert "page" not in parse_qs(urlparse(page["previous"]).query)  # page 1
 
 
+@pytest.mark.parametrize("path", ["/v3/memories/", "/v2/memories/"])
+def test_get_all_page_and_page_size_in_the_query_win_over_the_bodys(token_client, path):
+    """Mem0's reference: the query parameter takes precedence (the SDKs send them there)."""
+    for i in range(3):
+        add(token_client, f"Fact {i}")
+    body = {"filters": {"user_id": "alice"}, "page": 1, "page_size": 3}
+    both = token_client.post(f"{path}?page=2&page_size=1", body, format="json")
+    assert both.status_code == 200, both.json()
+    assert [m["memory"] for m in both.json()["results"]] == ["Fact 1"]
+    # One of them in the query: that one from the query, the other from the body.
+    size = token_client.post(f"{path}?page_size=2", body, format="json").json()
+    assert [m["memory"] for m in size["results"]] == ["Fact 2", "Fact 1"]
+    page = token_client.post(f"{path}?page=3", {**body, "page_size": 1}, format="json").json()
+    assert [m["memory"] for m in page["results"]] == ["Fact 0"]
+
+
 def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_send_it(token_client, member):
     """Python mem0ai 0.1.x's get_all() and the TypeScript client 2.x's getAll() (their defaults): a list, or a page
     when both page and page_size are given (Mem0's reference)."""
