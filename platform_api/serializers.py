@@ -232,11 +232,40 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Accepted: a memory is stored as its latest version only (history keeps the earlier texts).",
     )
+    keywords = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=settings.MAX_QUERY_CHARS,
+        help_text="Only memories whose text holds this text, in any case (as filters "
+        '{"keywords": {"icontains": "..."}}).',
+    )
+    metadata = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text="Metadata conditions the memories must also meet, as the filters' metadata field (as on search).",
+    )
     output_format = output_format_field()
+    # Sent beside the options, changing nothing that is listed: Mem0's CLI sends source, older clients version
+    # (Python's get_all(version=...)) and org_name / project_name (the TypeScript client's older project names).
+    PASSED = ("source", "version", "org_name", "project_name")
 
     def validate(self, attrs):
+        # The SDKs send every keyword argument of get_all in the body: one ignored here (top_k, a misspelt
+        # page_size) answered more memories than asked for, as if it had been applied.
+        unknown_params_refuse(
+            self.initial_data,
+            [*self.fields, *self.PASSED],
+            what="field",
+            takes="get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, "
+            "show_expired, latest_only, output_format, org_id and project_id.",
+        )
         filters = merge_scope(attrs, attrs.get("filters"))
         conditions = category_condition(attrs.pop("categories", None))
+        if keywords := attrs.pop("keywords", None):
+            conditions.append({"keywords": {"icontains": keywords}})
+        if metadata := attrs.pop("metadata", None):
+            conditions.append({"metadata": metadata})
         if start := attrs.pop("start_date", None):
             conditions.append({"created_at": {"gte": _created_bound("start_date", start)}})
         if end := attrs.pop("end_date", None):

@@ -150,3 +150,30 @@ def test_filters_on_expiration_date_compare_the_memorys_expiry_day(client, remem
 def test_a_bad_expiration_date_filter_is_the_sdks_validation_error_naming_it(client, condition, says):
     with pytest.raises(ValidationError, match=says):
         listed(client, {"expiration_date": condition})
+
+
+# --- get_all's keywords and other options ---------------------------------------------------------------------
+
+
+def test_get_all_keywords_keeps_memories_whose_text_holds_them(client, remember):
+    remember("Drinks green tea", metadata={"topic": "drinks"})
+    remember("Drinks black coffee", metadata={"topic": "drinks"})
+    remember("Teaches the cello", metadata={"topic": "music"})
+
+    assert listed(client, keywords="TEA") == ["Teaches the cello", "Drinks green tea"]
+    assert listed(client, keywords="green tea") == ["Drinks green tea"]
+    assert listed(client, {"metadata": {"topic": "drinks"}}, keywords="tea") == ["Drinks green tea"]
+    # get_all's metadata option, as search's: conditions the memories must also meet.
+    assert listed(client, metadata={"topic": "drinks"}) == ["Drinks black coffee", "Drinks green tea"]
+    with pytest.raises(ValidationError, match="keywords"):
+        listed(client, keywords=["tea"])
+
+
+@pytest.mark.parametrize("option", [{"top_k": 1}, {"page_sise": 1}, {"query": "tea"}, {"rerank": True}])
+def test_a_get_all_option_the_server_would_ignore_is_the_sdks_validation_error(client, remember, option):
+    """Each of these answered every memory, as if it had been applied."""
+    remember("Drinks green tea")
+    remember("Drinks black coffee")
+    [name] = option
+    with pytest.raises(ValidationError, match=f"Unknown field.*{name}.*takes filters"):
+        listed(client, **option)
