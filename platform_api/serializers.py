@@ -23,7 +23,6 @@ from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
     REFERENCE_DATE_HELP,
-    MemorySerializer,
     MessagesField,
     RerankOutcomeSerializer,
     ScopeIdField,
@@ -171,6 +170,91 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         return attrs
 
 
+# --- memories in list and search answers ------------------------------------------------------------------
+
+# The keys of a memory in a Platform list or search answer (`fields` names some of them).
+MEMORY_FIELDS = (
+    "id",
+    "memory",
+    "hash",
+    "metadata",
+    "created_at",
+    "updated_at",
+    *SCOPE_FIELDS,
+    "actor_id",
+    "role",
+    "expiration_date",
+    "timestamp",
+    "categories",
+)
+RESULT_FIELDS = (*MEMORY_FIELDS, "score")
+
+
+def fields_field(names: tuple[str, ...], help_text: str) -> serializers.ListField:
+    """Mem0's `fields` option: only these keys of each memory; a name that is not one of them is a 400 listing them."""
+    return serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=names,
+            error_messages={"invalid_choice": f'Unknown field "{{input}}"; choose from {", ".join(names)}.'},
+        ),
+        required=False,
+        allow_null=True,
+        max_length=len(names),
+        help_text=help_text,
+    )
+
+
+def only_fields(data: dict, fields: list[str] | None) -> dict:
+    """`data` with only the keys `fields` names (all of them when it names none)."""
+    return {key: value for key, value in data.items() if key in fields} if fields else data
+
+
+class PlatformMemoryResultSerializer(serializers.Serializer):
+    """One memory of a list (and the base of a search hit); every key is optional because `fields` may leave it
+    out."""
+
+    id = serializers.UUIDField(required=False)
+    memory = serializers.CharField(source="text", required=False)
+    hash = serializers.CharField(required=False)
+    metadata = ObjectField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+    user_id = serializers.CharField(required=False, allow_null=True)
+    agent_id = serializers.CharField(required=False, allow_null=True)
+    app_id = serializers.CharField(required=False, allow_null=True)
+    run_id = serializers.CharField(required=False, allow_null=True)
+    actor_id = serializers.CharField(required=False, allow_null=True)
+    role = serializers.CharField(required=False, allow_null=True)
+    expiration_date = serializers.DateField(required=False, allow_null=True)
+    timestamp = serializers.DateTimeField(source="occurred_at", required=False, allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
+
+    @cached_property
+    def zone(self):
+        """The current time zone, looked up once per serializer (one response), as MemorySerializer does."""
+        return timezone.get_current_timezone()
+
+    def to_representation(self, instance):
+        return only_fields(self.every_field(instance), self.context.get("fields"))
+
+    def every_field(self, instance) -> dict:
+        # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
+        return {
+            **memory_representation(instance, self.zone),
+            "timestamp": datetime_representation(instance.occurred_at, self.zone),
+            "categories": list(instance.categories),
+        }
+
+
+class PlatformSearchResultSerializer(PlatformMemoryResultSerializer):
+    """One hit; every key is optional because `fields` may leave it out."""
+
+    score = serializers.FloatField(required=False)
+
+    def every_field(self, instance) -> dict:
+        return {**super().every_field(instance), "score": float(instance.score)}
+
+
 # --- get_all ----------------------------------------------------------------------------------------------
 
 
@@ -245,6 +329,7 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         allow_null=True,
         help_text="Metadata conditions the memories must also meet, as the filters' metadata field (as on search).",
     )
+    fields = fields_field(MEMORY_FIELDS, "Only these keys of each memory, e.g. ['id', 'memory']; none: all.")
     output_format = output_format_field()
     # Sent beside the options, changing nothing that is listed: Mem0's CLI sends source, older clients version
     # (Python's get_all(version=...)) and org_name / project_name (the TypeScript client's older project names).
@@ -258,7 +343,7 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
             [*self.fields, *self.PASSED],
             what="field",
             takes="get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, "
-            "show_expired, latest_only, output_format, org_id and project_id.",
+            "fields, show_expired, latest_only, output_format, org_id and project_id.",
         )
         filters = merge_scope(attrs, attrs.get("filters"))
         conditions = category_condition(attrs.pop("categories", None))
@@ -288,26 +373,10 @@ class PlatformMemoryPageSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Memories the filters match, over all pages.")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = MemorySerializer(many=True)
+    results = PlatformMemoryResultSerializer(many=True, help_text="Each with the keys `fields` names, or all.")
 
 
 # --- search -----------------------------------------------------------------------------------------------
-
-RESULT_FIELDS = (
-    "id",
-    "memory",
-    "hash",
-    "metadata",
-    "created_at",
-    "updated_at",
-    *SCOPE_FIELDS,
-    "actor_id",
-    "role",
-    "expiration_date",
-    "timestamp",
-    "categories",
-    "score",
-)
 
 
 class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
@@ -338,13 +407,7 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         default=None,
         help_text="Rerank with the configured reranker (SEARCH_RERANKER); null follows SEARCH_RERANK_DEFAULT.",
     )
-    fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=RESULT_FIELDS),
-        required=False,
-        allow_null=True,
-        max_length=len(RESULT_FIELDS),
-        help_text="Only these keys in each result.",
-    )
+    fields = fields_field(RESULT_FIELDS, "Only these keys in each result.")
     show_expired = serializers.BooleanField(default=False)
     keyword_search = serializers.BooleanField(
         required=False, allow_null=True, help_text="Accepted; keywords always count."
@@ -368,43 +431,6 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         if attrs.get("threshold") is None:
             attrs["threshold"] = 0.1
         return attrs
-
-
-class PlatformSearchResultSerializer(serializers.Serializer):
-    """One hit; every key is optional because `fields` may leave it out."""
-
-    id = serializers.UUIDField(required=False)
-    memory = serializers.CharField(source="text", required=False)
-    hash = serializers.CharField(required=False)
-    metadata = ObjectField(required=False, allow_null=True)
-    created_at = serializers.DateTimeField(required=False)
-    updated_at = serializers.DateTimeField(required=False)
-    user_id = serializers.CharField(required=False, allow_null=True)
-    agent_id = serializers.CharField(required=False, allow_null=True)
-    app_id = serializers.CharField(required=False, allow_null=True)
-    run_id = serializers.CharField(required=False, allow_null=True)
-    actor_id = serializers.CharField(required=False, allow_null=True)
-    role = serializers.CharField(required=False, allow_null=True)
-    expiration_date = serializers.DateField(required=False, allow_null=True)
-    timestamp = serializers.DateTimeField(source="occurred_at", required=False, allow_null=True)
-    categories = serializers.ListField(child=serializers.CharField(), required=False)
-    score = serializers.FloatField(required=False)
-
-    @cached_property
-    def zone(self):
-        """The current time zone, looked up once per serializer (one response), as MemorySerializer does."""
-        return timezone.get_current_timezone()
-
-    def to_representation(self, instance):
-        # What DRF builds from the fields above, written out as MemorySerializer's is (tests compare the two).
-        data = {
-            **memory_representation(instance, self.zone),
-            "timestamp": datetime_representation(instance.occurred_at, self.zone),
-            "categories": list(instance.categories),
-            "score": float(instance.score),
-        }
-        fields = self.context.get("fields")
-        return {key: value for key, value in data.items() if key in fields} if fields else data
 
 
 class PlatformSearchResponseSerializer(serializers.Serializer):

@@ -192,7 +192,8 @@ class ListView(PlatformView):
             show_expired=body["show_expired"],
             with_count=True,
         )
-        return Response(PlatformMemoryPageSerializer(page_answer(request, found, page)).data)
+        answer = PlatformMemoryPageSerializer(page_answer(request, found, page), context={"fields": body.get("fields")})
+        return Response(answer.data)
 
 
 # --- search -------------------------------------------------------------------------------------------------

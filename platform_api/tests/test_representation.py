@@ -7,9 +7,11 @@ from rest_framework import serializers
 
 from memories.models import Memory
 from memories.rerank import RerankOutcome
+from memories.serializers import MemorySerializer
 from memories.tests.test_representation import memory_with_every_field
 from platform_api.serializers import (
     RESULT_FIELDS,
+    PlatformMemoryResultSerializer,
     PlatformSearchResponseSerializer,
     PlatformSearchResultSerializer,
 )
@@ -52,3 +54,11 @@ def test_a_search_response_is_written_as_drf_writes_it_with_and_without_rerank(m
             if rerank is None:
                 expected.pop("rerank")
             assert PlatformSearchResponseSerializer(instance, context={"fields": fields}).data == expected
+
+
+def test_a_listed_memory_is_written_as_the_oss_routes_write_it_and_fields_keeps_their_order(make_memory):
+    memory = memory_with_every_field(make_memory)
+    assert PlatformMemoryResultSerializer(memory).data == MemorySerializer(memory).data
+    assert list(PlatformMemoryResultSerializer(memory).data) == list(MemorySerializer(memory).data)
+    some = PlatformMemoryResultSerializer(memory, context={"fields": ["categories", "id"]}).data
+    assert list(some) == ["id", "categories"]

@@ -177,3 +177,30 @@ def test_a_get_all_option_the_server_would_ignore_is_the_sdks_validation_error(c
     [name] = option
     with pytest.raises(ValidationError, match=f"Unknown field.*{name}.*takes filters"):
         listed(client, **option)
+
+
+# --- get_all's fields -----------------------------------------------------------------------------------------
+
+
+def test_get_all_fields_answers_only_those_fields_of_each_memory(client, remember):
+    tea = remember("Drinks green tea", metadata={"topic": "drinks"})
+    coffee = remember("Drinks black coffee")
+
+    page = client.get_all(filters={"user_id": "alice"}, fields=["id", "memory"], page=1, page_size=10)
+    assert page["results"] == [
+        {"id": coffee, "memory": "Drinks black coffee"},
+        {"id": tea, "memory": "Drinks green tea"},
+    ]
+    assert page["count"] == 2
+    [only] = client.get_all(filters={"user_id": "alice"}, fields=["metadata"], keywords="tea")["results"]
+    assert only == {"metadata": {"topic": "drinks"}}
+    every = client.get_all(filters={"user_id": "alice"}, fields=[])["results"][0]
+    assert {"id", "memory", "created_at", "expiration_date", "categories"} <= set(every)
+
+
+def test_an_unknown_get_all_field_name_is_the_sdks_validation_error_naming_it(client, remember):
+    remember("Drinks green tea")
+    with pytest.raises(ValidationError, match="session_idd.*choose from id, memory"):
+        client.get_all(filters={"user_id": "alice"}, fields=["memory", "session_idd"])
+    with pytest.raises(ValidationError, match="fields"):
+        client.get_all(filters={"user_id": "alice"}, fields="memory")
