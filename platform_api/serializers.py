@@ -23,6 +23,7 @@ from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
     REFERENCE_DATE_HELP,
+    MemorySerializer,
     MessagesField,
     RerankOutcomeSerializer,
     ScopeIdField,
@@ -172,21 +173,8 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
 
 # --- memories in list and search answers ------------------------------------------------------------------
 
-# The keys of a memory in a Platform list or search answer (`fields` names some of them).
-MEMORY_FIELDS = (
-    "id",
-    "memory",
-    "hash",
-    "metadata",
-    "created_at",
-    "updated_at",
-    *SCOPE_FIELDS,
-    "actor_id",
-    "role",
-    "expiration_date",
-    "timestamp",
-    "categories",
-)
+# The keys of a memory in a Platform list or search answer (`fields` names some of them): the OSS routes' own.
+MEMORY_FIELDS = tuple(MemorySerializer.Meta.fields)
 RESULT_FIELDS = (*MEMORY_FIELDS, "score")
 
 
