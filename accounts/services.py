@@ -111,17 +111,22 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
 
 
 def user_update(*, user: User, name: str | None = None, email: str | None = None) -> User:
-    """Change the caller's name and/or email; Conflict if the email belongs to another account."""
+    """Change the caller's name and/or email; Conflict if the email belongs to another account. Only the fields
+    given are written: `user` is the account as the request loaded it, so writing the other back could undo a
+    change committed meanwhile."""
+    changed = []
     if name is not None:
         user.name = name
+        changed.append("name")
     if email is not None:
         email = User.objects.normalize_email(email).lower()
         if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
             raise Conflict("That email is already in use.")
         user.email = email
+        changed.append("email")
     try:
         with transaction.atomic():
-            user.save(update_fields=["name", "email"])
+            user.save(update_fields=changed)
     except IntegrityError:  # a concurrent change took the email between the check and the write
         raise Conflict("That email is already in use.") from None
     return user

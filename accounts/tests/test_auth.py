@@ -11,6 +11,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import services
 from accounts.models import User
 from conftest import DEPLOYED_PASSWORD_HASHERS
 
@@ -209,6 +210,16 @@ def test_me_refuses_an_email_that_is_taken(registered, make_user):
     response = bearer(registered).patch("/auth/me", {"email": "TAKEN@example.com"}, format="json")
     assert response.status_code == 409
     assert User.objects.get(role="admin").email == "ada@example.com"
+
+
+def test_a_name_change_does_not_undo_an_email_change_made_while_it_ran(registered):
+    # Each PATCH works on the account as its request loaded it: a name-only change loaded before an email change
+    # committed wrote the old email back over the new one.
+    loaded_before = User.objects.get(role="admin")
+    services.user_update(user=User.objects.get(role="admin"), email="ada@new.example")
+    services.user_update(user=loaded_before, name="Ada L.")
+    account = User.objects.get(role="admin")
+    assert (account.name, account.email) == ("Ada L.", "ada@new.example")
 
 
 @pytest.mark.parametrize(("body", "field"), [({}, "name"), ({"email": "nope"}, "email"), ({"name": 5}, "name")])
