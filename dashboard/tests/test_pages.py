@@ -514,3 +514,18 @@ def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, ma
     added = logged_in(alice).post("/dashboard/memories/add/", {"text": "Plays:\r\nchess", "user_id": "alice-user"})
     assert added.status_code == 302
     assert Memory.objects.filter(text="Plays:\nchess").exists()
+
+
+@pytest.mark.parametrize("runner", ["alice", "admin_user"])
+def test_the_setup_wizards_test_deletes_only_the_memory_it_added(runner, alice, bob, admin_user, make_memory, request):
+    # It deleted every memory the key's holder sees under its user_id: the account's own earlier ones and, run by an
+    # admin (who sees every account), every account's.
+    user = request.getfixturevalue(runner)
+    kept = {
+        make_memory("alice keeps this one", user_id="dashboard-setup-test", principal=alice),
+        make_memory("bob keeps this one", user_id="dashboard-setup-test", principal=bob),
+    }
+    _, key = apikey_create(user=user, label="setup")
+    response = logged_in(user).post("/dashboard/setup/test/", {"key": key})
+    assert "Likes green tea in the morning" in response.content.decode()
+    assert {str(memory_id) for memory_id in Memory.objects.values_list("id", flat=True)} == kept

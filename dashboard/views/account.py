@@ -108,7 +108,8 @@ def setup_test(request):
             infer=False,
         )
         found = memories_search(principal=principal, query="what does the user drink?", filters=SETUP_SCOPE, top_k=1)
-        memories.memories_delete_scope(principal=principal, scope=SETUP_SCOPE)
+        # Only what it added: other memories may be kept under that user_id (an admin's key sees every account's).
+        memories.memories_delete_ids(principal=principal, memory_ids=[result["id"] for result in added])
     except DomainError as exc:
         return render(request, "dashboard/_setup_test.html", {"error": exc.detail})
     return render(request, "dashboard/_setup_test.html", {"added": added, "found": found})
