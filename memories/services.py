@@ -418,8 +418,10 @@ def memories_delete_scope(
             memories = memories.filter(build_filter(filters))
         memories = list(memories.only(*_DELETE_FIELDS).order_by("id"))  # locked in id order, as every writer
         # The scope's conversation context goes with it; not when other filters delete only part of the scope.
+        # Filters naming only scope ids narrow the messages as they narrow the memories: `user_id=alice` with
+        # filters naming bob deletes neither alice's nor bob's.
         if not filters or filters == required_scope(filters):
-            session = SessionMessage.objects.filter(having, **scope)
+            session = SessionMessage.objects.filter(having, **scope).filter(**(filters or {}))
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()

@@ -479,3 +479,16 @@ def test_deleting_part_of_a_scope_by_filters_keeps_its_conversation_context(toke
     assert SessionMessage.objects.filter(user_id="alice").exists()
     token_client.delete("/v1/memories/?user_id=alice")
     assert not SessionMessage.objects.filter(user_id="alice").exists()
+
+
+def test_a_delete_whose_filters_contradict_its_user_id_keeps_that_users_conversation_context(token_client, member):
+    # ?user_id=alice with filters naming bob deletes no memory, but it deleted all of alice's kept messages.
+    SessionMessage.objects.create(account=member, user_id="alice", role="user", content="earlier", created_at=now())
+    SessionMessage.objects.create(account=member, user_id="bob", role="user", content="bob's", created_at=now())
+    add(token_client, "Food")
+    token_client.delete("/v1/memories/?" + urlencode({"user_id": "alice", "filters": '{"user_id": "bob"}'}))
+    assert SessionMessage.objects.filter(user_id="alice").exists()
+    assert [m["memory"] for m in token_client.post("/v3/memories/", {}, format="json").json()["results"]] == ["Food"]
+    # A scope with kept messages and no memory still loses them when it is the one deleted.
+    token_client.delete('/v1/memories/?filters={"user_id": "bob"}')
+    assert not SessionMessage.objects.filter(user_id="bob").exists()
