@@ -125,7 +125,9 @@ def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
         if name in arguments:
             data[name] = arguments[name]
     valid = _validated(SearchRequestSerializer, data).validated_data
-    hits = selectors.memories_search(
+    # As the REST search: the configured default reranker applies (SEARCH_RERANK_DEFAULT).
+    outcome = selectors.memories_search_reranked(
+        rerank=None,
         principal=ctx.principal,
         query=valid["query"],
         filters=valid["filters"],
@@ -134,7 +136,7 @@ def search_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
         show_expired=valid["show_expired"],
         reference_date=valid.get("reference_date"),
     )
-    return SearchResponseSerializer({"results": hits}).data
+    return SearchResponseSerializer({"results": outcome.results, "rerank": outcome.rerank}).data
 
 
 def get_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from django.db import connection
 
 from mem0server.tests.sessions import other_session, wait_until_blocked
 from memories.models import Memory
+from memories.tests.fake_openai import as_json, llm_configured
 from requestlog.models import RequestLog
 
 ACCEPT = "application/json, text/event-stream"
@@ -216,3 +217,20 @@ def test_delete_entities_locks_in_id_order_so_a_batch_holding_one_memory_cannot_
     assert outcome["result"] == (False, {"message": "Entities deleted", "deleted": {"agent": 1, "user": 1}})
     assert not Memory.objects.exists()
     batch.close(), watcher.close()
+
+
+def test_search_memories_reranks_when_the_server_reranks_by_default(tool, make_memory, settings):
+    # The REST search reranked by default (SEARCH_RERANK_DEFAULT) and MCP's did not: the same question got
+    # another order through MCP.
+    make_memory("Maya: Tell me more about it!")
+    make_memory("Maya: We adopted a rescue dog and named him Juniper.")
+    arguments = {"query": "What is the name of Maya's dog?", "user_id": "alice", "threshold": 0, "limit": 2}
+    _, fused = tool("search_memories", **arguments)
+    fused_order = [r["memory"] for r in fused["results"]]
+    settings.SEARCH_RERANKER = "llm"
+    settings.SEARCH_RERANK_DEFAULT = True
+    with llm_configured() as llm:
+        llm.chat_queue.append(as_json({"ranking": [1, 0]}))
+        _, reranked = tool("search_memories", **arguments)
+    assert reranked["rerank"] == {"applied": True, "by": "llm", "detail": None}
+    assert [r["memory"] for r in reranked["results"]] == fused_order[::-1]
