@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -16,6 +17,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_create
 from exports.models import MemoryExport
 from memories.models import Memory, MemoryHistory
+from memories.tests.fake_openai import as_json, llm_configured
 from requestlog.models import RequestLog
 
 PASSWORD = "a long passphrase"
@@ -529,3 +531,23 @@ def test_the_setup_wizards_test_deletes_only_the_memory_it_added(runner, alice, 
     response = logged_in(user).post("/dashboard/setup/test/", {"key": key})
     assert "Likes green tea in the morning" in response.content.decode()
     assert {str(memory_id) for memory_id in Memory.objects.values_list("id", flat=True)} == kept
+
+
+def test_search_reranks_when_the_server_reranks_by_default(alice, make_memory, settings):
+    # The API reranked by default (SEARCH_RERANK_DEFAULT) and the dashboard did not: another order for one question.
+    make_memory("Maya: Tell me more about it!", user_id="maya", principal=alice)
+    make_memory("Maya: We adopted a rescue dog and named him Juniper.", user_id="maya", principal=alice)
+    client = logged_in(alice)
+    page = "/dashboard/memories/search/?" + urlencode({"query": "What is the name of Maya's dog?", "user_id": "maya"})
+
+    def order(body: str) -> list[str]:
+        return sorted(("Tell me more", "rescue dog"), key=body.index)
+
+    fused = order(client.get(page).content.decode())
+    settings.SEARCH_RERANKER = "llm"
+    settings.SEARCH_RERANK_DEFAULT = True
+    with llm_configured() as llm:
+        llm.chat_queue.append(as_json({"ranking": [1, 0]}))
+        body = client.get(page).content.decode()
+    assert order(body) == fused[::-1]
+    assert "then reordered by the llm reranker" in body

@@ -89,17 +89,19 @@ def memory_add(request):
 def memory_search(request):
     """Semantic search in one scope; each result shows its score and the parts it is made of."""
     form = SearchForm(request.GET or None, auto_id="search_%s")
-    results = None
+    outcome = None
     if form.is_valid():
         filters = {**(form.cleaned_data["filters"] or {}), **form.scope()}
-        results = attempt(
+        outcome = attempt(
             form,
-            lambda: selectors.memories_search(
-                principal=request.user, query=form.cleaned_data["query"], filters=filters, top_k=20
+            # As the API's search: the configured default reranker applies (SEARCH_RERANK_DEFAULT).
+            lambda: selectors.memories_search_reranked(
+                rerank=None, principal=request.user, query=form.cleaned_data["query"], filters=filters, top_k=20
             ),
         )
     template = "dashboard/_search_results.html" if request.htmx else "dashboard/search.html"
-    return render(request, template, {"search_form": form, "results": results})
+    context = {"search_form": form, "results": outcome and outcome.results, "rerank": outcome and outcome.rerank}
+    return render(request, template, context)
 
 
 @account_required
