@@ -96,6 +96,8 @@ def _require_admin(ctx: ToolContext) -> None:
 
 
 def add_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    if "text" in arguments and "messages" in arguments:
+        raise ToolError("Give text or messages, not both: messages is a conversation, text one sentence.")
     messages = arguments.get("messages") or arguments.get("text")
     if not messages:
         raise ToolError("Give text (a sentence to remember) or messages (a list of {role, content}).")

@@ -75,7 +75,8 @@ _SPECS = [
             "add_memory",
             "Add memory",
             "Store something worth remembering across conversations: a preference, a fact about the user, a "
-            "decision. Give `text` (one plain sentence) or `messages` (a conversation as {role, content} items). "
+            "decision. Give `text` (one plain sentence) or `messages` (a conversation as {role, content} items), "
+            "not both. "
             "With an LLM configured the server extracts the facts and merges them with what it already knows; "
             "otherwise each message is stored as it is and near-duplicates are skipped. Scope the memory with "
             "user_id / agent_id / app_id / run_id (at least one; the user pinned in the URL is used when none is "

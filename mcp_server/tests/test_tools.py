@@ -234,3 +234,11 @@ def test_search_memories_reranks_when_the_server_reranks_by_default(tool, make_m
         _, reranked = tool("search_memories", **arguments)
     assert reranked["rerank"] == {"applied": True, "by": "llm", "detail": None}
     assert [r["memory"] for r in reranked["results"]] == fused_order[::-1]
+
+
+def test_add_memory_with_both_text_and_messages_is_an_error_and_stores_nothing(tool):
+    # The text was dropped without a word: only the messages were stored.
+    messages = [{"role": "user", "content": "I live in Oslo"}]
+    is_error, text = tool("add_memory", text="Likes rain", messages=messages, user_id="alice", infer=False)
+    assert is_error and text == "Give text or messages, not both: messages is a conversation, text one sentence."
+    assert not Memory.objects.exists()
