@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.services import setup_needed
 
@@ -18,14 +19,19 @@ def account_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            if setup_needed():
-                return redirect("dashboard:setup")
-            return redirect_to_login(request.get_full_path())
+            to = redirect("dashboard:setup") if setup_needed() else redirect_to_login(_page_shown(request))
+            # htmx would follow a redirect and swap the login page into the part it updates: the browser goes.
+            return HttpResponseClientRedirect(to.url) if request.htmx else to
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
         return response
 
     return wrapper
+
+
+def _page_shown(request) -> str:
+    """Where to come back after logging in: for an htmx request the page it was made from (same origin only)."""
+    return (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
 
 
 def admin_required(view):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.test import Client
@@ -551,3 +551,18 @@ def test_search_reranks_when_the_server_reranks_by_default(alice, make_memory, s
         body = client.get(page).content.decode()
     assert order(body) == fused[::-1]
     assert "then reordered by the llm reranker" in body
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_the_login_page(alice):
+    # It answered a redirect that htmx followed, so the login page was swapped into the search results.
+    response = Client().get(
+        "/dashboard/memories/search/?query=tea&user_id=alice-user",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/dashboard/memories/?user_id=alice-user",
+    )
+    assert response.status_code == 200 and not response.content
+    login = urlsplit(response["HX-Redirect"])
+    assert (login.path, parse_qs(login.query)) == (
+        "/dashboard/login/",
+        {"next": ["/dashboard/memories/?user_id=alice-user"]},
+    )
