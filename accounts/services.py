@@ -187,6 +187,17 @@ def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
     return user
 
 
+def account_deactivated(account: User, *, hold: bool = False) -> bool:
+    """Whether the account owning a queued job has been deactivated since, read from the database. With `hold`
+    (inside the job's write transaction) its row stays share-locked until that commits: a deactivation then waits
+    for the job's writes, and a job checking after the deactivation sees it."""
+    with connection.cursor() as cursor:
+        lock = " FOR SHARE" if hold else ""
+        cursor.execute(f"SELECT is_active FROM {User._meta.db_table} WHERE id = %s{lock}", [account.pk])  # noqa: S608
+        row = cursor.fetchone()
+    return row is None or not row[0]
+
+
 def user_credentials_revoke(*, user: User) -> None:
     """End everything the account signed in with: its access and refresh tokens and its dashboard sessions
     (its API keys are its own to revoke). Run when an account is deactivated, on the users page or in the Django

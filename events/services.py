@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import account_deactivated
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
 from mem0server.exceptions import DomainError, UpstreamError, refused_by_database
@@ -47,6 +48,13 @@ class EventFailed(Exception):
 
 class _AlreadyFinished(Exception):
     """Another run finished the event first: this run's writes roll back."""
+
+
+class _AccountDeactivated(Exception):
+    """The event's account was deactivated while the add ran: its writes roll back."""
+
+
+DEACTIVATED = "The account was deactivated after this add was queued; nothing was stored."
 
 
 def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
@@ -119,12 +127,17 @@ def _run(event_id: str) -> None:
     if event is None:
         return
     final = event.attempts >= settings.WORKER_MAX_ATTEMPTS
+    if event.account is not None and account_deactivated(event.account):
+        _fail_or_retry(event_id, "account_deactivated", DEACTIVATED, transient=False, final=True)
+        return
 
     def succeed(results: list[dict[str, Any]]) -> None:
         # Inside the memories' write transaction: the results and the memories commit together.
         status = Event.objects.select_for_update().values_list("status", flat=True).get(id=event_id)
         if status in (Event.Status.SUCCEEDED, Event.Status.FAILED):
             raise _AlreadyFinished
+        if event.account is not None and account_deactivated(event.account, hold=True):
+            raise _AccountDeactivated  # deactivated while this add ran: its writes are rolled back
         _set(
             event_id,
             status=Event.Status.SUCCEEDED,
@@ -144,6 +157,8 @@ def _run(event_id: str) -> None:
         )
     except _AlreadyFinished:
         logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)
+    except _AccountDeactivated:
+        _fail_or_retry(event_id, "account_deactivated", DEACTIVATED, transient=False, final=True)
     except UpstreamError as exc:
         _fail_or_retry(event_id, exc.code, exc.detail, transient=exc.code in TRANSIENT_CODES, final=final)
     except ScopeBusy as exc:  # a synchronous add of the scope was deciding: this one's turn comes later

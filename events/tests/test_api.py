@@ -302,3 +302,20 @@ def test_a_queued_inferring_add_gives_the_llm_the_day_it_was_sent(member, llm, r
     assert f"Today's date is {timezone.localdate(sent).isoformat()}." in prompt
     memory = Memory.objects.get()
     assert memory.event_start.astimezone(UTC).date() == (sent.astimezone(UTC) - timedelta(days=1)).date()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_add_of_an_account_deactivated_since_fails_without_calling_the_llm(member, make_user, llm, run_jobs):
+    # A deactivated account can no longer log in or use its keys, but the adds it had queued still ran: the LLM
+    # read its messages and its memories were written.
+    from accounts.services import user_set_active
+
+    admin = make_user("admin@example.com", role="admin")
+    event = queue_add(member, "I live in Oslo", infer=True)
+    user_set_active(actor=admin, user_id=member.pk, active=False)
+    llm.reset_calls()
+    run_jobs()
+    event.refresh_from_db()
+    assert (event.status, event.error_code) == ("FAILED", "account_deactivated")
+    assert "deactivated" in event.error_message
+    assert not Memory.objects.exists() and not llm.chat_calls()
