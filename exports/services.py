@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import account_deactivated
 from apikeys.authentication import acting_for
 from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
@@ -188,6 +189,9 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
     return export
 
 
+DEACTIVATED = "The account was deactivated after this export was asked for; nothing was exported."
+
+
 def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
     """Produce one export. Safe to run twice: a finished export is left as it is; None for an unknown id. A run
     after settings.WORKER_MAX_ATTEMPTS started ones (each cut off with its worker) fails the export instead."""
@@ -207,6 +211,8 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
                 "its worker stopped while running it each time. Ask for fewer memories (filters), or see the "
                 "server log.",
             )
+        if export.account is not None and account_deactivated(export.account):
+            return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
         export.status, export.attempts = MemoryExport.Status.RUNNING, export.attempts + 1
         export.save(update_fields=["status", "attempts", "updated_at"])
     # Outside any transaction: the LLM call may take long.
@@ -220,7 +226,11 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         logger.exception("export %s failed", export.id)
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
-    return _finish(export, status=MemoryExport.Status.SUCCEEDED, result=result, count=count)
+    with transaction.atomic():
+        # Deactivated while it ran: nothing of the account's is kept; else the deactivation waits for this commit.
+        if export.account is not None and account_deactivated(export.account, hold=True):
+            return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
+        return _finish(export, status=MemoryExport.Status.SUCCEEDED, result=result, count=count)
 
 
 def exports_prune(*, older_than_days: int) -> int:

@@ -157,3 +157,17 @@ def test_an_export_whose_worker_dies_every_time_fails_after_the_attempts_and_is_
     assert export.status == MemoryExport.Status.FAILED
     assert "started 3 times without finishing" in export.error and "WORKER_MAX_ATTEMPTS" in export.error
     assert selectors.export_get(principal=alice, export_id=str(export.id)).status == MemoryExport.Status.FAILED
+
+
+def test_an_export_of_an_account_deactivated_since_it_was_asked_for_fails_and_holds_no_memory(
+    alice, make_memory, make_user
+):
+    # The export still ran for a deactivated account: its memories were written out, ready for any later reader.
+    from accounts.services import user_set_active
+
+    make_memory("alice's secret", principal=alice)
+    export = export_create(principal=alice, filters={})
+    user_set_active(actor=make_user("admin@example.com", role="admin"), user_id=alice.pk, active=False)
+    export = export_run(export_id=export.id)
+    assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
+    assert "deactivated" in export.error
