@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from accounts.services import account_deactivated
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.retention import delete_older_than
 from memories.models import MemoryHistory
@@ -200,10 +201,13 @@ def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
 
 def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt: int) -> None:
     """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. Nothing is sent (or logged)
-    to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset)."""
-    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).first()
+    to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset), nor for an account
+    deactivated since (as if its webhooks were paused)."""
+    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).select_related("account").first()
     history = MemoryHistory.objects.filter(id=event_id).first()
     if webhook is None or history is None:
+        return
+    if webhook.account is not None and account_deactivated(webhook.account):
         return
     body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
     if webhook.secret is None:  # sealed under another SECRET_KEY (mem0server/sealing.py): nothing can be signed

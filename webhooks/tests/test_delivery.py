@@ -112,6 +112,20 @@ def test_a_paused_or_deleted_webhook_is_not_called(event_id, receiver, settings)
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_webhook_of_an_account_deactivated_since_is_not_called(make_user, make_memory, receiver, settings):
+    # Deliveries queued before the deactivation (and their retries) still posted the account's memories.
+    from accounts.services import user_set_active
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    alice = make_user("alice@example.com")
+    webhook, _ = services.webhook_create(principal=alice, name="x", url=receiver.url, event_types=["memory_add"])
+    memory_id = make_memory("Likes chess", principal=alice)
+    user_set_active(actor=make_user("admin@example.com", role="admin"), user_id=alice.pk, active=False)
+    attempt(webhook, str(MemoryHistory.objects.get(memory_id=memory_id).id))
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_an_event_whose_history_was_reset_is_not_sent(event_id, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
