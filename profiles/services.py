@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
+from accounts.services import account_deactivated
 from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
@@ -258,7 +259,14 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         if job is None or job.status in (ProfileJob.Status.SUCCEEDED, ProfileJob.Status.FAILED):
             return job
         if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
-            return _give_up(job)
+            return _give_up(
+                job,
+                error=f"The generation was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): "
+                "its worker stopped while running it each time; see the server log. It is not queued again until "
+                "this user's memories change, or a generation is asked for (generate_profile).",
+            )
+        if job.account is not None and account_deactivated(job.account):
+            return _give_up(job, error="The account was deactivated after this generation was queued; not run.")
         job.status, job.attempts = ProfileJob.Status.RUNNING, job.attempts + 1
         job.save(update_fields=["status", "attempts", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
@@ -288,18 +296,14 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     return job
 
 
-def _give_up(job: ProfileJob) -> ProfileJob:
-    """Fail a job whose every run so far was cut off with its worker (the stalled-job check queued it again each
-    time): one more would likely take the next worker down too, and for ever. Its profiles still to do say why,
-    pending ones fail (a refresh's keep their status and content), and each counts as read now, the memories as
-    they are: a read queues no refresh of them (which would be one more such job per read) until the user's
-    memories change, and a generation asked for (job_create) still runs."""
+def _give_up(job: ProfileJob, *, error: str) -> ProfileJob:
+    """Fail a job without running it: every run so far was cut off with its worker (the stalled-job check queued
+    it again each time; one more would likely take the next worker down too, and for ever), or its account was
+    deactivated. Its profiles still to do say why (`error`), pending ones fail (a refresh's keep their status and
+    content), and each counts as read now, the memories as they are: a read queues no refresh of them (which would
+    be one more such job per read) until the user's memories change, and a generation asked for (job_create)
+    still runs."""
     now = timezone.now()
-    error = (
-        f"The generation was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): its worker "
-        "stopped while running it each time; see the server log. It is not queued again until this user's "
-        "memories change, or a generation is asked for (generate_profile)."
-    )
     principal = acting_for(job.account, auth_type="profile")
     for entity_id in job.remaining:
         rows = Profile.objects.filter(account=job.account, entity_type=ENTITY_TYPE, entity_id=entity_id)

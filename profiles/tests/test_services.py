@@ -131,3 +131,22 @@ def test_a_job_whose_worker_dies_every_time_fails_after_the_attempts_and_is_not_
         read = profile_get(principal=alice, entity_id="alice")
     assert (read.status, read.error) == ("failed", profile.error)
     assert ProfileJob.objects.count() == 1
+
+
+def test_a_generation_for_an_account_deactivated_since_fails_without_calling_the_llm(alice, make_memory, make_user):
+    # It still sent the account's memories to the LLM and wrote what came back.
+    from accounts.services import user_set_active
+
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    with llm_configured() as llm:
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        user_set_active(actor=make_user("admin@example.com", role="admin"), user_id=alice.pk, active=False)
+        llm.chat_queue.append(as_json({"city": "Oslo"}))
+        llm.reset_calls()
+        job = job_run(job_id=job.id)
+        assert not llm.chat_calls()
+    assert (job.status, job.failed) == ("failed", 1)
+    profile = Profile.objects.get(entity_id="alice")
+    assert (profile.status, profile.profile) == ("failed", {})
+    assert "deactivated" in profile.error
