@@ -219,7 +219,7 @@ def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, 
     alice.refresh_from_db()
     assert not alice.is_active
     login = Client().post("/dashboard/login/", {"username": "alice@example.com", "password": PASSWORD})
-    assert login.status_code == 200  # the form again, with an error
+    assert login.status_code == 400  # the form again, with an error
     assert "_auth_user_id" not in login.client.session
 
 
@@ -265,7 +265,7 @@ def test_creating_an_account_with_a_taken_email_says_so(admin_user, alice):
     response = logged_in(admin_user).post(
         "/dashboard/users/", {"email": "ALICE@example.com", "password": PASSWORD, "role": "member"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "already in use" in response.content.decode()
 
 
@@ -294,7 +294,7 @@ def test_password_guesses_in_settings_are_limited_as_through_the_api(alice):
     client = logged_in(alice)
     for _ in range(5):  # the "change_password" rate: 5 a minute per account
         guess = {"form": "password", "current_password": "wrong", "new_password": "x" * 12}
-        assert client.post("/dashboard/settings/", guess).status_code == 200
+        assert client.post("/dashboard/settings/", guess).status_code == 400
     right = {"form": "password", "current_password": PASSWORD, "new_password": "another long passphrase"}
     response = client.post("/dashboard/settings/", right)
     assert response.status_code == 429
@@ -325,11 +325,11 @@ def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
     assert "not valid JSON" in client.get("/dashboard/memories/?filters={oops").content.decode()
     assert "Search needs a scope" in client.get("/dashboard/memories/search/?query=tea").content.decode()
     assert client.get("/dashboard/memories/not-a-uuid/").status_code == 404
-    assert client.get("/dashboard/memories/?cursor=garbage").status_code == 200
+    assert client.get("/dashboard/memories/?cursor=garbage").status_code == 400
     # A zone PostgreSQL cannot read (Python can): it was a DataError, and the page a 500.
     forged = base64.urlsafe_b64encode(json.dumps(["2024-01-01T00:00:00+23:00", str(uuid.uuid4())]).encode())
     page = client.get("/dashboard/memories/", {"cursor": forged.decode()})
-    assert page.status_code == 200 and "cursor is not valid" in page.content.decode()
+    assert page.status_code == 400 and "cursor is not valid" in page.content.decode()
 
 
 def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
@@ -338,7 +338,7 @@ def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
         client.post("/dashboard/login/", {"username": "admin@example.com", "password": "wrong"}).status_code
         for _ in range(11)
     ]
-    assert answers[:10] == [200] * 10  # the form again, with an error
+    assert answers[:10] == [400] * 10  # the form again, with an error
     assert answers[10] == 429
     api_login = client.post(
         "/auth/login", {"email": "admin@example.com", "password": PASSWORD}, content_type="application/json"
@@ -412,7 +412,7 @@ def test_a_configuration_the_server_cannot_use_is_explained(admin_user):
         "/dashboard/configuration/",
         {"llm_provider": "openai", "embedder_provider": "local", "embedder_model": "other-model"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "embedder" in response.content.decode()
 
 
@@ -487,7 +487,7 @@ def test_an_email_longer_than_an_account_can_store_is_a_field_error_on_every_for
         admin = make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD, is_staff=True)
         data = {"email": LONG_EMAIL, "password": PASSWORD, "role": "member", "form": "profile"}
         response = logged_in(admin).post(f"/dashboard/{form}/", data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "at most 254 characters" in response.content.decode()
     assert not User.objects.filter(email__startswith="aaaa").exists()
 
@@ -566,3 +566,119 @@ def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_the_login_
         "/dashboard/login/",
         {"next": ["/dashboard/memories/?user_id=alice-user"]},
     )
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/dashboard/memories/?filters={oops",
+        "/dashboard/memories/?user_id=alice smith",
+        "/dashboard/memories/?cursor=garbage",
+        "/dashboard/memories/search/?query=tea",
+        "/dashboard/memories/search/?query=tea&user_id=alice-user&filters=[1]",
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_list_or_search_the_form_refuses_is_a_400_saying_why(alice, page, htmx):
+    # Each answered 200 with its error on the page: a script or a check on the status saw a success.
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = logged_in(alice).get(page, **headers)
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_a_search_scope_and_filters_naming_another_user_both_apply(alice, make_memory):
+    # The scope field replaced the filters' user_id silently: a search "for bob" listed alice's memories.
+    make_memory("alice drinks oolong tea", user_id="alice-user", principal=alice)
+    make_memory("bob drinks green tea", user_id="bob-user", principal=alice)
+    client = logged_in(alice)
+    both = {"query": "tea", "user_id": "alice-user", "filters": json.dumps({"user_id": "bob-user"})}
+    body = client.get("/dashboard/memories/search/?" + urlencode(both)).content.decode()
+    assert "alice drinks oolong tea" not in body and "bob drinks green tea" not in body
+    narrowed = {"query": "tea", "user_id": "alice-user", "filters": json.dumps({"user_id": "alice-user"})}
+    body = client.get("/dashboard/memories/search/?" + urlencode(narrowed)).content.decode()
+    assert "alice drinks oolong tea" in body
+
+
+REFUSED_POSTS = {
+    "a key without a label": ("/dashboard/keys/", {"label": ""}, "This field is required."),
+    "a key label of 101 characters": ("/dashboard/keys/", {"label": "k" * 101}, "at most 100 characters"),
+    "a profile with no email": ("/dashboard/settings/", {"form": "profile", "email": ""}, "This field is required."),
+    "a new password of 3 characters": (
+        "/dashboard/settings/",
+        {"form": "password", "current_password": PASSWORD, "new_password": "abc"},
+        "at least 8 characters",
+    ),
+    "a wrong current password": (
+        "/dashboard/settings/",
+        {"form": "password", "current_password": "not it at all", "new_password": "another passphrase"},
+        "password",
+    ),
+    "a user of no email": ("/dashboard/users/", {"email": "nope", "password": PASSWORD, "role": "member"}, "email"),
+    "a user of an unknown role": (
+        "/dashboard/users/",
+        {"email": "eve@example.com", "password": PASSWORD, "role": "owner"},
+        "Select a valid choice",
+    ),
+    "a model configuration of an unknown provider": (
+        "/dashboard/configuration/",
+        {"llm_provider": "nope", "embedder_provider": "nope"},
+        "Select a valid choice",
+    ),
+    "a scope delete with no scope": ("/dashboard/memories/delete-scope/", {"confirm": "yes"}, "At least one of user"),
+    "the first key's test with a key not of this account": (
+        "/dashboard/setup/test/",
+        {"key": "m0-nope"},
+        "not one of yours",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_POSTS)
+def test_a_form_the_dashboard_refuses_is_a_400_saying_why(admin_user, case):
+    # Each answered 200 with its error on the page: a script or a check on the status saw a success.
+    page, data, error = REFUSED_POSTS[case]
+    before = (User.objects.count(), APIKey.objects.count())
+    response = logged_in(admin_user).post(page, data)
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert (User.objects.count(), APIKey.objects.count()) == before
+    assert admin_user.check_password(PASSWORD)
+
+
+def test_the_first_admin_form_refused_is_a_400_saying_why(db):
+    response = Client().post("/dashboard/setup/", {"email": "nope", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Enter a valid email address." in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_an_entity_type_the_overview_does_not_know_is_a_400_naming_the_types(alice):
+    # ?type=bogus was ignored: the page listed every type as if no type had been asked for.
+    response = logged_in(alice).get("/dashboard/entities/?type=bogus")
+    assert response.status_code == 400
+    assert "user, agent, app, run" in response.content.decode()
+
+
+def test_a_change_the_users_page_refuses_is_a_400_saying_why_and_changes_nothing(admin_user, alice):
+    # Each was a redirect to the users page (a 302, a success to a script), "maybe" deactivating the account.
+    admins = logged_in(admin_user)
+    refused = {
+        f"/dashboard/users/{alice.pk}/active/": ({"active": "maybe"}, "active must be yes (reactivate) or no"),
+        f"/dashboard/users/{admin_user.pk}/active/": ({"active": "no"}, "cannot do this to its own account"),
+        f"/dashboard/users/{alice.pk}/password/": ({"new_password": "short"}, "at least 8 characters"),
+        f"/dashboard/users/{admin_user.pk}/password/": ({"new_password": "x" * 12}, "cannot do this to its own"),
+    }
+    for page, (data, error) in refused.items():
+        response = admins.post(page, data)
+        assert (response.status_code, error in response.content.decode()) == (400, True), page
+    alice.refresh_from_db()
+    admin_user.refresh_from_db()
+    assert alice.is_active and admin_user.is_active
+    assert alice.check_password(PASSWORD) and admin_user.check_password(PASSWORD)
+
+
+def test_a_refused_login_is_a_400_with_the_form_saying_why(admin_user):
+    response = Client().post("/dashboard/login/", {"username": "admin@example.com", "password": "not it"})
+    assert response.status_code == 400
+    assert "enter a correct email and password" in response.content.decode().lower()

@@ -14,7 +14,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_authenticate, apikey_create
 from dashboard.access import account_required
 from dashboard.forms import FirstAdminForm, KeyForm, PasswordForm, ProfileForm
-from dashboard.views.common import attempt
+from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import DomainError
 from memories import services as memories
 from memories.configuration import server_config_get
@@ -60,6 +60,10 @@ class LoginView(auth_views.LoginView):
                 return response
         return super().dispatch(request, *args, **kwargs)
 
+    def form_invalid(self, form):
+        # A refused login is a 400 (as every refused form), the form again saying why; Django's view answers 200.
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 def setup(request):
     """Step 1: create the admin (only while no account exists), logged in at once."""
@@ -73,7 +77,7 @@ def setup(request):
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("dashboard:setup-models")
-    return render(request, "dashboard/setup_admin.html", {"form": form, "step": 1})
+    return render(request, "dashboard/setup_admin.html", {"form": form, "step": 1}, status=form_status(form))
 
 
 @account_required
@@ -89,7 +93,8 @@ def setup_key(request):
     key = None
     if request.method == "POST" and form.is_valid():
         _, key = apikey_create(user=request.user, label=form.cleaned_data["label"])
-    return render(request, "dashboard/setup_key.html", {"form": form, "key": key, "step": 3})
+    context = {"form": form, "key": key, "step": 3}
+    return render(request, "dashboard/setup_key.html", context, status=form_status(form))
 
 
 @require_POST
@@ -98,7 +103,7 @@ def setup_test(request):
     """Add a memory and search for it as the holder of the key just created, then remove the test memory."""
     api_key: APIKey | None = apikey_authenticate(key=request.POST.get("key", ""))
     if api_key is None or api_key.user_id != request.user.pk:
-        return render(request, "dashboard/_setup_test.html", {"error": "That key is not one of yours."})
+        return render(request, "dashboard/_setup_test.html", {"error": "That key is not one of yours."}, status=400)
     principal = api_key.user
     try:
         added = memories.memories_add(
@@ -111,7 +116,7 @@ def setup_test(request):
         # Only what it added: other memories may be kept under that user_id (an admin's key sees every account's).
         memories.memories_delete_ids(principal=principal, memory_ids=[result["id"] for result in added])
     except DomainError as exc:
-        return render(request, "dashboard/_setup_test.html", {"error": exc.detail})
+        return render(request, "dashboard/_setup_test.html", {"error": exc.detail}, status=400)
     return render(request, "dashboard/_setup_test.html", {"added": added, "found": found})
 
 
@@ -145,4 +150,5 @@ def settings_page(request):
                 update_session_auth_hash(request, user)  # this session stays logged in
                 messages.success(request, "Password changed.")
                 return redirect("dashboard:settings")
-    return render(request, "dashboard/settings.html", {"profile": profile, "password": password})
+    context = {"profile": profile, "password": password}
+    return render(request, "dashboard/settings.html", context, status=form_status(profile, password))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import services as accounts
 from dashboard.access import admin_required
 from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
-from dashboard.views.common import attempt
+from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import configuration
 from memories.config_serializers import ConfigSerializer
@@ -30,7 +30,7 @@ def config_page(request):
         elif attempt(form, lambda: configuration.server_config_set(changes=serializer.validated_data)):
             messages.success(request, "Configuration saved; every worker uses it from its next request.")
             return redirect("dashboard:config")
-    return render(request, "dashboard/config.html", {"form": form, "config": current})
+    return render(request, "dashboard/config.html", {"form": form, "config": current}, status=form_status(form))
 
 
 def _flatten(errors, prefix: str = "") -> list[str]:
@@ -56,22 +56,31 @@ def user_list(request):
         if user is not None:
             messages.success(request, f"Created {user.role} {user.email}.")
             return redirect("dashboard:users")
+    return _users_page(request, form)
+
+
+def _users_page(request, form: UserCreateForm, *, refused: str = ""):
+    """The users page; `refused` says why a change asked of it was not made (a 400, as a refused form is)."""
+    if refused:
+        messages.error(request, refused)
     context = {"form": form, "users": accounts.users_list(), "reset_form": ResetPasswordForm()}
-    return render(request, "dashboard/users.html", context)
+    return render(request, "dashboard/users.html", context, status=400 if refused else form_status(form))
 
 
 @require_POST
 @admin_required
 def user_active(request, user_id: int):
-    active = request.POST.get("active") == "yes"
+    # Anything but yes or no is refused: it deactivated the account, as "no" does.
+    if request.POST.get("active") not in ("yes", "no"):
+        return _users_page(request, UserCreateForm(), refused="active must be yes (reactivate) or no (deactivate).")
+    active = request.POST["active"] == "yes"
     try:
         user = accounts.user_set_active(actor=request.user, user_id=user_id, active=active)
     except NotFound:
         raise Http404("No such account.") from None
     except InvalidInput as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, f"{user.email} {'reactivated' if active else 'deactivated'}.")
+        return _users_page(request, UserCreateForm(), refused=exc.detail)
+    messages.success(request, f"{user.email} {'reactivated' if active else 'deactivated'}.")
     return redirect("dashboard:users")
 
 
@@ -80,14 +89,13 @@ def user_active(request, user_id: int):
 def user_password(request, user_id: int):
     form = ResetPasswordForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("dashboard:users")
+        refused = " ".join(e for errors in form.errors.values() for e in errors)
+        return _users_page(request, UserCreateForm(), refused=refused)
     try:
         user = accounts.user_reset_password(actor=request.user, user_id=user_id, **form.cleaned_data)
     except NotFound:
         raise Http404("No such account.") from None
     except InvalidInput as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, f"New password set for {user.email}.")
+        return _users_page(request, UserCreateForm(), refused=exc.detail)
+    messages.success(request, f"New password set for {user.email}.")
     return redirect("dashboard:users")

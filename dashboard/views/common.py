@@ -12,6 +12,12 @@ from mem0server.exceptions import DomainError
 T = TypeVar("T")
 
 
+def form_status(*forms: forms.Form) -> int:
+    """400 when a form was refused (its errors say why on the page), 200 otherwise: a browser shows the page
+    either way, and a script or check reading the status sees the refusal."""
+    return 400 if any(form.is_bound and form.errors for form in forms) else 200
+
+
 def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:
     """Run a service; a domain error becomes a form error (on its field when it names one), and None."""
     try:

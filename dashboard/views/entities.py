@@ -16,9 +16,12 @@ MAX_ROWS = 1000
 
 @account_required
 def entity_list(request):
-    entity_type = request.GET.get("type") or None
-    if entity_type not in (None, *selectors.ENTITY_FIELDS):
-        entity_type = None
+    # A type the page does not know is a 400 naming the types (it listed every type, as if none was asked for).
+    try:
+        entity_type = selectors.parse_entity_type(request.GET["type"]) if request.GET.get("type") else None
+    except InvalidInput as exc:
+        context = {"entities": [], "more": False, "type": None, "error": exc.detail}
+        return render(request, "dashboard/entities.html", context, status=400)
     page = selectors.entities_list(principal=request.user, entity_type=entity_type, limit=MAX_ROWS)
     context = {"entities": page.results, "more": page.next_cursor is not None, "type": entity_type}
     return render(request, "dashboard/entities.html", context)

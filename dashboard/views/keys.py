@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from apikeys import services
 from dashboard.access import account_required
 from dashboard.forms import KeyForm
+from dashboard.views.common import form_status
 from mem0server.exceptions import InvalidInput, NotFound
 
 
@@ -21,7 +22,7 @@ def key_list(request):
         created = services.apikey_create(user=request.user, label=form.cleaned_data["label"])
         form = KeyForm()
     context = {"form": form, "keys": services.apikeys_list(user=request.user), "created": created}
-    return render(request, "dashboard/keys.html", context)
+    return render(request, "dashboard/keys.html", context, status=form_status(form))
 
 
 @require_POST

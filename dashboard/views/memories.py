@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.access import account_required, admin_required
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
-from dashboard.views.common import attempt
+from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import selectors, services
 
@@ -60,7 +60,8 @@ def memory_list(request):
         "search_form": SearchForm(auto_id="search_%s"),
         "query": query.urlencode(),
     }
-    return render(request, "dashboard/memories.html", context)
+    # A refused field or cursor is a 400 (the page says why), as the API's list answers it.
+    return render(request, "dashboard/memories.html", context, status=form_status(form))
 
 
 @require_POST
@@ -91,7 +92,11 @@ def memory_search(request):
     form = SearchForm(request.GET or None, auto_id="search_%s")
     outcome = None
     if form.is_valid():
-        filters = {**(form.cleaned_data["filters"] or {}), **form.scope()}
+        # The scope fields and the filters both apply: a user_id in each narrows to memories of both (none when
+        # they differ), as the list's do; one does not replace the other.
+        filters = form.scope()
+        if form.cleaned_data["filters"]:
+            filters = {"AND": [filters, form.cleaned_data["filters"]]}
         outcome = attempt(
             form,
             # As the API's search: the configured default reranker applies (SEARCH_RERANK_DEFAULT).
@@ -101,7 +106,8 @@ def memory_search(request):
         )
     template = "dashboard/_search_results.html" if request.htmx else "dashboard/search.html"
     context = {"search_form": form, "results": outcome and outcome.results, "rerank": outcome and outcome.rerank}
-    return render(request, template, context)
+    # htmx swaps a 400 in too (htmx-config in base.html): the results area shows what is wrong.
+    return render(request, template, context, status=form_status(form))
 
 
 @account_required
@@ -160,4 +166,5 @@ def memory_delete_scope(request):
                 return redirect("dashboard:memories")
         else:
             count = selectors.memories_count(principal=request.user, scope=form.scope())
-    return render(request, "dashboard/memory_delete_scope.html", {"form": form, "count": count})
+    context = {"form": form, "count": count}
+    return render(request, "dashboard/memory_delete_scope.html", context, status=form_status(form))
