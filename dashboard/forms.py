@@ -8,11 +8,12 @@ from rest_framework import serializers
 from accounts.models import User
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
+from memories.models import SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
 
-SCOPE_HELP = "At least one of user, agent or run id."
+SCOPE_HELP = "At least one of user, agent, app or run id."
 # Django's form EmailField takes 320 characters; the accounts' column stores 254 (a longer address was a 500).
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
@@ -35,7 +36,7 @@ class TextareaField(forms.CharField):
 
 
 class ScopeIdFormField(forms.CharField):
-    """A user, agent or run id by the REST API's rules (ScopeIdField), so every id the dashboard stores or asks
+    """A user, agent, app or run id by the REST API's rules (ScopeIdField), so every id the dashboard stores or asks
     for can be listed through REST too."""
 
     def __init__(self, **kwargs):
@@ -55,14 +56,15 @@ class ScopeIdFormField(forms.CharField):
 class ScopeForm(forms.Form):
     user_id = ScopeIdFormField(required=False, label="User id")
     agent_id = ScopeIdFormField(required=False, label="Agent id")
+    app_id = ScopeIdFormField(required=False, label="App id")
     run_id = ScopeIdFormField(required=False, label="Run id")
 
     def scope(self) -> dict[str, str]:
-        return {key: self.cleaned_data[key] for key in ("user_id", "agent_id", "run_id") if self.cleaned_data.get(key)}
+        return {key: self.cleaned_data[key] for key in SCOPE_FIELDS if self.cleaned_data.get(key)}
 
     def scope_missing(self) -> bool:
         """No scope id given: not one that was given and refused (its own field error says why)."""
-        return not self.scope() and not any(key in self.errors for key in ("user_id", "agent_id", "run_id"))
+        return not self.scope() and not any(key in self.errors for key in SCOPE_FIELDS)
 
 
 def _json_object(raw: str, what: str) -> dict | None:
@@ -96,7 +98,7 @@ class MemoryFilterForm(ScopeForm):
 
 class SearchForm(MemoryFilterForm):
     query = forms.CharField(max_length=2000, label="Search by meaning")
-    field_order = ["query", "user_id", "agent_id", "run_id", "filters"]
+    field_order = ["query", *SCOPE_FIELDS, "filters"]
 
     def clean(self):
         data = super().clean()
@@ -108,7 +110,7 @@ class SearchForm(MemoryFilterForm):
 class AddMemoryForm(ScopeForm):
     text = TextareaField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
-    field_order = ["text", "user_id", "agent_id", "run_id", "metadata"]
+    field_order = ["text", *SCOPE_FIELDS, "metadata"]
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")
@@ -258,7 +260,7 @@ class ExportForm(ScopeForm):
     export_instructions = TextareaField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Instructions for the LLM"
     )
-    field_order = ["user_id", "agent_id", "run_id", "schema", "export_instructions"]
+    field_order = [*SCOPE_FIELDS, "schema", "export_instructions"]
 
     def clean_schema(self):
         return _json_object(self.cleaned_data["schema"], "The schema")

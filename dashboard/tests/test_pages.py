@@ -682,3 +682,21 @@ def test_a_refused_login_is_a_400_with_the_form_saying_why(admin_user):
     response = Client().post("/dashboard/login/", {"username": "admin@example.com", "password": "not it"})
     assert response.status_code == 400
     assert "enter a correct email and password" in response.content.decode().lower()
+
+
+def test_memories_of_an_app_are_listed_searched_added_and_shown_by_their_app_id(alice, make_memory):
+    # The page had no app id field: ?app_id=shop (the Entities page's own link) listed every memory, and a memory
+    # of an app alone could not be added or searched.
+    make_memory("the shop sells oolong tea", user_id=None, scope={"app_id": "shop"}, principal=alice)
+    make_memory("alice drinks green tea", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    listed = client.get("/dashboard/memories/?app_id=shop").content.decode()
+    assert "the shop sells oolong tea" in listed and "alice drinks green tea" not in listed
+    assert "app shop" in listed  # the memory's scope tags
+    found = client.get("/dashboard/memories/search/?query=tea&app_id=shop").content.decode()
+    assert "the shop sells oolong tea" in found and "alice drinks green tea" not in found
+    added = client.post("/dashboard/memories/add/", {"text": "the shop closes on Sundays", "app_id": "shop"})
+    assert added.status_code == 302
+    assert Memory.objects.get(text="the shop closes on Sundays").app_id == "shop"
+    entities = client.get("/dashboard/entities/?type=app").content.decode()
+    assert "/dashboard/memories/?app_id=shop" in entities and "alice-user" not in entities

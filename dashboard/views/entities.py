@@ -1,4 +1,4 @@
-"""Entities: the users, agents and runs owning memories, with counts; cascade delete after confirmation."""
+"""Entities: the users, agents, apps and runs owning memories, with counts; cascade delete after confirmation."""
 
 from __future__ import annotations
 
