@@ -700,3 +700,13 @@ def test_memories_of_an_app_are_listed_searched_added_and_shown_by_their_app_id(
     assert Memory.objects.get(text="the shop closes on Sundays").app_id == "shop"
     entities = client.get("/dashboard/entities/?type=app").content.decode()
     assert "/dashboard/memories/?app_id=shop" in entities and "alice-user" not in entities
+
+
+@pytest.mark.parametrize("page", ["/dashboard/settings/", "/dashboard/profiles/"])
+def test_a_post_naming_none_of_the_pages_forms_is_a_400_saying_which_it_takes(alice, page):
+    # It answered the page as a GET does (200), as if something had been saved.
+    response = logged_in(alice).post(page, {"form": "nope", "email": "new@example.com", "enabled": "on"})
+    assert response.status_code == 400
+    assert "form must be" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"

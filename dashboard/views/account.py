@@ -150,5 +150,8 @@ def settings_page(request):
                 update_session_auth_hash(request, user)  # this session stays logged in
                 messages.success(request, "Password changed.")
                 return redirect("dashboard:settings")
+    elif request.method == "POST":
+        messages.error(request, "form must be profile or password: which of the page's forms was sent.")
+        return render(request, "dashboard/settings.html", {"profile": profile, "password": password}, status=400)
     context = {"profile": profile, "password": password}
     return render(request, "dashboard/settings.html", context, status=form_status(profile, password))

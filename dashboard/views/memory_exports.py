@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from dashboard.access import account_required
 from dashboard.forms import ExportForm
-from dashboard.views.common import attempt
+from dashboard.views.common import attempt, form_status
 from exports import selectors, services
 from exports.models import MemoryExport
 from mem0server.exceptions import InvalidInput, NotFound
@@ -34,7 +34,7 @@ def export_list(request):
             messages.success(request, f"Export {export.id} queued; a background worker builds it.")
             return redirect("dashboard:exports")
     context = {"form": form, "exports": selectors.exports_recent(principal=request.user)}
-    return render(request, "dashboard/exports.html", context, status=400 if form.errors else 200)
+    return render(request, "dashboard/exports.html", context, status=form_status(form))
 
 
 @account_required

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from dashboard.access import account_required
 from dashboard.forms import ProfileGenerateForm, ProfileSettingsForm
-from dashboard.views.common import attempt
+from dashboard.views.common import attempt, form_status
 from profiles import selectors, services
 from profiles.models import ProfileJob
 
@@ -52,11 +52,14 @@ def profile_list(request):
         if queued is not None:
             messages.success(request, f"The profile of {user_id} is queued; a background worker writes it.")
             return redirect("dashboard:profiles")
-    failed = settings_form.errors or generate_form.errors
+    unknown = request.method == "POST" and posted not in ("settings", "generate")
+    if unknown:
+        messages.error(request, "form must be settings or generate: which of the page's forms was sent.")
     context = {
         "settings_form": settings_form,
         "generate_form": generate_form,
         "stored": stored,
         "profiles": selectors.profiles_recent(principal=request.user),
     }
-    return render(request, "dashboard/profiles.html", context, status=400 if failed else 200)
+    status = 400 if unknown else form_status(settings_form, generate_form)
+    return render(request, "dashboard/profiles.html", context, status=status)
