@@ -6,3 +6,6 @@ class EventsConfig(AppConfig):
 
     name = "events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from events import receivers  # noqa: F401  (connects to memories_wiped)

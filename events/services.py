@@ -90,6 +90,13 @@ def events_prune(*, older_than_days: int) -> int:
     return delete_older_than(Event.objects.all(), field="finished_at", days=older_than_days)
 
 
+def events_forget_finished() -> int:
+    """Delete every finished event (POST /reset): their results hold the memories' text. A queued or running add
+    stays; it stores its memories after the reset, as an add sent after it. Returns how many."""
+    finished = (Event.Status.SUCCEEDED, Event.Status.FAILED)
+    return Event.objects.filter(status__in=finished).delete()[0]
+
+
 def _set(event_id: uuid.UUID | str, **fields: Any) -> None:
     Event.objects.filter(id=event_id).update(updated_at=timezone.now(), **fields)
 

@@ -6,3 +6,6 @@ class ExportsConfig(AppConfig):
 
     name = "exports"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from exports import receivers  # noqa: F401  (connects to memories_wiped)

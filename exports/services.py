@@ -190,6 +190,19 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
 
 
 DEACTIVATED = "The account was deactivated after this export was asked for; nothing was exported."
+RESET = "Every memory was deleted (POST /reset) while this export ran; nothing was kept. Ask for it again."
+
+
+def exports_forget() -> int:
+    """POST /reset: delete every finished export (their results hold the memories) and fail each running one, whose
+    result, read before the reset, is not kept. A queued export stays and reads what is left when it runs.
+    Returns how many were deleted or failed."""
+    finished = (MemoryExport.Status.SUCCEEDED, MemoryExport.Status.FAILED)
+    deleted = MemoryExport.objects.filter(status__in=finished).delete()[0]
+    failed = MemoryExport.objects.filter(status=MemoryExport.Status.RUNNING).update(
+        status=MemoryExport.Status.FAILED, error=RESET, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    return deleted + failed
 
 
 def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
@@ -227,6 +240,10 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
     with transaction.atomic():
+        # Failed by a reset while it ran (exports_forget), or gone: what it read is not kept.
+        current = MemoryExport.objects.select_for_update().filter(id=export.id).values_list("status", flat=True)
+        if current.first() != MemoryExport.Status.RUNNING:
+            return MemoryExport.objects.filter(id=export.id).first()
         # Deactivated while it ran: nothing of the account's is kept; else the deactivation waits for this commit.
         if export.account is not None and account_deactivated(export.account, hold=True):
             return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)

@@ -44,7 +44,7 @@ from memories.models import (
 from memories.selectors import memories_visible, memory_get
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
-from memories.signals import history_record
+from memories.signals import history_record, memories_wiped
 from memories.temporal import named_window
 from memories.timestamps import dated_text
 
@@ -528,7 +528,8 @@ def memories_events_fill(*, model=Memory, using: str = "default", batch_size: in
 
 
 def memories_reset() -> None:
-    """Remove every memory, all history and the kept conversation context; accounts, keys, logs and config stay."""
+    """Remove every memory, all history and the kept conversation context, and (memories_wiped's listeners) every
+    copy of their text kept elsewhere; accounts, keys, webhooks, request logs and config stay."""
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -541,6 +542,7 @@ def memories_reset() -> None:
             SessionMessage._meta.db_table,
         )
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        memories_wiped.send(sender=Memory)
 
 
 # --- batches (the Platform API's PUT and DELETE /v1/batch/) ---------------------------------------------------

@@ -22,6 +22,12 @@ from memories.models import MemoryHistory
 # "role", "created_at"}, all plain JSON values. A listener that raises rolls the change back with it.
 memories_changed = Signal()
 
+# Sent, with no argument, inside POST /reset's transaction once every memory and history row is gone (TRUNCATE,
+# which sends no memories_changed): each listener deletes what it keeps of the memories' text (finished events'
+# results, exports, webhook delivery payloads, profiles), so a reset leaves no copy of them behind. A listener
+# that raises rolls the reset back.
+memories_wiped = Signal()
+
 
 def history_record(rows: Iterable[MemoryHistory]) -> list[MemoryHistory]:
     """Insert the history rows and send memories_changed, in the caller's transaction (after its memory writes:

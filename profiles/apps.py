@@ -9,4 +9,4 @@ class ProfilesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from profiles import receivers  # noqa: F401  (connects to memories_changed)
+        from profiles import receivers  # noqa: F401  (connects to memories_changed and memories_wiped)

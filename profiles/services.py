@@ -389,6 +389,12 @@ def profiles_forget_users_gone(*, account_id: int | None) -> int:
     return gone
 
 
+def profiles_forget_all() -> int:
+    """Delete every profile (POST /reset): what the LLM wrote of memories that are all gone. Settings and jobs
+    stay; returns how many."""
+    return Profile.objects.all().delete()[0]
+
+
 # --- reads --------------------------------------------------------------------------------------------------
 
 
@@ -416,7 +422,7 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
     """
     rows = Profile.objects.filter(account=principal.account, entity_type=ENTITY_TYPE, entity_id=entity_id)
     if not _user_exists(principal, entity_id):
-        rows.delete()  # the user's memories went without a signal (the reset's TRUNCATE): its profile goes too
+        rows.delete()  # written by a generation that ran through a reset (memories_wiped): it goes too
         raise NotFound(f"User {entity_id[:64]!r} not found: no memory has this user_id.")
     row = rows.first()
     stored = settings_get(principal=principal)

@@ -6,4 +6,4 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self) -> None:
-        from webhooks import receivers  # noqa: F401  (connects to memories_changed)
+        from webhooks import receivers  # noqa: F401  (connects to memories_changed and memories_wiped)

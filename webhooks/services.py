@@ -180,6 +180,12 @@ def deliveries_prune(*, older_than_days: int) -> int:
     return delete_older_than(WebhookDelivery.objects.all(), field="created_at", days=older_than_days)
 
 
+def deliveries_forget() -> int:
+    """Delete the whole delivery log (POST /reset): each row keeps the payload it posted, a memory's text with it.
+    The webhooks stay; returns how many rows went."""
+    return WebhookDelivery.objects.all().delete()[0]
+
+
 def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
     """The JSON body of a memory event: Mem0's `event_details`, plus the event's id, type and time."""
     data = {"memory": change["memory"]}

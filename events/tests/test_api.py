@@ -319,3 +319,17 @@ def test_a_queued_add_of_an_account_deactivated_since_fails_without_calling_the_
     assert (event.status, event.error_code) == ("FAILED", "account_deactivated")
     assert "deactivated" in event.error_message
     assert not Memory.objects.exists() and not llm.chat_calls()
+
+
+def test_a_reset_deletes_the_finished_adds_events_and_the_memories_they_hold(member, member_client, embedder):
+    # A finished add's event kept each memory's text in its results after POST /reset.
+    from memories.services import memories_reset
+
+    done = queue_add(member, "Owns a cat named Juniper")
+    services.event_add_run(event_id=str(done.id))
+    assert "Juniper" in str(member_client.get(f"/v1/event/{done.id}/").json()["results"])
+    waiting = queue_add(member, "Owns a dog")
+    memories_reset()
+    assert member_client.get(f"/v1/event/{done.id}/").status_code == 404
+    # Queued, it has stored nothing yet: it runs after the reset, as an add sent after it.
+    assert member_client.get(f"/v1/event/{waiting.id}/").json()["status"] == "PENDING"

@@ -171,3 +171,29 @@ def test_an_export_of_an_account_deactivated_since_it_was_asked_for_fails_and_ho
     export = export_run(export_id=export.id)
     assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
     assert "deactivated" in export.error
+
+
+def test_a_reset_deletes_the_finished_exports_and_one_running_through_it_keeps_no_memory(
+    alice, make_memory, monkeypatch
+):
+    # A finished export's download held every memory it read after POST /reset, and one reading when the reset came
+    # wrote them all out after it.
+    from exports import services
+    from memories.services import memories_reset
+
+    make_memory("Likes chess", principal=alice)
+    done = export_run(export_id=export_create(principal=alice, filters={}).id)
+    queued = export_create(principal=alice, filters={})
+    produce = services._produce
+
+    def reset_after_reading(export):
+        produced = produce(export)
+        memories_reset()
+        return produced
+
+    monkeypatch.setattr(services, "_produce", reset_after_reading)
+    running = export_run(export_id=queued.id)
+    assert not MemoryExport.objects.filter(id=done.id).exists()
+    running.refresh_from_db()
+    assert (running.status, running.result, running.memory_count) == ("FAILED", None, None)
+    assert "reset" in running.error

@@ -150,3 +150,18 @@ def test_a_generation_for_an_account_deactivated_since_fails_without_calling_the
     profile = Profile.objects.get(entity_id="alice")
     assert (profile.status, profile.profile) == ("failed", {})
     assert "deactivated" in profile.error
+
+
+def test_a_reset_deletes_every_profile_with_what_the_llm_wrote_of_the_memories(alice, make_memory):
+    # The profiles stayed after POST /reset (a read of one deleted it; the Profiles page listed them all).
+    from memories.services import memories_reset
+
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    with llm_configured() as llm:
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        llm.chat_queue.append(as_json({"city": "Oslo"}))
+        job_run(job_id=job.id)
+    assert Profile.objects.get(entity_id="alice").profile == {"city": "Oslo"}
+    memories_reset()
+    assert not Profile.objects.exists()

@@ -190,3 +190,14 @@ def test_the_readmes_verification_snippet_accepts_our_signature_and_refuses_a_ch
     assert not namespace["verify"]("whsec_abd", header, body)
     stale = delivery.signature("whsec_abc", int(time.time()) - 3600, body)
     assert not namespace["verify"]("whsec_abc", stale, body)
+
+
+def test_a_reset_deletes_the_delivery_log_and_the_memories_it_holds(event_id, receiver, settings):
+    # Each logged delivery keeps the payload it posted, the memory's text with it, and kept it after POST /reset.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    attempt(webhook, event_id)
+    assert "Likes chess" in str(WebhookDelivery.objects.get().payload)
+    memories_services.memories_reset()
+    assert not WebhookDelivery.objects.exists()
+    assert services.webhooks_of(principal=ADMIN).get() == webhook  # the webhook itself stays
