@@ -47,6 +47,10 @@ OUTPUT_FORMAT_HELP = (
     "Mem0's older API (and its 0.1.x Python and 1.x/2.x TypeScript clients) expects. The v3 routes ignore it."
 )
 OUTPUT_FORMATS = ("v1.0", "v1.1")
+# Sent beside get_all's and search's options, changing nothing that is listed or found: Mem0's CLI and TypeScript
+# client send source, older clients version (Python's get_all(version=...)) and org_name / project_name (the
+# TypeScript client's older project names). Any other field the options do not name is a 400 naming it.
+SENT_ALONG = ("source", "version", "org_name", "project_name")
 
 
 def output_format_field(help_text: str = OUTPUT_FORMAT_HELP) -> serializers.ChoiceField:
@@ -319,16 +323,13 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     )
     fields = fields_field(MEMORY_FIELDS, "Only these keys of each memory, e.g. ['id', 'memory']; none: all.")
     output_format = output_format_field()
-    # Sent beside the options, changing nothing that is listed: Mem0's CLI sends source, older clients version
-    # (Python's get_all(version=...)) and org_name / project_name (the TypeScript client's older project names).
-    PASSED = ("source", "version", "org_name", "project_name")
 
     def validate(self, attrs):
         # The SDKs send every keyword argument of get_all in the body: one ignored here (top_k, a misspelt
         # page_size) answered more memories than asked for, as if it had been applied.
         unknown_params_refuse(
             self.initial_data,
-            [*self.fields, *self.PASSED],
+            [*self.fields, *SENT_ALONG],
             what="field",
             takes="get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, "
             "fields, show_expired, latest_only, output_format, org_id and project_id.",
@@ -410,6 +411,15 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     output_format = output_format_field()
 
     def validate(self, attrs):
+        # As get_all's: the SDKs send every keyword argument in the body, and one ignored here (limit, a misspelt
+        # top_k) answered ten results as if it had been applied.
+        unknown_params_refuse(
+            self.initial_data,
+            [*self.fields, *SENT_ALONG],
+            what="field",
+            takes="search takes query, filters, top_k, threshold, rerank, fields, categories, metadata, "
+            "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id.",
+        )
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}

@@ -179,6 +179,19 @@ def test_a_get_all_option_the_server_would_ignore_is_the_sdks_validation_error(c
         listed(client, **option)
 
 
+@pytest.mark.parametrize("option", [{"limit": 1}, {"top_kk": 1}, {"page": 2}, {"keywords": "coffee"}])
+def test_a_search_option_the_server_would_ignore_is_the_sdks_validation_error(client, remember, option):
+    """Each of these answered ten results of every memory, as if it had been applied (the SDK passes any keyword
+    argument on in the body)."""
+    remember("Drinks green tea")
+    remember("Drinks black coffee")
+    [name] = option
+    with pytest.raises(ValidationError, match=f"Unknown field.*{name}.*search takes query, filters"):
+        client.search("a drink", filters={"user_id": "alice"}, **option)
+    # What the TypeScript client sends beside the options (source) still searches.
+    assert len(client.search("a drink", filters={"user_id": "alice"}, source="OPENCLAW")["results"]) == 2
+
+
 # --- get_all's fields -----------------------------------------------------------------------------------------
 
 
