@@ -387,6 +387,12 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         "{'topic': 'food'} keeps memories whose metadata topic is food.",
     )
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=10)
+    limit = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_TOP_K,
+        required=False,
+        help_text="Alias of top_k (its name in Mem0's open-source API, and in code written for both).",
+    )
     threshold = serializers.FloatField(
         min_value=0.0, max_value=1.0, required=False, allow_null=True, help_text="Minimum score; default 0.1."
     )
@@ -417,9 +423,13 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
             self.initial_data,
             [*self.fields, *SENT_ALONG],
             what="field",
-            takes="search takes query, filters, top_k, threshold, rerank, fields, categories, metadata, "
+            takes="search takes query, filters, top_k (or limit), threshold, rerank, fields, categories, metadata, "
             "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id.",
         )
+        if (limit := attrs.pop("limit", None)) is not None:
+            if "top_k" in self.initial_data and attrs["top_k"] != limit:
+                raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
+            attrs["top_k"] = limit
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}

@@ -179,7 +179,7 @@ def test_a_get_all_option_the_server_would_ignore_is_the_sdks_validation_error(c
         listed(client, **option)
 
 
-@pytest.mark.parametrize("option", [{"limit": 1}, {"top_kk": 1}, {"page": 2}, {"keywords": "coffee"}])
+@pytest.mark.parametrize("option", [{"top_kk": 1}, {"page": 2}, {"keywords": "coffee"}])
 def test_a_search_option_the_server_would_ignore_is_the_sdks_validation_error(client, remember, option):
     """Each of these answered ten results of every memory, as if it had been applied (the SDK passes any keyword
     argument on in the body)."""
@@ -190,6 +190,16 @@ def test_a_search_option_the_server_would_ignore_is_the_sdks_validation_error(cl
         client.search("a drink", filters={"user_id": "alice"}, **option)
     # What the TypeScript client sends beside the options (source) still searches.
     assert len(client.search("a drink", filters={"user_id": "alice"}, source="OPENCLAW")["results"]) == 2
+
+
+def test_search_takes_limit_as_top_k_as_the_open_source_api_does(client, remember):
+    """limit (the open-source API's name, in code written for both) was ignored: ten results came back."""
+    remember("Drinks green tea")
+    remember("Drinks black coffee")
+    assert len(client.search("a drink", filters={"user_id": "alice"}, limit=1)["results"]) == 1
+    assert len(client.search("a drink", filters={"user_id": "alice"}, limit=1, top_k=1)["results"]) == 1
+    with pytest.raises(ValidationError, match="limit.*Differs from top_k"):
+        client.search("a drink", filters={"user_id": "alice"}, limit=1, top_k=2)
 
 
 # --- get_all's fields -----------------------------------------------------------------------------------------
