@@ -379,8 +379,10 @@ class SearchRequestSerializer(ScopeMixin):
 
     def validate(self, attrs):
         attrs["filters"] = search_scope_check(merge_scope(attrs, attrs.get("filters")))
-        attrs["top_k"] = attrs.get("top_k", attrs.pop("limit", 20))
-        attrs.pop("limit", None)
+        limit = attrs.pop("limit", None)
+        if limit is not None and attrs.get("top_k", limit) != limit:
+            raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
+        attrs["top_k"] = attrs.get("top_k", 20 if limit is None else limit)
         return attrs
 
 

@@ -84,6 +84,16 @@ def test_top_k_and_limit_cap_the_results(api_client, alice_memories, key):
     assert len(results) == 2
 
 
+def test_top_k_and_limit_that_differ_are_a_400_naming_them(api_client, alice_memories):
+    # top_k won silently: a caller who meant limit got another number of results.
+    response = search(api_client, query="anything", user_id="alice", top_k=5, limit=2)
+    assert response.status_code == 400
+    assert "Differs from top_k" in str(response.json())
+    assert (
+        len(search(api_client, query="anything", user_id="alice", threshold=0, top_k=2, limit=2).json()["results"]) == 2
+    )
+
+
 def test_top_k_zero_returns_nothing(api_client, alice_memories):
     assert search(api_client, query="curry", user_id="alice", top_k=0).json()["results"] == []
 
