@@ -321,6 +321,33 @@ def test_a_queued_add_of_an_account_deactivated_since_fails_without_calling_the_
     assert not Memory.objects.exists() and not llm.chat_calls()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_add_whose_account_is_deactivated_while_the_llm_reads_it_stores_nothing(member, make_user, llm, run_jobs):
+    # Past its first check the add ran on: the memories the LLM extracted were written for a deactivated account.
+    from django.db import connection
+
+    from accounts.services import user_set_active
+
+    admin = make_user("admin@example.com", role="admin")
+    event = queue_add(member, "I live in Oslo", infer=True)
+
+    def deactivate_then_extract(messages):
+        # The LLM server's own thread, while the job waits for its answer.
+        try:
+            user_set_active(actor=admin, user_id=member.pk, active=False)
+        finally:
+            connection.close()
+        return ["Lives in Oslo"]
+
+    llm.facts = deactivate_then_extract
+    run_jobs()
+    event.refresh_from_db()
+    member.refresh_from_db()
+    assert not member.is_active and llm.chat_calls("extract")
+    assert (event.status, event.error_code) == ("FAILED", "account_deactivated")
+    assert not Memory.objects.exists()
+
+
 def test_a_reset_deletes_the_finished_adds_events_and_the_memories_they_hold(member, member_client, embedder):
     # A finished add's event kept each memory's text in its results after POST /reset.
     from memories.services import memories_reset

@@ -197,3 +197,25 @@ def test_a_reset_deletes_the_finished_exports_and_one_running_through_it_keeps_n
     running.refresh_from_db()
     assert (running.status, running.result, running.memory_count) == ("FAILED", None, None)
     assert "reset" in running.error
+
+
+def test_an_export_whose_account_is_deactivated_while_it_reads_keeps_no_memory(
+    alice, make_memory, make_user, monkeypatch
+):
+    # Past its first check the export ran on, and what it had read was kept for a deactivated account.
+    from accounts.services import user_set_active
+    from exports import services
+
+    make_memory("alice's secret", principal=alice)
+    admin = make_user("admin@example.com", role="admin")
+    produce = services._produce
+
+    def deactivate_after_reading(export):
+        produced = produce(export)
+        user_set_active(actor=admin, user_id=alice.pk, active=False)
+        return produced
+
+    monkeypatch.setattr(services, "_produce", deactivate_after_reading)
+    export = export_run(export_id=export_create(principal=alice, filters={}).id)
+    assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
+    assert "deactivated" in export.error
