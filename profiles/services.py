@@ -47,6 +47,8 @@ MAX_MEMORIES = 200
 SAMPLE_DEFAULT = 3
 SAMPLE_MAX = 10
 UNSET: Any = object()
+DEACTIVATED_QUEUED = "The account was deactivated after this generation was queued; not run."
+DEACTIVATED_RUNNING = "The account was deactivated while this profile was generated; it was not kept."
 
 HOW_TO_ENABLE = (
     'Turn them on with update_profile_settings(enabled=True, schema={...}) (POST /v2/profiles/settings/ {"enabled": '
@@ -266,7 +268,7 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
                 "this user's memories change, or a generation is asked for (generate_profile).",
             )
         if job.account is not None and account_deactivated(job.account):
-            return _give_up(job, error="The account was deactivated after this generation was queued; not run.")
+            return _give_up(job, error=DEACTIVATED_QUEUED)
         job.status, job.attempts = ProfileJob.Status.RUNNING, job.attempts + 1
         job.save(update_fields=["status", "attempts", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
@@ -274,6 +276,9 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
     with configuration_checked_once():
         for entity_id in list(job.remaining):
+            if job.account is not None and account_deactivated(job.account):
+                job.refresh_from_db()  # the counters this loop has added to
+                return _give_up(job, error=DEACTIVATED_QUEUED)
             try:
                 outcome = profile_generate(principal=principal, entity_id=entity_id, final=final)
             except _PassingFailure:
@@ -366,14 +371,19 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
         )
         raise
     now = timezone.now()
-    row.update(
-        status=Profile.Status.SUCCEEDED,
-        profile=value,
-        error=None,
-        generation_count=F("generation_count") + 1,
-        generated_at=now,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        # Deactivated while the LLM wrote it: not kept; else the deactivation waits for this commit.
+        if principal.account is not None and account_deactivated(principal.account, hold=True):
+            row.update(status=Profile.Status.FAILED, error=DEACTIVATED_RUNNING, updated_at=now)
+            return Profile.Status.FAILED
+        row.update(
+            status=Profile.Status.SUCCEEDED,
+            profile=value,
+            error=None,
+            generation_count=F("generation_count") + 1,
+            generated_at=now,
+            updated_at=now,
+        )
     return Profile.Status.SUCCEEDED
 
 

@@ -165,3 +165,33 @@ def test_a_reset_deletes_every_profile_with_what_the_llm_wrote_of_the_memories(a
     assert Profile.objects.get(entity_id="alice").profile == {"city": "Oslo"}
     memories_reset()
     assert not Profile.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_profile_whose_account_is_deactivated_while_the_llm_writes_it_is_not_kept(
+    alice, make_memory, make_user, monkeypatch
+):
+    # Past its first check the generation ran on, and what the LLM wrote was kept for a deactivated account.
+    from accounts.services import user_set_active
+    from exports import shaping
+
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    admin = make_user("admin@example.com", role="admin")
+
+    def deactivate_then_answer(**kwargs):
+        user_set_active(actor=admin, user_id=alice.pk, active=False)
+        return {"city": "Oslo"}
+
+    monkeypatch.setattr(shaping, "memories_shape", deactivate_then_answer)
+    make_memory("Lives in Bergen", user_id="bob", principal=alice)
+    with llm_configured():
+        job, _ = job_create(principal=alice, operation="sample", limit=2)
+        job = job_run(job_id=job.id)
+    assert (job.status, job.failed) == ("failed", 2)
+    first, second = Profile.objects.order_by("updated_at")
+    assert (first.status, first.profile) == ("failed", {})
+    assert "deactivated while" in first.error
+    # The other user's was not asked of the LLM, the account deactivated by then.
+    assert (second.status, second.profile, second.generation_count) == ("failed", {}, 0)
+    assert "deactivated after" in second.error
