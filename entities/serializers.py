@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from entities.selectors import ENTITY_FIELDS, MAX_ENTITIES_LIMIT, parse_entity_type
 from mem0server.exceptions import InvalidInput
+from mem0server.serializers import KnownFieldsOnly
 
 
 class EntityTypeField(serializers.CharField):
@@ -18,7 +19,8 @@ class EntityTypeField(serializers.CharField):
             raise serializers.ValidationError(exc.detail) from None
 
 
-class EntityListQuerySerializer(serializers.Serializer):
+class EntityListQuerySerializer(KnownFieldsOnly):
+    route, what = "GET /entities", "query parameter"
     type = EntityTypeField(
         required=False, help_text="Only this type: user, agent, app or run (plural accepted).", max_length=16
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.serializers import as_serializer_error
 
 from mem0server.text import unstorable_json
 
@@ -81,6 +83,25 @@ def unknown_params_refuse(data, allowed, *, takes: str, what: str = "query param
         raise serializers.ValidationError(
             {name[:64]: f"Given {count} times; give it once." for name, count in repeated[:20]}
         )
+
+
+# A 400 naming each body field or query parameter the serializer does not declare (and a query parameter given
+# twice), instead of ignoring it: a misspelt scope (?user=alice) listed every memory, a misspelt metadata was stored
+# as no metadata. `route` names the route in the message, `what` what its inputs are. (A comment, not a docstring,
+# as for RequestSerializer.)
+class KnownFieldsOnly(serializers.Serializer):
+    route = ""
+    what = "field"
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            try:
+                unknown_params_refuse(
+                    data, self.fields, what=self.what, takes=f"{self.route} takes {', '.join(self.fields)}."
+                )
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError(as_serializer_error(exc)) from None
+        return super().to_internal_value(data)
 
 
 def validated(serializer_class: type[serializers.Serializer], data) -> dict:

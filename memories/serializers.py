@@ -11,7 +11,13 @@ from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
+from mem0server.serializers import (
+    KnownFieldsOnly,
+    ObjectField,
+    RequestSerializer,
+    StrictCharField,
+    unknown_params_refuse,
+)
 from memories.filters import (
     DOT_SEGMENTS,
     SEARCH_SCOPE_HELP,
@@ -161,7 +167,8 @@ REFERENCE_DATE_HELP = (
 )
 
 
-class AddMemoryRequestSerializer(ScopeMixin):
+class AddMemoryRequestSerializer(KnownFieldsOnly, ScopeMixin):
+    route = "POST /memories"
     messages = MessagesField()
     metadata = ObjectField(required=False, allow_null=True)
     infer = serializers.BooleanField(default=True)
@@ -293,7 +300,8 @@ class FiltersQueryField(serializers.CharField):
         return ObjectField().to_internal_value(value)
 
 
-class ListMemoriesQuerySerializer(ScopeMixin):
+class ListMemoriesQuerySerializer(KnownFieldsOnly, ScopeMixin):
+    route, what = "GET /memories", "query parameter"
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, default=100)
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
     cursor = serializers.CharField(required=False, max_length=500)
@@ -325,7 +333,8 @@ class DeleteScopeQuerySerializer(ScopeMixin):
         return attrs
 
 
-class UpdateMemoryRequestSerializer(serializers.Serializer):
+class UpdateMemoryRequestSerializer(KnownFieldsOnly):
+    route = "PUT /memories/{memory_id}"
     text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH)
     data = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH, help_text="Mem0's name for text.")
     metadata = ObjectField(required=False)
@@ -353,7 +362,8 @@ def search_scope_check(filters: dict) -> dict:
     return filters
 
 
-class SearchRequestSerializer(ScopeMixin):
+class SearchRequestSerializer(KnownFieldsOnly, ScopeMixin):
+    route = "POST /search"
     query = StrictCharField(
         max_length=settings.MAX_QUERY_CHARS,
         error_messages={"max_length": f"Must be at most {settings.MAX_QUERY_CHARS} characters (MAX_QUERY_CHARS)."},

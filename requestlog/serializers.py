@@ -1,11 +1,13 @@
 from rest_framework import serializers
 
+from mem0server.serializers import KnownFieldsOnly
 from requestlog.models import RequestLog
 
 MAX_LIMIT = 1000
 
 
-class RequestListQuerySerializer(serializers.Serializer):
+class RequestListQuerySerializer(KnownFieldsOnly):
+    route, what = "GET /requests", "query parameter"
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=50)
 
 

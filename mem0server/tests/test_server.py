@@ -165,9 +165,11 @@ def test_unknown_path_is_a_json_404(api_client):
 
 
 @pytest.mark.parametrize("value", ["csv", "api", "json"])
-def test_a_format_query_parameter_is_ignored_like_any_unknown_one(api_client, value):
-    # DRF's ?format= override answered every value but json with a 404 "Not found." on every endpoint.
-    assert api_client.get("/memories", {"format": value}).status_code == 200
+def test_a_format_query_parameter_is_not_drfs_renderer_override(api_client, value):
+    # DRF's ?format= override answered every value but json with a 404 "Not found." on every endpoint. Now a route
+    # reading query parameters refuses it as any unknown one, naming it; the others ignore it.
+    response = api_client.get("/memories", {"format": value})
+    assert response.status_code == 400 and "Unknown query parameter(s): format" in response.json()["detail"]
     assert api_client.get("/configure/providers", {"format": value}).status_code == 200
 
 

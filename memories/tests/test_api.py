@@ -612,3 +612,34 @@ def test_add_without_any_scope_names_all_four(api_client):
     response = add(api_client, [user("x")], user_id=None)
     assert response.status_code == 400
     assert "user_id, agent_id, app_id or run_id" in json.dumps(response.json())
+
+
+UNKNOWN_INPUTS = {
+    "a misspelt scope on the list": ("get", "/memories?user=alice", None, "user"),
+    "a list parameter given twice": ("get", "/memories?user_id=alice&user_id=bob", None, "user_id"),
+    "a misspelt top_k on the list": ("get", "/memories?user_id=alice&topk=1", None, "topk"),
+    "a misspelt metadata on an add": (
+        "post",
+        "/memories",
+        {"messages": "Likes tea", "user_id": "alice", "infer": False, "metdata": {"topic": "drinks"}},
+        "metdata",
+    ),
+    "a misspelt top_k on a search": ("post", "/search", {"query": "tea", "user_id": "alice", "topk": 1}, "topk"),
+    "a misspelt metadata on an update": ("put", "/memories/{id}", {"text": "Likes mint tea", "metdata": {}}, "metdata"),
+    "a misspelt type on the entities": ("get", "/entities?typ=agent", None, "typ"),
+    "a misspelt limit on the request log": ("get", "/requests?limt=1", None, "limt"),
+}
+
+
+@pytest.mark.parametrize("case", UNKNOWN_INPUTS)
+def test_an_input_a_route_does_not_take_is_a_400_naming_it_and_changes_nothing(api_client, make_memory, case):
+    # Each was ignored: ?user=alice listed every memory of every user, a misspelt metadata was stored (or updated)
+    # as none, a misspelt top_k answered the default count.
+    memory_id = make_memory("Likes tea", user_id="alice")
+    make_memory("Likes coffee", user_id="bob")
+    method, path, body, name = UNKNOWN_INPUTS[case]
+    path = path.replace("{id}", memory_id)
+    response = getattr(api_client, method)(path, body, format="json") if body else getattr(api_client, method)(path)
+    assert response.status_code == 400
+    assert name in str(response.json())
+    assert sorted(Memory.objects.values_list("text", flat=True)) == ["Likes coffee", "Likes tea"]
