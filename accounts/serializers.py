@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import User
-from mem0server.serializers import StrictCharField
+from mem0server.serializers import KnownFieldsOnly, StrictCharField
 
 
 class StrictEmailField(serializers.EmailField):
@@ -19,18 +19,21 @@ class SetupStatusSerializer(serializers.Serializer):
     needsSetup = serializers.BooleanField(help_text="True until the first account is registered.")  # noqa: N815
 
 
-class RegisterRequestSerializer(serializers.Serializer):
+class RegisterRequestSerializer(KnownFieldsOnly):
+    route = "POST /auth/register"
     name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
     email = StrictEmailField(max_length=254)
     password = StrictCharField(max_length=512, trim_whitespace=False, write_only=True)
 
 
-class LoginRequestSerializer(serializers.Serializer):
+class LoginRequestSerializer(KnownFieldsOnly):
+    route = "POST /auth/login"
     email = StrictCharField(max_length=254)
     password = StrictCharField(max_length=512, trim_whitespace=False, write_only=True)
 
 
-class RefreshRequestSerializer(serializers.Serializer):
+class RefreshRequestSerializer(KnownFieldsOnly):
+    route = "POST /auth/refresh"
     refresh_token = StrictCharField(max_length=4096)
 
 
@@ -46,7 +49,8 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "email", "role", "created_at"]
 
 
-class MeUpdateRequestSerializer(serializers.Serializer):
+class MeUpdateRequestSerializer(KnownFieldsOnly):
+    route = "PATCH /auth/me"
     name = StrictCharField(max_length=150, required=False, allow_blank=True)
     email = StrictEmailField(max_length=254, required=False)
 
@@ -56,12 +60,14 @@ class MeUpdateRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class ChangePasswordRequestSerializer(serializers.Serializer):
+class ChangePasswordRequestSerializer(KnownFieldsOnly):
+    route = "POST /auth/change-password"
     current_password = StrictCharField(max_length=512, trim_whitespace=False)
     new_password = StrictCharField(max_length=512, trim_whitespace=False)
 
 
-class OnboardingCompleteRequestSerializer(serializers.Serializer):
+class OnboardingCompleteRequestSerializer(KnownFieldsOnly):
+    route = "POST /auth/onboarding-complete"
     use_case = StrictCharField(
         max_length=2000, allow_blank=True, help_text="What the operator said the server is for (not stored)."
     )

@@ -3,10 +3,11 @@
 from rest_framework import serializers
 
 from apikeys.models import APIKey
-from mem0server.serializers import StrictCharField
+from mem0server.serializers import KnownFieldsOnly, StrictCharField
 
 
-class APIKeyCreateRequestSerializer(serializers.Serializer):
+class APIKeyCreateRequestSerializer(KnownFieldsOnly):
+    route = "POST /api-keys"
     label = StrictCharField(max_length=100, help_text="What the key is for, e.g. 'support bot'.")
 
 

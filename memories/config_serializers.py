@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from mem0server.sealing import PREFIX as SEALED_PREFIX
-from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS, MAX_EMBEDDING_DIMS, VECTOR_STORES
 
 
@@ -224,7 +224,8 @@ class ProvidersSerializer(serializers.Serializer):
     reranker = serializers.ListField(child=serializers.CharField())
 
 
-class GenerateInstructionsRequestSerializer(serializers.Serializer):
+class GenerateInstructionsRequestSerializer(KnownFieldsOnly):
+    route = "POST /generate-instructions"
     use_case = StrictCharField(max_length=2000, help_text="What the memory is for, in the operator's words.")
 
 

@@ -296,3 +296,29 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client):
     for i in range(10):
         post(APIClient(HTTP_X_FORWARDED_FOR=f"203.0.113.{i}"), "/auth/login", {})
     assert post(APIClient(HTTP_X_FORWARDED_FOR="203.0.113.99"), "/auth/login", {}).status_code == 429
+
+
+def test_a_field_an_auth_route_does_not_take_is_a_400_naming_it_and_changes_nothing(client, registered):
+    # Each was ignored: a misspelt name (or a username for the email) answered as if the request had been right.
+    me = bearer(registered)
+    cases = [
+        (me, "patch", "/auth/me", {"nmae": "Ada L."}, "nmae"),
+        (me, "patch", "/auth/me", {"name": "Ada L.", "emial": "new@example.com"}, "emial"),
+        (
+            client,
+            "post",
+            "/auth/login",
+            {"email": "ada@example.com", "password": PASSWORD, "remember": True},
+            "remember",
+        ),
+        (me, "post", "/auth/change-password", {"current_password": PASSWORD, "new_pasword": "x" * 12}, "new_pasword"),
+        (me, "post", "/auth/onboarding-complete", {"usecase": "notes"}, "usecase"),
+        (me, "post", "/api-keys", {"label": "bot", "expires_at": "2030-01-01"}, "expires_at"),
+        (me, "post", "/generate-instructions", {"use_case": "notes", "tone": "short"}, "tone"),
+    ]
+    for api, method, path, body, name in cases:
+        response = getattr(api, method)(path, body, format="json")
+        assert (path, response.status_code) == (path, 400)
+        assert f"Unknown field(s): {name}." in response.json()["detail"]
+    assert me.get("/auth/me").json()["name"] == "Ada"
+    assert me.get("/api-keys").json() == []
