@@ -11,11 +11,12 @@ the server really answers.
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from apikeys.permissions import IsAuthenticated
-from mem0server.serializers import ObjectField
+from mem0server.serializers import KnownFieldsOnly, ObjectField
 
 ERROR_CODES = [
     "provider_auth_failed",
@@ -89,6 +90,12 @@ class AutoSchema(SpectacularAutoSchema):
                 responses[str(code)].setdefault("headers", {}).update(headers)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(force_instance(serializer), KnownFieldsOnly):
+            schema["additionalProperties"] = False  # any other field is a 400 naming it
+        return schema
 
     def _implied_errors(self, operation: dict) -> list[int]:
         has_body = "requestBody" in operation

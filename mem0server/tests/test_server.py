@@ -51,6 +51,17 @@ def served_schema(client) -> dict:
     return _SERVED
 
 
+@pytest.mark.parametrize(
+    ("path", "method"), [("/memories", "post"), ("/search", "post"), ("/memories/{memory_id}", "put")]
+)
+def test_a_body_that_refuses_other_fields_says_so_in_the_schema(client, path, method):
+    # A client generated from the schema could send any other field, which the route answers with a 400.
+    document = served_schema(client)
+    body = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[1]
+    assert document["components"]["schemas"][name]["additionalProperties"] is False
+
+
 def test_every_schema_reference_resolves(client):
     document = served_schema(client)
     references = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
