@@ -16,7 +16,13 @@ from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, RequestSerializer, StrictCharField, unknown_params_refuse
+from mem0server.serializers import (
+    KnownFieldsOnly,
+    ObjectField,
+    RequestSerializer,
+    StrictCharField,
+    unknown_params_refuse,
+)
 from mem0server.text import unstorable_json
 from memories.filters import WILDCARD, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
@@ -458,7 +464,9 @@ class PlatformSearchResponseSerializer(serializers.Serializer):
 # --- update and delete ------------------------------------------------------------------------------------
 
 
-class PlatformUpdateRequestSerializer(PlatformProjectRefSerializer):
+class PlatformUpdateRequestSerializer(KnownFieldsOnly, PlatformProjectRefSerializer):
+    # Python's update() sends its keyword arguments as they are: a misspelt one was dropped silently.
+    route, sent_along = "PUT /v1/memories/{memory_id}/", SENT_ALONG
     text = StrictCharField(required=False, max_length=100_000)
     metadata = ObjectField(required=False)
     timestamp = TimestampField(

@@ -214,3 +214,17 @@ def test_the_async_client_does_the_same(live_server, admin_key, embedder, alice_
     assert texts(alice_account) == set()
     assert texts(mallory_account) == {"Mallory's"}
     assert Memory.objects.filter(id=theirs).exists()
+
+
+def test_an_update_field_the_server_does_not_take_is_the_sdks_validation_error_and_changes_nothing(
+    client, alice_account, make_memory
+):
+    # The SDK sends its keyword arguments as they are: a misspelt metadata was dropped and the text changed alone.
+    memory_id = make_memory("Likes tea", user_id="alice", principal=alice_account, metadata={"topic": "drinks"})
+    with pytest.raises(ValidationError, match=r"Unknown field\(s\): metdata"):
+        client.update(memory_id, text="Likes green tea", metdata={"topic": "tea"})
+    memory = Memory.objects.get(id=memory_id)
+    assert (memory.text, memory.metadata) == ("Likes tea", {"topic": "drinks"})
+    client.update(memory_id, text="Likes green tea", metadata={"topic": "tea"})
+    memory.refresh_from_db()
+    assert (memory.text, memory.metadata["topic"]) == ("Likes green tea", "tea")
