@@ -93,7 +93,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
-        if direction == "request" and isinstance(force_instance(serializer), KnownFieldsOnly):
+        instance = force_instance(serializer)
+        if direction == "request" and isinstance(instance, KnownFieldsOnly) and not instance.sent_along:
             schema["additionalProperties"] = False  # any other field is a 400 naming it
         return schema
 
