@@ -7,9 +7,9 @@ from rest_framework import serializers
 
 from exports.models import MemoryExport
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
 from memories.serializers import ScopeMixin, merge_scope
-from platform_api.serializers import MAX_INSTRUCTIONS, PlatformProjectRefSerializer
+from platform_api.serializers import MAX_INSTRUCTIONS, SENT_ALONG, PlatformProjectRefSerializer
 
 
 @extend_schema_field(
@@ -38,7 +38,9 @@ FILTERS_HELP = (
 )
 
 
-class ExportCreateRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+class ExportCreateRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
+    # The SDKs send their keyword arguments as they are: filter= (for filters) exported every memory.
+    route, sent_along = "POST /v1/exports/", SENT_ALONG
     schema = SchemaField(required=False, allow_null=True)
     filters = ObjectField(required=False, allow_null=True, help_text=FILTERS_HELP)
     export_instructions = StrictCharField(
@@ -59,7 +61,8 @@ class ExportCreatedSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The export's id: POST /v1/exports/get/ with memory_export_id.")
 
 
-class ExportGetRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+class ExportGetRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
+    route, sent_along = "POST /v1/exports/get/", SENT_ALONG
     memory_export_id = StrictCharField(required=False, allow_null=True, max_length=64, help_text="An export's id.")
     filters = ObjectField(
         required=False,

@@ -240,3 +240,18 @@ def test_a_finished_export_is_kept_the_retention_days_then_deleted_with_its_data
         alice.get_memory_export(memory_export_id=old)
     assert alice.get_memory_export(memory_export_id=recent)["count"] == 2
     assert alice.get_memory_export(memory_export_id=pending)["status"] == "PENDING"  # not finished: kept
+
+
+def test_an_export_field_the_server_does_not_take_is_the_sdks_validation_error_and_exports_nothing(alice):
+    # The SDK sends its keyword arguments as they are: filter= (for filters) exported every memory of the account,
+    # alice-bot's too, and a misspelt export id read the newest export instead of the one asked for.
+    from mem0.exceptions import ValidationError
+
+    from exports.models import MemoryExport
+
+    with pytest.raises(ValidationError, match=r"Unknown field\(s\): filter\. POST /v1/exports/ takes"):
+        alice.create_memory_export(schema={}, filter={"user_id": "alice"})
+    assert not MemoryExport.objects.exists()
+    created = alice.create_memory_export(schema={}, filters=ALICE_ONLY)
+    with pytest.raises(ValidationError, match=r"Unknown field\(s\): memory_export_idd"):
+        alice.get_memory_export(memory_export_idd=created["id"])
