@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from entities.selectors import ENTITY_FIELDS
 from mem0server.paging import MAX_PAGE
-from mem0server.serializers import ObjectField, StrictCharField
+from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
 from memories.serializers import MAX_MESSAGE_LENGTH
 from memories.services import MAX_BATCH, BatchChange
 from platform_api.models import Feedback
@@ -45,7 +45,9 @@ class EntityDeletedSerializer(serializers.Serializer):
 # --- batches -----------------------------------------------------------------------------------------------------
 
 
-class BatchUpdateItemSerializer(serializers.Serializer):
+class BatchUpdateItemSerializer(KnownFieldsOnly):
+    # Each item as the caller wrote it (the SDKs pass the list on): a misspelt metadata was dropped silently.
+    route = "Each of batch_update's memories"
     memory_id = serializers.UUIDField()
     text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH, help_text="The new text (re-embedded).")
     metadata = ObjectField(required=False, help_text="Merged into the memory's metadata.")
@@ -56,7 +58,8 @@ class BatchUpdateItemSerializer(serializers.Serializer):
         return attrs
 
 
-class BatchDeleteItemSerializer(serializers.Serializer):
+class BatchDeleteItemSerializer(KnownFieldsOnly):
+    route = "Each of batch_delete's memories"
     memory_id = serializers.UUIDField()
 
 
@@ -76,14 +79,16 @@ class _BatchList(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class BatchUpdateRequestSerializer(serializers.Serializer):
+class BatchUpdateRequestSerializer(KnownFieldsOnly):
+    route = "PUT /v1/batch/"
     memories = _BatchList(child=BatchUpdateItemSerializer())
 
     def changes(self) -> list[BatchChange]:
         return [BatchChange(**item) for item in self.validated_data["memories"]]
 
 
-class BatchDeleteRequestSerializer(serializers.Serializer):
+class BatchDeleteRequestSerializer(KnownFieldsOnly):
+    route = "DELETE /v1/batch/"
     memories = _BatchList(child=BatchDeleteItemSerializer())
 
 

@@ -175,6 +175,23 @@ def test_a_malformed_batch_update_is_a_400_that_says_why(member_client, body, sa
     assert says in response.json()["detail"]
 
 
+def test_a_batch_field_the_server_does_not_take_is_a_400_naming_it_and_changes_nothing(
+    member_client, member, make_memory
+):
+    # Each item is the caller's dict, passed on by the SDKs: a misspelt metadata was dropped and the text changed.
+    memory_id = make_memory("Likes tea", principal=member, metadata={"topic": "drinks"})
+    for method, body, name in [
+        ("put", {"memories": [{"memory_id": memory_id, "text": "Likes mint tea", "metdata": {}}]}, "metdata"),
+        ("put", {"memories": [{"memory_id": memory_id, "text": "Likes mint tea"}], "atomic": True}, "atomic"),
+        ("delete", {"memories": [{"memory_id": memory_id, "hard": True}]}, "hard"),
+    ]:
+        response = getattr(member_client, method)("/v1/batch/", body, format="json")
+        assert response.status_code == 400
+        assert f"Unknown field(s): {name}." in response.json()["detail"]
+    memory = Memory.objects.get(id=memory_id)
+    assert (memory.text, memory.metadata) == ("Likes tea", {"topic": "drinks"})
+
+
 def test_the_same_memory_twice_in_one_batch_is_a_400(member_client, member, make_memory):
     memory_id = make_memory("Likes tea", principal=member)
     items = [{"memory_id": memory_id, "text": "a"}, {"memory_id": memory_id, "text": "b"}]
