@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from mem0server.serializers import StrictBooleanField, StrictCharField
+from mem0server.serializers import KnownFieldsOnly, StrictBooleanField, StrictCharField
 from webhooks.models import EventType
 
 VALID_EVENT_TYPES = ", ".join(EventType.values)
@@ -22,7 +22,9 @@ class EventTypeField(serializers.ChoiceField):
 CHANGEABLE_FIELDS = ("name", "url", "event_types", "is_active")
 
 
-class WebhookChangeSerializer(serializers.Serializer):
+class WebhookChangeSerializer(KnownFieldsOnly):
+    # Any other field is refused: {"enabled": false} (for is_active) made an active webhook, posting at once.
+    route = "PUT /api/v1/webhooks/{webhook_id}/"
     name = StrictCharField(required=False, max_length=255, help_text="A label for you.")
     url = StrictCharField(
         required=False,
@@ -49,6 +51,7 @@ class WebhookChangeSerializer(serializers.Serializer):
 
 
 class WebhookCreateSerializer(WebhookChangeSerializer):
+    route = "POST /api/v1/webhooks/projects/{project_id}/"
     name = StrictCharField(max_length=255, help_text="A label for you.")
     url = StrictCharField(max_length=2048, help_text=WebhookChangeSerializer().fields["url"].help_text)
     event_types = serializers.ListField(

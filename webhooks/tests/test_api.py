@@ -61,6 +61,23 @@ def test_a_bad_create_body_is_a_400_naming_the_problem(alice_api, alice, setting
     assert not Webhook.objects.exists()
 
 
+def test_a_field_a_webhook_does_not_take_is_a_400_naming_it_and_nothing_is_created_or_changed(
+    alice_api, alice, settings
+):
+    # {"enabled": false} (for is_active) made an active webhook that posted every change; a secret of one's own was
+    # replaced by the server's without a word.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    for body, name in [({"enabled": False}, "enabled"), ({"secret": "mine"}, "secret")]:
+        response = create(alice_api, alice, **body)
+        assert response.status_code == 400
+        assert f"Unknown field(s): {name}." in response.json()["detail"]
+    assert not Webhook.objects.exists()
+    webhook_id = create(alice_api, alice).json()["webhook_id"]
+    response = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", {"enabled": False}, format="json")
+    assert response.status_code == 400 and "Unknown field(s): enabled." in response.json()["detail"]
+    assert Webhook.objects.get().is_active
+
+
 @pytest.mark.parametrize("missing", ["name", "url", "event_types"])
 def test_a_create_without_a_required_field_is_a_400(alice_api, alice, missing):
     body = {"name": "hook", "url": "http://127.0.0.1:9/", "event_types": ["memory_add"]}
@@ -97,13 +114,20 @@ def test_a_bad_update_is_a_400_and_changes_nothing(alice_api, alice, settings):
     assert Webhook.objects.get().name == "hook"
 
 
-@pytest.mark.parametrize("body", [{}, {"project_id": "ignored", "secret": "not changeable"}])
-def test_an_update_naming_no_field_is_a_400_listing_the_fields(alice_api, alice, settings, body):
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({}, "Nothing to update: give at least one of name, url, event_types, is_active."),
+        ({"project_id": "x", "secret": "not changeable"}, "Unknown field(s): project_id, secret. PUT"),
+    ],
+)
+def test_an_update_naming_no_field_is_a_400_listing_the_fields(alice_api, alice, settings, body, says):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhook_id = create(alice_api, alice).json()["webhook_id"]
     answer = alice_api.put(f"/api/v1/webhooks/{webhook_id}/", body, format="json")
     assert answer.status_code == 400
-    assert "Nothing to update: give at least one of name, url, event_types, is_active." in answer.json()["detail"]
+    assert says in answer.json()["detail"]
+    assert "name, url, event_types, is_active" in answer.json()["detail"]
     assert Webhook.objects.get().name == "hook"
 
 
