@@ -10,6 +10,7 @@ from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
 from memories.serializers import MAX_MESSAGE_LENGTH
 from memories.services import MAX_BATCH, BatchChange
 from platform_api.models import Feedback
+from platform_api.serializers import SENT_ALONG
 
 # --- entities ----------------------------------------------------------------------------------------------------
 
@@ -109,7 +110,9 @@ class VerdictField(serializers.ChoiceField):
         return super().to_internal_value(data.upper() if isinstance(data, str) else data)
 
 
-class FeedbackRequestSerializer(serializers.Serializer):
+class FeedbackRequestSerializer(KnownFieldsOnly):
+    # Older clients add their org and project ids to every body.
+    route, sent_along = "POST /v1/feedback/", (*SENT_ALONG, "org_id", "project_id")
     memory_id = serializers.UUIDField()
     feedback = VerdictField(required=False, allow_null=True)
     feedback_reason = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=10_000)

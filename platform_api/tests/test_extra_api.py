@@ -268,6 +268,18 @@ def test_feedback_without_a_verdict_is_accepted(member_client, member, make_memo
     assert response.json()["feedback"] is None
 
 
+def test_a_feedback_field_the_server_does_not_take_is_a_400_naming_it_and_stores_nothing(
+    member_client, member, make_memory
+):
+    # A misspelt feedback_reason stored the feedback without its reason.
+    memory_id = make_memory("Likes tea", principal=member)
+    body = {"memory_id": memory_id, "feedback": "NEGATIVE", "feedback_reson": "Outdated"}
+    response = member_client.post("/v1/feedback/", body, format="json")
+    assert response.status_code == 400
+    assert "Unknown field(s): feedback_reson." in response.json()["detail"]
+    assert not Feedback.objects.exists()
+
+
 def test_an_unknown_verdict_is_a_400_naming_the_choices(member_client, member, make_memory):
     memory_id = make_memory("Likes tea", principal=member)
     response = member_client.post("/v1/feedback/", {"memory_id": memory_id, "feedback": "MEH"}, format="json")
