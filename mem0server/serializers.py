@@ -88,11 +88,13 @@ def unknown_params_refuse(data, allowed, *, takes: str, what: str = "query param
 # A 400 naming each body field or query parameter the serializer does not declare (and a query parameter given
 # twice), instead of ignoring it: a misspelt scope (?user=alice) listed every memory, a misspelt metadata was stored
 # as no metadata. `route` names the route in the message, `what` what its inputs are, `sent_along` the names that
-# clients send beside the fields and that are ignored. (A comment, not a docstring, as for RequestSerializer.)
+# clients send beside the fields and that are ignored, `takes` (when set) ends the message instead of the route's
+# field list. (A comment, not a docstring, as for RequestSerializer.)
 class KnownFieldsOnly(serializers.Serializer):
     route = ""
     what = "field"
     sent_along: tuple[str, ...] = ()
+    takes = ""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -101,7 +103,7 @@ class KnownFieldsOnly(serializers.Serializer):
                     data,
                     [*self.fields, *self.sent_along],
                     what=self.what,
-                    takes=f"{self.route} takes {', '.join(self.fields)}.",
+                    takes=self.takes or f"{self.route} takes {', '.join(self.fields)}.",
                 )
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError(as_serializer_error(exc)) from None

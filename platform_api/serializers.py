@@ -282,7 +282,14 @@ class PlatformPageQuerySerializer(PlatformProjectRefSerializer):
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=100)
 
 
-class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+class PlatformListRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
+    # The SDKs send every keyword argument of get_all in the body: one ignored here (top_k, a misspelt page_size)
+    # answered more memories than asked for, as if it had been applied.
+    sent_along = SENT_ALONG
+    takes = (
+        "get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, fields, "
+        "show_expired, latest_only, output_format, org_id and project_id."
+    )
     filters = ObjectField(
         required=False,
         allow_null=True,
@@ -331,15 +338,6 @@ class PlatformListRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     output_format = output_format_field()
 
     def validate(self, attrs):
-        # The SDKs send every keyword argument of get_all in the body: one ignored here (top_k, a misspelt
-        # page_size) answered more memories than asked for, as if it had been applied.
-        unknown_params_refuse(
-            self.initial_data,
-            [*self.fields, *SENT_ALONG],
-            what="field",
-            takes="get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, "
-            "fields, show_expired, latest_only, output_format, org_id and project_id.",
-        )
         filters = merge_scope(attrs, attrs.get("filters"))
         conditions = category_condition(attrs.pop("categories", None))
         if keywords := attrs.pop("keywords", None):
@@ -374,7 +372,14 @@ class PlatformMemoryPageSerializer(serializers.Serializer):
 # --- search -----------------------------------------------------------------------------------------------
 
 
-class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+class PlatformSearchRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
+    # As get_all's: the SDKs send every keyword argument in the body, and one ignored here (limit, a misspelt top_k)
+    # answered ten results as if it had been applied.
+    sent_along = SENT_ALONG
+    takes = (
+        "search takes query, filters, top_k (or limit), threshold, rerank, fields, categories, metadata, "
+        "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id."
+    )
     # The OSS /search limit: the same setting and message on every front door.
     query = StrictCharField(
         max_length=settings.MAX_QUERY_CHARS,
@@ -423,15 +428,6 @@ class PlatformSearchRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     output_format = output_format_field()
 
     def validate(self, attrs):
-        # As get_all's: the SDKs send every keyword argument in the body, and one ignored here (limit, a misspelt
-        # top_k) answered ten results as if it had been applied.
-        unknown_params_refuse(
-            self.initial_data,
-            [*self.fields, *SENT_ALONG],
-            what="field",
-            takes="search takes query, filters, top_k (or limit), threshold, rerank, fields, categories, metadata, "
-            "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id.",
-        )
         if (limit := attrs.pop("limit", None)) is not None:
             if "top_k" in self.initial_data and attrs["top_k"] != limit:
                 raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
