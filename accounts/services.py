@@ -187,13 +187,16 @@ def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
     return user
 
 
-def account_deactivated(account: User, *, hold: bool = False) -> bool:
-    """Whether the account owning a queued job has been deactivated since, read from the database. With `hold`
-    (inside the job's write transaction) its row stays share-locked until that commits: a deactivation then waits
-    for the job's writes, and a job checking after the deactivation sees it."""
+def account_deactivated(account_id: int | None, *, hold: bool = False) -> bool:
+    """Whether the account owning a queued job has been deactivated since, read from the database (False for the
+    admin principal's jobs, which have no account). With `hold` (inside the job's write transaction) its row stays
+    share-locked until that commits: a deactivation then waits for the job's writes, and a job checking after the
+    deactivation sees it."""
+    if account_id is None:
+        return False
     with connection.cursor() as cursor:
         lock = " FOR SHARE" if hold else ""
-        cursor.execute(f"SELECT is_active FROM {User._meta.db_table} WHERE id = %s{lock}", [account.pk])  # noqa: S608
+        cursor.execute(f"SELECT is_active FROM {User._meta.db_table} WHERE id = %s{lock}", [account_id])  # noqa: S608
         row = cursor.fetchone()
     return row is None or not row[0]
 

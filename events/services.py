@@ -134,7 +134,7 @@ def _run(event_id: str) -> None:
     if event is None:
         return
     final = event.attempts >= settings.WORKER_MAX_ATTEMPTS
-    if event.account is not None and account_deactivated(event.account):
+    if account_deactivated(event.account_id):
         _fail_or_retry(event_id, "account_deactivated", DEACTIVATED, transient=False, final=True)
         return
 
@@ -143,7 +143,7 @@ def _run(event_id: str) -> None:
         status = Event.objects.select_for_update().values_list("status", flat=True).get(id=event_id)
         if status in (Event.Status.SUCCEEDED, Event.Status.FAILED):
             raise _AlreadyFinished
-        if event.account is not None and account_deactivated(event.account, hold=True):
+        if account_deactivated(event.account_id, hold=True):
             raise _AccountDeactivated  # deactivated while this add ran: its writes are rolled back
         _set(
             event_id,

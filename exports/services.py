@@ -224,7 +224,7 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
                 "its worker stopped while running it each time. Ask for fewer memories (filters), or see the "
                 "server log.",
             )
-        if export.account is not None and account_deactivated(export.account):
+        if account_deactivated(export.account_id):
             return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
         export.status, export.attempts = MemoryExport.Status.RUNNING, export.attempts + 1
         export.save(update_fields=["status", "attempts", "updated_at"])
@@ -245,7 +245,7 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         if current.first() != MemoryExport.Status.RUNNING:
             return MemoryExport.objects.filter(id=export.id).first()
         # Deactivated while it ran: nothing of the account's is kept; else the deactivation waits for this commit.
-        if export.account is not None and account_deactivated(export.account, hold=True):
+        if account_deactivated(export.account_id, hold=True):
             return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
         return _finish(export, status=MemoryExport.Status.SUCCEEDED, result=result, count=count)
 

@@ -267,7 +267,7 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
                 "its worker stopped while running it each time; see the server log. It is not queued again until "
                 "this user's memories change, or a generation is asked for (generate_profile).",
             )
-        if job.account is not None and account_deactivated(job.account):
+        if account_deactivated(job.account_id):
             return _give_up(job, error=DEACTIVATED_QUEUED)
         job.status, job.attempts = ProfileJob.Status.RUNNING, job.attempts + 1
         job.save(update_fields=["status", "attempts", "updated_at"])
@@ -276,7 +276,7 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
     with configuration_checked_once():
         for entity_id in list(job.remaining):
-            if job.account is not None and account_deactivated(job.account):
+            if account_deactivated(job.account_id):
                 job.refresh_from_db()  # the counters this loop has added to
                 return _give_up(job, error=DEACTIVATED_QUEUED)
             try:
@@ -373,7 +373,7 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
     now = timezone.now()
     with transaction.atomic():
         # Deactivated while the LLM wrote it: not kept; else the deactivation waits for this commit.
-        if principal.account is not None and account_deactivated(principal.account, hold=True):
+        if account_deactivated(getattr(principal.account, "pk", None), hold=True):
             row.update(status=Profile.Status.FAILED, error=DEACTIVATED_RUNNING, updated_at=now)
             return Profile.Status.FAILED
         row.update(

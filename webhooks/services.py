@@ -209,11 +209,9 @@ def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt
     """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. Nothing is sent (or logged)
     to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset), nor for an account
     deactivated since (as if its webhooks were paused)."""
-    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).select_related("account").first()
+    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).first()
     history = MemoryHistory.objects.filter(id=event_id).first()
-    if webhook is None or history is None:
-        return
-    if webhook.account is not None and account_deactivated(webhook.account):
+    if webhook is None or history is None or account_deactivated(webhook.account_id):
         return
     body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
     if webhook.secret is None:  # sealed under another SECRET_KEY (mem0server/sealing.py): nothing can be signed
