@@ -118,12 +118,19 @@ def extraction(
     occurred_at: datetime | None = None,
     about_agent: bool = False,
     custom: str | None = None,
+    includes: str | None = None,
+    excludes: str | None = None,
 ) -> tuple[str, str]:
     """The fact-extraction call: instructions (default or custom) and the conversation.
 
     With `occurred_at` (the add's timestamp), the messages' own date is what relative dates resolve against.
+    `includes` and `excludes` (a Platform add's) narrow the instructions, whichever they are.
     """
     instructions = custom or (_EXTRACT_ABOUT_AGENT if about_agent else _EXTRACT_ABOUT_USER)
+    if includes:
+        instructions += f"\n\nWrite down only facts about: {includes}"
+    if excludes:
+        instructions += f"\n\nLeave out anything about: {excludes}"
     when = _today(today)
     if occurred_at is not None:
         when += (

@@ -195,6 +195,8 @@ def memories_add(
     before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
     categories: dict[str, str] | None = None,
     said_at: datetime | None = None,
+    includes: str | None = None,
+    excludes: str | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
@@ -206,7 +208,7 @@ def memories_add(
     transaction, so what it writes commits with the memories or not at all (events/tasks.py). `categories` (a
     catalog, memories/categories.py) tags what inference writes. `said_at` is when the messages were sent (a
     queued add's request; default now): without a `timestamp`, the times a text names ("yesterday") are read
-    from it, not from when a worker gets to the add.
+    from it, not from when a worker gets to the add. `includes` and `excludes` narrow what inference extracts.
     """
     from memories import inference  # it builds on the helpers below
 
@@ -226,7 +228,9 @@ def memories_add(
     if memory_type == inference.PROCEDURAL:
         return inference.memory_add_procedural(**llm_kwargs)
     if infer and inference.llm_available():
-        return inference.memories_add_inferred(**llm_kwargs, categories=categories)
+        return inference.memories_add_inferred(
+            **llm_kwargs, categories=categories, includes=includes, excludes=excludes
+        )
     # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text), and
     # a long one sentence by sentence too (memories/sentences.py).
     embedded = embed_memories(get_embedder(), [(m.content, timestamp) for m in messages])

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import json
-from functools import cached_property
+from datetime import UTC, datetime, time
+from functools import cache, cached_property
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.utils import timezone
@@ -113,7 +115,33 @@ class CategoriesField(serializers.JSONField):
         return value
 
 
-class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
+class NaiveKeptDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time, an offset kept when given and none added when not (the request's timezone says)."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
+def refuse_set(message: str):
+    """A validator for an option this server cannot honour: taken when null, false or empty, else a 400 saying so."""
+
+    def check(value):
+        if value:
+            raise serializers.ValidationError(message)
+
+    return check
+
+
+class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
+    # The SDKs send add's keyword arguments as they are: a misspelt one (metdata) was dropped and the memory stored
+    # without it. Older clients send api_version beside version.
+    sent_along = (*SENT_ALONG, "api_version")
+    takes = (
+        "add takes messages, filters (or user_id, agent_id, app_id, run_id), metadata, infer, async_mode, "
+        "custom_instructions, agent_custom_instructions, includes, excludes, custom_categories, timestamp, "
+        "observation_date, observation_datetime, timezone, expiration_date, output_format, enable_graph, "
+        "temporal_reasoning, immutable, structured_data_schema, prompt_profile_id, org_id and project_id."
+    )
     messages = MessagesField()
     filters = ObjectField(
         required=False, allow_null=True, help_text="The scope ids of the new memories, e.g. {'user_id': 'alice'}."
@@ -159,6 +187,74 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
     output_format = output_format_field()
+    includes = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_INSTRUCTIONS,
+        help_text='With infer: what the extraction writes down facts about, e.g. "food" (added to its prompt).',
+    )
+    excludes = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_INSTRUCTIONS,
+        help_text='With infer: what the extraction leaves out, e.g. "work" (added to its prompt).',
+    )
+    observation_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        input_formats=["%Y-%m-%d"],
+        help_text="The day the conversation happened (midnight in `timezone`): as timestamp, which it replaces.",
+    )
+    observation_datetime = NaiveKeptDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the conversation happened, ISO 8601 (without an offset: in `timezone`): as timestamp.",
+    )
+    timezone = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=64,
+        help_text="The IANA zone observation_date and an observation_datetime without an offset are in; UTC if not "
+        "given.",
+    )
+    enable_graph = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Accepted and ignored (as Mem0's v3 API does): no graph is kept."
+    )
+    temporal_reasoning = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Accepted: the extraction always reads relative dates against the conversation's date.",
+    )
+    immutable = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="false or null only: this server keeps no immutable memories.",
+        validators=[refuse_set("This server keeps no immutable memories: leave immutable out, or false.")],
+    )
+    structured_data_schema = ObjectField(
+        required=False,
+        allow_null=True,
+        help_text="null only: this server does not extract to a schema.",
+        validators=[refuse_set("This server does not extract to a schema: leave structured_data_schema out.")],
+    )
+    prompt_profile_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=255,
+        help_text="null only: this server keeps no prompt profiles.",
+        validators=[refuse_set("This server keeps no prompt profiles: give the prompt as custom_instructions.")],
+    )
+
+    def validate_timezone(self, value):
+        if not value:
+            return None
+        if value not in zone_names():
+            raise serializers.ValidationError(f'Unknown timezone "{value}": give an IANA name such as "Europe/Berlin".')
+        return ZoneInfo(value)
 
     def validate_filters(self, value):
         value = value or {}
@@ -178,7 +274,37 @@ class PlatformAddRequestSerializer(ScopeMixin, PlatformProjectRefSerializer):
         if not filters:
             raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required (in filters).")
         attrs["scope"] = filters
+        observed = observation_time(attrs)
+        if observed is not None:
+            attrs["timestamp"] = observed
         return attrs
+
+
+def observation_time(attrs: dict) -> str | None:
+    """observation_date or observation_datetime as the add's timestamp: an ISO 8601 time with the offset of its
+    zone, so the extraction reads relative dates against the day it was there."""
+    given = [name for name in ("timestamp", "observation_date", "observation_datetime") if attrs.get(name) is not None]
+    if len(given) > 1:
+        raise serializers.ValidationError(
+            f"Give one of timestamp, observation_date and observation_datetime, not {' and '.join(given)}."
+        )
+    zone = attrs.pop("timezone", None) or UTC
+    day, moment = attrs.pop("observation_date", None), attrs.pop("observation_datetime", None)
+    if day is not None:
+        moment, name = datetime.combine(day, time(), tzinfo=zone), "observation_date"
+    elif moment is not None:
+        moment, name = (moment if moment.tzinfo else moment.replace(tzinfo=zone)), "observation_datetime"
+    else:
+        return None
+    try:
+        return parse_timestamp(moment.isoformat()).isoformat()  # its checks: in range, an offset the database takes
+    except ValueError as exc:
+        raise serializers.ValidationError({name: str(exc)}) from None
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 # --- memories in list and search answers ------------------------------------------------------------------

@@ -112,6 +112,8 @@ ADD_FIELDS = (
     "custom_instructions",
     "agent_custom_instructions",
     "custom_categories",
+    "includes",
+    "excludes",
 )
 
 
@@ -150,6 +152,8 @@ def memories_add_payload(
         ),
         before_commit=before_commit,
         said_at=said_at,
+        includes=payload.get("includes"),
+        excludes=payload.get("excludes"),
         # What inferred memories are tagged from: the add's custom_categories, the project's, else the defaults.
         categories=catalog(payload.get("custom_categories") or (project.custom_categories if project else None))
         if infer

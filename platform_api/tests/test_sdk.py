@@ -113,6 +113,64 @@ def test_instructions_given_with_an_add_win_over_the_projects(client, llm_on):
     assert llm_on.chat_calls("extract")[0].body["messages"][0]["content"].startswith("Just this once.")
 
 
+def test_includes_and_excludes_tell_the_extraction_what_to_keep_and_what_to_leave_out(client, llm_on):
+    client.update_project(custom_instructions="Project instructions.")
+    added(client, client.add("I love sushi and I work at a bank.", filters={"user_id": "alice"}, includes="food"))
+    added(client, client.add("I love ramen and I work at a bank.", filters={"user_id": "alice"}, excludes="work"))
+    first, second = (call.body["messages"][0]["content"] for call in llm_on.chat_calls("extract"))
+    assert first.startswith("Project instructions.") and "Write down only facts about: food" in first
+    assert "Leave out anything about: work" in second and "only facts about" not in second
+
+
+@pytest.mark.parametrize("async_mode", [True, False])
+def test_an_add_option_the_server_does_not_take_is_refused_naming_it_and_nothing_is_stored(client, async_mode):
+    # The SDK sends add's keyword arguments as they are: a misspelt metadata was dropped and the memory stored bare.
+    with pytest.raises(ValidationError, match="metdata.*add takes"):
+        client.add("Likes tea", filters={"user_id": "alice"}, infer=False, async_mode=async_mode, metdata={"a": 1})
+    # What this server cannot keep its promise on is refused too, saying so: stored, it would be mutable, free text
+    # and extracted by our prompt after all.
+    for option, message in [
+        ({"immutable": True}, "immutable"),
+        ({"structured_data_schema": {"type": "object"}}, "structured_data_schema"),
+        ({"prompt_profile_id": "profile-1"}, "prompt profiles"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            client.add("Likes tea", filters={"user_id": "alice"}, infer=False, async_mode=async_mode, **option)
+    assert client.get_all(filters={"user_id": "alice"})["results"] == []
+    # What older clients send and what changes nothing here is taken.
+    taken = {"immutable": False, "enable_graph": True, "temporal_reasoning": True, "api_version": "v2"}
+    answer = client.add("Likes tea", filters={"user_id": "alice"}, infer=False, async_mode=async_mode, **taken)
+    [result] = answer["results"] if not async_mode else added(client, answer)
+    assert result["memory"] == "Likes tea"
+
+
+def test_observation_date_or_time_dates_the_memory_in_the_timezone_given(client, llm_on):
+    llm_on.facts = lambda messages: ["Went to a sushi class"]
+    added(
+        client,
+        client.add(
+            "I went to a sushi class yesterday.",
+            filters={"user_id": "alice"},
+            observation_date="2024-05-01",
+            timezone="Asia/Tokyo",
+        ),
+    )
+    [memory] = client.get_all(filters={"user_id": "alice"})["results"]
+    assert memory["timestamp"] == "2024-04-30T15:00:00Z"  # midnight in Tokyo
+    # The extraction reads "yesterday" against the day it was said there, not the UTC date.
+    assert "written on 2024-05-01" in llm_on.chat_calls("extract")[0].body["messages"][0]["content"]
+    memory_id = add_plain(client, "Ran 10 km", observation_datetime="2024-06-02T07:30:00", timezone="Europe/Berlin")
+    assert client.get(memory_id)["timestamp"] == "2024-06-02T05:30:00Z"
+    for options, message in [
+        ({"observation_date": "2024-05-01", "timestamp": 1714521600}, "one of timestamp"),
+        ({"observation_date": "2024-05-01", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"observation_datetime": "yesterday"}, "observation_datetime"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            client.add("Ran 5 km", filters={"user_id": "alice"}, infer=False, **options)
+    assert len(client.get_all(filters={"user_id": "alice"})["results"]) == 2
+
+
 # --- categories -----------------------------------------------------------------------------------------------
 
 
