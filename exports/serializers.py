@@ -9,7 +9,7 @@ from exports.models import MemoryExport
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
 from memories.serializers import ScopeMixin, merge_scope
-from platform_api.serializers import MAX_INSTRUCTIONS, SENT_ALONG, PlatformProjectRefSerializer
+from platform_api.serializers import SENT_ALONG, PlatformProjectRefSerializer, prompt_text_field
 
 
 @extend_schema_field(
@@ -43,12 +43,8 @@ class ExportCreateRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProject
     route, sent_along = "POST /v1/exports/", SENT_ALONG
     schema = SchemaField(required=False, allow_null=True)
     filters = ObjectField(required=False, allow_null=True, help_text=FILTERS_HELP)
-    export_instructions = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text="Extra instructions for the LLM that shapes the export (with a schema only).",
+    export_instructions = prompt_text_field(
+        "Extra instructions for the LLM that shapes the export (with a schema only)."
     )
 
     def validate(self, attrs):

@@ -115,6 +115,14 @@ class CategoriesField(serializers.JSONField):
         return value
 
 
+def prompt_text_field(help_text: str) -> StrictCharField:
+    """Text an add gives its extraction prompt (instructions, what to keep to or leave out): optional, at most
+    MAX_INSTRUCTIONS characters."""
+    return StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_INSTRUCTIONS, help_text=help_text
+    )
+
+
 class NaiveKeptDateTimeField(serializers.DateTimeField):
     """An ISO 8601 date-time, an offset kept when given and none added when not (the request's timezone says)."""
 
@@ -148,19 +156,11 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
     )
     metadata = ObjectField(required=False, allow_null=True)
     infer = serializers.BooleanField(default=True)
-    custom_instructions = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text="The extraction prompt for this add; the project's custom_instructions when not given.",
+    custom_instructions = prompt_text_field(
+        "The extraction prompt for this add; the project's custom_instructions when not given."
     )
-    agent_custom_instructions = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text="The extraction prompt when the scope is an agent's alone (agent_id without user_id).",
+    agent_custom_instructions = prompt_text_field(
+        "The extraction prompt when the scope is an agent's alone (agent_id without user_id)."
     )
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
     timestamp = serializers.IntegerField(
@@ -187,20 +187,10 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
     )
     version = StrictCharField(required=False, allow_null=True, max_length=16, help_text="Accepted; ignored.")
     output_format = output_format_field()
-    includes = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text='With infer: what the extraction writes down facts about, e.g. "food" (added to its prompt).',
+    includes = prompt_text_field(
+        'With infer: what the extraction writes down facts about, e.g. "food" (added to its prompt).'
     )
-    excludes = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text='With infer: what the extraction leaves out, e.g. "work" (added to its prompt).',
-    )
+    excludes = prompt_text_field('With infer: what the extraction leaves out, e.g. "work" (added to its prompt).')
     observation_date = serializers.DateField(
         required=False,
         allow_null=True,

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from exports.serializers import SchemaField
 from mem0server.serializers import StrictBooleanField, StrictCharField
-from platform_api.serializers import MAX_INSTRUCTIONS, PlatformProjectRefSerializer
+from platform_api.serializers import PlatformProjectRefSerializer, prompt_text_field
 from profiles.models import Profile, ProfileJob
 from profiles.services import ENTITY_TYPE, SAMPLE_DEFAULT, SAMPLE_MAX
 
@@ -40,13 +40,7 @@ class UserProfileSettingsSerializer(serializers.Serializer):
         help_text="The JSON Schema of a user's profile: an object whose every property has a description. "
         "Null clears it.",
     )
-    custom_instructions = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=MAX_INSTRUCTIONS,
-        help_text="Extra guidance for the LLM that fills in the profiles. Null clears it.",
-    )
+    custom_instructions = prompt_text_field("Extra guidance for the LLM that fills in the profiles. Null clears it.")
 
     def to_internal_value(self, data):
         _refuse_unknown(self, data, " in entities.user")
