@@ -794,6 +794,15 @@ class PlatformProjectSerializer(serializers.Serializer):
         return {key: value for key, value in data.items() if key in fields} if fields else data
 
 
+class PlatformProjectMemberSerializer(serializers.Serializer):
+    username = serializers.CharField(help_text="The account's email.")
+    role = serializers.ChoiceField(choices=["OWNER"])
+
+
+class PlatformProjectMembersSerializer(serializers.Serializer):
+    members = PlatformProjectMemberSerializer(many=True)
+
+
 class PlatformProjectUpdateSerializer(serializers.Serializer):
     custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)
     agent_custom_instructions = StrictCharField(required=False, allow_blank=True, max_length=MAX_INSTRUCTIONS)

@@ -59,6 +59,27 @@ def user_email(*, principal) -> str | None:
     return account.email
 
 
+# Each account is one project here (project_ids), so the SDK's project management has nothing to act on: it says so.
+MEMBERS_REFUSAL = (
+    "A project here has one member, its account: to give someone access, make them an account of their own (an "
+    "admin does, on the dashboard's Users page or with POST /auth/register), with its own API key."
+)
+CREATE_REFUSAL = (
+    "Each account here is one project, its own (GET /v1/ping/ tells its project_id): for another project, use "
+    "another account (an admin makes one on the dashboard's Users page or with POST /auth/register)."
+)
+DELETE_REFUSAL = (
+    "A project here is its account's and is not deleted: to delete its memories, use reset() or delete_all(); an "
+    "admin deactivates an account on the dashboard's Users page."
+)
+
+
+def project_members(*, principal) -> list[dict[str, str]]:
+    """The project's members: its account alone, as its owner (none for the admin principal without ADMIN_EMAIL)."""
+    email = user_email(principal=principal)
+    return [{"username": email, "role": "OWNER"}] if email else []
+
+
 def project_settings_get(*, principal) -> ProjectSettings:
     """The caller's project settings, created with defaults on first use."""
     return row_get_or_create(ProjectSettings, account=principal.account)

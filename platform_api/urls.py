@@ -21,5 +21,11 @@ urlpatterns = [
         views.ProjectView.as_view(),
         name="platform-project",
     ),
+    path(
+        "api/v1/orgs/organizations/<str:org_id>/projects/<str:project_id>/members/",
+        views.ProjectMembersView.as_view(),
+        name="platform-project-members",
+    ),
+    path("api/v1/orgs/organizations/<str:org_id>/projects/", views.ProjectsView.as_view(), name="platform-projects"),
     path("", include("platform_api.extra_urls")),
 ]

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from events import services as event_services
 from events.serializers import EventQueuedSerializer
+from mem0server.exceptions import InvalidInput
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories import selectors
@@ -29,6 +30,7 @@ from platform_api.serializers import (
     PlatformPageQuerySerializer,
     PlatformPingQuerySerializer,
     PlatformPingResponseSerializer,
+    PlatformProjectMembersSerializer,
     PlatformProjectQuerySerializer,
     PlatformProjectRefSerializer,
     PlatformProjectSerializer,
@@ -440,3 +442,67 @@ class ProjectView(PlatformView):
         project = services.project_settings_update(principal=request.user, changes=dict(changes))
         answer = {"message": "Project updated successfully.", **_project_data(request, project)}
         return Response(PlatformProjectUpdatedSerializer(answer).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Refused: a project here is its account's (400 saying how to delete its memories instead)",
+        operation_id="platform_project_delete",
+        parameters=PROJECT_PATH,
+        request=None,
+        responses=errors(400),
+    )
+    def delete(self, request, org_id: str, project_id: str):
+        raise InvalidInput(services.DELETE_REFUSAL)
+
+
+class ProjectsView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Refused: each account is one project here (400 saying so)",
+        operation_id="platform_project_create",
+        parameters=PROJECT_PATH[:1],
+        request=None,
+        responses=errors(400),
+    )
+    def post(self, request, org_id: str):
+        raise InvalidInput(services.CREATE_REFUSAL)
+
+
+MEMBERS_CHANGE_SCHEMA = {"tags": TAGS, "parameters": PROJECT_PATH, "request": None, "responses": errors(400)}
+
+
+class ProjectMembersView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The project's members: its account, as OWNER",
+        operation_id="platform_project_members",
+        parameters=PROJECT_PATH,
+        responses=PlatformProjectMembersSerializer,
+    )
+    def get(self, request, org_id: str, project_id: str):
+        members = services.project_members(principal=request.user)
+        return Response(PlatformProjectMembersSerializer({"members": members}).data)
+
+    @extend_schema(
+        summary="Refused: a project's one member is its account",
+        operation_id="platform_project_member_add",
+        **MEMBERS_CHANGE_SCHEMA,
+    )
+    def post(self, request, org_id: str, project_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)
+
+    @extend_schema(
+        summary="Refused: a project's one member is its account",
+        operation_id="platform_project_member_update",
+        **MEMBERS_CHANGE_SCHEMA,
+    )
+    def put(self, request, org_id: str, project_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)
+
+    @extend_schema(
+        summary="Refused: a project's one member is its account",
+        operation_id="platform_project_member_remove",
+        **MEMBERS_CHANGE_SCHEMA,
+    )
+    def delete(self, request, org_id: str, project_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)

@@ -354,6 +354,26 @@ def test_memory_decay_is_refused_by_name_and_a_misspelt_setting_is_not_dropped(c
     assert client.project.get()["custom_instructions"] == "Be brief."
 
 
+def test_the_projects_one_member_is_its_account_and_what_a_project_here_cannot_do_says_why(client):
+    assert client.project.get_members() == {"members": [{"username": "alice@example.com", "role": "OWNER"}]}
+    # Each account is one project here: no members to add or remove, no second project, none to delete. Each was a
+    # 404 or 405 that the SDK reported as a missing memory or an HTTP error naming no reason.
+    for call in (
+        lambda: client.project.add_member("bob@example.com"),
+        lambda: client.project.update_member("alice@example.com", "READER"),
+        lambda: client.project.remove_member("alice@example.com"),
+    ):
+        with pytest.raises(ValidationError, match="one member, its account.*Users page"):
+            call()
+    with pytest.raises(ValidationError, match="one project, its own.*another account"):
+        client.project.create("Second project")
+    add_plain(client, "Likes tea")
+    with pytest.raises(ValidationError, match="not deleted.*reset"):
+        client.project.delete()
+    assert [m["memory"] for m in client.get_all(filters={"user_id": "alice"})["results"]] == ["Likes tea"]
+    assert client.project.get_members()["members"] == [{"username": "alice@example.com", "role": "OWNER"}]
+
+
 # --- get_all -------------------------------------------------------------------------------------------------
 
 
