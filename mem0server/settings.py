@@ -217,6 +217,9 @@ MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
 MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
 MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15, low=1)
 MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
+# A memory's history answered whole holds at most this many characters of old and new texts together; a longer one
+# is read a page at a time (each update keeps both texts, up to 100,000 characters each).
+HISTORY_MAX_CHARS = env_int("HISTORY_MAX_CHARS", 10_000_000, low=1)
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, low=1, high=1000)  # pgvector's range
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's

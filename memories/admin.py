@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from apikeys.authentication import AdminPrincipal
 from mem0server.admin import ReadOnlyAdmin
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.exceptions import InvalidInput
 from memories import selectors, services
 from memories.models import Memory, MemoryHistory
 
@@ -42,10 +42,15 @@ class MemoryAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         try:
-            history = selectors.memory_history(principal=ADMIN, memory_id=selectors.parse_memory_id(object_id))
-        except (InvalidInput, NotFound):
-            history = []
-        extra_context = {**(extra_context or {}), "memory_history": history[::-1]}
+            memory_id = selectors.parse_memory_id(object_id)
+        except InvalidInput:
+            memory_id = None
+        history, total = (
+            selectors.memory_history_newest(principal=ADMIN, memory_id=memory_id, limit=selectors.HISTORY_SHOWN)
+            if memory_id
+            else ([], 0)
+        )
+        extra_context = {**(extra_context or {}), "memory_history": history, "memory_history_total": total}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):

@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
@@ -440,15 +441,46 @@ def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20
     return SearchOutcome(ranked[:top_k], outcome)
 
 
-def memory_history(*, principal, memory_id: uuid.UUID) -> list[MemoryHistory]:
-    """Every event of a memory, oldest first; NotFound if the caller never could see that id."""
+def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
     rows = MemoryHistory.objects.filter(memory_id=memory_id)
-    if not principal.is_admin:
-        rows = rows.filter(account=principal.account)
-    rows = list(rows.order_by("created_at", "id"))
-    if not rows:
+    return rows if principal.is_admin else rows.filter(account=principal.account)
+
+
+def memory_history(
+    *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 100
+) -> list[MemoryHistory]:
+    """Every event of a memory, oldest first, or with `page` that page of `page_size` of them; NotFound if the
+    caller never could see that id. Unpaged, a history whose texts hold more than HISTORY_MAX_CHARS characters is an
+    InvalidInput saying to page: one answer would be built whole in the worker's memory."""
+    rows = _history(principal, memory_id).order_by("created_at", "id")
+    if page is not None:
+        found = list(rows[(page - 1) * page_size : page * page_size])
+        if not found and not rows.exists():
+            raise NotFound(f"Memory {memory_id} not found.")
+        return found
+    size = rows.aggregate(
+        events=Count("id"), chars=Sum(Coalesce(Length("old_memory"), 0) + Coalesce(Length("new_memory"), 0))
+    )
+    if not size["events"]:
         raise NotFound(f"Memory {memory_id} not found.")
-    return rows
+    if size["chars"] > settings.HISTORY_MAX_CHARS:
+        raise InvalidInput(
+            f"This memory's history holds {size['chars']} characters in {size['events']} events, more than one "
+            f"answer carries (HISTORY_MAX_CHARS, {settings.HISTORY_MAX_CHARS}): read it a page at a time, oldest "
+            "first, with ?page=1&page_size=100, then page=2 and on until a page is empty."
+        )
+    return list(rows)
+
+
+# A timeline (the dashboard's, the admin's) shows a memory's newest events, at most this many: each keeps up to two
+# 100,000-character texts.
+HISTORY_SHOWN = 50
+
+
+def memory_history_newest(*, principal, memory_id: uuid.UUID, limit: int) -> tuple[list[MemoryHistory], int]:
+    """A memory's `limit` newest events, newest first, and how many it has (the dashboard's and admin's timeline)."""
+    rows = _history(principal, memory_id)
+    return list(rows.order_by("-created_at", "-id")[:limit]), rows.count()
 
 
 def memories_matching(*, principal, filters: dict | None, show_expired: bool = False) -> QuerySet[Memory]:

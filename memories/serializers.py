@@ -314,6 +314,21 @@ class ListMemoriesQuerySerializer(KnownFieldsOnly, ScopeMixin):
         return attrs
 
 
+HISTORY_MAX_PAGE_SIZE = 100
+
+
+class HistoryQuerySerializer(KnownFieldsOnly):
+    route, what = "GET /memories/{memory_id}/history", "query parameter"
+    page = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PAGE,
+        required=False,
+        help_text="Only this page of the history (oldest first); without it, the whole history, unless its texts "
+        "hold more than HISTORY_MAX_CHARS characters (a 400 saying to page).",
+    )
+    page_size = serializers.IntegerField(min_value=1, max_value=HISTORY_MAX_PAGE_SIZE, default=HISTORY_MAX_PAGE_SIZE)
+
+
 class MemoryListResponseSerializer(serializers.Serializer):
     results = MemorySerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")

@@ -14,6 +14,7 @@ from memories.serializers import (
     AddMemoryRequestSerializer,
     AddResponseSerializer,
     DeleteScopeQuerySerializer,
+    HistoryQuerySerializer,
     HistorySerializer,
     ListMemoriesQuerySerializer,
     MemoryListResponseSerializer,
@@ -128,12 +129,15 @@ class MemoryDetailView(APIView):
 class MemoryHistoryView(APIView):
     @extend_schema(
         tags=TAGS,
-        summary="Get a memory's history",
+        summary="Get a memory's history, oldest first (a page of it with `page`)",
         operation_id="memory_history",
+        parameters=[HistoryQuerySerializer],
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
-        rows = selectors.memory_history(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
+        memory_uuid = selectors.parse_memory_id(memory_id)
+        query = _validated(HistoryQuerySerializer, request.query_params).validated_data
+        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **query)
         return Response(HistorySerializer(rows, many=True).data)
 
 

@@ -31,6 +31,7 @@ from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
     REFERENCE_DATE_HELP,
+    HistoryQuerySerializer,
     MemorySerializer,
     MessagesField,
     RerankOutcomeSerializer,
@@ -647,6 +648,10 @@ class WildcardScopeIdField(ScopeIdField):
 
 
 WILDCARD_HELP = 'Or "*": the memories that have any {0} (all four "*": every memory of the caller).'
+
+
+class PlatformHistoryQuerySerializer(HistoryQuerySerializer, PlatformProjectRefSerializer):
+    route = "GET /v1/memories/{memory_id}/history/"
 
 
 class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer):

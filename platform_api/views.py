@@ -24,6 +24,7 @@ from platform_api.serializers import (
     PlatformDeleteAllResponseSerializer,
     PlatformDeletedResponseSerializer,
     PlatformDeleteOneQuerySerializer,
+    PlatformHistoryQuerySerializer,
     PlatformListRequestSerializer,
     PlatformListV1QuerySerializer,
     PlatformMemoryPageSerializer,
@@ -277,15 +278,16 @@ class MemoryView(PlatformView):
 class HistoryView(PlatformView):
     @extend_schema(
         tags=TAGS,
-        summary="A memory's history, oldest first",
+        summary="A memory's history, oldest first (a page of it with `page`)",
         operation_id="platform_memory_history",
-        parameters=[PlatformProjectRefSerializer],
+        parameters=[PlatformHistoryQuerySerializer],
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
-        validated(PlatformProjectRefSerializer, request.query_params)
-        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid)
+        query = validated(PlatformHistoryQuerySerializer, request.query_params)
+        paging = {key: query[key] for key in ("page", "page_size") if key in query}
+        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **paging)
         return Response(HistorySerializer(rows, many=True).data)
 
 

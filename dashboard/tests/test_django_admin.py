@@ -7,7 +7,7 @@ import pytest
 from accounts.models import User
 from apikeys.models import APIKey
 from apikeys.services import key_digest
-from memories import services
+from memories import selectors, services
 from memories.models import MemoryHistory
 from memories.selectors import parse_memory_id
 
@@ -34,6 +34,13 @@ def test_the_memory_page_shows_its_add_and_update_history(staff_client, updated_
     section = body[body.index("History (newest first)") :]
     assert section.index("UPDATE") < section.index("ADD")
     assert "Loves Thai curry" in section
+
+
+def test_a_long_history_shows_its_newest_events_and_says_how_many(staff_client, updated_memory, monkeypatch):
+    monkeypatch.setattr(selectors, "HISTORY_SHOWN", 1)
+    body = staff_client.get(f"/admin/memories/memory/{updated_memory}/change/").content.decode()
+    section = body[body.index("History (newest first") :]
+    assert "1 of 2 events" in section and "UPDATE" in section and "ADD" not in section.split("</table>")[0]
 
 
 def test_the_history_button_opens_the_memorys_own_events(staff_client, updated_memory):

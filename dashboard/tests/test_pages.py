@@ -15,8 +15,11 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from apikeys.models import APIKey
 from apikeys.services import apikey_create
+from conftest import ADMIN
 from exports.models import MemoryExport
+from memories import selectors, services
 from memories.models import Memory, MemoryHistory
+from memories.selectors import parse_memory_id
 from memories.tests.fake_openai import as_json, llm_configured
 from requestlog.models import RequestLog
 
@@ -152,6 +155,20 @@ def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_a
 def test_search_results_say_how_the_words_count_when_late_interaction_is_on(two_accounts, alice):
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
     assert "fused, then averaged with how closely the memory's words match the query's (words)</caption>" in found
+
+
+def test_a_long_history_shows_its_newest_events_and_says_how_many_it_has(two_accounts, alice, monkeypatch):
+    # The whole history was loaded into the page: each event keeps up to two 100,000-character texts.
+    monkeypatch.setattr(selectors, "HISTORY_SHOWN", 3)
+    mine, _ = two_accounts
+    for version in range(1, 6):
+        services.memory_update(principal=ADMIN, memory_id=parse_memory_id(mine), text=f"Version {version}")
+    page = logged_in(alice).get(f"/dashboard/memories/{mine}/").content.decode()
+    timeline = page[page.index("<h2>History</h2>") :]
+    assert "The newest 3 of its 6 events" in timeline
+    # The three newest: 4 → 5, 3 → 4, 2 → 3.
+    assert [f"Version {n}" in timeline for n in (5, 4, 3, 2, 1)] == [True, True, True, True, False]
+    assert "alice likes oolong tea" not in timeline
 
 
 def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):

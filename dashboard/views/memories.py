@@ -23,12 +23,12 @@ def _memory_or_404(request, memory_id: str):
         raise Http404("Memory not found.") from None
 
 
-def _history(request, memory):
-    """Newest event first, for the timeline."""
-    try:
-        return selectors.memory_history(principal=request.user, memory_id=memory.id)[::-1]
-    except NotFound:
-        return []
+def _history(request, memory) -> dict:
+    """The timeline's context: the newest events first, and how many the memory has."""
+    events, total = selectors.memory_history_newest(
+        principal=request.user, memory_id=memory.id, limit=selectors.HISTORY_SHOWN
+    )
+    return {"history": events, "history_total": total}
 
 
 @account_required
@@ -114,8 +114,8 @@ def memory_search(request):
 def memory_detail(request, memory_id: str):
     memory = _memory_or_404(request, memory_id)
     form = EditMemoryForm(initial={"text": memory.text})
-    history = _history(request, memory)
-    return render(request, "dashboard/memory_detail.html", {"memory": memory, "history": history, "form": form})
+    context = {"memory": memory, "form": form, **_history(request, memory)}
+    return render(request, "dashboard/memory_detail.html", context)
 
 
 @require_POST
@@ -136,8 +136,7 @@ def memory_edit(request, memory_id: str):
         if updated is not None:
             messages.success(request, "Memory updated.")
             return redirect("dashboard:memory", memory_id=memory.id)
-    history = _history(request, memory)
-    context = {"memory": memory, "history": history, "form": form}
+    context = {"memory": memory, "form": form, **_history(request, memory)}
     return render(request, "dashboard/memory_detail.html", context, status=400)
 
 

@@ -557,6 +557,30 @@ def test_history_rows_have_the_mem0_fields(api_client, make_memory):
     assert row["memory_id"] == memory_id
 
 
+def test_a_history_too_long_for_one_answer_is_a_400_and_reads_page_by_page(api_client, make_memory, settings):
+    # Each update keeps the old and the new text (up to 100,000 characters each): a memory rewritten a few hundred
+    # times made one answer of hundreds of megabytes, built whole in the worker's memory.
+    settings.HISTORY_MAX_CHARS = 100
+    memory_id = make_memory("Version 0 of a memory that keeps changing")
+    for version in range(1, 6):
+        changed = api_client.put(f"/memories/{memory_id}", {"text": f"Version {version}"}, format="json")
+        assert changed.status_code == 200
+    whole = api_client.get(f"/memories/{memory_id}/history")
+    assert whole.status_code == 400
+    assert "HISTORY_MAX_CHARS" in whole.json()["detail"] and "page=1&page_size=" in whole.json()["detail"]
+    pages = [api_client.get(f"/memories/{memory_id}/history?page={n}&page_size=4") for n in (1, 2, 3)]
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    read = [row["id"] for page in pages for row in page.json()]
+    stored = MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id")
+    assert read == [str(row.id) for row in stored] and len(read) == 6  # oldest first, each once
+    assert pages[2].json() == []
+    for query in ("page=0", "page_size=1001", "page=1&page_size=x", "pgae=2"):
+        response = api_client.get(f"/memories/{memory_id}/history?{query}")
+        assert response.status_code == 400, query
+    settings.HISTORY_MAX_CHARS = 10_000
+    assert len(api_client.get(f"/memories/{memory_id}/history").json()) == 6
+
+
 # --- reset ------------------------------------------------------------------------------------------
 
 

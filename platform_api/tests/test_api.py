@@ -417,6 +417,19 @@ def test_an_unknown_memory_is_404_and_a_malformed_id_400(token_client, method):
     assert token_client.get(f"/v1/memories/{uuid.uuid4()}/history/").status_code == 404
 
 
+def test_a_history_too_long_for_one_answer_is_a_400_and_reads_page_by_page(token_client, settings):
+    memory_id = add(token_client, "Version 0")
+    for version in range(1, 4):
+        token_client.put(f"/v1/memories/{memory_id}/", {"text": f"Version {version}"}, format="json")
+    settings.HISTORY_MAX_CHARS = 20
+    whole = token_client.get(f"/v1/memories/{memory_id}/history/")
+    assert whole.status_code == 400 and "page=1&page_size=" in whole.json()["detail"]
+    first, second = (token_client.get(f"/v1/memories/{memory_id}/history/?page={n}&page_size=2") for n in (1, 2))
+    read = [row["new_memory"] for row in first.json() + second.json()]
+    assert read == ["Version 0", "Version 1", "Version 2", "Version 3"]
+    assert token_client.get(f"/v1/memories/{memory_id}/history/?pgae=2").status_code == 400
+
+
 def test_update_needs_something_to_change_and_a_timestamp_alone_moves_when_it_happened(token_client):
     memory_id = add(token_client, "Stays")
     assert token_client.put(f"/v1/memories/{memory_id}/", {}, format="json").status_code == 400
