@@ -168,6 +168,25 @@ def test_a_reset_deletes_every_profile_with_what_the_llm_wrote_of_the_memories(a
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_generation_running_through_a_reset_keeps_nothing_the_llm_wrote(alice, make_memory, monkeypatch):
+    from exports import shaping
+    from memories.services import memories_reset
+
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+
+    def reset_then_answer(**kwargs):
+        memories_reset()
+        return {"city": "Oslo"}
+
+    monkeypatch.setattr(shaping, "memories_shape", reset_then_answer)
+    with llm_configured():
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        job_run(job_id=job.id)
+    assert not Profile.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_profile_whose_account_is_deactivated_while_the_llm_writes_it_is_not_kept(
     alice, make_memory, make_user, monkeypatch
 ):
