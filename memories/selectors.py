@@ -447,7 +447,7 @@ def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
 
 
 def memory_history(
-    *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 100
+    *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 50
 ) -> list[MemoryHistory]:
     """Every event of a memory, oldest first, or with `page` that page of `page_size` of them; NotFound if the
     caller never could see that id. Unpaged, a history whose texts hold more than HISTORY_MAX_CHARS characters is an
@@ -467,7 +467,7 @@ def memory_history(
         raise InvalidInput(
             f"This memory's history holds {size['chars']} characters in {size['events']} events, more than one "
             f"answer carries (HISTORY_MAX_CHARS, {settings.HISTORY_MAX_CHARS}): read it a page at a time, oldest "
-            "first, with ?page=1&page_size=100, then page=2 and on until a page is empty."
+            "first, with ?page=1&page_size=50, then page=2 and on until a page is empty."
         )
     return list(rows)
 

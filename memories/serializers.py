@@ -314,7 +314,9 @@ class ListMemoriesQuerySerializer(KnownFieldsOnly, ScopeMixin):
         return attrs
 
 
-HISTORY_MAX_PAGE_SIZE = 100
+# A page of history holds at most 50 events: with two 100,000-character texts each, what HISTORY_MAX_CHARS allows
+# by default.
+HISTORY_MAX_PAGE_SIZE = 50
 
 
 class HistoryQuerySerializer(KnownFieldsOnly):
