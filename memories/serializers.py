@@ -406,11 +406,19 @@ class SearchRequestSerializer(KnownFieldsOnly, ScopeMixin):
 
     def validate(self, attrs):
         attrs["filters"] = search_scope_check(merge_scope(attrs, attrs.get("filters")))
-        limit = attrs.pop("limit", None)
-        if limit is not None and attrs.get("top_k", limit) != limit:
-            raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
-        attrs["top_k"] = attrs.get("top_k", 20 if limit is None else limit)
+        attrs["top_k"] = top_k_or_limit(self, attrs, default=20)
         return attrs
+
+
+def top_k_or_limit(serializer: serializers.Serializer, attrs: dict, *, default: int) -> int:
+    """A search's top_k, or `limit` (its name in Mem0's open-source API), whichever was sent, else `default`; both,
+    differing, is a 400. `limit` leaves `attrs`."""
+    limit = attrs.pop("limit", None)
+    if "top_k" not in serializer.initial_data:
+        return default if limit is None else limit
+    if limit is not None and attrs["top_k"] != limit:
+        raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
+    return attrs["top_k"]
 
 
 class ScoreDetailsSerializer(serializers.Serializer):

@@ -42,6 +42,7 @@ from memories.serializers import (
     memory_representation,
     merge_scope,
     search_scope_check,
+    top_k_or_limit,
 )
 from memories.timestamps import parse_timestamp
 
@@ -545,10 +546,7 @@ class PlatformSearchRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProje
     output_format = output_format_field()
 
     def validate(self, attrs):
-        if (limit := attrs.pop("limit", None)) is not None:
-            if "top_k" in self.initial_data and attrs["top_k"] != limit:
-                raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})
-            attrs["top_k"] = limit
+        attrs["top_k"] = top_k_or_limit(self, attrs, default=attrs["top_k"])  # the schema's default, 10
         attrs["filters"] = merge_scope(attrs, attrs.get("filters"))
         if condition := category_condition(attrs.pop("categories", None)):
             attrs["filters"] = {"AND": [attrs["filters"], *condition]}
