@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from events.models import Event
 from mem0server.paging import MAX_PAGE
+from mem0server.serializers import KnownFieldsOnly
 from memories.serializers import AddResultSerializer
-from platform_api.serializers import PlatformProjectRefSerializer
+from platform_api.serializers import SENT_ALONG, PlatformProjectRefSerializer
 
 MAX_PAGE_SIZE = 100
 
@@ -106,7 +107,9 @@ class EventSerializer(serializers.ModelSerializer):
         return None
 
 
-class EventListQuerySerializer(PlatformProjectRefSerializer):
+class EventListQuerySerializer(KnownFieldsOnly, PlatformProjectRefSerializer):
+    # A misspelt option (statuss, page_sise) listed every event as if it had been applied.
+    route, what, sent_along = "GET /v1/events/", "query parameter", SENT_ALONG
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=50)
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False, help_text="Only events in it.")

@@ -158,7 +158,9 @@ class SummaryResponseSerializer(serializers.Serializer):
     total_memories = serializers.IntegerField(help_text="Unexpired memories passing the filters.")
 
 
-class EntityListQuerySerializer(serializers.Serializer):
+class EntityListQuerySerializer(KnownFieldsOnly):
+    # A misspelt page_size listed every entity in one page, as if there were no more.
+    route, what, sent_along = "GET /v1/entities/", "query parameter", (*SENT_ALONG, "org_id", "project_id")
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(
         min_value=1, max_value=10_000, required=False, help_text="Without it, every entity in one page."

@@ -121,6 +121,11 @@ def test_events_list_is_the_callers_newest_first_and_paged(member_client, member
     assert [e["id"] for e in last["results"]] == [str(mine[0].id)]
     assert last["next"] is None and "page=2" in last["previous"]
     assert member_client.get("/v1/events/", {"status": "SUCCEEDED"}).json()["count"] == 0
+    # A misspelt option listed every event as if it had been applied.
+    for typo in ({"statuss": "FAILED"}, {"page_sise": 2}):
+        response = member_client.get("/v1/events/", typo)
+        assert response.status_code == 400 and next(iter(typo)) in response.json()["detail"], typo
+    assert member_client.get("/v1/events/", {"org_name": "Old client", "project_name": "Its project"}).json()["count"]
 
 
 @pytest.mark.django_db

@@ -65,6 +65,10 @@ def test_entities_list_pages_when_a_page_size_is_given(member_client, member, ma
     assert [e["name"] for e in second["results"]] == ["a3"]
     assert second["next"] is None
     assert second["previous"].endswith("page=1&page_size=2")
+    # A misspelt page_size listed every entity in one page, as if there were no more.
+    typo = member_client.get("/v1/entities/?page_sise=2")
+    assert typo.status_code == 400 and "page_sise" in typo.json()["detail"]
+    assert member_client.get("/v1/entities/?org_name=Old+client&project_name=Its+project").json()["count"] == 3
 
 
 def test_admin_sees_every_accounts_entities(api_client, member, other, make_memory):
