@@ -143,7 +143,9 @@ class StatsSerializer(serializers.Serializer):
     total_delete_events = serializers.IntegerField(help_text="Memories deleted (history DELETE rows).")
 
 
-class SummaryRequestSerializer(serializers.Serializer):
+class SummaryRequestSerializer(KnownFieldsOnly):
+    # A misspelt filters summarised every memory of the caller. Older clients send their org and project ids along.
+    route, sent_along = "POST /v1/summary/", (*SENT_ALONG, "org_id", "project_id")
     filters = ObjectField(
         required=False,
         allow_null=True,

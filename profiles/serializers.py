@@ -6,8 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from exports.serializers import SchemaField
-from mem0server.serializers import StrictBooleanField, StrictCharField
-from platform_api.serializers import PlatformProjectRefSerializer, prompt_text_field
+from mem0server.serializers import KnownFieldsOnly, StrictBooleanField, StrictCharField
+from platform_api.serializers import SENT_ALONG, PlatformProjectRefSerializer, prompt_text_field
 from profiles.models import Profile, ProfileJob
 from profiles.services import ENTITY_TYPE, SAMPLE_DEFAULT, SAMPLE_MAX
 
@@ -89,7 +89,8 @@ class ProfileSettingsSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ProfileJobCreateSerializer(PlatformProjectRefSerializer):
+class ProfileJobCreateSerializer(KnownFieldsOnly, PlatformProjectRefSerializer):
+    route, sent_along = "POST /v2/profiles/jobs/", SENT_ALONG
     operation = serializers.ChoiceField(
         choices=REQUESTED_OPERATIONS,
         help_text="trigger: one user's profile, now (entity_id). sample: a few users' (limit).",

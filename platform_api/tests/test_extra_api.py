@@ -380,4 +380,7 @@ def test_a_summary_with_a_bad_filter_operator_is_a_400(api_client, member_client
     response = member_client.post("/v1/summary/", {"filters": {"user_id": {"near": "x"}}}, format="json")
     assert response.status_code == 400
     assert "near" in response.json()["detail"]
+    # A misspelt filters summarised every memory of the account, an LLM call over what was not asked for.
+    typo = member_client.post("/v1/summary/", {"filter": {"user_id": "alice"}}, format="json")
+    assert typo.status_code == 400 and "filter" in typo.json()["detail"]
     assert not fake_openai.chat_calls()

@@ -204,6 +204,13 @@ def test_a_finished_job_is_kept_the_retention_days_then_deleted_and_its_profile_
     assert alice.get_profile("alice")["profile"]["city"] == "Lisbon"  # what the jobs wrote stays
 
 
+def test_a_job_request_field_it_does_not_take_is_a_400_naming_it(api_client):
+    # A misspelt limit ran a sample of the default size.
+    body = {"operation": "sample", "entity_type": "user", "limt": 2}
+    response = api_client.post("/v2/profiles/jobs/", body, format="json")
+    assert response.status_code == 400 and "limt" in response.json()["detail"]
+
+
 def test_a_generation_needs_profiles_on_a_schema_an_llm_and_a_known_user(alice, run_jobs):
     with pytest.raises(ValidationError, match="Profiles are not enabled"):
         alice.generate_profile("alice")
