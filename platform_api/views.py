@@ -418,6 +418,18 @@ def _project_data(request, project) -> dict:
     return {"org_id": org_id, "project_id": project_id, **fields}
 
 
+def refused(operation_id: str, why: str, parameters=PROJECT_PATH):
+    """The schema of a project-management operation this server answers with a 400 saying why."""
+    return extend_schema(
+        tags=TAGS,
+        summary=f"Refused: {why}",
+        operation_id=operation_id,
+        parameters=parameters,
+        request=None,
+        responses=errors(400),
+    )
+
+
 class ProjectView(PlatformView):
     @extend_schema(
         tags=TAGS,
@@ -445,32 +457,15 @@ class ProjectView(PlatformView):
         answer = {"message": "Project updated successfully.", **_project_data(request, project)}
         return Response(PlatformProjectUpdatedSerializer(answer).data)
 
-    @extend_schema(
-        tags=TAGS,
-        summary="Refused: a project here is its account's (400 saying how to delete its memories instead)",
-        operation_id="platform_project_delete",
-        parameters=PROJECT_PATH,
-        request=None,
-        responses=errors(400),
-    )
+    @refused("platform_project_delete", "a project here is its account's (the 400 says how to delete its memories)")
     def delete(self, request, org_id: str, project_id: str):
         raise InvalidInput(services.DELETE_REFUSAL)
 
 
 class ProjectsView(PlatformView):
-    @extend_schema(
-        tags=TAGS,
-        summary="Refused: each account is one project here (400 saying so)",
-        operation_id="platform_project_create",
-        parameters=PROJECT_PATH[:1],
-        request=None,
-        responses=errors(400),
-    )
+    @refused("platform_project_create", "each account is one project here", parameters=PROJECT_PATH[:1])
     def post(self, request, org_id: str):
         raise InvalidInput(services.CREATE_REFUSAL)
-
-
-MEMBERS_CHANGE_SCHEMA = {"tags": TAGS, "parameters": PROJECT_PATH, "request": None, "responses": errors(400)}
 
 
 class ProjectMembersView(PlatformView):
@@ -485,26 +480,14 @@ class ProjectMembersView(PlatformView):
         members = services.project_members(principal=request.user)
         return Response(PlatformProjectMembersSerializer({"members": members}).data)
 
-    @extend_schema(
-        summary="Refused: a project's one member is its account",
-        operation_id="platform_project_member_add",
-        **MEMBERS_CHANGE_SCHEMA,
-    )
+    @refused("platform_project_member_add", "a project's one member is its account")
     def post(self, request, org_id: str, project_id: str):
         raise InvalidInput(services.MEMBERS_REFUSAL)
 
-    @extend_schema(
-        summary="Refused: a project's one member is its account",
-        operation_id="platform_project_member_update",
-        **MEMBERS_CHANGE_SCHEMA,
-    )
+    @refused("platform_project_member_update", "a project's one member is its account")
     def put(self, request, org_id: str, project_id: str):
         raise InvalidInput(services.MEMBERS_REFUSAL)
 
-    @extend_schema(
-        summary="Refused: a project's one member is its account",
-        operation_id="platform_project_member_remove",
-        **MEMBERS_CHANGE_SCHEMA,
-    )
+    @refused("platform_project_member_remove", "a project's one member is its account")
     def delete(self, request, org_id: str, project_id: str):
         raise InvalidInput(services.MEMBERS_REFUSAL)
