@@ -144,6 +144,33 @@ def test_an_add_option_the_server_does_not_take_is_refused_naming_it_and_nothing
     assert result["memory"] == "Likes tea"
 
 
+def test_crewais_add_and_search_arguments_are_all_taken(client):
+    # CrewAI's Mem0 storage calls the SDK with these keyword arguments (crewai/memory/storage/mem0_storage.py; its
+    # search's top-level user_id is left out: this SDK refuses it before sending).
+    answer = client.add(
+        [{"role": "assistant", "content": "Prefers window seats"}],
+        metadata={"type": "long_term"},
+        infer=False,
+        includes="travel",
+        excludes="work",
+        output_format="v1.1",
+        version="v2",
+        user_id="alice",
+        agent_id="Travel_Planner",
+    )
+    [result] = added(client, answer)
+    found = client.search(
+        query="window seat",
+        limit=5,
+        version="v2",
+        output_format="v1.1",
+        metadata={"type": "long_term"},
+        filters={"OR": [{"user_id": "alice"}, {"agent_id": "Travel_Planner"}]},
+        threshold=0.1,
+    )
+    assert [hit["id"] for hit in found["results"]] == [result["id"]]
+
+
 def test_observation_date_or_time_dates_the_memory_in_the_timezone_given(client, llm_on):
     llm_on.facts = lambda messages: ["Went to a sushi class"]
     added(
