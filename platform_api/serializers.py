@@ -819,11 +819,25 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="Memory Decay: only false (off, how search here always ranks) is accepted; true is a 400.",
+        validators=[
+            refuse_set(
+                "Memory Decay is not available on this server: search ranks by meaning and keywords, never by how "
+                "recently a memory was used. Leave decay out, or send false."
+            )
+        ],
     )
     # Python mem0ai 0.1.x, 1.0.x and 2.0.0's update_project() also take these (Mem0 has since dropped them). Off is
     # how this server works, so off is accepted; asking for them on is a 400 rather than a silent no.
     enable_graph = serializers.BooleanField(
-        required=False, allow_null=True, help_text="Graph memory: only false is accepted; true is a 400."
+        required=False,
+        allow_null=True,
+        help_text="Graph memory: only false is accepted; true is a 400.",
+        validators=[
+            refuse_set(
+                "Graph memory is not available on this server: memories are found by meaning and keywords, not "
+                "through an entity graph. Leave enable_graph out, or send false."
+            )
+        ],
     )
     retrieval_criteria = serializers.ListField(
         child=serializers.DictField(),
@@ -831,35 +845,17 @@ class PlatformProjectUpdateSerializer(serializers.Serializer):
         allow_null=True,
         allow_empty=True,
         help_text="Criteria retrieval: only an empty list (none) is accepted.",
+        validators=[
+            refuse_set(
+                "Criteria retrieval is not available on this server: search ranks by meaning and keywords (and the "
+                "configured reranker), not by weighted criteria. Leave retrieval_criteria out, or send []."
+            )
+        ],
     )
     # Sent by the SDKs beside the settings: the caller's own ids (checked by the view) and `version` (the
     # TypeScript client's, and alone from the older Python clients' update_project(version=...)).
     PASSED = ("org_id", "project_id", "version")
     OFF_ONLY = ("decay", "enable_graph", "retrieval_criteria")
-
-    def validate_enable_graph(self, value):
-        if value:
-            raise serializers.ValidationError(
-                "Graph memory is not available on this server: memories are found by meaning and keywords, not "
-                "through an entity graph. Leave enable_graph out, or send false."
-            )
-        return value
-
-    def validate_retrieval_criteria(self, value):
-        if value:
-            raise serializers.ValidationError(
-                "Criteria retrieval is not available on this server: search ranks by meaning and keywords (and the "
-                "configured reranker), not by weighted criteria. Leave retrieval_criteria out, or send []."
-            )
-        return value
-
-    def validate_decay(self, value):
-        if value:
-            raise serializers.ValidationError(
-                "Memory Decay is not available on this server: search ranks by meaning and keywords, never by how "
-                "recently a memory was used. Leave decay out, or send false."
-            )
-        return value
 
     def validate(self, attrs):
         # A misspelt setting sent beside a right one must not be dropped while the answer says "updated".
