@@ -7,6 +7,8 @@ fault tests do: mem0server/tests/server_process.py), then times, one at a time:
   - POST /memories, infer=true without an LLM (the near-duplicate check), with MESSAGES messages,
   - POST /search with a metadata `in` of IN_VALUES values (60,000 took 97 s),
   - POST /search with an OR of OR_CLAUSES clauses (20,000 took 25 s),
+  - POST /memories, infer=false, 100 messages with METADATA_KB of metadata (small keys; 900 KB took 27 s),
+    then GET /memories of those 100 memories (85 MB; METADATA_MAX_BYTES refuses such an add),
   - the same at the default limits (100 messages, 1,000 values, 100 clauses), which are served;
 
 and, in this process, the in-batch near-duplicate check alone: the former pure-Python loop against
@@ -39,6 +41,7 @@ NO_LIMITS = {
     "MAX_FILTER_LIST": "1000000",
     "MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
     "DB_STATEMENT_TIMEOUT_MS": "0",
+    "METADATA_MAX_BYTES": str(64 * 1024 * 1024),
 }
 
 
@@ -71,7 +74,7 @@ def timed(label: str, call) -> None:
     started = time.perf_counter()
     response = call()
     elapsed = time.perf_counter() - started
-    detail = ""
+    detail = f" {len(response.body) / 1e6:.1f} MB answered" if len(response.body) >= 100_000 else ""
     if response.status != 200:
         detail = " " + str(response.json().get("detail", ""))[:110]
     print(f"  {label:<58} {response.status}  {elapsed:8.2f} s{detail}", flush=True)
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--in-values", type=int, default=60_000)
     parser.add_argument("--or-clauses", type=int, default=20_000)
+    parser.add_argument("--metadata-kb", type=int, default=880, help="metadata on an add of 100 messages")
     parser.add_argument("--dedupe-vectors", type=int, default=1000, help="for the in-process check")
     parser.add_argument("--no-limits", action="store_true", help="raise every limit of issue 11")
     parser.add_argument("--skip-server", action="store_true", help="only the in-process near-duplicate check")
@@ -139,6 +143,11 @@ def main() -> None:
         clauses = [{"topic": f"t{i}"} for i in range(args.or_clauses)]
         timed(f"search, OR of {args.or_clauses} clauses", search({"OR": clauses}))
         timed("search, OR of 100 clauses", search({"OR": clauses[:100]}))
+        # Small keys: one long string value is refused by the metadata index's row size already.
+        metadata = {f"key{i:06d}": f"value-{i:06d}-abcdefgh" for i in range(args.metadata_kb * 1024 // 36)}
+        body = {"messages": messages[:100], "user_id": "metadata", "infer": False, "metadata": metadata}
+        timed(f"add, 100 messages, {args.metadata_kb} KB of metadata", lambda: server.call("POST", "/memories", body))
+        timed("list those 100 memories", lambda: server.call("GET", "/memories?user_id=metadata&top_k=100"))
     finally:
         server.stop()
     print(
@@ -147,6 +156,7 @@ def main() -> None:
                 "messages": args.messages,
                 "in_values": args.in_values,
                 "or_clauses": args.or_clauses,
+                "metadata_kb": args.metadata_kb,
                 "limits": not args.no_limits,
             }
         )

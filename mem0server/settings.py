@@ -220,6 +220,9 @@ MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
 # A memory's history answered whole holds at most this many characters of old and new texts together; a longer one
 # is read a page at a time (each update keeps both texts, up to 100,000 characters each).
 HISTORY_MAX_CHARS = env_int("HISTORY_MAX_CHARS", 10_000_000, low=1)
+# A memory's metadata holds at most this many bytes as JSON: each memory of an add carries the add's metadata, and
+# every list and search answer returns it (900 KB on 100 messages stored 86 MB; a page of them answered 85 MB).
+METADATA_MAX_BYTES = env_int("METADATA_MAX_BYTES", 64 * 1024, low=1)
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, low=1, high=1000)  # pgvector's range
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's

@@ -6,6 +6,7 @@ Embeddings are computed before a transaction opens, so no transaction waits on t
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length
@@ -71,6 +73,31 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     if metadata is None:
         return None
     return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
+
+
+def metadata_size_check(metadata: dict[str, Any] | None, *, memory_id: uuid.UUID | str | None = None) -> None:
+    """InvalidInput when `metadata`, as compact JSON, holds more bytes than a memory keeps (METADATA_MAX_BYTES).
+
+    Every memory of an add carries the add's metadata, and every list and search answer returns it: 900 KB of it
+    on an add of 100 messages stored 86 MB in 27 s, and one page of those memories was an 85 MB answer."""
+    if metadata is None:
+        return
+    size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > settings.METADATA_MAX_BYTES:
+        which = f"Memory {memory_id}: " if memory_id is not None else ""
+        raise InvalidInput(
+            f"{which}metadata holds {size} bytes as JSON, more than a memory keeps (METADATA_MAX_BYTES, "
+            f"{settings.METADATA_MAX_BYTES}): each memory carries it, and every list and search answer returns it. "
+            "Keep long content in the memory's text.",
+            field="metadata",
+        )
+
+
+def merged_metadata(memory: Memory, change: dict[str, Any]) -> dict[str, Any]:
+    """A memory's metadata with `change` merged in (identity keys left out), checked as metadata_size_check does."""
+    merged = {**(memory.metadata or {}), **clean_metadata(change)}
+    metadata_size_check(merged, memory_id=memory.id)
+    return merged
 
 
 def _scope_lock_keys(account, scope: dict[str, str], kind: str) -> list[str]:
@@ -165,9 +192,12 @@ def history_row(memory: Memory, old: str | None, new: str | None, event: str, at
     )
 
 
-def memories_add_check(*, messages: list[Message], scope: dict[str, str]) -> list[Message]:
-    """InvalidInput unless an add has a message to store and a scope id; returns the messages to store (system
-    messages are not stored). Run by memories_add, and before an add is queued (events)."""
+def memories_add_check(
+    *, messages: list[Message], scope: dict[str, str], metadata: dict[str, Any] | None = None
+) -> list[Message]:
+    """InvalidInput unless an add has a message to store and a scope id, and metadata a memory keeps; returns the
+    messages to store (system messages are not stored). Run by memories_add, and before an add is queued (events)."""
+    metadata_size_check(clean_metadata(metadata))
     messages = [m for m in messages if m.role != "system"]
     if not messages:
         raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
@@ -212,7 +242,7 @@ def memories_add(
     """
     from memories import inference  # it builds on the helpers below
 
-    messages = memories_add_check(messages=messages, scope=scope)
+    messages = memories_add_check(messages=messages, scope=scope, metadata=metadata)
     account = principal.account
     llm_kwargs = {
         "account": account,
@@ -353,7 +383,7 @@ def memory_update(
             memory.embedding = vectors.whole
             vectors_save({memory.id: (memory.hash, vectors)}, replace=True)
         if metadata is not None:
-            memory.metadata = {**(memory.metadata or {}), **clean_metadata(metadata)}
+            memory.metadata = merged_metadata(memory, metadata)
         if expiration_date is not _UNSET:
             memory.expiration_date = expiration_date
         if occurred_at is not _UNSET:
@@ -617,7 +647,7 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
                 if memory.text != old_text:  # as memory_update: a text sent back as it was keeps its time
                     memory.date_event(now)
             if change.metadata is not None:
-                memory.metadata = {**(memory.metadata or {}), **clean_metadata(change.metadata)}
+                memory.metadata = merged_metadata(memory, change.metadata)
             memory.updated_at = now
             history.append(history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, now))
         # Two statements at most: the embedding column is written only for memories with a new text (the

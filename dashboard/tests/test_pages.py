@@ -468,6 +468,21 @@ def test_json_the_api_refuses_is_a_field_error_on_every_dashboard_form(two_accou
     assert list(Memory.objects.filter(account=alice).values_list("text", flat=True)) == ["alice likes oolong tea"]
 
 
+def test_metadata_larger_than_a_memory_keeps_is_refused_by_the_add_and_edit_forms(two_accounts, alice, settings):
+    settings.METADATA_MAX_BYTES = 30
+    mine, _ = two_accounts
+    client = logged_in(alice)
+    raw = json.dumps({"note": "x" * 30})
+    answers = {
+        "add": client.post("/dashboard/memories/add/", {"text": "new", "user_id": "alice-user", "metadata": raw}),
+        "edit": client.post(f"/dashboard/memories/{mine}/edit/", {"text": "changed", "metadata": raw}),
+    }
+    for page, response in answers.items():
+        assert response.status_code == 400, page
+        assert "metadata holds" in response.content.decode() and "METADATA_MAX_BYTES" in response.content.decode()
+    assert list(Memory.objects.filter(account=alice).values_list("text", flat=True)) == ["alice likes oolong tea"]
+
+
 @pytest.mark.parametrize("user_id", ["dash u", "tab\tid"])
 def test_a_scope_id_the_api_refuses_is_refused_by_every_dashboard_form(alice, make_memory, user_id):
     make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)

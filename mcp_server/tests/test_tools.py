@@ -107,6 +107,18 @@ def test_update_memory_merges_metadata_and_keeps_history(tool, make_memory, api_
     ]
 
 
+def test_metadata_larger_than_a_memory_keeps_is_a_tool_error_saying_so(tool, make_memory, settings):
+    settings.METADATA_MAX_BYTES = 50
+    is_error, text = tool("add_memory", text="Likes rain", user_id="alice", metadata={"note": "x" * 50})
+    assert is_error and "metadata holds 61 bytes" in text and "METADATA_MAX_BYTES" in text
+    memory_id = make_memory("Likes tea", metadata={"topic": "x" * 20})
+    is_error, text = tool("update_memory", memory_id=memory_id, text="Likes green tea", metadata={"more": "y" * 20})
+    assert is_error and f"Memory {memory_id}: metadata holds 62 bytes" in text
+    assert not Memory.objects.filter(text="Likes rain").exists()
+    memory = Memory.objects.get(id=memory_id)
+    assert (memory.text, memory.metadata) == ("Likes tea", {"topic": "x" * 20})
+
+
 def test_tool_errors_are_logged_with_the_tool_name(tool):
     tool("get_memory", memory_id="nope")
     assert list(RequestLog.objects.values_list("path", "status_code", "tool")) == [("/mcp", 200, "get_memory")]

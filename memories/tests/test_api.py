@@ -419,6 +419,43 @@ def test_update_merges_metadata_and_ignores_identity_keys(api_client, make_memor
     assert memory.text == "curry"
 
 
+def json_bytes(value) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def test_metadata_larger_than_a_memory_keeps_is_refused_naming_it_and_nothing_is_stored(api_client, settings):
+    settings.METADATA_MAX_BYTES = 100
+    fits = {"note": "é" * 40}
+    fits["pad"] = "x" * (100 - json_bytes(fits) - len(',"pad":""'))
+    assert json_bytes(fits) == 100
+    over = {**fits, "pad": fits["pad"] + "x"}
+
+    refused = add(api_client, [user("Likes tea"), user("Likes coffee")], metadata=over)
+    assert refused.status_code == 400
+    assert refused.json()["errors"].keys() == {"metadata"}
+    assert "101 bytes" in refused.json()["detail"] and "METADATA_MAX_BYTES" in refused.json()["detail"]
+    assert not Memory.objects.exists()
+
+    stored = add(api_client, [user("Likes tea")], metadata=fits)
+    assert stored.status_code == 200
+    assert Memory.objects.get().metadata == fits
+
+
+def test_an_update_whose_merged_metadata_is_too_large_is_refused_and_changes_nothing(api_client, make_memory, settings):
+    settings.METADATA_MAX_BYTES = 100
+    memory_id = make_memory("curry", metadata={"topic": "x" * 50})
+    body = {"text": "rice", "metadata": {"rating": "y" * 50}}
+    refused = api_client.put(f"/memories/{memory_id}", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"].keys() == {"metadata"} and "METADATA_MAX_BYTES" in refused.json()["detail"]
+    memory = Memory.objects.get(id=memory_id)
+    assert (memory.text, memory.metadata) == ("curry", {"topic": "x" * 50})
+    # A memory stored larger before the limit still takes changes that leave its metadata alone.
+    Memory.objects.filter(id=memory_id).update(metadata={"topic": "x" * 500})
+    assert api_client.put(f"/memories/{memory_id}", {"text": "rice"}, format="json").status_code == 200
+    assert Memory.objects.get(id=memory_id).text == "rice"
+
+
 def test_update_sets_and_clears_expiration(api_client, make_memory):
     memory_id = make_memory("in Paris")
     api_client.put(f"/memories/{memory_id}", {"expiration_date": "2999-12-31"}, format="json")

@@ -11,6 +11,7 @@ import pytest
 from mem0 import AsyncMemoryClient, MemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
+from events.models import Event
 from events.tests.helpers import sdk_wait_event
 from memories.categories import DEFAULTS as DEFAULT_CATEGORIES
 from memories.models import Memory
@@ -142,6 +143,17 @@ def test_an_add_option_the_server_does_not_take_is_refused_naming_it_and_nothing
     answer = client.add("Likes tea", filters={"user_id": "alice"}, infer=False, async_mode=async_mode, **taken)
     [result] = answer["results"] if not async_mode else added(client, answer)
     assert result["memory"] == "Likes tea"
+
+
+@pytest.mark.parametrize("async_mode", [True, False])
+def test_metadata_larger_than_a_memory_keeps_is_refused_before_anything_is_queued(client, async_mode):
+    # Every memory of an add carries its metadata, and every list and search answer returns it: 900 KB of it on
+    # 100 messages stored 86 MB in 27 s, and a page of those 100 memories was an 85 MB answer.
+    metadata = {f"key{i:05d}": f"value-{i:05d}" for i in range(3000)}  # 72 KB as JSON
+    with pytest.raises(ValidationError, match=r"metadata holds \d+ bytes.*METADATA_MAX_BYTES"):
+        client.add("Likes tea", filters={"user_id": "alice"}, infer=False, async_mode=async_mode, metadata=metadata)
+    assert not Event.objects.exists()
+    assert client.get_all(filters={"user_id": "alice"})["results"] == []
 
 
 def test_crewais_add_and_search_arguments_are_all_taken(client):

@@ -111,6 +111,18 @@ def test_batch_update_changes_text_and_metadata_and_writes_history(client, alice
     assert (update.old_memory, update.new_memory) == ("Likes tea", "Likes green tea")
 
 
+def test_a_batch_update_leaving_a_memory_with_too_much_metadata_is_refused_and_changes_nothing(
+    client, alice_account, make_memory
+):
+    tea = make_memory("Likes tea", principal=alice_account)
+    notes = make_memory("Notes", principal=alice_account, metadata={f"k{i:04d}": "v" * 20 for i in range(2000)})
+    more = {f"m{i:04d}": "v" * 20 for i in range(1000)}  # with the 58 KB already there, over 64 KB
+    with pytest.raises(ValidationError, match=f"Memory {notes}: metadata holds .*METADATA_MAX_BYTES"):
+        client.batch_update([{"memory_id": tea, "text": "Likes green tea"}, {"memory_id": notes, "metadata": more}])
+    assert Memory.objects.get(id=tea).text == "Likes tea"
+    assert len(Memory.objects.get(id=notes).metadata) == 2000
+
+
 def test_batch_delete_deletes_every_given_memory(client, alice_account, make_memory):
     ids = [make_memory(f"Fact {i}", principal=alice_account) for i in range(3)]
     answer = client.batch_delete([{"memory_id": ids[0]}, {"memory_id": ids[1]}])
