@@ -35,6 +35,7 @@ from memories.services import (
     delete_with_history,
     history_row,
     lock_scope,
+    merged_metadata,
     near_duplicate,
     scope_decision_lock,
     text_hash,
@@ -323,7 +324,7 @@ def _apply(
                 target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text].whole
                 changed_vectors[target.id] = (target.hash, vectors[op.text])
                 if metadata:
-                    target.metadata = {**(target.metadata or {}), **metadata}
+                    target.metadata = merged_metadata(target, metadata)
                 target.categories = tags.get(op.text, target.categories)
                 # Its new text was said in this conversation: read from its time, not the old memory's.
                 target.date_event(now, said_at=occurred_at or said_at or now)

@@ -87,6 +87,20 @@ def test_a_contradicting_fact_updates_the_memory_with_history(api_client, llm):
     assert '"stored_memories": [{"id": "0", "text": "Lives in Berlin"}]' in decide.body["messages"][-1]["content"]
 
 
+def test_an_update_that_would_leave_a_memory_with_too_much_metadata_is_refused_and_changes_nothing(
+    api_client, llm, settings
+):
+    settings.METADATA_MAX_BYTES = 60
+    events(add(api_client, "Lives in Berlin", metadata={"a": "x" * 30}))
+    before = snapshot()
+    # Each add's metadata fits; merged into the memory the LLM updates, the two would not.
+    refused = add(api_client, "Lives in Munich", metadata={"b": "y" * 30})
+    assert refused.status_code == 400
+    assert refused.json()["errors"].keys() == {"metadata"}
+    assert "metadata holds 75 bytes" in refused.json()["detail"] and "METADATA_MAX_BYTES" in refused.json()["detail"]
+    assert snapshot() == before
+
+
 def test_an_updated_texts_time_is_read_from_the_conversation_that_said_it(api_client, llm):
     events(add(api_client, "Maya moved to Berlin", timestamp="2025-01-10T12:00:00Z"))
     updated = add(api_client, "Maya moved to Lisbon yesterday", timestamp="2025-03-12T12:00:00Z")
