@@ -20,7 +20,7 @@ from mem0server.exceptions import exception_handler
 from mem0server.middleware import request_id_var
 from mem0server.paging import MAX_PAGE
 from memories.models import SCOPE_FIELDS
-from memories.serializers import MAX_TOP_K
+from memories.serializers import MAX_TOP_K, MERGED_METADATA_HELP, METADATA_HELP
 
 logger = logging.getLogger("mem0server.mcp")
 
@@ -99,7 +99,7 @@ _SPECS = [
                         },
                     },
                     **SCOPE_PROPERTIES,
-                    "metadata": {"type": "object", "description": "Any JSON object to store with the memory."},
+                    "metadata": {"type": "object", "description": METADATA_HELP},
                     "infer": {
                         "type": "boolean",
                         "description": "false stores the text verbatim, without LLM fact extraction. Default true.",
@@ -202,7 +202,7 @@ _SPECS = [
                 {
                     "memory_id": MEMORY_ID,
                     "text": {"type": "string", "minLength": 1, "description": "The new text of the memory."},
-                    "metadata": {"type": "object", "description": "Keys to add or change in the metadata."},
+                    "metadata": {"type": "object", "description": MERGED_METADATA_HELP},
                 },
                 ["memory_id", "text"],
             ),

@@ -31,6 +31,14 @@ from memories.timestamps import parse_timestamp
 
 MAX_TOP_K = 1000
 MAX_MESSAGE_LENGTH = 100_000
+METADATA_HELP = (
+    "A JSON object kept with each memory of the add: at most METADATA_MAX_BYTES bytes as compact JSON (64 KiB unless "
+    "set), else a 400."
+)
+MERGED_METADATA_HELP = (
+    "Merged into the memory's metadata, which then holds at most METADATA_MAX_BYTES bytes as compact JSON (64 KiB "
+    "unless set), else a 400."
+)
 
 
 class ScopeIdField(StrictCharField):
@@ -170,7 +178,7 @@ REFERENCE_DATE_HELP = (
 class AddMemoryRequestSerializer(KnownFieldsOnly, ScopeMixin):
     route = "POST /memories"
     messages = MessagesField()
-    metadata = ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True, help_text=METADATA_HELP)
     infer = serializers.BooleanField(default=True)
     memory_type = serializers.ChoiceField(choices=["procedural_memory"], required=False, allow_null=True)
     prompt = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=20_000)
@@ -354,7 +362,7 @@ class UpdateMemoryRequestSerializer(KnownFieldsOnly):
     route = "PUT /memories/{memory_id}"
     text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH)
     data = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH, help_text="Mem0's name for text.")
-    metadata = ObjectField(required=False)
+    metadata = ObjectField(required=False, help_text=MERGED_METADATA_HELP)
     expiration_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
 
     def validate(self, attrs):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from entities.selectors import ENTITY_FIELDS
 from mem0server.paging import MAX_PAGE
 from mem0server.serializers import KnownFieldsOnly, ObjectField, StrictCharField
-from memories.serializers import MAX_MESSAGE_LENGTH
+from memories.serializers import MAX_MESSAGE_LENGTH, MERGED_METADATA_HELP
 from memories.services import MAX_BATCH, BatchChange
 from platform_api.models import Feedback
 from platform_api.serializers import SENT_ALONG
@@ -51,7 +51,7 @@ class BatchUpdateItemSerializer(KnownFieldsOnly):
     route = "Each of batch_update's memories"
     memory_id = serializers.UUIDField()
     text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH, help_text="The new text (re-embedded).")
-    metadata = ObjectField(required=False, help_text="Merged into the memory's metadata.")
+    metadata = ObjectField(required=False, help_text=MERGED_METADATA_HELP)
 
     def validate(self, attrs):
         if attrs.get("text") is None and attrs.get("metadata") is None:

@@ -30,6 +30,8 @@ from memories.filters import WILDCARD, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     MAX_TOP_K,
+    MERGED_METADATA_HELP,
+    METADATA_HELP,
     REFERENCE_DATE_HELP,
     HistoryQuerySerializer,
     MemorySerializer,
@@ -156,7 +158,7 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
     filters = ObjectField(
         required=False, allow_null=True, help_text="The scope ids of the new memories, e.g. {'user_id': 'alice'}."
     )
-    metadata = ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True, help_text=METADATA_HELP)
     infer = serializers.BooleanField(default=True)
     custom_instructions = prompt_text_field(
         "The extraction prompt for this add; the project's custom_instructions when not given."
@@ -579,7 +581,7 @@ class PlatformUpdateRequestSerializer(KnownFieldsOnly, PlatformProjectRefSeriali
     # Python's update() sends its keyword arguments as they are: a misspelt one was dropped silently.
     route, sent_along = "PUT /v1/memories/{memory_id}/", SENT_ALONG
     text = StrictCharField(required=False, max_length=100_000)
-    metadata = ObjectField(required=False)
+    metadata = ObjectField(required=False, help_text=MERGED_METADATA_HELP)
     timestamp = TimestampField(
         required=False,
         allow_null=True,
