@@ -223,6 +223,9 @@ HISTORY_MAX_CHARS = env_int("HISTORY_MAX_CHARS", 10_000_000, low=1)
 # A memory's metadata holds at most this many bytes as JSON: each memory of an add carries the add's metadata, and
 # every list and search answer returns it (900 KB on 100 messages stored 86 MB; a page of them answered 85 MB).
 METADATA_MAX_BYTES = env_int("METADATA_MAX_BYTES", 64 * 1024, low=1)
+# One list answer (a page of memories) holds at most this many bytes of texts and metadata; a larger page is a 400
+# saying to ask for fewer. A page of 100 (the default) of the longest memories holds 46.6 million at most.
+LIST_MAX_BYTES = env_int("LIST_MAX_BYTES", 50_000_000, low=1)
 # HNSW candidate list size for filtered vector search (pgvector's hnsw.ef_search).
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, low=1, high=1000)  # pgvector's range
 # Searches whose scope (user_id / agent_id / app_id / run_id) holds at most this many memories, by PostgreSQL's

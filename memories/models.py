@@ -27,6 +27,8 @@ TEXT_SEARCH_CONFIG = "english"
 # such a posting did not fit its btree index, and no query matches such a "word" but by repeating it whole.
 # The posting triggers (migration 0013) hold the same number.
 MAX_LEXEME_BYTES = 255
+# The longest text a memory holds: an add's message, an update's text (inference writes at most 2,000).
+MAX_TEXT_CHARS = 100_000
 
 
 class Memory(models.Model):

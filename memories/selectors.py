@@ -14,15 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, Length
+from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum, TextField
+from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import late_interaction, search
 from memories.embeddings import embed_query, local_embedder
 from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, Posting
+from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, Memory, MemoryHistory, Posting
 from memories.rerank import RerankOutcome
 from memories.rerank import rerank as rerank_memories
 from memories.temporal import named_window
@@ -194,6 +194,7 @@ def memories_list(
         created, memory_id = _decode_cursor(cursor)
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=memory_id))
     offset = (page - 1) * top_k if page else 0
+    _answer_size_check(qs[offset : offset + top_k], top_k)
     rows = list(qs[offset : offset + top_k + 1])
     # top_k 0 pages nothing: every page would be empty, and a client following next_page would never stop.
     has_more = top_k > 0 and len(rows) > top_k
@@ -204,6 +205,37 @@ def memories_list(
         next_page=(page or 1) + 1 if has_more and not cursor else None,
         count=qs.count() if with_count else None,
     )
+
+
+class OctetLength(Func):
+    """PostgreSQL's octet_length: a text's size in bytes, read from its header (not decompressed)."""
+
+    function = "octet_length"
+    output_field = IntegerField()
+
+
+# The most bytes one character takes in UTF-8.
+UTF8_MAX_BYTES = 4
+
+
+def _answer_size_check(page: QuerySet[Memory], top_k: int) -> None:
+    """InvalidInput when a page's memories hold more bytes of text and metadata (as JSON text) than one answer carries
+    (LIST_MAX_BYTES): the answer is built whole in the worker's memory, and 1,000 memories of 100,000 characters made
+    one of 108 MB (0.9 s and 330 MB of Python memory in process). Weighed in PostgreSQL before they are read (a text's
+    octet_length is read from its header, not decompressed), and only when a page of top_k could be that large (a
+    page of 100, the default, cannot)."""
+    if top_k * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) <= settings.LIST_MAX_BYTES:
+        return
+    size = page.aggregate(
+        memories=Count("id"),
+        size=Sum(OctetLength("text") + Coalesce(OctetLength(Cast("metadata", TextField())), 0)),
+    )
+    if (size["size"] or 0) > settings.LIST_MAX_BYTES:
+        raise InvalidInput(
+            f"These {size['memories']} memories hold {size['size']} bytes of text and metadata, more than one answer "
+            f"carries (LIST_MAX_BYTES, {settings.LIST_MAX_BYTES}): ask for fewer at a time (top_k, page_size or "
+            "limit) and page through them."
+        )
 
 
 def _bounds_each(bounds: dict) -> list[dict]:
@@ -430,7 +462,7 @@ def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20
     if rerank is None:
         rerank = settings.SEARCH_RERANK_DEFAULT
     if not rerank or top_k == 0:
-        return SearchOutcome(memories_search(query=query, top_k=top_k, **search_args), None)
+        return SearchOutcome(_results_size_check(memories_search(query=query, top_k=top_k, **search_args)), None)
     pool = memories_search(
         query=query,
         top_k=max(top_k, settings.SEARCH_RERANK_CANDIDATES),
@@ -438,7 +470,26 @@ def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20
         **search_args,
     )
     ranked, outcome = rerank_memories(query=query, memories=pool)
-    return SearchOutcome(ranked[:top_k], outcome)
+    return SearchOutcome(_results_size_check(ranked[:top_k]), outcome)
+
+
+def _results_size_check(results: list[Memory]) -> list[Memory]:
+    """The results, unless they hold more bytes of text and metadata than one answer carries (LIST_MAX_BYTES, as a
+    list's page: _answer_size_check), which is an InvalidInput. They are read already (at most the search's
+    candidates), but not yet turned into the answer, which takes as much memory again and more."""
+    if len(results) * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) <= settings.LIST_MAX_BYTES:
+        return results
+    size = sum(
+        len(m.text.encode())
+        + (len(json.dumps(m.metadata, ensure_ascii=False).encode()) if m.metadata is not None else 0)
+        for m in results
+    )
+    if size > settings.LIST_MAX_BYTES:
+        raise InvalidInput(
+            f"These {len(results)} results hold {size} bytes of text and metadata, more than one answer carries "
+            f"(LIST_MAX_BYTES, {settings.LIST_MAX_BYTES}): ask for fewer (top_k or limit), or raise threshold."
+        )
+    return results
 
 
 def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:

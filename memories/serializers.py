@@ -26,11 +26,11 @@ from memories.filters import (
     scope_part,
     wildcard_refusal,
 )
-from memories.models import SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
+from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
 
 MAX_TOP_K = 1000
-MAX_MESSAGE_LENGTH = 100_000
+MAX_MESSAGE_LENGTH = MAX_TEXT_CHARS
 METADATA_HELP = (
     "A JSON object kept with each memory of the add: at most METADATA_MAX_BYTES bytes as compact JSON (64 KiB unless "
     "set), else a 400."

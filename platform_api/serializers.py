@@ -29,6 +29,7 @@ from mem0server.text import unstorable_json
 from memories.filters import WILDCARD, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
+    MAX_MESSAGE_LENGTH,
     MAX_TOP_K,
     MERGED_METADATA_HELP,
     METADATA_HELP,
@@ -580,7 +581,7 @@ class PlatformSearchResponseSerializer(serializers.Serializer):
 class PlatformUpdateRequestSerializer(KnownFieldsOnly, PlatformProjectRefSerializer):
     # Python's update() sends its keyword arguments as they are: a misspelt one was dropped silently.
     route, sent_along = "PUT /v1/memories/{memory_id}/", SENT_ALONG
-    text = StrictCharField(required=False, max_length=100_000)
+    text = StrictCharField(required=False, max_length=MAX_MESSAGE_LENGTH)
     metadata = ObjectField(required=False, help_text=MERGED_METADATA_HELP)
     timestamp = TimestampField(
         required=False,

@@ -310,6 +310,24 @@ def test_list_pages_by_page_number(api_client, make_memory):
     assert third["next_page"] is None
 
 
+def test_a_page_holding_more_than_one_answer_carries_is_refused_saying_to_ask_for_fewer(
+    api_client, make_memory, settings
+):
+    # 1,000 memories of 100,000 characters made one 108 MB answer; each memory carries its metadata too.
+    settings.LIST_MAX_BYTES = 100
+    for i in range(3):
+        make_memory(f"memory {i} " + "x" * 21, metadata={"k": "v" * 10})  # 30 bytes + 19 of metadata as JSON text
+    refused = api_client.get("/memories", {"user_id": "alice", "top_k": 3})
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert "These 3 memories hold 147 bytes" in detail and "LIST_MAX_BYTES" in detail and "fewer" in detail
+    first = api_client.get("/memories", {"user_id": "alice", "top_k": 2}).json()
+    assert len(first["results"]) == 2
+    rest = api_client.get("/memories", {"user_id": "alice", "top_k": 3, "cursor": first["next_cursor"]}).json()
+    assert [m["memory"][:8] for m in rest["results"]] == ["memory 0"]
+    assert len(api_client.get("/memories", {"user_id": "alice", "top_k": 2, "page": 2}).json()["results"]) == 1
+
+
 def test_a_list_of_top_k_0_has_no_next_page_for_a_client_to_follow_for_ever(api_client, make_memory):
     make_memory("memory 0")
     for page in (None, 1, 500):

@@ -209,6 +209,20 @@ def test_search_rejects_bad_input(api_client, body, says):
     assert says in response.json()["detail"]
 
 
+def test_results_holding_more_than_one_answer_carries_are_a_400_saying_to_ask_for_fewer(
+    api_client, make_memory, settings
+):
+    settings.LIST_MAX_BYTES = 100
+    for i in range(3):
+        make_memory(f"Garden note {i}: " + "é" * 10, metadata={"k": "v"})  # 35 bytes + 10 of metadata as JSON
+    refused = search(api_client, query="garden note", user_id="alice", top_k=3, threshold=0)
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert "These 3 results hold 135 bytes" in detail and "LIST_MAX_BYTES" in detail and "top_k" in detail
+    answer = search(api_client, query="garden note", user_id="alice", top_k=2, threshold=0)
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 2
+
+
 def test_a_scope_that_is_most_of_the_table_goes_through_hnsw(db, make_memory):
     """Exact search reads every row of the scope: beyond EXACT_ALWAYS_ROWS that only pays off for a small share."""
     import random

@@ -243,6 +243,24 @@ def test_get_all_page_and_page_size_in_the_query_win_over_the_bodys(token_client
     assert [m["memory"] for m in page["results"]] == ["Fact 0"]
 
 
+@pytest.mark.parametrize("path", ["/v3/memories/", "/v2/memories/"])
+def test_a_get_all_page_holding_more_than_one_answer_carries_is_a_400_saying_to_ask_for_fewer(
+    token_client, path, settings
+):
+    for i in range(3):
+        add(token_client, f"Fact {i} " + "x" * 24)  # 31 bytes, no metadata
+    settings.LIST_MAX_BYTES = 70
+    body = {"filters": {"user_id": "alice"}, "page": 1, "page_size": 3}
+    refused = token_client.post(path, body, format="json")
+    assert refused.status_code == 400
+    assert "These 3 memories hold 93 bytes" in refused.json()["detail"]
+    assert "page_size" in refused.json()["detail"]
+    answer = token_client.post(path, {**body, "page_size": 2}, format="json")
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 2
+    older = token_client.get("/v1/memories/", {"user_id": "alice", "limit": 3})
+    assert older.status_code == 400 and "These 3 memories" in older.json()["detail"]
+
+
 def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_send_it(token_client, member):
     """Python mem0ai 0.1.x's get_all() and the TypeScript client 2.x's getAll() (their defaults): a list, or a page
     when both page and page_size are given (Mem0's reference)."""

@@ -461,6 +461,18 @@ def test_mem0s_keywords_memory_ids_and_metadata_filter_fields_work_through_the_s
     assert listed({"metadata": {"topic": "drinks"}}) == ["Drinks green tea"]
 
 
+def test_a_page_or_search_holding_more_than_one_answer_carries_raises_saying_to_ask_for_fewer(client, settings):
+    for i in range(3):
+        add_plain(client, f"Garden note {i} " + "x" * 24)  # 38 bytes
+    settings.LIST_MAX_BYTES = 100
+    with pytest.raises(ValidationError, match="These 3 memories hold 114 bytes.*LIST_MAX_BYTES"):
+        client.get_all(filters={"user_id": "alice"}, page=1, page_size=3)
+    with pytest.raises(ValidationError, match="These 3 results hold 114 bytes.*LIST_MAX_BYTES"):
+        client.search("garden note", filters={"user_id": "alice"}, top_k=3, threshold=0)
+    assert len(client.get_all(filters={"user_id": "alice"}, page=1, page_size=2)["results"]) == 2
+    assert len(client.search("garden note", filters={"user_id": "alice"}, top_k=2, threshold=0)["results"]) == 2
+
+
 def test_get_all_keeps_memories_created_between_start_date_and_end_date(client):
     old, new = add_plain(client, "Moved to Oslo"), add_plain(client, "Moved to Lisbon")
     Memory.objects.filter(id=old).update(created_at=datetime(2024, 3, 1, 12, tzinfo=UTC))
