@@ -9,6 +9,7 @@ fault tests do: mem0server/tests/server_process.py), then times, one at a time:
   - POST /search with an OR of OR_CLAUSES clauses (20,000 took 25 s),
   - POST /memories, infer=false, 100 messages with METADATA_KB of metadata (small keys; 900 KB took 27 s),
     then GET /memories of those 100 memories (85 MB; METADATA_MAX_BYTES refuses such an add),
+  - GET /memories?top_k=1000 of 1,000 memories of 100,000 characters (108 MB; LIST_MAX_BYTES refuses the page),
   - the same at the default limits (100 messages, 1,000 values, 100 clauses), which are served;
 
 and, in this process, the in-batch near-duplicate check alone: the former pure-Python loop against
@@ -42,6 +43,7 @@ NO_LIMITS = {
     "MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
     "DB_STATEMENT_TIMEOUT_MS": "0",
     "METADATA_MAX_BYTES": str(64 * 1024 * 1024),
+    "LIST_MAX_BYTES": str(10**12),
 }
 
 
@@ -148,6 +150,15 @@ def main() -> None:
         body = {"messages": messages[:100], "user_id": "metadata", "infer": False, "metadata": metadata}
         timed(f"add, 100 messages, {args.metadata_kb} KB of metadata", lambda: server.call("POST", "/memories", body))
         timed("list those 100 memories", lambda: server.call("GET", "/memories?user_id=metadata&top_k=100"))
+        # Written straight into the table: embedding 100 MB of text through the API would take minutes.
+        server.query(
+            "INSERT INTO memories_memory (id, text, hash, user_id, embedding, created_at, updated_at, categories) "
+            "SELECT gen_random_uuid(), repeat(md5(i::text) || ' ', 3030), md5(i::text), 'long', m.embedding, now(), "
+            "now(), '{}' FROM (SELECT embedding FROM memories_memory LIMIT 1) m, generate_series(1, 1000) i "
+            "RETURNING 1"
+        )
+        long_page = "/memories?user_id=long&top_k=1000"
+        timed("list 1,000 memories of 100,000 characters", lambda: server.call("GET", long_page))
     finally:
         server.stop()
     print(
