@@ -16,10 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
-from pgvector.django import CosineDistance
 
 from mem0server.exceptions import InvalidInput, UpstreamError
 from memories import prompts
@@ -36,7 +34,8 @@ from memories.services import (
     history_row,
     lock_scope,
     merged_metadata,
-    near_duplicate,
+    near_duplicates,
+    nearest_in_scope,
     scope_decision_lock,
     text_hash,
 )
@@ -156,20 +155,12 @@ def _remember_session(account, scope: dict[str, str], messages: Sequence[Message
     SessionMessage.objects.filter(**columns).exclude(id__in=newest[:SESSION_CONTEXT_MESSAGES]).delete()
 
 
-def _similar(account, scope: dict[str, str], vectors: Sequence[list[float]], today: date) -> list[Memory]:
+def _similar(account, scope: dict[str, str], vectors: Sequence[list[float]]) -> list[Memory]:
     """The closest unexpired memories of the account's scope for each vector, without repeats, closest first."""
-    visible = Memory.objects.filter(account=account, **scope).filter(
-        Q(expiration_date__isnull=True) | Q(expiration_date__gte=today)
-    )
     found: dict[uuid.UUID, Memory] = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        # As in search: filtered HNSW scans keep going until enough rows pass the scope filter.
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
-        for vector in vectors:
-            nearest = visible.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")
-            for memory in nearest.only("id", "text")[:CANDIDATES_PER_FACT]:
-                found.setdefault(memory.id, memory)
+    for nearest in nearest_in_scope(account, scope, vectors, limit=CANDIDATES_PER_FACT):
+        for memory in nearest:
+            found.setdefault(memory.id, memory)
     return list(found.values())
 
 
@@ -215,7 +206,7 @@ def memories_add_inferred(
             # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text), and a
             # long fact sentence by sentence too (memories/sentences.py).
             vectors = dict(zip(facts, embed_memories(embedder, [(f, occurred_at) for f in facts]), strict=True))
-            stored = _similar(account, scope, [v.whole for v in vectors.values()], today)
+            stored = _similar(account, scope, [v.whole for v in vectors.values()])
             if stored:
                 system, user = prompts.decision(
                     stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
@@ -287,6 +278,9 @@ def _apply(
         added = BatchDuplicates()
         history: list[MemoryHistory] = []
         new_vectors, changed_vectors = {}, {}
+        # What the scope holds already of each text the operations may add (one pass for them all).
+        texts = list(dict.fromkeys(op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text))
+        in_scope = dict(zip(texts, near_duplicates(account, scope, [vectors[t].whole for t in texts]), strict=True))
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
             if op.event in ("UPDATE", "DELETE") and target is not None and target.text != op.target.text:
@@ -295,7 +289,7 @@ def _apply(
                 target = None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text].whole
-                duplicate = near_duplicate(account, scope, vector) or added.find(vector)
+                duplicate = in_scope[op.text] or added.find(vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue

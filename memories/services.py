@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Length
 from django.utils import timezone
+from pgvector.django import CosineDistance
 from psycopg.errors import LockNotAvailable, QueryCanceled
 
 from mem0server.exceptions import Conflict, InvalidInput, NotFound
+from memories import search
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import (
@@ -43,7 +45,7 @@ from memories.models import (
     Posting,
     SessionMessage,
 )
-from memories.selectors import memories_visible, memory_get
+from memories.selectors import EXACT_ALWAYS_ROWS, memories_visible, memory_get
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.signals import history_record, memories_wiped
@@ -159,21 +161,46 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
                     cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
 
 
-def near_duplicate(account, scope: dict[str, str], vector: list[float]) -> Memory | None:
-    """The closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more, if any.
+def nearest_in_scope(
+    account, scope: dict[str, str], vectors: Sequence[list[float]], *, limit: int, within: float | None = None
+) -> list[list[Memory]]:
+    """For each vector, the `limit` closest unexpired memories of the account's scope (at most `within` away in
+    cosine distance when given), closest first; each carries `distance`.
 
+    A scope of at most EXACT_ALWAYS_ROWS memories (counted, to that many, from its index) is compared memory by
+    memory, as search compares one; a larger one goes through the HNSW index, whose filtered scan goes on until
+    enough of the scope's rows pass. Through the index alone, which the planner takes when its statistics call the
+    scope large, a small scope's nearest memory was missed beside 500 other users' memories closer to the vector
+    (HNSW links copies of one text poorly): the LLM then saw nothing to update, and a duplicate was stored again.
     An expired memory is gone for the caller (hidden from list and search): the same text again is new.
     """
-    from pgvector.django import CosineDistance
-
+    if not vectors:
+        return []
     unexpired = Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate())
-    return (
-        Memory.objects.filter(unexpired, account=account, **scope)
-        .annotate(distance=CosineDistance("embedding", vector))
-        .filter(distance__lte=1 - NEAR_DUPLICATE_SIMILARITY)
-        .order_by("distance")
-        .first()
-    )
+    visible = Memory.objects.filter(unexpired, account=account, **scope)
+    found = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The scope's own index for the count and, when small, for its rows: with statistics that call the scope
+        # large the planner would read the whole table instead. SET LOCAL lasts to the end of the transaction.
+        cursor.execute(search.settings_sql(exact=True))
+        exact = visible[: EXACT_ALWAYS_ROWS + 1].count() <= EXACT_ALWAYS_ROWS
+        if not exact:
+            cursor.execute(search.settings_sql(exact=False))
+        for vector in vectors:
+            distance = CosineDistance("embedding", vector)
+            if exact:  # the same distance, not the bare expression the HNSW index serves (as search.py's)
+                distance = distance + Value(0.0)
+            rows = visible.annotate(distance=distance)
+            if within is not None:
+                rows = rows.filter(distance__lte=within)
+            found.append(list(rows.order_by("distance")[:limit]))
+    return found
+
+
+def near_duplicates(account, scope: dict[str, str], vectors: Sequence[list[float]]) -> list[Memory | None]:
+    """For each vector, the closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more."""
+    found = nearest_in_scope(account, scope, vectors, limit=1, within=1 - NEAR_DUPLICATE_SIMILARITY)
+    return [nearest[0] if nearest else None for nearest in found]
 
 
 def history_row(memory: Memory, old: str | None, new: str | None, event: str, at) -> MemoryHistory:
@@ -272,10 +299,11 @@ def memories_add(
         now = timezone.now()  # after the scope's lock: later than what committed while this add waited
         stored: list[tuple[Memory, MemoryVectors]] = []
         batch = BatchDuplicates()
-        for message, vectors in zip(messages, embedded, strict=True):
+        in_scope = near_duplicates(account, scope, [v.whole for v in embedded]) if infer else [None] * len(embedded)
+        for message, vectors, kept in zip(messages, embedded, in_scope, strict=True):
             vector = vectors.whole
             if infer:
-                duplicate = near_duplicate(account, scope, vector) or batch.find(vector)
+                duplicate = kept or batch.find(vector)
                 if duplicate is not None:
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
