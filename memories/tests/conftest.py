@@ -39,3 +39,27 @@ def _fresh_search_plans():
     from memories.selectors import search_plan_cache_clear
 
     search_plan_cache_clear()
+
+
+@pytest.fixture
+def crowded(db, embedder):
+    """Call crowded(text): statistics that call alice's scope most of the table (as after she deleted most of her
+    memories), which send a lookup of her nearest memories through the HNSW index, and 500 other users' memories
+    of `text`, which are the index's nearest rows for it."""
+    from django.db import connection
+
+    from memories.models import Memory
+
+    def crowd(text: str) -> None:
+        [vector] = embedder.embed([text])
+        Memory.objects.bulk_create(
+            Memory(text=f"x{i}", hash="0" * 32, user_id="alice", embedding=vector) for i in range(2000)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Memory._meta.db_table}")
+        Memory.objects.filter(user_id="alice").delete()
+        Memory.objects.bulk_create(
+            Memory(text=text, hash="0" * 32, user_id=f"user-{i}", embedding=vector) for i in range(500)
+        )
+
+    return crowd

@@ -115,20 +115,8 @@ def test_infer_true_without_llm_stores_messages_but_skips_near_duplicates(api_cl
     assert Memory.objects.filter(user_id="alice").count() == 2
 
 
-def test_a_near_duplicate_is_found_beside_many_twins_of_other_users(api_client, make_memory, embedder):
-    from django.db import connection
-
-    # Statistics that call alice's scope most of the table (as after she deleted most of her memories) send the
-    # check through the HNSW index, whose nearest rows are 500 other users' copies of the same text.
-    [curry] = embedder.embed(["Loves spicy Thai curry"])
-    twins = [Memory(text=f"x{i}", hash="0" * 32, user_id="alice", embedding=curry) for i in range(2000)]
-    Memory.objects.bulk_create(twins)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Memory._meta.db_table}")
-    Memory.objects.filter(user_id="alice").delete()
-    Memory.objects.bulk_create(
-        Memory(text="Loves spicy Thai curry", hash="0" * 32, user_id=f"user-{i}", embedding=curry) for i in range(500)
-    )
+def test_a_near_duplicate_is_found_beside_many_twins_of_other_users(api_client, crowded):
+    crowded("Loves spicy Thai curry")
     first = add(api_client, [user("Loves spicy Thai curry")], infer=True).json()["results"]
     again = add(api_client, [user("Loves spicy Thai curry")], infer=True).json()["results"]
     assert [(r["event"], r["id"]) for r in again] == [("NONE", first[0]["id"])]

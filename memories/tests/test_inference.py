@@ -87,21 +87,8 @@ def test_a_contradicting_fact_updates_the_memory_with_history(api_client, llm):
     assert '"stored_memories": [{"id": "0", "text": "Lives in Berlin"}]' in decide.body["messages"][-1]["content"]
 
 
-def test_the_memory_to_update_is_found_beside_many_closer_memories_of_other_users(api_client, llm, embedder):
-    from django.db import connection
-
-    # As the near-duplicate check's test (test_api.py): statistics that send the scope through the HNSW index, whose
-    # nearest rows are 500 other users' copies of the new fact, all closer to it than alice's memory.
-    [munich] = embedder.embed(["Lives in Munich"])
-    Memory.objects.bulk_create(
-        Memory(text=f"x{i}", hash="0" * 32, user_id="alice", embedding=munich) for i in range(2000)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Memory._meta.db_table}")
-    Memory.objects.filter(user_id="alice").delete()
-    Memory.objects.bulk_create(
-        Memory(text="Lives in Munich", hash="0" * 32, user_id=f"user-{i}", embedding=munich) for i in range(500)
-    )
+def test_the_memory_to_update_is_found_beside_many_closer_memories_of_other_users(api_client, llm, crowded):
+    crowded("Lives in Munich")  # closer to the new fact than alice's memory
     events(add(api_client, "Lives in Berlin"))
     assert events(add(api_client, "Lives in Munich")) == [("UPDATE", "Lives in Munich")]
 
