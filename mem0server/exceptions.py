@@ -6,11 +6,12 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, InterfaceError, OperationalError
-from psycopg.errors import DeadlockDetected, ProgramLimitExceeded, QueryCanceled, SerializationFailure
+from django.db import DataError, OperationalError
+from psycopg.errors import ProgramLimitExceeded
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from mem0server.database_failures import database_failure
 from mem0server.middleware import request_id_var
 from mem0server.text import mask_urls
 
@@ -117,41 +118,12 @@ def exception_handler(exc, context):
     if (refusal := refused_by_database(exc)) is not None:
         logger.warning("database refused a value: %s", exc)
         return Response({"detail": refusal}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
-        logger.warning("statement cancelled after DB_STATEMENT_TIMEOUT_MS: %s", exc)
+    if (failure := database_failure(exc)) is not None:
+        code, detail, headers = failure
         return Response(
-            {
-                "detail": (
-                    f"The database did not finish this request within {settings.DB_STATEMENT_TIMEOUT_MS} ms "
-                    "(DB_STATEMENT_TIMEOUT_MS); nothing was changed. Narrow it (fewer filter values, fewer "
-                    "messages) or try again."
-                ),
-                "code": "datastore_timeout",
-                "request_id": request_id_var.get(),
-            },
+            {"detail": detail, "code": code, "request_id": request_id_var.get()},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, DeadlockDetected | SerializationFailure):
-        logger.warning("request stopped by the database in a conflict with another: %s", exc)
-        return Response(
-            {
-                "detail": "This request collided with another change to the same memories and was stopped; nothing "
-                "was changed. Try it again.",
-                "code": "datastore_conflict",
-                "request_id": request_id_var.get(),
-            },
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "1"},
-        )
-    if isinstance(exc, OperationalError | InterfaceError):
-        logger.error("database unavailable: %s", exc)
-        return Response(
-            {
-                "detail": "The database is unavailable; try again shortly.",
-                "code": "datastore_unavailable",
-                "request_id": request_id_var.get(),
-            },
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers=headers,
         )
     # Imported here: rest_framework.views loads the authentication classes, which import this module.
     from rest_framework.views import exception_handler as drf_exception_handler

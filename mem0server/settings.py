@@ -422,6 +422,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its process_exception is asked first: a page failing on the database answers 503, not 500.
+    "mem0server.database_failures.DatabaseFailureMiddleware",
 ]
 
 ROOT_URLCONF = "mem0server.urls"

@@ -260,6 +260,9 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
         assert health.status == 503, health
         assert health.json()["database"] == "unavailable"
         assert health.elapsed < HEALTHZ_TIMEOUT * SLACK, health
+        # The dashboard too: its pages answered 500 while the database was down.
+        page = live.call("GET", "/dashboard/")
+        assert page.status == 503 and b"The database is unavailable" in page.body, page
     assert fake.chat_calls() == []  # the add failed before spending an LLM call
 
     live.start_database()
@@ -275,6 +278,7 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     assert [hit["id"] for hit in search.json()["results"]] == [memory_id]
     assert live.call("POST", "/memories", {"messages": "Keeps two hives", "user_id": user}).status == 200
     assert live.call("GET", "/healthz").status == 200
+    assert live.call("GET", "/dashboard/").status == 302  # to its login
     assert live.worker().pid == worker.pid, "the worker was replaced; recovery should not need that"
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")
 
