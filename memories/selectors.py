@@ -218,24 +218,37 @@ class OctetLength(Func):
 UTF8_MAX_BYTES = 4
 
 
+def _answer_may_be_too_large(count: int) -> bool:
+    """Whether `count` memories could hold more than one answer carries (LIST_MAX_BYTES): each the longest text a
+    memory holds and the largest metadata. A page of 100, the default, cannot."""
+    return count * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) > settings.LIST_MAX_BYTES
+
+
+def _answer_refuse_beyond(size: int, what: str, ask: str) -> None:
+    """InvalidInput when `what` (e.g. "These 3 memories") hold more than LIST_MAX_BYTES of text and metadata."""
+    if size > settings.LIST_MAX_BYTES:
+        raise InvalidInput(
+            f"{what} hold {size} bytes of text and metadata, more than one answer carries (LIST_MAX_BYTES, "
+            f"{settings.LIST_MAX_BYTES}): {ask}."
+        )
+
+
 def _answer_size_check(page: QuerySet[Memory], top_k: int) -> None:
     """InvalidInput when a page's memories hold more bytes of text and metadata (as JSON text) than one answer carries
     (LIST_MAX_BYTES): the answer is built whole in the worker's memory, and 1,000 memories of 100,000 characters made
     one of 108 MB (0.9 s and 330 MB of Python memory in process). Weighed in PostgreSQL before they are read (a text's
-    octet_length is read from its header, not decompressed), and only when a page of top_k could be that large (a
-    page of 100, the default, cannot)."""
-    if top_k * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) <= settings.LIST_MAX_BYTES:
+    octet_length is read from its header, not decompressed), and only when a page of top_k could be that large."""
+    if not _answer_may_be_too_large(top_k):
         return
     size = page.aggregate(
         memories=Count("id"),
         size=Sum(OctetLength("text") + Coalesce(OctetLength(Cast("metadata", TextField())), 0)),
     )
-    if (size["size"] or 0) > settings.LIST_MAX_BYTES:
-        raise InvalidInput(
-            f"These {size['memories']} memories hold {size['size']} bytes of text and metadata, more than one answer "
-            f"carries (LIST_MAX_BYTES, {settings.LIST_MAX_BYTES}): ask for fewer at a time (top_k, page_size or "
-            "limit) and page through them."
-        )
+    _answer_refuse_beyond(
+        size["size"] or 0,
+        f"These {size['memories']} memories",
+        "ask for fewer at a time (top_k, page_size or limit) and page through them",
+    )
 
 
 def _bounds_each(bounds: dict) -> list[dict]:
@@ -477,18 +490,14 @@ def _results_size_check(results: list[Memory]) -> list[Memory]:
     """The results, unless they hold more bytes of text and metadata than one answer carries (LIST_MAX_BYTES, as a
     list's page: _answer_size_check), which is an InvalidInput. They are read already (at most the search's
     candidates), but not yet turned into the answer, which takes as much memory again and more."""
-    if len(results) * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) <= settings.LIST_MAX_BYTES:
-        return results
-    size = sum(
-        len(m.text.encode())
-        + (len(json.dumps(m.metadata, ensure_ascii=False).encode()) if m.metadata is not None else 0)
-        for m in results
-    )
-    if size > settings.LIST_MAX_BYTES:
-        raise InvalidInput(
-            f"These {len(results)} results hold {size} bytes of text and metadata, more than one answer carries "
-            f"(LIST_MAX_BYTES, {settings.LIST_MAX_BYTES}): ask for fewer (top_k or limit), or raise threshold."
+    if _answer_may_be_too_large(len(results)):
+        size = sum(
+            len(m.text.encode())
+            + (len(json.dumps(m.metadata, ensure_ascii=False).encode()) if m.metadata is not None else 0)
+            for m in results
         )
+        ask = "ask for fewer (top_k or limit), or raise threshold"
+        _answer_refuse_beyond(size, f"These {len(results)} results", ask)
     return results
 
 

@@ -165,7 +165,7 @@ def nearest_in_scope(
     account, scope: dict[str, str], vectors: Sequence[list[float]], *, limit: int, within: float | None = None
 ) -> list[list[Memory]]:
     """For each vector, the `limit` closest unexpired memories of the account's scope (at most `within` away in
-    cosine distance when given), closest first; each carries `distance`.
+    cosine distance when given), closest first: their id and text (the rest deferred), and `distance`.
 
     A scope of at most EXACT_ALWAYS_ROWS memories (counted, to that many, from its index) is compared memory by
     memory, as search compares one; a larger one goes through the HNSW index, whose filtered scan goes on until
@@ -193,7 +193,7 @@ def nearest_in_scope(
             rows = visible.annotate(distance=distance)
             if within is not None:
                 rows = rows.filter(distance__lte=within)
-            found.append(list(rows.order_by("distance")[:limit]))
+            found.append(list(rows.order_by("distance").only("id", "text")[:limit]))
     return found
 
 
