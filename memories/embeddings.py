@@ -46,7 +46,7 @@ class LocalEmbedder:
 
     def __init__(self, runtime: str | None = None) -> None:
         self.runtime = runtime or settings.EMBEDDER_RUNTIME
-        self.name = "local (all-MiniLM-L6-v2, 384 dims, CPU" + (", ONNX Runtime)" if self.runtime == "onnx" else ")")
+        self.name = "all-MiniLM-L6-v2, 384 dims, CPU" + (", ONNX Runtime" if self.runtime == "onnx" else "")
         self._model = None
         self._load_failed = False
         self._load_lock = threading.Lock()

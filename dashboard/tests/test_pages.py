@@ -535,6 +535,16 @@ def test_the_overview_says_there_are_more_entities_than_it_counted(alice, embedd
     assert "<strong>1000+</strong> entities" in body  # it said 1000
 
 
+def test_the_overview_says_which_embedder_and_whether_the_configuration_was_changed(alice, api_client):
+    page = logged_in(alice).get("/dashboard/").content.decode()
+    assert "local: all-MiniLM-L6-v2, 384 dims, CPU" in page  # it said "local: local (all-MiniLM-L6-v2"
+    assert "0: as the environment sets it" in page  # it said "0" alone
+    changed = api_client.post("/configure", {"custom_fact_extraction_prompt": "Only food."}, format="json")
+    assert changed.status_code == 200
+    page = logged_in(alice).get("/dashboard/").content.decode()
+    assert "1: changed 1 time from the environment" in page
+
+
 def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, make_memory):
     memory_id = make_memory("Likes:\ntea\ncoffee", user_id="alice-user", principal=alice)
     before = Memory.objects.get(id=memory_id)

@@ -72,7 +72,7 @@ def test_search_on_the_onnx_runtime_ranks_the_memory_that_answers_first(
     response = api_client.post("/search", {"query": "what food does she like", "user_id": "alice"}, format="json")
     assert response.status_code == 200
     assert [r["memory"] for r in response.json()["results"]][0] == "Loves spicy Thai curry"
-    assert embeddings.local_embedder().name.endswith("ONNX Runtime)")
+    assert embeddings.local_embedder().name.endswith("ONNX Runtime")
 
 
 def test_the_model_is_exported_once_per_data_folder(onnx_embedder, onnx_data_dir):
