@@ -20,3 +20,10 @@ def entity_delete_url(entity_type: str, entity_id: str) -> str:
     back to "/" before routing, so the <path:entity_id> route reads the id as it is."""
     head, _, tail = reverse("dashboard:entity-delete", args=[entity_type, "-"]).rpartition("/-/")
     return f"{head}/{quote(entity_id, safe='')}/{tail}"
+
+
+@register.simple_tag(takes_context=True)
+def server_url(context) -> str:
+    """This server's address as the browser reached it (scheme, host, port; no trailing slash), for the snippets
+    that connect an agent: the address a user's agents on the same network reach too, or the one to change."""
+    return context["request"].build_absolute_uri("/").rstrip("/")

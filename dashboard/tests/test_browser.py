@@ -9,8 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
+import subprocess
+import sys
+import tempfile
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from mcp_server.tests.test_client import call, run
 from memories.models import Memory
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -105,7 +111,7 @@ def test_the_setup_wizard_creates_the_admin_and_a_key_that_works(page, live_serv
     page.get_by_role("button", name="Create the key").click()
     key = page.get_by_label("New API key").input_value()
     assert key.startswith("m0sk_")
-    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copy", exact=True).click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     page.get_by_role("button", name="Run a test add and search with this key").click()
     expect(page.locator("#test-ok")).to_contain_text("The key works")
@@ -304,6 +310,63 @@ def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page
     expect(results.get_by_role("alert").filter(has_text="Metadata filters is not valid JSON")).to_be_visible()
     expect(results).not_to_contain_text("Search needs a scope")
     shot(page, "15-search-field-errors")
+
+
+def copied(page: Page, snippet: str) -> str:
+    """What the Copy button beside `snippet` (a <pre> id) puts on the clipboard, as a user pastes it."""
+    page.locator(f"button[data-copy='#{snippet}']").click()
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_and_curl_as_they_are(page, make_user, live_server):
+    make_user("ada@example.com", password=PASSWORD)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    log_in(page, "ada@example.com")
+    expect(page.locator("#connect-python")).to_contain_text('api_key="m0sk_…"')  # the overview's, before a key
+    page.get_by_role("link", name="API keys", exact=True).click()
+    page.get_by_label("Label").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_label("New API key").input_value()
+    expect(page.get_by_role("heading", name="Connect an agent")).to_be_visible()
+    shot(page, "16-key-snippets")
+    python, claude, curl = (copied(page, name) for name in ("connect-python", "connect-mcp", "connect-curl"))
+    assert key in python and key in claude and key in curl
+
+    # Each runs as pasted: the Python SDK adds and finds the memory ...
+    home = tempfile.mkdtemp()
+    user_env = {"PATH": os.environ["PATH"], "HOME": home, "MEM0_TELEMETRY": "false", "MEM0_DIR": home}
+    done = subprocess.run(  # noqa: S603  (the venv's python running the page's snippet against the live server)
+        [sys.executable, "-c", python], env=user_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "I drink green tea every morning" in done.stdout
+    assert Memory.objects.filter(user_id="alice", text="I drink green tea every morning").count() == 1
+
+    # ... curl adds it again (no LLM: infer=true skips the near-duplicate) and its search finds it ...
+    done = subprocess.run(["bash", "-c", curl], env=user_env, capture_output=True, text=True, timeout=120)  # noqa: S603, S607
+    assert done.returncode == 0, done.stderr
+    decoder, answers, rest = json.JSONDecoder(), [], done.stdout.strip()
+    while rest:
+        answer, end = decoder.raw_decode(rest)
+        answers.append(answer)
+        rest = rest[end:].strip()
+    added, found = answers
+    assert added["results"][0]["event"] == "NONE"
+    assert found["results"][0]["memory"] == "I drink green tea every morning"
+
+    # ... and the URL and header of the Claude Code command reach it through the MCP client.
+    words = shlex.split(claude.replace("\\\n", ""))  # the shell's line continuation, then its words
+    _, _, _, transport, kind, name, url, header, value = words
+    assert (transport, kind, name, header) == ("--transport", "http", "mem0", "--header")
+    field, _, credential = value.partition(": ")
+
+    async def search(session):
+        return await call(session, "search_memories", query="What does alice drink?")
+
+    with ThreadPoolExecutor(1) as thread:  # anyio's loop apart from Playwright's
+        is_error, answer = thread.submit(run, url, {field: credential}, search).result(timeout=120)
+    assert not is_error, answer
+    assert answer["results"][0]["memory"] == "I drink green tea every morning"
 
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():
