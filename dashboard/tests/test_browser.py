@@ -6,6 +6,8 @@ when it is missing; Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -312,6 +314,12 @@ def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page
     shot(page, "15-search-field-errors")
 
 
+def apart(call, *args):
+    """`call(*args)` on another thread, for code running an asyncio loop of its own beside Playwright's."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(call, *args).result(timeout=120)
+
+
 def copied(page: Page, snippet: str) -> str:
     """What the Copy button beside `snippet` (a <pre> id) puts on the clipboard, as a user pastes it."""
     page.locator(f"button[data-copy='#{snippet}']").click()
@@ -363,10 +371,61 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_and_curl_as_they
     async def search(session):
         return await call(session, "search_memories", query="What does alice drink?")
 
-    with ThreadPoolExecutor(1) as thread:  # anyio's loop apart from Playwright's
-        is_error, answer = thread.submit(run, url, {field: credential}, search).result(timeout=120)
+    is_error, answer = apart(run, url, {field: credential}, search)
     assert not is_error, answer
     assert answer["results"][0]["memory"] == "I drink green tea every morning"
+
+
+def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secret_shown_once(
+    page, make_user, live_server, receiver, private_targets, run_jobs
+):
+    ada = make_user("ada@example.com", password=PASSWORD)
+    key = apikey_create(user=ada, label="agent")[1]
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Webhooks", exact=True).click()
+    page.get_by_label("Name").fill("my receiver")
+    page.get_by_label("URL", exact=True).fill(receiver.url)
+    page.get_by_label("memory_update").uncheck()
+    page.get_by_role("button", name="Create webhook").click()
+    secret = page.get_by_label("Signing secret").input_value()
+    expect(page.locator("#webhooks")).to_contain_text("memory_add, memory_delete")
+    shot(page, "17-webhook-created")
+
+    assert (
+        api(
+            live_server.url, "/memories", key, {"messages": [{"role": "user", "content": "Likes tea"}], "user_id": "al"}
+        )[0]
+        == 200
+    )
+    apart(run_jobs)
+    [received] = receiver.requests
+    fields = dict(part.split("=", 1) for part in received.headers["X-Mem0-Signature"].split(","))
+    signed = hmac.new(secret.encode(), f"{fields['t']}.".encode() + received.body, hashlib.sha256).hexdigest()
+    assert fields["v1"] == signed
+    assert received.json["event_details"]["data"] == {"memory": "Likes tea"}
+    page.goto("/dashboard/webhooks/")
+    expect(page.get_by_label("Signing secret")).to_have_count(0)  # shown once
+    expect(page.locator("#deliveries tbody tr").first).to_contain_text("memory_add")
+    expect(page.locator("#deliveries tbody tr").first).to_contain_text("200")
+
+    page.get_by_role("button", name="Pause my receiver").click()
+    expect(page.get_by_text("Webhook “my receiver” paused")).to_be_visible()
+    assert (
+        api(
+            live_server.url,
+            "/memories",
+            key,
+            {"messages": [{"role": "user", "content": "Likes coffee"}], "user_id": "al"},
+        )[0]
+        == 200
+    )
+    apart(run_jobs)
+    assert len(receiver.requests) == 1  # nothing sent while paused
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete my receiver").click()
+    expect(page.get_by_text("Webhook deleted")).to_be_visible()
+    expect(page.locator("#webhooks")).to_contain_text("No webhooks yet.")
+    shot(page, "18-webhook-deleted")
 
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():

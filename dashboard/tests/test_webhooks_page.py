@@ -56,3 +56,68 @@ def test_a_member_sees_its_webhooks_masked_and_their_deliveries_but_not_another_
 def test_the_webhooks_page_needs_a_login(make_user):
     make_user("alice@example.com")
     assert Client().get("/dashboard/webhooks/").status_code == 302
+
+
+def create(client: Client, **fields) -> tuple[int, str]:
+    data = {"name": "hook", "url": "https://hooks.example/in", "event_types": ["memory_add"]} | fields
+    response = client.post("/dashboard/webhooks/", data)
+    return response.status_code, response.content.decode()
+
+
+def test_a_webhook_created_on_the_page_shows_its_full_secret_this_once(make_user, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # a loopback address: no name to resolve here
+    alice = make_user("alice@example.com")
+    client = logged_in(alice)
+    status, body = create(client, name="crm", url="http://127.0.0.1:9/in", event_types=["memory_add", "memory_delete"])
+    webhook = Webhook.objects.get(account=alice)
+    assert (webhook.name, webhook.url, webhook.event_types) == (
+        "crm",
+        "http://127.0.0.1:9/in",
+        ["memory_add", "memory_delete"],
+    )
+    assert status == 200 and webhook.secret in body
+    later = client.get("/dashboard/webhooks/").content.decode()
+    assert webhook.secret not in later and f"whsec_…{webhook.secret[-4:]}" in later
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"url": "http://127.0.0.1:9/in"}, "loopback"),
+        ({"url": "ftp://hooks.example/in"}, "http"),
+        ({"event_types": []}, "Choose one or more events."),
+        ({"event_types": ["memory_categorize"]}, "not one of the available choices"),
+        ({"name": ""}, "This field is required."),
+        ({"url": "https://hooks.example/" + "a" * 2048}, "at most 2048 characters"),
+    ],
+)
+def test_a_webhook_the_page_refuses_is_a_400_saying_why_and_nothing_is_created(make_user, fields, says):
+    alice = make_user("alice@example.com")
+    status, body = create(logged_in(alice), **fields)
+    assert status == 400
+    assert says in body
+    assert not Webhook.objects.exists()
+
+
+def test_pause_resume_and_delete_reach_only_the_callers_webhooks(make_user):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    mine = webhook_with_a_failed_delivery(alice, "alicehook")
+    theirs = webhook_with_a_failed_delivery(bob, "bobhook")
+    client = logged_in(alice)
+    assert client.post(f"/dashboard/webhooks/{mine.id}/active/", {"active": "no"}).status_code == 302
+    mine.refresh_from_db()
+    assert not mine.is_active
+    assert "paused" in client.get("/dashboard/webhooks/").content.decode()
+    refused = client.post(f"/dashboard/webhooks/{mine.id}/active/", {"active": "maybe"})
+    assert refused.status_code == 400 and "active must be yes (resume) or no (pause)." in refused.content.decode()
+    assert client.post(f"/dashboard/webhooks/{mine.id}/active/", {"active": "yes"}).status_code == 302
+    mine.refresh_from_db()
+    assert mine.is_active
+    for action, data in (("active", {"active": "no"}), ("delete", {})):
+        assert client.post(f"/dashboard/webhooks/{theirs.id}/{action}/", data).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_active
+    assert client.get(f"/dashboard/webhooks/{mine.id}/delete/").status_code == 405
+    assert client.post(f"/dashboard/webhooks/{mine.id}/delete/").status_code == 302
+    assert list(Webhook.objects.values_list("name", flat=True)) == ["bobhook"]
+    assert WebhookDelivery.objects.filter(webhook__account=alice).count() == 0

@@ -1,18 +1,70 @@
-"""The account's webhooks (secrets masked) and their recent delivery attempts; changes go through the API."""
+"""The account's webhooks: create one (its signing secret shown once), pause or resume, delete; their recent
+delivery attempts. The same services as /api/v1/webhooks/…"""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from dashboard.access import account_required
+from dashboard.forms import WebhookForm
+from dashboard.views.common import attempt, form_status
+from mem0server.exceptions import NotFound
+from webhooks import services
 from webhooks.selectors import deliveries_recent, webhooks_of
-from webhooks.services import secret_mask
 
 RECENT_DELIVERIES = 50
 
 
 @account_required
 def webhook_list(request):
-    webhooks = [(webhook, secret_mask(webhook.secret)) for webhook in webhooks_of(principal=request.user)]
-    deliveries = deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES)
-    return render(request, "dashboard/webhooks.html", {"webhooks": webhooks, "deliveries": deliveries})
+    form = WebhookForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        created = attempt(form, lambda: services.webhook_create(principal=request.user, **form.cleaned_data))
+        if created is not None:
+            form = WebhookForm()
+    return _page(request, form, created=created)
+
+
+def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
+    """The webhooks page; `refused` says why a change asked of it was not made (a 400, as a refused form is)."""
+    if refused:
+        messages.error(request, refused)
+    context = {
+        "form": form,
+        "created": created,
+        "webhooks": [
+            (webhook, services.secret_mask(webhook.secret)) for webhook in webhooks_of(principal=request.user)
+        ],
+        "deliveries": deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES),
+    }
+    return render(request, "dashboard/webhooks.html", context, status=400 if refused else form_status(form))
+
+
+@require_POST
+@account_required
+def webhook_active(request, webhook_id: int):
+    # Anything but yes or no is refused rather than read as one of them.
+    if request.POST.get("active") not in ("yes", "no"):
+        return _page(request, WebhookForm(), refused="active must be yes (resume) or no (pause).")
+    active = request.POST["active"] == "yes"
+    try:
+        webhook = services.webhook_update(principal=request.user, webhook_id=webhook_id, is_active=active)
+    except NotFound:
+        raise Http404("No such webhook.") from None
+    messages.success(request, f"Webhook “{webhook.name}” {'resumed' if active else 'paused: it is sent nothing'}.")
+    return redirect("dashboard:webhooks")
+
+
+@require_POST
+@account_required
+def webhook_delete(request, webhook_id: int):
+    try:
+        services.webhook_delete(principal=request.user, webhook_id=webhook_id)
+    except NotFound:
+        raise Http404("No such webhook.") from None
+    messages.success(request, "Webhook deleted, with its delivery log; nothing more is sent to it.")
+    return redirect("dashboard:webhooks")
