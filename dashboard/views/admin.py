@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import services as accounts
 from dashboard.access import admin_required
 from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
-from dashboard.views.common import attempt, form_status
+from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import configuration
 from memories.config_serializers import ConfigSerializer
@@ -70,10 +70,9 @@ def _users_page(request, form: UserCreateForm, *, refused: str = ""):
 @require_POST
 @admin_required
 def user_active(request, user_id: int):
-    # Anything but yes or no is refused: it deactivated the account, as "no" does.
-    if request.POST.get("active") not in ("yes", "no"):
+    active = posted_yes_no(request, "active")  # anything else deactivated the account, as "no" does
+    if active is None:
         return _users_page(request, UserCreateForm(), refused="active must be yes (reactivate) or no (deactivate).")
-    active = request.POST["active"] == "yes"
     try:
         user = accounts.user_set_active(actor=request.user, user_id=user_id, active=active)
     except NotFound:

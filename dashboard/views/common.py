@@ -26,3 +26,9 @@ def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.detail)
         return None
+
+
+def posted_yes_no(request, name: str) -> bool | None:
+    """A posted yes/no field (a pause or deactivate button's value) as True or False; None for anything else, which
+    the view refuses rather than read as one of them."""
+    return {"yes": True, "no": False}.get(request.POST.get(name))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.access import account_required
 from dashboard.forms import WebhookForm
-from dashboard.views.common import attempt, form_status
+from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import NotFound
 from webhooks import services
 from webhooks.selectors import deliveries_recent, webhooks_of
@@ -47,10 +47,9 @@ def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
 @require_POST
 @account_required
 def webhook_active(request, webhook_id: int):
-    # Anything but yes or no is refused rather than read as one of them.
-    if request.POST.get("active") not in ("yes", "no"):
+    active = posted_yes_no(request, "active")
+    if active is None:
         return _page(request, WebhookForm(), refused="active must be yes (resume) or no (pause).")
-    active = request.POST["active"] == "yes"
     try:
         webhook = services.webhook_update(principal=request.user, webhook_id=webhook_id, is_active=active)
     except NotFound:
