@@ -326,7 +326,9 @@ def copied(page: Page, snippet: str) -> str:
     return page.evaluate("navigator.clipboard.readText()")
 
 
-def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_and_curl_as_they_are(page, make_user, live_server):
+def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_and_curl_as_they_are(
+    page, make_user, live_server
+):
     make_user("ada@example.com", password=PASSWORD)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     log_in(page, "ada@example.com")
@@ -337,8 +339,10 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_and_curl_as_they
     key = page.get_by_label("New API key").input_value()
     expect(page.get_by_role("heading", name="Connect an agent")).to_be_visible()
     shot(page, "16-key-snippets")
-    python, claude, curl = (copied(page, name) for name in ("connect-python", "connect-mcp", "connect-curl"))
-    assert key in python and key in claude and key in curl
+    python, claude, cursor, curl = (
+        copied(page, name) for name in ("connect-python", "connect-mcp", "connect-cursor", "connect-curl")
+    )
+    assert key in python and key in claude and key in cursor and key in curl
 
     # Each runs as pasted: the Python SDK adds and finds the memory ...
     home = tempfile.mkdtemp()
@@ -372,6 +376,11 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_and_curl_as_they
         return await call(session, "search_memories", query="What does alice drink?")
 
     is_error, answer = apart(run, url, {field: credential}, search)
+    assert not is_error, answer
+    assert answer["results"][0]["memory"] == "I drink green tea every morning"
+    # Cursor's configuration names the same server and credentials.
+    [server] = json.loads(cursor)["mcpServers"].values()
+    is_error, answer = apart(run, server["url"], server["headers"], search)
     assert not is_error, answer
     assert answer["results"][0]["memory"] == "I drink green tea every morning"
 
