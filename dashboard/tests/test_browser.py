@@ -102,6 +102,8 @@ def test_the_setup_wizard_creates_the_admin_and_a_key_that_works(page, live_serv
     page.get_by_label("Name").fill("Ada")
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill(PASSWORD)
+    # A field's help is its description for assistive technology (the input names it in aria-describedby).
+    expect(page.get_by_label("Password")).to_have_accessible_description("8 characters or more.")
     shot(page, "01-setup-admin")
     page.get_by_role("button", name="Create the admin account").click()
 
@@ -394,6 +396,7 @@ def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secre
     page.get_by_role("link", name="Webhooks", exact=True).click()
     page.get_by_label("Name").fill("my receiver")
     page.get_by_label("URL", exact=True).fill(receiver.url)
+    expect(page.get_by_label("URL", exact=True)).to_have_accessible_description(re.compile("WEBHOOK_ALLOW_PRIVATE"))
     page.get_by_label("memory_update").uncheck()
     page.get_by_role("button", name="Create webhook").click()
     secret = page.get_by_label("Signing secret").input_value()
