@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -16,6 +14,7 @@ from entities.serializers import (
     EntityListQuerySerializer,
     EntitySerializer,
 )
+from mem0server.paging import next_page_link
 from mem0server.serializers import unknown_params_refuse, validated
 
 TAGS = ["entities"]
@@ -43,11 +42,8 @@ class EntitiesView(APIView):
             principal=request.user, entity_type=data.get("type"), limit=data["limit"], cursor=data.get("cursor")
         )
         response = Response(EntitySerializer(page.results, many=True).data)
-        if page.next_cursor:
-            # The body stays a plain list (Mem0's shape); the next page is announced in headers.
-            query = {key: request.query_params[key] for key in ("type", "limit") if key in request.query_params}
-            response["X-Next-Cursor"] = page.next_cursor
-            response["Link"] = f'<{request.path}?{urlencode({**query, "cursor": page.next_cursor})}>; rel="next"'
+        if page.next_cursor:  # the body stays a plain list (Mem0's shape); the next page is announced in headers
+            next_page_link(response, request, header="X-Next-Cursor", cursor=page.next_cursor)
         return response
 
 

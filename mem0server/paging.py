@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
 # The highest page number a paged list accepts. Far past any real list (a million pages), and small enough that
 # page x page size stays an OFFSET PostgreSQL can compare: 10**19 was a DataError ("cannot be stored") naming no
 # field.
 MAX_PAGE = 1_000_000
+
+
+# The response header of a paged history (or other bare list paged by number) that has a next page.
+NEXT_PAGE_HEADER = OpenApiParameter(
+    "X-Next-Page",
+    OpenApiTypes.INT,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="Present when a page is followed by more: pass it as `page` (the Link header has the full URL).",
+)
+
+
+def next_page_link(response, request, *, header: str, **changes) -> None:
+    """Announce the next page of an answer whose body is a bare list (Mem0's shape): `header` carries the value to
+    pass (a page number, a cursor), and Link rel="next" the whole URL, the request's query with `changes` made."""
+    query = request.query_params.copy()
+    for key, value in changes.items():
+        query[key] = str(value)
+    response[header] = str(next(iter(changes.values())))
+    response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'

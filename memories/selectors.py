@@ -508,16 +508,17 @@ def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
 
 def memory_history(
     *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 50
-) -> list[MemoryHistory]:
-    """Every event of a memory, oldest first, or with `page` that page of `page_size` of them; NotFound if the
-    caller never could see that id. Unpaged, a history whose texts hold more than HISTORY_MAX_CHARS characters is an
-    InvalidInput saying to page: one answer would be built whole in the worker's memory."""
+) -> tuple[list[MemoryHistory], int | None]:
+    """Every event of a memory, oldest first, or with `page` that page of `page_size` of them, and the number of the
+    next page when there are more events; NotFound if the caller never could see that id. Unpaged, a history whose
+    texts hold more than HISTORY_MAX_CHARS characters is an InvalidInput saying to page: one answer would be built
+    whole in the worker's memory."""
     rows = _history(principal, memory_id).order_by("created_at", "id")
     if page is not None:
-        found = list(rows[(page - 1) * page_size : page * page_size])
+        found = list(rows[(page - 1) * page_size : page * page_size + 1])  # one more: is there a next page?
         if not found and not rows.exists():
             raise NotFound(f"Memory {memory_id} not found.")
-        return found
+        return found[:page_size], page + 1 if len(found) > page_size else None
     size = rows.aggregate(
         events=Count("id"), chars=Sum(Coalesce(Length("old_memory"), 0) + Coalesce(Length("new_memory"), 0))
     )
@@ -527,9 +528,10 @@ def memory_history(
         raise InvalidInput(
             f"This memory's history holds {size['chars']} characters in {size['events']} events, more than one "
             f"answer carries (HISTORY_MAX_CHARS, {settings.HISTORY_MAX_CHARS}): read it a page at a time, oldest "
-            "first, with ?page=1&page_size=50, then page=2 and on until a page is empty."
+            "first, with ?page=1&page_size=50, then page=2 and on until a page is empty (or follow each page's "
+            'Link rel="next").'
         )
-    return list(rows)
+    return list(rows), None
 
 
 # A timeline (the dashboard's, the admin's) shows a memory's newest events, at most this many: each keeps up to two

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import IsAdmin
+from mem0server.paging import NEXT_PAGE_HEADER, next_page_link
 from mem0server.schema import errors
 from mem0server.serializers import unknown_params_refuse
 from memories import selectors, services
@@ -131,14 +132,17 @@ class MemoryHistoryView(APIView):
         tags=TAGS,
         summary="Get a memory's history, oldest first (a page of it with `page`)",
         operation_id="memory_history",
-        parameters=[HistoryQuerySerializer],
+        parameters=[HistoryQuerySerializer, NEXT_PAGE_HEADER],
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         query = _validated(HistoryQuerySerializer, request.query_params).validated_data
-        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **query)
-        return Response(HistorySerializer(rows, many=True).data)
+        rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **query)
+        response = Response(HistorySerializer(rows, many=True).data)
+        if next_page:
+            next_page_link(response, request, header="X-Next-Page", page=next_page)
+        return response
 
 
 class SearchView(APIView):

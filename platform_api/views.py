@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from events import services as event_services
 from events.serializers import EventQueuedSerializer
 from mem0server.exceptions import InvalidInput
+from mem0server.paging import NEXT_PAGE_HEADER, next_page_link
 from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories import selectors
@@ -280,15 +281,18 @@ class HistoryView(PlatformView):
         tags=TAGS,
         summary="A memory's history, oldest first (a page of it with `page`)",
         operation_id="platform_memory_history",
-        parameters=[PlatformHistoryQuerySerializer],
+        parameters=[PlatformHistoryQuerySerializer, NEXT_PAGE_HEADER],
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         query = validated(PlatformHistoryQuerySerializer, request.query_params)
         paging = {key: query[key] for key in ("page", "page_size") if key in query}
-        rows = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **paging)
-        return Response(HistorySerializer(rows, many=True).data)
+        rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **paging)
+        response = Response(HistorySerializer(rows, many=True).data)
+        if next_page:
+            next_page_link(response, request, header="X-Next-Page", page=next_page)
+        return response
 
 
 # --- v1/memories/: add (older clients) and delete by scope ----------------------------------------------------

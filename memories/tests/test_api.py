@@ -637,6 +637,15 @@ def test_a_history_too_long_for_one_answer_is_a_400_and_reads_page_by_page(api_c
     stored = MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id")
     assert read == [str(row.id) for row in stored] and len(read) == 6  # oldest first, each once
     assert pages[2].json() == []
+    # Each page but the last names the next, as the entities list does: the body stays a bare list.
+    assert [page.get("X-Next-Page") for page in pages] == ["2", None, None]
+    assert pages[0]["Link"] == f'</memories/{memory_id}/history?page=2&page_size=4>; rel="next"'
+    followed, link = [], f"/memories/{memory_id}/history?page=1&page_size=2"
+    while link:
+        page = api_client.get(link)
+        followed += [row["id"] for row in page.json()]
+        link = page["Link"][1 : page["Link"].index(">")] if "Link" in page else None
+    assert followed == read
     for query in ("page=0", "page_size=51", "page=1&page_size=x", "pgae=2"):
         response = api_client.get(f"/memories/{memory_id}/history?{query}")
         assert response.status_code == 400, query

@@ -445,6 +445,8 @@ def test_a_history_too_long_for_one_answer_is_a_400_and_reads_page_by_page(token
     first, second = (token_client.get(f"/v1/memories/{memory_id}/history/?page={n}&page_size=2") for n in (1, 2))
     read = [row["new_memory"] for row in first.json() + second.json()]
     assert read == ["Version 0", "Version 1", "Version 2", "Version 3"]
+    assert first["Link"] == f'</v1/memories/{memory_id}/history/?page=2&page_size=2>; rel="next"'
+    assert first["X-Next-Page"] == "2" and "Link" not in second and "X-Next-Page" not in second
     assert token_client.get(f"/v1/memories/{memory_id}/history/?pgae=2").status_code == 400
 
 
