@@ -335,6 +335,7 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_and_curl_
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     log_in(page, "ada@example.com")
     expect(page.locator("#connect-python")).to_contain_text('api_key="m0sk_…"')  # the overview's, before a key
+    expect(page.get_by_role("link", name="the API reference")).to_have_attribute("href", "/docs")
     page.get_by_role("link", name="API keys", exact=True).click()
     page.get_by_label("Label").fill("laptop")
     page.get_by_role("button", name="Create key").click()
