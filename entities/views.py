@@ -14,18 +14,10 @@ from entities.serializers import (
     EntityListQuerySerializer,
     EntitySerializer,
 )
-from mem0server.paging import next_page_link
+from mem0server.paging import NEXT_CURSOR_HEADER, next_page_link
 from mem0server.serializers import unknown_params_refuse, validated
 
 TAGS = ["entities"]
-
-NEXT_CURSOR_HEADER = OpenApiParameter(
-    "X-Next-Cursor",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    description="Present when more entities remain: pass it as `cursor` (the Link header has the full URL).",
-)
 
 
 class EntitiesView(APIView):

@@ -11,14 +11,19 @@ from drf_spectacular.utils import OpenApiParameter
 MAX_PAGE = 1_000_000
 
 
-# The response header of a paged history (or other bare list paged by number) that has a next page.
-NEXT_PAGE_HEADER = OpenApiParameter(
-    "X-Next-Page",
-    OpenApiTypes.INT,
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    description="Present when a page is followed by more: pass it as `page` (the Link header has the full URL).",
-)
+def _next_header(name: str, kind: OpenApiTypes, passed_as: str) -> OpenApiParameter:
+    """The schema of the response header that names the next page of a bare list (next_page_link)."""
+    return OpenApiParameter(
+        name,
+        kind,
+        location=OpenApiParameter.HEADER,
+        response=[200],
+        description=f"Present when more follow: pass it as `{passed_as}` (the Link header has the full URL).",
+    )
+
+
+NEXT_PAGE_HEADER = _next_header("X-Next-Page", OpenApiTypes.INT, "page")  # a memory's history
+NEXT_CURSOR_HEADER = _next_header("X-Next-Cursor", OpenApiTypes.STR, "cursor")  # the entities list
 
 
 def next_page_link(response, request, *, header: str, **changes) -> None:
