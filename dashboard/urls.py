@@ -41,6 +41,7 @@ urlpatterns = [
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("requests/", requests.request_list, name="requests"),
     path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/<int:webhook_id>/edit/", webhooks.webhook_edit, name="webhook-edit"),
     path("webhooks/<int:webhook_id>/active/", webhooks.webhook_active, name="webhook-active"),
     path("webhooks/<int:webhook_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
     path("configuration/", admin.config_page, name="config"),

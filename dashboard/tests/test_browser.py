@@ -421,6 +421,13 @@ def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secre
     expect(page.locator("#deliveries tbody tr").first).to_contain_text("memory_add")
     expect(page.locator("#deliveries tbody tr").first).to_contain_text("200")
 
+    page.get_by_role("link", name="Edit my receiver").click()
+    expect(page.get_by_label("URL", exact=True)).to_have_value(receiver.url)
+    page.get_by_label("memory_update").check()
+    page.get_by_role("button", name="Save webhook").click()
+    expect(page.get_by_text("Webhook “my receiver” saved.")).to_be_visible()
+    expect(page.locator("#webhooks")).to_contain_text("memory_add, memory_update, memory_delete")
+
     page.get_by_role("button", name="Pause my receiver").click()
     expect(page.get_by_text("Webhook “my receiver” paused")).to_be_visible()
     assert (

@@ -121,3 +121,43 @@ def test_pause_resume_and_delete_reach_only_the_callers_webhooks(make_user):
     assert client.post(f"/dashboard/webhooks/{mine.id}/delete/").status_code == 302
     assert list(Webhook.objects.values_list("name", flat=True)) == ["bobhook"]
     assert WebhookDelivery.objects.filter(webhook__account=alice).count() == 0
+
+
+def test_editing_a_webhook_changes_its_name_url_and_events_and_keeps_its_secret(make_user, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # a loopback address: no name to resolve here
+    alice = make_user("alice@example.com")
+    webhook = webhook_with_a_failed_delivery(alice, "alicehook")
+    webhook.event_types = ["memory_add", "memory_categorize"]  # the second set through the API: the form lacks it
+    webhook.save()
+    client = logged_in(alice)
+    page = client.get(f"/dashboard/webhooks/{webhook.id}/edit/").content.decode()
+    assert 'value="https://alicehook.example/hook"' in page and "memory_categorize" in page
+    changed = client.post(
+        f"/dashboard/webhooks/{webhook.id}/edit/",
+        {"name": "moved", "url": "http://127.0.0.1:9/new", "event_types": ["memory_update", "memory_delete"]},
+    )
+    assert changed.status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.url) == ("moved", "http://127.0.0.1:9/new")
+    assert webhook.event_types == ["memory_update", "memory_delete", "memory_categorize"]
+    assert webhook.secret == "whsec_alicehook-full-secret-value"
+    assert "Webhook “moved” saved" in client.get("/dashboard/webhooks/").content.decode()
+
+
+def test_an_edit_the_page_refuses_is_a_400_saying_why_and_changes_nothing(make_user):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    mine = webhook_with_a_failed_delivery(alice, "alicehook")
+    theirs = webhook_with_a_failed_delivery(bob, "bobhook")
+    client = logged_in(alice)
+    refused = client.post(
+        f"/dashboard/webhooks/{mine.id}/edit/",
+        {"name": "moved", "url": "http://127.0.0.1:9/new", "event_types": ["memory_add"]},
+    )
+    assert refused.status_code == 400 and "loopback" in refused.content.decode()
+    mine.refresh_from_db()
+    assert (mine.name, mine.url) == ("alicehook", "https://alicehook.example/hook")
+    assert client.get(f"/dashboard/webhooks/{theirs.id}/edit/").status_code == 404
+    data = {"name": "x", "url": "https://bobhook.example/hook", "event_types": ["memory_add"]}
+    assert client.post(f"/dashboard/webhooks/{theirs.id}/edit/", data).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.name == "bobhook"

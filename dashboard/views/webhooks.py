@@ -1,4 +1,4 @@
-"""The account's webhooks: create one (its signing secret shown once), pause or resume, delete; their recent
+"""The account's webhooks: create one (its signing secret shown once), edit, pause or resume, delete; their recent
 delivery attempts. The same services as /api/v1/webhooks/…"""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard.access import account_required
-from dashboard.forms import WebhookForm
+from dashboard.forms import SENT_EVENT_TYPES, WebhookForm
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import NotFound
 from webhooks import services
-from webhooks.selectors import deliveries_recent, webhooks_of
+from webhooks.selectors import deliveries_recent, webhook_get, webhooks_of
 
 RECENT_DELIVERIES = 50
 
@@ -42,6 +42,29 @@ def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
         "deliveries": deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES),
     }
     return render(request, "dashboard/webhooks.html", context, status=400 if refused else form_status(form))
+
+
+@account_required
+def webhook_edit(request, webhook_id: int):
+    """GET: the webhook's name, URL and events in a form; POST: change them (the secret stays). Event types this
+    server never sends, set through the API, are not in the form and are kept."""
+    try:
+        webhook = webhook_get(principal=request.user, webhook_id=webhook_id)
+    except NotFound:
+        raise Http404("No such webhook.") from None
+    kept = [event for event in webhook.event_types if event not in SENT_EVENT_TYPES]
+    initial = {"name": webhook.name, "url": webhook.url, "event_types": webhook.event_types}
+    form = WebhookForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = form.cleaned_data | {"event_types": form.cleaned_data["event_types"] + kept}
+        changed = attempt(
+            form, lambda: services.webhook_update(principal=request.user, webhook_id=webhook_id, **changes)
+        )
+        if changed is not None:
+            messages.success(request, f"Webhook “{changed.name}” saved.")
+            return redirect("dashboard:webhooks")
+    context = {"form": form, "webhook": webhook, "kept": kept}
+    return render(request, "dashboard/webhook_edit.html", context, status=form_status(form))
 
 
 @require_POST
