@@ -12,12 +12,11 @@ from memories.models import SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
-from webhooks.services import EVENT_TYPES as HISTORY_EVENT_TYPES
+from webhooks.services import SENT_EVENT_TYPES
 
 SCOPE_HELP = "At least one of user, agent, app or run id."
 # Django's form EmailField takes 320 characters; the accounts' column stores 254 (a longer address was a 500).
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
-SENT_EVENT_TYPES = tuple(str(value) for value in HISTORY_EVENT_TYPES.values())
 
 
 class FirstAdminForm(forms.Form):
@@ -153,7 +152,6 @@ class WebhookForm(forms.Form):
         label="URL",
         help_text="http(s); private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true.",
     )
-    # The three this server sends (the API also takes Mem0's others, which never fire here).
     event_types = forms.MultipleChoiceField(
         choices=[(value, value) for value in SENT_EVENT_TYPES],
         initial=list(SENT_EVENT_TYPES),

@@ -35,7 +35,7 @@ class EntitiesView(APIView):
         )
         response = Response(EntitySerializer(page.results, many=True).data)
         if page.next_cursor:  # the body stays a plain list (Mem0's shape); the next page is announced in headers
-            next_page_link(response, request, header="X-Next-Cursor", cursor=page.next_cursor)
+            next_page_link(response, request, header="X-Next-Cursor", param="cursor", value=page.next_cursor)
         return response
 
 

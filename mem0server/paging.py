@@ -26,11 +26,10 @@ NEXT_PAGE_HEADER = _next_header("X-Next-Page", OpenApiTypes.INT, "page")  # a me
 NEXT_CURSOR_HEADER = _next_header("X-Next-Cursor", OpenApiTypes.STR, "cursor")  # the entities list
 
 
-def next_page_link(response, request, *, header: str, **changes) -> None:
-    """Announce the next page of an answer whose body is a bare list (Mem0's shape): `header` carries the value to
-    pass (a page number, a cursor), and Link rel="next" the whole URL, the request's query with `changes` made."""
+def next_page_link(response, request, *, header: str, param: str, value: int | str) -> None:
+    """Announce the next page of an answer whose body is a bare list (Mem0's shape): `header` carries `value`, to
+    pass as `param` (a page number, a cursor), and Link rel="next" the whole URL, the request's query with it."""
     query = request.query_params.copy()
-    for key, value in changes.items():
-        query[key] = str(value)
-    response[header] = str(next(iter(changes.values())))
+    query[param] = str(value)
+    response[header] = str(value)
     response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'

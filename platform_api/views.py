@@ -291,7 +291,7 @@ class HistoryView(PlatformView):
         rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **paging)
         response = Response(HistorySerializer(rows, many=True).data)
         if next_page:
-            next_page_link(response, request, header="X-Next-Page", page=next_page)
+            next_page_link(response, request, header="X-Next-Page", param="page", value=next_page)
         return response
 
 

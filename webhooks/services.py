@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"  # noqa: S105  (a visible prefix, not a secret)
 # memories_changed's history events → the webhook event types they are delivered as.
 EVENT_TYPES = {"ADD": EventType.MEMORY_ADD, "UPDATE": EventType.MEMORY_UPDATE, "DELETE": EventType.MEMORY_DELETE}
+# The event types this server sends (it takes Mem0's others too, which never fire here).
+SENT_EVENT_TYPES = tuple(str(event_type) for event_type in EVENT_TYPES.values())
 
 
 UNREADABLE_SIGNING_KEY_ERROR = (

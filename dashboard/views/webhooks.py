@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard.access import account_required
-from dashboard.forms import SENT_EVENT_TYPES, WebhookForm
+from dashboard.forms import WebhookForm
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import NotFound
 from webhooks import services
@@ -52,7 +52,7 @@ def webhook_edit(request, webhook_id: int):
         webhook = webhook_get(principal=request.user, webhook_id=webhook_id)
     except NotFound:
         raise Http404("No such webhook.") from None
-    kept = [event for event in webhook.event_types if event not in SENT_EVENT_TYPES]
+    kept = [event for event in webhook.event_types if event not in services.SENT_EVENT_TYPES]
     initial = {"name": webhook.name, "url": webhook.url, "event_types": webhook.event_types}
     form = WebhookForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
