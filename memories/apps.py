@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import pre_migrate
+from threadpoolctl import threadpool_limits
 
 
 def _migrate_without_timeouts(sender, using, **kwargs) -> None:
@@ -16,3 +17,7 @@ class MemoriesConfig(AppConfig):
 
     def ready(self) -> None:
         pre_migrate.connect(_migrate_without_timeouts, dispatch_uid="memories.migrate_without_timeouts")
+        # numpy's products here are small (late interaction's: the query's words by its candidates', a few hundred
+        # by 384): BLAS's helper threads cost more than they save, spinning on the other cores after each one
+        # (bench/api_bench.py, 50 candidates: 35.7-40.1 ms of server CPU per search, 20.3 ms on one thread).
+        threadpool_limits(limits=1, user_api="blas")
