@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(HERE / "data" / "dialogues.json"))
     parser.add_argument("--questions", type=int, default=60, help="searches per server (default 60)")
-    parser.add_argument("--candidates", type=int, default=20, help="SEARCH_LATE_INTERACTION_CANDIDATES (default 20)")
+    parser.add_argument("--candidates", type=int, default=40, help="SEARCH_LATE_INTERACTION_CANDIDATES (default 40)")
     parser.add_argument("--sessions", type=int, default=4, help="sessions of the conversation stored (default 4)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()

@@ -275,7 +275,10 @@ SEARCH_RERANK_CANDIDATES = env_int("SEARCH_RERANK_CANDIDATES", 20, low=1)
 # SEARCH_LATE_INTERACTION_CANDIDATES fused results are scored again by their words' token vectors (stored at add
 # time) and ordered by the mean of both scores. false: fused scores only.
 SEARCH_LATE_INTERACTION = env_bool("SEARCH_LATE_INTERACTION", True)
-SEARCH_LATE_INTERACTION_CANDIDATES = env_int("SEARCH_LATE_INTERACTION_CANDIDATES", 20, low=1, high=200)
+SEARCH_LATE_INTERACTION_CANDIDATES = env_int("SEARCH_LATE_INTERACTION_CANDIDATES", 40, low=1, high=200)
+# After late interaction, each result scores this much more per better result of its conversation (its run_id,
+# else its timestamp), for at most two of them (memories/coherence.py). 0 turns it off.
+SEARCH_SESSION_BONUS = env_float("SEARCH_SESSION_BONUS", 0.01, low=0, high=0.1)
 
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)

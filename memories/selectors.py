@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, NotFound
-from memories import late_interaction, search
+from memories import coherence, late_interaction, search
 from memories.embeddings import embed_query, local_embedder
 from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, Memory, MemoryHistory, Posting
@@ -411,8 +411,9 @@ def memories_search(
     Late interaction (memories/late_interaction.py; SEARCH_LATE_INTERACTION, with the local embedder on ONNX Runtime):
     the best max(top_k, SEARCH_LATE_INTERACTION_CANDIDATES) of them are scored again by their words' token
     vectors, score = (fused + late interaction) / 2, and those whose score is still at least `threshold` are
-    ranked by it. `with_tokens` (for the late-interaction reranker): each memory carries its stored token vectors
-    (`tokens`), and its late-interaction score in score_details when the query's embedding has token vectors.
+    ranked by it, each then scoring a little more per better result of its conversation (memories/coherence.py,
+    SEARCH_SESSION_BONUS). `with_tokens` (for the late-interaction reranker): each memory carries its stored token
+    vectors (`tokens`), and its late-interaction score in score_details when the query's embedding has token vectors.
 
     A small scope (PostgreSQL's estimate: at most EXACT_ALWAYS_ROWS memories, or at most
     settings.SEARCH_EXACT_MAX_ROWS and under EXACT_MAX_SHARE of the table) is searched exactly: its rows are read
@@ -455,6 +456,7 @@ def memories_search(
     )
     if rescore:
         found = late_interaction.rescored(embedding.result()[0], found, threshold=threshold, embedder=local_embedder())
+        found = coherence.boosted(found, bonus=settings.SEARCH_SESSION_BONUS)
     elif with_tokens:
         late_interaction.annotate(embedding.result()[0], found, embedder=local_embedder())
     return found[:top_k]

@@ -465,6 +465,12 @@ class ScoreDetailsSerializer(serializers.Serializer):
         required=False,
         help_text="w in score = (fused + w x late_interaction) / (1 + w); only when the search ranked by it.",
     )
+    session_bonus = serializers.FloatField(
+        required=False,
+        help_text="Added to the score after late interaction: SEARCH_SESSION_BONUS (0.01) for each better result of "
+        "the memory's conversation (its run_id, else its timestamp), for at most two; 0 for a memory with neither. "
+        "Only when late interaction scored the memory.",
+    )
     rerank_rank = serializers.IntegerField(required=False, help_text="Rank given by the reranker, when it ran.")
     rerank_score = serializers.FloatField(
         required=False,
