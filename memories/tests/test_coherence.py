@@ -14,15 +14,14 @@ PARK = "Maya: He loves the big park by the river."
 
 def test_of_two_equal_results_the_one_from_the_conversation_of_a_better_one_ranks_first(api_client):
     # Per user: the dog's memory and two copies of another (equal scores), one in the dog's conversation.
-    order = {}
     for user, dog_run in (("u1", "chat-1"), ("u2", "chat-2")):
         add(api_client, DOG, user_id=user, run_id=dog_run)
         copies = {run: add(api_client, PARK, user_id=user, run_id=run) for run in ("chat-1", "chat-2")}
         body = {"query": "what is the dog called and where does he like to go", "user_id": user, "explain": True}
         results = search(api_client, **body, threshold=0)["results"]
         assert results[0]["memory"] == DOG
-        order[user] = [r["id"] for r in results[1:]]
-        assert order[user] == [copies[dog_run], copies[{"chat-1": "chat-2", "chat-2": "chat-1"}[dog_run]]]
+        other_run = {"chat-1": "chat-2", "chat-2": "chat-1"}[dog_run]
+        assert [r["id"] for r in results[1:]] == [copies[dog_run], copies[other_run]]
         same, other = results[1], results[2]
         assert same["score_details"]["session_bonus"] == pytest.approx(0.01)
         assert other["score_details"]["session_bonus"] == 0
