@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
+from mem0server.db import prepared
 from memories.models import MAX_LEXEME_BYTES, TEXT_SEARCH_CONFIG, Memory, MemorySentence, MemoryTokens, Posting
 from memories.temporal import TimeWindow
 
@@ -39,6 +40,11 @@ MAX_KEYWORDS = 32
 # Each candidate list (by meaning, by keywords) is this deep before fusion, so an answer that one side ranks
 # low is not cut before the other side can lift it.
 CANDIDATE_DEPTH = 100
+# A search of one scope id runs its statements prepared, on one plan for any id (Scope.prepared): an exact search's
+# plan is fixed by its settings; one through HNSW is pinned to walking the index from this many memories on, as
+# PostgreSQL's own plans did from about 5,000 (bench/scale.py). Under it PostgreSQL plans each search, and may find
+# reading the scope cheaper than the walk (a scope of a few thousand that is a tenth of the table or more).
+PREPARED_HNSW_MIN_ROWS = 5_000
 # A query that names a time also takes that time's nearest memories as candidates in scopes of at most this many
 # memories (PostgreSQL's estimate; _fusion_sql): they are compared one by one, about 1.5 ms per 1,000.
 WINDOW_CANDIDATES_MAX_ROWS = 2_000
@@ -62,16 +68,20 @@ class Scope:
     params: Mapping
     postings_sql: str | None = None
     postings_params: Mapping = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    # Its statements run prepared, on one plan for any values (mem0server/db/prepared.py): a scope of one scope id,
+    # whose best plan does not depend on its value. Others' do: which of two ids' indexes to read, or whether to
+    # read a metadata index, depends on how common each value is.
+    prepared: bool = False
 
 
-def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None) -> Scope:
+def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | None, *, prepared: bool = False) -> Scope:
     """The SQL of a scope's memories and postings, with named placeholders for the search statements."""
     columns = ("id", "hash", "search_vector", "embedding", "occurred_at", "created_at", "event_start", "event_end")
     sql, params = _named(memories.values(*columns), "s")
     if postings is None:
-        return Scope(sql, MappingProxyType(params))
+        return Scope(sql, MappingProxyType(params), prepared=prepared)
     postings_sql, postings_params = _named(postings.values("memory_id", "lexeme", "tf"), "p")
-    return Scope(sql, MappingProxyType(params), postings_sql, MappingProxyType(postings_params))
+    return Scope(sql, MappingProxyType(params), postings_sql, MappingProxyType(postings_params), prepared=prepared)
 
 
 def _keyword_sql(scope_sql: str, postings_sql: str | None, scope_rows: float | None) -> str:
@@ -304,15 +314,22 @@ def ranked(
     costs the search no time of its own while PostgreSQL ranks by keywords. Each statement goes out behind the
     search's settings (settings_sql; `bitmaps`: an exact search keeps bitmap scans) in one query string, which
     PostgreSQL runs as one implicit transaction: the SET LOCALs end with it, and no BEGIN and COMMIT cost a round
-    trip each.
+    trip each. A scope of one scope id (`scope.prepared`) has both statements planned once per connection, as
+    prepared statements on one plan for any id (mem0server/db/prepared.py; PREPARED_HNSW_MIN_ROWS).
     """
     scope_sql, params = scope.sql, dict(scope.params)
     keyword_params = params | dict(scope.postings_params) | {"config": TEXT_SEARCH_CONFIG, "query": query}
     if scope_rows is not None:
         keyword_params["scope_rows"] = float(scope_rows)
     sets = settings_sql(exact, bitmaps=bitmaps)
+    prepare = scope.prepared and (exact or (scope_rows or 0) >= PREPARED_HNSW_MIN_ROWS)
+    if prepare and not exact:
+        # One plan serves every scope of this shape, made without knowing how large each is: without sorts the only
+        # plan left takes the nearest memories in the HNSW index's order (not a sort of all the scope's distances).
+        sets += "; SET LOCAL enable_sort = off"
     with connection.cursor() as cursor:
-        _execute_set(cursor, sets, _keyword_sql(scope_sql, scope.postings_sql, scope_rows), keyword_params)
+        keywords = _keyword_sql(scope_sql, scope.postings_sql, scope_rows)
+        prepared.execute(cursor, sets, keywords, keyword_params, prepare=prepare)
         max_score, keyword_ids, keyword_scores = cursor.fetchone()
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
         params |= {"vector": _vector_literal(query_vector())}
@@ -321,7 +338,7 @@ def ranked(
         if timed:
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
         statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens)
-        _execute_set(cursor, sets, statement, params)
+        prepared.execute(cursor, sets, statement, params, prepare=prepare)
         rows = _memories(cursor.fetchall(), (*_PARTS, "tokens", "tokens_partial") if tokens else _PARTS)
     for memory in rows:
         memory.score = float(memory.score)
@@ -337,14 +354,6 @@ def ranked(
             "temporal_weight": float(temporal_weight) if memory.temporal is not None else 0.0,
         }
     return rows
-
-
-def _execute_set(cursor, sets: str, sql: str, params: dict) -> None:
-    """`sql` behind the search's settings (`sets`, settings_sql), in one round trip; the cursor is left at the
-    statement's result."""
-    cursor.execute(f"{sets}; {sql}", params)
-    while cursor.description is None and cursor.nextset():  # the SETs' empty results come first
-        pass
 
 
 def _memories(rows: list[tuple], parts: tuple[str, ...]) -> list[Memory]:

@@ -124,6 +124,7 @@ def _search_scope(*, principal, filters: dict, show_expired: bool) -> search.Sco
     scope = search.compiled_scope(
         _visible(principal=principal, scope={}, filters=filters, show_expired=show_expired, today=today),
         postings_matching(principal=principal, filters=filters, show_expired=show_expired, today=today),
+        prepared=key is not None and _scope_id_count(filters) == 1,
     )
     if key is not None:
         _keep(_scope_cache, key, scope)
@@ -134,6 +135,11 @@ def _scope_ids(filters: Any) -> bool:
     return isinstance(filters, dict) and all(
         field in SCOPE_FIELDS and isinstance(value, str) for field, value in filters.items()
     )
+
+
+def _scope_id_count(filters: dict) -> int:
+    """How many scope ids filters of scope ids alone (_scope_ids_only) name."""
+    return len(filters) - ("AND" in filters) + sum(len(item) for item in filters.get("AND", []))
 
 
 def _scope_ids_only(filters: dict) -> bool:
