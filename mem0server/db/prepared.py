@@ -39,26 +39,25 @@ def execute(cursor, sets: str, sql: str, params: dict, *, prepare: bool) -> None
     plan; without (or inside a transaction), planned for its values."""
     if not prepare or connection.in_atomic_block:
         return _run(cursor, f"{sets}; {sql}", params)
-    name, prepare, call = _statement(sets, sql)
+    name, declare, call = _statement(sets, sql)
     known = _prepared.setdefault(connection.connection, OrderedDict())
     run = f"{sets}; SET LOCAL plan_cache_mode = force_generic_plan; {call}"
-    try:
-        if name in known:
-            known.move_to_end(name)
-            return _run(cursor, run, params)
+    held = name in known
+    for _ in range(2):
         try:
-            _run(cursor, f"{_evicted(known)}{prepare}; {run}", params)
+            _run(cursor, run if held else f"{_evicted(known)}{declare}; {run}", params)
         except DatabaseError as error:
-            if _sqlstate(error) != DUPLICATE:
+            if _sqlstate(error) not in (DUPLICATE, MISSING):
                 raise
-            _run(cursor, run, params)  # prepared by another client of this server connection (a pooler)
+            # The connection has it (prepared by another client of a pooler's server connection, or by a statement
+            # that failed after it): execute it. It lacks it (a pooler's other server connection): prepare it.
+            held = _sqlstate(error) == DUPLICATE
+            known.pop(name, None)
+            continue
         known[name] = None
-    except DatabaseError as error:
-        if _sqlstate(error) != MISSING:
-            raise
-        known.pop(name, None)  # a pooler's other server connection: prepare it there
-        _run(cursor, f"{prepare}; {run}", params)
-        known[name] = None
+        known.move_to_end(name)
+        return None
+    return _run(cursor, f"{sets}; {sql}", params)  # a pooler handed each attempt another server connection
 
 
 def forget() -> None:
