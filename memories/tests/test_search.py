@@ -9,8 +9,11 @@ import string
 import threading
 
 import pytest
+from django.db.models import signals
 
-from memories.models import MemorySentence
+from conftest import ADMIN
+from memories import selectors
+from memories.models import Memory, MemorySentence
 from memories.sentences import sentences as split_sentences
 
 
@@ -797,3 +800,36 @@ def test_a_small_scope_is_searched_exactly_however_many_memories_another_account
     assert results[0]["memory"] == "Collects vintage stamps"
     sql = " ".join(query["sql"] for query in queries)
     assert "hnsw.iterative_scan" not in sql
+
+
+@pytest.mark.parametrize("listening", [False, True], ids=["made-directly", "a-receiver-listens"])
+def test_search_results_are_the_stored_memories_as_the_orm_loads_them(alice_memories, listening):
+    # Results are made without Model.__init__ (memories/search.py, _memories), unless a receiver listens to its signals.
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    if listening:
+        signals.post_init.connect(receiver, sender=Memory)
+    try:
+        found = selectors.memories_search(principal=ADMIN, query="her job", filters={"user_id": "alice"}, threshold=0)
+    finally:
+        signals.post_init.disconnect(receiver, sender=Memory)
+    assert [memory.text for memory in found][0] == "Works as a dentist in Berlin"
+    assert len(found) == len(alice_memories)
+    assert [id(memory) for memory in seen] == ([id(memory) for memory in found] if listening else [])
+    deferred = {"embedding", "search_vector"}
+    fields = [field.attname for field in Memory._meta.concrete_fields if field.attname not in deferred]
+    for memory in found:
+        stored = Memory.objects.get(id=memory.id)
+        assert not memory._state.adding and memory._state.db == "default"
+        assert memory.get_deferred_fields() == deferred
+        assert [getattr(memory, name) for name in fields] == [getattr(stored, name) for name in fields]
+        assert list(memory.embedding) == list(stored.embedding)  # a deferred field, read when asked for
+        assert 0 < memory.score <= 1 and memory.score_details["vector_rank"] >= 1
+    top = found[0]
+    top.text = "Works as a dentist in Hamburg"
+    top.save(update_fields=["text"])  # an update of the stored row, not a second memory
+    assert Memory.objects.filter(user_id="alice").count() == len(alice_memories)
+    assert Memory.objects.get(id=top.id).text == "Works as a dentist in Hamburg"
