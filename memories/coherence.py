@@ -37,4 +37,4 @@ def boosted(memories: list[Memory], *, bonus: float) -> list[Memory]:
         memory.score_details["session_bonus"] = added
         if key is not None:
             better[key] = count + 1
-    return sorted(memories, key=lambda memory: (-memory.score, str(memory.id)))
+    return sorted(memories, key=lambda memory: (-memory.score, memory.id))

@@ -200,7 +200,7 @@ def rescored(query: Encoded, memories: list[Memory], *, threshold: float, embedd
         memory.score = (1 - weight) * score + weight * timed if timed is not None else score
         details |= {"fused": fused, "late_interaction": value, "late_interaction_weight": WEIGHT}
     passing = [memory for memory in memories if memory.score >= threshold]
-    return sorted(passing, key=lambda memory: (-memory.score, str(memory.id)))
+    return sorted(passing, key=lambda memory: (-memory.score, memory.id))
 
 
 def _fused(memory: Memory) -> float:

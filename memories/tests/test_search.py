@@ -833,3 +833,13 @@ def test_search_results_are_the_stored_memories_as_the_orm_loads_them(alice_memo
     top.save(update_fields=["text"])  # an update of the stored row, not a second memory
     assert Memory.objects.filter(user_id="alice").count() == len(alice_memories)
     assert Memory.objects.get(id=top.id).text == "Works as a dentist in Hamburg"
+
+
+def test_results_of_equal_score_come_in_the_order_of_their_ids(api_client, make_memory):
+    ids = {make_memory("Plays the cello on Sundays") for _ in range(4)}
+    make_memory("Works as a dentist in Berlin")
+    results = search(api_client, query="cello", user_id="alice", threshold=0).json()["results"]
+    tied = [hit for hit in results if hit["memory"] == "Plays the cello on Sundays"]
+    assert {hit["id"] for hit in tied} == ids and len({hit["score"] for hit in tied}) == 1
+    assert [hit["id"] for hit in tied] == sorted(ids)  # PostgreSQL's order of uuids is that of their text
+    assert results[: len(tied)] == tied
