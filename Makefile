@@ -18,7 +18,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 # 8.7. Empty, it is unset for everything these targets run.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db chromium old-sdk
+.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -123,14 +123,16 @@ $(OLD_SDK)/.installed: $(OLD_SDK_REQ) $(VENV)/.installed-dev
 
 old-sdk: $(OLD_SDK)/.installed
 
-# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is never used).
+# Debian's packages the suite drives: chromium for the dashboard's browser tests (Playwright's own browser download is
+# never used), pgbouncer for the tests of the server behind a pooler.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-chromium:
-	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+test-packages:
+	@(command -v chromium && test -x /usr/sbin/pgbouncer) >/dev/null \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium pgbouncer)
 
 # What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the old
 # client's venv after the install), each output line whole: `make test` runs this first.
-test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json chromium old-sdk
+test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the
 # checks: with `.installed` here, a fresh venv got two pip runs at once (requirements.txt and

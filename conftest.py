@@ -299,3 +299,30 @@ def _no_stray_worker(request):
     commits = bool(marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames
     if commits:
         workers.stop_shared_workers()
+
+
+@pytest.fixture
+def fresh_database_url(db):
+    """A DATABASE_URL for an empty database on the test server; dropped afterwards."""
+    import uuid
+    from urllib.parse import quote, urlencode
+
+    import psycopg
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    name = f"test_bootstrap_{uuid.uuid4().hex[:8]}"
+    params = connections["default"].get_connection_params()
+    # Without the settings' statement_timeout (DB_STATEMENT_TIMEOUT_MS, meant for requests): DROP DATABASE waits
+    # for a checkpoint of the whole server, and on a busy machine one took longer than those 30 s.
+    options = f"{params.get('options', '')} -c statement_timeout=0".strip()  # the last -c of a setting wins
+    params.update(dbname="postgres", autocommit=True, options=options)
+    with psycopg.connect(**params) as server:
+        server.execute(f'CREATE DATABASE "{name}"')
+    query = {key: settings_dict[key.upper()] for key in ("host", "port") if settings_dict[key.upper()]}
+    credentials = quote(settings_dict["USER"], safe="") + (
+        ":" + quote(settings_dict["PASSWORD"], safe="") if settings_dict["PASSWORD"] else ""
+    )
+    yield f"postgres://{credentials}@/{name}?{urlencode(query)}"
+    with psycopg.connect(**params) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

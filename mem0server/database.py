@@ -44,16 +44,25 @@ def describe_database(db: dict) -> str:
 
 
 def unreachable_reason(db: dict) -> str | None:
-    """Why a direct connection to the server in `db` fails (refused, unknown host, bad password …), or None if it
-    does not: a connection pool's own error says only that it waited."""
+    """Why a direct connection to the server in `db` fails (refused, unknown host, bad password, a pooler refusing
+    the timeouts …), or None if it does not: a connection pool's own error says only that it waited."""
     import psycopg
 
     params = {"host": db["HOST"] or None, "port": db.get("PORT") or None, "user": db["USER"] or None}
     params |= {"password": db.get("PASSWORD") or None, "dbname": db["NAME"], "connect_timeout": 5}
+    params["options"] = db.get("OPTIONS", {}).get("options")  # the timeouts, as the server's connections send them
     try:
         psycopg.connect(**{key: value for key, value in params.items() if value is not None}).close()
     except psycopg.Error as exc:
-        return " ".join(str(exc).split())
+        reason = " ".join(str(exc).split())
+        if "unsupported startup parameter" in reason and params["options"]:
+            reason += (
+                ". A pooler (PgBouncer) does not pass on the startup parameter `options`, which carries "
+                "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: set both to 0 and set the timeouts "
+                "on the database role instead (ALTER ROLE … SET statement_timeout = '30s'; ALTER ROLE … SET "
+                "idle_in_transaction_session_timeout = '60s')"
+            )
+        return reason
     return None
 
 

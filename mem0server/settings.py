@@ -294,14 +294,19 @@ _default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_data
 _default_db["ENGINE"] = "mem0server.db"
 # PostgreSQL ends a statement running longer than this (the request answers 503 datastore_timeout) and a
 # session idle inside a transaction for longer than that (a request whose client left, holding locks and a
-# pooled connection). 0 turns either off. `manage.py migrate` runs without them (memories/apps.py).
+# pooled connection). 0 sends none: the database's own setting applies (off unless set on the role or database).
+# `manage.py migrate` runs without them (memories/apps.py).
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, low=0)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, low=0)
+# Both go to PostgreSQL as the startup parameter `options`, which a pooler (PgBouncer) refuses: a timeout of 0 is not
+# sent, so behind one both are 0 here and set on the database role instead (README, Production).
 _timeouts = (
-    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
-    f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    ("statement_timeout", DB_STATEMENT_TIMEOUT_MS),
+    ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_MS),
 )
-_default_db["OPTIONS"]["options"] = f"{_default_db['OPTIONS'].get('options', '')} {_timeouts}".strip()
+_options = " ".join([_default_db["OPTIONS"].get("options", ""), *(f"-c {name}={ms}" for name, ms in _timeouts if ms)])
+if _options.strip():
+    _default_db["OPTIONS"]["options"] = _options.strip()
 if env_bool("DB_POOL", True):
     # Django's psycopg pool: one pool per process, shared by its threads.
     _default_db["OPTIONS"]["pool"] = {

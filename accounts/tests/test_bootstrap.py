@@ -6,15 +6,12 @@ import io
 import os
 import subprocess
 import sys
-import uuid
-from urllib.parse import quote, urlencode
 
 import psycopg
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connections
 
 from accounts.models import User
 
@@ -123,35 +120,15 @@ def test_prints_database_pgvector_auth_and_docs_url(db, settings):
     assert "API docs:    http://localhost:8888/docs" in output
 
 
-@pytest.fixture
-def fresh_database_url(db):
-    """A DATABASE_URL for an empty database on the test server; dropped afterwards."""
-    settings_dict = connections["default"].settings_dict
-    name = f"test_bootstrap_{uuid.uuid4().hex[:8]}"
-    params = connections["default"].get_connection_params()
-    # Without the settings' statement_timeout (DB_STATEMENT_TIMEOUT_MS, meant for requests): DROP DATABASE waits
-    # for a checkpoint of the whole server, and on a busy machine one took longer than those 30 s.
-    options = f"{params.get('options', '')} -c statement_timeout=0".strip()  # the last -c of a setting wins
-    params.update(dbname="postgres", autocommit=True, options=options)
-    with psycopg.connect(**params) as server:
-        server.execute(f'CREATE DATABASE "{name}"')
-    query = {key: settings_dict[key.upper()] for key in ("host", "port") if settings_dict[key.upper()]}
-    credentials = quote(settings_dict["USER"], safe="") + (
-        ":" + quote(settings_dict["PASSWORD"], safe="") if settings_dict["PASSWORD"] else ""
-    )
-    yield f"postgres://{credentials}@/{name}?{urlencode(query)}"
-    with psycopg.connect(**params) as server:
-        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def run_bootstrap(database_url: str, *, succeed: bool = True) -> str:
-    """`manage.py bootstrap` in its own process, configured only by environment variables (as in Docker): its
-    output, or with succeed=False its error output (it must fail)."""
+def run_bootstrap(database_url: str, *, succeed: bool = True, **variables: str) -> str:
+    """`manage.py bootstrap` in its own process, configured only by environment variables (as in Docker; more in
+    `variables`): its output, or with succeed=False its error output (it must fail)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "ADMIN_EMAIL": "root@example.com",
         "ADMIN_PASSWORD": "correct horse battery",
+        **variables,
     }
     result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
         [sys.executable, "manage.py", "bootstrap"],

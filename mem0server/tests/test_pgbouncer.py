@@ -1,0 +1,94 @@
+"""The server behind a real PgBouncer (mem0server/tests/pgbouncer.py), as README's Production section sets it up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.db import connections
+
+from accounts.tests.test_bootstrap import run_bootstrap
+from mem0server.tests.pgbouncer import pgbouncer
+
+NO_TIMEOUTS = {"DB_STATEMENT_TIMEOUT_MS": "0", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "0"}
+TEXTS = ("Loves spicy Thai curry", "Works as a dentist in Berlin", "Plays the cello on Sundays")
+QUERIES = {"what food does she like": TEXTS[0], "her job": TEXTS[1], "which instrument does she play": TEXTS[2]}
+
+# Four threads search at once, each on its own pooled connection, all through one server connection of the pooler;
+# halfway, the server connection loses every prepared statement (DEALLOCATE ALL, as a pooler's reset would).
+SEARCHES = f"""
+import json, threading
+from django.db import connection
+from apikeys.authentication import AdminPrincipal
+from memories import selectors, services
+
+admin = AdminPrincipal(auth_type="admin_api_key")
+for text in {TEXTS!r}:
+    message = services.Message(role="user", content=text)
+    services.memories_add(principal=admin, messages=[message], scope={{"user_id": "alice"}}, infer=False)
+answers, errors = [], []
+
+def ask():
+    try:
+        for query in {list(QUERIES)!r} * 3:
+            [top] = selectors.memories_search(
+                principal=admin, query=query, filters={{"user_id": "alice"}}, top_k=1, threshold=0
+            )
+            answers.append([query, top.text])
+    except Exception as exc:
+        errors.append(repr(exc))
+    finally:
+        connection.close()
+
+for turn in range(2):
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+print(json.dumps({{"answers": answers, "errors": errors}}))
+"""
+
+
+def through(port: int, database_url: str) -> str:
+    return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
+
+
+def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_set(fresh_database_url, tmp_path):
+    with pgbouncer(connections["default"].settings_dict, tmp_path, mode="session") as port:
+        error = run_bootstrap(through(port, fresh_database_url), succeed=False)
+    assert "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1, error
+    assert "unsupported startup parameter: options" in error  # PgBouncer's own words, not a pool's time-out
+    assert "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: set both to 0" in error
+
+
+def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_and_searches_in_transaction_mode(
+    fresh_database_url, tmp_path
+):
+    settings_dict = connections["default"].settings_dict
+    with pgbouncer(settings_dict, tmp_path / "session", mode="session") as port:
+        output = run_bootstrap(through(port, fresh_database_url), **NO_TIMEOUTS)
+    assert "migrations:  applied " in output
+
+    with pgbouncer(settings_dict, tmp_path / "transaction", mode="transaction", server_connections=1) as port:
+        result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
+            [sys.executable, "manage.py", "shell", "-c", SEARCHES],
+            cwd=django_settings.BASE_DIR,
+            env={**os.environ, "DATABASE_URL": through(port, fresh_database_url), **NO_TIMEOUTS},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["errors"] == []
+    assert len(found["answers"]) == 2 * 4 * 3 * len(QUERIES)
+    assert all(text == QUERIES[query] for query, text in found["answers"]), found["answers"]
