@@ -60,10 +60,10 @@ def through(port: int, database_url: str) -> str:
     return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
 
 
-def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_set(fresh_database_url, tmp_path):
+def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_set(tmp_path):
     with pgbouncer(connections["default"].settings_dict, tmp_path, mode="session") as port:
-        # The pool gives up on the refused connections after DB_POOL_TIMEOUT; then bootstrap says why.
-        error = run_bootstrap(through(port, fresh_database_url), succeed=False, DB_POOL_TIMEOUT="1")
+        # Refused before any database is reached. The pool gives up after DB_POOL_TIMEOUT; then bootstrap says why.
+        error = run_bootstrap(through(port, "postgres:///mem0_none"), succeed=False, DB_POOL_TIMEOUT="1")
     assert "Traceback" not in error
     assert len(error.strip().splitlines()) == 1, error
     assert "unsupported startup parameter: options" in error  # PgBouncer's own words, not a pool's time-out
