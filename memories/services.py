@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -56,6 +57,8 @@ from memories.timestamps import dated_text
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
 # infer=true without an LLM: a message this close to a stored memory in its scope is a repeat.
 NEAR_DUPLICATE_SIMILARITY = 0.95
+
+logger = logging.getLogger("mem0server")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,14 @@ def lock_scope(account, scope: dict[str, str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
+POOLED_LOCK_ERROR = (
+    "An add with inference released its scope's lock in another database session than the one that took it: "
+    "DATABASE_URL goes through a pooler in transaction mode (PgBouncer's pool_mode = transaction), which moves a "
+    "client between server connections. The lock stays with that server connection, and later adds with inference "
+    "to the scope wait for it (409) until the pooler closes it. Use pool_mode = session."
+)
+
+
 class ScopeBusy(Conflict):
     """Another add to the scope was still deciding after the wait: a 409 the caller can retry."""
 
@@ -159,6 +170,8 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
             with connection.cursor() as cursor:
                 for key in held:
                     cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+                    if not cursor.fetchone()[0]:  # taken in another database session than this one
+                        logger.error(POOLED_LOCK_ERROR)
 
 
 def nearest_in_scope(

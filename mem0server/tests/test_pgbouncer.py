@@ -93,3 +93,34 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_and_searches_in_tran
     assert found["errors"] == []
     assert len(found["answers"]) == 2 * 4 * 3 * len(QUERIES)
     assert all(text == QUERIES[query] for query, text in found["answers"]), found["answers"]
+
+
+# While the add holds its scope's lock, another client of the pooler holds the server connection that took it (a
+# transaction left open), so the release goes out on another server connection.
+LOCK_MOVED = """
+import os
+import psycopg
+from memories.services import scope_decision_lock
+
+other = psycopg.connect(os.environ["DATABASE_URL"])  # not autocommit: its first statement opens a transaction
+with scope_decision_lock(None, {"user_id": "alice"}, wait=5):
+    other.execute("SELECT 1")
+other.rollback()
+"""
+
+
+def test_in_transaction_mode_a_lock_released_in_another_session_is_an_error_saying_to_use_session_mode(db, tmp_path):
+    settings_dict = connections["default"].settings_dict
+    with pgbouncer(settings_dict, tmp_path, mode="transaction", server_connections=2) as port:
+        result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
+            [sys.executable, "manage.py", "shell", "-c", LOCK_MOVED],
+            cwd=django_settings.BASE_DIR,
+            env={**os.environ, "DATABASE_URL": through(port, f"/{settings_dict['NAME']}"), **NO_TIMEOUTS},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "released its scope's lock in another database session" in result.stderr
+    assert "Use pool_mode = session." in result.stderr
