@@ -60,6 +60,21 @@ def through(port: int, database_url: str) -> str:
     return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
 
 
+def manage_shell(script: str, database_url: str) -> subprocess.CompletedProcess:
+    """`manage.py shell -c script` in its own process on `database_url`, sending no timeouts; it must succeed."""
+    result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url, **NO_TIMEOUTS},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_set(tmp_path):
     with pgbouncer(connections["default"].settings_dict, tmp_path, mode="session") as port:
         # Refused before any database is reached. The pool gives up after DB_POOL_TIMEOUT; then bootstrap says why.
@@ -79,16 +94,7 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_and_searches_in_tran
     assert "migrations:  applied " in output
 
     with pgbouncer(settings_dict, tmp_path / "transaction", mode="transaction", server_connections=1) as port:
-        result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
-            [sys.executable, "manage.py", "shell", "-c", SEARCHES],
-            cwd=django_settings.BASE_DIR,
-            env={**os.environ, "DATABASE_URL": through(port, fresh_database_url), **NO_TIMEOUTS},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr
+        result = manage_shell(SEARCHES, through(port, fresh_database_url))
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["errors"] == []
     assert len(found["answers"]) == 2 * 4 * 3 * len(QUERIES)
@@ -112,15 +118,6 @@ other.rollback()
 def test_in_transaction_mode_a_lock_released_in_another_session_is_an_error_saying_to_use_session_mode(db, tmp_path):
     settings_dict = connections["default"].settings_dict
     with pgbouncer(settings_dict, tmp_path, mode="transaction", server_connections=2) as port:
-        result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
-            [sys.executable, "manage.py", "shell", "-c", LOCK_MOVED],
-            cwd=django_settings.BASE_DIR,
-            env={**os.environ, "DATABASE_URL": through(port, f"/{settings_dict['NAME']}"), **NO_TIMEOUTS},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr
+        result = manage_shell(LOCK_MOVED, through(port, f"/{settings_dict['NAME']}"))
     assert "released its scope's lock in another database session" in result.stderr
     assert "Use pool_mode = session." in result.stderr
