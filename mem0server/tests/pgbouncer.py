@@ -46,13 +46,15 @@ def pgbouncer(settings_dict: dict, folder: Path, *, mode: str, server_connection
         owner = Path(settings_dict["HOST"]).stat().st_uid if settings_dict["HOST"].startswith("/") else 65534
         lines.append(f"user = {pwd.getpwuid(owner).pw_name}")
     (folder / "pgbouncer.ini").write_text("\n".join(lines) + "\n")
-    process = subprocess.Popen(  # noqa: S603  (Debian's binary, a file written above)
-        [BINARY, str(folder / "pgbouncer.ini")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    log = folder / "pgbouncer.log"  # a file, not a pipe nobody reads: a full pipe would stop PgBouncer mid-test
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603  (Debian's binary, a file written above)
+            [BINARY, str(folder / "pgbouncer.ini")], stdout=output, stderr=subprocess.STDOUT
+        )
     try:
 
         def listening() -> bool:
-            assert process.poll() is None, f"pgbouncer exited: {process.stdout.read()}"
+            assert process.poll() is None, f"pgbouncer exited: {log.read_text()}"
             with socket.socket() as probe:
                 return probe.connect_ex(("127.0.0.1", port)) == 0
 
