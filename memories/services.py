@@ -121,14 +121,6 @@ def lock_scope(account, scope: dict[str, str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-POOLED_LOCK_ERROR = (
-    "An add with inference released its scope's lock in another database session than the one that took it: "
-    "DATABASE_URL goes through a pooler in transaction mode (PgBouncer's pool_mode = transaction), which moves a "
-    "client between server connections. The lock stays with that server connection, and later adds with inference "
-    "to the scope wait for it (409) until the pooler closes it. Use pool_mode = session."
-)
-
-
 class ScopeBusy(Conflict):
     """Another add to the scope was still deciding after the wait: a 409 the caller can retry."""
 
@@ -139,39 +131,39 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
     what to change and writes that while the next one waits, which then decides against what this one wrote.
     Side by side, "I live in Berlin" and "I live in Munich" each found nothing stored and both were added.
 
-    Held across the LLM calls, so not inside a transaction: session-level advisory locks, released on the way
-    out (or by PostgreSQL if the connection dies). Inside a caller's transaction, they end with it instead.
+    The locks are transaction-level advisory locks, and the block one transaction, held across the LLM calls: a
+    pooler in transaction mode (PgBouncer) keeps it on one server connection, and it ends (and the locks with it)
+    on the way out, or when the connection dies. A session-level lock was the server connection's, which such a
+    pooler shares between clients. The transaction stays idle during the LLM calls, so it is exempt from
+    `idle_in_transaction_session_timeout` (a session-level lock had no such limit either). A transaction takes no
+    snapshot while idle, so it holds back no vacuum. Inside a caller's transaction the locks end with that one.
     Each is waited for at most `wait` seconds, then ScopeBusy."""
     keys = _scope_lock_keys(account, scope, "decide")
-    in_transaction = connection.in_atomic_block
-    held: list[str] = []
-    try:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                limit = f"{max(1, int(wait * 1000))}ms"
+    limit = f"{max(1, int(wait * 1000))}ms"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            try:
                 cursor.execute(
-                    "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                    "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+                    "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                     [limit, limit],
                 )
+                lock_timeout, statement_timeout = cursor.fetchone()[:2]
                 for key in keys:
-                    function = "pg_advisory_xact_lock" if in_transaction else "pg_advisory_lock"
-                    cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [key])
-                    held.append(key)
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
-                raise
-            raise ScopeBusy(
-                f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); nothing "
-                "was stored. Try again."
-            ) from None
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+            except OperationalError as exc:
+                if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
+                    raise
+                raise ScopeBusy(
+                    f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); "
+                    "nothing was stored. Try again."
+                ) from None
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true), "
+                "set_config('idle_in_transaction_session_timeout', '0', true)",
+                [lock_timeout, statement_timeout],
+            )
         yield
-    finally:
-        if held and not in_transaction:
-            with connection.cursor() as cursor:
-                for key in held:
-                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
-                    if not cursor.fetchone()[0]:  # taken in another database session than this one
-                        logger.error(POOLED_LOCK_ERROR)
 
 
 def nearest_in_scope(

@@ -4,6 +4,7 @@ and the real local embedder. Covers every decision, the failures that must write
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from conftest import ADMIN
 from memories import services
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.conftest import configure, llm_section
-from memories.tests.fake_openai import as_json, default_facts, error, text
+from memories.tests.fake_openai import as_json, default_decide, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
 
 # Failure bounds only: how long a request thread may take to reach the LLM, or to finish, on a loaded machine.
@@ -523,6 +524,28 @@ def test_concurrent_adds_of_a_scope_decide_in_turn_so_the_second_updates_the_fir
     assert sorted(r[0]["event"] for r in results) == ["ADD", "UPDATE"], results
     assert Memory.objects.filter(user_id="bo").count() == 1
     assert len(fake_openai.chat_calls("decide")) == 1  # the second decided against what the first stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_outlasting_the_idle_in_transaction_timeout_is_stored(api_client, llm):
+    # The scope's lock is a transaction held open while the LLM decides: the database's idle-in-transaction timeout
+    # (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS) would end it, and the add with it, were the decision not exempt.
+    events(add(api_client, "Lives in Berlin"))
+
+    def slow_decide(stored, facts):
+        time.sleep(1.0)  # ten times the session's limit below
+        return default_decide(stored, facts)
+
+    llm.decide = slow_decide
+    with connection.cursor() as cursor:
+        cursor.execute("SET idle_in_transaction_session_timeout = '100ms'")
+    try:
+        response = add(api_client, "Lives in Munich")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET idle_in_transaction_session_timeout")
+    assert [event for event, _ in events(response)] == ["UPDATE"]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Munich"]
 
 
 @pytest.mark.django_db(transaction=True)
