@@ -18,6 +18,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import RefreshToken, User
 from mem0server.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from mem0server.rows import rows_streamed
 
 # The account's token generation when the token was issued (User.token_generation).
 GENERATION_CLAIM = "gen"
@@ -224,7 +225,8 @@ def token_revoked(*, user: User, claims) -> bool:
 def _end_sessions(user: User) -> None:
     """Delete the account's live dashboard sessions (a session names its user only inside its encoded data)."""
     live = Session.objects.filter(expire_date__gt=timezone.now())
-    mine = [s.session_key for s in live.iterator() if s.get_decoded().get(SESSION_KEY) == str(user.pk)]
+    with rows_streamed(live, chunk_size=2000) as sessions:
+        mine = [s.session_key for s in sessions if s.get_decoded().get(SESSION_KEY) == str(user.pk)]
     Session.objects.filter(session_key__in=mine).delete()
 
 

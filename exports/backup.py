@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
+from mem0server.rows import rows_streamed
 from mem0server.text import unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
@@ -105,14 +106,15 @@ def memory_line(memory: Memory, history: list[MemoryHistory]) -> dict[str, Any]:
 def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]:
     """Write each memory as one JSON line, with its history; returns (memories, history rows) written."""
     count = history_count = 0
-    for chunk in _chunks(memories.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
-        history: dict[Any, list[MemoryHistory]] = {m.id: [] for m in chunk}
-        for row in MemoryHistory.objects.filter(memory_id__in=list(history)).order_by("created_at", "id"):
-            history[row.memory_id].append(row)
-        for memory in chunk:
-            out.write(json.dumps(memory_line(memory, history[memory.id]), ensure_ascii=False) + "\n")
-            count += 1
-            history_count += len(history[memory.id])
+    with rows_streamed(memories, chunk_size=EXPORT_CHUNK) as rows:
+        for chunk in _chunks(rows, EXPORT_CHUNK):
+            history: dict[Any, list[MemoryHistory]] = {m.id: [] for m in chunk}
+            for row in MemoryHistory.objects.filter(memory_id__in=list(history)).order_by("created_at", "id"):
+                history[row.memory_id].append(row)
+            for memory in chunk:
+                out.write(json.dumps(memory_line(memory, history[memory.id]), ensure_ascii=False) + "\n")
+                count += 1
+                history_count += len(history[memory.id])
     return count, history_count
 
 

@@ -25,6 +25,7 @@ from exports.models import MemoryExport
 from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
+from mem0server.rows import rows_streamed
 from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
 from memories.selectors import memories_matching
@@ -270,12 +271,13 @@ def _produce(export: MemoryExport) -> tuple[Any, int]:
     # their text, so that an account of long memories cannot make one export hold gigabytes in a worker.
     limit, budget = settings.EXPORT_MAX_MEMORIES, settings.EXPORT_MAX_TEXT_BYTES
     memories, size, truncated = [], 0, False
-    for memory in matching[: limit + 1].iterator(chunk_size=100):
-        size += len(memory.text.encode())
-        if len(memories) == limit or (memories and size > budget):
-            truncated = True
-            break
-        memories.append(memory)
+    with rows_streamed(matching[: limit + 1], chunk_size=100) as rows:
+        for memory in rows:
+            size += len(memory.text.encode())
+            if len(memories) == limit or (memories and size > budget):
+                truncated = True
+                break
+            memories.append(memory)
     llm = server_config_current().llm
     if export.schema is None or llm.client is None:
         items = MemorySerializer(memories, many=True).data

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, models, transaction
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import IntegrityError, connection, models, transaction
 
 
 def row_get_or_create(model: type[models.Model], **lookup) -> models.Model:
@@ -13,3 +16,21 @@ def row_get_or_create(model: type[models.Model], **lookup) -> models.Model:
             return model.objects.get_or_create(**lookup)[0]
     except IntegrityError:
         return model.objects.get(**lookup)
+
+
+@contextmanager
+def rows_streamed(queryset: models.QuerySet, *, chunk_size: int) -> Iterator[Iterator[models.Model]]:
+    """The queryset's rows read `chunk_size` at a time through a server-side cursor, inside a transaction.
+
+    Outside one, Django declares the cursor WITH HOLD, which lives in the database session; behind a pooler in
+    transaction mode (PgBouncer) the next FETCH went to another server connection and failed ("cursor ... does not
+    exist"), and PostgreSQL copied the whole result aside before the first row. The transaction keeps the cursor
+    on one server connection and streams it; it waits on whoever reads the rows (an export written to a pipe), so
+    it is exempt from idle_in_transaction_session_timeout, as the held cursor was (inside a caller's transaction,
+    that one's rules stay). Leaving the block ends it."""
+    exempt = not connection.in_atomic_block
+    with transaction.atomic():
+        if exempt:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
+        yield queryset.iterator(chunk_size=chunk_size)

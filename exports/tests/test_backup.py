@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
+from exports import backup
 from memories import selectors, services
 from memories.configuration import server_config_forget
 from memories.models import Memory, MemoryHistory, ServerConfig
@@ -269,3 +272,26 @@ def test_an_export_piped_into_a_reader_that_stops_early_ends_with_one_line_not_a
     assert first["memory"].startswith("Memory number")
     assert "Traceback" not in errors and "Exception ignored" not in errors, errors
     assert "Stopped: the program reading the export closed its end of the pipe." in errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_written_to_a_slow_reader_outlasts_the_idle_in_transaction_timeout(stored, monkeypatch):
+    # The backup reads in chunks inside a transaction (so a pooler in transaction mode keeps its cursor on one server
+    # connection), which sits idle while each line is written: a reader slower than DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
+    # must not end it.
+    monkeypatch.setattr(backup, "EXPORT_CHUNK", 2)
+
+    class SlowReader(StringIO):
+        def write(self, line):
+            time.sleep(0.5)  # five times the session's limit below
+            return super().write(line)
+
+    out = SlowReader()
+    with connection.cursor() as cursor:
+        cursor.execute("SET idle_in_transaction_session_timeout = '100ms'")
+    try:
+        assert backup.export_jsonl(memories=backup.memories_for_backup(), out=out) == (3, 4)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET idle_in_transaction_session_timeout")
+    assert len(out.getvalue().splitlines()) == 3

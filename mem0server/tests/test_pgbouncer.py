@@ -56,6 +56,34 @@ print(json.dumps({{"answers": answers, "errors": errors}}))
 """
 
 
+# A backup (manage.py export_memories) read in chunks (of 2 here); after its first line, another client of the
+# pooler opens a transaction on the server connection the export had used. (The export's cursor, declared WITH HOLD
+# outside a transaction, lived on that connection: the next chunk's FETCH failed, "cursor ... does not exist".)
+BACKUP_WHILE_ANOTHER_CLIENT_WORKS = """
+import io, json, os
+import psycopg
+from apikeys.authentication import AdminPrincipal
+from exports import backup
+from memories import services
+
+admin = AdminPrincipal(auth_type="admin_api_key")
+backup.EXPORT_CHUNK = 2  # three chunks
+messages = [services.Message(role="user", content=f"Memory number {n}") for n in range(5)]
+services.memories_add(principal=admin, messages=messages, scope={"user_id": "zed"}, infer=False)
+other = psycopg.connect(os.environ["DATABASE_URL"])  # not autocommit: its first statement opens a transaction
+
+class Out(io.StringIO):
+    def write(self, line):
+        other.execute("SELECT 1")
+        return super().write(line)
+
+out = Out()
+backup.export_jsonl(memories=backup.memories_for_backup(scope={"user_id": "zed"}), out=out)
+other.rollback()
+print(json.dumps(sorted(json.loads(line)["memory"] for line in out.getvalue().splitlines())))
+"""
+
+
 def through(port: int, database_url: str) -> str:
     return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
 
@@ -85,7 +113,7 @@ def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_se
     assert "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: set both to 0" in error
 
 
-def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_and_searches_in_transaction_mode(
+def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_and_backs_up_in_transaction_mode(
     fresh_database_url, tmp_path
 ):
     settings_dict = connections["default"].settings_dict
@@ -99,6 +127,10 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_and_searches_in_tran
     assert found["errors"] == []
     assert len(found["answers"]) == 2 * 4 * 3 * len(QUERIES)
     assert all(text == QUERIES[query] for query, text in found["answers"]), found["answers"]
+
+    with pgbouncer(settings_dict, tmp_path / "backup", mode="transaction", server_connections=2) as port:
+        result = manage_shell(BACKUP_WHILE_ANOTHER_CLIENT_WORKS, through(port, fresh_database_url))
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [f"Memory number {n}" for n in range(5)]
 
 
 # Two adds of one scope decide through a pooler in transaction mode with one server connection: the second takes the
