@@ -10,12 +10,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, Value
@@ -131,39 +132,66 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
     what to change and writes that while the next one waits, which then decides against what this one wrote.
     Side by side, "I live in Berlin" and "I live in Munich" each found nothing stored and both were added.
 
-    The locks are transaction-level advisory locks, and the block one transaction, held across the LLM calls: a
-    pooler in transaction mode (PgBouncer) keeps it on one server connection, and it ends (and the locks with it)
-    on the way out, or when the connection dies. A session-level lock was the server connection's, which such a
-    pooler shares between clients. The transaction stays idle during the LLM calls, so it is exempt from
-    `idle_in_transaction_session_timeout` (a session-level lock had no such limit either). A transaction takes no
-    snapshot while idle, so it holds back no vacuum. Inside a caller's transaction the locks end with that one.
-    Each is waited for at most `wait` seconds, then ScopeBusy."""
+    Held across the LLM calls: transaction-level advisory locks, in a transaction of a database connection of the
+    block's own that does nothing else, ended on the way out (or by PostgreSQL when the connection dies). Through
+    a pooler in transaction mode (PgBouncer) that transaction keeps one server connection, where a session-level
+    lock belonged to a server connection the pooler shares between clients. The block's reads and writes go on the
+    caller's connection, outside it: the open transaction holds no table lock (a migration's ALTER TABLE waits for
+    none), no transaction id and no snapshot (vacuum goes on). It waits on the LLM, so it is exempt from
+    idle_in_transaction_session_timeout. Inside a caller's transaction the locks are taken in that one and end
+    with it, so that the next add sees what this one wrote. Each is waited for at most `wait` seconds, then
+    ScopeBusy."""
     keys = _scope_lock_keys(account, scope, "decide")
     limit = f"{max(1, int(wait * 1000))}ms"
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            try:
-                cursor.execute(
-                    "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
-                    "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                    [limit, limit],
-                )
-                lock_timeout, statement_timeout = cursor.fetchone()[:2]
-                for key in keys:
-                    cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-            except OperationalError as exc:
-                if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
-                    raise
-                raise ScopeBusy(
-                    f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); "
-                    "nothing was stored. Try again."
-                ) from None
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true), "
-                "set_config('idle_in_transaction_session_timeout', '0', true)",
-                [lock_timeout, statement_timeout],
-            )
+    if connection.in_atomic_block:  # a savepoint: a lock not had leaves the caller's transaction usable
+        with _busy_after(wait), transaction.atomic(), connection.cursor() as cursor:
+            _advisory_xact_locks(cursor, keys, limit=limit, restore=True)
         yield
+        return
+    with connection.wrap_database_errors:  # psycopg's errors as Django's, as from any query
+        holder = psycopg.connect(**connection.get_connection_params())  # not autocommit: a transaction
+    try:
+        with _busy_after(wait), connection.wrap_database_errors, holder.cursor() as cursor:
+            _advisory_xact_locks(cursor, keys, limit=limit, restore=False)
+        yield
+    finally:
+        with suppress(psycopg.Error):
+            holder.rollback()  # ends the transaction and its locks (nothing was written in it)
+        holder.close()
+
+
+@contextmanager
+def _busy_after(wait: float) -> Iterator[None]:
+    """A lock not had within `wait` seconds (lock_timeout or statement_timeout) is ScopeBusy, a 409."""
+    try:
+        yield
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
+            raise
+        raise ScopeBusy(
+            f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); nothing "
+            "was stored. Try again."
+        ) from None
+
+
+def _advisory_xact_locks(cursor, keys: list[str], *, limit: str, restore: bool) -> None:
+    """Take the keys' transaction-level advisory locks, waiting at most `limit` for each; then leave the
+    transaction's statements their usual time limits (`restore`) or none while it waits on the LLM."""
+    cursor.execute(
+        "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+        "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+        [limit, limit],
+    )
+    lock_timeout, statement_timeout = cursor.fetchone()[:2]
+    for key in keys:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    if restore:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+            [lock_timeout, statement_timeout],
+        )
+    else:
+        cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
 
 
 def nearest_in_scope(
