@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from conftest import ADMIN
 from memories import services
 from memories.models import Memory, MemoryHistory, SessionMessage
+from memories.services import scope_decision_lock
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_decide, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
@@ -527,24 +528,31 @@ def test_concurrent_adds_of_a_scope_decide_in_turn_so_the_second_updates_the_fir
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_decision_outlasting_the_idle_in_transaction_timeout_is_stored(api_client, llm):
-    # The scope's lock is a transaction held open while the LLM decides: the database's idle-in-transaction timeout
-    # (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS) would end it, and the add with it, were the decision not exempt.
+def test_a_decision_outlasting_the_idle_in_transaction_timeout_keeps_its_scope_locked(api_client, llm, monkeypatch):
+    # The scope's lock is a transaction left open while the LLM decides: the database's idle-in-transaction timeout
+    # (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS, here 100 ms for the connections this request opens) would end it, and
+    # another add of the scope would decide beside this one, were it not exempt.
     events(add(api_client, "Lives in Berlin"))
+    default = connections["default"]
+    params = default.get_connection_params
+    short = "-c idle_in_transaction_session_timeout=100"
+    monkeypatch.setattr(default, "get_connection_params", lambda: {**params(), "options": short})
+    other_add = []
 
     def slow_decide(stored, facts):
-        time.sleep(1.0)  # ten times the session's limit below
+        time.sleep(1.0)  # ten times that limit
+        try:  # another add of the scope, from another thread (and database connection)
+            with scope_decision_lock(None, {"user_id": "alice"}, wait=0.2):
+                other_add.append("decided beside it")
+        except services.ScopeBusy:
+            other_add.append("waited")
+        finally:
+            connection.close()
         return default_decide(stored, facts)
 
     llm.decide = slow_decide
-    with connection.cursor() as cursor:
-        cursor.execute("SET idle_in_transaction_session_timeout = '100ms'")
-    try:
-        response = add(api_client, "Lives in Munich")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET idle_in_transaction_session_timeout")
-    assert [event for event, _ in events(response)] == ["UPDATE"]
+    assert [event for event, _ in events(add(api_client, "Lives in Munich"))] == ["UPDATE"]
+    assert other_add == ["waited"]
     assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Munich"]
 
 
