@@ -62,14 +62,13 @@ print(json.dumps({{"answers": answers, "errors": errors}}))
 BACKUP_WHILE_ANOTHER_CLIENT_WORKS = """
 import io, json, os
 import psycopg
-from apikeys.authentication import AdminPrincipal
 from exports import backup
-from memories import services
+from memories.models import Memory
 
-admin = AdminPrincipal(auth_type="admin_api_key")
 backup.EXPORT_CHUNK = 2  # three chunks
-messages = [services.Message(role="user", content=f"Memory number {n}") for n in range(5)]
-services.memories_add(principal=admin, messages=messages, scope={"user_id": "zed"}, infer=False)
+Memory.objects.bulk_create(  # stored as they are (no model loaded): a backup reads rows, not vectors
+    Memory(text=f"Memory number {n}", hash=f"h{n}", user_id="zed", embedding=[0.0] * 384) for n in range(5)
+)
 other = psycopg.connect(os.environ["DATABASE_URL"])  # not autocommit: its first statement opens a transaction
 
 class Out(io.StringIO):
