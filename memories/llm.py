@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import openai
+from django.db import connection
 
 from mem0server.exceptions import UpstreamError
 from mem0server.text import mask_urls, redact_secret_echoes, storable_json, storable_text, url_secrets
@@ -273,6 +274,10 @@ class LLMClient:
         if want_json and self.json_mode:
             request["response_format"] = {"type": "json_object"}
         client = openai_client(self.endpoint)
+        # The model takes seconds: meanwhile this thread's database connection goes back to the pool (or is closed
+        # without one), and the next query takes one again. Inside a transaction it stays: the transaction is on it.
+        if not connection.in_atomic_block:
+            connection.close()
         for _ in range(len(_ADAPTABLE) + 1):
             try:
                 response = call_with_retry(self.endpoint, lambda: client.chat.completions.create(**request))

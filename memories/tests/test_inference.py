@@ -557,6 +557,29 @@ def test_a_decision_outlasting_the_idle_in_transaction_timeout_keeps_its_scope_l
 
 
 @pytest.mark.django_db(transaction=True)
+def test_while_the_llm_answers_the_add_holds_no_database_connection_of_the_pool(api_client, llm):
+    # Each LLM call takes seconds: meanwhile the request's database connection goes back to the pool (the scope's
+    # lock has a connection of its own), so adds waiting on the model use up neither DB_POOL_MAX_SIZE nor
+    # PostgreSQL's max_connections.
+    events(add(api_client, "Lives in Berlin"))
+    request_db = connections["default"]  # this thread's: the test client runs the request here
+    held = {}
+
+    def facts(messages):
+        held["extracting"] = request_db.connection is not None
+        return default_facts(messages)
+
+    def decide(stored, facts):
+        held["deciding"] = request_db.connection is not None
+        return default_decide(stored, facts)
+
+    llm.facts, llm.decide = facts, decide
+    assert [event for event, _ in events(add(api_client, "Lives in Munich"))] == ["UPDATE"]
+    assert held == {"extracting": False, "deciding": False}
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Munich"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_add_waiting_longer_than_the_llm_timeout_for_its_scope_is_a_409(api_client, llm):
     assert configure(api_client, llm=llm_section(llm, timeout=0.5)).status_code == 200
     with another_add_deciding(None, {"user_id": "alice"}):
