@@ -106,7 +106,7 @@ def main() -> None:
     meter = Meter()
     meter.reset()
     meter.wrap(LLMClient, "_chat", "llm")
-    meter.wrap(LocalEmbedder, "embed", "embed")
+    meter.wrap(LocalEmbedder, "_rows", "embed")  # embed and embed_rows (vectors with their tokens) both
     meter.wrap(OpenAIEmbedder, "_embed_batch", "embed")
     rng = random.Random(args.seed)
     fake = FakeOpenAI(dims=384).start()
@@ -157,6 +157,13 @@ def main() -> None:
         fake_chat, fake_embed = len(fake.chat_calls()), len(fake.embed_calls())
     finally:
         fake.stop()
+        # Other threads' connections to the throw-away database (the request log's writer, the pool's) would stop
+        # DROP DATABASE ("being accessed by other users"), and with it the figures below.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     n = args.adds
