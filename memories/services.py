@@ -10,13 +10,12 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-import psycopg
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, Value
@@ -132,32 +131,36 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
     what to change and writes that while the next one waits, which then decides against what this one wrote.
     Side by side, "I live in Berlin" and "I live in Munich" each found nothing stored and both were added.
 
-    Held across the LLM calls: transaction-level advisory locks, in a transaction of a database connection of the
-    block's own that does nothing else, ended on the way out (or by PostgreSQL when the connection dies). Through
-    a pooler in transaction mode (PgBouncer) that transaction keeps one server connection, where a session-level
-    lock belonged to a server connection the pooler shares between clients. The block's reads and writes go on the
-    caller's connection, outside it: the open transaction holds no table lock (a migration's ALTER TABLE waits for
-    none), no transaction id and no snapshot (vacuum goes on). It waits on the LLM, so it is exempt from
-    idle_in_transaction_session_timeout. Inside a caller's transaction the locks are taken in that one and end
-    with it, so that the next add sees what this one wrote. Each is waited for at most `wait` seconds, then
+    The block is one transaction (a savepoint inside a caller's), holding transaction-level advisory locks across
+    the LLM calls: a pooler in transaction mode (PgBouncer) keeps it on one server connection, where a session-level
+    lock belonged to a server connection the pooler shares between clients. A lock on a connection of its own
+    would have needed a second server connection for the add's reads and writes: with every one held by deciding
+    adds, they waited for each other. Between its statements the transaction holds no snapshot and, until it
+    writes, no transaction id, so vacuum goes on; the tables it read stay locked in share mode, which only a
+    migration altering them waits for. It waits on the LLM, so it is exempt from idle_in_transaction_session_timeout
+    (inside a caller's transaction, that one's rules stay). Each lock is waited for at most `wait` seconds, then
     ScopeBusy."""
     keys = _scope_lock_keys(account, scope, "decide")
-    limit = f"{max(1, int(wait * 1000))}ms"
-    if connection.in_atomic_block:  # a savepoint: a lock not had leaves the caller's transaction usable
-        with _busy_after(wait), transaction.atomic(), connection.cursor() as cursor:
-            _advisory_xact_locks(cursor, keys, limit=limit, restore=True)
+    exempt = not connection.in_atomic_block
+    with transaction.atomic():
+        with _busy_after(wait), connection.cursor() as cursor:
+            limit = f"{max(1, int(wait * 1000))}ms"
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+                "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                [limit, limit],
+            )
+            lock_timeout, statement_timeout = cursor.fetchone()[:2]
+            for key in keys:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+            # The decision's own statements get their usual limits again.
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                [lock_timeout, statement_timeout],
+            )
+            if exempt:
+                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
         yield
-        return
-    with connection.wrap_database_errors:  # psycopg's errors as Django's, as from any query
-        holder = psycopg.connect(**connection.get_connection_params())  # not autocommit: a transaction
-    try:
-        with _busy_after(wait), connection.wrap_database_errors, holder.cursor() as cursor:
-            _advisory_xact_locks(cursor, keys, limit=limit, restore=False)
-        yield
-    finally:
-        with suppress(psycopg.Error):
-            holder.rollback()  # ends the transaction and its locks (nothing was written in it)
-        holder.close()
 
 
 @contextmanager
@@ -172,26 +175,6 @@ def _busy_after(wait: float) -> Iterator[None]:
             f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); nothing "
             "was stored. Try again."
         ) from None
-
-
-def _advisory_xact_locks(cursor, keys: list[str], *, limit: str, restore: bool) -> None:
-    """Take the keys' transaction-level advisory locks, waiting at most `limit` for each; then leave the
-    transaction's statements their usual time limits (`restore`) or none while it waits on the LLM."""
-    cursor.execute(
-        "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
-        "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-        [limit, limit],
-    )
-    lock_timeout, statement_timeout = cursor.fetchone()[:2]
-    for key in keys:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-    if restore:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-            [lock_timeout, statement_timeout],
-        )
-    else:
-        cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
 
 
 def nearest_in_scope(

@@ -134,10 +134,12 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_and_ba
 
 # Two adds of one scope decide through a pooler in transaction mode with one server connection: the second takes the
 # scope's lock only once the first has let it go. (A session-level lock taken on the one server connection was that
-# connection's, so the second add took it again at once and both decided side by side.)
+# connection's, so the second add took it again at once and both decided side by side.) Each reads its scope while
+# it holds the lock, as an add does, on that same one server connection.
 ONE_AT_A_TIME = """
 import json, threading, time
 from django.db import connection
+from memories.models import Memory
 from memories.services import scope_decision_lock
 
 turns, first_in = [], threading.Event()
@@ -148,6 +150,7 @@ def add(name, after=None):
             after.wait(30)
         with scope_decision_lock(None, {"user_id": "alice"}, wait=30):
             turns.append(f"{name} decides")
+            Memory.objects.filter(user_id="alice").count()
             first_in.set()
             time.sleep(0.5)  # the LLM's answer
             turns.append(f"{name} wrote")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +13,8 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from conftest import ADMIN
-from memories import services
+from memories import inference, services
 from memories.models import Memory, MemoryHistory, SessionMessage
-from memories.services import scope_decision_lock
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_decide, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
@@ -529,20 +529,30 @@ def test_concurrent_adds_of_a_scope_decide_in_turn_so_the_second_updates_the_fir
 
 @pytest.mark.django_db(transaction=True)
 def test_a_decision_outlasting_the_idle_in_transaction_timeout_keeps_its_scope_locked(api_client, llm, monkeypatch):
-    # The scope's lock is a transaction left open while the LLM decides: the database's idle-in-transaction timeout
-    # (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS, here 100 ms for the connections this request opens) would end it, and
-    # another add of the scope would decide beside this one, were it not exempt.
+    # The decision is a transaction left open while the LLM answers, holding the scope's lock: the database's
+    # idle-in-transaction timeout (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS, here 100 ms on the connection that decides)
+    # would end it, and another add of the scope would decide beside this one, were it not exempt.
     events(add(api_client, "Lives in Berlin"))
-    default = connections["default"]
-    params = default.get_connection_params
-    short = "-c idle_in_transaction_session_timeout=100"
-    monkeypatch.setattr(default, "get_connection_params", lambda: {**params(), "options": short})
+    lock = inference.scope_decision_lock
+
+    @contextmanager
+    def with_short_idle_limit(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SET idle_in_transaction_session_timeout = '100ms'")
+        try:
+            with lock(*args, **kwargs):
+                yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET idle_in_transaction_session_timeout")
+
+    monkeypatch.setattr(inference, "scope_decision_lock", with_short_idle_limit)
     other_add = []
 
     def slow_decide(stored, facts):
         time.sleep(1.0)  # ten times that limit
         try:  # another add of the scope, from another thread (and database connection)
-            with scope_decision_lock(None, {"user_id": "alice"}, wait=0.2):
+            with lock(None, {"user_id": "alice"}, wait=0.2):
                 other_add.append("decided beside it")
         except services.ScopeBusy:
             other_add.append("waited")
@@ -557,10 +567,10 @@ def test_a_decision_outlasting_the_idle_in_transaction_timeout_keeps_its_scope_l
 
 
 @pytest.mark.django_db(transaction=True)
-def test_while_the_llm_answers_the_add_holds_no_database_connection_of_the_pool(api_client, llm):
-    # Each LLM call takes seconds: meanwhile the request's database connection goes back to the pool (the scope's
-    # lock has a connection of its own), so adds waiting on the model use up neither DB_POOL_MAX_SIZE nor
-    # PostgreSQL's max_connections.
+def test_while_the_llm_extracts_facts_the_add_holds_no_database_connection_of_the_pool(api_client, llm):
+    # An LLM call takes seconds: meanwhile the request's database connection goes back to the pool, so adds waiting
+    # on the model use up neither DB_POOL_MAX_SIZE nor PostgreSQL's max_connections. The decision keeps its
+    # connection: its transaction holds the scope's lock.
     events(add(api_client, "Lives in Berlin"))
     request_db = connections["default"]  # this thread's: the test client runs the request here
     held = {}
@@ -575,7 +585,7 @@ def test_while_the_llm_answers_the_add_holds_no_database_connection_of_the_pool(
 
     llm.facts, llm.decide = facts, decide
     assert [event for event, _ in events(add(api_client, "Lives in Munich"))] == ["UPDATE"]
-    assert held == {"extracting": False, "deciding": False}
+    assert held == {"extracting": False, "deciding": True}
     assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Munich"]
 
 
