@@ -2,8 +2,10 @@
 choose ADD / UPDATE / DELETE / NONE, and write the outcome in one transaction. Also procedural memories.
 
 Calls per add: one LLM call for the facts, one embedding batch for them, and a second LLM call only when
-the scope holds memories to compare with. Every network call happens before the transaction opens; inside
-it, under the per-scope lock, the decisions are re-checked against what concurrent adds committed.
+the scope holds memories to compare with. The extraction runs first, side by side with other adds; from
+embedding the facts to the write, the add is one transaction holding its scope's decision lock
+(services.scope_decision_lock), the decision's LLM call included, and the write re-checks its decisions under
+the per-scope add lock against what concurrent adds committed.
 """
 
 from __future__ import annotations
