@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,8 +56,6 @@ from memories.timestamps import dated_text
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
 # infer=true without an LLM: a message this close to a stored memory in its scope is a repeat.
 NEAR_DUPLICATE_SIMILARITY = 0.95
-
-logger = logging.getLogger("mem0server")
 
 
 @dataclass(frozen=True)
