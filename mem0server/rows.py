@@ -19,18 +19,27 @@ def row_get_or_create(model: type[models.Model], **lookup) -> models.Model:
 
 
 @contextmanager
+def transaction_waiting() -> Iterator[None]:
+    """A transaction (a savepoint inside a caller's) that waits on something outside the database between its
+    statements (an LLM, a slow reader), so exempt from idle_in_transaction_session_timeout, which would end it; inside
+    a caller's transaction that one's rules stay. A transaction, not a session, so that a pooler in transaction mode
+    (PgBouncer) keeps what it holds on one server connection."""
+    own = not connection.in_atomic_block
+    with transaction.atomic():
+        if own:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
+        yield
+
+
+@contextmanager
 def rows_streamed(queryset: models.QuerySet, *, chunk_size: int) -> Iterator[Iterator[models.Model]]:
-    """The queryset's rows read `chunk_size` at a time through a server-side cursor, inside a transaction.
+    """The queryset's rows read `chunk_size` at a time through a server-side cursor, inside a transaction_waiting.
 
     Outside one, Django declares the cursor WITH HOLD, which lives in the database session; behind a pooler in
     transaction mode (PgBouncer) the next FETCH went to another server connection and failed ("cursor ... does not
     exist"), and PostgreSQL copied the whole result aside before the first row. The transaction keeps the cursor
-    on one server connection and streams it; it waits on whoever reads the rows (an export written to a pipe), so
-    it is exempt from idle_in_transaction_session_timeout, as the held cursor was (inside a caller's transaction,
-    that one's rules stay). Leaving the block ends it."""
-    exempt = not connection.in_atomic_block
-    with transaction.atomic():
-        if exempt:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
+    on one server connection and streams it, waiting on whoever reads the rows (an export written to a pipe).
+    Leaving the block ends it."""
+    with transaction_waiting():
         yield queryset.iterator(chunk_size=chunk_size)

@@ -24,6 +24,7 @@ from pgvector.django import CosineDistance
 from psycopg.errors import LockNotAvailable, QueryCanceled
 
 from mem0server.exceptions import Conflict, InvalidInput, NotFound
+from mem0server.rows import transaction_waiting
 from memories import search
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
@@ -134,12 +135,10 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
     would have needed a second server connection for the add's reads and writes: with every one held by deciding
     adds, they waited for each other. Between its statements the transaction holds no snapshot and, until it
     writes, no transaction id, so vacuum goes on; the tables it read stay locked in share mode, which only a
-    migration altering them waits for. It waits on the LLM, so it is exempt from idle_in_transaction_session_timeout
-    (inside a caller's transaction, that one's rules stay). Each lock is waited for at most `wait` seconds, then
-    ScopeBusy."""
+    migration altering them waits for. It waits on the LLM: mem0server.rows.transaction_waiting. Each lock is waited
+    for at most `wait` seconds, then ScopeBusy."""
     keys = _scope_lock_keys(account, scope, "decide")
-    exempt = not connection.in_atomic_block
-    with transaction.atomic():
+    with transaction_waiting():
         with _busy_after(wait), connection.cursor() as cursor:
             limit = f"{max(1, int(wait * 1000))}ms"
             cursor.execute(
@@ -155,8 +154,6 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
                 "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                 [lock_timeout, statement_timeout],
             )
-            if exempt:
-                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
         yield
 
 
