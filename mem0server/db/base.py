@@ -1,5 +1,5 @@
-"""ENGINE "mem0server.db": Django's PostgreSQL backend, handing a request only a live pooled connection, and
-reading times with psycopg's compiled loader.
+"""ENGINE "mem0server.db": Django's PostgreSQL backend, handing a request only a live pooled connection, reading
+times with psycopg's compiled loader, and migrating beside a running server (schema.py).
 
 When PostgreSQL restarts, every idle connection in a worker's pool dies with it, and the pool does not
 know until one is used: without a check, each of them fails one request with a 503 although the database
@@ -18,6 +18,8 @@ from django.db.backends.postgresql import base
 from psycopg import Error as PsycopgError
 from psycopg.pq import Format
 
+from mem0server.db.schema import DatabaseSchemaEditor
+
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 # psycopg's own timestamptz loader, compiled (psycopg[binary]). Django registers a Python subclass of it, which keeps
 # psycopg from using the compiled one: 2,000 rows of two times read in 24.4 ms with it, 5.9 ms with this one.
@@ -25,6 +27,8 @@ FAST_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TE
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    SchemaEditorClass = DatabaseSchemaEditor  # migrations beside a running server (mem0server/migrating.py)
+
     def create_cursor(self, name=None):
         """Django's cursor, reading timestamptz with psycopg's compiled loader when both Django and the connection
         are in UTC: the same datetimes (psycopg gives the connection's time zone, Django sets it to TIME_ZONE)."""

@@ -17,6 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import User
 from apikeys.services import apikey_create
 from mem0server.database import describe_database, unreachable_reason
+from memories.management.commands.migrate import Command as MigrateCommand
 
 MIN_PASSWORD_LENGTH = 8
 BOOTSTRAP_KEY_LABEL = "bootstrap"
@@ -114,11 +115,13 @@ class Command(BaseCommand):
         self.stdout.write(f"  {label + ':':<12} {value}")
 
     def _migrate(self, database: str) -> int:
+        """How many migrations this run applied: none when another process, starting at the same time, did."""
         executor = MigrationExecutor(connections[database])
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if pending:
-            call_command("migrate", database=database, interactive=False, verbosity=0)
-        return len(pending)
+        if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            return 0
+        migrate = MigrateCommand()
+        call_command(migrate, database=database, interactive=False, verbosity=0)
+        return migrate.applied
 
     def _check_vector_available(self, database: str) -> None:
         """Before any migration: a server without pgvector would otherwise be left half migrated."""

@@ -1,0 +1,164 @@
+"""`manage.py migrate` beside a running server and beside another migrate (memories/management/commands/migrate.py).
+
+Each test takes the test database back one migration (memories 0018, which drops and builds the scope indexes of
+the memories table: DROP INDEX waits for every transaction that read the table) and migrates it forward again as
+the server's upgrade would, with a transaction of another session in the way or another migrate beside it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connections
+
+from mem0server.migrating import MIGRATE_LOCK_KEY
+
+LAST = ("memories", "0018_scope_indexes_hold_the_account")
+# How long a test waits for something the migrate in its thread does; never reached when it works.
+PATIENCE = 60
+
+
+def connect(**extra) -> psycopg.Connection:
+    params = connections["default"].get_connection_params()
+    params.pop("pool", None)
+    return psycopg.connect(**{**params, **extra}, autocommit=True)
+
+
+def recorded(conn: psycopg.Connection, name: str = LAST[1]) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM django_migrations WHERE app = 'memories' AND name = %s", [name]
+    ).fetchone()[0]
+
+
+def migrating_in_the_background(output: io.StringIO, errors: list, *args: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            call_command("migrate", *args, verbosity=1, stdout=output, stderr=output)
+        except BaseException as exc:  # noqa: BLE001 (the test reads it)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def rewound(request, transactional_db):
+    """The test database taken back to memories `request.param` for the test, forward again after."""
+    call_command("migrate", "memories", request.param, verbosity=0)
+    yield
+    connections.close_all()
+    call_command("migrate", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    ("rewound", "migration", "statement"),
+    [
+        ("0017", LAST[1], "DROP INDEX"),  # atomic: rolled back whole, tried again
+        ("0014", "0015_memory_event", "ALTER TABLE"),  # not atomic: the statement alone tried again
+    ],
+    indirect=["rewound"],
+)
+def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_applies(
+    rewound, settings, migration, statement
+):
+    settings.MIGRATE_LOCK_TIMEOUT_MS = 200
+    reader_limit = f"{settings.MIGRATE_LOCK_TIMEOUT_MS * 25}ms"  # generous: a read waits one attempt at most
+    with connect(application_name="long reader") as holder, connect() as watcher, connect() as reader:
+        # A transaction that read the memories table and stays open, as an add deciding with its LLM does, or a
+        # backup reading the table in chunks.
+        holder_pid = holder.info.backend_pid
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM memories_memory")
+        output, errors = io.StringIO(), []
+        thread = migrating_in_the_background(output, errors)
+        wait_for(
+            lambda: watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", [f"{statement}%"]
+            ).fetchone(),
+            "the migration never waited for the open transaction",
+        )
+        # What the server's requests do meanwhile: a read of the table answers (behind the migration's statement
+        # waiting for its lock, it waited as long as the open transaction lasted).
+        reader.execute(f"SET statement_timeout = '{reader_limit}'")
+        for _ in range(3):
+            assert reader.execute("SELECT count(*) FROM memories_memory").fetchone() == (0,)
+            time.sleep(0.1)
+        assert thread.is_alive() and recorded(watcher, migration) == 0
+        holder.execute("COMMIT")
+        thread.join(PATIENCE)
+        assert not thread.is_alive() and errors == []
+        assert recorded(watcher, migration) == 1 and recorded(watcher) == 1
+    assert f"process {holder_pid} (long reader, idle in transaction" in output.getvalue()
+    assert f"migration memories.{migration}" in output.getvalue().lower()
+
+
+@pytest.mark.parametrize("rewound", ["0017"], indirect=True)
+def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings):
+    settings.MIGRATE_LOCK_TIMEOUT_MS = 100
+    settings.MIGRATE_LOCK_WAIT_SECONDS = 1
+    with connect(application_name="nightly backup") as holder, connect() as watcher:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM memories_memory")
+        with pytest.raises(CommandError) as failed:
+            call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
+        message = str(failed.value)
+        assert "memories.0018_scope_indexes_hold_the_account" in message
+        assert f"process {holder.info.backend_pid} (nightly backup, idle in transaction" in message
+        assert "nothing of it was applied" in message
+        assert recorded(watcher) == 0
+        indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'memories_memory' AND indexname = %s"
+        assert watcher.execute(indexes, ["memory_user_created"]).fetchone() == (1,)  # the old index stays
+        holder.execute("COMMIT")
+    call_command("migrate", verbosity=0)
+    with connect() as watcher:
+        assert recorded(watcher) == 1
+
+
+@pytest.mark.parametrize("rewound", ["0014"], indirect=True)  # before 0015, which is not atomic
+def test_two_migrates_at_once_apply_each_migration_once_and_both_succeed(rewound):
+    with connect() as watcher:
+        first_output, second_output, errors = io.StringIO(), io.StringIO(), []
+        threads = [
+            migrating_in_the_background(first_output, errors),
+            migrating_in_the_background(second_output, errors),
+        ]
+        for thread in threads:
+            thread.join(PATIENCE)
+        assert errors == []
+        applied = watcher.execute(
+            "SELECT name, count(*) FROM django_migrations WHERE app = 'memories' AND name > '0015' GROUP BY name"
+        ).fetchall()
+    names = ["0015_memory_event", "0016_memory_tokens", "0017_memory_tokens_recomputed", LAST[1]]
+    assert sorted(applied) == [(name, 1) for name in names]
+    outputs = first_output.getvalue() + second_output.getvalue()
+    for name in names:
+        assert outputs.count(f"Applying memories.{name}... OK") == 1, outputs
+
+
+@pytest.mark.parametrize("rewound", ["0017"], indirect=True)
+def test_a_migrate_waiting_for_another_says_so(rewound, settings):
+    settings.MIGRATE_LOCK_TIMEOUT_MS = 100
+    settings.MIGRATE_LOCK_WAIT_SECONDS = 1
+    with connect(application_name="replica 2") as other, connect() as watcher:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])  # as a migration in its transaction
+        with pytest.raises(CommandError) as failed:
+            call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
+        assert f"process {other.info.backend_pid} (another migrate, replica 2, idle in transaction" in str(failed.value)
+        assert recorded(watcher) == 0
