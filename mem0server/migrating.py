@@ -5,12 +5,12 @@ A migration that alters a table waits for every transaction that has read it, an
 query of that table waits behind it: an add deciding with its LLM, or a backup reading the table in chunks, would
 hold the whole server up for as long as they last. So a migration's statement waits for its lock at most
 MIGRATE_LOCK_TIMEOUT_MS; then the migration is rolled back (a statement of a migration that is not atomic: that
-statement alone) and tried again after a pause, for up to MIGRATE_LOCK_WAIT_SECONDS in all.
+statement alone) and tried again after a pause, until it has waited MIGRATE_LOCK_WAIT_SECONDS.
 
 Two processes migrating at once (replicas starting together) would both apply a migration (or fail on what the other
-created): so each migration's transaction first takes the database's migrate lock (pg_advisory_xact_lock, which holds
-through a pooler in transaction mode and ends with the transaction), then checks that the migration is still to do;
-if another process did it meanwhile, the migrate plans again.
+created): so each migration first takes the database's migrate lock (pg_advisory_xact_lock, which holds through a
+pooler in transaction mode and ends with its transaction) in a transaction that holds the migration and its record,
+then checks that the migration is still to do; if another process did it meanwhile, the migrate plans again.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ class LockWaits:
 
     def __init__(self, note: Callable[[str], None]):
         self.note = note
+        self.integrity_retries = 0
+        self.elsewhere = 0  # migrations another process did while this one waited for its turn
         self.end()
 
     def begin(self, migration, *, unapplying: bool) -> None:

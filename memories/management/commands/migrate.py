@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.core.management.commands import migrate
-from django.db import connections
+from django.db import connections, transaction
 from django.db.migrations.exceptions import MigrationSchemaMissing
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.utils import OperationalError
+from django.db.utils import IntegrityError, OperationalError
 
-from mem0server.migrating import LockWaits, MigratedElsewhere, current_waits, lock_not_granted, migrating_session
+from mem0server.migrating import (
+    LockWaits,
+    MigratedElsewhere,
+    claim,
+    claimed_apart,
+    current_waits,
+    lock_not_granted,
+    migrating_session,
+)
 
 
 class Command(migrate.Command):
@@ -19,8 +29,10 @@ class Command(migrate.Command):
     )
 
     def handle(self, *args, **options):
-        connection = connections[options["database"]]
+        self.database = options["database"]
+        connection = connections[self.database]
         self.applied = 0  # migrations this run applied (manage.py bootstrap reports it)
+        self.claimed = contextlib.ExitStack()  # the migration's claim on the migrate lock, until it is recorded
         waits = LockWaits(self.stderr.write)
         token = current_waits.set(waits)
         try:
@@ -28,20 +40,10 @@ class Command(migrate.Command):
                 while True:
                     try:
                         return super().handle(*args, **options)
-                    except MigratedElsewhere as done:
-                        self.stderr.write(f"Migration {done} was done by another process meanwhile.")
-                        waits.end()
-                    except MigrationSchemaMissing:
-                        # Another process created the table of applied migrations at the same moment.
-                        if not MigrationRecorder(connection).has_table():
-                            raise
-                    except OperationalError as exc:
-                        # Only an atomic migration is rolled back whole, and so can be tried again from its start.
-                        migration = waits.migration
-                        if not lock_not_granted(exc) or migration is None or not migration.atomic:
-                            raise
-                        waits.pause(connection, f"Migration {migration}", "nothing of it was applied")
-                    waits.migration = None  # planned again, from the migrations still to do
+                    except BaseException as exc:
+                        # Ends the claim's transaction: an atomic migration is rolled back whole (its record too).
+                        if not self.claimed.__exit__(type(exc), exc, exc.__traceback__):
+                            raise_unless_to_retry(exc, waits, connection, self.stderr.write)
         finally:
             current_waits.reset(token)
 
@@ -49,8 +51,47 @@ class Command(migrate.Command):
         waits = current_waits.get()
         if action in ("apply_start", "unapply_start") and waits is not None:
             waits.begin(migration, unapplying=action == "unapply_start")
-        elif action in ("apply_success", "unapply_success") and waits is not None:
+            if not fake:
+                self.claim(migration, waits)
+        super().migration_progress_callback(action, migration, fake)
+        if action in ("apply_success", "unapply_success") and waits is not None:
+            self.claimed.close()  # recorded: an atomic migration commits with its record
             waits.end()
             if action == "apply_success" and not fake:
                 self.applied += 1
-        super().migration_progress_callback(action, migration, fake)
+
+    def claim(self, migration, waits: LockWaits) -> None:
+        """Take the database's migrate lock for `migration`, and make sure it is still to do, until it is recorded
+        (Django records a migration whose SQL is deferred after its schema editor's transaction). An atomic migration
+        runs inside this transaction (its own becomes a savepoint), so it commits with its record."""
+        self.claimed = contextlib.ExitStack()
+        connection = connections[self.database]
+        if migration.atomic:
+            self.claimed.enter_context(transaction.atomic(using=self.database))
+            with connection.cursor() as cursor:
+                claim(cursor, waits)
+        else:
+            self.claimed.enter_context(claimed_apart(connection, waits))
+
+
+def raise_unless_to_retry(exc: BaseException, waits: LockWaits, connection, note) -> None:
+    """Return when the migrate should plan again (after a pause when a lock was not granted in time)."""
+    if isinstance(exc, MigratedElsewhere):
+        if not waits.elsewhere:
+            note(f"Migration {exc} was done by another process meanwhile; so are any others it does (left out here).")
+        waits.elsewhere += 1
+        waits.end()
+        return
+    if isinstance(exc, MigrationSchemaMissing) and MigrationRecorder(connection).has_table():
+        return  # another process created the table of applied migrations at the same moment
+    if isinstance(exc, IntegrityError) and waits.migration is None and waits.integrity_retries < 3:
+        # After the migrations, Django's post_migrate receivers add the content types and permissions missing: two
+        # processes adding the same ones at once. Planned again, they find nothing missing.
+        waits.integrity_retries += 1
+        return
+    migration = waits.migration
+    # Only an atomic migration is rolled back whole, and so can be tried again from its start.
+    if isinstance(exc, OperationalError) and lock_not_granted(exc) and migration is not None and migration.atomic:
+        waits.pause(connection, f"Migration {migration}", "nothing of it was applied")
+        return
+    raise exc
