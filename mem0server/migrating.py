@@ -128,7 +128,13 @@ class MigratedElsewhere(Exception):
 
 def claim(cursor, waits: LockWaits) -> None:
     """In the migration's transaction: wait for the database's migrate lock (another process applying a migration
-    holds it until its transaction ends), then make sure the migration is still to do."""
+    holds it until its transaction ends), then make sure the migration is still to do. The transaction has the
+    migrating session's limits of its own, which a pooler in transaction mode keeps with it (a session's SET there
+    went to whichever server connection ran it)."""
+    cursor.execute(
+        "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; "
+        f"SET LOCAL lock_timeout = {int(settings.MIGRATE_LOCK_TIMEOUT_MS)}"
+    )
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])
     migration = waits.migration
     cursor.execute(
@@ -156,10 +162,6 @@ def claimed_apart(connection, waits: LockWaits) -> Iterator[None]:
         while True:
             try:
                 with lock.cursor() as cursor:
-                    cursor.execute(
-                        "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; "
-                        f"SET LOCAL lock_timeout = {int(settings.MIGRATE_LOCK_TIMEOUT_MS)}"
-                    )
                     claim(cursor, waits)
                 break
             except psycopg.errors.LockNotAvailable:
