@@ -151,6 +151,15 @@ def on_exit(server):
         shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
+def post_worker_init(worker) -> None:
+    """The first worker, once Django is loaded, logs the database connections the layout may open against what
+    PostgreSQL takes (a warning when they may not fit: mem0server/connection_budget.py)."""
+    if worker.age == 1:
+        from mem0server.connection_budget import log_connection_budget
+
+        log_connection_budget(workers, _threads, worker.log)
+
+
 def when_ready(server) -> None:
     server.log.info(
         "layout: %s workers x %s threads, %s embedder threads each, on %s usable cores",

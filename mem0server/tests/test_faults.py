@@ -287,6 +287,12 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")
 
 
+def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):
+    [line] = [line for line in live.log_path.read_text().splitlines() if "database connections:" in line]
+    assert "[INFO] database connections: the 1 worker may open up to 11 (11 each: a pool of DB_POOL_MAX_SIZE 10" in line
+    assert "PostgreSQL takes 97 (max_connections 100, 3 reserved)" in line  # the embedded PostgreSQL's defaults
+
+
 def test_the_log_says_when_the_embedder_starts_loading_and_when_it_is_ready(live):
     log = wait_for(
         lambda: (text := live.log_path.read_text(errors="replace")) and "embedder ready (" in text and text,

@@ -1,0 +1,68 @@
+"""How many database connections gunicorn's layout may open, against how many PostgreSQL takes: one line at start
+(gunicorn.conf.py, the first worker), a warning when the layout may need more.
+
+Each worker process keeps a pool of up to DB_POOL_MAX_SIZE connections and one more listening for key revocations
+(apikeys/listener.py). The default layout grows with the cores (README, Sizing): on 8 cores, 16 workers may open 176
+connections, and PostgreSQL's default max_connections is 100. Past it, a connection PostgreSQL refuses ("too many
+clients already") leaves requests waiting DB_POOL_TIMEOUT for one of their worker's, then answering 503, and a job
+worker or `manage.py` command that cannot connect fails.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+# Besides its pool, each server process keeps one connection listening for key revocations.
+LISTENING = 1
+
+
+def per_worker(threads: int, pool_size: int | None) -> tuple[int, str]:
+    """The connections one server process may hold, and what they are."""
+    if pool_size:
+        return pool_size + LISTENING, f"a pool of DB_POOL_MAX_SIZE {pool_size} and 1 listening"
+    # Without a pool, each thread keeps its own (DB_CONN_MAX_AGE), and so does the request log's writer.
+    return threads + 1 + LISTENING, f"without a pool: one for each of {threads} threads, the request log's, 1 listening"
+
+
+def connection_budget(workers: int, threads: int, pool_size: int | None) -> tuple[int, str]:
+    """(logging level, message): what `workers` server processes of `threads` threads, with pools of `pool_size`
+    connections (None: no pool), may open against what PostgreSQL takes."""
+    each, what = per_worker(threads, pool_size)
+    needed = workers * each
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int"
+            "     + coalesce(current_setting('reserved_connections', true)::int, 0), "
+            "  (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        )
+        most, reserved, open_now = cursor.fetchone()
+    allowed = most - reserved
+    said = (
+        f"database connections: the {workers} worker{'s' * (workers != 1)} may open up to {needed} ({each} each: "
+        f"{what}); "
+        f"PostgreSQL takes {allowed} (max_connections {most}, {reserved} reserved), {open_now} open now"
+    )
+    if needed <= allowed:
+        return logging.INFO, said
+    return logging.WARNING, (
+        f"{said}. Under load the workers may be refused connections (requests answer 503 after DB_POOL_TIMEOUT): "
+        f"raise PostgreSQL's max_connections to {needed + 10} or more (leaving room for the job workers and "
+        "manage.py), or lower GUNICORN_WORKERS or DB_POOL_MAX_SIZE. Behind a pooler (PgBouncer) the workers' "
+        "connections count against its max_client_conn instead"
+    )
+
+
+def log_connection_budget(workers: int, threads: int, log) -> None:
+    """Log connection_budget's line, or why it could not be worked out; never stops a worker from starting."""
+    try:
+        pool = settings.DATABASES[DEFAULT_DB_ALIAS]["OPTIONS"].get("pool")
+        level, message = connection_budget(workers, threads, pool["max_size"] if pool else None)
+    except DatabaseError as exc:
+        log.info("database connections: not checked at start (%s)", " ".join(str(exc).split()))
+        return
+    finally:
+        connections[DEFAULT_DB_ALIAS].close()
+    (log.warning if level == logging.WARNING else log.info)("%s", message)
