@@ -6,8 +6,8 @@ deleted, or an account's is_active, role or Django admin flags change or it is d
 when that transaction commits. A thread of each process that keeps a key cache LISTENs on a connection of its
 own (one more database connection per server worker) and clears the cache on each notification, and also each
 time it (re)connects, since it may have missed some meanwhile. While it has no connection (the database
-restarting, or a pooler in transaction mode, which does not pass notifications on) cached keys still expire
-after API_KEY_CACHE_SECONDS.
+restarting, or a pooler in transaction mode, which does not pass notifications on, unless DATABASE_LISTEN_URL
+names PostgreSQL itself) cached keys still expire after API_KEY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import threading
 from collections.abc import Callable
 
 import psycopg
+from django.conf import settings
 from django.db import connection
+
+from mem0server.database import connection_params
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,10 @@ class AuthListener:
         with self._lock:
             if self._running():
                 return
-            params = connection.get_connection_params()  # the database Django uses here (tests: the test one)
+            if settings.LISTEN_DATABASE is not None:  # past a pooler in transaction mode, on PostgreSQL itself
+                params = connection_params(settings.LISTEN_DATABASE)
+            else:
+                params = connection.get_connection_params()  # the database Django uses here (tests: the test one)
             self._pid, self._stop = os.getpid(), threading.Event()
             self.listening = threading.Event()
             self._thread = threading.Thread(target=self._run, args=(params,), name="mem0-auth-listener", daemon=True)

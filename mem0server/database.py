@@ -43,19 +43,30 @@ def describe_database(db: dict) -> str:
     return f"postgresql://{db['USER'] or '(default user)'}@{where}/{db['NAME']}"
 
 
+# OPTIONS of a DATABASES entry that are Django's, not libpq's.
+DJANGO_OPTIONS = {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
+
+
+def connection_params(db: dict) -> dict:
+    """psycopg.connect()'s arguments for a DATABASES entry: its libpq options too (`options`, which carries the
+    timeouts, and any the URL's query gave, such as sslmode)."""
+    params = {"host": db["HOST"] or None, "port": db.get("PORT") or None, "user": db["USER"] or None}
+    params |= {"password": db.get("PASSWORD") or None, "dbname": db["NAME"]}
+    params |= {key: value for key, value in db.get("OPTIONS", {}).items() if key not in DJANGO_OPTIONS}
+    return {key: value for key, value in params.items() if value is not None}
+
+
 def unreachable_reason(db: dict) -> str | None:
     """Why a direct connection to the server in `db` fails (refused, unknown host, bad password, a pooler refusing
     the timeouts …), or None if it does not: a connection pool's own error says only that it waited."""
     import psycopg
 
-    params = {"host": db["HOST"] or None, "port": db.get("PORT") or None, "user": db["USER"] or None}
-    params |= {"password": db.get("PASSWORD") or None, "dbname": db["NAME"], "connect_timeout": 5}
-    params["options"] = db.get("OPTIONS", {}).get("options")  # the timeouts, as the server's connections send them
+    params = connection_params(db) | {"connect_timeout": 5}
     try:
-        psycopg.connect(**{key: value for key, value in params.items() if value is not None}).close()
+        psycopg.connect(**params).close()
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split())
-        if "unsupported startup parameter" in reason and params["options"]:
+        if "unsupported startup parameter" in reason and params.get("options"):
             reason += (
                 ". A pooler (PgBouncer) does not pass on the startup parameter `options`, which carries "
                 "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: set both to 0 and set the timeouts "

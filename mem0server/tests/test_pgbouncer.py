@@ -83,16 +83,40 @@ print(json.dumps(sorted(json.loads(line)["memory"] for line in out.getvalue().sp
 """
 
 
+# A key this process checked and keeps (for an hour), then revoked by another session: the process's key cache must
+# hear of it and forget the key. Its listener LISTENs where DATABASE_LISTEN_URL says; through the pooler in
+# transaction mode the notification never reached it.
+REVOKED_ELSEWHERE = """
+import json, os, time
+import psycopg
+from accounts.models import User
+from apikeys.services import apikey_authenticate, apikey_create, key_cache
+
+user = User.objects.create_user("listener@example.com", "correct horse battery", name="L")
+_, key = apikey_create(user=user, label="bot")
+assert apikey_authenticate(key=key) is not None
+listening = key_cache.listener.listening.wait(60)
+assert apikey_authenticate(key=key) is not None  # kept again after the listener's first clearing
+with psycopg.connect(os.environ["DIRECT_URL"], autocommit=True) as other:
+    other.execute("UPDATE apikeys_apikey SET revoked_at = now() WHERE user_id = %s", [user.pk])
+deadline = time.monotonic() + 60
+while apikey_authenticate(key=key) is not None and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({"listening": listening, "forgotten": apikey_authenticate(key=key) is None}))
+"""
+
+
 def through(port: int, database_url: str) -> str:
     return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
 
 
-def manage_shell(script: str, database_url: str) -> subprocess.CompletedProcess:
-    """`manage.py shell -c script` in its own process on `database_url`, sending no timeouts; it must succeed."""
+def manage_shell(script: str, database_url: str, **variables: str) -> subprocess.CompletedProcess:
+    """`manage.py shell -c script` in its own process on `database_url` (more environment in `variables`), sending
+    no timeouts; it must succeed."""
     result = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and manage.py)
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=django_settings.BASE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url, **NO_TIMEOUTS},
+        env={**os.environ, "DATABASE_URL": database_url, **NO_TIMEOUTS, **variables},
         capture_output=True,
         text=True,
         timeout=300,
@@ -112,7 +136,7 @@ def test_behind_pgbouncer_the_timeouts_it_refuses_are_one_line_saying_what_to_se
     assert "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: set both to 0" in error
 
 
-def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_and_backs_up_in_transaction_mode(
+def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_backs_up_and_hears_revocations(
     fresh_database_url, tmp_path
 ):
     settings_dict = connections["default"].settings_dict
@@ -130,6 +154,17 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_and_ba
     with pgbouncer(settings_dict, tmp_path / "backup", mode="transaction", server_connections=2) as port:
         result = manage_shell(BACKUP_WHILE_ANOTHER_CLIENT_WORKS, through(port, fresh_database_url))
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [f"Memory number {n}" for n in range(5)]
+
+    # The key cache listens for revocations past the pooler, on PostgreSQL itself (DATABASE_LISTEN_URL).
+    with pgbouncer(settings_dict, tmp_path / "listen", mode="transaction") as port:
+        result = manage_shell(
+            REVOKED_ELSEWHERE,
+            through(port, fresh_database_url),
+            DATABASE_LISTEN_URL=fresh_database_url,
+            DIRECT_URL=fresh_database_url,
+            API_KEY_CACHE_SECONDS="3600",
+        )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"listening": True, "forgotten": True}
 
 
 # Two adds of one scope decide through a pooler in transaction mode with one server connection: the second takes the
