@@ -109,22 +109,29 @@ def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_appli
 
 
 @pytest.mark.parametrize("rewound", ["0017"], indirect=True)
-def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings):
+@pytest.mark.parametrize(
+    ("holder", "holds", "named"),
+    [
+        ("nightly backup", "SELECT count(*) FROM memories_memory", ""),  # a transaction that read the table
+        ("replica 2", f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK_KEY})", "another migrate, "),  # mid-migration
+    ],
+)
+def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings, holder, holds, named):
     settings.MIGRATE_LOCK_TIMEOUT_MS = 100
     settings.MIGRATE_LOCK_WAIT_SECONDS = 1
-    with connect(application_name="nightly backup") as holder, connect() as watcher:
-        holder.execute("BEGIN")
-        holder.execute("SELECT count(*) FROM memories_memory")
+    with connect(application_name=holder) as other, connect() as watcher:
+        other.execute("BEGIN")
+        other.execute(holds)
         with pytest.raises(CommandError) as failed:
             call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
         message = str(failed.value)
         assert "memories.0018_scope_indexes_hold_the_account" in message
-        assert f"process {holder.info.backend_pid} (nightly backup, idle in transaction" in message
+        assert f"process {other.info.backend_pid} ({named}{holder}, idle in transaction" in message
         assert "nothing of it was applied" in message
         assert recorded(watcher) == 0
         indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'memories_memory' AND indexname = %s"
         assert watcher.execute(indexes, ["memory_user_created"]).fetchone() == (1,)  # the old index stays
-        holder.execute("COMMIT")
+        other.execute("COMMIT")
     call_command("migrate", verbosity=0)
     with connect() as watcher:
         assert recorded(watcher) == 1
@@ -149,16 +156,3 @@ def test_two_migrates_at_once_apply_each_migration_once_and_both_succeed(rewound
     outputs = first_output.getvalue() + second_output.getvalue()
     for name in names:
         assert outputs.count(f"Applying memories.{name}... OK") == 1, outputs
-
-
-@pytest.mark.parametrize("rewound", ["0017"], indirect=True)
-def test_a_migrate_waiting_for_another_says_so(rewound, settings):
-    settings.MIGRATE_LOCK_TIMEOUT_MS = 100
-    settings.MIGRATE_LOCK_WAIT_SECONDS = 1
-    with connect(application_name="replica 2") as other, connect() as watcher:
-        other.execute("BEGIN")
-        other.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])  # as a migration in its transaction
-        with pytest.raises(CommandError) as failed:
-            call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
-        assert f"process {other.info.backend_pid} (another migrate, replica 2, idle in transaction" in str(failed.value)
-        assert recorded(watcher) == 0
