@@ -33,30 +33,29 @@ class Command(migrate.Command):
         connection = connections[self.database]
         self.applied = 0  # migrations this run applied (manage.py bootstrap reports it)
         self.claimed = contextlib.ExitStack()  # the migration's claim on the migrate lock, until it is recorded
-        waits = LockWaits(self.stderr.write)
-        token = current_waits.set(waits)
+        self.waits = LockWaits(self.stderr.write)
+        token = current_waits.set(self.waits)
         try:
             with migrating_session(connection):
                 while True:
                     try:
                         return super().handle(*args, **options)
                     except BaseException as exc:
-                        # Ends the claim's transaction: an atomic migration is rolled back whole (its record too).
-                        if not self.claimed.__exit__(type(exc), exc, exc.__traceback__):
-                            raise_unless_to_retry(exc, waits, connection, self.stderr.write)
+                        # The claim's transaction ends: an atomic migration is rolled back whole, its record too.
+                        self.claimed.__exit__(type(exc), exc, exc.__traceback__)
+                        raise_unless_to_retry(exc, self.waits, connection, self.stderr.write)
         finally:
             current_waits.reset(token)
 
     def migration_progress_callback(self, action, migration=None, fake=False):
-        waits = current_waits.get()
-        if action in ("apply_start", "unapply_start") and waits is not None:
-            waits.begin(migration, unapplying=action == "unapply_start")
+        if action in ("apply_start", "unapply_start"):
+            self.waits.begin(migration, unapplying=action == "unapply_start")
             if not fake:
-                self.claim(migration, waits)
+                self.claim(migration, self.waits)
         super().migration_progress_callback(action, migration, fake)
-        if action in ("apply_success", "unapply_success") and waits is not None:
+        if action in ("apply_success", "unapply_success"):
             self.claimed.close()  # recorded: an atomic migration commits with its record
-            waits.end()
+            self.waits.end()
             if action == "apply_success" and not fake:
                 self.applied += 1
 
