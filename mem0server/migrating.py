@@ -35,34 +35,36 @@ def lock_not_granted(exc: BaseException) -> bool:
     return isinstance(exc, lock_timeout) or isinstance(exc.__cause__, lock_timeout)
 
 
-def _holders(cursor) -> str:
+def _holders(cursor) -> tuple[str, bool]:
     """Who a migration waited for: another migrate (the holder of the migrate lock), and the sessions holding locks on
-    this database's tables in transactions older than the lock timeout."""
+    this database's tables in transactions older than the lock timeout; and whether another migrate is among them."""
     cursor.execute(
         "SELECT a.pid, a.application_name, a.state, extract(epoch FROM clock_timestamp() - a.xact_start)::int, "
-        "       bool_or(l.locktype = 'advisory') "
+        "       bool_or(l.locktype = 'advisory') AS migrating "
         "FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
         "WHERE l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "  AND a.pid <> pg_backend_pid() "
         "  AND (l.locktype = 'advisory' AND (l.classid::bigint << 32 | l.objid::bigint) = %s "
         "       OR l.locktype = 'relation' AND a.xact_start < clock_timestamp() - make_interval(secs => %s)) "
         "GROUP BY a.pid, a.application_name, a.state, a.xact_start "
-        "ORDER BY a.xact_start LIMIT 3",
+        "ORDER BY migrating DESC, a.xact_start LIMIT 3",
         [MIGRATE_LOCK_KEY, settings.MIGRATE_LOCK_TIMEOUT_MS / 1000],
     )
     rows = cursor.fetchall()
     if not rows:
-        return "a transaction that has ended since"
-    return ", ".join(
+        return "a transaction that has ended since", False
+    said = ", ".join(
         f"process {pid} ({'another migrate, ' if migrating else ''}{name or 'no application name'}, "
         f"{state or 'state not visible to this role'}, its transaction open {age} s)"
         for pid, name, state, age, migrating in rows
     )
+    return said, any(row[4] for row in rows)
 
 
 class LockWaits:
     """A migrate's waits for locks, migration by migration: pauses growing from 1 s to LONGEST_PAUSE, and a
-    CommandError naming who holds them once one migration has waited MIGRATE_LOCK_WAIT_SECONDS."""
+    CommandError naming who holds them once one migration has waited MIGRATE_LOCK_WAIT_SECONDS (for anything but
+    another migrate, which it waits for as long as that one runs)."""
 
     def __init__(self, note: Callable[[str], None]):
         self.note = note
@@ -83,9 +85,11 @@ class LockWaits:
         """After `what` did not get its lock: sleep, or raise CommandError when the time is up. `applied` says
         what stays of it."""
         with connection.cursor() as cursor:
-            holders = _holders(cursor)
+            holders, another_migrate = _holders(cursor)
         now = time.monotonic()
-        if self.waiting_since is None:  # since the first attempt began waiting
+        # Counted from the first try's wait; not while another migrate holds the lock: that one makes progress (a
+        # data migration may take minutes), and gives up itself if it waits too long.
+        if self.waiting_since is None or another_migrate:
             self.waiting_since = now - settings.MIGRATE_LOCK_TIMEOUT_MS / 1000
         waited = now - self.waiting_since
         left = settings.MIGRATE_LOCK_WAIT_SECONDS - waited

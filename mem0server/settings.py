@@ -303,8 +303,8 @@ _default_db["ENGINE"] = "mem0server.db"
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, low=0)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, low=0)
 # A migration's statement waits this long for a lock (a transaction of the running server's holding the table);
-# then the migration is rolled back, and tried again after a pause, until MIGRATE_LOCK_WAIT_SECONDS have passed
-# (memories/management/commands/migrate.py). Meanwhile the server's queries of that table wait behind it at most
+# then the migration is rolled back, and tried again after a pause, until it has waited MIGRATE_LOCK_WAIT_SECONDS (not
+# counting waits for another process's migrate: memories/management/commands/migrate.py). Meanwhile the server's queries of that table wait behind it at most
 # this long each time.
 MIGRATE_LOCK_TIMEOUT_MS = env_int("MIGRATE_LOCK_TIMEOUT_MS", 2_000, low=1)
 MIGRATE_LOCK_WAIT_SECONDS = env_float("MIGRATE_LOCK_WAIT_SECONDS", 600.0, low=0)

@@ -109,31 +109,45 @@ def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_appli
 
 
 @pytest.mark.parametrize("rewound", ["0017"], indirect=True)
-@pytest.mark.parametrize(
-    ("holder", "holds", "named"),
-    [
-        ("nightly backup", "SELECT count(*) FROM memories_memory", ""),  # a transaction that read the table
-        ("replica 2", f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK_KEY})", "another migrate, "),  # mid-migration
-    ],
-)
-def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings, holder, holds, named):
+def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings):
     settings.MIGRATE_LOCK_TIMEOUT_MS = 100
     settings.MIGRATE_LOCK_WAIT_SECONDS = 1
-    with connect(application_name=holder) as other, connect() as watcher:
-        other.execute("BEGIN")
-        other.execute(holds)
+    with connect(application_name="nightly backup") as holder, connect() as watcher:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM memories_memory")
         with pytest.raises(CommandError) as failed:
             call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
         message = str(failed.value)
         assert "memories.0018_scope_indexes_hold_the_account" in message
-        assert f"process {other.info.backend_pid} ({named}{holder}, idle in transaction" in message
+        assert f"process {holder.info.backend_pid} (nightly backup, idle in transaction" in message
         assert "nothing of it was applied" in message
         assert recorded(watcher) == 0
         indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'memories_memory' AND indexname = %s"
         assert watcher.execute(indexes, ["memory_user_created"]).fetchone() == (1,)  # the old index stays
-        other.execute("COMMIT")
+        holder.execute("COMMIT")
     call_command("migrate", verbosity=0)
     with connect() as watcher:
+        assert recorded(watcher) == 1
+
+
+@pytest.mark.parametrize("rewound", ["0017"], indirect=True)
+def test_a_migrate_waits_for_another_as_long_as_that_one_runs(rewound, settings):
+    """Another process's migration makes progress (a data migration may take minutes): waiting for it has no time
+    limit, and each try says who it waits for."""
+    settings.MIGRATE_LOCK_TIMEOUT_MS = 100
+    settings.MIGRATE_LOCK_WAIT_SECONDS = 1
+    with connect(application_name="replica 2") as other, connect() as watcher:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])  # as a migration in its transaction
+        output, errors = io.StringIO(), []
+        thread = migrating_in_the_background(output, errors)
+        waiting = f"waits for a lock held by process {other.info.backend_pid} (another migrate, replica 2, idle in"
+        # Three tries: pauses of 1 and 2 s between them, past MIGRATE_LOCK_WAIT_SECONDS.
+        wait_for(lambda: output.getvalue().count(waiting) >= 3, "the migrate never tried three times")
+        assert thread.is_alive() and errors == [] and recorded(watcher) == 0
+        other.execute("COMMIT")
+        thread.join(PATIENCE)
+        assert not thread.is_alive() and errors == []
         assert recorded(watcher) == 1
 
 
