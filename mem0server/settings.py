@@ -299,13 +299,13 @@ _default_db["ENGINE"] = "mem0server.db"
 # PostgreSQL ends a statement running longer than this (the request answers 503 datastore_timeout) and a
 # session idle inside a transaction for longer than that (a request whose client left, holding locks and a
 # pooled connection). 0 sends none: the database's own setting applies (off unless set on the role or database).
-# `manage.py migrate` runs without them (memories/apps.py).
+# `manage.py migrate` runs without them (mem0server/migrating.py).
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, low=0)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, low=0)
 # A migration's statement waits this long for a lock (a transaction of the running server's holding the table);
-# then the migration is rolled back, and tried again after a pause, until it has waited MIGRATE_LOCK_WAIT_SECONDS (not
-# counting waits for another process's migrate: memories/management/commands/migrate.py). Meanwhile the server's queries of that table wait behind it at most
-# this long each time.
+# then the migration is rolled back, and tried again after a pause, until it has waited MIGRATE_LOCK_WAIT_SECONDS
+# (not counting waits for another process's migrate: mem0server/migrating.py). Meanwhile the server's queries of
+# that table wait behind it at most this long each time.
 MIGRATE_LOCK_TIMEOUT_MS = env_int("MIGRATE_LOCK_TIMEOUT_MS", 2_000, low=1)
 MIGRATE_LOCK_WAIT_SECONDS = env_float("MIGRATE_LOCK_WAIT_SECONDS", 600.0, low=0)
 # Both go to PostgreSQL as the startup parameter `options`, which a pooler (PgBouncer) refuses: a timeout of 0 is not
