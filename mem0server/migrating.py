@@ -108,16 +108,26 @@ class LockWaits:
 current_waits: ContextVar[LockWaits | None] = ContextVar("migration_lock_waits", default=None)
 
 
+def _limits(set_: str) -> str:
+    """A migration's limits, for the session (`SET`) or its transaction (`SET LOCAL`): no statement timeout nor idle
+    timeout, and MIGRATE_LOCK_TIMEOUT_MS for any one lock."""
+    return "; ".join(
+        f"{set_} {name} = {value}"
+        for name, value in (
+            ("statement_timeout", 0),
+            ("idle_in_transaction_session_timeout", 0),
+            ("lock_timeout", int(settings.MIGRATE_LOCK_TIMEOUT_MS)),
+        )
+    )
+
+
 @contextlib.contextmanager
 def migrating_session(connection) -> Iterator[None]:
     """The migrating session's limits: no statement timeout (a migration may build an index over every memory) nor
     idle timeout (it may pause between statements), and MIGRATE_LOCK_TIMEOUT_MS for any one lock. The session's own
     settings again afterwards."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; "
-            f"SET lock_timeout = {int(settings.MIGRATE_LOCK_TIMEOUT_MS)}"
-        )
+        cursor.execute(_limits("SET"))
     try:
         yield
     finally:
@@ -135,10 +145,7 @@ def claim(cursor, waits: LockWaits) -> None:
     holds it until its transaction ends), then make sure the migration is still to do. The transaction has the
     migrating session's limits of its own, which a pooler in transaction mode keeps with it (a session's SET there
     went to whichever server connection ran it)."""
-    cursor.execute(
-        "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; "
-        f"SET LOCAL lock_timeout = {int(settings.MIGRATE_LOCK_TIMEOUT_MS)}"
-    )
+    cursor.execute(_limits("SET LOCAL"))
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])
     migration = waits.migration
     cursor.execute(
