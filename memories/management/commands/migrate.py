@@ -51,7 +51,7 @@ class Command(migrate.Command):
         if action in ("apply_start", "unapply_start"):
             self.waits.begin(migration, unapplying=action == "unapply_start")
             if not fake:
-                self.claim(migration, self.waits)
+                self.take_turn(migration, self.waits)
         super().migration_progress_callback(action, migration, fake)
         if action in ("apply_success", "unapply_success"):
             self.claimed.close()  # recorded: an atomic migration commits with its record
@@ -59,7 +59,7 @@ class Command(migrate.Command):
             if action == "apply_success" and not fake:
                 self.applied += 1
 
-    def claim(self, migration, waits: LockWaits) -> None:
+    def take_turn(self, migration, waits: LockWaits) -> None:
         """Take the database's migrate lock for `migration`, and make sure it is still to do, until it is recorded
         (Django records a migration whose SQL is deferred after its schema editor's transaction). An atomic migration
         runs inside this transaction (its own becomes a savepoint), so it commits with its record."""
