@@ -35,41 +35,41 @@ def lock_not_granted(exc: BaseException) -> bool:
     return isinstance(exc, lock_timeout) or isinstance(exc.__cause__, lock_timeout)
 
 
-def _holders(cursor) -> tuple[str, bool]:
-    """Who a migration waited for: another migrate (the holder of the migrate lock), and the sessions holding locks on
-    this database's tables in transactions older than the lock timeout; and whether another migrate is among them."""
+def _holders(cursor, *, of_turn: bool = False, besides: tuple[int, ...] = ()) -> str:
+    """Who a migration waits for: with `of_turn`, the process holding the migrate lock (another migrate); otherwise
+    the sessions holding locks on this database's tables in transactions older than the lock timeout, but for this
+    session and the migrate's own connections `besides` (the one holding a non-atomic migration's turn)."""
     cursor.execute(
-        "SELECT a.pid, a.application_name, a.state, extract(epoch FROM clock_timestamp() - a.xact_start)::int, "
-        "       bool_or(l.locktype = 'advisory') AS migrating "
+        "SELECT a.pid, a.application_name, a.state, extract(epoch FROM clock_timestamp() - a.xact_start)::int "
         "FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
         "WHERE l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "  AND a.pid <> pg_backend_pid() "
-        "  AND (l.locktype = 'advisory' AND (l.classid::bigint << 32 | l.objid::bigint) = %s "
-        "       OR l.locktype = 'relation' AND a.xact_start < clock_timestamp() - make_interval(secs => %s)) "
-        "GROUP BY a.pid, a.application_name, a.state, a.xact_start "
-        "ORDER BY migrating DESC, a.xact_start LIMIT 3",
-        [MIGRATE_LOCK_KEY, settings.MIGRATE_LOCK_TIMEOUT_MS / 1000],
+        "  AND a.pid <> pg_backend_pid() AND a.pid <> ALL(%s) "
+        "  AND (%s AND l.locktype = 'advisory' AND (l.classid::bigint << 32 | l.objid::bigint) = %s "
+        "       OR NOT %s AND l.locktype = 'relation' "
+        "          AND a.xact_start < clock_timestamp() - make_interval(secs => %s)) "
+        "GROUP BY a.pid, a.application_name, a.state, a.xact_start ORDER BY a.xact_start LIMIT 3",
+        [list(besides), of_turn, MIGRATE_LOCK_KEY, of_turn, settings.MIGRATE_LOCK_TIMEOUT_MS / 1000],
     )
     rows = cursor.fetchall()
     if not rows:
-        return "a transaction that has ended since", False
-    said = ", ".join(
-        f"process {pid} ({'another migrate, ' if migrating else ''}{name or 'no application name'}, "
-        f"{state or 'state not visible to this role'}, its transaction open {age} s)"
-        for pid, name, state, age, migrating in rows
+        return "a transaction that has ended since"
+    return ", ".join(
+        f"process {pid} ({name or 'no application name'}, {state or 'state not visible to this role'}, "
+        f"its transaction open {age} s)"
+        for pid, name, state, age in rows
     )
-    return said, any(row[4] for row in rows)
 
 
 class LockWaits:
     """A migrate's waits for locks, migration by migration: pauses growing from 1 s to LONGEST_PAUSE, and a
-    CommandError naming who holds them once one migration has waited MIGRATE_LOCK_WAIT_SECONDS (for anything but
-    another migrate, which it waits for as long as that one runs)."""
+    CommandError naming who holds them once one migration has waited MIGRATE_LOCK_WAIT_SECONDS. (Its wait for its
+    turn while another migrate applies a migration has no time limit: see claim().)"""
 
     def __init__(self, note: Callable[[str], None]):
         self.note = note
         self.integrity_retries = 0
         self.elsewhere = 0  # migrations another process did while this one waited for its turn
+        self.apart: tuple[int, ...] = ()  # the server process of the connection holding the turn, if apart
         self.end()
 
     def begin(self, migration, *, unapplying: bool) -> None:
@@ -85,11 +85,9 @@ class LockWaits:
         """After `what` did not get its lock: sleep, or raise CommandError when the time is up. `applied` says
         what stays of it."""
         with connection.cursor() as cursor:
-            holders, another_migrate = _holders(cursor)
+            holders = _holders(cursor, besides=self.apart)
         now = time.monotonic()
-        # Counted from the first try's wait; not while another migrate holds the lock: that one makes progress (a
-        # data migration may take minutes), and gives up itself if it waits too long.
-        if self.waiting_since is None or another_migrate:
+        if self.waiting_since is None:  # counted from the first try's wait
             self.waiting_since = now - settings.MIGRATE_LOCK_TIMEOUT_MS / 1000
         waited = now - self.waiting_since
         left = settings.MIGRATE_LOCK_WAIT_SECONDS - waited
@@ -141,12 +139,20 @@ class MigratedElsewhere(Exception):
 
 
 def claim(cursor, waits: LockWaits) -> None:
-    """In the migration's transaction: wait for the database's migrate lock (another process applying a migration
-    holds it until its transaction ends), then make sure the migration is still to do. The transaction has the
-    migrating session's limits of its own, which a pooler in transaction mode keeps with it (a session's SET there
-    went to whichever server connection ran it)."""
+    """In the migration's transaction: take the database's migrate lock (another process applying a migration holds
+    it until its transaction ends), then make sure the migration is still to do. The transaction has the migrating
+    session's limits of its own, which a pooler in transaction mode keeps with it (a session's SET there went to
+    whichever server connection ran it). Waiting for another migrate has no time limit: that one makes progress (a
+    data migration may take minutes) and gives up itself if it waits too long; this one waits on the lock itself,
+    holding nothing anyone else waits for, and goes on the moment the other's migration ends."""
     cursor.execute(_limits("SET LOCAL"))
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])
+    if not cursor.fetchone()[0]:
+        holder = _holders(cursor, of_turn=True)
+        waits.note(f"Migration {waits.migration} waits for another migrate to finish its migration: {holder}.")
+        cursor.execute("SET LOCAL lock_timeout = 0")
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])
+        cursor.execute(f"SET LOCAL lock_timeout = {int(settings.MIGRATE_LOCK_TIMEOUT_MS)}")
     migration = waits.migration
     cursor.execute(
         "SELECT EXISTS (SELECT 1 FROM django_migrations WHERE app = %s AND name = %s)",
@@ -168,6 +174,7 @@ def claimed_apart(connection, waits: LockWaits) -> Iterator[None]:
         params = connection.get_connection_params()
         params.pop("cursor_factory", None)
         lock = psycopg.connect(**params)
+    waits.apart = (lock.info.backend_pid,)
     try:
         lock.autocommit = False
         while True:
@@ -180,6 +187,7 @@ def claimed_apart(connection, waits: LockWaits) -> Iterator[None]:
                 waits.pause(connection, f"Migration {waits.migration}", "nothing of it was applied")
         yield
     finally:
+        waits.apart = ()
         lock.rollback()  # the lock's transaction ends
         if pool is not None:
             pool.putconn(lock)

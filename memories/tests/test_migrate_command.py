@@ -108,32 +108,48 @@ def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_appli
     assert f"migration memories.{migration}" in output.getvalue().lower()
 
 
-@pytest.mark.parametrize("rewound", ["0017"], indirect=True)
-def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings):
+@pytest.mark.parametrize(
+    ("rewound", "migration", "what", "applied"),
+    [
+        ("0017", LAST[1], "Migration memories.", "nothing of it was applied"),
+        # Not atomic: its statements wait one by one, each on a connection apart from the one holding its turn.
+        ("0014", "0015_memory_event", "A statement of migration memories.", "that statement was not applied"),
+    ],
+    indirect=["rewound"],
+)
+def test_a_migration_that_waits_too_long_says_for_whom_and_applies_nothing(rewound, settings, migration, what, applied):
     settings.MIGRATE_LOCK_TIMEOUT_MS = 100
     settings.MIGRATE_LOCK_WAIT_SECONDS = 1
     with connect(application_name="nightly backup") as holder, connect() as watcher:
+        holder.execute("SET idle_in_transaction_session_timeout = 0")  # it stays until the test ends it
         holder.execute("BEGIN")
         holder.execute("SELECT count(*) FROM memories_memory")
-        with pytest.raises(CommandError) as failed:
-            call_command("migrate", verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
-        message = str(failed.value)
-        assert "memories.0018_scope_indexes_hold_the_account" in message
+        output, errors = io.StringIO(), []
+        thread = migrating_in_the_background(output, errors)
+        thread.join(PATIENCE)
+        stopped = not thread.is_alive()
+        holder.execute("COMMIT")
+        thread.join(PATIENCE)
+        assert stopped, output.getvalue()
+        assert len(errors) == 1 and isinstance(errors[0], CommandError), errors
+        message = str(errors[0])
+        assert f"{what}{migration}" in message
         assert f"process {holder.info.backend_pid} (nightly backup, idle in transaction" in message
-        assert "nothing of it was applied" in message
-        assert recorded(watcher) == 0
+        assert "another migrate" not in message + output.getvalue()
+        assert applied in message
+        assert recorded(watcher, migration) == 0
         indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'memories_memory' AND indexname = %s"
         assert watcher.execute(indexes, ["memory_user_created"]).fetchone() == (1,)  # the old index stays
-        holder.execute("COMMIT")
     call_command("migrate", verbosity=0)
     with connect() as watcher:
-        assert recorded(watcher) == 1
+        assert recorded(watcher, migration) == 1
 
 
 @pytest.mark.parametrize("rewound", ["0017"], indirect=True)
-def test_a_migrate_waits_for_another_as_long_as_that_one_runs(rewound, settings):
+def test_a_migrate_waits_for_another_as_long_as_that_one_runs_and_goes_on_when_it_ends(rewound, settings):
     """Another process's migration makes progress (a data migration may take minutes): waiting for it has no time
-    limit, and each try says who it waits for."""
+    limit. The migrate says once whom it waits for and waits on the migrate lock itself, so it goes on the moment
+    the other's migration ends (not after a pause of up to 10 s)."""
     settings.MIGRATE_LOCK_TIMEOUT_MS = 100
     settings.MIGRATE_LOCK_WAIT_SECONDS = 1
     with connect(application_name="replica 2") as other, connect() as watcher:
@@ -141,10 +157,19 @@ def test_a_migrate_waits_for_another_as_long_as_that_one_runs(rewound, settings)
         other.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK_KEY])  # as a migration in its transaction
         output, errors = io.StringIO(), []
         thread = migrating_in_the_background(output, errors)
-        waiting = f"waits for a lock held by process {other.info.backend_pid} (another migrate, replica 2, idle in"
-        # Three tries: pauses of 1 and 2 s between them, past MIGRATE_LOCK_WAIT_SECONDS.
-        wait_for(lambda: output.getvalue().count(waiting) >= 3, "the migrate never tried three times")
+        waiting = (
+            f"Migration memories.{LAST[1]} waits for another migrate to finish its migration: process "
+            f"{other.info.backend_pid} (replica 2, idle in transaction"
+        )
+        wait_for(lambda: waiting in output.getvalue(), "the migrate never said whom it waits for")
+        on_the_lock = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        wait_for(lambda: watcher.execute(on_the_lock).fetchone() == (1,), "the migrate never waited on the lock")
+        # Past MIGRATE_LOCK_WAIT_SECONDS (and the first pauses of the version before, 1 and 2 s): still waiting, and
+        # said once.
+        time.sleep(settings.MIGRATE_LOCK_WAIT_SECONDS * 3)
+        assert watcher.execute(on_the_lock).fetchone() == (1,)
         assert thread.is_alive() and errors == [] and recorded(watcher) == 0
+        assert output.getvalue().count("waits for") == 1, output.getvalue()
         other.execute("COMMIT")
         thread.join(PATIENCE)
         assert not thread.is_alive() and errors == []
