@@ -104,8 +104,13 @@ def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_appli
         thread.join(PATIENCE)
         assert not thread.is_alive() and errors == []
         assert recorded(watcher, migration) == 1 and recorded(watcher) == 1
-    assert f"process {holder_pid} (long reader, idle in transaction" in output.getvalue()
-    assert f"migration memories.{migration}" in output.getvalue().lower()
+    said = output.getvalue()
+    assert f"process {holder_pid} (long reader, idle in transaction" in said
+    assert f"migration memories.{migration}" in said.lower()
+    # Django's plan once, though the migrate planned again after each try; each wait said on a line of its own.
+    assert said.count("Operations to perform:") == said.count("Running migrations:") == 1, said
+    waits = [line for line in said.splitlines() if "waits for a lock" in line]
+    assert waits and all(line.startswith(("Migration ", "A statement of migration ")) for line in waits), said
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,9 @@ class Command(migrate.Command):
         connection = connections[self.database]
         self.applied = 0  # migrations this run applied (manage.py bootstrap reports it)
         self.claimed = contextlib.ExitStack()  # the migration's claim on the migrate lock, until it is recorded
-        self.waits = LockWaits(self.stderr.write)
+        self.line_open = False  # Django's "  Applying …..." waits for its " OK"
+        self.waits = LockWaits(self.note)
+        self.shown_verbosity = options["verbosity"]
         token = current_waits.set(self.waits)
         try:
             with migrating_session(connection):
@@ -43,21 +45,33 @@ class Command(migrate.Command):
                     except BaseException as exc:
                         # The claim's transaction ends: an atomic migration is rolled back whole, its record too.
                         self.claimed.__exit__(type(exc), exc, exc.__traceback__)
-                        raise_unless_to_retry(exc, self.waits, connection, self.stderr.write)
+                        raise_unless_to_retry(exc, self.waits, connection, self.note)
+                    # Planned again: Django's plan ("Operations to perform: …") was shown once already. Each migration
+                    # applied still says so (migration_progress_callback).
+                    options = {**options, "verbosity": 0}
         finally:
             current_waits.reset(token)
 
     def migration_progress_callback(self, action, migration=None, fake=False):
+        self.verbosity = self.shown_verbosity
         if action in ("apply_start", "unapply_start"):
             self.waits.begin(migration, unapplying=action == "unapply_start")
             if not fake:
                 self.take_turn(migration, self.waits)
         super().migration_progress_callback(action, migration, fake)
+        self.line_open = self.verbosity >= 1 and action in ("apply_start", "unapply_start")
         if action in ("apply_success", "unapply_success"):
             self.claimed.close()  # recorded: an atomic migration commits with its record
             self.waits.end()
             if action == "apply_success" and not fake:
                 self.applied += 1
+
+    def note(self, text: str) -> None:
+        """Say why the migrate waits, on a line of its own."""
+        if self.line_open:
+            self.stdout.write("")
+            self.line_open = False
+        self.stderr.write(text)
 
     def take_turn(self, migration, waits: LockWaits) -> None:
         """Take the database's migrate lock for `migration`, and make sure it is still to do, until it is recorded
