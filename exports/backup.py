@@ -233,8 +233,13 @@ class ImportReport:
     skipped_ids: list[str] = field(default_factory=list)
 
 
-def _parse(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[str]]:
-    """(line number, validated data) for every non-blank line, and the problems found (all lines are read)."""
+def line_label(number: int) -> str:
+    return f"line {number}"
+
+
+def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(line number, validated data) for every non-blank line, and the problems found (all lines are read), each
+    saying `where(line number)` it is."""
     parsed: list[tuple[int, dict]] = []
     problems: list[str] = []
     first_seen: dict[Any, int] = {}
@@ -246,18 +251,18 @@ def _parse(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[str]]:
         try:
             value = json.loads(raw)
         except (ValueError, RecursionError) as exc:
-            problems.append(f"line {number}: not JSON ({str(exc)[:120]}).")
+            problems.append(f"{where(number)}: not JSON ({str(exc)[:120]}).")
             continue
         if not isinstance(value, dict):
-            problems.append(f"line {number}: must be a JSON object (one memory), not {type(value).__name__}.")
+            problems.append(f"{where(number)}: must be a JSON object (one memory), not {type(value).__name__}.")
             continue
         try:
             data = checker.run_validation(value)
         except serializers.ValidationError as exc:
-            problems.extend(f"line {number}: {message}" for message in _flatten(exc.detail))
+            problems.extend(f"{where(number)}: {message}" for message in _flatten(exc.detail))
             continue
         if data["id"] in first_seen:
-            problems.append(f"line {number}: id {data['id']} is already on line {first_seen[data['id']]}.")
+            problems.append(f"{where(number)}: id {data['id']} is already on {where(first_seen[data['id']])}.")
             continue
         first_seen[data["id"]] = number
         parsed.append((number, data))
@@ -289,6 +294,7 @@ def import_jsonl(
     dry_run: bool = False,
     batch_size: int | None = None,
     progress: Callable[[ImportReport], None] | None = None,
+    where: Callable[[int], str] = line_label,
 ) -> ImportReport:
     """Import backup lines: check them all (ImportRefused, nothing written), then write in batches.
 
@@ -296,7 +302,7 @@ def import_jsonl(
     batch (the embedder, say) raises ImportInterrupted after earlier batches were committed; importing the same
     file again carries on where it stopped, since written ids are skipped.
     """
-    parsed, problems = _parse(lines)
+    parsed, problems = _parse(lines, where)
     accounts = _accounts(parsed, problems, account)
     if problems:
         raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))

@@ -1,0 +1,110 @@
+"""The memories of a Mem0 installation, as import lines (exports/backup.py): what `manage.py import_from_mem0` reads.
+
+Mem0's server and library (mem0ai, with the pgvector vector store) keep each memory as a row of one table (its
+`collection_name`: `memories` for Mem0's server, `mem0` for the library) holding the memory's id, its vector and a
+JSON payload: the text (`data`), `hash`, `created_at`, `updated_at`, the scope ids, `actor_id`, `role`, and every
+metadata key beside them. Their history is a SQLite file (`history.db`, table `history`). Both are only read: the
+Mem0 database through a read-only transaction, the history file opened read-only. Vectors are not read (this
+server embeds every memory with its own embedder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from mem0server.text import mask_urls
+
+# The payload keys Mem0 keeps beside the metadata (what its get_all() leaves out of `metadata`). `attributed_to` is
+# kept as metadata here: this server has no field for it.
+MEM0_OWN_KEYS = frozenset({"data", "hash", "created_at", "updated_at", "id", "text_lemmatized"})
+# Payload keys that are columns here.
+COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expiration_date")
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class Mem0SourceError(Exception):
+    """The Mem0 database or history file could not be read; the message says why (credentials masked)."""
+
+
+def mem0_memories(database_url: str, collection: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(id, payload) of every memory of the collection, oldest first."""
+    table = sql.Identifier(*collection.split(".", 1))
+    try:
+        with psycopg.connect(database_url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+            connection.read_only = True
+            rows = connection.execute(
+                sql.SQL("SELECT id::text, payload FROM {} ORDER BY payload->>'created_at', id::text").format(table)
+            ).fetchall()
+    except psycopg.errors.UndefinedTable:
+        raise Mem0SourceError(
+            f"The Mem0 database has no table {collection}: give --collection, the vector store's collection_name "
+            "(Mem0's server: memories; the Mem0 library: mem0)."
+        ) from None
+    except psycopg.errors.UndefinedColumn:
+        raise Mem0SourceError(
+            f"Table {collection} has no id and payload columns: not a collection of Mem0's pgvector store."
+        ) from None
+    except psycopg.Error as exc:
+        raise Mem0SourceError(f"Cannot read the Mem0 database: {mask_urls(' '.join(str(exc).split()))}") from None
+    return rows
+
+
+def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
+    """The history rows of each memory id in Mem0's SQLite history file, oldest first."""
+    by_memory: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            rows = connection.execute(
+                "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, "
+                "role FROM history ORDER BY coalesce(updated_at, created_at), id"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise Mem0SourceError(f"Cannot read Mem0's history file {path}: {exc}.") from None
+    for history_id, memory_id, old, new, event, created_at, updated_at, is_deleted, actor_id, role in rows:
+        by_memory[memory_id].append(
+            {
+                "id": history_id,
+                "event": event,
+                "old_memory": old,
+                "new_memory": new,
+                # Mem0 keeps the memory's creation in created_at and the event's time in updated_at.
+                "created_at": updated_at or created_at,
+                "updated_at": updated_at,
+                "is_deleted": bool(is_deleted),
+                "actor_id": actor_id,
+                "role": role,
+            }
+        )
+    return by_memory
+
+
+def memory_line(memory_id: str, payload: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """One memory as export_memories writes it (exports/backup.py checks it like a line of a file)."""
+    if not isinstance(payload, dict):
+        return {"id": memory_id, "memory": None, "created_at": None, "updated_at": None}
+    line = {column: payload[column] for column in COLUMNS if column in payload}
+    metadata = {key: value for key, value in payload.items() if key not in MEM0_OWN_KEYS and key not in COLUMNS}
+    return {
+        **line,
+        "id": memory_id,
+        "memory": payload.get("data"),
+        "metadata": metadata or None,
+        "created_at": payload.get("created_at"),
+        "updated_at": payload.get("updated_at") or payload.get("created_at"),
+        "history": history,
+    }
+
+
+def mem0_lines(
+    rows: list[tuple[str, dict[str, Any] | None]], history: dict[str, list[dict[str, Any]]]
+) -> Iterator[str]:
+    for memory_id, payload in rows:
+        yield json.dumps(memory_line(memory_id, payload, history.get(memory_id, [])))

