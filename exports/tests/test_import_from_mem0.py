@@ -18,7 +18,11 @@ from psycopg.conninfo import make_conninfo
 os.environ["MEM0_TELEMETRY"] = "false"
 os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-dir-"))
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # mem0ai's huggingface embedder calls a sentence-transformers method under its old name.
+    pytest.mark.filterwarnings("ignore:The `get_sentence_embedding_dimension` method:FutureWarning"),
+]
 
 COLLECTION = "mem0_import_test"
 
