@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
+from exports.management.import_arguments import add_import_arguments, import_owner
 from exports.mem0_source import Mem0SourceError, mem0_history, mem0_lines, mem0_memories
 
 
@@ -30,18 +30,10 @@ class Command(BaseCommand):
             "library: mem0)",
         )
         parser.add_argument("--history", help="Mem0's history file (history.db; HISTORY_DB_PATH of Mem0's server)")
-        parser.add_argument("--account", help="Put every memory into this account (by email); default: the admin's")
-        parser.add_argument("--dry-run", action="store_true", help="Read and check, write nothing")
-        parser.add_argument("--batch-size", type=int, help="Memories embedded and written per transaction")
+        add_import_arguments(parser, account_help="Put every memory into this account (by email); default: the admin's")
 
     def handle(self, *args, database_url, collection, history, account, dry_run, batch_size, **options):
-        owner = None
-        if account:
-            owner = User.objects.filter(email__iexact=account.strip()).first()
-            if owner is None:
-                raise CommandError(f"No account with email {account}.")
-        if batch_size is not None and batch_size < 1:
-            raise CommandError("--batch-size must be 1 or more.")
+        owner = import_owner(account, batch_size)
         try:
             rows = mem0_memories(database_url, collection)
             rows_history = mem0_history(history) if history else {}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
+from exports.management.import_arguments import add_import_arguments, import_owner
 
 
 class Command(BaseCommand):
@@ -22,20 +22,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--input", "-i", dest="input_path", help="The file to read; default: stdin")
-        parser.add_argument("--account", help="Put every memory into this account (by email), whatever the file says")
-        parser.add_argument("--dry-run", action="store_true", help="Check the file and count, write nothing")
-        parser.add_argument("--batch-size", type=int, help="Memories embedded and written per transaction")
+        add_import_arguments(
+            parser, account_help="Put every memory into this account (by email), whatever the file says"
+        )
 
     def handle(
         self, *args, input_path: str | None, account: str | None, dry_run: bool, batch_size: int | None, **options
     ):
-        owner = None
-        if account:
-            owner = User.objects.filter(email__iexact=account.strip()).first()
-            if owner is None:
-                raise CommandError(f"No account with email {account}.")
-        if batch_size is not None and batch_size < 1:
-            raise CommandError("--batch-size must be 1 or more.")
+        owner = import_owner(account, batch_size)
         try:
             if input_path:
                 try:
