@@ -1,11 +1,10 @@
 """manage.py import_from_mem0: memories written by the Mem0 library itself (mem0ai, the version requirements-dev.txt
 pins, with its pgvector store and its SQLite history) into a collection of the test PostgreSQL, then imported here
-and read back through this server's API."""
+and read back through this server's API. Mem0's telemetry is off and its folder temporary (exports/tests/conftest.py
+imports the Platform tests' fixtures, which see to both before mem0 is imported)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from io import StringIO
 
 import psycopg
@@ -14,9 +13,6 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-
-os.environ["MEM0_TELEMETRY"] = "false"
-os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-dir-"))
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
