@@ -1,0 +1,114 @@
+"""The memories of a Mem0 Platform project (or any server speaking its API, this one included), read over that API
+as import lines (exports/backup.py): what `manage.py export_from_mem0` writes.
+
+The pages of POST /v3/memories/ (what the SDKs' get_all() calls) and, for each memory, GET /v1/memories/{id}/history/.
+The API key goes to the address given and nowhere else: redirects are not followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from mem0server.text import mask_urls
+
+# Every memory of the project: any value of any scope id (Mem0's "*").
+EVERY_MEMORY = {"OR": [{"user_id": "*"}, {"agent_id": "*"}, {"app_id": "*"}, {"run_id": "*"}]}
+PAGE_SIZE = 100
+TIMEOUT_SECONDS = 30
+COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expiration_date", "timestamp")
+HISTORY_FIELDS = ("id", "event", "old_memory", "new_memory", "created_at", "updated_at", "actor_id", "role")
+
+
+class Mem0ApiError(Exception):
+    """The API could not be read; the message says why (the key never shown)."""
+
+
+class Mem0Api:
+    def __init__(self, api_url: str, api_key: str):
+        self.api_url = api_url.rstrip("/")
+        self.api_key = api_key
+        self.http = httpx.Client(
+            base_url=self.api_url,
+            headers={"Authorization": f"Token {api_key}", "User-Agent": "mem0server-export"},
+            follow_redirects=False,
+            timeout=TIMEOUT_SECONDS,
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kwargs) -> Any:
+        what = f"{method} {path}"
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise Mem0ApiError(f"{what} at {mask_urls(self.api_url)} failed: {self._masked(str(exc))}") from None
+        if response.is_redirect:
+            raise Mem0ApiError(
+                f"{mask_urls(self.api_url)} answered {what} with a redirect to "
+                f"{mask_urls(response.headers.get('location', '?'))}; give that address as --api-url (the key is "
+                "sent to the address given only)."
+            )
+        if response.status_code >= 400:
+            raise Mem0ApiError(
+                f"{mask_urls(self.api_url)} answered {what} with {response.status_code}: "
+                f"{self._masked(response.text[:300])}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise Mem0ApiError(f"{mask_urls(self.api_url)} answered {what} with something other than JSON.") from None
+
+    def _masked(self, text: str) -> str:
+        return mask_urls(text.replace(self.api_key, "***"))
+
+    def memories(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            answer = self._call(
+                "POST", "/v3/memories/", params={"page": page, "page_size": PAGE_SIZE}, json={"filters": filters}
+            )
+            results = answer.get("results") if isinstance(answer, dict) else answer
+            if not isinstance(results, list):
+                raise Mem0ApiError("POST /v3/memories/ answered without a list of results.")
+            yield from results
+            if not results or not isinstance(answer, dict) or not answer.get("next"):
+                return
+            page += 1
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        path = f"/v1/memories/{quote(memory_id, safe='')}/history/"
+        rows = self._call("GET", path)
+        if not isinstance(rows, list):
+            raise Mem0ApiError(f"GET {path} answered without a list.")
+        return [{name: row.get(name) for name in HISTORY_FIELDS} for row in rows if isinstance(row, dict)]
+
+
+def memory_line(item: dict[str, Any], history: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """One memory of the API as export_memories writes it."""
+    line = {column: item[column] for column in COLUMNS if item.get(column) is not None}
+    line.update(
+        id=item.get("id"),
+        memory=item.get("memory"),
+        metadata=item.get("metadata") or None,
+        categories=item.get("categories") or [],
+        created_at=item.get("created_at"),
+        updated_at=item.get("updated_at") or item.get("created_at"),
+    )
+    if history is not None:
+        line["history"] = history
+    return line
+
+
+def mem0_api_memories(api: Mem0Api, *, filters: dict[str, Any], with_history: bool) -> Iterator[dict[str, Any]]:
+    """Each memory the filters select, as a line of export_memories (a dict to write as JSON)."""
+    for item in api.memories(filters):
+        if not isinstance(item, dict):
+            raise Mem0ApiError("POST /v3/memories/ answered a result that is not a memory object.")
+        history = api.history(str(item.get("id"))) if with_history else None
+        yield memory_line(item, history)
