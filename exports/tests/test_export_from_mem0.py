@@ -14,6 +14,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from exports import mem0_api
 from memories import services
 from memories.models import Memory, MemoryHistory
 
@@ -30,8 +31,9 @@ def seen_by_the_sdk(client) -> tuple[list, dict]:
 
 
 def test_a_projects_memories_move_over_with_their_ids_dates_metadata_categories_and_history(
-    server, sdk, sdk_key, make_user, make_memory, tmp_path
+    server, sdk, sdk_key, make_user, make_memory, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(mem0_api, "PAGE_SIZE", 1)  # one memory a page: the pages are followed
     alice = make_user("alice@example.com")
     tea = make_memory("Likes green tea", principal=alice, metadata={"topic": "drinks"})
     make_memory("Lives in Berlin", principal=alice, scope={"agent_id": "concierge"})
