@@ -106,6 +106,38 @@ print(json.dumps({"listening": listening, "forgotten": apikey_authenticate(key=k
 """
 
 
+# The dashboard in a logged-in browser (its session kept in the database) and an agent's MCP tools, through the
+# pooler in transaction mode with one server connection, which the request log's writer shares.
+DASHBOARD_AND_MCP = """
+import json, os
+from django.test import Client
+from accounts.models import User
+
+admin = User.objects.create_user(email="ops@example.com", password=None, role="admin")
+browser = Client(HTTP_HOST="localhost")
+browser.force_login(admin)
+paths = ["/dashboard/", "/dashboard/memories/", "/dashboard/entities/", "/dashboard/requests/", "/dashboard/keys/",
+         "/dashboard/users/", "/dashboard/memories/search/?query=bees&user_id=bob"]
+agent = Client(HTTP_HOST="localhost", HTTP_X_API_KEY=os.environ["ADMIN_API_KEY"])
+
+def tool(name, **arguments):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    answer = agent.post("/mcp", json.dumps(body), content_type="application/json",
+                        HTTP_ACCEPT="application/json, text/event-stream").json()["result"]
+    return answer.get("structuredContent") or answer["content"][0]["text"]
+
+added = tool("add_memory", text="Keeps bees on the roof", user_id="bob", infer=False)
+found = tool("search_memories", query="what does bob keep", user_id="bob")
+pages = {path: browser.get(path) for path in paths}
+print(json.dumps({
+    "added": [memory["event"] for memory in added["results"]],
+    "found": [memory["memory"] for memory in found["results"]],
+    "pages": {path: page.status_code for path, page in pages.items()},
+    "shown": "Keeps bees on the roof" in pages[paths[-1]].content.decode(),
+}))
+"""
+
+
 def through(port: int, database_url: str) -> str:
     return f"postgres://{connections['default'].settings_dict['USER']}@127.0.0.1:{port}{urlsplit(database_url).path}"
 
@@ -165,6 +197,12 @@ def test_behind_pgbouncer_with_no_timeouts_sent_it_migrates_then_searches_backs_
             API_KEY_CACHE_SECONDS="3600",
         )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"listening": True, "forgotten": True}
+
+    with pgbouncer(settings_dict, tmp_path / "dashboard", mode="transaction", server_connections=1) as port:
+        result = manage_shell(DASHBOARD_AND_MCP, through(port, fresh_database_url), ADMIN_API_KEY="admin-key-for-mcp")
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["added"] == ["ADD"] and seen["found"] == ["Keeps bees on the roof"], seen
+    assert set(seen["pages"].values()) == {200} and seen["shown"], seen
 
 
 # Two adds of one scope decide through a pooler in transaction mode with one server connection: the second takes the
