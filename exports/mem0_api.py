@@ -2,12 +2,14 @@
 as import lines (exports/backup.py): what `manage.py export_from_mem0` writes.
 
 The pages of POST /v3/memories/ (what the SDKs' get_all() calls) and, for each memory, GET /v1/memories/{id}/history/.
-The API key goes to the address given and nowhere else: redirects are not followed.
+The API key goes to the address given and nowhere else: redirects are not followed (a proxy of the environment,
+HTTPS_PROXY, is used as any HTTP client would). A rate limit (429) or a gateway's error is tried again after a pause.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +21,10 @@ from mem0server.text import mask_urls
 EVERY_MEMORY = {"OR": [{"user_id": "*"}, {"agent_id": "*"}, {"app_id": "*"}, {"run_id": "*"}]}
 PAGE_SIZE = 100
 TIMEOUT_SECONDS = 30
+# Busy or briefly down (a rate limit, a gateway): tried again, up to ATTEMPTS tries of one request.
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+ATTEMPTS = 5
+LONGEST_PAUSE = 60.0
 COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expiration_date", "timestamp")
 HISTORY_FIELDS = ("id", "event", "old_memory", "new_memory", "created_at", "updated_at", "actor_id", "role")
 
@@ -28,15 +34,15 @@ class Mem0ApiError(Exception):
 
 
 class Mem0Api:
-    def __init__(self, api_url: str, api_key: str):
+    def __init__(self, api_url: str, api_key: str, note: Callable[[str], None]):
         self.api_url = api_url.rstrip("/")
         self.api_key = api_key
+        self.note = note
         self.http = httpx.Client(
             base_url=self.api_url,
             headers={"Authorization": f"Token {api_key}", "User-Agent": "mem0server-export"},
             follow_redirects=False,
             timeout=TIMEOUT_SECONDS,
-            trust_env=False,
         )
 
     def close(self) -> None:
@@ -44,10 +50,20 @@ class Mem0Api:
 
     def _call(self, method: str, path: str, **kwargs) -> Any:
         what = f"{method} {path}"
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise Mem0ApiError(f"{what} at {mask_urls(self.api_url)} failed: {self._masked(str(exc))}") from None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                failed = f"{what} at {mask_urls(self.api_url)} failed: {self._masked(str(exc)) or type(exc).__name__}"
+                if attempt == ATTEMPTS:
+                    raise Mem0ApiError(f"{failed} ({ATTEMPTS} tries)") from None
+                self._pause(attempt, failed, None)
+                continue
+            except httpx.HTTPError as exc:
+                raise Mem0ApiError(f"{what} at {mask_urls(self.api_url)} failed: {self._masked(str(exc))}") from None
+            if response.status_code not in RETRIED_STATUSES or attempt == ATTEMPTS:
+                break
+            self._pause(attempt, f"{what} answered {response.status_code}", response.headers.get("retry-after"))
         if response.is_redirect:
             raise Mem0ApiError(
                 f"{mask_urls(self.api_url)} answered {what} with a redirect to "
@@ -63,6 +79,16 @@ class Mem0Api:
             return response.json()
         except ValueError:
             raise Mem0ApiError(f"{mask_urls(self.api_url)} answered {what} with something other than JSON.") from None
+
+    def _pause(self, attempt: int, why: str, retry_after: str | None) -> None:
+        """Before the next try: what Retry-After asks (in seconds), else 1, 2, 4, 8 s; at most LONGEST_PAUSE."""
+        try:
+            seconds = float(retry_after)
+        except (TypeError, ValueError):
+            seconds = 2.0 ** (attempt - 1)
+        seconds = min(max(seconds, 0.0), LONGEST_PAUSE)
+        self.note(f"{why}; trying again in {seconds:.0f} s.")
+        time.sleep(seconds)
 
     def _masked(self, text: str) -> str:
         return mask_urls(text.replace(self.api_key, "***"))

@@ -7,7 +7,9 @@ memories are read, the database is emptied as a fresh server's would be, the fil
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import json
 import threading
 from io import StringIO
 
@@ -75,36 +77,68 @@ def test_a_refused_key_is_a_clear_error_that_does_not_show_it(server):
     assert "answered POST /v3/memories/ with 401" in message and "m0sk_wrong-key-123" not in message
 
 
-def test_the_key_goes_to_the_address_given_only_never_where_it_redirects():
+@contextlib.contextmanager
+def scripted_api(answers: list[tuple[int, dict[str, str], object]]):
+    """An HTTP server on 127.0.0.1 answering each request with the next of `answers` (status, headers, JSON body);
+    yields (its URL, the requests it got: method, path, Authorization)."""
     asked = []
 
-    class Redirecting(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            asked.append((self.server.server_port, self.headers.get("Authorization")))
-            self.send_response(307)
-            self.send_header("Location", f"http://127.0.0.1:{elsewhere.server_port}/v3/memories/")
-            self.send_header("Content-Length", "0")
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            asked.append((self.command, self.path, self.headers.get("Authorization")))
+            status, headers, body = answers.pop(0)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = answer  # noqa: N815 (http.server's names)
 
         def log_message(self, *args):
             pass
 
-    named = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    for httpd in (named, elsewhere):
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        with pytest.raises(CommandError) as refused:
-            call_command(
-                "export_from_mem0", "--api-url", f"http://127.0.0.1:{named.server_port}", "--api-key", "m0-secret",
-                stdout=StringIO(),
-            )  # fmt: skip
+        yield f"http://127.0.0.1:{httpd.server_port}", asked
     finally:
-        for httpd in (named, elsewhere):
-            httpd.shutdown()
-            httpd.server_close()
-    assert "with a redirect to" in str(refused.value)
-    assert asked == [(named.server_port, "Token m0-secret")]
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_key_goes_to_the_address_given_only_never_where_it_redirects():
+    with scripted_api([]) as (elsewhere, asked_elsewhere):
+        redirect = (307, {"Location": f"{elsewhere}/v3/memories/"}, {})
+        with scripted_api([redirect]) as (named, asked), pytest.raises(CommandError) as refused:
+            call_command("export_from_mem0", "--api-url", named, "--api-key", "m0-secret", stdout=StringIO())
+    assert f"with a redirect to {elsewhere}/v3/memories/" in str(refused.value)
+    assert [authorization for _, _, authorization in asked] == ["Token m0-secret"]
+    assert asked_elsewhere == []
+
+
+def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked():
+    memory = {"id": "3dc42f86-6356-450a-bbe7-6fd2737f538f", "memory": "Likes tea", "user_id": "alice",
+              "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-02T10:00:00Z"}  # fmt: skip
+    answers = [
+        (429, {"Retry-After": "0"}, {"detail": "Request was throttled."}),
+        (200, {}, {"count": 1, "next": None, "previous": None, "results": [memory]}),
+        (503, {"Retry-After": "0"}, {"detail": "Service unavailable"}),
+        (200, {}, []),
+    ]
+    out, said = StringIO(), StringIO()
+    with scripted_api(answers) as (url, asked):
+        call_command("export_from_mem0", "--api-url", url, "--api-key", "k", stdout=out, stderr=said)
+    assert [(method, path.split("?")[0]) for method, path, _ in asked] == [
+        ("POST", "/v3/memories/"),
+        ("POST", "/v3/memories/"),
+        ("GET", f"/v1/memories/{memory['id']}/history/"),
+        ("GET", f"/v1/memories/{memory['id']}/history/"),
+    ]
+    assert "POST /v3/memories/ answered 429; trying again in 0 s." in said.getvalue()
+    assert json.loads(out.getvalue())["memory"] == "Likes tea"
 
 
 @pytest.mark.parametrize(
@@ -113,6 +147,7 @@ def test_the_key_goes_to_the_address_given_only_never_where_it_redirects():
         ([], "Give the Mem0 project's API key"),
         (["--api-key", "k", "--filters", "{"], "--filters is not JSON"),
         (["--api-key", "k", "--filters", "[]"], "--filters must be a JSON object"),
+        (["--api-key", "k", "--api-url", "api.mem0.ai"], "--api-url must start with https:// or http://"),
     ],
 )
 def test_missing_or_malformed_arguments_are_clear_errors(monkeypatch, arguments, said):

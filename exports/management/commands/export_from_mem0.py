@@ -40,7 +40,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--filters is not JSON: {exc}.") from None
             if not isinstance(chosen, dict):
                 raise CommandError('--filters must be a JSON object, e.g. {"user_id": "alice"}.')
-        api = Mem0Api(api_url, api_key)
+        if not api_url.startswith(("https://", "http://")):
+            raise CommandError(f"--api-url must start with https:// or http:// (got {api_url!r}).")
+        api = Mem0Api(api_url, api_key, note=self.stderr.write)
         written = history = 0
         try:
             with Path(output).open("w", encoding="utf-8") if output else contextlib.nullcontext() as out:
