@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -126,6 +127,11 @@ def memory_line(item: dict[str, Any], history: list[dict[str, Any]] | None) -> d
         created_at=item.get("created_at"),
         updated_at=item.get("updated_at") or item.get("created_at"),
     )
+    # Mem0 takes `timestamp` as unix seconds, and may answer it so; an expiration date may come with a time of day.
+    if isinstance(line.get("timestamp"), int | float) and not isinstance(line["timestamp"], bool):
+        line["timestamp"] = datetime.fromtimestamp(line["timestamp"], tz=UTC).isoformat()
+    if isinstance(line.get("expiration_date"), str) and "T" in line["expiration_date"]:
+        line["expiration_date"] = line["expiration_date"].partition("T")[0]
     if history is not None:
         line["history"] = history
     return line

@@ -121,7 +121,8 @@ def test_the_key_goes_to_the_address_given_only_never_where_it_redirects():
 
 def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked():
     memory = {"id": "3dc42f86-6356-450a-bbe7-6fd2737f538f", "memory": "Likes tea", "user_id": "alice",
-              "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-02T10:00:00Z"}  # fmt: skip
+              "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-02T10:00:00Z",
+              "timestamp": 1740823200, "expiration_date": "2026-01-01T00:00:00Z"}  # fmt: skip
     answers = [
         (429, {"Retry-After": "0"}, {"detail": "Request was throttled."}),
         (200, {}, {"count": 1, "next": None, "previous": None, "results": [memory]}),
@@ -138,7 +139,17 @@ def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked()
         ("GET", f"/v1/memories/{memory['id']}/history/"),
     ]
     assert "POST /v3/memories/ answered 429; trying again in 0 s." in said.getvalue()
-    assert json.loads(out.getvalue())["memory"] == "Likes tea"
+    line = json.loads(out.getvalue())
+    assert line["memory"] == "Likes tea"
+    # As import_memories reads them: unix seconds as a time, an expiration date as a day.
+    assert (line["timestamp"], line["expiration_date"]) == ("2025-03-01T10:00:00+00:00", "2026-01-01")
+    assert "Would import 1 memories" in import_dry_run(out.getvalue())
+
+
+def import_dry_run(text: str) -> str:
+    said = StringIO()
+    call_command("import_memories", "--dry-run", stdin=StringIO(text), stdout=said)
+    return said.getvalue()
 
 
 @pytest.mark.parametrize(
