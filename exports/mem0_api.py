@@ -8,6 +8,7 @@ HTTPS_PROXY, is used as any HTTP client would). A rate limit (429) or a gateway'
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -85,7 +86,9 @@ class Mem0Api:
         """Before the next try: what Retry-After asks (in seconds), else 1, 2, 4, 8 s; at most LONGEST_PAUSE."""
         try:
             seconds = float(retry_after)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # none, or an HTTP date
+            seconds = math.nan
+        if not math.isfinite(seconds):
             seconds = 2.0 ** (attempt - 1)
         seconds = min(max(seconds, 0.0), LONGEST_PAUSE)
         self.note(f"{why}; trying again in {seconds:.0f} s.")

@@ -126,7 +126,7 @@ def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked()
     answers = [
         (429, {"Retry-After": "0"}, {"detail": "Request was throttled."}),
         (200, {}, {"count": 1, "next": None, "previous": None, "results": [memory]}),
-        (503, {"Retry-After": "0"}, {"detail": "Service unavailable"}),
+        (503, {"Retry-After": "nan"}, {"detail": "Service unavailable"}),  # not a number of seconds: 1 s
         (200, {}, []),
     ]
     out, said = StringIO(), StringIO()
@@ -139,6 +139,7 @@ def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked()
         ("GET", f"/v1/memories/{memory['id']}/history/"),
     ]
     assert "POST /v3/memories/ answered 429; trying again in 0 s." in said.getvalue()
+    assert f"GET /v1/memories/{memory['id']}/history/ answered 503; trying again in 1 s." in said.getvalue()
     line = json.loads(out.getvalue())
     assert line["memory"] == "Likes tea"
     # As import_memories reads them: unix seconds as a time, an expiration date as a day.
