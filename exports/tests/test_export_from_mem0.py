@@ -153,6 +153,26 @@ def import_dry_run(text: str) -> str:
     return said.getvalue()
 
 
+def test_an_export_that_stops_halfway_leaves_the_file_as_it_was(tmp_path):
+    memory = {"id": "3dc42f86-6356-450a-bbe7-6fd2737f538f", "memory": "Likes tea", "user_id": "alice",
+              "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-01T10:00:00Z"}  # fmt: skip
+    answers = [
+        (200, {}, {"count": 2, "next": "page 2", "previous": None, "results": [memory]}),
+        (401, {}, {"detail": "Invalid API key."}),
+    ]
+    path = tmp_path / "mem0.jsonl"
+    path.write_text("yesterday's whole export\n")
+    with scripted_api(answers) as (url, _), pytest.raises(CommandError) as refused:
+        call_command(
+            "export_from_mem0", "--api-url", url, "--api-key", "k", "--no-history", "--output", str(path),
+            stderr=StringIO(),
+        )  # fmt: skip
+    assert "answered POST /v3/memories/ with 401" in str(refused.value)
+    assert f"({path} not written)" in str(refused.value)
+    assert path.read_text() == "yesterday's whole export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["mem0.jsonl"]
+
+
 @pytest.mark.parametrize(
     ("arguments", "said"),
     [

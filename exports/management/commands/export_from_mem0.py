@@ -43,20 +43,28 @@ class Command(BaseCommand):
         if not api_url.startswith(("https://", "http://")):
             raise CommandError(f"--api-url must start with https:// or http:// (got {api_url!r}).")
         api = Mem0Api(api_url, api_key, note=self.stderr.write)
+        # To a file: written beside it and renamed once whole, so a file named --output is always a whole export
+        # (one stopped halfway leaves an earlier file as it was).
+        partial = Path(f"{output}.partial") if output else None
         written = history = 0
         try:
-            with Path(output).open("w", encoding="utf-8") if output else contextlib.nullcontext() as out:
+            with partial.open("w", encoding="utf-8") if partial else contextlib.nullcontext() as out:
                 write = (lambda text: out.write(text + "\n")) if out else self.stdout.write
                 for line in mem0_api_memories(api, filters=chosen, with_history=not no_history):
                     write(json.dumps(line, ensure_ascii=False))
                     written += 1
                     history += len(line.get("history") or [])
+            if partial:
+                partial.replace(output)
         except Mem0ApiError as exc:
-            raise CommandError(f"{exc} ({written} memories written before it).") from None
+            kept = f"{output} not written" if output else f"{written} memories written before it"
+            raise CommandError(f"{exc} ({kept}).") from None
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         finally:
             api.close()
+            if partial:
+                partial.unlink(missing_ok=True)
         self.stderr.write(
             f"Wrote {written} memories ({history} history rows) to {output or 'stdout'}; "
             "import them with manage.py import_memories."
