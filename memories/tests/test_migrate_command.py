@@ -89,7 +89,9 @@ def test_a_migration_waiting_for_a_long_transaction_holds_up_no_reads_then_appli
         thread = migrating_in_the_background(output, errors)
         wait_for(
             lambda: watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", [f"{statement}%"]
+                "SELECT 1 FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE %s",
+                [f"{statement}%"],
             ).fetchone(),
             "the migration never waited for the open transaction",
         )
@@ -167,7 +169,10 @@ def test_a_migrate_waits_for_another_as_long_as_that_one_runs_and_goes_on_when_i
             f"{other.info.backend_pid} (replica 2, idle in transaction"
         )
         wait_for(lambda: waiting in output.getvalue(), "the migrate never said whom it waits for")
-        on_the_lock = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        on_the_lock = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        )
         wait_for(lambda: watcher.execute(on_the_lock).fetchone() == (1,), "the migrate never waited on the lock")
         # Past MIGRATE_LOCK_WAIT_SECONDS (and the first pauses of the version before, 1 and 2 s): still waiting, and
         # said once.
