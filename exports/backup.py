@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
@@ -29,6 +29,8 @@ from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 
+# pg_advisory_xact_lock's key for "an import is writing a batch" (any fixed bigint; this one spells "m0import").
+IMPORT_LOCK_KEY = 0x6D30696D706F7274
 # Memories read from the database per query when exporting.
 EXPORT_CHUNK = 500
 # Problems listed before "… and N more".
@@ -322,13 +324,24 @@ def import_jsonl(
         try:
             vectors = embed_memories(embedder, [(data["memory"], data.get("timestamp")) for data in batch])
             with transaction.atomic():
-                report.history_created += _write(batch, vectors, account, accounts)
+                # One import's batch at a time, each writing only the ids still missing: another import of the same
+                # memories (replicas importing a seed file as they start) may have written some since the check above.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                ids = [data["id"] for data in batch]
+                written = set(Memory.objects.filter(id__in=ids).values_list("id", flat=True))
+                fresh = [index for index, memory_id in enumerate(ids) if memory_id not in written]
+                if fresh:
+                    fresh_batch, fresh_vectors = [batch[i] for i in fresh], [vectors[i] for i in fresh]
+                    report.history_created += _write(fresh_batch, fresh_vectors, account, accounts)
         except Exception as exc:
             raise ImportInterrupted(
                 f"Stopped after {report.created} new memories ({report.batches} batches) were written: {exc}. "
                 "Importing the same file again skips what was written and carries on."
             ) from exc
-        report.created += len(batch)
+        report.created += len(fresh)
+        report.skipped += len(batch) - len(fresh)
+        report.skipped_ids += [str(memory_id) for memory_id in ids if memory_id in written]
         report.batches += 1
         if progress is not None:
             progress(report)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import threading
 import time
 from datetime import UTC, datetime
 from io import StringIO
@@ -115,6 +118,44 @@ def test_importing_the_same_file_twice_skips_the_memories_already_there(stored):
     import_text(text)
     assert "Imported 0 memories" in import_text(text)
     assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_both_succeed_and_write_each_memory_once(stored, monkeypatch):
+    """Replicas importing a seed file as they start, or an operator's second terminal: both imports have checked
+    which ids exist before either writes (a barrier holds each before its first batch)."""
+    text = export()
+    before = snapshot()
+    wipe()
+    ready = threading.Barrier(2, timeout=60)
+    embed = backup.embed_memories
+
+    def embed_when_both_are_ready(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait()
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(backup, "embed_memories", embed_when_both_are_ready)
+    outputs, errors = [], []
+
+    def run():
+        try:
+            outputs.append(import_text(text))
+        except BaseException as exc:  # noqa: BLE001 (the test reads it)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert snapshot() == before
+    imported = sorted(int(re.search(r"Imported (\d+) memories", out)[1]) for out in outputs)
+    skipped = sorted(int(re.search(r"skipped (\d+) whose", out)[1]) for out in outputs)
+    assert (imported, skipped) == ([0, 3], [0, 3]), outputs
 
 
 def test_export_filters_by_account_email_and_scope(stored):
