@@ -1,11 +1,13 @@
 """The memories of a Mem0 installation, as import lines (exports/backup.py): what `manage.py import_from_mem0` reads.
 
-Mem0's server and library (mem0ai, with the pgvector vector store) keep each memory as a row of one table (its
-`collection_name`: `memories` for Mem0's server, `mem0` for the library) holding the memory's id, its vector and a
-JSON payload: the text (`data`), `hash`, `created_at`, `updated_at`, the scope ids, `actor_id`, `role`, and every
-metadata key beside them. Their history is a SQLite file (`history.db`, table `history`). Both are only read: the
-Mem0 database through a read-only transaction, the history file opened read-only. Vectors are not read (this
-server embeds every memory with its own embedder).
+Mem0's server and library (mem0ai) keep each memory as a point of their vector store's collection (its
+`collection_name`: `memories` for Mem0's server on pgvector, `mem0` for the library) holding the memory's id, its
+vector and a JSON payload: the text (`data`), `hash`, `created_at`, `updated_at`, the scope ids, `actor_id`, `role`,
+and every metadata key beside them. Two stores are read: pgvector (a table; Mem0's server) and Qdrant (the library's
+default: a local folder, /tmp/qdrant unless configured, or a Qdrant server). Their history is a SQLite file
+(`history.db`, table `history`). All are only read: the Mem0 database through a read-only transaction, Qdrant by
+scrolling its points, the history file opened read-only. Vectors are not read (this server embeds every memory with
+its own embedder).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from qdrant_client import QdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from mem0server.text import mask_urls
 
@@ -29,6 +33,7 @@ MEM0_OWN_KEYS = frozenset({"data", "hash", "created_at", "updated_at", "id", "te
 # Payload keys that are columns here.
 COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expiration_date")
 CONNECT_TIMEOUT_SECONDS = 10
+QDRANT_PAGE = 256
 
 
 class Mem0SourceError(Exception):
@@ -56,6 +61,56 @@ def mem0_memories(database_url: str, collection: str) -> list[tuple[str, dict[st
     except psycopg.Error as exc:
         raise Mem0SourceError(f"Cannot read the Mem0 database: {mask_urls(' '.join(str(exc).split()))}") from None
     return rows
+
+
+def qdrant_memories(
+    collection: str, *, path: str | None = None, url: str | None = None, api_key: str | None = None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """(id, payload) of every point of a Qdrant collection, oldest first: from a local folder (`path`, as the
+    Mem0 library keeps it) or a Qdrant server (`url`)."""
+    where = f"Qdrant's folder {path}" if path else f"Qdrant at {mask_urls(url or '')}"
+    if path and not (Path(path) / "meta.json").is_file():
+        # QdrantClient would make an empty storage there.
+        raise Mem0SourceError(
+            f"No Qdrant storage in {path} (no meta.json): give --qdrant-path, the folder of the vector store's "
+            "`path` (the Mem0 library's default: /tmp/qdrant)."
+        )
+    rows = []
+    try:
+        client = (
+            QdrantClient(path=path)
+            if path
+            else QdrantClient(url=url, api_key=api_key, timeout=CONNECT_TIMEOUT_SECONDS, check_compatibility=False)
+        )
+    except RuntimeError as exc:
+        if "already accessed" not in str(exc):
+            raise
+        raise Mem0SourceError(
+            f"{where} is open in another process (a Mem0 running on it): Qdrant's local storage is read by one "
+            "process at a time. Stop it and import again."
+        ) from None
+    try:
+        if not client.collection_exists(collection):
+            raise Mem0SourceError(
+                f"{where} has no collection {collection}: give --collection, the vector store's collection_name "
+                "(the Mem0 library's default: mem0)."
+            )
+        offset = None
+        while True:
+            points, offset = client.scroll(collection, limit=QDRANT_PAGE, offset=offset, with_payload=True)
+            rows += [(str(point.id), point.payload) for point in points]
+            if offset is None:
+                break
+    except (ResponseHandlingException, UnexpectedResponse) as exc:
+        text = str(exc).replace(api_key, "***") if api_key else str(exc)
+        raise Mem0SourceError(f"Cannot read {where}: {mask_urls(' '.join(text.split()))}") from None
+    finally:
+        client.close()
+    return sorted(rows, key=lambda row: (created_at(row[1]), row[0]))
+
+
+def created_at(payload: Any) -> str:
+    return str(payload.get("created_at") or "") if isinstance(payload, dict) else ""
 
 
 def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:

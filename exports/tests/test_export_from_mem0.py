@@ -7,16 +7,14 @@ memories are read, the database is emptied as a fresh server's would be, the fil
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
-import threading
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from exports import mem0_api
+from exports.tests.scripted_http import scripted_api
 from memories import services
 from memories.models import Memory, MemoryHistory
 
@@ -77,45 +75,13 @@ def test_a_refused_key_is_a_clear_error_that_does_not_show_it(server):
     assert "answered POST /v3/memories/ with 401" in message and "m0sk_wrong-key-123" not in message
 
 
-@contextlib.contextmanager
-def scripted_api(answers: list[tuple[int, dict[str, str], object]]):
-    """An HTTP server on 127.0.0.1 answering each request with the next of `answers` (status, headers, JSON body);
-    yields (its URL, the requests it got: method, path, Authorization)."""
-    asked = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def answer(self):
-            asked.append((self.command, self.path, self.headers.get("Authorization")))
-            status, headers, body = answers.pop(0)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json"}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = answer  # noqa: N815 (http.server's names)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", asked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def test_the_key_goes_to_the_address_given_only_never_where_it_redirects():
     with scripted_api([]) as (elsewhere, asked_elsewhere):
         redirect = (307, {"Location": f"{elsewhere}/v3/memories/"}, {})
         with scripted_api([redirect]) as (named, asked), pytest.raises(CommandError) as refused:
             call_command("export_from_mem0", "--api-url", named, "--api-key", "m0-secret", stdout=StringIO())
     assert f"with a redirect to {elsewhere}/v3/memories/" in str(refused.value)
-    assert [authorization for _, _, authorization in asked] == ["Token m0-secret"]
+    assert [headers["authorization"] for _, _, headers, _ in asked] == ["Token m0-secret"]
     assert asked_elsewhere == []
 
 
@@ -132,7 +98,7 @@ def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked()
     out, said = StringIO(), StringIO()
     with scripted_api(answers) as (url, asked):
         call_command("export_from_mem0", "--api-url", url, "--api-key", "k", stdout=out, stderr=said)
-    assert [(method, path.split("?")[0]) for method, path, _ in asked] == [
+    assert [(method, path.split("?")[0]) for method, path, _, _ in asked] == [
         ("POST", "/v3/memories/"),
         ("POST", "/v3/memories/"),
         ("GET", f"/v1/memories/{memory['id']}/history/"),

