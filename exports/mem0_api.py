@@ -8,10 +8,12 @@ HTTPS_PROXY, is used as any HTTP client would). A rate limit (429) or a gateway'
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -140,10 +142,37 @@ def memory_line(item: dict[str, Any], history: list[dict[str, Any]] | None) -> d
     return line
 
 
-def mem0_api_memories(api: Mem0Api, *, filters: dict[str, Any], with_history: bool) -> Iterator[dict[str, Any]]:
-    """Each memory the filters select, as a line of export_memories (a dict to write as JSON)."""
+def mem0_api_memories(
+    api: Mem0Api, *, filters: dict[str, Any], with_history: bool, known: dict[str, dict[str, Any]] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Each memory the filters select, as a line of export_memories (a dict to write as JSON). `known`: lines an
+    earlier export wrote, by memory id; a memory updated at the same time as there keeps that history, not asked
+    again."""
+    known = known or {}
     for item in api.memories(filters):
         if not isinstance(item, dict):
             raise Mem0ApiError("POST /v3/memories/ answered a result that is not a memory object.")
-        history = api.history(str(item.get("id"))) if with_history else None
-        yield memory_line(item, history)
+        line = memory_line(item, None)
+        if with_history:
+            earlier = known.get(str(line["id"]))
+            unchanged = earlier is not None and earlier.get("updated_at") == line["updated_at"]
+            line["history"] = earlier["history"] if unchanged else api.history(str(item.get("id")))
+        yield line
+
+
+def written_lines(path: Path) -> dict[str, dict[str, Any]]:
+    """The lines with a history in a file an export wrote (a partial one: its last line may be cut short), by
+    memory id."""
+    lines = {}
+    try:
+        with path.open(encoding="utf-8") as file:
+            for text in file:
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(line, dict) and isinstance(line.get("id"), str) and isinstance(line.get("history"), list):
+                    lines[line["id"]] = line
+    except FileNotFoundError:
+        pass
+    return lines

@@ -139,6 +139,76 @@ def test_an_export_that_stops_halfway_leaves_the_file_as_it_was(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mem0.jsonl"]
 
 
+def test_an_export_stopped_by_an_error_carries_on_without_asking_again_for_the_history_it_has(tmp_path):
+    def memory(n: int, updated: str = "2025-03-01T10:00:00Z") -> dict:
+        return {"id": f"3dc42f86-6356-450a-bbe7-6fd2737f538{n}", "memory": f"Fact {n}", "user_id": "alice",
+                "created_at": "2025-03-01T10:00:00Z", "updated_at": updated}  # fmt: skip
+
+    def page(*items, last: bool = False) -> tuple[int, dict, dict]:
+        return 200, {}, {"count": 3, "next": None if last else "more", "previous": None, "results": list(items)}
+
+    def history(n: int) -> tuple[int, dict, list]:
+        return 200, {}, [{"id": f"h{n}", "event": "ADD", "old_memory": None, "new_memory": f"Fact {n}",
+                          "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-01T10:00:00Z"}]  # fmt: skip
+
+    path = tmp_path / "mem0.jsonl"
+    export = ["export_from_mem0", "--api-key", "m0-test-key", "--output", str(path)]
+    # Memories 1 and 2 with their history, then the third page is refused for good.
+    answers = [page(memory(1)), history(1), page(memory(2)), history(2), (401, {}, {"detail": "Invalid API key."})]
+    with scripted_api(answers) as (url, _), pytest.raises(CommandError) as refused:
+        call_command(*export, "--api-url", url, stderr=StringIO())
+    assert f"({path} not written; {path}.partial keeps the 2 memories read so far" in str(refused.value)
+    assert not path.exists()
+
+    # Again: the pages are read from the start, but only memory 3's history and memory 2's (changed since) are asked.
+    answers = [page(memory(1)), page(memory(2, updated="2025-04-01T10:00:00Z")), history(2), page(memory(3), last=True),
+               history(3)]  # fmt: skip
+    said = StringIO()
+    with scripted_api(answers) as (url, asked):
+        call_command(*export, "--api-url", url, stderr=said)
+    assert f"Carrying on from {path}.partial: 2 memories" in said.getvalue()
+    assert [path.split("?")[0] for _, path, _, _ in asked] == [
+        "/v3/memories/",
+        "/v3/memories/",
+        f"/v1/memories/{memory(2)['id']}/history/",
+        "/v3/memories/",
+        f"/v1/memories/{memory(3)['id']}/history/",
+    ]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(line["memory"], line["updated_at"], line["history"][0]["id"]) for line in lines] == [
+        ("Fact 1", "2025-03-01T10:00:00Z", "h1"),
+        ("Fact 2", "2025-04-01T10:00:00Z", "h2"),
+        ("Fact 3", "2025-03-01T10:00:00Z", "h3"),
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["mem0.jsonl"]
+
+
+def test_an_export_stopped_by_ctrl_c_keeps_what_it_read_for_the_next(tmp_path, monkeypatch):
+    memory = {"id": "3dc42f86-6356-450a-bbe7-6fd2737f5381", "memory": "Fact 1", "user_id": "alice",
+              "created_at": "2025-03-01T10:00:00Z", "updated_at": "2025-03-01T10:00:00Z"}  # fmt: skip
+    second = {**memory, "id": "3dc42f86-6356-450a-bbe7-6fd2737f5382", "memory": "Fact 2"}
+    asked_history = []
+
+    def history(api, memory_id):
+        if asked_history:
+            raise KeyboardInterrupt  # what Ctrl-C raises while the second history is asked for
+        asked_history.append(memory_id)
+        return []
+
+    monkeypatch.setattr(mem0_api.Mem0Api, "history", history)
+    answers = [(200, {}, {"count": 2, "next": None, "previous": None, "results": [memory, second]})]
+    path = tmp_path / "mem0.jsonl"
+    with scripted_api(answers) as (url, _), pytest.raises(CommandError) as refused:
+        call_command("export_from_mem0", "--api-url", url, "--api-key", "m0-test-key", "--output", str(path))
+    assert str(refused.value) == (
+        f"Stopped (Ctrl-C) ({path} not written; {path}.partial keeps the 1 memories read so far: the same command "
+        "carries on)."
+    )
+    assert [json.loads(line)["id"] for line in (tmp_path / "mem0.jsonl.partial").read_text().splitlines()] == [
+        memory["id"]
+    ]
+
+
 @pytest.mark.parametrize(
     ("arguments", "said"),
     [

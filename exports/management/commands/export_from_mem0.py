@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from exports.mem0_api import EVERY_MEMORY, Mem0Api, Mem0ApiError, mem0_api_memories
+from exports.mem0_api import EVERY_MEMORY, Mem0Api, Mem0ApiError, mem0_api_memories, written_lines
 
 
 class Command(BaseCommand):
@@ -44,26 +44,46 @@ class Command(BaseCommand):
             raise CommandError(f"--api-url must start with https:// or http:// (got {api_url!r}).")
         api = Mem0Api(api_url, api_key, note=self.stderr.write)
         # To a file: written beside it and renamed once whole, so a file named --output is always a whole export
-        # (one stopped halfway leaves an earlier file as it was).
+        # (one stopped halfway leaves an earlier file as it was). Stopped by the API or Ctrl-C, the partial file keeps
+        # what was read, and the next export asks again only for the history of memories not there or changed since.
         partial = Path(f"{output}.partial") if output else None
-        written = history = 0
+        known = written_lines(partial) if partial and not no_history else {}
+        if known:
+            self.stderr.write(
+                f"Carrying on from {partial}: {len(known)} memories there keep their history unless changed since."
+            )
+        written = history = kept = 0
         try:
             with partial.open("w", encoding="utf-8") if partial else contextlib.nullcontext() as out:
                 write = (lambda text: out.write(text + "\n")) if out else self.stdout.write
-                for line in mem0_api_memories(api, filters=chosen, with_history=not no_history):
-                    write(json.dumps(line, ensure_ascii=False))
-                    written += 1
-                    history += len(line.get("history") or [])
+                done = set()
+                try:
+                    for line in mem0_api_memories(api, filters=chosen, with_history=not no_history, known=known):
+                        write(json.dumps(line, ensure_ascii=False))
+                        done.add(line["id"])
+                        written += 1
+                        history += len(line.get("history") or [])
+                except (Mem0ApiError, KeyboardInterrupt):
+                    if out and not no_history:
+                        for memory_id, line in known.items():
+                            if memory_id not in done:
+                                write(json.dumps(line, ensure_ascii=False))
+                        kept = len(done | known.keys())
+                    raise
             if partial:
                 partial.replace(output)
-        except Mem0ApiError as exc:
-            kept = f"{output} not written" if output else f"{written} memories written before it"
-            raise CommandError(f"{exc} ({kept}).") from None
+        except (Mem0ApiError, KeyboardInterrupt) as exc:
+            why = str(exc) if isinstance(exc, Mem0ApiError) else "Stopped (Ctrl-C)"
+            if not output:
+                raise CommandError(f"{why} ({written} memories written before it).") from None
+            carry_on = f"; {partial} keeps the {kept} memories read so far: the same command carries on" if kept else ""
+            raise CommandError(f"{why} ({output} not written{carry_on}).") from None
         except OSError as exc:
+            kept = 0
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         finally:
             api.close()
-            if partial:
+            if partial and not kept:
                 partial.unlink(missing_ok=True)
         self.stderr.write(
             f"Wrote {written} memories ({history} history rows) to {output or 'stdout'}; "
