@@ -1,4 +1,5 @@
 import json
+import shlex
 from urllib.parse import quote
 
 from django import template
@@ -11,6 +12,12 @@ register = template.Library()
 def as_json(value) -> str:
     """Metadata as the JSON an API caller sends and reads (escaped by the template like any text)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def shell_quoted(value) -> str:
+    """A value as one word of a shell command (an email with a quote in it stays one argument)."""
+    return shlex.quote(str(value))
 
 
 @register.simple_tag

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
+import shlex
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.management import load_command_class
 from django.test import Client
 from django.utils.html import escape
 from rest_framework.test import APIClient
@@ -185,6 +189,27 @@ def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
     assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404
     bob_key.refresh_from_db()
     assert bob_key.revoked_at is None
+
+
+def test_an_empty_overview_gives_the_commands_that_bring_memories_over_from_mem0(make_user, make_memory):
+    user = make_user("o'brien@example.com", password=PASSWORD)
+    page = logged_in(user).get("/dashboard/").content.decode()
+    assert "Coming from Mem0?" in page
+    commands = []
+    for snippet in ("from-mem0-library", "from-mem0-server", "from-mem0-platform"):
+        text = html.unescape(re.search(rf'<pre id="{snippet}"><code>(.*?)</code></pre>', page, re.S)[1])
+        commands += [shlex.split(line) for line in text.replace("\\\n", " ").splitlines()]
+    # Each is a command line the management command takes as typed, the account being this one.
+    accounts = []
+    for words in commands:
+        name, arguments = words[words.index("manage.py") + 1], words[words.index("manage.py") + 2 :]
+        parsed = load_command_class("exports", name).create_parser("manage.py", name).parse_args(arguments)
+        accounts.append(getattr(parsed, "account", user.email))
+    assert len(commands) == 4
+    assert accounts == [user.email] * 4
+
+    make_memory("likes oolong tea", user_id="u", principal=user)
+    assert "Coming from Mem0?" not in logged_in(user).get("/dashboard/").content.decode()
 
 
 @pytest.mark.parametrize(
