@@ -106,11 +106,41 @@ def qdrant_memories(
         raise Mem0SourceError(f"Cannot read {where}: {mask_urls(' '.join(text.split()))}") from None
     finally:
         client.close()
-    return sorted(rows, key=lambda row: (created_at(row[1]), row[0]))
+    return sorted(rows, key=oldest_first)
 
 
-def created_at(payload: Any) -> str:
-    return str(payload.get("created_at") or "") if isinstance(payload, dict) else ""
+def oldest_first(row: tuple[str, Any]) -> tuple[str, str]:
+    payload = row[1]
+    return (str(payload.get("created_at") or "") if isinstance(payload, dict) else "", row[0])
+
+
+def mem0_dump(path: str) -> tuple[list[tuple[str, dict[str, Any] | None]], dict[str, list[dict[str, Any]]]]:
+    """(id, payload) of every memory in a file scripts/mem0_dump.py wrote, oldest first, and their history rows."""
+    rows, history = [], {}
+    try:
+        with open(path, encoding="utf-8") as file:
+            for number, text in enumerate(file, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    line = None
+                if not (
+                    isinstance(line, dict)
+                    and isinstance(line.get("mem0_id"), str)
+                    and isinstance(line.get("history", []), list)
+                    and all(isinstance(row, dict) for row in line.get("history") or [])
+                ):
+                    raise Mem0SourceError(
+                        f"{path} line {number}: not a memory as mem0_dump.py writes it (a JSON object with mem0_id, "
+                        "payload and history)."
+                    )
+                rows.append((line["mem0_id"], line.get("payload")))
+                history[line["mem0_id"]] = [history_entry(row) for row in line.get("history") or []]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Mem0SourceError(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}.") from None
+    return sorted(rows, key=oldest_first), history
 
 
 def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
@@ -119,28 +149,33 @@ def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
     try:
         read_only = Path(path).resolve().as_uri() + "?mode=ro"  # a name's "?" or "#" escaped
         with contextlib.closing(sqlite3.connect(read_only, uri=True)) as connection:
+            connection.row_factory = sqlite3.Row
             rows = connection.execute(
                 "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, "
                 "role FROM history ORDER BY coalesce(updated_at, created_at), id"
             ).fetchall()
     except sqlite3.Error as exc:
         raise Mem0SourceError(f"Cannot read Mem0's history file {path}: {exc}.") from None
-    for history_id, memory_id, old, new, event, created_at, updated_at, is_deleted, actor_id, role in rows:
-        by_memory[memory_id].append(
-            {
-                "id": history_id,
-                "event": event,
-                "old_memory": old,
-                "new_memory": new,
-                # Mem0 keeps the memory's creation in created_at and the event's time in updated_at.
-                "created_at": updated_at or created_at,
-                "updated_at": updated_at,
-                "is_deleted": bool(is_deleted),
-                "actor_id": actor_id,
-                "role": role,
-            }
-        )
+    for row in rows:
+        by_memory[row["memory_id"]].append(history_entry(dict(row)))
     return by_memory
+
+
+def history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of Mem0's history (its columns, as its SQLite file and its get_history() hold them) as an import line's
+    history entry."""
+    return {
+        "id": row.get("id"),
+        "event": row.get("event"),
+        "old_memory": row.get("old_memory"),
+        "new_memory": row.get("new_memory"),
+        # Mem0 keeps the memory's creation in created_at and the event's time in updated_at.
+        "created_at": row.get("updated_at") or row.get("created_at"),
+        "updated_at": row.get("updated_at"),
+        "is_deleted": bool(row.get("is_deleted")),
+        "actor_id": row.get("actor_id"),
+        "role": row.get("role"),
+    }
 
 
 def memory_line(memory_id: str, payload: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any]:

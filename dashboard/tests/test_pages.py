@@ -196,17 +196,21 @@ def test_an_empty_overview_gives_the_commands_that_bring_memories_over_from_mem0
     page = logged_in(user).get("/dashboard/").content.decode()
     assert "Coming from Mem0?" in page
     commands = []
-    for snippet in ("from-mem0-library", "from-mem0-server", "from-mem0-platform"):
+    for snippet in ("from-mem0-library", "from-mem0-server", "from-mem0-platform", "from-mem0-dump"):
         text = html.unescape(re.search(rf'<pre id="{snippet}"><code>(.*?)</code></pre>', page, re.S)[1])
         commands += [shlex.split(line) for line in text.replace("\\\n", " ").splitlines()]
-    # Each is a command line the management command takes as typed, the account being this one.
+    # Each of this server's commands is one its management command takes as typed, the account being this one (the
+    # dump's first command runs where Mem0 does).
     accounts = []
     for words in commands:
+        if "manage.py" not in words:
+            assert words[:2] == ["python", "mem0_dump.py"]
+            continue
         name, arguments = words[words.index("manage.py") + 1], words[words.index("manage.py") + 2 :]
         parsed = load_command_class("exports", name).create_parser("manage.py", name).parse_args(arguments)
         accounts.append(getattr(parsed, "account", user.email))
-    assert len(commands) == 4
-    assert accounts == [user.email] * 4
+    assert len(commands) == 6
+    assert accounts == [user.email] * 5
 
     make_memory("likes oolong tea", user_id="u", principal=user)
     assert "Coming from Mem0?" not in logged_in(user).get("/dashboard/").content.decode()

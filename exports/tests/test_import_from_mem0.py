@@ -5,6 +5,10 @@ imports the Platform tests' fixtures, which see to both before mem0 is imported)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -231,6 +235,97 @@ def test_a_wrong_qdrant_folder_or_collection_is_a_clear_error(mem0_on_qdrant, ar
     assert not (Path(storage) / "missing").exists()  # nothing made where nothing was
 
 
+# As most of Mem0's configurations are: OpenAI's embedder (never called: a dump embeds nothing).
+OPENAI_EMBEDDER = {
+    "provider": "openai",
+    "config": {"api_key": "unused", "openai_base_url": "http://127.0.0.1:9/v1", "embedding_dims": 384},
+}
+
+
+def dumped(config: dict, folder: Path) -> tuple[Path, str]:
+    """scripts/mem0_dump.py run as a user would, by another Python outside this project's folder (nothing of
+    mem0server importable), on this Mem0 configuration: (the dump, what it said)."""
+    (folder / "mem0-config.json").write_text(json.dumps({**config, "embedder": OPENAI_EMBEDDER}))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "mem0_dump.py"
+    dump = folder / "mem0-dump.jsonl"
+    ran = subprocess.run(  # noqa: S603 (this project's script, by this Python)
+        [sys.executable, str(script), "--config", "mem0-config.json", "--output", str(dump)],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    return dump, ran.stderr
+
+
+def test_a_dump_written_by_mem0s_own_library_where_mem0_runs_is_imported(
+    mem0_on_qdrant, tmp_path, make_user, key_client
+):
+    memory, _, _ = mem0_on_qdrant
+    tea = added(memory, "Likes green tea", user_id="alice", metadata={"topic": "drinks"})
+    berlin = added(memory, "Lives in Berlin", agent_id="concierge")
+    memory.update(tea, "Likes black tea")
+    memory.delete(added(memory, "Has a cat", user_id="alice"))
+    memory.vector_store.client.close()
+    dump, said = dumped(qdrant_config(tmp_path), tmp_path)
+    assert f"mem0_dump: 2 memories (3 history rows) written to {dump}." in said
+
+    alice = make_user("alice@example.com")
+    out = StringIO()
+    call_command("import_from_mem0", "--dump", str(dump), "--account", alice.email, stdout=out)
+    assert "Imported 2 of Mem0's 2 memories (3 history rows); skipped 0" in out.getvalue()
+    client = key_client(alice)
+    got = client.get(f"/memories/{tea}").json()
+    assert (got["memory"], got["user_id"], got["metadata"]) == ("Likes black tea", "alice", {"topic": "drinks"})
+    assert client.get(f"/memories/{berlin}").json()["agent_id"] == "concierge"
+    events = client.get(f"/memories/{tea}/history").json()
+    assert [(e["event"], e["new_memory"]) for e in events] == [
+        ("ADD", "Likes green tea"),
+        ("UPDATE", "Likes black tea"),
+    ]
+
+
+def test_a_dump_of_mem0s_pgvector_store_is_imported(mem0, tmp_path, api_client):
+    memory, history = mem0
+    tea = added(memory, "Likes green tea", user_id="alice")
+    config = {
+        "vector_store": {
+            "provider": "pgvector",
+            "config": {"connection_string": conninfo(), "collection_name": COLLECTION, "embedding_model_dims": 384},
+        },
+        "llm": {"provider": "openai", "config": {"api_key": "unused", "openai_base_url": "http://127.0.0.1:9/v1"}},
+        "history_db_path": history,
+    }
+    dump, said = dumped(config, tmp_path)
+    assert f"mem0_dump: 1 memories (1 history rows) written to {dump}." in said
+    call_command("import_from_mem0", "--dump", str(dump), stdout=StringIO())
+    assert api_client.get(f"/memories/{tea}").json()["memory"] == "Likes green tea"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"mem0_id": "a", "payload": {}}\nnot json\n', "line 2: not a memory as mem0_dump.py writes it"),
+        ('{"id": "a", "memory": "an export_memories line"}\n', "line 1: not a memory as mem0_dump.py writes it"),
+        ('{"mem0_id": "a", "payload": {}, "history": ["ADD"]}\n', "line 1: not a memory as mem0_dump.py writes it"),
+    ],
+)
+def test_a_file_that_is_not_a_dump_is_a_clear_error(tmp_path, text, said, db):
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(text)
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--dump", str(dump))
+    assert str(refused.value).startswith(f"{dump} {said}")
+
+
+def test_a_missing_dump_is_a_clear_error(db):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--dump", "/nonexistent/mem0-dump.jsonl")
+    assert str(refused.value) == "Cannot read /nonexistent/mem0-dump.jsonl: No such file or directory."
+
+
 def qdrant_answer(result) -> tuple[int, dict, dict]:
     return 200, {}, {"result": result, "status": "ok", "time": 0.001}
 
@@ -273,7 +368,8 @@ def test_an_unreachable_qdrant_server_is_a_clear_error_without_its_key():
 @pytest.mark.parametrize(
     ("arguments", "said"),
     [
-        ([], "one of the arguments --database-url --qdrant-path --qdrant-url is required"),
+        ([], "one of the arguments --database-url --qdrant-path --qdrant-url --dump is required"),
+        (["--dump", "mem0.jsonl", "--history", "history.db"], "--dump holds the memories and their history"),
         (["--database-url", "postgresql://x", "--qdrant-path", "qdrant"], "not allowed with argument"),
         (["--database-url", "postgresql://x", "--qdrant-api-key", "k"], "--qdrant-api-key goes with --qdrant-url"),
     ],

@@ -9,13 +9,21 @@ from django.core.management.base import BaseCommand, CommandError
 
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
-from exports.mem0_source import Mem0SourceError, mem0_history, mem0_lines, mem0_memories, qdrant_memories
+from exports.mem0_source import (
+    Mem0SourceError,
+    mem0_dump,
+    mem0_history,
+    mem0_lines,
+    mem0_memories,
+    qdrant_memories,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Import the memories of Mem0's server or library from its vector store (pgvector, or Qdrant: a local folder "
-        "or a server), with their history from Mem0's history.db. Every memory is checked first: one that cannot be "
+        "or a server), with their history from Mem0's history.db; or from a file scripts/mem0_dump.py wrote (any "
+        "vector store). Every memory is checked first: one that cannot be "
         "imported and nothing is written. A memory whose id already exists here is skipped, so importing again "
         "changes nothing."
     )
@@ -29,6 +37,9 @@ class Command(BaseCommand):
             "--qdrant-path", help="The folder of Mem0's local Qdrant storage (the library's default: /tmp/qdrant)"
         )
         store.add_argument("--qdrant-url", help="Mem0's Qdrant server, e.g. http://localhost:6333")
+        store.add_argument(
+            "--dump", help="A file scripts/mem0_dump.py wrote where Mem0 runs (any vector store; history included)"
+        )
         parser.add_argument(
             "--qdrant-api-key", help="The Qdrant server's API key; default: the QDRANT_API_KEY environment variable"
         )
@@ -40,20 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--history", help="Mem0's history file (history.db; HISTORY_DB_PATH of Mem0's server)")
         add_import_arguments(parser, account_help="Put every memory into this account (by email); default: the admin's")
 
-    def handle(self, *args, database_url, qdrant_path, qdrant_url, qdrant_api_key, collection, history, **options):
-        if qdrant_api_key and not qdrant_url:
-            raise CommandError("--qdrant-api-key goes with --qdrant-url (a Qdrant server).")
-        if qdrant_url and not qdrant_url.startswith(("https://", "http://")):
-            raise CommandError(f"--qdrant-url must start with https:// or http:// (got {qdrant_url!r}).")
-        account, dry_run, batch_size = options["account"], options["dry_run"], options["batch_size"]
+    def handle(self, *args, account, dry_run, batch_size, **options):
         owner = import_owner(account, batch_size)
         try:
-            if database_url:
-                rows = mem0_memories(database_url, collection or "memories")
-            else:
-                api_key = (qdrant_api_key or os.environ.get("QDRANT_API_KEY")) if qdrant_url else None
-                rows = qdrant_memories(collection or "mem0", path=qdrant_path, url=qdrant_url, api_key=api_key)
-            rows_history = mem0_history(history) if history else {}
+            rows, rows_history = self.mem0_source(**options)
         except Mem0SourceError as exc:
             raise CommandError(str(exc)) from None
         try:
@@ -74,3 +75,23 @@ class Command(BaseCommand):
             f"{verb} {report.lines - report.skipped} of Mem0's {report.lines} memories "
             f"({report.history_created} history rows); skipped {report.skipped} whose id already exists."
         )
+
+    @staticmethod
+    def mem0_source(*, database_url, qdrant_path, qdrant_url, qdrant_api_key, dump, collection, history, **options):
+        """(id, payload) of each memory of the store named, and their history rows by memory id."""
+        if dump:
+            if collection or history:
+                raise CommandError("--dump holds the memories and their history: no --collection or --history.")
+            return mem0_dump(dump)
+        if qdrant_api_key and not qdrant_url:
+            raise CommandError("--qdrant-api-key goes with --qdrant-url (a Qdrant server).")
+        if database_url:
+            rows = mem0_memories(database_url, collection or "memories")
+        elif qdrant_url:
+            if not qdrant_url.startswith(("https://", "http://")):
+                raise CommandError(f"--qdrant-url must start with https:// or http:// (got {qdrant_url!r}).")
+            api_key = qdrant_api_key or os.environ.get("QDRANT_API_KEY")
+            rows = qdrant_memories(collection or "mem0", url=qdrant_url, api_key=api_key)
+        else:
+            rows = qdrant_memories(collection or "mem0", path=qdrant_path)
+        return rows, (mem0_history(history) if history else {})
