@@ -605,6 +605,7 @@ SPECTACULAR_SETTINGS = {
         "ProfileJobStatusEnum": "profiles.models.ProfileJob.Status",
         "ProfileJobOperationEnum": "profiles.models.ProfileJob.Operation",
         "ProfileJobRequestOperationEnum": "profiles.serializers.REQUESTED_OPERATIONS",
+        "OwnerRoleEnum": "platform_api.serializers.OWNER_ROLES",
     },
     # AUTH_DISABLED is not a credential a caller presents: only these two appear under Authorize.
     "AUTHENTICATION_WHITELIST": [

@@ -36,7 +36,8 @@ from platform_api.extra_serializers import (
     SummaryRequestSerializer,
     SummaryResponseSerializer,
 )
-from platform_api.views import PlatformView
+from platform_api.serializers import PlatformEntityMemoriesQuerySerializer, PlatformMemoryPageSerializer
+from platform_api.views import PlatformView, page_answer
 
 ENTITY_TYPE = OpenApiParameter(
     "entity_type",
@@ -127,6 +128,33 @@ class PlatformEntityDetailView(PlatformView):
             scope={ENTITY_FIELDS[entity_type]: entity_selectors.parse_entity_id(entity_id)},
         )
         return Response({"message": "Entity deleted successfully.", "deleted": deleted})
+
+
+class PlatformEntityMemoriesView(PlatformView):
+    @extend_schema(
+        tags=["platform"],
+        summary="The memories of a user, agent, app or run (the caller's own), newest first, paged",
+        operation_id="platform_entity_memories",
+        parameters=[ENTITY_TYPE, ENTITY_ID, PlatformEntityMemoriesQuerySerializer],
+        responses=PlatformMemoryPageSerializer,
+    )
+    def get(self, request, entity_type: str, entity_id: str):
+        entity_type = entity_selectors.parse_entity_type(entity_type)
+        query = validated(PlatformEntityMemoriesQuerySerializer, request.query_params)
+        found = memory_selectors.memories_list(
+            principal=request.user,
+            scope={ENTITY_FIELDS[entity_type]: entity_selectors.parse_entity_id(entity_id)},
+            top_k=query["page_size"],
+            page=query["page"],
+            with_count=True,
+        )
+        return Response(PlatformMemoryPageSerializer(page_answer(request, found, query["page"])).data)
+
+
+class PlatformEntityHistoryMemoriesView(PlatformEntityMemoriesView):
+    """The same, for the ids the route of a memory's history would take (user "history"); documented once, above."""
+
+    schema = None
 
 
 class PlatformEntityDeleteV1View(PlatformEntityDetailView):

@@ -403,6 +403,10 @@ class PlatformPageQuerySerializer(PlatformProjectRefSerializer):
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=100)
 
 
+class PlatformEntityMemoriesQuerySerializer(KnownFieldsOnly, PlatformPageQuerySerializer):
+    route, what, sent_along = "GET /v1/memories/{entity_type}/{entity_id}/", "query parameter", SENT_ALONG
+
+
 class PlatformListRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
     # The SDKs send every keyword argument of get_all in the body: one ignored here (top_k, a misspelt page_size)
     # answered more memories than asked for, as if it had been applied.
@@ -800,13 +804,45 @@ class PlatformProjectSerializer(serializers.Serializer):
         return {key: value for key, value in data.items() if key in fields} if fields else data
 
 
+# The one role an account has in its organization and project (their owner).
+OWNER_ROLES = ["OWNER"]
+
+
 class PlatformProjectMemberSerializer(serializers.Serializer):
     username = serializers.CharField(help_text="The account's email.")
-    role = serializers.ChoiceField(choices=["OWNER"])
+    role = serializers.ChoiceField(choices=OWNER_ROLES)
 
 
 class PlatformProjectMembersSerializer(serializers.Serializer):
     members = PlatformProjectMemberSerializer(many=True)
+
+
+class PlatformOrganizationMemberSerializer(serializers.Serializer):
+    username = serializers.CharField(help_text="The account's email.")
+    email = serializers.CharField()
+    role = serializers.ChoiceField(choices=OWNER_ROLES)
+
+
+class PlatformOrganizationSerializer(serializers.Serializer):
+    """The caller's one organization (its account's)."""
+
+    org_id = serializers.CharField()
+    name = serializers.CharField(help_text="The account's name, else its email ('admin' for the admin key).")
+    created_at = serializers.DateTimeField(allow_null=True, help_text="When the account was made (null: admin key).")
+    updated_at = serializers.DateTimeField(allow_null=True)
+    members = PlatformOrganizationMemberSerializer(many=True)
+    is_default = serializers.BooleanField()
+    is_owner = serializers.BooleanField()
+    user_role = serializers.ChoiceField(choices=OWNER_ROLES)
+
+
+class PlatformOrganizationMemberIdSerializer(serializers.Serializer):
+    user_id = serializers.CharField(help_text="The account's email.")
+    role = serializers.ChoiceField(choices=OWNER_ROLES)
+
+
+class PlatformOrganizationMembersSerializer(serializers.Serializer):
+    members = PlatformOrganizationMemberIdSerializer(many=True)
 
 
 class PlatformProjectUpdateSerializer(serializers.Serializer):

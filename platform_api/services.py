@@ -74,6 +74,37 @@ DELETE_REFUSAL = (
 )
 
 
+ORG_CREATE_REFUSAL = (
+    "Each account here is one organization with one project, its own (GET /v1/ping/ tells its org_id): for another "
+    "organization, use another account (an admin makes one on the dashboard's Users page or with POST /auth/register)."
+)
+ORG_DELETE_REFUSAL = (
+    "An organization here is its account's and is not deleted: to delete its memories, use reset() or delete_all(); "
+    "an admin deactivates an account on the dashboard's Users page."
+)
+
+
+def organization(*, principal) -> dict[str, Any]:
+    """The caller's one organization, as Mem0's organization routes show one: its account is its owner."""
+    org_id, _ = project_ids(principal=principal)
+    account, email = principal.account, user_email(principal=principal)
+    return {
+        "org_id": org_id,
+        "name": (account.name or account.email) if account is not None else "admin",
+        "created_at": account.created_at if account is not None else None,
+        "updated_at": account.created_at if account is not None else None,
+        "members": [{"username": email, "email": email, "role": "OWNER"}] if email else [],
+        "is_default": True,
+        "is_owner": True,
+        "user_role": "OWNER",
+    }
+
+
+def organization_members(*, principal) -> list[dict[str, str]]:
+    """The organization's members as Mem0 lists them (`user_id`): its account alone, as its owner."""
+    return [{"user_id": member["username"], "role": member["role"]} for member in project_members(principal=principal)]
+
+
 def project_members(*, principal) -> list[dict[str, str]]:
     """The project's members: its account alone, as its owner (none for the admin principal without ADMIN_EMAIL)."""
     email = user_email(principal=principal)

@@ -29,6 +29,8 @@ from platform_api.serializers import (
     PlatformListRequestSerializer,
     PlatformListV1QuerySerializer,
     PlatformMemoryPageSerializer,
+    PlatformOrganizationMembersSerializer,
+    PlatformOrganizationSerializer,
     PlatformPageQuerySerializer,
     PlatformPingQuerySerializer,
     PlatformPingResponseSerializer,
@@ -467,9 +469,82 @@ class ProjectView(PlatformView):
 
 
 class ProjectsView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The organization's projects: its account's one project",
+        operation_id="platform_projects",
+        parameters=PROJECT_PATH[:1],
+        responses=PlatformProjectSerializer(many=True),
+    )
+    def get(self, request, org_id: str):
+        validated(PlatformProjectRefSerializer, request.query_params)
+        project = services.project_settings_get(principal=request.user)
+        return Response(PlatformProjectSerializer([_project_data(request, project)], many=True).data)
+
     @refused("platform_project_create", "each account is one project here", parameters=PROJECT_PATH[:1])
     def post(self, request, org_id: str):
         raise InvalidInput(services.CREATE_REFUSAL)
+
+
+class OrganizationsView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The caller's organizations: its account's one",
+        operation_id="platform_organizations",
+        responses=PlatformOrganizationSerializer(many=True),
+    )
+    def get(self, request):
+        validated(PlatformProjectRefSerializer, request.query_params)
+        return Response(PlatformOrganizationSerializer([services.organization(principal=request.user)], many=True).data)
+
+    @refused("platform_organization_create", "each account is one organization here", parameters=[])
+    def post(self, request):
+        raise InvalidInput(services.ORG_CREATE_REFUSAL)
+
+
+class OrganizationView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The caller's organization",
+        operation_id="platform_organization_get",
+        parameters=PROJECT_PATH[:1],
+        responses=PlatformOrganizationSerializer,
+    )
+    def get(self, request, org_id: str):
+        validated(PlatformProjectRefSerializer, request.query_params)
+        return Response(PlatformOrganizationSerializer(services.organization(principal=request.user)).data)
+
+    @refused("platform_organization_delete", "an organization here is its account's", parameters=PROJECT_PATH[:1])
+    def delete(self, request, org_id: str):
+        raise InvalidInput(services.ORG_DELETE_REFUSAL)
+
+
+class OrganizationMembersView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The organization's members: its account, as OWNER",
+        operation_id="platform_organization_members",
+        parameters=PROJECT_PATH[:1],
+        responses=PlatformOrganizationMembersSerializer,
+    )
+    def get(self, request, org_id: str):
+        validated(PlatformProjectRefSerializer, request.query_params)
+        members = [
+            {"user_id": m["username"], "role": m["role"]} for m in services.project_members(principal=request.user)
+        ]
+        return Response(PlatformOrganizationMembersSerializer({"members": members}).data)
+
+    @refused("platform_organization_member_add", "an organization's one member is its account", PROJECT_PATH[:1])
+    def post(self, request, org_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)
+
+    @refused("platform_organization_member_update", "an organization's one member is its account", PROJECT_PATH[:1])
+    def put(self, request, org_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)
+
+    @refused("platform_organization_member_remove", "an organization's one member is its account", PROJECT_PATH[:1])
+    def delete(self, request, org_id: str):
+        raise InvalidInput(services.MEMBERS_REFUSAL)
 
 
 class ProjectMembersView(PlatformView):

@@ -109,6 +109,44 @@ def test_the_project_route_with_ids_that_are_not_the_callers_is_404_and_changes_
     assert not ProjectSettings.objects.exists()
 
 
+ORGS = "/api/v1/orgs/organizations/"
+
+
+def test_the_callers_one_organization_and_its_one_project_are_listed(token_client, member, make_user):
+    org_id, project_id = services.project_ids(principal=member)
+    listed = token_client.get(ORGS)
+    assert listed.status_code == 200, listed.json()
+    [org] = listed.json()
+    assert (org["org_id"], org["name"], org["user_role"], org["is_owner"]) == (org_id, member.name, "OWNER", True)
+    assert org["members"] == [{"username": member.email, "email": member.email, "role": "OWNER"}]
+    assert org["created_at"][:19] == member.created_at.isoformat()[:19]
+    assert token_client.get(f"{ORGS}{org_id}/").json() == org
+    members = token_client.get(f"{ORGS}{org_id}/members/").json()
+    assert members == {"members": [{"user_id": member.email, "role": "OWNER"}]}
+    token_client.patch(f"{ORGS}{org_id}/projects/{project_id}/", {"custom_instructions": "Be brief."}, format="json")
+    projects = token_client.get(f"{ORGS}{org_id}/projects/").json()
+    assert projects == [token_client.get(f"{ORGS}{org_id}/projects/{project_id}/").json()]
+    assert (projects[0]["project_id"], projects[0]["custom_instructions"]) == (project_id, "Be brief.")
+    # Another account's organization is as unknown as a made-up one.
+    other_org, _ = services.project_ids(principal=make_user("other@example.com"))
+    for path in (f"{ORGS}{other_org}/", f"{ORGS}{other_org}/members/", f"{ORGS}{other_org}/projects/", f"{ORGS}x/"):
+        response = token_client.get(path)
+        assert response.status_code == 404, path
+        assert "not found" in response.json()["detail"]
+
+
+def test_making_or_deleting_an_organization_or_changing_its_members_is_a_400_saying_why(token_client, member):
+    org_id, _ = services.project_ids(principal=member)
+    made = token_client.post(ORGS, {"name": "Another"}, format="json")
+    assert made.status_code == 400 and "Each account here is one organization" in made.json()["detail"]
+    deleted = token_client.delete(f"{ORGS}{org_id}/")
+    assert deleted.status_code == 400 and "reset() or delete_all()" in deleted.json()["detail"]
+    for method in ("post", "put", "delete"):
+        changed = getattr(token_client, method)(f"{ORGS}{org_id}/members/", {"email": "x@example.com"}, format="json")
+        assert changed.status_code == 400 and "one member, its account" in changed.json()["detail"]
+    assert [org["org_id"] for org in token_client.get(ORGS).json()] == [org_id]
+
+
 def test_project_get_limits_fields_and_patch_needs_a_setting(token_client, member):
     org_id, project_id = services.project_ids(principal=member)
     path = f"/api/v1/orgs/organizations/{org_id}/projects/{project_id}/"

@@ -119,9 +119,44 @@ def test_the_older_v1_entity_delete_takes_the_listed_id(member_client, member, m
     assert member_client.get(f"/v1/entities/{listed['type']}/{listed['id']}/").status_code == 405
 
 
+def test_an_entitys_memories_are_listed_newest_first_in_pages_the_callers_own_only(
+    member_client, member, other, make_memory
+):
+    for n in range(3):
+        make_memory(f"Fact {n}", user_id="alice", principal=member)
+    make_memory("Someone else's", user_id="alice", principal=other)
+    make_memory("Another user's", user_id="bob", principal=member)
+    first = member_client.get("/v1/memories/user/alice/", {"page_size": 2})
+    assert first.status_code == 200, first.json()
+    assert first.json()["count"] == 3
+    assert [m["memory"] for m in first.json()["results"]] == ["Fact 2", "Fact 1"]
+    second = member_client.get(first.json()["next"]).json()
+    assert ([m["memory"] for m in second["results"]], second["next"]) == (["Fact 0"], None)
+    # As the entity routes take them: plurals, ids with "/" (sent as %2F), and a user named like a memory's history.
+    make_memory("A team's", user_id=None, principal=member, scope={"agent_id": "team/a"})
+    make_memory("History's", user_id="history", principal=member)
+    assert [m["memory"] for m in member_client.get("/v1/memories/agents/team%2Fa/").json()["results"]] == ["A team's"]
+    assert [m["memory"] for m in member_client.get("/v1/memories/user/history/").json()["results"]] == ["History's"]
+    assert member_client.get("/v1/memories/run/nobody/").json() == {
+        "count": 0, "next": None, "previous": None, "results": []
+    }  # fmt: skip
+
+
+def test_an_entity_memories_route_with_another_type_or_a_bad_page_is_a_400(member_client):
+    for path, says in (
+        ("/v1/memories/robot/r2/", "user, agent, app, run"),
+        ("/v1/memories/user/alice/?page=0", "page"),
+        ("/v1/memories/user/alice/?pages=2", "pages"),
+    ):
+        response = member_client.get(path)
+        assert response.status_code == 400, path
+        assert says in response.json()["detail"], response.json()
+
+
 def test_entity_routes_need_credentials(anon_client):
     assert anon_client.get("/v1/entities/").status_code == 401
     assert anon_client.delete("/v2/entities/user/alice/").status_code == 401
+    assert anon_client.get("/v1/memories/user/alice/").status_code == 401
 
 
 # --- batches -----------------------------------------------------------------------------------------------
