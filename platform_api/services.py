@@ -61,8 +61,9 @@ def user_email(*, principal) -> str | None:
 
 # Each account is one project here (project_ids), so the SDK's project management has nothing to act on: it says so.
 MEMBERS_REFUSAL = (
-    "A project here has one member, its account: to give someone access, make them an account of their own (an "
-    "admin does, on the dashboard's Users page or with POST /auth/register), with its own API key."
+    "An organization and its project here have one member, their account: to give someone access, make them an "
+    "account of their own (an admin does, on the dashboard's Users page or with POST /auth/register), with its own "
+    "API key."
 )
 CREATE_REFUSAL = (
     "Each account here is one project, its own (GET /v1/ping/ tells its project_id): for another project, use "

@@ -1,4 +1,5 @@
-"""Platform routes, with the trailing slash the official SDKs send. Memory, ping and project routes here (views.py);
+"""Platform routes, with the trailing slash the official SDKs send. Memory, ping, organization and project routes
+here (views.py), and an entity's memories (extra_views.py), whose route must come before a memory's history's;
 entities, batch, feedback, stats and summary in extra_urls.py ."""
 
 from django.urls import include, path, re_path

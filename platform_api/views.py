@@ -529,9 +529,7 @@ class OrganizationMembersView(PlatformView):
     )
     def get(self, request, org_id: str):
         validated(PlatformProjectRefSerializer, request.query_params)
-        members = [
-            {"user_id": m["username"], "role": m["role"]} for m in services.project_members(principal=request.user)
-        ]
+        members = services.organization_members(principal=request.user)
         return Response(PlatformOrganizationMembersSerializer({"members": members}).data)
 
     @refused("platform_organization_member_add", "an organization's one member is its account", PROJECT_PATH[:1])

@@ -143,7 +143,7 @@ def test_making_or_deleting_an_organization_or_changing_its_members_is_a_400_say
     assert deleted.status_code == 400 and "reset() or delete_all()" in deleted.json()["detail"]
     for method in ("post", "put", "delete"):
         changed = getattr(token_client, method)(f"{ORGS}{org_id}/members/", {"email": "x@example.com"}, format="json")
-        assert changed.status_code == 400 and "one member, its account" in changed.json()["detail"]
+        assert changed.status_code == 400 and "one member, their account" in changed.json()["detail"]
     assert [org["org_id"] for org in token_client.get(ORGS).json()] == [org_id]
 
 

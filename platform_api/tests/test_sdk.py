@@ -402,7 +402,7 @@ def test_the_projects_one_member_is_its_account_and_what_a_project_here_cannot_d
         lambda: client.project.update_member("alice@example.com", "READER"),
         lambda: client.project.remove_member("alice@example.com"),
     ):
-        with pytest.raises(ValidationError, match="one member, its account.*Users page"):
+        with pytest.raises(ValidationError, match="one member, their account.*Users page"):
             call()
     with pytest.raises(ValidationError, match="one project, its own.*another account"):
         client.project.create("Second project")
