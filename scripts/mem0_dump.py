@@ -35,12 +35,19 @@ def stored_points(memory: Any, limit: int) -> list[Any]:
     return list(listed or [])
 
 
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="Mem0's configuration (Memory.from_config's dict) as a JSON file")
     parser.add_argument("--output", "-o", help="The file to write; default: stdout")
     parser.add_argument(
-        "--limit", type=int, default=DEFAULT_LIMIT, help=f"Most memories read (default {DEFAULT_LIMIT})"
+        "--limit", type=positive, default=DEFAULT_LIMIT, help=f"Most memories read (default {DEFAULT_LIMIT})"
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("MEM0_TELEMETRY", "false")
@@ -50,8 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot read --config {args.config}: {exc}")
     from mem0 import Memory
 
-    memory = Memory.from_config(config) if config is not None else Memory()
-    points = stored_points(memory, args.limit)
+    try:
+        memory = Memory.from_config(config) if config is not None else Memory()
+        points = stored_points(memory, args.limit)
+    except Exception as exc:  # noqa: BLE001 (each store raises its own client's errors)
+        print(
+            f"mem0_dump: Mem0's vector store could not be opened or listed: {' '.join(str(exc).split())[:500]} "
+            "(a store that answers at most 10,000 at a time, as Pinecone and Elasticsearch do, takes --limit 10000).",
+            file=sys.stderr,
+        )
+        return 1
     rows = 0
     with open(args.output, "w", encoding="utf-8") if args.output else contextlib.nullcontext(sys.stdout) as out:
         for point in points:

@@ -242,22 +242,26 @@ OPENAI_EMBEDDER = {
 }
 
 
-def dumped(config: dict, folder: Path) -> tuple[Path, str]:
+def run_dump(config: dict, folder: Path) -> subprocess.CompletedProcess:
     """scripts/mem0_dump.py run as a user would, by another Python outside this project's folder (nothing of
-    mem0server importable), on this Mem0 configuration: (the dump, what it said)."""
+    mem0server importable), on this Mem0 configuration, writing mem0-dump.jsonl there."""
     (folder / "mem0-config.json").write_text(json.dumps({**config, "embedder": OPENAI_EMBEDDER}))
     script = Path(__file__).resolve().parents[2] / "scripts" / "mem0_dump.py"
-    dump = folder / "mem0-dump.jsonl"
-    ran = subprocess.run(  # noqa: S603 (this project's script, by this Python)
-        [sys.executable, str(script), "--config", "mem0-config.json", "--output", str(dump)],
+    return subprocess.run(  # noqa: S603 (this project's script, by this Python)
+        [sys.executable, str(script), "--config", "mem0-config.json", "--output", "mem0-dump.jsonl"],
         cwd=folder,
         env={**os.environ, "PYTHONPATH": ""},
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def dumped(config: dict, folder: Path) -> tuple[Path, str]:
+    """(the dump, what the script said) of a run that succeeded."""
+    ran = run_dump(config, folder)
     assert ran.returncode == 0, ran.stderr
-    return dump, ran.stderr
+    return folder / "mem0-dump.jsonl", ran.stderr
 
 
 def test_a_dump_written_by_mem0s_own_library_where_mem0_runs_is_imported(
@@ -270,7 +274,7 @@ def test_a_dump_written_by_mem0s_own_library_where_mem0_runs_is_imported(
     memory.delete(added(memory, "Has a cat", user_id="alice"))
     memory.vector_store.client.close()
     dump, said = dumped(qdrant_config(tmp_path), tmp_path)
-    assert f"mem0_dump: 2 memories (3 history rows) written to {dump}." in said
+    assert "mem0_dump: 2 memories (3 history rows) written to mem0-dump.jsonl." in said
 
     alice = make_user("alice@example.com")
     out = StringIO()
@@ -299,9 +303,22 @@ def test_a_dump_of_mem0s_pgvector_store_is_imported(mem0, tmp_path, api_client):
         "history_db_path": history,
     }
     dump, said = dumped(config, tmp_path)
-    assert f"mem0_dump: 1 memories (1 history rows) written to {dump}." in said
+    assert "mem0_dump: 1 memories (1 history rows) written to mem0-dump.jsonl." in said
     call_command("import_from_mem0", "--dump", str(dump), stdout=StringIO())
     assert api_client.get(f"/memories/{tea}").json()["memory"] == "Likes green tea"
+
+
+def test_a_vector_store_the_dump_cannot_reach_is_one_line_saying_so(tmp_path):
+    config = {
+        "vector_store": {"provider": "qdrant", "config": {"url": "http://127.0.0.1:9", "embedding_model_dims": 384}},
+        "llm": {"provider": "openai", "config": {"api_key": "unused", "openai_base_url": "http://127.0.0.1:9/v1"}},
+        "history_db_path": str(tmp_path / "history.db"),
+    }
+    ran = run_dump(config, tmp_path)
+    assert ran.returncode == 1
+    assert ran.stderr.startswith("mem0_dump: Mem0's vector store could not be opened or listed: "), ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert not (tmp_path / "mem0-dump.jsonl").exists()
 
 
 @pytest.mark.parametrize(
