@@ -271,7 +271,9 @@ def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tupl
     return parsed, problems
 
 
-def _accounts(parsed: list[tuple[int, dict]], problems: list[str], account: User | None) -> dict[str, User]:
+def _accounts(
+    parsed: list[tuple[int, dict]], problems: list[str], account: User | None, where: Callable[[int], str]
+) -> dict[str, User]:
     """The account of each email in the file (by email, any case); a missing one is a problem."""
     if account is not None:
         return {}
@@ -283,7 +285,7 @@ def _accounts(parsed: list[tuple[int, dict]], problems: list[str], account: User
     for email, number in first_line.items():
         if email not in found:
             problems.append(
-                f"line {number}: no account with email {email} here; create it first (manage.py createuser "
+                f"{where(number)}: no account with email {email} here; create it first (manage.py createuser "
                 "--email …), or pass --account to import every memory into one account."
             )
     return found
@@ -305,7 +307,7 @@ def import_jsonl(
     file again carries on where it stopped, since written ids are skipped.
     """
     parsed, problems = _parse(lines, where)
-    accounts = _accounts(parsed, problems, account)
+    accounts = _accounts(parsed, problems, account, where)
     if problems:
         raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))
     report = ImportReport(lines=len(parsed))
