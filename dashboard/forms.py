@@ -283,6 +283,22 @@ class ExportForm(ScopeForm):
         return _json_object(self.cleaned_data["schema"], "The schema")
 
 
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="export_memories' or export_from_mem0's JSON lines, or an export's JSON (the Exports page's "
+        "download).",
+    )
+
+    def clean_file(self):
+        """The file's text (UTF-8)."""
+        upload = self.cleaned_data["file"]
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(f"The file is not UTF-8 text (byte {exc.start} is not).") from None
+
+
 class ProfileSettingsForm(forms.Form):
     enabled = forms.BooleanField(required=False, label="Profiles on")
     schema = forms.CharField(

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from exports.models import MemoryExport
+from exports.models import MemoryExport, MemoryImport
 from mem0server.admin import ReadOnlyAdmin
 
 
@@ -11,3 +11,13 @@ class MemoryExportAdmin(ReadOnlyAdmin):
     list_select_related = ("account",)
     search_fields = ("=id", "account__email", "error")
     date_hierarchy = "created_at"
+
+
+@admin.register(MemoryImport)
+class MemoryImportAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "account", "file_name", "memory_count", "imported", "created_at", "finished_at")
+    list_filter = ("status", "account")
+    list_select_related = ("account",)
+    search_fields = ("=id", "account__email", "file_name", "error")
+    date_hierarchy = "created_at"
+    exclude = ("lines",)  # the memories themselves, until the import has finished

@@ -43,3 +43,37 @@ class MemoryExport(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.id} ({self.status})"
+
+
+class MemoryImport(models.Model):
+    """A file of memories uploaded on the dashboard's Import page, imported into its uploader's account by a job."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Every memory of the file goes to this account (whatever account a line names); its imports go with it.
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=255)
+    # The file's memories as import lines (exports/backup.py), emptied once the import has finished.
+    lines = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    memory_count = models.PositiveIntegerField(null=True, blank=True, help_text="Memories in the file.")
+    imported = models.PositiveIntegerField(default=0, help_text="Memories written so far.")
+    skipped = models.PositiveIntegerField(null=True, blank=True, help_text="Memories whose id was already here.")
+    history_rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # Runs started (a run whose worker died is one more): at most settings.WORKER_MAX_ATTEMPTS, as an export's.
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at"], name="import_account_created")]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.status})"

@@ -11,3 +11,4 @@ from memories.signals import memories_wiped
 @receiver(memories_wiped, dispatch_uid="exports.forget")
 def on_memories_wiped(sender, **kwargs) -> None:
     services.exports_forget()
+    services.imports_forget()

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from exports.models import MemoryExport
+from exports.models import MemoryExport, MemoryImport
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.filters import build_filter, filter_check_size
 from memories.models import SCOPE_FIELDS
@@ -113,3 +113,9 @@ def _time_condition(key: str, value: Any) -> Q:
 def exports_recent(*, principal, limit: int = 50) -> list[MemoryExport]:
     """The caller's newest exports, newest first (results deferred: a list shows their status only)."""
     return list(exports_visible(principal=principal).defer("result").order_by("-created_at", "-id")[:limit])
+
+
+def imports_recent(*, account, limit: int = 50) -> list[MemoryImport]:
+    """The account's newest imports from the dashboard, newest first (their lines deferred: a list shows status)."""
+    imports = MemoryImport.objects.filter(account=account).defer("lines")
+    return list(imports.order_by("-created_at", "-id")[:limit])

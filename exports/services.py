@@ -8,6 +8,7 @@ shapes them into the schema (exports/shaping.py) and the answer is validated aga
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -21,11 +22,13 @@ from django.utils import timezone
 
 from accounts.services import account_deactivated
 from apikeys.authentication import acting_for
-from exports.models import MemoryExport
+from exports.backup import ImportInterrupted, ImportRefused, ImportReport, import_jsonl
+from exports.models import MemoryExport, MemoryImport
 from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import rows_streamed
+from mem0server.text import unstorable_text
 from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
 from memories.selectors import memories_matching
@@ -289,3 +292,124 @@ def _produce(export: MemoryExport) -> tuple[Any, int]:
         client=llm.client, memories=shown, schema=export.schema, instructions=export.export_instructions
     )
     return shaped, len(shown)
+
+
+# --- imports (the dashboard's Import page) ------------------------------------------------------------------
+
+IMPORT_DEACTIVATED = "The account was deactivated after this file was uploaded; nothing more was imported."
+IMPORT_RESET = "Every memory was deleted (POST /reset) while this import ran; it stopped there. Upload the file again."
+
+
+class ImportStopped(Exception):
+    """An import's account was deactivated, or the memories were reset, between two of its batches."""
+
+
+def import_lines(text: str) -> list[str]:
+    """An uploaded file's memories as import lines: export_memories' JSON lines as they are, or the JSON of an export
+    (the dashboard's download, the SDKs' get_memory_export()): an object whose `memories` are memory objects.
+    InvalidInput says what the file is not."""
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("The file is empty.", field="file")
+    if problem := unstorable_text(text):
+        raise InvalidInput(f"The file contains {problem}, which no memory can hold.", field="file")
+    if stripped.startswith("{"):
+        try:
+            whole = json.loads(stripped)
+        except ValueError:
+            whole = None  # JSON lines (each is checked by the import, which names the line)
+        if isinstance(whole, dict) and "memories" in whole:
+            if not isinstance(whole["memories"], list):
+                raise InvalidInput("The file's `memories` is not a list of memories.", field="file")
+            return [json.dumps(memory) for memory in whole["memories"]]
+    return text.splitlines()
+
+
+def import_create(*, account, file_name: str, text: str) -> MemoryImport:
+    """Store a PENDING import of the file's memories into `account` and queue its job (one transaction)."""
+    from exports.tasks import import_memories_job  # the task module imports this one
+
+    lines = import_lines(text)
+    with transaction.atomic():
+        unfinished = MemoryImport.Status.PENDING, MemoryImport.Status.RUNNING
+        priority = fair_priority(MemoryImport.objects.filter(account=account, status__in=unfinished))
+        name = file_name.replace("\x00", "")[:255]
+        memory_import = MemoryImport.objects.create(account=account, file_name=name, lines="\n".join(lines))
+        import_memories_job.configure(priority=priority).defer(import_id=str(memory_import.id))
+    return memory_import
+
+
+def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
+    """Import one uploaded file. Safe to run twice (a finished import is left as it is; memories already written are
+    skipped by id); None for an unknown id."""
+    with transaction.atomic():
+        job = MemoryImport.objects.select_for_update(of=("self",)).select_related("account").filter(id=import_id)
+        job = job.first()
+        if job is None or job.status in (MemoryImport.Status.SUCCEEDED, MemoryImport.Status.FAILED):
+            return job
+        if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            return _import_finish(
+                job,
+                status=MemoryImport.Status.FAILED,
+                error=f"The import was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): its "
+                "worker stopped while running it each time; see the server log.",
+            )
+        if account_deactivated(job.account_id):
+            return _import_finish(job, status=MemoryImport.Status.FAILED, error=IMPORT_DEACTIVATED)
+        job.status, job.attempts = MemoryImport.Status.RUNNING, job.attempts + 1
+        job.save(update_fields=["status", "attempts", "updated_at"])
+
+    def progress(report: ImportReport) -> None:
+        """After each batch: how far it got, and whether to go on."""
+        MemoryImport.objects.filter(id=job.id).update(imported=report.created, updated_at=timezone.now())
+        if account_deactivated(job.account_id):
+            raise ImportStopped(IMPORT_DEACTIVATED)
+        if MemoryImport.objects.filter(id=job.id, status=MemoryImport.Status.RUNNING).exists():
+            return
+        raise ImportStopped(IMPORT_RESET)
+
+    try:
+        report = import_jsonl(lines=job.lines.splitlines(), account=job.account, progress=progress)
+    except ImportRefused as exc:
+        return _import_finish(
+            job, status=MemoryImport.Status.FAILED, error=f"Nothing was imported: {exc.total} problem(s).\n{exc}"
+        )
+    except (ImportInterrupted, ImportStopped) as exc:
+        written = MemoryImport.objects.filter(id=job.id).values_list("imported", flat=True).first()
+        return _import_finish(job, status=MemoryImport.Status.FAILED, error=str(exc), imported=written or 0)
+    except Exception:
+        logger.exception("import %s failed", job.id)
+        _import_finish(
+            job, status=MemoryImport.Status.FAILED, error="The import failed unexpectedly; see the server log."
+        )
+        raise
+    return _import_finish(
+        job,
+        status=MemoryImport.Status.SUCCEEDED,
+        memory_count=report.lines,
+        imported=report.created,
+        skipped=report.skipped,
+        history_rows=report.history_created,
+    )
+
+
+def _import_finish(job: MemoryImport, *, status: str, error: str = "", **counts) -> MemoryImport:
+    """Record how the import ended (unless a reset failed it meanwhile: imports_forget's message stays); the file's
+    lines are not kept past it."""
+    now = timezone.now()
+    rows = MemoryImport.objects.filter(id=job.id)
+    rows.update(lines="", updated_at=now)
+    rows.exclude(status=MemoryImport.Status.FAILED).update(status=status, error=error, finished_at=now, **counts)
+    return rows.get()
+
+
+def imports_forget() -> int:
+    """POST /reset: fail each running import (it stops before its next batch); finished ones stay listed."""
+    return MemoryImport.objects.filter(status=MemoryImport.Status.RUNNING).update(
+        status=MemoryImport.Status.FAILED, error=IMPORT_RESET, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def imports_prune(*, older_than_days: int) -> int:
+    """Delete the imports that finished more than `older_than_days` ago; returns how many."""
+    return delete_older_than(MemoryImport.objects.all(), field="finished_at", days=older_than_days)

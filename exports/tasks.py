@@ -1,4 +1,4 @@
-"""The export job: thin, as every job: it receives the export's id and runs the service (safe to run twice)."""
+"""The export and import jobs: thin, as every job: each receives its id and runs the service (safe to run twice)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from procrastinate.contrib.django import app
 
-from exports.services import export_run, exports_prune
+from exports.services import export_run, exports_prune, import_run, imports_prune
 from mem0server.queueing import UPKEEP_PRIORITY
 
 
@@ -16,8 +16,14 @@ def export_memories_job(*, export_id: str) -> None:
     export_run(export_id=uuid.UUID(export_id))
 
 
+@app.task(name="exports.import_memories")
+def import_memories_job(*, import_id: str) -> None:
+    import_run(import_id=uuid.UUID(import_id))
+
+
 @app.periodic(cron="35 * * * *", periodic_id="prune_exports", priority=UPKEEP_PRIORITY)
 @app.task(name="exports.prune_exports")
 def prune_exports(timestamp: int) -> None:
-    """Hourly: finished exports are kept EXPORT_RETENTION_DAYS."""
+    """Hourly: finished exports, and the dashboard's finished imports, are kept EXPORT_RETENTION_DAYS."""
     exports_prune(older_than_days=settings.EXPORT_RETENTION_DAYS)
+    imports_prune(older_than_days=settings.EXPORT_RETENTION_DAYS)

@@ -201,6 +201,31 @@ def test_create_a_key_shown_once_and_revoke_it(page, make_user, live_server):
     assert api(live_server.url, "/memories?user_id=x", key)[0] == 401
 
 
+def test_a_member_uploads_a_backup_on_the_import_page_and_finds_its_memories(page, make_user, run_jobs, tmp_path):
+    make_user("ada@example.com", password=PASSWORD)
+    backup = tmp_path / "from-my-old-server.jsonl"
+    when, text = "2025-04-01T09:00:00+00:00", "Keeps bees on the roof"
+    added = {"id": "0b7c4f0e-1d2a-4e5b-8c9d-1e2f3a4b5c6d", "event": "ADD", "new_memory": text, "created_at": when}
+    line = {"id": "6f0d1c2e-5b7a-4c3d-9e8f-0a1b2c3d4e5f", "memory": text, "user_id": "ada", "created_at": when,
+            "updated_at": when, "history": [added]}  # fmt: skip
+    backup.write_text(json.dumps(line) + "\n")
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Import", exact=True).click()
+    page.get_by_label("File").set_input_files(str(backup))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("from-my-old-server.jsonl queued")).to_be_visible()
+    with ThreadPoolExecutor(1) as worker:  # what the worker does, off Playwright's event loop
+        worker.submit(run_jobs).result()
+    page.get_by_role("link", name="Refresh").click()
+    row = page.locator("tbody tr").first
+    expect(row).to_contain_text("SUCCEEDED")
+    expect(row.locator("td").nth(4)).to_have_text("1")
+    shot(page, "20-import-done")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    page.get_by_role("link", name="Keeps bees on the roof").click()
+    expect(page.locator("ol.timeline li")).to_contain_text("ADD")
+
+
 def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, live_server):
     from apikeys.services import apikey_create
 

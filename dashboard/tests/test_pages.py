@@ -79,6 +79,7 @@ PAGES = [
     "/dashboard/memories/search/?query=espresso+secret-marker&user_id=bob-secret-user",
     "/dashboard/entities/",
     "/dashboard/exports/",
+    "/dashboard/imports/",
     "/dashboard/requests/",
     "/dashboard/requests/?path=bob-secret",
     "/dashboard/keys/",

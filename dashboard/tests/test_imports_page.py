@@ -1,0 +1,176 @@
+"""The dashboard's Import page: upload a file of memories, a job imports it into the uploader's account, the page
+shows how it went (own imports only). Jobs run in this process (run_jobs), on the real database."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import escape
+
+from accounts.models import User
+from accounts.services import user_set_active
+from exports import services
+from exports.backup import export_jsonl, memories_for_backup
+from exports.models import MemoryExport, MemoryImport
+from memories.models import Memory, MemoryHistory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob@example.com")
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def backup_of(user, make_memory) -> tuple[str, list[str]]:
+    """export_memories' lines of two memories of `user` (one updated), then deleted here as on a server they left."""
+    ids = [make_memory("Likes green tea", principal=user), make_memory("Lives in Lisbon", principal=user)]
+    Memory.objects.filter(id=ids[0]).update(text="Likes black tea")
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(emails=[user.email]), out=out)
+    Memory.objects.filter(id__in=ids).delete()
+    MemoryHistory.objects.filter(memory_id__in=ids).delete()
+    return out.getvalue(), ids
+
+
+def upload(client, text: str, name: str = "backup.jsonl", **kwargs):
+    file = SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text)
+    return client.post("/dashboard/imports/", {"file": file}, **kwargs)
+
+
+def test_a_member_uploads_a_backup_and_its_memories_arrive_in_their_account(alice, bob, make_memory, run_jobs):
+    text, ids = backup_of(bob, make_memory)  # another account's backup: its lines name bob
+    client = logged_in(alice)
+
+    page = upload(client, text, follow=True).content.decode()
+    assert "backup.jsonl queued" in page and "PENDING" in page
+    run_jobs()
+    page = client.get("/dashboard/imports/").content.decode()
+    assert "SUCCEEDED" in page
+    done = MemoryImport.objects.get()
+    assert (done.memory_count, done.imported, done.skipped, done.history_rows, done.lines) == (2, 2, 0, 2, "")
+    # In the uploader's account, whatever account the lines name, with their history.
+    assert {str(i) for i in Memory.objects.filter(account=alice).values_list("id", flat=True)} == set(ids)
+    assert not Memory.objects.filter(account=bob).exists()
+    assert MemoryHistory.objects.filter(memory_id=ids[0], account=alice).count() == 1
+    assert "Likes black tea" in client.get("/dashboard/memories/").content.decode()
+
+    # The same file again: every memory skipped.
+    upload(client, text)
+    run_jobs()
+    again = MemoryImport.objects.order_by("-created_at").first()
+    assert (again.status, again.imported, again.skipped) == ("SUCCEEDED", 0, 2)
+
+
+def test_an_exports_json_downloaded_from_the_exports_page_is_imported(alice, make_memory, run_jobs):
+    memory_id = make_memory("Plays the cello", principal=alice, metadata={"topic": "music"})
+    client = logged_in(alice)
+    client.post("/dashboard/exports/", {"user_id": "alice"})
+    run_jobs()
+    download = client.get(f"/dashboard/exports/{MemoryExport.objects.get().id}/download/").content.decode()
+    Memory.objects.all().delete()
+
+    upload(client, download, name="memory-export.json")
+    run_jobs()
+    assert MemoryImport.objects.get().status == "SUCCEEDED"
+    memory = Memory.objects.get(id=memory_id)
+    assert (memory.text, memory.metadata, memory.account) == ("Plays the cello", {"topic": "music"}, alice)
+
+
+def test_a_file_with_a_line_that_cannot_be_imported_imports_nothing_and_says_which(alice, make_memory, run_jobs):
+    text, ids = backup_of(alice, make_memory)
+    lines = text.splitlines()
+    broken = json.loads(lines[1]) | {"created_at": "yesterday"}
+    client = logged_in(alice)
+    upload(client, "\n".join([lines[0], json.dumps(broken)]))
+    run_jobs()
+    failed = MemoryImport.objects.get()
+    assert failed.status == "FAILED"
+    assert "Nothing was imported: 1 problem(s)." in failed.error and "line 2: created_at:" in failed.error
+    assert "line 2: created_at:" in client.get("/dashboard/imports/").content.decode()
+    assert not Memory.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"", "The submitted file is empty."),
+        (b"   \n", "The file is empty."),
+        ("Café".encode("latin-1"), "The file is not UTF-8 text"),
+        (b'{"memories": "none"}\n\n', "The file's `memories` is not a list of memories."),
+        (b'{"id": "a\x00b"}\n', "The file contains the NUL character"),
+    ],
+)
+def test_a_file_that_is_not_memories_is_a_400_saying_so_and_nothing_is_queued(alice, content, says):
+    response = upload(logged_in(alice), content)
+    assert response.status_code == 400
+    assert escape(says) in response.content.decode()
+    assert not MemoryImport.objects.exists()
+
+
+def test_a_post_without_a_file_is_a_400(alice):
+    response = logged_in(alice).post("/dashboard/imports/", {})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+
+
+def test_a_member_sees_only_their_own_imports(alice, bob):
+    upload(logged_in(bob), '{"id": "x"}\n', name="bob-secret-file.jsonl")
+    assert "bob-secret-file" in logged_in(bob).get("/dashboard/imports/").content.decode()
+    assert "bob-secret-file" not in logged_in(alice).get("/dashboard/imports/").content.decode()
+
+
+def test_an_import_of_an_account_deactivated_since_imports_nothing(alice, make_user, make_memory, run_jobs):
+    text, _ = backup_of(alice, make_memory)
+    upload(logged_in(alice), text)
+    admin = make_user("admin@example.com", role=User.Role.ADMIN)
+    user_set_active(actor=admin, user_id=alice.id, active=False)
+    run_jobs()
+    failed = MemoryImport.objects.get()
+    assert (failed.status, failed.error) == ("FAILED", services.IMPORT_DEACTIVATED)
+    assert not Memory.objects.exists()
+
+
+def test_a_reset_while_an_import_runs_stops_it_before_its_next_batch(
+    alice, make_memory, run_jobs, settings, monkeypatch
+):
+    settings.EXPORT_IMPORT_BATCH = 1
+    text, _ = backup_of(alice, make_memory)
+    upload(logged_in(alice), text)
+    checked = services.account_deactivated
+
+    def reset_after_the_first_batch(account_id, **kwargs):
+        # Called between batches (and once before the first): the first batch is written, then comes POST /reset.
+        if MemoryImport.objects.filter(imported=1, status="RUNNING").exists():
+            services.imports_forget()
+        return checked(account_id, **kwargs)
+
+    monkeypatch.setattr(services, "account_deactivated", reset_after_the_first_batch)
+    run_jobs()
+    stopped = MemoryImport.objects.get()
+    assert (stopped.status, stopped.error, stopped.imported) == ("FAILED", services.IMPORT_RESET, 1)
+    assert Memory.objects.count() == 1
+
+
+def test_finished_imports_are_deleted_after_the_retention(alice):
+    upload(logged_in(alice), '{"id": "x"}\n')
+    MemoryImport.objects.update(status="FAILED", finished_at=timezone.now() - timedelta(days=8))
+    assert services.imports_prune(older_than_days=7) == 1
+    assert not MemoryImport.objects.exists()
