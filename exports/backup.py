@@ -381,6 +381,8 @@ def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None
     for memory, data in zip(memories, batch, strict=True):
         memory.created_at, memory.updated_at = data["created_at"], data["updated_at"]
     Memory.objects.bulk_update(memories, ["created_at", "updated_at"])
-    # A history id already present (an earlier, partial copy) is left as it is.
-    created = MemoryHistory.objects.bulk_create(history, ignore_conflicts=True)
-    return len(created)
+    # A history id already present (an earlier, partial copy) is left as it is, and not counted: bulk_create answers
+    # every row it was given, written or not. (Batches write one at a time, under IMPORT_LOCK_KEY.)
+    present = set(MemoryHistory.objects.filter(id__in=[row.id for row in history]).values_list("id", flat=True))
+    MemoryHistory.objects.bulk_create(history, ignore_conflicts=True)
+    return len(history) - len(present)

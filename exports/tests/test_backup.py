@@ -120,6 +120,17 @@ def test_importing_the_same_file_twice_skips_the_memories_already_there(stored):
     assert snapshot() == before
 
 
+def test_history_rows_already_here_are_not_counted_as_imported(stored):
+    """Memories deleted without their history (Memory rows removed by hand): their history rows stay, so importing
+    the backup writes the memories and only the history rows that are missing, and says how many it wrote."""
+    text = export()
+    Memory.objects.all().delete()
+    MemoryHistory.objects.filter(memory_id=stored["berlin"]).delete()
+    said = import_text(text)
+    assert "Imported 3 memories" in said and "(1 history rows)" in said, said
+    assert MemoryHistory.objects.count() == 4
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_of_one_file_at_once_both_succeed_and_write_each_memory_once(stored, monkeypatch):
     """Replicas importing a seed file as they start, or an operator's second terminal: both imports have checked
