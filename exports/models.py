@@ -48,11 +48,7 @@ class MemoryExport(models.Model):
 class MemoryImport(models.Model):
     """A file of memories uploaded on the dashboard's Import page, imported into its uploader's account by a job."""
 
-    class Status(models.TextChoices):
-        PENDING = "PENDING"
-        RUNNING = "RUNNING"
-        SUCCEEDED = "SUCCEEDED"
-        FAILED = "FAILED"
+    Status = MemoryExport.Status  # the same four states
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Every memory of the file goes to this account (whatever account a line names); its imports go with it.

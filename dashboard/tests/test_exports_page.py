@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
+from dashboard.tests.clients import logged_in
 from exports.models import MemoryExport
 from exports.services import export_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob@example.com")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_member_exports_a_scope_and_downloads_the_json_when_it_is_done(alice, make_memory):

@@ -9,34 +9,18 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import User
 from accounts.services import user_set_active
+from dashboard.tests.clients import logged_in
 from exports import services
 from exports.backup import export_jsonl, memories_for_backup
 from exports.models import MemoryExport, MemoryImport
 from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob@example.com")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def backup_of(user, make_memory) -> tuple[str, list[str]]:

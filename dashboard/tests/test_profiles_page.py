@@ -8,6 +8,7 @@ from html import unescape
 import pytest
 from django.test import Client
 
+from dashboard.tests.clients import logged_in
 from memories.tests.fake_openai import as_json, llm_configured
 from profiles.models import Profile, ProfileJob, ProfileSettings
 from profiles.services import job_run
@@ -18,25 +19,9 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": ["string", "null"], 
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob@example.com")
-
-
-@pytest.fixture
 def llm():
     with llm_configured() as fake:
         yield fake
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def save_settings(client: Client, schema=SCHEMA, **fields):

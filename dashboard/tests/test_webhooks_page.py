@@ -7,15 +7,10 @@ import uuid
 import pytest
 from django.test import Client
 
+from dashboard.tests.clients import logged_in
 from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def webhook_with_a_failed_delivery(account, name: str) -> Webhook:
