@@ -165,7 +165,7 @@ def written_lines(path: Path) -> dict[str, dict[str, Any]]:
     memory id."""
     lines = {}
     try:
-        with path.open(encoding="utf-8") as file:
+        with path.open(encoding="utf-8", errors="replace") as file:
             for text in file:
                 try:
                     line = json.loads(text)
@@ -173,6 +173,6 @@ def written_lines(path: Path) -> dict[str, dict[str, Any]]:
                     continue
                 if isinstance(line, dict) and isinstance(line.get("id"), str) and isinstance(line.get("history"), list):
                     lines[line["id"]] = line
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # none (or unreadable: writing it then says why)
     return lines

@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 try:
                     for line in mem0_api_memories(api, filters=chosen, with_history=not no_history, known=known):
                         write(json.dumps(line, ensure_ascii=False))
-                        done.add(line["id"])
+                        done.add(str(line["id"]))
                         written += 1
                         history += len(line.get("history") or [])
                 except (Mem0ApiError, KeyboardInterrupt):

@@ -23,9 +23,8 @@ class Command(BaseCommand):
     help = (
         "Import the memories of Mem0's server or library from its vector store (pgvector, or Qdrant: a local folder "
         "or a server), with their history from Mem0's history.db; or from a file scripts/mem0_dump.py wrote (any "
-        "vector store). Every memory is checked first: one that cannot be "
-        "imported and nothing is written. A memory whose id already exists here is skipped, so importing again "
-        "changes nothing."
+        "vector store). Every memory is checked first: one that cannot be imported and nothing is written. A memory "
+        "whose id already exists here is skipped, so importing again changes nothing."
     )
 
     def add_arguments(self, parser):
