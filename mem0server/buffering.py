@@ -7,7 +7,6 @@ waiting coroutine and a socket, never one of the threads Django runs views in.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 
@@ -36,7 +35,7 @@ class BufferedApp:
         limit = settings.MAX_REQUEST_BYTES
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send)
+            await _too_large(send, scope.get("path", ""))
             return
         chunks: list[bytes] = []
         size = 0
@@ -47,7 +46,7 @@ class BufferedApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _too_large(send)
+                await _too_large(send, scope.get("path", ""))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -83,16 +82,16 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _too_large(send) -> None:
-    from mem0server.exceptions import body_too_large  # Django is set up by the time a request arrives
+async def _too_large(send, path: str) -> None:
+    from mem0server.exceptions import body_too_large_answer  # Django is set up by the time a request arrives
 
-    body = json.dumps(body_too_large()).encode()
+    content_type, body = body_too_large_answer(path)
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", uuid.uuid4().hex.encode()),
                 (b"connection", b"close"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, OperationalError
+from django.template.defaultfilters import filesizeformat
 from psycopg.errors import ProgramLimitExceeded
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -81,6 +83,22 @@ def body_too_large() -> dict[str, str]:
     return {
         "detail": f"Request body is larger than the limit of {settings.MAX_REQUEST_BYTES} bytes (MAX_REQUEST_BYTES)."
     }
+
+
+def body_too_large_answer(path: str) -> tuple[str, bytes]:
+    """The 413's content type and body: a page for the dashboard's (a file too large for its Import page, read in a
+    browser), the API's JSON for everything else."""
+    if not path.startswith("/dashboard/"):
+        return "application/json", json.dumps(body_too_large()).encode()
+    limit = settings.MAX_REQUEST_BYTES
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head><body>'
+        f"<h1>Too large</h1><p>What was sent is larger than this server takes in one request: {limit:,} bytes "
+        f"({filesizeformat(limit)}, <code>MAX_REQUEST_BYTES</code>). Nothing of it was read or stored.</p>"
+        "<p>A larger file of memories is imported on the server with <code>manage.py import_memories</code>.</p>"
+        '<p><a href="/dashboard/">Back to the dashboard</a></p></body></html>'
+    )
+    return "text/html; charset=utf-8", page.encode()
 
 
 def refused_by_database(exc: BaseException) -> str | None:

@@ -8,7 +8,7 @@ import re
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -51,12 +51,13 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from mem0server.exceptions import body_too_large  # it imports this module
+        from mem0server.exceptions import body_too_large_answer  # it imports this module
 
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # gunicorn refuses a malformed Content-Length itself
         if length > settings.MAX_REQUEST_BYTES:
-            return JsonResponse(body_too_large(), status=413)
+            content_type, body = body_too_large_answer(request.path)
+            return HttpResponse(body, status=413, content_type=content_type)
         return self.get_response(request)

@@ -109,6 +109,15 @@ def test_a_file_that_is_not_memories_is_a_400_saying_so_and_nothing_is_queued(al
     assert not MemoryImport.objects.exists()
 
 
+def test_a_file_over_max_request_bytes_is_a_413_page_saying_so_and_nothing_is_queued(alice, settings):
+    settings.MAX_REQUEST_BYTES = 2_000
+    response = upload(logged_in(alice), '{"id": "x"}\n' * 200)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert "larger than this server takes in one request: 2,000 bytes" in response.content.decode()
+    assert not MemoryImport.objects.exists()
+
+
 def test_a_post_without_a_file_is_a_400(alice):
     response = logged_in(alice).post("/dashboard/imports/", {})
     assert response.status_code == 400

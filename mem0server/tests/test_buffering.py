@@ -70,6 +70,20 @@ def test_a_body_over_the_limit_is_a_json_413_and_never_reaches_the_application(s
         assert "MAX_REQUEST_BYTES" in json.loads(sent[1]["body"])["detail"]
 
 
+def test_a_body_over_the_limit_sent_to_a_dashboard_page_is_a_page_saying_so(settings):
+    """A file too large for the Import page, read in a browser: a page, not the API's JSON."""
+    settings.MAX_REQUEST_BYTES = 10
+    app = Recorder()
+    receive, send, sent = client(b"")
+    scope = {**http_scope((b"content-length", b"11")), "path": "/dashboard/imports/"}
+    asyncio.run(BufferedApp(app, concurrency=2)(scope, receive, send))
+    assert app.seen == []
+    assert sent[0]["status"] == 413
+    assert (b"content-type", b"text/html; charset=utf-8") in sent[0]["headers"]
+    page = sent[1]["body"].decode()
+    assert "larger than this server takes in one request: 10 bytes" in page and "MAX_REQUEST_BYTES" in page
+
+
 def test_a_client_that_leaves_mid_body_reaches_nothing():
     app = Recorder()
     messages = [{"type": "http.request", "body": b'{"query": ', "more_body": True}, {"type": "http.disconnect"}]
