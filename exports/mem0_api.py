@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mem0server.text import mask_urls
+from mem0server.text import mask_urls, redact_secret_echoes
 
 # Every memory of the project: any value of any scope id (Mem0's "*").
 EVERY_MEMORY = {"OR": [{"user_id": "*"}, {"agent_id": "*"}, {"app_id": "*"}, {"run_id": "*"}]}
@@ -97,7 +97,7 @@ class Mem0Api:
         time.sleep(seconds)
 
     def _masked(self, text: str) -> str:
-        return mask_urls(text.replace(self.api_key, "***"))
+        return redact_secret_echoes(text, self.api_key)
 
     def memories(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page = 1

@@ -25,7 +25,7 @@ from psycopg import sql
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from mem0server.text import mask_urls
+from mem0server.text import mask_urls, redact_secret_echoes
 
 # The payload keys Mem0 keeps beside the metadata (what its get_all() leaves out of `metadata`). `attributed_to` is
 # kept as metadata here: this server has no field for it.
@@ -102,8 +102,8 @@ def qdrant_memories(
             if offset is None:
                 break
     except (ResponseHandlingException, UnexpectedResponse) as exc:
-        text = str(exc).replace(api_key, "***") if api_key else str(exc)
-        raise Mem0SourceError(f"Cannot read {where}: {mask_urls(' '.join(text.split()))}") from None
+        said = redact_secret_echoes(" ".join(str(exc).split()), api_key)
+        raise Mem0SourceError(f"Cannot read {where}: {said}") from None
     finally:
         client.close()
     return sorted(rows, key=oldest_first)
