@@ -304,10 +304,10 @@ class ImportStopped(Exception):
     """An import's account was deactivated, or the memories were reset, between two of its batches."""
 
 
-def import_lines(text: str) -> list[str]:
-    """An uploaded file's memories as import lines: export_memories' JSON lines as they are, or the JSON of an export
-    (the dashboard's download, the SDKs' get_memory_export()): an object whose `memories` are memory objects.
-    InvalidInput says what the file is not."""
+def import_lines(text: str) -> str:
+    """An uploaded file's memories as import lines, one a line: export_memories' JSON lines as they are, or the JSON
+    of an export (the dashboard's download, the SDKs' get_memory_export()): an object whose `memories` are memory
+    objects. InvalidInput says what the file is not."""
     stripped = text.strip()
     if not stripped:
         raise InvalidInput("The file is empty.", field="file")
@@ -321,8 +321,8 @@ def import_lines(text: str) -> list[str]:
         if isinstance(whole, dict) and "memories" in whole:
             if not isinstance(whole["memories"], list):
                 raise InvalidInput("The file's `memories` is not a list of memories.", field="file")
-            return [json.dumps(memory) for memory in whole["memories"]]
-    return text.splitlines()
+            return "\n".join(json.dumps(memory) for memory in whole["memories"])
+    return text
 
 
 def import_create(*, account, file_name: str, text: str) -> MemoryImport:
@@ -334,7 +334,7 @@ def import_create(*, account, file_name: str, text: str) -> MemoryImport:
         unfinished = MemoryImport.Status.PENDING, MemoryImport.Status.RUNNING
         priority = fair_priority(MemoryImport.objects.filter(account=account, status__in=unfinished))
         name = file_name.replace("\x00", "")[:255]
-        memory_import = MemoryImport.objects.create(account=account, file_name=name, lines="\n".join(lines))
+        memory_import = MemoryImport.objects.create(account=account, file_name=name, lines=lines)
         import_memories_job.configure(priority=priority).defer(import_id=str(memory_import.id))
     return memory_import
 
