@@ -50,9 +50,11 @@ def acting_for(account, *, auth_type: str):
 
 
 def auth_type_of(user, auth) -> str:
-    """bearer / api_key / admin_api_key / disabled / none, for logs."""
+    """bearer / api_key / admin_api_key / disabled / oauth / none, for logs."""
     if isinstance(user, AdminPrincipal):
         return user.auth_type
+    if hasattr(auth, "auth_type"):  # an OAuth grant (oauth.models.OAuthGrant) names itself
+        return auth.auth_type
     if isinstance(auth, APIKey):
         return "api_key"
     if user is not None and getattr(user, "is_authenticated", False):

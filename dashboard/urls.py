@@ -4,6 +4,7 @@ from django.urls import path
 from dashboard.views import (
     account,
     admin,
+    connections,
     entities,
     home,
     keys,
@@ -40,6 +41,9 @@ urlpatterns = [
     path("imports/", memory_imports.import_list, name="imports"),
     path("profiles/", profiles.profile_list, name="profiles"),
     path("keys/", keys.key_list, name="keys"),
+    path("connections/", connections.connection_list, name="connections"),
+    path("connections/<int:grant_id>/disconnect/", connections.connection_revoke, name="connection-revoke"),
+    path("oauth/authorize/", connections.authorize, name="oauth-authorize"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("requests/", requests.request_list, name="requests"),
     path("webhooks/", webhooks.webhook_list, name="webhooks"),

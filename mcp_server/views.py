@@ -4,7 +4,8 @@ The specification lets a server answer each POSTed request with one JSON body in
 answer GET (the server-to-client stream) with 405: we send no server-initiated messages, so both apply. There
 are no sessions (no Mcp-Session-Id): every POST carries its credentials and stands alone, which is what lets any
 gunicorn worker answer it. Authentication is the REST API's (API key in X-API-Key, `Authorization: Token` or
-`Authorization: Bearer m0sk_…`, or a login token), so a missing key is DRF's 401 with WWW-Authenticate. DNS
+`Authorization: Bearer m0sk_…`, or a login token) or an OAuth access token (oauth/), so a missing key is DRF's 401
+with a WWW-Authenticate naming the OAuth metadata. DNS
 rebinding, which the spec asks servers to guard against, is stopped by Django's ALLOWED_HOSTS check and by the
 credentials a rebound page cannot know.
 """
@@ -34,12 +35,15 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from apikeys.authentication import APIKeyAuthentication, AuthDisabledAuthentication, BearerAuthentication
 from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_request
 from mem0server.exceptions import InvalidInput, exception_handler
 from mem0server.headers import header_text
 from memories.models import SCOPE_FIELDS
 from memories.serializers import ScopeMixin
+from oauth.authentication import OAuthAccessTokenAuthentication
+from oauth.discovery import mcp_challenge
 from requestlog.middleware import record_tool
 
 # A client config pins a default scope with the query (`/mcp?user_id=alice`) or these headers.
@@ -141,7 +145,19 @@ def _read_message(request) -> JSONRPCRequest | JSONRPCNotification | None:
 
 @extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json
 class McpView(APIView):
-    """POST: one JSON-RPC message; anything else is 405. Authenticated like every REST route."""
+    """POST: one JSON-RPC message; anything else is 405. Authenticated like every REST route, or by an OAuth access
+    token (before the JWT class, which would refuse one as a malformed JWT)."""
+
+    authentication_classes = [
+        AuthDisabledAuthentication,
+        OAuthAccessTokenAuthentication,
+        APIKeyAuthentication,
+        BearerAuthentication,
+    ]
+
+    def get_authenticate_header(self, request):
+        # Where an OAuth client finds how to log in (MCP's authorization spec; RFC 9728 §5.1).
+        return mcp_challenge(request)
 
     def perform_content_negotiation(self, request, force=False):
         # Accept is judged by the transport rules in _check_headers, which answer JSON-RPC errors, not DRF's 406.

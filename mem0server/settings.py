@@ -153,6 +153,10 @@ REDIS_URL = env_str("REDIS_URL")
 # Seconds a worker remembers a checked API key (0: look it up on every request). A key revoked through
 # one worker stops working in the others within this time.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, low=0)
+# OAuth for MCP clients (/oauth/…): how long an access token acts before the client refreshes it, and how
+# long an unused refresh token lasts (each refresh gives a new one for as long again).
+OAUTH_ACCESS_TOKEN_SECONDS = env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600, low=60)
+OAUTH_REFRESH_TOKEN_DAYS = env_int("OAUTH_REFRESH_TOKEN_DAYS", 30, low=1)
 # The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
 # also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")
@@ -412,7 +416,9 @@ INSTALLED_APPS = [
     "webhooks",
     # User profiles (/v2/profiles/, /v2/entities/user/{id}/profile/): LLM-filled JSON per user, by background jobs.
     "profiles",
+    # MCP (/mcp) and the OAuth that lets connectors (claude.ai, ChatGPT) log in to it.
     "mcp_server",
+    "oauth",
     # The web dashboard (/dashboard/): server-rendered pages, htmx for partial updates.
     "django_htmx",
     "corsheaders",
@@ -576,6 +582,8 @@ REST_FRAMEWORK = {
         # Per account: each attempt checks the current password (a slow hash), and a stolen token should
         # not get to guess it freely.
         "change_password": "5/min",
+        # Anyone may register an OAuth client (RFC 7591): bounded per address, and unused ones are pruned.
+        "oauth_register": "10/min",
     },
     "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_PARSER_CLASSES": ["mem0server.parsers.LimitedJSONParser"],

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("webhooks.urls")),
     path("", include("mcp_server.urls")),
+    path("", include("oauth.urls")),
 ]
 
 handler400 = "mem0server.views.bad_request"

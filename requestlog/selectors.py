@@ -13,7 +13,7 @@ from requestlog.models import RequestLog
 from requestlog.writer import writer
 
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
-AUTH_TYPES = ("bearer", "api_key", "admin_api_key", "disabled", "none")
+AUTH_TYPES = ("bearer", "api_key", "admin_api_key", "disabled", "oauth", "none")
 
 # A path with its ids replaced, so /memories/<uuid> and /api-keys/12 count as one endpoint each. Entity
 # paths carry a free-form id as their last segment.

@@ -6,6 +6,7 @@ when it is missing; Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +43,7 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "a long passphrase"
+CALLBACK = "http://127.0.0.1:33418/callback"  # a connector's own listener: the browser test intercepts it
 
 
 @pytest.fixture(scope="module")
@@ -475,3 +478,80 @@ def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secre
 
 def test_chromium_is_the_debian_build_not_a_downloaded_one():
     assert os.path.realpath(CHROMIUM).startswith("/usr/")
+
+
+def test_a_connector_is_allowed_on_the_consent_page_after_logging_in_and_disconnected_there(
+    page, live_server, make_user
+):
+    """What claude.ai's connector makes the browser do: the authorization URL, the login, Allow, and the browser
+    sent on to the connector's callback with the code (the dashboard's form-action allows exactly that)."""
+    make_user("cleo@example.com", password=PASSWORD)
+    base = live_server.url
+    status, client = api(
+        base,
+        "/oauth/register",
+        "",
+        {"redirect_uris": [CALLBACK], "client_name": "Claude", "token_endpoint_auth_method": "none"},
+    )
+    assert status == 201
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "state": "xyz",
+            "redirect_uri": CALLBACK,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "resource": base + "/mcp",
+        }
+    )
+    arrived = []
+    page.route(CALLBACK + "**", lambda route: (arrived.append(route.request.url), route.fulfill(body="done")))
+
+    page.goto("/dashboard/oauth/authorize/?" + query)
+    page.get_by_label("Email").fill("cleo@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Connect Claude?")).to_be_visible()
+    expect(page.locator("#consent")).to_contain_text("cleo@example.com")
+    expect(page.locator("#consent")).to_contain_text("http://127.0.0.1:33418")
+    shot(page, "40-oauth-consent")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("body")).to_have_text("done")
+
+    answer = urllib.parse.parse_qs(urllib.parse.urlsplit(arrived[0]).query)
+    assert answer["state"] == ["xyz"]
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": answer["code"][0],
+            "redirect_uri": CALLBACK,
+            "client_id": client["client_id"],
+            "code_verifier": verifier,
+        }
+    ).encode()
+    with urllib.request.urlopen(base + "/oauth/token", data=form) as response:  # noqa: S310
+        access = json.loads(response.read())["access_token"]
+
+    def ping() -> int:
+        req = urllib.request.Request(  # noqa: S310
+            base + "/mcp",
+            data=b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}',
+            headers={"Authorization": f"Bearer {access}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert ping() == 200
+    page.goto("/dashboard/connections/")
+    expect(page.locator("#connections")).to_contain_text("Claude")
+    shot(page, "41-connected-apps")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Disconnect Claude").click()
+    expect(page.locator("#connections")).to_contain_text("No connected apps.")
+    assert ping() == 401

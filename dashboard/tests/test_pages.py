@@ -8,11 +8,13 @@ import json
 import re
 import shlex
 import uuid
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.management import load_command_class
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
@@ -25,6 +27,8 @@ from memories import selectors, services
 from memories.models import Memory, MemoryHistory
 from memories.selectors import parse_memory_id
 from memories.tests.fake_openai import as_json, llm_configured
+from oauth.models import OAuthGrant
+from oauth.services import authorization_approve, authorization_check, client_register
 from requestlog.models import RequestLog
 
 PASSWORD = "a long passphrase"
@@ -58,6 +62,22 @@ def two_accounts(alice, bob, make_memory):
     theirs = make_memory("bob secret-marker likes espresso", user_id="bob-secret-user", principal=bob)
     apikey_create(user=alice, label="alice-key")
     apikey_create(user=bob, label="bob-secret-key")
+    connector, _ = client_register(
+        redirect_uris=["https://bob-secret-key.example/cb"], client_name="bob-secret-key app"
+    )
+    authorization_approve(
+        user=bob,
+        request=authorization_check(
+            {
+                "client_id": connector.client_id,
+                "response_type": "code",
+                "code_challenge": "c" * 43,
+                "code_challenge_method": "S256",
+            },
+            resource="http://testserver/mcp",
+        ),
+    )
+    OAuthGrant.objects.update(refresh_expires_at=timezone.now() + timedelta(days=1))  # as if its code was used
     for user, path in ((alice, "/memories/alice-path"), (bob, "/memories/bob-secret-path")):
         RequestLog.objects.create(
             method="GET",
@@ -83,6 +103,7 @@ PAGES = [
     "/dashboard/requests/",
     "/dashboard/requests/?path=bob-secret",
     "/dashboard/keys/",
+    "/dashboard/connections/",
 ]
 
 

@@ -1,0 +1,397 @@
+"""OAuth 2.1 for MCP clients: registration (RFC 7591), the authorization code with PKCE (RFC 7636), tokens and their
+rotation, revocation (RFC 7009). The views speak the protocol; this module decides.
+
+An access token acts for the account that consented, on /mcp only, until it expires; a refresh token is used once
+(presented again, the grant ends: it was replayed or stolen). Only digests are stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from apikeys.services import LAST_USED_RESOLUTION, key_digest
+from mem0server.exceptions import NotFound
+from oauth.models import OAuthClient, OAuthGrant
+
+ACCESS_PREFIX = "m0at_"
+REFRESH_PREFIX = "m0rt_"
+CODE_PREFIX = "m0ac_"
+CLIENT_PREFIX = "m0ci_"
+SECRET_PREFIX = "m0cs_"  # noqa: S105 - a prefix, not a secret
+# What a token may do: everything the account's API key may do, through MCP. `offline_access` (asked by clients
+# that want a refresh token) is granted as asked: every grant has one.
+SCOPE = "memories"
+KNOWN_SCOPES = (SCOPE, "offline_access")
+CODE_LIFETIME = timedelta(minutes=10)
+# A public client (no secret, PKCE only: what MCP clients register as), then the two ways to send a secret.
+PUBLIC_CLIENT = "none"  # noqa: S105 - the method's name
+AUTH_METHODS = (PUBLIC_CLIENT, "client_secret_post", "client_secret_basic")
+DEFAULT_AUTH_METHOD = "client_secret_basic"  # noqa: S105 - RFC 7591's default method, by name
+GRANT_TYPES = ("authorization_code", "refresh_token")
+MAX_REDIRECT_URIS = 10
+MAX_URI_LENGTH = 2000
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+# Schemes a code must never be sent to: they run or read in the browser instead of reaching the client.
+UNSAFE_SCHEMES = ("javascript", "data", "file", "vbscript", "about", "blob", "filesystem")
+# Unregistered clients that nobody authorized within a day are dropped (anyone may register one).
+UNUSED_CLIENT_DAYS = 1
+PKCE_TEXT = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+class OAuthError(Exception):
+    """An OAuth error answer: `error` is the RFC's code, `description` says what is wrong in words."""
+
+    def __init__(self, error: str, description: str, *, status: int = 400):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class AuthorizeError(OAuthError):
+    """A refused authorization request. `redirect_uri` set: the answer goes back to the client there (RFC 6749
+    §4.1.2.1); unset (unknown client, unregistered redirect URI): only the person in the browser is told."""
+
+    def __init__(self, error: str, description: str, *, redirect_uri: str | None = None, state: str | None = None):
+        super().__init__(error, description)
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    def redirect_url(self) -> str:
+        return with_query(self.redirect_uri, {"error": self.error, "error_description": self.description}, self.state)
+
+
+def _new(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def with_query(uri: str, params: dict[str, str], state: str | None) -> str:
+    """The redirect URI with the answer's parameters added to its query (which it may already have)."""
+    if state is not None:
+        params = {**params, "state": state}
+    return uri + ("&" if urlsplit(uri).query else "?") + urlencode(params)
+
+
+# --- Registration --------------------------------------------------------------------------------------------------
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot receive codes, or None: https, http on this machine's loopback, or an app's own scheme."""
+    if len(uri) > MAX_URI_LENGTH:
+        return f"is longer than {MAX_URI_LENGTH} characters"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "is not a URI"
+    scheme = parts.scheme.lower()
+    if not scheme or not re.fullmatch(r"[a-z][a-z0-9+.\-]*", scheme):
+        return "has no scheme (expected https://…, http://127.0.0.1:…/… or an app's own scheme)"
+    if parts.fragment or "#" in uri:
+        return "has a fragment (#…), which a redirect URI may not have"
+    if scheme in UNSAFE_SCHEMES:
+        return f"uses the {scheme}: scheme, which runs in the browser instead of reaching the client"
+    if scheme in ("http", "https") and not parts.hostname:
+        return "has no host"
+    if scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return "is plain http to another machine: use https, or http on localhost or 127.0.0.1"
+    return None
+
+
+def client_register(
+    *,
+    redirect_uris: list[str],
+    client_name: str = "",
+    token_endpoint_auth_method: str = DEFAULT_AUTH_METHOD,
+) -> tuple[OAuthClient, str | None]:
+    """A new client; returns it and its secret (None for public clients, `none`), which is never available again."""
+    for uri in redirect_uris:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise OAuthError("invalid_redirect_uri", f"Redirect URI {uri[:200]!r} {problem}.")
+    secret = _new(SECRET_PREFIX) if token_endpoint_auth_method != PUBLIC_CLIENT else None
+    client = OAuthClient.objects.create(
+        client_id=CLIENT_PREFIX + secrets.token_urlsafe(16),
+        client_name=client_name,
+        redirect_uris=redirect_uris,
+        token_endpoint_auth_method=token_endpoint_auth_method,
+        secret_digest=key_digest(secret) if secret else "",
+    )
+    return client, secret
+
+
+def client_authenticate(*, client_id: str | None, client_secret: str | None) -> OAuthClient:
+    """The client making a token or revocation request: public clients by id, the others by id and secret."""
+    client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
+    if client is None:
+        raise OAuthError("invalid_client", "Unknown client_id: register the client first.", status=401)
+    if client.token_endpoint_auth_method != PUBLIC_CLIENT and not (
+        client_secret and hmac.compare_digest(key_digest(client_secret), client.secret_digest)
+    ):
+        raise OAuthError("invalid_client", "Wrong or missing client_secret for this client_id.", status=401)
+    return client
+
+
+# --- Authorization -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """An authorization request checked against its client: what the consent page shows and what it grants."""
+
+    client: OAuthClient
+    redirect_uri: str
+    state: str | None
+    code_challenge: str
+    resource: str
+    scope: str
+
+    @property
+    def redirect_target(self) -> str:
+        """Where the browser is sent afterwards, as a person reads it: the scheme and host (an app's own scheme)."""
+        parts = urlsplit(self.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+
+
+def _same_redirect(registered: str, given: str) -> bool:
+    """Exact match, except that a loopback http URI matches on any port (RFC 8252 §7.3: native apps pick one)."""
+    if registered == given:
+        return True
+    a, b = urlsplit(registered), urlsplit(given)
+    try:
+        return (
+            a.scheme == b.scheme == "http"
+            and a.hostname in LOOPBACK_HOSTS
+            and a.hostname == b.hostname
+            and (a.path, a.query) == (b.path, b.query)
+            and b.port is not None
+        )
+    except ValueError:
+        return False
+
+
+def granted_scope(requested: str | None) -> str:
+    """The scope a grant carries: `memories`, and `offline_access` when asked; other scopes are not granted (the
+    token answer says which were), as RFC 6749 §3.3 lets a server do, rather than failing a client that asks more."""
+    asked = (requested or "").split()
+    return " ".join(scope for scope in KNOWN_SCOPES if scope == SCOPE or scope in asked)
+
+
+def resource_matches(given: str, resource: str) -> bool:
+    """RFC 8707: the resource a client names is this server's MCP endpoint (a trailing slash or query aside)."""
+    a, b = urlsplit(given), urlsplit(resource)
+    return (a.scheme.lower(), a.netloc.lower(), a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
+
+
+def authorization_check(params, *, resource: str) -> AuthorizationRequest:
+    """Check an authorization request's parameters (GET query or the consent form's POST). The first problems
+    (client, redirect URI) are the browser's to show; later ones go back to the client's redirect URI."""
+    client_id = params.get("client_id")
+    client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
+    if client is None:
+        raise AuthorizeError(
+            "invalid_request",
+            "Unknown client_id: the app asking must register first (its OAuth setup went wrong; try connecting again).",
+        )
+    given = params.get("redirect_uri")
+    if given is None and len(client.redirect_uris) == 1:
+        given = client.redirect_uris[0]
+    if given is None or not any(_same_redirect(uri, given) for uri in client.redirect_uris):
+        raise AuthorizeError(
+            "invalid_request",
+            "The redirect_uri is missing or is not one this client registered, so the answer cannot be sent back.",
+        )
+    state = params.get("state")
+
+    def refuse(error: str, description: str):
+        return AuthorizeError(error, description, redirect_uri=given, state=state)
+
+    if params.get("response_type") != "code":
+        raise refuse("unsupported_response_type", "response_type must be code.")
+    challenge = params.get("code_challenge") or ""
+    if not challenge:
+        raise refuse("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256.")
+    if params.get("code_challenge_method") != "S256":
+        raise refuse("invalid_request", "code_challenge_method must be S256.")
+    if not PKCE_TEXT.fullmatch(challenge):
+        raise refuse("invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.")
+    asked_resource = params.get("resource")
+    if asked_resource is not None and not resource_matches(asked_resource, resource):
+        raise refuse("invalid_target", f"resource must be this server's MCP endpoint, {resource}.")
+    if state is not None and len(state) > MAX_URI_LENGTH:
+        raise refuse("invalid_request", f"state is longer than {MAX_URI_LENGTH} characters.")
+    return AuthorizationRequest(
+        client=client,
+        redirect_uri=given,
+        state=state,
+        code_challenge=challenge,
+        resource=resource,
+        scope=granted_scope(params.get("scope")),
+    )
+
+
+def authorization_approve(*, user: User, request: AuthorizationRequest) -> str:
+    """The account consented: a grant with a one-time code; returns the URL that carries the code to the client."""
+    code = _new(CODE_PREFIX)
+    OAuthGrant.objects.create(
+        client=request.client,
+        user=user,
+        scope=request.scope,
+        resource=request.resource,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        code_digest=key_digest(code),
+        code_expires_at=timezone.now() + CODE_LIFETIME,
+    )
+    return with_query(request.redirect_uri, {"code": code}, request.state)
+
+
+def authorization_deny(request: AuthorizationRequest) -> str:
+    """The account refused: the URL that tells the client so (RFC 6749 §4.1.2.1)."""
+    answer = {"error": "access_denied", "error_description": "The account owner did not allow access."}
+    return with_query(request.redirect_uri, answer, request.state)
+
+
+# --- Tokens --------------------------------------------------------------------------------------------------------
+def _issue(grant: OAuthGrant, now) -> dict:
+    """New access and refresh tokens on the grant (saved); the token answer of RFC 6749 §5.1."""
+    access, refresh = _new(ACCESS_PREFIX), _new(REFRESH_PREFIX)
+    grant.previous_refresh_digest = grant.refresh_digest
+    grant.access_digest, grant.refresh_digest = key_digest(access), key_digest(refresh)
+    grant.access_expires_at = now + timedelta(seconds=settings.OAUTH_ACCESS_TOKEN_SECONDS)
+    grant.refresh_expires_at = now + timedelta(days=settings.OAUTH_REFRESH_TOKEN_DAYS)
+    grant.save()
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": settings.OAUTH_ACCESS_TOKEN_SECONDS,
+        "refresh_token": refresh,
+        "scope": grant.scope,
+    }
+
+
+def _pkce_ok(verifier: str, challenge: str) -> bool:
+    if not PKCE_TEXT.fullmatch(verifier):
+        return False
+    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return hmac.compare_digest(computed, challenge)
+
+
+def token_for_code(
+    *, client: OAuthClient, code: str, redirect_uri: str | None, code_verifier: str, resource: str | None
+) -> dict:
+    """The authorization_code grant. A code works once: presented again, the tokens it gave are revoked."""
+    now = timezone.now()
+    with transaction.atomic():
+        grant = (
+            OAuthGrant.objects.select_for_update().select_related("user").filter(code_digest=key_digest(code)).first()
+        )
+        if grant is None or grant.client_id != client.pk:
+            raise OAuthError("invalid_grant", "Unknown authorization code (or one given to another client).")
+        if grant.code_used_at is not None:
+            if grant.revoked_at is None:
+                grant.revoked_at = now
+                grant.save(update_fields=["revoked_at"])
+        else:
+            if grant.revoked_at is not None or grant.code_expires_at <= now or not grant.user.is_active:
+                raise OAuthError("invalid_grant", "The authorization code has expired: authorize again.")
+            if redirect_uri is not None and redirect_uri != grant.redirect_uri:
+                raise OAuthError("invalid_grant", "redirect_uri differs from the one the code was sent to.")
+            if not _pkce_ok(code_verifier, grant.code_challenge):
+                raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge (PKCE).")
+            if resource is not None and not resource_matches(resource, grant.resource):
+                raise OAuthError("invalid_target", f"resource must be {grant.resource}, as authorized.")
+            grant.code_used_at = now
+            return _issue(grant, now)
+    # Here only for a code used before: the revocation above is committed, then refused.
+    raise OAuthError("invalid_grant", "The authorization code was already used; the tokens it gave are revoked.")
+
+
+def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str | None) -> dict:
+    """The refresh_token grant: new tokens, the old refresh token spent. A spent one presented again ends the grant."""
+    now = timezone.now()
+    digest = key_digest(refresh_token)
+    with transaction.atomic():
+        grant = (
+            OAuthGrant.objects.select_for_update()
+            .select_related("user")
+            .filter(Q(refresh_digest=digest) | Q(previous_refresh_digest=digest))
+            .first()
+        )
+        if grant is None or grant.client_id != client.pk or grant.revoked_at is not None:
+            raise OAuthError("invalid_grant", "Unknown or revoked refresh token: authorize again.")
+        if grant.previous_refresh_digest == digest:
+            grant.revoked_at = now
+            grant.save(update_fields=["revoked_at"])
+        else:
+            if grant.refresh_expires_at <= now or not grant.user.is_active:
+                raise OAuthError("invalid_grant", "The refresh token has expired: authorize again.")
+            if resource is not None and not resource_matches(resource, grant.resource):
+                raise OAuthError("invalid_target", f"resource must be {grant.resource}, as authorized.")
+            return _issue(grant, now)
+    # Here only for a spent refresh token: the revocation above is committed, then refused.
+    raise OAuthError("invalid_grant", "The refresh token was already used; the grant is revoked: authorize again.")
+
+
+def token_revoke(*, client: OAuthClient, token: str) -> None:
+    """RFC 7009: an access or refresh token of this client ends its grant; anything else is ignored (no error)."""
+    digest = key_digest(token)
+    OAuthGrant.objects.filter(
+        Q(access_digest=digest) | Q(refresh_digest=digest), client=client, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+def grant_authenticate(*, token: str) -> OAuthGrant | None:
+    """The live grant an access token belongs to (its user loaded), or None; last_used_at at most once a minute."""
+    now = timezone.now()
+    grant = (
+        OAuthGrant.objects.select_related("user", "client")
+        .filter(
+            access_digest=key_digest(token), access_expires_at__gt=now, revoked_at__isnull=True, user__is_active=True
+        )
+        .first()
+    )
+    if grant is not None and (grant.last_used_at is None or now - grant.last_used_at >= LAST_USED_RESOLUTION):
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        OAuthGrant.objects.filter(stale, pk=grant.pk).update(last_used_at=now)
+        grant.last_used_at = now
+    return grant
+
+
+# --- The account's view ----------------------------------------------------------------------------------------------
+def grants_live(*, user: User) -> list[OAuthGrant]:
+    """The apps that can act for `user` now (a refresh token not yet expired nor revoked), newest first."""
+    return list(
+        OAuthGrant.objects.select_related("client")
+        .filter(user=user, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now())
+        .order_by("-created_at", "-id")
+    )
+
+
+def grant_revoke(*, user: User, grant_id: int) -> None:
+    """Disconnect one of the user's apps: its tokens stop working at once. NotFound for anyone else's."""
+    live = OAuthGrant.objects.filter(pk=grant_id, user=user, revoked_at__isnull=True)
+    if not live.update(revoked_at=timezone.now()) and not OAuthGrant.objects.filter(pk=grant_id, user=user).exists():
+        raise NotFound(f"Connected app {grant_id} not found.")
+
+
+def oauth_prune() -> int:
+    """Drop grants that can no longer act (a day after they ended) and clients nobody authorized within a day."""
+    day_ago = timezone.now() - timedelta(days=UNUSED_CLIENT_DAYS)
+    ended = (
+        Q(revoked_at__lt=day_ago)
+        | Q(refresh_expires_at__lt=day_ago)
+        | Q(code_used_at__isnull=True, code_expires_at__lt=day_ago)
+    )
+    grants, _ = OAuthGrant.objects.filter(ended).delete()
+    clients, _ = OAuthClient.objects.filter(created_at__lt=day_ago, grants__isnull=True).delete()
+    return grants + clients

@@ -1,0 +1,410 @@
+"""The OAuth endpoints as the RFCs (and MCP's authorization spec) describe them, through Django's test client: what a
+client that gets something wrong is told, and what a stolen or replayed code or token can no longer do."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from dashboard.tests.clients import logged_in
+from oauth.models import OAuthClient, OAuthGrant
+from oauth.services import oauth_prune
+from requestlog.models import RequestLog
+
+pytestmark = pytest.mark.django_db
+
+REDIRECT = "https://connector.example/callback"
+MCP = "http://testserver/mcp"
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def register(**body) -> dict:
+    body = {"redirect_uris": [REDIRECT], "client_name": "Connector", **body}
+    response = APIClient().post("/oauth/register", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def authorize_query(client_id: str, challenge: str, **extra) -> dict:
+    return {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "state": "s-123",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "resource": MCP,
+        "scope": "memories",
+    } | extra
+
+
+def approve(browser: Client, query: dict) -> dict:
+    """Press Allow on the consent page; the redirect's query (code, state)."""
+    response = browser.post("/dashboard/oauth/authorize/", query | {"decision": "allow"})
+    assert response.status_code == 302, response.content
+    assert response["Location"].startswith(REDIRECT + "?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def form_post(path: str, **form):
+    return APIClient().post(path, urlencode(form), content_type="application/x-www-form-urlencoded")
+
+
+def token(**form):
+    return form_post("/oauth/token", **form)
+
+
+@pytest.fixture
+def connected(member, admin_key, embedder):
+    """A public client registered and allowed by `member`: (client_id, the token answer)."""
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    answer = token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT,
+        client_id=client_id,
+        code_verifier=verifier,
+        resource=MCP,
+    )
+    assert answer.status_code == 200, answer.content
+    return client_id, answer.json()
+
+
+def mcp_status(access_token: str) -> int:
+    return APIClient().post("/mcp", PING, format="json", HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code
+
+
+def test_mcp_without_credentials_points_at_metadata_that_leads_to_every_endpoint(admin_key):
+    client = APIClient()
+    refused = client.post("/mcp", PING, format="json")
+    assert refused.status_code == 401
+    challenge = refused["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ")
+    url = re.search(r'resource_metadata="([^"]+)"', challenge).group(1)
+    assert url == "http://testserver/.well-known/oauth-protected-resource/mcp"
+    resource = client.get(urlsplit(url).path).json()
+    assert resource["resource"] == MCP
+    assert resource["authorization_servers"] == ["http://testserver"]
+    assert client.get("/.well-known/oauth-protected-resource").json() == resource
+    server = client.get("/.well-known/oauth-authorization-server")
+    assert server["Cache-Control"] == "no-store"
+    server = server.json()
+    assert server["issuer"] == "http://testserver"
+    assert server["code_challenge_methods_supported"] == ["S256"]
+    assert server["authorization_endpoint"] == "http://testserver/dashboard/oauth/authorize/"
+    for name in ("token_endpoint", "registration_endpoint", "revocation_endpoint"):
+        assert (
+            client.post(urlsplit(server[name]).path, {}, format="json").status_code == 400
+        )  # there, and says what is missing
+
+
+def test_any_origin_may_read_the_metadata_and_register(admin_key):
+    preflight = APIClient().options(
+        "/oauth/register", HTTP_ORIGIN="https://inspector.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert preflight["Access-Control-Allow-Origin"] == "https://inspector.example"
+    metadata = APIClient().get("/.well-known/oauth-authorization-server", HTTP_ORIGIN="https://inspector.example")
+    assert metadata["Access-Control-Allow-Origin"] == "https://inspector.example"
+    # The API and the dashboard stay closed to other origins (CORS_ALLOWED_ORIGINS is empty here).
+    assert "Access-Control-Allow-Origin" not in APIClient().get("/healthz", HTTP_ORIGIN="https://inspector.example")
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "says"),
+    [
+        ({"redirect_uris": ["http://evil.example/cb"]}, "invalid_redirect_uri", "plain http to another machine"),
+        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", "javascript: scheme"),
+        ({"redirect_uris": ["https://a.example/cb#x"]}, "invalid_redirect_uri", "fragment"),
+        ({"redirect_uris": ["/relative"]}, "invalid_redirect_uri", "no scheme"),
+        ({"redirect_uris": []}, "invalid_client_metadata", "redirect_uris"),
+        ({"client_name": "no uris"}, "invalid_client_metadata", "redirect_uris: This field is required"),
+        (
+            {"redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]},
+            "invalid_client_metadata",
+            "grant_types",
+        ),
+        (
+            {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"},
+            "invalid_client_metadata",
+            "token_endpoint_auth_method",
+        ),
+    ],
+)
+def test_a_registration_the_server_cannot_honour_is_a_400_saying_why(admin_key, body, error, says):
+    response = APIClient().post("/oauth/register", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert says in response.json()["error_description"]
+    assert not OAuthClient.objects.exists()
+
+
+def test_registration_gives_a_secret_only_to_clients_that_asked_for_one(admin_key):
+    public = register(token_endpoint_auth_method="none")
+    assert "client_secret" not in public
+    assert public["redirect_uris"] == [REDIRECT] and public["client_name"] == "Connector"
+    confidential = register()  # RFC 7591's default: client_secret_basic
+    assert confidential["client_secret"].startswith("m0cs_")
+    assert confidential["token_endpoint_auth_method"] == "client_secret_basic"
+    stored = OAuthClient.objects.get(client_id=confidential["client_id"])
+    assert confidential["client_secret"] not in stored.secret_digest
+    # Loopback and an app's own scheme are fine (native apps, IDEs).
+    register(redirect_uris=["http://127.0.0.1:6274/oauth/callback", "cursor://anysphere.cursor-mcp/oauth/callback"])
+
+
+def test_the_consent_page_needs_a_logged_in_account_and_names_the_app_and_where_it_sends(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    query = authorize_query(client_id, pkce()[1])
+    anonymous = Client().get("/dashboard/oauth/authorize/", query)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/dashboard/login/?next=")
+    page = logged_in(member).get("/dashboard/oauth/authorize/", query)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Connector" in text and member.email in text and "https://connector.example" in text
+    # The browser may follow the form's answer to the client's site, and nowhere else.
+    assert "form-action 'self' https://connector.example;" in page["Content-Security-Policy"]
+    # The answer needs the page's CSRF token: another site cannot press Allow for the account.
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(member)
+    assert forged.post("/dashboard/oauth/authorize/", query | {"decision": "allow"}).status_code == 403
+    assert not OAuthGrant.objects.exists()
+
+
+def test_an_unknown_client_or_redirect_uri_is_told_to_the_person_never_sent_anywhere(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    browser = logged_in(member)
+    for query, says in [
+        (authorize_query("m0ci_nobody", pkce()[1]), "Unknown client_id"),
+        (authorize_query(client_id, pkce()[1], redirect_uri="https://attacker.example/cb"), "not one this client"),
+        (authorize_query(client_id, pkce()[1], redirect_uri="https://connector.example/callback/x"), "not one"),
+    ]:
+        page = browser.get("/dashboard/oauth/authorize/", query)
+        assert page.status_code == 400
+        assert says in page.content.decode()
+        assert browser.post("/dashboard/oauth/authorize/", query | {"decision": "allow"}).status_code == 400
+    assert not OAuthGrant.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "says"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type", "response_type must be code"),
+        ({"code_challenge": ""}, "invalid_request", "PKCE is required"),
+        ({"code_challenge_method": "plain"}, "invalid_request", "S256"),
+        ({"code_challenge": "short"}, "invalid_request", "43 to 128"),
+        ({"resource": "https://other.example/mcp"}, "invalid_target", "http://testserver/mcp"),
+    ],
+)
+def test_other_problems_go_back_to_the_client_with_its_state(member, admin_key, change, error, says):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    response = logged_in(member).get("/dashboard/oauth/authorize/", authorize_query(client_id, pkce()[1]) | change)
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert response["Location"].startswith(REDIRECT + "?")
+    assert (query["error"], query["state"]) == ([error], ["s-123"])
+    assert says in query["error_description"][0]
+
+
+def test_deny_tells_the_client_and_grants_nothing(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    query = authorize_query(client_id, pkce()[1])
+    response = logged_in(member).post("/dashboard/oauth/authorize/", query | {"decision": "deny"})
+    answer = parse_qs(urlsplit(response["Location"]).query)
+    assert (answer["error"], answer["state"]) == (["access_denied"], ["s-123"])
+    assert not OAuthGrant.objects.exists()
+
+
+def test_a_loopback_redirect_may_come_back_on_another_port(member, admin_key):
+    """RFC 8252 §7.3: a native app registers http://127.0.0.1/… and listens on whatever port it got."""
+    client_id = register(redirect_uris=["http://127.0.0.1/callback"], token_endpoint_auth_method="none")["client_id"]
+    query = authorize_query(client_id, pkce()[1], redirect_uri="http://127.0.0.1:51234/callback")
+    response = logged_in(member).post("/dashboard/oauth/authorize/", query | {"decision": "allow"})
+    assert response["Location"].startswith("http://127.0.0.1:51234/callback?code=m0ac_")
+    other_host = query | {"redirect_uri": "http://localhost:51234/callback"}
+    assert logged_in(member).get("/dashboard/oauth/authorize/", other_host).status_code == 400
+
+
+def test_the_access_token_works_on_mcp_only(connected, member):
+    _, tokens = connected
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600 and tokens["scope"] == "memories"
+    assert mcp_status(tokens["access_token"]) == 200
+    # The Requests page tells these calls apart.
+    logged = RequestLog.objects.filter(path="/mcp").latest("id")
+    assert (logged.auth_type, logged.account_id) == ("oauth", member.pk)
+    page = logged_in(member).get("/dashboard/requests/", {"auth_type": "oauth"})
+    assert page.status_code == 200 and "/mcp" in page.content.decode()
+    # Issued for /mcp (its resource): the REST API refuses it.
+    rest = APIClient().get("/v1/memories/", {"user_id": "alice"}, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert rest.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "says"),
+    [
+        ({"code_verifier": "x" * 43}, "invalid_grant", "PKCE"),
+        ({"code_verifier": ""}, "invalid_request", "code_verifier is required"),
+        ({"redirect_uri": "https://connector.example/other"}, "invalid_grant", "redirect_uri differs"),
+        ({"resource": "https://other.example/mcp"}, "invalid_target", "resource must be"),
+        ({"code": "m0ac_forged"}, "invalid_grant", "Unknown authorization code"),
+        ({"grant_type": "password"}, "unsupported_grant_type", "grant_type must be one of"),
+    ],
+)
+def test_a_wrong_token_request_is_refused_saying_why(member, admin_key, change, error, says):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+    response = token(**(form | change))
+    assert response.status_code == 400
+    assert response.json()["error"] == error and says in response.json()["error_description"]
+    assert token(**form).status_code == 200  # the code was not spent by the refused request
+
+
+def test_a_code_is_used_once_and_replaying_it_revokes_what_it_gave(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "code_verifier": verifier}
+    first = token(**form).json()
+    assert mcp_status(first["access_token"]) == 200
+    again = token(**form)
+    assert again.status_code == 400 and "already used" in again.json()["error_description"]
+    assert mcp_status(first["access_token"]) == 401
+    assert (
+        token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id).status_code == 400
+    )
+
+
+def test_a_code_expires_and_belongs_to_its_client(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    other_id = register(token_endpoint_auth_method="none")["client_id"]
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "code_verifier": verifier}
+    assert token(**(form | {"client_id": other_id})).json()["error"] == "invalid_grant"
+    OAuthGrant.objects.update(code_expires_at=timezone.now() - timedelta(seconds=1))
+    expired = token(**form)
+    assert expired.status_code == 400 and "expired" in expired.json()["error_description"]
+
+
+def test_a_refresh_token_is_spent_by_its_use_and_a_replay_ends_the_grant(connected):
+    client_id, first = connected
+    refreshed = token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id)
+    assert refreshed.status_code == 200
+    second = refreshed.json()
+    assert mcp_status(second["access_token"]) == 200 and mcp_status(first["access_token"]) == 401
+    # The spent refresh token presented again (a thief's copy, or the client's): the grant ends for both.
+    replay = token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id)
+    assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
+    assert mcp_status(second["access_token"]) == 401
+    assert (
+        token(grant_type="refresh_token", refresh_token=second["refresh_token"], client_id=client_id).status_code == 400
+    )
+
+
+def test_a_confidential_client_must_prove_its_secret(member, admin_key):
+    registered = register()
+    client_id, secret = registered["client_id"], registered["client_secret"]
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    missing = token(**form, client_id=client_id)
+    assert missing.status_code == 401 and missing.json()["error"] == "invalid_client"
+    assert missing["WWW-Authenticate"].startswith("Basic")
+    wrong = base64.b64encode(f"{client_id}:m0cs_wrong".encode()).decode()
+    response = APIClient().post(
+        "/oauth/token",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {wrong}",
+    )
+    assert response.status_code == 401
+    good = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    response = APIClient().post(
+        "/oauth/token",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {good}",
+    )
+    assert response.status_code == 200
+    assert token(**form, client_id=client_id, client_secret=secret).json()["error"] == "invalid_grant"  # spent
+
+
+def test_revocation_and_the_dashboard_disconnect_stop_the_tokens_at_once(connected, member, make_user):
+    client_id, tokens = connected
+    assert form_post("/oauth/revoke", token=tokens["access_token"], client_id=client_id).status_code == 200
+    assert mcp_status(tokens["access_token"]) == 401
+    assert (
+        token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id).status_code == 400
+    )
+    # An unknown token is not an error (RFC 7009 §2.2).
+    assert form_post("/oauth/revoke", token="m0at_nothing", client_id=client_id).status_code == 200
+
+    verifier, challenge = pkce()
+    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
+    live = token(grant_type="authorization_code", code=code, client_id=client_id, code_verifier=verifier).json()
+    page = logged_in(member).get("/dashboard/connections/")
+    assert page.status_code == 200 and "Connector" in page.content.decode()
+    grant = OAuthGrant.objects.get(revoked_at__isnull=True)
+    other = logged_in(make_user("eve@example.com"))
+    assert "Connector" not in other.get("/dashboard/connections/").content.decode()
+    assert other.post(f"/dashboard/connections/{grant.pk}/disconnect/").status_code == 404
+    assert mcp_status(live["access_token"]) == 200
+    response = logged_in(member).post(f"/dashboard/connections/{grant.pk}/disconnect/")
+    assert response.status_code == 302
+    assert mcp_status(live["access_token"]) == 401
+    assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
+
+
+def test_a_deactivated_account_s_tokens_stop_working(connected, member):
+    client_id, tokens = connected
+    member.is_active = False
+    member.save()
+    assert mcp_status(tokens["access_token"]) == 401
+    assert (
+        token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id).status_code == 400
+    )
+
+
+def test_prune_drops_ended_grants_and_clients_nobody_authorized(connected, member):
+    client_id, tokens = connected
+    unused = register(token_endpoint_auth_method="none")["client_id"]
+    oauth_prune()
+    assert OAuthClient.objects.count() == 2  # a fresh registration gets a day
+    day_ago = timezone.now() - timedelta(days=2)
+    OAuthClient.objects.update(created_at=day_ago)
+    oauth_prune()
+    assert set(OAuthClient.objects.values_list("client_id", flat=True)) == {client_id}  # it has a live grant
+    assert unused not in set(OAuthClient.objects.values_list("client_id", flat=True))
+    OAuthGrant.objects.update(revoked_at=day_ago)
+    oauth_prune()
+    assert not OAuthGrant.objects.exists() and not OAuthClient.objects.exists()
+
+
+def test_registration_is_bounded_per_address(admin_key):
+    answers = [
+        APIClient().post("/oauth/register", {"redirect_uris": [REDIRECT]}, format="json").status_code for _ in range(11)
+    ]
+    assert answers == [201] * 10 + [429]
