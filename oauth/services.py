@@ -49,6 +49,7 @@ UNSAFE_SCHEMES = ("javascript", "data", "file", "vbscript", "about", "blob", "fi
 # Unregistered clients that nobody authorized within a day are dropped (anyone may register one).
 UNUSED_CLIENT_DAYS = 1
 PKCE_TEXT = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+HOST = re.compile(r"[a-z0-9.\-]+|[0-9a-f:.]+")  # urlsplit's hostname: lower-cased, an IPv6 one without brackets
 
 
 class OAuthError(Exception):
@@ -90,6 +91,8 @@ def redirect_uri_problem(uri: str) -> str | None:
     """Why `uri` cannot receive codes, or None: https, http on this machine's loopback, or an app's own scheme."""
     if len(uri) > MAX_URI_LENGTH:
         return f"is longer than {MAX_URI_LENGTH} characters"
+    if re.search(r"[\s\x00-\x1f\x7f]", uri):
+        return "holds a space or a control character"
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises on a port that is not a number
@@ -102,8 +105,10 @@ def redirect_uri_problem(uri: str) -> str | None:
         return "has a fragment (#…), which a redirect URI may not have"
     if scheme in UNSAFE_SCHEMES:
         return f"uses the {scheme}: scheme, which runs in the browser instead of reaching the client"
-    if scheme in ("http", "https") and not parts.hostname:
-        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "holds a user name or password (user@host), which a redirect URI may not"
+    if scheme in ("http", "https") and not (parts.hostname and HOST.fullmatch(parts.hostname)):
+        return "has no host, or one that is not a DNS name or an IP address"
     if scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         return "is plain http to another machine: use https, or http on localhost or 127.0.0.1"
     return None
@@ -133,7 +138,8 @@ def client_register(
 
 def client_authenticate(*, client_id: str | None, client_secret: str | None) -> OAuthClient:
     """The client making a token or revocation request: public clients by id, the others by id and secret."""
-    client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
+    known = client_id and "\x00" not in client_id
+    client = OAuthClient.objects.filter(client_id=client_id).first() if known else None
     if client is None:
         raise OAuthError("invalid_client", "Unknown client_id: register the client first.", status=401)
     if client.token_endpoint_auth_method != PUBLIC_CLIENT and not (
@@ -157,9 +163,13 @@ class AuthorizationRequest:
 
     @property
     def redirect_target(self) -> str:
-        """Where the browser is sent afterwards, as a person reads it: the scheme and host (an app's own scheme)."""
+        """Where the browser is sent afterwards, as a person reads it and as the page's Content-Security-Policy
+        names it: the origin of an https or loopback URI (checked at registration: a DNS name or an IP address),
+        the scheme alone of an app's own (`cursor:`)."""
         parts = urlsplit(self.redirect_uri)
-        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+        if parts.scheme.lower() in ("http", "https"):
+            return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        return f"{parts.scheme.lower()}:"
 
 
 def _same_redirect(registered: str, given: str) -> bool:
@@ -195,6 +205,8 @@ def resource_matches(given: str, resource: str) -> bool:
 def authorization_check(params, *, resource: str) -> AuthorizationRequest:
     """Check an authorization request's parameters (GET query or the consent form's POST). The first problems
     (client, redirect URI) are the browser's to show; later ones go back to the client's redirect URI."""
+    if any("\x00" in params.get(name, "") for name in params):
+        raise AuthorizeError("invalid_request", "The request holds a NUL character, which no parameter may.")
     client_id = params.get("client_id")
     client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
     if client is None:

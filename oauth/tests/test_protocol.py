@@ -133,6 +133,10 @@ def test_any_origin_may_read_the_metadata_and_register(admin_key):
         ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", "javascript: scheme"),
         ({"redirect_uris": ["https://a.example/cb#x"]}, "invalid_redirect_uri", "fragment"),
         ({"redirect_uris": ["/relative"]}, "invalid_redirect_uri", "no scheme"),
+        ({"redirect_uris": ["https://a.example/cb x"]}, "invalid_redirect_uri", "space"),
+        ({"redirect_uris": ["https://me:pw@a.example/cb"]}, "invalid_redirect_uri", "user name or password"),
+        # Its origin goes into the consent page's Content-Security-Policy: nothing but a host may.
+        ({"redirect_uris": ["https://a.example;script-src/cb"]}, "invalid_redirect_uri", "not a DNS name"),
         ({"redirect_uris": []}, "invalid_client_metadata", "redirect_uris"),
         ({"client_name": "no uris"}, "invalid_client_metadata", "redirect_uris: This field is required"),
         (
@@ -193,6 +197,7 @@ def test_an_unknown_client_or_redirect_uri_is_told_to_the_person_never_sent_anyw
         (authorize_query("m0ci_nobody", pkce()[1]), "Unknown client_id"),
         (authorize_query(client_id, pkce()[1], redirect_uri="https://attacker.example/cb"), "not one this client"),
         (authorize_query(client_id, pkce()[1], redirect_uri="https://connector.example/callback/x"), "not one"),
+        (authorize_query(client_id + "\x00", pkce()[1]), "NUL character"),
     ]:
         page = browser.get("/dashboard/oauth/authorize/", query)
         assert page.status_code == 400
@@ -333,6 +338,14 @@ def test_a_confidential_client_must_prove_its_secret(member, admin_key):
     missing = token(**form, client_id=client_id)
     assert missing.status_code == 401 and missing.json()["error"] == "invalid_client"
     assert missing["WWW-Authenticate"].startswith("Basic")
+    nul = base64.b64encode(f"{client_id}\x00:{secret}".encode()).decode()
+    response = APIClient().post(
+        "/oauth/token",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {nul}",
+    )
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     wrong = base64.b64encode(f"{client_id}:m0cs_wrong".encode()).decode()
     response = APIClient().post(
         "/oauth/token",
