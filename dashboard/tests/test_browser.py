@@ -374,6 +374,13 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_and_curl_
         copied(page, name) for name in ("connect-python", "connect-mcp", "connect-cursor", "connect-curl")
     )
     assert key in python and key in claude and key in cursor and key in curl
+    # The connector URL is the MCP endpoint whose 401 leads an OAuth client to this server's metadata.
+    connector = copied(page, "connect-oauth")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(connector, data=b"{}", method="POST"))  # noqa: S310
+    metadata_url = re.search(r'resource_metadata="([^"]+)"', refused.value.headers["WWW-Authenticate"]).group(1)
+    with urllib.request.urlopen(metadata_url) as response:  # noqa: S310
+        assert json.loads(response.read())["resource"] == connector
 
     # Each runs as pasted: the Python SDK adds and finds the memory ...
     home = tempfile.mkdtemp()
