@@ -203,8 +203,9 @@ def account_deactivated(account_id: int | None, *, hold: bool = False) -> bool:
 
 
 def user_credentials_revoke(*, user: User) -> None:
-    """End everything the account signed in with: its access and refresh tokens and its dashboard sessions
-    (its API keys are its own to revoke). Run when an account is deactivated, on the users page or in the Django
+    """End everything the account signed in with: its access and refresh tokens, its dashboard sessions and the
+    OAuth grants of its connected apps, which record the token_generation raised here (its API keys are its own to
+    revoke). Run when an account is deactivated, on the users page or in the Django
     admin: refused only while inactive, they all worked again once it was reactivated."""
     User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
     user.refresh_from_db(fields=["token_generation"])

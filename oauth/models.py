@@ -50,6 +50,9 @@ class OAuthGrant(models.Model):
     # The refresh token this one replaced: presented again, it was stolen or replayed, and the grant ends.
     previous_refresh_digest = models.CharField(max_length=64, null=True, unique=True, editable=False)
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # The account's token_generation at consent: deactivating it raises that, and the grant ends for good (as its
+    # login tokens do; accounts.services.user_credentials_revoke).
+    token_generation = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

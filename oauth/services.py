@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -73,6 +73,15 @@ class AuthorizeError(OAuthError):
 
     def redirect_url(self) -> str:
         return with_query(self.redirect_uri, {"error": self.error, "error_description": self.description}, self.state)
+
+
+def _acts(grant: OAuthGrant) -> bool:
+    """Whether the grant's account may still be acted for: active, and not deactivated since the consent."""
+    return grant.user.is_active and grant.user.token_generation == grant.token_generation
+
+
+# The same as a query: grants whose account is active and has not been deactivated since.
+ACTING = Q(user__is_active=True, user__token_generation=F("token_generation"))
 
 
 def _new(prefix: str) -> str:
@@ -263,6 +272,7 @@ def authorization_approve(*, user: User, request: AuthorizationRequest) -> str:
         code_challenge=request.code_challenge,
         code_digest=key_digest(code),
         code_expires_at=timezone.now() + CODE_LIFETIME,
+        token_generation=user.token_generation,
     )
     return with_query(request.redirect_uri, {"code": code}, request.state)
 
@@ -314,7 +324,7 @@ def token_for_code(
                 grant.revoked_at = now
                 grant.save(update_fields=["revoked_at"])
         else:
-            if grant.revoked_at is not None or grant.code_expires_at <= now or not grant.user.is_active:
+            if grant.revoked_at is not None or grant.code_expires_at <= now or not _acts(grant):
                 raise OAuthError("invalid_grant", "The authorization code has expired: authorize again.")
             if redirect_uri is not None and redirect_uri != grant.redirect_uri:
                 raise OAuthError("invalid_grant", "redirect_uri differs from the one the code was sent to.")
@@ -345,7 +355,7 @@ def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str 
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
         else:
-            if grant.refresh_expires_at <= now or not grant.user.is_active:
+            if grant.refresh_expires_at <= now or not _acts(grant):
                 raise OAuthError("invalid_grant", "The refresh token has expired: authorize again.")
             if resource is not None and not resource_matches(resource, grant.resource):
                 raise OAuthError("invalid_target", f"resource must be {grant.resource}, as authorized.")
@@ -367,9 +377,7 @@ def grant_authenticate(*, token: str) -> OAuthGrant | None:
     now = timezone.now()
     grant = (
         OAuthGrant.objects.select_related("user", "client")
-        .filter(
-            access_digest=key_digest(token), access_expires_at__gt=now, revoked_at__isnull=True, user__is_active=True
-        )
+        .filter(ACTING, access_digest=key_digest(token), access_expires_at__gt=now, revoked_at__isnull=True)
         .first()
     )
     if grant is not None and (grant.last_used_at is None or now - grant.last_used_at >= LAST_USED_RESOLUTION):
@@ -384,7 +392,7 @@ def grants_live(*, user: User) -> list[OAuthGrant]:
     """The apps that can act for `user` now (a refresh token not yet expired nor revoked), newest first."""
     return list(
         OAuthGrant.objects.select_related("client")
-        .filter(user=user, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now())
+        .filter(ACTING, user=user, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now())
         .order_by("-created_at", "-id")
     )
 

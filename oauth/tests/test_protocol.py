@@ -15,6 +15,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import User
+from accounts.services import user_set_active
 from dashboard.tests.clients import logged_in
 from oauth.models import OAuthClient, OAuthGrant
 from oauth.services import oauth_prune
@@ -391,14 +393,17 @@ def test_revocation_and_the_dashboard_disconnect_stop_the_tokens_at_once(connect
     assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
 
 
-def test_a_deactivated_account_s_tokens_stop_working(connected, member):
+def test_deactivating_an_account_ends_its_connected_apps_for_good(connected, member, make_user):
     client_id, tokens = connected
-    member.is_active = False
-    member.save()
+    admin = make_user("root@example.com", role=User.Role.ADMIN)
+    user_set_active(actor=admin, user_id=member.pk, active=False)
     assert mcp_status(tokens["access_token"]) == 401
-    assert (
-        token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id).status_code == 400
-    )
+    # Reactivated, it logs in afresh: the apps it had allowed must be allowed again, as its login tokens.
+    user_set_active(actor=admin, user_id=member.pk, active=True)
+    assert mcp_status(tokens["access_token"]) == 401
+    refresh = token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id)
+    assert refresh.status_code == 400
+    assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
 
 
 def test_prune_drops_ended_grants_and_clients_nobody_authorized(connected, member):
