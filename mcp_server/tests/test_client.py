@@ -43,9 +43,10 @@ TOOL_NAMES = {
 
 
 @asynccontextmanager
-async def mcp_session(url: str, headers: dict[str, str]):
+async def mcp_session(url: str, headers: dict[str, str], auth: httpx2.Auth | None = None):
+    """An initialized client session; `auth` is an httpx auth flow (the SDK's OAuthClientProvider) if any."""
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=120) as http,
+        httpx2.AsyncClient(headers=headers, auth=auth, timeout=120) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):

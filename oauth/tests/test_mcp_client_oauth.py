@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
@@ -20,9 +19,9 @@ from django.utils import timezone
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.auth import oauth2 as sdk_oauth2
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
+from mcp_server.tests.test_client import mcp_session
 from memories.models import Memory
 from oauth.models import OAuthGrant
 
@@ -98,15 +97,8 @@ def provider_for(mcp_url: str, person: Person, storage: MemoryStorage) -> OAuthC
     return OAuthClientProvider(mcp_url, metadata, storage, person.redirect_handler, person.callback_handler)
 
 
-@asynccontextmanager
-async def session_with(url: str, auth: OAuthClientProvider):
-    async with (
-        httpx2.AsyncClient(auth=auth, timeout=120) as http,
-        streamable_http_client(url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
+def session_with(url: str, auth: OAuthClientProvider):
+    return mcp_session(url, {}, auth=auth)
 
 
 async def tool(session: ClientSession, name: str, **arguments):

@@ -63,6 +63,19 @@ def approve(browser: Client, query: dict) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
 
 
+def code_form(user, client_id: str) -> dict:
+    """`user` allows the client on the consent page: the token request form that exchanges the code it got."""
+    verifier, challenge = pkce()
+    code = approve(logged_in(user), authorize_query(client_id, challenge))["code"]
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+
+
 def form_post(path: str, **form):
     return APIClient().post(path, urlencode(form), content_type="application/x-www-form-urlencoded")
 
@@ -75,16 +88,7 @@ def token(**form):
 def connected(member, admin_key, embedder):
     """A public client registered and allowed by `member`: (client_id, the token answer)."""
     client_id = register(token_endpoint_auth_method="none")["client_id"]
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    answer = token(
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        client_id=client_id,
-        code_verifier=verifier,
-        resource=MCP,
-    )
+    answer = token(**code_form(member, client_id), resource=MCP)
     assert answer.status_code == 200, answer.content
     return client_id, answer.json()
 
@@ -274,15 +278,7 @@ def test_the_access_token_works_on_mcp_only(connected, member):
 )
 def test_a_wrong_token_request_is_refused_saying_why(member, admin_key, change, error, says):
     client_id = register(token_endpoint_auth_method="none")["client_id"]
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "client_id": client_id,
-        "code_verifier": verifier,
-    }
+    form = code_form(member, client_id)
     response = token(**(form | change))
     assert response.status_code == 400
     assert response.json()["error"] == error and says in response.json()["error_description"]
@@ -291,9 +287,7 @@ def test_a_wrong_token_request_is_refused_saying_why(member, admin_key, change, 
 
 def test_a_code_is_used_once_and_replaying_it_revokes_what_it_gave(member, admin_key):
     client_id = register(token_endpoint_auth_method="none")["client_id"]
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "code_verifier": verifier}
+    form = code_form(member, client_id)
     first = token(**form).json()
     assert mcp_status(first["access_token"]) == 200
     again = token(**form)
@@ -307,9 +301,7 @@ def test_a_code_is_used_once_and_replaying_it_revokes_what_it_gave(member, admin
 def test_a_code_expires_and_belongs_to_its_client(member, admin_key):
     client_id = register(token_endpoint_auth_method="none")["client_id"]
     other_id = register(token_endpoint_auth_method="none")["client_id"]
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "code_verifier": verifier}
+    form = code_form(member, client_id)
     assert token(**(form | {"client_id": other_id})).json()["error"] == "invalid_grant"
     OAuthGrant.objects.update(code_expires_at=timezone.now() - timedelta(seconds=1))
     expired = token(**form)
@@ -334,9 +326,8 @@ def test_a_refresh_token_is_spent_by_its_use_and_a_replay_ends_the_grant(connect
 def test_a_confidential_client_must_prove_its_secret(member, admin_key):
     registered = register()
     client_id, secret = registered["client_id"], registered["client_secret"]
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    form = code_form(member, client_id)
+    del form["client_id"]  # sent in the Basic header, or with the secret
     missing = token(**form, client_id=client_id)
     assert missing.status_code == 401 and missing.json()["error"] == "invalid_client"
     assert missing["WWW-Authenticate"].startswith("Basic")
@@ -377,9 +368,7 @@ def test_revocation_and_the_dashboard_disconnect_stop_the_tokens_at_once(connect
     # An unknown token is not an error (RFC 7009 §2.2).
     assert form_post("/oauth/revoke", token="m0at_nothing", client_id=client_id).status_code == 200
 
-    verifier, challenge = pkce()
-    code = approve(logged_in(member), authorize_query(client_id, challenge))["code"]
-    live = token(grant_type="authorization_code", code=code, client_id=client_id, code_verifier=verifier).json()
+    live = token(**code_form(member, client_id)).json()
     page = logged_in(member).get("/dashboard/connections/")
     assert page.status_code == 200 and "Connector" in page.content.decode()
     grant = OAuthGrant.objects.get(revoked_at__isnull=True)
