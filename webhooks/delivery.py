@@ -5,6 +5,7 @@ Signature: X-Mem0-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -18,7 +19,7 @@ import certifi
 import httpx
 from django.conf import settings
 
-from webhooks.targets import TargetRefused, TargetUnresolved, url_resolve
+from webhooks.targets import Target, TargetRefused, TargetUnresolved, url_resolve
 
 SIGNATURE_HEADER = "X-Mem0-Signature"
 EVENT_ID_HEADER = "X-Mem0-Event-Id"
@@ -52,6 +53,28 @@ def body_encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@contextlib.contextmanager
+def open_checked(target: Target, method: str, *, headers: dict[str, str], content: bytes | None, timeout: float):
+    """One request to a checked target (targets.url_resolve): dialled at its checked address, with the host's name
+    in Host and TLS; no redirects followed, no proxy from the environment (it would resolve the name again,
+    unchecked); certificates against certifi's bundle or WEBHOOK_CA_FILE. Yields the streamed response."""
+    # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
+    extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
+    tls = tls_context(settings.WEBHOOK_CA_FILE or None)
+    # A new client per request: a pooled connection is keyed by address and could carry another host's TLS name.
+    with (
+        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls) as client,
+        client.stream(
+            method,
+            target.connect_url,
+            content=content,
+            headers={"Host": target.host_header, **headers},
+            extensions=extensions,
+        ) as answer,
+    ):
+        yield answer
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The X-Mem0-Signature value for this body sent at this time."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -71,7 +94,6 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int,
     except TargetRefused as exc:
         return outcome(None, str(exc), retryable=isinstance(exc, TargetUnresolved))
     headers = {
-        "Host": target.host_header,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         EVENT_ID_HEADER: event_id,
@@ -79,18 +101,10 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int,
         ATTEMPT_HEADER: str(attempt),
         SIGNATURE_HEADER: signature(secret, int(time.time()), body),
     }
-    # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
-    extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
-    tls = tls_context(settings.WEBHOOK_CA_FILE or None)
     try:
-        # trust_env=False: no proxy from the environment (it would resolve the name again, unchecked). A new
-        # client per attempt: a pooled connection is keyed by address and could carry another host's TLS name.
-        with (
-            httpx.Client(
-                timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False, verify=tls
-            ) as client,
-            client.stream("POST", target.connect_url, content=body, headers=headers, extensions=extensions) as answer,
-        ):
+        with open_checked(
+            target, "POST", headers=headers, content=body, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+        ) as answer:
             status_code = answer.status_code  # the body is never read: only the status matters
     except httpx.TimeoutException:
         return outcome(None, f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s.")
