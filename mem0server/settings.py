@@ -542,7 +542,8 @@ CORS_EXPOSE_HEADERS = ("x-request-id", "x-next-cursor", "link", "retry-after")
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- Webhooks ------------------------------------------------------------------------------------
-# Targets on loopback, private, link-local … addresses are refused (SSRF) unless this is true.
+# Targets on loopback, private, link-local … addresses are refused (SSRF) unless this is true; so are OAuth client
+# metadata documents (oauth/client_metadata.py), which are read the same way.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 # Seconds one delivery attempt may take (connect + send + answer).
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
@@ -553,7 +554,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0)
 # Webhooks per account (the admin key's count as one account): each memory change queues one delivery job per
 # webhook, inside the change's transaction, so this bounds what one add costs.
 WEBHOOK_MAX_PER_ACCOUNT = env_int("WEBHOOK_MAX_PER_ACCOUNT", 20, low=1)
-# PEM file of the CAs that HTTPS webhook receivers' certificates are checked against; empty: certifi's bundle.
+# PEM file of the CAs that HTTPS webhook receivers' (and OAuth client metadata hosts') certificates are checked
+# against; empty: certifi's bundle.
 WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE")
 if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_MAX_ATTEMPTS < 1 or WEBHOOK_RETRY_BASE_SECONDS < 0:
     raise ImproperlyConfigured(

@@ -53,4 +53,6 @@ def server_metadata(request) -> dict:
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # A client_id may be the https URL of the client's metadata (oauth/client_metadata.py).
+        "client_id_metadata_document_supported": True,
     }

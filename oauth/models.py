@@ -10,14 +10,18 @@ from django.db import models
 
 
 class OAuthClient(models.Model):
-    """A client registered by RFC 7591 dynamic registration (Claude, ChatGPT, an MCP SDK): anyone may register."""
+    """A client registered by RFC 7591 dynamic registration (Claude, ChatGPT, an MCP SDK): anyone may register; or
+    one whose client_id is the https URL of its metadata document (MCP's Client ID Metadata Documents), read from
+    there when an account is asked to allow it."""
 
-    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    client_id = models.CharField(max_length=2000, unique=True, editable=False)
     client_name = models.CharField(max_length=200, blank=True)
     redirect_uris = models.JSONField(help_text="The exact URIs a code may be sent to (loopback ones on any port).")
     token_endpoint_auth_method = models.CharField(max_length=32, default="none")
     # hex SHA-256 of the client secret, for the secret-carrying methods only; the secret is shown once.
     secret_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # When its metadata document was last read (None for a registered client): read again once it is older.
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -96,3 +96,4 @@ class ServerMetadataSerializer(serializers.Serializer):
     code_challenge_methods_supported = serializers.ListField(child=serializers.CharField())
     token_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
     revocation_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
+    client_id_metadata_document_supported = serializers.BooleanField()

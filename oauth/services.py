@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from apikeys.services import LAST_USED_RESOLUTION, key_digest
 from mem0server.exceptions import NotFound
+from oauth import client_metadata
 from oauth.models import OAuthClient, OAuthGrant
 
 ACCESS_PREFIX = "m0at_"
@@ -46,6 +47,8 @@ MAX_URI_LENGTH = 2000
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 # Schemes a code must never be sent to: they run or read in the browser instead of reaching the client.
 UNSAFE_SCHEMES = ("javascript", "data", "file", "vbscript", "about", "blob", "filesystem")
+# How long a client's metadata document read from its URL is used before it is read again.
+CLIENT_METADATA_FRESH = timedelta(minutes=10)
 # Unregistered clients that nobody authorized within a day are dropped (anyone may register one).
 UNUSED_CLIENT_DAYS = 1
 PKCE_TEXT = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -145,12 +148,57 @@ def client_register(
     return client, secret
 
 
+def client_from_metadata(url: str) -> OAuthClient:
+    """The client whose client_id is the URL of its metadata document: read there (again once the copy here is older
+    than CLIENT_METADATA_FRESH), checked as a registration is, and kept as a public client (PKCE, no secret)."""
+    now = timezone.now()
+    client = OAuthClient.objects.filter(client_id=url).first()
+    if client is not None and client.metadata_fetched_at and now - client.metadata_fetched_at < CLIENT_METADATA_FRESH:
+        return client
+
+    def unusable(problem: str):
+        return AuthorizeError("invalid_client", f"The app's client_id {url[:200]} {problem}.")
+
+    if problem := client_metadata.url_problem(url):
+        raise unusable(problem)
+    try:
+        document = client_metadata.metadata_fetch(url)
+    except client_metadata.MetadataUnusable as exc:
+        raise unusable(f"is a metadata document this server cannot read: {exc}") from None
+    if document.get("client_id") != url:
+        raise unusable("serves a document whose client_id is not that URL")
+    uris = document.get("redirect_uris")
+    if not (isinstance(uris, list) and 0 < len(uris) <= MAX_REDIRECT_URIS and all(isinstance(u, str) for u in uris)):
+        raise unusable(f"serves no redirect_uris (a list of 1 to {MAX_REDIRECT_URIS} URIs)")
+    for uri in uris:
+        if problem := redirect_uri_problem(uri):
+            raise unusable(f"lists redirect URI {uri[:200]!r}, which {problem}")
+    if document.get("token_endpoint_auth_method", PUBLIC_CLIENT) != PUBLIC_CLIENT:
+        raise unusable("asks for a token_endpoint_auth_method other than none, which this server does not offer")
+    name = document.get("client_name")
+    client, _ = OAuthClient.objects.update_or_create(
+        client_id=url,
+        defaults={
+            "client_name": name[:200] if isinstance(name, str) else "",
+            "redirect_uris": uris,
+            "token_endpoint_auth_method": PUBLIC_CLIENT,
+            "secret_digest": "",
+            "metadata_fetched_at": now,
+        },
+    )
+    return client
+
+
 def client_authenticate(*, client_id: str | None, client_secret: str | None) -> OAuthClient:
     """The client making a token or revocation request: public clients by id, the others by id and secret."""
     known = client_id and "\x00" not in client_id
     client = OAuthClient.objects.filter(client_id=client_id).first() if known else None
     if client is None:
-        raise OAuthError("invalid_client", "Unknown client_id: register the client first.", status=401)
+        raise OAuthError(
+            "invalid_client",
+            "Unknown client_id: register the client first (a client_id URL: authorize it first).",
+            status=401,
+        )
     if client.token_endpoint_auth_method != PUBLIC_CLIENT and not (
         client_secret and hmac.compare_digest(key_digest(client_secret), client.secret_digest)
     ):
@@ -217,7 +265,10 @@ def authorization_check(params, *, resource: str) -> AuthorizationRequest:
     if any("\x00" in params.get(name, "") for name in params):
         raise AuthorizeError("invalid_request", "The request holds a NUL character, which no parameter may.")
     client_id = params.get("client_id")
-    client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
+    if client_id and client_metadata.is_metadata_url(client_id):
+        client = client_from_metadata(client_id)
+    else:
+        client = OAuthClient.objects.filter(client_id=client_id).first() if client_id else None
     if client is None:
         raise AuthorizeError(
             "invalid_request",
