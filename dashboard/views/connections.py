@@ -47,9 +47,11 @@ def authorize(request):
     try:
         checked = services.authorization_check(params, resource=mcp_resource(request))
     except AuthorizeError as exc:
-        if exc.redirect_uri is None:
-            return render(request, "dashboard/oauth_error.html", {"problem": exc.description}, status=400)
-        return ClientRedirect(exc.redirect_url())
+        # Told to the person, never sent on by itself: anyone may register a client, so a refused request must not
+        # make this page redirect a browser to wherever that client named (RFC 9700 §4.11.2). Where the answer can
+        # go back to the client, a link lets the person send it.
+        back = exc.redirect_url() if exc.redirect_uri is not None else None
+        return render(request, "dashboard/oauth_error.html", {"problem": exc.description, "back": back}, status=400)
     if request.method == "POST":
         decision = request.POST.get("decision")
         if decision == "allow":

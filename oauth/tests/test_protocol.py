@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 import secrets
 from datetime import timedelta
@@ -222,12 +223,17 @@ def test_an_unknown_client_or_redirect_uri_is_told_to_the_person_never_sent_anyw
         ({"resource": "https://other.example/mcp"}, "invalid_target", "http://testserver/mcp"),
     ],
 )
-def test_other_problems_go_back_to_the_client_with_its_state(member, admin_key, change, error, says):
+def test_other_problems_are_shown_with_a_link_back_to_the_client_never_a_redirect(
+    member, admin_key, change, error, says
+):
+    """Anyone may register a client: a refused request must not turn this page into an open redirector."""
     client_id = register(token_endpoint_auth_method="none")["client_id"]
     response = logged_in(member).get("/dashboard/oauth/authorize/", authorize_query(client_id, pkce()[1]) | change)
-    assert response.status_code == 302
-    query = parse_qs(urlsplit(response["Location"]).query)
-    assert response["Location"].startswith(REDIRECT + "?")
+    assert response.status_code == 400
+    assert says in html.unescape(response.content.decode())
+    back = html.unescape(re.search(r'href="([^"]+)" id="back-to-app"', response.content.decode()).group(1))
+    query = parse_qs(urlsplit(back).query)
+    assert back.startswith(REDIRECT + "?")
     assert (query["error"], query["state"]) == ([error], ["s-123"])
     assert says in query["error_description"][0]
 
