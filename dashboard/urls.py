@@ -37,6 +37,7 @@ urlpatterns = [
     path("entities/", entities.entity_list, name="entities"),
     path("entities/<str:entity_type>/<path:entity_id>/delete/", entities.entity_delete, name="entity-delete"),
     path("exports/", memory_exports.export_list, name="exports"),
+    path("exports/backup/", memory_exports.export_backup, name="export-backup"),
     path("exports/<str:export_id>/download/", memory_exports.export_download, name="export-download"),
     path("imports/", memory_imports.import_list, name="imports"),
     path("profiles/", profiles.profile_list, name="profiles"),

@@ -10,7 +10,9 @@ memories, one transaction each (embedding happens between them, outside any tran
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -21,6 +23,7 @@ from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
+from mem0server.exceptions import InvalidInput
 from mem0server.rows import rows_streamed
 from mem0server.text import unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
@@ -118,6 +121,26 @@ def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]
                 count += 1
                 history_count += len(history[memory.id])
     return count, history_count
+
+
+def backup_file(*, account: User) -> tuple[IO[bytes], int, int]:
+    """The account's memories as export_memories writes them, in a temporary file (rewound), and the memory and
+    history counts; InvalidInput when it has more than EXPORT_MAX_MEMORIES (export_memories has no bound)."""
+    memories = memories_for_backup(emails=[account.email])
+    total = memories.count()
+    if total > settings.EXPORT_MAX_MEMORIES:
+        raise InvalidInput(
+            f"This account has {total} memories; a backup from the dashboard takes at most "
+            f"{settings.EXPORT_MAX_MEMORIES} (EXPORT_MAX_MEMORIES). Run manage.py export_memories --email "
+            f"{account.email} --output backup.jsonl on the server instead."
+        )
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="\n")
+    count, history = export_jsonl(memories=memories, out=text)
+    text.flush()
+    text.detach()
+    file.seek(0)
+    return file, count, history
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -167,3 +167,37 @@ def test_finished_imports_are_deleted_after_the_retention(alice):
     MemoryImport.objects.update(status="FAILED", finished_at=timezone.now() - timedelta(days=8))
     assert services.imports_prune(older_than_days=7) == 1
     assert not MemoryImport.objects.exists()
+
+
+def test_the_exports_page_backup_carries_history_to_another_account_through_the_import_page(
+    alice, bob, make_memory, run_jobs
+):
+    """A move between two servers in a browser: Download a backup on one, upload it on the other's Import page."""
+    kept = make_memory("Likes green tea", principal=bob)
+    Memory.objects.filter(id=kept).update(text="Likes black tea")
+    make_memory("alice's own note", principal=alice)
+    page = logged_in(bob).get("/dashboard/exports/").content.decode()
+    assert 'href="/dashboard/exports/backup/"' in page
+    response = logged_in(bob).get("/dashboard/exports/backup/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="memories-')
+    text = b"".join(response.streaming_content).decode()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["id"] for line in lines] == [str(kept)]  # bob's memories only
+    assert [event["event"] for event in lines[0]["history"]] == ["ADD"]
+
+    Memory.objects.filter(id=kept).delete()  # as on a server left behind
+    MemoryHistory.objects.filter(memory_id=kept).delete()
+    upload(logged_in(alice), text, name="memories.jsonl")
+    run_jobs()
+    moved = Memory.objects.get(id=kept)
+    assert (moved.account, moved.text) == (alice, "Likes black tea")
+    assert MemoryHistory.objects.filter(memory_id=kept).count() == 1
+
+
+def test_a_backup_larger_than_the_dashboard_takes_says_to_use_the_command(alice, make_memory, settings):
+    settings.EXPORT_MAX_MEMORIES = 1
+    make_memory("one", principal=alice)
+    make_memory("two", principal=alice)
+    page = logged_in(alice).get("/dashboard/exports/backup/", follow=True).content.decode()
+    assert "has 2 memories" in page and "export_memories --email alice@example.com" in page

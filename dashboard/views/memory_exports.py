@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from dashboard.access import account_required
 from dashboard.forms import ExportForm
 from dashboard.views.common import attempt, form_status
 from exports import selectors, services
+from exports.backup import backup_file
 from exports.models import MemoryExport
 from mem0server.exceptions import InvalidInput, NotFound
 
@@ -49,3 +51,16 @@ def export_download(request, export_id: str):
     response = HttpResponse(json.dumps(export.result, ensure_ascii=False, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="memory-export-{export.id}.json"'
     return response
+
+
+@account_required
+def export_backup(request):
+    """The account's memories with their history as JSON lines (export_memories' format, which the Import page and
+    import_memories take back), built now; over EXPORT_MAX_MEMORIES, the Exports page says to use the command."""
+    try:
+        file, _, _ = backup_file(account=request.user)
+    except InvalidInput as exc:
+        messages.error(request, exc.detail)
+        return redirect("dashboard:exports")
+    name = f"memories-{timezone.now():%Y-%m-%d}.jsonl"
+    return FileResponse(file, as_attachment=True, filename=name, content_type="application/x-ndjson")
