@@ -51,6 +51,8 @@ class ToolError(Exception):
 class ToolContext:
     principal: Any
     default_scope: dict[str, str]
+    # An OAuth grant the account allowed to read only: the tools that change something are not offered.
+    read_only: bool = False
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------

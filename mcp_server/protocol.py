@@ -75,6 +75,11 @@ def _instructions(default_scope: dict[str, str]) -> str:
     )
 
 
+def _changes(spec) -> bool:
+    """Whether a tool may change memories (its annotations do not promise it only reads)."""
+    return not (spec.tool.annotations and spec.tool.annotations.read_only_hint)
+
+
 def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext) -> Outcome:
     """Answer one JSON-RPC request; MCPError for a protocol error (unknown method, bad params, unknown tool)."""
     if method == "initialize":
@@ -89,7 +94,8 @@ def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext)
     if method == "ping":
         return Outcome({})
     if method == "tools/list":
-        return Outcome(dump(ListToolsResult(tools=[spec.tool for spec in TOOLS.values()])))
+        offered = [spec.tool for spec in TOOLS.values() if not (ctx.read_only and _changes(spec))]
+        return Outcome(dump(ListToolsResult(tools=offered)))
     if method == "tools/call":
         call = _params(CallToolRequestParams, params, method)
         spec = TOOLS.get(call.name)
@@ -97,6 +103,11 @@ def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext)
             # The spec makes an unknown tool a protocol error, not a tool result.
             raise MCPError(INVALID_PARAMS, f"Unknown tool {call.name[:100]!r}; the tools are {', '.join(TOOLS)}.")
         try:
+            if ctx.read_only and _changes(spec):
+                raise ToolError(
+                    f"{call.name} changes memories, and this connection may only read them (its account allowed it "
+                    "read-only access). Search and list tools work; to change memories, reconnect and allow more."
+                )
             data = tool_call(spec, ctx, call.arguments or {})
         except ToolError as exc:
             result = CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)

@@ -176,7 +176,9 @@ class McpView(APIView):
     def post(self, request):
         try:
             _check_headers(request)
-            ctx = ToolContext(principal=request.user, default_scope=default_scope(request))
+            # An OAuth grant says whether it may only read (oauth.models.OAuthGrant.read_only); keys may do all.
+            read_only = getattr(request.auth, "read_only", False) is True
+            ctx = ToolContext(principal=request.user, default_scope=default_scope(request), read_only=read_only)
             message = _read_message(request)
         except TransportError as exc:
             return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from oauth.services import AUTH_METHODS, GRANT_TYPES, KNOWN_SCOPES, SCOPE
+from oauth.services import AUTH_METHODS, GRANT_TYPES, KNOWN_SCOPES, READ_SCOPE, SCOPE
 
 
 def issuer(request) -> str:
@@ -31,7 +31,7 @@ def resource_metadata(request) -> dict:
     return {
         "resource": mcp_resource(request),
         "authorization_servers": [issuer(request)],
-        "scopes_supported": [SCOPE],
+        "scopes_supported": [SCOPE, READ_SCOPE],
         "bearer_methods_supported": ["header"],
         "resource_name": "mem0server MCP",
     }

@@ -8,6 +8,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# A grant's scope: all that the account's API key may do through MCP, or only the tools that change nothing.
+SCOPE = "memories"
+READ_SCOPE = "memories:read"
+
 
 class OAuthClient(models.Model):
     """A client registered by RFC 7591 dynamic registration (Claude, ChatGPT, an MCP SDK): anyone may register; or
@@ -67,3 +71,8 @@ class OAuthGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} for {self.user}"
+
+    @property
+    def read_only(self) -> bool:
+        """Only the tools that change nothing (scope `memories:read`): what /mcp offers this grant."""
+        return SCOPE not in self.scope.split()

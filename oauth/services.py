@@ -25,17 +25,17 @@ from accounts.models import User
 from apikeys.services import LAST_USED_RESOLUTION, key_digest
 from mem0server.exceptions import NotFound
 from oauth import client_metadata
-from oauth.models import OAuthClient, OAuthGrant
+from oauth.models import READ_SCOPE, SCOPE, OAuthClient, OAuthGrant
 
 ACCESS_PREFIX = "m0at_"
 REFRESH_PREFIX = "m0rt_"
 CODE_PREFIX = "m0ac_"
 CLIENT_PREFIX = "m0ci_"
 SECRET_PREFIX = "m0cs_"  # noqa: S105 - a prefix, not a secret
-# What a token may do: everything the account's API key may do, through MCP. `offline_access` (asked by clients
-# that want a refresh token) is granted as asked: every grant has one.
-SCOPE = "memories"
-KNOWN_SCOPES = (SCOPE, "offline_access")
+# What a token may do: `memories`, everything the account's API key may do, through MCP; `memories:read`, only the
+# tools that change nothing (asked by the client, or chosen by the person on the consent page). `offline_access`
+# (asked by clients that want a refresh token) is granted as asked: every grant has one.
+KNOWN_SCOPES = (SCOPE, READ_SCOPE, "offline_access")
 CODE_LIFETIME = timedelta(minutes=10)
 # A public client (no secret, PKCE only: what MCP clients register as), then the two ways to send a secret.
 PUBLIC_CLIENT = "none"  # noqa: S105 - the method's name
@@ -219,6 +219,11 @@ class AuthorizationRequest:
     scope: str
 
     @property
+    def read_only(self) -> bool:
+        """Whether the client asked only to read (scope `memories:read`)."""
+        return SCOPE not in self.scope.split()
+
+    @property
     def redirect_target(self) -> str:
         """Where the browser is sent afterwards, as a person reads it and as the page's Content-Security-Policy
         names it: the origin of an https or loopback URI (checked at registration: a DNS name or an IP address),
@@ -246,11 +251,16 @@ def _same_redirect(registered: str, given: str) -> bool:
         return False
 
 
-def granted_scope(requested: str | None) -> str:
-    """The scope a grant carries: `memories`, and `offline_access` when asked; other scopes are not granted (the
-    token answer says which were), as RFC 6749 §3.3 lets a server do, rather than failing a client that asks more."""
+def granted_scope(requested: str | None, *, read_only: bool = False) -> str:
+    """The scope a grant carries: `memories:read` when only that was asked for or `read_only` (the person's choice),
+    else `memories`; and `offline_access` when asked. Other scopes are not granted (the token answer says which
+    were), as RFC 6749 §3.3 lets a server do, rather than failing a client that asks more."""
     asked = (requested or "").split()
-    return " ".join(scope for scope in KNOWN_SCOPES if scope == SCOPE or scope in asked)
+    read_only = read_only or (READ_SCOPE in asked and SCOPE not in asked)
+    access = READ_SCOPE if read_only else SCOPE
+    return " ".join(
+        scope for scope in KNOWN_SCOPES if scope == access or (scope == "offline_access" and scope in asked)
+    )
 
 
 def resource_matches(given: str, resource: str) -> bool:
@@ -311,13 +321,14 @@ def authorization_check(params, *, resource: str) -> AuthorizationRequest:
     )
 
 
-def authorization_approve(*, user: User, request: AuthorizationRequest) -> str:
-    """The account consented: a grant with a one-time code; returns the URL that carries the code to the client."""
+def authorization_approve(*, user: User, request: AuthorizationRequest, read_only: bool = False) -> str:
+    """The account consented (to reading only, with `read_only`): a grant with a one-time code; returns the URL that
+    carries the code to the client."""
     code = _new(CODE_PREFIX)
     OAuthGrant.objects.create(
         client=request.client,
         user=user,
-        scope=request.scope,
+        scope=granted_scope(request.scope, read_only=read_only),
         resource=request.resource,
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,

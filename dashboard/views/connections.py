@@ -55,7 +55,9 @@ def authorize(request):
     if request.method == "POST":
         decision = request.POST.get("decision")
         if decision == "allow":
-            return ClientRedirect(services.authorization_approve(user=request.user, request=checked))
+            read_only = request.POST.get("read_only") == "yes"
+            url = services.authorization_approve(user=request.user, request=checked, read_only=read_only)
+            return ClientRedirect(url)
         if decision == "deny":
             return ClientRedirect(services.authorization_deny(checked))
         return render(request, "dashboard/oauth_error.html", {"problem": "Choose Allow or Deny."}, status=400)

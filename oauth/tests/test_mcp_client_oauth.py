@@ -59,12 +59,13 @@ def _innermost(error: BaseException) -> BaseException:
 class Person:
     """The account's owner at the browser: logged in to the dashboard, reads the consent page, presses a button."""
 
-    def __init__(self, base_url: str, user, decision: str = "allow"):
+    def __init__(self, base_url: str, user, decision: str = "allow", read_only: bool = False):
         django_client = Client()
         django_client.force_login(user)
         self.cookies = {"sessionid": django_client.cookies["sessionid"].value}
         self.base_url = base_url
         self.decision = decision
+        self.read_only = read_only
         self.pages: list[str] = []
         self.redirected_to: str | None = None
 
@@ -75,6 +76,8 @@ class Person:
             self.pages.append(page.text)
             fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
             form = {name: unescape(value) for name, value in fields.items()} | {"decision": self.decision}
+            if self.read_only:
+                form["read_only"] = "yes"  # the box "Let it only read" ticked
             answer = await http.post(authorization_url.split("?")[0], data=form)
             assert answer.status_code == 302, answer.text
             self.redirected_to = answer.headers["location"]
@@ -190,3 +193,33 @@ def test_a_person_who_denies_leaves_the_client_without_tokens(live_server, mcp_u
     assert storage.tokens is None
     assert not OAuthGrant.objects.exists()
     assert "access_denied" in person.redirected_to
+
+
+def test_an_app_allowed_to_read_only_is_offered_and_runs_only_the_tools_that_change_nothing(
+    live_server, mcp_url, member, admin_key, embedder, make_memory
+):
+    make_memory("I like jasmine tea", user_id="alice", principal=member)
+    person = Person(live_server.url, member, read_only=True)
+    storage = MemoryStorage()
+
+    async def use():
+        async with session_with(mcp_url, provider_for(mcp_url, person, storage)) as session:
+            tools = {t.name for t in (await session.list_tools()).tools}
+            found = await tool(session, "search_memories", query="tea", user_id="alice")
+            refused = await session.call_tool("add_memory", {"text": "I like coffee", "user_id": "alice"})
+            return tools, found, refused
+
+    tools, found, refused = anyio.run(use)
+    # Not get_user_profile either: a user's first read starts writing their profile.
+    assert tools == {
+        "search_memories",
+        "get_memories",
+        "get_memory",
+        "list_entities",
+        "list_events",
+        "get_event_status",
+    }
+    assert found["results"][0]["memory"] == "I like jasmine tea"
+    assert refused.is_error and "may only read" in refused.content[0].text
+    assert Memory.objects.count() == 1
+    assert storage.tokens.scope.split() == ["memories:read", "offline_access"]

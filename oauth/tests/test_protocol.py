@@ -421,3 +421,27 @@ def test_registration_is_bounded_per_address(admin_key):
         APIClient().post("/oauth/register", {"redirect_uris": [REDIRECT]}, format="json").status_code for _ in range(11)
     ]
     assert answers == [201] * 10 + [429]
+
+
+def test_a_client_asking_only_to_read_gets_a_read_only_grant_that_a_refresh_cannot_widen(member, admin_key):
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    verifier, challenge = pkce()
+    query = authorize_query(client_id, challenge, scope="memories:read")
+    page = logged_in(member).get("/dashboard/oauth/authorize/", query).content.decode()
+    assert "asks to read the memories" in page and 'name="read_only"' not in page
+    code = approve(logged_in(member), query)["code"]
+    tokens = token(grant_type="authorization_code", code=code, client_id=client_id, code_verifier=verifier).json()
+    assert tokens["scope"] == "memories:read"
+    refreshed = token(
+        grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id, scope="memories"
+    ).json()
+    assert refreshed["scope"] == "memories:read"
+    add = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "add_memory", "arguments": {"text": "x", "user_id": "alice"}},
+    }
+    answer = APIClient().post("/mcp", add, format="json", HTTP_AUTHORIZATION=f"Bearer {refreshed['access_token']}")
+    assert answer.json()["result"]["isError"] is True
+    assert "read only" in logged_in(member).get("/dashboard/connections/").content.decode()
