@@ -1,0 +1,84 @@
+// The official TypeScript MCP SDK's own OAuth (what mcp-remote, the MCP Inspector and other TypeScript clients
+// use) against a live mem0server: MCP_URL, and SESSION, a dashboard session of the account that allows the client.
+// The consent page is read and Allow pressed as a person would; prints what the tools answered, as JSON.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+const MCP_URL = new URL(process.env.MCP_URL);
+const REDIRECT = "http://127.0.0.1:33419/callback"; // the client's own listener: never reached, read from Location
+
+class MemoryProvider {
+  constructor() {
+    this.info = undefined;
+    this.saved = undefined;
+    this.verifier = undefined;
+    this.authorizationUrl = undefined;
+  }
+  get redirectUrl() { return REDIRECT; }
+  get clientMetadata() {
+    return {
+      client_name: "TypeScript check",
+      redirect_uris: [REDIRECT],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+  clientInformation() { return this.info; }
+  saveClientInformation(info) { this.info = info; }
+  tokens() { return this.saved; }
+  saveTokens(tokens) { this.saved = tokens; }
+  redirectToAuthorization(url) { this.authorizationUrl = url; }
+  saveCodeVerifier(verifier) { this.verifier = verifier; }
+  codeVerifier() { return this.verifier; }
+}
+
+const unescape = (text) =>
+  text.replaceAll("&quot;", '"').replaceAll("&#x27;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+
+async function allow(url) {
+  let cookies = `sessionid=${process.env.SESSION}`;
+  const page = await fetch(url, { headers: { cookie: cookies } });
+  if (page.status !== 200) throw new Error(`consent page answered ${page.status}`);
+  const csrf = (page.headers.getSetCookie() || []).map((c) => c.split(";")[0]).find((c) => c.startsWith("csrftoken="));
+  if (csrf) cookies += `; ${csrf}`;
+  const html = await page.text();
+  const form = new URLSearchParams();
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    form.append(name, unescape(value));
+  }
+  form.append("decision", "allow");
+  const answer = await fetch(url.origin + url.pathname, {
+    method: "POST", body: form, redirect: "manual",
+    headers: { cookie: cookies, "content-type": "application/x-www-form-urlencoded" },
+  });
+  if (answer.status !== 302) throw new Error(`consent answered ${answer.status}: ${await answer.text()}`);
+  const back = new URL(answer.headers.get("location"));
+  return { code: back.searchParams.get("code"), page: html };
+}
+
+const provider = new MemoryProvider();
+let client = new Client({ name: "ts-oauth-check", version: "1.0.0" });
+let transport = new StreamableHTTPClientTransport(MCP_URL, { authProvider: provider });
+try {
+  await client.connect(transport);
+  throw new Error("connected without logging in");
+} catch (error) {
+  if (!(error instanceof UnauthorizedError)) throw error;
+}
+const { code, page } = await allow(provider.authorizationUrl);
+await transport.finishAuth(code);
+
+client = new Client({ name: "ts-oauth-check", version: "1.0.0" });
+transport = new StreamableHTTPClientTransport(MCP_URL, { authProvider: provider });
+await client.connect(transport);
+const text = async (name, args) => JSON.parse((await client.callTool({ name, arguments: args })).content[0].text);
+const added = await text("add_memory", { text: "I review pull requests in the morning", infer: false, user_id: "alice" });
+const listed = await text("get_memories", { filters: { user_id: "alice" } });
+await client.close();
+console.log(JSON.stringify({
+  added, listed, client_id: provider.info.client_id, scope: provider.saved.scope,
+  named: page.includes("TypeScript check"),
+}));
