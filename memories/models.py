@@ -205,7 +205,12 @@ class MemoryHistory(models.Model):
 
     class Meta:
         verbose_name_plural = "memory history"
-        indexes = [models.Index(fields=["memory_id", "created_at"], name="history_memory_created")]
+        indexes = [
+            models.Index(fields=["memory_id", "created_at"], name="history_memory_created"),
+            # Every memory's history newest first (GET /v1/memories/events/): an account's, and all (the admins').
+            models.Index(fields=["account", "-created_at"], name="history_account_created"),
+            models.Index(fields=["-created_at"], name="history_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.memory_id}"

@@ -542,6 +542,16 @@ def memory_history(
     return list(rows), None
 
 
+def history_newest_page(*, principal, page: int, page_size: int) -> tuple[list[MemoryHistory], int]:
+    """A page of every memory's history the caller may read (its account's; an admin's: all), newest first, and
+    how many events that is in all."""
+    rows = (
+        MemoryHistory.objects.all() if principal.is_admin else MemoryHistory.objects.filter(account=principal.account)
+    )
+    start = (page - 1) * page_size
+    return list(rows.order_by("-created_at", "-id")[start : start + page_size]), rows.count()
+
+
 # A timeline (the dashboard's, the admin's) shows a memory's newest events, at most this many: each keeps up to two
 # 100,000-character texts.
 HISTORY_SHOWN = 50

@@ -29,12 +29,14 @@ from mem0server.text import unstorable_json
 from memories.filters import WILDCARD, required_scope
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
+    HISTORY_MAX_PAGE_SIZE,
     MAX_MESSAGE_LENGTH,
     MAX_TOP_K,
     MERGED_METADATA_HELP,
     METADATA_HELP,
     REFERENCE_DATE_HELP,
     HistoryQuerySerializer,
+    HistorySerializer,
     MemorySerializer,
     MessagesField,
     RerankOutcomeSerializer,
@@ -657,6 +659,25 @@ WILDCARD_HELP = 'Or "*": the memories that have any {0} (all four "*": every mem
 
 class PlatformHistoryQuerySerializer(HistoryQuerySerializer, PlatformProjectRefSerializer):
     route = "GET /v1/memories/{memory_id}/history/"
+
+
+class PlatformEventsQuerySerializer(KnownFieldsOnly, PlatformProjectRefSerializer):
+    route, what = "GET /v1/memories/events/", "query parameter"
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1, help_text="The page, from 1.")
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=HISTORY_MAX_PAGE_SIZE,
+        default=HISTORY_MAX_PAGE_SIZE,
+        help_text="Events per page (Mem0 pages by 100; here at most 50, as a memory's history pages: each event "
+        "may carry two 100,000-character texts).",
+    )
+
+
+class PlatformEventsResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Events in all.")
+    next = serializers.URLField(allow_null=True, help_text="The next page's URL; null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page's URL; null on the first.")
+    results = HistorySerializer(many=True)
 
 
 class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("v2/memories/", views.ListV2View.as_view(), name="platform-memories-list-v2"),
     path("v1/memories/search/", views.SearchV1View.as_view(), name="platform-memories-search-v1"),
     path("v1/memories/", views.MemoriesV1View.as_view(), name="platform-memories-v1"),
+    path("v1/memories/events/", views.MemoryEventsView.as_view(), name="platform-memory-events"),
     path("v1/memories/<str:memory_id>/", views.MemoryView.as_view(), name="platform-memory"),
     # An entity's memories (an id may contain "/"). User "history" is listed, not taken for a memory's history: a
     # memory id is a UUID, never an entity type.

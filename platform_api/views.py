@@ -25,6 +25,8 @@ from platform_api.serializers import (
     PlatformDeleteAllResponseSerializer,
     PlatformDeletedResponseSerializer,
     PlatformDeleteOneQuerySerializer,
+    PlatformEventsQuerySerializer,
+    PlatformEventsResponseSerializer,
     PlatformHistoryQuerySerializer,
     PlatformListRequestSerializer,
     PlatformListV1QuerySerializer,
@@ -295,6 +297,28 @@ class HistoryView(PlatformView):
         if next_page:
             next_page_link(response, request, header="X-Next-Page", param="page", value=next_page)
         return response
+
+
+class MemoryEventsView(PlatformView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Every memory's history, newest first, a page at a time (Mem0 calls them events)",
+        operation_id="platform_memory_events",
+        parameters=[PlatformEventsQuerySerializer],
+        responses={200: PlatformEventsResponseSerializer, **NOT_YOURS},
+    )
+    def get(self, request):
+        query = validated(PlatformEventsQuerySerializer, request.query_params)
+        page, limit = query["page"], query["limit"]
+        rows, count = selectors.history_newest_page(principal=request.user, page=page, page_size=limit)
+        url = request.build_absolute_uri()
+        body = {
+            "count": count,
+            "next": replace_query_param(url, "page", page + 1) if page * limit < count else None,
+            "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+            "results": rows,
+        }
+        return Response(PlatformEventsResponseSerializer(body).data)
 
 
 # --- v1/memories/: add (older clients) and delete by scope ----------------------------------------------------

@@ -20,6 +20,7 @@ from django.db import connections
 from mem0server.migrating import MIGRATE_LOCK_KEY
 
 LAST = ("memories", "0018_scope_indexes_hold_the_account")
+NEWEST = "0019_history_newest_first"  # after LAST: applied too when both migrate to the end
 # How long a test waits for something the migrate in its thread does; never reached when it works.
 PATIENCE = 60
 
@@ -200,7 +201,7 @@ def test_two_migrates_at_once_apply_each_migration_once_and_both_succeed(rewound
         applied = watcher.execute(
             "SELECT name, count(*) FROM django_migrations WHERE app = 'memories' AND name > '0015' GROUP BY name"
         ).fetchall()
-    names = ["0015_memory_event", "0016_memory_tokens", "0017_memory_tokens_recomputed", LAST[1]]
+    names = ["0015_memory_event", "0016_memory_tokens", "0017_memory_tokens_recomputed", LAST[1], NEWEST]
     assert sorted(applied) == [(name, 1) for name in names]
     outputs = first_output.getvalue() + second_output.getvalue()
     for name in names:

@@ -4,6 +4,7 @@ tenancy, and what is stored. (The same routes driven by the official SDKs: test_
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -419,3 +420,36 @@ def test_a_summary_with_a_bad_filter_operator_is_a_400(api_client, member_client
     typo = member_client.post("/v1/summary/", {"filter": {"user_id": "alice"}}, format="json")
     assert typo.status_code == 400 and "filter" in typo.json()["detail"]
     assert not fake_openai.chat_calls()
+
+
+# --- every memory's history (Mem0's "events") ----------------------------------------------------------------
+
+
+def test_memory_events_pages_through_the_callers_history_newest_first(
+    member, member_client, other, make_memory, api_client
+):
+    first = make_memory("Likes tea", principal=member)
+    second = make_memory("Lives in Oslo", principal=member)
+    member_client.put(f"/v1/memories/{first}/", {"text": "Likes green tea"}, format="json")
+    make_memory("someone else's", principal=other)
+
+    page = member_client.get("/v1/memories/events/", {"limit": 2})
+    assert page.status_code == 200
+    body = page.json()
+    assert body["count"] == 3 and body["previous"] is None
+    assert [(e["memory_id"], e["event"]) for e in body["results"]] == [(first, "UPDATE"), (second, "ADD")]
+    assert body["results"][0]["old_memory"] == "Likes tea" and body["results"][0]["new_memory"] == "Likes green tea"
+    rest = member_client.get(body["next"]).json()
+    assert [(e["memory_id"], e["event"]) for e in rest["results"]] == [(first, "ADD")]
+    assert rest["next"] is None
+    assert parse_qs(urlsplit(rest["previous"]).query) == {"page": ["1"], "limit": ["2"]}
+    assert api_client.get("/v1/memories/events/").json()["count"] == 4  # an admin reads everyone's
+
+
+@pytest.mark.parametrize(
+    ("query", "says"), [({"limit": 51}, "limit"), ({"page": 0}, "page"), ({"user_id": "alice"}, "user_id")]
+)
+def test_memory_events_refuses_what_it_does_not_take(member_client, query, says):
+    response = member_client.get("/v1/memories/events/", query)
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
