@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import anyio
 import pytest
@@ -22,7 +20,7 @@ from dashboard.tests.clients import logged_in
 from oauth.models import OAuthClient, OAuthGrant
 from oauth.tests.test_mcp_client_oauth import REDIRECT_URI, MemoryStorage, Person, session_with, tool
 from oauth.tests.test_protocol import authorize_query, pkce, token
-from webhooks.tests.test_tls import REAL_GETADDRINFO, self_signed
+from webhooks.tests.test_tls import REAL_GETADDRINFO, self_signed, serve_https
 
 HOST = "app.example"
 
@@ -55,11 +53,7 @@ def metadata_host(tmp_path, monkeypatch, settings):
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = serve_https(Handler, cert_file, key_file)
     base = f"https://{HOST}:{httpd.server_address[1]}"
     yield base, documents, hits
     httpd.shutdown()

@@ -337,30 +337,20 @@ def test_a_confidential_client_must_prove_its_secret(member, admin_key):
     missing = token(**form, client_id=client_id)
     assert missing.status_code == 401 and missing.json()["error"] == "invalid_client"
     assert missing["WWW-Authenticate"].startswith("Basic")
-    nul = base64.b64encode(f"{client_id}\x00:{secret}".encode()).decode()
-    response = APIClient().post(
-        "/oauth/token",
-        urlencode(form),
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=f"Basic {nul}",
-    )
+
+    def with_basic(client_id_and_secret: str):
+        credentials = base64.b64encode(client_id_and_secret.encode()).decode()
+        return APIClient().post(
+            "/oauth/token",
+            urlencode(form),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=f"Basic {credentials}",
+        )
+
+    response = with_basic(f"{client_id}\x00:{secret}")
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
-    wrong = base64.b64encode(f"{client_id}:m0cs_wrong".encode()).decode()
-    response = APIClient().post(
-        "/oauth/token",
-        urlencode(form),
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=f"Basic {wrong}",
-    )
-    assert response.status_code == 401
-    good = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    response = APIClient().post(
-        "/oauth/token",
-        urlencode(form),
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=f"Basic {good}",
-    )
-    assert response.status_code == 200
+    assert with_basic(f"{client_id}:m0cs_wrong").status_code == 401
+    assert with_basic(f"{client_id}:{secret}").status_code == 200
     assert token(**form, client_id=client_id, client_secret=secret).json()["error"] == "invalid_grant"  # spent
 
 

@@ -51,6 +51,16 @@ def self_signed(tmp_path, name: str) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
+def serve_https(handler: type[BaseHTTPRequestHandler], cert_file: str, key_file: str) -> ThreadingHTTPServer:
+    """An HTTPS server on 127.0.0.1 (a free port) with this certificate, serving in a thread; shut it down after."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 @pytest.fixture
 def https_receiver(tmp_path, monkeypatch, settings):
     """An HTTPS receiver on 127.0.0.1 that hooks.example resolves to, with a certificate for `name`."""
@@ -76,11 +86,7 @@ def https_receiver(tmp_path, monkeypatch, settings):
             def log_message(self, *args):
                 pass
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert_file, key_file)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        httpd = serve_https(Handler, cert_file, key_file)
         servers.append(httpd)
         return f"https://hooks.example:{httpd.server_address[1]}/hook"
 
