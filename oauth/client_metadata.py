@@ -6,6 +6,7 @@ redirects, no proxy, at most 64 KiB within 5 seconds."""
 from __future__ import annotations
 
 import json
+import threading
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,6 +17,10 @@ from webhooks.targets import TargetRefused, url_resolve
 MAX_DOCUMENT_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 5.0
 USER_AGENT = "mem0server-oauth/1"
+# Reads at once per process: each may hold a web thread up to TIMEOUT_SECONDS, so a burst of consent pages naming
+# slow hosts cannot take every thread; one more is told to try again.
+MAX_AT_ONCE = 2
+reads_under_way = threading.BoundedSemaphore(MAX_AT_ONCE)
 
 
 class MetadataUnusable(Exception):
@@ -43,7 +48,20 @@ def url_problem(url: str) -> str | None:
 
 
 def metadata_fetch(url: str) -> dict:
-    """The JSON object served at `url`; MetadataUnusable saying why when there is none to read."""
+    """The JSON object served at `url`; MetadataUnusable saying why when there is none to read, or when MAX_AT_ONCE
+    other reads are under way in this process."""
+    if not reads_under_way.acquire(blocking=False):
+        raise MetadataUnusable(
+            f"could not be read now: {MAX_AT_ONCE} other apps' documents are being read; reload this page in a few "
+            "seconds"
+        )
+    try:
+        return _fetch(url)
+    finally:
+        reads_under_way.release()
+
+
+def _fetch(url: str) -> dict:
     try:
         target = url_resolve(url)
     except TargetRefused as exc:

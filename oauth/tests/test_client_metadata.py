@@ -17,6 +17,7 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
 
 from dashboard.tests.clients import logged_in
+from oauth import client_metadata
 from oauth.models import OAuthClient, OAuthGrant
 from oauth.tests.test_mcp_client_oauth import REDIRECT_URI, MemoryStorage, Person, session_with, tool
 from oauth.tests.test_protocol import authorize_query, pkce, token
@@ -153,3 +154,21 @@ def test_the_document_is_read_again_once_the_copy_is_ten_minutes_old_and_the_cod
     code = answer["Location"].split("code=")[1].split("&")[0]
     tokens = token(grant_type="authorization_code", code=code, client_id=url, code_verifier=verifier)
     assert tokens.status_code == 200 and tokens.json()["access_token"].startswith("m0at_")
+
+
+@pytest.mark.django_db
+def test_reads_at_once_are_bounded_so_slow_hosts_cannot_take_every_thread(metadata_host, member, admin_key):
+    base, documents, hits = metadata_host
+    url = f"{base}/c.json"
+    documents["/c.json"] = document(url)
+    query = authorize_query(url, pkce()[1], redirect_uri=REDIRECT_URI)
+    held = [client_metadata.reads_under_way.acquire(blocking=False) for _ in range(client_metadata.MAX_AT_ONCE)]
+    try:
+        assert all(held)  # as if two reads of slow hosts were under way
+        page = logged_in(member).get("/dashboard/oauth/authorize/", query)
+        assert page.status_code == 400 and "reload this page in a few seconds" in page.content.decode()
+        assert hits == []
+    finally:
+        for _ in held:
+            client_metadata.reads_under_way.release()
+    assert logged_in(member).get("/dashboard/oauth/authorize/", query).status_code == 200
