@@ -509,9 +509,14 @@ def _results_size_check(results: list[Memory]) -> list[Memory]:
     return results
 
 
-def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
-    rows = MemoryHistory.objects.filter(memory_id=memory_id)
+def _history_visible(principal) -> QuerySet[MemoryHistory]:
+    """The history the caller may read: its account's (of its deleted memories too); an admin's, all."""
+    rows = MemoryHistory.objects.all()
     return rows if principal.is_admin else rows.filter(account=principal.account)
+
+
+def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
+    return _history_visible(principal).filter(memory_id=memory_id)
 
 
 def memory_history(
@@ -545,9 +550,7 @@ def memory_history(
 def history_newest_page(*, principal, page: int, page_size: int) -> tuple[list[MemoryHistory], int]:
     """A page of every memory's history the caller may read (its account's; an admin's: all), newest first, and
     how many events that is in all."""
-    rows = (
-        MemoryHistory.objects.all() if principal.is_admin else MemoryHistory.objects.filter(account=principal.account)
-    )
+    rows = _history_visible(principal)
     start = (page - 1) * page_size
     return list(rows.order_by("-created_at", "-id")[start : start + page_size]), rows.count()
 
