@@ -13,6 +13,11 @@ SCOPE = "memories"
 READ_SCOPE = "memories:read"
 
 
+def reads_only(scope: str) -> bool:
+    """Whether a scope lets its holder only read: it lacks `memories`."""
+    return SCOPE not in scope.split()
+
+
 class OAuthClient(models.Model):
     """A client registered by RFC 7591 dynamic registration (Claude, ChatGPT, an MCP SDK): anyone may register; or
     one whose client_id is the https URL of its metadata document (MCP's Client ID Metadata Documents), read from
@@ -75,4 +80,4 @@ class OAuthGrant(models.Model):
     @property
     def read_only(self) -> bool:
         """Only the tools that change nothing (scope `memories:read`): what /mcp offers this grant."""
-        return SCOPE not in self.scope.split()
+        return reads_only(self.scope)

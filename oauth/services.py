@@ -25,7 +25,7 @@ from accounts.models import User
 from apikeys.services import LAST_USED_RESOLUTION, key_digest
 from mem0server.exceptions import NotFound
 from oauth import client_metadata
-from oauth.models import READ_SCOPE, SCOPE, OAuthClient, OAuthGrant
+from oauth.models import READ_SCOPE, SCOPE, OAuthClient, OAuthGrant, reads_only
 
 ACCESS_PREFIX = "m0at_"
 REFRESH_PREFIX = "m0rt_"
@@ -221,7 +221,7 @@ class AuthorizationRequest:
     @property
     def read_only(self) -> bool:
         """Whether the client asked only to read (scope `memories:read`)."""
-        return SCOPE not in self.scope.split()
+        return reads_only(self.scope)
 
     @property
     def redirect_target(self) -> str:
@@ -341,8 +341,13 @@ def authorization_approve(*, user: User, request: AuthorizationRequest, read_onl
 
 def authorization_deny(request: AuthorizationRequest) -> str:
     """The account refused: the URL that tells the client so (RFC 6749 §4.1.2.1)."""
-    answer = {"error": "access_denied", "error_description": "The account owner did not allow access."}
-    return with_query(request.redirect_uri, answer, request.state)
+    refusal = AuthorizeError(
+        "access_denied",
+        "The account owner did not allow access.",
+        redirect_uri=request.redirect_uri,
+        state=request.state,
+    )
+    return refusal.redirect_url()
 
 
 # --- Tokens --------------------------------------------------------------------------------------------------------
