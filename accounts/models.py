@@ -42,8 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     token_generation = models.PositiveIntegerField(
         default=0,
         editable=False,
-        help_text="Carried by the account's tokens; one from an earlier generation is refused. Raised when the "
-        "account is deactivated, so a token from before does not work again once it is reactivated.",
+        help_text="Carried by the account's tokens and recorded by its connected apps' grants; one from an earlier "
+        "generation is refused. Raised when the account is deactivated, so a token from before does not work again "
+        "once it is reactivated, and when its password is set, however that is done.",
     )
 
     objects = UserManager()
@@ -61,7 +62,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
         if kwargs.get("update_fields") is not None and "role" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "is_staff", "is_superuser"}
+        # set_password() since it was read (the services, the Django admin, `manage.py changepassword`; not the
+        # hash upgrade at login, which clears it): a password is changed when someone else may know it, so what
+        # was signed in with the old one ends, connected apps included (their grants record the generation).
+        password_set = self._password is not None and not self._state.adding
         super().save(*args, **kwargs)
+        if password_set:
+            User.objects.filter(pk=self.pk).update(token_generation=models.F("token_generation") + 1)
+            self.refresh_from_db(fields=["token_generation"])
 
     @property
     def is_admin(self) -> bool:

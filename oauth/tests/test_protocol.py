@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -25,6 +26,7 @@ from requestlog.models import RequestLog
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "a long passphrase"
 REDIRECT = "https://connector.example/callback"
 MCP = "http://testserver/mcp"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
@@ -389,6 +391,51 @@ def test_deactivating_an_account_ends_its_connected_apps_for_good(connected, mem
     refresh = token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id)
     assert refresh.status_code == 400
     assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
+
+
+def _own_change(member, admin) -> None:
+    User.objects.filter(pk=member.pk).update(password=make_password(PASSWORD))  # no save: it has one already
+    member.refresh_from_db()
+    form = {"form": "password", "current_password": PASSWORD, "new_password": "a new passphrase"}
+    response = logged_in(member).post("/dashboard/settings/", form)
+    assert response.status_code == 302 and response["Location"] == "/dashboard/settings/"
+
+
+def _admin_reset(member, admin) -> None:
+    form = {"new_password": "a new passphrase"}
+    response = logged_in(admin).post(f"/dashboard/users/{member.pk}/password/", form)
+    assert response.status_code == 302 and "login" not in response["Location"]
+
+
+def _changepassword_command(member, admin) -> None:
+    # What `manage.py changepassword` and the Django admin's password form do.
+    user = User.objects.get(pk=member.pk)
+    user.set_password("a new passphrase")
+    user.save()
+
+
+@pytest.mark.parametrize("change", [_own_change, _admin_reset, _changepassword_command])
+def test_a_new_password_disconnects_the_apps_however_it_is_set(connected, member, make_user, change):
+    # A password is changed when someone else may know it: what they connected must stop with it.
+    client_id, tokens = connected
+    admin = make_user("root@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    change(member, admin)
+    member.refresh_from_db()  # its new password, for its next dashboard session
+    assert mcp_status(tokens["access_token"]) == 401
+    refresh = token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client_id)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
+    # The account allows an app afresh, and that one works.
+    assert mcp_status(token(**code_form(member, client_id)).json()["access_token"]) == 200
+
+
+def test_a_password_rehashed_at_login_disconnects_nothing(connected, member):
+    client_id, tokens = connected
+    User.objects.filter(pk=member.pk).update(password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    user = User.objects.get(pk=member.pk)
+    assert user.check_password(PASSWORD)  # upgrades the stored hash to the default hasher, and saves it
+    assert User.objects.get(pk=member.pk).password.startswith("argon2")
+    assert mcp_status(tokens["access_token"]) == 200
 
 
 def test_prune_drops_ended_grants_and_clients_nobody_authorized(connected, member):
