@@ -157,6 +157,9 @@ API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, low=0)
 # long an unused refresh token lasts (each refresh gives a new one for as long again).
 OAUTH_ACCESS_TOKEN_SECONDS = env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600, low=60)
 OAUTH_REFRESH_TOKEN_DAYS = env_int("OAUTH_REFRESH_TOKEN_DAYS", 30, low=1)
+# A spent refresh token sent again this soon gets the answer it got (a client retrying a refresh whose answer was
+# lost, or two of its requests refreshing together); later, it ends the grant. 0: it always ends it.
+OAUTH_REFRESH_REUSE_SECONDS = env_int("OAUTH_REFRESH_REUSE_SECONDS", 60, low=0, high=600)
 # The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
 # also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")

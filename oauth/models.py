@@ -63,6 +63,11 @@ class OAuthGrant(models.Model):
     # The refresh token this one replaced: presented again, it was stolen or replayed, and the grant ends.
     previous_refresh_digest = models.CharField(max_length=64, null=True, unique=True, editable=False)
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # The answer that spent the previous refresh token, sealed with a key derived from that token (so only its
+    # holder opens it): sent again to it until `previous_answer_until` (OAUTH_REFRESH_REUSE_SECONDS), for a client
+    # that retries a refresh or sends two at once; later, that token ends the grant.
+    previous_answer = models.TextField(blank=True, default="", editable=False)
+    previous_answer_until = models.DateTimeField(null=True, blank=True)
     # The account's token_generation at consent: deactivating it raises that, and the grant ends for good (as its
     # login tokens do; accounts.services.user_credentials_revoke).
     token_generation = models.PositiveIntegerField()

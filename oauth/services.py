@@ -2,7 +2,8 @@
 rotation, revocation (RFC 7009). The views speak the protocol; this module decides.
 
 An access token acts for the account that consented, on /mcp only, until it expires; a refresh token is used once
-(presented again, the grant ends: it was replayed or stolen). Only digests are stored.
+(presented again, the grant ends: it was replayed or stolen; within OAUTH_REFRESH_REUSE_SECONDS of its use it gets
+the same answer again, for clients that retry). Only digests are stored, and that answer sealed with the spent token.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -351,21 +354,51 @@ def authorization_deny(request: AuthorizationRequest) -> str:
 
 
 # --- Tokens --------------------------------------------------------------------------------------------------------
-def _issue(grant: OAuthGrant, now) -> dict:
-    """New access and refresh tokens on the grant (saved); the token answer of RFC 6749 §5.1."""
+def _answer(grant: OAuthGrant, access: str, refresh: str, now) -> dict:
+    """The token answer of RFC 6749 §5.1 for the grant's current tokens."""
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": max(1, int((grant.access_expires_at - now).total_seconds())),
+        "refresh_token": refresh,
+        "scope": grant.scope,
+    }
+
+
+def _answer_key(spent_refresh_token: str) -> Fernet:
+    """The key that seals the answer a refresh token got: derived from that token, which only its holder knows
+    (the database keeps its digest, a different function of it)."""
+    derived = hmac.new(spent_refresh_token.encode(), b"mem0server.oauth.previous-answer", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _issue(grant: OAuthGrant, now, *, spent_refresh_token: str | None = None) -> dict:
+    """New access and refresh tokens on the grant (saved), and their answer. For a refresh, the answer is kept
+    sealed for the spent token, so sending it again within OAUTH_REFRESH_REUSE_SECONDS gets the same answer."""
     access, refresh = _new(ACCESS_PREFIX), _new(REFRESH_PREFIX)
     grant.previous_refresh_digest = grant.refresh_digest
     grant.access_digest, grant.refresh_digest = key_digest(access), key_digest(refresh)
     grant.access_expires_at = now + timedelta(seconds=settings.OAUTH_ACCESS_TOKEN_SECONDS)
     grant.refresh_expires_at = now + timedelta(days=settings.OAUTH_REFRESH_TOKEN_DAYS)
+    grant.previous_answer, grant.previous_answer_until = "", None
+    if spent_refresh_token is not None and settings.OAUTH_REFRESH_REUSE_SECONDS:
+        grant.previous_answer = (
+            _answer_key(spent_refresh_token).encrypt(json.dumps([access, refresh]).encode()).decode()
+        )
+        grant.previous_answer_until = now + timedelta(seconds=settings.OAUTH_REFRESH_REUSE_SECONDS)
     grant.save()
-    return {
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": settings.OAUTH_ACCESS_TOKEN_SECONDS,
-        "refresh_token": refresh,
-        "scope": grant.scope,
-    }
+    return _answer(grant, access, refresh, now)
+
+
+def _answer_again(grant: OAuthGrant, spent_refresh_token: str, now) -> dict | None:
+    """The answer the spent refresh token got, while it may have it again; None once it may not."""
+    if not grant.previous_answer or grant.previous_answer_until is None or grant.previous_answer_until <= now:
+        return None
+    try:
+        access, refresh = json.loads(_answer_key(spent_refresh_token).decrypt(grant.previous_answer.encode()))
+    except InvalidToken:
+        return None
+    return _answer(grant, access, refresh, now)
 
 
 def _pkce_ok(verifier: str, challenge: str) -> bool:
@@ -406,7 +439,8 @@ def token_for_code(
 
 
 def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str | None) -> dict:
-    """The refresh_token grant: new tokens, the old refresh token spent. A spent one presented again ends the grant."""
+    """The refresh_token grant: new tokens, the old refresh token spent. A spent one presented again gets the same
+    answer within OAUTH_REFRESH_REUSE_SECONDS of its use (a retry, two requests at once); later, it ends the grant."""
     now = timezone.now()
     digest = key_digest(refresh_token)
     with transaction.atomic():
@@ -418,7 +452,9 @@ def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str 
         )
         if grant is None or grant.client_id != client.pk or grant.revoked_at is not None:
             raise OAuthError("invalid_grant", "Unknown or revoked refresh token: authorize again.")
-        if grant.previous_refresh_digest == digest:
+        spent = grant.previous_refresh_digest == digest
+        again = _answer_again(grant, refresh_token, now) if spent else None
+        if spent and again is None:
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
         else:
@@ -426,7 +462,7 @@ def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str 
                 raise OAuthError("invalid_grant", "The refresh token has expired: authorize again.")
             if resource is not None and not resource_matches(resource, grant.resource):
                 raise OAuthError("invalid_target", f"resource must be {grant.resource}, as authorized.")
-            return _issue(grant, now)
+            return again or _issue(grant, now, spent_refresh_token=refresh_token)
     # Here only for a spent refresh token: the revocation above is committed, then refused.
     raise OAuthError("invalid_grant", "The refresh token was already used; the grant is revoked: authorize again.")
 

@@ -316,19 +316,47 @@ def test_a_code_expires_and_belongs_to_its_client(member, admin_key):
     assert expired.status_code == 400 and "expired" in expired.json()["error_description"]
 
 
-def test_a_refresh_token_is_spent_by_its_use_and_a_replay_ends_the_grant(connected):
+def test_a_refresh_token_is_spent_by_its_use_and_a_replay_ends_the_grant(connected, settings):
     client_id, first = connected
-    refreshed = token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id)
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id}
+    refreshed = token(**refresh)
     assert refreshed.status_code == 200
     second = refreshed.json()
     assert mcp_status(second["access_token"]) == 200 and mcp_status(first["access_token"]) == 401
-    # The spent refresh token presented again (a thief's copy, or the client's): the grant ends for both.
-    replay = token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id)
+    # Sent again at once (a client whose answer was lost, or two of its requests refreshing together): the same
+    # answer, not a second pair and not the end of the grant.
+    retried = token(**refresh)
+    assert retried.status_code == 200
+    assert {k: retried.json()[k] for k in ("access_token", "refresh_token")} == {
+        k: second[k] for k in ("access_token", "refresh_token")
+    }
+    assert 0 < retried.json()["expires_in"] <= settings.OAUTH_ACCESS_TOKEN_SECONDS
+    assert mcp_status(second["access_token"]) == 200
+    # Later than OAUTH_REFRESH_REUSE_SECONDS (a thief's copy, or the client's): the grant ends for both.
+    OAuthGrant.objects.update(previous_answer_until=timezone.now() - timedelta(seconds=1))
+    replay = token(**refresh)
     assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
     assert mcp_status(second["access_token"]) == 401
     assert (
         token(grant_type="refresh_token", refresh_token=second["refresh_token"], client_id=client_id).status_code == 400
     )
+
+
+def test_without_a_reuse_window_a_spent_refresh_token_ends_the_grant_at_once(connected, settings):
+    settings.OAUTH_REFRESH_REUSE_SECONDS = 0
+    client_id, first = connected
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id}
+    second = token(**refresh).json()
+    assert token(**refresh).status_code == 400
+    assert mcp_status(second["access_token"]) == 401
+
+
+def test_the_answer_kept_for_a_retry_opens_only_with_the_spent_refresh_token(connected):
+    client_id, first = connected
+    second = token(grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=client_id).json()
+    stored = " ".join(str(value) for value in OAuthGrant.objects.values_list().get())
+    assert second["access_token"] not in stored and second["refresh_token"] not in stored
+    assert first["refresh_token"] not in stored
 
 
 def test_a_confidential_client_must_prove_its_secret(member, admin_key):
