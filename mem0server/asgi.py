@@ -32,4 +32,5 @@ from mem0server.startup import announce  # noqa: E402  (needs Django set up)
 
 announce()
 
-application = BufferedApp(WSGIBridge(django_application, workers=app_concurrency()), concurrency=app_concurrency())
+bridge = WSGIBridge(django_application, workers=app_concurrency())
+application = BufferedApp(bridge, concurrency=app_concurrency(), run_blocking=bridge.run_blocking)

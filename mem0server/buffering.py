@@ -11,6 +11,9 @@ import os
 import uuid
 
 from django.conf import settings
+from django.db import DatabaseError
+
+from mem0server import uploads
 
 
 def app_concurrency() -> int:
@@ -20,13 +23,27 @@ def app_concurrency() -> int:
 
 
 class BufferedApp:
-    """Reads each HTTP request's body in full (bounded by MAX_REQUEST_BYTES) before the application sees it,
-    and runs at most `concurrency` requests in the application at once."""
+    """Reads each HTTP request's body in full (bounded by MAX_REQUEST_BYTES, or IMPORT_MAX_BYTES for a file a
+    logged-in account sends to the Import page: mem0server.uploads) before the application sees it, and runs at
+    most `concurrency` requests in the application at once. `run_blocking` runs the session check that allows a
+    larger body (a database read) off the event loop: WSGIBridge.run_blocking, on the threads requests use."""
 
-    def __init__(self, app, *, concurrency: int) -> None:
+    def __init__(self, app, *, concurrency: int, run_blocking=None) -> None:
         self.app = app
         self.concurrency = concurrency
+        self.run_blocking = run_blocking or asyncio.to_thread
         self._slots: asyncio.Semaphore | None = None  # made in the worker's event loop, on first use
+
+    async def _limit_beyond(self, scope) -> int:
+        """The body limit once a body is past MAX_REQUEST_BYTES: larger only where mem0server.uploads allows it."""
+        method, path = scope.get("method", ""), scope.get("path", "")
+        if not uploads.takes_large_uploads(method, path):
+            return settings.MAX_REQUEST_BYTES
+        cookies = b"; ".join(value for name, value in scope.get("headers", ()) if name.lower() == b"cookie")
+        try:
+            return await self.run_blocking(uploads.body_limit, method, path, cookies.decode("latin-1"))
+        except DatabaseError:
+            return settings.MAX_REQUEST_BYTES  # no session can be read: not allowed more
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -35,18 +52,22 @@ class BufferedApp:
         limit = settings.MAX_REQUEST_BYTES
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send, scope.get("path", ""))
-            return
+            limit = await self._limit_beyond(scope)
+            if declared > limit:
+                await _too_large(send, scope.get("path", ""), limit)
+                return
         chunks: list[bytes] = []
-        size = 0
+        size, asked = 0, limit > settings.MAX_REQUEST_BYTES
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return  # the client left before its request was complete: nothing to answer
             chunk = message.get("body", b"")
             size += len(chunk)
+            if size > limit and not asked:
+                limit, asked = await self._limit_beyond(scope), True
             if size > limit:
-                await _too_large(send, scope.get("path", ""))
+                await _too_large(send, scope.get("path", ""), limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -82,10 +103,10 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _too_large(send, path: str) -> None:
+async def _too_large(send, path: str, limit: int) -> None:
     from mem0server.exceptions import body_too_large_answer  # Django is set up by the time a request arrives
 
-    content_type, body = body_too_large_answer(path)
+    content_type, body = body_too_large_answer(path, limit)
     await send(
         {
             "type": "http.response.start",

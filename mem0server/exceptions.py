@@ -85,16 +85,18 @@ def body_too_large() -> dict[str, str]:
     }
 
 
-def body_too_large_answer(path: str) -> tuple[str, bytes]:
+def body_too_large_answer(path: str, limit: int | None = None) -> tuple[str, bytes]:
     """The 413's content type and body: a page for the dashboard's (a file too large for its Import page, read in a
-    browser), the API's JSON for everything else."""
+    browser), the API's JSON for everything else. `limit` is the one applied: MAX_REQUEST_BYTES, or the Import
+    page's IMPORT_MAX_BYTES for a logged-in account (mem0server.uploads)."""
     if not path.startswith("/dashboard/"):
         return "application/json", json.dumps(body_too_large()).encode()
-    limit = settings.MAX_REQUEST_BYTES
+    limit = limit or settings.MAX_REQUEST_BYTES
+    name = "MAX_REQUEST_BYTES" if limit == settings.MAX_REQUEST_BYTES else "IMPORT_MAX_BYTES"
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head><body>'
         f"<h1>Too large</h1><p>What was sent is larger than this server takes in one request: {limit:,} bytes "
-        f"({filesizeformat(limit)}, <code>MAX_REQUEST_BYTES</code>). Nothing of it was read or stored.</p>"
+        f"({filesizeformat(limit)}, <code>{name}</code>). Nothing of it was read or stored.</p>"
         "<p>A larger file of memories is imported on the server with <code>manage.py import_memories</code>.</p>"
         '<p><a href="/dashboard/">Back to the dashboard</a></p></body></html>'
     )

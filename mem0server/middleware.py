@@ -10,6 +10,8 @@ import uuid
 from django.conf import settings
 from django.http import HttpResponse
 
+from mem0server import uploads
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 # Accept a caller's id only if it is short and harmless to echo into headers and logs.
@@ -40,7 +42,8 @@ class RequestIDLogFilter(logging.Filter):
 
 
 class BodySizeLimitMiddleware:
-    """A body declared larger than MAX_REQUEST_BYTES gets the documented 413 before anything reads it.
+    """A body declared larger than MAX_REQUEST_BYTES gets the documented 413 before anything reads it (but a file
+    a logged-in account sends to the Import page: mem0server.uploads).
 
     Without this, DRF's JSON parsing read `request.body`, Django raised RequestDataTooBig, and the caller got
     400 "Bad request." while the log got a traceback. (A chunked body has its length set by
@@ -58,6 +61,8 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0  # gunicorn refuses a malformed Content-Length itself
         if length > settings.MAX_REQUEST_BYTES:
-            content_type, body = body_too_large_answer(request.path)
-            return HttpResponse(body, status=413, content_type=content_type)
+            limit = uploads.body_limit(request.method, request.path, request.META.get("HTTP_COOKIE", ""))
+            if length > limit:
+                content_type, body = body_too_large_answer(request.path, limit)
+                return HttpResponse(body, status=413, content_type=content_type)
         return self.get_response(request)

@@ -215,6 +215,9 @@ EMBEDDER_BATCH_WAIT_MS = env_float("EMBEDDER_BATCH_WAIT_MS", 2.0, low=0, high=10
 # --- Limits --------------------------------------------------------------------------------------
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024, low=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# A file a logged-in account sends to the dashboard's Import page may be this large (mem0server.uploads): a backup
+# of EXPORT_MAX_MEMORIES memories with their history comes back in a browser. Held in memory while it arrives.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, low=1)
 # The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
 # all of an add's messages together, characters in a search query, and in a filter: conditions in all,
 # AND/OR/NOT nesting, and values in all its `in`/`nin` lists together.

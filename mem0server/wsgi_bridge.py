@@ -18,6 +18,7 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
+from django.db import close_old_connections
 
 
 class WSGIBridge:
@@ -26,6 +27,19 @@ class WSGIBridge:
     def __init__(self, app, *, workers: int) -> None:
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wsgi")
+
+    async def run_blocking(self, function, *args):
+        """Run a function that reads the database (BufferedApp's session check) on the request threads, whose
+        connections count in the budget, rather than on the event loop; the connection is left as a request
+        leaves it."""
+
+        def run():
+            try:
+                return function(*args)
+            finally:
+                close_old_connections()
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, run)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":  # nothing to start or stop

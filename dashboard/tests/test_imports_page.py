@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.defaultfilters import filesizeformat
+from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -109,12 +111,57 @@ def test_a_file_that_is_not_memories_is_a_400_saying_so_and_nothing_is_queued(al
     assert not MemoryImport.objects.exists()
 
 
-def test_a_file_over_max_request_bytes_is_a_413_page_saying_so_and_nothing_is_queued(alice, settings):
+def backup_of_many(user, make_memory, count: int) -> str:
+    """export_memories' lines of `count` memories of `user`, then deleted here."""
+    ids = [make_memory(f"Remembers fact number {n}", principal=user) for n in range(count)]
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(emails=[user.email]), out=out)
+    Memory.objects.filter(id__in=ids).delete()
+    MemoryHistory.objects.filter(memory_id__in=ids).delete()
+    return out.getvalue()
+
+
+def test_a_logged_in_account_uploads_a_file_larger_than_other_requests_up_to_import_max_bytes(
+    alice, make_memory, run_jobs, settings
+):
     settings.MAX_REQUEST_BYTES = 2_000
-    response = upload(logged_in(alice), '{"id": "x"}\n' * 200)
+    text = backup_of_many(alice, make_memory, 30)
+    settings.IMPORT_MAX_BYTES = len(text) + 1_000  # the form's fields and boundaries too
+    client = logged_in(alice)
+    page = client.get("/dashboard/imports/").content.decode()
+    assert f"Files up to {filesizeformat(settings.IMPORT_MAX_BYTES)} (<code>IMPORT_MAX_BYTES</code>)" in page
+
+    response = upload(client, text)
+    assert response.status_code == 302
+    run_jobs()
+    assert (MemoryImport.objects.get().status, Memory.objects.filter(account=alice).count()) == ("SUCCEEDED", 30)
+
+    settings.IMPORT_MAX_BYTES = len(text) // 2
+    response = upload(client, text)
     assert response.status_code == 413
     assert response["Content-Type"] == "text/html; charset=utf-8"
-    assert "larger than this server takes in one request: 2,000 bytes" in response.content.decode()
+    assert f"larger than this server takes in one request: {len(text) // 2:,} bytes" in response.content.decode()
+    assert "IMPORT_MAX_BYTES" in response.content.decode()
+    assert MemoryImport.objects.count() == 1
+
+
+def test_a_file_over_max_request_bytes_is_a_413_page_for_whoever_is_not_logged_in(alice, settings):
+    # Not logged in, or a session from before the password changed, or another page: the usual limit, so nobody
+    # without an account can make the server hold more than MAX_REQUEST_BYTES.
+    settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 2_000, 1_000_000
+    text = '{"id": "x"}\n' * 200
+    stale = logged_in(alice)
+    alice.set_password("a new passphrase")
+    alice.save()
+    other_page = logged_in(alice)
+    imports = "/dashboard/imports/"
+    for client, path in [(Client(), imports), (stale, imports), (other_page, "/dashboard/")]:
+        file = SimpleUploadedFile("backup.jsonl", text.encode())
+        response = client.post(path, {"file": file})
+        assert response.status_code == 413, path
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+        page = response.content.decode()
+        assert "larger than this server takes in one request: 2,000 bytes" in page and "MAX_REQUEST_BYTES" in page
     assert not MemoryImport.objects.exists()
 
 

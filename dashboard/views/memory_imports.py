@@ -3,7 +3,6 @@ in the background; follow each import's status."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
@@ -11,6 +10,7 @@ from dashboard.access import account_required
 from dashboard.forms import ImportForm
 from dashboard.views.common import attempt, form_status
 from exports import selectors, services
+from mem0server import uploads
 
 
 @account_required
@@ -29,6 +29,6 @@ def import_list(request):
     context = {
         "form": form,
         "imports": selectors.imports_recent(account=request.user),
-        "max_bytes": settings.MAX_REQUEST_BYTES,
+        "max_bytes": uploads.import_limit(),
     }
     return render(request, "dashboard/imports.html", context, status=form_status(form))

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
+from dashboard.tests.clients import logged_in
 from mem0server.buffering import BufferedApp
 
 
@@ -117,3 +120,33 @@ def test_at_most_concurrency_requests_run_in_the_application_at_once():
 
     most, waiting, served = asyncio.run(scenario())
     assert (most, waiting, served) == (3, 5, 8)
+
+
+@pytest.mark.django_db(transaction=True)  # the session is read on another thread, with its own connection
+def test_a_logged_in_account_may_send_the_import_page_up_to_import_max_bytes(settings, make_user):
+    settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 10, 30
+    session = logged_in(make_user("ada@example.com")).cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = (b"cookie", f"theme=dark; {settings.SESSION_COOKIE_NAME}={session}".encode())
+    imports = {"path": "/dashboard/imports/"}
+
+    def answer(scope, *chunks):
+        app = Recorder()
+        receive, send, sent = client(*chunks)
+        asyncio.run(BufferedApp(app, concurrency=2)(scope, receive, send))
+        return sent[0]["status"], [message["body"] for _, message in app.seen], sent[1]["body"].decode()
+
+    body = b"x" * 25
+    assert answer({**http_scope(cookie, (b"content-length", b"25")), **imports}, body)[:2] == (200, [body])
+    assert answer({**http_scope(cookie), **imports}, body[:9], body[9:])[:2] == (200, [body])  # chunked
+    # More than IMPORT_MAX_BYTES; no session, or one nobody is logged in with; another path; another method.
+    over = answer({**http_scope(cookie, (b"content-length", b"31")), **imports}, b"x" * 31)
+    assert over[:2] == (413, []) and "30 bytes" in over[2] and "IMPORT_MAX_BYTES" in over[2]
+    for scope in [
+        {**http_scope((b"content-length", b"25")), **imports},
+        {**http_scope((b"cookie", f"{settings.SESSION_COOKIE_NAME}=nobody".encode())), **imports},
+        http_scope(cookie),
+        {**http_scope(cookie), **imports, "method": "PUT"},
+    ]:
+        status, seen, page = answer(scope, body[:9], body[9:])
+        assert (status, seen) == (413, [])
+        assert "10 bytes" in page or "MAX_REQUEST_BYTES" in page

@@ -24,13 +24,17 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import tempfile
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from http.cookies import SimpleCookie
 from pathlib import Path
 
+import httpx
 import pytest
 from psycopg.sql import SQL, Identifier
 
@@ -48,6 +52,7 @@ OUTAGE = 18
 RECOVERY = 10
 # MAX_REQUEST_BYTES of the server: bodies over it are refused before they are read.
 LIMIT = 20_000
+IMPORT_LIMIT = 200_000
 # Waits are bounded by those timeouts; a check allows five times as much, so a busy machine cannot fail it,
 # and still fails a request left to psycopg_pool's own 30 s wait or to the caller's 120 s.
 SLACK = 5
@@ -77,6 +82,7 @@ def server(fake):
             "DB_POOL_TIMEOUT": str(POOL_TIMEOUT),
             "HEALTHZ_TIMEOUT_MS": str(HEALTHZ_TIMEOUT * 1000),
             "MAX_REQUEST_BYTES": str(LIMIT),
+            "IMPORT_MAX_BYTES": str(IMPORT_LIMIT),
             "BEHIND_TLS_PROXY": "true",
             "SECURE_HSTS_SECONDS": "3600",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -480,6 +486,56 @@ def test_a_chunked_body_over_the_limit_is_a_413(live):
     assert "MAX_REQUEST_BYTES" in json.loads(body)["detail"]
     assert live.query("SELECT count(*) FROM memories_memory WHERE text LIKE 'yyy%'") == [(0,)]
     assert "Traceback" not in log_since(live, logged)
+
+
+def dashboard_login(live: ServerProcess) -> tuple[dict[str, str], str]:
+    """Log in on the dashboard over HTTP as the first account (made here if there is none): its cookies, and the
+    Import page's CSRF token. The cookies are sent by hand: behind the TLS proxy they are Secure, and this is http."""
+    web = httpx.Client(base_url=f"http://127.0.0.1:{live.port}", timeout=60)
+    account = {"name": "Ada", "email": "ada@example.com", "password": "a long passphrase"}
+    web.post("/auth/register", json=account)  # a 403 once it exists: the same account
+
+    def cookies_of(response, cookies: dict[str, str]) -> dict[str, str]:
+        for header in response.headers.get_list("set-cookie"):
+            cookies |= {name: morsel.value for name, morsel in SimpleCookie(header).items()}
+        return cookies
+
+    def form_token(response) -> str:
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text).group(1)
+
+    page = web.get("/dashboard/login/")
+    cookies = cookies_of(page, {})
+    login = {"username": account["email"], "password": account["password"], "csrfmiddlewaretoken": form_token(page)}
+    response = web.post("/dashboard/login/", data=login, headers=cookie_header(cookies))
+    assert response.status_code == 302, response.text
+    cookies = cookies_of(response, cookies)
+    return cookies, form_token(web.get("/dashboard/imports/", headers=cookie_header(cookies)))
+
+
+def cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
+
+
+def test_a_logged_in_account_uploads_a_file_over_max_request_bytes_to_the_import_page(live):
+    cookies, token = dashboard_login(live)
+    text = "".join(json.dumps({"id": str(uuid.uuid4()), "memory": f"Fact {n} " + "z" * 200}) + "\n" for n in range(300))
+    assert LIMIT < len(text) < IMPORT_LIMIT
+
+    def upload(cookies: dict[str, str]):
+        return httpx.post(
+            f"http://127.0.0.1:{live.port}/dashboard/imports/",
+            data={"csrfmiddlewaretoken": token},
+            files={"file": ("large-backup.jsonl", text.encode())},
+            headers=cookie_header(cookies),
+            timeout=60,
+        )
+
+    # Without the session: refused before the body is read, as any request over MAX_REQUEST_BYTES.
+    refused = upload({name: value for name, value in cookies.items() if name != "sessionid"})
+    assert refused.status_code == 413 and "MAX_REQUEST_BYTES" in refused.text
+    response = upload(cookies)
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard/imports/", response.text
+    assert live.query("SELECT file_name FROM exports_memoryimport") == [("large-backup.jsonl",)]
 
 
 def test_behind_a_tls_proxy_requests_are_secure_with_hsts_and_secure_cookies(live):
