@@ -3,10 +3,12 @@
 Mem0's server and library (mem0ai) keep each memory as a point of their vector store's collection (its
 `collection_name`: `memories` for Mem0's server on pgvector, `mem0` for the library) holding the memory's id, its
 vector and a JSON payload: the text (`data`), `hash`, `created_at`, `updated_at`, the scope ids, `actor_id`, `role`,
-and every metadata key beside them. Two stores are read: pgvector (a table; Mem0's server) and Qdrant (the library's
-default: a local folder, /tmp/qdrant unless configured, or a Qdrant server). Their history is a SQLite file
-(`history.db`, table `history`). All are only read: the Mem0 database through a read-only transaction, Qdrant by
-scrolling its points, the history file opened read-only. Vectors are not read (this server embeds every memory with
+and every metadata key beside them. Three stores are read: pgvector (a table; Mem0's server), Qdrant (the Python
+library's default: a local folder, /tmp/qdrant unless configured, or a Qdrant server) and the TypeScript library's
+default "memory" store (a SQLite file, ~/.mem0/vector_store.db, table `vectors`; its payload says `createdAt` and
+`updatedAt`). Their history is a SQLite file (Python's `history.db`, table `history`; TypeScript's `memory.db`, table
+`memory_history`). All are only read: the Mem0 database through a read-only transaction, Qdrant by scrolling its
+points, the SQLite files opened read-only. Vectors are not read (this server embeds every memory with
 its own embedder).
 """
 
@@ -29,7 +31,15 @@ from mem0server.text import mask_urls, redact_secret_echoes
 
 # The payload keys Mem0 keeps beside the metadata (what its get_all() leaves out of `metadata`). `attributed_to` is
 # kept as metadata here: this server has no field for it.
-MEM0_OWN_KEYS = frozenset({"data", "hash", "created_at", "updated_at", "id", "text_lemmatized"})
+MEM0_OWN_KEYS = frozenset({"data", "hash", "created_at", "updated_at", "id", "text_lemmatized", "textLemmatized"})
+# The TypeScript library's camel-case payload keys (its older versions also wrote the scope ids so).
+TS_KEYS = {
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "userId": "user_id",
+    "agentId": "agent_id",
+    "runId": "run_id",
+}
 # Payload keys that are columns here.
 COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expiration_date")
 CONNECT_TIMEOUT_SECONDS = 10
@@ -143,19 +153,61 @@ def mem0_dump(path: str) -> tuple[list[tuple[str, dict[str, Any] | None]], dict[
     return sorted(rows, key=oldest_first), history
 
 
-def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
-    """The history rows of each memory id in Mem0's SQLite history file, oldest first."""
-    by_memory: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _sqlite_rows(path: str, what: str, queries: dict[str, str], *, table_missing: str) -> list[sqlite3.Row]:
+    """The rows of the first query whose table (the key) the SQLite file has, the file opened read-only;
+    Mem0SourceError if it cannot be read (naming `what`) or has none of those tables (saying `table_missing`)."""
     try:
         read_only = Path(path).resolve().as_uri() + "?mode=ro"  # a name's "?" or "#" escaped
         with contextlib.closing(sqlite3.connect(read_only, uri=True)) as connection:
             connection.row_factory = sqlite3.Row
-            rows = connection.execute(
-                "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, "
-                "role FROM history ORDER BY coalesce(updated_at, created_at), id"
-            ).fetchall()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            table = next((table for table in queries if table in tables), None)
+            if table is None:
+                raise Mem0SourceError(f"{path} has no table {' or '.join(queries)}: {table_missing}.")
+            return connection.execute(queries[table]).fetchall()
     except sqlite3.Error as exc:
-        raise Mem0SourceError(f"Cannot read Mem0's history file {path}: {exc}.") from None
+        raise Mem0SourceError(f"Cannot read {what} {path}: {exc}.") from None
+
+
+def _snake_case(payload: dict[str, Any]) -> dict[str, Any]:
+    """The TypeScript library's payload with the Python library's keys (a key already there in snake case wins)."""
+    return {TS_KEYS.get(key, key): value for key, value in payload.items() if TS_KEYS.get(key) not in payload}
+
+
+def sqlite_memories(path: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(id, payload) of every memory in the TypeScript library's "memory" vector store file, oldest first."""
+    rows = _sqlite_rows(
+        path,
+        "Mem0's vector store file",
+        {"vectors": "SELECT id, payload FROM vectors"},
+        table_missing="not the vector store file of Mem0's TypeScript library",
+    )
+    memories = []
+    for row in rows:
+        try:
+            payload = json.loads(row["payload"])
+        except (TypeError, ValueError):
+            payload = None  # the import names the memory and says it has no text
+        memories.append((str(row["id"]), _snake_case(payload) if isinstance(payload, dict) else payload))
+    return sorted(memories, key=oldest_first)
+
+
+def mem0_history(path: str) -> dict[str, list[dict[str, Any]]]:
+    """The history rows of each memory id in Mem0's SQLite history file (the Python library's or the TypeScript
+    library's), oldest first."""
+    by_memory: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = _sqlite_rows(
+        path,
+        "Mem0's history file",
+        {
+            "history": "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, "
+            "actor_id, role FROM history ORDER BY coalesce(updated_at, created_at), id",
+            "memory_history": "SELECT id, memory_id, previous_value AS old_memory, new_value AS new_memory, "
+            "action AS event, created_at, updated_at, is_deleted FROM memory_history "
+            "ORDER BY coalesce(updated_at, created_at), id",
+        },
+        table_missing="not a history file of Mem0",
+    )
     for row in rows:
         by_memory[row["memory_id"]].append(history_entry(dict(row)))
     return by_memory

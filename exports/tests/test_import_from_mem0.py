@@ -5,8 +5,10 @@ imports the Platform tests' fixtures, which see to both before mem0 is imported)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from io import StringIO
@@ -235,6 +237,61 @@ def test_a_wrong_qdrant_folder_or_collection_is_a_clear_error(mem0_on_qdrant, ar
     assert not (Path(storage) / "missing").exists()  # nothing made where nothing was
 
 
+# The TypeScript library's default store, as npm mem0ai 3.3.1 wrote it (mem0_ts_store/make_store.mjs says how).
+TS_STORE = Path(__file__).parent / "mem0_ts_store"
+
+
+def test_the_mem0_typescript_librarys_default_sqlite_store_is_imported(make_user, key_client, tmp_path):
+    ids = json.loads((TS_STORE / "ids.json").read_text())
+    # Copies: the files are only read, which the check at the end shows.
+    store, history = tmp_path / "vector_store.db", tmp_path / "memory.db"
+    store.write_bytes((TS_STORE / "vector_store.db").read_bytes())
+    history.write_bytes((TS_STORE / "memory.db").read_bytes())
+    alice = make_user("alice@example.com")
+    out = StringIO()
+    call_command(
+        "import_from_mem0", "--sqlite-path", str(store), "--history", str(history), "--account", alice.email, stdout=out
+    )
+    assert "Imported 3 of Mem0's 3 memories (4 history rows); skipped 0" in out.getvalue()
+    client = key_client(alice)
+    mine = {item["id"]: item for item in client.get("/memories", {"user_id": "alice"}).json()["results"]}
+    assert set(mine) == {ids["tea"], ids["city"]}
+    tea = mine[ids["tea"]]
+    assert (tea["memory"], tea["metadata"]) == ("Likes black tea", {"topic": "drinks"})
+    assert tea["created_at"].startswith("2026-12-05T03:55:45.300") and tea["updated_at"] > tea["created_at"]
+    assert mine[ids["city"]]["agent_id"] == "travel-bot"
+    bobs = client.get("/memories", {"user_id": "bob"}).json()["results"]
+    assert [(m["id"], m["memory"], m["run_id"]) for m in bobs] == [(ids["run"], "Booked a table for Friday", "run-7")]
+    events = client.get(f"/memories/{ids['tea']}/history").json()
+    assert [(e["event"], e["old_memory"], e["new_memory"]) for e in events] == [
+        ("ADD", None, "Likes green tea"),
+        ("UPDATE", "Likes green tea", "Likes black tea"),
+    ]
+    found = client.post("/search", {"query": "what does alice drink", "user_id": "alice"}, format="json").json()
+    assert found["results"][0]["id"] == ids["tea"]
+    assert store.read_bytes() == (TS_STORE / "vector_store.db").read_bytes()
+    assert history.read_bytes() == (TS_STORE / "memory.db").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("missing.db", "Cannot read Mem0's vector store file {path}"),
+        ("not-sqlite.db", "Cannot read Mem0's vector store file {path}"),
+        ("other.db", "{path} has no table vectors: not the vector store file of Mem0's TypeScript library"),
+    ],
+)
+def test_a_wrong_sqlite_store_is_a_clear_error(tmp_path, name, said, db):
+    (tmp_path / "not-sqlite.db").write_text("hello")
+    with contextlib.closing(sqlite3.connect(tmp_path / "other.db")) as other:
+        other.execute("CREATE TABLE notes (id TEXT)")
+    path = tmp_path / name
+    with pytest.raises(CommandError) as refused:
+        call_command("import_from_mem0", "--sqlite-path", str(path))
+    assert said.format(path=path) in str(refused.value)
+    assert not (tmp_path / "missing.db").exists()  # nothing made where nothing was
+
+
 # As most of Mem0's configurations are: OpenAI's embedder (never called: a dump embeds nothing).
 OPENAI_EMBEDDER = {
     "provider": "openai",
@@ -385,7 +442,7 @@ def test_an_unreachable_qdrant_server_is_a_clear_error_without_its_key():
 @pytest.mark.parametrize(
     ("arguments", "said"),
     [
-        ([], "one of the arguments --database-url --qdrant-path --qdrant-url --dump is required"),
+        ([], "one of the arguments --database-url --qdrant-path --qdrant-url --sqlite-path --dump is required"),
         (["--dump", "mem0.jsonl", "--history", "history.db"], "--dump holds the memories and their history"),
         (["--database-url", "postgresql://x", "--qdrant-path", "qdrant"], "not allowed with argument"),
         (["--database-url", "postgresql://x", "--qdrant-api-key", "k"], "--qdrant-api-key goes with --qdrant-url"),

@@ -1,5 +1,6 @@
-"""Import the memories of a Mem0 installation (its pgvector or Qdrant collection and its history file): ids, texts,
-scope ids, metadata, dates and history kept, embeddings computed here (exports/mem0_source.py)."""
+"""Import the memories of a Mem0 installation (its pgvector or Qdrant collection, or the TypeScript library's SQLite
+store, and its history file): ids, texts, scope ids, metadata, dates and history kept, embeddings computed here
+(exports/mem0_source.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from exports.mem0_source import (
     mem0_lines,
     mem0_memories,
     qdrant_memories,
+    sqlite_memories,
 )
 
 
 class Command(BaseCommand):
     help = (
-        "Import the memories of Mem0's server or library from its vector store (pgvector, or Qdrant: a local folder "
-        "or a server), with their history from Mem0's history.db; or from a file scripts/mem0_dump.py wrote (any "
-        "vector store). Every memory is checked first: one that cannot be imported and nothing is written. A memory "
-        "whose id already exists here is skipped, so importing again changes nothing."
+        "Import the memories of Mem0's server or library from its vector store (pgvector; Qdrant: a local folder "
+        "or a server; the TypeScript library's SQLite file), with their history from Mem0's history file; or from a "
+        "file scripts/mem0_dump.py wrote (any vector store). Every memory is checked first: one that cannot be "
+        "imported and nothing is written. A memory whose id already exists here is skipped, so importing again "
+        "changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +40,10 @@ class Command(BaseCommand):
         )
         store.add_argument("--qdrant-url", help="Mem0's Qdrant server, e.g. http://localhost:6333")
         store.add_argument(
+            "--sqlite-path",
+            help='The TypeScript library\'s vector store file (its default "memory" store: ~/.mem0/vector_store.db)',
+        )
+        store.add_argument(
             "--dump", help="A file scripts/mem0_dump.py wrote where Mem0 runs (any vector store; history included)"
         )
         parser.add_argument(
@@ -47,7 +54,11 @@ class Command(BaseCommand):
             help="The vector store's collection_name (default: memories on pgvector, as Mem0's server names it; mem0 "
             "on Qdrant, as the library does)",
         )
-        parser.add_argument("--history", help="Mem0's history file (history.db; HISTORY_DB_PATH of Mem0's server)")
+        parser.add_argument(
+            "--history",
+            help="Mem0's history file (history.db; HISTORY_DB_PATH of Mem0's server; memory.db of the TypeScript "
+            "library)",
+        )
         add_import_arguments(parser, account_help="Put every memory into this account (by email); default: the admin's")
 
     def handle(self, *args, account, dry_run, batch_size, **options):
@@ -76,7 +87,9 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def mem0_source(*, database_url, qdrant_path, qdrant_url, qdrant_api_key, dump, collection, history, **options):
+    def mem0_source(
+        *, database_url, qdrant_path, qdrant_url, sqlite_path, qdrant_api_key, dump, collection, history, **options
+    ):
         """(id, payload) of each memory of the store named, and their history rows by memory id."""
         if dump:
             if collection or history:
@@ -84,8 +97,12 @@ class Command(BaseCommand):
             return mem0_dump(dump)
         if qdrant_api_key and not qdrant_url:
             raise CommandError("--qdrant-api-key goes with --qdrant-url (a Qdrant server).")
+        if sqlite_path and collection:
+            raise CommandError("--sqlite-path holds one collection: no --collection.")
         if database_url:
             rows = mem0_memories(database_url, collection or "memories")
+        elif sqlite_path:
+            rows = sqlite_memories(sqlite_path)
         elif qdrant_url:
             if not qdrant_url.startswith(("https://", "http://")):
                 raise CommandError(f"--qdrant-url must start with https:// or http:// (got {qdrant_url!r}).")
