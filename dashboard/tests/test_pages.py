@@ -218,7 +218,13 @@ def test_an_empty_overview_gives_the_commands_that_bring_memories_over_from_mem0
     page = logged_in(user).get("/dashboard/").content.decode()
     assert "Coming from Mem0?" in page
     commands = []
-    for snippet in ("from-mem0-library", "from-mem0-server", "from-mem0-platform", "from-mem0-dump"):
+    for snippet in (
+        "from-mem0-library",
+        "from-mem0-typescript",
+        "from-mem0-server",
+        "from-mem0-platform",
+        "from-mem0-dump",
+    ):
         text = html.unescape(re.search(rf'<pre id="{snippet}"><code>(.*?)</code></pre>', page, re.S)[1])
         commands += [shlex.split(line) for line in text.replace("\\\n", " ").splitlines()]
     # Each of this server's commands is one its management command takes as typed, the account being this one (the
@@ -231,8 +237,8 @@ def test_an_empty_overview_gives_the_commands_that_bring_memories_over_from_mem0
         name, arguments = words[words.index("manage.py") + 1], words[words.index("manage.py") + 2 :]
         parsed = load_command_class("exports", name).create_parser("manage.py", name).parse_args(arguments)
         accounts.append(getattr(parsed, "account", user.email))
-    assert len(commands) == 6
-    assert accounts == [user.email] * 5
+    assert len(commands) == 7
+    assert accounts == [user.email] * 6
 
     make_memory("likes oolong tea", user_id="u", principal=user)
     assert "Coming from Mem0?" not in logged_in(user).get("/dashboard/").content.decode()
