@@ -134,6 +134,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROX
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, low=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", BEHIND_TLS_PROXY)
+# Database sessions that refuse a cookie no session key could be (mem0server/session_store.py).
+SESSION_ENGINE = "mem0server.session_store"
 
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_DISABLED = env_bool("AUTH_DISABLED")

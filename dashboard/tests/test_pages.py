@@ -273,6 +273,26 @@ def test_pages_need_a_login_and_send_to_setup_while_no_account_exists(db):
     assert response.url.startswith("/dashboard/login/?next=")
 
 
+@pytest.mark.parametrize(
+    "session_key",
+    [
+        '"abcdefgh\\000ijklmnop"',  # a quoted cookie's octal escape: a NUL, which PostgreSQL cannot compare
+        '"abcdefgh\\377ijklmnop"',
+        "not-a-key-but-long-enough",
+        "abc",
+    ],
+)
+def test_a_session_cookie_the_server_never_made_is_a_login_page_not_an_error(admin_user, key_client, session_key):
+    browser = Client(HTTP_COOKIE=f"sessionid={session_key}")
+    for path in ("/dashboard/", "/dashboard/memories/", "/admin/"):
+        response = browser.get(path)
+        assert response.status_code == 302 and "login" in response["Location"], path
+    response = browser.post("/dashboard/imports/", {"file": ""})
+    assert response.status_code == 302 and "login" in response["Location"]
+    api = key_client(admin_user)
+    assert api.get("/memories", {"user_id": "alice"}, HTTP_COOKIE=f"sessionid={session_key}").status_code == 200
+
+
 def test_setup_is_refused_once_an_account_exists(admin_user):
     response = Client().post(
         "/dashboard/setup/", {"name": "Eve", "email": "eve@example.com", "password": "another passphrase"}
