@@ -5,7 +5,9 @@ a long-lived anyio task group and async handlers. We serve WSGI (gunicorn gthrea
 mean an event loop per request and our synchronous ORM services pushed to other threads, with their own
 database connections. The protocol is small once stateless (initialize, ping, tools/list, tools/call), so the
 dispatch below is synchronous and runs in the request's thread; every message, result, error code and the
-version list come from the SDK (`mcp_types`), so none of the wire format is written by hand.
+version list come from the SDK (`mcp_types`), so none of the wire format is written by hand. Protocol 2026-07-28
+(no handshake: each request carries its version, client info and capabilities in `params._meta`) is answered by
+the same tools, its results shaped by the SDK's serializer for that version.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
+    SERVER_INFO_META_KEY,
     CallToolRequestParams,
     CallToolResult,
+    DiscoverResult,
     Implementation,
     InitializeRequestParams,
     InitializeResult,
@@ -28,14 +32,18 @@ from mcp_types import (
     TextContent,
     ToolsCapability,
 )
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from mcp_types.methods import serialize_server_result
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
 from mcp_server.handlers import ToolContext, ToolError
 from mcp_server.tools import TOOLS, tool_call
 
 SERVER_INFO = Implementation(name="mem0server", title="mem0server memory", version="0.1.0")
+CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
 METHODS = ("initialize", "ping", "tools/list", "tools/call")
+# 2026-07-28 has no handshake (initialize) and no ping; server/discover says what the server speaks.
+MODERN_METHODS = ("server/discover", "tools/list", "tools/call")
 
 
 @dataclass
@@ -80,13 +88,38 @@ def _changes(spec) -> bool:
     return not (spec.tool.annotations and spec.tool.annotations.read_only_hint)
 
 
+def handle_modern_request(method: str, params: dict[str, Any] | None, ctx: ToolContext, version: str) -> Outcome:
+    """Answer one request of a 2026-07-28 client (its envelope checked by the transport): the result in that
+    version's shape (the SDK's serializer: `resultType`, the cache hints of a list), stamped with who answers."""
+    if method == "server/discover":
+        discovered = DiscoverResult(
+            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
+            capabilities=CAPABILITIES,
+            instructions=_instructions(ctx.default_scope),
+        )
+        outcome = Outcome(dump(discovered))
+    elif method in MODERN_METHODS:
+        outcome = handle_request(method, params, ctx)
+    else:
+        raise MCPError(
+            METHOD_NOT_FOUND,
+            f"Method {method[:100]!r} is not offered at {version}, which has no handshake: this server answers "
+            f"{', '.join(MODERN_METHODS)} (initialize and ping belong to {', '.join(HANDSHAKE_PROTOCOL_VERSIONS)}).",
+        )
+    result = serialize_server_result(method, version, outcome.result)
+    result.setdefault("resultType", "complete")
+    result["_meta"] = {**result.get("_meta", {}), SERVER_INFO_META_KEY: dump(SERVER_INFO)}
+    return Outcome(result, tool=outcome.tool)
+
+
 def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext) -> Outcome:
-    """Answer one JSON-RPC request; MCPError for a protocol error (unknown method, bad params, unknown tool)."""
+    """Answer one JSON-RPC request of a client that shook hands (initialize, 2025-11-25 and before); MCPError for a
+    protocol error (unknown method, bad params, unknown tool)."""
     if method == "initialize":
         init = _params(InitializeRequestParams, params, method)
         result = InitializeResult(
             protocol_version=negotiate_version(init.protocol_version),
-            capabilities=ServerCapabilities(tools=ToolsCapability(list_changed=False)),
+            capabilities=CAPABILITIES,
             server_info=SERVER_INFO,
             instructions=_instructions(ctx.default_scope),
         )

@@ -17,6 +17,7 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, InboundLadderRejection, classify_inbound_request
 from mcp_types import (
     INVALID_REQUEST,
     PARSE_ERROR,
@@ -29,7 +30,7 @@ from mcp_types import (
     UnsupportedProtocolVersionErrorData,
     jsonrpc_message_adapter,
 )
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -37,7 +38,7 @@ from rest_framework.views import APIView
 
 from apikeys.authentication import APIKeyAuthentication, AuthDisabledAuthentication, BearerAuthentication
 from mcp_server.handlers import ToolContext
-from mcp_server.protocol import handle_request
+from mcp_server.protocol import handle_modern_request, handle_request
 from mem0server.exceptions import InvalidInput, exception_handler
 from mem0server.headers import header_text
 from memories.models import SCOPE_FIELDS
@@ -46,6 +47,7 @@ from oauth.authentication import OAuthAccessTokenAuthentication
 from oauth.discovery import mcp_challenge
 from requestlog.middleware import record_tool
 
+SUPPORTED_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 # A client config pins a default scope with the query (`/mcp?user_id=alice`) or these headers.
 SCOPE_HEADERS = {field: "X-Mem0-" + field.replace("_id", "").capitalize() + "-ID" for field in SCOPE_FIELDS}
 
@@ -69,7 +71,8 @@ def _media_types(header: str) -> set[str]:
     return {part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()}
 
 
-def _check_headers(request) -> None:
+def _check_headers(request) -> str | None:
+    """Refuses what the transport cannot take; the 2026-07-28 era version the request names, or None (handshake)."""
     accept = request.META.get("HTTP_ACCEPT")
     # No Accept header means anything goes (RFC 9110); a list without JSON cannot read our answers.
     if accept is not None and not _media_types(accept) & {"application/json", "application/*", "*/*"}:
@@ -84,15 +87,29 @@ def _check_headers(request) -> None:
             415, INVALID_REQUEST, "Unsupported Media Type: POST a JSON-RPC message with Content-Type: application/json."
         )
     version = request.META.get("HTTP_MCP_PROTOCOL_VERSION")
-    if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
-        data = UnsupportedProtocolVersionErrorData(supported=list(HANDSHAKE_PROTOCOL_VERSIONS), requested=version)
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        data = UnsupportedProtocolVersionErrorData(supported=list(SUPPORTED_VERSIONS), requested=version)
         raise TransportError(
             400,
             UNSUPPORTED_PROTOCOL_VERSION,
             f"Unsupported MCP-Protocol-Version {version[:64]!r}; this server speaks "
-            f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (negotiated with initialize).",
+            f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (negotiated with initialize) and "
+            f"{', '.join(MODERN_PROTOCOL_VERSIONS)} (each request with its envelope).",
             data=data.model_dump(mode="json", exclude_none=True),
         )
+    return version if version in MODERN_PROTOCOL_VERSIONS else None
+
+
+def _check_envelope(request) -> None:
+    """A 2026-07-28 request's `params._meta` envelope (protocol version, client capabilities) and the headers that
+    mirror it (MCP-Protocol-Version, Mcp-Method, Mcp-Name), checked by the SDK's own ladder; MCPError saying what
+    is missing or differs."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    verdict = classify_inbound_request(
+        request.data, headers=headers, supported_modern_versions=MODERN_PROTOCOL_VERSIONS
+    )
+    if isinstance(verdict, InboundLadderRejection):
+        raise MCPError(verdict.code, verdict.message, verdict.data)
 
 
 def default_scope(request) -> dict[str, str]:
@@ -175,7 +192,7 @@ class McpView(APIView):
 
     def post(self, request):
         try:
-            _check_headers(request)
+            modern_version = _check_headers(request)
             # An OAuth grant says whether it may only read (oauth.models.OAuthGrant.read_only); keys may do all.
             read_only = getattr(request.auth, "read_only", False) is True
             ctx = ToolContext(principal=request.user, default_scope=default_scope(request), read_only=read_only)
@@ -185,9 +202,16 @@ class McpView(APIView):
         if not isinstance(message, JSONRPCRequest):
             return HttpResponse(status=202)  # notifications/initialized and the like: nothing to answer
         try:
-            outcome = handle_request(message.method, message.params, ctx)
+            if modern_version is None:
+                outcome = handle_request(message.method, message.params, ctx)
+            else:
+                _check_envelope(request)
+                outcome = handle_modern_request(message.method, message.params, ctx, modern_version)
         except MCPError as exc:
-            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error))
+            # At 2026-07-28 the HTTP status says what kind of error it is (404 for an unknown method, 400 for
+            # bad params or headers); the handshake era answers every JSON-RPC error with 200.
+            status = 200 if modern_version is None else ERROR_CODE_HTTP_STATUS.get(exc.error.code, 200)
+            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error), status)
         response = _jsonrpc(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result))
         if outcome.tool:
             record_tool(response, outcome.tool)

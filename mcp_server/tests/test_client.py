@@ -323,20 +323,40 @@ def test_the_request_log_names_each_tool_called(mcp_url, bearer, member):
     assert tools == ["get_memories", "list_events"]  # newest first
 
 
-def test_a_client_that_probes_the_2026_protocol_first_falls_back_to_the_handshake(mcp_url, bearer):
-    """The SDK's high-level Client (mode "auto") first asks server/discover at 2026-07-28: our 400 names the
-    versions we speak, and it goes on with initialize."""
+def test_the_sdks_client_speaks_the_2026_protocol_without_a_handshake(mcp_url, bearer):
+    """The SDK's high-level Client (mode "auto", its default) asks server/discover at 2026-07-28 and, offered that
+    version, sends every request with its own envelope: no initialize."""
 
     async def main():
         async with (
             httpx2.AsyncClient(headers=bearer, timeout=120) as http,
             Client(streamable_http_client(mcp_url + "?user_id=alice", http_client=http)) as client,
         ):
-            added = await client.call_tool("add_memory", {"text": "Probed and fell back", "infer": False})
+            tools = (await client.list_tools()).tools
+            added = await client.call_tool("add_memory", {"text": "Speaks the newest protocol", "infer": False})
+            found = await client.call_tool("search_memories", {"query": "newest protocol"})
+            refused = await client.call_tool("get_memory", {"memory_id": "not-an-id"})
+            return client.protocol_version, client.session.initialize_result, tools, added, found, refused
+
+    version, init, tools, added, found, refused = anyio.run(main)
+    assert version == "2026-07-28" and init is None
+    assert {tool.name for tool in tools} == TOOL_NAMES
+    assert added.is_error is False and added.structured_content["results"][0]["memory"] == "Speaks the newest protocol"
+    assert found.structured_content["results"][0]["memory"] == "Speaks the newest protocol"
+    assert refused.is_error is True and "not a valid memory id" in refused.content[0].text
+    assert list(Memory.objects.values_list("text", "user_id")) == [("Speaks the newest protocol", "alice")]
+    assert set(RequestLog.objects.filter(path="/mcp").values_list("status_code", flat=True)) == {200}
+
+
+def test_the_sdks_client_in_legacy_mode_still_shakes_hands(mcp_url, bearer):
+    async def main():
+        async with (
+            httpx2.AsyncClient(headers=bearer, timeout=120) as http,
+            Client(streamable_http_client(mcp_url + "?user_id=alice", http_client=http), mode="legacy") as client,
+        ):
+            added = await client.call_tool("add_memory", {"text": "Shook hands", "infer": False})
             return client.session.initialize_result, added
 
     init, added = anyio.run(main)
     assert init is not None and init.protocol_version == LATEST_HANDSHAKE_VERSION
-    assert added.is_error is False and added.structured_content["results"][0]["memory"] == "Probed and fell back"
-    statuses = list(RequestLog.objects.filter(path="/mcp").order_by("id").values_list("status_code", flat=True))
-    assert statuses[0] == 400 and 200 in statuses[1:]  # the refused probe, then the handshake era
+    assert added.is_error is False and added.structured_content["results"][0]["memory"] == "Shook hands"

@@ -9,8 +9,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from mcp_types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    HEADER_MISMATCH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+    UNSUPPORTED_PROTOCOL_VERSION,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_PROTOCOL_VERSIONS
 from rest_framework.test import APIClient
 
 from apikeys.services import apikey_create
@@ -99,8 +110,92 @@ def test_wrong_headers_get_the_transports_errors(client, kwargs, status, code, w
 
 
 def test_an_unsupported_version_header_lists_the_supported_ones(client):
-    error = call(client, "ping", HTTP_MCP_PROTOCOL_VERSION="2026-07-28").json()["error"]
-    assert error["data"] == {"supported": list(HANDSHAKE_PROTOCOL_VERSIONS), "requested": "2026-07-28"}
+    response = call(client, "ping", HTTP_MCP_PROTOCOL_VERSION="1999-01-01")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == UNSUPPORTED_PROTOCOL_VERSION
+    supported = [*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS]
+    assert error["data"] == {"supported": supported, "requested": "1999-01-01"}
+
+
+# --- 2026-07-28: no handshake; each request carries its envelope in params._meta and mirrors it in headers. ----------
+MODERN = "2026-07-28"
+ENVELOPE = {
+    PROTOCOL_VERSION_META_KEY: MODERN,
+    CLIENT_CAPABILITIES_META_KEY: {},
+    CLIENT_INFO_META_KEY: {"name": "t", "version": "1"},
+}
+
+
+def modern(client: APIClient, method: str, params=None, *, meta=ENVELOPE, **headers):
+    headers = {"HTTP_MCP_PROTOCOL_VERSION": MODERN, "HTTP_MCP_METHOD": method, **headers}
+    if method == "tools/call" and params:
+        headers.setdefault("HTTP_MCP_NAME", params["name"])
+    return call(client, method, {**(params or {}), **({"_meta": meta} if meta is not None else {})}, **headers)
+
+
+def test_discover_names_the_2026_protocol_the_tools_and_the_server(client):
+    response = modern(client, "server/discover", path="/mcp?user_id=alice")
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["supportedVersions"] == list(MODERN_PROTOCOL_VERSIONS)
+    assert result["capabilities"]["tools"] == {"listChanged": False}
+    assert "user_id=alice" in result["instructions"]
+    assert result["resultType"] == "complete"
+    assert result["_meta"][SERVER_INFO_META_KEY]["name"] == "mem0server"
+
+
+def test_2026_tools_are_listed_for_this_caller_only_and_called_without_initialize(client):
+    listed = modern(client, "tools/list").json()["result"]
+    assert (listed["resultType"], listed["cacheScope"], listed["ttlMs"]) == ("complete", "private", 0)
+    assert "add_memory" in {tool["name"] for tool in listed["tools"]}
+    arguments = {"text": "Sent at 2026-07-28", "user_id": "alice", "infer": False}
+    result = modern(client, "tools/call", {"name": "add_memory", "arguments": arguments}).json()["result"]
+    assert result["resultType"] == "complete" and result["isError"] is False
+    assert result["structuredContent"]["results"][0]["memory"] == "Sent at 2026-07-28"
+    assert SERVER_INFO_META_KEY in result["_meta"]
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "meta", "headers", "status", "code", "words"),
+    [
+        ("tools/list", None, None, {}, 400, INVALID_PARAMS, "params._meta must be an object"),
+        ("tools/list", None, {PROTOCOL_VERSION_META_KEY: MODERN}, {}, 400, INVALID_PARAMS, "clientCapabilities"),
+        ("tools/list", None, ENVELOPE, {"HTTP_MCP_METHOD": "tools/call"}, 400, HEADER_MISMATCH, "mcp-method"),
+        (
+            "tools/call",
+            {"name": "list_events", "arguments": {}},
+            ENVELOPE,
+            {"HTTP_MCP_NAME": "add_memory"},
+            400,
+            HEADER_MISMATCH,
+            "mcp-name",
+        ),
+        (
+            "tools/list",
+            None,
+            {**ENVELOPE, PROTOCOL_VERSION_META_KEY: "2025-11-25"},
+            {},
+            400,
+            HEADER_MISMATCH,
+            "mcp-protocol-version",
+        ),
+        ("initialize", INITIALIZE["params"], ENVELOPE, {}, 404, METHOD_NOT_FOUND, "server/discover"),
+        ("ping", None, ENVELOPE, {}, 404, METHOD_NOT_FOUND, "server/discover"),
+        ("tools/call", {"name": "nope", "arguments": {}}, ENVELOPE, {}, 400, INVALID_PARAMS, "Unknown tool"),
+    ],
+)
+def test_a_2026_request_the_transport_refuses_says_why(client, method, params, meta, headers, status, code, words):
+    response = modern(client, method, params, meta=meta, **headers)
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["id"] == 7 and body["error"]["code"] == code
+    assert words in body["error"]["message"]
+
+
+def test_a_2026_notification_gets_202(client):
+    body = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}
+    assert post(client, body, HTTP_MCP_PROTOCOL_VERSION=MODERN).status_code == 202
 
 
 def test_a_missing_accept_header_is_accepted(client):
