@@ -16,9 +16,11 @@ import httpx2
 import pytest
 from django.test import Client
 from django.utils import timezone
+from mcp.client import Client as McpClient
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.auth import oauth2 as sdk_oauth2
 from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from mcp_server.tests.test_client import mcp_session
@@ -143,6 +145,27 @@ def test_the_mcp_client_logs_in_with_oauth_and_acts_as_the_account_that_allowed_
     assert grant.resource == mcp_url
     # Only digests are stored.
     assert storage.tokens.access_token not in {grant.access_digest, grant.refresh_digest}
+
+
+def test_the_sdks_client_logs_in_with_oauth_and_speaks_the_2026_protocol(
+    live_server, mcp_url, member, admin_key, embedder
+):
+    # The high-level Client (its default mode) asks server/discover first: that request gets the 401 that starts
+    # the login, and the rest goes at 2026-07-28, no initialize.
+    person = Person(live_server.url, member)
+    provider = provider_for(mcp_url, person, MemoryStorage())
+
+    async def main():
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=120) as http,
+            McpClient(streamable_http_client(mcp_url, http_client=http)) as client,
+        ):
+            added = await tool(client, "add_memory", text="Logged in at 2026-07-28", infer=False, user_id="alice")
+            return client.protocol_version, added
+
+    version, added = anyio.run(main)
+    assert version == "2026-07-28" and len(person.pages) == 1
+    assert Memory.objects.get(pk=added["results"][0]["id"]).account_id == member.account.pk
 
 
 def test_when_the_access_token_expires_the_client_refreshes_it_without_asking_the_person_again(
