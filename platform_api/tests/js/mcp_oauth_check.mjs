@@ -1,9 +1,17 @@
 // The official TypeScript MCP SDK's own OAuth (what mcp-remote, the MCP Inspector and other TypeScript clients
 // use) against a live mem0server: MCP_URL, and SESSION, a dashboard session of the account that allows the client.
 // The consent page is read and Allow pressed as a person would; prints what the tools answered, as JSON.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// SDK=v2: the SDK v2 (@modelcontextprotocol/client, protocol 2026-07-28, negotiated as its "auto" mode does)
+// instead of v1 (@modelcontextprotocol/sdk).
+const V2 = process.env.SDK === "v2";
+const { Client, StreamableHTTPClientTransport, UnauthorizedError } = V2
+  ? await import("@modelcontextprotocol/client")
+  : {
+      ...(await import("@modelcontextprotocol/sdk/client/index.js")),
+      ...(await import("@modelcontextprotocol/sdk/client/auth.js")),
+      ...(await import("@modelcontextprotocol/sdk/client/streamableHttp.js")),
+    };
+const OPTIONS = V2 ? { versionNegotiation: { mode: "auto" } } : {};
 
 const MCP_URL = new URL(process.env.MCP_URL);
 const REDIRECT = "http://127.0.0.1:33419/callback"; // the client's own listener: never reached, read from Location
@@ -60,7 +68,7 @@ async function allow(url) {
 }
 
 const provider = new MemoryProvider();
-let client = new Client({ name: "ts-oauth-check", version: "1.0.0" });
+let client = new Client({ name: "ts-oauth-check", version: "1.0.0" }, OPTIONS);
 let transport = new StreamableHTTPClientTransport(MCP_URL, { authProvider: provider });
 try {
   await client.connect(transport);
@@ -71,14 +79,15 @@ try {
 const { code, page } = await allow(provider.authorizationUrl);
 await transport.finishAuth(code);
 
-client = new Client({ name: "ts-oauth-check", version: "1.0.0" });
+client = new Client({ name: "ts-oauth-check", version: "1.0.0" }, OPTIONS);
 transport = new StreamableHTTPClientTransport(MCP_URL, { authProvider: provider });
 await client.connect(transport);
+const version = client.getNegotiatedProtocolVersion?.() ?? transport.protocolVersion;
 const text = async (name, args) => JSON.parse((await client.callTool({ name, arguments: args })).content[0].text);
 const added = await text("add_memory", { text: "I review pull requests in the morning", infer: false, user_id: "alice" });
 const listed = await text("get_memories", { filters: { user_id: "alice" } });
 await client.close();
 console.log(JSON.stringify({
-  added, listed, client_id: provider.info.client_id, scope: provider.saved.scope,
+  added, listed, version, client_id: provider.info.client_id, scope: provider.saved.scope,
   named: page.includes("TypeScript check"),
 }));
