@@ -9,8 +9,11 @@ from oauth.services import AUTH_METHODS, GRANT_TYPES, KNOWN_SCOPES, READ_SCOPE, 
 
 
 def issuer(request) -> str:
-    """This server as an authorization server: its origin (no trailing slash, so both metadata name it alike)."""
-    return request.build_absolute_uri("/").rstrip("/")
+    """This server as an authorization server: its origin with the root path, `https://host/`, as both metadata
+    name it and every authorization answer carries it (`iss`, RFC 9207). Clients compare that `iss` as a string:
+    the Python MCP SDK with the issuer as pydantic writes a root URL (ending in "/"), the TypeScript SDK v2 with the
+    issuer as written, so only this form satisfies both. Its RFC 8414 metadata URL is the same as without the "/"."""
+    return request.build_absolute_uri("/")
 
 
 def mcp_resource(request) -> str:
@@ -55,4 +58,6 @@ def server_metadata(request) -> dict:
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         # A client_id may be the https URL of the client's metadata (oauth/client_metadata.py).
         "client_id_metadata_document_supported": True,
+        # Every authorization answer, refusals included, names the issuer (RFC 9207: against mix-up attacks).
+        "authorization_response_iss_parameter_supported": True,
     }

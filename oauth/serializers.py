@@ -97,3 +97,4 @@ class ServerMetadataSerializer(serializers.Serializer):
     token_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
     revocation_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
     client_id_metadata_document_supported = serializers.BooleanField()
+    authorization_response_iss_parameter_supported = serializers.BooleanField()

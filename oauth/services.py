@@ -72,13 +72,23 @@ class AuthorizeError(OAuthError):
     """A refused authorization request. `redirect_uri` set: the answer goes back to the client there (RFC 6749
     §4.1.2.1); unset (unknown client, unregistered redirect URI): only the person in the browser is told."""
 
-    def __init__(self, error: str, description: str, *, redirect_uri: str | None = None, state: str | None = None):
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        issuer: str = "",
+    ):
         super().__init__(error, description)
         self.redirect_uri = redirect_uri
         self.state = state
+        self.issuer = issuer
 
     def redirect_url(self) -> str:
-        return with_query(self.redirect_uri, {"error": self.error, "error_description": self.description}, self.state)
+        answer = {"error": self.error, "error_description": self.description}
+        return with_query(self.redirect_uri, answer, self.state, self.issuer)
 
 
 def _acts(grant: OAuthGrant) -> bool:
@@ -94,11 +104,12 @@ def _new(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def with_query(uri: str, params: dict[str, str], state: str | None) -> str:
-    """The redirect URI with the answer's parameters added to its query (which it may already have)."""
+def with_query(uri: str, params: dict[str, str], state: str | None, issuer: str) -> str:
+    """The redirect URI with an authorization answer's parameters added to its query (which it may already have):
+    the client's state, and the issuer (`iss`, RFC 9207), so a client talking to several servers knows whose it is."""
     if state is not None:
         params = {**params, "state": state}
-    return uri + ("&" if urlsplit(uri).query else "?") + urlencode(params)
+    return uri + ("&" if urlsplit(uri).query else "?") + urlencode({**params, "iss": issuer})
 
 
 # --- Registration --------------------------------------------------------------------------------------------------
@@ -220,6 +231,7 @@ class AuthorizationRequest:
     code_challenge: str
     resource: str
     scope: str
+    issuer: str
 
     @property
     def read_only(self) -> bool:
@@ -272,9 +284,10 @@ def resource_matches(given: str, resource: str) -> bool:
     return (a.scheme.lower(), a.netloc.lower(), a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
 
 
-def authorization_check(params, *, resource: str) -> AuthorizationRequest:
+def authorization_check(params, *, resource: str, issuer: str) -> AuthorizationRequest:
     """Check an authorization request's parameters (GET query or the consent form's POST). The first problems
-    (client, redirect URI) are the browser's to show; later ones go back to the client's redirect URI."""
+    (client, redirect URI) are the browser's to show; later ones go back to the client's redirect URI. `resource`:
+    this server's MCP endpoint; `issuer`: this server as the metadata names it (oauth.discovery)."""
     if any("\x00" in params.get(name, "") for name in params):
         raise AuthorizeError("invalid_request", "The request holds a NUL character, which no parameter may.")
     client_id = params.get("client_id")
@@ -298,7 +311,7 @@ def authorization_check(params, *, resource: str) -> AuthorizationRequest:
     state = params.get("state")
 
     def refuse(error: str, description: str):
-        return AuthorizeError(error, description, redirect_uri=given, state=state)
+        return AuthorizeError(error, description, redirect_uri=given, state=state, issuer=issuer)
 
     if params.get("response_type") != "code":
         raise refuse("unsupported_response_type", "response_type must be code.")
@@ -321,6 +334,7 @@ def authorization_check(params, *, resource: str) -> AuthorizationRequest:
         code_challenge=challenge,
         resource=resource,
         scope=granted_scope(params.get("scope")),
+        issuer=issuer,
     )
 
 
@@ -339,7 +353,7 @@ def authorization_approve(*, user: User, request: AuthorizationRequest, read_onl
         code_expires_at=timezone.now() + CODE_LIFETIME,
         token_generation=user.token_generation,
     )
-    return with_query(request.redirect_uri, {"code": code}, request.state)
+    return with_query(request.redirect_uri, {"code": code}, request.state, request.issuer)
 
 
 def authorization_deny(request: AuthorizationRequest) -> str:
@@ -349,6 +363,7 @@ def authorization_deny(request: AuthorizationRequest) -> str:
         "The account owner did not allow access.",
         redirect_uri=request.redirect_uri,
         state=request.state,
+        issuer=request.issuer,
     )
     return refusal.redirect_url()
 

@@ -75,6 +75,7 @@ def two_accounts(alice, bob, make_memory):
                 "code_challenge_method": "S256",
             },
             resource="http://testserver/mcp",
+            issuer="http://testserver/",
         ),
     )
     OAuthGrant.objects.update(refresh_expires_at=timezone.now() + timedelta(days=1))  # as if its code was used

@@ -14,7 +14,7 @@ from dashboard.access import account_required
 from dashboard.middleware import POLICY
 from mem0server.exceptions import NotFound
 from oauth import services
-from oauth.discovery import mcp_resource
+from oauth.discovery import issuer, mcp_resource
 from oauth.services import AuthorizeError
 
 # The query of an authorization request, carried through the consent form unchanged.
@@ -45,7 +45,7 @@ def authorize(request):
     """GET: the consent page for an authorization request; POST: the answer, sent back to the client."""
     params = request.POST if request.method == "POST" else request.GET
     try:
-        checked = services.authorization_check(params, resource=mcp_resource(request))
+        checked = services.authorization_check(params, resource=mcp_resource(request), issuer=issuer(request))
     except AuthorizeError as exc:
         # Told to the person, never sent on by itself: anyone may register a client, so a refused request must not
         # make this page redirect a browser to wherever that client named (RFC 9700 §4.11.2). Where the answer can

@@ -88,7 +88,9 @@ class Person:
         query = parse_qs(urlsplit(self.redirected_to).query)
         if "error" in query:
             raise RuntimeError(query["error_description"][0])
-        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        # What the client's own listener reads off the redirect, the issuer included (RFC 9207).
+        iss = query.get("iss", [None])[0]
+        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=iss)
 
 
 def provider_for(mcp_url: str, person: Person, storage: MemoryStorage) -> OAuthClientProvider:

@@ -29,6 +29,9 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a long passphrase"
 REDIRECT = "https://connector.example/callback"
 MCP = "http://testserver/mcp"
+# The metadata's issuer, also sent as `iss` with every authorization answer (RFC 9207). A root issuer ends in "/":
+# the Python MCP SDK compares iss with the issuer as pydantic writes a root URL, the TypeScript SDK v2 as written.
+ISSUER = "http://testserver/"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
@@ -59,11 +62,13 @@ def authorize_query(client_id: str, challenge: str, **extra) -> dict:
 
 
 def approve(browser: Client, query: dict) -> dict:
-    """Press Allow on the consent page; the redirect's query (code, state)."""
+    """Press Allow on the consent page; the redirect's query (code, state, and iss: RFC 9207)."""
     response = browser.post("/dashboard/oauth/authorize/", query | {"decision": "allow"})
     assert response.status_code == 302, response.content
     assert response["Location"].startswith(REDIRECT + "?")
-    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+    answer = {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+    assert answer["iss"] == ISSUER
+    return answer
 
 
 def code_form(user, client_id: str) -> dict:
@@ -110,12 +115,13 @@ def test_mcp_without_credentials_points_at_metadata_that_leads_to_every_endpoint
     assert url == "http://testserver/.well-known/oauth-protected-resource/mcp"
     resource = client.get(urlsplit(url).path).json()
     assert resource["resource"] == MCP
-    assert resource["authorization_servers"] == ["http://testserver"]
+    assert resource["authorization_servers"] == [ISSUER]
     assert client.get("/.well-known/oauth-protected-resource").json() == resource
     server = client.get("/.well-known/oauth-authorization-server")
     assert server["Cache-Control"] == "no-store"
     server = server.json()
-    assert server["issuer"] == "http://testserver"
+    assert server["issuer"] == ISSUER
+    assert server["authorization_response_iss_parameter_supported"] is True
     assert server["code_challenge_methods_supported"] == ["S256"]
     assert server["authorization_endpoint"] == "http://testserver/dashboard/oauth/authorize/"
     for name in ("token_endpoint", "registration_endpoint", "revocation_endpoint"):
@@ -236,7 +242,7 @@ def test_other_problems_are_shown_with_a_link_back_to_the_client_never_a_redirec
     back = html.unescape(re.search(r'href="([^"]+)" id="back-to-app"', response.content.decode()).group(1))
     query = parse_qs(urlsplit(back).query)
     assert back.startswith(REDIRECT + "?")
-    assert (query["error"], query["state"]) == ([error], ["s-123"])
+    assert (query["error"], query["state"], query["iss"]) == ([error], ["s-123"], [ISSUER])
     assert says in query["error_description"][0]
 
 
@@ -245,7 +251,7 @@ def test_deny_tells_the_client_and_grants_nothing(member, admin_key):
     query = authorize_query(client_id, pkce()[1])
     response = logged_in(member).post("/dashboard/oauth/authorize/", query | {"decision": "deny"})
     answer = parse_qs(urlsplit(response["Location"]).query)
-    assert (answer["error"], answer["state"]) == (["access_denied"], ["s-123"])
+    assert (answer["error"], answer["state"], answer["iss"]) == (["access_denied"], ["s-123"], [ISSUER])
     assert not OAuthGrant.objects.exists()
 
 

@@ -64,7 +64,7 @@ async function allow(url) {
   });
   if (answer.status !== 302) throw new Error(`consent answered ${answer.status}: ${await answer.text()}`);
   const back = new URL(answer.headers.get("location"));
-  return { code: back.searchParams.get("code"), page: html };
+  return { callback: back.searchParams, page: html };
 }
 
 const provider = new MemoryProvider();
@@ -76,8 +76,9 @@ try {
 } catch (error) {
   if (!(error instanceof UnauthorizedError)) throw error;
 }
-const { code, page } = await allow(provider.authorizationUrl);
-await transport.finishAuth(code);
+const { callback, page } = await allow(provider.authorizationUrl);
+// v2 reads the callback's query whole (it checks iss, RFC 9207); v1 takes the code.
+await transport.finishAuth(V2 ? callback : callback.get("code"));
 
 client = new Client({ name: "ts-oauth-check", version: "1.0.0" }, OPTIONS);
 transport = new StreamableHTTPClientTransport(MCP_URL, { authProvider: provider });
