@@ -6,6 +6,7 @@ test_client.py drives the server with the official `mcp` client.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -294,3 +295,29 @@ def test_a_utf8_scope_header_agrees_with_the_same_id_in_the_query(client):
 def test_mcp_is_not_in_the_openapi_schema(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/mcp" not in paths and "/mcp/" not in paths
+
+
+def test_no_2026_request_however_malformed_is_a_server_error(client):
+    """Every pairing of odd envelopes, methods, params and headers: each answer is a JSON-RPC one, never a 5xx."""
+    metas = [
+        None,
+        "x",
+        {},
+        {PROTOCOL_VERSION_META_KEY: None, CLIENT_CAPABILITIES_META_KEY: {}},
+        {PROTOCOL_VERSION_META_KEY: 5, CLIENT_CAPABILITIES_META_KEY: {}},
+        {PROTOCOL_VERSION_META_KEY: MODERN, CLIENT_CAPABILITIES_META_KEY: None, CLIENT_INFO_META_KEY: 5},
+        {PROTOCOL_VERSION_META_KEY: "\x00", CLIENT_CAPABILITIES_META_KEY: {}},
+        ENVELOPE,
+    ]
+    methods = ["server/discover", "tools/list", "tools/call", "initialize", "resources/list", "\x00"]
+    params = [None, [], {"name": 5}, {"name": "add_memory", "arguments": 5}, {"name": "list_events", "arguments": {}}]
+    headers = [{}, {"HTTP_MCP_NAME": "=?base64?!!?="}, {"HTTP_MCP_NAME": "=?base64?bGlzdF9ldmVudHM=?="}]
+    answers = set()
+    for meta, method, param, header in itertools.product(metas, methods, params, headers):
+        body = {"jsonrpc": "2.0", "id": 7, "method": method}
+        if param is not None:
+            body["params"] = {**param, "_meta": meta} if isinstance(param, dict) else param
+        response = post(client, body, HTTP_MCP_PROTOCOL_VERSION=MODERN, HTTP_MCP_METHOD=method, **header)
+        assert response.status_code < 500, (body, header, response.content)
+        answers.add((response.status_code, "result" in response.json()))
+    assert {(200, True), (400, False), (404, False)} <= answers
