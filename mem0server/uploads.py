@@ -16,8 +16,6 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.urls import reverse
 
-LARGE_UPLOAD_LIMIT_NAME = "IMPORT_MAX_BYTES"
-
 
 def takes_large_uploads(method: str, path: str) -> bool:
     """Whether this request line may carry a body over MAX_REQUEST_BYTES (for a logged-in account)."""
