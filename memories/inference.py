@@ -180,26 +180,30 @@ def memories_add_inferred(
     said_at: datetime | None = None,
     includes: str | None = None,
     excludes: str | None = None,
+    facts: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Mem0's add with infer=true: facts extracted and reconciled with the scope's memories by the LLM; with a
     catalog of `categories` (name → description), the memories it adds or rewrites are tagged from it. `said_at`:
     when the messages were sent (services.memories_add), the day the LLM reads relative dates against. `includes`
-    and `excludes`: what the extraction keeps to and leaves out (prompts.extraction)."""
+    and `excludes`: what the extraction keeps to and leaves out (prompts.extraction). `facts` given (the caller's
+    deduced memories): no extraction, only the reconciliation."""
     runtime = server_config_current()
     llm = _llm(runtime, "infer=true")
     embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
-    today = timezone.localdate()
-    system, user = prompts.extraction(
-        messages=messages,
-        context=_session_context(account, scope),
-        today=timezone.localdate(said_at) if said_at else today,
-        occurred_at=occurred_at,
-        about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
-        custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
-        includes=includes,
-        excludes=excludes,
-    )
-    facts = llm.complete_json(system=system, user=user, parse=parse_facts)
+    if facts is None:
+        system, user = prompts.extraction(
+            messages=messages,
+            context=_session_context(account, scope),
+            today=timezone.localdate(said_at),
+            occurred_at=occurred_at,
+            about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
+            custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
+            includes=includes,
+            excludes=excludes,
+        )
+        facts = llm.complete_json(system=system, user=user, parse=parse_facts)
+    else:
+        facts = list(dict.fromkeys(facts))
     # From here to the write, one add of the scope at a time (the extraction above runs side by side).
     with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
         operations: list[Operation] = []

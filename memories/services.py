@@ -264,6 +264,7 @@ def memories_add(
     said_at: datetime | None = None,
     includes: str | None = None,
     excludes: str | None = None,
+    deduced: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Add memories from messages and return Mem0's result items.
 
@@ -276,6 +277,8 @@ def memories_add(
     catalog, memories/categories.py) tags what inference writes. `said_at` is when the messages were sent (a
     queued add's request; default now): without a `timestamp`, the times a text names ("yesterday") are read
     from it, not from when a worker gets to the add. `includes` and `excludes` narrow what inference extracts.
+    `deduced`: facts the caller already drew from the messages, stored instead of them (one memory each); with
+    inference they are reconciled with the scope's memories, not extracted again.
     """
     from memories import inference  # it builds on the helpers below
 
@@ -296,8 +299,10 @@ def memories_add(
         return inference.memory_add_procedural(**llm_kwargs)
     if infer and inference.llm_available():
         return inference.memories_add_inferred(
-            **llm_kwargs, categories=categories, includes=includes, excludes=excludes
+            **llm_kwargs, categories=categories, includes=includes, excludes=excludes, facts=deduced
         )
+    if deduced:
+        messages = [Message(role="user", content=fact) for fact in deduced]
     # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text), and
     # a long one sentence by sentence too (memories/sentences.py).
     embedded = embed_memories(get_embedder(), [(m.content, timestamp) for m in messages])

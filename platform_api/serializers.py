@@ -155,9 +155,20 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
         "add takes messages, filters (or user_id, agent_id, app_id, run_id), metadata, infer, async_mode, "
         "custom_instructions, agent_custom_instructions, includes, excludes, custom_categories, timestamp, "
         "observation_date, observation_datetime, timezone, expiration_date, output_format, enable_graph, "
-        "temporal_reasoning, immutable, structured_data_schema, prompt_profile_id, org_id and project_id."
+        "temporal_reasoning, immutable, structured_data_schema, prompt_profile_id, deduced_memories, org_id and "
+        "project_id."
     )
     messages = MessagesField()
+    deduced_memories = serializers.ListField(
+        child=StrictCharField(max_length=MAX_MESSAGE_LENGTH),
+        required=False,
+        allow_null=True,
+        allow_empty=False,
+        max_length=settings.MAX_MESSAGES_PER_ADD,
+        help_text="Facts already drawn from the messages (OpenClaw's memory_add sends them): stored instead of the "
+        "messages, one memory each; with infer the LLM reconciles them with the scope's memories without "
+        "extracting.",
+    )
     filters = ObjectField(
         required=False, allow_null=True, help_text="The scope ids of the new memories, e.g. {'user_id': 'alice'}."
     )
@@ -264,6 +275,14 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
                 field.run_validation(item)
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError({key: exc.detail}) from None
+        return value
+
+    def validate_deduced_memories(self, value):
+        if value and sum(map(len, value)) > settings.MAX_ADD_CHARS:
+            raise serializers.ValidationError(
+                f"The facts hold {sum(map(len, value))} characters together; at most {settings.MAX_ADD_CHARS} per "
+                "request are allowed (MAX_ADD_CHARS): send them in several requests."
+            )
         return value
 
     def validate(self, attrs):

@@ -167,6 +167,7 @@ ADD_FIELDS = (
     "custom_categories",
     "includes",
     "excludes",
+    "deduced_memories",
 )
 
 
@@ -207,6 +208,7 @@ def memories_add_payload(
         said_at=said_at,
         includes=payload.get("includes"),
         excludes=payload.get("excludes"),
+        deduced=payload.get("deduced_memories"),
         # What inferred memories are tagged from: the add's custom_categories, the project's, else the defaults.
         categories=catalog(payload.get("custom_categories") or (project.custom_categories if project else None))
         if infer

@@ -237,6 +237,11 @@ def test_v1_add_answers_a_bare_list_unless_output_format_is_v1_1_as_mem0s_older_
         ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": "yesterday"}, "timestamp"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "timestamp": 1700000000.5}, "Math.floor(Date.now() / 1000)"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "expiration_date": "soon"}, "expiration_date"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": "Likes tea"}, "deduced_memories"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": []}, "deduced_memories"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": ["Likes tea", " "]}, "blank"),
+        ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": [{"fact": "x"}]}, "deduced_memories"),
+        ({"messages": "Hi", "user_id": "a", "deduced_memories": ["x" * 100_000, "y" * 100_000, "z"]}, "MAX_ADD"),
     ],
 )
 def test_a_bad_add_is_a_400_saying_what_is_wrong(token_client, body, says):

@@ -98,6 +98,39 @@ def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
     ]
 
 
+@pytest.mark.parametrize("async_mode", [True, False])
+def test_deduced_memories_are_stored_as_given_one_memory_each_not_the_messages(client, async_mode):
+    # OpenClaw's memory_add sends the facts its agent drew up beside the conversation they came from.
+    answer = client.add(
+        [{"role": "user", "content": "Likes green tea\nLives in Lisbon"}],
+        filters={"user_id": "alice"},
+        infer=False,
+        deduced_memories=["Likes green tea", "Lives in Lisbon"],
+        metadata={"category": "identity"},
+        source="OPENCLAW",
+        async_mode=async_mode,
+    )
+    results = added(client, answer) if async_mode else answer["results"]
+    assert [(r["event"], r["memory"]) for r in results] == [("ADD", "Likes green tea"), ("ADD", "Lives in Lisbon")]
+    listed = client.get_all(filters={"user_id": "alice"})["results"]
+    assert sorted((m["memory"], m["metadata"]["category"]) for m in listed) == [
+        ("Likes green tea", "identity"),
+        ("Lives in Lisbon", "identity"),
+    ]
+    assert [m["memory"] for m in client.search("Which city?", filters={"user_id": "alice"}, top_k=1)["results"]] == [
+        "Lives in Lisbon"
+    ]
+
+
+def test_with_inference_deduced_memories_skip_the_extraction_and_are_reconciled(client, llm_on):
+    added(client, client.add("I eat meat.", filters={"user_id": "alice"}))  # extracted: "I eat meat."
+    llm_on.decide = lambda stored, facts: [{"id": stored[0]["id"], "event": "UPDATE", "text": "Is vegetarian"}]
+    answer = client.add("I gave up meat.", filters={"user_id": "alice"}, deduced_memories=["Is vegetarian"])
+    assert [(r["event"], r["memory"]) for r in added(client, answer)] == [("UPDATE", "Is vegetarian")]
+    assert len(llm_on.chat_calls("extract")) == 1  # the first add's only
+    assert [m["memory"] for m in client.get_all(filters={"user_id": "alice"})["results"]] == ["Is vegetarian"]
+
+
 def test_project_custom_instructions_reach_the_extraction_prompt(client, llm_on):
     client.update_project(custom_instructions="Only extract food preferences.")
     assert client.get_project(fields=["custom_instructions"]) == {
