@@ -1,0 +1,85 @@
+"""Mem0's own integrations that take a base URL, unchanged, against a live server: OpenClaw's plugin (npm
+@mem0/openclaw-mem0) and n8n's node (npm @mem0/n8n-nodes-mem0), both pinned in platform_api/tests/js/package.json
+and driven by check scripts there (`make test` installs them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from accounts.models import User
+from apikeys.services import apikey_create
+from memories.models import Memory
+from platform_api.tests.node_sdk import run_node_check
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JS = Path(__file__).parent / "js"
+
+
+def run_openclaw(mode: str, host: str) -> tuple[User, dict]:
+    owner = User.objects.create_user(email=f"openclaw-{mode}@example.com", name="OpenClaw")
+    key = apikey_create(user=owner, label="openclaw")[1]
+    return owner, run_node_check(JS / "openclaw_check.mjs", mode, host=host, key=key)
+
+
+def memories_of(step: dict) -> list[str]:
+    return sorted(m["memory"] for m in step["details"].get("memories", []))
+
+
+def assert_the_tools_and_recall_worked(report: dict, owner: User) -> None:
+    assert report["tools"] == [
+        "memory_add",
+        "memory_delete",
+        "memory_event_list",
+        "memory_event_status",
+        "memory_get",
+        "memory_list",
+        "memory_search",
+        "memory_update",
+    ]
+    assert memories_of(report["listed"]) == ["Likes green tea", "Lives in Lisbon"]
+    assert memories_of(report["search"]) == ["Lives in Lisbon"]
+    assert "Lives in Lisbon" in report["get"]["text"]
+    assert report["update"]["details"]["action"] == "updated"
+    assert report["got"]["details"]["memory"]["memory"] == "Lives in Porto"
+    assert "Status: SUCCEEDED" in report["event"]["text"]
+    assert "- Lives in Porto" in report["recall"]["prependContext"]
+    assert report["deleted"]["details"]["action"] == "deleted"
+    assert report["deleteAll"]["details"]["action"] == "deleted_all"
+    assert report["empty"]["details"]["count"] == 0
+    assert not Memory.objects.filter(account=owner).exists()
+    assert not [line for line in report["logs"] if "failed" in line]
+
+
+def test_openclaws_plugin_remembers_recalls_and_captures_through_the_llm(
+    live_server, admin_key, embedder, worker, llm_on
+):
+    llm_on.facts = lambda messages: [
+        fact
+        for role, content in messages
+        if role == "user"
+        for fact in (content.split(" and ") if "green tea" in content else [content])
+    ]
+    llm_on.categorize = lambda catalog, texts: [[catalog[0]["name"]] for _ in texts]
+    owner, report = run_openclaw("default", live_server.url)
+
+    assert_the_tools_and_recall_worked(report, owner)
+    # The plugin's extraction instructions and its category catalog (identity first) reached the LLM.
+    extract, categorize = llm_on.chat_calls("extract")[0], llm_on.chat_calls("categorize")[0]
+    assert extract.body["messages"][0]["content"].startswith("Your Task: Extract durable, actionable facts")
+    assert '"name": "identity"' in categorize.body["messages"][-1]["content"]
+    assert [m["categories"] for m in report["listed"]["details"]["memories"]] == [["identity"], ["identity"]]
+    # After the turn, the conversation was captured: the user's words, not the assistant's.
+    assert memories_of(report["afterCapture"]) == [
+        "I started learning the cello last month and I practise every evening after work.",
+        "Likes green tea",
+        "Lives in Porto",
+    ]
+
+
+def test_openclaws_plugin_in_skills_mode_stores_its_facts_as_given(live_server, admin_key, embedder, worker):
+    owner, report = run_openclaw("skills", live_server.url)
+    assert report["add"]["text"].startswith("Stored 2 fact(s) [identity]")
+    assert_the_tools_and_recall_worked(report, owner)
