@@ -83,3 +83,32 @@ def test_openclaws_plugin_in_skills_mode_stores_its_facts_as_given(live_server, 
     owner, report = run_openclaw("skills", live_server.url)
     assert report["add"]["text"].startswith("Stored 2 fact(s) [identity]")
     assert_the_tools_and_recall_worked(report, owner)
+
+
+def test_n8ns_node_adds_searches_pages_changes_and_deletes(live_server, admin_key, embedder, worker):
+    owner = User.objects.create_user(email="n8n@example.com", name="n8n")
+    key = apikey_create(user=owner, label="n8n")[1]
+    report = run_node_check(JS / "n8n_check.mjs", "memory", host=live_server.url, key=key)
+
+    assert report["credentialTest"]["status"] == "ok"
+    # Each add waited for its queued event (the node polls GET /v1/event/{id}/) and hands back what was stored.
+    assert [(r["event"], r["memory"]) for r in report["added"]] == [("ADD", "I moved to Lisbon last spring")]
+    assert [(r["event"], r["memory"]) for r in report["addedToo"]] == [("ADD", "I drink green tea every morning")]
+    [found] = report["searched"]
+    assert (found["memory"], found["metadata"]) == ("I moved to Lisbon last spring", {"workflow": "onboarding"})
+    # "Return All" pages through with page_size 1 until the answer has no next page.
+    assert sorted(m["memory"] for m in report["pagedAll"]) == [
+        "I drink green tea every morning",
+        "I moved to Lisbon last spring",
+    ]
+    assert [m["memory"] for m in report["pageTwo"]] == ["I moved to Lisbon last spring"]
+    assert report["got"][0]["id"] == found["id"]
+    assert report["updated"][0]["memory"] == "I moved to Porto last spring"
+    assert report["deleted"] == [{"message": "Memory deleted successfully!"}]
+    assert report["gone"]["httpCode"] == "404"
+    # The node shows a 400's detail, which says what is wrong.
+    assert report["refused"]["httpCode"] == "400"
+    assert "user_id: Must not contain whitespace." in report["refused"]["description"]
+    assert list(Memory.objects.filter(account=owner).values_list("text", flat=True)) == [
+        "I drink green tea every morning"
+    ]
