@@ -66,6 +66,9 @@ OUTPUT_FORMATS = ("v1.0", "v1.1")
 # client send source, older clients version (Python's get_all(version=...)) and org_name / project_name (the
 # TypeScript client's older project names). Any other field the options do not name is a 400 naming it.
 SENT_ALONG = ("source", "version", "org_name", "project_name")
+# Mastra's Mem0 integration (npm @mastra/mem0) spreads its client's own options into every add and search: the key
+# (the header's, which is what authenticates), the host, and the client's organization and project. Ignored.
+CLIENT_OPTIONS = ("apiKey", "host", "organizationName", "projectName", "organizationId", "projectId")
 
 
 def output_format_field(help_text: str = OUTPUT_FORMAT_HELP) -> serializers.ChoiceField:
@@ -150,7 +153,7 @@ def refuse_set(message: str):
 class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
     # The SDKs send add's keyword arguments as they are: a misspelt one (metdata) was dropped and the memory stored
     # without it. Older clients send api_version beside version.
-    sent_along = (*SENT_ALONG, "api_version")
+    sent_along = (*SENT_ALONG, *CLIENT_OPTIONS, "api_version")
     takes = (
         "add takes messages, filters (or user_id, agent_id, app_id, run_id), metadata, infer, async_mode, "
         "custom_instructions, agent_custom_instructions, includes, excludes, custom_categories, timestamp, "
@@ -521,7 +524,7 @@ class PlatformMemoryPageSerializer(serializers.Serializer):
 class PlatformSearchRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectRefSerializer):
     # As get_all's: the SDKs send every keyword argument in the body, and one ignored here (limit, a misspelt top_k)
     # answered ten results as if it had been applied.
-    sent_along = SENT_ALONG
+    sent_along = (*SENT_ALONG, *CLIENT_OPTIONS)
     takes = (
         "search takes query, filters, top_k (or limit), threshold, rerank, fields, categories, metadata, "
         "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id."

@@ -10,6 +10,7 @@ import pytest
 from django.utils.timezone import now
 from rest_framework.test import APIClient
 
+from apikeys.services import apikey_create
 from conftest import ADMIN
 from memories.models import SessionMessage
 from memories.tests.fake_openai import llm_configured
@@ -248,6 +249,17 @@ def test_a_bad_add_is_a_400_saying_what_is_wrong(token_client, body, says):
     response = token_client.post("/v3/memories/add/", body, format="json")
     assert response.status_code == 400
     assert says in response.json()["detail"]
+
+
+def test_a_key_in_the_body_as_mastras_integration_sends_it_is_ignored_not_a_credential(anon_client, member):
+    key = apikey_create(user=member, label="mastra")[1]
+    body = {"messages": "Hi", "user_id": "alice", "infer": False, "apiKey": key, "host": "http://testserver"}
+    assert anon_client.post("/v1/memories/", body, format="json").status_code == 401
+    search = {"query": "Hi", "filters": {"user_id": "alice"}, "apiKey": key, "host": "http://testserver"}
+    assert anon_client.post("/v2/memories/search/", search, format="json").status_code == 401
+    anon_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert anon_client.post("/v1/memories/", body, format="json").status_code == 200
+    assert anon_client.post("/v2/memories/search/", search, format="json").status_code == 200
 
 
 def test_a_valid_timestamp_is_accepted(token_client):

@@ -112,3 +112,17 @@ def test_n8ns_node_adds_searches_pages_changes_and_deletes(live_server, admin_ke
     assert list(Memory.objects.filter(account=owner).values_list("text", flat=True)) == [
         "I drink green tea every morning"
     ]
+
+
+def test_mastras_integration_remembers_and_finds(live_server, admin_key, embedder):
+    # It spreads its client's options (apiKey, host) into each add and search: a 400 naming them, before.
+    owner = User.objects.create_user(email="mastra@example.com", name="Mastra")
+    key = apikey_create(user=owner, label="mastra")[1]
+    report = run_node_check(JS / "mastra_check.mjs", "memory", host=live_server.url, key=key)
+
+    assert report["created"].endswith("\n\nI moved to Lisbon last spring\nI drink green tea every morning")
+    assert report["found"].endswith("\n\nI moved to Lisbon last spring")
+    assert sorted(Memory.objects.filter(account=owner).values_list("user_id", "text")) == [
+        ("mastra-user", "I drink green tea every morning"),
+        ("mastra-user", "I moved to Lisbon last spring"),
+    ]
