@@ -71,6 +71,14 @@ SENT_ALONG = ("source", "version", "org_name", "project_name")
 CLIENT_OPTIONS = ("apiKey", "host", "organizationName", "projectName", "organizationId", "projectId")
 
 
+def enable_graph_field() -> serializers.BooleanField:
+    """Mem0's graph memory switch, which clients send on add, get_all and search (Flowise's Mem0 node always sends
+    false): accepted, and changes nothing, as no graph is kept here (answers carry no relations)."""
+    return serializers.BooleanField(
+        required=False, allow_null=True, help_text="Accepted and ignored: no graph is kept (no relations)."
+    )
+
+
 def output_format_field(help_text: str = OUTPUT_FORMAT_HELP) -> serializers.ChoiceField:
     """Mem0's two output formats: any other value answered a bare list to a caller who may have meant "v1.1"."""
     return serializers.ChoiceField(
@@ -231,9 +239,7 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
         help_text="The IANA zone observation_date and an observation_datetime without an offset are in; UTC if not "
         "given.",
     )
-    enable_graph = serializers.BooleanField(
-        required=False, allow_null=True, help_text="Accepted and ignored (as Mem0's v3 API does): no graph is kept."
-    )
+    enable_graph = enable_graph_field()
     temporal_reasoning = serializers.BooleanField(
         required=False,
         allow_null=True,
@@ -437,8 +443,9 @@ class PlatformListRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProject
     sent_along = SENT_ALONG
     takes = (
         "get_all takes filters, page, page_size, start_date, end_date, categories, keywords, metadata, fields, "
-        "show_expired, latest_only, output_format, org_id and project_id."
+        "show_expired, latest_only, output_format, enable_graph, org_id and project_id."
     )
+    enable_graph = enable_graph_field()
     filters = ObjectField(
         required=False,
         allow_null=True,
@@ -527,8 +534,10 @@ class PlatformSearchRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProje
     sent_along = (*SENT_ALONG, *CLIENT_OPTIONS)
     takes = (
         "search takes query, filters, top_k (or limit), threshold, rerank, fields, categories, metadata, "
-        "show_expired, keyword_search, reference_date, latest_only, output_format, org_id and project_id."
+        "show_expired, keyword_search, reference_date, latest_only, output_format, enable_graph, org_id and "
+        "project_id."
     )
+    enable_graph = enable_graph_field()
     # The OSS /search limit: the same setting and message on every front door.
     query = StrictCharField(
         max_length=settings.MAX_QUERY_CHARS,
@@ -642,11 +651,13 @@ class QueryFiltersField(serializers.CharField):
         if len(text) > MAX_QUERY_FILTERS:
             raise serializers.ValidationError(f"Must be at most {MAX_QUERY_FILTERS} characters.")
         if text.startswith("[object "):
-            # What JavaScript's URLSearchParams makes of an object: the TypeScript client's deleteAll({filters}).
+            # What JavaScript's URLSearchParams makes of an object: the TypeScript client's deleteAll({filters}), and
+            # its 2.x getAll's options (Flowise's Mem0 node passes empty filters and metadata).
             raise serializers.ValidationError(
-                f"Got {text[:40]!r}, a JavaScript object written as text, not the filters: the TypeScript client's "
-                "deleteAll cannot send filters. Pass the scope ids instead, deleteAll({userId: 'alice'}), or send "
-                'filters as JSON text, e.g. filters={"user_id": "alice"}.'
+                f"Got {text[:40]!r}, a JavaScript object written as text, not the filters: the TypeScript client "
+                'puts its options in the query string here (deleteAll; getAll in 2.x unless api_version is "v2", '
+                "which sends them as JSON). Pass the scope ids instead, deleteAll({userId: 'alice'}), give getAll "
+                'api_version "v2", or send filters as JSON text, e.g. filters={"user_id": "alice"}.'
             )
         try:
             value = json_loads(text)
@@ -747,6 +758,7 @@ class PlatformListV1QuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
     filters = QueryFiltersField(required=False, help_text="JSON, as on DELETE /v1/memories/.")
     output_format = output_format_field('"v1.0" or "v1.1"; either way the answer is a list.')
     version = StrictCharField(required=False, max_length=16, help_text="Accepted; ignored.")
+    enable_graph = enable_graph_field()
 
     def validate(self, attrs):
         # A filter this route ignored (Mem0's reference lists metadata, categories, keywords) would answer more
@@ -754,8 +766,8 @@ class PlatformListV1QuerySerializer(ScopeMixin, PlatformProjectRefSerializer):
         unknown_params_refuse(
             self.initial_data,
             self.fields,
-            takes=f"GET /v1/memories/ takes {SCOPE_NAMES}, filters, page, page_size, limit, org_id and project_id; "
-            "for metadata, categories or dates use POST /v3/memories/ (get_all with filters).",
+            takes=f"GET /v1/memories/ takes {SCOPE_NAMES}, filters, page, page_size, limit, enable_graph, org_id "
+            "and project_id; for metadata, categories or dates use POST /v3/memories/ (get_all with filters).",
         )
         # One of them alone answered a list all the same, page_size ignored or page counted in `limit`s.
         if ("page" in attrs) != ("page_size" in attrs):

@@ -1,6 +1,7 @@
-"""Mem0's own integrations that take a base URL, unchanged, against a live server: OpenClaw's plugin (npm
-@mem0/openclaw-mem0) and n8n's node (npm @mem0/n8n-nodes-mem0), both pinned in platform_api/tests/js/package.json
-and driven by check scripts there (`make test` installs them)."""
+"""Integrations built on Mem0's Platform API that take a base URL, unchanged, against a live server: Mem0's OpenClaw
+plugin (npm @mem0/openclaw-mem0) and n8n node (npm @mem0/n8n-nodes-mem0), Mastra's integration (npm @mastra/mem0) and
+Mem0's LangChain.js memory (npm @mem0/community, @langchain/community's Mem0Memory), pinned in
+platform_api/tests/js/package.json and driven by check scripts there (`make test` installs them)."""
 
 from __future__ import annotations
 
@@ -126,3 +127,32 @@ def test_mastras_integration_remembers_and_finds(live_server, admin_key, embedde
         ("mastra-user", "I drink green tea every morning"),
         ("mastra-user", "I moved to Lisbon last spring"),
     ]
+
+
+def run_langchain(part: str, host: str) -> tuple[User, dict]:
+    owner = User.objects.create_user(email=f"{part}@example.com", name="LangChain")
+    key = apikey_create(user=owner, label=part)[1]
+    return owner, run_node_check(JS / "langchain_check.mjs", part, host=host, key=key)
+
+
+@pytest.mark.parametrize("part", ["plain", "options-v2"])
+def test_langchains_mem0_memory_saves_a_turn_and_loads_it_back(live_server, admin_key, embedder, part):
+    # With options (enable_graph false beside the user id) its search and list were a 400, before.
+    owner, report = run_langchain(part, live_server.url)
+    assert report["errors"] == []
+    assert report["searched"].endswith("\n\nI moved to Lisbon last spring\nLisbon is lovely in spring!")
+    assert sorted(report["listed"].split("\n\n\n")[1].splitlines()) == [
+        "I moved to Lisbon last spring",
+        "Lisbon is lovely in spring!",
+    ]
+    assert set(Memory.objects.filter(account=owner).values_list("user_id", flat=True)) == {f"memory-{part}"}
+
+
+def test_langchains_mem0_memory_with_object_options_is_told_how_to_list(live_server, admin_key, embedder):
+    # Without api_version "v2" the 2.x client writes the options' filters and metadata objects into the list's
+    # query as "[object Object]": nothing the server can honour, so that list is refused saying what to set.
+    _, report = run_langchain("options", live_server.url)
+    assert report["searched"].endswith("\n\nI moved to Lisbon last spring\nLisbon is lovely in spring!")
+    assert report["listed"] == ""
+    [error] = report["errors"]
+    assert error.startswith("Error loading memories: ValidationError") and 'give getAll api_version \\"v2\\"' in error

@@ -131,6 +131,13 @@ def test_with_inference_deduced_memories_skip_the_extraction_and_are_reconciled(
     assert [m["memory"] for m in client.get_all(filters={"user_id": "alice"})["results"]] == ["Is vegetarian"]
 
 
+def test_enable_graph_as_mem0s_graph_memory_guide_passes_it_is_taken_and_changes_nothing(client):
+    add_plain(client, "Lives in Lisbon")
+    found = client.search("Where does the user live?", filters={"user_id": "alice"}, enable_graph=True)
+    listed = client.get_all(filters={"user_id": "alice"}, enable_graph=True)
+    assert [m["memory"] for m in found["results"]] == ["Lives in Lisbon"] == [m["memory"] for m in listed["results"]]
+
+
 def test_project_custom_instructions_reach_the_extraction_prompt(client, llm_on):
     client.update_project(custom_instructions="Only extract food preferences.")
     assert client.get_project(fields=["custom_instructions"]) == {
