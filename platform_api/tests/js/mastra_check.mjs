@@ -4,18 +4,9 @@
 // @mastra/core, is an empty class here. Prints what the integration handed back as one JSON line.
 //
 //   MEM0_HOST=http://127.0.0.1:8000 MEM0_API_KEY=m0sk_… node mastra_check.mjs
-import { register } from "node:module";
+import { standIn } from "./stand_in.mjs";
 
-register(
-  "data:text/javascript," +
-    encodeURIComponent(`
-      export async function resolve(specifier, context, next) {
-        if (specifier === "@mastra/core/integration") {
-          return { shortCircuit: true, url: "data:text/javascript,export class Integration {}" };
-        }
-        return next(specifier, context);
-      }`),
-);
+standIn("@mastra/core/integration", "export class Integration {}");
 
 const { Mem0Integration } = await import("@mastra/mem0");
 

@@ -5,18 +5,9 @@
 // the part of OpenClaw's plugin API the plugin calls. Prints what each step handed back as one JSON line.
 //
 //   MEM0_HOST=http://127.0.0.1:8000 MEM0_API_KEY=m0sk_… node openclaw_check.mjs <default|skills>
-import { register } from "node:module";
+import { standIn } from "./stand_in.mjs";
 
-register(
-  "data:text/javascript," +
-    encodeURIComponent(`
-      export async function resolve(specifier, context, next) {
-        if (specifier === "openclaw/plugin-sdk/plugin-entry") {
-          return { shortCircuit: true, url: "data:text/javascript,export const definePluginEntry = (entry) => entry;" };
-        }
-        return next(specifier, context);
-      }`),
-);
+standIn("openclaw/plugin-sdk/plugin-entry", "export const definePluginEntry = (entry) => entry;");
 
 const { default: plugin } = await import("@mem0/openclaw-mem0");
 
