@@ -29,6 +29,7 @@ from accounts.models import User
 from apikeys.services import apikey_create
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
+from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -356,7 +357,7 @@ def copied(page: Page, snippet: str) -> str:
     return page.evaluate("navigator.clipboard.readText()")
 
 
-def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_and_curl_as_they_are(
+def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_openclaw_and_curl_as_they_are(
     page, make_user, live_server
 ):
     make_user("ada@example.com", password=PASSWORD)
@@ -421,6 +422,17 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_and_curl_
     is_error, answer = apart(run, server["url"], server["headers"], search)
     assert not is_error, answer
     assert answer["results"][0]["memory"] == "I drink green tea every morning"
+    # Mem0's OpenClaw plugin, given the page's configuration as it is, finds it too.
+    openclaw = json.loads(copied(page, "connect-openclaw"))["plugins"]["entries"]["openclaw-mem0"]
+    assert openclaw["enabled"]
+    report = run_node_check(
+        NODE_MODULES.parent / "openclaw_check.mjs",
+        "snippet",
+        host="",
+        key="",
+        OPENCLAW_CONFIG=json.dumps(openclaw["config"]),
+    )
+    assert [m["memory"] for m in report["search"]["details"]["memories"]] == ["I drink green tea every morning"]
 
 
 def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secret_shown_once(

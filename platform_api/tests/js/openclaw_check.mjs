@@ -5,6 +5,8 @@
 // the part of OpenClaw's plugin API the plugin calls. Prints what each step handed back as one JSON line.
 //
 //   MEM0_HOST=http://127.0.0.1:8000 MEM0_API_KEY=m0sk_… node openclaw_check.mjs <default|skills>
+//   OPENCLAW_CONFIG='<the plugin entry's config, as the dashboard gives it>' node openclaw_check.mjs snippet
+// (snippet: that configuration as it is, then one search for what alice drinks)
 import { standIn } from "./stand_in.mjs";
 
 standIn("openclaw/plugin-sdk/plugin-entry", "export const definePluginEntry = (entry) => entry;");
@@ -17,7 +19,7 @@ const tools = {};
 const hooks = {};
 const logs = [];
 const api = {
-  pluginConfig: {
+  pluginConfig: (mode === "snippet" && JSON.parse(process.env.OPENCLAW_CONFIG)) || {
     mode: "platform",
     apiKey: process.env.MEM0_API_KEY,
     baseUrl: process.env.MEM0_HOST,
@@ -53,6 +55,11 @@ async function listUntil(count) {
 }
 
 const out = { tools: Object.keys(tools).sort(), hooks: Object.keys(hooks).sort() };
+if (mode === "snippet") {
+  out.search = await run("memory_search", { query: "What does alice drink?" });
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 // Skills mode sends the facts as they are; otherwise their text goes through the LLM's extraction.
 out.add = await run(
   "memory_add",
