@@ -1,6 +1,7 @@
 """Integrations built on Mem0's Platform API that take a base URL, unchanged, against a live server: Mem0's OpenClaw
-plugin (npm @mem0/openclaw-mem0) and n8n node (npm @mem0/n8n-nodes-mem0), Mastra's integration (npm @mastra/mem0) and
-Mem0's LangChain.js memory (npm @mem0/community, @langchain/community's Mem0Memory), pinned in
+plugin (npm @mem0/openclaw-mem0), n8n node (npm @mem0/n8n-nodes-mem0), LangChain.js memory (npm @mem0/community,
+@langchain/community's Mem0Memory) and Vercel AI SDK provider (npm @mem0/vercel-ai-provider), and Mastra's
+integration (npm @mastra/mem0), pinned in
 platform_api/tests/js/package.json and driven by check scripts there (`make test` installs them)."""
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import pytest
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from events.models import Event
 from memories.models import Memory
+from memories.tests.fake_openai import FakeOpenAI
 from platform_api.tests.node_sdk import run_node_check
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,3 +159,28 @@ def test_langchains_mem0_memory_with_object_options_is_told_how_to_list(live_ser
     assert report["listed"] == ""
     [error] = report["errors"]
     assert error.startswith("Error loading memories: ValidationError") and 'give getAll api_version \\"v2\\"' in error
+
+
+def test_the_vercel_ai_sdk_provider_adds_finds_and_hands_the_model_the_memories(
+    live_server, admin_key, embedder, worker
+):
+    owner = User.objects.create_user(email="vercel@example.com", name="Vercel")
+    key = apikey_create(user=owner, label="vercel")[1]
+    with FakeOpenAI() as model:
+        report = run_node_check(
+            JS / "vercel_check.mjs", "memory", host=live_server.url, key=key, FAKE_OPENAI_URL=model.url
+        )
+        [call] = model.chat_calls()
+
+    assert report["added"]["status"] == "PENDING"
+    assert [m["memory"] for m in report["got"]] == ["I moved to Lisbon last spring"]
+    assert report["retrieved"].endswith("Memory: I moved to Lisbon last spring\n\n")
+    assert [m["memory"] for m in report["searched"]["results"]] == ["I moved to Lisbon last spring"]
+    # The wrapped model was asked with the memory in its system message, and the answer names it as a source.
+    system, user = call.body["messages"]
+    assert system["role"] == "system" and "Memory: I moved to Lisbon last spring" in system["content"]
+    assert user == {"role": "user", "content": "Which city do I live in?"}
+    assert report["sources"] == ["I moved to Lisbon last spring"]
+    # The wrapper added the prompt too (queued, as each add of its).
+    prompts = [e.payload["messages"] for e in Event.objects.filter(account=owner).order_by("created_at")]
+    assert prompts[1] == [{"role": "user", "content": "Which city do I live in?"}]

@@ -1,0 +1,34 @@
+// Mem0's Vercel AI SDK provider (npm @mem0/vercel-ai-provider, pinned in package.json with the `ai` package it plugs
+// into), unchanged, with this server as the `host` of its memory functions and of its model wrapper. The model it
+// wraps is OpenAI's chat model pointed at FAKE_OPENAI_URL (the suite's scripted OpenAI-wire server). Prints what
+// each step handed back as one JSON line.
+//
+//   MEM0_HOST=http://127.0.0.1:8000 MEM0_API_KEY=m0sk_… FAKE_OPENAI_URL=http://127.0.0.1:9/v1 node vercel_check.mjs
+import { addMemories, createMem0, getMemories, retrieveMemories, searchMemories } from "@mem0/vercel-ai-provider";
+import { generateText } from "ai";
+
+const config = { host: process.env.MEM0_HOST, mem0ApiKey: process.env.MEM0_API_KEY, user_id: "vercel-user" };
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const out = {};
+out.added = await addMemories([{ role: "user", content: [{ type: "text", text: "I moved to Lisbon last spring" }] }], config);
+// The add is queued on this server (as on Mem0's): search until the worker has stored it, for at most 60 s.
+for (let tries = 0; tries < 120; tries++) {
+  out.got = await getMemories("Which city did I move to?", config);
+  if (out.got.length) break;
+  await sleep(500);
+}
+out.retrieved = await retrieveMemories("Which city did I move to?", config);
+out.searched = await searchMemories("Which city did I move to?", config);
+
+// A model wrapped by createMem0: the prompt is added here, the memories found go to the model first.
+const mem0 = createMem0({
+  provider: "openai",
+  apiKey: "sk-test",
+  config: { baseURL: process.env.FAKE_OPENAI_URL },
+  mem0ApiKey: process.env.MEM0_API_KEY,
+  mem0Config: { host: process.env.MEM0_HOST, user_id: "vercel-user" },
+});
+const answer = await generateText({ model: mem0.chat("gpt-test"), prompt: "Which city do I live in?" });
+out.text = answer.text;
+out.sources = answer.sources.map((source) => source.providerMetadata?.mem0?.memoriesText ?? null);
+console.log(JSON.stringify(out));
