@@ -75,6 +75,8 @@ def test_openclaws_plugin_remembers_recalls_and_captures_through_the_llm(
     assert extract.body["messages"][0]["content"].startswith("Your Task: Extract durable, actionable facts")
     assert '"name": "identity"' in categorize.body["messages"][-1]["content"]
     assert [m["categories"] for m in report["listed"]["details"]["memories"]] == [["identity"], ["identity"]]
+    assert memories_of(report["identity"]) == ["Lives in Lisbon"]
+    assert report["goals"]["details"]["count"] == 0
     # After the turn, the conversation was captured: the user's words, not the assistant's.
     assert memories_of(report["afterCapture"]) == [
         "I started learning the cello last month and I practise every evening after work.",

@@ -67,6 +67,11 @@ out.add = await run(
 );
 out.listed = await listUntil(2);
 out.search = await run("memory_search", { query: "Which city does the user live in?", limit: 1 });
+if (mode === "default") {
+  // The LLM filed both under the plugin's first category (identity), none under goals: a filter on goals finds none.
+  out.identity = await run("memory_search", { query: "Which city does the user live in?", categories: ["identity"] });
+  out.goals = await run("memory_search", { query: "Which city does the user live in?", categories: ["goals"] });
+}
 const found = out.search.details?.memories?.[0] ?? {};
 out.get = await run("memory_get", { memoryId: found.id });
 out.update = await run("memory_update", { memoryId: found.id, text: "Lives in Porto" });
