@@ -27,6 +27,7 @@ from mem0server.serializers import (
 )
 from mem0server.text import unstorable_json
 from memories.filters import WILDCARD, required_scope
+from memories.inference import MAX_FACTS, MAX_MEMORY_CHARS
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
     HISTORY_MAX_PAGE_SIZE,
@@ -299,10 +300,31 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
         if not filters:
             raise serializers.ValidationError(f"One of {SCOPE_NAMES} is required (in filters).")
         attrs["scope"] = filters
+        if attrs["infer"] and attrs.get("deduced_memories"):
+            inferred_facts_check(attrs["deduced_memories"])
         observed = observation_time(attrs)
         if observed is not None:
             attrs["timestamp"] = observed
         return attrs
+
+
+def inferred_facts_check(facts: list[str]) -> None:
+    """With inference, deduced memories go to the LLM as extracted facts do: no more of them, and none longer."""
+    if len(facts) > MAX_FACTS:
+        raise serializers.ValidationError(
+            {
+                "deduced_memories": f"Has {len(facts)} facts; with infer at most {MAX_FACTS} (as many as an extraction "
+                "keeps): send them in several adds, or with infer false to store them as they are."
+            }
+        )
+    for index, fact in enumerate(facts):
+        if len(fact) > MAX_MEMORY_CHARS:
+            raise serializers.ValidationError(
+                {
+                    "deduced_memories": f"Fact {index} has {len(fact)} characters; with infer at most "
+                    f"{MAX_MEMORY_CHARS} (as an extracted fact), or infer false to store it as it is."
+                }
+            )
 
 
 def observation_time(attrs: dict) -> str | None:

@@ -243,6 +243,8 @@ def test_v1_add_answers_a_bare_list_unless_output_format_is_v1_1_as_mem0s_older_
         ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": ["Likes tea", " "]}, "blank"),
         ({"messages": "Hi", "filters": {"user_id": "a"}, "deduced_memories": [{"fact": "x"}]}, "deduced_memories"),
         ({"messages": "Hi", "user_id": "a", "deduced_memories": ["x" * 100_000, "y" * 100_000, "z"]}, "MAX_ADD"),
+        ({"messages": "Hi", "user_id": "a", "deduced_memories": ["Likes tea"] * 51}, "with infer at most 50"),
+        ({"messages": "Hi", "user_id": "a", "deduced_memories": ["Likes tea", "x" * 2001]}, "Fact 1 has 2001"),
     ],
 )
 def test_a_bad_add_is_a_400_saying_what_is_wrong(token_client, body, says):
