@@ -73,8 +73,8 @@ CLIENT_OPTIONS = ("apiKey", "host", "organizationName", "projectName", "organiza
 
 
 def enable_graph_field() -> serializers.BooleanField:
-    """Mem0's graph memory switch, which clients send on add, get_all and search (Flowise's Mem0 node always sends
-    false): accepted, and changes nothing, as no graph is kept here (answers carry no relations)."""
+    """Mem0's graph memory switch, which clients send on add, get_all and search (Mem0's graph memory guide does, and
+    Flowise's memory options): accepted, and changes nothing, as no graph is kept here (answers carry no relations)."""
     return serializers.BooleanField(
         required=False, allow_null=True, help_text="Accepted and ignored: no graph is kept (no relations)."
     )
@@ -674,7 +674,7 @@ class QueryFiltersField(serializers.CharField):
             raise serializers.ValidationError(f"Must be at most {MAX_QUERY_FILTERS} characters.")
         if text.startswith("[object "):
             # What JavaScript's URLSearchParams makes of an object: the TypeScript client's deleteAll({filters}), and
-            # its 2.x getAll's options (Flowise's Mem0 node passes empty filters and metadata).
+            # its 2.x getAll's object options (a LangChain.js Mem0Memory's filters or metadata).
             raise serializers.ValidationError(
                 f"Got {text[:40]!r}, a JavaScript object written as text, not the filters: the TypeScript client "
                 'puts its options in the query string here (deleteAll; getAll in 2.x unless api_version is "v2", '
