@@ -7,6 +7,7 @@ waiting coroutine and a socket, never one of the threads Django runs views in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 
@@ -14,6 +15,11 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from mem0server import uploads
+
+# Bodies over MAX_REQUEST_BYTES (a logged-in account's Import page upload, up to IMPORT_MAX_BYTES) read at once by one
+# worker: another waits for its turn before more of it is read, so a member sending many holds one in memory, not
+# each of them.
+LARGE_BODIES_AT_ONCE = 1
 
 
 def app_concurrency() -> int:
@@ -25,14 +31,22 @@ def app_concurrency() -> int:
 class BufferedApp:
     """Reads each HTTP request's body in full (bounded by MAX_REQUEST_BYTES, or IMPORT_MAX_BYTES for a file a
     logged-in account sends to the Import page: mem0server.uploads) before the application sees it, and runs at
-    most `concurrency` requests in the application at once. `run_blocking` runs the session check that allows a
-    larger body (a database read) off the event loop: WSGIBridge.run_blocking, on the threads requests use."""
+    most `concurrency` requests in the application at once, and one such larger body at a time
+    (LARGE_BODIES_AT_ONCE). `run_blocking` runs the session check that allows a larger body (a database read) off
+    the event loop: WSGIBridge.run_blocking, on the threads requests use."""
 
     def __init__(self, app, *, concurrency: int, run_blocking=None) -> None:
         self.app = app
         self.concurrency = concurrency
         self.run_blocking = run_blocking or asyncio.to_thread
-        self._slots: asyncio.Semaphore | None = None  # made in the worker's event loop, on first use
+        # Made in the worker's event loop, on first use.
+        self._slots: asyncio.Semaphore | None = None
+        self._large: asyncio.Semaphore | None = None
+
+    def _large_turn(self) -> asyncio.Semaphore:
+        if self._large is None:
+            self._large = asyncio.Semaphore(LARGE_BODIES_AT_ONCE)
+        return self._large
 
     async def _limit_beyond(self, scope) -> int:
         """The body limit once a body is past MAX_REQUEST_BYTES: larger only where mem0server.uploads allows it."""
@@ -49,6 +63,10 @@ class BufferedApp:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        async with contextlib.AsyncExitStack() as large:  # held, for a larger body, until the application is done
+            await self._buffered(scope, receive, send, large)
+
+    async def _buffered(self, scope, receive, send, large: contextlib.AsyncExitStack) -> None:
         limit = settings.MAX_REQUEST_BYTES
         declared = _content_length(scope)
         if declared is not None and declared > limit:
@@ -56,6 +74,7 @@ class BufferedApp:
             if declared > limit:
                 await _too_large(send, scope.get("path", ""), limit)
                 return
+            await large.enter_async_context(self._large_turn())  # before a byte of it is read
         chunks: list[bytes] = []
         size, asked = 0, limit > settings.MAX_REQUEST_BYTES
         while True:
@@ -66,6 +85,8 @@ class BufferedApp:
             size += len(chunk)
             if size > limit and not asked:
                 limit, asked = await self._limit_beyond(scope), True
+                if limit > settings.MAX_REQUEST_BYTES:
+                    await large.enter_async_context(self._large_turn())
             if size > limit:
                 await _too_large(send, scope.get("path", ""), limit)
                 return

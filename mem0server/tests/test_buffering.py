@@ -150,3 +150,51 @@ def test_a_logged_in_account_may_send_the_import_page_up_to_import_max_bytes(set
         status, seen, page = answer(scope, body[:9], body[9:])
         assert (status, seen) == (413, [])
         assert "10 bytes" in page or "MAX_REQUEST_BYTES" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_large_upload_at_a_time_is_read_while_other_requests_go_on(settings, make_user):
+    # A member sending many Import page uploads at once held each in memory, IMPORT_MAX_BYTES apiece.
+    settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 10, 30
+    session = logged_in(make_user("ada@example.com")).cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())
+
+    def upload(*headers):
+        return {**http_scope(cookie, *headers), "path": "/dashboard/imports/"}
+
+    async def scenario():
+        hold = asyncio.Event()
+        app = Recorder(hold)
+        buffered = BufferedApp(app, concurrency=4)
+        declared, chunked, small = client(b"x" * 25), client(b"y" * 9, b"y" * 16), client(b"{}")
+        read = {"declared": 0, "chunked": 0}
+
+        def counting(name, receive):
+            async def counted():
+                read[name] += 1
+                return await receive()
+
+            return counted
+
+        first = asyncio.create_task(buffered(upload((b"content-length", b"25")), *client(b"z" * 25)[:2]))
+        others = [
+            asyncio.create_task(
+                buffered(upload((b"content-length", b"25")), counting("declared", declared[0]), declared[1])
+            ),
+            asyncio.create_task(buffered(upload(), counting("chunked", chunked[0]), chunked[1])),
+            asyncio.create_task(buffered(http_scope(), small[0], small[1])),
+        ]
+        while app.running < 2:  # the first upload and the small request reach the application
+            await asyncio.sleep(0.01)
+        during = dict(read), [message["body"] for _, message in app.seen]
+        hold.set()
+        await asyncio.gather(first, *others)
+        return during, app.most, sorted(message["body"] for _, message in app.seen)
+
+    (read, seen), most, everything = asyncio.run(scenario())
+    # While the first upload is in the application, the declared one has not been read at all, the chunked one no
+    # further than MAX_REQUEST_BYTES allows anyone; the small request was served beside it.
+    assert read["declared"] == 0 and read["chunked"] <= 2
+    assert sorted(seen) == [b"z" * 25, b"{}"]
+    assert most == 2
+    assert everything == [b"x" * 25, b"y" * 25, b"z" * 25, b"{}"]
