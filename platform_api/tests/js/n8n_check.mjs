@@ -65,22 +65,18 @@ async function execute(parameters) {
 const out = {};
 // The credential's Test button.
 out.credentialTest = await httpRequest(credentialType.test.request);
-out.added = await execute({
-  resource: "memory",
-  operation: "add",
-  messages: { message: [{ role: "user", content: "I moved to Lisbon last spring" }] },
-  userId: "n8n-user",
-  addFields: { infer: false, metadata: '{"workflow": "onboarding"}' },
-  waitForCompletion: true,
-});
-out.addedToo = await execute({
-  resource: "memory",
-  operation: "add",
-  messages: { message: [{ role: "user", content: "I drink green tea every morning" }] },
-  userId: "n8n-user",
-  addFields: { infer: false },
-  waitForCompletion: true,
-});
+// The add operation as the node's editor holds it: one user message, the fields under "Additional Fields".
+const add = (content, addFields, userId = "n8n-user") =>
+  execute({
+    resource: "memory",
+    operation: "add",
+    messages: { message: [{ role: "user", content }] },
+    userId,
+    addFields: { infer: false, ...addFields },
+    waitForCompletion: true,
+  });
+out.added = await add("I moved to Lisbon last spring", { metadata: '{"workflow": "onboarding"}' });
+out.addedToo = await add("I drink green tea every morning", {});
 out.searched = await execute({
   resource: "memory",
   operation: "search",
@@ -95,11 +91,5 @@ out.got = await execute({ resource: "memory", operation: "get", memoryId: id });
 out.updated = await execute({ resource: "memory", operation: "update", memoryId: id, text: "I moved to Porto last spring" });
 out.deleted = await execute({ resource: "memory", operation: "delete", memoryId: id });
 out.gone = await execute({ resource: "memory", operation: "get", memoryId: id });
-out.refused = await execute({
-  resource: "memory",
-  operation: "add",
-  messages: { message: [{ role: "user", content: "Stored under a bad id" }] },
-  userId: "has a space",
-  addFields: { infer: false },
-});
+out.refused = await add("Stored under a bad id", {}, "has a space");
 console.log(JSON.stringify(out));
