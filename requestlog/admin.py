@@ -16,9 +16,10 @@ class RequestLogAdmin(ReadOnlyAdmin):
         "account",
         "client_ip",
         "tool",
+        "client",
     )
     list_filter = ("status_code", "method", "auth_type", "tool")
-    search_fields = ("path", "=request_id", "=client_ip", "=tool")
+    search_fields = ("path", "=request_id", "=client_ip", "=tool", "client")
     date_hierarchy = "created_at"
     list_select_related = ("account",)
     show_full_result_count = False

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
+from apikeys.services import KEY_PREFIX
 from mem0server.middleware import request_id_var
 from requestlog.writer import Row, writer
 
@@ -52,6 +55,30 @@ def _text(value: str, limit: int) -> str:
     return value[:limit].replace("\x00", "\ufffd")
 
 
+# A key of this server's, should a caller put one where it names itself: never stored.
+KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
+
+
+def _client(request) -> str:
+    """Who called, as the caller names itself: Mem0's SDKs send X-Mem0-Client (their stack, "mem0-python/2.2.1"),
+    integrations a source (X-Mem0-Source, or `source` in the query: OPENCLAW, N8N, CLI); other callers their
+    User-Agent. Printable, without keys, at most 128 characters."""
+    meta = request.META
+    source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request)
+    named = " ".join(part.strip() for part in (source, meta.get("HTTP_X_MEM0_CLIENT", "")) if part.strip())
+    text = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", (named or meta.get("HTTP_USER_AGENT", ""))[:512])
+    return "".join(char if char.isprintable() else "\ufffd" for char in text)[:128]
+
+
+def _query_source(request) -> str:
+    if "source=" not in request.META.get("QUERY_STRING", ""):
+        return ""
+    try:
+        return request.GET.get("source", "")
+    except SuspiciousOperation:  # a query Django will not parse (too many fields): the view said so already
+        return ""
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -83,5 +110,6 @@ class RequestLogMiddleware:
                 request_id=request_id_var.get()[:128],
                 created_at=timezone.now(),
                 tool=_text(getattr(response, TOOL_ATTRIBUTE, ""), 64),
+                client=_client(request),
             )
         )

@@ -27,6 +27,13 @@ class RequestLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
     tool = models.CharField(max_length=64, blank=True, default="", help_text="The MCP tool called (POST /mcp).")
+    client = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="Who called, as the caller says: Mem0's SDKs' X-Mem0-Client (mem0-python/2.2.1), an integration's "
+        "source (X-Mem0-Source, or source in the query: OPENCLAW, N8N), else the User-Agent.",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

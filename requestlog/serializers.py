@@ -26,5 +26,6 @@ class RequestLogSerializer(serializers.ModelSerializer):
             "user_id",
             "request_id",
             "tool",
+            "client",
             "created_at",
         ]

@@ -48,6 +48,7 @@ class Row(NamedTuple):
     request_id: str
     created_at: datetime
     tool: str = ""
+    client: str = ""
 
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:

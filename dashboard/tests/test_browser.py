@@ -256,6 +256,7 @@ def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, li
     page.get_by_role("button", name="Apply").click()
     log = page.locator("#request-log tbody tr")
     expect(log).to_have_count(2)
+    expect(log.first.locator("td").nth(6)).to_have_text(re.compile(r"^Python-urllib/"))  # the caller's client
     shot(page, "11-requests-errors-only")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from importlib.metadata import version as package_version
 
 import pytest
 from mem0 import AsyncMemoryClient, MemoryClient
@@ -17,6 +18,7 @@ from memories.categories import DEFAULTS as DEFAULT_CATEGORIES
 from memories.models import Memory
 from memories.tests.fake_openai import as_json, error
 from platform_api import services
+from requestlog.models import RequestLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,6 +138,12 @@ def test_enable_graph_as_mem0s_graph_memory_guide_passes_it_is_taken_and_changes
     found = client.search("Where does the user live?", filters={"user_id": "alice"}, enable_graph=True)
     listed = client.get_all(filters={"user_id": "alice"}, enable_graph=True)
     assert [m["memory"] for m in found["results"]] == ["Lives in Lisbon"] == [m["memory"] for m in listed["results"]]
+
+
+def test_the_request_log_names_the_sdk_that_called(client):
+    client.search("tea", filters={"user_id": "alice"})
+    row = RequestLog.objects.filter(path="/v3/memories/search/").latest("id")
+    assert row.client == f"mem0-python/{package_version('mem0ai')}"
 
 
 def test_project_custom_instructions_reach_the_extraction_prompt(client, llm_on):

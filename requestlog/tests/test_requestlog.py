@@ -58,6 +58,25 @@ def test_odd_paths_and_forged_addresses_are_stored_safely(api_client, settings):
     assert rows == [("/memories/a\ufffdb", None), ("/memories", "203.0.113.7")]
 
 
+def test_each_call_names_its_client_as_the_caller_names_itself(api_client):
+    calls = [
+        {"HTTP_X_MEM0_CLIENT": "crewai/1.2, mem0-python/2.2.1"},  # Mem0's SDKs: their stack
+        {"HTTP_X_MEM0_SOURCE": "OPENCLAW", "HTTP_X_MEM0_CLIENT": "mem0-js/3.0.7"},
+        {"QUERY_STRING": "source=N8N"},  # n8n's node, in the query
+        {"HTTP_USER_AGENT": "claude-code/2.1 (cli)"},
+        {"HTTP_USER_AGENT": "evil\x00\x1b[31m " + "m0sk_" + "A" * 43 + " " + "x" * 200},
+        {},
+    ]
+    for headers in calls:
+        api_client.get("/memories", {"user_id": "alice"} if "QUERY_STRING" not in headers else None, **headers)
+    clients = list(RequestLog.objects.order_by("id").values_list("client", flat=True))
+    assert clients[:4] == ["crewai/1.2, mem0-python/2.2.1", "OPENCLAW mem0-js/3.0.7", "N8N", "claude-code/2.1 (cli)"]
+    # Printable, no key, at most 128 characters; nothing when the caller says nothing.
+    assert clients[4].startswith("evil\ufffd\ufffd[31m m0sk_… xxx") and len(clients[4]) == 128
+    assert clients[5] == ""
+    assert api_client.get("/requests?limit=6").json()[3]["client"] == "N8N"  # newest first
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_bad_row_does_not_cost_the_batch(settings):
     settings.REQUEST_LOG_BACKGROUND = True
