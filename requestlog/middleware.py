@@ -67,6 +67,8 @@ def _client(request) -> str:
     source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request)
     named = " ".join(part.strip() for part in (source, meta.get("HTTP_X_MEM0_CLIENT", "")) if part.strip())
     text = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", (named or meta.get("HTTP_USER_AGENT", ""))[:512])
+    if text.isprintable():
+        return text[:128]
     return "".join(char if char.isprintable() else "\ufffd" for char in text)[:128]
 
 
