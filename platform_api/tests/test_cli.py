@@ -1,11 +1,13 @@
-"""Mem0's official CLI (`mem0`, PyPI mem0-cli, pinned in requirements-dev.txt) against a live server: each command
-runs as its own process, as a user types it, with MEM0_BASE_URL and MEM0_API_KEY and a home directory of its own.
-What it sends, over plain HTTP: test_cli_requests.py ."""
+"""Mem0's official CLI (`mem0`, PyPI mem0-cli, pinned in requirements-dev.txt; its npm twin @mem0/cli, pinned in
+platform_api/tests/js/package.json, where said) against a live server: each command runs as its own process, as a
+user types it, with MEM0_BASE_URL and MEM0_API_KEY and a home directory of its own. What it sends, over plain HTTP:
+test_cli_requests.py ."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +18,17 @@ from accounts.models import User
 from apikeys.services import apikey_create
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
+from platform_api.tests.node_sdk import NODE_MODULES
+
+NODE_CLI = NODE_MODULES / "@mem0" / "cli" / "dist" / "index.js"
+# Without it each npm CLI command lingers 5 s after its answer (its ping's timer): see the file.
+UNREF_TIMERS = NODE_MODULES.parent / "unref_timers.mjs"
 
 
-def mem0(server: str, key: str, home: Path, *args: str) -> subprocess.CompletedProcess:
+def mem0(server: str, key: str, home: Path, *args: str, npm: bool = False) -> subprocess.CompletedProcess:
     """`mem0 ARGS` with only the environment a user would set: telemetry off (else it posts to Mem0's analytics
-    host), a home of its own (it writes ~/.mem0/config.json), no agent runtime variables, no terminal."""
+    host), a home of its own (it writes ~/.mem0/config.json), no agent runtime variables, no terminal. `npm`: the
+    npm CLI, run by node."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -30,8 +38,10 @@ def mem0(server: str, key: str, home: Path, *args: str) -> subprocess.CompletedP
         "COLUMNS": "200",
         "PYTHONIOENCODING": "utf-8",
     }
-    return subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
-        [sys.executable, "-m", "mem0_cli", *args],
+    node = [shutil.which("node") or "node", "--import", UNREF_TIMERS.as_uri(), str(NODE_CLI)]
+    command = node if npm else [sys.executable, "-m", "mem0_cli"]
+    return subprocess.run(  # noqa: S603 (our interpreter or node, fixed arguments)
+        [*command, *args],
         env=env,
         stdin=subprocess.DEVNULL,  # a pipe would be read as the text to add
         capture_output=True,
@@ -43,13 +53,14 @@ def mem0(server: str, key: str, home: Path, *args: str) -> subprocess.CompletedP
 
 @pytest.fixture
 def cli(live_server, admin_key, embedder, tmp_path):
-    """Run `mem0` as the given account's user: cli(user)("search", ...) → its parsed JSON (or the process, raw=True)."""
+    """Run `mem0` as the given account's user: cli(user)("search", ...) → its parsed JSON (or the process, raw=True);
+    cli(user, npm=True) runs the npm CLI."""
 
-    def as_user(user: User):
+    def as_user(user: User, *, npm: bool = False):
         key = apikey_create(user=user, label="cli")[1]
 
         def run(*args: str, raw: bool = False, ok: bool = True):
-            done = mem0(live_server.url, key, tmp_path, *args)
+            done = mem0(live_server.url, key, tmp_path, *args, npm=npm)
             if ok:
                 assert done.returncode == 0, (args, done.stdout, done.stderr)
             return done if raw else json.loads(done.stdout)
@@ -88,6 +99,41 @@ def test_the_cli_adds_finds_lists_updates_and_deletes_a_memory(cli, worker):
 
     assert "deleted" in mem0("delete", found["id"], "--force", raw=True).stdout
     assert mem0("list", "-u", "alice", "-o", "json")["count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_npm_cli_adds_finds_lists_updates_and_deletes_a_memory(cli, worker):
+    # The same commands through the npm twin, whose JSON wraps most answers as {status, command, data}.
+    mem0 = cli(User.objects.create_user(email="cli-npm@example.com", name="CLI"), npm=True)
+
+    assert mem0("--json", "status")["data"]["connected"] is True
+    queued = mem0("add", "I moved to Lisbon last spring", "-u", "alice", "-m", '{"topic": "home"}', "-o", "json")
+    assert queued["status"] == "PENDING"
+    event = wait_for(
+        lambda: (
+            (ev := mem0("event", "status", queued["event_id"], "-o", "json")["data"])["status"] == "SUCCEEDED" and ev
+        ),
+        timeout=90,
+        what="the npm CLI's add done",
+    )
+    [result] = event["results"]
+    assert (result["event"], result["memory"], result["user_id"]) == ("ADD", "I moved to Lisbon last spring", "alice")
+    assert (
+        "ADD  I moved to Lisbon last spring  (user_id=alice)"
+        in mem0("event", "status", queued["event_id"], raw=True).stdout
+    )
+
+    [found] = mem0("search", "Lisbon", "-u", "alice", "-o", "json")
+    assert (found["id"], found["memory"]) == (result["id"], "I moved to Lisbon last spring")
+    assert [m["memory"] for m in mem0("list", "-u", "alice", "-o", "json")["data"]] == ["I moved to Lisbon last spring"]
+    assert mem0("get", found["id"], "-o", "json")["metadata"] == {"topic": "home"}
+    assert mem0("update", found["id"], "I moved to Porto", "-o", "json")["memory"] == "I moved to Porto"
+    assert mem0("--agent", "search", "Porto", "-u", "alice")["data"][0]["memory"] == "I moved to Porto"
+    assert mem0("entity", "list", "users", "-o", "json")["data"] == [{"name": "alice", "type": "user"}]
+    assert "deleted" in mem0("delete", found["id"], "--force", raw=True).stdout
+    assert mem0("list", "-u", "alice", "-o", "json")["count"] == 0
+    done = mem0("get", "not-a-uuid", raw=True, ok=False)
+    assert done.returncode == 1 and "'not-a-uuid' is not a valid memory id" in done.stderr
 
 
 @pytest.mark.django_db(transaction=True)
