@@ -169,6 +169,7 @@ class RequestFilterForm(forms.Form):
     )
     auth_type = forms.ChoiceField(required=False, choices=[("", "any")] + [(a, a) for a in AUTH_TYPES], label="Auth")
     request_id = forms.CharField(max_length=128, required=False, label="Request id")
+    client = forms.CharField(max_length=128, required=False, label="Client contains")
     window = forms.ChoiceField(
         required=False,
         choices=[("1h", "last hour"), ("6h", "last 6 hours"), ("24h", "last 24 hours")],
@@ -180,6 +181,9 @@ class RequestFilterForm(forms.Form):
 
     def clean_request_id(self):
         return self.cleaned_data["request_id"].replace("\x00", "")
+
+    def clean_client(self):
+        return self.cleaned_data["client"].replace("\x00", "")
 
 
 class ProfileForm(forms.Form):

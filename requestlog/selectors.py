@@ -49,8 +49,9 @@ def requests_search(
     status_class: str = "",
     auth_type: str = "",
     request_id: str = "",
+    client: str = "",
 ) -> list[RequestLog]:
-    """The newest calls matching every given filter (path: a substring; status class: 2xx … 5xx)."""
+    """The newest calls matching every given filter (path and client: a substring; status class: 2xx … 5xx)."""
     rows = _visible(principal)
     if errors_only:
         rows = rows.filter(status_code__gte=400)
@@ -63,6 +64,8 @@ def requests_search(
         rows = rows.filter(auth_type=auth_type)
     if request_id:
         rows = rows.filter(request_id=request_id)
+    if client:
+        rows = rows.filter(client__icontains=client)
     return list(rows.order_by("-created_at", "-id")[:limit])
 
 

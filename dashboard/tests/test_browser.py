@@ -257,6 +257,13 @@ def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, li
     log = page.locator("#request-log tbody tr")
     expect(log).to_have_count(2)
     expect(log.first.locator("td").nth(6)).to_have_text(re.compile(r"^Python-urllib/"))  # the caller's client
+    page.get_by_label("Client contains").fill("no such client")
+    page.get_by_role("button", name="Apply").click()
+    expect(log).to_have_count(1)
+    expect(log.first).to_contain_text("No requests match.")
+    page.get_by_label("Client contains").fill("python-URLLIB")
+    page.get_by_role("button", name="Apply").click()
+    expect(log).to_have_count(2)
     shot(page, "11-requests-errors-only")
 
 

@@ -67,6 +67,7 @@ def request_list(request):
             status_class=filters.get("status_class", ""),
             auth_type=filters.get("auth_type", ""),
             request_id=filters.get("request_id", ""),
+            client=filters.get("client", ""),
         )
     )
     traffic = requests_traffic(principal=request.user, window=window, bucket=bucket)

@@ -25,7 +25,9 @@ def _this_minute():
     MINUTE[:] = [timezone.now().replace(second=30, microsecond=0)]
 
 
-def log(path: str, status: int, latency: float, *, ago: timedelta, account=None, auth="api_key", rid="") -> None:
+def log(
+    path: str, status: int, latency: float, *, ago: timedelta, account=None, auth="api_key", rid="", client=""
+) -> None:
     """A logged call `ago` before the middle of the test's minute, so calls with one `ago` share a bucket."""
     RequestLog.objects.create(
         method="GET",
@@ -35,6 +37,7 @@ def log(path: str, status: int, latency: float, *, ago: timedelta, account=None,
         auth_type=auth,
         account=account,
         request_id=rid,
+        client=client,
         created_at=MINUTE[0] - ago,
     )
 
@@ -90,10 +93,12 @@ def test_a_members_traffic_and_log_hold_only_its_own_calls(member):
         ({"path": "SEARCH"}, {"c"}),
         ({"auth_type": "bearer"}, {"a"}),
         ({"request_id": "b"}, {"b"}),
+        ({"client": "MEM0-python"}, {"a"}),
+        ({"client": "n8n"}, {"b"}),
     ],
 )
 def test_the_log_filters(db, filters, expected):
-    log("/memories", 200, 1, ago=timedelta(minutes=1), auth="bearer", rid="a")
-    log("/memories/x", 404, 1, ago=timedelta(minutes=1), rid="b")
+    log("/memories", 200, 1, ago=timedelta(minutes=1), auth="bearer", rid="a", client="crewai/1.2, mem0-python/2.2.1")
+    log("/memories/x", 404, 1, ago=timedelta(minutes=1), rid="b", client="N8N")
     log("/search", 503, 1, ago=timedelta(minutes=1), rid="c")
     assert {r.request_id for r in requests_search(principal=ADMIN, **filters)} == expected
