@@ -176,15 +176,6 @@ class RequestFilterForm(forms.Form):
         label="Charts over",
     )
 
-    def clean_path(self):
-        return self.cleaned_data["path"].replace("\x00", "")
-
-    def clean_request_id(self):
-        return self.cleaned_data["request_id"].replace("\x00", "")
-
-    def clean_client(self):
-        return self.cleaned_data["client"].replace("\x00", "")
-
 
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=150, required=False)
