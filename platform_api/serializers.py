@@ -288,10 +288,11 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
         return value
 
     def validate_deduced_memories(self, value):
-        if value and sum(map(len, value)) > settings.MAX_ADD_CHARS:
+        total = sum(map(len, value or ()))
+        if total > settings.MAX_ADD_CHARS:
             raise serializers.ValidationError(
-                f"The facts hold {sum(map(len, value))} characters together; at most {settings.MAX_ADD_CHARS} per "
-                "request are allowed (MAX_ADD_CHARS): send them in several requests."
+                f"The facts hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
+                "allowed (MAX_ADD_CHARS): send them in several requests."
             )
         return value
 
