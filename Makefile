@@ -1,6 +1,5 @@
 # `make serve` and `make test` create .venv and install requirements.txt first (`make test` also
-# requirements-dev.txt); so does `make serve-prod`,
-# which serves with gunicorn (gunicorn.conf.py) after `manage.py bootstrap`.
+# requirements-dev.txt); `make serve` serves with gunicorn (gunicorn.conf.py) after `manage.py bootstrap`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -82,20 +81,18 @@ PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
 WORKER := $(PY) manage.py procrastinate worker
 WITH_WORKER = $(WORKER) & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM;
 
+# gunicorn as in production (gunicorn.conf.py: workers, threads and timeouts from the environment) and a job worker
+# beside it, stopped with it. More job workers, here or on other machines: `make worker`.
 serve: $(VENV)/.installed
 	$(PORTCHECK)
 	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(HOST):$(PORT)
 	@echo "mem0server on http://$(HOST):$(PORT) (dashboard: /dashboard/, API docs: /docs) and a job worker; Ctrl-C stops both"
-	@$(WITH_WORKER) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
-
-# gunicorn as in production: workers, threads and timeouts from the environment (see gunicorn.conf.py), and
-# the job worker as its own process beside it. More workers, here or on other machines: `make worker`.
-serve-prod: $(VENV)/.installed
-	$(PORTCHECK)
-	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(HOST):$(PORT)
 	@$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-# One more job worker alone (the database migrated already, e.g. by `make serve-prod` elsewhere): run as many
+# The same, under the name it had when `make serve` ran Django's development server.
+serve-prod: serve
+
+# One more job worker alone (the database migrated already, e.g. by `make serve` elsewhere): run as many
 # as needed, on any machine that reaches the same PostgreSQL (DATABASE_URL).
 worker: $(VENV)/.installed
 	$(WORKER)
@@ -150,7 +147,7 @@ test:
 	@$(MAKE) --no-print-directory -j3 -Oline test-setup
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-# Not part of `make test`: a throw-away gunicorn server (as serve-prod, on a free port, with its own empty
+# Not part of `make test`: a throw-away gunicorn server (as `make serve`'s, on a free port, with its own empty
 # embedded PostgreSQL), bench/api_bench.py and bench/load.py against it, then bench/results/summary.md.
 # The server is stopped at the end, also on failure. BENCH_ARGS="--duration 20" for a quicker run.
 bench: $(VENV)/.installed

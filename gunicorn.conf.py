@@ -1,4 +1,4 @@
-"""gunicorn settings for mem0server: `make serve-prod` and the Docker image use this file.
+"""gunicorn settings for mem0server: `make serve` and the Docker image use this file.
 
 This is gunicorn's configuration, not Django's, so it reads its own environment variables:
 
@@ -149,6 +149,12 @@ def on_exit(server):
     # The per-start directory made above; one the operator named is left in place.
     if _own_metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def post_fork(server, worker) -> None:
+    """Tell the worker whether it is the first (mem0server/asgi.py): the first logs what the server runs on, the
+    others (and any that replace a worker later) check the same and say only what is wrong."""
+    os.environ["MEM0_GUNICORN_WORKER_AGE"] = str(worker.age)
 
 
 def post_worker_init(worker) -> None:

@@ -5,7 +5,7 @@ first, e.g.
 
     export ADMIN_API_KEY=change-me-to-a-long-random-string
     .venv/bin/python manage.py migrate
-    .venv/bin/gunicorn --config gunicorn.conf.py          # or: make serve-prod
+    .venv/bin/gunicorn --config gunicorn.conf.py          # or: make serve
 
 then, in another shell:
 

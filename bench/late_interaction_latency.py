@@ -4,7 +4,7 @@ off and on, and the median of the paired differences.
     .venv/bin/python bench/late_interaction_latency.py                        # bench/data, 60 questions
     .venv/bin/python bench/late_interaction_latency.py --data /tmp/realtalk.json --sessions 8
 
-Two throw-away servers (bench/run.py's, gunicorn as `make serve-prod` runs it, one worker each), started side by
+Two throw-away servers (bench/run.py's, gunicorn as `make serve` runs it, one worker each), started side by
 side, each on its own temporary data folder holding the first --sessions sessions of the first conversation of
 the dataset (infer=false, with their dates, so each memory's token vectors are stored as it is added). One has
 SEARCH_LATE_INTERACTION=false, the other true with --candidates candidates. Each question is searched on the

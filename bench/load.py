@@ -2,7 +2,7 @@
 
 It starts nothing itself (`make bench` starts a server for it). For example:
 
-    ADMIN_API_KEY=change-me-to-a-long-random-string make serve-prod          # shell 1
+    ADMIN_API_KEY=change-me-to-a-long-random-string make serve          # shell 1
     .venv/bin/python bench/load.py --api-key change-me-to-a-long-random-string --json bench/results/load.json
 
 `--clients` client threads (default 100) each keep one keep-alive connection and, for `--duration` seconds

@@ -4,7 +4,7 @@ late-interaction.
     .venv/bin/python bench/rerank_latency.py                   # 40 questions per reranker, one client
     .venv/bin/python bench/rerank_latency.py --questions 80 --candidates 50
 
-One throw-away server per reranker (bench/run.py's, gunicorn as `make serve-prod` runs it, one worker each),
+One throw-away server per reranker (bench/run.py's, gunicorn as `make serve` runs it, one worker each),
 started side by side, each on its own temporary data folder holding the first --sessions sessions of the
 first conversation of bench/data/dialogues.json (infer=false, with their dates). Each question is then
 searched on each server twice in a row, rerank=false then rerank=true (top_k 10, one request at a time,

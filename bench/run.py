@@ -1,6 +1,6 @@
 """`make bench`: start a throw-away server, run bench/api_bench.py and bench/load.py against it, summarise.
 
-The server is what `make serve-prod` runs (gunicorn with gunicorn.conf.py: workers, threads and torch
+The server is what `make serve` runs (gunicorn with gunicorn.conf.py: workers, threads and torch
 threads sized for this machine's cores unless GUNICORN_WORKERS / GUNICORN_THREADS / EMBEDDER_THREADS say
 otherwise), on a free loopback port, with its own embedded
 PostgreSQL in a temporary data folder: every run starts from an empty database, and neither the data of

@@ -6,7 +6,7 @@ does it on purpose. Meanwhile one normal client sends GET /healthz (or, with --a
 connections, one after the other, and records each latency. The script prints the normal client's latency
 before the slow clients start (the baseline) and while they trickle, and how many of its requests failed.
 
-    # shell 1: a server, e.g. `make serve-prod` (gunicorn as configured in gunicorn.conf.py)
+    # shell 1: a server, e.g. `make serve` (gunicorn as configured in gunicorn.conf.py)
     # shell 2:
     .venv/bin/python bench/slow_clients.py --port 8000 --slow 10 --duration 20
     .venv/bin/python bench/slow_clients.py --port 8000 --api-key m0sk_... --json bench/results/slow_clients.json

@@ -20,7 +20,7 @@ What it does, every time from scratch and on 127.0.0.1 only:
   socket), the same number of worker processes (--workers) and torch threads per worker
   (--torch-threads; Mem0 through OMP_NUM_THREADS), an OpenAI-wire stand-in on 127.0.0.1
   (memories/tests/fake_openai.py) as their LLM, and telemetry off (MEM0_TELEMETRY=false).
-  Ours runs as `make serve-prod` does (gunicorn.conf.py); Mem0's as its Dockerfile does (uvicorn
+  Ours runs as `make serve` does (gunicorn.conf.py); Mem0's as its Dockerfile does (uvicorn
   main:app, plus --workers), after `alembic upgrade head`.
 - Mem0's /configure accepts only its bundled providers (openai, gemini), so its embedder and vector
   size are set by writing the `config_overrides` row that /configure persists (its `settings` table),

@@ -1,7 +1,7 @@
 """The JSON-RPC side of MCP: one request in, one result or error out, with the official SDK's protocol types.
 
 Why not the SDK's server: its Streamable HTTP transport (StreamableHTTPSessionManager) is an ASGI app that needs
-a long-lived anyio task group and async handlers. We serve WSGI (gunicorn gthread, runserver): mounting it would
+a long-lived anyio task group and async handlers. Our views are synchronous Django: mounting it would
 mean an event loop per request and our synchronous ORM services pushed to other threads, with their own
 database connections. The protocol is small once stateless (initialize, ping, tools/list, tools/call), so the
 dispatch below is synchronous and runs in the request's thread; every message, result, error code and the

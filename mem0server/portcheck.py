@@ -1,4 +1,4 @@
-"""Is HOST:PORT free to serve on? `make serve` and `make serve-prod` ask first, before migrations and logs.
+"""Is HOST:PORT free to serve on? `make serve` asks first, before migrations and logs.
 
     python mem0server/portcheck.py 127.0.0.1 8000
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 
@@ -15,7 +16,9 @@ from mem0server.text import mask_urls
 logger = logging.getLogger("mem0server")
 
 
-def announce() -> None:
+def announce(*, quiet: bool = False) -> None:
+    """Log what this process serves with, check what it needs, and start loading the embedder. `quiet` (a gunicorn
+    worker after the first, which logged it all) checks the same and logs only what is wrong at INFO or above."""
     if not settings.AUTH_DISABLED and not settings.JWT_SECRET:
         line = (
             "JWT_SECRET is not set: set it to a long random value (or run `manage.py ensure_jwt_secret` "
@@ -23,9 +26,12 @@ def announce() -> None:
         )
         logger.critical(line)
         raise ImproperlyConfigured(line)
+    # A quiet worker's lines are DEBUG: what the first worker said, unless they differ.
+    say = logger.debug if quiet else logger.info
+    warn = logger.debug if quiet else logger.warning
     db = settings.DATABASES["default"]
     where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
-    logger.info("database: %s (%s)", describe_database(db), where)
+    say("database: %s (%s)", describe_database(db), where)
 
     from memories.configuration import (
         describe_llm_at_start,
@@ -41,25 +47,26 @@ def announce() -> None:
         logger.warning("configuration: could not read the stored configuration (%s); using the environment's", exc)
         runtime = server_config_current()
     if stored := describe_stored(runtime):
-        logger.info("%s", stored)
-    logger.info("embedder: %s", mask_urls(describe_embedder()))
+        say("%s", stored)
+    say("embedder: %s", mask_urls(describe_embedder()))
     if runtime.dims_conflict:
         logger.error("embedder: %s", runtime.dims_conflict)
-    logger.info("llm: %s", describe_llm_at_start(runtime))
+    say("llm: %s", describe_llm_at_start(runtime))
     if settings.AUTH_DISABLED:
-        logger.warning("!" * 72)
-        logger.warning("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
-        logger.warning("Use this for local development only; never expose this server.")
-        logger.warning("!" * 72)
+        warn("!" * 72)
+        warn("AUTH_DISABLED=true: every request is served as admin WITHOUT credentials.")
+        warn("Use this for local development only; never expose this server.")
+        warn("!" * 72)
     else:
-        logger.info("auth: on (Bearer JWT, per-user X-API-Key%s)", ", ADMIN_API_KEY" if settings.ADMIN_API_KEY else "")
+        say("auth: on (Bearer JWT, per-user X-API-Key%s)", ", ADMIN_API_KEY" if settings.ADMIN_API_KEY else "")
         if settings.ADMIN_API_KEY and len(settings.ADMIN_API_KEY) < 16:
-            logger.warning("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
+            warn("ADMIN_API_KEY is shorter than 16 characters; use a long random value.")
     from memories.rerank import announce_reranker
 
-    announce_reranker()
-    logger.info("API docs at /docs, schema at /openapi.json")
+    announce_reranker(quiet=quiet)
+    say("API docs at /docs, schema at /openapi.json")
 
     # Load the embedding model in the background so the first request does not wait for it.
     if runtime.embedder_provider == "local":
-        threading.Thread(target=local_embedder().warm_up, name="embedder-warm-up", daemon=True).start()
+        warm_up = functools.partial(local_embedder().warm_up, quiet=quiet)
+        threading.Thread(target=warm_up, name="embedder-warm-up", daemon=True).start()

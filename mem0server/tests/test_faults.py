@@ -550,3 +550,25 @@ def test_hsts_is_not_sent_over_plain_http(live):
     response, _ = send(live, "GET", "/healthz")
     assert response.status == 200
     assert response.getheader("Strict-Transport-Security") is None
+
+
+# --- the start log ----------------------------------------------------------------------------------------------
+
+
+def test_workers_after_the_first_say_nothing_of_the_configuration_the_first_one_logged(live):
+    """The first worker logs the database, embedder, LLM, auth mode and reranker; the others (a respawned worker, or,
+    here, one added with SIGTTIN as gunicorn does on a busy day) check the same and say only what is wrong."""
+
+    def said(what: str) -> int:
+        return live.log_path.read_text(errors="replace").count(what)
+
+    serving = said("ASGI server listening")
+    live.master.send_signal(signal.SIGTTIN)
+    try:
+        wait_for(lambda: said("ASGI server listening") > serving, timeout=120, what="the added worker serving")
+    finally:
+        live.master.send_signal(signal.SIGTTOU)  # back to one worker (gunicorn stops the oldest)
+        wait_for(lambda: live.worker() is not None, timeout=60, what="one worker again")
+    assert said("Booting worker") >= 2
+    for line in ("database: postgresql://", "embedder: local", "llm: ", "auth: on", "reranker: ", "embedder loading"):
+        assert said(f"INFO mem0server [-] {line}") + said(f"INFO memories.rerank [-] {line}") == 1, line

@@ -1,4 +1,4 @@
-"""`manage.py bootstrap`: everything a fresh server needs, safe to run on every start (make serve, serve-prod and
+"""`manage.py bootstrap`: everything a fresh server needs, safe to run on every start (make serve and
 the Docker image run it each time): one Django start instead of one per step."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--make-jwt-secret",
             action="store_true",
-            help="Without JWT_SECRET, generate $MEM0_DATA_DIR/jwt_secret once (make serve, serve-prod; as "
+            help="Without JWT_SECRET, generate $MEM0_DATA_DIR/jwt_secret once (make serve; as "
             "ensure_jwt_secret).",
         )
         parser.add_argument(

@@ -1,5 +1,5 @@
 """Make the local embedder's model ready before a server starts: with EMBEDDER_RUNTIME=onnx, export it to ONNX
-once into MEM0_MODELS_DIR (memories/onnx_embedding.py). make serve, serve-prod and test run it."""
+once into MEM0_MODELS_DIR (memories/onnx_embedding.py). make serve and test run it."""
 
 from __future__ import annotations
 
