@@ -39,8 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--make-jwt-secret",
             action="store_true",
-            help="Without JWT_SECRET, generate $MEM0_DATA_DIR/jwt_secret once (make serve; as "
-            "ensure_jwt_secret).",
+            help="Without JWT_SECRET, generate $MEM0_DATA_DIR/jwt_secret once (make serve; as ensure_jwt_secret).",
         )
         parser.add_argument(
             "--with-api-key",
