@@ -64,7 +64,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def layout(cores: int, runtime: str = "onnx") -> tuple[int, int]:
+# The embedded PostgreSQL (no DATABASE_URL) takes 97 connections and each worker may hold 11 (its pool of
+# DB_POOL_MAX_SIZE 10 and one listening, mem0server/connection_budget.py): by default at most 8 workers on it, the
+# default of 4 cores, leaving room for the job worker and manage.py.
+EMBEDDED_DATABASE_MAX_WORKERS = 8
+
+
+def layout(cores: int, runtime: str = "onnx", *, embedded_database: bool = False) -> tuple[int, int]:
     """Default (workers, embedder threads per worker) for `cores`: on ONNX Runtime two workers per core (about
     200 MB each) with two embedder threads each when there are two cores or more; on torch one worker per core
     (about 500 MB each) with one torch thread.
@@ -78,13 +84,16 @@ def layout(cores: int, runtime: str = "onnx") -> tuple[int, int]:
     machine is busy (1 worker x 2 torch threads seeded about 5x slower than 2 x 1 on a loaded 2-core machine).
     """
     if runtime == "onnx":
-        return max(1, cores) * 2, min(2, max(1, cores))
-    return max(1, cores), 1
+        workers, threads = max(1, cores) * 2, min(2, max(1, cores))
+    else:
+        workers, threads = max(1, cores), 1
+    return (min(workers, EMBEDDED_DATABASE_MAX_WORKERS) if embedded_database else workers), threads
 
 
 _cores = usable_cores()
 _runtime = os.environ.get("EMBEDDER_RUNTIME", "").strip().lower() or "onnx"  # as in Django's settings
-_default_workers, _default_embedder_threads = layout(_cores, _runtime)
+_embedded = not os.environ.get("DATABASE_URL", "").strip()  # as in Django's settings
+_default_workers, _default_embedder_threads = layout(_cores, _runtime, embedded_database=_embedded)
 workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or _default_workers
 worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
 # Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the

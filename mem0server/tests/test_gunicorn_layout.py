@@ -19,7 +19,10 @@ config = runpy.run_path("gunicorn.conf.py")
 print(json.dumps({"workers": config["workers"], "threads": config["_threads"],
                   "torch": os.environ["EMBEDDER_THREADS"],
                   "sized": {n: config["layout"](n) for n in (1, 2, 3, 4, 8, 16, 64)},
-                  "sized_torch": {n: config["layout"](n, "torch") for n in (1, 2, 3, 4, 8, 16, 64)}}))
+                  "sized_torch": {n: config["layout"](n, "torch") for n in (1, 2, 3, 4, 8, 16, 64)},
+                  "sized_embedded": {n: config["layout"](n, embedded_database=True) for n in (1, 2, 4, 8, 16)},
+                  "sized_embedded_torch": {
+                      n: config["layout"](n, "torch", embedded_database=True) for n in (4, 8, 16)}}))
 """
 
 
@@ -79,3 +82,10 @@ def test_on_two_cores_onnx_workers_embed_with_two_threads_whatever_their_number(
 def test_set_variables_win_over_the_sized_defaults():
     layout = gunicorn_layout(ONE_CPU, WEB_CONCURRENCY="3", GUNICORN_THREADS="2", EMBEDDER_THREADS="2")
     assert (layout["workers"], layout["threads"], layout["torch"]) == (3, 2, "2")
+
+
+def test_on_the_embedded_database_the_default_layout_stops_at_eight_workers():
+    # 8 x 11 connections fit the 97 the embedded PostgreSQL takes; 16 cores' 32 workers would need 352.
+    sized = gunicorn_layout(ONE_CPU)
+    assert sized["sized_embedded"] == {"1": [2, 1], "2": [4, 2], "4": [8, 2], "8": [8, 2], "16": [8, 2]}
+    assert sized["sized_embedded_torch"] == {"4": [4, 1], "8": [8, 1], "16": [8, 1]}
