@@ -29,6 +29,7 @@ from accounts.models import User
 from apikeys.services import apikey_create
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
+from memories.tests.fake_openai import FakeOpenAI
 from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -113,7 +114,23 @@ def test_the_setup_wizard_creates_the_admin_and_a_key_that_works(page, live_serv
 
     expect(page.get_by_role("heading", name="Models")).to_be_visible()
     expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible()
-    shot(page, "02-setup-models")
+    expect(page.get_by_text("Inference is off")).to_be_visible()
+    # The LLM, given here as on the Configuration page: the scripted OpenAI-wire server.
+    with FakeOpenAI() as fake:
+        page.get_by_label("LLM provider").select_option("openai")
+        page.get_by_label("LLM model").fill("fake-model")
+        page.get_by_label("LLM base URL").fill(fake.url)
+        page.get_by_label("LLM API key").fill("sk-typed-in-the-wizard")
+        shot(page, "02-setup-models")
+        page.get_by_role("button", name="Save configuration").click()
+        expect(page.get_by_text("Configuration saved")).to_be_visible()
+        expect(page.get_by_role("heading", name="Models")).to_be_visible()  # still the wizard's step
+        expect(page.get_by_text("Inference is on")).to_be_visible()
+        page.get_by_role("button", name="Test connection").click()
+        expect(page.locator("#connection li.ok")).to_have_count(2)  # the embedder and the LLM answered
+        expect(page.locator("#connection")).to_contain_text("fake-model")
+        assert fake.calls, "the LLM was not asked"
+    assert "sk-typed-in-the-wizard" not in page.content()
     page.get_by_role("link", name="Next: create an API key").click()
 
     page.get_by_role("button", name="Create the key").click()

@@ -490,6 +490,51 @@ def test_saving_the_configuration_page_as_shown_keeps_the_masked_base_url_and_th
     assert llm == {"model": "gpt-4.1-mini", "openai_base_url": base_url, "api_key": "sk-stored-key"}
 
 
+def test_the_setup_wizard_sets_the_llm_in_its_models_step(admin_user):
+    from memories.configuration import server_config_get
+
+    client = logged_in(admin_user)
+    step = client.get("/dashboard/setup/models/").content.decode()
+    assert 'name="llm_api_key"' in step and "Test connection" in step  # the Configuration page's form
+    response = client.post(
+        "/dashboard/setup/models/",
+        {
+            "llm_provider": "openai",
+            "llm_model": "gpt-4.1-mini",
+            "llm_api_key": "sk-typed-in-the-wizard",
+            "embedder_provider": "local",
+            "embedder_model": "all-MiniLM-L6-v2",
+        },
+    )
+    assert (response.status_code, response.url) == (302, "/dashboard/setup/models/")
+    config = server_config_get()
+    assert config["status"]["inference_enabled"], config["status"]
+    page = client.get("/dashboard/setup/models/").content.decode()
+    assert "Configuration saved" in page
+    assert "sk-typed-in-the-wizard" not in page
+
+
+def test_the_setup_wizards_models_step_explains_a_configuration_it_refuses(admin_user):
+    response = logged_in(admin_user).post(
+        "/dashboard/setup/models/",
+        {"llm_provider": "openai", "embedder_provider": "local", "embedder_model": "other-model"},
+    )
+    assert response.status_code == 400
+    assert "embedder" in response.content.decode()
+
+
+def test_a_member_sees_the_setup_models_step_but_cannot_change_it(alice):
+    from memories.configuration import server_config_get
+
+    client = logged_in(alice)
+    step = client.get("/dashboard/setup/models/")
+    assert step.status_code == 200 and 'name="llm_api_key"' not in step.content.decode()
+    before = server_config_get()
+    refused = client.post("/dashboard/setup/models/", {"llm_provider": "ollama", "embedder_provider": "local"})
+    assert refused.status_code == 403
+    assert server_config_get() == before
+
+
 def test_the_connection_test_shows_the_embedders_base_url_masked(admin_user):
     from memories.configuration import server_config_set
     from memories.tests.fake_openai import FakeOpenAI

@@ -14,6 +14,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_authenticate, apikey_create
 from dashboard.access import account_required
 from dashboard.forms import FirstAdminForm, KeyForm, PasswordForm, ProfileForm
+from dashboard.views.admin import model_config_page
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import DomainError
 from memories import services as memories
@@ -82,7 +83,13 @@ def setup(request):
 
 @account_required
 def setup_models(request):
-    """Step 2: the model configuration in force."""
+    """Step 2: the model configuration in force, which an admin may change here as on the Configuration page."""
+    if request.user.is_admin:
+        return model_config_page(
+            request, template="dashboard/setup_models.html", done="dashboard:setup-models", context={"step": 2}
+        )
+    if request.method == "POST":
+        return render(request, "dashboard/forbidden.html", status=403)
     return render(request, "dashboard/setup_models.html", {"config": server_config_get(), "step": 2})
 
 

@@ -17,9 +17,9 @@ from memories.config_serializers import ConfigSerializer
 from memories.connection_check import models_check_connection
 
 
-@admin_required
-def config_page(request):
-    """Show the configuration in force and change the LLM and embedder (validated as POST /configure is)."""
+def model_config_page(request, *, template: str, done: str, context: dict | None = None):
+    """`template` showing the configuration in force and the form changing its LLM and embedder (validated as POST
+    /configure is); once saved, back to `done`. The Configuration page, and the setup wizard's Models step."""
     current = configuration.server_config_get()
     form = ModelConfigForm(request.POST or None, initial=model_config_initial(current))
     if request.method == "POST" and form.is_valid():
@@ -29,8 +29,15 @@ def config_page(request):
                 form.add_error(None, problem)
         elif attempt(form, lambda: configuration.server_config_set(changes=serializer.validated_data)):
             messages.success(request, "Configuration saved; every worker uses it from its next request.")
-            return redirect("dashboard:config")
-    return render(request, "dashboard/config.html", {"form": form, "config": current}, status=form_status(form))
+            return redirect(done)
+    context = {**(context or {}), "form": form, "config": current}
+    return render(request, template, context, status=form_status(form))
+
+
+@admin_required
+def config_page(request):
+    """Show the configuration in force and change the LLM and embedder."""
+    return model_config_page(request, template="dashboard/config.html", done="dashboard:config")
 
 
 def _flatten(errors, prefix: str = "") -> list[str]:
