@@ -670,6 +670,12 @@ def test_the_overview_says_which_embedder_and_whether_the_configuration_was_chan
     assert "1: changed 1 time from the environment" in page
 
 
+def test_the_overview_sends_an_admin_to_the_configuration_page_and_not_a_member(admin_user, alice):
+    link = '<a href="/dashboard/configuration/">Change the LLM or the embedder</a>'
+    assert link in logged_in(admin_user).get("/dashboard/").content.decode()
+    assert link not in logged_in(alice).get("/dashboard/").content.decode()
+
+
 def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, make_memory):
     memory_id = make_memory("Likes:\ntea\ncoffee", user_id="alice-user", principal=alice)
     before = Memory.objects.get(id=memory_id)
