@@ -9,6 +9,7 @@ import threading
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
+from django.urls import get_resolver
 
 from mem0server.database import describe_database
 from mem0server.text import mask_urls
@@ -65,6 +66,10 @@ def announce(*, quiet: bool = False) -> None:
 
     announce_reranker(quiet=quiet)
     say("API docs at /docs, schema at /openapi.json")
+
+    # Import every view now, as the process starts (the URL configuration imports each app's views, DRF, the MCP
+    # SDK …: about 0.4 s), not in the first request it serves (bench/cold_start.py).
+    get_resolver().url_patterns  # noqa: B018
 
     # Load the embedding model in the background so the first request does not wait for it.
     if runtime.embedder_provider == "local":
