@@ -5,8 +5,9 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
     PORT                       port to bind (default 8000)
     GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else sized from the usable
-                               cores, see `layout` below). Each loads its own copy of the embedding model
-                               (~200 MB resident on ONNX Runtime, ~500 MB on torch): count memory too.
+                               cores, see `layout` below; at most 8 on the embedded PostgreSQL). Each loads
+                               its own copy of the embedding model (~200 MB resident on ONNX Runtime, ~500 MB
+                               on torch): count memory too.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
     GUNICORN_THREADS           requests each worker runs in Django at once (default 8), each in a thread of
                                its own; requests mostly wait on the database, an LLM or the worker's embedding
