@@ -47,11 +47,15 @@ from platform_api.serializers import (
     PlatformSearchResultSerializer,
     PlatformUpdateRequestSerializer,
 )
+from requestlog.middleware import record_source
 
 TAGS = ["platform"]
 # Every Platform operation: ids of another organisation or project (query, body or path) are a 404.
 NOT_YOURS = errors(404)
 EMBEDDING_ERRORS = errors(404, 409, 502, 504)
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class PlatformView(APIView):
@@ -67,6 +71,15 @@ class PlatformView(APIView):
         # A list or an object is a malformed request (400), not an unknown organisation (404).
         ids = validated(PlatformProjectRefSerializer, {k: v for k, v in given.items() if v is not None})
         services.project_check(principal=request.user, org_id=ids.get("org_id"), project_id=ids.get("project_id"))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """A body's `source` (OpenClaw's adds, Zapier's calls) names the client in the request log. Read once the
+        request succeeded, so its body was parsed already (a refused one is never parsed for this)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        body = request.data if response.status_code < 400 and request.method in BODY_METHODS else None
+        if isinstance(body, dict) and isinstance(source := body.get("source"), str):
+            record_source(response, source)
+        return response
 
 
 class PingView(PlatformView):

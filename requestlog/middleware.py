@@ -41,6 +41,16 @@ def record_tool(response, tool: str) -> None:
     setattr(response, TOOL_ATTRIBUTE, tool)
 
 
+# A view names the source a request's body gave (Mem0 Platform's `source`) by setting this on its response.
+SOURCE_ATTRIBUTE = "request_log_source"
+
+
+def record_source(response, source: str) -> None:
+    """Have the log row of this response name the client by the source its body gave, unless a header or the
+    query named one."""
+    setattr(response, SOURCE_ATTRIBUTE, source)
+
+
 def _client_ip(request) -> str | None:
     # DRF's reading of X-Forwarded-For, honouring TRUSTED_PROXIES like the rate limits do; a forwarded value
     # is whatever the client wrote, so keep it only if it is an address.
@@ -59,12 +69,12 @@ def _text(value: str, limit: int) -> str:
 KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
 
 
-def _client(request) -> str:
+def _client(request, response) -> str:
     """Who called, as the caller names itself: Mem0's SDKs send X-Mem0-Client (their stack, "mem0-python/2.2.1"),
-    integrations a source (X-Mem0-Source, or `source` in the query: OPENCLAW, N8N, CLI); other callers their
-    User-Agent. Printable, without keys, at most 128 characters."""
+    integrations a source (X-Mem0-Source, `source` in the query, or in a Platform request's body: OPENCLAW, N8N,
+    CLI, ZAPIER); other callers their User-Agent. Printable, without keys, at most 128 characters."""
     meta = request.META
-    source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request)
+    source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request) or getattr(response, SOURCE_ATTRIBUTE, "")
     named = " ".join(part.strip() for part in (source, meta.get("HTTP_X_MEM0_CLIENT", "")) if part.strip())
     text = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", (named or meta.get("HTTP_USER_AGENT", ""))[:512])
     if text.isprintable():
@@ -112,6 +122,6 @@ class RequestLogMiddleware:
                 request_id=request_id_var.get()[:128],
                 created_at=timezone.now(),
                 tool=_text(getattr(response, TOOL_ATTRIBUTE, ""), 64),
-                client=_client(request),
+                client=_client(request, response),
             )
         )

@@ -56,9 +56,11 @@ def assert_the_tools_and_recall_worked(report: dict, owner: User) -> None:
     assert report["empty"]["details"]["count"] == 0
     assert not Memory.objects.filter(account=owner).exists()
     assert not [line for line in report["logs"] if "failed" in line]
-    # The request log names the plugin where it says who it is (its event tools send X-Mem0-Source); its mem0ai
-    # 3.0.7 client says nothing, so Node's own User-Agent stands there.
+    # The request log names the plugin where it says who it is (its event tools send X-Mem0-Source, its adds a body
+    # `source`); its mem0ai 3.0.7 client says nothing else, so Node's own User-Agent stands there.
     assert set(RequestLog.objects.filter(account=owner).values_list("client", flat=True)) == {"OPENCLAW", "node"}
+    adds = RequestLog.objects.filter(account=owner, path="/v3/memories/add/")
+    assert adds.exists() and set(adds.values_list("client", flat=True)) == {"OPENCLAW"}
 
 
 def test_openclaws_plugin_remembers_recalls_and_captures_through_the_llm(

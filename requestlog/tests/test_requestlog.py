@@ -77,6 +77,19 @@ def test_each_call_names_its_client_as_the_caller_names_itself(api_client):
     assert api_client.get("/requests?limit=6").json()[3]["client"] == "N8N"  # newest first
 
 
+def test_a_platform_call_with_a_source_in_its_body_names_that_client(api_client):
+    # OpenClaw's adds and Zapier's calls name their source in the body, which Mem0's Platform takes and ignores.
+    body = {"messages": [{"role": "user", "content": "Lives in Lisbon"}], "user_id": "alice", "infer": False}
+    api_client.post("/v3/memories/add/", {**body, "source": "OPENCLAW"}, format="json", HTTP_USER_AGENT="node")
+    api_client.post("/v3/memories/add/", body, format="json", HTTP_USER_AGENT="node")
+    api_client.post("/v3/memories/add/", {**body, "source": "ZAPIER"}, format="json", HTTP_X_MEM0_SOURCE="N8N")
+    # A source that is no text names nothing (the add ignores it), nor one on a refused request.
+    api_client.post("/v3/memories/add/", {**body, "source": ["x"]}, format="json", HTTP_USER_AGENT="node")
+    api_client.post("/v3/memories/add/", {"source": "EVIL"}, format="json", HTTP_USER_AGENT="node")
+    rows = list(RequestLog.objects.order_by("id").values_list("status_code", "client"))
+    assert rows == [(202, "OPENCLAW"), (202, "node"), (202, "N8N"), (202, "node"), (400, "node")]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_bad_row_does_not_cost_the_batch(settings):
     settings.REQUEST_LOG_BACKGROUND = True
