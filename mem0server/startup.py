@@ -27,7 +27,7 @@ def announce(*, quiet: bool = False) -> None:
         )
         logger.critical(line)
         raise ImproperlyConfigured(line)
-    # A quiet worker's lines are DEBUG: what the first worker said, unless they differ.
+    # A quiet worker's lines are DEBUG: the first worker said them already; errors are said by every worker.
     say = logger.debug if quiet else logger.info
     warn = logger.debug if quiet else logger.warning
     db = settings.DATABASES["default"]
