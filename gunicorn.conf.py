@@ -5,8 +5,8 @@ This is gunicorn's configuration, not Django's, so it reads its own environment 
     HOST                       interface to bind (default 127.0.0.1; the Docker image sets 0.0.0.0)
     PORT                       port to bind (default 8000)
     GUNICORN_WORKERS           worker processes (default: WEB_CONCURRENCY, else sized from the usable
-                               cores, see `layout` below; at most 8 on the embedded PostgreSQL). Each loads
-                               its own copy of the embedding model (~200 MB resident on ONNX Runtime, ~500 MB
+                               cores and memory, see `layout` below; at most 8 on the embedded PostgreSQL). Each loads
+                               its own copy of the embedding model (~300 MB resident on ONNX Runtime, ~500 MB
                                on torch): count memory too.
     WEB_CONCURRENCY            the platform-wide name for the same thing (Heroku, Render, …)
     GUNICORN_THREADS           requests each worker runs in Django at once (default 8), each in a thread of
@@ -65,16 +65,41 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def usable_memory_mb() -> int | None:
+    """Memory this server may still take, in MB: the kernel's MemAvailable, or what is left under this process's
+    cgroup limit (a container's) when that is less; None where neither can be read (macOS)."""
+    available = None
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+        available = next(int(line.split()[1]) // 1024 for line in lines if line.startswith("MemAvailable:"))
+    except (OSError, ValueError, StopIteration):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            left = (int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text())) // 2**20
+            available = left if available is None else min(available, left)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+# What one worker holds, in MB (its own copy of the model, Python and Django): measured on ONNX Runtime, about 250 MB
+# of its own and 300 resident (README "Sizing"); on torch about 500.
+WORKER_MB = {"onnx": 300, "torch": 500}
 # The embedded PostgreSQL (no DATABASE_URL) takes 97 connections and each worker may hold 11 (its pool of
 # DB_POOL_MAX_SIZE 10 and one listening, mem0server/connection_budget.py): by default at most 8 workers on it, the
 # default of 4 cores, leaving room for the job worker and manage.py.
 EMBEDDED_DATABASE_MAX_WORKERS = 8
 
 
-def layout(cores: int, runtime: str = "onnx", *, embedded_database: bool = False) -> tuple[int, int]:
+def layout(
+    cores: int, runtime: str = "onnx", *, embedded_database: bool = False, memory_mb: int | None = None
+) -> tuple[int, int]:
     """Default (workers, embedder threads per worker) for `cores`: on ONNX Runtime two workers per core (about
-    200 MB each) with two embedder threads each when there are two cores or more; on torch one worker per core
-    (about 500 MB each) with one torch thread.
+    300 MB each) with two embedder threads each when there are two cores or more; on torch one worker per core
+    (about 500 MB each) with one torch thread. Fewer where half of `memory_mb` (the memory available at start) does
+    not hold them, and at most 8 on the embedded PostgreSQL (EMBEDDED_DATABASE_MAX_WORKERS).
 
     Measured on 2 cores (README "Sizing"): each worker batches its requests' texts; the Python side of a
     request (HTTP, DRF, the database driver) runs under one GIL per process, so more workers keep the cores
@@ -88,13 +113,20 @@ def layout(cores: int, runtime: str = "onnx", *, embedded_database: bool = False
         workers, threads = max(1, cores) * 2, min(2, max(1, cores))
     else:
         workers, threads = max(1, cores), 1
-    return (min(workers, EMBEDDED_DATABASE_MAX_WORKERS) if embedded_database else workers), threads
+    if embedded_database:
+        workers = min(workers, EMBEDDED_DATABASE_MAX_WORKERS)
+    if memory_mb is not None:  # half of it for the workers: the job worker, PostgreSQL and the machine keep the rest
+        workers = max(1, min(workers, memory_mb // 2 // WORKER_MB[runtime]))
+    return workers, threads
 
 
 _cores = usable_cores()
 _runtime = os.environ.get("EMBEDDER_RUNTIME", "").strip().lower() or "onnx"  # as in Django's settings
 _embedded = not os.environ.get("DATABASE_URL", "").strip()  # as in Django's settings
-_default_workers, _default_embedder_threads = layout(_cores, _runtime, embedded_database=_embedded)
+_memory_mb = usable_memory_mb()
+_default_workers, _default_embedder_threads = layout(
+    _cores, _runtime, embedded_database=_embedded, memory_mb=_memory_mb
+)
 workers = _int("GUNICORN_WORKERS", 0, "WEB_CONCURRENCY") or _default_workers
 worker_class = "mem0server.gunicorn_worker.JSONErrorsASGIWorker"
 # Read by mem0server/buffering.py (requests in Django at once per worker); not gunicorn's `threads`, which the
@@ -178,9 +210,10 @@ def post_worker_init(worker) -> None:
 
 def when_ready(server) -> None:
     server.log.info(
-        "layout: %s workers x %s threads, %s embedder threads each, on %s usable cores",
+        "layout: %s workers x %s threads, %s embedder threads each, on %s usable cores%s",
         workers,
         _threads,
         os.environ["EMBEDDER_THREADS"],
         _cores,
+        "" if _memory_mb is None else f" and {_memory_mb:,} MB of available memory",
     )

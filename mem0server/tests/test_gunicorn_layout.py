@@ -22,7 +22,12 @@ print(json.dumps({"workers": config["workers"], "threads": config["_threads"],
                   "sized_torch": {n: config["layout"](n, "torch") for n in (1, 2, 3, 4, 8, 16, 64)},
                   "sized_embedded": {n: config["layout"](n, embedded_database=True) for n in (1, 2, 4, 8, 16)},
                   "sized_embedded_torch": {
-                      n: config["layout"](n, "torch", embedded_database=True) for n in (4, 8, 16)}}))
+                      n: config["layout"](n, "torch", embedded_database=True) for n in (4, 8, 16)},
+                  "sized_by_memory": {
+                      mb: config["layout"](4, memory_mb=mb) for mb in (400, 700, 1600, 2400, 3500, 64000)},
+                  "sized_by_memory_torch": {
+                      mb: config["layout"](4, "torch", memory_mb=mb) for mb in (700, 2000, 64000)},
+                  "memory": config["usable_memory_mb"]()}))
 """
 
 
@@ -89,3 +94,25 @@ def test_on_the_embedded_database_the_default_layout_stops_at_eight_workers():
     sized = gunicorn_layout(ONE_CPU)
     assert sized["sized_embedded"] == {"1": [2, 1], "2": [4, 2], "4": [8, 2], "8": [8, 2], "16": [8, 2]}
     assert sized["sized_embedded_torch"] == {"4": [4, 1], "8": [8, 1], "16": [8, 1]}
+
+
+def test_the_default_layout_leaves_half_the_available_memory_to_the_rest():
+    # A worker holds about 300 MB on ONNX Runtime (its own model), 500 MB on torch: on a small machine fewer of them,
+    # at least one, so that the job worker, PostgreSQL and the rest of the machine keep the other half.
+    sized = gunicorn_layout(ONE_CPU)
+    assert sized["sized_by_memory"] == {
+        "400": [1, 2],
+        "700": [1, 2],
+        "1600": [2, 2],
+        "2400": [4, 2],
+        "3500": [5, 2],
+        "64000": [8, 2],
+    }
+    assert sized["sized_by_memory_torch"] == {"700": [1, 1], "2000": [2, 1], "64000": [4, 1]}
+
+
+def test_the_available_memory_is_read_from_this_machine():
+    # MemAvailable, or a container's cgroup limit when that is less.
+    with open("/proc/meminfo") as meminfo:
+        available = next(int(line.split()[1]) // 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    assert 0 < gunicorn_layout(ONE_CPU)["memory"] <= available * 1.5
