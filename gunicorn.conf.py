@@ -65,22 +65,28 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def usable_memory_mb() -> int | None:
+def usable_memory_mb(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
     """Memory this server may still take, in MB: the kernel's MemAvailable, or what is left under this process's
-    cgroup limit (a container's) when that is less; None where neither can be read (macOS)."""
+    cgroup limit (a container's; cgroup v2, else v1) when that is less; None where neither can be read (macOS)."""
     available = None
     try:
-        lines = Path("/proc/meminfo").read_text().splitlines()
+        lines = (proc / "meminfo").read_text().splitlines()
         available = next(int(line.split()[1]) // 1024 for line in lines if line.startswith("MemAvailable:"))
     except (OSError, ValueError, StopIteration):
         pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            left = (int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text())) // 2**20
+    for limit_file, used_file in (
+        ("memory.max", "memory.current"),
+        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = (cgroup / limit_file).read_text().strip()
+            used = int((cgroup / used_file).read_text())
+        except (OSError, ValueError):
+            continue
+        if limit != "max" and int(limit) < 2**60:  # v1 writes "no limit" as a number near 2**63
+            left = max(0, int(limit) - used) // 2**20
             available = left if available is None else min(available, left)
-    except (OSError, ValueError):
-        pass
+        break
     return available
 
 

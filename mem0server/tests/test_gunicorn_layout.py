@@ -116,3 +116,38 @@ def test_the_available_memory_is_read_from_this_machine():
     with open("/proc/meminfo") as meminfo:
         available = next(int(line.split()[1]) // 1024 for line in meminfo if line.startswith("MemAvailable:"))
     assert 0 < gunicorn_layout(ONE_CPU)["memory"] <= available * 1.5
+
+
+MEMORY_PROBE = """
+import json, runpy, sys
+from pathlib import Path
+config = runpy.run_path("gunicorn.conf.py")
+print(json.dumps(config["usable_memory_mb"](Path(sys.argv[1]), Path(sys.argv[2]))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, 4000),  # no cgroup files: MemAvailable
+        ({"memory.max": "max", "memory.current": "1"}, 4000),  # cgroup v2, no limit
+        ({"memory.max": str(1536 * 2**20), "memory.current": str(512 * 2**20)}, 1024),  # a container's 1.5 GB
+        ({"memory/memory.limit_in_bytes": str(2**30), "memory/memory.usage_in_bytes": "0"}, 1024),  # cgroup v1
+        ({"memory/memory.limit_in_bytes": "9223372036854771712", "memory/memory.usage_in_bytes": "5"}, 4000),
+    ],
+)
+def test_the_available_memory_is_the_least_of_the_machines_and_the_containers(tmp_path, files, expected):
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (cgroup / "memory").mkdir(parents=True)
+    proc.mkdir()
+    (proc / "meminfo").write_text("MemTotal:       8192000 kB\nMemAvailable:    4096000 kB\n")
+    for name, content in files.items():
+        (cgroup / name).write_text(content + "\n")
+    done = subprocess.run(  # noqa: S603  (our own interpreter and config)
+        [sys.executable, "-c", MEMORY_PROBE, str(proc), str(cgroup)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
