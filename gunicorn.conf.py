@@ -79,12 +79,13 @@ def usable_memory_mb(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cg
         ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
     ):
         try:
-            limit = (cgroup / limit_file).read_text().strip()
+            text = (cgroup / limit_file).read_text().strip()
+            limit = 2**63 if text == "max" else int(text)  # v1 writes "no limit" as a number near 2**63
             used = int((cgroup / used_file).read_text())
         except (OSError, ValueError):
             continue
-        if limit != "max" and int(limit) < 2**60:  # v1 writes "no limit" as a number near 2**63
-            left = max(0, int(limit) - used) // 2**20
+        if limit < 2**60:
+            left = max(0, limit - used) // 2**20
             available = left if available is None else min(available, left)
         break
     return available
