@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 
@@ -14,4 +15,5 @@ def on_app_ready(app) -> None:
     from memories.embeddings import local_embedder
 
     if server_config_snapshot().embedder_provider == "local":
-        threading.Thread(target=local_embedder().warm_up, name="embedder-warm-up", daemon=True).start()
+        warm_up = functools.partial(local_embedder().warm_up, job_worker=True)
+        threading.Thread(target=warm_up, name="embedder-warm-up", daemon=True).start()

@@ -97,20 +97,21 @@ class LocalEmbedder:
         logger.debug("local embedder loaded (all-MiniLM-L6-v2)")
         return model
 
-    def warm_up(self, *, quiet: bool = False) -> None:
-        """Load the model now (servers do this in a background thread at start), saying when it is ready (with
-        `quiet`, only if it fails)."""
+    def warm_up(self, *, quiet: bool = False, job_worker: bool = False) -> None:
+        """Load the model now (servers and job workers do this in a background thread at start), saying when it is
+        ready (with `quiet`, only if it fails); a job worker's lines say so."""
         if self._model is not None:
             return
         level = logging.DEBUG if quiet else logging.INFO
-        logger.log(level, "embedder loading (all-MiniLM-L6-v2); requests that need it wait until it is ready")
+        who, waiting = ("job worker: ", "jobs") if job_worker else ("", "requests")
+        logger.log(level, "%sembedder loading (all-MiniLM-L6-v2); %s that need it wait until it is ready", who, waiting)
         started = time.monotonic()
         try:
             self._get_model()
         except Exception as exc:
-            logger.error("embedder failed to load: %s", exc)
+            logger.error("%sembedder failed to load: %s", who, exc)
             raise
-        logger.log(level, "embedder ready (%.1f s)", time.monotonic() - started)
+        logger.log(level, "%sembedder ready (%.1f s)", who, time.monotonic() - started)
 
     def status(self) -> str:
         """'ok' once the model is loaded, 'loading' before, 'unavailable' if loading failed (for /healthz)."""

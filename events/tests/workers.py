@@ -124,7 +124,7 @@ class WorkerProcess:
 
         def ready() -> bool:
             assert self.running(), f"the worker exited:\n{self.log()}"
-            return "embedder ready (" in self.log(tail=None)
+            return "job worker: embedder ready (" in self.log(tail=None)  # its lines say what it is
 
         wait_for(ready, timeout=timeout, what=f"worker {self.log_path.stem} ready", every=0.2)
 
