@@ -54,7 +54,7 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: floa
         time.sleep(every)
 
 
-def _app_variables() -> set[str]:
+def app_variables() -> set[str]:
     """Every variable the server reads (.env.example lists them all; test_deploy_files checks that)."""
     text = (REPO / ".env.example").read_text()
     return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
@@ -79,7 +79,7 @@ class ServerProcess:
         self.data_dir = root / "data"
         self.port = free_port()
         self.log_path = root / "server.log"
-        self.env = {key: value for key, value in os.environ.items() if key not in _app_variables()}
+        self.env = {key: value for key, value in os.environ.items() if key not in app_variables()}
         self.env.update(
             MEM0_DATA_DIR=str(self.data_dir),
             # The checkout's exported embedder (the settings' MODELS_DIR): a models folder in the throw-away data
