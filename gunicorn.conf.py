@@ -35,6 +35,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mem0server.env_file import env_file_load
+
+# The .env file's variables (MEM0_ENV_FILE, default .env beside manage.py) before gunicorn's own are read here; the
+# workers inherit them, and Django's settings read the same file for what is not set.
+env_file_load()
+
 
 def _int(name: str, default: int, *fallbacks: str) -> int:
     for key in (name, *fallbacks):

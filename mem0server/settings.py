@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from mem0server.database import database_from_url, embedded_database
+from mem0server.env_file import env_file_load
 from memories.providers import (
     DEFAULT_EMBEDDER_MODEL,
     EMBEDDER_PROVIDERS,
@@ -21,6 +22,8 @@ from memories.providers import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A .env file's variables for those the environment does not set (MEM0_ENV_FILE, default .env beside manage.py).
+ENV_FILE = env_file_load()
 
 
 def env_str(name: str, default: str = "") -> str:

@@ -82,6 +82,7 @@ class ServerProcess:
         self.env = {key: value for key, value in os.environ.items() if key not in app_variables()}
         self.env.update(
             MEM0_DATA_DIR=str(self.data_dir),
+            MEM0_ENV_FILE="",  # no .env file of a developer's
             # The checkout's exported embedder (the settings' MODELS_DIR): a models folder in the throw-away data
             # folder would cost the server an ONNX export of its own (20 s and more of CPU).
             MEM0_MODELS_DIR=str(settings.MODELS_DIR),

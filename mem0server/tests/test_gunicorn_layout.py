@@ -151,3 +151,11 @@ def test_the_available_memory_is_the_least_of_the_machines_and_the_containers(tm
         check=True,
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_gunicorns_variables_come_from_the_dot_env_file_too(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("GUNICORN_WORKERS=3\nGUNICORN_THREADS=5\n")
+    layout = gunicorn_layout(ONE_CPU, MEM0_ENV_FILE=str(env_file))
+    assert (layout["workers"], layout["threads"]) == (3, 5)
+    assert gunicorn_layout(ONE_CPU, MEM0_ENV_FILE=str(env_file), GUNICORN_WORKERS="1")["workers"] == 1

@@ -47,6 +47,7 @@ def test_make_serve_bootstraps_serves_with_gunicorn_and_a_job_worker_and_ctrl_c_
     env = {key: value for key, value in os.environ.items() if key not in dropped}
     env |= {
         "MEM0_DATA_DIR": str(root / "data"),
+        "MEM0_ENV_FILE": "",  # no .env file of a developer's
         "MEM0_MODELS_DIR": str(settings.MODELS_DIR),  # the checkout's exported embedder: no export of its own
         "ADMIN_API_KEY": ADMIN_KEY,
         "GUNICORN_WORKERS": "2",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -141,3 +142,38 @@ def test_a_serving_process_loads_its_url_configuration_as_it_starts_not_in_its_f
     assert "url_patterns" not in vars(get_resolver())
     announce(quiet=True)
     assert "url_patterns" in vars(get_resolver())
+
+
+SETTING_PROBE = "from django.conf import settings; print([settings.LLM_MODEL, settings.ADMIN_API_KEY])"
+
+
+def settings_seen(tmp_path: Path, **env: str) -> list[str]:
+    """What a process's settings read (LLM_MODEL, ADMIN_API_KEY), given `env` over a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("LLM_MODEL", "ADMIN_API_KEY", "MEM0_ENV_FILE")}
+    done = subprocess.run(  # noqa: S603  (this interpreter)
+        [sys.executable, "-c", f"import django; django.setup(); {SETTING_PROBE}"],
+        cwd=ROOT,
+        # A database URL that is never connected to: only the settings are read.
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "mem0server.settings",
+            "MEM0_DATA_DIR": str(tmp_path / "data"),
+            "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_dot_env_file_sets_what_the_environment_does_not(tmp_path):
+    # As Mem0's own server reads one, and as .env.example says: copy it to .env.
+    env_file = tmp_path / "my.env"
+    env_file.write_text('# the LLM\nLLM_MODEL=from-the-file\nADMIN_API_KEY="quoted key from the file"\n')
+    assert settings_seen(tmp_path, MEM0_ENV_FILE=str(env_file)) == ["from-the-file", "quoted key from the file"]
+    # The environment wins over the file; an empty MEM0_ENV_FILE reads none (make test's suite runs so).
+    assert settings_seen(tmp_path, MEM0_ENV_FILE=str(env_file), LLM_MODEL="from-the-shell")[0] == "from-the-shell"
+    assert settings_seen(tmp_path, MEM0_ENV_FILE="") == ["", ""]
