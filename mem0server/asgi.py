@@ -31,7 +31,7 @@ django_application = get_wsgi_application()
 from mem0server.startup import announce  # noqa: E402  (needs Django set up)
 
 # The first worker logs the configuration; the others check it and log only what is wrong (gunicorn.conf.py).
-announce(quiet=os.environ.get("MEM0_GUNICORN_WORKER_AGE", "1") != "1")
+announce(quiet=os.environ.get("MEM0_GUNICORN_FIRST_WORKER", "1") != "1")
 
 bridge = WSGIBridge(django_application, workers=app_concurrency())
 application = BufferedApp(bridge, concurrency=app_concurrency(), run_blocking=bridge.run_blocking)

@@ -572,3 +572,20 @@ def test_workers_after_the_first_say_nothing_of_the_configuration_the_first_one_
     assert said("Booting worker") >= 2
     for line in ("database: postgresql://", "embedder: local", "llm: ", "auth: on", "reranker: ", "embedder loading"):
         assert said(f"INFO mem0server [-] {line}") + said(f"INFO memories.rerank [-] {line}") == 1, line
+
+
+def test_after_a_reload_the_first_new_worker_logs_the_configuration_again(live):
+    """SIGHUP (gunicorn reloads its configuration and replaces every worker): what the server runs on is said again,
+    once, by the first new worker."""
+
+    def said(what: str) -> int:
+        return live.log_path.read_text(errors="replace").count(what)
+
+    before, booted = said("INFO mem0server [-] database: postgresql://"), said("Booting worker")
+    connections = said("[INFO] database connections: ")
+    old = live.worker().pid
+    live.master.send_signal(signal.SIGHUP)
+    live.wait_until_serving(not_worker=old)
+    wait_for(lambda: said("Booting worker") > booted, timeout=60, what="the new worker booted")
+    assert said("INFO mem0server [-] database: postgresql://") == before + 1
+    assert said("[INFO] database connections: ") == connections + 1
