@@ -206,22 +206,28 @@ def on_exit(server):
         shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
+# gunicorn counts the workers it starts (a worker's `age`); the first of this start, or of the last reload, is this one.
+_first_age = 1
+
+
 def on_reload(server) -> None:
     """After a reload (SIGHUP), the next worker is the first again: it says what the server runs on."""
-    os.environ["MEM0_GUNICORN_FIRST_AGE"] = str(server.worker_age + 1)
+    global _first_age
+    _first_age = server.worker_age + 1
 
 
 def post_fork(server, worker) -> None:
-    """Tell the worker whether it is the first (mem0server/asgi.py): the first of a start or reload logs what the
-    server runs on, the others (and any that replace a worker later) check the same and say only what is wrong."""
-    first = worker.age == int(os.environ.get("MEM0_GUNICORN_FIRST_AGE", "1"))
-    os.environ["MEM0_GUNICORN_FIRST_WORKER"] = "1" if first else ""
+    """Tell the worker whether it is the first (mem0server/asgi.py reads it from its environment): the first of a
+    start or reload logs what the server runs on, the others (and any that replace a worker later) check the same
+    and say only what is wrong."""
+    worker.first_of_start = worker.age == _first_age
+    os.environ["MEM0_GUNICORN_FIRST_WORKER"] = "1" if worker.first_of_start else ""
 
 
 def post_worker_init(worker) -> None:
     """The first worker (of a start or reload), once Django is loaded, logs the database connections the layout may
     open against what PostgreSQL takes (a warning when they may not fit: mem0server/connection_budget.py)."""
-    if os.environ.get("MEM0_GUNICORN_FIRST_WORKER"):
+    if worker.first_of_start:
         from mem0server.connection_budget import log_connection_budget
 
         log_connection_budget(workers, _threads, worker.log)
