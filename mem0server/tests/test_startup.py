@@ -174,6 +174,18 @@ def test_a_dot_env_file_sets_what_the_environment_does_not(tmp_path):
     env_file = tmp_path / "my.env"
     env_file.write_text('# the LLM\nLLM_MODEL=from-the-file\nADMIN_API_KEY="quoted key from the file"\n')
     assert settings_seen(tmp_path, MEM0_ENV_FILE=str(env_file)) == ["from-the-file", "quoted key from the file"]
-    # The environment wins over the file; an empty MEM0_ENV_FILE reads none (make test's suite runs so).
-    assert settings_seen(tmp_path, MEM0_ENV_FILE=str(env_file), LLM_MODEL="from-the-shell")[0] == "from-the-shell"
-    assert settings_seen(tmp_path, MEM0_ENV_FILE="") == ["", ""]
+
+
+def test_the_environment_wins_over_the_dot_env_file_and_an_empty_name_reads_none(tmp_path, monkeypatch):
+    from mem0server.env_file import env_file_load
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("LLM_MODEL=from-the-file\nMEM0_TEST_FROM_FILE=yes\n")
+    monkeypatch.setenv("LLM_MODEL", "from-the-shell")
+    monkeypatch.setenv("MEM0_ENV_FILE", "")  # as make test runs the suite
+    monkeypatch.delenv("MEM0_TEST_FROM_FILE", raising=False)  # and back to absent after the test
+    assert env_file_load() is None
+    assert "MEM0_TEST_FROM_FILE" not in os.environ
+    monkeypatch.setenv("MEM0_ENV_FILE", str(env_file))
+    assert env_file_load() == env_file
+    assert (os.environ["LLM_MODEL"], os.environ["MEM0_TEST_FROM_FILE"]) == ("from-the-shell", "yes")
