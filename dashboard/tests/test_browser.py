@@ -126,7 +126,7 @@ def test_the_setup_wizard_creates_the_admin_and_a_key_that_works(page, live_serv
         expect(page.get_by_text("Configuration saved")).to_be_visible()
         expect(page.get_by_role("heading", name="Models")).to_be_visible()  # still the wizard's step
         expect(page.get_by_text("Inference is on")).to_be_visible()
-        page.get_by_role("button", name="Test connection").click()
+        page.get_by_role("button", name="Test the saved configuration").click()
         expect(page.locator("#connection li.ok")).to_have_count(2)  # the embedder and the LLM answered
         expect(page.locator("#connection")).to_contain_text("fake-model")
         assert fake.calls, "the LLM was not asked"
@@ -288,7 +288,7 @@ def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
     make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD)
     log_in(page, "admin@example.com")
     page.get_by_role("link", name="Configuration", exact=True).click()
-    page.get_by_role("button", name="Test connection").click()
+    page.get_by_role("button", name="Test the saved configuration").click()
     expect(page.locator("#connection")).to_contain_text("embedder: OK")
     expect(page.locator("#connection")).to_contain_text("No LLM configured")
     shot(page, "12-configuration")

@@ -495,7 +495,7 @@ def test_the_setup_wizard_sets_the_llm_in_its_models_step(admin_user):
 
     client = logged_in(admin_user)
     step = client.get("/dashboard/setup/models/").content.decode()
-    assert 'name="llm_api_key"' in step and "Test connection" in step  # the Configuration page's form
+    assert 'name="llm_api_key"' in step and "Test the saved configuration" in step  # the Configuration page's form
     response = client.post(
         "/dashboard/setup/models/",
         {
