@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from apikeys.authentication import AdminPrincipal
 from mem0server.admin import ReadOnlyAdmin
-from mem0server.exceptions import InvalidInput
+from mem0server.exceptions import NotFound
 from memories import selectors, services
 from memories.models import Memory, MemoryHistory
 
@@ -42,8 +42,8 @@ class MemoryAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         try:
-            memory_id = selectors.parse_memory_id(object_id)
-        except InvalidInput:
+            memory_id = selectors.memory_id_from_path(object_id)
+        except NotFound:
             memory_id = None
         history, total = (
             selectors.memory_history_newest(principal=ADMIN, memory_id=memory_id, limit=selectors.HISTORY_SHOWN)
@@ -56,8 +56,8 @@ class MemoryAdmin(ReadOnlyAdmin):
     def history_view(self, request, object_id, extra_context=None):
         """The HISTORY button: the memory's own events, not Django's (empty) change log."""
         try:
-            memory_id = selectors.parse_memory_id(object_id)
-        except InvalidInput:
+            memory_id = selectors.memory_id_from_path(object_id)
+        except NotFound:
             raise Http404("Not a memory id.") from None
         url = reverse("admin:memories_memoryhistory_changelist")
         return HttpResponseRedirect(f"{url}?memory_id={memory_id}")

@@ -29,11 +29,26 @@ from memories.temporal import named_window
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
-    """The UUID in a path, or a 400 that says what a memory id looks like."""
+    """The UUID of a memory id given as a value (a body field, a tool's argument), or a 400 that says what a memory id
+    looks like."""
     try:
         return uuid.UUID(str(raw))
     except ValueError:
-        raise InvalidInput(f"{str(raw)[:64]!r} is not a valid memory id; memory ids are UUIDs.") from None
+        raise InvalidInput(_not_a_memory_id(raw)) from None
+
+
+def memory_id_from_path(raw: str) -> uuid.UUID:
+    """The UUID in a URL path. One that is no UUID names no memory: a 404, as for an unknown id, which clients take for
+    what it is (one deleting what is gone, an agent's plugin after an id its model made up, which counts a 400 as the
+    server failing), saying what a memory id looks like."""
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise NotFound(_not_a_memory_id(raw)) from None
+
+
+def _not_a_memory_id(raw: str) -> str:
+    return f"{str(raw)[:64]!r} is not a valid memory id; memory ids are UUIDs."
 
 
 def memories_visible(*, principal) -> QuerySet[Memory]:

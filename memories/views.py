@@ -103,7 +103,7 @@ class MemoriesView(APIView):
 class MemoryDetailView(APIView):
     @extend_schema(tags=TAGS, summary="Get a memory", operation_id="memory_get", responses=MemorySerializer)
     def get(self, request, memory_id: str):
-        memory = selectors.memory_get(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
+        memory = selectors.memory_get(principal=request.user, memory_id=selectors.memory_id_from_path(memory_id))
         return Response(MemorySerializer(memory).data)
 
     @extend_schema(
@@ -114,7 +114,7 @@ class MemoryDetailView(APIView):
         responses={200: MessageResponseSerializer, **EMBEDDING_ERRORS},
     )
     def put(self, request, memory_id: str):
-        memory_uuid = selectors.parse_memory_id(memory_id)
+        memory_uuid = selectors.memory_id_from_path(memory_id)
         data = _validated(UpdateMemoryRequestSerializer, request.data).validated_data
         services.memory_update(principal=request.user, memory_id=memory_uuid, **data)
         return Response({"message": "Memory updated successfully!"})
@@ -123,7 +123,7 @@ class MemoryDetailView(APIView):
         tags=TAGS, summary="Delete a memory", operation_id="memory_delete", responses={200: MessageResponseSerializer}
     )
     def delete(self, request, memory_id: str):
-        services.memory_delete(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
+        services.memory_delete(principal=request.user, memory_id=selectors.memory_id_from_path(memory_id))
         return Response({"message": "Memory deleted successfully"})
 
 
@@ -136,7 +136,7 @@ class MemoryHistoryView(APIView):
         responses=HistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
-        memory_uuid = selectors.parse_memory_id(memory_id)
+        memory_uuid = selectors.memory_id_from_path(memory_id)
         query = _validated(HistoryQuerySerializer, request.query_params).validated_data
         rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **query)
         response = Response(HistorySerializer(rows, many=True).data)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from dashboard.access import account_required, admin_required
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
 from dashboard.views.common import attempt, form_status
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.exceptions import NotFound
 from memories import selectors, services
 
 PAGE_SIZE = 50
@@ -18,8 +18,8 @@ PAGE_SIZE = 50
 
 def _memory_or_404(request, memory_id: str):
     try:
-        return selectors.memory_get(principal=request.user, memory_id=selectors.parse_memory_id(memory_id))
-    except (InvalidInput, NotFound):
+        return selectors.memory_get(principal=request.user, memory_id=selectors.memory_id_from_path(memory_id))
+    except NotFound:
         raise Http404("Memory not found.") from None
 
 

@@ -21,7 +21,7 @@ def test_each_api_call_is_recorded_with_its_metadata(api_client):
     api_client.get("/memories/not-a-uuid")
     rows = api_client.get("/requests").json()
     assert [(r["method"], r["path"], r["status_code"]) for r in rows[:2]] == [
-        ("GET", "/memories/not-a-uuid", 400),
+        ("GET", "/memories/not-a-uuid", 404),
         ("GET", "/memories", 200),
     ]
     assert rows[1]["request_id"] == "trace-1"
