@@ -17,7 +17,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 # 8.7. Empty, it is unset for everything these targets run.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk
+.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk hermes
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -105,20 +105,34 @@ JS_TESTS := platform_api/tests/js
 $(JS_TESTS)/node_modules/.package-lock.json: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
 	cd $(JS_TESTS) && npm ci --no-audit --no-fund
 
-# One older official client run for real (platform_api/tests/test_sdk_old.py): Python mem0ai 0.1.118, the last 0.1
-# release, still pinned by framework integrations. Its own venv under the data folder, every dependency pinned; made
-# again when the pins change. uv makes it in about 5 s on a clean run (pip, its fallback, about 25 s).
+# Python clients the suite runs for real, each in its own venv under the data folder, every dependency pinned in its
+# requirements file; made again when the pins change. uv makes one in about 5 s on a clean run (pip, its fallback,
+# about 25 s). $(call client_venv,<venv>,<requirements>):
+define client_venv
+	@rm -rf $(1)
+	@{ $(VENV)/bin/uv venv -q --python $(PY) $(1) \
+		&& $(VENV)/bin/uv pip install -q --system-certs --python $(1)/bin/python -r $(2); } \
+	|| { echo "      uv could not make $(1); pip does."; rm -rf $(1); $(PY) -m venv $(1) \
+		&& $(1)/bin/python -m pip install -q --disable-pip-version-check -r $(2); }
+	@touch $(1)/.installed
+endef
+
+# An older official client (platform_api/tests/test_sdk_old.py): Python mem0ai 0.1.118, the last 0.1 release, still
+# pinned by framework integrations.
 OLD_SDK_REQ := platform_api/tests/old_sdk/requirements-0.1.118.txt
 OLD_SDK := $(or $(MEM0_DATA_DIR),data)/old-sdk/mem0ai-0.1.118
 $(OLD_SDK)/.installed: $(OLD_SDK_REQ) $(VENV)/.installed-dev
-	@rm -rf $(OLD_SDK)
-	@{ $(VENV)/bin/uv venv -q --python $(PY) $(OLD_SDK) \
-		&& $(VENV)/bin/uv pip install -q --system-certs --python $(OLD_SDK)/bin/python -r $(OLD_SDK_REQ); } \
-	|| { echo "      uv could not make $(OLD_SDK); pip does."; rm -rf $(OLD_SDK); $(PY) -m venv $(OLD_SDK) \
-		&& $(OLD_SDK)/bin/python -m pip install -q --disable-pip-version-check -r $(OLD_SDK_REQ); }
-	@touch $@
+	$(call client_venv,$(OLD_SDK),$(OLD_SDK_REQ))
 
 old-sdk: $(OLD_SDK)/.installed
+
+# Hermes Agent, whose Mem0 plugin talks to a self-hosted Mem0 server over its REST API (memories/tests/test_hermes.py).
+HERMES_REQ := memories/tests/hermes/requirements-hermes-agent-0.19.0.txt
+HERMES := $(or $(MEM0_DATA_DIR),data)/clients/hermes-agent-0.19.0
+$(HERMES)/.installed: $(HERMES_REQ) $(VENV)/.installed-dev
+	$(call client_venv,$(HERMES),$(HERMES_REQ))
+
+hermes: $(HERMES)/.installed
 
 # Debian's packages the suite drives: chromium for the dashboard's browser tests (Playwright's own browser download is
 # never used), pgbouncer for the tests of the server behind a pooler.
@@ -129,7 +143,7 @@ test-packages:
 
 # What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the old
 # client's venv after the install), each output line whole: `make test` runs this first.
-test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk
+test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the
 # checks: with `.installed` here, a fresh venv got two pip runs at once (requirements.txt and

@@ -418,12 +418,16 @@ def test_the_health_probe_passes_against_a_running_server_on_a_custom_host(live_
 def test_make_test_setup_installs_requirements_in_one_pip_run(tmp_path):
     """make -j3 test-setup on a fresh venv: one pip run for the requirements, never two at once into one venv."""
     script = make_dry_run("test-setup", tmp_path)
-    # The old Python client's venv (old-sdk) is another venv, made after this one (its uv comes from it).
+    # The Python clients' venvs (old-sdk, hermes) are other venvs, made after this one (their uv comes from it).
+    clients = ("-r platform_api/tests/old_sdk/requirements-", "-r memories/tests/hermes/requirements-")
     lines = script.splitlines()
-    installs = [line for line in lines if "pip install" in line and " -r " in line and "old_sdk/" not in line]
+    installs = [
+        line for line in lines if "pip install" in line and " -r " in line and not any(c in line for c in clients)
+    ]
     assert installs == [installs[0]] and "-r requirements-dev.txt" in installs[0], installs
     assert script.index("-r requirements-dev.txt") < script.index("prepare_embedder")
-    assert script.index("-r requirements-dev.txt") < script.index("-r platform_api/tests/old_sdk/requirements-")
+    for client in clients:
+        assert script.index("-r requirements-dev.txt") < script.index(client)
 
 
 def test_make_installs_the_typescript_sdk_from_inside_its_folder(tmp_path):
