@@ -30,6 +30,7 @@ from apikeys.services import apikey_create
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI
+from memories.tests.test_hermes import run_hermes
 from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -382,7 +383,7 @@ def copied(page: Page, snippet: str) -> str:
     return page.evaluate("navigator.clipboard.readText()")
 
 
-def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_openclaw_and_curl_as_they_are(
+def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_openclaw_hermes_and_curl_as_they_are(
     page, make_user, live_server
 ):
     make_user("ada@example.com", password=PASSWORD)
@@ -458,6 +459,12 @@ def test_a_new_keys_snippets_connect_the_python_sdk_claude_code_cursor_openclaw_
         OPENCLAW_CONFIG=json.dumps(openclaw["config"]),
     )
     assert [m["memory"] for m in report["search"]["details"]["memories"]] == ["I drink green tea every morning"]
+    # Hermes Agent's plugin, with the page's lines as its .env, finds it on its first recall.
+    hermes = copied(page, "connect-hermes")
+    assert key in hermes
+    report = run_hermes("snippet", host="", key="", HERMES_DOTENV=hermes)
+    assert "Mode: self-hosted (HTTP API). User: alice." in report["prompt"]
+    assert report["search"] == ["I drink green tea every morning"]
 
 
 def test_a_webhook_created_on_its_page_is_sent_each_change_signed_with_the_secret_shown_once(

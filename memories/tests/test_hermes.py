@@ -22,21 +22,21 @@ SCRIPT = Path(__file__).parent / "hermes" / "check_hermes.py"
 VENV = settings.DATA_DIR / "clients" / "hermes-agent-0.19.0"
 
 
-def test_hermes_agents_mem0_plugin_stores_recalls_changes_forgets_and_captures_a_turn(live_server, admin_key, embedder):
+def run_hermes(*args: str, host: str, key: str, **env: str) -> dict:
+    """hermes/check_hermes.py with these arguments in the Hermes venv, against `host` with `key`; its report."""
     assert (VENV / ".installed").is_file(), f"run `make test` or `make hermes` first ({VENV} is missing)"
+    command = [str(VENV / "bin" / "python"), str(SCRIPT), *args]
+    return run_client_check(command, cwd=SCRIPT.parent, host=host, key=key, state="mem0server-hermes", **env)
+
+
+def test_hermes_agents_mem0_plugin_stores_recalls_changes_forgets_and_captures_a_turn(live_server, admin_key, embedder):
     owner = User.objects.create_user(email="hermes@example.com", name="Hermes")
     key = apikey_create(user=owner, label="hermes")[1]
     with llm_configured() as llm:
         llm.facts = lambda messages: [
             "Started learning the cello last month" for _, said in messages if "cello" in said
         ]
-        report = run_client_check(
-            [str(VENV / "bin" / "python"), str(SCRIPT), str(settings.LLM_TIMEOUT * 2)],
-            cwd=SCRIPT.parent,
-            host=live_server.url,
-            key=key,
-            state="mem0server-hermes",
-        )
+        report = run_hermes("turns", str(settings.LLM_TIMEOUT * 2), host=live_server.url, key=key)
 
     assert report["available"] is True
     assert "Mode: self-hosted (HTTP API). User: tg-4242." in report["prompt"]

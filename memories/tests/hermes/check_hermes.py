@@ -5,6 +5,10 @@ user who set both in Hermes's .env would. Prints one JSON line of what the plugi
 The plugin's tools are what the agent's model calls (mem0_add, mem0_search, mem0_update, mem0_delete); before each
 turn it recalls memories for the user's message (prefetch), and after each turn it sends the exchange for the
 server's LLM to draw facts from (sync, on a background thread).
+
+`check_hermes.py turns <seconds>`: the tools, recall and capture, waiting at most that long for a captured turn.
+`check_hermes.py snippet`: Hermes's .env as the dashboard's snippet gives it (in HERMES_DOTENV), loaded as Hermes
+loads it; then one search, as the agent's first recall.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 # Hermes keeps its configuration and state in HERMES_HOME; the plugin's mem0ai package is never installed (the
 # self-hosted backend does not use it), so Hermes must not try to install it here.
@@ -21,13 +26,13 @@ os.environ["HERMES_HOME"] = tempfile.mkdtemp(prefix="hermes-home-")
 os.environ["HERMES_DISABLE_LAZY_INSTALLS"] = "1"
 
 from agent.memory_manager import MemoryManager  # noqa: E402
+from hermes_cli.env_loader import load_hermes_dotenv  # noqa: E402
 from plugins.memory import load_memory_provider  # noqa: E402
 
 MADE_UP_ID = "mem_1"  # what a model calling mem0_update or mem0_delete sometimes makes up
-WAIT_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 
 
-def main() -> None:
+def turns(wait_seconds: float) -> dict:
     provider = load_memory_provider("mem0")
     manager = MemoryManager()
     manager.add_provider(provider)
@@ -61,13 +66,27 @@ def main() -> None:
     report["after_made_up"] = search("Ana")
 
     manager.sync_all("I started learning the cello last month", "How lovely! Which piece first?")
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + wait_seconds
     while not (synced := search("cello")) and time.monotonic() < deadline:
         time.sleep(0.2)
     report["after_sync"] = synced
     manager.shutdown_all()
-    print(json.dumps(report))
+    return report
+
+
+def snippet() -> dict:
+    home = Path(os.environ["HERMES_HOME"])
+    (home / ".env").write_text(os.environ["HERMES_DOTENV"] + "\n", encoding="utf-8")
+    load_hermes_dotenv(hermes_home=home)
+    provider = load_memory_provider("mem0")
+    manager = MemoryManager()
+    manager.add_provider(provider)
+    manager.initialize_all("session-1")  # the CLI: no gateway, so the user is the one configured
+    found = json.loads(manager.handle_tool_call("mem0_search", {"query": "What does alice drink?"}))
+    manager.shutdown_all()
+    return {"prompt": manager.build_system_prompt(), "search": [r["memory"] for r in found.get("results", [])]}
 
 
 if __name__ == "__main__":
-    main()
+    report = turns(float(sys.argv[2])) if sys.argv[1] == "turns" else snippet()
+    print(json.dumps(report))
