@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ os.environ["HERMES_DISABLE_LAZY_INSTALLS"] = "1"
 
 from agent.memory_manager import MemoryManager  # noqa: E402
 from hermes_cli.env_loader import load_hermes_dotenv  # noqa: E402
-from plugins.memory import load_memory_provider  # noqa: E402
+from plugins.memory import _get_active_memory_provider, load_memory_provider  # noqa: E402
 
 MADE_UP_ID = "mem_1"  # what a model calling mem0_update or mem0_delete sometimes makes up
 
@@ -75,10 +76,13 @@ def turns(wait_seconds: float) -> dict:
 
 
 def snippet() -> dict:
+    """As the snippet's heading says: its lines in Hermes's .env, then `hermes config set memory.provider mem0`."""
     home = Path(os.environ["HERMES_HOME"])
     (home / ".env").write_text(os.environ["HERMES_DOTENV"] + "\n", encoding="utf-8")
-    load_hermes_dotenv(hermes_home=home)
-    provider = load_memory_provider("mem0")
+    hermes = Path(sys.executable).with_name("hermes")
+    subprocess.run([hermes, "config", "set", "memory.provider", "mem0"], check=True, capture_output=True)  # noqa: S603
+    load_hermes_dotenv(hermes_home=home)  # as Hermes's entry points do
+    provider = load_memory_provider(_get_active_memory_provider())
     manager = MemoryManager()
     manager.add_provider(provider)
     manager.initialize_all("session-1")  # the CLI: no gateway, so the user is the one configured
