@@ -141,8 +141,8 @@ test-packages:
 	@(command -v chromium && test -x /usr/sbin/pgbouncer) >/dev/null \
 		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium pgbouncer)
 
-# What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the old
-# client's venv after the install), each output line whole: `make test` runs this first.
+# What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the Python
+# clients' venvs after the install), each output line whole: `make test` runs this first.
 test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the

@@ -29,8 +29,8 @@ from memories.temporal import named_window
 
 
 def parse_memory_id(raw: str) -> uuid.UUID:
-    """The UUID of a memory id given as a value (a body field, a tool's argument), or a 400 that says what a memory id
-    looks like."""
+    """The UUID of a memory id given as a value (a body field, a tool's argument) or in a Platform route's path (Mem0's
+    Platform API answers such an id with a 400), or a 400 that says what a memory id looks like."""
     try:
         return uuid.UUID(str(raw))
     except ValueError:
