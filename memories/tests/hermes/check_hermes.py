@@ -33,12 +33,19 @@ from plugins.memory import _get_active_memory_provider, load_memory_provider  # 
 MADE_UP_ID = "mem_1"  # what a model calling mem0_update or mem0_delete sometimes makes up
 
 
-def turns(wait_seconds: float) -> dict:
-    provider = load_memory_provider("mem0")
+def session(provider_name: str, **chat: str) -> tuple:
+    """Hermes's memory manager with the named provider, its session started as Hermes starts one (`chat`: the
+    gateway's platform and user id, none for the CLI)."""
+    provider = load_memory_provider(provider_name)
     manager = MemoryManager()
     manager.add_provider(provider)
+    manager.initialize_all("session-1", **chat)
+    return provider, manager
+
+
+def turns(wait_seconds: float) -> dict:
     # A Telegram chat: its user id scopes the memories, its platform goes into each write's metadata.
-    manager.initialize_all("session-1", platform="telegram", user_id="tg-4242")
+    provider, manager = session("mem0", platform="telegram", user_id="tg-4242")
 
     def call(tool: str, **args) -> dict:
         return json.loads(manager.handle_tool_call(tool, args))
@@ -82,10 +89,7 @@ def snippet() -> dict:
     hermes = Path(sys.executable).with_name("hermes")
     subprocess.run([hermes, "config", "set", "memory.provider", "mem0"], check=True, capture_output=True)  # noqa: S603
     load_hermes_dotenv(hermes_home=home)  # as Hermes's entry points do
-    provider = load_memory_provider(_get_active_memory_provider())
-    manager = MemoryManager()
-    manager.add_provider(provider)
-    manager.initialize_all("session-1")  # the CLI: no gateway, so the user is the one configured
+    _, manager = session(_get_active_memory_provider())  # the CLI: no gateway, so the user is the one configured
     found = json.loads(manager.handle_tool_call("mem0_search", {"query": "What does alice drink?"}))
     manager.shutdown_all()
     return {"prompt": manager.build_system_prompt(), "search": [r["memory"] for r in found.get("results", [])]}
