@@ -10,7 +10,7 @@ fault tests do: mem0server/tests/server_process.py), then times, one at a time:
   - POST /memories, infer=false, 100 messages with METADATA_KB of metadata (small keys; 900 KB took 27 s),
     then GET /memories of those 100 memories (85 MB; METADATA_MAX_BYTES refuses such an add),
   - GET /memories?top_k=1000 of 1,000 memories of 100,000 characters (108 MB; LIST_MAX_BYTES refuses the page),
-  - the same at the default limits (100 messages, 1,000 values, 100 clauses), which are served;
+  - the same at the default limits (MAX_MESSAGES_PER_ADD messages, 1,000 values, 100 clauses), which are served;
 
 and, in this process, the in-batch near-duplicate check alone: the former pure-Python loop against
 memories.services.BatchDuplicates (numpy) on random unit vectors.
@@ -108,6 +108,8 @@ def main() -> None:
     if args.skip_server:
         return
 
+    from django.conf import settings
+
     from mem0server.tests.server_process import ServerProcess
 
     env = dict(NO_LIMITS) if args.no_limits else {}
@@ -117,7 +119,7 @@ def main() -> None:
     try:
         messages = [
             {"role": "user", "content": f"Fact number {i}: likes item {i * 7919 % 100_003}"}
-            for i in range(args.messages)
+            for i in range(max(args.messages, settings.MAX_MESSAGES_PER_ADD))
         ]
         server.add("bench", "Warm-up: likes tea")
         server.call(
@@ -137,8 +139,11 @@ def main() -> None:
         print("requests (one at a time):")
         timed(f"add, infer=false, {args.messages} messages", add(args.messages, False, "big-false"))
         timed(f"add, infer=true (no LLM), {args.messages} messages", add(args.messages, True, "big-true"))
-        timed("add, infer=false, 100 messages", add(100, False, "small-false"))
-        timed("add, infer=true (no LLM), 100 messages", add(100, True, "small-true"))
+        limit = settings.MAX_MESSAGES_PER_ADD
+        timed(f"add, infer=false, {limit} messages", add(limit, False, "small-false"))
+        timed(f"add, infer=true (no LLM), {limit} messages", add(limit, True, "small-true"))
+        # The same messages again, as a client that sends the whole conversation so far with each turn (Pipecat).
+        timed(f"add, infer=true (no LLM), the same {limit} again", add(limit, True, "small-true"))
         values = [f"t{i}" for i in range(args.in_values)]
         timed(f"search, metadata `in` of {args.in_values} values", search({"topic": {"in": values}}))
         timed("search, metadata `in` of 1000 values", search({"topic": {"in": values[:1000]}}))

@@ -68,6 +68,7 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         messages=[memories_services.Message(**message) for message in payload["messages"]],
         scope=payload["scope"],
         metadata=payload.get("metadata"),
+        deduced=payload.get("deduced_memories"),
     )
     with transaction.atomic():
         unfinished = Event.objects.filter(account=principal.account, status__in=UNFINISHED)

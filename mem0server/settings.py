@@ -225,8 +225,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, low=1)
 # The cost of one request (each named in the 400 that refuses more): messages in one add, characters in
 # all of an add's messages together, characters in a search query, and in a filter: conditions in all,
-# AND/OR/NOT nesting, and values in all its `in`/`nin` lists together.
-MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 100, low=1)
+# AND/OR/NOT nesting, and values in all its `in`/`nin` lists together. Pipecat's memory service sends the whole
+# conversation so far with each turn: 1,000 messages is a conversation of 500 exchanges (at 100, every turn after
+# the 50th was refused). The characters bound the embedding work either way (1,000 messages of 200 characters
+# took as long as 100 of 2,000).
+MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 1_000, low=1)
 MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000, low=1)
 MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
 MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
@@ -236,7 +239,8 @@ MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
 # is read a page at a time (each update keeps both texts, up to 100,000 characters each).
 HISTORY_MAX_CHARS = env_int("HISTORY_MAX_CHARS", 10_000_000, low=1)
 # A memory's metadata holds at most this many bytes as JSON: each memory of an add carries the add's metadata, and
-# every list and search answer returns it (900 KB on 100 messages stored 86 MB; a page of them answered 85 MB).
+# every list and search answer returns it (900 KB on 100 messages stored 86 MB; a page of them answered 85 MB). The
+# memories of one add hold at most 100 times this in all (memories.services.METADATA_COPIES).
 METADATA_MAX_BYTES = env_int("METADATA_MAX_BYTES", 64 * 1024, low=1)
 # One list answer (a page of memories) holds at most this many bytes of texts and metadata; a larger page is a 400
 # saying to ask for fewer. A page of 100 (the default) of the longest memories holds 46.6 million at most.

@@ -78,6 +78,11 @@ def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in metadata.items() if key not in IDENTITY_KEYS}
 
 
+def metadata_bytes(metadata: dict[str, Any]) -> int:
+    """Bytes of `metadata` as compact JSON (UTF-8), as the limits count them."""
+    return len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def metadata_size_check(metadata: dict[str, Any] | None, *, memory_id: uuid.UUID | str | None = None) -> None:
     """InvalidInput when `metadata`, as compact JSON, holds more bytes than a memory keeps (METADATA_MAX_BYTES).
 
@@ -85,13 +90,32 @@ def metadata_size_check(metadata: dict[str, Any] | None, *, memory_id: uuid.UUID
     on an add of 100 messages stored 86 MB in 27 s, and one page of those memories was an 85 MB answer."""
     if metadata is None:
         return
-    size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode())
+    size = metadata_bytes(metadata)
     if size > settings.METADATA_MAX_BYTES:
         which = f"Memory {memory_id}: " if memory_id is not None else ""
         raise InvalidInput(
             f"{which}metadata holds {size} bytes as JSON, more than a memory keeps (METADATA_MAX_BYTES, "
             f"{settings.METADATA_MAX_BYTES}): each memory carries it, and every list and search answer returns it. "
             "Keep long content in the memory's text.",
+            field="metadata",
+        )
+
+
+# The memories of one add hold at most this many copies' worth of METADATA_MAX_BYTES of its metadata in all: as many
+# as when an add held at most 100 messages (6.4 MiB by default). 1,000 messages of 64 KiB metadata stored 71 MB.
+METADATA_COPIES = 100
+
+
+def metadata_copies_check(metadata: dict[str, Any], memories: int) -> None:
+    """InvalidInput when `memories` copies of an add's metadata would hold more than METADATA_COPIES times
+    METADATA_MAX_BYTES together."""
+    size = metadata_bytes(metadata)
+    bound = METADATA_COPIES * settings.METADATA_MAX_BYTES
+    if memories > 1 and size * memories > bound:
+        raise InvalidInput(
+            f"metadata holds {size} bytes as JSON and each of the add's {memories} memories would carry it: "
+            f"{size * memories} bytes in all, more than one add stores ({METADATA_COPIES} × METADATA_MAX_BYTES, "
+            f"{bound}). Send the messages in several adds, or less metadata.",
             field="metadata",
         )
 
@@ -230,14 +254,22 @@ def history_row(memory: Memory, old: str | None, new: str | None, event: str, at
 
 
 def memories_add_check(
-    *, messages: list[Message], scope: dict[str, str], metadata: dict[str, Any] | None = None
+    *,
+    messages: list[Message],
+    scope: dict[str, str],
+    metadata: dict[str, Any] | None = None,
+    deduced: list[str] | None = None,
 ) -> list[Message]:
-    """InvalidInput unless an add has a message to store and a scope id, and metadata a memory keeps; returns the
-    messages to store (system messages are not stored). Run by memories_add, and before an add is queued (events)."""
-    metadata_size_check(clean_metadata(metadata))
+    """InvalidInput unless an add has a message to store and a scope id, and metadata its memories keep; returns the
+    messages to store (system messages are not stored). Run by memories_add, and before an add is queued (events).
+    `deduced`: the facts stored instead of the messages, when given."""
+    metadata = clean_metadata(metadata)
+    metadata_size_check(metadata)
     messages = [m for m in messages if m.role != "system"]
     if not messages:
         raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
+    if metadata:  # each message (or deduced fact) may become a memory
+        metadata_copies_check(metadata, len(deduced or messages))
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
     for field in SCOPE_FIELDS:
@@ -282,7 +314,7 @@ def memories_add(
     """
     from memories import inference  # it builds on the helpers below
 
-    messages = memories_add_check(messages=messages, scope=scope, metadata=metadata)
+    messages = memories_add_check(messages=messages, scope=scope, metadata=metadata, deduced=deduced)
     account = principal.account
     llm_kwargs = {
         "account": account,

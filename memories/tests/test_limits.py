@@ -34,18 +34,49 @@ def nested(depth: int) -> dict:
 
 
 def test_an_add_with_more_messages_than_the_limit_is_a_400_naming_it(api_client):
-    response = add(api_client, [{"role": "user", "content": f"fact {i}"} for i in range(101)])
+    response = add(api_client, [{"role": "user", "content": f"fact {i}"} for i in range(1001)])
     assert response.status_code == 400
     assert "MAX_MESSAGES_PER_ADD" in response.json()["detail"]
-    assert "100" in response.json()["detail"]
+    assert "1000" in response.json()["detail"]
     assert "messages" in response.json()["errors"]
     assert not Memory.objects.exists()
 
 
-def test_an_add_at_the_message_limit_is_stored(api_client):
-    response = add(api_client, [{"role": "user", "content": f"fact number {i}"} for i in range(100)])
+def test_an_add_at_the_message_limit_is_stored(api_client, settings):
+    settings.MAX_MESSAGES_PER_ADD = 5
+    response = add(api_client, [{"role": "user", "content": f"fact number {i}"} for i in range(5)])
     assert response.status_code == 200, response.json()
-    assert Memory.objects.count() == 100
+    assert Memory.objects.count() == 5
+
+
+def test_a_conversation_past_fifty_exchanges_is_stored(api_client):
+    # Pipecat's memory service sends the whole conversation so far with each turn: after 50 exchanges, 101
+    # messages. Refused at 100 before, and every later turn of the conversation with it.
+    conversation = [
+        {"role": role, "content": f"{role} says thing number {i}"} for i in range(50) for role in ("user", "assistant")
+    ]
+    response = add(api_client, [*conversation, {"role": "user", "content": "I moved to Lisbon"}])
+    assert response.status_code == 200, response.json()
+    assert Memory.objects.count() == 101
+
+
+def test_an_add_whose_metadata_would_be_stored_in_too_many_memories_is_a_400_naming_it(api_client, settings):
+    # Each memory of an add carries its metadata: at most 100 times METADATA_MAX_BYTES in all, as when an add held
+    # at most 100 messages.
+    settings.METADATA_MAX_BYTES = 1000
+    metadata = {"note": "x" * 900}
+    response = add(api_client, [{"role": "user", "content": f"fact {i}"} for i in range(120)], metadata=metadata)
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "120 memories" in detail and "100000" in detail and "METADATA_MAX_BYTES" in detail, detail
+    assert "metadata" in response.json()["errors"]
+    assert not Memory.objects.exists()
+    # As much metadata with fewer messages, or less metadata with as many, is stored.
+    facts = [{"role": "user", "content": f"fact {i}"} for i in range(100)]
+    assert add(api_client, facts, metadata=metadata).status_code == 200
+    others = [{"role": "user", "content": f"other {i}"} for i in range(120)]
+    assert add(api_client, others, metadata={"note": "x" * 700}).status_code == 200
+    assert Memory.objects.count() == 220
 
 
 def test_an_add_with_more_characters_than_the_limit_is_a_400_naming_it(api_client):

@@ -245,6 +245,12 @@ def test_v1_add_answers_a_bare_list_unless_output_format_is_v1_1_as_mem0s_older_
         ({"messages": "Hi", "user_id": "a", "deduced_memories": ["x" * 100_000, "y" * 100_000, "z"]}, "MAX_ADD"),
         ({"messages": "Hi", "user_id": "a", "deduced_memories": ["Likes tea"] * 51}, "with infer at most 50"),
         ({"messages": "Hi", "user_id": "a", "deduced_memories": ["Likes tea", "x" * 2001]}, "Fact 1 has 2001"),
+        # Each deduced fact becomes a memory carrying the metadata: 101 copies of 65,008 bytes.
+        (
+            {"messages": "Hi", "user_id": "a", "infer": False, "metadata": {"n": "x" * 65_000}}
+            | {"deduced_memories": [f"Fact {i}" for i in range(101)]},
+            "each of the add's 101 memories would carry it",
+        ),
     ],
 )
 def test_a_bad_add_is_a_400_saying_what_is_wrong(token_client, body, says):
