@@ -17,7 +17,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 # 8.7. Empty, it is unset for everything these targets run.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk hermes
+.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk hermes pipecat
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -134,6 +134,14 @@ $(HERMES)/.installed: $(HERMES_REQ) $(VENV)/.installed-dev
 
 hermes: $(HERMES)/.installed
 
+# Pipecat, whose Mem0 memory service takes a Mem0 server's host (platform_api/tests/test_pipecat.py).
+PIPECAT_REQ := platform_api/tests/pipecat/requirements-pipecat-ai-1.14.0.txt
+PIPECAT := $(or $(MEM0_DATA_DIR),data)/clients/pipecat-ai-1.14.0
+$(PIPECAT)/.installed: $(PIPECAT_REQ) $(VENV)/.installed-dev
+	$(call client_venv,$(PIPECAT),$(PIPECAT_REQ))
+
+pipecat: $(PIPECAT)/.installed
+
 # Debian's packages the suite drives: chromium for the dashboard's browser tests (Playwright's own browser download is
 # never used), pgbouncer for the tests of the server behind a pooler.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -143,7 +151,7 @@ test-packages:
 
 # What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the Python
 # clients' venvs after the install), each output line whole: `make test` runs this first.
-test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes
+test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes pipecat
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the
 # checks: with `.installed` here, a fresh venv got two pip runs at once (requirements.txt and

@@ -418,8 +418,13 @@ def test_the_health_probe_passes_against_a_running_server_on_a_custom_host(live_
 def test_make_test_setup_installs_requirements_in_one_pip_run(tmp_path):
     """make -j3 test-setup on a fresh venv: one pip run for the requirements, never two at once into one venv."""
     script = make_dry_run("test-setup", tmp_path)
-    # The Python clients' venvs (old-sdk, hermes) are other venvs, made after this one (their uv comes from it).
-    clients = ("-r platform_api/tests/old_sdk/requirements-", "-r memories/tests/hermes/requirements-")
+    # The Python clients' venvs (old-sdk, hermes, pipecat) are other venvs, made after this one (their uv comes from
+    # it).
+    clients = (
+        "-r platform_api/tests/old_sdk/requirements-",
+        "-r memories/tests/hermes/requirements-",
+        "-r platform_api/tests/pipecat/requirements-",
+    )
     lines = script.splitlines()
     installs = [
         line for line in lines if "pip install" in line and " -r " in line and not any(c in line for c in clients)

@@ -1,0 +1,109 @@
+"""Run by platform_api/tests/test_pipecat.py in the Pipecat venv (`make pipecat`): Pipecat's own Mem0 memory service
+(`Mem0MemoryService(api_key=..., host=...)`, as Pipecat documents it for a self-hosted Mem0 server) in a Pipecat
+pipeline run by Pipecat's runner, against the server in MEM0_HOST with MEM0_API_KEY. Prints one JSON line.
+
+The pipeline is a voice bot's without the audio: the user's context aggregator, the memory service, the LLM, the
+assistant's context aggregator. The LLM is a stand-in that records the context it is handed (with the memories the
+service put there) and streams a reply as an LLM service does; each user turn enters as an LLMMessagesAppendFrame
+that runs the LLM, as a transcription ends a turn. Before each turn the service searches the user's words and puts
+what it finds in the context; then it sends the conversation so far to the server (an add, in the background).
+After each turn this waits, at most <seconds>, until the server holds what the user just said.
+
+`check_pipecat.py remember <seconds>`: a conversation of two turns, then a new one (an empty context) asking back.
+`check_pipecat.py long <seconds>`: a conversation already 50 exchanges long (its context handed back to the
+pipeline, as an app that keeps its conversations does) gets one more turn; then a new one asks back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+from pipecat.frames.frames import (
+    EndFrame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMMessagesAppendFrame,
+    LLMTextFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.mem0.memory import Mem0MemoryService
+from pipecat.workers.runner import WorkerRunner
+
+SYSTEM = {"role": "system", "content": "You are a friendly voice assistant."}
+
+
+class StandInLLM(FrameProcessor):
+    """Where the LLM service sits: records each context it is asked to answer, then streams a reply as an LLM service
+    does (start, text, end), which the assistant aggregator adds to the context."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list[list[dict]] = []
+        self.answered = asyncio.Event()
+
+    async def process_frame(self, frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if not isinstance(frame, LLMContextFrame):
+            await self.push_frame(frame, direction)
+            return
+        self.contexts.append([dict(m) for m in frame.context.get_messages()])
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.push_frame(LLMTextFrame(f"Noted, reply {len(self.contexts)}."))
+        await self.push_frame(LLMFullResponseEndFrame())
+        self.answered.set()
+
+
+async def conversation(turns: list[str], wait_seconds: float, history: tuple[dict, ...] = ()) -> dict:
+    memory = Mem0MemoryService(
+        api_key=os.environ["MEM0_API_KEY"], host=os.environ["MEM0_HOST"], user_id="alice", agent_id="voice-bot"
+    )
+    context = LLMContext([SYSTEM, *history])
+    aggregators = LLMContextAggregatorPair(context)
+    llm = StandInLLM()
+    worker = PipelineWorker(Pipeline([aggregators.user(), memory, llm, aggregators.assistant()]))
+    runner = asyncio.create_task(WorkerRunner(handle_sigint=False).run(worker))
+    stored: list[list[str]] = []
+    for turn in turns:
+        llm.answered.clear()
+        await worker.queue_frame(LLMMessagesAppendFrame([{"role": "user", "content": turn}], run_llm=True))
+        await asyncio.wait_for(llm.answered.wait(), wait_seconds)
+        # The service sent the conversation so far, this turn last: one add, stored in one go.
+        deadline = time.monotonic() + wait_seconds
+        while turn not in (found := sorted(m["memory"] for m in await memory.get_memories())):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        stored.append(found)
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, wait_seconds)
+    return {"contexts": llm.contexts, "stored": stored}
+
+
+EARLIER = tuple(
+    {"role": role, "content": f"{'Question' if role == 'user' else 'Answer'} number {i} about the weather"}
+    for i in range(50)
+    for role in ("user", "assistant")
+)
+
+
+async def main(part: str, wait_seconds: float) -> dict:
+    if part == "remember":
+        first = await conversation(["I moved to Lisbon last spring", "I play the cello in a quartet"], wait_seconds)
+        second = await conversation(["Where do I live now?"], wait_seconds)
+    else:
+        first = await conversation(["My sister Ana visits every August"], wait_seconds, history=EARLIER)
+        second = await conversation(["When does Ana come to visit?"], wait_seconds)
+    return {"first": first, "second": second}
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], float(sys.argv[2])))))
