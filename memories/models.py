@@ -84,6 +84,8 @@ class Memory(models.Model):
             models.Index(fields=["app_id", "-created_at"], include=["account"], name="memory_app_created"),
             models.Index(fields=["run_id", "-created_at"], include=["account"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
+            # A text stored as it is, found without embedding it again (services.stored_verbatim).
+            models.Index(fields=["hash"], name="memory_hash"),
             GinIndex(fields=["metadata"], name="memory_metadata_gin"),
             GinIndex(fields=["search_vector"], name="memory_search_vector_gin"),
         ]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Length
 from django.utils import timezone
 from pgvector.django import CosineDistance
@@ -195,6 +195,22 @@ def _busy_after(wait: float) -> Iterator[None]:
         ) from None
 
 
+def unexpired_in_scope(account, scope: dict[str, str]) -> QuerySet[Memory]:
+    """The account's memories in `scope` (and narrower scopes) that have not expired: an expired memory is gone for
+    the caller (hidden from list and search), so the same text again is new."""
+    unexpired = Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate())
+    return Memory.objects.filter(unexpired, account=account, **scope)
+
+
+def stored_verbatim(account, scope: dict[str, str], texts: Sequence[str], occurred_at) -> dict[str, Memory]:
+    """The unexpired memories of the account's scope whose text is one of `texts` exactly, by text (their id and
+    text), found by the text's hash (indexed): those that happened at `occurred_at`, as a text dated otherwise is
+    embedded otherwise (memories/timestamps.py)."""
+    rows = unexpired_in_scope(account, scope).filter(hash__in={text_hash(t) for t in texts}, occurred_at=occurred_at)
+    wanted = set(texts)
+    return {memory.text: memory for memory in rows.only("id", "text") if memory.text in wanted}
+
+
 def nearest_in_scope(
     account, scope: dict[str, str], vectors: Sequence[list[float]], *, limit: int, within: float | None = None
 ) -> list[list[Memory]]:
@@ -210,8 +226,7 @@ def nearest_in_scope(
     """
     if not vectors:
         return []
-    unexpired = Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate())
-    visible = Memory.objects.filter(unexpired, account=account, **scope)
+    visible = unexpired_in_scope(account, scope)
     found = []
     with transaction.atomic(), connection.cursor() as cursor:
         # The scope's own index for the count and, when small, for its rows: with statistics that call the scope
@@ -335,22 +350,36 @@ def memories_add(
         )
     if deduced:
         messages = [Message(role="user", content=fact) for fact in deduced]
-    # A memory that happened at a known time is embedded with its day (memories/timestamps.py: dated_text), and
-    # a long one sentence by sentence too (memories/sentences.py).
-    embedded = embed_memories(get_embedder(), [(m.content, timestamp) for m in messages])
+    texts = [m.content for m in messages]
+    # With infer, a text stored as it is in the scope is that memory (NONE), found without embedding it again: a
+    # client that sends the whole conversation so far with each turn (Pipecat) sends every earlier message again.
+    # Checked again under the scope's lock, where a memory deleted meanwhile leaves its text to be embedded there.
+    verbatim = stored_verbatim(account, scope, texts, timestamp) if infer else {}
+    embedded = _embedded([t for t in texts if t not in verbatim], timestamp)
     metadata = clean_metadata(metadata)
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         if infer:
             lock_scope(account, scope)
+            if verbatim:
+                verbatim = stored_verbatim(account, scope, list(verbatim), timestamp)
+                embedded |= _embedded([t for t in texts if t not in verbatim and t not in embedded], timestamp)
         now = timezone.now()  # after the scope's lock: later than what committed while this add waited
         stored: list[tuple[Memory, MemoryVectors]] = []
         batch = BatchDuplicates()
-        in_scope = near_duplicates(account, scope, [v.whole for v in embedded]) if infer else [None] * len(embedded)
-        for message, vectors, kept in zip(messages, embedded, in_scope, strict=True):
+        in_scope: dict[str, Memory | None] = {}
+        if infer:
+            nearest = near_duplicates(account, scope, [vectors.whole for vectors in embedded.values()])
+            in_scope = dict(zip(embedded, nearest, strict=True))
+        for message in messages:
+            if message.content in verbatim:
+                memory = verbatim[message.content]
+                results.append({"id": str(memory.id), "memory": memory.text, "event": "NONE"})
+                continue
+            vectors = embedded[message.content]
             vector = vectors.whole
             if infer:
-                duplicate = kept or batch.find(vector)
+                duplicate = in_scope[message.content] or batch.find(vector)
                 if duplicate is not None:
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue
@@ -386,6 +415,13 @@ def memories_add(
         if before_commit is not None:
             before_commit(results)
     return results
+
+
+def _embedded(texts: list[str], occurred_at) -> dict[str, MemoryVectors]:
+    """Each distinct text's vectors: a memory that happened at a known time is embedded with its day
+    (memories/timestamps.py: dated_text), and a long one sentence by sentence too (memories/sentences.py)."""
+    distinct = list(dict.fromkeys(texts))
+    return dict(zip(distinct, embed_memories(get_embedder(), [(t, occurred_at) for t in distinct]), strict=True))
 
 
 class BatchDuplicates:

@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 
+from memories.configuration import server_config_set
 from memories.models import Memory, MemoryHistory
+from memories.tests.fake_openai import FakeOpenAI
 
 
 def add(client, messages, **body):
@@ -113,6 +115,33 @@ def test_infer_true_without_llm_stores_messages_but_skips_near_duplicates(api_cl
     assert [(r["event"], r["memory"]) for r in again] == [("NONE", "Loves spicy Thai curry"), ("ADD", "Has two dogs")]
     assert again[0]["id"] == first[0]["id"]
     assert Memory.objects.filter(user_id="alice").count() == 2
+
+
+def test_a_conversation_sent_again_is_not_embedded_again(api_client):
+    # Pipecat sends the whole conversation so far with each turn: with an embedding API (paid per token) each turn
+    # paid for every earlier message again, only to find it stored.
+    with FakeOpenAI() as fake:
+        embedder = {"model": "fake-embed", "api_key": "sk-test", "openai_base_url": fake.url, "embedding_dims": 64}
+        server_config_set(changes={"embedder": {"provider": "openai", "config": embedder}})
+        first = add(api_client, [user("I moved to Lisbon")], infer=True).json()["results"]
+        fake.reset_calls()
+        turn = [user("I moved to Lisbon"), {"role": "assistant", "content": "Lovely!"}, user("I play the cello")]
+        again = add(api_client, turn, infer=True).json()["results"]
+        embedded = [text for call in fake.embed_calls() for text in call.body["input"]]
+        # Stored at another time, the same text is embedded (with its day) and compared as any other.
+        fake.reset_calls()
+        dated = add(api_client, [user("I moved to Lisbon")], infer=True, timestamp=1_700_000_000).json()["results"]
+        embedded_dated = [text for call in fake.embed_calls() for text in call.body["input"]]
+    assert [(r["event"], r["memory"]) for r in again] == [
+        ("NONE", "I moved to Lisbon"),
+        ("ADD", "Lovely!"),
+        ("ADD", "I play the cello"),
+    ]
+    assert again[0]["id"] == first[0]["id"]
+    assert "I moved to Lisbon" not in embedded and "I play the cello" in embedded
+    assert any("I moved to Lisbon" in text for text in embedded_dated)
+    assert [r["event"] for r in dated] == ["ADD"]
+    assert Memory.objects.filter(user_id="alice").count() == 4
 
 
 def test_a_near_duplicate_is_found_beside_many_twins_of_other_users(api_client, crowded):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from mem0server.tests.sessions import other_session, wait_until_blocked
 from memories import services
@@ -157,3 +157,44 @@ def test_filling_sentences_keeps_those_a_new_timestamp_gave_a_memory_meanwhile(m
     assert np.allclose(np.array(list(stored)), np.array(expected), atol=1e-5)
     assert MemorySentence.objects.filter(memory_id=first.id).count() == 3
     holder.close(), watcher.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_text_found_stored_but_deleted_before_the_add_writes_is_stored_again(member, embedder):
+    # An add with infer finds a text it was sent already stored, so does not embed it; if that memory is deleted
+    # while the add waits for the scope's lock, the add embeds the text there and stores it, not answering NONE
+    # with a memory that is gone.
+    scope = {"user_id": "alice"}
+    stored = add(member, "I moved to Lisbon")
+    held, release = threading.Event(), threading.Event()
+    results: list = []
+
+    def hold() -> None:  # another add of the scope, between its check and its write
+        try:
+            with transaction.atomic():
+                services.lock_scope(member, scope)
+                held.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    def resend() -> None:
+        try:
+            messages = [services.Message("user", "I moved to Lisbon"), services.Message("user", "I play the cello")]
+            results.extend(services.memories_add(principal=member, messages=messages, scope=scope, infer=True))
+        finally:
+            connection.close()
+
+    holder, adder = threading.Thread(target=hold), threading.Thread(target=resend)
+    holder.start()
+    assert held.wait(30)
+    watcher = other_session(autocommit=True)
+    adder.start()
+    wait_until_blocked(watcher, "%pg_advisory_xact_lock%")
+    Memory.objects.filter(id=stored.id).delete()
+    release.set()
+    holder.join(60), adder.join(60)
+    watcher.close()
+
+    assert [(r["event"], r["memory"]) for r in results] == [("ADD", "I moved to Lisbon"), ("ADD", "I play the cello")]
+    assert sorted(Memory.objects.values_list("text", flat=True)) == ["I moved to Lisbon", "I play the cello"]
