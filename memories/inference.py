@@ -157,6 +157,20 @@ def _remember_session(account, scope: dict[str, str], messages: Sequence[Message
     SessionMessage.objects.filter(**columns).exclude(id__in=newest[:SESSION_CONTEXT_MESSAGES]).delete()
 
 
+def _after_context(messages: list[Message], context: Sequence[SessionMessage]) -> list[Message]:
+    """The messages after the scope's remembered ones, when the add sends those again in order and more after them
+    (the last such run), else all of them (a message said again alone is extracted from again). A client that sends
+    the whole conversation so far with each turn (Pipecat) sends what the adds before extracted from: sent as new
+    again, the LLM read a prompt growing with the conversation each turn and drew its facts again. Those messages
+    stay the extraction's context, as for any add."""
+    seen = [(m.role, m.content) for m in context]  # kept cut at CONTEXT_MESSAGE_CHARS
+    sent = [(m.role, m.content[: prompts.CONTEXT_MESSAGE_CHARS]) for m in messages]
+    for end in range(len(sent) - 1, len(seen) - 1, -1) if seen else ():  # something new after the run
+        if sent[end - len(seen) : end] == seen:
+            return messages[end:]
+    return messages
+
+
 def _similar(account, scope: dict[str, str], vectors: Sequence[list[float]]) -> list[Memory]:
     """The closest unexpired memories of the account's scope for each vector, without repeats, closest first."""
     found: dict[uuid.UUID, Memory] = {}
@@ -191,9 +205,11 @@ def memories_add_inferred(
     llm = _llm(runtime, "infer=true")
     embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
     if facts is None:
+        context = _session_context(account, scope)
+        messages = _after_context(messages, context)
         system, user = prompts.extraction(
             messages=messages,
-            context=_session_context(account, scope),
+            context=context,
             today=timezone.localdate(said_at),
             occurred_at=occurred_at,
             about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),

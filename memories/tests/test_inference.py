@@ -239,6 +239,36 @@ def test_session_context_keeps_only_the_newest_messages(api_client, llm):
     assert "message 3" in user and "message 2\n" not in user
 
 
+def turn(client, *said: tuple[str, str]):
+    messages = [{"role": role, "content": content} for role, content in said]
+    return client.post("/memories", {"messages": messages, "user_id": "alice"}, format="json")
+
+
+def test_a_conversation_sent_again_is_extracted_from_its_new_messages_only(api_client, llm):
+    # Pipecat sends the whole conversation so far with each turn: its earlier messages, extracted from by the adds
+    # before, went to the LLM as new again with every turn (the prompt growing with the conversation), and the
+    # LLM drew their facts again.
+    llm.facts = lambda messages: [content for role, content in messages if role == "user"]
+    u1, r1, u2, r2, u3 = (
+        ("user", "I moved to Lisbon last spring"),
+        ("assistant", "Lovely! How do you like it?"),
+        ("user", "I play the cello in a quartet"),
+        ("assistant", "Wonderful."),
+        ("user", "My sister Ana visits every August"),
+    )
+    assert events(turn(api_client, u1)) == [("ADD", u1[1])]
+    assert events(turn(api_client, u1, r1, u2)) == [("ADD", u2[1])]
+    assert events(turn(api_client, u1, r1, u2, r2, u3)) == [("ADD", u3[1])]
+    extractions = [call.body["messages"][-1]["content"] for call in llm.chat_calls("extract")]
+    news = [prompt.split("New messages:\n")[1] for prompt in extractions]
+    assert news == [f"user: {u1[1]}", f"assistant: {r1[1]}\nuser: {u2[1]}", f"assistant: {r2[1]}\nuser: {u3[1]}"]
+    assert u1[1] in extractions[2].split("New messages:")[0]  # what was said before stays the context
+    # Nothing after what was said before: all of it is extracted from, as a message said again alone is.
+    assert events(turn(api_client, u1, r1, u2, r2, u3)) == [("NONE", u1[1]), ("NONE", u2[1]), ("NONE", u3[1])]
+    # Messages that merely end as the conversation did are all new.
+    assert events(turn(api_client, ("user", "Something else"), r2, u3)) == [("ADD", "Something else"), ("NONE", u3[1])]
+
+
 def test_deleting_a_scope_or_resetting_forgets_its_conversation_context(api_client, llm):
     add(api_client, "Likes tea")
     add(api_client, "Likes jazz", user_id="bob")

@@ -72,3 +72,28 @@ def test_pipecats_memory_service_keeps_storing_past_fifty_exchanges(live_server,
     [context] = report["second"]["contexts"]
     assert recalled(context)[0] == "My sister Ana visits every August"
     assert Memory.objects.filter(account=owner, text="My sister Ana visits every August").count() == 1
+
+
+def test_with_an_llm_each_turn_is_extracted_from_once(live_server, admin_key, embedder, worker, llm_on):
+    # Each turn the service sends the whole conversation so far: the LLM is given the turn's new messages, with what
+    # was said before as their context (before, the whole conversation as new, each turn, its facts drawn again).
+    llm_on.facts = lambda messages: [
+        {"Lisbon": "Lives in Lisbon", "cello": "Plays the cello"}[word]
+        for role, said in messages
+        if role == "user"
+        for word in ("Lisbon", "cello")
+        if word in said
+    ]
+    owner, report = run_pipecat("remember", live_server.url)
+
+    news = [call.body["messages"][-1]["content"].split("New messages:\n")[1] for call in llm_on.chat_calls("extract")]
+    assert news == [
+        "user: I moved to Lisbon last spring",
+        "assistant: Noted, reply 1.\nuser: I play the cello in a quartet",
+        "user: Where do I live now?",
+    ]
+    assert recalled(report["second"]["contexts"][0])[0] == "Lives in Lisbon"
+    assert sorted(Memory.objects.filter(account=owner).values_list("text", flat=True)) == [
+        "Lives in Lisbon",
+        "Plays the cello",
+    ]

@@ -7,7 +7,7 @@ assistant's context aggregator. The LLM is a stand-in that records the context i
 service put there) and streams a reply as an LLM service does; each user turn enters as an LLMMessagesAppendFrame
 that runs the LLM, as a transcription ends a turn. Before each turn the service searches the user's words and puts
 what it finds in the context; then it sends the conversation so far to the server (an add, in the background).
-After each turn this waits, at most <seconds>, until the server holds what the user just said.
+After each turn this waits, at most <seconds>, until the server has done the add (asked through its events API).
 
 `check_pipecat.py remember <seconds>`: a conversation of two turns, then a new one (an empty context) asking back.
 `check_pipecat.py long <seconds>`: a conversation already 50 exchanges long (its context handed back to the
@@ -62,6 +62,17 @@ class StandInLLM(FrameProcessor):
         self.answered.set()
 
 
+ADDS: list[str] = []  # the turns so far, each of which the service sent an add for
+
+
+async def adds_done(memory: Mem0MemoryService, adds: int) -> bool:
+    """Whether the server has finished `adds` adds of this account (its events: none pending or running), asked with
+    the service's own client and key."""
+    answer = await asyncio.to_thread(memory.memory_client.client.get, "/v1/events/", params={"page_size": 100})
+    events = answer.json()
+    return events["count"] >= adds and all(e["status"] in ("SUCCEEDED", "FAILED") for e in events["results"])
+
+
 async def conversation(turns: list[str], wait_seconds: float, history: tuple[dict, ...] = ()) -> dict:
     memory = Mem0MemoryService(
         api_key=os.environ["MEM0_API_KEY"], host=os.environ["MEM0_HOST"], user_id="alice", agent_id="voice-bot"
@@ -76,13 +87,12 @@ async def conversation(turns: list[str], wait_seconds: float, history: tuple[dic
         llm.answered.clear()
         await worker.queue_frame(LLMMessagesAppendFrame([{"role": "user", "content": turn}], run_llm=True))
         await asyncio.wait_for(llm.answered.wait(), wait_seconds)
-        # The service sent the conversation so far, this turn last: one add, stored in one go.
+        # The service sent the conversation so far in one add, queued: wait until the server has done it.
+        ADDS.append(turn)
         deadline = time.monotonic() + wait_seconds
-        while turn not in (found := sorted(m["memory"] for m in await memory.get_memories())):
-            if time.monotonic() > deadline:
-                break
+        while not await adds_done(memory, len(ADDS)) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        stored.append(found)
+        stored.append(sorted(m["memory"] for m in await memory.get_memories()))
     await worker.queue_frame(EndFrame())
     await asyncio.wait_for(runner, wait_seconds)
     return {"contexts": llm.contexts, "stored": stored}
