@@ -82,8 +82,14 @@ def _narrowed(qs: QuerySet, filters: dict | None, show_expired: bool, today: dat
     if filters:
         qs = qs.filter(build_filter(filters))
     if not show_expired:
-        qs = qs.filter(Q(expiration_date__isnull=True) | Q(expiration_date__gte=today or timezone.localdate()))
+        qs = qs.filter(unexpired(today))
     return qs
+
+
+def unexpired(today: date | None = None) -> Q:
+    """Rows (memories, or postings) that have not expired by `today` (default: the local date now): an expired
+    memory is gone for its caller, hidden from list and search."""
+    return Q(expiration_date__isnull=True) | Q(expiration_date__gte=today or timezone.localdate())
 
 
 def postings_matching(

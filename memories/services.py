@@ -46,7 +46,7 @@ from memories.models import (
     Posting,
     SessionMessage,
 )
-from memories.selectors import EXACT_ALWAYS_ROWS, memories_visible, memory_get
+from memories.selectors import EXACT_ALWAYS_ROWS, memories_visible, memory_get, unexpired
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.signals import history_record, memories_wiped
@@ -111,7 +111,7 @@ def metadata_copies_check(metadata: dict[str, Any], memories: int) -> None:
     METADATA_MAX_BYTES together."""
     size = metadata_bytes(metadata)
     bound = METADATA_COPIES * settings.METADATA_MAX_BYTES
-    if memories > 1 and size * memories > bound:
+    if size * memories > bound:
         raise InvalidInput(
             f"metadata holds {size} bytes as JSON and each of the add's {memories} memories would carry it: "
             f"{size * memories} bytes in all, more than one add stores ({METADATA_COPIES} × METADATA_MAX_BYTES, "
@@ -196,10 +196,9 @@ def _busy_after(wait: float) -> Iterator[None]:
 
 
 def unexpired_in_scope(account, scope: dict[str, str]) -> QuerySet[Memory]:
-    """The account's memories in `scope` (and narrower scopes) that have not expired: an expired memory is gone for
-    the caller (hidden from list and search), so the same text again is new."""
-    unexpired = Q(expiration_date__isnull=True) | Q(expiration_date__gte=timezone.localdate())
-    return Memory.objects.filter(unexpired, account=account, **scope)
+    """The account's memories in `scope` (and narrower scopes) that have not expired (selectors.unexpired): the same
+    text as an expired one is new."""
+    return Memory.objects.filter(unexpired(), account=account, **scope)
 
 
 def stored_verbatim(account, scope: dict[str, str], texts: Sequence[str], occurred_at) -> dict[str, Memory]:
