@@ -32,6 +32,7 @@ from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI
 from memories.tests.test_hermes import run_hermes
 from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
+from webhooks.models import Webhook
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -352,6 +353,52 @@ def test_an_entity_whose_id_holds_dot_segments_is_the_one_its_delete_link_delete
     page.get_by_role("button", name="Delete 1 memory").click()
     expect(page.get_by_text("Deleted user team/../bob and its 1 memories.")).to_be_visible()
     assert list(Memory.objects.values_list("user_id", flat=True)) == ["bob"]
+
+
+LONG_URL = "https://example.com/" + "/".join(f"section-{n}-of-a-path-without-spaces" for n in range(12))
+LONG_ID = "alice-" + "x" * 120
+
+
+def sideways(page: Page) -> int:
+    """How far the page scrolls sideways: 0 when everything fits the window's width."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_long_unbroken_texts_and_a_phone_sized_window_never_make_a_page_scroll_sideways(page, make_user, make_memory):
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    make_memory(LONG_URL, user_id=LONG_ID, principal=ada, metadata={"source": "m" * 150})
+    make_memory("I drink green tea every morning", user_id=LONG_ID, principal=ada)
+    Webhook.objects.create(
+        account=ada.account, name="hook", url=LONG_URL, event_types=["memory_add"], secret="whsec_hook-secret"
+    )
+    log_in(page, "ada@example.com")
+    with page.expect_navigation():  # measured once its stylesheet has loaded
+        page.get_by_role("link", name="Memories", exact=True).click()
+    memory = page.get_by_role("link", name=LONG_URL[:40])
+    expect(memory).to_be_visible()
+    # A memory that is one long URL (or id, or metadata value) wraps inside its cell.
+    assert memory.bounding_box()["x"] + memory.bounding_box()["width"] <= 1280
+    assert sideways(page) == 0
+    page.goto(f"/dashboard/memories/search/?query=example&user_id={LONG_ID}")
+    expect(page.locator(".results")).to_contain_text(LONG_URL[:60])
+    assert sideways(page) == 0
+    memory = page.locator(".results").get_by_role("link", name=LONG_URL[:40])
+    with page.expect_navigation():
+        memory.click()
+    expect(page.get_by_role("heading", name="Memory", exact=True)).to_be_visible()
+    assert sideways(page) == 0
+    detail = page.url
+    shot(page, "16-long-texts")
+    # On a phone's width every page fits it: wide tables scroll inside their own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/dashboard/")
+    addresses = page.locator("nav a").evaluate_all("links => links.map(link => link.getAttribute('href'))")
+    assert len(addresses) >= 12
+    for address in ["/dashboard/", *addresses, detail, "/dashboard/memories/search/?query=tea&user_id=" + LONG_ID]:
+        page.goto(address)
+        assert (address, sideways(page)) == (address, 0)
+    expect(page.locator(".results")).to_contain_text("green tea")
+    shot(page, "17-phone-width")
 
 
 def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page, make_user):

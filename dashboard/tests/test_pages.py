@@ -178,12 +178,12 @@ def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_a
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
     assert "alice likes oolong tea" in found
     assert '<td class="num">—</td>' in found
-    assert "1 result; score = vector similarity and keyword share fused</caption>" in found  # and no words
+    assert "1 result; score = vector similarity and keyword share fused</p>" in found  # and no words
 
 
 def test_search_results_say_how_the_words_count_when_late_interaction_is_on(two_accounts, alice):
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()
-    assert "fused, then averaged with how closely the memory's words match the query's (words)</caption>" in found
+    assert "fused, then averaged with how closely the memory's words match the query's (words)</p>" in found
 
 
 def test_a_long_history_shows_its_newest_events_and_says_how_many_it_has(two_accounts, alice, monkeypatch):
