@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -45,3 +46,23 @@ def admin_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def post_only(page: str, *path_args: str):
+    """For the address a form of `page` (a URL name; `path_args` the view's arguments its URL takes) posts to:
+    any other method (a reload of the address after a refused form, a bookmark) is a 405 page saying so with a
+    link to that page, not an empty response."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method != "POST":
+                back = reverse(page, kwargs={name: kwargs[name] for name in path_args})
+                response = render(request, "dashboard/post_only.html", {"back": back}, status=405)
+                response["Allow"] = "POST"
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -875,3 +875,41 @@ def test_a_post_naming_none_of_the_pages_forms_is_a_400_saying_which_it_takes(al
     assert "form must be" in response.content.decode()
     alice.refresh_from_db()
     assert alice.email == "alice@example.com"
+
+
+@pytest.mark.parametrize(
+    ("address", "back"),
+    [
+        ("/dashboard/memories/add/", "/dashboard/memories/"),
+        ("/dashboard/memories/{memory}/edit/", "/dashboard/memories/{memory}/"),
+        ("/dashboard/memories/{memory}/delete/", "/dashboard/memories/{memory}/"),
+        ("/dashboard/keys/1/revoke/", "/dashboard/keys/"),
+        ("/dashboard/webhooks/1/active/", "/dashboard/webhooks/"),
+        ("/dashboard/webhooks/1/delete/", "/dashboard/webhooks/"),
+        ("/dashboard/connections/1/disconnect/", "/dashboard/connections/"),
+        ("/dashboard/configuration/test/", "/dashboard/configuration/"),
+        ("/dashboard/users/1/active/", "/dashboard/users/"),
+        ("/dashboard/users/1/password/", "/dashboard/users/"),
+        ("/dashboard/setup/test/", "/dashboard/setup/key/"),
+    ],
+)
+def test_opening_a_forms_address_is_a_405_page_linking_to_the_form_and_changes_nothing(
+    admin_user, make_memory, address, back
+):
+    # A reload after a refused form, or a bookmark of that address, showed an empty page.
+    memory = make_memory("I drink green tea", principal=admin_user)
+    response = logged_in(admin_user).get(address.format(memory=memory))
+    page = response.content.decode()
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "takes a form sent from its page" in page
+    assert f'href="{back.format(memory=memory)}"' in page
+    assert Memory.objects.filter(id=memory).exists()
+
+
+def test_the_dashboard_names_its_icon_so_browsers_do_not_ask_for_a_missing_one(alice):
+    # Every first visit asked for /favicon.ico, a 404 logged as a warning.
+    page = logged_in(alice).get("/dashboard/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon, "no icon named"
+    response = Client().get(icon.group(1))
+    assert response.status_code == 200 and response["Content-Type"].startswith("image/svg+xml")

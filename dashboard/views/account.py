@@ -6,13 +6,12 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import services as accounts
 from apikeys.models import APIKey
 from apikeys.services import apikey_authenticate, apikey_create
-from dashboard.access import account_required
+from dashboard.access import account_required, post_only
 from dashboard.forms import FirstAdminForm, KeyForm, PasswordForm, ProfileForm
 from dashboard.views.admin import model_config_page
 from dashboard.views.common import attempt, form_status
@@ -104,7 +103,7 @@ def setup_key(request):
     return render(request, "dashboard/setup_key.html", context, status=form_status(form))
 
 
-@require_POST
+@post_only("dashboard:setup-key")
 @account_required
 def setup_test(request):
     """Add a memory and search for it as the holder of the key just created, then remove the test memory."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from accounts import services as accounts
-from dashboard.access import admin_required
+from dashboard.access import admin_required, post_only
 from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import InvalidInput, NotFound
@@ -48,7 +47,7 @@ def _flatten(errors, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {errors}"]
 
 
-@require_POST
+@post_only("dashboard:config")
 @admin_required
 def config_test(request):
     """htmx: whether the embedder and the LLM answer."""
@@ -74,7 +73,7 @@ def _users_page(request, form: UserCreateForm, *, refused: str = ""):
     return render(request, "dashboard/users.html", context, status=400 if refused else form_status(form))
 
 
-@require_POST
+@post_only("dashboard:users")
 @admin_required
 def user_active(request, user_id: int):
     active = posted_yes_no(request, "active")  # anything else deactivated the account, as "no" does
@@ -90,7 +89,7 @@ def user_active(request, user_id: int):
     return redirect("dashboard:users")
 
 
-@require_POST
+@post_only("dashboard:users")
 @admin_required
 def user_password(request, user_id: int):
     form = ResetPasswordForm(request.POST)

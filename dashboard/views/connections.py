@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from dashboard.access import account_required
+from dashboard.access import account_required, post_only
 from dashboard.middleware import POLICY
 from mem0server.exceptions import NotFound
 from oauth import services
@@ -75,7 +75,7 @@ def connection_list(request):
     return render(request, "dashboard/connections.html", context)
 
 
-@require_POST
+@post_only("dashboard:connections")
 @account_required
 def connection_revoke(request, grant_id: int):
     try:

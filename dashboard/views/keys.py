@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from apikeys import services
-from dashboard.access import account_required
+from dashboard.access import account_required, post_only
 from dashboard.forms import KeyForm
 from dashboard.views.common import form_status
 from mem0server.exceptions import InvalidInput, NotFound
@@ -25,7 +24,7 @@ def key_list(request):
     return render(request, "dashboard/keys.html", context, status=form_status(form))
 
 
-@require_POST
+@post_only("dashboard:keys")
 @account_required
 def key_revoke(request, key_id: int):
     try:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
-from dashboard.access import account_required, admin_required
+from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import NotFound
@@ -64,7 +63,7 @@ def memory_list(request):
     return render(request, "dashboard/memories.html", context, status=form_status(form))
 
 
-@require_POST
+@post_only("dashboard:memories")
 @account_required
 def memory_add(request):
     """Store the text as given (no inference), owned by the logged-in account."""
@@ -118,7 +117,7 @@ def memory_detail(request, memory_id: str):
     return render(request, "dashboard/memory_detail.html", context)
 
 
-@require_POST
+@post_only("dashboard:memory", "memory_id")
 @account_required
 def memory_edit(request, memory_id: str):
     memory = _memory_or_404(request, memory_id)
@@ -140,7 +139,7 @@ def memory_edit(request, memory_id: str):
     return render(request, "dashboard/memory_detail.html", context, status=400)
 
 
-@require_POST
+@post_only("dashboard:memory", "memory_id")
 @account_required
 def memory_delete(request, memory_id: str):
     memory = _memory_or_404(request, memory_id)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
-from dashboard.access import account_required
+from dashboard.access import account_required, post_only
 from dashboard.forms import WebhookForm
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import NotFound
@@ -67,7 +66,7 @@ def webhook_edit(request, webhook_id: int):
     return render(request, "dashboard/webhook_edit.html", context, status=form_status(form))
 
 
-@require_POST
+@post_only("dashboard:webhooks")
 @account_required
 def webhook_active(request, webhook_id: int):
     active = posted_yes_no(request, "active")
@@ -81,7 +80,7 @@ def webhook_active(request, webhook_id: int):
     return redirect("dashboard:webhooks")
 
 
-@require_POST
+@post_only("dashboard:webhooks")
 @account_required
 def webhook_delete(request, webhook_id: int):
     try:
