@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.serializers import as_serializer_error
@@ -85,12 +86,45 @@ def unknown_params_refuse(data, allowed, *, takes: str, what: str = "query param
         )
 
 
+# null for an optional field that takes no null is that field left out: Mem0's server declares each optional field
+# Optional[...] = None, so clients generated from its OpenAPI, or writing None as null, send null for what they
+# leave out (MCP tools take models' nulls the same way). A field that takes null keeps it (expiration_date: null
+# clears one), and a required field stays required. (A comment, not a docstring, as for RequestSerializer.)
+class NullIsAbsent(serializers.Serializer):
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping) and not hasattr(data, "getlist"):  # a JSON body, not query parameters
+            fields = self.fields
+            data = {
+                name: value
+                for name, value in data.items()
+                if value is not None or name not in fields or fields[name].required or fields[name].allow_null
+            }
+        return super().to_internal_value(data)
+
+
+class NullIsAbsentSchema(OpenApiSerializerExtension):
+    """Their request bodies' optional fields are documented as taking null (query parameters carry no null)."""
+
+    target_class = NullIsAbsent
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request" and getattr(self.target, "what", "field") == "field":  # a body, not parameters
+            required = set(schema.get("required", ()))
+            for name, field in list(schema.get("properties", {}).items()):
+                if name not in required and not field.get("readOnly"):
+                    schema["properties"][name] = {"allOf": [field], "nullable": True} if "$ref" in field else field
+                    schema["properties"][name]["nullable"] = True
+        return schema
+
+
 # A 400 naming each body field or query parameter the serializer does not declare (and a query parameter given
 # twice), instead of ignoring it: a misspelt scope (?user=alice) listed every memory, a misspelt metadata was stored
 # as no metadata. `route` names the route in the message, `what` what its inputs are, `sent_along` the names that
 # clients send beside the fields and that are ignored, `takes` (when set) ends the message instead of the route's
 # field list. (A comment, not a docstring, as for RequestSerializer.)
-class KnownFieldsOnly(serializers.Serializer):
+class KnownFieldsOnly(NullIsAbsent):
     route = ""
     what = "field"
     sent_along: tuple[str, ...] = ()

@@ -422,7 +422,7 @@ def top_k_or_limit(serializer: serializers.Serializer, attrs: dict, *, default: 
     """A search's top_k, or `limit` (its name in Mem0's open-source API), whichever was sent, else `default`; both,
     differing, is a 400. `limit` leaves `attrs`."""
     limit = attrs.pop("limit", None)
-    if "top_k" not in serializer.initial_data:
+    if serializer.initial_data.get("top_k") is None:  # not sent (null is not sent either)
         return default if limit is None else limit
     if limit is not None and attrs["top_k"] != limit:
         raise serializers.ValidationError({"limit": "Differs from top_k; give one of them."})

@@ -168,6 +168,38 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
     assert len(everything) == 2
 
 
+def test_null_for_an_optional_field_means_not_given_as_mem0s_server_takes_it(api_client, make_memory):
+    # Mem0's server declares every optional field Optional[...] = None: a client generated from its OpenAPI, or
+    # one writing None as null, sends null for what it leaves out. Each was a 400 ("may not be null").
+    added = api_client.post(
+        "/memories",
+        {
+            "messages": [user("I drink green tea every morning")],
+            "user_id": "alice",
+            **dict.fromkeys(("agent_id", "run_id", "metadata", "infer", "memory_type", "prompt", "expiration_date")),
+        },
+        format="json",
+    )
+    assert added.status_code == 200, added.json()
+    assert [(r["memory"], r["event"]) for r in added.json()["results"]] == [("I drink green tea every morning", "ADD")]
+    memory = Memory.objects.get()
+    assert (memory.user_id, memory.agent_id, memory.expiration_date) == ("alice", None, None)
+    found = api_client.post(
+        "/search",
+        {"query": "tea", "user_id": "alice", **dict.fromkeys(("agent_id", "run_id", "filters", "top_k", "threshold"))}
+        | dict.fromkeys(("explain", "show_expired", "rerank", "reference_date")),
+        format="json",
+    )
+    assert found.status_code == 200, found.json()
+    assert [r["memory"] for r in found.json()["results"]] == ["I drink green tea every morning"]
+    updated = api_client.put(f"/memories/{memory.id}", {"text": "I drink black tea", "metadata": None}, format="json")
+    assert updated.status_code == 200, updated.json()
+    assert Memory.objects.get().text == "I drink black tea"
+    # Where null means something it still does (expiration_date: null clears it), and a required field stays required.
+    refused = api_client.post("/search", {"query": None, "user_id": "alice"}, format="json")
+    assert refused.status_code == 400 and "query" in refused.json()["errors"]
+
+
 @pytest.mark.parametrize(
     ("body", "names"),
     [

@@ -197,6 +197,18 @@ def test_v1_add_takes_top_level_scope_ids_as_older_clients_send_them(token_clien
     assert (memory["user_id"], memory["agent_id"]) == ("alice", "dj")
 
 
+def test_null_for_an_optional_field_means_not_given_on_the_platform_routes_too(token_client):
+    # A client that writes None as null (the SDKs leave such keys out): a 400 "may not be null" before.
+    memory_id = add(token_client, "Likes jazz", metadata=None, includes=None, expiration_date=None, timestamp=None)
+    found = token_client.post(
+        "/v3/memories/search/",
+        {"query": "jazz", "filters": {"user_id": "alice"}, "top_k": None, "threshold": None, "rerank": None},
+        format="json",
+    )
+    assert found.status_code == 200, found.json()
+    assert [r["id"] for r in found.json()["results"]] == [memory_id]
+
+
 def test_v1_add_answers_a_bare_list_unless_output_format_is_v1_1_as_mem0s_older_api(token_client, member):
     """The bodies the older clients send: TypeScript mem0ai 2.x (no output_format; it types the answer as an array),
     Python mem0ai 0.1.118 (output_format v1.1 and version v2) and 1.0.11 (output_format v1.1, async_mode true)."""
