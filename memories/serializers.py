@@ -88,9 +88,65 @@ def merge_scope(attrs: dict, filters: dict | None) -> dict:
     return filters
 
 
+class MessageContentField(serializers.Field):
+    """A message's text: a string, or OpenAI's content parts (`[{"type": "text", "text": …}, {"type": "image_url",
+    …}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads them. No content (null or
+    missing: an assistant message carrying only its tool calls) or parts without text (an image: nothing here reads
+    images) give None, and the message is not stored, as Mem0 skips it: frameworks send their LLM's context as it is."""
+
+    default_error_messages = {
+        "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
+        "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, default=None, **kwargs)
+        self.text = StrictCharField(max_length=MAX_MESSAGE_LENGTH)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = [data]
+        if isinstance(data, list):
+            texts = []
+            for index, part in enumerate(data):
+                if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                    self.fail("part", index=index)
+                if part["type"] == "text":
+                    if not isinstance(part.get("text"), str):
+                        self.fail("part", index=index)
+                    texts.append(part["text"])
+            if not texts:
+                return None
+            data = " ".join(texts)
+        elif not isinstance(data, str):
+            self.fail("invalid")
+        return self.text.run_validation(data)
+
+    def to_representation(self, value):
+        return value
+
+
+class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = MessageContentField
+
+    def map_serializer_field(self, auto_schema, direction):
+        part = {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "text": {"type": "string"}},
+            "required": ["type"],
+            "additionalProperties": True,
+        }
+        text = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_LENGTH}
+        return {
+            "oneOf": [text, {"type": "array", "items": part}, part],
+            "nullable": True,
+            "description": "Text, or content parts whose text parts are joined; a message without text is not stored.",
+        }
+
+
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
-    content = StrictCharField(max_length=MAX_MESSAGE_LENGTH)
+    content = MessageContentField()
     name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
 
@@ -116,13 +172,14 @@ class MessagesField(serializers.Field):
             )
         serializer = MessageSerializer(data=data, many=True)
         serializer.is_valid(raise_exception=True)
-        total = sum(len(message["content"]) for message in serializer.validated_data)
+        messages = [message for message in serializer.validated_data if message["content"] is not None]
+        total = sum(len(message["content"]) for message in messages)
         if total > settings.MAX_ADD_CHARS:
             raise serializers.ValidationError(
                 f"The messages hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
                 "allowed (MAX_ADD_CHARS): send them in several requests."
             )
-        return serializer.validated_data
+        return messages
 
     def to_representation(self, value):
         return value

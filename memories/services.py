@@ -281,7 +281,10 @@ def memories_add_check(
     metadata_size_check(metadata)
     messages = [m for m in messages if m.role != "system"]
     if not messages:
-        raise InvalidInput("messages has no user or assistant message to store (system messages are not stored).")
+        raise InvalidInput(
+            "messages has no user or assistant message with text to store (system messages, and messages without "
+            "text such as an assistant's tool calls or an image, are not stored)."
+        )
     if metadata:  # each message (or deduced fact) may become a memory
         metadata_copies_check(metadata, len(deduced or messages))
     if not any(scope.get(field) for field in SCOPE_FIELDS):

@@ -168,6 +168,43 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
     assert len(everything) == 2
 
 
+def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
+    # Frameworks send their LLM's context as it is: an assistant message carrying only tool calls has no content,
+    # and OpenAI's content parts hold the text. One such message refused the whole add before.
+    call = {"id": "call-1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "I moved to Lisbon."}, {"type": "text", "text": "Ask me."}],
+        },
+        {"role": "assistant", "tool_calls": [call]},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
+        {"role": "user", "content": {"type": "text", "text": "I have a cat"}},
+        {"role": "assistant", "content": "Noted."},
+    ]
+    response = api_client.post("/memories", {"messages": messages, "user_id": "alice", "infer": False}, format="json")
+    assert response.status_code == 200, response.json()
+    assert [(r["memory"], r["role"]) for r in response.json()["results"]] == [
+        ("I moved to Lisbon. Ask me.", "user"),
+        ("I have a cat", "user"),
+        ("Noted.", "assistant"),
+    ]
+    # Nothing with text is nothing to store; a part or content of another shape is a 400 saying what it takes.
+    for content, says in [
+        ([{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}], "with text"),
+        (None, "with text"),
+        (5, "a list of content parts"),
+        (["I moved"], 'Part 0 must be an object with a string "type"'),
+        ([{"type": "text", "text": 5}], 'a "text" part, a string "text"'),
+        ([{"type": "text", "text": "a\u0000b"}], "content"),
+    ]:
+        body = {"messages": [{"role": "user", "content": content}], "user_id": "alice"}
+        refused = api_client.post("/memories", json.dumps(body), content_type="application/json")
+        assert refused.status_code == 400 and says in refused.json()["detail"], (content, refused.json())
+    assert Memory.objects.count() == 3
+
+
 def test_null_for_an_optional_field_means_not_given_as_mem0s_server_takes_it(api_client, make_memory):
     # Mem0's server declares every optional field Optional[...] = None: a client generated from its OpenAPI, or
     # one writing None as null, sends null for what it leaves out. Each was a 400 ("may not be null").
@@ -209,7 +246,10 @@ def test_null_for_an_optional_field_means_not_given_as_mem0s_server_takes_it(api
         ({"messages": [], "user_id": "alice"}, ["messages"]),
         ({"user_id": "alice"}, ["messages"]),
         ({"messages": 42, "user_id": "alice"}, ["messages"]),
-        ({"messages": [{"role": "user"}], "user_id": "alice"}, ["content"]),
+        (
+            {"messages": [{"role": "user"}], "user_id": "alice"},
+            ["messages", "with text"],
+        ),  # as an assistant's tool call
         ({"messages": [{"role": "wizard", "content": "x"}], "user_id": "alice"}, ["role"]),
         ({"messages": "x", "user_id": "alice", "metadata": [1, 2]}, ["metadata"]),
         ({"messages": "x", "user_id": "alice", "infer": "maybe"}, ["infer"]),

@@ -74,6 +74,25 @@ def test_pipecats_memory_service_keeps_storing_past_fifty_exchanges(live_server,
     assert Memory.objects.filter(account=owner, text="My sister Ana visits every August").count() == 1
 
 
+def test_a_conversation_where_the_bot_called_a_function_is_still_remembered(live_server, admin_key, embedder, worker):
+    # A function call leaves an assistant message with tool_calls and no content in Pipecat's context, which the
+    # service sends with each later turn: each such add was refused (content required), so nothing said after the
+    # bot's first function call was remembered.
+    owner, report = run_pipecat("tools", live_server.url)
+
+    first, second = report["first"], report["second"]
+    call = [m for m in first["contexts"][1] if m.get("tool_calls")]
+    assert call and "content" not in call[0]  # as Pipecat's aggregator writes it
+    assert first["stored"][1] == [
+        "I moved to Lisbon last spring",
+        "Noted, reply 1.",
+        "What is the weather in Lisbon today?",
+    ]
+    [context] = second["contexts"]
+    assert recalled(context)[0] == "I moved to Lisbon last spring"
+    assert not Memory.objects.filter(account=owner, text__contains="get_weather").exists()
+
+
 def test_with_an_llm_each_turn_is_extracted_from_once(live_server, admin_key, embedder, worker, llm_on):
     # Each turn the service sends the whole conversation so far: the LLM is given the turn's new messages, with what
     # was said before as their context (before, the whole conversation as new, each turn, its facts drawn again).

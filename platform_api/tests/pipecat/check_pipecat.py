@@ -12,6 +12,9 @@ After each turn this waits, at most <seconds>, until the server has done the add
 `check_pipecat.py remember <seconds>`: a conversation of two turns, then a new one (an empty context) asking back.
 `check_pipecat.py long <seconds>`: a conversation already 50 exchanges long (its context handed back to the
 pipeline, as an app that keeps its conversations does) gets one more turn; then a new one asks back.
+`check_pipecat.py tools <seconds>`: the bot's LLM answers the first turn by calling a function (the frames an LLM
+service pushes for one: started, in progress, result), which Pipecat's assistant aggregator writes into the context
+as an assistant message with `tool_calls` and no content; then a turn to remember, and a new conversation asks back.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import time
 
 from pipecat.frames.frames import (
     EndFrame,
+    FunctionCallFromLLM,
+    FunctionCallInProgressFrame,
+    FunctionCallResultFrame,
+    FunctionCallsStartedFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -56,10 +63,19 @@ class StandInLLM(FrameProcessor):
             await self.push_frame(frame, direction)
             return
         self.contexts.append([dict(m) for m in frame.context.get_messages()])
+        if "weather" in str(frame.context.get_messages()[-1].get("content")):
+            await self.call_a_function(frame.context)
         await self.push_frame(LLMFullResponseStartFrame())
         await self.push_frame(LLMTextFrame(f"Noted, reply {len(self.contexts)}."))
         await self.push_frame(LLMFullResponseEndFrame())
         self.answered.set()
+
+    async def call_a_function(self, context: LLMContext) -> None:
+        """The frames an LLM service and its function pipeline push for one call to a weather function."""
+        call = {"function_name": "get_weather", "tool_call_id": "call-1", "arguments": {"city": "Lisbon"}}
+        await self.push_frame(FunctionCallsStartedFrame([FunctionCallFromLLM(**call, context=context)]))
+        await self.push_frame(FunctionCallInProgressFrame(**call))
+        await self.push_frame(FunctionCallResultFrame(**call, result={"sky": "sunny", "celsius": 24}, run_llm=False))
 
 
 ADDS: list[str] = []  # the turns so far, each of which the service sent an add for
@@ -108,6 +124,11 @@ EARLIER = tuple(
 async def main(part: str, wait_seconds: float) -> dict:
     if part == "remember":
         first = await conversation(["I moved to Lisbon last spring", "I play the cello in a quartet"], wait_seconds)
+        second = await conversation(["Where do I live now?"], wait_seconds)
+    elif part == "tools":
+        first = await conversation(
+            ["What is the weather in Lisbon today?", "I moved to Lisbon last spring"], wait_seconds
+        )
         second = await conversation(["Where do I live now?"], wait_seconds)
     else:
         first = await conversation(["My sister Ana visits every August"], wait_seconds, history=EARLIER)
