@@ -145,8 +145,12 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class MessageSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
+    role = serializers.ChoiceField(choices=["user", "assistant", "system", "developer", "tool"])
     content = MessageContentField()
+
+    def validate_role(self, role: str) -> str:
+        return "system" if role == "developer" else role  # OpenAI's newer name for the system message
+
     name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
 

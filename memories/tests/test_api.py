@@ -170,9 +170,11 @@ def test_add_with_expiration_date_hides_the_memory_once_expired(api_client):
 
 def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
     # Frameworks send their LLM's context as it is: an assistant message carrying only tool calls has no content,
-    # and OpenAI's content parts hold the text. One such message refused the whole add before.
+    # OpenAI's content parts hold the text, and its system message may be named developer. One such message
+    # refused the whole add before.
     call = {"id": "call-1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
     messages = [
+        {"role": "developer", "content": "You are a helpful assistant."},  # OpenAI's newer name for system
         {
             "role": "user",
             "content": [{"type": "text", "text": "I moved to Lisbon."}, {"type": "text", "text": "Ask me."}],
