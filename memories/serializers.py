@@ -91,8 +91,9 @@ def merge_scope(attrs: dict, filters: dict | None) -> dict:
 class MessageContentField(serializers.Field):
     """A message's text: a string, or OpenAI's content parts (`[{"type": "text", "text": …}, {"type": "image_url",
     …}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads them. No content (null or
-    missing: an assistant message carrying only its tool calls) or parts without text (an image: nothing here reads
-    images) give None, and the message is not stored, as Mem0 skips it: frameworks send their LLM's context as it is."""
+    missing: an assistant message carrying only its tool calls, often "" instead) or parts without text (an image:
+    nothing here reads images) give None, and the message is not stored, as Mem0 skips it: frameworks send their LLM's
+    context as it is."""
 
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
@@ -120,7 +121,7 @@ class MessageContentField(serializers.Field):
             data = " ".join(texts)
         elif not isinstance(data, str):
             self.fail("invalid")
-        return self.text.run_validation(data)
+        return self.text.run_validation(data) if data.strip() else None
 
     def to_representation(self, value):
         return value

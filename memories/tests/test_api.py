@@ -181,6 +181,7 @@ def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
         },
         {"role": "assistant", "tool_calls": [call]},
         {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "assistant", "content": "", "tool_calls": [call]},  # as some frameworks write it
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
         {"role": "user", "content": {"type": "text", "text": "I have a cat"}},
         {"role": "assistant", "content": "Noted."},
@@ -196,6 +197,7 @@ def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
     for content, says in [
         ([{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}], "with text"),
         (None, "with text"),
+        (" ", "with text"),
         (5, "a list of content parts"),
         (["I moved"], 'Part 0 must be an object with a string "type"'),
         ([{"type": "text", "text": 5}], 'a "text" part, a string "text"'),
