@@ -399,6 +399,13 @@ def test_long_unbroken_texts_and_a_phone_sized_window_never_make_a_page_scroll_s
         assert (address, sideways(page)) == (address, 0)
     expect(page.locator(".results")).to_contain_text("green tea")
     shot(page, "17-phone-width")
+    # Squeezed to the phone's width, a table broke its times digit by digit; it scrolls instead, a time on one line.
+    page.goto("/dashboard/entities/")
+    lines = page.locator("td.when").evaluate_all(
+        "cells => cells.map(cell => { const r = document.createRange(); r.selectNodeContents(cell);"
+        " return new Set([...r.getClientRects()].map(rect => Math.round(rect.top))).size; })"
+    )
+    assert lines and set(lines) == {1}
 
 
 def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page, make_user):
