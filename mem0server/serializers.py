@@ -114,8 +114,8 @@ class NullIsAbsentSchema(OpenApiSerializerExtension):
             required = set(schema.get("required", ()))
             for name, field in list(schema.get("properties", {}).items()):
                 if name not in required and not field.get("readOnly"):
-                    schema["properties"][name] = {"allOf": [field], "nullable": True} if "$ref" in field else field
-                    schema["properties"][name]["nullable"] = True
+                    field = schema["properties"][name] = {"allOf": [field]} if "$ref" in field else field
+                    field["nullable"] = True
         return schema
 
 

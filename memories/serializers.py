@@ -137,7 +137,7 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
             "required": ["type"],
             "additionalProperties": True,
         }
-        text = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_LENGTH}
+        text = {"type": "string", "maxLength": MAX_MESSAGE_LENGTH}  # blank: no text, not stored
         return {
             "oneOf": [text, {"type": "array", "items": part}, part],
             "nullable": True,
@@ -148,11 +148,10 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "developer", "tool"])
     content = MessageContentField()
+    name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
     def validate_role(self, role: str) -> str:
         return "system" if role == "developer" else role  # OpenAI's newer name for the system message
-
-    name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
 
 class MessagesField(serializers.Field):
