@@ -17,6 +17,7 @@ class RequestLogAdmin(ReadOnlyAdmin):
         "client_ip",
         "tool",
         "client",
+        "error",
     )
     list_filter = ("status_code", "method", "auth_type", "tool")
     search_fields = ("path", "=request_id", "=client_ip", "=tool", "client")

@@ -1,4 +1,5 @@
-"""One row per API call: metadata only, never bodies, headers or credentials."""
+"""One row per API call: metadata only (for a refused call, the names of the fields it was refused for), never
+bodies, values, headers or credentials."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ class RequestLog(models.Model):
         default="",
         help_text="Who called, as the caller says: Mem0's SDKs' X-Mem0-Client (mem0-python/2.2.1), an integration's "
         "source (X-Mem0-Source, or source in the query: OPENCLAW, N8N), else the User-Agent.",
+    )
+    error = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="What a refused call was refused for: the fields its answer named (messages.1.content), or the "
+        "error's code; never a value.",
     )
     created_at = models.DateTimeField(db_index=True)
 

@@ -27,5 +27,6 @@ class RequestLogSerializer(serializers.ModelSerializer):
             "request_id",
             "tool",
             "client",
+            "error",
             "created_at",
         ]

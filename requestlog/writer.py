@@ -49,6 +49,7 @@ class Row(NamedTuple):
     created_at: datetime
     tool: str = ""
     client: str = ""
+    error: str = ""
 
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:

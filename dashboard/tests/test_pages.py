@@ -149,6 +149,15 @@ def test_a_member_sees_its_own_memories_entities_keys_and_requests(two_accounts,
     assert "alice likes oolong tea" in found
 
 
+def test_the_requests_page_says_what_a_refused_call_was_refused_for(alice, key_client):
+    # The operator saw a 400 and nothing more: the reason went only to the client.
+    key_client(alice).post(
+        "/memories", {"messages": [{"role": "user", "content": 5}], "user_id": "alice"}, format="json"
+    )
+    page = logged_in(alice).get("/dashboard/requests/").content.decode()
+    assert "refused: messages.0.content" in page
+
+
 @pytest.mark.parametrize(
     ("query", "error"),
     [

@@ -137,6 +137,28 @@ def test_members_see_only_their_own_calls(make_user, key_client, api_client):
     assert {r["user_id"] for r in api_client.get("/requests").json()} >= {a.pk, b.pk}
 
 
+def test_a_refused_call_names_what_it_was_refused_for_but_never_a_value(api_client, settings):
+    # An integration whose adds were refused (Pipecat's, for a message without content) showed the operator a 400
+    # and nothing more; the reason went only to the client, which logged it on its own machine.
+    bad = [{"role": "user", "content": "I moved"}, {"role": "user", "content": 5}]
+    api_client.post(
+        "/memories", {"messages": bad, "user_id": "alice", "metadata": {"k": "secret value"}}, format="json"
+    )
+    api_client.post("/search", {"query": "x", "user_id": "alice", "top_k": "many", "threshold": 7}, format="json")
+    api_client.get("/memories", {"user_id": "alice", "user": "oops"})  # a misspelt parameter: no field of its own
+    api_client.get("/memories/5b0c0000-0000-4000-8000-000000000000")
+    api_client.get("/memories", {"user_id": "alice"})
+    rows = api_client.get("/requests").json()
+    assert [(r["status_code"], r["error"]) for r in rows] == [
+        (200, ""),
+        (404, ""),
+        (400, "(the request)"),
+        (400, "top_k, threshold"),
+        (400, "messages.1.content"),
+    ]
+    assert "secret value" not in json.dumps(list(RequestLog.objects.values()), default=str)
+
+
 def test_no_secret_is_stored(member, embedder, admin_key):
     api_key, key = apikey_create(user=member, label="k")
     tokens = tokens_issue(user=member)
