@@ -187,6 +187,10 @@ def test_the_vercel_ai_sdk_provider_adds_finds_and_hands_the_model_the_memories(
     assert report["added"]["status"] == "PENDING"
     assert [m["memory"] for m in report["got"]] == ["I moved to Lisbon last spring"]
     assert report["retrieved"].endswith("Memory: I moved to Lisbon last spring\n\n")
+    # A message with an image: its text is stored, its image (sent apart, as image_url content) skipped, where the
+    # whole add was a 400 before (content must be a string) and nothing of it was remembered.
+    assert report["addedWithImage"]["status"] == "PENDING", report["addedWithImage"]
+    assert "This is my cat Miso" in [m["memory"] for m in report["cat"]]
     assert [m["memory"] for m in report["searched"]["results"]] == ["I moved to Lisbon last spring"]
     # The wrapped model was asked with the memory in its system message, and the answer names it as a source.
     system, user = call.body["messages"]
@@ -197,4 +201,5 @@ def test_the_vercel_ai_sdk_provider_adds_finds_and_hands_the_model_the_memories(
     assert "I moved to Lisbon last spring" in source.split("\n\n")
     # The wrapper added the prompt too (queued, as each add of its).
     prompts = [e.payload["messages"] for e in Event.objects.filter(account=owner).order_by("created_at")]
-    assert prompts[1] == [{"role": "user", "content": "Which city do I live in?"}]
+    assert prompts[1] == [{"role": "user", "content": "This is my cat Miso"}]  # the image left out
+    assert prompts[2] == [{"role": "user", "content": "Which city do I live in?"}]

@@ -18,6 +18,20 @@ for (let tries = 0; tries < 120; tries++) {
   await sleep(500);
 }
 out.retrieved = await retrieveMemories("Which city did I move to?", config);
+// A message with an image: the provider sends its text and its image as two messages, the image as an image_url.
+try {
+  out.addedWithImage = await addMemories(
+    [{ role: "user", content: [{ type: "text", text: "This is my cat Miso" }, { type: "image", image: new URL("https://example.com/miso.png") }] }],
+    config,
+  );
+} catch (error) {
+  out.addedWithImage = { error: String(error) };
+}
+for (let tries = 0; tries < 120 && !out.addedWithImage.error; tries++) {
+  out.cat = await getMemories("Who is my cat?", config);
+  if (out.cat.some((m) => m.memory.includes("Miso"))) break;
+  await sleep(500);
+}
 out.searched = await searchMemories("Which city did I move to?", config);
 
 // A model wrapped by createMem0: the prompt is added here, the memories found go to the model first.
