@@ -66,17 +66,22 @@ class UpstreamError(DomainError):
         self.status_code = status_code
 
 
-def _flatten(errors, prefix: str = "") -> list[str]:
-    """Field errors as 'field: message' sentences, for the human-readable detail."""
+def error_items(errors, keys: tuple[str, ...] = ()):
+    """Each message of DRF's field errors with the keys of the field it is about (none for the request as a whole):
+    what a 400's detail sentences, and the request log's `error`, are made of."""
     if isinstance(errors, dict):
-        out = []
         for key, value in errors.items():
-            name = "" if key == "non_field_errors" else f"{prefix}{key}"
-            out += _flatten(value, f"{name}." if name else "")
-        return out
-    if isinstance(errors, list):
-        return [msg for item in errors for msg in _flatten(item, prefix)]
-    return [f"{prefix[:-1]}: {errors}" if prefix else str(errors)]
+            yield from error_items(value, () if key == "non_field_errors" else (*keys, str(key)))
+    elif isinstance(errors, list):
+        for item in errors:
+            yield from error_items(item, keys)
+    else:
+        yield keys, str(errors)
+
+
+def _flatten(errors) -> list[str]:
+    """Field errors as 'field: message' sentences, for the human-readable detail."""
+    return [f"{'.'.join(keys)}: {message}" if keys else message for keys, message in error_items(errors)]
 
 
 def body_too_large() -> dict[str, str]:

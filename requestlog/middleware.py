@@ -15,6 +15,7 @@ from rest_framework.throttling import BaseThrottle
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX
+from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
 from requestlog.writer import Row, writer
 
@@ -89,34 +90,19 @@ FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}")
 def _error(response) -> str:
     """What a refused call was refused for, from the error the server answered: the fields it named
     (messages.1.content), "(the request)" for a 400 about the request as a whole, else the error's code. Names only,
-    never a value the caller sent; at most 200 characters."""
+    never a value the caller sent (a key that is not a field's name shows as …); at most 200 characters."""
     data = getattr(response, "data", None)
     if response.status_code < 400 or not isinstance(data, dict):
         return ""
-    paths = list(dict.fromkeys(_error_paths(data.get("errors"))))
-    code = data.get("code")
+    errors, code = data.get("errors"), data.get("code")
+    paths = dict.fromkeys(
+        ".".join(key if FIELD_NAME.fullmatch(key) else "…" for key in keys) or "(the request)"
+        for keys, _ in (error_items(errors) if errors else ())
+    )
     text = ", ".join(paths) or (code if isinstance(code, str) and FIELD_NAME.fullmatch(code) else "")
     if not text and response.status_code == 400:
         text = "(the request)"
     return KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text)[:200]
-
-
-def _error_paths(errors, prefix: str = ""):
-    if isinstance(errors, list):
-        if all(isinstance(item, str) for item in errors):  # the messages of one field
-            yield prefix or "(the request)"
-        for index, item in enumerate(errors):
-            if isinstance(item, dict | list) and item:
-                yield from _error_paths(item, f"{prefix}.{index}" if prefix else str(index))
-    elif isinstance(errors, dict):
-        for key, value in errors.items():
-            key = str(key) if isinstance(key, int) else key  # a list's item, by its index
-            if key == "non_field_errors":
-                yield from _error_paths(value, prefix)
-            elif isinstance(key, str) and FIELD_NAME.fullmatch(key):
-                yield from _error_paths(value, f"{prefix}.{key}" if prefix else key)
-            else:
-                yield f"{prefix}.…" if prefix else "…"
 
 
 def _query_source(request) -> str:
