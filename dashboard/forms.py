@@ -220,6 +220,12 @@ class ModelConfigForm(forms.Form):
     llm_api_key = forms.CharField(
         required=False, widget=forms.PasswordInput, label="LLM API key", help_text="Blank keeps the current key."
     )
+    llm_vision = forms.BooleanField(
+        required=False,
+        label="Describe images",
+        help_text="The LLM describes the images messages carry, which are remembered by what they show (a model "
+        "that reads images). Off: images are left out.",
+    )
     embedder_provider = forms.ChoiceField(choices=[(p, p) for p in EMBEDDER_PROVIDERS], label="Embedder provider")
     embedder_model = forms.CharField(max_length=200, required=False, label="Embedder model")
     embedder_base_url = ShownUrlField(required=False, label="Embedder base URL", assume_scheme="https")
@@ -239,8 +245,11 @@ class ModelConfigForm(forms.Form):
             "openai_base_url": data["embedder_base_url"],
             "embedding_dims": data["embedder_dims"],
         }
+        llm = {k: v for k, v in llm.items() if v}
+        if data["llm_vision"] or self.initial.get("llm_vision"):  # else the default (LLM_VISION) stays in force
+            llm["enable_vision"] = data["llm_vision"]
         return {
-            "llm": {"provider": data["llm_provider"], "config": {k: v for k, v in llm.items() if v}},
+            "llm": {"provider": data["llm_provider"], "config": llm},
             "embedder": {"provider": data["embedder_provider"], "config": {k: v for k, v in embedder.items() if v}},
         }
 
@@ -254,6 +263,7 @@ def model_config_initial(config: dict) -> dict:
         "llm_provider": llm.get("provider"),
         "llm_model": llm_config.get("model", ""),
         "llm_base_url": llm_config.get("openai_base_url", ""),
+        "llm_vision": bool(llm_config.get("enable_vision")),
         "embedder_provider": embedder.get("provider"),
         "embedder_model": embedder_config.get("model", ""),
         "embedder_base_url": embedder_config.get("openai_base_url", ""),

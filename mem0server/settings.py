@@ -183,6 +183,9 @@ LLM_MODEL = env_str("LLM_MODEL")
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 if not 0 < LLM_TIMEOUT <= 600:
     raise ImproperlyConfigured(f"LLM_TIMEOUT must be between 0 and 600 seconds, not {LLM_TIMEOUT}.")
+# Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
+# model that reads images. Off: images are left out and only the messages' text is stored.
+LLM_VISION = env_bool("LLM_VISION")
 
 EMBEDDER = env_str("EMBEDDER", "local")
 if EMBEDDER not in EMBEDDER_PROVIDERS:
@@ -231,6 +234,8 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, low=1)
 # took as long as 100 of 2,000).
 MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 1_000, low=1)
 MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000, low=1)
+# Images one add may carry (each is one LLM call when LLM_VISION is on; one sent again in the same process is not).
+MAX_IMAGES_PER_ADD = env_int("MAX_IMAGES_PER_ADD", 10, low=1)
 MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
 MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
 MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15, low=1)

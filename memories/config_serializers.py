@@ -139,6 +139,18 @@ class LlmConfigSerializer(_EndpointConfigSerializer):
     json_mode = serializers.BooleanField(
         required=False, allow_null=True, help_text="Ask for JSON mode (default: yes, except LM Studio)."
     )
+    enable_vision = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Describe the images an add's messages carry with this model (one that reads images); off: "
+        "images are left out. Default: LLM_VISION.",
+    )
+    vision_details = serializers.ChoiceField(
+        choices=["auto", "low", "high"],
+        required=False,
+        allow_null=True,
+        help_text="The image detail asked of the model (OpenAI's `detail`).",
+    )
 
 
 class LlmSerializer(StrictSerializer):

@@ -73,6 +73,8 @@ def config_defaults() -> dict[str, Any]:
         "openai_base_url": settings.OPENAI_BASE_URL or None,
         **LLM_DEFAULTS,
         "timeout": settings.LLM_TIMEOUT,
+        "enable_vision": settings.LLM_VISION,
+        "vision_details": "auto",
     }
     if settings.EMBEDDER == "local":
         embedder_config: dict[str, Any] = {"model": LOCAL_EMBEDDER_MODEL, "embedding_dims": LOCAL_EMBEDDER_DIMS}
@@ -207,6 +209,7 @@ def _llm_from(section: dict[str, Any] | None) -> LLMChoice:
         max_tokens=config.get("max_tokens"),
         top_p=config.get("top_p"),
         json_mode=provider.json_mode if json_mode is None else json_mode,
+        vision_details=(config.get("vision_details") or "auto") if config.get("enable_vision") else None,
     )
     return LLMChoice(client)
 

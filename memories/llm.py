@@ -230,6 +230,7 @@ class LLMClient:
         max_tokens: int | None = None,
         top_p: float | None = None,
         json_mode: bool = True,
+        vision_details: str | None = None,
     ) -> None:
         self.endpoint = Endpoint(service="LLM", provider=provider, base_url=base_url, api_key=api_key, timeout=timeout)
         self.model = model
@@ -239,23 +240,29 @@ class LLMClient:
             if value is not None
         }
         self.json_mode = json_mode
+        # Set when images are described (Mem0's enable_vision): the `detail` asked for ("auto", "low", "high").
+        self.vision_details = vision_details
 
     def describe(self) -> str:
         return f"{self.endpoint.provider}: model {self.model} at {mask_urls(self.endpoint.base_url)}"
 
     def complete_text(self, *, system: str, user: str) -> str:
         """The model's plain-text answer (reasoning blocks removed)."""
-        return _strip_reasoning(self._chat(system=system, user=user, want_json=False)).strip()
+        return self.complete_messages(_system_and_user(system, user))
+
+    def complete_messages(self, messages: list[dict[str, Any]]) -> str:
+        """The model's plain-text answer to these chat messages (content parts allowed; reasoning blocks removed)."""
+        return _strip_reasoning(self._chat(messages, want_json=False)).strip()
 
     def complete_json(self, *, system: str, user: str, parse: Callable[[Any], T]) -> T:
         """The model's JSON answer passed through `parse`; one more call if it is not usable, then a 502."""
-        reply = self._chat(system=system, user=user, want_json=True)
+        reply = self._chat(_system_and_user(system, user), want_json=True)
         try:
             return parse(parse_json_reply(reply))
         except MalformedReply as first:
             logger.warning("LLM reply was not usable JSON (%s); asking once more", first)
         nudge = "\n\nReply with the JSON object only: no prose, no code fences."
-        reply = self._chat(system=system + nudge, user=user, want_json=True)
+        reply = self._chat(_system_and_user(system + nudge, user), want_json=True)
         try:
             return parse(parse_json_reply(reply))
         except MalformedReply as second:
@@ -265,12 +272,8 @@ class LLMClient:
                 code="provider_unavailable",
             ) from second
 
-    def _chat(self, *, system: str, user: str, want_json: bool) -> str:
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            **self.options,
-        }
+    def _chat(self, messages: list[dict[str, Any]], *, want_json: bool) -> str:
+        request: dict[str, Any] = {"model": self.model, "messages": messages, **self.options}
         if want_json and self.json_mode:
             request["response_format"] = {"type": "json_object"}
         client = openai_client(self.endpoint)
@@ -315,6 +318,10 @@ class LLMClient:
                     request["max_completion_tokens"] = self.options["max_completion_tokens"] = value
                 return True
         return False
+
+
+def _system_and_user(system: str, user: str) -> list[dict[str, Any]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 # --- reading JSON out of a model's answer --------------------------------------------------------------

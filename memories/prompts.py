@@ -94,6 +94,10 @@ categories from the list that fit it: usually one, more when the memory is about
 names from the list, spelled as given. Reply with a JSON object and nothing else, in this shape: \
 {"categories": [["name", ...], ...]}, with one list per memory."""
 
+DESCRIBE_IMAGE = """\
+Someone in a conversation shared this image. Describe it for a reader who cannot see it: what it shows, and any \
+text in it word for word, in a few plain sentences. Reply with the description only."""
+
 
 def _today(today: date) -> str:
     return f"Today's date is {today.isoformat()}."

@@ -28,6 +28,7 @@ from memories.filters import (
 )
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
+from memories.vision import IMAGE_URL_PREFIXES, vision_client
 
 MAX_TOP_K = 1000
 MAX_MESSAGE_LENGTH = MAX_TEXT_CHARS
@@ -89,15 +90,17 @@ def merge_scope(attrs: dict, filters: dict | None) -> dict:
 
 
 class MessageContentField(serializers.Field):
-    """A message's text: a string, or OpenAI's content parts (`[{"type": "text", "text": …}, {"type": "image_url",
-    …}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads them. No content (null or
-    missing: an assistant message carrying only its tool calls, often "" instead) or parts without text (an image:
-    nothing here reads images) give None, and the message is not stored, as Mem0 skips it: frameworks send their LLM's
-    context as it is."""
+    """A message's text and images: a string, or OpenAI's content parts (`[{"type": "text", "text": …}, {"type":
+    "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads
+    them; gives (text or None, image URLs). No content (null or missing: an assistant message carrying only its tool
+    calls, often "" instead) gives no text; other parts (a file) are left out. Frameworks send their LLM's context as
+    it is."""
 
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
+        "image": 'Part {index}: an "image_url" part\'s image_url must be {{"url": "…"}} (or the URL), an http(s) URL '
+        "or a data:image/… URL.",
     }
 
     def __init__(self, **kwargs):
@@ -107,6 +110,7 @@ class MessageContentField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, dict):
             data = [data]
+        images: list[str] = []
         if isinstance(data, list):
             texts = []
             for index, part in enumerate(data):
@@ -116,12 +120,18 @@ class MessageContentField(serializers.Field):
                     if not isinstance(part.get("text"), str):
                         self.fail("part", index=index)
                     texts.append(part["text"])
-            if not texts:
-                return None
+                elif part["type"] == "image_url":
+                    images.append(self._image_url(part.get("image_url"), index))
             data = " ".join(texts)
         elif not isinstance(data, str):
             self.fail("invalid")
-        return self.text.run_validation(data) if data.strip() else None
+        return (self.text.run_validation(data) if data.strip() else None), images
+
+    def _image_url(self, image, index: int) -> str:
+        url = image.get("url") if isinstance(image, dict) else image
+        if not isinstance(url, str) or not url.lower().startswith(IMAGE_URL_PREFIXES):
+            self.fail("image", index=index)
+        return url
 
     def to_representation(self, value):
         return value
@@ -131,9 +141,17 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
     target_class = MessageContentField
 
     def map_serializer_field(self, auto_schema, direction):
+        url = {"type": "string", "description": "An http(s) URL, or a data:image/… URL."}
         part = {
             "type": "object",
-            "properties": {"type": {"type": "string"}, "text": {"type": "string"}},
+            "properties": {
+                "type": {"type": "string"},
+                "text": {"type": "string"},
+                "image_url": {
+                    "oneOf": [{"type": "object", "properties": {"url": url}, "required": ["url"]}, url],
+                    "description": "An image_url part's image: described by the LLM when enable_vision is on.",
+                },
+            },
             "required": ["type"],
             "additionalProperties": True,
         }
@@ -141,7 +159,8 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
         return {
             "oneOf": [text, {"type": "array", "items": part}, part],
             "nullable": True,
-            "description": "Text, or content parts whose text parts are joined; a message without text is not stored.",
+            "description": "Text, or content parts whose text parts are joined and whose images are described by the "
+            "LLM (enable_vision) or left out; a message without text is not stored.",
         }
 
 
@@ -152,6 +171,13 @@ class MessageSerializer(serializers.Serializer):
 
     def validate_role(self, role: str) -> str:
         return "system" if role == "developer" else role  # OpenAI's newer name for the system message
+
+    def validate(self, attrs):
+        text, images = attrs["content"] or (None, [])  # null or missing: no text
+        attrs["content"] = text
+        if images and attrs["role"] != "system" and vision_client() is not None:  # else left out (vision.py)
+            attrs["content"], attrs["images"] = text or "", images
+        return attrs
 
 
 class MessagesField(serializers.Field):
@@ -182,6 +208,12 @@ class MessagesField(serializers.Field):
             raise serializers.ValidationError(
                 f"The messages hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
                 "allowed (MAX_ADD_CHARS): send them in several requests."
+            )
+        images = sum(len(message.get("images", ())) for message in messages)
+        if images > settings.MAX_IMAGES_PER_ADD:
+            raise serializers.ValidationError(
+                f"The messages hold {images} images; at most {settings.MAX_IMAGES_PER_ADD} per request are described "
+                "(MAX_IMAGES_PER_ADD, one LLM call each): send them in several requests."
             )
         return messages
 

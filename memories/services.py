@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -52,6 +52,7 @@ from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.signals import history_record, memories_wiped
 from memories.temporal import named_window
 from memories.timestamps import dated_text
+from memories.vision import messages_described
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -64,6 +65,8 @@ class Message:
     role: str
     content: str
     name: str | None = None
+    # The URLs of the images it carries (memories/vision.py): described after its text, or left out.
+    images: Sequence[str] = ()
 
 
 def text_hash(text: str) -> str:
@@ -279,11 +282,11 @@ def memories_add_check(
     `deduced`: the facts stored instead of the messages, when given."""
     metadata = clean_metadata(metadata)
     metadata_size_check(metadata)
-    messages = [m for m in messages if m.role != "system"]
+    messages = [m for m in messages if m.role != "system" and (m.content or m.images)]
     if not messages:
         raise InvalidInput(
             "messages has no user or assistant message with text to store (system messages, and messages without "
-            "text such as an assistant's tool calls or an image, are not stored)."
+            "text such as an assistant's tool calls, or an image while enable_vision is off, are not stored)."
         )
     if metadata:  # each message (or deduced fact) may become a memory
         metadata_copies_check(metadata, len(deduced or messages))
@@ -331,6 +334,9 @@ def memories_add(
     """
     from memories import inference  # it builds on the helpers below
 
+    # Images described (or left out) first: what is stored and extracted from is text. Deduced facts replace the
+    # messages, so their images are not worth a call.
+    messages = [replace(m, images=()) for m in messages] if deduced else messages_described(messages)
     messages = memories_add_check(messages=messages, scope=scope, metadata=metadata, deduced=deduced)
     account = principal.account
     llm_kwargs = {

@@ -472,6 +472,24 @@ def test_an_admin_switches_the_llm_from_the_configuration_page(admin_user):
     assert config["status"]["inference_enabled"]
 
 
+def test_an_admin_turns_image_descriptions_on_and_off_from_the_configuration_page(admin_user):
+    from memories.configuration import server_config_get
+
+    client = logged_in(admin_user)
+    form = {
+        "llm_provider": "ollama",
+        "llm_model": "llava",
+        "llm_base_url": "http://127.0.0.1:11434/v1",
+        "embedder_provider": "local",
+    }
+    assert client.post("/dashboard/configuration/", {**form, "llm_vision": "on"}).status_code == 302
+    assert server_config_get()["llm"]["config"]["enable_vision"] is True
+    page = client.get("/dashboard/configuration/").content.decode()
+    assert re.search(r'<input type="checkbox" name="llm_vision"[^>]* checked', page), page
+    assert client.post("/dashboard/configuration/", form).status_code == 302  # the box unticked
+    assert server_config_get()["llm"]["config"]["enable_vision"] is False
+
+
 @pytest.mark.parametrize(
     "base_url",
     [

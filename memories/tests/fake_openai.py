@@ -51,7 +51,7 @@ class Call:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
-    kind: str  # extract, decide, categorize, procedural (chat calls) or embed
+    kind: str  # extract, decide, categorize, procedural, rerank, describe (chat calls) or embed
 
 
 def default_facts(messages: list[tuple[str, str]]) -> list[str]:
@@ -107,6 +107,8 @@ class FakeOpenAI:
         self.facts: Callable[[list[tuple[str, str]]], list[str]] = default_facts
         self.decide: Callable[[list[dict[str, str]], list[str]], list[dict[str, Any]]] = default_decide
         self.summary: Callable[[str], str] = lambda conversation: "Procedure: " + conversation.splitlines()[-1]
+        # An image's URL -> its description (a "model" that reads images); by default its file name.
+        self.describe: Callable[[str], str] = default_description
         # (catalog [{"name", "description"?}], memory texts) -> each memory's category names; none by default.
         self.categorize: Callable[[list[dict[str, str]], list[str]], list[list[str]]] = lambda catalog, texts: [
             [] for _ in texts
@@ -188,6 +190,9 @@ class FakeOpenAI:
 
     def _think(self, kind: str, body: dict[str, Any]) -> str:
         user = body["messages"][-1]["content"]
+        if kind == "describe":
+            [image] = [part for part in user if part.get("type") == "image_url"]
+            return self.describe(image["image_url"]["url"])
         if kind == "decide":
             payload = json.loads(user)
             return json.dumps({"operations": self.decide(payload["stored_memories"], payload["new_facts"])})
@@ -204,8 +209,16 @@ class FakeOpenAI:
         return json.dumps({"facts": self.facts(messages)}, ensure_ascii=False)
 
 
+def default_description(url: str) -> str:
+    if url.startswith("data:"):
+        return "A picture sent inline"
+    return "A picture of " + url.rsplit("/", 1)[-1].split(".")[0].replace("-", " ")
+
+
 def _chat_kind(body: dict[str, Any]) -> str:
     user = body["messages"][-1]["content"]
+    if isinstance(user, list):  # content parts: an image to describe (memories/vision.py)
+        return "describe"
     if user.startswith("Conversation:"):
         return "procedural"
     if user.startswith("{") and '"new_facts"' in user:

@@ -14,6 +14,7 @@ from mem0.exceptions import MemoryNotFoundError, ValidationError
 
 from events.models import Event
 from events.tests.helpers import sdk_wait_event
+from memories import configuration
 from memories.categories import DEFAULTS as DEFAULT_CATEGORIES
 from memories.models import Memory
 from memories.tests.fake_openai import as_json, error
@@ -98,6 +99,31 @@ def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
         "Is vegetarian",
         "Lives in Berlin",
     ]
+
+
+def test_an_image_in_mem0s_multimodal_shape_is_remembered_by_what_it_shows(client, llm_on):
+    # Mem0's multimodal add, as its docs write it: an image message by URL, and a local picture as base64.
+    configuration.server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+    photo = "https://example.com/sdk/veggie-pizza.jpg"
+    inline = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP////////////////////////////////////////"
+    messages = [
+        {"role": "user", "content": "Hi, my name is Alice."},
+        {"role": "assistant", "content": "Nice to meet you, Alice! What do you like to eat?"},
+        {"role": "user", "content": {"type": "image_url", "image_url": {"url": photo}}},
+        {"role": "user", "content": {"type": "image_url", "image_url": {"url": inline}}},
+    ]
+    results = added(client, client.add(messages, filters={"user_id": "alice"}))  # queued: the worker describes
+    assert sorted(r["memory"] for r in results) == [
+        "A picture of veggie pizza",
+        "A picture sent inline",
+        "Hi, my name is Alice.",
+    ]
+    assert [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in llm_on.chat_calls("describe")] == [
+        photo,
+        inline,
+    ]
+    [found] = client.search("pizza", filters={"user_id": "alice"}, top_k=1)["results"]
+    assert found["memory"] == "A picture of veggie pizza"
 
 
 @pytest.mark.parametrize("async_mode", [True, False])

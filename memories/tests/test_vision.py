@@ -1,0 +1,124 @@
+"""Images in an add's messages (Mem0's enable_vision): described by the configured LLM, the real `openai` client
+against the local OpenAI-wire server, with the real database and local embedder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memories.models import Memory
+from memories.tests.conftest import configure, llm_section
+from memories.tests.fake_openai import error
+
+PIZZA = "https://example.com/photos/veggie-pizza.jpg"
+INLINE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5"
+
+
+def image(url: str) -> dict:
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def add(client, *messages: dict, **body):
+    body = {"messages": list(messages), "user_id": "alice", "infer": False, **body}
+    return client.post("/memories", json.dumps(body), content_type="application/json")
+
+
+def stored(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [r["memory"] for r in response.json()["results"]]
+
+
+@pytest.fixture
+def vision(api_client, fake_openai):
+    response = configure(api_client, llm=llm_section(fake_openai, enable_vision=True, vision_details="high"))
+    assert response.status_code == 200, response.json()
+    return fake_openai
+
+
+def test_with_vision_on_an_image_is_stored_as_what_the_llm_says_it_shows(api_client, vision):
+    lunch = {"role": "user", "content": [{"type": "text", "text": "I had this for lunch"}, image(PIZZA)]}
+    shared = {"role": "user", "content": image(INLINE)}  # one part alone, the picture itself as a data URL
+    assert stored(add(api_client, lunch, shared)) == [
+        "I had this for lunch\nA picture of veggie pizza",
+        "A picture sent inline",
+    ]
+    # The model was handed each image as sent, with the detail configured, and asked to describe it.
+    calls = vision.chat_calls("describe")
+    assert [c.body["messages"][0]["content"][1] for c in calls] == [
+        {"type": "image_url", "image_url": {"url": PIZZA, "detail": "high"}},
+        {"type": "image_url", "image_url": {"url": INLINE, "detail": "high"}},
+    ]
+    assert all("Describe it" in c.body["messages"][0]["content"][0]["text"] for c in calls)
+    found = api_client.post("/search", {"query": "pizza", "user_id": "alice"}, format="json").json()["results"]
+    assert found[0]["memory"] == "I had this for lunch\nA picture of veggie pizza"
+
+
+def test_with_inference_the_description_is_what_the_facts_are_drawn_from(api_client, vision):
+    answer = add(api_client, {"role": "user", "content": image(PIZZA)}, infer=True)
+    assert stored(answer) == ["A picture of veggie pizza"]  # the fake's facts: each user message's text
+    [extraction] = vision.chat_calls("extract")
+    assert "user: A picture of veggie pizza" in extraction.body["messages"][-1]["content"]
+
+
+def test_an_image_sent_again_is_not_described_again(api_client, vision):
+    # Frameworks send their whole context with each turn: its images are in every add.
+    for text in ("Look", "Look again"):
+        add(api_client, {"role": "user", "content": [{"type": "text", "text": text}, image(PIZZA)]})
+    assert len(vision.chat_calls("describe")) == 1
+    assert set(Memory.objects.values_list("text", flat=True)) == {
+        "Look\nA picture of veggie pizza",
+        "Look again\nA picture of veggie pizza",
+    }
+
+
+def test_with_vision_off_images_are_left_out_and_no_model_is_asked(api_client, llm):
+    lunch = {"role": "user", "content": [{"type": "text", "text": "I had this for lunch"}, image(PIZZA)]}
+    assert stored(add(api_client, lunch, {"role": "user", "content": image(PIZZA)})) == ["I had this for lunch"]
+    refused = add(api_client, {"role": "user", "content": image(PIZZA)})
+    assert refused.status_code == 400 and "while enable_vision is off" in refused.json()["detail"]
+    assert llm.chat_calls() == []
+
+
+def test_a_system_messages_image_is_not_described(api_client, vision):
+    system = {"role": "system", "content": [{"type": "text", "text": "Be brief"}, image(PIZZA)]}
+    assert stored(add(api_client, system, {"role": "user", "content": "Hello"})) == ["Hello"]
+    assert vision.chat_calls() == []
+
+
+def test_a_model_that_cannot_read_images_says_so_and_nothing_is_stored(api_client, vision):
+    vision.chat_queue.append(error(400, "Invalid content type. image_url is only supported by certain models."))
+    refused = add(api_client, {"role": "user", "content": "Hello"}, {"role": "user", "content": image(PIZZA)})
+    assert refused.status_code == 502, refused.json()
+    assert "needs a model that reads images" in refused.json()["detail"]
+    assert Memory.objects.count() == 0
+
+
+def test_an_image_url_of_another_shape_or_too_many_images_is_a_400_saying_what_it_takes(api_client, vision, settings):
+    for part in (
+        {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}},
+        {"type": "image_url", "image_url": {}},
+        {"type": "image_url"},
+    ):
+        refused = add(api_client, {"role": "user", "content": [part]})
+        assert refused.status_code == 400 and "http(s) URL or a data:image/" in refused.json()["detail"], part
+    # The URL alone is taken too (as some clients send it).
+    assert stored(add(api_client, {"role": "user", "content": {"type": "image_url", "image_url": PIZZA}})) == [
+        "A picture of veggie pizza"
+    ]
+    settings.MAX_IMAGES_PER_ADD = 2
+    pictures = [image(f"https://example.com/{n}.png") for n in range(3)]
+    refused = add(api_client, {"role": "user", "content": pictures})
+    assert refused.status_code == 400 and "MAX_IMAGES_PER_ADD" in refused.json()["detail"]
+    assert len(vision.chat_calls("describe")) == 1 and Memory.objects.count() == 1
+
+
+def test_configure_takes_mem0s_vision_settings_and_refuses_an_unknown_detail(api_client, fake_openai):
+    assert configure(api_client, llm=llm_section(fake_openai)).status_code == 200
+    assert api_client.get("/configure").json()["llm"]["config"]["enable_vision"] is False  # LLM_VISION's default
+    turned_on = configure(api_client, llm={"config": {"enable_vision": True}})  # as Mem0's config writes it
+    assert turned_on.status_code == 200, turned_on.json()
+    llm = api_client.get("/configure").json()["llm"]["config"]
+    assert (llm["enable_vision"], llm["vision_details"]) == (True, "auto")
+    refused = configure(api_client, llm={"config": {"vision_details": "ultra"}})
+    assert refused.status_code == 400 and "llm.config.vision_details" in refused.json()["detail"]

@@ -1,0 +1,80 @@
+"""Images in an add's messages, described by the configured LLM (Mem0's `llm.config.enable_vision`).
+
+A message's image parts (`{"type": "image_url", "image_url": {"url": …}}`, an http(s) URL or a data:image/… URL)
+are handed to the model as they are, with a request to describe them: the model's provider fetches a URL, never
+this server. Each description follows the message's text, and what is stored or extracted from is that text. With
+vision off (the default) images are left out, and a message with nothing but images is not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from mem0server.exceptions import UpstreamError
+from memories import prompts
+from memories.configuration import server_config_current
+from memories.models import MAX_TEXT_CHARS
+
+if TYPE_CHECKING:
+    from memories.llm import LLMClient
+    from memories.services import Message
+
+IMAGE_URL_PREFIXES = ("http://", "https://", "data:image/")
+# Descriptions kept per process, so an image sent again (a framework re-sends its whole context each turn) costs no
+# second call and reads the same.
+_CACHE_SIZE = 256
+_cache: OrderedDict[str, str] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def vision_client() -> LLMClient | None:
+    """The LLM that describes images, or None when vision is off (or no LLM is configured)."""
+    client = server_config_current().llm.client
+    return client if client is not None and client.vision_details is not None else None
+
+
+def messages_described(messages: Sequence[Message]) -> list[Message]:
+    """The messages with each image's description on a line after their text (vision on), or their images left
+    out; a message left without text is then not stored (services.memories_add_check)."""
+    if not any(message.images for message in messages):
+        return list(messages)
+    client = vision_client()
+    described = []
+    for message in messages:
+        texts = [message.content] if message.content else []
+        if client is not None and message.role != "system":
+            texts += [_described(client, url) for url in message.images]
+        # A memory holds MAX_TEXT_CHARS at most: a description after a text that long is cut short.
+        described.append(replace(message, content="\n".join(texts)[:MAX_TEXT_CHARS], images=()))
+    return described
+
+
+def _described(client: LLMClient, url: str) -> str:
+    where = (client.endpoint.base_url, client.model, client.vision_details, url)
+    key = hashlib.sha256("\0".join(where).encode()).hexdigest()
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    ask = {"type": "text", "text": prompts.DESCRIBE_IMAGE}
+    image = {"type": "image_url", "image_url": {"url": url, "detail": client.vision_details}}
+    try:
+        text = client.complete_messages([{"role": "user", "content": [ask, image]}])
+    except UpstreamError as exc:
+        if exc.code != "provider_bad_request":
+            raise
+        raise UpstreamError(
+            f"{exc.detail} It was asked to describe an image (enable_vision is on): that needs a model that reads "
+            "images, or turn enable_vision (LLM_VISION) off to leave images out.",
+            code=exc.code,
+        ) from exc
+    with _cache_lock:
+        _cache[key] = text
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return text
