@@ -94,13 +94,14 @@ class MessageContentField(serializers.Field):
     "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads
     them; gives (text or None, image URLs). No content (null or missing: an assistant message carrying only its tool
     calls, often "" instead) gives no text; other parts (a file) are left out. Frameworks send their LLM's context as
-    it is."""
+    it is. Images are read only with vision on (memories/vision.py); an image part without a URL (Mem0's Vercel AI SDK
+    provider sends `image_url: {}` for the SDK's image parts) has nothing to describe and is left out."""
 
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
-        "image": 'Part {index}: an "image_url" part\'s image_url must be {{"url": "…"}} (or the URL), an http(s) URL '
-        "or a data:image/… URL.",
+        "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL or a data:image/… URL, the "
+        "model's provider fetches or reads it.",
     }
 
     def __init__(self, **kwargs):
@@ -112,6 +113,7 @@ class MessageContentField(serializers.Field):
             data = [data]
         images: list[str] = []
         if isinstance(data, list):
+            vision = any(part.get("type") == "image_url" for part in data if isinstance(part, dict)) and vision_client()
             texts = []
             for index, part in enumerate(data):
                 if not isinstance(part, dict) or not isinstance(part.get("type"), str):
@@ -120,18 +122,20 @@ class MessageContentField(serializers.Field):
                     if not isinstance(part.get("text"), str):
                         self.fail("part", index=index)
                     texts.append(part["text"])
-                elif part["type"] == "image_url":
-                    images.append(self._image_url(part.get("image_url"), index))
+                elif part["type"] == "image_url" and vision:
+                    images += self._image_url(part.get("image_url"), index)
             data = " ".join(texts)
         elif not isinstance(data, str):
             self.fail("invalid")
         return (self.text.run_validation(data) if data.strip() else None), images
 
-    def _image_url(self, image, index: int) -> str:
+    def _image_url(self, image, index: int) -> list[str]:
         url = image.get("url") if isinstance(image, dict) else image
+        if url is None or url == "":
+            return []
         if not isinstance(url, str) or not url.lower().startswith(IMAGE_URL_PREFIXES):
             self.fail("image", index=index)
-        return url
+        return [url]
 
     def to_representation(self, value):
         return value
@@ -175,7 +179,7 @@ class MessageSerializer(serializers.Serializer):
     def validate(self, attrs):
         text, images = attrs["content"] or (None, [])  # null or missing: no text
         attrs["content"] = text
-        if images and attrs["role"] != "system" and vision_client() is not None:  # else left out (vision.py)
+        if images and attrs["role"] != "system":  # a system message is not stored: nothing to describe
             attrs["content"], attrs["images"] = text or "", images
         return attrs
 

@@ -74,7 +74,11 @@ def test_an_image_sent_again_is_not_described_again(api_client, vision):
 
 def test_with_vision_off_images_are_left_out_and_no_model_is_asked(api_client, llm):
     lunch = {"role": "user", "content": [{"type": "text", "text": "I had this for lunch"}, image(PIZZA)]}
-    assert stored(add(api_client, lunch, {"role": "user", "content": image(PIZZA)})) == ["I had this for lunch"]
+    odd = {"role": "user", "content": [{"type": "text", "text": "And this"}, image("file:///tmp/x.png")]}
+    assert stored(add(api_client, lunch, {"role": "user", "content": image(PIZZA)}, odd)) == [
+        "I had this for lunch",
+        "And this",  # nothing reads its image, so nothing refuses it either (as before vision)
+    ]
     refused = add(api_client, {"role": "user", "content": image(PIZZA)})
     assert refused.status_code == 400 and "while enable_vision is off" in refused.json()["detail"]
     assert llm.chat_calls() == []
@@ -95,22 +99,23 @@ def test_a_model_that_cannot_read_images_says_so_and_nothing_is_stored(api_clien
 
 
 def test_an_image_url_of_another_shape_or_too_many_images_is_a_400_saying_what_it_takes(api_client, vision, settings):
-    for part in (
-        {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}},
-        {"type": "image_url", "image_url": {}},
-        {"type": "image_url"},
-    ):
-        refused = add(api_client, {"role": "user", "content": [part]})
-        assert refused.status_code == 400 and "http(s) URL or a data:image/" in refused.json()["detail"], part
-    # The URL alone is taken too (as some clients send it).
+    for url in ("file:///etc/passwd", "iVBORw0KGgo", 5, {"href": PIZZA}):
+        refused = add(api_client, {"role": "user", "content": [{"type": "text", "text": "Hi"}, image(url)]})
+        assert refused.status_code == 400, (url, refused.json())
+        says = "Part 1: an image's URL (image_url.url) must be an http(s) URL or a data:image/"
+        assert says in refused.json()["detail"]
+    # The URL alone is taken too (as some clients send it); an image without one has nothing to describe (Mem0's
+    # Vercel AI SDK provider sends image_url {} for the SDK's image parts): its message's text is stored.
     assert stored(add(api_client, {"role": "user", "content": {"type": "image_url", "image_url": PIZZA}})) == [
         "A picture of veggie pizza"
     ]
+    vercel = {"role": "user", "content": {"type": "image_url", "image_url": {}}}
+    assert stored(add(api_client, {"role": "user", "content": "My cat"}, vercel)) == ["My cat"]
     settings.MAX_IMAGES_PER_ADD = 2
     pictures = [image(f"https://example.com/{n}.png") for n in range(3)]
     refused = add(api_client, {"role": "user", "content": pictures})
     assert refused.status_code == 400 and "MAX_IMAGES_PER_ADD" in refused.json()["detail"]
-    assert len(vision.chat_calls("describe")) == 1 and Memory.objects.count() == 1
+    assert len(vision.chat_calls("describe")) == 1 and Memory.objects.count() == 2
 
 
 def test_configure_takes_mem0s_vision_settings_and_refuses_an_unknown_detail(api_client, fake_openai):
