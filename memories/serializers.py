@@ -31,6 +31,9 @@ from memories.timestamps import parse_timestamp
 from memories.vision import IMAGE_URL_PREFIXES, vision_client
 
 MAX_TOP_K = 1000
+# Other APIs' names for a message's role: OpenAI's newer one for system, Gemini's for assistant, OpenAI's older one
+# for a tool's result.
+ROLE_ALIASES = {"developer": "system", "model": "assistant", "function": "tool"}
 MAX_MESSAGE_LENGTH = MAX_TEXT_CHARS
 METADATA_HELP = (
     "A JSON object kept with each memory of the add: at most METADATA_MAX_BYTES bytes as compact JSON (64 KiB unless "
@@ -169,12 +172,16 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class MessageSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["user", "assistant", "system", "developer", "tool"])
+    role = serializers.ChoiceField(
+        choices=["user", "assistant", "system", "developer", "tool", "model", "function"],
+        help_text="developer is taken as system (OpenAI's newer name), model as assistant (Gemini's), function as "
+        "tool (OpenAI's older name).",
+    )
     content = MessageContentField()
     name = StrictCharField(required=False, max_length=255, help_text="Stored as the memory's actor_id.")
 
     def validate_role(self, role: str) -> str:
-        return "system" if role == "developer" else role  # OpenAI's newer name for the system message
+        return ROLE_ALIASES.get(role, role)
 
     def validate(self, attrs):
         text, images = attrs["content"] or (None, [])  # null or missing: no text

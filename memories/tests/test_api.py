@@ -185,6 +185,8 @@ def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
         {"role": "user", "content": {"type": "text", "text": "I have a cat"}},
         {"role": "assistant", "content": "Noted."},
+        {"role": "model", "content": "Cats are great."},  # Gemini's name for assistant
+        {"role": "function", "name": "get_weather", "content": "Sunny, 21 C"},  # OpenAI's older name for tool
     ]
     response = api_client.post("/memories", {"messages": messages, "user_id": "alice", "infer": False}, format="json")
     assert response.status_code == 200, response.json()
@@ -192,6 +194,8 @@ def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
         ("I moved to Lisbon. Ask me.", "user"),
         ("I have a cat", "user"),
         ("Noted.", "assistant"),
+        ("Cats are great.", "assistant"),
+        ("Sunny, 21 C", "tool"),
     ]
     # Nothing with text is nothing to store; a part or content of another shape is a 400 saying what it takes.
     for content, says in [
@@ -206,7 +210,7 @@ def test_an_llms_context_is_stored_by_its_text_as_mem0_reads_it(api_client):
         body = {"messages": [{"role": "user", "content": content}], "user_id": "alice"}
         refused = api_client.post("/memories", json.dumps(body), content_type="application/json")
         assert refused.status_code == 400 and says in refused.json()["detail"], (content, refused.json())
-    assert Memory.objects.count() == 3
+    assert Memory.objects.count() == 5
 
 
 def test_null_for_an_optional_field_means_not_given_as_mem0s_server_takes_it(api_client, make_memory):
