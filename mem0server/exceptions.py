@@ -79,8 +79,8 @@ def error_items(errors, keys: tuple[str, ...] = ()):
         yield keys, str(errors)
 
 
-def _flatten(errors) -> list[str]:
-    """Field errors as 'field: message' sentences, for the human-readable detail."""
+def error_sentences(errors) -> list[str]:
+    """DRF's field errors as 'field: message' sentences: a 400's detail, and a dashboard form's errors."""
     return [f"{'.'.join(keys)}: {message}" if keys else message for keys, message in error_items(errors)]
 
 
@@ -156,5 +156,5 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"detail": "Invalid request: " + "; ".join(_flatten(errors)), "errors": errors}
+        response.data = {"detail": "Invalid request: " + "; ".join(error_sentences(errors)), "errors": errors}
     return response

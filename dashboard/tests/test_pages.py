@@ -577,6 +577,13 @@ def test_a_configuration_the_server_cannot_use_is_explained(admin_user, page):
     assert "embedder" in response.content.decode()
 
 
+def test_a_value_post_configure_refuses_is_named_on_the_configuration_page_as_its_400_names_it(admin_user):
+    form = {"llm_provider": "openai", "llm_api_key": "sk-…", "embedder_provider": "local"}  # a pasted placeholder
+    response = logged_in(admin_user).post("/dashboard/configuration/", form)
+    assert response.status_code == 400
+    assert "llm.config.api_key: Must be printable ASCII without spaces" in html.unescape(response.content.decode())
+
+
 def test_a_memorys_page_shows_its_categories(two_accounts, alice):
     mine, _ = two_accounts
     Memory.objects.filter(id=mine).update(categories=["food", "user_preferences"])

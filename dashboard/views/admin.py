@@ -10,7 +10,7 @@ from accounts import services as accounts
 from dashboard.access import admin_required, post_only
 from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
 from dashboard.views.common import attempt, form_status, posted_yes_no
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.exceptions import InvalidInput, NotFound, error_sentences
 from memories import configuration
 from memories.config_serializers import ConfigSerializer
 from memories.connection_check import models_check_connection
@@ -24,7 +24,7 @@ def model_config_page(request, *, template: str, done: str, context: dict | None
     if request.method == "POST" and form.is_valid():
         serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
         if not serializer.is_valid():
-            for problem in _flatten(serializer.errors):
+            for problem in error_sentences(serializer.errors):
                 form.add_error(None, problem)
         elif attempt(form, lambda: configuration.server_config_set(changes=serializer.validated_data)):
             messages.success(request, "Configuration saved; every worker uses it from its next request.")
@@ -37,14 +37,6 @@ def model_config_page(request, *, template: str, done: str, context: dict | None
 def config_page(request):
     """Show the configuration in force and change the LLM and embedder."""
     return model_config_page(request, template="dashboard/config.html", done="dashboard:config")
-
-
-def _flatten(errors, prefix: str = "") -> list[str]:
-    if isinstance(errors, dict):
-        return [p for key, value in errors.items() for p in _flatten(value, f"{prefix}{key}.")]
-    if isinstance(errors, list):
-        return [p for item in errors for p in _flatten(item, prefix)]
-    return [f"{prefix.rstrip('.')}: {errors}"]
 
 
 @post_only("dashboard:config")
