@@ -9,6 +9,24 @@ import { generateText } from "ai";
 
 const config = { host: process.env.MEM0_HOST, mem0ApiKey: process.env.MEM0_API_KEY, user_id: "vercel-user" };
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+if (process.argv[2] === "vision") {
+  // An image as the AI SDK's file part (an image mediaType): the provider sends its URL as image_url content, which
+  // the server's LLM describes when vision is on. The add is queued: search until the worker has stored it.
+  const seen = {};
+  const photo = new URL("https://example.com/pets/luna-on-the-beach.png");
+  seen.added = await addMemories(
+    [{ role: "user", content: [{ type: "text", text: "This is my dog Luna" }, { type: "file", mediaType: "image/png", data: photo }] }],
+    config,
+  );
+  for (let tries = 0; tries < 120; tries++) {
+    seen.got = await getMemories("Where was Luna?", config);
+    if (seen.got.length >= 2) break;
+    await sleep(500);
+  }
+  console.log(JSON.stringify(seen));
+  process.exit(0);
+}
 const out = {};
 out.added = await addMemories([{ role: "user", content: [{ type: "text", text: "I moved to Lisbon last spring" }] }], config);
 // The add is queued on this server (as on Mem0's): search until the worker has stored it, for at most 60 s.
