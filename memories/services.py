@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -334,10 +334,11 @@ def memories_add(
     """
     from memories import inference  # it builds on the helpers below
 
-    # Images described (or left out) first: what is stored and extracted from is text. Deduced facts replace the
-    # messages, so their images are not worth a call.
-    messages = [replace(m, images=()) for m in messages] if deduced else messages_described(messages)
     messages = memories_add_check(messages=messages, scope=scope, metadata=metadata, deduced=deduced)
+    if not deduced and any(m.images for m in messages):  # deduced facts replace the messages: no image is worth a call
+        # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile).
+        described = messages_described(messages)
+        messages = memories_add_check(messages=described, scope=scope, metadata=metadata, deduced=deduced)
     account = principal.account
     llm_kwargs = {
         "account": account,

@@ -41,13 +41,11 @@ def vision_client() -> LLMClient | None:
 def messages_described(messages: Sequence[Message]) -> list[Message]:
     """The messages with each image's description on a line after their text (vision on), or their images left
     out; a message left without text is then not stored (services.memories_add_check)."""
-    if not any(message.images for message in messages):
-        return list(messages)
     client = vision_client()
     described = []
     for message in messages:
         texts = [message.content] if message.content else []
-        if client is not None and message.role != "system":
+        if client is not None:
             texts += [_described(client, url) for url in message.images]
         # A memory holds MAX_TEXT_CHARS at most: a description after a text that long is cut short.
         described.append(replace(message, content="\n".join(texts)[:MAX_TEXT_CHARS], images=()))

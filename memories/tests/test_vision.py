@@ -90,6 +90,13 @@ def test_a_system_messages_image_is_not_described(api_client, vision):
     assert vision.chat_calls() == []
 
 
+def test_an_add_refused_for_another_reason_asks_no_model_to_describe_its_images(api_client, vision, settings):
+    settings.METADATA_MAX_BYTES = 10
+    refused = add(api_client, {"role": "user", "content": image(PIZZA)}, metadata={"note": "longer than ten bytes"})
+    assert refused.status_code == 400 and "metadata" in refused.json()["detail"]
+    assert vision.chat_calls() == []
+
+
 def test_a_model_that_cannot_read_images_says_so_and_nothing_is_stored(api_client, vision):
     vision.chat_queue.append(error(400, "Invalid content type. image_url is only supported by certain models."))
     refused = add(api_client, {"role": "user", "content": "Hello"}, {"role": "user", "content": image(PIZZA)})
