@@ -494,7 +494,7 @@ def describe_stored(runtime: Runtime) -> str | None:
 def describe_llm_at_start(runtime: Runtime) -> str:
     """The LLM in force, or why not, saying whether the stored configuration is the reason."""
     if runtime.llm.client is not None:
-        return f"{runtime.llm.client.describe()}, inference is on"
+        return f"{runtime.llm.client.describe()}, inference is on{_images(runtime.llm.client)}"
     if "llm" not in runtime.overrides:
         why = f"none configured ({runtime.llm.missing})"
     elif runtime.overrides["llm"] is None:
@@ -516,7 +516,12 @@ def inference_status(runtime: Runtime) -> str:
             f"Inference is off ({runtime.llm.missing}): infer=true stores messages as given, skipping "
             f"near-duplicates. {HOW_TO_TURN_ON}"
         )
-    return f"Inference is on: facts are extracted and reconciled by {runtime.llm.client.describe()}."
+    client = runtime.llm.client
+    return f"Inference is on: facts are extracted and reconciled by {client.describe()}{_images(client)}."
+
+
+def _images(client: LLMClient) -> str:
+    return ", which also describes images (enable_vision)" if client.vision_details else ""
 
 
 def server_config_get() -> dict[str, Any]:

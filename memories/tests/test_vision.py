@@ -132,5 +132,6 @@ def test_configure_takes_mem0s_vision_settings_and_refuses_an_unknown_detail(api
     assert turned_on.status_code == 200, turned_on.json()
     llm = api_client.get("/configure").json()["llm"]["config"]
     assert (llm["enable_vision"], llm["vision_details"]) == (True, "auto")
+    assert "which also describes images" in api_client.get("/configure").json()["status"]["inference"]
     refused = configure(api_client, llm={"config": {"vision_details": "ultra"}})
     assert refused.status_code == 400 and "llm.config.vision_details" in refused.json()["detail"]
