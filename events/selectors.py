@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum, TextField
+from django.db.models.functions import Cast, Coalesce
 
 from events.models import Event
+from mem0server.answer_size import OctetLength, answer_refuse_beyond
 from mem0server.exceptions import NotFound
 
 
@@ -50,5 +52,24 @@ def events_list(*, principal, page: int = 1, page_size: int = 50, status: str | 
         events = events.filter(status=status)
     count = events.count()
     start = (page - 1) * page_size
-    results = list(events.order_by("-created_at", "-id")[start : start + page_size])
+    rows = events.order_by("-created_at", "-id")[start : start + page_size]
+    _page_size_check(rows)
+    results = list(rows)
     return EventPage(count=count, results=results, next_page=page + 1 if start + page_size < count else None)
+
+
+def _page_size_check(rows: QuerySet[Event]) -> None:
+    """InvalidInput when a page's events hold more bytes of payload and results (as JSON text) than one answer carries
+    (LIST_MAX_BYTES): each payload is an add as queued, up to MAX_REQUEST_BYTES (an image sent as a data URL fills
+    it), and 100 such events made an answer of 100 MB (0.65 s and 300 MB of Python memory to build). Weighed in
+    PostgreSQL before they are read."""
+    weighed = rows.aggregate(
+        events=Count("id"),
+        size=Sum(OctetLength(Cast("payload", TextField())) + Coalesce(OctetLength(Cast("results", TextField())), 0)),
+    )
+    answer_refuse_beyond(
+        weighed["size"] or 0,
+        f"These {weighed['events']} events",
+        "ask for fewer at a time (page_size) and page through them",
+        of="payloads and results",
+    )

@@ -14,10 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum, TextField
+from django.db.models import Count, Q, QuerySet, Sum, TextField
 from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
+from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import coherence, late_interaction, search
 from memories.embeddings import embed_query, local_embedder
@@ -234,30 +235,10 @@ def memories_list(
     )
 
 
-class OctetLength(Func):
-    """PostgreSQL's octet_length: a text's size in bytes, read from its header (not decompressed)."""
-
-    function = "octet_length"
-    output_field = IntegerField()
-
-
-# The most bytes one character takes in UTF-8.
-UTF8_MAX_BYTES = 4
-
-
 def _answer_may_be_too_large(count: int) -> bool:
     """Whether `count` memories could hold more than one answer carries (LIST_MAX_BYTES): each the longest text a
     memory holds and the largest metadata. A page of 100, the default, cannot."""
     return count * (UTF8_MAX_BYTES * MAX_TEXT_CHARS + settings.METADATA_MAX_BYTES) > settings.LIST_MAX_BYTES
-
-
-def _answer_refuse_beyond(size: int, what: str, ask: str) -> None:
-    """InvalidInput when `what` (e.g. "These 3 memories") hold more than LIST_MAX_BYTES of text and metadata."""
-    if size > settings.LIST_MAX_BYTES:
-        raise InvalidInput(
-            f"{what} hold {size} bytes of text and metadata, more than one answer carries (LIST_MAX_BYTES, "
-            f"{settings.LIST_MAX_BYTES}): {ask}."
-        )
 
 
 def _answer_size_check(page: QuerySet[Memory], top_k: int) -> None:
@@ -271,7 +252,7 @@ def _answer_size_check(page: QuerySet[Memory], top_k: int) -> None:
         memories=Count("id"),
         size=Sum(OctetLength("text") + Coalesce(OctetLength(Cast("metadata", TextField())), 0)),
     )
-    _answer_refuse_beyond(
+    answer_refuse_beyond(
         size["size"] or 0,
         f"These {size['memories']} memories",
         "ask for fewer at a time (top_k, page_size or limit) and page through them",
@@ -526,7 +507,7 @@ def _results_size_check(results: list[Memory]) -> list[Memory]:
             for m in results
         )
         ask = "ask for fewer (top_k or limit), or raise threshold"
-        _answer_refuse_beyond(size, f"These {len(results)} results", ask)
+        answer_refuse_beyond(size, f"These {len(results)} results", ask)
     return results
 
 

@@ -129,6 +129,24 @@ def test_events_list_is_the_callers_newest_first_and_paged(member_client, member
 
 
 @pytest.mark.django_db
+def test_a_page_of_events_larger_than_one_answer_carries_is_a_400_saying_to_ask_for_fewer(
+    member_client, member, settings
+):
+    # Each event holds its add as queued: an image sent as a data URL fills the request (100 of 1 MB made a 100 MB
+    # answer). Here a smaller bound stands for it.
+    for i in range(3):
+        queue_add(member, f"Fact {i} " + "x" * 4_000)
+    settings.LIST_MAX_BYTES = 10_000
+    refused = member_client.get("/v1/events/", {"page_size": 3})
+    assert refused.status_code == 400, refused.json()
+    detail = refused.json()["detail"]
+    assert detail.startswith("These 3 events hold") and "bytes of payloads and results" in detail
+    assert "LIST_MAX_BYTES, 10000" in detail and "ask for fewer at a time (page_size)" in detail
+    two = member_client.get("/v1/events/", {"page_size": 2})
+    assert two.status_code == 200 and len(two.json()["results"]) == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("page", ["9223372036854775807", "1000001", "1" + "0" * 30])
 def test_a_page_past_the_limit_is_a_400_naming_it(member_client, page):
     response = member_client.get("/v1/events/", {"page": page})
