@@ -10,6 +10,8 @@ fault tests do: mem0server/tests/server_process.py), then times, one at a time:
   - POST /memories, infer=false, 100 messages with METADATA_KB of metadata (small keys; 900 KB took 27 s),
     then GET /memories of those 100 memories (85 MB; METADATA_MAX_BYTES refuses such an add),
   - GET /memories?top_k=1000 of 1,000 memories of 100,000 characters (108 MB; LIST_MAX_BYTES refuses the page),
+  - GET /v1/events/?page_size=100 of 100 queued adds of a 1 MB image each (100 MB; LIST_MAX_BYTES refuses it),
+    and a page of 20 of them,
   - the same at the default limits (MAX_MESSAGES_PER_ADD messages, 1,000 values, 100 clauses), which are served;
 
 and, in this process, the in-batch near-duplicate check alone: the former pure-Python loop against
@@ -164,6 +166,16 @@ def main() -> None:
         )
         long_page = "/memories?user_id=long&top_k=1000"
         timed("list 1,000 memories of 100,000 characters", lambda: server.call("GET", long_page))
+        # 100 queued adds each holding an image as a 1 MB data URL (the admin key's events: those of no account).
+        server.query(
+            "INSERT INTO events_event (id, event_type, status, payload, error_code, error_message, attempts, "
+            "created_at, updated_at) SELECT gen_random_uuid(), 'ADD', 'PENDING', jsonb_build_object('messages', "
+            "jsonb_build_array(jsonb_build_object('role', 'user', 'content', '', 'images', jsonb_build_array("
+            "'data:image/png;base64,' || repeat('A', 1000000)))), 'scope', jsonb_build_object('user_id', 'img')), "
+            "'', '', 0, now(), now() FROM generate_series(1, 100) RETURNING 1"
+        )
+        timed("list 100 events of 1 MB (an image each)", lambda: server.call("GET", "/v1/events/?page_size=100"))
+        timed("list 20 of those events", lambda: server.call("GET", "/v1/events/?page_size=20"))
     finally:
         server.stop()
     print(
