@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mem0server.exceptions import DomainError
 from memories.configuration import server_config_current
+from memories.vision import RED_PIXEL, image_description
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class ConnectionCheck:
 
 
 def models_check_connection() -> list[ConnectionCheck]:
-    """Embed one short text and, if an LLM is configured, ask it for one short reply; never raises."""
+    """Embed one short text and, if an LLM is configured, ask it for one short reply (and, when it describes images,
+    to describe one); never raises."""
     runtime = server_config_current()
     checks = []
     try:
@@ -33,4 +35,11 @@ def models_check_connection() -> list[ConnectionCheck]:
         checks.append(ConnectionCheck("llm", True, f"{client.describe()}: answered {reply[:40]!r}."))
     except DomainError as exc:
         checks.append(ConnectionCheck("llm", False, exc.detail))
+        return checks
+    if client.vision_details is not None:  # images described: the model must read one
+        try:
+            said = image_description(client, RED_PIXEL)
+            checks.append(ConnectionCheck("images", True, f"described a one-pixel image: {said[:60]!r}."))
+        except DomainError as exc:
+            checks.append(ConnectionCheck("images", False, exc.detail))
     return checks

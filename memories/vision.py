@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from memories.services import Message
 
 IMAGE_URL_PREFIXES = ("http://", "https://", "data:image/")
+# One red pixel (a PNG): what the connection test asks the model to describe.
+RED_PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+)
 # Descriptions kept per process, so an image sent again (a framework re-sends its whole context each turn) costs no
 # second call and reads the same.
 _CACHE_SIZE = 256
@@ -59,10 +63,20 @@ def _described(client: LLMClient, url: str) -> str:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+    text = image_description(client, url)
+    with _cache_lock:
+        _cache[key] = text
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return text
+
+
+def image_description(client: LLMClient, url: str) -> str:
+    """The model's description of the image at `url` (a 502 saying what vision needs if it refuses images)."""
     ask = {"type": "text", "text": prompts.DESCRIBE_IMAGE}
     image = {"type": "image_url", "image_url": {"url": url, "detail": client.vision_details}}
     try:
-        text = client.complete_messages([{"role": "user", "content": [ask, image]}])
+        return client.complete_messages([{"role": "user", "content": [ask, image]}])
     except UpstreamError as exc:
         if exc.code != "provider_bad_request":
             raise
@@ -71,8 +85,3 @@ def _described(client: LLMClient, url: str) -> str:
             "images, or turn enable_vision (LLM_VISION) off to leave images out.",
             code=exc.code,
         ) from exc
-    with _cache_lock:
-        _cache[key] = text
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return text

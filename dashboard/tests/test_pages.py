@@ -26,7 +26,8 @@ from exports.models import MemoryExport
 from memories import selectors, services
 from memories.models import Memory, MemoryHistory
 from memories.selectors import parse_memory_id
-from memories.tests.fake_openai import as_json, llm_configured
+from memories.tests.fake_openai import as_json, llm_configured, text
+from memories.tests.fake_openai import error as failure
 from oauth.models import OAuthGrant
 from oauth.services import authorization_approve, authorization_check, client_register
 from requestlog.models import RequestLog
@@ -565,6 +566,24 @@ def test_the_connection_test_shows_the_embedders_base_url_masked(admin_user):
     assert "answered (64 dims)" in page
     assert "pw-SECRET-1" not in page
     assert "proxy-user:[redacted]@" in page
+
+
+def test_with_image_descriptions_on_the_connection_test_asks_the_model_to_describe_an_image(admin_user):
+    from memories.configuration import server_config_set
+
+    with llm_configured() as llm:
+        server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+        llm.describe = lambda url: "A single red pixel"
+        page = html.unescape(logged_in(admin_user).post("/dashboard/configuration/test/").content.decode())
+        [asked] = [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in llm.chat_calls("describe")]
+        llm.chat_queue.extend(
+            [text("OK"), failure(400, "Invalid content type. image_url is only supported by certain models")]
+        )
+        refused = html.unescape(logged_in(admin_user).post("/dashboard/configuration/test/").content.decode())
+    assert "<strong>images</strong>: OK — described a one-pixel image: 'A single red pixel'." in page
+    assert asked.startswith("data:image/png;base64,")
+    assert "<strong>llm</strong>: OK" in refused
+    assert "<strong>images</strong>: failed" in refused and "needs a model that reads images" in refused
 
 
 @pytest.mark.parametrize("page", ["/dashboard/configuration/", "/dashboard/setup/models/"])
