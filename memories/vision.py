@@ -82,6 +82,7 @@ def image_description(client: LLMClient, url: str) -> str:
             raise
         raise UpstreamError(
             f"{exc.detail} It was asked to describe an image (enable_vision is on): that needs a model that reads "
-            "images, or turn enable_vision (LLM_VISION) off to leave images out.",
+            "images (and, for an image given by its http(s) URL, a server that fetches it: Ollama's reads only data: "
+            "URLs), or turn enable_vision (LLM_VISION) off to leave images out.",
             code=exc.code,
         ) from exc
