@@ -135,3 +135,16 @@ def test_configure_takes_mem0s_vision_settings_and_refuses_an_unknown_detail(api
     assert "which also describes images" in api_client.get("/configure").json()["status"]["inference"]
     refused = configure(api_client, llm={"config": {"vision_details": "ultra"}})
     assert refused.status_code == 400 and "llm.config.vision_details" in refused.json()["detail"]
+
+
+def test_llm_vision_from_the_environment_holds_for_a_provider_set_later_unless_turned_off(
+    api_client, fake_openai, settings
+):
+    settings.LLM_VISION = True
+    # A section naming a new provider starts afresh; the environment's vision stays on for it.
+    section = llm_section(fake_openai) | {"provider": "ollama"}
+    assert configure(api_client, llm=section).status_code == 200
+    assert "which also describes images" in api_client.get("/configure").json()["status"]["inference"]
+    assert stored(add(api_client, {"role": "user", "content": image(PIZZA)})) == ["A picture of veggie pizza"]
+    assert configure(api_client, llm={"config": {"enable_vision": False}}).status_code == 200
+    assert "describes images" not in api_client.get("/configure").json()["status"]["inference"]
