@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.models import User
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
+from memories.configuration import vision_enabled
 from memories.models import SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
@@ -263,7 +264,7 @@ def model_config_initial(config: dict) -> dict:
         "llm_provider": llm.get("provider"),
         "llm_model": llm_config.get("model", ""),
         "llm_base_url": llm_config.get("openai_base_url", ""),
-        "llm_vision": bool(llm_config.get("enable_vision")),
+        "llm_vision": vision_enabled(llm_config),
         "embedder_provider": embedder.get("provider"),
         "embedder_model": embedder_config.get("model", ""),
         "embedder_base_url": embedder_config.get("openai_base_url", ""),

@@ -209,14 +209,14 @@ def _llm_from(section: dict[str, Any] | None) -> LLMChoice:
         max_tokens=config.get("max_tokens"),
         top_p=config.get("top_p"),
         json_mode=provider.json_mode if json_mode is None else json_mode,
-        vision_details=(config.get("vision_details") or "auto") if _vision(config) else None,
+        vision_details=(config.get("vision_details") or "auto") if vision_enabled(config) else None,
     )
     return LLMChoice(client)
 
 
-def _vision(config: dict[str, Any]) -> bool:
-    """Whether the LLM describes images: as its section says, else LLM_VISION (a section naming a new provider starts
-    afresh, and must not turn off what the environment turned on)."""
+def vision_enabled(config: dict[str, Any]) -> bool:
+    """Whether the LLM describes images, from its section's config: as it says, else LLM_VISION (a section naming a
+    new provider starts afresh, and must not turn off what the environment turned on)."""
     enabled = config.get("enable_vision")
     return settings.LLM_VISION if enabled is None else bool(enabled)
 

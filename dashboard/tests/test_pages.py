@@ -491,6 +491,16 @@ def test_an_admin_turns_image_descriptions_on_and_off_from_the_configuration_pag
     assert server_config_get()["llm"]["config"]["enable_vision"] is False
 
 
+def test_the_describe_images_box_shows_llm_vision_in_force_for_an_llm_set_without_it(admin_user, settings):
+    from memories.configuration import server_config_set
+
+    settings.LLM_VISION = True
+    section = {"model": "llava", "openai_base_url": "http://127.0.0.1:11434/v1"}
+    server_config_set(changes={"llm": {"provider": "ollama", "config": section}})  # a new provider starts afresh
+    page = logged_in(admin_user).get("/dashboard/configuration/").content.decode()
+    assert re.search(r'<input type="checkbox" name="llm_vision"[^>]* checked', page), page
+
+
 @pytest.mark.parametrize(
     "base_url",
     [
