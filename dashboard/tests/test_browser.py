@@ -312,6 +312,31 @@ def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
     shot(page, "14-member-refused")
 
 
+def test_the_admin_turns_image_descriptions_on_with_the_box_before_its_label(page, make_user):
+    from memories.configuration import server_config_get, server_config_set
+
+    section = {"model": "llava", "openai_base_url": "http://127.0.0.1:11434/v1"}
+    server_config_set(changes={"llm": {"provider": "ollama", "config": section}})
+    make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    log_in(page, "admin@example.com")
+    page.get_by_role("link", name="Configuration", exact=True).click()
+    box, label = page.get_by_role("checkbox", name="Describe images"), page.locator("label", has_text="Describe images")
+    help_text = page.get_by_text("The LLM describes the images messages carry")
+    # The box sits on its label's line, before it; its help text on a line of its own below (the box was squeezed
+    # to the right of the help text).
+    box_at, label_at, help_at = box.bounding_box(), label.bounding_box(), help_text.bounding_box()
+    assert box_at["x"] + box_at["width"] <= label_at["x"], (box_at, label_at)
+    assert abs((box_at["y"] + box_at["height"] / 2) - (label_at["y"] + label_at["height"] / 2)) < label_at["height"]
+    assert help_at["y"] >= label_at["y"] + label_at["height"], (label_at, help_at)
+    label.click()  # the label ticks its box
+    expect(box).to_be_checked()
+    page.get_by_role("button", name="Save configuration").click()
+    expect(page.get_by_text("Configuration saved")).to_be_visible()
+    expect(page.get_by_text("which also describes images")).to_be_visible()
+    assert server_config_get()["llm"]["config"]["enable_vision"] is True
+    shot(page, "15-configuration-images")
+
+
 def test_a_member_sets_up_profiles_and_a_schema_without_descriptions_is_refused(page, make_user, live_server):
     make_user("mia@example.com", password=PASSWORD)
     log_in(page, "mia@example.com")
