@@ -8,6 +8,8 @@
 // project:  updateProject and getProject, with the values the SDK's types allow (memoryDepth null clears it).
 // deleteall: deleteAll with filters (which the SDK writes into the query as "[object Object]"): the error.
 // when:     search "…last week?" with referenceDate MEM0_REFERENCE_DATE in user MEM0_USER_ID: the memories found.
+// image:    add an image message as Mem0's multimodal docs write it (by URL) for user MEM0_USER_ID, then search
+//           "pizza" until the worker has stored it (MEM0_WAIT_SECONDS): the memories found.
 // Prints one JSON line of what the server answered; exits 1 with a message on the first mismatch.
 import MemoryClient, { MemoryNotFoundError } from "mem0ai";
 
@@ -108,7 +110,23 @@ async function when() {
   report.found = answer.results.map((result) => result.memory);
 }
 
+async function image() {
+  const userId = process.env.MEM0_USER_ID;
+  const messages = [
+    { role: "user", content: "Hi, my name is Alice." },
+    { role: "user", content: { type: "image_url", image_url: { url: "https://example.com/ts/veggie-pizza.jpg" } } },
+  ];
+  report.added = await client.add(messages, { userId });
+  const attempts = Math.ceil((Number(process.env.MEM0_WAIT_SECONDS) || 10) * 5);
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    report.found = listOf(await client.search("pizza", { filters: { user_id: userId } })).map((m) => m.memory);
+    if (report.found.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 try {
+  if (part === "image") await image();
   if (part === "deleteall") await deleteAllWithFilters();
   if (part === "when") await when();
   if (part === "core" || part === "all") await core();
