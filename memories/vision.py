@@ -81,8 +81,8 @@ def image_description(client: LLMClient, url: str) -> str:
         if exc.code != "provider_bad_request":
             raise
         raise UpstreamError(
-            f"{exc.detail} It was asked to describe an image (enable_vision is on): that needs a model that reads "
-            "images (and, for an image given by its http(s) URL, a server that fetches it: Ollama's reads only data: "
-            "URLs), or turn enable_vision (LLM_VISION) off to leave images out.",
+            f"{exc.detail} It was asked to describe an image (enable_vision is on): the model may not read images, "
+            "its server may not fetch an image given by its http(s) URL (Ollama's reads only data: URLs), or the "
+            "image may be unreadable. Turn enable_vision (LLM_VISION) off to leave images out.",
             code=exc.code,
         ) from exc

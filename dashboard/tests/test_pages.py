@@ -593,7 +593,7 @@ def test_with_image_descriptions_on_the_connection_test_asks_the_model_to_descri
     assert "<strong>images</strong>: OK — described a one-pixel image: 'A single red pixel'." in page
     assert asked.startswith("data:image/png;base64,")
     assert "<strong>llm</strong>: OK" in refused
-    assert "<strong>images</strong>: failed" in refused and "needs a model that reads images" in refused
+    assert "<strong>images</strong>: failed" in refused and "the model may not read images" in refused
 
 
 @pytest.mark.parametrize("page", ["/dashboard/configuration/", "/dashboard/setup/models/"])
