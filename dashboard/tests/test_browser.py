@@ -201,6 +201,15 @@ def test_log_in_add_a_memory_search_it_and_read_its_history(page, make_user):
     expect(page.get_by_text("No memories match.")).to_be_visible()
 
 
+def test_a_memorys_page_shows_its_lines_as_lines(page, make_user, make_memory):
+    # An image's description follows its message's text on a line of its own (memories/vision.py).
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    memory_id = make_memory("I had this for lunch\nA photo of a vegetable pizza", principal=ada)
+    log_in(page, "ada@example.com")
+    page.goto(f"/dashboard/memories/{memory_id}/")
+    assert page.locator("blockquote.memory").inner_text() == "I had this for lunch\nA photo of a vegetable pizza"
+
+
 def test_create_a_key_shown_once_and_revoke_it(page, make_user, live_server):
     make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
     log_in(page, "ada@example.com")
