@@ -186,6 +186,9 @@ if not 0 < LLM_TIMEOUT <= 600:
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.
 LLM_VISION = env_bool("LLM_VISION")
+# Hosts whose image URLs the server fetches itself and hands the model as data URLs (a model server that reads only
+# the picture itself, as Ollama's does). Empty: an image URL goes to the model as it is (its server fetches it).
+LLM_VISION_FETCH_HOSTS = [host.lower() for host in env_list("LLM_VISION_FETCH_HOSTS", "")]
 
 EMBEDDER = env_str("EMBEDDER", "local")
 if EMBEDDER not in EMBEDDER_PROVIDERS:

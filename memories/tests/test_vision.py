@@ -3,13 +3,18 @@ against the local OpenAI-wire server, with the real database and local embedder.
 
 from __future__ import annotations
 
+import base64
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from memories import vision as vision_module
 from memories.models import Memory
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
+from memories.vision import RED_PIXEL
 
 PIZZA = "https://example.com/photos/veggie-pizza.jpg"
 INLINE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5"
@@ -148,3 +153,64 @@ def test_llm_vision_from_the_environment_holds_for_a_provider_set_later_unless_t
     assert stored(add(api_client, {"role": "user", "content": image(PIZZA)})) == ["A picture of veggie pizza"]
     assert configure(api_client, llm={"config": {"enable_vision": False}}).status_code == 200
     assert "describes images" not in api_client.get("/configure").json()["status"]["inference"]
+
+
+PNG = base64.b64decode(RED_PIXEL.split(",", 1)[1])
+
+
+class _Images(BaseHTTPRequestHandler):
+    """An image host: /cat.png, a page that is not an image, a redirect, and an image too large."""
+
+    def do_GET(self) -> None:
+        answers = {
+            "/cat.png": (200, "image/png", PNG),
+            "/page": (200, "text/html", b"<p>not an image</p>"),
+            "/moved": (302, "image/png", b""),
+            "/big.png": (200, "image/png", PNG * 100),
+        }
+        status, kind, body = answers.get(self.path, (404, "text/plain", b"gone"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 302:
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def image_host():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_image_on_a_host_the_operator_named_is_fetched_and_handed_to_the_model_as_the_picture(
+    api_client, vision, image_host, settings, monkeypatch
+):
+    # A model server that reads only the picture itself (Ollama's) gets it; an image elsewhere goes as its URL.
+    settings.LLM_VISION_FETCH_HOSTS = ["127.0.0.1"]
+    vision.describe = lambda url: "A red dot" if url.startswith("data:image/png;base64,") else "Fetched by the model"
+    picture = {"role": "user", "content": image(f"{image_host}/cat.png")}
+    assert stored(add(api_client, picture, {"role": "user", "content": image(PIZZA)})) == [
+        "A red dot",
+        "Fetched by the model",
+    ]
+    sent = [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in vision.chat_calls("describe")]
+    assert sent == ["data:image/png;base64," + base64.b64encode(PNG).decode(), PIZZA]
+    # What the host answers that is no image is a 400 naming it; a redirect is not followed; nothing is stored.
+    monkeypatch.setattr(vision_module, "FETCHED_IMAGE_MAX_BYTES", len(PNG) * 10)
+    for path, says in [
+        ("/page", "its host sent text/html, not an image"),
+        ("/gone.png", "its host answered 404, not an image"),
+        ("/moved", "its host answered 302, not an image"),
+        ("/big.png", f"is larger than {len(PNG) * 10} bytes"),
+    ]:
+        refused = add(api_client, {"role": "user", "content": image(image_host + path)})
+        assert refused.status_code == 400 and says in refused.json()["detail"], (path, refused.json())
+    assert len(vision.chat_calls("describe")) == 2 and Memory.objects.count() == 2
