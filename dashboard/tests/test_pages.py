@@ -579,13 +579,10 @@ def test_the_connection_test_shows_the_embedders_base_url_masked(admin_user):
 
 
 def test_with_image_descriptions_on_the_connection_test_asks_the_model_to_describe_an_image(admin_user):
-    from memories.configuration import server_config_set
-
-    with llm_configured() as llm:
-        server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+    with llm_configured(vision=True) as llm:
         llm.describe = lambda url: "A single red pixel"
         page = html.unescape(logged_in(admin_user).post("/dashboard/configuration/test/").content.decode())
-        [asked] = [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in llm.chat_calls("describe")]
+        [asked] = llm.described()
         llm.chat_queue.extend(
             [text("OK"), failure(400, "Invalid content type. image_url is only supported by certain models")]
         )

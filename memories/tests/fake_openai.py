@@ -149,6 +149,10 @@ class FakeOpenAI:
     def chat_calls(self, kind: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.kind != "embed" and (kind is None or c.kind == kind)]
 
+    def described(self) -> list[str]:
+        """The URL of each image the server asked this model to describe (memories/vision.py), in order."""
+        return [call.body["messages"][0]["content"][1]["image_url"]["url"] for call in self.chat_calls("describe")]
+
     def embed_calls(self) -> list[Call]:
         return [c for c in self.calls if c.kind == "embed"]
 
@@ -274,11 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def llm_configured() -> Iterator[FakeOpenAI]:
-    """The scripted fake running, and the server's LLM set to it as POST /configure would: inference on."""
+def llm_configured(*, vision: bool = False) -> Iterator[FakeOpenAI]:
+    """The scripted fake running, and the server's LLM set to it as POST /configure would: inference on (and, with
+    `vision`, describing images)."""
     from memories import configuration
 
     with FakeOpenAI() as fake:
-        config = {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url}
+        config = {"model": "fake", "api_key": "sk-test", "openai_base_url": fake.url, "enable_vision": vision}
         configuration.server_config_set(changes={"llm": {"provider": "openai", "config": config}})
         yield fake

@@ -201,8 +201,7 @@ def test_an_image_on_a_host_the_operator_named_is_fetched_and_handed_to_the_mode
         "A red dot",
         "Fetched by the model",
     ]
-    sent = [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in vision.chat_calls("describe")]
-    assert sent == ["data:image/png;base64," + base64.b64encode(PNG).decode(), PIZZA]
+    assert vision.described() == ["data:image/png;base64," + base64.b64encode(PNG).decode(), PIZZA]
     # What the host answers that is no image is a 400 naming it; a redirect is not followed; nothing is stored.
     monkeypatch.setattr(vision_module, "FETCHED_IMAGE_MAX_BYTES", len(PNG) * 10)
     for path, says in [

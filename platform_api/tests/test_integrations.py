@@ -13,7 +13,6 @@ import pytest
 from accounts.models import User
 from apikeys.services import apikey_create
 from events.models import Event
-from memories.configuration import server_config_set
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI, llm_configured
 from platform_api.tests.node_sdk import run_node_check
@@ -179,12 +178,10 @@ def test_the_vercel_ai_sdk_providers_image_is_remembered_by_what_it_shows_with_v
 ):
     owner = User.objects.create_user(email="vercel-vision@example.com", name="Vercel")
     key = apikey_create(user=owner, label="vercel")[1]
-    with llm_configured() as llm:
-        server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+    with llm_configured(vision=True) as llm:
         report = run_node_check(JS / "vercel_check.mjs", "vision", host=live_server.url, key=key)
-        [described] = [c.body["messages"][0]["content"][1]["image_url"] for c in llm.chat_calls("describe")]
     assert report["added"]["status"] == "PENDING", report["added"]
-    assert described["url"] == "https://example.com/pets/luna-on-the-beach.png"
+    assert llm.described() == ["https://example.com/pets/luna-on-the-beach.png"]
     # The fake's facts are the user messages' texts: the message's own, and its image's description.
     assert sorted(m["memory"] for m in report["got"]) == ["A picture of luna on the beach", "This is my dog Luna"]
 

@@ -103,7 +103,7 @@ def test_add_with_inference_stores_the_facts_the_llm_extracts(client, llm_on):
 
 def test_an_image_in_mem0s_multimodal_shape_is_remembered_by_what_it_shows(client, llm_on):
     # Mem0's multimodal add, as its docs write it: an image message by URL, and a local picture as base64.
-    configuration.server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+    configuration.server_config_set(changes={"llm": {"config": {"enable_vision": True}}})
     photo = "https://example.com/sdk/veggie-pizza.jpg"
     inline = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP////////////////////////////////////////"
     messages = [
@@ -118,10 +118,7 @@ def test_an_image_in_mem0s_multimodal_shape_is_remembered_by_what_it_shows(clien
         "A picture sent inline",
         "Hi, my name is Alice.",
     ]
-    assert [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in llm_on.chat_calls("describe")] == [
-        photo,
-        inline,
-    ]
+    assert llm_on.described() == [photo, inline]
     [found] = client.search("pizza", filters={"user_id": "alice"}, top_k=1)["results"]
     assert found["memory"] == "A picture of veggie pizza"
 

@@ -10,7 +10,6 @@ import pytest
 
 from accounts.models import User
 from apikeys.services import apikey_create
-from memories.configuration import server_config_set
 from memories.models import Memory, MemoryHistory
 from memories.tests.fake_openai import llm_configured
 from platform_api.tests.node_sdk import run_node_check
@@ -61,12 +60,10 @@ def test_the_typescript_sdks_image_message_is_remembered_by_what_it_shows_with_v
 ):
     owner = User.objects.create_user(email="ts-image@example.com", name="TS")
     key = apikey_create(user=owner, label="ts")[1]
-    with llm_configured() as llm:
-        server_config_set(changes={"llm": {"provider": "openai", "config": {"enable_vision": True}}})
+    with llm_configured(vision=True) as llm:
         report = run_sdk_check("image", host=live_server.url, key=key, MEM0_USER_ID="ts-alice", MEM0_WAIT_SECONDS="90")
-        [described] = [c.body["messages"][0]["content"][1]["image_url"]["url"] for c in llm.chat_calls("describe")]
     assert report["added"]["status"] == "PENDING"
-    assert described == "https://example.com/ts/veggie-pizza.jpg"
+    assert llm.described() == ["https://example.com/ts/veggie-pizza.jpg"]
     assert report["found"] == ["A picture of veggie pizza"]
     texts = set(Memory.objects.filter(account=owner).values_list("text", flat=True))
     assert texts == {"A picture of veggie pizza", "Hi, my name is Alice."}
