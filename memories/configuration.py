@@ -442,7 +442,20 @@ def _keys_stay_behind(stored: dict[str, Any], changes: dict[str, Any], merged: d
 def server_config_set(*, changes: dict[str, Any]) -> Runtime:
     """Deep-merge validated changes into the stored overrides, check the result, resize the vector column
     if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version."""
-    return _store(lambda stored: _keys_stay_behind(stored, changes, config_merge(stored, changes)), changes)
+    return _store(lambda stored: _merged(stored, changes), changes)
+
+
+def server_config_tried(*, changes: dict[str, Any]) -> Runtime:
+    """The configuration validated changes would make, checked as server_config_set checks it but neither stored nor
+    put in force: what the dashboard's connection test tries before a form is saved."""
+    stored = ServerConfig.objects.filter(pk=1).values_list("config", flat=True).first() or {}
+    overrides = _merged(stored, changes)
+    _check_complete(config_effective(overrides), changes)
+    return _build(overrides, version=0, stamp=None)
+
+
+def _merged(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return _keys_stay_behind(stored, changes, config_merge(stored, changes))
 
 
 def server_config_clear() -> Runtime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mem0server.exceptions import DomainError
-from memories.configuration import server_config_current
+from memories.configuration import Runtime, server_config_current
 from memories.vision import RED_PIXEL, image_description
 
 
@@ -16,10 +16,10 @@ class ConnectionCheck:
     message: str
 
 
-def models_check_connection() -> list[ConnectionCheck]:
+def models_check_connection(runtime: Runtime | None = None) -> list[ConnectionCheck]:
     """Embed one short text and, if an LLM is configured, ask it for one short reply (and, when it describes images,
-    to describe one); never raises."""
-    runtime = server_config_current()
+    to describe one); never raises. `runtime`: a configuration tried before it is saved; default, the one in force."""
+    runtime = runtime or server_config_current()
     checks = []
     try:
         vector = runtime.usable_embedder().embed(["connection test"])[0]

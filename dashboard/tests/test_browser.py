@@ -346,6 +346,31 @@ def test_the_admin_turns_image_descriptions_on_with_the_box_before_its_label(pag
     shot(page, "15-configuration-images")
 
 
+def test_the_admin_tries_new_model_settings_before_saving_them(page, make_user):
+    from memories.configuration import server_config_get
+    from memories.tests.fake_openai import FakeOpenAI
+
+    make_user("admin@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    log_in(page, "admin@example.com")
+    page.get_by_role("link", name="Configuration", exact=True).click()
+    before = server_config_get()
+    with FakeOpenAI() as model:
+        page.get_by_label("LLM provider").select_option("ollama")
+        page.get_by_label("LLM model").fill("llava")
+        page.get_by_label("LLM base URL").fill(model.url)
+        page.get_by_role("button", name="Test these settings").click()
+        tried = page.locator("#tried")
+        expect(tried).to_contain_text("These settings, not saved:")
+        expect(tried).to_contain_text(f"llm: OK — ollama: model llava at {model.url}")
+        shot(page, "16-configuration-tried")
+        assert [call.body["model"] for call in model.chat_calls()] == ["llava"]
+    assert server_config_get() == before
+    # Settings that could not be saved say why, below the form.
+    page.get_by_label("LLM API key").fill("sk-\u2026")
+    page.get_by_role("button", name="Test these settings").click()
+    expect(page.locator("#tried")).to_contain_text("llm.config.api_key: Must be printable ASCII")
+
+
 def test_a_member_sets_up_profiles_and_a_schema_without_descriptions_is_refused(page, make_user, live_server):
     make_user("mia@example.com", password=PASSWORD)
     log_in(page, "mia@example.com")

@@ -578,6 +578,40 @@ def test_the_connection_test_shows_the_embedders_base_url_masked(admin_user):
     assert "proxy-user:[redacted]@" in page
 
 
+def test_the_connection_test_tries_the_forms_settings_before_they_are_saved(admin_user):
+    from memories.configuration import server_config_get, server_config_set
+    from memories.tests.fake_openai import FakeOpenAI
+
+    client = logged_in(admin_user)
+    with FakeOpenAI() as stored, FakeOpenAI() as typed:
+        section = {"model": "stored-model", "openai_base_url": stored.url, "api_key": "sk-stored-key"}
+        server_config_set(changes={"llm": {"provider": "openai", "config": section}})
+        before = server_config_get()
+        form = {
+            "llm_provider": "openai",
+            "llm_model": "typed-model",
+            "llm_base_url": typed.url,
+            "embedder_provider": "local",
+        }
+        page = html.unescape(client.post("/dashboard/configuration/test/", form).content.decode())
+        assert "These settings, not saved:" in page
+        assert f"<strong>llm</strong>: OK — openai: model typed-model at {typed.url}" in page, page
+        assert "<strong>embedder</strong>: OK" in page
+        assert server_config_get() == before  # nothing saved
+        assert stored.chat_calls() == []
+        # The stored key stays with the stored address: a base URL typed without a key does not get it.
+        [call] = typed.chat_calls()
+        assert "sk-stored-key" not in call.headers.get("authorization", "")
+        # A model that does not answer fails its line; settings that could not be saved are a 400 saying why.
+        gone = {**form, "llm_base_url": "http://127.0.0.1:9/v1"}
+        failed = html.unescape(client.post("/dashboard/configuration/test/", gone).content.decode())
+        assert "<strong>llm</strong>: failed — The LLM provider" in failed and "could not be reached" in failed
+        refused = client.post("/dashboard/configuration/test/", {**form, "llm_api_key": "sk-\u2026"})
+        assert refused.status_code == 400
+        assert "llm.config.api_key: Must be printable ASCII" in html.unescape(refused.content.decode())
+        assert server_config_get() == before
+
+
 def test_with_image_descriptions_on_the_connection_test_asks_the_model_to_describe_an_image(admin_user):
     with llm_configured(vision=True) as llm:
         llm.describe = lambda url: "A single red pixel"

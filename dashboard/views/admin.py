@@ -10,7 +10,7 @@ from accounts import services as accounts
 from dashboard.access import admin_required, post_only
 from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
 from dashboard.views.common import attempt, form_status, posted_yes_no
-from mem0server.exceptions import InvalidInput, NotFound, error_sentences
+from mem0server.exceptions import DomainError, InvalidInput, NotFound, error_sentences
 from memories import configuration
 from memories.config_serializers import ConfigSerializer
 from memories.connection_check import models_check_connection
@@ -42,8 +42,29 @@ def config_page(request):
 @post_only("dashboard:config")
 @admin_required
 def config_test(request):
-    """htmx: whether the embedder and the LLM answer."""
-    return render(request, "dashboard/_config_test.html", {"checks": models_check_connection()})
+    """htmx: whether the embedder and the LLM answer: those in force or, with the change form's fields, those the
+    form would save, tried without saving them (a 400 naming what would keep them from being saved)."""
+    if "llm_provider" not in request.POST:
+        return render(request, "dashboard/_config_test.html", {"checks": models_check_connection()})
+    form = ModelConfigForm(request.POST, initial=model_config_initial(configuration.server_config_get()))
+    if not form.is_valid():
+        problems = [
+            f"{form.fields[name].label}: {error}" if name in form.fields else error
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
+    else:
+        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+        problems = error_sentences(serializer.errors) if not serializer.is_valid() else []
+    if not problems:
+        try:
+            tried = configuration.server_config_tried(changes=serializer.validated_data)
+        except DomainError as exc:
+            problems = [exc.detail]
+        else:
+            context = {"checks": models_check_connection(tried), "tried": True}
+            return render(request, "dashboard/_config_test.html", context)
+    return render(request, "dashboard/_config_test.html", {"problems": problems}, status=400)
 
 
 @admin_required
