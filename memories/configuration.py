@@ -372,11 +372,7 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
         # Nobody may add a memory between the emptiness check and the change.
         cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         if Memory.objects.exists():
-            message = (
-                f"The embedder makes {dims}-dimensional vectors, but the stored memories have {current}. "
-                "Changing the embedding size needs an empty store: POST /reset (deletes every memory) or "
-                "re-embed the memories, or keep the previous embedder."
-            )
+            message = _dims_conflict(dims, current)
             if raise_conflict:
                 raise Conflict(message)
             logger.error("%s", message)
@@ -385,6 +381,14 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
         _fit_sentence_column(dims)  # empty with the memories
     logger.warning("vector column resized from %d to %d dimensions (the store was empty)", current, dims)
     return None
+
+
+def _dims_conflict(dims: int, current: int) -> str:
+    return (
+        f"The embedder makes {dims}-dimensional vectors, but the stored memories have {current}. Changing the "
+        "embedding size needs an empty store: POST /reset (deletes every memory) or re-embed the memories, or keep "
+        "the previous embedder."
+    )
 
 
 def _fit_sentence_column(dims: int) -> None:
@@ -451,7 +455,11 @@ def server_config_tried(*, changes: dict[str, Any]) -> Runtime:
     stored = ServerConfig.objects.filter(pk=1).values_list("config", flat=True).first() or {}
     overrides = _merged(stored, changes)
     _check_complete(config_effective(overrides), changes)
-    return _build(overrides, version=0, stamp=None)
+    runtime = _build(overrides, version=0, stamp=None)
+    current = vector_column_dims()
+    if runtime.embedder.dims != current and Memory.objects.exists():  # saving it would be a 409
+        runtime.dims_conflict = _dims_conflict(runtime.embedder.dims, current)
+    return runtime
 
 
 def _merged(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

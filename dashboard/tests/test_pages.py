@@ -612,6 +612,28 @@ def test_the_connection_test_tries_the_forms_settings_before_they_are_saved(admi
         assert server_config_get() == before
 
 
+def test_trying_an_embedder_of_another_size_says_the_stored_memories_keep_it_from_being_saved(admin_user, make_memory):
+    from memories.tests.fake_openai import FakeOpenAI
+
+    make_memory("Likes green tea")
+    with FakeOpenAI(dims=64) as embedder:
+        form = {
+            "llm_provider": "ollama",
+            "llm_model": "llama3.1",
+            "llm_base_url": "http://127.0.0.1:9/v1",
+            "embedder_provider": "openai",
+            "embedder_model": "fake-embed",
+            "embedder_base_url": embedder.url,
+            "embedder_dims": "64",
+        }
+        page = html.unescape(logged_in(admin_user).post("/dashboard/configuration/test/", form).content.decode())
+    assert (
+        "<strong>embedder</strong>: failed — The embedder makes 64-dimensional vectors, but the stored memories "
+        in page
+    )
+    assert embedder.embed_calls() == []
+
+
 def test_with_image_descriptions_on_the_connection_test_asks_the_model_to_describe_an_image(admin_user):
     with llm_configured(vision=True) as llm:
         llm.describe = lambda url: "A single red pixel"
