@@ -9,6 +9,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from memories import vision as vision_module
 from memories.models import Memory
@@ -213,3 +216,33 @@ def test_an_image_on_a_host_the_operator_named_is_fetched_and_handed_to_the_mode
         refused = add(api_client, {"role": "user", "content": image(image_host + path)})
         assert refused.status_code == 400 and says in refused.json()["detail"], (path, refused.json())
     assert len(vision.chat_calls("describe")) == 2 and Memory.objects.count() == 2
+
+
+URLS = st.one_of(
+    st.sampled_from([PIZZA, INLINE, "", "data:image/", "HTTP://EXAMPLE.COM/A.PNG", "ftp://x", "data:text/plain,hi"]),
+    st.text(max_size=40),
+    st.integers(),
+    st.none(),
+    st.dictionaries(st.sampled_from(["url", "detail", "href"]), st.one_of(st.text(max_size=20), st.none()), max_size=2),
+)
+PARTS = st.one_of(
+    st.builds(lambda url: {"type": "image_url", "image_url": url}, URLS),
+    st.builds(lambda url: {"type": "image_url", "image_url": {"url": url}}, URLS),
+    st.builds(lambda text: {"type": "text", "text": text}, st.one_of(st.text(max_size=30), st.integers())),
+    st.builds(lambda kind: {"type": kind}, st.sampled_from(["image", "file", "pdf_url", "input_audio"])),
+    st.just({"image_url": {"url": PIZZA}}),  # no type
+)
+CONTENTS = st.one_of(PARTS, st.lists(PARTS, max_size=4), st.text(max_size=20), st.none())
+ROLES = st.sampled_from(["user", "assistant", "system", "developer", "tool", "model", "function"])
+
+
+@examples(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    messages=st.lists(st.builds(lambda role, content: {"role": role, "content": content}, ROLES, CONTENTS), max_size=4)
+)
+def test_any_mix_of_content_parts_with_vision_on_is_stored_or_a_400_saying_why(api_client, vision, messages):
+    for infer in (False, True):
+        response = add(api_client, *messages, infer=infer)
+        assert response.status_code in (200, 400), (messages, response.status_code, response.content[:300])
+        if response.status_code == 400:
+            assert response.json()["detail"]
