@@ -236,7 +236,9 @@ CONTENTS = st.one_of(PARTS, st.lists(PARTS, max_size=4), st.text(max_size=20), s
 ROLES = st.sampled_from(["user", "assistant", "system", "developer", "tool", "model", "function"])
 
 
-@examples(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True
+)
 @given(
     messages=st.lists(st.builds(lambda role, content: {"role": role, "content": content}, ROLES, CONTENTS), max_size=4)
 )
