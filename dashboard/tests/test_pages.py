@@ -609,6 +609,8 @@ def test_the_connection_test_tries_the_forms_settings_before_they_are_saved(admi
         refused = client.post("/dashboard/configuration/test/", {**form, "llm_api_key": "sk-\u2026"})
         assert refused.status_code == 400
         assert "llm.config.api_key: Must be printable ASCII" in html.unescape(refused.content.decode())
+        odd = client.post("/dashboard/configuration/test/", {**form, "llm_provider": "skynet"})
+        assert odd.status_code == 400 and "LLM provider: Select a valid choice." in html.unescape(odd.content.decode())
         assert server_config_get() == before
 
 

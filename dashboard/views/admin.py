@@ -46,25 +46,25 @@ def config_test(request):
     form would save, tried without saving them (a 400 naming what would keep them from being saved)."""
     if "llm_provider" not in request.POST:
         return render(request, "dashboard/_config_test.html", {"checks": models_check_connection()})
+
+    def not_tried(problems: list[str]):
+        return render(request, "dashboard/_config_test.html", {"problems": problems}, status=400)
+
     form = ModelConfigForm(request.POST, initial=model_config_initial(configuration.server_config_get()))
     if not form.is_valid():
-        problems = [
-            f"{form.fields[name].label}: {error}" if name in form.fields else error
-            for name, errors in form.errors.items()
-            for error in errors
-        ]
-    else:
-        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
-        problems = error_sentences(serializer.errors) if not serializer.is_valid() else []
-    if not problems:
-        try:
-            tried = configuration.server_config_tried(changes=serializer.validated_data)
-        except DomainError as exc:
-            problems = [exc.detail]
-        else:
-            context = {"checks": models_check_connection(tried), "tried": True}
-            return render(request, "dashboard/_config_test.html", context)
-    return render(request, "dashboard/_config_test.html", {"problems": problems}, status=400)
+        fields = form.fields
+        return not_tried(
+            [f"{fields[name].label}: {e}" if name in fields else e for name, es in form.errors.items() for e in es]
+        )
+    serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+    if not serializer.is_valid():
+        return not_tried(error_sentences(serializer.errors))
+    try:
+        tried = configuration.server_config_tried(changes=serializer.validated_data)
+    except DomainError as exc:
+        return not_tried([exc.detail])
+    context = {"checks": models_check_connection(tried), "tried": True}
+    return render(request, "dashboard/_config_test.html", context)
 
 
 @admin_required
