@@ -6,11 +6,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum, TextField
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import QuerySet
 
 from events.models import Event
-from mem0server.answer_size import OctetLength, answer_refuse_beyond
+from mem0server.answer_size import json_bytes, page_refuse_beyond
 from mem0server.exceptions import NotFound
 
 
@@ -63,13 +62,10 @@ def _page_size_check(rows: QuerySet[Event]) -> None:
     (LIST_MAX_BYTES): each payload is an add as queued, up to MAX_REQUEST_BYTES (an image sent as a data URL fills
     it), and 100 such events made an answer of 100 MB (0.65 s and 300 MB of Python memory to build). Weighed in
     PostgreSQL before they are read."""
-    weighed = rows.aggregate(
-        events=Count("id"),
-        size=Sum(OctetLength(Cast("payload", TextField())) + Coalesce(OctetLength(Cast("results", TextField())), 0)),
-    )
-    answer_refuse_beyond(
-        weighed["size"] or 0,
-        f"These {weighed['events']} events",
-        "ask for fewer at a time (page_size) and page through them",
+    page_refuse_beyond(
+        rows,
+        json_bytes("payload") + json_bytes("results"),
+        noun="events",
+        ask="ask for fewer at a time (page_size) and page through them",
         of="payloads and results",
     )

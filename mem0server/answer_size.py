@@ -4,7 +4,8 @@ PostgreSQL before it is read, and refused, saying to ask for fewer, when it hold
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Func, IntegerField
+from django.db.models import Count, Func, IntegerField, QuerySet, Sum, TextField
+from django.db.models.functions import Cast, Coalesce
 
 from mem0server.exceptions import InvalidInput
 
@@ -26,3 +27,15 @@ def answer_refuse_beyond(size: int, what: str, ask: str, *, of: str = "text and 
             f"{what} hold {size} bytes of {of}, more than one answer carries (LIST_MAX_BYTES, "
             f"{settings.LIST_MAX_BYTES}): {ask}."
         )
+
+
+def json_bytes(field: str):
+    """A JSON column's size as text, in bytes (0 for null)."""
+    return Coalesce(OctetLength(Cast(field, TextField())), 0)
+
+
+def page_refuse_beyond(rows: QuerySet, size, *, noun: str, ask: str, of: str = "text and metadata") -> None:
+    """InvalidInput when `rows` (a page, sliced or not) hold more than LIST_MAX_BYTES, `size` being one row's bytes;
+    weighed in PostgreSQL before the rows are read."""
+    weighed = rows.aggregate(rows=Count("pk"), size=Sum(size))
+    answer_refuse_beyond(weighed["size"] or 0, f"These {weighed['rows']} {noun}", ask, of=of)

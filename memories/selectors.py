@@ -14,11 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum, TextField
-from django.db.models.functions import Cast, Coalesce, Length
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
-from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond
+from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond, json_bytes, page_refuse_beyond
 from mem0server.exceptions import InvalidInput, NotFound
 from memories import coherence, late_interaction, search
 from memories.embeddings import embed_query, local_embedder
@@ -248,14 +248,11 @@ def _answer_size_check(page: QuerySet[Memory], top_k: int) -> None:
     octet_length is read from its header, not decompressed), and only when a page of top_k could be that large."""
     if not _answer_may_be_too_large(top_k):
         return
-    size = page.aggregate(
-        memories=Count("id"),
-        size=Sum(OctetLength("text") + Coalesce(OctetLength(Cast("metadata", TextField())), 0)),
-    )
-    answer_refuse_beyond(
-        size["size"] or 0,
-        f"These {size['memories']} memories",
-        "ask for fewer at a time (top_k, page_size or limit) and page through them",
+    page_refuse_beyond(
+        page,
+        OctetLength("text") + json_bytes("metadata"),
+        noun="memories",
+        ask="ask for fewer at a time (top_k, page_size or limit) and page through them",
     )
 
 
