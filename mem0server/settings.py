@@ -186,9 +186,13 @@ if not 0 < LLM_TIMEOUT <= 600:
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.
 LLM_VISION = env_bool("LLM_VISION")
-# Hosts whose image URLs the server fetches itself and hands the model as data URLs (a model server that reads only
-# the picture itself, as Ollama's does). Empty: an image URL goes to the model as it is (its server fetches it).
-LLM_VISION_FETCH_HOSTS = [host.lower() for host in env_list("LLM_VISION_FETCH_HOSTS", "")]
+# Hosts whose URLs the server fetches itself (memories/fetching.py): images, handed to the model as the picture (a
+# model server that reads only that, as Ollama's), and documents, whose text it reads. Empty: an image URL goes to the
+# model as it is (its server fetches it), a document by URL is refused. LLM_VISION_FETCH_HOSTS, its former name, is
+# read too.
+FETCH_HOSTS = [host.lower() for host in env_list("FETCH_HOSTS", "") + env_list("LLM_VISION_FETCH_HOSTS", "")]
+# Seconds to wait for one of those hosts' answers.
+FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 10.0, low=0.1, high=600)
 
 EMBEDDER = env_str("EMBEDDER", "local")
 if EMBEDDER not in EMBEDDER_PROVIDERS:
@@ -239,6 +243,9 @@ MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 1_000, low=1)
 MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000, low=1)
 # Images one add may carry (each is one LLM call when LLM_VISION is on; one sent again in the same process is not).
 MAX_IMAGES_PER_ADD = env_int("MAX_IMAGES_PER_ADD", 10, low=1)
+# Documents one add may carry (txt_url, mdx_url and pdf_url parts, memories/documents.py): each is read, a PDF's pages
+# one by one, by the process that stores the add.
+MAX_DOCUMENTS_PER_ADD = env_int("MAX_DOCUMENTS_PER_ADD", 10, low=1)
 MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
 MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
 MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15, low=1)

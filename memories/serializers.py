@@ -18,6 +18,7 @@ from mem0server.serializers import (
     StrictCharField,
     unknown_params_refuse,
 )
+from memories.documents import DOCUMENT_TYPES, document_refusal
 from memories.filters import (
     DOT_SEGMENTS,
     SEARCH_SCOPE_HELP,
@@ -93,18 +94,21 @@ def merge_scope(attrs: dict, filters: dict | None) -> dict:
 
 
 class MessageContentField(serializers.Field):
-    """A message's text and images: a string, or OpenAI's content parts (`[{"type": "text", "text": …}, {"type":
-    "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as Mem0 reads
-    them; gives (text or None, image URLs). No content (null or missing: an assistant message carrying only its tool
-    calls, often "" instead) gives no text; other parts (a file) are left out. Frameworks send their LLM's context as
-    it is. Images are read only with vision on (memories/vision.py); an image part without a URL (Mem0's Vercel AI SDK
-    provider sends `image_url: {}` for the SDK's image parts) has nothing to describe and is left out."""
+    """A message's text, images and documents: a string, or OpenAI's content parts (`[{"type": "text", "text": …},
+    {"type": "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as
+    Mem0 reads them; gives (text or None, image URLs, documents). No content (null or missing: an assistant message
+    carrying only its tool calls, often "" instead) gives no text; other parts (a file) are left out. Frameworks send
+    their LLM's context as it is. Images are read only with vision on (memories/vision.py); an image part without a
+    URL (Mem0's Vercel AI SDK provider sends `image_url: {}` for the SDK's image parts) has nothing to describe and is
+    left out. Documents (Mem0's txt_url, mdx_url and pdf_url parts) are read (memories/documents.py); their content
+    is checked here, so an add that could not be read is refused before it is queued."""
 
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
         "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL or a data:image/… URL, the "
         "model's provider fetches or reads it.",
+        "document": "Part {index}: a document ({kind}.url) {refusal}",
     }
 
     def __init__(self, **kwargs):
@@ -115,6 +119,7 @@ class MessageContentField(serializers.Field):
         if isinstance(data, dict):
             data = [data]
         images: list[str] = []
+        documents: list[dict[str, str]] = []
         if isinstance(data, list):
             vision = any(part.get("type") == "image_url" for part in data if isinstance(part, dict)) and vision_client()
             texts = []
@@ -126,18 +131,27 @@ class MessageContentField(serializers.Field):
                         self.fail("part", index=index)
                     texts.append(part["text"])
                 elif part["type"] == "image_url" and vision:
-                    images += self._image_url(part.get("image_url"), index)
+                    images += self._url(part, index, "image")
+                elif part["type"] in DOCUMENT_TYPES:
+                    documents += [{"type": part["type"], "url": url} for url in self._url(part, index, "document")]
             data = " ".join(texts)
         elif not isinstance(data, str):
             self.fail("invalid")
-        return (self.text.run_validation(data) if data.strip() else None), images
+        return (self.text.run_validation(data) if data.strip() else None), images, documents
 
-    def _image_url(self, image, index: int) -> list[str]:
-        url = image.get("url") if isinstance(image, dict) else image
+    def _url(self, part: dict, index: int, what: str) -> list[str]:
+        """The part's URL (`{<type>: {"url": …}}` or `{<type>: …}`), none when it has none, or a 400 saying why it
+        cannot be read."""
+        kind = part["type"]
+        url = part.get(kind).get("url") if isinstance(part.get(kind), dict) else part.get(kind)
         if url is None or url == "":
             return []
-        if not isinstance(url, str) or not url.lower().startswith(IMAGE_URL_PREFIXES):
+        if what == "image" and not (isinstance(url, str) and url.lower().startswith(IMAGE_URL_PREFIXES)):
             self.fail("image", index=index)
+        if what == "document":
+            refusal = document_refusal(kind, url) if isinstance(url, str) else "must be a string."
+            if refusal:
+                self.fail("document", index=index, kind=kind, refusal=refusal)
         return [url]
 
     def to_representation(self, value):
@@ -149,6 +163,10 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         url = {"type": "string", "description": "An http(s) URL, or a data:image/… URL."}
+        document = {
+            "type": "string",
+            "description": "The document's content in base64, a data: URL, or an http(s) URL on a host of FETCH_HOSTS.",
+        }
         part = {
             "type": "object",
             "properties": {
@@ -158,6 +176,13 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
                     "oneOf": [{"type": "object", "properties": {"url": url}, "required": ["url"]}, url],
                     "description": "An image_url part's image: described by the LLM when enable_vision is on.",
                 },
+                **{
+                    kind: {
+                        "oneOf": [{"type": "object", "properties": {"url": document}, "required": ["url"]}, document],
+                        "description": f"A {kind} part's document, whose text is stored in passages.",
+                    }
+                    for kind in DOCUMENT_TYPES
+                },
             },
             "required": ["type"],
             "additionalProperties": True,
@@ -166,8 +191,9 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
         return {
             "oneOf": [text, {"type": "array", "items": part}, part],
             "nullable": True,
-            "description": "Text, or content parts whose text parts are joined and whose images are described by the "
-            "LLM (enable_vision) or left out; a message without text is not stored.",
+            "description": "Text, or content parts whose text parts are joined, whose images are described by the "
+            "LLM (enable_vision) or left out, and whose documents (txt_url, mdx_url, pdf_url) are read; a message "
+            "without text is not stored.",
         }
 
 
@@ -184,10 +210,12 @@ class MessageSerializer(serializers.Serializer):
         return ROLE_ALIASES.get(role, role)
 
     def validate(self, attrs):
-        text, images = attrs["content"] or (None, [])  # null or missing: no text
+        text, images, documents = attrs["content"] or (None, [], [])  # null or missing: no text
         attrs["content"] = text
-        if images and attrs["role"] != "system":  # a system message is not stored: nothing to describe
-            attrs["content"], attrs["images"] = text or "", images
+        if (images or documents) and attrs["role"] != "system":  # a system message is not stored: nothing to read
+            attrs["content"] = text or ""
+            attrs.update({"images": images} if images else {})
+            attrs.update({"documents": documents} if documents else {})
         return attrs
 
 
@@ -225,6 +253,12 @@ class MessagesField(serializers.Field):
             raise serializers.ValidationError(
                 f"The messages hold {images} images; at most {settings.MAX_IMAGES_PER_ADD} per request are described "
                 "(MAX_IMAGES_PER_ADD, one LLM call each): send them in several requests."
+            )
+        documents = sum(len(message.get("documents", ())) for message in messages)
+        if documents > settings.MAX_DOCUMENTS_PER_ADD:
+            raise serializers.ValidationError(
+                f"The messages hold {documents} documents; at most {settings.MAX_DOCUMENTS_PER_ADD} per request are "
+                "read (MAX_DOCUMENTS_PER_ADD): send them in several requests."
             )
         return messages
 

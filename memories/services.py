@@ -27,6 +27,7 @@ from mem0server.exceptions import Conflict, InvalidInput, NotFound
 from mem0server.rows import transaction_waiting
 from memories import search
 from memories.configuration import configuration_checked_once
+from memories.documents import documents_read
 from memories.embeddings import get_embedder
 from memories.filters import (
     DOT_SEGMENTS,
@@ -67,6 +68,8 @@ class Message:
     name: str | None = None
     # The URLs of the images it carries (memories/vision.py): described after its text, or left out.
     images: Sequence[str] = ()
+    # The documents it carries ({"type": "pdf_url", "url": …}, memories/documents.py): their text follows it.
+    documents: Sequence[dict[str, str]] = ()
 
 
 def text_hash(text: str) -> str:
@@ -282,7 +285,7 @@ def memories_add_check(
     `deduced`: the facts stored instead of the messages, when given."""
     metadata = clean_metadata(metadata)
     metadata_size_check(metadata)
-    messages = [m for m in messages if m.role != "system" and (m.content or m.images)]
+    messages = [m for m in messages if m.role != "system" and (m.content or m.images or m.documents)]
     if not messages:
         raise InvalidInput(
             "messages has no user or assistant message with text to store (system messages, and messages without "
@@ -335,10 +338,12 @@ def memories_add(
     from memories import inference  # it builds on the helpers below
 
     messages = memories_add_check(messages=messages, scope=scope, metadata=metadata, deduced=deduced)
-    if not deduced and any(m.images for m in messages):  # deduced facts replace the messages: no image is worth a call
-        # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile).
-        described = messages_described(messages)
-        messages = memories_add_check(messages=described, scope=scope, metadata=metadata, deduced=deduced)
+    # Deduced facts replace the messages: no image or document is worth reading.
+    if not deduced and any(m.images or m.documents for m in messages):
+        # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile), and
+        # the documents' text in passages.
+        read = documents_read(messages_described(messages))
+        messages = memories_add_check(messages=read, scope=scope, metadata=metadata, deduced=deduced)
     account = principal.account
     llm_kwargs = {
         "account": account,

@@ -2,10 +2,10 @@
 
 A message's image parts (`{"type": "image_url", "image_url": {"url": …}}`, an http(s) URL or a data:image/… URL)
 are handed to the model as they are, with a request to describe them: the model's provider fetches a URL, not this
-server, unless the operator named its host in LLM_VISION_FETCH_HOSTS (for a model server that reads only the picture
-itself, as Ollama's does): then the server fetches it and hands the model the picture. Each description follows the
-message's text, and what is stored or extracted from is that text. With vision off (the default) images are left
-out, and a message with nothing but images is not stored.
+server, unless the operator named its host in FETCH_HOSTS (for a model server that reads only the picture itself, as
+Ollama's does): then the server fetches it (memories/fetching.py) and hands the model the picture. Each description
+follows the message's text, and what is stored or extracted from is that text. With vision off (the default) images
+are left out, and a message with nothing but images is not stored.
 """
 
 from __future__ import annotations
@@ -17,15 +17,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-import httpx
-from django.conf import settings
-
-from mem0server.exceptions import InvalidInput, UpstreamError
-from mem0server.text import mask_urls
+from mem0server.exceptions import UpstreamError
 from memories import prompts
 from memories.configuration import server_config_current
+from memories.fetching import fetchable, fetched
 from memories.models import MAX_TEXT_CHARS
 
 if TYPE_CHECKING:
@@ -33,7 +29,7 @@ if TYPE_CHECKING:
     from memories.services import Message
 
 IMAGE_URL_PREFIXES = ("http://", "https://", "data:image/")
-# The largest image fetched from a host of LLM_VISION_FETCH_HOSTS (OpenAI takes images up to 20 MB).
+# The largest image fetched from a host of FETCH_HOSTS (OpenAI takes images up to 20 MB).
 FETCHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 # One red pixel (a PNG): what the connection test asks the model to describe.
 RED_PIXEL = (
@@ -73,7 +69,7 @@ def _described(client: LLMClient, url: str) -> str:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    text = image_description(client, _fetched(url, client.endpoint.timeout))
+    text = image_description(client, _fetched(url))
     with _cache_lock:
         _cache[key] = text
         if len(_cache) > _CACHE_SIZE:
@@ -81,40 +77,12 @@ def _described(client: LLMClient, url: str) -> str:
     return text
 
 
-def _fetched(url: str, timeout: float) -> str:
-    """An http(s) image URL on a host of LLM_VISION_FETCH_HOSTS as a data URL of the image it serves (no redirect
-    followed, at most FETCHED_IMAGE_MAX_BYTES); any other URL as it is."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or (parts.hostname or "") not in settings.LLM_VISION_FETCH_HOSTS:
+def _fetched(url: str) -> str:
+    """An image URL on a host of FETCH_HOSTS as a data URL of the image it serves; any other URL as it is."""
+    if not fetchable(url):
         return url
-    try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as response:
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if response.status_code != 200 or not kind.startswith("image/"):
-                what = (
-                    f"answered {response.status_code}" if response.status_code != 200 else f"sent {kind or 'no type'}"
-                )
-                raise InvalidInput(f"The image {_shown(url)} could not be read: its host {what}, not an image.")
-            image = bytearray()
-            for chunk in response.iter_bytes():
-                image += chunk
-                if len(image) > FETCHED_IMAGE_MAX_BYTES:
-                    raise InvalidInput(
-                        f"The image {_shown(url)} is larger than {FETCHED_IMAGE_MAX_BYTES} bytes, the most fetched."
-                    )
-    except httpx.TimeoutException as exc:
-        raise UpstreamError(
-            f"The image {_shown(url)} did not arrive within {timeout:g} s.", code="provider_timeout", status_code=504
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamError(
-            f"The image {_shown(url)} could not be fetched ({type(exc).__name__}).", code="provider_unavailable"
-        ) from exc
+    image, kind = fetched(url, what="image", max_bytes=FETCHED_IMAGE_MAX_BYTES, expect="image/")
     return f"data:{kind};base64,{base64.b64encode(image).decode()}"
-
-
-def _shown(url: str) -> str:
-    return mask_urls(url if len(url) <= 200 else url[:200] + "…")
 
 
 def image_description(client: LLMClient, url: str) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -14,9 +12,11 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from memories import vision as vision_module
+from memories.documents import DOCUMENT_TYPES
 from memories.models import Memory
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
+from memories.tests.files import FileHost, pdf_of
 from memories.vision import RED_PIXEL
 
 PIZZA = "https://example.com/photos/veggie-pizza.jpg"
@@ -161,43 +161,24 @@ def test_llm_vision_from_the_environment_holds_for_a_provider_set_later_unless_t
 PNG = base64.b64decode(RED_PIXEL.split(",", 1)[1])
 
 
-class _Images(BaseHTTPRequestHandler):
-    """An image host: /cat.png, a page that is not an image, a redirect, and an image too large."""
-
-    def do_GET(self) -> None:
-        answers = {
-            "/cat.png": (200, "image/png", PNG),
-            "/page": (200, "text/html", b"<p>not an image</p>"),
-            "/moved": (302, "image/png", b""),
-            "/big.png": (200, "image/png", PNG * 100),
-        }
-        status, kind, body = answers.get(self.path, (404, "text/plain", b"gone"))
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        if status == 302:
-            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def image_host():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    """An image host: /cat.png, a page that is not an image, a redirect, and an image too large."""
+    files = {
+        "/cat.png": (200, "image/png", PNG),
+        "/page": (200, "text/html", b"<p>not an image</p>"),
+        "/moved": (302, "image/png", b""),
+        "/big.png": (200, "image/png", PNG * 100),
+    }
+    with FileHost(files) as url:
+        yield url
 
 
 def test_an_image_on_a_host_the_operator_named_is_fetched_and_handed_to_the_model_as_the_picture(
     api_client, vision, image_host, settings, monkeypatch
 ):
     # A model server that reads only the picture itself (Ollama's) gets it; an image elsewhere goes as its URL.
-    settings.LLM_VISION_FETCH_HOSTS = ["127.0.0.1"]
+    settings.FETCH_HOSTS = ["127.0.0.1"]
     vision.describe = lambda url: "A red dot" if url.startswith("data:image/png;base64,") else "Fetched by the model"
     picture = {"role": "user", "content": image(f"{image_host}/cat.png")}
     assert stored(add(api_client, picture, {"role": "user", "content": image(PIZZA)})) == [
@@ -230,6 +211,19 @@ PARTS = st.one_of(
     st.builds(lambda url: {"type": "image_url", "image_url": {"url": url}}, URLS),
     st.builds(lambda text: {"type": "text", "text": text}, st.one_of(st.text(max_size=30), st.integers())),
     st.builds(lambda kind: {"type": kind}, st.sampled_from(["image", "file", "pdf_url", "input_audio"])),
+    # Documents: their content in base64 (a PDF, text, bytes that are neither), or any URL above.
+    st.builds(
+        lambda kind, url: {"type": kind, kind: {"url": url}},
+        st.sampled_from(DOCUMENT_TYPES),
+        st.one_of(
+            URLS,
+            st.builds(
+                lambda text: base64.b64encode(pdf_of(text)).decode(),
+                st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
+            ),
+            st.builds(lambda data: base64.b64encode(data).decode(), st.binary(max_size=20)),
+        ),
+    ),
     st.just({"image_url": {"url": PIZZA}}),  # no type
 )
 CONTENTS = st.one_of(PARTS, st.lists(PARTS, max_size=4), st.text(max_size=20), st.none())

@@ -6,6 +6,7 @@ platform_api/tests/js/package.json and driven by check scripts there (`make test
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from apikeys.services import apikey_create
 from events.models import Event
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI, llm_configured
+from memories.tests.files import pdf_of
 from platform_api.tests.node_sdk import run_node_check
 from requestlog.models import RequestLog
 
@@ -184,6 +186,18 @@ def test_the_vercel_ai_sdk_providers_image_is_remembered_by_what_it_shows_with_v
     assert llm.described() == ["https://example.com/pets/luna-on-the-beach.png"]
     # The fake's facts are the user messages' texts: the message's own, and its image's description.
     assert sorted(m["memory"] for m in report["got"]) == ["A picture of luna on the beach", "This is my dog Luna"]
+
+
+def test_the_vercel_ai_sdk_providers_pdf_file_is_remembered_by_its_text(live_server, admin_key, embedder, worker):
+    owner = User.objects.create_user(email="vercel-pdf@example.com", name="Vercel")
+    key = apikey_create(user=owner, label="vercel")[1]
+    lease = base64.b64encode(pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month")).decode()
+    report = run_node_check(JS / "vercel_check.mjs", "document", host=live_server.url, key=key, PDF_BASE64=lease)
+    assert report["added"]["status"] == "PENDING", report["added"]
+    assert sorted(m["memory"] for m in report["got"]) == [
+        "Here is my lease",
+        "Lease of the flat on Rua Augusta\n\nThe rent is 950 euros a month",
+    ]
 
 
 def test_the_vercel_ai_sdk_provider_adds_finds_and_hands_the_model_the_memories(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -18,6 +19,7 @@ from memories import configuration
 from memories.categories import DEFAULTS as DEFAULT_CATEGORIES
 from memories.models import Memory
 from memories.tests.fake_openai import as_json, error
+from memories.tests.files import pdf_of
 from platform_api import services
 from requestlog.models import RequestLog
 
@@ -121,6 +123,28 @@ def test_an_image_in_mem0s_multimodal_shape_is_remembered_by_what_it_shows(clien
     assert llm_on.described() == [photo, inline]
     [found] = client.search("pizza", filters={"user_id": "alice"}, top_k=1)["results"]
     assert found["memory"] == "A picture of veggie pizza"
+
+
+def test_documents_in_mem0s_multimodal_shape_are_remembered_by_their_text(client):
+    # Mem0's multimodal docs: a local text document sent in base64 as an mdx_url, and a PDF (here in base64 too).
+    notes = "# Garden\n\nThe tomatoes go in the south bed, the basil beside them."
+    lease = pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month")
+    messages = [
+        {"role": "user", "content": {"type": "mdx_url", "mdx_url": {"url": base64.b64encode(notes.encode()).decode()}}},
+        {"role": "user", "content": {"type": "pdf_url", "pdf_url": {"url": base64.b64encode(lease).decode()}}},
+    ]
+    results = added(client, client.add(messages, filters={"user_id": "alice"}))  # queued: the worker reads them
+    lease_text = "Lease of the flat on Rua Augusta\n\nThe rent is 950 euros a month"
+    assert [r["memory"] for r in results] == [notes, lease_text]
+    [found] = client.search("How much is the rent?", filters={"user_id": "alice"}, top_k=1)["results"]
+    assert found["memory"].endswith("950 euros a month")
+    # A document by URL is read only on a host this server's operator named: the SDK's add raises our reason.
+    by_url = {
+        "type": "pdf_url",
+        "pdf_url": {"url": "https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf"},
+    }
+    with pytest.raises(ValidationError, match="is on www.w3.org, a host this server does not fetch from"):
+        client.add([{"role": "user", "content": by_url}], filters={"user_id": "alice"})
 
 
 @pytest.mark.parametrize("async_mode", [True, False])

@@ -27,6 +27,22 @@ if (process.argv[2] === "vision") {
   console.log(JSON.stringify(seen));
   process.exit(0);
 }
+if (process.argv[2] === "document") {
+  // A PDF as the AI SDK's file part, its data in base64 (PDF_BASE64): the provider sends it as pdf_url content, which
+  // the server reads. The add is queued: search until the worker has stored it.
+  const seen = {};
+  seen.added = await addMemories(
+    [{ role: "user", content: [{ type: "text", text: "Here is my lease" }, { type: "file", mediaType: "application/pdf", data: process.env.PDF_BASE64 }] }],
+    config,
+  );
+  for (let tries = 0; tries < 120; tries++) {
+    seen.got = await getMemories("How much is the rent?", config);
+    if (seen.got.length >= 2) break;
+    await sleep(500);
+  }
+  console.log(JSON.stringify(seen));
+  process.exit(0);
+}
 const out = {};
 out.added = await addMemories([{ role: "user", content: [{ type: "text", text: "I moved to Lisbon last spring" }] }], config);
 // The add is queued on this server (as on Mem0's): search until the worker has stored it, for at most 60 s.

@@ -1,0 +1,189 @@
+"""Documents in an add's messages, as Mem0's Platform takes them: a content part `{"type": "txt_url" | "mdx_url" |
+"pdf_url", <its type>: {"url": …}}` (or the url alone).
+
+A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s)
+URL on a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the
+server fetches nothing its operator did not name. A text document is read as UTF-8, a PDF's text by pypdf in a
+process of its own (memories/pdf_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows
+its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each,
+or what facts are drawn from. An embedding reads a text's start only
+(all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one memory would be found by its first page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from django.conf import settings
+
+from mem0server.exceptions import InvalidInput
+from memories.fetching import fetchable, fetched, shown
+
+if TYPE_CHECKING:
+    from memories.services import Message
+
+DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
+# The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
+FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+# A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
+PDF_MAX_PAGES = 1_000
+# CPU seconds a PDF may take to read (memories/pdf_reader.py, in a process of its own): a small page can hold a
+# million operations, seconds of work; past this the reading stops and the add is a 400.
+PDF_READ_SECONDS = 10
+PDF_READER = Path(__file__).with_name("pdf_reader.py")
+# A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
+DOCUMENT_PASSAGE_CHARS = 1_000
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def document_refusal(kind: str, url: str) -> str | None:
+    """Why a document part's url cannot be read, or None: what decoding it tells (an inline document's encoding, and
+    whether it is a PDF or UTF-8 text as its type says). A fetched document is checked when it arrives."""
+    if fetchable(url):
+        return None
+    if url[:8].lower().startswith(("http://", "https://")):
+        host = urlsplit(url).hostname or "no host"
+        return (
+            f"is on {host}, a host this server does not fetch from (its operator names those in FETCH_HOSTS): send "
+            "the document's content in base64 or as a data: URL instead."
+        )
+    try:
+        return _kind_refusal(kind, _inline(url))
+    except ValueError as exc:
+        return str(exc)
+
+
+def _inline(url: str) -> bytes:
+    if url[:5].lower() == "data:":
+        header, comma, payload = url[5:].partition(",")
+        if not comma:
+            raise ValueError("is a data: URL without a comma before its content.")
+        if not header.lower().endswith(";base64"):
+            return unquote_to_bytes(payload)
+        url = payload
+    try:
+        return base64.b64decode("".join(url.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be the document's content in base64, a data: URL, or an http(s) URL.") from None
+
+
+def _kind_refusal(kind: str, content: bytes) -> str | None:
+    if kind == "pdf_url":
+        return None if b"%PDF-" in content[:1024] else "is not a PDF (pdf_url): it does not start as one."
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"is not UTF-8 text ({kind} is a text document; a PDF is a pdf_url)."
+    return None
+
+
+def documents_read(messages: Sequence[Message]) -> list[Message]:
+    """The messages, each followed by its documents' text in passages (messages of its role); a 400 naming the
+    document that cannot be read, or when the text read passes MAX_ADD_CHARS with the messages' own."""
+    budget = settings.MAX_ADD_CHARS - sum(len(message.content) for message in messages)
+    read: list[Message] = []
+    for message in messages:
+        if message.content or not message.documents:
+            read.append(replace(message, documents=()))
+        for document in message.documents:
+            text = document_text(document["type"], document["url"], budget)
+            budget -= len(text)
+            passages = document_passages(text)
+            read += [replace(message, content=passage, documents=()) for passage in passages]
+    return read
+
+
+def document_text(kind: str, url: str, budget: int) -> str:
+    """A document's text (at most `budget` characters, else a 400 saying so)."""
+    content = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)[0] if fetchable(url) else None
+    if content is None:
+        content = _inline(url)  # checked by document_refusal when the add arrived
+    named = f"The document {shown(url) if fetchable(url) else f'sent as {kind}'}"
+    refusal = _kind_refusal(kind, content)
+    if refusal:
+        raise InvalidInput(f"{named} {refusal}")
+    text = _pdf_text(content, named, budget) if kind == "pdf_url" else content.decode("utf-8-sig")
+    if len(text) > budget:
+        raise InvalidInput(_too_long(named))
+    if not text.strip():
+        scanned = " (a scanned PDF's pages are pictures of text)" if kind == "pdf_url" else ""
+        raise InvalidInput(f"{named} holds no text{scanned}.")
+    return text
+
+
+def _too_long(named: str) -> str:
+    return (
+        f"{named} holds more text than an add takes with its messages ({settings.MAX_ADD_CHARS} characters, "
+        "MAX_ADD_CHARS): send it in parts."
+    )
+
+
+def _pdf_text(content: bytes, named: str, budget: int) -> str:
+    """The PDF's pages' text, read in a process of its own (memories/pdf_reader.py) stopped after PDF_READ_SECONDS
+    of CPU time (or three times that and 5 s more of waiting, on a busy machine)."""
+    # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
+    command = [sys.executable, "-I", str(PDF_READER), str(PDF_READ_SECONDS), str(budget), str(PDF_MAX_PAGES)]
+    slow = f"{named} takes more than {PDF_READ_SECONDS} s to read; the most one PDF may take: send it in parts."
+    try:
+        done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
+            command, input=content, capture_output=True, timeout=PDF_READ_SECONDS * 3 + 5
+        )
+    except subprocess.TimeoutExpired:
+        raise InvalidInput(slow) from None
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        raise InvalidInput(slow)
+    if done.returncode != 0:
+        raise RuntimeError(f"{PDF_READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
+    read = json.loads(done.stdout)
+    refusals = {
+        "locked": f"{named} is a PDF locked by a password.",
+        "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
+        "too_long": _too_long(named),
+        "unreadable": f"{named} could not be read as a PDF ({read.get('why')}).",
+    }
+    if "error" in read:
+        raise InvalidInput(refusals[read["error"]])
+    return "\n\n".join(page for page in read["pages"] if page)
+
+
+def document_passages(text: str) -> list[str]:
+    """The text in passages of at most DOCUMENT_PASSAGE_CHARS characters: whole paragraphs together while they fit,
+    a longer one cut at its sentences' ends (a sentence longer still, at a space)."""
+    passages: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        for piece in _pieces(paragraph.strip()):
+            if passages and len(passages[-1]) + 2 + len(piece) <= DOCUMENT_PASSAGE_CHARS:
+                passages[-1] += "\n\n" + piece
+            else:
+                passages.append(piece)
+    return passages
+
+
+def _pieces(paragraph: str) -> list[str]:
+    if len(paragraph) <= DOCUMENT_PASSAGE_CHARS:
+        return [paragraph] if paragraph else []
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(paragraph):
+        while len(sentence) > DOCUMENT_PASSAGE_CHARS:
+            cut = sentence.rfind(" ", 0, DOCUMENT_PASSAGE_CHARS)
+            cut = cut if cut > 0 else DOCUMENT_PASSAGE_CHARS
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].strip()
+        if not sentence:
+            continue
+        if pieces and len(pieces[-1]) + 1 + len(sentence) <= DOCUMENT_PASSAGE_CHARS:
+            pieces[-1] += " " + sentence
+        else:
+            pieces.append(sentence)
+    return pieces

@@ -1,0 +1,60 @@
+"""What the server fetches itself: an http(s) URL on a host the operator named in FETCH_HOSTS, and no other.
+
+An add's images on those hosts are handed to the model as the picture (memories/vision.py), its documents there are
+read (memories/documents.py). No redirect is followed (it could lead anywhere), an answer is read up to a bound, and
+a host that does not answer in FETCH_TIMEOUT seconds is a 504 (the worker tries a queued add again).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+from mem0server.exceptions import InvalidInput, UpstreamError
+from mem0server.text import mask_urls
+
+
+def fetchable(url: str) -> bool:
+    """Whether `url` is an http(s) URL on a host of FETCH_HOSTS."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and (parts.hostname or "") in settings.FETCH_HOSTS
+
+
+def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[bytes, str]:
+    """The body a host of FETCH_HOSTS answers for `url` (200 only) and its content type (lower case, no
+    parameters). A 400 naming `what` ("image", "document") when the host answers otherwise, sends a type not starting
+    with `expect` ("image/": read no further), or sends more than `max_bytes`."""
+    try:
+        with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as response:
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            status = response.status_code
+            if status != 200 or not kind.startswith(expect):
+                said = f"answered {status}" if status != 200 else f"sent {kind or 'no type'}"
+                raise InvalidInput(f"The {what} {shown(url)} could not be read: its host {said}, not {_a(what)}.")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise InvalidInput(f"The {what} {shown(url)} is larger than {max_bytes} bytes, the most fetched.")
+    except httpx.TimeoutException as exc:
+        raise UpstreamError(
+            f"The {what} {shown(url)} did not arrive within {settings.FETCH_TIMEOUT:g} s (FETCH_TIMEOUT).",
+            code="provider_timeout",
+            status_code=504,
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamError(
+            f"The {what} {shown(url)} could not be fetched ({type(exc).__name__}).", code="provider_unavailable"
+        ) from exc
+    return bytes(body), kind
+
+
+def _a(what: str) -> str:
+    return f"an {what}" if what[0] in "aeiou" else f"a {what}"
+
+
+def shown(url: str) -> str:
+    """A URL as a message shows it: its credentials masked, cut after 200 characters (a data URL is long)."""
+    return mask_urls(url if len(url) <= 200 else url[:200] + "…")

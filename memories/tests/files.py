@@ -1,0 +1,78 @@
+"""Files as clients send them in an add's messages: a PDF built by hand (what a PDF reader reads back), and a local
+HTTP host serving files, for the hosts an operator names in FETCH_HOSTS."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def pdf_of(*pages: str) -> bytes:
+    """A PDF whose pages each show one line of text (Helvetica); a page of "" shows nothing."""
+    streams = []
+    for text in pages:
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        streams.append(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1") if text else b"")
+    return _pdf(streams)
+
+
+def pdf_busy(operations: int, pages: int = 1) -> bytes:
+    """A PDF of a few KB a page whose pages each hold `operations` text operations that show nothing (compressed):
+    seconds of a PDF reader's work a page."""
+    stream = zlib.compress(b"BT /F1 12 Tf 72 720 Td () Tj ET " * operations, 9)
+    return _pdf([stream] * pages, compressed=True)
+
+
+def _pdf(streams: list[bytes], *, compressed: bool = False) -> bytes:
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    flate = b" /Filter /FlateDecode" if compressed else b""
+    for stream in streams:
+        objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(stream), flate, stream))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects)
+        )
+        kids.append(b"%d 0 R" % len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
+    pdf = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return pdf
+
+
+class FileHost:
+    """A host on 127.0.0.1 answering each path of `files` ({path: (status, content type, body)}) and 404 to others;
+    a 302 sends to the cloud's metadata address (which must never be followed). `with FileHost(files) as url:`."""
+
+    def __init__(self, files: dict[str, tuple[int, str, bytes]]) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, kind, body = files.get(self.path, (404, "text/plain", b"gone"))
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                if status == 302:
+                    self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,166 @@
+"""Documents in an add's messages (Mem0's txt_url, mdx_url and pdf_url parts): read by the server, their text stored
+in passages, with the real database and local embedder; with inference, the scripted OpenAI-wire server."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from memories.documents import DOCUMENT_PASSAGE_CHARS
+from memories.models import Memory
+from memories.tests.files import FileHost, pdf_busy, pdf_of
+
+# A boat's logbook: the fact asked for sits in its fourth paragraph, far past what an embedding reads of one text.
+LOGBOOK = "\n\n".join(
+    paragraph.strip()
+    for paragraph in [
+        "Logbook of the Albatross, summer season. " + "Winds were light and the crew kept to the harbour. " * 8,
+        "Second week: new sails were fitted and the hull was cleaned at the yard in Porto. " * 5,
+        "Third week: a storm kept us ashore; the crew played cards and repaired the galley stove. " * 5,
+        "The boat's registration number is KX-4471, painted on the stern in white letters.",
+        "Last week: we sailed to Vigo and back in four days, the engine never used. " * 4,
+    ]
+)
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def document(kind: str, url: str) -> dict:
+    return {"type": kind, kind: {"url": url}}
+
+
+def add(client, *messages: dict, **body):
+    body = {"messages": list(messages), "user_id": "alice", "infer": False, **body}
+    return client.post("/memories", json.dumps(body), content_type="application/json")
+
+
+def stored(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [r["memory"] for r in response.json()["results"]]
+
+
+def search(client, query: str) -> list[str]:
+    answer = client.post("/search", {"query": query, "user_id": "alice"}, format="json")
+    return [r["memory"] for r in answer.json()["results"]]
+
+
+def test_a_text_document_in_base64_is_stored_in_passages_and_found_by_what_its_middle_says(api_client, embedder):
+    # Mem0's docs send a local file's content in base64 as the part's url.
+    message = {"role": "user", "content": [{"type": "text", "text": "My logbook"}, document("txt_url", b64(LOGBOOK))]}
+    memories = stored(add(api_client, message))
+    assert memories[0] == "My logbook"
+    assert "\n\n".join(memories[1:]) == LOGBOOK  # every word kept, cut only between paragraphs
+    assert len(memories) >= 3 and all(len(m) <= DOCUMENT_PASSAGE_CHARS for m in memories)
+    assert "KX-4471" in search(api_client, "What is the boat's registration number?")[0]
+
+
+def test_a_markdown_document_as_a_data_url_and_a_pdf_are_read(api_client, embedder):
+    notes = "# Allergies\n\nAllergic to peanuts and shellfish."
+    pdf = pdf_of("Lease for the flat on Rua Augusta", "", "The rent is 950 euros a month")
+    messages = [
+        {"role": "user", "content": document("mdx_url", f"data:text/markdown;base64,{b64(notes)}")},
+        {"role": "user", "content": {"type": "pdf_url", "pdf_url": b64(pdf)}},  # the url alone, as some send it
+    ]
+    assert stored(add(api_client, *messages)) == [
+        notes,
+        "Lease for the flat on Rua Augusta\n\nThe rent is 950 euros a month",  # its empty page left out
+    ]
+    assert search(api_client, "How much is the rent?")[0].endswith("950 euros a month")
+
+
+def test_with_inference_facts_are_drawn_from_the_documents_text(api_client, llm):
+    pdf = pdf_of("Alice works at the Lisbon aquarium")
+    answer = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf))}, infer=True)
+    assert stored(answer) == ["Alice works at the Lisbon aquarium"]  # the fake's facts: each user message's text
+    [extraction] = llm.chat_calls("extract")
+    assert "user: Alice works at the Lisbon aquarium" in extraction.body["messages"][-1]["content"]
+
+
+@pytest.fixture
+def document_host():
+    files = {
+        "/notes.txt": (200, "text/plain; charset=utf-8", b"Bought a kayak in May"),
+        "/lease.pdf": (200, "application/pdf", pdf_of("The lease ends in June 2027")),
+        "/photo.jpg": (200, "image/jpeg", b"\xff\xd8\xff\xe0 not text"),
+        "/moved.pdf": (302, "application/pdf", b""),
+        "/big.txt": (200, "text/plain", b"x" * 100),
+    }
+    with FileHost(files) as url:
+        yield url
+
+
+def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_refused(
+    api_client, embedder, document_host, settings, monkeypatch
+):
+    refused = add(api_client, {"role": "user", "content": document("txt_url", f"{document_host}/notes.txt")})
+    assert refused.status_code == 400
+    assert "is on 127.0.0.1, a host this server does not fetch from" in refused.json()["detail"]
+    assert "FETCH_HOSTS" in refused.json()["detail"]
+
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    fetched = [document("txt_url", f"{document_host}/notes.txt"), document("pdf_url", f"{document_host}/lease.pdf")]
+    assert stored(add(api_client, {"role": "user", "content": fetched})) == [
+        "Bought a kayak in May",
+        "The lease ends in June 2027",
+    ]
+    monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
+    for path, kind, says in [
+        ("/photo.jpg", "txt_url", "is not UTF-8 text"),
+        ("/notes.txt", "pdf_url", "is not a PDF"),
+        ("/gone.txt", "txt_url", "its host answered 404, not a document"),
+        ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
+        ("/big.txt", "txt_url", "is larger than 50 bytes"),
+    ]:
+        refused = add(api_client, {"role": "user", "content": document(kind, document_host + path)})
+        assert refused.status_code == 400 and says in refused.json()["detail"], (path, refused.json())
+        assert document_host + path in refused.json()["detail"]
+    assert Memory.objects.count() == 2
+
+
+def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_stored(api_client, embedder, settings):
+    hello = {"role": "user", "content": "Hello"}
+    for part, says in [
+        (document("txt_url", "not base64 at all!"), "must be the document's content in base64, a data: URL"),
+        (document("txt_url", b64(b"\xff\xfe\x00broken")), "Part 0: a document (txt_url.url) is not UTF-8 text"),
+        (document("pdf_url", b64("Just some text")), "is not a PDF (pdf_url)"),
+        (document("pdf_url", "data:application/pdf"), "is a data: URL without a comma"),
+        (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
+        ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string."),
+        (document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")), "could not be read as a PDF"),
+        (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text)."),
+        (document("txt_url", b64("   \n")), "holds no text."),
+    ]:
+        refused = add(api_client, hello, {"role": "user", "content": part})
+        assert refused.status_code == 400, (part, refused.json())
+        assert says in refused.json()["detail"], (part, refused.json())
+    settings.MAX_DOCUMENTS_PER_ADD = 1
+    two = [document("txt_url", b64("One")), document("txt_url", b64("Two"))]
+    refused = add(api_client, {"role": "user", "content": two})
+    assert refused.status_code == 400 and "MAX_DOCUMENTS_PER_ADD" in refused.json()["detail"]
+    settings.MAX_ADD_CHARS = 100
+    for kind, content in [("txt_url", "word " * 30), ("pdf_url", pdf_of(*["word " * 10] * 3))]:
+        refused = add(api_client, hello, {"role": "user", "content": document(kind, b64(content))})
+        assert refused.status_code == 400 and "MAX_ADD_CHARS" in refused.json()["detail"], refused.json()
+    assert Memory.objects.count() == 0
+
+
+def test_a_pdf_that_takes_long_to_read_is_stopped_and_refused(api_client, embedder, monkeypatch):
+    # A page of 16 KB (compressed) holding 200,000 operations: seconds of reading, stopped after the bound.
+    monkeypatch.setattr("memories.documents.PDF_READ_SECONDS", 1)
+    busy = pdf_busy(200_000)
+    assert len(busy) < 20_000
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(busy))})
+    assert refused.status_code == 400, refused.json()
+    assert "takes more than 1 s to read; the most one PDF may take" in refused.json()["detail"]
+
+
+def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_document_is_not_read(api_client, embedder):
+    empty = {"role": "user", "content": [{"type": "text", "text": "See attached"}, {"type": "pdf_url"}]}
+    system = {"role": "system", "content": document("txt_url", b64("Be brief"))}
+    assert stored(add(api_client, system, empty, {"role": "user", "content": document("mdx_url", "")})) == [
+        "See attached"
+    ]
