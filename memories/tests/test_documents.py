@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +167,17 @@ def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_documen
     assert stored(add(api_client, system, empty, {"role": "user", "content": document("mdx_url", "")})) == [
         "See attached"
     ]
+
+
+def test_the_pdf_reading_bench_reads_each_pdf_both_ways():
+    bench = Path(__file__).resolve().parents[2] / "bench" / "pdf_reading.py"
+    done = subprocess.run(  # noqa: S603  (this interpreter, the repository's script)
+        [sys.executable, str(bench), "--pages", "3", "--operations", "100", "--busy-pages", "1", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 pages (" in done.stdout and "1 busy pages of 100 operations (" in done.stdout
+    assert done.stdout.count("as served") == 3 and "29 characters" in done.stdout
+    assert "ratio (served / in process, best)" in done.stdout

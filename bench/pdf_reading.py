@@ -1,0 +1,82 @@
+"""What reading a PDF an add carries costs (memories/documents.py, Mem0's pdf_url parts).
+
+Times, best and median of --repeat runs each, PDFs built here (memories/tests/files.py):
+
+  - a one-page PDF, and one of --pages pages of text (about 160 characters a page), read as the server reads them:
+    pypdf in a process of its own (memories/pdf_reader.py), which costs a process start a PDF;
+  - the same read by pypdf in this process, which is what the process start adds to;
+  - --busy-pages "busy" pages of 16 KB, each holding --operations text operations that show nothing: in this process
+    (no bound: what a thread of the server would spend) and as the server reads it (stopped after PDF_READ_SECONDS
+    of CPU).
+
+    .venv/bin/python bench/pdf_reading.py
+    .venv/bin/python bench/pdf_reading.py --pages 1000 --operations 200000 --busy-pages 3 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
+
+
+def timed(action, repeat: int) -> tuple[float, float, str]:
+    times, outcome = [], ""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        try:
+            outcome = f"{len(action())} characters"
+        except Exception as exc:  # the server's refusal, shown as the outcome
+            outcome = f"{type(exc).__name__}: {str(exc)[:90]}"
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times), outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--operations", type=int, default=200_000)
+    parser.add_argument("--busy-pages", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from pypdf import PdfReader
+
+    from memories import documents
+    from memories.tests.files import pdf_busy, pdf_of
+
+    def in_process(pdf: bytes):
+        return lambda: "\n\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+    def as_served(pdf: bytes):
+        return lambda: documents._pdf_text(pdf, "The PDF", 10**8)
+
+    line = "Line {} of the minutes: the meeting in Lisbon moved to Thursday, the budget to the next quarter. " * 2
+    cases = [
+        ("one page", pdf_of("The rent is 950 euros a month")),
+        (f"{args.pages} pages", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
+        (f"{args.busy_pages} busy pages of {args.operations} operations", pdf_busy(args.operations, args.busy_pages)),
+    ]
+    print(f"PDF_READ_SECONDS={documents.PDF_READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
+    for name, pdf in cases:
+        repeat = 1 if "busy" in name else args.repeat
+        inside = timed(in_process(pdf), repeat)
+        served = timed(as_served(pdf), repeat)
+        print(f"{name} ({len(pdf):,} bytes):")
+        print(f"  in this process   {inside[0]:8.3f} s / {inside[1]:8.3f} s   {inside[2]}")
+        print(f"  as served         {served[0]:8.3f} s / {served[1]:8.3f} s   {served[2]}")
+        print(f"  ratio (served / in process, best)  {served[0] / inside[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
