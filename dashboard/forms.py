@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from rest_framework import serializers
 
 from accounts.models import User
@@ -110,15 +112,32 @@ class SearchForm(MemoryFilterForm):
 
 
 class AddMemoryForm(ScopeForm):
-    text = TextareaField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, label="Memory")
+    text = TextareaField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, required=False, label="Memory")
+    document = forms.FileField(
+        required=False,
+        label="Or a document",
+        widget=forms.FileInput(attrs={"accept": ".pdf,.txt,.md,.mdx,application/pdf,text/plain,text/markdown"}),
+    )
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
-    field_order = ["text", *SCOPE_FIELDS, "metadata"]
+    field_order = ["text", "document", *SCOPE_FIELDS, "metadata"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A request holds MAX_REQUEST_BYTES at most (a larger one is a 413 page saying so).
+        most = filesizeformat(settings.MAX_REQUEST_BYTES)
+        self.fields[
+            "document"
+        ].help_text = (
+            f"A PDF, text or Markdown file of at most {most}: its text is stored in passages, one memory each."
+        )
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")
 
     def clean(self):
         data = super().clean()
+        if "text" in data and not data["text"].strip() and not data.get("document"):
+            self.add_error("text", "Write a memory, or choose a document.")
         if self.scope_missing():
             raise forms.ValidationError(SCOPE_HELP)
         return data

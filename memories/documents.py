@@ -78,14 +78,28 @@ def _inline(url: str) -> bytes:
         raise ValueError("must be the document's content in base64, a data: URL, or an http(s) URL.") from None
 
 
+def _is_pdf(content: bytes) -> bool:
+    return b"%PDF-" in content[:1024]  # where a PDF reader looks for its header
+
+
 def _kind_refusal(kind: str, content: bytes) -> str | None:
+    """A PDF is read as one whatever its part's type says (a client may call it a text document); a pdf_url part must
+    be one, and any other document UTF-8 text."""
+    if _is_pdf(content):
+        return None
     if kind == "pdf_url":
-        return None if b"%PDF-" in content[:1024] else "is not a PDF (pdf_url): it does not start as one."
+        return "is not a PDF (pdf_url): it does not start as one."
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
-        return f"is not UTF-8 text ({kind} is a text document; a PDF is a pdf_url)."
+        return "is neither UTF-8 text nor a PDF."
     return None
+
+
+def document_uploaded(content: bytes, name: str) -> dict[str, str]:
+    """A file (the dashboard's upload) as a document: its content in base64 and its name (which its refusals show);
+    a PDF or UTF-8 text, whatever its name says."""
+    return {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
 
 
 def documents_read(messages: Sequence[Message]) -> list[Message]:
@@ -97,27 +111,29 @@ def documents_read(messages: Sequence[Message]) -> list[Message]:
         if message.content or not message.documents:
             read.append(replace(message, documents=()))
         for document in message.documents:
-            text = document_text(document["type"], document["url"], budget)
+            text = document_text(document, budget)
             budget -= len(text)
             passages = document_passages(text)
             read += [replace(message, content=passage, documents=()) for passage in passages]
     return read
 
 
-def document_text(kind: str, url: str, budget: int) -> str:
+def document_text(document: dict[str, str], budget: int) -> str:
     """A document's text (at most `budget` characters, else a 400 saying so)."""
-    content = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)[0] if fetchable(url) else None
-    if content is None:
-        content = _inline(url)  # checked by document_refusal when the add arrived
-    named = f"The document {shown(url) if fetchable(url) else f'sent as {kind}'}"
+    kind, url = document["type"], document["url"]
+    if fetchable(url):
+        content, named = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)[0], shown(url)
+    else:  # checked by document_refusal when the add arrived
+        content, named = _inline(url), document.get("name") or f"sent as {kind}"
+    named = f"The document {named}"
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
-    text = _pdf_text(content, named, budget) if kind == "pdf_url" else content.decode("utf-8-sig")
+    text = _pdf_text(content, named, budget) if _is_pdf(content) else content.decode("utf-8-sig")
     if len(text) > budget:
         raise InvalidInput(_too_long(named))
     if not text.strip():
-        scanned = " (a scanned PDF's pages are pictures of text)" if kind == "pdf_url" else ""
+        scanned = " (a scanned PDF's pages are pictures of text)" if _is_pdf(content) else ""
         raise InvalidInput(f"{named} holds no text{scanned}.")
     return text
 

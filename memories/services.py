@@ -68,7 +68,7 @@ class Message:
     name: str | None = None
     # The URLs of the images it carries (memories/vision.py): described after its text, or left out.
     images: Sequence[str] = ()
-    # The documents it carries ({"type": "pdf_url", "url": …}, memories/documents.py): their text follows it.
+    # The documents it carries ({"type": "pdf_url", "url": …, "name"?}, memories/documents.py): their text follows it.
     documents: Sequence[dict[str, str]] = ()
 
 

@@ -30,6 +30,7 @@ from apikeys.services import apikey_create
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI
+from memories.tests.files import pdf_of
 from memories.tests.test_hermes import run_hermes
 from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
 from webhooks.models import Webhook
@@ -208,6 +209,29 @@ def test_a_memorys_page_shows_its_lines_as_lines(page, make_user, make_memory):
     log_in(page, "ada@example.com")
     page.goto(f"/dashboard/memories/{memory_id}/")
     assert page.locator("blockquote.memory").inner_text() == "I had this for lunch\nA photo of a vegetable pizza"
+
+
+def test_a_member_adds_a_pdf_on_the_memories_page_and_finds_what_its_second_page_says(page, make_user, tmp_path):
+    make_user("ada@example.com", password=PASSWORD)
+    lease = tmp_path / "lease.pdf"
+    lease.write_bytes(pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month"))
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    add = page.locator("form[action='/dashboard/memories/add/']")
+    add.get_by_label("Or a document").set_input_files(str(lease))
+    add.get_by_label("User id").fill("ada")
+    add.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Memory added.")).to_be_visible()  # one passage: its page
+    expect(page.locator("blockquote.memory")).to_have_text(
+        "Lease of the flat on Rua Augusta\n\nThe rent is 950 euros a month"
+    )
+    page.get_by_role("link", name="← Memories").click()
+    search = page.locator("form[action='/dashboard/memories/search/']")
+    search.get_by_label("Search by meaning").fill("How much is the rent?")
+    search.get_by_label("User id").fill("ada")
+    search.get_by_role("button", name="Search").click()
+    expect(page.locator("#search-results")).to_contain_text("950 euros a month")
+    shot(page, "07b-document-found")
 
 
 def test_create_a_key_shown_once_and_revoke_it(page, make_user, live_server):

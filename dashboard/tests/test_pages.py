@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import load_command_class
 from django.test import Client
 from django.utils import timezone
@@ -28,6 +29,7 @@ from memories.models import Memory, MemoryHistory
 from memories.selectors import parse_memory_id
 from memories.tests.fake_openai import as_json, llm_configured, text
 from memories.tests.fake_openai import error as failure
+from memories.tests.files import pdf_of
 from oauth.models import OAuthGrant
 from oauth.services import authorization_approve, authorization_check, client_register
 from requestlog.models import RequestLog
@@ -799,6 +801,31 @@ def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, ma
     added = logged_in(alice).post("/dashboard/memories/add/", {"text": "Plays:\r\nchess", "user_id": "alice-user"})
     assert added.status_code == 302
     assert Memory.objects.filter(text="Plays:\nchess").exists()
+
+
+def test_a_document_uploaded_on_the_add_form_is_stored_in_passages_and_one_that_cannot_be_read_says_why(alice):
+    client = logged_in(alice)
+    lease = SimpleUploadedFile("lease.pdf", pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month"))
+    added = client.post("/dashboard/memories/add/", {"text": "My lease", "document": lease, "user_id": "alice-user"})
+    assert added.status_code == 302 and added["Location"] == "/dashboard/memories/?user_id=alice-user"
+    page = client.get(added["Location"]).content.decode()
+    assert "2 memories added." in page and "Lease of the flat on Rua Augusta" in page
+    assert sorted(Memory.objects.filter(user_id="alice-user").values_list("text", flat=True)) == [
+        "Lease of the flat on Rua Augusta\n\nThe rent is 950 euros a month",
+        "My lease",
+    ]
+    notes = SimpleUploadedFile("garden.md", b"# Garden\n\nTomatoes in the south bed.")
+    added = client.post("/dashboard/memories/add/", {"document": notes, "user_id": "bob-user"})
+    assert added.status_code == 302 and added["Location"].startswith("/dashboard/memories/")  # one memory: its page
+    assert Memory.objects.get(user_id="bob-user").text == "# Garden\n\nTomatoes in the south bed."
+
+    photo = SimpleUploadedFile("photo.jpg", b"\xff\xd8\xff\xe0 not text")
+    refused = client.post("/dashboard/memories/add/", {"document": photo, "user_id": "carol-user"})
+    assert refused.status_code == 400
+    assert "The document photo.jpg is neither UTF-8 text nor a PDF." in html.unescape(refused.content.decode())
+    neither = client.post("/dashboard/memories/add/", {"text": " ", "user_id": "carol-user"})
+    assert neither.status_code == 400 and "Write a memory, or choose a document." in neither.content.decode()
+    assert not Memory.objects.filter(user_id="carol-user").exists()
 
 
 @pytest.mark.parametrize("runner", ["alice", "admin_user"])

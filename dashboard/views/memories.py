@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import NotFound
 from memories import selectors, services
+from memories.documents import document_uploaded
 
 PAGE_SIZE = 50
 
@@ -66,22 +70,31 @@ def memory_list(request):
 @post_only("dashboard:memories")
 @account_required
 def memory_add(request):
-    """Store the text as given (no inference), owned by the logged-in account."""
-    form = AddMemoryForm(request.POST, auto_id="add_%s")
+    """Store the text as given (no inference), and a document's text in passages, owned by the logged-in account."""
+    form = AddMemoryForm(request.POST, request.FILES, auto_id="add_%s")
     if form.is_valid():
+        document = form.cleaned_data["document"]
+        message = services.Message(
+            role="user",
+            content=form.cleaned_data["text"],
+            documents=[document_uploaded(document.read(), document.name)] if document else (),
+        )
         added = attempt(
             form,
             lambda: services.memories_add(
                 principal=request.user,
-                messages=[services.Message(role="user", content=form.cleaned_data["text"])],
+                messages=[message],
                 scope=form.scope(),
                 metadata=form.cleaned_data["metadata"],
                 infer=False,
             ),
         )
-        if added:
+        if len(added or ()) == 1:
             messages.success(request, "Memory added.")
             return redirect("dashboard:memory", memory_id=added[0]["id"])
+        if added:  # a document's passages: the scope's memories show them
+            messages.success(request, f"{len(added)} memories added.")
+            return redirect(f"{reverse('dashboard:memories')}?{urlencode(form.scope())}")
     return render(request, "dashboard/memory_add.html", {"add_form": form}, status=400)
 
 

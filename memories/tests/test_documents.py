@@ -67,10 +67,12 @@ def test_a_markdown_document_as_a_data_url_and_a_pdf_are_read(api_client, embedd
     messages = [
         {"role": "user", "content": document("mdx_url", f"data:text/markdown;base64,{b64(notes)}")},
         {"role": "user", "content": {"type": "pdf_url", "pdf_url": b64(pdf)}},  # the url alone, as some send it
+        {"role": "user", "content": document("txt_url", b64(pdf_of("Deposit: two months")))},  # a PDF, called text
     ]
     assert stored(add(api_client, *messages)) == [
         notes,
         "Lease for the flat on Rua Augusta\n\nThe rent is 950 euros a month",  # its empty page left out
+        "Deposit: two months",
     ]
     assert search(api_client, "How much is the rent?")[0].endswith("950 euros a month")
 
@@ -112,7 +114,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
-        ("/photo.jpg", "txt_url", "is not UTF-8 text"),
+        ("/photo.jpg", "txt_url", "is neither UTF-8 text nor a PDF"),
         ("/notes.txt", "pdf_url", "is not a PDF"),
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
@@ -128,7 +130,7 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
     hello = {"role": "user", "content": "Hello"}
     for part, says in [
         (document("txt_url", "not base64 at all!"), "must be the document's content in base64, a data: URL"),
-        (document("txt_url", b64(b"\xff\xfe\x00broken")), "Part 0: a document (txt_url.url) is not UTF-8 text"),
+        (document("txt_url", b64(b"\xff\xfe\x00broken")), "Part 0: a document (txt_url.url) is neither UTF-8 text"),
         (document("pdf_url", b64("Just some text")), "is not a PDF (pdf_url)"),
         (document("pdf_url", "data:application/pdf"), "is a data: URL without a comma"),
         (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
