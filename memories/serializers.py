@@ -29,7 +29,7 @@ from memories.filters import (
 )
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
-from memories.vision import IMAGE_URL_PREFIXES, vision_client
+from memories.vision import image_url, vision_client
 
 MAX_TOP_K = 1000
 # Other APIs' names for a message's role: OpenAI's newer one for system, Gemini's for assistant, OpenAI's older one
@@ -106,8 +106,8 @@ class MessageContentField(serializers.Field):
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
-        "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL or a data:image/… URL, the "
-        "model's provider fetches or reads it.",
+        "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL, a data:image/… URL, or a "
+        "PNG, JPEG, GIF or WebP image's content in base64; the model's provider fetches or reads it.",
         "document": "Part {index}: a document ({kind}.url) {refusal}",
     }
 
@@ -146,8 +146,10 @@ class MessageContentField(serializers.Field):
         url = part.get(kind).get("url") if isinstance(part.get(kind), dict) else part.get(kind)
         if url is None or url == "":
             return []
-        if what == "image" and not (isinstance(url, str) and url.lower().startswith(IMAGE_URL_PREFIXES)):
-            self.fail("image", index=index)
+        if what == "image":
+            url = image_url(url) if isinstance(url, str) else None
+            if url is None:
+                self.fail("image", index=index)
         if what == "document":
             refusal = document_refusal(kind, url) if isinstance(url, str) else "must be a string."
             if refusal:

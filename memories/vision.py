@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from memories.services import Message
 
 IMAGE_URL_PREFIXES = ("http://", "https://", "data:image/")
+# How an image's content starts, by type: an image sent as its content in base64 alone is known by it.
+IMAGE_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+    b"RIFF": "image/webp",  # and "WEBP" at byte 8
+}
 # The largest image fetched from a host of FETCH_HOSTS (OpenAI takes images up to 20 MB).
 FETCHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 # One red pixel (a PNG): what the connection test asks the model to describe.
@@ -46,6 +54,23 @@ def vision_client() -> LLMClient | None:
     """The LLM that describes images, or None when vision is off (or no LLM is configured)."""
     client = server_config_current().llm.client
     return client if client is not None and client.vision_details is not None else None
+
+
+def image_url(url: str) -> str | None:
+    """An image part's URL as the model is handed it: an http(s) or data:image/ URL as it is, an image's content in
+    base64 alone (Mem0's Vercel AI SDK provider sends an AI SDK file part's data so) as a data URL of its type; None
+    for anything else."""
+    if url.lower().startswith(IMAGE_URL_PREFIXES):
+        return url
+    url = "".join(url.split())
+    try:
+        head = base64.b64decode(url, validate=True)[:12]
+    except ValueError:  # binascii.Error is one
+        return None
+    for signature, kind in IMAGE_SIGNATURES.items():
+        if head.startswith(signature) and (kind != "image/webp" or head[8:12] == b"WEBP"):
+            return f"data:{kind};base64,{url}"
+    return None
 
 
 def messages_described(messages: Sequence[Message]) -> list[Message]:

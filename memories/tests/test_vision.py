@@ -92,6 +92,15 @@ def test_with_vision_off_images_are_left_out_and_no_model_is_asked(api_client, l
     assert llm.chat_calls() == []
 
 
+def test_an_images_content_in_base64_alone_is_handed_to_the_model_as_a_data_url_of_its_type(api_client, vision):
+    # Mem0's Vercel AI SDK provider sends an AI SDK file part's data as it is: an image's content in base64.
+    png = RED_PIXEL.split(",", 1)[1]
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0\x00\x10JFIF").decode()
+    sent = [{"role": "user", "content": {"type": "image_url", "image_url": {"url": data}}} for data in (png, jpeg)]
+    assert stored(add(api_client, *sent)) == ["A picture sent inline", "A picture sent inline"]
+    assert vision.described() == [f"data:image/png;base64,{png}", f"data:image/jpeg;base64,{jpeg}"]
+
+
 def test_a_system_messages_image_is_not_described(api_client, vision):
     system = {"role": "system", "content": [{"type": "text", "text": "Be brief"}, image(PIZZA)]}
     assert stored(add(api_client, system, {"role": "user", "content": "Hello"})) == ["Hello"]
@@ -114,10 +123,10 @@ def test_a_model_that_cannot_read_images_says_so_and_nothing_is_stored(api_clien
 
 
 def test_an_image_url_of_another_shape_or_too_many_images_is_a_400_saying_what_it_takes(api_client, vision, settings):
-    for url in ("file:///etc/passwd", "iVBORw0KGgo", 5, {"href": PIZZA}):
+    for url in ("file:///etc/passwd", "bm90IGFuIGltYWdl", "iVBORw0KGgo!", 5, {"href": PIZZA}):
         refused = add(api_client, {"role": "user", "content": [{"type": "text", "text": "Hi"}, image(url)]})
         assert refused.status_code == 400, (url, refused.json())
-        says = "Part 1: an image's URL (image_url.url) must be an http(s) URL or a data:image/"
+        says = "Part 1: an image's URL (image_url.url) must be an http(s) URL, a data:image/… URL, or a PNG, JPEG"
         assert says in refused.json()["detail"]
     # The URL alone is taken too (as some clients send it); an image without one has nothing to describe (Mem0's
     # Vercel AI SDK provider sends image_url {} for the SDK's image parts): its message's text is stored.

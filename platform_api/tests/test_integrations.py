@@ -17,6 +17,7 @@ from events.models import Event
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI, llm_configured
 from memories.tests.files import pdf_of
+from memories.vision import RED_PIXEL
 from platform_api.tests.node_sdk import run_node_check
 from requestlog.models import RequestLog
 
@@ -181,11 +182,18 @@ def test_the_vercel_ai_sdk_providers_image_is_remembered_by_what_it_shows_with_v
     owner = User.objects.create_user(email="vercel-vision@example.com", name="Vercel")
     key = apikey_create(user=owner, label="vercel")[1]
     with llm_configured(vision=True) as llm:
-        report = run_node_check(JS / "vercel_check.mjs", "vision", host=live_server.url, key=key)
+        png = RED_PIXEL.split(",", 1)[1]  # the picture's content in base64, as the AI SDK's file part holds it
+        report = run_node_check(JS / "vercel_check.mjs", "vision", host=live_server.url, key=key, PNG_BASE64=png)
     assert report["added"]["status"] == "PENDING", report["added"]
-    assert llm.described() == ["https://example.com/pets/luna-on-the-beach.png"]
-    # The fake's facts are the user messages' texts: the message's own, and its image's description.
+    assert llm.described() == ["https://example.com/pets/luna-on-the-beach.png", f"data:image/png;base64,{png}"]
+    # The fake's facts are the user messages' texts: the message's own, and its images' descriptions (the add's
+    # memories commit together: what the search found says the add is done).
     assert sorted(m["memory"] for m in report["got"]) == ["A picture of luna on the beach", "This is my dog Luna"]
+    assert sorted(Memory.objects.filter(user_id="vercel-user").values_list("text", flat=True)) == [
+        "A picture of luna on the beach",
+        "A picture sent inline",
+        "This is my dog Luna",
+    ]
 
 
 def test_the_vercel_ai_sdk_providers_pdf_file_is_remembered_by_its_text(live_server, admin_key, embedder, worker):

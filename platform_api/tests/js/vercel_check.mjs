@@ -11,12 +11,14 @@ const config = { host: process.env.MEM0_HOST, mem0ApiKey: process.env.MEM0_API_K
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 if (process.argv[2] === "vision") {
-  // An image as the AI SDK's file part (an image mediaType): the provider sends its URL as image_url content, which
-  // the server's LLM describes when vision is on. The add is queued: search until the worker has stored it.
+  // Images as the AI SDK's file parts (an image mediaType), by URL and in base64 (PNG_BASE64): the provider sends each
+  // as image_url content, which the server's LLM describes when vision is on. The add is queued: search until the
+  // worker has stored it.
   const seen = {};
   const photo = new URL("https://example.com/pets/luna-on-the-beach.png");
+  const inline = { type: "file", mediaType: "image/png", data: process.env.PNG_BASE64 };
   seen.added = await addMemories(
-    [{ role: "user", content: [{ type: "text", text: "This is my dog Luna" }, { type: "file", mediaType: "image/png", data: photo }] }],
+    [{ role: "user", content: [{ type: "text", text: "This is my dog Luna" }, { type: "file", mediaType: "image/png", data: photo }, inline] }],
     config,
   );
   for (let tries = 0; tries < 120; tries++) {
