@@ -9,7 +9,12 @@ Times, best and median of --repeat runs each, PDFs built here (memories/tests/fi
     (no bound: what a thread of the server would spend) and as the server reads it (stopped after PDF_READ_SECONDS
     of CPU).
 
+  - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
+    alone, then while N readers read the busy pages at niceness 0, then at PDF_READER_NICENESS (as the server starts
+    them): what the readers take from the server's requests.
+
     .venv/bin/python bench/pdf_reading.py
+    .venv/bin/python bench/pdf_reading.py --beside 2
     .venv/bin/python bench/pdf_reading.py --pages 1000 --operations 200000 --busy-pages 3 --repeat 5
 """
 
@@ -39,12 +44,42 @@ def timed(action, repeat: int) -> tuple[float, float, str]:
     return min(times), statistics.median(times), outcome
 
 
+def work() -> float:
+    """Seconds a fixed piece of pure-Python work takes here."""
+    start = time.perf_counter()
+    total = 0
+    for number in range(3_000_000):
+        total += number * number % 7
+    return time.perf_counter() - start
+
+
+def beside(readers: int, pdf: bytes, niceness: int, repeat: int) -> float:
+    """The median time of `work` while `readers` processes read `pdf` as the server starts them, at `niceness`."""
+    import subprocess
+
+    from memories import documents
+
+    limits = (documents.PDF_READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness)
+    command = [sys.executable, "-I", str(documents.PDF_READER), *map(str, limits)]
+    running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) for _ in range(readers)]  # noqa: S603
+    for process in running:
+        process.stdin.write(pdf)
+        process.stdin.close()
+    time.sleep(0.5)  # the readers started and reading
+    times = [work() for _ in range(repeat)]
+    for process in running:
+        process.kill()
+        process.wait()
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--operations", type=int, default=200_000)
     parser.add_argument("--busy-pages", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--beside", type=int, default=0, help="readers running beside a piece of work (0: none)")
     args = parser.parse_args()
 
     import django
@@ -76,6 +111,13 @@ def main() -> None:
         print(f"  in this process   {inside[0]:8.3f} s / {inside[1]:8.3f} s   {inside[2]}")
         print(f"  as served         {served[0]:8.3f} s / {served[1]:8.3f} s   {served[2]}")
         print(f"  ratio (served / in process, best)  {served[0] / inside[0]:.2f}")
+    if args.beside:
+        busy = cases[-1][1]
+        alone = statistics.median(work() for _ in range(args.repeat))
+        print(f"a piece of work here, median of {args.repeat}: alone {alone:.3f} s")
+        for niceness in (0, documents.PDF_READER_NICENESS):
+            took = beside(args.beside, busy, niceness, args.repeat)
+            print(f"  beside {args.beside} readers at niceness {niceness:2}: {took:.3f} s (x{took / alone:.2f} alone)")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ PDF_MAX_PAGES = 1_000
 # million operations, seconds of work; past this the reading stops and the add is a 400.
 PDF_READ_SECONDS = 10
 PDF_READER = Path(__file__).with_name("pdf_reader.py")
+# How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
+PDF_READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
 DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -149,11 +151,12 @@ def _pdf_text(content: bytes, named: str, budget: int) -> str:
     """The PDF's pages' text, read in a process of its own (memories/pdf_reader.py) stopped after PDF_READ_SECONDS
     of CPU time (or three times that and 5 s more of waiting, on a busy machine)."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
-    command = [sys.executable, "-I", str(PDF_READER), str(PDF_READ_SECONDS), str(budget), str(PDF_MAX_PAGES)]
+    limits = (PDF_READ_SECONDS, budget, PDF_MAX_PAGES, PDF_READER_NICENESS)
+    command = [sys.executable, "-I", str(PDF_READER), *map(str, limits)]
     slow = f"{named} takes more than {PDF_READ_SECONDS} s to read; the most one PDF may take: send it in parts."
     try:
         done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
-            command, input=content, capture_output=True, timeout=PDF_READ_SECONDS * 3 + 5
+            command, input=content, capture_output=True, timeout=PDF_READ_SECONDS * 3 + 5, env={}
         )
     except subprocess.TimeoutExpired:
         raise InvalidInput(slow) from None

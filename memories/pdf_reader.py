@@ -2,18 +2,21 @@
 
 A PDF is what an API user sends, and reading one may cost far more than its size: a page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here). In a process of its own, the kernel stops the reading after a
-bound of CPU seconds and memory, where a thread of the server could not be stopped. No Django here: it starts fast.
+bound of CPU seconds and memory, where a thread of the server could not be stopped, and it runs at a lower priority
+(NICENESS): on a busy machine the server's requests go first. No Django here: it starts fast. It is started with an
+empty environment: the server's secrets stay out of a process that reads what anyone sent.
 
-    python memories/pdf_reader.py CPU_SECONDS MOST_CHARACTERS MOST_PAGES < file.pdf
+    python -I memories/pdf_reader.py CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS < file.pdf
 
-Writes one JSON object: {"pages": [text, …]}, or {"error": "locked" | "too_long" | "unreadable", "pages": n,
-"why": "…"}.
+Writes one JSON object: {"pages": [text, …]}, or {"error": "locked" | "pages" | "too_long" | "unreadable", "pages":
+n, "why": "…"}.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import resource
 import sys
 
@@ -21,7 +24,8 @@ MEMORY_BYTES = 1024 * 1024 * 1024
 
 
 def main() -> None:
-    seconds, most_characters, most_pages = (int(arg) for arg in sys.argv[1:4])
+    seconds, most_characters, most_pages, niceness = (int(arg) for arg in sys.argv[1:5])
+    os.nice(niceness)  # the server's requests first: a core busy reading a PDF yields to them
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     print(json.dumps(_read(sys.stdin.buffer.read(), most_characters, most_pages)))

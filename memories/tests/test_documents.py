@@ -163,6 +163,21 @@ def test_a_pdf_that_takes_long_to_read_is_stopped_and_refused(api_client, embedd
     assert "takes more than 1 s to read; the most one PDF may take" in refused.json()["detail"]
 
 
+def test_the_pdf_reader_runs_without_the_servers_environment(api_client, embedder, monkeypatch, tmp_path):
+    # A reader that tells what it was given: the variables it sees, as a PDF's one page.
+    spy = tmp_path / "reader.py"
+    spy.write_text(
+        "import json, os, sys\n"
+        "sys.stdin.buffer.read()\n"
+        "print(json.dumps({'pages': [f'variables {sorted(os.environ)}']}))\n"
+    )
+    monkeypatch.setattr("memories.documents.PDF_READER", spy)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-a-secret-of-the-server")
+    answer = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("Hello")))})
+    [seen] = stored(answer)
+    assert seen.startswith("variables [") and "OPENAI_API_KEY" not in seen and "SECRET_KEY" not in seen
+
+
 def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_document_is_not_read(api_client, embedder):
     empty = {"role": "user", "content": [{"type": "text", "text": "See attached"}, {"type": "pdf_url"}]}
     system = {"role": "system", "content": document("txt_url", b64("Be brief"))}
