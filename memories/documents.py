@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 
 from mem0server.exceptions import InvalidInput
-from memories.fetching import fetchable, fetched, shown
+from memories.fetching import fetchable, fetched, http_host, shown
 
 if TYPE_CHECKING:
     from memories.services import Message
@@ -38,8 +38,8 @@ DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
-# CPU seconds a PDF may take to read (memories/pdf_reader.py, in a process of its own): a small page can hold a
-# million operations, seconds of work; past this the reading stops and the add is a 400.
+# CPU seconds a PDF may take to read (memories/pdf_reader.py, in a process of its own): a page of 16 KB can hold
+# 200,000 operations, 6 s of work; past this the reading stops and the add is a 400.
 PDF_READ_SECONDS = 10
 PDF_READER = Path(__file__).with_name("pdf_reader.py")
 # How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
@@ -55,7 +55,8 @@ def document_refusal(kind: str, url: str) -> str | None:
     if fetchable(url):
         return None
     if url[:8].lower().startswith(("http://", "https://")):
-        host = urlsplit(url).hostname or "no host"
+        if not (host := http_host(url)):
+            return "is an http(s) URL naming no host that can be read."
         return (
             f"is on {host}, a host this server does not fetch from (its operator names those in FETCH_HOSTS): send "
             "the document's content in base64 or as a data: URL instead."

@@ -16,10 +16,18 @@ from mem0server.exceptions import InvalidInput, UpstreamError
 from mem0server.text import mask_urls
 
 
+def http_host(url: str) -> str | None:
+    """The host of an http(s) URL; None for another URL, or one that names no host or cannot be read ("http://[")."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return parts.hostname if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
 def fetchable(url: str) -> bool:
     """Whether `url` is an http(s) URL on a host of FETCH_HOSTS."""
-    parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and (parts.hostname or "") in settings.FETCH_HOSTS
+    return http_host(url) in settings.FETCH_HOSTS
 
 
 def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[bytes, str]:

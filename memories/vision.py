@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from mem0server.exceptions import UpstreamError
 from memories import prompts
 from memories.configuration import server_config_current
-from memories.fetching import fetchable, fetched
+from memories.fetching import fetchable, fetched, http_host
 from memories.models import MAX_TEXT_CHARS
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def image_url(url: str) -> str | None:
     base64 alone (Mem0's Vercel AI SDK provider sends an AI SDK file part's data so) as a data URL of its type; None
     for anything else."""
     if url.lower().startswith(IMAGE_URL_PREFIXES):
-        return url
+        return url if url[:5].lower() == "data:" or http_host(url) else None
     url = "".join(url.split())
     try:
         head = base64.b64decode(url, validate=True)[:12]

@@ -134,6 +134,7 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
         (document("pdf_url", b64("Just some text")), "is not a PDF (pdf_url)"),
         (document("pdf_url", "data:application/pdf"), "is a data: URL without a comma"),
         (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
+        (document("pdf_url", "http://[broken/lease.pdf"), "is an http(s) URL naming no host that can be read."),
         ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string."),
         (document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")), "could not be read as a PDF"),
         (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text)."),

@@ -123,7 +123,15 @@ def test_a_model_that_cannot_read_images_says_so_and_nothing_is_stored(api_clien
 
 
 def test_an_image_url_of_another_shape_or_too_many_images_is_a_400_saying_what_it_takes(api_client, vision, settings):
-    for url in ("file:///etc/passwd", "bm90IGFuIGltYWdl", "iVBORw0KGgo!", 5, {"href": PIZZA}):
+    for url in (
+        "file:///etc/passwd",
+        "bm90IGFuIGltYWdl",
+        "iVBORw0KGgo!",
+        "http://[broken",
+        "https://",
+        5,
+        {"href": PIZZA},
+    ):
         refused = add(api_client, {"role": "user", "content": [{"type": "text", "text": "Hi"}, image(url)]})
         assert refused.status_code == 400, (url, refused.json())
         says = "Part 1: an image's URL (image_url.url) must be an http(s) URL, a data:image/… URL, or a PNG, JPEG"
