@@ -279,8 +279,12 @@ def granted_scope(requested: str | None, *, read_only: bool = False) -> str:
 
 
 def resource_matches(given: str, resource: str) -> bool:
-    """RFC 8707: the resource a client names is this server's MCP endpoint (a trailing slash or query aside)."""
-    a, b = urlsplit(given), urlsplit(resource)
+    """RFC 8707: the resource a client names is this server's MCP endpoint (a trailing slash or query aside); a
+    resource that is no URL ("http://[") is not."""
+    try:
+        a, b = urlsplit(given), urlsplit(resource)
+    except ValueError:
+        return False
     return (a.scheme.lower(), a.netloc.lower(), a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
 
 

@@ -229,6 +229,7 @@ def test_an_unknown_client_or_redirect_uri_is_told_to_the_person_never_sent_anyw
         ({"code_challenge_method": "plain"}, "invalid_request", "S256"),
         ({"code_challenge": "short"}, "invalid_request", "43 to 128"),
         ({"resource": "https://other.example/mcp"}, "invalid_target", "http://testserver/mcp"),
+        ({"resource": "http://[testserver/mcp"}, "invalid_target", "http://testserver/mcp"),  # no URL at all
     ],
 )
 def test_other_problems_are_shown_with_a_link_back_to_the_client_never_a_redirect(
@@ -286,6 +287,7 @@ def test_the_access_token_works_on_mcp_only(connected, member):
         ({"code_verifier": ""}, "invalid_request", "code_verifier is required"),
         ({"redirect_uri": "https://connector.example/other"}, "invalid_grant", "redirect_uri differs"),
         ({"resource": "https://other.example/mcp"}, "invalid_target", "resource must be"),
+        ({"resource": "http://[testserver/mcp"}, "invalid_target", "resource must be"),
         ({"code": "m0ac_forged"}, "invalid_grant", "Unknown authorization code"),
         ({"grant_type": "password"}, "unsupported_grant_type", "grant_type must be one of"),
     ],
