@@ -65,6 +65,7 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
     from events.tasks import run_add_event  # tasks.py calls back into this module
 
     memories_services.memories_add_check(
+        account=principal.account,
         messages=[memories_services.Message(**message) for message in payload["messages"]],
         scope=payload["scope"],
         metadata=payload.get("metadata"),

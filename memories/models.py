@@ -264,3 +264,20 @@ class SessionMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:60]}"
+
+
+class ImageDescription(models.Model):
+    """What the LLM said an image shows (memories/vision.py), kept so that an image sent again, to any process (a
+    framework re-sends its whole context each turn), is not described again and reads the same. Per account; dropped
+    IMAGE_DESCRIPTIONS_KEPT_DAYS after it was made."""
+
+    # SHA-256 of the account, the model that described the image (its address, name and detail) and the image's URL.
+    key = models.CharField(max_length=64, primary_key=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -250,12 +250,6 @@ class MessagesField(serializers.Field):
                 f"The messages hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
                 "allowed (MAX_ADD_CHARS): send them in several requests."
             )
-        images = sum(len(message.get("images", ())) for message in messages)
-        if images > settings.MAX_IMAGES_PER_ADD:
-            raise serializers.ValidationError(
-                f"The messages hold {images} images; at most {settings.MAX_IMAGES_PER_ADD} per request are described "
-                "(MAX_IMAGES_PER_ADD, one LLM call each): send them in several requests."
-            )
         documents = sum(len(message.get("documents", ())) for message in messages)
         if documents > settings.MAX_DOCUMENTS_PER_ADD:
             raise serializers.ValidationError(

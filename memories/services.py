@@ -53,7 +53,7 @@ from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.signals import history_record, memories_wiped
 from memories.temporal import named_window
 from memories.timestamps import dated_text
-from memories.vision import messages_described
+from memories.vision import images_undescribed, messages_described
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -275,14 +275,16 @@ def history_row(memory: Memory, old: str | None, new: str | None, event: str, at
 
 def memories_add_check(
     *,
+    account,
     messages: list[Message],
     scope: dict[str, str],
     metadata: dict[str, Any] | None = None,
     deduced: list[str] | None = None,
 ) -> list[Message]:
-    """InvalidInput unless an add has a message to store and a scope id, and metadata its memories keep; returns the
-    messages to store (system messages are not stored). Run by memories_add, and before an add is queued (events).
-    `deduced`: the facts stored instead of the messages, when given."""
+    """InvalidInput unless an add has a message to store and a scope id, metadata its memories keep, and at most
+    MAX_IMAGES_PER_ADD images for the model to describe (those described for the account before are not described
+    again); returns the messages to store (system messages are not stored). Run by memories_add, and before an add is
+    queued (events). `deduced`: the facts stored instead of the messages, when given."""
     metadata = clean_metadata(metadata)
     metadata_size_check(metadata)
     messages = [m for m in messages if m.role != "system" and (m.content or m.images or m.documents)]
@@ -295,6 +297,12 @@ def memories_add_check(
         metadata_copies_check(metadata, len(deduced or messages))
     if not any(scope.get(field) for field in SCOPE_FIELDS):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
+    new = 0 if deduced else images_undescribed([url for m in messages for url in m.images], account)
+    if new > settings.MAX_IMAGES_PER_ADD:
+        raise InvalidInput(
+            f"The messages hold {new} images not described before; at most {settings.MAX_IMAGES_PER_ADD} per "
+            "request are described (MAX_IMAGES_PER_ADD, one LLM call each): send them in several requests."
+        )
     for field in SCOPE_FIELDS:
         if scope.get(field) == WILDCARD:
             raise InvalidInput(f"{field}: {wildcard_refusal(field)}", field=field)
@@ -337,14 +345,14 @@ def memories_add(
     """
     from memories import inference  # it builds on the helpers below
 
-    messages = memories_add_check(messages=messages, scope=scope, metadata=metadata, deduced=deduced)
+    account = principal.account
+    messages = memories_add_check(account=account, messages=messages, scope=scope, metadata=metadata, deduced=deduced)
     # Deduced facts replace the messages: no image or document is worth reading.
     if not deduced and any(m.images or m.documents for m in messages):
         # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile), and
         # the documents' text in passages.
-        read = documents_read(messages_described(messages))
-        messages = memories_add_check(messages=read, scope=scope, metadata=metadata, deduced=deduced)
-    account = principal.account
+        read = documents_read(messages_described(messages, account))
+        messages = memories_add_check(account=account, messages=read, scope=scope, metadata=metadata, deduced=deduced)
     llm_kwargs = {
         "account": account,
         "messages": messages,

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from django.utils import timezone
 
 from mem0server.exceptions import UpstreamError
 from memories import prompts
 from memories.configuration import server_config_current
 from memories.fetching import fetchable, fetched, http_host
-from memories.models import MAX_TEXT_CHARS
+from memories.models import MAX_TEXT_CHARS, ImageDescription
 
 if TYPE_CHECKING:
     from memories.llm import LLMClient
@@ -43,11 +44,8 @@ FETCHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 RED_PIXEL = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
-# Descriptions kept per process, so an image sent again (a framework re-sends its whole context each turn) costs no
-# second call and reads the same.
-_CACHE_SIZE = 256
-_cache: OrderedDict[str, str] = OrderedDict()
-_cache_lock = threading.Lock()
+# How long a description is kept for an image sent again (a framework re-sends its whole context each turn).
+IMAGE_DESCRIPTIONS_KEPT_DAYS = 7
 
 
 def vision_client() -> LLMClient | None:
@@ -73,33 +71,52 @@ def image_url(url: str) -> str | None:
     return None
 
 
-def messages_described(messages: Sequence[Message]) -> list[Message]:
+def messages_described(messages: Sequence[Message], account) -> list[Message]:
     """The messages with each image's description on a line after their text (vision on), or their images left
-    out; a message left without text is then not stored (services.memories_add_check)."""
+    out; a message left without text is then not stored (services.memories_add_check). `account`: whose add it is
+    (the descriptions it was given before are reused)."""
     client = vision_client()
     described = []
     for message in messages:
         texts = [message.content] if message.content else []
         if client is not None:
-            texts += [_described(client, url) for url in message.images]
+            texts += [_described(client, account, url) for url in message.images]
         # A memory holds MAX_TEXT_CHARS at most: a description after a text that long is cut short.
         described.append(replace(message, content="\n".join(texts)[:MAX_TEXT_CHARS], images=()))
     return described
 
 
-def _described(client: LLMClient, url: str) -> str:
-    where = (client.endpoint.base_url, client.model, client.vision_details, url)
-    key = hashlib.sha256("\0".join(where).encode()).hexdigest()
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    text = image_description(client, _fetched(url))
-    with _cache_lock:
-        _cache[key] = text
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+def images_undescribed(urls: Sequence[str], account) -> int:
+    """How many of the images at `urls` the configured model has not described for `account` (none with vision off:
+    then no image is read)."""
+    client = vision_client()
+    if client is None or not urls:
+        return 0
+    keys = {_key(client, account, url) for url in urls}
+    return len(keys - set(ImageDescription.objects.filter(key__in=keys).values_list("key", flat=True)))
+
+
+def _key(client: LLMClient, account, url: str) -> str:
+    where = (str(account.pk if account else ""), client.endpoint.base_url, client.model, client.vision_details, url)
+    return hashlib.sha256("\0".join(where).encode()).hexdigest()
+
+
+def _described(client: LLMClient, account, url: str) -> str:
+    key = _key(client, account, url)
+    text = ImageDescription.objects.filter(key=key).values_list("text", flat=True).first()
+    if text is None:
+        text = image_description(client, _fetched(url))
+        # Two processes describing one image at once: the first one's stays.
+        ImageDescription.objects.bulk_create(
+            [ImageDescription(key=key, account=account, text=text)], ignore_conflicts=True
+        )
     return text
+
+
+def descriptions_prune() -> int:
+    """Drop the descriptions made more than IMAGE_DESCRIPTIONS_KEPT_DAYS ago; how many were dropped."""
+    made_before = timezone.now() - timedelta(days=IMAGE_DESCRIPTIONS_KEPT_DAYS)
+    return ImageDescription.objects.filter(created_at__lt=made_before).delete()[0]
 
 
 def _fetched(url: str) -> str:

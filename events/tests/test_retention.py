@@ -56,6 +56,7 @@ def test_the_prune_runs_every_hour_on_the_workers():
         ("exports.prune_exports", "35 * * * *"),
         ("events.prune_events", "41 * * * *"),
         ("profiles.prune_profile_jobs", "53 * * * *"),
+        ("memories.prune_image_descriptions", "29 * * * *"),
     }
     assert hourly <= crons
 

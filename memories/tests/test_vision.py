@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 
 from memories import vision as vision_module
 from memories.documents import DOCUMENT_TYPES
-from memories.models import Memory
+from memories.models import ImageDescription, Memory
+from memories.tasks import prune_image_descriptions
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
 from memories.tests.files import FileHost, pdf_of
-from memories.vision import RED_PIXEL
+from memories.vision import IMAGE_DESCRIPTIONS_KEPT_DAYS, RED_PIXEL
 
 PIZZA = "https://example.com/photos/veggie-pizza.jpg"
 INLINE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5"
@@ -78,6 +82,39 @@ def test_an_image_sent_again_is_not_described_again(api_client, vision):
         "Look\nA picture of veggie pizza",
         "Look again\nA picture of veggie pizza",
     }
+
+
+def test_images_described_before_are_not_described_again_nor_counted_but_another_accounts_are(
+    api_client, vision, settings, make_user
+):
+    # A framework re-sends its whole context each turn: its earlier images are described once, by whichever process
+    # got them first (kept in the database), and count no more toward MAX_IMAGES_PER_ADD.
+    settings.MAX_IMAGES_PER_ADD = 2
+    earlier = [image(f"https://example.com/frame-{n}.png") for n in range(2)]
+    assert len(stored(add(api_client, {"role": "user", "content": earlier}))) == 1
+    again = earlier + [image("https://example.com/frame-2.png"), image("https://example.com/frame-3.png")]
+    [memory] = stored(add(api_client, {"role": "user", "content": again}))
+    assert memory.splitlines() == [f"A picture of frame {n}" for n in range(4)]
+    assert len(vision.chat_calls("describe")) == 4
+    more = again + [image(f"https://example.com/frame-{n}.png") for n in (4, 5, 6)]
+    refused = add(api_client, {"role": "user", "content": more})
+    assert refused.status_code == 400, refused.json()
+    assert "hold 3 images not described before; at most 2" in refused.json()["detail"]
+    # Another account's same image is described for it: no account learns what another one sent.
+    bob = APIClient()
+    bob.force_authenticate(make_user("bob@example.com"))
+    assert stored(add(bob, {"role": "user", "content": earlier[0]})) == ["A picture of frame 0"]
+    assert len(vision.chat_calls("describe")) == 5
+    # Kept IMAGE_DESCRIPTIONS_KEPT_DAYS: the hourly prune drops older ones.
+    old = timezone.now() - timedelta(days=IMAGE_DESCRIPTIONS_KEPT_DAYS, minutes=1)
+    ImageDescription.objects.filter(text="A picture of frame 1").update(created_at=old)
+    prune_image_descriptions(timestamp=0)
+    assert sorted(ImageDescription.objects.values_list("text", flat=True)) == [
+        "A picture of frame 0",
+        "A picture of frame 0",
+        "A picture of frame 2",
+        "A picture of frame 3",
+    ]
 
 
 def test_with_vision_off_images_are_left_out_and_no_model_is_asked(api_client, llm):
