@@ -6,8 +6,8 @@ URL on a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A
 server fetches nothing its operator did not name. A text document is read as UTF-8, a PDF's text by pypdf in a
 process of its own (memories/pdf_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows
 its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each,
-or what facts are drawn from. An embedding reads a text's start only
-(all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one memory would be found by its first page.
+or what facts are drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a
+whole document as one memory would be found by its first page.
 """
 
 from __future__ import annotations
@@ -166,14 +166,15 @@ def _pdf_text(content: bytes, named: str, budget: int) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"{PDF_READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
     read = json.loads(done.stdout)
-    refusals = {
-        "locked": f"{named} is a PDF locked by a password.",
-        "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
-        "too_long": _too_long(named),
-        "unreadable": f"{named} could not be read as a PDF ({read.get('why')}).",
-    }
     if "error" in read:
-        raise InvalidInput(refusals[read["error"]])
+        raise InvalidInput(
+            {
+                "locked": f"{named} is a PDF locked by a password.",
+                "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
+                "too_long": _too_long(named),
+                "unreadable": f"{named} could not be read as a PDF ({read.get('why')}).",
+            }[read["error"]]
+        )
     return "\n\n".join(page for page in read["pages"] if page)
 
 

@@ -4,12 +4,14 @@ in passages, with the real database and local embedder; with inference, the scri
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfWriter
 
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
@@ -152,6 +154,21 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
         refused = add(api_client, hello, {"role": "user", "content": document(kind, b64(content))})
         assert refused.status_code == 400 and "MAX_ADD_CHARS" in refused.json()["detail"], refused.json()
     assert Memory.objects.count() == 0
+
+
+def test_a_locked_pdf_and_one_with_too_many_pages_are_refused_saying_so(api_client, embedder, monkeypatch):
+    writer = PdfWriter(clone_from=io.BytesIO(pdf_of("The safe's code is 1234")))
+    writer.encrypt(user_password="secret", algorithm="AES-128")
+    locked = io.BytesIO()
+    writer.write(locked)
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(locked.getvalue()))})
+    assert refused.status_code == 400 and "is a PDF locked by a password." in refused.json()["detail"]
+    monkeypatch.setattr("memories.documents.PDF_MAX_PAGES", 2)
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("One", "Two", "Three")))})
+    assert refused.status_code == 400 and "has 3 pages; at most 2 are read" in refused.json()["detail"]
+    assert stored(add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("One", "Two")))})) == [
+        "One\n\nTwo"
+    ]
 
 
 def test_a_pdf_that_takes_long_to_read_is_stopped_and_refused(api_client, embedder, monkeypatch):
