@@ -14,6 +14,7 @@ n, "why": "…"}.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -27,7 +28,8 @@ def main() -> None:
     seconds, most_characters, most_pages, niceness = (int(arg) for arg in sys.argv[1:5])
     os.nice(niceness)  # the server's requests first: a core busy reading a PDF yields to them
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     print(json.dumps(_read(sys.stdin.buffer.read(), most_characters, most_pages)))
 
 
