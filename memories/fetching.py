@@ -33,11 +33,17 @@ def fetchable(url: str) -> bool:
 def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[bytes, str]:
     """The body a host of FETCH_HOSTS answers for `url` (200 only) and its content type (lower case, no
     parameters). A 400 naming `what` ("image", "document") when the host answers otherwise, sends a type not starting
-    with `expect` ("image/": read no further), or sends more than `max_bytes`."""
+    with `expect` ("image/": read no further), or sends more than `max_bytes`; a 502 when it answers 5xx, a 504 when
+    it does not answer in time."""
     try:
         with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as response:
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
             status = response.status_code
+            if status >= 500:  # the host's own trouble, maybe passing: a 502 (a queued add is tried again)
+                raise UpstreamError(
+                    f"The {what} {shown(url)} could not be fetched: its host answered {status}.",
+                    code="provider_unavailable",
+                )
             if status != 200 or not kind.startswith(expect):
                 said = f"answered {status}" if status != 200 else f"sent {kind or 'no type'}"
                 raise InvalidInput(f"The {what} {shown(url)} could not be read: its host {said}, not {_a(what)}.")

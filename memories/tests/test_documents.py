@@ -95,6 +95,7 @@ def document_host():
         "/photo.jpg": (200, "image/jpeg", b"\xff\xd8\xff\xe0 not text"),
         "/moved.pdf": (302, "application/pdf", b""),
         "/big.txt": (200, "text/plain", b"x" * 100),
+        "/busy.txt": (503, "text/plain", b"try later"),
     }
     with FileHost(files) as url:
         yield url
@@ -125,6 +126,9 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
         refused = add(api_client, {"role": "user", "content": document(kind, document_host + path)})
         assert refused.status_code == 400 and says in refused.json()["detail"], (path, refused.json())
         assert document_host + path in refused.json()["detail"]
+    # The host's own trouble is the server's to report (a 502: a queued add is tried again), not the caller's.
+    busy = add(api_client, {"role": "user", "content": document("txt_url", f"{document_host}/busy.txt")})
+    assert busy.status_code == 502 and "its host answered 503" in busy.json()["detail"], busy.json()
     assert Memory.objects.count() == 2
 
 
