@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pypdf import PdfWriter
 
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
+from memories.tests.adds import add, stored
 from memories.tests.files import FileHost, pdf_busy, pdf_of
 
 # A boat's logbook: the fact asked for sits in its fourth paragraph, far past what an embedding reads of one text.
@@ -36,16 +36,6 @@ def b64(data: bytes | str) -> str:
 
 def document(kind: str, url: str) -> dict:
     return {"type": kind, kind: {"url": url}}
-
-
-def add(client, *messages: dict, **body):
-    body = {"messages": list(messages), "user_id": "alice", "infer": False, **body}
-    return client.post("/memories", json.dumps(body), content_type="application/json")
-
-
-def stored(response) -> list[str]:
-    assert response.status_code == 200, response.json()
-    return [r["memory"] for r in response.json()["results"]]
 
 
 def search(client, query: str) -> list[str]:

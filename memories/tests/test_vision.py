@@ -4,7 +4,6 @@ against the local OpenAI-wire server, with the real database and local embedder.
 from __future__ import annotations
 
 import base64
-import json
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from memories import vision as vision_module
 from memories.documents import DOCUMENT_TYPES
 from memories.models import ImageDescription, Memory
 from memories.tasks import prune_image_descriptions
+from memories.tests.adds import add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
 from memories.tests.files import FileHost, pdf_of
@@ -29,16 +29,6 @@ INLINE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAA
 
 def image(url: str) -> dict:
     return {"type": "image_url", "image_url": {"url": url}}
-
-
-def add(client, *messages: dict, **body):
-    body = {"messages": list(messages), "user_id": "alice", "infer": False, **body}
-    return client.post("/memories", json.dumps(body), content_type="application/json")
-
-
-def stored(response) -> list[str]:
-    assert response.status_code == 200, response.json()
-    return [r["memory"] for r in response.json()["results"]]
 
 
 @pytest.fixture
