@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from memories.services import Message
 
 DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
+# Content parts of an LLM's context that carry a file: OpenAI's {"type": "file", "file": {"file_data": <a data URL>,
+# "filename"}}, and Pipecat's {"type": "file_base64", "file": {"file_data", "filename", "mime_type"}} and {"type":
+# "file_url", "file": {"url", "filename", "mime_type"}}. Read as documents when they are PDFs or text.
+FILE_TYPES = ("file", "file_base64", "file_url")
+_READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown")
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
@@ -47,6 +52,25 @@ PDF_READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
 DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def file_document(part: dict) -> dict[str, str] | None:
+    """A file part (FILE_TYPES) as a document, its name kept for what a refusal says, when its media type or name
+    says it is a PDF or text; else None: left out, as other parts are (an OpenAI file_id names nothing this server
+    can read, and an LLM's context may hold files of any kind)."""
+    file = part.get("file")
+    url = (file.get("file_data") or file.get("url")) if isinstance(file, dict) else None
+    if not isinstance(url, str) or not url:
+        return None
+    name = file.get("filename") if isinstance(file.get("filename"), str) else ""
+    kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
+    if not kind and url[:5].lower() == "data:":
+        kind = url[5:].split(",", 1)[0].split(";", 1)[0]
+    kind = kind.strip().lower()
+    pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
+    if pdf or kind.startswith("text/") or name.lower().endswith(_READABLE_NAMES):
+        return {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
+    return None
 
 
 def document_refusal(kind: str, url: str) -> str | None:
@@ -91,7 +115,7 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
     if _is_pdf(content):
         return None
     if kind == "pdf_url":
-        return "is not a PDF (pdf_url): it does not start as one."
+        return "is not a PDF: it does not start as one."
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:

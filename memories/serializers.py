@@ -18,7 +18,7 @@ from mem0server.serializers import (
     StrictCharField,
     unknown_params_refuse,
 )
-from memories.documents import DOCUMENT_TYPES, document_refusal
+from memories.documents import DOCUMENT_TYPES, FILE_TYPES, document_refusal, file_document
 from memories.filters import (
     DOT_SEGMENTS,
     SEARCH_SCOPE_HELP,
@@ -97,18 +97,19 @@ class MessageContentField(serializers.Field):
     """A message's text, images and documents: a string, or OpenAI's content parts (`[{"type": "text", "text": …},
     {"type": "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as
     Mem0 reads them; gives (text or None, image URLs, documents). No content (null or missing: an assistant message
-    carrying only its tool calls, often "" instead) gives no text; other parts (a file) are left out. Frameworks send
+    carrying only its tool calls, often "" instead) gives no text; other parts (audio) are left out. Frameworks send
     their LLM's context as it is. Images are read only with vision on (memories/vision.py); an image part without a
     URL (Mem0's Vercel AI SDK provider sends `image_url: {}` for the SDK's image parts) has nothing to describe and is
-    left out. Documents (Mem0's txt_url, mdx_url and pdf_url parts) are read (memories/documents.py); their content
-    is checked here, so an add that could not be read is refused before it is queued."""
+    left out. Documents (Mem0's txt_url, mdx_url and pdf_url parts, and the files of an LLM's context that are PDFs or
+    text) are read (memories/documents.py); their content is checked here, so an add that could not be read is
+    refused before it is queued."""
 
     default_error_messages = {
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
         "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL, a data:image/… URL, or a "
         "PNG, JPEG, GIF or WebP image's content in base64; the model's provider fetches or reads it.",
-        "document": "Part {index}: a document ({kind}.url) {refusal}",
+        "document": "Part {index}: a document ({where}) {refusal}",
     }
 
     def __init__(self, **kwargs):
@@ -134,6 +135,11 @@ class MessageContentField(serializers.Field):
                     images += self._url(part, index, "image")
                 elif part["type"] in DOCUMENT_TYPES:
                     documents += [{"type": part["type"], "url": url} for url in self._url(part, index, "document")]
+                elif part["type"] in FILE_TYPES and (document := file_document(part)):
+                    refusal = document_refusal(document["type"], document["url"])
+                    if refusal:
+                        self.fail("document", index=index, where=document["name"], refusal=refusal)
+                    documents.append(document)
             data = " ".join(texts)
         elif not isinstance(data, str):
             self.fail("invalid")
@@ -153,7 +159,7 @@ class MessageContentField(serializers.Field):
         if what == "document":
             refusal = document_refusal(kind, url) if isinstance(url, str) else "must be a string."
             if refusal:
-                self.fail("document", index=index, kind=kind, refusal=refusal)
+                self.fail("document", index=index, where=f"{kind}.url", refusal=refusal)
         return [url]
 
     def to_representation(self, value):

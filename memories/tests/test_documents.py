@@ -127,7 +127,7 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
     for part, says in [
         (document("txt_url", "not base64 at all!"), "must be the document's content in base64, a data: URL"),
         (document("txt_url", b64(b"\xff\xfe\x00broken")), "Part 0: a document (txt_url.url) is neither UTF-8 text"),
-        (document("pdf_url", b64("Just some text")), "is not a PDF (pdf_url)"),
+        (document("pdf_url", b64("Just some text")), "is not a PDF: it does not start as one"),
         (document("pdf_url", "data:application/pdf"), "is a data: URL without a comma"),
         (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
         (document("pdf_url", "http://[broken/lease.pdf"), "is an http(s) URL naming no host that can be read."),
@@ -188,6 +188,32 @@ def test_the_pdf_reader_runs_without_the_servers_environment(api_client, embedde
     answer = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("Hello")))})
     [seen] = stored(answer)
     assert seen.startswith("variables [") and "OPENAI_API_KEY" not in seen and "SECRET_KEY" not in seen
+
+
+def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_out_otherwise(
+    api_client, embedder, document_host, settings
+):
+    # As OpenAI's chat format and Pipecat's context carry files; frameworks send their context as it is.
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    lease = f"data:application/pdf;base64,{b64(pdf_of('The lease ends in June 2027'))}"
+    parts = [
+        {"type": "text", "text": "Here are my papers"},
+        {"type": "file", "file": {"file_data": lease, "filename": "lease.pdf"}},  # OpenAI
+        {"type": "file_base64", "file": {"file_data": f"data:text/markdown;base64,{b64('# Garden')}", "filename": ""}},
+        {"type": "file_url", "file": {"url": f"{document_host}/notes.txt", "mime_type": "text/plain"}},  # Pipecat
+        {"type": "file", "file": {"file_id": "file-abc123"}},  # uploaded to OpenAI: nothing here to read
+        {"type": "file_base64", "file": {"file_data": f"data:audio/wav;base64,{b64(b'RIFF....WAVE')}"}},
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "Here are my papers",
+        "The lease ends in June 2027",
+        "# Garden",
+        "Bought a kayak in May",
+    ]
+    broken = {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{b64('not a pdf')}"}}
+    refused = add(api_client, {"role": "user", "content": [broken]})
+    assert refused.status_code == 400
+    assert "Part 0: a document (in a file part) is not a PDF: it does not start as one." in refused.json()["detail"]
 
 
 def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_document_is_not_read(api_client, embedder):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from memories import vision as vision_module
-from memories.documents import DOCUMENT_TYPES
+from memories.documents import DOCUMENT_TYPES, FILE_TYPES
 from memories.models import ImageDescription, Memory
 from memories.tasks import prune_image_descriptions
 from memories.tests.adds import add, stored
@@ -269,6 +269,19 @@ PARTS = st.one_of(
             ),
             st.builds(lambda data: base64.b64encode(data).decode(), st.binary(max_size=20)),
         ),
+    ),
+    # Files as LLM contexts carry them (OpenAI's, Pipecat's): read when a PDF or text, else left out.
+    st.builds(
+        lambda kind, key, data, mime: {"type": kind, "file": {key: data, "mime_type": mime}},
+        st.sampled_from(FILE_TYPES),
+        st.sampled_from(["file_data", "url", "file_id"]),
+        st.one_of(
+            URLS,
+            st.builds(
+                lambda data: f"data:application/pdf;base64,{base64.b64encode(data).decode()}", st.binary(max_size=20)
+            ),
+        ),
+        st.sampled_from(["application/pdf", "text/plain", "audio/wav", "", None]),
     ),
     st.just({"image_url": {"url": PIZZA}}),  # no type
 )
