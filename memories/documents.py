@@ -56,12 +56,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def file_document(part: dict) -> dict[str, str] | None:
     """A file part (FILE_TYPES) as a document, its name kept for what a refusal says, when its media type or name
-    says it is a PDF or text; else None: left out, as other parts are (an OpenAI file_id names nothing this server
-    can read, and an LLM's context may hold files of any kind)."""
+    says it is a PDF or text, and it is inline or on a host of FETCH_HOSTS; else None: left out, as other parts are
+    (an OpenAI file_id names nothing this server can read, and an LLM's context may hold files of any kind, which a
+    framework re-sends with each turn: refusing them would refuse every later add of the conversation)."""
     file = part.get("file")
     url = (file.get("file_data") or file.get("url")) if isinstance(file, dict) else None
-    if not isinstance(url, str) or not url:
-        return None
+    if not isinstance(url, str) or not url or (http_host(url) and not fetchable(url)):
+        return None  # a URL on a host this server does not fetch from is the context's LLM's to read, not ours
     name = file.get("filename") if isinstance(file.get("filename"), str) else ""
     kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
     if not kind and url[:5].lower() == "data:":

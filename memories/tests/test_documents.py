@@ -202,6 +202,7 @@ def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_o
         {"type": "file_base64", "file": {"file_data": f"data:text/markdown;base64,{b64('# Garden')}", "filename": ""}},
         {"type": "file_url", "file": {"url": f"{document_host}/notes.txt", "mime_type": "text/plain"}},  # Pipecat
         {"type": "file", "file": {"file_id": "file-abc123"}},  # uploaded to OpenAI: nothing here to read
+        {"type": "file_url", "file": {"url": "https://papers.example/cv.pdf", "mime_type": "application/pdf"}},
         {"type": "file_base64", "file": {"file_data": f"data:audio/wav;base64,{b64(b'RIFF....WAVE')}"}},
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
