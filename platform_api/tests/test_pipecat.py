@@ -116,3 +116,15 @@ def test_with_an_llm_each_turn_is_extracted_from_once(live_server, admin_key, em
         "Lives in Lisbon",
         "Plays the cello",
     ]
+
+
+def test_a_file_in_pipecats_context_is_remembered_by_its_text(live_server, admin_key, embedder, worker):
+    owner, report = run_pipecat("file", live_server.url)
+    # Its message's text, and the file's text (Pipecat's file_base64 part) after it; then the turn.
+    assert report["first"]["stored"] == [
+        ["Garden notes\n\nThe tomatoes go in the south bed.", "My notes", "Where do the tomatoes go?"]
+    ]
+    # A new conversation: the LLM is handed it (the service lists memories one per paragraph: this one holds two).
+    [context] = report["second"]["contexts"]
+    [recall] = [m["content"] for m in context if m["role"] == "developer"]
+    assert recall.startswith(RECALL) and "Garden notes\n\nThe tomatoes go in the south bed." in recall

@@ -20,6 +20,7 @@ as an assistant message with `tool_calls` and no content; then a turn to remembe
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -130,6 +131,18 @@ async def main(part: str, wait_seconds: float) -> dict:
             ["What is the weather in Lisbon today?", "I moved to Lisbon last spring"], wait_seconds
         )
         second = await conversation(["Where do I live now?"], wait_seconds)
+    elif part == "file":
+        # A file in the context, as Pipecat's own helper makes it (a file_base64 part), and the turn after it.
+        notes = base64.b64encode(b"Garden notes\n\nThe tomatoes go in the south bed.").decode()
+        shared = await LLMContext.create_file_message(
+            type="base64",
+            format="text/plain",
+            file=f"data:text/plain;base64,{notes}",
+            name="garden.txt",
+            text="My notes",
+        )
+        first = await conversation(["Where do the tomatoes go?"], wait_seconds, history=(shared,))
+        second = await conversation(["What did I plant in the south bed?"], wait_seconds)
     else:
         first = await conversation(["My sister Ana visits every August"], wait_seconds, history=EARLIER)
         second = await conversation(["When does Ana come to visit?"], wait_seconds)
