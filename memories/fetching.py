@@ -1,4 +1,5 @@
-"""What the server fetches itself: an http(s) URL on a host the operator named in FETCH_HOSTS, and no other.
+"""What the server fetches itself: an http(s) URL on a host the operator named in FETCH_HOSTS, and no other (with
+"*" there, any host at a public address).
 
 An add's images on those hosts are handed to the model as the picture (memories/vision.py), its documents there are
 read (memories/documents.py). No redirect is followed (it could lead anywhere), an answer is read up to a bound, and
@@ -7,6 +8,7 @@ a host that does not answer in FETCH_TIMEOUT seconds is a 504 (the worker tries 
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +16,14 @@ from django.conf import settings
 
 from mem0server.exceptions import InvalidInput, UpstreamError
 from mem0server.text import mask_urls
+from webhooks.delivery import open_checked
+from webhooks.targets import TargetRefused, TargetUnresolved, url_resolve
+
+# In FETCH_HOSTS: any host at a public address is fetched (hosts at others only when named).
+ANY_HOST = "*"
+PRIVATE_ADVICE = (
+    "with FETCH_HOSTS=* only public addresses are fetched: name a private host in FETCH_HOSTS to fetch from it."
+)
 
 
 def http_host(url: str) -> str | None:
@@ -26,8 +36,29 @@ def http_host(url: str) -> str | None:
 
 
 def fetchable(url: str) -> bool:
-    """Whether `url` is an http(s) URL on a host of FETCH_HOSTS."""
-    return http_host(url) in settings.FETCH_HOSTS
+    """Whether `url` is an http(s) URL on a host of FETCH_HOSTS (any host, with "*" there: a public one is fetched)."""
+    host = http_host(url)
+    return host is not None and (host in settings.FETCH_HOSTS or ANY_HOST in settings.FETCH_HOSTS)
+
+
+@contextlib.contextmanager
+def _opened(url: str, what: str):
+    """The streamed answer to GET `url`: a host named in FETCH_HOSTS as the operator named it; any other (FETCH_HOSTS
+    has "*") only at a public address, checked and then dialled (webhooks.targets: a name that resolves elsewhere
+    later gains nothing)."""
+    if http_host(url) in settings.FETCH_HOSTS:
+        with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as answer:
+            yield answer
+        return
+    try:
+        target = url_resolve(url, allow_private=False, advice=PRIVATE_ADVICE)
+    except TargetUnresolved as exc:
+        message = f"The {what} {shown(url)} could not be fetched: {exc}"
+        raise UpstreamError(message, code="provider_unavailable") from None
+    except TargetRefused as exc:
+        raise InvalidInput(f"The {what} {shown(url)} is not fetched: {exc}") from None
+    with open_checked(target, "GET", headers={}, content=None, timeout=settings.FETCH_TIMEOUT) as answer:
+        yield answer
 
 
 def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[bytes, str]:
@@ -36,7 +67,7 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[b
     with `expect` ("image/": read no further), or sends more than `max_bytes`; a 502 when it answers 5xx, a 504 when
     it does not answer in time."""
     try:
-        with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as response:
+        with _opened(url, what) as response:
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
             status = response.status_code
             if status >= 500:  # the host's own trouble, maybe passing: a 502 (a queued add is tried again)

@@ -13,6 +13,7 @@ from django.conf import settings
 
 SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+WEBHOOK_ADVICE = "webhooks go to public addresses only (set WEBHOOK_ALLOW_PRIVATE=true to allow private ones)."
 # In the order they are named in a refusal: the most telling first.
 _REFUSED_KINDS = (
     ("is_unspecified", "unspecified"),
@@ -91,11 +92,12 @@ def url_parts(url: str) -> tuple[SplitResult, str, int]:
     return parts._replace(scheme=parts.scheme.lower()), parts.hostname, port or DEFAULT_PORTS[parts.scheme.lower()]
 
 
-def url_resolve(url: str) -> Target:
+def url_resolve(url: str, *, allow_private: bool | None = None, advice: str = WEBHOOK_ADVICE) -> Target:
     """The URL checked and resolved to the address a delivery connects to; TargetRefused otherwise.
 
     Every address the host resolves to must be allowed (not just the first), so a name that mixes a public and
-    a private address is refused rather than reached by chance.
+    a private address is refused rather than reached by chance. `allow_private`: WEBHOOK_ALLOW_PRIVATE unless given;
+    `advice`: what a refusal of a private address tells to do.
     """
     parts, host, port = url_parts(url)
     try:
@@ -105,13 +107,10 @@ def url_resolve(url: str) -> Target:
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise TargetUnresolved(f"url host {host!r} does not resolve.")
-    if not settings.WEBHOOK_ALLOW_PRIVATE:
+    if not (settings.WEBHOOK_ALLOW_PRIVATE if allow_private is None else allow_private):
         for address in addresses:
             if kind := address_refusal(address):
-                raise TargetRefused(
-                    f"url host {host!r} resolves to {address}, a {kind} address; webhooks go to public addresses "
-                    "only (set WEBHOOK_ALLOW_PRIVATE=true to allow private ones)."
-                )
+                raise TargetRefused(f"url host {host!r} resolves to {address}, a {kind} address; {advice}")
     return Target(parts=parts, host=host, port=port, address=addresses[0])
 
 

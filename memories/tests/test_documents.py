@@ -122,6 +122,21 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     assert Memory.objects.count() == 2
 
 
+def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
+    api_client, embedder, document_host, settings, monkeypatch
+):
+    # FETCH_HOSTS=*: Mem0's docs send documents by their public URLs. This host is on loopback, so refused...
+    settings.FETCH_HOSTS = ["*"]
+    notes = document("txt_url", f"{document_host}/notes.txt")
+    refused = add(api_client, {"role": "user", "content": notes})
+    assert refused.status_code == 400, refused.json()
+    says = "resolves to 127.0.0.1, a loopback address; with FETCH_HOSTS=* only public addresses are fetched"
+    assert says in refused.json()["detail"]
+    # ...until its address counts as public: then it is fetched at the address checked.
+    monkeypatch.setattr("webhooks.targets.address_refusal", lambda address: None)
+    assert stored(add(api_client, {"role": "user", "content": notes})) == ["Bought a kayak in May"]
+
+
 def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_stored(api_client, embedder, settings):
     hello = {"role": "user", "content": "Hello"}
     for part, says in [
