@@ -54,11 +54,11 @@ DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def file_document(part: dict) -> dict[str, str] | None:
-    """A file part (FILE_TYPES) as a document, its name kept for what a refusal says, when its media type or name
-    says it is a PDF or text, and it is inline or on a host of FETCH_HOSTS; else None: left out, as other parts are
-    (an OpenAI file_id names nothing this server can read, and an LLM's context may hold files of any kind, which a
-    framework re-sends with each turn: refusing them would refuse every later add of the conversation)."""
+def file_document(part: dict) -> dict | None:
+    """A file part (FILE_TYPES) as a document when its media type or name says it is a PDF or text, and it is inline
+    or on a host of FETCH_HOSTS; else None: left out, as other parts are (an OpenAI file_id names nothing this server
+    can read, and an LLM's context may hold files of any kind, which a framework re-sends with each turn: refusing
+    them would refuse every later add of the conversation). Optional: one that cannot be read is left out too."""
     file = part.get("file")
     url = (file.get("file_data") or file.get("url")) if isinstance(file, dict) else None
     if not isinstance(url, str) or not url or (http_host(url) and not fetchable(url)):
@@ -69,9 +69,10 @@ def file_document(part: dict) -> dict[str, str] | None:
         kind = url[5:].split(",", 1)[0].split(";", 1)[0]
     kind = kind.strip().lower()
     pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
-    if pdf or kind.startswith("text/") or name.lower().endswith(_READABLE_NAMES):
-        return {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
-    return None
+    if not (pdf or kind.startswith("text/") or name.lower().endswith(_READABLE_NAMES)):
+        return None
+    document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
+    return None if document_refusal(document["type"], url) else document | {"optional": True}
 
 
 def document_refusal(kind: str, url: str) -> str | None:
@@ -124,7 +125,7 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
     return None
 
 
-def document_uploaded(content: bytes, name: str) -> dict[str, str]:
+def document_uploaded(content: bytes, name: str) -> dict:
     """A file (the dashboard's upload) as a document: its content in base64 and its name (which its refusals show);
     a PDF or UTF-8 text, whatever its name says."""
     return {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
@@ -139,14 +140,19 @@ def documents_read(messages: Sequence[Message]) -> list[Message]:
         if message.content or not message.documents:
             read.append(replace(message, documents=()))
         for document in message.documents:
-            text = document_text(document, budget)
+            try:
+                text = document_text(document, budget)
+            except InvalidInput:
+                if not document.get("optional"):
+                    raise
+                continue  # a file of an LLM's context that cannot be read is left out (file_document)
             budget -= len(text)
             passages = document_passages(text)
             read += [replace(message, content=passage, documents=()) for passage in passages]
     return read
 
 
-def document_text(document: dict[str, str], budget: int) -> str:
+def document_text(document: dict, budget: int) -> str:
     """A document's text (at most `budget` characters, else a 400 saying so)."""
     kind, url = document["type"], document["url"]
     if fetchable(url):

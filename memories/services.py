@@ -68,8 +68,9 @@ class Message:
     name: str | None = None
     # The URLs of the images it carries (memories/vision.py): described after its text, or left out.
     images: Sequence[str] = ()
-    # The documents it carries ({"type": "pdf_url", "url": …, "name"?}, memories/documents.py): their text follows it.
-    documents: Sequence[dict[str, str]] = ()
+    # The documents it carries ({"type": "pdf_url", "url": …, "name"?, "optional"?}, memories/documents.py): their
+    # text follows it.
+    documents: Sequence[dict] = ()
 
 
 def text_hash(text: str) -> str:
