@@ -188,8 +188,8 @@ if not 0 < LLM_TIMEOUT <= 600:
 LLM_VISION = env_bool("LLM_VISION")
 # Hosts whose URLs the server fetches itself (memories/fetching.py): images, handed to the model as the picture (a
 # model server that reads only that, as Ollama's), and documents, whose text it reads. Empty: an image URL goes to the
-# model as it is (its server fetches it), a document by URL is refused. LLM_VISION_FETCH_HOSTS, its former name, is
-# read too.
+# model as it is (its server fetches it), a document by URL is refused. "*": any host at a public address.
+# LLM_VISION_FETCH_HOSTS, its former name, is read too.
 FETCH_HOSTS = [host.lower() for host in env_list("FETCH_HOSTS", "") + env_list("LLM_VISION_FETCH_HOSTS", "")]
 # Seconds to wait for one of those hosts' answers.
 FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 10.0, low=0.1, high=600)
@@ -241,7 +241,7 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, low=1)
 # took as long as 100 of 2,000).
 MAX_MESSAGES_PER_ADD = env_int("MAX_MESSAGES_PER_ADD", 1_000, low=1)
 MAX_ADD_CHARS = env_int("MAX_ADD_CHARS", 200_000, low=1)
-# Images one add may carry (each is one LLM call when LLM_VISION is on; one sent again in the same process is not).
+# Images one add may carry (each is one LLM call when LLM_VISION is on; one described before for the account is not).
 MAX_IMAGES_PER_ADD = env_int("MAX_IMAGES_PER_ADD", 10, low=1)
 # Documents one add may carry (txt_url, mdx_url and pdf_url parts, memories/documents.py): each is read, a PDF's pages
 # one by one, by the process that stores the add.
