@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
 from django.utils import timezone
 
 from mem0server.exceptions import UpstreamError
@@ -44,8 +45,10 @@ FETCHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 RED_PIXEL = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
-# How long a description is kept for an image sent again (a framework re-sends its whole context each turn).
+# How long a description is kept for an image sent again (a framework re-sends its whole context each turn), and,
+# for an image at an http(s) URL (whose content may change), how long it is used.
 IMAGE_DESCRIPTIONS_KEPT_DAYS = 7
+URL_DESCRIPTION_HOURS = 1
 
 
 def vision_client() -> LLMClient | None:
@@ -92,8 +95,8 @@ def images_undescribed(urls: Sequence[str], account) -> int:
     client = vision_client()
     if client is None or not urls:
         return 0
-    keys = {_key(client, account, url) for url in urls}
-    return len(keys - set(ImageDescription.objects.filter(key__in=keys).values_list("key", flat=True)))
+    described = _descriptions(client, account, urls).values_list("key", flat=True)
+    return len({_key(client, account, url) for url in urls} - set(described))
 
 
 def _key(client: LLMClient, account, url: str) -> str:
@@ -101,14 +104,22 @@ def _key(client: LLMClient, account, url: str) -> str:
     return hashlib.sha256("\0".join(where).encode()).hexdigest()
 
 
+def _descriptions(client: LLMClient, account, urls: Sequence[str]):
+    """The kept descriptions of these images that still hold: an image given as itself (a data URL) is described for
+    good, one at an http(s) URL for URL_DESCRIPTION_HOURS (what a URL serves may change: a camera's latest frame)."""
+    recent = timezone.now() - timedelta(hours=URL_DESCRIPTION_HOURS)
+    pictures = [_key(client, account, url) for url in urls if url[:5].lower() == "data:"]
+    addresses = [_key(client, account, url) for url in urls if url[:5].lower() != "data:"]
+    return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
+
+
 def _described(client: LLMClient, account, url: str) -> str:
-    key = _key(client, account, url)
-    text = ImageDescription.objects.filter(key=key).values_list("text", flat=True).first()
+    text = _descriptions(client, account, [url]).values_list("text", flat=True).first()
     if text is None:
         text = image_description(client, _fetched(url))
-        # Two processes describing one image at once: the first one's stays.
-        ImageDescription.objects.bulk_create(
-            [ImageDescription(key=key, account=account, text=text)], ignore_conflicts=True
+        # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
+        ImageDescription.objects.update_or_create(
+            key=_key(client, account, url), defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
     return text
 

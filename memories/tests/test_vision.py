@@ -95,15 +95,28 @@ def test_images_described_before_are_not_described_again_nor_counted_but_another
     bob.force_authenticate(make_user("bob@example.com"))
     assert stored(add(bob, {"role": "user", "content": earlier[0]})) == ["A picture of frame 0"]
     assert len(vision.chat_calls("describe")) == 5
+    # What a URL serves may change (a camera's latest frame): its description is used for an hour; a picture sent as
+    # itself (a data URL) is that picture for good.
+    assert stored(add(api_client, {"role": "user", "content": image(INLINE)})) == ["A picture sent inline"]
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    ImageDescription.objects.filter(text__in=["A picture of frame 2", "A picture sent inline"]).update(
+        created_at=two_hours_ago
+    )
+    vision.describe = lambda url: "A newer frame" if url.endswith("frame-2.png") else "Described again"
+    assert stored(add(api_client, {"role": "user", "content": [again[2], image(INLINE)]})) == [
+        "A newer frame\nA picture sent inline"
+    ]
+    assert len(vision.chat_calls("describe")) == 7
     # Kept IMAGE_DESCRIPTIONS_KEPT_DAYS: the hourly prune drops older ones.
     old = timezone.now() - timedelta(days=IMAGE_DESCRIPTIONS_KEPT_DAYS, minutes=1)
     ImageDescription.objects.filter(text="A picture of frame 1").update(created_at=old)
     prune_image_descriptions(timestamp=0)
     assert sorted(ImageDescription.objects.values_list("text", flat=True)) == [
+        "A newer frame",
         "A picture of frame 0",
         "A picture of frame 0",
-        "A picture of frame 2",
         "A picture of frame 3",
+        "A picture sent inline",
     ]
 
 
