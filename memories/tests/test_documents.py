@@ -130,7 +130,7 @@ def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
     notes = document("txt_url", f"{document_host}/notes.txt")
     refused = add(api_client, {"role": "user", "content": notes})
     assert refused.status_code == 400, refused.json()
-    says = "resolves to 127.0.0.1, a loopback address; with FETCH_HOSTS=* only public addresses are fetched"
+    says = "is not fetched: its host '127.0.0.1' resolves to 127.0.0.1, a loopback address; with FETCH_HOSTS=* only"
     assert says in refused.json()["detail"]
     # ...until its address counts as public: then it is fetched at the address checked.
     monkeypatch.setattr("webhooks.targets.address_refusal", lambda address: None)
