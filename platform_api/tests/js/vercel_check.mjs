@@ -10,40 +10,39 @@ import { generateText } from "ai";
 const config = { host: process.env.MEM0_HOST, mem0ApiKey: process.env.MEM0_API_KEY, user_id: "vercel-user" };
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
-if (process.argv[2] === "vision") {
-  // Images as the AI SDK's file parts (an image mediaType), by URL and in base64 (PNG_BASE64): the provider sends each
-  // as image_url content, which the server's LLM describes when vision is on. The add is queued: search until the
-  // worker has stored it.
-  const seen = {};
-  const photo = new URL("https://example.com/pets/luna-on-the-beach.png");
-  const inline = { type: "file", mediaType: "image/png", data: process.env.PNG_BASE64 };
-  seen.added = await addMemories(
-    [{ role: "user", content: [{ type: "text", text: "This is my dog Luna" }, { type: "file", mediaType: "image/png", data: photo }, inline] }],
-    config,
-  );
+// One user message of `content` parts added (queued on this server, as on Mem0's), then `question` searched until the
+// worker has stored at least two memories of it, for at most 60 s; prints what each step handed back.
+async function addThenFind(content, question) {
+  const seen = { added: await addMemories([{ role: "user", content }], config) };
   for (let tries = 0; tries < 120; tries++) {
-    seen.got = await getMemories("Where was Luna?", config);
+    seen.got = await getMemories(question, config);
     if (seen.got.length >= 2) break;
     await sleep(500);
   }
   console.log(JSON.stringify(seen));
   process.exit(0);
 }
+
+if (process.argv[2] === "vision") {
+  // Images as the AI SDK's file parts (an image mediaType), by URL and in base64 (PNG_BASE64): the provider sends each
+  // as image_url content, which the server's LLM describes when vision is on.
+  const photo = new URL("https://example.com/pets/luna-on-the-beach.png");
+  await addThenFind(
+    [
+      { type: "text", text: "This is my dog Luna" },
+      { type: "file", mediaType: "image/png", data: photo },
+      { type: "file", mediaType: "image/png", data: process.env.PNG_BASE64 },
+    ],
+    "Where was Luna?",
+  );
+}
 if (process.argv[2] === "document") {
   // A PDF as the AI SDK's file part, its data in base64 (PDF_BASE64): the provider sends it as pdf_url content, which
-  // the server reads. The add is queued: search until the worker has stored it.
-  const seen = {};
-  seen.added = await addMemories(
-    [{ role: "user", content: [{ type: "text", text: "Here is my lease" }, { type: "file", mediaType: "application/pdf", data: process.env.PDF_BASE64 }] }],
-    config,
+  // the server reads.
+  await addThenFind(
+    [{ type: "text", text: "Here is my lease" }, { type: "file", mediaType: "application/pdf", data: process.env.PDF_BASE64 }],
+    "How much is the rent?",
   );
-  for (let tries = 0; tries < 120; tries++) {
-    seen.got = await getMemories("How much is the rent?", config);
-    if (seen.got.length >= 2) break;
-    await sleep(500);
-  }
-  console.log(JSON.stringify(seen));
-  process.exit(0);
 }
 const out = {};
 out.added = await addMemories([{ role: "user", content: [{ type: "text", text: "I moved to Lisbon last spring" }] }], config);
