@@ -51,12 +51,12 @@ def _opened(url: str, what: str):
             yield answer
         return
     try:
-        target = url_resolve(url, allow_private=False, advice=PRIVATE_ADVICE)
+        target = url_resolve(url, allow_private=False, advice=PRIVATE_ADVICE, subject="its host")
     except TargetUnresolved as exc:
-        message = f"The {what} {shown(url)} could not be fetched: {_reason(exc)}"
+        message = f"The {what} {shown(url)} could not be fetched: {exc}"
         raise UpstreamError(message, code="provider_unavailable") from None
     except TargetRefused as exc:
-        raise InvalidInput(f"The {what} {shown(url)} is not fetched: {_reason(exc)}") from None
+        raise InvalidInput(f"The {what} {shown(url)} is not fetched: {exc}") from None
     with open_checked(target, "GET", headers={}, content=None, timeout=settings.FETCH_TIMEOUT) as answer:
         yield answer
 
@@ -94,12 +94,6 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[b
             f"The {what} {shown(url)} could not be fetched ({type(exc).__name__}).", code="provider_unavailable"
         ) from exc
     return bytes(body), kind
-
-
-def _reason(exc: TargetRefused) -> str:
-    """The guard's refusal as said of a fetched URL ("url host 'x' resolves to …": its host)."""
-    reason = str(exc)
-    return "its" + reason.removeprefix("url") if reason.startswith("url host ") else reason
 
 
 def _a(what: str) -> str:

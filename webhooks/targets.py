@@ -92,25 +92,28 @@ def url_parts(url: str) -> tuple[SplitResult, str, int]:
     return parts._replace(scheme=parts.scheme.lower()), parts.hostname, port or DEFAULT_PORTS[parts.scheme.lower()]
 
 
-def url_resolve(url: str, *, allow_private: bool | None = None, advice: str = WEBHOOK_ADVICE) -> Target:
+def url_resolve(
+    url: str, *, allow_private: bool | None = None, advice: str = WEBHOOK_ADVICE, subject: str = "url host"
+) -> Target:
     """The URL checked and resolved to the address a delivery connects to; TargetRefused otherwise.
 
     Every address the host resolves to must be allowed (not just the first), so a name that mixes a public and
     a private address is refused rather than reached by chance. `allow_private`: WEBHOOK_ALLOW_PRIVATE unless given;
-    `advice`: what a refusal of a private address tells to do.
+    `advice`: what a refusal of a private address tells to do; `subject`: how a refusal names the host.
     """
     parts, host, port = url_parts(url)
+    named = f"{subject} {host!r}"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise TargetUnresolved(f"url host {host!r} does not resolve ({exc}).") from None
+        raise TargetUnresolved(f"{named} does not resolve ({exc}).") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise TargetUnresolved(f"url host {host!r} does not resolve.")
+        raise TargetUnresolved(f"{named} does not resolve.")
     if not (settings.WEBHOOK_ALLOW_PRIVATE if allow_private is None else allow_private):
         for address in addresses:
             if kind := address_refusal(address):
-                raise TargetRefused(f"url host {host!r} resolves to {address}, a {kind} address; {advice}")
+                raise TargetRefused(f"{named} resolves to {address}, a {kind} address; {advice}")
     return Target(parts=parts, host=host, port=port, address=addresses[0])
 
 
