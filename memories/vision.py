@@ -92,8 +92,8 @@ def messages_described(messages: Sequence[Message], account) -> list[Message]:
 def images_undescribed(urls: Sequence[str], account) -> int:
     """How many of the images at `urls` the configured model has not described for `account` (none with vision off:
     then no image is read)."""
-    client = vision_client()
-    if client is None or not urls:
+    client = vision_client() if urls else None  # most adds carry none: nothing to look up
+    if client is None:
         return 0
     described = _descriptions(client, account, urls).values_list("key", flat=True)
     return len({_key(client, account, url) for url in urls} - set(described))
