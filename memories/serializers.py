@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import cached_property
 
 from django.conf import settings
@@ -93,6 +94,22 @@ def merge_scope(attrs: dict, filters: dict | None) -> dict:
     return filters
 
 
+def javascript_bytes(value) -> bytes | None:
+    """Bytes as JavaScript's JSON.stringify writes them: a Node Buffer as {"type": "Buffer", "data": [byte, …]}, a
+    Uint8Array as {"0": byte, "1": byte, …}; None for anything else. Mem0's Vercel AI SDK provider sends an AI SDK
+    file part's data as it is, and a file read into memory (fs.readFileSync, fetch's bytes) is one of those."""
+    if not isinstance(value, dict):
+        return None
+    if value.keys() == {"type", "data"} and value["type"] == "Buffer":
+        value = value["data"]
+    else:  # a Uint8Array: its indexes in order, and nothing else
+        value = [value.get(str(index)) for index in range(len(value))]
+    try:
+        return bytes(value) if all(isinstance(byte, int) for byte in value) else None
+    except (TypeError, ValueError):  # not a list, or a number outside 0–255
+        return None
+
+
 class MessageContentField(serializers.Field):
     """A message's text, images and documents: a string, or OpenAI's content parts (`[{"type": "text", "text": …},
     {"type": "image_url", "image_url": {"url": …}}]`, or one part alone) whose text parts are joined with spaces, as
@@ -146,7 +163,10 @@ class MessageContentField(serializers.Field):
         """The part's URL (`{<type>: {"url": …}}` or `{<type>: …}`), none when it has none, or a 400 saying why it
         cannot be read."""
         kind = part["type"]
-        url = part.get(kind).get("url") if isinstance(part.get(kind), dict) else part.get(kind)
+        value = part.get(kind)
+        url = value.get("url") if isinstance(value, dict) and javascript_bytes(value) is None else value
+        if (content := javascript_bytes(url)) is not None:
+            url = base64.b64encode(content).decode()
         if url is None or url == "":
             return []
         if what == "image":
@@ -154,7 +174,11 @@ class MessageContentField(serializers.Field):
             if url is None:
                 self.fail("image", index=index)
         if what == "document":
-            refusal = document_refusal(kind, url) if isinstance(url, str) else "must be a string."
+            refusal = (
+                document_refusal(kind, url)
+                if isinstance(url, str)
+                else "must be a string, or bytes as JavaScript writes a Buffer or Uint8Array."
+            )
             if refusal:
                 self.fail("document", index=index, where=f"{kind}.url", refusal=refusal)
         return [url]
@@ -167,10 +191,26 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
     target_class = MessageContentField
 
     def map_serializer_field(self, auto_schema, direction):
-        url = {"type": "string", "description": "An http(s) URL, or a data:image/… URL."}
+        javascript_bytes = {
+            "type": "object",
+            "description": 'Its bytes as JavaScript writes a Node Buffer ({"type": "Buffer", "data": [37, 80, …]}) '
+            'or a Uint8Array ({"0": 37, "1": 80, …}).',
+        }
+        url = {
+            "oneOf": [
+                {"type": "string", "description": "An http(s) URL, a data:image/… URL, or the image in base64."},
+                javascript_bytes,
+            ]
+        }
         document = {
-            "type": "string",
-            "description": "The document's content in base64, a data: URL, or an http(s) URL on a host of FETCH_HOSTS.",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "description": "The document's content in base64, a data: URL, or an http(s) URL on a host of "
+                    "FETCH_HOSTS.",
+                },
+                javascript_bytes,
+            ]
         }
         part = {
             "type": "object",

@@ -38,6 +38,14 @@ def document(kind: str, url: str) -> dict:
     return {"type": kind, kind: {"url": url}}
 
 
+def node_bytes(data: bytes, form: str) -> dict:
+    """Bytes as JavaScript's JSON.stringify writes a Node Buffer or a Uint8Array: Mem0's Vercel AI SDK provider sends
+    an AI SDK file part's data so, when it is a file's content read into memory."""
+    if form == "Buffer":
+        return {"type": "Buffer", "data": list(data)}
+    return {str(index): byte for index, byte in enumerate(data)}
+
+
 def search(client, query: str) -> list[str]:
     answer = client.post("/search", {"query": query, "user_id": "alice"}, format="json")
     return [r["memory"] for r in answer.json()["results"]]
@@ -67,6 +75,21 @@ def test_a_markdown_document_as_a_data_url_and_a_pdf_are_read(api_client, embedd
         "Deposit: two months",
     ]
     assert search(api_client, "How much is the rent?")[0].endswith("950 euros a month")
+
+
+def test_a_documents_bytes_as_javascript_writes_a_buffer_or_a_uint8array_are_read(api_client, embedder):
+    lease = pdf_of("The rent is 950 euros a month")
+    messages = [
+        {"role": "user", "content": {"type": "pdf_url", "pdf_url": {"url": node_bytes(lease, "Buffer")}}},
+        {"role": "user", "content": {"type": "mdx_url", "mdx_url": node_bytes(b"# Allergies\n\nNuts", "Uint8Array")}},
+        {"role": "user", "content": [{"type": "text", "text": "Nothing"}, document("txt_url", {})]},  # empty: no file
+    ]
+    assert stored(add(api_client, *messages)) == ["The rent is 950 euros a month", "# Allergies\n\nNuts", "Nothing"]
+    for url in ({"type": "Buffer", "data": [37, 300]}, {"0": 37, "2": 80}, {"0": "%"}, {"type": "Buffer", "data": "%"}):
+        refused = add(api_client, {"role": "user", "content": document("pdf_url", url)})
+        assert refused.status_code == 400, (url, refused.json())
+        says = "a document (pdf_url.url) must be a string, or bytes as JavaScript writes a Buffer or Uint8Array."
+        assert refused.json()["detail"].endswith(f"Part 0: {says}")
 
 
 def test_with_inference_facts_are_drawn_from_the_documents_text(api_client, llm):
@@ -146,7 +169,7 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
         (document("pdf_url", "data:application/pdf"), "is a data: URL without a comma"),
         (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
         (document("pdf_url", "http://[broken/lease.pdf"), "is an http(s) URL naming no host that can be read."),
-        ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string."),
+        ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string, or bytes"),
         (document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")), "could not be read as a PDF"),
         (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text)."),
         (document("txt_url", b64("   \n")), "holds no text."),

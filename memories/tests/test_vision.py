@@ -136,9 +136,21 @@ def test_an_images_content_in_base64_alone_is_handed_to_the_model_as_a_data_url_
     # Mem0's Vercel AI SDK provider sends an AI SDK file part's data as it is: an image's content in base64.
     png = RED_PIXEL.split(",", 1)[1]
     jpeg = base64.b64encode(b"\xff\xd8\xff\xe0\x00\x10JFIF").decode()
-    sent = [{"role": "user", "content": {"type": "image_url", "image_url": {"url": data}}} for data in (png, jpeg)]
-    assert stored(add(api_client, *sent)) == ["A picture sent inline", "A picture sent inline"]
-    assert vision.described() == [f"data:image/png;base64,{png}", f"data:image/jpeg;base64,{jpeg}"]
+    # Its bytes as JavaScript writes a Node Buffer or a Uint8Array: the provider sends the data of a file read so.
+    gif = b"GIF89a\x01\x00\x01\x00"
+    webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L"
+    buffer, uint8array = {"type": "Buffer", "data": list(gif)}, {str(index): byte for index, byte in enumerate(webp)}
+    sent = [
+        {"role": "user", "content": {"type": "image_url", "image_url": {"url": data}}}
+        for data in (png, jpeg, buffer, uint8array)
+    ]
+    assert stored(add(api_client, *sent)) == ["A picture sent inline"] * 4
+    assert vision.described() == [
+        f"data:image/png;base64,{png}",
+        f"data:image/jpeg;base64,{jpeg}",
+        f"data:image/gif;base64,{base64.b64encode(gif).decode()}",
+        f"data:image/webp;base64,{base64.b64encode(webp).decode()}",
+    ]
 
 
 def test_a_system_messages_image_is_not_described(api_client, vision):
@@ -264,6 +276,10 @@ URLS = st.one_of(
     st.integers(),
     st.none(),
     st.dictionaries(st.sampled_from(["url", "detail", "href"]), st.one_of(st.text(max_size=20), st.none()), max_size=2),
+    # Bytes as JavaScript writes a Node Buffer or a Uint8Array (Mem0's Vercel AI SDK provider), or nearly so.
+    st.builds(lambda data: {"type": "Buffer", "data": data}, st.lists(st.integers(-1, 256), max_size=12)),
+    st.builds(lambda data: {str(index): byte for index, byte in enumerate(data)}, st.binary(max_size=12)),
+    st.dictionaries(st.sampled_from(["0", "1", "3", "type"]), st.one_of(st.integers(-1, 256), st.text(max_size=3))),
 )
 PARTS = st.one_of(
     st.builds(lambda url: {"type": "image_url", "image_url": url}, URLS),

@@ -183,9 +183,16 @@ def test_the_vercel_ai_sdk_providers_image_is_remembered_by_what_it_shows_with_v
     key = apikey_create(user=owner, label="vercel")[1]
     with llm_configured(vision=True) as llm:
         png = RED_PIXEL.split(",", 1)[1]  # the picture's content in base64, as the AI SDK's file part holds it
-        report = run_node_check(JS / "vercel_check.mjs", "vision", host=live_server.url, key=key, PNG_BASE64=png)
+        gif = base64.b64encode(b"GIF89a\x01\x00\x01\x00").decode()  # sent as its bytes, a Uint8Array
+        report = run_node_check(
+            JS / "vercel_check.mjs", "vision", host=live_server.url, key=key, PNG_BASE64=png, GIF_BASE64=gif
+        )
     assert report["added"]["status"] == "PENDING", report["added"]
-    assert llm.described() == ["https://example.com/pets/luna-on-the-beach.png", f"data:image/png;base64,{png}"]
+    assert llm.described() == [
+        "https://example.com/pets/luna-on-the-beach.png",
+        f"data:image/png;base64,{png}",
+        f"data:image/gif;base64,{gif}",
+    ]
     # The fake's facts are the user messages' texts: the message's own, and its images' descriptions (the add's
     # memories commit together: what the search found says the add is done).
     assert sorted(m["memory"] for m in report["got"]) == ["A picture of luna on the beach", "This is my dog Luna"]
@@ -200,11 +207,23 @@ def test_the_vercel_ai_sdk_providers_pdf_file_is_remembered_by_its_text(live_ser
     owner = User.objects.create_user(email="vercel-pdf@example.com", name="Vercel")
     key = apikey_create(user=owner, label="vercel")[1]
     lease = base64.b64encode(pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month")).decode()
-    report = run_node_check(JS / "vercel_check.mjs", "document", host=live_server.url, key=key, PDF_BASE64=lease)
+    # Read by the script into a Buffer and a Uint8Array, as a file read from disk is.
+    insurance = base64.b64encode(pdf_of("The insurance of the flat costs 20 euros a month")).decode()
+    report = run_node_check(
+        JS / "vercel_check.mjs",
+        "document",
+        host=live_server.url,
+        key=key,
+        PDF_BASE64=lease,
+        PDF2_BASE64=insurance,
+        MD_TEXT="# Flat\n\nThe landlord is Senhora Costa.",
+    )
     assert report["added"]["status"] == "PENDING", report["added"]
     assert sorted(m["memory"] for m in report["got"]) == [
+        "# Flat\n\nThe landlord is Senhora Costa.",
         "Here is my lease",
         "Lease of the flat on Rua Augusta\n\nThe rent is 950 euros a month",
+        "The insurance of the flat costs 20 euros a month",
     ]
 
 

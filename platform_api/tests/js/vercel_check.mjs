@@ -11,12 +11,12 @@ const config = { host: process.env.MEM0_HOST, mem0ApiKey: process.env.MEM0_API_K
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 // One user message of `content` parts added (queued on this server, as on Mem0's), then `question` searched until the
-// worker has stored at least two memories of it, for at most 60 s; prints what each step handed back.
-async function addThenFind(content, question) {
+// worker has stored at least `count` memories of it, for at most 60 s; prints what each step handed back.
+async function addThenFind(content, question, count = 2) {
   const seen = { added: await addMemories([{ role: "user", content }], config) };
   for (let tries = 0; tries < 120; tries++) {
     seen.got = await getMemories(question, config);
-    if (seen.got.length >= 2) break;
+    if (seen.got.length >= count) break;
     await sleep(500);
   }
   console.log(JSON.stringify(seen));
@@ -24,24 +24,32 @@ async function addThenFind(content, question) {
 }
 
 if (process.argv[2] === "vision") {
-  // Images as the AI SDK's file parts (an image mediaType), by URL and in base64 (PNG_BASE64): the provider sends each
-  // as image_url content, which the server's LLM describes when vision is on.
+  // Images as the AI SDK's file parts (an image mediaType), by URL, in base64 (PNG_BASE64) and as bytes (GIF_BASE64's,
+  // a Uint8Array): the provider sends each as image_url content, which the server's LLM describes when vision is on.
   const photo = new URL("https://example.com/pets/luna-on-the-beach.png");
   await addThenFind(
     [
       { type: "text", text: "This is my dog Luna" },
       { type: "file", mediaType: "image/png", data: photo },
       { type: "file", mediaType: "image/png", data: process.env.PNG_BASE64 },
+      { type: "file", mediaType: "image/gif", data: new Uint8Array(Buffer.from(process.env.GIF_BASE64, "base64")) },
     ],
     "Where was Luna?",
   );
 }
 if (process.argv[2] === "document") {
-  // A PDF as the AI SDK's file part, its data in base64 (PDF_BASE64): the provider sends it as pdf_url content, which
-  // the server reads.
+  // Documents as the AI SDK's file parts: a PDF in base64 (PDF_BASE64), another as a file read into a Buffer
+  // (PDF2_BASE64's bytes), Markdown as a Uint8Array (MD_TEXT's): the provider sends each as pdf_url or mdx_url content,
+  // which the server reads.
   await addThenFind(
-    [{ type: "text", text: "Here is my lease" }, { type: "file", mediaType: "application/pdf", data: process.env.PDF_BASE64 }],
+    [
+      { type: "text", text: "Here is my lease" },
+      { type: "file", mediaType: "application/pdf", data: process.env.PDF_BASE64 },
+      { type: "file", mediaType: "application/pdf", data: Buffer.from(process.env.PDF2_BASE64, "base64") },
+      { type: "file", mediaType: "text/markdown", data: new TextEncoder().encode(process.env.MD_TEXT) },
+    ],
     "How much is the rent?",
+    4,
   );
 }
 const out = {};
