@@ -50,8 +50,9 @@ def _opened(url: str, what: str):
         with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as answer:
             yield answer
         return
-    try:
-        target = url_resolve(url, allow_private=False, advice=PRIVATE_ADVICE, subject="its host")
+    try:  # a #fragment is the reader's ("#page=2"), never sent: the URL is checked and dialled without it
+        without_fragment = urlsplit(url)._replace(fragment="").geturl()
+        target = url_resolve(without_fragment, allow_private=False, advice=PRIVATE_ADVICE, subject="its host")
     except TargetUnresolved as exc:
         message = f"The {what} {shown(url)} could not be fetched: {exc}"
         raise UpstreamError(message, code="provider_unavailable") from None

@@ -158,6 +158,9 @@ def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
     # ...until its address counts as public: then it is fetched at the address checked.
     monkeypatch.setattr("webhooks.targets.address_refusal", lambda address: None)
     assert stored(add(api_client, {"role": "user", "content": notes})) == ["Bought a kayak in May"]
+    # A #fragment (a PDF viewer's "#page=2") is the reader's, never sent to the host: fetched as without it.
+    lease = document("pdf_url", f"{document_host}/lease.pdf#page=1")
+    assert stored(add(api_client, {"role": "user", "content": lease})) == ["The lease ends in June 2027"]
 
 
 def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_stored(api_client, embedder, settings):
