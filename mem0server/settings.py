@@ -183,6 +183,10 @@ LLM_MODEL = env_str("LLM_MODEL")
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 if not 0 < LLM_TIMEOUT <= 600:
     raise ImproperlyConfigured(f"LLM_TIMEOUT must be between 0 and 600 seconds, not {LLM_TIMEOUT}.")
+# The most characters of new messages one fact-extraction call reads (memories/inference.py): an add holding more (a
+# long document) is read in runs of at most this many, one call each. Keep it well inside the model's context window
+# (about 4 characters a token), beside the instructions (about 1,200) and up to 20,000 of earlier messages.
+LLM_EXTRACTION_CHUNK_CHARS = env_int("LLM_EXTRACTION_CHUNK_CHARS", 12_000, low=1_000)
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.
 LLM_VISION = env_bool("LLM_VISION")

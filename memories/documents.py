@@ -209,32 +209,32 @@ def _pdf_text(content: bytes, named: str, budget: int) -> str:
     return "\n\n".join(page for page in read["pages"] if page)
 
 
-def document_passages(text: str) -> list[str]:
-    """The text in passages of at most DOCUMENT_PASSAGE_CHARS characters: whole paragraphs together while they fit,
-    a longer one cut at its sentences' ends (a sentence longer still, at a space)."""
+def document_passages(text: str, size: int = DOCUMENT_PASSAGE_CHARS) -> list[str]:
+    """The text in passages of at most `size` characters: whole paragraphs together while they fit, a longer one cut
+    at its sentences' ends (a sentence longer still, at a space)."""
     passages: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
-        for piece in _pieces(paragraph.strip()):
-            if passages and len(passages[-1]) + 2 + len(piece) <= DOCUMENT_PASSAGE_CHARS:
+        for piece in _pieces(paragraph.strip(), size):
+            if passages and len(passages[-1]) + 2 + len(piece) <= size:
                 passages[-1] += "\n\n" + piece
             else:
                 passages.append(piece)
     return passages
 
 
-def _pieces(paragraph: str) -> list[str]:
-    if len(paragraph) <= DOCUMENT_PASSAGE_CHARS:
+def _pieces(paragraph: str, size: int) -> list[str]:
+    if len(paragraph) <= size:
         return [paragraph] if paragraph else []
     pieces: list[str] = []
     for sentence in _SENTENCE_END.split(paragraph):
-        while len(sentence) > DOCUMENT_PASSAGE_CHARS:
-            cut = sentence.rfind(" ", 0, DOCUMENT_PASSAGE_CHARS)
-            cut = cut if cut > 0 else DOCUMENT_PASSAGE_CHARS
+        while len(sentence) > size:
+            cut = sentence.rfind(" ", 0, size)
+            cut = cut if cut > 0 else size
             pieces.append(sentence[:cut])
             sentence = sentence[cut:].strip()
         if not sentence:
             continue
-        if pieces and len(pieces[-1]) + 1 + len(sentence) <= DOCUMENT_PASSAGE_CHARS:
+        if pieces and len(pieces[-1]) + 1 + len(sentence) <= size:
             pieces[-1] += " " + sentence
         else:
             pieces.append(sentence)

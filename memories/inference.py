@@ -2,8 +2,9 @@
 choose ADD / UPDATE / DELETE / NONE, and write the outcome in one transaction. Also procedural memories.
 
 Calls per add: one LLM call for the facts, one embedding batch for them, and a second LLM call only when
-the scope holds memories to compare with. The extraction runs first, side by side with other adds; from
-embedding the facts to the write, the add is one transaction holding its scope's decision lock
+the scope holds memories to compare with; an add longer than LLM_EXTRACTION_CHUNK_CHARS is read in runs, one call
+each, and more than MAX_FACTS facts are decided in batches of that many. The extraction runs first, side by side
+with other adds; from embedding the facts to the write, the add is one transaction holding its scope's decision lock
 (services.scope_decision_lock), the decision's LLM call included, and the write re-checks its decisions under
 the per-scope add lock against what concurrent adds committed.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from mem0server.exceptions import InvalidInput, UpstreamError
 from memories import prompts
 from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
+from memories.documents import document_passages
 from memories.llm import MalformedReply
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
@@ -171,6 +173,54 @@ def _after_context(messages: list[Message], context: Sequence[SessionMessage]) -
     return messages
 
 
+def _extraction_runs(
+    context: Sequence[SessionMessage], messages: list[Message]
+) -> list[tuple[list[SessionMessage | Message], list[Message]]]:
+    """The messages to draw facts from in runs of at most LLM_EXTRACTION_CHUNK_CHARS characters, each with the last
+    SESSION_CONTEXT_MESSAGES messages before it as its context: one extraction call each, as if the client had sent
+    them in several adds. A long document (its passages, memories/documents.py) is read whole so, and each run gives
+    up to MAX_FACTS facts, where one call read as much of it as the model's context window held and gave 50 facts at
+    most. A message longer than a run is cut at its paragraphs' and sentences' ends. One run: the messages as sent."""
+    size = settings.LLM_EXTRACTION_CHUNK_CHARS
+    runs: list[list[Message]] = [[]]
+    held = 0  # characters in the last run
+    for message in messages:
+        pieces = document_passages(message.content, size) if len(message.content) > size else [message.content]
+        for piece in pieces:
+            if runs[-1] and held + len(piece) > size:
+                runs.append([])
+                held = 0
+            runs[-1].append(replace(message, content=piece) if len(pieces) > 1 else message)
+            held += len(piece)
+    earlier: list[SessionMessage | Message] = list(context)
+    chunks = []
+    for run in runs:
+        chunks.append((earlier[-SESSION_CONTEXT_MESSAGES:], run))
+        earlier += run
+    return chunks
+
+
+def _merged(operations: list[Operation], decided: list[Operation]) -> list[Operation]:
+    """A later decision's operations after an earlier one's: as within one decision (parse_operations), a stored
+    memory is changed at most once, and a change wins over a NONE. The later decision did not see the earlier one's
+    change: its rewrite of a memory changed already is added as a memory of its own (no fact is lost; one that says
+    the same is found a duplicate when written)."""
+    merged = list(operations)
+    for operation in decided:
+        if operation.target is None:
+            merged.append(operation)
+            continue
+        same = [op for op in merged if op.target is not None and op.target.id == operation.target.id]
+        if any(op.event != "NONE" for op in same):
+            if operation.event == "UPDATE":
+                merged.append(Operation("ADD", text=operation.text))
+            continue
+        if operation.event == "NONE" and same:
+            continue
+        merged = [op for op in merged if op not in same] + [operation]
+    return merged
+
+
 def _similar(account, scope: dict[str, str], vectors: Sequence[list[float]]) -> list[Memory]:
     """The closest unexpired memories of the account's scope for each vector, without repeats, closest first."""
     found: dict[uuid.UUID, Memory] = {}
@@ -207,19 +257,20 @@ def memories_add_inferred(
     if facts is None:
         context = _session_context(account, scope)
         messages = _after_context(messages, context)
-        system, user = prompts.extraction(
-            messages=messages,
-            context=context,
-            today=timezone.localdate(said_at),
-            occurred_at=occurred_at,
-            about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
-            custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
-            includes=includes,
-            excludes=excludes,
-        )
-        facts = llm.complete_json(system=system, user=user, parse=parse_facts)
-    else:
-        facts = list(dict.fromkeys(facts))
+        facts = []
+        for earlier, run in _extraction_runs(context, messages):
+            system, user = prompts.extraction(
+                messages=run,
+                context=earlier,
+                today=timezone.localdate(said_at),
+                occurred_at=occurred_at,
+                about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
+                custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
+                includes=includes,
+                excludes=excludes,
+            )
+            facts += llm.complete_json(system=system, user=user, parse=parse_facts)
+    facts = list(dict.fromkeys(facts))
     # From here to the write, one add of the scope at a time (the extraction above runs side by side).
     with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
         operations: list[Operation] = []
@@ -228,18 +279,23 @@ def memories_add_inferred(
             # Embedded with the conversation's day when it is known (memories/timestamps.py: dated_text), and a
             # long fact sentence by sentence too (memories/sentences.py).
             vectors = dict(zip(facts, embed_memories(embedder, [(f, occurred_at) for f in facts]), strict=True))
-            stored = _similar(account, scope, [v.whole for v in vectors.values()])
-            if stored:
-                system, user = prompts.decision(
-                    stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
-                    facts=facts,
-                    custom=runtime.prompt("custom_update_memory_prompt"),
-                )
-                operations = llm.complete_json(
-                    system=system, user=user, parse=lambda payload: parse_operations(payload, stored)
-                )
-            else:  # nothing to compare with: every fact is new, no second call needed
-                operations = [Operation("ADD", text=fact) for fact in facts]
+            # At most MAX_FACTS facts a decision (a long document's runs draw more): each batch compared with the
+            # stored memories closest to it, all written together below.
+            for start in range(0, len(facts), MAX_FACTS):
+                batch = facts[start : start + MAX_FACTS]
+                stored = _similar(account, scope, [vectors[fact].whole for fact in batch])
+                if stored:
+                    system, user = prompts.decision(
+                        stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
+                        facts=batch,
+                        custom=runtime.prompt("custom_update_memory_prompt"),
+                    )
+                    decided = llm.complete_json(
+                        system=system, user=user, parse=lambda payload, stored=stored: parse_operations(payload, stored)
+                    )
+                else:  # nothing to compare with: every fact is new, no second call needed
+                    decided = [Operation("ADD", text=fact) for fact in batch]
+                operations = _merged(operations, decided)
             # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
             reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))
             if reworded:
@@ -253,7 +309,9 @@ def memories_add_inferred(
                 for op in operations
                 if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
             ]
-            tags = categorize(llm, list(dict.fromkeys(written)), categories)
+            written = list(dict.fromkeys(written))
+            for start in range(0, len(written), MAX_FACTS):
+                tags |= categorize(llm, written[start : start + MAX_FACTS], categories)
         names = {m.name for m in messages if m.name}
         return _apply(
             operations,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pypdf import PdfWriter
 
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
-from memories.tests.adds import add, stored
+from memories.tests.adds import THINGS, add, stored
 from memories.tests.files import FileHost, pdf_busy, pdf_of
 
 # A boat's logbook: the fact asked for sits in its fourth paragraph, far past what an embedding reads of one text.
@@ -98,6 +99,25 @@ def test_with_inference_facts_are_drawn_from_the_documents_text(api_client, llm)
     assert stored(answer) == ["Alice works at the Lisbon aquarium"]  # the fake's facts: each user message's text
     [extraction] = llm.chat_calls("extract")
     assert "user: Alice works at the Lisbon aquarium" in extraction.body["messages"][-1]["content"]
+
+
+def test_with_inference_a_long_document_is_read_whole_in_runs_past_the_50_facts_of_one_call(api_client, llm, settings):
+    # 62 passages of about 560 characters, each holding one fact (the fake draws its first sentence): one call read
+    # them all and gave at most 50 facts (MAX_FACTS), and a model with a small context window read part of them.
+    lockers = [f"Locker {n} holds the {thing}" for n, thing in enumerate(THINGS)]
+    text = "\n\n".join(f"{fact}. " + "The room is swept every evening by the staff. " * 11 for fact in lockers)
+    llm.facts = lambda messages: [content.split(".")[0] for role, content in messages if role == "user"]
+    answer = add(api_client, {"role": "user", "content": document("txt_url", b64(text))}, infer=True)
+    assert sorted(stored(answer)) == sorted(lockers)
+    runs = [call.body["messages"][-1]["content"] for call in llm.chat_calls("extract")]
+    assert len(runs) == 3  # 35,000 characters in runs of at most LLM_EXTRACTION_CHUNK_CHARS (12,000)
+    for run in runs:
+        assert len(run.split("New messages:\n", 1)[1]) <= settings.LLM_EXTRACTION_CHUNK_CHARS + 21 * len("user: \n")
+    # A run's context is what came before it: the last 10 passages of the run before (cut short, as context is).
+    assert "Earlier in this conversation" not in runs[0]
+    first = re.findall(r"^user: (Locker \d+) ", runs[0].split("New messages:\n", 1)[1], re.MULTILINE)
+    earlier = re.findall(r"^user: (Locker \d+) ", runs[1].split("New messages:\n", 1)[0], re.MULTILINE)
+    assert len(first) > 10 and earlier == first[-10:]
 
 
 @pytest.fixture

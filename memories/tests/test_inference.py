@@ -3,6 +3,7 @@ and the real local embedder. Covers every decision, the failures that must write
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from django.utils import timezone
 from conftest import ADMIN
 from memories import inference, services
 from memories.models import Memory, MemoryHistory, SessionMessage
+from memories.tests.adds import THINGS
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_decide, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
@@ -228,6 +230,33 @@ def test_the_last_messages_of_the_session_are_context(api_client, llm):
     assert "My sister is called Ana" in context
     assert "Something else entirely" not in user
     assert "She lives in Porto" in new
+
+
+def test_a_message_longer_than_an_extraction_run_is_read_in_runs_cut_at_its_paragraphs(api_client, llm, settings):
+    settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000
+    paragraphs = [
+        f"Day {n}: the garden's {thing} was moved. " + "Rain fell all day long. " * 20
+        for n, thing in enumerate(THINGS[:5])
+    ]
+    llm.facts = lambda messages: [content.split(".")[0] for role, content in messages if role == "user"]
+    assert events(add(api_client, "\n\n".join(paragraphs))) == [("ADD", p.split(".")[0]) for p in paragraphs]
+    runs = [call.body["messages"][-1]["content"].split("New messages:\n", 1) for call in llm.chat_calls("extract")]
+    assert [new for _, new in runs] == [f"user: {p.strip()}" for p in paragraphs]  # one paragraph a run fits
+    assert [context.count("\nuser: Day ") for context, _ in runs] == [0, 1, 2, 3, 4]
+
+
+def test_more_facts_than_one_decision_takes_are_decided_in_batches_and_none_is_lost(api_client, llm, settings):
+    events(add(api_client, "Alice likes tea"))
+    settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000  # 60 facts of about 25 characters: two runs
+    said = [f"Alice owns the {thing}" for thing in THINGS[:60]]
+    said[3], said[55] = "Alice likes coffee", "Alice likes cocoa"  # each rewrites the stored tea (the fake's rule)
+    llm.reset_calls()
+    answer = events(add(api_client, *said))
+    decisions = [json.loads(call.body["messages"][-1]["content"]) for call in llm.chat_calls("decide")]
+    assert [len(decision["new_facts"]) for decision in decisions] == [50, 10]  # MAX_FACTS a decision
+    # The second decision did not see the first's rewrite of the tea: its own is kept as a memory of its own.
+    assert ("UPDATE", "Alice likes coffee") in answer and ("ADD", "Alice likes cocoa") in answer
+    assert sorted(Memory.objects.values_list("text", flat=True)) == sorted(said)
 
 
 def test_session_context_keeps_only_the_newest_messages(api_client, llm):
