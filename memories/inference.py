@@ -176,11 +176,13 @@ def _after_context(messages: list[Message], context: Sequence[SessionMessage]) -
 def _extraction_runs(
     context: Sequence[SessionMessage], messages: list[Message]
 ) -> list[tuple[list[SessionMessage | Message], list[Message]]]:
-    """The messages to draw facts from in runs of at most LLM_EXTRACTION_CHUNK_CHARS characters, each with the last
-    SESSION_CONTEXT_MESSAGES messages before it as its context: one extraction call each, as if the client had sent
-    them in several adds. A long document (its passages, memories/documents.py) is read whole so, and each run gives
-    up to MAX_FACTS facts, where one call read as much of it as the model's context window held and gave 50 facts at
-    most. A message longer than a run is cut at its paragraphs' and sentences' ends. One run: the messages as sent."""
+    """The messages to draw facts from in runs of at most LLM_EXTRACTION_CHUNK_CHARS characters: one extraction call
+    each, as if the client had sent them in several adds. The first run's context is the scope's remembered messages,
+    a later run's the last of the messages before it that fit in a quarter of a run (at least one), so a document
+    costs at most a quarter more to read. A long document (its passages, memories/documents.py) is read whole so,
+    and each run gives up to MAX_FACTS facts, where one call read as much of it as the model's context window held
+    and gave 50 facts at most. A message longer than a run is cut at its paragraphs' and sentences' ends. One run:
+    the messages as sent, with the scope's remembered messages as context."""
     size = settings.LLM_EXTRACTION_CHUNK_CHARS
     runs: list[list[Message]] = [[]]
     held = 0  # characters in the last run
@@ -192,10 +194,17 @@ def _extraction_runs(
                 held = 0
             runs[-1].append(replace(message, content=piece) if len(pieces) > 1 else message)
             held += len(piece)
-    earlier: list[SessionMessage | Message] = list(context)
-    chunks = []
-    for run in runs:
-        chunks.append((earlier[-SESSION_CONTEXT_MESSAGES:], run))
+    chunks = [(list(context), runs[0])]
+    earlier: list[SessionMessage | Message] = [*context, *runs[0]]
+    for run in runs[1:]:
+        # The messages just before it, within a quarter of a run: each run's context is read again with it.
+        shown: list[SessionMessage | Message] = []
+        for message in reversed(earlier[-SESSION_CONTEXT_MESSAGES:]):
+            held = sum(min(len(m.content), prompts.CONTEXT_MESSAGE_CHARS) for m in [message, *shown])
+            if shown and held > size // 4:
+                break
+            shown.insert(0, message)
+        chunks.append((shown, run))
         earlier += run
     return chunks
 

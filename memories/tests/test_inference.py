@@ -242,7 +242,9 @@ def test_a_message_longer_than_an_extraction_run_is_read_in_runs_cut_at_its_para
     assert events(add(api_client, "\n\n".join(paragraphs))) == [("ADD", p.split(".")[0]) for p in paragraphs]
     runs = [call.body["messages"][-1]["content"].split("New messages:\n", 1) for call in llm.chat_calls("extract")]
     assert [new for _, new in runs] == [f"user: {p.strip()}" for p in paragraphs]  # one paragraph a run fits
-    assert [context.count("\nuser: Day ") for context, _ in runs] == [0, 1, 2, 3, 4]
+    # Each later run with the paragraph before it as context (the last message before it, whatever its length).
+    assert [context.count("\nuser: Day ") for context, _ in runs] == [0, 1, 1, 1, 1]
+    assert [context.split("\nuser: ")[-1][:6] for context, _ in runs[1:]] == ["Day 0:", "Day 1:", "Day 2:", "Day 3:"]
 
 
 def test_more_facts_than_one_decision_takes_are_decided_in_batches_and_none_is_lost(api_client, llm, settings):
