@@ -178,11 +178,11 @@ def _extraction_runs(
 ) -> list[tuple[list[SessionMessage | Message], list[Message]]]:
     """The messages to draw facts from in runs of at most LLM_EXTRACTION_CHUNK_CHARS characters: one extraction call
     each, as if the client had sent them in several adds. The first run's context is the scope's remembered messages,
-    a later run's the last of the messages before it that fit in a quarter of a run (at least one), so a document
-    costs at most a quarter more to read. A long document (its passages, memories/documents.py) is read whole so,
-    and each run gives up to MAX_FACTS facts, where one call read as much of it as the model's context window held
-    and gave 50 facts at most. A message longer than a run is cut at its paragraphs' and sentences' ends. One run:
-    the messages as sent, with the scope's remembered messages as context."""
+    a later run's the last of the messages before it that fit in a quarter of a run (at least one). A long document
+    (its passages, memories/documents.py) is read whole so, and each run gives up to MAX_FACTS facts, where one call
+    read as much of it as the model's context window held and gave 50 facts at most. A message longer than a run is
+    cut at its paragraphs' and sentences' ends. One run: the messages as sent, with the scope's remembered messages
+    as context."""
     size = settings.LLM_EXTRACTION_CHUNK_CHARS
     runs: list[list[Message]] = [[]]
     held = 0  # characters in the last run
