@@ -11,9 +11,11 @@ the per-scope add lock against what concurrent adds committed.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -209,6 +211,26 @@ def _extraction_runs(
     return chunks
 
 
+def _extracted(llm, asked: list[tuple[str, str]]) -> list[str]:
+    """The facts the LLM draws from each (system, user) prompt, in their order; up to LLM_EXTRACTION_CONCURRENCY
+    asked at once (a long document's runs: one after another, it took the sum of their times). When one fails the
+    add fails: those not yet asked are not."""
+    if len(asked) == 1:
+        [(system, user)] = asked
+        return llm.complete_json(system=system, user=user, parse=parse_facts)
+    with ThreadPoolExecutor(min(settings.LLM_EXTRACTION_CONCURRENCY, len(asked)), "extract") as pool:
+        # Each call in a copy of this context: its log lines carry the request's id.
+        calls = [
+            pool.submit(contextvars.copy_context().run, llm.complete_json, system=system, user=user, parse=parse_facts)
+            for system, user in asked
+        ]
+        try:
+            return [fact for call in calls for fact in call.result()]
+        finally:
+            for call in calls:
+                call.cancel()
+
+
 def _merged(operations: list[Operation], decided: list[Operation]) -> list[Operation]:
     """A later decision's operations after an earlier one's: as within one decision (parse_operations), a stored
     memory is changed at most once, and a change wins over a NONE. The later decision did not see the earlier one's
@@ -266,9 +288,8 @@ def memories_add_inferred(
     if facts is None:
         context = _session_context(account, scope)
         messages = _after_context(messages, context)
-        facts = []
-        for earlier, run in _extraction_runs(context, messages):
-            system, user = prompts.extraction(
+        asked = [
+            prompts.extraction(
                 messages=run,
                 context=earlier,
                 today=timezone.localdate(said_at),
@@ -278,7 +299,9 @@ def memories_add_inferred(
                 includes=includes,
                 excludes=excludes,
             )
-            facts += llm.complete_json(system=system, user=user, parse=parse_facts)
+            for earlier, run in _extraction_runs(context, messages)
+        ]
+        facts = _extracted(llm, asked)
     facts = list(dict.fromkeys(facts))
     # From here to the write, one add of the scope at a time (the extraction above runs side by side).
     with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):

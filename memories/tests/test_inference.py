@@ -241,10 +241,27 @@ def test_a_message_longer_than_an_extraction_run_is_read_in_runs_cut_at_its_para
     llm.facts = lambda messages: [content.split(".")[0] for role, content in messages if role == "user"]
     assert events(add(api_client, "\n\n".join(paragraphs))) == [("ADD", p.split(".")[0]) for p in paragraphs]
     runs = [call.body["messages"][-1]["content"].split("New messages:\n", 1) for call in llm.chat_calls("extract")]
+    runs.sort(key=lambda run: int(run[1].split()[2].rstrip(":")))  # asked side by side: in the document's order
     assert [new for _, new in runs] == [f"user: {p.strip()}" for p in paragraphs]  # one paragraph a run fits
     # Each later run with the paragraph before it as context (the last message before it, whatever its length).
     assert [context.count("\nuser: Day ") for context, _ in runs] == [0, 1, 1, 1, 1]
     assert [context.split("\nuser: ")[-1][:6] for context, _ in runs[1:]] == ["Day 0:", "Day 1:", "Day 2:", "Day 3:"]
+
+
+def test_an_adds_extraction_runs_are_asked_for_side_by_side(api_client, llm, settings):
+    # Each run's call waits in the model until three are being answered at once (at most 60 s, then it fails): they
+    # are, with LLM_EXTRACTION_CONCURRENCY 3. One after another, a long document took the sum of its runs' times.
+    settings.LLM_EXTRACTION_CHUNK_CHARS, settings.LLM_EXTRACTION_CONCURRENCY = 1_000, 3
+    assert configure(api_client, llm=llm_section(llm, timeout=THREAD_SLACK)).status_code == 200
+    together = threading.Barrier(3, timeout=THREAD_SLACK)
+
+    def facts(messages):
+        together.wait()
+        return [content.split(".")[0] for role, content in messages if role == "user"]
+
+    llm.facts = facts
+    said = [f"Alice packed the {thing}." + " It took a while." * 40 for thing in THINGS[:3]]  # a run each
+    assert events(add(api_client, *said)) == [("ADD", f"Alice packed the {thing}") for thing in THINGS[:3]]
 
 
 def test_more_facts_than_one_decision_takes_are_decided_in_batches_and_none_is_lost(api_client, llm, settings):
