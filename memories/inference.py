@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, UpstreamError
@@ -218,6 +218,8 @@ def _extracted(llm, asked: list[tuple[str, str]]) -> list[str]:
     if len(asked) == 1:
         [(system, user)] = asked
         return llm.complete_json(system=system, user=user, parse=parse_facts)
+    if not connection.in_atomic_block:  # as one call does (memories/llm.py): the pool's connection back meanwhile
+        connection.close()
     with ThreadPoolExecutor(min(settings.LLM_EXTRACTION_CONCURRENCY, len(asked)), "extract") as pool:
         # Each call in a copy of this context: its log lines carry the request's id.
         calls = [

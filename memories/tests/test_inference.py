@@ -645,7 +645,7 @@ def test_a_decision_outlasting_the_idle_in_transaction_timeout_keeps_its_scope_l
 
 
 @pytest.mark.django_db(transaction=True)
-def test_while_the_llm_extracts_facts_the_add_holds_no_database_connection_of_the_pool(api_client, llm):
+def test_while_the_llm_extracts_facts_the_add_holds_no_database_connection_of_the_pool(api_client, llm, settings):
     # An LLM call takes seconds: meanwhile the request's database connection goes back to the pool, so adds waiting
     # on the model use up neither DB_POOL_MAX_SIZE nor PostgreSQL's max_connections. The decision keeps its
     # connection: its transaction holds the scope's lock.
@@ -665,6 +665,13 @@ def test_while_the_llm_extracts_facts_the_add_holds_no_database_connection_of_th
     assert [event for event, _ in events(add(api_client, "Lives in Munich"))] == ["UPDATE"]
     assert held == {"extracting": False, "deciding": True}
     assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Munich"]
+    # Nor while an add's runs are asked for side by side (the calls in threads of their own).
+    settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000
+    held.clear()
+    assert len(llm.chat_calls("extract")) == 2
+    events(add(api_client, "Lives in Lisbon. " + "It is sunny there. " * 30, "Has a dog. " + "A big one. " * 60))
+    assert len(llm.chat_calls("extract")) == 4  # two runs
+    assert held == {"extracting": False, "deciding": True}
 
 
 @pytest.mark.django_db(transaction=True)
