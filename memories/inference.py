@@ -201,9 +201,10 @@ def _extraction_runs(
     for run in runs[1:]:
         # The messages just before it, within a quarter of a run: each run's context is read again with it.
         shown: list[SessionMessage | Message] = []
+        shown_chars = 0  # as the prompt shows them: each cut at CONTEXT_MESSAGE_CHARS
         for message in reversed(earlier[-SESSION_CONTEXT_MESSAGES:]):
-            held = sum(min(len(m.content), prompts.CONTEXT_MESSAGE_CHARS) for m in [message, *shown])
-            if shown and held > size // 4:
+            shown_chars += min(len(message.content), prompts.CONTEXT_MESSAGE_CHARS)
+            if shown and shown_chars > size // 4:
                 break
             shown.insert(0, message)
         chunks.append((shown, run))

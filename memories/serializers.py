@@ -163,9 +163,12 @@ class MessageContentField(serializers.Field):
         """The part's URL (`{<type>: {"url": …}}` or `{<type>: …}`), none when it has none, or a 400 saying why it
         cannot be read."""
         kind = part["type"]
-        value = part.get(kind)
-        url = value.get("url") if isinstance(value, dict) and javascript_bytes(value) is None else value
-        if (content := javascript_bytes(url)) is not None:
+        url = part.get(kind)
+        content = javascript_bytes(url)
+        if isinstance(url, dict) and content is None:  # {"url": …}
+            url = url.get("url")
+            content = javascript_bytes(url)
+        if content is not None:
             url = base64.b64encode(content).decode()
         if url is None or url == "":
             return []
