@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
@@ -52,6 +53,9 @@ PDF_READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
 DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTML_STARTS = (b"<!doctype html", b"<html")
 
 
 def file_document(part: dict) -> dict | None:
@@ -156,20 +160,72 @@ def document_text(document: dict, budget: int) -> str:
     """A document's text (at most `budget` characters, else a 400 saying so)."""
     kind, url = document["type"], document["url"]
     if fetchable(url):
-        content, named = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)[0], shown(url)
+        (content, media_type), named = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES), shown(url)
     else:  # checked by document_refusal when the add arrived
-        content, named = _inline(url), document.get("name") or f"sent as {kind}"
+        content, media_type, named = _inline(url), "", document.get("name") or f"sent as {kind}"
     named = f"The document {named}"
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
-    text = _pdf_text(content, named, budget) if _is_pdf(content) else content.decode("utf-8-sig")
+    if _is_pdf(content):
+        text = _pdf_text(content, named, budget)
+    elif media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS):
+        text = page_text(content.decode("utf-8-sig"))
+    else:
+        text = content.decode("utf-8-sig")
     if len(text) > budget:
         raise InvalidInput(_too_long(named))
     if not text.strip():
         scanned = " (a scanned PDF's pages are pictures of text)" if _is_pdf(content) else ""
         raise InvalidInput(f"{named} holds no text{scanned}.")
     return text
+
+
+class _PageText(HTMLParser):
+    """A web page's text as a reader sees it: its paragraphs (block elements) apart, a line break where the page
+    breaks one, other white space as one space; scripts, styles, menus and footers left out."""
+
+    HIDDEN = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "aside"})
+    BLOCKS = frozenset(
+        {"address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "header", "hr", "li"}
+        | {"main", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul"}
+        | {f"h{level}" for level in range(1, 7)}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[list[list[str]]] = [[[]]]  # paragraphs of lines of words
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag == "br":
+            self.paragraphs[-1].append([])
+        elif tag in self.BLOCKS:
+            self.paragraphs.append([[]])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.paragraphs.append([[]])
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.paragraphs[-1][-1] += data.split()
+
+    def text(self) -> str:
+        paragraphs = ("\n".join(" ".join(line) for line in lines if line) for lines in self.paragraphs)
+        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def page_text(html: str) -> str:
+    """A web page's text (_PageText): what a document fetched as text/html, or sent starting as a page does, holds."""
+    reader = _PageText()
+    reader.feed(html)
+    reader.close()
+    return reader.text()
 
 
 def _too_long(named: str) -> str:

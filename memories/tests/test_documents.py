@@ -122,6 +122,29 @@ def test_with_inference_a_long_document_is_read_whole_in_runs_past_the_50_facts_
     assert len(first) > 5 and earlier == first[-5:]
 
 
+# A web page: its title and text are what a reader sees; markup, scripts, styles and menus are not.
+WEB_PAGE = b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Kayak notes</title>
+<style>p { color: red; }</style><script>var tracking = "hidden";</script></head>
+<body><nav><a href="/">Home</a> | <a href="/about">About</a></nav>
+<h1>Buying a kayak</h1>
+<p>Bought a <b>red kayak</b> in May &amp; paid 300&nbsp;euros.</p>
+<p>It weighs
+   20 kg.<br>The paddle was extra.</p>
+<footer>Copyright 2026</footer></body></html>"""
+WEB_PAGE_TEXT = (
+    "Kayak notes\n\nBuying a kayak\n\nBought a red kayak in May & paid 300 euros.\n\n"
+    "It weighs 20 kg.\nThe paddle was extra."
+)
+
+
+def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_client, embedder, document_host, settings):
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    page = document("txt_url", f"{document_host}/kayak.html")
+    inline = document("mdx_url", b64(WEB_PAGE))  # sent as itself: known by how it starts
+    assert stored(add(api_client, {"role": "user", "content": [page, inline]})) == [WEB_PAGE_TEXT, WEB_PAGE_TEXT]
+
+
 @pytest.fixture
 def document_host():
     files = {
@@ -131,6 +154,7 @@ def document_host():
         "/moved.pdf": (302, "application/pdf", b""),
         "/big.txt": (200, "text/plain", b"x" * 100),
         "/busy.txt": (503, "text/plain", b"try later"),
+        "/kayak.html": (200, "text/html; charset=utf-8", WEB_PAGE),
     }
     with FileHost(files) as url:
         yield url

@@ -297,6 +297,11 @@ PARTS = st.one_of(
                 st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
             ),
             st.builds(lambda data: base64.b64encode(data).decode(), st.binary(max_size=20)),
+            # A web page, read as its text: markup of any shape, closed or not.
+            st.builds(
+                lambda text: base64.b64encode(f"<html>{text}".encode()).decode(),
+                st.text(st.sampled_from('<>/ ab="&;#x1p'), max_size=30),
+            ),
         ),
     ),
     # Files as LLM contexts carry them (OpenAI's, Pipecat's): read when a PDF or text, else left out.
