@@ -3,14 +3,14 @@
 Times, best and median of --repeat runs each, PDFs built here (memories/tests/files.py):
 
   - a one-page PDF, and one of --pages pages of text (about 160 characters a page), read as the server reads them:
-    pypdf in a process of its own (memories/pdf_reader.py), which costs a process start a PDF;
+    pypdf in a process of its own (memories/document_reader.py), which costs a process start a PDF;
   - the same read by pypdf in this process, which is what the process start adds to;
   - --busy-pages "busy" pages of 16 KB, each holding --operations text operations that show nothing: in this process
-    (no bound: what a thread of the server would spend) and as the server reads it (stopped after PDF_READ_SECONDS
+    (no bound: what a thread of the server would spend) and as the server reads it (stopped after READ_SECONDS
     of CPU).
 
   - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
-    alone, then while N readers read the busy pages at niceness 0, then at PDF_READER_NICENESS (as the server starts
+    alone, then while N readers read the busy pages at niceness 0, then at READER_NICENESS (as the server starts
     them): what the readers take from the server's requests.
 
     .venv/bin/python bench/pdf_reading.py
@@ -59,8 +59,8 @@ def beside(readers: int, pdf: bytes, niceness: int, repeat: int) -> float:
 
     from memories import documents
 
-    limits = (documents.PDF_READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness)
-    command = [sys.executable, "-I", str(documents.PDF_READER), *map(str, limits)]
+    limits = (documents.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness)
+    command = [sys.executable, "-I", str(documents.READER), "pdf", *map(str, limits)]
     running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) for _ in range(readers)]  # noqa: S603
     for process in running:
         process.stdin.write(pdf)
@@ -102,7 +102,7 @@ def main() -> None:
         (f"{args.pages} pages", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
         (f"{args.busy_pages} busy pages of {args.operations} operations", pdf_busy(args.operations, args.busy_pages)),
     ]
-    print(f"PDF_READ_SECONDS={documents.PDF_READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
+    print(f"READ_SECONDS={documents.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, pdf in cases:
         repeat = 1 if "busy" in name else args.repeat
         inside = timed(in_process(pdf), repeat)
@@ -115,7 +115,7 @@ def main() -> None:
         busy = cases[-1][1]
         alone = statistics.median(work() for _ in range(args.repeat))
         print(f"a piece of work here, median of {args.repeat}: alone {alone:.3f} s")
-        for niceness in (0, documents.PDF_READER_NICENESS):
+        for niceness in (0, documents.READER_NICENESS):
             took = beside(args.beside, busy, niceness, args.repeat)
             print(f"  beside {args.beside} readers at niceness {niceness:2}: {took:.3f} s (x{took / alone:.2f} alone)")
 

@@ -4,7 +4,8 @@
 A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s)
 URL on a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the
 server fetches nothing its operator did not name. A text document is read as UTF-8, a PDF's text by pypdf in a
-process of its own (memories/pdf_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows
+process of its own (memories/document_reader.py), stopped past a bound of CPU time, and so is a web page's (HTML) text;
+no model is asked. Its text follows
 its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each,
 or what facts are drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a
 whole document as one memory would be found by its first page.
@@ -21,7 +22,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
@@ -44,12 +44,12 @@ _READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown")
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
-# CPU seconds a PDF may take to read (memories/pdf_reader.py, in a process of its own): a page of 16 KB can hold
-# 200,000 operations, 6 s of work; past this the reading stops and the add is a 400.
-PDF_READ_SECONDS = 10
-PDF_READER = Path(__file__).with_name("pdf_reader.py")
+# CPU seconds a PDF or a web page may take to read (memories/document_reader.py, in a process of its own): a PDF
+# page of 16 KB can hold 200,000 operations, 6 s of work; past this the reading stops and the add is a 400.
+READ_SECONDS = 10
+READER = Path(__file__).with_name("document_reader.py")
 # How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
-PDF_READER_NICENESS = 10
+READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
 DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -168,9 +168,9 @@ def document_text(document: dict, budget: int) -> str:
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
     if _is_pdf(content):
-        text = _pdf_text(content, named, budget)
+        text = _read_apart("pdf", content, named, budget)
     elif media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS):
-        text = page_text(content.decode("utf-8-sig"))
+        text = _read_apart("html", content, named, budget)
     else:
         text = content.decode("utf-8-sig")
     if len(text) > budget:
@@ -181,53 +181,6 @@ def document_text(document: dict, budget: int) -> str:
     return text
 
 
-class _PageText(HTMLParser):
-    """A web page's text as a reader sees it: its paragraphs (block elements) apart, a line break where the page
-    breaks one, other white space as one space; scripts, styles, menus and footers left out."""
-
-    HIDDEN = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "aside"})
-    BLOCKS = frozenset(
-        {"address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "header", "hr", "li"}
-        | {"main", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul"}
-        | {f"h{level}" for level in range(1, 7)}
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.paragraphs: list[list[list[str]]] = [[[]]]  # paragraphs of lines of words
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag == "br":
-            self.paragraphs[-1].append([])
-        elif tag in self.BLOCKS:
-            self.paragraphs.append([[]])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.paragraphs.append([[]])
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.paragraphs[-1][-1] += data.split()
-
-    def text(self) -> str:
-        paragraphs = ("\n".join(" ".join(line) for line in lines if line) for lines in self.paragraphs)
-        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-
-
-def page_text(html: str) -> str:
-    """A web page's text (_PageText): what a document fetched as text/html, or sent starting as a page does, holds."""
-    reader = _PageText()
-    reader.feed(html)
-    reader.close()
-    return reader.text()
-
-
 def _too_long(named: str) -> str:
     return (
         f"{named} holds more text than an add takes with its messages ({settings.MAX_ADD_CHARS} characters, "
@@ -235,23 +188,24 @@ def _too_long(named: str) -> str:
     )
 
 
-def _pdf_text(content: bytes, named: str, budget: int) -> str:
-    """The PDF's pages' text, read in a process of its own (memories/pdf_reader.py) stopped after PDF_READ_SECONDS
-    of CPU time (or three times that and 5 s more of waiting, on a busy machine)."""
+def _read_apart(kind: str, content: bytes, named: str, budget: int) -> str:
+    """A PDF's pages' text or a web page's ("pdf", "html"), read in a process of its own (memories/document_reader.py)
+    stopped after READ_SECONDS of CPU time (or three times that and 5 s more of waiting, on a busy machine)."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
-    limits = (PDF_READ_SECONDS, budget, PDF_MAX_PAGES, PDF_READER_NICENESS)
-    command = [sys.executable, "-I", str(PDF_READER), *map(str, limits)]
-    slow = f"{named} takes more than {PDF_READ_SECONDS} s to read; the most one PDF may take: send it in parts."
+    limits = (READ_SECONDS, budget, PDF_MAX_PAGES, READER_NICENESS)
+    command = [sys.executable, "-I", str(READER), kind, *map(str, limits)]
+    what = "PDF" if kind == "pdf" else "document"
+    slow = f"{named} takes more than {READ_SECONDS} s to read; the most one {what} may take: send it in parts."
     try:
         done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
-            command, input=content, capture_output=True, timeout=PDF_READ_SECONDS * 3 + 5, env={}
+            command, input=content, capture_output=True, timeout=READ_SECONDS * 3 + 5, env={}
         )
     except subprocess.TimeoutExpired:
         raise InvalidInput(slow) from None
     if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise InvalidInput(slow)
     if done.returncode != 0:
-        raise RuntimeError(f"{PDF_READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
+        raise RuntimeError(f"{READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
     read = json.loads(done.stdout)
     if "error" in read:
         raise InvalidInput(

@@ -1,0 +1,109 @@
+"""A document's text, read in a process of its own, started by memories/documents.py for each PDF or web page an add
+carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser.
+
+Both are what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed,
+can hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's
+html.parser 18 s (its time grows with the square of such input). In a process of its own, the kernel stops the
+reading after a bound of CPU seconds and memory, where a thread of the server could not be stopped, and it runs at a
+lower priority (NICENESS): on a busy machine the server's requests go first. No Django here: it starts fast. It is
+started with an empty environment: the server's secrets stay out of a process that reads what anyone sent.
+
+    python -I memories/document_reader.py pdf|html CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS < file
+
+Writes one JSON object: {"pages": [text, …]} (a web page is one), or {"error": "locked" | "pages" | "too_long" |
+"unreadable", "pages": n, "why": "…"}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import sys
+from html.parser import HTMLParser
+
+MEMORY_BYTES = 1024 * 1024 * 1024
+
+
+def main() -> None:
+    kind = sys.argv[1]
+    seconds, most_characters, most_pages, niceness = (int(arg) for arg in sys.argv[2:6])
+    os.nice(niceness)  # the server's requests first: a core busy reading a PDF yields to them
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
+    with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    content = sys.stdin.buffer.read()
+    print(json.dumps(_page(content, most_characters) if kind == "html" else _pdf(content, most_characters, most_pages)))
+
+
+class _PageText(HTMLParser):
+    """A web page's text as a reader sees it: its paragraphs (block elements) apart, a line break where the page
+    breaks one, other white space as one space; scripts, styles, menus, asides and footers left out."""
+
+    HIDDEN = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "aside"})
+    BLOCKS = frozenset(
+        {"address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "header", "hr", "li"}
+        | {"main", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul"}
+        | {f"h{level}" for level in range(1, 7)}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[list[list[str]]] = [[[]]]  # paragraphs of lines of words
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag == "br":
+            self.paragraphs[-1].append([])
+        elif tag in self.BLOCKS:
+            self.paragraphs.append([[]])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.paragraphs.append([[]])
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.paragraphs[-1][-1] += data.split()
+
+    def text(self) -> str:
+        paragraphs = ("\n".join(" ".join(line) for line in lines if line) for lines in self.paragraphs)
+        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _page(content: bytes, most_characters: int) -> dict:
+    reader = _PageText()
+    reader.feed(content.decode("utf-8-sig"))  # UTF-8: checked by the server before
+    reader.close()
+    text = reader.text()
+    return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+
+
+def _pdf(content: bytes, most_characters: int, most_pages: int) -> dict:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return {"error": "locked"}
+        if len(reader.pages) > most_pages:
+            return {"error": "pages", "pages": len(reader.pages)}
+        pages = []
+        for page in reader.pages:
+            pages.append(page.extract_text().strip())
+            most_characters -= len(pages[-1])
+            if most_characters < 0:
+                return {"error": "too_long"}
+    except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return {"pages": pages}
+
+
+if __name__ == "__main__":
+    main()
