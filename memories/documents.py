@@ -160,10 +160,13 @@ def document_text(document: dict, budget: int) -> str:
     """A document's text (at most `budget` characters, else a 400 saying so)."""
     kind, url = document["type"], document["url"]
     if fetchable(url):
-        (content, media_type), named = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES), shown(url)
+        answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
+        content, media_type, named = answer.content, answer.kind, f"The document {shown(url)}"
+        if answer.charset and not _is_pdf(content):
+            content = _recoded(content, answer.charset, named)
     else:  # checked by document_refusal when the add arrived
-        content, media_type, named = _inline(url), "", document.get("name") or f"sent as {kind}"
-    named = f"The document {named}"
+        content, media_type = _inline(url), ""
+        named = f"The document {document.get('name') or f'sent as {kind}'}"
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
@@ -179,6 +182,17 @@ def document_text(document: dict, budget: int) -> str:
         scanned = " (a scanned PDF's pages are pictures of text)" if _is_pdf(content) else ""
         raise InvalidInput(f"{named} holds no text{scanned}.")
     return text
+
+
+def _recoded(content: bytes, charset: str, named: str) -> bytes:
+    """Text in the character set its host names (ISO-8859-1, windows-1252, …) as UTF-8."""
+    try:
+        return content.decode(charset).encode()
+    except LookupError:  # an unknown name, or a codec that is no text encoding (zlib_codec)
+        known = "a character set this server does not know"
+        raise InvalidInput(f"{named} is text in {charset}, its host says: {known}.") from None
+    except UnicodeError:
+        raise InvalidInput(f"{named} is not text in {charset}, as its host says.") from None
 
 
 def _too_long(named: str) -> str:

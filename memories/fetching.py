@@ -9,6 +9,7 @@ a host that does not answer in FETCH_TIMEOUT seconds is a 504 (the worker tries 
 from __future__ import annotations
 
 import contextlib
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -62,14 +63,21 @@ def _opened(url: str, what: str):
         yield answer
 
 
-def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[bytes, str]:
-    """The body a host of FETCH_HOSTS answers for `url` (200 only) and its content type (lower case, no
-    parameters). A 400 naming `what` ("image", "document") when the host answers otherwise, sends a type not starting
-    with `expect` ("image/": read no further), or sends more than `max_bytes`; a 502 when it answers 5xx, a 504 when
-    it does not answer in time."""
+class Fetched(NamedTuple):
+    content: bytes
+    kind: str  # its media type, lower case, without parameters
+    charset: str | None  # the character set its host names, if any
+
+
+def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> Fetched:
+    """The body a host of FETCH_HOSTS answers for `url` (200 only), its media type and character set. A 400 naming
+    `what` ("image", "document") when the host answers otherwise, sends a type not starting with `expect` ("image/":
+    read no further), or sends more than `max_bytes`; a 502 when it answers 5xx, a 504 when it does not answer in
+    time."""
     try:
         with _opened(url, what) as response:
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            charset = response.charset_encoding
             status = response.status_code
             if status >= 500:  # the host's own trouble, maybe passing: a 502 (a queued add is tried again)
                 raise UpstreamError(
@@ -94,7 +102,7 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> tuple[b
         raise UpstreamError(
             f"The {what} {shown(url)} could not be fetched ({type(exc).__name__}).", code="provider_unavailable"
         ) from exc
-    return bytes(body), kind
+    return Fetched(bytes(body), kind, charset)
 
 
 def _a(what: str) -> str:

@@ -134,8 +134,8 @@ def _fetched(url: str) -> str:
     """An image URL on a host of FETCH_HOSTS as a data URL of the image it serves; any other URL as it is."""
     if not fetchable(url):
         return url
-    image, kind = fetched(url, what="image", max_bytes=FETCHED_IMAGE_MAX_BYTES, expect="image/")
-    return f"data:{kind};base64,{base64.b64encode(image).decode()}"
+    image = fetched(url, what="image", max_bytes=FETCHED_IMAGE_MAX_BYTES, expect="image/")
+    return f"data:{image.kind};base64,{base64.b64encode(image.content).decode()}"
 
 
 def image_description(client: LLMClient, url: str) -> str:

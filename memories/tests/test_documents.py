@@ -155,6 +155,8 @@ def document_host():
         "/big.txt": (200, "text/plain", b"x" * 100),
         "/busy.txt": (503, "text/plain", b"try later"),
         "/kayak.html": (200, "text/html; charset=utf-8", WEB_PAGE),
+        "/cafe.txt": (200, "text/plain; charset=ISO-8859-1", "Café in São Paulo".encode("latin-1")),
+        "/odd.txt": (200, "text/plain; charset=klingon", b"Qapla'"),
     }
     with FileHost(files) as url:
         yield url
@@ -170,9 +172,11 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
 
     settings.FETCH_HOSTS = ["127.0.0.1"]
     fetched = [document("txt_url", f"{document_host}/notes.txt"), document("pdf_url", f"{document_host}/lease.pdf")]
+    fetched.append(document("txt_url", f"{document_host}/cafe.txt"))  # in the character set its host names
     assert stored(add(api_client, {"role": "user", "content": fetched})) == [
         "Bought a kayak in May",
         "The lease ends in June 2027",
+        "Café in São Paulo",
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
@@ -181,6 +185,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
         ("/big.txt", "txt_url", "is larger than 50 bytes"),
+        ("/odd.txt", "txt_url", "is text in klingon, its host says: a character set this server does not know."),
     ]:
         refused = add(api_client, {"role": "user", "content": document(kind, document_host + path)})
         assert refused.status_code == 400 and says in refused.json()["detail"], (path, refused.json())
@@ -188,7 +193,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     # The host's own trouble is the server's to report (a 502: a queued add is tried again), not the caller's.
     busy = add(api_client, {"role": "user", "content": document("txt_url", f"{document_host}/busy.txt")})
     assert busy.status_code == 502 and "its host answered 503" in busy.json()["detail"], busy.json()
-    assert Memory.objects.count() == 2
+    assert Memory.objects.count() == 3
 
 
 def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
