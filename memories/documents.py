@@ -122,11 +122,7 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
         return None
     if kind == "pdf_url":
         return "is not a PDF: it does not start as one."
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return "is neither UTF-8 text nor a PDF."
-    return None
+    return None if _is_utf8(content) else "is neither UTF-8 text nor a PDF."
 
 
 def document_uploaded(content: bytes, name: str) -> dict:
@@ -162,7 +158,7 @@ def document_text(document: dict, budget: int) -> str:
     if fetchable(url):
         answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
         content, media_type, named = answer.content, answer.kind, f"The document {shown(url)}"
-        if answer.charset and not _is_pdf(content):
+        if answer.charset and not _is_pdf(content) and not _is_utf8(content):
             content = _recoded(content, answer.charset, named)
     else:  # checked by document_refusal when the add arrived
         content, media_type = _inline(url), ""
@@ -184,8 +180,18 @@ def document_text(document: dict, budget: int) -> str:
     return text
 
 
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _recoded(content: bytes, charset: str, named: str) -> bytes:
-    """Text in the character set its host names (ISO-8859-1, windows-1252, …) as UTF-8."""
+    """Text in the character set its host names (ISO-8859-1, windows-1252, …) as UTF-8. Only for text that is not
+    UTF-8: a host may name a character set by default (ISO-8859-1, HTTP/1.1's old default for text) whatever its files
+    hold, and UTF-8 text of other letters than ASCII's is almost never valid in another."""
     try:
         return content.decode(charset).encode()
     except LookupError:  # an unknown name, or a codec that is no text encoding (zlib_codec)

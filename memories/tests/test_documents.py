@@ -156,7 +156,9 @@ def document_host():
         "/busy.txt": (503, "text/plain", b"try later"),
         "/kayak.html": (200, "text/html; charset=utf-8", WEB_PAGE),
         "/cafe.txt": (200, "text/plain; charset=ISO-8859-1", "Café in São Paulo".encode("latin-1")),
-        "/odd.txt": (200, "text/plain; charset=klingon", b"Qapla'"),
+        "/odd.txt": (200, "text/plain; charset=klingon", b"Qapla\xff"),
+        # UTF-8 text its host says is ISO-8859-1 (a default some hosts send for any text): read as what it is.
+        "/menu.txt": (200, "text/plain; charset=ISO-8859-1", "Crème brûlée".encode()),
     }
     with FileHost(files) as url:
         yield url
@@ -173,10 +175,12 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     settings.FETCH_HOSTS = ["127.0.0.1"]
     fetched = [document("txt_url", f"{document_host}/notes.txt"), document("pdf_url", f"{document_host}/lease.pdf")]
     fetched.append(document("txt_url", f"{document_host}/cafe.txt"))  # in the character set its host names
+    fetched.append(document("txt_url", f"{document_host}/menu.txt"))
     assert stored(add(api_client, {"role": "user", "content": fetched})) == [
         "Bought a kayak in May",
         "The lease ends in June 2027",
         "Café in São Paulo",
+        "Crème brûlée",
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
@@ -193,7 +197,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     # The host's own trouble is the server's to report (a 502: a queued add is tried again), not the caller's.
     busy = add(api_client, {"role": "user", "content": document("txt_url", f"{document_host}/busy.txt")})
     assert busy.status_code == 502 and "its host answered 503" in busy.json()["detail"], busy.json()
-    assert Memory.objects.count() == 3
+    assert Memory.objects.count() == 4
 
 
 def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
