@@ -51,29 +51,30 @@ class _PageText(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.paragraphs: list[list[list[str]]] = [[[]]]  # paragraphs of lines of words
+        self.paragraphs: list[list[str]] = [[""]]  # paragraphs of lines, as the page's text holds them
         self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag == "br":
-            self.paragraphs[-1].append([])
+            self.paragraphs[-1].append("")
         elif tag in self.BLOCKS:
-            self.paragraphs.append([[]])
+            self.paragraphs.append([""])
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
-            self.paragraphs.append([[]])
+            self.paragraphs.append([""])
 
     def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.paragraphs[-1][-1] += data.split()
+        if not self.hidden:  # an inline element's text runs on: "in <b>April</b>." is "in April."
+            self.paragraphs[-1][-1] += data
 
     def text(self) -> str:
-        paragraphs = ("\n".join(" ".join(line) for line in lines if line) for lines in self.paragraphs)
+        lines = ([" ".join(line.split()) for line in paragraph] for paragraph in self.paragraphs)
+        paragraphs = ("\n".join(line for line in paragraph if line) for paragraph in lines)
         return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 

@@ -128,12 +128,12 @@ WEB_PAGE = b"""<!DOCTYPE html>
 <style>p { color: red; }</style><script>var tracking = "hidden";</script></head>
 <body><nav><a href="/">Home</a> | <a href="/about">About</a></nav>
 <h1>Buying a kayak</h1>
-<p>Bought a <b>red kayak</b> in May &amp; paid 300&nbsp;euros.</p>
+<p>Bought a <b>red kayak</b> in <i>May</i>, for 300&nbsp;euros &amp; a pump.</p>
 <p>It weighs
    20 kg.<br>The paddle was extra.</p>
 <footer>Copyright 2026</footer></body></html>"""
 WEB_PAGE_TEXT = (
-    "Kayak notes\n\nBuying a kayak\n\nBought a red kayak in May & paid 300 euros.\n\n"
+    "Kayak notes\n\nBuying a kayak\n\nBought a red kayak in May, for 300 euros & a pump.\n\n"
     "It weighs 20 kg.\nThe paddle was extra."
 )
 
