@@ -126,7 +126,9 @@ class AddMemoryForm(ScopeForm):
         # A request holds MAX_REQUEST_BYTES at most (a larger one is a 413 page saying so).
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
-        document.help_text = f"A PDF, text, Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
+        document.help_text = (
+            f"A PDF, text, Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
+        )
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")
