@@ -69,13 +69,13 @@ def file_document(part: dict) -> dict | None:
         return None  # a URL on a host this server does not fetch from is the context's LLM's to read, not ours
     name = file.get("filename") if isinstance(file.get("filename"), str) else ""
     kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
-    if not kind and url[:5].lower() == "data:":
-        kind = url[5:].split(",", 1)[0].split(";", 1)[0]
-    kind = kind.strip().lower()
+    kind = kind.strip().lower() or _data_url_type(url)
     pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
     if not (pdf or kind.startswith("text/") or name.lower().endswith(_READABLE_NAMES)):
         return None
     document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
+    if kind in HTML_TYPES:
+        document["media_type"] = kind  # a web page's part, perhaps without its start
     return None if document_refusal(document["type"], url) else document | {"optional": True}
 
 
@@ -109,6 +109,11 @@ def _inline(url: str) -> bytes:
         return base64.b64decode("".join(url.split()), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("must be the document's content in base64, a data: URL, or an http(s) URL.") from None
+
+
+def _data_url_type(url: str) -> str:
+    """The media type a data: URL names ("text/html"), lower case; "" for other URLs."""
+    return url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower() if url[:5].lower() == "data:" else ""
 
 
 def _is_pdf(content: bytes) -> bool:
@@ -161,7 +166,7 @@ def document_text(document: dict, budget: int) -> str:
         if answer.charset and not _is_pdf(content) and not _is_utf8(content):
             content = _recoded(content, answer.charset, named)
     else:  # checked by document_refusal when the add arrived
-        content, media_type = _inline(url), ""
+        content, media_type = _inline(url), document.get("media_type") or _data_url_type(url)
         named = f"The document {document.get('name') or f'sent as {kind}'}"
     refusal = _kind_refusal(kind, content)
     if refusal:

@@ -143,6 +143,15 @@ def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_clie
     page = document("txt_url", f"{document_host}/kayak.html")
     inline = document("mdx_url", b64(WEB_PAGE))  # sent as itself: known by how it starts
     assert stored(add(api_client, {"role": "user", "content": [page, inline]})) == [WEB_PAGE_TEXT, WEB_PAGE_TEXT]
+    # A part of a page, known by its media type: a data URL's, or a framework's file part's.
+    part = b"<h2>Repairs</h2><p>The hull was <em>patched</em> in June.</p>"
+    typed = [
+        document("txt_url", f"data:text/html;base64,{b64(part)}"),
+        {"type": "file_base64", "file": {"file_data": b64(part), "mime_type": "text/html", "filename": "repairs"}},
+    ]
+    assert (
+        stored(add(api_client, {"role": "user", "content": typed})) == ["Repairs\n\nThe hull was patched in June."] * 2
+    )
 
 
 @pytest.fixture
