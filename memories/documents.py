@@ -69,7 +69,7 @@ def file_document(part: dict) -> dict | None:
         return None  # a URL on a host this server does not fetch from is the context's LLM's to read, not ours
     name = file.get("filename") if isinstance(file.get("filename"), str) else ""
     kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
-    kind = kind.strip().lower() or _data_url_type(url)
+    kind = kind.split(";", 1)[0].strip().lower() or _data_url_type(url)  # "text/html; charset=utf-8"
     pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
     if not (pdf or kind.startswith("text/") or name.lower().endswith(_READABLE_NAMES)):
         return None

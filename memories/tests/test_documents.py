@@ -147,7 +147,7 @@ def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_clie
     part = b"<h2>Repairs</h2><p>The hull was <em>patched</em> in June.</p>"
     typed = [
         document("txt_url", f"data:text/html;base64,{b64(part)}"),
-        {"type": "file_base64", "file": {"file_data": b64(part), "mime_type": "text/html", "filename": "repairs"}},
+        {"type": "file_base64", "file": {"file_data": b64(part), "mime_type": "text/html; charset=utf-8"}},
     ]
     assert (
         stored(add(api_client, {"role": "user", "content": typed})) == ["Repairs\n\nThe hull was patched in June."] * 2
