@@ -1,13 +1,13 @@
 """A long document added with inference on: read in one extraction call (as before LLM_EXTRACTION_CHUNK_CHARS), or in
-runs of that many characters, one after another or side by side (LLM_EXTRACTION_CONCURRENCY).
+runs of that many characters, one after another or side by side (LLM_ADD_CONCURRENCY).
 
 Self-contained, as bench/llm_bench.py: the scripted OpenAI-wire server (memories/tests/fake_openai.py) stands in for
 the model, drawing one fact from each passage (its first sentence) and taking --call-seconds plus --fact-seconds
 for each fact it writes to answer (a model's time goes mostly to what it writes: the one call writes all 120 facts,
 of which 50 are kept); a throw-away database (bench_long_document_mem0) on the
 configured PostgreSQL; POST /memories through Django's test client in this process. Each way adds the same document
-for a user of its own (no stored memories: no decision call) and prints the calls, the prompts' characters, the
-facts stored and the add's time.
+for a user of its own (no stored memories: no decision call), then again (its facts decided against those stored,
+50 a decision), and prints the calls, the prompts' characters, the facts stored and each add's time.
 
     .venv/bin/python bench/long_document.py                      # 120 paragraphs (about 60,000 characters)
     .venv/bin/python bench/long_document.py --paragraphs 300 --call-seconds 2
@@ -55,7 +55,7 @@ def main() -> None:
 
     from memories import configuration
     from memories.embeddings import local_embedder
-    from memories.tests.fake_openai import FakeOpenAI
+    from memories.tests.fake_openai import FakeOpenAI, default_decide
 
     setup_test_environment()
     settings.ADMIN_API_KEY, settings.AUTH_DISABLED = "bench-admin-key-0123456789", False
@@ -69,16 +69,20 @@ def main() -> None:
         time.sleep(args.call_seconds + args.fact_seconds * len(drawn))
         return drawn
 
-    fake.facts = facts
+    def decide(stored, facts):
+        time.sleep(args.call_seconds + args.fact_seconds * len(facts))  # a decision per fact
+        return default_decide(stored, facts)
+
+    fake.facts, fake.decide = facts, decide
     text = document(args.paragraphs)
     content = [{"type": "txt_url", "txt_url": {"url": base64.b64encode(text.encode()).decode()}}]
     ways = [
         ("one call (before)", settings.MAX_ADD_CHARS, 1),
         (f"runs of {settings.LLM_EXTRACTION_CHUNK_CHARS:,}, one at a time", settings.LLM_EXTRACTION_CHUNK_CHARS, 1),
         (
-            f"runs of {settings.LLM_EXTRACTION_CHUNK_CHARS:,}, {settings.LLM_EXTRACTION_CONCURRENCY} at once",
+            f"runs of {settings.LLM_EXTRACTION_CHUNK_CHARS:,}, {settings.LLM_ADD_CONCURRENCY} at once",
             settings.LLM_EXTRACTION_CHUNK_CHARS,
-            settings.LLM_EXTRACTION_CONCURRENCY,
+            settings.LLM_ADD_CONCURRENCY,
         ),
     ]
     rows = []
@@ -96,13 +100,18 @@ def main() -> None:
         post("/configure", {"llm": {"provider": "openai", "config": model}})
         local_embedder().warm_up()
         for n, (label, chunk, concurrency) in enumerate(ways):
-            settings.LLM_EXTRACTION_CHUNK_CHARS, settings.LLM_EXTRACTION_CONCURRENCY = chunk, concurrency
+            settings.LLM_EXTRACTION_CHUNK_CHARS, settings.LLM_ADD_CONCURRENCY = chunk, concurrency
             fake.reset_calls()
             started = time.perf_counter()
             results = post("/memories", {"messages": [{"role": "user", "content": content}], "user_id": f"u{n}"})
             seconds = time.perf_counter() - started
             prompts = [sum(len(m["content"]) for m in c.body["messages"]) for c in fake.chat_calls("extract")]
-            rows.append((label, len(prompts), sum(prompts), max(prompts), len(results["results"]), seconds))
+            # The same document again, into the scope that now holds its facts: decisions of 50 facts each.
+            fake.reset_calls()
+            started = time.perf_counter()
+            post("/memories", {"messages": [{"role": "user", "content": content}], "user_id": f"u{n}"})
+            again = (len(fake.chat_calls("decide")), time.perf_counter() - started)
+            rows.append((label, len(prompts), sum(prompts), max(prompts), len(results["results"]), seconds, again))
     finally:
         fake.stop()
         with connection.cursor() as cursor:  # other threads' connections would stop DROP DATABASE
@@ -117,10 +126,11 @@ def main() -> None:
         f"passage and takes {args.call_seconds:g} s a call + {args.fact_seconds:g} s a fact; CPUs: {os.cpu_count()}"
     )
     base = rows[0]
-    for label, calls, chars, largest, stored, seconds in rows:
+    for label, calls, chars, largest, stored, seconds, (decisions, again) in rows:
         print(
             f"{label}: {calls} extraction calls, prompts {chars:,} characters (x{chars / base[2]:.2f}), the largest "
-            f"{largest:,}; {stored} memories of {args.paragraphs} facts; {seconds:.2f} s (x{seconds / base[5]:.2f})"
+            f"{largest:,}; {stored} memories of {args.paragraphs} facts; {seconds:.2f} s (x{seconds / base[5]:.2f}); "
+            f"added again: {decisions} decision calls, {again:.2f} s (x{again / base[6][1]:.2f})"
         )
 
 

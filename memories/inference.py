@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -48,6 +48,7 @@ from memories.services import (
 from memories.signals import history_record
 
 logger = logging.getLogger("mem0server")
+T = TypeVar("T")
 
 # Earlier messages of the same scope shown to the fact extractor (and kept per scope).
 SESSION_CONTEXT_MESSAGES = 10
@@ -212,23 +213,23 @@ def _extraction_runs(
     return chunks
 
 
-def _extracted(llm, asked: list[tuple[str, str]]) -> list[str]:
-    """The facts the LLM draws from each (system, user) prompt, in their order; up to LLM_EXTRACTION_CONCURRENCY
-    asked at once (a long document's runs: one after another, it took the sum of their times). When one fails the
-    add fails: those not yet asked are not."""
-    if len(asked) == 1:
-        [(system, user)] = asked
-        return llm.complete_json(system=system, user=user, parse=parse_facts)
+def _answers(llm, asked: list[tuple[str, str, Callable[[Any], T]]]) -> list[T]:
+    """Each (system, user, parse) call's parsed answer, in their order: one add's extraction runs, or its decisions of
+    MAX_FACTS facts each, up to LLM_ADD_CONCURRENCY asked at once (one after another, a long document took the sum of
+    their times, and its decisions held the scope's lock that long). When one fails the add fails: those not yet
+    asked are not."""
+    if len(asked) <= 1:
+        return [llm.complete_json(system=system, user=user, parse=parse) for system, user, parse in asked]
     if not connection.in_atomic_block:  # as one call does (memories/llm.py): the pool's connection back meanwhile
         connection.close()
-    with ThreadPoolExecutor(min(settings.LLM_EXTRACTION_CONCURRENCY, len(asked)), "extract") as pool:
+    with ThreadPoolExecutor(min(settings.LLM_ADD_CONCURRENCY, len(asked)), "llm-call") as pool:
         # Each call in a copy of this context: its log lines carry the request's id.
         calls = [
-            pool.submit(contextvars.copy_context().run, llm.complete_json, system=system, user=user, parse=parse_facts)
-            for system, user in asked
+            pool.submit(contextvars.copy_context().run, llm.complete_json, system=system, user=user, parse=parse)
+            for system, user, parse in asked
         ]
         try:
-            return [fact for call in calls for fact in call.result()]
+            return [call.result() for call in calls]
         finally:
             for call in calls:
                 call.cancel()
@@ -292,19 +293,22 @@ def memories_add_inferred(
         context = _session_context(account, scope)
         messages = _after_context(messages, context)
         asked = [
-            prompts.extraction(
-                messages=run,
-                context=earlier,
-                today=timezone.localdate(said_at),
-                occurred_at=occurred_at,
-                about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
-                custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
-                includes=includes,
-                excludes=excludes,
+            (
+                *prompts.extraction(
+                    messages=run,
+                    context=earlier,
+                    today=timezone.localdate(said_at),
+                    occurred_at=occurred_at,
+                    about_agent=bool(scope.get("agent_id") and not scope.get("user_id")),
+                    custom=prompt or runtime.prompt("custom_fact_extraction_prompt"),
+                    includes=includes,
+                    excludes=excludes,
+                ),
+                parse_facts,
             )
             for earlier, run in _extraction_runs(context, messages)
         ]
-        facts = _extracted(llm, asked)
+        facts = [fact for drawn in _answers(llm, asked) for fact in drawn]
     facts = list(dict.fromkeys(facts))
     # From here to the write, one add of the scope at a time (the extraction above runs side by side).
     with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
@@ -315,21 +319,26 @@ def memories_add_inferred(
             # long fact sentence by sentence too (memories/sentences.py).
             vectors = dict(zip(facts, embed_memories(embedder, [(f, occurred_at) for f in facts]), strict=True))
             # At most MAX_FACTS facts a decision (a long document's runs draw more): each batch compared with the
-            # stored memories closest to it, all written together below.
-            for start in range(0, len(facts), MAX_FACTS):
-                batch = facts[start : start + MAX_FACTS]
-                stored = _similar(account, scope, [vectors[fact].whole for fact in batch])
-                if stored:
-                    system, user = prompts.decision(
+            # stored memories closest to it, the decisions asked side by side, all written together below.
+            batches = [facts[start : start + MAX_FACTS] for start in range(0, len(facts), MAX_FACTS)]
+            closest = [_similar(account, scope, [vectors[fact].whole for fact in batch]) for batch in batches]
+            custom = runtime.prompt("custom_update_memory_prompt")
+            asked = [
+                (
+                    *prompts.decision(
                         stored=[(str(index), memory.text) for index, memory in enumerate(stored)],
                         facts=batch,
-                        custom=runtime.prompt("custom_update_memory_prompt"),
-                    )
-                    decided = llm.complete_json(
-                        system=system, user=user, parse=lambda payload, stored=stored: parse_operations(payload, stored)
-                    )
-                else:  # nothing to compare with: every fact is new, no second call needed
-                    decided = [Operation("ADD", text=fact) for fact in batch]
+                        custom=custom,
+                    ),
+                    lambda payload, stored=stored: parse_operations(payload, stored),
+                )
+                for batch, stored in zip(batches, closest, strict=True)
+                if stored
+            ]
+            decisions = iter(_answers(llm, asked))
+            for batch, stored in zip(batches, closest, strict=True):
+                # Nothing to compare with: every fact is new, no call needed.
+                decided = next(decisions) if stored else [Operation("ADD", text=fact) for fact in batch]
                 operations = _merged(operations, decided)
             # The model may reword a fact (a merged UPDATE): those texts need vectors of their own.
             reworded = list(dict.fromkeys(op.text for op in operations if op.text and op.text not in vectors))

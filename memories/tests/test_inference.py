@@ -250,8 +250,8 @@ def test_a_message_longer_than_an_extraction_run_is_read_in_runs_cut_at_its_para
 
 def test_an_adds_extraction_runs_are_asked_for_side_by_side(api_client, llm, settings):
     # Each run's call waits in the model until three are being answered at once (at most 60 s, then it fails): they
-    # are, with LLM_EXTRACTION_CONCURRENCY 3. One after another, a long document took the sum of its runs' times.
-    settings.LLM_EXTRACTION_CHUNK_CHARS, settings.LLM_EXTRACTION_CONCURRENCY = 1_000, 3
+    # are, with LLM_ADD_CONCURRENCY 3. One after another, a long document took the sum of its runs' times.
+    settings.LLM_EXTRACTION_CHUNK_CHARS, settings.LLM_ADD_CONCURRENCY = 1_000, 3
     assert configure(api_client, llm=llm_section(llm, timeout=THREAD_SLACK)).status_code == 200
     together = threading.Barrier(3, timeout=THREAD_SLACK)
 
@@ -264,15 +264,24 @@ def test_an_adds_extraction_runs_are_asked_for_side_by_side(api_client, llm, set
     assert events(add(api_client, *said)) == [("ADD", f"Alice packed the {thing}") for thing in THINGS[:3]]
 
 
-def test_more_facts_than_one_decision_takes_are_decided_in_batches_and_none_is_lost(api_client, llm, settings):
+def test_more_facts_than_one_decision_takes_are_decided_in_batches_side_by_side_none_lost(api_client, llm, settings):
     events(add(api_client, "Alice likes tea"))
     settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000  # 60 facts of about 25 characters: two runs
     said = [f"Alice owns the {thing}" for thing in THINGS[:60]]
     said[3], said[55] = "Alice likes coffee", "Alice likes cocoa"  # each rewrites the stored tea (the fake's rule)
+    # The two decisions are asked for side by side: each waits in the model until both are (at most 60 s).
+    assert configure(api_client, llm=llm_section(llm, timeout=THREAD_SLACK)).status_code == 200
+    together = threading.Barrier(2, timeout=THREAD_SLACK)
+
+    def decide(stored, facts):
+        together.wait()
+        return default_decide(stored, facts)
+
+    llm.decide = decide
     llm.reset_calls()
     answer = events(add(api_client, *said))
     decisions = [json.loads(call.body["messages"][-1]["content"]) for call in llm.chat_calls("decide")]
-    assert [len(decision["new_facts"]) for decision in decisions] == [50, 10]  # MAX_FACTS a decision
+    assert sorted(len(decision["new_facts"]) for decision in decisions) == [10, 50]  # MAX_FACTS a decision
     # The second decision did not see the first's rewrite of the tea: its own is kept as a memory of its own.
     assert ("UPDATE", "Alice likes coffee") in answer and ("ADD", "Alice likes cocoa") in answer
     assert sorted(Memory.objects.values_list("text", flat=True)) == sorted(said)
