@@ -7,7 +7,8 @@ for each fact it writes to answer (a model's time goes mostly to what it writes:
 of which 50 are kept); a throw-away database (bench_long_document_mem0) on the
 configured PostgreSQL; POST /memories through Django's test client in this process. Each way adds the same document
 for a user of its own (no stored memories: no decision call), then again (its facts decided against those stored,
-50 a decision), and prints the calls, the prompts' characters, the facts stored and each add's time.
+50 a decision), and prints the calls, the prompts' characters, the facts stored and each add's time. Then, with
+vision on, an add of --images images (the stand-in describing each in --call-seconds), one at a time and side by side.
 
     .venv/bin/python bench/long_document.py                      # 120 paragraphs (about 60,000 characters)
     .venv/bin/python bench/long_document.py --paragraphs 300 --call-seconds 2
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=120)
     parser.add_argument("--call-seconds", type=float, default=0.5, help="the stand-in model's time per call")
     parser.add_argument("--fact-seconds", type=float, default=0.05, help="its time per fact written")
+    parser.add_argument("--images", type=int, default=10, help="images in the add of images (at most 10)")
     args = parser.parse_args()
 
     import django
@@ -112,6 +114,17 @@ def main() -> None:
             post("/memories", {"messages": [{"role": "user", "content": content}], "user_id": f"u{n}"})
             again = (len(fake.chat_calls("decide")), time.perf_counter() - started)
             rows.append((label, len(prompts), sum(prompts), max(prompts), len(results["results"]), seconds, again))
+        post("/configure", {"llm": {"provider": "openai", "config": {**model, "enable_vision": True}}})
+        fake.describe = lambda url: time.sleep(args.call_seconds) or f"A photo of {url.rsplit('/', 1)[-1]}"
+        images = []
+        for n, concurrency in enumerate((1, settings.LLM_ADD_CONCURRENCY)):
+            settings.LLM_ADD_CONCURRENCY = concurrency
+            # Images of its own: one described before is not described again.
+            urls = [f"https://example.com/{n}/{picture}.jpg" for picture in range(args.images)]
+            pictures = [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+            started = time.perf_counter()
+            post("/memories", {"messages": [{"role": "user", "content": pictures}], "user_id": f"v{n}", "infer": False})
+            images.append((concurrency, time.perf_counter() - started))
     finally:
         fake.stop()
         with connection.cursor() as cursor:  # other threads' connections would stop DROP DATABASE
@@ -131,6 +144,11 @@ def main() -> None:
             f"{label}: {calls} extraction calls, prompts {chars:,} characters (x{chars / base[2]:.2f}), the largest "
             f"{largest:,}; {stored} memories of {args.paragraphs} facts; {seconds:.2f} s (x{seconds / base[5]:.2f}); "
             f"added again: {decisions} decision calls, {again:.2f} s (x{again / base[6][1]:.2f})"
+        )
+    for concurrency, seconds in images:
+        print(
+            f"{args.images} images described, {concurrency} at once: {seconds:.2f} s (x{seconds / images[0][1]:.2f}; "
+            f"the stand-in takes {args.call_seconds:g} s an image)"
         )
 
 

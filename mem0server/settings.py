@@ -187,8 +187,8 @@ if not 0 < LLM_TIMEOUT <= 600:
 # long document) is read in runs of at most this many, one call each. Keep it well inside the model's context window
 # (about 4 characters a token), beside the instructions (about 1,200) and up to 20,000 of earlier messages.
 LLM_EXTRACTION_CHUNK_CHARS = env_int("LLM_EXTRACTION_CHUNK_CHARS", 12_000, low=1_000)
-# How many of one add's LLM calls are asked for at once (1: one after another): its extraction runs, then its
-# decisions of 50 facts each.
+# How many of one add's LLM calls are asked for at once (1: one after another): its images' descriptions, its
+# extraction runs, then its decisions of 50 facts each.
 LLM_ADD_CONCURRENCY = env_int("LLM_ADD_CONCURRENCY", 4, low=1, high=32)
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.

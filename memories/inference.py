@@ -11,17 +11,16 @@ the per-scope add lock against what concurrent adds committed.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput, UpstreamError
@@ -29,7 +28,7 @@ from memories import prompts
 from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
 from memories.documents import document_passages
-from memories.llm import MalformedReply
+from memories.llm import MalformedReply, side_by_side
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.services import (
@@ -214,25 +213,12 @@ def _extraction_runs(
 
 
 def _answers(llm, asked: list[tuple[str, str, Callable[[Any], T]]]) -> list[T]:
-    """Each (system, user, parse) call's parsed answer, in their order: one add's extraction runs, or its decisions of
-    MAX_FACTS facts each, up to LLM_ADD_CONCURRENCY asked at once (one after another, a long document took the sum of
-    their times, and its decisions held the scope's lock that long). When one fails the add fails: those not yet
-    asked are not."""
-    if len(asked) <= 1:
-        return [llm.complete_json(system=system, user=user, parse=parse) for system, user, parse in asked]
-    if not connection.in_atomic_block:  # as one call does (memories/llm.py): the pool's connection back meanwhile
-        connection.close()
-    with ThreadPoolExecutor(min(settings.LLM_ADD_CONCURRENCY, len(asked)), "llm-call") as pool:
-        # Each call in a copy of this context: its log lines carry the request's id.
-        calls = [
-            pool.submit(contextvars.copy_context().run, llm.complete_json, system=system, user=user, parse=parse)
-            for system, user, parse in asked
-        ]
-        try:
-            return [call.result() for call in calls]
-        finally:
-            for call in calls:
-                call.cancel()
+    """Each (system, user, parse) call's parsed answer, in their order, asked side by side (memories/llm.py): one
+    add's extraction runs, or its decisions of MAX_FACTS facts each. One after another, a long document took the sum
+    of their times, and its decisions held the scope's lock that long."""
+    return side_by_side(
+        [partial(llm.complete_json, system=system, user=user, parse=parse) for system, user, parse in asked]
+    )
 
 
 def _merged(operations: list[Operation], decided: list[Operation]) -> list[Operation]:

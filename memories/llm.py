@@ -7,17 +7,20 @@ One place for the client, the single retry on 429/5xx, the mapping of failures t
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import openai
+from django.conf import settings
 from django.db import connection
 
 from mem0server.exceptions import UpstreamError
@@ -96,6 +99,25 @@ def openai_client(endpoint: Endpoint) -> openai.OpenAI:
                     del _clients[next(iter(_clients))]
                 _clients[endpoint] = client
     return client
+
+
+def side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Each call's result, in their order: calls to a model (one add's extraction runs, its decisions, its images'
+    descriptions), up to LLM_ADD_CONCURRENCY at once in threads of their own (each in a copy of this context: its log
+    lines carry the request's id); one alone runs here. Meanwhile this thread's database connection goes back to the
+    pool, as during one call, unless a transaction holds it. When one fails its error is raised: those not yet
+    started are not."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    if not connection.in_atomic_block:
+        connection.close()
+    with ThreadPoolExecutor(min(settings.LLM_ADD_CONCURRENCY, len(calls)), "llm-call") as pool:
+        running = [pool.submit(contextvars.copy_context().run, call) for call in calls]
+        try:
+            return [future.result() for future in running]
+        finally:
+            for future in running:
+                future.cancel()
 
 
 def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
@@ -24,6 +25,7 @@ from mem0server.exceptions import UpstreamError
 from memories import prompts
 from memories.configuration import server_config_current
 from memories.fetching import fetchable, fetched, http_host
+from memories.llm import side_by_side
 from memories.models import MAX_TEXT_CHARS, ImageDescription
 
 if TYPE_CHECKING:
@@ -79,11 +81,12 @@ def messages_described(messages: Sequence[Message], account) -> list[Message]:
     out; a message left without text is then not stored (services.memories_add_check). `account`: whose add it is
     (the descriptions it was given before are reused)."""
     client = vision_client()
+    urls = list(dict.fromkeys(url for message in messages for url in message.images)) if client else []
+    descriptions = _descriptions_of(client, account, urls) if urls else {}
     described = []
     for message in messages:
         texts = [message.content] if message.content else []
-        if client is not None:
-            texts += [_described(client, account, url) for url in message.images]
+        texts += [descriptions[url] for url in message.images if url in descriptions]
         # A memory holds MAX_TEXT_CHARS at most: a description after a text that long is cut short.
         described.append(replace(message, content="\n".join(texts)[:MAX_TEXT_CHARS], images=()))
     return described
@@ -113,15 +116,23 @@ def _descriptions(client: LLMClient, account, urls: Sequence[str]):
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
-def _described(client: LLMClient, account, url: str) -> str:
-    text = _descriptions(client, account, [url]).values_list("text", flat=True).first()
-    if text is None:
-        text = image_description(client, _fetched(url))
+def _descriptions_of(client: LLMClient, account, urls: list[str]) -> dict[str, str]:
+    """Each image's description: kept ones as they are, the others asked of the model side by side (memories/llm.py:
+    one after another, ten images took ten calls' time) and kept."""
+    kept = dict(_descriptions(client, account, urls).values_list("key", "text"))
+    descriptions = {url: kept[_key(client, account, url)] for url in urls if _key(client, account, url) in kept}
+    new = [url for url in urls if url not in descriptions]
+    for url, text in zip(new, side_by_side([partial(_describe, client, url) for url in new]), strict=True):
         # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
         ImageDescription.objects.update_or_create(
             key=_key(client, account, url), defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
-    return text
+        descriptions[url] = text
+    return descriptions
+
+
+def _describe(client: LLMClient, url: str) -> str:
+    return image_description(client, _fetched(url))
 
 
 def descriptions_prune() -> int:

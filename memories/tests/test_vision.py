@@ -4,6 +4,7 @@ against the local OpenAI-wire server, with the real database and local embedder.
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 
 import pytest
@@ -47,13 +48,36 @@ def test_with_vision_on_an_image_is_stored_as_what_the_llm_says_it_shows(api_cli
     ]
     # The model was handed each image as sent, with the detail configured, and asked to describe it.
     calls = vision.chat_calls("describe")
-    assert [c.body["messages"][0]["content"][1] for c in calls] == [
-        {"type": "image_url", "image_url": {"url": PIZZA, "detail": "high"}},
+    handed = sorted((c.body["messages"][0]["content"][1] for c in calls), key=str)  # asked side by side
+    assert handed == [
         {"type": "image_url", "image_url": {"url": INLINE, "detail": "high"}},
+        {"type": "image_url", "image_url": {"url": PIZZA, "detail": "high"}},
     ]
     assert all("Describe it" in c.body["messages"][0]["content"][0]["text"] for c in calls)
     found = api_client.post("/search", {"query": "pizza", "user_id": "alice"}, format="json").json()["results"]
     assert found[0]["memory"] == "I had this for lunch\nA picture of veggie pizza"
+
+
+def test_an_adds_images_are_described_side_by_side_and_an_image_sent_twice_once(api_client, fake_openai, settings):
+    # Each description waits in the model until three are being asked at once (at most 60 s, then it fails): they
+    # are, with LLM_ADD_CONCURRENCY 3. One after another, ten images took ten calls' time.
+    settings.LLM_ADD_CONCURRENCY = 3
+    section = llm_section(fake_openai, enable_vision=True, timeout=60)
+    assert configure(api_client, llm=section).status_code == 200
+    together = threading.Barrier(3, timeout=60)
+
+    def describe(url):
+        together.wait()
+        return "A picture of " + url.rsplit("/", 1)[-1].split(".")[0]
+
+    fake_openai.describe = describe
+    urls = [f"https://example.com/{name}.png" for name in ("cat", "dog", "owl")]
+    again = {"role": "user", "content": [{"type": "text", "text": "Mine again"}, image(urls[0])]}
+    assert stored(add(api_client, {"role": "user", "content": [image(url) for url in urls]}, again)) == [
+        "A picture of cat\nA picture of dog\nA picture of owl",
+        "Mine again\nA picture of cat",
+    ]
+    assert sorted(fake_openai.described()) == urls  # the cat once
 
 
 def test_with_inference_the_description_is_what_the_facts_are_drawn_from(api_client, vision):
@@ -145,10 +169,10 @@ def test_an_images_content_in_base64_alone_is_handed_to_the_model_as_a_data_url_
         for data in (png, jpeg, buffer, uint8array)
     ]
     assert stored(add(api_client, *sent)) == ["A picture sent inline"] * 4
-    assert vision.described() == [
-        f"data:image/png;base64,{png}",
-        f"data:image/jpeg;base64,{jpeg}",
+    assert sorted(vision.described()) == [  # asked side by side
         f"data:image/gif;base64,{base64.b64encode(gif).decode()}",
+        f"data:image/jpeg;base64,{jpeg}",
+        f"data:image/png;base64,{png}",
         f"data:image/webp;base64,{base64.b64encode(webp).decode()}",
     ]
 
@@ -254,7 +278,7 @@ def test_an_image_on_a_host_the_operator_named_is_fetched_and_handed_to_the_mode
         "A red dot",
         "Fetched by the model",
     ]
-    assert vision.described() == ["data:image/png;base64," + base64.b64encode(PNG).decode(), PIZZA]
+    assert sorted(vision.described()) == ["data:image/png;base64," + base64.b64encode(PNG).decode(), PIZZA]
     # What the host answers that is no image is a 400 naming it; a redirect is not followed; nothing is stored.
     monkeypatch.setattr(vision_module, "FETCHED_IMAGE_MAX_BYTES", len(PNG) * 10)
     for path, says in [

@@ -188,11 +188,8 @@ def test_the_vercel_ai_sdk_providers_image_is_remembered_by_what_it_shows_with_v
             JS / "vercel_check.mjs", "vision", host=live_server.url, key=key, PNG_BASE64=png, GIF_BASE64=gif
         )
     assert report["added"]["status"] == "PENDING", report["added"]
-    assert llm.described() == [
-        "https://example.com/pets/luna-on-the-beach.png",
-        f"data:image/png;base64,{png}",
-        f"data:image/gif;base64,{gif}",
-    ]
+    photo = "https://example.com/pets/luna-on-the-beach.png"
+    assert sorted(llm.described()) == sorted([photo, f"data:image/png;base64,{png}", f"data:image/gif;base64,{gif}"])
     # The fake's facts are the user messages' texts: the message's own, and its images' descriptions (the add's
     # memories commit together: what the search found says the add is done).
     assert sorted(m["memory"] for m in report["got"]) == ["A picture of luna on the beach", "This is my dog Luna"]
