@@ -3,12 +3,11 @@
 
 A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s)
 URL on a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the
-server fetches nothing its operator did not name. A text document is read as UTF-8, a PDF's text by pypdf in a
-process of its own (memories/document_reader.py), stopped past a bound of CPU time, and so is a web page's (HTML) text;
-no model is asked. Its text follows
-its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each,
-or what facts are drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a
-whole document as one memory would be found by its first page.
+server fetches nothing its operator did not name. A text document is read as UTF-8; a PDF's text (by pypdf) and a
+web page's are read in a process of its own (memories/document_reader.py), stopped past a bound of CPU time; no model
+is asked. Its text follows its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of
+the same role: one memory each, or what facts are drawn from. An embedding reads a text's start only
+(all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one memory would be found by its first page.
 """
 
 from __future__ import annotations
@@ -120,6 +119,11 @@ def _is_pdf(content: bytes) -> bool:
     return b"%PDF-" in content[:1024]  # where a PDF reader looks for its header
 
 
+def _is_page(content: bytes, media_type: str) -> bool:
+    """A web page: by its media type, or how it starts (after a byte order mark and white space)."""
+    return media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
+
+
 def _kind_refusal(kind: str, content: bytes) -> str | None:
     """A PDF is read as one whatever its part's type says (a client may call it a text document); a pdf_url part must
     be one, and any other document UTF-8 text."""
@@ -173,7 +177,7 @@ def document_text(document: dict, budget: int) -> str:
         raise InvalidInput(f"{named} {refusal}")
     if _is_pdf(content):
         text = _read_apart("pdf", content, named, budget)
-    elif media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS):
+    elif _is_page(content, media_type):
         text = _read_apart("html", content, named, budget)
     else:
         text = content.decode("utf-8-sig")
