@@ -188,7 +188,7 @@ if not 0 < LLM_TIMEOUT <= 600:
 # (about 4 characters a token), beside the instructions (about 1,200) and up to 20,000 of earlier messages.
 LLM_EXTRACTION_CHUNK_CHARS = env_int("LLM_EXTRACTION_CHUNK_CHARS", 12_000, low=1_000)
 # How many of one add's LLM calls are asked for at once (1: one after another): its images' descriptions, its
-# extraction runs, then its decisions of 50 facts each.
+# extraction runs, then its decisions and categorizations of 50 facts each.
 LLM_ADD_CONCURRENCY = env_int("LLM_ADD_CONCURRENCY", 4, low=1, high=32)
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.

@@ -340,8 +340,9 @@ def memories_add_inferred(
                 if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
             ]
             written = list(dict.fromkeys(written))
-            for start in range(0, len(written), MAX_FACTS):
-                tags |= categorize(llm, written[start : start + MAX_FACTS], categories)
+            batches = [written[start : start + MAX_FACTS] for start in range(0, len(written), MAX_FACTS)]
+            for tagged in side_by_side([partial(categorize, llm, batch, categories) for batch in batches]):
+                tags |= tagged
         names = {m.name for m in messages if m.name}
         return _apply(
             operations,

@@ -287,6 +287,31 @@ def test_more_facts_than_one_decision_takes_are_decided_in_batches_side_by_side_
     assert sorted(Memory.objects.values_list("text", flat=True)) == sorted(said)
 
 
+def test_more_memories_than_one_categorization_takes_are_tagged_in_batches_side_by_side(api_client, llm, settings):
+    # Each categorization waits in the model until both are being asked at once (at most 60 s, then the add goes on
+    # without categories, and the test fails).
+    settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000  # 60 facts of about 25 characters: two runs
+    assert configure(api_client, llm=llm_section(llm, timeout=THREAD_SLACK)).status_code == 200
+    together = threading.Barrier(2, timeout=THREAD_SLACK)
+
+    def categorize(catalog, texts):
+        together.wait()
+        return [["things"] for _ in texts]
+
+    llm.categorize = categorize
+    said = [f"Alice owns the {thing}" for thing in THINGS[:60]]
+    services.memories_add(
+        principal=ADMIN,
+        messages=[services.Message(role="user", content=text) for text in said],
+        scope={"user_id": "alice"},
+        categories={"things": "what Alice owns"},
+    )
+    assert sorted(Memory.objects.values_list("text", flat=True)) == sorted(said)
+    assert all(memory.categories == ["things"] for memory in Memory.objects.all())
+    asked = [json.loads(call.body["messages"][-1]["content"])["memories"] for call in llm.chat_calls("categorize")]
+    assert sorted(len(memories) for memories in asked) == [10, 50]  # MAX_FACTS a call
+
+
 def test_session_context_keeps_only_the_newest_messages(api_client, llm):
     llm.facts = lambda messages: []
     for n in range(14):
