@@ -98,8 +98,8 @@ def images_undescribed(urls: Sequence[str], account) -> int:
     client = vision_client() if urls else None  # most adds carry none: nothing to look up
     if client is None:
         return 0
-    described = _descriptions(client, account, urls).values_list("key", flat=True)
-    return len({_key(client, account, url) for url in urls} - set(described))
+    keys = _keys(client, account, urls)
+    return len(set(keys.values()) - set(_descriptions(keys).values_list("key", flat=True)))
 
 
 def _key(client: LLMClient, account, url: str) -> str:
@@ -107,25 +107,32 @@ def _key(client: LLMClient, account, url: str) -> str:
     return hashlib.sha256("\0".join(where).encode()).hexdigest()
 
 
-def _descriptions(client: LLMClient, account, urls: Sequence[str]):
-    """The kept descriptions of these images that still hold: an image given as itself (a data URL) is described for
-    good, one at an http(s) URL for URL_DESCRIPTION_HOURS (what a URL serves may change: a camera's latest frame)."""
+def _keys(client: LLMClient, account, urls: Sequence[str]) -> dict[str, str]:
+    """Each image URL's key (a hash of it: a data URL may be megabytes long, hashed once)."""
+    return {url: _key(client, account, url) for url in urls}
+
+
+def _descriptions(keys: dict[str, str]):
+    """The kept descriptions of these images (URL → key) that still hold: an image given as itself (a data URL) is
+    described for good, one at an http(s) URL for URL_DESCRIPTION_HOURS (what a URL serves may change: a camera's
+    latest frame)."""
     recent = timezone.now() - timedelta(hours=URL_DESCRIPTION_HOURS)
-    pictures = [_key(client, account, url) for url in urls if url[:5].lower() == "data:"]
-    addresses = [_key(client, account, url) for url in urls if url[:5].lower() != "data:"]
+    pictures = [key for url, key in keys.items() if url[:5].lower() == "data:"]
+    addresses = [key for url, key in keys.items() if url[:5].lower() != "data:"]
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
 def _descriptions_of(client: LLMClient, account, urls: list[str]) -> dict[str, str]:
     """Each image's description: kept ones as they are, the others asked of the model side by side (memories/llm.py:
     one after another, ten images took ten calls' time) and kept."""
-    kept = dict(_descriptions(client, account, urls).values_list("key", "text"))
-    descriptions = {url: kept[_key(client, account, url)] for url in urls if _key(client, account, url) in kept}
+    keys = _keys(client, account, urls)
+    kept = dict(_descriptions(keys).values_list("key", "text"))
+    descriptions = {url: kept[key] for url, key in keys.items() if key in kept}
     new = [url for url in urls if url not in descriptions]
     for url, text in zip(new, side_by_side([partial(_describe, client, url) for url in new]), strict=True):
         # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
         ImageDescription.objects.update_or_create(
-            key=_key(client, account, url), defaults={"account": account, "text": text, "created_at": timezone.now()}
+            key=keys[url], defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
         descriptions[url] = text
     return descriptions
