@@ -1,19 +1,21 @@
 """Documents in an add's messages, as Mem0's Platform takes them: a content part `{"type": "txt_url" | "mdx_url" |
 "pdf_url", <its type>: {"url": …}}` (or the url alone).
 
-A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s)
-URL on a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the
-server fetches nothing its operator did not name. A text document is read as UTF-8; a PDF's text (by pypdf) and a
-web page's are read in a process of its own (memories/document_reader.py), stopped past a bound of CPU time; no model
-is asked. Its text follows its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of
-the same role: one memory each, or what facts are drawn from. An embedding reads a text's start only
-(all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one memory would be found by its first page.
+A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s) URL on
+a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the server
+fetches nothing its operator did not name. A text document is read as UTF-8 (else in the character set its host or its
+page names); a PDF's text (by pypdf) and a web page's are read in a process of its own (memories/document_reader.py),
+stopped past a bound of CPU time; no model is asked. Its text follows its message in passages of about
+DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each, or what facts are drawn from. An
+embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one memory would be
+found by its first page.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
 import re
 import signal
@@ -55,6 +57,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_STARTS = (b"<!doctype html", b"<html")
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
 
 def file_document(part: dict) -> dict | None:
@@ -131,6 +134,10 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
         return None
     if kind == "pdf_url":
         return "is not a PDF: it does not start as one."
+    try:
+        content = _as_utf8(content, None)
+    except ValueError as exc:
+        return str(exc)
     return None if _is_utf8(content) else "is neither UTF-8 text nor a PDF."
 
 
@@ -166,12 +173,15 @@ def document_text(document: dict, budget: int) -> str:
     kind, url = document["type"], document["url"]
     if fetchable(url):
         answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
-        content, media_type, named = answer.content, answer.kind, f"The document {shown(url)}"
-        if answer.charset and not _is_pdf(content) and not _is_utf8(content):
-            content = _recoded(content, answer.charset, named)
+        content, media_type, charset = answer.content, answer.kind, answer.charset
+        named = f"The document {shown(url)}"
     else:  # checked by document_refusal when the add arrived
-        content, media_type = _inline(url), document.get("media_type") or _data_url_type(url)
+        content, media_type, charset = _inline(url), document.get("media_type") or _data_url_type(url), None
         named = f"The document {document.get('name') or f'sent as {kind}'}"
+    try:
+        content = _as_utf8(content, charset)
+    except ValueError as exc:
+        raise InvalidInput(f"{named} {exc}") from None
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
@@ -197,17 +207,49 @@ def _is_utf8(content: bytes) -> bool:
     return True
 
 
-def _recoded(content: bytes, charset: str, named: str) -> bytes:
-    """Text in the character set its host names (ISO-8859-1, windows-1252, …) as UTF-8. Only for text that is not
-    UTF-8: a host may name a character set by default (ISO-8859-1, HTTP/1.1's old default for text) whatever its files
-    hold, and UTF-8 text of other letters than ASCII's is almost never valid in another."""
+def _as_utf8(content: bytes, host_charset: str | None) -> bytes:
+    """A text document as UTF-8. UTF-8 text (and a PDF) is kept as it is, whatever its host says: a host may name a
+    character set by default (ISO-8859-1, HTTP/1.1's old default for text) whatever its files hold, and UTF-8 text of
+    other letters than ASCII's is almost never valid in another. Other text is read in the character set its host
+    names, else in the one a web page names in its <meta>, as a browser reads it; text naming none is returned as it
+    is (refused by _kind_refusal). A ValueError says why it cannot be read."""
+    if _is_pdf(content) or _is_utf8(content):
+        return content
+    charset, said = (host_charset, "its host says") if host_charset else (_declared_charset(content), "its page says")
+    if not charset:
+        return content
     try:
-        return content.decode(charset).encode()
+        return _decoded(content, charset).encode()
     except LookupError:  # an unknown name, or a codec that is no text encoding (zlib_codec)
-        known = "a character set this server does not know"
-        raise InvalidInput(f"{named} is text in {charset}, its host says: {known}.") from None
+        raise ValueError(f"is text in {charset}, {said}: a character set this server does not know.") from None
     except UnicodeError:
-        raise InvalidInput(f"{named} is not text in {charset}, as its host says.") from None
+        raise ValueError(f"is not text in {charset}, as {said}.") from None
+
+
+def _declared_charset(content: bytes) -> str | None:
+    """The character set a web page names in a <meta> of its first 1,024 bytes, where a browser looks for it:
+    <meta charset="…">, or <meta http-equiv="Content-Type" content="text/html; charset=…">."""
+    found = _META_CHARSET.search(content[:1024])
+    if not found:
+        return None
+    charset = found.group(1).decode("ascii")
+    try:  # a <meta> read as ASCII cannot name UTF-16 or UTF-32 truly: a browser leaves such a name aside
+        return None if codecs.lookup(charset).name.startswith(("utf-16", "utf-32")) else charset
+    except LookupError:
+        return charset  # refused by name
+
+
+def _decoded(content: bytes, charset: str) -> str:
+    """Text in a character set, read as a browser reads it (the WHATWG Encoding Standard): a text called ISO-8859-1
+    or ASCII is read as windows-1252, which holds both and is what such texts mostly are (its curly quotes and dashes
+    are control characters in ISO-8859-1)."""
+    codec = codecs.lookup(charset).name
+    if codec in ("iso8859-1", "ascii"):
+        try:
+            return content.decode("cp1252")
+        except UnicodeDecodeError:  # one of the five bytes windows-1252 leaves undefined: as ISO-8859-1 reads them
+            return content.decode("iso8859-1")
+    return content.decode(codec)
 
 
 def _too_long(named: str) -> str:
@@ -242,7 +284,8 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int) -> str:
                 "locked": f"{named} is a PDF locked by a password.",
                 "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
                 "too_long": _too_long(named),
-                "unreadable": f"{named} could not be read as a PDF ({read.get('why')}).",
+                "unreadable": f"{named} could not be read as a {'PDF' if kind == 'pdf' else 'web page'} "
+                f"({read.get('why')}).",
             }[read["error"]]
         )
     return "\n\n".join(page for page in read["pages"] if page)

@@ -11,8 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from pypdf import PdfWriter
 
+from memories.document_reader import _page
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
@@ -154,6 +158,64 @@ def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_clie
     )
 
 
+def page_in(charset: str, meta: str, text: str) -> bytes:
+    page = f"<!DOCTYPE html><html><head>{meta}<title>Menu</title></head><body><p>{text}</p></body></html>"
+    return page.encode(charset)
+
+
+def test_a_web_page_in_another_character_set_is_read_in_the_one_its_meta_names(
+    api_client, embedder, document_host, settings
+):
+    # Saved from a browser, or served without a charset: a page names its character set in a <meta>.
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    older = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+    older = page_in("cp1252", older, "“Crème” – 4 €")
+    latin = page_in("cp1252", "<meta charset='ISO-8859-1'>", "“Café” – São Paulo")  # as browsers read it: windows-1252
+    parts = [
+        document("txt_url", f"{document_host}/menu-1252.html"),
+        document("txt_url", b64(older)),
+        document("txt_url", f"data:text/html;base64,{b64(latin)}"),
+        document("txt_url", f"{document_host}/quotes.txt"),  # its host names ISO-8859-1: windows-1252 too
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "Menu\n\n“Crème” – 4 €",
+        "Menu\n\n“Crème” – 4 €",
+        "Menu\n\n“Café” – São Paulo",
+        "“Quoted” – text",
+    ]
+    for meta, says in [
+        ('<meta charset="klingon">', "is text in klingon, its page says: a character set this server does not know."),
+        ('<meta charset="utf-8">', "is not text in utf-8, as its page says."),
+        ('<meta charset="utf-16">', "is neither UTF-8 text nor a PDF."),  # a browser leaves it aside too
+    ]:
+        refused = add(api_client, {"role": "user", "content": document("txt_url", b64(page_in("cp1252", meta, "é")))})
+        assert refused.status_code == 400 and says in refused.json()["detail"], refused.json()
+
+
+def test_a_web_page_is_read_whatever_markup_it_holds_and_a_program_keeps_its_lines(api_client, embedder):
+    # A marked section html.parser does not know (a browser's comment) ended the reading with a 500.
+    page = (
+        b"<html><h1>Fizz</h1><![foo[ internal ]]><pre><span class=k>for</span> n <span class=k>in</span> range(9):\n"
+        b"    print(<span class=s>'fizz'</span>)\n</pre><p>Done.</p></html>"
+    )
+    assert stored(add(api_client, {"role": "user", "content": document("txt_url", b64(page))})) == [
+        "Fizz\n\nfor n in range(9):\nprint('fizz')\n\nDone."
+    ]
+
+
+PAGE_PIECES = st.sampled_from(
+    ["<", "<!", "<![", "<![CDATA[", "<![if", "<![foo[", "]]>", ">", "</", "<?", "<!--", "-->", "<p>", "</p>", "<br/>"]
+    + ["<pre>", "</pre>", "<script>", "</script>", "<nav>", "&", "&#", "&#x", "&#99999999;", '"', "=", "x", " ", "\n"]
+    + ["<!DOCTYPE", "<!ELEMENT", "[", "]", "<![endif]>", "<![ x", "\x00", "é"]
+)
+
+
+@examples(max_examples=300, deadline=None, derandomize=True)
+@given(pieces=st.lists(PAGE_PIECES, max_size=16))
+def test_any_markup_is_read_by_the_web_page_reader(pieces):
+    assert "pages" in _page(("<html>" + "".join(pieces)).encode(), 1_000_000)
+
+
 @pytest.fixture
 def document_host():
     files = {
@@ -168,6 +230,8 @@ def document_host():
         "/odd.txt": (200, "text/plain; charset=klingon", b"Qapla\xff"),
         # UTF-8 text its host says is ISO-8859-1 (a default some hosts send for any text): read as what it is.
         "/menu.txt": (200, "text/plain; charset=ISO-8859-1", "Crème brûlée".encode()),
+        "/menu-1252.html": (200, "text/html", page_in("cp1252", '<meta charset="windows-1252">', "“Crème” – 4 €")),
+        "/quotes.txt": (200, "text/plain; charset=ISO-8859-1", "“Quoted” – text".encode("cp1252")),
     }
     with FileHost(files) as url:
         yield url
