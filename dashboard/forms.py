@@ -11,6 +11,7 @@ from accounts.models import User
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.configuration import vision_enabled
+from memories.documents import READABLE_NAMES, WORD_TYPE
 from memories.models import SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
@@ -116,7 +117,7 @@ class AddMemoryForm(ScopeForm):
     document = forms.FileField(
         required=False,
         label="Or a document",
-        widget=forms.FileInput(attrs={"accept": ".pdf,.txt,.md,.mdx,application/pdf,text/plain,text/markdown"}),
+        widget=forms.FileInput(attrs={"accept": ",".join([*READABLE_NAMES, "application/pdf", "text/*", WORD_TYPE])}),
     )
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
     field_order = ["text", "document", *SCOPE_FIELDS, "metadata"]
@@ -127,7 +128,8 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, text, Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
+            f"A PDF, Word (.docx), text, Markdown or web page (HTML) file of at most {most}: its text is stored in "
+            "passages."
         )
 
     def clean_metadata(self):

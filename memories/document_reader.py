@@ -1,17 +1,19 @@
-"""A document's text, read in a process of its own, started by memories/documents.py for each PDF or web page an add
-carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser.
+"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page or Word
+document an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's
+(.docx: a ZIP archive of XML) by the standard library's zipfile and ElementTree.
 
-Both are what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed,
-can hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's
-html.parser 18 s (its time grows with the square of such input). In a process of its own, the kernel stops the
-reading after a bound of CPU seconds and memory, where a thread of the server could not be stopped, and it runs at a
-lower priority (NICENESS): on a busy machine the server's requests go first. No Django here: it starts fast. It is
-started with an empty environment: the server's secrets stay out of a process that reads what anyone sent.
+Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
+hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
+18 s (its time grows with the square of such input); a Word document of 1 MB may unpack to gigabytes. In a process of
+its own, the kernel stops the reading after a bound of CPU seconds and memory, where a thread of the server could not be
+stopped, and it runs at a lower priority (NICENESS): on a busy machine the server's requests go first. No Django here:
+it starts fast. It is started with an empty environment: the server's secrets stay out of a process that reads what
+anyone sent.
 
-    python -I memories/document_reader.py pdf|html CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS < file
+    python -I memories/document_reader.py pdf|html|docx CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS < file
 
-Writes one JSON object: {"pages": [text, …]} (a web page is one), or {"error": "locked" | "pages" | "too_long" |
-"unreadable", "pages": n, "why": "…"}.
+Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one), or {"error": "locked" | "pages" |
+"too_long" | "unreadable", "pages": n, "why": "…"}.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ import json
 import os
 import resource
 import sys
+import zipfile
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 MEMORY_BYTES = 1024 * 1024 * 1024
+# The most a Word document's text part (word/document.xml) may unpack to, by what its archive says (and zipfile holds
+# it to): a document of 1,000 pages is about 5 MB.
+WORD_XML_MAX_BYTES = 200 * 1024 * 1024
 
 
 def main() -> None:
@@ -35,7 +42,13 @@ def main() -> None:
     with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     content = sys.stdin.buffer.read()
-    print(json.dumps(_page(content, most_characters) if kind == "html" else _pdf(content, most_characters, most_pages)))
+    if kind == "html":
+        read = _page(content, most_characters)
+    elif kind == "docx":
+        read = _word(content, most_characters)
+    else:
+        read = _pdf(content, most_characters, most_pages)
+    print(json.dumps(read))
 
 
 class _PageText(HTMLParser):
@@ -129,6 +142,99 @@ def _pdf(content: bytes, most_characters: int, most_pages: int) -> dict:
     except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return {"pages": pages}
+
+
+# Word's XML namespaces (of its two forms, "transitional" and "strict"), and markup compatibility's: of an element
+# written twice (mc:AlternateContent), a reader takes one, its mc:Choice, and leaves its mc:Fallback.
+_WORD = frozenset(
+    {"http://schemas.openxmlformats.org/wordprocessingml/2006/main", "http://purl.oclc.org/ooxml/wordprocessingml/main"}
+)
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+# What a run's elements other than its text (w:t) stand for.
+_WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
+
+
+class _WordText:
+    """A Word document's text as its reader sees it: its paragraphs apart (a text box's too), a line break where it
+    breaks one, a table's row on a line of its own, cells apart ("Deposit | 1,900 euros"); text deleted in tracked
+    changes and fields' codes left out (they are other elements than w:t)."""
+
+    def __init__(self, most_characters: int) -> None:
+        self.paragraphs: list[str] = []
+        self.left = most_characters
+        self.opened: list[list[str]] = []  # the paragraphs being read: a text box's lies inside another's
+        self.cells: list[list[str]] = []  # the table cells being read, each its paragraphs
+        self.rows: list[list[str]] = []  # the table rows being read, each its cells' text
+
+    def start(self, name: str) -> None:
+        if name == "p":
+            self.opened.append([])
+        elif name == "tc":
+            self.cells.append([])
+        elif name == "tr":
+            self.rows.append([])
+
+    def end(self, name: str, element: ElementTree.Element) -> None:
+        if name == "p" and self.opened:
+            lines = ("".join(self.opened.pop())).split("\n")
+            self._add("\n".join(line for line in (" ".join(line.split()) for line in lines) if line))
+            element.clear()  # what was read of it: a long document is not held whole
+        elif name == "t" and self.opened:
+            self.opened[-1].append(element.text or "")
+        elif name in _WORD_MARKS and self.opened:
+            self.opened[-1].append(_WORD_MARKS[name])
+        elif name == "tc" and self.cells:
+            cell = " ".join(self.cells.pop())
+            if self.rows and cell:
+                self.rows[-1].append(cell)
+        elif name == "tr" and self.rows:
+            self._add(" | ".join(self.rows.pop()))
+
+    def _add(self, text: str) -> None:
+        """A paragraph or a row read: the document's, or the cell's it lies in."""
+        if not text:
+            return
+        self.left -= len(text)
+        if self.left < 0:
+            raise _TooLong
+        (self.cells[-1] if self.cells else self.paragraphs).append(text)
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _word(content: bytes, most_characters: int) -> dict:
+    """A Word document's text (of its body: headers, footers and notes left out)."""
+    reader = _WordText(most_characters)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            try:
+                body = archive.getinfo("word/document.xml")
+            except KeyError:
+                return {"error": "unreadable", "why": "a ZIP archive without word/document.xml"}
+            if body.file_size > WORD_XML_MAX_BYTES:
+                size = f"{body.file_size // 2**20} MB, more than the {WORD_XML_MAX_BYTES // 2**20} MB read"
+                return {"error": "unreadable", "why": f"its text (word/document.xml) unpacks to {size}"}
+            left_out = 0
+            with archive.open(body) as xml:
+                # Expat (2.4 and later) refuses the billion laughs' entities, ElementTree fetches no external one.
+                for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314
+                    if element.tag == _FALLBACK:
+                        left_out += 1 if event == "start" else -1
+                        continue
+                    space, _, name = element.tag[1:].partition("}")
+                    if left_out or space not in _WORD:
+                        continue
+                    if event == "start":
+                        reader.start(name)
+                    else:
+                        reader.end(name, element)
+    except _TooLong:
+        return {"error": "too_long"}
+    except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return {"pages": ["\n\n".join(reader.paragraphs)]}
 
 
 if __name__ == "__main__":

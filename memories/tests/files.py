@@ -3,9 +3,15 @@ HTTP host serving files, for the hosts an operator names in FETCH_HOSTS."""
 
 from __future__ import annotations
 
+import io
 import threading
+import zipfile
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import docx
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
 
 
 def pdf_of(*pages: str) -> bytes:
@@ -15,6 +21,57 @@ def pdf_of(*pages: str) -> bytes:
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         streams.append(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1") if text else b"")
     return _pdf(streams)
+
+
+def word_lease() -> bytes:
+    """A Word document (.docx) as python-docx writes one from Word's own template: a heading, a paragraph of runs (one
+    bold), a tab and a line break, a table, a header; and, as Word writes them, a text box (written twice: for
+    readers that know text boxes and for those that do not), a tracked deletion and a field."""
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "Confidential"
+    document.add_heading("Lease of the flat", level=1)
+    rent = document.add_paragraph("The rent is ")
+    rent.add_run("950 euros").bold = True
+    rent.add_run(" a month.")
+    keys = document.add_paragraph("Keys:\tthree")
+    keys.add_run().add_break()
+    keys.add_run("one for the cellar")
+    table = document.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Deposit", "1,900 euros"), ("Notice", "")], strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    tenant = document.add_paragraph("Tenant: ")
+    tenant._p.append(
+        parse_xml(f'<w:del {nsdecls("w")} w:id="1" w:author="Ana"><w:r><w:delText>Bob</w:delText></w:r></w:del>')
+    )
+    tenant.add_run("Alice")
+    box = (
+        f'<w:r {nsdecls("w")} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:AlternateContent>'
+        "<mc:Choice Requires='wps'><w:drawing><w:txbxContent><w:p><w:r><w:t>Pets allowed</w:t></w:r></w:p>"
+        "</w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>Pets allowed"
+        "</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+    signed = document.add_paragraph("Signed on ")
+    signed._p.append(parse_xml(f"<w:r {nsdecls('w')}><w:instrText> DATE </w:instrText></w:r>"))
+    signed.add_run("1 May 2026")
+    signed._p.append(parse_xml(box))
+    written = io.BytesIO()
+    document.save(written)
+    return written.getvalue()
+
+
+WORD_LEASE_TEXT = (
+    "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar\n\n"
+    "Deposit | 1,900 euros\n\nNotice\n\nTenant: Alice\n\nPets allowed\n\nSigned on 1 May 2026"
+)
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    written = io.BytesIO()
+    with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return written.getvalue()
 
 
 def pdf_busy(operations: int, pages: int = 1) -> bytes:

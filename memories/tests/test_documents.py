@@ -20,7 +20,7 @@ from memories.document_reader import _page
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
-from memories.tests.files import FileHost, pdf_busy, pdf_of
+from memories.tests.files import WORD_LEASE_TEXT, FileHost, pdf_busy, pdf_of, word_lease, zip_of
 
 # A boat's logbook: the fact asked for sits in its fourth paragraph, far past what an embedding reads of one text.
 LOGBOOK = "\n\n".join(
@@ -186,7 +186,10 @@ def test_a_web_page_in_another_character_set_is_read_in_the_one_its_meta_names(
     for meta, says in [
         ('<meta charset="klingon">', "is text in klingon, its page says: a character set this server does not know."),
         ('<meta charset="utf-8">', "is not text in utf-8, as its page says."),
-        ('<meta charset="utf-16">', "is neither UTF-8 text nor a PDF."),  # a browser leaves it aside too
+        (
+            '<meta charset="utf-16">',
+            "is neither UTF-8 text, a PDF nor a Word document.",
+        ),  # a browser leaves it aside too
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(page_in("cp1252", meta, "é")))})
         assert refused.status_code == 400 and says in refused.json()["detail"], refused.json()
@@ -216,6 +219,42 @@ def test_any_markup_is_read_by_the_web_page_reader(pieces):
     assert "pages" in _page(("<html>" + "".join(pieces)).encode(), 1_000_000)
 
 
+def test_a_word_document_is_read_as_its_paragraphs_and_table_rows(api_client, embedder, document_host, settings):
+    # Sent as Mem0's document part, as a file part of an LLM's context (OpenAI's), and by its URL.
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    lease = word_lease()
+    word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    parts = [
+        document("txt_url", b64(lease)),
+        {"type": "file", "file": {"file_data": f"data:{word};base64,{b64(lease)}", "filename": "lease.docx"}},
+        document("txt_url", f"{document_host}/lease.docx"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [WORD_LEASE_TEXT] * 3
+    assert search(api_client, "How much is the deposit?")[0] == WORD_LEASE_TEXT
+
+
+def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_saying_so(api_client, embedder, settings):
+    lease = word_lease()
+    # 210 MB of spaces in its text, packed into 200 KB: not unpacked.
+    spaces = zip_of({"word/document.xml": b" " * (210 * 2**20)})
+    for content, says in [
+        (
+            zip_of({"notes.txt": b"Hello"}),
+            "could not be read as a Word document (a ZIP archive without word/document.xml)",
+        ),
+        (lease[: len(lease) // 2], "could not be read as a Word document (BadZipFile: "),
+        (spaces, "could not be read as a Word document (its text (word/document.xml) unpacks to 210 MB, more than"),
+    ]:
+        refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
+        assert refused.status_code == 400 and says in refused.json()["detail"], refused.json()
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(lease))})
+    assert refused.status_code == 400 and "is not a PDF" in refused.json()["detail"]
+    settings.MAX_ADD_CHARS = 100
+    refused = add(api_client, {"role": "user", "content": document("txt_url", b64(lease))})
+    assert refused.status_code == 400 and "MAX_ADD_CHARS" in refused.json()["detail"]
+    assert Memory.objects.count() == 0
+
+
 @pytest.fixture
 def document_host():
     files = {
@@ -232,6 +271,7 @@ def document_host():
         "/menu.txt": (200, "text/plain; charset=ISO-8859-1", "Crème brûlée".encode()),
         "/menu-1252.html": (200, "text/html", page_in("cp1252", '<meta charset="windows-1252">', "“Crème” – 4 €")),
         "/quotes.txt": (200, "text/plain; charset=ISO-8859-1", "“Quoted” – text".encode("cp1252")),
+        "/lease.docx": (200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", word_lease()),
     }
     with FileHost(files) as url:
         yield url
@@ -257,7 +297,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
-        ("/photo.jpg", "txt_url", "is neither UTF-8 text nor a PDF"),
+        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF nor a Word document"),
         ("/notes.txt", "pdf_url", "is not a PDF"),
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
@@ -346,7 +386,7 @@ def test_a_pdf_or_a_web_page_that_takes_long_to_read_is_stopped_and_refused(api_
     tangled = b"<html>" + b"<a" * 100_000
     refused = add(api_client, {"role": "user", "content": document("txt_url", b64(tangled))})
     assert refused.status_code == 400, refused.json()
-    assert "takes more than 1 s to read; the most one document may take" in refused.json()["detail"]
+    assert "takes more than 1 s to read; the most one web page may take" in refused.json()["detail"]
 
 
 def test_the_document_reader_runs_without_the_servers_environment(api_client, embedder, monkeypatch, tmp_path):
