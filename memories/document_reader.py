@@ -41,14 +41,16 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
     with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    content = sys.stdin.buffer.read()
+    print(json.dumps(read(kind, sys.stdin.buffer.read(), most_characters, most_pages)))
+
+
+def read(kind: str, content: bytes, most_characters: int, most_pages: int) -> dict:
+    """What main writes, unbounded: bench/document_reading.py compares reading in this process with the server's."""
     if kind == "html":
-        read = _page(content, most_characters)
-    elif kind == "docx":
-        read = _word(content, most_characters)
-    else:
-        read = _pdf(content, most_characters, most_pages)
-    print(json.dumps(read))
+        return _page(content, most_characters)
+    if kind == "docx":
+        return _word(content, most_characters)
+    return _pdf(content, most_characters, most_pages)
 
 
 class _PageText(HTMLParser):

@@ -1,26 +1,29 @@
-"""What reading a PDF an add carries costs (memories/documents.py, Mem0's pdf_url parts).
+"""What reading a document an add carries costs (memories/documents.py: Mem0's pdf_url and txt_url parts).
 
-Times, best and median of --repeat runs each, PDFs built here (memories/tests/files.py):
+Times, best and median of --repeat runs each, documents built here (memories/tests/files.py), each read as the server
+reads it (in a process of its own, memories/document_reader.py, which costs a process start a document) and by the
+same reader in this process, which is what the process start adds to:
 
-  - a one-page PDF, and one of --pages pages of text (about 160 characters a page), read as the server reads them:
-    pypdf in a process of its own (memories/document_reader.py), which costs a process start a PDF;
-  - the same read by pypdf in this process, which is what the process start adds to;
+  - a one-page PDF, and one of --pages pages of text (about 160 characters a page);
   - --busy-pages "busy" pages of 16 KB, each holding --operations text operations that show nothing: in this process
     (no bound: what a thread of the server would spend) and as the server reads it (stopped after READ_SECONDS
-    of CPU).
+    of CPU);
+  - a web page holding a highlighted program of --lines lines (each a few <span>s), and a Word document of --pages
+    paragraphs of about 160 characters.
 
   - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
     alone, then while N readers read the busy pages at niceness 0, then at READER_NICENESS (as the server starts
     them): what the readers take from the server's requests.
 
-    .venv/bin/python bench/pdf_reading.py
-    .venv/bin/python bench/pdf_reading.py --beside 2
-    .venv/bin/python bench/pdf_reading.py --pages 1000 --operations 200000 --busy-pages 3 --repeat 5
+    .venv/bin/python bench/document_reading.py
+    .venv/bin/python bench/document_reading.py --beside 2
+    .venv/bin/python bench/document_reading.py --pages 1000 --operations 200000 --busy-pages 3 --lines 60000 --repeat 5
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import statistics
@@ -33,13 +36,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
 
 
 def timed(action, repeat: int) -> tuple[float, float, str]:
+    from mem0server.exceptions import InvalidInput
+
     times, outcome = [], ""
     for _ in range(repeat):
         start = time.perf_counter()
         try:
             outcome = f"{len(action())} characters"
-        except Exception as exc:  # the server's refusal, shown as the outcome
-            outcome = f"{type(exc).__name__}: {str(exc)[:90]}"
+        except InvalidInput as exc:  # the server's refusal, shown as the outcome
+            outcome = f"refused: {str(exc)[:90]}"
         times.append(time.perf_counter() - start)
     return min(times), statistics.median(times), outcome
 
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--operations", type=int, default=200_000)
     parser.add_argument("--busy-pages", type=int, default=3)
+    parser.add_argument("--lines", type=int, default=60_000, help="the highlighted program's lines (53 bytes each)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--beside", type=int, default=0, help="readers running beside a piece of work (0: none)")
     args = parser.parse_args()
@@ -85,34 +91,50 @@ def main() -> None:
     import django
 
     django.setup()
-    from pypdf import PdfReader
+    import docx
 
-    from memories import documents
+    from memories import document_reader, documents
     from memories.tests.files import pdf_busy, pdf_of
 
-    def in_process(pdf: bytes):
-        return lambda: "\n\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    def in_process(kind: str, content: bytes):
+        return lambda: "\n\n".join(document_reader.read(kind, content, 10**8, documents.PDF_MAX_PAGES)["pages"])
 
-    def as_served(pdf: bytes):
-        return lambda: documents._pdf_text(pdf, "The PDF", 10**8)
+    def as_served(content: bytes):
+        document = {"type": "txt_url", "url": base64.b64encode(content).decode()}
+        return lambda: documents.document_text(document, 10**8)
 
     line = "Line {} of the minutes: the meeting in Lisbon moved to Thursday, the budget to the next quarter. " * 2
+    program = '<span class="k">def</span> <span class="n">f{}</span>(): <span class="k">pass</span>\n'
+    page = (
+        f"<!DOCTYPE html><html><body><pre>{''.join(program.format(n) for n in range(args.lines))}</pre></body></html>"
+    )
+    word = docx.Document()
+    for n in range(args.pages):
+        word.add_paragraph(line.format(n, n))
+    written = io.BytesIO()
+    word.save(written)
     cases = [
-        ("one page", pdf_of("The rent is 950 euros a month")),
-        (f"{args.pages} pages", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
-        (f"{args.busy_pages} busy pages of {args.operations} operations", pdf_busy(args.operations, args.busy_pages)),
+        ("one page", "pdf", pdf_of("The rent is 950 euros a month")),
+        (f"{args.pages} pages", "pdf", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
+        (
+            f"{args.busy_pages} busy pages of {args.operations} operations",
+            "pdf",
+            pdf_busy(args.operations, args.busy_pages),
+        ),
+        (f"a web page of a program of {args.lines} lines", "html", page.encode()),
+        (f"a Word document of {args.pages} paragraphs", "docx", written.getvalue()),
     ]
     print(f"READ_SECONDS={documents.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
-    for name, pdf in cases:
+    for name, kind, content in cases:
         repeat = 1 if "busy" in name else args.repeat
-        inside = timed(in_process(pdf), repeat)
-        served = timed(as_served(pdf), repeat)
-        print(f"{name} ({len(pdf):,} bytes):")
+        inside = timed(in_process(kind, content), repeat)
+        served = timed(as_served(content), repeat)
+        print(f"{name} ({len(content):,} bytes):")
         print(f"  in this process   {inside[0]:8.3f} s / {inside[1]:8.3f} s   {inside[2]}")
         print(f"  as served         {served[0]:8.3f} s / {served[1]:8.3f} s   {served[2]}")
         print(f"  ratio (served / in process, best)  {served[0] / inside[0]:.2f}")
     if args.beside:
-        busy = cases[-1][1]
+        busy = cases[2][2]  # the busy PDF
         alone = statistics.median(work() for _ in range(args.repeat))
         print(f"a piece of work here, median of {args.repeat}: alone {alone:.3f} s")
         for niceness in (0, documents.READER_NICENESS):
