@@ -64,7 +64,7 @@ def beside(readers: int, pdf: bytes, niceness: int, repeat: int) -> float:
 
     from memories import documents
 
-    limits = (documents.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness)
+    limits = (documents.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness, -1)
     command = [sys.executable, "-I", str(documents.READER), "pdf", *map(str, limits)]
     running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) for _ in range(readers)]  # noqa: S603
     for process in running:
@@ -101,7 +101,7 @@ def main() -> None:
 
     def as_served(content: bytes):
         document = {"type": "txt_url", "url": base64.b64encode(content).decode()}
-        return lambda: documents.document_text(document, 10**8)
+        return lambda: documents.document_text(document, 10**8)[0]
 
     line = "Line {} of the minutes: the meeting in Lisbon moved to Thursday, the budget to the next quarter. " * 2
     program = '<span class="k">def</span> <span class="n">f{}</span>(): <span class="k">pass</span>\n'

@@ -10,14 +10,17 @@ stopped, and it runs at a lower priority (NICENESS): on a busy machine the serve
 it starts fast. It is started with an empty environment: the server's secrets stay out of a process that reads what
 anyone sent.
 
-    python -I memories/document_reader.py pdf|html|docx CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS < file
+    python -I memories/document_reader.py pdf|html|docx CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES < file
 
-Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one), or {"error": "locked" | "pages" |
-"too_long" | "unreadable", "pages": n, "why": "…"}.
+Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one), with a PDF's "pictures": {page
+index: a JPEG in base64} of its pages without text that show a picture (a scanned page's scan) unless PICTURES (the
+most such pages pictured) is -1; or {"error": "locked" | "pages" | "pictures" | "too_long" | "unreadable", "pages":
+n, "why": "…"}.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -32,25 +35,30 @@ MEMORY_BYTES = 1024 * 1024 * 1024
 # The most a Word document's text part (word/document.xml) may unpack to, by what its archive says (and zipfile holds
 # it to): a document of 1,000 pages is about 5 MB.
 WORD_XML_MAX_BYTES = 200 * 1024 * 1024
+# A scanned page's picture, as a vision model is handed it: at most this many pixels a side (what OpenAI's models read
+# of an image in high detail), as a JPEG.
+PICTURE_SIDE = 2048
+# The images of one page looked at for its picture (a page of many small images is no scan).
+PICTURE_CANDIDATES = 10
 
 
 def main() -> None:
     kind = sys.argv[1]
-    seconds, most_characters, most_pages, niceness = (int(arg) for arg in sys.argv[2:6])
+    seconds, most_characters, most_pages, niceness, pictures = (int(arg) for arg in sys.argv[2:7])
     os.nice(niceness)  # the server's requests first: a core busy reading a PDF yields to them
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
     with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    print(json.dumps(read(kind, sys.stdin.buffer.read(), most_characters, most_pages)))
+    print(json.dumps(read(kind, sys.stdin.buffer.read(), most_characters, most_pages, pictures)))
 
 
-def read(kind: str, content: bytes, most_characters: int, most_pages: int) -> dict:
+def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictures: int = -1) -> dict:
     """What main writes, unbounded: bench/document_reading.py compares reading in this process with the server's."""
     if kind == "html":
         return _page(content, most_characters)
     if kind == "docx":
         return _word(content, most_characters)
-    return _pdf(content, most_characters, most_pages)
+    return _pdf(content, most_characters, most_pages, pictures)
 
 
 class _PageText(HTMLParser):
@@ -126,7 +134,7 @@ def _page(content: bytes, most_characters: int) -> dict:
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
 
-def _pdf(content: bytes, most_characters: int, most_pages: int) -> dict:
+def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int) -> dict:
     from pypdf import PdfReader
 
     try:
@@ -141,9 +149,40 @@ def _pdf(content: bytes, most_characters: int, most_pages: int) -> dict:
             most_characters -= len(pages[-1])
             if most_characters < 0:
                 return {"error": "too_long"}
+        if pictures < 0:
+            return {"pages": pages}
+        scanned = [index for index, text in enumerate(pages) if not text and len(reader.pages[index].images)]
+        if len(scanned) > pictures:
+            return {"error": "pictures", "pages": len(scanned)}
+        pictured = {str(index): _page_picture(reader.pages[index]) for index in scanned}
     except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"pages": pages}
+    return {"pages": pages, "pictures": {index: picture for index, picture in pictured.items() if picture}}
+
+
+def _page_picture(page) -> str | None:
+    """A page's largest image (a scanned page's scan) as a JPEG of at most PICTURE_SIDE pixels a side, in base64; None
+    when none of its images can be read (pypdf hands them to Pillow: an image it cannot read, or of more pixels than
+    Pillow takes, is passed over)."""
+    largest = None
+    for index in range(min(len(page.images), PICTURE_CANDIDATES)):
+        try:
+            image = page.images[index].image
+        except Exception:  # noqa: S112  (a damaged or unsupported image: another may be the page's scan)
+            continue
+        if largest is None or image.width * image.height > largest.width * largest.height:
+            largest = image
+    if largest is None:
+        return None
+    written = io.BytesIO()
+    try:
+        # A JPEG holds grey or RGB pixels: a scanner's black and white (mode "1") becomes grey, others RGB.
+        largest = largest if largest.mode in ("L", "RGB") else largest.convert("L" if largest.mode == "1" else "RGB")
+        largest.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
+        largest.save(written, "JPEG", quality=85)
+    except Exception:  # a mode Pillow cannot turn into a JPEG's (16-bit grey, say): the page stays without text
+        return None
+    return base64.b64encode(written.getvalue()).decode()
 
 
 # Word's XML namespaces (of its two forms, "transitional" and "strict"), and markup compatibility's: of an element

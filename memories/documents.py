@@ -31,6 +31,7 @@ from django.conf import settings
 
 from mem0server.exceptions import InvalidInput
 from memories.fetching import fetchable, fetched, http_host, shown
+from memories.vision import pages_read, vision_client
 
 if TYPE_CHECKING:
     from memories.services import Message
@@ -157,29 +158,35 @@ def document_uploaded(content: bytes, name: str) -> dict:
     return {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
 
 
-def documents_read(messages: Sequence[Message]) -> list[Message]:
+def documents_read(messages: Sequence[Message], account, *, images: int) -> list[Message]:
     """The messages, each followed by its documents' text in passages (messages of its role); a 400 naming the
-    document that cannot be read, or when the text read passes MAX_ADD_CHARS with the messages' own."""
+    document that cannot be read, or when the text read passes MAX_ADD_CHARS with the messages' own. With vision on,
+    a PDF's scanned pages are read by the model (MAX_IMAGES_PER_ADD of them in an add, less its `images`); `account`:
+    whose add it is (the pages it had read before are not read again)."""
     budget = settings.MAX_ADD_CHARS - sum(len(message.content) for message in messages)
+    pictures = max(settings.MAX_IMAGES_PER_ADD - images, 0) if vision_client() else None
     read: list[Message] = []
     for message in messages:
         if message.content or not message.documents:
             read.append(replace(message, documents=()))
         for document in message.documents:
             try:
-                text = document_text(document, budget)
+                text, pictured = document_text(document, budget, pictures=pictures, account=account)
             except InvalidInput:
                 if not document.get("optional"):
                     raise
                 continue  # a file of an LLM's context that cannot be read is left out (file_document)
             budget -= len(text)
+            pictures = None if pictures is None else pictures - pictured
             passages = document_passages(text)
             read += [replace(message, content=passage, documents=()) for passage in passages]
     return read
 
 
-def document_text(document: dict, budget: int) -> str:
-    """A document's text (at most `budget` characters, else a 400 saying so)."""
+def document_text(document: dict, budget: int, *, pictures: int | None = None, account=None) -> tuple[str, int]:
+    """A document's text (at most `budget` characters, else a 400 saying so), and how many of its pages the model
+    read: a PDF's pages that are pictures (scanned), at most `pictures` of them (else a 400 saying so; None: vision
+    is off, such pages are left without text)."""
     kind, url = document["type"], document["url"]
     if fetchable(url):
         answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
@@ -195,20 +202,36 @@ def document_text(document: dict, budget: int) -> str:
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
+    pictured = 0
     if _is_pdf(content):
-        text = _read_apart("pdf", content, named, budget)
+        read = _read_apart("pdf", content, named, budget, pictures=pictures)
+        pages, pictured = _pages_read(read["pages"], read.get("pictures", {}), account), len(read.get("pictures", {}))
     elif _is_word(content):
-        text = _read_apart("docx", content, named, budget)
+        pages = _read_apart("docx", content, named, budget)["pages"]
     elif _is_page(content, media_type):
-        text = _read_apart("html", content, named, budget)
+        pages = _read_apart("html", content, named, budget)["pages"]
     else:
-        text = content.decode("utf-8-sig")
+        pages = [content.decode("utf-8-sig")]
+    text = "\n\n".join(page for page in pages if page)
     if len(text) > budget:
         raise InvalidInput(_too_long(named))
     if not text.strip():
-        scanned = " (a scanned PDF's pages are pictures of text)" if _is_pdf(content) else ""
+        scanned = (
+            " (a scanned PDF's pages are pictures of text: with vision on, enable_vision or LLM_VISION, its LLM reads "
+            "them)"
+            if _is_pdf(content) and pictures is None
+            else ""
+        )
         raise InvalidInput(f"{named} holds no text{scanned}.")
-    return text
+    return text, pictured
+
+
+def _pages_read(pages: list[str], pictures: dict[str, str], account) -> list[str]:
+    """A PDF's pages, those without text that show a picture (a scan; the reader's JPEG in base64 by page index) as
+    the model reads them."""
+    urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in pictures.items()}
+    texts = pages_read(list(urls.values()), account) if urls else {}
+    return [texts[urls[index]].strip() if index in urls else page for index, page in enumerate(pages)]
 
 
 def _is_utf8(content: bytes) -> bool:
@@ -271,12 +294,13 @@ def _too_long(named: str) -> str:
     )
 
 
-def _read_apart(kind: str, content: bytes, named: str, budget: int) -> str:
+def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures: int | None = None) -> dict:
     """A PDF's pages' text, a web page's or a Word document's ("pdf", "html", "docx"), read in a process of its own
     (memories/document_reader.py) stopped after READ_SECONDS of CPU time (or three times that and 5 s more of waiting,
-    on a busy machine)."""
+    on a busy machine): {"pages": [text, …]}, and a PDF's "pictures" of at most `pictures` pages without text (None:
+    none)."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
-    limits = (READ_SECONDS, budget, PDF_MAX_PAGES, READER_NICENESS)
+    limits = (READ_SECONDS, budget, PDF_MAX_PAGES, READER_NICENESS, -1 if pictures is None else pictures)
     command = [sys.executable, "-I", str(READER), kind, *map(str, limits)]
     slow = (
         f"{named} takes more than {READ_SECONDS} s to read; the most one {_READ_AS[kind]} may take: send it in parts."
@@ -297,11 +321,13 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int) -> str:
             {
                 "locked": f"{named} is a PDF locked by a password.",
                 "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
+                "pictures": f"{named} has {read.get('pages')} scanned pages (pictures of text); at most {pictures} are "
+                "read in this add, one LLM call each (MAX_IMAGES_PER_ADD, less the add's images): send it in parts.",
                 "too_long": _too_long(named),
                 "unreadable": f"{named} could not be read as a {_READ_AS[kind]} ({read.get('why')}).",
             }[read["error"]]
         )
-    return "\n\n".join(page for page in read["pages"] if page)
+    return read
 
 
 def document_passages(text: str, size: int = DOCUMENT_PASSAGE_CHARS) -> list[str]:

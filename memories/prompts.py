@@ -98,6 +98,11 @@ DESCRIBE_IMAGE = """\
 Someone in a conversation shared this image. Describe it for a reader who cannot see it: what it shows, and any \
 text in it word for word, in a few plain sentences. Reply with the description only."""
 
+READ_PAGE = """\
+This image is a scanned page of a document someone shared. Write out its text word for word, in reading order, \
+a blank line between paragraphs; describe a picture or chart on it in one plain sentence. Reply with the page's \
+text only."""
+
 
 def _today(today: date) -> str:
     return f"Today's date is {today.isoformat()}."

@@ -352,7 +352,8 @@ def memories_add(
     if not deduced and any(m.images or m.documents for m in messages):
         # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile), and
         # the documents' text in passages.
-        read = documents_read(messages_described(messages, account))
+        images = sum(len(message.images) for message in messages)
+        read = documents_read(messages_described(messages, account), account, images=images)
         messages = memories_add_check(account=account, messages=read, scope=scope, metadata=metadata, deduced=deduced)
     llm_kwargs = {
         "account": account,

@@ -50,6 +50,8 @@ RED_PIXEL = (
 # How long a description is kept for an image sent again (a framework re-sends its whole context each turn), and,
 # for an image at an http(s) URL (whose content may change), how long it is used.
 IMAGE_DESCRIPTIONS_KEPT_DAYS = 7
+# What the model is asked of an image, by what it is: "" an image in a message, "page" a scanned page of a PDF.
+ASKED = {"": prompts.DESCRIBE_IMAGE, "page": prompts.READ_PAGE}
 URL_DESCRIPTION_HOURS = 1
 
 
@@ -102,14 +104,15 @@ def images_undescribed(urls: Sequence[str], account) -> int:
     return len(set(keys.values()) - set(_descriptions(keys).values_list("key", flat=True)))
 
 
-def _key(client: LLMClient, account, url: str) -> str:
+def _key(client: LLMClient, account, url: str, asked: str) -> str:
     where = (str(account.pk if account else ""), client.endpoint.base_url, client.model, client.vision_details, url)
-    return hashlib.sha256("\0".join(where).encode()).hexdigest()
+    return hashlib.sha256("\0".join((*where, asked) if asked else where).encode()).hexdigest()
 
 
-def _keys(client: LLMClient, account, urls: Sequence[str]) -> dict[str, str]:
-    """Each image URL's key (a hash of it: a data URL may be megabytes long, hashed once)."""
-    return {url: _key(client, account, url) for url in urls}
+def _keys(client: LLMClient, account, urls: Sequence[str], asked: str = "") -> dict[str, str]:
+    """Each image URL's key (a hash of it: a data URL may be megabytes long, hashed once), by what the model is asked
+    of it (ASKED: "" describes it, "page" reads a scanned page)."""
+    return {url: _key(client, account, url, asked) for url in urls}
 
 
 def _descriptions(keys: dict[str, str]):
@@ -122,14 +125,21 @@ def _descriptions(keys: dict[str, str]):
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
-def _descriptions_of(client: LLMClient, account, urls: list[str]) -> dict[str, str]:
-    """Each image's description: kept ones as they are, the others asked of the model side by side (memories/llm.py:
-    one after another, ten images took ten calls' time) and kept."""
-    keys = _keys(client, account, urls)
+def pages_read(urls: list[str], account) -> dict[str, str]:
+    """Each scanned page's text as the model reads it from the page's picture (a data URL; vision on), kept as an
+    image's description is: a document sent again is not read again."""
+    return _descriptions_of(vision_client(), account, urls, asked="page")
+
+
+def _descriptions_of(client: LLMClient, account, urls: list[str], asked: str = "") -> dict[str, str]:
+    """Each image's description (or what else ASKED says): kept ones as they are, the others asked of the model side
+    by side (memories/llm.py: one after another, ten images took ten calls' time) and kept."""
+    keys = _keys(client, account, urls, asked)
     kept = dict(_descriptions(keys).values_list("key", "text"))
     descriptions = {url: kept[key] for url, key in keys.items() if key in kept}
     new = [url for url in urls if url not in descriptions]
-    for url, text in zip(new, side_by_side([partial(_describe, client, url) for url in new]), strict=True):
+    prompt = ASKED[asked]
+    for url, text in zip(new, side_by_side([partial(_describe, client, url, prompt) for url in new]), strict=True):
         # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
         ImageDescription.objects.update_or_create(
             key=keys[url], defaults={"account": account, "text": text, "created_at": timezone.now()}
@@ -138,8 +148,8 @@ def _descriptions_of(client: LLMClient, account, urls: list[str]) -> dict[str, s
     return descriptions
 
 
-def _describe(client: LLMClient, url: str) -> str:
-    return image_description(client, _fetched(url))
+def _describe(client: LLMClient, url: str, prompt: str) -> str:
+    return image_description(client, _fetched(url), prompt=prompt)
 
 
 def descriptions_prune() -> int:
@@ -156,9 +166,10 @@ def _fetched(url: str) -> str:
     return f"data:{image.kind};base64,{base64.b64encode(image.content).decode()}"
 
 
-def image_description(client: LLMClient, url: str) -> str:
-    """The model's description of the image at `url` (a 502 saying what vision needs if it refuses images)."""
-    ask = {"type": "text", "text": prompts.DESCRIBE_IMAGE}
+def image_description(client: LLMClient, url: str, *, prompt: str = prompts.DESCRIBE_IMAGE) -> str:
+    """The model's description of the image at `url`, or its answer to another `prompt` about it (a 502 saying what
+    vision needs if it refuses images)."""
+    ask = {"type": "text", "text": prompt}
     image = {"type": "image_url", "image_url": {"url": url, "detail": client.vision_details}}
     try:
         return client.complete_messages([{"role": "user", "content": [ask, image]}])

@@ -63,3 +63,11 @@ def crowded(db, embedder):
         )
 
     return crowd
+
+
+@pytest.fixture
+def vision(api_client, fake_openai):
+    """The scripted model configured with vision on (enable_vision, high detail): it describes images."""
+    response = configure(api_client, llm=llm_section(fake_openai, enable_vision=True, vision_details="high"))
+    assert response.status_code == 200, response.json()
+    return fake_openai

@@ -3,6 +3,7 @@ HTTP host serving files, for the hosts an operator names in FETCH_HOSTS."""
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 import zipfile
@@ -12,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import docx
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
+from PIL import Image
+from pypdf import PdfWriter
 
 
 def pdf_of(*pages: str) -> bytes:
@@ -71,6 +74,36 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, content in files.items():
             archive.writestr(name, content)
+    return written.getvalue()
+
+
+def scan(shade: int, mode: str = "L", dpi: int = 150) -> Image.Image:
+    """A scanned letter page of one grey `shade`: the stand-in model tells pages apart by it (scan_shade). Mode "1" is
+    a black and white scan (a shade under 128 black)."""
+    colour = {"1": int(shade >= 128), "L": shade, "RGB": (shade, shade, shade)}[mode]
+    return Image.new(mode, (dpi * 17 // 2, dpi * 11), colour)
+
+
+def scan_shade(url: str) -> int:
+    """The grey shade of the scanned page a data URL holds (a JPEG is lossy: to the nearest 10, 250 at most)."""
+    picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("L")
+    return min(round(picture.getpixel((picture.width // 2, picture.height // 2)) / 10) * 10, 250)
+
+
+def pdf_with(*pages: str | Image.Image) -> bytes:
+    """A PDF of text pages (pdf_of's) and scanned ones: each picture a page, as Pillow writes a PDF of images (what
+    "images to PDF" tools make of a scanner's pictures: JPEG for grey and colour, another filter for black and
+    white), joined by pypdf."""
+    writer = PdfWriter()
+    for page in pages:
+        if isinstance(page, str):
+            writer.append(io.BytesIO(pdf_of(page)))
+        else:
+            pictured = io.BytesIO()
+            page.save(pictured, "PDF", resolution=150)
+            writer.append(pictured)
+    written = io.BytesIO()
+    writer.write(written)
     return written.getvalue()
 
 

@@ -14,13 +14,25 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from PIL import Image
 from pypdf import PdfWriter
 
 from memories.document_reader import _page
 from memories.documents import DOCUMENT_PASSAGE_CHARS
 from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
-from memories.tests.files import WORD_LEASE_TEXT, FileHost, pdf_busy, pdf_of, word_lease, zip_of
+from memories.tests.conftest import configure, llm_section
+from memories.tests.files import (
+    WORD_LEASE_TEXT,
+    FileHost,
+    pdf_busy,
+    pdf_of,
+    pdf_with,
+    scan,
+    scan_shade,
+    word_lease,
+    zip_of,
+)
 
 # A boat's logbook: the fact asked for sits in its fourth paragraph, far past what an embedding reads of one text.
 LOGBOOK = "\n\n".join(
@@ -342,7 +354,7 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
         (document("pdf_url", "http://[broken/lease.pdf"), "is an http(s) URL naming no host that can be read."),
         ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string, or bytes"),
         (document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")), "could not be read as a PDF"),
-        (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text)."),
+        (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text:"),
         (document("txt_url", b64("   \n")), "holds no text."),
     ]:
         refused = add(api_client, hello, {"role": "user", "content": part})
@@ -372,6 +384,53 @@ def test_a_locked_pdf_and_one_with_too_many_pages_are_refused_saying_so(api_clie
     assert stored(add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("One", "Two")))})) == [
         "One\n\nTwo"
     ]
+
+
+def test_with_vision_on_a_pdfs_scanned_pages_are_read_by_the_llm(api_client, embedder, vision):
+    # A PDF of a typed page and three scans: grey (a JPEG), black and white, colour at 300 dpi.
+    said = {40: "Lease of the flat on Rua Augusta", 250: "The rent is 950 euros a month", 120: "Signed by Ana"}
+    vision.describe = lambda url: said[scan_shade(url)]  # the stand-in model "reads" a page by its shade
+    lease = pdf_with("Page one is typed", scan(40), scan(250, "1"), scan(120, "RGB", dpi=300))
+    text = "Page one is typed\n\nLease of the flat on Rua Augusta\n\nThe rent is 950 euros a month\n\nSigned by Ana"
+    assert stored(add(api_client, {"role": "user", "content": document("pdf_url", b64(lease))})) == [text]
+    # Each scanned page was handed to the model as a picture, with the detail configured, and asked for its text.
+    calls = vision.chat_calls("describe")
+    assert len(calls) == 3
+    for call in calls:
+        ask, picture = call.body["messages"][0]["content"]
+        assert "scanned page of a document" in ask["text"] and picture["image_url"]["detail"] == "high"
+        sent = Image.open(io.BytesIO(base64.b64decode(picture["image_url"]["url"].split(",", 1)[1])))
+        assert sent.format == "JPEG" and max(sent.size) <= 2048  # the 300 dpi scan (2550 x 3300) made smaller
+    assert search(api_client, "How much is the rent?")[0] == text
+    # Sent again (a framework re-sends its context): its pages are not read again.
+    add(api_client, {"role": "user", "content": document("pdf_url", b64(lease))}, user_id="bob")
+    assert len(vision.chat_calls("describe")) == 3
+
+
+def test_a_pdfs_scanned_pages_past_the_images_an_add_takes_or_with_vision_off_are_refused_saying_so(
+    api_client, embedder, vision, settings
+):
+    settings.MAX_IMAGES_PER_ADD = 3
+    scans = document("pdf_url", b64(pdf_with(scan(40), scan(120), scan(200))))
+    photo = {"type": "image_url", "image_url": {"url": "https://example.com/photos/kayak.jpg"}}
+    refused = add(api_client, {"role": "user", "content": [photo, scans]})
+    assert refused.status_code == 400, refused.json()
+    assert (
+        "has 3 scanned pages (pictures of text); at most 2 are read in this add, one LLM call each "
+        "(MAX_IMAGES_PER_ADD, less the add's images): send it in parts." in refused.json()["detail"]
+    )
+    assert Memory.objects.count() == 0
+    vision.describe = lambda url: f"Page of shade {scan_shade(url)}" if url.startswith("data:") else "A kayak"
+    assert stored(add(api_client, {"role": "user", "content": scans})) == [
+        "Page of shade 40\n\nPage of shade 120\n\nPage of shade 200"
+    ]
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_with(scan(90))))})
+    assert refused.status_code == 400
+    assert (
+        "holds no text (a scanned PDF's pages are pictures of text: with vision on, enable_vision or LLM_VISION, its "
+        in (refused.json()["detail"])
+    )
 
 
 def test_a_pdf_or_a_web_page_that_takes_long_to_read_is_stopped_and_refused(api_client, embedder, monkeypatch):

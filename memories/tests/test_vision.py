@@ -32,13 +32,6 @@ def image(url: str) -> dict:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-@pytest.fixture
-def vision(api_client, fake_openai):
-    response = configure(api_client, llm=llm_section(fake_openai, enable_vision=True, vision_details="high"))
-    assert response.status_code == 200, response.json()
-    return fake_openai
-
-
 def test_with_vision_on_an_image_is_stored_as_what_the_llm_says_it_shows(api_client, vision):
     lunch = {"role": "user", "content": [{"type": "text", "text": "I had this for lunch"}, image(PIZZA)]}
     shared = {"role": "user", "content": image(INLINE)}  # one part alone, the picture itself as a data URL
