@@ -64,8 +64,14 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
 class _PageText(HTMLParser):
     """A web page's text as a reader sees it: its paragraphs (block elements) apart, a line break where the page
     breaks one or a <pre> (a program) holds one, other white space as one space; scripts, styles, menus, asides and
-    footers left out."""
+    footers left out. A page that marks its main content (<main>, <article>) is read as its title and that content,
+    when it holds MAIN_SHARE of the page's text: what lies around it (a site's header, banners, "most read" lists) is
+    the site's, not the page's."""
 
+    MAIN = frozenset({"main", "article"})
+    # The least share of a page's text its marked main content holds to be read alone: a page whose <article>s are
+    # its comments, its post in <div>s, is read whole.
+    MAIN_SHARE = 0.3
     HIDDEN = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "aside"})
     BLOCKS = frozenset(
         {"address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "header", "hr", "li"}
@@ -78,8 +84,11 @@ class _PageText(HTMLParser):
         # Paragraphs of lines, each line its pieces of text (joined once at the end: a line of 100,000 inline
         # elements, a highlighted program in a <pre>, would be copied again with each piece added to a string).
         self.paragraphs: list[list[list[str]]] = [[[]]]
+        self.kinds = [""]  # each paragraph's place: "title", "main" (inside a <main> or an <article>), or ""
         self.hidden = 0
         self.preformatted = 0
+        self.main = 0
+        self.title = False
 
     def parse_marked_section(self, i: int, report: int = 1) -> int:
         """A marked section html.parser does not know ("<![foo[", "<![ x") is a comment to a browser, ending at the
@@ -94,21 +103,27 @@ class _PageText(HTMLParser):
         if tag in self.HIDDEN:
             self.hidden += 1
             return
-        if tag == "pre":
-            self.preformatted += 1
+        self.preformatted += tag == "pre"
+        self.main += tag in self.MAIN
+        self.title = self.title or tag == "title"
         if tag == "br":
             self.paragraphs[-1].append([])
         elif tag in self.BLOCKS:
-            self.paragraphs.append([[]])
+            self._paragraph()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
             return
-        if tag == "pre":
-            self.preformatted = max(0, self.preformatted - 1)
+        self.preformatted = max(0, self.preformatted - (tag == "pre"))
+        self.main = max(0, self.main - (tag in self.MAIN))
+        self.title = self.title and tag != "title"
         if tag in self.BLOCKS:
-            self.paragraphs.append([[]])
+            self._paragraph()
+
+    def _paragraph(self) -> None:
+        self.paragraphs.append([[]])
+        self.kinds.append("title" if self.title else "main" if self.main else "")
 
     def handle_data(self, data: str) -> None:
         if self.hidden:
@@ -119,8 +134,14 @@ class _PageText(HTMLParser):
 
     def text(self) -> str:
         lines = ([" ".join("".join(line).split()) for line in paragraph] for paragraph in self.paragraphs)
-        paragraphs = ("\n".join(line for line in paragraph if line) for paragraph in lines)
-        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+        paragraphs = [
+            ("\n".join(line for line in paragraph if line), kind)
+            for paragraph, kind in zip(lines, self.kinds, strict=True)
+        ]
+        main = sum(len(text) for text, kind in paragraphs if kind == "main")
+        if main and main >= self.MAIN_SHARE * sum(len(text) for text, _ in paragraphs):
+            paragraphs = [(text, kind) for text, kind in paragraphs if kind]
+        return "\n\n".join(text for text, _ in paragraphs if text)
 
 
 def _page(content: bytes, most_characters: int) -> dict:

@@ -170,6 +170,27 @@ def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_clie
     )
 
 
+NEWS_PAGE = """<!DOCTYPE html><html><head><title>Red kayaks sell out | Paddle News</title></head><body>
+<div class="masthead">Paddle News <a href="/subscribe">Subscribe</a></div>
+<div id="consent">We use cookies to improve your experience. <button>Accept</button></div>
+<main><article><h1>Red kayaks sell out</h1><p>Shops in <b>Porto</b> sold their last red kayaks on Saturday.</p>
+<p>Blue ones are still in stock.</p></article></main>
+<div class="most-read">Most read: 1. Canoe prices 2. River levels</div></body></html>"""
+# A blog whose post lies in <div>s and whose one comment is an <article>: read whole.
+BLOG_PAGE = """<!DOCTYPE html><html><head><title>My trip</title></head><body><div><h1>Down the Douro</h1>
+<p>We paddled down the Douro for three days in May and slept in Pinhao.</p></div>
+<article class="comment">Lovely!</article></body></html>"""
+
+
+def test_a_web_page_marking_its_main_content_is_read_as_its_title_and_that_content(api_client, embedder):
+    pages = [document("txt_url", b64(NEWS_PAGE)), document("txt_url", b64(BLOG_PAGE))]
+    assert stored(add(api_client, {"role": "user", "content": pages})) == [
+        "Red kayaks sell out | Paddle News\n\nRed kayaks sell out\n\nShops in Porto sold their last red kayaks on "
+        "Saturday.\n\nBlue ones are still in stock.",
+        "My trip\n\nDown the Douro\n\nWe paddled down the Douro for three days in May and slept in Pinhao.\n\nLovely!",
+    ]
+
+
 def page_in(charset: str, meta: str, text: str) -> bytes:
     page = f"<!DOCTYPE html><html><head>{meta}<title>Menu</title></head><body><p>{text}</p></body></html>"
     return page.encode(charset)
