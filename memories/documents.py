@@ -17,6 +17,7 @@ import base64
 import binascii
 import codecs
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -35,6 +36,8 @@ from memories.vision import pages_read, vision_client
 
 if TYPE_CHECKING:
     from memories.services import Message
+
+logger = logging.getLogger("mem0server")
 
 DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 # Content parts of an LLM's context that carry a file: OpenAI's {"type": "file", "file": {"file_data": <a data URL>,
@@ -172,10 +175,12 @@ def documents_read(messages: Sequence[Message], account, *, images: int) -> list
         for document in message.documents:
             try:
                 text, pictured = document_text(document, budget, pictures=pictures, account=account)
-            except InvalidInput:
+            except InvalidInput as refusal:
                 if not document.get("optional"):
                     raise
-                continue  # a file of an LLM's context that cannot be read is left out (file_document)
+                # A file of an LLM's context that cannot be read is left out (file_document); its operator is told.
+                logger.info("An add left out a file it could not read: %s", refusal.detail)
+                continue
             budget -= len(text)
             pictures = None if pictures is None else pictures - pictured
             passages = document_passages(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import re
 import subprocess
 import sys
@@ -485,7 +486,7 @@ def test_the_document_reader_runs_without_the_servers_environment(api_client, em
 
 
 def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_out_otherwise(
-    api_client, embedder, document_host, settings
+    api_client, embedder, document_host, settings, caplog
 ):
     # As OpenAI's chat format and Pipecat's context carry files; frameworks send their context as it is.
     settings.FETCH_HOSTS = ["127.0.0.1"]
@@ -509,7 +510,13 @@ def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_o
     broken = {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{b64('not a pdf')}"}}
     damaged = {"type": "file_base64", "file": {"file_data": f"data:application/pdf;base64,{b64(b'%PDF-1.4 junk')}"}}
     said = {"role": "user", "content": [{"type": "text", "text": "And these"}, broken, damaged]}
-    assert stored(add(api_client, said)) == ["And these"]
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        assert stored(add(api_client, said)) == ["And these"]
+    # The operator is told what was left out and why.
+    assert (
+        "An add left out a file it could not read: The document in a file_base64 part could not be read as a PDF ("
+        in (caplog.text)
+    )
 
 
 def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_document_is_not_read(api_client, embedder):
