@@ -8,6 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from rest_framework import serializers
 
 from accounts.models import User
+from events.models import Event
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.configuration import vision_enabled
@@ -196,6 +197,16 @@ class RequestFilterForm(forms.Form):
         choices=[("1h", "last hour"), ("6h", "last 6 hours"), ("24h", "last 24 hours")],
         label="Charts over",
     )
+
+
+class EventFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "any"), *Event.Status.choices], label="Status")
+
+
+class PageForm(forms.Form):
+    """A page of a list paged by number (?page=2), the first by default."""
+
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
 
 class ProfileForm(forms.Form):

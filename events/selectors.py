@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, Func, IntegerField, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from events.models import Event
 from mem0server.answer_size import json_bytes, page_refuse_beyond
@@ -69,3 +70,29 @@ def _page_size_check(rows: QuerySet[Event]) -> None:
         ask="ask for fewer at a time (page_size) and page through them",
         of="payloads and results",
     )
+
+
+def events_overview(*, principal, page: int = 1, page_size: int = 50, status: str | None = None) -> EventPage:
+    """The caller's events, newest first, one page of them, without their payloads and results (an add as queued
+    may be a megabyte): each carries its `scope` ({"user_id": …}), how many `messages` it holds and whether it `infers`,
+    and how many `changes` it made (memories added, updated or deleted; None until it succeeds), and how long it
+    `took` from being queued to its end (None until then), read in PostgreSQL."""
+    events = events_visible(principal=principal)
+    if status:
+        events = events.filter(status=status)
+    count = events.count()
+    start = (page - 1) * page_size
+    rows = (
+        events.defer("payload", "results")
+        .annotate(
+            scope=KeyTransform("scope", "payload"),
+            infers=KeyTransform("infer", "payload"),
+            messages=Func(
+                KeyTransform("messages", "payload"), function="jsonb_array_length", output_field=IntegerField()
+            ),
+            changes=Func(F("results"), function="jsonb_array_length", output_field=IntegerField()),
+            took=F("finished_at") - F("created_at"),
+        )
+        .order_by("-created_at", "-id")[start : start + page_size]
+    )
+    return EventPage(count=count, results=list(rows), next_page=page + 1 if start + page_size < count else None)

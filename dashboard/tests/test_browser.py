@@ -30,7 +30,7 @@ from apikeys.services import apikey_create
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI
-from memories.tests.files import pdf_of
+from memories.tests.files import FileHost, pdf_of
 from memories.tests.test_hermes import run_hermes
 from platform_api.tests.node_sdk import NODE_MODULES, run_node_check
 from webhooks.models import Webhook
@@ -280,6 +280,35 @@ def test_a_member_uploads_a_backup_on_the_import_page_and_finds_its_memories(pag
     page.get_by_role("link", name="Memories", exact=True).click()
     page.get_by_role("link", name="Keeps bees on the roof").click()
     expect(page.locator("ol.timeline li")).to_contain_text("ADD")
+
+
+def test_the_queued_adds_page_shows_how_the_sdks_adds_ended(page, make_user, live_server, run_jobs, settings):
+    from mem0 import MemoryClient
+
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    _, key = apikey_create(user=ada, label="sdk")
+    client = MemoryClient(api_key=key, host=live_server.url)  # Mem0's SDK queues its adds
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    with FileHost({}) as host:  # every path a 404
+        client.add("Keeps bees on the roof", user_id="sam", infer=False)
+        client.add(
+            [{"role": "user", "content": {"type": "pdf_url", "pdf_url": {"url": f"{host}/lease.pdf"}}}], user_id="sam"
+        )
+        with ThreadPoolExecutor(1) as worker:  # the worker's event loop beside Playwright's
+            worker.submit(run_jobs).result()
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Queued adds", exact=True).click()
+    rows = page.locator("#events tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Failed")
+    expect(rows.nth(0)).to_contain_text("its host answered 404, not a document.")
+    expect(rows.nth(1)).to_contain_text("Succeeded")
+    expect(rows.nth(1)).to_contain_text("1 memory added, updated or deleted")
+    page.get_by_label("Status").select_option("Failed")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("user sam")
+    shot(page, "12-queued-adds-failed")
 
 
 def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, live_server):

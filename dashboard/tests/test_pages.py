@@ -23,6 +23,7 @@ from accounts.models import User
 from apikeys.models import APIKey
 from apikeys.services import apikey_create
 from conftest import ADMIN
+from events.models import Event
 from exports.models import MemoryExport
 from memories import selectors, services
 from memories.models import Memory, MemoryHistory
@@ -82,6 +83,11 @@ def two_accounts(alice, bob, make_memory):
         ),
     )
     OAuthGrant.objects.update(refresh_expires_at=timezone.now() + timedelta(days=1))  # as if its code was used
+    for user, scope in ((alice, "alice-user"), (bob, "bob-secret-user")):  # a queued add each, failed
+        messages = [{"role": "user", "content": f"{scope} secret-marker"}]
+        Event.objects.create(
+            account=user, payload={"scope": {"user_id": scope}, "messages": messages, "infer": False}, status="FAILED"
+        )
     for user, path in ((alice, "/memories/alice-path"), (bob, "/memories/bob-secret-path")):
         RequestLog.objects.create(
             method="GET",
@@ -106,6 +112,7 @@ PAGES = [
     "/dashboard/imports/",
     "/dashboard/requests/",
     "/dashboard/requests/?path=bob-secret",
+    "/dashboard/events/",
     "/dashboard/keys/",
     "/dashboard/connections/",
 ]

@@ -1,0 +1,74 @@
+"""The dashboard's queued adds: the Platform API's adds (queued, as Mem0's SDKs send them), what each held and how it
+ended, with the real database, worker code and local embedder."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from dashboard.tests.clients import logged_in
+from memories.tests.files import FileHost
+
+
+def queue(client, content, *, user_id: str = "alice", infer: bool = False) -> str:
+    """An add through the Platform API, queued (its default); the event's id."""
+    body = {"messages": [{"role": "user", "content": content}], "user_id": user_id, "infer": infer}
+    answer = client.post("/v3/memories/add/", body, format="json")
+    assert answer.status_code == 202, answer.json()
+    return answer.json()["event_id"]
+
+
+def rows(page) -> list[str]:
+    """The events table's rows, as text."""
+    table = page.content.decode().split('<table id="events">', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in re.findall(r"<tr.*?</tr>", body, re.S)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queued_adds_are_listed_newest_first_with_how_each_ended(
+    make_user, key_client, run_jobs, settings, monkeypatch
+):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    client = key_client(alice)
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    with FileHost({}) as host:  # every path a 404
+        stored = queue(client, "Owns a cat")
+        failed = queue(client, [{"type": "txt_url", "txt_url": {"url": f"{host}/lease.txt"}}], user_id="sam")
+        run_jobs()
+    pending = queue(client, "Plays chess", infer=True)  # not run yet
+    queue(key_client(bob), "Bob's", user_id="bob")
+
+    page = logged_in(alice).get("/dashboard/events/")
+    assert page.status_code == 200
+    shown = rows(page)
+    assert [row.split(" ", 3)[2] for row in shown] == ["Pending", "Failed", "Succeeded"]  # newest first
+    assert pending[:11] in shown[0] and "user alice" in shown[0] and "(stored as sent)" not in shown[0]
+    assert "user sam 1 (stored as sent)" in shown[1] and failed[:11] in shown[1]
+    assert f"The document {host}/lease.txt could not be read: its host answered 404, not a document." in shown[1]
+    assert "1 memory added, updated or deleted" in shown[2] and stored[:11] in shown[2]
+    assert "3 queued adds." in page.content.decode()  # not Bob's
+
+    failures = logged_in(alice).get("/dashboard/events/", {"status": "FAILED"})
+    assert [failed[:11] in row for row in rows(failures)] == [True]
+    assert "1 queued add failed." in failures.content.decode()
+    refused = logged_in(alice).get("/dashboard/events/", {"status": "LOST"})
+    assert refused.status_code == 400 and "Select a valid choice. LOST is not one of the available choices." in (
+        html.unescape(refused.content.decode())
+    )
+
+    for page in ("0", "first"):
+        refused = logged_in(alice).get("/dashboard/events/", {"page": page})
+        assert refused.status_code == 400 and "Page: " in refused.content.decode()
+    # Fifty to a page: two here.
+    monkeypatch.setattr("dashboard.views.events.PAGE_SIZE", 2)
+    first = logged_in(alice).get("/dashboard/events/")
+    assert len(rows(first)) == 2 and 'href="?page=2">Older →' in first.content.decode()
+    second = logged_in(alice).get("/dashboard/events/", {"page": 2})
+    assert [stored[:11] in row for row in rows(second)] == [True]
+    assert 'href="?page=1">← Newer' in second.content.decode() and "Older →" not in second.content.decode()
+    assert "No queued adds." in logged_in(make_user("carol@example.com")).get("/dashboard/events/").content.decode()

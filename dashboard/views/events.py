@@ -1,0 +1,31 @@
+"""Queued adds (the Platform API's adds, as Mem0's SDKs send them by default): what each held, how it ended."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import render
+
+from dashboard.access import account_required
+from dashboard.forms import EventFilterForm, PageForm
+from events.selectors import events_overview
+
+PAGE_SIZE = 50
+
+
+@account_required
+def event_list(request):
+    form = EventFilterForm(request.GET or None)
+    paging = PageForm(request.GET)
+    invalid = (form.is_bound and not form.is_valid()) or not paging.is_valid()
+    status = form.cleaned_data.get("status") if form.is_bound and not invalid else ""
+    number = paging.cleaned_data.get("page") or 1 if not invalid else 1
+    page = None if invalid else events_overview(principal=request.user, page=number, page_size=PAGE_SIZE, status=status)
+    context = {
+        "form": form,
+        "paging": paging,
+        "page": page,
+        "page_number": number,
+        "status": status,
+        "retention": settings.EVENT_RETENTION_DAYS,
+    }
+    return render(request, "dashboard/events.html", context, status=400 if invalid else 200)
