@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F, Func, IntegerField, QuerySet
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from events.models import Event
@@ -96,3 +96,12 @@ def events_overview(*, principal, page: int = 1, page_size: int = 50, status: st
         .order_by("-created_at", "-id")[start : start + page_size]
     )
     return EventPage(count=count, results=list(rows), next_page=page + 1 if start + page_size < count else None)
+
+
+def events_counts(*, principal, failed_since) -> dict[str, int]:
+    """How many of the caller's queued adds `failed` since then, and how many are `waiting` (queued or running)."""
+    unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
+    return events_visible(principal=principal).aggregate(
+        failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=failed_since)),
+        waiting=Count("id", filter=Q(status__in=unfinished)),
+    )

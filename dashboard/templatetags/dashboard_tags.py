@@ -1,6 +1,6 @@
 import json
 import shlex
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django import template
 from django.urls import reverse
@@ -18,6 +18,13 @@ def as_json(value) -> str:
 def shell_quoted(value) -> str:
     """A value as one word of a shell command (an email with a quote in it stays one argument)."""
     return shlex.quote(str(value))
+
+
+@register.simple_tag
+def memories_of(scope) -> str:
+    """The Memories page filtered by a scope ({"user_id": "sam", …}: a queued add's)."""
+    scope = scope if isinstance(scope, dict) else {}
+    return reverse("dashboard:memories") + "?" + urlencode({k: v for k, v in scope.items() if isinstance(v, str)})
 
 
 @register.simple_tag

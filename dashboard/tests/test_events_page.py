@@ -52,6 +52,12 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     assert f"The document {host}/lease.txt could not be read: its host answered 404, not a document." in shown[1]
     assert "1 memory added, updated or deleted" in shown[2] and stored[:11] in shown[2]
     assert "3 queued adds." in page.content.decode()  # not Bob's
+    assert 'href="/dashboard/memories/?user_id=sam" title="Its scope\'s memories"' in page.content.decode()
+    # The overview counts what waits and what failed, linking here.
+    overview = " ".join(
+        html.unescape(re.sub(r"<[^>]+>", " ", logged_in(alice).get("/dashboard/").content.decode())).split()
+    )
+    assert "1 queued add waiting" in overview and "1 queued add failed in the last 24 hours" in overview
 
     failures = logged_in(alice).get("/dashboard/events/", {"status": "FAILED"})
     assert [failed[:11] in row for row in rows(failures)] == [True]
