@@ -19,7 +19,8 @@ from django.utils import timezone
 from accounts.services import account_deactivated
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
-from mem0server.exceptions import DomainError, UpstreamError, refused_by_database
+from events.selectors import event_get
+from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from memories import services as memories_services
@@ -77,6 +78,17 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
         run_add_event.configure(priority=priority, lock=_scope_lock(principal, payload)).defer(event_id=str(event.id))
     return event
+
+
+def event_add_again(*, principal, event_id: uuid.UUID) -> Event:
+    """Queue a failed add of the caller's again, as it was sent (a new event; the failed one stays as it ended): once
+    what failed it is mended (an LLM's key, a host that was down). NotFound for an event not the caller's,
+    InvalidInput for one that did not fail."""
+    event = event_get(principal=principal, event_id=event_id)
+    if event.status != Event.Status.FAILED:
+        state = {Event.Status.PENDING: "is waiting", Event.Status.RUNNING: "is running"}.get(event.status, "succeeded")
+        raise InvalidInput(f"Event {event.id} {state}: only a failed add is queued again.")
+    return event_add_create(principal=principal, payload=event.payload)
 
 
 def _scope_lock(principal, payload: dict[str, Any]) -> str | None:

@@ -309,6 +309,11 @@ def test_the_queued_adds_page_shows_how_the_sdks_adds_ended(page, make_user, liv
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("user sam")
     shot(page, "12-queued-adds-failed")
+    rows.first.get_by_role("button", name="Queue again").click()
+    expect(page.get_by_role("status")).to_contain_text("Queued again as event ")
+    page.get_by_label("Status").select_option("Pending")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(1)
 
 
 def test_the_requests_page_charts_traffic_latency_and_errors(page, make_user, live_server):

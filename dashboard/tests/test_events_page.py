@@ -9,6 +9,8 @@ import re
 import pytest
 
 from dashboard.tests.clients import logged_in
+from events.models import Event
+from memories.models import Memory
 from memories.tests.files import FileHost
 
 
@@ -78,3 +80,38 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     assert [stored[:11] in row for row in rows(second)] == [True]
     assert 'href="?page=1">← Newer' in second.content.decode() and "Older →" not in second.content.decode()
     assert "No queued adds." in logged_in(make_user("carol@example.com")).get("/dashboard/events/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_queued_add_is_queued_again_from_the_page_once_what_failed_is_mended(
+    make_user, key_client, run_jobs, settings
+):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    files = {}
+    with FileHost(files) as host:
+        failed = queue(key_client(alice), [{"type": "txt_url", "txt_url": {"url": f"{host}/notes.txt"}}], user_id="sam")
+        stored = queue(key_client(alice), "Owns a cat")
+        theirs = queue(key_client(bob), [{"type": "txt_url", "txt_url": {"url": f"{host}/notes.txt"}}], user_id="bo")
+        run_jobs()
+        assert Event.objects.get(id=failed).status == "FAILED"
+        files["/notes.txt"] = (200, "text/plain", b"Bought a kayak in May")  # the host serves it now
+
+        page = logged_in(alice)
+        assert page.get(f"/dashboard/events/{failed}/again/").status_code == 405  # a form posts to it
+        answer = page.post(f"/dashboard/events/{failed}/again/", follow=True)
+        again = Event.objects.exclude(id__in=[failed, stored, theirs]).get()
+        assert f"Queued again as event {again.id}." in answer.content.decode()
+        assert (again.account, again.payload) == (alice, Event.objects.get(id=failed).payload)
+        run_jobs()
+    again.refresh_from_db()
+    assert (
+        again.status == "SUCCEEDED" and Event.objects.get(id=failed).status == "FAILED"
+    )  # the first stays as it ended
+    assert Memory.objects.filter(user_id="sam").get().text == "Bought a kayak in May"
+
+    refused = page.post(f"/dashboard/events/{stored}/again/", follow=True)
+    assert f"Event {stored} succeeded: only a failed add is queued again." in html.unescape(refused.content.decode())
+    assert page.post(f"/dashboard/events/{theirs}/again/").status_code == 404  # Bob's
+    assert page.post("/dashboard/events/not-an-id/again/").status_code == 404
+    assert Event.objects.count() == 4

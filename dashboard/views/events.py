@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
 
-from dashboard.access import account_required
+from dashboard.access import account_required, post_only
 from dashboard.forms import EventFilterForm, PageForm
-from events.selectors import events_overview
+from events.selectors import events_overview, parse_event_id
+from events.services import event_add_again
+from mem0server.exceptions import InvalidInput, NotFound
 
 PAGE_SIZE = 50
 
@@ -29,3 +33,17 @@ def event_list(request):
         "retention": settings.EVENT_RETENTION_DAYS,
     }
     return render(request, "dashboard/events.html", context, status=400 if invalid else 200)
+
+
+@post_only("dashboard:events")
+@account_required
+def event_again(request, event_id: str):
+    try:
+        queued = event_add_again(principal=request.user, event_id=parse_event_id(event_id))
+    except NotFound:
+        raise Http404("No such queued add.") from None
+    except InvalidInput as exc:
+        messages.info(request, exc.detail)
+    else:
+        messages.success(request, f"Queued again as event {queued.id}.")
+    return redirect("dashboard:events")
