@@ -50,9 +50,9 @@ RED_PIXEL = (
 # How long a description is kept for an image sent again (a framework re-sends its whole context each turn), and,
 # for an image at an http(s) URL (whose content may change), how long it is used.
 IMAGE_DESCRIPTIONS_KEPT_DAYS = 7
+URL_DESCRIPTION_HOURS = 1
 # What the model is asked of an image, by what it is: "" an image in a message, "page" a scanned page of a PDF.
 ASKED = {"": prompts.DESCRIBE_IMAGE, "page": prompts.READ_PAGE}
-URL_DESCRIPTION_HOURS = 1
 
 
 def vision_client() -> LLMClient | None:
