@@ -38,6 +38,10 @@ class Event(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A FAILED add queued again (the dashboard's "Queue again"): the event that runs it now; queued again once.
+    queued_again_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         indexes = [

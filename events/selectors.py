@@ -27,10 +27,11 @@ def parse_event_id(value: str) -> uuid.UUID:
         raise NotFound(f"Event {str(value)[:64]!r} not found.") from None
 
 
-def event_get(*, principal, event_id: uuid.UUID) -> Event:
-    """One of the caller's events, or NotFound."""
+def event_get(*, principal, event_id: uuid.UUID, for_update: bool = False) -> Event:
+    """One of the caller's events, or NotFound; `for_update`: locked until the transaction ends."""
+    events = events_visible(principal=principal)
     try:
-        return events_visible(principal=principal).get(id=event_id)
+        return (events.select_for_update() if for_update else events).get(id=event_id)
     except Event.DoesNotExist:
         raise NotFound(
             f"Event {event_id} not found (events are kept {settings.EVENT_RETENTION_DAYS} days after they finish: "

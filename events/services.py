@@ -81,14 +81,22 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
 
 
 def event_add_again(*, principal, event_id: uuid.UUID) -> Event:
-    """Queue a failed add of the caller's again, as it was sent (a new event; the failed one stays as it ended): once
-    what failed it is mended (an LLM's key, a host that was down). NotFound for an event not the caller's,
-    InvalidInput for one that did not fail."""
-    event = event_get(principal=principal, event_id=event_id)
-    if event.status != Event.Status.FAILED:
-        state = {Event.Status.PENDING: "is waiting", Event.Status.RUNNING: "is running"}.get(event.status, "succeeded")
-        raise InvalidInput(f"Event {event.id} {state}: only a failed add is queued again.")
-    return event_add_create(principal=principal, payload=event.payload)
+    """Queue a failed add of the caller's again, as it was sent (a new event; the failed one stays as it ended and
+    names it), once what failed it is mended (an LLM's key, a host that was down). Once only: a second click, or two
+    at once, must not add its memories twice. NotFound for an event not the caller's, InvalidInput for one that did
+    not fail or was queued again already."""
+    with transaction.atomic():
+        event = event_get(principal=principal, event_id=event_id, for_update=True)
+        if event.status != Event.Status.FAILED:
+            state = {Event.Status.PENDING: "is waiting", Event.Status.RUNNING: "is running"}.get(
+                event.status, "succeeded"
+            )
+            raise InvalidInput(f"Event {event.id} {state}: only a failed add is queued again.")
+        if event.queued_again_as_id:
+            raise InvalidInput(f"Event {event.id} was queued again already, as event {event.queued_again_as_id}.")
+        again = event_add_create(principal=principal, payload=event.payload)
+        Event.objects.filter(id=event.id).update(queued_again_as=again)
+    return again
 
 
 def _scope_lock(principal, payload: dict[str, Any]) -> str | None:

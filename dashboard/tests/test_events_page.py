@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 from dashboard.tests.clients import logged_in
 from events.models import Event
@@ -105,13 +108,37 @@ def test_a_failed_queued_add_is_queued_again_from_the_page_once_what_failed_is_m
         assert (again.account, again.payload) == (alice, Event.objects.get(id=failed).payload)
         run_jobs()
     again.refresh_from_db()
-    assert (
-        again.status == "SUCCEEDED" and Event.objects.get(id=failed).status == "FAILED"
-    )  # the first stays as it ended
+    assert again.status == "SUCCEEDED"
+    assert Event.objects.get(id=failed).status == "FAILED"  # the first stays as it ended
     assert Memory.objects.filter(user_id="sam").get().text == "Bought a kayak in May"
+    # Once only: a second click does not add its memories twice; the page says where it went.
+    twice = page.post(f"/dashboard/events/{failed}/again/", follow=True)
+    assert f"Event {failed} was queued again already, as event {again.id}." in twice.content.decode()
+    assert f'Queued again as event <span class="mono">{again.id}</span>.' in twice.content.decode()
 
     refused = page.post(f"/dashboard/events/{stored}/again/", follow=True)
     assert f"Event {stored} succeeded: only a failed add is queued again." in html.unescape(refused.content.decode())
     assert page.post(f"/dashboard/events/{theirs}/again/").status_code == 404  # Bob's
     assert page.post("/dashboard/events/not-an-id/again/").status_code == 404
     assert Event.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_add_queued_again_by_two_clicks_at_once_is_queued_once(make_user, key_client, run_jobs, settings):
+    alice = make_user("alice@example.com")
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    with FileHost({}) as host:
+        failed = queue(key_client(alice), [{"type": "txt_url", "txt_url": {"url": f"{host}/notes.txt"}}])
+        run_jobs()
+    together = threading.Barrier(2)
+
+    def click(_) -> int:
+        together.wait(timeout=60)
+        try:
+            return logged_in(alice).post(f"/dashboard/events/{failed}/again/").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as clicks:
+        assert list(clicks.map(click, range(2))) == [302, 302]
+    assert Event.objects.count() == 2  # the failed add and one queued again
