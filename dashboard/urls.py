@@ -49,6 +49,7 @@ urlpatterns = [
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("requests/", requests.request_list, name="requests"),
     path("events/", events.event_list, name="events"),
+    path("events/again/", events.events_again, name="events-again"),
     path("events/<str:event_id>/again/", events.event_again, name="event-again"),
     path("webhooks/", webhooks.webhook_list, name="webhooks"),
     path("webhooks/<int:webhook_id>/edit/", webhooks.webhook_edit, name="webhook-edit"),

@@ -100,9 +100,12 @@ def events_overview(*, principal, page: int = 1, page_size: int = 50, status: st
 
 
 def events_counts(*, principal, failed_since) -> dict[str, int]:
-    """How many of the caller's queued adds `failed` since then, and how many are `waiting` (queued or running)."""
+    """How many of the caller's queued adds `failed` since then, how many are `waiting` (queued or running), and how
+    many failed and were not queued again (`to_queue_again`)."""
     unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
+    failed = Q(status=Event.Status.FAILED)
     return events_visible(principal=principal).aggregate(
-        failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=failed_since)),
+        failed=Count("id", filter=failed & Q(finished_at__gte=failed_since)),
         waiting=Count("id", filter=Q(status__in=unfinished)),
+        to_queue_again=Count("id", filter=failed & Q(queued_again_as__isnull=True)),
     )

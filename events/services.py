@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.services import account_deactivated
 from apikeys.authentication import AdminPrincipal
 from events.models import Event
-from events.selectors import event_get
+from events.selectors import event_get, events_visible
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -34,6 +34,9 @@ logger = logging.getLogger("mem0server")
 TRANSIENT_CODES = frozenset({"provider_rate_limited", "provider_unavailable", "provider_timeout"})
 # An event whose job is queued or running.
 UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
+# The most failed adds one call queues again (events_add_again_failed): each is checked as a new add and queued in a
+# transaction of its own, so a click after an outage of hours does a bounded amount of work, and says how many are left.
+AGAIN_AT_ONCE = 100
 
 # A job runs as a principal rebuilt from the event: its account, or the admin key's "nobody" for NULL.
 JOB_PRINCIPAL = AdminPrincipal(auth_type="event")
@@ -97,6 +100,22 @@ def event_add_again(*, principal, event_id: uuid.UUID) -> Event:
         again = event_add_create(principal=principal, payload=event.payload)
         Event.objects.filter(id=event.id).update(queued_again_as=again)
     return again
+
+
+def events_add_again_failed(*, principal) -> tuple[int, int, list[str]]:
+    """Queue again the caller's failed adds not queued again yet, oldest first (as they came), at most AGAIN_AT_ONCE
+    in one call, each as event_add_again does: how many were queued, how many are left, and why any could not be (an
+    add the input check refuses now)."""
+    failed = events_visible(principal=principal).filter(status=Event.Status.FAILED, queued_again_as__isnull=True)
+    queued, refused = 0, []
+    for event_id in failed.order_by("created_at", "id").values_list("id", flat=True)[:AGAIN_AT_ONCE]:
+        try:
+            event_add_again(principal=principal, event_id=event_id)
+        except InvalidInput as exc:  # queued again by another click meanwhile, or refused as an add now
+            refused.append(exc.detail)
+        else:
+            queued += 1
+    return queued, failed.count(), refused
 
 
 def _scope_lock(principal, payload: dict[str, Any]) -> str | None:

@@ -17,9 +17,9 @@ from memories.models import Memory
 from memories.tests.files import FileHost
 
 
-def queue(client, content, *, user_id: str = "alice", infer: bool = False) -> str:
+def queue(client, content, *, user_id: str = "alice", infer: bool = False, **more) -> str:
     """An add through the Platform API, queued (its default); the event's id."""
-    body = {"messages": [{"role": "user", "content": content}], "user_id": user_id, "infer": infer}
+    body = {"messages": [{"role": "user", "content": content}], "user_id": user_id, "infer": infer, **more}
     answer = client.post("/v3/memories/add/", body, format="json")
     assert answer.status_code == 202, answer.json()
     return answer.json()["event_id"]
@@ -142,3 +142,36 @@ def test_a_failed_add_queued_again_by_two_clicks_at_once_is_queued_once(make_use
     with ThreadPoolExecutor(2) as clicks:
         assert list(clicks.map(click, range(2))) == [302, 302]
     assert Event.objects.count() == 2  # the failed add and one queued again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_failed_adds_are_queued_again_at_once_oldest_first_a_bounded_number_a_click(
+    make_user, key_client, run_jobs, settings, monkeypatch
+):
+    alice = make_user("alice@example.com")
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    files = {}
+    with FileHost(files) as host:
+        notes = [{"type": "txt_url", "txt_url": {"url": f"{host}/notes.txt"}}]
+        first_one = queue(key_client(alice), notes, user_id="user-0")
+        noted = queue(key_client(alice), notes, user_id="noted", metadata={"note": "x" * 200})
+        failed = [first_one, noted, *(queue(key_client(alice), notes, user_id=f"user-{n}") for n in (1, 2))]
+        run_jobs()
+        page = logged_in(alice)
+        assert "Queue the 4 failed adds again" in page.get("/dashboard/events/").content.decode()
+        files["/notes.txt"] = (200, "text/plain", b"Bought a kayak in May")  # the outage is over
+        settings.METADATA_MAX_BYTES = 100  # and one of them is refused as an add now
+        monkeypatch.setattr("events.services.AGAIN_AT_ONCE", 3)
+        first = page.post("/dashboard/events/again/", follow=True).content.decode()
+        assert "Queued 2 failed adds again. 2 more failed adds not queued again: press the button again." in first
+        assert "1 could not be queued again: metadata holds " in first and "(METADATA_MAX_BYTES, 100)" in first
+        # Oldest first: the three that came first (one of them refused).
+        again = [Event.objects.get(id=event_id).queued_again_as_id is not None for event_id in failed]
+        assert again == [True, False, True, False]
+        settings.METADATA_MAX_BYTES = 100_000
+        second = page.post("/dashboard/events/again/", follow=True).content.decode()
+        assert "Queued 2 failed adds again." in second and "Queue the" not in second
+        run_jobs()
+    assert sorted(Memory.objects.values_list("user_id", flat=True)) == ["noted", "user-0", "user-1", "user-2"]
+    assert "Queued 0 failed adds again." in page.post("/dashboard/events/again/", follow=True).content.decode()
+    assert Event.objects.filter(id=noted).get().queued_again_as_id is not None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import EventFilterForm, PageForm
-from events.selectors import events_overview, parse_event_id
-from events.services import event_add_again
+from events.selectors import events_counts, events_overview, parse_event_id
+from events.services import event_add_again, events_add_again_failed
 from mem0server.exceptions import InvalidInput, NotFound
 
 PAGE_SIZE = 50
@@ -31,6 +34,7 @@ def event_list(request):
         "page_number": number,
         "status": status,
         "retention": settings.EVENT_RETENTION_DAYS,
+        "counts": events_counts(principal=request.user, failed_since=timezone.now() - timedelta(days=1)),
     }
     return render(request, "dashboard/events.html", context, status=400 if invalid else 200)
 
@@ -46,4 +50,17 @@ def event_again(request, event_id: str):
         messages.info(request, exc.detail)
     else:
         messages.success(request, f"Queued again as event {queued.id}.")
+    return redirect("dashboard:events")
+
+
+@post_only("dashboard:events")
+@account_required
+def events_again(request):
+    queued, left, refused = events_add_again_failed(principal=request.user)
+    said = f"Queued {queued} failed add{'s' if queued != 1 else ''} again."
+    if left:
+        said += f" {left} more failed add{'s' if left != 1 else ''} not queued again: press the button again."
+    messages.success(request, said)
+    if refused:
+        messages.info(request, f"{len(refused)} could not be queued again: {refused[0]}")
     return redirect("dashboard:events")
