@@ -199,8 +199,9 @@ class RequestFilterForm(forms.Form):
     )
 
 
-class EventFilterForm(forms.Form):
+class EventFilterForm(ScopeForm):
     status = forms.ChoiceField(required=False, choices=[("", "any"), *Event.Status.choices], label="Status")
+    field_order = ["status", *SCOPE_FIELDS]
 
 
 class PageForm(forms.Form):

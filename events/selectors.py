@@ -73,14 +73,19 @@ def _page_size_check(rows: QuerySet[Event]) -> None:
     )
 
 
-def events_overview(*, principal, page: int = 1, page_size: int = 50, status: str | None = None) -> EventPage:
+def events_overview(
+    *, principal, page: int = 1, page_size: int = 50, status: str | None = None, scope: dict[str, str] | None = None
+) -> EventPage:
     """The caller's events, newest first, one page of them, without their payloads and results (an add as queued
     may be a megabyte): each carries its `scope` ({"user_id": …}), how many `messages` it holds and whether it `infers`,
     and how many `changes` it made (memories added, updated or deleted; None until it succeeds), and how long it
-    `took` from being queued to its end (None until then), read in PostgreSQL."""
+    `took` from being queued to its end (None until then), read in PostgreSQL. `scope`: only the adds to it (each id
+    given, {"user_id": "sam"}: an add to user sam and agent x is one)."""
     events = events_visible(principal=principal)
     if status:
         events = events.filter(status=status)
+    for field, value in (scope or {}).items():
+        events = events.filter(**{f"payload__scope__{field}": value})
     count = events.count()
     start = (page - 1) * page_size
     rows = (

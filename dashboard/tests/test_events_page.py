@@ -67,6 +67,13 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     failures = logged_in(alice).get("/dashboard/events/", {"status": "FAILED"})
     assert [failed[:11] in row for row in rows(failures)] == [True]
     assert "1 queued add failed." in failures.content.decode()
+    sams = logged_in(alice).get("/dashboard/events/", {"user_id": "sam"})  # one scope's adds
+    assert [failed[:11] in row for row in rows(sams)] == [True]
+    assert rows(logged_in(alice).get("/dashboard/events/", {"user_id": "sam", "status": "SUCCEEDED"})) == [
+        "No queued adds succeeded."
+    ]
+    refused = logged_in(alice).get("/dashboard/events/", {"user_id": "*"})
+    assert refused.status_code == 400 and 'Must not be "*"' in html.unescape(refused.content.decode())
     refused = logged_in(alice).get("/dashboard/events/", {"status": "LOST"})
     assert refused.status_code == 400 and "Select a valid choice. LOST is not one of the available choices." in (
         html.unescape(refused.content.decode())
@@ -83,6 +90,9 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     assert [stored[:11] in row for row in rows(second)] == [True]
     assert 'href="?page=1">← Newer' in second.content.decode() and "Older →" not in second.content.decode()
     assert "No queued adds." in logged_in(make_user("carol@example.com")).get("/dashboard/events/").content.decode()
+    monkeypatch.setattr("dashboard.views.events.PAGE_SIZE", 1)
+    alices = logged_in(alice).get("/dashboard/events/", {"user_id": "alice", "status": ""})  # paged in its scope
+    assert len(rows(alices)) == 1 and 'href="?user_id=alice&amp;page=2">Older →' in alices.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,14 +26,18 @@ def event_list(request):
     paging = PageForm(request.GET)
     invalid = (form.is_bound and not form.is_valid()) or not paging.is_valid()
     status = form.cleaned_data.get("status") if form.is_bound and not invalid else ""
+    scope = form.scope() if form.is_bound and not invalid else {}
     number = paging.cleaned_data.get("page") or 1 if not invalid else 1
-    page = None if invalid else events_overview(principal=request.user, page=number, page_size=PAGE_SIZE, status=status)
+    page = None
+    if not invalid:
+        page = events_overview(principal=request.user, page=number, page_size=PAGE_SIZE, status=status, scope=scope)
     context = {
         "form": form,
         "paging": paging,
         "page": page,
         "page_number": number,
         "status": status,
+        "query": urlencode({"status": status, **scope} if status else scope),
         "retention": settings.EVENT_RETENTION_DAYS,
         "counts": events_counts(principal=request.user, failed_since=timezone.now() - timedelta(days=1)),
     }
