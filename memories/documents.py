@@ -31,6 +31,7 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 
 from mem0server.exceptions import InvalidInput
+from mem0server.text import storable_text
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.vision import pages_read, vision_client
 
@@ -217,7 +218,8 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         pages = _read_apart("html", content, named, budget)["pages"]
     else:
         pages = [content.decode("utf-8-sig")]
-    text = "\n\n".join(page for page in pages if page)
+    # What PostgreSQL cannot hold out (a NUL, half a surrogate pair from a PDF's broken font map), as a reader skips it.
+    text = storable_text("\n\n".join(page for page in pages if page))
     if len(text) > budget:
         raise InvalidInput(_too_long(named))
     if not text.strip():

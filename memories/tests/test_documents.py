@@ -393,6 +393,15 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
     assert Memory.objects.count() == 0
 
 
+def test_what_the_database_cannot_hold_is_left_out_of_a_documents_text(api_client, embedder):
+    # A NUL in a text file or a page (PostgreSQL's text cannot hold one): it was a 400 naming no document.
+    parts = [
+        document("txt_url", b64(b"Bought a kayak\x00 in May")),
+        document("txt_url", b64(b"<html><p>A red\x00 canoe")),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == ["Bought a kayak in May", "A red canoe"]
+
+
 def test_a_locked_pdf_and_one_with_too_many_pages_are_refused_saying_so(api_client, embedder, monkeypatch):
     writer = PdfWriter(clone_from=io.BytesIO(pdf_of("The safe's code is 1234")))
     writer.encrypt(user_password="secret", algorithm="AES-128")
