@@ -122,7 +122,7 @@ def main() -> None:
             pdf_busy(args.operations, args.busy_pages),
         ),
         (f"a web page of a program of {args.lines} lines", "html", page.encode()),
-        (f"a Word document of {args.pages} paragraphs", "docx", written.getvalue()),
+        (f"a Word document of {args.pages} paragraphs", "office", written.getvalue()),
     ]
     print(f"READ_SECONDS={documents.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, kind, content in cases:

@@ -12,7 +12,7 @@ from events.models import Event
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.configuration import vision_enabled
-from memories.documents import READABLE_NAMES, WORD_TYPE
+from memories.documents import OFFICE_TYPES, READABLE_NAMES
 from memories.models import SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
@@ -118,7 +118,9 @@ class AddMemoryForm(ScopeForm):
     document = forms.FileField(
         required=False,
         label="Or a document",
-        widget=forms.FileInput(attrs={"accept": ",".join([*READABLE_NAMES, "application/pdf", "text/*", WORD_TYPE])}),
+        widget=forms.FileInput(
+            attrs={"accept": ",".join([*READABLE_NAMES, "application/pdf", "text/*", *OFFICE_TYPES])}
+        ),
     )
     metadata = forms.CharField(required=False, label="Metadata (JSON)")
     field_order = ["text", "document", *SCOPE_FIELDS, "metadata"]
@@ -129,8 +131,8 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, Word (.docx), text, Markdown or web page (HTML) file of at most {most}: its text is stored in "
-            "passages."
+            f"A PDF, Word (.docx), PowerPoint (.pptx), text, Markdown or web page (HTML) file of at most {most}: its "
+            "text is stored in passages."
         )
 
     def clean_metadata(self):

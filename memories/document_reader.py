@@ -1,6 +1,7 @@
-"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page or Word
-document an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's
-(.docx: a ZIP archive of XML) by the standard library's zipfile and ElementTree.
+"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page, Word
+document or PowerPoint presentation an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's
+parser, a Word document's or a presentation's (.docx, .pptx: ZIP archives of XML) by the standard library's zipfile and
+ElementTree.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -10,12 +11,12 @@ stopped, and it runs at a lower priority (NICENESS): on a busy machine the serve
 it starts fast. It is started with an empty environment: the server's secrets stay out of a process that reads what
 anyone sent.
 
-    python -I memories/document_reader.py pdf|html|docx CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES < file
+    python -I memories/document_reader.py pdf|html|office CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
-Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one), with a PDF's "pictures": {page
-index: a JPEG in base64} of its pages without text that show a picture (a scanned page's scan) unless PICTURES (the
-most such pages pictured) is -1; or {"error": "locked" | "pages" | "pictures" | "too_long" | "unreadable", "pages":
-n, "why": "…"}.
+Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides are its
+pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text that show a picture (a scanned
+page's scan) unless PICTURES (the most such pages pictured) is -1; or {"error": "locked" | "pages" | "pictures" |
+"too_long" | "unreadable", "pages": n, "why": "…"}.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import contextlib
 import io
 import json
 import os
+import posixpath
+import re
 import resource
 import sys
 import zipfile
@@ -32,9 +35,9 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 MEMORY_BYTES = 1024 * 1024 * 1024
-# The most a Word document's text part (word/document.xml) may unpack to, by what its archive says (and zipfile holds
-# it to): a document of 1,000 pages is about 5 MB.
-WORD_XML_MAX_BYTES = 200 * 1024 * 1024
+# The most a Word document's text part (word/document.xml), or a presentation's slides, may unpack to, by what its
+# archive says (and zipfile holds it to): a document of 1,000 pages is about 5 MB.
+OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
 # A scanned page's picture, as a vision model is handed it: at most this many pixels a side (what OpenAI's models read
 # of an image in high detail), as a JPEG.
 PICTURE_SIDE = 2048
@@ -56,8 +59,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
     """What main writes, unbounded: bench/document_reading.py compares reading in this process with the server's."""
     if kind == "html":
         return _page(content, most_characters)
-    if kind == "docx":
-        return _word(content, most_characters)
+    if kind == "office":
+        return _office(content, most_characters)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -211,15 +214,22 @@ def _page_picture(page) -> str | None:
 _WORD = frozenset(
     {"http://schemas.openxmlformats.org/wordprocessingml/2006/main", "http://purl.oclc.org/ooxml/wordprocessingml/main"}
 )
+# DrawingML's: a PowerPoint slide's text (a:p, a:t, a:br; a table's a:tr, a:tc).
+_DRAWING = frozenset(
+    {"http://schemas.openxmlformats.org/drawingml/2006/main", "http://purl.oclc.org/ooxml/drawingml/main"}
+)
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_SLIDE = re.compile(r"ppt/slides/slide(\d+)\.xml")
 # What a run's elements other than its text (w:t) stand for.
 _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
 
 
-class _WordText:
-    """A Word document's text as its reader sees it: its paragraphs apart (a text box's too), a line break where it
-    breaks one, a table's row on a line of its own, cells apart ("Deposit | 1,900 euros"); text deleted in tracked
-    changes and fields' codes left out (they are other elements than w:t)."""
+class _OfficeText:
+    """A Word document's or a slide's text as its reader sees it: its paragraphs apart (a text box's too), a line break
+    where it breaks one, a table's row on a line of its own, cells apart ("Deposit | 1,900 euros"); text deleted in
+    tracked changes and fields' codes left out (they are other elements than w:t). Word's and DrawingML's (a slide's)
+    elements have the same names: p, t, br, tab, tr, tc."""
 
     def __init__(self, most_characters: int) -> None:
         self.paragraphs: list[str] = []
@@ -266,37 +276,79 @@ class _TooLong(Exception):
     pass
 
 
-def _word(content: bytes, most_characters: int) -> dict:
-    """A Word document's text (of its body: headers, footers and notes left out)."""
-    reader = _WordText(most_characters)
+def _office(content: bytes, most_characters: int) -> dict:
+    """A Word document's text (its body: headers, footers and notes left out), or a PowerPoint presentation's: its
+    slides in order, each a page (speakers' notes left out)."""
+    reader = _OfficeText(most_characters)
+    pages = []
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            try:
-                body = archive.getinfo("word/document.xml")
-            except KeyError:
-                return {"error": "unreadable", "why": "a ZIP archive without word/document.xml"}
-            if body.file_size > WORD_XML_MAX_BYTES:
-                size = f"{body.file_size // 2**20} MB, more than the {WORD_XML_MAX_BYTES // 2**20} MB read"
-                return {"error": "unreadable", "why": f"its text (word/document.xml) unpacks to {size}"}
-            left_out = 0
-            with archive.open(body) as xml:
-                # Expat (2.4 and later) refuses the billion laughs' entities, ElementTree fetches no external one.
-                for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314
-                    if element.tag == _FALLBACK:
-                        left_out += 1 if event == "start" else -1
-                        continue
-                    space, _, name = element.tag[1:].partition("}")
-                    if left_out or space not in _WORD:
-                        continue
-                    if event == "start":
-                        reader.start(name)
-                    else:
-                        reader.end(name, element)
+            names = set(archive.namelist())
+            if "word/document.xml" in names:
+                parts, spaces = ["word/document.xml"], _WORD
+            elif "ppt/presentation.xml" in names:
+                parts, spaces = _slides(archive, names), _DRAWING
+            else:
+                return {
+                    "error": "unreadable",
+                    "why": "a ZIP archive that is no Word document or PowerPoint presentation",
+                }
+            size = sum(archive.getinfo(part).file_size for part in parts)
+            if size > OFFICE_XML_MAX_BYTES:
+                size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
+                return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
+            for part in parts:
+                _read_part(archive, part, spaces, reader)
+                pages.append("\n\n".join(reader.paragraphs))
+                reader.paragraphs = []
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"pages": ["\n\n".join(reader.paragraphs)]}
+    return {"pages": pages}
+
+
+def _read_part(archive: zipfile.ZipFile, part: str, spaces: frozenset[str], reader: _OfficeText) -> None:
+    left_out = 0
+    with archive.open(part) as xml:
+        # Expat (2.4 and later) refuses the billion laughs' entities, ElementTree fetches no external one.
+        for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314
+            if element.tag == _FALLBACK:
+                left_out += 1 if event == "start" else -1
+                continue
+            space, _, name = element.tag[1:].partition("}")
+            if left_out or space not in spaces:
+                continue
+            if event == "start":
+                reader.start(name)
+            else:
+                reader.end(name, element)
+
+
+def _slides(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
+    """A presentation's slides in its order (presentation.xml's list of slide ids, through its relationships), else
+    by their numbers (slide1.xml, slide2.xml, …)."""
+    numbered = sorted(
+        (name for name in names if _SLIDE.fullmatch(name)), key=lambda name: int(_SLIDE.fullmatch(name)[1])
+    )
+    try:
+        listed = [part for part in ("ppt/presentation.xml", "ppt/_rels/presentation.xml.rels") if part in names]
+        if len(listed) < 2 or any(archive.getinfo(part).file_size > OFFICE_XML_MAX_BYTES for part in listed):
+            return numbered
+        relations = ElementTree.fromstring(archive.read("ppt/_rels/presentation.xml.rels"))  # noqa: S314
+        targets = {relation.get("Id"): relation.get("Target") or "" for relation in relations}
+        presentation = ElementTree.fromstring(archive.read("ppt/presentation.xml"))  # noqa: S314
+        ids = [element.get(_RELATIONSHIP_ID) for element in presentation.iter() if element.tag.endswith("}sldId")]
+        ordered = [_part(targets.get(rid, "")) for rid in ids]
+    except ElementTree.ParseError:
+        return numbered
+    return [part for part in ordered if part in names] or numbered
+
+
+def _part(target: str) -> str:
+    """A relationship's target in the presentation's folder as the archive names it ("slides/slide1.xml" is
+    "ppt/slides/slide1.xml", "/ppt/slides/slide1.xml" too)."""
+    return posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join("ppt", target))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s) URL on
 a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the server
 fetches nothing its operator did not name. A text document is read as UTF-8 (else in the character set its host or its
-page names); a PDF's, a web page's and a Word document's text are read in a process of its own
+page names); a PDF's, a web page's, a Word document's and a presentation's text are read in a process of its own
 (memories/document_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows its message in
 passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each, or what facts are
 drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a whole document as one
@@ -43,21 +43,24 @@ logger = logging.getLogger("mem0server")
 DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 # Content parts of an LLM's context that carry a file: OpenAI's {"type": "file", "file": {"file_data": <a data URL>,
 # "filename"}}, and Pipecat's {"type": "file_base64", "file": {"file_data", "filename", "mime_type"}} and {"type":
-# "file_url", "file": {"url", "filename", "mime_type"}}. Read as documents when they are PDFs, Word documents or text.
+# "file_url", "file": {"url", "filename", "mime_type"}}. Read as documents when they are PDFs, Office documents or text.
 FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
-READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx")
-WORD_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx")
+OFFICE_TYPES = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
-# CPU seconds a PDF, a web page or a Word document may take to read (memories/document_reader.py, in a process of its
+# CPU seconds a PDF, a web page or an Office document may take to read (memories/document_reader.py, in a process of its
 # own): a PDF page of 16 KB can hold 200,000 operations, 6 s of work; past this the reading stops and the add is a 400.
 READ_SECONDS = 10
 READER = Path(__file__).with_name("document_reader.py")
 # What the reader reads a document as, by the kind it is given.
-_READ_AS = {"pdf": "PDF", "html": "web page", "docx": "Word document"}
+_READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word document or PowerPoint presentation"}
 # How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
 READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
@@ -70,7 +73,7 @@ _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.
 
 
 def file_document(part: dict) -> dict | None:
-    """A file part (FILE_TYPES) as a document when its media type or name says it is a PDF, a Word document or text,
+    """A file part (FILE_TYPES) as a document when its media type or name says it is a PDF, an Office document or text,
     and it is inline or on a host of FETCH_HOSTS; else None: left out, as other parts are (an OpenAI file_id names
     nothing this server can read, and an LLM's context may hold files of any kind, which a framework re-sends with
     each turn: refusing them would refuse every later add of the conversation). Optional: one that cannot be read is
@@ -83,7 +86,7 @@ def file_document(part: dict) -> dict | None:
     kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
     kind = kind.split(";", 1)[0].strip().lower() or _data_url_type(url)  # "text/html; charset=utf-8"
     pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
-    if not (pdf or kind.startswith("text/") or kind == WORD_TYPE or name.lower().endswith(READABLE_NAMES)):
+    if not (pdf or kind.startswith("text/") or kind in OFFICE_TYPES or name.lower().endswith(READABLE_NAMES)):
         return None
     document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
     if kind in HTML_TYPES:
@@ -93,7 +96,7 @@ def file_document(part: dict) -> dict | None:
 
 def document_refusal(kind: str, url: str) -> str | None:
     """Why a document part's url cannot be read, or None: what decoding it tells (an inline document's encoding, and
-    whether it is a PDF, a Word document or text as its type says). A fetched document is checked when it arrives."""
+    whether it is a PDF, an Office document or text as its type says). A fetched document is checked when it arrives."""
     if fetchable(url):
         return None
     if url[:8].lower().startswith(("http://", "https://")):
@@ -132,8 +135,9 @@ def _is_pdf(content: bytes) -> bool:
     return b"%PDF-" in content[:1024]  # where a PDF reader looks for its header
 
 
-def _is_word(content: bytes) -> bool:
-    """A ZIP archive, as a Word document (.docx) is: the reader says when it is not one."""
+def _is_office(content: bytes) -> bool:
+    """A ZIP archive, as a Word document or a PowerPoint presentation (.docx, .pptx) is: the reader says when it is
+    neither."""
     return content[:4] == b"PK\x03\x04"
 
 
@@ -144,7 +148,7 @@ def _is_page(content: bytes, media_type: str) -> bool:
 
 def _kind_refusal(kind: str, content: bytes) -> str | None:
     """A PDF is read as one whatever its part's type says (a client may call it a text document); a pdf_url part must
-    be one, and any other document text (UTF-8, or in the character set its page names) or a Word document."""
+    be one, and any other document text (UTF-8, or in the character set its page names) or an Office document."""
     if _is_pdf(content):
         return None
     if kind == "pdf_url":
@@ -153,7 +157,9 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
         content = _as_utf8(content, None)
     except ValueError as exc:
         return str(exc)
-    return None if _is_word(content) or _is_utf8(content) else "is neither UTF-8 text, a PDF nor a Word document."
+    if _is_office(content) or _is_utf8(content):
+        return None
+    return "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation."
 
 
 def document_uploaded(content: bytes, name: str) -> dict:
@@ -212,8 +218,8 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
     if _is_pdf(content):
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
         pages, pictured = _pages_read(read["pages"], read.get("pictures", {}), account), len(read.get("pictures", {}))
-    elif _is_word(content):
-        pages = _read_apart("docx", content, named, budget)["pages"]
+    elif _is_office(content):
+        pages = _read_apart("office", content, named, budget)["pages"]
     elif _is_page(content, media_type):
         pages = _read_apart("html", content, named, budget)["pages"]
     else:
@@ -255,7 +261,7 @@ def _as_utf8(content: bytes, host_charset: str | None) -> bytes:
     other letters than ASCII's is almost never valid in another. Other text is read in the character set its host
     names, else in the one a web page names in its <meta>, as a browser reads it; text naming none is returned as it
     is (refused by _kind_refusal). A ValueError says why it cannot be read."""
-    if _is_pdf(content) or _is_word(content) or _is_utf8(content):
+    if _is_pdf(content) or _is_office(content) or _is_utf8(content):
         return content
     charset, said = (host_charset, "its host says") if host_charset else (_declared_charset(content), "its page says")
     if not charset:
@@ -302,10 +308,10 @@ def _too_long(named: str) -> str:
 
 
 def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures: int | None = None) -> dict:
-    """A PDF's pages' text, a web page's or a Word document's ("pdf", "html", "docx"), read in a process of its own
-    (memories/document_reader.py) stopped after READ_SECONDS of CPU time (or three times that and 5 s more of waiting,
-    on a busy machine): {"pages": [text, …]}, and a PDF's "pictures" of at most `pictures` pages without text (None:
-    none)."""
+    """A PDF's pages' text, a web page's, or a Word document's or a presentation's ("pdf", "html", "office"), read
+    in a process of its own (memories/document_reader.py) stopped after READ_SECONDS of CPU time (or three times
+    that and 5 s more of waiting, on a busy machine): {"pages": [text, …]}, and a PDF's "pictures" of at most
+    `pictures` pages without text (None: none)."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
     limits = (READ_SECONDS, budget, PDF_MAX_PAGES, READER_NICENESS, -1 if pictures is None else pictures)
     command = [sys.executable, "-I", str(READER), kind, *map(str, limits)]

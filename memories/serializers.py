@@ -234,7 +234,7 @@ class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
                 "file": {
                     "type": "object",
                     "description": "A file, file_base64 or file_url part's file (file_data: a data URL; or url), as "
-                    "OpenAI's and Pipecat's contexts carry it: read when a PDF, a Word document or text, else left "
+                    "OpenAI's and Pipecat's contexts carry it: read when a PDF, an Office document or text, else left "
                     "out.",
                 },
             },

@@ -30,7 +30,7 @@ from memories.models import Memory, MemoryHistory
 from memories.selectors import parse_memory_id
 from memories.tests.fake_openai import as_json, llm_configured, text
 from memories.tests.fake_openai import error as failure
-from memories.tests.files import WORD_LEASE_TEXT, pdf_of, word_lease
+from memories.tests.files import PRESENTATION_TRIP_TEXT, WORD_LEASE_TEXT, pdf_of, presentation_trip, word_lease
 from oauth.models import OAuthGrant
 from oauth.services import authorization_approve, authorization_check, client_register
 from requestlog.models import RequestLog
@@ -829,12 +829,17 @@ def test_a_document_uploaded_on_the_add_form_is_stored_in_passages_and_one_that_
     added = client.post("/dashboard/memories/add/", {"document": word, "user_id": "dave-user"})
     assert added.status_code == 302
     assert Memory.objects.get(user_id="dave-user").text == WORD_LEASE_TEXT
+    slides = SimpleUploadedFile("trip.pptx", presentation_trip())
+    added = client.post("/dashboard/memories/add/", {"document": slides, "user_id": "erin-user"})
+    assert added.status_code == 302
+    assert Memory.objects.get(user_id="erin-user").text == PRESENTATION_TRIP_TEXT
 
     photo = SimpleUploadedFile("photo.jpg", b"\xff\xd8\xff\xe0 not text")
     refused = client.post("/dashboard/memories/add/", {"document": photo, "user_id": "carol-user"})
     assert refused.status_code == 400
-    assert "The document photo.jpg is neither UTF-8 text, a PDF nor a Word document." in html.unescape(
-        refused.content.decode()
+    assert (
+        "The document photo.jpg is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation."
+        in html.unescape(refused.content.decode())
     )
     neither = client.post("/dashboard/memories/add/", {"text": " ", "user_id": "carol-user"})
     assert neither.status_code == 400 and "Write a memory, or choose a document." in neither.content.decode()

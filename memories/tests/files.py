@@ -11,9 +11,11 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import docx
+import pptx
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from PIL import Image
+from pptx.util import Inches
 from pypdf import PdfWriter
 
 
@@ -66,6 +68,37 @@ def word_lease() -> bytes:
 WORD_LEASE_TEXT = (
     "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar\n\n"
     "Deposit | 1,900 euros\n\nNotice\n\nTenant: Alice\n\nPets allowed\n\nSigned on 1 May 2026"
+)
+
+
+def presentation_trip() -> bytes:
+    """A PowerPoint presentation (.pptx) as python-pptx writes one from PowerPoint's own template: a title slide, a
+    slide of bullets, a slide with a table and speaker's notes; the last one moved to the front, as PowerPoint keeps
+    a reordered slide's file name (slide3.xml shown first)."""
+    presentation = pptx.Presentation()
+    cover = presentation.slides.add_slide(presentation.slide_layouts[0])
+    cover.shapes.title.text = "Kayak trip"
+    cover.placeholders[1].text = "Down the Douro in May"
+    days = presentation.slides.add_slide(presentation.slide_layouts[1])
+    days.shapes.title.text = "Days"
+    days.placeholders[1].text = "Day one: Porto\nDay two: Regua"
+    budget = presentation.slides.add_slide(presentation.slide_layouts[5])
+    budget.shapes.title.text = "Budget"
+    table = budget.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(4), Inches(1)).table
+    for row, cells in enumerate([("Boat", "300 euros"), ("Food", "120 euros")]):
+        for column, text in enumerate(cells):
+            table.cell(row, column).text = text
+    budget.notes_slide.notes_text_frame.text = "Ask about the deposit"
+    order = presentation.slides._sldIdLst  # the slides' order in presentation.xml
+    order.insert(0, order[-1])
+    written = io.BytesIO()
+    presentation.save(written)
+    return written.getvalue()
+
+
+PRESENTATION_TRIP_TEXT = (
+    "Budget\n\nBoat | 300 euros\n\nFood | 120 euros\n\nKayak trip\n\nDown the Douro in May\n\n"
+    "Days\n\nDay one: Porto\n\nDay two: Regua"
 )
 
 

@@ -24,11 +24,13 @@ from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
+    PRESENTATION_TRIP_TEXT,
     WORD_LEASE_TEXT,
     FileHost,
     pdf_busy,
     pdf_of,
     pdf_with,
+    presentation_trip,
     scan,
     scan_shade,
     word_lease,
@@ -222,7 +224,7 @@ def test_a_web_page_in_another_character_set_is_read_in_the_one_its_meta_names(
         ('<meta charset="utf-8">', "is not text in utf-8, as its page says."),
         (
             '<meta charset="utf-16">',
-            "is neither UTF-8 text, a PDF nor a Word document.",
+            "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation.",
         ),  # a browser leaves it aside too
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(page_in("cp1252", meta, "é")))})
@@ -267,6 +269,19 @@ def test_a_word_document_is_read_as_its_paragraphs_and_table_rows(api_client, em
     assert search(api_client, "How much is the deposit?")[0] == WORD_LEASE_TEXT
 
 
+def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_client, embedder):
+    # Sent as Mem0's document part, and as a file part of an LLM's context (OpenAI's).
+    trip = presentation_trip()
+    slides = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    parts = [
+        document("mdx_url", b64(trip)),
+        {"type": "file", "file": {"file_data": f"data:{slides};base64,{b64(trip)}", "filename": "trip.pptx"}},
+    ]
+    # Each slide's title, text and table rows; the speaker's notes left out.
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [PRESENTATION_TRIP_TEXT] * 2
+    assert search(api_client, "What does the boat cost?")[0] == PRESENTATION_TRIP_TEXT
+
+
 def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_saying_so(api_client, embedder, settings):
     lease = word_lease()
     # 210 MB of spaces in its text, packed into 200 KB: not unpacked.
@@ -274,10 +289,10 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     for content, says in [
         (
             zip_of({"notes.txt": b"Hello"}),
-            "could not be read as a Word document (a ZIP archive without word/document.xml)",
+            "PowerPoint presentation (a ZIP archive that is no Word document or PowerPoint presentation)",
         ),
-        (lease[: len(lease) // 2], "could not be read as a Word document (BadZipFile: "),
-        (spaces, "could not be read as a Word document (its text (word/document.xml) unpacks to 210 MB, more than"),
+        (lease[: len(lease) // 2], "could not be read as a Word document or PowerPoint presentation (BadZipFile: "),
+        (spaces, "(its text (word/document.xml) unpacks to 210 MB, more than the 200 MB read)"),
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
         assert refused.status_code == 400 and says in refused.json()["detail"], refused.json()
@@ -331,7 +346,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
-        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF nor a Word document"),
+        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation"),
         ("/notes.txt", "pdf_url", "is not a PDF"),
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
