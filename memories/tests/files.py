@@ -8,6 +8,7 @@ import io
 import threading
 import zipfile
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import docx
@@ -26,6 +27,13 @@ def pdf_of(*pages: str) -> bytes:
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         streams.append(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1") if text else b"")
     return _pdf(streams)
+
+
+def written(save: Callable[[io.BytesIO], object]) -> bytes:
+    """What a library's save(file) writes (python-docx's, python-pptx's, pypdf's, Pillow's), as bytes."""
+    file = io.BytesIO()
+    save(file)
+    return file.getvalue()
 
 
 def word_lease() -> bytes:
@@ -60,9 +68,7 @@ def word_lease() -> bytes:
     signed._p.append(parse_xml(f"<w:r {nsdecls('w')}><w:instrText> DATE </w:instrText></w:r>"))
     signed.add_run("1 May 2026")
     signed._p.append(parse_xml(box))
-    written = io.BytesIO()
-    document.save(written)
-    return written.getvalue()
+    return written(document.save)
 
 
 WORD_LEASE_TEXT = (
@@ -91,9 +97,7 @@ def presentation_trip() -> bytes:
     budget.notes_slide.notes_text_frame.text = "Ask about the deposit"
     order = presentation.slides._sldIdLst  # the slides' order in presentation.xml
     order.insert(0, order[-1])
-    written = io.BytesIO()
-    presentation.save(written)
-    return written.getvalue()
+    return written(presentation.save)
 
 
 PRESENTATION_TRIP_TEXT = (
@@ -103,11 +107,12 @@ PRESENTATION_TRIP_TEXT = (
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:
-    written = io.BytesIO()
-    with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return written.getvalue()
+    def archived(file) -> None:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for name, content in files.items():
+                archive.writestr(name, content)
+
+    return written(archived)
 
 
 def scan(shade: int, mode: str = "L", dpi: int = 150) -> Image.Image:
@@ -132,12 +137,8 @@ def pdf_with(*pages: str | Image.Image) -> bytes:
         if isinstance(page, str):
             writer.append(io.BytesIO(pdf_of(page)))
         else:
-            pictured = io.BytesIO()
-            page.save(pictured, "PDF", resolution=150)
-            writer.append(pictured)
-    written = io.BytesIO()
-    writer.write(written)
-    return written.getvalue()
+            writer.append(io.BytesIO(written(lambda file, page=page: page.save(file, "PDF", resolution=150))))
+    return written(writer.write)
 
 
 def pdf_busy(operations: int, pages: int = 1) -> bytes:
