@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Func, IntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
 
 from events.models import Event
 from mem0server.answer_size import json_bytes, page_refuse_beyond
@@ -48,15 +50,27 @@ class EventPage:
 
 def events_list(*, principal, page: int = 1, page_size: int = 50, status: str | None = None) -> EventPage:
     """The caller's events, newest first, one page of them (and how many there are in all)."""
+    return _page(_filtered(principal, status, None), page, page_size, check=_page_size_check)
+
+
+def _filtered(principal, status: str | None, scope: dict[str, str] | None) -> QuerySet[Event]:
+    """The caller's events of that status (any: None) and to that scope (each id given; any: None)."""
     events = events_visible(principal=principal)
     if status:
         events = events.filter(status=status)
+    for field, value in (scope or {}).items():
+        events = events.filter(**{f"payload__scope__{field}": value})
+    return events
+
+
+def _page(events: QuerySet[Event], page: int, page_size: int, *, check=None) -> EventPage:
+    """One page of the events, newest first, and how many there are in all; `check` sees the page's rows unread."""
     count = events.count()
     start = (page - 1) * page_size
     rows = events.order_by("-created_at", "-id")[start : start + page_size]
-    _page_size_check(rows)
-    results = list(rows)
-    return EventPage(count=count, results=results, next_page=page + 1 if start + page_size < count else None)
+    if check is not None:
+        check(rows)
+    return EventPage(count=count, results=list(rows), next_page=page + 1 if start + page_size < count else None)
 
 
 def _page_size_check(rows: QuerySet[Event]) -> None:
@@ -81,36 +95,25 @@ def events_overview(
     and how many `changes` it made (memories added, updated or deleted; None until it succeeds), and how long it
     `took` from being queued to its end (None until then), read in PostgreSQL. `scope`: only the adds to it (each id
     given, {"user_id": "sam"}: an add to user sam and agent x is one)."""
-    events = events_visible(principal=principal)
-    if status:
-        events = events.filter(status=status)
-    for field, value in (scope or {}).items():
-        events = events.filter(**{f"payload__scope__{field}": value})
-    count = events.count()
-    start = (page - 1) * page_size
-    rows = (
-        events.defer("payload", "results")
-        .annotate(
-            scope=KeyTransform("scope", "payload"),
-            infers=KeyTransform("infer", "payload"),
-            messages=Func(
-                KeyTransform("messages", "payload"), function="jsonb_array_length", output_field=IntegerField()
-            ),
-            changes=Func(F("results"), function="jsonb_array_length", output_field=IntegerField()),
-            took=F("finished_at") - F("created_at"),
-        )
-        .order_by("-created_at", "-id")[start : start + page_size]
+    events = _filtered(principal, status, scope).defer("payload", "results")
+    counted = Func(KeyTransform("messages", "payload"), function="jsonb_array_length", output_field=IntegerField())
+    events = events.annotate(
+        scope=KeyTransform("scope", "payload"),
+        infers=KeyTransform("infer", "payload"),
+        messages=counted,
+        changes=Func(F("results"), function="jsonb_array_length", output_field=IntegerField()),
+        took=F("finished_at") - F("created_at"),
     )
-    return EventPage(count=count, results=list(rows), next_page=page + 1 if start + page_size < count else None)
+    return _page(events, page, page_size)
 
 
-def events_counts(*, principal, failed_since) -> dict[str, int]:
-    """How many of the caller's queued adds `failed` since then, how many are `waiting` (queued or running), and how
-    many failed and were not queued again (`to_queue_again`)."""
+def events_counts(*, principal) -> dict[str, int]:
+    """How many of the caller's queued adds `failed` in the last day, how many are `waiting` (queued or running), and
+    how many failed and were not queued again (`to_queue_again`)."""
     unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
     failed = Q(status=Event.Status.FAILED)
     return events_visible(principal=principal).aggregate(
-        failed=Count("id", filter=failed & Q(finished_at__gte=failed_since)),
+        failed=Count("id", filter=failed & Q(finished_at__gte=timezone.now() - timedelta(days=1))),
         waiting=Count("id", filter=Q(status__in=unfinished)),
         to_queue_again=Count("id", filter=failed & Q(queued_again_as__isnull=True)),
     )

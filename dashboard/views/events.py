@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import EventFilterForm, PageForm
@@ -39,7 +37,7 @@ def event_list(request):
         "status": status,
         "query": urlencode({"status": status, **scope} if status else scope),
         "retention": settings.EVENT_RETENTION_DAYS,
-        "counts": events_counts(principal=request.user, failed_since=timezone.now() - timedelta(days=1)),
+        "counts": events_counts(principal=request.user),
     }
     return render(request, "dashboard/events.html", context, status=400 if invalid else 200)
 

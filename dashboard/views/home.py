@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.shortcuts import render
-from django.utils import timezone
 
 from apikeys.services import apikeys_list
 from dashboard.access import account_required
@@ -27,6 +24,6 @@ def home(request):
         "more_entities": entities.next_cursor is not None,
         "keys": len(apikeys_list(user=request.user)),
         "config": server_config_get(),
-        "events": events_counts(principal=request.user, failed_since=timezone.now() - timedelta(days=1)),
+        "events": events_counts(principal=request.user),
     }
     return render(request, "dashboard/home.html", context)
