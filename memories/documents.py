@@ -153,13 +153,13 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
         return None
     if kind == "pdf_url":
         return "is not a PDF: it does not start as one."
-    try:
-        content = _as_utf8(content, None)
-    except ValueError as exc:
-        return str(exc)
     if _is_office(content) or _is_utf8(content):
         return None
-    return "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation."
+    try:
+        recoded = _as_utf8(content, None) is not content  # a web page in the character set its <meta> names
+    except ValueError as exc:
+        return str(exc)
+    return None if recoded else "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation."
 
 
 def document_uploaded(content: bytes, name: str) -> dict:
