@@ -1,7 +1,7 @@
-"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page, Word
-document or PowerPoint presentation an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's
-parser, a Word document's or a presentation's (.docx, .pptx: ZIP archives of XML) by the standard library's zipfile and
-ElementTree.
+"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page or Office
+file an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a
+PowerPoint presentation's or an OpenDocument's (.docx, .pptx, .odt, .odp: ZIP archives of XML) by the standard
+library's zipfile and ElementTree.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -31,6 +31,7 @@ import re
 import resource
 import sys
 import zipfile
+from functools import partial
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
@@ -220,6 +221,21 @@ _DRAWING = frozenset(
 )
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# OpenDocument's (LibreOffice's): a paragraph's or heading's text is mixed content (its text, its spans', their tails).
+_ODF_TYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.presentation")
+_ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_ODF_PARAGRAPHS = frozenset({f"{_ODF_TEXT}p", f"{_ODF_TEXT}h"})
+_ODF_MARKS = {f"{_ODF_TEXT}tab": " ", f"{_ODF_TEXT}s": " ", f"{_ODF_TEXT}line-break": "\n"}
+_ODF_LEFT_OUT = frozenset(
+    {f"{_ODF_TEXT}note", f"{_ODF_TEXT}tracked-changes", "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}annotation"}
+)
+_ODF_TABLE_PARTS = {
+    "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}table-row": "tr",
+    "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}table-cell": "tc",
+}
+_ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
+# What the reader reads as an Office document (named in a refusal).
+OFFICE_KINDS = "Word document, PowerPoint presentation or OpenDocument text or presentation"
 _SLIDE = re.compile(r"ppt/slides/slide(\d+)\.xml")
 # What a run's elements other than its text (w:t) stand for.
 _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
@@ -248,8 +264,7 @@ class _OfficeText:
 
     def end(self, name: str, element: ElementTree.Element) -> None:
         if name == "p" and self.opened:
-            lines = ("".join(self.opened.pop())).split("\n")
-            self._add("\n".join(line for line in (" ".join(line.split()) for line in lines) if line))
+            self.paragraph("".join(self.opened.pop()))
             element.clear()  # what was read of it: a long document is not held whole
         elif name == "t" and self.opened:
             self.opened[-1].append(element.text or "")
@@ -261,6 +276,10 @@ class _OfficeText:
                 self.rows[-1].append(cell)
         elif name == "tr" and self.rows:
             self._add(" | ".join(self.rows.pop()))
+
+    def paragraph(self, text: str) -> None:
+        """A paragraph read: its lines, white space in each as one space."""
+        self._add("\n".join(line for line in (" ".join(line.split()) for line in text.split("\n")) if line))
 
     def _add(self, text: str) -> None:
         """A paragraph or a row read: the document's, or the cell's it lies in."""
@@ -277,8 +296,8 @@ class _TooLong(Exception):
 
 
 def _office(content: bytes, most_characters: int) -> dict:
-    """A Word document's text (its body: headers, footers and notes left out), or a PowerPoint presentation's: its
-    slides in order, each a page (speakers' notes left out)."""
+    """A Word document's text (its body: headers, footers and notes left out), a PowerPoint presentation's (its slides
+    in order, each a page; speakers' notes left out), or an OpenDocument text's or presentation's."""
     reader = _OfficeText(most_characters)
     pages = []
     try:
@@ -288,15 +307,16 @@ def _office(content: bytes, most_characters: int) -> dict:
                 parts, spaces = ["word/document.xml"], _WORD
             elif "ppt/presentation.xml" in names:
                 parts, spaces = _slides(archive, names), _DRAWING
+            elif "content.xml" in names and _opendocument(archive, names):
+                parts, spaces = ["content.xml"], frozenset()
             else:
-                return {
-                    "error": "unreadable",
-                    "why": "a ZIP archive that is no Word document or PowerPoint presentation",
-                }
+                return {"error": "unreadable", "why": "a ZIP archive that is no " + OFFICE_KINDS}
             size = sum(archive.getinfo(part).file_size for part in parts)
             if size > OFFICE_XML_MAX_BYTES:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
+            if not spaces:
+                return {"pages": _read_opendocument(archive, reader)}
             for part in parts:
                 _read_part(archive, part, spaces, reader)
                 pages.append("\n\n".join(reader.paragraphs))
@@ -306,6 +326,50 @@ def _office(content: bytes, most_characters: int) -> dict:
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return {"pages": pages}
+
+
+def _opendocument(archive: zipfile.ZipFile, names: set[str]) -> bool:
+    """An OpenDocument text or presentation (LibreOffice's .odt, .odp), by the media type its archive names first."""
+    return (
+        "mimetype" in names and archive.getinfo("mimetype").file_size < 100 and archive.read("mimetype") in _ODF_TYPES
+    )
+
+
+def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
+    """An OpenDocument's pages (a text is one, a presentation's slides are its pages): its paragraphs and headings,
+    and a table's rows as a Word document's; notes, comments and tracked changes' deleted text left out."""
+    pages = []
+    left_out = 0
+    with archive.open("content.xml") as xml:
+        for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
+            tag = element.tag
+            if tag in _ODF_LEFT_OUT:
+                left_out += 1 if event == "start" else -1
+            elif left_out:
+                continue
+            elif tag in _ODF_TABLE_PARTS:
+                (reader.start if event == "start" else partial(reader.end, element=element))(_ODF_TABLE_PARTS[tag])
+            elif event == "end" and tag in _ODF_PARAGRAPHS:
+                reader.paragraph("".join(_opendocument_text(element)))
+                tail = element.tail
+                element.clear()  # what was read of it; its tail is its outer paragraph's (a text box's paragraph)
+                element.tail = tail
+            elif event == "end" and tag == _ODF_PAGE:
+                pages.append("\n\n".join(reader.paragraphs))
+                reader.paragraphs = []
+    return [*pages, "\n\n".join(reader.paragraphs)]
+
+
+def _opendocument_text(element: ElementTree.Element):
+    """A paragraph's text: its own and its spans', a tab or a space element as a space, a line break as one; a
+    paragraph inside it (a text box's) read apart, notes and comments left out."""
+    yield element.text or ""
+    for child in element:
+        if child.tag in _ODF_MARKS:
+            yield _ODF_MARKS[child.tag]
+        elif child.tag not in _ODF_LEFT_OUT and child.tag not in _ODF_PARAGRAPHS:
+            yield from _opendocument_text(child)
+        yield child.tail or ""
 
 
 def _read_part(archive: zipfile.ZipFile, part: str, spaces: frozenset[str], reader: _OfficeText) -> None:

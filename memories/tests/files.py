@@ -12,6 +12,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import docx
+import odf.draw
+import odf.opendocument
+import odf.style
+import odf.table
+import odf.text
 import pptx
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
@@ -104,6 +109,68 @@ PRESENTATION_TRIP_TEXT = (
     "Budget\n\nBoat | 300 euros\n\nFood | 120 euros\n\nKayak trip\n\nDown the Douro in May\n\n"
     "Days\n\nDay one: Porto\n\nDay two: Regua"
 )
+
+
+def opendocument_lease() -> bytes:
+    """An OpenDocument text (.odt, LibreOffice's) as odfpy writes one: a heading, a paragraph with a span, a tab, a
+    line break, three spaces and a footnote (left out), a table, a list."""
+    document = odf.opendocument.OpenDocumentText()
+    document.text.addElement(odf.text.H(outlinelevel=1, text="Lease of the flat"))
+    rent = odf.text.P(text="The rent is ")
+    rent.addElement(odf.text.Span(text="950 euros"))
+    rent.addText(" a month.")
+    keys = odf.text.P(text="Keys:")
+    for part in (odf.text.Tab(), "three", odf.text.LineBreak(), "one for", odf.text.S(c=3), "the cellar"):
+        if isinstance(part, str):
+            keys.addText(part)
+        else:
+            keys.addElement(part)
+    note = odf.text.Note(noteclass="footnote")
+    note.addElement(odf.text.NoteCitation(text="1"))
+    body = odf.text.NoteBody()
+    body.addElement(odf.text.P(text="Signed in Porto"))
+    note.addElement(body)
+    keys.addElement(note)
+    table = odf.table.Table()
+    table.addElement(odf.table.TableColumn(numbercolumnsrepeated=2))
+    row = odf.table.TableRow()
+    for text in ("Deposit", "1,900 euros"):
+        cell = odf.table.TableCell()
+        cell.addElement(odf.text.P(text=text))
+        row.addElement(cell)
+    table.addElement(row)
+    pets = odf.text.List()
+    item = odf.text.ListItem()
+    item.addElement(odf.text.P(text="Pets allowed"))
+    pets.addElement(item)
+    for element in (rent, keys, table, pets):
+        document.text.addElement(element)
+    return written(document.save)
+
+
+OPENDOCUMENT_LEASE_TEXT = (
+    "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar\n\n"
+    "Deposit | 1,900 euros\n\nPets allowed"
+)
+
+
+def opendocument_trip() -> bytes:
+    """An OpenDocument presentation (.odp) as odfpy writes one: two slides, each a title and a text in text boxes."""
+    document = odf.opendocument.OpenDocumentPresentation()
+    layout = odf.style.PageLayout(name="slide")
+    document.automaticstyles.addElement(layout)
+    master = odf.style.MasterPage(name="master", pagelayoutname=layout)
+    document.masterstyles.addElement(master)
+    for title, text in [("Kayak trip", "Down the Douro in May"), ("Budget", "Boat: 300 euros")]:
+        slide = odf.draw.Page(masterpagename=master)
+        for line in (title, text):
+            frame = odf.draw.Frame(width="20cm", height="2cm", x="1cm", y="1cm")
+            box = odf.draw.TextBox()
+            box.addElement(odf.text.P(text=line))
+            frame.addElement(box)
+            slide.addElement(frame)
+        document.presentation.addElement(slide)
+    return written(document.save)
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:

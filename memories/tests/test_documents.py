@@ -24,9 +24,12 @@ from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
+    OPENDOCUMENT_LEASE_TEXT,
     PRESENTATION_TRIP_TEXT,
     WORD_LEASE_TEXT,
     FileHost,
+    opendocument_lease,
+    opendocument_trip,
     pdf_busy,
     pdf_of,
     pdf_with,
@@ -224,7 +227,7 @@ def test_a_web_page_in_another_character_set_is_read_in_the_one_its_meta_names(
         ('<meta charset="utf-8">', "is not text in utf-8, as its page says."),
         (
             '<meta charset="utf-16">',
-            "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation.",
+            "is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file.",
         ),  # a browser leaves it aside too
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(page_in("cp1252", meta, "é")))})
@@ -282,6 +285,18 @@ def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_clie
     assert search(api_client, "What does the boat cost?")[0] == PRESENTATION_TRIP_TEXT
 
 
+def test_an_opendocument_text_or_presentation_is_read_as_a_word_document_or_presentation_is(api_client, embedder):
+    # LibreOffice's files: a text sent as Mem0's document part, a presentation as a file part by its name.
+    parts = [
+        document("txt_url", b64(opendocument_lease())),
+        {"type": "file", "file": {"file_data": f"data:;base64,{b64(opendocument_trip())}", "filename": "trip.odp"}},
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        OPENDOCUMENT_LEASE_TEXT,  # the footnote left out
+        "Kayak trip\n\nDown the Douro in May\n\nBudget\n\nBoat: 300 euros",
+    ]
+
+
 def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_saying_so(api_client, embedder, settings):
     lease = word_lease()
     # 210 MB of spaces in its text, packed into 200 KB: not unpacked.
@@ -289,9 +304,9 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     for content, says in [
         (
             zip_of({"notes.txt": b"Hello"}),
-            "PowerPoint presentation (a ZIP archive that is no Word document or PowerPoint presentation)",
+            "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation or OpenDocument text",
         ),
-        (lease[: len(lease) // 2], "could not be read as a Word document or PowerPoint presentation (BadZipFile: "),
+        (lease[: len(lease) // 2], "could not be read as a Word, PowerPoint or OpenDocument file (BadZipFile: "),
         (spaces, "(its text (word/document.xml) unpacks to 210 MB, more than the 200 MB read)"),
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
@@ -346,7 +361,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
-        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF, a Word document nor a PowerPoint presentation"),
+        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file"),
         ("/notes.txt", "pdf_url", "is not a PDF"),
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
