@@ -31,7 +31,6 @@ import re
 import resource
 import sys
 import zipfile
-from functools import partial
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
@@ -347,8 +346,10 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
                 left_out += 1 if event == "start" else -1
             elif left_out:
                 continue
+            elif tag in _ODF_TABLE_PARTS and event == "start":
+                reader.start(_ODF_TABLE_PARTS[tag])
             elif tag in _ODF_TABLE_PARTS:
-                (reader.start if event == "start" else partial(reader.end, element=element))(_ODF_TABLE_PARTS[tag])
+                reader.end(_ODF_TABLE_PARTS[tag], element)
             elif event == "end" and tag in _ODF_PARAGRAPHS:
                 reader.paragraph("".join(_opendocument_text(element)))
                 tail = element.tail
