@@ -307,14 +307,14 @@ def _office(content: bytes, most_characters: int) -> dict:
             elif "ppt/presentation.xml" in names:
                 parts, spaces = _slides(archive, names), _DRAWING
             elif "content.xml" in names and _opendocument(archive, names):
-                parts, spaces = ["content.xml"], frozenset()
+                parts, spaces = ["content.xml"], None  # read as mixed content, not element by element
             else:
                 return {"error": "unreadable", "why": "a ZIP archive that is no " + OFFICE_KINDS}
             size = sum(archive.getinfo(part).file_size for part in parts)
             if size > OFFICE_XML_MAX_BYTES:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
-            if not spaces:
+            if spaces is None:
                 return {"pages": _read_opendocument(archive, reader)}
             for part in parts:
                 _read_part(archive, part, spaces, reader)
