@@ -8,8 +8,8 @@ same reader in this process, which is what the process start adds to:
   - --busy-pages "busy" pages of 16 KB, each holding --operations text operations that show nothing: in this process
     (no bound: what a thread of the server would spend) and as the server reads it (stopped after READ_SECONDS
     of CPU);
-  - a web page holding a highlighted program of --lines lines (each a few <span>s), and a Word document of --pages
-    paragraphs of about 160 characters.
+  - a web page holding a highlighted program of --lines lines (each a few <span>s), a Word document of --pages
+    paragraphs of about 160 characters, and an Excel workbook of --rows rows (a text, an amount, a date, a share).
 
   - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
     alone, then while N readers read the busy pages at niceness 0, then at READER_NICENESS (as the server starts
@@ -17,13 +17,15 @@ same reader in this process, which is what the process start adds to:
 
     .venv/bin/python bench/document_reading.py
     .venv/bin/python bench/document_reading.py --beside 2
-    .venv/bin/python bench/document_reading.py --pages 1000 --operations 200000 --busy-pages 3 --lines 60000 --repeat 5
+    .venv/bin/python bench/document_reading.py --pages 1000 --operations 200000 --busy-pages 3 --lines 60000 \\
+        --rows 10000 --repeat 5
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import io
 import os
 import statistics
@@ -84,6 +86,7 @@ def main() -> None:
     parser.add_argument("--operations", type=int, default=200_000)
     parser.add_argument("--busy-pages", type=int, default=3)
     parser.add_argument("--lines", type=int, default=60_000, help="the highlighted program's lines (53 bytes each)")
+    parser.add_argument("--rows", type=int, default=10_000, help="the workbook's rows")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--beside", type=int, default=0, help="readers running beside a piece of work (0: none)")
     args = parser.parse_args()
@@ -92,6 +95,7 @@ def main() -> None:
 
     django.setup()
     import docx
+    import xlsxwriter
 
     from memories import document_reader, documents
     from memories.tests.files import pdf_busy, pdf_of
@@ -113,6 +117,16 @@ def main() -> None:
         word.add_paragraph(line.format(n, n))
     written = io.BytesIO()
     word.save(written)
+    sheet = io.BytesIO()
+    workbook = xlsxwriter.Workbook(sheet)
+    day, share = workbook.add_format({"num_format": "dd/mm/yyyy"}), workbook.add_format({"num_format": "0.0%"})
+    rows = workbook.add_worksheet("Payments")
+    for n in range(args.rows):
+        rows.write_string(n, 0, f"Payment {n} for the flat in Lisbon")
+        rows.write_number(n, 1, 950 + n % 100)
+        rows.write_datetime(n, 2, datetime.date(2026, 1, 1) + datetime.timedelta(days=n % 365), day)
+        rows.write_number(n, 3, (n % 100) / 100, share)
+    workbook.close()
     cases = [
         ("one page", "pdf", pdf_of("The rent is 950 euros a month")),
         (f"{args.pages} pages", "pdf", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
@@ -123,6 +137,7 @@ def main() -> None:
         ),
         (f"a web page of a program of {args.lines} lines", "html", page.encode()),
         (f"a Word document of {args.pages} paragraphs", "office", written.getvalue()),
+        (f"an Excel workbook of {args.rows} rows", "office", sheet.getvalue()),
     ]
     print(f"READ_SECONDS={documents.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, kind, content in cases:

@@ -131,8 +131,8 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, Word (.docx), PowerPoint (.pptx), OpenDocument (.odt, .odp), text, Markdown or web page (HTML) "
-            f"file of at most {most}: its text is stored in passages."
+            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), text, "
+            f"Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
         )
 
     def clean_metadata(self):

@@ -1,7 +1,7 @@
 """A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page or Office
 file an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a
-PowerPoint presentation's or an OpenDocument's (.docx, .pptx, .odt, .odp: ZIP archives of XML) by the standard
-library's zipfile and ElementTree.
+PowerPoint presentation's, an Excel workbook's or an OpenDocument's (.docx, .pptx, .xlsx, .odt, .odp, .ods: ZIP archives
+of XML) by the standard library's zipfile and ElementTree.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -13,16 +13,17 @@ anyone sent.
 
     python -I memories/document_reader.py pdf|html|office CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
-Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides are its
-pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text that show a picture (a scanned
-page's scan) unless PICTURES (the most such pages pictured) is -1; or {"error": "locked" | "pages" | "pictures" |
-"too_long" | "unreadable", "pages": n, "why": "…"}.
+Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
+workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
+that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1; or {"error": "locked"
+| "pages" | "pictures" | "too_long" | "unreadable", "pages": n, "why": "…"}.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import io
 import json
 import os
@@ -218,23 +219,47 @@ _WORD = frozenset(
 _DRAWING = frozenset(
     {"http://schemas.openxmlformats.org/drawingml/2006/main", "http://purl.oclc.org/ooxml/drawingml/main"}
 )
+# PresentationML's shapes and placeholders: a notes page's body is the shape of the placeholder of type "body".
+_PRESENTATION = (
+    "http://schemas.openxmlformats.org/presentationml/2006/main",
+    "http://purl.oclc.org/ooxml/presentationml/main",
+)
+_SHAPES = frozenset(f"{{{space}}}sp" for space in _PRESENTATION)
+_PLACEHOLDERS = frozenset(f"{{{space}}}ph" for space in _PRESENTATION)
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 # OpenDocument's (LibreOffice's): a paragraph's or heading's text is mixed content (its text, its spans', their tails).
 _ODF_TYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.presentation")
+_ODF_SPREADSHEET = b"application/vnd.oasis.opendocument.spreadsheet"
 _ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_ODF_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODF_PARAGRAPHS = frozenset({f"{_ODF_TEXT}p", f"{_ODF_TEXT}h"})
 _ODF_MARKS = {f"{_ODF_TEXT}tab": " ", f"{_ODF_TEXT}s": " ", f"{_ODF_TEXT}line-break": "\n"}
-_ODF_LEFT_OUT = frozenset(
-    {f"{_ODF_TEXT}note", f"{_ODF_TEXT}tracked-changes", "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}annotation"}
-)
-_ODF_TABLE_PARTS = {
-    "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}table-row": "tr",
-    "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}table-cell": "tc",
-}
+_ODF_LEFT_OUT = frozenset({f"{_ODF_TEXT}note", f"{_ODF_TEXT}tracked-changes", f"{_ODF_OFFICE}annotation"})
+_ODF_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODF_TABLE_PARTS = {f"{_ODF_TABLE}table-row": "tr", f"{_ODF_TABLE}table-cell": "tc"}
 _ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
+_ODF_NOTES = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}notes"
+_ODF_SHEET = f"{_ODF_TABLE}table"
+_ODF_CELLS = frozenset({f"{_ODF_TABLE}table-cell", f"{_ODF_TABLE}covered-table-cell"})
 # What the reader reads as an Office document (named in a refusal).
-OFFICE_KINDS = "Word document, PowerPoint presentation or OpenDocument text or presentation"
+OFFICE_KINDS = (
+    "Word document, PowerPoint presentation, Excel workbook or OpenDocument text, presentation or spreadsheet"
+)
+# An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
+_WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
+# Day 0 of Excel's dates (its 1900 date system counts 1900 as a leap year: from March 1900 on, its days are these).
+_EXCEL_EPOCH = datetime.datetime(1899, 12, 30, tzinfo=datetime.UTC)  # a sheet's times are its own
+# Excel's built-in number formats that show a date or a time, by their id (the rest show numbers; 9 and 10 percent).
+_BUILT_IN_FORMATS = (
+    dict.fromkeys(("14", "15", "16", "17", *map(str, range(27, 37)), *map(str, range(50, 59))), "date")
+    | dict.fromkeys(("18", "19", "20", "21", "45", "46", "47"), "time")
+    | {"22": "datetime", "9": "percent", "10": "percent"}
+)
+# A number format's parts that are not its pattern: quoted texts, escaped characters, an underscore's or a star's.
+# The space of an empty cell's place between two separators.
+_EMPTY_PLACE = re.compile(r"(?<=\|) (?= \|)")
+_FORMAT_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
 _SLIDE = re.compile(r"ppt/slides/slide(\d+)\.xml")
 # What a run's elements other than its text (w:t) stand for.
 _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
@@ -282,12 +307,15 @@ class _OfficeText:
 
     def _add(self, text: str) -> None:
         """A paragraph or a row read: the document's, or the cell's it lies in."""
-        if not text:
-            return
-        self.left -= len(text)
+        if text:
+            self.spend(len(text))
+            (self.cells[-1] if self.cells else self.paragraphs).append(text)
+
+    def spend(self, characters: int) -> None:
+        """Characters read: past the most read, _TooLong."""
+        self.left -= characters
         if self.left < 0:
             raise _TooLong
-        (self.cells[-1] if self.cells else self.paragraphs).append(text)
 
 
 class _TooLong(Exception):
@@ -296,28 +324,42 @@ class _TooLong(Exception):
 
 def _office(content: bytes, most_characters: int) -> dict:
     """A Word document's text (its body: headers, footers and notes left out), a PowerPoint presentation's (its slides
-    in order, each a page; speakers' notes left out), or an OpenDocument text's or presentation's."""
+    in order, each a page, its speaker's notes after its text), an Excel workbook's (its visible sheets, each a page),
+    or an OpenDocument text's, presentation's or spreadsheet's."""
     reader = _OfficeText(most_characters)
     pages = []
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
+            sheets: list[tuple[str, str]] = []
+            notes: dict[str, str] = {}  # a slide's notes page, by the slide
+            opendocument = None
             if "word/document.xml" in names:
                 parts, spaces = ["word/document.xml"], _WORD
             elif "ppt/presentation.xml" in names:
                 parts, spaces = _slides(archive, names), _DRAWING
-            elif "content.xml" in names and _opendocument(archive, names):
+                notes = {slide: note for slide in parts if (note := _notes(archive, names, slide))}
+            elif "xl/workbook.xml" in names:
+                sheets = _sheets(archive, names)
+                parts, spaces = [part for _, part in sheets] + [p for p in _WORKBOOK_PARTS if p in names], None
+            elif "content.xml" in names and (opendocument := _opendocument(archive, names)):
                 parts, spaces = ["content.xml"], None  # read as mixed content, not element by element
             else:
                 return {"error": "unreadable", "why": "a ZIP archive that is no " + OFFICE_KINDS}
-            size = sum(archive.getinfo(part).file_size for part in parts)
+            size = sum(archive.getinfo(part).file_size for part in (*parts, *notes.values()))
             if size > OFFICE_XML_MAX_BYTES:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
+            if "xl/workbook.xml" in names:
+                return {"pages": _read_workbook(archive, names, sheets, reader)}
+            if spaces is None and opendocument == _ODF_SPREADSHEET:
+                return {"pages": _read_opendocument_sheets(archive, reader)}
             if spaces is None:
                 return {"pages": _read_opendocument(archive, reader)}
             for part in parts:
                 _read_part(archive, part, spaces, reader)
+                if part in notes:
+                    _read_part(archive, notes[part], spaces, reader, notes=True)
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
     except _TooLong:
@@ -327,18 +369,229 @@ def _office(content: bytes, most_characters: int) -> dict:
     return {"pages": pages}
 
 
-def _opendocument(archive: zipfile.ZipFile, names: set[str]) -> bool:
-    """An OpenDocument text or presentation (LibreOffice's .odt, .odp), by the media type its archive names first."""
-    return (
-        "mimetype" in names and archive.getinfo("mimetype").file_size < 100 and archive.read("mimetype") in _ODF_TYPES
-    )
+def _sheets(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
+    """A workbook's visible sheets in its order, each its name and its part (hidden sheets, a workbook's lookup tables,
+    left out as Excel leaves them out of sight; a chart sheet holds no cells)."""
+    listed = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+    if any(part not in names or archive.getinfo(part).file_size > OFFICE_XML_MAX_BYTES for part in listed):
+        return []
+    targets = {
+        relation.get("Id"): relation.get("Target") or ""
+        for relation in ElementTree.fromstring(archive.read(listed[1]))  # noqa: S314 (as _read_part)
+    }
+    workbook = ElementTree.fromstring(archive.read(listed[0]))  # noqa: S314
+    sheets = [
+        (sheet.get("name") or "", _part(targets.get(sheet.get(_RELATIONSHIP_ID), ""), "xl"))
+        for sheet in workbook.iter()
+        if sheet.tag.endswith("}sheet") and sheet.get("state", "visible") == "visible"
+    ]
+    return [(name, part) for name, part in sheets if part in names and part.startswith("xl/worksheets/")]
+
+
+def _read_workbook(
+    archive: zipfile.ZipFile, names: set[str], sheets: list[tuple[str, str]], reader: _OfficeText
+) -> list[str]:
+    """A workbook's sheets' rows, as a spreadsheet shows them: a row's cells apart ("Rent | 1900 | 2026-03-01"), an
+    empty cell between two others kept empty so that the columns stay in place, a shared text as itself, a number
+    in a date's or time's format as that date or time, a percentage's as one, other numbers as they are stored
+    (Excel's thousands separators and currencies left out); a formula as its value when the file was saved."""
+    strings = _shared_strings(archive) if "xl/sharedStrings.xml" in names else []
+    formats = _cell_formats(archive) if "xl/styles.xml" in names else []
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 (read by _sheets already)
+    days = [e.get("date1904") for e in workbook.iter() if e.tag.endswith("}workbookPr")]
+    epoch = datetime.datetime(1904, 1, 1, tzinfo=datetime.UTC) if days and days[0] in ("1", "true") else _EXCEL_EPOCH
+    pages = []
+    for name, part in sheets:
+        rows: list[dict[int, str]] = []
+        row: dict[int, str] = {}
+        with archive.open(part) as xml:
+            for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
+                tag = element.tag.rpartition("}")[2]
+                if tag == "c":
+                    text = _cell_text(element, strings, formats, epoch)
+                    column = _column(element.get("r"), default=max(row, default=-1) + 1)
+                    if text:
+                        row[column] = text
+                        reader.spend(len(text))
+                elif tag == "row":
+                    if row:
+                        rows.append(row)
+                    row = {}
+                    element.clear()  # what was read of it: a long sheet is not held whole
+        pages.append(_table(([name] if len(sheets) > 1 and name else []), rows, reader))
+    return pages
+
+
+def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) -> str:
+    """A sheet's text: its name (of a workbook of several), then its rows, each a line of its cells from the sheet's
+    first column used to the row's last (an empty cell between as an empty place)."""
+    first = min((min(row) for row in rows), default=0)
+    lines = heading[:]
+    for row in rows:
+        reader.spend(3 * (max(row) - first))  # the separators' length, before they are made (a cell at column 10⁹)
+        line = " | ".join(row.get(column, "") for column in range(first, max(row) + 1))
+        lines.append(_EMPTY_PLACE.sub("", line).strip())  # "Gas | | 2026-03-15", "| 0.3"
+    return "\n\n".join(lines)
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    """A workbook's shared texts in order (a cell of type "s" names one by its index): each its text, or its runs' (a
+    text of several fonts), without its phonetic guide (a Japanese text's furigana, <rPh>)."""
+    strings = []
+    with archive.open("xl/sharedStrings.xml") as xml:
+        for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
+            if element.tag.endswith("}si"):
+                strings.append(_inline_string(element))
+                element.clear()
+    return strings
+
+
+def _inline_string(element: ElementTree.Element) -> str:
+    """A shared text's or an inline string's text (<si>, <is>): its <t>, or its runs' <t>s."""
+    texts = []
+    for child in element:
+        tag = child.tag.rpartition("}")[2]
+        if tag == "t":
+            texts.append(child.text or "")
+        elif tag == "r":
+            texts += [t.text or "" for t in child if t.tag.endswith("}t")]
+    return "".join(texts)
+
+
+def _cell_formats(archive: zipfile.ZipFile) -> list[str]:
+    """Each cell style's kind of number format, by its index (a cell's "s"): "date", "datetime", "time", "percent" or
+    "" (a number as stored)."""
+    styles = ElementTree.fromstring(archive.read("xl/styles.xml"))  # noqa: S314 (size-checked with the sheets)
+    custom = {
+        element.get("numFmtId"): _format_kind(element.get("formatCode") or "")
+        for element in styles.iter()
+        if element.tag.endswith("}numFmt")
+    }
+    kinds = []
+    for group in styles:
+        if group.tag.endswith("}cellXfs"):
+            for style in group:
+                number = style.get("numFmtId") or "0"
+                kinds.append(custom[number] if number in custom else _BUILT_IN_FORMATS.get(number, ""))
+    return kinds
+
+
+def _format_kind(code: str) -> str:
+    """What a custom number format shows a number as ("yyyy-mm-dd" a date, "h:mm" a time, "0.0%" a percentage), by its
+    letters outside quoted texts, escaped characters and brackets ([Red], [$€-407]; an elapsed time's [h] is a time)."""
+    code = _FORMAT_QUOTED.sub("", code.split(";", 1)[0]).lower()
+    if re.search(r"\[(h+|m+|s+)\]", code):
+        return "time"
+    code = re.sub(r"\[[^\]]*\]", "", code)
+    date, time = bool(re.search("[dy]", code)), bool(re.search("[hs]", code))
+    if date or (not time and "m" in code and not re.search("[0#?]", code)):
+        return "datetime" if time else "date"
+    return "time" if time else "percent" if "%" in code else ""
+
+
+def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str], epoch: datetime.datetime) -> str:
+    """A cell's value as a spreadsheet shows it (enough of it: a number's digits, not its thousands separators)."""
+    kind = cell.get("t") or "n"
+    if kind == "inlineStr":
+        found = [child for child in cell if child.tag.endswith("}is")]
+        return " ".join(_inline_string(found[0]).split()) if found else ""
+    value = next((child.text or "" for child in cell if child.tag.endswith("}v")), "")
+    if kind == "s":
+        index = int(value) if value.isdigit() else -1
+        return " ".join(strings[index].split()) if 0 <= index < len(strings) else ""
+    if kind == "b":
+        return {"1": "TRUE", "0": "FALSE"}.get(value, value)
+    if kind != "n" or not value:
+        return " ".join(value.split())  # a formula's text ("str"), an error ("#DIV/0!"), an ISO date ("d")
+    style = cell.get("s") or "0"
+    shown = formats[int(style)] if style.isdigit() and int(style) < len(formats) else ""
+    try:
+        number = float(value)
+        if shown == "percent":
+            return f"{number * 100:.15g}%"
+        if shown:
+            return _moment(epoch + datetime.timedelta(days=number), shown)
+        return f"{number:.15g}"  # 0.1 + 0.2 is stored 0.30000000000000004 and shown 0.3
+    except (ValueError, OverflowError):  # not a number, or a date past the year 9999
+        return value
+
+
+def _moment(moment: datetime.datetime, kind: str) -> str:
+    moment = (moment + datetime.timedelta(microseconds=500_000)).replace(microsecond=0)  # to the nearest second
+    clock = moment.strftime("%H:%M:%S" if moment.second else "%H:%M")
+    day = moment.date().isoformat()
+    return {"date": day, "time": clock}.get(kind, f"{day} {clock}")
+
+
+def _column(reference: str | None, default: int) -> int:
+    """A cell reference's column from 0 ("A1" is 0, "AB12" is 27); `default` without one."""
+    letters = re.match(r"[A-Z]+", reference or "")
+    if not letters:
+        return default
+    column = 0
+    for letter in letters[0]:
+        column = column * 26 + ord(letter) - 64
+    return column - 1
+
+
+def _opendocument(archive: zipfile.ZipFile, names: set[str]) -> bytes | None:
+    """The media type of an OpenDocument text, presentation or spreadsheet (LibreOffice's .odt, .odp, .ods), as its
+    archive names it first; None for another archive."""
+    if "mimetype" not in names or archive.getinfo("mimetype").file_size >= 100:
+        return None
+    kind = archive.read("mimetype")
+    return kind if kind in (*_ODF_TYPES, _ODF_SPREADSHEET) else None
+
+
+def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
+    """An OpenDocument spreadsheet's sheets as a workbook's (_read_workbook), a cell as the text it shows (the file
+    holds it: "1,900.00 €", "03/01/26"); a cell or a row repeated (LibreOffice writes a sheet's empty end as one row
+    repeated a million times) counted once when empty, written out when not; sheets hidden by their style left out."""
+    hidden: set[str] = set()
+    sheets: list[tuple[str, list[dict[int, str]], bool]] = []  # each its name, rows and whether it is shown
+    row: dict[int, str] = {}
+    column = 0
+    with archive.open("content.xml") as xml:
+        for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
+            tag = element.tag
+            if event == "start":
+                if tag == _ODF_SHEET:
+                    shown = element.get(f"{_ODF_TABLE}style-name") not in hidden  # its style comes before it
+                    sheets.append((element.get(f"{_ODF_TABLE}name") or "", [], shown))
+                elif tag == f"{_ODF_TABLE}table-row":
+                    row, column = {}, 0
+            elif tag in _ODF_CELLS:
+                repeated = max(1, int(element.get(f"{_ODF_TABLE}number-columns-repeated") or 1))
+                lines = (" ".join("".join(_opendocument_text(p)).split()) for p in element if p.tag in _ODF_PARAGRAPHS)
+                text = _opendocument_date(element) or " ".join(line for line in lines if line)
+                if text:
+                    reader.spend(len(text) * repeated)  # before the cells are made: a cell repeated 10⁹ times
+                    row.update(dict.fromkeys(range(column, column + repeated), text))
+                column += repeated
+                element.clear()
+            elif tag == f"{_ODF_TABLE}table-row":
+                repeated = max(1, int(element.get(f"{_ODF_TABLE}number-rows-repeated") or 1))
+                if row and sheets:
+                    reader.spend(sum(map(len, row.values())) * (repeated - 1))
+                    sheets[-1][1].extend([row] * repeated)
+                element.clear()
+            elif tag == "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}style":
+                shown = [
+                    child.get(f"{_ODF_TABLE}display") for child in element if child.tag.endswith("}table-properties")
+                ]
+                if shown and shown[0] == "false":
+                    hidden.add(element.get("{urn:oasis:names:tc:opendocument:xmlns:style:1.0}name") or "")
+    sheets = [sheet for sheet in sheets if sheet[2]]
+    return [_table([name] if len(sheets) > 1 and name else [], rows, reader) for name, rows, _ in sheets]
 
 
 def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
     """An OpenDocument's pages (a text is one, a presentation's slides are its pages): its paragraphs and headings,
-    and a table's rows as a Word document's; notes, comments and tracked changes' deleted text left out."""
+    and a table's rows as a Word document's, a slide's speaker's notes after its text; footnotes, comments and tracked
+    changes' deleted text left out."""
     pages = []
     left_out = 0
+    first = 0  # where a slide's notes begin in its paragraphs
     with archive.open("content.xml") as xml:
         for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
             tag = element.tag
@@ -355,10 +608,27 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
                 tail = element.tail
                 element.clear()  # what was read of it; its tail is its outer paragraph's (a text box's paragraph)
                 element.tail = tail
+            elif tag == _ODF_NOTES and event == "start":
+                first = len(reader.paragraphs)
+            elif tag == _ODF_NOTES and len(reader.paragraphs) > first:
+                reader.paragraphs[first] = "Notes: " + reader.paragraphs[first]  # as a PowerPoint slide's
             elif event == "end" and tag == _ODF_PAGE:
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
     return [*pages, "\n\n".join(reader.paragraphs)]
+
+
+def _opendocument_date(cell: ElementTree.Element) -> str:
+    """A date cell's date as a workbook's is written ("2026-03-01", "2026-03-01 14:30"), not as the sheet shows it
+    ("03/01/26" reads as January 3rd in most of the world); "" for another cell."""
+    if cell.get(f"{_ODF_OFFICE}value-type") != "date":
+        return ""
+    value = cell.get(f"{_ODF_OFFICE}date-value") or ""
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    return _moment(moment, "datetime" if "T" in value else "date")
 
 
 def _opendocument_text(element: ElementTree.Element):
@@ -373,21 +643,51 @@ def _opendocument_text(element: ElementTree.Element):
         yield child.tail or ""
 
 
-def _read_part(archive: zipfile.ZipFile, part: str, spaces: frozenset[str], reader: _OfficeText) -> None:
+def _read_part(
+    archive: zipfile.ZipFile, part: str, spaces: frozenset[str], reader: _OfficeText, *, notes: bool = False
+) -> None:
+    """A part's paragraphs and table rows, added to the reader's; `notes`: a slide's notes page, whose notes (the text
+    of its body's shape) are read, "Notes: " before them, and not the slide's picture, number, date or footer."""
     left_out = 0
+    shapes: list[bool] = []  # the notes page's shapes being read: whether each is its body
+    first = len(reader.paragraphs)
     with archive.open(part) as xml:
         # Expat (2.4 and later) refuses the billion laughs' entities, ElementTree fetches no external one.
         for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314
             if element.tag == _FALLBACK:
                 left_out += 1 if event == "start" else -1
                 continue
+            if notes and element.tag in _SHAPES:
+                if event == "start":
+                    shapes.append(False)
+                else:
+                    shapes.pop()
+                continue
+            if notes and element.tag in _PLACEHOLDERS and shapes:
+                shapes[-1] = element.get("type") == "body"
             space, _, name = element.tag[1:].partition("}")
-            if left_out or space not in spaces:
+            if left_out or space not in spaces or (notes and not (shapes and shapes[-1])):
                 continue
             if event == "start":
                 reader.start(name)
             else:
                 reader.end(name, element)
+    if notes and len(reader.paragraphs) > first:
+        reader.paragraphs[first] = "Notes: " + reader.paragraphs[first]
+
+
+def _notes(archive: zipfile.ZipFile, names: set[str], slide: str) -> str | None:
+    """A slide's notes page (ppt/notesSlides/notesSlide1.xml), by the slide's relationships; None without one."""
+    folder, file = posixpath.split(slide)
+    relations = f"{folder}/_rels/{file}.rels"
+    if relations not in names or archive.getinfo(relations).file_size > OFFICE_XML_MAX_BYTES:
+        return None
+    for relation in ElementTree.fromstring(archive.read(relations)):  # noqa: S314 (as _read_part)
+        if (relation.get("Type") or "").endswith("/notesSlide"):
+            target = relation.get("Target") or ""
+            part = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
+            return part if part in names else None
+    return None
 
 
 def _slides(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
@@ -404,16 +704,16 @@ def _slides(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
         targets = {relation.get("Id"): relation.get("Target") or "" for relation in relations}
         presentation = ElementTree.fromstring(archive.read("ppt/presentation.xml"))  # noqa: S314
         ids = [element.get(_RELATIONSHIP_ID) for element in presentation.iter() if element.tag.endswith("}sldId")]
-        ordered = [_part(targets.get(rid, "")) for rid in ids]
+        ordered = [_part(targets.get(rid, ""), "ppt") for rid in ids]
     except ElementTree.ParseError:
         return numbered
     return [part for part in ordered if part in names] or numbered
 
 
-def _part(target: str) -> str:
-    """A relationship's target in the presentation's folder as the archive names it ("slides/slide1.xml" is
-    "ppt/slides/slide1.xml", "/ppt/slides/slide1.xml" too)."""
-    return posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join("ppt", target))
+def _part(target: str, folder: str) -> str:
+    """A relationship's target in a folder (a presentation's "ppt", a workbook's "xl") as the archive names it
+    ("slides/slide1.xml" is "ppt/slides/slide1.xml", "/ppt/slides/slide1.xml" too)."""
+    return posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@
 A document's url is the document: its content in base64 (Mem0's way for a local file), a data: URL, or an http(s) URL on
 a host of FETCH_HOSTS, which the server fetches (memories/fetching.py). A URL on another host is refused: the server
 fetches nothing its operator did not name. A text document is read as UTF-8 (else in the character set its host or its
-page names); a PDF's, a web page's and an Office file's (Word, PowerPoint, OpenDocument) text are read in a process of
-its own (memories/document_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows its message
-in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each, or what facts
-are drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a whole document as
-one memory would be found by its first page.
+page names); a PDF's, a web page's and an Office file's (Word, PowerPoint, Excel, OpenDocument) text are read in a
+process of its own (memories/document_reader.py), stopped past a bound of CPU time; no model is asked. Its text follows
+its message in passages of about DOCUMENT_PASSAGE_CHARS characters, each a message of the same role: one memory each,
+or what facts are drawn from. An embedding reads a text's start only (all-MiniLM-L6-v2 its first 256 tokens), so a
+whole document as one memory would be found by its first page.
 """
 
 from __future__ import annotations
@@ -46,12 +46,15 @@ DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 # "file_url", "file": {"url", "filename", "mime_type"}}. Read as documents when they are PDFs, Office documents or text.
 FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
-READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".odt", ".odp")
+READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
+READABLE_NAMES += (".odt", ".odp", ".ods")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.text",
     "application/vnd.oasis.opendocument.presentation",
+    "application/vnd.oasis.opendocument.spreadsheet",
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -62,7 +65,7 @@ PDF_MAX_PAGES = 1_000
 READ_SECONDS = 10
 READER = Path(__file__).with_name("document_reader.py")
 # What the reader reads a document as, by the kind it is given.
-_READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint or OpenDocument file"}
+_READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint, Excel or OpenDocument file"}
 # How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
 READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
@@ -138,8 +141,8 @@ def _is_pdf(content: bytes) -> bool:
 
 
 def _is_office(content: bytes) -> bool:
-    """A ZIP archive, as a Word document, a PowerPoint presentation or an OpenDocument (.docx, .pptx, .odt, .odp) is:
-    the reader says when it is none."""
+    """A ZIP archive, as a Word document, a PowerPoint presentation, an Excel workbook or an OpenDocument (.docx, .pptx,
+    .xlsx, .odt, .odp, .ods) is: the reader says when it is none."""
     return content[:4] == b"PK\x03\x04"
 
 
@@ -161,7 +164,7 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
         recoded = _as_utf8(content, None) is not content  # a web page in the character set its <meta> names
     except ValueError as exc:
         return str(exc)
-    return None if recoded else "is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file."
+    return None if recoded else "is neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file."
 
 
 def document_uploaded(content: bytes, name: str) -> dict:

@@ -838,7 +838,7 @@ def test_a_document_uploaded_on_the_add_form_is_stored_in_passages_and_one_that_
     refused = client.post("/dashboard/memories/add/", {"document": photo, "user_id": "carol-user"})
     assert refused.status_code == 400
     assert (
-        "The document photo.jpg is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file."
+        "The document photo.jpg is neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file."
         in html.unescape(refused.content.decode())
     )
     neither = client.post("/dashboard/memories/add/", {"text": " ", "user_id": "carol-user"})

@@ -4,6 +4,7 @@ HTTP host serving files, for the hosts an operator names in FETCH_HOSTS."""
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import threading
 import zipfile
@@ -14,10 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import docx
 import odf.draw
 import odf.opendocument
+import odf.presentation
 import odf.style
 import odf.table
 import odf.text
 import pptx
+import xlsxwriter
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from PIL import Image
@@ -106,7 +109,8 @@ def presentation_trip() -> bytes:
 
 
 PRESENTATION_TRIP_TEXT = (
-    "Budget\n\nBoat | 300 euros\n\nFood | 120 euros\n\nKayak trip\n\nDown the Douro in May\n\n"
+    "Budget\n\nBoat | 300 euros\n\nFood | 120 euros\n\nNotes: Ask about the deposit\n\nKayak trip\n\n"
+    "Down the Douro in May\n\n"
     "Days\n\nDay one: Porto\n\nDay two: Regua"
 )
 
@@ -155,7 +159,8 @@ OPENDOCUMENT_LEASE_TEXT = (
 
 
 def opendocument_trip() -> bytes:
-    """An OpenDocument presentation (.odp) as odfpy writes one: two slides, each a title and a text in text boxes."""
+    """An OpenDocument presentation (.odp) as odfpy writes one: two slides, each a title and a text in text boxes, the
+    second with its speaker's notes."""
     document = odf.opendocument.OpenDocumentPresentation()
     layout = odf.style.PageLayout(name="slide")
     document.automaticstyles.addElement(layout)
@@ -169,8 +174,103 @@ def opendocument_trip() -> bytes:
             box.addElement(odf.text.P(text=line))
             frame.addElement(box)
             slide.addElement(frame)
+        if title == "Budget":
+            notes = odf.presentation.Notes()
+            notes.addElement(odf.draw.PageThumbnail(width="10cm", height="8cm", x="1cm", y="1cm"))
+            frame = odf.draw.Frame(width="20cm", height="10cm", x="1cm", y="10cm", placeholder="true")
+            box = odf.draw.TextBox()
+            box.addElement(odf.text.P(text="Ask about the deposit"))
+            frame.addElement(box)
+            notes.addElement(frame)
+            slide.addElement(notes)
         document.presentation.addElement(slide)
     return written(document.save)
+
+
+def workbook_budget() -> bytes:
+    """An Excel workbook (.xlsx) as XlsxWriter writes one (Excel's own layout: shared texts, styles): a sheet of a
+    budget, its header, an amount in euros, dates in a day-first format, a percentage, a formula, a row with an empty
+    cell between two; a sheet of notes beginning at its third column, with a time; a hidden sheet."""
+
+    def write(file) -> None:
+        workbook = xlsxwriter.Workbook(file)
+        day, share = workbook.add_format({"num_format": "dd/mm/yyyy"}), workbook.add_format({"num_format": "0.0%"})
+        euros = workbook.add_format({"num_format": '#,##0.00 "€"'})
+        budget = workbook.add_worksheet("Budget")
+        budget.write_row(0, 0, ["Item", "Amount", "Due", "Share"])
+        budget.write_row(1, 0, ["Rent"])
+        budget.write_number(1, 1, 1900, euros)
+        budget.write_datetime(1, 2, datetime.date(2026, 3, 1), day)
+        budget.write_number(1, 3, 0.625, share)
+        budget.write_row(2, 0, ["Kayak"])
+        budget.write_datetime(2, 2, datetime.date(2026, 5, 15), day)
+        budget.write_formula(2, 3, "=1/8", share, 0.125)
+        budget.write_number(3, 1, 0.1 + 0.2)
+        budget.write_boolean(3, 2, True)
+        notes = workbook.add_worksheet("Notes")
+        notes.write(2, 2, "Call the landlord about the heating")
+        notes.write_datetime(3, 2, datetime.time(14, 30), workbook.add_format({"num_format": "h:mm"}))
+        workbook.add_worksheet("Lookup").write(0, 0, "a hidden sheet")
+        workbook.worksheets()[-1].hide()
+        workbook.close()
+
+    return written(write)
+
+
+WORKBOOK_BUDGET_PAGES = [
+    "Budget\n\nItem | Amount | Due | Share\n\nRent | 1900 | 2026-03-01 | 62.5%\n\nKayak | | 2026-05-15 | 12.5%\n\n"
+    "| 0.3 | TRUE",
+    "Notes\n\nCall the landlord about the heating\n\n14:30",
+]
+
+
+def opendocument_budget(rows_repeated: int = 1_048_000, cells_repeated: int = 3) -> bytes:
+    """An OpenDocument spreadsheet (.ods) as odfpy writes one, as LibreOffice lays a sheet out: a budget whose cells
+    hold the text they show (an amount in euros, a date in a month-first format, an empty cell between two, a value
+    repeated over `cells_repeated` cells), its empty rest one row of 1,024 empty cells repeated `rows_repeated`
+    times; a sheet of notes; a sheet hidden by its style."""
+    document = odf.opendocument.OpenDocumentSpreadsheet()
+    hidden = odf.style.Style(name="hidden", family="table")
+    hidden.addElement(odf.style.TableProperties(display="false"))
+    document.automaticstyles.addElement(hidden)
+
+    def sheet(name: str, rows: list[list], **style) -> odf.table.Table:
+        table = odf.table.Table(name=name, **style)
+        for cells in rows:
+            row = odf.table.TableRow(**(cells.pop(0) if cells and isinstance(cells[0], dict) else {}))
+            for cell in cells:
+                text, attributes = cell if isinstance(cell, tuple) else (cell, {})
+                element = odf.table.TableCell(**attributes)
+                if text:
+                    element.addElement(odf.text.P(text=text))
+                row.addElement(element)
+            table.addElement(row)
+        return table
+
+    march = ("03/01/26", {"valuetype": "date", "datevalue": "2026-03-01"})
+    for table in [
+        sheet(
+            "Budget",
+            [
+                ["Item", "Amount", "Due"],
+                ["Rent", ("1,900.00 €", {"valuetype": "float", "value": "1900"}), march],
+                ["Kayak", "", ("05/15/26", {"valuetype": "date", "datevalue": "2026-05-15T09:00:00"})],
+                ["Paid", ("yes", {"numbercolumnsrepeated": cells_repeated})],
+                [{"numberrowsrepeated": rows_repeated}, ("", {"numbercolumnsrepeated": 1024})],
+            ],
+        ),
+        sheet("Notes", [["", "Call the landlord about the heating"]]),
+        sheet("Lookup", [["a hidden sheet"]], stylename=hidden),
+    ]:
+        document.spreadsheet.addElement(table)
+    return written(document.save)
+
+
+OPENDOCUMENT_BUDGET_PAGES = [
+    "Budget\n\nItem | Amount | Due\n\nRent | 1,900.00 € | 2026-03-01\n\nKayak | | 2026-05-15 09:00\n\n"
+    "Paid | yes | yes | yes",
+    "Notes\n\nCall the landlord about the heating",
+]
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:

@@ -24,10 +24,13 @@ from memories.models import Memory
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
+    OPENDOCUMENT_BUDGET_PAGES,
     OPENDOCUMENT_LEASE_TEXT,
     PRESENTATION_TRIP_TEXT,
     WORD_LEASE_TEXT,
+    WORKBOOK_BUDGET_PAGES,
     FileHost,
+    opendocument_budget,
     opendocument_lease,
     opendocument_trip,
     pdf_busy,
@@ -37,6 +40,7 @@ from memories.tests.files import (
     scan,
     scan_shade,
     word_lease,
+    workbook_budget,
     zip_of,
 )
 
@@ -227,7 +231,7 @@ def test_a_web_page_in_another_character_set_is_read_in_the_one_its_meta_names(
         ('<meta charset="utf-8">', "is not text in utf-8, as its page says."),
         (
             '<meta charset="utf-16">',
-            "is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file.",
+            "is neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file.",
         ),  # a browser leaves it aside too
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(page_in("cp1252", meta, "é")))})
@@ -280,7 +284,7 @@ def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_clie
         document("mdx_url", b64(trip)),
         {"type": "file", "file": {"file_data": f"data:{slides};base64,{b64(trip)}", "filename": "trip.pptx"}},
     ]
-    # Each slide's title, text and table rows; the speaker's notes left out.
+    # Each slide's title, text and table rows, its speaker's notes after them (not the notes page's slide number).
     assert stored(add(api_client, {"role": "user", "content": parts})) == [PRESENTATION_TRIP_TEXT] * 2
     assert search(api_client, "What does the boat cost?")[0] == PRESENTATION_TRIP_TEXT
 
@@ -293,7 +297,48 @@ def test_an_opendocument_text_or_presentation_is_read_as_a_word_document_or_pres
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
         OPENDOCUMENT_LEASE_TEXT,  # the footnote left out
-        "Kayak trip\n\nDown the Douro in May\n\nBudget\n\nBoat: 300 euros",
+        "Kayak trip\n\nDown the Douro in May\n\nBudget\n\nBoat: 300 euros\n\nNotes: Ask about the deposit",
+    ]
+
+
+def test_an_excel_workbook_or_an_opendocument_spreadsheet_is_read_as_its_sheets_rows(api_client, embedder):
+    # Excel's as Mem0's document part and as a file part by its media type; LibreOffice's as a file part by its name.
+    budget = workbook_budget()
+    sheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    parts = [
+        document("txt_url", b64(budget)),
+        {"type": "file", "file": {"file_data": f"data:{sheet};base64,{b64(budget)}", "filename": "budget"}},
+        {"type": "file", "file": {"file_data": f"data:;base64,{b64(opendocument_budget())}", "filename": "budget.ods"}},
+    ]
+    # Each shown sheet's rows, their columns in place; dates as dates whatever format a sheet shows them in; the hidden
+    # sheet left out; LibreOffice's empty rest of a sheet (one row repeated a million times) not written out.
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "\n\n".join(WORKBOOK_BUDGET_PAGES),
+        "\n\n".join(WORKBOOK_BUDGET_PAGES),
+        "\n\n".join(OPENDOCUMENT_BUDGET_PAGES),
+    ]
+    assert "Rent | 1" in (found := search(api_client, "When is the rent due?")[0]) and "2026-03-01" in found
+
+
+def test_a_spreadsheets_repeated_or_distant_cells_are_refused_as_too_long_before_they_are_made(api_client, embedder):
+    # A cell a million times wider than a sheet's, and one value repeated 10⁹ times: each would take gigabytes and more
+    # than READ_SECONDS to write out; the characters they would make are counted first.
+    workbook = {
+        "xl/workbook.xml": b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r='
+        b'"http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="A" r:id="s1"/>'
+        b"</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships"><Relationship Id="s1" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>far</t></is></c><c r="ZZZZZZZ1" t="inlineStr"><is><t>'
+        b"away</t></is></c></row></sheetData></worksheet>",
+    }
+    for content in (zip_of(workbook), opendocument_budget(cells_repeated=10**9)):
+        refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
+        assert refused.status_code == 400 and "MAX_ADD_CHARS" in refused.json()["detail"], refused.json()
+    workbook["xl/worksheets/sheet1.xml"] = workbook["xl/worksheets/sheet1.xml"].replace(b"ZZZZZZZ1", b"D1")
+    assert stored(add(api_client, {"role": "user", "content": document("txt_url", b64(zip_of(workbook)))})) == [
+        "far | | | away"
     ]
 
 
@@ -304,9 +349,10 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     for content, says in [
         (
             zip_of({"notes.txt": b"Hello"}),
-            "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation or OpenDocument text",
+            "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation, Excel workbook or "
+            "OpenDocument text, presentation or spreadsheet)",
         ),
-        (lease[: len(lease) // 2], "could not be read as a Word, PowerPoint or OpenDocument file (BadZipFile: "),
+        (lease[: len(lease) // 2], "could not be read as a Word, PowerPoint, Excel or OpenDocument file (BadZipFile: "),
         (spaces, "(its text (word/document.xml) unpacks to 210 MB, more than the 200 MB read)"),
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
@@ -361,7 +407,7 @@ def test_a_document_on_a_host_the_operator_named_is_fetched_and_other_hosts_are_
     ]
     monkeypatch.setattr("memories.documents.FETCHED_DOCUMENT_MAX_BYTES", 50)
     for path, kind, says in [
-        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF nor a Word, PowerPoint or OpenDocument file"),
+        ("/photo.jpg", "txt_url", "is neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file"),
         ("/notes.txt", "pdf_url", "is not a PDF"),
         ("/gone.txt", "txt_url", "its host answered 404, not a document"),
         ("/moved.pdf", "pdf_url", "its host answered 302, not a document"),  # never followed
@@ -568,13 +614,32 @@ def test_a_document_part_without_a_url_is_left_out_and_a_system_messages_documen
 
 def test_the_document_reading_bench_reads_each_document_both_ways():
     bench = Path(__file__).resolve().parents[2] / "bench" / "document_reading.py"
-    small = ["--pages", "3", "--operations", "100", "--busy-pages", "1", "--lines", "10", "--repeat", "1"]
+    small = [
+        "--pages",
+        "3",
+        "--operations",
+        "100",
+        "--busy-pages",
+        "1",
+        "--lines",
+        "10",
+        "--rows",
+        "3",
+        "--repeat",
+        "1",
+    ]
     done = subprocess.run(  # noqa: S603  (this interpreter, the repository's script)
         [sys.executable, str(bench), *small], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 pages (" in done.stdout and "1 busy pages of 100 operations (" in done.stdout
     # Each document read alike in this process and as served (a PDF of nothing but busy pages: refused as served).
-    for outcome, count in [("29 characters", 2), ("577 characters", 4), ("149 characters", 2), ("holds no text", 1)]:
+    for outcome, count in [
+        ("29 characters", 2),
+        ("577 characters", 4),
+        ("149 characters", 2),
+        ("172 characters", 2),
+        ("holds no text", 1),
+    ]:
         assert done.stdout.count(outcome) == count, (outcome, done.stdout)
-    assert done.stdout.count("ratio (served / in process, best)") == 5
+    assert done.stdout.count("ratio (served / in process, best)") == 6
