@@ -64,10 +64,10 @@ def beside(readers: int, pdf: bytes, niceness: int, repeat: int) -> float:
     """The median time of `work` while `readers` processes read `pdf` as the server starts them, at `niceness`."""
     import subprocess
 
-    from memories import documents
+    from memories import documents, reading
 
-    limits = (documents.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness, -1)
-    command = [sys.executable, "-I", str(documents.READER), "pdf", *map(str, limits)]
+    limits = (reading.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness, -1)
+    command = [sys.executable, "-I", str(reading.READER), "pdf", *map(str, limits)]
     running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) for _ in range(readers)]  # noqa: S603
     for process in running:
         process.stdin.write(pdf)
@@ -97,7 +97,7 @@ def main() -> None:
     import docx
     import xlsxwriter
 
-    from memories import document_reader, documents
+    from memories import document_reader, documents, reading
     from memories.tests.files import pdf_busy, pdf_of
 
     def in_process(kind: str, content: bytes):
@@ -139,7 +139,7 @@ def main() -> None:
         (f"a Word document of {args.pages} paragraphs", "office", written.getvalue()),
         (f"an Excel workbook of {args.rows} rows", "office", sheet.getvalue()),
     ]
-    print(f"READ_SECONDS={documents.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
+    print(f"READ_SECONDS={reading.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, kind, content in cases:
         repeat = 1 if "busy" in name else args.repeat
         inside = timed(in_process(kind, content), repeat)
@@ -152,7 +152,7 @@ def main() -> None:
         busy = cases[2][2]  # the busy PDF
         alone = statistics.median(work() for _ in range(args.repeat))
         print(f"a piece of work here, median of {args.repeat}: alone {alone:.3f} s")
-        for niceness in (0, documents.READER_NICENESS):
+        for niceness in (0, reading.READER_NICENESS):
             took = beside(args.beside, busy, niceness, args.repeat)
             print(f"  beside {args.beside} readers at niceness {niceness:2}: {took:.3f} s (x{took / alone:.2f} alone)")
 

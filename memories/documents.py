@@ -16,15 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import json
 import logging
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
@@ -32,6 +27,7 @@ from django.conf import settings
 
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
+from memories import reading
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.vision import pages_read, vision_client
 
@@ -60,14 +56,8 @@ OFFICE_TYPES = (
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
-# CPU seconds a PDF, a web page or an Office document may take to read (memories/document_reader.py, in a process of its
-# own): a PDF page of 16 KB can hold 200,000 operations, 6 s of work; past this the reading stops and the add is a 400.
-READ_SECONDS = 10
-READER = Path(__file__).with_name("document_reader.py")
 # What the reader reads a document as, by the kind it is given.
 _READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint, Excel or OpenDocument file"}
-# How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
-READER_NICENESS = 10
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
 DOCUMENT_PASSAGE_CHARS = 1_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -313,27 +303,16 @@ def _too_long(named: str) -> str:
 
 
 def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures: int | None = None) -> dict:
-    """A PDF's pages' text, a web page's, or a Word document's or a presentation's ("pdf", "html", "office"), read
-    in a process of its own (memories/document_reader.py) stopped after READ_SECONDS of CPU time (or three times
-    that and 5 s more of waiting, on a busy machine): {"pages": [text, …]}, and a PDF's "pictures" of at most
-    `pictures` pages without text (None: none)."""
-    # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
-    limits = (READ_SECONDS, budget, PDF_MAX_PAGES, READER_NICENESS, -1 if pictures is None else pictures)
-    command = [sys.executable, "-I", str(READER), kind, *map(str, limits)]
-    slow = (
-        f"{named} takes more than {READ_SECONDS} s to read; the most one {_READ_AS[kind]} may take: send it in parts."
-    )
-    try:
-        done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
-            command, input=content, capture_output=True, timeout=READ_SECONDS * 3 + 5, env={}
+    """A PDF's pages' text, a web page's, or an Office document's ("pdf", "html", "office"), read in a process of its
+    own (memories/reading.py): {"pages": [text, …]}, and a PDF's "pictures" of at most `pictures` pages without text
+    (None: none)."""
+    limits = (budget, PDF_MAX_PAGES, reading.READER_NICENESS, -1 if pictures is None else pictures)
+    read = reading.read_apart(kind, content, *limits)
+    if read is None:
+        raise InvalidInput(
+            f"{named} takes more than {reading.READ_SECONDS} s to read; the most one {_READ_AS[kind]} may take: "
+            "send it in parts."
         )
-    except subprocess.TimeoutExpired:
-        raise InvalidInput(slow) from None
-    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-        raise InvalidInput(slow)
-    if done.returncode != 0:
-        raise RuntimeError(f"{READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
-    read = json.loads(done.stdout)
     if "error" in read:
         raise InvalidInput(
             {

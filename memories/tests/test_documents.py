@@ -542,7 +542,7 @@ def test_a_pdfs_scanned_pages_past_the_images_an_add_takes_or_with_vision_off_ar
 
 def test_a_pdf_or_a_web_page_that_takes_long_to_read_is_stopped_and_refused(api_client, embedder, monkeypatch):
     # A page of 16 KB (compressed) holding 200,000 operations: seconds of reading, stopped after the bound.
-    monkeypatch.setattr("memories.documents.READ_SECONDS", 1)
+    monkeypatch.setattr("memories.reading.READ_SECONDS", 1)
     busy = pdf_busy(200_000)
     assert len(busy) < 20_000
     refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(busy))})
@@ -563,7 +563,7 @@ def test_the_document_reader_runs_without_the_servers_environment(api_client, em
         "sys.stdin.buffer.read()\n"
         "print(json.dumps({'pages': [f'variables {sorted(os.environ)}']}))\n"
     )
-    monkeypatch.setattr("memories.documents.READER", spy)
+    monkeypatch.setattr("memories.reading.READER", spy)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-a-secret-of-the-server")
     answer = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("Hello")))})
     [seen] = stored(answer)

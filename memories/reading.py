@@ -1,0 +1,38 @@
+"""What an add carries that may cost far more to read than its size (a PDF, a web page, an Office file, an image), read
+by memories/document_reader.py in a process of its own: stopped by the kernel past READ_SECONDS of CPU time and a
+bound of memory, at a lower priority than the server's requests (READER_NICENESS), with an empty environment (the
+server's secrets stay out of a process reading what anyone sent)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+READER = Path(__file__).with_name("document_reader.py")
+# CPU seconds a document or an image may take to read: a PDF page of 16 KB can hold 200,000 operations, 6 s of work;
+# past this the reading stops.
+READ_SECONDS = 10
+# How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
+READER_NICENESS = 10
+
+
+def read_apart(kind: str, content: bytes, *limits: int) -> dict | None:
+    """What the reader writes of `content` read as `kind` ("pdf", "html", "office", "image"; `limits` after
+    READ_SECONDS in its command line), or None when it was stopped: past READ_SECONDS of CPU time, or three times that
+    and 5 s more of waiting, on a busy machine."""
+    # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
+    command = [sys.executable, "-I", str(READER), kind, str(READ_SECONDS), *map(str, limits)]
+    try:
+        done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
+            command, input=content, capture_output=True, timeout=READ_SECONDS * 3 + 5, env={}
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f"{READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
+    return json.loads(done.stdout)
