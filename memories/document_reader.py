@@ -1,22 +1,24 @@
-"""A document's text, read in a process of its own, started by memories/documents.py for each PDF, web page or Office
-file an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a
-PowerPoint presentation's, an Excel workbook's or an OpenDocument's (.docx, .pptx, .xlsx, .odt, .odp, .ods: ZIP archives
-of XML) by the standard library's zipfile and ElementTree.
+"""A document's text, read in a process of its own, started by memories/reading.py for each PDF, web page or Office file
+an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint
+presentation's, an Excel workbook's or an OpenDocument's (.docx, .pptx, .xlsx, .odt, .odp, .ods: ZIP archives of XML)
+by the standard library's zipfile and ElementTree; and an image as a vision model is handed it, by Pillow.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
-18 s (its time grows with the square of such input); a Word document of 1 MB may unpack to gigabytes. In a process of
-its own, the kernel stops the reading after a bound of CPU seconds and memory, where a thread of the server could not be
-stopped, and it runs at a lower priority (NICENESS): on a busy machine the server's requests go first. No Django here:
-it starts fast. It is started with an empty environment: the server's secrets stay out of a process that reads what
-anyone sent.
+18 s (its time grows with the square of such input); a Word document of 1 MB may unpack to gigabytes, and a PNG of a
+few kilobytes to a picture of gigapixels. In a process of its own, the kernel stops the reading after a bound of CPU
+seconds and memory, where a thread of the server could not be stopped, and it runs at a lower priority (NICENESS): on a
+busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
+the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
+    python -I memories/document_reader.py pdf|html|office|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS \\
+        PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
-that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1; or {"error": "locked"
-| "pages" | "pictures" | "too_long" | "unreadable", "pages": n, "why": "…"}.
+that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1; for an image
+{"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "pages" | "pictures" | "too_long" |
+"unreadable", "pages": n, "why": "…"}.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
 # A scanned page's picture, as a vision model is handed it: at most this many pixels a side (what OpenAI's models read
 # of an image in high detail), as a JPEG.
 PICTURE_SIDE = 2048
+# An image handed to a vision model as it was sent when it is this small and within PICTURE_SIDE a side; a larger one as
+# a JPEG within PICTURE_SIDE.
+IMAGE_MOST_BYTES = 1024 * 1024
 # The images of one page looked at for its picture (a page of many small images is no scan).
 PICTURE_CANDIDATES = 10
 
@@ -62,6 +67,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _page(content, most_characters)
     if kind == "office":
         return _office(content, most_characters)
+    if kind == "image":
+        return _image(content)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -208,6 +215,30 @@ def _page_picture(page) -> str | None:
     except Exception:  # a mode Pillow cannot turn into a JPEG's (16-bit grey, say): the page stays without text
         return None
     return base64.b64encode(written.getvalue()).decode()
+
+
+def _image(content: bytes) -> dict:
+    """An image as a vision model is handed it: {"picture": a JPEG in base64} of at most PICTURE_SIDE pixels a side,
+    turned as its EXIF orientation says (a phone's photo is stored sideways: the JPEG has no EXIF left to say so), what
+    is transparent on white; {"small": true} for an image already within PICTURE_SIDE a side and IMAGE_MOST_BYTES."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:  # past Pillow's bound of pixels: DecompressionBombError
+            if max(image.size) <= PICTURE_SIDE and len(content) <= IMAGE_MOST_BYTES:
+                return {"small": True}
+            image.draft("RGB", (PICTURE_SIDE, PICTURE_SIDE))  # a JPEG decoded at the smallest scale that holds it
+            picture = ImageOps.exif_transpose(image)
+            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+                picture = picture.convert("RGBA")
+                picture = Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture)
+            picture = picture if picture.mode in ("L", "RGB") else picture.convert("RGB")
+            picture.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
+            written = io.BytesIO()
+            picture.save(written, "JPEG", quality=85)
+    except Exception as exc:  # not an image Pillow reads (HEIC, SVG), damaged, or too many pixels
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return {"picture": base64.b64encode(written.getvalue()).decode()}
 
 
 # Word's XML namespaces (of its two forms, "transitional" and "strict"), and markup compatibility's: of an element

@@ -1,17 +1,19 @@
 """Images in an add's messages, described by the configured LLM (Mem0's `llm.config.enable_vision`).
 
 A message's image parts (`{"type": "image_url", "image_url": {"url": …}}`, an http(s) URL or a data:image/… URL)
-are handed to the model as they are, with a request to describe them: the model's provider fetches a URL, not this
-server, unless the operator named its host in FETCH_HOSTS (for a model server that reads only the picture itself, as
-Ollama's does): then the server fetches it (memories/fetching.py) and hands the model the picture. Each description
-follows the message's text, and what is stored or extracted from is that text. With vision off (the default) images
-are left out, and a message with nothing but images is not stored.
+are handed to the model with a request to describe them: the model's provider fetches a URL, not this server, unless
+the operator named its host in FETCH_HOSTS (for a model server that reads only the picture itself, as Ollama's does):
+then the server fetches it (memories/fetching.py) and hands the model the picture. A picture larger than the model
+reads (a phone's photo of 4,032 x 3,024 pixels, several megabytes) is handed to it as a JPEG of at most 2,048 pixels a
+side, upright. Each description follows the message's text, and what is stored or extracted from is that text. With
+vision off (the default) images are left out, and a message with nothing but images is not stored.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -22,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mem0server.exceptions import UpstreamError
-from memories import prompts
+from memories import prompts, reading
 from memories.configuration import server_config_current
 from memories.fetching import fetchable, fetched, http_host
 from memories.llm import side_by_side
@@ -31,6 +33,8 @@ from memories.models import MAX_TEXT_CHARS, ImageDescription
 if TYPE_CHECKING:
     from memories.llm import LLMClient
     from memories.services import Message
+
+logger = logging.getLogger("mem0server")
 
 IMAGE_URL_PREFIXES = ("http://", "https://", "data:image/")
 # How an image's content starts, by type: an image sent as its content in base64 alone is known by it.
@@ -139,7 +143,9 @@ def _descriptions_of(client: LLMClient, account, urls: list[str], asked: str = "
     descriptions = {url: kept[key] for url, key in keys.items() if key in kept}
     new = [url for url in urls if url not in descriptions]
     prompt = ASKED[asked]
-    for url, text in zip(new, side_by_side([partial(_describe, client, url, prompt) for url in new]), strict=True):
+    # A scanned page's picture is made for the model already (memories/document_reader.py); an image as it was sent.
+    described = [partial(_describe, client, url, prompt, made=bool(asked)) for url in new]
+    for url, text in zip(new, side_by_side(described), strict=True):
         # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
         ImageDescription.objects.update_or_create(
             key=keys[url], defaults={"account": account, "text": text, "created_at": timezone.now()}
@@ -148,8 +154,28 @@ def _descriptions_of(client: LLMClient, account, urls: list[str], asked: str = "
     return descriptions
 
 
-def _describe(client: LLMClient, url: str, prompt: str) -> str:
-    return image_description(client, _fetched(url), prompt=prompt)
+def _describe(client: LLMClient, url: str, prompt: str, *, made: bool) -> str:
+    return image_description(client, _fetched(url) if made else _handed(_fetched(url)), prompt=prompt)
+
+
+def _handed(url: str) -> str:
+    """An image given as itself (a data URL) as the model is handed it: as it is when it is small (IMAGE_MOST_BYTES and
+    PICTURE_SIDE pixels a side), else as a JPEG of at most PICTURE_SIDE pixels a side, made in the reader's process
+    (memories/reading.py: an image of a few kilobytes can be gigapixels); as it is too when Pillow cannot read it there,
+    for the model to say what it makes of it. An http(s) URL as it is: the model's provider fetches it."""
+    header, comma, payload = url[5:].partition(",") if url[:5].lower() == "data:" else ("", "", "")
+    if not comma or not header.lower().endswith(";base64"):
+        return url
+    try:
+        content = base64.b64decode("".join(payload.split()), validate=True)
+    except ValueError:  # binascii.Error is one
+        return url
+    read = reading.read_apart("image", content, 0, 0, reading.READER_NICENESS, -1)
+    if read is None or "error" in read:
+        why = "it takes too long to read" if read is None else read["why"]
+        logger.info("An image of %d bytes is handed to the model as it was sent: %s", len(content), why)
+        return url
+    return url if read.get("small") else f"data:image/jpeg;base64,{read['picture']}"
 
 
 def descriptions_prune() -> int:

@@ -4,7 +4,11 @@ against the local OpenAI-wire server, with the real database and local embedder.
 from __future__ import annotations
 
 import base64
+import io
+import logging
+import struct
 import threading
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -12,6 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from PIL import Image
 from rest_framework.test import APIClient
 
 from memories import vision as vision_module
@@ -168,6 +173,65 @@ def test_an_images_content_in_base64_alone_is_handed_to_the_model_as_a_data_url_
         f"data:image/png;base64,{png}",
         f"data:image/webp;base64,{base64.b64encode(webp).decode()}",
     ]
+
+
+def picture(url: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+
+
+def test_a_large_image_is_handed_to_the_model_as_a_jpeg_of_at_most_2048_pixels_a_side_upright(api_client, vision):
+    # A phone's photo: 4,032 x 3,024 pixels stored sideways, its EXIF saying to turn it (left half red, right half
+    # blue: upright, the top is red); a PNG of 3,000 x 1,000 pixels, half of it transparent.
+    photo, exif = Image.new("RGB", (4032, 3024), "blue"), Image.Exif()
+    photo.paste("red", (0, 0, 2016, 3024))
+    exif[ORIENTATION] = 6  # turned 90 degrees clockwise to be seen
+    banner = Image.new("RGBA", (3000, 1000), (0, 128, 0, 255))
+    banner.paste((0, 0, 0, 0), (1500, 0, 3000, 1000))
+    sent = [saved(photo, "JPEG", exif=exif), saved(banner, "PNG")]
+    assert (
+        stored(add(api_client, *({"role": "user", "content": image(data)} for data in sent)))
+        == ["A picture sent inline"] * 2
+    )
+    handed = sorted(vision.described(), key=lambda url: picture(url).size)
+    assert all(url.startswith("data:image/jpeg;base64,") for url in handed)
+    photo, banner = (picture(url).convert("RGB") for url in handed)
+    assert photo.size == (1536, 2048) and banner.size == (2048, 683)
+    assert close(photo.getpixel((768, 200)), (255, 0, 0)) and close(photo.getpixel((768, 1848)), (0, 0, 255))
+    assert close(banner.getpixel((200, 341)), (0, 128, 0)) and close(banner.getpixel((1848, 341)), (255, 255, 255))
+    # Sent again: the description kept for the image as it was sent; no model asked.
+    assert stored(add(api_client, {"role": "user", "content": image(sent[0])})) == ["A picture sent inline"]
+    assert len(vision.described()) == 2
+
+
+def test_an_image_pillow_cannot_read_is_handed_to_the_model_as_it_was_sent(api_client, vision, caplog):
+    # A PNG of a few bytes that says it holds 100,000 x 100,000 pixels (Pillow's bound of pixels refuses it), and the
+    # start of a JPEG: the model's provider says what it makes of them, as before images were made smaller.
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunks = [b"IHDR" + header, b"IDAT" + zlib.compress(b"\0" * 100), b"IEND"]
+    huge = b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) for chunk in chunks
+    )
+    sent = [f"data:image/png;base64,{base64.b64encode(huge).decode()}", "data:image/jpeg;base64,/9j/4AAQSkZJRg=="]
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        assert (
+            stored(add(api_client, *({"role": "user", "content": image(url)} for url in sent)))
+            == ["A picture sent inline"] * 2
+        )
+    assert sorted(vision.described()) == sorted(sent)
+    assert "An image of 69 bytes is handed to the model as it was sent: DecompressionBombError" in caplog.text
+
+
+ORIENTATION = 0x0112
+
+
+def saved(image: Image.Image, kind: str, **options) -> str:
+    written = io.BytesIO()
+    image.save(written, kind, **options)
+    return f"data:image/{kind.lower()};base64,{base64.b64encode(written.getvalue()).decode()}"
+
+
+def close(pixel: tuple, colour: tuple) -> bool:
+    return all(abs(a - b) <= 16 for a, b in zip(pixel, colour, strict=True))
 
 
 def test_a_system_messages_image_is_not_described(api_client, vision):
