@@ -179,32 +179,33 @@ def _extraction_runs(
     context: Sequence[SessionMessage], messages: list[Message]
 ) -> list[tuple[list[SessionMessage | Message], list[Message]]]:
     """The messages to draw facts from in runs of at most LLM_EXTRACTION_CHUNK_CHARS characters: one extraction call
-    each, as if the client had sent them in several adds. The first run's context is the scope's remembered messages,
-    a later run's the last of the messages before it that fit in a quarter of a run (at least one). A long document
-    (its passages, memories/documents.py) is read whole so, and each run gives up to MAX_FACTS facts, where one call
-    read as much of it as the model's context window held and gave 50 facts at most. A message longer than a run is
-    cut at its paragraphs' and sentences' ends. One run: the messages as sent, with the scope's remembered messages
-    as context."""
+    each, as if the client had sent them in several adds. Each run's context is the last of the messages before it (the
+    scope's remembered ones, then the add's) that fit in what the run leaves of LLM_EXTRACTION_CHUNK_CHARS, or in a
+    quarter of it (at least one message): a prompt holds a run and its context within 1.25 times the setting, where the
+    first run's context was the ten remembered messages whatever their length (20,000 characters beside a run of
+    12,000). A long document (its passages, memories/documents.py) is read whole so, and each run gives up to MAX_FACTS
+    facts, where one call read as much of it as the model's context window held and gave 50 facts at most. A message
+    longer than a run is cut at its paragraphs' and sentences' ends."""
     size = settings.LLM_EXTRACTION_CHUNK_CHARS
     runs: list[list[Message]] = [[]]
-    held = 0  # characters in the last run
+    held = [0]  # characters in each run
     for message in messages:
         pieces = document_passages(message.content, size) if len(message.content) > size else [message.content]
         for piece in pieces:
-            if runs[-1] and held + len(piece) > size:
+            if runs[-1] and held[-1] + len(piece) > size:
                 runs.append([])
-                held = 0
+                held.append(0)
             runs[-1].append(replace(message, content=piece) if len(pieces) > 1 else message)
-            held += len(piece)
-    chunks = [(list(context), runs[0])]
-    earlier: list[SessionMessage | Message] = [*context, *runs[0]]
-    for run in runs[1:]:
-        # The messages just before it, within a quarter of a run: each run's context is read again with it.
+            held[-1] += len(piece)
+    chunks = []
+    earlier: list[SessionMessage | Message] = list(context)
+    for run, chars in zip(runs, held, strict=True):
+        room = max(size - chars, size // 4)
         shown: list[SessionMessage | Message] = []
         shown_chars = 0  # as the prompt shows them: each cut at CONTEXT_MESSAGE_CHARS
         for message in reversed(earlier[-SESSION_CONTEXT_MESSAGES:]):
             shown_chars += min(len(message.content), prompts.CONTEXT_MESSAGE_CHARS)
-            if shown and shown_chars > size // 4:
+            if shown and shown_chars > room:
                 break
             shown.insert(0, message)
         chunks.append((shown, run))

@@ -232,6 +232,22 @@ def test_the_last_messages_of_the_session_are_context(api_client, llm):
     assert "She lives in Porto" in new
 
 
+def test_an_extractions_context_fits_in_what_its_run_leaves_of_the_runs_size(api_client, llm, settings):
+    # Ten remembered messages of 1,500 characters (a chat of long turns, or a document's passages), then a short one:
+    # the prompt held all ten (15,000 characters) beside a run of at most 4,000.
+    settings.LLM_EXTRACTION_CHUNK_CHARS = 4_000
+    llm.facts = lambda messages: []
+    for n in range(10):
+        add(api_client, f"Turn {n}: " + "we talked about the garden. " * 53)
+    add(api_client, "She lives in Porto")
+    context = llm.chat_calls("extract")[-1].body["messages"][-1]["content"].split("New messages:")[0]
+    assert [n for n in range(10) if f"Turn {n}:" in context] == [8, 9]  # 3,000 characters: 4,000 less the run's 18
+    # A run of 3,500 characters: its context within a quarter of the run's size, at least the last message.
+    add(api_client, "My sister Ana visits every August. " * 100)
+    context = llm.chat_calls("extract")[-1].body["messages"][-1]["content"].split("New messages:")[0]
+    assert "She lives in Porto" in context and "Turn 9:" not in context
+
+
 def test_a_message_longer_than_an_extraction_run_is_read_in_runs_cut_at_its_paragraphs(api_client, llm, settings):
     settings.LLM_EXTRACTION_CHUNK_CHARS = 1_000
     paragraphs = [
