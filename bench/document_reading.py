@@ -9,7 +9,9 @@ same reader in this process, which is what the process start adds to:
     (no bound: what a thread of the server would spend) and as the server reads it (stopped after READ_SECONDS
     of CPU);
   - a web page holding a highlighted program of --lines lines (each a few <span>s), a Word document of --pages
-    paragraphs of about 160 characters, and an Excel workbook of --rows rows (a text, an amount, a date, a share).
+    paragraphs of about 160 characters, and an Excel workbook of --rows rows (a text, an amount, a date, a share);
+  - a photo of --photo-side x 3/4 of it pixels (a JPEG of noise over a gradient, as large as a phone's), made the JPEG
+    of at most 2,048 pixels a side a vision model is handed (memories/vision.py: its outcome, that JPEG's base64).
 
   - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
     alone, then while N readers read the busy pages at niceness 0, then at READER_NICENESS (as the server starts
@@ -87,6 +89,7 @@ def main() -> None:
     parser.add_argument("--busy-pages", type=int, default=3)
     parser.add_argument("--lines", type=int, default=60_000, help="the highlighted program's lines (53 bytes each)")
     parser.add_argument("--rows", type=int, default=10_000, help="the workbook's rows")
+    parser.add_argument("--photo-side", type=int, default=4032, help="the photo's width (its height: 3/4 of it)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--beside", type=int, default=0, help="readers running beside a piece of work (0: none)")
     args = parser.parse_args()
@@ -96,14 +99,19 @@ def main() -> None:
     django.setup()
     import docx
     import xlsxwriter
+    from PIL import Image
 
-    from memories import document_reader, documents, reading
+    from memories import document_reader, documents, reading, vision
     from memories.tests.files import pdf_busy, pdf_of
 
     def in_process(kind: str, content: bytes):
+        if kind == "image":
+            return lambda: document_reader.read(kind, content, 0, 0)["picture"]
         return lambda: "\n\n".join(document_reader.read(kind, content, 10**8, documents.PDF_MAX_PAGES)["pages"])
 
-    def as_served(content: bytes):
+    def as_served(kind: str, content: bytes):
+        if kind == "image":
+            return lambda: vision.image_handed(f"data:image/jpeg;base64,{base64.b64encode(content).decode()}")[23:]
         document = {"type": "txt_url", "url": base64.b64encode(content).decode()}
         return lambda: documents.document_text(document, 10**8)[0]
 
@@ -127,6 +135,11 @@ def main() -> None:
         rows.write_datetime(n, 2, datetime.date(2026, 1, 1) + datetime.timedelta(days=n % 365), day)
         rows.write_number(n, 3, (n % 100) / 100, share)
     workbook.close()
+    side = (args.photo_side, args.photo_side * 3 // 4)
+    gradient, noise = Image.linear_gradient("L").resize(side), Image.effect_noise(side, 40)
+    photo = Image.merge("RGB", (gradient, noise, gradient))
+    shot = io.BytesIO()
+    photo.save(shot, "JPEG", quality=90)
     cases = [
         ("one page", "pdf", pdf_of("The rent is 950 euros a month")),
         (f"{args.pages} pages", "pdf", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
@@ -138,12 +151,13 @@ def main() -> None:
         (f"a web page of a program of {args.lines} lines", "html", page.encode()),
         (f"a Word document of {args.pages} paragraphs", "office", written.getvalue()),
         (f"an Excel workbook of {args.rows} rows", "office", sheet.getvalue()),
+        (f"a photo of {side[0]} x {side[1]} pixels", "image", shot.getvalue()),
     ]
     print(f"READ_SECONDS={reading.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, kind, content in cases:
         repeat = 1 if "busy" in name else args.repeat
         inside = timed(in_process(kind, content), repeat)
-        served = timed(as_served(content), repeat)
+        served = timed(as_served(kind, content), repeat)
         print(f"{name} ({len(content):,} bytes):")
         print(f"  in this process   {inside[0]:8.3f} s / {inside[1]:8.3f} s   {inside[2]}")
         print(f"  as served         {served[0]:8.3f} s / {served[1]:8.3f} s   {served[2]}")

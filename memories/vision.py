@@ -155,10 +155,10 @@ def _descriptions_of(client: LLMClient, account, urls: list[str], asked: str = "
 
 
 def _describe(client: LLMClient, url: str, prompt: str, *, made: bool) -> str:
-    return image_description(client, _fetched(url) if made else _handed(_fetched(url)), prompt=prompt)
+    return image_description(client, _fetched(url) if made else image_handed(_fetched(url)), prompt=prompt)
 
 
-def _handed(url: str) -> str:
+def image_handed(url: str) -> str:
     """An image given as itself (a data URL) as the model is handed it: as it is when it is small (IMAGE_MOST_BYTES and
     PICTURE_SIDE pixels a side), else as a JPEG of at most PICTURE_SIDE pixels a side, made in the reader's process
     (memories/reading.py: an image of a few kilobytes can be gigapixels); as it is too when Pillow cannot read it there,
