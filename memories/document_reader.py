@@ -258,7 +258,12 @@ _PRESENTATION = (
 _SHAPES = frozenset(f"{{{space}}}sp" for space in _PRESENTATION)
 _PLACEHOLDERS = frozenset(f"{{{space}}}ph" for space in _PRESENTATION)
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_RELATIONSHIP_IDS = frozenset(
+    {
+        "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id",
+        "{http://purl.oclc.org/ooxml/officeDocument/relationships}id",
+    }
+)
 # OpenDocument's (LibreOffice's): a paragraph's or heading's text is mixed content (its text, its spans', their tails).
 _ODF_TYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.presentation")
 _ODF_SPREADSHEET = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -412,7 +417,7 @@ def _sheets(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
     }
     workbook = ElementTree.fromstring(archive.read(listed[0]))  # noqa: S314
     sheets = [
-        (sheet.get("name") or "", _part(targets.get(sheet.get(_RELATIONSHIP_ID), ""), "xl"))
+        (sheet.get("name") or "", _part(targets.get(_relationship(sheet), ""), "xl"))
         for sheet in workbook.iter()
         if sheet.tag.endswith("}sheet") and sheet.get("state", "visible") == "visible"
     ]
@@ -435,19 +440,20 @@ def _read_workbook(
     for name, part in sheets:
         rows: list[dict[int, str]] = []
         row: dict[int, str] = {}
+        column = -1
         with archive.open(part) as xml:
             for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
                 tag = element.tag.rpartition("}")[2]
                 if tag == "c":
                     text = _cell_text(element, strings, formats, epoch)
-                    column = _column(element.get("r"), default=max(row, default=-1) + 1)
+                    column = _column(element.get("r"), default=column + 1)  # without a reference: the next one
                     if text:
                         row[column] = text
                         reader.spend(len(text))
                 elif tag == "row":
                     if row:
                         rows.append(row)
-                    row = {}
+                    row, column = {}, -1
                     element.clear()  # what was read of it: a long sheet is not held whole
         pages.append(_table(([name] if len(sheets) > 1 and name else []), rows, reader))
     return pages
@@ -734,11 +740,16 @@ def _slides(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
         relations = ElementTree.fromstring(archive.read("ppt/_rels/presentation.xml.rels"))  # noqa: S314
         targets = {relation.get("Id"): relation.get("Target") or "" for relation in relations}
         presentation = ElementTree.fromstring(archive.read("ppt/presentation.xml"))  # noqa: S314
-        ids = [element.get(_RELATIONSHIP_ID) for element in presentation.iter() if element.tag.endswith("}sldId")]
+        ids = [_relationship(element) for element in presentation.iter() if element.tag.endswith("}sldId")]
         ordered = [_part(targets.get(rid, ""), "ppt") for rid in ids]
     except ElementTree.ParseError:
         return numbered
     return [part for part in ordered if part in names] or numbered
+
+
+def _relationship(element: ElementTree.Element) -> str | None:
+    """The relationship an element names (r:id, in the namespace of Office's "transitional" or "strict" form)."""
+    return next((value for name, value in element.attrib.items() if name in _RELATIONSHIP_IDS), None)
 
 
 def _part(target: str, folder: str) -> str:

@@ -342,6 +342,22 @@ def test_a_spreadsheets_repeated_or_distant_cells_are_refused_as_too_long_before
     ]
 
 
+def test_a_workbook_in_offices_strict_form_with_cells_not_naming_their_place_is_read(api_client, embedder):
+    # Office's "strict" form names its parts in other namespaces; a cell may leave out its reference ("A1"): it is the
+    # one after the cell before it, an empty one too.
+    workbook = {
+        "xl/workbook.xml": b'<workbook xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main" xmlns:r="http://purl.'
+        b'oclc.org/ooxml/officeDocument/relationships"><sheets><sheet name="A" r:id="s1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships"><Relationship Id="s1" Target="/xl/worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": b'<worksheet xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"><sheetData>'
+        b'<row><c t="inlineStr"><is><t>far</t></is></c><c/><c t="inlineStr"><is><t>away</t></is></c></row>'
+        b'<row><c t="b"><v>1</v></c></row></sheetData></worksheet>',
+    }
+    added = add(api_client, {"role": "user", "content": document("txt_url", b64(zip_of(workbook)))})
+    assert stored(added) == ["far | | away\n\nTRUE"], added.json()
+
+
 def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_saying_so(api_client, embedder, settings):
     lease = word_lease()
     # 210 MB of spaces in its text, packed into 200 KB: not unpacked.
