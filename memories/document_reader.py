@@ -44,6 +44,9 @@ OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
 # A scanned page's picture, as a vision model is handed it: at most this many pixels a side (what OpenAI's models read
 # of an image in high detail), as a JPEG.
 PICTURE_SIDE = 2048
+# A passage of a document as the server stores it (memories/documents.py): a sheet's rows are read in blocks of this
+# many characters at most, each beginning with the sheet's first row.
+PASSAGE_CHARS = 1_000
 # An image handed to a vision model as it was sent when it is this small and within PICTURE_SIDE a side; a larger one as
 # a JPEG within PICTURE_SIDE.
 IMAGE_MOST_BYTES = 1024 * 1024
@@ -460,15 +463,26 @@ def _read_workbook(
 
 
 def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) -> str:
-    """A sheet's text: its name (of a workbook of several), then its rows, each a line of its cells from the sheet's
-    first column used to the row's last (an empty cell between as an empty place)."""
+    """A sheet's text: its rows, each a line of its cells from the sheet's first column used to the row's last (an
+    empty cell between as an empty place), in blocks of at most PASSAGE_CHARS that each begin with the sheet's name (of
+    a workbook of several) and its first row (its columns' names, or its title): each passage stored of a long sheet
+    says what its cells are (a header row of more than a quarter of a passage is not repeated)."""
     first = min((min(row) for row in rows), default=0)
-    lines = heading[:]
+    lines = []
     for row in rows:
         reader.spend(3 * (max(row) - first))  # the separators' length, before they are made (a cell at column 10⁹)
         line = " | ".join(row.get(column, "") for column in range(first, max(row) + 1))
         lines.append(_EMPTY_PLACE.sub("", line).strip())  # "Gas | | 2026-03-15", "| 0.3"
-    return "\n\n".join(lines)
+    head = heading + lines[:1]
+    if len("\n".join(head)) > PASSAGE_CHARS // 4:
+        head = heading
+    blocks = [[*heading, *lines[:1]]]
+    for line in lines[1:]:
+        if len(blocks[-1]) > len(head) and len("\n".join([*blocks[-1], line])) > PASSAGE_CHARS:
+            reader.spend(len("\n".join(head)))
+            blocks.append(list(head))
+        blocks[-1].append(line)
+    return "\n\n".join("\n".join(block) for block in blocks)
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:

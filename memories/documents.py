@@ -28,6 +28,7 @@ from django.conf import settings
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
+from memories.document_reader import PASSAGE_CHARS
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.vision import pages_read, vision_client
 
@@ -59,7 +60,9 @@ PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
 _READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint, Excel or OpenDocument file"}
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
-DOCUMENT_PASSAGE_CHARS = 1_000
+DOCUMENT_PASSAGE_CHARS = (
+    PASSAGE_CHARS  # 1,000 (a sheet's rows are read in blocks of as many, memories/document_reader.py)
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
 HTML_TYPES = ("text/html", "application/xhtml+xml")
