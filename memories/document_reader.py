@@ -371,30 +371,31 @@ def _office(content: bytes, most_characters: int) -> dict:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
             sheets: list[tuple[str, str]] = []
+            epoch = _EXCEL_EPOCH
             notes: dict[str, str] = {}  # a slide's notes page, by the slide
-            opendocument = None
             if "word/document.xml" in names:
-                parts, spaces = ["word/document.xml"], _WORD
+                kind, parts = "word", ["word/document.xml"]
             elif "ppt/presentation.xml" in names:
-                parts, spaces = _slides(archive, names), _DRAWING
+                kind, parts = "slides", _slides(archive, names)
                 notes = {slide: note for slide in parts if (note := _notes(archive, names, slide))}
             elif "xl/workbook.xml" in names:
-                sheets = _sheets(archive, names)
-                parts, spaces = [part for _, part in sheets] + [p for p in _WORKBOOK_PARTS if p in names], None
+                kind, (sheets, epoch) = "workbook", _sheets(archive, names)
+                parts = [part for _, part in sheets] + [part for part in _WORKBOOK_PARTS if part in names]
             elif "content.xml" in names and (opendocument := _opendocument(archive, names)):
-                parts, spaces = ["content.xml"], None  # read as mixed content, not element by element
+                kind, parts = ("sheets" if opendocument == _ODF_SPREADSHEET else "opendocument"), ["content.xml"]
             else:
                 return {"error": "unreadable", "why": "a ZIP archive that is no " + OFFICE_KINDS}
             size = sum(archive.getinfo(part).file_size for part in (*parts, *notes.values()))
             if size > OFFICE_XML_MAX_BYTES:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
-            if "xl/workbook.xml" in names:
-                return {"pages": _read_workbook(archive, names, sheets, reader)}
-            if spaces is None and opendocument == _ODF_SPREADSHEET:
+            if kind == "workbook":
+                return {"pages": _read_workbook(archive, names, sheets, epoch, reader)}
+            if kind == "sheets":  # an OpenDocument spreadsheet
                 return {"pages": _read_opendocument_sheets(archive, reader)}
-            if spaces is None:
+            if kind == "opendocument":  # read as mixed content, not element by element
                 return {"pages": _read_opendocument(archive, reader)}
+            spaces = _WORD if kind == "word" else _DRAWING
             for part in parts:
                 _read_part(archive, part, spaces, reader)
                 if part in notes:
@@ -408,12 +409,12 @@ def _office(content: bytes, most_characters: int) -> dict:
     return {"pages": pages}
 
 
-def _sheets(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
+def _sheets(archive: zipfile.ZipFile, names: set[str]) -> tuple[list[tuple[str, str]], datetime.datetime]:
     """A workbook's visible sheets in its order, each its name and its part (hidden sheets, a workbook's lookup tables,
-    left out as Excel leaves them out of sight; a chart sheet holds no cells)."""
+    left out as Excel leaves them out of sight; a chart sheet holds no cells), and the day its dates count from."""
     listed = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
     if any(part not in names or archive.getinfo(part).file_size > OFFICE_XML_MAX_BYTES for part in listed):
-        return []
+        return [], _EXCEL_EPOCH
     targets = {
         relation.get("Id"): relation.get("Target") or ""
         for relation in ElementTree.fromstring(archive.read(listed[1]))  # noqa: S314 (as _read_part)
@@ -424,11 +425,17 @@ def _sheets(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
         for sheet in workbook.iter()
         if sheet.tag.endswith("}sheet") and sheet.get("state", "visible") == "visible"
     ]
-    return [(name, part) for name, part in sheets if part in names and part.startswith("xl/worksheets/")]
+    days = [element.get("date1904") for element in workbook.iter() if element.tag.endswith("}workbookPr")]
+    epoch = datetime.datetime(1904, 1, 1, tzinfo=datetime.UTC) if days and days[0] in ("1", "true") else _EXCEL_EPOCH
+    return [(name, part) for name, part in sheets if part in names and part.startswith("xl/worksheets/")], epoch
 
 
 def _read_workbook(
-    archive: zipfile.ZipFile, names: set[str], sheets: list[tuple[str, str]], reader: _OfficeText
+    archive: zipfile.ZipFile,
+    names: set[str],
+    sheets: list[tuple[str, str]],
+    epoch: datetime.datetime,
+    reader: _OfficeText,
 ) -> list[str]:
     """A workbook's sheets' rows, as a spreadsheet shows them: a row's cells apart ("Rent | 1900 | 2026-03-01"), an
     empty cell between two others kept empty so that the columns stay in place, a shared text as itself, a number
@@ -436,9 +443,6 @@ def _read_workbook(
     (Excel's thousands separators and currencies left out); a formula as its value when the file was saved."""
     strings = _shared_strings(archive) if "xl/sharedStrings.xml" in names else []
     formats = _cell_formats(archive) if "xl/styles.xml" in names else []
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 (read by _sheets already)
-    days = [e.get("date1904") for e in workbook.iter() if e.tag.endswith("}workbookPr")]
-    epoch = datetime.datetime(1904, 1, 1, tzinfo=datetime.UTC) if days and days[0] in ("1", "true") else _EXCEL_EPOCH
     pages = []
     for name, part in sheets:
         rows: list[dict[int, str]] = []
@@ -473,10 +477,12 @@ def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) 
         reader.spend(3 * (max(row) - first))  # the separators' length, before they are made (a cell at column 10⁹)
         line = " | ".join(row.get(column, "") for column in range(first, max(row) + 1))
         lines.append(_EMPTY_PLACE.sub("", line).strip())  # "Gas | | 2026-03-15", "| 0.3"
+    if not lines:
+        return ""  # an empty sheet: not even its name
     head = heading + lines[:1]
     if len("\n".join(head)) > PASSAGE_CHARS // 4:
         head = heading
-    blocks = [[*heading, *lines[:1]]]
+    blocks = [[*heading, lines[0]]]
     for line in lines[1:]:
         if len(blocks[-1]) > len(head) and len("\n".join([*blocks[-1], line])) > PASSAGE_CHARS:
             reader.spend(len("\n".join(head)))
