@@ -59,10 +59,9 @@ FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
 _READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint, Excel or OpenDocument file"}
-# A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end.
-DOCUMENT_PASSAGE_CHARS = (
-    PASSAGE_CHARS  # 1,000 (a sheet's rows are read in blocks of as many, memories/document_reader.py)
-)
+# A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end. 1,000
+# characters, the reader's (memories/document_reader.py reads a sheet's rows in blocks of as many).
+DOCUMENT_PASSAGE_CHARS = PASSAGE_CHARS
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
 HTML_TYPES = ("text/html", "application/xhtml+xml")

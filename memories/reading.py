@@ -22,7 +22,7 @@ READER_NICENESS = 10
 def read_apart(kind: str, content: bytes, *limits: int) -> dict | None:
     """What the reader writes of `content` read as `kind` ("pdf", "html", "office", "image"; `limits` after
     READ_SECONDS in its command line), or None when it was stopped: past READ_SECONDS of CPU time, or three times that
-    and 5 s more of waiting, on a busy machine."""
+    and 5 s more of waiting, on a busy machine. A reader ended by another signal is {"error": "unreadable", "why"}."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
     command = [sys.executable, "-I", str(READER), kind, str(READ_SECONDS), *map(str, limits)]
     try:
@@ -33,6 +33,8 @@ def read_apart(kind: str, content: bytes, *limits: int) -> dict | None:
         return None
     if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return None
-    if done.returncode != 0:
+    if done.returncode < 0:  # ended by another signal: a library's C code (Pillow's) crashed on what it was given
+        return {"error": "unreadable", "why": f"the reader ended with {signal.Signals(-done.returncode).name}"}
+    if done.returncode != 0:  # a bug of the reader's own
         raise RuntimeError(f"{READER.name} ended with {done.returncode}: {done.stderr.decode()[-500:]}")
     return json.loads(done.stdout)

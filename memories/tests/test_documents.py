@@ -603,6 +603,27 @@ def test_the_document_reader_runs_without_the_servers_environment(api_client, em
     assert seen.startswith("variables [") and "OPENAI_API_KEY" not in seen and "SECRET_KEY" not in seen
 
 
+def test_a_reader_that_crashes_on_what_it_reads_is_a_400_or_the_image_as_sent_not_a_500(
+    api_client, vision, monkeypatch, tmp_path, caplog
+):
+    # Pillow's C code (reading a scanned page or an image) may crash on a crafted file: the reader's process then ends
+    # by a signal. It was a 500 (a RuntimeError); a document is now refused saying so, an image handed as it was sent.
+    crash = tmp_path / "reader.py"
+    crash.write_text("import os, signal, sys\nsys.stdin.buffer.read()\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr("memories.reading.READER", crash)
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("Hello")))})
+    assert refused.status_code == 400, refused.json()
+    assert "could not be read as a PDF (the reader ended with SIGSEGV)." in refused.json()["detail"]
+    photo = io.BytesIO()
+    Image.new("RGB", (3000, 2000), "red").save(photo, "PNG")
+    url = f"data:image/png;base64,{b64(photo.getvalue())}"
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        assert stored(add(api_client, {"role": "user", "content": {"type": "image_url", "image_url": {"url": url}}}))
+    assert vision.described() == [url] and "handed to the model as it was sent: the reader ended with SIGSEGV" in (
+        caplog.text
+    )
+
+
 def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_out_otherwise(
     api_client, embedder, document_host, settings, caplog
 ):
