@@ -131,7 +131,7 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), text, "
+            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), CSV, text, "
             f"Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
         )
 

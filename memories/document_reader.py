@@ -11,8 +11,8 @@ seconds and memory, where a thread of the server could not be stopped, and it ru
 busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
 the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS \\
-        PICTURES <file
+    python -I memories/document_reader.py pdf|html|office|csv|tsv|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES \\
+        NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import datetime
 import io
 import json
@@ -72,6 +73,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _office(content, most_characters)
     if kind == "image":
         return _image(content)
+    if kind in ("csv", "tsv"):
+        return _delimited(content, most_characters, "," if kind == "csv" else "\t")
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -489,6 +492,25 @@ def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) 
             blocks.append(list(head))
         blocks[-1].append(line)
     return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def _delimited(content: bytes, most_characters: int, delimiter: str) -> dict:
+    """A CSV or TSV file (UTF-8: made so by the server before) read as a sheet (_table): its rows, their values apart,
+    quotes undone, a long one in blocks beginning with its first row."""
+    reader = _OfficeText(most_characters)
+    csv.field_size_limit(max(most_characters, 1))  # a value may be as long as the text read (the default: 128 KiB)
+    try:
+        rows = []
+        for values in csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=delimiter):
+            row = {column: " ".join(value.split()) for column, value in enumerate(values) if value.strip()}
+            if row:
+                reader.spend(sum(map(len, row.values())))
+                rows.append(row)
+        return {"pages": [_table([], rows, reader)]}
+    except _TooLong:
+        return {"error": "too_long"}
+    except csv.Error as exc:
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:

@@ -44,7 +44,7 @@ DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
-READABLE_NAMES += (".odt", ".odp", ".ods")
+READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -58,13 +58,22 @@ FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
-_READ_AS = {"pdf": "PDF", "html": "web page", "office": "Word, PowerPoint, Excel or OpenDocument file"}
+_READ_AS = {
+    "pdf": "PDF",
+    "html": "web page",
+    "office": "Word, PowerPoint, Excel or OpenDocument file",
+    "csv": "CSV file",
+    "tsv": "TSV file",
+}
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end. 1,000
 # characters, the reader's (memories/document_reader.py reads a sheet's rows in blocks of as many).
 DOCUMENT_PASSAGE_CHARS = PASSAGE_CHARS
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A table of values (a spreadsheet's export), by its media type or its name's ending: read as a sheet is, row by row, a
+# long one's passages each beginning with its first row (memories/document_reader.py).
+TABLE_TYPES = {"text/csv": ".csv", "text/tab-separated-values": ".tsv"}
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
@@ -88,6 +97,8 @@ def file_document(part: dict) -> dict | None:
     document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
     if kind in HTML_TYPES:
         document["media_type"] = kind  # a web page's part, perhaps without its start
+    elif table := table_type(kind, name):
+        document["media_type"] = table  # a table of values, by its type or its name
     return None if document_refusal(document["type"], url) else document | {"optional": True}
 
 
@@ -161,8 +172,16 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
 
 def document_uploaded(content: bytes, name: str) -> dict:
     """A file (the dashboard's upload) as a document: its content in base64 and its name (which its refusals show);
-    a PDF, a Word document or text, whatever its name says."""
-    return {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
+    a PDF, an Office document or text, whatever its name says, but a table's (.csv, .tsv)."""
+    document = {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
+    return document | ({"media_type": kind} if (kind := table_type("", name)) else {})
+
+
+def table_type(media_type: str, name: str = "") -> str:
+    """The media type of a table of values (CSV, TSV) by a document's media type or name; "" for any other."""
+    if media_type in TABLE_TYPES:
+        return media_type
+    return next((kind for kind, ending in TABLE_TYPES.items() if name.lower().endswith(ending)), "")
 
 
 def documents_read(messages: Sequence[Message], account, *, images: int) -> list[Message]:
@@ -219,6 +238,8 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         pages = _read_apart("office", content, named, budget)["pages"]
     elif _is_page(content, media_type):
         pages = _read_apart("html", content, named, budget)["pages"]
+    elif media_type in TABLE_TYPES:
+        pages = _read_apart(TABLE_TYPES[media_type][1:], content, named, budget)["pages"]  # "csv", "tsv"
     else:
         pages = [content.decode("utf-8-sig")]
     # What PostgreSQL cannot hold out (a NUL, half a surrogate pair from a PDF's broken font map), as a reader skips it.

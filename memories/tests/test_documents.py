@@ -359,6 +359,28 @@ def test_a_spreadsheets_repeated_or_distant_cells_are_refused_as_too_long_before
     ]
 
 
+def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client, embedder):
+    # 120 contacts, a value quoted for its comma and line break: as text, a long CSV was one paragraph, cut into
+    # passages at spaces in the middle of its rows.
+    rows = [f'Person {n},+351 912 000 {n:03},Lisbon,"Likes tea, not coffee"' for n in range(120)]
+    rows[100] = 'Ada Lovelace,+44 20 7946 0000,London,"Wrote the first program;\nloved poetry"'
+    contacts = "\r\n".join(["Name,Phone,City,Note", *rows]) + "\r\n"
+    part = {"type": "file", "file": {"file_data": f"data:;base64,{b64(contacts)}", "filename": "contacts.csv"}}
+    passages = stored(add(api_client, {"role": "user", "content": [part]}))
+    assert len(passages) > 3 and all(p.startswith("Name | Phone | City | Note\nPerson ") for p in passages[1:])
+    assert [line for p in passages for line in p.splitlines()].count("Name | Phone | City | Note") == len(passages)
+    found = search(api_client, "What did Ada Lovelace write?")[0]
+    assert "Ada Lovelace | +44 20 7946 0000 | London | Wrote the first program; loved poetry" in found
+    # A TSV as a data URL of its type; a text naming neither stays text.
+    items = b64("Item\tAmount\nRent\t1900\n")
+    tsv = document("txt_url", f"data:text/tab-separated-values;base64,{items}")
+    plain = document("txt_url", b64("a,b\nc,d"))
+    assert stored(add(api_client, {"role": "user", "content": [tsv, plain]})) == [
+        "Item | Amount\nRent | 1900",
+        "a,b\nc,d",
+    ]
+
+
 def test_a_workbook_in_offices_strict_form_with_cells_not_naming_their_place_is_read(api_client, embedder):
     # Office's "strict" form names its parts in other namespaces; a cell may leave out its reference ("A1"): it is the
     # one after the cell before it, an empty one too.
