@@ -48,9 +48,10 @@ PICTURE_SIDE = 2048
 # A passage of a document as the server stores it (memories/documents.py): a sheet's rows are read in blocks of this
 # many characters at most, each beginning with the sheet's first row.
 PASSAGE_CHARS = 1_000
-# An image handed to a vision model as it was sent when it is this small and within PICTURE_SIDE a side; a larger one as
-# a JPEG within PICTURE_SIDE.
+# An image handed to a vision model as it was sent when it is this small and within PICTURE_SIDE a side, in a format
+# every model's API takes; another as a JPEG within PICTURE_SIDE.
 IMAGE_MOST_BYTES = 1024 * 1024
+HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # The images of one page looked at for its picture (a page of many small images is no scan).
 PICTURE_CANDIDATES = 10
 
@@ -226,12 +227,17 @@ def _page_picture(page) -> str | None:
 def _image(content: bytes) -> dict:
     """An image as a vision model is handed it: {"picture": a JPEG in base64} of at most PICTURE_SIDE pixels a side,
     turned as its EXIF orientation says (a phone's photo is stored sideways: the JPEG has no EXIF left to say so), what
-    is transparent on white; {"small": true} for an image already within PICTURE_SIDE a side and IMAGE_MOST_BYTES."""
+    is transparent on white; {"small": true} for a PNG, JPEG, GIF or WebP image (what every model's API takes) already
+    within PICTURE_SIDE a side and IMAGE_MOST_BYTES. Another format Pillow reads (HEIC, an iPhone's; AVIF, TIFF, BMP)
+    is made a JPEG whatever its size."""
     from PIL import Image, ImageOps
+    from pillow_heif import register_heif_opener
 
+    register_heif_opener()
     try:
         with Image.open(io.BytesIO(content)) as image:  # past Pillow's bound of pixels: DecompressionBombError
-            if max(image.size) <= PICTURE_SIDE and len(content) <= IMAGE_MOST_BYTES:
+            small = max(image.size) <= PICTURE_SIDE and len(content) <= IMAGE_MOST_BYTES
+            if small and image.format in HANDED_FORMATS:
                 return {"small": True}
             image.draft("RGB", (PICTURE_SIDE, PICTURE_SIDE))  # a JPEG decoded at the smallest scale that holds it
             picture = ImageOps.exif_transpose(image)

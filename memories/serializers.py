@@ -125,7 +125,7 @@ class MessageContentField(serializers.Field):
         "invalid": 'Must be a string, a list of content parts ({{"type": "text", "text": "…"}}), or null.',
         "part": 'Part {index} must be an object with a string "type"; a "text" part, a string "text".',
         "image": "Part {index}: an image's URL (image_url.url) must be an http(s) URL, a data:image/… URL, or a "
-        "PNG, JPEG, GIF or WebP image's content in base64; the model's provider fetches or reads it.",
+        "PNG, JPEG, GIF, WebP, HEIC or AVIF image's content in base64; the model's provider fetches or reads it.",
         "document": "Part {index}: a document ({where}) {refusal}",
     }
 

@@ -4,9 +4,10 @@ A message's image parts (`{"type": "image_url", "image_url": {"url": …}}`, an 
 are handed to the model with a request to describe them: the model's provider fetches a URL, not this server, unless
 the operator named its host in FETCH_HOSTS (for a model server that reads only the picture itself, as Ollama's does):
 then the server fetches it (memories/fetching.py) and hands the model the picture. A picture larger than the model
-reads (a phone's photo of 4,032 x 3,024 pixels, several megabytes) is handed to it as a JPEG of at most 2,048 pixels a
-side, upright. Each description follows the message's text, and what is stored or extracted from is that text. With
-vision off (the default) images are left out, and a message with nothing but images is not stored.
+reads (a phone's photo of 4,032 x 3,024 pixels, several megabytes), or in a format a model's API may not take (an
+iPhone's HEIC, AVIF, TIFF, BMP), is handed to it as a JPEG of at most 2,048 pixels a side, upright. Each description
+follows the message's text, and what is stored or extracted from is that text. With vision off (the default) images
+are left out, and a message with nothing but images is not stored.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ IMAGE_SIGNATURES = {
     b"GIF89a": "image/gif",
     b"RIFF": "image/webp",  # and "WEBP" at byte 8
 }
+# An ISO media file ("ftyp" at byte 4) that is an image, by its brand (at byte 8): an iPhone's HEIC, an AVIF.
+IMAGE_BRANDS = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif", b"avif": "image/avif"}
 # The largest image fetched from a host of FETCH_HOSTS (OpenAI takes images up to 20 MB).
 FETCHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 # One red pixel (a PNG): what the connection test asks the model to describe.
@@ -79,6 +82,8 @@ def image_url(url: str) -> str | None:
     for signature, kind in IMAGE_SIGNATURES.items():
         if head.startswith(signature) and (kind != "image/webp" or head[8:12] == b"WEBP"):
             return f"data:{kind};base64,{url}"
+    if head[4:8] == b"ftyp" and head[8:12] in IMAGE_BRANDS:
+        return f"data:{IMAGE_BRANDS[head[8:12]]};base64,{url}"
     return None
 
 

@@ -11,6 +11,7 @@ import threading
 import zlib
 from datetime import timedelta
 
+import pillow_heif
 import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -201,6 +202,28 @@ def test_a_large_image_is_handed_to_the_model_as_a_jpeg_of_at_most_2048_pixels_a
     # Sent again: the description kept for the image as it was sent; no model asked.
     assert stored(add(api_client, {"role": "user", "content": image(sent[0])})) == ["A picture sent inline"]
     assert len(vision.described()) == 2
+
+
+def test_an_image_in_a_format_a_models_api_may_not_take_is_handed_to_it_as_a_jpeg(api_client, vision):
+    # An iPhone's HEIC photo (as a data URL, and as its content in base64 alone, as Mem0's Vercel AI SDK provider
+    # sends a file part's data), an AVIF, a TIFF: OpenAI's API takes PNG, JPEG, GIF and WebP images only.
+    pillow_heif.register_heif_opener()
+    pictures = {kind: Image.new("RGB", (400, 300), colour) for kind, colour in [("HEIF", "red"), ("AVIF", "lime")]}
+    pictures["TIFF"] = Image.new("RGB", (300, 400), "blue")
+    sent = [saved(picture, kind) for kind, picture in pictures.items()]
+    sent.append(sent[0].split(",", 1)[1])  # the HEIC's content alone
+    assert (
+        stored(add(api_client, *({"role": "user", "content": image(url)} for url in sent)))
+        == ["A picture sent inline"] * 4
+    )
+    handed = vision.described()
+    assert len(handed) == 4 and all(url.startswith("data:image/jpeg;base64,") for url in handed)
+    shown = sorted((picture(url).size, picture(url).convert("RGB").getpixel((100, 100))) for url in handed)
+    assert [size for size, _ in shown] == [(300, 400), (400, 300), (400, 300), (400, 300)]
+    red, lime, blue = (
+        sum(close(colour, rgb) for _, colour in shown) for rgb in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    )
+    assert (red, lime, blue) == (2, 1, 1)
 
 
 def test_an_image_pillow_cannot_read_is_handed_to_the_model_as_it_was_sent(api_client, vision, caplog):
