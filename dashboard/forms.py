@@ -131,8 +131,8 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), CSV, text, "
-            f"Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
+            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), CSV, email "
+            f"(.eml), text, Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
         )
 
     def clean_metadata(self):

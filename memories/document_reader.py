@@ -11,7 +11,7 @@ seconds and memory, where a thread of the server could not be stopped, and it ru
 busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
 the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office|csv|tsv|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES \\
+    python -I memories/document_reader.py pdf|html|office|csv|tsv|email|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES \\
         NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
@@ -76,6 +76,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _image(content)
     if kind in ("csv", "tsv"):
         return _delimited(content, most_characters, "," if kind == "csv" else "\t")
+    if kind == "email":
+        return _email(content, most_characters)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -169,6 +171,34 @@ def _page(content: bytes, most_characters: int) -> dict:
         reader.close()
         text = reader.text()
     except Exception as exc:  # none known (the fuzzing of tests/test_documents.py finds none): a 400, not a 500
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+
+
+def _email(content: bytes, most_characters: int) -> dict:
+    """An email as a mail program saves it (.eml: RFC 822 with MIME parts): its sender, recipients, date and subject,
+    its text (the plain one, else the HTML one as a web page's), then its attachments' names (not their content)."""
+    import email
+    import email.policy
+
+    try:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        lines = [
+            f"{field}: {' '.join(str(message[field]).split())}"
+            for field in ("From", "To", "Cc", "Date", "Subject")
+            if message[field] is not None
+        ]
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = body.get_content() if body is not None else ""
+        if body is not None and body.get_content_type() == "text/html":
+            page = _PageText()
+            page.feed(text)
+            page.close()
+            text = page.text()
+        names = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
+        paragraphs = ["\n".join(lines), text.strip(), f"Attachments: {', '.join(names)}" if names else ""]
+        text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 

@@ -44,7 +44,7 @@ DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
-READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv")
+READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -64,6 +64,7 @@ _READ_AS = {
     "office": "Word, PowerPoint, Excel or OpenDocument file",
     "csv": "CSV file",
     "tsv": "TSV file",
+    "email": "email",
 }
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end. 1,000
 # characters, the reader's (memories/document_reader.py reads a sheet's rows in blocks of as many).
@@ -71,9 +72,15 @@ DOCUMENT_PASSAGE_CHARS = PASSAGE_CHARS
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A document that is a web page (by its media type, or how it starts) is read as the text a reader sees.
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# A table of values (a spreadsheet's export), by its media type or its name's ending: read as a sheet is, row by row, a
-# long one's passages each beginning with its first row (memories/document_reader.py).
-TABLE_TYPES = {"text/csv": ".csv", "text/tab-separated-values": ".tsv"}
+# Documents known by their media type or their name's ending alone, each read as the reader's kind it names
+# (memories/document_reader.py): a table of values (a spreadsheet's export) as a sheet is, row by row, a long one's
+# passages each beginning with its first row; an email (a mail program's saved message) as its sender, recipients,
+# date, subject and text.
+NAMED_TYPES = {
+    "text/csv": (".csv", "csv"),
+    "text/tab-separated-values": (".tsv", "tsv"),
+    "message/rfc822": (".eml", "email"),
+}
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
@@ -92,13 +99,14 @@ def file_document(part: dict) -> dict | None:
     kind = file.get("mime_type") if isinstance(file.get("mime_type"), str) else ""
     kind = kind.split(";", 1)[0].strip().lower() or _data_url_type(url)  # "text/html; charset=utf-8"
     pdf = kind == "application/pdf" or name.lower().endswith(".pdf")
-    if not (pdf or kind.startswith("text/") or kind in OFFICE_TYPES or name.lower().endswith(READABLE_NAMES)):
+    readable = kind.startswith("text/") or kind in OFFICE_TYPES or kind in NAMED_TYPES
+    if not (pdf or readable or name.lower().endswith(READABLE_NAMES)):
         return None
     document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
     if kind in HTML_TYPES:
         document["media_type"] = kind  # a web page's part, perhaps without its start
-    elif table := table_type(kind, name):
-        document["media_type"] = table  # a table of values, by its type or its name
+    elif named := named_type(kind, name):
+        document["media_type"] = named  # a table of values or an email, by its type or its name
     return None if document_refusal(document["type"], url) else document | {"optional": True}
 
 
@@ -174,14 +182,14 @@ def document_uploaded(content: bytes, name: str) -> dict:
     """A file (the dashboard's upload) as a document: its content in base64 and its name (which its refusals show);
     a PDF, an Office document or text, whatever its name says, but a table's (.csv, .tsv)."""
     document = {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
-    return document | ({"media_type": kind} if (kind := table_type("", name)) else {})
+    return document | ({"media_type": kind} if (kind := named_type("", name)) else {})
 
 
-def table_type(media_type: str, name: str = "") -> str:
-    """The media type of a table of values (CSV, TSV) by a document's media type or name; "" for any other."""
-    if media_type in TABLE_TYPES:
+def named_type(media_type: str, name: str = "") -> str:
+    """The media type of a document of NAMED_TYPES (CSV, TSV, an email) by its media type or name; "" for another."""
+    if media_type in NAMED_TYPES:
         return media_type
-    return next((kind for kind, ending in TABLE_TYPES.items() if name.lower().endswith(ending)), "")
+    return next((kind for kind, (ending, _) in NAMED_TYPES.items() if name.lower().endswith(ending)), "")
 
 
 def documents_read(messages: Sequence[Message], account, *, images: int) -> list[Message]:
@@ -238,8 +246,8 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         pages = _read_apart("office", content, named, budget)["pages"]
     elif _is_page(content, media_type):
         pages = _read_apart("html", content, named, budget)["pages"]
-    elif media_type in TABLE_TYPES:
-        pages = _read_apart(TABLE_TYPES[media_type][1:], content, named, budget)["pages"]  # "csv", "tsv"
+    elif media_type in NAMED_TYPES:
+        pages = _read_apart(NAMED_TYPES[media_type][1], content, named, budget)["pages"]
     else:
         pages = [content.decode("utf-8-sig")]
     # What PostgreSQL cannot hold out (a NUL, half a surrogate pair from a PDF's broken font map), as a reader skips it.

@@ -9,6 +9,7 @@ import logging
 import re
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -378,6 +379,31 @@ def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client,
     assert stored(add(api_client, {"role": "user", "content": [tsv, plain]})) == [
         "Item | Amount\nRent | 1900",
         "a,b\nc,d",
+    ]
+
+
+def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachments_names(api_client, embedder):
+    # A mail program's saved message (.eml): a plain and an HTML text, a PDF attached; and one with an HTML text alone,
+    # in ISO-8859-1, quoted-printable. As text, it was stored as its headers and its parts' encodings.
+    letter = EmailMessage()
+    letter["From"], letter["To"] = "Ada Lovelace <ada@example.com>", "Charles Babbage <charles@example.com>"
+    letter["Date"], letter["Subject"] = "Sun, 01 Mar 2026 14:30:00 +0000", "The engine's notes"
+    letter.set_content("Dear Charles,\n\nThe notes on the engine are attached.\n\nAda")
+    letter.add_alternative("<p>Dear Charles,</p><p>The notes on the <b>engine</b> are attached.</p><p>Ada</p>", "html")
+    letter.add_attachment(pdf_of("Note G"), maintype="application", subtype="pdf", filename="note-g.pdf")
+    reply = EmailMessage()
+    reply["From"], reply["Subject"] = "charles@example.com", "Re: The engine's notes"
+    html = "<html><body><p>Merci, chère Ada.</p><script>x()</script></body></html>"
+    reply.set_content(html, "html", "iso-8859-1", cte="quoted-printable")
+    parts = [
+        {"type": "file", "file": {"file_data": f"data:;base64,{b64(letter.as_bytes())}", "filename": "notes.eml"}},
+        document("txt_url", f"data:message/rfc822;base64,{b64(reply.as_bytes())}"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
+        "Date: Sun, 01 Mar 2026 14:30:00 +0000\nSubject: The engine's notes\n\n"
+        "Dear Charles,\n\nThe notes on the engine are attached.\n\nAda\n\nAttachments: note-g.pdf",
+        "From: charles@example.com\nSubject: Re: The engine's notes\n\nMerci, chère Ada.",
     ]
 
 
