@@ -105,7 +105,7 @@ def file_document(part: dict) -> dict | None:
     document = {"type": "pdf_url" if pdf else "txt_url", "url": url, "name": name or f"in a {part['type']} part"}
     if kind in HTML_TYPES:
         document["media_type"] = kind  # a web page's part, perhaps without its start
-    elif named := named_type(kind, name):
+    elif named := _named_type(kind, name):
         document["media_type"] = named  # a table of values or an email, by its type or its name
     return None if document_refusal(document["type"], url) else document | {"optional": True}
 
@@ -180,12 +180,13 @@ def _kind_refusal(kind: str, content: bytes) -> str | None:
 
 def document_uploaded(content: bytes, name: str) -> dict:
     """A file (the dashboard's upload) as a document: its content in base64 and its name (which its refusals show);
-    a PDF, an Office document or text, whatever its name says, but a table's (.csv, .tsv)."""
+    a PDF, an Office document or text whatever its name says; a table of values or an email by its name (.csv, .tsv,
+    .eml)."""
     document = {"type": "txt_url", "url": base64.b64encode(content).decode(), "name": name}
-    return document | ({"media_type": kind} if (kind := named_type("", name)) else {})
+    return document | ({"media_type": kind} if (kind := _named_type("", name)) else {})
 
 
-def named_type(media_type: str, name: str = "") -> str:
+def _named_type(media_type: str, name: str = "") -> str:
     """The media type of a document of NAMED_TYPES (CSV, TSV, an email) by its media type or name; "" for another."""
     if media_type in NAMED_TYPES:
         return media_type
@@ -334,9 +335,9 @@ def _too_long(named: str) -> str:
 
 
 def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures: int | None = None) -> dict:
-    """A PDF's pages' text, a web page's, or an Office document's ("pdf", "html", "office"), read in a process of its
-    own (memories/reading.py): {"pages": [text, …]}, and a PDF's "pictures" of at most `pictures` pages without text
-    (None: none)."""
+    """A PDF's pages' text, a web page's, an Office document's, a table's or an email's ("pdf", "html", "office",
+    "csv", "tsv", "email"), read in a process of its own (memories/reading.py): {"pages": [text, …]}, and a PDF's
+    "pictures" of at most `pictures` pages without text (None: none)."""
     limits = (budget, PDF_MAX_PAGES, reading.READER_NICENESS, -1 if pictures is None else pictures)
     read = reading.read_apart(kind, content, *limits)
     if read is None:
