@@ -67,6 +67,11 @@ def document(kind: str, url: str) -> dict:
     return {"type": kind, kind: {"url": url}}
 
 
+def file_part(data: bytes | str, name: str, kind: str = "") -> dict:
+    """A file in an LLM's context as OpenAI's API takes it: its content as a data URL (of `kind`), and its name."""
+    return {"type": "file", "file": {"file_data": f"data:{kind};base64,{b64(data)}", "filename": name}}
+
+
 def node_bytes(data: bytes, form: str) -> dict:
     """Bytes as JavaScript's JSON.stringify writes a Node Buffer or a Uint8Array: Mem0's Vercel AI SDK provider sends
     an AI SDK file part's data so, when it is a file's content read into memory."""
@@ -271,7 +276,7 @@ def test_a_word_document_is_read_as_its_paragraphs_and_table_rows(api_client, em
     word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     parts = [
         document("txt_url", b64(lease)),
-        {"type": "file", "file": {"file_data": f"data:{word};base64,{b64(lease)}", "filename": "lease.docx"}},
+        file_part(lease, "lease.docx", word),
         document("txt_url", f"{document_host}/lease.docx"),
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [WORD_LEASE_TEXT] * 3
@@ -284,7 +289,7 @@ def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_clie
     slides = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
     parts = [
         document("mdx_url", b64(trip)),
-        {"type": "file", "file": {"file_data": f"data:{slides};base64,{b64(trip)}", "filename": "trip.pptx"}},
+        file_part(trip, "trip.pptx", slides),
     ]
     # Each slide's title, text and table rows, its speaker's notes after them (not the notes page's slide number).
     assert stored(add(api_client, {"role": "user", "content": parts})) == [PRESENTATION_TRIP_TEXT] * 2
@@ -295,7 +300,7 @@ def test_an_opendocument_text_or_presentation_is_read_as_a_word_document_or_pres
     # LibreOffice's files: a text sent as Mem0's document part, a presentation as a file part by its name.
     parts = [
         document("txt_url", b64(opendocument_lease())),
-        {"type": "file", "file": {"file_data": f"data:;base64,{b64(opendocument_trip())}", "filename": "trip.odp"}},
+        file_part(opendocument_trip(), "trip.odp"),
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
         OPENDOCUMENT_LEASE_TEXT,  # the footnote left out
@@ -309,8 +314,8 @@ def test_an_excel_workbook_or_an_opendocument_spreadsheet_is_read_as_its_sheets_
     sheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     parts = [
         document("txt_url", b64(budget)),
-        {"type": "file", "file": {"file_data": f"data:{sheet};base64,{b64(budget)}", "filename": "budget"}},
-        {"type": "file", "file": {"file_data": f"data:;base64,{b64(opendocument_budget())}", "filename": "budget.ods"}},
+        file_part(budget, "budget", sheet),
+        file_part(opendocument_budget(), "budget.ods"),
     ]
     # Each shown sheet's rows, their columns in place; dates as dates whatever format a sheet shows them in; the hidden
     # sheet left out; LibreOffice's empty rest of a sheet (one row repeated a million times) not written out.
@@ -366,7 +371,7 @@ def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client,
     rows = [f'Person {n},+351 912 000 {n:03},Lisbon,"Likes tea, not coffee"' for n in range(120)]
     rows[100] = 'Ada Lovelace,+44 20 7946 0000,London,"Wrote the first program;\nloved poetry"'
     contacts = "\r\n".join(["Name,Phone,City,Note", *rows]) + "\r\n"
-    part = {"type": "file", "file": {"file_data": f"data:;base64,{b64(contacts)}", "filename": "contacts.csv"}}
+    part = file_part(contacts, "contacts.csv")
     passages = stored(add(api_client, {"role": "user", "content": [part]}))
     assert len(passages) > 3 and all(p.startswith("Name | Phone | City | Note\nPerson ") for p in passages[1:])
     assert [line for p in passages for line in p.splitlines()].count("Name | Phone | City | Note") == len(passages)
@@ -396,7 +401,7 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     html = "<html><body><p>Merci, chère Ada.</p><script>x()</script></body></html>"
     reply.set_content(html, "html", "iso-8859-1", cte="quoted-printable")
     parts = [
-        {"type": "file", "file": {"file_data": f"data:;base64,{b64(letter.as_bytes())}", "filename": "notes.eml"}},
+        file_part(letter.as_bytes(), "notes.eml"),
         document("txt_url", f"data:message/rfc822;base64,{b64(reply.as_bytes())}"),
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
