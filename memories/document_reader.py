@@ -313,7 +313,8 @@ _ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _ODF_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODF_PARAGRAPHS = frozenset({f"{_ODF_TEXT}p", f"{_ODF_TEXT}h"})
 _ODF_MARKS = {f"{_ODF_TEXT}tab": " ", f"{_ODF_TEXT}s": " ", f"{_ODF_TEXT}line-break": "\n"}
-_ODF_LEFT_OUT = frozenset({f"{_ODF_TEXT}note", f"{_ODF_TEXT}tracked-changes", f"{_ODF_OFFICE}annotation"})
+_ODF_NOTE = f"{_ODF_TEXT}note"  # a footnote or an endnote, inside the paragraph that marks it
+_ODF_LEFT_OUT = frozenset({_ODF_NOTE, f"{_ODF_TEXT}tracked-changes", f"{_ODF_OFFICE}annotation"})
 _ODF_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODF_TABLE_PARTS = {f"{_ODF_TABLE}table-row": "tr", f"{_ODF_TABLE}table-cell": "tc"}
 _ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
@@ -341,6 +342,9 @@ _FORMAT_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
 _SLIDE = re.compile(r"ppt/slides/slide(\d+)\.xml")
 # What a run's elements other than its text (w:t) stand for.
 _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
+# A reference to a footnote or an endnote, and the note's element and part.
+_WORD_NOTES = {"footnoteReference": "footnote", "endnoteReference": "endnote"}
+_WORD_NOTE_PARTS = {"footnote": "word/footnotes.xml", "endnote": "word/endnotes.xml"}
 
 
 class _OfficeText:
@@ -355,6 +359,7 @@ class _OfficeText:
         self.opened: list[list[str]] = []  # the paragraphs being read: a text box's lies inside another's
         self.cells: list[list[str]] = []  # the table cells being read, each its paragraphs
         self.rows: list[list[str]] = []  # the table rows being read, each its cells' text
+        self.notes: list[tuple[str, str]] = []  # the footnotes and endnotes referred to, in order: (kind, id)
 
     def start(self, name: str) -> None:
         if name == "p":
@@ -372,6 +377,11 @@ class _OfficeText:
             self.opened[-1].append(element.text or "")
         elif name in _WORD_MARKS and self.opened:
             self.opened[-1].append(_WORD_MARKS[name])
+        elif name in _WORD_NOTES and self.opened:  # a note's mark, numbered in the order of the text ("[1]")
+            self.notes.append(
+                (_WORD_NOTES[name], next((v for k, v in element.attrib.items() if k.endswith("}id")), ""))
+            )
+            self.opened[-1].append(f"[{len(self.notes)}]")
         elif name == "tc" and self.cells:
             cell = " ".join(self.cells.pop())
             if self.rows and cell:
@@ -401,7 +411,8 @@ class _TooLong(Exception):
 
 
 def _office(content: bytes, most_characters: int) -> dict:
-    """A Word document's text (its body: headers, footers and notes left out), a PowerPoint presentation's (its slides
+    """A Word document's text (its body, then its footnotes and endnotes; headers and footers left out), a PowerPoint
+    presentation's (its slides
     in order, each a page, its speaker's notes after its text), an Excel workbook's (its visible sheets, each a page),
     or an OpenDocument text's, presentation's or spreadsheet's."""
     reader = _OfficeText(most_characters)
@@ -414,6 +425,7 @@ def _office(content: bytes, most_characters: int) -> dict:
             notes: dict[str, str] = {}  # a slide's notes page, by the slide
             if "word/document.xml" in names:
                 kind, parts = "word", ["word/document.xml"]
+                parts += [part for part in _WORD_NOTE_PARTS.values() if part in names]
             elif "ppt/presentation.xml" in names:
                 kind, parts = "slides", _slides(archive, names)
                 notes = {slide: note for slide in parts if (note := _notes(archive, names, slide))}
@@ -434,11 +446,13 @@ def _office(content: bytes, most_characters: int) -> dict:
                 return {"pages": _read_opendocument_sheets(archive, reader)}
             if kind == "opendocument":  # read as mixed content, not element by element
                 return {"pages": _read_opendocument(archive, reader)}
-            spaces = _WORD if kind == "word" else _DRAWING
+            if kind == "word":
+                _read_part(archive, "word/document.xml", _WORD, reader)
+                return {"pages": ["\n\n".join(reader.paragraphs + _word_notes(archive, names, reader))]}
             for part in parts:
-                _read_part(archive, part, spaces, reader)
+                _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
-                    _read_part(archive, notes[part], spaces, reader, notes=True)
+                    _read_part(archive, notes[part], _DRAWING, reader, notes=True)
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
     except _TooLong:
@@ -702,11 +716,12 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
 
 def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
     """An OpenDocument's pages (a text is one, a presentation's slides are its pages): its paragraphs and headings,
-    and a table's rows as a Word document's, a slide's speaker's notes after its text; footnotes, comments and tracked
-    changes' deleted text left out."""
+    and a table's rows as a Word document's, a slide's speaker's notes after its text, footnotes and endnotes at the
+    end as a Word document's; comments and tracked changes' deleted text left out."""
     pages = []
     left_out = 0
     first = 0  # where a slide's notes begin in its paragraphs
+    notes: list[str] = []  # the footnotes' and endnotes' texts, in the order of their marks
     with archive.open("content.xml") as xml:
         for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
             tag = element.tag
@@ -719,7 +734,7 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
             elif tag in _ODF_TABLE_PARTS:
                 reader.end(_ODF_TABLE_PARTS[tag], element)
             elif event == "end" and tag in _ODF_PARAGRAPHS:
-                reader.paragraph("".join(_opendocument_text(element)))
+                reader.paragraph("".join(_opendocument_text(element, notes)))
                 tail = element.tail
                 element.clear()  # what was read of it; its tail is its outer paragraph's (a text box's paragraph)
                 element.tail = tail
@@ -730,6 +745,8 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
             elif event == "end" and tag == _ODF_PAGE:
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
+    for number, note in enumerate(notes, 1):
+        reader.paragraph(f"[{number}] {note}" if note else "")
     return [*pages, "\n\n".join(reader.paragraphs)]
 
 
@@ -746,13 +763,18 @@ def _opendocument_date(cell: ElementTree.Element) -> str:
     return _moment(moment, "datetime" if "T" in value else "date")
 
 
-def _opendocument_text(element: ElementTree.Element):
+def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = None):
     """A paragraph's text: its own and its spans', a tab or a space element as a space, a line break as one; a
-    paragraph inside it (a text box's) read apart, notes and comments left out."""
+    paragraph inside it (a text box's) read apart, comments left out; a footnote or an endnote as its mark ("[1]"), its
+    text added to `notes` (left out without them)."""
     yield element.text or ""
     for child in element:
         if child.tag in _ODF_MARKS:
             yield _ODF_MARKS[child.tag]
+        elif child.tag == _ODF_NOTE and notes is not None:
+            paragraphs = ("".join(_opendocument_text(p)) for p in child.iter() if p.tag in _ODF_PARAGRAPHS)
+            notes.append(" ".join(" ".join(paragraph.split()) for paragraph in paragraphs if paragraph.strip()))
+            yield f"[{len(notes)}]"
         elif child.tag not in _ODF_LEFT_OUT and child.tag not in _ODF_PARAGRAPHS:
             yield from _opendocument_text(child)
         yield child.tail or ""
@@ -789,6 +811,31 @@ def _read_part(
                 reader.end(name, element)
     if notes and len(reader.paragraphs) > first:
         reader.paragraphs[first] = "Notes: " + reader.paragraphs[first]
+
+
+def _word_notes(archive: zipfile.ZipFile, names: set[str], reader: _OfficeText) -> list[str]:
+    """The footnotes and endnotes a Word document's text refers to, in the order of its marks: "[1] Signed in Porto"
+    (a note's paragraphs on one line; the separators Word keeps as notes are referred to by none)."""
+    wanted = set(reader.notes)
+    texts: dict[tuple[str, str], str] = {}
+    for kind, part in _WORD_NOTE_PARTS.items():
+        if part not in names or not any(note[0] == kind for note in wanted):
+            continue
+        with archive.open(part) as xml:
+            for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
+                space, _, name = element.tag[1:].partition("}")
+                if name != kind or space not in _WORD:
+                    continue
+                key = (kind, element.get(f"{{{space}}}id") or "")
+                if key in wanted:
+                    paragraphs = (
+                        "".join(t.text or "" for t in p.iter(f"{{{space}}}t")) for p in element.iter(f"{{{space}}}p")
+                    )
+                    texts[key] = " ".join(" ".join(paragraph.split()) for paragraph in paragraphs if paragraph.strip())
+                element.clear()
+    notes = [f"[{number}] {texts[note]}" for number, note in enumerate(reader.notes, 1) if texts.get(note)]
+    reader.spend(sum(map(len, notes)))
+    return notes
 
 
 def _notes(archive: zipfile.ZipFile, names: set[str], slide: str) -> str | None:

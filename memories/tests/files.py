@@ -76,12 +76,44 @@ def word_lease() -> bytes:
     signed._p.append(parse_xml(f"<w:r {nsdecls('w')}><w:instrText> DATE </w:instrText></w:r>"))
     signed.add_run("1 May 2026")
     signed._p.append(parse_xml(box))
-    return written(document.save)
+    rent._p.append(parse_xml(f'<w:r {nsdecls("w")}><w:footnoteReference w:id="1"/></w:r>'))
+    signed._p.append(parse_xml(f'<w:r {nsdecls("w")}><w:endnoteReference w:id="1"/></w:r>'))
+    return _with_notes(written(document.save))
+
+
+def _with_notes(word: bytes) -> bytes:
+    """A Word document with the footnote and the endnote its text refers to, as Word writes them: each kind's part, its
+    separators (notes -1 and 0, which no text refers to), its relationship and its content type."""
+    main = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    package = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+    relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    notes = {"footnote": "Paid on the first day of each month.", "endnote": "Signed in Porto."}
+    with zipfile.ZipFile(io.BytesIO(word)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    for kind, text in notes.items():
+        separators = "".join(
+            f'<w:{kind} w:type="{role}" w:id="{number}"><w:p><w:r><w:{role}/></w:r></w:p></w:{kind}>'
+            for number, role in [(-1, "separator"), (0, "continuationSeparator")]
+        )
+        note = f'<w:{kind} w:id="1"><w:p><w:r><w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r>'
+        note += f"</w:p></w:{kind}>"
+        files[f"word/{kind}s.xml"] = f'<w:{kind}s xmlns:w="{main}">{separators}{note}</w:{kind}s>'.encode()
+        files["[Content_Types].xml"] = files["[Content_Types].xml"].replace(
+            b"</Types>",
+            f'<Override PartName="/word/{kind}s.xml" ContentType="{package}.{kind}s+xml"/></Types>'.encode(),
+        )
+        files["word/_rels/document.xml.rels"] = files["word/_rels/document.xml.rels"].replace(
+            b"</Relationships>",
+            f'<Relationship Id="{kind}s" Type="{relationships}/{kind}s" Target="{kind}s.xml"/>'.encode()
+            + b"</Relationships>",
+        )
+    return zip_of(files)
 
 
 WORD_LEASE_TEXT = (
-    "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar\n\n"
-    "Deposit | 1,900 euros\n\nNotice\n\nTenant: Alice\n\nPets allowed\n\nSigned on 1 May 2026"
+    "Lease of the flat\n\nThe rent is 950 euros a month.[1]\n\nKeys: three\none for the cellar\n\n"
+    "Deposit | 1,900 euros\n\nNotice\n\nTenant: Alice\n\nPets allowed\n\nSigned on 1 May 2026[2]\n\n"
+    "[1] Paid on the first day of each month.\n\n[2] Signed in Porto."
 )
 
 
@@ -117,7 +149,7 @@ PRESENTATION_TRIP_TEXT = (
 
 def opendocument_lease() -> bytes:
     """An OpenDocument text (.odt, LibreOffice's) as odfpy writes one: a heading, a paragraph with a span, a tab, a
-    line break, three spaces and a footnote (left out), a table, a list."""
+    line break, three spaces and a footnote, a table, a list."""
     document = odf.opendocument.OpenDocumentText()
     document.text.addElement(odf.text.H(outlinelevel=1, text="Lease of the flat"))
     rent = odf.text.P(text="The rent is ")
@@ -153,8 +185,8 @@ def opendocument_lease() -> bytes:
 
 
 OPENDOCUMENT_LEASE_TEXT = (
-    "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar\n\n"
-    "Deposit | 1,900 euros\n\nPets allowed"
+    "Lease of the flat\n\nThe rent is 950 euros a month.\n\nKeys: three\none for the cellar[1]\n\n"
+    "Deposit | 1,900 euros\n\nPets allowed\n\n[1] Signed in Porto"
 )
 
 

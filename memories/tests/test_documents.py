@@ -303,7 +303,7 @@ def test_an_opendocument_text_or_presentation_is_read_as_a_word_document_or_pres
         file_part(opendocument_trip(), "trip.odp"),
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
-        OPENDOCUMENT_LEASE_TEXT,  # the footnote left out
+        OPENDOCUMENT_LEASE_TEXT,  # its footnote's mark, and the note at the end
         "Kayak trip\n\nDown the Douro in May\n\nBudget\n\nBoat: 300 euros\n\nNotes: Ask about the deposit",
     ]
 
