@@ -165,11 +165,8 @@ class _PageText(HTMLParser):
 
 
 def _page(content: bytes, most_characters: int) -> dict:
-    reader = _PageText()
     try:
-        reader.feed(content.decode("utf-8-sig"))  # UTF-8: made so by the server before
-        reader.close()
-        text = reader.text()
+        text = _page_text(content.decode("utf-8-sig"))  # UTF-8: made so by the server before
     except Exception as exc:  # none known (the fuzzing of tests/test_documents.py finds none): a 400, not a 500
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
@@ -191,16 +188,25 @@ def _email(content: bytes, most_characters: int) -> dict:
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/html":
-            page = _PageText()
-            page.feed(text)
-            page.close()
-            text = page.text()
+            text = _page_text(text)
         names = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
         paragraphs = ["\n".join(lines), text.strip(), f"Attachments: {', '.join(names)}" if names else ""]
         text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+
+
+def _page_text(html: str) -> str:
+    reader = _PageText()
+    reader.feed(html)
+    reader.close()
+    return reader.text()
+
+
+def _one_line(texts) -> str:
+    """Texts (a cell's or a note's paragraphs) on one line, any white space in or between them one space."""
+    return " ".join(" ".join(texts).split())
 
 
 def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int) -> dict:
@@ -691,8 +697,8 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
                     row, column = {}, 0
             elif tag in _ODF_CELLS:
                 repeated = max(1, int(element.get(f"{_ODF_TABLE}number-columns-repeated") or 1))
-                lines = (" ".join("".join(_opendocument_text(p)).split()) for p in element if p.tag in _ODF_PARAGRAPHS)
-                text = _opendocument_date(element) or " ".join(line for line in lines if line)
+                lines = ("".join(_opendocument_text(p)) for p in element if p.tag in _ODF_PARAGRAPHS)
+                text = _opendocument_date(element) or _one_line(lines)
                 if text:
                     reader.spend(len(text) * repeated)  # before the cells are made: a cell repeated 10⁹ times
                     row.update(dict.fromkeys(range(column, column + repeated), text))
@@ -773,7 +779,7 @@ def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = N
             yield _ODF_MARKS[child.tag]
         elif child.tag == _ODF_NOTE and notes is not None:
             paragraphs = ("".join(_opendocument_text(p)) for p in child.iter() if p.tag in _ODF_PARAGRAPHS)
-            notes.append(" ".join(" ".join(paragraph.split()) for paragraph in paragraphs if paragraph.strip()))
+            notes.append(_one_line(paragraphs))
             yield f"[{len(notes)}]"
         elif child.tag not in _ODF_LEFT_OUT and child.tag not in _ODF_PARAGRAPHS:
             yield from _opendocument_text(child)
@@ -831,7 +837,7 @@ def _word_notes(archive: zipfile.ZipFile, names: set[str], reader: _OfficeText) 
                     paragraphs = (
                         "".join(t.text or "" for t in p.iter(f"{{{space}}}t")) for p in element.iter(f"{{{space}}}p")
                     )
-                    texts[key] = " ".join(" ".join(paragraph.split()) for paragraph in paragraphs if paragraph.strip())
+                    texts[key] = _one_line(paragraphs)
                 element.clear()
     notes = [f"[{number}] {texts[note]}" for number, note in enumerate(reader.notes, 1) if texts.get(note)]
     reader.spend(sum(map(len, notes)))

@@ -735,7 +735,7 @@ def test_the_document_reading_bench_reads_each_document_both_ways():
         "--repeat",
         "1",
     ]
-    small += ["--photo-side", "2400"]
+    small += ["--photo-side", "2100"]
     done = subprocess.run(  # noqa: S603  (this interpreter, the repository's script)
         [sys.executable, str(bench), *small], capture_output=True, text=True, timeout=300
     )
@@ -752,6 +752,6 @@ def test_the_document_reading_bench_reads_each_document_both_ways():
         assert done.stdout.count(outcome) == count, (outcome, done.stdout)
     assert done.stdout.count("ratio (served / in process, best)") == 7
     # The photo made the same JPEG both ways (as long in base64), of fewer bytes than the photo.
-    photo = done.stdout.split("a photo of 2400 x 1800 pixels (")[1].splitlines()
+    photo = done.stdout.split("a photo of 2100 x 1575 pixels (")[1].splitlines()
     sent, inside, served = int(photo[0].split(" bytes")[0].replace(",", "")), photo[1].split()[-2], photo[2].split()[-2]
     assert inside == served and int(inside) * 3 // 4 < sent, photo
