@@ -165,9 +165,10 @@ def _describe(client: LLMClient, url: str, prompt: str, *, made: bool) -> str:
 
 def image_handed(url: str) -> str:
     """An image given as itself (a data URL) as the model is handed it: as it is when it is small (IMAGE_MOST_BYTES and
-    PICTURE_SIDE pixels a side), else as a JPEG of at most PICTURE_SIDE pixels a side, made in the reader's process
-    (memories/reading.py: an image of a few kilobytes can be gigapixels); as it is too when Pillow cannot read it there,
-    for the model to say what it makes of it. An http(s) URL as it is: the model's provider fetches it."""
+    PICTURE_SIDE pixels a side) and a PNG, JPEG, GIF or WebP, else as a JPEG of at most PICTURE_SIDE pixels a side, made
+    in the reader's process (memories/reading.py: an image of a few kilobytes can be gigapixels); as it is too when
+    Pillow cannot read it there, for the model to say what it makes of it. An http(s) URL as it is: the model's provider
+    fetches it."""
     header, comma, payload = url[5:].partition(",") if url[:5].lower() == "data:" else ("", "", "")
     if not comma or not header.lower().endswith(";base64"):
         return url
