@@ -326,6 +326,8 @@ _ODF_TABLE_PARTS = {f"{_ODF_TABLE}table-row": "tr", f"{_ODF_TABLE}table-cell": "
 _ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
 _ODF_NOTES = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}notes"
 _ODF_SHEET = f"{_ODF_TABLE}table"
+_ODF_STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
+_ODF_TABLE_PROPERTIES = f"{_ODF_STYLE}table-properties"  # a sheet's style's: table:display="false" hides the sheet
 _ODF_CELLS = frozenset({f"{_ODF_TABLE}table-cell", f"{_ODF_TABLE}covered-table-cell"})
 # What the reader reads as an Office document (named in a refusal).
 OFFICE_KINDS = (
@@ -710,12 +712,10 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
                     reader.spend(sum(map(len, row.values())) * (repeated - 1))
                     sheets[-1][1].extend([row] * repeated)
                 element.clear()
-            elif tag == "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}style":
-                shown = [
-                    child.get(f"{_ODF_TABLE}display") for child in element if child.tag.endswith("}table-properties")
-                ]
-                if shown and shown[0] == "false":
-                    hidden.add(element.get("{urn:oasis:names:tc:opendocument:xmlns:style:1.0}name") or "")
+            elif tag == f"{_ODF_STYLE}style":
+                display = [child.get(f"{_ODF_TABLE}display") for child in element if child.tag == _ODF_TABLE_PROPERTIES]
+                if display and display[0] == "false":
+                    hidden.add(element.get(f"{_ODF_STYLE}name") or "")
     sheets = [sheet for sheet in sheets if sheet[2]]
     return [_table([name] if len(sheets) > 1 and name else [], rows, reader) for name, rows, _ in sheets]
 
