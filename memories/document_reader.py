@@ -54,6 +54,8 @@ IMAGE_MOST_BYTES = 1024 * 1024
 HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # The images of one page looked at for its picture (a page of many small images is no scan).
 PICTURE_CANDIDATES = 10
+# An email attached to an email is read, and one attached to it, this many deep in all; a deeper one is named.
+EMAIL_DEPTH = 3
 
 
 def main() -> None:
@@ -77,7 +79,7 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
     if kind in ("csv", "tsv"):
         return _delimited(content, most_characters, "," if kind == "csv" else "\t")
     if kind == "email":
-        return _email(content, most_characters)
+        return _email(content, most_characters, most_pages)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -172,9 +174,11 @@ def _page(content: bytes, most_characters: int) -> dict:
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
 
-def _email(content: bytes, most_characters: int) -> dict:
+def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0) -> dict:
     """An email as a mail program saves it (.eml: RFC 822 with MIME parts): its sender, recipients, date and subject,
-    its text (the plain one, else the HTML one as a web page's), then its attachments' names (not their content)."""
+    its text (the plain one, else the HTML one as a web page's) and its attachments' names, then, each a page of its
+    own after a line naming it, the text of each attachment that is a document read here (_attachment); one longer
+    than what the add has left is said to be left out."""
     import email
     import email.policy
 
@@ -189,12 +193,76 @@ def _email(content: bytes, most_characters: int) -> dict:
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/html":
             text = _page_text(text)
-        names = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
-        paragraphs = ["\n".join(lines), text.strip(), f"Attachments: {', '.join(names)}" if names else ""]
-        text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+        attachments = [(part.get_filename(), part) for part in message.iter_attachments() if part.get_filename()]
+        paragraphs = [
+            "\n".join(lines),
+            text.strip(),
+            f"Attachments: {', '.join(name for name, _ in attachments)}" if attachments else "",
+        ]
+        pages = ["\n\n".join(paragraph for paragraph in paragraphs if paragraph)]
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+    left = most_characters - len(pages[0])  # each page after it takes its length and the blank line before it
+    if left < 0:
+        return {"error": "too_long"}
+    for name, part in attachments:
+        heading = f"Attachment {name}:\n\n"
+        try:
+            read = _attachment(part, name, left - len(heading) - 2, most_pages, depth) or {}
+        except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
+            continue
+        attached = "\n\n".join(page for page in read.get("pages", []) if page)
+        if read.get("error") == "too_long" or len(heading) + len(attached) + 2 > left:  # said to be left out
+            text = f"Attachment {name}: not read, longer than the {left} characters the add has left."
+        elif attached:
+            text = heading + attached
+        else:
+            continue  # not a document read here, or one without text (a scanned PDF): named only
+        if len(text) + 2 <= left:
+            pages.append(text)
+            left -= len(text) + 2
+    return {"pages": pages}
+
+
+def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int) -> dict | None:
+    """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's) or else
+    its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web page, a text): what _pdf,
+    _office, _delimited, _page or _email return; None for another (a picture, an archive), which is only named. A
+    PDF's scanned pages are left without text."""
+    kind = part.get_content_type()
+    extension = posixpath.splitext(name.lower())[1]
+    if kind == "message/rfc822" or extension == ".eml":
+        if depth + 1 >= EMAIL_DEPTH:
+            return None
+        attached = part.get_content()  # the email attached, or its bytes when it is sent as a file
+        return _email(_bytes(attached), most_characters, most_pages, depth + 1)
+    content = _bytes(part.get_content())
+    if content.startswith(b"%PDF"):
+        return _pdf(content, most_characters, most_pages, -1)
+    if content.startswith(b"PK\x03\x04"):
+        return _office(content, most_characters)
+    try:
+        content.decode("utf-8")  # a text part's content is decoded by its character set, another's must be UTF-8
+    except UnicodeDecodeError:
+        return None
+    if kind == "text/csv" or extension == ".csv":
+        return _delimited(content, most_characters, ",")
+    if kind == "text/tab-separated-values" or extension == ".tsv":
+        return _delimited(content, most_characters, "\t")
+    if kind == "text/html" or extension in (".html", ".htm"):
+        return _page(content, most_characters)
+    if kind in ("text/plain", "text/markdown") or extension in (".txt", ".md"):
+        text = content.decode("utf-8-sig").strip()
+        return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+    return None
+
+
+def _bytes(content) -> bytes:
+    """A MIME part's content as the email package gives it (a text part's as text, UTF-8; an email's as its message)
+    in bytes."""
+    if isinstance(content, str):
+        return content.encode()
+    return content if isinstance(content, bytes) else content.as_bytes()
 
 
 def _page_text(html: str) -> str:

@@ -43,6 +43,7 @@ from memories.tests.files import (
     word_lease,
     workbook_budget,
     workbook_of,
+    written,
     zip_of,
 )
 
@@ -387,7 +388,7 @@ def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client,
     ]
 
 
-def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachments_names(api_client, embedder):
+def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachments(api_client, embedder):
     # A mail program's saved message (.eml): a plain and an HTML text, a PDF attached; and one with an HTML text alone,
     # in ISO-8859-1, quoted-printable. As text, it was stored as its headers and its parts' encodings.
     letter = EmailMessage()
@@ -407,9 +408,52 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
         "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
         "Date: Sun, 01 Mar 2026 14:30:00 +0000\nSubject: The engine's notes\n\n"
-        "Dear Charles,\n\nThe notes on the engine are attached.\n\nAda\n\nAttachments: note-g.pdf",
+        "Dear Charles,\n\nThe notes on the engine are attached.\n\nAda\n\nAttachments: note-g.pdf\n\n"
+        "Attachment note-g.pdf:\n\nNote G",
         "From: charles@example.com\nSubject: Re: The engine's notes\n\nMerci, chère Ada.",
     ]
+
+
+def test_an_emails_attached_documents_are_read_after_it_each_under_its_name(api_client, embedder, settings):
+    # A flat's papers forwarded by email: its lease (Word), a CSV of payments, the landlord's email (with a text file
+    # of its own attached) and a photo. They were only named; the photo still is.
+    keys = EmailMessage()
+    keys["From"], keys["Subject"] = "landlord@example.com", "Keys"
+    keys.set_content("The spare key is with the neighbour at number 12.")
+    keys.add_attachment("Gate code: 4471", filename="codes.txt")
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "Fwd: the flat"
+    letter.set_content("Everything about the flat.")
+    word = "vnd.openxmlformats-officedocument.wordprocessingml.document"
+    letter.add_attachment(word_lease(), maintype="application", subtype=word, filename="lease.docx")
+    letter.add_attachment("Month,Paid\nMarch,950\n", subtype="csv", filename="payments.csv")
+    letter.add_attachment(keys, filename="keys.eml")
+    photo = written(lambda out: scan(90).save(out, "PNG"))
+    letter.add_attachment(photo, maintype="image", subtype="png", filename="door.png")
+    passages = stored(add(api_client, {"role": "user", "content": [file_part(letter.as_bytes(), "flat.eml")]}))
+    assert "\n\n".join(passages) == (
+        "From: ada@example.com\nSubject: Fwd: the flat\n\nEverything about the flat.\n\n"
+        "Attachments: lease.docx, payments.csv, keys.eml, door.png\n\n"
+        f"Attachment lease.docx:\n\n{WORD_LEASE_TEXT}\n\n"
+        "Attachment payments.csv:\n\nMonth | Paid\nMarch | 950\n\n"
+        "Attachment keys.eml:\n\nFrom: landlord@example.com\nSubject: Keys\n\n"
+        "The spare key is with the neighbour at number 12.\n\nAttachments: codes.txt\n\n"
+        "Attachment codes.txt:\n\nGate code: 4471"
+    )
+    assert "Gate code: 4471" in search(api_client, "What is the gate code?")[0]
+
+    # An attachment longer than what the add has left is said to be left out; the email is stored.
+    settings.MAX_ADD_CHARS = 300
+    long = EmailMessage()
+    long["Subject"] = "Minutes"
+    long.set_content("The minutes are attached.")
+    long.add_attachment("The meeting began at noon. " * 20, filename="minutes.txt")
+    [passage] = stored(add(api_client, {"role": "user", "content": [file_part(long.as_bytes(), "minutes.eml")]}))
+    assert re.fullmatch(
+        r"Subject: Minutes\n\nThe minutes are attached\.\n\nAttachments: minutes\.txt\n\n"
+        r"Attachment minutes\.txt: not read, longer than the \d+ characters the add has left\.",
+        passage,
+    ), passage
 
 
 def test_a_workbook_in_offices_strict_form_with_cells_not_naming_their_place_is_read(api_client, embedder):
