@@ -1,8 +1,9 @@
 """What reading a document an add carries costs (memories/documents.py: Mem0's pdf_url and txt_url parts).
 
 Times, best and median of --repeat runs each, documents built here (memories/tests/files.py), each read as the server
-reads it (in a process of its own, memories/document_reader.py, which costs a process start a document) and by the
-same reader in this process, which is what the process start adds to:
+reads one it has not read before (in a process of its own, memories/document_reader.py, which costs a process start a
+document; one sent again is kept: bench/resent_documents.py) and by the same reader in this process, which is what the
+process start adds to:
 
   - a one-page PDF, and one of --pages pages of text (about 160 characters a page);
   - --busy-pages "busy" pages of 16 KB, each holding --operations text operations that show nothing: in this process
@@ -112,8 +113,8 @@ def main() -> None:
     def as_served(kind: str, content: bytes):
         if kind == "image":
             return lambda: vision.image_handed(f"data:image/jpeg;base64,{base64.b64encode(content).decode()}")[23:]
-        document = {"type": "txt_url", "url": base64.b64encode(content).decode()}
-        return lambda: documents.document_text(document, 10**8)[0]
+        way = documents.reading_way(content, "")  # as a document in base64 alone, not read before (not kept)
+        return lambda: documents.content_read(content, way, "The document", 10**8)[0]
 
     line = "Line {} of the minutes: the meeting in Lisbon moved to Thursday, the budget to the next quarter. " * 2
     program = '<span class="k">def</span> <span class="n">f{}</span>(): <span class="k">pass</span>\n'

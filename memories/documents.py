@@ -16,20 +16,24 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.utils import timezone
 
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
 from memories.document_reader import PASSAGE_CHARS
 from memories.fetching import fetchable, fetched, http_host, shown
+from memories.models import DocumentText
 from memories.vision import pages_read, vision_client
 
 if TYPE_CHECKING:
@@ -55,6 +59,9 @@ OFFICE_TYPES = (
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+# How long a document's text is kept for the document sent again (DocumentText), and the reader's code it was read by.
+DOCUMENT_TEXTS_KEPT_DAYS = 7
+_READER_CODE = hashlib.sha256(reading.READER.read_bytes()).hexdigest()
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
@@ -223,7 +230,8 @@ def documents_read(messages: Sequence[Message], account, *, images: int) -> list
 def document_text(document: dict, budget: int, *, pictures: int | None = None, account=None) -> tuple[str, int]:
     """A document's text (at most `budget` characters, else a 400 saying so), and how many of its pages the model
     read: a PDF's pages that are pictures (scanned), at most `pictures` of them (else a 400 saying so; None: vision
-    is off, such pages are left without text)."""
+    is off, such pages are left without text). A document the account's adds read before is not read again: its text
+    is kept (DocumentText), and the model reads none of its pages."""
     kind, url = document["type"], document["url"]
     if fetchable(url):
         answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
@@ -239,16 +247,33 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
     refusal = _kind_refusal(kind, content)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
+    way = reading_way(content, media_type)
+    key = _kept_key(account, way, content, vision=pictures is not None) if way else ""
+    kept = DocumentText.objects.filter(key=key).values_list("text", flat=True).first() if key else None
+    if kept is not None:
+        if len(kept) > budget:
+            raise InvalidInput(_too_long(named))
+        return kept, 0  # read before: no model call
+    text, pictured = content_read(content, way, named, budget, pictures, account)
+    if key:
+        DocumentText.objects.update_or_create(
+            key=key, defaults={"account": account, "text": text, "created_at": timezone.now()}
+        )
+    return text, pictured
+
+
+def content_read(
+    content: bytes, way: str, named: str, budget: int, pictures: int | None = None, account=None
+) -> tuple[str, int]:
+    """A document's text read `way` (reading_way), and how many of its pages the model read, as document_text says;
+    `named`: the document as a refusal names it."""
     pictured = 0
-    if _is_pdf(content):
+    if way == "pdf":
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
-        pages, pictured = _pages_read(read["pages"], read.get("pictures", {}), account), len(read.get("pictures", {}))
-    elif _is_office(content):
-        pages = _read_apart("office", content, named, budget)["pages"]
-    elif _is_page(content, media_type):
-        pages = _read_apart("html", content, named, budget)["pages"]
-    elif media_type in NAMED_TYPES:
-        pages = _read_apart(NAMED_TYPES[media_type][1], content, named, budget)["pages"]
+        pictures_read = read.get("pictures", {})
+        pages, pictured = _pages_read(read["pages"], pictures_read, account), len(pictures_read)
+    elif way:
+        pages = _read_apart(way, content, named, budget)["pages"]
     else:
         pages = [content.decode("utf-8-sig")]
     # What PostgreSQL cannot hold out (a NUL, half a surrogate pair from a PDF's broken font map), as a reader skips it.
@@ -259,11 +284,38 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         scanned = (
             " (a scanned PDF's pages are pictures of text: with vision on, enable_vision or LLM_VISION, its LLM reads "
             "them)"
-            if _is_pdf(content) and pictures is None
+            if way == "pdf" and pictures is None
             else ""
         )
         raise InvalidInput(f"{named} holds no text{scanned}.")
     return text, pictured
+
+
+def reading_way(content: bytes, media_type: str) -> str:
+    """How a document's content is read: as a "pdf", an "office" file, a web page ("html"), a table or an email (the
+    reader's kinds, NAMED_TYPES), or "" as text."""
+    if _is_pdf(content):
+        return "pdf"
+    if _is_office(content):
+        return "office"
+    if _is_page(content, media_type):
+        return "html"
+    return NAMED_TYPES[media_type][1] if media_type in NAMED_TYPES else ""
+
+
+def _kept_key(account, way: str, content: bytes, *, vision: bool) -> str:
+    """The key of a document's kept text (DocumentText): the account's, by how it is read (a PDF's scanned pages by
+    which vision model, if any) and by the reader's code (a text read by an older reader is read again)."""
+    client = vision_client() if vision and way == "pdf" else None
+    model = (client.endpoint.base_url, client.model, client.vision_details) if client else ()
+    where = "\0".join((str(account.pk if account else ""), way, *model, _READER_CODE))
+    return hashlib.sha256(where.encode() + b"\0" + content).hexdigest()
+
+
+def documents_prune() -> int:
+    """Drop the document texts read more than DOCUMENT_TEXTS_KEPT_DAYS ago; how many were dropped."""
+    read_before = timezone.now() - timedelta(days=DOCUMENT_TEXTS_KEPT_DAYS)
+    return DocumentText.objects.filter(created_at__lt=read_before).delete()[0]
 
 
 def _pages_read(pages: list[str], pictures: dict[str, str], account) -> list[str]:

@@ -281,3 +281,21 @@ class ImageDescription(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class DocumentText(models.Model):
+    """A document's text as an add read it (memories/documents.py), kept so that a document sent again (a framework
+    re-sends its whole context each turn) is not read again: no process started, a scanned PDF's pages not made
+    pictures again (about 0.1 s of CPU each). Per account; dropped DOCUMENT_TEXTS_KEPT_DAYS after it was read."""
+
+    # SHA-256 of the account, how the document was read (as a PDF with the vision model's pages, an Office file …), the
+    # reader's own code, and the document's content.
+    key = models.CharField(max_length=64, primary_key=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,10 +1,12 @@
-"""Upkeep of the memories app: image descriptions kept for images sent again are dropped after a while."""
+"""Upkeep of the memories app: image descriptions and document texts kept for images and documents sent again are
+dropped after a while."""
 
 from __future__ import annotations
 
 from procrastinate.contrib.django import app
 
 from mem0server.queueing import UPKEEP_PRIORITY
+from memories.documents import documents_prune
 from memories.vision import descriptions_prune
 
 
@@ -13,3 +15,10 @@ from memories.vision import descriptions_prune
 def prune_image_descriptions(timestamp: int) -> None:
     """Hourly: descriptions made more than IMAGE_DESCRIPTIONS_KEPT_DAYS ago."""
     descriptions_prune()
+
+
+@app.periodic(cron="31 * * * *", periodic_id="prune_document_texts", priority=UPKEEP_PRIORITY)
+@app.task(name="memories.prune_document_texts")
+def prune_document_texts(timestamp: int) -> None:
+    """Hourly: document texts read more than DOCUMENT_TEXTS_KEPT_DAYS ago."""
+    documents_prune()

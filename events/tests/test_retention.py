@@ -57,6 +57,7 @@ def test_the_prune_runs_every_hour_on_the_workers():
         ("events.prune_events", "41 * * * *"),
         ("profiles.prune_profile_jobs", "53 * * * *"),
         ("memories.prune_image_descriptions", "29 * * * *"),
+        ("memories.prune_document_texts", "31 * * * *"),
     }
     assert hourly <= crons
 

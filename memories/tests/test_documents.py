@@ -9,10 +9,12 @@ import logging
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
@@ -20,8 +22,9 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from memories.document_reader import _page
-from memories.documents import DOCUMENT_PASSAGE_CHARS
-from memories.models import Memory
+from memories.documents import DOCUMENT_PASSAGE_CHARS, DOCUMENT_TEXTS_KEPT_DAYS
+from memories.models import DocumentText, Memory
+from memories.tasks import prune_document_texts
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
@@ -668,6 +671,40 @@ def test_a_pdfs_scanned_pages_past_the_images_an_add_takes_or_with_vision_off_ar
         "holds no text (a scanned PDF's pages are pictures of text: with vision on, enable_vision or LLM_VISION, its "
         in (refused.json()["detail"])
     )
+
+
+def test_a_document_sent_again_is_not_read_again_and_its_scanned_pages_cost_no_llm_call(
+    api_client, member_client, vision, settings, monkeypatch, tmp_path
+):
+    # A framework re-sends its context, files included, with each turn. Each was read again: a process started, a
+    # scanned page made a picture again (0.1 s of CPU each), its pages counted against the add's images.
+    settings.MAX_IMAGES_PER_ADD = 2
+    vision.describe = lambda url: f"Page of shade {scan_shade(url)}" if url.startswith("data:") else "A kayak"
+    scans = document("pdf_url", b64(pdf_with(scan(40), scan(120))))
+    lease = document("txt_url", b64(word_lease()))
+    assert stored(add(api_client, {"role": "user", "content": [scans, lease]})) == [
+        "Page of shade 40\n\nPage of shade 120",
+        WORD_LEASE_TEXT,
+    ]
+    # From now on the reader crashes on whatever it is given: what was read is not read again.
+    crash = tmp_path / "reader.py"
+    crash.write_text("import os, signal, sys\nsys.stdin.buffer.read()\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr("memories.reading.READER", crash)
+    photo = {"type": "image_url", "image_url": {"url": "https://example.com/photos/kayak.jpg"}}
+    # With a photo: the scans' pages were "2 scanned pages (pictures of text); at most 1 are read in this add".
+    again = add(api_client, {"role": "user", "content": [photo, scans, lease]}, user_id="bob")
+    assert stored(again) == ["A kayak", "Page of shade 40\n\nPage of shade 120", WORD_LEASE_TEXT]
+    assert len(vision.chat_calls("describe")) == 3  # the two pages once, the photo
+    # A document changed, or another account's add of the same one, is read.
+    changed = document("txt_url", b64(word_lease() + b"\0"))
+    for client, part in ((api_client, changed), (member_client, lease)):
+        refused = add(client, {"role": "user", "content": [part]})
+        assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
+    # Kept DOCUMENT_TEXTS_KEPT_DAYS: the hourly prune drops older ones, and such a document is read again.
+    DocumentText.objects.update(created_at=timezone.now() - timedelta(days=DOCUMENT_TEXTS_KEPT_DAYS, minutes=1))
+    prune_document_texts(timestamp=0)
+    refused = add(api_client, {"role": "user", "content": [lease]})
+    assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
 
 
 def test_a_pdf_or_a_web_page_that_takes_long_to_read_is_stopped_and_refused(api_client, embedder, monkeypatch):
