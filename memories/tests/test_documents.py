@@ -758,6 +758,22 @@ def test_a_reader_that_crashes_on_what_it_reads_is_a_400_or_the_image_as_sent_no
     )
 
 
+def test_macro_enabled_office_files_in_an_llms_context_are_read_by_their_type_or_name(api_client, embedder):
+    # Word, PowerPoint and Excel files that may hold macros (.docm, .pptm, .xlsm) are the same XML as their plain
+    # forms (the macros are never run, nor read); they were left out as files of no known kind.
+    sheet = "application/vnd.ms-excel.sheet.macroEnabled.12"
+    parts = [
+        file_part(workbook_of([["Item", "Amount"], ["Rent", 1900]]), "budget.xlsm", sheet),
+        file_part(word_lease(), "lease.docm"),
+        file_part(presentation_trip(), "trip.pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "Item | Amount\nRent | 1900",
+        WORD_LEASE_TEXT,
+        PRESENTATION_TRIP_TEXT,
+    ]
+
+
 def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_out_otherwise(
     api_client, embedder, document_host, settings, caplog
 ):
