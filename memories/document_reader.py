@@ -405,16 +405,26 @@ OFFICE_KINDS = (
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 # Day 0 of Excel's dates (its 1900 date system counts 1900 as a leap year: from March 1900 on, its days are these).
 _EXCEL_EPOCH = datetime.datetime(1899, 12, 30, tzinfo=datetime.UTC)  # a sheet's times are its own
-# Excel's built-in number formats that show a date or a time, by their id (the rest show numbers; 9 and 10 percent).
+# Excel's built-in number formats that show a date, a time or a percentage by their id; and those that show a number
+# with decimals or thousands separators, by their pattern (5 to 8 and 37 to 44 add a currency's sign or spaces of the
+# machine's language, left out). General (0), a fraction (12, 13), a number in scientific notation (11, 48): as stored.
 _BUILT_IN_FORMATS = (
     dict.fromkeys(("14", "15", "16", "17", *map(str, range(27, 37)), *map(str, range(50, 59))), "date")
     | dict.fromkeys(("18", "19", "20", "21", "45", "46", "47"), "time")
     | {"22": "datetime", "9": "percent", "10": "percent"}
+    | {"1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "5": "#,##0", "6": "#,##0", "7": "#,##0.00"}
+    | {"8": "#,##0.00", "37": "#,##0", "38": "#,##0", "39": "#,##0.00", "40": "#,##0.00", "41": "#,##0"}
+    | {"42": "#,##0", "43": "#,##0.00", "44": "#,##0.00"}
 )
-# A number format's parts that are not its pattern: quoted texts, escaped characters, an underscore's or a star's.
 # The space of an empty cell's place between two separators.
 _EMPTY_PLACE = re.compile(r"(?<=\|) (?= \|)")
+# A number format's parts that are not its pattern: quoted texts, escaped characters, an underscore's or a star's.
 _FORMAT_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
+# A number format's parts, one by one: a quoted text, an escaped character, a currency's sign ([$€-407]), another
+# bracket ([Red], [>100]), an underscore's or a star's space, a run of digit places (#,##0.00), another character.
+_FORMAT_PART = re.compile(r'"([^"]*)"|\\(.)|\[\$([^\]-]*)[^\]]*\]|\[[^\]]*\]|[_*].|([0#?][0#?,.]*)|(.)', re.DOTALL)
+# A number shown by its format up to this size; a larger one as stored (a format cannot make a cell 300 digits long).
+_FORMAT_MOST = 1e15
 _SLIDE = re.compile(r"ppt/slides/slide(\d+)\.xml")
 # What a run's elements other than its text (w:t) stand for.
 _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
@@ -664,8 +674,8 @@ def _inline_string(element: ElementTree.Element) -> str:
 
 
 def _cell_formats(archive: zipfile.ZipFile) -> list[str]:
-    """Each cell style's kind of number format, by its index (a cell's "s"): "date", "datetime", "time", "percent" or
-    "" (a number as stored)."""
+    """Each cell style's kind of number format, by its index (a cell's "s"): "date", "datetime", "time", "percent", the
+    pattern of one that shows digits ("#,##0.00 [$€-407]": _number_shown), or "" (a number as stored)."""
     styles = ElementTree.fromstring(archive.read("xl/styles.xml"))  # noqa: S314 (size-checked with the sheets)
     custom = {
         element.get("numFmtId"): _format_kind(element.get("formatCode") or "")
@@ -683,19 +693,53 @@ def _cell_formats(archive: zipfile.ZipFile) -> list[str]:
 
 def _format_kind(code: str) -> str:
     """What a custom number format shows a number as ("yyyy-mm-dd" a date, "h:mm" a time, "0.0%" a percentage), by its
-    letters outside quoted texts, escaped characters and brackets ([Red], [$€-407]; an elapsed time's [h] is a time)."""
-    code = _FORMAT_QUOTED.sub("", code.split(";", 1)[0]).lower()
-    if re.search(r"\[(h+|m+|s+)\]", code):
+    letters outside quoted texts, escaped characters and brackets ([Red], [$€-407]; an elapsed time's [h] is a time);
+    another that shows digits, its pattern (_number_shown)."""
+    pattern = _FORMAT_QUOTED.sub("", code.split(";", 1)[0]).lower()
+    if re.search(r"\[(h+|m+|s+)\]", pattern):
         return "time"
-    code = re.sub(r"\[[^\]]*\]", "", code)
-    date, time = bool(re.search("[dy]", code)), bool(re.search("[hs]", code))
-    if date or (not time and "m" in code and not re.search("[0#?]", code)):
+    pattern = re.sub(r"\[[^\]]*\]", "", pattern)
+    date, time = bool(re.search("[dy]", pattern)), bool(re.search("[hs]", pattern))
+    if date or (not time and "m" in pattern and not re.search("[0#?]", pattern)):
         return "datetime" if time else "date"
-    return "time" if time else "percent" if "%" in code else ""
+    return "time" if time else "percent" if "%" in pattern else code
+
+
+def _number_shown(number: float, code: str) -> str | None:
+    """A number as its format (its first part: "#,##0.00 [$€-407]", '0.0" kg"') shows it: its decimals, thousands
+    separators (in English, whatever the machine's language), a comma after its digits for each thousand it is divided
+    by, zeros before its digits to the format's zero places (02134), and the texts before and after its digits (a
+    currency's sign, a unit); a minus before all. None for a format that is not one run of digit places among texts
+    (General, a fraction, scientific notation, a phone number's)."""
+    before, after, digits = [], [], ""
+    for quoted, escaped, currency, run, other in _FORMAT_PART.findall(code.split(";", 1)[0]):
+        if run:
+            if digits:
+                return None
+            digits = run
+        elif other.isalpha() or other in ("%", "@"):
+            return None
+        else:
+            (after if digits else before).append(quoted or escaped or currency or other)
+    if not digits or abs(number) >= _FORMAT_MOST:
+        return None
+    scale = len(digits) - len(digits.rstrip(","))
+    whole, _, fraction = digits.rstrip(",").partition(".")
+    places, least = sum(map(fraction.count, "0#?")), fraction.count("0")
+    shown = f"{abs(number) / 1000**scale:{',' if ',' in whole else ''}.{places}f}"
+    if places > least:  # "#" and "?" places show digits that are not trailing zeros
+        shown = shown[: len(shown) - (places - least)] + shown[len(shown) - (places - least) :].rstrip("0")
+        shown = shown.rstrip(".")
+    if "," not in whole:  # a zero place before the point shows a zero where the number has no digit: 00000 a ZIP code
+        integer, point, rest = shown.partition(".")
+        shown = integer.zfill(whole.count("0")) + point + rest
+    minus = "-" if number < 0 and shown.strip("0.,") else ""
+    return f"{minus}{''.join(before)}{shown}{''.join(after)}"
 
 
 def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str], epoch: datetime.datetime) -> str:
-    """A cell's value as a spreadsheet shows it (enough of it: a number's digits, not its thousands separators)."""
+    """A cell's value as a spreadsheet shows it: a number as its format shows it in English (1,900.00 €, 2026-03-01,
+    62.5%), a date as ISO whatever its format."""
     kind = cell.get("t") or "n"
     if kind == "inlineStr":
         found = [child for child in cell if child.tag.endswith("}is")]
@@ -714,11 +758,16 @@ def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str]
         number = float(value)
         if shown == "percent":
             return f"{number * 100:.15g}%"
-        if shown:
+        if shown in _MOMENTS:
             return _moment(epoch + datetime.timedelta(days=number), shown)
+        if shown and (formatted := _number_shown(number, shown)) is not None:
+            return formatted
         return f"{number:.15g}"  # 0.1 + 0.2 is stored 0.30000000000000004 and shown 0.3
     except (ValueError, OverflowError):  # not a number, or a date past the year 9999
         return value
+
+
+_MOMENTS = frozenset({"date", "time", "datetime"})
 
 
 def _moment(moment: datetime.datetime, kind: str) -> str:

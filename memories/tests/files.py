@@ -250,7 +250,8 @@ def workbook_budget() -> bytes:
 
 
 WORKBOOK_BUDGET_PAGES = [
-    "Budget\nItem | Amount | Due | Share\nRent | 1900 | 2026-03-01 | 62.5%\nKayak | | 2026-05-15 | 12.5%\n| 0.3 | TRUE",
+    "Budget\nItem | Amount | Due | Share\nRent | 1,900.00 € | 2026-03-01 | 62.5%\nKayak | | 2026-05-15 | 12.5%\n"
+    "| 0.3 | TRUE",
     "Notes\nCall the landlord about the heating\n14:30",
 ]
 

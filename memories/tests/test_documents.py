@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as examples
@@ -329,6 +330,41 @@ def test_an_excel_workbook_or_an_opendocument_spreadsheet_is_read_as_its_sheets_
         "\n\n".join(OPENDOCUMENT_BUDGET_PAGES),
     ]
     assert "Rent | 1" in (found := search(api_client, "When is the rent due?")[0]) and "2026-03-01" in found
+
+
+def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, embedder):
+    # A number was its stored digits whatever its format: 1900 for "1,900.00 €", 2134 for the ZIP code "02134".
+    def write(file) -> None:
+        workbook = xlsxwriter.Workbook(file)
+        sheet = workbook.add_worksheet("Numbers")
+        for row, (value, pattern) in enumerate(
+            [
+                (1900, "#,##0.00\\ [$€-407]"),  # Excel's euros in German
+                (-1234.5, "[$$-409]#,##0.00;[Red]-[$$-409]#,##0.00"),
+                (12.5, '0.0" kg"'),
+                (2134, "00000"),
+                (1234567, '#,##0,"K"'),
+                (1.5, "0.##"),
+                (1 / 3, "0.00"),  # built-in 2
+                (0.1 + 0.2, "General"),
+                (0.75, "# ?/?"),  # a fraction: as stored
+            ]
+        ):
+            sheet.write_number(row, 0, value, workbook.add_format({"num_format": pattern}))
+        workbook.close()
+
+    [text] = stored(add(api_client, {"role": "user", "content": document("txt_url", b64(written(write)))}))
+    assert text.split("\n") == [
+        "1,900.00 €",
+        "-$1,234.50",
+        "12.5 kg",
+        "02134",
+        "1,235K",
+        "1.5",
+        "0.33",
+        "0.3",
+        "0.75",
+    ]
 
 
 def test_a_long_sheets_passages_each_begin_with_its_first_row(api_client, embedder):
