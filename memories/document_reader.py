@@ -410,7 +410,8 @@ _EXCEL_EPOCH = datetime.datetime(1899, 12, 30, tzinfo=datetime.UTC)  # a sheet's
 # machine's language, left out). General (0), a fraction (12, 13), a number in scientific notation (11, 48): as stored.
 _BUILT_IN_FORMATS = (
     dict.fromkeys(("14", "15", "16", "17", *map(str, range(27, 37)), *map(str, range(50, 59))), "date")
-    | dict.fromkeys(("18", "19", "20", "21", "45", "46", "47"), "time")
+    | dict.fromkeys(("18", "19", "20", "21", "45", "47"), "time")
+    | {"46": "elapsed h"}
     | {"22": "datetime", "9": "percent", "10": "percent"}
     | {"1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "5": "#,##0", "6": "#,##0", "7": "#,##0.00"}
     | {"8": "#,##0.00", "37": "#,##0", "38": "#,##0", "39": "#,##0.00", "40": "#,##0.00", "41": "#,##0"}
@@ -674,8 +675,9 @@ def _inline_string(element: ElementTree.Element) -> str:
 
 
 def _cell_formats(archive: zipfile.ZipFile) -> list[str]:
-    """Each cell style's kind of number format, by its index (a cell's "s"): "date", "datetime", "time", "percent", the
-    pattern of one that shows digits ("#,##0.00 [$€-407]": _number_shown), or "" (a number as stored)."""
+    """Each cell style's kind of number format, by its index (a cell's "s"): "date", "datetime", "time", "elapsed h" (or
+    m, s: _elapsed), "percent", the pattern of one that shows digits ("#,##0.00 [$€-407]": _number_shown), or "" (a
+    number as stored)."""
     styles = ElementTree.fromstring(archive.read("xl/styles.xml"))  # noqa: S314 (size-checked with the sheets)
     custom = {
         element.get("numFmtId"): _format_kind(element.get("formatCode") or "")
@@ -692,12 +694,12 @@ def _cell_formats(archive: zipfile.ZipFile) -> list[str]:
 
 
 def _format_kind(code: str) -> str:
-    """What a custom number format shows a number as ("yyyy-mm-dd" a date, "h:mm" a time, "0.0%" a percentage), by its
-    letters outside quoted texts, escaped characters and brackets ([Red], [$€-407]; an elapsed time's [h] is a time);
-    another that shows digits, its pattern (_number_shown)."""
+    """What a custom number format shows a number as ("yyyy-mm-dd" a date, "h:mm" a time, "0.0%" a percentage, "[h]:mm"
+    an elapsed time: "elapsed h", by its bracketed unit), by its letters outside quoted texts, escaped characters and
+    brackets ([Red], [$€-407]); another that shows digits, its pattern (_number_shown)."""
     pattern = _FORMAT_QUOTED.sub("", code.split(";", 1)[0]).lower()
-    if re.search(r"\[(h+|m+|s+)\]", pattern):
-        return "time"
+    if elapsed := re.search(r"\[(h+|m+|s+)\]", pattern):
+        return f"elapsed {elapsed[1][0]}"
     pattern = re.sub(r"\[[^\]]*\]", "", pattern)
     date, time = bool(re.search("[dy]", pattern)), bool(re.search("[hs]", pattern))
     if date or (not time and "m" in pattern and not re.search("[0#?]", pattern)):
@@ -760,6 +762,8 @@ def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str]
             return f"{number * 100:.15g}%"
         if shown in _MOMENTS:
             return _moment(epoch + datetime.timedelta(days=number), shown)
+        if shown.startswith("elapsed ") and abs(number) < _FORMAT_MOST:
+            return _elapsed(number, shown[-1])
         if shown and (formatted := _number_shown(number, shown)) is not None:
             return formatted
         return f"{number:.15g}"  # 0.1 + 0.2 is stored 0.30000000000000004 and shown 0.3
@@ -768,6 +772,20 @@ def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str]
 
 
 _MOMENTS = frozenset({"date", "time", "datetime"})
+
+
+def _elapsed(days: float, unit: str) -> str:
+    """A duration (in days, as a sheet holds it) as an elapsed time's format shows it, counted in its bracketed unit:
+    [h]:mm 26:30 (26 hours and a half), [m]:ss 90:15, [s] 5415."""
+    seconds = round(abs(days) * 86_400)
+    minus = "-" if days < 0 and seconds else ""
+    if unit == "s":
+        return f"{minus}{seconds}"
+    minutes, second = divmod(seconds, 60)
+    if unit == "m":
+        return f"{minus}{minutes}:{second:02d}"
+    hours, minute = divmod(minutes, 60)
+    return f"{minus}{hours}:{minute:02d}" + (f":{second:02d}" if second else "")
 
 
 def _moment(moment: datetime.datetime, kind: str) -> str:

@@ -333,7 +333,8 @@ def test_an_excel_workbook_or_an_opendocument_spreadsheet_is_read_as_its_sheets_
 
 
 def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, embedder):
-    # A number was its stored digits whatever its format: 1900 for "1,900.00 €", 2134 for the ZIP code "02134".
+    # A number was its stored digits whatever its format: 1900 for "1,900.00 €", 2134 for the ZIP code "02134"; an
+    # elapsed time of 26 hours and a half was the clock time 02:30.
     def write(file) -> None:
         workbook = xlsxwriter.Workbook(file)
         sheet = workbook.add_worksheet("Numbers")
@@ -348,6 +349,8 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
                 (1 / 3, "0.00"),  # built-in 2
                 (0.1 + 0.2, "General"),
                 (0.75, "# ?/?"),  # a fraction: as stored
+                (26.5 / 24, "[h]:mm"),  # an elapsed time: was 02:30, the clock time
+                (5415 / 86400, "[mm]:ss"),
             ]
         ):
             sheet.write_number(row, 0, value, workbook.add_format({"num_format": pattern}))
@@ -364,6 +367,8 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
         "0.33",
         "0.3",
         "0.75",
+        "26:30",
+        "90:15",
     ]
 
 
