@@ -93,6 +93,7 @@ NAMED_TYPES = {
     "message/rfc822": (".eml", "email"),
 }
 _HTML_STARTS = (b"<!doctype html", b"<html")
+_HEADER_START = re.compile(rb"[!-9;-~]+:")  # an email's first header field's name (printable ASCII but a colon)
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
 
@@ -118,12 +119,14 @@ def file_document(part: dict) -> dict | None:
         document["media_type"] = kind  # a web page's part, perhaps without its start
     elif named := _named_type(kind, name):
         document["media_type"] = named  # a table of values or an email, by its type or its name
-    return None if document_refusal(document["type"], url) else document | {"optional": True}
+    refusal = document_refusal(document["type"], url, document.get("media_type", ""))
+    return None if refusal else document | {"optional": True}
 
 
-def document_refusal(kind: str, url: str) -> str | None:
+def document_refusal(kind: str, url: str, media_type: str = "") -> str | None:
     """Why a document part's url cannot be read, or None: what decoding it tells (an inline document's encoding, and
-    whether it is a PDF, an Office document or text as its type says). A fetched document is checked when it arrives."""
+    whether it is a PDF, an Office document or text as its type says; `media_type`: its file's, else its data URL's).
+    A fetched document is checked when it arrives."""
     if fetchable(url):
         return None
     if url[:8].lower().startswith(("http://", "https://")):
@@ -134,7 +137,7 @@ def document_refusal(kind: str, url: str) -> str | None:
             "the document's content in base64 or as a data: URL instead."
         )
     try:
-        return _kind_refusal(kind, _inline(url))
+        return _kind_refusal(kind, _inline(url), media_type or _data_url_type(url))
     except ValueError as exc:
         return str(exc)
 
@@ -168,19 +171,25 @@ def _is_office(content: bytes) -> bool:
     return content[:4] == b"PK\x03\x04"
 
 
+def _is_email(content: bytes, media_type: str) -> bool:
+    """An email by its type (message/rfc822, or an .eml file's name), starting as one does: a header field's name."""
+    return media_type == "message/rfc822" and bool(_HEADER_START.match(content))
+
+
 def _is_page(content: bytes, media_type: str) -> bool:
     """A web page: by its media type, or how it starts (after a byte order mark and white space)."""
     return media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
 
 
-def _kind_refusal(kind: str, content: bytes) -> str | None:
+def _kind_refusal(kind: str, content: bytes, media_type: str = "") -> str | None:
     """A PDF is read as one whatever its part's type says (a client may call it a text document); a pdf_url part must
-    be one, and any other document text (UTF-8, or in the character set its page names) or an Office document."""
+    be one, and any other document text (UTF-8, or in the character set its page names), an Office document, or an
+    email (by its type: its parts name their character sets, and its text may be 8-bit in one)."""
     if _is_pdf(content):
         return None
     if kind == "pdf_url":
         return "is not a PDF: it does not start as one."
-    if _is_office(content) or _is_utf8(content):
+    if _is_office(content) or _is_utf8(content) or _is_email(content, media_type):
         return None
     try:
         recoded = _as_utf8(content, None) is not content  # a web page in the character set its <meta> names
@@ -245,10 +254,10 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         content, media_type, charset = _inline(url), document.get("media_type") or _data_url_type(url), None
         named = f"The document {document.get('name') or f'sent as {kind}'}"
     try:
-        content = _as_utf8(content, charset)
+        content = content if _is_email(content, media_type) else _as_utf8(content, charset)
     except ValueError as exc:
         raise InvalidInput(f"{named} {exc}") from None
-    refusal = _kind_refusal(kind, content)
+    refusal = _kind_refusal(kind, content, media_type)
     if refusal:
         raise InvalidInput(f"{named} {refusal}")
     way = reading_way(content, media_type)

@@ -458,6 +458,24 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     ]
 
 
+def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_it(api_client, embedder):
+    # As a mail program may save a message its server delivered so: its text's bytes as they are, in the character set
+    # its part names. It was refused as not UTF-8 (a file part left out, a document part a 400).
+    latin = (
+        "From: charles@example.com\nSubject: Re: notes\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\nMerci, chère Ada.\n"
+    ).encode("iso-8859-1")
+    parts = [file_part(latin, "reply.eml"), document("txt_url", f"data:message/rfc822;base64,{b64(latin)}")]
+    assert (
+        stored(add(api_client, {"role": "user", "content": parts}))
+        == ["From: charles@example.com\nSubject: Re: notes\n\nMerci, chère Ada."] * 2
+    )
+    # Bytes that are no email, in no character set, are refused as before, by their type too.
+    garbage = document("txt_url", "data:message/rfc822;base64," + b64(b"\xff\xfe binary"))
+    refused = add(api_client, {"role": "user", "content": garbage})
+    assert refused.status_code == 400 and "is neither UTF-8 text" in str(refused.json()), refused.json()
+
+
 def test_an_emails_attached_documents_are_read_after_it_each_under_its_name(api_client, embedder, settings):
     # A flat's papers forwarded by email: its lease (Word), a CSV of payments, the landlord's email (with a text file
     # of its own attached) and a photo. They were only named; the photo still is.
