@@ -239,7 +239,7 @@ def _attachment(part, name: str, most_characters: int, most_pages: int, depth: i
     content = _bytes(part.get_content())
     if content.startswith(b"%PDF"):
         return _pdf(content, most_characters, most_pages, -1)
-    if content.startswith(b"PK\x03\x04"):
+    if content.startswith((b"PK\x03\x04", COMPOUND_FILE)):
         return _office(content, most_characters)
     try:
         content.decode("utf-8")  # a text part's content is decoded by its character set, another's must be UTF-8
@@ -401,6 +401,13 @@ _ODF_CELLS = frozenset({f"{_ODF_TABLE}table-cell", f"{_ODF_TABLE}covered-table-c
 OFFICE_KINDS = (
     "Word document, PowerPoint presentation, Excel workbook or OpenDocument text, presentation or spreadsheet"
 )
+# How an older Office file starts: a compound file's signature (.xls, .doc, .ppt, and a .docx locked by a password).
+COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
+# Older Office files not read, by their main stream: what each is, and what to save it as instead.
+_OLDER_FILES = (
+    ("WordDocument", "Word 97-2003 document (.doc)", ".docx"),
+    ("PowerPoint Document", "PowerPoint 97-2003 presentation (.ppt)", ".pptx"),
+)
 # An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 # Day 0 of Excel's dates (its 1900 date system counts 1900 as a leap year: from March 1900 on, its days are these).
@@ -499,9 +506,11 @@ class _TooLong(Exception):
 
 def _office(content: bytes, most_characters: int) -> dict:
     """A Word document's text (its body, then its footnotes and endnotes; headers and footers left out), a PowerPoint
-    presentation's (its slides
-    in order, each a page, its speaker's notes after its text), an Excel workbook's (its visible sheets, each a page),
-    or an OpenDocument text's, presentation's or spreadsheet's."""
+    presentation's (its slides in order, each a page, its speaker's notes after its text), an Excel workbook's (its
+    visible sheets, each a page), or an OpenDocument text's, presentation's or spreadsheet's; an older Office file's
+    (_compound)."""
+    if content.startswith(COMPOUND_FILE):
+        return _compound(content, most_characters)
     reader = _OfficeText(most_characters)
     pages = []
     try:
@@ -549,6 +558,74 @@ def _office(content: bytes, most_characters: int) -> dict:
     return {"pages": pages}
 
 
+def _compound(content: bytes, most_characters: int) -> dict:
+    """An older Office file, a compound file of streams: an Excel 97-2003 workbook (.xls) read as a workbook is, by
+    xlrd; a Word or PowerPoint 97-2003 file (.doc, .ppt) is not read ({"error": "older", "what", "instead"}), and a
+    file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls encrypted in its stream) neither."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as compound:
+            streams = {"/".join(path) for path in compound.listdir()}
+    except Exception as exc:  # a damaged compound file (olefile's own errors, struct's)
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    if "EncryptedPackage" in streams:
+        return {"error": "locked"}
+    if streams & {"Workbook", "Book"}:
+        return _older_workbook(content, most_characters)
+    for stream, what, instead in _OLDER_FILES:
+        if stream in streams:
+            return {"error": "older", "what": what, "instead": instead}
+    return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
+
+
+def _older_workbook(content: bytes, most_characters: int) -> dict:
+    """An Excel 97-2003 workbook's (.xls) visible sheets as a workbook's (_read_workbook): its cells as their formats
+    show them, a sheet's name first when there are several."""
+    import xlrd
+
+    reader = _OfficeText(most_characters)
+    try:
+        book = xlrd.open_workbook(file_contents=content, formatting_info=True, logfile=io.StringIO())
+        epoch = _EXCEL_EPOCH if book.datemode == 0 else datetime.datetime(1904, 1, 1, tzinfo=datetime.UTC)
+        formats = [_format_kind(book.format_map[style.format_key].format_str) for style in book.xf_list]
+        sheets = [sheet for sheet in book.sheets() if sheet.visibility == 0]
+        pages = []
+        for sheet in sheets:
+            rows = []
+            for index in range(sheet.nrows):
+                row = {}
+                for column, cell in enumerate(sheet.row(index)):
+                    if text := _older_cell_text(cell, formats, epoch):
+                        row[column] = text
+                        reader.spend(len(text))
+                if row:
+                    rows.append(row)
+            pages.append(_table(([sheet.name] if len(sheets) > 1 and sheet.name else []), rows, reader))
+    except _TooLong:
+        return {"error": "too_long"}
+    except Exception as exc:  # a damaged workbook (xlrd's XLRDError, struct's), or one encrypted in its stream
+        if "encrypted" in str(exc).lower():
+            return {"error": "locked"}
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return {"pages": pages}
+
+
+def _older_cell_text(cell, formats: list[str], epoch: datetime.datetime) -> str:
+    """An .xls cell's value as Excel shows it, as _cell_text does an .xlsx cell's."""
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_TEXT:
+        return " ".join(cell.value.split())
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if cell.value else "FALSE"
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(cell.value, "")
+    if cell.ctype in (xlrd.XL_CELL_NUMBER, xlrd.XL_CELL_DATE):
+        return _number_text(cell.value, formats[cell.xf_index] if cell.xf_index < len(formats) else "", epoch)
+    return ""  # an empty cell, or a blank one (formatted, without a value)
+
+
 def _sheets(archive: zipfile.ZipFile, names: set[str]) -> tuple[list[tuple[str, str]], datetime.datetime]:
     """A workbook's visible sheets in its order, each its name and its part (hidden sheets, a workbook's lookup tables,
     left out as Excel leaves them out of sight; a chart sheet holds no cells), and the day its dates count from."""
@@ -577,10 +654,9 @@ def _read_workbook(
     epoch: datetime.datetime,
     reader: _OfficeText,
 ) -> list[str]:
-    """A workbook's sheets' rows, as a spreadsheet shows them: a row's cells apart ("Rent | 1900 | 2026-03-01"), an
-    empty cell between two others kept empty so that the columns stay in place, a shared text as itself, a number
-    in a date's or time's format as that date or time, a percentage's as one, other numbers as they are stored
-    (Excel's thousands separators and currencies left out); a formula as its value when the file was saved."""
+    """A workbook's sheets' rows, as a spreadsheet shows them: a row's cells apart ("Rent | 1,900.00 € | 2026-03-01"),
+    an empty cell between two others kept empty so that the columns stay in place, a shared text as itself, a number
+    as its format shows it (_number_text); a formula as its value when the file was saved."""
     strings = _shared_strings(archive) if "xl/sharedStrings.xml" in names else []
     formats = _cell_formats(archive) if "xl/styles.xml" in names else []
     pages = []
@@ -755,9 +831,16 @@ def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str]
     if kind != "n" or not value:
         return " ".join(value.split())  # a formula's text ("str"), an error ("#DIV/0!"), an ISO date ("d")
     style = cell.get("s") or "0"
-    shown = formats[int(style)] if style.isdigit() and int(style) < len(formats) else ""
     try:
         number = float(value)
+    except ValueError:
+        return value
+    return _number_text(number, formats[int(style)] if style.isdigit() and int(style) < len(formats) else "", epoch)
+
+
+def _number_text(number: float, shown: str, epoch: datetime.datetime) -> str:
+    """A number in a cell as its format's kind (_format_kind) shows it, counting days from `epoch` for a date."""
+    try:
         if shown == "percent":
             return f"{number * 100:.15g}%"
         if shown in _MOMENTS:
@@ -766,9 +849,9 @@ def _cell_text(cell: ElementTree.Element, strings: list[str], formats: list[str]
             return _elapsed(number, shown[-1])
         if shown and (formatted := _number_shown(number, shown)) is not None:
             return formatted
-        return f"{number:.15g}"  # 0.1 + 0.2 is stored 0.30000000000000004 and shown 0.3
-    except (ValueError, OverflowError):  # not a number, or a date past the year 9999
-        return value
+    except OverflowError:  # a date past the year 9999
+        pass
+    return f"{number:.15g}"  # 0.1 + 0.2 is stored 0.30000000000000004 and shown 0.3
 
 
 _MOMENTS = frozenset({"date", "time", "datetime"})

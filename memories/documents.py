@@ -31,7 +31,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
-from memories.document_reader import PASSAGE_CHARS
+from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.models import DocumentText
 from memories.vision import pages_read, vision_client
@@ -48,7 +48,7 @@ DOCUMENT_TYPES = ("txt_url", "mdx_url", "pdf_url")
 FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
-READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm")
+READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -60,6 +60,7 @@ OFFICE_TYPES = (
     "application/vnd.ms-word.document.macroEnabled.12",
     "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
     "application/vnd.ms-excel.sheet.macroEnabled.12",
+    "application/vnd.ms-excel",  # Excel 97-2003 (.xls)
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -167,8 +168,9 @@ def _is_pdf(content: bytes) -> bool:
 
 def _is_office(content: bytes) -> bool:
     """A ZIP archive, as a Word document, a PowerPoint presentation, an Excel workbook or an OpenDocument (.docx, .pptx,
-    .xlsx, .odt, .odp, .ods) is: the reader says when it is none."""
-    return content[:4] == b"PK\x03\x04"
+    .xlsx, .odt, .odp, .ods) is, or a compound file, as an older Office file (.xls, .doc, .ppt) or one locked by a
+    password is: the reader says when it is none, or one it does not read."""
+    return content.startswith((b"PK\x03\x04", COMPOUND_FILE))
 
 
 def _is_email(content: bytes, media_type: str) -> bool:
@@ -413,7 +415,9 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
     if "error" in read:
         raise InvalidInput(
             {
-                "locked": f"{named} is a PDF locked by a password.",
+                "locked": f"{named} is locked by a password: send it unlocked.",
+                "older": f"{named} is a {read.get('what')}, which this server does not read: save it as "
+                f"{read.get('instead')} or as a PDF.",
                 "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
                 "pictures": f"{named} has {read.get('pages')} scanned pages (pictures of text); at most {pictures} are "
                 "read in this add, one LLM call each (MAX_IMAGES_PER_ADD, less the add's images): send it in parts.",

@@ -21,8 +21,10 @@ import odf.table
 import odf.text
 import pptx
 import xlsxwriter
+import xlwt
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
+from msoffcrypto.format.ooxml import OOXMLFile
 from PIL import Image
 from pptx.util import Inches
 from pypdf import PdfWriter
@@ -254,6 +256,46 @@ WORKBOOK_BUDGET_PAGES = [
     "| 0.3 | TRUE",
     "Notes\nCall the landlord about the heating\n14:30",
 ]
+
+
+def older_workbook() -> bytes:
+    """An Excel 97-2003 workbook (.xls, BIFF8 in a compound file, as xlwt writes Excel's layout): the budget of
+    workbook_budget, and its notes and hidden sheets."""
+    workbook = xlwt.Workbook()
+    budget = workbook.add_sheet("Budget")
+    day, share = xlwt.easyxf(num_format_str="DD/MM/YYYY"), xlwt.easyxf(num_format_str="0.0%")
+    for column, title in enumerate(["Item", "Amount", "Due", "Share"]):
+        budget.write(0, column, title)
+    budget.write(1, 0, "Rent")
+    budget.write(1, 1, 1900, xlwt.easyxf(num_format_str="#,##0.00 [$€-407]"))
+    budget.write(1, 2, datetime.date(2026, 3, 1), day)
+    budget.write(1, 3, 0.625, share)
+    budget.write(2, 0, "Kayak")
+    budget.write(2, 2, datetime.date(2026, 5, 15), day)
+    budget.write(2, 3, 0.125, share)
+    budget.write(3, 1, 0.1 + 0.2)
+    budget.write(3, 2, True)
+    notes = workbook.add_sheet("Notes")
+    notes.write(2, 2, "Call the landlord about the heating")
+    notes.write(3, 2, datetime.time(14, 30), xlwt.easyxf(num_format_str="h:mm"))
+    workbook.add_sheet("Lookup").write(0, 0, "a hidden sheet")
+    workbook.get_sheet(2).visibility = 1
+    return written(workbook.save)
+
+
+def compound_of(stream: str) -> bytes:
+    """A compound file (an older Office file's container, as xlwt writes one) whose one stream is named `stream`:
+    which older Office file it is (.doc, .ppt) its streams' names say."""
+    data = bytearray(older_workbook())
+    at = data.index("Workbook".encode("utf-16-le"))  # its directory entry: a name of 64 bytes, then the name's length
+    name = stream.encode("utf-16-le") + b"\0\0"
+    data[at : at + 66] = name.ljust(64, b"\0") + len(name).to_bytes(2, "little")
+    return bytes(data)
+
+
+def locked(document: bytes) -> bytes:
+    """An Office file (.docx, .xlsx, .pptx) locked by a password as Office locks it: encrypted in a compound file."""
+    return written(lambda out: OOXMLFile(io.BytesIO(document)).encrypt("a password", out))
 
 
 def workbook_of(rows: list[list]) -> bytes:

@@ -35,6 +35,9 @@ from memories.tests.files import (
     WORD_LEASE_TEXT,
     WORKBOOK_BUDGET_PAGES,
     FileHost,
+    compound_of,
+    locked,
+    older_workbook,
     opendocument_budget,
     opendocument_lease,
     opendocument_trip,
@@ -372,6 +375,42 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
     ]
 
 
+def test_an_excel_97_2003_workbook_is_read_as_a_workbook_is(api_client, embedder):
+    # An .xls (BIFF8 in a compound file), as a document part and as a file part by its name and by its type. It was
+    # refused as neither text nor an Office file, and left out as a file part.
+    older = older_workbook()
+    parts = [
+        document("txt_url", b64(older)),
+        file_part(older, "budget.xls"),
+        file_part(older, "budget", "application/vnd.ms-excel"),
+    ]
+    pages = [
+        "Budget\nItem | Amount | Due | Share\nRent | 1,900.00 € | 2026-03-01 | 62.5%\nKayak | | 2026-05-15 | 12.5%\n"
+        "| 0.3 | TRUE",
+        "Notes\nCall the landlord about the heating\n14:30",
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == ["\n\n".join(pages)] * 3
+
+
+def test_older_word_or_powerpoint_files_and_office_files_locked_by_a_password_are_refused_saying_so(api_client):
+    # Each was "neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file", which is no help.
+    for content, said in [
+        (
+            compound_of("WordDocument"),
+            "is a Word 97-2003 document (.doc), which this server does not read: save it as .docx or as a PDF.",
+        ),
+        (
+            compound_of("PowerPoint Document"),
+            "is a PowerPoint 97-2003 presentation (.ppt), which this server does not read: save it as .pptx or as a "
+            "PDF.",
+        ),
+        (locked(word_lease()), "is locked by a password: send it unlocked."),
+    ]:
+        refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
+        assert refused.status_code == 400, refused.json()
+        assert refused.json()["detail"] == f"The document sent as txt_url {said}"
+
+
 def test_a_long_sheets_passages_each_begin_with_its_first_row(api_client, embedder):
     # 200 contacts: stored in passages of rows, each saying what its columns are, as an agent reading one needs.
     header = ["Name", "Phone", "City", "Birthday"]
@@ -676,7 +715,7 @@ def test_a_locked_pdf_and_one_with_too_many_pages_are_refused_saying_so(api_clie
     locked = io.BytesIO()
     writer.write(locked)
     refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(locked.getvalue()))})
-    assert refused.status_code == 400 and "is a PDF locked by a password." in refused.json()["detail"]
+    assert refused.status_code == 400 and "is locked by a password: send it unlocked." in refused.json()["detail"]
     monkeypatch.setattr("memories.documents.PDF_MAX_PAGES", 2)
     refused = add(api_client, {"role": "user", "content": document("pdf_url", b64(pdf_of("One", "Two", "Three")))})
     assert refused.status_code == 400 and "has 3 pages; at most 2 are read" in refused.json()["detail"]
