@@ -21,6 +21,13 @@ def events_visible(*, principal) -> QuerySet[Event]:
     return Event.objects.filter(account=principal.account)
 
 
+def events_failed_accounts() -> list[int | None]:
+    """The accounts (their ids; None: the admin key's adds) with failed adds not queued again, for an operator's
+    command (events/management/commands/queue_failed_adds.py): the one read across accounts."""
+    failed = Event.objects.filter(status=Event.Status.FAILED, queued_again_as__isnull=True)
+    return list(failed.order_by("account_id").values_list("account_id", flat=True).distinct())
+
+
 def parse_event_id(value: str) -> uuid.UUID:
     """NotFound for anything that is not a UUID (no event has such an id)."""
     try:
