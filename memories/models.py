@@ -266,12 +266,10 @@ class SessionMessage(models.Model):
         return f"{self.role}: {self.content[:60]}"
 
 
-class ImageDescription(models.Model):
-    """What the LLM said an image shows (memories/vision.py), kept so that an image sent again, to any process (a
-    framework re-sends its whole context each turn), is not described again and reads the same. Per account; dropped
-    IMAGE_DESCRIPTIONS_KEPT_DAYS after it was made."""
+class KeptText(models.Model):
+    """A text made of what an add carried, kept per account so that the same thing sent again (a framework re-sends
+    its whole context each turn), to any process, is not made again and reads the same."""
 
-    # SHA-256 of the account, the model that described the image (its address, name and detail) and the image's URL.
     key = models.CharField(max_length=64, primary_key=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -279,23 +277,21 @@ class ImageDescription(models.Model):
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    def __str__(self) -> str:
-        return self.text[:60]
-
-
-class DocumentText(models.Model):
-    """A document's text as an add read it (memories/documents.py), kept so that a document sent again (a framework
-    re-sends its whole context each turn) is not read again: no process started, a scanned PDF's pages not made
-    pictures again (about 0.1 s of CPU each). Per account; dropped DOCUMENT_TEXTS_KEPT_DAYS after it was read."""
-
-    # SHA-256 of the account, how the document was read (as a PDF with the vision model's pages, an Office file …), the
-    # reader's own code, and the document's content.
-    key = models.CharField(max_length=64, primary_key=True)
-    account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    text = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    class Meta:
+        abstract = True
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class ImageDescription(KeptText):
+    """What the LLM said an image shows (memories/vision.py), not asked again for the image sent again. Dropped
+    IMAGE_DESCRIPTIONS_KEPT_DAYS after it was made. Its key: SHA-256 of the account, the model that described the image
+    (its address, name and detail) and the image's URL."""
+
+
+class DocumentText(KeptText):
+    """A document's text as an add read it (memories/documents.py), not read again for the document sent again: no
+    process started, a scanned PDF's pages not made pictures again (about 0.1 s of CPU each). Dropped
+    DOCUMENT_TEXTS_KEPT_DAYS after it was read. Its key: SHA-256 of the account, how the document was read (as a PDF
+    with the vision model's pages, an Office file …), the reader's own code, and the document's content."""
