@@ -11,8 +11,8 @@ seconds and memory, where a thread of the server could not be stopped, and it ru
 busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
 the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office|csv|tsv|email|image CPU_SECONDS MOST_CHARACTERS MOST_PAGES \\
-        NICENESS PICTURES <file
+    python -I memories/document_reader.py pdf|html|office|csv|tsv|email|calendar|contacts|image CPU_SECONDS \\
+        MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
@@ -56,6 +56,23 @@ HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 PICTURE_CANDIDATES = 10
 # An email attached to an email is read, and one attached to it, this many deep in all; a deeper one is named.
 EMAIL_DEPTH = 3
+# The entries of an iCalendar file (.ics) and of a vCard file (.vcf) read: events and to-dos, contacts.
+_CARD_ENTRIES = {"calendar": frozenset({"VEVENT", "VTODO"}), "contacts": frozenset({"VCARD"})}
+_CARD_TIMES = frozenset({"DTSTART", "DTEND", "DUE"})
+# A contact's lines read, by their label; a type that says nothing of a phone or an address is not shown.
+_CONTACT_LABELS = {
+    "FN": "Name",
+    "N": "Name",
+    "ORG": "Organization",
+    "TITLE": "Title",
+    "TEL": "Phone",
+    "EMAIL": "Email",
+    "ADR": "Address",
+    "BDAY": "Birthday",
+    "URL": "Web",
+    "NOTE": "Note",
+}
+_CONTACT_PLAIN = frozenset({"", "pref", "voice", "internet", "x400"})
 
 
 def main() -> None:
@@ -80,6 +97,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _delimited(content, most_characters, "," if kind == "csv" else "\t")
     if kind == "email":
         return _email(content, most_characters, most_pages)
+    if kind in ("calendar", "contacts"):
+        return _cards(content, most_characters, kind)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -226,9 +245,9 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
 
 def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int) -> dict | None:
     """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's) or else
-    its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web page, a text): what _pdf,
-    _office, _delimited, _page or _email return; None for another (a picture, an archive), which is only named. A
-    PDF's scanned pages are left without text."""
+    its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web page, an invitation, contacts,
+    a text): what _pdf, _office, _delimited, _page, _cards or _email return; None for another (a picture, an archive),
+    which is only named. A PDF's scanned pages are left without text."""
     kind = part.get_content_type()
     extension = posixpath.splitext(name.lower())[1]
     if kind == "message/rfc822" or extension == ".eml":
@@ -251,6 +270,10 @@ def _attachment(part, name: str, most_characters: int, most_pages: int, depth: i
         return _delimited(content, most_characters, "\t")
     if kind == "text/html" or extension in (".html", ".htm"):
         return _page(content, most_characters)
+    if kind == "text/calendar" or extension == ".ics":
+        return _cards(content, most_characters, "calendar")
+    if kind in ("text/vcard", "text/x-vcard") or extension == ".vcf":
+        return _cards(content, most_characters, "contacts")
     if kind in ("text/plain", "text/markdown") or extension in (".txt", ".md"):
         text = content.decode("utf-8-sig").strip()
         return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
@@ -263,6 +286,156 @@ def _bytes(content) -> bytes:
     if isinstance(content, str):
         return content.encode()
     return content if isinstance(content, bytes) else content.as_bytes()
+
+
+def _cards(content: bytes, most_characters: int, kind: str) -> dict:
+    """An iCalendar file (.ics: an invitation, a calendar's export) or a vCard file (.vcf: contacts), UTF-8, as a
+    paragraph of labelled lines for each event or to-do (_event) or each contact (_contact); its other entries (time
+    zones, alarms) left out."""
+    entries = _entries(content.decode("utf-8-sig"), kind)  # UTF-8: made so by the server before
+    paragraphs = [_event(entry) if kind == "calendar" else _contact(entry) for entry in entries]
+    text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
+
+
+def _entries(text: str, kind: str) -> list[tuple[str, list[tuple[str, dict[str, str], str]]]]:
+    """The entries of an iCalendar or a vCard file that are read (events and to-dos, or contacts), each its kind and
+    its lines as (name, parameters, value), its long lines unfolded; the lines of an entry inside it (an event's alarm)
+    are the inner entry's."""
+    wanted = _CARD_ENTRIES[kind]
+    entries, stack = [], []
+    for line in re.sub(r"\r?\n[ \t]", "", text).splitlines():
+        name, parameters, value = _card_line(line)
+        if name == "BEGIN":
+            stack.append((value.upper(), []))
+        elif name == "END" and stack:
+            entry = stack.pop()
+            if entry[0] in wanted:
+                entries.append(entry)
+        elif stack and name:
+            stack[-1][1].append((name, parameters, value))
+    return entries
+
+
+def _card_line(line: str) -> tuple[str, dict[str, str], str]:
+    """An iCalendar or vCard line, "NAME;PARAM=value;…:value", as its name (upper case, without a group's "item1."),
+    its parameters and its value; a colon or a semicolon inside a quoted parameter is the parameter's."""
+    quoted, at = False, len(line)
+    for index, character in enumerate(line):
+        quoted = quoted != (character == '"')
+        if character == ":" and not quoted:
+            at = index
+            break
+    parts = re.findall(r'(?:"[^"]*"|[^;"])+', line[:at])
+    head = parts[0].rpartition(".")[2].strip().upper() if parts else ""
+    parameters = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        parameters[key.strip().upper()] = value.strip().strip('"')
+    return head, parameters, line[at + 1 :]
+
+
+def _card_text(value: str) -> str:
+    """A text value with its escapes undone (\\n a line break, \\, \\; \\\\), without empty lines (a paragraph of its
+    own would part it from its entry's)."""
+    value = re.sub(r"\\([nN,;\\])", lambda escape: {"n": "\n", "N": "\n"}.get(escape[1], escape[1]), value)
+    return "\n".join(line.strip() for line in value.splitlines() if line.strip())
+
+
+def _card_when(value: str, parameters: dict[str, str]) -> str:
+    """An iCalendar date or date and time as ISO: "20260305" 2026-03-05, "20260305T100000Z" 2026-03-05 10:00 UTC, one
+    with a time zone's name (TZID) with the name."""
+    found = re.fullmatch(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?", value.strip())
+    if not found:
+        return value.strip()
+    year, month, day, hour, minute, second, utc = found.groups()
+    try:
+        day_text = datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:  # a day of no calendar's (month 13): as written
+        return value.strip()
+    if hour is None:
+        return day_text
+    clock = f"{hour}:{minute}" + (f":{second}" if second != "00" else "")
+    zone = " UTC" if utc else f" ({parameters['TZID']})" if parameters.get("TZID") else ""
+    return f"{day_text} {clock}{zone}"
+
+
+def _card_span(start: tuple[dict[str, str], str], end: tuple[dict[str, str], str] | None) -> str:
+    """When an event is, from its start to its end: "2026-03-05 10:00 – 11:00 (Europe/Lisbon)" within a day, a day's
+    event (its end the next day, not its own) as its day, "2026-04-01 – 2026-04-03" over days."""
+    first = _card_when(start[1], start[0])
+    if end is None:
+        return first
+    last = _card_when(end[1], end[0])
+    if len(first) == len(last) == 10:  # whole days: the end is the day after the last
+        try:
+            last = (datetime.date.fromisoformat(last) - datetime.timedelta(days=1)).isoformat()
+        except ValueError:
+            return f"{first} – {last}"
+        return first if last <= first else f"{first} – {last}"
+    day, _, rest = first.partition(" ")
+    clock, zone = rest.partition(" ")[::2]
+    if last.startswith(f"{day} ") and last.endswith(zone):  # the same day and zone: the end's time alone
+        return f"{day} {clock} – {last[len(day) + 1 :]}"
+    return f"{first} – {last}"
+
+
+def _card_person(value: str, parameters: dict[str, str]) -> str:
+    """An organizer or attendee: "Ada Lovelace <ada@example.com>", by its common name and address."""
+    address = re.sub(r"^mailto:", "", value.strip(), flags=re.IGNORECASE)
+    name = parameters.get("CN", "")
+    return f"{name} <{address}>" if name and address else name or address
+
+
+def _event(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
+    """An event (or a to-do): its title, when, where, organizer, attendees, how it repeats, then its description."""
+    kind, lines = entry
+    values: dict[str, tuple[dict[str, str], str]] = {}
+    attendees = []
+    for name, parameters, value in lines:
+        if name == "ATTENDEE":
+            attendees.append(_card_person(value, parameters))
+        else:
+            values.setdefault(name, (parameters, value))
+    text = {name: _card_text(value) for name, (_, value) in values.items()}
+    start, end = values.get("DTSTART"), values.get("DTEND") or values.get("DUE")
+    out = [f"{'To do' if kind == 'VTODO' else 'Event'}: {text.get('SUMMARY', '')}".rstrip(": ")]
+    if start:
+        out.append(f"When: {_card_span(start, end if kind == 'VEVENT' else None)}")
+    if end and kind == "VTODO":
+        out.append(f"Due: {_card_when(end[1], end[0])}")
+    out.append(f"Where: {text['LOCATION']}" if text.get("LOCATION") else "")
+    if "ORGANIZER" in values:
+        out.append(f"Organizer: {_card_person(values['ORGANIZER'][1], values['ORGANIZER'][0])}")
+    out.append(f"Attendees: {', '.join(attendees)}" if attendees else "")
+    out.append(f"Repeats: {values['RRULE'][1].strip()}" if "RRULE" in values else "")
+    confirmed = text.get("STATUS", "CONFIRMED").upper() == "CONFIRMED"  # the usual: said only otherwise (cancelled)
+    out.append("" if confirmed else f"Status: {text['STATUS'].lower()}")
+    out.append(text.get("DESCRIPTION", ""))
+    return "\n".join(line for line in out if line)
+
+
+def _contact(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
+    """A contact: its name, organization and title, phones and emails (by their type: "Phone (cell)"), addresses,
+    birthday and note."""
+    out = []
+    for name, parameters, value in entry[1]:
+        label = _CONTACT_LABELS.get(name)
+        if not label:
+            continue
+        if name == "N" and any(line.startswith("Name:") for line in out):
+            continue  # the structured name when there is a formatted one (FN)
+        if name in ("N", "ADR", "ORG"):  # structured: its parts apart by semicolons
+            parts = [_card_text(part) for part in re.split(r"(?<!\\);", value)]
+            value = " ".join(reversed(parts[:2])) if name == "N" else ", ".join(part for part in parts if part)
+        else:
+            value = _card_when(value, {}) if name == "BDAY" else _card_text(value)
+            value = re.sub(r"^(tel|mailto):", "", value, flags=re.IGNORECASE)  # vCard 4's URIs
+        kinds = [kind.lower() for kind in parameters.get("TYPE", "").split(",") if kind.lower() not in _CONTACT_PLAIN]
+        if value.strip():
+            typed = f" ({', '.join(kinds)})" if kinds else ""
+            out.append(f"{label}{typed}: {value.strip()}")
+    return "\n".join(dict.fromkeys(out))
 
 
 def _page_text(html: str) -> str:

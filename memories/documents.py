@@ -49,6 +49,7 @@ FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
+READABLE_NAMES += (".ics", ".vcf")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -77,6 +78,8 @@ _READ_AS = {
     "csv": "CSV file",
     "tsv": "TSV file",
     "email": "email",
+    "calendar": "calendar (.ics)",
+    "contacts": "contacts file (.vcf)",
 }
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end. 1,000
 # characters, the reader's (memories/document_reader.py reads a sheet's rows in blocks of as many).
@@ -87,11 +90,14 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Documents known by their media type or their name's ending alone, each read as the reader's kind it names
 # (memories/document_reader.py): a table of values (a spreadsheet's export) as a sheet is, row by row, a long one's
 # passages each beginning with its first row; an email (a mail program's saved message) as its sender, recipients,
-# date, subject and text.
+# date, subject and text; an iCalendar file (an invitation) as its events, a vCard file as its contacts.
 NAMED_TYPES = {
     "text/csv": (".csv", "csv"),
     "text/tab-separated-values": (".tsv", "tsv"),
     "message/rfc822": (".eml", "email"),
+    "text/calendar": (".ics", "calendar"),
+    "text/vcard": (".vcf", "contacts"),
+    "text/x-vcard": (".vcf", "contacts"),
 }
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")  # an email's first header field's name (printable ASCII but a colon)

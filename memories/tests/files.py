@@ -453,3 +453,83 @@ class FileHost:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# An invitation as Google Calendar sends it (a time zone, an event with an alarm, folded lines, escapes), with an event
+# of a whole day repeating monthly and a to-do; and the text each is read as.
+INVITATION = """BEGIN:VCALENDAR
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+VERSION:2.0
+METHOD:REQUEST
+BEGIN:VTIMEZONE
+TZID:Europe/Lisbon
+BEGIN:STANDARD
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0000
+DTSTART:19701025T020000
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+DTSTART;TZID=Europe/Lisbon:20260305T100000
+DTEND;TZID=Europe/Lisbon:20260305T110000
+ORGANIZER;CN=Ada Lovelace:mailto:ada@example.com
+ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;CN="Babbage, Charles";X-NUM-GUESTS=0:mailto:charles@example.com
+ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=ACCEPTED:mailto:bob@example.com
+DESCRIPTION:Bring the lease and the deposit receipt.\\nThe office is on the
+  second floor\\, room 4.
+LOCATION:Rua Augusta 12\\, Lisbon
+STATUS:CONFIRMED
+SUMMARY:Flat viewing with the landlord
+BEGIN:VALARM
+ACTION:DISPLAY
+DESCRIPTION:This is an event reminder
+TRIGGER:-P0DT0H30M0S
+END:VALARM
+END:VEVENT
+BEGIN:VEVENT
+DTSTART;VALUE=DATE:20260401
+DTEND;VALUE=DATE:20260402
+RRULE:FREQ=MONTHLY;BYMONTHDAY=1
+SUMMARY:Pay the rent
+END:VEVENT
+BEGIN:VTODO
+DUE:20260310T170000Z
+SUMMARY:Send the signed lease
+STATUS:NEEDS-ACTION
+END:VTODO
+END:VCALENDAR
+""".replace("\n", "\r\n")
+INVITATION_TEXT = (
+    "Event: Flat viewing with the landlord\nWhen: 2026-03-05 10:00 – 11:00 (Europe/Lisbon)\n"
+    "Where: Rua Augusta 12, Lisbon\nOrganizer: Ada Lovelace <ada@example.com>\n"
+    "Attendees: Babbage, Charles <charles@example.com>, bob@example.com\n"
+    "Bring the lease and the deposit receipt.\nThe office is on the second floor, room 4.\n\n"
+    "Event: Pay the rent\nWhen: 2026-04-01\nRepeats: FREQ=MONTHLY;BYMONTHDAY=1\n\n"
+    "To do: Send the signed lease\nDue: 2026-03-10 17:00 UTC\nStatus: needs-action"
+)
+# Contacts as a phone exports them: vCard 3.0 (a group's "item1.", types, a structured name and address) and 4.0 (a
+# phone as a tel: URI).
+CONTACTS = """BEGIN:VCARD
+VERSION:3.0
+N:Lovelace;Ada;;;
+FN:Ada Lovelace
+ORG:Analytical Engines Ltd;Research
+TITLE:Mathematician
+TEL;TYPE=CELL,VOICE,pref:+44 20 7946 0958
+item1.EMAIL;TYPE=INTERNET:ada@example.com
+ADR;TYPE=HOME:;;12 St James's Square;London;;SW1Y 4JH;United Kingdom
+BDAY:1815-12-10
+NOTE:Prefers letters to calls.
+END:VCARD
+BEGIN:VCARD
+VERSION:4.0
+N:Babbage;Charles;;;
+TEL;VALUE=uri;TYPE="voice,home":tel:+44-20-555-0101
+END:VCARD
+"""
+CONTACTS_TEXT = (
+    "Name: Ada Lovelace\nOrganization: Analytical Engines Ltd, Research\nTitle: Mathematician\n"
+    "Phone (cell): +44 20 7946 0958\nEmail: ada@example.com\n"
+    "Address (home): 12 St James's Square, London, SW1Y 4JH, United Kingdom\nBirthday: 1815-12-10\n"
+    "Note: Prefers letters to calls.\n\nName: Charles Babbage\nPhone (home): +44-20-555-0101"
+)

@@ -29,6 +29,10 @@ from memories.tasks import prune_document_texts
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
+    CONTACTS,
+    CONTACTS_TEXT,
+    INVITATION,
+    INVITATION_TEXT,
     OPENDOCUMENT_BUDGET_PAGES,
     OPENDOCUMENT_LEASE_TEXT,
     PRESENTATION_TRIP_TEXT,
@@ -513,6 +517,31 @@ def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_i
     garbage = document("txt_url", "data:message/rfc822;base64," + b64(b"\xff\xfe binary"))
     refused = add(api_client, {"role": "user", "content": garbage})
     assert refused.status_code == 400 and "is neither UTF-8 text" in str(refused.json()), refused.json()
+
+
+def test_an_invitation_is_read_as_its_events_and_a_contacts_file_as_its_contacts(api_client, embedder):
+    # An iCalendar file (.ics) and a vCard file (.vcf) as file parts, as data URLs of their types, and an invitation
+    # attached to an email. As text they were their lines as written (folded, escaped, "DTSTART;TZID=…:20260305T1000").
+    invite = EmailMessage()
+    invite["From"], invite["Subject"] = "ada@example.com", "Invitation: Flat viewing"
+    invite.set_content("You are invited.")
+    invite.add_attachment(INVITATION.encode(), maintype="text", subtype="calendar", filename="invite.ics")
+    parts = [
+        file_part(INVITATION, "invite.ics", "text/calendar"),
+        document("txt_url", f"data:text/vcard;base64,{b64(CONTACTS)}"),
+        file_part(CONTACTS, "contacts.vcf"),
+        file_part(invite.as_bytes(), "invite.eml"),
+    ]
+    passages = stored(add(api_client, {"role": "user", "content": parts}))
+    email = "From: ada@example.com\nSubject: Invitation: Flat viewing\n\nYou are invited.\n\nAttachments: invite.ics"
+    assert passages == [
+        INVITATION_TEXT,
+        CONTACTS_TEXT,
+        CONTACTS_TEXT,
+        f"{email}\n\nAttachment invite.ics:\n\n{INVITATION_TEXT}",
+    ]
+    assert search(api_client, "When is the flat viewing?")[0].startswith("Event: Flat viewing with the landlord")
+    assert "Birthday: 1815-12-10" in search(api_client, "When is Ada Lovelace's birthday?")[0]
 
 
 def test_an_emails_attached_documents_are_read_after_it_each_under_its_name(api_client, embedder, settings):
