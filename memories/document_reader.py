@@ -292,8 +292,11 @@ def _cards(content: bytes, most_characters: int, kind: str) -> dict:
     """An iCalendar file (.ics: an invitation, a calendar's export) or a vCard file (.vcf: contacts), UTF-8, as a
     paragraph of labelled lines for each event or to-do (_event) or each contact (_contact); its other entries (time
     zones, alarms) left out."""
-    entries = _entries(content.decode("utf-8-sig"), kind)  # UTF-8: made so by the server before
-    paragraphs = [_event(entry) if kind == "calendar" else _contact(entry) for entry in entries]
+    try:
+        entries = _entries(content.decode("utf-8-sig"), kind)  # UTF-8: made so by the server before
+        paragraphs = [_event(entry) if kind == "calendar" else _contact(entry) for entry in entries]
+    except Exception as exc:  # none known (the fuzzing of tests/test_documents.py finds none): a 400, not a 500
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 

@@ -23,6 +23,7 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from memories.document_reader import _page
+from memories.document_reader import read as read_document
 from memories.documents import DOCUMENT_PASSAGE_CHARS, DOCUMENT_TEXTS_KEPT_DAYS
 from memories.models import DocumentText, Memory
 from memories.tasks import prune_document_texts
@@ -279,6 +280,42 @@ PAGE_PIECES = st.sampled_from(
 @given(pieces=st.lists(PAGE_PIECES, max_size=16))
 def test_any_markup_is_read_by_the_web_page_reader(pieces):
     assert "pages" in _page(("<html>" + "".join(pieces)).encode(), 1_000_000)
+
+
+CARD_PIECES = st.sampled_from(
+    ["BEGIN:VEVENT", "BEGIN:VCARD", "END:VEVENT", "END:VCARD", "BEGIN:VALARM", "END:VALARM", "BEGIN:", "END:"]
+    + ["DTSTART", "DTEND", "DUE", ";TZID=", ";VALUE=DATE", ":", ";", '"', "=", "20260305", "T100000", "Z", "2026133"]
+    + ["SUMMARY", "ATTENDEE", "ORGANIZER;CN=", "mailto:", "N", "ADR", "TEL;TYPE=", "item1.", "BDAY", "STATUS"]
+    + ["\\", "\\n", "\\,", "\r\n", "\n", "\n ", " ", "x", "é", "\x00"]
+)
+
+
+@examples(max_examples=300, deadline=None, derandomize=True)
+@given(pieces=st.lists(CARD_PIECES, max_size=24), kind=st.sampled_from(["calendar", "contacts"]))
+def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
+    assert "pages" in read_document(kind, "".join(pieces).encode(), 1_000_000, 1)
+
+
+FORMAT_PIECES = st.sampled_from(
+    ["0", "#", "?", ".", ",", "%", "@", '"', '"€"', "\\", "[$€-407]", "[Red]", "[h]", "[", "]", "$", "-", "_", "*"]
+    + [";", "E+", "/", "h", "mm", "ss", "yyyy", "d", "General", " ", "(", ")"]
+)
+
+
+@examples(max_examples=300, deadline=None, derandomize=True)
+@given(
+    pieces=st.lists(FORMAT_PIECES, max_size=12),
+    number=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**6), 10**6)),
+)
+def test_any_number_format_shows_a_cells_number(pieces, number):
+    # As a workbook's cell shows it: never an error, and something shown, whatever its format says.
+    def write(file) -> None:
+        workbook = xlsxwriter.Workbook(file)
+        workbook.add_worksheet().write_number(0, 0, number, workbook.add_format({"num_format": "".join(pieces)}))
+        workbook.close()
+
+    [shown] = read_document("office", written(write), 1_000_000, 1)["pages"]
+    assert shown
 
 
 def test_a_word_document_is_read_as_its_paragraphs_and_table_rows(api_client, embedder, document_host, settings):
