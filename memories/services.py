@@ -40,6 +40,8 @@ from memories.filters import (
 from memories.models import (
     SCOPE_FIELDS,
     SCOPE_NAMES,
+    DocumentText,
+    ImageDescription,
     Memory,
     MemoryHistory,
     MemorySentence,
@@ -697,8 +699,9 @@ def memories_events_fill(*, model=Memory, using: str = "default", batch_size: in
 
 
 def memories_reset() -> None:
-    """Remove every memory, all history and the kept conversation context, and (memories_wiped's listeners) every
-    copy of their text kept elsewhere; accounts, keys, webhooks, request logs and config stay."""
+    """Remove every memory, all history, the kept conversation context and the texts kept for images and documents sent
+    again, and (memories_wiped's listeners) every copy of their text kept elsewhere; accounts, keys, webhooks, request
+    logs and config stay."""
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -709,6 +712,8 @@ def memories_reset() -> None:
             Posting._meta.db_table,
             MemoryHistory._meta.db_table,
             SessionMessage._meta.db_table,
+            ImageDescription._meta.db_table,
+            DocumentText._meta.db_table,
         )
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
         memories_wiped.send(sender=Memory)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from memories.configuration import server_config_set
-from memories.models import Memory, MemoryHistory
+from memories.models import DocumentText, ImageDescription, Memory, MemoryHistory
 from memories.tests.fake_openai import FakeOpenAI
 
 
@@ -770,11 +770,18 @@ def test_a_history_too_long_for_one_answer_is_a_400_and_reads_page_by_page(api_c
 def test_reset_deletes_every_memory_and_all_history(api_client, make_memory):
     make_memory("a")
     make_memory("b", user_id="bob")
+    # The texts kept for an image or a document sent again are copies of what the memories hold: they went on.
+    rent = base64.b64encode(b"Rent,950").decode()
+    lease = {"type": "txt_url", "txt_url": {"url": f"data:text/csv;base64,{rent}"}}
+    assert add(api_client, [{"role": "user", "content": [lease]}]).status_code == 200
+    ImageDescription.objects.create(key="k" * 64, text="A picture of the flat")
+    assert DocumentText.objects.exists()
     response = api_client.post("/reset")
     assert response.status_code == 200
     assert response.json() == {"message": "All memories reset"}
     assert not Memory.objects.exists()
     assert not MemoryHistory.objects.exists()
+    assert not DocumentText.objects.exists() and not ImageDescription.objects.exists()
 
 
 def test_infer_without_llm_stores_a_repeat_of_an_expired_memory_again(api_client):
