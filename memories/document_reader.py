@@ -196,8 +196,8 @@ def _page(content: bytes, most_characters: int) -> dict:
 def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0) -> dict:
     """An email as a mail program saves it (.eml: RFC 822 with MIME parts): its sender, recipients, date and subject,
     its text (the plain one, else the HTML one as a web page's) and its attachments' names, then, each a page of its
-    own after a line naming it, the text of each attachment that is a document read here (_attachment); one longer
-    than what the add has left is said to be left out."""
+    own after a line naming it, the text of each attachment that is a document read here (_attachment), and of an
+    invitation sent beside its text; one longer than what the add has left is said to be left out."""
     import email
     import email.policy
 
@@ -219,20 +219,26 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
             f"Attachments: {', '.join(name for name, _ in attachments)}" if attachments else "",
         ]
         pages = ["\n\n".join(paragraph for paragraph in paragraphs if paragraph)]
+        # An invitation as Outlook sends it: a calendar beside the text (an alternative to it), not an attachment.
+        attachments += [
+            ("", part)
+            for part in message.walk()
+            if part.get_content_type() == "text/calendar" and not part.get_filename()
+        ][:1]
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     left = most_characters - len(pages[0])  # each page after it takes its length and the blank line before it
     if left < 0:
         return {"error": "too_long"}
     for name, part in attachments:
-        heading = f"Attachment {name}:\n\n"
+        heading = f"Attachment {name}:\n\n" if name else "Invitation:\n\n"
         try:
             read = _attachment(part, name, left - len(heading) - 2, most_pages, depth) or {}
         except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
             continue
         attached = "\n\n".join(page for page in read.get("pages", []) if page)
         if read.get("error") == "too_long" or len(heading) + len(attached) + 2 > left:  # said to be left out
-            text = f"Attachment {name}: not read, longer than the {left} characters the add has left."
+            text = f"{heading[:-3]}: not read, longer than the {left} characters the add has left."
         elif attached:
             text = heading + attached
         else:

@@ -563,11 +563,17 @@ def test_an_invitation_is_read_as_its_events_and_a_contacts_file_as_its_contacts
     invite["From"], invite["Subject"] = "ada@example.com", "Invitation: Flat viewing"
     invite.set_content("You are invited.")
     invite.add_attachment(INVITATION.encode(), maintype="text", subtype="calendar", filename="invite.ics")
+    outlook = EmailMessage()  # as Outlook sends one: the calendar an alternative to the text, no attachment
+    outlook["From"], outlook["Subject"] = "ada@example.com", "Flat viewing"
+    outlook.set_content("Flat viewing with the landlord.")
+    outlook.add_alternative("<p>Flat viewing with the landlord.</p>", subtype="html")
+    outlook.add_alternative(INVITATION, subtype="calendar", params={"method": "REQUEST"})
     parts = [
         file_part(INVITATION, "invite.ics", "text/calendar"),
         document("txt_url", f"data:text/vcard;base64,{b64(CONTACTS)}"),
         file_part(CONTACTS, "contacts.vcf"),
         file_part(invite.as_bytes(), "invite.eml"),
+        file_part(outlook.as_bytes(), "outlook.eml"),
     ]
     passages = stored(add(api_client, {"role": "user", "content": parts}))
     email = "From: ada@example.com\nSubject: Invitation: Flat viewing\n\nYou are invited.\n\nAttachments: invite.ics"
@@ -576,8 +582,10 @@ def test_an_invitation_is_read_as_its_events_and_a_contacts_file_as_its_contacts
         CONTACTS_TEXT,
         CONTACTS_TEXT,
         f"{email}\n\nAttachment invite.ics:\n\n{INVITATION_TEXT}",
+        "From: ada@example.com\nSubject: Flat viewing\n\nFlat viewing with the landlord.\n\n"
+        f"Invitation:\n\n{INVITATION_TEXT}",
     ]
-    assert search(api_client, "When is the flat viewing?")[0].startswith("Event: Flat viewing with the landlord")
+    assert "When: 2026-03-05 10:00 – 11:00 (Europe/Lisbon)" in search(api_client, "When is the flat viewing?")[0]
     assert "Birthday: 1815-12-10" in search(api_client, "When is Ada Lovelace's birthday?")[0]
 
 
