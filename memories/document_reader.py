@@ -219,12 +219,14 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
             f"Attachments: {', '.join(name for name, _ in attachments)}" if attachments else "",
         ]
         pages = ["\n\n".join(paragraph for paragraph in paragraphs if paragraph)]
-        # An invitation as Outlook sends it: a calendar beside the text (an alternative to it), not an attachment.
-        attachments += [
-            ("", part)
-            for part in message.walk()
-            if part.get_content_type() == "text/calendar" and not part.get_filename()
-        ][:1]
+        # An invitation as Outlook sends it: a calendar beside the text (an alternative to it), not an attachment;
+        # Google Calendar's sends both (the attached one is read).
+        if not any(part.get_content_type() == "text/calendar" for _, part in attachments):
+            attachments += [
+                ("", part)
+                for part in message.walk()
+                if part.get_content_type() == "text/calendar" and not part.get_filename()
+            ][:1]
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     left = most_characters - len(pages[0])  # each page after it takes its length and the blank line before it

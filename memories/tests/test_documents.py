@@ -562,6 +562,7 @@ def test_an_invitation_is_read_as_its_events_and_a_contacts_file_as_its_contacts
     invite = EmailMessage()
     invite["From"], invite["Subject"] = "ada@example.com", "Invitation: Flat viewing"
     invite.set_content("You are invited.")
+    invite.add_alternative(INVITATION, subtype="calendar", params={"method": "REQUEST"})  # as Google's: read once
     invite.add_attachment(INVITATION.encode(), maintype="text", subtype="calendar", filename="invite.ics")
     outlook = EmailMessage()  # as Outlook sends one: the calendar an alternative to the text, no attachment
     outlook["From"], outlook["Subject"] = "ada@example.com", "Flat viewing"
