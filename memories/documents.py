@@ -125,7 +125,7 @@ def file_document(part: dict) -> dict | None:
     if kind in HTML_TYPES:
         document["media_type"] = kind  # a web page's part, perhaps without its start
     elif named := _named_type(kind, name):
-        document["media_type"] = named  # a table of values or an email, by its type or its name
+        document["media_type"] = named  # a table, an email, an invitation or contacts, by its type or its name
     refusal = document_refusal(document["type"], url, document.get("media_type", ""))
     return None if refusal else document | {"optional": True}
 
