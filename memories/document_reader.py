@@ -11,7 +11,7 @@ seconds and memory, where a thread of the server could not be stopped, and it ru
 busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
 the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office|csv|tsv|email|calendar|contacts|image CPU_SECONDS \\
+    python -I memories/document_reader.py pdf|html|office|rtf|csv|tsv|email|calendar|contacts|image CPU_SECONDS \\
         MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
@@ -99,6 +99,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _email(content, most_characters, most_pages)
     if kind in ("calendar", "contacts"):
         return _cards(content, most_characters, kind)
+    if kind == "rtf":
+        return _rtf(content, most_characters)
     return _pdf(content, most_characters, most_pages, pictures)
 
 
@@ -252,10 +254,10 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
 
 
 def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int) -> dict | None:
-    """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's) or else
-    its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web page, an invitation, contacts,
-    a text): what _pdf, _office, _delimited, _page, _cards or _email return; None for another (a picture, an archive),
-    which is only named. A PDF's scanned pages are left without text."""
+    """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's, a Rich
+    Text Format file's) or else its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web
+    page, an invitation, contacts, a text): what _pdf, _office, _rtf, _delimited, _page, _cards or _email return; None
+    for another (a picture, an archive), which is only named. A PDF's scanned pages are left without text."""
     kind = part.get_content_type()
     extension = posixpath.splitext(name.lower())[1]
     if kind == "message/rfc822" or extension == ".eml":
@@ -268,6 +270,8 @@ def _attachment(part, name: str, most_characters: int, most_pages: int, depth: i
         return _pdf(content, most_characters, most_pages, -1)
     if content.startswith((b"PK\x03\x04", COMPOUND_FILE)):
         return _office(content, most_characters)
+    if content.startswith(RTF_START) or extension == ".rtf":
+        return _rtf(content, most_characters)
     try:
         content.decode("utf-8")  # a text part's content is decoded by its character set, another's must be UTF-8
     except UnicodeDecodeError:
@@ -294,6 +298,24 @@ def _bytes(content) -> bytes:
     if isinstance(content, str):
         return content.encode()
     return content if isinstance(content, bytes) else content.as_bytes()
+
+
+def _rtf(content: bytes, most_characters: int) -> dict:
+    """A Rich Text Format file's text (.rtf: TextEdit's and WordPad's files), by striprtf: its lines each a paragraph,
+    a tab or a table's cell apart by a space or a bar. Its text as ASCII with escapes ("Jos\\'e9"), or 8-bit in the
+    code page it names, or UTF-8 as some programs write it."""
+    from striprtf.striprtf import rtf_to_text
+
+    try:
+        try:
+            source = content.decode("utf-8")
+        except UnicodeDecodeError:
+            source = content.decode("cp1252", errors="replace")
+        text = rtf_to_text(source, errors="replace")
+    except Exception as exc:  # a damaged file (striprtf's IndexError on an unbalanced group, a code page unknown)
+        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    text = "\n\n".join(paragraph for paragraph in (" ".join(line.split()) for line in text.splitlines()) if paragraph)
+    return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
 
 def _cards(content: bytes, most_characters: int, kind: str) -> dict:
@@ -585,6 +607,8 @@ _ODF_CELLS = frozenset({f"{_ODF_TABLE}table-cell", f"{_ODF_TABLE}covered-table-c
 OFFICE_KINDS = (
     "Word document, PowerPoint presentation, Excel workbook or OpenDocument text, presentation or spreadsheet"
 )
+# How a Rich Text Format file (.rtf) starts.
+RTF_START = b"{\\rtf"
 # How an older Office file starts: a compound file's signature (.xls, .doc, .ppt, and a .docx locked by a password).
 COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # Older Office files not read, by their main stream: what each is, and what to save it as instead.

@@ -31,7 +31,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
-from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS
+from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS, RTF_START
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.models import DocumentText
 from memories.vision import pages_read, vision_client
@@ -49,7 +49,7 @@ FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
-READABLE_NAMES += (".ics", ".vcf")
+READABLE_NAMES += (".ics", ".vcf", ".rtf")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -80,6 +80,7 @@ _READ_AS = {
     "email": "email",
     "calendar": "calendar (.ics)",
     "contacts": "contacts file (.vcf)",
+    "rtf": "Rich Text Format file (.rtf)",
 }
 # A passage: about what the local embedder reads of a text (256 tokens), cut at a paragraph's or sentence's end. 1,000
 # characters, the reader's (memories/document_reader.py reads a sheet's rows in blocks of as many).
@@ -98,6 +99,8 @@ NAMED_TYPES = {
     "text/calendar": (".ics", "calendar"),
     "text/vcard": (".vcf", "contacts"),
     "text/x-vcard": (".vcf", "contacts"),
+    "application/rtf": (".rtf", "rtf"),
+    "text/rtf": (".rtf", "rtf"),
 }
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")  # an email's first header field's name (printable ASCII but a colon)
@@ -184,6 +187,12 @@ def _is_email(content: bytes, media_type: str) -> bool:
     return media_type == "message/rfc822" and bool(_HEADER_START.match(content))
 
 
+def _is_rtf(content: bytes) -> bool:
+    """A Rich Text Format file, by how it starts (after a byte order mark and white space): whatever its name or type
+    says, it is not read as text ("{\\rtf1\\ansi …")."""
+    return content[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(RTF_START)
+
+
 def _is_page(content: bytes, media_type: str) -> bool:
     """A web page: by its media type, or how it starts (after a byte order mark and white space)."""
     return media_type in HTML_TYPES or content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
@@ -192,12 +201,13 @@ def _is_page(content: bytes, media_type: str) -> bool:
 def _kind_refusal(kind: str, content: bytes, media_type: str = "") -> str | None:
     """A PDF is read as one whatever its part's type says (a client may call it a text document); a pdf_url part must
     be one, and any other document text (UTF-8, or in the character set its page names), an Office document, or an
-    email (by its type: its parts name their character sets, and its text may be 8-bit in one)."""
+    email (by its type: its parts name their character sets, and its text may be 8-bit in one) or a Rich Text Format
+    file (the code page it names)."""
     if _is_pdf(content):
         return None
     if kind == "pdf_url":
         return "is not a PDF: it does not start as one."
-    if _is_office(content) or _is_utf8(content) or _is_email(content, media_type):
+    if _is_office(content) or _is_utf8(content) or _is_email(content, media_type) or _is_rtf(content):
         return None
     try:
         recoded = _as_utf8(content, None) is not content  # a web page in the character set its <meta> names
@@ -262,7 +272,7 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
         content, media_type, charset = _inline(url), document.get("media_type") or _data_url_type(url), None
         named = f"The document {document.get('name') or f'sent as {kind}'}"
     try:
-        content = content if _is_email(content, media_type) else _as_utf8(content, charset)
+        content = content if _is_email(content, media_type) or _is_rtf(content) else _as_utf8(content, charset)
     except ValueError as exc:
         raise InvalidInput(f"{named} {exc}") from None
     refusal = _kind_refusal(kind, content, media_type)
@@ -313,12 +323,14 @@ def content_read(
 
 
 def reading_way(content: bytes, media_type: str) -> str:
-    """How a document's content is read: as a "pdf", an "office" file, a web page ("html"), a table or an email (the
-    reader's kinds, NAMED_TYPES), or "" as text."""
+    """How a document's content is read: as a "pdf", an "office" file, a Rich Text Format file ("rtf"), a web page
+    ("html"), a table, an email, an invitation or contacts (the reader's kinds, NAMED_TYPES), or "" as text."""
     if _is_pdf(content):
         return "pdf"
     if _is_office(content):
         return "office"
+    if _is_rtf(content):
+        return "rtf"
     if _is_page(content, media_type):
         return "html"
     return NAMED_TYPES[media_type][1] if media_type in NAMED_TYPES else ""

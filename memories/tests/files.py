@@ -533,3 +533,21 @@ CONTACTS_TEXT = (
     "Address (home): 12 St James's Square, London, SW1Y 4JH, United Kingdom\nBirthday: 1815-12-10\n"
     "Note: Prefers letters to calls.\n\nName: Charles Babbage\nPhone (home): +44-20-555-0101"
 )
+
+
+# A note as macOS's TextEdit saves it (.rtf: a font and colour table, escapes for what is not ASCII, a line ended by a
+# backslash), and the text it is read as.
+TEXTEDIT_NOTE = r"""{\rtf1\ansi\ansicpg1252\cocoartf2822
+\cocoatextscaling0\cocoaplatform0{\fonttbl\f0\fswiss\fcharset0 Helvetica;}
+{\colortbl;\red255\green255\blue255;}
+{\*\expandedcolortbl;;}
+\paperw11900\paperh16840\margl1440\margr1440\vieww11520\viewh8400\viewkind0
+\pard\tx566\tx1133\pardirnatural\partightenfactor0
+
+\f0\fs24 \cf0 Lease of the flat on Rua Augusta\
+\
+The rent is 950 \uc0\u8364  a month, paid to Jos\'e9 Silva.\
+Keys:\tab three\
+}
+"""
+TEXTEDIT_NOTE_TEXT = "Lease of the flat on Rua Augusta\n\nThe rent is 950 € a month, paid to José Silva.\n\nKeys: three"

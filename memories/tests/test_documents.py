@@ -37,6 +37,8 @@ from memories.tests.files import (
     OPENDOCUMENT_BUDGET_PAGES,
     OPENDOCUMENT_LEASE_TEXT,
     PRESENTATION_TRIP_TEXT,
+    TEXTEDIT_NOTE,
+    TEXTEDIT_NOTE_TEXT,
     WORD_LEASE_TEXT,
     WORKBOOK_BUDGET_PAGES,
     FileHost,
@@ -554,6 +556,20 @@ def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_i
     garbage = document("txt_url", "data:message/rfc822;base64," + b64(b"\xff\xfe binary"))
     refused = add(api_client, {"role": "user", "content": garbage})
     assert refused.status_code == 400 and "is neither UTF-8 text" in str(refused.json()), refused.json()
+
+
+def test_a_rich_text_format_file_is_read_as_its_text(api_client, embedder):
+    # TextEdit's and WordPad's files (.rtf), as a document part in base64 alone (known by how it starts), a file part
+    # by its name and by its type, and WordPad's 8-bit one in its code page. Each was stored as its markup
+    # ("{\\rtf1\\ansi\\ansicpg1252…"), or refused as not UTF-8, or left out as a file part.
+    wordpad = b"{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0 Calibri;}}\\pard Caf\xe9 au lait\\par}"
+    parts = [
+        document("txt_url", b64(TEXTEDIT_NOTE)),
+        file_part(TEXTEDIT_NOTE, "lease.rtf"),
+        file_part(TEXTEDIT_NOTE, "lease", "application/rtf"),
+        document("txt_url", b64(wordpad)),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [TEXTEDIT_NOTE_TEXT] * 3 + ["Café au lait"]
 
 
 def test_an_invitation_is_read_as_its_events_and_a_contacts_file_as_its_contacts(api_client, embedder):
