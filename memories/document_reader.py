@@ -613,8 +613,9 @@ RTF_START = b"{\\rtf"
 COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # Older Office files not read, by their main stream: what each is, and what to save it as instead.
 _OLDER_FILES = (
-    ("WordDocument", "Word 97-2003 document (.doc)", ".docx"),
-    ("PowerPoint Document", "PowerPoint 97-2003 presentation (.ppt)", ".pptx"),
+    ("WordDocument", "a Word 97-2003 document (.doc)", ".docx"),
+    ("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)", ".pptx"),
+    ("__properties_version1.0", "an Outlook message (.msg)", ".eml"),
 )
 # An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
@@ -768,8 +769,9 @@ def _office(content: bytes, most_characters: int) -> dict:
 
 def _compound(content: bytes, most_characters: int) -> dict:
     """An older Office file, a compound file of streams: an Excel 97-2003 workbook (.xls) read as a workbook is, by
-    xlrd; a Word or PowerPoint 97-2003 file (.doc, .ppt) is not read ({"error": "older", "what", "instead"}), and a
-    file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls encrypted in its stream) neither."""
+    xlrd; a Word or PowerPoint 97-2003 file (.doc, .ppt) or an Outlook message (.msg) is not read ({"error": "older",
+    "what", "instead"}), and a file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
+    encrypted in its stream) neither."""
     import olefile
 
     try:

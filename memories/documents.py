@@ -434,7 +434,7 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
         raise InvalidInput(
             {
                 "locked": f"{named} is locked by a password: send it unlocked.",
-                "older": f"{named} is a {read.get('what')}, which this server does not read: save it as "
+                "older": f"{named} is {read.get('what')}, which this server does not read: save it as "
                 f"{read.get('instead')} or as a PDF.",
                 "pages": f"{named} has {read.get('pages')} pages; at most {PDF_MAX_PAGES} are read: send it in parts.",
                 "pictures": f"{named} has {read.get('pages')} scanned pages (pictures of text); at most {pictures} are "

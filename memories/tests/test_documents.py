@@ -435,7 +435,7 @@ def test_an_excel_97_2003_workbook_is_read_as_a_workbook_is(api_client, embedder
     assert stored(add(api_client, {"role": "user", "content": parts})) == ["\n\n".join(pages)] * 3
 
 
-def test_older_word_or_powerpoint_files_and_office_files_locked_by_a_password_are_refused_saying_so(api_client):
+def test_older_office_files_outlook_messages_and_files_locked_by_a_password_are_refused_saying_so(api_client):
     # Each was "neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file", which is no help.
     for content, said in [
         (
@@ -446,6 +446,10 @@ def test_older_word_or_powerpoint_files_and_office_files_locked_by_a_password_ar
             compound_of("PowerPoint Document"),
             "is a PowerPoint 97-2003 presentation (.ppt), which this server does not read: save it as .pptx or as a "
             "PDF.",
+        ),
+        (
+            compound_of("__properties_version1.0"),
+            "is an Outlook message (.msg), which this server does not read: save it as .eml or as a PDF.",
         ),
         (locked(word_lease()), "is locked by a password: send it unlocked."),
     ]:
