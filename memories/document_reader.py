@@ -36,6 +36,7 @@ import resource
 import sys
 import zipfile
 from html.parser import HTMLParser
+from urllib.parse import unquote
 from xml.etree import ElementTree
 
 MEMORY_BYTES = 1024 * 1024 * 1024
@@ -175,11 +176,12 @@ class _PageText(HTMLParser):
         self.paragraphs[-1][-1].append(first)  # an inline element's text runs on: "in <b>April</b>." is "in April."
         self.paragraphs[-1].extend([line] for line in lines)
 
-    def text(self) -> str:
+    def text(self, *, title: bool = True) -> str:
         lines = ([" ".join("".join(line).split()) for line in paragraph] for paragraph in self.paragraphs)
         paragraphs = [
             ("\n".join(line for line in paragraph if line), kind)
             for paragraph, kind in zip(lines, self.kinds, strict=True)
+            if title or kind != "title"
         ]
         main = sum(len(text) for text, kind in paragraphs if kind == "main")
         if main and main >= self.MAIN_SHARE * sum(len(text) for text, _ in paragraphs):
@@ -471,11 +473,12 @@ def _contact(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
     return "\n".join(dict.fromkeys(out))
 
 
-def _page_text(html: str) -> str:
+def _page_text(html: str, *, title: bool = True) -> str:
+    """A web page's text (_PageText); `title`: with its title (a book's chapter names itself in its heading)."""
     reader = _PageText()
     reader.feed(html)
     reader.close()
-    return reader.text()
+    return reader.text(title=title)
 
 
 def _one_line(texts) -> str:
@@ -605,7 +608,8 @@ _ODF_TABLE_PROPERTIES = f"{_ODF_STYLE}table-properties"  # a sheet's style's: ta
 _ODF_CELLS = frozenset({f"{_ODF_TABLE}table-cell", f"{_ODF_TABLE}covered-table-cell"})
 # What the reader reads as an Office document (named in a refusal).
 OFFICE_KINDS = (
-    "Word document, PowerPoint presentation, Excel workbook or OpenDocument text, presentation or spreadsheet"
+    "Word document, PowerPoint presentation, Excel workbook, OpenDocument text, presentation or spreadsheet, "
+    "or EPUB book"
 )
 # How a Rich Text Format file (.rtf) starts.
 RTF_START = b"{\\rtf"
@@ -716,8 +720,8 @@ class _TooLong(Exception):
 def _office(content: bytes, most_characters: int) -> dict:
     """A Word document's text (its body, then its footnotes and endnotes; headers and footers left out), a PowerPoint
     presentation's (its slides in order, each a page, its speaker's notes after its text), an Excel workbook's (its
-    visible sheets, each a page), or an OpenDocument text's, presentation's or spreadsheet's; an older Office file's
-    (_compound)."""
+    visible sheets, each a page), an OpenDocument text's, presentation's or spreadsheet's, or an EPUB book's (its title
+    and authors, then its chapters in order, each a page, read as web pages are); an older Office file's (_compound)."""
     if content.startswith(COMPOUND_FILE):
         return _compound(content, most_characters)
     reader = _OfficeText(most_characters)
@@ -739,12 +743,20 @@ def _office(content: bytes, most_characters: int) -> dict:
                 parts = [part for _, part in sheets] + [part for part in _WORKBOOK_PARTS if part in names]
             elif "content.xml" in names and (opendocument := _opendocument(archive, names)):
                 kind, parts = ("sheets" if opendocument == _ODF_SPREADSHEET else "opendocument"), ["content.xml"]
+            elif "META-INF/container.xml" in names and (package := _epub_package(archive, names)):
+                kind, (heading, parts) = "book", _epub_chapters(archive, names, package)
             else:
                 return {"error": "unreadable", "why": "a ZIP archive that is no " + OFFICE_KINDS}
             size = sum(archive.getinfo(part).file_size for part in (*parts, *notes.values()))
             if size > OFFICE_XML_MAX_BYTES:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
+            if kind == "book":
+                chapters = []
+                for part in parts:
+                    chapters.append(_page_text(archive.read(part).decode("utf-8", errors="replace"), title=False))
+                    reader.spend(len(chapters[-1]))
+                return {"pages": [heading, *chapters]}
             if kind == "workbook":
                 return {"pages": _read_workbook(archive, names, sheets, epoch, reader)}
             if kind == "sheets":  # an OpenDocument spreadsheet
@@ -834,6 +846,41 @@ def _older_cell_text(cell, formats: list[str], epoch: datetime.datetime) -> str:
     if cell.ctype in (xlrd.XL_CELL_NUMBER, xlrd.XL_CELL_DATE):
         return _number_text(cell.value, formats[cell.xf_index] if cell.xf_index < len(formats) else "", epoch)
     return ""  # an empty cell, or a blank one (formatted, without a value)
+
+
+def _epub_package(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """An EPUB book's package file (its chapters' list and order, OEBPS/content.opf), as its container names it; None
+    for another archive."""
+    if "mimetype" not in names or archive.getinfo("mimetype").file_size >= 100:
+        return None
+    if archive.read("mimetype").strip() != b"application/epub+zip":
+        return None
+    if archive.getinfo("META-INF/container.xml").file_size > OFFICE_XML_MAX_BYTES:
+        return None
+    container = ElementTree.fromstring(archive.read("META-INF/container.xml"))  # noqa: S314 (as _read_part)
+    found = [element.get("full-path") for element in container.iter() if element.tag.endswith("}rootfile")]
+    return found[0] if found and found[0] in names else None
+
+
+def _epub_chapters(archive: zipfile.ZipFile, names: set[str], package: str) -> tuple[str, list[str]]:
+    """An EPUB book's title and authors (a line each), and its chapters' parts (web pages) in its reading order (its
+    package's spine), those the archive holds."""
+    if archive.getinfo(package).file_size > OFFICE_XML_MAX_BYTES:
+        return "", []
+    root = ElementTree.fromstring(archive.read(package))  # noqa: S314 (as _read_part)
+    folder = posixpath.dirname(package)
+    items = {
+        element.get("id"): posixpath.normpath(posixpath.join(folder, unquote(element.get("href") or "")))
+        for element in root.iter()
+        if element.tag.endswith("}item")
+    }
+    order = [items.get(element.get("idref")) for element in root.iter() if element.tag.endswith("}itemref")]
+    about = [
+        " ".join((element.text or "").split())
+        for element in root.iter()
+        if element.tag in ("{http://purl.org/dc/elements/1.1/}title", "{http://purl.org/dc/elements/1.1/}creator")
+    ]
+    return "\n".join(line for line in about if line), [part for part in dict.fromkeys(order) if part in names]
 
 
 def _sheets(archive: zipfile.ZipFile, names: set[str]) -> tuple[list[tuple[str, str]], datetime.datetime]:

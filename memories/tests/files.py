@@ -551,3 +551,41 @@ Keys:\tab three\
 }
 """
 TEXTEDIT_NOTE_TEXT = "Lease of the flat on Rua Augusta\n\nThe rent is 950 € a month, paid to José Silva.\n\nKeys: three"
+
+
+def epub_book() -> bytes:
+    """An EPUB book as the specification lays one out (its mimetype first and stored, a container naming its package,
+    a package listing its chapters and giving their order, a chapter's name with a space in it), its chapters in
+    another order than their names'."""
+    chapter = (
+        '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{0}</title>'
+        "</head><body><h1>{0}</h1><p>{1}</p></body></html>"
+    )
+    package = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>The Albatross</dc:title><dc:creator>Ana Sousa'
+        '</dc:creator></metadata><manifest><item id="a" href="text/b%20harbour.xhtml" '
+        'media-type="application/xhtml+xml"/><item id="b" href="text/a-storm.xhtml" '
+        'media-type="application/xhtml+xml"/><item id="css" href="style.css" media-type="text/css"/></manifest>'
+        '<spine><itemref idref="a"/><itemref idref="b"/></spine></package>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        book.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        book.writestr("OEBPS/content.opf", package)
+        book.writestr("OEBPS/text/b harbour.xhtml", chapter.format("The harbour", "We sailed from Porto in May."))
+        book.writestr("OEBPS/text/a-storm.xhtml", chapter.format("The storm", "A storm kept us in Vigo for a week."))
+        book.writestr("OEBPS/style.css", "p { margin: 0 }")
+    return buffer.getvalue()
+
+
+EPUB_BOOK_TEXT = (
+    "The Albatross\nAna Sousa\n\nThe harbour\n\nWe sailed from Porto in May.\n\n"
+    "The storm\n\nA storm kept us in Vigo for a week."
+)

@@ -32,6 +32,7 @@ from memories.tests.conftest import configure, llm_section
 from memories.tests.files import (
     CONTACTS,
     CONTACTS_TEXT,
+    EPUB_BOOK_TEXT,
     INVITATION,
     INVITATION_TEXT,
     OPENDOCUMENT_BUDGET_PAGES,
@@ -43,6 +44,7 @@ from memories.tests.files import (
     WORKBOOK_BUDGET_PAGES,
     FileHost,
     compound_of,
+    epub_book,
     locked,
     older_workbook,
     opendocument_budget,
@@ -562,6 +564,14 @@ def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_i
     assert refused.status_code == 400 and "is neither UTF-8 text" in str(refused.json()), refused.json()
 
 
+def test_an_epub_book_is_read_as_its_title_authors_and_chapters_in_reading_order(api_client, embedder):
+    # As a document part and as a file part by its name: its chapters as web pages are, in its spine's order (not
+    # their names'), its styles left out. It was "a ZIP archive that is no Word document …", and left out as a file.
+    book = epub_book()
+    parts = [document("txt_url", b64(book)), file_part(book, "albatross.epub")]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [EPUB_BOOK_TEXT] * 2
+
+
 def test_a_rich_text_format_file_is_read_as_its_text(api_client, embedder):
     # TextEdit's and WordPad's files (.rtf), as a document part in base64 alone (known by how it starts), a file part
     # by its name and by its type, and WordPad's 8-bit one in its code page. Each was stored as its markup
@@ -675,8 +685,8 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     for content, says in [
         (
             zip_of({"notes.txt": b"Hello"}),
-            "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation, Excel workbook or "
-            "OpenDocument text, presentation or spreadsheet)",
+            "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation, Excel workbook, "
+            "OpenDocument text, presentation or spreadsheet, or EPUB book)",
         ),
         (lease[: len(lease) // 2], "could not be read as a Word, PowerPoint, Excel or OpenDocument file (BadZipFile: "),
         (spaces, "(its text (word/document.xml) unpacks to 210 MB, more than the 200 MB read)"),
