@@ -24,9 +24,9 @@ def queue_failed_adds(*args: str) -> str:
 def test_every_accounts_failed_adds_are_queued_again_once_and_run(
     make_user, key_client, api_client, run_jobs, settings
 ):
-    # The document host was down: Alice's two adds, Bob's and one made with the admin key failed. The dashboard's
+    # The document host was down: Alice's two adds, Bob's, Cy's and one made with the admin key failed. The dashboard's
     # button queued again only the logged-in account's.
-    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    alice, bob, cy = make_user("alice@example.com"), make_user("bob@example.com"), make_user("cy@example.com")
     settings.FETCH_HOSTS = ["127.0.0.1"]
     files = {}
     with FileHost(files) as host:
@@ -37,9 +37,12 @@ def test_every_accounts_failed_adds_are_queued_again_once_and_run(
             queue(key_client(bob), notes, user_id="bo"),
             queue(api_client, notes, user_id="ops"),
         ]
+        gone = queue(key_client(cy), notes, user_id="cy")  # an account deactivated since: its adds are not run
         queue(key_client(alice), "Owns a cat")  # succeeds: not queued again
         run_jobs()
-        assert [Event.objects.get(id=event).status for event in failed] == ["FAILED"] * 4
+        assert [Event.objects.get(id=event).status for event in [*failed, gone]] == ["FAILED"] * 5
+        cy.is_active = False
+        cy.save()
         files["/notes.txt"] = (200, "text/plain", b"Bought a kayak in May")  # the host is back
 
         assert queue_failed_adds("--email", "BOB@example.com") == "bob@example.com: queued 1 failed add again.\n"
@@ -54,11 +57,13 @@ def test_every_accounts_failed_adds_are_queued_again_once_and_run(
         "ops",
         "sam",
     ]
-    again = Event.objects.exclude(id__in=failed).filter(payload__scope__user_id__in=["sam", "kim", "bo", "ops"])
+    again = Event.objects.exclude(id__in=[*failed, gone])
+    again = again.filter(payload__scope__user_id__in=["sam", "kim", "bo", "ops", "cy"])
     assert sorted(((event.account_id, event.status) for event in again), key=str) == sorted(
         [(alice.id, "SUCCEEDED"), (alice.id, "SUCCEEDED"), (bob.id, "SUCCEEDED"), (None, "SUCCEEDED")], key=str
     )
     # Each once: run again, nothing is left to queue.
     assert queue_failed_adds() == "No failed add was queued again.\n"
-    with pytest.raises(CommandError, match="No account with email nobody@example.com."):
-        queue_failed_adds("--email", "nobody@example.com")
+    for email in ("nobody@example.com", "cy@example.com"):
+        with pytest.raises(CommandError, match=f"No active account with email {email}."):
+            queue_failed_adds("--email", email)

@@ -24,14 +24,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, email: str, **options):
         if email:
-            user = User.objects.filter(email__iexact=email.strip()).first()
+            user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
             if user is None:
-                raise CommandError(f"No account with email {email}.")
+                raise CommandError(f"No active account with email {email}.")
             principals = [user]
-        else:
+        else:  # a deactivated account's adds are not run (events/tasks.py): not queued again either
             ids = events_failed_accounts()
-            users = User.objects.in_bulk([pk for pk in ids if pk is not None])
-            principals = [users[pk] if pk is not None else AdminPrincipal(auth_type="command") for pk in ids]
+            users = User.objects.filter(is_active=True).in_bulk([pk for pk in ids if pk is not None])
+            principals = [AdminPrincipal(auth_type="command") if pk is None else users.get(pk) for pk in ids]
+            principals = [principal for principal in principals if principal is not None]
         total = 0
         for principal in principals:
             queued, refused = self._queue_again(principal)
