@@ -52,8 +52,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scans", type=int, default=10, help="the scanned PDF's pages")
     parser.add_argument("--pages", type=int, default=300, help="the text PDF's pages, the Word document's paragraphs")
-    parser.add_argument("--turns", type=int, default=6, help="how many times each document is added")
+    parser.add_argument("--turns", type=int, default=6, help="how many times each document is added (2 or more)")
     args = parser.parse_args()
+    if args.turns < 2 or args.scans < 1 or args.pages < 1:
+        parser.error("--turns must be at least 2, --scans and --pages at least 1")
 
     import django
 
