@@ -60,6 +60,22 @@ EMAIL_DEPTH = 3
 # The entries of an iCalendar file (.ics) and of a vCard file (.vcf) read: events and to-dos, contacts.
 _CARD_ENTRIES = {"calendar": frozenset({"VEVENT", "VTODO"}), "contacts": frozenset({"VCARD"})}
 _CARD_TIMES = frozenset({"DTSTART", "DTEND", "DUE"})
+# A repeat rule's words (_card_repeats).
+_REPEAT_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+_REPEAT_ADVERBS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+_REPEAT_DAYS = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+_REPEAT_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last", -2: "second last"}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November")
+_MONTHS += ("December",)
+_MONTH_NUMBERS = frozenset(str(number) for number in range(1, 13))
 # A contact's lines read, by their label; a type that says nothing of a phone or an address is not shown.
 _CONTACT_LABELS = {
     "FN": "Name",
@@ -415,6 +431,30 @@ def _card_span(start: tuple[dict[str, str], str], end: tuple[dict[str, str], str
     return f"{first} – {last}"
 
 
+def _card_repeats(rule: str) -> str:
+    """An event's repeat rule (RRULE) in words: "FREQ=MONTHLY;BYMONTHDAY=1" monthly on day 1, "FREQ=WEEKLY;INTERVAL=2;
+    BYDAY=MO,WE;COUNT=10" every 2 weeks on Monday, Wednesday, 10 times, "BYDAY=-1FR" on the last Friday; a rule
+    without a frequency as written."""
+    parts = dict(part.partition("=")[::2] for part in rule.strip().upper().split(";") if "=" in part)
+    unit = _REPEAT_UNITS.get(parts.get("FREQ", ""))
+    if unit is None:
+        return rule.strip()
+    interval = parts.get("INTERVAL", "1")
+    every = f"every {interval} {unit}s" if interval.isdigit() and int(interval) > 1 else _REPEAT_ADVERBS[unit]
+    days = []
+    for day in parts.get("BYDAY", "").split(","):
+        if found := re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", day):
+            nth = _REPEAT_ORDINALS.get(int(found[1]), f"{int(found[1])}th") if found[1] else ""
+            days.append(f"the {nth} {_REPEAT_DAYS[found[2]]}" if nth else _REPEAT_DAYS[found[2]])
+    when = [every, f"on {', '.join(days)}" if days else ""]
+    when.append(f"on day {parts['BYMONTHDAY'].replace(',', ', ')}" if parts.get("BYMONTHDAY") else "")
+    months = [_MONTHS[int(month) - 1] for month in parts.get("BYMONTH", "").split(",") if month in _MONTH_NUMBERS]
+    more = [f"in {', '.join(months)}" if months else ""]
+    more.append(f"{parts['COUNT']} times" if parts.get("COUNT", "").isdigit() else "")
+    more.append(f"until {_card_when(parts['UNTIL'], {})}" if parts.get("UNTIL") else "")
+    return ", ".join([" ".join(word for word in when if word), *(word for word in more if word)])
+
+
 def _card_person(value: str, parameters: dict[str, str]) -> str:
     """An organizer or attendee: "Ada Lovelace <ada@example.com>", by its common name and address."""
     address = re.sub(r"^mailto:", "", value.strip(), flags=re.IGNORECASE)
@@ -443,7 +483,7 @@ def _event(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
     if "ORGANIZER" in values:
         out.append(f"Organizer: {_card_person(values['ORGANIZER'][1], values['ORGANIZER'][0])}")
     out.append(f"Attendees: {', '.join(attendees)}" if attendees else "")
-    out.append(f"Repeats: {values['RRULE'][1].strip()}" if "RRULE" in values else "")
+    out.append(f"Repeats: {_card_repeats(values['RRULE'][1])}" if "RRULE" in values else "")
     confirmed = text.get("STATUS", "CONFIRMED").upper() == "CONFIRMED"  # the usual: said only otherwise (cancelled)
     out.append("" if confirmed else f"Status: {text['STATUS'].lower()}")
     out.append(text.get("DESCRIPTION", ""))

@@ -504,7 +504,7 @@ INVITATION_TEXT = (
     "Where: Rua Augusta 12, Lisbon\nOrganizer: Ada Lovelace <ada@example.com>\n"
     "Attendees: Babbage, Charles <charles@example.com>, bob@example.com\n"
     "Bring the lease and the deposit receipt.\nThe office is on the second floor, room 4.\n\n"
-    "Event: Pay the rent\nWhen: 2026-04-01\nRepeats: FREQ=MONTHLY;BYMONTHDAY=1\n\n"
+    "Event: Pay the rent\nWhen: 2026-04-01\nRepeats: monthly on day 1\n\n"
     "To do: Send the signed lease\nDue: 2026-03-10 17:00 UTC\nStatus: needs-action"
 )
 # Contacts as a phone exports them: vCard 3.0 (a group's "item1.", types, a structured name and address) and 4.0 (a
