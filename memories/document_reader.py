@@ -16,7 +16,8 @@ the server's secrets stay out of a process that reads what anyone sent.
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
-that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1; for an image
+that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1, with an email's
+"images": {page index: a data URL} of its attached pictures (as many, unless -1); for an image
 {"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "pages" | "pictures" | "too_long" |
 "unreadable", "pages": n, "why": "…"}.
 """
@@ -113,7 +114,7 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
     if kind in ("csv", "tsv"):
         return _delimited(content, most_characters, "," if kind == "csv" else "\t")
     if kind == "email":
-        return _email(content, most_characters, most_pages)
+        return _email(content, most_characters, most_pages, pictures=pictures)
     if kind in ("calendar", "contacts"):
         return _cards(content, most_characters, kind)
     if kind == "rtf":
@@ -213,11 +214,14 @@ def _page(content: bytes, most_characters: int) -> dict:
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
 
-def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0) -> dict:
+def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
     """An email as a mail program saves it (.eml: RFC 822 with MIME parts): its sender, recipients, date and subject,
     its text (the plain one, else the HTML one as a web page's) and its attachments' names, then, each a page of its
     own after a line naming it, the text of each attachment that is a document read here (_attachment), and of an
-    invitation sent beside its text; one longer than what the add has left is said to be left out."""
+    invitation sent beside its text; one longer than what the add has left is said to be left out. With `pictures` (the
+    most pictures a vision model may be handed), each attached picture up to that many is a page naming it, and
+    "images" its data URL as the model is handed it (_image) by the page's index, for the server to add what the model
+    says it shows."""
     import email
     import email.policy
 
@@ -252,11 +256,19 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
     left = most_characters - len(pages[0])  # each page after it takes its length and the blank line before it
     if left < 0:
         return {"error": "too_long"}
+    images: dict[str, str] = {}
     for name, part in attachments:
         heading = f"Attachment {name}:\n\n" if name else "Invitation:\n\n"
         try:
             read = _attachment(part, name, left - len(heading) - 2, most_pages, depth) or {}
+            wanted = not read and len(images) < pictures and part.get_content_maintype() == "image"
+            picture = _picture_url(_bytes(part.get_content()), part.get_content_type()) if wanted else None
         except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
+            continue
+        if picture and len(heading) <= left:  # named here; what the model says it shows is added by the server
+            images[str(len(pages))] = picture
+            pages.append(heading.rstrip())
+            left -= len(pages[-1]) + 2
             continue
         attached = "\n\n".join(page for page in read.get("pages", []) if page)
         if read.get("error") == "too_long" or len(heading) + len(attached) + 2 > left:  # said to be left out
@@ -268,7 +280,16 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
         if len(text) + 2 <= left:
             pages.append(text)
             left -= len(text) + 2
-    return {"pages": pages}
+    return {"pages": pages, "images": images} if images else {"pages": pages}
+
+
+def _picture_url(content: bytes, media_type: str) -> str | None:
+    """An attached picture as a vision model is handed it (_image): a data URL of it as it is, or of its JPEG; None
+    when Pillow cannot read it."""
+    picture = _image(content)
+    if picture.get("small"):
+        return f"data:{media_type};base64,{base64.b64encode(content).decode()}"
+    return f"data:image/jpeg;base64,{picture['picture']}" if "picture" in picture else None
 
 
 def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int) -> dict | None:

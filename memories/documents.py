@@ -34,7 +34,7 @@ from memories import reading
 from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS, RTF_START
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.models import DocumentText
-from memories.vision import pages_read, vision_client
+from memories.vision import pages_read, pictures_described, vision_client
 
 if TYPE_CHECKING:
     from memories.services import Message
@@ -304,6 +304,12 @@ def content_read(
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
         pictures_read = read.get("pictures", {})
         pages, pictured = _pages_read(read["pages"], pictures_read, account), len(pictures_read)
+    elif way == "email":
+        read = _read_apart("email", content, named, budget, pictures=pictures)
+        pages, pictured = (
+            _pictures_described(read["pages"], read.get("images", {}), account),
+            len(read.get("images", {})),
+        )
     elif way:
         pages = _read_apart(way, content, named, budget)["pages"]
     else:
@@ -338,9 +344,10 @@ def reading_way(content: bytes, media_type: str) -> str:
 
 
 def _kept_key(account, way: str, content: bytes, *, vision: bool) -> str:
-    """The key of a document's kept text (DocumentText): the account's, by how it is read (a PDF's scanned pages by
-    which vision model, if any) and by the reader's code (a text read by an older reader is read again)."""
-    client = vision_client() if vision and way == "pdf" else None
+    """The key of a document's kept text (DocumentText): the account's, by how it is read (a PDF's scanned pages and an
+    email's pictures by which vision model, if any) and by the reader's code (a text read by an older reader is read
+    again)."""
+    client = vision_client() if vision and way in ("pdf", "email") else None
     model = (client.endpoint.base_url, client.model, client.vision_details) if client else ()
     where = "\0".join((str(account.pk if account else ""), way, *model, _READER_CODE))
     return hashlib.sha256(where.encode() + b"\0" + content).hexdigest()
@@ -358,6 +365,16 @@ def _pages_read(pages: list[str], pictures: dict[str, str], account) -> list[str
     urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in pictures.items()}
     texts = pages_read(list(urls.values()), account) if urls else {}
     return [texts[urls[index]].strip() if index in urls else page for index, page in enumerate(pages)]
+
+
+def _pictures_described(pages: list[str], images: dict[str, str], account) -> list[str]:
+    """An email's pages, each of its attached pictures (the reader's data URL by page index: "Attachment door.jpg:")
+    followed by what the model says the picture shows."""
+    urls = {int(index): url for index, url in images.items()}
+    described = pictures_described(list(urls.values()), account) if urls else {}
+    return [
+        f"{page}\n\n{described[urls[index]].strip()}" if index in urls else page for index, page in enumerate(pages)
+    ]
 
 
 def _is_utf8(content: bytes) -> bool:

@@ -134,6 +134,12 @@ def _descriptions(keys: dict[str, str]):
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
+def pictures_described(urls: list[str], account) -> dict[str, str]:
+    """Each picture's description (a data URL; vision on), as an image in a message is described, and kept so: a
+    picture attached to an email."""
+    return _descriptions_of(vision_client(), account, urls)
+
+
 def pages_read(urls: list[str], account) -> dict[str, str]:
     """Each scanned page's text as the model reads it from the page's picture (a data URL; vision on), kept as an
     image's description is: a document sent again is not read again."""

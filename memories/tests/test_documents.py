@@ -546,6 +546,44 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     ]
 
 
+def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(api_client, embedder, vision, settings):
+    # A photo of a door (a PNG, handed as it is) and a scan of a receipt (a 300 dpi JPEG, made smaller): each was only
+    # named. At most MAX_IMAGES_PER_ADD, less the add's images: a third picture stays named.
+    settings.MAX_IMAGES_PER_ADD = 2
+    said = {90: "A red front door with the number 12", 200: "A receipt for 950 euros of rent"}
+    vision.describe = lambda url: said[scan_shade(url)]
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "The flat"
+    letter.set_content("Photos of the flat.")
+    for name, picture in [("door.png", scan(90)), ("receipt.jpg", scan(200, "RGB", dpi=300)), ("hall.png", scan(50))]:
+        kind = "jpeg" if name.endswith(".jpg") else "png"
+        letter.add_attachment(
+            written(lambda out, picture=picture, kind=kind: picture.save(out, kind.upper())),
+            maintype="image",
+            subtype=kind,
+            filename=name,
+        )
+    [passage] = stored(add(api_client, {"role": "user", "content": [file_part(letter.as_bytes(), "flat.eml")]}))
+    assert passage == (
+        "From: ada@example.com\nSubject: The flat\n\nPhotos of the flat.\n\n"
+        "Attachments: door.png, receipt.jpg, hall.png\n\n"
+        "Attachment door.png:\n\nA red front door with the number 12\n\n"
+        "Attachment receipt.jpg:\n\nA receipt for 950 euros of rent"
+    )
+    # The door as it was sent; the receipt's scan of 2,550 x 3,300 pixels as a JPEG of 2,048 pixels a side at most.
+    urls = [call.body["messages"][0]["content"][1]["image_url"]["url"] for call in vision.chat_calls("describe")]
+    handed = {
+        url[5:].split(";")[0]: Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size for url in urls
+    }
+    assert len(urls) == 2 and handed["image/png"] == (1275, 1650) and max(handed["image/jpeg"]) == 2048
+    # With vision off, the pictures are named only, as before.
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    [named] = stored(
+        add(api_client, {"role": "user", "content": [file_part(letter.as_bytes(), "again.eml")]}, user_id="bob")
+    )
+    assert named.endswith("Attachments: door.png, receipt.jpg, hall.png")
+
+
 def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_it(api_client, embedder):
     # As a mail program may save a message its server delivered so: its text's bytes as they are, in the character set
     # its part names. It was refused as not UTF-8 (a file part left out, a document part a 400).
