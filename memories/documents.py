@@ -299,17 +299,15 @@ def content_read(
 ) -> tuple[str, int]:
     """A document's text read `way` (reading_way), and how many of its pages the model read, as document_text says;
     `named`: the document as a refusal names it."""
-    pictured = 0
+    urls: dict[int, str] = {}  # the pictures the model is handed: a PDF's scanned pages, an email's attached pictures
     if way == "pdf":
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
-        pictures_read = read.get("pictures", {})
-        pages, pictured = _pages_read(read["pages"], pictures_read, account), len(pictures_read)
+        urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in read.get("pictures", {}).items()}
+        pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account))
     elif way == "email":
         read = _read_apart("email", content, named, budget, pictures=pictures)
-        pages, pictured = (
-            _pictures_described(read["pages"], read.get("images", {}), account),
-            len(read.get("images", {})),
-        )
+        urls = {int(index): url for index, url in read.get("images", {}).items()}
+        pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account))
     elif way:
         pages = _read_apart(way, content, named, budget)["pages"]
     else:
@@ -326,7 +324,7 @@ def content_read(
             else ""
         )
         raise InvalidInput(f"{named} holds no text{scanned}.")
-    return text, pictured
+    return text, len(urls)
 
 
 def reading_way(content: bytes, media_type: str) -> str:
@@ -359,21 +357,14 @@ def documents_prune() -> int:
     return DocumentText.objects.filter(created_at__lt=read_before).delete()[0]
 
 
-def _pages_read(pages: list[str], pictures: dict[str, str], account) -> list[str]:
-    """A PDF's pages, those without text that show a picture (a scan; the reader's JPEG in base64 by page index) as
-    the model reads them."""
-    urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in pictures.items()}
-    texts = pages_read(list(urls.values()), account) if urls else {}
-    return [texts[urls[index]].strip() if index in urls else page for index, page in enumerate(pages)]
-
-
-def _pictures_described(pages: list[str], images: dict[str, str], account) -> list[str]:
-    """An email's pages, each of its attached pictures (the reader's data URL by page index: "Attachment door.jpg:")
-    followed by what the model says the picture shows."""
-    urls = {int(index): url for index, url in images.items()}
-    described = pictures_described(list(urls.values()), account) if urls else {}
+def _pictures_read(pages: list[str], urls: dict[int, str], read) -> list[str]:
+    """A document's pages with what the model makes of the pictures the reader found (`urls`: a data URL by page index;
+    `read`: vision's pages_read for a scanned page's text, pictures_described for what a picture shows) after each
+    such page's own text: a scanned PDF page has none, an email's attached picture its name."""
+    texts = read(list(urls.values())) if urls else {}
     return [
-        f"{page}\n\n{described[urls[index]].strip()}" if index in urls else page for index, page in enumerate(pages)
+        "\n\n".join(text for text in (page, texts[urls[index]].strip()) if text) if index in urls else page
+        for index, page in enumerate(pages)
     ]
 
 
