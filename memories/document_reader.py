@@ -1,7 +1,10 @@
-"""A document's text, read in a process of its own, started by memories/reading.py for each PDF, web page or Office file
-an add carries: a PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint
-presentation's, an Excel workbook's or an OpenDocument's (.docx, .pptx, .xlsx, .odt, .odp, .ods: ZIP archives of XML)
-by the standard library's zipfile and ElementTree; and an image as a vision model is handed it, by Pillow.
+"""A document's text, read in a process of its own, started by memories/reading.py for each document an add carries: a
+PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint presentation's, an
+Excel workbook's, an OpenDocument's or an EPUB book's (.docx, .pptx, .xlsx, .odt, .odp, .ods, .epub: ZIP archives of
+XML) by the standard library's zipfile and ElementTree, an Excel 97-2003 workbook's by xlrd (olefile telling the older
+Office files apart), a Rich Text Format file's by striprtf, an email's by the standard library's email package, a
+table's (CSV, TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as a vision model is handed
+it, by Pillow.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -18,8 +21,8 @@ Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
 that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1, with an email's
 "images": {page index: a data URL} of its attached pictures (as many, unless -1); for an image
-{"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "pages" | "pictures" | "too_long" |
-"unreadable", "pages": n, "why": "…"}.
+{"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" |
+"too_long" | "unreadable", "pages": n, "why": "…", "what": "…", "instead": "…"}.
 """
 
 from __future__ import annotations
