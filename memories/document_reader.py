@@ -1105,13 +1105,18 @@ def _format_kind(code: str) -> str:
 
 
 def _number_shown(number: float, code: str) -> str | None:
-    """A number as its format (its first part: "#,##0.00 [$€-407]", '0.0" kg"') shows it: its decimals, thousands
-    separators (in English, whatever the machine's language), a comma after its digits for each thousand it is divided
-    by, zeros before its digits to the format's zero places (02134), and the texts before and after its digits (a
-    currency's sign, a unit); a minus before all. None for a format that is not one run of digit places among texts
-    (General, a fraction, scientific notation, a phone number's)."""
+    """A number as its format (its first part: "#,##0.00 [$€-407]", '0.0" kg"'; a negative one by the second part when
+    there is one: "(#,##0.00)" as an accountant writes it) shows it: its decimals, thousands separators (in English,
+    whatever the machine's language), a comma after its digits for each thousand it is divided by, zeros before its
+    digits to the format's zero places (02134), and the texts before and after its digits (a currency's sign, a unit);
+    a minus before all, but for the second part, which shows its own. None for a format that is not one run of digit
+    places among texts (General, a fraction, scientific notation, a phone number's)."""
+    sections = code.split(";")
+    negative = number < 0 and len(sections) > 1 and bool(sections[1].strip())
+    if negative:
+        number = -number
     before, after, digits = [], [], ""
-    for quoted, escaped, currency, run, other in _FORMAT_PART.findall(code.split(";", 1)[0]):
+    for quoted, escaped, currency, run, other in _FORMAT_PART.findall(sections[1 if negative else 0]):
         if run:
             if digits:
                 return None

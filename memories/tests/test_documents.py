@@ -390,6 +390,7 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
             [
                 (1900, "#,##0.00\\ [$€-407]"),  # Excel's euros in German
                 (-1234.5, "[$$-409]#,##0.00;[Red]-[$$-409]#,##0.00"),
+                (-1900, "#,##0.00;[Red](#,##0.00)"),  # an accountant's negative
                 (12.5, '0.0" kg"'),
                 (2134, "00000"),
                 (1234567, '#,##0,"K"'),
@@ -408,6 +409,7 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
     assert text.split("\n") == [
         "1,900.00 €",
         "-$1,234.50",
+        "(1,900.00)",
         "12.5 kg",
         "02134",
         "1,235K",
