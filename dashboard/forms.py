@@ -205,6 +205,16 @@ class EventFilterForm(ScopeForm):
     status = forms.ChoiceField(required=False, choices=[("", "any"), *Event.Status.choices], label="Status")
     field_order = ["status", *SCOPE_FIELDS]
 
+    def __init__(self, *args, admin: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if admin:  # an admin sees every account's queued adds on asking (an operator's view of what failed)
+            self.fields["accounts"] = forms.ChoiceField(
+                required=False, choices=[("", "mine"), ("all", "every account")], label="Accounts"
+            )
+
+    def every_account(self) -> bool:
+        return self.cleaned_data.get("accounts") == "all"
+
 
 class PageForm(forms.Form):
     """A page of a list paged by number (?page=2), the first by default."""

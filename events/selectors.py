@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from events.models import Event
 from mem0server.answer_size import json_bytes, page_refuse_beyond
-from mem0server.exceptions import NotFound
+from mem0server.exceptions import Forbidden, NotFound
 
 
 def events_visible(*, principal) -> QuerySet[Event]:
@@ -61,8 +61,9 @@ def events_list(*, principal, page: int = 1, page_size: int = 50, status: str | 
 
 
 def _filtered(principal, status: str | None, scope: dict[str, str] | None) -> QuerySet[Event]:
-    """The caller's events of that status (any: None) and to that scope (each id given; any: None)."""
-    events = events_visible(principal=principal)
+    """The caller's events (every account's: None) of that status (any: None) and to that scope (each id given; any:
+    None)."""
+    events = events_visible(principal=principal) if principal is not None else Event.objects.all()
     if status:
         events = events.filter(status=status)
     for field, value in (scope or {}).items():
@@ -95,14 +96,26 @@ def _page_size_check(rows: QuerySet[Event]) -> None:
 
 
 def events_overview(
-    *, principal, page: int = 1, page_size: int = 50, status: str | None = None, scope: dict[str, str] | None = None
+    *,
+    principal,
+    page: int = 1,
+    page_size: int = 50,
+    status: str | None = None,
+    scope: dict[str, str] | None = None,
+    every_account: bool = False,
 ) -> EventPage:
     """The caller's events, newest first, one page of them, without their payloads and results (an add as queued
     may be a megabyte): each carries its `scope` ({"user_id": …}), how many `messages` it holds and whether it `infers`,
     and how many `changes` it made (memories added, updated or deleted; None until it succeeds), and how long it
     `took` from being queued to its end (None until then), read in PostgreSQL. `scope`: only the adds to it (each id
-    given, {"user_id": "sam"}: an add to user sam and agent x is one)."""
-    events = _filtered(principal, status, scope).defer("payload", "results")
+    given, {"user_id": "sam"}: an add to user sam and agent x is one). `every_account` (an admin's): every account's
+    events, each with its account's `account_email` (None for the admin key's), where another caller's are its own."""
+    if every_account and not principal.is_admin:
+        raise Forbidden("Only an admin sees every account's queued adds.")
+    events = _filtered(None if every_account else principal, status, scope)
+    if every_account:
+        events = events.annotate(account_email=F("account__email"))
+    events = events.defer("payload", "results")
     counted = Func(KeyTransform("messages", "payload"), function="jsonb_array_length", output_field=IntegerField())
     events = events.annotate(
         scope=KeyTransform("scope", "payload"),

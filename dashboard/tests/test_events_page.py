@@ -96,6 +96,39 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_admin_sees_every_accounts_queued_adds_on_asking_and_a_member_only_its_own(
+    make_user, key_client, api_client, run_jobs, settings
+):
+    # An operator looking for what failed saw only the adds of the account logged in.
+    admin, alice = make_user("admin@example.com", role="admin"), make_user("alice@example.com")
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    with FileHost({}) as host:  # every path a 404
+        failed = queue(key_client(alice), [{"type": "txt_url", "txt_url": {"url": f"{host}/lease.txt"}}], user_id="sam")
+        run_jobs()
+    mine = queue(key_client(admin), "Owns a kayak", user_id="ada")
+    keyed = queue(api_client, "Ops note", user_id="ops")  # the admin key's: no account
+
+    assert [mine[:11] in row for row in rows(logged_in(admin).get("/dashboard/events/"))] == [True]
+    every = logged_in(admin).get("/dashboard/events/", {"accounts": "all"})
+    shown = rows(every)
+    assert [row.split(" ", 3)[2] for row in shown] == ["the", "admin@example.com", "alice@example.com"]
+    assert keyed[:11] in shown[0] and "the admin key" in shown[0] and mine[:11] in shown[1]
+    assert failed[:11] in shown[2] and "Failed" in shown[2]
+    assert "Queue again" not in shown[2]  # Alice's to queue again (manage.py queue_failed_adds does every account's)
+    assert "3 queued adds." in every.content.decode()
+    failures = logged_in(admin).get("/dashboard/events/", {"accounts": "all", "status": "FAILED"})
+    assert [failed[:11] in row for row in rows(failures)] == [True]
+    # A member has no such choice: the parameter is not one of its filters, and its own adds are listed.
+    assert [failed[:11] in row for row in rows(logged_in(alice).get("/dashboard/events/", {"accounts": "all"}))] == [
+        True
+    ]
+    refused = logged_in(admin).get("/dashboard/events/", {"accounts": "everyone"})
+    assert refused.status_code == 400 and "Select a valid choice. everyone is not one of the available choices." in (
+        html.unescape(refused.content.decode())
+    )
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_queued_add_is_queued_again_from_the_page_once_what_failed_is_mended(
     make_user, key_client, run_jobs, settings
 ):

@@ -20,22 +20,32 @@ PAGE_SIZE = 50
 
 @account_required
 def event_list(request):
-    form = EventFilterForm(request.GET or None)
+    form = EventFilterForm(request.GET or None, admin=request.user.is_admin)
     paging = PageForm(request.GET)
     invalid = (form.is_bound and not form.is_valid()) or not paging.is_valid()
     status = form.cleaned_data.get("status") if form.is_bound and not invalid else ""
     scope = form.scope() if form.is_bound and not invalid else {}
+    every = form.is_bound and not invalid and form.every_account()
     number = paging.cleaned_data.get("page") or 1 if not invalid else 1
     page = None
     if not invalid:
-        page = events_overview(principal=request.user, page=number, page_size=PAGE_SIZE, status=status, scope=scope)
+        page = events_overview(
+            principal=request.user,
+            page=number,
+            page_size=PAGE_SIZE,
+            status=status,
+            scope=scope,
+            every_account=every,
+        )
+    query = {"status": status, **scope} if status else scope
     context = {
         "form": form,
         "paging": paging,
         "page": page,
         "page_number": number,
         "status": status,
-        "query": urlencode({"status": status, **scope} if status else scope),
+        "every_account": every,
+        "query": urlencode({**query, "accounts": "all"} if every else query),
         "retention": settings.EVENT_RETENTION_DAYS,
         "counts": events_counts(principal=request.user),
     }
