@@ -1,4 +1,5 @@
-"""Reads of events: always within the caller's account (another account's event is as unknown as a made-up id)."""
+"""Reads of events: within the caller's account (another account's event is as unknown as a made-up id), but for an
+admin asking for every account's (`every_account`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,22 @@ from mem0server.answer_size import json_bytes, page_refuse_beyond
 from mem0server.exceptions import Forbidden, NotFound
 
 
-def events_visible(*, principal) -> QuerySet[Event]:
-    """The caller's own events (the admin key's are those of no account)."""
-    return Event.objects.filter(account=principal.account)
+def events_visible(*, principal, every_account: bool = False) -> QuerySet[Event]:
+    """The caller's own events (the admin key's are those of no account); `every_account`: every account's, for an
+    admin only (Forbidden for anyone else)."""
+    if not every_account:
+        return Event.objects.filter(account=principal.account)
+    if not principal.is_admin:
+        raise Forbidden("Only an admin sees every account's queued adds.")
+    return Event.objects.all()
+
+
+def events_to_queue_again(*, principal, every_account: bool = False) -> QuerySet[Event]:
+    """The failed adds not queued again yet that can be: a deactivated account's are not run (events/tasks.py)."""
+    failed = events_visible(principal=principal, every_account=every_account).filter(
+        status=Event.Status.FAILED, queued_again_as__isnull=True
+    )
+    return failed.filter(Q(account__isnull=True) | Q(account__is_active=True)) if every_account else failed
 
 
 def events_failed_accounts() -> list[int | None]:
@@ -36,9 +50,10 @@ def parse_event_id(value: str) -> uuid.UUID:
         raise NotFound(f"Event {str(value)[:64]!r} not found.") from None
 
 
-def event_get(*, principal, event_id: uuid.UUID, for_update: bool = False) -> Event:
-    """One of the caller's events, or NotFound; `for_update`: locked until the transaction ends."""
-    events = events_visible(principal=principal)
+def event_get(*, principal, event_id: uuid.UUID, for_update: bool = False, every_account: bool = False) -> Event:
+    """One of the caller's events (of any account's: `every_account`, an admin's), or NotFound; `for_update`: locked
+    until the transaction ends."""
+    events = events_visible(principal=principal, every_account=every_account)
     try:
         return (events.select_for_update() if for_update else events).get(id=event_id)
     except Event.DoesNotExist:
@@ -60,10 +75,12 @@ def events_list(*, principal, page: int = 1, page_size: int = 50, status: str | 
     return _page(_filtered(principal, status, None), page, page_size, check=_page_size_check)
 
 
-def _filtered(principal, status: str | None, scope: dict[str, str] | None) -> QuerySet[Event]:
-    """The caller's events (every account's: None) of that status (any: None) and to that scope (each id given; any:
-    None)."""
-    events = events_visible(principal=principal) if principal is not None else Event.objects.all()
+def _filtered(
+    principal, status: str | None, scope: dict[str, str] | None, *, every_account: bool = False
+) -> QuerySet[Event]:
+    """The caller's events (every account's: `every_account`) of that status (any: None) and to that scope (each id
+    given; any: None)."""
+    events = events_visible(principal=principal, every_account=every_account)
     if status:
         events = events.filter(status=status)
     for field, value in (scope or {}).items():
@@ -110,11 +127,9 @@ def events_overview(
     `took` from being queued to its end (None until then), read in PostgreSQL. `scope`: only the adds to it (each id
     given, {"user_id": "sam"}: an add to user sam and agent x is one). `every_account` (an admin's): every account's
     events, each with its account's `account_email` (None for the admin key's), where another caller's are its own."""
-    if every_account and not principal.is_admin:
-        raise Forbidden("Only an admin sees every account's queued adds.")
-    events = _filtered(None if every_account else principal, status, scope)
-    if every_account:
-        events = events.annotate(account_email=F("account__email"))
+    events = _filtered(principal, status, scope, every_account=every_account)
+    if every_account:  # and whether its adds are run (a deactivated account's are not)
+        events = events.annotate(account_email=F("account__email"), account_active=F("account__is_active"))
     events = events.defer("payload", "results")
     counted = Func(KeyTransform("messages", "payload"), function="jsonb_array_length", output_field=IntegerField())
     events = events.annotate(
@@ -127,13 +142,13 @@ def events_overview(
     return _page(events, page, page_size)
 
 
-def events_counts(*, principal) -> dict[str, int]:
-    """How many of the caller's queued adds `failed` in the last day, how many are `waiting` (queued or running), and
-    how many failed and were not queued again (`to_queue_again`)."""
+def events_counts(*, principal, every_account: bool = False) -> dict[str, int]:
+    """How many of the caller's (or every account's) queued adds `failed` in the last day, how many are `waiting`
+    (queued or running), and how many failed and can be queued again (`to_queue_again`)."""
     unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
-    failed = Q(status=Event.Status.FAILED)
-    return events_visible(principal=principal).aggregate(
-        failed=Count("id", filter=failed & Q(finished_at__gte=timezone.now() - timedelta(days=1))),
+    events = events_visible(principal=principal, every_account=every_account)
+    counts = events.aggregate(
+        failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=timezone.now() - timedelta(days=1))),
         waiting=Count("id", filter=Q(status__in=unfinished)),
-        to_queue_again=Count("id", filter=failed & Q(queued_again_as__isnull=True)),
     )
+    return {**counts, "to_queue_again": events_to_queue_again(principal=principal, every_account=every_account).count()}

@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import account_deactivated
-from apikeys.authentication import AdminPrincipal
+from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
-from events.selectors import event_get, events_visible
+from events.selectors import event_get, events_to_queue_again
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -83,13 +83,14 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
     return event
 
 
-def event_add_again(*, principal, event_id: uuid.UUID) -> Event:
-    """Queue a failed add of the caller's again, as it was sent (a new event; the failed one stays as it ended and
-    names it), once what failed it is mended (an LLM's key, a host that was down). Once only: a second click, or two
-    at once, must not add its memories twice. NotFound for an event not the caller's, InvalidInput for one that did
-    not fail or was queued again already."""
+def event_add_again(*, principal, event_id: uuid.UUID, every_account: bool = False) -> Event:
+    """Queue a failed add of the caller's again, as it was sent (a new event of the same account; the failed one stays
+    as it ended and names it), once what failed it is mended (an LLM's key, a host that was down); `every_account`:
+    an admin's, of any account. Once only: a second click, or two at once, must not add its memories twice. NotFound
+    for an event not the caller's, InvalidInput for one that did not fail, was queued again already, or is of a
+    deactivated account (its adds are not run)."""
     with transaction.atomic():
-        event = event_get(principal=principal, event_id=event_id, for_update=True)
+        event = event_get(principal=principal, event_id=event_id, for_update=True, every_account=every_account)
         if event.status != Event.Status.FAILED:
             state = {Event.Status.PENDING: "is waiting", Event.Status.RUNNING: "is running"}.get(
                 event.status, "succeeded"
@@ -97,20 +98,23 @@ def event_add_again(*, principal, event_id: uuid.UUID) -> Event:
             raise InvalidInput(f"Event {event.id} {state}: only a failed add is queued again.")
         if event.queued_again_as_id:
             raise InvalidInput(f"Event {event.id} was queued again already, as event {event.queued_again_as_id}.")
-        again = event_add_create(principal=principal, payload=event.payload)
+        owner = acting_for(event.account, auth_type="queued again")  # whose the add is: only its account is read
+        if not owner.is_active:
+            raise InvalidInput(f"Event {event.id} is of a deactivated account ({owner.email}): its adds are not run.")
+        again = event_add_create(principal=owner, payload=event.payload)
         Event.objects.filter(id=event.id).update(queued_again_as=again)
     return again
 
 
-def events_add_again_failed(*, principal) -> tuple[int, int, list[str]]:
-    """Queue again the caller's failed adds not queued again yet, oldest first (as they came), at most AGAIN_AT_ONCE
-    in one call, each as event_add_again does: how many were queued, how many are left, and why any could not be (an
-    add the input check refuses now)."""
-    failed = events_visible(principal=principal).filter(status=Event.Status.FAILED, queued_again_as__isnull=True)
+def events_add_again_failed(*, principal, every_account: bool = False) -> tuple[int, int, list[str]]:
+    """Queue again the caller's (or, `every_account`, every active account's) failed adds not queued again yet, oldest
+    first (as they came), at most AGAIN_AT_ONCE in one call, each as event_add_again does: how many were queued, how
+    many are left, and why any could not be (an add the input check refuses now)."""
+    failed = events_to_queue_again(principal=principal, every_account=every_account)
     queued, refused = 0, []
     for event_id in failed.order_by("created_at", "id").values_list("id", flat=True)[:AGAIN_AT_ONCE]:
         try:
-            event_add_again(principal=principal, event_id=event_id)
+            event_add_again(principal=principal, event_id=event_id, every_account=every_account)
         except InvalidInput as exc:  # queued again by another click meanwhile, or refused as an add now
             refused.append(exc.detail)
         else:

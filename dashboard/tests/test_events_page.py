@@ -114,7 +114,6 @@ def test_an_admin_sees_every_accounts_queued_adds_on_asking_and_a_member_only_it
     assert [row.split(" ", 3)[2] for row in shown] == ["the", "admin@example.com", "alice@example.com"]
     assert keyed[:11] in shown[0] and "the admin key" in shown[0] and mine[:11] in shown[1]
     assert failed[:11] in shown[2] and "Failed" in shown[2]
-    assert "Queue again" not in shown[2]  # Alice's to queue again (manage.py queue_failed_adds does every account's)
     assert "3 queued adds." in every.content.decode()
     failures = logged_in(admin).get("/dashboard/events/", {"accounts": "all", "status": "FAILED"})
     assert [failed[:11] in row for row in rows(failures)] == [True]
@@ -164,6 +163,63 @@ def test_a_failed_queued_add_is_queued_again_from_the_page_once_what_failed_is_m
     assert page.post(f"/dashboard/events/{theirs}/again/").status_code == 404  # Bob's
     assert page.post("/dashboard/events/not-an-id/again/").status_code == 404
     assert Event.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_queues_again_any_accounts_failed_add_as_that_accounts_own_but_not_a_deactivated_ones(
+    make_user, key_client, api_client, run_jobs, settings
+):
+    # An operator who mended what failed (a document host, an LLM's key) could queue again only its own adds from the
+    # page; the members' waited for manage.py queue_failed_adds or for each member to log in.
+    admin, alice = make_user("admin@example.com", role="admin"), make_user("alice@example.com")
+    cy = make_user("cy@x.io")
+    settings.FETCH_HOSTS = ["127.0.0.1"]
+    files = {}
+    with FileHost(files) as host:
+        notes = [{"type": "txt_url", "txt_url": {"url": f"{host}/notes.txt"}}]
+        alices = queue(key_client(alice), notes, user_id="sam")
+        keyed = queue(api_client, notes, user_id="ops")  # the admin key's: no account
+        cys = queue(key_client(cy), notes, user_id="cy")
+        run_jobs()
+        cy.is_active = False
+        cy.save()
+        files["/notes.txt"] = (200, "text/plain", b"Bought a kayak in May")  # the host serves it now
+
+        page = logged_in(admin)
+        every = page.get("/dashboard/events/", {"accounts": "all"}).content.decode()
+        assert "Queue the 2 failed adds of every account again" in every  # not Cy's
+        shown = {row.split(" ", 3)[2]: row for row in rows(page.get("/dashboard/events/", {"accounts": "all"}))}
+        assert "Queue again" in shown["alice@example.com"] and "Queue again" in shown["the"]
+        assert "Its account is deactivated: its adds are not run." in shown["cy@x.io"]
+        assert "Queue again" not in shown["cy@x.io"]
+
+        answer = page.post(f"/dashboard/events/{alices}/again/", {"accounts": "all"})
+        assert answer.status_code == 302 and answer["Location"] == "/dashboard/events/?accounts=all"  # back to the list
+        again = Event.objects.get(id=alices).queued_again_as
+        assert (again.account, again.payload) == (alice, Event.objects.get(id=alices).payload)  # Alice's own add
+        refused = page.post(f"/dashboard/events/{cys}/again/", {"accounts": "all"}, follow=True).content.decode()
+        assert f"Event {cys} is of a deactivated account (cy@x.io): its adds are not run." in refused
+        bulk = page.post("/dashboard/events/again/", {"accounts": "all"}, follow=True)
+        assert "Queued 1 failed add again." in bulk.content.decode()  # the admin key's
+        assert bulk.redirect_chain == [("/dashboard/events/?accounts=all", 302)]
+        run_jobs()
+    assert sorted(Memory.objects.values_list("user_id", "account__email")) == [
+        ("ops", None),
+        ("sam", "alice@example.com"),
+    ]
+    assert Event.objects.get(id=keyed).queued_again_as.account is None
+    assert Event.objects.get(id=cys).queued_again_as is None
+    # A member queues again only its own: another's is as unknown as a made-up id, with or without the parameter.
+    bob = make_user("bob@example.com")
+    with FileHost({}) as host:
+        bobs = queue(key_client(bob), [{"type": "txt_url", "txt_url": {"url": f"{host}/x.txt"}}])
+        run_jobs()
+    assert logged_in(alice).post(f"/dashboard/events/{bobs}/again/", {"accounts": "all"}).status_code == 404
+    assert (
+        "Queued 0 failed adds again."
+        in logged_in(alice).post("/dashboard/events/again/", {"accounts": "all"}, follow=True).content.decode()
+    )
+    assert Event.objects.get(id=bobs).queued_again_as is None
 
 
 @pytest.mark.django_db(transaction=True)

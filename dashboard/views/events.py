@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import EventFilterForm, PageForm
@@ -47,33 +48,46 @@ def event_list(request):
         "every_account": every,
         "query": urlencode({**query, "accounts": "all"} if every else query),
         "retention": settings.EVENT_RETENTION_DAYS,
-        "counts": events_counts(principal=request.user),
+        "counts": events_counts(principal=request.user, every_account=every),
     }
     return render(request, "dashboard/events.html", context, status=400 if invalid else 200)
+
+
+def _listed_every_account(request) -> bool:
+    """Whether the form was on the list of every account's queued adds (an admin's), to go back to it."""
+    return request.user.is_admin and request.POST.get("accounts") == "all"
+
+
+def _back(every_account: bool):
+    return redirect(reverse("dashboard:events") + ("?accounts=all" if every_account else ""))
 
 
 @post_only("dashboard:events")
 @account_required
 def event_again(request, event_id: str):
+    """Queue a failed add again: one of the account's, or an admin's of any account (as the account's own add)."""
     try:
-        queued = event_add_again(principal=request.user, event_id=parse_event_id(event_id))
+        queued = event_add_again(
+            principal=request.user, event_id=parse_event_id(event_id), every_account=request.user.is_admin
+        )
     except NotFound:
         raise Http404("No such queued add.") from None
     except InvalidInput as exc:
         messages.info(request, exc.detail)
     else:
         messages.success(request, f"Queued again as event {queued.id}.")
-    return redirect("dashboard:events")
+    return _back(_listed_every_account(request))
 
 
 @post_only("dashboard:events")
 @account_required
 def events_again(request):
-    queued, left, refused = events_add_again_failed(principal=request.user)
+    every = _listed_every_account(request)
+    queued, left, refused = events_add_again_failed(principal=request.user, every_account=every)
     said = f"Queued {queued} failed add{'s' if queued != 1 else ''} again."
     if left:
         said += f" {left} more failed add{'s' if left != 1 else ''} not queued again: press the button again."
     messages.success(request, said)
     if refused:
         messages.info(request, f"{len(refused)} could not be queued again: {refused[0]}")
-    return redirect("dashboard:events")
+    return _back(every)
