@@ -14,7 +14,6 @@ whole document as one memory would be found by its first page.
 from __future__ import annotations
 
 import base64
-import binascii
 import codecs
 import hashlib
 import logging
@@ -23,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.utils import timezone
@@ -31,6 +29,7 @@ from django.utils import timezone
 from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
+from memories.data_urls import base64_content, data_url, is_data_url
 from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS, RTF_START
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.models import DocumentText
@@ -154,22 +153,19 @@ def document_refusal(kind: str, url: str, media_type: str = "") -> str | None:
 
 
 def _inline(url: str) -> bytes:
-    if url[:5].lower() == "data:":
-        header, comma, payload = url[5:].partition(",")
-        if not comma:
-            raise ValueError("is a data: URL without a comma before its content.")
-        if not header.lower().endswith(";base64"):
-            return unquote_to_bytes(payload)
-        url = payload
+    parts = data_url(url)
+    if parts is None and is_data_url(url):
+        raise ValueError("is a data: URL without a comma before its content.")
     try:
-        return base64.b64decode("".join(url.split()), validate=True)
-    except (binascii.Error, ValueError):
+        return parts.content() if parts is not None else base64_content(url)
+    except ValueError:
         raise ValueError("must be the document's content in base64, a data: URL, or an http(s) URL.") from None
 
 
 def _data_url_type(url: str) -> str:
     """The media type a data: URL names ("text/html"), lower case; "" for other URLs."""
-    return url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower() if url[:5].lower() == "data:" else ""
+    parts = data_url(url)
+    return parts.media_type if parts is not None else ""
 
 
 def _is_pdf(content: bytes) -> bool:

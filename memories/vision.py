@@ -27,6 +27,7 @@ from django.utils import timezone
 from mem0server.exceptions import UpstreamError
 from memories import prompts, reading
 from memories.configuration import server_config_current
+from memories.data_urls import base64_content, data_url, is_data_url
 from memories.fetching import fetchable, fetched, http_host
 from memories.llm import side_by_side
 from memories.models import MAX_TEXT_CHARS, ImageDescription
@@ -73,11 +74,11 @@ def image_url(url: str) -> str | None:
     base64 alone (Mem0's Vercel AI SDK provider sends an AI SDK file part's data so) as a data URL of its type; None
     for anything else."""
     if url.lower().startswith(IMAGE_URL_PREFIXES):
-        return url if url[:5].lower() == "data:" or http_host(url) else None
+        return url if is_data_url(url) or http_host(url) else None
     url = "".join(url.split())
     try:
-        head = base64.b64decode(url, validate=True)[:12]
-    except ValueError:  # binascii.Error is one
+        head = base64_content(url)[:12]
+    except ValueError:
         return None
     for signature, kind in IMAGE_SIGNATURES.items():
         if head.startswith(signature) and (kind != "image/webp" or head[8:12] == b"WEBP"):
@@ -129,8 +130,8 @@ def _descriptions(keys: dict[str, str]):
     described for good, one at an http(s) URL for URL_DESCRIPTION_HOURS (what a URL serves may change: a camera's
     latest frame)."""
     recent = timezone.now() - timedelta(hours=URL_DESCRIPTION_HOURS)
-    pictures = [key for url, key in keys.items() if url[:5].lower() == "data:"]
-    addresses = [key for url, key in keys.items() if url[:5].lower() != "data:"]
+    pictures = [key for url, key in keys.items() if is_data_url(url)]
+    addresses = [key for url, key in keys.items() if not is_data_url(url)]
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
@@ -175,12 +176,12 @@ def image_handed(url: str) -> str:
     in the reader's process (memories/reading.py: an image of a few kilobytes can be gigapixels); as it is too when
     Pillow cannot read it there, for the model to say what it makes of it. An http(s) URL as it is: the model's provider
     fetches it."""
-    header, comma, payload = url[5:].partition(",") if url[:5].lower() == "data:" else ("", "", "")
-    if not comma or not header.lower().endswith(";base64"):
+    parts = data_url(url)
+    if parts is None or not parts.base64:
         return url
     try:
-        content = base64.b64decode("".join(payload.split()), validate=True)
-    except ValueError:  # binascii.Error is one
+        content = parts.content()
+    except ValueError:
         return url
     read = reading.read_apart("image", content, 0, 0, reading.READER_NICENESS, -1)
     if read is None or "error" in read:
