@@ -17,7 +17,7 @@ from django.conf import settings
 
 from mem0server.exceptions import InvalidInput, UpstreamError
 from mem0server.text import mask_urls
-from webhooks.delivery import open_checked
+from webhooks.delivery import body_within, open_checked
 from webhooks.targets import TargetRefused, TargetUnresolved, url_resolve
 
 # In FETCH_HOSTS: any host at a public address is fetched (hosts at others only when named).
@@ -87,11 +87,9 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> Fetched
             if status != 200 or not kind.startswith(expect):
                 said = f"answered {status}" if status != 200 else f"sent {kind or 'no type'}"
                 raise InvalidInput(f"The {what} {shown(url)} could not be read: its host {said}, not {_a(what)}.")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise InvalidInput(f"The {what} {shown(url)} is larger than {max_bytes} bytes, the most fetched.")
+            body = body_within(response, max_bytes)
+            if body is None:
+                raise InvalidInput(f"The {what} {shown(url)} is larger than {max_bytes} bytes, the most fetched.")
     except httpx.TimeoutException as exc:
         raise UpstreamError(
             f"The {what} {shown(url)} did not arrive within {settings.FETCH_TIMEOUT:g} s (FETCH_TIMEOUT).",
@@ -102,7 +100,7 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> Fetched
         raise UpstreamError(
             f"The {what} {shown(url)} could not be fetched ({type(exc).__name__}).", code="provider_unavailable"
         ) from exc
-    return Fetched(bytes(body), kind, charset)
+    return Fetched(body, kind, charset)
 
 
 def _a(what: str) -> str:

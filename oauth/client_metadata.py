@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from webhooks.delivery import open_checked
+from webhooks.delivery import body_within, open_checked
 from webhooks.targets import TargetRefused, url_resolve
 
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -67,15 +67,13 @@ def _fetch(url: str) -> dict:
     except TargetRefused as exc:
         raise MetadataUnusable(str(exc)) from None
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    body = bytearray()
     try:
         with open_checked(target, "GET", headers=headers, content=None, timeout=TIMEOUT_SECONDS) as answer:
             if answer.status_code != 200:
                 raise MetadataUnusable(f"it answered HTTP {answer.status_code} (redirects are not followed)")
-            for chunk in answer.iter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise MetadataUnusable(f"it is larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
+            body = body_within(answer, MAX_DOCUMENT_BYTES)
+            if body is None:
+                raise MetadataUnusable(f"it is larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
     except httpx.TimeoutException:
         raise MetadataUnusable(f"no answer within {TIMEOUT_SECONDS:g} s") from None
     except httpx.HTTPError as exc:

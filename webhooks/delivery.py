@@ -75,6 +75,17 @@ def open_checked(target: Target, method: str, *, headers: dict[str, str], conten
         yield answer
 
 
+def body_within(answer: httpx.Response, most: int) -> bytes | None:
+    """A streamed answer's body, read no further than `most` bytes: None when it is longer (a host may send a body
+    without end)."""
+    body = bytearray()
+    for chunk in answer.iter_bytes():
+        body += chunk
+        if len(body) > most:
+            return None
+    return bytes(body)
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The X-Mem0-Signature value for this body sent at this time."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
