@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import hashlib
 import logging
+import platform
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -65,9 +68,10 @@ OFFICE_TYPES = (
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
-# How long a document's text is kept for the document sent again (DocumentText), and the reader's code it was read by.
+# How long a document's text is kept for the document sent again (DocumentText), and what it was read by: the reader's
+# code, Python's (its email package) and the libraries it reads with. A new version of any reads it again.
 DOCUMENT_TEXTS_KEPT_DAYS = 7
-_READER_CODE = hashlib.sha256(reading.READER.read_bytes()).hexdigest()
+_READER_LIBRARIES = ("pypdf", "pillow", "pillow-heif", "xlrd", "olefile", "striprtf")
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
@@ -343,8 +347,15 @@ def _kept_key(account, way: str, content: bytes, *, vision: bool) -> str:
     again)."""
     client = vision_client() if vision and way in ("pdf", "email") else None
     model = (client.endpoint.base_url, client.model, client.vision_details) if client else ()
-    where = "\0".join((str(account.pk if account else ""), way, *model, _READER_CODE))
+    where = "\0".join((str(account.pk if account else ""), way, *model, _reader_code()))
     return hashlib.sha256(where.encode() + b"\0" + content).hexdigest()
+
+
+@functools.cache
+def _reader_code() -> str:
+    """What reads a document (DOCUMENT_TEXTS_KEPT_DAYS): the reader's code, Python's version and its libraries'."""
+    versions = (platform.python_version(), *(f"{name}=={version(name)}" for name in _READER_LIBRARIES))
+    return hashlib.sha256("\0".join(versions).encode() + b"\0" + reading.READER.read_bytes()).hexdigest()
 
 
 def documents_prune() -> int:

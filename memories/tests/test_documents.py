@@ -4,6 +4,7 @@ in passages, with the real database and local embedder; with inference, the scri
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 import re
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfWriter
 
+from memories import documents
 from memories.document_reader import _page
 from memories.document_reader import read as read_document
 from memories.documents import DOCUMENT_PASSAGE_CHARS, DOCUMENT_TEXTS_KEPT_DAYS
@@ -947,6 +949,24 @@ def test_a_document_sent_again_is_not_read_again_and_its_scanned_pages_cost_no_l
     DocumentText.objects.update(created_at=timezone.now() - timedelta(days=DOCUMENT_TEXTS_KEPT_DAYS, minutes=1))
     prune_document_texts(timestamp=0)
     refused = add(api_client, {"role": "user", "content": [lease]})
+    assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
+
+
+@pytest.mark.parametrize("library", ["pypdf", "striprtf"])
+def test_a_document_kept_is_read_again_once_a_library_it_is_read_with_is_upgraded(
+    api_client, embedder, monkeypatch, tmp_path, library
+):
+    # A new pypdf reads more of a PDF (a font map it did not know): its text kept for 7 days stayed as the older read.
+    lease = document("txt_url", b64(word_lease()))
+    assert stored(add(api_client, {"role": "user", "content": [lease]})) == [WORD_LEASE_TEXT]
+    crash = tmp_path / "reader.py"
+    crash.write_text("import os, signal, sys\nsys.stdin.buffer.read()\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr("memories.reading.READER", crash)
+    assert stored(add(api_client, {"role": "user", "content": [lease]}, user_id="bob")) == [WORD_LEASE_TEXT]  # kept
+    installed = documents.version
+    monkeypatch.setattr(documents, "version", lambda name: "99.0" if name == library else installed(name))
+    monkeypatch.setattr(documents, "_reader_code", functools.cache(documents._reader_code.__wrapped__))
+    refused = add(api_client, {"role": "user", "content": [lease]}, user_id="cy")
     assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
 
 
