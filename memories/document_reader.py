@@ -20,7 +20,8 @@ the server's secrets stay out of a process that reads what anyone sent.
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
 that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1, with an email's
-"images": {page index: a data URL} of its attached pictures (as many, unless -1); for an image
+"images": {page index: a data URL} of its attached pictures and "scans": {page index: a data URL} of its attached
+PDFs' scanned pages (as many in all, unless -1); for an image
 {"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" |
 "too_long" | "unreadable", "pages": n, "why": "…", "what": "…", "instead": "…"}.
 """
@@ -224,7 +225,8 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
     invitation sent beside its text; one longer than what the add has left is said to be left out. With `pictures` (the
     most pictures a vision model may be handed), each attached picture up to that many is a page naming it, and
     "images" its data URL as the model is handed it (_image) by the page's index, for the server to add what the model
-    says it shows."""
+    says it shows; and so is each scanned page of an attached PDF (as many in all), in "scans", for the server to add
+    its text as the model reads it."""
     import email
     import email.policy
 
@@ -260,11 +262,13 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
     if left < 0:
         return {"error": "too_long"}
     images: dict[str, str] = {}
+    scans: dict[str, str] = {}
     for name, part in attachments:
         heading = f"Attachment {name}:\n\n" if name else "Invitation:\n\n"
+        unused = pictures - len(images) - len(scans) if pictures >= 0 else -1
         try:
-            read = _attachment(part, name, left - len(heading) - 2, most_pages, depth) or {}
-            wanted = not read and len(images) < pictures and part.get_content_maintype() == "image"
+            read = _attachment(part, name, left - len(heading) - 2, most_pages, depth, unused) or {}
+            wanted = not read and unused > 0 and part.get_content_maintype() == "image"
             picture = _picture_url(_bytes(part.get_content()), part.get_content_type()) if wanted else None
         except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
             continue
@@ -274,16 +278,24 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
             left -= len(pages[-1]) + 2
             continue
         attached = "\n\n".join(page for page in read.get("pages", []) if page)
+        scanned = read.get("pictures", {})  # an attached PDF's scanned pages, pictured
         if read.get("error") == "too_long" or len(heading) + len(attached) + 2 > left:  # said to be left out
-            text = f"{heading[:-3]}: not read, longer than the {left} characters the add has left."
-        elif attached:
-            text = heading + attached
+            text, scanned = f"{heading[:-3]}: not read, longer than the {left} characters the add has left.", {}
+        elif not attached and not scanned:
+            continue  # not a document read here, or one without text (a scanned PDF not pictured): named only
         else:
-            continue  # not a document read here, or one without text (a scanned PDF): named only
-        if len(text) + 2 <= left:
+            text = heading + attached if attached else ""
+        if text and len(text) + 2 <= left:
             pages.append(text)
             left -= len(text) + 2
-    return {"pages": pages, "images": images} if images else {"pages": pages}
+        for index, picture in scanned.items():
+            named = f"{heading[:-3]}, page {int(index) + 1}:" if len(read["pages"]) > 1 else heading.rstrip()
+            if len(named) + 2 <= left:  # what the model reads on it is added by the server
+                scans[str(len(pages))] = f"data:image/jpeg;base64,{picture}"
+                pages.append(named)
+                left -= len(named) + 2
+    found = {"images": images, "scans": scans}
+    return {"pages": pages, **{key: urls for key, urls in found.items() if urls}}
 
 
 def _picture_url(content: bytes, media_type: str) -> str | None:
@@ -295,11 +307,12 @@ def _picture_url(content: bytes, media_type: str) -> str | None:
     return f"data:image/jpeg;base64,{picture['picture']}" if "picture" in picture else None
 
 
-def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int) -> dict | None:
+def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int, pictures: int = -1) -> dict | None:
     """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's, a Rich
     Text Format file's) or else its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web
     page, an invitation, contacts, a text): what _pdf, _office, _rtf, _delimited, _page, _cards or _email return; None
-    for another (a picture, an archive), which is only named. A PDF's scanned pages are left without text."""
+    for another (a picture, an archive), which is only named. A PDF's scanned pages are pictured when there are at most
+    `pictures` of them, else left without text."""
     kind = part.get_content_type()
     extension = posixpath.splitext(name.lower())[1]
     if kind == "message/rfc822" or extension == ".eml":
@@ -309,7 +322,8 @@ def _attachment(part, name: str, most_characters: int, most_pages: int, depth: i
         return _email(_bytes(attached), most_characters, most_pages, depth + 1)
     content = _bytes(part.get_content())
     if content.startswith(b"%PDF"):
-        return _pdf(content, most_characters, most_pages, -1)
+        read = _pdf(content, most_characters, most_pages, pictures)
+        return _pdf(content, most_characters, most_pages, -1) if read.get("error") == "pictures" else read
     if content.startswith((b"PK\x03\x04", COMPOUND_FILE)):
         return _office(content, most_characters)
     if content.startswith(RTF_START) or extension == ".rtf":

@@ -304,10 +304,13 @@ def content_read(
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
         urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in read.get("pictures", {}).items()}
         pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account))
-    elif way == "email":
+    elif way == "email":  # its attached pictures described, its attached PDFs' scanned pages read
         read = _read_apart("email", content, named, budget, pictures=pictures)
         urls = {int(index): url for index, url in read.get("images", {}).items()}
+        scans = {int(index): url for index, url in read.get("scans", {}).items()}
         pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account))
+        pages = _pictures_read(pages, scans, lambda urls: pages_read(urls, account))
+        urls |= scans
     elif way:
         pages = _read_apart(way, content, named, budget)["pages"]
     else:

@@ -588,6 +588,38 @@ def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(api_c
     assert named.endswith("Attachments: door.png, receipt.jpg, hall.png")
 
 
+def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
+    # What a scanner's "scan to email" sends, a receipt scanned to a PDF: such an attachment holds no text, and it was
+    # only named. Its scanned pages count toward MAX_IMAGES_PER_ADD: a PDF of more than the add has left stays named.
+    settings.MAX_IMAGES_PER_ADD = 3
+    vision.describe = lambda url: f"Page of shade {scan_shade(url)}"
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "Signed"
+    letter.set_content("The signed lease and the receipt.")
+    for name, pdf in [
+        ("lease.pdf", pdf_with("Lease between Ada and Charles", scan(40))),
+        ("receipt.pdf", pdf_with(scan(120))),
+        ("extra.pdf", pdf_with(scan(200), scan(220))),
+    ]:
+        letter.add_attachment(pdf, maintype="application", subtype="pdf", filename=name)
+    email = file_part(letter.as_bytes(), "signed.eml")
+    [passage] = stored(add(api_client, {"role": "user", "content": [email]}))
+    assert passage == (
+        "From: ada@example.com\nSubject: Signed\n\nThe signed lease and the receipt.\n\n"
+        "Attachments: lease.pdf, receipt.pdf, extra.pdf\n\n"
+        "Attachment lease.pdf:\n\nLease between Ada and Charles\n\n"
+        "Attachment lease.pdf, page 2:\n\nPage of shade 40\n\n"
+        "Attachment receipt.pdf:\n\nPage of shade 120"
+    )
+    assert len(vision.chat_calls("describe")) == 2
+    # With vision off, the scanned pages are left out, as before.
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    [text_only] = stored(add(api_client, {"role": "user", "content": [email]}, user_id="bob"))
+    assert text_only.endswith(
+        "Attachments: lease.pdf, receipt.pdf, extra.pdf\n\nAttachment lease.pdf:\n\nLease between Ada and Charles"
+    )
+
+
 def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_it(api_client, embedder):
     # As a mail program may save a message its server delivered so: its text's bytes as they are, in the character set
     # its part names. It was refused as not UTF-8 (a file part left out, a document part a 400).
