@@ -137,26 +137,29 @@ def _descriptions(keys: dict[str, str]):
 
 def pictures_described(urls: list[str], account) -> dict[str, str]:
     """Each picture's description (a data URL; vision on), as an image in a message is described, and kept so: a
-    picture attached to an email."""
-    return _descriptions_of(vision_client(), account, urls)
+    picture attached to an email, made for the model already by the reader that found it."""
+    return _descriptions_of(vision_client(), account, urls, made=True)
 
 
 def pages_read(urls: list[str], account) -> dict[str, str]:
     """Each scanned page's text as the model reads it from the page's picture (a data URL; vision on), kept as an
     image's description is: a document sent again is not read again."""
-    return _descriptions_of(vision_client(), account, urls, asked="page")
+    return _descriptions_of(vision_client(), account, urls, asked="page", made=True)
 
 
-def _descriptions_of(client: LLMClient, account, urls: list[str], asked: str = "") -> dict[str, str]:
+def _descriptions_of(
+    client: LLMClient, account, urls: list[str], asked: str = "", *, made: bool = False
+) -> dict[str, str]:
     """Each image's description (or what else ASKED says): kept ones as they are, the others asked of the model side
-    by side (memories/llm.py: one after another, ten images took ten calls' time) and kept."""
+    by side (memories/llm.py: one after another, ten images took ten calls' time) and kept. `made`: the pictures are
+    made for the model already (memories/document_reader.py: a scanned page's, an email's attached picture), else each
+    is handed as image_handed makes it."""
     keys = _keys(client, account, urls, asked)
     kept = dict(_descriptions(keys).values_list("key", "text"))
     descriptions = {url: kept[key] for url, key in keys.items() if key in kept}
     new = [url for url in urls if url not in descriptions]
     prompt = ASKED[asked]
-    # A scanned page's picture is made for the model already (memories/document_reader.py); an image as it was sent.
-    described = [partial(_describe, client, url, prompt, made=bool(asked)) for url in new]
+    described = [partial(_describe, client, url, prompt, made=made) for url in new]
     for url, text in zip(new, side_by_side(described), strict=True):
         # Two processes describing one image at once: the last one's stays (an older one of a URL is replaced).
         ImageDescription.objects.update_or_create(

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfWriter
 
-from memories import documents
+from memories import documents, reading
 from memories.document_reader import _page
 from memories.document_reader import read as read_document
 from memories.documents import DOCUMENT_PASSAGE_CHARS, DOCUMENT_TEXTS_KEPT_DAYS
@@ -550,7 +550,9 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     ]
 
 
-def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(api_client, embedder, vision, settings):
+def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(
+    api_client, embedder, vision, settings, monkeypatch
+):
     # A photo of a door (a PNG, handed as it is) and a scan of a receipt (a 300 dpi JPEG, made smaller): each was only
     # named. At most MAX_IMAGES_PER_ADD, less the add's images: a third picture stays named.
     settings.MAX_IMAGES_PER_ADD = 2
@@ -567,7 +569,11 @@ def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(api_c
             subtype=kind,
             filename=name,
         )
+    kinds_read = []
+    read_apart = reading.read_apart
+    monkeypatch.setattr(reading, "read_apart", lambda kind, *more: kinds_read.append(kind) or read_apart(kind, *more))
     [passage] = stored(add(api_client, {"role": "user", "content": [file_part(letter.as_bytes(), "flat.eml")]}))
+    assert kinds_read == ["email"]  # the reader made the pictures for the model: no process more for each
     assert passage == (
         "From: ada@example.com\nSubject: The flat\n\nPhotos of the flat.\n\n"
         "Attachments: door.png, receipt.jpg, hall.png\n\n"
