@@ -730,6 +730,7 @@ _WORD_MARKS = {"tab": " ", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
 # A reference to a footnote or an endnote, and the note's element and part.
 _WORD_NOTES = {"footnoteReference": "footnote", "endnoteReference": "endnote"}
 _WORD_NOTE_PARTS = {"footnote": "word/footnotes.xml", "endnote": "word/endnotes.xml"}
+_WORD_COMMENTS = "word/comments.xml"
 
 
 class _OfficeText:
@@ -796,10 +797,11 @@ class _TooLong(Exception):
 
 
 def _office(content: bytes, most_characters: int) -> dict:
-    """A Word document's text (its body, then its footnotes and endnotes; headers and footers left out), a PowerPoint
-    presentation's (its slides in order, each a page, its speaker's notes after its text), an Excel workbook's (its
-    visible sheets, each a page), an OpenDocument text's, presentation's or spreadsheet's, or an EPUB book's (its title
-    and authors, then its chapters in order, each a page, read as web pages are); an older Office file's (_compound)."""
+    """A Word document's text (its body, then its footnotes, endnotes and comments; headers and footers left out), a
+    PowerPoint presentation's (its slides in order, each a page, its speaker's notes after its text), an Excel
+    workbook's (its visible sheets, each a page), an OpenDocument text's, presentation's or spreadsheet's, or an EPUB
+    book's (its title and authors, then its chapters in order, each a page, read as web pages are); an older Office
+    file's (_compound)."""
     if content.startswith(COMPOUND_FILE):
         return _compound(content, most_characters)
     reader = _OfficeText(most_characters)
@@ -812,7 +814,7 @@ def _office(content: bytes, most_characters: int) -> dict:
             notes: dict[str, str] = {}  # a slide's notes page, by the slide
             if "word/document.xml" in names:
                 kind, parts = "word", ["word/document.xml"]
-                parts += [part for part in _WORD_NOTE_PARTS.values() if part in names]
+                parts += [part for part in (*_WORD_NOTE_PARTS.values(), _WORD_COMMENTS) if part in names]
             elif "ppt/presentation.xml" in names:
                 kind, parts = "slides", _slides(archive, names)
                 notes = {slide: note for slide in parts if (note := _notes(archive, names, slide))}
@@ -843,7 +845,8 @@ def _office(content: bytes, most_characters: int) -> dict:
                 return {"pages": _read_opendocument(archive, reader)}
             if kind == "word":
                 _read_part(archive, "word/document.xml", _WORD, reader)
-                return {"pages": ["\n\n".join(reader.paragraphs + _word_notes(archive, names, reader))]}
+                notes = _word_notes(archive, names, reader) + _word_comments(archive, names, reader)
+                return {"pages": ["\n\n".join(reader.paragraphs + notes)]}
             for part in parts:
                 _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
@@ -1400,6 +1403,26 @@ def _word_notes(archive: zipfile.ZipFile, names: set[str], reader: _OfficeText) 
     notes = [f"[{number}] {texts[note]}" for number, note in enumerate(reader.notes, 1) if texts.get(note)]
     reader.spend(sum(map(len, notes)))
     return notes
+
+
+def _word_comments(archive: zipfile.ZipFile, names: set[str], reader: _OfficeText) -> list[str]:
+    """A Word document's comments (a reviewer's, in the margin), each on a line naming its author: "Comment by Ana:
+    The deposit is two months' rent"; a reply is one too."""
+    if _WORD_COMMENTS not in names:
+        return []
+    comments = []
+    with archive.open(_WORD_COMMENTS) as xml:
+        for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
+            space, _, name = element.tag[1:].partition("}")
+            if name != "comment" or space not in _WORD:
+                continue
+            paragraphs = ("".join(t.text or "" for t in p.iter(f"{{{space}}}t")) for p in element.iter(f"{{{space}}}p"))
+            if text := _one_line(paragraphs):
+                author = " ".join((element.get(f"{{{space}}}author") or "").split())
+                comments.append(f"Comment by {author}: {text}" if author else f"Comment: {text}")
+                reader.spend(len(comments[-1]))
+            element.clear()
+    return comments
 
 
 def _notes(archive: zipfile.ZipFile, names: set[str], slide: str) -> str | None:

@@ -83,6 +83,23 @@ def word_lease() -> bytes:
     return _with_notes(written(document.save))
 
 
+def word_reviewed() -> bytes:
+    """A Word document with a reviewer's comments in its margin, as python-docx writes them (Word's comments part), one
+    with no author named."""
+    document = docx.Document()
+    rent = document.add_paragraph("The rent is 950 euros a month.")
+    document.add_comment(rent.runs, text="The landlord agreed to 900 euros on the phone.", author="Ana  Lima")
+    deposit = document.add_paragraph("The deposit is two months' rent.")
+    document.add_comment(deposit.runs, text="Paid in cash", author="")
+    return written(document.save)
+
+
+WORD_REVIEWED_TEXT = (
+    "The rent is 950 euros a month.\n\nThe deposit is two months' rent.\n\n"
+    "Comment by Ana Lima: The landlord agreed to 900 euros on the phone.\n\nComment: Paid in cash"
+)
+
+
 def _with_notes(word: bytes) -> bytes:
     """A Word document with the footnote and the endnote its text refers to, as Word writes them: each kind's part, its
     separators (notes -1 and 0, which no text refers to), its relationship and its content type."""

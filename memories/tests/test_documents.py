@@ -43,6 +43,7 @@ from memories.tests.files import (
     TEXTEDIT_NOTE,
     TEXTEDIT_NOTE_TEXT,
     WORD_LEASE_TEXT,
+    WORD_REVIEWED_TEXT,
     WORKBOOK_BUDGET_PAGES,
     FileHost,
     compound_of,
@@ -59,6 +60,7 @@ from memories.tests.files import (
     scan,
     scan_shade,
     word_lease,
+    word_reviewed,
     workbook_budget,
     workbook_of,
     written,
@@ -336,6 +338,12 @@ def test_a_word_document_is_read_as_its_paragraphs_and_table_rows(api_client, em
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [WORD_LEASE_TEXT] * 3
     assert search(api_client, "How much is the deposit?")[0] == WORD_LEASE_TEXT
+
+
+def test_a_word_documents_comments_are_read_after_its_text_each_naming_its_author(api_client, embedder):
+    # A reviewer's comment in the margin ("the landlord agreed to 900 euros") was left out.
+    reviewed = document("txt_url", b64(word_reviewed()))
+    assert stored(add(api_client, {"role": "user", "content": [reviewed]})) == [WORD_REVIEWED_TEXT]
 
 
 def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_client, embedder):
