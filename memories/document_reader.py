@@ -2,7 +2,8 @@
 PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint presentation's, an
 Excel workbook's, an OpenDocument's or an EPUB book's (.docx, .pptx, .xlsx, .odt, .odp, .ods, .epub: ZIP archives of
 XML) by the standard library's zipfile and ElementTree, an Excel 97-2003 workbook's by xlrd (olefile telling the older
-Office files apart), a Rich Text Format file's by striprtf, an email's by the standard library's email package, a
+Office files apart), an Outlook message's (.msg) by olefile, a Rich Text Format file's by striprtf, an email's by the
+standard library's email package, a
 table's (CSV, TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as a vision model is handed
 it, by Pillow.
 
@@ -20,10 +21,10 @@ the server's secrets stay out of a process that reads what anyone sent.
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
 that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1, with an email's
-"images": {page index: a data URL} of its attached pictures and "scans": {page index: a data URL} of its attached
-PDFs' scanned pages (as many in all, unless -1); for an image
-{"picture": a JPEG in base64} or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" |
-"too_long" | "unreadable", "pages": n, "why": "…", "what": "…", "instead": "…"}.
+(or an Outlook message's) "images": {page index: a data URL} of its attached pictures and "scans": {page index: a
+data URL} of its attached PDFs' scanned pages (as many in all, unless -1); for an image {"picture": a JPEG in base64}
+or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable", "pages": n,
+"why": "…", "what": "…", "instead": "…"}.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ import re
 import resource
 import sys
 import zipfile
+from collections.abc import Callable
+from functools import partial
 from html.parser import HTMLParser
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
@@ -112,7 +116,7 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
     if kind == "html":
         return _page(content, most_characters)
     if kind == "office":
-        return _office(content, most_characters)
+        return _office(content, most_characters, most_pages, pictures)
     if kind == "image":
         return _image(content)
     if kind in ("csv", "tsv"):
@@ -220,56 +224,93 @@ def _page(content: bytes, most_characters: int) -> dict:
 
 def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
     """An email as a mail program saves it (.eml: RFC 822 with MIME parts): its sender, recipients, date and subject,
-    its text (the plain one, else the HTML one as a web page's) and its attachments' names, then, each a page of its
-    own after a line naming it, the text of each attachment that is a document read here (_attachment), and of an
-    invitation sent beside its text; one longer than what the add has left is said to be left out. With `pictures` (the
-    most pictures a vision model may be handed), each attached picture up to that many is a page naming it, and
-    "images" its data URL as the model is handed it (_image) by the page's index, for the server to add what the model
-    says it shows; and so is each scanned page of an attached PDF (as many in all), in "scans", for the server to add
-    its text as the model reads it."""
+    its text (the plain one, else the HTML one as a web page's) and its attachments' names, then its attachments and an
+    invitation sent beside its text (_attachments_read)."""
     import email
     import email.policy
 
     try:
         message = email.message_from_bytes(content, policy=email.policy.default)
-        lines = [
-            f"{field}: {' '.join(str(message[field]).split())}"
-            for field in ("From", "To", "Cc", "Date", "Subject")
-            if message[field] is not None
-        ]
+        fields = [(field, str(message[field])) for field in _EMAIL_FIELDS if message[field] is not None]
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/html":
             text = _page_text(text)
-        attachments = [(part.get_filename(), part) for part in message.iter_attachments() if part.get_filename()]
-        paragraphs = [
-            "\n".join(lines),
-            text.strip(),
-            f"Attachments: {', '.join(name for name, _ in attachments)}" if attachments else "",
+        attachments = [
+            _Attached(name, part.get_content_type(), partial(_part_bytes, part))
+            for part in message.iter_attachments()
+            if (name := part.get_filename())
         ]
-        pages = ["\n\n".join(paragraph for paragraph in paragraphs if paragraph)]
         # An invitation as Outlook sends it: a calendar beside the text (an alternative to it), not an attachment;
         # Google Calendar's sends both (the attached one is read).
-        if not any(part.get_content_type() == "text/calendar" for _, part in attachments):
-            attachments += [
-                ("", part)
-                for part in message.walk()
-                if part.get_content_type() == "text/calendar" and not part.get_filename()
-            ][:1]
+        beside = [
+            _Attached("", "text/calendar", partial(_part_bytes, part))
+            for part in message.walk()
+            if part.get_content_type() == "text/calendar" and not part.get_filename()
+        ]
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    if not any(attached.kind == "text/calendar" for attached in attachments):
+        attachments += beside[:1]
+    return _attachments_read(fields, text, attachments, most_characters, most_pages, depth, pictures)
+
+
+# An email's header fields read, in this order.
+_EMAIL_FIELDS = ("From", "To", "Cc", "Date", "Subject")
+
+
+class _Attached(NamedTuple):
+    name: str  # "" for an invitation sent beside an email's text
+    kind: str  # its media type, as the email names it
+    # Its bytes; for an Outlook message's embedded message (`embedded`), its read given the characters left.
+    content: Callable[..., Any]
+    embedded: bool = False
+
+
+def _part_bytes(part) -> bytes:
+    return _bytes(part.get_content())
+
+
+def _attachments_read(
+    fields: list[tuple[str, str]],
+    text: str,
+    attachments: list[_Attached],
+    most_characters: int,
+    most_pages: int,
+    depth: int,
+    pictures: int,
+) -> dict:
+    """An email's pages (.eml or Outlook's .msg): its header `fields` ("From", …) each on a line, its `text`, its
+    attachments' names, then, each a page of its own after a line naming it, the text of each attachment that is a
+    document read here (_attachment), and of an invitation sent beside its text; one longer than what the add has left
+    is said to be left out. With `pictures` (the most pictures a vision model may be handed), each attached picture up
+    to that many is a page naming it, and "images" its data URL as the model is handed it (_image) by the page's index,
+    for the server to add what the model says it shows; and so is each scanned page of an attached PDF (as many in
+    all), in "scans", for the server to add its text as the model reads it."""
+    names = [attached.name for attached in attachments if attached.name]
+    paragraphs = [
+        "\n".join(f"{field}: {' '.join(value.split())}" for field, value in fields if value.strip()),
+        text.strip(),
+        f"Attachments: {', '.join(names)}" if names else "",
+    ]
+    pages = ["\n\n".join(paragraph for paragraph in paragraphs if paragraph)]
     left = most_characters - len(pages[0])  # each page after it takes its length and the blank line before it
     if left < 0:
         return {"error": "too_long"}
     images: dict[str, str] = {}
     scans: dict[str, str] = {}
-    for name, part in attachments:
+    for attached in attachments:
+        name = attached.name
         heading = f"Attachment {name}:\n\n" if name else "Invitation:\n\n"
         unused = pictures - len(images) - len(scans) if pictures >= 0 else -1
+        budget = left - len(heading) - 2
         try:
-            read = _attachment(part, name, left - len(heading) - 2, most_pages, depth, unused) or {}
-            wanted = not read and unused > 0 and part.get_content_maintype() == "image"
-            picture = _picture_url(_bytes(part.get_content()), part.get_content_type()) if wanted else None
+            if attached.embedded:  # an Outlook message's embedded message, read where it lies
+                read = attached.content(budget) if depth + 1 < EMAIL_DEPTH else {}
+            else:
+                read = _attachment(attached.kind, name, attached.content(), budget, most_pages, depth, unused) or {}
+            wanted = not read and unused > 0 and attached.kind.startswith("image/")
+            picture = _picture_url(attached.content(), attached.kind) if wanted else None
         except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
             continue
         if picture and len(heading) <= left:  # named here; what the model says it shows is added by the server
@@ -277,14 +318,14 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
             pages.append(heading.rstrip())
             left -= len(pages[-1]) + 2
             continue
-        attached = "\n\n".join(page for page in read.get("pages", []) if page)
+        attached_text = "\n\n".join(page for page in read.get("pages", []) if page)
         scanned = read.get("pictures", {})  # an attached PDF's scanned pages, pictured
-        if read.get("error") == "too_long" or len(heading) + len(attached) + 2 > left:  # said to be left out
+        if read.get("error") == "too_long" or len(heading) + len(attached_text) + 2 > left:  # said to be left out
             text, scanned = f"{heading[:-3]}: not read, longer than the {left} characters the add has left.", {}
-        elif not attached and not scanned:
+        elif not attached_text and not scanned:
             continue  # not a document read here, or one without text (a scanned PDF not pictured): named only
         else:
-            text = heading + attached if attached else ""
+            text = heading + attached_text if attached_text else ""
         if text and len(text) + 2 <= left:
             pages.append(text)
             left -= len(text) + 2
@@ -307,24 +348,23 @@ def _picture_url(content: bytes, media_type: str) -> str | None:
     return f"data:image/jpeg;base64,{picture['picture']}" if "picture" in picture else None
 
 
-def _attachment(part, name: str, most_characters: int, most_pages: int, depth: int, pictures: int = -1) -> dict | None:
-    """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's, a Rich
-    Text Format file's) or else its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or TSV file, a web
-    page, an invitation, contacts, a text): what _pdf, _office, _rtf, _delimited, _page, _cards or _email return; None
-    for another (a picture, an archive), which is only named. A PDF's scanned pages are pictured when there are at most
-    `pictures` of them, else left without text."""
-    kind = part.get_content_type()
+def _attachment(
+    kind: str, name: str, content: bytes, most_characters: int, most_pages: int, depth: int, pictures: int = -1
+) -> dict | None:
+    """An email's attachment read as the document it is, by its content (a PDF's text, an Office document's, an Outlook
+    message's, a Rich Text Format file's) or else its type or name (an email, up to EMAIL_DEPTH emails deep; a CSV or
+    TSV file, a web page, an invitation, contacts, a text): what _pdf, _office, _rtf, _delimited, _page, _cards or
+    _email return; None for another (a picture, an archive), which is only named. A PDF's scanned pages are pictured
+    when there are at most `pictures` of them, else left without text."""
     extension = posixpath.splitext(name.lower())[1]
     if kind == "message/rfc822" or extension == ".eml":
-        if depth + 1 >= EMAIL_DEPTH:
-            return None
-        attached = part.get_content()  # the email attached, or its bytes when it is sent as a file
-        return _email(_bytes(attached), most_characters, most_pages, depth + 1)
-    content = _bytes(part.get_content())
+        return _email(content, most_characters, most_pages, depth + 1) if depth + 1 < EMAIL_DEPTH else None
     if content.startswith(b"%PDF"):
         read = _pdf(content, most_characters, most_pages, pictures)
         return _pdf(content, most_characters, most_pages, -1) if read.get("error") == "pictures" else read
-    if content.startswith((b"PK\x03\x04", COMPOUND_FILE)):
+    if content.startswith(COMPOUND_FILE):
+        return _compound(content, most_characters, most_pages, depth + 1)
+    if content.startswith(b"PK\x03\x04"):
         return _office(content, most_characters)
     if content.startswith(RTF_START) or extension == ".rtf":
         return _rtf(content, most_characters)
@@ -697,7 +737,6 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 _OLDER_FILES = (
     ("WordDocument", "a Word 97-2003 document (.doc)", ".docx"),
     ("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)", ".pptx"),
-    ("__properties_version1.0", "an Outlook message (.msg)", ".eml"),
 )
 # An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
@@ -796,14 +835,14 @@ class _TooLong(Exception):
     pass
 
 
-def _office(content: bytes, most_characters: int) -> dict:
+def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures: int = -1) -> dict:
     """A Word document's text (its body, then its footnotes, endnotes and comments; headers and footers left out), a
     PowerPoint presentation's (its slides in order, each a page, its speaker's notes after its text), an Excel
     workbook's (its visible sheets, each a page), an OpenDocument text's, presentation's or spreadsheet's, or an EPUB
     book's (its title and authors, then its chapters in order, each a page, read as web pages are); an older Office
     file's (_compound)."""
     if content.startswith(COMPOUND_FILE):
-        return _compound(content, most_characters)
+        return _compound(content, most_characters, most_pages, pictures=pictures)
     reader = _OfficeText(most_characters)
     pages = []
     try:
@@ -860,16 +899,20 @@ def _office(content: bytes, most_characters: int) -> dict:
     return {"pages": pages}
 
 
-def _compound(content: bytes, most_characters: int) -> dict:
+def _compound(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
     """An older Office file, a compound file of streams: an Excel 97-2003 workbook (.xls) read as a workbook is, by
-    xlrd; a Word or PowerPoint 97-2003 file (.doc, .ppt) or an Outlook message (.msg) is not read ({"error": "older",
-    "what", "instead"}), and a file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
-    encrypted in its stream) neither."""
+    xlrd; an Outlook message (.msg) as an email is (_outlook_message, up to EMAIL_DEPTH emails deep); a Word or
+    PowerPoint 97-2003 file (.doc, .ppt) is not read ({"error": "older", "what", "instead"}), and a file locked by a
+    password (a .docx, .xlsx or .pptx encrypted by Office, an .xls encrypted in its stream) neither."""
     import olefile
 
     try:
         with olefile.OleFileIO(io.BytesIO(content)) as compound:
             streams = {"/".join(path) for path in compound.listdir()}
+            if "__properties_version1.0" in streams:
+                if depth >= EMAIL_DEPTH:
+                    return {}
+                return _outlook_message(compound, (), most_characters, most_pages, depth, pictures)
     except Exception as exc:  # a damaged compound file (olefile's own errors, struct's)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     if "EncryptedPackage" in streams:
@@ -880,6 +923,75 @@ def _compound(content: bytes, most_characters: int) -> dict:
         if stream in streams:
             return {"error": "older", "what": what, "instead": instead}
     return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
+
+
+def _outlook_message(
+    compound, storage: tuple[str, ...], most_characters: int, most_pages: int, depth: int, pictures: int
+) -> dict:
+    """An Outlook message ([MS-OXMSG]: its MAPI properties, each a stream of the compound file, in `storage`: () for
+    the file's own, an attachment's storage for an embedded message) read as an email is (_attachments_read): its
+    sender, recipients, time sent and subject, its plain text (else its HTML as a web page's; a message with only Rich
+    Text is read without its text), and its attachments, an embedded message too."""
+
+    def value(tag: int, where: tuple[str, ...] = storage) -> str:
+        """A property of text, stored as UTF-16 (type 001F) or 8-bit (001E); "" when missing."""
+        for kind, encoding in (("001F", "utf-16-le"), ("001E", "cp1252")):
+            path = [*where, f"__substg1.0_{tag:04X}{kind}"]
+            if compound.exists(path):
+                return compound.openstream(path).read().decode(encoding, errors="replace").rstrip("\0")
+        return ""
+
+    def data(tag: int, where: tuple[str, ...] = storage) -> bytes:
+        path = [*where, f"__substg1.0_{tag:04X}0102"]
+        return compound.openstream(path).read() if compound.exists(path) else b""
+
+    sender, address = value(0x0C1A), value(0x5D01) or value(0x0C1F)
+    address = address if "@" in address else ""
+    sent = _message_time(compound.openstream([*storage, "__properties_version1.0"]).read(), 32 if not storage else 24)
+    fields = [
+        ("From", f"{sender} <{address}>" if sender and address and sender != address else sender or address),
+        ("To", value(0x0E04)),
+        ("Cc", value(0x0E03)),
+        ("Date", sent),
+        ("Subject", value(0x0037)),
+    ]
+    text = value(0x1000).replace("\r\n", "\n")  # Outlook's lines end so
+    if not text.strip() and (page := data(0x1013) or value(0x1013).encode()):
+        text = _page_text(page.decode("utf-8", errors="replace"))
+    attachments = []
+    prefix = "__attach_version1.0_#"
+    paths = compound.listdir(streams=True, storages=True)
+    entries = {path[len(storage)] for path in paths if len(path) > len(storage) and path[: len(storage)] == [*storage]}
+    for entry in sorted(entry for entry in entries if entry.startswith(prefix)):
+        where = (*storage, entry)
+        name = value(0x3707, where) or value(0x3704, where)
+        embedded = [*where, "__substg1.0_3701000D"]
+        if compound.exists(embedded):
+            name = name or f"{value(0x0037, tuple(embedded)) or 'message'}.msg"
+            reading = partial(
+                _outlook_message, compound, tuple(embedded), most_pages=most_pages, depth=depth + 1, pictures=-1
+            )
+            attachments.append(_Attached(name, "application/vnd.ms-outlook", reading, embedded=True))
+        elif name:
+            attachments.append(_Attached(name, value(0x370E, where).lower(), partial(data, 0x3701, where)))
+    return _attachments_read(fields, text, attachments, most_characters, most_pages, depth, pictures)
+
+
+def _message_time(properties: bytes, header: int) -> str:
+    """When an Outlook message was sent (its client's submit time, else its delivery time: FILETIMEs in its properties
+    stream, each entry 16 bytes after a header) as an email's Date is written; "" without one."""
+    found = {}
+    for at in range(header, len(properties) - 15, 16):
+        tag = int.from_bytes(properties[at : at + 4], "little")
+        if tag in (0x00390040, 0x0E060040):
+            found[tag] = int.from_bytes(properties[at + 8 : at + 16], "little")
+    ticks = found.get(0x00390040) or found.get(0x0E060040)
+    if not ticks:
+        return ""
+    import email.utils
+
+    moment = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(microseconds=ticks // 10)
+    return email.utils.format_datetime(moment)
 
 
 def _older_workbook(content: bytes, most_characters: int) -> dict:

@@ -51,7 +51,7 @@ FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
-READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub")
+READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub", ".msg")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -65,6 +65,7 @@ OFFICE_TYPES = (
     "application/vnd.ms-excel.sheet.macroEnabled.12",
     "application/vnd.ms-excel",  # Excel 97-2003 (.xls)
     "application/epub+zip",  # an EPUB book: a ZIP archive of web pages, read by the same reader
+    "application/vnd.ms-outlook",  # an Outlook message (.msg), read as an email is
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -72,6 +73,8 @@ FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # code, Python's (its email package) and the libraries it reads with. A new version of any reads it again.
 DOCUMENT_TEXTS_KEPT_DAYS = 7
 _READER_LIBRARIES = ("pypdf", "pillow", "pillow-heif", "xlrd", "olefile", "striprtf")
+# The kinds read with the pictures they hold (an email's, an Outlook message's: "office"), vision on.
+_PICTURED = ("email", "office")
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
@@ -178,8 +181,8 @@ def _is_pdf(content: bytes) -> bool:
 
 def _is_office(content: bytes) -> bool:
     """A ZIP archive, as a Word document, a PowerPoint presentation, an Excel workbook or an OpenDocument (.docx, .pptx,
-    .xlsx, .odt, .odp, .ods) is, or a compound file, as an older Office file (.xls, .doc, .ppt) or one locked by a
-    password is: the reader says when it is none, or one it does not read."""
+    .xlsx, .odt, .odp, .ods) is, or a compound file, as an older Office file (.xls, .doc, .ppt), an Outlook message
+    (.msg) or one locked by a password is: the reader says when it is none, or one it does not read."""
     return content.startswith((b"PK\x03\x04", COMPOUND_FILE))
 
 
@@ -304,8 +307,8 @@ def content_read(
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
         urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in read.get("pictures", {}).items()}
         pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account))
-    elif way == "email":  # its attached pictures described, its attached PDFs' scanned pages read
-        read = _read_apart("email", content, named, budget, pictures=pictures)
+    elif way in _PICTURED:  # an email's attached pictures described, its attached PDFs' scanned pages read
+        read = _read_apart(way, content, named, budget, pictures=pictures)
         urls = {int(index): url for index, url in read.get("images", {}).items()}
         scans = {int(index): url for index, url in read.get("scans", {}).items()}
         pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account))
@@ -348,7 +351,7 @@ def _kept_key(account, way: str, content: bytes, *, vision: bool) -> str:
     """The key of a document's kept text (DocumentText): the account's, by how it is read (a PDF's scanned pages and an
     email's pictures by which vision model, if any) and by the reader's code (a text read by an older reader is read
     again)."""
-    client = vision_client() if vision and way in ("pdf", "email") else None
+    client = vision_client() if vision and way in ("pdf", *_PICTURED) else None
     model = (client.endpoint.base_url, client.model, client.vision_details) if client else ()
     where = "\0".join((str(account.pk if account else ""), way, *model, _reader_code()))
     return hashlib.sha256(where.encode() + b"\0" + content).hexdigest()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime
 import io
+import struct
 import threading
 import zipfile
 import zlib
@@ -308,6 +309,138 @@ def compound_of(stream: str) -> bytes:
     name = stream.encode("utf-16-le") + b"\0\0"
     data[at : at + 66] = name.ljust(64, b"\0") + len(name).to_bytes(2, "little")
     return bytes(data)
+
+
+def compound_file(streams: dict[str, bytes]) -> bytes:
+    """A compound file ([MS-CFB], version 3) of these streams, by path ("storage/stream"; storages made as their
+    streams name them): streams under 4,096 bytes in the mini stream, as Office writes them; each storage's entries a
+    balanced tree in the format's order (shorter names first)."""
+    sector, mini, end, free = 512, 64, 0xFFFFFFFE, 0xFFFFFFFF
+    entries = [{"name": "Root Entry", "type": 5, "kids": {}, "data": b""}]
+    for path, data in streams.items():
+        parent = entries[0]
+        *storages, name = path.split("/")
+        for storage in storages:
+            if storage not in parent["kids"]:
+                entries.append({"name": storage, "type": 1, "kids": {}, "data": b""})
+                parent["kids"][storage] = len(entries) - 1
+            parent = entries[parent["kids"][storage]]
+        entries.append({"name": name, "type": 2, "kids": {}, "data": data})
+        parent["kids"][name] = len(entries) - 1
+
+    def tree(ids: list[int]) -> int:  # the middle one, its left and right halves below it
+        if not ids:
+            return free
+        middle = len(ids) // 2
+        entries[ids[middle]]["left"], entries[ids[middle]]["right"] = tree(ids[:middle]), tree(ids[middle + 1 :])
+        return ids[middle]
+
+    for entry in entries:
+        order = sorted(entry["kids"].values(), key=lambda i: (len(entries[i]["name"]), entries[i]["name"].upper()))
+        entry["child"] = tree(order)
+    ministream, minifat, big = bytearray(), [], []
+    for entry in entries[1:]:
+        if entry["type"] == 2 and len(entry["data"]) < 4096:
+            count = -(-len(entry["data"]) // mini)
+            entry["start"] = len(ministream) // mini if count else end
+            minifat += [len(minifat) + 1 + n for n in range(count - 1)] + [end] * bool(count)
+            ministream += entry["data"].ljust(count * mini, b"\0")
+        elif entry["type"] == 2:
+            big.append(entry)
+    directory = -(-len(entries) // 4)
+    layout = [
+        ("directory", directory),
+        ("minifat", -(-len(minifat) * 4 // sector)),
+        ("mini", -(-len(ministream) // sector)),
+    ]
+    layout += [(index, -(-len(entry["data"]) // sector)) for index, entry in enumerate(big)]
+    starts, at = {}, 0
+    for what, count in layout:
+        starts[what] = at if count else end
+        at += count
+    fat_sectors = 1
+    while fat_sectors * sector // 4 < at + fat_sectors:
+        fat_sectors += 1
+    fat = []
+    for _, count in layout:
+        fat += [len(fat) + 1 + n for n in range(count - 1)] + [end] * bool(count)
+    fat += [0xFFFFFFFD] * fat_sectors
+    fat += [free] * (fat_sectors * sector // 4 - len(fat))
+    entries[0]["start"], entries[0]["data"] = starts["mini"], bytes(ministream)
+    for index, entry in enumerate(big):
+        entry["start"] = starts[index]
+
+    def packed(entry: dict | None) -> bytes:
+        if entry is None:  # an unused entry
+            return b"\0" * 64 + struct.pack("<HBB3I", 0, 0, 0, free, free, free) + b"\0" * 48
+        name = entry["name"].encode("utf-16-le") + b"\0\0"
+        start = entry.get("start", end) if entry["type"] != 1 else 0
+        size = len(entry["data"]) if entry["type"] != 1 else 0
+        links = (entry.get("left", free), entry.get("right", free), entry["child"])
+        return (
+            name.ljust(64, b"\0")
+            + struct.pack("<HBB3I", len(name), entry["type"], 1, *links)
+            + b"\0" * 36
+            + struct.pack("<IQ", start, size)
+        )
+
+    body = b"".join(packed(entry) for entry in [*entries, *[None] * (directory * 4 - len(entries))])
+    body += struct.pack(f"<{len(minifat)}I", *minifat).ljust(layout[1][1] * sector, b"\xff")
+    body += bytes(ministream).ljust(layout[2][1] * sector, b"\0")
+    for entry in big:
+        body += entry["data"].ljust(-(-len(entry["data"]) // sector) * sector, b"\0")
+    body += struct.pack(f"<{len(fat)}I", *fat)
+    difat = [at + n for n in range(fat_sectors)] + [free] * (109 - fat_sectors)
+    header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 16
+    header += struct.pack("<HHHHH6sII", 0x3E, 3, 0xFFFE, 9, 6, b"", 0, fat_sectors)
+    header += struct.pack("<IIIIIII", starts["directory"], 0, 4096, starts["minifat"], layout[1][1], end, 0)
+    header += struct.pack("<109I", *difat)
+    return header + body
+
+
+def outlook_message(
+    subject: str,
+    body: str,
+    *,
+    sender: tuple[str, str] = ("Ada Lovelace", "ada@example.com"),
+    to: str = "Charles Babbage",
+    sent: datetime.datetime | None = None,
+    html: str = "",
+    attachments: list[tuple[str, str, bytes]] = (),
+    embedded: list[tuple[str, str]] = (),
+) -> bytes:
+    """An Outlook message (.msg, [MS-OXMSG]) as Outlook saves one: its properties of text as UTF-16 streams, its
+    properties' stream (its time sent, a FILETIME, among them), its attachments (name, media type, content) each a
+    storage, and `embedded` messages (subject, body) attached as Outlook attaches an email: a storage within one."""
+
+    def properties(header: int, fixed: dict[int, int] | None = None) -> bytes:
+        entries = b"".join(struct.pack("<IIQ", tag, 6, value) for tag, value in (fixed or {}).items())
+        return b"\0" * header + entries
+
+    def texts(prefix: str, values: dict[int, str]) -> dict[str, bytes]:
+        return {f"{prefix}__substg1.0_{tag:04X}001F": text.encode("utf-16-le") for tag, text in values.items() if text}
+
+    def message(prefix: str, header: int, subject: str, body: str, fixed: dict[int, int]) -> dict[str, bytes]:
+        streams = {f"{prefix}__properties_version1.0": properties(header, fixed)}
+        return streams | texts(prefix, {0x001A: "IPM.Note", 0x0037: subject, 0x1000: body})
+
+    moment = sent or datetime.datetime(2026, 3, 1, 14, 30, tzinfo=datetime.UTC)
+    filetime = int((moment - datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)).total_seconds()) * 10_000_000
+    streams = message("", 32, subject, body, {0x00390040: filetime})
+    streams |= texts("", {0x0C1A: sender[0], 0x5D01: sender[1], 0x0E04: to})
+    if html:
+        streams["__substg1.0_10130102"] = html.encode()
+    for number, (name, kind, content) in enumerate(attachments):
+        where = f"__attach_version1.0_#{number:08X}/"
+        streams[f"{where}__properties_version1.0"] = properties(8, {0x37050003: 1})
+        streams |= texts(where, {0x3707: name, 0x370E: kind})
+        streams[f"{where}__substg1.0_37010102"] = content
+    for number, (inner_subject, inner_body) in enumerate(embedded, len(attachments)):
+        where = f"__attach_version1.0_#{number:08X}/"
+        streams[f"{where}__properties_version1.0"] = properties(8, {0x37050003: 5})
+        streams |= message(f"{where}__substg1.0_3701000D/", 24, inner_subject, inner_body, {})
+    streams |= {f"__nameid_version1.0/__substg1.0_{n:04X}0102": b"" for n in (2, 3, 4)}
+    return compound_file(streams)
 
 
 def locked(document: bytes) -> bytes:

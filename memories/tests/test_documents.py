@@ -53,6 +53,7 @@ from memories.tests.files import (
     opendocument_budget,
     opendocument_lease,
     opendocument_trip,
+    outlook_message,
     pdf_busy,
     pdf_of,
     pdf_with,
@@ -449,7 +450,7 @@ def test_an_excel_97_2003_workbook_is_read_as_a_workbook_is(api_client, embedder
     assert stored(add(api_client, {"role": "user", "content": parts})) == ["\n\n".join(pages)] * 3
 
 
-def test_older_office_files_outlook_messages_and_files_locked_by_a_password_are_refused_saying_so(api_client):
+def test_older_word_and_powerpoint_files_and_files_locked_by_a_password_are_refused_saying_so(api_client):
     # Each was "neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file", which is no help.
     for content, said in [
         (
@@ -460,10 +461,6 @@ def test_older_office_files_outlook_messages_and_files_locked_by_a_password_are_
             compound_of("PowerPoint Document"),
             "is a PowerPoint 97-2003 presentation (.ppt), which this server does not read: save it as .pptx or as a "
             "PDF.",
-        ),
-        (
-            compound_of("__properties_version1.0"),
-            "is an Outlook message (.msg), which this server does not read: save it as .eml or as a PDF.",
         ),
         (locked(word_lease()), "is locked by a password: send it unlocked."),
     ]:
@@ -632,6 +629,61 @@ def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(
     assert text_only.endswith(
         "Attachments: lease.pdf, receipt.pdf, extra.pdf\n\nAttachment lease.pdf:\n\nLease between Ada and Charles"
     )
+
+
+OUTLOOK_VIEWING = (
+    "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage\nDate: Sun, 01 Mar 2026 14:30:00 +0000\n"
+    "Subject: Flat viewing\n\nDear Charles,\nThe viewing is on Thursday at 10.\nAda\n\n"
+    "Attachments: notes.txt, lease.pdf, Re: keys.msg\n\n"
+    "Attachment notes.txt:\n\nBring the keys for the cellar.\n\n"
+    "Attachment lease.pdf:\n\nRent 950 euros\n\n"
+    "Attachment Re: keys.msg:\n\nSubject: Re: keys\n\nThe keys are at the front desk."
+)
+
+
+def outlook_viewing() -> bytes:
+    return outlook_message(
+        "Flat viewing",
+        "Dear Charles,\r\nThe viewing is on Thursday at 10.\r\nAda",
+        attachments=[
+            ("notes.txt", "text/plain", b"Bring the keys for the cellar."),
+            ("lease.pdf", "application/pdf", pdf_of("Rent 950 euros")),
+        ],
+        embedded=[("Re: keys", "The keys are at the front desk.")],
+    )
+
+
+def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedded_messages(api_client, embedder):
+    # Outlook saves a message dragged out of it as a .msg: it was a 400 asking for it saved as .eml. Sent as a document,
+    # as a file part, and attached to an email; one with only an HTML text is read as a web page's.
+    viewing = outlook_viewing()
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "charles@example.com", "Fwd: viewing"
+    letter.set_content("See the message attached.")
+    letter.add_attachment(viewing, maintype="application", subtype="vnd.ms-outlook", filename="viewing.msg")
+    html = outlook_message("Deposit", "", html="<html><body><p>The deposit is <b>1,900</b> euros.</p></body></html>")
+    parts = [
+        document("txt_url", b64(viewing)),
+        file_part(viewing, "viewing.msg"),
+        file_part(letter.as_bytes(), "forwarded.eml"),
+        file_part(html, "deposit.msg", "application/vnd.ms-outlook"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        OUTLOOK_VIEWING,
+        OUTLOOK_VIEWING,
+        "From: charles@example.com\nSubject: Fwd: viewing\n\nSee the message attached.\n\nAttachments: viewing.msg\n\n"
+        f"Attachment viewing.msg:\n\n{OUTLOOK_VIEWING}",
+        "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage\nDate: Sun, 01 Mar 2026 14:30:00 +0000\n"
+        "Subject: Deposit\n\nThe deposit is 1,900 euros.",
+    ]
+
+
+def test_with_vision_on_an_outlook_messages_attached_picture_is_described(api_client, embedder, vision):
+    vision.describe = lambda url: f"A door of shade {scan_shade(url)}"
+    door = written(lambda out: scan(90).save(out, "PNG"))
+    message = outlook_message("The flat", "Photo of the door.", attachments=[("door.png", "image/png", door)])
+    [passage] = stored(add(api_client, {"role": "user", "content": [file_part(message, "flat.msg")]}))
+    assert passage.endswith("Photo of the door.\n\nAttachments: door.png\n\nAttachment door.png:\n\nA door of shade 90")
 
 
 def test_an_email_of_8_bit_text_in_another_character_set_than_utf_8_is_read_in_it(api_client, embedder):
