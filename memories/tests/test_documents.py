@@ -305,6 +305,17 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
     assert "pages" in read_document(kind, "".join(pieces).encode(), 1_000_000, 1)
 
 
+@examples(max_examples=200, deadline=None, derandomize=True)
+@given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
+def test_any_damaged_outlook_message_is_read_or_said_unreadable(changes):
+    # Bytes of an Outlook message changed anywhere (its directory, its properties, an attachment's name or content).
+    message = bytearray(OUTLOOK_MESSAGE)
+    for at, value in changes:
+        message[at % len(message)] = value
+    read = read_document("office", bytes(message), 1_000_000, 10)
+    assert "pages" in read or read.get("error") == "unreadable", read
+
+
 FORMAT_PIECES = st.sampled_from(
     ["0", "#", "?", ".", ",", "%", "@", '"', '"€"', "\\", "[$€-407]", "[Red]", "[h]", "[", "]", "$", "-", "_", "*"]
     + [";", "E+", "/", "h", "mm", "ss", "yyyy", "d", "General", " ", "(", ")"]
@@ -651,6 +662,9 @@ def outlook_viewing() -> bytes:
         ],
         embedded=[("Re: keys", "The keys are at the front desk.")],
     )
+
+
+OUTLOOK_MESSAGE = outlook_viewing()
 
 
 def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedded_messages(api_client, embedder):
