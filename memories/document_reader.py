@@ -99,6 +99,10 @@ _CONTACT_LABELS = {
     "NOTE": "Note",
 }
 _CONTACT_PLAIN = frozenset({"", "pref", "voice", "internet", "x400"})
+# vCard 2.1's encodings, given as a parameter without a name; quoted-printable's names.
+_CARD_ENCODINGS = frozenset({"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B", "Q"})
+_CARD_QUOTED = re.compile(r"QUOTED-PRINTABLE|Q", re.IGNORECASE)
+_CARD_QUOTED_LINE = re.compile(r"(?:ENCODING=|;)(?:QUOTED-PRINTABLE|Q)(?:;|$)", re.IGNORECASE)  # a line's name part
 
 
 def main() -> None:
@@ -433,8 +437,16 @@ def _entries(text: str, kind: str) -> list[tuple[str, list[tuple[str, dict[str, 
     are the inner entry's."""
     wanted = _CARD_ENTRIES[kind]
     entries, stack = [], []
+    lines: list[str] = []
     for line in re.sub(r"\r?\n[ \t]", "", text).splitlines():
+        if lines and lines[-1].endswith("=") and _CARD_QUOTED_LINE.search(lines[-1].partition(":")[0]):
+            lines[-1] = lines[-1][:-1] + line  # vCard 2.1's quoted-printable value goes on after a soft line break
+        else:
+            lines.append(line)
+    for line in lines:
         name, parameters, value = _card_line(line)
+        if _CARD_QUOTED.fullmatch(parameters.get("ENCODING", "")):
+            value = _quoted_printable(value, parameters.get("CHARSET", ""))
         if name == "BEGIN":
             stack.append((value.upper(), []))
         elif name == "END" and stack:
@@ -457,11 +469,28 @@ def _card_line(line: str) -> tuple[str, dict[str, str], str]:
             break
     parts = re.findall(r'(?:"[^"]*"|[^;"])+', line[:at])
     head = parts[0].rpartition(".")[2].strip().upper() if parts else ""
-    parameters = {}
+    parameters: dict[str, str] = {}
     for part in parts[1:]:
-        key, _, value = part.partition("=")
-        parameters[key.strip().upper()] = value.strip().strip('"')
+        key, equals, value = part.partition("=")
+        key, value = key.strip().upper(), value.strip().strip('"')
+        if not equals:  # vCard 2.1's parameter without a name: a type (TEL;CELL) or an encoding (QUOTED-PRINTABLE)
+            key, value = ("ENCODING", key) if key in _CARD_ENCODINGS else ("TYPE", key)
+        if key == "TYPE" and parameters.get("TYPE"):  # TYPE=CELL;TYPE=VOICE, as one list
+            value = f"{parameters['TYPE']},{value}"
+        parameters[key] = value
     return head, parameters, line[at + 1 :]
+
+
+def _quoted_printable(value: str, charset: str) -> str:
+    """A vCard 2.1 value in quoted-printable (as Android's contacts export a name that is not ASCII: M=C3=BCller), in
+    the character set it names (UTF-8 when it names none, or one unknown)."""
+    import quopri
+
+    raw = quopri.decodestring(value.encode("utf-8"))
+    try:
+        return raw.decode(charset or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return raw.decode("utf-8", errors="replace")
 
 
 def _card_text(value: str) -> str:

@@ -692,6 +692,24 @@ def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedde
     ]
 
 
+def test_a_vcard_2_1_as_androids_contacts_export_it_is_read_with_its_names_and_types(api_client, embedder):
+    # A name that is not ASCII in quoted-printable (a long value going on after a soft line break), and types as
+    # parameters without a name (TEL;CELL): they were stored as written ("J=C3=BCrgen") and without their types.
+    exported = (
+        "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=BCrgen;;;\r\n"
+        "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen M=C3=BCller\r\n"
+        "TEL;CELL;PREF:+49 151 2345678\r\nEMAIL;HOME:juergen@example.de\r\n"
+        "NOTE;ENCODING=QUOTED-PRINTABLE:Met at the caf=C3=A9 in Porto.=0D=0ALikes kay=\r\naks and long walks.\r\n"
+        "ADR;WORK;CHARSET=ISO-8859-1;QUOTED-PRINTABLE:;;Stra=DFe 1;K=F6ln;;50667;Germany\r\n"
+        "END:VCARD\r\n"
+    )
+    assert stored(add(api_client, {"role": "user", "content": [file_part(exported, "contacts.vcf")]})) == [
+        "Name: Jürgen Müller\nPhone (cell): +49 151 2345678\nEmail (home): juergen@example.de\n"
+        "Note: Met at the café in Porto.\nLikes kayaks and long walks.\nAddress (work): Straße 1, Köln, 50667, Germany"
+    ]
+
+
 def test_with_vision_on_an_outlook_messages_attached_picture_is_described(api_client, embedder, vision):
     vision.describe = lambda url: f"A door of shade {scan_shade(url)}"
     door = written(lambda out: scan(90).save(out, "PNG"))
