@@ -111,6 +111,10 @@ NAMED_TYPES = {
 }
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")  # an email's first header field's name (printable ASCII but a colon)
+_HEADER_FIELD = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
+# An email's header fields that only a mail program or server writes, and how far into a document its header is sought.
+_MAIL_FIELDS = frozenset({b"mime-version", b"message-id", b"received", b"return-path"})
+_EMAIL_HEADER_MOST = 64 * 1024
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
 
@@ -187,8 +191,18 @@ def _is_office(content: bytes) -> bool:
 
 
 def _is_email(content: bytes, media_type: str) -> bool:
-    """An email by its type (message/rfc822, or an .eml file's name), starting as one does: a header field's name."""
-    return media_type == "message/rfc822" and bool(_HEADER_START.match(content))
+    """An email by its type (message/rfc822, or an .eml file's name), starting as one does: a header field's name; or,
+    of no type (a document in base64 alone), plain text or bytes (a host may serve an .eml so), by its header: a sender
+    and a date, and a field only a mail program or server writes (MIME-Version, Message-ID, Received, Return-Path)."""
+    if not _HEADER_START.match(content):
+        return False
+    if media_type == "message/rfc822":
+        return True
+    if media_type not in ("", "text/plain", "application/octet-stream"):
+        return False
+    header = re.split(rb"\r?\n\r?\n", content[:_EMAIL_HEADER_MOST], maxsplit=1)[0]
+    names = {name.lower() for name in _HEADER_FIELD.findall(header)}
+    return {b"from", b"date"} <= names and bool(names & _MAIL_FIELDS)
 
 
 def _is_rtf(content: bytes) -> bool:
@@ -344,6 +358,8 @@ def reading_way(content: bytes, media_type: str) -> str:
         return "rtf"
     if _is_page(content, media_type):
         return "html"
+    if _is_email(content, media_type):
+        return "email"
     return NAMED_TYPES[media_type][1] if media_type in NAMED_TYPES else ""
 
 

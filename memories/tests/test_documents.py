@@ -566,6 +566,27 @@ def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachm
     ]
 
 
+def test_an_email_sent_without_a_type_is_known_by_its_header(api_client, embedder):
+    # Mem0's document part in base64 alone names no type, and a host may serve an .eml as plain text: such an email was
+    # stored as its headers and its parts' encodings (a PDF attached as base64). A note that only starts as an email's
+    # header does (no date, no field a mail program writes) stays a note.
+    letter = EmailMessage()
+    letter["From"], letter["Date"], letter["Subject"] = "ada@example.com", "Sun, 01 Mar 2026 14:30:00 +0000", "Notes"
+    letter.set_content("The notes are attached.")
+    letter.add_attachment(pdf_of("Note G"), maintype="application", subtype="pdf", filename="note-g.pdf")
+    read = (
+        "From: ada@example.com\nDate: Sun, 01 Mar 2026 14:30:00 +0000\nSubject: Notes\n\nThe notes are attached.\n\n"
+        "Attachments: note-g.pdf\n\nAttachment note-g.pdf:\n\nNote G"
+    )
+    note = "From: the landlord\nSubject: the heating\n\nIt is mended."
+    parts = [
+        document("txt_url", b64(letter.as_bytes())),
+        document("txt_url", f"data:text/plain;base64,{b64(letter.as_bytes())}"),
+        document("txt_url", b64(note)),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [read, read, note]
+
+
 def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(
     api_client, embedder, vision, settings, monkeypatch
 ):
