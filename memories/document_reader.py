@@ -551,8 +551,13 @@ def _card_repeats(rule: str) -> str:
     days = []
     for day in parts.get("BYDAY", "").split(","):
         if found := re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", day):
-            nth = _REPEAT_ORDINALS.get(int(found[1]), f"{int(found[1])}th") if found[1] else ""
+            nth = _ordinal(found[1]) if found[1] else ""
             days.append(f"the {nth} {_REPEAT_DAYS[found[2]]}" if nth else _REPEAT_DAYS[found[2]])
+    positions = [_ordinal(at) for at in parts.get("BYSETPOS", "").split(",") if re.fullmatch(r"[+-]?\d{1,3}", at)]
+    if positions and days:  # BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1: the last of those days in each period
+        weekdays = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}
+        named = "weekday" if set(days) == weekdays else " or ".join(days)
+        days = [f"the {' and '.join(positions)} {named}"]
     when = [every, f"on {', '.join(days)}" if days else ""]
     when.append(f"on day {parts['BYMONTHDAY'].replace(',', ', ')}" if parts.get("BYMONTHDAY") else "")
     months = [_MONTHS[int(month) - 1] for month in parts.get("BYMONTH", "").split(",") if month in _MONTH_NUMBERS]
@@ -560,6 +565,11 @@ def _card_repeats(rule: str) -> str:
     more.append(f"{parts['COUNT']} times" if parts.get("COUNT", "").isdigit() else "")
     more.append(f"until {_card_when(parts['UNTIL'], {})}" if parts.get("UNTIL") else "")
     return ", ".join([" ".join(word for word in when if word), *(word for word in more if word)])
+
+
+def _ordinal(number: str) -> str:
+    """A repeat rule's position in words: "1" first, "-1" last, "7" 7th."""
+    return _REPEAT_ORDINALS.get(int(number), f"{int(number)}th")
 
 
 def _card_person(value: str, parameters: dict[str, str]) -> str:
@@ -573,10 +583,12 @@ def _event(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
     """An event (or a to-do): its title, when, where, organizer, attendees, how it repeats, then its description."""
     kind, lines = entry
     values: dict[str, tuple[dict[str, str], str]] = {}
-    attendees = []
+    attendees, skipped = [], []
     for name, parameters, value in lines:
         if name == "ATTENDEE":
             attendees.append(_card_person(value, parameters))
+        elif name == "EXDATE":  # a repeating event's days left out (a holiday), perhaps a list of them on each line
+            skipped += [_card_when(day, parameters) for day in value.split(",") if day.strip()]
         else:
             values.setdefault(name, (parameters, value))
     text = {name: _card_text(value) for name, (_, value) in values.items()}
@@ -591,6 +603,7 @@ def _event(entry: tuple[str, list[tuple[str, dict[str, str], str]]]) -> str:
         out.append(f"Organizer: {_card_person(values['ORGANIZER'][1], values['ORGANIZER'][0])}")
     out.append(f"Attendees: {', '.join(attendees)}" if attendees else "")
     out.append(f"Repeats: {_card_repeats(values['RRULE'][1])}" if "RRULE" in values else "")
+    out.append(f"Except: {', '.join(skipped)}" if skipped and "RRULE" in values else "")
     confirmed = text.get("STATUS", "CONFIRMED").upper() == "CONFIRMED"  # the usual: said only otherwise (cancelled)
     out.append("" if confirmed else f"Status: {text['STATUS'].lower()}")
     out.append(text.get("DESCRIPTION", ""))

@@ -713,6 +713,34 @@ def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedde
     ]
 
 
+def test_an_events_repeat_rule_is_read_in_words_with_the_days_it_skips(api_client, embedder):
+    # A team's calendar: its repeat rules were read as written or in part (the last weekday of the month was "on
+    # Monday, Tuesday, …"), and the days an event skips (a holiday) were left out.
+    events = [
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=10", "", "every 2 weeks on Monday, Wednesday, 10 times"),
+        (
+            "FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20261231T235959Z",
+            "",
+            "monthly on the last Friday, until 2026-12-31 23:59:59 UTC",
+        ),
+        ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "", "monthly on the last weekday"),
+        ("FREQ=MONTHLY;BYDAY=SA,SU;BYSETPOS=1", "", "monthly on the first Saturday or Sunday"),
+        ("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU", "", "yearly on the second Sunday, in March"),
+        (
+            "FREQ=WEEKLY;BYDAY=TU",
+            "EXDATE;TZID=Europe/Lisbon:20260407T090000,20260414T090000\r\nEXDATE;VALUE=DATE:20261222\r\n",
+            "weekly on Tuesday\nExcept: 2026-04-07 09:00 (Europe/Lisbon), 2026-04-14 09:00 (Europe/Lisbon), 2026-12-22",
+        ),
+    ]
+    calendar = "BEGIN:VCALENDAR\r\n" + "".join(
+        f"BEGIN:VEVENT\r\nSUMMARY:Meeting {n}\r\nRRULE:{rule}\r\n{skipped}END:VEVENT\r\n"
+        for n, (rule, skipped, _) in enumerate(events)
+    )
+    calendar += "END:VCALENDAR\r\n"
+    [read] = stored(add(api_client, {"role": "user", "content": [file_part(calendar, "team.ics")]}))
+    assert read == "\n\n".join(f"Event: Meeting {n}\nRepeats: {said}" for n, (_, _, said) in enumerate(events))
+
+
 def test_a_vcard_2_1_as_androids_contacts_export_it_is_read_with_its_names_and_types(api_client, embedder):
     # A name that is not ASCII in quoted-printable (a long value going on after a soft line break), and types as
     # parameters without a name (TEL;CELL): they were stored as written ("J=C3=BCrgen") and without their types.
