@@ -115,7 +115,11 @@ def images_undescribed(urls: Sequence[str], account) -> int:
 
 
 def _key(client: LLMClient, account, url: str, asked: str) -> str:
-    where = (str(account.pk if account else ""), client.endpoint.base_url, client.model, client.vision_details, url)
+    """An image given as itself by its content alone: sent again with another type (an iPhone's photo as image/heif,
+    then as base64 alone, known as image/heic) or over other lines, it is the same picture."""
+    parts = data_url(url)
+    image = "data:" + "".join(parts.payload.split()) if parts is not None and parts.base64 else url
+    where = (str(account.pk if account else ""), client.endpoint.base_url, client.model, client.vision_details, image)
     return hashlib.sha256("\0".join((*where, asked) if asked else where).encode()).hexdigest()
 
 
@@ -155,9 +159,8 @@ def _descriptions_of(
     made for the model already (memories/document_reader.py: a scanned page's, an email's attached picture), else each
     is handed as image_handed makes it."""
     keys = _keys(client, account, urls, asked)
-    kept = dict(_descriptions(keys).values_list("key", "text"))
-    descriptions = {url: kept[key] for url, key in keys.items() if key in kept}
-    new = [url for url in urls if url not in descriptions]
+    texts = dict(_descriptions(keys).values_list("key", "text"))  # by key: one picture sent two ways is one
+    new = list({keys[url]: url for url in urls if keys[url] not in texts}.values())
     prompt = ASKED[asked]
     described = [partial(_describe, client, url, prompt, made=made) for url in new]
     for url, text in zip(new, side_by_side(described), strict=True):
@@ -165,8 +168,8 @@ def _descriptions_of(
         ImageDescription.objects.update_or_create(
             key=keys[url], defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
-        descriptions[url] = text
-    return descriptions
+        texts[keys[url]] = text
+    return {url: texts[key] for url, key in keys.items()}
 
 
 def _describe(client: LLMClient, url: str, prompt: str, *, made: bool) -> str:
