@@ -2,10 +2,9 @@
 PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint presentation's, an
 Excel workbook's, an OpenDocument's or an EPUB book's (.docx, .pptx, .xlsx, .odt, .odp, .ods, .epub: ZIP archives of
 XML) by the standard library's zipfile and ElementTree, an Excel 97-2003 workbook's by xlrd (olefile telling the older
-Office files apart), an Outlook message's (.msg) by olefile, a Rich Text Format file's by striprtf, an email's by the
-standard library's email package, a
-table's (CSV, TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as a vision model is handed
-it, by Pillow.
+Office files apart), an Outlook message's (.msg) by olefile, a Word 97-2003 document's (.doc) by olefile and this
+module, a Rich Text Format file's by striprtf, an email's by the standard library's email package, a table's (CSV,
+TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as a vision model is handed it, by Pillow.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -39,6 +38,7 @@ import os
 import posixpath
 import re
 import resource
+import struct
 import sys
 import zipfile
 from collections.abc import Callable
@@ -776,10 +776,12 @@ RTF_START = b"{\\rtf"
 # How an older Office file starts: a compound file's signature (.xls, .doc, .ppt, and a .docx locked by a password).
 COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # Older Office files not read, by their main stream: what each is, and what to save it as instead.
-_OLDER_FILES = (
-    ("WordDocument", "a Word 97-2003 document (.doc)", ".docx"),
-    ("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)", ".pptx"),
+# Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
+# a picture's, a drawing's and a note's anchors.
+_OLDER_WORD_MARKS = str.maketrans(
+    {"\x0b": "\n", "\x1e": "-", "\x1f": "", "\x01": "", "\x08": "", "\x02": "", "\x05": ""}
 )
+_OLDER_FILES = (("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)", ".pptx"),)
 # An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 # Day 0 of Excel's dates (its 1900 date system counts 1900 as a leap year: from March 1900 on, its days are these).
@@ -943,9 +945,10 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
 
 def _compound(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
     """An older Office file, a compound file of streams: an Excel 97-2003 workbook (.xls) read as a workbook is, by
-    xlrd; an Outlook message (.msg) as an email is (_outlook_message, up to EMAIL_DEPTH emails deep); a Word or
-    PowerPoint 97-2003 file (.doc, .ppt) is not read ({"error": "older", "what", "instead"}), and a file locked by a
-    password (a .docx, .xlsx or .pptx encrypted by Office, an .xls encrypted in its stream) neither."""
+    xlrd; an Outlook message (.msg) as an email is (_outlook_message, up to EMAIL_DEPTH emails deep); a Word 97-2003
+    document (.doc) as its text (_older_document); a PowerPoint 97-2003 presentation (.ppt) is not read ({"error":
+    "older", "what", "instead"}), and a file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
+    or a .doc encrypted in its stream) neither."""
     import olefile
 
     try:
@@ -955,7 +958,11 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
                 if depth >= EMAIL_DEPTH:
                     return {}
                 return _outlook_message(compound, (), most_characters, most_pages, depth, pictures)
-    except Exception as exc:  # a damaged compound file (olefile's own errors, struct's)
+            if "WordDocument" in streams:
+                return _older_document(compound, streams, most_characters)
+    except _TooLong:
+        return {"error": "too_long"}
+    except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     if "EncryptedPackage" in streams:
         return {"error": "locked"}
@@ -1017,6 +1024,71 @@ def _outlook_message(
         elif name:
             attachments.append(_Attached(name, value(0x370E, where).lower(), partial(data, 0x3701, where)))
     return _attachments_read(fields, text, attachments, most_characters, most_pages, depth, pictures)
+
+
+def _older_document(compound, streams: set[str], most_characters: int) -> dict:
+    """A Word 97-2003 document's text (.doc, [MS-DOC]): its main document's characters, in the pieces its piece table
+    (the table stream's CLX, where its FIB says) lays out, each 8-bit (Windows-1252) or UTF-16; its paragraphs apart, a
+    table's row on a line with its cells apart, a field's result without its code, pictures' and notes' marks left
+    out. Its footnotes, headers, comments and text boxes (after the main document's characters) are left out. A file of
+    Word 6 or 95, or one locked by a password, is not read ("older", "locked")."""
+    document = compound.openstream("WordDocument").read()
+    identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
+    if identity != 0xA5EC:
+        return {"error": "unreadable", "why": "its WordDocument stream does not start as a Word document's"}
+    if version < 0x00C1:
+        return {"error": "older", "what": "a Word 6 or 95 document (.doc)", "instead": ".docx"}
+    if flags & 0x0100:  # fEncrypted
+        return {"error": "locked"}
+    table = "1Table" if flags & 0x0200 else "0Table"
+    if table not in streams:
+        return {"error": "unreadable", "why": f"its table stream ({table}) is missing"}
+    characters = struct.unpack_from("<I", document, 0x4C)[0]  # ccpText
+    at, length = struct.unpack_from("<II", document, 0x1A2)  # fcClx, lcbClx
+    clx = compound.openstream(table).read()[at : at + length]
+    while clx[:1] == b"\x01":  # Prc: formatting the pieces refer to, before the piece table
+        clx = clx[3 + struct.unpack_from("<h", clx, 1)[0] :]
+    if clx[:1] != b"\x02":
+        return {"error": "unreadable", "why": "it has no piece table"}
+    plc = clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]]
+    count = (len(plc) - 4) // 12
+    places = struct.unpack_from(f"<{count + 1}I", plc, 0)
+    reader = _OfficeText(most_characters)
+    text = []
+    for index in range(count):
+        start, end = places[index], min(places[index + 1], characters)
+        if start >= end:
+            break
+        place = struct.unpack_from("<I", plc, 4 * (count + 1) + 8 * index + 2)[0]
+        if place & 0x40000000:  # 8-bit: at half its place
+            offset = (place & 0x3FFFFFFF) // 2
+            piece = document[offset : offset + end - start].decode("cp1252", errors="replace")
+        else:
+            piece = document[place : place + 2 * (end - start)].decode("utf-16-le", errors="replace")
+        reader.spend(len(piece))
+        text.append(piece)
+    return {"pages": [_word_text("".join(text))]}
+
+
+def _word_text(text: str) -> str:
+    """A Word 97-2003 document's characters as text: a field's code ("\\x13 DATE \\x14" before its result
+    "\\x15") left out, a table's cell marks a " | " between cells and a line's end at a row's, Word's other marks as
+    what they show."""
+    shown, hiding = [], []  # for each field the character is in, whether it is in the field's code
+    for character in text:
+        if character == "\x13":  # a field begins: its code is hidden until its separator or end
+            hiding.append(True)
+        elif character == "\x14" and hiding:
+            hiding[-1] = False
+        elif character == "\x15" and hiding:
+            hiding.pop()
+        elif not any(hiding):
+            shown.append(character)
+    text = "".join(shown)
+    text = re.sub("\x07{2,}", "\r", text).replace("\x07", " | ")  # a row's end; a cell's
+    text = text.translate(_OLDER_WORD_MARKS)
+    paragraphs = (paragraph.strip() for paragraph in re.split("[\r\x0c]", text))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
 def _message_time(properties: bytes, header: int) -> str:

@@ -398,6 +398,39 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
     return header + body
 
 
+def older_document(pieces: list[tuple[str, bool]], *, encrypted: bool = False, version: int = 0x00C1) -> bytes:
+    """A Word 97-2003 document (.doc, [MS-DOC]) as Word keeps its text: in pieces, each 8-bit (Windows-1252, `True`) or
+    UTF-16, in its WordDocument stream, found by the piece table of its table stream (1Table) that its FIB (the stream's
+    header: `version` its nFib, Word 97's 0x00C1) names; Word's marks in the text as Word writes them ("\\r" ends a
+    paragraph, "\\x07" a table's cell and row, "\\x13" … "\\x14" … "\\x15" a field)."""
+    text_at = 0x400
+    document, table, places, at, cp = bytearray(text_at), bytearray(), [0], text_at, 0
+    pieces_out = []
+    for text, compressed in pieces:
+        data = text.encode("cp1252") if compressed else text.encode("utf-16-le")
+        fc = (at * 2) | 0x40000000 if compressed else at
+        document += data
+        at += len(data)
+        cp += len(text)
+        places.append(cp)
+        pieces_out.append(struct.pack("<HIH", 0, fc, 0))
+    plc = struct.pack(f"<{len(places)}I", *places) + b"".join(pieces_out)
+    table += b"\x02" + struct.pack("<I", len(plc)) + plc
+    flags = 0x0200 | (0x0100 if encrypted else 0)  # the table stream is 1Table
+    struct.pack_into("<HHHHHH", document, 0, 0xA5EC, version, 0, 0x0409, 0, flags)
+    struct.pack_into("<II", document, 0x18, text_at, at)  # fcMin, fcMac: where the text lies, as older readers read
+    struct.pack_into("<H", document, 0x20, 14)  # csw: FibRgW97's 14 words
+    struct.pack_into("<H", document, 0x3E, 22)  # cslw: FibRgLw97's 22 longs
+    struct.pack_into("<III", document, 0x40, len(document), 0, 0)  # cbMac
+    struct.pack_into("<I", document, 0x4C, cp)  # ccpText: the main document's characters
+    struct.pack_into("<H", document, 0x98, 93)  # cbRgFcLcb: FibRgFcLcb97's 93 pairs
+    struct.pack_into("<II", document, 0x1A2, 0, len(table))  # fcClx, lcbClx
+    # Word's streams are never under the mini stream's 4,096 bytes (older readers take none that is).
+    return compound_file(
+        {"WordDocument": bytes(document.ljust(4096, b"\0")), "1Table": bytes(table.ljust(4096, b"\0"))}
+    )
+
+
 def outlook_message(
     subject: str,
     body: str,

@@ -49,6 +49,7 @@ from memories.tests.files import (
     compound_of,
     epub_book,
     locked,
+    older_document,
     older_workbook,
     opendocument_budget,
     opendocument_lease,
@@ -461,13 +462,62 @@ def test_an_excel_97_2003_workbook_is_read_as_a_workbook_is(api_client, embedder
     assert stored(add(api_client, {"role": "user", "content": parts})) == ["\n\n".join(pages)] * 3
 
 
-def test_older_word_and_powerpoint_files_and_files_locked_by_a_password_are_refused_saying_so(api_client):
+WORD_97_LEASE = [
+    ("Lease of the flat\rThe rent is 950 euros a month.\r", True),
+    ("Tenant: Jo\u00e3o \u0141\u00f3d\u017a \u2013 deposit 1,900 \u20ac\r", False),  # what Windows-1252 lacks
+    ("Deposit\x071,900 euros\x07\x07Notice\x07two months\x07\x07", True),  # a table of two rows
+    ('Signed on \x13 DATE \\@ "d MMMM yyyy" \x141 May 2026\x15\x0bin Porto\x01\r', True),  # a field, a picture
+]
+WORD_97_LEASE_TEXT = (
+    "Lease of the flat\n\nThe rent is 950 euros a month.\n\n"
+    "Tenant: Jo\u00e3o \u0141\u00f3d\u017a \u2013 deposit 1,900 \u20ac\n\n"
+    "Deposit | 1,900 euros\n\nNotice | two months\n\nSigned on 1 May 2026\nin Porto"
+)
+
+
+def test_a_word_97_2003_document_is_read_as_its_paragraphs_and_table_rows(api_client, embedder):
+    # Word's .doc: a 400 asking for it saved as .docx. Its text in pieces of 8-bit and UTF-16 characters, as Word keeps
+    # it; sent as a document, as a file part, and attached to an email.
+    lease = older_document(WORD_97_LEASE)
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "Lease"
+    letter.set_content("The lease.")
+    letter.add_attachment(lease, maintype="application", subtype="msword", filename="lease.doc")
+    parts = [
+        document("txt_url", b64(lease)),
+        file_part(lease, "lease.doc"),
+        file_part(letter.as_bytes(), "lease.eml"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        WORD_97_LEASE_TEXT,
+        WORD_97_LEASE_TEXT,
+        "From: ada@example.com\nSubject: Lease\n\nThe lease.\n\nAttachments: lease.doc\n\n"
+        f"Attachment lease.doc:\n\n{WORD_97_LEASE_TEXT}",
+    ]
+
+
+@examples(max_examples=200, deadline=None, derandomize=True)
+@given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
+def test_any_damaged_word_97_2003_document_is_read_or_refused(changes):
+    # Bytes of a .doc changed anywhere (its directory, its FIB, its piece table, its text).
+    lease = bytearray(WORD_97_LEASE_DOCUMENT)
+    for at, value in changes:
+        lease[at % len(lease)] = value
+    read = read_document("office", bytes(lease), 1_000_000, 10)
+    assert "pages" in read or read.get("error") in ("unreadable", "older", "locked"), read
+
+
+WORD_97_LEASE_DOCUMENT = older_document(WORD_97_LEASE)
+
+
+def test_older_powerpoint_and_word_files_and_files_locked_by_a_password_are_refused_saying_so(api_client):
     # Each was "neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file", which is no help.
     for content, said in [
         (
-            compound_of("WordDocument"),
-            "is a Word 97-2003 document (.doc), which this server does not read: save it as .docx or as a PDF.",
+            older_document([("Lease\r", True)], version=0x0065),
+            "is a Word 6 or 95 document (.doc), which this server does not read: save it as .docx or as a PDF.",
         ),
+        (older_document([("Lease\r", True)], encrypted=True), "is locked by a password: send it unlocked."),
         (
             compound_of("PowerPoint Document"),
             "is a PowerPoint 97-2003 presentation (.ppt), which this server does not read: save it as .pptx or as a "
