@@ -11,3 +11,4 @@ class MemoriesConfig(AppConfig):
         # by 384): BLAS's helper threads cost more than they save, spinning on the other cores after each one
         # (bench/api_bench.py, 50 candidates: 35.7-40.1 ms of server CPU per search, 20.3 ms on one thread).
         threadpool_limits(limits=1, user_api="blas")
+        from memories import receivers  # noqa: F401  (connects them)

@@ -35,6 +35,7 @@ from memories import reading
 from memories.data_urls import base64_content, data_url, is_data_url
 from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS, RTF_START
 from memories.fetching import fetchable, fetched, http_host, shown
+from memories.kept_texts import kept_read_by
 from memories.models import DocumentText
 from memories.vision import pages_read, pictures_described, vision_client
 
@@ -250,11 +251,12 @@ def _named_type(media_type: str, name: str = "") -> str:
     return next((kind for kind, (ending, _) in NAMED_TYPES.items() if name.lower().endswith(ending)), "")
 
 
-def documents_read(messages: Sequence[Message], account, *, images: int) -> list[Message]:
+def documents_read(messages: Sequence[Message], account, *, images: int, user_id: str | None = None) -> list[Message]:
     """The messages, each followed by its documents' text in passages (messages of its role); a 400 naming the
     document that cannot be read, or when the text read passes MAX_ADD_CHARS with the messages' own. With vision on,
     a PDF's scanned pages are read by the model (MAX_IMAGES_PER_ADD of them in an add, less its `images`); `account`:
-    whose add it is (the pages it had read before are not read again)."""
+    whose add it is (the pages it had read before are not read again), `user_id` its scope's (noted on the texts it
+    reads: memories/kept_texts.py)."""
     budget = settings.MAX_ADD_CHARS - sum(len(message.content) for message in messages)
     pictures = max(settings.MAX_IMAGES_PER_ADD - images, 0) if vision_client() else None
     read: list[Message] = []
@@ -263,7 +265,7 @@ def documents_read(messages: Sequence[Message], account, *, images: int) -> list
             read.append(replace(message, documents=()))
         for document in message.documents:
             try:
-                text, pictured = document_text(document, budget, pictures=pictures, account=account)
+                text, pictured = document_text(document, budget, pictures=pictures, account=account, user_id=user_id)
             except InvalidInput as refusal:
                 if not document.get("optional"):
                     raise
@@ -277,7 +279,9 @@ def documents_read(messages: Sequence[Message], account, *, images: int) -> list
     return read
 
 
-def document_text(document: dict, budget: int, *, pictures: int | None = None, account=None) -> tuple[str, int]:
+def document_text(
+    document: dict, budget: int, *, pictures: int | None = None, account=None, user_id: str | None = None
+) -> tuple[str, int]:
     """A document's text (at most `budget` characters, else a 400 saying so), and how many of its pages the model
     read: a PDF's pages that are pictures (scanned), at most `pictures` of them (else a 400 saying so; None: vision
     is off, such pages are left without text). A document the account's adds read before is not read again: its text
@@ -303,17 +307,25 @@ def document_text(document: dict, budget: int, *, pictures: int | None = None, a
     if kept is not None:
         if len(kept) > budget:
             raise InvalidInput(_too_long(named))
+        kept_read_by(DocumentText, [key], user_id)
         return kept, 0  # read before: no model call
-    text, pictured = content_read(content, way, named, budget, pictures, account)
+    text, pictured = content_read(content, way, named, budget, pictures, account, user_id)
     if key:
         DocumentText.objects.update_or_create(
             key=key, defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
+        kept_read_by(DocumentText, [key], user_id)
     return text, pictured
 
 
 def content_read(
-    content: bytes, way: str, named: str, budget: int, pictures: int | None = None, account=None
+    content: bytes,
+    way: str,
+    named: str,
+    budget: int,
+    pictures: int | None = None,
+    account=None,
+    user_id: str | None = None,
 ) -> tuple[str, int]:
     """A document's text read `way` (reading_way), and how many of its pages the model read, as document_text says;
     `named`: the document as a refusal names it."""
@@ -321,13 +333,13 @@ def content_read(
     if way == "pdf":
         read = _read_apart("pdf", content, named, budget, pictures=pictures)
         urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in read.get("pictures", {}).items()}
-        pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account))
+        pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account, user_id))
     elif way in _PICTURED:  # an email's attached pictures described, its attached PDFs' scanned pages read
         read = _read_apart(way, content, named, budget, pictures=pictures)
         urls = {int(index): url for index, url in read.get("images", {}).items()}
         scans = {int(index): url for index, url in read.get("scans", {}).items()}
-        pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account))
-        pages = _pictures_read(pages, scans, lambda urls: pages_read(urls, account))
+        pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account, user_id))
+        pages = _pictures_read(pages, scans, lambda urls: pages_read(urls, account, user_id))
         urls |= scans
     elif way:
         pages = _read_apart(way, content, named, budget)["pages"]

@@ -276,6 +276,8 @@ class KeptText(models.Model):
     )
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The users whose adds read it (their scopes' user_id): once a user has no memory left (deleted), it goes too.
+    user_ids = ArrayField(models.TextField(), default=list, blank=True)
 
     class Meta:
         abstract = True

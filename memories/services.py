@@ -355,7 +355,8 @@ def memories_add(
         # What is stored and extracted from is text: the images' descriptions (or nothing, vision off meanwhile), and
         # the documents' text in passages.
         images = sum(len(message.images) for message in messages)
-        read = documents_read(messages_described(messages, account), account, images=images)
+        user_id = scope.get("user_id")  # noted on what is read, forgotten with the user (memories/kept_texts.py)
+        read = documents_read(messages_described(messages, account, user_id), account, images=images, user_id=user_id)
         messages = memories_add_check(account=account, messages=read, scope=scope, metadata=metadata, deduced=deduced)
     llm_kwargs = {
         "account": account,

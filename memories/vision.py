@@ -29,6 +29,7 @@ from memories import prompts, reading
 from memories.configuration import server_config_current
 from memories.data_urls import base64_content, data_url, is_data_url
 from memories.fetching import fetchable, fetched, http_host
+from memories.kept_texts import kept_read_by
 from memories.llm import side_by_side
 from memories.models import MAX_TEXT_CHARS, ImageDescription
 
@@ -88,13 +89,13 @@ def image_url(url: str) -> str | None:
     return None
 
 
-def messages_described(messages: Sequence[Message], account) -> list[Message]:
+def messages_described(messages: Sequence[Message], account, user_id: str | None = None) -> list[Message]:
     """The messages with each image's description on a line after their text (vision on), or their images left
     out; a message left without text is then not stored (services.memories_add_check). `account`: whose add it is
     (the descriptions it was given before are reused)."""
     client = vision_client()
     urls = list(dict.fromkeys(url for message in messages for url in message.images)) if client else []
-    descriptions = _descriptions_of(client, account, urls) if urls else {}
+    descriptions = _descriptions_of(client, account, urls, user_id=user_id) if urls else {}
     described = []
     for message in messages:
         texts = [message.content] if message.content else []
@@ -139,25 +140,25 @@ def _descriptions(keys: dict[str, str]):
     return ImageDescription.objects.filter(Q(key__in=pictures) | Q(key__in=addresses, created_at__gte=recent))
 
 
-def pictures_described(urls: list[str], account) -> dict[str, str]:
+def pictures_described(urls: list[str], account, user_id: str | None = None) -> dict[str, str]:
     """Each picture's description (a data URL; vision on), as an image in a message is described, and kept so: a
     picture attached to an email, made for the model already by the reader that found it."""
-    return _descriptions_of(vision_client(), account, urls, made=True)
+    return _descriptions_of(vision_client(), account, urls, made=True, user_id=user_id)
 
 
-def pages_read(urls: list[str], account) -> dict[str, str]:
+def pages_read(urls: list[str], account, user_id: str | None = None) -> dict[str, str]:
     """Each scanned page's text as the model reads it from the page's picture (a data URL; vision on), kept as an
     image's description is: a document sent again is not read again."""
-    return _descriptions_of(vision_client(), account, urls, asked="page", made=True)
+    return _descriptions_of(vision_client(), account, urls, asked="page", made=True, user_id=user_id)
 
 
 def _descriptions_of(
-    client: LLMClient, account, urls: list[str], asked: str = "", *, made: bool = False
+    client: LLMClient, account, urls: list[str], asked: str = "", *, made: bool = False, user_id: str | None = None
 ) -> dict[str, str]:
     """Each image's description (or what else ASKED says): kept ones as they are, the others asked of the model side
     by side (memories/llm.py: one after another, ten images took ten calls' time) and kept. `made`: the pictures are
     made for the model already (memories/document_reader.py: a scanned page's, an email's attached picture), else each
-    is handed as image_handed makes it."""
+    is handed as image_handed makes it. `user_id`: whose add it is (its scope's), noted on what it read."""
     keys = _keys(client, account, urls, asked)
     texts = dict(_descriptions(keys).values_list("key", "text"))  # by key: one picture sent two ways is one
     new = list({keys[url]: url for url in urls if keys[url] not in texts}.values())
@@ -169,6 +170,7 @@ def _descriptions_of(
             key=keys[url], defaults={"account": account, "text": text, "created_at": timezone.now()}
         )
         texts[keys[url]] = text
+    kept_read_by(ImageDescription, set(keys.values()), user_id)  # forgotten with the user (memories/kept_texts.py)
     return {url: texts[key] for url, key in keys.items()}
 
 

@@ -27,7 +27,7 @@ from memories import documents, reading
 from memories.document_reader import _page
 from memories.document_reader import read as read_document
 from memories.documents import DOCUMENT_PASSAGE_CHARS, DOCUMENT_TEXTS_KEPT_DAYS
-from memories.models import DocumentText, Memory
+from memories.models import DocumentText, ImageDescription, Memory
 from memories.tasks import prune_document_texts
 from memories.tests.adds import THINGS, add, stored
 from memories.tests.conftest import configure, llm_section
@@ -1179,6 +1179,43 @@ def test_a_document_sent_again_is_not_read_again_and_its_scanned_pages_cost_no_l
     prune_document_texts(timestamp=0)
     refused = add(api_client, {"role": "user", "content": [lease]})
     assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
+
+
+@pytest.mark.django_db(transaction=True)  # they go once the deletion commits
+def test_a_deleted_users_kept_document_texts_and_image_descriptions_go_with_their_last_memory(
+    member_client, vision, monkeypatch, tmp_path
+):
+    # What was read of a user's lease and photos stayed kept for 7 days after the user was deleted (delete_users,
+    # DELETE /memories?user_id=…): a copy of their data the deletion left behind.
+    vision.describe = lambda url: f"Page of shade {scan_shade(url)}" if url.startswith("data:") else "A kayak"
+    lease = document("txt_url", b64(word_lease()))
+    scans = document("pdf_url", b64(pdf_with(scan(40))))
+    photo = {"type": "image_url", "image_url": {"url": "https://example.com/photos/kayak.jpg"}}
+    notes = document("txt_url", b64(word_reviewed()))
+    assert stored(add(member_client, {"role": "user", "content": [photo, lease, scans]})) == [
+        "A kayak",
+        WORD_LEASE_TEXT,
+        "Page of shade 40",
+    ]
+    assert stored(add(member_client, {"role": "user", "content": [lease]}, user_id="bob")) == [WORD_LEASE_TEXT]
+    assert stored(add(member_client, {"role": "user", "content": [notes]}, user_id="bob")) == [WORD_REVIEWED_TEXT]
+    assert sorted(sorted(row) for row in DocumentText.objects.values_list("user_ids", flat=True)) == [
+        ["alice"],
+        ["alice", "bob"],
+        ["bob"],
+    ]
+    deleted = member_client.delete("/v1/memories/?user_id=alice")  # the SDK's delete_all(user_id="alice")
+    assert deleted.status_code == 200, deleted.json()
+    # Alice's lease, her scan's page and her photo's description are gone; Bob's notes stay kept.
+    assert list(DocumentText.objects.values_list("user_ids", flat=True)) == [["bob"]]
+    assert not ImageDescription.objects.exists()
+    # Bob sending the lease again has it read again: the reader (crashing on anything now) is run.
+    crash = tmp_path / "reader.py"
+    crash.write_text("import os, signal, sys\nsys.stdin.buffer.read()\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr("memories.reading.READER", crash)
+    refused = add(member_client, {"role": "user", "content": [lease]}, user_id="bob")
+    assert refused.status_code == 400 and "(the reader ended with SIGSEGV)" in refused.json()["detail"], refused
+    assert stored(add(member_client, {"role": "user", "content": [notes]}, user_id="bob")) == [WORD_REVIEWED_TEXT]
 
 
 @pytest.mark.parametrize("library", ["pypdf", "striprtf"])
