@@ -48,6 +48,11 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "a long passphrase"
+# How long an action, or a page's expected state, may take to come: generous, for a busy machine (make test runs one
+# more process than the cores). Playwright's own bound for an expect() is 5 s: a configuration test that embedded a
+# text on a loaded machine missed it once.
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)
 CALLBACK = "http://127.0.0.1:33418/callback"  # a connector's own listener: the browser test intercepts it
 
 
@@ -69,7 +74,7 @@ def page(browser, live_server, embedder, settings):
     settings.AUTH_DISABLED = False
     settings.ADMIN_API_KEY = ""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     refused = []  # what the pages' Content-Security-Policy blocked: the dashboard needs none of it
     tab.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
