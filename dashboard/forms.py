@@ -131,8 +131,9 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            f"A PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), OpenDocument (.odt, .odp, .ods), CSV, email "
-            f"(.eml), text, Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
+            "A PDF, Word (.docx, .doc), PowerPoint (.pptx), Excel (.xlsx, .xls), OpenDocument (.odt, .odp, .ods), "
+            "EPUB, Rich Text (.rtf), CSV, email (.eml, Outlook's .msg), calendar (.ics), contacts (.vcf), text, "
+            f"Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
         )
 
     def clean_metadata(self):
