@@ -900,7 +900,7 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
                 parts += [part for part in (*_WORD_NOTE_PARTS.values(), _WORD_COMMENTS) if part in names]
             elif "ppt/presentation.xml" in names:
                 kind, parts = "slides", _slides(archive, names)
-                notes = {slide: note for slide in parts if (note := _notes(archive, names, slide))}
+                notes = {slide: note for slide in parts if (note := _related(archive, names, slide, "notesSlide"))}
             elif "xl/workbook.xml" in names:
                 kind, (sheets, epoch) = "workbook", _sheets(archive, names)
                 parts = [part for _, part in sheets] + [part for part in _WORKBOOK_PARTS if part in names]
@@ -1242,8 +1242,33 @@ def _read_workbook(
                         rows.append(row)
                     row, column = {}, -1
                     element.clear()  # what was read of it: a long sheet is not held whole
-        pages.append(_table(([name] if len(sheets) > 1 and name else []), rows, reader))
+        table = _table(([name] if len(sheets) > 1 and name else []), rows, reader)
+        comments = _sheet_comments(archive, names, part, reader)
+        pages.append("\n\n".join(text for text in (table, comments) if text))
     return pages
+
+
+def _sheet_comments(archive: zipfile.ZipFile, names: set[str], sheet: str, reader: _OfficeText) -> str:
+    """A sheet's comments (notes on its cells), each on a line naming its cell and author: "Comment on B2 (Ana Lima):
+    Paid on the 1st"; a threaded comment by its legacy copy, without the words Excel puts before it."""
+    part = _related(archive, names, sheet, "comments")
+    if part is None or archive.getinfo(part).file_size > OFFICE_XML_MAX_BYTES:
+        return ""
+    root = ElementTree.fromstring(archive.read(part))  # noqa: S314 (as _read_part)
+    authors = [" ".join("".join(author.itertext()).split()) for author in root.iter() if author.tag.endswith("}author")]
+    lines = []
+    for comment in (element for element in root.iter() if element.tag.endswith("}comment")):
+        text = "".join(t.text or "" for t in comment.iter() if t.tag.endswith("}t"))
+        if text.startswith("[Threaded comment]") and "\nComment:" in text:
+            text = text.split("\nComment:", 1)[1].replace("\nReply:", "\nReply: ")
+        number = comment.get("authorId") or ""
+        author = authors[int(number)] if number.isdigit() and int(number) < len(authors) else ""
+        text = _one_line([text.removeprefix(f"{author}:") if author else text])
+        author = "" if author.startswith("tc={") else author  # a threaded comment's: its thread's id, not a name
+        if text:
+            lines.append(f"Comment on {comment.get('ref') or 'a cell'}{f' ({author})' if author else ''}: {text}")
+            reader.spend(len(lines[-1]))
+    return "\n".join(lines)
 
 
 def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) -> str:
@@ -1651,14 +1676,15 @@ def _word_comments(archive: zipfile.ZipFile, names: set[str], reader: _OfficeTex
     return comments
 
 
-def _notes(archive: zipfile.ZipFile, names: set[str], slide: str) -> str | None:
-    """A slide's notes page (ppt/notesSlides/notesSlide1.xml), by the slide's relationships; None without one."""
-    folder, file = posixpath.split(slide)
+def _related(archive: zipfile.ZipFile, names: set[str], part: str, kind: str) -> str | None:
+    """A part's related part of a kind, by its relationships: a slide's notes page ("notesSlide":
+    ppt/notesSlides/notesSlide1.xml), a sheet's comments ("comments": xl/comments1.xml); None without one."""
+    folder, file = posixpath.split(part)
     relations = f"{folder}/_rels/{file}.rels"
     if relations not in names or archive.getinfo(relations).file_size > OFFICE_XML_MAX_BYTES:
         return None
     for relation in ElementTree.fromstring(archive.read(relations)):  # noqa: S314 (as _read_part)
-        if (relation.get("Type") or "").endswith("/notesSlide"):
+        if (relation.get("Type") or "").endswith(f"/{kind}"):
             target = relation.get("Target") or ""
             part = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
             return part if part in names else None

@@ -361,6 +361,28 @@ def test_a_word_documents_comments_are_read_after_its_text_each_naming_its_autho
     assert stored(add(api_client, {"role": "user", "content": [reviewed]})) == [WORD_REVIEWED_TEXT]
 
 
+def test_a_workbooks_cell_comments_are_read_after_its_rows_each_naming_its_cell_and_author(api_client, embedder):
+    # A note on a cell ("the landlord agreed to 1,800") was left out. Excel's threaded comment is kept for older Excels
+    # as a note with words before it, left out here.
+    def write(file) -> None:
+        workbook = xlsxwriter.Workbook(file)
+        sheet = workbook.add_worksheet("Budget")
+        sheet.write_row(0, 0, ["Rent", 1900])
+        sheet.write_comment("B1", "The landlord agreed to 1,800 from May.", {"author": "Ana Lima"})
+        threaded = (
+            "[Threaded comment]\n\nYour version of Excel allows you to read this threaded comment; however, any edits "
+            "to it will get removed if the file is opened in a newer version of Excel. Learn more: "
+            "https://go.microsoft.com/fwlink/?linkid=870924\n\nComment:\n    Paid on the first.\nReply:\n    Noted."
+        )
+        sheet.write_comment("A1", threaded, {"author": "tc={1B2C}"})
+        workbook.close()
+
+    assert stored(add(api_client, {"role": "user", "content": [file_part(written(write), "budget.xlsx")]})) == [
+        "Rent | 1900\n\nComment on A1: Paid on the first. Reply: Noted.\n"
+        "Comment on B1 (Ana Lima): The landlord agreed to 1,800 from May."
+    ]
+
+
 def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_client, embedder):
     # Sent as Mem0's document part, and as a file part of an LLM's context (OpenAI's).
     trip = presentation_trip()
