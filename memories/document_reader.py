@@ -757,7 +757,9 @@ _ODF_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODF_PARAGRAPHS = frozenset({f"{_ODF_TEXT}p", f"{_ODF_TEXT}h"})
 _ODF_MARKS = {f"{_ODF_TEXT}tab": " ", f"{_ODF_TEXT}s": " ", f"{_ODF_TEXT}line-break": "\n"}
 _ODF_NOTE = f"{_ODF_TEXT}note"  # a footnote or an endnote, inside the paragraph that marks it
-_ODF_LEFT_OUT = frozenset({_ODF_NOTE, f"{_ODF_TEXT}tracked-changes", f"{_ODF_OFFICE}annotation"})
+_ODF_ANNOTATION = f"{_ODF_OFFICE}annotation"  # a comment, with its author (dc:creator)
+_DUBLIN_CORE_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
+_ODF_LEFT_OUT = frozenset({_ODF_NOTE, f"{_ODF_TEXT}tracked-changes", _ODF_ANNOTATION})
 _ODF_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODF_TABLE_PARTS = {f"{_ODF_TABLE}table-row": "tr", f"{_ODF_TABLE}table-cell": "tc"}
 _ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
@@ -1540,6 +1542,7 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
     left_out = 0
     first = 0  # where a slide's notes begin in its paragraphs
     notes: list[str] = []  # the footnotes' and endnotes' texts, in the order of their marks
+    comments: list[str] = []  # "Comment by Ana Lima: …", in the order of the text they are on
     with archive.open("content.xml") as xml:
         for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
             tag = element.tag
@@ -1552,7 +1555,7 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
             elif tag in _ODF_TABLE_PARTS:
                 reader.end(_ODF_TABLE_PARTS[tag], element)
             elif event == "end" and tag in _ODF_PARAGRAPHS:
-                reader.paragraph("".join(_opendocument_text(element, notes)))
+                reader.paragraph("".join(_opendocument_text(element, notes, comments)))
                 tail = element.tail
                 element.clear()  # what was read of it; its tail is its outer paragraph's (a text box's paragraph)
                 element.tail = tail
@@ -1565,6 +1568,8 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
                 reader.paragraphs = []
     for number, note in enumerate(notes, 1):
         reader.paragraph(f"[{number}] {note}" if note else "")
+    for comment in comments:
+        reader.paragraph(comment)
     return [*pages, "\n\n".join(reader.paragraphs)]
 
 
@@ -1581,10 +1586,11 @@ def _opendocument_date(cell: ElementTree.Element) -> str:
     return _moment(moment, "datetime" if "T" in value else "date")
 
 
-def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = None):
+def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = None, comments: list[str] | None = None):
     """A paragraph's text: its own and its spans', a tab or a space element as a space, a line break as one; a
-    paragraph inside it (a text box's) read apart, comments left out; a footnote or an endnote as its mark ("[1]"), its
-    text added to `notes` (left out without them)."""
+    paragraph inside it (a text box's) read apart; a footnote or an endnote as its mark ("[1]"), its text added to
+    `notes`, and a comment added to `comments` with its author ("Comment by Ana Lima: …"), each left out without
+    them."""
     yield element.text or ""
     for child in element:
         if child.tag in _ODF_MARKS:
@@ -1593,6 +1599,11 @@ def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = N
             paragraphs = ("".join(_opendocument_text(p)) for p in child.iter() if p.tag in _ODF_PARAGRAPHS)
             notes.append(_one_line(paragraphs))
             yield f"[{len(notes)}]"
+        elif child.tag == _ODF_ANNOTATION and comments is not None:
+            text = _one_line("".join(_opendocument_text(p)) for p in child.iter() if p.tag in _ODF_PARAGRAPHS)
+            author = " ".join("".join(by.itertext()) for by in child if by.tag == _DUBLIN_CORE_CREATOR).strip()
+            if text:
+                comments.append(f"Comment by {author}: {text}" if author else f"Comment: {text}")
         elif child.tag not in _ODF_LEFT_OUT and child.tag not in _ODF_PARAGRAPHS:
             yield from _opendocument_text(child)
         yield child.tail or ""

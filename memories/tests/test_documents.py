@@ -14,6 +14,10 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import odf.dc
+import odf.office
+import odf.opendocument
+import odf.text
 import pytest
 import xlsxwriter
 from django.utils import timezone
@@ -381,6 +385,20 @@ def test_a_workbooks_cell_comments_are_read_after_its_rows_each_naming_its_cell_
         "Rent | 1900\n\nComment on A1: Paid on the first. Reply: Noted.\n"
         "Comment on B1 (Ana Lima): The landlord agreed to 1,800 from May."
     ]
+
+
+def test_an_opendocument_texts_comments_are_read_after_its_text_each_naming_its_author(api_client, embedder):
+    # LibreOffice's comments in the margin, as Word's are: they were left out.
+    document = odf.opendocument.OpenDocumentText()
+    rent = odf.text.P(text="The rent is 950 euros a month.")
+    comment = odf.office.Annotation()
+    comment.addElement(odf.dc.Creator(text="Ana Lima"))
+    comment.addElement(odf.dc.Date(text="2026-03-01T10:00:00"))
+    comment.addElement(odf.text.P(text="The landlord agreed to 900 euros."))
+    rent.addElement(comment)
+    document.text.addElement(rent)
+    read = add(api_client, {"role": "user", "content": [file_part(written(document.save), "lease.odt")]})
+    assert stored(read) == ["The rent is 950 euros a month.\n\nComment by Ana Lima: The landlord agreed to 900 euros."]
 
 
 def test_a_powerpoint_presentation_is_read_as_its_slides_in_their_order(api_client, embedder):
