@@ -1537,7 +1537,7 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
 def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
     """An OpenDocument's pages (a text is one, a presentation's slides are its pages): its paragraphs and headings,
     and a table's rows as a Word document's, a slide's speaker's notes after its text, footnotes and endnotes at the
-    end as a Word document's; comments and tracked changes' deleted text left out."""
+    end as a Word document's, then its comments as a Word document's; tracked changes' deleted text left out."""
     pages = []
     left_out = 0
     first = 0  # where a slide's notes begin in its paragraphs
