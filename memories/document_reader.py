@@ -641,6 +641,11 @@ def _page_text(html: str, *, title: bool = True) -> str:
     return reader.text(title=title)
 
 
+def _comment(author: str, text: str) -> str:
+    """A reviewer's comment as read after a document's text: "Comment by Ana Lima: …" ("Comment: …" by no one named)."""
+    return f"Comment by {author}: {text}" if author else f"Comment: {text}"
+
+
 def _one_line(texts) -> str:
     """Texts (a cell's or a note's paragraphs) on one line, any white space in or between them one space."""
     return " ".join(" ".join(texts).split())
@@ -1603,7 +1608,7 @@ def _opendocument_text(element: ElementTree.Element, notes: list[str] | None = N
             text = _one_line("".join(_opendocument_text(p)) for p in child.iter() if p.tag in _ODF_PARAGRAPHS)
             author = " ".join("".join(by.itertext()) for by in child if by.tag == _DUBLIN_CORE_CREATOR).strip()
             if text:
-                comments.append(f"Comment by {author}: {text}" if author else f"Comment: {text}")
+                comments.append(_comment(author, text))
         elif child.tag not in _ODF_LEFT_OUT and child.tag not in _ODF_PARAGRAPHS:
             yield from _opendocument_text(child)
         yield child.tail or ""
@@ -1681,7 +1686,7 @@ def _word_comments(archive: zipfile.ZipFile, names: set[str], reader: _OfficeTex
             paragraphs = ("".join(t.text or "" for t in p.iter(f"{{{space}}}t")) for p in element.iter(f"{{{space}}}p"))
             if text := _one_line(paragraphs):
                 author = " ".join((element.get(f"{{{space}}}author") or "").split())
-                comments.append(f"Comment by {author}: {text}" if author else f"Comment: {text}")
+                comments.append(_comment(author, text))
                 reader.spend(len(comments[-1]))
             element.clear()
     return comments
