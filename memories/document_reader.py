@@ -1001,14 +1001,27 @@ def _outlook_message(
         path = [*where, f"__substg1.0_{tag:04X}0102"]
         return compound.openstream(path).read() if compound.exists(path) else b""
 
-    sender, address = value(0x0C1A), value(0x5D01) or value(0x0C1F)
-    address = address if "@" in address else ""
-    sent = _message_time(compound.openstream([*storage, "__properties_version1.0"]).read(), 32 if not storage else 24)
+    def properties(where: tuple[str, ...], header: int) -> dict[int, int]:
+        return _fixed_properties(compound.openstream([*where, "__properties_version1.0"]).read(), header)
+
+    def person(name: str, address: str) -> str:
+        address = address if "@" in address else ""  # not an Exchange server's own address ("/O=EXCHANGELABS/…")
+        return f"{name} <{address}>" if name and address and name != address else name or address
+
+    paths = compound.listdir(streams=True, storages=True)
+    entries = {path[len(storage)] for path in paths if len(path) > len(storage) and path[: len(storage)] == [*storage]}
+    # Its recipients, each a storage: To (type 1) and Cc (2), by name and address; else the names it shows.
+    recipients: dict[int, list[str]] = {1: [], 2: []}
+    for entry in sorted(entry for entry in entries if entry.startswith("__recip_version1.0_#")):
+        where = (*storage, entry)
+        kind = properties(where, 8).get(0x0C150003, 1) & 0xF  # its type, without MAPI's flags above it
+        if kind in recipients:
+            recipients[kind].append(person(value(0x3001, where), value(0x39FE, where) or value(0x3003, where)))
     fields = [
-        ("From", f"{sender} <{address}>" if sender and address and sender != address else sender or address),
-        ("To", value(0x0E04)),
-        ("Cc", value(0x0E03)),
-        ("Date", sent),
+        ("From", person(value(0x0C1A), value(0x5D01) or value(0x0C1F))),
+        ("To", ", ".join(recipients[1]) or value(0x0E04)),
+        ("Cc", ", ".join(recipients[2]) or value(0x0E03)),
+        ("Date", _message_time(properties(storage, 32 if not storage else 24))),
         ("Subject", value(0x0037)),
     ]
     text = value(0x1000).replace("\r\n", "\n")  # Outlook's lines end so
@@ -1016,8 +1029,6 @@ def _outlook_message(
         text = _page_text(page.decode("utf-8", errors="replace"))
     attachments = []
     prefix = "__attach_version1.0_#"
-    paths = compound.listdir(streams=True, storages=True)
-    entries = {path[len(storage)] for path in paths if len(path) > len(storage) and path[: len(storage)] == [*storage]}
     for entry in sorted(entry for entry in entries if entry.startswith(prefix)):
         where = (*storage, entry)
         name = value(0x3707, where) or value(0x3704, where)
@@ -1098,15 +1109,19 @@ def _word_text(text: str) -> str:
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _message_time(properties: bytes, header: int) -> str:
-    """When an Outlook message was sent (its client's submit time, else its delivery time: FILETIMEs in its properties
-    stream, each entry 16 bytes after a header) as an email's Date is written; "" without one."""
-    found = {}
-    for at in range(header, len(properties) - 15, 16):
-        tag = int.from_bytes(properties[at : at + 4], "little")
-        if tag in (0x00390040, 0x0E060040):
-            found[tag] = int.from_bytes(properties[at + 8 : at + 16], "little")
-    ticks = found.get(0x00390040) or found.get(0x0E060040)
+def _fixed_properties(properties: bytes, header: int) -> dict[int, int]:
+    """An Outlook message's (or recipient's) properties of fixed size by their tags: its properties stream holds each in
+    an entry of 16 bytes after a header (the tag, flags, then the value)."""
+    return {
+        int.from_bytes(properties[at : at + 4], "little"): int.from_bytes(properties[at + 8 : at + 16], "little")
+        for at in range(header, len(properties) - 15, 16)
+    }
+
+
+def _message_time(properties: dict[int, int]) -> str:
+    """When an Outlook message was sent (its client's submit time, else its delivery time: FILETIMEs) as an email's
+    Date is written; "" without one."""
+    ticks = properties.get(0x00390040) or properties.get(0x0E060040)
     if not ticks:
         return ""
     import email.utils

@@ -437,6 +437,7 @@ def outlook_message(
     *,
     sender: tuple[str, str] = ("Ada Lovelace", "ada@example.com"),
     to: str = "Charles Babbage",
+    recipients: list[tuple[str, str, int]] = (("Charles Babbage", "charles@example.com", 1),),
     sent: datetime.datetime | None = None,
     html: str = "",
     attachments: list[tuple[str, str, bytes]] = (),
@@ -444,7 +445,8 @@ def outlook_message(
 ) -> bytes:
     """An Outlook message (.msg, [MS-OXMSG]) as Outlook saves one: its properties of text as UTF-16 streams, its
     properties' stream (its time sent, a FILETIME, among them), its attachments (name, media type, content) each a
-    storage, and `embedded` messages (subject, body) attached as Outlook attaches an email: a storage within one."""
+    storage, its `recipients` (name, address, type: 1 To, 2 Cc) each a storage beside the names it shows (`to`), and
+    `embedded` messages (subject, body) attached as Outlook attaches an email: a storage within one."""
 
     def properties(header: int, fixed: dict[int, int] | None = None) -> bytes:
         entries = b"".join(struct.pack("<IIQ", tag, 6, value) for tag, value in (fixed or {}).items())
@@ -463,6 +465,10 @@ def outlook_message(
     streams |= texts("", {0x0C1A: sender[0], 0x5D01: sender[1], 0x0E04: to})
     if html:
         streams["__substg1.0_10130102"] = html.encode()
+    for number, (name, address, kind) in enumerate(recipients):
+        where = f"__recip_version1.0_#{number:08X}/"
+        streams[f"{where}__properties_version1.0"] = properties(8, {0x0C150003: kind})
+        streams |= texts(where, {0x3001: name, 0x39FE: address})
     for number, (name, kind, content) in enumerate(attachments):
         where = f"__attach_version1.0_#{number:08X}/"
         streams[f"{where}__properties_version1.0"] = properties(8, {0x37050003: 1})

@@ -742,7 +742,8 @@ def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(
 
 
 OUTLOOK_VIEWING = (
-    "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage\nDate: Sun, 01 Mar 2026 14:30:00 +0000\n"
+    "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
+    "Cc: Bob <bob@example.com>, Cy\nDate: Sun, 01 Mar 2026 14:30:00 +0000\n"
     "Subject: Flat viewing\n\nDear Charles,\nThe viewing is on Thursday at 10.\nAda\n\n"
     "Attachments: notes.txt, lease.pdf, Re: keys.msg\n\n"
     "Attachment notes.txt:\n\nBring the keys for the cellar.\n\n"
@@ -760,6 +761,12 @@ def outlook_viewing() -> bytes:
             ("lease.pdf", "application/pdf", pdf_of("Rent 950 euros")),
         ],
         embedded=[("Re: keys", "The keys are at the front desk.")],
+        # As Outlook keeps them: To, and Cc (one by an Exchange server's own address, shown by its name).
+        recipients=[
+            ("Charles Babbage", "charles@example.com", 1),
+            ("Bob", "bob@example.com", 2 | 0x10000000),
+            ("Cy", "/O=EXCHANGELABS/OU=EXCHANGE/CN=RECIPIENTS/CN=CY", 2),
+        ],
     )
 
 
@@ -790,8 +797,8 @@ def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedde
         OUTLOOK_VIEWING,
         "From: charles@example.com\nSubject: Fwd: viewing\n\nSee the message attached.\n\nAttachments: viewing.msg\n\n"
         f"Attachment viewing.msg:\n\n{OUTLOOK_VIEWING}",
-        "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage\nDate: Sun, 01 Mar 2026 14:30:00 +0000\n"
-        "Subject: Deposit\n\nThe deposit is 1,900 euros.",
+        "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
+        "Date: Sun, 01 Mar 2026 14:30:00 +0000\nSubject: Deposit\n\nThe deposit is 1,900 euros.",
     ]
 
 
