@@ -131,8 +131,8 @@ class AddMemoryForm(ScopeForm):
         most = filesizeformat(settings.MAX_REQUEST_BYTES)
         document = self.fields["document"]
         document.help_text = (
-            "A PDF, Word (.docx, .doc), PowerPoint (.pptx), Excel (.xlsx, .xls), OpenDocument (.odt, .odp, .ods), "
-            "EPUB, Rich Text (.rtf), CSV, email (.eml, Outlook's .msg), calendar (.ics), contacts (.vcf), text, "
+            "A PDF, Word (.docx, .doc), PowerPoint (.pptx, .ppt), Excel (.xlsx, .xls), OpenDocument (.odt, .odp, "
+            ".ods), EPUB, Rich Text (.rtf), CSV, email (.eml, Outlook's .msg), calendar (.ics), contacts (.vcf), text, "
             f"Markdown or web page (HTML) file of at most {most}: its text is stored in passages."
         )
 

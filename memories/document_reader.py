@@ -2,9 +2,10 @@
 PDF's by pypdf, a web page's (HTML) by the standard library's parser, a Word document's, a PowerPoint presentation's, an
 Excel workbook's, an OpenDocument's or an EPUB book's (.docx, .pptx, .xlsx, .odt, .odp, .ods, .epub: ZIP archives of
 XML) by the standard library's zipfile and ElementTree, an Excel 97-2003 workbook's by xlrd (olefile telling the older
-Office files apart), an Outlook message's (.msg) by olefile, a Word 97-2003 document's (.doc) by olefile and this
-module, a Rich Text Format file's by striprtf, an email's by the standard library's email package, a table's (CSV,
-TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as a vision model is handed it, by Pillow.
+Office files apart), an Outlook message's (.msg) by olefile, a Word 97-2003 document's (.doc) and a PowerPoint 97-2003
+presentation's (.ppt) by olefile and this module, a Rich Text Format file's by striprtf, an email's by the standard
+library's email package, a table's (CSV, TSV), a calendar's and contacts' (.ics, .vcf) by this module; and an image as
+a vision model is handed it, by Pillow.
 
 Each is what an API user sends, and reading one may cost far more than its size: a PDF page of 16 KB, compressed, can
 hold 200,000 text operations (6 s to read here), and 200 KB of unclosed tags ("<a<a<a…") took Python 3.11's html.parser
@@ -788,7 +789,22 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 _OLDER_WORD_MARKS = str.maketrans(
     {"\x0b": "\n", "\x1e": "-", "\x1f": "", "\x01": "", "\x08": "", "\x02": "", "\x05": ""}
 )
-_OLDER_FILES = (("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)", ".pptx"),)
+# A PowerPoint 97-2003 presentation's records ([MS-PPT]) read: its current edit (the Current User stream's token says
+# whether it is encrypted), each edit's persist directory (where its slides lie in the PowerPoint Document stream), the
+# document's lists of slides (instance 0) and of notes (2), each slide's and notes page's own container, and in their
+# drawings each shape's text box: its text's type, its text (UTF-16, or 8-bit of which each byte is a character), or
+# which of its slide's listed texts it shows.
+_PPT_ENCRYPTED = 0xF3D1C4DF
+_PPT_EDIT, _PPT_DIRECTORY, _PPT_DOCUMENT, _PPT_LIST = 0x0FF5, 0x1772, 0x03E8, 0x0FF0
+_PPT_PERSIST, _PPT_SLIDE, _PPT_SLIDE_ATOM, _PPT_NOTES = 0x03F3, 0x03EE, 0x03EF, 0x03F0
+_PPT_GROUP, _PPT_SHAPE, _PPT_TEXT_BOX, _PPT_TEXT_REF = 0xF003, 0xF004, 0xF00D, 0x0F9E
+# A group that is a table: its own shape's properties (OfficeArtFOPT, or its tertiary one), 6 bytes each, hold
+# tableProperties, not 0; each other shape of it is a cell, placed by its anchor in the group.
+_PPT_PROPERTIES, _PPT_TABLE, _PPT_CELL_ANCHOR = frozenset({0xF00B, 0xF122}), 0x039F, 0xF00F
+_PPT_TEXTS = {0x0FA0: "utf-16-le", 0x0FA8: "latin-1"}
+# A text's fields, each at a character ("*") of its text: a slide's number, a date and time, a header, a footer.
+_PPT_FIELDS = frozenset({0x0FD8, 0x0FF7, 0x0FF8, 0x0FF9, 0x0FFA, 0x1015})
+_PPT_DEPTH = 32  # containers inside containers: a slide's drawing nests about 6 deep
 # An Excel workbook's parts read besides its sheets: its shared texts, and its styles (which number is a date).
 _WORKBOOK_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 # Day 0 of Excel's dates (its 1900 date system counts 1900 as a leap year: from March 1900 on, its days are these).
@@ -953,8 +969,9 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
 def _compound(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
     """An older Office file, a compound file of streams: an Excel 97-2003 workbook (.xls) read as a workbook is, by
     xlrd; an Outlook message (.msg) as an email is (_outlook_message, up to EMAIL_DEPTH emails deep); a Word 97-2003
-    document (.doc) as its text (_older_document); a PowerPoint 97-2003 presentation (.ppt) is not read ({"error":
-    "older", "what", "instead"}), and a file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
+    document (.doc) as its text (_older_document), a PowerPoint 97-2003 presentation (.ppt) as its slides
+    (_older_presentation); a PowerPoint 95 presentation is not read ({"error": "older", "what", "instead"}), and a
+    file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
     or a .doc encrypted in its stream) neither."""
     import olefile
 
@@ -967,6 +984,8 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
                 return _outlook_message(compound, (), most_characters, most_pages, depth, pictures)
             if "WordDocument" in streams:
                 return _older_document(compound, streams, most_characters)
+            if "PowerPoint Document" in streams and "PP40" not in streams:
+                return _older_presentation(compound, streams, most_characters)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
@@ -975,9 +994,8 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
         return {"error": "locked"}
     if streams & {"Workbook", "Book"}:
         return _older_workbook(content, most_characters)
-    for stream, what, instead in _OLDER_FILES:
-        if stream in streams:
-            return {"error": "older", "what": what, "instead": instead}
+    if "PP40" in streams:  # PowerPoint 95's
+        return {"error": "older", "what": "a PowerPoint 95 presentation (.ppt)", "instead": ".pptx"}
     return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
 
 
@@ -1086,6 +1104,157 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
         reader.spend(len(piece))
         text.append(piece)
     return {"pages": [_word_text("".join(text))]}
+
+
+def _older_presentation(compound, streams: set[str], most_characters: int) -> dict:
+    """A PowerPoint 97-2003 presentation's text (.ppt, [MS-PPT]): its slides in its order, each a page, their shapes'
+    texts in the order drawn (a placeholder's, kept in the document's list of slides, where the shape refers to it),
+    then its notes page's notes, "Notes: " before them, as a .pptx is read. Its current edit's persist directory says
+    where each slide lies, an earlier edit's where the later did not change it (a presentation saved "fast"). A
+    presentation locked by a password is not read ("locked"), nor its masters' and layouts' texts."""
+    if "Current User" not in streams:
+        return {"error": "unreadable", "why": "its Current User stream is missing"}
+    token, edit = struct.unpack_from("<II", compound.openstream("Current User").read(), 12)
+    if token == _PPT_ENCRYPTED:
+        return {"error": "locked"}
+    document = compound.openstream("PowerPoint Document").read()
+    places: dict[int, int] = {}  # a persist id's place in the stream, by the latest edit that placed it
+    edits, document_id = set(), 0
+    while edit and edit not in edits:
+        edits.add(edit)
+        if _ppt_record(document, edit)[0] != _PPT_EDIT:
+            return {"error": "unreadable", "why": f"no edit at {edit} of its PowerPoint Document stream"}
+        earlier, directory, document_id = struct.unpack_from("<III", document, edit + 16)
+        _, _, at, end = _ppt_record(document, directory)
+        while at + 4 <= end:
+            entry = struct.unpack_from("<I", document, at)[0]
+            first, count = entry & 0xFFFFF, entry >> 20
+            for index, place in enumerate(struct.unpack_from(f"<{count}I", document, at + 4)):
+                places.setdefault(first + index, place)
+            at += 4 + 4 * count
+        edit = earlier
+
+    def container(persist: int, kind: int) -> tuple[int, int] | None:
+        """Where the container of this kind that a persist id places holds its records; None when it is none."""
+        if persist not in places:
+            return None
+        found, _, at, end = _ppt_record(document, places[persist])
+        return (at, end) if found == kind else None
+
+    if not (whole := container(document_id, _PPT_DOCUMENT)):
+        return {"error": "unreadable", "why": "its document's record is missing"}
+    slides: list[tuple[int, list[str]]] = []  # each slide's persist id and its listed (placeholders') texts
+    notes: dict[int, int] = {}  # a notes page's persist id, by its id
+    for kind, instance, at, end in _ppt_records(document, *whole):
+        if kind != _PPT_LIST or instance not in (0, 2):
+            continue
+        for inner, _, start, stop in _ppt_records(document, at, end):
+            if inner == _PPT_PERSIST and instance == 0:
+                slides.append((struct.unpack_from("<I", document, start)[0], []))
+            elif inner == _PPT_PERSIST:
+                persist, notes_id = struct.unpack_from("<I8xI", document, start)
+                notes[notes_id] = persist
+            elif inner in _PPT_TEXTS and slides and instance == 0:
+                slides[-1][1].append(document[start:stop].decode(_PPT_TEXTS[inner], errors="replace"))
+    reader = _OfficeText(most_characters)
+    pages, read = [], set()
+    for persist, listed in slides:
+        if not (slide := container(persist, _PPT_SLIDE)) or slide in read:  # a damaged list may name one many times
+            continue
+        read.add(slide)
+        shown = _ppt_texts(document, *slide, listed)
+        for text in (*shown, *(text for text in listed if text not in shown)):  # a listed text no shape showed too
+            for paragraph in _ppt_paragraphs(text):
+                reader.paragraph(paragraph)
+        atom = next((at for kind, _, at, end in _ppt_records(document, *slide) if kind == _PPT_SLIDE_ATOM), None)
+        notes_id = struct.unpack_from("<I", document, atom + 16)[0] if atom is not None else 0
+        if notes_id and (page := container(notes.get(notes_id, -1), _PPT_NOTES)):
+            first = len(reader.paragraphs)
+            for text in _ppt_texts(document, *page, []):
+                for paragraph in _ppt_paragraphs(text):
+                    reader.paragraph(paragraph)
+            if len(reader.paragraphs) > first:
+                reader.paragraphs[first] = "Notes: " + reader.paragraphs[first]
+        pages.append("\n\n".join(reader.paragraphs))
+        reader.paragraphs = []
+    return {"pages": pages}
+
+
+def _ppt_record(data: bytes, at: int) -> tuple[int, int, int, int]:
+    """A PowerPoint (or its drawings') record at a place: its type, its instance, and where its body starts and ends
+    (no further than the stream)."""
+    version_instance, kind, length = struct.unpack_from("<HHI", data, at)
+    return kind, version_instance >> 4, at + 8, min(at + 8 + length, len(data))
+
+
+def _ppt_records(data: bytes, at: int, end: int):
+    """The records one after another from `at` up to `end` (a container's body), each as _ppt_record gives it."""
+    while at + 8 <= end:
+        record = _ppt_record(data, at)
+        yield record[0], record[1], record[2], min(record[3], end)
+        at = record[3]
+
+
+def _ppt_texts(data: bytes, at: int, end: int, listed: list[str]) -> list[str]:
+    """The texts of a slide's (or notes page's) shapes in the order drawn (_ppt_box), a table's as its rows."""
+    texts, opened = [], [(at, end, 0)]  # the containers being read, each from where it is read on, and how deep
+    while opened:
+        at, end, depth = opened.pop()
+        for kind, _, start, stop in _ppt_records(data, at, end):
+            if kind == _PPT_TEXT_BOX:
+                texts += _ppt_box(data, start, stop, listed)
+            elif kind == _PPT_GROUP and (rows := _ppt_table(data, start, stop)) is not None:
+                texts += rows
+            elif data[start - 8] & 0x0F == 0x0F and depth < _PPT_DEPTH:  # a container: its records first, then on
+                opened += [(stop, end, depth), (start, stop, depth + 1)]
+                break
+    return [text for text in texts if text]
+
+
+def _ppt_box(data: bytes, start: int, stop: int, listed: list[str]) -> list[str]:
+    """A text box's texts: its own (without its fields' characters: a slide number's, a date's, a footer's "*"), or
+    the listed text it refers to by its index."""
+    texts, own, fields = [], "", set()
+    for kind, _, at, end in _ppt_records(data, start, stop):
+        if kind in _PPT_TEXTS:
+            own += data[at:end].decode(_PPT_TEXTS[kind], errors="replace")
+        elif kind in _PPT_FIELDS and end - at >= 4:
+            fields.add(struct.unpack_from("<I", data, at)[0])
+        elif kind == _PPT_TEXT_REF and end - at >= 4:
+            index = struct.unpack_from("<I", data, at)[0]
+            texts += listed[index : index + 1]
+    return [*texts, "".join(character for place, character in enumerate(own) if place not in fields)]
+
+
+def _ppt_table(data: bytes, start: int, stop: int) -> list[str] | None:
+    """A group's rows when it is a table, each its cells' texts apart ("Boat | 300 euros"), a cell's paragraphs on its
+    line; None when it is no table."""
+    shapes = [(at, end) for kind, _, at, end in _ppt_records(data, start, stop) if kind == _PPT_SHAPE]
+    if not shapes:
+        return None
+    own = [(count, at, end) for kind, count, at, end in _ppt_records(data, *shapes[0]) if kind in _PPT_PROPERTIES]
+    properties = (
+        struct.unpack_from("<Hi", data, at + 6 * n)
+        for count, at, end in own
+        for n in range(min(count, (end - at) // 6))
+    )
+    if not any(opid & 0x3FFF == _PPT_TABLE and value for opid, value in properties):
+        return None
+    rows: dict[int, list[tuple[int, str]]] = {}  # each row's cells by their top, each by its left
+    for shape in shapes[1:]:
+        left, top, text = 0, 0, ""
+        for kind, _, at, end in _ppt_records(data, *shape):
+            if kind == _PPT_CELL_ANCHOR and end - at >= 8:
+                left, top = struct.unpack_from("<ii", data, at)
+            elif kind == _PPT_TEXT_BOX:
+                text = " ".join(" ".join(_ppt_box(data, at, end, [])).split())
+        rows.setdefault(top, []).append((left, text))
+    return [" | ".join(text for _, text in sorted(cells) if text) for _, cells in sorted(rows.items())]
+
+
+def _ppt_paragraphs(text: str) -> list[str]:
+    """A PowerPoint text's paragraphs: "\\r" ends one, a vertical tab breaks a line."""
+    return text.replace("\x0b", "\n").split("\r")
 
 
 def _word_text(text: str) -> str:

@@ -52,7 +52,7 @@ FILE_TYPES = ("file", "file_base64", "file_url")
 # Names of files read as documents whatever media type a client gives them (a file picker offers them too).
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
-READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub", ".msg", ".doc")
+READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub", ".msg", ".doc", ".ppt")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -68,6 +68,7 @@ OFFICE_TYPES = (
     "application/epub+zip",  # an EPUB book: a ZIP archive of web pages, read by the same reader
     "application/vnd.ms-outlook",  # an Outlook message (.msg), read as an email is
     "application/msword",  # Word 97-2003 (.doc)
+    "application/vnd.ms-powerpoint",  # PowerPoint 97-2003 (.ppt)
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -303,7 +303,7 @@ def older_workbook() -> bytes:
 
 def compound_of(stream: str) -> bytes:
     """A compound file (an older Office file's container, as xlwt writes one) whose one stream is named `stream`:
-    which older Office file it is (.doc, .ppt) its streams' names say."""
+    which older Office file it is (PowerPoint 95's: PP40) its streams' names say."""
     data = bytearray(older_workbook())
     at = data.index("Workbook".encode("utf-16-le"))  # its directory entry: a name of 64 bytes, then the name's length
     name = stream.encode("utf-16-le") + b"\0\0"
@@ -429,6 +429,122 @@ def older_document(pieces: list[tuple[str, bool]], *, encrypted: bool = False, v
     return compound_file(
         {"WordDocument": bytes(document.ljust(4096, b"\0")), "1Table": bytes(table.ljust(4096, b"\0"))}
     )
+
+
+def older_presentation(
+    slides: list[tuple[list[str], list[str], str]],
+    *,
+    tables: dict[int, list[list[str]]] | None = None,
+    edited: dict[int, list[str]] | None = None,
+    encrypted: bool = False,
+) -> bytes:
+    """A PowerPoint 97-2003 presentation (.ppt, [MS-PPT]) as PowerPoint saves one: each slide (its placeholders' texts,
+    kept in the document's list of slides, each shape referring to its own; its text boxes' texts, kept in their shapes;
+    its notes; its table in `tables`, a group of cells placed by their anchors) a container, its notes page another,
+    placed by a persist directory that its edit names, that edit named by the Current User stream. Each text 8-bit
+    where its characters allow, else UTF-16 ("\\r" ends a paragraph, a vertical tab breaks a line). `edited`: slides
+    whose placeholders' texts a later edit changed, as PowerPoint's fast save appends it (a new document and slide,
+    placed by a second persist directory; the rest where the first says)."""
+
+    def record(kind: int, body: bytes = b"", *, instance: int = 0, version: int = 0) -> bytes:
+        return struct.pack("<HHI", instance << 4 | version, kind, len(body)) + body
+
+    def container(kind: int, *records: bytes, instance: int = 0) -> bytes:
+        return record(kind, b"".join(records), instance=instance, version=0xF)
+
+    def text(words: str, kind: int) -> bytes:  # its type (0 a title, 1 a body, 2 notes, 4 other), then its characters
+        narrow = all(ord(character) < 256 for character in words)
+        atom = record(0x0FA8, words.encode("latin-1")) if narrow else record(0x0FA0, words.encode("utf-16-le"))
+        return record(0x0F9F, struct.pack("<I", kind)) + atom
+
+    def shape(box: bytes = b"") -> bytes:  # a text box's (or a picture's)
+        return container(0xF004, record(0xF00A, bytes(8), version=2), *([box] if box else []))
+
+    def drawing(*shapes: bytes) -> bytes:  # a group of shapes
+        return container(0x040C, container(0xF002, record(0xF008, bytes(8)), container(0xF003, *shapes)))
+
+    def document(texts: list[list[str]]) -> bytes:
+        listed = []
+        for number, placeholders in enumerate(texts):
+            atom = struct.pack("<IIIII", 2 + number, 0, len(placeholders), 256 + number, 0)
+            listed += [record(0x03F3, atom), *(text(words, min(index, 1)) for index, words in enumerate(placeholders))]
+        notes = [record(0x03F3, struct.pack("<IIIII", 2 + len(texts) + n, 0, 0, 512 + n, 0)) for n in range(len(texts))]
+        return container(
+            0x03E8,
+            record(0x03E9, bytes(40), version=1),  # the document's atom: its size, its first slide's number, …
+            container(0x03F2, container(0x07D5, record(0x0FB7, "Arial".encode("utf-16-le").ljust(68, b"\0")))),  # fonts
+            container(0x0FF0, *listed, instance=0),
+            container(0x0FF0, *notes, instance=2),
+        )
+
+    def slide(number: int, placeholders: list[str], boxes: list[str]) -> bytes:
+        atom = struct.pack("<I8sIIHH", 0, bytes(8), 0x80000000, 512 + number, 0, 0)  # its notes page's id
+        refer = [shape(container(0xF00D, record(0x0F9E, struct.pack("<I", n)))) for n in range(len(placeholders))]
+        own = [shape(container(0xF00D, text(words, 4))) for words in boxes]
+        return container(
+            0x03EE, record(0x03EF, atom, version=2), drawing(*refer, *own, *table((tables or {}).get(number)))
+        )
+
+    def table(rows: list[list[str]] | None) -> list[bytes]:  # its group: its own shape, tableProperties among its own
+        if not rows:
+            return []
+        heights = struct.pack(f"<HHH{len(rows)}I", len(rows), len(rows), 4, *[300] * len(rows))  # tableRowProperties
+        own = record(0xF122, struct.pack("<HIHI", 0x039F, 1, 0xC3A0, len(heights)) + heights, instance=2, version=3)
+
+        def anchor(x: int, y: int) -> bytes:  # a cell's (a rectangle's) place in its group: left, top, right, bottom
+            return record(0xF00F, struct.pack("<4i", 1000 * x, 400 * y, 1000 * x + 900, 400 * y + 300))
+
+        cells = [
+            container(0xF004, record(0xF00A, struct.pack("<II", 0, 0x0A02), instance=1, version=2), anchor(x, y), box)
+            for y, row in enumerate(rows)
+            for x, words in enumerate(row)
+            if (box := container(0xF00D, text(words, 4)))
+        ]
+        group = record(0xF009, bytes(16), version=1), record(0xF00A, struct.pack("<II", 0, 0x0201), version=2), own
+        return [container(0xF003, container(0xF004, *group, record(0xF010, bytes(8))), *cells)]
+
+    def notes_page(number: int, notes: str) -> bytes:
+        atom = struct.pack("<II", 256 + number, 0)  # the slide it is the notes of
+        # Its slide's picture, its notes, and its number: a field at the "*" (a SlideNumberMCAtom at character 0).
+        body, page = container(0xF00D, text(notes, 2)), container(0xF00D, text("*", 4), record(0x0FD8, bytes(4)))
+        return container(0x03F0, record(0x03F1, atom, version=1), drawing(shape(), shape(body), shape(page)))
+
+    def directory(places: dict[int, int]) -> bytes:
+        entries = b"".join(struct.pack("<II", 1 << 20 | persist, place) for persist, place in sorted(places.items()))
+        return record(0x1772, entries)
+
+    def edit(earlier: int, directory_at: int, seed: int) -> bytes:
+        return record(0x0FF5, struct.pack("<IHBBIIIIHH", 256, 0, 0, 3, earlier, directory_at, 1, seed, 1, 0))
+
+    stream, places = bytearray(), {}
+    texts = [placeholders for placeholders, _, _ in slides]
+    for persist, part in [
+        (1, document(texts)),
+        *((2 + n, slide(n, placeholders, boxes)) for n, (placeholders, boxes, _) in enumerate(slides)),
+        *((2 + len(slides) + n, notes_page(n, notes)) for n, (_, _, notes) in enumerate(slides)),
+    ]:
+        places[persist] = len(stream)
+        stream += part
+    directory_at = len(stream)
+    stream += directory(places)
+    current = len(stream)
+    stream += edit(0, directory_at, 2 * len(slides) + 1)
+    if edited:  # fast saved: the changed document and slides appended, a second directory placing only them
+        texts = [edited.get(n, placeholders) for n, placeholders in enumerate(texts)]
+        changed = {1: len(stream)}
+        stream += document(texts)
+        for n in sorted(edited):
+            changed[2 + n] = len(stream)
+            stream += slide(n, edited[n], slides[n][1])
+        directory_at = len(stream)
+        stream += directory(changed)
+        current, earlier = len(stream), current
+        stream += edit(earlier, directory_at, 2 * len(slides) + 1)
+    user = record(
+        0x0FF6, struct.pack("<IIIHHBBH", 20, 0xF3D1C4DF if encrypted else 0xE391C05F, current, 0, 0x03F4, 3, 0, 0)
+    )
+    # PowerPoint's streams are never under the mini stream's 4,096 bytes either, but its Current User stream is.
+    return compound_file({"Current User": user, "PowerPoint Document": bytes(stream.ljust(4096, b"\0"))})
 
 
 def outlook_message(

@@ -54,6 +54,7 @@ from memories.tests.files import (
     epub_book,
     locked,
     older_document,
+    older_presentation,
     older_workbook,
     opendocument_budget,
     opendocument_lease,
@@ -310,12 +311,12 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
     assert "pages" in read_document(kind, "".join(pieces).encode(), 1_000_000, 1)
 
 
-@pytest.mark.parametrize("kind", ["Outlook message", "Word 97-2003 document"])
+@pytest.mark.parametrize("kind", ["Outlook message", "Word 97-2003 document", "PowerPoint 97-2003 presentation"])
 @examples(max_examples=200, deadline=None, derandomize=True)
 @given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
 def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
-    # Bytes of an Outlook message or a .doc changed anywhere (its directory, its properties or FIB, its piece table, an
-    # attachment's name or content, its text).
+    # Bytes of an Outlook message, a .doc or a .ppt changed anywhere (its directory, its properties, FIB or records, its
+    # piece table or persist directory, an attachment's name or content, its text).
     damaged = bytearray(OLDER_OFFICE_FILES[kind])
     for at, value in changes:
         damaged[at % len(damaged)] = value
@@ -538,6 +539,50 @@ def test_a_word_97_2003_document_is_read_as_its_paragraphs_and_table_rows(api_cl
     ]
 
 
+# Three slides of PowerPoint 97-2003, the first's title changed in a later, fast save.
+POWERPOINT_97_TRIP = older_presentation(
+    [
+        (["Kayak trip", "Down the Douro in May"], [], ""),
+        (
+            ["Days", "Day one: Porto\rDay two: R\u00e9gua\x0bby train"],
+            ["Budget: 300 \u20ac, \u0141\u00f3d\u017a"],
+            "Book the train",
+        ),
+        (["Costs"], [], "Ask about the deposit"),
+    ],
+    tables={2: [["Boat", "300 euros"], ["Food", "120 euros"]]},
+    edited={0: ["Kayak trip on the Douro", "Down the Douro in May"]},
+)
+POWERPOINT_97_TRIP_TEXT = (
+    "Kayak trip on the Douro\n\nDown the Douro in May\n\n"
+    "Days\n\nDay one: Porto\n\nDay two: R\u00e9gua\nby train\n\nBudget: 300 \u20ac, \u0141\u00f3d\u017a\n\n"
+    "Notes: Book the train\n\n"
+    "Costs\n\nBoat | 300 euros\n\nFood | 120 euros\n\nNotes: Ask about the deposit"
+)
+
+
+def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_notes(api_client, embedder):
+    # PowerPoint's .ppt: a 400 asking for it saved as .pptx. Its slides in order, their placeholders' texts (kept
+    # apart from the slides, in the document's list), a text box's own text (in UTF-16: what 8 bits lack), a table's
+    # rows, each slide's notes after it (not the notes page's number); its latest edit's text, not the earlier one a
+    # fast save left in the file. Sent as a document, as a file part, and attached to an email.
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "Trip"
+    letter.set_content("The slides.")
+    letter.add_attachment(POWERPOINT_97_TRIP, maintype="application", subtype="vnd.ms-powerpoint", filename="trip.ppt")
+    parts = [
+        document("mdx_url", b64(POWERPOINT_97_TRIP)),
+        file_part(POWERPOINT_97_TRIP, "trip.ppt"),
+        file_part(letter.as_bytes(), "trip.eml"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        POWERPOINT_97_TRIP_TEXT,
+        POWERPOINT_97_TRIP_TEXT,
+        "From: ada@example.com\nSubject: Trip\n\nThe slides.\n\nAttachments: trip.ppt\n\n"
+        f"Attachment trip.ppt:\n\n{POWERPOINT_97_TRIP_TEXT}",
+    ]
+
+
 def test_older_powerpoint_and_word_files_and_files_locked_by_a_password_are_refused_saying_so(api_client):
     # Each was "neither UTF-8 text, a PDF nor a Word, PowerPoint, Excel or OpenDocument file", which is no help.
     for content, said in [
@@ -547,10 +592,10 @@ def test_older_powerpoint_and_word_files_and_files_locked_by_a_password_are_refu
         ),
         (older_document([("Lease\r", True)], encrypted=True), "is locked by a password: send it unlocked."),
         (
-            compound_of("PowerPoint Document"),
-            "is a PowerPoint 97-2003 presentation (.ppt), which this server does not read: save it as .pptx or as a "
-            "PDF.",
+            compound_of("PP40"),
+            "is a PowerPoint 95 presentation (.ppt), which this server does not read: save it as .pptx or as a PDF.",
         ),
+        (older_presentation([(["Trip"], [], "")], encrypted=True), "is locked by a password: send it unlocked."),
         (locked(word_lease()), "is locked by a password: send it unlocked."),
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
@@ -774,6 +819,7 @@ def outlook_viewing() -> bytes:
 OLDER_OFFICE_FILES = {
     "Outlook message": outlook_viewing(),
     "Word 97-2003 document": older_document(WORD_97_LEASE),
+    "PowerPoint 97-2003 presentation": POWERPOINT_97_TRIP,
 }
 
 
