@@ -786,6 +786,21 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # Older Office files not read, by their main stream: what each is, and what to save it as instead.
 # Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
 # a picture's, a drawing's and a note's anchors.
+# Where a Word 97-2003 document's FIB places its PLCs and other tables in its table stream (FibRgFcLcb97: pairs of a
+# place and a size), and the indexes of those read: its footnotes' marks (PlcffndRef, then PlcffndTxt where their texts
+# lie), its endnotes' (PlcfendRef: 46, then PlcfendTxt), its comments' (PlcfandRef, then PlcfandTxt), its comments'
+# authors (GrpXstAtnOwners), its characters' formatting (PlcBteChpx) and its piece table (the CLX).
+_WORD_PAIRS = 0x9A
+_WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AUTHORS, _WORD_ENDNOTES = (
+    2,
+    4,
+    12,
+    33,
+    36,
+    46,
+)
+_WORD_DELETED = 0x0800  # sprmCFRMarkDel
+_SPRM_SIZES = (1, 1, 2, 4, 2, 2, 0, 3)  # an operand's size by its sprm's top 3 bits (6: its first byte says)
 _OLDER_WORD_MARKS = str.maketrans(
     {"\x0b": "\n", "\x1e": "-", "\x1f": "", "\x01": "", "\x08": "", "\x02": "", "\x05": ""}
 )
@@ -1063,11 +1078,13 @@ def _outlook_message(
 
 
 def _older_document(compound, streams: set[str], most_characters: int) -> dict:
-    """A Word 97-2003 document's text (.doc, [MS-DOC]): its main document's characters, in the pieces its piece table
-    (the table stream's CLX, where its FIB says) lays out, each 8-bit (Windows-1252) or UTF-16; its paragraphs apart, a
-    table's row on a line with its cells apart, a field's result without its code, pictures' and notes' marks left
-    out. Its footnotes, headers, comments and text boxes (after the main document's characters) are left out. A file of
-    Word 6 or 95, or one locked by a password, is not read ("older", "locked")."""
+    """A Word 97-2003 document's text (.doc, [MS-DOC]), read as a .docx is: its main document's characters, in the
+    pieces its piece table (the table stream's CLX, where its FIB says) lays out, each 8-bit (Windows-1252) or UTF-16;
+    its paragraphs apart, a table's row on a line with its cells apart, a field's result without its code, text deleted
+    in tracked changes (its characters' formatting says so) left out, a footnote's or an endnote's mark "[1]" and the
+    notes after the text, then its comments, each naming its author. Its headers and text boxes (other stories after
+    the main document's characters) are left out. A file of Word 6 or 95, or one locked by a password, is not read
+    ("older", "locked")."""
     document = compound.openstream("WordDocument").read()
     identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
     if identity != 0xA5EC:
@@ -1079,31 +1096,138 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
     table = "1Table" if flags & 0x0200 else "0Table"
     if table not in streams:
         return {"error": "unreadable", "why": f"its table stream ({table}) is missing"}
-    characters = struct.unpack_from("<I", document, 0x4C)[0]  # ccpText
-    at, length = struct.unpack_from("<II", document, 0x1A2)  # fcClx, lcbClx
-    clx = compound.openstream(table).read()[at : at + length]
+    table = compound.openstream(table).read()
+
+    def plc(index: int, size: int) -> tuple[tuple[int, ...], list[bytes]]:
+        """A PLC the FIB places by its index among its pairs: its character positions, and its data of `size` bytes
+        each."""
+        at, length = struct.unpack_from("<II", document, _WORD_PAIRS + 8 * index)
+        data = table[at : at + length]
+        count = max(0, (len(data) - 4) // (4 + size))
+        ends = 4 * (count + 1)
+        return struct.unpack_from(f"<{count + 1}I", data) if count else (), [
+            data[ends + size * n : ends + size * (n + 1)] for n in range(count)
+        ]
+
+    # Its stories' lengths, one after another: the main document's, footnotes', headers', macros', comments', endnotes'.
+    lengths = [max(0, length) for length in struct.unpack_from("<6i", document, 0x4C)]
+    at, length = struct.unpack_from("<II", document, _WORD_PAIRS + 8 * _WORD_PIECES)
+    clx = table[at : at + length]
     while clx[:1] == b"\x01":  # Prc: formatting the pieces refer to, before the piece table
         clx = clx[3 + struct.unpack_from("<h", clx, 1)[0] :]
     if clx[:1] != b"\x02":
         return {"error": "unreadable", "why": "it has no piece table"}
-    plc = clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]]
-    count = (len(plc) - 4) // 12
-    places = struct.unpack_from(f"<{count + 1}I", plc, 0)
+    characters, laid = _word_pieces(document, clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]], most_characters)
+    for first, last in _word_deleted(document, *plc(_WORD_CHARACTER_RUNS, 4)):
+        for start, end, place, width in laid:
+            low, high = max(first, place), min(last, place + width * (end - start))
+            if low < high:  # its characters there, each "" in its place
+                left_out = range(start + (low - place) // width, start + -(-(high - place) // width))
+                characters[left_out.start : left_out.stop] = [""] * len(left_out)
+
+    def story(start: int, end: int) -> str:
+        """Characters of one of its stories as text (a note, a comment), its paragraphs on one line."""
+        return _one_line(_word_text(_word_units("".join(characters[start:end]))).split("\n"))
+
+    # Where its main document ends, and its footnotes', comments' and endnotes' stories start.
+    main, notes_at, comments_at, endnotes_at = lengths[0], lengths[0], sum(lengths[:4]), sum(lengths[:5])
+    marks = []  # its notes' marks in its text: where, and the note's text
+    for refers, texts, base in (
+        (_WORD_FOOTNOTES, _WORD_FOOTNOTES + 1, notes_at),
+        (_WORD_ENDNOTES, _WORD_ENDNOTES + 1, endnotes_at),
+    ):
+        where, ends = plc(refers, 2)[0], plc(texts, 0)[0]
+        marks += [
+            (at, story(base + ends[n], base + ends[n + 1])) for n, at in enumerate(where[:-1]) if n + 1 < len(ends)
+        ]
+    notes = []
+    for number, (at, note) in enumerate(
+        sorted(mark for mark in marks if mark[0] < min(main, len(characters)) and characters[mark[0]]), 1
+    ):
+        characters[at] = f"[{number}]"
+        notes.append(f"[{number}] {note}" if note else "")
+    at, length = struct.unpack_from("<II", document, _WORD_PAIRS + 8 * _WORD_AUTHORS)
+    owners = _word_authors(table[at : at + length])
+    (where, comments), ends = plc(_WORD_ANNOTATIONS, 30), plc(_WORD_ANNOTATIONS + 1, 0)[0]
+    said = []
+    for n, comment in enumerate(comments[: len(ends) - 1]):
+        author = struct.unpack_from("<h", comment, 20)[0]
+        text = story(comments_at + ends[n], comments_at + ends[n + 1])
+        said.append(_comment(owners[author] if 0 <= author < len(owners) else "", text) if text else "")
+    text = _word_text(_word_units("".join(characters[:main])))
+    return {"pages": ["\n\n".join(part for part in (text, *notes, *said) if part)]}
+
+
+def _word_pieces(document: bytes, pieces: bytes, most_characters: int) -> tuple[list[str], list[tuple]]:
+    """A Word 97-2003 document's characters, one for each of its character positions (a UTF-16 unit), in the pieces its
+    piece table lays out (each its positions, then where it lies: 8-bit at half its place, else UTF-16); and each piece
+    as (its first position, its end, where it lies in the stream, its characters' width)."""
+    count = (len(pieces) - 4) // 12
+    places = struct.unpack_from(f"<{count + 1}I", pieces, 0)
     reader = _OfficeText(most_characters)
-    text = []
+    characters: list[str] = []
+    laid: list[tuple[int, int, int, int]] = []
     for index in range(count):
-        start, end = places[index], min(places[index + 1], characters)
-        if start >= end:
+        start, end = places[index], places[index + 1]
+        if start != len(characters) or start >= end:
             break
-        place = struct.unpack_from("<I", plc, 4 * (count + 1) + 8 * index + 2)[0]
-        if place & 0x40000000:  # 8-bit: at half its place
+        place = struct.unpack_from("<I", pieces, 4 * (count + 1) + 8 * index + 2)[0]
+        reader.spend(end - start)
+        if place & 0x40000000:
             offset = (place & 0x3FFFFFFF) // 2
-            piece = document[offset : offset + end - start].decode("cp1252", errors="replace")
+            characters += document[offset : offset + end - start].decode("cp1252", errors="replace")
+            laid.append((start, end, offset, 1))
         else:
-            piece = document[place : place + 2 * (end - start)].decode("utf-16-le", errors="replace")
-        reader.spend(len(piece))
-        text.append(piece)
-    return {"pages": [_word_text("".join(text))]}
+            units = document[place : place + 2 * (end - start)]
+            characters += map(chr, struct.unpack(f"<{len(units) // 2}H", units[: len(units) // 2 * 2]))
+            laid.append((start, end, place, 2))
+        characters += "\0" * (end - len(characters))  # a piece past its stream's end
+    return characters, laid
+
+
+def _word_authors(names: bytes) -> list[str]:
+    """A Word 97-2003 document's comments' authors (GrpXstAtnOwners: each a length, then its UTF-16 characters)."""
+    authors = []
+    while len(names) >= 2:
+        size = 2 + 2 * int.from_bytes(names[:2], "little")
+        authors.append(" ".join(names[2:size].decode("utf-16-le", errors="replace").split()))
+        names = names[size:]
+    return authors
+
+
+def _word_units(text: str) -> str:
+    """A Word document's characters, one UTF-16 unit each, as text: a pair of surrogates one character."""
+    return text.encode("utf-16-le", errors="surrogatepass").decode("utf-16-le", errors="replace")
+
+
+def _word_deleted(document: bytes, places: tuple[int, ...], pages: list[bytes]) -> list[tuple[int, int]]:
+    """Where in its WordDocument stream a Word 97-2003 document's text deleted in tracked changes lies: the runs of
+    characters whose formatting (in the pages of formatting its PlcBteChpx names, each 512 bytes: its runs' places, then
+    where each run's formatting lies in the page) marks them deleted (sprmCFRMarkDel)."""
+    deleted = []
+    for page in dict.fromkeys(pages):  # a damaged table may name one page many times
+        fkp = document[(int.from_bytes(page, "little") & 0x3FFFFF) * 512 :][:512]
+        count = fkp[-1] if len(fkp) == 512 else 0
+        if 5 * count + 5 > 511:  # more runs than a page holds
+            continue
+        bounds = struct.unpack_from(f"<{count + 1}I", fkp)
+        for run in range(count):
+            at = 2 * fkp[4 * (count + 1) + run]  # 0: no formatting of its own
+            if at and _marked_deleted(fkp[at + 1 : at + 1 + fkp[at]]):
+                deleted.append((bounds[run], bounds[run + 1]))
+    return deleted
+
+
+def _marked_deleted(formatting: bytes) -> bool:
+    """Whether a run's formatting (its sprms, each an id then its operand, whose size the id's top 3 bits say) marks it
+    deleted in tracked changes."""
+    at = 0
+    while at + 2 < len(formatting):
+        sprm = int.from_bytes(formatting[at : at + 2], "little")
+        if sprm == _WORD_DELETED:
+            return formatting[at + 2] in (1, 0x81)  # on, or the opposite of its style's (which is off)
+        at += 2 + (formatting[at + 2] + 1 if sprm >> 13 == 6 else _SPRM_SIZES[sprm >> 13])
+    return False
 
 
 def _older_presentation(compound, streams: set[str], most_characters: int) -> dict:
@@ -1274,7 +1398,10 @@ def _word_text(text: str) -> str:
     text = "".join(shown)
     text = re.sub("\x07{2,}", "\r", text).replace("\x07", " | ")  # a row's end; a cell's
     text = text.translate(_OLDER_WORD_MARKS)
-    paragraphs = (paragraph.strip() for paragraph in re.split("[\r\x0c]", text))
+    paragraphs = (
+        "\n".join(line for line in (" ".join(line.split()) for line in paragraph.split("\n")) if line)
+        for paragraph in re.split("[\r\x0c]", text)
+    )  # white space in each line one space, as a .docx's
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 

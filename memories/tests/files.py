@@ -398,33 +398,91 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
     return header + body
 
 
-def older_document(pieces: list[tuple[str, bool]], *, encrypted: bool = False, version: int = 0x00C1) -> bytes:
-    """A Word 97-2003 document (.doc, [MS-DOC]) as Word keeps its text: in pieces, each 8-bit (Windows-1252, `True`) or
-    UTF-16, in its WordDocument stream, found by the piece table of its table stream (1Table) that its FIB (the stream's
-    header: `version` its nFib, Word 97's 0x00C1) names; Word's marks in the text as Word writes them ("\\r" ends a
-    paragraph, "\\x07" a table's cell and row, "\\x13" … "\\x14" … "\\x15" a field)."""
+def older_document(
+    pieces: list[tuple],
+    *,
+    notes: list[tuple[str, str]] = (),
+    comments: list[tuple[str, str]] = (),
+    encrypted: bool = False,
+    version: int = 0x00C1,
+) -> bytes:
+    """A Word 97-2003 document (.doc, [MS-DOC]) as Word keeps its text: in pieces, each (text, 8-bit (Windows-1252)
+    or UTF-16, and whether a tracked change deleted it), in its WordDocument stream, found by the piece table of its
+    table stream (1Table) that its FIB (the stream's header: `version` its nFib, Word 97's 0x00C1) names; Word's marks
+    in the text as Word writes them ("\\r" ends a paragraph, "\\x07" a table's cell and row, "\\x13" … "\\x14" …
+    "\\x15" a field, "\\x02" a note's mark, "\\x05" a comment's). `notes` ("footnote" or "endnote", its text) are
+    the \\x02 marks' and `comments` (author, text) the \\x05 marks', in order, each in its story after the main
+    document's, placed by the PLCs the FIB names; a deleted piece's characters are marked so in a page of formatting
+    (an FKP, sprmCFRMarkDel) that the FIB's PlcBteChpx names."""
     text_at = 0x400
-    document, table, places, at, cp = bytearray(text_at), bytearray(), [0], text_at, 0
-    pieces_out = []
-    for text, compressed in pieces:
+    document, table = bytearray(text_at), bytearray()
+    main = "".join(piece[0] for piece in pieces)
+    stories, authors = {}, sorted({author for author, _ in comments})
+    for kind, mark in (("footnote", "\x02"), ("endnote", "\x02"), ("comment", "\x05")):
+        texts = (
+            [text for note_kind, text in notes if note_kind == kind] if kind != "comment" else [t for _, t in comments]
+        )
+        stories[kind] = "".join(f"{mark}{text}\r" for text in texts) + "\r" * bool(texts)  # and a last mark
+    laid = [(text, compressed, bool(deleted and deleted[0])) for text, compressed, *deleted in pieces]
+    laid += [(stories[kind], True, False) for kind in ("footnote", "comment", "endnote") if stories[kind]]
+    places, pieces_out, runs, at, cp = [0], [], [], text_at, 0
+    for text, compressed, deleted in laid:
         data = text.encode("cp1252") if compressed else text.encode("utf-16-le")
         fc = (at * 2) | 0x40000000 if compressed else at
         document += data
+        runs.append((at, deleted))
         at += len(data)
         cp += len(text)
         places.append(cp)
         pieces_out.append(struct.pack("<HIH", 0, fc, 0))
-    plc = struct.pack(f"<{len(places)}I", *places) + b"".join(pieces_out)
-    table += b"\x02" + struct.pack("<I", len(plc)) + plc
+    pairs = {}  # the FIB's pairs by their index: where in the table stream, and how long
+
+    def put(index: int, data: bytes) -> None:
+        pairs[index] = (len(table), len(data))
+        table.extend(data)
+
+    def plc(positions: list[int], data: list[bytes] = ()) -> bytes:
+        return struct.pack(f"<{len(positions)}I", *positions) + b"".join(data)
+
+    def story_ends(story: str) -> list[int]:  # each text's start in its story, its end, and the last mark's
+        starts = [n for n, character in enumerate(story) if character in "\x02\x05"]
+        return [*starts, len(story) - 1, len(story)]
+
+    marks = [n for n, character in enumerate(main) if character == "\x02"]
+    kinds = [kind for kind, _ in notes]
+    for kind, refers in (("footnote", 2), ("endnote", 46)):
+        where = [at for at, note_kind in zip(marks, kinds, strict=True) if note_kind == kind]
+        if where:
+            put(refers, plc([*where, len(main)], [struct.pack("<h", 1)] * len(where)))  # FRD: numbered by Word
+            put(refers + 1, plc(story_ends(stories[kind])))
+    if comments:
+        where = [n for n, character in enumerate(main) if character == "\x05"]
+        said = [bytes(20) + struct.pack("<h", authors.index(author)) + bytes(8) for author, _ in comments]
+        put(4, plc([*where, len(main)], said))  # ATRDPre10: its author's index at byte 20
+        put(5, plc(story_ends(stories["comment"])))
+        put(36, b"".join(struct.pack("<H", len(author)) + author.encode("utf-16-le") for author in authors))
+    page = -(-len(document) // 512)  # the formatting's page: each run a piece, a deleted one marked sprmCFRMarkDel
+    fkp = bytearray(512)
+    struct.pack_into(f"<{len(runs) + 1}I", fkp, 0, *(at for at, _ in runs), at)
+    for n, (_, deleted) in enumerate(runs):
+        fkp[4 * (len(runs) + 1) + n] = 250 if deleted else 0  # the CHPX at byte 500 (a word's offset)
+    fkp[500:504], fkp[511] = b"\x03\x00\x08\x01", len(runs)
+    document = document.ljust(512 * page, b"\0") + fkp
+    put(12, plc([runs[0][0], at], [struct.pack("<I", page)]))
+    plc_pieces = struct.pack(f"<{len(places)}I", *places) + b"".join(pieces_out)
+    put(33, b"\x02" + struct.pack("<I", len(plc_pieces)) + plc_pieces)
     flags = 0x0200 | (0x0100 if encrypted else 0)  # the table stream is 1Table
     struct.pack_into("<HHHHHH", document, 0, 0xA5EC, version, 0, 0x0409, 0, flags)
     struct.pack_into("<II", document, 0x18, text_at, at)  # fcMin, fcMac: where the text lies, as older readers read
     struct.pack_into("<H", document, 0x20, 14)  # csw: FibRgW97's 14 words
     struct.pack_into("<H", document, 0x3E, 22)  # cslw: FibRgLw97's 22 longs
     struct.pack_into("<III", document, 0x40, len(document), 0, 0)  # cbMac
-    struct.pack_into("<I", document, 0x4C, cp)  # ccpText: the main document's characters
+    # ccpText, ccpFtn, ccpHdd, ccpMcr, ccpAtn, ccpEdn: its stories' lengths
+    lengths = (len(main), len(stories["footnote"]), 0, 0, len(stories["comment"]), len(stories["endnote"]))
+    struct.pack_into("<6i", document, 0x4C, *lengths)
     struct.pack_into("<H", document, 0x98, 93)  # cbRgFcLcb: FibRgFcLcb97's 93 pairs
-    struct.pack_into("<II", document, 0x1A2, 0, len(table))  # fcClx, lcbClx
+    for index, (place, size) in pairs.items():
+        struct.pack_into("<II", document, 0x9A + 8 * index, place, size)
     # Word's streams are never under the mini stream's 4,096 bytes (older readers take none that is).
     return compound_file(
         {"WordDocument": bytes(document.ljust(4096, b"\0")), "1Table": bytes(table.ljust(4096, b"\0"))}

@@ -518,6 +518,31 @@ WORD_97_LEASE_TEXT = (
 )
 
 
+# A Word 97-2003 document as reviewed: a tenant's name changed in tracked changes, a footnote, an endnote, a comment.
+WORD_97_REVIEWED = older_document(
+    [
+        ("The rent is 950 euros a month.\x02\x05\r", True),
+        ("Tenant:\t", True),
+        ("Bob", True, True),  # deleted
+        ("Jo\u00e3o \u0141\u00f3d\u017a\x02\r", False),
+    ],
+    notes=[("footnote", "Paid on the first day of each month."), ("endnote", "Signed in Porto.")],
+    comments=[("Ana  Lima", "The landlord agreed to 900 euros on the phone.")],
+)
+WORD_97_REVIEWED_TEXT = (
+    "The rent is 950 euros a month.[1]\n\nTenant: Jo\u00e3o \u0141\u00f3d\u017a[2]\n\n"
+    "[1] Paid on the first day of each month.\n\n[2] Signed in Porto.\n\n"
+    "Comment by Ana Lima: The landlord agreed to 900 euros on the phone."
+)
+
+
+def test_a_word_97_2003_documents_tracked_deletions_are_left_out_and_its_notes_and_comments_read(api_client, embedder):
+    # As a .docx is read: the name a tracked change deleted ("Bob") was stored beside the one that replaced it, and the
+    # notes and the reviewer's comment were left out (their marks too). A tab is a space, as in a .docx.
+    read = add(api_client, {"role": "user", "content": [file_part(WORD_97_REVIEWED, "lease.doc")]})
+    assert stored(read) == [WORD_97_REVIEWED_TEXT]
+
+
 def test_a_word_97_2003_document_is_read_as_its_paragraphs_and_table_rows(api_client, embedder):
     # Word's .doc: a 400 asking for it saved as .docx. Its text in pieces of 8-bit and UTF-16 characters, as Word keeps
     # it; sent as a document, as a file part, and attached to an email.
@@ -818,7 +843,7 @@ def outlook_viewing() -> bytes:
 # Fuzzed by test_any_damaged_older_office_file_is_read_or_refused.
 OLDER_OFFICE_FILES = {
     "Outlook message": outlook_viewing(),
-    "Word 97-2003 document": older_document(WORD_97_LEASE),
+    "Word 97-2003 document": WORD_97_REVIEWED,
     "PowerPoint 97-2003 presentation": POWERPOINT_97_TRIP,
 }
 
