@@ -1428,7 +1428,7 @@ def _message_time(properties: dict[int, int]) -> str:
 
 def _older_workbook(content: bytes, most_characters: int) -> dict:
     """An Excel 97-2003 workbook's (.xls) visible sheets as a workbook's (_read_workbook): its cells as their formats
-    show them, a sheet's name first when there are several."""
+    show them, a sheet's name first when there are several, its cells' comments after its rows."""
     import xlrd
 
     reader = _OfficeText(most_characters)
@@ -1448,7 +1448,14 @@ def _older_workbook(content: bytes, most_characters: int) -> dict:
                         reader.spend(len(text))
                 if row:
                     rows.append(row)
-            pages.append(_table(([sheet.name] if len(sheets) > 1 and sheet.name else []), rows, reader))
+            table = _table(([sheet.name] if len(sheets) > 1 and sheet.name else []), rows, reader)
+            comments = [
+                _cell_comment(f"{_column_name(column)}{line + 1}", _one_line([note.author]), _one_line([note.text]))
+                for (line, column), note in sorted(sheet.cell_note_map.items())
+                if note.text.strip()
+            ]
+            reader.spend(sum(map(len, comments)))
+            pages.append("\n\n".join(text for text in (table, "\n".join(comments)) if text))
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged workbook (xlrd's XLRDError, struct's), or one encrypted in its stream
@@ -1584,9 +1591,24 @@ def _sheet_comments(archive: zipfile.ZipFile, names: set[str], sheet: str, reade
         text = _one_line([text.removeprefix(f"{author}:") if author else text])
         author = "" if author.startswith("tc={") else author  # a threaded comment's: its thread's id, not a name
         if text:
-            lines.append(f"Comment on {comment.get('ref') or 'a cell'}{f' ({author})' if author else ''}: {text}")
+            lines.append(_cell_comment(comment.get("ref") or "a cell", author, text))
             reader.spend(len(lines[-1]))
     return "\n".join(lines)
+
+
+def _cell_comment(cell: str, author: str, text: str) -> str:
+    """A comment on a sheet's cell as read after its rows: "Comment on B2 (Ana Lima): Paid on the 1st"."""
+    return f"Comment on {cell}{f' ({author})' if author else ''}: {text}"
+
+
+def _column_name(column: int) -> str:
+    """A sheet's column by its letters, from its index (0 is A, 26 is AA)."""
+    name = ""
+    column += 1
+    while column:
+        column, letter = divmod(column - 1, 26)
+        name = chr(ord("A") + letter) + name
+    return name
 
 
 def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) -> str:
@@ -1813,18 +1835,20 @@ def _opendocument(archive: zipfile.ZipFile, names: set[str]) -> bytes | None:
 def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
     """An OpenDocument spreadsheet's sheets as a workbook's (_read_workbook), a cell as the text it shows (the file
     holds it: "1,900.00 €", "03/01/26"); a cell or a row repeated (LibreOffice writes a sheet's empty end as one row
-    repeated a million times) counted once when empty, written out when not; sheets hidden by their style left out."""
+    repeated a million times) counted once when empty, written out when not; a cell's comment after the sheet's rows,
+    as a workbook's; sheets hidden by their style left out."""
     hidden: set[str] = set()
-    sheets: list[tuple[str, list[dict[int, str]], bool]] = []  # each its name, rows and whether it is shown
+    sheets: list[tuple[str, list[dict[int, str]], bool, list[str]]] = []  # its name, rows, whether shown, comments
     row: dict[int, str] = {}
-    column = 0
+    column = line = 0  # the cell's column, and its row's line (from 0)
     with archive.open("content.xml") as xml:
         for event, element in ElementTree.iterparse(xml, events=("start", "end")):  # noqa: S314 (as _read_part)
             tag = element.tag
             if event == "start":
                 if tag == _ODF_SHEET:
                     shown = element.get(f"{_ODF_TABLE}style-name") not in hidden  # its style comes before it
-                    sheets.append((element.get(f"{_ODF_TABLE}name") or "", [], shown))
+                    sheets.append((element.get(f"{_ODF_TABLE}name") or "", [], shown, []))
+                    line = 0
                 elif tag == f"{_ODF_TABLE}table-row":
                     row, column = {}, 0
             elif tag in _ODF_CELLS:
@@ -1834,6 +1858,12 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
                 if text:
                     reader.spend(len(text) * repeated)  # before the cells are made: a cell repeated 10⁹ times
                     row.update(dict.fromkeys(range(column, column + repeated), text))
+                for note in (child for child in element if child.tag == _ODF_ANNOTATION and sheets):
+                    author = _one_line("".join(by.itertext()) for by in note if by.tag == _DUBLIN_CORE_CREATOR)
+                    said = _one_line("".join(_opendocument_text(p)) for p in note if p.tag in _ODF_PARAGRAPHS)
+                    if said:
+                        sheets[-1][3].append(_cell_comment(f"{_column_name(column)}{line + 1}", author, said))
+                        reader.spend(len(sheets[-1][3][-1]))
                 column += repeated
                 element.clear()
             elif tag == f"{_ODF_TABLE}table-row":
@@ -1841,13 +1871,18 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
                 if row and sheets:
                     reader.spend(sum(map(len, row.values())) * (repeated - 1))
                     sheets[-1][1].extend([row] * repeated)
+                line += repeated
                 element.clear()
             elif tag == f"{_ODF_STYLE}style":
                 display = [child.get(f"{_ODF_TABLE}display") for child in element if child.tag == _ODF_TABLE_PROPERTIES]
                 if display and display[0] == "false":
                     hidden.add(element.get(f"{_ODF_STYLE}name") or "")
     sheets = [sheet for sheet in sheets if sheet[2]]
-    return [_table([name] if len(sheets) > 1 and name else [], rows, reader) for name, rows, _ in sheets]
+    pages = []
+    for name, rows, _, comments in sheets:
+        table = _table([name] if len(sheets) > 1 and name else [], rows, reader)
+        pages.append("\n\n".join(text for text in (table, "\n".join(comments)) if text))
+    return pages
 
 
 def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
