@@ -781,6 +781,16 @@ OFFICE_KINDS = (
 )
 # How a Rich Text Format file (.rtf) starts.
 RTF_START = b"{\\rtf"
+# Rich Text's pieces, one by one: a control word and its number (with the space that may end it), a character by its
+# code ("\\'e3"), a control symbol ("\\*", "\\{"), a brace, text; and the groups that are not its text.
+_RTF_TOKEN = re.compile(rb"\\([a-z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|([^\\{}\r\n]+)|[\r\n]", re.DOTALL)
+_RTF_NOT_TEXT = frozenset({b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object", b"listtable"})
+# What compressed Rich Text's window holds before its first byte ([MS-OXRTFCP]): words most RTF starts with.
+RTF_DICTIONARY = (
+    b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+    b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+    b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx"
+)
 # How an older Office file starts: a compound file's signature (.xls, .doc, .ppt, and a .docx locked by a password).
 COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # Older Office files not read, by their main stream: what each is, and what to save it as instead.
@@ -1019,8 +1029,9 @@ def _outlook_message(
 ) -> dict:
     """An Outlook message ([MS-OXMSG]: its MAPI properties, each a stream of the compound file, in `storage`: () for
     the file's own, an attachment's storage for an embedded message) read as an email is (_attachments_read): its
-    sender, recipients, time sent and subject, its plain text (else its HTML as a web page's; a message with only Rich
-    Text is read without its text), and its attachments, an embedded message too."""
+    sender, recipients, time sent and subject, its plain text (else its HTML as a web page's, else its Rich Text:
+    _rtf_decompressed, then as an .rtf is, or as a web page when it holds an HTML message's, _html_in_rtf), and its
+    attachments, an embedded message too."""
 
     def value(tag: int, where: tuple[str, ...] = storage) -> str:
         """A property of text, stored as UTF-16 (type 001F) or 8-bit (001E); "" when missing."""
@@ -1060,6 +1071,9 @@ def _outlook_message(
     text = value(0x1000).replace("\r\n", "\n")  # Outlook's lines end so
     if not text.strip() and (page := data(0x1013) or value(0x1013).encode()):
         text = _page_text(page.decode("utf-8", errors="replace"))
+    if not text.strip() and (rich := _rtf_decompressed(data(0x1009), most_characters)):
+        page = _html_in_rtf(rich)  # an HTML message's, kept in its Rich Text
+        text = _page_text(page) if page else "\n\n".join(_rtf(rich, most_characters).get("pages", []))
     attachments = []
     prefix = "__attach_version1.0_#"
     for entry in sorted(entry for entry in entries if entry.startswith(prefix)):
@@ -1403,6 +1417,87 @@ def _word_text(text: str) -> str:
         for paragraph in re.split("[\r\x0c]", text)
     )  # white space in each line one space, as a .docx's
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _rtf_decompressed(data: bytes, most_characters: int) -> bytes:
+    """An Outlook message's Rich Text (PR_RTF_COMPRESSED, [MS-OXRTFCP]): after a header of its sizes and kind, its
+    bytes as they are ("MELA") or compressed ("LZFu": each control byte's bits, lowest first, say whether a byte is
+    itself or a reference, 2 bytes, to at most 17 bytes already written in a window of 4,096 that starts as
+    RTF_DICTIONARY); b"" when it has none, or is no such text, or is longer than the most read."""
+    if len(data) < 16:
+        return b""
+    size, kind = struct.unpack_from("<I4s", data, 4)
+    if kind == b"MELA":
+        return data[16 : 16 + size]
+    if kind != b"LZFu" or size > 4 * most_characters:  # RTF's markup around its text: a bound, not its size
+        return b""
+    window = bytearray(RTF_DICTIONARY.ljust(4096, b"\0"))
+    written, out, at = len(RTF_DICTIONARY), bytearray(), 16
+    while at < len(data) and len(out) < size:
+        control, at = data[at], at + 1
+        for bit in range(8):
+            if at >= len(data):
+                break
+            if not control >> bit & 1:
+                out.append(data[at])
+                window[written % 4096], written, at = data[at], written + 1, at + 1
+                continue
+            reference, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+            offset, length = reference >> 4, (reference & 0xF) + 2
+            if offset == written % 4096:  # the end
+                return bytes(out[:size])
+            for step in range(length):
+                byte = window[(offset + step) % 4096]
+                out.append(byte)
+                window[written % 4096], written = byte, written + 1
+    return bytes(out[:size])
+
+
+def _html_in_rtf(rtf: bytes) -> str:
+    """The HTML that Outlook keeps of an HTML message in its Rich Text ([MS-OXRTFEX]: "\\fromhtml1"): its tags in
+    {\\*\\htmltag …} groups, its text between them, what is RTF's alone between \\htmlrtf and \\htmlrtf0 left
+    out; "" when its Rich Text is its own (no \\fromhtml)."""
+    if b"\\fromhtml" not in rtf[:1024]:
+        return ""
+    html: list[str] = []
+    encoding, groups = "cp1252", []  # each group opened: what was so before it
+    hidden = tag = skipped = starred = False  # RTF's alone; in an HTML tag; in a destination not read; after \*
+    skip = 0  # characters after a \u that stand for it in older readers
+    for word, number, code, symbol, brace, text in _RTF_TOKEN.findall(rtf):
+        if brace:
+            if brace == b"{":
+                groups.append((hidden, tag, skipped))
+            elif groups:
+                hidden, tag, skipped = groups.pop()
+            starred = False
+            continue
+        if skipped:
+            continue
+        if word:
+            if word in (b"htmltag", b"mhtmltag") or starred or word in _RTF_NOT_TEXT:
+                tag, skipped = word == b"htmltag", word != b"htmltag"
+            elif word == b"htmlrtf":
+                hidden = number != b"0"
+            elif word == b"ansicpg" and number.isdigit():
+                encoding = f"cp{int(number)}"
+            elif not hidden or tag:
+                character = {b"par": "\n", b"line": "\n", b"tab": "\t"}.get(word, "")
+                if word == b"u" and number:
+                    character, skip = chr(int(number) % 65536), 1
+                html.append(character)
+            starred = False
+            continue
+        starred = symbol == b"*"
+        if hidden and not tag or starred:
+            continue
+        characters = text or (bytes([int(code, 16)]) if code else symbol)
+        with contextlib.suppress(LookupError):  # a code page Python does not know: as Windows-1252
+            characters = characters.decode(encoding, errors="replace")
+        if isinstance(characters, bytes):
+            characters = characters.decode("cp1252", errors="replace")
+        characters, skip = characters[skip:], max(0, skip - len(characters))
+        html.append(characters)
+    return "".join(html)
 
 
 def _fixed_properties(properties: bytes, header: int) -> dict[int, int]:

@@ -30,6 +30,8 @@ from PIL import Image
 from pptx.util import Inches
 from pypdf import PdfWriter
 
+from memories.document_reader import RTF_DICTIONARY
+
 
 def pdf_of(*pages: str) -> bytes:
     """A PDF whose pages each show one line of text (Helvetica); a page of "" shows nothing."""
@@ -614,13 +616,15 @@ def outlook_message(
     recipients: list[tuple[str, str, int]] = (("Charles Babbage", "charles@example.com", 1),),
     sent: datetime.datetime | None = None,
     html: str = "",
+    rtf: bytes = b"",
     attachments: list[tuple[str, str, bytes]] = (),
     embedded: list[tuple[str, str]] = (),
 ) -> bytes:
     """An Outlook message (.msg, [MS-OXMSG]) as Outlook saves one: its properties of text as UTF-16 streams, its
     properties' stream (its time sent, a FILETIME, among them), its attachments (name, media type, content) each a
     storage, its `recipients` (name, address, type: 1 To, 2 Cc) each a storage beside the names it shows (`to`), and
-    `embedded` messages (subject, body) attached as Outlook attaches an email: a storage within one."""
+    `embedded` messages (subject, body) attached as Outlook attaches an email: a storage within one; its `rtf`: its Rich
+    Text as Outlook keeps it, compressed (compressed_rtf)."""
 
     def properties(header: int, fixed: dict[int, int] | None = None) -> bytes:
         entries = b"".join(struct.pack("<IIQ", tag, 6, value) for tag, value in (fixed or {}).items())
@@ -639,6 +643,8 @@ def outlook_message(
     streams |= texts("", {0x0C1A: sender[0], 0x5D01: sender[1], 0x0E04: to})
     if html:
         streams["__substg1.0_10130102"] = html.encode()
+    if rtf:
+        streams["__substg1.0_10090102"] = rtf
     for number, (name, address, kind) in enumerate(recipients):
         where = f"__recip_version1.0_#{number:08X}/"
         streams[f"{where}__properties_version1.0"] = properties(8, {0x0C150003: kind})
@@ -654,6 +660,39 @@ def outlook_message(
         streams |= message(f"{where}__substg1.0_3701000D/", 24, inner_subject, inner_body, {})
     streams |= {f"__nameid_version1.0/__substg1.0_{n:04X}0102": b"" for n in (2, 3, 4)}
     return compound_file(streams)
+
+
+def compressed_rtf(rtf: bytes) -> bytes:
+    """Rich Text compressed as Outlook keeps it ([MS-OXRTFCP], "LZFu"): in runs of 8, each byte either itself or, where
+    2 to 17 bytes ahead were written already in a window of 4,096 that starts as RTF_DICTIONARY, a reference to them
+    (where, how many); then a reference to where it would write next, its end; after its sizes, kind and CRC-32."""
+    window, written, body, at = bytearray(RTF_DICTIONARY.ljust(4096, b"\0")), len(RTF_DICTIONARY), bytearray(), 0
+    while True:
+        control, run = 0, bytearray()
+        for bit in range(8):
+            if at >= len(rtf):
+                run += ((written % 4096) << 4).to_bytes(2, "big")
+                body += bytes([control | 1 << bit]) + run
+                crc = zlib.crc32(bytes(body), 0xFFFFFFFF) ^ 0xFFFFFFFF  # from 0, without a last inversion
+                return struct.pack("<II4sI", len(body) + 12, len(rtf), b"LZFu", crc) + body
+            # The longest bytes ahead found whole in the window, not over where the next are written.
+            found = next(
+                (
+                    (where, size)
+                    for size in range(min(17, len(rtf) - at), 1, -1)
+                    if (where := window.find(rtf[at : at + size])) >= 0 and not where <= written % 4096 < where + size
+                ),
+                None,
+            )
+            if found:
+                control |= 1 << bit
+                run += (found[0] << 4 | found[1] - 2).to_bytes(2, "big")
+            for byte in rtf[at : at + (found[1] if found else 1)]:
+                window[written % 4096], written = byte, written + 1
+            at += found[1] if found else 1
+            if not found:
+                run.append(rtf[at - 1])
+        body += bytes([control]) + run
 
 
 def locked(document: bytes) -> bytes:

@@ -52,6 +52,7 @@ from memories.tests.files import (
     WORKBOOK_BUDGET_PAGES,
     FileHost,
     compound_of,
+    compressed_rtf,
     epub_book,
     locked,
     older_document,
@@ -312,12 +313,15 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
     assert "pages" in read_document(kind, "".join(pieces).encode(), 1_000_000, 1)
 
 
-@pytest.mark.parametrize("kind", ["Outlook message", "Word 97-2003 document", "PowerPoint 97-2003 presentation"])
+@pytest.mark.parametrize(
+    "kind",
+    ["Outlook message", "Outlook message of Rich Text", "Word 97-2003 document", "PowerPoint 97-2003 presentation"],
+)
 @examples(max_examples=200, deadline=None, derandomize=True)
 @given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
 def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
     # Bytes of an Outlook message, a .doc or a .ppt changed anywhere (its directory, its properties, FIB or records, its
-    # piece table or persist directory, an attachment's name or content, its text).
+    # piece table or persist directory, an attachment's name or content, its text, its compressed Rich Text).
     damaged = bytearray(OLDER_OFFICE_FILES[kind])
     for at, value in changes:
         damaged[at % len(damaged)] = value
@@ -892,11 +896,25 @@ def outlook_viewing() -> bytes:
     )
 
 
+# An HTML message as Outlook keeps it in its Rich Text: its tags in \htmltag groups, what is RTF's alone in \htmlrtf.
+RICH_TEXT_HTML = rb"""{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}
+{\colortbl\red0\green0\blue0;\red0\green0\blue255;}
+\uc1\pard\plain\deftab360 \f0\fs24 {\*\htmltag19 <html>}{\*\htmltag34 <head>}
+{\*\htmltag241 <style>}{\*\htmltag241 p \{margin:0\}}{\*\htmltag249 </style>}{\*\htmltag50 </head>}
+{\*\htmltag114 <body>}\htmlrtf {\htmlrtf0
+{\*\htmltag64 <p>}\htmlrtf {\htmlrtf0 The deposit is {\*\htmltag84 <b>}\htmlrtf {\b \htmlrtf0 1,900\htmlrtf }\htmlrtf0
+{\*\htmltag92 </b>} euros.{\*\htmltag72 </p>}\htmlrtf \par }\htmlrtf0
+{\*\htmltag64 <p>}\htmlrtf {\htmlrtf0 Jo\'e3o \u321?\'f3d\u378? has the keys{\*\htmltag148 &amp;}the deposit.
+{\*\htmltag72 </p>}\htmlrtf \par }\htmlrtf0
+{\*\htmltag58 </body>}{\*\htmltag27 </html>}}"""
+
+
 # Fuzzed by test_any_damaged_older_office_file_is_read_or_refused.
 OLDER_OFFICE_FILES = {
     "Outlook message": outlook_viewing(),
     "Word 97-2003 document": WORD_97_REVIEWED,
     "PowerPoint 97-2003 presentation": POWERPOINT_97_TRIP,
+    "Outlook message of Rich Text": outlook_message("Deposit", "", rtf=compressed_rtf(RICH_TEXT_HTML)),
 }
 
 
@@ -922,6 +940,26 @@ def test_an_outlook_message_is_read_as_an_email_with_its_attachments_and_embedde
         f"Attachment viewing.msg:\n\n{OUTLOOK_VIEWING}",
         "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
         "Date: Sun, 01 Mar 2026 14:30:00 +0000\nSubject: Deposit\n\nThe deposit is 1,900 euros.",
+    ]
+
+
+def test_an_outlook_message_with_only_rich_text_is_read_with_its_text(api_client, embedder):
+    # Outlook keeps a message's text as compressed Rich Text, an HTML message's HTML inside it; one with no plain text
+    # beside it was read as its header alone. The first is [MS-OXRTFCP]'s own example of compressed Rich Text.
+    example = bytes.fromhex(
+        "2d 00 00 00 2b 00 00 00 4c 5a 46 75 f1 c5 c7 a7 03 00 0a 00 72 63 70 67 31 32 35 42 32 0a f3 20 68 65 6c 09 00"
+        "20 62 77 05 b0 6c 64 7d 0a 80 0f a0"
+    )
+    header = "From: Ada Lovelace <ada@example.com>\nTo: Charles Babbage <charles@example.com>\n"
+    header += "Date: Sun, 01 Mar 2026 14:30:00 +0000\n"
+    parts = [
+        file_part(outlook_message("Hello", "", rtf=example), "hello.msg"),
+        file_part(outlook_message("Deposit", "", rtf=compressed_rtf(RICH_TEXT_HTML)), "deposit.msg"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        f"{header}Subject: Hello\n\nhello world",
+        f"{header}Subject: Deposit\n\nThe deposit is 1,900 euros.\n\n"
+        "Jo\u00e3o \u0141\u00f3d\u017a has the keys&the deposit.",
     ]
 
 
