@@ -798,17 +798,12 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 # a picture's, a drawing's and a note's anchors.
 # Where a Word 97-2003 document's FIB places its PLCs and other tables in its table stream (FibRgFcLcb97: pairs of a
 # place and a size), and the indexes of those read: its footnotes' marks (PlcffndRef, then PlcffndTxt where their texts
-# lie), its endnotes' (PlcfendRef: 46, then PlcfendTxt), its comments' (PlcfandRef, then PlcfandTxt), its comments'
-# authors (GrpXstAtnOwners), its characters' formatting (PlcBteChpx) and its piece table (the CLX).
+# lie), its endnotes' (PlcfendRef, then PlcfendTxt), its comments' (PlcfandRef, then PlcfandTxt), its comments' authors
+# (GrpXstAtnOwners), its characters' formatting (PlcBteChpx), its piece table (the CLX), where its shapes are anchored
+# (PlcfSpaMom) and its text boxes' texts (PlcftxbxTxt).
 _WORD_PAIRS = 0x9A
-_WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AUTHORS, _WORD_ENDNOTES = (
-    2,
-    4,
-    12,
-    33,
-    36,
-    46,
-)
+_WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AUTHORS = 2, 4, 12, 33, 36
+_WORD_ENDNOTES, _WORD_SHAPES, _WORD_TEXT_BOXES = 46, 40, 56
 _WORD_DELETED = 0x0800  # sprmCFRMarkDel
 _SPRM_SIZES = (1, 1, 2, 4, 2, 2, 0, 3)  # an operand's size by its sprm's top 3 bits (6: its first byte says)
 _OLDER_WORD_MARKS = str.maketrans(
@@ -1095,10 +1090,10 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
     """A Word 97-2003 document's text (.doc, [MS-DOC]), read as a .docx is: its main document's characters, in the
     pieces its piece table (the table stream's CLX, where its FIB says) lays out, each 8-bit (Windows-1252) or UTF-16;
     its paragraphs apart, a table's row on a line with its cells apart, a field's result without its code, text deleted
-    in tracked changes (its characters' formatting says so) left out, a footnote's or an endnote's mark "[1]" and the
-    notes after the text, then its comments, each naming its author. Its headers and text boxes (other stories after
-    the main document's characters) are left out. A file of Word 6 or 95, or one locked by a password, is not read
-    ("older", "locked")."""
+    in tracked changes (its characters' formatting says so) left out, a text box's paragraphs where its shape is
+    anchored, a footnote's or an endnote's mark "[1]" and the notes after the text, then its comments, each naming its
+    author (each story after the main document's characters). Its headers are left out. A file of Word 6 or 95, or
+    one locked by a password, is not read ("older", "locked")."""
     document = compound.openstream("WordDocument").read()
     identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
     if identity != 0xA5EC:
@@ -1123,8 +1118,9 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
             data[ends + size * n : ends + size * (n + 1)] for n in range(count)
         ]
 
-    # Its stories' lengths, one after another: the main document's, footnotes', headers', macros', comments', endnotes'.
-    lengths = [max(0, length) for length in struct.unpack_from("<6i", document, 0x4C)]
+    # Its stories' lengths, one after another: the main document's, footnotes', headers', macros', comments', endnotes',
+    # text boxes'.
+    lengths = [max(0, length) for length in struct.unpack_from("<7i", document, 0x4C)]
     at, length = struct.unpack_from("<II", document, _WORD_PAIRS + 8 * _WORD_PIECES)
     clx = table[at : at + length]
     while clx[:1] == b"\x01":  # Prc: formatting the pieces refer to, before the piece table
@@ -1143,8 +1139,20 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
         """Characters of one of its stories as text (a note, a comment), its paragraphs on one line."""
         return _one_line(_word_text(_word_units("".join(characters[start:end]))).split("\n"))
 
-    # Where its main document ends, and its footnotes', comments' and endnotes' stories start.
-    main, notes_at, comments_at, endnotes_at = lengths[0], lengths[0], sum(lengths[:4]), sum(lengths[:5])
+    # Where its main document ends, and its footnotes', comments', endnotes' and text boxes' stories start.
+    main, notes_at, comments_at, endnotes_at, boxes_at = lengths[0], lengths[0], *(sum(lengths[:n]) for n in (4, 5, 6))
+    # A text box's text where its shape is anchored in the text (its "\x08"), its paragraphs as the text's: each box
+    # (FTXBXS) names its shape (its lid), each shape anchored (FSPA) its id; a box deleted (reusable) has no shape.
+    ends, boxes = plc(_WORD_TEXT_BOXES, 22)
+    shapes = {
+        box[14:18]: "".join(characters[boxes_at + ends[n] : boxes_at + ends[n + 1]]).rstrip("\r")
+        for n, box in enumerate(boxes[: len(ends) - 1])
+        if not box[8:10].strip(b"\0")
+    }
+    anchors, placed = plc(_WORD_SHAPES, 26)
+    for at, shape in zip(anchors, placed, strict=False):
+        if at < min(main, len(characters)) and characters[at] == "\x08" and shape[:4] in shapes:
+            characters[at] = f"\r{shapes[shape[:4]]}\r"
     marks = []  # its notes' marks in its text: where, and the note's text
     for refers, texts, base in (
         (_WORD_FOOTNOTES, _WORD_FOOTNOTES + 1, notes_at),

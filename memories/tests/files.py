@@ -405,6 +405,7 @@ def older_document(
     *,
     notes: list[tuple[str, str]] = (),
     comments: list[tuple[str, str]] = (),
+    boxes: list[str] = (),
     encrypted: bool = False,
     version: int = 0x00C1,
 ) -> bytes:
@@ -412,10 +413,11 @@ def older_document(
     or UTF-16, and whether a tracked change deleted it), in its WordDocument stream, found by the piece table of its
     table stream (1Table) that its FIB (the stream's header: `version` its nFib, Word 97's 0x00C1) names; Word's marks
     in the text as Word writes them ("\\r" ends a paragraph, "\\x07" a table's cell and row, "\\x13" … "\\x14" …
-    "\\x15" a field, "\\x02" a note's mark, "\\x05" a comment's). `notes` ("footnote" or "endnote", its text) are
-    the \\x02 marks' and `comments` (author, text) the \\x05 marks', in order, each in its story after the main
-    document's, placed by the PLCs the FIB names; a deleted piece's characters are marked so in a page of formatting
-    (an FKP, sprmCFRMarkDel) that the FIB's PlcBteChpx names."""
+    "\\x15" a field, "\\x02" a note's mark, "\\x05" a comment's, "\\x08" a shape's anchor). `notes` ("footnote" or
+    "endnote", its text) are the \\x02 marks', `comments` (author, text) the \\x05 marks' and `boxes` (text boxes'
+    texts) the \\x08 marks', in order, each in its story after the main document's, placed by the PLCs the FIB names
+    (a text box by its shape's id, the shape by its anchor: not the drawing Word shows it by); a deleted piece's
+    characters are marked so in a page of formatting (an FKP, sprmCFRMarkDel) that the FIB's PlcBteChpx names."""
     text_at = 0x400
     document, table = bytearray(text_at), bytearray()
     main = "".join(piece[0] for piece in pieces)
@@ -425,8 +427,9 @@ def older_document(
             [text for note_kind, text in notes if note_kind == kind] if kind != "comment" else [t for _, t in comments]
         )
         stories[kind] = "".join(f"{mark}{text}\r" for text in texts) + "\r" * bool(texts)  # and a last mark
+    stories["box"] = "".join(f"{text}\r" for text in boxes) + "\r" * bool(boxes)
     laid = [(text, compressed, bool(deleted and deleted[0])) for text, compressed, *deleted in pieces]
-    laid += [(stories[kind], True, False) for kind in ("footnote", "comment", "endnote") if stories[kind]]
+    laid += [(stories[kind], True, False) for kind in ("footnote", "comment", "endnote", "box") if stories[kind]]
     places, pieces_out, runs, at, cp = [0], [], [], text_at, 0
     for text, compressed, deleted in laid:
         data = text.encode("cp1252") if compressed else text.encode("utf-16-le")
@@ -463,6 +466,13 @@ def older_document(
         put(4, plc([*where, len(main)], said))  # ATRDPre10: its author's index at byte 20
         put(5, plc(story_ends(stories["comment"])))
         put(36, b"".join(struct.pack("<H", len(author)) + author.encode("utf-16-le") for author in authors))
+    if boxes:  # each shape (FSPA: its id, then its place) anchored at its mark; each box (FTXBXS: its shape's at 14)
+        anchors = [n for n, character in enumerate(main) if character == "\x08"]
+        spids = [0x0402 + n for n in range(len(boxes))]
+        put(40, plc([*anchors, len(main)], [struct.pack("<I", spid).ljust(26, b"\0") for spid in spids]))
+        starts = [sum(len(text) + 1 for text in boxes[:n]) for n in range(len(boxes))]
+        texts = [struct.pack("<iiHiii", 1, 0, 0, -1, spid, 0) for spid in [*spids, 0]]
+        put(56, plc([*starts, len(stories["box"]) - 1, len(stories["box"])], texts))
     page = -(-len(document) // 512)  # the formatting's page: each run a piece, a deleted one marked sprmCFRMarkDel
     fkp = bytearray(512)
     struct.pack_into(f"<{len(runs) + 1}I", fkp, 0, *(at for at, _ in runs), at)
@@ -481,7 +491,7 @@ def older_document(
     struct.pack_into("<III", document, 0x40, len(document), 0, 0)  # cbMac
     # ccpText, ccpFtn, ccpHdd, ccpMcr, ccpAtn, ccpEdn: its stories' lengths
     lengths = (len(main), len(stories["footnote"]), 0, 0, len(stories["comment"]), len(stories["endnote"]))
-    struct.pack_into("<6i", document, 0x4C, *lengths)
+    struct.pack_into("<7i", document, 0x4C, *lengths, len(stories["box"]))  # and ccpTxbx
     struct.pack_into("<H", document, 0x98, 93)  # cbRgFcLcb: FibRgFcLcb97's 93 pairs
     for index, (place, size) in pairs.items():
         struct.pack_into("<II", document, 0x9A + 8 * index, place, size)

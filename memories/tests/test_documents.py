@@ -321,12 +321,13 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
 @given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
 def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
     # Bytes of an Outlook message, a .doc or a .ppt changed anywhere (its directory, its properties, FIB or records, its
-    # piece table or persist directory, an attachment's name or content, its text, its compressed Rich Text).
+    # piece table or persist directory, an attachment's name or content, its text, its compressed Rich Text): read, or
+    # refused saying why (too long: a damaged piece table may say it holds 4 billion characters).
     damaged = bytearray(OLDER_OFFICE_FILES[kind])
     for at, value in changes:
         damaged[at % len(damaged)] = value
     read = read_document("office", bytes(damaged), 1_000_000, 10)
-    assert "pages" in read or read.get("error") in ("unreadable", "older", "locked"), read
+    assert "pages" in read or read.get("error") in ("unreadable", "older", "locked", "too_long"), read
 
 
 FORMAT_PIECES = st.sampled_from(
@@ -560,12 +561,15 @@ WORD_97_REVIEWED = older_document(
         ("Tenant:\t", True),
         ("Bob", True, True),  # deleted
         ("Jo\u00e3o \u0141\u00f3d\u017a\x02\r", False),
+        ("\x08Signed on 1 May 2026\r", True),  # a text box anchored to the paragraph
     ],
     notes=[("footnote", "Paid on the first day of each month."), ("endnote", "Signed in Porto.")],
     comments=[("Ana  Lima", "The landlord agreed to 900 euros on the phone.")],
+    boxes=["Pets allowed\rNo smoking"],
 )
 WORD_97_REVIEWED_TEXT = (
     "The rent is 950 euros a month.[1]\n\nTenant: Jo\u00e3o \u0141\u00f3d\u017a[2]\n\n"
+    "Pets allowed\n\nNo smoking\n\nSigned on 1 May 2026\n\n"
     "[1] Paid on the first day of each month.\n\n[2] Signed in Porto.\n\n"
     "Comment by Ana Lima: The landlord agreed to 900 euros on the phone."
 )
@@ -573,7 +577,7 @@ WORD_97_REVIEWED_TEXT = (
 
 def test_a_word_97_2003_documents_tracked_deletions_are_left_out_and_its_notes_and_comments_read(api_client, embedder):
     # As a .docx is read: the name a tracked change deleted ("Bob") was stored beside the one that replaced it, and the
-    # notes and the reviewer's comment were left out (their marks too). A tab is a space, as in a .docx.
+    # notes, the reviewer's comment and the text box were left out (their marks too). A tab is a space, as in a .docx.
     read = add(api_client, {"role": "user", "content": [file_part(WORD_97_REVIEWED, "lease.doc")]})
     assert stored(read) == [WORD_97_REVIEWED_TEXT]
 
@@ -644,7 +648,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 
 
 # Older Office files as LibreOffice 7.4 (Debian 12's) saves them, with `soffice --headless --convert-to doc|ppt|xls`:
-# lease.doc and reviewed.doc from word_lease() and word_reviewed(), trip.ppt from presentation_trip() (its PowerPoint
+# lease.doc and reviewed.doc from word_lease() and word_reviewed(), box.doc from a text of three paragraphs, a text box
+# of two anchored to the second (a flat OpenDocument text), trip.ppt from presentation_trip() (its PowerPoint
 # Document and Current User streams, without the 590 KB picture of its first slide that it keeps besides), budget.xls
 # from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks.
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
@@ -654,10 +659,12 @@ def test_older_office_files_saved_by_libreoffice_are_read_as_the_files_they_were
     # Another writer's files than the tests': each read as its .docx, .pptx or .ods is. LibreOffice wrote the lease's
     # text box as no text and its field (a DATE code without Word's marks) as text, so those two differ.
     saved = [file_part((SAVED_BY_LIBREOFFICE / name).read_bytes(), name) for name in ("lease.doc", "reviewed.doc")]
+    saved += [file_part((SAVED_BY_LIBREOFFICE / "box.doc").read_bytes(), "box.doc")]
     saved += [file_part((SAVED_BY_LIBREOFFICE / name).read_bytes(), name) for name in ("trip.ppt", "budget.xls")]
     assert stored(add(api_client, {"role": "user", "content": saved})) == [
         WORD_LEASE_TEXT.replace("Pets allowed\n\n", "").replace("Signed on ", "Signed on DATE"),
         WORD_REVIEWED_TEXT,
+        "Lease of the flat\n\nPets allowed\n\nNo smoking\n\nThe rent is 950 euros a month.\n\nSigned in Porto.",
         PRESENTATION_TRIP_TEXT,
         "Item | Amount\nRent | 1900\n\nComment on A1: Amounts in euros\n"
         "Comment on B5 (Ana Lima): The landlord agreed to 1,800 from May.",
