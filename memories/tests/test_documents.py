@@ -582,25 +582,29 @@ def test_a_word_97_2003_documents_tracked_deletions_are_left_out_and_its_notes_a
     assert stored(read) == [WORD_97_REVIEWED_TEXT]
 
 
+def sent_three_ways(content: bytes, name: str, subtype: str) -> list[dict]:
+    """A file sent as Mem0's document part, as a file part by its name, and attached to an email (by its media type,
+    application/`subtype`)."""
+    letter = EmailMessage()
+    letter["From"], letter["Subject"] = "ada@example.com", "Files"
+    letter.set_content("The file.")
+    letter.add_attachment(content, maintype="application", subtype=subtype, filename=name)
+    return [document("txt_url", b64(content)), file_part(content, name), file_part(letter.as_bytes(), "files.eml")]
+
+
+def read_three_ways(name: str, text: str) -> list[str]:
+    """What is stored of a file sent_three_ways: its text, its text, and the email with its text as an attachment's."""
+    email = f"From: ada@example.com\nSubject: Files\n\nThe file.\n\nAttachments: {name}\n\nAttachment {name}:\n\n{text}"
+    return [text, text, email]
+
+
 def test_a_word_97_2003_document_is_read_as_its_paragraphs_and_table_rows(api_client, embedder):
     # Word's .doc: a 400 asking for it saved as .docx. Its text in pieces of 8-bit and UTF-16 characters, as Word keeps
     # it; sent as a document, as a file part, and attached to an email.
-    lease = older_document(WORD_97_LEASE)
-    letter = EmailMessage()
-    letter["From"], letter["Subject"] = "ada@example.com", "Lease"
-    letter.set_content("The lease.")
-    letter.add_attachment(lease, maintype="application", subtype="msword", filename="lease.doc")
-    parts = [
-        document("txt_url", b64(lease)),
-        file_part(lease, "lease.doc"),
-        file_part(letter.as_bytes(), "lease.eml"),
-    ]
-    assert stored(add(api_client, {"role": "user", "content": parts})) == [
-        WORD_97_LEASE_TEXT,
-        WORD_97_LEASE_TEXT,
-        "From: ada@example.com\nSubject: Lease\n\nThe lease.\n\nAttachments: lease.doc\n\n"
-        f"Attachment lease.doc:\n\n{WORD_97_LEASE_TEXT}",
-    ]
+    parts = sent_three_ways(older_document(WORD_97_LEASE), "lease.doc", "msword")
+    assert stored(add(api_client, {"role": "user", "content": parts})) == read_three_ways(
+        "lease.doc", WORD_97_LEASE_TEXT
+    )
 
 
 # Three slides of PowerPoint 97-2003, the first's title changed in a later, fast save.
@@ -630,21 +634,9 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
     # apart from the slides, in the document's list), a text box's own text (in UTF-16: what 8 bits lack), a table's
     # rows, each slide's notes after it (not the notes page's number); its latest edit's text, not the earlier one a
     # fast save left in the file. Sent as a document, as a file part, and attached to an email.
-    letter = EmailMessage()
-    letter["From"], letter["Subject"] = "ada@example.com", "Trip"
-    letter.set_content("The slides.")
-    letter.add_attachment(POWERPOINT_97_TRIP, maintype="application", subtype="vnd.ms-powerpoint", filename="trip.ppt")
-    parts = [
-        document("mdx_url", b64(POWERPOINT_97_TRIP)),
-        file_part(POWERPOINT_97_TRIP, "trip.ppt"),
-        file_part(letter.as_bytes(), "trip.eml"),
-    ]
-    assert stored(add(api_client, {"role": "user", "content": parts})) == [
-        POWERPOINT_97_TRIP_TEXT,
-        POWERPOINT_97_TRIP_TEXT,
-        "From: ada@example.com\nSubject: Trip\n\nThe slides.\n\nAttachments: trip.ppt\n\n"
-        f"Attachment trip.ppt:\n\n{POWERPOINT_97_TRIP_TEXT}",
-    ]
+    parts = sent_three_ways(POWERPOINT_97_TRIP, "trip.ppt", "vnd.ms-powerpoint")
+    read = read_three_ways("trip.ppt", POWERPOINT_97_TRIP_TEXT)
+    assert stored(add(api_client, {"role": "user", "content": parts})) == read
 
 
 # Older Office files as LibreOffice 7.4 (Debian 12's) saves them, with `soffice --headless --convert-to doc|ppt|xls`:
