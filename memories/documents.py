@@ -53,6 +53,21 @@ FILE_TYPES = ("file", "file_base64", "file_url")
 READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", ".docx", ".pptx", ".xlsx")
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
 READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub", ".msg", ".doc", ".ppt")
+# Office's slide shows and templates: the same files as a presentation's, a document's and a workbook's.
+READABLE_NAMES += (
+    ".ppsx",
+    ".pps",
+    ".potx",
+    ".pot",
+    ".dotx",
+    ".dot",
+    ".xltx",
+    ".xlt",
+    ".ppsm",
+    ".potm",
+    ".dotm",
+    ".xltm",
+)
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -68,7 +83,16 @@ OFFICE_TYPES = (
     "application/epub+zip",  # an EPUB book: a ZIP archive of web pages, read by the same reader
     "application/vnd.ms-outlook",  # an Outlook message (.msg), read as an email is
     "application/msword",  # Word 97-2003 (.doc)
-    "application/vnd.ms-powerpoint",  # PowerPoint 97-2003 (.ppt)
+    "application/vnd.ms-powerpoint",  # PowerPoint 97-2003 (.ppt, .pps, .pot)
+    # Slide shows and templates (.ppsx, .potx, .dotx, .xltx), and those that may hold macros: read as the files above.
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow",
+    "application/vnd.openxmlformats-officedocument.presentationml.template",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template",
+    "application/vnd.ms-powerpoint.slideshow.macroEnabled.12",
+    "application/vnd.ms-powerpoint.template.macroEnabled.12",
+    "application/vnd.ms-word.template.macroEnabled.12",
+    "application/vnd.ms-excel.template.macroEnabled.12",
 )
 # The largest document fetched from a host of FETCH_HOSTS; one sent inline is bounded by MAX_REQUEST_BYTES.
 FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -1502,6 +1502,24 @@ def test_macro_enabled_office_files_in_an_llms_context_are_read_by_their_type_or
     ]
 
 
+def test_office_slide_shows_and_templates_in_an_llms_context_are_read_by_their_type_or_name(api_client, embedder):
+    # A slide show (.ppsx, .pps: a presentation that opens as a show) and a template (.dotx, .xltx) are the same files
+    # as a presentation, a document and a workbook: they were left out as files of no known kind.
+    show = "application/vnd.openxmlformats-officedocument.presentationml.slideshow"
+    parts = [
+        file_part(presentation_trip(), "trip.ppsx", show),
+        file_part(POWERPOINT_97_TRIP, "trip.pps"),
+        file_part(word_lease(), "lease.dotx"),
+        file_part(workbook_of([["Item", "Amount"], ["Rent", 1900]]), "budget.xltx", "application/octet-stream"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        PRESENTATION_TRIP_TEXT,
+        POWERPOINT_97_TRIP_TEXT,
+        WORD_LEASE_TEXT,
+        "Item | Amount\nRent | 1900",
+    ]
+
+
 def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_out_otherwise(
     api_client, embedder, document_host, settings, caplog
 ):
