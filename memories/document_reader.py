@@ -56,6 +56,8 @@ OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
 # A scanned page's picture, as a vision model is handed it: at most this many pixels a side (what OpenAI's models read
 # of an image in high detail), as a JPEG.
 PICTURE_SIDE = 2048
+# An Office file's picture smaller than this a side is not handed to a vision model: an icon, a bullet, a line.
+PICTURE_LEAST = 100
 # A passage of a document as the server stores it (memories/documents.py): a sheet's rows are read in blocks of this
 # many characters at most, each beginning with the sheet's first row.
 PASSAGE_CHARS = 1_000
@@ -755,6 +757,8 @@ _RELATIONSHIP_IDS = frozenset(
         "{http://purl.oclc.org/ooxml/officeDocument/relationships}id",
     }
 )
+# How a picture names its part: a drawing's (a:blip r:embed), an older VML picture's (v:imagedata r:id).
+_PICTURE_REFERENCES = _RELATIONSHIP_IDS | {name.replace("}id", "}embed") for name in _RELATIONSHIP_IDS}
 # OpenDocument's (LibreOffice's): a paragraph's or heading's text is mixed content (its text, its spans', their tails).
 _ODF_TYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.presentation")
 _ODF_SPREADSHEET = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -972,18 +976,92 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
             if kind == "word":
                 _read_part(archive, "word/document.xml", _WORD, reader)
                 notes = _word_notes(archive, names, reader) + _word_comments(archive, names, reader)
-                return {"pages": ["\n\n".join(reader.paragraphs + notes)]}
+                pages = ["\n\n".join(reader.paragraphs + notes)]
+                return _pictured(archive, names, pages, ["word/document.xml"], pictures, reader, slides=False)
             for part in parts:
                 _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
                     _read_part(archive, notes[part], _DRAWING, reader, notes=True)
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
+            return _pictured(archive, names, pages, parts, pictures, reader, slides=True)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"pages": pages}
+
+
+def _pictured(
+    archive: zipfile.ZipFile,
+    names: set[str],
+    pages: list[str],
+    parts: list[str],
+    pictures: int,
+    reader: _OfficeText,
+    *,
+    slides: bool,
+) -> dict:
+    """A Word document's or a presentation's pages (each part's: the document's, or a slide's), with `pictures` (the
+    most a vision model may be handed; -1: none) the pictures each part shows, up to that many, each a page after its
+    part's ("Picture 1:", "Picture on slide 2:") and in "images" its data URL as the model is handed it, for the server
+    to add what the model says it shows; in a document of no text (a scan pasted into Word) each picture a page without
+    a heading, in "scans", for the server to add its text as the model reads it. A picture smaller than PICTURE_LEAST
+    a side (an icon, a bullet, a line) is not one."""
+    shown = [(index, media) for index, part in enumerate(parts) for media in _pictures_of(archive, names, part)]
+    urls: list[tuple[int, str]] = []
+    for index, media in shown:
+        if len(urls) >= pictures:
+            break
+        if url := _office_picture(archive, media):
+            urls.append((index, url))
+    if not urls:
+        return {"pages": pages}
+    scanned = not any(page.strip() for page in pages)
+    found, read = {}, []
+    for index, page in enumerate(pages):
+        read.append(page)
+        for number, (_, url) in enumerate((picture for picture in urls if picture[0] == index), 1):
+            heading = f"Picture on slide {index + 1}:" if slides else f"Picture {number}:"
+            heading = "" if scanned else heading
+            reader.spend(len(heading) + 2)
+            found[str(len(read))] = url
+            read.append(heading)
+    return {"pages": read, "scans" if scanned else "images": found}
+
+
+def _pictures_of(archive: zipfile.ZipFile, names: set[str], part: str) -> list[str]:
+    """The pictures a part shows, in its order, once each: the parts its drawings' pictures (a:blip's r:embed) and its
+    older VML pictures (v:imagedata's r:id) refer to, through its relationships (a picture linked outside the file is
+    not one)."""
+    targets = {relation: target for relation, _, target in _relations(archive, names, part)}
+    found: list[str] = []
+    with archive.open(part) as xml:
+        for _, element in ElementTree.iterparse(xml):  # noqa: S314 (as _read_part)
+            if element.tag.endswith(("}blip", "}imagedata")):
+                refers = (value for name, value in element.attrib.items() if name in _PICTURE_REFERENCES)
+                target = targets.get(next(refers, ""), "")
+                if target in names and target not in found:
+                    found.append(target)
+            element.clear()
+    return found
+
+
+def _office_picture(archive: zipfile.ZipFile, media: str) -> str | None:
+    """A picture of an Office file as a vision model is handed it (_picture_url); None when it is too small to be more
+    than an icon, a bullet or a line, or not one Pillow reads (a vector drawing: EMF, WMF)."""
+    from PIL import Image
+
+    if archive.getinfo(media).file_size > OFFICE_XML_MAX_BYTES:
+        return None
+    content = archive.read(media)
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            if min(image.size) < PICTURE_LEAST:
+                return None
+            media_type = Image.MIME.get(image.format or "", "")
+    except Exception:  # not a picture Pillow reads
+        return None
+    return _picture_url(content, media_type) if media_type else None
 
 
 def _compound(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:
@@ -2144,16 +2222,26 @@ def _word_comments(archive: zipfile.ZipFile, names: set[str], reader: _OfficeTex
 def _related(archive: zipfile.ZipFile, names: set[str], part: str, kind: str) -> str | None:
     """A part's related part of a kind, by its relationships: a slide's notes page ("notesSlide":
     ppt/notesSlides/notesSlide1.xml), a sheet's comments ("comments": xl/comments1.xml); None without one."""
+    for _, relation_kind, target in _relations(archive, names, part):
+        if relation_kind.endswith(f"/{kind}"):
+            return target if target in names else None
+    return None
+
+
+def _relations(archive: zipfile.ZipFile, names: set[str], part: str) -> list[tuple[str, str, str]]:
+    """A part's relationships (its _rels part's): each its id, its type and its target part as the archive names it;
+    those outside the file left out."""
     folder, file = posixpath.split(part)
     relations = f"{folder}/_rels/{file}.rels"
     if relations not in names or archive.getinfo(relations).file_size > OFFICE_XML_MAX_BYTES:
-        return None
+        return []
+    found = []
     for relation in ElementTree.fromstring(archive.read(relations)):  # noqa: S314 (as _read_part)
-        if (relation.get("Type") or "").endswith(f"/{kind}"):
+        if relation.get("TargetMode") != "External":
             target = relation.get("Target") or ""
-            part = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
-            return part if part in names else None
-    return None
+            target = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
+            found.append((relation.get("Id") or "", relation.get("Type") or "", target))
+    return found
 
 
 def _slides(archive: zipfile.ZipFile, names: set[str]) -> list[str]:

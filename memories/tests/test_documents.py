@@ -14,14 +14,17 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import docx
 import odf.dc
 import odf.office
 import odf.opendocument
 import odf.table
 import odf.text
+import pptx
 import pytest
 import xlsxwriter
 from django.utils import timezone
+from docx.shared import Inches
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
@@ -832,6 +835,47 @@ def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(
         add(api_client, {"role": "user", "content": [file_part(letter.as_bytes(), "again.eml")]}, user_id="bob")
     )
     assert named.endswith("Attachments: door.png, receipt.jpg, hall.png")
+
+
+def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_described_after_their_text(
+    api_client, embedder, vision, settings
+):
+    # A photo in a Word document or on a slide was left out: the model describes each after the text (a picture shown
+    # twice once, not an icon), at most MAX_IMAGES_PER_ADD. A Word document that is a scan pasted in is read as the
+    # model reads its page. With vision off, as before: the text alone.
+    settings.MAX_IMAGES_PER_ADD = 3
+    vision.describe = lambda url: {90: "A red front door with the number 12", 50: "A hall", 120: "Rent: 950"}.get(
+        scan_shade(url), "A picture"
+    )
+
+    def png(picture: Image.Image) -> io.BytesIO:
+        return io.BytesIO(written(lambda out: picture.save(out, "PNG")))
+
+    flat = docx.Document()
+    flat.add_paragraph("The flat, seen from the street:")
+    for picture in (scan(90), Image.new("RGB", (16, 16), "blue"), scan(90), scan(50)):
+        flat.add_picture(png(picture), width=Inches(2))
+    receipt = docx.Document()
+    receipt.add_picture(png(scan(120)), width=Inches(6))
+    trip = pptx.Presentation()
+    slide = trip.slides.add_slide(trip.slide_layouts[5])
+    slide.shapes.title.text = "The flat"
+    slide.shapes.add_picture(png(scan(50)), 0, 0)
+    trip.slides.add_slide(trip.slide_layouts[5]).shapes.title.text = "The end"
+    parts = [
+        file_part(written(flat.save), "flat.docx"),
+        file_part(written(receipt.save), "receipt.docx"),
+        file_part(written(trip.save), "flat.pptx"),
+    ]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "The flat, seen from the street:\n\nPicture 1:\n\nA red front door with the number 12\n\nPicture 2:\n\nA hall",
+        "Rent: 950",
+        "The flat\n\nThe end",  # the add's 3 pictures were handed to the model before it
+    ]
+    assert len(vision.chat_calls("describe")) == 3
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    again = add(api_client, {"role": "user", "content": parts[:1]}, user_id="bob")
+    assert stored(again) == ["The flat, seen from the street:"]
 
 
 def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
