@@ -762,6 +762,7 @@ _PICTURE_REFERENCES = _RELATIONSHIP_IDS | {name.replace("}id", "}embed") for nam
 # OpenDocument's (LibreOffice's): a paragraph's or heading's text is mixed content (its text, its spans', their tails).
 _ODF_TYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.presentation")
 _ODF_SPREADSHEET = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODF_SLIDES = b"application/vnd.oasis.opendocument.presentation"
 _ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _ODF_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODF_PARAGRAPHS = frozenset({f"{_ODF_TEXT}p", f"{_ODF_TEXT}h"})
@@ -773,6 +774,8 @@ _ODF_LEFT_OUT = frozenset({_ODF_NOTE, f"{_ODF_TEXT}tracked-changes", _ODF_ANNOTA
 _ODF_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODF_TABLE_PARTS = {f"{_ODF_TABLE}table-row": "tr", f"{_ODF_TABLE}table-cell": "tc"}
 _ODF_PAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}page"
+_ODF_IMAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}image"  # a picture: its part in xlink:href
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _ODF_NOTES = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}notes"
 _ODF_SHEET = f"{_ODF_TABLE}table"
 _ODF_STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
@@ -972,19 +975,24 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
             if kind == "sheets":  # an OpenDocument spreadsheet
                 return {"pages": _read_opendocument_sheets(archive, reader)}
             if kind == "opendocument":  # read as mixed content, not element by element
-                return {"pages": _read_opendocument(archive, reader)}
+                pages, shown = _read_opendocument(archive, names, reader)
+                return _pictured(archive, pages, shown, pictures, reader, slides=opendocument == _ODF_SLIDES)
             if kind == "word":
                 _read_part(archive, "word/document.xml", _WORD, reader)
                 notes = _word_notes(archive, names, reader) + _word_comments(archive, names, reader)
                 pages = ["\n\n".join(reader.paragraphs + notes)]
-                return _pictured(archive, names, pages, ["word/document.xml"], pictures, reader, slides=False)
+                shown = [(0, media) for media in _pictures_of(archive, names, "word/document.xml", pictures)]
+                return _pictured(archive, pages, shown, pictures, reader, slides=False)
             for part in parts:
                 _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
                     _read_part(archive, notes[part], _DRAWING, reader, notes=True)
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
-            return _pictured(archive, names, pages, parts, pictures, reader, slides=True)
+            shown = [
+                (at, media) for at, part in enumerate(parts) for media in _pictures_of(archive, names, part, pictures)
+            ]
+            return _pictured(archive, pages, shown, pictures, reader, slides=True)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
@@ -993,23 +1001,24 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
 
 def _pictured(
     archive: zipfile.ZipFile,
-    names: set[str],
     pages: list[str],
-    parts: list[str],
+    shown: list[tuple[int, str]],
     pictures: int,
     reader: _OfficeText,
     *,
     slides: bool,
 ) -> dict:
-    """A Word document's or a presentation's pages (each part's: the document's, or a slide's), with `pictures` (the
-    most a vision model may be handed; -1: none) the pictures each part shows, up to that many, each a page after its
-    part's ("Picture 1:", "Picture on slide 2:") and in "images" its data URL as the model is handed it, for the server
-    to add what the model says it shows; in a document of no text (a scan pasted into Word) each picture a page without
-    a heading, in "scans", for the server to add its text as the model reads it. A picture smaller than PICTURE_LEAST
-    a side (an icon, a bullet, a line) is not one."""
-    shown = [(index, media) for index, part in enumerate(parts) for media in _pictures_of(archive, names, part)]
+    """A document's or a presentation's pages (a slide's each), with `pictures` (the most a vision model may be handed;
+    -1: none) the pictures `shown` (each by its page's index, and its part; one shown again, a logo on every slide,
+    where it is first), up to that many, each a page after its page ("Picture 1:", "Picture on slide 2:") and in
+    "images" its data URL as the model is handed it, for the server to add what the model says it shows; in a document
+    of no text (a scan pasted into Word) each picture a page without a heading, in "scans", for the server to add its
+    text as the model reads it. A picture smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
     urls: list[tuple[int, str]] = []
+    first: dict[str, int] = {}  # each picture's first page
     for index, media in shown:
+        first.setdefault(media, index)
+    for media, index in first.items():
         if len(urls) >= pictures:
             break
         if url := _office_picture(archive, media):
@@ -1029,10 +1038,12 @@ def _pictured(
     return {"pages": read, "scans" if scanned else "images": found}
 
 
-def _pictures_of(archive: zipfile.ZipFile, names: set[str], part: str) -> list[str]:
+def _pictures_of(archive: zipfile.ZipFile, names: set[str], part: str, pictures: int) -> list[str]:
     """The pictures a part shows, in its order, once each: the parts its drawings' pictures (a:blip's r:embed) and its
     older VML pictures (v:imagedata's r:id) refer to, through its relationships (a picture linked outside the file is
-    not one)."""
+    not one); none without `pictures` to hand a vision model (its part is not read again)."""
+    if pictures <= 0:
+        return []
     targets = {relation: target for relation, _, target in _relations(archive, names, part)}
     found: list[str] = []
     with archive.open(part) as xml:
@@ -2066,11 +2077,15 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
     return pages
 
 
-def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
+def _read_opendocument(
+    archive: zipfile.ZipFile, names: set[str], reader: _OfficeText
+) -> tuple[list[str], list[tuple[int, str]]]:
     """An OpenDocument's pages (a text is one, a presentation's slides are its pages): its paragraphs and headings,
     and a table's rows as a Word document's, a slide's speaker's notes after its text, footnotes and endnotes at the
-    end as a Word document's, then its comments as a Word document's; tracked changes' deleted text left out."""
+    end as a Word document's, then its comments as a Word document's; tracked changes' deleted text left out. And
+    the pictures it shows (draw:image, in its archive), each by its page's index."""
     pages = []
+    shown: list[tuple[int, str]] = []
     left_out = 0
     first = 0  # where a slide's notes begin in its paragraphs
     notes: list[str] = []  # the footnotes' and endnotes' texts, in the order of their marks
@@ -2098,11 +2113,13 @@ def _read_opendocument(archive: zipfile.ZipFile, reader: _OfficeText) -> list[st
             elif event == "end" and tag == _ODF_PAGE:
                 pages.append("\n\n".join(reader.paragraphs))
                 reader.paragraphs = []
+            elif event == "start" and tag == _ODF_IMAGE and element.get(_XLINK_HREF) in names:
+                shown.append((len(pages), element.get(_XLINK_HREF)))
     for number, note in enumerate(notes, 1):
         reader.paragraph(f"[{number}] {note}" if note else "")
     for comment in comments:
         reader.paragraph(comment)
-    return [*pages, "\n\n".join(reader.paragraphs)]
+    return [*pages, "\n\n".join(reader.paragraphs)], shown
 
 
 def _opendocument_date(cell: ElementTree.Element) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import docx
 import odf.dc
+import odf.draw
 import odf.office
 import odf.opendocument
 import odf.table
@@ -840,13 +841,12 @@ def test_with_vision_on_an_emails_attached_pictures_are_described_after_it(
 def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_described_after_their_text(
     api_client, embedder, vision, settings
 ):
-    # A photo in a Word document or on a slide was left out: the model describes each after the text (a picture shown
-    # twice once, not an icon), at most MAX_IMAGES_PER_ADD. A Word document that is a scan pasted in is read as the
-    # model reads its page. With vision off, as before: the text alone.
-    settings.MAX_IMAGES_PER_ADD = 3
-    vision.describe = lambda url: {90: "A red front door with the number 12", 50: "A hall", 120: "Rent: 950"}.get(
-        scan_shade(url), "A picture"
-    )
+    # A photo in a Word document, an OpenDocument text or on a slide was left out: the model describes each after the
+    # text (a picture shown twice once, not an icon), at most MAX_IMAGES_PER_ADD. A Word document that is a scan pasted
+    # in is read as the model reads its page. With vision off, as before: the text alone.
+    settings.MAX_IMAGES_PER_ADD = 4
+    said = {90: "A red front door with the number 12", 50: "A hall", 120: "Rent: 950", 70: "A garden"}
+    vision.describe = lambda url: said[scan_shade(url)]
 
     def png(picture: Image.Image) -> io.BytesIO:
         return io.BytesIO(written(lambda out: picture.save(out, "PNG")))
@@ -857,6 +857,12 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
         flat.add_picture(png(picture), width=Inches(2))
     receipt = docx.Document()
     receipt.add_picture(png(scan(120)), width=Inches(6))
+    garden = odf.opendocument.OpenDocumentText()
+    frame = odf.draw.Frame(width="5cm", height="5cm")
+    frame.addElement(odf.draw.Image(href=garden.addPicture("Pictures/garden.png", "image/png", png(scan(70)).read())))
+    paragraph = odf.text.P(text="The garden:")
+    paragraph.addElement(frame)
+    garden.text.addElement(paragraph)
     trip = pptx.Presentation()
     slide = trip.slides.add_slide(trip.slide_layouts[5])
     slide.shapes.title.text = "The flat"
@@ -865,14 +871,16 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
     parts = [
         file_part(written(flat.save), "flat.docx"),
         file_part(written(receipt.save), "receipt.docx"),
+        file_part(written(garden.save), "garden.odt"),
         file_part(written(trip.save), "flat.pptx"),
     ]
     assert stored(add(api_client, {"role": "user", "content": parts})) == [
         "The flat, seen from the street:\n\nPicture 1:\n\nA red front door with the number 12\n\nPicture 2:\n\nA hall",
         "Rent: 950",
-        "The flat\n\nThe end",  # the add's 3 pictures were handed to the model before it
+        "The garden:\n\nPicture 1:\n\nA garden",
+        "The flat\n\nThe end",  # the add's 4 pictures were handed to the model before it
     ]
-    assert len(vision.chat_calls("describe")) == 3
+    assert len(vision.chat_calls("describe")) == 4
     configure(api_client, llm=llm_section(vision, enable_vision=False))
     again = add(api_client, {"role": "user", "content": parts[:1]}, user_id="bob")
     assert stored(again) == ["The flat, seen from the street:"]
