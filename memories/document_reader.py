@@ -1064,13 +1064,13 @@ def _office_picture(archive: zipfile.ZipFile, media: str) -> str | None:
 
     if archive.getinfo(media).file_size > OFFICE_XML_MAX_BYTES:
         return None
-    content = archive.read(media)
     try:
+        content = archive.read(media)
         with Image.open(io.BytesIO(content)) as image:
             if min(image.size) < PICTURE_LEAST:
                 return None
             media_type = Image.MIME.get(image.format or "", "")
-    except Exception:  # not a picture Pillow reads
+    except Exception:  # not a picture Pillow reads, or one damaged in its archive: the document is read without it
         return None
     return _picture_url(content, media_type) if media_type else None
 

@@ -10,6 +10,7 @@ import logging
 import re
 import subprocess
 import sys
+import zipfile
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -884,6 +885,21 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
     configure(api_client, llm=llm_section(vision, enable_vision=False))
     again = add(api_client, {"role": "user", "content": parts[:1]}, user_id="bob")
     assert stored(again) == ["The flat, seen from the street:"]
+
+
+def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
+    # A picture whose bytes are damaged in its archive (its CRC no longer matches) made the whole document unreadable.
+    flat = docx.Document()
+    flat.add_paragraph("The flat:")
+    for shade in (90, 50):
+        flat.add_picture(io.BytesIO(written(lambda out, shade=shade: scan(shade).save(out, "PNG"))), width=Inches(2))
+    content = bytearray(written(flat.save))
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as archive:
+        pictures = [info for info in archive.infolist() if info.filename.startswith("word/media/")]
+    first = min(pictures, key=lambda info: info.filename)  # image1.png, the first shown
+    content[first.header_offset + 30 + len(first.filename) + len(first.extra) + 20] ^= 0xFF  # inside its data
+    read = read_document("office", bytes(content), 1_000_000, 10, 5)
+    assert read["pages"] == ["The flat:", "Picture 1:"] and len(read["images"]) == 1, read["pages"]
 
 
 def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
