@@ -800,9 +800,6 @@ RTF_DICTIONARY = (
 )
 # How an older Office file starts: a compound file's signature (.xls, .doc, .ppt, and a .docx locked by a password).
 COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
-# Older Office files not read, by their main stream: what each is, and what to save it as instead.
-# Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
-# a picture's, a drawing's and a note's anchors.
 # Where a Word 97-2003 document's FIB places its PLCs and other tables in its table stream (FibRgFcLcb97: pairs of a
 # place and a size), and the indexes of those read: its footnotes' marks (PlcffndRef, then PlcffndTxt where their texts
 # lie), its endnotes' (PlcfendRef, then PlcfendTxt), its comments' (PlcfandRef, then PlcfandTxt), its comments' authors
@@ -813,6 +810,8 @@ _WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AU
 _WORD_ENDNOTES, _WORD_SHAPES, _WORD_TEXT_BOXES = 46, 40, 56
 _WORD_DELETED = 0x0800  # sprmCFRMarkDel
 _SPRM_SIZES = (1, 1, 2, 4, 2, 2, 0, 3)  # an operand's size by its sprm's top 3 bits (6: its first byte says)
+# Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
+# a picture's, a drawing's, a note's and a comment's anchors.
 _OLDER_WORD_MARKS = str.maketrans(
     {"\x0b": "\n", "\x1e": "-", "\x1f": "", "\x01": "", "\x08": "", "\x02": "", "\x05": ""}
 )
@@ -1080,8 +1079,8 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     xlrd; an Outlook message (.msg) as an email is (_outlook_message, up to EMAIL_DEPTH emails deep); a Word 97-2003
     document (.doc) as its text (_older_document), a PowerPoint 97-2003 presentation (.ppt) as its slides
     (_older_presentation); a PowerPoint 95 presentation is not read ({"error": "older", "what", "instead"}), and a
-    file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls
-    or a .doc encrypted in its stream) neither."""
+    file locked by a password (a .docx, .xlsx or .pptx encrypted by Office, an .xls or a .doc encrypted in its
+    stream) neither."""
     import olefile
 
     try:
@@ -1284,7 +1283,7 @@ def _word_pieces(document: bytes, pieces: bytes, most_characters: int) -> tuple[
             break
         place = struct.unpack_from("<I", pieces, 4 * (count + 1) + 8 * index + 2)[0]
         reader.spend(end - start)
-        if place & 0x40000000:
+        if place & 0x40000000:  # 8-bit: at half its place
             offset = (place & 0x3FFFFFFF) // 2
             characters += document[offset : offset + end - start].decode("cp1252", errors="replace")
             laid.append((start, end, offset, 1))
@@ -1482,7 +1481,7 @@ def _ppt_table(data: bytes, start: int, stop: int) -> list[str] | None:
             if kind == _PPT_CELL_ANCHOR and end - at >= 8:
                 left, top = struct.unpack_from("<ii", data, at)
             elif kind == _PPT_TEXT_BOX:
-                text = " ".join(" ".join(_ppt_box(data, at, end, [])).split())
+                text = _one_line(_ppt_box(data, at, end, []))
         rows.setdefault(top, []).append((left, text))
     return [" | ".join(text for _, text in sorted(cells) if text) for _, cells in sorted(rows.items())]
 

@@ -54,20 +54,8 @@ READABLE_NAMES = (".pdf", ".txt", ".md", ".mdx", ".markdown", ".html", ".htm", "
 READABLE_NAMES += (".odt", ".odp", ".ods", ".csv", ".tsv", ".eml", ".docm", ".pptm", ".xlsm", ".xls")
 READABLE_NAMES += (".ics", ".vcf", ".rtf", ".epub", ".msg", ".doc", ".ppt")
 # Office's slide shows and templates: the same files as a presentation's, a document's and a workbook's.
-READABLE_NAMES += (
-    ".ppsx",
-    ".pps",
-    ".potx",
-    ".pot",
-    ".dotx",
-    ".dot",
-    ".xltx",
-    ".xlt",
-    ".ppsm",
-    ".potm",
-    ".dotm",
-    ".xltm",
-)
+READABLE_NAMES += (".ppsx", ".pps", ".potx", ".pot", ".dotx", ".dot", ".xltx", ".xlt")
+READABLE_NAMES += (".ppsm", ".potm", ".dotm", ".xltm")
 OFFICE_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
