@@ -827,6 +827,10 @@ _PPT_GROUP, _PPT_SHAPE, _PPT_TEXT_BOX, _PPT_TEXT_REF = 0xF003, 0xF004, 0xF00D, 0
 # A group that is a table: its own shape's properties (OfficeArtFOPT, or its tertiary one), 6 bytes each, hold
 # tableProperties, not 0; each other shape of it is a cell, placed by its anchor in the group.
 _PPT_PROPERTIES, _PPT_TABLE, _PPT_CELL_ANCHOR = frozenset({0xF00B, 0xF122}), 0x039F, 0xF00F
+# A shape's picture: its properties' pib (an entry of the store, FBSE records); the kinds of picture records read
+# (JPEG, JPEG in CMYK, PNG, TIFF).
+_PPT_SHAPE_PROPERTIES, _PPT_PICTURE, _PPT_STORED = 0xF00B, 0x0104, 0xF007
+_PPT_RASTERS = frozenset({0xF01D, 0xF02A, 0xF01E, 0xF029})
 _PPT_TEXTS = {0x0FA0: "utf-16-le", 0x0FA8: "latin-1"}
 # A text's fields, each at a character ("*") of its text: a slide's number, a date and time, a header, a footer.
 _PPT_FIELDS = frozenset({0x0FD8, 0x0FF7, 0x0FF8, 0x0FF9, 0x0FFA, 0x1015})
@@ -975,13 +979,14 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
                 return {"pages": _read_opendocument_sheets(archive, reader)}
             if kind == "opendocument":  # read as mixed content, not element by element
                 pages, shown = _read_opendocument(archive, names, reader)
-                return _pictured(archive, pages, shown, pictures, reader, slides=opendocument == _ODF_SLIDES)
+                load = partial(_archived, archive)
+                return _pictured(pages, shown, load, pictures, reader, slides=opendocument == _ODF_SLIDES)
             if kind == "word":
                 _read_part(archive, "word/document.xml", _WORD, reader)
                 notes = _word_notes(archive, names, reader) + _word_comments(archive, names, reader)
                 pages = ["\n\n".join(reader.paragraphs + notes)]
                 shown = [(0, media) for media in _pictures_of(archive, names, "word/document.xml", pictures)]
-                return _pictured(archive, pages, shown, pictures, reader, slides=False)
+                return _pictured(pages, shown, partial(_archived, archive), pictures, reader, slides=False)
             for part in parts:
                 _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
@@ -991,7 +996,7 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
             shown = [
                 (at, media) for at, part in enumerate(parts) for media in _pictures_of(archive, names, part, pictures)
             ]
-            return _pictured(archive, pages, shown, pictures, reader, slides=True)
+            return _pictured(pages, shown, partial(_archived, archive), pictures, reader, slides=True)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
@@ -999,28 +1004,29 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
 
 
 def _pictured(
-    archive: zipfile.ZipFile,
     pages: list[str],
-    shown: list[tuple[int, str]],
+    shown: list[tuple[int, Any]],
+    load: Callable[[Any], bytes],
     pictures: int,
     reader: _OfficeText,
     *,
     slides: bool,
 ) -> dict:
     """A document's or a presentation's pages (a slide's each), with `pictures` (the most a vision model may be handed;
-    -1: none) the pictures `shown` (each by its page's index, and its part; one shown again, a logo on every slide,
-    where it is first), up to that many, each a page after its page ("Picture 1:", "Picture on slide 2:") and in
-    "images" its data URL as the model is handed it, for the server to add what the model says it shows; in a document
-    of no text (a scan pasted into Word) each picture a page without a heading, in "scans", for the server to add its
-    text as the model reads it. A picture smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
+    -1: none) the pictures `shown` (each by its page's index, and its key: its part, or its entry in the file's store
+    of pictures, whose bytes `load` gives; one shown again, a logo on every slide, where it is first), up to that many,
+    each a page after its page ("Picture 1:", "Picture on slide 2:") and in "images" its data URL as the model is
+    handed it, for the server to add what the model says it shows; in a document of no text (a scan pasted into Word)
+    each picture a page without a heading, in "scans", for the server to add its text as the model reads it. A
+    picture smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
     urls: list[tuple[int, str]] = []
-    first: dict[str, int] = {}  # each picture's first page
-    for index, media in shown:
-        first.setdefault(media, index)
-    for media, index in first.items():
+    first: dict[Any, int] = {}  # each picture's first page
+    for index, key in shown:
+        first.setdefault(key, index)
+    for key, index in first.items():
         if len(urls) >= pictures:
             break
-        if url := _office_picture(archive, media):
+        if url := _office_picture(load, key):
             urls.append((index, url))
     if not urls:
         return {"pages": pages}
@@ -1056,20 +1062,24 @@ def _pictures_of(archive: zipfile.ZipFile, names: set[str], part: str, pictures:
     return found
 
 
-def _office_picture(archive: zipfile.ZipFile, media: str) -> str | None:
-    """A picture of an Office file as a vision model is handed it (_picture_url); None when it is too small to be more
-    than an icon, a bullet or a line, or not one Pillow reads (a vector drawing: EMF, WMF)."""
+def _archived(archive: zipfile.ZipFile, part: str) -> bytes:
+    """A part of an archive, b"" when it unpacks to more than OFFICE_XML_MAX_BYTES."""
+    return archive.read(part) if archive.getinfo(part).file_size <= OFFICE_XML_MAX_BYTES else b""
+
+
+def _office_picture(load: Callable[[Any], bytes], key: Any) -> str | None:
+    """A picture of an Office file (its bytes as `load` gives them) as a vision model is handed it (_picture_url); None
+    when it is too small to be more than an icon, a bullet or a line, not one Pillow reads (a vector drawing: EMF,
+    WMF), or missing."""
     from PIL import Image
 
-    if archive.getinfo(media).file_size > OFFICE_XML_MAX_BYTES:
-        return None
     try:
-        content = archive.read(media)
+        content = load(key)
         with Image.open(io.BytesIO(content)) as image:
             if min(image.size) < PICTURE_LEAST:
                 return None
             media_type = Image.MIME.get(image.format or "", "")
-    except Exception:  # not a picture Pillow reads, or one damaged in its archive: the document is read without it
+    except Exception:  # not a picture Pillow reads, damaged in its archive, or missing: the document is read without it
         return None
     return _picture_url(content, media_type) if media_type else None
 
@@ -1093,7 +1103,7 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
             if "WordDocument" in streams:
                 return _older_document(compound, streams, most_characters)
             if "PowerPoint Document" in streams and "PP40" not in streams:
-                return _older_presentation(compound, streams, most_characters)
+                return _older_presentation(compound, streams, most_characters, pictures)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
@@ -1340,12 +1350,14 @@ def _marked_deleted(formatting: bytes) -> bool:
     return False
 
 
-def _older_presentation(compound, streams: set[str], most_characters: int) -> dict:
+def _older_presentation(compound, streams: set[str], most_characters: int, pictures: int = -1) -> dict:
     """A PowerPoint 97-2003 presentation's text (.ppt, [MS-PPT]): its slides in its order, each a page, their shapes'
     texts in the order drawn (a placeholder's, kept in the document's list of slides, where the shape refers to it),
-    then its notes page's notes, "Notes: " before them, as a .pptx is read. Its current edit's persist directory says
-    where each slide lies, an earlier edit's where the later did not change it (a presentation saved "fast"). A
-    presentation locked by a password is not read ("locked"), nor its masters' and layouts' texts."""
+    then its notes page's notes, "Notes: " before them, and with `pictures` its slides' pictures (_pictured: each
+    shape's entry in the presentation's store of pictures, the picture in its Pictures stream), as a .pptx is read.
+    Its current edit's persist directory says where each slide lies, an earlier edit's where the later did not change
+    it (a presentation saved "fast"). A presentation locked by a password is not read ("locked"), nor its masters' and
+    layouts' texts."""
     if "Current User" not in streams:
         return {"error": "unreadable", "why": "its Current User stream is missing"}
     token, edit = struct.unpack_from("<II", compound.openstream("Current User").read(), 12)
@@ -1391,11 +1403,12 @@ def _older_presentation(compound, streams: set[str], most_characters: int) -> di
             elif inner in _PPT_TEXTS and slides and instance == 0:
                 slides[-1][1].append(document[start:stop].decode(_PPT_TEXTS[inner], errors="replace"))
     reader = _OfficeText(most_characters)
-    pages, read = [], set()
+    pages, read, drawn = [], set(), []  # drawn: each slide's pictures, by its page
     for persist, listed in slides:
         if not (slide := container(persist, _PPT_SLIDE)) or slide in read:  # a damaged list may name one many times
             continue
         read.add(slide)
+        drawn += [(len(pages), entry) for entry in _ppt_pictures(document, *slide)] if pictures > 0 else []
         shown = _ppt_texts(document, *slide, listed)
         for text in (*shown, *(text for text in listed if text not in shown)):  # a listed text no shape showed too
             for paragraph in _ppt_paragraphs(text):
@@ -1411,7 +1424,59 @@ def _older_presentation(compound, streams: set[str], most_characters: int) -> di
                 reader.paragraphs[first] = "Notes: " + reader.paragraphs[first]
         pages.append("\n\n".join(reader.paragraphs))
         reader.paragraphs = []
-    return {"pages": pages}
+    if not drawn or "Pictures" not in streams:
+        return {"pages": pages}
+    load = partial(_ppt_picture, compound.openstream("Pictures").read(), _ppt_store(document, *whole))
+    return _pictured(pages, drawn, load, pictures, reader, slides=True)
+
+
+def _ppt_store(data: bytes, at: int, end: int) -> list[int]:
+    """A presentation's store of pictures (its drawings' group, 0x040B: OfficeArt's BStore): where each entry's picture
+    lies in its Pictures stream (an FBSE's foDelay)."""
+    return [
+        struct.unpack_from("<I", data, start + 28)[0]
+        for kind, _, start, stop in _ppt_walk(data, at, end)
+        if kind == _PPT_STORED and stop - start >= 32
+    ]
+
+
+def _ppt_picture(pictures: bytes, store: list[int], entry: int) -> bytes:
+    """The bytes of a presentation's picture by its entry (1 on) in its store: a JPEG's, a PNG's or a TIFF's record in
+    its Pictures stream, after one id of 16 bytes (two when its instance is odd) and a tag; b"" for another kind (a
+    vector drawing, a DIB)."""
+    kind, instance, start, stop = _ppt_record(pictures, store[entry - 1])
+    return pictures[start + 16 * (1 + (instance & 1)) + 1 : stop] if kind in _PPT_RASTERS else b""
+
+
+def _ppt_pictures(data: bytes, at: int, end: int) -> list[int]:
+    """The pictures a slide's shapes show, in the order drawn: each its entry (1 on) in the presentation's store (a
+    shape's pib property)."""
+    return [
+        value
+        for kind, count, start, stop in _ppt_walk(data, at, end)
+        if kind == _PPT_SHAPE_PROPERTIES
+        for opid, value in _ppt_properties(data, count, start, stop)
+        if opid & 0x3FFF == _PPT_PICTURE and opid & 0x4000 and value > 0
+    ]
+
+
+def _ppt_properties(data: bytes, count: int, start: int, stop: int):
+    """A shape's properties (an OfficeArtFOPT's: its instance says how many), each 6 bytes: its id and flags, its
+    value."""
+    return (struct.unpack_from("<Hi", data, start + 6 * n) for n in range(min(count, (stop - start) // 6)))
+
+
+def _ppt_walk(data: bytes, at: int, end: int, enter: Callable[[int, int], bool] | None = None):
+    """The records from `at` up to `end` and, after each container, its own records first (as _ppt_records gives each),
+    no deeper than _PPT_DEPTH; `enter`: whether a container (by its type and where its body starts) is read into."""
+    opened = [(at, end, 0)]  # the containers being read, each from where it is read on, and how deep
+    while opened:
+        at, end, depth = opened.pop()
+        for kind, instance, start, stop in _ppt_records(data, at, end):
+            yield kind, instance, start, stop
+            if data[start - 8] & 0x0F == 0x0F and depth < _PPT_DEPTH and (enter is None or enter(kind, start)):
+                opened += [(stop, end, depth), (start, stop, depth + 1)]
+                break
 
 
 def _ppt_record(data: bytes, at: int) -> tuple[int, int, int, int]:
@@ -1431,17 +1496,17 @@ def _ppt_records(data: bytes, at: int, end: int):
 
 def _ppt_texts(data: bytes, at: int, end: int, listed: list[str]) -> list[str]:
     """The texts of a slide's (or notes page's) shapes in the order drawn (_ppt_box), a table's as its rows."""
-    texts, opened = [], [(at, end, 0)]  # the containers being read, each from where it is read on, and how deep
-    while opened:
-        at, end, depth = opened.pop()
-        for kind, _, start, stop in _ppt_records(data, at, end):
-            if kind == _PPT_TEXT_BOX:
-                texts += _ppt_box(data, start, stop, listed)
-            elif kind == _PPT_GROUP and (rows := _ppt_table(data, start, stop)) is not None:
-                texts += rows
-            elif data[start - 8] & 0x0F == 0x0F and depth < _PPT_DEPTH:  # a container: its records first, then on
-                opened += [(stop, end, depth), (start, stop, depth + 1)]
-                break
+    texts, tables = [], set()  # the tables read: not read into again
+
+    def enter(kind: int, start: int) -> bool:
+        return kind != _PPT_TEXT_BOX and start not in tables
+
+    for kind, _, start, stop in _ppt_walk(data, at, end, enter):
+        if kind == _PPT_TEXT_BOX:
+            texts += _ppt_box(data, start, stop, listed)
+        elif kind == _PPT_GROUP and (rows := _ppt_table(data, start, stop)) is not None:
+            texts += rows
+            tables.add(start)
     return [text for text in texts if text]
 
 
@@ -1467,11 +1532,7 @@ def _ppt_table(data: bytes, start: int, stop: int) -> list[str] | None:
     if not shapes:
         return None
     own = [(count, at, end) for kind, count, at, end in _ppt_records(data, *shapes[0]) if kind in _PPT_PROPERTIES]
-    properties = (
-        struct.unpack_from("<Hi", data, at + 6 * n)
-        for count, at, end in own
-        for n in range(min(count, (end - at) // 6))
-    )
+    properties = (pair for count, at, end in own for pair in _ppt_properties(data, count, at, end))
     if not any(opid & 0x3FFF == _PPT_TABLE and value for opid, value in properties):
         return None
     rows: dict[int, list[tuple[int, str]]] = {}  # each row's cells by their top, each by its left

@@ -320,7 +320,13 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
 
 @pytest.mark.parametrize(
     "kind",
-    ["Outlook message", "Outlook message of Rich Text", "Word 97-2003 document", "PowerPoint 97-2003 presentation"],
+    [
+        "Outlook message",
+        "Outlook message of Rich Text",
+        "Word 97-2003 document",
+        "PowerPoint 97-2003 presentation",
+        "PowerPoint 97-2003 presentation of pictures",
+    ],
 )
 @examples(max_examples=200, deadline=None, derandomize=True)
 @given(changes=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8))
@@ -331,7 +337,7 @@ def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
     damaged = bytearray(OLDER_OFFICE_FILES[kind])
     for at, value in changes:
         damaged[at % len(damaged)] = value
-    read = read_document("office", bytes(damaged), 1_000_000, 10)
+    read = read_document("office", bytes(damaged), 1_000_000, 10, 5)  # its pictures made for a vision model too
     assert "pages" in read or read.get("error") in ("unreadable", "older", "locked", "too_long"), read
 
 
@@ -648,7 +654,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 # lease.doc and reviewed.doc from word_lease() and word_reviewed(), box.doc from a text of three paragraphs, a text box
 # of two anchored to the second (a flat OpenDocument text), trip.ppt from presentation_trip() (its PowerPoint
 # Document and Current User streams, without the 590 KB picture of its first slide that it keeps besides), budget.xls
-# from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks.
+# from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks,
+# pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too.
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
 
 
@@ -887,6 +894,20 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
     assert stored(again) == ["The flat, seen from the street:"]
 
 
+def test_with_vision_on_a_powerpoint_97_2003_presentations_pictures_are_described_after_their_slides(
+    api_client, embedder, vision
+):
+    # As a .pptx's are: each slide's photo (from the presentation's store of pictures) was left out; the one shown
+    # again on the second slide is described once, where it is first.
+    said = {90: "A red front door with the number 12", 50: "A hall"}
+    vision.describe = lambda url: said[scan_shade(url)]
+    part = file_part((SAVED_BY_LIBREOFFICE / "pictures.ppt").read_bytes(), "flat.ppt")
+    assert stored(add(api_client, {"role": "user", "content": [part]})) == [
+        "The flat\n\nPicture on slide 1:\n\nA red front door with the number 12\n\n"
+        "The hall\n\nPicture on slide 2:\n\nA hall"
+    ]
+
+
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
     # A picture whose bytes are damaged in its archive (its CRC no longer matches) made the whole document unreadable.
     flat = docx.Document()
@@ -982,6 +1003,7 @@ OLDER_OFFICE_FILES = {
     "Word 97-2003 document": WORD_97_REVIEWED,
     "PowerPoint 97-2003 presentation": POWERPOINT_97_TRIP,
     "Outlook message of Rich Text": outlook_message("Deposit", "", rtf=compressed_rtf(RICH_TEXT_HTML)),
+    "PowerPoint 97-2003 presentation of pictures": (Path(__file__).parent / "office" / "pictures.ppt").read_bytes(),
 }
 
 
