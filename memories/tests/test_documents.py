@@ -341,6 +341,21 @@ def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
     assert "pages" in read or read.get("error") in ("unreadable", "older", "locked", "too_long"), read
 
 
+RICH_TEXT_PIECES = st.sampled_from(
+    [b"{", b"}", b"\\*", b"\\htmltag64 ", b"\\mhtmltag1 ", b"\\htmlrtf ", b"\\htmlrtf0 ", b"\\u", b"\\u-3913?"]
+    + [b"\\u99999999 ", b"\\'e3", b"\\'zz", b"\\ansicpg99999 ", b"\\ansicpg1252 ", b"\\par ", b"\\tab", b"\\fonttbl "]
+    + [b"<p>", b"</p>", b"text", b"\\", b"\\\\", b"\\{", b"\r\n", b"\xff\xfe", b"&amp;"]
+)
+
+
+@examples(max_examples=200, deadline=None, derandomize=True)
+@given(pieces=st.lists(RICH_TEXT_PIECES, max_size=24), html=st.booleans())
+def test_any_rich_text_of_an_outlook_message_is_read(pieces, html):
+    # An Outlook message's only text: its Rich Text, an HTML message's (\fromhtml) or its own, whatever it holds.
+    rtf = b"{\\rtf1\\ansi" + b"\\fromhtml1 " * html + b"".join(pieces)
+    assert "pages" in read_document("office", outlook_message("Rich", "", rtf=compressed_rtf(rtf)), 1_000_000, 1)
+
+
 FORMAT_PIECES = st.sampled_from(
     ["0", "#", "?", ".", ",", "%", "@", '"', '"€"', "\\", "[$€-407]", "[Red]", "[h]", "[", "]", "$", "-", "_", "*"]
     + [";", "E+", "/", "h", "mm", "ss", "yyyy", "d", "General", " ", "(", ")"]
