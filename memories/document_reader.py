@@ -42,7 +42,7 @@ import resource
 import struct
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from html.parser import HTMLParser
 from typing import Any, NamedTuple
@@ -808,7 +808,7 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 _WORD_PAIRS = 0x9A
 _WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AUTHORS = 2, 4, 12, 33, 36
 _WORD_ENDNOTES, _WORD_SHAPES, _WORD_TEXT_BOXES = 46, 40, 56
-_WORD_DELETED = 0x0800  # sprmCFRMarkDel
+_WORD_DELETED, _WORD_PICTURE = 0x0800, 0x6A03  # sprmCFRMarkDel; sprmCPicLocation: where its picture lies
 _SPRM_SIZES = (1, 1, 2, 4, 2, 2, 0, 3)  # an operand's size by its sprm's top 3 bits (6: its first byte says)
 # Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
 # a picture's, a drawing's, a note's and a comment's anchors.
@@ -830,7 +830,7 @@ _PPT_PROPERTIES, _PPT_TABLE, _PPT_CELL_ANCHOR = frozenset({0xF00B, 0xF122}), 0x0
 # A shape's picture: its properties' pib (an entry of the store, FBSE records); the kinds of picture records read
 # (JPEG, JPEG in CMYK, PNG, TIFF).
 _PPT_SHAPE_PROPERTIES, _PPT_PICTURE, _PPT_STORED = 0xF00B, 0x0104, 0xF007
-_PPT_RASTERS = frozenset({0xF01D, 0xF02A, 0xF01E, 0xF029})
+_ART_RASTERS = frozenset({0xF01D, 0xF02A, 0xF01E, 0xF029})
 _PPT_TEXTS = {0x0FA0: "utf-16-le", 0x0FA8: "latin-1"}
 # A text's fields, each at a character ("*") of its text: a slide's number, a date and time, a header, a footer.
 _PPT_FIELDS = frozenset({0x0FD8, 0x0FF7, 0x0FF8, 0x0FF9, 0x0FFA, 0x1015})
@@ -1026,7 +1026,7 @@ def _pictured(
     for key, index in first.items():
         if len(urls) >= pictures:
             break
-        if url := _office_picture(load, key):
+        if (url := _office_picture(load, key)) and url not in (made for _, made in urls):  # the same picture twice
             urls.append((index, url))
     if not urls:
         return {"pages": pages}
@@ -1101,7 +1101,7 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
                     return {}
                 return _outlook_message(compound, (), most_characters, most_pages, depth, pictures)
             if "WordDocument" in streams:
-                return _older_document(compound, streams, most_characters)
+                return _older_document(compound, streams, most_characters, pictures)
             if "PowerPoint Document" in streams and "PP40" not in streams:
                 return _older_presentation(compound, streams, most_characters, pictures)
     except _TooLong:
@@ -1184,14 +1184,15 @@ def _outlook_message(
     return _attachments_read(fields, text, attachments, most_characters, most_pages, depth, pictures)
 
 
-def _older_document(compound, streams: set[str], most_characters: int) -> dict:
+def _older_document(compound, streams: set[str], most_characters: int, pictures: int = -1) -> dict:
     """A Word 97-2003 document's text (.doc, [MS-DOC]), read as a .docx is: its main document's characters, in the
     pieces its piece table (the table stream's CLX, where its FIB says) lays out, each 8-bit (Windows-1252) or UTF-16;
     its paragraphs apart, a table's row on a line with its cells apart, a field's result without its code, text deleted
     in tracked changes (its characters' formatting says so) left out, a text box's paragraphs where its shape is
     anchored, a footnote's or an endnote's mark "[1]" and the notes after the text, then its comments, each naming its
-    author (each story after the main document's characters). Its headers are left out. A file of Word 6 or 95, or
-    one locked by a password, is not read ("older", "locked")."""
+    author (each story after the main document's characters); with `pictures`, the pictures its text shows (_pictured:
+    each at its character's place in its Data stream, _word_picture). Its headers and floating pictures are left out.
+    A file of Word 6 or 95, or one locked by a password, is not read ("older", "locked")."""
     document = compound.openstream("WordDocument").read()
     identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
     if identity != 0xA5EC:
@@ -1225,13 +1226,25 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
         clx = clx[3 + struct.unpack_from("<h", clx, 1)[0] :]
     if clx[:1] != b"\x02":
         return {"error": "unreadable", "why": "it has no piece table"}
-    characters, laid = _word_pieces(document, clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]], most_characters)
-    for first, last in _word_deleted(document, *plc(_WORD_CHARACTER_RUNS, 4)):
+    reader = _OfficeText(most_characters)
+    characters, laid = _word_pieces(document, clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]], reader)
+
+    def positions(first: int, last: int) -> Iterator[int]:
+        """The characters that lie from `first` to `last` in its WordDocument stream (a run's), by their positions."""
         for start, end, place, width in laid:
             low, high = max(first, place), min(last, place + width * (end - start))
-            if low < high:  # its characters there, each "" in its place
-                left_out = range(start + (low - place) // width, start + -(-(high - place) // width))
-                characters[left_out.start : left_out.stop] = [""] * len(left_out)
+            if low < high:
+                yield from range(start + (low - place) // width, start + -(-(high - place) // width))
+
+    drawn = []  # the pictures its text shows: where each is, and where it lies in its Data stream
+    for first, last, formatting in _word_runs(document, *plc(_WORD_CHARACTER_RUNS, 4)):
+        if _sprm(formatting, _WORD_DELETED) in (b"\x01", b"\x81"):  # on, or the opposite of its style's (off)
+            for position in positions(first, last):
+                characters[position] = ""
+        elif pictures > 0 and len(place := _sprm(formatting, _WORD_PICTURE) or b"") == 4:
+            drawn += [
+                (at, int.from_bytes(place, "little")) for at in positions(first, last) if characters[at] == "\x01"
+            ]
 
     def story(start: int, end: int) -> str:
         """Characters of one of its stories as text (a note, a comment), its paragraphs on one line."""
@@ -1275,16 +1288,20 @@ def _older_document(compound, streams: set[str], most_characters: int) -> dict:
         text = story(comments_at + ends[n], comments_at + ends[n + 1])
         said.append(_comment(owners[author] if 0 <= author < len(owners) else "", text) if text else "")
     text = _word_text(_word_units("".join(characters[:main])))
-    return {"pages": ["\n\n".join(part for part in (text, *notes, *said) if part)]}
+    pages = ["\n\n".join(part for part in (text, *notes, *said) if part)]
+    if not drawn or "Data" not in streams:
+        return {"pages": pages}
+    shown = [(0, place) for at, place in sorted(drawn) if at < main]
+    load = partial(_word_picture, compound.openstream("Data").read())
+    return _pictured(pages, shown, load, pictures, reader, slides=False)
 
 
-def _word_pieces(document: bytes, pieces: bytes, most_characters: int) -> tuple[list[str], list[tuple]]:
+def _word_pieces(document: bytes, pieces: bytes, reader: _OfficeText) -> tuple[list[str], list[tuple]]:
     """A Word 97-2003 document's characters, one for each of its character positions (a UTF-16 unit), in the pieces its
     piece table lays out (each its positions, then where it lies: 8-bit at half its place, else UTF-16); and each piece
     as (its first position, its end, where it lies in the stream, its characters' width)."""
     count = (len(pieces) - 4) // 12
     places = struct.unpack_from(f"<{count + 1}I", pieces, 0)
-    reader = _OfficeText(most_characters)
     characters: list[str] = []
     laid: list[tuple[int, int, int, int]] = []
     for index in range(count):
@@ -1320,11 +1337,11 @@ def _word_units(text: str) -> str:
     return text.encode("utf-16-le", errors="surrogatepass").decode("utf-16-le", errors="replace")
 
 
-def _word_deleted(document: bytes, places: tuple[int, ...], pages: list[bytes]) -> list[tuple[int, int]]:
-    """Where in its WordDocument stream a Word 97-2003 document's text deleted in tracked changes lies: the runs of
-    characters whose formatting (in the pages of formatting its PlcBteChpx names, each 512 bytes: its runs' places, then
-    where each run's formatting lies in the page) marks them deleted (sprmCFRMarkDel)."""
-    deleted = []
+def _word_runs(document: bytes, places: tuple[int, ...], pages: list[bytes]) -> list[tuple[int, int, bytes]]:
+    """A Word 97-2003 document's runs of characters with formatting of their own: where each lies in its WordDocument
+    stream, and its formatting (its sprms), from the pages of formatting its PlcBteChpx names (each 512 bytes: its
+    runs' places, then where each run's formatting lies in the page)."""
+    runs = []
     for page in dict.fromkeys(pages):  # a damaged table may name one page many times
         fkp = document[(int.from_bytes(page, "little") & 0x3FFFFF) * 512 :][:512]
         count = fkp[-1] if len(fkp) == 512 else 0
@@ -1332,22 +1349,22 @@ def _word_deleted(document: bytes, places: tuple[int, ...], pages: list[bytes]) 
             continue
         bounds = struct.unpack_from(f"<{count + 1}I", fkp)
         for run in range(count):
-            at = 2 * fkp[4 * (count + 1) + run]  # 0: no formatting of its own
-            if at and _marked_deleted(fkp[at + 1 : at + 1 + fkp[at]]):
-                deleted.append((bounds[run], bounds[run + 1]))
-    return deleted
+            if at := 2 * fkp[4 * (count + 1) + run]:  # 0: no formatting of its own
+                runs.append((bounds[run], bounds[run + 1], fkp[at + 1 : at + 1 + fkp[at]]))
+    return runs
 
 
-def _marked_deleted(formatting: bytes) -> bool:
-    """Whether a run's formatting (its sprms, each an id then its operand, whose size the id's top 3 bits say) marks it
-    deleted in tracked changes."""
+def _sprm(formatting: bytes, wanted: int) -> bytes | None:
+    """A sprm's operand in a run's formatting (its sprms, each an id then its operand, whose size the id's top 3 bits
+    say); None without it."""
     at = 0
     while at + 2 < len(formatting):
         sprm = int.from_bytes(formatting[at : at + 2], "little")
-        if sprm == _WORD_DELETED:
-            return formatting[at + 2] in (1, 0x81)  # on, or the opposite of its style's (which is off)
-        at += 2 + (formatting[at + 2] + 1 if sprm >> 13 == 6 else _SPRM_SIZES[sprm >> 13])
-    return False
+        size = formatting[at + 2] + 1 if sprm >> 13 == 6 else _SPRM_SIZES[sprm >> 13]
+        if sprm == wanted:
+            return formatting[at + 2 : at + 2 + size]
+        at += 2 + size
+    return None
 
 
 def _older_presentation(compound, streams: set[str], most_characters: int, pictures: int = -1) -> dict:
@@ -1368,10 +1385,10 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
     edits, document_id = set(), 0
     while edit and edit not in edits:
         edits.add(edit)
-        if _ppt_record(document, edit)[0] != _PPT_EDIT:
+        if _art_record(document, edit)[0] != _PPT_EDIT:
             return {"error": "unreadable", "why": f"no edit at {edit} of its PowerPoint Document stream"}
         earlier, directory, document_id = struct.unpack_from("<III", document, edit + 16)
-        _, _, at, end = _ppt_record(document, directory)
+        _, _, at, end = _art_record(document, directory)
         while at + 4 <= end:
             entry = struct.unpack_from("<I", document, at)[0]
             first, count = entry & 0xFFFFF, entry >> 20
@@ -1384,17 +1401,17 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
         """Where the container of this kind that a persist id places holds its records; None when it is none."""
         if persist not in places:
             return None
-        found, _, at, end = _ppt_record(document, places[persist])
+        found, _, at, end = _art_record(document, places[persist])
         return (at, end) if found == kind else None
 
     if not (whole := container(document_id, _PPT_DOCUMENT)):
         return {"error": "unreadable", "why": "its document's record is missing"}
     slides: list[tuple[int, list[str]]] = []  # each slide's persist id and its listed (placeholders') texts
     notes: dict[int, int] = {}  # a notes page's persist id, by its id
-    for kind, instance, at, end in _ppt_records(document, *whole):
+    for kind, instance, at, end in _art_records(document, *whole):
         if kind != _PPT_LIST or instance not in (0, 2):
             continue
-        for inner, _, start, stop in _ppt_records(document, at, end):
+        for inner, _, start, stop in _art_records(document, at, end):
             if inner == _PPT_PERSIST and instance == 0:
                 slides.append((struct.unpack_from("<I", document, start)[0], []))
             elif inner == _PPT_PERSIST:
@@ -1413,7 +1430,7 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
         for text in (*shown, *(text for text in listed if text not in shown)):  # a listed text no shape showed too
             for paragraph in _ppt_paragraphs(text):
                 reader.paragraph(paragraph)
-        atom = next((at for kind, _, at, end in _ppt_records(document, *slide) if kind == _PPT_SLIDE_ATOM), None)
+        atom = next((at for kind, _, at, end in _art_records(document, *slide) if kind == _PPT_SLIDE_ATOM), None)
         notes_id = struct.unpack_from("<I", document, atom + 16)[0] if atom is not None else 0
         if notes_id and (page := container(notes.get(notes_id, -1), _PPT_NOTES)):
             first = len(reader.paragraphs)
@@ -1441,11 +1458,27 @@ def _ppt_store(data: bytes, at: int, end: int) -> list[int]:
 
 
 def _ppt_picture(pictures: bytes, store: list[int], entry: int) -> bytes:
-    """The bytes of a presentation's picture by its entry (1 on) in its store: a JPEG's, a PNG's or a TIFF's record in
-    its Pictures stream, after one id of 16 bytes (two when its instance is odd) and a tag; b"" for another kind (a
-    vector drawing, a DIB)."""
-    kind, instance, start, stop = _ppt_record(pictures, store[entry - 1])
-    return pictures[start + 16 * (1 + (instance & 1)) + 1 : stop] if kind in _PPT_RASTERS else b""
+    """The bytes of a presentation's picture by its entry (1 on) in its store: its record in its Pictures stream."""
+    return _blip(pictures, store[entry - 1])
+
+
+def _blip(data: bytes, at: int) -> bytes:
+    """The bytes of OfficeArt's picture record (a BLIP) at a place: a JPEG's, a PNG's or a TIFF's, after one id of 16
+    bytes (two when its instance is odd) and a tag; b"" for another kind (a vector drawing, a DIB)."""
+    kind, instance, start, stop = _art_record(data, at)
+    return data[start + 16 * (1 + (instance & 1)) + 1 : stop] if kind in _ART_RASTERS else b""
+
+
+def _word_picture(data: bytes, at: int) -> bytes:
+    """The bytes of a Word 97-2003 document's picture shown in its text, by where it lies in its Data stream (its
+    character's sprmCPicLocation): a PICF header (its size, the header's, whether a name follows), then OfficeArt's
+    shape and the picture's store entry (FBSE), its picture record (_blip) after the entry's 36 bytes and name."""
+    size, header, kind = struct.unpack_from("<IHh", data, at)
+    start = at + header + (1 + data[at + header] if kind == 0x66 else 0)  # MM_SHAPEFILE: a name first
+    for record, _, body, end in _art_records(data, start, min(at + size, len(data))):
+        if record == _PPT_STORED and end - body >= 36:
+            return _blip(data, body + 36 + data[body + 33])
+    return b""
 
 
 def _ppt_pictures(data: bytes, at: int, end: int) -> list[int]:
@@ -1467,29 +1500,29 @@ def _ppt_properties(data: bytes, count: int, start: int, stop: int):
 
 
 def _ppt_walk(data: bytes, at: int, end: int, enter: Callable[[int, int], bool] | None = None):
-    """The records from `at` up to `end` and, after each container, its own records first (as _ppt_records gives each),
+    """The records from `at` up to `end` and, after each container, its own records first (as _art_records gives each),
     no deeper than _PPT_DEPTH; `enter`: whether a container (by its type and where its body starts) is read into."""
     opened = [(at, end, 0)]  # the containers being read, each from where it is read on, and how deep
     while opened:
         at, end, depth = opened.pop()
-        for kind, instance, start, stop in _ppt_records(data, at, end):
+        for kind, instance, start, stop in _art_records(data, at, end):
             yield kind, instance, start, stop
             if data[start - 8] & 0x0F == 0x0F and depth < _PPT_DEPTH and (enter is None or enter(kind, start)):
                 opened += [(stop, end, depth), (start, stop, depth + 1)]
                 break
 
 
-def _ppt_record(data: bytes, at: int) -> tuple[int, int, int, int]:
-    """A PowerPoint (or its drawings') record at a place: its type, its instance, and where its body starts and ends
-    (no further than the stream)."""
+def _art_record(data: bytes, at: int) -> tuple[int, int, int, int]:
+    """A record of PowerPoint's or of OfficeArt's (Office's drawings and pictures, in a .ppt or a .doc) at a place: its
+    type, its instance, and where its body starts and ends (no further than the stream)."""
     version_instance, kind, length = struct.unpack_from("<HHI", data, at)
     return kind, version_instance >> 4, at + 8, min(at + 8 + length, len(data))
 
 
-def _ppt_records(data: bytes, at: int, end: int):
-    """The records one after another from `at` up to `end` (a container's body), each as _ppt_record gives it."""
+def _art_records(data: bytes, at: int, end: int):
+    """The records one after another from `at` up to `end` (a container's body), each as _art_record gives it."""
     while at + 8 <= end:
-        record = _ppt_record(data, at)
+        record = _art_record(data, at)
         yield record[0], record[1], record[2], min(record[3], end)
         at = record[3]
 
@@ -1514,7 +1547,7 @@ def _ppt_box(data: bytes, start: int, stop: int, listed: list[str]) -> list[str]
     """A text box's texts: its own (without its fields' characters: a slide number's, a date's, a footer's "*"), or
     the listed text it refers to by its index."""
     texts, own, fields = [], "", set()
-    for kind, _, at, end in _ppt_records(data, start, stop):
+    for kind, _, at, end in _art_records(data, start, stop):
         if kind in _PPT_TEXTS:
             own += data[at:end].decode(_PPT_TEXTS[kind], errors="replace")
         elif kind in _PPT_FIELDS and end - at >= 4:
@@ -1528,17 +1561,17 @@ def _ppt_box(data: bytes, start: int, stop: int, listed: list[str]) -> list[str]
 def _ppt_table(data: bytes, start: int, stop: int) -> list[str] | None:
     """A group's rows when it is a table, each its cells' texts apart ("Boat | 300 euros"), a cell's paragraphs on its
     line; None when it is no table."""
-    shapes = [(at, end) for kind, _, at, end in _ppt_records(data, start, stop) if kind == _PPT_SHAPE]
+    shapes = [(at, end) for kind, _, at, end in _art_records(data, start, stop) if kind == _PPT_SHAPE]
     if not shapes:
         return None
-    own = [(count, at, end) for kind, count, at, end in _ppt_records(data, *shapes[0]) if kind in _PPT_PROPERTIES]
+    own = [(count, at, end) for kind, count, at, end in _art_records(data, *shapes[0]) if kind in _PPT_PROPERTIES]
     properties = (pair for count, at, end in own for pair in _ppt_properties(data, count, at, end))
     if not any(opid & 0x3FFF == _PPT_TABLE and value for opid, value in properties):
         return None
     rows: dict[int, list[tuple[int, str]]] = {}  # each row's cells by their top, each by its left
     for shape in shapes[1:]:
         left, top, text = 0, 0, ""
-        for kind, _, at, end in _ppt_records(data, *shape):
+        for kind, _, at, end in _art_records(data, *shape):
             if kind == _PPT_CELL_ANCHOR and end - at >= 8:
                 left, top = struct.unpack_from("<ii", data, at)
             elif kind == _PPT_TEXT_BOX:

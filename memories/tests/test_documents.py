@@ -326,6 +326,7 @@ def test_any_lines_are_read_by_the_calendar_and_contacts_reader(pieces, kind):
         "Word 97-2003 document",
         "PowerPoint 97-2003 presentation",
         "PowerPoint 97-2003 presentation of pictures",
+        "Word 97-2003 document of pictures",
     ],
 )
 @examples(max_examples=200, deadline=None, derandomize=True)
@@ -670,7 +671,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 # of two anchored to the second (a flat OpenDocument text), trip.ppt from presentation_trip() (its PowerPoint
 # Document and Current User streams, without the 590 KB picture of its first slide that it keeps besides), budget.xls
 # from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks,
-# pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too.
+# pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too; pictures.doc
+# from a Word document of two paragraphs and the same photos in its text.
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
 
 
@@ -909,17 +911,19 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
     assert stored(again) == ["The flat, seen from the street:"]
 
 
-def test_with_vision_on_a_powerpoint_97_2003_presentations_pictures_are_described_after_their_slides(
+def test_with_vision_on_older_powerpoint_and_word_files_pictures_are_described_as_newer_ones_are(
     api_client, embedder, vision
 ):
-    # As a .pptx's are: each slide's photo (from the presentation's store of pictures) was left out; the one shown
-    # again on the second slide is described once, where it is first.
+    # As a .pptx's and a .docx's are: each slide's photo (from the presentation's store of pictures), and each photo in
+    # a .doc's text (in its Data stream), was left out; one shown again is described once, where it is first.
     said = {90: "A red front door with the number 12", 50: "A hall"}
     vision.describe = lambda url: said[scan_shade(url)]
-    part = file_part((SAVED_BY_LIBREOFFICE / "pictures.ppt").read_bytes(), "flat.ppt")
-    assert stored(add(api_client, {"role": "user", "content": [part]})) == [
+    parts = [file_part((SAVED_BY_LIBREOFFICE / name).read_bytes(), name) for name in ("pictures.ppt", "pictures.doc")]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
         "The flat\n\nPicture on slide 1:\n\nA red front door with the number 12\n\n"
-        "The hall\n\nPicture on slide 2:\n\nA hall"
+        "The hall\n\nPicture on slide 2:\n\nA hall",
+        "The flat, seen from the street:\n\nThe hall:\n\n"
+        "Picture 1:\n\nA red front door with the number 12\n\nPicture 2:\n\nA hall",
     ]
 
 
@@ -1019,6 +1023,7 @@ OLDER_OFFICE_FILES = {
     "PowerPoint 97-2003 presentation": POWERPOINT_97_TRIP,
     "Outlook message of Rich Text": outlook_message("Deposit", "", rtf=compressed_rtf(RICH_TEXT_HTML)),
     "PowerPoint 97-2003 presentation of pictures": (Path(__file__).parent / "office" / "pictures.ppt").read_bytes(),
+    "Word 97-2003 document of pictures": (Path(__file__).parent / "office" / "pictures.doc").read_bytes(),
 }
 
 
