@@ -974,19 +974,30 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
                     reader.spend(len(chapters[-1]))
                 return {"pages": [heading, *chapters]}
             if kind == "workbook":
-                return {"pages": _read_workbook(archive, names, sheets, epoch, reader)}
+                pages = _read_workbook(archive, names, sheets, epoch, reader)
+                drawings = [_related(archive, names, part, "drawing") if pictures > 0 else None for _, part in sheets]
+                shown = [
+                    (at, media)
+                    for at, drawing in enumerate(drawings)
+                    if drawing
+                    for media in _pictures_of(archive, names, drawing, pictures)
+                ]
+                places = [f"sheet {name}" for name, _ in sheets]
+                return _pictured(pages, shown, partial(_archived, archive), pictures, reader, places=places)
             if kind == "sheets":  # an OpenDocument spreadsheet
-                return {"pages": _read_opendocument_sheets(archive, reader)}
+                pages, shown, places = _read_opendocument_sheets(archive, names, reader)
+                return _pictured(pages, shown, partial(_archived, archive), pictures, reader, places=places)
             if kind == "opendocument":  # read as mixed content, not element by element
                 pages, shown = _read_opendocument(archive, names, reader)
                 load = partial(_archived, archive)
-                return _pictured(pages, shown, load, pictures, reader, slides=opendocument == _ODF_SLIDES)
+                slides = _slides_named(pages) if opendocument == _ODF_SLIDES else []
+                return _pictured(pages, shown, load, pictures, reader, places=slides)
             if kind == "word":
                 _read_part(archive, "word/document.xml", _WORD, reader)
                 notes = _word_notes(archive, names, reader) + _word_comments(archive, names, reader)
                 pages = ["\n\n".join(reader.paragraphs + notes)]
                 shown = [(0, media) for media in _pictures_of(archive, names, "word/document.xml", pictures)]
-                return _pictured(pages, shown, partial(_archived, archive), pictures, reader, slides=False)
+                return _pictured(pages, shown, partial(_archived, archive), pictures, reader)
             for part in parts:
                 _read_part(archive, part, _DRAWING, reader)
                 if part in notes:
@@ -996,7 +1007,7 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
             shown = [
                 (at, media) for at, part in enumerate(parts) for media in _pictures_of(archive, names, part, pictures)
             ]
-            return _pictured(pages, shown, partial(_archived, archive), pictures, reader, slides=True)
+            return _pictured(pages, shown, partial(_archived, archive), pictures, reader, places=_slides_named(pages))
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
@@ -1010,12 +1021,13 @@ def _pictured(
     pictures: int,
     reader: _OfficeText,
     *,
-    slides: bool,
+    places: list[str] = (),
 ) -> dict:
     """A document's or a presentation's pages (a slide's each), with `pictures` (the most a vision model may be handed;
     -1: none) the pictures `shown` (each by its page's index, and its key: its part, or its entry in the file's store
     of pictures, whose bytes `load` gives; one shown again, a logo on every slide, where it is first), up to that many,
-    each a page after its page ("Picture 1:", "Picture on slide 2:") and in "images" its data URL as the model is
+    each a page after its page ("Picture 1:", or by its page's place: "Picture on slide 2:", "Picture on sheet
+    Budget:") and in "images" its data URL as the model is
     handed it, for the server to add what the model says it shows; in a document of no text (a scan pasted into Word)
     each picture a page without a heading, in "scans", for the server to add its text as the model reads it. A
     picture smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
@@ -1035,12 +1047,17 @@ def _pictured(
     for index, page in enumerate(pages):
         read.append(page)
         for number, (_, url) in enumerate((picture for picture in urls if picture[0] == index), 1):
-            heading = f"Picture on slide {index + 1}:" if slides else f"Picture {number}:"
+            heading = f"Picture on {places[index]}:" if index < len(places) else f"Picture {number}:"
             heading = "" if scanned else heading
             reader.spend(len(heading) + 2)
             found[str(len(read))] = url
             read.append(heading)
     return {"pages": read, "scans" if scanned else "images": found}
+
+
+def _slides_named(pages: list[str]) -> list[str]:
+    """A presentation's pages as its pictures name them: "slide 1", "slide 2", …"""
+    return [f"slide {number}" for number in range(1, len(pages) + 1)]
 
 
 def _pictures_of(archive: zipfile.ZipFile, names: set[str], part: str, pictures: int) -> list[str]:
@@ -1293,7 +1310,7 @@ def _older_document(compound, streams: set[str], most_characters: int, pictures:
         return {"pages": pages}
     shown = [(0, place) for at, place in sorted(drawn) if at < main]
     load = partial(_word_picture, compound.openstream("Data").read())
-    return _pictured(pages, shown, load, pictures, reader, slides=False)
+    return _pictured(pages, shown, load, pictures, reader)
 
 
 def _word_pieces(document: bytes, pieces: bytes, reader: _OfficeText) -> tuple[list[str], list[tuple]]:
@@ -1444,7 +1461,7 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
     if not drawn or "Pictures" not in streams:
         return {"pages": pages}
     load = partial(_ppt_picture, compound.openstream("Pictures").read(), _ppt_store(document, *whole))
-    return _pictured(pages, drawn, load, pictures, reader, slides=True)
+    return _pictured(pages, drawn, load, pictures, reader, places=_slides_named(pages))
 
 
 def _ppt_store(data: bytes, at: int, end: int) -> list[int]:
@@ -2117,13 +2134,16 @@ def _opendocument(archive: zipfile.ZipFile, names: set[str]) -> bytes | None:
     return kind if kind in (*_ODF_TYPES, _ODF_SPREADSHEET) else None
 
 
-def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> list[str]:
+def _read_opendocument_sheets(
+    archive: zipfile.ZipFile, names: set[str], reader: _OfficeText
+) -> tuple[list[str], list[tuple[int, str]], list[str]]:
     """An OpenDocument spreadsheet's sheets as a workbook's (_read_workbook), a cell as the text it shows (the file
     holds it: "1,900.00 €", "03/01/26"); a cell or a row repeated (LibreOffice writes a sheet's empty end as one row
     repeated a million times) counted once when empty, written out when not; a cell's comment after the sheet's rows,
-    as a workbook's; sheets hidden by their style left out."""
+    as a workbook's; sheets hidden by their style left out. And the pictures each shows (draw:image, in its archive),
+    by its page's index, and its sheets' places ("sheet Budget")."""
     hidden: set[str] = set()
-    sheets: list[tuple[str, list[dict[int, str]], bool, list[str]]] = []  # its name, rows, whether shown, comments
+    sheets: list[tuple[str, list[dict[int, str]], bool, list[str], list[str]]] = []  # name, rows, shown, comments, …
     row: dict[int, str] = {}
     column = line = 0  # the cell's column, and its row's line (from 0)
     with archive.open("content.xml") as xml:
@@ -2132,10 +2152,12 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
             if event == "start":
                 if tag == _ODF_SHEET:
                     shown = element.get(f"{_ODF_TABLE}style-name") not in hidden  # its style comes before it
-                    sheets.append((element.get(f"{_ODF_TABLE}name") or "", [], shown, []))
+                    sheets.append((element.get(f"{_ODF_TABLE}name") or "", [], shown, [], []))
                     line = 0
                 elif tag == f"{_ODF_TABLE}table-row":
                     row, column = {}, 0
+                elif tag == _ODF_IMAGE and sheets and element.get(_XLINK_HREF) in names:
+                    sheets[-1][4].append(element.get(_XLINK_HREF))
             elif tag in _ODF_CELLS:
                 repeated = max(1, int(element.get(f"{_ODF_TABLE}number-columns-repeated") or 1))
                 lines = ("".join(_opendocument_text(p)) for p in element if p.tag in _ODF_PARAGRAPHS)
@@ -2164,10 +2186,11 @@ def _read_opendocument_sheets(archive: zipfile.ZipFile, reader: _OfficeText) -> 
                     hidden.add(element.get(f"{_ODF_STYLE}name") or "")
     sheets = [sheet for sheet in sheets if sheet[2]]
     pages = []
-    for name, rows, _, comments in sheets:
+    for name, rows, _, comments, _ in sheets:
         table = _table([name] if len(sheets) > 1 and name else [], rows, reader)
         pages.append("\n\n".join(text for text in (table, "\n".join(comments)) if text))
-    return pages
+    shown = [(index, media) for index, sheet in enumerate(sheets) for media in sheet[4]]
+    return pages, shown, [f"sheet {name}" for name, *_ in sheets]
 
 
 def _read_opendocument(

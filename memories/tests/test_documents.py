@@ -911,6 +911,39 @@ def test_with_vision_on_a_word_documents_and_a_presentations_pictures_are_descri
     assert stored(again) == ["The flat, seen from the street:"]
 
 
+def test_with_vision_on_a_sheets_pictures_are_described_after_its_rows(api_client, embedder, vision):
+    # A photo on a sheet of an Excel workbook or an OpenDocument spreadsheet was left out, as a Word document's was.
+    vision.describe = lambda url: {90: "A red front door with the number 12", 50: "A hall"}[scan_shade(url)]
+
+    def write(file) -> None:
+        workbook = xlsxwriter.Workbook(file)
+        budget = workbook.add_worksheet("Budget")
+        budget.write_row(0, 0, ["Item", "Amount"])
+        budget.insert_image(
+            "D2", "door.png", {"image_data": io.BytesIO(written(lambda out: scan(90).save(out, "PNG")))}
+        )
+        workbook.add_worksheet("Notes").write(0, 0, "Nothing")
+        workbook.close()
+
+    sheets = odf.opendocument.OpenDocumentSpreadsheet()
+    hall = sheets.addPicture("Pictures/hall.png", "image/png", written(lambda out: scan(50).save(out, "PNG")))
+    frame = odf.draw.Frame(width="5cm", height="5cm", x="1cm", y="1cm")
+    frame.addElement(odf.draw.Image(href=hall))
+    shapes, row, cell = odf.table.Shapes(), odf.table.TableRow(), odf.table.TableCell()
+    shapes.addElement(frame)
+    cell.addElement(odf.text.P(text="Hall"))
+    row.addElement(cell)
+    sheet = odf.table.Table(name="Rooms")
+    sheet.addElement(shapes)
+    sheet.addElement(row)
+    sheets.spreadsheet.addElement(sheet)
+    parts = [file_part(written(write), "budget.xlsx"), file_part(written(sheets.save), "rooms.ods")]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "Budget\nItem | Amount\n\nPicture on sheet Budget:\n\nA red front door with the number 12\n\nNotes\nNothing",
+        "Hall\n\nPicture on sheet Rooms:\n\nA hall",
+    ]
+
+
 def test_with_vision_on_older_powerpoint_and_word_files_pictures_are_described_as_newer_ones_are(
     api_client, embedder, vision
 ):
