@@ -1023,14 +1023,14 @@ def _pictured(
     *,
     places: list[str] = (),
 ) -> dict:
-    """A document's or a presentation's pages (a slide's each), with `pictures` (the most a vision model may be handed;
-    -1: none) the pictures `shown` (each by its page's index, and its key: its part, or its entry in the file's store
-    of pictures, whose bytes `load` gives; one shown again, a logo on every slide, where it is first), up to that many,
-    each a page after its page ("Picture 1:", or by its page's place: "Picture on slide 2:", "Picture on sheet
-    Budget:") and in "images" its data URL as the model is
-    handed it, for the server to add what the model says it shows; in a document of no text (a scan pasted into Word)
-    each picture a page without a heading, in "scans", for the server to add its text as the model reads it. A
-    picture smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
+    """A document's, a presentation's or a workbook's pages (a slide's or a sheet's each), with `pictures` (the most a
+    vision model may be handed; -1: none) the pictures `shown` (each by its page's index, and its key: its part, or its
+    entry in the file's store of pictures, whose bytes `load` gives; one shown again, a logo on every slide, or the same
+    picture twice, where it is first), up to that many, each a page after its page ("Picture 1:", or by its page's
+    place: "Picture on slide 2:", "Picture on sheet Budget:") and in "images" its data URL as the model is handed it,
+    for the server to add what the model says it shows; in a document of no text (a scan pasted into Word) each
+    picture a page without a heading, in "scans", for the server to add its text as the model reads it. A picture
+    smaller than PICTURE_LEAST a side (an icon, a bullet, a line) is not one."""
     urls: list[tuple[int, str]] = []
     first: dict[Any, int] = {}  # each picture's first page
     for index, key in shown:
