@@ -581,7 +581,8 @@ WORD_97_LEASE_TEXT = (
 )
 
 
-# A Word 97-2003 document as reviewed: a tenant's name changed in tracked changes, a footnote, an endnote, a comment.
+# A Word 97-2003 document as reviewed: a tenant's name changed in tracked changes, a footnote, an endnote, a comment,
+# a text box.
 WORD_97_REVIEWED = older_document(
     [
         ("The rent is 950 euros a month.\x02\x05\r", True),
