@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import openai
 from django.conf import settings
 from django.db import connection
 
 from mem0server.exceptions import UpstreamError
 from mem0server.text import mask_urls, redact_secret_echoes, storable_json, storable_text, url_secrets
+
+if TYPE_CHECKING:
+    import openai
 
 logger = logging.getLogger("mem0server")
 
@@ -65,21 +67,26 @@ _clients_lock = threading.Lock()
 MAX_CLIENTS = 8
 
 
-class _NoRedirectsClient(openai.DefaultHttpxClient):
+def _no_redirects_client():
     """The openai package's HTTP client, but one that does not follow redirects: it did, and a base URL
     answering 307 had the prompt re-sent to any host it named, with Azure's `api-key` header (httpx strips only
     Authorization across origins). Closed when dropped, as the package's own."""
+    import openai
 
-    def __init__(self) -> None:
-        super().__init__(follow_redirects=False)
+    class NoRedirectsClient(openai.DefaultHttpxClient):
+        def __del__(self) -> None:
+            with contextlib.suppress(Exception):
+                self.close()
 
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
+    return NoRedirectsClient(follow_redirects=False)
 
 
 def openai_client(endpoint: Endpoint) -> openai.OpenAI:
-    """One client (and connection pool) per endpoint, shared by the process's threads."""
+    """One client (and connection pool) per endpoint, shared by the process's threads. The openai package is
+    imported by the first, not as the process starts: it was about 0.9 s of CPU of every gunicorn worker's, job
+    worker's and command's 3.3 s start, whether it called a model or not (bench/process_start.py)."""
+    import openai
+
     client = _clients.get(endpoint)
     if client is None:
         with _clients_lock:
@@ -93,7 +100,7 @@ def openai_client(endpoint: Endpoint) -> openai.OpenAI:
                     timeout=endpoint.timeout,
                     max_retries=0,  # we retry ourselves, once, and only on 429/5xx
                     default_headers=headers or None,
-                    http_client=_NoRedirectsClient(),
+                    http_client=_no_redirects_client(),
                 )
                 while len(_clients) >= MAX_CLIENTS:
                     del _clients[next(iter(_clients))]
@@ -135,6 +142,8 @@ def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:
 
 def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError:
     """A clear 502/504 for a failed call; the caller's configuration key is named where it helps."""
+    import openai  # imported already: the call that failed was made with it (openai_client)
+
     where = endpoint.describe()
     who = f"The {endpoint.service} provider ({where})"
     if isinstance(exc, openai.APITimeoutError):
@@ -186,6 +195,8 @@ def upstream_error(exc: openai.OpenAIError, endpoint: Endpoint) -> UpstreamError
 
 def _retry_delay(exc: openai.OpenAIError) -> float | None:
     """Seconds to wait before the one retry, or None when this failure is not worth retrying."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return None  # we already waited the whole timeout once
     if isinstance(exc, openai.APIConnectionError):
@@ -215,6 +226,8 @@ def unexpected_answer(endpoint: Endpoint, what: str) -> UpstreamError:
 
 def call_with_retry(endpoint: Endpoint, call: Callable[[], T]) -> T:
     """Run one API call; retry once on 429, 5xx or a dropped connection; raise UpstreamError."""
+    import openai
+
     for attempt in (1, 2):
         try:
             return call()
