@@ -431,8 +431,6 @@ def test_make_test_setup_installs_requirements_in_one_pip_run(tmp_path):
     ]
     assert installs == [installs[0]] and "-r requirements-dev.txt" in installs[0], installs
     assert script.index("-r requirements-dev.txt") < script.index("prepare_embedder")
-    # The modules the suite imports are compiled once the libraries are installed, not while they are replaced.
-    assert script.index("-r requirements-dev.txt") < script.index("-m compileall")
     for client in clients:
         assert script.index("-r requirements-dev.txt") < script.index(client)
 
