@@ -17,7 +17,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 # 8.7. Empty, it is unset for everything these targets run.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: serve serve-prod worker test test-setup checks embedder bytecode bench lint format migrate clean stop-db test-packages old-sdk hermes pipecat
+.PHONY: serve serve-prod worker test test-setup checks embedder bench lint format migrate clean stop-db test-packages old-sdk hermes pipecat
 
 # torch, CPU build. On Linux, PyPI's torch is the CUDA build: half a gigabyte, then gigabytes of nvidia-*
 # wheels. Its `+cpu` build of the same version comes from PyTorch's CPU index, which pip sees as an extra index
@@ -151,19 +151,7 @@ test-packages:
 
 # What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the Python
 # clients' venvs after the install), each output line whole: `make test` runs this first.
-test-setup: checks embedder bytecode $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes pipecat
-
-# The modules the suite's processes import, compiled once before they start. pip and uv install without compiling
-# (--no-compile above), so each module was compiled when first imported: on a fresh clone the test processes, starting
-# together, and the servers they start each compiled the same modules (about 25 s of CPU a process, a minute of the
-# suite on 2 cores). The project's packages and the venv's libraries are compiled here in a few seconds, but for the
-# largest the suite imports a part of at most (PyTorch, transformers, SymPy, SciPy, scikit-learn: the embedder's
-# export and tests import them, one process at a time), some it never imports, and npm's packages. Only time is at
-# stake: a file that does not compile (a library's Python 2 leftover, olefile2.py) is one nothing imports.
-NOT_COMPILED := /site-packages/(torch|transformers|sympy|scipy|sklearn|networkx|onnx|setuptools|sqlalchemy|graphql|pip)/|/node_modules/
-bytecode: $(VENV)/.installed-dev
-	@$(PY) -m compileall -qq -j 0 -x '$(NOT_COMPILED)' \
-		$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') $(dir $(wildcard */__init__.py)) || true
+test-setup: checks embedder $(JS_TESTS)/node_modules/.package-lock.json test-packages old-sdk hermes pipecat
 
 # The embedder's ONNX export (once per MEM0_MODELS_DIR), beside the checks. After the same one install as the
 # checks: with `.installed` here, a fresh venv got two pip runs at once (requirements.txt and
