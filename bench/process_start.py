@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Imported only by a process that uses them (a model call, an MCP request): each is about a second of CPU.
+# Imported only by a process that calls a model (memories/llm.py), not as one starts: about 0.9 s of CPU a start.
 LAZY = ("openai",)
 REPORT = f"print('imported:', ','.join(m for m in {LAZY!r} if m in sys.modules))"
 
