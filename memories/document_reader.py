@@ -19,10 +19,11 @@ the server's secrets stay out of a process that reads what anyone sent.
         MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
-workbook's sheets are its pages), with a PDF's "pictures": {page index: a JPEG in base64} of its pages without text
-that show a picture (a scanned page's scan) unless PICTURES (the most such pages pictured) is -1, with an email's
-(or an Outlook message's) "images": {page index: a data URL} of its attached pictures and "scans": {page index: a
-data URL} of its attached PDFs' scanned pages (as many in all, unless -1); for an image {"picture": a JPEG in base64}
+workbook's sheets are its pages), unless PICTURES (the most pictures a vision model is handed) is -1 with "images":
+{page index: a data URL} of the pictures a document shows, each on a page of its own after the one showing it (an
+Office file's, a PDF's photos, an email's attached pictures), and "scans": {page index: a data URL} of its scanned
+pages (a PDF's pages without text that show a picture, an email's attached PDFs', a Word document of scans); for an
+image {"picture": a JPEG in base64}
 or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable", "pages": n,
 "why": "…", "what": "…", "instead": "…"}.
 """
@@ -58,6 +59,9 @@ OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
 PICTURE_SIDE = 2048
 # An Office file's picture smaller than this a side is not handed to a vision model: an icon, a bullet, a line.
 PICTURE_LEAST = 100
+# A PDF's image covering this share of its page or more, on a page whose text is not shown (the text layer OCR lays
+# over a scan to make it searchable), is that scan, whose text is read, not a photo to describe.
+SCAN_LEAST_PAGE = 0.8
 # A passage of a document as the server stores it (memories/documents.py): a sheet's rows are read in blocks of this
 # many characters at most, each beginning with the sheet's first row.
 PASSAGE_CHARS = 1_000
@@ -326,7 +330,7 @@ def _attachments_read(
             left -= len(pages[-1]) + 2
             continue
         attached_text = "\n\n".join(page for page in read.get("pages", []) if page)
-        scanned = read.get("pictures", {})  # an attached PDF's scanned pages, pictured
+        scanned = read.get("scans", {})  # an attached PDF's scanned pages, pictured
         if read.get("error") == "too_long" or len(heading) + len(attached_text) + 2 > left:  # said to be left out
             text, scanned = f"{heading[:-3]}: not read, longer than the {left} characters the add has left.", {}
         elif not attached_text and not scanned:
@@ -339,7 +343,7 @@ def _attachments_read(
         for index, picture in scanned.items():
             named = f"{heading[:-3]}, page {int(index) + 1}:" if len(read["pages"]) > 1 else heading.rstrip()
             if len(named) + 2 <= left:  # what the model reads on it is added by the server
-                scans[str(len(pages))] = f"data:image/jpeg;base64,{picture}"
+                scans[str(len(pages))] = picture
                 pages.append(named)
                 left -= len(named) + 2
     found = {"images": images, "scans": scans}
@@ -367,7 +371,7 @@ def _attachment(
     if kind == "message/rfc822" or extension == ".eml":
         return _email(content, most_characters, most_pages, depth + 1) if depth + 1 < EMAIL_DEPTH else None
     if content.startswith(b"%PDF"):
-        read = _pdf(content, most_characters, most_pages, pictures)
+        read = _pdf(content, most_characters, most_pages, pictures, photos=False)
         return _pdf(content, most_characters, most_pages, -1) if read.get("error") == "pictures" else read
     if content.startswith(COMPOUND_FILE):
         return _compound(content, most_characters, most_pages, depth + 1)
@@ -654,7 +658,12 @@ def _one_line(texts) -> str:
     return " ".join(" ".join(texts).split())
 
 
-def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int) -> dict:
+def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *, photos: bool = True) -> dict:
+    """A PDF's pages' text; with `pictures` (the most a vision model may be handed; -1: none), its scanned pages (no
+    text, a picture: _page_picture) in "scans", each as a data URL by its page's index, for the server to add their
+    text as the model reads it (more of them than `pictures`: the error "pictures"); and with `photos`, up to what
+    those leave, the photos its pages of text show (_drawn_photos), each a page after its page ("Picture on page 2:")
+    and in "images" its data URL by that page's index, for the server to add what the model says it shows."""
     from pypdf import PdfReader
 
     try:
@@ -663,9 +672,14 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int) -
             return {"error": "locked"}
         if len(reader.pages) > most_pages:
             return {"error": "pages", "pages": len(reader.pages)}
-        pages = []
+        pages: list[str] = []
+        drawn: list[_Drawn] = []
         for page in reader.pages:
-            pages.append(page.extract_text().strip())
+            drawn.append(_Drawn(_page_area(page)))
+            if pictures > 0 and photos:
+                pages.append(page.extract_text(visitor_operand_before=drawn[-1].see).strip())
+            else:
+                pages.append(page.extract_text().strip())
             most_characters -= len(pages[-1])
             if most_characters < 0:
                 return {"error": "too_long"}
@@ -674,16 +688,119 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int) -
         scanned = [index for index, text in enumerate(pages) if not text and len(reader.pages[index].images)]
         if len(scanned) > pictures:
             return {"error": "pictures", "pages": len(scanned)}
-        pictured = {str(index): _page_picture(reader.pages[index]) for index in scanned}
+        scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index]))}
+        shown = _drawn_photos(reader.pages, pages, drawn, pictures - len(scans)) if photos else {}
     except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"pages": pages, "pictures": {index: picture for index, picture in pictured.items() if picture}}
+    read: list[str] = []
+    found: dict[str, dict[str, str]] = {"images": {}, "scans": {}}
+    for index, text in enumerate(pages):
+        if index in scans:
+            found["scans"][str(len(read))] = scans[index]
+        read.append(text)
+        for url in shown.get(index, []):
+            found["images"][str(len(read))] = url
+            read.append(f"Picture on page {index + 1}:")
+            most_characters -= len(read[-1]) + 2
+    if most_characters < 0:
+        return {"error": "too_long"}
+    return {"pages": read, **{key: urls for key, urls in found.items() if urls}}
+
+
+class _Drawn:
+    """What a PDF page draws, seen as pypdf reads its text: each XObject (Do: an image, or a form of drawings that may
+    hold one) in `shown`, in order, by its name, with the share of the page it covers (an image fills the unit square
+    the current matrix maps onto the page); and whether it writes text that is not shown (`hidden`: render mode 3,
+    the text layer OCR lays over a scan to make it searchable)."""
+
+    def __init__(self, page_area: float) -> None:
+        self.page_area = page_area
+        self.shown: list[tuple[str, float]] = []
+        self.hidden = False
+
+    def see(self, operator: bytes, operands: list, matrix: list, _) -> None:
+        if operator == b"Do" and operands:
+            self.shown.append((str(operands[0]), abs(matrix[0] * matrix[3] - matrix[1] * matrix[2]) / self.page_area))
+        elif operator == b"Tr" and operands and operands[0] == 3:
+            self.hidden = True
+
+
+def _page_area(page) -> float:
+    """A PDF page's area in its units (at least 1), from its media box (1 when damaged)."""
+    try:
+        return max(float(page.mediabox.width) * float(page.mediabox.height), 1.0)
+    except Exception:
+        return 1.0
+
+
+def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: int) -> dict[int, list[str]]:
+    """The photos a PDF's pages of text show, at most `pictures`, as data URLs by their page's index, in the order
+    drawn: each image a page draws, or a form it draws draws, at least PICTURE_LEAST pixels a side (not an icon, a
+    bullet, a line), and not a scan made searchable (SCAN_LEAST_PAGE); one shown again (a logo on every page) where it
+    is first."""
+    shown: dict[int, list[str]] = {}
+    seen: set[Any] = set()
+    for index, page in enumerate(pdf_pages):
+        if not pages[index] or not drawn[index].shown:
+            continue
+        objects = _xobjects(page)
+        forms: list[tuple[str, dict]] = []
+        for name, share in drawn[index].shown:
+            if pictures <= 0:
+                return shown
+            key, xobject = (name, objects[name]) if name in objects else (None, None)
+            for form, inner in reversed(forms):  # a name a drawn form's drawings use, from its own resources
+                if key is None and name in inner:
+                    key, xobject = [form, name], inner[name]
+            if xobject is None:
+                continue
+            try:
+                if xobject.get("/Subtype") == "/Form":
+                    forms.append((name, _xobjects(xobject)))
+                    continue
+                same = getattr(xobject, "indirect_reference", None) or id(xobject)
+                small = min(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))) < PICTURE_LEAST
+                scan = drawn[index].hidden and share >= SCAN_LEAST_PAGE
+                if xobject.get("/Subtype") != "/Image" or small or scan or same in seen:
+                    continue
+                seen.add(same)
+                picture = _pdf_photo(page, key, xobject)
+            except Exception:  # noqa: S112  (a damaged or unsupported image or form: the page is read without it)
+                continue
+            if picture:
+                shown.setdefault(index, []).append(picture)
+                pictures -= 1
+    return shown
+
+
+def _pdf_photo(page, key: str | list[str], xobject) -> str | None:
+    """A PDF's image as a vision model is handed it, a data URL: a JPEG in the file (DCTDecode) of grey or RGB pixels
+    as a JPEG sent is (_picture_url: as it is when small enough), else as pypdf makes it a picture (_jpeg)."""
+    from PIL import Image
+
+    if xobject.get("/Filter") in ("/DCTDecode", ["/DCTDecode"]):
+        content = xobject.get_data()  # the JPEG's bytes: pypdf leaves DCTDecode's data as it is
+        with Image.open(io.BytesIO(content)) as image:
+            plain = image.format == "JPEG" and image.mode in ("L", "RGB")  # CMYK: as pypdf makes it, below
+        if plain:
+            return _picture_url(content, "image/jpeg")
+    picture = _jpeg(page.images[key].image)
+    return f"data:image/jpeg;base64,{picture}" if picture else None
+
+
+def _xobjects(holder) -> dict:
+    """The XObjects a page's or a form's resources name, each resolved ({} for none, or damaged ones)."""
+    try:
+        objects = holder["/Resources"].get_object()["/XObject"].get_object()
+        return {str(name): value.get_object() for name, value in objects.items()}
+    except Exception:
+        return {}
 
 
 def _page_picture(page) -> str | None:
-    """A page's largest image (a scanned page's scan) as a JPEG of at most PICTURE_SIDE pixels a side, in base64; None
-    when none of its images can be read (pypdf hands them to Pillow: an image it cannot read, or of more pixels than
-    Pillow takes, is passed over)."""
+    """A page's largest image (a scanned page's scan) as a data URL of a JPEG of at most PICTURE_SIDE pixels a side
+    (_jpeg); None when none of its images can be read (pypdf hands them to Pillow: an image it cannot read, or of more
+    pixels than Pillow takes, is passed over)."""
     largest = None
     for index in range(min(len(page.images), PICTURE_CANDIDATES)):
         try:
@@ -692,15 +809,20 @@ def _page_picture(page) -> str | None:
             continue
         if largest is None or image.width * image.height > largest.width * largest.height:
             largest = image
-    if largest is None:
-        return None
+    picture = _jpeg(largest) if largest is not None else None
+    return f"data:image/jpeg;base64,{picture}" if picture else None
+
+
+def _jpeg(image) -> str | None:
+    """A PDF's image as a JPEG of at most PICTURE_SIDE pixels a side, in base64; None for a mode Pillow cannot turn
+    into a JPEG's (16-bit grey, say)."""
     written = io.BytesIO()
     try:
         # A JPEG holds grey or RGB pixels: a scanner's black and white (mode "1") becomes grey, others RGB.
-        largest = largest if largest.mode in ("L", "RGB") else largest.convert("L" if largest.mode == "1" else "RGB")
-        largest.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
-        largest.save(written, "JPEG", quality=85)
-    except Exception:  # a mode Pillow cannot turn into a JPEG's (16-bit grey, say): the page stays without text
+        image = image if image.mode in ("L", "RGB") else image.convert("L" if image.mode == "1" else "RGB")
+        image.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
+        image.save(written, "JPEG", quality=85)
+    except Exception:
         return None
     return base64.b64encode(written.getvalue()).decode()
 

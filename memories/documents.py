@@ -88,8 +88,9 @@ FETCHED_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # code, Python's (its email package) and the libraries it reads with. A new version of any reads it again.
 DOCUMENT_TEXTS_KEPT_DAYS = 7
 _READER_LIBRARIES = ("pypdf", "pillow", "pillow-heif", "xlrd", "olefile", "striprtf")
-# The kinds read with the pictures they hold (an email's, an Outlook message's: "office"), vision on.
-_PICTURED = ("email", "office")
+# The kinds read with the pictures they hold (a PDF's photos and scanned pages; an email's, an Outlook message's:
+# "office"), vision on.
+_PICTURED = ("pdf", "email", "office")
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
@@ -295,10 +296,11 @@ def documents_read(messages: Sequence[Message], account, *, images: int, user_id
 def document_text(
     document: dict, budget: int, *, pictures: int | None = None, account=None, user_id: str | None = None
 ) -> tuple[str, int]:
-    """A document's text (at most `budget` characters, else a 400 saying so), and how many of its pages the model
-    read: a PDF's pages that are pictures (scanned), at most `pictures` of them (else a 400 saying so; None: vision
-    is off, such pages are left without text). A document the account's adds read before is not read again: its text
-    is kept (DocumentText), and the model reads none of its pages."""
+    """A document's text (at most `budget` characters, else a 400 saying so), and how many pictures the model was
+    handed: a PDF's pages that are pictures (scanned), at most `pictures` of them (else a 400 saying so; None: vision
+    is off, such pages are left without text), and up to what those leave, the pictures it shows. A document the
+    account's adds read before is not read again: its text is kept (DocumentText), and the model reads none of its
+    pages."""
     kind, url = document["type"], document["url"]
     if fetchable(url):
         answer = fetched(url, what="document", max_bytes=FETCHED_DOCUMENT_MAX_BYTES)
@@ -342,12 +344,8 @@ def content_read(
 ) -> tuple[str, int]:
     """A document's text read `way` (reading_way), and how many of its pages the model read, as document_text says;
     `named`: the document as a refusal names it."""
-    urls: dict[int, str] = {}  # the pictures the model is handed: a PDF's scanned pages, an email's attached pictures
-    if way == "pdf":
-        read = _read_apart("pdf", content, named, budget, pictures=pictures)
-        urls = {int(index): f"data:image/jpeg;base64,{picture}" for index, picture in read.get("pictures", {}).items()}
-        pages = _pictures_read(read["pages"], urls, lambda urls: pages_read(urls, account, user_id))
-    elif way in _PICTURED:  # an email's attached pictures described, its attached PDFs' scanned pages read
+    urls: dict[int, str] = {}  # the pictures the model is handed: a document's, its scanned pages, an email's attached
+    if way in _PICTURED:  # a document's pictures described, its scanned pages read
         read = _read_apart(way, content, named, budget, pictures=pictures)
         urls = {int(index): url for index, url in read.get("images", {}).items()}
         scans = {int(index): url for index, url in read.get("scans", {}).items()}
@@ -390,10 +388,10 @@ def reading_way(content: bytes, media_type: str) -> str:
 
 
 def _kept_key(account, way: str, content: bytes, *, vision: bool) -> str:
-    """The key of a document's kept text (DocumentText): the account's, by how it is read (a PDF's scanned pages and an
-    email's pictures by which vision model, if any) and by the reader's code (a text read by an older reader is read
+    """The key of a document's kept text (DocumentText): the account's, by how it is read (a document's pictures and
+    scanned pages by which vision model, if any) and by the reader's code (a text read by an older reader is read
     again)."""
-    client = vision_client() if vision and way in ("pdf", *_PICTURED) else None
+    client = vision_client() if vision and way in _PICTURED else None
     model = (client.endpoint.base_url, client.model, client.vision_details) if client else ()
     where = "\0".join((str(account.pk if account else ""), way, *model, _reader_code()))
     return hashlib.sha256(where.encode() + b"\0" + content).hexdigest()
@@ -485,8 +483,8 @@ def _too_long(named: str) -> str:
 
 def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures: int | None = None) -> dict:
     """A PDF's pages' text, a web page's, an Office document's, a table's or an email's ("pdf", "html", "office",
-    "csv", "tsv", "email"), read in a process of its own (memories/reading.py): {"pages": [text, …]}, and a PDF's
-    "pictures" of at most `pictures` pages without text (None: none)."""
+    "csv", "tsv", "email"), read in a process of its own (memories/reading.py): {"pages": [text, …]}, with at most
+    `pictures` (None: none) "images" and "scans" (memories/document_reader.py)."""
     limits = (budget, PDF_MAX_PAGES, reading.READER_NICENESS, -1 if pictures is None else pictures)
     read = reading.read_apart(kind, content, *limits)
     if read is None:

@@ -35,11 +35,12 @@ from memories.document_reader import RTF_DICTIONARY
 
 def pdf_of(*pages: str) -> bytes:
     """A PDF whose pages each show one line of text (Helvetica); a page of "" shows nothing."""
-    streams = []
-    for text in pages:
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        streams.append(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1") if text else b"")
-    return _pdf(streams)
+    return _pdf([b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text) if text else b"" for text in pages])
+
+
+def _pdf_string(text: str) -> bytes:
+    """Text as a PDF string's bytes between its parentheses (Latin-1, Helvetica's)."""
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
 
 
 def written(save: Callable[[io.BytesIO], object]) -> bytes:
@@ -813,15 +814,36 @@ def pdf_busy(operations: int, pages: int = 1) -> bytes:
     return _pdf([stream] * pages, compressed=True)
 
 
-def _pdf(streams: list[bytes], *, compressed: bool = False) -> bytes:
+def pdf_showing(text: str, *pictures: Image.Image, searchable: bool = False) -> bytes:
+    """A PDF page of one line of text and pictures (JPEG images), each drawn 200 points wide under the text, as a word
+    processor's PDF shows photos; `searchable`: a scan made searchable, as OCR makes one, its picture across the
+    whole page under the line of text, which is not shown (render mode 3)."""
+    if searchable:
+        drawing, hidden = b"q 612 0 0 792 0 0 cm /Im0 Do Q ", b"3 Tr "
+    else:
+        drawing = b"".join(b"q 200 0 0 150 72 %d cm /Im%d Do Q " % (500 - 170 * n, n) for n in range(len(pictures)))
+        hidden = b""
+    return _pdf([drawing + b"BT %s/F1 12 Tf 72 720 Td (%s) Tj ET" % (hidden, _pdf_string(text))], images=[pictures])
+
+
+def _pdf(streams: list[bytes], *, compressed: bool = False, images: list[tuple[Image.Image, ...]] = ()) -> bytes:
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     flate = b" /Filter /FlateDecode" if compressed else b""
-    for stream in streams:
+    for page, stream in enumerate(streams):
+        shown = []
+        for number, picture in enumerate(images[page] if page < len(images) else []):
+            jpeg = written(lambda file, picture=picture: picture.save(file, "JPEG"))
+            space = b"/DeviceGray" if picture.mode == "L" else b"/DeviceRGB"
+            objects.append(
+                b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent 8 "
+                b"/Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream" % (*picture.size, space, len(jpeg), jpeg)
+            )
+            shown.append(b"/Im%d %d 0 R" % (number, len(objects)))
         objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(stream), flate, stream))
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects)
+            b"/Resources << /Font << /F1 3 0 R >> /XObject << %s >> >> >>" % (len(objects), b" ".join(shown))
         )
         kids.append(b"%d 0 R" % len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))

@@ -69,6 +69,7 @@ from memories.tests.files import (
     outlook_message,
     pdf_busy,
     pdf_of,
+    pdf_showing,
     pdf_with,
     presentation_trip,
     scan,
@@ -673,7 +674,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 # Document and Current User streams, without the 590 KB picture of its first slide that it keeps besides), budget.xls
 # from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks,
 # pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too; pictures.doc
-# from a Word document of two paragraphs and the same photos in its text.
+# from a Word document of two paragraphs and the same photos in its text. pictures-ppt.pdf and pictures-doc.pdf are
+# those two saved as PDFs (`--convert-to pdf`).
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
 
 
@@ -959,6 +961,46 @@ def test_with_vision_on_older_powerpoint_and_word_files_pictures_are_described_a
         "The flat, seen from the street:\n\nThe hall:\n\n"
         "Picture 1:\n\nA red front door with the number 12\n\nPicture 2:\n\nA hall",
     ]
+
+
+def test_with_vision_on_a_pdfs_photos_are_described_after_the_text_of_their_pages(
+    api_client, embedder, vision, settings
+):
+    # A PDF's pages of text were read without the photos they show, where the same document as a Word file or a
+    # presentation had its pictures described. LibreOffice's PDFs of pictures.ppt and pictures.doc read as those do,
+    # the door shown again on the second slide described once, where it is first.
+    said = {90: "A red front door with the number 12", 50: "A hall", 160: "A kayak on a beach", 250: "A typed page"}
+    vision.describe = lambda url: said[scan_shade(url)]
+    names = ("pictures-ppt.pdf", "pictures-doc.pdf")
+    parts = [file_part((SAVED_BY_LIBREOFFICE / name).read_bytes(), name) for name in names]
+    assert stored(add(api_client, {"role": "user", "content": parts})) == [
+        "The flat\n\nPicture on page 1:\n\nA red front door with the number 12\n\n"
+        "The hall\n\nPicture on page 2:\n\nA hall",
+        "The flat, seen from the street:\nThe hall:\n\nPicture on page 1:\n\nA red front door with the number 12\n\n"
+        "Picture on page 1:\n\nA hall",
+    ]
+    described = len(vision.chat_calls("describe"))
+    # A scan made searchable (OCR's text, not shown, over the page's picture) is its text, not a photo to describe; an
+    # icon is not a photo; a photo past the pictures the add may hand the model (MAX_IMAGES_PER_ADD) is left out.
+    settings.MAX_IMAGES_PER_ADD = 1
+    searchable = pdf_showing("Rent: 950 euros a month", scan(250), searchable=True)
+    photos = pdf_showing("The kayak", Image.new("L", (48, 48), 90), scan(160), scan(90))
+    parts = [file_part(searchable, "rent.pdf"), file_part(photos, "kayak.pdf")]
+    assert stored(add(api_client, {"role": "user", "content": parts}, user_id="bob")) == [
+        "Rent: 950 euros a month",
+        "The kayak\n\nPicture on page 1:\n\nA kayak on a beach",
+    ]
+    assert len(vision.chat_calls("describe")) == described + 1
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    assert stored(add(api_client, {"role": "user", "content": parts[1:]}, user_id="carol")) == ["The kayak"]
+
+
+def test_a_pdfs_damaged_photo_is_left_out_and_its_text_and_other_photos_read():
+    content = pdf_showing("The flat", scan(90), scan(50))
+    start = content.index(b"\xff\xd8")  # the first photo's JPEG: its header overwritten, its length kept
+    content = content[: start + 2] + b"\0" * 20 + content[start + 22 :]
+    read = read_document("pdf", content, 1_000_000, 10, 5)
+    assert read["pages"] == ["The flat", "Picture on page 1:"] and scan_shade(read["images"]["1"]) == 50, read
 
 
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
