@@ -74,10 +74,18 @@ CLIENT_OPTIONS = ("apiKey", "host", "organizationName", "projectName", "organiza
 
 def enable_graph_field() -> serializers.BooleanField:
     """Mem0's graph memory switch, which clients send on add, get_all and search (Mem0's graph memory guide does, and
-    Flowise's memory options): accepted, and changes nothing, as no graph is kept here (answers carry no relations)."""
+    Flowise's memory options): accepted, and changes nothing, as no graph is kept here (relations, where an answer
+    carries them, are empty: relations_field)."""
     return serializers.BooleanField(
-        required=False, allow_null=True, help_text="Accepted and ignored: no graph is kept (no relations)."
+        required=False, allow_null=True, help_text="Accepted and ignored: no graph is kept (relations are empty)."
     )
+
+
+def relations_field(**options) -> serializers.ListField:
+    """The `relations` of an older route's "v1.1" answer, as Mem0's (its external graph store's relations): always
+    empty, as Mem0's Platform now leaves it, its graph folded into the ranking."""
+    options.setdefault("help_text", "Always empty: no graph relations are kept.")
+    return serializers.ListField(child=serializers.DictField(), **options)
 
 
 def output_format_field(help_text: str = OUTPUT_FORMAT_HELP) -> serializers.ChoiceField:
@@ -548,6 +556,10 @@ class PlatformMemoryPageSerializer(serializers.Serializer):
     results = PlatformMemoryResultSerializer(many=True, help_text="Each with the keys `fields` names, or all.")
 
 
+class PlatformMemoryPageV11Serializer(PlatformMemoryPageSerializer):
+    relations = relations_field(required=False, help_text='With output_format "v1.1" and enable_graph: empty.')
+
+
 # --- search -----------------------------------------------------------------------------------------------
 
 
@@ -633,6 +645,12 @@ class PlatformSearchResponseSerializer(serializers.Serializer):
         if instance.get("rerank") is not None:
             data["rerank"] = RerankOutcomeSerializer(instance["rerank"]).data
         return data
+
+
+class PlatformSearchV11Serializer(PlatformSearchResponseSerializer):
+    """An older route's search answer for output_format "v1.1"."""
+
+    relations = relations_field()
 
 
 # --- update and delete ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from platform_api.serializers import (
     PlatformListRequestSerializer,
     PlatformListV1QuerySerializer,
     PlatformMemoryPageSerializer,
+    PlatformMemoryPageV11Serializer,
     PlatformOrganizationMembersSerializer,
     PlatformOrganizationSerializer,
     PlatformPageQuerySerializer,
@@ -45,7 +46,9 @@ from platform_api.serializers import (
     PlatformSearchRequestSerializer,
     PlatformSearchResponseSerializer,
     PlatformSearchResultSerializer,
+    PlatformSearchV11Serializer,
     PlatformUpdateRequestSerializer,
+    relations_field,
 )
 from requestlog.middleware import record_source
 
@@ -116,8 +119,11 @@ def wants_results_object(data: dict) -> bool:
 
 
 def older_answer(data: dict, answer: dict, status_code: int = status.HTTP_200_OK) -> Response:
-    """`answer` ({"results": [...], ...}) as an older route writes it for this request."""
-    return Response(answer if wants_results_object(data) else answer["results"], status=status_code)
+    """`answer` ({"results": [...], ...}) as an older route writes it for this request: for "v1.1", with Mem0's
+    `relations`, empty (no graph is kept here; Mem0's Platform leaves them empty too)."""
+    if wants_results_object(data):
+        return Response({**answer, "relations": []}, status=status_code)
+    return Response(answer["results"], status=status_code)
 
 
 def one_of(component_name: str, *serializers) -> PolymorphicProxySerializer:
@@ -127,9 +133,9 @@ def one_of(component_name: str, *serializers) -> PolymorphicProxySerializer:
     )
 
 
-OLDER_LIST_ANSWER = one_of("PlatformMemoryListOlder", MemorySerializer(many=True), PlatformMemoryPageSerializer)
+OLDER_LIST_ANSWER = one_of("PlatformMemoryListOlder", MemorySerializer(many=True), PlatformMemoryPageV11Serializer)
 OLDER_SEARCH_ANSWER = one_of(
-    "PlatformSearchOlder", PlatformSearchResultSerializer(many=True), PlatformSearchResponseSerializer
+    "PlatformSearchOlder", PlatformSearchResultSerializer(many=True), PlatformSearchV11Serializer
 )
 
 
@@ -346,11 +352,20 @@ class MemoriesV1View(PlatformView):
         deprecated=True,
         request=PlatformAddRequestSerializer,
         responses={
-            200: one_of("PlatformAddV1", AddResultSerializer(many=True), AddResponseSerializer),
+            200: one_of(
+                "PlatformAddV1",
+                AddResultSerializer(many=True),
+                inline_serializer(
+                    "PlatformAddResults", {"results": AddResultSerializer(many=True), "relations": relations_field()}
+                ),
+            ),
             202: one_of(
                 "PlatformAddQueuedV1",
                 EventQueuedSerializer(many=True),
-                inline_serializer("PlatformAddQueuedResults", {"results": EventQueuedSerializer(many=True)}),
+                inline_serializer(
+                    "PlatformAddQueuedResults",
+                    {"results": EventQueuedSerializer(many=True), "relations": relations_field()},
+                ),
             ),
             **EMBEDDING_ERRORS,
         },
@@ -420,6 +435,9 @@ class ListV2View(ListView):
     def post(self, request):
         answer = super().post(request)
         paged = {"page", "page_size"} & {*request.query_params, *request.data}
+        graph = not paged and wants_results_object(request.data)
+        if graph and validated(PlatformListRequestSerializer, request.data).get("enable_graph"):
+            return Response({**answer.data, "relations": []})  # as Mem0's get_all in its graph memory guide
         if paged or wants_results_object(request.data):
             return answer
         return Response(answer.data["results"])

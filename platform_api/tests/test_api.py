@@ -423,6 +423,36 @@ def test_older_search_and_list_answer_a_bare_list_unless_output_format_is_v1_1_o
     assert [m["memory"] for m in asked.json()["results"]] == ["Loves curry"]
 
 
+def test_older_routes_v1_1_answers_carry_mem0s_relations_empty(token_client, member):
+    # Mem0's API reference requires `relations` beside `results` in an older route's "v1.1" answer (its graph
+    # store's relations, which its Platform now leaves empty), and its graph memory guide reads them from get_all;
+    # a caller reading answer["relations"] got a KeyError.
+    org_id, project_id = services.project_ids(principal=member)
+    ids = {"org_id": org_id, "project_id": project_id}
+    v11 = {"output_format": "v1.1", **ids}
+    message = [{"role": "user", "content": "Loves curry"}]
+    answers = [
+        token_client.post(
+            "/v1/memories/", {"messages": message, "user_id": "alice", "infer": False, **v11}, format="json"
+        ),
+        token_client.post(
+            "/v1/memories/", {"messages": message, "user_id": "bob", "async_mode": True, **v11}, format="json"
+        ),
+        token_client.post("/v1/memories/search/", {"query": "curry", "user_id": "alice", **v11}, format="json"),
+        token_client.post(
+            "/v2/memories/search/", {"query": "curry", "filters": {"user_id": "alice"}, **v11}, format="json"
+        ),
+        token_client.post(
+            "/v2/memories/", {"filters": {"user_id": "alice"}, "enable_graph": True, **v11}, format="json"
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code in (200, 202), answer.json()
+        assert answer.json()["relations"] == [] and answer.json()["results"], answer.json()
+    listed = token_client.post("/v2/memories/", {"filters": {"user_id": "alice"}, **v11}, format="json").json()
+    assert "relations" not in listed and listed["count"] == 1  # asked without enable_graph, as Mem0's answers
+
+
 @pytest.mark.parametrize("output_format", ["v2", "V1.1", "1.1"])
 @pytest.mark.parametrize(
     ("path", "body"),
