@@ -77,7 +77,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         # id of ours, and was a 500 when the driver could not encode it.
         if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or unstorable_text(entity_id):
             raise ValueError(entity_type)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested ~1000 deep
         raise InvalidCursor("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None
     return entity_type, entity_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 import pytest
@@ -115,6 +116,14 @@ def test_bad_paging_parameters_are_a_400(api_client, db, params):
     response = api_client.get("/entities", params)
     assert response.status_code == 400
     assert response.json()["detail"]
+
+
+def test_a_cursor_nested_too_deep_for_pythons_json_is_a_400(api_client, db):
+    # Well within the cursor's 2,000 characters: 1,400 "[" decoded past Python's recursion limit, a 500.
+    cursor = base64.urlsafe_b64encode(b"[" * 1400).decode().rstrip("=")
+    response = api_client.get("/entities", {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "cursor is not valid; pass the X-Next-Cursor value of a previous page."
 
 
 def test_listing_needs_credentials(anon_client, db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 
@@ -46,6 +47,12 @@ def test_list_entities_pages_with_a_cursor_and_filters_by_type(tool, make_memory
     is_error, text = tool("list_entities", type="planet")
     assert is_error and "'planet' is not one of" in text
     is_error, text = tool("list_entities", cursor="not-a-cursor")
+    assert is_error and text == "cursor is not valid; pass the next_cursor of a previous list_entities result."
+
+
+def test_a_cursor_nested_too_deep_for_pythons_json_is_a_tool_error_not_an_internal_one(tool, db):
+    cursor = base64.urlsafe_b64encode(b"[" * 1400).decode().rstrip("=")  # was a RecursionError
+    is_error, text = tool("list_entities", cursor=cursor)
     assert is_error and text == "cursor is not valid; pass the next_cursor of a previous list_entities result."
 
 
