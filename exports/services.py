@@ -316,7 +316,7 @@ def import_lines(text: str) -> str:
     if stripped.startswith("{"):
         try:
             whole = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's json decodes
             whole = None  # JSON lines (each is checked by the import, which names the line)
         if isinstance(whole, dict) and "memories" in whole:
             if not isinstance(whole["memories"], list):

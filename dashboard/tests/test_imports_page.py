@@ -94,6 +94,16 @@ def test_a_file_with_a_line_that_cannot_be_imported_imports_nothing_and_says_whi
     assert not Memory.objects.exists()
 
 
+def test_a_file_nested_deeper_than_json_decodes_fails_its_import_saying_which_line(alice, run_jobs):
+    # An object nested 3,000 deep: reading the file whole raised RecursionError, a 500 for the upload.
+    response = upload(logged_in(alice), '{"memories": ' + "[" * 3000 + "]" * 3000 + "}")
+    assert response.status_code == 302
+    run_jobs()
+    failed = MemoryImport.objects.get()
+    assert failed.status == "FAILED" and "line 1: not JSON" in failed.error
+    assert not Memory.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("content", "says"),
     [
