@@ -46,11 +46,13 @@ MAX_SCHEMA_NODES = 1_000
 
 # The keywords whose values are subschemas (JSON Schema 2020-12 and the drafts before it): one, a list of them,
 # or an object mapping names to them. Others hold data or annotations, where "$ref" or "pattern" is just a name.
+# Draft 3 (which jsonschema still validates by its $schema) also nests them in `extends`, and in the lists of
+# `type` and `disallow`: unwalked, a pattern there was matched against the answer.
 _SUBSCHEMA = {
-    "additionalItems", "additionalProperties", "contains", "else", "if", "items", "not", "propertyNames",
-    "then", "unevaluatedItems", "unevaluatedProperties",
+    "additionalItems", "additionalProperties", "contains", "else", "extends", "if", "items", "not",
+    "propertyNames", "then", "unevaluatedItems", "unevaluatedProperties",
 }  # fmt: skip
-_SUBSCHEMAS = {"allOf", "anyOf", "oneOf", "prefixItems", "items"}
+_SUBSCHEMAS = {"allOf", "anyOf", "oneOf", "prefixItems", "items", "extends", "type", "disallow"}
 _NAMED_SUBSCHEMAS = {"dependentSchemas", "dependencies", "properties", "patternProperties"}
 
 

@@ -138,6 +138,7 @@ def test_a_member_cannot_read_another_accounts_export_nor_export_its_memories(al
     assert bob.get_memory_export(memory_export_id=bobs["id"])["count"] == 1
 
 
+DRAFT_3 = "http://json-schema.org/draft-03/schema#"
 DOUBLING = {"d0": {"type": "string"}} | {
     f"d{i}": {"anyOf": [{"$ref": f"#/$defs/d{i - 1}"}, {"$ref": f"#/$defs/d{i - 1}"}]} for i in range(1, 13)
 }
@@ -159,6 +160,16 @@ DOUBLING = {"d0": {"type": "string"}} | {
         # multiply (12 levels, each anyOf twice the one before: 4,096 subschemas written out).
         ({"properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}, "`pattern` .* is not supported"),
         ({"patternProperties": {"^(a+)+$": {}}}, "`patternProperties` .* is not supported"),
+        # Draft 3 nests subschemas where later drafts do not: a pattern there went unseen, and was matched.
+        *(
+            ({"$schema": DRAFT_3, "properties": {"a": nested}}, "`pattern` .* is not supported")
+            for nested in (
+                {"extends": {"pattern": "^(a+)+$"}},
+                {"extends": [{"type": "string"}, {"pattern": "^(a+)+$"}]},
+                {"type": ["null", {"type": "string", "pattern": "^(a+)+$"}]},
+                {"disallow": [{"type": "string", "pattern": "^(a+)+$"}]},
+            )
+        ),
         (
             {"$defs": {"n": {"anyOf": [{"type": "string"}, {"items": {"$ref": "#/$defs/n"}}]}}, "$ref": "#/$defs/n"},
             "recursive schemas are not supported",
