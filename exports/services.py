@@ -115,7 +115,16 @@ def schema_cost_check(schema: dict) -> None:
                 field="schema",
             )
         if ref not in sizes:
-            sizes[ref] = size(_pointed(schema, ref), ref[1:], (*refs, ref))
+            target = _pointed(schema, ref)
+            # A pointer at a keyword's value (#/required, a list; #/minProperties, a number) names no schema:
+            # jsonschema raised AttributeError or TypeError when it followed one (a 500, or a failed export).
+            if not isinstance(target, dict | bool):
+                raise InvalidInput(
+                    f"schema: the $ref {ref[:100]!r} points at {type(target).__name__} {str(target)[:40]}, not at a "
+                    "schema (an object).",
+                    field="schema",
+                )
+            sizes[ref] = size(target, ref[1:], (*refs, ref))
         return sizes[ref]
 
     try:

@@ -155,6 +155,9 @@ DOUBLING = {"d0": {"type": "string"}} | {
         ({"$ref": "#/$defs/missing"}, "a \\$ref cannot be resolved"),
         ({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, "lead back to themselves"),
         ({"properties": {"a": {"$ref": "https://example.com/a.json"}}}, "only references inside the schema"),
+        # A pointer at a keyword's value, not at a schema: the first was a 500, the second failed the export.
+        ({"$ref": "#/required", "required": ["a"]}, "points at list .* not at a schema"),
+        ({"properties": {"a": {"$ref": "#/minProperties"}}, "minProperties": 1}, "points at int 1, not at a schema"),
         # What could make checking the LLM's answer cost without bound: a pattern Python matches in exponential
         # time, a schema through which anyOf branches again at each level of the answer, and $refs that
         # multiply (12 levels, each anyOf twice the one before: 4,096 subschemas written out).
