@@ -44,15 +44,14 @@ ENDLESS_REF = "its $refs lead back to themselves without end."
 # export asks for (tens), and low enough that checking an answer against it costs milliseconds.
 MAX_SCHEMA_NODES = 1_000
 
-# The keywords whose values are subschemas (JSON Schema 2020-12 and the drafts before it): one, a list of them,
-# or an object mapping names to them. Others hold data or annotations, where "$ref" or "pattern" is just a name.
-# Draft 3 (which jsonschema still validates by its $schema) also nests them in `extends`, and in the lists of
-# `type` and `disallow`: unwalked, a pattern there was matched against the answer.
+# The keywords whose values are subschemas (JSON Schema 2020-12 and the drafts before it, back to draft 4): one, a
+# list of them, or an object mapping names to them. Others hold data or annotations, where "$ref" or "pattern" is
+# just a name.
 _SUBSCHEMA = {
-    "additionalItems", "additionalProperties", "contains", "else", "extends", "if", "items", "not",
-    "propertyNames", "then", "unevaluatedItems", "unevaluatedProperties",
+    "additionalItems", "additionalProperties", "contains", "else", "if", "items", "not", "propertyNames",
+    "then", "unevaluatedItems", "unevaluatedProperties",
 }  # fmt: skip
-_SUBSCHEMAS = {"allOf", "anyOf", "oneOf", "prefixItems", "items", "extends", "type", "disallow"}
+_SUBSCHEMAS = {"allOf", "anyOf", "oneOf", "prefixItems", "items"}
 _NAMED_SUBSCHEMAS = {"dependentSchemas", "dependencies", "properties", "patternProperties"}
 
 
@@ -68,8 +67,15 @@ def schema_cost_check(schema: dict) -> None:
     again at every level of the answer; and $refs that multiply, where 30 lines of $defs, each `anyOf` twice the
     one before, stand for a billion subschemas. So every $ref must be a JSON pointer into the schema (#/...),
     none may lead back to itself, and the schema with its $refs written out holds at most MAX_SCHEMA_NODES
-    subschemas, counted without writing them out.
+    subschemas, counted without writing them out. A draft 3 schema (its `$schema`) is refused: it nests subschemas
+    where later drafts do not (`extends`, and the lists of `type` and `disallow`), where a pattern went unseen, and
+    jsonschema failed on some of them while saying why an answer did not fit.
     """
+    if jsonschema.validators.validator_for(schema, default=None) is jsonschema.Draft3Validator:
+        raise InvalidInput(
+            "schema: JSON Schema draft 3 is not supported; name a later draft in $schema (or none: 2020-12).",
+            field="schema",
+        )
     sizes: dict[str, int] = {}  # a $ref's target: its subschemas written out
 
     def size(node: Any, at: str, refs: tuple[str, ...]) -> int:
