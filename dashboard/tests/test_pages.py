@@ -1012,6 +1012,17 @@ def test_a_refused_login_is_a_400_with_the_form_saying_why(admin_user):
     assert "enter a correct email and password" in response.content.decode().lower()
 
 
+def test_a_login_page_naming_itself_as_next_sends_a_logged_in_account_to_the_overview(alice):
+    # Django's LoginView raised "Redirection loop for authenticated user detected": a 500 for a link anyone can write.
+    response = logged_in(alice).get("/dashboard/login/?next=/dashboard/login/")
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")
+    # Logging in from such a link goes to the overview too, not to the login page once more.
+    response = Client().post(
+        "/dashboard/login/?next=/dashboard/login/", {"username": alice.email, "password": PASSWORD}
+    )
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")
+
+
 def test_memories_of_an_app_are_listed_searched_added_and_shown_by_their_app_id(alice, make_memory):
     # The page had no app id field: ?app_id=shop (the Entities page's own link) listed every memory, and a memory
     # of an app alone could not be added or searched.

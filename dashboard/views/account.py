@@ -60,6 +60,12 @@ class LoginView(auth_views.LoginView):
                 return response
         return super().dispatch(request, *args, **kwargs)
 
+    def get_redirect_url(self):
+        # A `next` naming this page itself goes to the overview instead: Django's view raised a ValueError
+        # ("Redirection loop") for a logged-in account, a 500 for a link anyone can write.
+        url = super().get_redirect_url()
+        return "" if url == self.request.path else url
+
     def form_invalid(self, form):
         # A refused login is a 400 (as every refused form), the form again saying why; Django's view answers 200.
         return self.render_to_response(self.get_context_data(form=form), status=400)
