@@ -11,12 +11,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from oauth.models import OAuthClient
 from webhooks.delivery import body_within, open_checked
 from webhooks.targets import TargetRefused, url_resolve
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 5.0
 USER_AGENT = "mem0server-oauth/1"
+# The client is kept with its URL as client_id: a longer URL could not be stored.
+MAX_URL_LENGTH = OAuthClient._meta.get_field("client_id").max_length
 # Reads at once per process: each may hold a web thread up to TIMEOUT_SECONDS, so a burst of consent pages naming
 # slow hosts cannot take every thread; one more is told to try again.
 MAX_AT_ONCE = 2
@@ -33,6 +36,8 @@ def is_metadata_url(client_id: str) -> bool:
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be a client_id of this kind (the spec: https, a path, no fragment, no dot segments)."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"is longer than {MAX_URL_LENGTH} characters"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number

@@ -134,6 +134,23 @@ def test_a_client_id_url_on_a_private_address_or_without_a_path_is_never_fetched
 
 
 @pytest.mark.django_db
+def test_a_client_id_url_longer_than_a_client_id_is_kept_is_refused_on_the_page_and_never_fetched(
+    metadata_host, member, admin_key
+):
+    # Read, then kept in a 2000-character column: a longer URL serving its document was a 500 on the consent page.
+    base, documents, hits = metadata_host
+    path = "/" + "c" * 2000 + ".json"
+    url = f"{base}{path}"
+    documents[path] = document(url)
+    page = logged_in(member).get(
+        "/dashboard/oauth/authorize/", authorize_query(url, pkce()[1], redirect_uri=REDIRECT_URI)
+    )
+    assert page.status_code == 400
+    assert "is longer than 2000 characters" in page.content.decode()
+    assert hits == [] and not OAuthClient.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_document_is_read_again_once_the_copy_is_ten_minutes_old_and_the_code_exchanged_by_url(
     metadata_host, member, admin_key
 ):
