@@ -312,6 +312,10 @@ def authorization_check(params, *, resource: str, issuer: str) -> AuthorizationR
             "invalid_request",
             "The redirect_uri is missing or is not one this client registered, so the answer cannot be sent back.",
         )
+    # A loopback URI matched on another port is the one given, not the one registered: checked as registration does
+    # (a port padded with zeros made it longer than a grant keeps; a user name came through).
+    if given not in client.redirect_uris and (problem := redirect_uri_problem(given)):
+        raise AuthorizeError("invalid_request", f"The redirect_uri {problem}, so the answer cannot be sent back.")
     state = params.get("state")
 
     def refuse(error: str, description: str):

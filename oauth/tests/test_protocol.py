@@ -266,6 +266,23 @@ def test_a_loopback_redirect_may_come_back_on_another_port(member, admin_key):
     assert logged_in(member).get("/dashboard/oauth/authorize/", other_host).status_code == 400
 
 
+def test_a_loopback_redirect_on_another_port_is_checked_as_a_registered_one(member, admin_key):
+    # Matched on any port, it was taken as given: a port padded with zeros made it longer than a grant keeps, and
+    # Allow was a 500; a user name (which registration refuses) came through too.
+    registered = ["http://127.0.0.1/cb/" + "p" * 1975, "http://127.0.0.1/callback"]
+    client_id = register(redirect_uris=registered, token_endpoint_auth_method="none")["client_id"]
+    browser = logged_in(member)
+    for given, says in [
+        ("http://127.0.0.1:" + "0" * 60 + "8080/cb/" + "p" * 1975, "is longer than 2000 characters"),
+        ("http://someone@127.0.0.1:8080/callback", "holds a user name or password"),
+    ]:
+        query = authorize_query(client_id, pkce()[1], redirect_uri=given)
+        page = browser.get("/dashboard/oauth/authorize/", query)
+        assert page.status_code == 400 and says in page.content.decode()
+        assert browser.post("/dashboard/oauth/authorize/", query | {"decision": "allow"}).status_code == 400
+    assert not OAuthGrant.objects.exists()
+
+
 def test_the_access_token_works_on_mcp_only(connected, member):
     _, tokens = connected
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600 and tokens["scope"] == "memories"
