@@ -52,7 +52,7 @@ class TokenRequestSerializer(serializers.Serializer):
     refresh_token = _text(max_length=TOKEN_LENGTH)
     resource = _text(max_length=MAX_URI_LENGTH)
     scope = _text(max_length=1000)
-    client_id = _text(max_length=TOKEN_LENGTH)
+    client_id = _text(max_length=MAX_URI_LENGTH)  # a registered one's, or the URL of its metadata document
     client_secret = _text(max_length=TOKEN_LENGTH)
 
 
@@ -67,7 +67,7 @@ class TokenResponseSerializer(serializers.Serializer):
 class RevokeRequestSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=TOKEN_LENGTH, trim_whitespace=False)
     token_type_hint = _text(max_length=100)
-    client_id = _text(max_length=TOKEN_LENGTH)
+    client_id = _text(max_length=MAX_URI_LENGTH)
     client_secret = _text(max_length=TOKEN_LENGTH)
 
 

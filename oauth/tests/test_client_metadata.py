@@ -20,7 +20,7 @@ from dashboard.tests.clients import logged_in
 from oauth import client_metadata
 from oauth.models import OAuthClient, OAuthGrant
 from oauth.tests.test_mcp_client_oauth import REDIRECT_URI, MemoryStorage, Person, session_with, tool
-from oauth.tests.test_protocol import authorize_query, pkce, token
+from oauth.tests.test_protocol import authorize_query, form_post, pkce, token
 from webhooks.tests.test_tls import REAL_GETADDRINFO, self_signed, serve_https
 
 HOST = "app.example"
@@ -171,6 +171,25 @@ def test_the_document_is_read_again_once_the_copy_is_ten_minutes_old_and_the_cod
     code = answer["Location"].split("code=")[1].split("&")[0]
     tokens = token(grant_type="authorization_code", code=code, client_id=url, code_verifier=verifier)
     assert tokens.status_code == 200 and tokens.json()["access_token"].startswith("m0at_")
+
+
+@pytest.mark.django_db
+def test_a_client_id_url_longer_than_200_characters_exchanges_and_revokes_its_tokens(metadata_host, member, admin_key):
+    # The consent page takes a client_id URL of up to 2000 characters; the token and revocation requests took 200,
+    # so such a client was allowed and then refused its tokens (400, "client_id: Ensure this field has no more…").
+    base, documents, _ = metadata_host
+    path = "/" + "c" * 300 + ".json"
+    url = f"{base}{path}"
+    documents[path] = document(url)
+    verifier, challenge = pkce()
+    query = authorize_query(url, challenge, redirect_uri=REDIRECT_URI)
+    answer = logged_in(member).post("/dashboard/oauth/authorize/", query | {"decision": "allow"})
+    code = answer["Location"].split("code=")[1].split("&")[0]
+    tokens = token(grant_type="authorization_code", code=code, client_id=url, code_verifier=verifier)
+    assert tokens.status_code == 200, tokens.content
+    revoked = form_post("/oauth/revoke", token=tokens.json()["refresh_token"], client_id=url)
+    assert revoked.status_code == 200, revoked.content
+    assert OAuthGrant.objects.get().revoked_at is not None
 
 
 @pytest.mark.django_db
