@@ -32,7 +32,10 @@ def account_required(view):
 
 def _page_shown(request) -> str:
     """Where to come back after logging in: for an htmx request the page it was made from (same origin only)."""
-    return (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
+    try:
+        return (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
+    except ValueError:  # an HX-Current-URL that is no URL ("http://["): the page asked for
+        return request.get_full_path()
 
 
 def admin_required(view):

@@ -896,6 +896,14 @@ def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_the_login_
     )
 
 
+def test_an_htmx_request_naming_a_page_that_is_no_url_sends_the_browser_to_the_login_page(alice):
+    # HX-Current-URL is whatever the client sent: one urlsplit refuses ("http://[") was a 500.
+    response = Client().get("/dashboard/memories/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://[/")
+    assert response.status_code == 200 and not response.content
+    login = urlsplit(response["HX-Redirect"])
+    assert (login.path, parse_qs(login.query)) == ("/dashboard/login/", {"next": ["/dashboard/memories/"]})
+
+
 @pytest.mark.parametrize(
     "page",
     [
