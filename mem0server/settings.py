@@ -483,6 +483,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A Django admin page's input its fields cannot hold (a NUL in a filter): 400, not 500.
+    "mem0server.admin.AdminInputMiddleware",
     # Last, so its process_exception is asked first: a page failing on the database answers 503, not 500.
     "mem0server.database_failures.DatabaseFailureMiddleware",
 ]

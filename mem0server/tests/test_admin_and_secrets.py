@@ -117,3 +117,20 @@ def test_no_secret_reaches_the_logs(db, embedder, admin_key, caplog):
     assert caplog.records, "expected some log lines to check"
     for secret in (PASSWORD, tokens["access_token"], tokens["refresh_token"], key, admin_key):
         assert secret not in logged
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "says"),
+    [
+        ("get", "/admin/accounts/user/?role__exact=%00", None, "NUL"),
+        ("get", "/admin/memories/memory/?user_id=%00", None, "NUL"),
+        ("post", "/admin/accounts/user/", {"action": "delete_selected", "_selected_action": "abc"}, "'abc'"),
+        ("post", "/admin/apikeys/apikey/", {"action": "delete_selected", "_selected_action": "abc"}, "'abc'"),
+    ],
+)
+def test_an_admin_page_given_what_its_fields_cannot_hold_is_a_400_saying_so(staff_client, method, path, data, says):
+    # A NUL in a list's filter (PostgreSQL's text holds none) and an id of the wrong type in a posted action were
+    # 500s, raised inside Django's admin.
+    response = getattr(staff_client, method)(path, data) if data else getattr(staff_client, method)(path)
+    assert response.status_code == 400, response.content[:300]
+    assert says in response.content.decode()
