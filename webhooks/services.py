@@ -209,9 +209,9 @@ def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
 
 def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt: int) -> None:
     """Make one attempt and log it; DeliveryFailed if a later attempt may succeed. Nothing is sent (or logged)
-    to a deleted or paused webhook, nor for an event whose history row is gone (POST /reset), nor for an account
-    deactivated since (as if its webhooks were paused)."""
-    webhook = Webhook.objects.filter(id=webhook_id, is_active=True).first()
+    to a deleted or paused webhook, nor one no longer subscribed to the event's type, nor for an event whose history
+    row is gone (POST /reset), nor for an account deactivated since (as if its webhooks were paused)."""
+    webhook = Webhook.objects.filter(id=webhook_id, is_active=True, event_types__contains=[event_type]).first()
     history = MemoryHistory.objects.filter(id=event_id).first()
     if webhook is None or history is None or account_deactivated(webhook.account_id):
         return

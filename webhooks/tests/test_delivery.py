@@ -112,6 +112,16 @@ def test_a_paused_or_deleted_webhook_is_not_called(event_id, receiver, settings)
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_webhook_no_longer_subscribed_to_the_event_type_is_not_called(event_id, receiver, settings):
+    # A delivery queued (or a retry) before the webhook's event types changed was still sent.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook, _ = services.webhook_create(principal=ADMIN, name="x", url=receiver.url, event_types=["memory_add"])
+    services.webhook_update(principal=ADMIN, webhook_id=webhook.id, event_types=["memory_delete"])
+    attempt(webhook, event_id)
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_a_webhook_of_an_account_deactivated_since_is_not_called(make_user, make_memory, receiver, settings):
     # Deliveries queued before the deactivation (and their retries) still posted the account's memories.
     from accounts.services import user_set_active
