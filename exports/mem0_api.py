@@ -169,7 +169,7 @@ def written_lines(path: Path) -> dict[str, dict[str, Any]]:
             for text in file:
                 try:
                     line = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's json reads
                     continue
                 if isinstance(line, dict) and isinstance(line.get("id"), str) and isinstance(line.get("history"), list):
                     lines[line["id"]] = line

@@ -134,7 +134,7 @@ def mem0_dump(path: str) -> tuple[list[tuple[str, dict[str, Any] | None]], dict[
                     continue
                 try:
                     line = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's json reads
                     line = None
                 if not (
                     isinstance(line, dict)
@@ -186,7 +186,7 @@ def sqlite_memories(path: str) -> list[tuple[str, dict[str, Any] | None]]:
     for row in rows:
         try:
             payload = json.loads(row["payload"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             payload = None  # the import names the memory and says it has no text
         memories.append((str(row["id"]), _snake_case(payload) if isinstance(payload, dict) else payload))
     return sorted(memories, key=oldest_first)

@@ -419,9 +419,8 @@ def parse_json_reply(text: str) -> Any:
     for candidate in _candidates(text):
         candidate = candidate.strip()
         for attempt in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
-            try:
-                value = json.loads(attempt)
-            except ValueError:
+            try:  # RecursionError: nested deeper than Python's json (or storable_json) reads
+                return storable_json(json.loads(attempt))
+            except (ValueError, RecursionError):
                 continue
-            return storable_json(value)
     raise MalformedReply(f"no JSON in the answer: {text[:80]!r}")

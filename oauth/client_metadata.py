@@ -85,7 +85,7 @@ def _fetch(url: str) -> dict:
         raise MetadataUnusable(f"{type(exc).__name__}: {exc}"[:300]) from None
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's json reads
         raise MetadataUnusable("it is not JSON") from None
     if not isinstance(document, dict):
         raise MetadataUnusable("it is not a JSON object")

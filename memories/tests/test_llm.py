@@ -32,7 +32,16 @@ def test_json_is_read_out_of_real_world_answers(answer, expected):
     assert parse_json_reply(answer) == expected
 
 
-@pytest.mark.parametrize("answer", ["", "no json here", "{not: json}", '{"facts": ["unclosed"'])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "",
+        "no json here",
+        "{not: json}",
+        '{"facts": ["unclosed"',
+        '{"facts": ' + "[" * 5000 + "]" * 5000 + "}",  # deeper than Python's json decodes: RecursionError, a 500
+    ],
+)
 def test_answers_without_json_are_malformed(answer):
     with pytest.raises(MalformedReply):
         parse_json_reply(answer)

@@ -97,6 +97,7 @@ def test_the_mcp_client_identified_by_its_metadata_url_needs_no_registration(
     [
         (None, "answered HTTP 404"),
         ("not json", "is not JSON"),
+        ("[" * 5000 + "]" * 5000, "is not JSON"),  # deeper than Python's json decodes: RecursionError, a 500
         ({"client_id": "https://other.example/c.json", "redirect_uris": [REDIRECT_URI]}, "client_id is not that URL"),
         ({"redirect_uris": []}, "serves no redirect_uris"),
         ({"redirect_uris": ["http://evil.example/cb"]}, "plain http to another machine"),
