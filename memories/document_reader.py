@@ -1090,11 +1090,13 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
                 size = f"{size // 2**20} MB, more than the {OFFICE_XML_MAX_BYTES // 2**20} MB read"
                 return {"error": "unreadable", "why": f"its text ({', '.join(parts[:3])}) unpacks to {size}"}
             if kind == "book":
-                chapters = []
-                for part in parts:
-                    chapters.append(_page_text(archive.read(part).decode("utf-8", errors="replace"), title=False))
+                chapters, shown = [], []
+                for at, part in enumerate(parts, 1):
+                    chapter = archive.read(part).decode("utf-8", errors="replace")
+                    chapters.append(_page_text(chapter, title=False))
                     reader.spend(len(chapters[-1]))
-                return {"pages": [heading, *chapters]}
+                    shown += [(at, name) for name in _book_pictures(chapter, part, names)] if pictures > 0 else []
+                return _pictured([heading, *chapters], shown, partial(_archived, archive), pictures, reader)
             if kind == "workbook":
                 pages = _read_workbook(archive, names, sheets, epoch, reader)
                 drawings = [_related(archive, names, part, "drawing") if pictures > 0 else None for _, part in sheets]
@@ -1937,6 +1939,27 @@ def _epub_chapters(archive: zipfile.ZipFile, names: set[str], package: str) -> t
         if element.tag in ("{http://purl.org/dc/elements/1.1/}title", "{http://purl.org/dc/elements/1.1/}creator")
     ]
     return "\n".join(line for line in about if line), [part for part in dict.fromkeys(order) if part in names]
+
+
+def _book_pictures(chapter: str, part: str, names: set[str]) -> list[str]:
+    """The pictures an EPUB book's chapter (a web page) shows, in its order, once each: the parts its <img src> and
+    an SVG's <image href> (a cover's) name, relative to the chapter; one outside the book (a web address) is not
+    one."""
+    found: list[str] = []
+
+    class Pictures(HTMLParser):
+        def handle_starttag(self, tag: str, attrs) -> None:
+            if tag in ("img", "image"):
+                for name, value in attrs:
+                    if name in ("src", "href", "xlink:href") and value and ":" not in value.split("/")[0]:
+                        target = posixpath.normpath(posixpath.join(posixpath.dirname(part), unquote(value)))
+                        if target in names and target not in found:
+                            found.append(target)
+
+    reading = Pictures()
+    reading.feed(chapter)
+    reading.close()
+    return found
 
 
 def _sheets(archive: zipfile.ZipFile, names: set[str]) -> tuple[list[tuple[str, str]], datetime.datetime]:

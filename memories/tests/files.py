@@ -987,13 +987,23 @@ Keys:\tab three\
 TEXTEDIT_NOTE_TEXT = "Lease of the flat on Rua Augusta\n\nThe rent is 950 € a month, paid to José Silva.\n\nKeys: three"
 
 
-def epub_book() -> bytes:
+def epub_book(*, pictured: bool = False) -> bytes:
     """An EPUB book as the specification lays one out (its mimetype first and stored, a container naming its package,
     a package listing its chapters and giving their order, a chapter's name with a space in it), its chapters in
-    another order than their names'."""
+    another order than their names'. `pictured`: the harbour chapter shows a photo (scan(90)), by a path relative
+    to it, and a picture outside the book; the storm chapter the same photo again, and another (scan(50)) as an
+    SVG's image, as a cover is shown."""
     chapter = (
         '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{0}</title>'
-        "</head><body><h1>{0}</h1><p>{1}</p></body></html>"
+        "</head><body><h1>{0}</h1><p>{1}</p>{2}</body></html>"
+    )
+    door = '<img src="../images/door%20front.png" alt="door"/>' if pictured else ""
+    outside = '<img src="https://example.com/harbour.png"/>' if pictured else ""
+    hall = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<image xlink:href="../images/hall.png"/></svg>'
+        if pictured
+        else ""
     )
     package = (
         '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
@@ -1013,9 +1023,15 @@ def epub_book() -> bytes:
             "</rootfiles></container>",
         )
         book.writestr("OEBPS/content.opf", package)
-        book.writestr("OEBPS/text/b harbour.xhtml", chapter.format("The harbour", "We sailed from Porto in May."))
-        book.writestr("OEBPS/text/a-storm.xhtml", chapter.format("The storm", "A storm kept us in Vigo for a week."))
+        harbour = chapter.format("The harbour", "We sailed from Porto in May.", door + outside)
+        book.writestr("OEBPS/text/b harbour.xhtml", harbour)
+        book.writestr(
+            "OEBPS/text/a-storm.xhtml", chapter.format("The storm", "A storm kept us in Vigo for a week.", door + hall)
+        )
         book.writestr("OEBPS/style.css", "p { margin: 0 }")
+        if pictured:
+            book.writestr("OEBPS/images/door front.png", written(lambda out: scan(90).save(out, "PNG")))
+            book.writestr("OEBPS/images/hall.png", written(lambda out: scan(50).save(out, "PNG")))
     return buffer.getvalue()
 
 

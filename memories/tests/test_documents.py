@@ -1003,6 +1003,21 @@ def test_a_pdfs_damaged_photo_is_left_out_and_its_text_and_other_photos_read():
     assert read["pages"] == ["The flat", "Picture on page 1:"] and scan_shade(read["images"]["1"]) == 50, read
 
 
+def test_with_vision_on_an_epub_books_pictures_are_described_after_their_chapters(api_client, embedder, vision):
+    # A book's pictures (an <img>, an SVG's <image> as a cover is shown) were left out, as a Word document's were.
+    said = {90: "A red front door with the number 12", 50: "A hall"}
+    vision.describe = lambda url: said[scan_shade(url)]
+    book = file_part(epub_book(pictured=True), "albatross.epub")
+    assert stored(add(api_client, {"role": "user", "content": [book]})) == [
+        "The Albatross\nAna Sousa\n\nThe harbour\n\nWe sailed from Porto in May.\n\n"
+        "Picture 1:\n\nA red front door with the number 12\n\n"
+        "The storm\n\nA storm kept us in Vigo for a week.\n\nPicture 1:\n\nA hall"
+    ]
+    assert len(vision.chat_calls("describe")) == 2  # the door shown again, and the picture outside the book: none
+    configure(api_client, llm=llm_section(vision, enable_vision=False))
+    assert stored(add(api_client, {"role": "user", "content": [book]}, user_id="bob")) == [EPUB_BOOK_TEXT]
+
+
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
     # A picture whose bytes are damaged in its archive (its CRC no longer matches) made the whole document unreadable.
     flat = docx.Document()
