@@ -719,10 +719,12 @@ class _Drawn:
         self.hidden = False
 
     def see(self, operator: bytes, operands: list, matrix: list, _) -> None:
-        if operator == b"Do" and operands:
-            self.shown.append((str(operands[0]), abs(matrix[0] * matrix[3] - matrix[1] * matrix[2]) / self.page_area))
-        elif operator == b"Tr" and operands and operands[0] == 3:
-            self.hidden = True
+        with contextlib.suppress(Exception):  # what a damaged page holds: its text is read all the same
+            if operator == b"Do" and operands:
+                area = abs(float(matrix[0]) * float(matrix[3]) - float(matrix[1]) * float(matrix[2]))
+                self.shown.append((str(operands[0]), area / self.page_area))
+            elif operator == b"Tr" and operands and operands[0] == 3:
+                self.hidden = True
 
 
 def _page_area(page) -> float:
