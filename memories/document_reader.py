@@ -977,6 +977,13 @@ _BUILT_IN_FORMATS = (
 )
 # The space of an empty cell's place between two separators.
 _EMPTY_PLACE = re.compile(r"(?<=\|) (?= \|)")
+# A cell of a sheet's first row that makes it a row of data, not the columns' names: a number as a sheet shows one
+# (950, -$1,234.50, 62.5 %, (1,900.00), +351 912 000 001) but a year, which names a yearly budget's column as often
+# as it is a value; or a day (2026-03-01, 01/03/2026).
+_DATA_CELL = re.compile(
+    r"(?!(?:1[89]|2[01])\d\d$)[-+(]?[$€£¥]?\s?\d[\d,.\s]*(?:\s?[%€$£])?\)?"
+    r"|\d{4}-\d\d-\d\d(?:[ T].*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+)
 # A number format's parts that are not its pattern: quoted texts, escaped characters, an underscore's or a star's.
 _FORMAT_QUOTED = re.compile(r'"[^"]*"|\\.|[_*].')
 # A number format's parts, one by one: a quoted text, an escaped character, a currency's sign ([$€-407]), another
@@ -2064,7 +2071,8 @@ def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) 
     """A sheet's text: its rows, each a line of its cells from the sheet's first column used to the row's last (an
     empty cell between as an empty place), in blocks of at most PASSAGE_CHARS that each begin with the sheet's name (of
     a workbook of several) and its first row (its columns' names, or its title): each passage stored of a long sheet
-    says what its cells are (a header row of more than a quarter of a passage is not repeated)."""
+    says what its cells are (a header row of more than a quarter of a passage is not repeated, nor a first row that
+    is data: _DATA_CELL)."""
     first = min((min(row) for row in rows), default=0)
     lines = []
     for row in rows:
@@ -2074,7 +2082,8 @@ def _table(heading: list[str], rows: list[dict[int, str]], reader: _OfficeText) 
     if not lines:
         return ""  # an empty sheet: not even its name
     head = heading + lines[:1]
-    if len("\n".join(head)) > PASSAGE_CHARS // 4:
+    data = any(_DATA_CELL.fullmatch(cell) for cell in rows[0].values())  # no columns' names to repeat
+    if data or len("\n".join(head)) > PASSAGE_CHARS // 4:
         head = heading
     blocks = [[*heading, lines[0]]]
     for line in lines[1:]:

@@ -775,6 +775,20 @@ def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client,
     ]
 
 
+def test_a_sheets_first_row_is_repeated_in_each_passage_only_when_it_names_columns(api_client, embedder):
+    # A bank's export without a header: its first payment was repeated at the top of every passage, as if it named
+    # the columns, and a search for it found every passage. A first row of years names a yearly budget's columns.
+    payments = [f"2026-{n // 28 + 1:02}-{n % 28 + 1:02},Payment {n} for the flat,{900 + n}" for n in range(120)]
+    budget = [["Item", "2025", "2026"], *[[f"Item {n}", f"{n * 10}", f"{n * 11}"] for n in range(120)]]
+    parts = [file_part("\n".join(payments), "payments.csv"), file_part(workbook_of(budget), "budget.xlsx")]
+    passages = stored(add(api_client, {"role": "user", "content": parts}))
+    first = "2026-01-01 | Payment 0 for the flat | 900"
+    kept = [p for p in passages if "Payment" in p]
+    assert len(kept) > 3 and [line for p in kept for line in p.splitlines()].count(first) == 1
+    yearly = [p for p in passages if "Item" in p]
+    assert len(yearly) > 2 and all(p.startswith("Item | 2025 | 2026\n") for p in yearly)
+
+
 def test_an_email_is_read_as_its_sender_recipients_date_subject_text_and_attachments(api_client, embedder):
     # A mail program's saved message (.eml): a plain and an HTML text, a PDF attached; and one with an HTML text alone,
     # in ISO-8859-1, quoted-printable. As text, it was stored as its headers and its parts' encodings.
