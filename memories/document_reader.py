@@ -954,6 +954,9 @@ _PPT_PROPERTIES, _PPT_TABLE, _PPT_CELL_ANCHOR = frozenset({0xF00B, 0xF122}), 0x0
 # A shape's picture: its properties' pib (an entry of the store, FBSE records); the kinds of picture records read
 # (JPEG, JPEG in CMYK, PNG, TIFF).
 _PPT_SHAPE_PROPERTIES, _PPT_PICTURE, _PPT_STORED = 0xF00B, 0x0104, 0xF007
+# An .xls Workbook stream's records (BIFF8): a sheet's place and name (BOUNDSHEET8), the drawings' store
+# (MSODRAWINGGROUP) and a record continuing the one before, a sheet's drawing (MSODRAWING), a substream's end (EOF).
+_BIFF_SHEET, _BIFF_DRAWING_GROUP, _BIFF_CONTINUE, _BIFF_DRAWING, _BIFF_END = 0x0085, 0x00EB, 0x003C, 0x00EC, 0x000A
 _ART_RASTERS = frozenset({0xF01D, 0xF02A, 0xF01E, 0xF029})
 _PPT_TEXTS = {0x0FA0: "utf-16-le", 0x0FA8: "latin-1"}
 # A text's fields, each at a character ("*") of its text: a slide's number, a date and time, a header, a footer.
@@ -1261,7 +1264,7 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     if "EncryptedPackage" in streams:
         return {"error": "locked"}
     if streams & {"Workbook", "Book"}:
-        return _older_workbook(content, most_characters)
+        return _older_workbook(content, most_characters, pictures)
     if "PP40" in streams:  # PowerPoint 95's
         return {"error": "older", "what": "a PowerPoint 95 presentation (.ppt)", "instead": ".pptx"}
     return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
@@ -1861,9 +1864,10 @@ def _message_time(properties: dict[int, int]) -> str:
     return email.utils.format_datetime(moment)
 
 
-def _older_workbook(content: bytes, most_characters: int) -> dict:
+def _older_workbook(content: bytes, most_characters: int, pictures: int = -1) -> dict:
     """An Excel 97-2003 workbook's (.xls) visible sheets as a workbook's (_read_workbook): its cells as their formats
-    show them, a sheet's name first when there are several, its cells' comments after its rows."""
+    show them, a sheet's name first when there are several, its cells' comments after its rows; with `pictures`, its
+    sheets' pictures as a workbook's (_pictured, _sheet_pictures)."""
     import xlrd
 
     reader = _OfficeText(most_characters)
@@ -1891,13 +1895,63 @@ def _older_workbook(content: bytes, most_characters: int) -> dict:
             ]
             reader.spend(sum(map(len, comments)))
             pages.append("\n\n".join(text for text in (table, "\n".join(comments)) if text))
+        names = [sheet.name for sheet in sheets]
+        store, shown = _sheet_pictures(content, names) if pictures > 0 else (b"", [])
+        places = [f"sheet {name}" for name in names]
+        return _pictured(pages, shown, partial(_blip, store), pictures, reader, places=places)
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged workbook (xlrd's XLRDError, struct's), or one encrypted in its stream
         if "encrypted" in str(exc).lower():
             return {"error": "locked"}
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {"pages": pages}
+
+
+def _sheet_pictures(content: bytes, names: list[str]) -> tuple[bytes, list[tuple[int, int]]]:
+    """An .xls workbook's pictures: its drawings' store (its MSODRAWINGGROUP record and those continuing it, an
+    OfficeArt container of each picture's entry, FBSE, with its picture record) and the pictures each of the sheets
+    `names` shows, in the order drawn, by its index there and where its picture record lies in the store (_blip);
+    none (b"", []) when it has none or they cannot be read (a damaged stream: the workbook is read without them)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as compound:
+            data = compound.openstream("Workbook").read()
+        records = list(_biff_records(data, 0))  # the workbook's own, before its sheets'
+        parts, grouped = [], False
+        for kind, start, end in records:
+            grouped = kind == _BIFF_DRAWING_GROUP or (grouped and kind == _BIFF_CONTINUE)
+            if grouped:
+                parts.append(data[start:end])
+        store = b"".join(parts)
+        entries = [body for kind, _, body, _ in _ppt_walk(store, 0, len(store)) if kind == _PPT_STORED]
+        shown = []
+        for kind, start, _ in records:
+            if kind != _BIFF_SHEET:
+                continue
+            offset, length = struct.unpack_from("<I", data, start)[0], data[start + 6]
+            wide = data[start + 7] & 1
+            name = data[start + 8 : start + 8 + length * (1 + wide)].decode("utf-16-le" if wide else "latin-1")
+            if name not in names:
+                continue  # a hidden sheet, or a chart's
+            drawing = b"".join(data[at:end] for kind, at, end in _biff_records(data, offset) if kind == _BIFF_DRAWING)
+            for entry in _ppt_pictures(drawing, 0, len(drawing)):
+                if 0 < entry <= len(entries) and entries[entry - 1] + 36 < len(store):
+                    shown.append((names.index(name), entries[entry - 1] + 36 + store[entries[entry - 1] + 33]))
+        return store, shown
+    except Exception:  # a damaged stream or drawing: the sheets are read without their pictures
+        return b"", []
+
+
+def _biff_records(data: bytes, at: int):
+    """An .xls Workbook stream's BIFF records from `at` (where the workbook's own or a sheet's begin) up to their EOF,
+    each its type, where its data starts and where it ends."""
+    while at + 4 <= len(data):
+        kind, length = struct.unpack_from("<HH", data, at)
+        yield kind, at + 4, min(at + 4 + length, len(data))
+        if kind == _BIFF_END:
+            return
+        at += 4 + length
 
 
 def _older_cell_text(cell, formats: list[str], epoch: datetime.datetime) -> str:

@@ -675,7 +675,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 # from the spreadsheet of test_an_opendocument_spreadsheets_cell_comments_are_read_after_its_rows_as_a_workbooks,
 # pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too; pictures.doc
 # from a Word document of two paragraphs and the same photos in its text. pictures-ppt.pdf and pictures-doc.pdf are
-# those two saved as PDFs (`--convert-to pdf`).
+# those two saved as PDFs (`--convert-to pdf`). pictures.xls from a workbook (xlsxwriter) of three sheets: Budget's rows
+# and a photo (scan(90)), Rooms' row, a photo (scan(50)) and the first again, and Notes.
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
 
 
@@ -1030,6 +1031,20 @@ def test_with_vision_on_an_epub_books_pictures_are_described_after_their_chapter
     assert len(vision.chat_calls("describe")) == 2  # the door shown again, and the picture outside the book: none
     configure(api_client, llm=llm_section(vision, enable_vision=False))
     assert stored(add(api_client, {"role": "user", "content": [book]}, user_id="bob")) == [EPUB_BOOK_TEXT]
+
+
+def test_with_vision_on_an_excel_97_2003_workbooks_pictures_are_described_after_their_sheets(
+    api_client, embedder, vision
+):
+    # As an .xlsx's are (its sheets' drawings, the workbook's store of pictures): an .xls's were left out. The door
+    # shown again on the second sheet is described once, where it is first.
+    vision.describe = lambda url: {90: "A red front door with the number 12", 50: "A hall"}[scan_shade(url)]
+    workbook = file_part((SAVED_BY_LIBREOFFICE / "pictures.xls").read_bytes(), "pictures.xls")
+    assert stored(add(api_client, {"role": "user", "content": [workbook]})) == [
+        "Budget\nItem | Amount\nRent | 950\n\nPicture on sheet Budget:\n\nA red front door with the number 12\n\n"
+        "Rooms\nHall\n\nPicture on sheet Rooms:\n\nA hall\n\nNotes\nNothing"
+    ]
+    assert len(vision.chat_calls("describe")) == 2
 
 
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
