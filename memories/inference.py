@@ -390,9 +390,23 @@ def _apply(
         added = BatchDuplicates()
         history: list[MemoryHistory] = []
         new_vectors, changed_vectors = {}, {}
-        # What the scope holds already of each text the operations may add (one pass for them all).
+        # What the scope holds already of each text the operations may add (one pass for them all), as these
+        # operations leave it: not the memories they delete or rewrite, whose text a fact may nearly repeat ("Is not
+        # allergic to peanuts" beside the deleted "Is allergic to peanuts": taken for a repeat of the memory going,
+        # it was lost with it), and the rewritten memories' new texts.
+        replaced: set[uuid.UUID] = set()
+        rewritten = BatchDuplicates()
+        for op in operations:
+            target = current.get(op.target.id) if op.target is not None else None
+            if target is None or target.text != op.target.text or op.event not in ("UPDATE", "DELETE"):
+                continue
+            if op.event == "DELETE" or op.text != target.text:
+                replaced.add(target.id)
+            if op.event == "UPDATE" and op.text != target.text:
+                rewritten.keep(vectors[op.text].whole, Memory(id=target.id, text=op.text))
         texts = list(dict.fromkeys(op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text))
-        in_scope = dict(zip(texts, near_duplicates(account, scope, [vectors[t].whole for t in texts]), strict=True))
+        found = near_duplicates(account, scope, [vectors[t].whole for t in texts], exclude=replaced)
+        in_scope = dict(zip(texts, found, strict=True))
         for op in operations:
             target = current.get(op.target.id) if op.target is not None else None
             if op.event in ("UPDATE", "DELETE") and target is not None and target.text != op.target.text:
@@ -401,7 +415,7 @@ def _apply(
                 target = None
             if op.event == "ADD" or (op.event == "UPDATE" and target is None):
                 vector = vectors[op.text].whole
-                duplicate = in_scope[op.text] or added.find(vector)
+                duplicate = in_scope[op.text] or rewritten.find(vector) or added.find(vector)
                 if duplicate is not None:  # e.g. stored by a concurrent add of the same fact
                     results.append({"id": str(duplicate.id), "memory": duplicate.text, "event": "NONE"})
                     continue

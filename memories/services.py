@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -220,10 +220,17 @@ def stored_verbatim(account, scope: dict[str, str], texts: Sequence[str], occurr
 
 
 def nearest_in_scope(
-    account, scope: dict[str, str], vectors: Sequence[list[float]], *, limit: int, within: float | None = None
+    account,
+    scope: dict[str, str],
+    vectors: Sequence[list[float]],
+    *,
+    limit: int,
+    within: float | None = None,
+    exclude: Collection[uuid.UUID] = (),
 ) -> list[list[Memory]]:
     """For each vector, the `limit` closest unexpired memories of the account's scope (at most `within` away in
-    cosine distance when given), closest first: their id and text (the rest deferred), and `distance`.
+    cosine distance when given), closest first, leaving out those of `exclude`: their id and text (the rest
+    deferred), and `distance`.
 
     A scope of at most EXACT_ALWAYS_ROWS memories (counted, to that many, from its index) is compared memory by
     memory, as search compares one; a larger one goes through the HNSW index, whose filtered scan goes on until
@@ -235,6 +242,8 @@ def nearest_in_scope(
     if not vectors:
         return []
     visible = unexpired_in_scope(account, scope)
+    if exclude:
+        visible = visible.exclude(id__in=list(exclude))
     found = []
     with transaction.atomic(), connection.cursor() as cursor:
         # The scope's own index for the count and, when small, for its rows: with statistics that call the scope
@@ -254,9 +263,12 @@ def nearest_in_scope(
     return found
 
 
-def near_duplicates(account, scope: dict[str, str], vectors: Sequence[list[float]]) -> list[Memory | None]:
-    """For each vector, the closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more."""
-    found = nearest_in_scope(account, scope, vectors, limit=1, within=1 - NEAR_DUPLICATE_SIMILARITY)
+def near_duplicates(
+    account, scope: dict[str, str], vectors: Sequence[list[float]], *, exclude: Collection[uuid.UUID] = ()
+) -> list[Memory | None]:
+    """For each vector, the closest unexpired memory of the account's scope at NEAR_DUPLICATE_SIMILARITY or more (not
+    one of `exclude`)."""
+    found = nearest_in_scope(account, scope, vectors, limit=1, within=1 - NEAR_DUPLICATE_SIMILARITY, exclude=exclude)
     return [nearest[0] if nearest else None for nearest in found]
 
 

@@ -131,6 +131,63 @@ def test_a_retraction_deletes_the_memory(api_client, llm):
     assert [(h["event"], h["is_deleted"]) for h in history] == [("ADD", False), ("DELETE", True)]
 
 
+def test_a_fact_added_beside_the_deletion_of_a_memory_nearly_the_same_is_stored(api_client, llm):
+    # "Is allergic to peanuts" and "Is not allergic to peanuts" are 0.96 alike to the local embedder: the fact the
+    # decision adds was taken for a repeat of the memory the same decision deletes, and neither was left.
+    events(add(api_client, "Is allergic to peanuts"))
+    old = Memory.objects.get()
+    llm.decide = lambda stored, facts: [
+        {"event": "DELETE", "id": "0"},
+        {"event": "ADD", "text": "Is not allergic to peanuts"},
+    ]
+    assert events(add(api_client, "Is not allergic to peanuts")) == [
+        ("DELETE", "Is allergic to peanuts"),
+        ("ADD", "Is not allergic to peanuts"),
+    ]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Is not allergic to peanuts"]
+    history = api_client.get(f"/memories/{old.id}/history").json()
+    assert [h["event"] for h in history] == ["ADD", "DELETE"]
+
+
+def test_a_fact_added_beside_the_rewrite_of_a_memory_nearly_the_same_is_stored(api_client, llm):
+    # The memory the decision rewrites no longer holds the text the fact nearly repeats.
+    events(add(api_client, "Is allergic to peanuts"))
+    old = Memory.objects.get()
+    llm.decide = lambda stored, facts: [
+        {"event": "UPDATE", "id": "0", "text": "Was allergic to peanuts as a child"},
+        {"event": "ADD", "text": "Is not allergic to peanuts"},
+    ]
+    assert events(add(api_client, "Is not allergic to peanuts")) == [
+        ("UPDATE", "Was allergic to peanuts as a child"),
+        ("ADD", "Is not allergic to peanuts"),
+    ]
+    assert sorted(Memory.objects.values_list("text", flat=True)) == [
+        "Is not allergic to peanuts",
+        "Was allergic to peanuts as a child",
+    ]
+    assert Memory.objects.get(id=old.id).text == "Was allergic to peanuts as a child"
+
+
+def test_a_fact_added_beside_a_rewrite_to_the_same_text_is_that_memory(api_client, llm):
+    events(add(api_client, "Is allergic to peanuts"))
+    old = Memory.objects.get()
+    llm.decide = lambda stored, facts: [
+        {"event": "ADD", "text": "Is not allergic to peanuts"},
+        {"event": "UPDATE", "id": "0", "text": "Is not allergic to peanuts"},
+    ]
+    response = add(api_client, "Is not allergic to peanuts")
+    assert response.json()["results"] == [
+        {"id": str(old.id), "memory": "Is not allergic to peanuts", "event": "NONE"},
+        {
+            "id": str(old.id),
+            "memory": "Is not allergic to peanuts",
+            "event": "UPDATE",
+            "previous_memory": "Is allergic to peanuts",
+        },
+    ]
+    assert list(Memory.objects.values_list("id", "text")) == [(old.id, "Is not allergic to peanuts")]
+
+
 def test_a_repeat_is_none_and_writes_no_memory(api_client, llm):
     first = add(api_client, "Has two cats").json()["results"][0]
     before = snapshot()
