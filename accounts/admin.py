@@ -7,13 +7,22 @@ from accounts.models import User
 from accounts.services import user_credentials_revoke
 
 
-class UserCreateForm(AdminUserCreationForm):
+class LowerCaseEmail:
+    """The email in lower case, as every other way of making or changing an account stores it: logins match it in any
+    case, so the column's exact unique check then refuses another account's email in other case (two accounts of one
+    email made both their logins a 500)."""
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"]).lower()
+
+
+class UserCreateForm(LowerCaseEmail, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "name", "role")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(LowerCaseEmail, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

@@ -125,6 +125,36 @@ def test_login_with_the_right_password_returns_tokens_in_any_email_case(client, 
     assert User.objects.get().last_login is not None
 
 
+def test_the_django_admin_cannot_give_an_account_another_accounts_email_in_other_case(client, registered):
+    # Logins match emails in any case (UserManager.get_by_natural_key): the Django admin's forms took
+    # "Ada@example.com" beside "ada@example.com" (the column's unique check is exact), and from then on both
+    # accounts' logins were a 500 (MultipleObjectsReturned).
+    admin = APIClient()
+    admin.force_login(User.objects.get())
+    form = {
+        "email": "Ada@EXAMPLE.com",
+        "name": "Other",
+        "role": "member",
+        "usable_password": "true",
+        "password1": "another long passphrase",
+        "password2": "another long passphrase",
+    }
+    created = admin.post("/admin/accounts/user/add/", form)
+    assert created.status_code == 200, created.status_code  # the form again, saying why
+    assert "already exists" in created.content.decode()
+    member = User.objects.create_user(email="bob@example.com", password="another long passphrase", name="Bob")
+    edit = {"email": "ADA@example.com", "name": "Bob", "role": "member", "is_active": "on"}
+    edited = admin.post(f"/admin/accounts/user/{member.pk}/change/", edit)
+    assert edited.status_code == 200, edited.status_code
+    assert "already exists" in edited.content.decode()
+    assert sorted(User.objects.values_list("email", flat=True)) == ["ada@example.com", "bob@example.com"]
+    assert post(client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD}).status_code == 200
+    # An email the admin types in capitals is kept as every other way of making an account keeps it.
+    edit["email"] = "Bob@Example.COM"
+    assert admin.post(f"/admin/accounts/user/{member.pk}/change/", edit).status_code == 302
+    assert User.objects.get(pk=member.pk).email == "bob@example.com"
+
+
 @pytest.mark.parametrize("email", ["ada@example.com", "nobody@example.com"])
 def test_login_failures_look_the_same_for_wrong_password_and_unknown_email(client, registered, email):
     response = post(client, "/auth/login", {"email": email, "password": "wrong password"})
