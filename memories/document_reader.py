@@ -932,6 +932,8 @@ COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
 _WORD_PAIRS = 0x9A
 _WORD_FOOTNOTES, _WORD_ANNOTATIONS, _WORD_CHARACTER_RUNS, _WORD_PIECES, _WORD_AUTHORS = 2, 4, 12, 33, 36
 _WORD_ENDNOTES, _WORD_SHAPES, _WORD_TEXT_BOXES = 46, 40, 56
+# Its drawings (OfficeArtContent: fcDggInfo), their group's container and a shape's record (OfficeArtFSP: its id).
+_WORD_DRAWINGS, _WORD_DRAWING_GROUP, _ART_SHAPE = 50, 0xF000, 0xF00A
 _WORD_DELETED, _WORD_PICTURE = 0x0800, 0x6A03  # sprmCFRMarkDel; sprmCPicLocation: where its picture lies
 _SPRM_SIZES = (1, 1, 2, 4, 2, 2, 0, 3)  # an operand's size by its sprm's top 3 bits (6: its first byte says)
 # Word's marks in a document's characters: a line break, a hyphen that does not break, one shown only at a line's end,
@@ -1344,7 +1346,8 @@ def _older_document(compound, streams: set[str], most_characters: int, pictures:
     in tracked changes (its characters' formatting says so) left out, a text box's paragraphs where its shape is
     anchored, a footnote's or an endnote's mark "[1]" and the notes after the text, then its comments, each naming its
     author (each story after the main document's characters); with `pictures`, the pictures its text shows (_pictured:
-    each at its character's place in its Data stream, _word_picture). Its headers and floating pictures are left out.
+    each at its character's place in its Data stream, _word_picture; floating ones, _word_floating). Its headers are
+    left out.
     A file of Word 6 or 95, or one locked by a password, is not read ("older", "locked")."""
     document = compound.openstream("WordDocument").read()
     identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
@@ -1442,11 +1445,48 @@ def _older_document(compound, streams: set[str], most_characters: int, pictures:
         said.append(_comment(owners[author] if 0 <= author < len(owners) else "", text) if text else "")
     text = _word_text(_word_units("".join(characters[:main])))
     pages = ["\n\n".join(part for part in (text, *notes, *said) if part)]
-    if not drawn or "Data" not in streams:
+    at, length = struct.unpack_from("<II", document, _WORD_PAIRS + 8 * _WORD_DRAWINGS)
+    floating = _word_floating(table[at : at + length], anchors, placed, main) if pictures > 0 else []
+    if not floating and (not drawn or "Data" not in streams):
         return {"pages": pages}
-    shown = [(0, place) for at, place in sorted(drawn) if at < main]
-    load = partial(_word_picture, compound.openstream("Data").read())
-    return _pictured(pages, shown, load, pictures, reader)
+    data = compound.openstream("Data").read() if drawn and "Data" in streams else b""
+    shown = [(at, ("inline", place)) for at, place in drawn if at < main and data] + floating
+    sources = {"inline": partial(_word_picture, data), "floating": partial(_blip, document)}
+    return _pictured(
+        pages, [(0, key) for _, key in sorted(shown)], lambda key: sources[key[0]](key[1]), pictures, reader
+    )
+
+
+def _word_floating(art: bytes, anchors: tuple[int, ...], placed: list[bytes], main: int) -> list[tuple[int, tuple]]:
+    """The pictures a Word 97-2003 document's main text shows floating (its shapes anchored in it, FSPA), each its
+    anchor's character position and ("floating", where its picture record lies in the WordDocument stream): its
+    drawings (OfficeArtContent, in the table stream where its FIB says) name each shape's picture (its pib) in their
+    store (FBSE), whose picture Word keeps in the WordDocument stream (its foDelay). None when they cannot be read."""
+    try:
+        kind, _, start, stop = _art_record(art, 0)
+        if kind != _WORD_DRAWING_GROUP:
+            return []
+        entries = [body for kind, _, body, _ in _ppt_walk(art, start, stop) if kind == _PPT_STORED]
+        pictured: dict[bytes, int] = {}  # a shape's id: its picture's entry (1 on) in the store
+        at = stop
+        while at + 9 <= len(art):  # each drawing: whose (0 the main document's, 1 its headers'), then its container
+            _, _, body, end = _art_record(art, at + 1)
+            shape = None
+            for kind, count, first, last in _ppt_walk(art, body, end) if art[at] == 0 else ():
+                if kind == _ART_SHAPE:
+                    shape = art[first : first + 4]
+                elif kind == _PPT_SHAPE_PROPERTIES and shape is not None:
+                    for opid, value in _ppt_properties(art, count, first, last):
+                        if opid & 0x3FFF == _PPT_PICTURE and opid & 0x4000 and value > 0:
+                            pictured[shape] = value
+            at = end
+        return [
+            (cp, ("floating", struct.unpack_from("<I", art, entries[entry - 1] + 28)[0]))
+            for cp, shape in zip(anchors, placed, strict=False)
+            if cp < main and 0 < (entry := pictured.get(shape[:4], 0)) <= len(entries)
+        ]
+    except Exception:  # damaged drawings: the document is read without its floating pictures
+        return []
 
 
 def _word_pieces(document: bytes, pieces: bytes, reader: _OfficeText) -> tuple[list[str], list[tuple]]:

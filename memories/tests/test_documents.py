@@ -676,7 +676,8 @@ def test_a_powerpoint_97_2003_presentation_is_read_as_its_slides_with_their_note
 # pictures.ppt from two slides of photos (scan(90); scan(50) and scan(90) again), its picture store too; pictures.doc
 # from a Word document of two paragraphs and the same photos in its text. pictures-ppt.pdf and pictures-doc.pdf are
 # those two saved as PDFs (`--convert-to pdf`). pictures.xls from a workbook (xlsxwriter) of three sheets: Budget's rows
-# and a photo (scan(90)), Rooms' row, a photo (scan(50)) and the first again, and Notes.
+# and a photo (scan(90)), Rooms' row, a photo (scan(50)) and the first again, and Notes. floating.doc from an
+# OpenDocument text of two paragraphs, the first with a photo (scan(90)) in a frame anchored to it.
 SAVED_BY_LIBREOFFICE = Path(__file__).parent / "office"
 
 
@@ -1045,6 +1046,18 @@ def test_with_vision_on_an_excel_97_2003_workbooks_pictures_are_described_after_
         "Rooms\nHall\n\nPicture on sheet Rooms:\n\nA hall\n\nNotes\nNothing"
     ]
     assert len(vision.chat_calls("describe")) == 2
+
+
+def test_with_vision_on_a_word_97_2003_documents_floating_picture_is_described_as_one_in_its_text_is(
+    api_client, embedder, vision
+):
+    # A picture anchored beside the text (wrapped), not in it: kept in the document's drawings, its bytes in the
+    # WordDocument stream. It was left out where one in the text was described.
+    vision.describe = lambda url: {90: "A red front door with the number 12"}[scan_shade(url)]
+    document = file_part((SAVED_BY_LIBREOFFICE / "floating.doc").read_bytes(), "floating.doc")
+    assert stored(add(api_client, {"role": "user", "content": [document]})) == [
+        "The flat, seen from the street:\n\nThe rent is 950 euros.\n\nPicture 1:\n\nA red front door with the number 12"
+    ]
 
 
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
