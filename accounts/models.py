@@ -23,8 +23,12 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username):
-        # Emails are stored lower-case; logins match whatever case was typed.
-        return self.get(email__iexact=username)
+        # Emails are stored lower-case; logins match whatever case was typed. Of two accounts holding it in other
+        # cases (the Django admin's forms once stored emails as typed), the lower-case one's: get() raised, a 500.
+        found = sorted(self.filter(email__iexact=username), key=lambda user: user.email != username.lower())
+        if not found:
+            raise self.model.DoesNotExist(f"No account with the email {username!r}.")
+        return found[0]
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -155,6 +155,15 @@ def test_the_django_admin_cannot_give_an_account_another_accounts_email_in_other
     assert User.objects.get(pk=member.pk).email == "bob@example.com"
 
 
+def test_a_login_whose_email_two_accounts_hold_in_other_cases_is_the_lower_case_ones(client, registered):
+    # Such a pair, which the Django admin's forms could make before they stored emails in lower case, made both
+    # logins a 500 (MultipleObjectsReturned).
+    User.objects.create(email="ADA@example.com", name="Other")
+    for typed in ("ada@example.com", "Ada@Example.com"):
+        answer = post(client, "/auth/login", {"email": typed, "password": PASSWORD})
+        assert answer.status_code == 200, answer.json()
+
+
 @pytest.mark.parametrize("email", ["ada@example.com", "nobody@example.com"])
 def test_login_failures_look_the_same_for_wrong_password_and_unknown_email(client, registered, email):
     response = post(client, "/auth/login", {"email": email, "password": "wrong password"})
