@@ -71,10 +71,10 @@ REDACTED = "[redacted]"
 
 
 def is_secret(key: str) -> bool:
-    """Whether a configuration key names a secret (api_key, password, token …)."""
+    """Whether a configuration key names a secret (api_key, password, token …, a header's Authorization)."""
     words = set(re.split(r"[^a-z0-9]+", key.lower()))
     return key.lower().endswith("key") or bool(
-        words & {"password", "passwd", "secret", "token", "credential", "credentials", "apikey"}
+        words & {"password", "passwd", "secret", "token", "credential", "credentials", "apikey", "authorization"}
     )
 
 

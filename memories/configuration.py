@@ -117,8 +117,10 @@ def config_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
 
 
 def config_redacted(value: Any, key: str = "") -> Any:
-    """A copy with every secret-named value replaced by "[redacted]", and credentials and query values in URLs
-    masked."""
+    """A copy with every secret-named value replaced by "[redacted]" (a list or an object of them whole), and
+    credentials and query values in URLs masked."""
+    if value not in (None, "", [], {}) and holds_secret(key, value):
+        return REDACTED
     if isinstance(value, dict):
         return {k: config_redacted(v, k) for k, v in value.items()}
     if isinstance(value, list):

@@ -4,6 +4,7 @@ workers, the embedding-size guard, redaction, and what the server says while inf
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.db import connection
@@ -68,6 +69,20 @@ def test_get_redacts_secrets_and_passwords_in_urls(api_client, fake_openai):
     }
     assert body["status"]["inference_enabled"] is True
     assert "fake-model" in body["status"]["inference"]
+
+
+def test_get_redacts_a_secret_named_list_or_object_and_an_authorization_header(api_client, member_client):
+    # GET /configure is a member's to read: a secret-named value that was a list or an object, and a header's
+    # credentials (Authorization), were shown as they were sent.
+    sent = {"password": ["hunter2", "hunter3"], "headers": {"Authorization": "Bearer sekrit", "Accept": "json"}}
+    assert configure(api_client, vector_store={"config": sent}).status_code == 200
+    response = member_client.get("/configure")
+    assert response.status_code == 200
+    assert not {"hunter2", "hunter3", "sekrit"} & set(re.findall(r"\w+", response.content.decode()))
+    assert response.json()["vector_store"]["config"] == {
+        "password": "[redacted]",
+        "headers": {"Authorization": "[redacted]", "Accept": "json"},
+    }
 
 
 def test_get_shows_any_text_with_a_scheme_in_it(api_client):
