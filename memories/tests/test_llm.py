@@ -97,3 +97,25 @@ def test_a_body_that_is_not_the_openai_format_is_a_502_naming_the_base_url(fake_
             call()
         assert raised.value.code == "provider_unavailable"
         assert "OpenAI-compatible API" in raised.value.detail
+
+
+def test_looking_for_json_in_an_answer_reads_a_bounded_number_of_characters():
+    """Each "{" or "[" of an answer was read to its end when none closes: 10,000 "[" cost 5.5 s of CPU, twice with
+    the retry. The characters read are counted, not timed."""
+    from memories.llm import _candidates
+
+    reads = 0
+
+    class Counted(str):
+        def __getitem__(self, key):
+            nonlocal reads
+            reads += 1
+            return str.__getitem__(self, key)
+
+    answer = Counted("[" * 5_000)  # 12.5 million characters read, one scan from each "["
+    assert list(_candidates(answer)) == [answer]
+    assert reads <= 1_000_000
+    with pytest.raises(MalformedReply):
+        parse_json_reply("[" * 5_000)
+    # An object after prose with brackets that do not close is still found.
+    assert parse_json_reply('Note [1: {"a": [1, 2]}') == {"a": [1, 2]}
