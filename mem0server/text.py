@@ -131,7 +131,9 @@ def mask_urls(text: str) -> str:
 
 
 # A provider quoting the key it refused, shortened ("sk-abc***xyz"), or a key-looking word.
-_KEY_ECHO = re.compile(r"\S*\*{3,}\S*|\b(?:sk|pk|rk|key|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,}")
+# A starred word is matched from where its run of non-space characters begins: tried from each of its characters, a
+# provider's message of 20,000 letters was read 200 million times (2.4 s of CPU).
+_KEY_ECHO = re.compile(r"(?<!\S)\S*\*{3,}\S*|\b(?:sk|pk|rk|key|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,}")
 
 
 def url_secrets(url: str) -> list[str]:

@@ -4,7 +4,7 @@ so no run of characters is read again from each of its characters."""
 
 from __future__ import annotations
 
-from mem0server.text import _QUERY_VALUE, _URL, REDACTED, mask_urls
+from mem0server.text import _KEY_ECHO, _QUERY_VALUE, _URL, REDACTED, mask_urls, redact_secret_echoes
 
 
 def test_a_url_is_only_tried_where_a_run_of_scheme_characters_begins():
@@ -21,3 +21,12 @@ def test_a_query_parameter_name_holds_no_question_mark_and_masks_the_same():
     assert _QUERY_VALUE.match("??=x") is None  # "?" * 20,000 without "=": each "?" read the rest (2.6 s of CPU)
     assert mask_urls("https://h/p?a?b=c&d=e#f") == f"https://h/p?a?b={REDACTED}&d={REDACTED}#f"
     assert mask_urls("https://h/p?" + "?" * 50) == "https://h/p?" + "?" * 50
+
+
+def test_a_starred_key_a_provider_echoes_is_matched_only_from_where_its_word_begins():
+    text = "Incorrect API key provided: sk-abc***xyz. Check it."
+    start = text.index("sk-abc")
+    assert _KEY_ECHO.match(text, start).group() == "sk-abc***xyz."
+    # Inside the word no match begins: a long word without "***" is read once, not once from each of its characters.
+    assert all(_KEY_ECHO.match(text, at) is None for at in range(start + 1, text.index("***")))
+    assert redact_secret_echoes(text) == f"Incorrect API key provided: {REDACTED} Check it."
