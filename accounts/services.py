@@ -48,11 +48,11 @@ def tokens_issue(*, user: User) -> TokenPair:
     return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
 
 
-def _validate_password(password: str, user: User | None = None) -> None:
+def _validate_password(password: str, user: User | None = None, *, field: str = "password") -> None:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise InvalidInput(" ".join(exc.messages), field="password") from None
+        raise InvalidInput(" ".join(exc.messages), field=field) from None
 
 
 def first_admin_create(*, name: str, email: str, password: str) -> User:
@@ -137,7 +137,7 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     """Set a new password after checking the current one; every earlier token stops working."""
     if not user.check_password(current_password):
         raise Unauthorized("Current password is incorrect.")
-    _validate_password(new_password, user)
+    _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
@@ -234,7 +234,7 @@ def _end_sessions(user: User) -> None:
 def user_reset_password(*, actor: User, user_id: int, new_password: str) -> User:
     """An admin sets another account's password; that account's earlier tokens and sessions stop working."""
     user = _other_user(actor=actor, user_id=user_id)
-    _validate_password(new_password, user)
+    _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])

@@ -78,6 +78,14 @@ def test_a_login_token_can_change_email_and_password(admin_user):
     login("ada@new.example", "a new long password")
 
 
+def test_a_weak_new_password_is_refused_naming_new_password(admin_user):
+    # The 400 named the field "password", which this request does not have.
+    weak = {"current_password": PASSWORD, "new_password": "12345678"}
+    response = login().post("/auth/change-password", weak, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["new_password"], response.json()
+
+
 # --- password guessing -----------------------------------------------------------------------------------
 
 
