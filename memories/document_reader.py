@@ -677,7 +677,8 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
         for page in reader.pages:
             drawn.append(_Drawn(_page_area(page)))
             if pictures > 0 and photos:
-                pages.append(page.extract_text(visitor_operand_before=drawn[-1].see).strip())
+                see, done = drawn[-1].see, drawn[-1].done
+                pages.append(page.extract_text(visitor_operand_before=see, visitor_operand_after=done).strip())
             else:
                 pages.append(page.extract_text().strip())
             most_characters -= len(pages[-1])
@@ -709,22 +710,30 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
 
 class _Drawn:
     """What a PDF page draws, seen as pypdf reads its text: each XObject (Do: an image, or a form of drawings that may
-    hold one) in `shown`, in order, by its name, with the share of the page it covers (an image fills the unit square
-    the current matrix maps onto the page); and whether it writes text that is not shown (`hidden`: render mode 3,
-    the text layer OCR lays over a scan to make it searchable)."""
+    hold one) in `shown`, in order, by its path (its name, after those of the forms drawing it: a form's names are its
+    own resources', which may name another XObject as the page names one), with the share of the page it covers (an
+    image fills the unit square the current matrix maps onto the page); and whether it writes text that is not shown
+    (`hidden`: render mode 3, the text layer OCR lays over a scan to make it searchable)."""
 
     def __init__(self, page_area: float) -> None:
         self.page_area = page_area
-        self.shown: list[tuple[str, float]] = []
+        self.shown: list[tuple[tuple[str, ...], float]] = []
         self.hidden = False
+        self.forms: list[str] = []  # the XObjects being drawn: pypdf reads a form's drawings between see and done
 
     def see(self, operator: bytes, operands: list, matrix: list, _) -> None:
-        with contextlib.suppress(Exception):  # what a damaged page holds: its text is read all the same
-            if operator == b"Do" and operands:
+        if operator == b"Do" and operands:
+            path = (*self.forms, str(operands[0]))
+            self.forms.append(path[-1])  # taken off by done, once pypdf has read a form's drawings
+            with contextlib.suppress(Exception):  # a damaged matrix: the page's text is read all the same
                 area = abs(float(matrix[0]) * float(matrix[3]) - float(matrix[1]) * float(matrix[2]))
-                self.shown.append((str(operands[0]), area / self.page_area))
-            elif operator == b"Tr" and operands and operands[0] == 3:
-                self.hidden = True
+                self.shown.append((path, area / self.page_area))
+        elif operator == b"Tr" and operands and operands[0] == 3:
+            self.hidden = True
+
+    def done(self, operator: bytes, operands: list, _matrix: list, _) -> None:
+        if operator == b"Do" and operands and self.forms:
+            self.forms.pop()
 
 
 def _page_area(page) -> float:
@@ -742,32 +751,27 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
     is first."""
     shown: dict[int, list[str]] = {}
     seen: set[Any] = set()
+    named: dict[int, tuple[Any, dict]] = {}  # each page's or form's XObjects by its id (with it, kept alive)
     for index, page in enumerate(pdf_pages):
         if not pages[index] or not drawn[index].shown:
             continue
-        objects = _xobjects(page)
-        forms: list[tuple[str, dict]] = []
-        for name, share in drawn[index].shown:
+        for path, share in drawn[index].shown:
             if pictures <= 0:
                 return shown
-            key, xobject = (name, objects[name]) if name in objects else (None, None)
-            for form, inner in reversed(forms):  # a name a drawn form's drawings use, from its own resources
-                if key is None and name in inner:
-                    key, xobject = [form, name], inner[name]
-            if xobject is None:
-                continue
             try:
-                if xobject.get("/Subtype") == "/Form":
-                    forms.append((name, _xobjects(xobject)))
-                    continue
+                xobject = page
+                for name in path:  # a form's drawings name XObjects of its own resources
+                    if id(xobject) not in named:
+                        named[id(xobject)] = (xobject, _xobjects(xobject))
+                    xobject = named[id(xobject)][1][name]
                 same = getattr(xobject, "indirect_reference", None) or id(xobject)
                 small = min(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))) < PICTURE_LEAST
                 scan = drawn[index].hidden and share >= SCAN_LEAST_PAGE
                 if xobject.get("/Subtype") != "/Image" or small or scan or same in seen:
                     continue
                 seen.add(same)
-                picture = _pdf_photo(page, key, xobject)
-            except Exception:  # noqa: S112  (a damaged or unsupported image or form: the page is read without it)
+                picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject)
+            except Exception:  # noqa: S112  (a damaged, missing or unsupported image or form: the page read without it)
                 continue
             if picture:
                 shown.setdefault(index, []).append(picture)

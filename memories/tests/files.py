@@ -847,6 +847,40 @@ def _pdf(streams: list[bytes], *, compressed: bool = False, images: list[tuple[I
         )
         kids.append(b"%d 0 R" % len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
+    return _pdf_file(objects)
+
+
+def pdf_showing_a_form(text: str, page_picture: Image.Image, form_picture: Image.Image, *, form_first: bool) -> bytes:
+    """A PDF page of one line of text that draws a photo of its own (/Im0) and a form (/Fm0: drawings grouped, as a
+    figure one PDF takes from another) that draws its own photo under the same name (/Im0 of the form's resources);
+    `form_first`: the form is drawn before the page's photo."""
+    pictures = (page_picture, form_picture)
+    jpegs = [written(lambda file, picture=picture: picture.save(file, "JPEG")) for picture in pictures]
+    images = [
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 "
+        b"/Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream" % (*picture.size, len(jpeg), jpeg)
+        for picture, jpeg in zip(pictures, jpegs, strict=True)
+    ]
+    form = b"q 200 0 0 150 0 0 cm /Im0 Do Q"
+    photo, drawn_form = b"q 200 0 0 150 72 500 cm /Im0 Do Q ", b"q 1 0 0 1 72 300 cm /Fm0 Do Q "
+    drawing = drawn_form + photo if form_first else photo + drawn_form
+    stream = drawing + b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [8 0 R] /Count 1 >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        *images,
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 200 150] /Resources << /XObject << /Im0 5 0 R >> >> "
+        b"/Length %d >>\nstream\n%s\nendstream" % (len(form), form),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 7 0 R "
+        b"/Resources << /Font << /F1 3 0 R >> /XObject << /Im0 4 0 R /Fm0 6 0 R >> >> >>",
+    ]
+    return _pdf_file(objects)
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1), the first its catalog."""
     pdf = b"%PDF-1.4\n"
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -70,6 +70,7 @@ from memories.tests.files import (
     pdf_busy,
     pdf_of,
     pdf_showing,
+    pdf_showing_a_form,
     pdf_with,
     presentation_trip,
     scan,
@@ -1058,6 +1059,17 @@ def test_with_vision_on_a_word_97_2003_documents_floating_picture_is_described_a
     assert stored(add(api_client, {"role": "user", "content": [document]})) == [
         "The flat, seen from the street:\n\nThe rent is 950 euros.\n\nPicture 1:\n\nA red front door with the number 12"
     ]
+
+
+def test_a_pdf_forms_photo_is_the_one_its_own_resources_name():
+    # A form (a figure one PDF took from another) names its photo in its own resources, perhaps as the page names
+    # another (/Im0 both): the page's photo was taken for the form's, and the form's photo never described.
+    for form_first in (False, True):
+        content = pdf_showing_a_form("The flat", Image.new("L", (300, 200), 90), scan(160), form_first=form_first)
+        read = read_document("pdf", content, 1_000_000, 10, 5)
+        shades = [scan_shade(url) for url in read["images"].values()]
+        assert read["pages"] == ["The flat", "Picture on page 1:", "Picture on page 1:"], read["pages"]
+        assert shades == ([160, 90] if form_first else [90, 160])
 
 
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
