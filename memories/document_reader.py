@@ -747,10 +747,11 @@ def _page_area(page) -> float:
 def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: int) -> dict[int, list[str]]:
     """The photos a PDF's pages of text show, at most `pictures`, as data URLs by their page's index, in the order
     drawn: each image a page draws, or a form it draws draws, at least PICTURE_LEAST pixels a side (not an icon, a
-    bullet, a line), and not a scan made searchable (SCAN_LEAST_PAGE); one shown again (a logo on every page) where it
-    is first."""
+    bullet, a line), and not a scan made searchable (SCAN_LEAST_PAGE); one shown again (a logo on every page), or the
+    same picture kept again (PDFs joined, each with its copy of a logo), where it is first."""
     shown: dict[int, list[str]] = {}
     seen: set[Any] = set()
+    made: set[str] = set()
     named: dict[int, tuple[Any, dict]] = {}  # each page's or form's XObjects by its id (with it, kept alive)
     for index, page in enumerate(pdf_pages):
         if not pages[index] or not drawn[index].shown:
@@ -773,7 +774,8 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
                 picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject)
             except Exception:  # noqa: S112  (a damaged, missing or unsupported image or form: the page read without it)
                 continue
-            if picture:
+            if picture and picture not in made:  # the same picture kept twice (PDFs joined): once, where it is first
+                made.add(picture)
                 shown.setdefault(index, []).append(picture)
                 pictures -= 1
     return shown

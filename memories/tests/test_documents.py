@@ -1072,6 +1072,16 @@ def test_a_pdf_forms_photo_is_the_one_its_own_resources_name():
         assert shades == ([160, 90] if form_first else [90, 160])
 
 
+def test_a_pdfs_same_photo_kept_twice_is_described_once():
+    # PDFs joined into one (pypdf's append, a "combine PDFs" tool) each keep their own copy of a logo or a photo: the
+    # same picture was described after both pages, and counted twice against MAX_IMAGES_PER_ADD for one LLM call.
+    writer = PdfWriter()
+    for text in ("Page A", "Page B"):
+        writer.append(io.BytesIO(pdf_showing(text, scan(90))))
+    read = read_document("pdf", written(writer.write), 1_000_000, 10, 5)
+    assert read["pages"] == ["Page A", "Picture on page 1:", "Page B"] and len(read["images"]) == 1, read["pages"]
+
+
 def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pictures_read():
     # A picture whose bytes are damaged in its archive (its CRC no longer matches) made the whole document unreadable.
     flat = docx.Document()
