@@ -674,9 +674,12 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
             return {"error": "pages", "pages": len(reader.pages)}
         pages: list[str] = []
         drawn: list[_Drawn] = []
+        known: dict[int, tuple[Any, bool]] = {}
         for page in reader.pages:
             drawn.append(_Drawn(_page_area(page)))
-            if pictures > 0 and photos:
+            # Seeing what a page draws parses all of its drawings, and its forms' (pypdf leaves those without text
+            # unparsed otherwise): only on a page that may show a photo.
+            if pictures > 0 and photos and _may_show_photos(page, known):
                 see, done = drawn[-1].see, drawn[-1].done
                 pages.append(page.extract_text(visitor_operand_before=see, visitor_operand_after=done).strip())
             else:
@@ -734,6 +737,38 @@ class _Drawn:
     def done(self, operator: bytes, operands: list, _matrix: list, _) -> None:
         if operator == b"Do" and operands and self.forms:
             self.forms.pop()
+
+
+def _may_show_photos(holder, known: dict[int, tuple[Any, bool]], depth: int = 0) -> bool:
+    """Whether a PDF page's (or a form's) XObjects, or those of the forms among them, hold an image of at least
+    PICTURE_LEAST pixels a side. `known`: what was found of each XObject dictionary already, by its id (with it, kept
+    alive), for pages and forms sharing one."""
+    try:
+        objects = holder["/Resources"].get_object()["/XObject"].get_object()
+        values = list(objects.values())
+    except Exception:
+        return False
+    if id(objects) in known:
+        return known[id(objects)][1]
+    known[id(objects)] = (objects, False)  # a form holding itself adds nothing
+    found = False
+    for value in values:
+        try:
+            xobject = value.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                found = min(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))) >= PICTURE_LEAST
+            elif xobject.get("/Subtype") == "/Form" and depth < _FORMS_DEPTH:
+                found = _may_show_photos(xobject, known, depth + 1)
+        except Exception:  # noqa: S112  (a damaged XObject: not a photo)
+            continue
+        if found:
+            break
+    known[id(objects)] = (objects, found)
+    return found
+
+
+# Forms inside forms looked into for a photo (a figure's drawings nest a few deep).
+_FORMS_DEPTH = 20
 
 
 def _page_area(page) -> float:

@@ -879,6 +879,24 @@ def pdf_showing_a_form(text: str, page_picture: Image.Image, form_picture: Image
     return _pdf_file(objects)
 
 
+def pdf_drawing(text: str, operations: int) -> bytes:
+    """A PDF page of one line of text that draws a form (a chart, a map: drawings one PDF took from another) of
+    `operations` lines, compressed, and no picture."""
+    drawing = zlib.compress(b"0 0 m 1 1 l S\n" * operations, 9)
+    stream = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET q /Fm0 Do Q" % _pdf_string(text)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [6 0 R] /Count 1 >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /ProcSet [/PDF] >> /Filter /FlateDecode "
+        b"/Length %d >>\nstream\n%s\nendstream" % (len(drawing), drawing),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
+        b"/Resources << /Font << /F1 3 0 R >> /XObject << /Fm0 4 0 R >> >> >>",
+    ]
+    return _pdf_file(objects)
+
+
 def _pdf_file(objects: list[bytes]) -> bytes:
     """A PDF of these objects (numbered from 1), the first its catalog."""
     pdf = b"%PDF-1.4\n"
