@@ -375,10 +375,13 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
             return _import_finish(job, status=MemoryImport.Status.FAILED, error=IMPORT_DEACTIVATED)
         job.status, job.attempts = MemoryImport.Status.RUNNING, job.attempts + 1
         job.save(update_fields=["status", "attempts", "updated_at"])
+    # Written by earlier runs of this import (each cut off with its worker): this run skips them by id, but they came
+    # from this file, so they count as imported, not as ids that were already here.
+    earlier = job.imported
 
     def progress(report: ImportReport) -> None:
         """After each batch: how far it got, and whether to go on."""
-        MemoryImport.objects.filter(id=job.id).update(imported=report.created, updated_at=timezone.now())
+        MemoryImport.objects.filter(id=job.id).update(imported=earlier + report.created, updated_at=timezone.now())
         if account_deactivated(job.account_id):
             raise ImportStopped(IMPORT_DEACTIVATED)
         if MemoryImport.objects.filter(id=job.id, status=MemoryImport.Status.RUNNING).exists():
@@ -404,8 +407,8 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         job,
         status=MemoryImport.Status.SUCCEEDED,
         memory_count=report.lines,
-        imported=report.created,
-        skipped=report.skipped,
+        imported=earlier + report.created,
+        skipped=max(report.skipped - earlier, 0),
         history_rows=report.history_created,
     )
 

@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.services import user_set_active
 from dashboard.tests.clients import logged_in
 from exports import services
-from exports.backup import export_jsonl, memories_for_backup
+from exports.backup import export_jsonl, import_jsonl, memories_for_backup
 from exports.models import MemoryExport, MemoryImport
 from memories.models import Memory, MemoryHistory
 
@@ -217,6 +217,25 @@ def test_a_reset_while_an_import_runs_stops_it_before_its_next_batch(
     stopped = MemoryImport.objects.get()
     assert (stopped.status, stopped.error, stopped.imported) == ("FAILED", services.IMPORT_RESET, 1)
     assert Memory.objects.count() == 1
+
+
+def test_an_import_run_again_after_its_worker_died_counts_what_the_first_run_wrote_as_imported(
+    alice, make_memory, run_jobs, settings
+):
+    """A worker killed after the first batch: the run that carries on skips what that one wrote by id. Those
+    memories came from this file, so they are imported, not "skipped whose id was already here" (the page said
+    1 imported, 1 skipped for a file of two new memories)."""
+    settings.EXPORT_IMPORT_BATCH = 1
+    text, _ = backup_of(alice, make_memory)
+    upload(logged_in(alice), text)
+    # What the killed run left: its first batch committed and counted, the import RUNNING, one run started.
+    first = MemoryImport.objects.get()
+    import_jsonl(lines=first.lines.splitlines()[:1], account=alice)
+    MemoryImport.objects.update(status="RUNNING", attempts=1, imported=1)
+    run_jobs()  # the stalled-job check put the job back; it runs again
+    done = MemoryImport.objects.get()
+    assert (done.status, done.memory_count, done.imported, done.skipped) == ("SUCCEEDED", 2, 2, 0)
+    assert Memory.objects.filter(account=alice).count() == 2
 
 
 def test_finished_imports_are_deleted_after_the_retention(alice):
