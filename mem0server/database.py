@@ -17,7 +17,12 @@ EMBEDDED_DB_NAME = "mem0"
 
 def database_from_url(url: str) -> dict:
     """Django DATABASES entry for a postgres:// URL (query parameters become connection options)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number or out of range, a broken [IPv6] host
+        # One line, without the URL: it holds the password.
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid URL: {exc}.") from None
     if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with postgres:// or postgresql:// (got {parts.scheme or 'no scheme'}://)."
@@ -30,7 +35,7 @@ def database_from_url(url: str) -> dict:
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": host,
-        "PORT": str(parts.port or ""),
+        "PORT": str(port or ""),
         "OPTIONS": options,
     }
 

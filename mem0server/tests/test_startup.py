@@ -78,6 +78,21 @@ def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
     assert done.stderr.strip() == f"mem0server: {says}"
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://mem0:s3cret@db:5432x/mem0", "Port could not be cast to integer value as '5432x'"),
+        ("postgres://mem0:s3cret@db:99999/mem0", "Port out of range 0-65535"),
+        ("postgres://mem0:s3cret@[::1/mem0", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_database_url_with_a_bad_port_or_host_is_one_line_without_its_password(url, says):
+    done = run(["manage.py", "check"], DATABASE_URL=url)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"mem0server: DATABASE_URL is not a valid URL: {says}."
+    assert "s3cret" not in done.stderr
+
+
 def test_processes_starting_together_on_a_new_database_all_start():
     """`make serve` starts a job worker beside the server, gunicorn its workers together: each process creates
     the embedded database when it is missing, and those that lose that race go on."""
