@@ -15,17 +15,18 @@ logger = logging.getLogger("mem0server")
 EMBEDDED_DB_NAME = "mem0"
 
 
-def database_from_url(url: str) -> dict:
-    """Django DATABASES entry for a postgres:// URL (query parameters become connection options)."""
+def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
+    """Django DATABASES entry for a postgres:// URL (query parameters become connection options); `name` is the
+    variable it came from, named when it is wrong."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:  # a port that is not a number or out of range, a broken [IPv6] host
         # One line, without the URL: it holds the password.
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid URL: {exc}.") from None
+        raise ImproperlyConfigured(f"{name} is not a valid URL: {exc}.") from None
     if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
         raise ImproperlyConfigured(
-            f"DATABASE_URL must start with postgres:// or postgresql:// (got {parts.scheme or 'no scheme'}://)."
+            f"{name} must start with postgres:// or postgresql:// (got {parts.scheme or 'no scheme'}://)."
         )
     options = dict(parse_qsl(parts.query))
     host = options.pop("host", None) or unquote(parts.hostname or "")

@@ -332,7 +332,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 # Where each process's key cache LISTENs for revocations (apikeys/listener.py), when DATABASE_URL goes through a
 # pooler in transaction mode, which does not pass notifications on: PostgreSQL itself. Unset: DATABASE_URL's database.
 DATABASE_LISTEN_URL = env_str("DATABASE_LISTEN_URL")
-LISTEN_DATABASE = database_from_url(DATABASE_LISTEN_URL) if DATABASE_LISTEN_URL else None
+LISTEN_DATABASE = database_from_url(DATABASE_LISTEN_URL, "DATABASE_LISTEN_URL") if DATABASE_LISTEN_URL else None
 EMBEDDED_DATABASE = not DATABASE_URL
 _default_db = database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(ensure_data_dir(DATA_DIR))
 # Django's PostgreSQL backend, handing out only live pooled connections (mem0server/db/base.py).

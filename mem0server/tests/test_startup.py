@@ -93,6 +93,14 @@ def test_a_database_url_with_a_bad_port_or_host_is_one_line_without_its_password
     assert "s3cret" not in done.stderr
 
 
+def test_a_wrong_database_listen_url_is_named_not_blamed_on_database_url():
+    done = run(["manage.py", "check"], DATABASE_LISTEN_URL="mysql://mem0:s3cret@db/mem0")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "mem0server: DATABASE_LISTEN_URL must start with postgres:// or postgresql:// (got mysql://)."
+    )
+
+
 def test_processes_starting_together_on_a_new_database_all_start():
     """`make serve` starts a job worker beside the server, gunicorn its workers together: each process creates
     the embedded database when it is missing, and those that lose that race go on."""
