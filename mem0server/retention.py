@@ -11,7 +11,11 @@ from django.utils import timezone
 
 def delete_older_than(rows: QuerySet, *, field: str, days: int, batch: int = 10_000) -> int:
     """Delete the rows whose `field` is more than `days` old, `batch` at a time; returns how many."""
-    old = rows.filter(**{f"{field}__lt": timezone.now() - timedelta(days=days)})
+    try:
+        cutoff = timezone.now() - timedelta(days=days)
+    except OverflowError:  # a retention reaching back before year 1 (a large number meaning "keep them"): none is
+        return 0
+    old = rows.filter(**{f"{field}__lt": cutoff})
     total = 0
     while True:
         ids = list(old.values_list("pk", flat=True)[:batch])

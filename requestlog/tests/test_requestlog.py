@@ -236,3 +236,15 @@ def test_prune_deletes_only_rows_past_the_retention(db, capsys):
     assert "Deleted 1 request log rows older than 7 days." in capsys.readouterr().out
     call_command("prune_requestlog", "--days", "1")
     assert "Deleted 0 request log rows older than 1 day." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["1000000", "99999999999"])
+def test_a_retention_longer_than_the_calendar_deletes_nothing_instead_of_a_traceback(db, capsys, days):
+    # Keeping rows "forever" with a large number: the cutoff would fall before year 1, which no date can be (an
+    # OverflowError, in this command and in every hourly prune of a retention setting this large).
+    RequestLog.objects.create(
+        method="GET", path="/old", status_code=200, latency_ms=1, auth_type="none", created_at=timezone.now()
+    )
+    call_command("prune_requestlog", "--days", days)
+    assert RequestLog.objects.count() == 1
+    assert f"Deleted 0 request log rows older than {days} days." in capsys.readouterr().out
