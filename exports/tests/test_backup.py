@@ -109,6 +109,33 @@ def test_a_round_trip_through_a_file_restores_the_same_memories_and_search_finds
     ] == ["Likes black tea"]
 
 
+def test_an_export_stopped_halfway_leaves_the_earlier_backup_file_as_it_was(stored, tmp_path, monkeypatch):
+    # Ctrl-C (or the database going away) after the first memory: the file named --output was already truncated and
+    # held one memory of three, a backup that looked whole; the previous night's backup was lost.
+    path = tmp_path / "backup.jsonl"
+    call_command("export_memories", output=str(path), stderr=StringIO())
+    path.chmod(0o600)
+    earlier = path.read_text()
+    lines = []
+    real_line = backup.memory_line
+
+    def stopped_after_one(memory, history):
+        if lines:
+            raise KeyboardInterrupt
+        lines.append(real_line(memory, history))
+        return lines[-1]
+
+    monkeypatch.setattr(backup, "memory_line", stopped_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        call_command("export_memories", output=str(path), stderr=StringIO())
+    assert path.read_text() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.jsonl"]
+    monkeypatch.undo()
+    call_command("export_memories", output=str(path), stderr=StringIO())
+    assert path.read_text() == earlier  # the whole export replaces it, keeping its mode
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_importing_the_same_file_twice_skips_the_memories_already_there(stored):
     text = export()
     before = snapshot()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--output", "-o", help="The file to write (replaced); default: stdout")
+        parser.add_argument("--output", "-o", help="The file to write (replaced once whole); default: stdout")
         parser.add_argument(
             "--email", action="append", default=[], help="Only this account's memories (repeat for several)"
         )
@@ -33,10 +35,18 @@ class Command(BaseCommand):
         scope = {name: options[name] for name in ("user_id", "agent_id", "app_id", "run_id") if options.get(name)}
         memories = memories_for_backup(emails=email or None, scope=scope)
         if output:
-            path = Path(output)
+            # Written beside it and renamed once whole, as export_from_mem0 does: an export stopped halfway (Ctrl-C,
+            # the database gone) leaves an earlier file of that name as it was, not a backup missing memories.
+            partial = Path(f"{output}.partial")
             try:
-                with path.open("w", encoding="utf-8") as out:
-                    count, history = export_jsonl(memories=memories, out=out)
+                try:
+                    with partial.open("w", encoding="utf-8") as out:
+                        with contextlib.suppress(FileNotFoundError):  # an earlier file's mode (600, say) is kept
+                            shutil.copymode(output, partial)
+                        count, history = export_jsonl(memories=memories, out=out)
+                    partial.replace(output)
+                finally:
+                    partial.unlink(missing_ok=True)
             except OSError as exc:
                 raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         else:
