@@ -364,7 +364,7 @@ if env_bool("DB_POOL", True):
         "min_size": 1,
         "max_size": env_int("DB_POOL_MAX_SIZE", 10, low=1),
         # How long a request waits for a connection: while the database is down, how long until its 503.
-        "timeout": env_float("DB_POOL_TIMEOUT", 5.0),
+        "timeout": env_float("DB_POOL_TIMEOUT", 5.0, low=0.1),
         # psycopg_pool retries a failed connection with doubling delays (1, 2, 4 … s) for this long. Its
         # default, 5 minutes, left a worker failing for about as long again as the outage had lasted after
         # the database was back; giving up after a few seconds lets the next request start a fresh attempt.

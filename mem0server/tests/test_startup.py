@@ -70,6 +70,9 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         ("MAX_REQUEST_BYTES", "0", "MAX_REQUEST_BYTES must be 1 or more, not 0."),
         ("SEARCH_KEYWORD_WEIGHT", "2", "SEARCH_KEYWORD_WEIGHT must be between 0 and 1, not 2."),
         ("SEARCH_FUSION", "max", "SEARCH_FUSION must be score or rrf, not 'max'."),
+        # Accepted, then no request or command got a connection: "couldn't get a connection after 0.00 sec".
+        ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be 0.1 or more, not 0."),
+        ("DB_POOL_TIMEOUT", "-1", "DB_POOL_TIMEOUT must be 0.1 or more, not -1."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
