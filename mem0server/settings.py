@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import tempfile
@@ -56,6 +57,8 @@ def env_float(name: str, default: float, *, low: float | None = None, high: floa
     try:
         value = float(raw) if raw else default
     except ValueError:
+        value = math.nan
+    if math.isnan(value):  # nan passes every comparison of a range
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
     check_range(name, value, low, high)
     return value

@@ -73,6 +73,9 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         # Accepted, then no request or command got a connection: "couldn't get a connection after 0.00 sec".
         ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be 0.1 or more, not 0."),
         ("DB_POOL_TIMEOUT", "-1", "DB_POOL_TIMEOUT must be 0.1 or more, not -1."),
+        # nan passes every comparison of a range: it was accepted (a wait of nan seconds).
+        ("MIGRATE_LOCK_WAIT_SECONDS", "nan", "MIGRATE_LOCK_WAIT_SECONDS must be a number, not 'nan'."),
+        ("WEBHOOK_TIMEOUT_SECONDS", "NaN", "WEBHOOK_TIMEOUT_SECONDS must be a number, not 'NaN'."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
