@@ -250,14 +250,14 @@ def _condition(key: str, value: Any, *, metadata_only: bool = False) -> Q:
         return _special[key](value)
     if value == WILDCARD:
         if metadata_only:
-            return Q(metadata__has_key=key)
+            return _meta_set(key)
         if key == CATEGORIES:
             return ~Q(categories=[])
         if key in TIME_COLUMNS:
             return Q(**{f"{TIME_COLUMNS[key]}__isnull": False})
         if key == EXPIRATION:
             return Q(expiration_date__isnull=False)
-        return Q(**{f"{key}__isnull": False}) if key in COLUMNS else Q(metadata__has_key=key)
+        return Q(**{f"{key}__isnull": False}) if key in COLUMNS else _meta_set(key)
     if not isinstance(value, dict):
         return _operator(key, "eq", value, metadata_only=metadata_only)
     if not value:
@@ -431,6 +431,11 @@ def _meta_eq(key: str, value: Any) -> Q:
     if isinstance(value, list | dict):
         q &= Q(RawSQL("metadata -> %s = %s::jsonb", (key, json.dumps(value)), output_field=BooleanField()))
     return q
+
+
+def _meta_set(key: str) -> Q:
+    # "*": any non-null value (Mem0's docs), as on the columns; a key stored as JSON null has none.
+    return Q(metadata__has_key=key) & ~Q(metadata__contains={key: None})
 
 
 def _meta_in(key: str, value: Any) -> Q:

@@ -55,6 +55,20 @@ def test_not_takes_one_filter_object_as_mem0s_docs_write_it(client, remember):
     assert [hit["memory"] for hit in hits["results"]] == ["Likes tea"]
 
 
+def test_the_wildcard_on_a_metadata_key_skips_memories_whose_value_there_is_null(client, remember):
+    # Mem0's docs: "*" matches any non-null value, records with null for that field are excluded (as on the
+    # scope id columns here). A key stored as null (Python code passing None) matched it as if it had a value.
+    remember("Has a project", metadata={"project": "apollo"})
+    remember("Project unset", metadata={"project": None})
+    remember("No project key", metadata={"topic": "misc"})
+
+    assert listed(client, {"project": "*"}) == ["Has a project"]
+    assert listed(client, {"metadata": {"project": "*"}}) == ["Has a project"]
+    assert listed(client, {"NOT": {"project": "*"}}) == ["No project key", "Project unset"]
+    hits = client.search("project", filters={"user_id": "alice", "project": "*"}, threshold=0)
+    assert [hit["memory"] for hit in hits["results"]] == ["Has a project"]
+
+
 # --- time fields ----------------------------------------------------------------------------------------------
 
 # Each time field of the filters and the column it reads.
