@@ -109,9 +109,13 @@ def memory_line(memory: Memory, history: list[MemoryHistory]) -> dict[str, Any]:
 
 
 def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]:
-    """Write each memory as one JSON line, with its history; returns (memories, history rows) written."""
+    """Write each memory as one JSON line, with its history; returns (memories, history rows) written.
+
+    The memories and their history are read as they were when the export began (one snapshot): read each as it was
+    when its chunk came, a memory updated or deleted meanwhile was written as it was beside the history of its change
+    (the old text followed by an UPDATE to another, a deleted memory with its DELETE row, which an import stores)."""
     count = history_count = 0
-    with rows_streamed(memories, chunk_size=EXPORT_CHUNK) as rows:
+    with rows_streamed(memories, chunk_size=EXPORT_CHUNK, snapshot=True) as rows:
         for chunk in _chunks(rows, EXPORT_CHUNK):
             history: dict[Any, list[MemoryHistory]] = {m.id: [] for m in chunk}
             for row in MemoryHistory.objects.filter(memory_id__in=list(history)).order_by("created_at", "id"):

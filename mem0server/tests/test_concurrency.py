@@ -15,7 +15,7 @@ from http.client import HTTPConnection
 
 import pytest
 
-from conftest import ADMIN_KEY
+from conftest import ADMIN, ADMIN_KEY
 from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -167,3 +167,47 @@ def test_a_star_delete_racing_adds_of_the_same_account_loses_and_tears_nothing(l
     assert {str(m) for m in Posting.objects.values_list("memory_id", flat=True)} == existing
     assert {str(m) for m in MemorySentence.objects.values_list("memory_id", flat=True)} == existing
     assert Memory.objects.filter(account=other).count() == 1
+
+
+def test_a_backup_racing_an_update_and_a_delete_is_of_one_moment(make_memory, monkeypatch):
+    """export_memories (and the dashboard's backup) read memories through a cursor, their history chunk by chunk:
+    each memory's line and its history must be of one moment. A memory updated or deleted once the export began is
+    exported as it was then, without the later history rows (else the backup held the old text beside an UPDATE to
+    the new one, and a deleted memory beside its DELETE row, which an import stores again)."""
+    import io
+
+    from django.db import connection
+
+    from exports import backup
+    from memories import services
+
+    monkeypatch.setattr(backup, "EXPORT_CHUNK", 1)  # each memory's history read after the previous line is written
+    # Exported oldest first: `first`'s line is written before the others' history is read.
+    first, changed, gone = (make_memory(text) for text in ("Likes tea", "Lives in Oslo", "Owns a cat"))
+    before = Memory.objects.get(id=changed).text
+
+    def write_meanwhile():
+        try:
+            services.memory_update(principal=ADMIN, memory_id=changed, text="Lives in Bergen")
+            services.memory_delete(principal=ADMIN, memory_id=gone)
+        finally:
+            connection.close()  # this thread's own database session
+
+    class Out(io.StringIO):
+        def write(self, text: str) -> int:
+            if not self.getvalue():  # the first line: the export is under way; another request writes meanwhile
+                thread = threading.Thread(target=write_meanwhile)
+                thread.start()
+                thread.join(timeout=60)
+            return super().write(text)
+
+    out = Out()
+    assert backup.export_jsonl(memories=backup.memories_for_backup(), out=out) == (3, 3)
+    lines = {line["id"]: line for line in map(json.loads, out.getvalue().splitlines())}
+    assert set(lines) == {first, changed, gone}
+    assert lines[changed]["memory"] == before
+    for line in lines.values():
+        assert [row["event"] for row in line["history"]] == ["ADD"], line
+    # Meanwhile the changes were made, and the next backup has them.
+    assert Memory.objects.get(id=changed).text == "Lives in Bergen"
+    assert not Memory.objects.filter(id=gone).exists()
