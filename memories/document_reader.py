@@ -756,7 +756,7 @@ def _may_show_photos(holder, known: dict[int, tuple[Any, bool]], depth: int = 0)
         try:
             xobject = value.get_object()
             if xobject.get("/Subtype") == "/Image":
-                found = min(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))) >= PICTURE_LEAST
+                found = _photo_sized(xobject)
             elif xobject.get("/Subtype") == "/Form" and depth < _FORMS_DEPTH:
                 found = _may_show_photos(xobject, known, depth + 1)
         except Exception:  # noqa: S112  (a damaged XObject: not a photo)
@@ -769,6 +769,12 @@ def _may_show_photos(holder, known: dict[int, tuple[Any, bool]], depth: int = 0)
 
 # Forms inside forms looked into for a photo (a figure's drawings nest a few deep).
 _FORMS_DEPTH = 20
+
+
+def _photo_sized(image) -> bool:
+    """Whether a PDF's image XObject is at least PICTURE_LEAST pixels a side (its /Width and /Height): not an icon, a
+    bullet, a line."""
+    return min(int(image.get("/Width", 0)), int(image.get("/Height", 0))) >= PICTURE_LEAST
 
 
 def _page_area(page) -> float:
@@ -801,9 +807,8 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
                         named[id(xobject)] = (xobject, _xobjects(xobject))
                     xobject = named[id(xobject)][1][name]
                 same = getattr(xobject, "indirect_reference", None) or id(xobject)
-                small = min(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))) < PICTURE_LEAST
                 scan = drawn[index].hidden and share >= SCAN_LEAST_PAGE
-                if xobject.get("/Subtype") != "/Image" or small or scan or same in seen:
+                if xobject.get("/Subtype") != "/Image" or not _photo_sized(xobject) or scan or same in seen:
                     continue
                 seen.add(same)
                 picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject)
