@@ -865,18 +865,11 @@ def pdf_showing_a_form(text: str, page_picture: Image.Image, form_picture: Image
     photo, drawn_form = b"q 200 0 0 150 72 500 cm /Im0 Do Q ", b"q 1 0 0 1 72 300 cm /Fm0 Do Q "
     drawing = drawn_form + photo if form_first else photo + drawn_form
     stream = drawing + b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [8 0 R] /Count 1 >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        *images,
+    form = (
         b"<< /Type /XObject /Subtype /Form /BBox [0 0 200 150] /Resources << /XObject << /Im0 5 0 R >> >> "
-        b"/Length %d >>\nstream\n%s\nendstream" % (len(form), form),
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 7 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> /XObject << /Im0 4 0 R /Fm0 6 0 R >> >> >>",
-    ]
-    return _pdf_file(objects)
+        b"/Length %d >>\nstream\n%s\nendstream" % (len(form), form)
+    )
+    return _pdf_one_page(stream, [*images, form], b"/Im0 4 0 R /Fm0 6 0 R")
 
 
 def pdf_drawing(text: str, operations: int) -> bytes:
@@ -884,17 +877,28 @@ def pdf_drawing(text: str, operations: int) -> bytes:
     `operations` lines, compressed, and no picture."""
     drawing = zlib.compress(b"0 0 m 1 1 l S\n" * operations, 9)
     stream = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET q /Fm0 Do Q" % _pdf_string(text)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [6 0 R] /Count 1 >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    form = (
         b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /ProcSet [/PDF] >> /Filter /FlateDecode "
-        b"/Length %d >>\nstream\n%s\nendstream" % (len(drawing), drawing),
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> /XObject << /Fm0 4 0 R >> >> >>",
-    ]
-    return _pdf_file(objects)
+        b"/Length %d >>\nstream\n%s\nendstream" % (len(drawing), drawing)
+    )
+    return _pdf_one_page(stream, [form], b"/Fm0 4 0 R")
+
+
+def _pdf_one_page(stream: bytes, xobjects: list[bytes], named: bytes) -> bytes:
+    """A PDF of one page drawing `stream` with Helvetica as /F1 and the objects `xobjects` (numbered from 4 on, as
+    `named`, the page's XObject dictionary's entries, refers to them)."""
+    contents = 4 + len(xobjects)
+    return _pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % (contents + 1),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            *xobjects,
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> /XObject << %s >> >> >>" % (contents, named),
+        ]
+    )
 
 
 def _pdf_file(objects: list[bytes]) -> bytes:
