@@ -13,9 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from apikeys.listener import AuthListener
+from apikeys.listener import CHANNEL
 from apikeys.models import APIKey
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.listening import LISTENER
 
 KEY_PREFIX = "m0sk_"
 # last_used_at is a hint for operators, not an audit log: write it at most this often per key.
@@ -47,7 +48,8 @@ class _KeyCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, APIKey]] = {}
         self._lock = threading.Lock()
-        self.listener = AuthListener(self.clear)
+        self.listener = LISTENER
+        LISTENER.subscribe(CHANNEL, lambda _payload: self.clear())
         # Raised by each clear: a key looked up before a clear is not kept after it (it may be the revoked one).
         self.generation = 0
 

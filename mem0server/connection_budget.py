@@ -15,7 +15,8 @@ import logging
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-# Besides its pool, each server process keeps one connection listening for key revocations.
+# Besides its pool, each server process keeps one connection listening (mem0server/listening.py: key revocations,
+# MCP SSE answers).
 LISTENING = 1
 
 
