@@ -53,6 +53,10 @@ class ToolContext:
     default_scope: dict[str, str]
     # An OAuth grant the account allowed to read only: the tools that change something are not offered.
     read_only: bool = False
+    # Which tools the connection offers: "mem0" (tools.py) or "openmemory" (openmemory.py, OpenMemory's URLs), and
+    # the client an OpenMemory URL names.
+    toolset: str = "mem0"
+    client_name: str = ""
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERS
 from pydantic import BaseModel, ValidationError
 
 from mcp_server.handlers import ToolContext, ToolError
-from mcp_server.tools import TOOLS, tool_call
+from mcp_server.openmemory import OPENMEMORY_TOOLS
+from mcp_server.tools import TOOLS, ToolSpec, tool_call
 
 SERVER_INFO = Implementation(name="mem0server", title="mem0server memory", version="0.1.0")
 CAPABILITIES = ServerCapabilities(tools=ToolsCapability(list_changed=False))
@@ -73,8 +74,17 @@ def negotiate_version(requested: str) -> str:
     return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
 
 
-def _instructions(default_scope: dict[str, str]) -> str:
-    pinned = ", ".join(f"{field}={value}" for field, value in default_scope.items())
+TOOLSETS: dict[str, dict[str, ToolSpec]] = {"mem0": TOOLS, "openmemory": OPENMEMORY_TOOLS}
+
+
+def _instructions(ctx: ToolContext) -> str:
+    if ctx.toolset == "openmemory":
+        return (
+            f"Long-term memory of user {ctx.default_scope['user_id']}, shared across conversations and clients. "
+            "Call search_memory before answering anything that depends on what you know about the user, and "
+            "add_memories when you learn a lasting preference or fact. Ask before deleting."
+        )
+    pinned = ", ".join(f"{field}={value}" for field, value in ctx.default_scope.items())
     scope = f" Calls are scoped to {pinned} unless a call names other ids." if pinned else ""
     return (
         "Long-term memory shared across conversations. Call search_memories before answering anything that "
@@ -95,7 +105,7 @@ def handle_modern_request(method: str, params: dict[str, Any] | None, ctx: ToolC
         discovered = DiscoverResult(
             supported_versions=list(MODERN_PROTOCOL_VERSIONS),
             capabilities=CAPABILITIES,
-            instructions=_instructions(ctx.default_scope),
+            instructions=_instructions(ctx),
         )
         outcome = Outcome(dump(discovered))
     elif method in MODERN_METHODS:
@@ -112,6 +122,15 @@ def handle_modern_request(method: str, params: dict[str, Any] | None, ctx: ToolC
     return Outcome(result, tool=outcome.tool)
 
 
+def _tool_result(data: Any) -> CallToolResult:
+    if isinstance(data, dict):
+        text = TextContent(type="text", text=json.dumps(data, ensure_ascii=False))
+        return CallToolResult(content=[text], structured_content=data)
+    # OpenMemory's answers: a sentence, or a list (structured content must be an object).
+    shown = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=shown)])
+
+
 def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext) -> Outcome:
     """Answer one JSON-RPC request of a client that shook hands (initialize, 2025-11-25 and before); MCPError for a
     protocol error (unknown method, bad params, unknown tool)."""
@@ -121,20 +140,21 @@ def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext)
             protocol_version=negotiate_version(init.protocol_version),
             capabilities=CAPABILITIES,
             server_info=SERVER_INFO,
-            instructions=_instructions(ctx.default_scope),
+            instructions=_instructions(ctx),
         )
         return Outcome(dump(result))
     if method == "ping":
         return Outcome({})
+    tools = TOOLSETS[ctx.toolset]
     if method == "tools/list":
-        offered = [spec.tool for spec in TOOLS.values() if not (ctx.read_only and _changes(spec))]
+        offered = [spec.tool for spec in tools.values() if not (ctx.read_only and _changes(spec))]
         return Outcome(dump(ListToolsResult(tools=offered)))
     if method == "tools/call":
         call = _params(CallToolRequestParams, params, method)
-        spec = TOOLS.get(call.name)
+        spec = tools.get(call.name)
         if spec is None:
             # The spec makes an unknown tool a protocol error, not a tool result.
-            raise MCPError(INVALID_PARAMS, f"Unknown tool {call.name[:100]!r}; the tools are {', '.join(TOOLS)}.")
+            raise MCPError(INVALID_PARAMS, f"Unknown tool {call.name[:100]!r}; the tools are {', '.join(tools)}.")
         try:
             if ctx.read_only and _changes(spec):
                 raise ToolError(
@@ -145,8 +165,7 @@ def handle_request(method: str, params: dict[str, Any] | None, ctx: ToolContext)
         except ToolError as exc:
             result = CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         else:
-            text = TextContent(type="text", text=json.dumps(data, ensure_ascii=False))
-            result = CallToolResult(content=[text], structured_content=data)
+            result = _tool_result(data)
         return Outcome(dump(result), tool=call.name)
     raise MCPError(
         METHOD_NOT_FOUND, f"Method {method[:100]!r} is not offered here; this server answers {', '.join(METHODS)}."

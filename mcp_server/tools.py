@@ -28,7 +28,7 @@ logger = logging.getLogger("mem0server.mcp")
 @dataclass(frozen=True)
 class ToolSpec:
     tool: Tool
-    handler: Callable[[ToolContext, dict[str, Any]], dict[str, Any]]
+    handler: Callable[[ToolContext, dict[str, Any]], Any]
 
 
 # --- argument schemas -------------------------------------------------------------------------------------------
@@ -54,14 +54,14 @@ FILTERS = {
 ENABLE_GRAPH = {"type": "boolean", "description": "Accepted for Mem0 compatibility; this server has no graph memory."}
 
 
-def _schema(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def object_schema(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False, **extra}
     if required:
         schema["required"] = required
     return schema
 
 
-def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> Tool:
+def tool_definition(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> Tool:
     annotations = ToolAnnotations(title=title, open_world_hint=False, **hints)
     return Tool(name=name, title=title, description=description, input_schema=schema, annotations=annotations)
 
@@ -71,7 +71,7 @@ DESTRUCTIVE = {"read_only_hint": False, "destructive_hint": True}
 
 _SPECS = [
     ToolSpec(
-        _tool(
+        tool_definition(
             "add_memory",
             "Add memory",
             "Store something worth remembering across conversations: a preference, a fact about the user, a "
@@ -81,7 +81,7 @@ _SPECS = [
             "otherwise each message is stored as it is and near-duplicates are skipped. Scope the memory with "
             "user_id / agent_id / app_id / run_id (at least one; the user pinned in the URL is used when none is "
             "given). Returns the stored memories with their ids and an event (ADD, UPDATE, DELETE, NONE).",
-            _schema(
+            object_schema(
                 {
                     "text": {"type": "string", "minLength": 1, "description": "A plain sentence to remember."},
                     "messages": {
@@ -114,14 +114,14 @@ _SPECS = [
         handlers.add_memory,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "search_memories",
             "Search memories",
             "Find the memories most relevant to a question, by meaning and keywords, best first, each with a "
             "score. Use it before answering anything that depends on what you know about the user. The search "
             "runs inside the scope given: the pinned user, or user_id / agent_id / app_id / run_id given here or in "
             "`filters` (an `in` list, or an OR that names one in every branch, searches several).",
-            _schema(
+            object_schema(
                 {
                     "query": {"type": "string", "minLength": 1, "description": "What to look for, in plain words."},
                     "filters": FILTERS,
@@ -152,13 +152,13 @@ _SPECS = [
         handlers.search_memories,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "get_memories",
             "List memories",
             "List stored memories, newest first, page by page. Narrow them with `filters` or the scope ids; "
             "without any, it lists the pinned user's memories (or every memory you may see when nothing is "
             "pinned). The answer has next_page when more remain.",
-            _schema(
+            object_schema(
                 {
                     "filters": FILTERS,
                     "page": {
@@ -182,23 +182,23 @@ _SPECS = [
         handlers.get_memories,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "get_memory",
             "Get a memory",
             "Read one memory by its id: its text, scope ids, metadata and timestamps.",
-            _schema({"memory_id": MEMORY_ID}, ["memory_id"]),
+            object_schema({"memory_id": MEMORY_ID}, ["memory_id"]),
             **READ_ONLY,
         ),
         handlers.get_memory,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "update_memory",
             "Update a memory",
             "Replace the text of one memory (it is re-embedded; its history keeps the old text). Use the id from "
             "search_memories or get_memories, and only once the user has confirmed the change. `metadata` is "
             "merged into the memory's metadata.",
-            _schema(
+            object_schema(
                 {
                     "memory_id": MEMORY_ID,
                     "text": {"type": "string", "minLength": 1, "description": "The new text of the memory."},
@@ -213,50 +213,50 @@ _SPECS = [
         handlers.update_memory,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "delete_memory",
             "Delete a memory",
             "Delete one memory by its id. Its history stays readable. Use it when the user asks to forget "
             "something specific.",
-            _schema({"memory_id": MEMORY_ID}, ["memory_id"]),
+            object_schema({"memory_id": MEMORY_ID}, ["memory_id"]),
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
         handlers.delete_memory,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "delete_all_memories",
             "Delete all memories of a scope",
             "Delete every memory of a scope: the memories that match all the given user_id / agent_id / app_id / "
             "run_id (the pinned user fills in when user_id is left out). Needs admin credentials. Irreversible: "
             "confirm with the user first.",
-            _schema(dict(SCOPE_PROPERTIES)),
+            object_schema(dict(SCOPE_PROPERTIES)),
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
         handlers.delete_all_memories,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "delete_entities",
             "Delete entities",
             "Delete users, agents, apps or runs with all their memories: each id given is deleted on its own "
             "(user_id='alice' deletes every memory of alice). Only the ids named here are deleted; the pinned "
             "default scope is never used. Needs admin credentials. Irreversible: confirm with the user first.",
-            _schema(dict(SCOPE_PROPERTIES), anyOf=[{"required": [field]} for field in SCOPE_FIELDS]),
+            object_schema(dict(SCOPE_PROPERTIES), anyOf=[{"required": [field]} for field in SCOPE_FIELDS]),
             **DESTRUCTIVE,
             idempotent_hint=True,
         ),
         handlers.delete_entities,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "list_entities",
             "List entities",
             "List the users, agents, apps and runs that have memories, with how many each has and when they "
             "changed last. Pass next_cursor back as `cursor` for the next page.",
-            _schema(
+            object_schema(
                 {
                     "type": {
                         "type": "string",
@@ -272,13 +272,13 @@ _SPECS = [
         handlers.list_entities,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "list_events",
             "List events",
             "List the caller's asynchronous add events (POST /v3/memories/add/ through the REST API), newest first: "
             "PENDING, RUNNING, SUCCEEDED with the ADD/UPDATE/DELETE/NONE results, or FAILED with the error. "
             "add_memory here finishes before it answers and creates no event.",
-            _schema(
+            object_schema(
                 {
                     "page": {
                         "type": "integer",
@@ -299,12 +299,12 @@ _SPECS = [
         handlers.list_events,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "get_event_status",
             "Get an event's status",
             "The status of one of the caller's asynchronous add events, with its results when SUCCEEDED or its "
             "error code and message when FAILED.",
-            _schema(
+            object_schema(
                 {"event_id": {"type": "string", "description": "The event id an async add answered."}}, ["event_id"]
             ),
             **READ_ONLY,
@@ -312,14 +312,14 @@ _SPECS = [
         handlers.get_event_status,
     ),
     ToolSpec(
-        _tool(
+        tool_definition(
             "get_user_profile",
             "Get a user's profile",
             "The user's profile: one JSON object the server keeps about a user (their city, preferences, … as "
             "the project's profile schema says), written by the LLM from the user's memories. Read `status`: "
             "succeeded (use `profile`), pending (being written; the first read of a user starts it), failed "
             "(`error` says why), not_enabled (profiles are off or not configured), insufficient_data.",
-            _schema({"user_id": SCOPE_PROPERTIES["user_id"]}),
+            object_schema({"user_id": SCOPE_PROPERTIES["user_id"]}),
             read_only_hint=False,
             destructive_hint=False,
             idempotent_hint=True,
@@ -354,8 +354,9 @@ def _argument_problems(schema: dict[str, Any], arguments: dict[str, Any]) -> lis
     return problems
 
 
-def tool_call(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Run one tool: its result as a JSON object, or ToolError with a sentence for the model."""
+def tool_call(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
+    """Run one tool: its result as a JSON object (an OpenMemory tool's: a sentence or a list), or ToolError with a
+    sentence for the model."""
     # Models often send null for an argument they mean to leave out (Mem0's own server accepted that).
     arguments = {name: value for name, value in arguments.items() if value is not None}
     problems = _argument_problems(spec.tool.input_schema, arguments)
