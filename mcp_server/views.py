@@ -12,6 +12,8 @@ credentials a rebound page cannot know.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from django.http import HttpResponse, JsonResponse
@@ -37,8 +39,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apikeys.authentication import APIKeyAuthentication, AuthDisabledAuthentication, BearerAuthentication
+from mcp_server import sse
 from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_modern_request, handle_request
+from mcp_server.streams import STREAM_MARK, STREAM_SESSION
 from mem0server.exceptions import InvalidInput, exception_handler
 from mem0server.headers import header_text
 from memories.models import SCOPE_FIELDS
@@ -49,6 +53,7 @@ from requestlog.middleware import record_tool
 
 SUPPORTED_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 # A client config pins a default scope with the query (`/mcp?user_id=alice`) or these headers.
+MAX_CLIENT_NAME = 100  # mcp_server.models.SseSession.client_name
 SCOPE_HEADERS = {field: "X-Mem0-" + field.replace("_id", "").capitalize() + "-ID" for field in SCOPE_FIELDS}
 
 
@@ -160,10 +165,36 @@ def _read_message(request) -> JSONRPCRequest | JSONRPCNotification | None:
     return message if isinstance(message, JSONRPCRequest | JSONRPCNotification) else None
 
 
-@extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json
-class McpView(APIView):
-    """POST: one JSON-RPC message; anything else is 405. Authenticated like every REST route, or by an OAuth access
-    token (before the JWT class, which would refuse one as a malformed JWT)."""
+def openmemory_context(request, client_name: str, user_id: str, read_only: bool) -> ToolContext:
+    """The context of an OpenMemory URL (/mcp/<client>/sse|http/<user_id>): its tools, in the scope of its user."""
+    if len(client_name) > MAX_CLIENT_NAME or not client_name.isprintable():
+        raise TransportError(
+            400,
+            INVALID_REQUEST,
+            f"Invalid client name in the URL: at most {MAX_CLIENT_NAME} printable characters (like cursor or "
+            "claude), as in /mcp/<client>/sse/<user_id>.",
+        )
+    serializer = ScopeMixin(data={"user_id": user_id})
+    if not serializer.is_valid():
+        detail = exception_handler(exceptions.ValidationError(serializer.errors), {}).data["detail"]
+        raise TransportError(400, INVALID_REQUEST, f"Invalid user id in the URL. {detail}")
+    return ToolContext(
+        principal=request.user,
+        default_scope=serializer.scope(),
+        read_only=read_only,
+        toolset="openmemory",
+        client_name=client_name,
+    )
+
+
+def _read_only(request) -> bool:
+    # An OAuth grant says whether it may only read (oauth.models.OAuthGrant.read_only); keys may do all.
+    return getattr(request.auth, "read_only", False) is True
+
+
+class McpAuthenticated(APIView):
+    """Authenticated like every REST route, or by an OAuth access token (before the JWT class, which would refuse
+    one as a malformed JWT); a missing credential is a 401 naming where an OAuth client logs in."""
 
     authentication_classes = [
         AuthDisabledAuthentication,
@@ -181,6 +212,14 @@ class McpView(APIView):
         renderer = JSONRenderer()
         return renderer, renderer.media_type
 
+
+@extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json
+class McpView(McpAuthenticated):
+    """POST: one JSON-RPC message; anything else is 405."""
+
+    def tool_context(self, request) -> ToolContext:
+        return ToolContext(principal=request.user, default_scope=default_scope(request), read_only=_read_only(request))
+
     def http_method_not_allowed(self, request, *args, **kwargs):
         # GET (the server-to-client SSE stream) and DELETE (ending a session) included: the spec's 405.
         error = ErrorData(
@@ -190,12 +229,10 @@ class McpView(APIView):
         )
         return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=error), status=405)
 
-    def post(self, request):
+    def post(self, request, **kwargs):
         try:
             modern_version = _check_headers(request)
-            # An OAuth grant says whether it may only read (oauth.models.OAuthGrant.read_only); keys may do all.
-            read_only = getattr(request.auth, "read_only", False) is True
-            ctx = ToolContext(principal=request.user, default_scope=default_scope(request), read_only=read_only)
+            ctx = self.tool_context(request)
             message = _read_message(request)
         except TransportError as exc:
             return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
@@ -216,3 +253,90 @@ class McpView(APIView):
         if outcome.tool:
             record_tool(response, outcome.tool)
         return response
+
+
+@extend_schema(exclude=True)
+class OpenMemoryHttpView(McpView):
+    """OpenMemory's Streamable HTTP URL, /mcp/<client>/http/<user_id>: POST as /mcp, with OpenMemory's tools."""
+
+    def tool_context(self, request) -> ToolContext:
+        kwargs = self.kwargs
+        return openmemory_context(request, kwargs["client_name"], kwargs["user_id"], _read_only(request))
+
+
+def _transport_error(exc: TransportError) -> JsonResponse:
+    return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
+
+
+@extend_schema(exclude=True)
+class SseOpenView(McpAuthenticated):
+    """GET /mcp/<client>/sse/<user_id>: OpenMemory's SSE stream. Here the caller is authenticated and a session
+    opened; mcp_server/streams.py, in front, turns this answer into the stream."""
+
+    def get(self, request, client_name: str, user_id: str):
+        try:
+            accept = request.META.get("HTTP_ACCEPT")
+            if accept is not None and not _media_types(accept) & {"text/event-stream", "text/*", "*/*"}:
+                raise TransportError(406, INVALID_REQUEST, "Not Acceptable: this URL streams text/event-stream.")
+            ctx = openmemory_context(request, client_name, user_id, _read_only(request))
+        except TransportError as exc:
+            return _transport_error(exc)
+        if request.headers.get(STREAM_MARK.decode()) != "1":
+            # Served by Django alone (manage.py runserver), with nothing in front to hold a stream.
+            message = (
+                "This server process cannot hold SSE streams: they are served by gunicorn (make serve). Here, "
+                f"connect to the Streamable HTTP URL /mcp/{client_name}/http/{user_id} instead."
+            )
+            return _transport_error(TransportError(501, INVALID_REQUEST, message))
+        session_id = sse.session_open(
+            principal=ctx.principal, client_name=ctx.client_name, user_id=ctx.default_scope["user_id"]
+        )
+        return HttpResponse(status=200, headers={STREAM_SESSION.decode(): str(session_id)})
+
+
+@extend_schema(exclude=True)
+class SseMessageView(McpAuthenticated):
+    """POST /mcp/messages/?session_id=… (also under /mcp/<client>/sse/<user_id>/messages/): one JSON-RPC message for
+    an open SSE session of the caller's; 202, its answer sent on the session's stream."""
+
+    def post(self, request, **kwargs):
+        try:
+            session = self._session(request)
+            if "application/json" not in _media_types(request.META.get("CONTENT_TYPE", "")):
+                raise TransportError(
+                    415, INVALID_REQUEST, "Unsupported Media Type: POST a JSON-RPC message as application/json."
+                )
+            ctx = openmemory_context(request, session.client_name, session.user_id, _read_only(request))
+            message = _read_message(request)
+        except TransportError as exc:
+            return _transport_error(exc)
+        accepted = HttpResponse("Accepted", status=202, content_type="text/plain")
+        if not isinstance(message, JSONRPCRequest):
+            return accepted  # notifications/initialized and the like: nothing to answer
+        try:
+            outcome = handle_request(message.method, message.params, ctx)
+        except MCPError as exc:
+            envelope = JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error)
+        else:
+            envelope = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result)
+            if outcome.tool:
+                record_tool(accepted, outcome.tool)
+        body = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
+        sse.answer_queue(session=session, body=json.dumps(body, ensure_ascii=False))
+        return accepted
+
+    def _session(self, request):
+        raw = request.query_params.get("session_id")
+        if not raw:
+            raise TransportError(
+                400, INVALID_REQUEST, "session_id is required: POST to the URL the stream's endpoint event named."
+            )
+        try:
+            return sse.session_get(principal=request.user, session_id=uuid.UUID(raw))
+        except (ValueError, sse.UnknownSession):
+            raise TransportError(
+                404,
+                INVALID_REQUEST,
+                "No open SSE session of yours has this session_id: its stream has closed. Connect again to "
+                "/mcp/<client>/sse/<user_id>.",
+            ) from None

@@ -12,7 +12,8 @@ Why Django's WSGI application behind it, not its ASGI one: every view is synchro
 moves each request between the event loop and a fresh thread several times (signals, the view, the response),
 about 5 ms per request on a busy 2-core machine (a GET took 8 ms in-process against 3 ms this way). WSGIBridge
 (mem0server/wsgi_bridge.py) runs the WSGI application on a fixed pool of GUNICORN_THREADS threads, one hand-off
-there and one back per request.
+there and one back per request. In front of it all, OpenMemory's MCP SSE streams are held by the event loop
+(mem0server/asgi_stack.py, mcp_server/streams.py).
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from mem0server.buffering import BufferedApp, app_concurrency
-from mem0server.wsgi_bridge import WSGIBridge
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
 
 django_application = get_wsgi_application()
 
-from mem0server.startup import announce  # noqa: E402  (needs Django set up)
+from mem0server.asgi_stack import asgi_application  # noqa: E402  (needs Django set up)
+from mem0server.startup import announce  # noqa: E402
 
 # The first worker logs the configuration; the others check it and log only what is wrong (gunicorn.conf.py).
 announce(quiet=os.environ.get("MEM0_GUNICORN_FIRST_WORKER", "1") != "1")
 
-bridge = WSGIBridge(django_application, workers=app_concurrency())
-application = BufferedApp(bridge, concurrency=app_concurrency(), run_blocking=bridge.run_blocking)
+application = asgi_application(django_application)

@@ -55,4 +55,11 @@ gasgi.ASGIProtocol = JSONErrorsProtocol
 
 
 class JSONErrorsASGIWorker(gasgi.ASGIWorker):
-    """gunicorn's `asgi` worker with JSONErrorsProtocol."""
+    """gunicorn's `asgi` worker with JSONErrorsProtocol; SIGTERM also ends the MCP SSE streams, which would
+    otherwise hold the graceful shutdown for GUNICORN_GRACEFUL_TIMEOUT (their clients connect again)."""
+
+    def handle_exit_signal(self):
+        super().handle_exit_signal()
+        from mcp_server.streams import close_all  # Django is set up by now (the application is loaded)
+
+        close_all()

@@ -168,6 +168,9 @@ OAUTH_REFRESH_TOKEN_DAYS = env_int("OAUTH_REFRESH_TOKEN_DAYS", 30, low=1)
 # A spent refresh token sent again this soon gets the answer it got (a client retrying a refresh whose answer was
 # lost, or two of its requests refreshing together); later, it ends the grant. 0: it always ends it.
 OAUTH_REFRESH_REUSE_SECONDS = env_int("OAUTH_REFRESH_REUSE_SECONDS", 60, low=0, high=600)
+# OpenMemory's MCP clients over SSE (GET /mcp/<client>/sse/<user_id>): streams each server process holds open at
+# once; past it a new one is a 503 (each costs a socket and a coroutine, and a database read every 15 s).
+MCP_SSE_STREAMS = env_int("MCP_SSE_STREAMS", 100, low=1, high=10_000)
 # The first admin: `manage.py bootstrap` creates it when both are set and the email is unused;
 # also the defaults of `manage.py createadmin`.
 ADMIN_EMAIL = env_str("ADMIN_EMAIL")

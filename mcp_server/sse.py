@@ -1,0 +1,71 @@
+"""OpenMemory's MCP over SSE, the database side: sessions opened and closed, answers queued for a session's stream
+and taken by it. mcp_server/streams.py holds the streams; views.py opens sessions and answers the POSTs.
+
+Any server process may answer a POST; the process holding the stream may be another. So the answer is a row,
+and a NOTIFY on CHANNEL (delivered when the row commits) names the session, waking its stream wherever it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from mcp_server.models import SseMessage, SseSession
+
+CHANNEL = "mem0_mcp_sse"
+# A stream marks its session seen this often; one unseen for STALE_AFTER lost its process (killed, the machine
+# gone) and is deleted, with its answers, when the next session opens.
+SEEN_EVERY = timedelta(minutes=1)
+STALE_AFTER = timedelta(minutes=10)
+# Answers taken at once (each may be a list of a thousand memories); a stream takes again while there are more.
+TAKE_AT_ONCE = 20
+
+
+class UnknownSession(Exception):
+    """No open session of this caller's has that id."""
+
+
+def session_open(*, principal, client_name: str, user_id: str) -> uuid.UUID:
+    SseSession.objects.filter(seen_at__lt=timezone.now() - STALE_AFTER).delete()
+    return SseSession.objects.create(account_id=principal.pk, client_name=client_name, user_id=user_id).id
+
+
+def session_get(*, principal, session_id: uuid.UUID) -> SseSession:
+    """The caller's open session (another account's is as unknown as a closed one)."""
+    session = SseSession.objects.filter(id=session_id, account_id=principal.pk).first()
+    if session is None:
+        raise UnknownSession
+    return session
+
+
+def answer_queue(*, session: SseSession, body: str) -> None:
+    with transaction.atomic():
+        SseMessage.objects.create(session=session, body=body)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(session.id)])
+
+
+def answers_take(session_id: uuid.UUID, *, seen: bool) -> list[str] | None:
+    """The session's queued answers, oldest first, deleted; None once the session is gone (pruned, or its account
+    deleted). `seen` also marks the session seen."""
+    with transaction.atomic():
+        if seen:
+            if not SseSession.objects.filter(id=session_id).update(seen_at=timezone.now()):
+                return None
+        elif not SseSession.objects.filter(id=session_id).exists():
+            return None
+        rows = list(
+            SseMessage.objects.select_for_update(skip_locked=True)
+            .filter(session_id=session_id)
+            .order_by("id")
+            .values_list("id", "body")[:TAKE_AT_ONCE]
+        )
+        SseMessage.objects.filter(id__in=[row_id for row_id, _ in rows]).delete()
+    return [body for _, body in rows]
+
+
+def session_close(session_id: uuid.UUID) -> None:
+    SseSession.objects.filter(id=session_id).delete()

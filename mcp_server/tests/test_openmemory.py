@@ -1,0 +1,256 @@
+"""OpenMemory's MCP clients (mcp_server/openmemory.py): its SSE URL (mcp_server/streams.py) with the official `mcp`
+client's SSE transport, and its Streamable HTTP URL.
+
+An SSE stream is held by the ASGI layer in front of Django, which pytest-django's live_server (WSGI) does not
+have: `asgi_server` serves the whole stack gunicorn serves (mem0server/asgi_stack.py) with uvicorn in a thread,
+on the test database. The stream's keepalive and poll are set far beyond the client's read timeout, so an answer
+reaches the client only through the NOTIFY its POST sends (mem0server/listening.py), as it must when another
+server process holds the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from django.core.wsgi import get_wsgi_application
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from rest_framework.test import APIClient
+
+from apikeys.services import apikey_create
+from mcp_server import streams
+from mcp_server.models import SseMessage, SseSession
+from mem0server.asgi_stack import asgi_application
+from mem0server.tests.server_process import wait_for
+from memories.models import Memory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPENMEMORY_TOOLS = {"add_memories", "search_memory", "list_memories", "delete_memories", "delete_all_memories"}
+READ_TIMEOUT = 60.0  # seconds the client waits for an event: a lost answer fails the test after this
+
+
+class AsgiServer:
+    """uvicorn serving `app` on a free port, in a thread with its own event loop."""
+
+    def __init__(self, app) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> AsgiServer:
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=60, what="uvicorn started")
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+    def on_loop(self, function) -> None:
+        """Run `function` on the server's event loop, as a signal handler of the worker would."""
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.loop).result(10)
+        self.loop.call_soon_threadsafe(function)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.server.servers[0].get_loop()
+
+
+@pytest.fixture
+def asgi_server(admin_key, embedder, monkeypatch):
+    monkeypatch.setattr(streams, "KEEPALIVE_SECONDS", 600.0)
+    monkeypatch.setattr(streams, "POLL_SECONDS", 600.0)
+    with AsgiServer(asgi_application(get_wsgi_application())) as server:
+        yield server
+
+
+@pytest.fixture
+def ada_key(make_user) -> str:
+    return apikey_create(user=make_user("ada@example.com", role="admin"), label="openmemory")[1]
+
+
+@pytest.fixture
+def bob_key(make_user) -> str:
+    return apikey_create(user=make_user("bob@example.com"), label="openmemory")[1]
+
+
+@asynccontextmanager
+async def sse_session(url: str, key: str):
+    async with (
+        sse_client(url, headers={"X-API-Key": key}, timeout=30, sse_read_timeout=READ_TIMEOUT) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@asynccontextmanager
+async def http_session(url: str, key: str):
+    async with (
+        httpx2.AsyncClient(headers={"X-API-Key": key}, timeout=READ_TIMEOUT) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def text_of(session: ClientSession, name: str, **arguments) -> tuple[bool, str]:
+    result = await session.call_tool(name, arguments)
+    return bool(result.is_error), result.content[0].text
+
+
+def test_an_openmemory_sse_client_adds_finds_lists_and_deletes_memories_of_the_urls_user(asgi_server, ada_key):
+    url = asgi_server.url + "/mcp/cursor/sse/alice"
+
+    async def script():
+        async with sse_session(url, ada_key) as session:
+            out = {"init": session.initialize_result, "tools": (await session.list_tools()).tools}
+            out["add"] = await text_of(session, "add_memories", text="I love hiking in the Alps", infer=False)
+            await text_of(session, "add_memories", text="My sister is called Jane", infer=False)
+            out["search"] = await text_of(session, "search_memory", query="Where do I like to hike?")
+            out["list"] = await text_of(session, "list_memories")
+            out["open"] = await asyncio.to_thread(SseSession.objects.count)
+            memory_id = json.loads(out["add"][1])["results"][0]["id"]
+            out["delete"] = await text_of(session, "delete_memories", memory_ids=[memory_id])
+            out["delete_again"] = await text_of(session, "delete_memories", memory_ids=[memory_id])
+            out["delete_bad"] = await text_of(session, "delete_memories", memory_ids=["not-an-id"])
+            out["delete_all"] = await text_of(session, "delete_all_memories")
+            return out
+
+    out = anyio.run(script)
+    assert out["init"].instructions.startswith("Long-term memory of user alice")
+    assert {tool.name for tool in out["tools"]} == OPENMEMORY_TOOLS
+    added = json.loads(out["add"][1])["results"]
+    assert [(r["memory"], r["event"]) for r in added] == [("I love hiking in the Alps", "ADD")]
+    found = json.loads(out["search"][1])["results"]
+    assert found[0]["memory"] == "I love hiking in the Alps"
+    assert set(found[0]) == {"id", "memory", "hash", "created_at", "updated_at", "score"}
+    listed = json.loads(out["list"][1])
+    assert sorted(m["memory"] for m in listed) == ["I love hiking in the Alps", "My sister is called Jane"]
+    assert {m["user_id"] for m in listed} == {"alice"}
+    assert {json.dumps(m["metadata"], sort_keys=True) for m in listed} == {
+        '{"mcp_client": "cursor", "source_app": "openmemory"}'
+    }
+    assert out["open"] == 1
+    assert out["delete"] == (False, "Successfully deleted 1 memories")
+    assert out["delete_again"][0] is True and "nothing was deleted" in out["delete_again"][1]
+    assert out["delete_bad"][0] is True and "not-an-id" in out["delete_bad"][1]
+    assert out["delete_all"] == (False, "Successfully deleted all memories (1 of user 'alice')")
+    assert not Memory.objects.exists()
+    # The client gone, its session and anything queued for it go too.
+    wait_for(lambda: not SseSession.objects.exists(), timeout=60, what="the closed stream's session deleted")
+    assert not SseMessage.objects.exists()
+
+
+def test_clients_share_the_users_memories_over_sse_and_streamable_http(asgi_server, bob_key):
+    async def script():
+        async with http_session(asgi_server.url + "/mcp/claude/http/bob", bob_key) as session:
+            tools = (await session.list_tools()).tools
+            added = await text_of(session, "add_memories", text="I drink oolong tea", infer=False)
+            delete_all = await text_of(session, "delete_all_memories")
+        async with sse_session(asgi_server.url + "/mcp/windsurf/sse/bob/", bob_key) as session:
+            found = await text_of(session, "search_memory", query="Which tea do I drink?")
+        async with sse_session(asgi_server.url + "/mcp/windsurf/sse/carol", bob_key) as session:
+            other = await text_of(session, "search_memory", query="Which tea do I drink?")
+        return tools, added, delete_all, found, other
+
+    tools, added, delete_all, found, other = anyio.run(script)
+    assert {tool.name for tool in tools} == OPENMEMORY_TOOLS
+    assert added[0] is False
+    # A member's key deletes memories one by one, as on the REST API (DELETE /memories is an admin's).
+    assert delete_all[0] is True and "admin" in delete_all[1]
+    memory = Memory.objects.get()
+    assert (memory.user_id, memory.metadata["mcp_client"]) == ("bob", "claude")
+    assert [r["memory"] for r in json.loads(found[1])["results"]] == ["I drink oolong tea"]
+    assert json.loads(other[1]) == {"results": []}
+
+
+def test_a_stream_needs_credentials_and_a_session_takes_posts_only_from_its_account(asgi_server, ada_key, bob_key):
+    stream_url = asgi_server.url + "/mcp/cursor/sse/alice"
+    with httpx.Client(timeout=30) as http:
+        anonymous = http.get(stream_url, headers={"Accept": "text/event-stream"})
+        assert anonymous.status_code == 401
+        assert "resource_metadata" in anonymous.headers["WWW-Authenticate"]
+        with http.stream("GET", stream_url, headers={"X-API-Key": ada_key}) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"] == "text/event-stream"
+            assert "x-mem0-sse-session" not in stream.headers
+            lines = stream.iter_lines()
+            assert next(lines) == "event: endpoint"
+            endpoint = next(lines).removeprefix("data: ")
+            assert endpoint.startswith("/mcp/messages/?session_id=")
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            posted = {
+                "bob": http.post(asgi_server.url + endpoint, json=ping, headers={"X-API-Key": bob_key}),
+                "nobody": http.post(asgi_server.url + endpoint, json=ping),
+                "no_session": http.post(asgi_server.url + "/mcp/messages/", json=ping, headers={"X-API-Key": ada_key}),
+                "ada": http.post(asgi_server.url + endpoint, json=ping, headers={"X-API-Key": ada_key}),
+            }
+            assert next(lines) == ""
+            assert next(lines) == "event: message"
+            assert json.loads(next(lines).removeprefix("data: ")) == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert posted["bob"].status_code == 404
+    assert "No open SSE session of yours" in posted["bob"].json()["error"]["message"]
+    assert posted["nobody"].status_code == 401
+    assert posted["no_session"].status_code == 400
+    assert "session_id is required" in posted["no_session"].json()["error"]["message"]
+    assert posted["ada"].status_code == 202
+
+
+def test_a_stream_past_mcp_sse_streams_is_a_503_that_names_the_setting(asgi_server, ada_key, settings):
+    settings.MCP_SSE_STREAMS = 1
+    with (
+        httpx.Client(timeout=30, headers={"X-API-Key": ada_key}) as http,
+        http.stream("GET", asgi_server.url + "/mcp/cursor/sse/alice") as first,
+    ):
+        lines = first.iter_lines()  # kept: a generator dropped closes the stream
+        assert next(lines) == "event: endpoint"
+        second = http.get(asgi_server.url + "/mcp/cursor/sse/alice")
+    assert second.status_code == 503
+    assert "MCP_SSE_STREAMS=1" in second.json()["detail"]
+    assert first.status_code == 200
+
+
+def test_the_servers_sigterm_ends_open_streams_at_once(asgi_server, ada_key):
+    with (
+        httpx.Client(timeout=READ_TIMEOUT, headers={"X-API-Key": ada_key}) as http,
+        http.stream("GET", asgi_server.url + "/mcp/cursor/sse/alice") as stream,
+    ):
+        lines = stream.iter_lines()
+        assert next(lines) == "event: endpoint"
+        asgi_server.on_loop(streams.close_all)
+        # The stream ends; were it still open, reading on would fail after READ_TIMEOUT (no keepalive comes).
+        rest = list(lines)
+    assert rest[0].startswith("data: /mcp/messages/?session_id=")
+    assert not any(rest[1:])
+    wait_for(lambda: not SseSession.objects.exists(), timeout=60, what="the ended stream's session deleted")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/mcp/cursor/sse/alice", 501, "/mcp/cursor/http/alice"),
+        ("/mcp/cursor/sse/" + "a" * 300, 400, "Invalid user id in the URL"),
+        ("/mcp/" + "c" * 101 + "/sse/alice", 400, "Invalid client name in the URL"),
+    ],
+)
+def test_what_django_alone_answers_on_the_sse_url(admin_key, embedder, path, status, words):
+    """Served by Django without the ASGI layer (manage.py runserver): no stream, and a URL to use instead."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=admin_key)
+    response = client.get(path, HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == status
+    assert words in response.json()["error"]["message"]
+    assert not SseSession.objects.exists()
