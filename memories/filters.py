@@ -7,7 +7,7 @@ is the memory's list of categories (eq and contains: has that one; in: has one o
 metadata (JSONB) key, except the three fields of Mem0's v2 filters that are not: `keywords` (text in the
 memory: contains, icontains), `memory_ids` (a list of ids, or in / nin) and `metadata` (an object of metadata
 conditions, `{"metadata": {"topic": "food"}}`, which is also how to name a metadata key called like one of
-these).
+these). A range (gt/gte/lt/lte) on a metadata list needs one element within all of that key's bounds.
 """
 
 from __future__ import annotations
@@ -263,11 +263,16 @@ def _condition(key: str, value: Any, *, metadata_only: bool = False) -> Q:
     if not value:
         raise InvalidInput(f"filters.{key} is an empty object; give a value or an operator such as eq.")
     q = Q()
+    metadata_key = metadata_only or key not in (*COLUMNS, *TIME_COLUMNS, EXPIRATION, CATEGORIES)
+    bounds: dict[str, Any] = {}  # a metadata key's gt/gte/lt/lte: one jsonpath test (_meta_range)
     for op, operand in value.items():
         if op not in OPERATORS:
             raise InvalidInput(f"Unknown filter operator {op!r} on {key!r}; use one of: {', '.join(OPERATORS)}.")
-        q &= _operator(key, op, operand, metadata_only=metadata_only)
-    return q
+        if metadata_key and op in _JSONPATH_OPS:
+            bounds[op] = _require(key, op, operand, _is_scalar, "a number or a string")
+        else:
+            q &= _operator(key, op, operand, metadata_only=metadata_only)
+    return q & _meta_range(key, bounds) if bounds else q
 
 
 def _operator(key: str, op: str, value: Any, *, metadata_only: bool = False) -> Q:
@@ -446,18 +451,23 @@ def _meta_in(key: str, value: Any) -> Q:
     return q
 
 
-def _meta_compare(op: str) -> Callable[[str, Any], Q]:
+def _meta_range(key: str, bounds: dict[str, Any]) -> Q:
+    """The key's value within all these bounds ({"gte": 1, "lt": 5}); of a list, one element within all of them,
+    so `{"gte": 5, "lte": 5}` is not met by [1, 9] (each bound by a different element) but is by [5, 9]."""
     # jsonpath compares numbers with numbers and strings with strings; other pairs are simply false,
-    # so a stray string value can never make the query fail.
+    # so a stray string value can never make the query fail. Its lax mode tests a list's elements one by one.
+    test = " && ".join(f"@ {_JSONPATH_OPS[op]} ${op}" for op in bounds)
+    sql = RawSQL(
+        "jsonb_path_exists(metadata, %s::jsonpath, %s::jsonb)",
+        (f"$.{json.dumps(key)} ? ({test})", json.dumps(bounds)),
+        output_field=BooleanField(),
+    )
+    return Q(sql)
+
+
+def _meta_compare(op: str) -> Callable[[str, Any], Q]:
     def build(key: str, value: Any) -> Q:
-        _require(key, op, value, _is_scalar, "a number or a string")
-        path = f"$.{json.dumps(key)} ? (@ {_JSONPATH_OPS[op]} $v)"
-        sql = RawSQL(
-            "jsonb_path_exists(metadata, %s::jsonpath, %s::jsonb)",
-            (path, json.dumps({"v": value})),
-            output_field=BooleanField(),
-        )
-        return Q(sql)
+        return _meta_range(key, {op: _require(key, op, value, _is_scalar, "a number or a string")})
 
     return build
 

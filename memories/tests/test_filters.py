@@ -151,6 +151,42 @@ def test_equality_on_a_list_or_object_value_is_exact_not_containment(api_client,
     assert {memory["memory"] for memory in platform.json()["results"]} == expected
 
 
+@pytest.fixture
+def scored(api_client):
+    """Memories whose metadata `score` is a list of numbers, a number, or a list of strings."""
+    for text, score in [("one and nine", [1, 9]), ("five and nine", [5, 9]), ("five", 5), ("letters", ["a", "z"])]:
+        body = {"messages": text, "user_id": "scores", "infer": False, "metadata": {"score": score}}
+        assert api_client.post("/memories", body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        # A range on a list: one element within all its bounds, not each bound met by some element.
+        ({"score": {"gte": 5, "lte": 5}}, {"five and nine", "five"}),
+        ({"score": {"gt": 1, "lt": 9}}, {"five and nine", "five"}),
+        ({"metadata": {"score": {"gte": 5, "lte": 5}}}, {"five and nine", "five"}),
+        ({"NOT": [{"score": {"gte": 5, "lte": 5}}]}, {"one and nine", "letters"}),
+        ({"score": {"gt": 1, "lt": 9, "ne": 5}}, {"five and nine"}),
+        ({"score": {"gte": "b", "lte": "z"}}, {"letters"}),
+        # One bound alone: any element meets it, as before.
+        ({"score": {"gte": 9}}, {"one and nine", "five and nine"}),
+        ({"score": {"lt": 5}}, {"one and nine"}),
+    ],
+)
+def test_a_range_on_a_list_value_needs_one_element_within_all_its_bounds(api_client, scored, filters, expected):
+    listed = api_client.get("/memories", {"user_id": "scores", "filters": json.dumps(filters)})
+    assert listed.status_code == 200, listed.json()
+    assert {memory["memory"] for memory in listed.json()["results"]} == expected
+    body = {"query": "five nine", "user_id": "scores", "filters": filters, "threshold": 0}
+    found = api_client.post("/search", body, format="json")
+    assert found.status_code == 200, found.json()
+    assert {memory["memory"] for memory in found.json()["results"]} == expected
+    platform = api_client.post("/v3/memories/", {"filters": {"user_id": "scores", **filters}}, format="json")
+    assert platform.status_code == 200, platform.json()
+    assert {memory["memory"] for memory in platform.json()["results"]} == expected
+
+
 # --- Mem0's v2 filter fields that are not metadata keys: keywords, memory_ids, metadata ---------------------
 
 
