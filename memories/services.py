@@ -499,6 +499,9 @@ class BatchDuplicates:
 
 
 _UNSET: Any = object()
+# How many times an update embeds what it writes before doing so under the memory's lock: each try after the first
+# is for another write that changed the memory's text or day (its timestamp) while this one was embedding.
+UPDATE_EMBED_TRIES = 3
 
 
 def memory_update(
@@ -514,40 +517,68 @@ def memory_update(
     timestamp); new text or a new time is embedded again (a memory is embedded with its day); history UPDATE."""
     if text is None and metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
         raise InvalidInput("Give at least one of text, metadata, expiration_date or timestamp to update.")
-    current = memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time on an embedding
-    when = current.occurred_at if occurred_at is _UNSET else occurred_at
-    embedded = text if text is not None else current.text
-    # What the embedder sees: the text, dated by the day it happened. A time alone re-embeds when the day changes.
-    reembed = text is not None or dated_text(embedded, when) != dated_text(current.text, current.occurred_at)
-    [vectors] = embed_memories(get_embedder(), [(embedded, when)]) if reembed else [None]
-    with transaction.atomic():
-        memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
-        if memory is None:  # deleted while we were embedding
-            raise NotFound(f"Memory {memory_id} not found.")
-        old_text, old_when = memory.text, memory.occurred_at
-        if text is not None:
-            memory.text, memory.hash = text, text_hash(text)
-        # A new time alone re-embeds the text read before the lock; if another writer changed it meanwhile, that
-        # writer's vectors stay (dated by the old day, which `manage.py reembed_memories` corrects).
-        if vectors is not None and (text is not None or memory.text == embedded):
-            memory.embedding = vectors.whole
-            vectors_save({memory.id: (memory.hash, vectors)}, replace=True)
-        if metadata is not None:
-            memory.metadata = merged_metadata(memory, metadata)
-        if expiration_date is not _UNSET:
-            memory.expiration_date = expiration_date
-        if occurred_at is not _UNSET:
-            memory.occurred_at = occurred_at
-        # A new text is read from now (when it is written), a new time alone from when the text was stored. A text
-        # sent back as it was (the dashboard's edit form sends it with every change of metadata) keeps its time:
-        # "Yesterday I met Maya", stored last week, is not of the day before the edit.
-        if memory.text != old_text:
-            memory.date_event(timezone.now())
-        elif memory.occurred_at != old_when:
-            memory.date_event(memory.created_at)
-        memory.save()
-        history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
-    return memory
+    tries = 1
+    while True:
+        current = memory_get(principal=principal, memory_id=memory_id)  # NotFound before spending time embedding
+        embedded = _update_embeds(current, text, occurred_at)
+        [vectors] = embed_memories(get_embedder(), [embedded]) if embedded else [None]
+        with transaction.atomic():
+            memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
+            if memory is None:  # deleted while we were embedding
+                raise NotFound(f"Memory {memory_id} not found.")
+            wanted = _update_embeds(memory, text, occurred_at)
+            if wanted and (not embedded or dated_text(*wanted) != dated_text(*embedded)):
+                # Another write changed the text or the day meanwhile: what was embedded would date the memory's
+                # vectors by a day it no longer has (or be of a text it no longer has). Read and embed again.
+                if tries < UPDATE_EMBED_TRIES:
+                    tries += 1
+                    continue
+                [vectors] = embed_memories(get_embedder(), [wanted])
+            _memory_update_write(
+                memory,
+                text=text,
+                vectors=vectors if wanted else None,
+                metadata=metadata,
+                expiration_date=expiration_date,
+                occurred_at=occurred_at,
+            )
+            return memory
+
+
+def _update_embeds(memory: Memory, text: str | None, occurred_at) -> tuple[str, datetime | None] | None:
+    """What the embedder must see for this update of `memory` (text, when), or None when its vectors stay: a new
+    text is embedded again, a time alone when the day changes (the embedder sees the text dated by it)."""
+    when = memory.occurred_at if occurred_at is _UNSET else occurred_at
+    if text is None and dated_text(memory.text, when) == dated_text(memory.text, memory.occurred_at):
+        return None
+    return (memory.text if text is None else text, when)
+
+
+def _memory_update_write(
+    memory: Memory, *, text, vectors: MemoryVectors | None, metadata, expiration_date, occurred_at
+) -> None:
+    """memory_update's write of the locked `memory`, with its history row."""
+    old_text, old_when = memory.text, memory.occurred_at
+    if text is not None:
+        memory.text, memory.hash = text, text_hash(text)
+    if vectors is not None:
+        memory.embedding = vectors.whole
+        vectors_save({memory.id: (memory.hash, vectors)}, replace=True)
+    if metadata is not None:
+        memory.metadata = merged_metadata(memory, metadata)
+    if expiration_date is not _UNSET:
+        memory.expiration_date = expiration_date
+    if occurred_at is not _UNSET:
+        memory.occurred_at = occurred_at
+    # A new text is read from now (when it is written), a new time alone from when the text was stored. A text
+    # sent back as it was (the dashboard's edit form sends it with every change of metadata) keeps its time:
+    # "Yesterday I met Maya", stored last week, is not of the day before the edit.
+    if memory.text != old_text:
+        memory.date_event(timezone.now())
+    elif memory.occurred_at != old_when:
+        memory.date_event(memory.created_at)
+    memory.save()
+    history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
 
 
 def delete_with_history(memories: list[Memory]) -> int:
@@ -780,38 +811,62 @@ def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
     for change in changes:
         if change.text is None and change.metadata is None:
             raise InvalidInput(f"Memory {change.memory_id}: give text or metadata to update.")
-    # NotFound before spending time on embeddings; checked again under the lock.
     ids = [change.memory_id for change in changes]
-    occurred = dict(memories_visible(principal=principal).filter(id__in=ids).values_list("id", "occurred_at"))
-    _raise_if_missing(ids, set(occurred))
-    retext = [(c.memory_id, c.text) for c in changes if c.text is not None]
-    embedded = embed_memories(get_embedder(), [(text, occurred[memory_id]) for memory_id, text in retext])
-    vectors = {memory_id: vectors for (memory_id, _), vectors in zip(retext, embedded, strict=True)}
-    with transaction.atomic():
-        memories = _lock_all_visible(principal, ids)
-        # After the locks: a change that committed while this batch waited for them is older than its own.
-        now = timezone.now()
-        history = []
-        for memory, change in zip(memories, changes, strict=True):
-            old_text = memory.text
-            if change.text is not None:
-                memory.text, memory.hash = change.text, text_hash(change.text)
-                memory.embedding = vectors[memory.id].whole
-                if memory.text != old_text:  # as memory_update: a text sent back as it was keeps its time
-                    memory.date_event(now)
-            if change.metadata is not None:
-                memory.metadata = merged_metadata(memory, change.metadata)
-            memory.updated_at = now
-            history.append(history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, now))
-        # Two statements at most: the embedding column is written only for memories with a new text (the
-        # others' vectors were never read, see memories_visible).
-        retexted = [m for m, change in zip(memories, changes, strict=True) if change.text is not None]
-        kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
-        retext_fields = ["text", "hash", "embedding", "metadata", "updated_at", "event_start", "event_end"]
-        Memory.objects.bulk_update(retexted, retext_fields, batch_size=200)
-        Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
-        vectors_save({m.id: (m.hash, vectors[m.id]) for m in retexted}, replace=True)
-        history_record(history)
+    texts = {c.memory_id: c.text for c in changes if c.text is not None}
+    tries = 1
+    while True:
+        # NotFound before spending time on embeddings; checked again under the lock.
+        occurred = dict(memories_visible(principal=principal).filter(id__in=ids).values_list("id", "occurred_at"))
+        _raise_if_missing(ids, set(occurred))
+        vectors = _embedded_by_id({memory_id: (text, occurred[memory_id]) for memory_id, text in texts.items()})
+        with transaction.atomic():
+            memories = _lock_all_visible(principal, ids)
+            # A new text is embedded dated by its memory's day: a new timestamp meanwhile (another update) made
+            # what was embedded that of a day the memory no longer has. Read and embed again (at last, under the
+            # locks), so that its vectors are not dated by the old day.
+            moved = {
+                m.id: (texts[m.id], m.occurred_at)
+                for m in memories
+                if m.id in texts and dated_text(texts[m.id], m.occurred_at) != dated_text(texts[m.id], occurred[m.id])
+            }
+            if moved and tries < UPDATE_EMBED_TRIES:
+                tries += 1
+                continue
+            vectors |= _embedded_by_id(moved)
+            return _memories_update_batch_write(memories, changes, vectors)
+
+
+def _embedded_by_id(items: dict[uuid.UUID, tuple[str, datetime | None]]) -> dict[uuid.UUID, MemoryVectors]:
+    """Each memory's vectors for its (text, when)."""
+    embedded = embed_memories(get_embedder(), list(items.values())) if items else []
+    return dict(zip(items, embedded, strict=True))
+
+
+def _memories_update_batch_write(memories: list[Memory], changes: list[BatchChange], vectors) -> int:
+    """memories_update_batch's write of the locked memories (in the order of `changes`), with history rows."""
+    # After the locks: a change that committed while this batch waited for them is older than its own.
+    now = timezone.now()
+    history = []
+    for memory, change in zip(memories, changes, strict=True):
+        old_text = memory.text
+        if change.text is not None:
+            memory.text, memory.hash = change.text, text_hash(change.text)
+            memory.embedding = vectors[memory.id].whole
+            if memory.text != old_text:  # as memory_update: a text sent back as it was keeps its time
+                memory.date_event(now)
+        if change.metadata is not None:
+            memory.metadata = merged_metadata(memory, change.metadata)
+        memory.updated_at = now
+        history.append(history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, now))
+    # Two statements at most: the embedding column is written only for memories with a new text (the
+    # others' vectors were never read, see memories_visible).
+    retexted = [m for m, change in zip(memories, changes, strict=True) if change.text is not None]
+    kept = [m for m, change in zip(memories, changes, strict=True) if change.text is None]
+    retext_fields = ["text", "hash", "embedding", "metadata", "updated_at", "event_start", "event_end"]
+    Memory.objects.bulk_update(retexted, retext_fields, batch_size=200)
+    Memory.objects.bulk_update(kept, ["metadata", "updated_at"], batch_size=200)
+    vectors_save({m.id: (m.hash, vectors[m.id]) for m in retexted}, replace=True)
+    history_record(history)
     return len(memories)
 
 

@@ -198,3 +198,85 @@ def test_a_text_found_stored_but_deleted_before_the_add_writes_is_stored_again(m
 
     assert [(r["event"], r["memory"]) for r in results] == [("ADD", "I moved to Lisbon"), ("ADD", "I play the cello")]
     assert sorted(Memory.objects.values_list("text", flat=True)) == ["I moved to Lisbon", "I play the cello"]
+
+
+def racing(monkeypatch, items, meanwhile) -> list:
+    """Run `meanwhile` (another update, committed) right after the embedder is asked for exactly `items`: an update
+    that read the memory before it, embedding while it commits. Returns a list that says whether it ran."""
+    real, ran = services.embed_memories, []
+
+    def embed(embedder, asked, **kwargs):
+        vectors = real(embedder, asked, **kwargs)
+        if asked == items and not ran:
+            ran.append(True)
+            meanwhile()
+        return vectors
+
+    monkeypatch.setattr(services, "embed_memories", embed)
+    return ran
+
+
+LATER = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
+def test_a_new_text_is_dated_by_a_timestamp_set_while_it_was_embedded(member, embedder, monkeypatch, batch):
+    memory = add(member, "Went hiking in the Alps", WHEN)
+    ran = racing(
+        monkeypatch,
+        [("Went climbing in the Alps", WHEN)],  # the new text, dated by the day its update read
+        lambda: services.memory_update(principal=member, memory_id=memory.id, occurred_at=LATER),
+    )
+    if batch:
+        change = services.BatchChange(memory_id=memory.id, text="Went climbing in the Alps")
+        services.memories_update_batch(principal=member, changes=[change])
+    else:
+        services.memory_update(principal=member, memory_id=memory.id, text="Went climbing in the Alps")
+    assert ran
+    stored = Memory.objects.get(id=memory.id)
+    assert (stored.text, stored.occurred_at) == ("Went climbing in the Alps", LATER)
+    # Found by its new day, as any memory of that text and timestamp: not by the day it had before.
+    expected = get_embedder().embed([dated_text("Went climbing in the Alps", LATER)])[0]
+    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_timestamp_dates_a_text_written_while_it_was_embedded(member, embedder, monkeypatch):
+    memory = add(member, "Went hiking in the Alps", WHEN)
+    ran = racing(
+        monkeypatch,
+        [("Went hiking in the Alps", LATER)],  # the stored text, dated by the new day
+        lambda: services.memory_update(principal=member, memory_id=memory.id, text="Went climbing in the Alps"),
+    )
+    services.memory_update(principal=member, memory_id=memory.id, occurred_at=LATER)
+    assert ran
+    stored = Memory.objects.get(id=memory.id)
+    assert (stored.text, stored.occurred_at) == ("Went climbing in the Alps", LATER)
+    expected = get_embedder().embed([dated_text("Went climbing in the Alps", LATER)])[0]
+    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
+def test_a_new_text_racing_a_new_timestamp_at_every_try_is_dated_by_the_last(member, embedder, monkeypatch, batch):
+    memory = add(member, "Went hiking in the Alps", WHEN)
+    real, days = services.embed_memories, iter(range(1, services.UPDATE_EMBED_TRIES + 1))
+
+    def embed(embedder, asked, **kwargs):  # each try of the update embeds, then the timestamp moves on a day
+        vectors = real(embedder, asked, **kwargs)
+        if asked[0][0] == "Went climbing in the Alps" and (day := next(days, None)):
+            moved = datetime(2024, 2, day, 9, 0, tzinfo=UTC)
+            services.memory_update(principal=member, memory_id=memory.id, occurred_at=moved)
+        return vectors
+
+    monkeypatch.setattr(services, "embed_memories", embed)
+    if batch:
+        change = services.BatchChange(memory_id=memory.id, text="Went climbing in the Alps")
+        services.memories_update_batch(principal=member, changes=[change])
+    else:
+        services.memory_update(principal=member, memory_id=memory.id, text="Went climbing in the Alps")
+    last = datetime(2024, 2, services.UPDATE_EMBED_TRIES, 9, 0, tzinfo=UTC)
+    assert Memory.objects.get(id=memory.id).occurred_at == last
+    expected = get_embedder().embed([dated_text("Went climbing in the Alps", last)])[0]
+    assert np.allclose(vector(memory.id), expected, atol=1e-5)
