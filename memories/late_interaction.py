@@ -159,7 +159,7 @@ def scores(asked: np.ndarray, memories: Sequence[Memory], embedder, *, floors: S
         }
         for index, packed in computed.items():
             blobs[index], partial[index] = packed if packed is not None else (b"", False)
-        tokens_store({memories[i].id: (memories[i].hash, packed) for i, packed in computed.items() if packed})
+        tokens_store([(memories[i], packed) for i, packed in computed.items() if packed])
     found = maxsims(asked, blobs)  # type: ignore[arg-type]  (every blob is filled in by now)
     return [max(value, floor) if cut else value for value, cut, floor in zip(found, partial, floors, strict=True)]
 
@@ -235,18 +235,34 @@ def tokens_save(memories: dict[uuid.UUID, tuple[str, Packed]]) -> None:
         )
 
 
-def tokens_store(memories: dict[uuid.UUID, tuple[str, Packed]]) -> None:
-    """tokens_save from a search: its own savepoint, and a failure (a memory deleted meanwhile) only logged."""
+# The memories' rows as they are now, held until the search's savepoint's transaction ends (a write waits to
+# change them), skipping those a write holds: that write stores tokens of its own.
+_HOLD = f"""
+SELECT id, hash, occurred_at FROM {Memory._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR SHARE SKIP LOCKED
+"""  # noqa: S608  (the table name only)
+
+
+def tokens_store(memories: Sequence[tuple[Memory, Packed]]) -> None:
+    """tokens_save from a search, of these memories as it read them: only those whose text and day (the embedder
+    saw the text dated by it) are still the ones read, as an update meanwhile stored tokens of its own which these
+    must not replace. Its own savepoint; a failure (a memory deleted meanwhile) only logged."""
     if not memories:
         return
+    read = {memory.id: (memory.hash, dated_text("", memory.occurred_at), packed) for memory, packed in memories}
     try:
-        with transaction.atomic():
+        with transaction.atomic(), connection.cursor() as cursor:
             # A write holding the memory (an update) waits for nobody here: the search goes on without storing
-            # instead of risking a deadlock with it (the foreign key's check waits for the memory's lock).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '200ms'")
-            tokens_save(dict(sorted(memories.items())))  # in id order, as every writer of several memories
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+            # instead of risking a deadlock with it.
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            cursor.execute(_HOLD, [sorted(read)])
+            now = {memory_id: (text_hash, dated_text("", when)) for memory_id, text_hash, when in cursor.fetchall()}
+            # In id order, as every writer of several memories.
+            kept = {
+                key: (text_hash, packed)
+                for key, (text_hash, day, packed) in sorted(read.items())
+                if now.get(key) == (text_hash, day)
+            }
+            tokens_save(kept)
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
     except DatabaseError as error:
         logger.info("late interaction: computed tokens not stored (%s)", str(error).splitlines()[0])

@@ -4,13 +4,17 @@ best candidates by them."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from memories import late_interaction
+from conftest import ADMIN
+from memories import late_interaction, services
 from memories.models import Memory, MemoryTokens
 from memories.tests.test_recall import DATASET, add_turns, search
 from memories.tests.test_recall import add as recall_add
+from memories.timestamps import dated_text
 
 
 def add(client, content, **body) -> str:
@@ -177,6 +181,41 @@ def test_a_search_does_not_wait_for_a_write_holding_a_candidate_to_store_its_tok
     assert results["results"][0]["id"] == dog
     assert results["results"][0]["score_details"]["late_interaction"] > 0
     assert not MemoryTokens.objects.filter(memory_id=dog).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "change",
+    [{"occurred_at": datetime(2024, 2, 1, 9, 0, tzinfo=UTC)}, {"text": "Maya: Our dog Biscuit ate a whole sock."}],
+    ids=["timestamp", "text"],
+)
+def test_tokens_a_search_computed_do_not_replace_those_an_update_stored_meanwhile(
+    api_client, embedder, monkeypatch, change
+):
+    dog = add(api_client, "Maya: Our dog Biscuit chewed the sofa again.", timestamp="2023-05-08T14:00:00Z")
+    MemoryTokens.objects.filter(memory_id=dog).delete()  # as a memory stored before tokens were kept
+    read = dated_text("Maya: Our dog Biscuit chewed the sofa again.", datetime(2023, 5, 8, 14, 0, tzinfo=UTC))
+    real_embed_rows, updated = embedder.embed_rows, []
+
+    def updated_meanwhile(texts):
+        rows = real_embed_rows(texts)
+        if texts == [read] and not updated:  # the search computing the tokens of the memory it read
+            services.memory_update(principal=ADMIN, memory_id=uuid.UUID(dog), **change)  # commits now
+            updated.append(bytes(MemoryTokens.objects.get(memory_id=dog).vectors))
+        return rows
+
+    monkeypatch.setattr(embedder, "embed_rows", updated_meanwhile)
+    body = {"query": "what is the dog called", "user_id": "alice", "threshold": 0, "explain": True}
+    search(api_client, **body)
+    assert updated
+    # The update's tokens (of the memory's present text and day) stay, and the next search scores by them as by
+    # tokens it computes afresh.
+    assert bytes(MemoryTokens.objects.get(memory_id=dog).vectors) == updated[0]
+    assert MemoryTokens.objects.get(memory_id=dog).hash == Memory.objects.get(id=dog).hash
+    kept = search(api_client, **body)["results"][0]["score_details"]["late_interaction"]
+    MemoryTokens.objects.filter(memory_id=dog).delete()
+    afresh = search(api_client, **body)["results"][0]["score_details"]["late_interaction"]
+    assert kept == pytest.approx(afresh, abs=1e-6)
 
 
 def test_words_of_other_scripts_are_words_too(api_client):
