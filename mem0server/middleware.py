@@ -14,8 +14,9 @@ from mem0server import uploads
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# Accept a caller's id only if it is short and harmless to echo into headers and logs.
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Accept a caller's id only if it is short and harmless to echo into headers and logs. Matched with fullmatch: "$"
+# also matches before a final newline, so an id ending in "\n" passed and broke the response header.
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestIDMiddleware:
@@ -24,7 +25,7 @@ class RequestIDMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:

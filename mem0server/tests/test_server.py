@@ -169,6 +169,15 @@ def test_a_callers_request_id_is_echoed_when_harmless(api_client):
     assert evil != "x\r\nSet-Cookie: a=b"
 
 
+def test_a_request_id_ending_in_a_newline_is_replaced_like_any_unsafe_id(api_client):
+    # "$" also matched before a final newline, so "trace-123\n" was taken as safe: echoed into the log and the
+    # request log with its newline, and Django refused to write it as a header (a 500 instead of the answer).
+    response = api_client.get("/memories", HTTP_X_REQUEST_ID="trace-123\n")
+    assert response.status_code != 500
+    assert "\n" not in response["X-Request-ID"]
+    assert len(response["X-Request-ID"]) == 32
+
+
 def test_unknown_path_is_a_json_404(api_client):
     response = api_client.get("/nowhere")
     assert response.status_code == 404
