@@ -7,7 +7,7 @@ import pytest
 
 from mem0server.exceptions import UpstreamError
 from memories.embeddings import OpenAIEmbedder
-from memories.llm import LLMClient, MalformedReply, parse_json_reply
+from memories.llm import _REASONING, LLMClient, MalformedReply, _strip_reasoning, parse_json_reply
 from memories.tests.fake_openai import Reply, error, text
 
 
@@ -45,6 +45,28 @@ def test_json_is_read_out_of_real_world_answers(answer, expected):
 def test_answers_without_json_are_malformed(answer):
     with pytest.raises(MalformedReply):
         parse_json_reply(answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ('<think>a</think>{"x": 1}<THINK>b</Think>', '{"x": 1}'),
+        ("<think>a<think>b</think>c", "c"),
+        ('<think>a</think>{"x": 1}<think>never closed {"y": 2}', '{"x": 1}<think>never closed {"y": 2}'),
+        ("<think>" * 3, "<think>" * 3),
+    ],
+)
+def test_reasoning_blocks_are_removed_and_one_never_closed_is_kept(answer, expected):
+    assert _strip_reasoning(answer) == expected
+
+
+def test_a_reasoning_block_never_closed_is_read_once_not_from_each_opening_tag():
+    # "<think>" repeated to 20,000 characters with no "</think>" was tried from each "<think>" and read to the end
+    # from each (0.4 s of CPU). The first one now matches to the end of the text, so no later one starts a match.
+    answer = "intro " + "<think>" * 3000 + "{}"
+    starts = [block.start() for block in _REASONING.finditer(answer)]
+    assert starts == [len("intro ")]
+    assert _strip_reasoning(answer) == answer
 
 
 def client_for(fake, **kwargs) -> LLMClient:
