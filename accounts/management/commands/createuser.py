@@ -13,13 +13,14 @@ import sys
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.validators import validate_email
 
 from accounts.models import User
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Create an account (email login), a member unless --role admin. Without --password, asks for it "
         "(twice) when run in a terminal."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Create an API key for an account; the key is printed once and cannot be shown again."
 
     def add_arguments(self, parser):

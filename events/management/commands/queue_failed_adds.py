@@ -4,15 +4,16 @@ the account logged in. `manage.py queue_failed_adds [--email …]`."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
 from events.selectors import events_failed_accounts
 from events.services import events_add_again_failed
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Queue again every failed queued add not queued again yet (each once, oldest first, checked as a new add), of "
         "every account and of the admin key, or of one account with --email. A job worker runs them (make serve starts "

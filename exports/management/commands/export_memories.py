@@ -8,13 +8,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import User
 from exports.backup import export_jsonl, memories_for_backup
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Export memories (expired ones too) with their history as JSON lines, oldest first; no embeddings "
         "(import_memories computes them). To a file with --output, else to stdout."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
@@ -19,9 +19,10 @@ from exports.mem0_source import (
     qdrant_memories,
     sqlite_memories,
 )
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Import the memories of Mem0's server or library from its vector store (pgvector; Qdrant: a local folder "
         "or a server; the TypeScript library's SQLite file), with their history from Mem0's history file; or from a "

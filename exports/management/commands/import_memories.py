@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
+from mem0server.commands import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     # call_command(..., stdin=StringIO(...)) in tests.
     stealth_options = ("stdin",)
     help = (

@@ -5,12 +5,13 @@ this version (those with a `timestamp`) the dated vectors that new ones get (mem
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from mem0server.commands import DatabaseCommand
 from memories.services import memories_events_fill, memories_reembed, memories_sentences_fill
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Embed stored memories again with the configured embedder, in batches (one transaction each; safe to "
         "stop and run again). By default only memories with a timestamp; --all for every memory; --sentences for "

@@ -1,12 +1,13 @@
 """Delete request-log rows past the retention (REQUEST_LOG_RETENTION_DAYS, or --days)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from mem0server.commands import DatabaseCommand
 from requestlog.writer import prune
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Delete request log rows older than REQUEST_LOG_RETENTION_DAYS (servers also do this hourly)."
 
     def add_arguments(self, parser):

@@ -1,0 +1,41 @@
+"""The base of the management commands that use the database: on a database `manage.py bootstrap` has not set up,
+one line saying to run it, not Django's traceback ending in `relation "accounts_user" does not exist`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, ProgrammingError, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from mem0server.database import describe_database
+
+
+def database_not_set_up(database: str = DEFAULT_DB_ALIAS) -> str | None:
+    """What to do when the database lacks migrations of this version (none applied before the first bootstrap, or
+    some after an upgrade), in one line; None when it has them all (or cannot be asked)."""
+    connection = connections[database]
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        fresh = not executor.recorder.has_table()
+    except DatabaseError:
+        return None  # the transaction the error was in is not over: the error stays as it was
+    if not pending:
+        return None
+    where = describe_database(connection.settings_dict)
+    count = len(pending)
+    lacks = "has no tables yet" if fresh else f"lacks {count} migration{'s' * (count != 1)} of this version"
+    return f"The database at {where} {lacks}: run `python manage.py bootstrap` (or `make serve`, which runs it) first."
+
+
+class DatabaseCommand(BaseCommand):
+    """A command that reads or writes the database (all but bootstrap and migrate, which set it up)."""
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except ProgrammingError as exc:  # e.g. UndefinedTable, UndefinedColumn
+            message = database_not_set_up(options.get("database") or DEFAULT_DB_ALIAS)
+            if message is None:
+                raise
+            raise CommandError(message) from exc
