@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import SESSION_KEY, authenticate, password_validation
@@ -19,6 +20,8 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts.models import RefreshToken, User
 from mem0server.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from mem0server.rows import rows_streamed
+
+logger = logging.getLogger("mem0server")
 
 # The account's token generation when the token was issued (User.token_generation).
 GENERATION_CLAIM = "gen"
@@ -200,6 +203,15 @@ def account_deactivated(account_id: int | None, *, hold: bool = False) -> bool:
         cursor.execute(f"SELECT is_active FROM {User._meta.db_table} WHERE id = %s{lock}", [account_id])  # noqa: S608
         row = cursor.fetchone()
     return row is None or not row[0]
+
+
+def job_gone(*, job: str, account_id: int | None) -> None:
+    """Say in one line, without a traceback, that a job's row was deleted while the job ran: with its account (an
+    account's exports, imports and profile jobs go with it), so there is nobody left to tell how it ended."""
+    if account_id is not None and not User.objects.filter(pk=account_id).exists():
+        logger.info("%s stopped: its account was deleted while it ran", job)
+    else:
+        logger.warning("%s stopped: it was deleted while it ran", job)
 
 
 def user_credentials_revoke(*, user: User) -> None:

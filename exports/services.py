@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import account_deactivated
+from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from exports.backup import ImportInterrupted, ImportRefused, ImportReport, import_jsonl
 from exports.models import MemoryExport, MemoryImport
@@ -257,13 +257,20 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         message = getattr(exc, "detail", None) or str(exc)
         return _finish(export, status=MemoryExport.Status.FAILED, error=message)
     except Exception:
+        if not MemoryExport.objects.filter(id=export.id).exists():  # its account was deleted meanwhile
+            job_gone(job=f"export {export.id}", account_id=export.account_id)
+            return None
         logger.exception("export %s failed", export.id)
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
     with transaction.atomic():
         # Failed by a reset while it ran (exports_forget), or gone: what it read is not kept.
         current = MemoryExport.objects.select_for_update().filter(id=export.id).values_list("status", flat=True)
-        if current.first() != MemoryExport.Status.RUNNING:
+        current = current.first()
+        if current is None:  # its account was deleted meanwhile
+            job_gone(job=f"export {export.id}", account_id=export.account_id)
+            return None
+        if current != MemoryExport.Status.RUNNING:
             return MemoryExport.objects.filter(id=export.id).first()
         # Deactivated while it ran: nothing of the account's is kept; else the deactivation waits for this commit.
         if account_deactivated(export.account_id, hold=True):
@@ -277,9 +284,13 @@ def exports_prune(*, older_than_days: int) -> int:
 
 
 def _finish(export: MemoryExport, *, status: str, result: Any = None, count: int | None = None, error: str = ""):
+    """Record how the export ended; None (said in the log) when its row is gone: its account was deleted meanwhile."""
     export.status, export.result, export.memory_count, export.error = status, result, count, error
-    export.finished_at = timezone.now()
-    export.save(update_fields=["status", "result", "memory_count", "error", "finished_at", "updated_at"])
+    export.finished_at = export.updated_at = timezone.now()
+    fields = ("status", "result", "memory_count", "error", "finished_at", "updated_at")
+    if not MemoryExport.objects.filter(id=export.id).update(**{field: getattr(export, field) for field in fields}):
+        job_gone(job=f"export {export.id}", account_id=export.account_id)
+        return None
     return export
 
 
@@ -398,6 +409,9 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         written = MemoryImport.objects.filter(id=job.id).values_list("imported", flat=True).first()
         return _import_finish(job, status=MemoryImport.Status.FAILED, error=str(exc), imported=written or 0)
     except Exception:
+        if not MemoryImport.objects.filter(id=job.id).exists():  # its account was deleted meanwhile
+            job_gone(job=f"import {job.id}", account_id=job.account_id)
+            return None
         logger.exception("import %s failed", job.id)
         _import_finish(
             job, status=MemoryImport.Status.FAILED, error="The import failed unexpectedly; see the server log."
@@ -413,14 +427,17 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
     )
 
 
-def _import_finish(job: MemoryImport, *, status: str, error: str = "", **counts) -> MemoryImport:
+def _import_finish(job: MemoryImport, *, status: str, error: str = "", **counts) -> MemoryImport | None:
     """Record how the import ended (unless a reset failed it meanwhile: imports_forget's message stays); the file's
-    lines are not kept past it."""
+    lines are not kept past it. None (said in the log) when its row is gone: its account was deleted meanwhile."""
     now = timezone.now()
     rows = MemoryImport.objects.filter(id=job.id)
     rows.update(lines="", updated_at=now)
     rows.exclude(status=MemoryImport.Status.FAILED).update(status=status, error=error, finished_at=now, **counts)
-    return rows.get()
+    finished = rows.first()
+    if finished is None:
+        job_gone(job=f"import {job.id}", account_id=job.account_id)
+    return finished
 
 
 def imports_forget() -> int:

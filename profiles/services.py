@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from accounts.services import account_deactivated
+from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
@@ -277,7 +277,8 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     with configuration_checked_once():
         for entity_id in list(job.remaining):
             if account_deactivated(job.account_id):
-                job.refresh_from_db()  # the counters this loop has added to
+                if not _refreshed(job):  # the counters this loop has added to
+                    return None
                 return _give_up(job, error=DEACTIVATED_QUEUED)
             try:
                 outcome = profile_generate(principal=principal, entity_id=entity_id, final=final)
@@ -290,18 +291,39 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
             ProfileJob.objects.filter(id=job.id).update(
                 **{counter: F(counter) + 1}, remaining=job.remaining, updated_at=timezone.now()
             )
-    job.refresh_from_db()
+    if not _refreshed(job):
+        return None
     if job.remaining:
         job.status = ProfileJob.Status.PENDING
-        job.save(update_fields=["status", "updated_at"])
+        if not _saved(job, "status"):
+            return None
         raise TransientFailure(f"profile job {job.id}: {len(job.remaining)} profile(s) left for another run")
     job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at", "updated_at"])
-    return job
+    return job if _saved(job, "status", "finished_at") else None
 
 
-def _give_up(job: ProfileJob, *, error: str) -> ProfileJob:
+def _refreshed(job: ProfileJob) -> bool:
+    """Read the job's row again; False (said in the log) when it is gone: its account was deleted meanwhile."""
+    try:
+        job.refresh_from_db()
+    except ProfileJob.DoesNotExist:
+        job_gone(job=f"profile job {job.id}", account_id=job.account_id)
+        return False
+    return True
+
+
+def _saved(job: ProfileJob, *fields: str) -> bool:
+    """Write these fields of the job; False (said in the log) when its row is gone: its account was deleted."""
+    job.updated_at = timezone.now()
+    values = {field: getattr(job, field) for field in (*fields, "updated_at")}
+    if ProfileJob.objects.filter(id=job.id).update(**values):
+        return True
+    job_gone(job=f"profile job {job.id}", account_id=job.account_id)
+    return False
+
+
+def _give_up(job: ProfileJob, *, error: str) -> ProfileJob | None:
     """Fail a job without running it: every run so far was cut off with its worker (the stalled-job check queued
     it again each time; one more would likely take the next worker down too, and for ever), or its account was
     deactivated. Its profiles still to do say why (`error`), pending ones fail (a refresh's keep their status and
@@ -316,8 +338,7 @@ def _give_up(job: ProfileJob, *, error: str) -> ProfileJob:
         rows.filter(status=Profile.Status.PENDING).update(status=Profile.Status.FAILED)
     job.failed += len(job.remaining)
     job.status, job.remaining, job.finished_at = ProfileJob.Status.FAILED, [], now
-    job.save(update_fields=["status", "failed", "remaining", "finished_at", "updated_at"])
-    return job
+    return job if _saved(job, "status", "failed", "remaining", "finished_at") else None
 
 
 def jobs_prune(*, older_than_days: int) -> int:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from accounts.models import User
 from conftest import ADMIN
 from exports import selectors
 from exports.models import MemoryExport
@@ -219,3 +222,79 @@ def test_an_export_whose_account_is_deactivated_while_it_reads_keeps_no_memory(
     export = export_run(export_id=export_create(principal=alice, filters={}).id)
     assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
     assert "deactivated" in export.error
+
+
+def said_once_that_the_account_was_deleted(caplog, job_id) -> None:
+    """What the worker's log shows of a job whose account was deleted while it ran: one line, no traceback."""
+    assert not [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    [line] = [record for record in caplog.records if str(job_id) in record.getMessage()]
+    assert line.levelno in (logging.INFO, logging.WARNING)
+    assert "its account was deleted while it ran" in line.getMessage()
+
+
+@pytest.mark.parametrize("then", ["read", "failed"])
+def test_an_export_whose_account_is_deleted_while_it_runs_ends_with_one_log_line(
+    alice, make_user, make_memory, monkeypatch, caplog, then
+):
+    # Its last write found no row: "Save with update_fields did not affect any rows." and a traceback (after a failure
+    # of the LLM, say), or nothing said at all (after a read).
+    from exports import services
+
+    bob = make_user("bob@example.com")
+    make_memory("alice's secret", principal=alice)
+    make_memory("bob's note", principal=bob)
+    produce = services._produce
+
+    def delete_the_account_meanwhile(export):
+        produced = produce(export)
+        User.objects.filter(pk=alice.pk).delete()
+        if then == "failed":
+            raise services.ExportFailed("The LLM did not answer.")
+        return produced
+
+    monkeypatch.setattr(services, "_produce", delete_the_account_meanwhile)
+    export = export_create(principal=alice, filters={})
+    with caplog.at_level(logging.INFO):
+        assert export_run(export_id=export.id) is None
+    said_once_that_the_account_was_deleted(caplog, export.id)
+    assert not MemoryExport.objects.filter(id=export.id).exists()
+    monkeypatch.setattr(services, "_produce", produce)
+    other = export_run(export_id=export_create(principal=bob, filters={}).id)
+    assert (other.status, [m["memory"] for m in other.result["memories"]]) == ("SUCCEEDED", ["bob's note"])
+
+
+def test_an_import_whose_account_is_deleted_between_batches_ends_with_one_log_line(
+    alice, make_user, make_memory, monkeypatch, caplog, settings
+):
+    # It stopped before its next batch, then found no row to say so in: MemoryImport.DoesNotExist and a traceback.
+    import io
+
+    from exports import services
+    from exports.backup import export_jsonl, memories_for_backup
+    from exports.models import MemoryImport
+    from memories.models import Memory, MemoryHistory
+
+    settings.EXPORT_IMPORT_BATCH = 1
+    bob = make_user("bob@example.com")
+    ids = [make_memory("Likes green tea", principal=alice), make_memory("Lives in Lisbon", principal=alice)]
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(emails=[alice.email]), out=out)
+    Memory.objects.filter(id__in=ids).delete()
+    MemoryHistory.objects.filter(memory_id__in=ids).delete()
+    kept = make_memory("bob's note", principal=bob)
+    job = services.import_create(account=alice, file_name="backup.jsonl", text=out.getvalue())
+    checked = services.account_deactivated
+
+    def delete_after_the_first_batch(account_id, **kwargs):
+        if MemoryImport.objects.filter(id=job.id, imported=1).exists():
+            User.objects.filter(pk=alice.pk).delete()
+        return checked(account_id, **kwargs)
+
+    monkeypatch.setattr(services, "account_deactivated", delete_after_the_first_batch)
+    with caplog.at_level(logging.INFO):
+        assert services.import_run(import_id=job.id) is None
+    said_once_that_the_account_was_deleted(caplog, job.id)
+    assert not MemoryImport.objects.exists()
+    assert [str(memory_id) for memory_id in Memory.objects.filter(account=bob).values_list("id", flat=True)] == [kept]
+    # Its first batch stays, for the admins, as every memory of a deleted account; the next was not written.
+    assert [str(m) for m in Memory.objects.filter(account__isnull=True).values_list("id", flat=True)] == ids[:1]

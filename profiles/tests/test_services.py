@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -214,3 +215,37 @@ def test_a_profile_whose_account_is_deactivated_while_the_llm_writes_it_is_not_k
     # The other user's was not asked of the LLM, the account deactivated by then.
     assert (second.status, second.profile, second.generation_count) == ("failed", {}, 0)
     assert "deactivated after" in second.error
+
+
+def test_a_generation_whose_account_is_deleted_while_it_runs_ends_with_one_log_line(
+    alice, make_memory, make_user, monkeypatch, caplog
+):
+    # Its next look at its own row raised ProfileJob.DoesNotExist: a traceback in the worker's log.
+    from accounts.models import User
+    from exports import shaping
+
+    bob = make_user("bob@example.com")
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    make_memory("Lives in Bergen", user_id="carol", principal=alice)
+    make_memory("Lives in Rome", user_id="dave", principal=bob)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    settings_update(principal=bob, enabled=True, schema=SCHEMA)
+
+    def delete_the_account_then_answer(**kwargs):
+        User.objects.filter(pk=alice.pk).delete()
+        return {"city": "Oslo"}
+
+    with llm_configured():
+        job, _ = job_create(principal=alice, operation="sample", limit=2)
+        other, _ = job_create(principal=bob, operation="trigger", entity_id="dave")
+        monkeypatch.setattr(shaping, "memories_shape", delete_the_account_then_answer)
+        with caplog.at_level(logging.INFO):
+            assert job_run(job_id=job.id) is None
+        monkeypatch.setattr(shaping, "memories_shape", lambda **kwargs: {"city": "Rome"})
+        other = job_run(job_id=other.id)
+    assert not [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    [line] = [record for record in caplog.records if str(job.id) in record.getMessage()]
+    assert line.levelno in (logging.INFO, logging.WARNING)
+    assert "its account was deleted while it ran" in line.getMessage()
+    assert not ProfileJob.objects.filter(id=job.id).exists()
+    assert (other.status, Profile.objects.get(entity_id="dave").profile) == ("succeeded", {"city": "Rome"})
