@@ -273,6 +273,8 @@ class SseOpenView(McpAuthenticated):
     """GET /mcp/<client>/sse/<user_id>: OpenMemory's SSE stream. Here the caller is authenticated and a session
     opened; mcp_server/streams.py, in front, turns this answer into the stream."""
 
+    http_method_names = ["get", "options"]  # not HEAD: it would open a session no stream follows
+
     def get(self, request, client_name: str, user_id: str):
         try:
             accept = request.META.get("HTTP_ACCEPT")

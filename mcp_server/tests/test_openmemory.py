@@ -254,3 +254,12 @@ def test_what_django_alone_answers_on_the_sse_url(admin_key, embedder, path, sta
     assert response.status_code == status
     assert words in response.json()["error"]["message"]
     assert not SseSession.objects.exists()
+
+
+def test_a_head_on_the_sse_url_is_a_405_and_opens_no_session(admin_key, embedder):
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=admin_key)
+    response = client.head("/mcp/cursor/sse/alice")
+    assert response.status_code == 405
+    assert "x-mem0-sse-session" not in response.headers
+    assert not SseSession.objects.exists()
