@@ -34,10 +34,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
 from psycopg.sql import SQL, Identifier
 
+from mcp_server.models import SseSession
 from mem0server.tests.server_process import ADMIN_KEY, ServerProcess, wait_for
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.fake_openai import FakeOpenAI, Reply
@@ -319,6 +323,26 @@ def test_the_access_log_names_the_path_but_not_the_query_string(live):
         what="gunicorn's access log line of the request",
     )
     assert "sk-sent-by-mistake" not in log and "query-owner" not in log
+
+
+def test_an_openmemory_sse_client_is_served_by_gunicorn_and_its_session_ends_with_it(live):
+    """gunicorn's asyncio worker holds the stream (mem0server/asgi_stack.py; the tests of mcp_server serve it with
+    uvicorn), its answers come through the database's NOTIFY, and the session goes when the client does."""
+    url = f"http://127.0.0.1:{live.port}/mcp/cursor/sse/sse-through-gunicorn"
+
+    async def script():
+        async with (
+            sse_client(url, headers={"X-API-Key": ADMIN_KEY}, timeout=60, sse_read_timeout=120) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            await session.call_tool("add_memories", {"text": "I keep bees on the roof", "infer": False})
+            return (await session.call_tool("search_memory", {"query": "Where are my bees?"})).content[0].text
+
+    found = json.loads(anyio.run(script))["results"]
+    assert [hit["memory"] for hit in found] == ["I keep bees on the roof"]
+    sessions = SQL("SELECT count(*) FROM {}").format(Identifier(SseSession._meta.db_table))
+    wait_for(lambda: live.query(sessions)[0][0] == 0, timeout=60, what="the closed stream's session deleted")
 
 
 # --- clients that misbehave on the wire ------------------------------------------------------------------
