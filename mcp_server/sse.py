@@ -24,12 +24,23 @@ STALE_AFTER = timedelta(minutes=10)
 TAKE_AT_ONCE = 20
 
 
+# Streams one account may hold open at once (ADMIN_API_KEY's callers count as one): one account's clients cannot
+# take every stream a server process holds (MCP_SSE_STREAMS) from the others.
+STREAMS_PER_ACCOUNT = 20
+
+
 class UnknownSession(Exception):
     """No open session of this caller's has that id."""
 
 
+class TooManySessions(Exception):
+    """The caller's account holds STREAMS_PER_ACCOUNT streams already."""
+
+
 def session_open(*, principal, client_name: str, user_id: str) -> uuid.UUID:
     SseSession.objects.filter(seen_at__lt=timezone.now() - STALE_AFTER).delete()
+    if SseSession.objects.filter(account_id=principal.pk).count() >= STREAMS_PER_ACCOUNT:
+        raise TooManySessions
     return SseSession.objects.create(account_id=principal.pk, client_name=client_name, user_id=user_id).id
 
 

@@ -290,9 +290,16 @@ class SseOpenView(McpAuthenticated):
                 f"connect to the Streamable HTTP URL /mcp/{client_name}/http/{user_id} instead."
             )
             return _transport_error(TransportError(501, INVALID_REQUEST, message))
-        session_id = sse.session_open(
-            principal=ctx.principal, client_name=ctx.client_name, user_id=ctx.default_scope["user_id"]
-        )
+        try:
+            session_id = sse.session_open(
+                principal=ctx.principal, client_name=ctx.client_name, user_id=ctx.default_scope["user_id"]
+            )
+        except sse.TooManySessions:
+            message = (
+                f"Your account holds {sse.STREAMS_PER_ACCOUNT} SSE streams open already, the most it may: close one "
+                "of its clients, or connect to the Streamable HTTP URL (/mcp/<client>/http/<user_id>) instead."
+            )
+            return _transport_error(TransportError(429, INVALID_REQUEST, message))
         return HttpResponse(status=200, headers={STREAM_SESSION.decode(): str(session_id)})
 
 

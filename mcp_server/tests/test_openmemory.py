@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from rest_framework.test import APIClient
 
 from apikeys.services import apikey_create
-from mcp_server import streams
+from mcp_server import sse, streams
 from mcp_server.models import SseMessage, SseSession
 from mem0server.asgi_stack import asgi_application
 from mem0server.tests.server_process import wait_for
@@ -263,3 +263,19 @@ def test_a_head_on_the_sse_url_is_a_405_and_opens_no_session(admin_key, embedder
     assert response.status_code == 405
     assert "x-mem0-sse-session" not in response.headers
     assert not SseSession.objects.exists()
+
+
+def test_one_account_holds_at_most_streams_per_account_streams(asgi_server, ada_key, bob_key, monkeypatch):
+    monkeypatch.setattr(sse, "STREAMS_PER_ACCOUNT", 1)
+    url = asgi_server.url + "/mcp/cursor/sse/alice"
+    with (
+        httpx.Client(timeout=30) as http,
+        http.stream("GET", url, headers={"X-API-Key": ada_key}) as first,
+    ):
+        lines = first.iter_lines()  # kept: a generator dropped closes the stream
+        assert next(lines) == "event: endpoint"
+        second = http.get(url, headers={"X-API-Key": ada_key})
+        with http.stream("GET", url, headers={"X-API-Key": bob_key}) as others:
+            assert next(others.iter_lines()) == "event: endpoint"
+    assert second.status_code == 429
+    assert "holds 1 SSE streams open already" in second.json()["error"]["message"]
