@@ -32,6 +32,7 @@ from mcp_server.models import SseMessage, SseSession
 from mem0server.asgi_stack import asgi_application
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
+from oauth.tests.test_mcp_client_oauth import MemoryStorage, Person, provider_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -279,3 +280,35 @@ def test_one_account_holds_at_most_streams_per_account_streams(asgi_server, ada_
             assert next(others.iter_lines()) == "event: endpoint"
     assert second.status_code == 429
     assert "holds 1 SSE streams open already" in second.json()["error"]["message"]
+
+
+def test_an_openmemory_client_logs_in_with_oauth_over_sse_and_a_read_only_grant_hides_the_writing_tools(
+    asgi_server, member, make_memory
+):
+    """No key, only the SSE URL: the SDK's OAuth client finds the metadata from the stream's 401, the account
+    allows it to read only, and the stream then offers only the tools that change nothing."""
+    make_memory("I like jasmine tea", user_id="alice", principal=member)
+    url = asgi_server.url + "/mcp/cursor/sse/alice"
+    person = Person(asgi_server.url, member, read_only=True)
+    storage = MemoryStorage()
+
+    async def use():
+        async with (
+            sse_client(url, auth=provider_for(url, person, storage), timeout=30, sse_read_timeout=READ_TIMEOUT) as (
+                read,
+                write,
+            ),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            tools = {t.name for t in (await session.list_tools()).tools}
+            found = await text_of(session, "search_memory", query="Which tea do I like?")
+            refused = await text_of(session, "add_memories", text="I like coffee")
+            return tools, found, refused
+
+    tools, found, refused = anyio.run(use)
+    assert len(person.pages) == 1
+    assert tools == {"search_memory", "list_memories"}
+    assert [r["memory"] for r in json.loads(found[1])["results"]] == ["I like jasmine tea"]
+    assert refused[0] is True and "may only read" in refused[1]
+    assert Memory.objects.count() == 1
