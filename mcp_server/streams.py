@@ -98,7 +98,8 @@ class SseStreams:
         events = list(self.waiting.values()) if payload is None else [self.waiting.get(payload)]
         for event in events:
             if event is not None:
-                loop.call_soon_threadsafe(event.set)
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (the worker stopping)
+                    loop.call_soon_threadsafe(event.set)
 
     async def _stream(self, scope, receive, send, start, session_id: uuid.UUID) -> None:
         self._loop = asyncio.get_running_loop()
