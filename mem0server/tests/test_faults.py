@@ -36,6 +36,7 @@ from pathlib import Path
 
 import anyio
 import httpx
+import psutil
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
@@ -343,6 +344,28 @@ def test_an_openmemory_sse_client_is_served_by_gunicorn_and_its_session_ends_wit
     assert [hit["memory"] for hit in found] == ["I keep bees on the roof"]
     sessions = SQL("SELECT count(*) FROM {}").format(Identifier(SseSession._meta.db_table))
     wait_for(lambda: live.query(sessions)[0][0] == 0, timeout=60, what="the closed stream's session deleted")
+
+
+def test_a_reload_ends_the_old_workers_sse_streams_rather_than_waiting_out_its_graceful_timeout(live):
+    """SIGHUP replaces the workers; the old one gets SIGTERM and ends its SSE streams at once (their clients connect
+    again), where an open stream held it until GUNICORN_GRACEFUL_TIMEOUT, then gunicorn forced it closed."""
+
+    def forced() -> int:
+        return live.log_path.read_text(errors="replace").count("Forcing close of")
+
+    before, old = forced(), live.worker().pid
+    with (
+        httpx.Client(timeout=120, headers={"X-API-Key": ADMIN_KEY}) as http,
+        http.stream("GET", f"http://127.0.0.1:{live.port}/mcp/cursor/sse/reloaded") as stream,
+    ):
+        lines = stream.iter_lines()
+        assert next(lines) == "event: endpoint"
+        live.master.send_signal(signal.SIGHUP)
+        rest = list(lines)  # to the stream's end
+    assert rest[0].startswith("data: /mcp/messages/?session_id=") and not any(rest[1:])
+    live.wait_until_serving(not_worker=old)
+    wait_for(lambda: not psutil.pid_exists(old), timeout=120, what="the old worker gone")
+    assert forced() == before
 
 
 # --- clients that misbehave on the wire ------------------------------------------------------------------
