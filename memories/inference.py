@@ -45,6 +45,7 @@ from memories.services import (
     text_hash,
 )
 from memories.signals import history_record
+from memories.timestamps import dated_text
 
 logger = logging.getLogger("mem0server")
 T = TypeVar("T")
@@ -332,6 +333,7 @@ def memories_add_inferred(
             if reworded:
                 more = embed_memories(embedder, [(text, occurred_at) for text in reworded])
                 vectors.update(zip(reworded, more, strict=True))
+        redated = _redated(embedder, operations, occurred_at)
         tags: dict[str, list[str]] = {}
         if categories and settings.CATEGORIZE_MEMORIES:
             # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
@@ -349,6 +351,8 @@ def memories_add_inferred(
             operations,
             account=account,
             vectors=vectors,
+            redated=redated,
+            embedder=embedder,
             scope=scope,
             metadata=clean_metadata(metadata),
             expiration_date=expiration_date,
@@ -361,11 +365,25 @@ def memories_add_inferred(
         )
 
 
+def _redated(embedder, operations: Sequence[Operation], occurred_at: datetime | None) -> dict[str, MemoryVectors]:
+    """The vectors of the new texts of the memories that an add without a timestamp rewrites and that have one, by
+    what the embedder saw (dated_text): such a memory keeps its timestamp (as memory_update keeps it for a new text),
+    so its new text is embedded with its day, not undated as the add's facts are."""
+    if occurred_at is not None:
+        return {}
+    rewrites = {op.target.id: op.text for op in operations if op.event == "UPDATE" and op.text != op.target.text}
+    days = Memory.objects.filter(id__in=list(rewrites), occurred_at__isnull=False).values_list("id", "occurred_at")
+    items = list(dict.fromkeys((rewrites[memory_id], when) for memory_id, when in days))
+    return {dated_text(*item): v for item, v in zip(items, embed_memories(embedder, items), strict=True)}
+
+
 def _apply(
     operations: Sequence[Operation],
     *,
     account,
     vectors: dict[str, MemoryVectors],
+    redated: dict[str, MemoryVectors],
+    embedder,
     scope: dict[str, str],
     metadata: dict[str, Any] | None,
     expiration_date: date | None,
@@ -377,8 +395,11 @@ def _apply(
     said_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Write the operations and their history in one transaction, re-checked under the scope lock; `tags`
-    gives the categories of the texts written (an UPDATE without any keeps the memory's)."""
+    gives the categories of the texts written (an UPDATE without any keeps the memory's). A rewritten memory takes
+    the add's timestamp, or keeps its own when the add has none, and is embedded with that day: `vectors` are the
+    texts dated by the add's, `redated` (_redated) by a rewritten memory's own."""
     tags = tags or {}
+    dated = {dated_text(text, occurred_at): v for text, v in vectors.items()} | redated
     results: list[dict[str, Any]] = []
     with transaction.atomic():
         lock_scope(account, scope)
@@ -441,8 +462,13 @@ def _apply(
                 continue  # deleted meanwhile: nothing left to delete or to point at
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
-                target.text, target.hash, target.embedding = op.text, text_hash(op.text), vectors[op.text].whole
-                changed_vectors[target.id] = (target.hash, vectors[op.text])
+                # Its new text was said at the add's time, which the memory takes when the add has one.
+                target.occurred_at = occurred_at or target.occurred_at
+                rewrite = dated.get(dated_text(op.text, target.occurred_at))
+                if rewrite is None:  # its timestamp changed since read (an update does not wait for the decision)
+                    [rewrite] = embed_memories(embedder, [(op.text, target.occurred_at)])
+                target.text, target.hash, target.embedding = op.text, text_hash(op.text), rewrite.whole
+                changed_vectors[target.id] = (target.hash, rewrite)
                 if metadata:
                     target.metadata = merged_metadata(target, metadata)
                 target.categories = tags.get(op.text, target.categories)
@@ -452,6 +478,7 @@ def _apply(
                     "text",
                     "hash",
                     "embedding",
+                    "occurred_at",
                     "metadata",
                     "categories",
                     "updated_at",

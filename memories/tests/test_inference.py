@@ -9,17 +9,21 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
 from conftest import ADMIN
 from memories import inference, services
+from memories.embeddings import get_embedder
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.adds import THINGS
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import as_json, default_decide, default_facts, error, text
 from memories.tests.scope_turns import another_add_deciding
+from memories.timestamps import dated_text
 
 # Failure bounds only: how long a request thread may take to reach the LLM, or to finish, on a loaded machine.
 THREAD_SLACK = 60
@@ -120,6 +124,69 @@ def test_an_updated_texts_time_is_read_from_the_conversation_that_said_it(api_cl
         datetime(2025, 3, 11, tzinfo=UTC),
         datetime(2025, 3, 12, tzinfo=UTC),
     )  # not the day before the Berlin conversation, January 9th
+
+
+def stored_vector(memory_id) -> np.ndarray:
+    return np.array(Memory.objects.get(id=memory_id).embedding)
+
+
+def test_a_memory_rewritten_by_a_timestamped_add_takes_its_timestamp_and_is_embedded_with_that_day(api_client, llm):
+    events(add(api_client, "Lives in Berlin", timestamp="2025-01-10T12:00:00Z"))
+    memory = Memory.objects.get()
+    assert events(add(api_client, "Lives in Munich", timestamp="2025-03-12T12:00:00Z")) == [
+        ("UPDATE", "Lives in Munich")
+    ]
+    # The new text was said on March 12th: the memory answers that timestamp, a search of that day finds it, and
+    # its vector is of that day (re-embedding it by its timestamp changes nothing).
+    assert api_client.get(f"/memories/{memory.id}").json()["timestamp"] == "2025-03-12T12:00:00Z"
+    march = {"user_id": "alice", "timestamp": {"gte": "2025-03-12", "lte": "2025-03-12"}}
+    found = api_client.post("/v2/memories/search/", {"query": "Munich", "filters": march}, format="json")
+    assert [hit["id"] for hit in found.json()] == [str(memory.id)]
+    expected = get_embedder().embed([dated_text("Lives in Munich", datetime(2025, 3, 12, tzinfo=UTC))])[0]
+    assert np.allclose(stored_vector(memory.id), expected, atol=1e-5)
+    before = stored_vector(memory.id)
+    call_command("reembed_memories")
+    assert np.allclose(stored_vector(memory.id), before, atol=1e-5)
+
+
+def test_a_memory_rewritten_by_an_add_without_timestamp_keeps_its_own_and_is_embedded_with_that_day(api_client, llm):
+    events(add(api_client, "Lives in Berlin", timestamp="2025-01-10T12:00:00Z"))
+    memory = Memory.objects.get()
+    assert events(add(api_client, "Lives in Munich")) == [("UPDATE", "Lives in Munich")]
+    # As an edit of its text keeps it (memory_update): no time was given for the new text.
+    assert api_client.get(f"/memories/{memory.id}").json()["timestamp"] == "2025-01-10T12:00:00Z"
+    expected = get_embedder().embed([dated_text("Lives in Munich", datetime(2025, 1, 10, tzinfo=UTC))])[0]
+    assert np.allclose(stored_vector(memory.id), expected, atol=1e-5)
+    before = stored_vector(memory.id)
+    call_command("reembed_memories")
+    assert np.allclose(stored_vector(memory.id), before, atol=1e-5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rewritten_memorys_timestamp_changed_before_the_write_is_the_day_it_is_embedded_with(api_client, llm):
+    events(add(api_client, "Lives in Berlin", timestamp="2025-01-10T12:00:00Z"))
+    memory = Memory.objects.get()
+    june = datetime(2024, 6, 1, tzinfo=UTC)
+
+    def categorize(catalog, texts):
+        # After the new text was embedded with the memory's day, the user changes its timestamp (PUT /memories/{id}).
+        try:
+            services.memory_update(principal=ADMIN, memory_id=memory.id, occurred_at=june)
+        finally:
+            connection.close()  # the fake server thread's own database session
+        return [[] for _ in texts]
+
+    llm.categorize = categorize
+    services.memories_add(
+        principal=ADMIN,
+        messages=[services.Message(role="user", content="Lives in Munich")],
+        scope={"user_id": "alice"},
+        categories={"places": "where Alice lives"},
+    )
+    memory.refresh_from_db()
+    assert (memory.text, memory.occurred_at) == ("Lives in Munich", june)
+    expected = get_embedder().embed([dated_text("Lives in Munich", june)])[0]
+    assert np.allclose(stored_vector(memory.id), expected, atol=1e-5)
 
 
 def test_a_retraction_deletes_the_memory(api_client, llm):
