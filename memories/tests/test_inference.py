@@ -255,6 +255,29 @@ def test_a_fact_added_beside_a_rewrite_to_the_same_text_is_that_memory(api_clien
     assert list(Memory.objects.values_list("id", "text")) == [(old.id, "Is not allergic to peanuts")]
 
 
+@pytest.mark.parametrize("repeat", ["Is not allergic to peanuts", "Is not allergic to peanuts."])
+@pytest.mark.parametrize("stored_at", [None, "2024-01-10T12:00:00Z"])
+def test_a_fact_added_after_a_rewrite_to_nearly_the_same_text_is_that_memory(api_client, llm, repeat, stored_at):
+    # The rewrite comes first: the written memory's new text is what the fact repeats, also when the memory keeps a
+    # timestamp the add has not (its new text embedded with that day). It passes as the code is: a guard.
+    events(add(api_client, "Is allergic to peanuts", timestamp=stored_at))
+    old = Memory.objects.get()
+    llm.decide = lambda stored, facts: [
+        {"event": "UPDATE", "id": "0", "text": "Is not allergic to peanuts"},
+        {"event": "ADD", "text": repeat},
+    ]
+    assert add(api_client, "Is not allergic to peanuts").json()["results"] == [
+        {
+            "id": str(old.id),
+            "memory": "Is not allergic to peanuts",
+            "event": "UPDATE",
+            "previous_memory": "Is allergic to peanuts",
+        },
+        {"id": str(old.id), "memory": "Is not allergic to peanuts", "event": "NONE"},
+    ]
+    assert list(Memory.objects.values_list("id", "text")) == [(old.id, "Is not allergic to peanuts")]
+
+
 def test_a_repeat_is_none_and_writes_no_memory(api_client, llm):
     first = add(api_client, "Has two cats").json()["results"][0]
     before = snapshot()
