@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import account_deactivated
+from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
 from events.selectors import event_get, events_to_queue_again
@@ -52,6 +52,10 @@ class EventFailed(Exception):
 
 class _AlreadyFinished(Exception):
     """Another run finished the event first: this run's writes roll back."""
+
+
+class _EventGone(Exception):
+    """The event's row was deleted while the add ran (with its account): its writes roll back."""
 
 
 class _AccountDeactivated(Exception):
@@ -182,12 +186,14 @@ def _run(event_id: str) -> None:
         return
     final = event.attempts >= settings.WORKER_MAX_ATTEMPTS
     if account_deactivated(event.account_id):
-        _fail_or_retry(event_id, "account_deactivated", DEACTIVATED, transient=False, final=True)
+        _fail_or_retry(event, "account_deactivated", DEACTIVATED, transient=False, final=True)
         return
 
     def succeed(results: list[dict[str, Any]]) -> None:
         # Inside the memories' write transaction: the results and the memories commit together.
-        status = Event.objects.select_for_update().values_list("status", flat=True).get(id=event_id)
+        status = Event.objects.select_for_update().values_list("status", flat=True).filter(id=event_id).first()
+        if status is None:
+            raise _EventGone
         if status in (Event.Status.SUCCEEDED, Event.Status.FAILED):
             raise _AlreadyFinished
         if account_deactivated(event.account_id, hold=True):
@@ -211,21 +217,27 @@ def _run(event_id: str) -> None:
         )
     except _AlreadyFinished:
         logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)
+    except _EventGone:
+        job_gone(job=f"event {event_id}", account_id=event.account_id)
     except _AccountDeactivated:
-        _fail_or_retry(event_id, "account_deactivated", DEACTIVATED, transient=False, final=True)
+        _fail_or_retry(event, "account_deactivated", DEACTIVATED, transient=False, final=True)
     except UpstreamError as exc:
-        _fail_or_retry(event_id, exc.code, exc.detail, transient=exc.code in TRANSIENT_CODES, final=final)
+        _fail_or_retry(event, exc.code, exc.detail, transient=exc.code in TRANSIENT_CODES, final=final)
     except ScopeBusy as exc:  # a synchronous add of the scope was deciding: this one's turn comes later
-        _fail_or_retry(event_id, "scope_busy", exc.detail, transient=True, final=final)
+        _fail_or_retry(event, "scope_busy", exc.detail, transient=True, final=final)
     except DomainError as exc:  # the input, or the server's configuration (e.g. no usable embedder)
-        _fail_or_retry(event_id, _code_of(exc), exc.detail, transient=False, final=final)
+        _fail_or_retry(event, _code_of(exc), exc.detail, transient=False, final=final)
     except Exception as exc:  # a bug or a database blip: logged, and tried again like a provider failure
+        if not Event.objects.filter(id=event_id).exists():  # its account was deleted meanwhile
+            job_gone(job=f"event {event_id}", account_id=event.account_id)
+            return
         if (refusal := refused_by_database(exc)) is not None:  # the input's own data: it would fail again
             logger.warning("event %s: the database refused the add: %s", event_id, exc)
-            _fail_or_retry(event_id, "invalid_input", refusal, transient=False, final=final)
+            _fail_or_retry(event, "invalid_input", refusal, transient=False, final=final)
+            return
         logger.exception("event %s: the add failed", event_id)
         _fail_or_retry(
-            event_id,
+            event,
             "internal_error",
             f"The add failed on the server ({type(exc).__name__}).",
             transient=True,
@@ -238,17 +250,16 @@ def _code_of(exc: DomainError) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-def _fail_or_retry(event_id: str, code: str, message: str, *, transient: bool, final: bool) -> None:
-    # Never over an outcome another run has stored meanwhile.
-    unfinished = Event.objects.filter(id=event_id).exclude(status__in=[Event.Status.SUCCEEDED, Event.Status.FAILED])
-    if transient and not final:
-        # Back in the queue: PENDING again, with the reason this run failed for whoever is polling.
-        unfinished.update(
-            status=Event.Status.PENDING, error_code=code, error_message=message, updated_at=timezone.now()
-        )
-        raise TransientFailure(f"{code}: {message}")
+def _fail_or_retry(event: Event, code: str, message: str, *, transient: bool, final: bool) -> None:
+    """Store why this run failed: PENDING and TransientFailure (another run later), or FAILED and EventFailed. Nothing
+    (said in the log) when the event's row is gone: its account was deleted meanwhile, nobody is left to tell."""
+    again = transient and not final  # back in the queue, with the reason this run failed for whoever is polling
     now = timezone.now()
-    unfinished.update(
-        status=Event.Status.FAILED, error_code=code, error_message=message, finished_at=now, updated_at=now
-    )
-    raise EventFailed(f"{code}: {message}")
+    changes = {"status": Event.Status.PENDING} if again else {"status": Event.Status.FAILED, "finished_at": now}
+    # Never over an outcome another run has stored meanwhile.
+    unfinished = Event.objects.filter(id=event.id).exclude(status__in=[Event.Status.SUCCEEDED, Event.Status.FAILED])
+    stored = unfinished.update(error_code=code, error_message=message, updated_at=now, **changes)
+    if not stored and not Event.objects.filter(id=event.id).exists():
+        job_gone(job=f"event {event.id}", account_id=event.account_id)
+        return
+    raise (TransientFailure if again else EventFailed)(f"{code}: {message}")

@@ -371,6 +371,54 @@ def test_an_add_whose_account_is_deactivated_while_the_llm_reads_it_stores_nothi
     assert not Memory.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("then", ["answers", "fails for good", "fails for now"])
+def test_an_add_whose_account_is_deleted_while_it_runs_ends_with_one_log_line(
+    member, make_user, make_memory, llm, settings, run_jobs, caplog, then
+):
+    # Its event went with the account: looking for it to store the results raised Event.DoesNotExist, logged with a
+    # traceback and retried later; or, after a failure of the LLM, the job ended in an error (and its traceback).
+    from django.db import connection
+
+    from accounts.models import User
+
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 0  # a retry would be due at once, and run by run_jobs below
+    bob = make_user("bob@example.com")
+    make_memory("Lives in Bergen", principal=member)  # stays, as every memory of a deleted account (for the admins)
+    event = queue_add(member, "I live in Oslo", infer=True)
+    answer = llm.answer
+
+    def delete_the_account_then_answer(path, body, headers):
+        # The LLM server's own thread, while the job waits for its first answer.
+        if not llm.chat_calls():
+            try:
+                User.objects.filter(pk=member.pk).delete()
+            finally:
+                connection.close()
+        return answer(path, body, headers)
+
+    llm.answer = delete_the_account_then_answer
+    llm.chat_queue.extend(
+        {"fails for good": [error(404, "No such model")], "fails for now": [error(503)] * 2}.get(then, [])
+    )
+    with caplog.at_level(logging.INFO):
+        run_jobs()
+    assert llm.chat_calls("extract")
+    assert not [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    said = [record for record in caplog.records if record.name == "mem0server" and str(event.id) in record.getMessage()]
+    assert [(line.levelno, line.getMessage()) for line in said] == [
+        (logging.INFO, f"event {event.id} stopped: its account was deleted while it ran")
+    ]
+    jobs = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
+    assert list(jobs.values_list("status", "attempts")) == [("succeeded", 1)]  # one run, not queued again
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Bergen"]  # nothing more stored
+    # Other accounts' adds run on.
+    other = queue_add(bob, "I live in Rome", infer=True)
+    run_jobs()
+    other.refresh_from_db()
+    assert (other.status, [result["memory"] for result in other.results]) == ("SUCCEEDED", ["I live in Rome"])
+
+
 def test_a_reset_deletes_the_finished_adds_events_and_the_memories_they_hold(member, member_client, embedder):
     # A finished add's event kept each memory's text in its results after POST /reset.
     from memories.services import memories_reset
