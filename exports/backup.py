@@ -2,7 +2,10 @@
 
 One memory per line, with its history rows and its account's email; no embedding (the importing server
 computes its own, so the two servers may even use different embedders). An import keeps ids, dates and
-history. It is idempotent: a memory whose id already exists is skipped, with its history (never updated).
+history. It is idempotent: a memory whose id its account already holds is skipped, with its history (never updated).
+Into an account, one whose id another account (or nobody) holds here is copied under a new id, the same each time for
+that account and id (a rerun finds the copy, and skips it), its history following; a memory of nobody's (the admin's,
+who sees every account's) whose id exists here is skipped.
 Every line is checked before anything is written; the writes go in batches of settings.EXPORT_IMPORT_BATCH
 memories, one transaction each (embedding happens between them, outside any transaction).
 """
@@ -13,6 +16,7 @@ import hashlib
 import io
 import json
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -38,6 +42,8 @@ IMPORT_LOCK_KEY = 0x6D30696D706F7274
 EXPORT_CHUNK = 500
 # Problems listed before "… and N more".
 MAX_PROBLEMS = 20
+# Names the copies of memories whose id another account holds (copy_id); fixed, so that every import agrees.
+COPY_NAMESPACE = uuid.UUID("3f0c1d6e-6b4a-5e2f-9a57-6d30636f7079")
 
 
 class ImportRefused(Exception):
@@ -260,6 +266,8 @@ class ImportReport:
     history_created: int = 0
     batches: int = 0
     skipped_ids: list[str] = field(default_factory=list)
+    # Memories written (or, in a dry run, to be written) under a new id: theirs is another account's here.
+    copied: int = 0
 
 
 def line_label(number: int) -> str:
@@ -329,61 +337,124 @@ def import_jsonl(
 ) -> ImportReport:
     """Import backup lines: check them all (ImportRefused, nothing written), then write in batches.
 
-    `account`: every memory goes to it, whatever its line says. Existing ids are skipped. A failure in a later
-    batch (the embedder, say) raises ImportInterrupted after earlier batches were committed; importing the same
-    file again carries on where it stopped, since written ids are skipped.
+    `account`: every memory goes to it, whatever its line says. A memory its account holds already is skipped; one
+    whose id another account holds is copied under a new id (_placed). A failure in a later batch (the embedder,
+    say) raises ImportInterrupted after earlier batches were committed; importing the same file again carries on
+    where it stopped, since what was written is skipped.
     """
     parsed, problems = _parse(lines, where)
     accounts = _accounts(parsed, problems, account, where)
     if problems:
         raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))
     report = ImportReport(lines=len(parsed))
-    existing: set[Any] = set()
-    for chunk in _chunks([data["id"] for _, data in parsed], 5_000):
-        existing.update(Memory.objects.filter(id__in=chunk).values_list("id", flat=True))
-    todo = [data for _, data in parsed if data["id"] not in existing]
+    owned = [(data, _owner(data, account, accounts)) for _, data in parsed]
+    placed: list[uuid.UUID | None] = []
+    for chunk in _chunks(owned, 5_000):
+        placed += _placed(chunk)
+    todo = [line for line, target in zip(owned, placed, strict=True) if target is not None]
     report.skipped = len(parsed) - len(todo)
-    report.skipped_ids = [str(data["id"]) for _, data in parsed if data["id"] in existing]
+    report.skipped_ids = [str(data["id"]) for (data, _), target in zip(owned, placed, strict=True) if target is None]
     if dry_run:
-        report.history_created = sum(len(data.get("history") or []) for data in todo)
+        report.history_created = sum(len(data.get("history") or []) for data, _ in todo)
+        report.copied = sum(target not in (None, data["id"]) for (data, _), target in zip(owned, placed, strict=True))
         return report
     with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
         embedder = get_embedder()
     for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
         try:
-            vectors = embed_memories(embedder, [(data["memory"], data.get("timestamp")) for data in batch])
+            vectors = embed_memories(embedder, [(data["memory"], data.get("timestamp")) for data, _ in batch])
             with transaction.atomic():
-                # One import's batch at a time, each writing only the ids still missing: another import of the same
-                # memories (replicas importing a seed file as they start) may have written some since the check above.
+                # One import's batch at a time, each writing only the memories still missing: another import of the
+                # same memories (replicas importing a seed file as they start) may have written some since the check
+                # above.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
-                ids = [data["id"] for data in batch]
-                written = set(Memory.objects.filter(id__in=ids).values_list("id", flat=True))
-                fresh = [index for index, memory_id in enumerate(ids) if memory_id not in written]
+                targets = _placed(batch)
+                fresh = [index for index, target in enumerate(targets) if target is not None]
                 if fresh:
-                    fresh_batch, fresh_vectors = [batch[i] for i in fresh], [vectors[i] for i in fresh]
-                    report.history_created += _write(fresh_batch, fresh_vectors, account, accounts)
+                    fresh_batch = [(*batch[i], targets[i]) for i in fresh]
+                    report.history_created += _write(fresh_batch, [vectors[i] for i in fresh])
         except Exception as exc:
             raise ImportInterrupted(
                 f"Stopped after {report.created} new memories ({report.batches} batches) were written: {exc}. "
                 "Importing the same file again skips what was written and carries on."
             ) from exc
         report.created += len(fresh)
+        report.copied += sum(targets[i] != batch[i][0]["id"] for i in fresh)
         report.skipped += len(batch) - len(fresh)
-        report.skipped_ids += [str(memory_id) for memory_id in ids if memory_id in written]
+        report.skipped_ids += [
+            str(data["id"]) for (data, _), target in zip(batch, targets, strict=True) if target is None
+        ]
         report.batches += 1
         if progress is not None:
             progress(report)
     return report
 
 
-def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None, accounts: dict[str, User]) -> int:
+def copies_said(report: ImportReport) -> str:
+    """What the import commands add to their summary when memories were copied under a new id (or nothing)."""
+    return f", {report.copied} of them under a new id (theirs is another account's here)" if report.copied else ""
+
+
+def _owner(data: dict, account: User | None, accounts: dict[str, User]) -> User | None:
+    """The account a line's memory goes to: the one imported into, else the one its line names (None: nobody's)."""
+    return account if account is not None else accounts.get((data.get("account") or "").lower())
+
+
+def copy_id(owner: User, memory_id: uuid.UUID) -> uuid.UUID:
+    """The id a memory (or history row) is copied under into `owner`'s when its own id is another's here: the same
+    for every import of it into that account, so that a rerun finds the copy."""
+    return uuid.uuid5(COPY_NAMESPACE, f"{owner.pk}:{memory_id}")
+
+
+_FREE = object()
+
+
+def _placed(lines: list[tuple[dict, User | None]]) -> list[uuid.UUID | None]:
+    """The id each line's memory is written under: its own when free here; None (skipped) when its account holds
+    it already, by that id or as a copy; else, into an account, its copy's (copy_id): Bob importing Alice's backup
+    on her server gets copies of her memories, not nothing. A memory of nobody's (the admin's, who sees every
+    account's) is skipped when its id exists here at all."""
+    own = [data["id"] for data, _ in lines]
+    copies = [copy_id(owner, data["id"]) if owner is not None else data["id"] for data, owner in lines]
+    held: dict[Any, Any] = dict.fromkeys([*own, *copies], _FREE)
+    held.update(Memory.objects.filter(id__in=list(held)).values_list("id", "account_id"))
+
+    def holder(memory_id: uuid.UUID) -> Any:
+        """The account id holding this id (None: nobody's), or _FREE."""
+        if memory_id not in held:  # a copy's copy: its copy_id was another account's too (hardly ever)
+            held[memory_id] = next(
+                iter(Memory.objects.filter(id=memory_id).values_list("account_id", flat=True)), _FREE
+            )
+        return held[memory_id]
+
+    placed: list[uuid.UUID | None] = []
+    taken: set[uuid.UUID] = set()  # by an earlier line of these, not yet written
+    for (data, owner), copy in zip(lines, copies, strict=True):
+        target: uuid.UUID | None = data["id"]
+        if owner is None:  # the admin's, who sees every account's memories: an id here at all is theirs already
+            target = target if held[target] is _FREE and target not in taken else None
+        elif owner.pk in (held[target], held[copy]):
+            target = None  # its own, or imported before (a rerun)
+        else:
+            while target in taken or holder(target) is not _FREE:
+                if target not in taken and holder(target) == owner.pk:
+                    target = None  # a copy's copy, imported before
+                    break
+                target = copy_id(owner, target)
+        if target is not None:
+            taken.add(target)
+        placed.append(target)
+    return placed
+
+
+def _write(batch: list[tuple[dict, User | None, uuid.UUID]], vectors: list[MemoryVectors]) -> int:
+    """Write each (line, owner, id it goes under) of a batch, with its history; returns how many history rows."""
     memories = []
     history = []
-    for data, vector in zip(batch, vectors, strict=True):
-        owner = account if account is not None else accounts.get((data.get("account") or "").lower())
+    for (data, owner, target), vector in zip(batch, vectors, strict=True):
         memory = Memory(
-            id=data["id"],
+            id=target,
             account=owner,
             text=data["memory"],
             hash=hashlib.md5(data["memory"].encode(), usedforsecurity=False).hexdigest(),
@@ -401,11 +472,14 @@ def _write(batch: list[dict], vectors: list[MemoryVectors], account: User | None
         else:  # a backup from before lines carried them: the text read from when the memory was stored
             memory.date_event(data["created_at"])
         memories.append(memory)
-        history.extend(MemoryHistory(memory_id=memory.id, account=owner, **row) for row in data.get("history") or [])
+        for row in data.get("history") or []:
+            # A copy's history rows are copies too: the original's are another account's.
+            row_id = row["id"] if target == data["id"] else copy_id(owner, row["id"])
+            history.append(MemoryHistory(memory_id=memory.id, account=owner, **{**row, "id": row_id}))
     # Memory's created_at / updated_at are auto_now fields, which an insert overwrites: put the file's back.
     Memory.objects.bulk_create(memories)
     vectors_save({m.id: (m.hash, v) for m, v in zip(memories, vectors, strict=True)}, replace=False)
-    for memory, data in zip(memories, batch, strict=True):
+    for memory, (data, _, _) in zip(memories, batch, strict=True):
         memory.created_at, memory.updated_at = data["created_at"], data["updated_at"]
     Memory.objects.bulk_update(memories, ["created_at", "updated_at"])
     # A history id already present (an earlier, partial copy) is left as it is, and not counted: bulk_create answers

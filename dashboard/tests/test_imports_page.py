@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -63,6 +64,29 @@ def test_a_member_uploads_a_backup_and_its_memories_arrive_in_their_account(alic
     run_jobs()
     again = MemoryImport.objects.order_by("-created_at").first()
     assert (again.status, again.imported, again.skipped) == ("SUCCEEDED", 0, 2)
+
+
+def test_a_backup_of_memories_another_account_holds_here_is_imported_as_copies(alice, bob, make_memory, run_jobs):
+    # Alice's backup, uploaded by Bob on the server where Alice still has those memories: the page said 0 imported,
+    # 2 skipped (their ids were here, Alice's), and Bob got none of them.
+    ids = [make_memory("Likes green tea", principal=alice), make_memory("Lives in Lisbon", principal=alice)]
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(emails=[alice.email]), out=out)
+    client = logged_in(bob)
+
+    upload(client, out.getvalue())
+    run_jobs()
+    done = MemoryImport.objects.get()
+    assert (done.status, done.memory_count, done.imported, done.skipped, done.history_rows) == ("SUCCEEDED", 2, 2, 0, 2)
+    page = client.get("/dashboard/memories/").content.decode()
+    assert "Likes green tea" in page and "Lives in Lisbon" in page
+    assert sorted(Memory.objects.filter(account=alice).values_list("id", flat=True)) == sorted(map(uuid.UUID, ids))
+
+    upload(client, out.getvalue())  # the same file again: nothing twice
+    run_jobs()
+    again = MemoryImport.objects.order_by("-created_at").first()
+    assert (again.status, again.imported, again.skipped) == ("SUCCEEDED", 0, 2)
+    assert Memory.objects.filter(account=bob).count() == 2
 
 
 def test_an_exports_json_downloaded_from_the_exports_page_is_imported(alice, make_memory, run_jobs):

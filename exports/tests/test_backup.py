@@ -147,6 +147,53 @@ def test_importing_the_same_file_twice_skips_the_memories_already_there(stored):
     assert snapshot() == before
 
 
+def test_a_backup_of_other_accounts_memories_is_imported_under_new_ids_once(stored, alice, make_user, make_memory):
+    # Bob restoring, on the same server, a backup holding Alice's and the admin's memories got none of them: their ids
+    # existed here (another account's), and each was "skipped whose id already exists" as if it were already his.
+    bob = make_user("bob@example.com")
+    own = make_memory("Has a bike", principal=bob)
+    text = export()
+    before = snapshot()
+
+    said = import_text(text, account="bob@example.com", dry_run=True)
+    assert "Would import 3 memories (4 history rows), 3 of them under a new id" in said, said
+    said = import_text(text, account="bob@example.com")
+
+    assert "Imported 3 memories (4 history rows), 3 of them under a new id" in said, said
+    assert "skipped 1 whose id already exists" in said  # his own
+    bobs = Memory.objects.filter(account=bob)
+    assert sorted(bobs.values_list("text", flat=True)) == [
+        "Has a bike",
+        "Likes black tea",
+        "Lives in Berlin",
+        "Server notes",
+    ]
+    assert {str(i) for i in bobs.values_list("id", flat=True)} & set(stored.values()) == set()
+    memories, history = snapshot()
+    assert [m for m in memories if m[0] in {m[0] for m in before[0]}] == before[0]  # Alice's and the admin's stay
+    assert [row for row in history if row[0] in {row[0] for row in before[1]}] == before[1]
+    # His copy of the tea keeps its history, read by its new id; search finds it.
+    [tea] = bobs.filter(text="Likes black tea")
+    history, _ = selectors.memory_history(principal=bob, memory_id=tea.id)
+    assert [(row.event, row.old_memory, row.new_memory) for row in history] == [
+        ("ADD", None, "Likes green tea"),
+        ("UPDATE", "Likes green tea", "Likes black tea"),
+    ]
+    found = selectors.memories_search(principal=bob, query="tea", filters={"agent_id": "barista"})
+    assert [m.id for m in found] == [tea.id]
+
+    # Again: nothing is imported twice.
+    before = snapshot()
+    said = import_text(text, account="bob@example.com")
+    assert "Imported 0 memories (0 history rows); skipped 4 whose id already exists." in said, said
+    assert snapshot() == before
+    assert str(own) in {str(i) for i in bobs.values_list("id", flat=True)}
+    # Nor once Alice's are gone: his copies are found by their own ids.
+    services.memory_delete(principal=alice, memory_id=stored["berlin"])
+    assert "Imported 0 memories" in import_text(text, account="bob@example.com")
+    assert bobs.count() == 4
+
+
 def test_history_rows_already_here_are_not_counted_as_imported(stored):
     """Memories deleted without their history (Memory rows removed by hand): their history rows stay, so importing
     the backup writes the memories and only the history rows that are missing, and says how many it wrote."""

@@ -8,7 +8,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
+from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
 from exports.mem0_source import (
     Mem0SourceError,
@@ -27,8 +27,8 @@ class Command(DatabaseCommand):
         "Import the memories of Mem0's server or library from its vector store (pgvector; Qdrant: a local folder "
         "or a server; the TypeScript library's SQLite file), with their history from Mem0's history file; or from a "
         "file scripts/mem0_dump.py wrote (any vector store). Every memory is checked first: one that cannot be "
-        "imported and nothing is written. A memory whose id already exists here is skipped, so importing again "
-        "changes nothing."
+        "imported and nothing is written. A memory whose id already exists here in its account is skipped, so "
+        "importing again changes nothing; one whose id is another account's here is imported under a new id."
     )
 
     def add_arguments(self, parser):
@@ -84,7 +84,8 @@ class Command(DatabaseCommand):
         verb = "Would import" if dry_run else "Imported"
         self.stdout.write(
             f"{verb} {report.lines - report.skipped} of Mem0's {report.lines} memories "
-            f"({report.history_created} history rows); skipped {report.skipped} whose id already exists."
+            f"({report.history_created} history rows){copies_said(report)}; skipped {report.skipped} whose id already "
+            "exists."
         )
 
     @staticmethod

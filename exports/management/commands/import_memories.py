@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from exports.backup import ImportInterrupted, ImportRefused, import_jsonl
+from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
 from mem0server.commands import DatabaseCommand
 
@@ -17,8 +17,9 @@ class Command(DatabaseCommand):
     stealth_options = ("stdin",)
     help = (
         "Import memories from export_memories' JSON lines (--input FILE, else stdin). Every line is checked first: "
-        "one bad line and nothing is written. Accounts are matched by email. A memory whose id already exists is "
-        "skipped, so importing the same file twice changes nothing."
+        "one bad line and nothing is written. Accounts are matched by email. A memory whose id already exists in "
+        "its account is skipped, so importing the same file twice changes nothing; one whose id is another "
+        "account's here is imported under a new id."
     )
 
     def add_arguments(self, parser):
@@ -51,7 +52,8 @@ class Command(DatabaseCommand):
         verb = "Would import" if dry_run else "Imported"
         self.stdout.write(
             f"{verb} {report.created if not dry_run else report.lines - report.skipped} memories "
-            f"({report.history_created} history rows); skipped {report.skipped} whose id already exists."
+            f"({report.history_created} history rows){copies_said(report)}; skipped {report.skipped} whose id already "
+            "exists."
         )
 
     def _import(self, lines, owner, dry_run, batch_size):
