@@ -609,7 +609,14 @@ def test_workers_after_the_first_say_nothing_of_the_configuration_the_first_one_
     def said(what: str) -> int:
         return live.log_path.read_text(errors="replace").count(what)
 
-    serving = said("ASGI server listening")
+    lines = ("database: postgresql://", "embedder: local", "llm: ", "auth: on", "reranker: ", "embedder loading")
+
+    def configuration() -> list[int]:
+        return [said(f"INFO mem0server [-] {line}") + said(f"INFO memories.rerank [-] {line}") for line in lines]
+
+    # Once each by the first worker (and again by the first after each reload an earlier test made).
+    before, serving = configuration(), said("ASGI server listening")
+    assert all(before), dict(zip(lines, before, strict=True))
     live.master.send_signal(signal.SIGTTIN)
     try:
         wait_for(lambda: said("ASGI server listening") > serving, timeout=120, what="the added worker serving")
@@ -617,8 +624,7 @@ def test_workers_after_the_first_say_nothing_of_the_configuration_the_first_one_
         live.master.send_signal(signal.SIGTTOU)  # back to one worker (gunicorn stops the oldest)
         wait_for(lambda: live.worker() is not None, timeout=60, what="one worker again")
     assert said("Booting worker") >= 2
-    for line in ("database: postgresql://", "embedder: local", "llm: ", "auth: on", "reranker: ", "embedder loading"):
-        assert said(f"INFO mem0server [-] {line}") + said(f"INFO memories.rerank [-] {line}") == 1, line
+    assert configuration() == before
 
 
 def test_after_a_reload_the_first_new_worker_logs_the_configuration_again(live):
