@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 from functools import partial
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -46,6 +47,13 @@ def close_all() -> None:
         streams.close()
 
 
+def _route_path(scope) -> str:
+    """The path Django routes: without the root path the request's path starts with (the ASGI spec's, and uvicorn's
+    with --root-path), as WSGIBridge's environ (a2wsgi) has PATH_INFO."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _event(name: str, data: str) -> bytes:
     return f"event: {name}\r\ndata: {data}\r\n\r\n".encode()
 
@@ -65,7 +73,7 @@ class SseStreams:
             await self.app(scope, receive, send)
             return
         headers = [(name, value) for name, value in scope["headers"] if name.lower() != STREAM_MARK]
-        if scope["method"] != "GET" or not STREAM_PATH.fullmatch(scope["path"]):
+        if scope["method"] != "GET" or not STREAM_PATH.fullmatch(_route_path(scope)):
             await self.app({**scope, "headers": headers}, receive, send)
             return
         if len(self.waiting) >= settings.MCP_SSE_STREAMS:
@@ -111,7 +119,8 @@ class SseStreams:
             (b"cache-control", b"no-store"),
             (b"x-accel-buffering", b"no"),  # nginx: send each event as it comes
         ]
-        endpoint = f"{scope.get('root_path', '')}/mcp/messages/?session_id={session_id.hex}"
+        # Under the root path the client sees (quoted and without a final slash, as the MCP SDK's server says it).
+        endpoint = f"{quote(scope.get('root_path', '').rstrip('/'))}/mcp/messages/?session_id={session_id.hex}"
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
             await self.run_blocking(LISTENER.ensure_started)

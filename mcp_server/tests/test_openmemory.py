@@ -43,8 +43,9 @@ READ_TIMEOUT = 60.0  # seconds the client waits for an event: a lost answer fail
 class AsgiServer:
     """uvicorn serving `app` on a free port, in a thread with its own event loop."""
 
-    def __init__(self, app) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    def __init__(self, app, **config) -> None:
+        config = {"host": "127.0.0.1", "port": 0, "lifespan": "off", "log_level": "warning", **config}
+        self.server = uvicorn.Server(uvicorn.Config(app, **config))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> AsgiServer:
@@ -312,3 +313,28 @@ def test_an_openmemory_client_logs_in_with_oauth_over_sse_and_a_read_only_grant_
     assert [r["memory"] for r in json.loads(found[1])["results"]] == ["I like jasmine tea"]
     assert refused[0] is True and "may only read" in refused[1]
     assert Memory.objects.count() == 1
+
+
+def test_a_stream_opens_under_a_root_path_and_its_endpoint_carries_it(admin_key, embedder, monkeypatch):
+    """Behind a proxy that serves the server under /memory and strips it, uvicorn's --root-path /memory (as the
+    ASGI spec has it, the request's path then starts with the root path): the stream opens, as every other route
+    does there, and names the URL to POST to with the prefix the client sees."""
+    monkeypatch.setattr(streams, "KEEPALIVE_SECONDS", 600.0)
+    monkeypatch.setattr(streams, "POLL_SECONDS", 600.0)
+    app = asgi_application(get_wsgi_application())
+    with (
+        AsgiServer(app, root_path="/memory") as server,
+        httpx.Client(timeout=READ_TIMEOUT, headers={"X-API-Key": admin_key}) as http,
+        http.stream("GET", server.url + "/mcp/cursor/sse/alice") as stream,
+    ):
+        assert stream.status_code == 200, stream.read()
+        lines = stream.iter_lines()
+        assert next(lines) == "event: endpoint"
+        endpoint = next(lines).removeprefix("data: ")
+        assert endpoint.startswith("/memory/mcp/messages/?session_id=")
+        # The proxy strips the prefix the client posts to; uvicorn puts it back.
+        ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+        posted = http.post(server.url + endpoint.removeprefix("/memory"), json=ping)
+        assert posted.status_code == 202
+        assert [next(lines), next(lines)] == ["", "event: message"]
+        assert json.loads(next(lines).removeprefix("data: ")) == {"jsonrpc": "2.0", "id": 7, "result": {}}
