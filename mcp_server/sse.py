@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mcp_server.models import SseMessage, SseSession
@@ -53,10 +53,15 @@ def session_get(*, principal, session_id: uuid.UUID) -> SseSession:
 
 
 def answer_queue(*, session: SseSession, body: str) -> None:
-    with transaction.atomic():
-        SseMessage.objects.create(session=session, body=body)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(session.id)])
+    """Queue an answer for the session's stream and wake it; UnknownSession once the session is gone (its stream
+    closed while the request ran)."""
+    try:
+        with transaction.atomic():
+            SseMessage.objects.create(session=session, body=body)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(session.id)])
+    except IntegrityError:  # the session's row deleted meanwhile: its foreign key, checked as this commits
+        raise UnknownSession from None
 
 
 def answers_take(session_id: uuid.UUID, *, seen: bool) -> list[str] | None:

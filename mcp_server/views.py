@@ -322,17 +322,24 @@ class SseMessageView(McpAuthenticated):
         accepted = HttpResponse("Accepted", status=202, content_type="text/plain")
         if not isinstance(message, JSONRPCRequest):
             return accepted  # notifications/initialized and the like: nothing to answer
+        tool = ""
         try:
             outcome = handle_request(message.method, message.params, ctx)
         except MCPError as exc:
             envelope = JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error)
         else:
             envelope = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result)
-            if outcome.tool:
-                record_tool(accepted, outcome.tool)
+            tool = outcome.tool
         body = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
-        sse.answer_queue(session=session, body=json.dumps(body, ensure_ascii=False))
-        return accepted
+        try:
+            sse.answer_queue(session=session, body=json.dumps(body, ensure_ascii=False))
+        except sse.UnknownSession:  # the stream closed while the request ran: no one to send the answer to
+            response = _transport_error(_session_closed())
+        else:
+            response = accepted
+        if tool:
+            record_tool(response, tool)
+        return response
 
     def _session(self, request):
         raw = request.query_params.get("session_id")
@@ -343,9 +350,13 @@ class SseMessageView(McpAuthenticated):
         try:
             return sse.session_get(principal=request.user, session_id=uuid.UUID(raw))
         except (ValueError, sse.UnknownSession):
-            raise TransportError(
-                404,
-                INVALID_REQUEST,
-                "No open SSE session of yours has this session_id: its stream has closed. Connect again to "
-                "/mcp/<client>/sse/<user_id>.",
-            ) from None
+            raise _session_closed() from None
+
+
+def _session_closed() -> TransportError:
+    return TransportError(
+        404,
+        INVALID_REQUEST,
+        "No open SSE session of yours has this session_id: its stream has closed. Connect again to "
+        "/mcp/<client>/sse/<user_id>.",
+    )

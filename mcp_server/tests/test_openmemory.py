@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from rest_framework.test import APIClient
 
 from apikeys.services import apikey_create
-from mcp_server import sse, streams
+from mcp_server import sse, streams, views
 from mcp_server.models import SseMessage, SseSession
 from mem0server.asgi_stack import asgi_application
 from mem0server.tests.server_process import wait_for
@@ -338,3 +338,26 @@ def test_a_stream_opens_under_a_root_path_and_its_endpoint_carries_it(admin_key,
         assert posted.status_code == 202
         assert [next(lines), next(lines)] == ["", "event: message"]
         assert json.loads(next(lines).removeprefix("data: ")) == {"jsonrpc": "2.0", "id": 7, "result": {}}
+
+
+def test_a_post_whose_stream_closed_while_it_ran_is_a_404_not_a_500(admin_key, make_user, monkeypatch):
+    """The client went (its stream closed, the session with it) while its request ran: nothing is left to send the
+    answer on, and the POST says so."""
+    ada = make_user("ada@example.com", role="admin")
+    key = apikey_create(user=ada, label="openmemory")[1]
+    session_id = sse.session_open(principal=ada, client_name="cursor", user_id="alice")
+    real_handle_request = views.handle_request
+
+    def the_stream_closes_meanwhile(*args):
+        sse.session_close(session_id)
+        return real_handle_request(*args)
+
+    monkeypatch.setattr(views, "handle_request", the_stream_closes_meanwhile)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_X_API_KEY=key)
+    response = client.post(
+        f"/mcp/messages/?session_id={session_id.hex}", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, format="json"
+    )
+    assert response.status_code == 404
+    assert "its stream has closed" in response.json()["error"]["message"]
+    assert not SseMessage.objects.exists()
