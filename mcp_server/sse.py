@@ -7,11 +7,14 @@ and a NOTIFY on CHANNEL (delivered when the row commits) names the session, waki
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from mcp_types import INTERNAL_ERROR
 
 from mcp_server.models import SseMessage, SseSession
 
@@ -23,6 +26,10 @@ STALE_AFTER = timedelta(minutes=10)
 # Answers taken at once (each may be a list of a thousand memories); a stream takes again while there are more.
 TAKE_AT_ONCE = 20
 
+
+# The most one answer's JSON may take: the MCP SDK's SSE client refuses an event over 1 MiB (its "event: message"
+# and "data: " lines counted), and drops the whole connection with every request still waiting on it.
+EVENT_MAX_BYTES = 1024 * 1024 - len("event: message") - len("data: ")
 
 # Streams one account may hold open at once (ADMIN_API_KEY's callers count as one): one account's clients cannot
 # take every stream a server process holds (MCP_SSE_STREAMS) from the others.
@@ -50,6 +57,26 @@ def session_get(*, principal, session_id: uuid.UUID) -> SseSession:
     if session is None:
         raise UnknownSession
     return session
+
+
+def answer_text(answer: dict[str, Any], *, too_large: str) -> str:
+    """A JSON-RPC answer as one event's data, within EVENT_MAX_BYTES: a tool result past it without its
+    structuredContent (its text holds the same JSON), and if still past it a tool error saying `too_large`."""
+    text = json.dumps(answer, ensure_ascii=False)
+    if len(text.encode()) <= EVENT_MAX_BYTES:
+        return text
+    result = answer.get("result")
+    if isinstance(result, dict) and "structuredContent" in result:
+        answer = {**answer, "result": {key: value for key, value in result.items() if key != "structuredContent"}}
+        text = json.dumps(answer, ensure_ascii=False)
+        if len(text.encode()) <= EVENT_MAX_BYTES:
+            return text
+    message = f"This answer is {len(text.encode()):,} bytes, more than one SSE event may carry (1 MiB). {too_large}"
+    if isinstance(result, dict) and "content" in result:
+        shortened = {"result": {"content": [{"type": "text", "text": message}], "isError": True}}
+    else:
+        shortened = {"error": {"code": INTERNAL_ERROR, "message": message}}
+    return json.dumps({"jsonrpc": answer["jsonrpc"], "id": answer["id"], **shortened}, ensure_ascii=False)
 
 
 def answer_queue(*, session: SseSession, body: str) -> None:

@@ -12,7 +12,6 @@ credentials a rebound page cannot know.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -330,9 +329,13 @@ class SseMessageView(McpAuthenticated):
         else:
             envelope = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result)
             tool = outcome.tool
-        body = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
+        too_large = (
+            f"The Streamable HTTP URL, /mcp/{session.client_name}/http/{session.user_id}, has no such limit: "
+            "connect there for answers this long."
+        )
+        body = sse.answer_text(envelope.model_dump(by_alias=True, mode="json", exclude_unset=True), too_large=too_large)
         try:
-            sse.answer_queue(session=session, body=json.dumps(body, ensure_ascii=False))
+            sse.answer_queue(session=session, body=body)
         except sse.UnknownSession:  # the stream closed while the request ran: no one to send the answer to
             response = _transport_error(_session_closed())
         else:

@@ -361,3 +361,24 @@ def test_a_post_whose_stream_closed_while_it_ran_is_a_404_not_a_500(admin_key, m
     assert response.status_code == 404
     assert "its stream has closed" in response.json()["error"]["message"]
     assert not SseMessage.objects.exists()
+
+
+def test_an_answer_past_the_sse_clients_event_limit_leaves_the_connection_open(asgi_server, ada_key, make_memory):
+    """The mcp SDK's SSE client refuses an event over 1 MiB, and drops the whole connection with it: a search of long
+    memories comes without its structured copy (the same JSON is in the text), and a list too long for one event is
+    a tool error naming the Streamable HTTP URL, which has no such limit."""
+    for n in range(12):
+        make_memory(f"Document {n}: " + "the quarterly report says " * 3_500, user_id="alice")
+
+    async def script():
+        async with sse_session(asgi_server.url + "/mcp/cursor/sse/alice", ada_key) as session:
+            found = await session.call_tool("search_memory", {"query": "quarterly report"})
+            listed = await text_of(session, "list_memories")
+            await session.send_ping()
+            return found, listed
+
+    found, listed = anyio.run(script)
+    assert not found.is_error
+    assert len(json.loads(found.content[0].text)["results"]) == 10
+    assert listed[0] is True
+    assert "/mcp/cursor/http/alice" in listed[1]
