@@ -34,6 +34,9 @@ STREAM_PATH = re.compile(r"/mcp/[^/]+/sse/[^/]+/?")
 STREAM_MARK = b"x-mem0-sse-stream"
 STREAM_SESSION = b"x-mem0-sse-session"
 KEEPALIVE_SECONDS = 15.0
+# A client that takes nothing of what is sent for this long (its socket's buffers full) has stopped reading: the
+# stream ends rather than hold its place among MCP_SSE_STREAMS for as long as the connection lasts.
+SEND_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 1.0  # while the listener has no connection
 SEEN_EVERY_SECONDS = sse.SEEN_EVERY.total_seconds()
 _DROPPED = {b"content-length", b"content-type", STREAM_SESSION}
@@ -142,11 +145,12 @@ class SseStreams:
                 last_seen = loop.time() if seen else last_seen
                 if body or wake not in done:  # answers, or a keepalive comment after a quiet while
                     body = body or b": keepalive\r\n\r\n"
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    message = {"type": "http.response.body", "body": body, "more_body": True}
+                    await asyncio.wait_for(send(message), SEND_TIMEOUT_SECONDS)
             if not gone.done():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client went while we wrote
+        except OSError:  # TimeoutError included
+            pass  # the client went while we wrote, or stopped reading: the server closes the connection
         finally:
             gone.cancel()
             self.waiting.pop(key, None)

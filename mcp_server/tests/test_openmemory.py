@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import socket
 import threading
 from contextlib import asynccontextmanager
 
@@ -382,3 +384,35 @@ def test_an_answer_past_the_sse_clients_event_limit_leaves_the_connection_open(a
     assert len(json.loads(found.content[0].text)["results"]) == 10
     assert listed[0] is True
     assert "/mcp/cursor/http/alice" in listed[1]
+
+
+def test_a_stream_whose_client_stops_reading_ends_and_frees_its_place(asgi_server, ada_key, make_memory, monkeypatch):
+    """A client that holds its connection but reads nothing: once the answers it was sent fill the socket's buffers,
+    the stream waits SEND_TIMEOUT_SECONDS for it to take more, then ends with its session, rather than holding its
+    place among MCP_SSE_STREAMS (and, once its session is pruned as stale, outside its account's count) for as long
+    as the connection lasts."""
+    monkeypatch.setattr(streams, "SEND_TIMEOUT_SECONDS", 1.0)
+    for n in range(8):
+        make_memory(f"Document {n}: " + "the quarterly report says " * 3_500, user_id="alice")
+    host, port = asgi_server.url.removeprefix("http://").split(":")
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    reader.settimeout(30)
+    with reader:
+        reader.connect((host, int(port)))
+        reader.sendall(f"GET /mcp/cursor/sse/alice HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {ada_key}\r\n\r\n".encode())
+        received = b""
+        while not (named := re.search(rb"data: (/mcp/messages/\?session_id=([0-9a-f]{32}))\r\n", received)):
+            received += reader.recv(4096)
+        endpoint, session_id = named[1].decode(), named[2].decode()
+        lists = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_memories"}}
+        with httpx.Client(timeout=READ_TIMEOUT, headers={"X-API-Key": ada_key}) as http:
+            # About 11 MB of answers, which the client never reads.
+            posted = [http.post(asgi_server.url + endpoint, json=lists).status_code for _ in range(15)]
+        assert set(posted) <= {202, 404}  # 404: the stream gave up on the client before the last ones
+        wait_for(
+            lambda: not SseSession.objects.filter(id=session_id).exists(),
+            timeout=60,
+            what="the stream of a client that reads nothing ended",
+        )
+    assert not SseMessage.objects.exists()
