@@ -66,6 +66,7 @@ class SseStreams:
         self.app = app
         self.run_blocking = run_blocking
         self.waiting: dict[str, asyncio.Event] = {}
+        self.opening = 0  # GETs of the stream URL in Django (authenticated, their session opened)
         self.closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         LISTENER.subscribe(sse.CHANNEL, self._notified)
@@ -79,7 +80,8 @@ class SseStreams:
         if scope["method"] != "GET" or not STREAM_PATH.fullmatch(_route_path(scope)):
             await self.app({**scope, "headers": headers}, receive, send)
             return
-        if len(self.waiting) >= settings.MCP_SSE_STREAMS:
+        # Those still being opened count too: many arriving at once all pass before any is open.
+        if len(self.waiting) + self.opening >= settings.MCP_SSE_STREAMS:
             await _refuse(send)
             return
         answer: list[dict] = []
@@ -87,7 +89,11 @@ class SseStreams:
         async def capture(message) -> None:
             answer.append(message)
 
-        await self.app({**scope, "headers": [*headers, (STREAM_MARK, b"1")]}, receive, capture)
+        self.opening += 1
+        try:
+            await self.app({**scope, "headers": [*headers, (STREAM_MARK, b"1")]}, receive, capture)
+        finally:
+            self.opening -= 1  # _stream counts it in `waiting` before it first waits
         start = answer[0] if answer else None
         session = dict(start["headers"]).get(STREAM_SESSION) if start and start["status"] == 200 else None
         if session is None:

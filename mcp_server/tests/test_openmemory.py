@@ -23,6 +23,7 @@ import httpx2
 import pytest
 import uvicorn
 from django.core.wsgi import get_wsgi_application
+from django.db import connection, transaction
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -416,3 +417,56 @@ def test_a_stream_whose_client_stops_reading_ends_and_frees_its_place(asgi_serve
             what="the stream of a client that reads nothing ended",
         )
     assert not SseMessage.objects.exists()
+
+
+class StreamOpener(threading.Thread):
+    """GET the SSE URL in a thread; `status` once answered, the stream then held until `close` is set."""
+
+    def __init__(self, url: str, key: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.key = url, key
+        self.status: int | None = None
+        self.close = threading.Event()
+
+    def run(self) -> None:
+        with (
+            httpx.Client(timeout=READ_TIMEOUT, headers={"X-API-Key": self.key}) as http,
+            http.stream("GET", self.url) as stream,
+        ):
+            self.status = stream.status_code
+            self.close.wait(READ_TIMEOUT)
+
+
+def _lock_waits() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+def _open_while_sessions_are_locked(url: str, keys: list[str]) -> list[int | None]:
+    """Open a stream per key at once: the first waits for the sessions table (held by this test's transaction, as a
+    slow database would hold it) while the next ones arrive."""
+    openers = [StreamOpener(url, key) for key in keys]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE mcp_server_ssesession IN EXCLUSIVE MODE")
+        openers[0].start()
+        wait_for(lambda: _lock_waits() == 1, timeout=60, what="the first open waiting for the sessions table")
+        for opener in openers[1:]:
+            opener.start()
+            wait_for(
+                lambda opener=opener: opener.status is not None or _lock_waits() > 1,
+                timeout=60,
+                what="the next open answered or waiting",
+            )
+    wait_for(lambda: all(opener.status is not None for opener in openers), timeout=60, what="every open answered")
+    for opener in openers:
+        opener.close.set()
+        opener.join(READ_TIMEOUT)
+    return [opener.status for opener in openers]
+
+
+def test_streams_opened_at_once_stay_within_mcp_sse_streams(asgi_server, ada_key, bob_key, settings):
+    settings.MCP_SSE_STREAMS = 1
+    statuses = _open_while_sessions_are_locked(asgi_server.url + "/mcp/cursor/sse/alice", [ada_key, bob_key])
+    assert statuses == [200, 503]
