@@ -45,10 +45,15 @@ class TooManySessions(Exception):
 
 
 def session_open(*, principal, client_name: str, user_id: str) -> uuid.UUID:
+    """A new session of the caller's; TooManySessions past STREAMS_PER_ACCOUNT."""
     SseSession.objects.filter(seen_at__lt=timezone.now() - STALE_AFTER).delete()
-    if SseSession.objects.filter(account_id=principal.pk).count() >= STREAMS_PER_ACCOUNT:
-        raise TooManySessions
-    return SseSession.objects.create(account_id=principal.pk, client_name=client_name, user_id=user_id).id
+    with transaction.atomic():
+        # One account's opens one at a time, so those arriving together cannot all count the same open sessions.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{CHANNEL}:{principal.pk}"])
+        if SseSession.objects.filter(account_id=principal.pk).count() >= STREAMS_PER_ACCOUNT:
+            raise TooManySessions
+        return SseSession.objects.create(account_id=principal.pk, client_name=client_name, user_id=user_id).id
 
 
 def session_get(*, principal, session_id: uuid.UUID) -> SseSession:

@@ -470,3 +470,9 @@ def test_streams_opened_at_once_stay_within_mcp_sse_streams(asgi_server, ada_key
     settings.MCP_SSE_STREAMS = 1
     statuses = _open_while_sessions_are_locked(asgi_server.url + "/mcp/cursor/sse/alice", [ada_key, bob_key])
     assert statuses == [200, 503]
+
+
+def test_streams_one_account_opens_at_once_stay_within_streams_per_account(asgi_server, ada_key, monkeypatch):
+    monkeypatch.setattr(sse, "STREAMS_PER_ACCOUNT", 1)
+    statuses = _open_while_sessions_are_locked(asgi_server.url + "/mcp/cursor/sse/alice", [ada_key, ada_key])
+    assert sorted(statuses) == [200, 429]
