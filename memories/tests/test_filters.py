@@ -120,6 +120,20 @@ def shaped(api_client):
         assert api_client.post("/memories", body, format="json").status_code == 200
 
 
+def kept_by_every_route(api_client, user_id: str, query: str, filters: dict) -> list[set[str]]:
+    """The texts the filters keep of the user's memories, as GET /memories, POST /search and POST /v3/memories/
+    each answer them."""
+    listed = api_client.get("/memories", {"user_id": user_id, "filters": json.dumps(filters)})
+    body = {"query": query, "user_id": user_id, "filters": filters, "threshold": 0}
+    found = api_client.post("/search", body, format="json")
+    platform = api_client.post("/v3/memories/", {"filters": {"user_id": user_id, **filters}}, format="json")
+    kept = []
+    for answer in (listed, found, platform):
+        assert answer.status_code == 200, answer.json()
+        kept.append({memory["memory"] for memory in answer.json()["results"]})
+    return kept
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
@@ -139,16 +153,7 @@ def shaped(api_client):
     ],
 )
 def test_equality_on_a_list_or_object_value_is_exact_not_containment(api_client, shaped, filters, expected):
-    listed = api_client.get("/memories", {"user_id": "shapes", "filters": json.dumps(filters)})
-    assert listed.status_code == 200, listed.json()
-    assert {memory["memory"] for memory in listed.json()["results"]} == expected
-    body = {"query": "both one scalar", "user_id": "shapes", "filters": filters, "threshold": 0}
-    found = api_client.post("/search", body, format="json")
-    assert found.status_code == 200, found.json()
-    assert {memory["memory"] for memory in found.json()["results"]} == expected
-    platform = api_client.post("/v3/memories/", {"filters": {"user_id": "shapes", **filters}}, format="json")
-    assert platform.status_code == 200, platform.json()
-    assert {memory["memory"] for memory in platform.json()["results"]} == expected
+    assert kept_by_every_route(api_client, "shapes", "both one scalar", filters) == [expected] * 3
 
 
 @pytest.fixture
@@ -175,16 +180,7 @@ def scored(api_client):
     ],
 )
 def test_a_range_on_a_list_value_needs_one_element_within_all_its_bounds(api_client, scored, filters, expected):
-    listed = api_client.get("/memories", {"user_id": "scores", "filters": json.dumps(filters)})
-    assert listed.status_code == 200, listed.json()
-    assert {memory["memory"] for memory in listed.json()["results"]} == expected
-    body = {"query": "five nine", "user_id": "scores", "filters": filters, "threshold": 0}
-    found = api_client.post("/search", body, format="json")
-    assert found.status_code == 200, found.json()
-    assert {memory["memory"] for memory in found.json()["results"]} == expected
-    platform = api_client.post("/v3/memories/", {"filters": {"user_id": "scores", **filters}}, format="json")
-    assert platform.status_code == 200, platform.json()
-    assert {memory["memory"] for memory in platform.json()["results"]} == expected
+    assert kept_by_every_route(api_client, "scores", "five nine", filters) == [expected] * 3
 
 
 # --- Mem0's v2 filter fields that are not metadata keys: keywords, memory_ids, metadata ---------------------

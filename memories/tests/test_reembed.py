@@ -40,6 +40,13 @@ def vector(memory_id):
     return np.array(Memory.objects.get(id=memory_id).embedding)
 
 
+def assert_stored_and_embedded(memory_id, text: str, when) -> None:
+    """The memory holds this text and timestamp, and is embedded as the text dated by that day."""
+    stored = Memory.objects.get(id=memory_id)
+    assert (stored.text, stored.occurred_at) == (text, when)
+    assert np.allclose(vector(memory_id), get_embedder().embed([dated_text(text, when)])[0], atol=1e-5)
+
+
 def test_a_memory_with_a_timestamp_is_embedded_with_its_day(member, embedder):
     memory = add(member, "Went hiking in the Alps", WHEN)
     expected = get_embedder().embed([dated_text("Went hiking in the Alps", WHEN)])[0]
@@ -234,11 +241,8 @@ def test_a_new_text_is_dated_by_a_timestamp_set_while_it_was_embedded(member, em
     else:
         services.memory_update(principal=member, memory_id=memory.id, text="Went climbing in the Alps")
     assert ran
-    stored = Memory.objects.get(id=memory.id)
-    assert (stored.text, stored.occurred_at) == ("Went climbing in the Alps", LATER)
     # Found by its new day, as any memory of that text and timestamp: not by the day it had before.
-    expected = get_embedder().embed([dated_text("Went climbing in the Alps", LATER)])[0]
-    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+    assert_stored_and_embedded(memory.id, "Went climbing in the Alps", LATER)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,10 +255,7 @@ def test_a_new_timestamp_dates_a_text_written_while_it_was_embedded(member, embe
     )
     services.memory_update(principal=member, memory_id=memory.id, occurred_at=LATER)
     assert ran
-    stored = Memory.objects.get(id=memory.id)
-    assert (stored.text, stored.occurred_at) == ("Went climbing in the Alps", LATER)
-    expected = get_embedder().embed([dated_text("Went climbing in the Alps", LATER)])[0]
-    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+    assert_stored_and_embedded(memory.id, "Went climbing in the Alps", LATER)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -277,6 +278,4 @@ def test_a_new_text_racing_a_new_timestamp_at_every_try_is_dated_by_the_last(mem
     else:
         services.memory_update(principal=member, memory_id=memory.id, text="Went climbing in the Alps")
     last = datetime(2024, 2, services.UPDATE_EMBED_TRIES, 9, 0, tzinfo=UTC)
-    assert Memory.objects.get(id=memory.id).occurred_at == last
-    expected = get_embedder().embed([dated_text("Went climbing in the Alps", last)])[0]
-    assert np.allclose(vector(memory.id), expected, atol=1e-5)
+    assert_stored_and_embedded(memory.id, "Went climbing in the Alps", last)
