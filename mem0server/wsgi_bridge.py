@@ -6,15 +6,17 @@ threads per request, each a wake-up on both sides. Django answers nearly every r
 so here the thread returns the response once and the event loop sends it: an API error (404) over HTTP took
 2.9 ms before and 1.9 ms this way (0.6 ms in-process). Streaming responses (static files, exports) still go
 out chunk by chunk as the thread produces them, each waiting for the event loop (back-pressure from a slow
-reader).
+reader), until the client leaves: then the thread stops and goes back to the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import io
 import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
@@ -62,14 +64,22 @@ class WSGIBridge:
         environ = build_environ(scope, io.BytesIO(b"".join(chunks)))
         loop = asyncio.get_running_loop()
         run = contextvars.copy_context().run
-        whole = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send)
+        client = _Client()
+        try:
+            whole = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send, client)
+        except asyncio.CancelledError:
+            # The client left (gunicorn cancels a request's task a few seconds after its connection is lost): a
+            # thread streaming to it stops, where it waited forever for a write whose connection was gone.
+            client.gone()
+            raise
         if whole is not None:
             start, body = whole
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
-    def _respond(self, environ, loop, send):
-        """Runs the application (on a pool thread): (start message, body), or None once it streamed them itself."""
+    def _respond(self, environ, loop, send, client: _Client):
+        """Runs the application (on a pool thread): (start message, body), or None once it streamed them itself (or
+        stopped, its client gone)."""
         started = {}
         written: list[bytes] = []
 
@@ -89,15 +99,53 @@ class WSGIBridge:
                 return started["message"], b"".join([*written, *iterable])
 
             def put(message) -> None:
-                asyncio.run_coroutine_threadsafe(send(message), loop).result()
+                client.wait(asyncio.run_coroutine_threadsafe(send(message), loop))
 
-            put(started["message"])
-            for chunk in itertools.chain(written, iterable):
-                if chunk:
-                    put({"type": "http.response.body", "body": chunk, "more_body": True})
-            put({"type": "http.response.body", "body": b""})
+            try:
+                put(started["message"])
+                for chunk in itertools.chain(written, iterable):
+                    if chunk:
+                        put({"type": "http.response.body", "body": chunk, "more_body": True})
+                put({"type": "http.response.body", "body": b""})
+            except ClientGone:
+                pass  # the connection closes without the rest
             return None
         finally:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()  # Django's request_finished: the thread's database connection goes back to the pool
+
+
+class ClientGone(Exception):
+    """The client of a streaming answer left: nothing more is written to it."""
+
+
+class _Client:
+    """A streaming answer's client, as its thread sees it: each write waited for, until the client is gone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left = False
+        self._writing: concurrent.futures.Future | None = None
+
+    def wait(self, write: concurrent.futures.Future) -> None:
+        """Wait for one write (a send run on the event loop); ClientGone once the client has left. A write to a
+        connection that is gone never completes: gunicorn releases no write waiting for a client to read."""
+        with self._lock:
+            self._writing = write
+            if self._left:
+                write.cancel()
+        try:
+            write.result()
+        except concurrent.futures.CancelledError:
+            raise ClientGone from None
+        finally:
+            with self._lock:
+                self._writing = None
+
+    def gone(self) -> None:
+        """From the event loop: the client left; the write under way, if any, ends."""
+        with self._lock:
+            self._left = True
+            if self._writing is not None:
+                self._writing.cancel()

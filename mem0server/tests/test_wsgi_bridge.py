@@ -115,3 +115,55 @@ def test_lifespan_is_acknowledged():
 
     asyncio.run(WSGIBridge(lambda environ, start_response: [], workers=1)({"type": "lifespan"}, receive, send))
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
+    """gunicorn never completes a write that waits for a client to read once that client's connection is lost; it
+    cancels the request's task instead. The thread streaming the answer stopped waiting on that write then: before,
+    it waited forever, and each client that left a large download (a static file, a backup) midway took one of
+    the worker's GUNICORN_THREADS threads for good."""
+    closed = threading.Event()
+    blocked = asyncio.Event()
+
+    class Download:
+        streaming = True
+
+        def __iter__(self):
+            yield from (b"x" * 8192 for _ in range(1000))
+
+        def close(self):
+            closed.set()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/health":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Download()
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def stalled_send(message):
+        if message["type"] == "http.response.body":
+            blocked.set()
+            await asyncio.Event().wait()  # the client reads nothing more, then its connection is lost
+
+    answered: list[dict] = []
+
+    async def send(message):
+        answered.append(message)
+
+    async def scenario():
+        bridge = WSGIBridge(app, workers=1)
+        download = asyncio.ensure_future(bridge(http_scope("GET", "/big"), receive, stalled_send))
+        await blocked.wait()
+        download.cancel()  # what gunicorn does once the connection is lost
+        with pytest.raises(asyncio.CancelledError):
+            await download
+        # The bridge's one thread is free again: another request is answered.
+        await asyncio.wait_for(bridge(http_scope("GET", "/health"), receive, send), 30)
+
+    asyncio.run(scenario())
+    assert closed.is_set()
+    assert [m.get("body") for m in answered] == [None, b"ok"]
