@@ -31,9 +31,9 @@ def app_concurrency() -> int:
 class BufferedApp:
     """Reads each HTTP request's body in full (bounded by MAX_REQUEST_BYTES, or IMPORT_MAX_BYTES for a file a
     logged-in account sends to the Import page: mem0server.uploads) before the application sees it, and runs at
-    most `concurrency` requests in the application at once, and one such larger body at a time
-    (LARGE_BODIES_AT_ONCE). `run_blocking` runs the session check that allows a larger body (a database read) off
-    the event loop: WSGIBridge.run_blocking, on the threads requests use."""
+    most `concurrency` requests in the application at once (each until its answer starts), and one such larger body
+    at a time (LARGE_BODIES_AT_ONCE). `run_blocking` runs the session check that allows a larger body (a database
+    read) off the event loop: WSGIBridge.run_blocking, on the threads requests use."""
 
     def __init__(self, app, *, concurrency: int, run_blocking=None) -> None:
         self.app = app
@@ -110,8 +110,28 @@ class BufferedApp:
 
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
-        async with self._slots:
-            await self.app(scope, replay, send)
+        slots = self._slots
+        await slots.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                slots.release()
+
+        async def answer(message):
+            # The answer is made once it starts (a whole one; the bridge's threads bound streaming ones): waiting
+            # for the client to read it takes no place. A client that read nothing of a large answer held its
+            # place for as long as it kept the connection, and GUNICORN_THREADS such clients stopped the worker.
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, replay, answer)
+        finally:
+            release()
 
 
 def _content_length(scope) -> int | None:

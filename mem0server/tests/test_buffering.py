@@ -204,3 +204,35 @@ def test_one_large_upload_at_a_time_is_read_while_other_requests_go_on(settings,
             assert count <= (2 if body == b"c" * 25 else 0), (body, count)
     assert most == 2
     assert everything == sorted([*uploads, b"{}"])
+
+
+def test_a_client_that_reads_nothing_of_its_answer_holds_no_place():
+    """gunicorn waits, in the send of a large answer, for the client to read it. A client that read nothing while
+    keeping its connection held its place among `concurrency` for as long as it liked: two such GETs of a 3.8 MB
+    list stopped a 2-thread worker. The answer is made once it starts; the next request goes on meanwhile."""
+
+    class Answers:
+        async def __call__(self, scope, receive, send):
+            await receive()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+    async def scenario():
+        buffered = BufferedApp(Answers(), concurrency=1)
+        reads_nothing = asyncio.Event()
+
+        async def stalled_send(message):
+            if message["type"] == "http.response.body":
+                reads_nothing.set()
+                await asyncio.Event().wait()  # the write never drains: the client reads nothing
+
+        receive, _, _ = client(b"{}")
+        stalled = asyncio.create_task(buffered(http_scope(), receive, stalled_send))
+        await reads_nothing.wait()
+        receive, send, sent = client(b"{}")
+        await asyncio.wait_for(buffered(http_scope(), receive, send), 30)
+        stalled.cancel()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
