@@ -6,7 +6,8 @@ threads per request, each a wake-up on both sides. Django answers nearly every r
 so here the thread returns the response once and the event loop sends it: an API error (404) over HTTP took
 2.9 ms before and 1.9 ms this way (0.6 ms in-process). Streaming responses (static files, exports) still go
 out chunk by chunk as the thread produces them, each waiting for the event loop (back-pressure from a slow
-reader), until the client leaves: then the thread stops and goes back to the pool.
+reader), until the client leaves or takes nothing for SEND_TIMEOUT_SECONDS: then the thread stops and goes back to
+the pool.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
 from django.db import close_old_connections
+
+# A streaming answer's client that takes nothing of it for this long (its socket's buffers full) has stopped reading:
+# its thread stops writing to it, rather than wait for as long as the connection lasts, and the connection closes.
+SEND_TIMEOUT_SECONDS = 60.0
 
 
 class WSGIBridge:
@@ -129,15 +134,19 @@ class _Client:
         self._writing: concurrent.futures.Future | None = None
 
     def wait(self, write: concurrent.futures.Future) -> None:
-        """Wait for one write (a send run on the event loop); ClientGone once the client has left. A write to a
-        connection that is gone never completes: gunicorn releases no write waiting for a client to read."""
+        """Wait for one write (a send run on the event loop); ClientGone once the client has left, or has taken
+        nothing for SEND_TIMEOUT_SECONDS. A write to a connection that is gone never completes: gunicorn releases no
+        write waiting for a client to read."""
         with self._lock:
             self._writing = write
             if self._left:
                 write.cancel()
         try:
-            write.result()
+            write.result(timeout=SEND_TIMEOUT_SECONDS)
         except concurrent.futures.CancelledError:
+            raise ClientGone from None
+        except TimeoutError:
+            write.cancel()
             raise ClientGone from None
         finally:
             with self._lock:

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from mem0server import wsgi_bridge
 from mem0server.wsgi_bridge import WSGIBridge
 
 
@@ -163,6 +164,56 @@ def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
             await download
         # The bridge's one thread is free again: another request is answered.
         await asyncio.wait_for(bridge(http_scope("GET", "/health"), receive, send), 30)
+
+    asyncio.run(scenario())
+    assert closed.is_set()
+    assert [m.get("body") for m in answered] == [None, b"ok"]
+
+
+def test_a_streaming_answer_whose_client_reads_nothing_gives_its_thread_back(monkeypatch):
+    """A client that keeps its connection but takes nothing of a streaming answer (a static file, a backup): once
+    the socket's buffers are full the thread streaming it waited for as long as the connection lasted, and a few
+    such clients took every thread of the worker. After SEND_TIMEOUT_SECONDS without a write taken, the thread stops
+    (the connection closes) and serves the next request."""
+    monkeypatch.setattr(wsgi_bridge, "SEND_TIMEOUT_SECONDS", 0.5)
+    closed = threading.Event()
+    blocked = asyncio.Event()
+
+    class Download:
+        streaming = True
+
+        def __iter__(self):
+            yield from (b"x" * 8192 for _ in range(1000))
+
+        def close(self):
+            closed.set()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/health":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Download()
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def stalled_send(message):
+        if message["type"] == "http.response.body":
+            blocked.set()
+            await asyncio.Event().wait()  # the client, still connected, reads nothing more
+
+    answered: list[dict] = []
+
+    async def send(message):
+        answered.append(message)
+
+    async def scenario():
+        bridge = WSGIBridge(app, workers=1)
+        download = asyncio.ensure_future(bridge(http_scope("GET", "/big"), receive, stalled_send))
+        await blocked.wait()
+        await asyncio.wait_for(bridge(http_scope("GET", "/health"), receive, send), 30)
+        await asyncio.wait_for(download, 30)  # ended without the rest: gunicorn closes the connection
 
     asyncio.run(scenario())
     assert closed.is_set()
