@@ -124,8 +124,12 @@ def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]
     with rows_streamed(memories, chunk_size=EXPORT_CHUNK, snapshot=True) as rows:
         for chunk in _chunks(rows, EXPORT_CHUNK):
             history: dict[Any, list[MemoryHistory]] = {m.id: [] for m in chunk}
+            owners = {m.id: m.account_id for m in chunk}
             for row in MemoryHistory.objects.filter(memory_id__in=list(history)).order_by("created_at", "id"):
-                history[row.memory_id].append(row)
+                # Only the memory's own account's rows: an id can be another account's deleted memory's (an import
+                # keeps ids that are free), whose history stays that account's alone.
+                if row.account_id == owners[row.memory_id]:
+                    history[row.memory_id].append(row)
             for memory in chunk:
                 out.write(json.dumps(memory_line(memory, history[memory.id]), ensure_ascii=False) + "\n")
                 count += 1

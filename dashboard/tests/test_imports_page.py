@@ -301,3 +301,28 @@ def test_a_backup_larger_than_the_dashboard_takes_says_to_use_the_command(alice,
     make_memory("two", principal=alice)
     page = logged_in(alice).get("/dashboard/exports/backup/", follow=True).content.decode()
     assert "has 2 memories" in page and "export_memories --email alice@example.com" in page
+
+
+def test_a_backup_carries_no_history_of_another_accounts_deleted_memory_whose_id_it_was_given(
+    alice, bob, make_memory, run_jobs
+):
+    # Alice's memory deleted, its history kept (hers to read); Bob, knowing its id (from a backup of hers he was given),
+    # imported a line of his own under that id, which was free: his backup then carried Alice's whole history of it,
+    # the texts she wrote after the backup he had included.
+    from memories import services as memory_services
+
+    memory_id = make_memory("Likes green tea", principal=alice)
+    memory_services.memory_update(principal=alice, memory_id=uuid.UUID(memory_id), text="Alice's door code is 4711")
+    memory_services.memory_delete(principal=alice, memory_id=uuid.UUID(memory_id))
+    now = timezone.now().isoformat()
+    line = {"id": memory_id, "memory": "bait", "created_at": now, "updated_at": now}
+    client = logged_in(bob)
+    upload(client, json.dumps(line))
+    run_jobs()
+    assert Memory.objects.get(id=memory_id).account == bob
+
+    backup = b"".join(client.get("/dashboard/exports/backup/").streaming_content).decode()
+    [mine] = [json.loads(text) for text in backup.splitlines()]
+    assert mine["history"] == []
+    assert "4711" not in backup and "green tea" not in backup
+    assert MemoryHistory.objects.filter(memory_id=memory_id, account=alice).count() == 3  # still hers
