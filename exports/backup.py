@@ -62,9 +62,14 @@ class ImportInterrupted(Exception):
 # --- export -------------------------------------------------------------------------------------------
 
 
-def memories_for_backup(*, emails: list[str] | None = None, scope: dict[str, str] | None = None) -> QuerySet[Memory]:
-    """Every memory (expired ones too) of the given accounts (all when None) and scope ids, oldest first."""
+def memories_for_backup(
+    *, emails: list[str] | None = None, scope: dict[str, str] | None = None, account: User | None = None
+) -> QuerySet[Memory]:
+    """Every memory (expired ones too) of the given accounts (all when None; by email in any case, or the one
+    `account`) and scope ids, oldest first."""
     memories = Memory.objects.defer("embedding", "search_vector").select_related("account")
+    if account is not None:
+        memories = memories.filter(account=account)
     if emails:
         wanted = Q()
         for email in emails:
@@ -140,7 +145,9 @@ def export_jsonl(*, memories: QuerySet[Memory], out: IO[str]) -> tuple[int, int]
 def backup_file(*, account: User) -> tuple[IO[bytes], int, int]:
     """The account's memories as export_memories writes them, in a temporary file (rewound), and the memory and
     history counts; InvalidInput when it has more than EXPORT_MAX_MEMORIES (export_memories has no bound)."""
-    memories = memories_for_backup(emails=[account.email])
+    # The account itself, not its email: another account may hold it in other case (made before emails were stored
+    # in lower case), and its memories are not this one's.
+    memories = memories_for_backup(account=account)
     total = memories.count()
     if total > settings.EXPORT_MAX_MEMORIES:
         raise InvalidInput(

@@ -326,3 +326,16 @@ def test_a_backup_carries_no_history_of_another_accounts_deleted_memory_whose_id
     assert mine["history"] == []
     assert "4711" not in backup and "green tea" not in backup
     assert MemoryHistory.objects.filter(memory_id=memory_id, account=alice).count() == 3  # still hers
+
+
+def test_a_backup_carries_no_memory_of_an_account_whose_email_differs_in_case_only(alice, make_memory):
+    # Such a pair of accounts, which the Django admin's forms made before they stored emails in lower case: the
+    # backup took every account's memories whose email matched in any case, the other account's too.
+    other = User.objects.create(email="ALICE@example.com", name="Another person")
+    make_memory("Alice's own note", principal=alice)
+    make_memory("The other account's diary", principal=other)
+
+    backup = b"".join(logged_in(alice).get("/dashboard/exports/backup/").streaming_content).decode()
+    assert [json.loads(line)["memory"] for line in backup.splitlines()] == ["Alice's own note"]
+    backup = b"".join(logged_in(other).get("/dashboard/exports/backup/").streaming_content).decode()
+    assert [json.loads(line)["memory"] for line in backup.splitlines()] == ["The other account's diary"]
