@@ -20,9 +20,23 @@ def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
     variable it came from, named when it is wrong."""
     try:
         parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # a port that is not a number or out of range, a broken [IPv6] host
+    except ValueError as exc:  # a broken [IPv6] host
         # One line, without the URL: it holds the password.
+        raise ImproperlyConfigured(f"{name} is not a valid URL: {exc}.") from None
+    if "@" in parts.path + parts.query + parts.fragment:
+        # A user name or password holding / ? or # ends the URL's host part there: the rest of the password would be
+        # read as the port, the host, the database's name (shown in the log), each a message quoting it.
+        raise ImproperlyConfigured(
+            f"{name} is not a valid URL: it has an @ after its host. Percent-encode a user name or password holding "
+            "/, ? or # (as %2F, %3F, %23), and an @ in the database's name or options (as %40)."
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number or out of range
+        if "@" not in parts.netloc:  # no user:password@ before it: what follows "user:" may be a password
+            raise ImproperlyConfigured(
+                f"{name} is not a valid URL: its port is not a number (write postgres://user:password@host:port/name)."
+            ) from None
         raise ImproperlyConfigured(f"{name} is not a valid URL: {exc}.") from None
     if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
         raise ImproperlyConfigured(

@@ -99,6 +99,26 @@ def test_a_database_url_with_a_bad_port_or_host_is_one_line_without_its_password
     assert "s3cret" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Passwords as generated (base64 holds /), not percent-encoded: the host part ended at the first / ? or #,
+        # and the password's first part was quoted as a port that is not a number, or, all digits, taken as the port
+        # while the rest was the database's name, shown with the host in bootstrap's lines.
+        "postgres://mem0:s3cret/x+y@db:5432/mem0",
+        "postgres://mem0:s3cret?x@db:5432/mem0",
+        "postgres://mem0:s3cret#x@db:5432/mem0",
+        "postgres://mem0:1234/s3cret@db:5432/mem0",
+        "postgres://mem0:s3cret",  # no @host after it
+    ],
+)
+def test_a_database_url_whose_password_is_not_percent_encoded_is_refused_without_showing_it(url):
+    done = run(["manage.py", "bootstrap"], DATABASE_URL=url)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("mem0server: DATABASE_URL is not a valid URL: ")
+    assert "s3cret" not in done.stdout + done.stderr
+
+
 def test_a_wrong_database_listen_url_is_named_not_blamed_on_database_url():
     done = run(["manage.py", "check"], DATABASE_LISTEN_URL="mysql://mem0:s3cret@db/mem0")
     assert done.returncode == 1
