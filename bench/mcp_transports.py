@@ -51,10 +51,10 @@ def main() -> None:
 
     server = ServerProcess(Path(tempfile.mkdtemp(prefix="mem0-bench-")), env={"GUNICORN_WORKERS": "2"})
     print("starting a server of two workers (no LLM) …", flush=True)
-    server.start()
     headers = {"X-API-Key": ADMIN_KEY}
     base = f"http://127.0.0.1:{server.port}"
     try:
+        server.start()
         for i in range(MEMORIES):
             server.add("bench", f"Fact number {i}: I keep bees, drink tea, have a sister and moved cities, take {i}")
 
