@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.db import ProgrammingError, connection, transaction
 
 from mem0server.commands import DatabaseCommand
@@ -40,12 +40,20 @@ def run_command(database_url: str, argv: list[str]) -> subprocess.CompletedProce
     )
 
 
+def test_every_command_that_uses_the_database_is_a_database_command():
+    for name, *_ in COMMANDS:
+        command = load_command_class(get_commands()[name], name)
+        assert isinstance(command, DatabaseCommand), name
+
+
 def test_a_command_run_before_bootstrap_says_in_one_line_to_run_bootstrap_first(fresh_database_url):
     # Each ended in Django's traceback: django.db.utils.ProgrammingError: relation "accounts_user" does not exist.
-    with ThreadPoolExecutor(3) as running:
-        results = list(running.map(run_command, [fresh_database_url] * len(COMMANDS), COMMANDS))
+    # Two of them, run as an operator runs them (each a Django start); the others share their base class (above).
+    tried = [COMMANDS[0], COMMANDS[3]]
+    with ThreadPoolExecutor(2) as running:
+        results = list(running.map(run_command, [fresh_database_url] * len(tried), tried))
     name = fresh_database_url.split("@/", 1)[1].split("?", 1)[0]
-    for argv, result in zip(COMMANDS, results, strict=True):
+    for argv, result in zip(tried, results, strict=True):
         assert result.returncode == 1, (argv, result.stdout)
         assert "Traceback" not in result.stderr, argv
         [line] = result.stderr.strip().splitlines()
