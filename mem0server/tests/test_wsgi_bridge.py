@@ -118,11 +118,10 @@ def test_lifespan_is_acknowledged():
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
-def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
-    """gunicorn never completes a write that waits for a client to read once that client's connection is lost; it
-    cancels the request's task instead. The thread streaming the answer stopped waiting on that write then: before,
-    it waited forever, and each client that left a large download (a static file, a backup) midway took one of
-    the worker's GUNICORN_THREADS threads for good."""
+def stalled_download(*, client_leaves: bool) -> tuple[bool, list[dict]]:
+    """A one-thread bridge streams a large download to a client that reads nothing after the first chunk, then
+    (client_leaves) loses its connection, as gunicorn tells it by cancelling the request's task, or stays connected.
+    Meanwhile another request comes. Whether the download's answer was closed, and what that request was sent."""
     closed = threading.Event()
     blocked = asyncio.Event()
 
@@ -148,7 +147,7 @@ def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
     async def stalled_send(message):
         if message["type"] == "http.response.body":
             blocked.set()
-            await asyncio.Event().wait()  # the client reads nothing more, then its connection is lost
+            await asyncio.Event().wait()  # the client reads nothing more
 
     answered: list[dict] = []
 
@@ -159,14 +158,26 @@ def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
         bridge = WSGIBridge(app, workers=1)
         download = asyncio.ensure_future(bridge(http_scope("GET", "/big"), receive, stalled_send))
         await blocked.wait()
-        download.cancel()  # what gunicorn does once the connection is lost
-        with pytest.raises(asyncio.CancelledError):
-            await download
+        if client_leaves:
+            download.cancel()  # what gunicorn does once the connection is lost
+            with pytest.raises(asyncio.CancelledError):
+                await download
         # The bridge's one thread is free again: another request is answered.
         await asyncio.wait_for(bridge(http_scope("GET", "/health"), receive, send), 30)
+        if not client_leaves:
+            await asyncio.wait_for(download, 30)  # ended without the rest: gunicorn closes the connection
 
     asyncio.run(scenario())
-    assert closed.is_set()
+    return closed.is_set(), answered
+
+
+def test_a_streaming_answer_whose_client_left_gives_its_thread_back():
+    """gunicorn never completes a write that waits for a client to read once that client's connection is lost; it
+    cancels the request's task instead. The thread streaming the answer stopped waiting on that write then: before,
+    it waited forever, and each client that left a large download (a static file, a backup) midway took one of
+    the worker's GUNICORN_THREADS threads for good."""
+    closed, answered = stalled_download(client_leaves=True)
+    assert closed
     assert [m.get("body") for m in answered] == [None, b"ok"]
 
 
@@ -176,45 +187,6 @@ def test_a_streaming_answer_whose_client_reads_nothing_gives_its_thread_back(mon
     such clients took every thread of the worker. After SEND_TIMEOUT_SECONDS without a write taken, the thread stops
     (the connection closes) and serves the next request."""
     monkeypatch.setattr(wsgi_bridge, "SEND_TIMEOUT_SECONDS", 0.5)
-    closed = threading.Event()
-    blocked = asyncio.Event()
-
-    class Download:
-        streaming = True
-
-        def __iter__(self):
-            yield from (b"x" * 8192 for _ in range(1000))
-
-        def close(self):
-            closed.set()
-
-    def app(environ, start_response):
-        if environ["PATH_INFO"] == "/health":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
-        start_response("200 OK", [("Content-Type", "application/octet-stream")])
-        return Download()
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def stalled_send(message):
-        if message["type"] == "http.response.body":
-            blocked.set()
-            await asyncio.Event().wait()  # the client, still connected, reads nothing more
-
-    answered: list[dict] = []
-
-    async def send(message):
-        answered.append(message)
-
-    async def scenario():
-        bridge = WSGIBridge(app, workers=1)
-        download = asyncio.ensure_future(bridge(http_scope("GET", "/big"), receive, stalled_send))
-        await blocked.wait()
-        await asyncio.wait_for(bridge(http_scope("GET", "/health"), receive, send), 30)
-        await asyncio.wait_for(download, 30)  # ended without the rest: gunicorn closes the connection
-
-    asyncio.run(scenario())
-    assert closed.is_set()
+    closed, answered = stalled_download(client_leaves=False)
+    assert closed
     assert [m.get("body") for m in answered] == [None, b"ok"]
