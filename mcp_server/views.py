@@ -71,6 +71,10 @@ def _jsonrpc(envelope: JSONRPCResponse | JSONRPCError, status: int = 200) -> Jso
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def _transport_error(exc: TransportError) -> JsonResponse:
+    return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
+
+
 def _media_types(header: str) -> set[str]:
     return {part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()}
 
@@ -234,7 +238,7 @@ class McpView(McpAuthenticated):
             ctx = self.tool_context(request)
             message = _read_message(request)
         except TransportError as exc:
-            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
+            return _transport_error(exc)
         if not isinstance(message, JSONRPCRequest):
             return HttpResponse(status=202)  # notifications/initialized and the like: nothing to answer
         try:
@@ -261,10 +265,6 @@ class OpenMemoryHttpView(McpView):
     def tool_context(self, request) -> ToolContext:
         kwargs = self.kwargs
         return openmemory_context(request, kwargs["client_name"], kwargs["user_id"], _read_only(request))
-
-
-def _transport_error(exc: TransportError) -> JsonResponse:
-    return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=None, error=exc.error), exc.status)
 
 
 @extend_schema(exclude=True)
