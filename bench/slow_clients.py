@@ -1,8 +1,11 @@
-"""Slow clients against a running server: can a few connections that trickle their requests hold it?
+"""Slow clients against a running server: can a few connections that trickle their requests, or read nothing of
+their answers, hold it?
 
 N "slow clients" each open a connection and send a POST /search request one byte per `--interval` seconds
 (headers first, then a body announced by Content-Length): the attack of a client on a bad link, or of one that
-does it on purpose. Meanwhile one normal client sends GET /healthz (or, with --api-key, POST /search) on fresh
+does it on purpose. With `--stalled`, each instead asks for a large download (the 3.9 MB source map of the API
+docs' ReDoc bundle, a static file anyone may fetch) with a small receive buffer and reads nothing of it. Meanwhile
+one normal client sends GET /healthz (or, with --api-key, POST /search) on fresh
 connections, one after the other, and records each latency. The script prints the normal client's latency
 before the slow clients start (the baseline) and while they trickle, and how many of its requests failed.
 
@@ -10,6 +13,7 @@ before the slow clients start (the baseline) and while they trickle, and how man
     # shell 2:
     .venv/bin/python bench/slow_clients.py --port 8000 --slow 10 --duration 20
     .venv/bin/python bench/slow_clients.py --port 8000 --api-key m0sk_... --json bench/results/slow_clients.json
+    .venv/bin/python bench/slow_clients.py --port 8000 --stalled --slow 4 --duration 20
 
 Under a server whose workers read a request synchronously (gunicorn's gthread: 2 workers x 4 threads), ten
 slow clients occupy every thread and the normal client waits until they give up or finish.
@@ -45,6 +49,23 @@ def slow_client(host: str, port: int, interval: float, stop: threading.Event, se
         except OSError:
             if stop.wait(interval):
                 return
+
+
+STALLED_PATH = "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js.map"
+
+
+def stalled_client(host: str, port: int, stop: threading.Event, opened: list[int]) -> None:
+    """Asks for a large download and reads nothing of it, until stopped."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(5)
+            sock.connect((host, port))
+            sock.sendall(f"GET {STALLED_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+            opened[0] += 1
+            stop.wait()
+    except OSError:
+        return
 
 
 def normal_request(host: str, port: int, api_key: str | None, timeout: float) -> float:
@@ -98,6 +119,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--api-key", help="measure POST /search with this key (default: GET /healthz, open)")
     parser.add_argument("--slow", type=int, default=10, help="slow clients (default 10)")
+    parser.add_argument("--stalled", action="store_true", help="slow clients read nothing of a large download")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between their bytes (default 1)")
     parser.add_argument("--baseline", type=float, default=5, help="seconds measured before they start")
     parser.add_argument("--duration", type=float, default=20, help="seconds measured while they trickle")
@@ -109,15 +131,17 @@ def main() -> int:
     before = measure(args.host, args.port, args.api_key, args.baseline, args.timeout)
 
     stop, sent = threading.Event(), [0]
-    threads = [
-        threading.Thread(target=slow_client, args=(args.host, args.port, args.interval, stop, sent), daemon=True)
-        for _ in range(args.slow)
-    ]
+    if args.stalled:
+        target, arguments = stalled_client, (args.host, args.port, stop, sent)
+    else:
+        target, arguments = slow_client, (args.host, args.port, args.interval, stop, sent)
+    threads = [threading.Thread(target=target, args=arguments, daemon=True) for _ in range(args.slow)]
     for thread in threads:
         thread.start()
     time.sleep(min(2.0, args.interval * 2))  # every slow client has connected and sent its first bytes
+    kind = "reading nothing of a download" if args.stalled else f"one byte every {args.interval:g} s"
     print(
-        f"{args.slow} slow clients, one byte every {args.interval:g} s; measuring {args.duration:.0f} s ...",
+        f"{args.slow} slow clients, {kind}; measuring {args.duration:.0f} s ...",
         file=sys.stderr,
         flush=True,
     )
@@ -129,8 +153,9 @@ def main() -> int:
     figures = {
         "what": "POST /search" if args.api_key else "GET /healthz",
         "slow_clients": args.slow,
-        "interval_s": args.interval,
-        "bytes_trickled": sent[0],
+        **(
+            {"stalled_downloads": sent[0]} if args.stalled else {"interval_s": args.interval, "bytes_trickled": sent[0]}
+        ),
         "before": before,
         "during": during,
     }

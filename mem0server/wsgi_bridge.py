@@ -4,10 +4,10 @@ a2wsgi's WSGIMiddleware, which did this before, hands every piece of a response 
 for it there: the status and headers, the body, then the end of the body, three round trips between two
 threads per request, each a wake-up on both sides. Django answers nearly every request with one whole body,
 so here the thread returns the response once and the event loop sends it: an API error (404) over HTTP took
-2.9 ms before and 1.9 ms this way (0.6 ms in-process). Streaming responses (static files, exports) still go
-out chunk by chunk as the thread produces them, each waiting for the event loop (back-pressure from a slow
-reader), until the client leaves or takes nothing for SEND_TIMEOUT_SECONDS: then the thread stops and goes back to
-the pool.
+2.9 ms before and 1.9 ms this way (0.6 ms in-process). A streaming response (a file: a static asset, a
+backup) is handed back to the event loop too, which reads it a chunk at a time on the pool's threads and sends
+each chunk while no thread waits: a client that reads slowly, or nothing, holds a coroutine and a socket, until
+it leaves or takes nothing for SEND_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ import concurrent.futures
 import contextvars
 import io
 import itertools
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
 from django.db import close_old_connections
 
 # A streaming answer's client that takes nothing of it for this long (its socket's buffers full) has stopped reading:
-# its thread stops writing to it, rather than wait for as long as the connection lasts, and the connection closes.
+# the answer ends, its file is closed, rather than wait for as long as the connection lasts, and the connection closes.
 SEND_TIMEOUT_SECONDS = 60.0
+# A file's answer is read this much at a time (Django reads 4 KiB): each read is a trip to a pool thread and back.
+FILE_CHUNK_BYTES = 64 * 1024
 
 
 class WSGIBridge:
@@ -67,24 +68,24 @@ class WSGIBridge:
             if not message.get("more_body", False):
                 break
         environ = build_environ(scope, io.BytesIO(b"".join(chunks)))
-        loop = asyncio.get_running_loop()
-        run = contextvars.copy_context().run
-        client = _Client()
+        environ["wsgi.file_wrapper"] = _FileWrapper  # Django answers a FileResponse with it
+        responding = self.executor.submit(contextvars.copy_context().run, self._respond, environ)
         try:
-            whole = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send, client)
+            start, body = await asyncio.wrap_future(responding)
         except asyncio.CancelledError:
-            # The client left (gunicorn cancels a request's task a few seconds after its connection is lost): a
-            # thread streaming to it stops, where it waited forever for a write whose connection was gone.
-            client.gone()
+            # The client left while Django answered (gunicorn cancels the request's task a few seconds after the
+            # connection is lost): a streaming answer it made is closed unsent.
+            responding.add_done_callback(_close_unsent)
             raise
-        if whole is not None:
-            start, body = whole
+        if isinstance(body, _Streamed):
+            await self._stream(start, body, send)
+        else:
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
-    def _respond(self, environ, loop, send, client: _Client):
-        """Runs the application (on a pool thread): (start message, body), or None once it streamed them itself (or
-        stopped, its client gone)."""
+    def _respond(self, environ):
+        """Runs the application (on a pool thread): (start message, whole body), or (start message, the streaming
+        response) for the event loop to pull from."""
         started = {}
         written: list[bytes] = []
 
@@ -99,62 +100,77 @@ class WSGIBridge:
             return written.append  # WSGI's legacy write(): kept in order before the body
 
         iterable = self.app(environ, start_response)
+        if isinstance(iterable, _FileWrapper) or getattr(iterable, "streaming", False):
+            # The view is done with the database; the rest is read from the response (a file) as it goes out.
+            close_old_connections()
+            return started["message"], _Streamed(iterable, written)
         try:
-            if not getattr(iterable, "streaming", False):  # Django's HttpResponse: one whole body
-                return started["message"], b"".join([*written, *iterable])
-
-            def put(message) -> None:
-                client.wait(asyncio.run_coroutine_threadsafe(send(message), loop))
-
-            try:
-                put(started["message"])
-                for chunk in itertools.chain(written, iterable):
-                    if chunk:
-                        put({"type": "http.response.body", "body": chunk, "more_body": True})
-                put({"type": "http.response.body", "body": b""})
-            except ClientGone:
-                pass  # the connection closes without the rest
-            return None
+            return started["message"], b"".join([*written, *iterable])  # Django's HttpResponse: one whole body
         finally:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()  # Django's request_finished: the thread's database connection goes back to the pool
 
-
-class ClientGone(Exception):
-    """The client of a streaming answer left: nothing more is written to it."""
-
-
-class _Client:
-    """A streaming answer's client, as its thread sees it: each write waited for, until the client is gone."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._left = False
-        self._writing: concurrent.futures.Future | None = None
-
-    def wait(self, write: concurrent.futures.Future) -> None:
-        """Wait for one write (a send run on the event loop); ClientGone once the client has left, or has taken
-        nothing for SEND_TIMEOUT_SECONDS. A write to a connection that is gone never completes: gunicorn releases no
-        write waiting for a client to read."""
-        with self._lock:
-            self._writing = write
-            if self._left:
-                write.cancel()
+    async def _stream(self, start: dict, streamed: _Streamed, send) -> None:
+        """Send a streaming answer chunk by chunk, each read on a pool thread that goes back to the pool while the
+        client takes it: a client that reads slowly, or nothing, holds no thread. It ends unfinished (the connection
+        closes) once the client has left (gunicorn cancels the request's task) or has taken nothing for
+        SEND_TIMEOUT_SECONDS."""
+        reading = None
         try:
-            write.result(timeout=SEND_TIMEOUT_SECONDS)
-        except concurrent.futures.CancelledError:
-            raise ClientGone from None
+            await send(start)
+            while True:
+                reading = self.executor.submit(streamed.next_chunk)
+                chunk = await asyncio.wrap_future(reading)
+                if chunk is None:
+                    break
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
         except TimeoutError:
-            write.cancel()
-            raise ClientGone from None
+            pass  # the client stopped reading
         finally:
-            with self._lock:
-                self._writing = None
+            if reading is None:
+                streamed.close()
+            else:  # once the read under way, if any (a cancellation does not stop it), is over
+                reading.add_done_callback(lambda _: streamed.close())
 
-    def gone(self) -> None:
-        """From the event loop: the client left; the write under way, if any, ends."""
-        with self._lock:
-            self._left = True
-            if self._writing is not None:
-                self._writing.cancel()
+
+def _close_unsent(responding: concurrent.futures.Future) -> None:
+    if not responding.cancelled() and responding.exception() is None:
+        _, body = responding.result()
+        if isinstance(body, _Streamed):
+            body.close()
+
+
+class _FileWrapper:
+    """WSGI's wsgi.file_wrapper: a file answer (a static asset, a backup), read FILE_CHUNK_BYTES at a time. Django
+    hands it the response's file, whose close() closes the response."""
+
+    def __init__(self, filelike, block_size: int = FILE_CHUNK_BYTES) -> None:
+        self.filelike = filelike
+
+    def __iter__(self):
+        return iter(lambda: self.filelike.read(FILE_CHUNK_BYTES), b"")
+
+    def close(self) -> None:
+        self.filelike.close()
+
+
+class _Streamed:
+    """A streaming response (a file: a static asset, a backup) as the event loop reads it, one chunk at a time."""
+
+    def __init__(self, iterable, written: list[bytes]) -> None:
+        self.iterable = iterable
+        self.chunks = itertools.chain(written, iterable)
+
+    def next_chunk(self) -> bytes | None:
+        for chunk in self.chunks:
+            if chunk:
+                return chunk
+        return None
+
+    def close(self) -> None:
+        close = getattr(self.iterable, "close", None)
+        if close is not None:
+            close()  # Django's request_finished, and the file closed
