@@ -7,6 +7,7 @@ waiting coroutine and a socket, never one of the threads Django runs views in.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import uuid
@@ -39,8 +40,8 @@ class BufferedApp:
         self.app = app
         self.concurrency = concurrency
         self.run_blocking = run_blocking or asyncio.to_thread
+        self._slots = FairTurns(concurrency)
         # Made in the worker's event loop, on first use.
-        self._slots: asyncio.Semaphore | None = None
         self._large: asyncio.Semaphore | None = None
 
     def _large_turn(self) -> asyncio.Semaphore:
@@ -108,10 +109,8 @@ class BufferedApp:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # after the body: http.disconnect when the client leaves
 
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.concurrency)
         slots = self._slots
-        await slots.acquire()
+        await slots.acquire(_caller(scope))
         held = True
 
         def release() -> None:
@@ -132,6 +131,64 @@ class BufferedApp:
             await self.app(scope, replay, answer)
         finally:
             release()
+
+
+class FairTurns:
+    """At most `size` holders at once; those waiting are let in by turns, one per caller in round robin, rather than
+    first come first served: one client sending many requests at once (a bulk import, a busy agent) no longer keeps
+    another's single request waiting behind all of its own."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: collections.OrderedDict[bytes, collections.deque[asyncio.Future]] = collections.OrderedDict()
+
+    async def acquire(self, caller: bytes) -> None:
+        if self.free and not self.waiting:
+            self.free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(caller, collections.deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # given a place as it was cancelled: the next caller's
+            else:
+                queue = self.waiting.get(caller)
+                if queue is not None and turn in queue:
+                    queue.remove(turn)
+                    if not queue:
+                        del self.waiting[caller]
+            raise
+
+    def release(self) -> None:
+        while self.waiting:
+            caller, queue = next(iter(self.waiting.items()))
+            turn = queue.popleft()
+            if queue:
+                self.waiting.move_to_end(caller)  # its next request waits for every other caller's turn
+            else:
+                del self.waiting[caller]
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
+def _caller(scope) -> bytes:
+    """Who sends a request, as far as the event loop can tell without the database: its credential (an API key, a
+    bearer token, the dashboard's session cookie), else its address."""
+    headers = dict((name.lower(), value) for name, value in scope.get("headers", ()))
+    for name in (b"x-api-key", b"authorization"):
+        if headers.get(name):
+            return name + b" " + headers[name]
+    session = settings.SESSION_COOKIE_NAME.encode() + b"="
+    for cookie in headers.get(b"cookie", b"").split(b";"):
+        cookie = cookie.strip()
+        if cookie.startswith(session):
+            return cookie
+    client = scope.get("client") or ("", 0)
+    return str(client[0]).encode()
 
 
 def _content_length(scope) -> int | None:

@@ -122,6 +122,40 @@ def test_at_most_concurrency_requests_run_in_the_application_at_once():
     assert (most, waiting, served) == (3, 5, 8)
 
 
+def test_waiting_requests_are_let_in_by_turns_one_per_caller():
+    """One place, taken by a client that has sent four requests at once; another client's one request, arriving
+    after them, goes in next but one, not after all of the first client's (they were let in first come first
+    served). A request whose client leaves while it waits gives up its turn, and every place comes back."""
+    order: list[str] = []
+
+    async def scenario():
+        gate = asyncio.Event()
+
+        async def app(scope, receive, send):
+            order.append(dict(scope["headers"])[b"x-tag"].decode())
+            await receive()
+            await gate.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        buffered = BufferedApp(app, concurrency=1)
+        calls = {}
+        for tag, key in [("a1", b"key-a"), ("a2", b"key-a"), ("a3", b"key-a"), ("a4", b"key-a"), ("b1", b"key-b")]:
+            receive, send, _ = client(b"{}")
+            scope = http_scope((b"x-api-key", key), (b"x-tag", tag.encode()))
+            calls[tag] = asyncio.create_task(buffered(scope, receive, send))
+            for _ in range(5):
+                await asyncio.sleep(0)  # it waits for its turn before the next arrives
+        calls["a3"].cancel()  # its client left while it waited
+        gate.set()
+        await asyncio.gather(*calls.values(), return_exceptions=True)
+        return buffered
+
+    buffered = asyncio.run(scenario())
+    assert order == ["a1", "a2", "b1", "a4"]
+    assert buffered._slots.free == 1
+
+
 @pytest.mark.django_db(transaction=True)  # the session is read on another thread, with its own connection
 def test_a_logged_in_account_may_send_the_import_page_up_to_import_max_bytes(settings, make_user):
     settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 10, 30
