@@ -31,6 +31,10 @@ def database_not_set_up(database: str = DEFAULT_DB_ALIAS) -> str | None:
 class DatabaseCommand(BaseCommand):
     """A command that reads or writes the database (all but bootstrap and migrate, which set it up)."""
 
+    # Not Django's notice of unapplied migrations before the command (createsuperuser's and changepassword's asked
+    # for it), which says to run migrate: on a database not set up, the one line below is all the command says.
+    requires_migrations_checks = False
+
     def execute(self, *args, **options):
         try:
             return super().execute(*args, **options)

@@ -432,6 +432,9 @@ PROCRASTINATE_ON_APP_READY = "events.worker.on_app_ready"
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # First: the first app with a command of a name wins, and its createsuperuser and changepassword (Django's, with
+    # the one line saying to run bootstrap on a database not set up) are to be found before django.contrib.auth's.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -445,7 +448,6 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "accounts",
     "apikeys",
     "memories",
     "requestlog",

@@ -141,6 +141,17 @@ def test_createuser_without_a_password_or_a_terminal_says_to_give_one(db, monkey
     assert not User.objects.exists()
 
 
+def test_djangos_createsuperuser_and_changepassword_work_as_before(db, monkeypatch, client):
+    # Ours (accounts' commands, found first) only add the one line on a database not set up (mem0server/tests).
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long passphrase")
+    call_command("createsuperuser", "--noinput", "--email", "super@example.com")
+    assert User.objects.get().is_admin
+    Terminal(monkeypatch, "another long passphrase", "another long passphrase")
+    call_command("changepassword", "super@example.com")
+    login = {"email": "super@example.com", "password": "another long passphrase"}
+    assert client.post("/auth/login", login, content_type="application/json").status_code == 200
+
+
 def test_serving_without_a_jwt_secret_stops_at_startup(settings):
     settings.JWT_SECRET = ""
     settings.AUTH_DISABLED = False

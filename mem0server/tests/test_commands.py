@@ -14,8 +14,11 @@ from django.db import ProgrammingError, connection, transaction
 
 from mem0server.commands import DatabaseCommand
 
-# Each command of the apps that reads or writes the database, with arguments it accepts.
+# Each command of the apps that reads or writes the database, with arguments it accepts; the first two are Django's
+# (django.contrib.auth's), found in accounts first.
 COMMANDS = [
+    ["createsuperuser", "--noinput", "--email", "root@example.com"],
+    ["changepassword", "root@example.com"],
     ["createadmin", "--email", "root@example.com", "--password", "a long passphrase"],
     ["createuser", "--email", "ann@example.com", "--password", "a long passphrase"],
     ["createapikey", "--email", "root@example.com", "--label", "ci"],
@@ -48,15 +51,16 @@ def test_every_command_that_uses_the_database_is_a_database_command():
 
 def test_a_command_run_before_bootstrap_says_in_one_line_to_run_bootstrap_first(fresh_database_url):
     # Each ended in Django's traceback: django.db.utils.ProgrammingError: relation "accounts_user" does not exist.
-    # Two of them, run as an operator runs them (each a Django start); the others share their base class (above).
-    tried = [COMMANDS[0], COMMANDS[3]]
+    # Two of them, run as an operator runs them (each a Django start): one of Django's and one of ours; the others
+    # share their base class (above).
+    tried = [COMMANDS[0], COMMANDS[5]]
     with ThreadPoolExecutor(2) as running:
         results = list(running.map(run_command, [fresh_database_url] * len(tried), tried))
     name = fresh_database_url.split("@/", 1)[1].split("?", 1)[0]
     for argv, result in zip(tried, results, strict=True):
         assert result.returncode == 1, (argv, result.stdout)
         assert "Traceback" not in result.stderr, argv
-        [line] = result.stderr.strip().splitlines()
+        [line] = (result.stdout + result.stderr).strip().splitlines()
         assert line.startswith("CommandError: The database at postgresql://"), argv
         assert line.endswith(
             f"/{name} has no tables yet: run `python manage.py bootstrap` (or `make serve`, which runs it) first."
