@@ -75,7 +75,7 @@ def main() -> int:
             path = Path(folder) / "memories.jsonl"
             started = time.perf_counter()
             with path.open("w", encoding="utf-8") as out:
-                count, history = export_jsonl(memories=memories_for_backup(emails=[account.email]), out=out)
+                count, history = export_jsonl(memories=memories_for_backup(accounts=[account]), out=out)
             export_seconds = time.perf_counter() - started
             size = path.stat().st_size
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
@@ -63,18 +63,12 @@ class ImportInterrupted(Exception):
 
 
 def memories_for_backup(
-    *, emails: list[str] | None = None, scope: dict[str, str] | None = None, account: User | None = None
+    *, accounts: Iterable[User] | None = None, scope: dict[str, str] | None = None
 ) -> QuerySet[Memory]:
-    """Every memory (expired ones too) of the given accounts (all when None; by email in any case, or the one
-    `account`) and scope ids, oldest first."""
+    """Every memory (expired ones too) of the given accounts (all when None) and scope ids, oldest first."""
     memories = Memory.objects.defer("embedding", "search_vector").select_related("account")
-    if account is not None:
-        memories = memories.filter(account=account)
-    if emails:
-        wanted = Q()
-        for email in emails:
-            wanted |= Q(account__email__iexact=email.strip())
-        memories = memories.filter(wanted)
+    if accounts is not None:
+        memories = memories.filter(account__in=accounts)
     return memories.filter(**(scope or {})).order_by("created_at", "id")
 
 
@@ -147,7 +141,7 @@ def backup_file(*, account: User) -> tuple[IO[bytes], int, int]:
     history counts; InvalidInput when it has more than EXPORT_MAX_MEMORIES (export_memories has no bound)."""
     # The account itself, not its email: another account may hold it in other case (made before emails were stored
     # in lower case), and its memories are not this one's.
-    memories = memories_for_backup(account=account)
+    memories = memories_for_backup(accounts=[account])
     total = memories.count()
     if total > settings.EXPORT_MAX_MEMORIES:
         raise InvalidInput(

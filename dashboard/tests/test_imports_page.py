@@ -31,7 +31,7 @@ def backup_of(user, make_memory) -> tuple[str, list[str]]:
     ids = [make_memory("Likes green tea", principal=user), make_memory("Lives in Lisbon", principal=user)]
     Memory.objects.filter(id=ids[0]).update(text="Likes black tea")
     out = io.StringIO()
-    export_jsonl(memories=memories_for_backup(emails=[user.email]), out=out)
+    export_jsonl(memories=memories_for_backup(accounts=[user]), out=out)
     Memory.objects.filter(id__in=ids).delete()
     MemoryHistory.objects.filter(memory_id__in=ids).delete()
     return out.getvalue(), ids
@@ -71,7 +71,7 @@ def test_a_backup_of_memories_another_account_holds_here_is_imported_as_copies(a
     # 2 skipped (their ids were here, Alice's), and Bob got none of them.
     ids = [make_memory("Likes green tea", principal=alice), make_memory("Lives in Lisbon", principal=alice)]
     out = io.StringIO()
-    export_jsonl(memories=memories_for_backup(emails=[alice.email]), out=out)
+    export_jsonl(memories=memories_for_backup(accounts=[alice]), out=out)
     client = logged_in(bob)
 
     upload(client, out.getvalue())
@@ -149,7 +149,7 @@ def backup_of_many(user, make_memory, count: int) -> str:
     """export_memories' lines of `count` memories of `user`, then deleted here."""
     ids = [make_memory(f"Remembers fact number {n}", principal=user) for n in range(count)]
     out = io.StringIO()
-    export_jsonl(memories=memories_for_backup(emails=[user.email]), out=out)
+    export_jsonl(memories=memories_for_backup(accounts=[user]), out=out)
     Memory.objects.filter(id__in=ids).delete()
     MemoryHistory.objects.filter(memory_id__in=ids).delete()
     return out.getvalue()

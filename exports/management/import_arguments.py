@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from accounts.models import User
+from accounts.selectors import user_by_email
+from mem0server.exceptions import DomainError
 
 
 def add_import_arguments(parser, *, account_help: str) -> None:
@@ -19,7 +21,7 @@ def import_owner(account: str | None, batch_size: int | None) -> User | None:
         raise CommandError("--batch-size must be 1 or more.")
     if not account:
         return None
-    owner = User.objects.filter(email__iexact=account.strip()).first()
-    if owner is None:
-        raise CommandError(f"No account with email {account}.")
-    return owner
+    try:
+        return user_by_email(email=account.strip())
+    except DomainError as exc:  # none, or several in other case and not one exactly
+        raise CommandError(exc.detail) from None

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from accounts.models import User
 from exports import backup
 from memories import selectors, services
 from memories.configuration import server_config_forget
@@ -250,6 +251,38 @@ def test_export_filters_by_account_email_and_scope(stored):
     assert by_agent == ["Likes black tea"]
     with pytest.raises(CommandError, match="No account with email ghost@example.com"):
         export(email=["ghost@example.com"])
+
+
+def test_an_email_two_accounts_hold_in_other_cases_names_the_exact_one_or_is_refused(stored, make_user, make_memory):
+    # An older database may hold one email in two cases (the Django admin once stored emails as typed). --email
+    # took both accounts' memories, and --account the first account of the two, whichever case was given.
+    shouty = make_user("shouty@example.com")
+    User.objects.filter(pk=shouty.pk).update(email="Alice@Example.com")
+    make_memory("Shouts a lot", principal=shouty)
+    alices = {json.loads(line)["memory"] for line in export(email=["alice@example.com"]).splitlines()}
+    assert alices == {"Likes black tea", "Lives in Berlin"}
+    text = export(email=["Alice@Example.com"])
+    assert [json.loads(line)["memory"] for line in text.splitlines()] == ["Shouts a lot"]
+    ambiguous = (
+        "2 accounts have the email ALICE@example.com, in other case (Alice@Example.com, alice@example.com): give "
+        "the one you mean exactly as it is written there."
+    )
+    with pytest.raises(CommandError) as refused:
+        export(email=["alice@example.com", "ALICE@example.com"])
+    assert str(refused.value) == ambiguous
+
+    wipe()
+    with pytest.raises(CommandError) as refused:
+        import_text(text, account="ALICE@example.com")
+    assert str(refused.value) == ambiguous
+    assert not Memory.objects.exists()
+    assert "Imported 1 memories" in import_text(text, account="Alice@Example.com")
+    assert list(Memory.objects.values_list("account", flat=True)) == [shouty.pk]
+    # One account holding it in any case is the one meant, as before.
+    bob = make_user("bob@example.com")
+    wipe()
+    assert "Imported 1 memories" in import_text(text, account="BOB@example.com")
+    assert list(Memory.objects.values_list("account", flat=True)) == [bob.pk]
 
 
 def test_a_bad_line_is_named_with_its_number_and_nothing_is_written(stored):

@@ -278,7 +278,7 @@ def test_an_import_whose_account_is_deleted_between_batches_ends_with_one_log_li
     bob = make_user("bob@example.com")
     ids = [make_memory("Likes green tea", principal=alice), make_memory("Lives in Lisbon", principal=alice)]
     out = io.StringIO()
-    export_jsonl(memories=memories_for_backup(emails=[alice.email]), out=out)
+    export_jsonl(memories=memories_for_backup(accounts=[alice]), out=out)
     Memory.objects.filter(id__in=ids).delete()
     MemoryHistory.objects.filter(memory_id__in=ids).delete()
     kept = make_memory("bob's note", principal=bob)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from accounts.models import User
+from accounts.selectors import user_by_email
 from exports.backup import export_jsonl, memories_for_backup
 from mem0server.commands import DatabaseCommand
+from mem0server.exceptions import InvalidInput, NotFound
 
 
 class Command(DatabaseCommand):
@@ -30,11 +31,18 @@ class Command(DatabaseCommand):
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"Only memories with this {name}")
 
     def handle(self, *args, output: str | None, email: list[str], **options):
-        unknown = [e for e in email if not User.objects.filter(email__iexact=e.strip()).exists()]
+        accounts, unknown = [], []
+        for address in email:
+            try:
+                accounts.append(user_by_email(email=address.strip()))
+            except NotFound:
+                unknown.append(address)
+            except InvalidInput as exc:  # several in other case, and not one exactly
+                raise CommandError(exc.detail) from None
         if unknown:
             raise CommandError(f"No account with email {', '.join(unknown)}.")
         scope = {name: options[name] for name in ("user_id", "agent_id", "app_id", "run_id") if options.get(name)}
-        memories = memories_for_backup(emails=email or None, scope=scope)
+        memories = memories_for_backup(accounts=accounts or None, scope=scope)
         if output:
             # Written beside it and renamed once whole, as export_from_mem0 does: an export stopped halfway (Ctrl-C,
             # the database gone) leaves an earlier file of that name as it was, not a backup missing memories.
