@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.selectors import users_by_email
 from mem0server.exceptions import InvalidInput
 from mem0server.rows import rows_streamed
 from mem0server.text import unstorable_json, unstorable_text
@@ -314,16 +315,26 @@ def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tupl
 def _accounts(
     parsed: list[tuple[int, dict]], problems: list[str], account: User | None, where: Callable[[int], str]
 ) -> dict[str, User]:
-    """The account of each email in the file (by email, any case); a missing one is a problem."""
+    """The account of each email in the file: the one holding it exactly, else the one holding it in other case
+    (users_by_email); none, or several in other case, is a problem."""
     if account is not None:
         return {}
     first_line: dict[str, int] = {}
     for number, data in parsed:
         if data.get("account"):
-            first_line.setdefault(data["account"].lower(), number)
-    found = {user.email.lower(): user for user in User.objects.filter(email__in=list(first_line))}
+            first_line.setdefault(data["account"], number)
+    found = {}
     for email, number in first_line.items():
-        if email not in found:
+        holding = users_by_email(email=email)
+        if len(holding) == 1:
+            found[email] = holding[0]
+        elif holding:
+            problems.append(
+                f"{where(number)}: {len(holding)} accounts have the email {email} here, in other case "
+                f"({', '.join(user.email for user in holding)}); write the one meant exactly so in the file, or pass "
+                "--account to import every memory into one account."
+            )
+        else:
             problems.append(
                 f"{where(number)}: no account with email {email} here; create it first (manage.py createuser "
                 "--email …), or pass --account to import every memory into one account."
@@ -403,7 +414,7 @@ def copies_said(report: ImportReport) -> str:
 
 def _owner(data: dict, account: User | None, accounts: dict[str, User]) -> User | None:
     """The account a line's memory goes to: the one imported into, else the one its line names (None: nobody's)."""
-    return account if account is not None else accounts.get((data.get("account") or "").lower())
+    return account if account is not None else accounts.get(data.get("account") or "")
 
 
 def copy_id(owner: User, memory_id: uuid.UUID) -> uuid.UUID:

@@ -285,6 +285,34 @@ def test_an_email_two_accounts_hold_in_other_cases_names_the_exact_one_or_is_ref
     assert list(Memory.objects.values_list("account", flat=True)) == [bob.pk]
 
 
+def test_a_backup_restored_where_two_accounts_hold_one_email_in_other_cases_goes_back_to_each(
+    stored, make_user, make_memory
+):
+    # Each line's email was matched in lower case only: every memory went to alice@example.com, and an account
+    # holding its email in other case alone was "no account with email …".
+    shouty = make_user("shouty@example.com")
+    User.objects.filter(pk=shouty.pk).update(email="Alice@Example.com")
+    make_memory("Shouts a lot", principal=shouty)
+    before = snapshot()
+    text = export()
+    wipe()
+    assert "Imported 4 memories" in import_text(text)
+    assert snapshot() == before
+
+    wipe()
+    line = json.loads(text.splitlines()[0])
+    with pytest.raises(CommandError) as refused:
+        import_text(json.dumps(line | {"account": "ALICE@example.com"}) + "\n")
+    assert (
+        "line 1: 2 accounts have the email ALICE@example.com here, in other case (Alice@Example.com, "
+        "alice@example.com); write the one meant exactly so in the file, or pass --account"
+    ) in str(refused.value)
+    assert not Memory.objects.exists()
+    User.objects.filter(email="alice@example.com").delete()
+    assert "Imported 1 memories" in import_text(json.dumps(line | {"account": "alice@EXAMPLE.com"}) + "\n")
+    assert list(Memory.objects.values_list("account", flat=True)) == [shouty.pk]
+
+
 def test_a_bad_line_is_named_with_its_number_and_nothing_is_written(stored):
     good, *_ = export().splitlines()
     wipe()
