@@ -99,18 +99,26 @@ def holds_secret(key: str, value: Any) -> bool:
 _URL = re.compile(r"(?<![A-Za-z0-9+.-])(?P<lead>[0-9+.-]*+)(?P<url>[A-Za-z][A-Za-z0-9+.-]*+://[^\s\"'<>]*)")
 # The user info before the authority's last "@" (a password may hold one); never crosses into the path.
 _USERINFO = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^/?#\s]*)@")
+# Else "user:password@" whose password holds an unencoded "/", "?" or "#" (base64 passwords hold "/"), where the
+# authority seems to end: the password runs to the URL's last "@". Not when digits follow "host:" there, a port
+# ("http://localhost:3000/@alice" is a host, a port and a path), nor in an IPv6 address's brackets.
+_USERINFO_UNENCODED = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^:/?#@\s\[\]]*:(?![0-9]+(?:[/?#]|$)).*)@")
+
 # A query parameter's value: "?key=VALUE" or "&key=VALUE". A name holds no "?": with one, "?????..." without "=" was
 # read to its end from each "?" (20,000 of them: 2.6 s); the text replaced is the same ("?a?b=c": "?a" is kept as is).
 _QUERY_VALUE = re.compile(r"(?P<name>[?&][^=&#?]*)=[^&#]*")
 
 
+def _userinfo(url: str) -> re.Match | None:
+    return _USERINFO.match(url) or _USERINFO_UNENCODED.match(url)
+
+
 def _mask_one_url(url: str) -> str:
-    def userinfo(match: re.Match) -> str:
+    if match := _userinfo(url):
         user, colon, _password = match["userinfo"].partition(":")
         # "user:password@" keeps the user; a lone "token@" is all secret.
-        return f"{match['scheme']}{user}:{REDACTED}@" if colon else f"{match['scheme']}{REDACTED}@"
-
-    url = _USERINFO.sub(userinfo, url, count=1)
+        masked = f"{user}:{REDACTED}" if colon else REDACTED
+        url = f"{match['scheme']}{masked}@{url[match.end() :]}"
     base, question, rest = url.partition("?")
     if not question:
         return url
@@ -139,9 +147,10 @@ _KEY_ECHO = re.compile(r"(?<!\S)\S*\*{3,}\S*|\b(?:sk|pk|rk|key|gsk|xai)[-_][A-Za
 def url_secrets(url: str) -> list[str]:
     """The parts of a URL that mask_urls hides (user info, query values), to find them echoed elsewhere."""
     found = []
-    if match := _USERINFO.match(url):
+    if match := _userinfo(url):
         user, colon, password = match["userinfo"].partition(":")
         found.append(password if colon else user)
+        url = url[match.end() :]  # a "?" in the password starts no query
     query = url.partition("?")[2].partition("#")[0]
     found += [pair.partition("=")[2] for pair in query.split("&")]
     return [secret for secret in found if len(secret) >= 4]
