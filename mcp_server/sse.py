@@ -96,23 +96,39 @@ def answer_queue(*, session: SseSession, body: str) -> None:
         raise UnknownSession from None
 
 
+def _take(session: str) -> str:
+    """One statement (one round trip, no transaction to open and close): the session (`session` marks it seen, or
+    only finds it), and at most TAKE_AT_ONCE of its answers deleted, skipping those another take holds. A row per
+    answer taken, oldest first; one NULL when there is none; no row once the session is gone."""
+    messages = SseMessage._meta.db_table
+    return f"""
+    WITH session AS ({session}),
+    taken AS (
+        DELETE FROM {messages} WHERE id IN (
+            SELECT id FROM {messages} WHERE session_id IN (SELECT id FROM session)
+            ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+        ) RETURNING id, body
+    )
+    SELECT taken.body FROM session LEFT JOIN taken ON true ORDER BY taken.id
+    """  # noqa: S608  (table names and the fixed statements below only; values are parameters)
+
+
+_SESSIONS = SseSession._meta.db_table
+_TAKE = {
+    True: _take(f"UPDATE {_SESSIONS} SET seen_at = %(now)s WHERE id = %(session)s RETURNING id"),  # noqa: S608
+    False: _take(f"SELECT id FROM {_SESSIONS} WHERE id = %(session)s"),  # noqa: S608
+}
+
+
 def answers_take(session_id: uuid.UUID, *, seen: bool) -> list[str] | None:
     """The session's queued answers, oldest first, deleted; None once the session is gone (pruned, or its account
     deleted). `seen` also marks the session seen."""
-    with transaction.atomic():
-        if seen:
-            if not SseSession.objects.filter(id=session_id).update(seen_at=timezone.now()):
-                return None
-        elif not SseSession.objects.filter(id=session_id).exists():
-            return None
-        rows = list(
-            SseMessage.objects.select_for_update(skip_locked=True)
-            .filter(session_id=session_id)
-            .order_by("id")
-            .values_list("id", "body")[:TAKE_AT_ONCE]
-        )
-        SseMessage.objects.filter(id__in=[row_id for row_id, _ in rows]).delete()
-    return [body for _, body in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE[seen], {"session": session_id, "now": timezone.now(), "limit": TAKE_AT_ONCE})
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return [body for (body,) in rows if body is not None]
 
 
 def session_close(session_id: uuid.UUID) -> None:

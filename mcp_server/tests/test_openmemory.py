@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 import httpx
@@ -24,6 +25,7 @@ import pytest
 import uvicorn
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, transaction
+from django.utils import timezone
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -364,6 +366,44 @@ def test_a_post_whose_stream_closed_while_it_ran_is_a_404_not_a_500(admin_key, m
     assert response.status_code == 404
     assert "its stream has closed" in response.json()["error"]["message"]
     assert not SseMessage.objects.exists()
+
+
+def test_a_stream_takes_its_oldest_answers_at_most_take_at_once_in_one_statement(make_user, django_assert_num_queries):
+    session_id = sse.session_open(principal=make_user("ada@example.com"), client_name="cursor", user_id="alice")
+    session = SseSession.objects.get()
+    bodies = [f"answer {n}" for n in range(sse.TAKE_AT_ONCE + 3)]
+    for body in bodies:
+        sse.answer_queue(session=session, body=body)
+    long_ago = timezone.now() - timedelta(hours=1)
+    SseSession.objects.update(seen_at=long_ago)
+    # Its answers held by another take (one of two processes woken at once) are skipped, not waited for.
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_oldest() -> None:
+        with transaction.atomic():
+            list(SseMessage.objects.select_for_update().filter(body=bodies[0]))
+            held.set()
+            release.wait(READ_TIMEOUT)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_oldest)
+    holder.start()
+    try:
+        assert held.wait(READ_TIMEOUT)
+        # One statement: three in a transaction before (the session, its answers locked, then deleted).
+        with django_assert_num_queries(1):
+            assert sse.answers_take(session_id, seen=False) == bodies[1 : sse.TAKE_AT_ONCE + 1]
+    finally:
+        release.set()
+        holder.join(READ_TIMEOUT)
+    assert SseSession.objects.get().seen_at == long_ago
+    with django_assert_num_queries(1):
+        assert sse.answers_take(session_id, seen=True) == [bodies[0], *bodies[sse.TAKE_AT_ONCE + 1 :]]
+    assert SseSession.objects.get().seen_at > long_ago
+    assert sse.answers_take(session_id, seen=True) == []
+    sse.session_close(session_id)
+    assert sse.answers_take(session_id, seen=True) is None
+    assert sse.answers_take(session_id, seen=False) is None
 
 
 def test_an_answer_past_the_sse_clients_event_limit_leaves_the_connection_open(asgi_server, ada_key, make_memory):
