@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -162,6 +162,19 @@ def test_createapikey_command_prints_the_key_once(member, capsys, embedder, admi
     assert key.startswith("m0sk_")
     assert key_client(key).get("/memories").status_code == 200
     assert APIKey.objects.get().label == "cli"
+
+
+def test_createapikey_gives_the_key_to_the_account_of_the_exact_email_or_refuses(make_user, capsys):
+    # An older database may hold one email in two cases (the Django admin once stored emails as typed): the key went
+    # to the first of them made, whichever case was given.
+    make_user("ann@example.com")
+    shouty = make_user("shouty@example.com")
+    User.objects.filter(pk=shouty.pk).update(email="Ann@Example.com")
+    call_command("createapikey", "--email", "Ann@Example.com", "--label", "cli")
+    assert APIKey.objects.get().user_id == shouty.pk
+    with pytest.raises(CommandError, match=r"^2 accounts have the email ANN@example.com, in other case \("):
+        call_command("createapikey", "--email", "ANN@example.com", "--label", "cli")
+    assert APIKey.objects.count() == 1
 
 
 def test_authorization_token_and_bearer_carry_the_same_key_and_tenancy(member, make_user, embedder):

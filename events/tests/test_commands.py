@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.models import User
 from dashboard.tests.test_events_page import queue
 from events.models import Event
 from memories.models import Memory
@@ -67,3 +68,7 @@ def test_every_accounts_failed_adds_are_queued_again_once_and_run(
     for email in ("nobody@example.com", "cy@example.com"):
         with pytest.raises(CommandError, match=f"No active account with email {email}."):
             queue_failed_adds("--email", email)
+    # Bob's email in other case, held by another account too (an older database's): which one is meant is asked.
+    User.objects.filter(pk=make_user("bob.2@example.com").pk).update(email="Bob@Example.com")
+    with pytest.raises(CommandError, match="2 accounts have the email BOB@example.com, in other case"):
+        queue_failed_adds("--email", "BOB@example.com")
