@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dashboard.access import post_only
 from dashboard.views import (
     account,
     admin,
@@ -22,7 +23,8 @@ app_name = "dashboard"
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", account.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Log out is a form (POST); the address opened in the address bar was an empty 405 page.
+    path("logout/", post_only("dashboard:home")(auth_views.LogoutView.as_view()), name="logout"),
     path("setup/", account.setup, name="setup"),
     path("setup/models/", account.setup_models, name="setup-models"),
     path("setup/key/", account.setup_key, name="setup-key"),

@@ -1073,6 +1073,7 @@ def test_a_post_naming_none_of_the_pages_forms_is_a_400_saying_which_it_takes(al
         ("/dashboard/users/1/active/", "/dashboard/users/"),
         ("/dashboard/users/1/password/", "/dashboard/users/"),
         ("/dashboard/setup/test/", "/dashboard/setup/key/"),
+        ("/dashboard/logout/", "/dashboard/"),
     ],
 )
 def test_opening_a_forms_address_is_a_405_page_linking_to_the_form_and_changes_nothing(
