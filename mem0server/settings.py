@@ -132,6 +132,8 @@ SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(DATA_DIR / "secret_key")
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# A dashboard form the CSRF check refuses: a page saying why (opened before the last login, an untrusted origin).
+CSRF_FAILURE_VIEW = "mem0server.views.csrf_failure"
 
 # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto header (request.is_secure(), redirects),
 # send HSTS for this many seconds (0: none), and mark the session and CSRF cookies Secure.

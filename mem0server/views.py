@@ -5,7 +5,10 @@ import hmac
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse
+from django.middleware import csrf as csrf_checks
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import csrf
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -50,6 +53,26 @@ def not_found(request, exception=None):
     if request.path.startswith("/dashboard/"):
         return render(request, "dashboard/not_found.html", status=404)
     return JsonResponse({"detail": f"No endpoint at {request.path}; see /docs for the API."}, status=404)
+
+
+def csrf_failure(request, reason=""):
+    """A dashboard form Django's CSRF check refused: a page saying why and what to do (Django's own page says only
+    "CSRF verification failed. Request aborted."); the Django admin's keep Django's page."""
+    if not request.path.startswith("/dashboard/"):
+        return csrf.csrf_failure(request, reason)
+    if reason == csrf_checks.REASON_NO_CSRF_COOKIE:
+        cause = "cookie"
+    elif reason.startswith(("Origin checking failed", "Referer checking failed")):
+        cause = "origin"
+    else:  # the token does not match the cookie: a page opened before the last login (which changes the cookie)
+        cause = "stale"
+    # Back to the page the form was on when the browser said (same host only), else the address it was sent to.
+    referer = request.META.get("HTTP_REFERER", "")
+    same_host = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+    back = referer if referer and same_host else request.get_full_path()
+    origin = request.META.get("HTTP_ORIGIN") or referer
+    context = {"cause": cause, "origin": origin, "back": back}
+    return render(request, "dashboard/csrf_failure.html", context, status=403)
 
 
 def server_error(request):

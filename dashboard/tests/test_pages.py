@@ -327,6 +327,53 @@ def test_login_needs_a_csrf_token(admin_user):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/dashboard/login/", {"username": "admin@example.com", "password": PASSWORD})
     assert response.status_code == 403
+    # Django's own page said only "CSRF verification failed. Request aborted."
+    assert "without the dashboard's cookie" in response.content.decode()
+
+
+def form_token(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def test_a_form_from_a_page_opened_before_the_last_login_says_to_open_it_again_and_changes_nothing(alice):
+    browser = Client(enforce_csrf_checks=True)
+    older_tab = form_token(browser.get("/dashboard/login/"))
+    login = {"username": "alice@example.com", "password": PASSWORD}
+    other_tab = form_token(browser.get("/dashboard/login/"))
+    assert browser.post("/dashboard/login/", login | {"csrfmiddlewaretoken": other_tab}).status_code == 302
+    # The login changed the browser's CSRF cookie: the older tab's form, sent now, is refused.
+    response = browser.post(
+        "/dashboard/login/",
+        login | {"csrfmiddlewaretoken": older_tab},
+        HTTP_REFERER="http://testserver/dashboard/login/",
+    )
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "is out of date: you logged in since it was opened" in page
+    assert 'href="http://testserver/dashboard/login/"' in page
+    keys = browser.get("/dashboard/keys/")
+    response = browser.post("/dashboard/keys/", {"label": "k", "csrfmiddlewaretoken": older_tab})
+    assert response.status_code == 403 and "is out of date" in response.content.decode()
+    assert not APIKey.objects.filter(user=alice).exists()
+    assert browser.post("/dashboard/keys/", {"label": "k", "csrfmiddlewaretoken": form_token(keys)}).status_code == 200
+
+
+def test_a_form_sent_from_an_address_the_server_does_not_trust_names_csrf_trusted_origins(alice):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    token = form_token(browser.get("/dashboard/keys/"))
+    response = browser.post(
+        "/dashboard/keys/", {"label": "k", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="https://mem0.example.com"
+    )
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "opened at, https://mem0.example.com." in page and "CSRF_TRUSTED_ORIGINS" in page
+    assert not APIKey.objects.filter(user=alice).exists()
+
+
+def test_the_django_admin_keeps_djangos_csrf_page(admin_user):
+    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403 and "CSRF verification failed" in response.content.decode()
 
 
 def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, alice):
