@@ -1,4 +1,4 @@
-// Two small behaviours, no framework: copy buttons (a field's value or a snippet's text) and confirmation prompts on destructive forms.
+// Three small behaviours, no framework: copy buttons (a field's value or a snippet's text), confirmation prompts on destructive forms, and a line saying why an htmx request showed nothing.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -17,3 +17,29 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+// htmx swaps in 2xx and 400 answers only (htmx-config in base.html); anything else (a 403 for a page whose form token
+// is out of date, a 5xx, no answer at all) left the button doing nothing. The part the answer was for says so instead.
+const unanswered = (xhr) => {
+  if (!xhr || !xhr.status) {
+    return "The server could not be reached: check that it is running, then try again.";
+  }
+  if (xhr.status === 403) {
+    return "Refused (403): this page is out of date (you logged in again since it was opened, or your account " +
+      "changed). Reload it and try again.";
+  }
+  const said = `The server answered ${xhr.status}${xhr.statusText ? " " + xhr.statusText : ""}`;
+  if (xhr.status < 500) return `${said}. Reload the page and try again.`;
+  const id = xhr.getResponseHeader("X-Request-ID");
+  return `${said}${id ? ` (request id ${id}, in its log)` : ""}. Try again, or reload the page.`;
+};
+for (const name of ["htmx:responseError", "htmx:sendError"]) {
+  document.addEventListener(name, (event) => {
+    const target = event.detail.target;
+    if (!target) return;
+    const line = document.createElement("p");
+    line.className = "error";
+    line.setAttribute("role", "alert");
+    line.textContent = unanswered(name === "htmx:responseError" ? event.detail.xhr : null);
+    target.replaceChildren(line);
+  });
+}
