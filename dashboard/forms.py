@@ -13,7 +13,7 @@ from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.configuration import vision_enabled
 from memories.documents import OFFICE_TYPES, READABLE_NAMES
-from memories.models import SCOPE_FIELDS
+from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
@@ -114,7 +114,11 @@ class SearchForm(MemoryFilterForm):
 
 
 class AddMemoryForm(ScopeForm):
-    text = TextareaField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20000, required=False, label="Memory")
+    # As long as the API's memories (MAX_TEXT_CHARS): a memory it stored, longer than the 20,000 characters the forms
+    # took, could not be saved from its page again, not even to merge metadata.
+    text = TextareaField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_TEXT_CHARS, required=False, label="Memory"
+    )
     document = forms.FileField(
         required=False,
         label="Or a document",
@@ -149,7 +153,7 @@ class AddMemoryForm(ScopeForm):
 
 
 class EditMemoryForm(forms.Form):
-    text = TextareaField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label="Memory")
+    text = TextareaField(widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_TEXT_CHARS, label="Memory")
     metadata = forms.CharField(
         required=False, label="Metadata to merge (JSON)", widget=forms.Textarea(attrs={"rows": 3})
     )

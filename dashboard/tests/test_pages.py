@@ -26,7 +26,7 @@ from conftest import ADMIN
 from events.models import Event
 from exports.models import MemoryExport
 from memories import selectors, services
-from memories.models import Memory, MemoryHistory
+from memories.models import MAX_TEXT_CHARS, Memory, MemoryHistory
 from memories.selectors import parse_memory_id
 from memories.tests.fake_openai import as_json, llm_configured, text
 from memories.tests.fake_openai import error as failure
@@ -772,6 +772,25 @@ def test_metadata_larger_than_a_memory_keeps_is_refused_by_the_add_and_edit_form
         assert response.status_code == 400, page
         assert "metadata holds" in response.content.decode() and "METADATA_MAX_BYTES" in response.content.decode()
     assert list(Memory.objects.filter(account=alice).values_list("text", flat=True)) == ["alice likes oolong tea"]
+
+
+def test_a_memory_as_long_as_the_api_stores_is_edited_and_added_on_its_pages(alice, make_memory):
+    # The forms took 20,000 characters: a longer memory the API stored came back as a 400 from its own page, its
+    # metadata not merged.
+    long = "Notes of the trip: " + "x" * 30_000
+    memory = make_memory(long, user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    page = client.get(f"/dashboard/memories/{memory}/").content.decode()
+    assert f'maxlength="{MAX_TEXT_CHARS}"' in page
+    response = client.post(f"/dashboard/memories/{memory}/edit/", {"text": long, "metadata": '{"trip": "Lisbon"}'})
+    assert response.status_code == 302
+    stored = Memory.objects.get(id=memory)
+    assert (stored.text, stored.metadata) == (long, {"trip": "Lisbon"})
+    response = client.post("/dashboard/memories/add/", {"text": long + " again", "user_id": "alice-user"})
+    assert response.status_code == 302
+    assert Memory.objects.filter(account=alice, text=long + " again").exists()
+    too_long = client.post(f"/dashboard/memories/{memory}/edit/", {"text": "x" * (MAX_TEXT_CHARS + 1)})
+    assert too_long.status_code == 400 and f"at most {MAX_TEXT_CHARS} characters" in too_long.content.decode()
 
 
 @pytest.mark.parametrize("user_id", ["dash u", "tab\tid"])
