@@ -103,8 +103,19 @@ class MemoryFilterForm(ScopeForm):
 
 
 class SearchForm(MemoryFilterForm):
-    query = forms.CharField(max_length=2000, label="Search by meaning")
+    query = forms.CharField(label="Search by meaning")
     field_order = ["query", *SCOPE_FIELDS, "filters"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The API's limit (MAX_QUERY_CHARS), read when the form is made: a fixed 2,000 refused longer queries the API
+        # takes, and took longer ones than an operator's lower limit allows.
+        most = settings.MAX_QUERY_CHARS
+        self.fields["query"] = forms.CharField(
+            max_length=most,
+            label="Search by meaning",
+            error_messages={"max_length": f"Must be at most {most} characters (MAX_QUERY_CHARS)."},
+        )
 
     def clean(self):
         data = super().clean()

@@ -989,6 +989,21 @@ def test_a_list_or_search_the_form_refuses_is_a_400_saying_why(alice, page, htmx
     assert 'role="alert"' in response.content.decode()
 
 
+def test_a_search_query_is_held_to_the_apis_max_query_chars(alice, make_memory, settings):
+    # The form took 2,000 characters whatever MAX_QUERY_CHARS said: a longer query the API takes was refused, and an
+    # operator's lower limit was not held here.
+    make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    query = "what does she drink? " * 150  # 3,150 characters
+    response = client.get("/dashboard/memories/search/", {"query": query, "user_id": "alice-user"})
+    assert response.status_code == 200 and "alice likes oolong tea" in response.content.decode()
+    settings.MAX_QUERY_CHARS = 50
+    response = client.get("/dashboard/memories/search/", {"query": "tea " * 13, "user_id": "alice-user"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "Must be at most 50 characters (MAX_QUERY_CHARS)." in page
+    assert "alice likes oolong tea" not in page
+
+
 def test_a_search_scope_and_filters_naming_another_user_both_apply(alice, make_memory):
     # The scope field replaced the filters' user_id silently: a search "for bob" listed alice's memories.
     make_memory("alice drinks oolong tea", user_id="alice-user", principal=alice)
