@@ -91,19 +91,32 @@ def body_too_large() -> dict[str, str]:
 
 
 def body_too_large_answer(path: str, limit: int | None = None) -> tuple[str, bytes]:
-    """The 413's content type and body: a page for the dashboard's (a file too large for its Import page, read in a
-    browser), the API's JSON for everything else. `limit` is the one applied: MAX_REQUEST_BYTES, or the Import
+    """The 413's content type and body: a page for the dashboard's (a file too large for its Import or Memories page,
+    read in a browser), the API's JSON for everything else. `limit` is the one applied: MAX_REQUEST_BYTES, or the Import
     page's IMPORT_MAX_BYTES for a logged-in account (mem0server.uploads)."""
     if not path.startswith("/dashboard/"):
         return "application/json", json.dumps(body_too_large()).encode()
     limit = limit or settings.MAX_REQUEST_BYTES
     name = "MAX_REQUEST_BYTES" if limit == settings.MAX_REQUEST_BYTES else "IMPORT_MAX_BYTES"
+    # What to do instead, for the page the file was sent from: the Import page's advice told someone adding a
+    # document on the Memories page to run import_memories, which takes no documents.
+    back, advice = "/dashboard/", ""
+    if path.startswith("/dashboard/imports/"):
+        back = "/dashboard/imports/"
+        advice = (
+            "<p>A larger file of memories is imported on the server with <code>manage.py import_memories</code>.</p>"
+        )
+    elif path.startswith("/dashboard/memories/"):
+        back = "/dashboard/memories/"
+        advice = (
+            "<p>Add a larger document in smaller files, or through the API by its address (<code>pdf_url</code>, "
+            "<code>txt_url</code> or <code>mdx_url</code>, from a host in <code>FETCH_HOSTS</code>).</p>"
+        )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head><body>'
         f"<h1>Too large</h1><p>What was sent is larger than this server takes in one request: {limit:,} bytes "
         f"({filesizeformat(limit)}, <code>{name}</code>). Nothing of it was read or stored.</p>"
-        "<p>A larger file of memories is imported on the server with <code>manage.py import_memories</code>.</p>"
-        '<p><a href="/dashboard/">Back to the dashboard</a></p></body></html>'
+        f'{advice}<p><a href="{back}">Back to the page</a></p></body></html>'
     )
     return "text/html; charset=utf-8", page.encode()
 

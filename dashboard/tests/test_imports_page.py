@@ -176,6 +176,8 @@ def test_a_logged_in_account_uploads_a_file_larger_than_other_requests_up_to_imp
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert f"larger than this server takes in one request: {len(text) // 2:,} bytes" in response.content.decode()
     assert "IMPORT_MAX_BYTES" in response.content.decode()
+    assert "<code>manage.py import_memories</code>" in response.content.decode()
+    assert '<a href="/dashboard/imports/">Back to the page</a>' in response.content.decode()
     assert MemoryImport.objects.count() == 1
 
 

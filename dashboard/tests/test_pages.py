@@ -876,6 +876,19 @@ def test_saving_a_memory_with_its_text_untouched_keeps_its_line_breaks(alice, ma
     assert Memory.objects.filter(text="Plays:\nchess").exists()
 
 
+def test_a_document_too_large_for_the_add_form_is_a_413_page_saying_how_to_add_it_and_linking_back(alice, settings):
+    # The page told someone adding a PDF to run manage.py import_memories (which takes no documents).
+    settings.MAX_REQUEST_BYTES = 2_000
+    lease = SimpleUploadedFile("lease.pdf", pdf_of("Lease of the flat on Rua Augusta " * 100))
+    response = logged_in(alice).post("/dashboard/memories/add/", {"document": lease, "user_id": "alice-user"})
+    page = response.content.decode()
+    assert response.status_code == 413 and "larger than this server takes in one request: 2,000 bytes" in page
+    assert "import_memories" not in page
+    assert "<code>pdf_url</code>" in page and "<code>FETCH_HOSTS</code>" in page
+    assert '<a href="/dashboard/memories/">Back to the page</a>' in page
+    assert not Memory.objects.exists()
+
+
 def test_a_document_uploaded_on_the_add_form_is_stored_in_passages_and_one_that_cannot_be_read_says_why(alice):
     client = logged_in(alice)
     lease = SimpleUploadedFile("lease.pdf", pdf_of("Lease of the flat on Rua Augusta", "The rent is 950 euros a month"))
