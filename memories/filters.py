@@ -68,15 +68,19 @@ def dot_segment_refusal(field: str) -> str:
 
 def filter_check_size(filters: Any) -> None:
     """Refuse a filter whose cost has no sensible bound, naming the limit and its setting: too many
-    conditions (MAX_FILTER_CONDITIONS), AND/OR/NOT nested too deep (MAX_FILTER_DEPTH), or too many values
-    in its in/nin lists, all of them together (MAX_FILTER_LIST). An `in` of 60,000 values took 97 s, an OR of
-    20,000 clauses 25 s, and 99 lists of 1,000 values each about 10 s."""
-    conditions, max_depth, max_list = (
+    conditions (MAX_FILTER_CONDITIONS), AND/OR/NOT nested too deep (MAX_FILTER_DEPTH), too many values
+    in its in/nin lists, all of them together (MAX_FILTER_LIST), or too many characters in its contains/icontains
+    texts, all of them together (MAX_FILTER_CONTAINS_CHARS). An `in` of 60,000 values took 97 s, an OR of
+    20,000 clauses 25 s, and 99 lists of 1,000 values each about 10 s. PostgreSQL's LIKE tries the text sought at
+    every place of a memory's text, so one match costs up to the two lengths multiplied: a text of 1,001 characters
+    sought in 20 memories of 100,000 took 8.3 s, one of 10,001 the whole statement timeout."""
+    conditions, max_depth, max_list, max_chars = (
         settings.MAX_FILTER_CONDITIONS,
         settings.MAX_FILTER_DEPTH,
         settings.MAX_FILTER_LIST,
+        settings.MAX_FILTER_CONTAINS_CHARS,
     )
-    count = values = 0
+    count = values = chars = 0
     stack: list[tuple[Any, int]] = [(filters, 1)]  # (filter object, AND/OR/NOT nesting level)
     while stack:
         item, depth = stack.pop()
@@ -95,6 +99,15 @@ def filter_check_size(filters: Any) -> None:
                 if not (depth == 1 and name in SCOPE_FIELDS):  # every search has one: not the caller's doing
                     count += len(operators)
                 for op, operand in operators.items():
+                    if op in ("contains", "icontains") and isinstance(operand, str):
+                        chars += len(operand)
+                        if chars > max_chars:
+                            raise InvalidInput(
+                                f"filters.{name}.{op} brings the texts of the filter's contains/icontains conditions "
+                                f"to {chars} characters; at most {max_chars} are allowed in all "
+                                "(MAX_FILTER_CONTAINS_CHARS): look for a shorter part of the text.",
+                                field="filters",
+                            )
                     if op not in ("in", "nin") or not isinstance(operand, list):
                         continue
                     values += len(operand)

@@ -583,7 +583,8 @@ class SearchRequestSerializer(KnownFieldsOnly, ScopeMixin):
         required=False,
         allow_null=True,
         help_text=f"At most {settings.MAX_FILTER_CONDITIONS} conditions, AND/OR/NOT nested at most "
-        f"{settings.MAX_FILTER_DEPTH} deep, {settings.MAX_FILTER_LIST} values in all its in/nin lists together.",
+        f"{settings.MAX_FILTER_DEPTH} deep, {settings.MAX_FILTER_LIST} values in all its in/nin lists together, "
+        f"{settings.MAX_FILTER_CONTAINS_CHARS} characters in all its contains/icontains texts together.",
     )
     top_k = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False)
     limit = serializers.IntegerField(min_value=0, max_value=MAX_TOP_K, required=False, help_text="Alias of top_k.")

@@ -131,8 +131,13 @@ def test_a_search_query_longer_than_the_limit_is_a_400_naming_it(api_client):
         ({f"key{i}": {"gte": i, "lte": i + 1} for i in range(51)}, "MAX_FILTER_CONDITIONS"),
         # NOT's one filter object counts as a list of one would.
         ({"NOT": {"OR": [{"topic": f"t{i}"} for i in range(101)]}}, "MAX_FILTER_CONDITIONS"),
+        # LIKE tries the text at every place of each memory's: 1,001 characters in 20 memories of 100,000 took 8.3 s.
+        ({"keywords": {"contains": "a" * 257}}, "MAX_FILTER_CONTAINS_CHARS"),
+        ({"metadata": {"topic": {"icontains": "a" * 257}}}, "MAX_FILTER_CONTAINS_CHARS"),
+        # Short texts, many of them: each is one more pass of LIKE over every memory's text.
+        ({"OR": [{"keywords": {"icontains": f"word {i:05}"}} for i in range(26)]}, "MAX_FILTER_CONTAINS_CHARS"),
     ],
-    ids=["in", "nin", "lists", "or", "operators", "not-object"],
+    ids=["in", "nin", "lists", "or", "operators", "not-object", "contains", "metadata-icontains", "many-contains"],
 )
 def test_a_filter_beyond_a_limit_is_a_400_naming_it_in_search_and_list(api_client, filters, setting):
     response = search(api_client, filters=filters)
@@ -172,11 +177,28 @@ def test_filters_at_the_limits_are_served(api_client, make_memory):
     assert [r["memory"] for r in response.json()["results"]] == ["Drinks green tea"]
 
 
+def test_contains_texts_at_the_limit_are_served(api_client, make_memory):
+    sought = "green tea " * 25 + "please"  # 256 characters, in two conditions
+    make_memory(f"Drinks {sought} every day", metadata={"topic": "tea"})
+    filters = {"AND": [{"keywords": {"contains": sought[:200]}}, {"keywords": {"icontains": sought[200:].upper()}}]}
+    response = search(api_client, "green tea", filters=filters)
+    assert response.status_code == 200, response.json()
+    assert len(response.json()["results"]) == 1
+    listed = api_client.get("/memories", {"user_id": "alice", "filters": json.dumps(filters)})
+    assert listed.status_code == 200, listed.json()
+    assert len(listed.json()["results"]) == 1
+
+
 def test_the_filter_limits_come_from_the_settings(api_client, settings):
     settings.MAX_FILTER_LIST = 2
     response = search(api_client, filters={"topic": {"in": ["a", "b", "c"]}})
     assert response.status_code == 400
     assert "at most 2" in response.json()["detail"]
+    settings.MAX_FILTER_CONTAINS_CHARS = 3
+    assert search(api_client, filters={"keywords": {"contains": "tea"}}).status_code == 200
+    response = search(api_client, filters={"keywords": {"contains": "teas"}})
+    assert response.status_code == 400
+    assert "at most 3 are allowed in all (MAX_FILTER_CONTAINS_CHARS)" in response.json()["detail"]
 
 
 # --- the database's own limit ------------------------------------------------------------------------------
