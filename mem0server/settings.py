@@ -268,8 +268,9 @@ MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
 # Characters of all of one filter's contains/icontains texts together: PostgreSQL's LIKE tries the text at every place
 # of each memory's text, so its cost is up to the two lengths multiplied (memories/filters.py).
 MAX_FILTER_CONTAINS_CHARS = env_int("MAX_FILTER_CONTAINS_CHARS", 256, low=1)
-# A memory's history answered whole holds at most this many characters of old and new texts together; a longer one
-# is read a page at a time (each update keeps both texts, up to 100,000 characters each).
+# A memory's history answered whole holds at most this many characters of old and new texts together, each event
+# counting 256 more for its other fields (memories/selectors.py); a longer one is read a page at a time (each update
+# keeps both texts, up to 100,000 characters each).
 HISTORY_MAX_CHARS = env_int("HISTORY_MAX_CHARS", 10_000_000, low=1)
 # A memory's metadata holds at most this many bytes as JSON: each memory of an add carries the add's metadata, and
 # every list and search answer returns it (900 KB on 100 messages stored 86 MB; a page of them answered 85 MB). The

@@ -519,8 +519,8 @@ class HistoryQuerySerializer(KnownFieldsOnly):
         min_value=1,
         max_value=MAX_PAGE,
         required=False,
-        help_text="Only this page of the history (oldest first); without it, the whole history, unless its texts "
-        "hold more than HISTORY_MAX_CHARS characters (a 400 saying to page).",
+        help_text="Only this page of the history (oldest first); without it, the whole history, unless its texts, "
+        "with 256 for each event, hold more than HISTORY_MAX_CHARS characters (a 400 saying to page).",
     )
     page_size = serializers.IntegerField(min_value=1, max_value=HISTORY_MAX_PAGE_SIZE, default=HISTORY_MAX_PAGE_SIZE)
 
