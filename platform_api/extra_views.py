@@ -75,23 +75,21 @@ class PlatformEntitiesView(PlatformView):
     )
     def get(self, request):
         query = validated(EntityListQuerySerializer, request.query_params)
-        every = entity_selectors.entities_all(principal=request.user)
-        page, size = query["page"], query.get("page_size") or max(len(every), 1)
-        start = (page - 1) * size
-        results = every[start : start + size]
+        page, page_size = query["page"], query.get("page_size")
+        listing = entity_selectors.entities_page(principal=request.user, page=page, page_size=page_size)
+        size = page_size or max(listing.count, 1)
 
         def link(number: int | None) -> str | None:
             if number is None:
                 return None
             return request.build_absolute_uri(f"{request.path}?page={number}&page_size={size}")
 
-        totals = {f"total_{kind}s": sum(1 for e in every if e.type == kind) for kind in ENTITY_FIELDS}
         body = {
-            "count": len(every),
-            "next": link(page + 1) if start + size < len(every) else None,
-            "previous": link(page - 1) if page > 1 and query.get("page_size") else None,
-            "results": [_entity(entity) for entity in results],
-            **totals,
+            "count": listing.count,
+            "next": link(page + 1) if page * size < listing.count else None,
+            "previous": link(page - 1) if page > 1 and page_size else None,
+            "results": [_entity(entity) for entity in listing.results],
+            **{f"total_{kind}s": listing.totals[kind] for kind in ENTITY_FIELDS},
         }
         return Response(PlatformEntityListSerializer(body).data)
 

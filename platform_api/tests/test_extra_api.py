@@ -7,6 +7,8 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from memories.models import Memory, MemoryHistory
@@ -70,6 +72,33 @@ def test_entities_list_pages_when_a_page_size_is_given(member_client, member, ma
     typo = member_client.get("/v1/entities/?page_sise=2")
     assert typo.status_code == 400 and "page_sise" in typo.json()["detail"]
     assert member_client.get("/v1/entities/?org_name=Old+client&project_name=Its+project").json()["count"] == 3
+
+
+def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(member_client, member, embedder):
+    # They were read 10,000 at a time, each read grouping every memory again, and cut to the page in Python: 30,000
+    # runs took four passes over the memories and 30,000 rows read for a page of 10 (a million runs: 101 passes).
+    [vector] = embedder.embed(["a memory"])
+    Memory.objects.bulk_create(
+        Memory(account=member, text="a memory", hash="0" * 32, user_id="alice", run_id=f"run-{n:05}", embedding=vector)
+        for n in range(10_001)
+    )
+
+    def grouping(path: str) -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            body = member_client.get(path).json()
+        return body, [q["sql"] for q in queries.captured_queries if "GROUPING SETS" in q["sql"]]
+
+    body, statements = grouping("/v1/entities/?page=3&page_size=2")
+    assert len(statements) == 1 and "LIMIT 2 OFFSET 4" in statements[0]
+    assert [e["name"] for e in body["results"]] == ["run-00004", "run-00005"]
+    assert (body["count"], body["total_runs"], body["total_users"], body["total_agents"]) == (10_002, 10_001, 1, 0)
+    body, statements = grouping("/v1/entities/")
+    assert len(statements) == 1 and len(body["results"]) == body["count"] == 10_002
+    body, statements = grouping("/v1/entities/?page=5001&page_size=2")  # the last page: the user sorts after the runs
+    assert [e["name"] for e in body["results"]] == ["run-10000", "alice"] and body["next"] is None
+    assert len(statements) == 1
+    body, statements = grouping("/v1/entities/?page=5002&page_size=2")  # past it: the counts alone, once more
+    assert body["results"] == [] and body["count"] == 10_002 and len(statements) == 2
 
 
 def test_admin_sees_every_accounts_entities(api_client, member, other, make_memory):
