@@ -17,6 +17,7 @@ from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX
 from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
+from requestlog.routes import route_of
 from requestlog.writer import Row, writer
 
 logger = logging.getLogger("mem0server.requestlog")
@@ -132,10 +133,11 @@ class RequestLogMiddleware:
         # DRF copies the authenticated user and auth onto the Django request.
         user, auth = getattr(request, "user", None), getattr(request, "auth", None)
         account = getattr(user, "account", None) if getattr(user, "is_authenticated", False) else None
+        path = _text(request.path, 500)
         writer.submit(
             Row(
                 method=_text(request.method, 10),
-                path=_text(request.path, 500),
+                path=path,
                 status_code=response.status_code,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 auth_type=auth_type_of(user, auth),
@@ -147,5 +149,6 @@ class RequestLogMiddleware:
                 tool=_text(getattr(response, TOOL_ATTRIBUTE, ""), 64),
                 client=_client(request, response),
                 error=_error(response),
+                route=route_of(path),
             )
         )

@@ -10,6 +10,9 @@ from django.db import models
 class RequestLog(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500, help_text="Without the query string.")
+    route = models.CharField(
+        max_length=500, blank=True, default="", help_text="The path with its ids folded: /memories/{id}."
+    )
     status_code = models.PositiveSmallIntegerField()
     latency_ms = models.FloatField()
     auth_type = models.CharField(max_length=16, help_text="bearer, api_key, admin_api_key, disabled or none")

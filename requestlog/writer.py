@@ -50,6 +50,7 @@ class Row(NamedTuple):
     tool: str = ""
     client: str = ""
     error: str = ""
+    route: str = ""
 
 
 def prune(*, older_than_days: int, batch: int = 10_000) -> int:

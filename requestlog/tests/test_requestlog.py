@@ -31,6 +31,13 @@ def test_each_api_call_is_recorded_with_its_metadata(api_client):
     assert RequestLog.objects.get(request_id="trace-1").client_ip == "127.0.0.1"
 
 
+def test_each_call_is_recorded_with_its_route_ids_folded(api_client):
+    api_client.get("/memories/6f1c4cbb-4d7a-4a43-9a4e-6e4c1d1c9b1e")
+    api_client.get("/api-keys/12")
+    routes = list(RequestLog.objects.order_by("id").values_list("route", flat=True))
+    assert routes == ["/memories/{id}", "/api-keys/{id}"]
+
+
 def test_auth_type_account_and_key_are_recorded(member, embedder, admin_key):
     api_key, key = apikey_create(user=member, label="k")
     APIClient(HTTP_X_API_KEY=key).get("/memories")

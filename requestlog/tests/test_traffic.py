@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
 from requestlog.models import RequestLog
+from requestlog.routes import route_of
 from requestlog.selectors import requests_search, requests_traffic
 
 ADMIN = AdminPrincipal(auth_type="admin_api_key")
@@ -32,6 +36,7 @@ def log(
     RequestLog.objects.create(
         method="GET",
         path=path,
+        route=route_of(path),  # as the middleware stores it
         status_code=status,
         latency_ms=latency,
         auth_type=auth,
@@ -72,6 +77,43 @@ def test_endpoints_fold_numeric_and_entity_ids(db):
     log("/entities/user/alice", 200, 1, ago=timedelta(minutes=1))
     traffic = requests_traffic(principal=ADMIN, window=timedelta(hours=1), bucket=timedelta(minutes=5))
     assert {e.route for e in traffic.endpoints} == {"/api-keys/{id}", "/entities/user/{id}"}
+
+
+def test_the_charts_group_the_stored_route_and_fold_no_path_when_read(db):
+    # Folding each row's path when the page is read ran three regular expressions per row of the window: 200,000
+    # calls in a day cost 1.2 s of the page's 1.4 s. The plan must read the stored route and fold nothing.
+    log("/memories/6f1c4cbb-4d7a-4a43-9a4e-6e4c1d1c9b1e", 200, 1, ago=timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        requests_traffic(principal=ADMIN, window=timedelta(hours=24), bucket=timedelta(minutes=15))
+    assert len(queries) == 2
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            cursor.execute("EXPLAIN (VERBOSE) " + query["sql"])
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+            assert "regexp" not in plan
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/memories",
+        "/memories/6f1c4cbb-4d7a-4a43-9a4e-6e4C1D1C9B1E/history",
+        "/v1/memories/6f1c4cbb-4d7a-4a43-9a4e-6e4c1d1c9b1e/",
+        "/api-keys/12",
+        "/api-keys/12/34/",
+        "/v2/memories/",
+        "/entities/user/alice",
+        "/entities/user/12",
+        "/v1/entities/user/alice/",
+        "/x/007",
+    ],
+)
+def test_the_route_stored_is_the_folding_the_page_did_when_read(db, path):
+    # The migration fills older rows with the SQL the page ran; new rows get route_of's: the two must agree.
+    old = importlib.import_module("requestlog.migrations.0005_requestlog_route").ROUTE_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {old} FROM (SELECT %s::text AS path) p", [path])  # noqa: S608
+        assert route_of(path) == cursor.fetchone()[0]
 
 
 def test_a_members_traffic_and_log_hold_only_its_own_calls(member):
