@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from accounts.models import User
 from mem0server.exceptions import InvalidInput, NotFound
 
@@ -25,3 +27,19 @@ def user_by_email(*, email: str) -> User:
             "as it is written there."
         )
     return holding[0]
+
+
+@dataclass(frozen=True)
+class UserPage:
+    count: int
+    results: list[User]
+    next_page: int | None
+
+
+def users_page(*, page: int = 1, page_size: int = 50) -> UserPage:
+    """One page of every account, admins first, then by email (the admin's user management), and how many in all."""
+    users = User.objects.order_by("role", "email", "pk")
+    count = users.count()
+    start = (page - 1) * page_size
+    results = list(users[start : start + page_size])
+    return UserPage(count=count, results=results, next_page=page + 1 if start + page_size < count else None)

@@ -148,11 +148,6 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
 
 
-def users_list() -> list[User]:
-    """Every account, admins first, then by email (for the admin's user management)."""
-    return list(User.objects.order_by("role", "email"))
-
-
 def user_create(*, email: str, password: str, name: str = "", role: str = User.Role.MEMBER) -> User:
     """An admin creates an account; Conflict if the email is taken, InvalidInput for a weak password."""
     email = User.objects.normalize_email(email).lower()

@@ -376,6 +376,27 @@ def test_the_django_admin_keeps_djangos_csrf_page(admin_user):
     assert response.status_code == 403 and "CSRF verification failed" in response.content.decode()
 
 
+def test_the_users_page_is_paged_as_the_other_lists(admin_user, make_user, monkeypatch):
+    # Every account was listed on one page, however many there were.
+    for i in range(4):
+        make_user(f"user{i}@example.com")
+    admins = logged_in(admin_user)
+    for page in ("0", "first"):
+        refused = admins.get("/dashboard/users/", {"page": page})
+        assert refused.status_code == 400 and "Page: " in refused.content.decode()
+    monkeypatch.setattr("dashboard.views.admin.PAGE_SIZE", 2)  # fifty to a page: two here
+
+    def emails(response) -> list[str]:
+        return re.findall(r"<td>([^<]+@example\.com)</td>", response.content.decode())
+
+    first = admins.get("/dashboard/users/")
+    assert emails(first) == ["admin@example.com", "user0@example.com"]
+    assert "5 accounts." in first.content.decode() and 'href="?page=2">Next →' in first.content.decode()
+    last = admins.get("/dashboard/users/", {"page": 3})
+    assert emails(last) == ["user3@example.com"]
+    assert 'href="?page=2">← Previous' in last.content.decode() and "Next →" not in last.content.decode()
+
+
 def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, alice):
     response = logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
     assert response.status_code == 302

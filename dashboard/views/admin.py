@@ -7,13 +7,16 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from accounts import services as accounts
+from accounts.selectors import users_page
 from dashboard.access import admin_required, post_only
-from dashboard.forms import ModelConfigForm, ResetPasswordForm, UserCreateForm, model_config_initial
+from dashboard.forms import ModelConfigForm, PageForm, ResetPasswordForm, UserCreateForm, model_config_initial
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import DomainError, InvalidInput, NotFound, error_sentences
 from memories import configuration
 from memories.config_serializers import ConfigSerializer
 from memories.connection_check import models_check_connection
+
+PAGE_SIZE = 50  # accounts a page, as the dashboard's other lists
 
 
 def model_config_page(request, *, template: str, done: str, context: dict | None = None):
@@ -82,8 +85,12 @@ def _users_page(request, form: UserCreateForm, *, refused: str = ""):
     """The users page; `refused` says why a change asked of it was not made (a 400, as a refused form is)."""
     if refused:
         messages.error(request, refused)
-    context = {"form": form, "users": accounts.users_list(), "reset_form": ResetPasswordForm()}
-    return render(request, "dashboard/users.html", context, status=400 if refused else form_status(form))
+    paging = PageForm(request.GET)
+    number = paging.cleaned_data.get("page") or 1 if paging.is_valid() else 1
+    page = users_page(page=number, page_size=PAGE_SIZE) if paging.is_valid() else None
+    context = {"form": form, "paging": paging, "page": page, "page_number": number, "reset_form": ResetPasswordForm()}
+    status = 400 if refused or not paging.is_valid() else form_status(form)
+    return render(request, "dashboard/users.html", context, status=status)
 
 
 @post_only("dashboard:users")
