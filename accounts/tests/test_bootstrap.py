@@ -62,9 +62,21 @@ def test_with_api_key_prints_one_working_key_once(db, admin_env, embedder):
     assert APIKey.objects.count() == 1
 
 
-def test_with_api_key_but_no_admin_email_warns(db, settings):
+def test_with_api_key_needs_the_admin_email_and_keys_the_account_written_exactly(db, settings):
     settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "", ""
     assert "--with-api-key needs the ADMIN_EMAIL admin" in bootstrap("--with-api-key")
+    # Accounts stored as typed (the Django admin did, before emails were lower-cased): the one written exactly as
+    # ADMIN_EMAIL (lower-cased) gets the key, not whichever of them came first; several only in other case stop.
+    settings.ADMIN_EMAIL = "Root@Example.com"
+    older = User.objects.create_user("older@example.com", role=User.Role.ADMIN)
+    User.objects.filter(pk=older.pk).update(email="ROOT@example.com")
+    exact = User.objects.create_user("placeholder@example.com", role=User.Role.ADMIN)
+    User.objects.filter(pk=exact.pk).update(email="root@example.com")
+    assert "<- for root@example.com" in bootstrap("--with-api-key")
+    assert (older.api_keys.count(), exact.api_keys.count()) == (0, 1)
+    User.objects.filter(pk=exact.pk).update(email="Root@example.COM")
+    with pytest.raises(CommandError, match=r"^2 accounts have the email root@example.com, in other case"):
+        bootstrap("--with-api-key")
 
 
 def test_an_existing_admin_keeps_its_password_when_the_environment_changes(db, admin_env):

@@ -15,8 +15,10 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, InterfaceError, Operatio
 from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
+from accounts.selectors import user_by_email
 from apikeys.services import apikey_create
 from mem0server.database import describe_database, unreachable_reason
+from mem0server.exceptions import InvalidInput, NotFound
 from memories.management.commands.migrate import Command as MigrateCommand
 
 MIN_PASSWORD_LENGTH = 8
@@ -173,10 +175,15 @@ class Command(BaseCommand):
 
     def _ensure_api_key(self, database: str) -> bool:
         """One live "bootstrap" key for the ADMIN_EMAIL admin; the key is printed this once."""
-        admin = (
-            User.objects.db_manager(database).filter(email__iexact=settings.ADMIN_EMAIL, role=User.Role.ADMIN).first()
-        )
-        if not settings.ADMIN_EMAIL or admin is None:
+        admin = None
+        if settings.ADMIN_EMAIL:
+            try:  # `database` is always the default one, which the selector reads
+                admin = user_by_email(email=settings.ADMIN_EMAIL.strip().lower())
+            except NotFound:
+                pass
+            except InvalidInput as exc:  # several in other case, and not one exactly
+                raise CommandError(exc.detail) from None
+        if admin is None or admin.role != User.Role.ADMIN:
             self._warn("--with-api-key needs the ADMIN_EMAIL admin; no API key created.")
             return False
         live = admin.api_keys.filter(label=BOOTSTRAP_KEY_LABEL, revoked_at__isnull=True).first()
