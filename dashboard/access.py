@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.services import setup_needed
@@ -31,11 +33,25 @@ def account_required(view):
 
 
 def _page_shown(request) -> str:
-    """Where to come back after logging in: for an htmx request the page it was made from (same origin only)."""
+    """Where to come back after logging in: for an htmx request the page it was made from, for a form sent the page
+    it was on (its Referer), same origin only; else the page asked for. A form's own address answers only its POST:
+    after logging in, it was a 405 page."""
     try:
-        return (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
+        return (request.htmx and request.htmx.current_url_abs_path) or _form_page(request) or request.get_full_path()
     except ValueError:  # an HX-Current-URL that is no URL ("http://["): the page asked for
         return request.get_full_path()
+
+
+def _form_page(request) -> str | None:
+    referer = request.headers.get("Referer", "")
+    if request.method != "POST" or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    page = urlsplit(referer)
+    if not page.netloc or not page.path.startswith("/dashboard/"):
+        return None
+    return page.path + (f"?{page.query}" if page.query else "")
 
 
 def admin_required(view):

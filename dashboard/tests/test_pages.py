@@ -9,7 +9,7 @@ import re
 import shlex
 import uuid
 from datetime import timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -293,6 +293,18 @@ def test_pages_need_a_login_and_send_to_setup_while_no_account_exists(db):
     response = Client().get("/dashboard/memories/")
     assert response.status_code == 302
     assert response.url.startswith("/dashboard/login/?next=")
+
+
+def test_a_form_sent_once_logged_out_comes_back_to_its_page_after_the_login(db):
+    """The session ended while a page was open, then its form was sent: after logging in, the browser went to the
+    form's own address, a 405 page. It now goes back to the page the form was on (same origin only)."""
+    User.objects.create_user("someone@example.com", password=PASSWORD)
+    page = "http://testserver/dashboard/memories/?user_id=alice"
+    response = Client().post("/dashboard/memories/add/", {"text": "tea"}, HTTP_REFERER=page)
+    assert response.url == "/dashboard/login/?next=" + quote("/dashboard/memories/?user_id=alice", safe="/")
+    for elsewhere in ("https://evil.example/dashboard/memories/", "http://testserver/admin/", "not a url"):
+        response = Client().post("/dashboard/memories/add/", {"text": "tea"}, HTTP_REFERER=elsewhere)
+        assert response.url == "/dashboard/login/?next=/dashboard/memories/add/"
 
 
 @pytest.mark.parametrize(
