@@ -78,7 +78,7 @@ class WSGIBridge:
             responding.add_done_callback(_close_unsent)
             raise
         if isinstance(body, _Streamed):
-            await self._stream(start, body, send)
+            await self._stream(start, body, send, receive)
         else:
             await send(start)
             await send({"type": "http.response.body", "body": body})
@@ -111,29 +111,41 @@ class WSGIBridge:
             if close is not None:
                 close()  # Django's request_finished: the thread's database connection goes back to the pool
 
-    async def _stream(self, start: dict, streamed: _Streamed, send) -> None:
+    async def _stream(self, start: dict, streamed: _Streamed, send, receive) -> None:
         """Send a streaming answer chunk by chunk, each read on a pool thread that goes back to the pool while the
         client takes it: a client that reads slowly, or nothing, holds no thread. It ends unfinished (the connection
-        closes) once the client has left (gunicorn cancels the request's task) or has taken nothing for
-        SEND_TIMEOUT_SECONDS."""
+        closes) once the client has left (its http.disconnect, or gunicorn cancels the request's task) or has taken
+        nothing for SEND_TIMEOUT_SECONDS."""
+        # gunicorn's send() drops what it is given once the client has gone, without a word: watched for, or a
+        # download the client left would be read to its end, on the pool's threads, for nobody.
+        left = asyncio.ensure_future(receive())  # the body was read: what comes next is http.disconnect
         reading = None
         try:
             await send(start)
-            while True:
+            while not _disconnected(left):
                 reading = self.executor.submit(streamed.next_chunk)
                 chunk = await asyncio.wrap_future(reading)
                 if chunk is None:
+                    await send({"type": "http.response.body", "body": b""})
                     break
                 async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
         except TimeoutError:
             pass  # the client stopped reading
         finally:
+            if not left.cancel():  # over already: its outcome (an error) taken, not logged as never retrieved
+                _disconnected(left)
             if reading is None:
                 streamed.close()
             else:  # once the read under way, if any (a cancellation does not stop it), is over
                 reading.add_done_callback(lambda _: streamed.close())
+
+
+def _disconnected(left: asyncio.Future) -> bool:
+    """Whether the watch on the client (its receive() after the body) has seen it leave."""
+    if not left.done() or left.cancelled():
+        return False
+    return left.exception() is None and left.result().get("type") == "http.disconnect"
 
 
 def _close_unsent(responding: concurrent.futures.Future) -> None:
