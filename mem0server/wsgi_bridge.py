@@ -77,7 +77,13 @@ class WSGIBridge:
             # connection is lost): a streaming answer it made is closed unsent.
             responding.add_done_callback(_close_unsent)
             raise
-        if isinstance(body, _Streamed):
+        if isinstance(body, _Streamed) and scope["method"] == "HEAD":
+            # No body goes out (gunicorn drops a HEAD answer's): the file (a backup Django made for a HEAD as for a
+            # GET) is closed unread rather than read to its end for nothing.
+            body.close()
+            await send(start)
+            await send({"type": "http.response.body", "body": b""})
+        elif isinstance(body, _Streamed):
             await self._stream(start, body, send, receive)
         else:
             await send(start)
