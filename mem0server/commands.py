@@ -43,3 +43,20 @@ class DatabaseCommand(BaseCommand):
             if message is None:
                 raise
             raise CommandError(message) from exc
+
+
+def active_account(email: str):
+    """The active account an operator's --email names (accounts.selectors.user_by_email: the email as written, else
+    the one account holding it in other case), or one line saying why there is none."""
+    from accounts.selectors import user_by_email  # the accounts app's commands import this module
+    from mem0server.exceptions import InvalidInput, NotFound
+
+    try:
+        user = user_by_email(email=email.strip())
+    except NotFound:
+        user = None
+    except InvalidInput as exc:  # several in other case, and not one exactly
+        raise CommandError(exc.detail) from None
+    if user is None or not user.is_active:
+        raise CommandError(f"No active account with email {email}.")
+    return user

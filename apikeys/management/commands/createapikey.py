@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from accounts.selectors import user_by_email
 from apikeys.services import apikey_create
-from mem0server.commands import DatabaseCommand
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.commands import DatabaseCommand, active_account
 
 
 class Command(DatabaseCommand):
@@ -18,14 +16,7 @@ class Command(DatabaseCommand):
         parser.add_argument("--label", required=True, help="What the key is for")
 
     def handle(self, *args, email: str, label: str, **options):
-        try:
-            user = user_by_email(email=email.strip())
-        except NotFound:
-            user = None
-        except InvalidInput as exc:  # several in other case, and not one exactly
-            raise CommandError(exc.detail) from None
-        if user is None or not user.is_active:
-            raise CommandError(f"No active account with email {email}.")
+        user = active_account(email)
         if not label.strip() or len(label) > 100:
             raise CommandError("--label must be 1 to 100 characters.")
         api_key, key = apikey_create(user=user, label=label.strip())

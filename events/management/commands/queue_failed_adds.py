@@ -4,15 +4,11 @@ the account logged in. `manage.py queue_failed_adds [--email …]`."""
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
-
 from accounts.models import User
-from accounts.selectors import user_by_email
 from apikeys.authentication import AdminPrincipal
 from events.selectors import events_failed_accounts
 from events.services import events_add_again_failed
-from mem0server.commands import DatabaseCommand
-from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.commands import DatabaseCommand, active_account
 
 
 class Command(DatabaseCommand):
@@ -27,14 +23,7 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, email: str, **options):
         if email:
-            try:
-                user = user_by_email(email=email.strip())
-            except NotFound:
-                user = None
-            except InvalidInput as exc:  # several in other case, and not one exactly
-                raise CommandError(exc.detail) from None
-            if user is None or not user.is_active:
-                raise CommandError(f"No active account with email {email}.")
+            user = active_account(email)
             principals = [user]
         else:  # a deactivated account's adds are not run (events/tasks.py): not queued again either
             ids = events_failed_accounts()
