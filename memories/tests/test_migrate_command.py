@@ -62,8 +62,13 @@ def wait_for(condition, what: str) -> None:
 
 @pytest.fixture
 def rewound(request, transactional_db):
-    """The test database taken back to memories `request.param` for the test, forward again after."""
+    """The test database taken back to memories `request.param` for the test, forward again after. The migrates a
+    test runs in its threads share this process's connection pool, which earlier tests of the process used: a
+    fresh pool, so that none of their connections still checked out (a thread of theirs never gave its back)
+    leaves the migrates waiting for one (a PoolTimeout after DB_POOL_TIMEOUT, twice in full runs)."""
     call_command("migrate", "memories", request.param, verbosity=0)
+    connections.close_all()
+    connections["default"].close_pool()
     yield
     connections.close_all()
     call_command("migrate", verbosity=0)
