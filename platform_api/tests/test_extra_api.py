@@ -78,9 +78,16 @@ def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(me
     # They were read 10,000 at a time, each read grouping every memory again, and cut to the page in Python: 30,000
     # runs took four passes over the memories and 30,000 rows read for a page of 10 (a million runs: 101 passes).
     [vector] = embedder.embed(["a memory"])
+    # 10,004 entities (past the 10,000 a read took) from 2,501 memories, each naming its own user, agent, app and run.
     Memory.objects.bulk_create(
-        Memory(account=member, text="a memory", hash="0" * 32, user_id="alice", run_id=f"run-{n:05}", embedding=vector)
-        for n in range(10_001)
+        Memory(
+            account=member,
+            text="a memory",
+            hash="0" * 32,
+            embedding=vector,
+            **{f"{t}_id": f"{t}-{n:05}" for t in ("user", "agent", "app", "run")},
+        )
+        for n in range(2_501)
     )
 
     def grouping(path: str) -> tuple[dict, list[str]]:
@@ -90,15 +97,20 @@ def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(me
 
     body, statements = grouping("/v1/entities/?page=3&page_size=2")
     assert len(statements) == 1 and "LIMIT 2 OFFSET 4" in statements[0]
-    assert [e["name"] for e in body["results"]] == ["run-00004", "run-00005"]
-    assert (body["count"], body["total_runs"], body["total_users"], body["total_agents"]) == (10_002, 10_001, 1, 0)
+    assert [e["name"] for e in body["results"]] == ["agent-00004", "agent-00005"]
+    assert (body["count"], body["total_runs"], body["total_users"], body["total_agents"]) == (
+        10_004,
+        2_501,
+        2_501,
+        2_501,
+    )
     body, statements = grouping("/v1/entities/")
-    assert len(statements) == 1 and len(body["results"]) == body["count"] == 10_002
-    body, statements = grouping("/v1/entities/?page=5001&page_size=2")  # the last page: the user sorts after the runs
-    assert [e["name"] for e in body["results"]] == ["run-10000", "alice"] and body["next"] is None
+    assert len(statements) == 1 and len(body["results"]) == body["count"] == 10_004
+    body, statements = grouping("/v1/entities/?page=5002&page_size=2")  # the last page: users sort after the runs
+    assert [e["name"] for e in body["results"]] == ["user-02499", "user-02500"] and body["next"] is None
     assert len(statements) == 1
-    body, statements = grouping("/v1/entities/?page=5002&page_size=2")  # past it: the counts alone, once more
-    assert body["results"] == [] and body["count"] == 10_002 and len(statements) == 2
+    body, statements = grouping("/v1/entities/?page=5003&page_size=2")  # past it: the counts alone, once more
+    assert body["results"] == [] and body["count"] == 10_004 and len(statements) == 2
 
 
 def test_admin_sees_every_accounts_entities(api_client, member, other, make_memory):
