@@ -571,6 +571,29 @@ def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page
     shot(page, "15-search-field-errors")
 
 
+def test_back_after_the_session_ended_asks_the_server_not_a_copy_kept_in_the_tab(page, make_user, make_memory):
+    # A search pushes its address into the tab's history; htmx kept a copy of the page it left (the memories listed)
+    # in the tab's sessionStorage and showed it on Back without asking the server: after logging out elsewhere (or
+    # the session's end) Back showed the memories again.
+    ada = make_user("ada@example.com", password=PASSWORD)
+    make_memory("Keeps the spare key under the blue flowerpot", user_id="alice", principal=ada)
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Memories", exact=True).click()
+    expect(page.get_by_text("Keeps the spare key under the blue flowerpot")).to_be_visible()
+    search = page.locator("form[action='/dashboard/memories/search/']")
+    search.get_by_label("Search by meaning", exact=True).fill("where is the key")
+    search.get_by_label("User id").fill("alice")
+    search.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/memories/search/\?"))
+    expect(page.locator("#search-results table.results")).to_contain_text("flowerpot")
+    assert "flowerpot" not in page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))")
+
+    page.context.clear_cookies()  # the session is gone (logged out in another tab, or expired)
+    page.go_back()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_text("Keeps the spare key under the blue flowerpot")).to_have_count(0)
+
+
 def apart(call, *args):
     """`call(*args)` on another thread, for code running an asyncio loop of its own beside Playwright's."""
     with ThreadPoolExecutor(1) as thread:
