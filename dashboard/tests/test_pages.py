@@ -409,6 +409,26 @@ def test_the_users_page_is_paged_as_the_other_lists(admin_user, make_user, monke
     assert 'href="?page=2">← Previous' in last.content.decode() and "Next →" not in last.content.decode()
 
 
+def test_a_change_made_on_a_later_users_page_comes_back_to_that_page(admin_user, make_user, monkeypatch):
+    # Deactivating, reactivating or setting a password on page 3 sent the admin back to page 1.
+    for i in range(4):
+        make_user(f"user{i}@example.com")
+    monkeypatch.setattr("dashboard.views.admin.PAGE_SIZE", 2)
+    admins = logged_in(admin_user)
+    page = admins.get("/dashboard/users/", {"page": 3}).content.decode()
+    user3 = User.objects.get(email="user3@example.com")
+    active, password = f"/dashboard/users/{user3.pk}/active/?page=3", f"/dashboard/users/{user3.pk}/password/?page=3"
+    assert f'action="{active}"' in page and f'action="{password}"' in page
+    done = admins.post(active, {"active": "no"})
+    assert (done.status_code, done["Location"]) == (302, "/dashboard/users/?page=3")
+    done = admins.post(password, {"new_password": "another long passphrase"})
+    assert (done.status_code, done["Location"]) == (302, "/dashboard/users/?page=3")
+    refused = admins.post(active, {"active": "maybe"})  # refused: the same page again, saying why
+    assert refused.status_code == 400 and "user3@example.com" in refused.content.decode()
+    first = admins.get("/dashboard/users/").content.decode()  # on the first page the addresses stay plain
+    assert f'action="/dashboard/users/{User.objects.get(email="user0@example.com").pk}/active/"' in first
+
+
 def test_an_admin_deactivates_an_account_which_can_no_longer_log_in(admin_user, alice):
     response = logged_in(admin_user).post(f"/dashboard/users/{alice.pk}/active/", {"active": "no"})
     assert response.status_code == 302

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts import services as accounts
 from accounts.selectors import users_page
@@ -81,6 +82,17 @@ def user_list(request):
     return _users_page(request, form)
 
 
+def _on_page(request) -> str:
+    """The users page's `?page=N` a change was asked from (empty on the first), for its forms to come back to."""
+    paging = PageForm(request.GET)
+    number = paging.cleaned_data.get("page") if paging.is_valid() else None
+    return f"?page={number}" if number and number > 1 else ""
+
+
+def _back_to_users(request):
+    return redirect(reverse("dashboard:users") + _on_page(request))
+
+
 def _users_page(request, form: UserCreateForm, *, refused: str = ""):
     """The users page; `refused` says why a change asked of it was not made (a 400, as a refused form is)."""
     if refused:
@@ -88,7 +100,14 @@ def _users_page(request, form: UserCreateForm, *, refused: str = ""):
     paging = PageForm(request.GET)
     number = paging.cleaned_data.get("page") or 1 if paging.is_valid() else 1
     page = users_page(page=number, page_size=PAGE_SIZE) if paging.is_valid() else None
-    context = {"form": form, "paging": paging, "page": page, "page_number": number, "reset_form": ResetPasswordForm()}
+    context = {
+        "form": form,
+        "paging": paging,
+        "page": page,
+        "page_number": number,
+        "on_page": _on_page(request),
+        "reset_form": ResetPasswordForm(),
+    }
     status = 400 if refused or not paging.is_valid() else form_status(form)
     return render(request, "dashboard/users.html", context, status=status)
 
@@ -106,7 +125,7 @@ def user_active(request, user_id: int):
     except InvalidInput as exc:
         return _users_page(request, UserCreateForm(), refused=exc.detail)
     messages.success(request, f"{user.email} {'reactivated' if active else 'deactivated'}.")
-    return redirect("dashboard:users")
+    return _back_to_users(request)
 
 
 @post_only("dashboard:users")
@@ -123,4 +142,4 @@ def user_password(request, user_id: int):
     except InvalidInput as exc:
         return _users_page(request, UserCreateForm(), refused=exc.detail)
     messages.success(request, f"New password set for {user.email}.")
-    return redirect("dashboard:users")
+    return _back_to_users(request)
