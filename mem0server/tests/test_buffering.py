@@ -156,6 +156,40 @@ def test_waiting_requests_are_let_in_by_turns_one_per_caller():
     assert buffered._slots.free == 1
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_trusted_proxies_callers_without_a_credential_take_turns_by_the_address_they_forward(settings, proxies):
+    """Anonymous requests (the dashboard's login page, /healthz) all come from the proxy's address: they shared one
+    turn, so one such client's flood queued every other's. With TRUSTED_PROXIES the forwarded address tells them
+    apart (as the rate limits read it); without, a forged X-Forwarded-For wins its sender no extra turns."""
+    settings.TRUSTED_PROXIES = proxies
+    order: list[str] = []
+
+    async def scenario():
+        gate = asyncio.Event()
+
+        async def app(scope, receive, send):
+            order.append(dict(scope["headers"])[b"x-tag"].decode())
+            await receive()
+            await gate.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        buffered = BufferedApp(app, concurrency=1)
+        calls = []
+        arrivals = [("a1", b"10.0.0.7"), ("a2", b"10.0.0.7"), ("a3", b"10.0.0.7"), ("b1", b"10.0.0.8")]
+        for tag, address in arrivals:
+            receive, send, _ = client(b"{}")
+            scope = http_scope((b"x-forwarded-for", b"203.0.113.9, " + address), (b"x-tag", tag.encode()))
+            calls.append(asyncio.create_task(buffered({**scope, "client": ("172.17.0.1", 5000)}, receive, send)))
+            for _ in range(5):
+                await asyncio.sleep(0)
+        gate.set()
+        await asyncio.gather(*calls)
+
+    asyncio.run(scenario())
+    assert order == (["a1", "a2", "b1", "a3"] if proxies else ["a1", "a2", "a3", "b1"])
+
+
 @pytest.mark.django_db(transaction=True)  # the session is read on another thread, with its own connection
 def test_a_logged_in_account_may_send_the_import_page_up_to_import_max_bytes(settings, make_user):
     settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 10, 30
