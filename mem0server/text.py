@@ -100,9 +100,27 @@ _URL = re.compile(r"(?<![A-Za-z0-9+.-])(?P<lead>[0-9+.-]*+)(?P<url>[A-Za-z][A-Za
 # The user info before the authority's last "@" (a password may hold one); never crosses into the path.
 _USERINFO = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^/?#\s]*)@")
 # Else "user:password@" whose password holds an unencoded "/", "?" or "#" (base64 passwords hold "/"), where the
-# authority seems to end: the password runs to the URL's last "@". Not when digits follow "host:" there, a port
-# ("http://localhost:3000/@alice" is a host, a port and a path), nor in an IPv6 address's brackets.
+# authority seems to end: the password runs to the URL's last "@". Not when digits follow "host:" there (below),
+# nor in an IPv6 address's brackets.
 _USERINFO_UNENCODED = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^:/?#@\s\[\]]*:(?![0-9]+(?:[/?#]|$)).*)@")
+# Else digits then "/", "?" or "#" after "user:": a password starting with digits ("u:123/abc@db:5432/x"), or a host,
+# its port and a path holding an "@" ("http://localhost:3000/@alice", "…:8000/users/alice@example.com"). Seen
+# after the URL's last "@" (captured without being consumed): a host, and what follows it.
+_USERINFO_PORT_LIKE = re.compile(
+    r"^(?P<scheme>[^:]+://)(?P<userinfo>[^:/?#@\s\[\]]*:[0-9]+[/?#].*)@(?![^@]*@)"
+    r"(?=(?P<host>\[[0-9A-Fa-f:.]*\]|[^:/?#@\s\[\]]*)(?P<after>.?))"
+)
+# The schemes whose paths hold an "@" (a handle, a scoped package, an email): theirs is a password only when the
+# host after the "@" is followed by a port or a path, and no "/" ends it. Any other scheme's path is a database's
+# name or number, never with an "@", so there "user:digits/…@host" is always a password.
+_WEB_SCHEMES = {"http://", "https://", "ws://", "wss://"}
+
+
+def _port_like_password(match: re.Match) -> bool:
+    if match["scheme"].lower() not in _WEB_SCHEMES:
+        return True
+    return bool(match["host"]) and match["after"] in (":", "/") and not match["userinfo"].endswith("/")
+
 
 # A query parameter's value: "?key=VALUE" or "&key=VALUE". A name holds no "?": with one, "?????..." without "=" was
 # read to its end from each "?" (20,000 of them: 2.6 s); the text replaced is the same ("?a?b=c": "?a" is kept as is).
@@ -110,7 +128,10 @@ _QUERY_VALUE = re.compile(r"(?P<name>[?&][^=&#?]*)=[^&#]*")
 
 
 def _userinfo(url: str) -> re.Match | None:
-    return _USERINFO.match(url) or _USERINFO_UNENCODED.match(url)
+    if match := _USERINFO.match(url) or _USERINFO_UNENCODED.match(url):
+        return match
+    match = _USERINFO_PORT_LIKE.match(url)
+    return match if match and _port_like_password(match) else None
 
 
 def _mask_one_url(url: str) -> str:

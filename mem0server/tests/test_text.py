@@ -44,6 +44,45 @@ def test_an_at_sign_after_a_host_and_port_is_no_password(text):
     assert mask_urls(text) == text
 
 
+# A password whose characters before its first "/", "?" or "#" are digits: read as "host:port" and a path up to the
+# "@", it was shown whole. An "@" follows it, then a host that a port or a path follows (or, outside the web's
+# schemes, whose paths hold no "@", anything).
+PORT_LIKE = [
+    ("postgres://u:123/abc@db:5432/x", "postgres://u:{}@db:5432/x"),
+    ("postgres://u:123/abc@db/x", "postgres://u:{}@db/x"),
+    ("postgres://u:123/abc@db", "postgres://u:{}@db"),
+    ("postgresql://u:1/@db.internal?sslmode=require", "postgresql://u:{}@db.internal?sslmode={}"),
+    ("redis://:6379/0@cache:6379/0", "redis://:{}@cache:6379/0"),
+    ("mysql://app:2024?x#y@[::1]:3306/m", "mysql://app:{}@[::1]:3306/m"),
+    ("https://u:42/x@host/", "https://u:{}@host/"),
+    ("https://u:42/x@host:8443", "https://u:{}@host:8443"),
+    ("http://u:42/a/b@example.com/v1?k=v", "http://u:{}@example.com/v1?k={}"),
+    ("calling http://u:7/7@10.0.0.1:11434/api failed", "calling http://u:{}@10.0.0.1:11434/api failed"),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), PORT_LIKE)
+def test_a_password_starting_with_digits_then_a_slash_is_masked_whole(text, masked):
+    assert mask_urls(text) == masked.format(REDACTED, REDACTED)
+    url = text.split()[1] if " " in text else text
+    password = url.split("://", 1)[1].split(":", 1)[1].rpartition("@")[0]
+    assert password in url_secrets(url) or len(password) < 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://localhost:8000/users/alice@example.com?verbose",  # an email in a web path, then a query
+        "http://localhost:8000/users/alice@example.com#top",
+        "https://registry.local:4873/@types/node",  # a scoped package after a port
+        "http://localhost:3000/users/@alice/",
+        "ws://localhost:3000/u/alice@example.com",
+    ],
+)
+def test_an_email_or_handle_in_a_web_path_after_a_port_is_no_password(text):
+    assert mask_urls(text) == text
+
+
 def test_an_echo_of_a_password_holding_a_slash_is_redacted_too():
     url = "postgres://u:ab/cd?ef@host/db?sslmode=require"
     assert url_secrets(url) == ["ab/cd?ef", "require"]

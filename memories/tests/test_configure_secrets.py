@@ -173,8 +173,10 @@ def test_a_member_sees_no_base_url_credentials_or_query_values(api_client, membe
     [
         "dbname=mem0 user=mem0 password=PG-SECRET-3 host=db.internal",  # libpq's keyword form, as psycopg takes
         "postgresql://mem0:PG-SECRET-3@db.internal:5432/mem0",
+        # A password whose characters before its first "/" are digits was read as a port, and shown.
+        "postgresql://mem0:5432/PG-SECRET-3@db.internal:5432/mem0",
     ],
-    ids=["keywords", "url"],
+    ids=["keywords", "url", "url, a password starting like a port"],
 )
 def test_a_vector_store_connection_strings_password_is_neither_shown_nor_stored_in_the_clear(
     api_client, member_client, caplog, connection
@@ -194,6 +196,24 @@ def test_a_vector_store_connection_strings_password_is_neither_shown_nor_stored_
     from memories.configuration import server_config_current
 
     assert server_config_current().config["vector_store"]["config"]["connection_string"] == connection
+
+
+def test_a_base_url_password_starting_like_a_port_is_masked_in_configure_the_error_and_the_log(
+    api_client, member_client, caplog
+):
+    """`http://u:42/pw@host/v1` reads, to a URL parser, as host u and port 42: the password was shown whole."""
+    url = "http://localhost:42/pw-SECRET-1@127.0.0.1:9/v1"  # no lookup of a name: refused on this machine
+    section = {"model": "fake-model", "api_key": "sk-live-ABCDEFGHIJKLMNOP", "openai_base_url": url}
+    with caplog.at_level(logging.DEBUG):
+        assert configure(api_client, llm={"provider": "openai", "config": section}).status_code == 200
+        shown = member_client.get("/configure")
+        failed = add(member_client)
+    assert shown.json()["llm"]["config"]["openai_base_url"] == "http://localhost:[redacted]@127.0.0.1:9/v1"
+    assert_hidden(shown.content.decode())
+    assert "pw-SECRET-1" not in stored_text()
+    assert failed.status_code == 502
+    assert_hidden(failed.content.decode())
+    assert_hidden(caplog.text)
 
 
 def test_a_provider_echoing_part_of_the_key_is_redacted(api_client, member_client, fake_openai, caplog):
