@@ -134,6 +134,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # A dashboard form the CSRF check refuses: a page saying why (opened before the last login, an untrusted origin).
 CSRF_FAILURE_VIEW = "mem0server.views.csrf_failure"
+# The DEBUG error page (and error emails) mask URL credentials too (DATABASE_URL …), not only secret-named values.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mem0server.error_reports.UrlSecretsFilter"
 
 # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto header (request.is_secure(), redirects),
 # send HSTS for this many seconds (0: none), and mark the session and CSRF cookies Secure.

@@ -134,3 +134,29 @@ def test_an_admin_page_given_what_its_fields_cannot_hold_is_a_400_saying_so(staf
     response = getattr(staff_client, method)(path, data) if data else getattr(staff_client, method)(path)
     assert response.status_code == 400, response.content[:300]
     assert says in response.content.decode()
+
+
+def test_the_debug_error_page_shows_no_url_credentials(db, admin_key, settings, monkeypatch):
+    """With DEBUG=true a 500 answers Django's error page, with the settings and each frame's variables, to whoever
+    made the request: Django hides values named like secrets, but DATABASE_URL, REDIS_URL and OPENAI_BASE_URL were
+    shown with their passwords, as was a variable holding such a URL."""
+    # Spelt in two parts: the page quotes the source lines around each frame's line, this test's among them.
+    secrets = [f"{name}-SECRET" for name in ("DB", "REDIS", "BASE", "QS")]
+    settings.DEBUG = True
+    settings.DATABASE_URL = f"postgres://app:{secrets[0]}@db.internal:5432/mem0"
+    settings.REDIS_URL = f"redis://:{secrets[1]}@cache:6379/0"
+    settings.OPENAI_BASE_URL = f"http://u:42/{secrets[2]}@llm.internal/v1?api-key={secrets[3]}"
+
+    def broken(**kwargs):
+        connection_string = settings.DATABASE_URL  # a frame's variable holding one
+        raise RuntimeError(f"a bug, near {len(connection_string)} characters")
+
+    monkeypatch.setattr("memories.selectors.memories_list", broken)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_X_API_KEY=admin_key)
+    response = client.get("/memories?user_id=alice")
+    page = response.content.decode()
+    assert response.status_code == 500 and "a bug, near" in page  # the page a developer reads
+    assert "postgres://app:[redacted]@db.internal:5432/mem0" in page
+    for secret in [*secrets, admin_key]:
+        assert secret not in page
