@@ -17,6 +17,7 @@ from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX
 from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
+from mem0server.text import redact_secret_echoes
 from requestlog.routes import route_of
 from requestlog.writer import Row, writer
 
@@ -79,9 +80,19 @@ def _client(request, response) -> str:
     source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request) or getattr(response, SOURCE_ATTRIBUTE, "")
     named = " ".join(part.strip() for part in (source, meta.get("HTTP_X_MEM0_CLIENT", "")) if part.strip())
     text = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", (named or meta.get("HTTP_USER_AGENT", ""))[:512])
+    text = redact_secret_echoes(text, *_credentials(request))  # and any provider-key-looking word
     if text.isprintable():
         return text[:128]
     return "".join(char if char.isprintable() else "\ufffd" for char in text)[:128]
+
+
+def _credentials(request) -> list[str]:
+    """The credentials a request carried (its key, its bearer token) and the admin key, should the caller repeat one
+    where it names itself; short ones are left out (an "a" would be taken out of every name)."""
+    meta = request.META
+    bearer = meta.get("HTTP_AUTHORIZATION", "").partition(" ")[2].strip()
+    found = (meta.get("HTTP_X_API_KEY", "").strip(), bearer, settings.ADMIN_API_KEY or "")
+    return [credential for credential in found if len(credential) >= 8]
 
 
 # A field's name in an error's path: what the server's serializers declare, or an item's index.

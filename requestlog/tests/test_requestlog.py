@@ -84,6 +84,19 @@ def test_each_call_names_its_client_as_the_caller_names_itself(api_client):
     assert api_client.get("/requests?limit=6").json()[3]["client"] == "N8N"  # newest first
 
 
+def test_a_credential_a_caller_puts_where_it_names_itself_is_never_stored(api_client, admin_key, member):
+    # Only keys of this server's m0sk_ form were taken out: the admin key, a bearer JWT or a provider's key a client
+    # put in its User-Agent or X-Mem0-Client was stored, and shown on the Requests page and by GET /requests.
+    access = tokens_issue(user=member).access_token
+    jwt_client = APIClient()
+    jwt_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    api_client.get("/memories", {"user_id": "a"}, HTTP_USER_AGENT=f"my-agent/1.0 key={admin_key}")
+    jwt_client.get("/memories", {"user_id": "a"}, HTTP_X_MEM0_CLIENT=f"my-sdk/2 {access}")
+    api_client.get("/memories", {"user_id": "a"}, HTTP_X_MEM0_CLIENT="my-sdk/3 sk-proj-ABCDEF0123456789")
+    clients = list(RequestLog.objects.order_by("id").values_list("client", flat=True))
+    assert clients == ["my-agent/1.0 key=[redacted]", "my-sdk/2 [redacted]", "my-sdk/3 [redacted]"]
+
+
 def test_a_platform_call_with_a_source_in_its_body_names_that_client(api_client):
     # OpenClaw's adds and Zapier's calls name their source in the body, which Mem0's Platform takes and ignores.
     body = {"messages": [{"role": "user", "content": "Lives in Lisbon"}], "user_id": "alice", "infer": False}
