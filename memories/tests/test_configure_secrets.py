@@ -393,6 +393,30 @@ def test_a_base_url_with_credentials_stored_in_clear_is_sealed_by_the_migration(
     assert keys_received(configured_server) == {basic("bob:pw-SECRET-1")}  # the URL's credentials win (httpx)
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    ["postgresql://mem0:5432/PG-SECRET-3@db.internal:5432/mem0", "postgresql://mem0:ab/PG-SECRET-3@db.internal/mem0"],
+    ids=["a password starting like a port", "a password holding a slash"],
+)
+def test_a_connection_string_an_earlier_version_stored_in_clear_is_sealed_by_the_migration(member_client, dsn):
+    """Earlier versions did not see these passwords as passwords: stored in clear, and shown."""
+    config = {"vector_store": {"provider": "pgvector", "config": {"connection_string": dsn}}}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ServerConfig._meta.db_table} (id, config, version, updated_at) "  # noqa: S608
+            "VALUES (1, %s::jsonb, 1, now())",
+            [json.dumps(config)],
+        )
+    import_module("memories.migrations.0024_server_config_urls_sealed_again").seal_stored(django_apps, None)
+    assert "PG-SECRET-3" not in stored_text()
+    a_fresh_process()
+    shown = member_client.get("/configure").json()["vector_store"]["config"]["connection_string"]
+    assert shown == "postgresql://mem0:[redacted]@db.internal" + dsn.partition("@db.internal")[2]
+    from memories.configuration import server_config_current
+
+    assert server_config_current().config["vector_store"]["config"]["connection_string"] == dsn
+
+
 # --- redirects ---------------------------------------------------------------------------------------------
 
 
