@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.crypto import salted_hmac
 
-from mem0server.text import REDACTED, holds_secret, mask_urls
+from mem0server.text import REDACTED, holds_secret, mask_url_value
 
 logger = logging.getLogger("mem0server")
 
@@ -90,7 +90,7 @@ def _walk(value: Any, change, select, path: str = "") -> Any:
 def _holds_secret(key: str, text: str) -> bool:
     """A secret-named value (or a keyword connection string with a password), or a URL with credentials or query
     values (what mask_urls hides when shown)."""
-    return holds_secret(key, text) or mask_urls(text) != text
+    return holds_secret(key, text) or mask_url_value(text) != text
 
 
 def seal_secrets(value: Any) -> Any:

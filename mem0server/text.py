@@ -159,6 +159,21 @@ def mask_urls(text: str) -> str:
     return _URL.sub(lambda match: match["lead"] + _mask_one_url(match["url"]), text)
 
 
+# A value that starts as a URL does (a scheme and "://").
+_SCHEME_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def mask_url_value(value: str) -> str:
+    """A value that is one URL whole (a base URL, a connection string) masked as one, then as text (mask_urls).
+
+    In running text a quote, a space or "<" ends a URL, so a password holding one was read only up to it, and shown;
+    a configuration's URL ends where the value does, its password running to the last "@" whatever it holds.
+    """
+    if _SCHEME_START.match(value) is None:
+        return mask_urls(value)
+    return mask_urls(_mask_one_url(value))
+
+
 # A provider quoting the key it refused, shortened ("sk-abc***xyz"), or a key-looking word.
 # A starred word is matched from where its run of non-space characters begins: tried from each of its characters, a
 # provider's message of 20,000 letters was read 200 million times (2.4 s of CPU).

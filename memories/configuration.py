@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from mem0server.exceptions import Conflict, InvalidInput
-from mem0server.text import REDACTED, holds_secret, is_connection_string, is_secret, mask_urls
+from mem0server.text import REDACTED, holds_secret, is_connection_string, is_secret, mask_url_value, mask_urls
 from memories.embeddings import Embedder, OpenAIEmbedder, local_embedder
 from memories.llm import LLMClient
 from memories.models import Memory, MemorySentence, ServerConfig
@@ -130,7 +130,7 @@ def config_redacted(value: Any, key: str = "") -> Any:
     if holds_secret(key, value):
         return REDACTED
     if isinstance(value, str) and "://" in value:
-        return mask_urls(value)
+        return mask_url_value(value)
     return value
 
 
@@ -145,7 +145,7 @@ def _unmasked(value: Any, current: Any) -> Any:
     if isinstance(value, dict):
         return {k: _unmasked(v, current.get(k) if isinstance(current, dict) else None) for k, v in value.items()}
     shown_as_is = isinstance(value, str) and isinstance(current, str) and value != current
-    if shown_as_is and REDACTED in value and "://" in current and mask_urls(current) == value:
+    if shown_as_is and REDACTED in value and "://" in current and mask_url_value(current) == value:
         return current
     return value
 

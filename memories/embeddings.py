@@ -15,7 +15,7 @@ from django.conf import settings
 
 from mem0server.exceptions import DomainError, UpstreamError
 from mem0server.metrics import requests_in_flight
-from mem0server.text import mask_urls
+from mem0server.text import mask_url_value
 from memories.embedding_batch import EmbeddingBatcher
 from memories.llm import Endpoint, call_with_retry, openai_client, unexpected_answer
 from memories.onnx_embedding import Encoded
@@ -173,7 +173,7 @@ class OpenAIEmbedder:
         self.model = model
         self.dims = dims
         # Shown (the dashboard's connection test) and logged: a base URL's credentials and query values masked.
-        self.name = f"{model}, {dims} dims at {mask_urls(base_url)}"
+        self.name = f"{model}, {dims} dims at {mask_url_value(base_url)}"
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from mem0server.exceptions import UpstreamError
-from mem0server.text import mask_urls, redact_secret_echoes, storable_json, storable_text, url_secrets
+from mem0server.text import mask_url_value, redact_secret_echoes, storable_json, storable_text, url_secrets
 
 if TYPE_CHECKING:
     import openai
@@ -58,7 +58,7 @@ class Endpoint:
     timeout: float
 
     def describe(self) -> str:
-        return f"{self.provider} at {mask_urls(self.base_url)}"
+        return f"{self.provider} at {mask_url_value(self.base_url)}"
 
 
 _clients: dict[Endpoint, openai.OpenAI] = {}
@@ -279,7 +279,7 @@ class LLMClient:
         self.vision_details = vision_details
 
     def describe(self) -> str:
-        return f"{self.endpoint.provider}: model {self.model} at {mask_urls(self.endpoint.base_url)}"
+        return f"{self.endpoint.provider}: model {self.model} at {mask_url_value(self.endpoint.base_url)}"
 
     def complete_text(self, *, system: str, user: str) -> str:
         """The model's plain-text answer (reasoning blocks removed)."""

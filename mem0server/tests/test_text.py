@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mem0server.text import REDACTED, mask_urls, redact_secret_echoes, url_secrets
+from mem0server.text import REDACTED, mask_url_value, mask_urls, redact_secret_echoes, url_secrets
 
 # A password holding an unencoded "/", "?" or "#", as base64 passwords hold "/": the user info ended at that
 # character, so no "@" followed it, and the password was shown whole (its "?" read as a query's start).
@@ -88,3 +88,28 @@ def test_an_echo_of_a_password_holding_a_slash_is_redacted_too():
     assert url_secrets(url) == ["ab/cd?ef", "require"]
     said = "password ab/cd?ef refused"
     assert redact_secret_echoes(said, *url_secrets(url)) == f"password {REDACTED} refused"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresql://mem0:it's@db/x",
+        'postgresql://mem0:say "hi"@db/x',
+        "postgresql://mem0:a<b>c@db/x",
+        "postgresql://mem0:two words\tand a tab@db/x",
+        "https://u:pass word@host/v1",
+    ],
+)
+def test_a_value_that_is_one_url_is_masked_whole_whatever_its_password_holds(value):
+    # In running text a quote, a space or "<" ends a URL; a configuration's base URL or connection string is one
+    # URL whole, and such a password was shown.
+    assert mask_url_value(value).partition("@")[0].endswith(f":{REDACTED}")
+    assert url_secrets(value)[0] == value.split(":", 2)[2].rpartition("@")[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["see http://example.com/a for more", "http://localhost:8000/v1", "postgres://db/x http://u:pw@h/ y"],
+)
+def test_a_value_that_is_not_one_url_is_masked_as_text(value):
+    assert mask_url_value(value) == mask_urls(value)

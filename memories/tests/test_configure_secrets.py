@@ -175,8 +175,10 @@ def test_a_member_sees_no_base_url_credentials_or_query_values(api_client, membe
         "postgresql://mem0:PG-SECRET-3@db.internal:5432/mem0",
         # A password whose characters before its first "/" are digits was read as a port, and shown.
         "postgresql://mem0:5432/PG-SECRET-3@db.internal:5432/mem0",
+        # One holding what ends a URL in running text (a quote, a space, "<"): the URL was read to there, and shown.
+        "postgresql://mem0:it's PG-SECRET-3 <ok>@db.internal:5432/mem0",
     ],
-    ids=["keywords", "url", "url, a password starting like a port"],
+    ids=["keywords", "url", "url, a password starting like a port", "url, a password holding a quote and spaces"],
 )
 def test_a_vector_store_connection_strings_password_is_neither_shown_nor_stored_in_the_clear(
     api_client, member_client, caplog, connection
