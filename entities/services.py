@@ -8,7 +8,7 @@ from django.db.models import Q
 from entities.selectors import ENTITY_FIELDS
 from mem0server.exceptions import NotFound
 from memories.selectors import memories_visible
-from memories.services import memories_delete_scope
+from memories.services import memories_delete_scope, scope_delete_lock
 
 
 def entity_delete(*, principal, entity_type: str, entity_id: str) -> int:
@@ -30,8 +30,10 @@ def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, int]:
         owned |= Q(**{ENTITY_FIELDS[entity_type]: entity_id})
     deleted: dict[str, int] = {}
     with transaction.atomic():
-        # All their memories locked first, in one statement in id order as every multi-row writer locks them: one
+        # Adds to these scopes waited for first (memories_delete_scope takes the same keys again), then all their
+        # memories locked, in one statement in id order as every multi-row writer locks them: one
         # entity's delete after another's locked them in two runs, and deadlocked with a batch holding one.
+        scope_delete_lock(principal, [{ENTITY_FIELDS[kind]: entity_id} for kind, entity_id in entities.items()])
         list(memories_visible(principal=principal).select_for_update().filter(owned).order_by("id").values("id"))
         for entity_type in ENTITY_FIELDS:
             if entity_type in entities:

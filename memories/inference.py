@@ -42,6 +42,7 @@ from memories.services import (
     near_duplicates,
     nearest_in_scope,
     scope_decision_lock,
+    scope_write_lock,
     text_hash,
 )
 from memories.signals import history_record
@@ -402,6 +403,7 @@ def _apply(
     dated = {dated_text(text, occurred_at): v for text, v in vectors.items()} | redated
     results: list[dict[str, Any]] = []
     with transaction.atomic():
+        scope_write_lock(account, scope)
         lock_scope(account, scope)
         # Targets as they are now: a concurrent add or delete may have changed them since the decision.
         ids = [op.target.id for op in operations if op.target is not None]
@@ -549,6 +551,7 @@ def memory_add_procedural(
     )
     memory.date_event(said_at or timezone.now())
     with transaction.atomic():
+        scope_write_lock(account, scope)
         memory.save(force_insert=True)
         vectors_save({memory.id: (memory.hash, vectors)}, replace=False)
         history_record([history_row(memory, None, summary, MemoryHistory.Event.ADD, memory.created_at)])

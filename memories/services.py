@@ -152,6 +152,42 @@ def lock_scope(account, scope: dict[str, str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
+def _write_lock_keys(account, scope: dict[str, str]) -> list[str]:
+    """The keys a write of memories into `scope` holds shared: its account's and every account's, each whole and by
+    each scope id, so that whichever of them a delete of the scope takes (scope_delete_lock) is among them."""
+    owners = ["write|account=*", f"write|account={account.pk if account else ''}"]
+    ids = [f"{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field)]
+    return sorted(owners + [f"{owner}|{scope_id}" for owner in owners for scope_id in ids])
+
+
+def scope_write_lock(account, scope: dict[str, str]) -> None:
+    """Hold off a delete of the scope (scope_delete_lock) until this transaction ends. Shared: writes of one scope do
+    not wait for each other. Taken before any row lock of the transaction, so that it cannot close a cycle with a
+    delete holding the scope's key and waiting for those rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock_shared(hashtextextended(key, 0))) FROM unnest(%s::text[]) AS key",
+            [_write_lock_keys(account, scope)],
+        )
+
+
+def scope_delete_lock(principal, scopes: Sequence[dict[str, str]]) -> None:
+    """Wait for the writes of memories into these scopes that are under way (scope_write_lock), and hold off new ones,
+    until this transaction ends: a delete then reads every memory that committed before it did, and an add that
+    committed between its read and its commit no longer survives it. Per scope one key, that of one of its ids (every
+    memory of the scope has it), for the caller's account (an admin's: every account's); the whole account when no
+    id is given (Mem0's "*"). Writes to other scopes do not wait. Taken before the delete locks any row, in one order
+    (so two deletes cannot deadlock)."""
+    owner = "write|account=*" if principal.is_admin else f"write|account={principal.account.pk}"
+    keys = set()
+    for scope in scopes:
+        ids = [f"{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field)]
+        keys.add(f"{owner}|{ids[0]}" if ids else owner)
+    with connection.cursor() as cursor:
+        for key in sorted(keys):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 class ScopeBusy(Conflict):
     """Another add to the scope was still deciding after the wait: a 409 the caller can retry."""
 
@@ -398,6 +434,7 @@ def memories_add(
     metadata = clean_metadata(metadata)
     results: list[dict[str, Any]] = []
     with transaction.atomic():
+        scope_write_lock(account, scope)
         if infer:
             lock_scope(account, scope)
             if verbatim:
@@ -628,6 +665,7 @@ def memories_delete_scope(
     # Every memory has a scope id, so any_of naming all four deletes all of the caller's memories.
     having = build_filter({"OR": [{field: WILDCARD} for field in any_of]}) if any_of else Q()
     with transaction.atomic():
+        scope_delete_lock(principal, [scope])
         memories = memories_visible(principal=principal).select_for_update().filter(having, **scope)
         if filters:
             memories = memories.filter(build_filter(filters))

@@ -1,0 +1,110 @@
+"""Writes racing each other, their order forced: a delete of a scope held between its read and its commit while an
+add of the scope runs, and the like. Each asserts what a caller sees afterwards."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from mem0server.tests.sessions import other_session
+from memories import services
+from memories.models import Memory, MemoryHistory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_thread(call):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["response"] = call()
+        finally:
+            connection.close()  # this thread's own database session
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def paused_deletes(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """A delete of memories stops after reading what it deletes, before deleting it, until `go` is set; `read` is
+    set when it got there."""
+    read, go = threading.Event(), threading.Event()
+    real = services.delete_with_history
+
+    def pausing(memories):
+        read.set()
+        assert go.wait(120)
+        return real(memories)
+
+    monkeypatch.setattr(services, "delete_with_history", pausing)
+    return read, go
+
+
+def finished_or_waiting(thread: threading.Thread) -> bool:
+    """Until the request of `thread` finished (True) or waits for a database lock (False)."""
+    watcher = other_session(autocommit=True)
+    try:
+        for _ in range(2400):
+            if not thread.is_alive():
+                return True
+            if watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()[0]:
+                return False
+            time.sleep(0.05)
+    finally:
+        watcher.close()
+    raise AssertionError("the request neither finished nor waited for a lock")
+
+
+def events_of(memory_id: str) -> list[str]:
+    rows = MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id")
+    return list(rows.values_list("event", flat=True))
+
+
+# The OSS delete of a scope is an admin's (any account's memories); the Platform's are a member's (its own).
+DELETES = {
+    "oss": ("/memories?user_id=alice", True),
+    "platform": ("/v1/memories/?user_id=alice", False),
+    "entity": ("/v1/entities/user/alice/", False),
+}
+
+
+@pytest.mark.parametrize("infer", [False, True])
+@pytest.mark.parametrize("delete", list(DELETES))
+def test_an_add_that_finished_before_a_delete_of_its_scope_is_gone_after_it(
+    api_client, member_client, member, make_memory, monkeypatch, delete, infer
+):
+    """An add to alice that returns while a delete of alice's memories is under way (read, not yet committed) is
+    deleted with them: once the delete has returned, no memory it had to delete is left. Before, the add committed
+    between the delete's read and its commit, and its memory outlived the delete although the add had returned
+    first. Now the add waits for the delete and is stored after it (returning after it too)."""
+    path, as_admin = DELETES[delete]
+    client = api_client if as_admin else member_client
+    old = make_memory("Likes tea", principal=member)
+    make_memory("Likes tea", user_id="bob", principal=member)  # another scope, untouched
+    read, go = paused_deletes(monkeypatch)
+    deleting, deleted = in_thread(lambda: client.delete(path))
+    assert read.wait(60)
+    body = {"messages": [{"role": "user", "content": "Plays the cello"}], "user_id": "alice", "infer": infer}
+    adding, added = in_thread(lambda: client.post("/memories", body, format="json"))
+    add_returned_first = finished_or_waiting(adding)
+    go.set()
+    deleting.join(120), adding.join(120)
+    assert deleted["response"].status_code in (200, 204), deleted["response"].content
+    assert added["response"].status_code == 200, added["response"].content
+    [result] = added["response"].json()["results"]
+    assert result["event"] == "ADD"
+    new = result["id"]
+    assert not Memory.objects.filter(id=old).exists()
+    assert events_of(old) == ["ADD", "DELETE"]
+    if add_returned_first:  # then the delete committed after the add: it must have taken the add's memory too
+        assert not Memory.objects.filter(id=new).exists(), "an add that returned before the delete outlived it"
+        assert events_of(new) == ["ADD", "DELETE"]
+    else:  # stored after the delete, whole, with its history
+        assert [str(m) for m in Memory.objects.filter(user_id="alice").values_list("id", flat=True)] == [new]
+        assert events_of(new) == ["ADD"]
+    assert Memory.objects.filter(user_id="bob").count() == 1
