@@ -366,6 +366,13 @@ def memories_add_inferred(
         )
 
 
+def _repeats(text: str, in_scope: dict[str, Memory | None], vectors, *kept: BatchDuplicates) -> bool:
+    """Whether `text` nearly repeats a memory of the scope that the add leaves (`in_scope`, by text), or one of
+    `kept`."""
+    vector = vectors[text].whole
+    return in_scope[text] is not None or any(batch.find(vector) is not None for batch in kept)
+
+
 def _redated(embedder, operations: Sequence[Operation], occurred_at: datetime | None) -> dict[str, MemoryVectors]:
     """The vectors of the new texts of the memories that an add without a timestamp rewrites and that have one, by
     what the embedder saw (dated_text): such a memory keeps its timestamp (as memory_update keeps it for a new text),
@@ -411,6 +418,7 @@ def _apply(
         current = {m.id: m for m in targets}  # locked in id order, as every multi-row writer
         now = timezone.now()
         added = BatchDuplicates()
+        rewrote = BatchDuplicates()  # the memories rewritten so far, by their new texts
         history: list[MemoryHistory] = []
         new_vectors, changed_vectors = {}, {}
         # What the scope holds already of each text the operations may add (one pass for them all), as these
@@ -462,6 +470,14 @@ def _apply(
                 results.append({"id": str(memory.id), "memory": memory.text, "event": "ADD"})
             elif target is None:
                 continue  # deleted meanwhile: nothing left to delete or to point at
+            elif (
+                op.event == "UPDATE" and op.text != target.text and _repeats(op.text, in_scope, vectors, added, rewrote)
+            ):
+                # Its new text is another memory's already (or one this add writes), as a fact added is found a
+                # duplicate: two memories would say the same. That one says it, and this one's old text is what the
+                # model replaced, so this one goes.
+                delete_with_history([target])
+                results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
                 # Its new text was said at the add's time, which the memory takes when the add has one.
@@ -470,6 +486,7 @@ def _apply(
                 if rewrite is None:  # its timestamp changed since read (an update does not wait for the decision)
                     [rewrite] = embed_memories(embedder, [(op.text, target.occurred_at)])
                 target.text, target.hash, target.embedding = op.text, text_hash(op.text), rewrite.whole
+                rewrote.keep(vectors[op.text].whole, target)
                 changed_vectors[target.id] = (target.hash, rewrite)
                 if metadata:
                     target.metadata = merged_metadata(target, metadata)

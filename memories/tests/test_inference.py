@@ -296,6 +296,41 @@ def test_a_merged_update_gets_its_own_embedding(api_client, llm):
     assert hits["results"][0]["memory"] == "Likes cheese and pepperoni pizza"
 
 
+def test_an_update_to_what_another_memory_says_leaves_one_memory_saying_it(api_client, llm):
+    """The model rewrites "Lives in Berlin" to "Lives in Munich", which the scope holds already: before, both were
+    kept, two memories saying the same (an added fact is checked for that, a rewrite was not). Now the rewritten one
+    goes (its old text is what the model replaced), and the one saying it stays as it was."""
+    events(add(api_client, "Lives in Berlin", infer=False))
+    events(add(api_client, "Lives in Munich", infer=False))
+    berlin, munich = (Memory.objects.get(text=text) for text in ("Lives in Berlin", "Lives in Munich"))
+    llm.facts = lambda messages: ["Moved to Munich"]
+
+    def decide(stored, facts):
+        [index] = [item["id"] for item in stored if item["text"] == "Lives in Berlin"]
+        return [{"event": "UPDATE", "id": index, "text": "Lives in Munich"}]
+
+    llm.decide = decide
+    response = add(api_client, "I moved to Munich")
+    assert response.json()["results"] == [{"id": str(berlin.id), "memory": "Lives in Berlin", "event": "DELETE"}]
+    assert list(Memory.objects.values_list("id", "text")) == [(munich.id, "Lives in Munich")]
+    history = api_client.get(f"/memories/{berlin.id}/history").json()
+    assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history] == [
+        ("ADD", None, "Lives in Berlin"),
+        ("DELETE", "Lives in Berlin", None),
+    ]
+
+
+def test_two_updates_to_one_text_in_one_add_leave_one_memory_saying_it(api_client, llm):
+    events(add(api_client, "Likes tea", infer=False))
+    events(add(api_client, "Likes coffee", infer=False))
+    llm.decide = lambda stored, facts: [
+        {"event": "UPDATE", "id": item["id"], "text": "Likes tea and coffee"} for item in stored
+    ]
+    results = add(api_client, "I like tea and coffee").json()["results"]
+    assert sorted(r["event"] for r in results) == ["DELETE", "UPDATE"]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Likes tea and coffee"]
+
+
 def test_ids_the_model_invents_are_ignored(api_client, llm):
     events(add(api_client, "Plays the cello"))
     llm.decide = lambda stored, facts: [
