@@ -36,6 +36,7 @@ from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
+from memories.services import import_write_lock
 
 # pg_advisory_xact_lock's key for "an import is writing a batch" (any fixed bigint; this one spells "m0import").
 IMPORT_LOCK_KEY = 0x6D30696D706F7274
@@ -385,6 +386,7 @@ def import_jsonl(
                 # above.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                import_write_lock()
                 targets = _placed(batch)
                 fresh = [index for index, target in enumerate(targets) if target is not None]
                 if fresh:

@@ -184,8 +184,22 @@ def scope_delete_lock(principal, scopes: Sequence[dict[str, str]]) -> None:
         ids = [f"{field}={scope[field]}" for field in SCOPE_FIELDS if scope.get(field)]
         keys.add(f"{owner}|{ids[0]}" if ids else owner)
     with connection.cursor() as cursor:
+        # Shared: deletes do not wait for each other there.
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [IMPORT_WRITE_KEY])
         for key in sorted(keys):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+# An import's batch writes memories of many scopes at once (a key of each would be thousands of locks): it waits for
+# every delete of a scope under way, and they for it, on this one key.
+IMPORT_WRITE_KEY = "write|import"
+
+
+def import_write_lock() -> None:
+    """Wait for the deletes of scopes under way (scope_delete_lock) and hold off new ones until this transaction ends:
+    what an import's batch writes is then deleted by a delete that commits after it, as an add's is."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [IMPORT_WRITE_KEY])
 
 
 class ScopeBusy(Conflict):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from mem0server.tests.sessions import other_session
@@ -108,3 +110,29 @@ def test_an_add_that_finished_before_a_delete_of_its_scope_is_gone_after_it(
         assert [str(m) for m in Memory.objects.filter(user_id="alice").values_list("id", flat=True)] == [new]
         assert events_of(new) == ["ADD"]
     assert Memory.objects.filter(user_id="bob").count() == 1
+
+
+def test_an_import_that_finished_before_a_delete_of_a_scope_it_wrote_to_is_gone_after_it(
+    make_user, make_memory, monkeypatch
+):
+    """manage.py import_memories (and the dashboard's Import page, the same import) writing alice's memories while a
+    delete of them is under way: as for an add, what it wrote before the delete returned is deleted with them."""
+    alice = make_user("alice@example.com")
+    make_memory("Likes tea", principal=alice)
+    backup_file = StringIO()
+    call_command("export_memories", stdout=backup_file, stderr=StringIO())
+    Memory.objects.all().delete()
+    make_memory("Plays the cello", principal=alice)
+    read, go = paused_deletes(monkeypatch)
+    deleting, _ = in_thread(lambda: services.memories_delete_scope(principal=alice, scope={"user_id": "alice"}))
+    assert read.wait(60)
+    out = StringIO()
+    importing, _ = in_thread(
+        lambda: call_command("import_memories", stdin=StringIO(backup_file.getvalue()), stdout=out, stderr=StringIO())
+    )
+    import_returned_first = finished_or_waiting(importing)
+    go.set()
+    deleting.join(120), importing.join(120)
+    assert "Imported 1 memories" in out.getvalue(), out.getvalue()
+    left = list(Memory.objects.values_list("text", flat=True))
+    assert left == ([] if import_returned_first else ["Likes tea"]), "an import that returned first outlived it"
