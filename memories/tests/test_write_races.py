@@ -3,6 +3,7 @@ add of the scope runs, and the like. Each asserts what a caller sees afterwards.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from io import StringIO
@@ -136,3 +137,37 @@ def test_an_import_that_finished_before_a_delete_of_a_scope_it_wrote_to_is_gone_
     assert "Imported 1 memories" in out.getvalue(), out.getvalue()
     left = list(Memory.objects.values_list("text", flat=True))
     assert left == ([] if import_returned_first else ["Likes tea"]), "an import that returned first outlived it"
+
+
+def mcp_tool(client, name: str, **arguments) -> dict:
+    """A tool of the MCP server called over its JSON-RPC route; its structured result."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    response = client.post(
+        "/mcp", json.dumps(body), content_type="application/json", HTTP_ACCEPT="application/json, text/event-stream"
+    )
+    result = response.json()["result"]
+    assert not result["isError"], result
+    return result["structuredContent"]
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [("delete_all_memories", {"user_id": "alice"}), ("delete_entities", {"user_id": "alice"})],
+)
+def test_an_mcp_add_that_finished_before_an_mcp_delete_of_its_scope_is_gone_after_it(
+    api_client, make_memory, monkeypatch, delete
+):
+    name, arguments = delete
+    make_memory("Likes tea")
+    make_memory("Helps", user_id=None, scope={"agent_id": "x"})
+    read, go = paused_deletes(monkeypatch)
+    deleting, _ = in_thread(lambda: mcp_tool(api_client, name, **arguments))
+    assert read.wait(60)
+    adding, added = in_thread(lambda: mcp_tool(api_client, "add_memory", text="Plays the cello", user_id="alice"))
+    add_returned_first = finished_or_waiting(adding)
+    go.set()
+    deleting.join(120), adding.join(120)
+    [result] = added["response"]["results"]
+    left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
+    assert left == ([] if add_returned_first else [result["id"]]), "an add that returned first outlived the delete"
+    assert Memory.objects.filter(agent_id="x").count() == 1
