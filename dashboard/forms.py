@@ -168,6 +168,8 @@ class EditMemoryForm(forms.Form):
     metadata = forms.CharField(
         required=False, label="Metadata to merge (JSON)", widget=forms.Textarea(attrs={"rows": 3})
     )
+    # The hash of the text the page showed: the text sent back as it was is not written over a change made since.
+    text_was = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")

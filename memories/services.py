@@ -563,9 +563,16 @@ def memory_update(
     metadata: dict[str, Any] | None = None,
     expiration_date: date | None = _UNSET,
     occurred_at: datetime | None = _UNSET,
+    text_was: str | None = None,
 ) -> Memory:
     """Change text, merge metadata, set or clear the expiration or when it happened (`occurred_at`, the
-    timestamp); new text or a new time is embedded again (a memory is embedded with its day); history UPDATE."""
+    timestamp); new text or a new time is embedded again (a memory is embedded with its day); history UPDATE.
+    `text_was`: the hash of the text the caller read (the dashboard's edit form, which sends the text with every
+    change): that text sent back is no change of it, and another over a text changed since is a Conflict."""
+    if text is not None and text_was is not None and text_hash(text) == text_was:
+        text = None  # as the caller read it: not to be written back over what another write made of it since
+        if metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
+            return memory_get(principal=principal, memory_id=memory_id)  # nothing to change
     if text is None and metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
         raise InvalidInput("Give at least one of text, metadata, expiration_date or timestamp to update.")
     tries = 1
@@ -577,6 +584,11 @@ def memory_update(
             memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
             if memory is None:  # deleted while we were embedding
                 raise NotFound(f"Memory {memory_id} not found.")
+            if text is not None and text_was is not None and memory.hash != text_was:
+                raise Conflict(
+                    f"Memory {memory_id} was changed since it was read (its text is now: {memory.text[:200]}); "
+                    "nothing was saved. Read it again, then change it."
+                )
             wanted = _update_embeds(memory, text, occurred_at)
             if wanted and (not embedded or dated_text(*wanted) != dated_text(*embedded)):
                 # Another write changed the text or the day meanwhile: what was embedded would date the memory's

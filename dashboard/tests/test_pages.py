@@ -846,6 +846,37 @@ def test_a_memory_as_long_as_the_api_stores_is_edited_and_added_on_its_pages(ali
     assert too_long.status_code == 400 and f"at most {MAX_TEXT_CHARS} characters" in too_long.content.decode()
 
 
+def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_change(alice, make_memory):
+    """A memory's page sends its text back with every Save. Opened, then the memory was rewritten (an add's UPDATE,
+    the API), then Save with only metadata added: the page's old text was written over the new one, which was lost
+    (history: Berlin -> Munich -> Berlin). Now the text the page showed is not written back, the metadata is merged,
+    a new text typed over a changed one is refused saying so, and a Save of nothing changed writes nothing."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    page = client.get(f"/dashboard/memories/{memory}/").content.decode()
+    form = page[
+        page.index('action="/dashboard/memories/') : page.index("</form>", page.index('action="/dashboard/memories/'))
+    ]
+    fields = {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+    }
+    fields.pop("csrfmiddlewaretoken", None)
+    fields["text"] = html.unescape(re.search(r'<textarea name="text"[^>]*>\n?([^<]*)</textarea>', form)[1])
+    assert fields["text"] == "Lives in Berlin"
+    services.memory_update(principal=alice, memory_id=memory, text="Lives in Munich")  # meanwhile
+    edit = f"/dashboard/memories/{memory}/edit/"
+    assert client.post(edit, {**fields, "metadata": '{"checked": true}'}).status_code == 302
+    stored = Memory.objects.get(id=memory)
+    assert (stored.text, stored.metadata) == ("Lives in Munich", {"checked": True})
+    refused = client.post(edit, {**fields, "text": "Lives in Paris"})
+    assert refused.status_code == 400 and "was changed since it was read" in refused.content.decode()
+    assert Memory.objects.get(id=memory).text == "Lives in Munich"
+    rows = MemoryHistory.objects.filter(memory_id=memory).count()
+    assert client.post(edit, fields).status_code == 302  # nothing changed: nothing written
+    assert MemoryHistory.objects.filter(memory_id=memory).count() == rows
+
+
 @pytest.mark.parametrize("user_id", ["dash u", "tab\tid"])
 def test_a_scope_id_the_api_refuses_is_refused_by_every_dashboard_form(alice, make_memory, user_id):
     make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)

@@ -125,7 +125,7 @@ def memory_search(request):
 @account_required
 def memory_detail(request, memory_id: str):
     memory = _memory_or_404(request, memory_id)
-    form = EditMemoryForm(initial={"text": memory.text})
+    form = EditMemoryForm(initial={"text": memory.text, "text_was": memory.hash})
     context = {"memory": memory, "form": form, **_history(request, memory)}
     return render(request, "dashboard/memory_detail.html", context)
 
@@ -143,6 +143,7 @@ def memory_edit(request, memory_id: str):
                 memory_id=memory.id,
                 text=form.cleaned_data["text"],
                 metadata=form.cleaned_data["metadata"],
+                text_was=form.cleaned_data["text_was"] or None,
             ),
         )
         if updated is not None:
