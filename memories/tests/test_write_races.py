@@ -171,3 +171,62 @@ def test_an_mcp_add_that_finished_before_an_mcp_delete_of_its_scope_is_gone_afte
     left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
     assert left == ([] if add_returned_first else [result["id"]]), "an add that returned first outlived the delete"
     assert Memory.objects.filter(agent_id="x").count() == 1
+
+
+def test_two_updates_of_one_memory_at_once_keep_both_metadata_and_chain_their_history(
+    member_client, member, make_memory
+):
+    """Two PUTs of one memory that both waited for its row (another transaction held it): each merges its metadata
+    into what the other wrote, the text is the last one's, and the history chains the two UPDATEs."""
+    memory = make_memory("Likes tea", principal=member)
+    holder, watcher = other_session(), other_session(autocommit=True)
+    holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [memory])
+    changes = [{"text": "Likes green tea", "metadata": {"a": 1}}, {"text": "Likes black tea", "metadata": {"b": 2}}]
+    runs = [in_thread(lambda c=c: member_client.put(f"/memories/{memory}", c, format="json")) for c in changes]
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%FOR UPDATE%'"
+    for _ in range(2400):
+        if watcher.execute(waiting).fetchone()[0] == 2:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the two updates did not both wait for the memory")
+    holder.rollback()
+    for thread, _ in runs:
+        thread.join(120)
+    assert [outcome["response"].status_code for _, outcome in runs] == [200, 200]
+    stored = Memory.objects.get(id=memory)
+    assert stored.metadata == {"a": 1, "b": 2}
+    history = list(MemoryHistory.objects.filter(memory_id=memory).order_by("created_at", "id"))
+    assert [row.event for row in history] == ["ADD", "UPDATE", "UPDATE"]
+    assert history[1].old_memory == "Likes tea" and history[2].old_memory == history[1].new_memory
+    assert history[2].new_memory == stored.text
+    holder.close(), watcher.close()
+
+
+def test_a_queued_add_the_worker_stored_before_a_delete_of_its_scope_returned_is_gone_after_it(
+    member_client, member, make_memory, monkeypatch, run_jobs
+):
+    """The SDKs' add (async_mode) is run by the job worker; one it runs while a delete of its scope is under way is
+    deleted with the scope or stored after it, as a synchronous add."""
+    from events.models import Event
+
+    make_memory("Likes tea", principal=member)
+    queued = member_client.post(
+        "/v1/memories/",
+        {"messages": "Plays the cello", "user_id": "alice", "infer": False, "async_mode": True},
+        format="json",
+    )
+    assert queued.status_code == 202, queued.content
+    read, go = paused_deletes(monkeypatch)
+    deleting, deleted = in_thread(lambda: member_client.delete("/v1/memories/?user_id=alice"))
+    assert read.wait(60)
+    working, _ = in_thread(run_jobs)
+    stored_first = finished_or_waiting(working)
+    go.set()
+    deleting.join(120), working.join(120)
+    assert deleted["response"].status_code == 200
+    event = Event.objects.get(id=queued.json()[0]["event_id"])
+    assert event.status == "SUCCEEDED", event.error_message
+    [result] = event.results
+    left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
+    assert left == ([] if stored_first else [result["id"]]), "an add stored before the delete returned outlived it"
