@@ -18,6 +18,9 @@ from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# How many statements of the test database wait for a lock.
+WAITING = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+
 
 def in_thread(call):
     outcome = {}
@@ -55,12 +58,22 @@ def finished_or_waiting(thread: threading.Thread) -> bool:
         for _ in range(2400):
             if not thread.is_alive():
                 return True
-            if watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()[0]:
+            if watcher.execute(WAITING).fetchone()[0]:
                 return False
             time.sleep(0.05)
     finally:
         watcher.close()
     raise AssertionError("the request neither finished nor waited for a lock")
+
+
+def waiting_for_rows(watcher, count: int) -> None:
+    """Until `count` statements of this database wait for row locks (FOR UPDATE)."""
+    query = f"{WAITING} AND query ILIKE '%FOR UPDATE%'"
+    for _ in range(2400):
+        if watcher.execute(query).fetchone()[0] >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} statements did not wait for row locks")
 
 
 def events_of(memory_id: str) -> list[str]:
@@ -183,13 +196,7 @@ def test_two_updates_of_one_memory_at_once_keep_both_metadata_and_chain_their_hi
     holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [memory])
     changes = [{"text": "Likes green tea", "metadata": {"a": 1}}, {"text": "Likes black tea", "metadata": {"b": 2}}]
     runs = [in_thread(lambda c=c: member_client.put(f"/memories/{memory}", c, format="json")) for c in changes]
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%FOR UPDATE%'"
-    for _ in range(2400):
-        if watcher.execute(waiting).fetchone()[0] == 2:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("the two updates did not both wait for the memory")
+    waiting_for_rows(watcher, 2)
     holder.rollback()
     for thread, _ in runs:
         thread.join(120)
@@ -230,3 +237,44 @@ def test_a_queued_add_the_worker_stored_before_a_delete_of_its_scope_returned_is
     [result] = event.results
     left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
     assert left == ([] if stored_first else [result["id"]]), "an add stored before the delete returned outlived it"
+
+
+@pytest.mark.parametrize("first", ["update", "delete"])
+def test_a_batch_update_and_a_batch_delete_of_the_same_memories_happen_one_after_the_other(
+    member_client, member, make_memory, first
+):
+    """Both wait for the memories (another transaction holds one), then run in the order they came: an update then
+    a delete leaves no memory and the history ADD, UPDATE, DELETE (the DELETE's old text the updated one); a delete
+    then an update is a 404 for the update, which changed nothing."""
+    ids = sorted(make_memory(text, principal=member) for text in ("Likes tea", "Likes coffee"))
+    holder, watcher = other_session(), other_session(autocommit=True)
+    holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [ids[0]])
+    calls = {
+        "update": lambda: member_client.put(
+            "/v1/batch/", {"memories": [{"memory_id": i, "text": f"Changed {i}"} for i in ids]}, format="json"
+        ),
+        "delete": lambda: member_client.delete(
+            "/v1/batch/", {"memories": [{"memory_id": i} for i in ids]}, format="json"
+        ),
+    }
+    second = "delete" if first == "update" else "update"
+    runs = {}
+    runs[first] = in_thread(calls[first])
+    waiting_for_rows(watcher, 1)
+    runs[second] = in_thread(calls[second])
+    waiting_for_rows(watcher, 2)
+    holder.rollback()
+    for thread, _ in runs.values():
+        thread.join(120)
+    status = {kind: outcome["response"].status_code for kind, (_, outcome) in runs.items()}
+    assert not Memory.objects.filter(id__in=ids).exists()
+    for memory_id in ids:
+        history = list(MemoryHistory.objects.filter(memory_id=memory_id).order_by("created_at", "id"))
+        if first == "update":
+            assert status == {"update": 200, "delete": 200}
+            assert [row.event for row in history] == ["ADD", "UPDATE", "DELETE"]
+            assert history[2].old_memory == history[1].new_memory == f"Changed {memory_id}"
+        else:
+            assert status == {"update": 404, "delete": 200}
+            assert [row.event for row in history] == ["ADD", "DELETE"]
+    holder.close(), watcher.close()
