@@ -108,6 +108,9 @@ def test_an_add_that_finished_before_a_delete_of_its_scope_is_gone_after_it(
     body = {"messages": [{"role": "user", "content": "Plays the cello"}], "user_id": "alice", "infer": infer}
     adding, added = in_thread(lambda: client.post("/memories", body, format="json"))
     add_returned_first = finished_or_waiting(adding)
+    # Another scope's add does not wait for the delete (it would stop this thread until the delete gave up).
+    bob = client.post("/memories", {**body, "user_id": "bob"}, format="json")
+    assert bob.status_code == 200 and bob.json()["results"][0]["event"] == "ADD"
     go.set()
     deleting.join(120), adding.join(120)
     assert deleted["response"].status_code in (200, 204), deleted["response"].content
@@ -123,7 +126,7 @@ def test_an_add_that_finished_before_a_delete_of_its_scope_is_gone_after_it(
     else:  # stored after the delete, whole, with its history
         assert [str(m) for m in Memory.objects.filter(user_id="alice").values_list("id", flat=True)] == [new]
         assert events_of(new) == ["ADD"]
-    assert Memory.objects.filter(user_id="bob").count() == 1
+    assert Memory.objects.filter(user_id="bob").count() == 2
 
 
 def test_an_import_that_finished_before_a_delete_of_a_scope_it_wrote_to_is_gone_after_it(
