@@ -281,3 +281,25 @@ def test_a_batch_update_and_a_batch_delete_of_the_same_memories_happen_one_after
             assert status == {"update": 404, "delete": 200}
             assert [row.event for row in history] == ["ADD", "DELETE"]
     holder.close(), watcher.close()
+
+
+def test_an_add_the_llm_decided_that_finished_before_a_delete_of_its_scope_is_gone_after_it(
+    api_client, llm, make_memory, monkeypatch
+):
+    """As above, for an add whose facts the LLM extracts and decides on (memories/inference.py writes them)."""
+    make_memory("Likes tea")
+    llm.facts = lambda messages: ["Plays the cello"]
+    read, go = paused_deletes(monkeypatch)
+    deleting, deleted = in_thread(lambda: api_client.delete("/memories?user_id=alice"))
+    assert read.wait(60)
+    body = {"messages": [{"role": "user", "content": "I play the cello"}], "user_id": "alice"}
+    adding, added = in_thread(lambda: api_client.post("/memories", body, format="json"))
+    add_returned_first = finished_or_waiting(adding)
+    go.set()
+    deleting.join(120), adding.join(120)
+    assert deleted["response"].status_code == 200
+    assert added["response"].status_code == 200, added["response"].content
+    added_ids = [r["id"] for r in added["response"].json()["results"] if r["event"] == "ADD"]
+    assert added_ids
+    left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
+    assert left == ([] if add_returned_first else added_ids), "an add that returned first outlived the delete"
