@@ -341,3 +341,46 @@ def test_a_backup_carries_no_memory_of_an_account_whose_email_differs_in_case_on
     assert [json.loads(line)["memory"] for line in backup.splitlines()] == ["Alice's own note"]
     backup = b"".join(logged_in(other).get("/dashboard/exports/backup/").streaming_content).decode()
     assert [json.loads(line)["memory"] for line in backup.splitlines()] == ["The other account's diary"]
+
+
+def test_one_file_uploaded_twice_and_imported_by_two_workers_at_once_is_written_once(
+    alice, bob, make_memory, monkeypatch
+):
+    """Two uploads of one backup whose jobs two workers run side by side (a barrier holds each before its first
+    batch, when both have checked which ids exist): each memory is written once, with its history once, and the two
+    imports say so between them (one imported both, the other skipped both)."""
+    import threading
+    from contextlib import suppress
+
+    from django.db import connection
+
+    from exports import backup
+
+    text, ids = backup_of(bob, make_memory)
+    client = logged_in(alice)
+    upload(client, text), upload(client, text)
+    ready = threading.Barrier(2, timeout=60)
+    embed = backup.embed_memories
+
+    def embed_when_both_are_ready(*args, **kwargs):
+        with suppress(threading.BrokenBarrierError):
+            ready.wait()
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(backup, "embed_memories", embed_when_both_are_ready)
+
+    def run(import_id):
+        try:
+            services.import_run(import_id=import_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job.id,)) for job in MemoryImport.objects.all()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    jobs = sorted(MemoryImport.objects.values_list("status", "imported", "skipped", "history_rows"))
+    assert jobs == [("SUCCEEDED", 0, 2, 0), ("SUCCEEDED", 2, 0, 2)]
+    assert sorted(str(i) for i in Memory.objects.filter(account=alice).values_list("id", flat=True)) == sorted(ids)
+    assert MemoryHistory.objects.filter(memory_id__in=ids).count() == 2
