@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
+from django.db.models.functions import Collate
 
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.text import unstorable_text
@@ -114,12 +115,28 @@ def _grouped(principal, types: list[str]) -> tuple[str, list]:
 _ORDER = 'ORDER BY e.type, e.id COLLATE "C"'
 
 
+def _first_of_type(principal, entity_type: str, after_id: str | None) -> QuerySet:
+    """The caller's entities of one type (after `after_id`) as rows (id, total_memories, created_at, updated_at) in
+    byte order, grouped from the memory_<type>_entity indexes, so that a LIMIT reads only its entities' memories."""
+    column = ENTITY_FIELDS[entity_type]
+    rows = _entity_base_queryset(principal).filter(**{f"{column}__isnull": False}).annotate(key=Collate(column, "C"))
+    if after_id is not None:
+        rows = rows.filter(key__gt=after_id)
+    return (
+        rows.values("key")
+        .annotate(total=Count("*"), created=Min("created_at"), updated=Max("updated_at"))
+        .order_by("key")
+    )
+
+
 def entities_list(
     *, principal, entity_type: str | None = None, limit: int = MAX_ENTITIES_LIMIT, cursor: str | None = None
 ) -> EntityPage:
     """Distinct user/agent/app/run ids with their memory count, first creation and last update.
 
-    Sorted by type, then id (byte order); one SQL statement whatever the number of memories (_grouped).
+    Sorted by type, then id (byte order); one SQL statement, which groups only the page's entities' memories: each
+    type takes, in its index's order, what the types before it left of the page (limit + 1 rows in all).
+    (It grouped every memory of the caller for each page: 62 ms a page at 30,000 memories, growing with them.)
     """
     types = [entity_type] if entity_type else sorted(ENTITY_FIELDS)
     after = _decode_cursor(cursor) if cursor else None
@@ -127,14 +144,19 @@ def entities_list(
         types = [t for t in types if t >= after[0]]
     if not types or limit < 1:
         return EntityPage(results=[], next_cursor=None)
-    grouped_sql, params = _grouped(principal, types)
-    keyset_sql, keyset_params = "", []
-    if after:
-        keyset_sql = 'WHERE e.type > %s OR (e.type = %s AND e.id COLLATE "C" > %s)'
-        keyset_params = [after[0], after[0], after[1]]
-    sql = f"SELECT * FROM ({grouped_sql}) AS e {keyset_sql} {_ORDER} LIMIT %s"  # noqa: S608  (as in _grouped)
+    # Only fixed type literals and CTE names are interpolated (noqa: S608 below); values are parameters.
+    parts, params = [], []
+    for n, t in enumerate(types):
+        after_id = after[1] if after and t == after[0] else None
+        type_sql, type_params = _first_of_type(principal, t, after_id).query.sql_with_params()
+        taken = "".join(f" - (SELECT COUNT(*) FROM e{i})" for i in range(n))  # noqa: S608
+        limited = f"{type_sql} LIMIT GREATEST(%s{taken}, 0)"
+        parts.append(f"e{n} AS (SELECT '{t}' AS type, g.* FROM ({limited}) AS g)")  # noqa: S608
+        params += [*type_params, limit + 1]
+    union = " UNION ALL ".join(f"SELECT * FROM e{n}" for n in range(len(types)))  # noqa: S608
+    sql = f"WITH {', '.join(parts)} {union} ORDER BY 1, 2"
     with connection.cursor() as db:
-        db.execute(sql, [*params, *keyset_params, limit + 1])
+        db.execute(sql, params)
         rows = [Entity(*row) for row in db.fetchall()]
     has_more = len(rows) > limit
     rows = rows[:limit]

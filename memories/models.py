@@ -10,7 +10,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import GeneratedField
+from django.db.models import F, GeneratedField, Q
+from django.db.models.functions import Collate
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
@@ -84,6 +85,20 @@ class Memory(models.Model):
             models.Index(fields=["app_id", "-created_at"], include=["account"], name="memory_app_created"),
             models.Index(fields=["run_id", "-created_at"], include=["account"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
+            # Entities in byte order, a page at a time (entities.selectors.entities_list): the scope ids in "C" order
+            # with the dates each entity reports, for an admin (every account) and led by the account for a member,
+            # so a page groups only its own entities' memories, from the index alone.
+            *[
+                models.Index(
+                    *lead,
+                    Collate(F(field), "C"),
+                    include=["created_at", "updated_at"],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"memory_{field.removesuffix('_id')}_entity{suffix}",
+                )
+                for field in SCOPE_FIELDS
+                for lead, suffix in (((), ""), ((F("account"),), "_account"))
+            ],
             # A text stored as it is, found without embedding it again (services.stored_verbatim).
             models.Index(fields=["hash"], name="memory_hash"),
             GinIndex(fields=["metadata"], name="memory_metadata_gin"),
