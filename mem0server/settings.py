@@ -267,8 +267,8 @@ MAX_QUERY_CHARS = env_int("MAX_QUERY_CHARS", 4_000, low=1)
 MAX_FILTER_CONDITIONS = env_int("MAX_FILTER_CONDITIONS", 100, low=1)
 MAX_FILTER_DEPTH = env_int("MAX_FILTER_DEPTH", 15, low=1)
 MAX_FILTER_LIST = env_int("MAX_FILTER_LIST", 1_000, low=1)
-# Characters of all of one filter's contains/icontains texts together: PostgreSQL's LIKE tries the text at every place
-# of each memory's text, so its cost is up to the two lengths multiplied (memories/filters.py).
+# Characters of all of one filter's contains/icontains texts together: seeking a text that repeats itself costs up to
+# the two lengths multiplied (memories/filters.py, Holds).
 MAX_FILTER_CONTAINS_CHARS = env_int("MAX_FILTER_CONTAINS_CHARS", 256, low=1)
 # A memory's history answered whole holds at most this many characters of old and new texts together, each event
 # counting 256 more for its other fields (memories/selectors.py); a longer one is read a page at a time (each update
