@@ -1,13 +1,19 @@
 """The base of the management commands that use the database: on a database `manage.py bootstrap` has not set up,
-one line saying to run it, not Django's traceback ending in `relation "accounts_user" does not exist`."""
+one line saying to run it, not Django's traceback ending in `relation "accounts_user" does not exist`; on one that
+cannot be reached, one line naming the server and why, not a traceback ending in a pool's time-out."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, ProgrammingError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, ProgrammingError, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from mem0server.database import describe_database
+from mem0server.database import describe_database, unreachable_reason
+from mem0server.exceptions import DomainError
 
 
 def database_not_set_up(database: str = DEFAULT_DB_ALIAS) -> str | None:
@@ -28,6 +34,24 @@ def database_not_set_up(database: str = DEFAULT_DB_ALIAS) -> str | None:
     return f"The database at {where} {lacks}: run `python manage.py bootstrap` (or `make serve`, which runs it) first."
 
 
+@contextlib.contextmanager
+def database_reached(database: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """A database that cannot be used (down, refusing the login, a wrong host) ends the block with one line naming
+    the server and the reason, as a CommandError; the pool's warning for each connection it retries is not shown."""
+    db = connections[database]
+    pool_log = logging.getLogger("psycopg.pool")
+    pool_level = pool_log.level
+    pool_log.setLevel(logging.ERROR)
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        reason = unreachable_reason(db.settings_dict) or " ".join(str(exc).split())
+        db.close_pool()  # its threads would go on retrying, and warning, until the process ends
+        raise CommandError(f"Cannot use the database at {describe_database(db.settings_dict)}: {reason}") from None
+    finally:
+        pool_log.setLevel(pool_level)
+
+
 class DatabaseCommand(BaseCommand):
     """A command that reads or writes the database (all but bootstrap and migrate, which set it up)."""
 
@@ -36,13 +60,17 @@ class DatabaseCommand(BaseCommand):
     requires_migrations_checks = False
 
     def execute(self, *args, **options):
+        database = options.get("database") or DEFAULT_DB_ALIAS
         try:
-            return super().execute(*args, **options)
+            with database_reached(database):
+                return super().execute(*args, **options)
         except ProgrammingError as exc:  # e.g. UndefinedTable, UndefinedColumn
-            message = database_not_set_up(options.get("database") or DEFAULT_DB_ALIAS)
+            message = database_not_set_up(database)
             if message is None:
                 raise
             raise CommandError(message) from exc
+        except DomainError as exc:  # what the API would answer with a 4xx (a new embedder's size over stored vectors)
+            raise CommandError(exc.detail) from None
 
 
 def active_account(email: str):

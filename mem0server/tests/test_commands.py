@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -77,3 +78,26 @@ def test_a_missing_table_on_a_set_up_database_is_not_blamed_on_bootstrap(db):
     # Every migration applied: the error is the command's own, and stays as it was.
     with pytest.raises(ProgrammingError, match="no_such_table"):
         call_command(FailingQuery())
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_command_on_a_database_it_cannot_reach_says_so_in_one_line():
+    # Each ended, after DB_POOL_TIMEOUT, in a traceback: django.db.utils.OperationalError: couldn't get a connection
+    # after 5.00 sec, naming neither the server nor why. One of Django's commands and one of ours, at once.
+    port = closed_port()
+    url = f"postgres://mem0:secret@127.0.0.1:{port}/mem0"
+    tried = [COMMANDS[0], COMMANDS[4]]
+    with ThreadPoolExecutor(2) as running:
+        results = list(running.map(run_command, [url] * len(tried), tried))
+    for argv, result in zip(tried, results, strict=True):
+        assert result.returncode == 1, (argv, result.stdout)
+        assert "Traceback" not in result.stderr, argv
+        [line] = (result.stdout + result.stderr).strip().splitlines()
+        where = f"postgresql://mem0@127.0.0.1:{port}/mem0"
+        assert line.startswith(f"CommandError: Cannot use the database at {where}: "), argv
+        assert "Connection refused" in line and "secret" not in line, argv

@@ -3,21 +3,20 @@ the Docker image run it each time): one Django start instead of one per step."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, InterfaceError, OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
 from accounts.selectors import user_by_email
 from apikeys.services import apikey_create
-from mem0server.database import describe_database, unreachable_reason
+from mem0server.commands import database_reached
+from mem0server.database import describe_database
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.management.commands.migrate import Command as MigrateCommand
 
@@ -57,19 +56,8 @@ class Command(BaseCommand):
         else:
             where = "DATABASE_URL"
         self._line("database", f"{describe_database(db.settings_dict)} ({where})")
-        # The pool logs a warning for each connection attempt it retries; the one line below says it once.
-        pool_log = logging.getLogger("psycopg.pool")
-        pool_level = pool_log.level
-        pool_log.setLevel(logging.ERROR)
-        try:
+        with database_reached(database):
             self._set_up(database, base_url.rstrip("/"), with_api_key)
-        except (OperationalError, InterfaceError) as exc:
-            # One line that names the server and why, not a traceback ending in a pool's time-out.
-            reason = unreachable_reason(db.settings_dict) or str(exc).strip()
-            db.close_pool()  # its threads would go on retrying, and warning, until the process ends
-            raise CommandError(f"Cannot use the database at {describe_database(db.settings_dict)}: {reason}") from None
-        finally:
-            pool_log.setLevel(pool_level)
         if make_jwt_secret:
             call_command("ensure_jwt_secret", stdout=self.stdout)
         call_command("prepare_embedder", stdout=self.stdout)
