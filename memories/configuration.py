@@ -337,7 +337,9 @@ def server_config_refresh() -> Runtime:
     if (version, stamp) != (current.version, current.stamp):
         overrides = ServerConfig.objects.filter(pk=1).values_list("config", flat=True).first() or {}
         current = _build(overrides, version=version, stamp=stamp)
-    if not current.column_checked:
+    if not current.column_checked or current.dims_conflict:
+        # A conflict is looked at again on each request (two cheap reads while it lasts): once the store is emptied
+        # (POST /reset, here or in another process) or resized by another process, it ends without a restart.
         current.dims_conflict = _fit_vector_column(current.embedder.dims, raise_conflict=False)
         current.column_checked = True
     _runtime = current
@@ -371,13 +373,14 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
         return None
     table = connection.ops.quote_name(Memory._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
-        # Nobody may add a memory between the emptiness check and the change.
-        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        # Nobody may add a memory between the emptiness check and the change; a store that holds memories is told
+        # apart first without the lock, which would stop every reader of the table.
+        if not Memory.objects.exists():
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         if Memory.objects.exists():
             message = _dims_conflict(dims, current)
             if raise_conflict:
                 raise Conflict(message)
-            logger.error("%s", message)
             return message
         cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dims)})")
         _fit_sentence_column(dims)  # empty with the memories
@@ -388,8 +391,8 @@ def _fit_vector_column(dims: int, *, raise_conflict: bool) -> str | None:
 def _dims_conflict(dims: int, current: int) -> str:
     return (
         f"The embedder makes {dims}-dimensional vectors, but the stored memories have {current}. Changing the "
-        "embedding size needs an empty store: POST /reset (deletes every memory) or re-embed the memories, or keep "
-        "the previous embedder."
+        "embedding size needs an empty store: keep the previous embedder, or POST /reset (deletes every memory; "
+        "`manage.py export_memories` first, and `manage.py import_memories` after, re-embeds them with the new one)."
     )
 
 

@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from memories import configuration
@@ -316,7 +317,7 @@ def test_a_new_embedding_size_with_memories_stored_is_a_409_and_changes_nothing(
     make_memory("Likes tea")
     response = configure(api_client, embedder=openai_embedder(fake_openai, 16))
     assert response.status_code == 409
-    assert "/reset" in response.json()["detail"] and "re-embed" in response.json()["detail"]
+    assert "/reset" in response.json()["detail"] and "import_memories" in response.json()["detail"]
     assert stored() == ({}, 0)
     assert configuration.vector_column_dims() == 384
     assert api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json").status_code == 200
@@ -386,6 +387,32 @@ def test_a_stored_size_mismatch_answers_409_until_fixed(api_client, make_memory,
     # OPENAI_BASE_URL turned the LLM on too, but the add stops before spending a call on it.
     assert add(api_client, "Likes coffee").status_code == 409
     assert fake_openai.chat_calls() == []
+
+
+def test_a_stored_size_mismatch_ends_without_a_restart_once_the_store_is_reset(
+    api_client, make_memory, fake_openai, settings, tmp_path
+):
+    """The 409 says how to change the size: export, POST /reset, import (which embeds with the new embedder). The
+    worker that answered it noticed neither the reset nor the import: it answered 409 until it was restarted."""
+    make_memory("Likes tea")
+    backup = tmp_path / "memories.jsonl"
+    call_command("export_memories", "--output", str(backup))
+    settings.EMBEDDER, settings.EMBEDDER_MODEL, settings.EMBEDDER_DIMS = "openai", "fake-embed", 16
+    settings.OPENAI_BASE_URL, fake_openai.dims = fake_openai.url, 16
+    configuration.server_config_forget()  # the server restarted with the new embedder
+    detail = api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json").json()["detail"]
+    assert "export_memories" in detail and "import_memories" in detail
+    with pytest.raises(CommandError, match="16-dimensional"):  # re-embedding cannot change the size
+        call_command("reembed_memories", "--all")
+
+    assert api_client.post("/reset").status_code == 200
+    call_command("import_memories", "--input", str(backup))  # another process: it resizes the column
+
+    assert configuration.vector_column_dims() == 16
+    hits = api_client.post("/search", {"query": "tea", "user_id": "alice"}, format="json")
+    assert hits.status_code == 200, hits.json()
+    assert [hit["memory"] for hit in hits.json()["results"]] == ["Likes tea"]
+    assert add(api_client, "Likes coffee", infer=False).status_code == 200
 
 
 # --- the startup log --------------------------------------------------------------------------------------
