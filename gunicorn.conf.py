@@ -42,7 +42,7 @@ from mem0server.env_file import env_file_load
 env_file_load()
 
 
-def _int(name: str, default: int, *fallbacks: str) -> int:
+def _int(name: str, default: int, *fallbacks: str, high: int | None = None) -> int:
     for key in (name, *fallbacks):
         raw = os.environ.get(key, "").strip()
         if raw:
@@ -52,6 +52,8 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
                 raise SystemExit(f"{key} must be a whole number, not {raw!r}.") from None
             if value < 1:
                 raise SystemExit(f"{key} must be 1 or more, not {value}.")
+            if high is not None and value > high:
+                raise SystemExit(f"{key} must be {high} or less, not {value}.")
             return value
     return default
 
@@ -60,7 +62,7 @@ def _int(name: str, default: int, *fallbacks: str) -> int:
 # sends slowly holds a socket, not a thread (mem0server/asgi.py, bench/slow_clients.py); its own error
 # answers are JSON (mem0server/gunicorn_worker.py).
 wsgi_app = "mem0server.asgi:application"
-bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000)}"
+bind = f"{os.environ.get('HOST', '').strip() or '127.0.0.1'}:{_int('PORT', 8000, high=65535)}"
 
 
 def usable_cores() -> int:

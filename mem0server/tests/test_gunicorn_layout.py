@@ -159,3 +159,23 @@ def test_gunicorns_variables_come_from_the_dot_env_file_too(tmp_path):
     layout = gunicorn_layout(ONE_CPU, MEM0_ENV_FILE=str(env_file))
     assert (layout["workers"], layout["threads"]) == (3, 5)
     assert gunicorn_layout(ONE_CPU, MEM0_ENV_FILE=str(env_file), GUNICORN_WORKERS="1")["workers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PORT", "70000", "PORT must be 65535 or less, not 70000."),  # was gunicorn's OverflowError traceback
+        ("PORT", "http", "PORT must be a whole number, not 'http'."),
+        ("GUNICORN_THREADS", "0", "GUNICORN_THREADS must be 1 or more, not 0."),
+    ],
+)
+def test_a_bad_gunicorn_variable_is_one_line_naming_it(name, value, says):
+    done = subprocess.run(  # noqa: S603  (our own interpreter and config)
+        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
+        cwd=ROOT,
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr.strip()) == (1, says)
