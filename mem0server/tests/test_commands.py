@@ -101,3 +101,27 @@ def test_a_command_on_a_database_it_cannot_reach_says_so_in_one_line():
         where = f"postgresql://mem0@127.0.0.1:{port}/mem0"
         assert line.startswith(f"CommandError: Cannot use the database at {where}: "), argv
         assert "Connection refused" in line and "secret" not in line, argv
+
+
+def test_a_job_worker_on_a_database_not_set_up_or_not_reached_says_so_in_one_line(fresh_database_url):
+    # On a database bootstrap had not set up (a worker of a new version started before the upgrade's bootstrap) it
+    # printed procrastinate's "function procrastinate_prune_stalled_workers_v1(double precision) does not exist …
+    # Database error."; on one it could not reach, 30 s of the pool's warnings, then "pool initialization incomplete
+    # after 30.0 sec".
+    port = closed_port()
+    urls = [fresh_database_url, f"postgres://mem0:secret@127.0.0.1:{port}/mem0"]
+    with ThreadPoolExecutor(2) as running:
+        fresh, unreached = running.map(run_command, urls, [["procrastinate", "worker"]] * 2)
+    name = fresh_database_url.split("@/", 1)[1].split("?", 1)[0]
+    for result in (fresh, unreached):
+        assert result.returncode == 1, result.stdout
+        assert "Traceback" not in result.stderr
+    fresh_line, unreached_line = (result.stderr.strip().splitlines()[-1] for result in (fresh, unreached))
+    assert fresh_line.startswith("CommandError: The database at postgresql://")
+    assert fresh_line.endswith(
+        f"/{name} has no tables yet: run `python manage.py bootstrap` (or `make serve`, which runs it) first."
+    )
+    assert unreached_line.startswith(
+        f"CommandError: Cannot use the database at postgresql://mem0@127.0.0.1:{port}/mem0: "
+    )
+    assert "Connection refused" in unreached_line and "psycopg.pool" not in unreached.stderr
