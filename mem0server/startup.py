@@ -33,6 +33,10 @@ def announce(*, quiet: bool = False) -> None:
     db = settings.DATABASES["default"]
     where = f"embedded PostgreSQL in {settings.DATA_DIR / 'pg'}" if settings.EMBEDDED_DATABASE else "DATABASE_URL"
     say("database: %s (%s)", describe_database(db), where)
+    from mem0server.commands import database_not_set_up
+
+    if problem := database_not_set_up():  # served as it is, every request touching what is missing would be a 500
+        logger.error("database: %s", problem)
 
     from memories.configuration import (
         describe_llm_at_start,

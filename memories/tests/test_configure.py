@@ -418,6 +418,37 @@ def test_a_stored_size_mismatch_ends_without_a_restart_once_the_store_is_reset(
 # --- the startup log --------------------------------------------------------------------------------------
 
 
+def newest_migration(app: str) -> str:
+    from django.db.migrations.loader import MigrationLoader
+
+    [(_, name)] = [node for node in MigrationLoader(None).graph.leaf_nodes() if node[0] == app]
+    return name
+
+
+def test_startup_log_says_to_run_bootstrap_when_the_database_lacks_migrations_of_this_version(db, caplog):
+    """A new version's server started on the database before its `manage.py bootstrap` (gunicorn restarted by hand or
+    by a service manager) said nothing of it: /healthz answered 200, and what touched a new column a 500."""
+    from mem0server.startup import announce
+
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    with (
+        connection.cursor() as cursor
+    ):  # as the database is before the upgrade's migrate (the test's rollback undoes it)
+        cursor.execute(
+            "DELETE FROM django_migrations WHERE app = 'memories' AND name = %s", [newest_migration("memories")]
+        )
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        announce()
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith("database: The database at postgresql://")
+    assert line.endswith(
+        "lacks 1 migration of this version: run `python manage.py bootstrap` (or `make serve`, which runs it) first."
+    )
+
+
 def test_startup_log_says_inference_is_off_and_how_to_turn_it_on(db, caplog):
     from mem0server.startup import announce
 
