@@ -35,11 +35,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from mem0server.env_file import env_file_load
 
 # The .env file's variables (MEM0_ENV_FILE, default .env beside manage.py) before gunicorn's own are read here; the
 # workers inherit them, and Django's settings read the same file for what is not set.
-env_file_load()
+try:
+    env_file_load()
+except ImproperlyConfigured as exc:
+    raise SystemExit(str(exc)) from None
 
 
 def _int(name: str, default: int, *fallbacks: str, high: int | None = None) -> int:

@@ -278,6 +278,19 @@ def test_a_dot_env_file_sets_what_the_environment_does_not(tmp_path):
     assert settings_seen(tmp_path, MEM0_ENV_FILE=str(env_file)) == ["from-the-file", "quoted key from the file"]
 
 
+@pytest.mark.parametrize("name", ["missing.env", "."])
+def test_a_dot_env_file_named_that_cannot_be_read_is_one_line_naming_it(tmp_path, name):
+    # A mistyped MEM0_ENV_FILE was read as no file: every setting it held silently stayed at its default.
+    path = tmp_path / name
+    done = run(["manage.py", "check"], MEM0_ENV_FILE=str(path), DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"mem0server: MEM0_ENV_FILE names {path}, which cannot be read (")
+    assert line.endswith("): fix the name, or set MEM0_ENV_FILE= (empty) to read no file.")
+    gunicorn = run(["-c", "import runpy; runpy.run_path('gunicorn.conf.py')"], MEM0_ENV_FILE=str(path))
+    assert (gunicorn.returncode, gunicorn.stderr.strip()) == (1, line.removeprefix("mem0server: "))
+
+
 def test_the_environment_wins_over_the_dot_env_file_and_an_empty_name_reads_none(tmp_path, monkeypatch):
     from mem0server.env_file import env_file_load
 
