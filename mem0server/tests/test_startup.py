@@ -76,6 +76,9 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         # nan passes every comparison of a range: it was accepted (a wait of nan seconds).
         ("MIGRATE_LOCK_WAIT_SECONDS", "nan", "MIGRATE_LOCK_WAIT_SECONDS must be a number, not 'nan'."),
         ("WEBHOOK_TIMEOUT_SECONDS", "NaN", "WEBHOOK_TIMEOUT_SECONDS must be a number, not 'NaN'."),
+        # One line named all three webhook settings, whichever of them was wrong, and not its value.
+        ("WEBHOOK_MAX_ATTEMPTS", "0", "WEBHOOK_MAX_ATTEMPTS must be 1 or more, not 0."),
+        ("WEBHOOK_RETRY_BASE_SECONDS", "-1", "WEBHOOK_RETRY_BASE_SECONDS must be 0 or more, not -1."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
