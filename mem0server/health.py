@@ -14,6 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg_pool import PoolTimeout
 
+from mem0server.database import embedded_revive
 from memories.configuration import server_config_snapshot
 
 logger = logging.getLogger("mem0server")
@@ -70,6 +71,8 @@ def _probe(wrapper: BaseDatabaseWrapper, timeout: float) -> str:
                 pool.check()
     except psycopg.Error as exc:
         logger.warning("healthz: database unavailable: %s", exc)
+        if settings.EMBEDDED_DATABASE:
+            embedded_revive(settings.DATA_DIR)  # its postmaster killed: started again (a probe's thread waits for it)
     return "unavailable"
 
 

@@ -298,6 +298,27 @@ def test_a_database_outage_answers_503_then_recovers_without_a_restart(live, fak
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")
 
 
+def test_a_killed_embedded_postgresql_is_started_again_by_the_server(live):
+    """The postmaster killed (the OOM killer, kill -9), the embedded PostgreSQL stayed down and every request answered
+    503 "try again shortly" until someone restarted the server. A stopped one (make stop-db, above) stays stopped."""
+    user = "revived"
+    memory_id = live.add(user, "Grows tomatoes on the balcony").json()["results"][0]["id"]
+    worker = live.worker()
+    postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+    postmaster.kill()
+    postmaster.wait(30)
+
+    wait_for(
+        lambda: live.call("GET", f"/memories/{memory_id}").status == 200,
+        timeout=RECOVERY * SLACK,
+        what="requests succeeding again with no one starting PostgreSQL",
+    )
+    assert "had stopped without shutting down (killed, or it crashed" in live.log_tail(400)
+    assert live.call("POST", "/search", {"query": "tomatoes", "user_id": user}).status == 200
+    assert live.call("GET", "/healthz").status == 200
+    assert live.worker().pid == worker.pid
+
+
 def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):
     [line] = [line for line in live.log_path.read_text().splitlines() if "database connections:" in line]
     assert "[INFO] database connections: the 1 worker may open up to 11 (11 each: a pool of DB_POOL_MAX_SIZE 10" in line
