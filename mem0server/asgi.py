@@ -19,17 +19,25 @@ there and one back per request. In front of it all, OpenMemory's MCP SSE streams
 from __future__ import annotations
 
 import os
+import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
+# gunicorn's exit status for a worker that cannot boot: its master stops, saying so, instead of starting it again.
+WORKER_BOOT_ERROR = 3
 
-django_application = get_wsgi_application()
+try:
+    django_application = get_wsgi_application()
 
-from mem0server.asgi_stack import asgi_application  # noqa: E402  (needs Django set up)
-from mem0server.startup import announce  # noqa: E402
+    from mem0server.asgi_stack import asgi_application
+    from mem0server.startup import announce
 
-# The first worker logs the configuration; the others check it and log only what is wrong (gunicorn.conf.py).
-announce(quiet=os.environ.get("MEM0_GUNICORN_FIRST_WORKER", "1") != "1")
+    # The first worker logs the configuration; the others check it and log only what is wrong (gunicorn.conf.py).
+    announce(quiet=os.environ.get("MEM0_GUNICORN_FIRST_WORKER", "1") != "1")
+except ImproperlyConfigured as exc:  # a wrong setting, a database or data folder it cannot use: one line, as manage.py
+    print(f"mem0server: {exc}", file=sys.stderr, flush=True)
+    sys.exit(WORKER_BOOT_ERROR)
 
 application = asgi_application(django_application)

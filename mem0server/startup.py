@@ -25,8 +25,7 @@ def announce(*, quiet: bool = False) -> None:
             "JWT_SECRET is not set: set it to a long random value (or run `manage.py ensure_jwt_secret` "
             f"to generate {settings.JWT_SECRET_FILE}), or set AUTH_DISABLED=true for local experiments."
         )
-        logger.critical(line)
-        raise ImproperlyConfigured(line)
+        raise ImproperlyConfigured(line)  # a gunicorn worker says it in one line and stops the server (asgi.py)
     # A quiet worker's lines are DEBUG: the first worker said them already; errors are said by every worker.
     say = logger.debug if quiet else logger.info
     warn = logger.debug if quiet else logger.warning

@@ -88,6 +88,27 @@ def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
 
 
 @pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"LLM_TIMEOUT": "-1"}, "LLM_TIMEOUT must be between 0 and 600 seconds, not -1.0."),
+        ({"JWT_SECRET": "", "MEM0_DATA_DIR": "{tmp}"}, "JWT_SECRET is not set: set it to a long random value"),
+    ],
+)
+def test_gunicorn_started_with_a_bad_setting_stops_with_one_line_not_a_traceback(tmp_path, env, says):
+    # make serve runs bootstrap first, which says it; gunicorn started alone (a service manager, the image's command
+    # after its bootstrap in another environment) printed the worker's traceback, then the line.
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    env = {name: value.format(tmp=tmp_path) for name, value in env.items()}
+    env["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"  # not reached: the worker stops before
+    done = run(["-m", "gunicorn", "--config", "gunicorn.conf.py"], PORT=str(port), GUNICORN_WORKERS="1", **env)
+    assert done.returncode == 3, done.stderr  # gunicorn's "Worker failed to boot."
+    assert "Traceback" not in done.stderr
+    [line] = [line for line in done.stderr.splitlines() if says in line]
+    assert line.startswith(f"mem0server: {says}")
+
+
+@pytest.mark.parametrize(
     ("url", "says"),
     [
         ("postgres://mem0:s3cret@db:5432x/mem0", "Port could not be cast to integer value as '5432x'"),
