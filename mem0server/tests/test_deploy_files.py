@@ -345,6 +345,9 @@ READERS = {
     "mem0server/settings.py": rf"(?:env_(?:str|bool|int|float|list)|environ\.get)\({Q}([A-Z0-9_]+){Q}",
     "gunicorn.conf.py": rf"(?:_int|environ\.get)\({Q}([A-Z0-9_]+){Q}|, \d+, {Q}([A-Z0-9_]+){Q}\)",
     "docker-compose.yml": r"\$\{([A-Z0-9_]+)",
+    # The commands that read a key of their own from the environment (and so from the .env file).
+    "exports/management/commands/export_from_mem0.py": rf"environ\.get\({Q}([A-Z0-9_]+){Q}",
+    "exports/management/commands/import_from_mem0.py": rf"environ\.get\({Q}([A-Z0-9_]+){Q}",
 }
 
 
@@ -362,6 +365,7 @@ def test_env_example_lists_every_variable_settings_gunicorn_and_compose_read():
     assert {"ADMIN_EMAIL", "ADMIN_PASSWORD", "HEALTHZ_TIMEOUT_MS", "DATABASE_URL"} <= wanted
     assert {"GUNICORN_THREADS", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "HOST", "PORT"} <= wanted
     assert {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"} <= wanted
+    assert {"MEM0_API_KEY", "QDRANT_API_KEY"} <= wanted
     assert wanted - _documented() == set()
 
 
