@@ -60,6 +60,8 @@ def env_float(name: str, default: float, *, low: float | None = None, high: floa
         value = math.nan
     if math.isnan(value):  # nan passes every comparison of a range
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if math.isinf(value):  # a wait of inf seconds: an OverflowError in Python's threading, a retry in the year 9999
+        raise ImproperlyConfigured(f"{name} must be a finite number, not {raw!r}.")
     check_range(name, value, low, high)
     return value
 
@@ -413,7 +415,8 @@ WORKER_STALLED_CHECK_SECONDS = env_int("WORKER_STALLED_CHECK_SECONDS", 15, low=1
 # Runs of one job (first run, retries after LLM 429/5xx/timeouts and after a worker died) before its event
 # is FAILED; retries wait WORKER_RETRY_BACKOFF_SECONDS, doubling each time.
 WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 5, low=1)
-WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0)
+# At most an hour: it doubles up to 1,024 times as long (inf, or 1e10, put a failed add's retry in the year 9999).
+WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0, high=3600)
 for _name in ("WORKER_HEARTBEAT_SECONDS", "WORKER_STALLED_SECONDS", "WORKER_RETRY_BACKOFF_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {globals()[_name]}.")

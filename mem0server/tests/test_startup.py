@@ -79,6 +79,11 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         # One line named all three webhook settings, whichever of them was wrong, and not its value.
         ("WEBHOOK_MAX_ATTEMPTS", "0", "WEBHOOK_MAX_ATTEMPTS must be 1 or more, not 0."),
         ("WEBHOOK_RETRY_BASE_SECONDS", "-1", "WEBHOOK_RETRY_BASE_SECONDS must be 0 or more, not -1."),
+        # Accepted: a wait of inf seconds is an OverflowError in Python's threading; a queued add's retry after an
+        # LLM failure was scheduled for the year 9999 (procrastinate's latest date), neither run again nor FAILED.
+        ("DB_POOL_TIMEOUT", "inf", "DB_POOL_TIMEOUT must be a finite number, not 'inf'."),
+        ("WORKER_RETRY_BACKOFF_SECONDS", "inf", "WORKER_RETRY_BACKOFF_SECONDS must be a finite number, not 'inf'."),
+        ("WORKER_RETRY_BACKOFF_SECONDS", "1e10", "WORKER_RETRY_BACKOFF_SECONDS must be 3600 or less, not 1e+10."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
