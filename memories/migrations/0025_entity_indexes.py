@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     from the table once: about 0.25 s per 100,000 memories each, 2 s for the eight."""
 
     dependencies = [
-        ("memories", "0023_kept_text_users"),
+        ("memories", "0024_server_config_urls_sealed_again"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
