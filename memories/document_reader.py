@@ -68,6 +68,11 @@ PASSAGE_CHARS = 1_000
 # An image handed to a vision model as it was sent when it is this small and within PICTURE_SIDE a side, in a format
 # every model's API takes; another as a JPEG within PICTURE_SIDE.
 IMAGE_MOST_BYTES = 1024 * 1024
+# The most pixels an image may hold to be read (a phone's photo of 48 or 50 megapixels: 8,000 x 6,000, 8,160 x
+# 6,120): a PNG of a few hundred kilobytes can claim 169 million (13,000 x 13,000), whose pixels alone fill most of
+# MEMORY_BYTES. Known from its header, before a pixel is decoded; decoded, a PNG with transparency of this many pixels
+# took the reader 0.2 GB.
+IMAGE_MOST_PIXELS = 52_000_000
 HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # The images of one page looked at for its picture (a page of many small images is no scan).
 PICTURE_CANDIDATES = 10
@@ -880,27 +885,33 @@ def _image(content: bytes) -> dict:
     turned as its EXIF orientation says (a phone's photo is stored sideways: the JPEG has no EXIF left to say so), what
     is transparent on white; {"small": true} for a PNG, JPEG, GIF or WebP image (what every model's API takes) already
     within PICTURE_SIDE a side and IMAGE_MOST_BYTES. Another format Pillow reads (HEIC, an iPhone's; AVIF, TIFF, BMP)
-    is made a JPEG whatever its size."""
+    is made a JPEG whatever its size. One of more than IMAGE_MOST_PIXELS, by its header: {"error": "pixels", "width",
+    "height"}, nothing decoded."""
     from PIL import Image, ImageOps
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
+    bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # IMAGE_MOST_PIXELS, below, names the size
     try:
-        with Image.open(io.BytesIO(content)) as image:  # past Pillow's bound of pixels: DecompressionBombError
+        with Image.open(io.BytesIO(content)) as image:  # its header only
+            if image.width * image.height > IMAGE_MOST_PIXELS:
+                return {"error": "pixels", "width": image.width, "height": image.height}
             small = max(image.size) <= PICTURE_SIDE and len(content) <= IMAGE_MOST_BYTES
             if small and image.format in HANDED_FORMATS:
                 return {"small": True}
             image.draft("RGB", (PICTURE_SIDE, PICTURE_SIDE))  # a JPEG decoded at the smallest scale that holds it
+            image.thumbnail((PICTURE_SIDE, PICTURE_SIDE))  # first: what follows copies the picture, small by then
             picture = ImageOps.exif_transpose(image)
             if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
                 picture = picture.convert("RGBA")
                 picture = Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture)
             picture = picture if picture.mode in ("L", "RGB") else picture.convert("RGB")
-            picture.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
             written = io.BytesIO()
             picture.save(written, "JPEG", quality=85)
     except Exception as exc:  # not an image Pillow reads (HEIC, SVG), damaged, or too many pixels
         return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    finally:
+        Image.MAX_IMAGE_PIXELS = bound
     return {"picture": base64.b64encode(written.getvalue()).decode()}
 
 

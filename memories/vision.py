@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 from django.utils import timezone
 
-from mem0server.exceptions import UpstreamError
+from mem0server.exceptions import InvalidInput, UpstreamError
 from memories import prompts, reading
 from memories.configuration import server_config_current
 from memories.data_urls import base64_content, data_url, is_data_url
+from memories.document_reader import IMAGE_MOST_PIXELS
 from memories.fetching import fetchable, fetched, http_host
 from memories.kept_texts import kept_read_by
 from memories.llm import side_by_side
@@ -192,11 +193,22 @@ def image_handed(url: str) -> str:
     except ValueError:
         return url
     read = reading.read_apart("image", content, 0, 0, reading.READER_NICENESS, -1)
+    if read is not None and read.get("error") == "pixels":
+        raise InvalidInput(too_many_pixels(read["width"], read["height"]))
     if read is None or "error" in read:
         why = "it takes too long to read" if read is None else read["why"]
         logger.info("An image of %d bytes is handed to the model as it was sent: %s", len(content), why)
         return url
     return url if read.get("small") else f"data:image/jpeg;base64,{read['picture']}"
+
+
+def too_many_pixels(width: int, height: int) -> str:
+    """Why an image of this size is refused (its header says it, before a pixel of it is decoded)."""
+    return (
+        f"An image of {width:,} x {height:,} pixels ({width * height / 1e6:,.0f} megapixels) holds more than the "
+        f"{IMAGE_MOST_PIXELS / 1e6:,.0f} megapixels read (a phone's photo of 48 megapixels, 8,000 x 6,000, is read): "
+        "send a smaller picture."
+    )
 
 
 def descriptions_prune() -> int:

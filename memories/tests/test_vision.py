@@ -228,21 +228,55 @@ def test_an_image_in_a_format_a_models_api_may_not_take_is_handed_to_it_as_a_jpe
 
 
 def test_an_image_pillow_cannot_read_is_handed_to_the_model_as_it_was_sent(api_client, vision, caplog):
-    # A PNG of a few bytes that says it holds 100,000 x 100,000 pixels (Pillow's bound of pixels refuses it), and the
-    # start of a JPEG: the model's provider says what it makes of them, as before images were made smaller.
-    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    chunks = [b"IHDR" + header, b"IDAT" + zlib.compress(b"\0" * 100), b"IEND"]
-    huge = b"\x89PNG\r\n\x1a\n" + b"".join(
+    # The start of a JPEG: the model's provider says what it makes of it, as before images were made smaller.
+    sent = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
+    with caplog.at_level(logging.INFO, logger="mem0server"):
+        assert stored(add(api_client, {"role": "user", "content": image(sent)})) == ["A picture sent inline"]
+    assert vision.described() == [sent]
+    assert "An image of 10 bytes is handed to the model as it was sent: OSError: Truncated File Read" in caplog.text
+
+
+def png(width: int, height: int, rows: bytes | None = None) -> str:
+    """A PNG of width x height grey pixels, as a data URL: all black, or its compressed `rows` as they are (a header
+    claiming more pixels than its data holds)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    if rows is None:
+        packer = zlib.compressobj(9)
+        rows = b"".join(packer.compress(b"\0" * (width + 1)) for _ in range(height)) + packer.flush()
+    chunks = [b"IHDR" + header, b"IDAT" + rows, b"IEND"]
+    content = b"\x89PNG\r\n\x1a\n" + b"".join(
         struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) for chunk in chunks
     )
-    sent = [f"data:image/png;base64,{base64.b64encode(huge).decode()}", "data:image/jpeg;base64,/9j/4AAQSkZJRg=="]
-    with caplog.at_level(logging.INFO, logger="mem0server"):
-        assert (
-            stored(add(api_client, *({"role": "user", "content": image(url)} for url in sent)))
-            == ["A picture sent inline"] * 2
-        )
-    assert sorted(vision.described()) == sorted(sent)
-    assert "An image of 69 bytes is handed to the model as it was sent: DecompressionBombError" in caplog.text
+    return f"data:image/png;base64,{base64.b64encode(content).decode()}"
+
+
+@pytest.mark.parametrize(("width", "height"), [(13_000, 13_000), (100_000, 100_000)])
+def test_an_image_of_more_pixels_than_read_is_a_400_naming_the_limit_and_no_model_is_asked(
+    api_client, vision, width, height
+):
+    # A PNG of a few hundred bytes claiming 169 million pixels (its decoded pixels filled the reader's 1 GB: a 400
+    # saying "MemoryError", or the picture handed to the model as sent), or 10 billion (past Pillow's own bound).
+    response = add(
+        api_client,
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "The map"}, image(png(width, height, zlib.compress(b"\0" * 100)))],
+        },
+    )
+    assert response.status_code == 400
+    megapixels = f"{width * height / 1e6:,.0f}"
+    assert response.json()["detail"] == (
+        f"An image of {width:,} x {height:,} pixels ({megapixels} megapixels) holds more than the 52 megapixels read "
+        "(a phone's photo of 48 megapixels, 8,000 x 6,000, is read): send a smaller picture."
+    )
+    assert vision.described() == []
+    assert Memory.objects.count() == 0
+
+
+def test_a_photo_of_48_megapixels_is_read(api_client, vision):
+    assert stored(add(api_client, {"role": "user", "content": image(png(8_000, 6_000))})) == ["A picture sent inline"]
+    [handed] = vision.described()
+    assert handed.startswith("data:image/jpeg;base64,") and picture(handed).size == (2048, 1536)
 
 
 ORIENTATION = 0x0112
