@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -11,7 +10,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.utils.json import strict_constant
 
 from mem0server.text import encodable
 
@@ -70,6 +70,54 @@ def lone_surrogate_at(value: Any) -> str | None:
     return None
 
 
+class LongNumber(ValueError):
+    """An integer longer than Python reads (MAX_INT_DIGITS), where it is in the JSON value: json.loads said only
+    "Exceeds the limit (4300 digits) for integer string conversion …; use sys.set_int_max_str_digits() to increase
+    the limit", Python's advice to its programmers."""
+
+
+# The most digits an integer in JSON may have: what Python reads (sys.get_int_max_str_digits's default). A number of
+# Mem0's API (a limit, a page, a metadata value) is far shorter.
+MAX_INT_DIGITS = 4300
+
+
+class _Digits(int):
+    """Stands for an integer too long to read (its number of digits), in a parsed value, until long_number_at finds
+    where it is."""
+
+
+def long_number_at(value: Any) -> str | None:
+    """Why a parsed JSON value cannot be read, naming where it holds an integer longer than MAX_INT_DIGITS (as a path
+    like `metadata.n`), or None."""
+    stack = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+        elif isinstance(item, _Digits):
+            where = path or "the body"
+            return f"{where} is a number of {int(item):,} digits; a number takes at most {MAX_INT_DIGITS:,}."
+    return None
+
+
+def _loads(text: str, **options) -> Any:
+    """json.loads, LongNumber naming where an integer is too long to read (only a body holding one is walked)."""
+    long: list[int] = []
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) <= MAX_INT_DIGITS:
+            return int(digits)
+        long.append(len(digits.lstrip("-")))
+        return _Digits(long[-1])
+
+    value = json.loads(text, parse_int=integer, **options)
+    if long:
+        raise LongNumber(long_number_at(value) or "")
+    return value
+
+
 def _not_a_number(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -85,7 +133,7 @@ def json_loads(text: str) -> Any:
     """json.loads for JSON in query strings and form fields: ValueError for bad syntax and for NaN, Infinity or a
     number too large for a float (which PostgreSQL's jsonb cannot hold), NestedTooDeep beyond MAX_JSON_DEPTH."""
     try:
-        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+        value = _loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except RecursionError:
         raise NestedTooDeep(TOO_DEEP) from None
     if nested_too_deep(value):
@@ -103,9 +151,12 @@ class LimitedJSONParser(JSONParser):
         if len(body) > limit:
             raise RequestTooLarge(f"Request body is larger than the limit of {limit} bytes.")
         try:
-            value = super().parse(io.BytesIO(body), media_type, parser_context)
+            text = body.decode(get_encoding(parser_context or {}))
+            value = _loads(text, parse_constant=strict_constant if self.strict else None)
         except RecursionError:
             raise ParseError(f"JSON parse error - {TOO_DEEP}") from None
+        except ValueError as exc:  # a UnicodeDecodeError too, as JSONParser's
+            raise ParseError(f"JSON parse error - {exc}") from None
         if nested_too_deep(value):
             raise ParseError(f"JSON parse error - {TOO_DEEP}")
         # Only a body that spells a surrogate is walked (a paired one, an emoji written as \ud83d\ude00, is fine).

@@ -11,7 +11,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from mem0server.paging import MAX_PAGE
-from mem0server.parsers import NestedTooDeep, json_loads
+from mem0server.parsers import LongNumber, NestedTooDeep, json_loads
 from mem0server.serializers import (
     KnownFieldsOnly,
     ObjectField,
@@ -487,6 +487,8 @@ class FiltersQueryField(serializers.CharField):
             value = json_loads(text)
         except NestedTooDeep as exc:
             raise serializers.ValidationError(f"Must not nest so deep: {exc}") from None
+        except LongNumber as exc:
+            raise serializers.ValidationError(f"Must hold shorter numbers: {exc}") from None
         except ValueError:
             raise serializers.ValidationError('Must be a JSON object, e.g. {"topic": "food"}.') from None
         if not isinstance(value, dict):

@@ -313,6 +313,35 @@ def test_deeply_nested_json_is_a_400_not_a_recursion_error(api_client, messages)
     assert not Memory.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "said"),
+    [
+        ("post", "/memories", '{"messages": "Hi", "user_id": "alice", "metadata": {"n": %s}}', "metadata.n"),
+        (
+            "post",
+            "/v1/memories/",
+            '{"messages": [{"role": "user", "content": "Hi"}], "user_id": "alice", "metadata": {"tags": [1, %s]}}',
+            "metadata.tags[1]",
+        ),
+        ("post", "/memories", '{"messages": "Hi", "user_id": "alice", "infer": false, "limit": -%s}', "limit"),
+        ("get", "/memories", {"user_id": "alice", "filters": '{"n": %s}'}, "filters: Must hold shorter numbers: n"),
+    ],
+)
+def test_a_number_too_long_to_read_is_a_400_naming_where_it_is(api_client, method, path, body, said):
+    # A million digits: Python's json module refused it in its own words ("use sys.set_int_max_str_digits() to
+    # increase the limit"), advice to a programmer that named no field.
+    number = "9" * 1_000_000
+    if method == "get":
+        response = api_client.get(path, {key: value.replace("%s", number) for key, value in body.items()})
+    else:
+        response = api_client.post(path, body.replace("%s", number), content_type="application/json")
+    assert response.status_code == 400
+    detail = json.dumps(response.json())
+    assert f"{said} is a number of 1,000,000 digits; a number takes at most 4,300." in detail
+    assert "sys.set_int_max_str_digits" not in detail
+    assert not Memory.objects.exists()
+
+
 def test_json_nested_32_levels_deep_is_accepted(api_client):
     metadata = {"a": 1}
     for _ in range(29):  # the body, metadata and these: 31 objects, one level to spare
