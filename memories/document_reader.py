@@ -230,11 +230,24 @@ class _PageText(HTMLParser):
         return "\n\n".join(text for text, _ in paragraphs if text)
 
 
+def _failed(exc: Exception) -> dict:
+    """What the reader writes of an error reading a document: "nested" when its parts (an email's, a compound file's
+    directory, a PDF's objects) nest deeper than Python's recursion reaches; "limit" when pypdf refuses to unpack more
+    (a stream of more than 75 MB unpacked, an array or a dictionary of more than 100,000 items); else "unreadable",
+    each with "why" (the error's own words)."""
+    why = f"{type(exc).__name__}: {str(exc)[:200]}"
+    if isinstance(exc, RecursionError):
+        return {"error": "nested", "why": why}
+    if type(exc).__name__ == "LimitReachedError":  # pypdf's, imported only where a PDF is read
+        return {"error": "limit", "why": why}
+    return {"error": "unreadable", "why": why}
+
+
 def _page(content: bytes, most_characters: int) -> dict:
     try:
         text = _page_text(content.decode("utf-8-sig"))  # UTF-8: made so by the server before
     except Exception as exc:  # none known (the fuzzing of tests/test_documents.py finds none): a 400, not a 500
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
 
@@ -265,7 +278,7 @@ def _email(content: bytes, most_characters: int, most_pages: int, depth: int = 0
             if part.get_content_type() == "text/calendar" and not part.get_filename()
         ]
     except Exception as exc:  # a header or a part the email package cannot decode (an unknown character set)
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     if not any(attached.kind == "text/calendar" for attached in attachments):
         attachments += beside[:1]
     return _attachments_read(fields, text, attachments, most_characters, most_pages, depth, pictures)
@@ -425,7 +438,7 @@ def _rtf(content: bytes, most_characters: int) -> dict:
             source = content.decode("cp1252", errors="replace")
         text = rtf_to_text(source, errors="replace")
     except Exception as exc:  # a damaged file (striprtf's IndexError on an unbalanced group, a code page unknown)
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     text = "\n\n".join(paragraph for paragraph in (" ".join(line.split()) for line in text.splitlines()) if paragraph)
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
@@ -438,7 +451,7 @@ def _cards(content: bytes, most_characters: int, kind: str) -> dict:
         entries = _entries(content.decode("utf-8-sig"), kind)  # UTF-8: made so by the server before
         paragraphs = [_event(entry) if kind == "calendar" else _contact(entry) for entry in entries]
     except Exception as exc:  # none known (the fuzzing of tests/test_documents.py finds none): a 400, not a 500
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
     return {"error": "too_long"} if len(text) > most_characters else {"pages": [text]}
 
@@ -700,7 +713,7 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
         scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index]))}
         shown = _drawn_photos(reader.pages, pages, drawn, pictures - len(scans)) if photos else {}
     except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     read: list[str] = []
     found: dict[str, dict[str, str]] = {"images": {}, "scans": {}}
     for index, text in enumerate(pages):
@@ -909,7 +922,7 @@ def _image(content: bytes) -> dict:
             written = io.BytesIO()
             picture.save(written, "JPEG", quality=85)
     except Exception as exc:  # not an image Pillow reads (HEIC, SVG), damaged, or too many pixels
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     finally:
         Image.MAX_IMAGE_PIXELS = bound
     return {"picture": base64.b64encode(written.getvalue()).decode()}
@@ -1206,7 +1219,7 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
 
 
 def _pictured(
@@ -1319,7 +1332,7 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     except _TooLong:
         return {"error": "too_long"}
     except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
     if "EncryptedPackage" in streams:
         return {"error": "locked"}
     if streams & {"Workbook", "Book"}:
@@ -2001,7 +2014,7 @@ def _older_workbook(content: bytes, most_characters: int, pictures: int = -1) ->
     except Exception as exc:  # a damaged workbook (xlrd's XLRDError, struct's), or one encrypted in its stream
         if "encrypted" in str(exc).lower():
             return {"error": "locked"}
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
 
 
 def _sheet_pictures(content: bytes, names: list[str]) -> tuple[bytes, list[tuple[int, int]]]:
@@ -2261,7 +2274,7 @@ def _delimited(content: bytes, most_characters: int, delimiter: str) -> dict:
     except _TooLong:
         return {"error": "too_long"}
     except csv.Error as exc:
-        return {"error": "unreadable", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return _failed(exc)
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:

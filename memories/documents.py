@@ -20,6 +20,7 @@ import hashlib
 import logging
 import platform
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -503,6 +504,11 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
                 "read in this add, one LLM call each (MAX_IMAGES_PER_ADD, less the add's images): send it in parts.",
                 "too_long": _too_long(named),
                 "unreadable": f"{named} could not be read as a {_READ_AS[kind]} ({read.get('why')}).",
+                "nested": f"{named} nests its parts (attachments, objects, storages) inside one another deeper "
+                "than the reader follows (a few hundred levels: Python's limit of "
+                f"{sys.getrecursionlimit():,} calls inside one another): send its parts apart.",
+                "limit": f"{named} holds more than a PDF is read ({read.get('why')}; a stream unpacks to at most 75 "
+                "MB, an array or a dictionary holds at most 100,000 items): send it in parts.",
             }[read["error"]]
         )
     return read

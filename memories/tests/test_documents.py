@@ -1456,6 +1456,48 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     assert Memory.objects.count() == 0
 
 
+def emails_within(depth: int) -> bytes:
+    """An email carrying an email as an attachment, which carries another, `depth` emails deep."""
+    email = b"From: ada@example.com\r\nSubject: The last\r\nContent-Type: text/plain\r\n\r\nThe bottom.\r\n"
+    for level in range(depth):
+        boundary = b"level-%d" % level
+        email = (
+            b"From: ada@example.com\r\nDate: Sun, 1 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            b"Subject: Level %d\r\nContent-Type: multipart/mixed; boundary=%s\r\n\r\n--%s\r\n"
+            b"Content-Type: text/plain\r\n\r\nSee the attached.\r\n--%s\r\nContent-Type: message/rfc822\r\n"
+            b"Content-Disposition: attachment; filename=level-%d.eml\r\n\r\n%s\r\n--%s--\r\n"
+        ) % (level, boundary, boundary, boundary, level, email, boundary)
+    return email
+
+
+def test_a_document_nested_or_unpacking_past_what_is_read_is_a_400_naming_the_limit(api_client, embedder):
+    # An email of 500 emails each attached to the one before (137 KB): Python's recursion ran out in the email
+    # package, a 400 saying "RecursionError: maximum recursion depth exceeded" (as did an .xls whose directory holds
+    # itself). A PDF page that unpacks to 82 MB (80 KB): pypdf stops at 75 MB, a 400 saying
+    # "LimitReachedError: Limit reached while decompressing".
+    for content, says in [
+        (
+            emails_within(500),
+            "The document sent as txt_url nests its parts (attachments, objects, storages) inside one another deeper "
+            "than the reader follows (a few hundred levels: Python's limit of 1,000 calls inside one another): send "
+            "its parts apart.",
+        ),
+        (
+            pdf_busy(2_500_000),
+            "The document sent as txt_url holds more than a PDF is read (LimitReachedError: Limit reached while "
+            "decompressing",
+        ),
+    ]:
+        refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
+        assert refused.status_code == 400 and refused.json()["detail"].startswith(says), refused.json()
+    assert (
+        "a stream unpacks to at most 75 MB, an array or a dictionary holds at most 100,000 items): send it in "
+        in (refused.json()["detail"])
+    )
+    assert stored(add(api_client, {"role": "user", "content": document("txt_url", b64(emails_within(3)))}))
+    assert Memory.objects.count() == 1
+
+
 @pytest.fixture
 def document_host():
     files = {
