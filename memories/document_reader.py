@@ -2273,8 +2273,8 @@ def _delimited(content: bytes, most_characters: int, delimiter: str) -> dict:
         return {"pages": [_table([], rows, reader)]}
     except _TooLong:
         return {"error": "too_long"}
-    except csv.Error as exc:
-        return _failed(exc)
+    except csv.Error as exc:  # a value longer than the text read (its field_size_limit, above) is too long, not damaged
+        return {"error": "too_long"} if "field larger than field limit" in str(exc) else _failed(exc)
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:

@@ -779,6 +779,21 @@ def test_a_csv_or_tsv_file_is_read_as_a_sheet_is_by_its_type_or_name(api_client,
     ]
 
 
+def test_a_csv_value_longer_than_the_add_takes_is_a_400_saying_so(api_client, embedder, settings):
+    # One quoted value longer than the add's characters: csv's own bound (set to them) said "could not be read as a
+    # CSV file (Error: field larger than field limit (100))", naming neither the document's length nor MAX_ADD_CHARS.
+    settings.MAX_ADD_CHARS = 100
+    content = b64('Note\n"' + "a" * 150 + '"\n')
+    table = document("txt_url", f"data:text/csv;base64,{content}")
+    refused = add(api_client, {"role": "user", "content": [table]})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        "The document sent as txt_url holds more text than an add takes with its messages (100 characters, "
+        "MAX_ADD_CHARS): send it in parts."
+    )
+    assert not Memory.objects.exists()
+
+
 def test_a_sheets_first_row_is_repeated_in_each_passage_only_when_it_names_columns(api_client, embedder):
     # A bank's export without a header: its first payment was repeated at the top of every passage, as if it named
     # the columns, and a search for it found every passage. A first row of years names a yearly budget's columns.
