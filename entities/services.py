@@ -8,7 +8,7 @@ from django.db.models import Q
 from entities.selectors import ENTITY_FIELDS
 from mem0server.exceptions import NotFound
 from memories.selectors import memories_visible
-from memories.services import memories_delete_scope, scope_delete_lock
+from memories.services import memories_delete_scope, memories_lock, scope_delete_lock
 
 
 def entity_delete(*, principal, entity_type: str, entity_id: str) -> int:
@@ -34,7 +34,7 @@ def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, int]:
         # memories locked, in one statement in id order as every multi-row writer locks them: one
         # entity's delete after another's locked them in two runs, and deadlocked with a batch holding one.
         scope_delete_lock(principal, [{ENTITY_FIELDS[kind]: entity_id} for kind, entity_id in entities.items()])
-        list(memories_visible(principal=principal).select_for_update().filter(owned).order_by("id").values("id"))
+        memories_lock(memories_visible(principal=principal).filter(owned))
         for entity_type in ENTITY_FIELDS:
             if entity_type in entities:
                 try:

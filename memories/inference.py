@@ -476,7 +476,7 @@ def _apply(
                 # Its new text is another memory's already (or one this add writes), as a fact added is found a
                 # duplicate: two memories would say the same. That one says it, and this one's old text is what the
                 # model replaced, so this one goes.
-                delete_with_history([target])
+                delete_with_history([target.id])
                 results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
             elif op.event == "UPDATE" and op.text != target.text:
                 previous = target.text
@@ -510,7 +510,7 @@ def _apply(
                     {"id": str(target.id), "memory": target.text, "event": "UPDATE", "previous_memory": previous}
                 )
             elif op.event == "DELETE":
-                delete_with_history([target])
+                delete_with_history([target.id])
                 results.append({"id": str(target.id), "memory": target.text, "event": "DELETE"})
             else:  # NONE, or an UPDATE to the same text
                 results.append({"id": str(target.id), "memory": target.text, "event": "NONE"})

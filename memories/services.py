@@ -52,7 +52,7 @@ from memories.models import (
 from memories.selectors import EXACT_ALWAYS_ROWS, memories_visible, memory_get, unexpired
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
-from memories.signals import history_record, memories_wiped
+from memories.signals import history_announce, history_record, memories_wiped
 from memories.temporal import named_window
 from memories.timestamps import dated_text
 from memories.vision import images_undescribed, messages_described
@@ -644,39 +644,96 @@ def _memory_update_write(
     history_record([history_row(memory, old_text, memory.text, MemoryHistory.Event.UPDATE, memory.updated_at)])
 
 
-def delete_with_history(memories: list[Memory]) -> int:
-    """Delete these memories, with a DELETE history row each (and its change signal); returns how many."""
-    now = timezone.now()
-    deleted, _ = Memory.objects.filter(id__in=[m.id for m in memories]).delete()
-    history_record(history_row(m, m.text, None, MemoryHistory.Event.DELETE, now) for m in memories)
+# How many memories a delete removes per statement: what it holds of them in Python at once (ids, never texts).
+DELETE_BATCH = 1_000
+
+# The memories deleted and their DELETE history rows written from them by PostgreSQL, so no text comes to Python
+# (a scope of memories of MAX_TEXT_CHARS took gigabytes there); the fields are history_row's.
+_DELETE_SQL = """
+WITH gone AS (
+    DELETE FROM memories_memory WHERE id = ANY(%(ids)s::uuid[])
+    RETURNING id, account_id, text, actor_id, role
+)
+INSERT INTO memories_memoryhistory
+    (id, memory_id, account_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role)
+SELECT gen_random_uuid(), id, account_id, text, NULL, %(event)s, %(at)s, %(at)s, true, actor_id, role FROM gone
+RETURNING id, memory_id, account_id, actor_id, role
+"""
+
+
+def delete_with_history(memory_ids: Sequence[uuid.UUID], *, at: datetime | None = None) -> int:
+    """Delete these memories (locked by the caller), with a DELETE history row each and its change signal, in the
+    order given, DELETE_BATCH at a time; returns how many."""
+    at = at or timezone.now()
+    deleted = 0
+    for first in range(0, len(memory_ids), DELETE_BATCH):
+        ids = memory_ids[first : first + DELETE_BATCH]
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETE_SQL, {"ids": list(ids), "event": MemoryHistory.Event.DELETE, "at": at})
+            returned = cursor.fetchall()
+        place = {memory_id: n for n, memory_id in enumerate(ids)}
+        returned.sort(key=lambda row: place[row[1]])
+        history_announce(
+            MemoryHistory(
+                id=row_id,
+                memory_id=memory_id,
+                account_id=account_id,
+                event=MemoryHistory.Event.DELETE,
+                created_at=at,
+                updated_at=at,
+                is_deleted=True,
+                actor_id=actor_id,
+                role=role,
+            )
+            for row_id, memory_id, account_id, actor_id, role in returned
+        )
+        deleted += len(returned)
     return deleted
 
 
-_DELETE_FIELDS = ("id", "account_id", "text", "actor_id", "role")
+def memories_lock(memories: QuerySet[Memory]) -> int:
+    """Lock every memory of `memories` until the transaction ends, in id order as every multi-row writer; returns
+    how many. One row comes back, not one per memory."""
+    sql, params = memories.select_for_update().order_by("id").values_list("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) AS locked", params)  # noqa: S608  (Django's own SQL)
+        return cursor.fetchone()[0]
+
+
+def delete_all_with_history(memories: QuerySet[Memory]) -> int:
+    """Lock and delete every memory of `memories` as delete_with_history does, read from a server-side cursor
+    DELETE_BATCH ids at a time: what the worker holds does not grow with the scope. Locked in id order, as every
+    multi-row writer, each when fetched."""
+    sql, params = memories.select_for_update().order_by("id").values_list("id").query.sql_with_params()
+    name = f"deleting_{uuid.uuid4().hex}"
+    at = timezone.now()
+    deleted = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", params)
+        while True:
+            cursor.execute(f"FETCH {DELETE_BATCH} FROM {name}")  # noqa: S608  (a number and our own name)
+            if not (ids := [row[0] for row in cursor.fetchall()]):
+                break
+            deleted += delete_with_history(ids, at=at)
+        cursor.execute(f"CLOSE {name}")
+    return deleted
 
 
 def memory_delete(*, principal, memory_id: uuid.UUID) -> None:
     """Delete one memory; its history gains a DELETE row and stays readable."""
     with transaction.atomic():
-        memory = (
-            memories_visible(principal=principal).select_for_update().filter(id=memory_id).only(*_DELETE_FIELDS).first()
-        )
-        if memory is None:
+        found = memories_visible(principal=principal).select_for_update().filter(id=memory_id)
+        if found.values_list("id", flat=True).first() is None:
             raise NotFound(f"Memory {memory_id} not found.")
-        delete_with_history([memory])
+        delete_with_history([memory_id])
 
 
 def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
     """Delete the given memories that the caller sees, with DELETE history rows; returns how many."""
     with transaction.atomic():
-        memories = list(
-            memories_visible(principal=principal)
-            .select_for_update()
-            .filter(id__in=memory_ids)
-            .only(*_DELETE_FIELDS)
-            .order_by("id")  # every multi-row writer locks in id order: two of them cannot deadlock
-        )
-        return delete_with_history(memories)
+        # every multi-row writer locks in id order: two of them cannot deadlock
+        memories = memories_visible(principal=principal).select_for_update().filter(id__in=memory_ids).order_by("id")
+        return delete_with_history(list(memories.values_list("id", flat=True)))
 
 
 def memories_delete_scope(
@@ -695,7 +752,7 @@ def memories_delete_scope(
         memories = memories_visible(principal=principal).select_for_update().filter(having, **scope)
         if filters:
             memories = memories.filter(build_filter(filters))
-        memories = list(memories.only(*_DELETE_FIELDS).order_by("id"))  # locked in id order, as every writer
+        deleted = delete_all_with_history(memories)
         # The scope's conversation context goes with it; not when other filters delete only part of the scope.
         # Filters naming only scope ids narrow the messages as they narrow the memories: `user_id=alice` with
         # filters naming bob deletes neither alice's nor bob's.
@@ -704,7 +761,7 @@ def memories_delete_scope(
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()
-        return delete_with_history(memories)
+        return deleted
 
 
 def memories_reembed(*, dated_only: bool = True, batch_size: int = 256, progress=None) -> int:
@@ -939,5 +996,5 @@ def memories_delete_batch(*, principal, memory_ids: list[uuid.UUID]) -> int:
     deleted) if any id is not the caller's."""
     _check_batch(memory_ids, "delete")
     with transaction.atomic():
-        memories = _lock_all_visible(principal, memory_ids, *_DELETE_FIELDS)
-        return delete_with_history(memories)
+        _lock_all_visible(principal, memory_ids, "id")
+        return delete_with_history(memory_ids)

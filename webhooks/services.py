@@ -188,11 +188,14 @@ def deliveries_forget() -> int:
     return WebhookDelivery.objects.all().delete()[0]
 
 
-def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
-    """The JSON body of a memory event: Mem0's `event_details`, plus the event's id, type and time."""
-    data = {"memory": change["memory"]}
-    if change.get("previous_memory") is not None:
-        data["previous_memory"] = change["previous_memory"]
+def payload_build(history: MemoryHistory, event_type: str) -> dict[str, Any]:
+    """The JSON body of a memory event, from its history row: Mem0's `event_details` (the memory's text after the
+    change; before it, for a DELETE), plus the event's id, type and time."""
+    change = history_change(history)
+    deleted = history.event == MemoryHistory.Event.DELETE
+    data = {"memory": history.old_memory if deleted else history.new_memory}
+    if history.event == MemoryHistory.Event.UPDATE and history.old_memory is not None:
+        data["previous_memory"] = history.old_memory
     return {
         "event_id": change["event_id"],
         "event_type": event_type,
@@ -201,8 +204,8 @@ def payload_build(change: dict[str, Any], event_type: str) -> dict[str, Any]:
             "id": change["memory_id"],
             "event": change["event"],
             "data": data,
-            "actor_id": change.get("actor_id"),
-            "role": change.get("role"),
+            "actor_id": change["actor_id"],
+            "role": change["role"],
         },
     }
 
@@ -215,7 +218,7 @@ def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt
     history = MemoryHistory.objects.filter(id=event_id).first()
     if webhook is None or history is None or account_deactivated(webhook.account_id):
         return
-    body_payload = {**payload_build(history_change(history), event_type), "webhook_id": webhook.id}
+    body_payload = {**payload_build(history, event_type), "webhook_id": webhook.id}
     if webhook.secret is None:  # sealed under another SECRET_KEY (mem0server/sealing.py): nothing can be signed
         outcome = delivery.Outcome(None, UNREADABLE_SIGNING_KEY_ERROR, duration_ms=0, retryable=False)
     else:

@@ -42,10 +42,10 @@ def paused_deletes(monkeypatch) -> tuple[threading.Event, threading.Event]:
     read, go = threading.Event(), threading.Event()
     real = services.delete_with_history
 
-    def pausing(memories):
+    def pausing(*args, **kwargs):
         read.set()
         assert go.wait(120)
-        return real(memories)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(services, "delete_with_history", pausing)
     return read, go

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from procrastinate.contrib.django import app
 
 from memories import services as memories_services
+from memories.models import Memory, MemoryHistory
 from webhooks import delivery, services
 from webhooks.models import WebhookDelivery
 from webhooks.tasks import prune_deliveries
@@ -151,3 +152,42 @@ def test_one_accounts_deliveries_do_not_hold_up_another_accounts_add(
     started = Event.objects.get(id=theirs.id).started_at
     assert len(delivered) == 4
     assert delivered[0] < started < delivered[1]  # after at most one of them, not after all four
+
+
+def test_a_scope_deleted_in_batches_delivers_each_memorys_text_as_its_history_row_holds_it(
+    make_user, embedder, receiver, private_targets, run_jobs, monkeypatch
+):
+    monkeypatch.setattr(memories_services, "DELETE_BATCH", 4, raising=False)
+    owner = make_user("deletes@example.com")
+    hook, _ = services.webhook_create(principal=owner, name="deletes", url=receiver.url, event_types=["memory_delete"])
+    messages = [
+        memories_services.Message("assistant" if n % 3 else "user", f"Fact {n}: " + "é" * n, name=f"s{n % 2}")
+        for n in range(10)
+    ]
+    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "gone"}, infer=False)
+    before = {str(m.id): m for m in Memory.objects.filter(user_id="gone")}
+    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "gone"}) == 10
+    run_jobs()
+    history = {str(h.memory_id): h for h in MemoryHistory.objects.filter(event="DELETE")}
+    assert {
+        (h.old_memory, h.new_memory, h.is_deleted, h.actor_id, h.role, h.account_id, h.updated_at == h.created_at)
+        for h in history.values()
+    } == {(m.text, None, True, m.actor_id, m.role, owner.pk, True) for m in before.values()}
+    assert len({h.created_at for h in history.values()}) == 1  # one delete, one time
+    payloads = sorted((r.json for r in receiver.requests), key=lambda p: p["event_details"]["id"])
+    assert payloads == [
+        {
+            "event_id": str(history[memory_id].id),
+            "event_type": "memory_delete",
+            "created_at": history[memory_id].created_at.isoformat(),
+            "event_details": {
+                "id": memory_id,
+                "event": "DELETE",
+                "data": {"memory": memory.text},
+                "actor_id": memory.actor_id,
+                "role": memory.role,
+            },
+            "webhook_id": hook.id,
+        }
+        for memory_id, memory in sorted(before.items())
+    ]
