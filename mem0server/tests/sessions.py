@@ -1,9 +1,12 @@
 """Database sessions of their own for tests that play another process (a worker, a dashboard, a long transaction)
-against the test database, and a wait for one of them to block on a lock."""
+against the test database, a wait for one of them to block on a lock, and a call on a thread of its own."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -24,3 +27,19 @@ def wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"no statement like {pattern!r} waited for a lock")
+
+
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start `call` on a thread of its own (its own database session, closed after); its result lands in the dict's
+    "response" once the thread is joined."""
+    outcome: dict[str, Any] = {}
+
+    def run():
+        try:
+            outcome["response"] = call()
+        finally:
+            connection.close()  # this thread's own database session
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome

@@ -122,17 +122,17 @@ def test_at_most_concurrency_requests_run_in_the_application_at_once():
     assert (most, waiting, served) == (3, 5, 8)
 
 
-def test_waiting_requests_are_let_in_by_turns_one_per_caller():
-    """One place, taken by a client that has sent four requests at once; another client's one request, arriving
-    after them, goes in next but one, not after all of the first client's (they were let in first come first
-    served). A request whose client leaves while it waits gives up its turn, and every place comes back."""
+def turns(arrivals: list[tuple[str, dict]], *, leaves: str = "") -> tuple[list[str], BufferedApp]:
+    """The order in which BufferedApp with one place lets in requests arriving one after another, each a tag and its
+    ASGI scope (the first takes the place and holds it until all have arrived); `leaves`: the tag of one whose client
+    leaves while it waits."""
     order: list[str] = []
 
     async def scenario():
         gate = asyncio.Event()
 
         async def app(scope, receive, send):
-            order.append(dict(scope["headers"])[b"x-tag"].decode())
+            order.append(scope["tag"])
             await receive()
             await gate.wait()
             await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -140,18 +140,27 @@ def test_waiting_requests_are_let_in_by_turns_one_per_caller():
 
         buffered = BufferedApp(app, concurrency=1)
         calls = {}
-        for tag, key in [("a1", b"key-a"), ("a2", b"key-a"), ("a3", b"key-a"), ("a4", b"key-a"), ("b1", b"key-b")]:
+        for tag, scope in arrivals:
             receive, send, _ = client(b"{}")
-            scope = http_scope((b"x-api-key", key), (b"x-tag", tag.encode()))
-            calls[tag] = asyncio.create_task(buffered(scope, receive, send))
+            calls[tag] = asyncio.create_task(buffered({**scope, "tag": tag}, receive, send))
             for _ in range(5):
                 await asyncio.sleep(0)  # it waits for its turn before the next arrives
-        calls["a3"].cancel()  # its client left while it waited
+        if leaves:
+            calls[leaves].cancel()
         gate.set()
         await asyncio.gather(*calls.values(), return_exceptions=True)
         return buffered
 
     buffered = asyncio.run(scenario())
+    return order, buffered
+
+
+def test_waiting_requests_are_let_in_by_turns_one_per_caller():
+    """One place, taken by a client that has sent four requests at once; another client's one request, arriving
+    after them, goes in next but one, not after all of the first client's (they were let in first come first
+    served). A request whose client leaves while it waits gives up its turn, and every place comes back."""
+    keys = [("a1", b"key-a"), ("a2", b"key-a"), ("a3", b"key-a"), ("a4", b"key-a"), ("b1", b"key-b")]
+    order, buffered = turns([(tag, http_scope((b"x-api-key", key))) for tag, key in keys], leaves="a3")
     assert order == ["a1", "a2", "b1", "a4"]
     assert buffered._slots.free == 1
 
@@ -162,31 +171,12 @@ def test_behind_trusted_proxies_callers_without_a_credential_take_turns_by_the_a
     turn, so one such client's flood queued every other's. With TRUSTED_PROXIES the forwarded address tells them
     apart (as the rate limits read it); without, a forged X-Forwarded-For wins its sender no extra turns."""
     settings.TRUSTED_PROXIES = proxies
-    order: list[str] = []
-
-    async def scenario():
-        gate = asyncio.Event()
-
-        async def app(scope, receive, send):
-            order.append(dict(scope["headers"])[b"x-tag"].decode())
-            await receive()
-            await gate.wait()
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"{}"})
-
-        buffered = BufferedApp(app, concurrency=1)
-        calls = []
-        arrivals = [("a1", b"10.0.0.7"), ("a2", b"10.0.0.7"), ("a3", b"10.0.0.7"), ("b1", b"10.0.0.8")]
-        for tag, address in arrivals:
-            receive, send, _ = client(b"{}")
-            scope = http_scope((b"x-forwarded-for", b"203.0.113.9, " + address), (b"x-tag", tag.encode()))
-            calls.append(asyncio.create_task(buffered({**scope, "client": ("172.17.0.1", 5000)}, receive, send)))
-            for _ in range(5):
-                await asyncio.sleep(0)
-        gate.set()
-        await asyncio.gather(*calls)
-
-    asyncio.run(scenario())
+    addresses = [("a1", b"10.0.0.7"), ("a2", b"10.0.0.7"), ("a3", b"10.0.0.7"), ("b1", b"10.0.0.8")]
+    proxied = [
+        (tag, {**http_scope((b"x-forwarded-for", b"203.0.113.9, " + address)), "client": ("172.17.0.1", 5000)})
+        for tag, address in addresses
+    ]
+    order, _ = turns(proxied)
     assert order == (["a1", "a2", "b1", "a3"] if proxies else ["a1", "a2", "a3", "b1"])
 
 

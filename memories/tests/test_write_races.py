@@ -10,9 +10,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
-from mem0server.tests.sessions import other_session
+from mem0server.tests.sessions import in_thread, other_session
 from memories import services
 from memories.models import Memory, MemoryHistory
 
@@ -20,20 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # How many statements of the test database wait for a lock.
 WAITING = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-
-
-def in_thread(call):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["response"] = call()
-        finally:
-            connection.close()  # this thread's own database session
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def paused_deletes(monkeypatch) -> tuple[threading.Event, threading.Event]:

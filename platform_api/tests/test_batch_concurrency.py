@@ -3,29 +3,12 @@ after what committed meanwhile, and a deadlock is answered as a conflict to retr
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
-from mem0server.tests.sessions import other_session, wait_until_blocked
+from mem0server.tests.sessions import in_thread, other_session, wait_until_blocked
 from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def in_thread(call):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["response"] = call()
-        finally:
-            connection.close()  # this thread's own database session
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def two_memories(member, make_memory) -> tuple[str, str]:
