@@ -661,10 +661,11 @@ RETURNING id, memory_id, account_id, actor_id, role
 """
 
 
-def delete_with_history(memory_ids: Sequence[uuid.UUID], *, at: datetime | None = None) -> int:
+def delete_with_history(memory_ids: Sequence[uuid.UUID | str], *, at: datetime | None = None) -> int:
     """Delete these memories (locked by the caller), with a DELETE history row each and its change signal, in the
     order given, DELETE_BATCH at a time; returns how many."""
     at = at or timezone.now()
+    memory_ids = [memory_id if isinstance(memory_id, uuid.UUID) else uuid.UUID(memory_id) for memory_id in memory_ids]
     deleted = 0
     for first in range(0, len(memory_ids), DELETE_BATCH):
         ids = memory_ids[first : first + DELETE_BATCH]
