@@ -136,6 +136,13 @@ def test_no_page_with_an_accounts_data_may_be_cached(two_accounts, alice, page):
     assert "no-store" in cache_control and "private" in cache_control
 
 
+@pytest.mark.parametrize("page", [*PAGES, "/dashboard/login/"])
+def test_no_page_shows_its_templates_source(two_accounts, alice, client, page):
+    # A template comment written over two lines ({# … #} is one line's) was shown at the top of every page.
+    body = (client if page == "/dashboard/login/" else logged_in(alice)).get(page).content.decode()
+    assert not [mark for mark in ("{#", "#}", "{%", "%}", "{{ ", " }}") if mark in body]
+
+
 def test_dashboard_pages_load_only_their_own_scripts_and_styles(alice, client):
     for response in (client.get("/dashboard/login/"), logged_in(alice).get("/dashboard/memories/")):
         policy = response["Content-Security-Policy"]
