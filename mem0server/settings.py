@@ -224,7 +224,7 @@ EMBEDDER_MODEL = env_str("EMBEDDER_MODEL")
 if EMBEDDER not in ("local", "openai", "azure_openai") and not EMBEDDER_MODEL:
     raise ImproperlyConfigured(f"EMBEDDER={EMBEDDER} needs EMBEDDER_MODEL (e.g. nomic-embed-text).")
 # Dimensions of the remote embedder's vectors; 0 = the model's known size.
-EMBEDDER_DIMS = env_int("EMBEDDER_DIMS", 0)
+EMBEDDER_DIMS = env_int("EMBEDDER_DIMS", 0, low=0, high=MAX_EMBEDDING_DIMS)
 _embedder_dims = EMBEDDER_DIMS or KNOWN_EMBEDDING_DIMS.get(EMBEDDER_MODEL or DEFAULT_EMBEDDER_MODEL, 0)
 if EMBEDDER != "local" and not 0 < _embedder_dims <= MAX_EMBEDDING_DIMS:
     raise ImproperlyConfigured(

@@ -84,6 +84,8 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         ("DB_POOL_TIMEOUT", "inf", "DB_POOL_TIMEOUT must be a finite number, not 'inf'."),
         ("WORKER_RETRY_BACKOFF_SECONDS", "inf", "WORKER_RETRY_BACKOFF_SECONDS must be a finite number, not 'inf'."),
         ("WORKER_RETRY_BACKOFF_SECONDS", "1e10", "WORKER_RETRY_BACKOFF_SECONDS must be 3600 or less, not 1e+10."),
+        # Ignored with the local embedder (whose size is its own), so a typo went unseen until the embedder changed.
+        ("EMBEDDER_DIMS", "-5", "EMBEDDER_DIMS must be between 0 and 2000, not -5."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
