@@ -394,7 +394,8 @@ def import_jsonl(
                     report.history_created += _write(fresh_batch, [vectors[i] for i in fresh])
         except Exception as exc:
             raise ImportInterrupted(
-                f"Stopped after {report.created} new memories ({report.batches} batches) were written: {exc}. "
+                f"Stopped after {report.created} new memories ({report.batches} batches) were written: "
+                f"{str(exc).rstrip('.')}. "
                 "Importing the same file again skips what was written and carries on."
             ) from exc
         report.created += len(fresh)

@@ -342,6 +342,32 @@ def test_a_scope_id_of_a_wildcard_is_refused_naming_the_line_and_the_field(store
     assert "Imported 1 memories" in import_text(json.dumps(good | {"user_id": "everyone"}) + "\n")
 
 
+def test_an_import_stopped_by_a_later_batchs_failure_says_how_far_it_got_in_one_sentence_each(
+    stored, monkeypatch, settings
+):
+    text = export()
+    wipe()
+    settings.EXPORT_IMPORT_BATCH = 1
+    embedded = backup.embed_memories
+    calls = []
+
+    def fails_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("The embedder could not be reached.")
+        return embedded(*args, **kwargs)
+
+    monkeypatch.setattr(backup, "embed_memories", fails_second)
+    with pytest.raises(CommandError) as refused:
+        import_text(text)
+    # Its reason ended with its own full stop, and another followed ("reached.. Importing").
+    assert str(refused.value) == (
+        "Stopped after 1 new memories (1 batches) were written: The embedder could not be reached. "
+        "Importing the same file again skips what was written and carries on."
+    )
+    assert Memory.objects.count() == 1
+
+
 def test_an_unknown_account_email_stops_the_import_unless_another_account_is_named(stored, make_user):
     text = export(email=["alice@example.com"])
     wipe()
