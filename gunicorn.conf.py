@@ -169,6 +169,9 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+# The User-Agent (and any atom an operator's format adds) without a key a client put there, as the request log's
+# `client` shows it.
+logger_class = "mem0server.access_log.AccessLogger"
 
 # gunicorn >= 25.1 opens a control socket under $XDG_RUNTIME_DIR or ~/.gunicorn by default; nothing
 # here uses it, and a read-only or shared home (containers, several servers) should not need to be writable.

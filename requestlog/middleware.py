@@ -15,9 +15,9 @@ from rest_framework.throttling import BaseThrottle
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX
+from mem0server.echoes import KEY_IN_TEXT, without_secrets
 from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
-from mem0server.text import redact_secret_echoes
 from requestlog.routes import route_of
 from requestlog.writer import Row, writer
 
@@ -68,10 +68,6 @@ def _text(value: str, limit: int) -> str:
     return value[:limit].replace("\x00", "\ufffd")
 
 
-# A key of this server's, should a caller put one where it names itself: never stored.
-KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
-
-
 def _client(request, response) -> str:
     """Who called, as the caller names itself: Mem0's SDKs send X-Mem0-Client (their stack, "mem0-python/2.2.1"),
     integrations a source (X-Mem0-Source, `source` in the query, or in a Platform request's body: OPENCLAW, N8N,
@@ -79,20 +75,10 @@ def _client(request, response) -> str:
     meta = request.META
     source = meta.get("HTTP_X_MEM0_SOURCE") or _query_source(request) or getattr(response, SOURCE_ATTRIBUTE, "")
     named = " ".join(part.strip() for part in (source, meta.get("HTTP_X_MEM0_CLIENT", "")) if part.strip())
-    text = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", (named or meta.get("HTTP_USER_AGENT", ""))[:512])
-    text = redact_secret_echoes(text, *_credentials(request))  # and any provider-key-looking word
+    text = without_secrets((named or meta.get("HTTP_USER_AGENT", ""))[:512], meta)
     if text.isprintable():
         return text[:128]
     return "".join(char if char.isprintable() else "\ufffd" for char in text)[:128]
-
-
-def _credentials(request) -> list[str]:
-    """The credentials a request carried (its key, its bearer token) and the admin key, should the caller repeat one
-    where it names itself; short ones are left out (an "a" would be taken out of every name)."""
-    meta = request.META
-    bearer = meta.get("HTTP_AUTHORIZATION", "").partition(" ")[2].strip()
-    found = (meta.get("HTTP_X_API_KEY", "").strip(), bearer, settings.ADMIN_API_KEY or "")
-    return [credential for credential in found if len(credential) >= 8]
 
 
 # A field's name in an error's path: what the server's serializers declare, or an item's index.

@@ -347,6 +347,33 @@ def test_the_access_log_names_the_path_but_not_the_query_string(live):
     assert "sk-sent-by-mistake" not in log and "query-owner" not in log
 
 
+def test_the_access_log_shows_no_secret_a_client_put_in_its_user_agent(live):
+    """A client naming itself with a secret (the admin key, a per-user key, the call's own bearer token, a provider's
+    key): the request log's `client` hid them, gunicorn's access line printed the User-Agent as sent. Headers the
+    line does not show (Referer, X-Forwarded-For) and the query string stay out of it too."""
+    token = "eyJhbGciOiJIUzI1NiJ9.the-calls-own-bearer-token"
+    member_key = "m0sk_" + "Q7" * 20
+    provider_key = "sk-proj-" + "P9" * 15
+    secrets = [ADMIN_KEY, member_key, provider_key, token]
+    offset = log_size(live)
+    response, _ = send(
+        live,
+        "GET",
+        f"/memories?user_id=ua-owner&key={provider_key}",
+        headers={
+            "User-Agent": f"ua-agent/1.0 ({' '.join(secrets)})",
+            "Authorization": f"Bearer {token}",
+            "Referer": f"https://app.example/?key={member_key}",
+            "X-Forwarded-For": ADMIN_KEY,
+        },
+    )
+    assert response.status == 400
+    wait_for(lambda: "ua-agent/1.0" in log_since(live, offset), timeout=60, what="the request's access log line")
+    [line] = [line for line in log_since(live, offset).splitlines() if "ua-agent/1.0" in line]
+    assert [secret for secret in secrets if secret in line] == [], line
+    assert '"GET /memories HTTP/1.1" 400' in line and "[redacted]" in line  # still says who called, and what
+
+
 def test_an_openmemory_sse_client_is_served_by_gunicorn_and_its_session_ends_with_it(live):
     """gunicorn's asyncio worker holds the stream (mem0server/asgi_stack.py; the tests of mcp_server serve it with
     uvicorn), its answers come through the database's NOTIFY, and the session goes when the client does."""

@@ -1,0 +1,29 @@
+"""Secrets a client repeats where it names itself (its User-Agent, X-Mem0-Client, a Referer): taken out of what the
+request log stores (requestlog/middleware.py) and what gunicorn's access log prints (mem0server/access_log.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from django.conf import settings
+
+from apikeys.services import KEY_PREFIX
+from mem0server.text import redact_secret_echoes
+
+# A key of this server's, should a caller put one where it names itself: never stored or printed.
+KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
+
+
+def presented_credentials(meta: Mapping[str, str]) -> list[str]:
+    """The credentials a request carried (its key, its bearer token: WSGI environ names) and the admin key; short ones
+    are left out (an "a" would be taken out of every name)."""
+    bearer = meta.get("HTTP_AUTHORIZATION", "").partition(" ")[2].strip()
+    found = (meta.get("HTTP_X_API_KEY", "").strip(), bearer, settings.ADMIN_API_KEY or "")
+    return [credential for credential in found if len(credential) >= 8]
+
+
+def without_secrets(text: str, meta: Mapping[str, str]) -> str:
+    """The text without this server's keys (their prefix kept), the request's own credentials, the admin key, a URL's
+    credentials and query values, and any provider-key-looking word."""
+    return redact_secret_echoes(KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text), *presented_credentials(meta))
