@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from mem0server import uploads
+from mem0server.turns import caller_turn
 
 # Bodies over MAX_REQUEST_BYTES (a logged-in account's Import page upload, up to IMPORT_MAX_BYTES) read at once by one
 # worker: another waits for its turn before more of it is read, so a member sending many holds one in memory, not
@@ -176,23 +177,19 @@ class FairTurns:
 
 
 def _caller(scope) -> bytes:
-    """Who sends a request, as far as the event loop can tell without the database: its credential (an API key, a
-    bearer token, the dashboard's session cookie), else its address (behind TRUSTED_PROXIES, the one they forward)."""
-    headers = dict((name.lower(), value) for name, value in scope.get("headers", ()))
-    for name in (b"x-api-key", b"authorization"):
-        if headers.get(name):
-            return name + b" " + headers[name]
-    session = settings.SESSION_COOKIE_NAME.encode() + b"="
-    for cookie in headers.get(b"cookie", b"").split(b";"):
-        cookie = cookie.strip()
-        if cookie.startswith(session):
-            return cookie
+    """Who sends a request, as far as the event loop can tell without the database (mem0server/turns.py): a credential
+    that has authenticated, else its address (behind TRUSTED_PROXIES, the one they forward)."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        headers[name] = headers[name] + b"," + value if name in headers else value  # as Django joins them
     forwarded = headers.get(b"x-forwarded-for")
     if settings.TRUSTED_PROXIES and forwarded:  # as the rate limits read it (DRF's NUM_PROXIES)
         addresses = forwarded.split(b",")
-        return addresses[-min(settings.TRUSTED_PROXIES, len(addresses))].strip()
-    client = scope.get("client") or ("", 0)
-    return str(client[0]).encode()
+        address = addresses[-min(settings.TRUSTED_PROXIES, len(addresses))].strip()
+    else:
+        address = str((scope.get("client") or ("", 0))[0]).encode()
+    return caller_turn(headers, address)
 
 
 async def _in_a_thread(function, *args):

@@ -8,9 +8,20 @@ import asyncio
 import json
 
 import pytest
+from django.test import Client
 
+from apikeys.services import apikey_create
 from dashboard.tests.clients import logged_in
 from mem0server.buffering import BufferedApp
+from mem0server.turns import known_credentials
+
+
+@pytest.fixture(autouse=True)
+def forgotten_credentials():
+    """Each test starts with no credential known to have authenticated in this process."""
+    known_credentials.clear()
+    yield
+    known_credentials.clear()
 
 
 class Recorder:
@@ -160,6 +171,8 @@ def test_waiting_requests_are_let_in_by_turns_one_per_caller():
     after them, goes in next but one, not after all of the first client's (they were let in first come first
     served). A request whose client leaves while it waits gives up its turn, and every place comes back."""
     keys = [("a1", b"key-a"), ("a2", b"key-a"), ("a3", b"key-a"), ("a4", b"key-a"), ("b1", b"key-b")]
+    for key in (b"key-a", b"key-b"):  # keys that have authenticated (the test below shows those that have not)
+        known_credentials.add(b"x-api-key " + key)
     order, buffered = turns([(tag, http_scope((b"x-api-key", key))) for tag, key in keys], leaves="a3")
     assert order == ["a1", "a2", "b1", "a4"]
     assert buffered._slots.free == 1
@@ -178,6 +191,53 @@ def test_behind_trusted_proxies_callers_without_a_credential_take_turns_by_the_a
     ]
     order, _ = turns(proxied)
     assert order == (["a1", "a2", "b1", "a3"] if proxies else ["a1", "a2", "a3", "b1"])
+
+
+@pytest.mark.django_db
+def test_a_flood_of_invalid_keys_takes_one_turn_and_an_accounts_request_is_not_kept_behind_it(
+    admin_key, embedder, make_user, settings
+):
+    """A client sending each request with another made-up key had a turn per key: an account's request arriving after
+    twenty of them went in after all twenty, and a flood of bad keys had as many turns as it liked. A credential that
+    has not authenticated now waits in its address's turn; the account's key, which has, keeps a turn of its own
+    (even from the same address), as does its dashboard session."""
+    user = make_user("ada@example.com")
+    _, key = apikey_create(user=user, label="sdk")
+    assert Client().get("/memories", {"user_id": "ada"}, HTTP_X_API_KEY=key).status_code == 200
+    browser = logged_in(user)
+    assert browser.get("/dashboard/").status_code == 200
+    session = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    flood_from = {"client": ("198.51.100.66", 4000)}
+    arrivals = [(f"bad{i}", {**http_scope((b"x-api-key", f"m0sk_{i:040d}".encode())), **flood_from}) for i in range(20)]
+    arrivals.append(("bearer", {**http_scope((b"authorization", b"Bearer not-a-token-at-all")), **flood_from}))
+    arrivals.append(("cookie", {**http_scope((b"cookie", session + b"x")), **flood_from}))
+    arrivals.append(("account", {**http_scope((b"x-api-key", key.encode())), **flood_from}))
+    arrivals.append(("dashboard", {**http_scope((b"cookie", session)), **flood_from}))
+    order, _ = turns(arrivals)
+    # The first took the place; the flood's turn (its next request), then the account's and its session's.
+    assert order[:4] == ["bad0", "bad1", "account", "dashboard"], order
+    assert order[4:] == [f"bad{i}" for i in range(2, 20)] + ["bearer", "cookie"]
+
+
+@pytest.mark.django_db
+def test_every_credential_that_authenticates_earns_its_turn_and_no_other_does(admin_key, embedder, make_user, settings):
+    make_user("bo@example.com", password="a-long-password-1")
+    credentials = {"email": "bo@example.com", "password": "a-long-password-1"}
+    login = Client().post("/auth/login", credentials, "application/json")
+    bearer = f"Bearer {login.json()['access_token']}"
+    asked = [
+        ({"HTTP_X_API_KEY": admin_key}, b"x-api-key " + admin_key.encode(), True),
+        ({"HTTP_AUTHORIZATION": f"Token {admin_key}"}, f"authorization Token {admin_key}".encode(), True),
+        ({"HTTP_AUTHORIZATION": bearer}, f"authorization {bearer}".encode(), True),
+        ({"HTTP_AUTHORIZATION": "Bearer forged"}, b"authorization Bearer forged", False),
+        ({"HTTP_X_API_KEY": "m0sk_made-up"}, b"x-api-key m0sk_made-up", False),
+    ]
+    for headers, turn, earned in asked:
+        Client().get("/memories", {"user_id": "bo"}, **headers)
+        assert (turn in known_credentials) is earned, turn
+    settings.AUTH_DISABLED = True  # every request is an admin: no credential was checked
+    Client().get("/memories", {"user_id": "bo"}, HTTP_X_API_KEY="anything-at-all")
+    assert b"x-api-key anything-at-all" not in known_credentials
 
 
 @pytest.mark.django_db(transaction=True)  # the session is read on another thread, with its own connection
