@@ -20,9 +20,12 @@ class _CleanAtoms(SafeAtoms):
         value = super().__getitem__(key)
         if not isinstance(value, str) or key == _META:
             return value
-        from mem0server.echoes import without_secrets  # Django's settings: loaded in the worker, not the master
+        # Django's settings: loaded in the worker, not the master.
+        from mem0server.echoes import without_credentials, without_secrets
 
-        return without_secrets(value, dict.get(self, _META, {}))
+        # The path as the request log keeps it (an id such as "key_customer_42" is no provider's key).
+        clean = without_credentials if key == "U" else without_secrets
+        return clean(value, dict.get(self, _META, {}))
 
 
 class AccessLogger(Logger):

@@ -1,5 +1,6 @@
-"""Secrets a client repeats where it names itself (its User-Agent, X-Mem0-Client, a Referer): taken out of what the
-request log stores (requestlog/middleware.py) and what gunicorn's access log prints (mem0server/access_log.py)."""
+"""Secrets a client repeats where it names itself (its User-Agent, X-Mem0-Client, a Referer) or in a path: taken out
+of what the request log stores (requestlog/middleware.py) and what gunicorn's access log prints
+(mem0server/access_log.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from apikeys.services import KEY_PREFIX
-from mem0server.text import redact_secret_echoes
+from mem0server.text import REDACTED, redact_secret_echoes
 
 # A key of this server's, should a caller put one where it names itself: never stored or printed.
 KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
@@ -27,3 +28,12 @@ def without_secrets(text: str, meta: Mapping[str, str]) -> str:
     """The text without this server's keys (their prefix kept), the request's own credentials, the admin key, a URL's
     credentials and query values, and any provider-key-looking word."""
     return redact_secret_echoes(KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text), *presented_credentials(meta))
+
+
+def without_credentials(path: str, meta: Mapping[str, str]) -> str:
+    """A path without this server's keys (their prefix kept), the request's own credentials and the admin key; the
+    rest as sent (an id such as "key_customer_42" is no provider's key)."""
+    path = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", path)
+    for credential in sorted(presented_credentials(meta), key=len, reverse=True):
+        path = path.replace(credential, REDACTED)
+    return path

@@ -15,7 +15,7 @@ from rest_framework.throttling import BaseThrottle
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
 from apikeys.services import KEY_PREFIX
-from mem0server.echoes import KEY_IN_TEXT, without_secrets
+from mem0server.echoes import KEY_IN_TEXT, without_credentials, without_secrets
 from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
 from requestlog.routes import route_of
@@ -130,7 +130,7 @@ class RequestLogMiddleware:
         # DRF copies the authenticated user and auth onto the Django request.
         user, auth = getattr(request, "user", None), getattr(request, "auth", None)
         account = getattr(user, "account", None) if getattr(user, "is_authenticated", False) else None
-        path = _text(request.path, 500)
+        path = _text(without_credentials(request.path, request.META), 500)
         writer.submit(
             Row(
                 method=_text(request.method, 10),

@@ -193,6 +193,27 @@ def test_no_secret_is_stored(member, embedder, admin_key):
         assert secret not in stored
 
 
+def test_a_credential_a_caller_puts_in_the_path_is_never_stored(member, embedder, admin_key):
+    # A server URL pasted with the key in it (".../mcp/m0sk_…", as some MCP servers take theirs), or a key put where an
+    # id goes: the path was stored as sent, and shown on the Requests page and by GET /requests to every admin.
+    _, key = apikey_create(user=member, label="k")
+    access = tokens_issue(user=member).access_token
+    APIClient().post(f"/mcp/{key}", {}, format="json")
+    APIClient(HTTP_X_API_KEY=admin_key).get(f"/memories/{admin_key}")
+    APIClient(HTTP_AUTHORIZATION=f"Bearer {access}").get(f"/v1/memories/{access}/")
+    APIClient(HTTP_X_API_KEY=admin_key).get("/entities/user/key_customer_42")  # an id like any other: kept
+    stored = json.dumps(list(RequestLog.objects.values()), default=str)
+    assert RequestLog.objects.count() == 4
+    assert [secret for secret in (key, admin_key, access) if secret in stored] == []
+    paths = list(RequestLog.objects.order_by("id").values_list("path", flat=True))
+    assert paths == [
+        "/mcp/m0sk_…",
+        "/memories/[redacted]",
+        "/v1/memories/[redacted]/",
+        "/entities/user/key_customer_42",
+    ]
+
+
 # --- the batching writer ---------------------------------------------------------------------------------
 
 
