@@ -19,13 +19,22 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+def _safe_id(incoming: str, meta) -> bool:
+    """Harmless in a header, and no secret: an id is written into every log line of its request, gunicorn's access
+    line and the request log, so a key sent as one (the admin key, the call's own, any key-looking word) is not kept."""
+    # Here, not at the top: the logging configuration loads this module before Django's apps (and their models).
+    from mem0server.echoes import without_secrets
+
+    return bool(_SAFE_ID.fullmatch(incoming)) and without_secrets(incoming, meta) == incoming
+
+
 class RequestIDMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _safe_id(incoming, request.META) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:

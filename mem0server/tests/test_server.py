@@ -6,8 +6,11 @@ import json
 import re
 
 import pytest
+from rest_framework.test import APIClient
 
+from apikeys.services import apikey_create
 from memories.models import Memory
+from requestlog.models import RequestLog
 
 
 def test_root_redirects_to_the_docs(client):
@@ -176,6 +179,24 @@ def test_a_request_id_ending_in_a_newline_is_replaced_like_any_unsafe_id(api_cli
     assert response.status_code != 500
     assert "\n" not in response["X-Request-ID"]
     assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize("which", ["admin key", "own key", "server key", "provider key"])
+def test_a_secret_sent_as_the_request_id_is_neither_echoed_nor_logged(admin_key, embedder, member, which):
+    # The id a caller sends is written into every log line of its request, gunicorn's access line and the request
+    # log (shown on the Requests page): a key sent there (a client's header settings mixed up) was kept as the id.
+    _, member_key = apikey_create(user=member, label="k")
+    secret = {
+        "admin key": admin_key,
+        "own key": member_key,
+        "server key": "m0sk_" + "A1" * 21,
+        "provider key": "sk-proj-" + "B2" * 20,
+    }[which]
+    client = APIClient(HTTP_X_API_KEY=member_key if which == "own key" else admin_key)
+    response = client.get("/memories", {"user_id": "x"}, HTTP_X_REQUEST_ID=secret)
+    assert response.status_code == 200
+    assert len(response["X-Request-ID"]) == 32  # one of the server's own, as for an id unsafe in a header
+    assert list(RequestLog.objects.values_list("request_id", flat=True)) == [response["X-Request-ID"]]
 
 
 def test_unknown_path_is_a_json_404(api_client):
