@@ -15,10 +15,10 @@ from django.utils import timezone
 from accounts.models import User
 from apikeys.listener import CHANNEL
 from apikeys.models import APIKey
+from apikeys.prefix import KEY_PREFIX
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.listening import LISTENER
 
-KEY_PREFIX = "m0sk_"
 # last_used_at is a hint for operators, not an audit log: write it at most this often per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from gunicorn.glogging import Logger, SafeAtoms
 
+from mem0server.echoes import without_credentials, without_secrets
+
 # Where atoms() leaves the request's headers for the atoms' cleaning: no format names it (a "{…}" name never
 # holds a space).
 _META = "request headers"
@@ -20,9 +22,6 @@ class _CleanAtoms(SafeAtoms):
         value = super().__getitem__(key)
         if not isinstance(value, str) or key == _META:
             return value
-        # Django's settings: loaded in the worker, not the master.
-        from mem0server.echoes import without_credentials, without_secrets
-
         # The path as the request log keeps it (an id such as "key_customer_42" is no provider's key).
         clean = without_credentials if key == "U" else without_secrets
         return clean(value, dict.get(self, _META, {}))

@@ -4,12 +4,13 @@ of what the request log stores (requestlog/middleware.py) and what gunicorn's ac
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
 from django.conf import settings
 
-from apikeys.services import KEY_PREFIX
+from apikeys.prefix import KEY_PREFIX
 from mem0server.text import REDACTED, redact_secret_echoes
 
 # A key of this server's, should a caller put one where it names itself: never stored or printed.
@@ -37,3 +38,15 @@ def without_credentials(path: str, meta: Mapping[str, str]) -> str:
     for credential in sorted(presented_credentials(meta), key=len, reverse=True):
         path = path.replace(credential, REDACTED)
     return path
+
+
+class KeysLogFilter(logging.Filter):
+    """Log lines without this server's keys and the admin key: Django logs each refused request with its path ("Not
+    Found: /mcp/m0sk_…"), and a caller may put a key there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = without_credentials(message, {})
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from mem0server import uploads
+from mem0server.echoes import without_secrets
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -22,9 +23,6 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def _safe_id(incoming: str, meta) -> bool:
     """Harmless in a header, and no secret: an id is written into every log line of its request, gunicorn's access
     line and the request log, so a key sent as one (the admin key, the call's own, any key-looking word) is not kept."""
-    # Here, not at the top: the logging configuration loads this module before Django's apps (and their models).
-    from mem0server.echoes import without_secrets
-
     return bool(_SAFE_ID.fullmatch(incoming)) and without_secrets(incoming, meta) == incoming
 
 

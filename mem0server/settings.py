@@ -700,6 +700,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "mem0server.middleware.RequestIDLogFilter"},
+        "keys": {"()": "mem0server.echoes.KeysLogFilter"},
         "routine_jobs": {"()": "events.logs.RoutineJobsFilter"},
     },
     "formatters": {
@@ -709,7 +710,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id", "routine_jobs"],
+            "filters": ["request_id", "routine_jobs", "keys"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

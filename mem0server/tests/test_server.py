@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 
 import pytest
@@ -197,6 +199,23 @@ def test_a_secret_sent_as_the_request_id_is_neither_echoed_nor_logged(admin_key,
     assert response.status_code == 200
     assert len(response["X-Request-ID"]) == 32  # one of the server's own, as for an id unsafe in a header
     assert list(RequestLog.objects.values_list("request_id", flat=True)) == [response["X-Request-ID"]]
+
+
+def test_a_key_in_a_refused_path_is_not_written_to_the_log(admin_key, embedder, member):
+    # Django logs every 4xx with its path ("Not Found: /mcp/m0sk_…"): a key put in a URL (a server URL pasted with the
+    # key in it, the admin key where an id goes) reached the server's log as sent.
+    _, member_key = apikey_create(user=member, label="k")
+    [console] = [handler for handler in logging.getLogger().handlers if handler.name == "console"]
+    stream = io.StringIO()
+    earlier = console.setStream(stream)  # the server's own log handler, its filters and format
+    try:
+        assert APIClient().post(f"/mcp/{member_key}", {}, format="json").status_code == 404
+        assert APIClient(HTTP_X_API_KEY=admin_key).get(f"/memories/{admin_key}").status_code in (400, 404)
+    finally:
+        console.setStream(earlier)
+    log = stream.getvalue()
+    assert "Not Found: /mcp/m0sk_…" in log
+    assert member_key not in log and admin_key not in log
 
 
 def test_unknown_path_is_a_json_404(api_client):
