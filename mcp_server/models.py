@@ -18,6 +18,12 @@ class SseSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # None: an admin with no account (ADMIN_API_KEY, AUTH_DISABLED), as memories' owner is.
     account = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    # The credential the stream was opened with, checked at each keepalive (sse.answers_take): once it no longer
+    # authenticates (a key revoked or deleted, an app disconnected, a login token expired, the account deactivated)
+    # the stream ends. None for each kind it was not: the admin principal has none.
+    api_key = models.ForeignKey("apikeys.APIKey", null=True, on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey("oauth.OAuthGrant", null=True, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(null=True)
     client_name = models.CharField(max_length=100)
     user_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from mcp_types import INTERNAL_ERROR
+from rest_framework_simplejwt.tokens import Token
 
+from accounts.models import User
+from apikeys.models import APIKey
 from mcp_server.models import SseMessage, SseSession
+from oauth.models import OAuthGrant
 
 CHANNEL = "mem0_mcp_sse"
 # A stream marks its session seen this often; one unseen for STALE_AFTER lost its process (killed, the machine
@@ -44,8 +48,21 @@ class TooManySessions(Exception):
     """The caller's account holds STREAMS_PER_ACCOUNT streams already."""
 
 
-def session_open(*, principal, client_name: str, user_id: str) -> uuid.UUID:
-    """A new session of the caller's; TooManySessions past STREAMS_PER_ACCOUNT."""
+def _credential_fields(credential: Any) -> dict[str, Any]:
+    """What the session keeps of the credential it was opened with (a request's `auth`), to check it later."""
+    if isinstance(credential, APIKey):
+        return {"api_key": credential}
+    if isinstance(credential, OAuthGrant):
+        # The grant, not its access token: the client refreshes that (on its POSTs) while the stream stays open.
+        return {"grant": credential}
+    if isinstance(credential, Token):  # a login token (JWT): it works until it expires
+        return {"expires_at": datetime.fromtimestamp(credential["exp"], tz=UTC)}
+    return {}  # the admin principal (ADMIN_API_KEY, AUTH_DISABLED)
+
+
+def session_open(*, principal, credential: Any = None, client_name: str, user_id: str) -> uuid.UUID:
+    """A new session of the caller's, opened with `credential` (the request's auth); TooManySessions past
+    STREAMS_PER_ACCOUNT."""
     SseSession.objects.filter(seen_at__lt=timezone.now() - STALE_AFTER).delete()
     with transaction.atomic():
         # One account's opens one at a time, so those arriving together cannot all count the same open sessions.
@@ -53,7 +70,9 @@ def session_open(*, principal, client_name: str, user_id: str) -> uuid.UUID:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{CHANNEL}:{principal.pk}"])
         if SseSession.objects.filter(account_id=principal.pk).count() >= STREAMS_PER_ACCOUNT:
             raise TooManySessions
-        return SseSession.objects.create(account_id=principal.pk, client_name=client_name, user_id=user_id).id
+        return SseSession.objects.create(
+            account_id=principal.pk, client_name=client_name, user_id=user_id, **_credential_fields(credential)
+        ).id
 
 
 def session_get(*, principal, session_id: uuid.UUID) -> SseSession:
@@ -96,10 +115,31 @@ def answer_queue(*, session: SseSession, body: str) -> None:
         raise UnknownSession from None
 
 
+_SESSIONS = SseSession._meta.db_table
+_USERS, _KEYS, _GRANTS = User._meta.db_table, APIKey._meta.db_table, OAuthGrant._meta.db_table
+# The session if the credential it was opened with still authenticates, by the authentication classes' rules: its
+# account active, its API key not revoked, its OAuth grant acting (not revoked nor expired, of the account's current
+# token generation), its login token not expired. (A key or grant deleted took the session with it.)
+_LIVE = f"""
+    SELECT s.id FROM {_SESSIONS} s
+    LEFT JOIN {_USERS} u ON u.id = s.account_id
+    LEFT JOIN {_KEYS} k ON k.id = s.api_key_id
+    LEFT JOIN {_GRANTS} g ON g.id = s.grant_id
+    WHERE s.id = %(session)s
+    AND (s.account_id IS NULL OR u.is_active)
+    AND (s.api_key_id IS NULL OR k.revoked_at IS NULL)
+    AND (s.grant_id IS NULL OR (
+        g.revoked_at IS NULL AND g.refresh_expires_at > %(now)s AND g.token_generation = u.token_generation
+    ))
+    AND (s.expires_at IS NULL OR s.expires_at > %(now)s)
+"""  # noqa: S608  (table names only)
+
+
 def _take(session: str) -> str:
-    """One statement (one round trip, no transaction to open and close): the session (`session` marks it seen, or
-    only finds it), and at most TAKE_AT_ONCE of its answers deleted, skipping those another take holds. A row per
-    answer taken, oldest first; one NULL when there is none; no row once the session is gone."""
+    """One statement (one round trip, no transaction to open and close): the session if its credential still
+    authenticates (`session` marks it seen, or only finds it), and at most TAKE_AT_ONCE of its answers deleted,
+    skipping those another take holds. A row per answer taken, oldest first; one NULL when there is none; no row
+    once the session is gone or its credential no longer authenticates."""
     messages = SseMessage._meta.db_table
     return f"""
     WITH session AS ({session}),
@@ -113,16 +153,15 @@ def _take(session: str) -> str:
     """  # noqa: S608  (table names and the fixed statements below only; values are parameters)
 
 
-_SESSIONS = SseSession._meta.db_table
 _TAKE = {
-    True: _take(f"UPDATE {_SESSIONS} SET seen_at = %(now)s WHERE id = %(session)s RETURNING id"),  # noqa: S608
-    False: _take(f"SELECT id FROM {_SESSIONS} WHERE id = %(session)s"),  # noqa: S608
+    True: _take(f"UPDATE {_SESSIONS} SET seen_at = %(now)s WHERE id IN ({_LIVE}) RETURNING id"),  # noqa: S608
+    False: _take(_LIVE),
 }
 
 
 def answers_take(session_id: uuid.UUID, *, seen: bool) -> list[str] | None:
     """The session's queued answers, oldest first, deleted; None once the session is gone (pruned, or its account
-    deleted). `seen` also marks the session seen."""
+    deleted) or the credential it was opened with no longer authenticates. `seen` also marks the session seen."""
     with connection.cursor() as cursor:
         cursor.execute(_TAKE[seen], {"session": session_id, "now": timezone.now(), "limit": TAKE_AT_ONCE})
         rows = cursor.fetchall()

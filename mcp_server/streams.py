@@ -8,8 +8,10 @@ and at most MCP_SSE_STREAMS of them are open per process. It sends the `endpoint
 as the MCP SDK's SSE transport does), then each answer queued for the session (mcp_server/sse.py) as a `message`
 event, as soon as the NOTIFY naming the session reaches this process's listener (mem0server/listening.py), and a
 comment line every KEEPALIVE_SECONDS (proxies close idle connections). Without a listening connection it looks for
-answers each second. The session closes with the stream: the client going, or the server stopping (SIGTERM ends
-every stream at once rather than holding the graceful shutdown).
+answers each second. Each of those reads also checks the credential the stream was opened with (sse.answers_take):
+one that no longer authenticates ends the stream. The session closes with the stream: the client going, its
+credential revoked, or the server stopping (SIGTERM ends every stream at once rather than holding the graceful
+shutdown).
 """
 
 from __future__ import annotations

@@ -291,7 +291,10 @@ class SseOpenView(McpAuthenticated):
             return _transport_error(TransportError(501, INVALID_REQUEST, message))
         try:
             session_id = sse.session_open(
-                principal=ctx.principal, client_name=ctx.client_name, user_id=ctx.default_scope["user_id"]
+                principal=ctx.principal,
+                credential=request.auth,
+                client_name=ctx.client_name,
+                user_id=ctx.default_scope["user_id"],
             )
         except sse.TooManySessions:
             message = (

@@ -29,15 +29,21 @@ from django.utils import timezone
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from rest_framework.test import APIClient
 
-from apikeys.services import apikey_create
+from accounts.services import tokens_issue, user_credentials_revoke
+from apikeys.services import apikey_create, apikey_revoke
 from mcp_server import sse, streams, views
 from mcp_server.models import SseMessage, SseSession
 from mem0server.asgi_stack import asgi_application
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
+from oauth.models import OAuthGrant
+from oauth.services import grant_revoke
 from oauth.tests.test_mcp_client_oauth import MemoryStorage, Person, provider_for
+from oauth.tests.test_protocol import MCP, code_form, register, token
+from requestlog.models import RequestLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -516,3 +522,85 @@ def test_streams_one_account_opens_at_once_stay_within_streams_per_account(asgi_
     monkeypatch.setattr(sse, "STREAMS_PER_ACCOUNT", 1)
     statuses = _open_while_sessions_are_locked(asgi_server.url + "/mcp/cursor/sse/alice", [ada_key, ada_key])
     assert sorted(statuses) == [200, 429]
+
+
+def _stop_authenticating(how: str, user, api_key) -> None:
+    if how == "key revoked":
+        apikey_revoke(user=user, key_id=api_key.pk)
+    elif how == "key deleted":
+        api_key.delete()
+    elif how == "app disconnected":
+        grant_revoke(user=user, grant_id=OAuthGrant.objects.get(user=user).pk)
+    else:  # the account deactivated, as on the users page
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user_credentials_revoke(user=user)
+
+
+def _credential(how: str, user) -> tuple[dict[str, str], object]:
+    """Headers that authenticate as `user` the way `how` names, and the API key among them (if one)."""
+    if how == "app disconnected":
+        client_id = register(token_endpoint_auth_method="none")["client_id"]
+        answer = token(**code_form(user, client_id), resource=MCP).json()
+        return {"Authorization": f"Bearer {answer['access_token']}"}, None
+    if how == "login token, account deactivated":
+        return {"Authorization": f"Bearer {tokens_issue(user=user).access_token}"}, None
+    api_key, key = apikey_create(user=user, label="openmemory")
+    return {"X-API-Key": key}, api_key
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["key revoked", "key deleted", "account deactivated", "app disconnected", "login token, account deactivated"],
+)
+def test_a_stream_ends_once_the_credential_it_was_opened_with_stops_authenticating(
+    asgi_server, make_user, monkeypatch, how
+):
+    """The stream's credential is checked at each keepalive: once it no longer authenticates (its POSTs are 401s)
+    the stream ends, with its session, within a keepalive or two, rather than sending keepalives for as long as the
+    client stays."""
+    monkeypatch.setattr(streams, "KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(streams, "POLL_SECONDS", 0.2)
+    ada = make_user("ada@example.com")
+    headers, api_key = _credential(how, ada)
+    keepalives_after = None
+    with (
+        httpx.Client(timeout=READ_TIMEOUT, headers=headers) as http,
+        http.stream("GET", asgi_server.url + "/mcp/cursor/sse/alice") as stream,
+    ):
+        assert stream.status_code == 200, stream.read()
+        lines = stream.iter_lines()
+        assert next(lines) == "event: endpoint"
+        endpoint = next(lines).removeprefix("data: ")
+        assert next(lines) == ""
+        assert next(lines) == ": keepalive"  # the stream is open and checked
+        _stop_authenticating(how, ada, api_key)
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        # At once where this process changed it; a deleted key leaves the key cache with the NOTIFY that says so.
+        wait_for(lambda: http.post(asgi_server.url + endpoint, json=ping).status_code == 401, timeout=60, what="401")
+        keepalives_after = 0
+        for line in lines:
+            keepalives_after += line == ": keepalive"
+            if keepalives_after > 5:
+                break  # still open: it would be until the client left
+    assert keepalives_after <= 2
+    wait_for(lambda: not SseSession.objects.exists(), timeout=60, what="the ended stream's session deleted")
+
+
+def test_a_streamable_http_client_is_refused_at_its_next_call_once_its_key_is_revoked(asgi_server, make_user):
+    """Streamable HTTP holds nothing between calls (no session, no stream): every call is authenticated afresh."""
+    ada = make_user("ada@example.com")
+    api_key, key = apikey_create(user=ada, label="openmemory")
+
+    async def script():
+        async with http_session(asgi_server.url + "/mcp/cursor/http/alice", key) as session:
+            before = await text_of(session, "list_memories")
+            await asyncio.to_thread(apikey_revoke, user=ada, key_id=api_key.pk)
+            with pytest.raises(MCPError):
+                await session.call_tool("list_memories", {})
+            return before
+
+    assert anyio.run(script) == (False, "[]")
+    statuses = RequestLog.objects.filter(path="/mcp/cursor/http/alice").order_by("id").values_list("status_code")
+    assert [status for (status,) in statuses][-1] == 401
+    assert not SseSession.objects.exists()
