@@ -57,6 +57,8 @@ class ToolContext:
     # the client an OpenMemory URL names.
     toolset: str = "mem0"
     client_name: str = ""
+    # The most bytes one answer may take on this connection (an SSE event's limit), or None: no limit.
+    answer_max_bytes: int | None = None
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------

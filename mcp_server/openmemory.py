@@ -9,16 +9,22 @@ are text: JSON for the adds, searches and lists, a sentence for the deletes.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from mcp_server import handlers
 from mcp_server.handlers import ToolContext, ToolError
 from mcp_server.tools import DESTRUCTIVE, READ_ONLY, ToolSpec, object_schema, tool_definition
 from mem0server.exceptions import NotFound
+from mem0server.paging import MAX_PAGE
 from memories import selectors, services
 from memories.serializers import MAX_TOP_K
 
 SEARCH_LIMIT = 10  # as OpenMemory's search_memory
+# An answer's bytes besides its items' (the JSON-RPC envelope, a tool result's fields, an id): a generous bound.
+ENVELOPE_BYTES = 1024
 SEARCH_FIELDS = ("id", "memory", "hash", "created_at", "updated_at", "score")
 MAX_IDS = 1000
 
@@ -30,13 +36,48 @@ def add_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _answer_bytes(item: Any) -> int:
+    """An item's bytes in a text answer as sent: its JSON, inside the answer's JSON as a string (the quotes counted
+    stand for the separator between items)."""
+    text = json.dumps(item, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return len(json.dumps(text, ensure_ascii=False).encode())
+
+
+def _fits(ctx: ToolContext, items: list[Any], *, what: str, narrower: str) -> None:
+    """ToolError when `items` would make an answer longer than the connection carries (ctx.answer_max_bytes): it
+    names how many of them fit (`narrower`: the argument that asks for that many, "page_size={}")."""
+    if ctx.answer_max_bytes is None:
+        return
+    room, total, fit = ctx.answer_max_bytes - ENVELOPE_BYTES, 0, 0
+    for item in items:
+        total += _answer_bytes(item)
+        fit += total <= room
+    if total <= room:
+        return
+    elsewhere = (
+        f"connect to the Streamable HTTP URL, /mcp/{ctx.client_name}/http/{ctx.default_scope['user_id']}, which has "
+        "no such limit"
+    )
+    fewer = f"Ask for fewer at a time: {narrower.format(fit)} (the first {fit} fit), or {elsewhere}."
+    raise ToolError(
+        f"These {len(items)} {what} take {total:,} bytes as an answer, more than one answer on this SSE connection "
+        "carries (1 MiB, the limit of an SSE event in the mcp client). "
+        + (fewer if fit else f"Even the first alone is too long here: {elsewhere}.")
+    )
+
+
 def search_memory(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    found = handlers.search_memories(ctx, {"query": arguments["query"], "limit": SEARCH_LIMIT})
-    return {"results": [{key: hit.get(key) for key in SEARCH_FIELDS} for hit in found["results"]]}
+    found = handlers.search_memories(ctx, {"query": arguments["query"], "limit": arguments.get("limit", SEARCH_LIMIT)})
+    results = [{key: hit.get(key) for key in SEARCH_FIELDS} for hit in found["results"]]
+    _fits(ctx, results, what="results", narrower="limit={}")
+    return {"results": results}
 
 
 def list_memories(ctx: ToolContext, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-    return handlers.get_memories(ctx, {"page_size": MAX_TOP_K})["results"]
+    page = {"page_size": arguments.get("page_size", MAX_TOP_K), "page": arguments.get("page", 1)}
+    results = handlers.get_memories(ctx, page)["results"]
+    _fits(ctx, results, what="memories", narrower="page_size={} with page=1, 2, … in turn")
+    return results
 
 
 def delete_memories(ctx: ToolContext, arguments: dict[str, Any]) -> str:
@@ -94,10 +135,19 @@ OPENMEMORY_TOOLS: dict[str, ToolSpec] = {
             tool_definition(
                 "search_memory",
                 "Search memory",
-                "Search the stored memories: the 10 most relevant to the query, best first. Call it each time the "
-                "user asks anything.",
+                "Search the stored memories: the 10 most relevant to the query (or `limit`), best first. Call it "
+                "each time the user asks anything.",
                 object_schema(
-                    {"query": {"type": "string", "minLength": 1, "description": "What to look for."}}, ["query"]
+                    {
+                        "query": {"type": "string", "minLength": 1, "description": "What to look for."},
+                        "limit": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_TOP_K,
+                            "description": f"At most this many results (default {SEARCH_LIMIT}).",
+                        },
+                    },
+                    ["query"],
                 ),
                 **READ_ONLY,
             ),
@@ -107,8 +157,24 @@ OPENMEMORY_TOOLS: dict[str, ToolSpec] = {
             tool_definition(
                 "list_memories",
                 "List memories",
-                f"List the user's memories, newest first (at most {MAX_TOP_K}).",
-                object_schema({}),
+                f"List the user's memories, newest first, page by page: at most page_size (default {MAX_TOP_K}) "
+                "at a time, page 2, 3, … for the next ones; a page shorter than page_size is the last.",
+                object_schema(
+                    {
+                        "page": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PAGE,
+                            "description": "Page number, from 1 (default 1).",
+                        },
+                        "page_size": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_TOP_K,
+                            "description": f"Memories per page (default {MAX_TOP_K}).",
+                        },
+                    }
+                ),
                 **READ_ONLY,
             ),
             list_memories,

@@ -168,7 +168,9 @@ def _read_message(request) -> JSONRPCRequest | JSONRPCNotification | None:
     return message if isinstance(message, JSONRPCRequest | JSONRPCNotification) else None
 
 
-def openmemory_context(request, client_name: str, user_id: str, read_only: bool) -> ToolContext:
+def openmemory_context(
+    request, client_name: str, user_id: str, read_only: bool, answer_max_bytes: int | None = None
+) -> ToolContext:
     """The context of an OpenMemory URL (/mcp/<client>/sse|http/<user_id>): its tools, in the scope of its user."""
     if len(client_name) > MAX_CLIENT_NAME or not client_name.isprintable():
         raise TransportError(
@@ -187,6 +189,7 @@ def openmemory_context(request, client_name: str, user_id: str, read_only: bool)
         read_only=read_only,
         toolset="openmemory",
         client_name=client_name,
+        answer_max_bytes=answer_max_bytes,
     )
 
 
@@ -317,7 +320,9 @@ class SseMessageView(McpAuthenticated):
                 raise TransportError(
                     415, INVALID_REQUEST, "Unsupported Media Type: POST a JSON-RPC message as application/json."
                 )
-            ctx = openmemory_context(request, session.client_name, session.user_id, _read_only(request))
+            ctx = openmemory_context(
+                request, session.client_name, session.user_id, _read_only(request), sse.EVENT_MAX_BYTES
+            )
             message = _read_message(request)
         except TransportError as exc:
             return _transport_error(exc)

@@ -604,3 +604,33 @@ def test_a_streamable_http_client_is_refused_at_its_next_call_once_its_key_is_re
     statuses = RequestLog.objects.filter(path="/mcp/cursor/http/alice").order_by("id").values_list("status_code")
     assert [status for (status,) in statuses][-1] == 401
     assert not SseSession.objects.exists()
+
+
+def test_a_scope_too_large_for_one_sse_answer_is_listed_and_searched_page_by_page(asgi_server, ada_key, make_memory):
+    """The mcp SDK's SSE client takes one event of at most 1 MiB: a list or search longer than that is a tool error
+    naming how many fit (page_size for the list, limit for the search), and with them every memory is read."""
+    # Each 92,000 characters, 132 KB as sent (a quote is escaped twice: once in the text, once in the event's JSON).
+    text = 'the "quarterly" report says ' * 3_300
+    ids = {make_memory(f"Document {n}: {text}", user_id="alice") for n in range(12)}
+
+    async def script():
+        async with sse_session(asgi_server.url + "/mcp/cursor/sse/alice", ada_key) as session:
+            whole = await text_of(session, "list_memories")
+            page_size = int(re.search(r"page_size=(\d+)", whole[1])[1])
+            pages = [await text_of(session, "list_memories", page_size=page_size, page=1)]
+            while not pages[-1][0] and len(json.loads(pages[-1][1])) == page_size:
+                pages.append(await text_of(session, "list_memories", page_size=page_size, page=len(pages) + 1))
+            search = await text_of(session, "search_memory", query="quarterly report")
+            limit = int(re.search(r"limit=(\d+)", search[1])[1])
+            found = await text_of(session, "search_memory", query="quarterly report", limit=limit)
+            return whole, page_size, pages, search, limit, found
+
+    whole, page_size, pages, search, limit, found = anyio.run(script)
+    assert whole[0] is True
+    assert "/mcp/cursor/http/alice" in whole[1]  # where no such limit holds
+    assert 1 <= page_size < 12
+    assert not any(is_error for is_error, _ in pages)
+    listed = [memory["id"] for _, text in pages for memory in json.loads(text)]
+    assert len(listed) == 12 and set(listed) == ids
+    assert search[0] is True and 1 <= limit < 10
+    assert found[0] is False and len(json.loads(found[1])["results"]) == limit
