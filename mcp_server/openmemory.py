@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from mcp_server import handlers
 from mcp_server.handlers import ToolContext, ToolError
-from mcp_server.tools import DESTRUCTIVE, READ_ONLY, ToolSpec, object_schema, tool_definition
+from mcp_server.tools import DESTRUCTIVE, QUERY, READ_ONLY, TEXT, ToolSpec, object_schema, tool_definition
 from mem0server.exceptions import NotFound
 from mem0server.paging import MAX_PAGE
 from memories import selectors, services
@@ -118,7 +118,7 @@ OPENMEMORY_TOOLS: dict[str, ToolSpec] = {
                 "to store the text verbatim.",
                 object_schema(
                     {
-                        "text": {"type": "string", "minLength": 1, "description": "What to remember."},
+                        "text": {**TEXT, "description": "What to remember."},
                         "infer": {
                             "type": "boolean",
                             "description": "false stores the text verbatim, without fact extraction. Default true.",
@@ -139,7 +139,7 @@ OPENMEMORY_TOOLS: dict[str, ToolSpec] = {
                 "each time the user asks anything.",
                 object_schema(
                     {
-                        "query": {"type": "string", "minLength": 1, "description": "What to look for."},
+                        "query": {**QUERY, "description": "What to look for."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

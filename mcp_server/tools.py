@@ -10,17 +10,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from mcp_types import Tool, ToolAnnotations
 
 from entities.selectors import MAX_ENTITIES_LIMIT
+from entities.serializers import EntityListQuerySerializer
 from mcp_server import handlers
 from mcp_server.handlers import ToolContext, ToolError
 from mem0server.exceptions import exception_handler
 from mem0server.middleware import request_id_var
 from mem0server.paging import MAX_PAGE
 from memories.models import SCOPE_FIELDS
-from memories.serializers import MAX_TOP_K, MERGED_METADATA_HELP, METADATA_HELP
+from memories.serializers import (
+    MAX_MESSAGE_LENGTH,
+    MAX_TOP_K,
+    MERGED_METADATA_HELP,
+    METADATA_HELP,
+    MessageSerializer,
+)
 
 logger = logging.getLogger("mem0server.mcp")
 
@@ -52,6 +60,11 @@ FILTERS = {
     ),
 }
 ENABLE_GRAPH = {"type": "boolean", "description": "Accepted for Mem0 compatibility; this server has no graph memory."}
+# The serializers' own bounds, so a model that keeps to a schema is not refused for what it did not say.
+TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_LENGTH}
+QUERY = {"type": "string", "minLength": 1, "maxLength": settings.MAX_QUERY_CHARS}
+ROLES = list(MessageSerializer().fields["role"].choices)
+CURSOR_MAX_LENGTH = EntityListQuerySerializer().fields["cursor"].max_length
 
 
 def object_schema(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -83,7 +96,7 @@ _SPECS = [
             "given). Returns the stored memories with their ids and an event (ADD, UPDATE, DELETE, NONE).",
             object_schema(
                 {
-                    "text": {"type": "string", "minLength": 1, "description": "A plain sentence to remember."},
+                    "text": {**TEXT, "description": "A plain sentence to remember."},
                     "messages": {
                         "type": "array",
                         "minItems": 1,
@@ -91,9 +104,9 @@ _SPECS = [
                         "items": {
                             "type": "object",
                             "properties": {
-                                "role": {"type": "string", "enum": ["user", "assistant", "system", "tool"]},
-                                "content": {"type": "string"},
-                                "name": {"type": "string"},
+                                "role": {"type": "string", "enum": ROLES},
+                                "content": {"type": "string", "maxLength": MAX_MESSAGE_LENGTH},
+                                "name": {"type": "string", "maxLength": 255},
                             },
                             "required": ["role", "content"],
                         },
@@ -123,7 +136,7 @@ _SPECS = [
             "`filters` (an `in` list, or an OR that names one in every branch, searches several).",
             object_schema(
                 {
-                    "query": {"type": "string", "minLength": 1, "description": "What to look for, in plain words."},
+                    "query": {**QUERY, "description": "What to look for, in plain words."},
                     "filters": FILTERS,
                     "limit": {
                         "type": "integer",
@@ -201,7 +214,7 @@ _SPECS = [
             object_schema(
                 {
                     "memory_id": MEMORY_ID,
-                    "text": {"type": "string", "minLength": 1, "description": "The new text of the memory."},
+                    "text": {**TEXT, "description": "The new text of the memory."},
                     "metadata": {"type": "object", "description": MERGED_METADATA_HELP},
                 },
                 ["memory_id", "text"],
@@ -264,7 +277,11 @@ _SPECS = [
                         "description": "Only this type of entity.",
                     },
                     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_ENTITIES_LIMIT},
-                    "cursor": {"type": "string", "description": "next_cursor of the previous page."},
+                    "cursor": {
+                        "type": "string",
+                        "maxLength": CURSOR_MAX_LENGTH,
+                        "description": "next_cursor of the previous page.",
+                    },
                 }
             ),
             **READ_ONLY,

@@ -7,6 +7,8 @@ client code runs under anyio in the test's thread, the ORM is touched only befor
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from contextlib import asynccontextmanager
 
 import anyio
@@ -360,3 +362,42 @@ def test_the_sdks_client_in_legacy_mode_still_shakes_hands(mcp_url, bearer):
     init, added = anyio.run(main)
     assert init is not None and init.protocol_version == LATEST_HANDSHAKE_VERSION
     assert added.is_error is False and added.structured_content["results"][0]["memory"] == "Shook hands"
+
+
+LENGTH_LIMIT = re.compile(r"no more than \d+ characters|at most \d+ characters")
+
+
+@pytest.mark.parametrize("path", ["/mcp?user_id=alice", "/mcp/cursor/http/alice"])
+def test_every_length_a_tool_refuses_is_in_its_schema(live_server, bearer, path):
+    """A model that keeps to a tool's schema is not refused for a string's length: each text argument too long for
+    the server is refused by its schema's maxLength, which the model can read (text, query, a message's content and
+    list_entities' cursor had none). And every message role the server takes (model: Gemini's assistant) is in it."""
+    base = {"query": "tea", "text": "hi", "memory_id": str(uuid.uuid4()), "event_id": "e", "memory_ids": ["x"]}
+    long_text = "x" * 200_001
+
+    async def script(session: ClientSession):
+        tools = (await session.list_tools()).tools
+        calls = []
+        for tool in tools:
+            properties = tool.input_schema["properties"]
+            arguments = {name: value for name, value in base.items() if name in properties}
+            for name, schema in properties.items():
+                if schema.get("type") == "string":
+                    calls.append((tool.name, {**arguments, name: long_text}))
+            if "messages" in properties:
+                for field in ("content", "name"):
+                    message = {"role": "user", "content": "hi", field: long_text}
+                    calls.append((tool.name, {"messages": [message]}))
+        results = [(name, arguments, await call(session, name, **arguments)) for name, arguments in calls]
+        gemini = None
+        if any(tool.name == "add_memory" for tool in tools):
+            message = {"role": "model", "content": "Likes tea"}
+            gemini = await call(session, "add_memory", messages=[message], infer=False)
+        return tools, results, gemini
+
+    _, results, gemini = run(live_server.url + path, bearer, script)
+    assert len(results) >= 2
+    for name, arguments, (is_error, text) in results:
+        assert is_error is True, (name, text)
+        assert not LENGTH_LIMIT.search(text), (name, list(arguments), text)
+    assert gemini is None or gemini[0] is False, gemini
