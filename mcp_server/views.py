@@ -20,6 +20,7 @@ from drf_spectacular.utils import extend_schema
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, InboundLadderRejection, classify_inbound_request
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_REQUEST,
     PARSE_ERROR,
     UNSUPPORTED_PROTOCOL_VERSION,
@@ -217,6 +218,18 @@ class McpAuthenticated(APIView):
         # Accept is judged by the transport rules in _check_headers, which answer JSON-RPC errors, not DRF's 406.
         renderer = JSONRenderer()
         return renderer, renderer.media_type
+
+    def handle_exception(self, exc):
+        # DRF's refusals (a missing, revoked or wrong credential, the database away) as a JSON-RPC error without an
+        # id, its headers kept: the mcp SDK shows such an error's message, and any other body at a 4xx or 5xx only as
+        # "Server returned an error response".
+        response = super().handle_exception(exc)
+        if isinstance(response.data, dict) and "detail" in response.data:
+            code = INTERNAL_ERROR if response.status_code >= 500 else INVALID_REQUEST
+            error = ErrorData(code=code, message=str(response.data["detail"]))
+            envelope = JSONRPCError(jsonrpc="2.0", id=None, error=error)
+            response.data = envelope.model_dump(by_alias=True, mode="json", exclude_unset=True)
+        return response
 
 
 @extend_schema(exclude=True)  # JSON-RPC, not REST: described in the README, not in /openapi.json

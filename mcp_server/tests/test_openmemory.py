@@ -596,7 +596,8 @@ def test_a_streamable_http_client_is_refused_at_its_next_call_once_its_key_is_re
         async with http_session(asgi_server.url + "/mcp/cursor/http/alice", key) as session:
             before = await text_of(session, "list_memories")
             await asyncio.to_thread(apikey_revoke, user=ada, key_id=api_key.pk)
-            with pytest.raises(MCPError):
+            # Saying why: the SDK showed a refusal that is no JSON-RPC error as "Server returned an error response".
+            with pytest.raises(MCPError, match=r"^Invalid API key\.$"):
                 await session.call_tool("list_memories", {})
             return before
 

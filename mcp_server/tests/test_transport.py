@@ -260,6 +260,12 @@ def test_no_credentials_is_401_with_a_challenge(anon_client, db):
     response = call(anon_client, "ping", HTTP_AUTHORIZATION="Bearer m0sk_not-a-real-key")
     assert response.status_code == 401
     assert response["WWW-Authenticate"]
+    # A JSON-RPC error, whose message MCP clients show (any other body only as "Server returned an error response").
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": INVALID_REQUEST, "message": "Invalid API key."},
+    }
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "Token", "X-API-Key"])
