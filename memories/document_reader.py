@@ -24,8 +24,8 @@ workbook's sheets are its pages), unless PICTURES (the most pictures a vision mo
 Office file's, a PDF's photos, an email's attached pictures), and "scans": {page index: a data URL} of its scanned
 pages (a PDF's pages without text that show a picture, an email's attached PDFs', a Word document of scans); for an
 image {"picture": a JPEG in base64}
-or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable", "pages": n,
-"why": "…", "what": "…", "instead": "…"}.
+or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable" | "damaged",
+"pages": n, "why": "…", "what": "…", "instead": "…", "detail": "…"}.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import resource
 import struct
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from html.parser import HTMLParser
@@ -980,6 +981,31 @@ OFFICE_KINDS = (
     "Word document, PowerPoint presentation, Excel workbook, OpenDocument text, presentation or spreadsheet, "
     "or EPUB book"
 )
+# What a damaged Office file is, as a refusal names it: by what its archive holds (_office's kinds), else by its parts'
+# names, as each part's own header in the archive gives it (_damaged_archive); an older one by its streams.
+_OFFICE_NAMED = {
+    "word": "a Word document (.docx)",
+    "slides": "a PowerPoint presentation (.pptx)",
+    "workbook": "an Excel workbook (.xlsx)",
+    "opendocument": "an OpenDocument text or presentation (.odt, .odp)",
+    "sheets": "an OpenDocument spreadsheet (.ods)",
+    "book": "an EPUB book (.epub)",
+}
+_ARCHIVE_NAMES = (
+    (b"word/document.xml", "word"),
+    (b"ppt/presentation.xml", "slides"),
+    (b"xl/workbook.xml", "workbook"),
+    (b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", "sheets"),
+    (b"mimetypeapplication/vnd.oasis.opendocument.", "opendocument"),
+    (b"mimetypeapplication/epub+zip", "book"),
+)
+_COMPOUND_NAMED = (
+    ("__properties_version1.0", "an Outlook message (.msg)"),
+    ("WordDocument", "a Word 97-2003 document (.doc)"),
+    ("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)"),
+    ("Workbook", "an Excel 97-2003 workbook (.xls)"),
+    ("Book", "an Excel 97-2003 workbook (.xls)"),
+)
 # How a Rich Text Format file (.rtf) starts.
 RTF_START = b"{\\rtf"
 # Rich Text's pieces, one by one: a control word and its number (with the space that may end it), a character by its
@@ -1148,8 +1174,10 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
         return _compound(content, most_characters, most_pages, pictures=pictures)
     reader = _OfficeText(most_characters)
     pages = []
+    kind, archive = "", None
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        archive = _Archive(io.BytesIO(content))
+        with archive:
             names = set(archive.namelist())
             sheets: list[tuple[str, str]] = []
             epoch = _EXCEL_EPOCH
@@ -1218,8 +1246,39 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
             return _pictured(pages, shown, partial(_archived, archive), pictures, reader, places=_slides_named(pages))
     except _TooLong:
         return {"error": "too_long"}
-    except Exception as exc:  # a damaged archive or XML (zipfile's, ElementTree's errors; MemoryError past the bound)
+    except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory; parts nested too deep
         return _failed(exc)
+    except Exception as exc:  # a damaged archive or XML (zipfile's, zlib's, ElementTree's errors)
+        return _damaged_archive(exc, content, kind, archive.opened if archive else "")
+
+
+class _Archive(zipfile.ZipFile):
+    """An Office file's ZIP archive, noting the part it opened last: the one an error reading it is about."""
+
+    opened = ""
+
+    def open(self, name, *args, **kwargs):
+        self.opened = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        return super().open(name, *args, **kwargs)
+
+
+def _damaged_archive(exc: Exception, content: bytes, kind: str, part: str) -> dict:
+    """What the reader writes of an Office file's ZIP archive it cannot read: {"error": "damaged", "what": what the file
+    is (by what its archive holds, else by its parts' own headers: a file cut short has lost its list of parts), "why":
+    which part is damaged and how, in words, "detail": the library's error (for the server's log)}."""
+    kind = kind or next((found for name, found in _ARCHIVE_NAMES if name in content), "")
+    what = _OFFICE_NAMED.get(kind, f"a {OFFICE_KINDS}")
+    if isinstance(exc, ElementTree.ParseError):
+        line, column = exc.position
+        where = f"line {line:,}, column {column + 1:,}"  # ElementTree counts columns from 0, an editor from 1
+        why = f"its part {part} is not well-formed XML ({where}): cut short or changed"
+    elif part and isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
+        why = f"its part {part} cannot be unpacked: its bytes were cut short or changed"
+    elif isinstance(exc, zipfile.BadZipFile):
+        why = "the list of its parts, at its end, is missing or damaged: it is cut short, or not a whole file"
+    else:
+        why = f"its part {part} does not hold what it should" if part else "its parts do not hold what they should"
+    return {"error": "damaged", "what": what, "why": why, "detail": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def _pictured(
@@ -1318,9 +1377,17 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     stream) neither."""
     import olefile
 
+    opened: list[str] = []  # the streams read, in order: the last is the one a damaged file's error is about
+    streams: set[str] = set()
     try:
         with olefile.OleFileIO(io.BytesIO(content)) as compound:
             streams = {"/".join(path) for path in compound.listdir()}
+
+            def noted(path, openstream=compound.openstream):
+                opened.append(path if isinstance(path, str) else "/".join(path))
+                return openstream(path)
+
+            compound.openstream = noted
             if "__properties_version1.0" in streams:
                 if depth >= EMAIL_DEPTH:
                     return {}
@@ -1331,8 +1398,15 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
                 return _older_presentation(compound, streams, most_characters, pictures)
     except _TooLong:
         return {"error": "too_long"}
-    except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
+    except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory; storages nested too deep
         return _failed(exc)
+    except Exception as exc:  # a damaged compound file (olefile's own errors, struct's: a piece out of its stream)
+        if not streams:
+            why = "its header or its directory of streams is damaged, or it is cut short"
+        else:
+            why = f"its {opened[-1] if opened else 'directory of'} stream{'s' * (not opened)} is damaged or cut short"
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return {"error": "damaged", "what": _compound_named(streams, content), "why": why, "detail": detail}
     if "EncryptedPackage" in streams:
         return {"error": "locked"}
     if streams & {"Workbook", "Book"}:
@@ -1340,6 +1414,16 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     if "PP40" in streams:  # PowerPoint 95's
         return {"error": "older", "what": "a PowerPoint 95 presentation (.ppt)", "instead": ".pptx"}
     return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
+
+
+def _compound_named(streams: set[str], content: bytes) -> str:
+    """What an older Office file is, as a refusal names it: by its streams, else (its directory unreadable) by their
+    names where its directory's entries keep them (UTF-16, at the start of an entry of 128 bytes)."""
+    for stream, named in _COMPOUND_NAMED:
+        entry = re.escape((stream + "\0").encode("utf-16-le"))
+        if stream in streams or (not streams and any(at.start() % 128 == 0 for at in re.finditer(entry, content))):
+            return named
+    return "an Office 97-2003 file (.doc, .xls, .ppt) or an Outlook message (.msg)"
 
 
 def _outlook_message(
@@ -2011,10 +2095,13 @@ def _older_workbook(content: bytes, most_characters: int, pictures: int = -1) ->
         return _pictured(pages, shown, partial(_blip, store), pictures, reader, places=places)
     except _TooLong:
         return {"error": "too_long"}
+    except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory
+        return _failed(exc)
     except Exception as exc:  # a damaged workbook (xlrd's XLRDError, struct's), or one encrypted in its stream
         if "encrypted" in str(exc).lower():
             return {"error": "locked"}
-        return _failed(exc)
+        what, why = _COMPOUND_NAMED[-1][1], "its workbook stream is damaged or cut short"
+        return {"error": "damaged", "what": what, "why": why, "detail": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def _sheet_pictures(content: bytes, names: list[str]) -> tuple[bytes, list[tuple[int, int]]]:

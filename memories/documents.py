@@ -494,6 +494,8 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
             "send it in parts."
         )
     if "error" in read:
+        if "detail" in read:  # the library's own words, for the operator: the refusal says it in the user's
+            logger.info("%s is damaged: %s", named, read["detail"])
         raise InvalidInput(
             {
                 "locked": f"{named} is locked by a password: send it unlocked.",
@@ -504,6 +506,8 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
                 "read in this add, one LLM call each (MAX_IMAGES_PER_ADD, less the add's images): send it in parts.",
                 "too_long": _too_long(named),
                 "unreadable": f"{named} could not be read as a {_READ_AS[kind]} ({read.get('why')}).",
+                "damaged": f"{named} is damaged, or is not {read.get('what')}: {read.get('why')}. Send the whole "
+                "file, or open it in the program that made it (which may repair it) and save it again, or as a PDF.",
                 "nested": f"{named} nests its parts (attachments, objects, storages) inside one another deeper "
                 "than the reader follows (a few hundred levels: Python's limit of "
                 f"{sys.getrecursionlimit():,} calls inside one another): send its parts apart.",

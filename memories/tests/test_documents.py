@@ -342,7 +342,7 @@ def test_any_damaged_older_office_file_is_read_or_refused(kind, changes):
     for at, value in changes:
         damaged[at % len(damaged)] = value
     read = read_document("office", bytes(damaged), 1_000_000, 10, 5)  # its pictures made for a vision model too
-    assert "pages" in read or read.get("error") in ("unreadable", "older", "locked", "too_long"), read
+    assert "pages" in read or read.get("error") in ("unreadable", "damaged", "older", "locked", "too_long"), read
 
 
 RICH_TEXT_PIECES = st.sampled_from(
@@ -1458,7 +1458,7 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
             "OpenDocument file (a ZIP archive that is no Word document, PowerPoint presentation, Excel workbook, "
             "OpenDocument text, presentation or spreadsheet, or EPUB book)",
         ),
-        (lease[: len(lease) // 2], "could not be read as a Word, PowerPoint, Excel or OpenDocument file (BadZipFile: "),
+        (lease[: len(lease) // 2], "is damaged, or is not a Word document (.docx): the list of its parts, at its end"),
         (spaces, "(its text (word/document.xml) unpacks to 210 MB, more than the 200 MB read)"),
     ]:
         refused = add(api_client, {"role": "user", "content": document("txt_url", b64(content))})
@@ -1468,6 +1468,82 @@ def test_a_zip_archive_that_is_no_word_document_or_a_damaged_one_is_refused_sayi
     settings.MAX_ADD_CHARS = 100
     refused = add(api_client, {"role": "user", "content": document("txt_url", b64(lease))})
     assert refused.status_code == 400 and "MAX_ADD_CHARS" in refused.json()["detail"]
+    assert Memory.objects.count() == 0
+
+
+def rezipped(archive: bytes, part: str, content: bytes) -> bytes:
+    """An Office file's ZIP archive with one part's content replaced."""
+    written = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED) as copy:
+        for name in source.namelist():
+            copy.writestr(name, content if name == part else source.read(name))
+    return written.getvalue()
+
+
+def changed_in_archive(archive: bytes, part: str) -> bytes:
+    """An Office file's ZIP archive with a byte of a part's compressed content changed (a bad disk, a bad copy)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        info = source.getinfo(part)
+    damaged = bytearray(archive)
+    damaged[info.header_offset + 30 + len(info.filename) + len(info.extra) + 5] ^= 0xFF
+    return bytes(damaged)
+
+
+def bad_sector_size(compound: bytes) -> bytes:
+    """An older Office file whose header names sectors of 2^65535 bytes (a compound file's are 512 or 4,096)."""
+    return compound[:30] + b"\xff\xff" + compound[32:]
+
+
+# A Word document's text cut short: its second line's 83 characters end before its elements do (column 84).
+CUT_WORD_XML = (
+    b'<?xml version="1.0"?>\n<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+)
+FIX_IT = (
+    ". Send the whole file, or open it in the program that made it (which may repair it) and save it again, or as a "
+    "PDF."
+)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (
+            lambda: word_lease()[: len(word_lease()) // 2],
+            "is damaged, or is not a Word document (.docx): the list of its parts, at its end, is missing or damaged: "
+            "it is cut short, or not a whole file",
+        ),
+        (
+            lambda: rezipped(word_lease(), "word/document.xml", CUT_WORD_XML),
+            "is damaged, or is not a Word document (.docx): its part word/document.xml is not well-formed XML (line 2, "
+            "column 84): cut short or changed",
+        ),
+        (
+            lambda: changed_in_archive(presentation_trip(), "ppt/slides/slide1.xml"),
+            "is damaged, or is not a PowerPoint presentation (.pptx): its part ppt/slides/slide1.xml cannot be "
+            "unpacked: its bytes were cut short or changed",
+        ),
+        (
+            lambda: bad_sector_size((SAVED_BY_LIBREOFFICE / "lease.doc").read_bytes()),
+            "is damaged, or is not a Word 97-2003 document (.doc): its header or its directory of streams is damaged, "
+            "or it is cut short",
+        ),
+        (
+            lambda: bad_sector_size((SAVED_BY_LIBREOFFICE / "budget.xls").read_bytes()),
+            "is damaged, or is not an Excel 97-2003 workbook (.xls): its header or its directory of streams is "
+            "damaged, or it is cut short",
+        ),
+    ],
+    ids=["docx cut short", "docx of broken XML", "pptx changed", "doc of a bad header", "xls of a bad header"],
+)
+def test_a_damaged_office_file_is_refused_saying_which_part_and_what_to_do(api_client, embedder, caplog, damage, says):
+    # These were 400s in the libraries' words: "(BadZipFile: File is not a zip file)", "(ParseError: unclosed token:
+    # …)", "(error: Error -3 while decompressing data: invalid code lengths set)", "(ValueError: Exceeds the limit
+    # (4300 digits) for integer string conversion; use sys.set_int_max_str_digits() to increase the limit)".
+    caplog.set_level(logging.INFO, logger="mem0server")
+    refused = add(api_client, {"role": "user", "content": document("txt_url", b64(damage()))})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == f"The document sent as txt_url {says}{FIX_IT}"
+    assert "The document sent as txt_url is damaged: " in caplog.text  # the library's words, for the operator
     assert Memory.objects.count() == 0
 
 
