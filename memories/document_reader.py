@@ -1382,6 +1382,9 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
     try:
         with olefile.OleFileIO(io.BytesIO(content)) as compound:
             streams = {"/".join(path) for path in compound.listdir()}
+            if looped := _looped_stream(compound):
+                why = f"its table of sectors is damaged: its {looped} stream runs into sectors already read"
+                return {"error": "damaged", "what": _compound_named(streams, content), "why": why}
 
             def noted(path, openstream=compound.openstream):
                 opened.append(path if isinstance(path, str) else "/".join(path))
@@ -1424,6 +1427,33 @@ def _compound_named(streams: set[str], content: bytes) -> str:
         if stream in streams or (not streams and any(at.start() % 128 == 0 for at in re.finditer(entry, content))):
             return named
     return "an Office 97-2003 file (.doc, .xls, .ppt) or an Outlook message (.msg)"
+
+
+def _looped_stream(compound) -> str | None:
+    """The first stream of a compound file whose sectors, as its table of sectors (its FAT, or its mini FAT for a small
+    stream) chains them, run into one it or another stream went through already (a sector pointing to itself): olefile
+    reads such a stream as one sector over and over, garbage taken for text. None when each sector is read once."""
+    import olefile
+
+    entries = [entry for entry in compound.direntries if entry is not None]
+    streams = [entry for entry in entries if entry.entry_type in (olefile.STGTY_STREAM, olefile.STGTY_ROOT)]
+    small = [entry for entry in streams if entry.entry_type == olefile.STGTY_STREAM]
+    small = [entry for entry in small if 0 < entry.size < compound.minisectorcutoff]
+    if small and compound.minifat is None:
+        compound.loadminifat()
+    taken: dict[bool, set[int]] = {False: set(), True: set()}  # by whether in the mini FAT
+    for entry in streams:
+        mini = entry in small
+        table, unit = (compound.minifat, compound.minisectorsize) if mini else (compound.fat, compound.sectorsize)
+        sector = entry.isectStart
+        for _ in range(-(-entry.size // unit)):
+            if not 0 <= sector < len(table):
+                break  # past its table's end: olefile says so when it reads the stream
+            if sector in taken[mini]:
+                return entry.name
+            taken[mini].add(sector)
+            sector = table[sector]
+    return None
 
 
 def _outlook_message(

@@ -8,6 +8,7 @@ import functools
 import io
 import logging
 import re
+import struct
 import subprocess
 import sys
 import zipfile
@@ -22,6 +23,7 @@ import odf.office
 import odf.opendocument
 import odf.table
 import odf.text
+import olefile
 import pptx
 import pytest
 import xlsxwriter
@@ -1544,6 +1546,32 @@ def test_a_damaged_office_file_is_refused_saying_which_part_and_what_to_do(api_c
     assert refused.status_code == 400
     assert refused.json()["detail"] == f"The document sent as txt_url {says}{FIX_IT}"
     assert "The document sent as txt_url is damaged: " in caplog.text  # the library's words, for the operator
+    assert Memory.objects.count() == 0
+
+
+def sector_looped(compound: bytes, stream: str) -> bytes:
+    """An older Office file whose table of sectors (FAT) has the first sector of a stream point to itself."""
+    with olefile.OleFileIO(io.BytesIO(compound)) as ole:
+        entry = next(entry for entry in ole.direntries if entry is not None and entry.name == stream)
+        assert entry.size >= ole.minisectorcutoff  # in the FAT, not the mini FAT
+    first = entry.isectStart
+    fat_sector = struct.unpack_from("<I", compound, 0x4C + 4 * (first // 128))[0]  # where that part of the FAT lies
+    at = (fat_sector + 1) * 512 + first % 128 * 4
+    return compound[:at] + struct.pack("<I", first) + compound[at + 4 :]
+
+
+@pytest.mark.parametrize(("file", "stream"), [("lease.doc", "WordDocument"), ("trip.ppt", "PowerPoint Document")])
+def test_an_older_office_file_whose_sectors_loop_is_refused_not_stored_as_garbage(api_client, embedder, file, stream):
+    # Its stream was read as its first sector over and over: the .doc was stored as 3,000 characters of garbage
+    # ("ꗬā⁍Љ\x00ደ¿…") taken for its text.
+    looped = sector_looped((SAVED_BY_LIBREOFFICE / file).read_bytes(), stream)
+    refused = add(api_client, {"role": "user", "content": document("txt_url", b64(looped))})
+    assert refused.status_code == 400, refused.json()
+    what = "a Word 97-2003 document (.doc)" if file == "lease.doc" else "a PowerPoint 97-2003 presentation (.ppt)"
+    assert refused.json()["detail"] == (
+        f"The document sent as txt_url is damaged, or is not {what}: its table of sectors is damaged: its {stream} "
+        f"stream runs into sectors already read{FIX_IT}"
+    )
     assert Memory.objects.count() == 0
 
 
