@@ -26,6 +26,7 @@ from mem0server.retention import delete_older_than
 from memories import services as memories_services
 from memories.configuration import configuration_checked_once
 from memories.services import ScopeBusy
+from memories.vision import images_size_check
 from platform_api import services as platform_services
 
 logger = logging.getLogger("mem0server")
@@ -72,13 +73,15 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
     """
     from events.tasks import run_add_event  # tasks.py calls back into this module
 
-    memories_services.memories_add_check(
+    messages = memories_services.memories_add_check(
         account=principal.account,
         messages=[memories_services.Message(**message) for message in payload["messages"]],
         scope=payload["scope"],
         metadata=payload.get("metadata"),
         deduced=payload.get("deduced_memories"),
     )
+    if not payload.get("deduced_memories"):  # deduced facts are stored instead: no image is read (nor a system one)
+        images_size_check([url for message in messages for url in message.images], principal.account)
     with transaction.atomic():
         unfinished = Event.objects.filter(account=principal.account, status__in=UNFINISHED)
         priority = fair_priority(unfinished)

@@ -15,17 +15,17 @@ seconds and memory, where a thread of the server could not be stopped, and it ru
 busy machine the server's requests go first. No Django here: it starts fast. It is started with an empty environment:
 the server's secrets stay out of a process that reads what anyone sent.
 
-    python -I memories/document_reader.py pdf|html|office|rtf|csv|tsv|email|calendar|contacts|image CPU_SECONDS \\
-        MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
+    python -I memories/document_reader.py pdf|html|office|rtf|csv|tsv|email|calendar|contacts|image|image_size \\
+        CPU_SECONDS MOST_CHARACTERS MOST_PAGES NICENESS PICTURES <file
 
 Writes one JSON object: {"pages": [text, …]} (a web page or a Word document is one, a presentation's slides and a
 workbook's sheets are its pages), unless PICTURES (the most pictures a vision model is handed) is -1 with "images":
 {page index: a data URL} of the pictures a document shows, each on a page of its own after the one showing it (an
 Office file's, a PDF's photos, an email's attached pictures), and "scans": {page index: a data URL} of its scanned
 pages (a PDF's pages without text that show a picture, an email's attached PDFs', a Word document of scans); for an
-image {"picture": a JPEG in base64}
-or {"small": true}; or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable" | "damaged",
-"pages": n, "why": "…", "what": "…", "instead": "…", "detail": "…"}.
+image {"picture": a JPEG in base64} or {"small": true}, and its size by its header {"width", "height"} (image_size);
+or {"error": "locked" | "older" | "pages" | "pictures" | "too_long" | "unreadable" | "damaged", "pages": n, "why": "…",
+"what": "…", "instead": "…", "detail": "…"}.
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictu
         return _office(content, most_characters, most_pages, pictures)
     if kind == "image":
         return _image(content)
+    if kind == "image_size":
+        return _image_size(content)
     if kind in ("csv", "tsv"):
         return _delimited(content, most_characters, "," if kind == "csv" else "\t")
     if kind == "email":
@@ -892,6 +894,23 @@ def _jpeg(image) -> str | None:
     except Exception:
         return None
     return base64.b64encode(written.getvalue()).decode()
+
+
+def _image_size(content: bytes) -> dict:
+    """An image's size by its header, not a pixel decoded: {"width", "height"} (what a queued add is checked for
+    before it is queued: IMAGE_MOST_PIXELS); an error for one Pillow cannot open."""
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the server names the size against its limit
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return {"width": image.width, "height": image.height}
+    except Exception as exc:  # not an image Pillow reads, or damaged: left to the add to hand it as it was sent
+        return _failed(exc)
+    finally:
+        Image.MAX_IMAGE_PIXELS = bound
 
 
 def _image(content: bytes) -> dict:

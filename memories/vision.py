@@ -116,6 +116,28 @@ def images_undescribed(urls: Sequence[str], account) -> int:
     return len(set(keys.values()) - set(_descriptions(keys).values_list("key", flat=True)))
 
 
+def images_size_check(urls: Sequence[str], account) -> None:
+    """InvalidInput for an image given as itself (a data URL) and not described for `account` before whose header says
+    it holds more than IMAGE_MOST_PIXELS: what describing it refuses (image_handed), said before an add is queued
+    rather than failing its event later. Each is read by its header, in the reader's process; none with vision off."""
+    client = vision_client() if urls else None
+    if client is None:
+        return
+    keys = _keys(client, account, urls)
+    described = set(_descriptions(keys).values_list("key", flat=True))
+    for url in dict.fromkeys(urls):
+        parts = data_url(url)
+        if keys[url] in described or parts is None or not parts.base64:
+            continue  # described before, or at an http(s) URL: the model's provider fetches it (or a host named)
+        try:
+            content = parts.content()
+        except ValueError:
+            continue  # handed to the model as it was sent, as image_handed does
+        size = reading.read_apart("image_size", content, 0, 0, reading.READER_NICENESS, -1) or {}
+        if size.get("width", 0) * size.get("height", 0) > IMAGE_MOST_PIXELS:
+            raise InvalidInput(too_many_pixels(size["width"], size["height"]))
+
+
 def _key(client: LLMClient, account, url: str, asked: str) -> str:
     """An image given as itself by its content alone: sent again with another type (an iPhone's photo as image/heif,
     then as base64 alone, known as image/heic) or over other lines, it is the same picture."""

@@ -6,6 +6,7 @@ import logging
 import random
 import string
 import uuid
+import zlib
 from datetime import UTC, timedelta
 
 import pytest
@@ -17,7 +18,9 @@ from events import services
 from events.models import Event
 from events.tests.helpers import sdk_event, sdk_wait_event
 from memories.models import Memory
-from memories.tests.fake_openai import error
+from memories.tests.fake_openai import error, llm_configured
+from memories.tests.files import grey_png
+from memories.vision import too_many_pixels
 from platform_api.services import add_payload
 
 ADD = "/v3/memories/add/"
@@ -170,6 +173,29 @@ def test_an_event_that_is_not_the_callers_is_a_404(member_client, make_user, whi
 @pytest.fixture
 def llm(llm_on_here):
     return llm_on_here
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("width", "height"), [(13_000, 13_000), (100_000, 100_000)])
+def test_a_queued_add_of_an_image_of_more_pixels_than_read_is_refused_before_it_is_queued(
+    member_client, embedder, width, height
+):
+    # It was queued (202), and its event failed later with the 400's words, as a synchronous add answers them.
+    picture = {"type": "image_url", "image_url": {"url": grey_png(width, height, zlib.compress(b"\0" * 100))}}
+    message = {"role": "user", "content": [{"type": "text", "text": "The map"}, picture]}
+    with llm_configured(vision=True) as fake:
+        response = member_client.post(
+            ADD, {"messages": [message], "filters": {"user_id": "alice"}, "infer": False}, format="json"
+        )
+        picture["image_url"]["url"] = grey_png(8_000, 6_000, zlib.compress(b"\0" * 100))  # a phone's 48 megapixels
+        queued = member_client.post(
+            ADD, {"messages": [message], "filters": {"user_id": "alice"}, "infer": False}, format="json"
+        )
+    assert response.status_code == 400, response.json()
+    assert response.json()["detail"] == too_many_pixels(width, height)
+    assert queued.status_code == 202, queued.json()
+    assert Event.objects.count() == 1
+    assert fake.chat_calls() == []
 
 
 @pytest.mark.django_db(transaction=True)

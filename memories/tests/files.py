@@ -772,6 +772,20 @@ OPENDOCUMENT_BUDGET_PAGES = [
 ]
 
 
+def grey_png(width: int, height: int, rows: bytes | None = None) -> str:
+    """A PNG of width x height grey pixels, as a data URL: all black, or its compressed `rows` as they are (a header
+    claiming more pixels than its data holds)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    if rows is None:
+        packer = zlib.compressobj(9)
+        rows = b"".join(packer.compress(b"\0" * (width + 1)) for _ in range(height)) + packer.flush()
+    chunks = [b"IHDR" + header, b"IDAT" + rows, b"IEND"]
+    content = b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) for chunk in chunks
+    )
+    return f"data:image/png;base64,{base64.b64encode(content).decode()}"
+
+
 def zip_of(files: dict[str, bytes]) -> bytes:
     def archived(file) -> None:
         with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import struct
 import threading
 import zlib
 from datetime import timedelta
@@ -27,7 +26,7 @@ from memories.tasks import prune_image_descriptions
 from memories.tests.adds import add, stored
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import error
-from memories.tests.files import FileHost, pdf_of
+from memories.tests.files import FileHost, grey_png, pdf_of
 from memories.vision import IMAGE_DESCRIPTIONS_KEPT_DAYS, RED_PIXEL
 
 PIZZA = "https://example.com/photos/veggie-pizza.jpg"
@@ -236,20 +235,6 @@ def test_an_image_pillow_cannot_read_is_handed_to_the_model_as_it_was_sent(api_c
     assert "An image of 10 bytes is handed to the model as it was sent: OSError: Truncated File Read" in caplog.text
 
 
-def png(width: int, height: int, rows: bytes | None = None) -> str:
-    """A PNG of width x height grey pixels, as a data URL: all black, or its compressed `rows` as they are (a header
-    claiming more pixels than its data holds)."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    if rows is None:
-        packer = zlib.compressobj(9)
-        rows = b"".join(packer.compress(b"\0" * (width + 1)) for _ in range(height)) + packer.flush()
-    chunks = [b"IHDR" + header, b"IDAT" + rows, b"IEND"]
-    content = b"\x89PNG\r\n\x1a\n" + b"".join(
-        struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) for chunk in chunks
-    )
-    return f"data:image/png;base64,{base64.b64encode(content).decode()}"
-
-
 @pytest.mark.parametrize(("width", "height"), [(13_000, 13_000), (100_000, 100_000)])
 def test_an_image_of_more_pixels_than_read_is_a_400_naming_the_limit_and_no_model_is_asked(
     api_client, vision, width, height
@@ -260,7 +245,10 @@ def test_an_image_of_more_pixels_than_read_is_a_400_naming_the_limit_and_no_mode
         api_client,
         {
             "role": "user",
-            "content": [{"type": "text", "text": "The map"}, image(png(width, height, zlib.compress(b"\0" * 100)))],
+            "content": [
+                {"type": "text", "text": "The map"},
+                image(grey_png(width, height, zlib.compress(b"\0" * 100))),
+            ],
         },
     )
     assert response.status_code == 400
@@ -274,7 +262,9 @@ def test_an_image_of_more_pixels_than_read_is_a_400_naming_the_limit_and_no_mode
 
 
 def test_a_photo_of_48_megapixels_is_read(api_client, vision):
-    assert stored(add(api_client, {"role": "user", "content": image(png(8_000, 6_000))})) == ["A picture sent inline"]
+    assert stored(add(api_client, {"role": "user", "content": image(grey_png(8_000, 6_000))})) == [
+        "A picture sent inline"
+    ]
     [handed] = vision.described()
     assert handed.startswith("data:image/jpeg;base64,") and picture(handed).size == (2048, 1536)
 
