@@ -128,8 +128,19 @@ def main() -> None:
     print(json.dumps(read(kind, sys.stdin.buffer.read(), most_characters, most_pages, pictures)))
 
 
+# The pictures a document shows that were left out for their size (more than IMAGE_MOST_PIXELS), each named with it:
+# what read() writes as "left_out", for the server to say (memories/documents.py). One reading per process.
+_LEFT_OUT: list[str] = []
+
+
 def read(kind: str, content: bytes, most_characters: int, most_pages: int, pictures: int = -1) -> dict:
     """What main writes, unbounded: bench/document_reading.py compares reading in this process with the server's."""
+    _LEFT_OUT.clear()
+    found = _read(kind, content, most_characters, most_pages, pictures)
+    return found | {"left_out": list(_LEFT_OUT)} if _LEFT_OUT and "pages" in found else found
+
+
+def _read(kind: str, content: bytes, most_characters: int, most_pages: int, pictures: int) -> dict:
     if kind == "html":
         return _page(content, most_characters)
     if kind == "office":
@@ -342,7 +353,7 @@ def _attachments_read(
             else:
                 read = _attachment(attached.kind, name, attached.content(), budget, most_pages, depth, unused) or {}
             wanted = not read and unused > 0 and attached.kind.startswith("image/")
-            picture = _picture_url(attached.content(), attached.kind) if wanted else None
+            picture = _picture_url(attached.content(), attached.kind, f"attachment {name}") if wanted else None
         except Exception:  # noqa: S112  (an attachment the email package cannot decode is named, not read)
             continue
         if picture and len(heading) <= left:  # named here; what the model says it shows is added by the server
@@ -371,10 +382,13 @@ def _attachments_read(
     return {"pages": pages, **{key: urls for key, urls in found.items() if urls}}
 
 
-def _picture_url(content: bytes, media_type: str) -> str | None:
+def _picture_url(content: bytes, media_type: str, named: str = "a picture") -> str | None:
     """An attached picture as a vision model is handed it (_image): a data URL of it as it is, or of its JPEG; None
-    when Pillow cannot read it."""
+    when Pillow cannot read it, or when it holds more than IMAGE_MOST_PIXELS (then noted in _LEFT_OUT as `named`)."""
     picture = _image(content)
+    if picture.get("error") == "pixels":
+        width, height = picture["width"], picture["height"]
+        _LEFT_OUT.append(f"{named}, {width:,} x {height:,} pixels")
     if picture.get("small"):
         return f"data:{media_type};base64,{base64.b64encode(content).decode()}"
     return f"data:image/jpeg;base64,{picture['picture']}" if "picture" in picture else None
@@ -1384,7 +1398,7 @@ def _office_picture(load: Callable[[Any], bytes], key: Any) -> str | None:
             media_type = Image.MIME.get(image.format or "", "")
     except Exception:  # not a picture Pillow reads, damaged in its archive, or missing: the document is read without it
         return None
-    return _picture_url(content, media_type) if media_type else None
+    return _picture_url(content, media_type, key if isinstance(key, str) else "a picture") if media_type else None
 
 
 def _compound(content: bytes, most_characters: int, most_pages: int, depth: int = 0, pictures: int = -1) -> dict:

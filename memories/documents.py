@@ -34,7 +34,7 @@ from mem0server.exceptions import InvalidInput
 from mem0server.text import storable_text
 from memories import reading
 from memories.data_urls import base64_content, data_url, is_data_url
-from memories.document_reader import COMPOUND_FILE, PASSAGE_CHARS, RTF_START
+from memories.document_reader import COMPOUND_FILE, IMAGE_MOST_PIXELS, PASSAGE_CHARS, RTF_START
 from memories.fetching import fetchable, fetched, http_host, shown
 from memories.kept_texts import kept_read_by
 from memories.models import DocumentText
@@ -92,6 +92,7 @@ _READER_LIBRARIES = ("pypdf", "pillow", "pillow-heif", "xlrd", "olefile", "strip
 # The kinds read with the pictures they hold (a PDF's photos and scanned pages; an email's, an Outlook message's:
 # "office"), vision on.
 _PICTURED = ("pdf", "email", "office")
+_MEGAPIXELS = f"{IMAGE_MOST_PIXELS / 1e6:,.0f}"
 # A PDF with more pages is refused rather than read in part (a page of text costs about 1 ms to read).
 PDF_MAX_PAGES = 1_000
 # What the reader reads a document as, by the kind it is given.
@@ -346,8 +347,12 @@ def content_read(
     """A document's text read `way` (reading_way), and how many of its pages the model read, as document_text says;
     `named`: the document as a refusal names it."""
     urls: dict[int, str] = {}  # the pictures the model is handed: a document's, its scanned pages, an email's attached
+    left_out: list[str] = []  # its pictures of more pixels than are read, each named with its size
     if way in _PICTURED:  # a document's pictures described, its scanned pages read
         read = _read_apart(way, content, named, budget, pictures=pictures)
+        left_out = read.get("left_out", [])
+        for picture in left_out:  # the operator is told; the add refused when nothing else is read (below)
+            logger.info("%s: a picture left out, more than %s megapixels: %s", named, _MEGAPIXELS, picture)
         urls = {int(index): url for index, url in read.get("images", {}).items()}
         scans = {int(index): url for index, url in read.get("scans", {}).items()}
         pages = _pictures_read(read["pages"], urls, lambda urls: pictures_described(urls, account, user_id))
@@ -361,6 +366,11 @@ def content_read(
     text = storable_text("\n\n".join(page for page in pages if page))
     if len(text) > budget:
         raise InvalidInput(_too_long(named))
+    if not text.strip() and left_out:
+        raise InvalidInput(
+            f"{named} holds no text, and its pictures hold more than the {_MEGAPIXELS} megapixels read: "
+            f"{'; '.join(left_out)}. Send smaller pictures."
+        )
     if not text.strip():
         scanned = (
             " (a scanned PDF's pages are pictures of text: with vision on, enable_vision or LLM_VISION, its LLM reads "

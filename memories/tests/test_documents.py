@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -61,6 +62,7 @@ from memories.tests.files import (
     compound_of,
     compressed_rtf,
     epub_book,
+    grey_png,
     locked,
     older_document,
     older_presentation,
@@ -1132,6 +1134,35 @@ def test_a_word_documents_damaged_picture_is_left_out_and_its_text_and_other_pic
     content[first.header_offset + 30 + len(first.filename) + len(first.extra) + 20] ^= 0xFF  # inside its data
     read = read_document("office", bytes(content), 1_000_000, 10, 5)
     assert read["pages"] == ["The flat:", "Picture 1:"] and len(read["images"]) == 1, read["pages"]
+
+
+def test_a_documents_picture_of_more_pixels_than_read_is_logged_and_a_document_of_nothing_else_refused(
+    api_client, embedder, vision, caplog
+):
+    # A picture of 13,000 x 13,000 pixels in a Word document was left out with nothing said: the add stored the rest;
+    # a document of such pictures alone was "holds no text".
+    caplog.set_level(logging.INFO, logger="mem0server")
+    vision.describe = lambda url: "A floor plan"
+    huge = base64.b64decode(grey_png(13_000, 13_000, zlib.compress(b"\0" * 100)).split(",", 1)[1])
+    flat = docx.Document()
+    flat.add_paragraph("The flat:")
+    flat.add_picture(io.BytesIO(huge), width=Inches(2))
+    flat.add_picture(io.BytesIO(written(lambda out: scan(90).save(out, "PNG"))), width=Inches(2))
+    [passage] = stored(add(api_client, {"role": "user", "content": document("txt_url", b64(written(flat.save)))}))
+    assert passage == "The flat:\n\nPicture 1:\n\nA floor plan"
+    assert (
+        "The document sent as txt_url: a picture left out, more than 52 megapixels: word/media/image1.png, 13,000 x "
+        "13,000 pixels"
+    ) in caplog.text
+    scanned = docx.Document()
+    scanned.add_picture(io.BytesIO(huge), width=Inches(2))
+    refused = add(api_client, {"role": "user", "content": document("txt_url", b64(written(scanned.save)))})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        "The document sent as txt_url holds no text, and its pictures hold more than the 52 megapixels read: "
+        "word/media/image1.png, 13,000 x 13,000 pixels. Send smaller pictures."
+    )
+    assert len(vision.chat_calls("describe")) == 1
 
 
 def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
