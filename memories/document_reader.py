@@ -729,8 +729,10 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
             return {"error": "pictures", "pages": len(scanned)}
         scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index]))}
         shown = _drawn_photos(reader.pages, pages, drawn, pictures - len(scans)) if photos else {}
-    except Exception as exc:  # pypdf raises errors of many kinds on a damaged file (MemoryError past the bound too)
+    except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory; objects nested too deep
         return _failed(exc)
+    except Exception as exc:  # pypdf raises errors of many kinds on a damaged file
+        return _damaged_pdf(exc)
     read: list[str] = []
     found: dict[str, dict[str, str]] = {"images": {}, "scans": {}}
     for index, text in enumerate(pages):
@@ -744,6 +746,21 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
     if most_characters < 0:
         return {"error": "too_long"}
     return {"pages": read, **{key: urls for key, urls in found.items() if urls}}
+
+
+def _damaged_pdf(exc: Exception) -> dict:
+    """What the reader writes of a PDF pypdf cannot read, as _damaged_archive does of an Office file: cut short (a
+    stream, or the file, ends before it should; its end, which says where its objects lie, is missing), or damaged
+    elsewhere; pypdf's own limits ("limit") are _failed's."""
+    if type(exc).__name__ == "LimitReachedError":
+        return _failed(exc)
+    cut = type(exc).__name__ in ("PdfStreamError", "EmptyFileError") or "startxref" in str(exc)
+    why = (
+        "it ends before its objects do, or its end, which says where they lie, is missing: it is cut short"
+        if cut
+        else "its objects are damaged (changed, or missing)"
+    )
+    return {"error": "damaged", "what": "a PDF", "why": why, "detail": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 class _Drawn:

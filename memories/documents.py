@@ -517,7 +517,8 @@ def _read_apart(kind: str, content: bytes, named: str, budget: int, *, pictures:
                 "too_long": _too_long(named),
                 "unreadable": f"{named} could not be read as a {_READ_AS[kind]} ({read.get('why')}).",
                 "damaged": f"{named} is damaged, or is not {read.get('what')}: {read.get('why')}. Send the whole "
-                "file, or open it in the program that made it (which may repair it) and save it again, or as a PDF.",
+                "file, or open it in the program that made it (which may repair it) and save it again"
+                + ("." if kind == "pdf" else ", or as a PDF."),
                 "nested": f"{named} nests its parts (attachments, objects, storages) inside one another deeper "
                 "than the reader follows (a few hundred levels: Python's limit of "
                 f"{sys.getrecursionlimit():,} calls inside one another): send its parts apart.",

@@ -1734,7 +1734,18 @@ def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_store
         (document("mdx_url", "ftp://example.com/notes.md"), "must be the document's content in base64"),
         (document("pdf_url", "http://[broken/lease.pdf"), "is an http(s) URL naming no host that can be read."),
         ({"type": "txt_url", "txt_url": {"url": 42}}, "Part 0: a document (txt_url.url) must be a string, or bytes"),
-        (document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")), "could not be read as a PDF"),
+        (
+            document("pdf_url", b64(b"%PDF-1.4\n garbage, no objects")),
+            # It quoted pypdf: "could not be read as a PDF (PdfStreamError: Stream has ended unexpectedly)".
+            "is damaged, or is not a PDF: it ends before its objects do, or its end, which says where they lie, is "
+            "missing: it is cut short. Send the whole file, or open it in the program that made it (which may repair "
+            "it) and save it again.",
+        ),
+        (
+            # It was "(PdfReadError: startxref not found)".
+            document("pdf_url", b64(pdf_of("The lease").replace(b"startxref", b"startref"))),
+            "is damaged, or is not a PDF: it ends before its objects do",
+        ),
         (document("pdf_url", b64(pdf_of("", ""))), "holds no text (a scanned PDF's pages are pictures of text:"),
         (document("txt_url", b64("   \n")), "holds no text."),
     ]:
@@ -2026,7 +2037,7 @@ def test_files_in_an_llms_context_are_read_when_they_are_pdfs_or_text_and_left_o
         assert stored(add(api_client, said)) == ["And these"]
     # The operator is told what was left out and why.
     assert (
-        "An add left out a file it could not read: The document in a file_base64 part could not be read as a PDF ("
+        "An add left out a file it could not read: The document in a file_base64 part is damaged, or is not a PDF: "
         in (caplog.text)
     )
 
