@@ -936,6 +936,8 @@ def _image_size(content: bytes) -> dict:
     register_heif_opener()
     bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the server names the size against its limit
     try:
+        if size := _webp_size(content):
+            return {"width": size[0], "height": size[1]}
         with Image.open(io.BytesIO(content)) as image:
             return {"width": image.width, "height": image.height}
     except Exception as exc:  # not an image Pillow reads, or damaged: left to the add to hand it as it was sent
@@ -957,6 +959,9 @@ def _image(content: bytes) -> dict:
     register_heif_opener()
     bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # IMAGE_MOST_PIXELS, below, names the size
     try:
+        width, height = _webp_size(content) or (0, 0)
+        if width * height > IMAGE_MOST_PIXELS:  # libwebp would reserve its canvases when Pillow opens it
+            return {"error": "pixels", "width": width, "height": height}
         with Image.open(io.BytesIO(content)) as image:  # its header only
             if image.width * image.height > IMAGE_MOST_PIXELS:
                 return {"error": "pixels", "width": image.width, "height": image.height}
@@ -977,6 +982,24 @@ def _image(content: bytes) -> dict:
     finally:
         Image.MAX_IMAGE_PIXELS = bound
     return {"picture": base64.b64encode(written.getvalue()).decode()}
+
+
+def _webp_size(content: bytes) -> tuple[int, int] | None:
+    """A WebP picture's width and height as its first chunk says (lossy VP8, lossless VP8L, or the extended VP8X's
+    canvas); None for another file. Known before Pillow opens it: libwebp's decoder reserves its canvases then, two of
+    2 GB for 16,000 x 16,000 pixels claimed by a file of 10 KB, past the reader's bound, which said no more than that
+    it "could not create decoder object"."""
+    if len(content) < 30 or content[:4] != b"RIFF" or content[8:12] != b"WEBP":
+        return None
+    chunk = content[12:16]
+    if chunk == b"VP8X":
+        return int.from_bytes(content[24:27], "little") + 1, int.from_bytes(content[27:30], "little") + 1
+    if chunk == b"VP8L":
+        bits = int.from_bytes(content[21:25], "little")
+        return (bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1
+    if chunk == b"VP8 ":
+        return struct.unpack_from("<H", content, 26)[0] & 0x3FFF, struct.unpack_from("<H", content, 28)[0] & 0x3FFF
+    return None
 
 
 # Word's XML namespaces (of its two forms, "transitional" and "strict"), and markup compatibility's: of an element

@@ -261,6 +261,30 @@ def test_an_image_of_more_pixels_than_read_is_a_400_naming_the_limit_and_no_mode
     assert Memory.objects.count() == 0
 
 
+def webp_claiming(width: int, height: int) -> bytes:
+    """A lossless WebP of a few pixels whose header claims width x height (its VP8L header's 14-bit sizes, less one)."""
+    small = io.BytesIO()
+    Image.new("RGB", (16, 16), "blue").save(small, "WEBP", lossless=True)
+    content = bytearray(small.getvalue())
+    assert content[12:16] == b"VP8L" and content[20] == 0x2F
+    rest = int.from_bytes(content[21:25], "little") & ~(2**28 - 1)  # its alpha and version bits
+    content[21:25] = ((width - 1) | (height - 1) << 14 | rest).to_bytes(4, "little")
+    return bytes(content)
+
+
+def test_a_webp_claiming_more_pixels_than_read_is_a_400_naming_its_size_too(api_client, vision):
+    # libwebp's decoder reserves its canvases (2 GB for 16,000 x 16,000) when Pillow opens the file, past the reader's
+    # 1 GB: "could not create decoder object", and the image was handed to the model as it was sent (the PNG's 400 said
+    # its size); a queued add's check before it is queued passed it.
+    content = webp_claiming(16_000, 16_000)
+    url = f"data:image/webp;base64,{base64.b64encode(content).decode()}"
+    refused = add(api_client, {"role": "user", "content": [{"type": "text", "text": "The map"}, image(url)]})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == vision_module.too_many_pixels(16_000, 16_000)
+    assert reading.read_apart("image_size", content, 0, 0, 10, -1) == {"width": 16_000, "height": 16_000}
+    assert vision.described() == []
+
+
 def test_a_photo_of_48_megapixels_is_read(api_client, vision):
     assert stored(add(api_client, {"role": "user", "content": image(grey_png(8_000, 6_000))})) == [
         "A picture sent inline"
