@@ -1489,7 +1489,13 @@ def _compound(content: bytes, most_characters: int, most_pages: int, depth: int 
         return _older_workbook(content, most_characters, pictures)
     if "PP40" in streams:  # PowerPoint 95's
         return {"error": "older", "what": "a PowerPoint 95 presentation (.ppt)", "instead": ".pptx"}
-    return {"error": "unreadable", "why": "a compound file that is no " + OFFICE_KINDS}
+    why = "an older Office file's container holding no Word, PowerPoint or Excel 97-2003 file or Outlook message"
+    return {"error": "unreadable", "why": why}
+
+
+def _damaged_stream(stream: str, why: str) -> dict:
+    """A damaged older Office file, by the stream that names its kind ("WordDocument": a .doc), and what is wrong."""
+    return {"error": "damaged", "what": dict(_COMPOUND_NAMED)[stream], "why": why}
 
 
 def _compound_named(streams: set[str], content: bytes) -> str:
@@ -1609,14 +1615,14 @@ def _older_document(compound, streams: set[str], most_characters: int, pictures:
     document = compound.openstream("WordDocument").read()
     identity, version, flags = struct.unpack_from("<HH6xH", document, 0)
     if identity != 0xA5EC:
-        return {"error": "unreadable", "why": "its WordDocument stream does not start as a Word document's"}
+        return _damaged_stream("WordDocument", "its WordDocument stream does not start as a Word document's")
     if version < 0x00C1:
         return {"error": "older", "what": "a Word 6 or 95 document (.doc)", "instead": ".docx"}
     if flags & 0x0100:  # fEncrypted
         return {"error": "locked"}
     table = "1Table" if flags & 0x0200 else "0Table"
     if table not in streams:
-        return {"error": "unreadable", "why": f"its table stream ({table}) is missing"}
+        return _damaged_stream("WordDocument", f"its {table} stream, which says where its text lies, is missing")
     table = compound.openstream(table).read()
 
     def plc(index: int, size: int) -> tuple[tuple[int, ...], list[bytes]]:
@@ -1638,7 +1644,7 @@ def _older_document(compound, streams: set[str], most_characters: int, pictures:
     while clx[:1] == b"\x01":  # Prc: formatting the pieces refer to, before the piece table
         clx = clx[3 + struct.unpack_from("<h", clx, 1)[0] :]
     if clx[:1] != b"\x02":
-        return {"error": "unreadable", "why": "it has no piece table"}
+        return _damaged_stream("WordDocument", "its 1Table stream does not say where its text lies")
     reader = _OfficeText(most_characters)
     characters, laid = _word_pieces(document, clx[5 : 5 + struct.unpack_from("<I", clx, 1)[0]], reader)
 
@@ -1826,7 +1832,7 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
     it (a presentation saved "fast"). A presentation locked by a password is not read ("locked"), nor its masters' and
     layouts' texts."""
     if "Current User" not in streams:
-        return {"error": "unreadable", "why": "its Current User stream is missing"}
+        return _damaged_stream("PowerPoint Document", "its Current User stream, naming its slides, is missing")
     token, edit = struct.unpack_from("<II", compound.openstream("Current User").read(), 12)
     if token == _PPT_ENCRYPTED:
         return {"error": "locked"}
@@ -1836,7 +1842,7 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
     while edit and edit not in edits:
         edits.add(edit)
         if _art_record(document, edit)[0] != _PPT_EDIT:
-            return {"error": "unreadable", "why": f"no edit at {edit} of its PowerPoint Document stream"}
+            return _damaged_stream("PowerPoint Document", "its PowerPoint Document stream is cut short or changed")
         earlier, directory, document_id = struct.unpack_from("<III", document, edit + 16)
         _, _, at, end = _art_record(document, directory)
         while at + 4 <= end:
@@ -1855,7 +1861,7 @@ def _older_presentation(compound, streams: set[str], most_characters: int, pictu
         return (at, end) if found == kind else None
 
     if not (whole := container(document_id, _PPT_DOCUMENT)):
-        return {"error": "unreadable", "why": "its document's record is missing"}
+        return _damaged_stream("PowerPoint Document", "its PowerPoint Document stream is cut short or changed")
     slides: list[tuple[int, list[str]]] = []  # each slide's persist id and its listed (placeholders') texts
     notes: dict[int, int] = {}  # a notes page's persist id, by its id
     for kind, instance, at, end in _art_records(document, *whole):

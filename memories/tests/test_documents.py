@@ -1531,6 +1531,13 @@ def bad_sector_size(compound: bytes) -> bytes:
 CUT_WORD_XML = (
     b'<?xml version="1.0"?>\n<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
 )
+
+
+def renamed(compound: bytes, stream: str, name: str) -> bytes:
+    """An older Office file whose directory names a stream otherwise (a name of as many characters)."""
+    return compound.replace(stream.encode("utf-16-le"), name.encode("utf-16-le"), 1)
+
+
 FIX_IT = (
     ". Send the whole file, or open it in the program that made it (which may repair it) and save it again, or as a "
     "PDF."
@@ -1538,37 +1545,66 @@ FIX_IT = (
 
 
 @pytest.mark.parametrize(
-    ("damage", "says"),
+    ("damage", "says", "logged"),
     [
         (
             lambda: word_lease()[: len(word_lease()) // 2],
             "is damaged, or is not a Word document (.docx): the list of its parts, at its end, is missing or damaged: "
             "it is cut short, or not a whole file",
+            True,
         ),
         (
             lambda: rezipped(word_lease(), "word/document.xml", CUT_WORD_XML),
             "is damaged, or is not a Word document (.docx): its part word/document.xml is not well-formed XML (line 2, "
             "column 84): cut short or changed",
+            True,
         ),
         (
             lambda: changed_in_archive(presentation_trip(), "ppt/slides/slide1.xml"),
             "is damaged, or is not a PowerPoint presentation (.pptx): its part ppt/slides/slide1.xml cannot be "
             "unpacked: its bytes were cut short or changed",
+            True,
         ),
         (
             lambda: bad_sector_size((SAVED_BY_LIBREOFFICE / "lease.doc").read_bytes()),
             "is damaged, or is not a Word 97-2003 document (.doc): its header or its directory of streams is damaged, "
             "or it is cut short",
+            True,
         ),
         (
             lambda: bad_sector_size((SAVED_BY_LIBREOFFICE / "budget.xls").read_bytes()),
             "is damaged, or is not an Excel 97-2003 workbook (.xls): its header or its directory of streams is "
             "damaged, or it is cut short",
+            True,
+        ),
+        (
+            lambda: renamed((SAVED_BY_LIBREOFFICE / "lease.doc").read_bytes(), "1Table", "9Table"),
+            # It was "could not be read as a Word, PowerPoint, Excel or OpenDocument file (its table stream (1Table)
+            # is missing)".
+            "is damaged, or is not a Word 97-2003 document (.doc): its 1Table stream, which says where its text lies, "
+            "is missing",
+            False,
+        ),
+        (
+            lambda: renamed((SAVED_BY_LIBREOFFICE / "trip.ppt").read_bytes(), "Current User", "Current Usex"),
+            "is damaged, or is not a PowerPoint 97-2003 presentation (.ppt): its Current User stream, naming its "
+            "slides, is missing",
+            False,
         ),
     ],
-    ids=["docx cut short", "docx of broken XML", "pptx changed", "doc of a bad header", "xls of a bad header"],
+    ids=[
+        "docx cut short",
+        "docx of broken XML",
+        "pptx changed",
+        "doc of a bad header",
+        "xls of a bad header",
+        "doc without its table stream",
+        "ppt without its Current User stream",
+    ],
 )
-def test_a_damaged_office_file_is_refused_saying_which_part_and_what_to_do(api_client, embedder, caplog, damage, says):
+def test_a_damaged_office_file_is_refused_saying_which_part_and_what_to_do(
+    api_client, embedder, caplog, damage, says, logged
+):
     # These were 400s in the libraries' words: "(BadZipFile: File is not a zip file)", "(ParseError: unclosed token:
     # …)", "(error: Error -3 while decompressing data: invalid code lengths set)", "(ValueError: Exceeds the limit
     # (4300 digits) for integer string conversion; use sys.set_int_max_str_digits() to increase the limit)".
@@ -1576,7 +1612,8 @@ def test_a_damaged_office_file_is_refused_saying_which_part_and_what_to_do(api_c
     refused = add(api_client, {"role": "user", "content": document("txt_url", b64(damage()))})
     assert refused.status_code == 400
     assert refused.json()["detail"] == f"The document sent as txt_url {says}{FIX_IT}"
-    assert "The document sent as txt_url is damaged: " in caplog.text  # the library's words, for the operator
+    # The library's words, for the operator (none where the reader's own found what is wrong).
+    assert ("The document sent as txt_url is damaged: " in caplog.text) == logged
     assert Memory.objects.count() == 0
 
 
