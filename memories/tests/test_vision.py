@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from rest_framework.test import APIClient
 
+from memories import reading
 from memories import vision as vision_module
 from memories.documents import DOCUMENT_TYPES, FILE_TYPES
 from memories.models import ImageDescription, Memory
