@@ -212,6 +212,11 @@ class RequestFilterForm(forms.Form):
     auth_type = forms.ChoiceField(required=False, choices=[("", "any")] + [(a, a) for a in AUTH_TYPES], label="Auth")
     request_id = forms.CharField(max_length=128, required=False, label="Request id")
     client = forms.CharField(max_length=128, required=False, label="Client contains")
+    within = forms.ChoiceField(
+        required=False,
+        choices=[("", "any time"), ("1h", "the last hour"), ("24h", "the last 24 hours"), ("7d", "the last 7 days")],
+        label="Within",
+    )
     window = forms.ChoiceField(
         required=False,
         choices=[("1h", "last hour"), ("6h", "last 6 hours"), ("24h", "last 24 hours")],

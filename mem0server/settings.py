@@ -340,6 +340,8 @@ SEARCH_SESSION_BONUS = env_float("SEARCH_SESSION_BONUS", 0.01, low=0, high=0.1)
 # --- Request log ---------------------------------------------------------------------------------
 REQUEST_LOG_ENABLED = env_bool("REQUEST_LOG_ENABLED", True)
 REQUEST_LOG_RETENTION_DAYS = env_int("REQUEST_LOG_RETENTION_DAYS", 30, low=1)
+# The longest a search of the log (the dashboard's Requests page) may read; 0: DB_STATEMENT_TIMEOUT_MS alone.
+REQUEST_LOG_SEARCH_TIMEOUT_MS = env_int("REQUEST_LOG_SEARCH_TIMEOUT_MS", 2000, low=0)
 # Rows are queued and inserted in batches by a background thread; tests switch this off to write inline.
 REQUEST_LOG_BACKGROUND = True
 

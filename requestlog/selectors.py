@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from psycopg.errors import QueryCanceled
 
+from mem0server.exceptions import InvalidInput
 from requestlog.models import RequestLog
 from requestlog.writer import writer
 
@@ -39,9 +42,13 @@ def requests_search(
     auth_type: str = "",
     request_id: str = "",
     client: str = "",
+    since: datetime | None = None,
 ) -> list[RequestLog]:
-    """The newest calls matching every given filter (path and client: a substring; status class: 2xx … 5xx)."""
+    """The newest calls matching every given filter (path and client: a substring; status class: 2xx … 5xx; since:
+    made then or later), read within REQUEST_LOG_SEARCH_TIMEOUT_MS, else SearchTooBroad."""
     rows = _visible(principal)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
     if errors_only:
         rows = rows.filter(status_code__gte=400)
     if path:
@@ -55,7 +62,38 @@ def requests_search(
         rows = rows.filter(request_id=request_id)
     if client:
         rows = rows.filter(client__icontains=client)
-    return list(rows.order_by("-created_at", "-id")[:limit])
+    return _within_timeout(rows.order_by("-created_at", "-id")[:limit])
+
+
+class SearchTooBroad(InvalidInput):
+    """A search of the request log stopped at REQUEST_LOG_SEARCH_TIMEOUT_MS."""
+
+
+def _within_timeout(rows: QuerySet[RequestLog]) -> list[RequestLog]:
+    """The rows, read under the search's own statement timeout: a substring is matched row by row, and a crafted
+    one on an account's own 500-character paths costs up to their length squared each (20 s over a month's log)."""
+    limit = settings.REQUEST_LOG_SEARCH_TIMEOUT_MS
+    if not limit:  # DB_STATEMENT_TIMEOUT_MS alone
+        return list(rows)
+    if settings.DB_STATEMENT_TIMEOUT_MS:
+        limit = min(limit, settings.DB_STATEMENT_TIMEOUT_MS)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)", [f"{limit}ms"]
+            )
+            previous = cursor.fetchone()[0]
+            found = list(rows)
+            # Inside a caller's transaction the setting would outlive this block: the usual limit again.
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return found
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise
+        raise SearchTooBroad(
+            f"This search read the log for longer than {limit} ms (REQUEST_LOG_SEARCH_TIMEOUT_MS) and was stopped. "
+            "Narrow it: a shorter time (Within), errors only, a status, an auth type or a client."
+        ) from None
 
 
 @dataclass(frozen=True)

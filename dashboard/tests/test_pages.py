@@ -184,6 +184,7 @@ def test_the_requests_page_says_what_a_refused_call_was_refused_for(alice, key_c
         ({"client": "x" * 129}, "Ensure this value has at most 128 characters (it has 129)."),
         ({"path": "a\x00b"}, "Null characters are not allowed."),  # Django's CharField refuses them
         ({"errors_only": "on", "window": "7d"}, "Select a valid choice. 7d is not one of the available choices."),
+        ({"errors_only": "on", "within": "30d"}, "Select a valid choice. 30d is not one of the available choices."),
     ],
 )
 def test_a_request_filter_the_form_refuses_is_a_400_naming_it_and_lists_no_request_as_matching(
@@ -197,6 +198,56 @@ def test_a_request_filter_the_form_refuses_is_a_400_naming_it_and_lists_no_reque
     # traffic charts above the log, which no filter narrows, still name its route.)
     assert '<td class="mono">/memories/alice-path</td>' not in body
     assert "Correct the filter above to see the log." in body
+
+
+def log_long_paths(account: User, count: int, *, ago: timedelta) -> None:
+    """`count` logged calls of `account`, each with a 500-character path of `a`s, `ago` before now."""
+    path = "/v1/memories/" + "a" * 487
+    when = timezone.now() - ago
+    RequestLog.objects.bulk_create(
+        RequestLog(
+            method="GET",
+            path=path,
+            route=path,
+            status_code=200,
+            latency_ms=1.0,
+            auth_type="api_key",
+            account=account,
+            created_at=when - timedelta(milliseconds=n),
+        )
+        for n in range(count)
+    )
+
+
+# Half a path's length of `a`s then a `b`: matched against each of its 500 `a`s in turn (the crafted search that
+# took up to 20 s over a member's own log).
+CRAFTED_PATH = "a" * 243 + "b"
+
+
+def test_a_path_search_that_reads_the_log_too_long_is_a_400_saying_how_to_narrow_it(alice, settings):
+    settings.REQUEST_LOG_SEARCH_TIMEOUT_MS = 1
+    log_long_paths(alice, 2000, ago=timedelta(days=2))
+    response = logged_in(alice).get("/dashboard/requests/", {"path": CRAFTED_PATH})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert (
+        "This search read the log for longer than 1 ms (REQUEST_LOG_SEARCH_TIMEOUT_MS) and was stopped. Narrow it: "
+        "a shorter time (Within), errors only, a status, an auth type or a client."
+    ) in body
+    assert "No requests match." not in body  # stopped, not an empty answer
+
+
+def test_a_path_search_within_a_time_lists_only_that_times_calls(alice):
+    log_long_paths(alice, 3, ago=timedelta(days=2))
+    log_long_paths(alice, 1, ago=timedelta(minutes=5))
+    client = logged_in(alice)
+    assert (
+        client.get("/dashboard/requests/", {"path": "aaaa"}).content.decode().count('<td class="mono">/v1/memories/aaa')
+        == 4
+    )
+    response = client.get("/dashboard/requests/", {"path": "aaaa", "within": "1h"})
+    assert response.status_code == 200
+    assert response.content.decode().count('<td class="mono">/v1/memories/aaa') == 1  # the call of 5 minutes ago
 
 
 def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_accounts, alice, settings):

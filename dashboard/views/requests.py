@@ -6,15 +6,18 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.shortcuts import render
+from django.utils import timezone
 
 from dashboard.access import account_required
 from dashboard.charts import line_chart
 from dashboard.forms import RequestFilterForm
-from requestlog.selectors import requests_search, requests_traffic
+from requestlog.selectors import SearchTooBroad, requests_search, requests_traffic
 
 # Chart window -> bucket width.
 WINDOWS = {"1h": (timedelta(hours=1), timedelta(minutes=1)), "6h": (timedelta(hours=6), timedelta(minutes=5))}
 WINDOWS["24h"] = (timedelta(hours=24), timedelta(minutes=15))
+# The log's own time filter ("Within").
+WITHIN = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 TOP_ENDPOINTS = 5
 
 
@@ -56,21 +59,31 @@ def request_list(request):
     window, bucket = WINDOWS[filters.get("window") or "1h"]
     # A filter the form refuses is a 400 with the field's error and no log rows: every request listed as if it
     # matched a filter the reader asked for would mislead (errors only, with a status class mistyped).
-    rows = (
-        []
-        if invalid
-        else requests_search(
-            principal=request.user,
-            limit=200,
-            errors_only=filters.get("errors_only", False),
-            path=filters.get("path", ""),
-            status_class=filters.get("status_class", ""),
-            auth_type=filters.get("auth_type", ""),
-            request_id=filters.get("request_id", ""),
-            client=filters.get("client", ""),
-        )
-    )
+    rows, too_broad = [], ""
+    within = WITHIN.get(filters.get("within") or "")
+    if not invalid:
+        try:
+            rows = requests_search(
+                principal=request.user,
+                limit=200,
+                errors_only=filters.get("errors_only", False),
+                path=filters.get("path", ""),
+                status_class=filters.get("status_class", ""),
+                auth_type=filters.get("auth_type", ""),
+                request_id=filters.get("request_id", ""),
+                client=filters.get("client", ""),
+                since=timezone.now() - within if within else None,
+            )
+        except SearchTooBroad as exc:
+            too_broad = exc.detail
     traffic = requests_traffic(principal=request.user, window=window, bucket=bucket)
     total = sum(b.requests for b in traffic.buckets)
-    context = {"form": form, "rows": rows, "charts": _charts(traffic), "total": total, "invalid": invalid}
-    return render(request, "dashboard/requests.html", context, status=400 if invalid else 200)
+    context = {
+        "form": form,
+        "rows": rows,
+        "charts": _charts(traffic),
+        "total": total,
+        "invalid": invalid,
+        "too_broad": too_broad,
+    }
+    return render(request, "dashboard/requests.html", context, status=400 if invalid or too_broad else 200)

@@ -144,3 +144,15 @@ def test_the_log_filters(db, filters, expected):
     log("/memories/x", 404, 1, ago=timedelta(minutes=1), rid="b", client="N8N")
     log("/search", 503, 1, ago=timedelta(minutes=1), rid="c")
     assert {r.request_id for r in requests_search(principal=ADMIN, **filters)} == expected
+
+
+def test_a_search_leaves_the_statement_timeout_of_a_callers_transaction_as_it_was(db, settings):
+    # The search's own limit is set for its transaction; inside a caller's (this test's) it outlived the search.
+    settings.REQUEST_LOG_SEARCH_TIMEOUT_MS = 1234
+    log("/memories", 200, 1, ago=timedelta(minutes=1))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        (before,) = cursor.fetchone()
+        assert [r.path for r in requests_search(principal=ADMIN, path="memories")] == ["/memories"]
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == (before,) and before != "1234ms"
