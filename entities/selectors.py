@@ -15,7 +15,7 @@ from django.db.models.functions import Collate
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.text import unstorable_text
 from memories.models import Memory
-from memories.selectors import memories_visible
+from memories.selectors import memories_visible, scope_id_counts
 
 # Entity type -> the memory column holding its id. Types sort alphabetically in listings.
 ENTITY_FIELDS = {"agent": "agent_id", "app": "app_id", "run": "run_id", "user": "user_id"}
@@ -83,38 +83,6 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     return entity_type, entity_id
 
 
-def _grouped(principal, types: list[str]) -> tuple[str, list]:
-    """The SQL (and its parameters) of the caller's entities of these types, as rows (type, id, total_memories,
-    created_at, updated_at), unsorted: the four scope columns grouped in one pass with GROUPING SETS."""
-    columns = [f"b.{ENTITY_FIELDS[t]}" for t in types]
-    # In the grouping set of one column the others read as NULL, so COALESCE yields that set's id;
-    # GROUPING(col) = 0 tells which set a row comes from.
-    type_sql = (
-        "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{t}'" for t, c in zip(types, columns, strict=True)) + " END"
-    )
-    id_sql = f"COALESCE({', '.join(columns)})"
-    base_sql, base_params = (
-        _entity_base_queryset(principal)
-        .values(*ENTITY_FIELDS.values(), "created_at", "updated_at")
-        .query.sql_with_params()
-    )
-    sql = f"""
-        SELECT * FROM (
-            SELECT {type_sql} AS type, {id_sql} AS id, COUNT(*) AS total_memories,
-                   MIN(b.created_at) AS created_at, MAX(b.updated_at) AS updated_at
-            FROM ({base_sql}) AS b
-            WHERE {" OR ".join(f"{c} IS NOT NULL" for c in columns)}
-            GROUP BY GROUPING SETS ({", ".join(f"({c})" for c in columns)})
-        ) AS grouped
-        WHERE grouped.id IS NOT NULL
-    """  # noqa: S608  (only fixed column names and type literals are interpolated; values are parameters)
-    return sql, list(base_params)
-
-
-# Sorted by type, then id in byte order.
-_ORDER = 'ORDER BY e.type, e.id COLLATE "C"'
-
-
 def _first_of_type(principal, entity_type: str, after_id: str | None) -> QuerySet:
     """The caller's entities of one type (after `after_id`) as rows (id, total_memories, created_at, updated_at) in
     byte order, grouped from the memory_<type>_entity indexes, so that a LIMIT reads only its entities' memories."""
@@ -176,29 +144,33 @@ class EntityListing:
 
 def entities_page(*, principal, page: int, page_size: int | None) -> EntityListing:
     """One page of all the caller's entities, sorted as entities_list (page_size None: every entity, on page 1), and
-    how many there are of each type; in one statement, which reads only the page's rows (two past the last page).
+    how many there are of each type; in two statements, the counts then the page.
 
-    (They were read MAX_ENTITIES_LIMIT at a time, each read grouping every memory again, and cut to the page in
-    Python: 30,000 runs took four passes over the memories and 30,000 rows read for a page of 10.)"""
+    The counts come from the memory_<type>_entity indexes alone (memories.selectors.scope_id_counts); the page takes,
+    from each type its rows fall in, only those rows, in that type's index order. (One statement grouped every memory
+    with GROUPING SETS, sorted the groups and counted them over a window: 256-278 ms at 45,000 memories.)"""
     types = sorted(ENTITY_FIELDS)
-    grouped_sql, params = _grouped(principal, types)
-    counted = ", ".join(f"COUNT(*) FILTER (WHERE e.type = '{t}') OVER ()" for t in types)
+    counts = scope_id_counts(principal=principal, fields=[ENTITY_FIELDS[t] for t in types])
+    totals = {t: counts[ENTITY_FIELDS[t]][0] for t in types}
+    if page_size is None:
+        start, stop = 0, (sum(totals.values()) if page == 1 else 0)
+    else:
+        start, stop = (page - 1) * page_size, page * page_size
+    parts, params, before = [], [], 0
+    for t in types:
+        low, high = max(start - before, 0), min(stop - before, totals[t])
+        if low < high:
+            type_sql, type_params = _first_of_type(principal, t, None).query.sql_with_params()
+            # Only fixed type literals are interpolated; values are parameters.
+            parts.append(f"(SELECT '{t}' AS type, g.* FROM ({type_sql} LIMIT %s OFFSET %s) AS g)")  # noqa: S608
+            params += [*type_params, high - low, low]
+        before += totals[t]
     rows: list[tuple] = []
-    if page == 1 or page_size is not None:
-        page_sql, page_params = (
-            ("", []) if page_size is None else ("LIMIT %s OFFSET %s", [page_size, (page - 1) * page_size])
-        )
-        sql = f"SELECT e.*, {counted} FROM ({grouped_sql}) AS e {_ORDER} {page_sql}"  # noqa: S608  (as in _grouped)
+    if parts:
         with connection.cursor() as db:
-            db.execute(sql, [*params, *page_params])
+            db.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params)
             rows = db.fetchall()
-    if rows:
-        totals = dict(zip(types, rows[0][5:], strict=True))
-    else:  # past the last page (or no entity): the counts alone
-        with connection.cursor() as db:
-            db.execute(f"SELECT e.type, COUNT(*) FROM ({grouped_sql}) AS e GROUP BY e.type", params)  # noqa: S608
-            totals = {t: 0 for t in types} | dict(db.fetchall())
-    return EntityListing(results=[Entity(*row[:5]) for row in rows], totals=totals)
+    return EntityListing(results=[Entity(*row) for row in rows], totals=totals)
 
 
 def entity_get(*, principal, entity_type: str, entity_id: str) -> Entity:

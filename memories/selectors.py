@@ -14,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, Length
+from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Collate, Length
 from django.utils import timezone
 
 from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond, json_bytes, page_refuse_beyond
@@ -578,17 +578,47 @@ def memories_matching(*, principal, filters: dict | None, show_expired: bool = F
     return qs.order_by("-created_at", "-id")
 
 
+def scope_id_counts(*, principal, fields: list[str]) -> dict[str, tuple[int, int]]:
+    """For each scope field: how many distinct ids the caller's memories carry in it and how many memories carry one;
+    and under "" how many memories there are. One statement.
+
+    Each field is counted from its memory_<type>_entity index alone, the ids in byte order (one pass, no sort): the
+    same distinct ids as the database's collation, which, being deterministic, calls only equal bytes equal. (Counted
+    from the table, one pass with a sort per field took 125-150 ms at 45,000 memories; 50-57 ms so.)"""
+    rows = memories_visible(principal=principal)
+    total_sql, params = rows.annotate(one=Value(1)).values("one").query.sql_with_params()
+    columns = [f"(SELECT COUNT(*) FROM ({total_sql}) AS t)"]  # noqa: S608  (SQL Django wrote, values are parameters)
+    params = list(params)
+    parts = []
+    for n, field in enumerate(fields):
+        groups = (
+            rows.filter(**{f"{field}__isnull": False})
+            .annotate(key=Collate(field, "C"))
+            .values("key")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        group_sql, group_params = groups.query.sql_with_params()
+        counted = f"SELECT COUNT(*) AS ids, COALESCE(SUM(g.n), 0) AS carrying FROM ({group_sql}) AS g"  # noqa: S608
+        parts.append(f"({counted}) AS s{n}")
+        params += group_params
+        columns += [f"s{n}.ids", f"s{n}.carrying"]
+    sql = f"SELECT {', '.join(columns)}" + (f" FROM {', '.join(parts)}" if parts else "")  # noqa: S608  (as above)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, *counts = (int(value) for value in cursor.fetchone())
+    return {"": (total, total), **{field: (counts[2 * n], counts[2 * n + 1]) for n, field in enumerate(fields)}}
+
+
 def memories_stats(*, principal) -> dict[str, int]:
     """Counts over the caller's memories (expired ones included) and their history, in two queries.
 
     `total_<type>s_with_memories`: distinct ids of that scope; `memories_with_<type>_id`: memories carrying one.
     """
-    counts: dict[str, Any] = {"total_memories": Count("id")}
+    counts = scope_id_counts(principal=principal, fields=list(SCOPE_FIELDS))
+    stats = {"total_memories": counts[""][0]}
     for field in SCOPE_FIELDS:
-        kind = field.removesuffix("_id")
-        counts[f"total_{kind}s_with_memories"] = Count(field, distinct=True)
-        counts[f"memories_with_{field}"] = Count(field)
-    stats = memories_visible(principal=principal).aggregate(**counts)
+        stats[f"total_{field.removesuffix('_id')}s_with_memories"], stats[f"memories_with_{field}"] = counts[field]
     history = MemoryHistory.objects.all()
     if not principal.is_admin:
         history = history.filter(account=principal.account)

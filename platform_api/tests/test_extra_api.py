@@ -74,7 +74,7 @@ def test_entities_list_pages_when_a_page_size_is_given(member_client, member, ma
     assert member_client.get("/v1/entities/?org_name=Old+client&project_name=Its+project").json()["count"] == 3
 
 
-def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(member_client, member, embedder):
+def test_entities_are_counted_once_per_request_and_only_a_pages_rows_are_read(member_client, member, embedder):
     # They were read 10,000 at a time, each read grouping every memory again, and cut to the page in Python: 30,000
     # runs took four passes over the memories and 30,000 rows read for a page of 10 (a million runs: 101 passes).
     [vector] = embedder.embed(["a memory"])
@@ -93,10 +93,11 @@ def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(me
     def grouping(path: str) -> tuple[dict, list[str]]:
         with CaptureQueriesContext(connection) as queries:
             body = member_client.get(path).json()
-        return body, [q["sql"] for q in queries.captured_queries if "GROUPING SETS" in q["sql"]]
+        return body, [q["sql"] for q in queries.captured_queries if '"memories_memory"' in q["sql"]]
 
+    # The counts, then the page (only its type's rows, in its index's order).
     body, statements = grouping("/v1/entities/?page=3&page_size=2")
-    assert len(statements) == 1 and "LIMIT 2 OFFSET 4" in statements[0]
+    assert len(statements) == 2 and statements[1].endswith("LIMIT 2 OFFSET 4) AS g) ORDER BY 1, 2")
     assert [e["name"] for e in body["results"]] == ["agent-00004", "agent-00005"]
     assert (body["count"], body["total_runs"], body["total_users"], body["total_agents"]) == (
         10_004,
@@ -105,12 +106,16 @@ def test_entities_are_grouped_once_per_request_and_only_a_pages_rows_are_read(me
         2_501,
     )
     body, statements = grouping("/v1/entities/")
-    assert len(statements) == 1 and len(body["results"]) == body["count"] == 10_004
+    assert len(statements) == 2 and len(body["results"]) == body["count"] == 10_004
+    assert [e["name"] for e in body["results"][2_499:2_503]] == ["agent-02499", "agent-02500", "app-00000", "app-00001"]
     body, statements = grouping("/v1/entities/?page=5002&page_size=2")  # the last page: users sort after the runs
     assert [e["name"] for e in body["results"]] == ["user-02499", "user-02500"] and body["next"] is None
-    assert len(statements) == 1
-    body, statements = grouping("/v1/entities/?page=5003&page_size=2")  # past it: the counts alone, once more
-    assert body["results"] == [] and body["count"] == 10_004 and len(statements) == 2
+    assert len(statements) == 2 and statements[1].endswith("LIMIT 2 OFFSET 2499) AS g) ORDER BY 1, 2")
+    body, statements = grouping("/v1/entities/?page=1876&page_size=4")  # a page across the runs and the users
+    assert [e["name"] for e in body["results"]] == ["run-02498", "run-02499", "run-02500", "user-00000"]
+    assert len(statements) == 2 and "LIMIT 3 OFFSET 2498)" in statements[1] and "LIMIT 1 OFFSET 0)" in statements[1]
+    body, statements = grouping("/v1/entities/?page=5003&page_size=2")  # past it: the counts alone
+    assert body["results"] == [] and body["count"] == 10_004 and len(statements) == 1
 
 
 def test_admin_sees_every_accounts_entities(api_client, member, other, make_memory):
@@ -420,6 +425,14 @@ def test_stats_count_the_callers_memories_by_scope_and_history(member_client, me
         "total_update_events": 0,
         "total_delete_events": 1,
     }
+
+
+def test_stats_count_ids_apart_that_differ_in_case_or_in_how_an_accent_is_written(api_client, member, make_memory):
+    # Counted in byte order from the indexes: as many ids as the database's own (deterministic) collation tells apart.
+    for user_id in ("alice", "Alice", "caf\u00e9", "cafe\u0301", "alice"):
+        make_memory(f"memory of {user_id}", user_id=user_id, principal=member)
+    stats = api_client.get("/v1/stats/").json()  # an admin: every account's
+    assert (stats["total_memories"], stats["total_users_with_memories"], stats["memories_with_user_id"]) == (5, 4, 5)
 
 
 def test_a_summary_without_an_llm_is_a_400_that_says_how_to_configure_one(member_client, member, make_memory):
