@@ -36,8 +36,14 @@ class Memory(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The account whose credentials wrote it (tenancy); NULL for ADMIN_API_KEY / AUTH_DISABLED, which only
     # admins see. Deleting an account keeps its memories for the admins.
+    # Indexed by memory_account_expiry below, which leads with it.
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="memories"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="memories",
+        db_index=False,
     )
     text = models.TextField()
     hash = models.CharField(max_length=32, help_text="md5 of the text")
@@ -85,6 +91,9 @@ class Memory(models.Model):
             models.Index(fields=["app_id", "-created_at"], include=["account"], name="memory_app_created"),
             models.Index(fields=["run_id", "-created_at"], include=["account"], name="memory_run_created"),
             models.Index(fields=["-created_at", "-id"], name="memory_created"),
+            # An account's unexpired memories counted from the index alone (every Platform list page counts them:
+            # 47-71 ms at 45,000 memories from the table, 2.5-11.5 ms so); in place of the foreign key's own index.
+            models.Index(fields=["account", "expiration_date"], name="memory_account_expiry"),
             # Entities in byte order, a page at a time (entities.selectors.entities_list): the scope ids in "C" order
             # with the dates each entity reports, for an admin (every account) and led by the account for a member,
             # so a page groups only its own entities' memories, from the index alone.
