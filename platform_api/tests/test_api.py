@@ -7,6 +7,8 @@ import uuid
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from rest_framework.test import APIClient
 
@@ -300,6 +302,21 @@ def test_get_all_on_v2_pages_with_body_or_query_page_numbers(token_client):
         assert page["count"] == 3 and [m["memory"] for m in page["results"]] == ["Fact 0"]
         assert page["next"] is None
         assert "page" not in parse_qs(urlparse(page["previous"]).query)  # page 1
+
+
+@pytest.mark.parametrize("filters", [{}, {"user_id": "alice"}])
+def test_a_get_all_page_past_the_last_is_answered_from_the_count_without_reading_memories(token_client, filters):
+    # Its OFFSET read every memory the filters match to find none: 130 ms for page 1,000,000 at 45,000 memories.
+    for i in range(3):
+        add(token_client, f"Fact {i}")
+    with CaptureQueriesContext(connection) as queries:
+        page = token_client.post(
+            "/v2/memories/", {"filters": filters, "page": 1_000_000, "page_size": 100}, format="json"
+        )
+    assert page.status_code == 200 and (page.json()["count"], page.json()["results"]) == (3, [])
+    assert page.json()["next"] is None
+    read = [q["sql"] for q in queries.captured_queries if 'FROM "memories_memory"' in q["sql"]]
+    assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
 
 
 @pytest.mark.parametrize("path", ["/v3/memories/", "/v2/memories/"])
