@@ -92,6 +92,8 @@ def _page(events: QuerySet[Event], page: int, page_size: int, *, check=None) -> 
     """One page of the events, newest first, and how many there are in all; `check` sees the page's rows unread."""
     count = events.count()
     start = (page - 1) * page_size
+    if start >= count:  # past the last page, nothing to read (its OFFSET read every event to find none)
+        return EventPage(count=count, results=[], next_page=None)
     rows = events.order_by("-created_at", "-id")[start : start + page_size]
     if check is not None:
         check(rows)

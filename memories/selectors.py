@@ -563,7 +563,9 @@ def history_newest_page(*, principal, page: int, page_size: int) -> tuple[list[M
     how many events that is in all."""
     rows = _history_visible(principal)
     start = (page - 1) * page_size
-    return list(rows.order_by("-created_at", "-id")[start : start + page_size]), rows.count()
+    count = rows.count()
+    # Past the last page, nothing to read (its OFFSET read every event to find none).
+    return (list(rows.order_by("-created_at", "-id")[start : start + page_size]) if start < count else []), count
 
 
 # A timeline (the dashboard's, the admin's) shows a memory's newest events, at most this many: each keeps up to two

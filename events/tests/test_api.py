@@ -10,6 +10,8 @@ import zlib
 from datetime import UTC, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -123,6 +125,12 @@ def test_events_list_is_the_callers_newest_first_and_paged(member_client, member
     last = member_client.get("/v1/events/", {"page_size": 2, "page": 3}).json()
     assert [e["id"] for e in last["results"]] == [str(mine[0].id)]
     assert last["next"] is None and "page=2" in last["previous"]
+    # A page past the last is answered from the count: its OFFSET read every event to find none.
+    with CaptureQueriesContext(connection) as queries:
+        past = member_client.get("/v1/events/", {"page_size": 2, "page": 1_000_000}).json()
+    assert (past["count"], past["results"], past["next"]) == (5, [], None)
+    read = [q["sql"] for q in queries.captured_queries if 'FROM "events_event"' in q["sql"]]
+    assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
     assert member_client.get("/v1/events/", {"status": "SUCCEEDED"}).json()["count"] == 0
     # A misspelt option listed every event as if it had been applied.
     for typo in ({"statuss": "FAILED"}, {"page_sise": 2}):

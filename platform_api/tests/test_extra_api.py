@@ -498,6 +498,12 @@ def test_memory_events_pages_through_the_callers_history_newest_first(
     assert rest["next"] is None
     assert parse_qs(urlsplit(rest["previous"]).query) == {"page": ["1"], "limit": ["2"]}
     assert api_client.get("/v1/memories/events/").json()["count"] == 4  # an admin reads everyone's
+    # A page past the last is answered from the count: its OFFSET read every event to find none.
+    with CaptureQueriesContext(connection) as queries:
+        past = member_client.get("/v1/memories/events/", {"page": 1_000_000, "limit": 2}).json()
+    assert (past["count"], past["results"], past["next"]) == (3, [], None)
+    read = [q["sql"] for q in queries.captured_queries if 'FROM "memories_memoryhistory"' in q["sql"]]
+    assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
 
 
 @pytest.mark.parametrize(
