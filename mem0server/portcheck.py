@@ -1,13 +1,14 @@
-"""Is HOST:PORT free to serve on? `make serve` asks first, before migrations and logs.
+"""Can gunicorn serve on HOST:PORT? `make serve` and the Docker image ask first, before migrations and logs.
 
     python mem0server/portcheck.py 127.0.0.1 8000
 
-Exits 0 when the port can be bound; otherwise prints one line naming the port and how to choose another,
-and exits 1. Plain Python, no Django: it runs before anything else is loaded.
+Exits 0 when the port can be bound and gunicorn can start in this environment; otherwise prints one line naming the
+port or the variable and what to do, and exits 1. Plain Python, no Django: it runs before anything else is loaded.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
@@ -34,12 +35,28 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def environment_problem(environ: dict[str, str]) -> str | None:
+    """gunicorn reads WEB_CONCURRENCY itself, with int(), as it is imported: before gunicorn.conf.py, which checks the
+    variables it reads, and before the .env file is read. A value in the environment that is not a whole number, an
+    empty one too, was gunicorn's traceback; None if there is none."""
+    raw = environ.get("WEB_CONCURRENCY")
+    if raw is None:
+        return None
+    if not raw.strip():
+        return "WEB_CONCURRENCY is set but empty: unset it (gunicorn reads it as a number of workers) or give a number."
+    try:
+        int(raw)
+    except ValueError:
+        return f"WEB_CONCURRENCY must be a whole number, not {raw!r}."
+    return None
+
+
 def main(argv: list[str]) -> int:
     host, port = argv[1], argv[2]
     if not port.isdigit() or not 0 < int(port) < 65536:
         print(f"PORT must be a port number (1-65535), not {port!r}.", file=sys.stderr)
         return 1
-    problem = port_problem(host, int(port))
+    problem = environment_problem(dict(os.environ)) or port_problem(host, int(port))
     if problem:
         print(problem, file=sys.stderr)
         return 1

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from mem0server.tests.server_process import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAMES = {"SECRET_KEY", "JWT_SECRET", "ADMIN_API_KEY", "ADMIN_PASSWORD", "POSTGRES_PASSWORD", "DATABASE_URL"}
 
@@ -207,6 +209,40 @@ def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_boots
     assert serve.index('portcheck.py "127.0.0.1" "8123"') < serve.index("manage.py bootstrap")
     prod = make_dry_run("serve-prod", tmp_path, PORT="8123")
     assert prod.index('portcheck.py "127.0.0.1" "8123"') < prod.index("manage.py bootstrap")
+
+
+# A server no start reaches: were the gunicorn check missing, bootstrap would stop here, with a line of its own.
+UNREACHABLE_DATABASE = "postgres://nobody@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("abc", "WEB_CONCURRENCY must be a whole number, not 'abc'."),
+        ("", "WEB_CONCURRENCY is set but empty: unset it (gunicorn reads it as a number of workers) or give a number."),
+    ],
+)
+def test_a_web_concurrency_gunicorn_cannot_read_stops_make_serve_and_the_image_with_one_line(tmp_path, value, says):
+    """gunicorn reads WEB_CONCURRENCY with int() when it is imported, before gunicorn.conf.py: exported in the
+    environment (or given to the container by compose's env_file), a value such as `abc` or an empty one was
+    gunicorn's traceback once bootstrap had migrated. In a .env file gunicorn.conf.py names it (its own test)."""
+    env = make_environment(
+        without=("HOST",),
+        WEB_CONCURRENCY=value,
+        MEM0_ENV_FILE="",
+        MEM0_DATA_DIR=str(tmp_path / "data"),
+        DATABASE_URL=UNREACHABLE_DATABASE,
+        PORT=str(free_port()),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # `python` for the image's script
+    )
+    make = [shutil.which("make") or "make", "-s", "-o", ".venv/.installed", "serve", f"PORT={env['PORT']}"]
+    image = ["/bin/sh", "docker/entrypoint.sh", "gunicorn", "--config", "gunicorn.conf.py"]
+    for command in (make, image):
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+        assert done.returncode != 0
+        assert done.stdout == ""
+        assert done.stderr.splitlines()[0] == says, done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_make_stop_db_stops_the_database_of_mem0_data_dir(tmp_path):
