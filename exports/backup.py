@@ -28,6 +28,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import users_by_email
+from accounts.services import account_deactivated
 from mem0server.exceptions import InvalidInput
 from mem0server.rows import rows_streamed
 from mem0server.text import unstorable_json, unstorable_text
@@ -59,6 +60,10 @@ class ImportRefused(Exception):
 
 class ImportInterrupted(Exception):
     """A batch failed after earlier ones were written; the message says how far it got."""
+
+
+class ImportDeactivated(ImportInterrupted):
+    """The account the import writes into was deactivated while it ran: the batch it was about to write is not."""
 
 
 # --- export -------------------------------------------------------------------------------------------
@@ -387,11 +392,19 @@ def import_jsonl(
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
                 import_write_lock()
+                # Share-locked until this batch commits: a deactivation waits for it, or this batch sees it and stops.
+                if account is not None and account_deactivated(account.pk, hold=True):
+                    raise ImportDeactivated(
+                        f"Stopped after {report.created} new memories ({report.batches} batches) were written: "
+                        f"{account.email} was deactivated meanwhile, and nothing more is imported into it."
+                    )
                 targets = _placed(batch)
                 fresh = [index for index, target in enumerate(targets) if target is not None]
                 if fresh:
                     fresh_batch = [(*batch[i], targets[i]) for i in fresh]
                     report.history_created += _write(fresh_batch, [vectors[i] for i in fresh])
+        except ImportDeactivated:
+            raise
         except Exception as exc:
             raise ImportInterrupted(
                 f"Stopped after {report.created} new memories ({report.batches} batches) were written: "

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
-from exports.backup import ImportInterrupted, ImportRefused, ImportReport, import_jsonl
+from exports.backup import ImportDeactivated, ImportInterrupted, ImportRefused, ImportReport, import_jsonl
 from exports.models import MemoryExport, MemoryImport
 from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
@@ -407,7 +407,8 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         )
     except (ImportInterrupted, ImportStopped) as exc:
         written = MemoryImport.objects.filter(id=job.id).values_list("imported", flat=True).first()
-        return _import_finish(job, status=MemoryImport.Status.FAILED, error=str(exc), imported=written or 0)
+        error = IMPORT_DEACTIVATED if isinstance(exc, ImportDeactivated) else str(exc)
+        return _import_finish(job, status=MemoryImport.Status.FAILED, error=error, imported=written or 0)
     except Exception:
         if not MemoryImport.objects.filter(id=job.id).exists():  # its account was deleted meanwhile
             job_gone(job=f"import {job.id}", account_id=job.account_id)

@@ -224,6 +224,30 @@ def test_an_import_of_an_account_deactivated_since_imports_nothing(alice, make_u
     assert not Memory.objects.exists()
 
 
+def test_an_account_deactivated_while_an_import_batch_is_embedded_gets_none_of_that_batch(
+    alice, make_user, make_memory, run_jobs, monkeypatch
+):
+    """Deactivated after the import had started (the admin's click while the batch's memories were embedded), the
+    batch was still written, then the import stopped: memories arrived in a deactivated account, which README says
+    gets nothing from its jobs once deactivated."""
+    from exports import backup
+
+    text, _ = backup_of(alice, make_memory)
+    upload(logged_in(alice), text)
+    admin = make_user("admin@example.com", role=User.Role.ADMIN)
+    embed = backup.embed_memories
+
+    def deactivated_meanwhile(embedder, texts):
+        user_set_active(actor=admin, user_id=alice.id, active=False)
+        return embed(embedder, texts)
+
+    monkeypatch.setattr(backup, "embed_memories", deactivated_meanwhile)
+    run_jobs()
+    stopped = MemoryImport.objects.get()
+    assert (stopped.status, stopped.error, stopped.imported) == ("FAILED", services.IMPORT_DEACTIVATED, 0)
+    assert not Memory.objects.exists() and not MemoryHistory.objects.exists()
+
+
 def test_a_reset_while_an_import_runs_stops_it_before_its_next_batch(
     alice, make_memory, run_jobs, settings, monkeypatch
 ):

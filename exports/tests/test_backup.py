@@ -244,6 +244,32 @@ def test_two_imports_of_one_file_at_once_both_succeed_and_write_each_memory_once
     assert (imported, skipped) == ([0, 3], [0, 3]), outputs
 
 
+def test_an_import_into_an_account_deactivated_meanwhile_stops_before_writing_with_one_line(
+    stored, alice, make_user, monkeypatch
+):
+    """import_memories --account refuses a deactivated account at its start, but one deactivated while a batch was
+    embedded got that batch written."""
+    from accounts.services import user_set_active
+
+    text = export(email=["alice@example.com"])
+    wipe()
+    admin = make_user("admin@example.com", role=User.Role.ADMIN)
+    embed = backup.embed_memories
+
+    def deactivated_meanwhile(embedder, texts):
+        user_set_active(actor=admin, user_id=alice.pk, active=False)
+        return embed(embedder, texts)
+
+    monkeypatch.setattr(backup, "embed_memories", deactivated_meanwhile)
+    with pytest.raises(CommandError) as refused:
+        import_text(text, account="alice@example.com")
+    assert str(refused.value) == (
+        "Stopped after 0 new memories (0 batches) were written: alice@example.com was deactivated meanwhile, and "
+        "nothing more is imported into it."
+    )
+    assert not Memory.objects.exists() and not MemoryHistory.objects.exists()
+
+
 def test_export_filters_by_account_email_and_scope(stored):
     by_account = [json.loads(line)["memory"] for line in export(email=["ALICE@example.com"]).splitlines()]
     assert sorted(by_account) == ["Likes black tea", "Lives in Berlin"]
