@@ -23,6 +23,7 @@ from events.selectors import event_get, events_to_queue_again
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
+from mem0server.text import counted
 from memories import services as memories_services
 from memories.configuration import configuration_checked_once
 from memories.services import ScopeBusy
@@ -166,8 +167,8 @@ def _start(event_id: str) -> Event | None:
             event.status, event.finished_at = Event.Status.FAILED, now
             event.error_code = "too_many_attempts"
             event.error_message = (
-                f"The add was started {event.attempts} times without finishing (WORKER_MAX_ATTEMPTS); nothing was "
-                f"stored. Last failure: {event.error_message or 'its worker stopped while running it.'}"
+                f"The add was started {counted(event.attempts, 'time')} without finishing (WORKER_MAX_ATTEMPTS); "
+                f"nothing was stored. Last failure: {event.error_message or 'its worker stopped while running it.'}"
             )
             event.save()
             return None

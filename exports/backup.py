@@ -31,7 +31,7 @@ from accounts.selectors import users_by_email
 from accounts.services import account_deactivated
 from mem0server.exceptions import InvalidInput
 from mem0server.rows import rows_streamed
-from mem0server.text import unstorable_json, unstorable_text
+from mem0server.text import counted, unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, wildcard_refusal
@@ -395,8 +395,8 @@ def import_jsonl(
                 # Share-locked until this batch commits: a deactivation waits for it, or this batch sees it and stops.
                 if account is not None and account_deactivated(account.pk, hold=True):
                     raise ImportDeactivated(
-                        f"Stopped after {report.created} new memories ({report.batches} batches) were written: "
-                        f"{account.email} was deactivated meanwhile, and nothing more is imported into it."
+                        f"{stopped_after(report)}: {account.email} was deactivated meanwhile, and nothing more is "
+                        "imported into it."
                     )
                 targets = _placed(batch)
                 fresh = [index for index, target in enumerate(targets) if target is not None]
@@ -407,8 +407,7 @@ def import_jsonl(
             raise
         except Exception as exc:
             raise ImportInterrupted(
-                f"Stopped after {report.created} new memories ({report.batches} batches) were written: "
-                f"{str(exc).rstrip('.')}. "
+                f"{stopped_after(report)}: {str(exc).rstrip('.')}. "
                 "Importing the same file again skips what was written and carries on."
             ) from exc
         report.created += len(fresh)
@@ -421,6 +420,13 @@ def import_jsonl(
         if progress is not None:
             progress(report)
     return report
+
+
+def stopped_after(report: ImportReport) -> str:
+    """How far an import that stopped got, to begin its message."""
+    written = "was" if report.created == 1 else "were"
+    batches = counted(report.batches, "batch", "batches")
+    return f"Stopped after {counted(report.created, 'new memory', 'new memories')} ({batches}) {written} written"
 
 
 def copies_said(report: ImportReport) -> str:

@@ -28,7 +28,7 @@ from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import rows_streamed
-from mem0server.text import unstorable_text
+from mem0server.text import counted, unstorable_text
 from memories.configuration import configuration_checked_once, server_config_current
 from memories.filters import build_filter, required_scope
 from memories.selectors import memories_matching
@@ -241,9 +241,9 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
             return _finish(
                 export,
                 status=MemoryExport.Status.FAILED,
-                error=f"The export was started {export.attempts} times without finishing (WORKER_MAX_ATTEMPTS): "
-                "its worker stopped while running it each time. Ask for fewer memories (filters), or see the "
-                "server log.",
+                error=f"The export was started {counted(export.attempts, 'time')} without finishing "
+                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time. Ask for fewer memories "
+                "(filters), or see the server log.",
             )
         if account_deactivated(export.account_id):
             return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
@@ -379,8 +379,8 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
             return _import_finish(
                 job,
                 status=MemoryImport.Status.FAILED,
-                error=f"The import was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): its "
-                "worker stopped while running it each time; see the server log.",
+                error=f"The import was started {counted(job.attempts, 'time')} without finishing "
+                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time; see the server log.",
             )
         if account_deactivated(job.account_id):
             return _import_finish(job, status=MemoryImport.Status.FAILED, error=IMPORT_DEACTIVATED)

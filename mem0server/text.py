@@ -202,3 +202,9 @@ def redact_secret_echoes(text: str, *secrets: str | None) -> str:
             if len(part) >= 6:
                 text = text.replace(part, REDACTED)
     return _KEY_ECHO.sub(REDACTED, mask_urls(text))
+
+
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """A count and the noun agreeing with it: counted(1, "memory", "memories") is "1 memory", counted(2, "batch",
+    "batches") "2 batches", counted(3, "history row") "3 history rows"."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"

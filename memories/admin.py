@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from apikeys.authentication import AdminPrincipal
 from mem0server.admin import ReadOnlyAdmin
 from mem0server.exceptions import NotFound
+from mem0server.text import counted
 from memories import selectors, services
 from memories.models import Memory, MemoryHistory
 
@@ -66,7 +67,7 @@ class MemoryAdmin(ReadOnlyAdmin):
     def delete_with_history(self, request, queryset) -> None:
         ids = list(queryset.values_list("id", flat=True))
         deleted = services.memories_delete_ids(principal=ADMIN, memory_ids=ids)
-        self.message_user(request, f"Deleted {deleted} memories.")
+        self.message_user(request, f"Deleted {counted(deleted, 'memory', 'memories')}.")
 
     @admin.display(description="memory")
     def short_text(self, obj: Memory) -> str:

@@ -34,6 +34,7 @@ from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound,
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import row_get_or_create
+from mem0server.text import counted
 from memories.configuration import HOW_TO_TURN_ON, configuration_checked_once, server_config_current
 from memories.models import Memory
 from memories.selectors import memories_matching, memories_visible
@@ -263,9 +264,9 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
             return _give_up(
                 job,
-                error=f"The generation was started {job.attempts} times without finishing (WORKER_MAX_ATTEMPTS): "
-                "its worker stopped while running it each time; see the server log. It is not queued again until "
-                "this user's memories change, or a generation is asked for (generate_profile).",
+                error=f"The generation was started {counted(job.attempts, 'time')} without finishing "
+                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time; see the server log. It is not "
+                "queued again until this user's memories change, or a generation is asked for (generate_profile).",
             )
         if account_deactivated(job.account_id):
             return _give_up(job, error=DEACTIVATED_QUEUED)

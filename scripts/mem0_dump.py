@@ -79,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             f"mem0_dump: --limit {args.limit} reached: there may be more; run again with a larger one.", file=sys.stderr
         )
     where = args.output or "stdout"
-    print(f"mem0_dump: {len(points)} memories ({rows} history rows) written to {where}.", file=sys.stderr)
+    # Plain Python in Mem0's environment: mem0server's own helper (mem0server/text.py counted) is not importable here.
+    memories = f"{len(points)} memor{'y' if len(points) == 1 else 'ies'}"
+    history = f"{rows} history row{'' if rows == 1 else 's'}"
+    print(f"mem0_dump: {memories} ({history}) written to {where}.", file=sys.stderr)
     return 0
 
 

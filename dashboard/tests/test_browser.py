@@ -497,7 +497,7 @@ def test_an_entity_whose_id_holds_dot_segments_is_the_one_its_delete_link_delete
     page.get_by_role("row", name="team/../bob").get_by_role("link", name="Delete…").click()
     expect(page.get_by_role("heading", name="Delete user “team/../bob”?")).to_be_visible()
     page.get_by_role("button", name="Delete 1 memory").click()
-    expect(page.get_by_text("Deleted user team/../bob and its 1 memories.")).to_be_visible()
+    expect(page.get_by_text("Deleted user team/../bob and its 1 memory.")).to_be_visible()
     assert list(Memory.objects.values_list("user_id", flat=True)) == ["bob"]
 
 

@@ -590,7 +590,8 @@ def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user
     asked = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user"})
     assert "This deletes <strong>1</strong> memory" in asked.content.decode()
     assert "alice likes oolong tea" in client.get("/dashboard/memories/").content.decode()
-    client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user", "confirm": "yes"})
+    done = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user", "confirm": "yes"}, follow=True)
+    assert "Deleted 1 memory." in done.content.decode()  # was "Deleted 1 memories."
     assert "alice likes oolong tea" not in client.get("/dashboard/memories/").content.decode()
 
 

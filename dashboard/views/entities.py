@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from dashboard.access import account_required, admin_required
 from entities import selectors, services
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.text import counted
 from memories.selectors import memories_count
 
 MAX_ROWS = 1000
@@ -41,7 +42,9 @@ def entity_delete(request, entity_type: str, entity_id: str):
             deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
         except NotFound:
             raise Http404("No such entity.") from None
-        messages.success(request, f"Deleted {entity_type} {entity_id} and its {deleted} memories.")
+        messages.success(
+            request, f"Deleted {entity_type} {entity_id} and its {counted(deleted, 'memory', 'memories')}."
+        )
         return redirect("dashboard:entities")
     count = memories_count(principal=request.user, scope={field: entity_id})
     if not count:

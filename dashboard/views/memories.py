@@ -13,6 +13,7 @@ from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import NotFound
+from mem0server.text import counted
 from memories import selectors, services
 from memories.documents import document_uploaded
 
@@ -174,7 +175,7 @@ def memory_delete_scope(request):
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             deleted = attempt(form, lambda: services.memories_delete_scope(principal=request.user, scope=form.scope()))
             if deleted is not None:
-                messages.success(request, f"Deleted {deleted} memories.")
+                messages.success(request, f"Deleted {counted(deleted, 'memory', 'memories')}.")
                 return redirect("dashboard:memories")
         else:
             count = selectors.memories_count(principal=request.user, scope=form.scope())

@@ -202,7 +202,7 @@ def test_history_rows_already_here_are_not_counted_as_imported(stored):
     Memory.objects.all().delete()
     MemoryHistory.objects.filter(memory_id=stored["berlin"]).delete()
     said = import_text(text)
-    assert "Imported 3 memories" in said and "(1 history rows)" in said, said
+    assert "Imported 3 memories" in said and "(1 history row)" in said, said
     assert MemoryHistory.objects.count() == 4
 
 
@@ -302,12 +302,12 @@ def test_an_email_two_accounts_hold_in_other_cases_names_the_exact_one_or_is_ref
         import_text(text, account="ALICE@example.com")
     assert str(refused.value) == ambiguous
     assert not Memory.objects.exists()
-    assert "Imported 1 memories" in import_text(text, account="Alice@Example.com")
+    assert "Imported 1 memory" in import_text(text, account="Alice@Example.com")
     assert list(Memory.objects.values_list("account", flat=True)) == [shouty.pk]
     # One account holding it in any case is the one meant, as before.
     bob = make_user("bob@example.com")
     wipe()
-    assert "Imported 1 memories" in import_text(text, account="BOB@example.com")
+    assert "Imported 1 memory" in import_text(text, account="BOB@example.com")
     assert list(Memory.objects.values_list("account", flat=True)) == [bob.pk]
 
 
@@ -335,7 +335,7 @@ def test_a_backup_restored_where_two_accounts_hold_one_email_in_other_cases_goes
     ) in str(refused.value)
     assert not Memory.objects.exists()
     User.objects.filter(email="alice@example.com").delete()
-    assert "Imported 1 memories" in import_text(json.dumps(line | {"account": "alice@EXAMPLE.com"}) + "\n")
+    assert "Imported 1 memory" in import_text(json.dumps(line | {"account": "alice@EXAMPLE.com"}) + "\n")
     assert list(Memory.objects.values_list("account", flat=True)) == [shouty.pk]
 
 
@@ -365,7 +365,7 @@ def test_a_scope_id_of_a_wildcard_is_refused_naming_the_line_and_the_field(store
     assert 'line 1: user_id: Must not be "*"' in message
     assert "Change it in the file (or clear it) to import this memory." in message
     assert not Memory.objects.exists()
-    assert "Imported 1 memories" in import_text(json.dumps(good | {"user_id": "everyone"}) + "\n")
+    assert "Imported 1 memory" in import_text(json.dumps(good | {"user_id": "everyone"}) + "\n")
 
 
 def test_an_import_stopped_by_a_later_batchs_failure_says_how_far_it_got_in_one_sentence_each(
@@ -388,7 +388,7 @@ def test_an_import_stopped_by_a_later_batchs_failure_says_how_far_it_got_in_one_
         import_text(text)
     # Its reason ended with its own full stop, and another followed ("reached.. Importing").
     assert str(refused.value) == (
-        "Stopped after 1 new memories (1 batches) were written: The embedder could not be reached. "
+        "Stopped after 1 new memory (1 batch) was written: The embedder could not be reached. "
         "Importing the same file again skips what was written and carries on."
     )
     assert Memory.objects.count() == 1
@@ -403,7 +403,7 @@ def test_an_unknown_account_email_stops_the_import_unless_another_account_is_nam
     assert not Memory.objects.exists()
 
     carol = make_user("carol@example.com")
-    assert "Imported 1 memories" in import_text(json.dumps(line) + "\n", account="carol@example.com")
+    assert "Imported 1 memory" in import_text(json.dumps(line) + "\n", account="carol@example.com")
     assert list(Memory.objects.values_list("account", flat=True)) == [carol.pk]
     assert list(MemoryHistory.objects.values_list("account", flat=True).distinct()) == [carol.pk]
 

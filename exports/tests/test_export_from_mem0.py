@@ -110,7 +110,7 @@ def test_a_rate_limit_or_a_gateways_error_is_tried_again_after_the_pause_asked()
     assert line["memory"] == "Likes tea"
     # As import_memories reads them: unix seconds as a time, an expiration date as a day.
     assert (line["timestamp"], line["expiration_date"]) == ("2025-03-01T10:00:00+00:00", "2026-01-01")
-    assert "Would import 1 memories" in import_dry_run(out.getvalue())
+    assert "Would import 1 memory" in import_dry_run(out.getvalue())
 
 
 def import_dry_run(text: str) -> str:
@@ -201,7 +201,7 @@ def test_an_export_stopped_by_ctrl_c_keeps_what_it_read_for_the_next(tmp_path, m
     with scripted_api(answers) as (url, _), pytest.raises(CommandError) as refused:
         call_command("export_from_mem0", "--api-url", url, "--api-key", "m0-test-key", "--output", str(path))
     assert str(refused.value) == (
-        f"Stopped (Ctrl-C) ({path} not written; {path}.partial keeps the 1 memories read so far: the same command "
+        f"Stopped (Ctrl-C) ({path} not written; {path}.partial keeps the 1 memory read so far: the same command "
         "carries on)."
     )
     assert [json.loads(line)["id"] for line in (tmp_path / "mem0.jsonl.partial").read_text().splitlines()] == [

@@ -360,7 +360,7 @@ def test_a_dump_of_mem0s_pgvector_store_is_imported(mem0, tmp_path, api_client):
         "history_db_path": history,
     }
     dump, said = dumped(config, tmp_path)
-    assert "mem0_dump: 1 memories (1 history rows) written to mem0-dump.jsonl." in said
+    assert "mem0_dump: 1 memory (1 history row) written to mem0-dump.jsonl." in said
     call_command("import_from_mem0", "--dump", str(dump), stdout=StringIO())
     assert api_client.get(f"/memories/{tea}").json()["memory"] == "Likes green tea"
 

@@ -66,7 +66,7 @@ def test_reembedding_gives_older_dated_memories_their_dated_vector_and_leaves_th
 
     assert np.allclose(vector(dated.id), get_embedder().embed([dated_text(dated.text, WHEN)])[0], atol=1e-5)
     assert np.array_equal(vector(plain.id), plain_before)
-    assert "Embedded 1 memories again." in capsys.readouterr().out
+    assert "Embedded 1 memory again." in capsys.readouterr().out
 
 
 def test_a_batch_size_below_one_is_refused(db):

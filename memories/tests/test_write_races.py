@@ -135,7 +135,7 @@ def test_an_import_that_finished_before_a_delete_of_a_scope_it_wrote_to_is_gone_
     import_returned_first = finished_or_waiting(importing)
     go.set()
     deleting.join(120), importing.join(120)
-    assert "Imported 1 memories" in out.getvalue(), out.getvalue()
+    assert "Imported 1 memory" in out.getvalue(), out.getvalue()
     left = list(Memory.objects.values_list("text", flat=True))
     assert left == ([] if import_returned_first else ["Likes tea"]), "an import that returned first outlived it"
 

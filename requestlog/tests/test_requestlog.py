@@ -274,7 +274,7 @@ def test_prune_deletes_only_rows_past_the_retention(db, capsys):
     assert "Deleted 1" in capsys.readouterr().out
     call_command("prune_requestlog", "--days", "7")
     assert not RequestLog.objects.exists()
-    assert "Deleted 1 request log rows older than 7 days." in capsys.readouterr().out
+    assert "Deleted 1 request log row older than 7 days." in capsys.readouterr().out
     call_command("prune_requestlog", "--days", "1")
     assert "Deleted 0 request log rows older than 1 day." in capsys.readouterr().out
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from exports.mem0_api import EVERY_MEMORY, Mem0Api, Mem0ApiError, mem0_api_memories, written_lines
+from mem0server.text import counted
 
 
 class Command(BaseCommand):
@@ -50,7 +51,9 @@ class Command(BaseCommand):
         known = written_lines(partial) if partial and not no_history else {}
         if known:
             self.stderr.write(
-                f"Carrying on from {partial}: {len(known)} memories there keep their history unless changed since."
+                f"Carrying on from {partial}: "
+                f"{counted(len(known), 'memory there keeps its', 'memories there keep their')} history unless changed "
+                "since."
             )
         written = history = kept = 0
         try:
@@ -75,8 +78,12 @@ class Command(BaseCommand):
         except (Mem0ApiError, KeyboardInterrupt) as exc:
             why = str(exc) if isinstance(exc, Mem0ApiError) else "Stopped (Ctrl-C)"
             if not output:
-                raise CommandError(f"{why} ({written} memories written before it).") from None
-            carry_on = f"; {partial} keeps the {kept} memories read so far: the same command carries on" if kept else ""
+                raise CommandError(f"{why} ({counted(written, 'memory', 'memories')} written before it).") from None
+            carry_on = (
+                f"; {partial} keeps the {counted(kept, 'memory', 'memories')} read so far: the same command carries on"
+                if kept
+                else ""
+            )
             raise CommandError(f"{why} ({output} not written{carry_on}).") from None
         except OSError as exc:
             kept = 0
@@ -86,6 +93,6 @@ class Command(BaseCommand):
             if partial and not kept:
                 partial.unlink(missing_ok=True)
         self.stderr.write(
-            f"Wrote {written} memories ({history} history rows) to {output or 'stdout'}; "
-            "import them with manage.py import_memories."
+            f"Wrote {counted(written, 'memory', 'memories')} ({counted(history, 'history row')}) to "
+            f"{output or 'stdout'}; import them with manage.py import_memories."
         )

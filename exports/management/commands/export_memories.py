@@ -14,6 +14,7 @@ from accounts.selectors import user_by_email
 from exports.backup import export_jsonl, memories_for_backup
 from mem0server.commands import DatabaseCommand
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.text import counted
 
 
 class Command(DatabaseCommand):
@@ -66,4 +67,7 @@ class Command(DatabaseCommand):
                 # Python flushes stdout again on its way out; into the closed pipe that is a second error.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise CommandError("Stopped: the program reading the export closed its end of the pipe.") from None
-        self.stderr.write(f"Exported {count} memories with {history} history rows to {output or 'stdout'}.")
+        self.stderr.write(
+            f"Exported {counted(count, 'memory', 'memories')} with {counted(history, 'history row')} to "
+            f"{output or 'stdout'}."
+        )

@@ -20,6 +20,7 @@ from exports.mem0_source import (
     sqlite_memories,
 )
 from mem0server.commands import DatabaseCommand
+from mem0server.text import counted
 
 
 class Command(DatabaseCommand):
@@ -74,7 +75,7 @@ class Command(DatabaseCommand):
                 account=owner,
                 dry_run=dry_run,
                 batch_size=batch_size,
-                progress=lambda report: self.stderr.write(f"  {report.created} memories written"),
+                progress=lambda report: self.stderr.write(f"  {counted(report.created, 'memory', 'memories')} written"),
                 where=lambda number: f"Mem0 memory {rows[number - 1][0]}",
             )
         except ImportRefused as exc:
@@ -83,9 +84,9 @@ class Command(DatabaseCommand):
             raise CommandError(str(exc).replace("the same file", "again")) from None
         verb = "Would import" if dry_run else "Imported"
         self.stdout.write(
-            f"{verb} {report.lines - report.skipped} of Mem0's {report.lines} memories "
-            f"({report.history_created} history rows){copies_said(report)}; skipped {report.skipped} whose id already "
-            "exists."
+            f"{verb} {report.lines - report.skipped} of Mem0's {counted(report.lines, 'memory', 'memories')} "
+            f"({counted(report.history_created, 'history row')}){copies_said(report)}; skipped {report.skipped} whose "
+            "id already exists."
         )
 
     @staticmethod

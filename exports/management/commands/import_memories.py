@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
 from mem0server.commands import DatabaseCommand
+from mem0server.text import counted
 
 
 class Command(DatabaseCommand):
@@ -51,13 +52,13 @@ class Command(DatabaseCommand):
             raise CommandError(str(exc)) from None
         verb = "Would import" if dry_run else "Imported"
         self.stdout.write(
-            f"{verb} {report.created if not dry_run else report.lines - report.skipped} memories "
-            f"({report.history_created} history rows){copies_said(report)}; skipped {report.skipped} whose id already "
-            "exists."
+            f"{verb} {counted(report.created if not dry_run else report.lines - report.skipped, 'memory', 'memories')} "
+            f"({counted(report.history_created, 'history row')}){copies_said(report)}; skipped {report.skipped} whose "
+            "id already exists."
         )
 
     def _import(self, lines, owner, dry_run, batch_size):
         def progress(report):
-            self.stderr.write(f"  {report.created} memories written")
+            self.stderr.write(f"  {counted(report.created, 'memory', 'memories')} written")
 
         return import_jsonl(lines=lines, account=owner, dry_run=dry_run, batch_size=batch_size, progress=progress)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from mem0server.commands import DatabaseCommand
+from mem0server.text import counted
 from memories.services import memories_events_fill, memories_reembed, memories_sentences_fill
 
 
@@ -55,7 +56,7 @@ class Command(DatabaseCommand):
             self.stdout.write(f"Gave {count} long {'memory its' if count == 1 else 'memories their'} sentence vectors.")
             return
         count = memories_reembed(dated_only=not all, batch_size=batch_size, progress=self._progress)
-        self.stdout.write(f"Embedded {count} memories again.")
+        self.stdout.write(f"Embedded {counted(count, 'memory', 'memories')} again.")
 
     def _progress(self, done: int) -> None:
         self.stderr.write(f"  {done} …")

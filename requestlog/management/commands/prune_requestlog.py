@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from mem0server.commands import DatabaseCommand
+from mem0server.text import counted
 from requestlog.writer import prune
 
 
@@ -17,4 +18,6 @@ class Command(DatabaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         deleted = prune(older_than_days=days)
-        self.stdout.write(f"Deleted {deleted} request log rows older than {days} day{'' if days == 1 else 's'}.")
+        self.stdout.write(
+            f"Deleted {counted(deleted, 'request log row')} older than {days} day{'' if days == 1 else 's'}."
+        )
