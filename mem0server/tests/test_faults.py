@@ -27,6 +27,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -42,8 +44,10 @@ from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from psycopg.sql import SQL, Identifier
 
+from events.tests.workers import TEST_WORKER_ENV
 from mcp_server.models import SseSession
-from mem0server.tests.server_process import ADMIN_KEY, ServerProcess, wait_for
+from mem0server.database import postmaster_running
+from mem0server.tests.server_process import ADMIN_KEY, REPO, ServerProcess, wait_for
 from memories.models import Memory, MemoryHistory, SessionMessage
 from memories.tests.fake_openai import FakeOpenAI, Reply
 from requestlog.models import RequestLog
@@ -317,6 +321,59 @@ def test_a_killed_embedded_postgresql_is_started_again_by_the_server(live):
     assert live.call("POST", "/search", {"query": "tomatoes", "user_id": user}).status == 200
     assert live.call("GET", "/healthz").status == 200
     assert live.worker().pid == worker.pid
+
+
+def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_runs_the_next_queued_add(
+    live, tmp_path
+):
+    """The job worker (`make serve` starts one beside gunicorn) stopped at its first connection it could not get and
+    exited: the web processes started PostgreSQL again at their next request, but queued adds stayed PENDING until
+    someone restarted `make serve`. Here no request reaches the web server until the database is back."""
+    env = {**live.env, **TEST_WORKER_ENV}
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    worker_log = lambda: (tmp_path / "worker.log").read_text(errors="replace")  # noqa: E731
+    try:
+        wait_for(lambda: "Starting worker on all queues" in worker_log(), timeout=120, what="the job worker started")
+        pid_file = live.data_dir / "pg" / "postmaster.pid"
+        postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+        postmaster.kill()
+        postmaster.wait(30)
+
+        def revived() -> bool:
+            assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
+            with contextlib.suppress(OSError, ValueError, IndexError):  # the lock file is rewritten as it starts
+                return postmaster_running(pid_file.parent) and int(pid_file.read_text().split()[0]) != postmaster.pid
+            return False
+
+        try:
+            wait_for(revived, timeout=RECOVERY * SLACK * 2, what="the job worker starting PostgreSQL again", every=0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
+        queued = live.call(
+            "POST",
+            "/v1/memories/",
+            {"messages": "Keeps bees", "user_id": "after-kill", "infer": False, "async_mode": True},
+        )
+        assert queued.status == 202, queued
+        event = queued.json()[0]["event_id"]
+        wait_for(
+            lambda: live.call("GET", f"/v1/event/{event}/").json()["status"] == "SUCCEEDED",
+            timeout=RECOVERY * SLACK,
+            what="the add queued after the database came back run by the same job worker",
+            every=0.5,
+        )
+        assert [text for _, text in memories_of(live, "after-kill")] == ["Keeps bees"]
+        assert "job worker: the database answers again; taking jobs" in worker_log()
+    finally:
+        worker.terminate()
+        worker.wait(30)
 
 
 def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):

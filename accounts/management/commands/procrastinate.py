@@ -1,14 +1,25 @@
 """`manage.py procrastinate`, procrastinate's own command (found here first, as accounts is the first app), but a job
 worker (`make serve`'s, `make worker`) on a database it cannot reach, or that lacks migrations of this version (an
-upgrade whose `manage.py bootstrap` has not run yet), stops at once with one line saying so and what to do."""
+upgrade whose `manage.py bootstrap` has not run yet), stops at once with one line saying so and what to do. A
+database lost while it runs (the embedded PostgreSQL killed, a server restarted) does not end it: it waits for the
+database, starting a killed embedded PostgreSQL again as the web processes do, and takes jobs again once it answers."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import psycopg
+from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
+from procrastinate.utils import causes
 
 from mem0server.commands import database_not_set_up, database_reached
+from mem0server.database import REVIVE_EVERY, embedded_revive, unreachable_reason
+
+logger = logging.getLogger("mem0server")
 
 
 class Command(ProcrastinateCommand):
@@ -19,4 +30,41 @@ class Command(ProcrastinateCommand):
                 problem = database_not_set_up()
             if problem:
                 raise CommandError(problem)
+            kwargs["func"] = outlasting_database_loss(kwargs["func"])
         return super().handle(*args, **kwargs)
+
+
+def outlasting_database_loss(work):
+    """procrastinate's worker function, run again each time it stops because the database went away (procrastinate's
+    worker stops, and its command exits, at the first connection it cannot get)."""
+
+    async def run(**options) -> None:
+        while True:
+            try:
+                return await work(**options)
+            except Exception as exc:
+                if not any(
+                    isinstance(cause, psycopg.OperationalError | OperationalError | InterfaceError)
+                    for cause in causes(exc)
+                ):
+                    raise
+                await database_back(exc)
+
+    return run
+
+
+async def database_back(exc: BaseException) -> None:
+    """Until the database answers again; a killed embedded PostgreSQL is started again (mem0server/database.py)."""
+    db = connection.settings_dict
+    reason = await asyncio.to_thread(unreachable_reason, db)
+    logger.error(
+        "job worker: stopped by the database (%s); it takes jobs again once the database answers",
+        reason or " ".join(str(exc).split()) or type(exc).__name__,
+    )
+    while True:
+        if settings.EMBEDDED_DATABASE:
+            await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
+        if await asyncio.to_thread(unreachable_reason, db) is None:
+            break
+        await asyncio.sleep(REVIVE_EVERY)
+    logger.warning("job worker: the database answers again; taking jobs")
