@@ -24,6 +24,8 @@ class DomainError(Exception):
     """Raised by services and selectors; carries the HTTP status it maps to."""
 
     status_code = status.HTTP_400_BAD_REQUEST
+    # Response headers the error answers with (Retry-After).
+    headers: dict[str, str] = {}  # never mutated: an error sets its own
 
     def __init__(self, detail: str, *, field: str | None = None):
         super().__init__(detail)
@@ -149,7 +151,7 @@ def exception_handler(exc, context):
         body = {"detail": exc.detail}
         if exc.field:
             body["errors"] = {exc.field: [exc.detail]}
-        response = Response(body, status=exc.status_code)
+        response = Response(body, status=exc.status_code, headers=exc.headers)
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response

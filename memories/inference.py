@@ -12,6 +12,7 @@ the per-scope add lock against what concurrent adds committed.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -278,6 +279,7 @@ def memories_add_inferred(
     runtime = server_config_current()
     llm = _llm(runtime, "infer=true")
     embedder = runtime.usable_embedder()  # a 409 before spending an LLM call
+    started = time.monotonic()
     if facts is None:
         context = _session_context(account, scope)
         messages = _after_context(messages, context)
@@ -299,8 +301,12 @@ def memories_add_inferred(
         ]
         facts = [fact for drawn in _answers(llm, asked) for fact in drawn]
     facts = list(dict.fromkeys(facts))
-    # From here to the write, one add of the scope at a time (the extraction above runs side by side).
-    with scope_decision_lock(account, scope, wait=llm.endpoint.timeout):
+    # From here to the write, one add of the scope at a time (the extraction above runs side by side). The turn is
+    # waited for what the extraction left of one LLM timeout: with the decision's own call, the add keeps within the
+    # two LLM timeouts a reverse proxy is told to allow (README "Sizing"); it waited a whole one more.
+    timeout = llm.endpoint.timeout
+    wait = max(min(1.0, timeout), timeout - (time.monotonic() - started))
+    with scope_decision_lock(account, scope, wait=wait, llm_timeout=timeout):
         operations: list[Operation] = []
         vectors: dict[str, MemoryVectors] = {}
         if facts:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -203,11 +204,18 @@ def import_write_lock() -> None:
 
 
 class ScopeBusy(Conflict):
-    """Another add to the scope was still deciding after the wait: a 409 the caller can retry."""
+    """Another add to the scope was still deciding after the wait: a 409 the caller can retry, after Retry-After
+    seconds (by then the other add's LLM call has answered or timed out)."""
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 @contextmanager
-def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Iterator[None]:
+def scope_decision_lock(
+    account, scope: dict[str, str], *, wait: float, llm_timeout: float | None = None
+) -> Iterator[None]:
     """One inferring add of a scope (or an overlapping one) decides at a time: it reads the scope, asks the LLM
     what to change and writes that while the next one waits, which then decides against what this one wrote.
     Side by side, "I live in Berlin" and "I live in Munich" each found nothing stored and both were added.
@@ -219,10 +227,11 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
     adds, they waited for each other. Between its statements the transaction holds no snapshot and, until it
     writes, no transaction id, so vacuum goes on; the tables it read stay locked in share mode, which only a
     migration altering them waits for. It waits on the LLM: mem0server.rows.transaction_waiting. Each lock is waited
-    for at most `wait` seconds, then ScopeBusy."""
+    for at most `wait` seconds, then ScopeBusy; `llm_timeout` (default `wait`) is how long the holder's LLM call may
+    still take, said in its Retry-After."""
     keys = _scope_lock_keys(account, scope, "decide")
     with transaction_waiting():
-        with _busy_after(wait), connection.cursor() as cursor:
+        with _busy_after(wait, wait if llm_timeout is None else llm_timeout), connection.cursor() as cursor:
             limit = f"{max(1, int(wait * 1000))}ms"
             cursor.execute(
                 "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
@@ -241,16 +250,20 @@ def scope_decision_lock(account, scope: dict[str, str], *, wait: float) -> Itera
 
 
 @contextmanager
-def _busy_after(wait: float) -> Iterator[None]:
+def _busy_after(wait: float, llm_timeout: float) -> Iterator[None]:
     """A lock not had within `wait` seconds (lock_timeout or statement_timeout) is ScopeBusy, a 409."""
     try:
         yield
     except OperationalError as exc:
         if not isinstance(exc.__cause__, LockNotAvailable | QueryCanceled):
             raise
+        # The holder has decided for `wait` seconds at least: its LLM call answers, or times out, within the rest.
+        retry_after = max(1, math.ceil(llm_timeout - wait))
         raise ScopeBusy(
-            f"Another add to this scope was still being decided after {wait:g} s (the LLM timeout); nothing "
-            "was stored. Try again."
+            f"Another add to this scope was still being decided after this one waited {wait:.3g} s for its turn; "
+            f"nothing was stored. Send it again in {retry_after} s (Retry-After), or queue it (the Platform API's "
+            "async_mode): queued adds of a scope wait for their turn.",
+            retry_after=retry_after,
         ) from None
 
 

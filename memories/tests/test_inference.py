@@ -4,6 +4,8 @@ and the real local embedder. Covers every decision, the failures that must write
 from __future__ import annotations
 
 import json
+import math
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -912,9 +914,35 @@ def test_an_add_waiting_longer_than_the_llm_timeout_for_its_scope_is_a_409(api_c
     with another_add_deciding(None, {"user_id": "alice"}):
         response = add(api_client, "Lives in Berlin")
     assert response.status_code == 409
-    assert response.json()["detail"].startswith("Another add to this scope was still being decided after 0.5 s")
+    detail = response.json()["detail"]
+    assert detail.startswith("Another add to this scope was still being decided after this one waited 0.5 s")
+    # It said "Try again." and no more: now when (its Retry-After, once the other add's LLM call has answered or timed
+    # out), and that a queued add waits for its turn instead.
+    assert response["Retry-After"] == "1"
+    assert "Send it again in 1 s (Retry-After), or queue it (the Platform API's async_mode)" in detail
     assert not Memory.objects.exists()
     assert events(add(api_client, "Lives in Berlin")) == [("ADD", "Lives in Berlin")]  # its turn, once free
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_waits_for_its_turn_only_what_its_extraction_left_of_the_llm_timeout(api_client, llm):
+    """Extraction, then a whole LLM_TIMEOUT of waiting, then the decision's call: three timeouts, where README tells a
+    reverse proxy to allow two, so a proxy could answer 504 while the add went on to store. Now extraction and wait
+    share one (the server's own figure in its 409: what was waited)."""
+    assert configure(api_client, llm=llm_section(llm, timeout=3)).status_code == 200
+
+    def slow_facts(messages):
+        time.sleep(1.2)
+        return default_facts(messages)
+
+    llm.facts = slow_facts
+    with another_add_deciding(None, {"user_id": "alice"}):
+        response = add(api_client, "Lives in Berlin")
+    assert response.status_code == 409
+    waited = float(re.search(r"decided after (?:this one waited )?([\d.]+) s", response.json()["detail"])[1])
+    assert waited <= 3 - 1.2
+    assert response["Retry-After"] == str(math.ceil(3 - waited))
+    assert not Memory.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
