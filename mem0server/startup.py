@@ -15,6 +15,8 @@ from mem0server.database import describe_database
 from mem0server.text import mask_urls
 
 logger = logging.getLogger("mem0server")
+# The shortest JWT_SECRET a serving process takes: 32 characters, as HS256's 256-bit key (RFC 7518 section 3.2).
+MIN_JWT_SECRET_CHARS = 32
 
 
 def announce(*, quiet: bool = False) -> None:
@@ -26,6 +28,13 @@ def announce(*, quiet: bool = False) -> None:
             f"to generate {settings.JWT_SECRET_FILE}), or set AUTH_DISABLED=true for local experiments."
         )
         raise ImproperlyConfigured(line)  # a gunicorn worker says it in one line and stops the server (asgi.py)
+    if not settings.AUTH_DISABLED and len(settings.JWT_SECRET) < MIN_JWT_SECRET_CHARS:
+        # HS256 tokens: whoever guesses the secret offline from one token signs any account's, an admin's too.
+        raise ImproperlyConfigured(
+            f"JWT_SECRET is {len(settings.JWT_SECRET)} characters: a short secret can be guessed from any token, and "
+            f"then tokens forged for every account. Set at least {MIN_JWT_SECRET_CHARS} random characters (openssl "
+            "rand -base64 48); changing it logs everyone out."
+        )
     # A quiet worker's lines are DEBUG: the first worker said them already; errors are said by every worker.
     say = logger.debug if quiet else logger.info
     warn = logger.debug if quiet else logger.warning

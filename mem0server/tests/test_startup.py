@@ -99,6 +99,8 @@ def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
     [
         ({"LLM_TIMEOUT": "-1"}, "LLM_TIMEOUT must be between 0 and 600 seconds, not -1.0."),
         ({"JWT_SECRET": "", "MEM0_DATA_DIR": "{tmp}"}, "JWT_SECRET is not set: set it to a long random value"),
+        # Served, with every account's tokens forgeable by whoever guessed "secret" from one of them.
+        ({"JWT_SECRET": "secret"}, "JWT_SECRET is 6 characters: a short secret can be guessed from any token"),
     ],
 )
 def test_gunicorn_started_with_a_bad_setting_stops_with_one_line_not_a_traceback(tmp_path, env, says):
