@@ -61,10 +61,17 @@ async def database_back(exc: BaseException) -> None:
         "job worker: stopped by the database (%s); it takes jobs again once the database answers",
         reason or " ".join(str(exc).split()) or type(exc).__name__,
     )
-    while True:
-        if settings.EMBEDDED_DATABASE:
-            await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
-        if await asyncio.to_thread(unreachable_reason, db) is None:
-            break
-        await asyncio.sleep(REVIVE_EVERY)
+    # The pools' own warning for each connection they retry meanwhile (several a second) would bury that line.
+    pool_log = logging.getLogger("psycopg.pool")
+    pool_level = pool_log.level
+    pool_log.setLevel(logging.ERROR)
+    try:
+        while True:
+            if settings.EMBEDDED_DATABASE:
+                await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
+            if await asyncio.to_thread(unreachable_reason, db) is None:
+                break
+            await asyncio.sleep(REVIVE_EVERY)
+    finally:
+        pool_log.setLevel(pool_level)
     logger.warning("job worker: the database answers again; taking jobs")
