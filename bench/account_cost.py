@@ -16,7 +16,6 @@ versions byte for byte; `--explain` prints EXPLAIN ANALYZE of the stats and enti
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import uuid
@@ -24,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+from scratch_database import django_on_scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,42 +32,8 @@ EMAIL = "big@example.com"
 
 
 def setup_django(drop: bool) -> None:
-    import psycopg
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
-    from urllib.parse import quote, urlencode
-
-    from mem0server.database import database_from_url, embedded_database
-
-    if os.environ.get("DATABASE_URL"):
-        db = database_from_url(os.environ["DATABASE_URL"])
-    else:
-        data_dir = Path(os.environ.get("MEM0_DATA_DIR", "").strip() or "data")
-        db = embedded_database(data_dir if data_dir.is_absolute() else ROOT / data_dir)
-    params = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"]}
-    params = {key: value for key, value in params.items() if value}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if drop:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-            print(f"dropped database {DB_NAME}")
-            sys.exit(0)
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = quote(db["USER"]) + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    query = urlencode({"host": db["HOST"]}) if db["HOST"].startswith("/") else ""
-    host = "" if query else db["HOST"]
-    os.environ["DATABASE_URL"] = f"postgresql://{auth}@{host}{port}/{DB_NAME}" + (f"?{query}" if query else "")
-    os.environ["DB_POOL"] = "false"
-    os.environ["DB_STATEMENT_TIMEOUT_MS"] = "0"  # the load's inserts; requests are timed, not cut
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    from django.db import connection
-
-    assert connection.settings_dict["NAME"] == DB_NAME  # noqa: S101 - never run against the real database
-    call_command("migrate", verbosity=0)
+    # The load's inserts; requests are timed, not cut.
+    django_on_scratch_database(DB_NAME, drop=drop, DB_STATEMENT_TIMEOUT_MS="0")
 
 
 def load(memories: int, log_rows: int) -> None:

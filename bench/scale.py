@@ -32,9 +32,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import numpy as np
+from scratch_database import django_on_scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "mem0_scale"
@@ -71,41 +71,7 @@ def log(message: str) -> None:
 
 def setup_django(drop: bool = False) -> dict:
     """Create mem0_scale next to the project's database, point Django at it and migrate it (or drop it)."""
-    import psycopg
-
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
-    from mem0server.database import database_from_url, embedded_database
-
-    if os.environ.get("DATABASE_URL"):
-        db = database_from_url(os.environ["DATABASE_URL"])
-    else:
-        data_dir = Path(os.environ.get("MEM0_DATA_DIR", "").strip() or "data")
-        db = embedded_database(data_dir if data_dir.is_absolute() else ROOT / data_dir)
-    params = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"]}
-    params = {key: value for key, value in params.items() if value}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if drop:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-            log(f"dropped database {DB_NAME}")
-            sys.exit(0)
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = quote(db["USER"]) + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    query = urlencode({"host": db["HOST"]}) if db["HOST"].startswith("/") else ""
-    host = "" if query else db["HOST"]
-    os.environ["DATABASE_URL"] = f"postgresql://{auth}@{host}{port}/{DB_NAME}" + (f"?{query}" if query else "")
-    os.environ["DB_POOL"] = "false"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    from django.db import connection
-
-    assert connection.settings_dict["NAME"] == DB_NAME  # noqa: S101 - never run against the real database
-    call_command("migrate", verbosity=0)
-    return {**params, "dbname": DB_NAME}
+    return django_on_scratch_database(DB_NAME, drop=drop, say=log)
 
 
 def index_sql() -> dict[str, str]:
@@ -131,11 +97,12 @@ def load(params: dict, memories: int, users: int, rng: np.random.Generator, word
     now = datetime.now(UTC)
     with psycopg.connect(autocommit=True, **params) as conn:
         register_vector(conn)
-        conn.execute("TRUNCATE memories_memory, memories_posting, memories_memorysentence")
+        # CASCADE: and the tables that refer to memories (their tokens), empty here
+        conn.execute("TRUNCATE memories_memory, memories_posting, memories_memorysentence CASCADE")
         for name in index_sql():
             conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-        columns = "id, text, hash, user_id, metadata, embedding, created_at, updated_at"
-        types = ["uuid", "text", "varchar", "varchar", "jsonb", "vector", "timestamptz", "timestamptz"]
+        columns = "id, text, hash, user_id, metadata, categories, embedding, created_at, updated_at"
+        types = ["uuid", "text", "varchar", "varchar", "jsonb", "varchar[]", "vector", "timestamptz", "timestamptz"]
         for first in range(0, memories, CHUNK):
             count = min(CHUNK, memories - first)
             vectors = rng.standard_normal((count, DIMS), dtype=np.float32)
@@ -153,7 +120,7 @@ def load(params: dict, memories: int, users: int, rng: np.random.Generator, word
                     digest = hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the model's content hash
                     memory_id = uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4)
                     cp.write_row(
-                        (memory_id, text, digest, f"user-{owners[i]:05d}", metadata, vectors[i], created, created)
+                        (memory_id, text, digest, f"user-{owners[i]:05d}", metadata, [], vectors[i], created, created)
                     )
             log(f"loaded {first + count:,}/{memories:,} rows ({time.perf_counter() - start:.0f} s)")
     return time.perf_counter() - start
