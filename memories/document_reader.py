@@ -727,7 +727,7 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
         scanned = [index for index, text in enumerate(pages) if not text and len(reader.pages[index].images)]
         if len(scanned) > pictures:
             return {"error": "pictures", "pages": len(scanned)}
-        scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index]))}
+        scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index], index + 1))}
         shown = _drawn_photos(reader.pages, pages, drawn, pictures - len(scans)) if photos else {}
     except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory; objects nested too deep
         return _failed(exc)
@@ -863,7 +863,10 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
                 if xobject.get("/Subtype") != "/Image" or not _photo_sized(xobject) or scan or same in seen:
                     continue
                 seen.add(same)
-                picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject)
+                called = f"a picture on page {index + 1}"
+                if _too_many_pixels(xobject, called):
+                    continue
+                picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject, called)
             except Exception:  # noqa: S112  (a damaged, missing or unsupported image or form: the page read without it)
                 continue
             if picture and picture not in made:  # the same picture kept twice (PDFs joined): once, where it is first
@@ -873,9 +876,25 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
     return shown
 
 
-def _pdf_photo(page, key: str | list[str], xobject) -> str | None:
+def _too_many_pixels(holder, named: str) -> bool:
+    """Whether a PDF's image holds more than IMAGE_MOST_PIXELS: an XObject by its /Width and /Height, before a pixel
+    is decoded (a Flate stream of a few kilobytes can claim gigapixels, which pypdf would make a picture of up to 75
+    MB), or a picture pypdf made (an inline image's, decoded as pypdf lists a page's images); then noted in _LEFT_OUT
+    as `named`, with its size."""
+    if hasattr(holder, "get"):
+        width, height = int(holder.get("/Width", 0)), int(holder.get("/Height", 0))
+    else:
+        width, height = holder.size
+    if width * height <= IMAGE_MOST_PIXELS:
+        return False
+    _LEFT_OUT.append(f"{named}, {width:,} x {height:,} pixels")
+    return True
+
+
+def _pdf_photo(page, key: str | list[str], xobject, named: str) -> str | None:
     """A PDF's image as a vision model is handed it, a data URL: a JPEG in the file (DCTDecode) of grey or RGB pixels
-    as a JPEG sent is (_picture_url: as it is when small enough), else as pypdf makes it a picture (_jpeg)."""
+    as a JPEG sent is (_picture_url: as it is when small enough; `named` as it names one of too many pixels), else as
+    pypdf makes it a picture (_jpeg)."""
     from PIL import Image
 
     if xobject.get("/Filter") in ("/DCTDecode", ["/DCTDecode"]):
@@ -883,7 +902,7 @@ def _pdf_photo(page, key: str | list[str], xobject) -> str | None:
         with Image.open(io.BytesIO(content)) as image:
             plain = image.format == "JPEG" and image.mode in ("L", "RGB")  # CMYK: as pypdf makes it, below
         if plain:
-            return _picture_url(content, "image/jpeg")
+            return _picture_url(content, "image/jpeg", named)
     picture = _jpeg(page.images[key].image)
     return f"data:image/jpeg;base64,{picture}" if picture else None
 
@@ -897,20 +916,35 @@ def _xobjects(holder) -> dict:
         return {}
 
 
-def _page_picture(page) -> str | None:
+def _page_picture(page, number: int) -> str | None:
     """A page's largest image (a scanned page's scan) as a data URL of a JPEG of at most PICTURE_SIDE pixels a side
     (_jpeg); None when none of its images can be read (pypdf hands them to Pillow: an image it cannot read, or of more
-    pixels than Pillow takes, is passed over)."""
+    pixels than Pillow takes, is passed over), or holds more than IMAGE_MOST_PIXELS (noted as on page `number`)."""
     largest = None
-    for index in range(min(len(page.images), PICTURE_CANDIDATES)):
+    for key in page.images.keys()[:PICTURE_CANDIDATES]:
         try:
-            image = page.images[index].image
+            if _too_many_pixels(_image_xobject(page, key), f"a picture on page {number}"):
+                continue
+            image = page.images[key].image
+            if _too_many_pixels(image, f"a picture on page {number}"):
+                continue
         except Exception:  # noqa: S112  (a damaged or unsupported image: another may be the page's scan)
             continue
         if largest is None or image.width * image.height > largest.width * largest.height:
             largest = image
     picture = _jpeg(largest) if largest is not None else None
     return f"data:image/jpeg;base64,{picture}" if picture else None
+
+
+def _image_xobject(page, key: str | list[str]) -> dict:
+    """The dictionary of a page's image by pypdf's key for it: its name, the names of the forms drawing it then its
+    own, or an inline image's ("~0~": {}, pypdf has decoded it already)."""
+    if isinstance(key, str) and key.startswith("~"):
+        return {}
+    holder = page
+    for name in [key] if isinstance(key, str) else key:
+        holder = _xobjects(holder)[name]
+    return holder
 
 
 def _jpeg(image) -> str | None:

@@ -886,6 +886,25 @@ def pdf_showing_a_form(text: str, page_picture: Image.Image, form_picture: Image
     return _pdf_one_page(stream, [*images, form], b"/Im0 4 0 R /Fm0 6 0 R")
 
 
+def pdf_claiming(text: str, width: int, height: int, *, photo: Image.Image | None = None) -> bytes:
+    """A PDF page of one line of text (none: a scanned page) drawing a grey picture (FlateDecode) whose dictionary
+    claims width x height pixels, its stream a few bytes, and then `photo` (a JPEG image), if any."""
+    rows = zlib.compress(b"\0" * 1_000)
+    images = [
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (width, height, len(rows), rows)
+    ]
+    if photo is not None:
+        jpeg = written(lambda file: photo.save(file, "JPEG"))
+        images.append(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 "
+            b"/Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream" % (*photo.size, len(jpeg), jpeg)
+        )
+    drawing = b"".join(b"q 200 0 0 150 72 %d cm /Im%d Do Q " % (500 - 170 * n, n) for n in range(len(images)))
+    shown = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text) if text else b""
+    return _pdf_one_page(drawing + shown, images, b" ".join(b"/Im%d %d 0 R" % (n, 4 + n) for n in range(len(images))))
+
+
 def pdf_drawing(text: str, operations: int) -> bytes:
     """A PDF page of one line of text that draws a form (a chart, a map: drawings one PDF took from another) of
     `operations` lines, compressed, and no picture."""

@@ -72,6 +72,7 @@ from memories.tests.files import (
     opendocument_trip,
     outlook_message,
     pdf_busy,
+    pdf_claiming,
     pdf_drawing,
     pdf_of,
     pdf_showing,
@@ -1161,6 +1162,31 @@ def test_a_documents_picture_of_more_pixels_than_read_is_logged_and_a_document_o
     assert refused.json()["detail"] == (
         "The document sent as txt_url holds no text, and its pictures hold more than the 52 megapixels read: "
         "word/media/image1.png, 13,000 x 13,000 pixels. Send smaller pictures."
+    )
+    assert len(vision.chat_calls("describe")) == 1
+
+
+def test_a_pdfs_picture_of_more_pixels_than_read_is_logged_and_a_scanned_pdf_of_nothing_else_refused(
+    api_client, embedder, vision, caplog
+):
+    # A PDF's picture was not held to the 52 megapixels a Word document's is: one whose dictionary claims 20,000 x
+    # 20,000 pixels (a stream of a few bytes) was left out with nothing said, and a scanned page of it alone was "holds
+    # no text"; one of 8,000 x 8,000 pixels (64 megapixels) was decoded whole (0.19 GB of the reader) and handed on.
+    caplog.set_level(logging.INFO, logger="mem0server")
+    vision.describe = lambda url: "A floor plan"
+    content = pdf_claiming("The flat", 20_000, 20_000, photo=scan(90))
+    [passage] = stored(add(api_client, {"role": "user", "content": document("pdf_url", b64(content))}))
+    assert passage == "The flat\n\nPicture on page 1:\n\nA floor plan"
+    assert (
+        "The document sent as pdf_url: a picture left out, more than 52 megapixels: a picture on page 1, 20,000 x "
+        "20,000 pixels"
+    ) in caplog.text
+    scanned = b64(pdf_claiming("", 8_000, 8_000))
+    refused = add(api_client, {"role": "user", "content": document("pdf_url", scanned)})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        "The document sent as pdf_url holds no text, and its pictures hold more than the 52 megapixels read: "
+        "a picture on page 1, 8,000 x 8,000 pixels. Send smaller pictures."
     )
     assert len(vision.chat_calls("describe")) == 1
 
