@@ -244,12 +244,17 @@ class _PageText(HTMLParser):
         return "\n\n".join(text for text, _ in paragraphs if text)
 
 
+# An object's repr in an error's words: Pillow names the file it was given ("<_io.BytesIO object at 0x7f…>"), an
+# address in this process that says nothing of what is wrong.
+_REPR = re.compile(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
 def _failed(exc: Exception) -> dict:
     """What the reader writes of an error reading a document: "nested" when its parts (an email's, a compound file's
     directory, a PDF's objects) nest deeper than Python's recursion reaches; "limit" when pypdf refuses to unpack more
     (a stream of more than 75 MB unpacked, an array or a dictionary of more than 100,000 items); else "unreadable",
     each with "why" (the error's own words)."""
-    why = f"{type(exc).__name__}: {str(exc)[:200]}"
+    why = f"{type(exc).__name__}: {_REPR.sub('', str(exc))[:200]}"
     if isinstance(exc, RecursionError):
         return {"error": "nested", "why": why}
     if type(exc).__name__ == "LimitReachedError":  # pypdf's, imported only where a PDF is read
@@ -975,7 +980,7 @@ def _image_size(content: bytes) -> dict:
         with Image.open(io.BytesIO(content)) as image:
             return {"width": image.width, "height": image.height}
     except Exception as exc:  # not an image Pillow reads, or damaged: left to the add to hand it as it was sent
-        return _failed(exc)
+        return _unreadable_image(exc)
     finally:
         Image.MAX_IMAGE_PIXELS = bound
 
@@ -1011,11 +1016,26 @@ def _image(content: bytes) -> dict:
             picture = picture if picture.mode in ("L", "RGB") else picture.convert("RGB")
             written = io.BytesIO()
             picture.save(written, "JPEG", quality=85)
-    except Exception as exc:  # not an image Pillow reads (HEIC, SVG), damaged, or too many pixels
-        return _failed(exc)
+    except Exception as exc:  # not an image Pillow reads (SVG), damaged, or too many pixels
+        return _unreadable_image(exc)
     finally:
         Image.MAX_IMAGE_PIXELS = bound
     return {"picture": base64.b64encode(written.getvalue()).decode()}
+
+
+def _unreadable_image(exc: Exception) -> dict:
+    """What the reader writes of an image Pillow cannot read: {"error": "unreadable", "why"}, in words (its header
+    damaged or its format not one Pillow reads, cut short, damaged), Pillow's own after them where they add to it."""
+    words = _REPR.sub("", str(exc)).strip()[:200]
+    if type(exc).__name__ == "UnidentifiedImageError":  # Pillow found no format whose header this starts with
+        why = "its header is damaged, or it is in a format Pillow does not read"
+    elif isinstance(exc, MemoryError):
+        why = "it needs more memory than the reader has"
+    elif "truncated" in words.lower():
+        why = f"it is cut short ({words})"
+    else:
+        why = f"it is damaged ({type(exc).__name__}: {words})"
+    return {"error": "unreadable", "why": why}
 
 
 def _webp_size(content: bytes) -> tuple[int, int] | None:

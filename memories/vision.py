@@ -79,15 +79,18 @@ def image_url(url: str) -> str | None:
         return url if is_data_url(url) or http_host(url) else None
     url = "".join(url.split())
     try:
-        head = base64_content(url)[:12]
+        kind = image_type(base64_content(url)[:12])
     except ValueError:
         return None
+    return f"data:{kind};base64,{url}" if kind else None
+
+
+def image_type(content: bytes) -> str | None:
+    """An image's media type by how its content starts (IMAGE_SIGNATURES, IMAGE_BRANDS), or None."""
     for signature, kind in IMAGE_SIGNATURES.items():
-        if head.startswith(signature) and (kind != "image/webp" or head[8:12] == b"WEBP"):
-            return f"data:{kind};base64,{url}"
-    if head[4:8] == b"ftyp" and head[8:12] in IMAGE_BRANDS:
-        return f"data:{IMAGE_BRANDS[head[8:12]]};base64,{url}"
-    return None
+        if content.startswith(signature) and (kind != "image/webp" or content[8:12] == b"WEBP"):
+            return kind
+    return IMAGE_BRANDS.get(content[8:12]) if content[4:8] == b"ftyp" else None
 
 
 def messages_described(messages: Sequence[Message], account, user_id: str | None = None) -> list[Message]:
@@ -218,8 +221,14 @@ def image_handed(url: str) -> str:
     if read is not None and read.get("error") == "pixels":
         raise InvalidInput(too_many_pixels(read["width"], read["height"]))
     if read is None or "error" in read:
-        why = "it takes too long to read" if read is None else read["why"]
-        logger.info("An image of %d bytes is handed to the model as it was sent: %s", len(content), why)
+        why = "it takes too long to read" if read is None else f"Pillow cannot read it: {read['why']}"
+        kind = image_type(content)
+        logger.info(
+            "An image of %s bytes (%s) is handed to the model as it was sent: %s",
+            f"{len(content):,}",
+            f"{kind} by its first bytes" if kind else "of no image type known by its first bytes",
+            why,
+        )
         return url
     return url if read.get("small") else f"data:image/jpeg;base64,{read['picture']}"
 
