@@ -882,18 +882,36 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
 
 
 def _too_many_pixels(holder, named: str) -> bool:
-    """Whether a PDF's image holds more than IMAGE_MOST_PIXELS: an XObject by its /Width and /Height, before a pixel
-    is decoded (a Flate stream of a few kilobytes can claim gigapixels, which pypdf would make a picture of up to 75
-    MB), or a picture pypdf made (an inline image's, decoded as pypdf lists a page's images); then noted in _LEFT_OUT
-    as `named`, with its size."""
-    if hasattr(holder, "get"):
-        width, height = int(holder.get("/Width", 0)), int(holder.get("/Height", 0))
-    else:
-        width, height = holder.size
+    """Whether a PDF's image holds more than IMAGE_MOST_PIXELS: an XObject by its size before a pixel is decoded
+    (_claimed_size), or a picture pypdf made (an inline image's, decoded as pypdf lists a page's images); then noted
+    in _LEFT_OUT as `named`, with its size."""
+    width, height = _claimed_size(holder) if hasattr(holder, "get") else holder.size
     if width * height <= IMAGE_MOST_PIXELS:
         return False
     _LEFT_OUT.append(f"{named}, {width:,} x {height:,} pixels")
     return True
+
+
+def _claimed_size(xobject, mask: bool = True) -> tuple[int, int]:
+    """The most pixels a PDF's image XObject makes pypdf decode, as width and height: its /Width and /Height (a Flate
+    stream of a few kilobytes can claim gigapixels), a JPEG's or a JPEG 2000's own header's (what Pillow decodes it
+    by, whatever the dictionary says: 8,000 x 8,000 in one of 200 x 200 took 0.57 GB), or its mask's (/SMask)."""
+    from PIL import Image
+
+    sizes = [(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0)))]
+    filters = xobject.get("/Filter")
+    if (filters[-1] if isinstance(filters, list) and filters else filters) in ("/DCTDecode", "/JPXDecode"):
+        bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # its size is named against IMAGE_MOST_PIXELS
+        try:
+            with Image.open(io.BytesIO(xobject.get_data())) as image:  # its header only
+                sizes.append(image.size)
+        except Exception:  # noqa: S110  (damaged: pypdf's decoding will say so, and the picture is passed over)
+            pass
+        finally:
+            Image.MAX_IMAGE_PIXELS = bound
+    if mask and "/SMask" in xobject:
+        sizes.append(_claimed_size(xobject["/SMask"].get_object(), mask=False))
+    return max(sizes, key=lambda size: size[0] * size[1])
 
 
 def _pdf_photo(page, key: str | list[str], xobject, named: str) -> str | None:

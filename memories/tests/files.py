@@ -905,6 +905,26 @@ def pdf_claiming(text: str, width: int, height: int, *, photo: Image.Image | Non
     return _pdf_one_page(drawing + shown, images, b" ".join(b"/Im%d %d 0 R" % (n, 4 + n) for n in range(len(images))))
 
 
+def pdf_image(text: str, entries: bytes, data: bytes, *more: bytes) -> bytes:
+    """A PDF page of one line of text (none: a scanned page) drawing a grey image of 200 x 200 pixels by its
+    dictionary, of these further `entries` (its /Filter, an /SMask naming object 5) and stream `data`; `more`: objects
+    5 on."""
+    image = (
+        b"<< /Type /XObject /Subtype /Image /Width 200 /Height 200 /ColorSpace /DeviceGray /BitsPerComponent 8 "
+        b"%s /Length %d >>\nstream\n%s\nendstream" % (entries, len(data), data)
+    )
+    shown = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text) if text else b""
+    return _pdf_one_page(b"q 200 0 0 150 72 500 cm /Im0 Do Q " + shown, [image, *more], b"/Im0 4 0 R")
+
+
+def jpeg_2000_claiming(width: int, height: int) -> bytes:
+    """A JPEG 2000 codestream (what a PDF's JPXDecode holds) of a grey picture of 64 x 64 pixels whose header (SIZ)
+    claims width x height."""
+    codestream = bytearray(written(lambda file: Image.new("L", (64, 64), 90).save(file, "JPEG2000", no_jp2=True)))
+    struct.pack_into(">II", codestream, codestream.index(b"\xff\x51") + 6, width, height)
+    return bytes(codestream)
+
+
 def pdf_drawing(text: str, operations: int) -> bytes:
     """A PDF page of one line of text that draws a form (a chart, a map: drawings one PDF took from another) of
     `operations` lines, compressed, and no picture."""

@@ -63,6 +63,7 @@ from memories.tests.files import (
     compressed_rtf,
     epub_book,
     grey_png,
+    jpeg_2000_claiming,
     locked,
     older_document,
     older_presentation,
@@ -74,6 +75,7 @@ from memories.tests.files import (
     pdf_busy,
     pdf_claiming,
     pdf_drawing,
+    pdf_image,
     pdf_of,
     pdf_showing,
     pdf_showing_a_form,
@@ -1189,6 +1191,24 @@ def test_a_pdfs_picture_of_more_pixels_than_read_is_logged_and_a_scanned_pdf_of_
         "a picture on page 1, 8,000 x 8,000 pixels. Send smaller pictures."
     )
     assert len(vision.chat_calls("describe")) == 1
+
+
+def test_a_pdfs_picture_whose_jpeg_2000_or_mask_holds_more_pixels_than_read_is_left_out_by_its_size_undecoded():
+    # A JPEG 2000 (JPXDecode) is decoded by its own header, not the dictionary's /Width and /Height: one claiming 8,000
+    # x 8,000 pixels in a dictionary of 200 x 200 took the reader 0.57 GB before it was dropped with nothing said, and a
+    # scanned page of it alone was "holds no text"; a mask (/SMask) of 20,000 x 20,000 was dropped so too.
+    grey = zlib.compress(b"\x80" * 200 * 200)
+    mask = (
+        b"<< /Type /XObject /Subtype /Image /Width 20000 /Height 20000 /ColorSpace /DeviceGray /BitsPerComponent 8 "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (len(grey), grey)
+    )
+    for content, size in [
+        (pdf_image("", b"/Filter /JPXDecode", jpeg_2000_claiming(8_000, 8_000)), "8,000 x 8,000"),
+        (pdf_image("The flat", b"/Filter /JPXDecode", jpeg_2000_claiming(8_000, 8_000)), "8,000 x 8,000"),
+        (pdf_image("The flat", b"/Filter /FlateDecode /SMask 5 0 R", grey, mask), "20,000 x 20,000"),
+    ]:
+        read = read_document("pdf", content, 1_000_000, 10, 5)
+        assert read["left_out"] == [f"a picture on page 1, {size} pixels"], read
 
 
 def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
