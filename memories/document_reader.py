@@ -729,10 +729,13 @@ def _pdf(content: bytes, most_characters: int, most_pages: int, pictures: int, *
                 return {"error": "too_long"}
         if pictures < 0:
             return {"pages": pages}
-        scanned = [index for index, text in enumerate(pages) if not text and len(reader.pages[index].images)]
+        images = {index: _page_images(reader.pages[index], index + 1) for index, text in enumerate(pages) if not text}
+        scanned = [index for index, keys in images.items() if keys]
         if len(scanned) > pictures:
             return {"error": "pictures", "pages": len(scanned)}
-        scans = {index: url for index in scanned if (url := _page_picture(reader.pages[index], index + 1))}
+        scans = {
+            index: url for index in scanned if (url := _page_picture(reader.pages[index], index + 1, images[index]))
+        }
         shown = _drawn_photos(reader.pages, pages, drawn, pictures - len(scans)) if photos else {}
     except (MemoryError, RecursionError) as exc:  # past the reader's bound of memory; objects nested too deep
         return _failed(exc)
@@ -926,7 +929,7 @@ def _pdf_photo(page, key: str | list[str], xobject, named: str) -> str | None:
             plain = image.format == "JPEG" and image.mode in ("L", "RGB")  # CMYK: as pypdf makes it, below
         if plain:
             return _picture_url(content, "image/jpeg", named)
-    picture = _jpeg(page.images[key].image)
+    picture = _jpeg(xobject.decode_as_image())  # not page.images: it decodes every inline image of the page first
     return f"data:image/jpeg;base64,{picture}" if picture else None
 
 
@@ -939,16 +942,48 @@ def _xobjects(holder) -> dict:
         return {}
 
 
-def _page_picture(page, number: int) -> str | None:
-    """A page's largest image (a scanned page's scan) as a data URL of a JPEG of at most PICTURE_SIDE pixels a side
-    (_jpeg); None when none of its images can be read (pypdf hands them to Pillow: an image it cannot read, or of more
-    pixels than Pillow takes, is passed over), or holds more than IMAGE_MOST_PIXELS (noted as on page `number`)."""
+# An inline image's sides, as its drawings may name them (abbreviated or in full).
+_SIDES = (("W", "Width"), ("H", "Height"))
+
+
+def _page_images(page, number: int) -> list[str | list[str]]:
+    """pypdf's keys for a page's images (_page_picture): its XObjects' and its forms', and its inline images' (BI …
+    EI in its drawings), which pypdf decodes all at once as it lists them (3,000 of 500 x 500 pixels in a PDF of 1 MB:
+    0.8 GB); unless those claim more than IMAGE_MOST_PIXELS in all, by their size in the page's drawings, then left
+    out (noted in _LEFT_OUT) and only the page's own XObjects' names."""
+    try:
+        inline = [
+            operands["settings"] for operands, operator in page.get_contents().operations if operator == b"INLINE IMAGE"
+        ]
+        pixels = sum(
+            int(held.get("/W", held.get("/Width", 0))) * int(held.get("/H", held.get("/Height", 0))) for held in inline
+        )
+    except Exception:  # no drawings, or damaged ones: as pypdf finds them
+        inline, pixels = [], 0
+    if pixels <= IMAGE_MOST_PIXELS:
+        return page.images.keys()
+    if len(inline) == 1:
+        width, height = (int(inline[0].get(f"/{short}", inline[0].get(f"/{name}", 0))) for short, name in _SIDES)
+        _LEFT_OUT.append(f"a picture in page {number}'s drawings (inline), {width:,} x {height:,} pixels")
+    else:
+        _LEFT_OUT.append(
+            f"{len(inline):,} pictures in page {number}'s drawings (inline), {pixels / 1e6:,.0f} megapixels in all"
+        )
+    return [name for name, xobject in _xobjects(page).items() if xobject.get("/Subtype") == "/Image"]
+
+
+def _page_picture(page, number: int, keys: list[str | list[str]]) -> str | None:
+    """A page's largest image of those pypdf names `keys` (_page_images; a scanned page's scan) as a data URL of a
+    JPEG of at most PICTURE_SIDE pixels a side (_jpeg); None when none of its images can be read (pypdf hands them to
+    Pillow: an image it cannot read, or of more pixels than Pillow takes, is passed over), or holds more than
+    IMAGE_MOST_PIXELS (noted as on page `number`)."""
     largest = None
-    for key in page.images.keys()[:PICTURE_CANDIDATES]:
+    for key in keys[:PICTURE_CANDIDATES]:
         try:
-            if _too_many_pixels(_image_xobject(page, key), f"a picture on page {number}"):
+            xobject = _image_xobject(page, key)
+            if _too_many_pixels(xobject, f"a picture on page {number}"):
                 continue
-            image = page.images[key].image
+            image = xobject.decode_as_image() if xobject else page.images[key].image
             if _too_many_pixels(image, f"a picture on page {number}"):
                 continue
         except Exception:  # noqa: S112  (a damaged or unsupported image: another may be the page's scan)

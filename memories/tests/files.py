@@ -917,6 +917,14 @@ def pdf_image(text: str, entries: bytes, data: bytes, *more: bytes) -> bytes:
     return _pdf_one_page(b"q 200 0 0 150 72 500 cm /Im0 Do Q " + shown, [image, *more], b"/Im0 4 0 R")
 
 
+def pdf_of_inline_images(count: int, side: int) -> bytes:
+    """A scanned PDF page (no text) drawing `count` inline images (BI … ID … EI in its drawings) of side x side grey
+    pixels, compressed."""
+    rows = zlib.compress(b"\x5a" * side * side, 9)
+    image = b"q 200 0 0 150 72 500 cm BI /W %d /H %d /CS /G /BPC 8 /F /Fl ID %s EI Q " % (side, side, rows)
+    return _pdf_one_page(image * count, [], b"")
+
+
 def jpeg_2000_claiming(width: int, height: int) -> bytes:
     """A JPEG 2000 codestream (what a PDF's JPXDecode holds) of a grey picture of 64 x 64 pixels whose header (SIZ)
     claims width x height."""

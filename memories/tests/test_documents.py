@@ -77,6 +77,7 @@ from memories.tests.files import (
     pdf_drawing,
     pdf_image,
     pdf_of,
+    pdf_of_inline_images,
     pdf_showing,
     pdf_showing_a_form,
     pdf_with,
@@ -1209,6 +1210,26 @@ def test_a_pdfs_picture_whose_jpeg_2000_or_mask_holds_more_pixels_than_read_is_l
     ]:
         read = read_document("pdf", content, 1_000_000, 10, 5)
         assert read["left_out"] == [f"a picture on page 1, {size} pixels"], read
+
+
+def test_a_scanned_pdf_pages_inline_images_of_more_pixels_than_read_are_left_out_undecoded(monkeypatch):
+    # pypdf decodes every inline image of a page (BI … EI in its drawings) as soon as its images are listed: a page of
+    # 3,000 inline images of 500 x 500 pixels (1 MB) took the reader 0.8 GB and 6.6 s of CPU, and 6,000 of them (2 MB)
+    # filled its 1 GB: "could not be read as a PDF (MemoryError: )". Their size is read from the page's drawings first;
+    # a page whose inline images hold more than 52 megapixels in all has them left out, not one decoded.
+    from pypdf.generic import _image_xobject
+
+    decoded = []
+    to_image = _image_xobject._xobj_to_image
+    monkeypatch.setattr(_image_xobject, "_xobj_to_image", lambda *args: decoded.append(1) or to_image(*args))
+    read = read_document("pdf", pdf_of_inline_images(3_000, 500), 1_000_000, 10, 5)
+    assert read == {"pages": [""], "left_out": ["3,000 pictures in page 1's drawings (inline), 750 megapixels in all"]}
+    assert decoded == []
+    read = read_document("pdf", pdf_of_inline_images(1, 8_000), 1_000_000, 10, 5)
+    assert read == {"pages": [""], "left_out": ["a picture in page 1's drawings (inline), 8,000 x 8,000 pixels"]}
+    assert decoded == []
+    read = read_document("pdf", pdf_of_inline_images(2, 500), 1_000_000, 10, 5)  # a scan in strips, as some make it
+    assert read["pages"] == [""] and len(read["scans"]) == 1 and len(decoded) == 2
 
 
 def test_with_vision_on_an_emails_attached_scanned_pdfs_are_read_as_their_pages(api_client, embedder, vision, settings):
