@@ -77,6 +77,10 @@ IMAGE_MOST_PIXELS = 52_000_000
 HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # The images of one page looked at for its picture (a page of many small images is no scan).
 PICTURE_CANDIDATES = 10
+# The most images of a PDF decoded for nothing looking for the photos its pages of text show (a copy of a picture
+# already found, one PDF may keep 1,000 copies each its own object; one that cannot be read): pypdf keeps what it
+# decoded, and 1,000 copies of a picture of 1,000 x 1,000 pixels took the reader 9.3 s and 1 GB.
+PHOTOS_WASTED = 20
 # An email attached to an email is read, and one attached to it, this many deep in all; a deeper one is named.
 EMAIL_DEPTH = 3
 # The entries of an iCalendar file (.ics) and of a vCard file (.vcf) read: events and to-dos, contacts.
@@ -852,6 +856,7 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
     same picture kept again (PDFs joined, each with its copy of a logo), where it is first."""
     shown: dict[int, list[str]] = {}
     seen: set[Any] = set()
+    wasted = 0  # images decoded for nothing (PHOTOS_WASTED)
     made: set[str] = set()
     named: dict[int, tuple[Any, dict]] = {}  # each page's or form's XObjects by its id (with it, kept alive)
     for index, page in enumerate(pdf_pages):
@@ -876,11 +881,15 @@ def _drawn_photos(pdf_pages, pages: list[str], drawn: list[_Drawn], pictures: in
                     continue
                 picture = _pdf_photo(page, path[0] if len(path) == 1 else list(path), xobject, called)
             except Exception:  # noqa: S112  (a damaged, missing or unsupported image or form: the page read without it)
-                continue
+                picture = None
             if picture and picture not in made:  # the same picture kept twice (PDFs joined): once, where it is first
                 made.add(picture)
                 shown.setdefault(index, []).append(picture)
                 pictures -= 1
+                continue
+            wasted += 1
+            if wasted >= PHOTOS_WASTED:
+                return shown
     return shown
 
 

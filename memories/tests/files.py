@@ -925,6 +925,21 @@ def pdf_of_inline_images(count: int, side: int) -> bytes:
     return _pdf_one_page(image * count, [], b"")
 
 
+def pdf_showing_copies(text: str, copies: int, side: int = 1_000) -> bytes:
+    """A PDF page of one line of text drawing `copies` image XObjects, each its own copy of the same grey picture of
+    side x side pixels (FlateDecode)."""
+    rows = zlib.compress(b"\x80" * side * side, 9)
+    image = (
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (side, side, len(rows), rows)
+    )
+    drawing = b"".join(b"q 200 0 0 150 72 500 cm /Im%d Do Q " % n for n in range(copies))
+    shown = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % _pdf_string(text)
+    return _pdf_one_page(
+        drawing + shown, [image] * copies, b" ".join(b"/Im%d %d 0 R" % (n, 4 + n) for n in range(copies))
+    )
+
+
 def jpeg_2000_claiming(width: int, height: int) -> bytes:
     """A JPEG 2000 codestream (what a PDF's JPXDecode holds) of a grey picture of 64 x 64 pixels whose header (SIZ)
     claims width x height."""
