@@ -982,25 +982,31 @@ def _page_images(page, number: int) -> list[str | list[str]]:
 
 
 def _page_picture(page, number: int, keys: list[str | list[str]]) -> str | None:
-    """A page's largest image of those pypdf names `keys` (_page_images; a scanned page's scan) as a data URL of a
-    JPEG of at most PICTURE_SIDE pixels a side (_jpeg); None when none of its images can be read (pypdf hands them to
-    Pillow: an image it cannot read, or of more pixels than Pillow takes, is passed over), or holds more than
+    """A page's largest image of those pypdf names `keys` (_page_images; a scanned page's scan), known by its size
+    (_claimed_size) and it alone decoded, as a data URL of a JPEG of at most PICTURE_SIDE pixels a side (_jpeg); when
+    it cannot be read (pypdf hands it to Pillow), the next largest; None when none can, or one holds more than
     IMAGE_MOST_PIXELS (noted as on page `number`)."""
-    largest = None
+    named = f"a picture on page {number}"
+    sized = []
     for key in keys[:PICTURE_CANDIDATES]:
         try:
-            xobject = _image_xobject(page, key)
-            if _too_many_pixels(xobject, f"a picture on page {number}"):
-                continue
-            image = xobject.decode_as_image() if xobject else page.images[key].image
-            if _too_many_pixels(image, f"a picture on page {number}"):
-                continue
+            xobject = _image_xobject(page, key)  # an inline image's: decoded already, as pypdf lists them
+            width, height = _claimed_size(xobject) if xobject else page.images[key].image.size
         except Exception:  # noqa: S112  (a damaged or unsupported image: another may be the page's scan)
             continue
-        if largest is None or image.width * image.height > largest.width * largest.height:
-            largest = image
-    picture = _jpeg(largest) if largest is not None else None
-    return f"data:image/jpeg;base64,{picture}" if picture else None
+        sized.append((width * height, len(sized), key, xobject, width, height))
+    for _area, _, key, xobject, width, height in sorted(sized, key=lambda each: (-each[0], each[1])):
+        if width * height > IMAGE_MOST_PIXELS:
+            _LEFT_OUT.append(f"{named}, {width:,} x {height:,} pixels")
+            continue
+        try:
+            image = xobject.decode_as_image() if xobject else page.images[key].image
+            picture = None if _too_many_pixels(image, named) else _jpeg(image)
+        except Exception:  # noqa: S112  (a damaged or unsupported image: another may be the page's scan)
+            continue
+        if picture:
+            return f"data:image/jpeg;base64,{picture}"
+    return None
 
 
 def _image_xobject(page, key: str | list[str]) -> dict:
