@@ -10,7 +10,7 @@ vectors, short texts) in 1,000 users, 50 agents, 10 apps and runs on two memorie
 each and 200 UPDATEs of one memory; LOG_ROWS request-log rows whose paths are 500 characters of `a`. Requests go
 through Django's test client with the member's key or session (the server's own code, no network); each prints its
 status, size, queries and time (min and max of --repeat runs). `--save DIR` keeps each API answer, to compare two
-versions byte for byte; `--explain` prints EXPLAIN ANALYZE of the stats and entity-page statements.
+versions byte for byte; `--explain` prints EXPLAIN ANALYZE of the stats, entity-page and deep memory-page statements.
 """
 
 from __future__ import annotations
@@ -192,12 +192,16 @@ def measure(repeat: int, explain: bool, save: Path | None) -> None:
         )
     if explain:
         from entities.selectors import entities_page
-        from memories.selectors import memories_stats
+        from memories.selectors import memories_list, memories_stats
 
         principal = user  # a member's principal is its account
         for label, call in [
             ("stats", lambda: memories_stats(principal=principal)),
             ("entities page", lambda: entities_page(principal=principal, page=1, page_size=10)),
+            (
+                "memories page 4,000 of 10",
+                lambda: memories_list(principal=principal, scope={}, top_k=10, page=4000, with_count=True),
+            ),
         ]:
             with CaptureQueriesContext(connection) as queries:
                 call()

@@ -227,8 +227,8 @@ def memories_list(
     # A page past the last is empty by the count: its OFFSET read every match to find nothing (130 ms for page
     # 1,000,000 at 45,000 memories).
     if count is None or offset < count:
-        _answer_size_check(qs[offset : offset + top_k], top_k)
-        rows = list(qs[offset : offset + top_k + 1])
+        _answer_size_check(page_of(qs, offset, top_k), top_k)
+        rows = list(page_of(qs, offset, top_k + 1))
     # top_k 0 pages nothing: every page would be empty, and a client following next_page would never stop.
     has_more = top_k > 0 and len(rows) > top_k
     rows = rows[:top_k]
@@ -238,6 +238,16 @@ def memories_list(
         next_page=(page or 1) + 1 if has_more and not cursor else None,
         count=count,
     )
+
+
+def page_of(qs: QuerySet[Memory], offset: int, limit: int) -> QuerySet[Memory]:
+    """`limit` rows of `qs` (ordered) after the first `offset`. A deep page skips by ids alone, which the account's
+    memory_account_created index (or memory_created for an admin) holds in list order with the expiration date, so
+    the skipped rows are read from the index and only the page's rows from the table. (OFFSET read every skipped
+    row from the table: page 4,000 of 10 at 45,000 memories took 29-155 ms, and grows with the account.)"""
+    if not offset:
+        return qs[:limit]
+    return qs.filter(pk__in=qs.values("pk")[offset : offset + limit])
 
 
 def _answer_may_be_too_large(count: int) -> bool:
