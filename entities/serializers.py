@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework import serializers
 
 from entities.selectors import ENTITY_FIELDS, MAX_ENTITIES_LIMIT, parse_entity_type
 from mem0server.exceptions import InvalidInput
 from mem0server.serializers import KnownFieldsOnly
+from memories.serializers import datetime_representation
 
 
 class EntityTypeField(serializers.CharField):
@@ -39,6 +42,22 @@ class EntitySerializer(serializers.Serializer):
     total_memories = serializers.IntegerField()
     created_at = serializers.DateTimeField(help_text="When its first memory was created.")
     updated_at = serializers.DateTimeField(help_text="When one of its memories last changed.")
+
+    @cached_property
+    def zone(self):
+        """The current time zone, looked up once per answer rather than once per entity."""
+        return timezone.get_current_timezone()
+
+    def to_representation(self, instance):
+        # What DRF builds from the fields above, written out: a page holds up to 10,000 entities, and DRF's generic
+        # path took 250-1,200 ms for them (tests compare the two).
+        return {
+            "type": instance.type,
+            "id": instance.id,
+            "total_memories": instance.total_memories,
+            "created_at": datetime_representation(instance.created_at, self.zone),
+            "updated_at": datetime_representation(instance.updated_at, self.zone),
+        }
 
 
 class EntityDeleteResponseSerializer(serializers.Serializer):
