@@ -145,6 +145,7 @@ def measure(repeat: int, explain: bool, save: Path | None) -> None:
         ("api", "GET /memories?user_id=user-1", "/memories?user_id=user-1"),
         ("api", "GET /memories (no limit)", "/memories"),
         ("api", "GET /v1/memories/events/", "/v1/memories/events/"),
+        ("api", "GET /v1/memories/events/ page 4,000 of 10", "/v1/memories/events/?page=4000&limit=10"),
         ("api", "GET /memories/{id}/history (200 updates)", f"/memories/{updated.id}/history"),
         ("api", "GET /v1/events/", "/v1/events/"),
         ("api", "GET /api/v1/webhooks/projects/p/", "/api/v1/webhooks/projects/p/"),

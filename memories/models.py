@@ -238,9 +238,10 @@ class MemoryHistory(models.Model):
         verbose_name_plural = "memory history"
         indexes = [
             models.Index(fields=["memory_id", "created_at"], name="history_memory_created"),
-            # Every memory's history newest first (GET /v1/memories/events/): an account's, and all (the admins').
-            models.Index(fields=["account", "-created_at"], name="history_account_created"),
-            models.Index(fields=["-created_at"], name="history_created"),
+            # Every memory's history newest first (GET /v1/memories/events/): an account's, and all (the admins'); a
+            # deep page skips its earlier events by these alone (selectors.page_of).
+            models.Index(fields=["account", "-created_at", "-id"], name="history_account_created"),
+            models.Index(fields=["-created_at", "-id"], name="history_created"),
         ]
 
     def __str__(self) -> str:

@@ -240,11 +240,12 @@ def memories_list(
     )
 
 
-def page_of(qs: QuerySet[Memory], offset: int, limit: int) -> QuerySet[Memory]:
-    """`limit` rows of `qs` (ordered) after the first `offset`. A deep page skips by ids alone, which the account's
-    memory_account_created index (or memory_created for an admin) holds in list order with the expiration date, so
-    the skipped rows are read from the index and only the page's rows from the table. (OFFSET read every skipped
-    row from the table: page 4,000 of 10 at 45,000 memories took 29-155 ms, and grows with the account.)"""
+def page_of(qs: QuerySet, offset: int, limit: int) -> QuerySet:
+    """`limit` rows of `qs` (ordered) after the first `offset`. A deep page skips by ids alone, which an index holds
+    in list order (memory_account_created, with the expiration date, or memory_created for an admin; likewise
+    history_account_created and history_created), so the skipped rows are read from the index and only the page's
+    rows from the table. (OFFSET read every skipped row from the table: page 4,000 of 10 at 45,000 memories took
+    29-155 ms, and grows with the account.)"""
     if not offset:
         return qs[:limit]
     return qs.filter(pk__in=qs.values("pk")[offset : offset + limit])
@@ -575,7 +576,7 @@ def history_newest_page(*, principal, page: int, page_size: int) -> tuple[list[M
     start = (page - 1) * page_size
     count = rows.count()
     # Past the last page, nothing to read (its OFFSET read every event to find none).
-    return (list(rows.order_by("-created_at", "-id")[start : start + page_size]) if start < count else []), count
+    return (list(page_of(rows.order_by("-created_at", "-id"), start, page_size)) if start < count else []), count
 
 
 # A timeline (the dashboard's, the admin's) shows a memory's newest events, at most this many: each keeps up to two

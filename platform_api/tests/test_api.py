@@ -18,6 +18,7 @@ from memories.models import SessionMessage
 from memories.tests.fake_openai import llm_configured
 from platform_api import services
 from platform_api.models import ProjectSettings
+from platform_api.tests.plans import table_rows_read
 
 
 @pytest.fixture
@@ -319,21 +320,6 @@ def test_a_get_all_page_past_the_last_is_answered_from_the_count_without_reading
     assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
 
 
-def table_rows_read(statement: str) -> int:
-    """How many rows the statement's scans of the memories table read from its rows (EXPLAIN ANALYZE); an index-only
-    scan reads its index instead (its few heap fetches, for pages another session's snapshot kept VACUUM from marking
-    all-visible, are left out)."""
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement)
-        plan = cursor.fetchone()[0][0]["Plan"]
-
-    def read(node: dict) -> int:
-        table = node.get("Relation Name") == "memories_memory" and node["Node Type"] != "Index Only Scan"
-        return (node["Actual Rows"] * node["Actual Loops"] if table else 0) + sum(map(read, node.get("Plans", [])))
-
-    return read(plan)
-
-
 @pytest.mark.parametrize("caller", ["admin", "member"])
 def test_a_deep_get_all_page_reads_only_its_own_memories_from_the_table(
     caller, transactional_db, token_client, api_client, member
@@ -357,7 +343,7 @@ def test_a_deep_get_all_page_reads_only_its_own_memories_from_the_table(
     assert [m["memory"] for m in page.json()["results"]] == [f"fact {g}" for g in range(2491, 2501)]
     assert page.json()["count"] == 3000
     [statement] = [q["sql"] for q in queries.captured_queries if 'ORDER BY "memories_memory"' in q["sql"]]
-    assert table_rows_read(statement) <= 11  # the page's ten and the one that says more follow
+    assert table_rows_read(statement, "memories_memory") <= 11  # the page's ten and the one that says more follow
 
 
 @pytest.mark.parametrize("path", ["/v3/memories/", "/v2/memories/"])
