@@ -84,12 +84,17 @@ class Memory(models.Model):
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
             ),
-            # Scope lookups list newest first, so the scope id leads and created_at follows. The account rides
-            # along: a member's scope is then counted from the index alone (selectors._scope_rows).
-            models.Index(fields=["user_id", "-created_at"], include=["account"], name="memory_user_created"),
-            models.Index(fields=["agent_id", "-created_at"], include=["account"], name="memory_agent_created"),
-            models.Index(fields=["app_id", "-created_at"], include=["account"], name="memory_app_created"),
-            models.Index(fields=["run_id", "-created_at"], include=["account"], name="memory_run_created"),
+            # Scope lookups list newest first, so the scope id leads and the list order follows. The account rides
+            # along: a member's scope is then counted from the index alone (selectors._scope_rows); and with the
+            # expiration date, a deep page of one scope skips its earlier rows from the index (selectors.page_of).
+            *[
+                models.Index(
+                    fields=[field, "-created_at", "-id"],
+                    include=["account", "expiration_date"],
+                    name=f"memory_{field.removesuffix('_id')}_created",
+                )
+                for field in SCOPE_FIELDS
+            ],
             # Lists newest first: a deep page skips its earlier rows by these alone (selectors.page_of), from the
             # index without the table, for an admin (every account) and led by the account for a member.
             models.Index(fields=["-created_at", "-id"], include=["expiration_date"], name="memory_created"),

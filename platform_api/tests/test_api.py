@@ -320,9 +320,12 @@ def test_a_get_all_page_past_the_last_is_answered_from_the_count_without_reading
     assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
 
 
-@pytest.mark.parametrize("caller", ["admin", "member"])
+@pytest.mark.parametrize(
+    ("caller", "filters"),
+    [("admin", {}), ("member", {}), ("member", {"user_id": "alice"}), ("admin", {"user_id": "alice"})],
+)
 def test_a_deep_get_all_page_reads_only_its_own_memories_from_the_table(
-    caller, transactional_db, token_client, api_client, member
+    caller, filters, transactional_db, token_client, api_client, member
 ):
     # Its OFFSET read every earlier memory from the table: page 4,000 of 10 at 45,000 memories took 29-155 ms,
     # growing with the account. Committed and vacuumed, as a table in use is: the skipped rows then come from the
@@ -330,18 +333,26 @@ def test_a_deep_get_all_page_reads_only_its_own_memories_from_the_table(
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO memories_memory (id, account_id, text, hash, user_id, metadata, embedding, categories, "
-            "created_at, updated_at) SELECT gen_random_uuid(), %s, 'fact ' || g, md5(g::text), 'alice', '{}', "
+            "created_at, updated_at) SELECT gen_random_uuid(), %s, 'fact ' || g, md5(g::text), %s, '{}', "
             "array_fill(0::real, ARRAY[384])::vector, '{}', now() - g * interval '1 second', now() "
             "FROM generate_series(1, 3000) g",
-            [member.id],
+            [member.id, "alice"],
         )
+        for user in ("bob", "carol"):  # older memories of other users, so that a scope is not the whole account
+            cursor.execute(
+                "INSERT INTO memories_memory (id, account_id, text, hash, user_id, metadata, embedding, categories, "
+                "created_at, updated_at) SELECT gen_random_uuid(), %s, 'other', md5(g::text), %s, '{}', "
+                "array_fill(0::real, ARRAY[384])::vector, '{}', now() - (3000 + g) * interval '1 second', now() "
+                "FROM generate_series(1, 3000) g",
+                [member.id, user],
+            )
         cursor.execute("VACUUM ANALYZE memories_memory")
     client = api_client if caller == "admin" else token_client
     with CaptureQueriesContext(connection) as queries:
-        page = client.post("/v2/memories/", {"filters": {}, "page": 250, "page_size": 10}, format="json")
+        page = client.post("/v2/memories/", {"filters": filters, "page": 250, "page_size": 10}, format="json")
     assert page.status_code == 200, page.json()
     assert [m["memory"] for m in page.json()["results"]] == [f"fact {g}" for g in range(2491, 2501)]
-    assert page.json()["count"] == 3000
+    assert page.json()["count"] == (3000 if filters else 9000)
     [statement] = [q["sql"] for q in queries.captured_queries if 'ORDER BY "memories_memory"' in q["sql"]]
     assert table_rows_read(statement, "memories_memory") <= 11  # the page's ten and the one that says more follow
 
