@@ -188,7 +188,7 @@ def main() -> None:
     try:
         server.start(args.code.resolve())
         run["layout"] = server_layout(server.data_dir / "server.log")
-        common = ["--url", url, "--api-key", key]
+        common = ["--url", url, f"--api-key={key}"]  # with "=": a key may start with "-"
         api = ["bench/api_bench.py", *common, "--user-id", f"bench-{secrets.token_hex(4)}"]
         api += ["--memories", str(args.memories), "--requests", str(args.requests), "--clients", args.api_clients]
         api += ["--ops", args.ops, "--settle", str(args.settle)]
