@@ -98,6 +98,7 @@ def main() -> None:
     from memories.embeddings import LocalEmbedder, OpenAIEmbedder, local_embedder
     from memories.llm import LLMClient
     from memories.tests.fake_openai import FakeOpenAI
+    from requestlog.writer import writer
 
     setup_test_environment()
     settings.ADMIN_API_KEY, settings.AUTH_DISABLED = "bench-admin-key-0123456789", False
@@ -157,6 +158,7 @@ def main() -> None:
         fake_chat, fake_embed = len(fake.chat_calls()), len(fake.embed_calls())
     finally:
         fake.stop()
+        writer.flush()  # the request log's rows of these adds, before its connection is ended below
         # Other threads' connections to the throw-away database (the request log's writer, the pool's) would stop
         # DROP DATABASE ("being accessed by other users"), and with it the figures below.
         with connection.cursor() as cursor:
