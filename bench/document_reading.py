@@ -107,7 +107,9 @@ def main() -> None:
 
     def in_process(kind: str, content: bytes):
         if kind == "image":
-            return lambda: document_reader.read(kind, content, 0, 0)["picture"]
+            # One within PICTURE_SIDE is handed as it was sent ({"small": true}), as as_served below hands it
+            sent = base64.b64encode(content).decode()
+            return lambda: document_reader.read(kind, content, 0, 0).get("picture") or sent
         return lambda: "\n\n".join(document_reader.read(kind, content, 10**8, documents.PDF_MAX_PAGES)["pages"])
 
     def as_served(kind: str, content: bytes):
