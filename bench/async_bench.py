@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.5, help="seconds per LLM call (default 0.5)")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="jobs at once per worker (default 4)")
     args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")  # ServerProcess reads MODELS_DIR
 
     root = Path(tempfile.mkdtemp(prefix="async-bench-"))
     with SlowLLM(args.delay) as llm:
