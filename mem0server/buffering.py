@@ -22,6 +22,9 @@ from mem0server.turns import caller_turn
 # worker: another waits for its turn before more of it is read, so a member sending many holds one in memory, not
 # each of them.
 LARGE_BODIES_AT_ONCE = 1
+# A body over its limit is read through (and thrown away) for its client to read the 413, up to this many times
+# MAX_REQUEST_BYTES; a larger one gets the 413 at once, the connection closed.
+READ_THROUGH_TIMES = 16
 
 
 def app_concurrency() -> int:
@@ -71,30 +74,31 @@ class BufferedApp:
     async def _buffered(self, scope, receive, send, large: contextlib.AsyncExitStack) -> None:
         limit = settings.MAX_REQUEST_BYTES
         declared = _content_length(scope)
+        over = False
         if declared is not None and declared > limit:
             limit = await self._limit_beyond(scope)
-            if declared > limit:
-                await _too_large(send, scope.get("path", ""), limit)
-                return
-            await large.enter_async_context(self._large_turn())  # before a byte of it is read
+            over = declared > limit
+            if not over:
+                await large.enter_async_context(self._large_turn())  # before a byte of it is read
         chunks: list[bytes] = []
-        size, asked = 0, limit > settings.MAX_REQUEST_BYTES
-        while True:
+        size, asked, more = 0, limit > settings.MAX_REQUEST_BYTES, True
+        while more and not over:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return  # the client left before its request was complete: nothing to answer
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > limit and not asked:
                 limit, asked = await self._limit_beyond(scope), True
                 if limit > settings.MAX_REQUEST_BYTES:
                     await large.enter_async_context(self._large_turn())
-            if size > limit:
-                await _too_large(send, scope.get("path", ""), limit)
-                return
+            over = size > limit
             chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        if over:
+            chunks.clear()
+            await _over_limit(scope, receive, send, limit, size, more)
+            return
         body = b"".join(chunks)
         if declared is None:
             # A chunked body, now complete: say its length, as Django REST framework reads only a body whose
@@ -213,6 +217,21 @@ def _content_length(scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+async def _over_limit(scope, receive, send, limit: int, size: int, more: bool) -> None:
+    """A body over `limit`, `size` bytes of it read, `more` to come: the rest read and thrown away, so that the client,
+    which reads no answer before it has sent its request, reads the 413 rather than a connection reset (one over
+    READ_THROUGH_TIMES x MAX_REQUEST_BYTES is not read: the 413 at once, the connection closed)."""
+    declared = _content_length(scope)
+    most = READ_THROUGH_TIMES * settings.MAX_REQUEST_BYTES
+    while more and (declared or size) <= most:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return  # the client left before its request was complete: nothing to answer
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await _too_large(send, scope.get("path", ""), limit)
 
 
 async def _too_large(send, path: str, limit: int) -> None:

@@ -13,6 +13,7 @@ from psycopg.errors import ProgramLimitExceeded
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from mcp_server import over_limit
 from mem0server.database_failures import database_failure
 from mem0server.middleware import request_id_var
 from mem0server.text import mask_urls
@@ -94,8 +95,11 @@ def body_too_large() -> dict[str, str]:
 
 def body_too_large_answer(path: str, limit: int | None = None) -> tuple[str, bytes]:
     """The 413's content type and body: a page for the dashboard's (a file too large for its Import or Memories page,
-    read in a browser), the API's JSON for everything else. `limit` is the one applied: MAX_REQUEST_BYTES, or the Import
-    page's IMPORT_MAX_BYTES for a logged-in account (mem0server.uploads)."""
+    read in a browser), a JSON-RPC error for MCP's (which the mcp SDKs show, and any other body only as "Server
+    returned an error response"), the API's JSON for everything else. `limit` is the one applied: MAX_REQUEST_BYTES,
+    or the Import page's IMPORT_MAX_BYTES for a logged-in account (mem0server.uploads)."""
+    if path == "/mcp" or path.startswith("/mcp/"):
+        return "application/json", over_limit.refusal_body()
     if not path.startswith("/dashboard/"):
         return "application/json", json.dumps(body_too_large()).encode()
     limit = limit or settings.MAX_REQUEST_BYTES

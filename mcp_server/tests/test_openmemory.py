@@ -635,3 +635,23 @@ def test_a_scope_too_large_for_one_sse_answer_is_listed_and_searched_page_by_pag
     assert len(listed) == 12 and set(listed) == ids
     assert search[0] is True and 1 <= limit < 10
     assert found[0] is False and len(json.loads(found[1])["results"]) == limit
+
+
+@pytest.mark.parametrize("path", ["/mcp?user_id=alice", "/mcp/cursor/http/alice"])
+def test_a_tool_call_over_the_body_limit_on_streamable_http_is_an_error_naming_the_limit(
+    asgi_server, ada_key, settings, path
+):
+    """The 413 comes before Django reads the body. Sent as the connection closed with most of the body unread, it
+    reached the mcp SDK's client as a connection reset, which ended its whole session; and that client shows a 4xx's
+    JSON-RPC error, any other body only as "Server returned an error response"."""
+
+    async def script():
+        async with http_session(asgi_server.url + path, ada_key) as session:
+            with pytest.raises(MCPError) as refused:
+                await session.call_tool("add_memories", {"text": "I keep a long diary. " * 60_000, "infer": False})
+            after = await session.list_tools()
+            return refused.value, after
+
+    refused, after = anyio.run(script)
+    assert f"{settings.MAX_REQUEST_BYTES:,} bytes (MAX_REQUEST_BYTES)" in refused.error.message
+    assert after.tools

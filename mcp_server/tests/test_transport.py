@@ -229,9 +229,11 @@ def test_malformed_messages_get_400_with_the_json_rpc_code(client, body, code, w
 def test_a_body_over_the_size_limit_is_413(client, settings):
     settings.MAX_REQUEST_BYTES = 100
     response = call(client, "tools/call", {"name": "add_memory", "arguments": {"text": "x" * 200}})
-    # Refused by the server's body-size guard before the MCP layer reads it, in every route's 413 shape.
+    # Refused by the server's body-size guard before the MCP layer reads it, as a JSON-RPC error the SDKs show.
     assert response.status_code == 413
-    assert "larger than the limit of 100 bytes" in response.json()["detail"]
+    body = response.json()
+    assert (body["id"], body["error"]["code"]) == (None, INVALID_REQUEST)
+    assert "larger than this server takes in one request: 100 bytes (MAX_REQUEST_BYTES)" in body["error"]["message"]
 
 
 def test_an_unknown_method_is_method_not_found(client):

@@ -12,7 +12,7 @@ from django.test import Client
 
 from apikeys.services import apikey_create
 from dashboard.tests.clients import logged_in
-from mem0server.buffering import BufferedApp
+from mem0server.buffering import READ_THROUGH_TIMES, BufferedApp
 from mem0server.turns import known_credentials
 
 
@@ -354,3 +354,41 @@ def test_a_client_that_reads_nothing_of_its_answer_holds_no_place():
 
     sent = asyncio.run(scenario())
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+
+
+def test_a_body_over_the_limit_is_read_to_its_end_before_the_413_and_no_further(settings):
+    """An HTTP client reads no answer before it has sent its request: the rest is read (and thrown away), so that the
+    client reads the 413 rather than a connection reset."""
+    settings.MAX_REQUEST_BYTES = 10
+    chunks = [b"12345678", b"90123456", b"7890"]
+    for scope in [http_scope((b"content-length", b"20")), http_scope()]:
+        asked = []
+        receive, send, sent = client(*chunks)
+
+        async def counted(receive=receive, asked=asked):
+            asked.append(await receive())
+            return asked[-1]
+
+        app = Recorder()
+        asyncio.run(BufferedApp(app, concurrency=2)(scope, counted, send))
+        assert app.seen == []
+        assert [message.get("body") for message in asked] == chunks
+        assert sent[0]["status"] == 413
+
+
+def test_a_body_over_read_through_times_the_limit_is_refused_before_any_of_it_is_read(settings):
+    settings.MAX_REQUEST_BYTES = 1_000
+    declared = str(READ_THROUGH_TIMES * 1_000 + 1).encode()
+    messages = [{"type": "http.request", "body": b'{"query": "tea"', "more_body": True}]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    app = Recorder()
+    asyncio.run(BufferedApp(app, concurrency=2)(http_scope((b"content-length", declared)), receive, send))
+    assert app.seen == [] and len(messages) == 1
+    assert sent[0]["status"] == 413
