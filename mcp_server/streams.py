@@ -27,7 +27,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import DatabaseError
 
-from mcp_server import sse
+from mcp_server import over_limit, sse
 from mem0server.listening import LISTENER
 
 STREAM_PATH = re.compile(r"/mcp/[^/]+/sse/[^/]+/?")
@@ -42,6 +42,8 @@ SEND_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 1.0  # while the listener has no connection
 SEEN_EVERY_SECONDS = sse.SEEN_EVERY.total_seconds()
 _DROPPED = {b"content-length", b"content-type", STREAM_SESSION}
+# Headers only the layers in front of Django set: a client's own are removed.
+_SET_HERE = {STREAM_MARK, over_limit.SIZE_HEADER}
 
 _open: list[SseStreams] = []
 
@@ -78,7 +80,7 @@ class SseStreams:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = [(name, value) for name, value in scope["headers"] if name.lower() != STREAM_MARK]
+        headers = [(name, value) for name, value in scope["headers"] if name.lower() not in _SET_HERE]
         if scope["method"] != "GET" or not STREAM_PATH.fullmatch(_route_path(scope)):
             await self.app({**scope, "headers": headers}, receive, send)
             return

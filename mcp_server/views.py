@@ -39,7 +39,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apikeys.authentication import APIKeyAuthentication, AuthDisabledAuthentication, BearerAuthentication
-from mcp_server import sse
+from mcp_server import over_limit, sse
 from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_modern_request, handle_request
 from mcp_server.streams import STREAM_MARK, STREAM_SESSION
@@ -344,6 +344,9 @@ class SseMessageView(McpAuthenticated):
             return accepted  # notifications/initialized and the like: nothing to answer
         tool = ""
         try:
+            size = request.headers.get(over_limit.SIZE_HEADER.decode())
+            if size is not None:  # a stand-in for a body over MAX_REQUEST_BYTES (mcp_server/over_limit.py)
+                raise over_limit.stand_in_refusal(message.method, message.params, int(size))
             outcome = handle_request(message.method, message.params, ctx)
         except MCPError as exc:
             envelope = JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error)

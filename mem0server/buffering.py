@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import os
 import uuid
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from mcp_server import over_limit
 from mem0server import uploads
 from mem0server.turns import caller_turn
 
@@ -96,11 +98,15 @@ class BufferedApp:
             over = size > limit
             chunks.append(chunk)
         if over:
+            head = b"".join(chunks)[: over_limit.HEAD_BYTES]
             chunks.clear()
-            await _over_limit(scope, receive, send, limit, size, more)
-            return
-        body = b"".join(chunks)
-        if declared is None:
+            stand_in = await _over_limit(scope, receive, send, limit, head, size, more)
+            if stand_in is None:
+                return
+            scope, body = stand_in
+        else:
+            body = b"".join(chunks)
+        if declared is None and not over:
             # A chunked body, now complete: say its length, as Django REST framework reads only a body whose
             # Content-Length it knows.
             headers = [(name, value) for name, value in scope.get("headers", ()) if name.lower() != b"content-length"]
@@ -219,19 +225,34 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _over_limit(scope, receive, send, limit: int, size: int, more: bool) -> None:
-    """A body over `limit`, `size` bytes of it read, `more` to come: the rest read and thrown away, so that the client,
-    which reads no answer before it has sent its request, reads the 413 rather than a connection reset (one over
-    READ_THROUGH_TIMES x MAX_REQUEST_BYTES is not read: the 413 at once, the connection closed)."""
+async def _over_limit(scope, receive, send, limit: int, head: bytes, size: int, more: bool):
+    """A body over `limit`, `size` bytes of it read (`head` the start of them), `more` to come: the rest read and
+    thrown away, so that the client, which reads no answer before it has sent its request, reads the 413 rather than
+    a connection reset (one over READ_THROUGH_TIMES x MAX_REQUEST_BYTES is not read: the 413 at once, the connection
+    closed). For a message to an MCP SSE session, whose client drops its session on a 413, the stand-in Django
+    answers with a JSON-RPC error on the stream (mcp_server/over_limit.py): its scope and body. None once answered."""
+    path = scope.get("path", "")
     declared = _content_length(scope)
     most = READ_THROUGH_TIMES * settings.MAX_REQUEST_BYTES
+    keep = over_limit.HEAD_BYTES if over_limit.answered_on_a_stream(scope.get("method", ""), path) else 0
+    head = head[:keep]
     while more and (declared or size) <= most:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return  # the client left before its request was complete: nothing to answer
-        size += len(message.get("body", b""))
+            return None  # the client left before its request was complete: nothing to answer
+        chunk = message.get("body", b"")
+        size += len(chunk)
         more = message.get("more_body", False)
-    await _too_large(send, scope.get("path", ""), limit)
+        if len(head) < keep:
+            head += chunk[: keep - len(head)]
+    request = over_limit.stand_in(head) if keep and not more else None
+    if request is not None:
+        body = json.dumps(request).encode()
+        headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"content-length"]
+        headers += [(b"content-length", str(len(body)).encode()), (over_limit.SIZE_HEADER, str(size).encode())]
+        return {**scope, "headers": headers}, body
+    await _too_large(send, path, limit)
+    return None
 
 
 async def _too_large(send, path: str, limit: int) -> None:

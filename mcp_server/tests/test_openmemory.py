@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import socket
 import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import anyio
 import httpx
@@ -43,11 +45,13 @@ from oauth.models import OAuthGrant
 from oauth.services import grant_revoke
 from oauth.tests.test_mcp_client_oauth import MemoryStorage, Person, provider_for
 from oauth.tests.test_protocol import MCP, code_form, register, token
+from platform_api.tests.node_sdk import run_client_check
 from requestlog.models import RequestLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OPENMEMORY_TOOLS = {"add_memories", "search_memory", "list_memories", "delete_memories", "delete_all_memories"}
+JS = Path(__file__).resolve().parents[2] / "platform_api" / "tests" / "js"
 READ_TIMEOUT = 60.0  # seconds the client waits for an event: a lost answer fails the test after this
 
 
@@ -637,6 +641,28 @@ def test_a_scope_too_large_for_one_sse_answer_is_listed_and_searched_page_by_pag
     assert found[0] is False and len(json.loads(found[1])["results"]) == limit
 
 
+def test_a_tool_call_over_the_body_limit_is_a_tool_error_and_the_sse_session_goes_on(asgi_server, ada_key, settings):
+    """The mcp SDK's SSE client drops its whole connection on any POST answered other than 2xx: a call whose arguments
+    make the body larger than MAX_REQUEST_BYTES is answered 202 and its error, naming the limit, sent on the stream,
+    and the next call works. Only the body's start is kept; the rest is read and thrown away."""
+    text = "I keep a long diary. " * 60_000  # 1.26 MB
+
+    async def script():
+        async with sse_session(asgi_server.url + "/mcp/cursor/sse/alice", ada_key) as session:
+            with pytest.raises(MCPError) as refused:
+                await session.call_tool("add_memories", {"text": text, "infer": False})
+            after = await text_of(session, "add_memories", text="I like short notes", infer=False)
+            return refused.value, after
+
+    refused, after = anyio.run(script)
+    assert f"{settings.MAX_REQUEST_BYTES:,} bytes (MAX_REQUEST_BYTES)" in refused.error.message
+    assert "add_memories" in refused.error.message
+    assert after[0] is False
+    assert list(Memory.objects.values_list("text", flat=True)) == ["I like short notes"]
+    logged = RequestLog.objects.filter(path="/mcp/messages/").order_by("id").values_list("status_code", flat=True)
+    assert set(logged) == {202}
+
+
 @pytest.mark.parametrize("path", ["/mcp?user_id=alice", "/mcp/cursor/http/alice"])
 def test_a_tool_call_over_the_body_limit_on_streamable_http_is_an_error_naming_the_limit(
     asgi_server, ada_key, settings, path
@@ -655,3 +681,19 @@ def test_a_tool_call_over_the_body_limit_on_streamable_http_is_an_error_naming_t
     refused, after = anyio.run(script)
     assert f"{settings.MAX_REQUEST_BYTES:,} bytes (MAX_REQUEST_BYTES)" in refused.error.message
     assert after.tools
+
+
+def test_the_typescript_sdks_sse_client_takes_a_call_over_the_body_limit_as_its_error_and_goes_on(asgi_server, ada_key):
+    """The TypeScript SDK writes a request's id after its arguments: the 413 stays, which that client takes as the
+    call's error, its session going on."""
+    out = run_client_check(
+        [shutil.which("node") or "node", str(JS / "mcp_sse_over_limit_check.mjs")],
+        cwd=JS,
+        host=asgi_server.url,
+        key=ada_key,
+        state="mcp-sse-over-limit",
+        MCP_URL=asgi_server.url + "/mcp/cursor/sse/alice",
+    )
+    assert "HTTP 413" in out["refused"]
+    assert "1,048,576 bytes (MAX_REQUEST_BYTES)" in out["refused"]  # the JSON-RPC error the 413 carries
+    assert out["listed"] == {"isError": False, "text": "[]"}

@@ -392,3 +392,69 @@ def test_a_body_over_read_through_times_the_limit_is_refused_before_any_of_it_is
     asyncio.run(BufferedApp(app, concurrency=2)(http_scope((b"content-length", declared)), receive, send))
     assert app.seen == [] and len(messages) == 1
     assert sent[0]["status"] == 413
+
+
+def sse_message_scope(size: int) -> dict:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/mcp/messages/",
+        "query_string": b"session_id=0",
+        "headers": [(b"content-length", str(size).encode()), (b"content-type", b"application/json")],
+    }
+
+
+def in_chunks(body: bytes, size: int = 1000) -> list[bytes]:
+    return [body[at : at + size] for at in range(0, len(body), size)]
+
+
+def test_a_message_to_an_sse_session_over_the_limit_reaches_django_as_a_stand_in_once_read_through(settings):
+    """Its id found at its start, the rest read and thrown away: Django gets the request without its arguments,
+    marked with the body's size (mcp_server/over_limit.py), and answers it on the session's stream."""
+    settings.MAX_REQUEST_BYTES = 5_000
+    call = {"name": "add_memories", "arguments": {"text": "x" * 20_000}}
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": call}).encode()
+    chunks = in_chunks(body)
+    asked = []
+    app = Recorder()
+    receive, send, _ = client(*chunks)
+
+    async def counted():
+        asked.append(await receive())
+        return asked[-1]
+
+    asyncio.run(BufferedApp(app, concurrency=2)(sse_message_scope(len(body)), counted, send))
+    [(headers, message)] = app.seen
+    assert json.loads(message["body"]) == {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "add_memories"},
+    }
+    assert headers[b"content-length"] == str(len(message["body"])).encode()
+    assert headers[b"x-mem0-over-limit"] == str(len(body)).encode()
+    assert [message.get("body") for message in asked] == chunks  # read to its end, and no further
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The TypeScript SDK's order: the id after the arguments, beyond the start kept.
+        json.dumps(
+            {"method": "tools/call", "params": {"arguments": {"text": "x" * 90_000}}, "jsonrpc": "2.0", "id": 7}
+        ),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "x" * 90_000}}),
+        "[" * 90_000,
+    ],
+    ids=["id after the arguments", "notification", "not an object"],
+)
+def test_a_message_over_the_limit_without_an_id_at_its_start_is_a_json_rpc_413(settings, body):
+    settings.MAX_REQUEST_BYTES = 5_000
+    app = Recorder()
+    receive, send, sent = client(*in_chunks(body.encode(), 10_000))
+    asyncio.run(BufferedApp(app, concurrency=2)(sse_message_scope(len(body)), receive, send))
+    assert app.seen == []
+    assert sent[0]["status"] == 413
+    error = json.loads(sent[1]["body"])
+    assert error["id"] is None
+    assert "5,000 bytes (MAX_REQUEST_BYTES)" in error["error"]["message"]

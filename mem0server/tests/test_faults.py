@@ -42,6 +42,7 @@ import psutil
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
+from mcp.shared.exceptions import MCPError
 from psycopg.sql import SQL, Identifier
 
 from events.tests.workers import TEST_WORKER_ENV
@@ -449,6 +450,34 @@ def test_an_openmemory_sse_client_is_served_by_gunicorn_and_its_session_ends_wit
     assert [hit["memory"] for hit in found] == ["I keep bees on the roof"]
     sessions = SQL("SELECT count(*) FROM {}").format(Identifier(SseSession._meta.db_table))
     wait_for(lambda: live.query(sessions)[0][0] == 0, timeout=60, what="the closed stream's session deleted")
+
+
+def test_through_gunicorn_an_sse_call_over_max_request_bytes_is_its_error_and_the_session_goes_on(live):
+    """gunicorn's worker hands the body on as the application asks for it: the call's start is kept, the rest read
+    and thrown away, and its error comes on the stream (mcp_server/over_limit.py); LIMIT here is 20,000 bytes."""
+    url = f"http://127.0.0.1:{live.port}/mcp/cursor/sse/sse-over-limit"
+
+    async def script():
+        async with (
+            sse_client(url, headers={"X-API-Key": ADMIN_KEY}, timeout=60, sse_read_timeout=120) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            try:
+                # Bounded: a lost answer would wait on, the stream's keepalives holding the connection open.
+                arguments = {"text": "A long diary. " * 20_000, "infer": False}
+                await session.call_tool("add_memories", arguments, read_timeout_seconds=60)
+            except MCPError as exc:
+                refused = exc.error.message
+            else:
+                refused = None
+            listed = await session.call_tool("list_memories", {})
+            return refused, listed.content[0].text
+
+    refused, listed = anyio.run(script)
+    assert refused is not None and "This call of add_memories is 280," in refused
+    assert f"{LIMIT:,} bytes (MAX_REQUEST_BYTES)" in refused
+    assert listed == "[]"
 
 
 def test_a_reload_ends_the_old_workers_sse_streams_rather_than_waiting_out_its_graceful_timeout(live):
