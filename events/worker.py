@@ -1,16 +1,16 @@
-"""Set-up of worker processes (`manage.py procrastinate worker`), run by procrastinate when its app is ready."""
+"""Set-up of a job worker process (`manage.py procrastinate worker`: accounts/management/commands/procrastinate.py)."""
 
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 
 
-def on_app_ready(app) -> None:
-    """In a worker process, load the local embedding model at once, so the first job does not wait for it."""
-    if sys.argv[1:3] != ["procrastinate", "worker"]:
-        return  # the web server warms its own up (mem0server/startup.py); other commands need none
+def embedder_warm_up() -> None:
+    """Load the local embedding model on a thread of its own, so the first job does not wait for it. Started once the
+    worker has found its database set up: a worker leaving on a database it cannot use while that thread was loading
+    the model was aborted by the C++ runtime ("terminate called without an active exception", exit status -6, not
+    its one line and 1)."""
     from memories.configuration import server_config_snapshot
     from memories.embeddings import local_embedder
 

@@ -441,7 +441,6 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": WORKER_STALLED_SECONDS,
 }
-PROCRASTINATE_ON_APP_READY = "events.worker.on_app_ready"
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [

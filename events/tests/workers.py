@@ -119,8 +119,8 @@ class WorkerProcess:
             self.kill()
 
     def wait_ready(self, *, timeout: float) -> None:
-        """Until the worker has loaded its embedding model (it warms it up at start, events/worker.py), so a
-        job it takes next runs at once; fails with its log if it exits."""
+        """Until the worker has loaded its embedding model (it warms it up once it has found its database set up,
+        events/worker.py), so a job it takes next runs at once; fails with its log if it exits."""
 
         def ready() -> bool:
             assert self.running(), f"the worker exited:\n{self.log()}"

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.utils import causes
 
+from events.worker import embedder_warm_up
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.database import REVIVE_EVERY, embedded_revive, unreachable_reason
 
@@ -30,6 +31,7 @@ class Command(ProcrastinateCommand):
                 problem = database_not_set_up()
             if problem:
                 raise CommandError(problem)
+            embedder_warm_up()
             kwargs["func"] = outlasting_database_loss(kwargs["func"])
         return super().handle(*args, **kwargs)
 
