@@ -324,12 +324,15 @@ def test_a_killed_embedded_postgresql_is_started_again_by_the_server(live):
     assert live.worker().pid == worker.pid
 
 
+@pytest.mark.parametrize("started_by", ["the job worker", "the web server"])
 def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_runs_the_next_queued_add(
-    live, tmp_path
+    live, tmp_path, started_by
 ):
     """The job worker (`make serve` starts one beside gunicorn) stopped at its first connection it could not get and
     exited: the web processes started PostgreSQL again at their next request, but queued adds stayed PENDING until
-    someone restarted `make serve`. Here no request reaches the web server until the database is back."""
+    someone restarted `make serve`. Either no request reaches the web server until the database is back (the worker
+    starts it), or requests do at once (the web server starts it, and the worker, stopping because its listener lost
+    the database, finds it back by the time it has stopped: it stopped without an error, and exited)."""
     env = {**live.env, **TEST_WORKER_ENV}
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
@@ -346,6 +349,9 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
         postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
         postmaster.kill()
         postmaster.wait(30)
+        user = f"after-kill-{started_by.split()[-1]}"  # the server serves each case
+        if started_by == "the web server":
+            wait_for(lambda: live.call("GET", "/healthz").status == 200, timeout=RECOVERY * SLACK, what="/healthz")
 
         def revived() -> bool:
             assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
@@ -360,7 +366,7 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
         queued = live.call(
             "POST",
             "/v1/memories/",
-            {"messages": "Keeps bees", "user_id": "after-kill", "infer": False, "async_mode": True},
+            {"messages": "Keeps bees", "user_id": user, "infer": False, "async_mode": True},
         )
         assert queued.status == 202, queued
         event = queued.json()[0]["event_id"]
@@ -370,7 +376,7 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
             what="the add queued after the database came back run by the same job worker",
             every=0.5,
         )
-        assert [text for _, text in memories_of(live, "after-kill")] == ["Keeps bees"]
+        assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
         assert "job worker: the database answers again; taking jobs" in worker_log()
     finally:
         worker.terminate()

@@ -37,22 +37,50 @@ class Command(ProcrastinateCommand):
 
 
 def outlasting_database_loss(work):
-    """procrastinate's worker function, run again each time it stops because the database went away (procrastinate's
-    worker stops, and its command exits, at the first connection it cannot get)."""
+    """procrastinate's worker function, run again each time it stops because the database went away. procrastinate's
+    worker stops, and its command exits, at the first connection it cannot get: with an error when its job loop or
+    its shutdown meets the database gone; without one when a side task (its listener, its heartbeat) met it first and
+    the database was back by the time it had shut down (another process had started it again)."""
 
     async def run(**options) -> None:
         while True:
+            side_tasks = SideTaskFailures()
+            procrastinate_log = logging.getLogger("procrastinate")
+            procrastinate_log.addHandler(side_tasks)
             try:
-                return await work(**options)
+                result = await work(**options)
             except Exception as exc:
-                if not any(
-                    isinstance(cause, psycopg.OperationalError | OperationalError | InterfaceError)
-                    for cause in causes(exc)
-                ):
+                if not lost_database(exc):
                     raise
                 await database_back(exc)
+                continue
+            finally:
+                procrastinate_log.removeHandler(side_tasks)
+            if side_tasks.lost is None:
+                return result  # stopped as asked (a signal)
+            await database_back(side_tasks.lost)
 
     return run
+
+
+def lost_database(exc: BaseException) -> bool:
+    """Whether the database going away (or being unreachable) caused `exc`."""
+    return any(isinstance(cause, psycopg.OperationalError | OperationalError | InterfaceError) for cause in causes(exc))
+
+
+class SideTaskFailures(logging.Handler):
+    """Notes a side task of procrastinate's worker that failed because the database went away, by the record its
+    worker logs then (its `action`, which procrastinate's logs carry for this use); the worker then stops without an
+    error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failure = record.exc_info[1] if record.exc_info else None
+        if getattr(record, "action", None) == "side_task_failed" and failure and lost_database(failure):
+            self.lost = failure
 
 
 async def database_back(exc: BaseException) -> None:
