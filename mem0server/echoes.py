@@ -14,7 +14,12 @@ from apikeys.prefix import KEY_PREFIX
 from mem0server.text import REDACTED, redact_secret_echoes
 
 # A key of this server's, should a caller put one where it names itself: never stored or printed.
-KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
+_KEY_IN_TEXT = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
+
+
+def keys_masked(text: str) -> str:
+    """The text with each of this server's keys cut to its prefix."""
+    return _KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text)
 
 
 def presented_credentials(meta: Mapping[str, str]) -> list[str]:
@@ -28,13 +33,13 @@ def presented_credentials(meta: Mapping[str, str]) -> list[str]:
 def without_secrets(text: str, meta: Mapping[str, str]) -> str:
     """The text without this server's keys (their prefix kept), the request's own credentials, the admin key, a URL's
     credentials and query values, and any provider-key-looking word."""
-    return redact_secret_echoes(KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text), *presented_credentials(meta))
+    return redact_secret_echoes(keys_masked(text), *presented_credentials(meta))
 
 
 def without_credentials(path: str, meta: Mapping[str, str]) -> str:
     """A path without this server's keys (their prefix kept), the request's own credentials and the admin key; the
     rest as sent (an id such as "key_customer_42" is no provider's key)."""
-    path = KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", path)
+    path = keys_masked(path)
     for credential in sorted(presented_credentials(meta), key=len, reverse=True):
         path = path.replace(credential, REDACTED)
     return path

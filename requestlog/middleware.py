@@ -14,8 +14,7 @@ from rest_framework.throttling import BaseThrottle
 
 from apikeys.authentication import auth_type_of
 from apikeys.models import APIKey
-from apikeys.services import KEY_PREFIX
-from mem0server.echoes import KEY_IN_TEXT, without_credentials, without_secrets
+from mem0server.echoes import keys_masked, without_credentials, without_secrets
 from mem0server.exceptions import error_items
 from mem0server.middleware import request_id_var
 from requestlog.routes import route_of
@@ -100,7 +99,7 @@ def _error(response) -> str:
     text = ", ".join(paths) or (code if isinstance(code, str) and FIELD_NAME.fullmatch(code) else "")
     if not text and response.status_code == 400:
         text = "(the request)"
-    return KEY_IN_TEXT.sub(f"{KEY_PREFIX}…", text)[:200]
+    return keys_masked(text)[:200]
 
 
 def _query_source(request) -> str:
