@@ -487,7 +487,7 @@ MIDDLEWARE = [
     "mem0server.metrics.MetricsMiddleware",
     "mem0server.middleware.RequestIDMiddleware",
     "requestlog.middleware.RequestLogMiddleware",
-    # Notes a credential that authenticated: its next requests wait in a turn of their own (mem0server/turns.py).
+    # Notes a credential that authenticated: its next requests wait in its account's turn (mem0server/turns.py).
     "mem0server.turns.TurnsMiddleware",
     # A body over MAX_REQUEST_BYTES: 413 before anything reads it.
     "mem0server.middleware.BodySizeLimitMiddleware",

@@ -1,10 +1,12 @@
-"""Whose turn a request waits in (mem0server/buffering.py's FairTurns): its credential's, once that credential has
+"""Whose turn a request waits in (mem0server/buffering.py's FairTurns): its account's, once its credential has
 authenticated in this worker; else its address's.
 
 The event loop cannot check a credential without the database, and each credential had a turn of its own: a client
 sending each request with another made-up key had as many turns as it liked, while an account had one. Here a
-credential earns its turn by authenticating (TurnsMiddleware notes it after the response); until then, and a bad one
-always, it waits in the turn of the address it comes from, with the requests that carry none.
+credential earns a place in its account's turn by authenticating (TurnsMiddleware notes it after the response, with
+the account it authenticated as); until then, and a bad one always, it waits in the turn of the address it comes
+from, with the requests that carry none. Every credential of one account (its keys, its tokens, its dashboard session)
+waits in that account's one turn: an account creating keys gains no turns over another.
 """
 
 from __future__ import annotations
@@ -25,25 +27,30 @@ REMEMBERED = 10_000
 
 
 class KnownCredentials:
-    """The credentials that have authenticated, kept as digests (no key sits in memory longer than its request)."""
+    """The credentials that have authenticated, each with the account it authenticated as, kept as digests (no key sits
+    in memory longer than its request)."""
 
     def __init__(self, size: int = REMEMBERED) -> None:
         self.size = size
-        self._seen: collections.OrderedDict[bytes, None] = collections.OrderedDict()
+        self._seen: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
         self._lock = threading.Lock()  # noted on Django's threads, read on the event loop
 
-    def add(self, credential: bytes) -> None:
+    def add(self, credential: bytes, account: bytes) -> None:
         digest = hashlib.sha256(credential).digest()
         with self._lock:
-            self._seen[digest] = None
+            self._seen[digest] = account
             self._seen.move_to_end(digest)
             if len(self._seen) > self.size:
                 self._seen.popitem(last=False)
 
-    def __contains__(self, credential: bytes) -> bool:
+    def account_of(self, credential: bytes) -> bytes | None:
+        """The account this credential authenticated as, or None if it has not here."""
         digest = hashlib.sha256(credential).digest()
         with self._lock:
-            return digest in self._seen
+            return self._seen.get(digest)
+
+    def __contains__(self, credential: bytes) -> bool:
+        return self.account_of(credential) is not None
 
     def clear(self) -> None:
         with self._lock:
@@ -60,22 +67,23 @@ def _session_turn(value: str | bytes) -> bytes:
 
 def caller_turn(headers: Mapping[bytes, bytes], address: bytes) -> bytes:
     """The turn of a request with these headers (lower-case names, repeated ones joined with ",", as Django sees
-    them): the first of its credentials (X-API-Key, Authorization, the dashboard's session cookie) that has
-    authenticated here, else its address."""
-    for name in (b"x-api-key", b"authorization"):
-        if headers.get(name) and (turn := name + b" " + headers[name]) in known_credentials:
-            return turn
+    them): the account of the first of its credentials (X-API-Key, Authorization, the dashboard's session cookie)
+    that has authenticated here, else its address."""
+    credentials = [name + b" " + headers[name] for name in (b"x-api-key", b"authorization") if headers.get(name)]
     session = settings.SESSION_COOKIE_NAME.encode() + b"="
     values = [cookie.strip() for cookie in headers.get(b"cookie", b"").split(b";")]
     sessions = [value[len(session) :] for value in values if value.startswith(session)]
-    if sessions and (turn := _session_turn(sessions[-1])) in known_credentials:  # Django reads the last one
-        return turn
+    if sessions:
+        credentials.append(_session_turn(sessions[-1]))  # Django reads the last one
+    for credential in credentials:
+        if (account := known_credentials.account_of(credential)) is not None:
+            return b"account " + account
     return address
 
 
 def authenticated_turn(request) -> bytes | None:
-    """The turn of the credential this answered request authenticated with, or None: none, a bad one, or AUTH_DISABLED
-    (which checks none)."""
+    """The credential this answered request authenticated with, as caller_turn reads it, or None: none, a bad one, or
+    AUTH_DISABLED (which checks none)."""
     meta, session = request.META, request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not (meta.get(API_KEY_HEADER) or meta.get("HTTP_AUTHORIZATION") or session):
         return None  # nothing to note: the user (perhaps a lazy one) is not read
@@ -94,8 +102,14 @@ def authenticated_turn(request) -> bytes | None:
     return None
 
 
+def account_turned(request) -> bytes:
+    """The account an authenticated request acts as, as turns name it; the admin key's (no account) is its own."""
+    account = getattr(request.user, "pk", None)
+    return b"admin" if account is None else str(account).encode()
+
+
 class TurnsMiddleware:
-    """Notes the credential an answered request authenticated with, so its next requests wait in a turn of their own."""
+    """Notes the credential an answered request authenticated with, so its next requests wait in its account's turn."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,5 +121,5 @@ class TurnsMiddleware:
         except DatabaseError:  # a session that cannot be read now: noted another time
             turn = None
         if turn is not None:
-            known_credentials.add(turn)
+            known_credentials.add(turn, account_turned(request))
         return response

@@ -172,7 +172,7 @@ def test_waiting_requests_are_let_in_by_turns_one_per_caller():
     served). A request whose client leaves while it waits gives up its turn, and every place comes back."""
     keys = [("a1", b"key-a"), ("a2", b"key-a"), ("a3", b"key-a"), ("a4", b"key-a"), ("b1", b"key-b")]
     for key in (b"key-a", b"key-b"):  # keys that have authenticated (the test below shows those that have not)
-        known_credentials.add(b"x-api-key " + key)
+        known_credentials.add(b"x-api-key " + key, key)  # each its own account
     order, buffered = turns([(tag, http_scope((b"x-api-key", key))) for tag, key in keys], leaves="a3")
     assert order == ["a1", "a2", "b1", "a4"]
     assert buffered._slots.free == 1
@@ -199,7 +199,7 @@ def test_a_flood_of_invalid_keys_takes_one_turn_and_an_accounts_request_is_not_k
 ):
     """A client sending each request with another made-up key had a turn per key: an account's request arriving after
     twenty of them went in after all twenty, and a flood of bad keys had as many turns as it liked. A credential that
-    has not authenticated now waits in its address's turn; the account's key, which has, keeps a turn of its own
+    has not authenticated now waits in its address's turn; the account's key, which has, waits in its account's turn
     (even from the same address), as does its dashboard session."""
     user = make_user("ada@example.com")
     _, key = apikey_create(user=user, label="sdk")
@@ -214,9 +214,33 @@ def test_a_flood_of_invalid_keys_takes_one_turn_and_an_accounts_request_is_not_k
     arrivals.append(("account", {**http_scope((b"x-api-key", key.encode())), **flood_from}))
     arrivals.append(("dashboard", {**http_scope((b"cookie", session)), **flood_from}))
     order, _ = turns(arrivals)
-    # The first took the place; the flood's turn (its next request), then the account's and its session's.
-    assert order[:4] == ["bad0", "bad1", "account", "dashboard"], order
-    assert order[4:] == [f"bad{i}" for i in range(2, 20)] + ["bearer", "cookie"]
+    # The first took the place; the flood's turn (its next request), then the account's (its key's request), the
+    # flood's again, the account's (its session's).
+    assert order[:5] == ["bad0", "bad1", "account", "bad2", "dashboard"], order
+    assert order[5:] == [f"bad{i}" for i in range(3, 20)] + ["bearer", "cookie"]
+
+
+@pytest.mark.django_db
+def test_an_accounts_keys_share_its_one_turn_and_another_accounts_request_is_not_kept_behind_them(
+    embedder, make_user, settings
+):
+    """Each key had a turn of its own, so an account gained turns by creating keys: another account's request arriving
+    behind three of its keys' requests went in after all three. Every credential of one account (its keys, its login
+    token, its dashboard session) now waits in that account's one turn."""
+    ada, bo = make_user("ada@example.com", password="a-long-password-1"), make_user("bo@example.com")
+    keys = [apikey_create(user=ada, label=f"agent {i}")[1] for i in range(3)]
+    _, bos_key = apikey_create(user=bo, label="sdk")
+    credentials = {"email": "ada@example.com", "password": "a-long-password-1"}
+    login = Client().post("/auth/login", credentials, "application/json")
+    bearer = f"Bearer {login.json()['access_token']}"
+    for headers in [{"HTTP_X_API_KEY": key} for key in [*keys, bos_key]] + [{"HTTP_AUTHORIZATION": bearer}]:
+        assert Client().get("/memories", {"user_id": "someone"}, **headers).status_code == 200
+    arrivals = [(f"ada{i}", http_scope((b"x-api-key", key.encode()))) for i, key in enumerate(keys)]
+    arrivals.append(("ada-token", http_scope((b"authorization", bearer.encode()))))
+    arrivals.append(("bo", http_scope((b"x-api-key", bos_key.encode()))))
+    order, _ = turns(arrivals)
+    # ada0 took the place; then ada's turn (ada1), bo's, and ada's others after.
+    assert order == ["ada0", "ada1", "bo", "ada2", "ada-token"], order
 
 
 @pytest.mark.django_db
