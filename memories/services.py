@@ -674,10 +674,10 @@ RETURNING id, memory_id, account_id, actor_id, role
 """
 
 
-def delete_with_history(memory_ids: Sequence[uuid.UUID | str], *, at: datetime | None = None) -> int:
-    """Delete these memories (locked by the caller), with a DELETE history row each and its change signal, in the
-    order given, DELETE_BATCH at a time; returns how many."""
-    at = at or timezone.now()
+def delete_with_history(memory_ids: Sequence[uuid.UUID | str]) -> int:
+    """Delete these memories (locked by the caller), with a DELETE history row each (dated now, after the locks) and
+    its change signal, in the order given, DELETE_BATCH at a time; returns how many."""
+    at = timezone.now()
     memory_ids = [memory_id if isinstance(memory_id, uuid.UUID) else uuid.UUID(memory_id) for memory_id in memory_ids]
     deleted = 0
     for first in range(0, len(memory_ids), DELETE_BATCH):
@@ -717,10 +717,10 @@ def memories_lock(memories: QuerySet[Memory]) -> int:
 def delete_all_with_history(memories: QuerySet[Memory]) -> int:
     """Lock and delete every memory of `memories` as delete_with_history does, read from a server-side cursor
     DELETE_BATCH ids at a time: what the worker holds does not grow with the scope. Locked in id order, as every
-    multi-row writer, each when fetched."""
+    multi-row writer, each when fetched; each batch's DELETE rows are dated once it is locked, after any change that
+    committed while the delete waited for its rows (dated before, an update it waited for read as made after it)."""
     sql, params = memories.select_for_update().order_by("id").values_list("id").query.sql_with_params()
     name = f"deleting_{uuid.uuid4().hex}"
-    at = timezone.now()
     deleted = 0
     with connection.cursor() as cursor:
         cursor.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", params)
@@ -728,7 +728,7 @@ def delete_all_with_history(memories: QuerySet[Memory]) -> int:
             cursor.execute(f"FETCH {DELETE_BATCH} FROM {name}")  # noqa: S608  (a number and our own name)
             if not (ids := [row[0] for row in cursor.fetchall()]):
                 break
-            deleted += delete_with_history(ids, at=at)
+            deleted += delete_with_history(ids)
         cursor.execute(f"CLOSE {name}")
     return deleted
 

@@ -288,3 +288,40 @@ def test_an_add_the_llm_decided_that_finished_before_a_delete_of_its_scope_is_go
     assert added_ids
     left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
     assert left == ([] if add_returned_first else added_ids), "an add that returned first outlived the delete"
+
+
+@pytest.mark.parametrize("path", ["/v1/memories/?user_id=alice", "/v2/entities/user/alice/"])
+def test_a_delete_of_a_scope_that_waited_for_an_update_dates_its_delete_after_the_update(
+    member_client, member, make_memory, monkeypatch, path
+):
+    """A PUT of one of alice's memories holds it while a delete of alice's memories comes: the delete waits for it, and
+    the memory's history reads ADD, UPDATE, DELETE (the DELETE's old text the updated one). Before, the delete took
+    its time before waiting, so its DELETE row was dated before the UPDATE that committed meanwhile: the history read
+    ADD, DELETE, UPDATE, a memory changed after it was deleted."""
+    memory = make_memory("Likes tea", principal=member)
+    locked, go = threading.Event(), threading.Event()
+    real = services._memory_update_write
+
+    def pausing(*args, **kwargs):
+        locked.set()  # the update holds the memory's row
+        assert go.wait(120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_memory_update_write", pausing)
+    updating, updated = in_thread(
+        lambda: member_client.put(f"/v1/memories/{memory}/", {"text": "Likes green tea"}, format="json")
+    )
+    assert locked.wait(60)
+    deleting, deleted = in_thread(lambda: member_client.delete(path))
+    assert not finished_or_waiting(deleting), "the delete did not wait for the update"
+    go.set()
+    updating.join(120), deleting.join(120)
+    assert updated["response"].status_code == 200, updated["response"].content
+    assert deleted["response"].status_code == 200, deleted["response"].content
+    assert not Memory.objects.filter(id=memory).exists()
+    history = member_client.get(f"/v1/memories/{memory}/history/").json()
+    assert [(row["event"], row["old_memory"], row["new_memory"]) for row in history] == [
+        ("ADD", None, "Likes tea"),
+        ("UPDATE", "Likes tea", "Likes green tea"),
+        ("DELETE", "Likes green tea", None),
+    ]
