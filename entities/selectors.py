@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.db.models.functions import Collate
 
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.rows import one_moment
 from mem0server.text import unstorable_text
 from memories.models import Memory
 from memories.selectors import memories_visible, scope_id_counts
@@ -148,7 +149,13 @@ def entities_page(*, principal, page: int, page_size: int | None) -> EntityListi
 
     The counts come from the memory_<type>_entity indexes alone (memories.selectors.scope_id_counts); the page takes,
     from each type its rows fall in, only those rows, in that type's index order. (One statement grouped every memory
-    with GROUPING SETS, sorted the groups and counted them over a window: 256-278 ms at 45,000 memories.)"""
+    with GROUPING SETS, sorted the groups and counted them over a window: 256-278 ms at 45,000 memories.) Both read one
+    moment: the page lists what the counts count while others write."""
+    with one_moment():
+        return _entities_page(principal=principal, page=page, page_size=page_size)
+
+
+def _entities_page(*, principal, page: int, page_size: int | None) -> EntityListing:
     types = sorted(ENTITY_FIELDS)
     counts = scope_id_counts(principal=principal, fields=[ENTITY_FIELDS[t] for t in types])
     totals = {t: counts[ENTITY_FIELDS[t]][0] for t in types}

@@ -19,6 +19,19 @@ def row_get_or_create(model: type[models.Model], **lookup) -> models.Model:
 
 
 @contextmanager
+def one_moment() -> Iterator[None]:
+    """A transaction (a savepoint inside a caller's) whose statements all read the database as it was at the first
+    (REPEATABLE READ): counts and the rows beside them agree while other requests write. Inside a caller's
+    transaction, as that one reads."""
+    own = not connection.in_atomic_block
+    with transaction.atomic():
+        if own:  # before any other statement of the transaction, as PostgreSQL requires
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+@contextmanager
 def transaction_waiting(*, snapshot: bool = False) -> Iterator[None]:
     """A transaction (a savepoint inside a caller's) that waits on something outside the database between its
     statements (an LLM, a slow reader), so exempt from idle_in_transaction_session_timeout, which would end it; inside

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond, json_bytes, page_refuse_beyond
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.rows import one_moment
 from memories import coherence, late_interaction, search
 from memories.embeddings import embed_query, local_embedder
 from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
@@ -631,18 +632,23 @@ def scope_id_counts(*, principal, fields: list[str]) -> dict[str, tuple[int, int
 def memories_stats(*, principal) -> dict[str, int]:
     """Counts over the caller's memories (expired ones included) and their history, in two queries.
 
-    `total_<type>s_with_memories`: distinct ids of that scope; `memories_with_<type>_id`: memories carrying one.
+    `total_<type>s_with_memories`: distinct ids of that scope; `memories_with_<type>_id`: memories carrying one. Both
+    queries read one moment (as many memories as ADD events less DELETE events, while others write).
     """
-    counts = scope_id_counts(principal=principal, fields=list(SCOPE_FIELDS))
-    stats = {"total_memories": counts[""][0]}
-    for field in SCOPE_FIELDS:
-        stats[f"total_{field.removesuffix('_id')}s_with_memories"], stats[f"memories_with_{field}"] = counts[field]
     history = MemoryHistory.objects.all()
     if not principal.is_admin:
         history = history.filter(account=principal.account)
-    events = history.aggregate(
-        **{f"total_{event.lower()}_events": Count("id", filter=Q(event=event)) for event in MemoryHistory.Event.values}
-    )
+    with one_moment():
+        counts = scope_id_counts(principal=principal, fields=list(SCOPE_FIELDS))
+        events = history.aggregate(
+            **{
+                f"total_{event.lower()}_events": Count("id", filter=Q(event=event))
+                for event in MemoryHistory.Event.values
+            }
+        )
+    stats = {"total_memories": counts[""][0]}
+    for field in SCOPE_FIELDS:
+        stats[f"total_{field.removesuffix('_id')}s_with_memories"], stats[f"memories_with_{field}"] = counts[field]
     return {**stats, **events}
 
 

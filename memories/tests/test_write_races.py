@@ -325,3 +325,47 @@ def test_a_delete_of_a_scope_that_waited_for_an_update_dates_its_delete_after_th
         ("UPDATE", "Likes tea", "Likes green tea"),
         ("DELETE", "Likes green tea", None),
     ]
+
+
+def deleted_meanwhile(monkeypatch, module, principal, memory_id: str) -> None:
+    """`module`'s scope_id_counts, called first, returns its counts once another request has deleted `memory_id`
+    (committed)."""
+    from memories import selectors
+
+    real, pending = selectors.scope_id_counts, [memory_id]
+
+    def then_a_delete(**kwargs):
+        counts = real(**kwargs)
+        while pending:
+            thread, _ = in_thread(lambda: services.memory_delete(principal=principal, memory_id=pending.pop()))
+            thread.join(60)
+        return counts
+
+    monkeypatch.setattr(module, "scope_id_counts", then_a_delete)
+
+
+def test_the_stats_count_memories_and_history_events_of_one_moment(member_client, member, make_memory, monkeypatch):
+    """GET /v1/stats/ while a memory is deleted between its two statements: its memories and history events are of
+    one moment (as many memories as ADD events less DELETE events). Before, the memories were counted before the
+    delete and the events after it: 3 memories beside 3 ADDs and 1 DELETE (1 answer in 8 while 4 clients added and
+    deleted)."""
+    from memories import selectors
+
+    ids = [make_memory(text, principal=member) for text in ("Likes tea", "Lives in Oslo", "Owns a cat")]
+    deleted_meanwhile(monkeypatch, selectors, member, ids[0])
+    stats = member_client.get("/v1/stats/").json()
+    assert (stats["total_memories"], stats["total_add_events"], stats["total_delete_events"]) == (3, 3, 0)
+    assert member_client.get("/v1/stats/").json()["total_memories"] == 2  # the next answer has the delete
+
+
+def test_a_page_of_entities_lists_the_entities_it_counts(member_client, member, make_memory, monkeypatch):
+    """GET /v1/entities/ while the only memory of a user is deleted between its two statements: the page lists every
+    entity its counts say there are. Before, it counted two users and listed one."""
+    from entities import selectors
+
+    make_memory("Likes tea", user_id="alice", principal=member)
+    bobs = make_memory("Likes coffee", user_id="bob", principal=member)
+    deleted_meanwhile(monkeypatch, selectors, member, bobs)
+    listing = member_client.get("/v1/entities/").json()
+    assert (listing["count"], listing["total_users"]) == (2, 2)
+    assert [entity["id"] for entity in listing["results"]] == ["alice", "bob"]
