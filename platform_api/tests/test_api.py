@@ -18,7 +18,7 @@ from memories.models import SessionMessage
 from memories.tests.fake_openai import llm_configured
 from platform_api import services
 from platform_api.models import ProjectSettings
-from platform_api.tests.plans import table_rows_read
+from platform_api.tests.plans import table_rows_read, vacuumed
 
 
 @pytest.fixture
@@ -346,7 +346,7 @@ def test_a_deep_get_all_page_reads_only_its_own_memories_from_the_table(
                 "FROM generate_series(1, 3000) g",
                 [member.id, user],
             )
-        cursor.execute("VACUUM ANALYZE memories_memory")
+    vacuumed("memories_memory")
     client = api_client if caller == "admin" else token_client
     with CaptureQueriesContext(connection) as queries:
         page = client.post("/v2/memories/", {"filters": filters, "page": 250, "page_size": 10}, format="json")

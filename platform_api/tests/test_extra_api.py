@@ -15,7 +15,7 @@ from memories.models import Memory, MemoryHistory
 from memories.tests.conftest import configure, llm_section
 from memories.tests.fake_openai import FakeOpenAI, text
 from platform_api.models import Feedback
-from platform_api.tests.plans import table_rows_read
+from platform_api.tests.plans import table_rows_read, vacuumed
 
 pytestmark = pytest.mark.django_db
 
@@ -520,7 +520,7 @@ def test_a_deep_page_of_memory_events_reads_only_its_own_events_from_the_table(
             "false FROM generate_series(1, 3000) g",
             [member.id],
         )
-        cursor.execute("VACUUM ANALYZE memories_memoryhistory")
+    vacuumed("memories_memoryhistory")
     client = api_client if caller == "admin" else member_client
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/v1/memories/events/", {"page": 250, "limit": 10})
