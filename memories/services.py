@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -877,24 +878,70 @@ def memories_events_fill(*, model=Memory, using: str = "default", batch_size: in
             progress(done)
 
 
+# How long POST /reset's lock of the memory tables waits at a time for the transactions using them, and steps aside
+# between tries (RESET_RETRY_AFTER: the Retry-After of the 409 it answers when they are never all free).
+RESET_LOCK_WAIT_MS = 200
+RESET_RETRY_AFTER = 5
+
+
+class ResetBusy(Conflict):
+    """POST /reset never had the memory tables to itself: a 409 the admin can send again after Retry-After seconds."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(RESET_RETRY_AFTER)}
+
+
 def memories_reset() -> None:
     """Remove every memory, all history, the kept conversation context and the texts kept for images and documents sent
     again, and (memories_wiped's listeners) every copy of their text kept elsewhere; accounts, keys, webhooks, request
-    logs and config stay."""
+    logs and config stay.
+
+    Its TRUNCATE needs the tables to itself, and while it waited for a transaction that had read one (an add deciding
+    with its LLM, an export reading in chunks), every later query of them waited behind it: every account's requests
+    stalled for as long as that transaction lasted. It now waits RESET_LOCK_WAIT_MS at a time and steps aside as long
+    between tries, for up to DB_STATEMENT_TIMEOUT_MS in all (0: as long as it takes); then ResetBusy, nothing
+    deleted."""
+    tables = ", ".join(
+        model._meta.db_table
+        for model in (
+            Memory,
+            MemorySentence,
+            MemoryTokens,
+            Posting,
+            MemoryHistory,
+            SessionMessage,
+            ImageDescription,
+            DocumentText,
+        )
+    )
+    patience = settings.DB_STATEMENT_TIMEOUT_MS / 1000
+    started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         # TRUNCATE refuses to run while deferred foreign-key checks are pending in the transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        tables = (
-            Memory._meta.db_table,
-            MemorySentence._meta.db_table,
-            MemoryTokens._meta.db_table,
-            Posting._meta.db_table,
-            MemoryHistory._meta.db_table,
-            SessionMessage._meta.db_table,
-            ImageDescription._meta.db_table,
-            DocumentText._meta.db_table,
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [f"{RESET_LOCK_WAIT_MS}ms"]
         )
-        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        lock_timeout = cursor.fetchone()[0]
+        while True:
+            try:
+                with transaction.atomic():  # a try that timed out gives back the locks it had
+                    cursor.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+                break
+            except OperationalError as exc:
+                waited = time.monotonic() - started
+                if not isinstance(exc.__cause__, LockNotAvailable):
+                    raise
+                if patience and waited >= patience:
+                    raise ResetBusy(
+                        f"POST /reset waited {waited:.0f} s for the memory tables while other requests kept using "
+                        "them (an add deciding with its LLM, an export reading them); nothing was deleted. Send it "
+                        f"again in {RESET_RETRY_AFTER} s (Retry-After)."
+                    ) from None
+            time.sleep(RESET_LOCK_WAIT_MS / 1000)  # the queries that queued behind this try go first
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        cursor.execute(f"TRUNCATE {tables}")
         memories_wiped.send(sender=Memory)
 
 

@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from mem0server.tests.sessions import in_thread, other_session
+from mem0server.tests.sessions import in_thread, other_session, wait_until_blocked
 from memories import services
 from memories.models import Memory, MemoryHistory
 
@@ -369,3 +369,58 @@ def test_a_page_of_entities_lists_the_entities_it_counts(member_client, member, 
     listing = member_client.get("/v1/entities/").json()
     assert (listing["count"], listing["total_users"]) == (2, 2)
     assert [entity["id"] for entity in listing["results"]] == ["alice", "bob"]
+
+
+def held_as_a_deciding_add_holds_it() -> object:
+    """Another session's transaction that has read the memories table (as an add deciding with its LLM holds it in
+    share mode for as long as its call lasts); rolled back by the caller."""
+    holder = other_session()
+    holder.execute("SELECT count(*) FROM memories_memory")
+    return holder
+
+
+def test_a_reset_waiting_for_a_transaction_using_the_memories_holds_up_no_other_request(
+    api_client, member_client, member, make_memory, settings
+):
+    """POST /reset's TRUNCATE waited for a transaction that had read the memories (an add deciding with its LLM), and
+    every request reading them, every account's, waited behind the TRUNCATE: a member's list answered only when its
+    statement timed out. The reset now steps aside between short waits: the list answers while the reset still
+    waits, and the reset deletes everything once that transaction has ended."""
+    make_memory("Likes tea", principal=member)
+    holder = held_as_a_deciding_add_holds_it()
+    resetting, reset = in_thread(lambda: api_client.post("/reset"))
+    watcher = other_session(autocommit=True)
+    try:
+        wait_until_blocked(watcher, "%memories_memory, memories_memorysentence%")
+        listing, listed = in_thread(lambda: member_client.get("/v1/memories/", {"user_id": "alice"}))
+        listing.join(2 * settings.DB_STATEMENT_TIMEOUT_MS / 1000)  # no longer than a statement may last, twice
+        answered_while_held = not listing.is_alive()
+    finally:
+        holder.rollback()
+        holder.close()
+        watcher.close()
+    listing.join(), resetting.join()
+    assert answered_while_held, "the list waited for the reset, which waited for the add"
+    assert listed["response"].status_code == 200, listed["response"].content
+    assert [memory["memory"] for memory in listed["response"].json()] == ["Likes tea"]
+    assert reset["response"].status_code == 200, reset["response"].content
+    assert not Memory.objects.exists()
+
+
+def test_a_reset_that_never_has_the_memories_to_itself_is_a_409_that_deletes_nothing(
+    api_client, member, make_memory, settings
+):
+    """A transaction using the memories for longer than a statement may last (DB_STATEMENT_TIMEOUT_MS): the reset says
+    so and when to send it again, and deletes nothing."""
+    settings.DB_STATEMENT_TIMEOUT_MS = 1_000
+    make_memory("Likes tea", principal=member)
+    holder = held_as_a_deciding_add_holds_it()
+    try:
+        response = api_client.post("/reset")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 409, response.content
+    assert response["Retry-After"] == "5"
+    assert "nothing was deleted" in response.json()["detail"]
+    assert Memory.objects.count() == 1
