@@ -250,6 +250,20 @@ def test_a_path_search_within_a_time_lists_only_that_times_calls(alice):
     assert response.content.decode().count('<td class="mono">/v1/memories/aaa') == 1  # the call of 5 minutes ago
 
 
+def test_the_request_log_says_when_it_shows_only_the_newest_calls_that_match(alice):
+    # It listed the newest 200 and said nothing: a reader took them for every call there was.
+    log_long_paths(alice, 201, ago=timedelta(minutes=5))
+    page = logged_in(alice).get("/dashboard/requests/").content.decode()
+    assert page.count('<td class="mono">/v1/memories/aaa') == 200
+    assert "The newest 200 calls that match" in page
+    page = logged_in(alice).get("/dashboard/requests/", {"within": "1h", "status_class": "2xx"}).content.decode()
+    assert "The newest 200 calls that match" in page
+    RequestLog.objects.filter(account=alice).order_by("created_at").first().delete()
+    page = logged_in(alice).get("/dashboard/requests/").content.decode()
+    assert page.count('<td class="mono">/v1/memories/aaa') == 200
+    assert "The newest 200" not in page
+
+
 def test_search_results_show_a_dash_for_words_when_late_interaction_is_off(two_accounts, alice, settings):
     settings.SEARCH_LATE_INTERACTION = False
     found = logged_in(alice).get("/dashboard/memories/search/?query=tea&user_id=alice-user").content.decode()

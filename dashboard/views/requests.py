@@ -19,6 +19,8 @@ WINDOWS["24h"] = (timedelta(hours=24), timedelta(minutes=15))
 # The log's own time filter ("Within").
 WITHIN = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 TOP_ENDPOINTS = 5
+# The log lists this many calls, the newest that match, and says so when there are more.
+SHOWN = 200
 
 
 def _charts(traffic):
@@ -65,7 +67,7 @@ def request_list(request):
         try:
             rows = requests_search(
                 principal=request.user,
-                limit=200,
+                limit=SHOWN + 1,  # one more: are there older ones?
                 errors_only=filters.get("errors_only", False),
                 path=filters.get("path", ""),
                 status_class=filters.get("status_class", ""),
@@ -76,11 +78,14 @@ def request_list(request):
             )
         except SearchTooBroad as exc:
             too_broad = exc.detail
+    more, rows = len(rows) > SHOWN, rows[:SHOWN]
     traffic = requests_traffic(principal=request.user, window=window, bucket=bucket)
     total = sum(b.requests for b in traffic.buckets)
     context = {
         "form": form,
         "rows": rows,
+        "more": more,
+        "shown": SHOWN,
         "charts": _charts(traffic),
         "total": total,
         "invalid": invalid,
