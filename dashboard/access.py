@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,11 @@ def account_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            to = redirect("dashboard:setup") if setup_needed() else redirect_to_login(_page_shown(request))
+            if setup_needed():
+                to = redirect("dashboard:setup")
+            else:
+                to = redirect_to_login(_page_shown(request))
+                _say_logged_out(request)
             # htmx would follow a redirect and swap the login page into the part it updates: the browser goes.
             return HttpResponseClientRedirect(to.url) if request.htmx else to
         response = view(request, *args, **kwargs)
@@ -30,6 +35,18 @@ def account_required(view):
         return response
 
     return wrapper
+
+
+def _say_logged_out(request) -> None:
+    """A form sent, or a part of a page asked for, from a page opened while logged in: the login page says why it
+    came and that nothing was sent (it said only "Log in", and what was typed was gone)."""
+    if request.method == "POST":
+        said = "what you sent was not saved. Log in, then send it again."
+    elif request.htmx:
+        said = "log in, then try again."
+    else:  # a page opened (a bookmark, a link): the login page needs no word
+        return
+    messages.error(request, f"You are logged out (in another tab, or your session ended): {said}")
 
 
 def _page_shown(request) -> str:

@@ -379,6 +379,25 @@ def test_a_form_sent_once_logged_out_comes_back_to_its_page_after_the_login(db):
         assert response.url == "/dashboard/login/?next=/dashboard/memories/add/"
 
 
+def test_a_form_sent_once_logged_out_says_on_the_login_page_that_it_was_not_sent(alice):
+    """Logged out in another tab, a member typed a memory and pressed Add: the login page said only "Log in", and
+    after it the memory was not there. The login page now says what happened to the form."""
+    page = "http://testserver/dashboard/memories/"
+    client = Client()
+    response = client.post("/dashboard/memories/add/", {"text": "tea", "user_id": "me"}, HTTP_REFERER=page, follow=True)
+    assert response.redirect_chain == [("/dashboard/login/?next=/dashboard/memories/", 302)]
+    assert "You are logged out" in response.content.decode()
+    assert "what you sent was not saved" in response.content.decode()
+    assert not Memory.objects.exists()
+    # Said once: the login page opened again, or a bookmark opened while logged out, says nothing of a form.
+    assert "You are logged out" not in client.get("/dashboard/login/").content.decode()
+    assert "You are logged out" not in Client().get("/dashboard/keys/", follow=True).content.decode()
+    # A search from the memories page (htmx): the browser goes to the login page, which says why.
+    client = Client()
+    response = client.get("/dashboard/memories/search/?query=tea&user_id=me", HTTP_HX_REQUEST="true")
+    assert "log in, then try again" in client.get(response["HX-Redirect"]).content.decode()
+
+
 @pytest.mark.parametrize(
     "session_key",
     [
