@@ -300,6 +300,35 @@ def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_ac
     assert MemoryHistory.objects.filter(memory_id=theirs).count() == 1
 
 
+def test_a_deleted_memorys_page_shows_its_history_as_the_delete_said_it_would(two_accounts, alice, bob):
+    """The delete said "Memory deleted; its history stays readable", then Back (or the memory's link) showed "Not
+    found: there is nothing here, or it is not yours to see", and a second tab's Delete or Save the same 404."""
+    mine, _ = two_accounts
+    client = logged_in(alice)
+    response = client.post(f"/dashboard/memories/{mine}/delete/", follow=True)
+    assert "Memory deleted; its history stays readable." in response.content.decode()
+    response = client.get(f"/dashboard/memories/{mine}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This memory was deleted" in page
+    timeline = page[page.index("<h2>History</h2>") :]
+    assert '<span class="tag">DELETE</span>' in timeline and '<span class="tag">ADD</span>' in timeline
+    assert "alice likes oolong tea" in timeline
+    assert "Delete memory" not in page and "Save" not in page  # nothing left to change
+    # The same memory deleted again from another tab, or saved there: the page says it is gone, nothing changes.
+    response = client.post(f"/dashboard/memories/{mine}/delete/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/dashboard/memories/{mine}/"
+    assert "This memory was already deleted." in response.content.decode()
+    response = client.post(f"/dashboard/memories/{mine}/edit/", {"text": "back again"})
+    assert response.status_code == 400
+    assert "This memory was deleted: nothing was saved." in response.content.decode()
+    assert not Memory.objects.filter(id=mine).exists()
+    assert MemoryHistory.objects.filter(memory_id=mine).count() == 2
+    # Another account's deleted memory stays not found.
+    assert logged_in(bob).get(f"/dashboard/memories/{mine}/").status_code == 404
+    assert logged_in(bob).post(f"/dashboard/memories/{mine}/delete/").status_code == 404
+
+
 def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
     bob_key = bob.api_keys.get()
     assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404

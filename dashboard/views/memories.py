@@ -20,19 +20,41 @@ from memories.documents import document_uploaded
 PAGE_SIZE = 50
 
 
-def _memory_or_404(request, memory_id: str):
+def _memory_id(memory_id: str):
     try:
-        return selectors.memory_get(principal=request.user, memory_id=selectors.memory_id_from_path(memory_id))
+        return selectors.memory_id_from_path(memory_id)
     except NotFound:
         raise Http404("Memory not found.") from None
 
 
-def _history(request, memory) -> dict:
+def _memory(request, memory_id: str):
+    """The memory, or None when it is gone: deleted, its history stays (_deleted shows it)."""
+    try:
+        return selectors.memory_get(principal=request.user, memory_id=_memory_id(memory_id))
+    except NotFound:
+        return None
+
+
+def _history(request, memory_id) -> dict:
     """The timeline's context: the newest events first, and how many the memory has."""
     events, total = selectors.memory_history_newest(
-        principal=request.user, memory_id=memory.id, limit=selectors.HISTORY_SHOWN
+        principal=request.user, memory_id=memory_id, limit=selectors.HISTORY_SHOWN
     )
-    return {"history": events, "history_total": total}
+    return {"history": events, "history_total": total, "memory_id": memory_id}
+
+
+def _deleted_history(request, memory_id: str) -> dict:
+    """A deleted memory's timeline (the delete keeps its history); a 404 for an id the account never had (another
+    account's included)."""
+    context = _history(request, _memory_id(memory_id))
+    if not context["history_total"]:
+        raise Http404("Memory not found.")
+    return context
+
+
+def _deleted(request, memory_id: str, *, status: int = 200):
+    """A deleted memory's page: its history, and no form."""
+    return render(request, "dashboard/memory_deleted.html", _deleted_history(request, memory_id), status=status)
 
 
 @account_required
@@ -125,16 +147,21 @@ def memory_search(request):
 
 @account_required
 def memory_detail(request, memory_id: str):
-    memory = _memory_or_404(request, memory_id)
+    memory = _memory(request, memory_id)
+    if memory is None:
+        return _deleted(request, memory_id)
     form = EditMemoryForm(initial={"text": memory.text, "text_was": memory.hash})
-    context = {"memory": memory, "form": form, **_history(request, memory)}
+    context = {"memory": memory, "form": form, **_history(request, memory.id)}
     return render(request, "dashboard/memory_detail.html", context)
 
 
 @post_only("dashboard:memory", "memory_id")
 @account_required
 def memory_edit(request, memory_id: str):
-    memory = _memory_or_404(request, memory_id)
+    memory = _memory(request, memory_id)
+    if memory is None:  # deleted in another tab since this page was opened
+        messages.error(request, "This memory was deleted: nothing was saved.")
+        return _deleted(request, memory_id, status=400)
     form = EditMemoryForm(request.POST)
     if form.is_valid():
         updated = attempt(
@@ -150,18 +177,19 @@ def memory_edit(request, memory_id: str):
         if updated is not None:
             messages.success(request, "Memory updated.")
             return redirect("dashboard:memory", memory_id=memory.id)
-    context = {"memory": memory, "form": form, **_history(request, memory)}
+    context = {"memory": memory, "form": form, **_history(request, memory.id)}
     return render(request, "dashboard/memory_detail.html", context, status=400)
 
 
 @post_only("dashboard:memory", "memory_id")
 @account_required
 def memory_delete(request, memory_id: str):
-    memory = _memory_or_404(request, memory_id)
     try:
-        services.memory_delete(principal=request.user, memory_id=memory.id)
-    except NotFound:
-        raise Http404("Memory not found.") from None
+        services.memory_delete(principal=request.user, memory_id=_memory_id(memory_id))
+    except NotFound:  # deleted already (another tab, the API): its page says so, or a 404 if it never was the account's
+        _deleted_history(request, memory_id)
+        messages.info(request, "This memory was already deleted.")
+        return redirect("dashboard:memory", memory_id=memory_id)
     messages.success(request, "Memory deleted; its history stays readable.")
     return redirect("dashboard:memories")
 
