@@ -45,7 +45,8 @@ class ScopeIdFormField(forms.CharField):
     """A user, agent, app or run id by the REST API's rules (ScopeIdField), so every id the dashboard stores or asks
     for can be listed through REST too."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, name: str, **kwargs):
+        self.name = name  # which id, for the reasons that name it ('To match any user_id …'): a form field has no name
         kwargs.setdefault("max_length", 255)
         super().__init__(**kwargs)
 
@@ -53,17 +54,19 @@ class ScopeIdFormField(forms.CharField):
         value = super().clean(value)
         if not value:
             return value
+        field = ScopeIdField()
+        field.bind(field_name=self.name, parent=None)
         try:
-            return ScopeIdField().run_validation(value)
+            return field.run_validation(value)
         except serializers.ValidationError as exc:
             raise forms.ValidationError([str(message) for message in exc.detail]) from None
 
 
 class ScopeForm(forms.Form):
-    user_id = ScopeIdFormField(required=False, label="User id")
-    agent_id = ScopeIdFormField(required=False, label="Agent id")
-    app_id = ScopeIdFormField(required=False, label="App id")
-    run_id = ScopeIdFormField(required=False, label="Run id")
+    user_id = ScopeIdFormField("user_id", required=False, label="User id")
+    agent_id = ScopeIdFormField("agent_id", required=False, label="Agent id")
+    app_id = ScopeIdFormField("app_id", required=False, label="App id")
+    run_id = ScopeIdFormField("run_id", required=False, label="Run id")
 
     def scope(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in SCOPE_FIELDS if self.cleaned_data.get(key)}
@@ -390,4 +393,4 @@ class ProfileSettingsForm(forms.Form):
 
 
 class ProfileGenerateForm(forms.Form):
-    user_id = ScopeIdFormField(label="User id")
+    user_id = ScopeIdFormField("user_id", label="User id")

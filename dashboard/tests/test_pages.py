@@ -1022,6 +1022,25 @@ def test_the_add_form_refuses_star_as_a_scope_id(alice):
     assert not Memory.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("post", "/dashboard/memories/add/", "user_id"),
+        ("get", "/dashboard/memories/", "agent_id"),
+        ("get", "/dashboard/memories/search/", "run_id"),
+        ("post", "/dashboard/profiles/", "user_id"),
+    ],
+)
+def test_a_scope_id_refused_on_a_dashboard_form_is_named_in_the_reason(alice, method, path, field):
+    # The reason read 'it cannot name one the id. To match any the id, use filters {"the id": "*"}'.
+    client = logged_in(alice)
+    for value, said in (("*", f'To match any {field}, use filters {{"{field}": "*"}}'), ("..", f"this {field} could")):
+        data = {"text": "Plays chess", "query": "chess", "form": "generate", field: value}
+        page = html.unescape(getattr(client, method)(path, data).content.decode())
+        assert said in page
+        assert "the id" not in page and "this id" not in page
+
+
 # A valid address of 308 characters: Django's form EmailField takes up to 320, the accounts' column 254.
 LONG_EMAIL = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"
 
