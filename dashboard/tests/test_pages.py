@@ -657,6 +657,24 @@ def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user
     assert "alice likes oolong tea" not in client.get("/dashboard/memories/").content.decode()
 
 
+def test_deleting_a_scope_from_a_filtered_list_says_the_filters_do_not_apply(admin_user, make_memory):
+    """The list filtered by metadata said "No memories match."; its "Delete this scope…" then asked "This deletes 3
+    memories of user_id “u” ." without a word that the filters it was opened with were dropped."""
+    for n in range(3):
+        make_memory(f"fact {n}", user_id="u", metadata={"n": n})
+    client = logged_in(admin_user)
+    listed = client.get("/dashboard/memories/", {"user_id": "u", "filters": '{"n": 7}'}).content.decode()
+    assert "No memories match." in listed
+    link = html.unescape(re.search(r'href="(/dashboard/memories/delete-scope/\?[^"]*)"', listed).group(1))
+    asked = " ".join(client.get(link).content.decode().split())
+    assert "This deletes <strong>3</strong> memories of user_id “u”. Their history stays readable." in asked
+    assert "The list's metadata filters do not apply here: every memory of this scope is deleted" in asked
+    asked = " ".join(client.get(link.replace("filters=", "x=")).content.decode().split())
+    assert "This deletes <strong>3</strong> memories of user_id “u”." in asked
+    assert "metadata filters" not in asked
+    assert Memory.objects.count() == 3
+
+
 def test_bad_filters_and_a_search_without_scope_are_explained_not_500(alice):
     client = logged_in(alice)
     assert "not valid JSON" in client.get("/dashboard/memories/?filters={oops").content.decode()

@@ -207,5 +207,7 @@ def memory_delete_scope(request):
                 return redirect("dashboard:memories")
         else:
             count = selectors.memories_count(principal=request.user, scope=form.scope())
-    context = {"form": form, "count": count}
+    # Opened from a list filtered by metadata too: those filters are not part of a scope, and the page says so.
+    filtered = bool(request.GET.get("filters", "").strip())
+    context = {"form": form, "count": count, "filtered": filtered}
     return render(request, "dashboard/memory_delete_scope.html", context, status=form_status(form))
