@@ -10,9 +10,11 @@ from mem0server.exceptions import NotFound
 from profiles.models import Profile, ProfileJob
 
 
-def profiles_recent(*, principal, limit: int = 100) -> list[Profile]:
-    """The caller's profiles, the last changed first."""
-    return list(Profile.objects.filter(account=principal.account).order_by("-updated_at", "entity_id")[:limit])
+def profiles_recent(*, principal, limit: int = 100) -> tuple[list[Profile], int]:
+    """The caller's `limit` last changed profiles, the last changed first, and how many it has in all."""
+    rows = Profile.objects.filter(account=principal.account)
+    found = list(rows.order_by("-updated_at", "entity_id")[:limit])
+    return found, len(found) if len(found) < limit else rows.count()
 
 
 def job_get(*, principal, job_id: str) -> ProfileJob:

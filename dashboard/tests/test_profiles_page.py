@@ -115,3 +115,16 @@ def test_a_member_sees_only_their_own_profiles(alice, bob, make_memory, llm):
     logged_in(bob).post("/dashboard/profiles/", {"form": "generate", "user_id": "bob-user"})
     assert Profile.objects.get().entity_id == "bob-user"
     assert "bob-user" not in logged_in(alice).get("/dashboard/profiles/").content.decode()
+
+
+def test_the_profiles_list_says_when_it_shows_only_the_most_recently_updated(alice, bob):
+    # It listed 100 and said nothing: a reader with more users took them for all, and looked for the others in vain.
+    Profile.objects.bulk_create(Profile(account=alice, entity_id=f"user-{n}") for n in range(101))
+    Profile.objects.create(account=bob, entity_id="bobs-user")
+    page = logged_in(alice).get("/dashboard/profiles/").content.decode()
+    assert page.count("<td>user-") == 100
+    assert "The 100 most recently updated of 101 profiles" in page
+    Profile.objects.filter(account=alice, entity_id="user-0").delete()
+    page = logged_in(alice).get("/dashboard/profiles/").content.decode()
+    assert page.count("<td>user-") == 100
+    assert "most recently updated" not in page

@@ -55,11 +55,13 @@ def profile_list(request):
     unknown = request.method == "POST" and posted not in ("settings", "generate")
     if unknown:
         messages.error(request, "form must be settings or generate: which of the page's forms was sent.")
+    profiles, total = selectors.profiles_recent(principal=request.user)
     context = {
         "settings_form": settings_form,
         "generate_form": generate_form,
         "stored": stored,
-        "profiles": selectors.profiles_recent(principal=request.user),
+        "profiles": profiles,
+        "profiles_total": total,
     }
     status = 400 if unknown else form_status(settings_form, generate_form)
     return render(request, "dashboard/profiles.html", context, status=status)
