@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.template.defaultfilters import filesizeformat
 from rest_framework import serializers
 
@@ -22,6 +23,16 @@ from webhooks.services import SENT_EVENT_TYPES
 SCOPE_HELP = "At least one of user, agent, app or run id."
 # Django's form EmailField takes 320 characters; the accounts' column stores 254 (a longer address was a 500).
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, its refusal saying which field is case-sensitive (Django's: "both fields may be", but an
+    email is matched in any case)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Wrong email or password. The password is case-sensitive; the email is not.",
+    }
 
 
 class FirstAdminForm(forms.Form):

@@ -1353,7 +1353,12 @@ def test_a_change_the_users_page_refuses_is_a_400_saying_why_and_changes_nothing
 def test_a_refused_login_is_a_400_with_the_form_saying_why(admin_user):
     response = Client().post("/dashboard/login/", {"username": "admin@example.com", "password": "not it"})
     assert response.status_code == 400
-    assert "enter a correct email and password" in response.content.decode().lower()
+    page = response.content.decode()
+    assert "Wrong email or password. The password is case-sensitive; the email is not." in page
+    # Django's own sentence said both fields may be case-sensitive: the email is not ("ADMIN@Example.com" logs in).
+    assert "both fields" not in page
+    response = Client().post("/dashboard/login/", {"username": " ADMIN@Example.com", "password": PASSWORD})
+    assert response.status_code == 302
 
 
 def test_a_login_page_naming_itself_as_next_sends_a_logged_in_account_to_the_overview(alice):

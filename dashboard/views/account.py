@@ -12,7 +12,7 @@ from accounts import services as accounts
 from apikeys.models import APIKey
 from apikeys.services import apikey_authenticate, apikey_create
 from dashboard.access import account_required, post_only
-from dashboard.forms import FirstAdminForm, KeyForm, PasswordForm, ProfileForm
+from dashboard.forms import FirstAdminForm, KeyForm, LoginForm, PasswordForm, ProfileForm
 from dashboard.views.admin import model_config_page
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import DomainError
@@ -45,6 +45,7 @@ class PasswordChangeThrottle(SimpleRateThrottle):
 
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def dispatch(self, request, *args, **kwargs):
