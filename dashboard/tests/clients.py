@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.test import Client
 
 
@@ -9,3 +11,9 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def once_of(page: str) -> str:
+    """The one-time token of the form on a page that creates something shown once (dashboard.once), or ""."""
+    found = re.search(r'name="once" value="([^"]+)"', page)
+    return found.group(1) if found else ""

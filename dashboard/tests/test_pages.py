@@ -23,6 +23,7 @@ from accounts.models import User
 from apikeys.models import APIKey
 from apikeys.services import apikey_create
 from conftest import ADMIN
+from dashboard.tests.clients import once_of
 from events.models import Event
 from exports.models import MemoryExport
 from memories import selectors, services
@@ -327,6 +328,19 @@ def test_a_deleted_memorys_page_shows_its_history_as_the_delete_said_it_would(tw
     # Another account's deleted memory stays not found.
     assert logged_in(bob).get(f"/dashboard/memories/{mine}/").status_code == 404
     assert logged_in(bob).post(f"/dashboard/memories/{mine}/delete/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/dashboard/keys/", "/dashboard/setup/key/"])
+def test_a_key_form_sent_again_by_a_reload_makes_no_second_key(alice, path):
+    # A reload of the page showing the new key sent its form again: a second live key nobody had copied.
+    client = logged_in(alice)
+    once = once_of(client.get(path).content.decode())
+    first = client.post(path, {"label": "laptop", "once": once})
+    assert first.status_code == 200 and "m0sk_" in first.content.decode()
+    again = client.post(path, {"label": "laptop", "once": once}, follow=True)
+    assert APIKey.objects.filter(user=alice).count() == 1
+    assert "This form was sent before (a reload, or Back): no second key was created." in again.content.decode()
+    assert "m0sk_" not in again.content.decode().replace(f"{APIKey.objects.get().key_prefix}", "")
 
 
 def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):

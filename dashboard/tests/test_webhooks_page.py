@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from dashboard.tests.clients import logged_in
+from dashboard.tests.clients import logged_in, once_of
 from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,24 @@ def test_an_edit_the_page_refuses_is_a_400_saying_why_and_changes_nothing(make_u
     assert client.post(f"/dashboard/webhooks/{theirs.id}/edit/", data).status_code == 404
     theirs.refresh_from_db()
     assert theirs.name == "bobhook"
+
+
+def test_the_create_form_sent_again_by_a_reload_makes_no_second_webhook(make_user, settings):
+    # A reload of the page showing the secret sent its form again: a second webhook to the same URL, so every change
+    # was POSTed there twice.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    alice = make_user("alice@example.com")
+    client = logged_in(alice)
+    page = client.get("/dashboard/webhooks/").content.decode()
+    once = once_of(page)
+    data = {"name": "crm", "url": "http://127.0.0.1:9/in", "event_types": ["memory_add"], "once": once}
+    assert client.post("/dashboard/webhooks/", data).status_code == 200
+    again = client.post("/dashboard/webhooks/", data, follow=True)
+    assert Webhook.objects.filter(account=alice).count() == 1
+    assert "This form was sent before (a reload, or Back): no second webhook was created." in again.content.decode()
+    assert Webhook.objects.get().secret not in again.content.decode()
+    # The form as the page shows it next creates one more, as asked.
+    fresh = once_of(again.content.decode())
+    assert fresh != once
+    assert client.post("/dashboard/webhooks/", data | {"once": fresh}).status_code == 200
+    assert Webhook.objects.filter(account=alice).count() == 2

@@ -13,6 +13,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_authenticate, apikey_create
 from dashboard.access import account_required, post_only
 from dashboard.forms import FirstAdminForm, KeyForm, LoginForm, PasswordForm, ProfileForm
+from dashboard.once import once_token, resent, sent_before
 from dashboard.views.admin import model_config_page
 from dashboard.views.common import attempt, form_status
 from mem0server.exceptions import DomainError
@@ -105,8 +106,11 @@ def setup_key(request):
     form = KeyForm(request.POST or None, initial={"label": "first key"})
     key = None
     if request.method == "POST" and form.is_valid():
+        if sent_before(request):
+            messages.info(request, f"{resent('key')} Keys are listed on the API keys page.")
+            return redirect("dashboard:setup-key")
         _, key = apikey_create(user=request.user, label=form.cleaned_data["label"])
-    context = {"form": form, "key": key, "step": 3}
+    context = {"form": form, "key": key, "step": 3, "once": once_token()}
     return render(request, "dashboard/setup_key.html", context, status=form_status(form))
 
 

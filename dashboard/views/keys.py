@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from apikeys import services
 from dashboard.access import account_required, post_only
 from dashboard.forms import KeyForm
+from dashboard.once import once_token, resent, sent_before
 from dashboard.views.common import form_status
 from mem0server.exceptions import InvalidInput, NotFound
 
@@ -18,9 +19,12 @@ def key_list(request):
     form = KeyForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
+        if sent_before(request):
+            messages.info(request, f"{resent('key')} A key is shown only once: revoke it below if it was not copied.")
+            return redirect("dashboard:keys")
         created = services.apikey_create(user=request.user, label=form.cleaned_data["label"])
         form = KeyForm()
-    context = {"form": form, "keys": services.apikeys_list(user=request.user), "created": created}
+    context = {"form": form, "keys": services.apikeys_list(user=request.user), "created": created, "once": once_token()}
     return render(request, "dashboard/keys.html", context, status=form_status(form))
 
 

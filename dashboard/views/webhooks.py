@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import WebhookForm
+from dashboard.once import once_token, resent, sent_before
 from dashboard.views.common import attempt, form_status, posted_yes_no
 from mem0server.exceptions import NotFound
 from webhooks import services
@@ -22,6 +23,9 @@ def webhook_list(request):
     form = WebhookForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
+        if sent_before(request):
+            messages.info(request, resent("webhook"))
+            return redirect("dashboard:webhooks")
         created = attempt(form, lambda: services.webhook_create(principal=request.user, **form.cleaned_data))
         if created is not None:
             form = WebhookForm()
@@ -39,6 +43,7 @@ def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
             (webhook, services.secret_mask(webhook.secret)) for webhook in webhooks_of(principal=request.user)
         ],
         "deliveries": deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES),
+        "once": once_token(),
     }
     return render(request, "dashboard/webhooks.html", context, status=400 if refused else form_status(form))
 
