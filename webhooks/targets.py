@@ -82,7 +82,8 @@ def url_parts(url: str) -> tuple[SplitResult, str, int]:
     if port == 0:  # what urlsplit reads from "host:0": no server listens there, every delivery would fail
         raise TargetRefused("url port 0 is not a port a server can listen on; give 1 to 65535, or none.")
     if parts.scheme.lower() not in SCHEMES:
-        raise TargetRefused(f"url must start with http:// or https://, not {parts.scheme or 'nothing'}:.")
+        given = f", not {parts.scheme}:." if parts.scheme else "; it has none."
+        raise TargetRefused(f"url must start with http:// or https://{given}")
     if not parts.hostname:
         raise TargetRefused("url has no host.")
     if parts.username is not None or parts.password is not None:

@@ -79,7 +79,9 @@ def test_a_webhook_created_on_the_page_shows_its_full_secret_this_once(make_user
     ("fields", "says"),
     [
         ({"url": "http://127.0.0.1:9/in"}, "loopback"),
-        ({"url": "ftp://hooks.example/in"}, "http"),
+        ({"url": "ftp://hooks.example/in"}, "url must start with http:// or https://, not ftp:."),
+        # It said "…, not nothing:." for an address with no scheme.
+        ({"url": "hooks.example/in"}, "url must start with http:// or https://; it has none."),
         ({"event_types": []}, "Choose one or more events."),
         ({"event_types": ["memory_categorize"]}, "not one of the available choices"),
         ({"name": ""}, "This field is required."),
