@@ -1030,6 +1030,26 @@ def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_c
     assert MemoryHistory.objects.filter(memory_id=memory).count() == rows
 
 
+def test_a_save_refused_for_a_change_made_since_goes_through_when_sent_again_from_the_page_saying_so(
+    alice, make_memory
+):
+    """Refused ("changed since it was read (its text is now: …)"), the page showed the text as it now is and the typed
+    one in the form, whose Save was refused again, and again: only a reload, losing what was typed, let it through."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    hidden = r'<input type="hidden" name="text_was" value="([^"]*)"'
+    read = re.search(hidden, client.get(f"/dashboard/memories/{memory}/").content.decode())[1]
+    services.memory_update(principal=alice, memory_id=memory, text="Lives in Munich")  # meanwhile, elsewhere
+    edit = f"/dashboard/memories/{memory}/edit/"
+    refused = client.post(edit, {"text": "Lives in Paris", "text_was": read}).content.decode()
+    assert "was changed since it was read (its text is now: Lives in Munich)" in refused
+    assert "Save again to replace it with yours." in refused
+    assert Memory.objects.get(id=memory).text == "Lives in Munich"
+    shown = re.search(hidden, refused)[1]
+    assert client.post(edit, {"text": "Lives in Paris", "text_was": shown}).status_code == 302
+    assert Memory.objects.get(id=memory).text == "Lives in Paris"
+
+
 @pytest.mark.parametrize("user_id", ["dash u", "tab\tid"])
 def test_a_scope_id_the_api_refuses_is_refused_by_every_dashboard_form(alice, make_memory, user_id):
     make_memory("alice likes oolong tea", user_id="alice-user", principal=alice)

@@ -177,6 +177,13 @@ def memory_edit(request, memory_id: str):
         if updated is not None:
             messages.success(request, "Memory updated.")
             return redirect("dashboard:memory", memory_id=memory.id)
+        memory = _memory(request, memory_id) or memory
+        if form.cleaned_data["text_was"] not in ("", memory.hash):
+            # Refused for a change made since the page was read: this page shows the text as it now is, so its Save
+            # is made knowing it (it was refused again and again, until a reload lost what was typed).
+            form.data = form.data.copy()
+            form.data["text_was"] = memory.hash
+            form.add_error(None, "Save again to replace it with yours.")
     context = {"memory": memory, "form": form, **_history(request, memory.id)}
     return render(request, "dashboard/memory_detail.html", context, status=400)
 
