@@ -83,7 +83,10 @@ def test_generating_says_what_is_missing(alice, make_memory):
     client = logged_in(alice)
     response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"})
     assert response.status_code == 400
-    assert "Profiles are not enabled" in response.content.decode()
+    # It told the page's reader to call update_profile_settings(enabled=True, …) or POST /v2/profiles/settings/.
+    said = unescape(response.content.decode())
+    assert "Profiles are off: tick “Profiles on” under Settings, give a schema and save them first." in said
+    assert "update_profile_settings" not in said
     save_settings(client)
     response = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"})
     assert response.status_code == 400

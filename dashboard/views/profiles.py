@@ -41,6 +41,11 @@ def profile_list(request):
         if saved is not None:
             messages.success(request, "Profile settings saved.")
             return redirect("dashboard:profiles")
+    if posted == "generate" and not (stored.enabled and stored.schema):
+        # The service's reason names the SDK call and the API route that turn them on; here, the form above does.
+        generate_form.add_error(
+            None, "Profiles are off: tick “Profiles on” under Settings, give a schema and save them first."
+        )
     if posted == "generate" and generate_form.is_valid():
         user_id = generate_form.cleaned_data["user_id"]
         queued = attempt(
