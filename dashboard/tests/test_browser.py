@@ -829,3 +829,52 @@ def test_a_connector_is_allowed_on_the_consent_page_after_logging_in_and_disconn
     page.get_by_role("button", name="Disconnect Claude").click()
     expect(page.locator("#connections")).to_contain_text("No connected apps.")
     assert ping() == 401
+
+
+def test_an_apps_name_with_a_direction_override_leaves_the_consent_sentence_as_written(page, live_server, make_user):
+    """An app registers itself with any name. One ending in U+202E (right-to-left override) turned the rest of the
+    consent page's sentence around: "asks to read the memories of cleo@example.com" showed as "eht daer ot sksa …
+    moc.elpmaxe@oelc", the permission it asked for unreadable. The name is now isolated from the text around it."""
+    make_user("cleo@example.com", password=PASSWORD)
+    status, client = api(
+        live_server.url,
+        "/oauth/register",
+        "",
+        {"redirect_uris": [CALLBACK], "client_name": "Claude \u202eppA", "token_endpoint_auth_method": "none"},
+    )
+    assert status == 201
+    log_in(page, "cleo@example.com")
+    query = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": CALLBACK,
+        "scope": "memories:read",
+    }
+    query |= {"code_challenge": "c" * 43, "code_challenge_method": "S256"}
+    page.goto("/dashboard/oauth/authorize/?" + urllib.parse.urlencode(query))
+    sentence = page.locator("#consent p").first
+    expect(sentence).to_contain_text("asks to read the memories of")
+    shot(page, "42-oauth-consent-override")
+    # Where each word is drawn, left to right: in the order written.
+    drawn = sentence.evaluate(
+        """(p, words) => {
+            const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+            const at = {};
+            for (let node; (node = walker.nextNode()); ) {
+                for (const word of words) {
+                    const i = node.data.indexOf(word);
+                    if (i < 0 || word in at) continue;
+                    const range = document.createRange();
+                    range.setStart(node, i);
+                    range.setEnd(node, i + word.length);
+                    const box = range.getBoundingClientRect();
+                    at[word] = [Math.round(box.top), Math.round(box.left)];
+                }
+            }
+            return at;
+        }""",
+        ["asks", "read", "cleo"],
+    )
+    (asks_top, asks_left), (read_top, read_left) = drawn["asks"], drawn["read"]
+    assert asks_top != read_top or asks_left < read_left, drawn
+    expect(page.get_by_role("heading", name="Connect Claude \u202eppA?")).to_be_visible()
