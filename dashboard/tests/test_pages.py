@@ -1121,6 +1121,21 @@ def test_the_overview_says_there_are_more_entities_than_it_counted(alice, embedd
     assert "<strong>1000+</strong> entities" in body  # it said 1000
 
 
+def test_the_entities_page_says_how_many_it_shows_of_more_and_in_what_order(alice, embedder, monkeypatch):
+    """It said "Only the first entities are shown.": neither how many, nor which, nor where the rest are."""
+    from dashboard.views import entities
+
+    monkeypatch.setattr(entities, "MAX_ROWS", 2)
+    vector = embedder.embed(["a memory"])[0]
+    Memory.objects.bulk_create(
+        Memory(account=alice, text="a memory", hash="0" * 32, user_id=f"user-{n}", embedding=vector) for n in range(3)
+    )
+    page = logged_in(alice).get("/dashboard/entities/")
+    assert [entity.id for entity in page.context["entities"]] == ["user-0", "user-1"]
+    assert "The first 2 entities, by type then id, are shown; there are more" in page.content.decode()
+    assert "there are more" not in logged_in(alice).get("/dashboard/entities/", {"type": "agent"}).content.decode()
+
+
 def test_the_overview_says_which_embedder_and_whether_the_configuration_was_changed(alice, api_client):
     page = logged_in(alice).get("/dashboard/").content.decode()
     assert "local: all-MiniLM-L6-v2, 384 dims, CPU" in page  # it said "local: local (all-MiniLM-L6-v2"
