@@ -89,6 +89,8 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     second = logged_in(alice).get("/dashboard/events/", {"page": 2})
     assert [stored[:11] in row for row in rows(second)] == [True]
     assert 'href="?page=1">← Newer' in second.content.decode() and "Older →" not in second.content.decode()
+    past = logged_in(alice).get("/dashboard/events/", {"page": 5}).content.decode()  # it said "3 queued adds."
+    assert 'Page 5 is past the last one: <a href="?page=2">page 2</a>.' in past and "No queued adds" not in past
     assert "No queued adds." in logged_in(make_user("carol@example.com")).get("/dashboard/events/").content.decode()
     monkeypatch.setattr("dashboard.views.events.PAGE_SIZE", 1)
     alices = logged_in(alice).get("/dashboard/events/", {"user_id": "alice", "status": ""})  # paged in its scope

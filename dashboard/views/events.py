@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -44,6 +45,7 @@ def event_list(request):
         "paging": paging,
         "page": page,
         "page_number": number,
+        "last_page": max(1, math.ceil(page.count / PAGE_SIZE)) if page else 1,
         "status": status,
         "every_account": every,
         "query": urlencode({**query, "accounts": "all"} if every else query),
