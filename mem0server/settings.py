@@ -376,17 +376,25 @@ _timeouts = (
 _options = " ".join([_default_db["OPTIONS"].get("options", ""), *(f"-c {name}={ms}" for name, ms in _timeouts if ms)])
 if _options.strip():
     _default_db["OPTIONS"]["options"] = _options.strip()
+# The waits of every psycopg pool here: Django's in the web processes, and procrastinate's in a job worker
+# (accounts/management/commands/procrastinate.py), whose defaults are psycopg_pool's own.
+DB_POOL_WAITS = {
+    # How long a request, or a job worker's query, waits for a connection: while the database is down, how long
+    # until a request's 503, and each of a job worker's queries fails (psycopg_pool's 30 s default made a job
+    # worker that lost its database spend 30 s on each of its last queries before it stopped and started the
+    # database again).
+    "timeout": env_float("DB_POOL_TIMEOUT", 5.0, low=0.1),
+    # psycopg_pool retries a failed connection with doubling delays (1, 2, 4 … s) for this long. Its default, 5
+    # minutes, left a process failing for about as long again as the outage had lasted after the database was back;
+    # giving up after a few seconds lets the next query start a fresh attempt.
+    "reconnect_timeout": 5,
+}
 if env_bool("DB_POOL", True):
     # Django's psycopg pool: one pool per process, shared by its threads.
     _default_db["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": env_int("DB_POOL_MAX_SIZE", 10, low=1),
-        # How long a request waits for a connection: while the database is down, how long until its 503.
-        "timeout": env_float("DB_POOL_TIMEOUT", 5.0, low=0.1),
-        # psycopg_pool retries a failed connection with doubling delays (1, 2, 4 … s) for this long. Its
-        # default, 5 minutes, left a worker failing for about as long again as the outage had lasted after
-        # the database was back; giving up after a few seconds lets the next request start a fresh attempt.
-        "reconnect_timeout": 5,
+        **DB_POOL_WAITS,
     }
     _default_db["CONN_MAX_AGE"] = 0
 else:

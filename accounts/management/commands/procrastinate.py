@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import psycopg
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import InterfaceError, OperationalError, connection
+from procrastinate import PsycopgConnector
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
+from procrastinate.contrib.django.utils import connector_params
 from procrastinate.utils import causes
 
 from events.worker import embedder_warm_up
 from mem0server.commands import database_not_set_up, database_reached
-from mem0server.database import REVIVE_EVERY, embedded_revive, unreachable_reason
+from mem0server.database import embedded_revive, unreachable_reason
 
 logger = logging.getLogger("mem0server")
 
@@ -33,7 +38,17 @@ class Command(ProcrastinateCommand):
                 raise CommandError(problem)
             embedder_warm_up()
             kwargs["func"] = outlasting_database_loss(kwargs["func"])
-        return super().handle(*args, **kwargs)
+        with app.replace_connector(WaitingDjangoConnector(app.connector.alias)):
+            return super().handle(*args, **kwargs)
+
+
+class WaitingDjangoConnector(DjangoConnector):
+    """procrastinate's Django connector, whose worker connector (the one procrastinate's command runs on) has a pool
+    with the web processes' waits (settings.DB_POOL_WAITS) rather than psycopg_pool's defaults: a query waited 30 s
+    for a connection to a database gone, and a reconnection came ever later (up to 5 minutes of doubling delays)."""
+
+    def get_worker_connector(self) -> PsycopgConnector:
+        return PsycopgConnector(kwargs=connector_params(self.alias), **settings.DB_POOL_WAITS)
 
 
 def outlasting_database_loss(work):
@@ -43,22 +58,28 @@ def outlasting_database_loss(work):
     the database was back by the time it had shut down (another process had started it again)."""
 
     async def run(**options) -> None:
-        while True:
-            side_tasks = SideTaskFailures()
-            procrastinate_log = logging.getLogger("procrastinate")
-            procrastinate_log.addHandler(side_tasks)
-            try:
-                result = await work(**options)
-            except Exception as exc:
-                if not lost_database(exc):
-                    raise
-                await database_back(exc)
-                continue
-            finally:
-                procrastinate_log.removeHandler(side_tasks)
-            if side_tasks.lost is None:
-                return result  # stopped as asked (a signal)
-            await database_back(side_tasks.lost)
+        watch = WorkerWatch()
+        procrastinate_log = logging.getLogger("procrastinate")
+        procrastinate_log.addHandler(watch)
+        try:
+            while True:
+                watch.lost = None
+                try:
+                    result = await work(**options)
+                except Exception as exc:
+                    if not lost_database(exc):
+                        raise
+                    lost = exc
+                else:
+                    if watch.lost is None:
+                        return result  # stopped as asked (a signal)
+                    lost = watch.lost
+                await database_back(lost)
+                # From the first answer: a worker that stops again before it runs (its pool still waiting out the
+                # outage) counts that time too.
+                watch.answered = watch.answered or time.monotonic()
+        finally:
+            procrastinate_log.removeHandler(watch)
 
     return run
 
@@ -68,19 +89,32 @@ def lost_database(exc: BaseException) -> bool:
     return any(isinstance(cause, psycopg.OperationalError | OperationalError | InterfaceError) for cause in causes(exc))
 
 
-class SideTaskFailures(logging.Handler):
-    """Notes a side task of procrastinate's worker that failed because the database went away, by the record its
-    worker logs then (its `action`, which procrastinate's logs carry for this use); the worker then stops without an
-    error."""
+class WorkerWatch(logging.Handler):
+    """Reads the records procrastinate's worker logs (their `action`, which procrastinate's logs carry for this use):
+    notes a side task that failed because the database went away (the worker then stops without an error), and, once
+    the worker runs again after the database answered, says how long that took, by its own clock."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lost: BaseException | None = None
+        self.answered: float | None = None  # when the database answered again
 
     def emit(self, record: logging.LogRecord) -> None:
         failure = record.exc_info[1] if record.exc_info else None
-        if getattr(record, "action", None) == "side_task_failed" and failure and lost_database(failure):
+        action = getattr(record, "action", None)
+        if action == "side_task_failed" and failure and lost_database(failure):
             self.lost = failure
+        elif action == "start_worker" and self.answered is not None:
+            logger.warning(
+                "job worker: the database answers again; taking jobs (%.1f s after it answered)",
+                time.monotonic() - self.answered,
+            )
+            self.answered = None
+
+
+# While the database is away, how often a job worker checks whether it answers (it starts a killed embedded
+# PostgreSQL again at most every REVIVE_EVERY seconds).
+ANSWER_CHECK_EVERY = 1.0
 
 
 async def database_back(exc: BaseException) -> None:
@@ -101,7 +135,6 @@ async def database_back(exc: BaseException) -> None:
                 await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
             if await asyncio.to_thread(unreachable_reason, db) is None:
                 break
-            await asyncio.sleep(REVIVE_EVERY)
+            await asyncio.sleep(ANSWER_CHECK_EVERY)
     finally:
         pool_log.setLevel(pool_level)
-    logger.warning("job worker: the database answers again; taking jobs")
