@@ -39,12 +39,14 @@ from pathlib import Path
 import anyio
 import httpx
 import psutil
+import psycopg
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPError
 from psycopg.sql import SQL, Identifier
 
+from events.models import Event
 from events.tests.workers import TEST_WORKER_ENV
 from mcp_server.models import SseSession
 from mem0server.database import REVIVE_EVERY, postmaster_running
@@ -389,6 +391,56 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
             r"job worker: the database answers again; taking jobs \(([\d.]+) s after it answered\)", worker_log()
         )
         assert float(answered) <= POOL_TIMEOUT * SLACK, worker_log()[-4000:]
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_after_it_is_back(live, fake, tmp_path):
+    """The add could not finish (its writes, and its job's status, need the database), so its job stayed `doing` under
+    the id of the worker that stopped, which could not unregister either: only once that id had been silent for
+    WORKER_STALLED_SECONDS (60 s by default) did the stalled-job check queue the add again. The worker runs here with
+    the default heartbeat and threshold, and the check every second."""
+    thinking = 4  # seconds the add's fact extraction takes: the database is killed meanwhile
+    env = {**live.env, **TEST_WORKER_ENV, "WORKER_HEARTBEAT_SECONDS": "10", "WORKER_STALLED_SECONDS": "60"}
+    user = "running-at-the-kill"
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    worker_log = lambda: (tmp_path / "worker.log").read_text(errors="replace")  # noqa: E731
+    try:
+        wait_for(lambda: "Starting worker on all queues" in worker_log(), timeout=120, what="the job worker started")
+        fake.chat_queue.append(Reply(delay=thinking))
+        queued = live.call("POST", "/v1/memories/", {"messages": "Keeps bees", "user_id": user, "async_mode": True})
+        assert queued.status == 202, queued
+        event = queued.json()[0]["event_id"]
+        wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
+        postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+        postmaster.kill()
+        postmaster.wait(30)
+
+        # No request reaches the web server meanwhile (it would start PostgreSQL again before the add gave up): the
+        # worker stops once the add has failed, starts PostgreSQL again, and its next check queues the add again.
+        bound = (thinking + WORKER_STOP + REVIVE_EVERY + RECOVERY) * 2
+        outcome = SQL("SELECT status, attempts FROM {} WHERE id = %s").format(Identifier(Event._meta.db_table))
+
+        def finished() -> list[tuple] | None:
+            assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
+            with contextlib.suppress(psycopg.OperationalError):  # down, or replaying its log
+                return [row for row in live.query(outcome, [event]) if row[0] in ("SUCCEEDED", "FAILED")]
+            return None
+
+        try:
+            done = wait_for(finished, timeout=bound, what=f"the add run again (bound {bound} s)", every=0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
+        assert done == [("SUCCEEDED", 2)], worker_log()[-4000:]  # its first run failed with the database
+        assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
     finally:
         worker.terminate()
         worker.wait(30)

@@ -65,6 +65,12 @@ def outlasting_database_loss(work):
             while True:
                 watch.lost = None
                 try:
+                    if watch.worker_id is not None:
+                        # The worker that stopped could not say so (its database was gone): said now, so that the
+                        # stalled-job check queues the jobs it left running again at once, rather than once it has
+                        # been silent for WORKER_STALLED_SECONDS. Its jobs ended with it (procrastinate's stop waits
+                        # for them).
+                        await options["app"].job_manager.unregister_worker(watch.worker_id)
                     result = await work(**options)
                 except Exception as exc:
                     if not lost_database(exc):
@@ -98,18 +104,21 @@ class WorkerWatch(logging.Handler):
         super().__init__()
         self.lost: BaseException | None = None
         self.answered: float | None = None  # when the database answered again
+        self.worker_id: int | None = None  # procrastinate's id of the worker running, or last run
 
     def emit(self, record: logging.LogRecord) -> None:
         failure = record.exc_info[1] if record.exc_info else None
         action = getattr(record, "action", None)
         if action == "side_task_failed" and failure and lost_database(failure):
             self.lost = failure
-        elif action == "start_worker" and self.answered is not None:
-            logger.warning(
-                "job worker: the database answers again; taking jobs (%.1f s after it answered)",
-                time.monotonic() - self.answered,
-            )
-            self.answered = None
+        elif action == "start_worker":
+            self.worker_id = record.worker["worker_id"]
+            if self.answered is not None:
+                logger.warning(
+                    "job worker: the database answers again; taking jobs (%.1f s after it answered)",
+                    time.monotonic() - self.answered,
+                )
+                self.answered = None
 
 
 # While the database is away, how often a job worker checks whether it answers (it starts a killed embedded
