@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -334,16 +335,10 @@ def test_a_killed_embedded_postgresql_is_started_again_by_the_server(live):
     assert live.worker().pid == worker.pid
 
 
-@pytest.mark.parametrize("started_by", ["the job worker", "the web server"])
-def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_runs_the_next_queued_add(
-    live, tmp_path, started_by
-):
-    """The job worker (`make serve` starts one beside gunicorn) stopped at its first connection it could not get and
-    exited: the web processes started PostgreSQL again at their next request, but queued adds stayed PENDING until
-    someone restarted `make serve`. Either no request reaches the web server until the database is back (the worker
-    starts it), or requests do at once (the web server starts it, and the worker, stopping because its listener lost
-    the database, finds it back by the time it has stopped: it stopped without an error, and exited)."""
-    env = {**live.env, **TEST_WORKER_ENV}
+@contextlib.contextmanager
+def job_worker(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Callable[[], str]]]:
+    """A job worker (`manage.py procrastinate worker`) on `env`, once it has started: the process and a reader of its
+    log (tmp_path/worker.log); terminated after."""
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
             [sys.executable, "manage.py", "procrastinate", "worker"],
@@ -355,6 +350,23 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
     worker_log = lambda: (tmp_path / "worker.log").read_text(errors="replace")  # noqa: E731
     try:
         wait_for(lambda: "Starting worker on all queues" in worker_log(), timeout=120, what="the job worker started")
+        yield worker, worker_log
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+@pytest.mark.parametrize("started_by", ["the job worker", "the web server"])
+def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_runs_the_next_queued_add(
+    live, tmp_path, started_by
+):
+    """The job worker (`make serve` starts one beside gunicorn) stopped at its first connection it could not get and
+    exited: the web processes started PostgreSQL again at their next request, but queued adds stayed PENDING until
+    someone restarted `make serve`. Either no request reaches the web server until the database is back (the worker
+    starts it), or requests do at once (the web server starts it, and the worker, stopping because its listener lost
+    the database, finds it back by the time it has stopped: it stopped without an error, and exited)."""
+    env = {**live.env, **TEST_WORKER_ENV}
+    with job_worker(env, tmp_path) as (worker, worker_log):
         pid_file = live.data_dir / "pg" / "postmaster.pid"
         postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
         postmaster.kill()
@@ -396,9 +408,6 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
             r"job worker: the database answers again; taking jobs \(([\d.]+) s after it answered\)", worker_log()
         )
         assert float(answered) <= POOL_TIMEOUT * SLACK, worker_log()[-4000:]
-    finally:
-        worker.terminate()
-        worker.wait(30)
 
 
 def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_after_it_is_back(live, fake, tmp_path):
@@ -409,17 +418,7 @@ def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_a
     thinking = 4  # seconds the add's fact extraction takes: the database is killed meanwhile
     env = {**live.env, **TEST_WORKER_ENV, "WORKER_HEARTBEAT_SECONDS": "10", "WORKER_STALLED_SECONDS": "60"}
     user = "running-at-the-kill"
-    with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
-            [sys.executable, "manage.py", "procrastinate", "worker"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker_log = lambda: (tmp_path / "worker.log").read_text(errors="replace")  # noqa: E731
-    try:
-        wait_for(lambda: "Starting worker on all queues" in worker_log(), timeout=120, what="the job worker started")
+    with job_worker(env, tmp_path) as (worker, worker_log):
         fake.chat_queue.append(Reply(delay=thinking))
         queued = live.call("POST", "/v1/memories/", {"messages": "Keeps bees", "user_id": user, "async_mode": True})
         assert queued.status == 202, queued
@@ -446,9 +445,6 @@ def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_a
             raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
         assert done == [("SUCCEEDED", 2)], worker_log()[-4000:]  # its first run failed with the database
         assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
-    finally:
-        worker.terminate()
-        worker.wait(30)
 
 
 def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):
