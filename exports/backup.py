@@ -3,6 +3,8 @@
 One memory per line, with its history rows and its account's email; no embedding (the importing server
 computes its own, so the two servers may even use different embedders). An import keeps ids, dates and
 history. It is idempotent: a memory whose id its account already holds is skipped, with its history (never updated).
+A memory deleted here since (its history ending with DELETE) gains an ADD row dated the import, so its history says it
+came back.
 Into an account, one whose id another account (or nobody) holds here is copied under a new id, the same each time for
 that account and id (a rerun finds the copy, and skips it), its history following; a memory of nobody's (the admin's,
 who sees every account's) whose id exists here is skipped.
@@ -24,6 +26,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
@@ -37,7 +40,7 @@ from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, wildcard_refusal
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
-from memories.services import import_write_lock
+from memories.services import history_row, import_write_lock
 
 # pg_advisory_xact_lock's key for "an import is writing a batch" (any fixed bigint; this one spells "m0import").
 IMPORT_LOCK_KEY = 0x6D30696D706F7274
@@ -522,6 +525,30 @@ def _write(batch: list[tuple[dict, User | None, uuid.UUID]], vectors: list[Memor
     Memory.objects.bulk_update(memories, ["created_at", "updated_at"])
     # A history id already present (an earlier, partial copy) is left as it is, and not counted: bulk_create answers
     # every row it was given, written or not. (Batches write one at a time, under IMPORT_LOCK_KEY.)
+    # A row whose id another account's row holds here (a memory deleted by its account and imported into another's
+    # under its own, now free, id) is written under a copy's id: skipped, the memory had no history in its account.
+    holders = dict(MemoryHistory.objects.filter(id__in=[row.id for row in history]).values_list("id", "account_id"))
+    for row in history:
+        if row.id in holders and holders[row.id] != row.account_id:
+            row.id = uuid.uuid5(COPY_NAMESPACE, f"{row.account_id}:{row.id}")
     present = set(MemoryHistory.objects.filter(id__in=[row.id for row in history]).values_list("id", flat=True))
     MemoryHistory.objects.bulk_create(history, ignore_conflicts=True)
-    return len(history) - len(present)
+    restored = _restored(memories)
+    MemoryHistory.objects.bulk_create(restored)
+    return len(history) - len(present) + len(restored)
+
+
+def _restored(memories: list[Memory]) -> list[MemoryHistory]:
+    """An ADD row, dated now, for each memory just written whose history here ends with its DELETE (deleted since the
+    backup, or deleted when it was taken): its history reads that it came back, not that it is gone."""
+    last = (
+        MemoryHistory.objects.filter(memory_id__in=[m.id for m in memories])
+        .order_by("memory_id", "account_id", "-created_at", "-id")
+        .distinct("memory_id", "account_id")
+        .values_list("memory_id", "account_id", "event")
+    )
+    deleted = {(memory_id, account_id) for memory_id, account_id, event in last if event == MemoryHistory.Event.DELETE}
+    now = timezone.now()
+    return [
+        history_row(m, None, m.text, MemoryHistory.Event.ADD, now) for m in memories if (m.id, m.account_id) in deleted
+    ]

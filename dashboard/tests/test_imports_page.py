@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from dashboard.tests.clients import logged_in
 from exports import services
 from exports.backup import export_jsonl, import_jsonl, memories_for_backup
 from exports.models import MemoryExport, MemoryImport
+from memories import selectors
+from memories import services as memories
 from memories.models import Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -319,6 +322,36 @@ def test_the_exports_page_backup_carries_history_to_another_account_through_the_
     moved = Memory.objects.get(id=kept)
     assert (moved.account, moved.text) == (alice, "Likes black tea")
     assert MemoryHistory.objects.filter(memory_id=kept).count() == 1
+
+
+@pytest.mark.parametrize("role", [User.Role.MEMBER, User.Role.ADMIN])
+def test_a_backup_uploaded_after_a_memory_was_deleted_brings_it_back_with_a_history_that_says_so(
+    make_user, make_memory, run_jobs, role
+):
+    # The memory came back, but its history page read "added, deleted": the DELETE stayed its last event.
+    owner = make_user("carol@example.com", role=role)
+    gone = make_memory("Likes green tea", principal=owner)
+    kept = make_memory("Lives in Lisbon", principal=owner)
+    client = logged_in(owner)
+    text = b"".join(client.get("/dashboard/exports/backup/").streaming_content).decode()
+    memories.memory_delete(principal=owner, memory_id=gone)
+
+    upload(client, text)
+    run_jobs()
+
+    done = MemoryImport.objects.get()
+    assert (done.status, done.imported, done.skipped, done.history_rows) == ("SUCCEEDED", 1, 1, 1)
+    assert Memory.objects.get(id=gone).account == owner
+    history, _ = selectors.memory_history(principal=owner, memory_id=gone)
+    assert [(row.event, row.new_memory) for row in history] == [
+        ("ADD", "Likes green tea"),
+        ("DELETE", None),
+        ("ADD", "Likes green tea"),
+    ]
+    kept_history, _ = selectors.memory_history(principal=owner, memory_id=kept)
+    assert [row.event for row in kept_history] == ["ADD"]
+    page = client.get(f"/dashboard/memories/{gone}/").content.decode()
+    assert re.findall(r'<li class="event-(\w+)">', page) == ["add", "delete", "add"]  # newest first
 
 
 def test_a_backup_larger_than_the_dashboard_takes_says_to_use_the_command(alice, make_memory, settings):

@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import User
+from conftest import ADMIN
 from exports import backup
 from memories import selectors, services
 from memories.configuration import server_config_forget
@@ -204,6 +205,47 @@ def test_history_rows_already_here_are_not_counted_as_imported(stored):
     said = import_text(text)
     assert "Imported 3 memories" in said and "(1 history row)" in said, said
     assert MemoryHistory.objects.count() == 4
+
+
+@pytest.mark.parametrize("into", [{}, {"account": "alice@example.com"}], ids=["admin", "member"])
+def test_a_backup_restores_a_memory_deleted_since_with_a_history_that_says_it_came_back(stored, alice, into):
+    # `memory_delete` then `import_memories`: the memory was back, but its history still ended with DELETE, so
+    # GET /v1/memories/{id}/history/ read ADD, DELETE of a memory that exists.
+    text = export()
+    services.memory_update(principal=alice, memory_id=stored["tea"], text="Likes oolong tea")  # changed since
+    services.memory_delete(principal=alice, memory_id=stored["berlin"])  # deleted since
+    services.memory_delete(principal=ADMIN, memory_id=stored["admin"])
+    before = snapshot()
+
+    said = import_text(text, **into)
+
+    assert "Imported 2 memories" in said and "skipped 1 whose id already exists" in said, said
+    berlin = Memory.objects.get(id=stored["berlin"])
+    assert (berlin.account, berlin.text) == (alice, "Lives in Berlin")
+    history, _ = selectors.memory_history(principal=alice, memory_id=berlin.id)
+    assert [(row.event, row.old_memory, row.new_memory, row.is_deleted) for row in history] == [
+        ("ADD", None, "Lives in Berlin", False),
+        ("DELETE", "Lives in Berlin", None, True),
+        ("ADD", None, "Lives in Berlin", False),
+    ]
+    assert history[-1].created_at > history[-2].created_at
+    # The one changed since is not touched, nor the history of the one that never left.
+    tea, _ = selectors.memory_history(principal=alice, memory_id=stored["tea"])
+    assert [row.event for row in tea] == ["ADD", "UPDATE", "UPDATE"]
+    assert Memory.objects.get(id=stored["tea"]).text == "Likes oolong tea"
+    memories, history_rows = snapshot()
+    assert [row for row in history_rows if row[0] in {r[0] for r in before[1]}] == before[1]
+    # The admin's memory, deleted since: back as the admin's, its history saying so; imported into Alice's (under its
+    # own id, free again), her history of it is the file's ADD (the row's id is the admin's row's: written as a copy).
+    admin_memory = Memory.objects.get(id=stored["admin"])
+    rows = MemoryHistory.objects.filter(memory_id=admin_memory.id, account=admin_memory.account)
+    events = [row.event for row in rows.order_by("created_at", "id")]
+    assert events == (["ADD"] if into else ["ADD", "DELETE", "ADD"])
+
+    # Again: nothing more, the history as it is.
+    before = snapshot()
+    assert "Imported 0 memories" in import_text(text, **into)
+    assert snapshot() == before
 
 
 @pytest.mark.django_db(transaction=True)
