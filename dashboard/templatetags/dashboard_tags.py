@@ -15,6 +15,14 @@ def as_json(value) -> str:
 
 
 @register.filter
+def isolated(value) -> str:
+    """Text someone chose, for a sentence that is not HTML (a confirmation prompt's, where <bdi> cannot go): between
+    U+2068 and U+2069 (first-strong isolate, pop), so a direction override in it (U+202E) ends with it instead of
+    reversing the rest of the sentence. Escaped by the template like any text."""
+    return f"\u2068{value}\u2069"
+
+
+@register.filter
 def shell_quoted(value) -> str:
     """A value as one word of a shell command (an email with a quote in it stays one argument)."""
     return shlex.quote(str(value))

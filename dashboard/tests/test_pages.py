@@ -661,6 +661,23 @@ def test_an_admin_deletes_an_entity_after_the_confirmation_step(two_accounts, ad
     assert "bob-secret-user" not in [entity.id for entity in client.get("/dashboard/entities/").context["entities"]]
 
 
+def test_an_id_with_a_direction_override_is_isolated_in_the_delete_confirmations(admin_user, alice, make_memory):
+    # U+202E in a user_id reversed the rest of "Delete user “…”?" and "… memories of user_id “…”." in the browser.
+    evil = "\u202eevil<b>"
+    make_memory("likes tea", user_id=evil, principal=alice)
+    client = logged_in(admin_user)
+    entity = client.get(f"/dashboard/entities/user/{quote(evil)}/delete/").content.decode()
+    assert "<h1>Delete user “<bdi>\u202eevil&lt;b&gt;</bdi>”?</h1>" in entity
+    done = client.post(f"/dashboard/entities/user/{quote(evil)}/delete/", follow=True).content.decode()
+    assert "Deleted user <bdi>\u202eevil&lt;b&gt;</bdi> and its 1 memory." in done
+    make_memory("likes tea", user_id=evil, principal=alice)
+    scope = client.post("/dashboard/memories/delete-scope/", {"user_id": evil}).content.decode()
+    assert "memory of user_id “<bdi>\u202eevil&lt;b&gt;</bdi>”." in scope
+    apikey_create(user=admin_user, label=evil)
+    keys = client.get("/dashboard/keys/").content.decode()
+    assert 'data-confirm="Revoke “\u2068\u202eevil&lt;b&gt;\u2069”?' in keys
+
+
 def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user):
     client = logged_in(admin_user)
     asked = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user"})
@@ -673,7 +690,7 @@ def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user
 
 def test_deleting_a_scope_from_a_filtered_list_says_the_filters_do_not_apply(admin_user, make_memory):
     """The list filtered by metadata said "No memories match."; its "Delete this scope…" then asked "This deletes 3
-    memories of user_id “u” ." without a word that the filters it was opened with were dropped."""
+    memories of user_id “<bdi>u</bdi>” ." without a word that the filters it was opened with were dropped."""
     for n in range(3):
         make_memory(f"fact {n}", user_id="u", metadata={"n": n})
     client = logged_in(admin_user)
@@ -681,10 +698,10 @@ def test_deleting_a_scope_from_a_filtered_list_says_the_filters_do_not_apply(adm
     assert "No memories match." in listed
     link = html.unescape(re.search(r'href="(/dashboard/memories/delete-scope/\?[^"]*)"', listed).group(1))
     asked = " ".join(client.get(link).content.decode().split())
-    assert "This deletes <strong>3</strong> memories of user_id “u”. Their history stays readable." in asked
+    assert "This deletes <strong>3</strong> memories of user_id “<bdi>u</bdi>”. Their history stays readable." in asked
     assert "The list's metadata filters do not apply here: every memory of this scope is deleted" in asked
     asked = " ".join(client.get(link.replace("filters=", "x=")).content.decode().split())
-    assert "This deletes <strong>3</strong> memories of user_id “u”." in asked
+    assert "This deletes <strong>3</strong> memories of user_id “<bdi>u</bdi>”." in asked
     assert "metadata filters" not in asked
     assert Memory.objects.count() == 3
 

@@ -40,13 +40,22 @@ def test_a_member_turns_profiles_on_generates_one_and_sees_it(alice, make_memory
     assert (stored.enabled, stored.schema, stored.custom_instructions) == (True, SCHEMA, "Cities in English.")
 
     page = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "alice-user"}, follow=True)
-    assert "The profile of alice-user is queued" in page.content.decode()
+    assert "The profile of <bdi>alice-user</bdi> is queued" in page.content.decode()
     llm.chat_queue.append(as_json({"city": "Lisbon"}))
     job_run(job_id=ProfileJob.objects.get().id)
 
     page = unescape(client.get("/dashboard/profiles/").content.decode())
     assert "succeeded" in page
     assert '"city": "Lisbon"' in page
+
+
+def test_a_user_id_with_a_direction_override_is_isolated_in_the_queued_message(alice, make_memory, llm):
+    # "The profile of … is queued; …": U+202E in the user_id reversed the rest of the line in the browser.
+    make_memory("Moved to Lisbon last spring", user_id="\u202eevil<b>", principal=alice)
+    client = logged_in(alice)
+    save_settings(client)
+    page = client.post("/dashboard/profiles/", {"form": "generate", "user_id": "\u202eevil<b>"}, follow=True)
+    assert "The profile of <bdi>\u202eevil&lt;b&gt;</bdi> is queued" in page.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_editing_a_webhook_changes_its_name_url_and_events_and_keeps_its_secret(
     assert (webhook.name, webhook.url) == ("moved", "http://127.0.0.1:9/new")
     assert webhook.event_types == ["memory_update", "memory_delete", "memory_categorize"]
     assert webhook.secret == "whsec_alicehook-full-secret-value"
-    assert "Webhook “moved” saved" in client.get("/dashboard/webhooks/").content.decode()
+    assert "Webhook “<bdi>moved</bdi>” saved" in client.get("/dashboard/webhooks/").content.decode()
 
 
 def test_an_edit_the_page_refuses_is_a_400_saying_why_and_changes_nothing(make_user):
@@ -179,3 +179,28 @@ def test_the_create_form_sent_again_by_a_reload_makes_no_second_webhook(make_use
     assert fresh != once
     assert client.post("/dashboard/webhooks/", data | {"once": fresh}).status_code == 200
     assert Webhook.objects.filter(account=alice).count() == 2
+
+
+# U+202E (right-to-left override) in a name the account chose reversed the rest of the sentence quoting it
+# ("Webhook “…” saved." read backwards after the name). Each such name is isolated: <bdi> in HTML, and U+2068 / U+2069
+# (first-strong isolate / pop) in a confirmation prompt's text, which is not HTML; markup in the name stays escaped.
+RLO_NAME = "\u202eevil<b>"
+ISOLATED_NAME = "<bdi>\u202eevil&lt;b&gt;</bdi>"
+
+
+def test_a_webhook_name_with_a_direction_override_is_isolated_in_every_sentence_quoting_it(make_user, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    alice = make_user("alice@example.com")
+    client = logged_in(alice)
+    status, body = create(client, name=RLO_NAME, url="http://127.0.0.1:9/in", event_types=["memory_add"])
+    assert status == 200
+    assert f"Copy the signing secret of “{ISOLATED_NAME}” now" in body
+    webhook = Webhook.objects.get(account=alice)
+    listed = client.get("/dashboard/webhooks/").content.decode()
+    assert 'data-confirm="Delete “\u2068\u202eevil&lt;b&gt;\u2069” and its delivery log?' in listed
+    assert f"Edit “{ISOLATED_NAME}”" in client.get(f"/dashboard/webhooks/{webhook.id}/edit/").content.decode()
+    data = {"name": RLO_NAME, "url": "http://127.0.0.1:9/in", "event_types": ["memory_add"]}
+    saved = client.post(f"/dashboard/webhooks/{webhook.id}/edit/", data, follow=True).content.decode()
+    assert f"Webhook “{ISOLATED_NAME}” saved." in saved
+    paused = client.post(f"/dashboard/webhooks/{webhook.id}/active/", {"active": "no"}, follow=True).content.decode()
+    assert f"Webhook “{ISOLATED_NAME}” paused" in paused

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 
 from dashboard.access import account_required, admin_required
 from entities import selectors, services
@@ -42,9 +43,8 @@ def entity_delete(request, entity_type: str, entity_id: str):
             deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
         except NotFound:
             raise Http404("No such entity.") from None
-        messages.success(
-            request, f"Deleted {entity_type} {entity_id} and its {counted(deleted, 'memory', 'memories')}."
-        )
+        memories = counted(deleted, "memory", "memories")
+        messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, memories))
         return redirect("dashboard:entities")
     count = memories_count(principal=request.user, scope={field: entity_id})
     if not count:

@@ -7,6 +7,7 @@ import json
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 
 from dashboard.access import account_required
 from dashboard.forms import ProfileGenerateForm, ProfileSettingsForm
@@ -55,7 +56,9 @@ def profile_list(request):
             ),
         )
         if queued is not None:
-            messages.success(request, f"The profile of {user_id} is queued; a background worker writes it.")
+            messages.success(
+                request, format_html("The profile of <bdi>{}</bdi> is queued; a background worker writes it.", user_id)
+            )
             return redirect("dashboard:profiles")
     unknown = request.method == "POST" and posted not in ("settings", "generate")
     if unknown:

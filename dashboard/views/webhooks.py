@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import WebhookForm
@@ -65,7 +66,7 @@ def webhook_edit(request, webhook_id: int):
             form, lambda: services.webhook_update(principal=request.user, webhook_id=webhook_id, **changes)
         )
         if changed is not None:
-            messages.success(request, f"Webhook “{changed.name}” saved.")
+            messages.success(request, format_html("Webhook “<bdi>{}</bdi>” saved.", changed.name))
             return redirect("dashboard:webhooks")
     context = {"form": form, "webhook": webhook, "kept": kept}
     return render(request, "dashboard/webhook_edit.html", context, status=form_status(form))
@@ -81,7 +82,8 @@ def webhook_active(request, webhook_id: int):
         webhook = services.webhook_update(principal=request.user, webhook_id=webhook_id, is_active=active)
     except NotFound:
         raise Http404("No such webhook.") from None
-    messages.success(request, f"Webhook “{webhook.name}” {'resumed' if active else 'paused: it is sent nothing'}.")
+    done = "resumed" if active else "paused: it is sent nothing"
+    messages.success(request, format_html("Webhook “<bdi>{}</bdi>” {}.", webhook.name, done))
     return redirect("dashboard:webhooks")
 
 
