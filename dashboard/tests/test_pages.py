@@ -678,6 +678,22 @@ def test_an_id_with_a_direction_override_is_isolated_in_the_delete_confirmations
     assert 'data-confirm="Revoke “\u2068\u202eevil&lt;b&gt;\u2069”?' in keys
 
 
+def test_back_to_a_deleted_entitys_confirmation_says_it_has_no_memories_left_with_a_link_to_entities(
+    two_accounts, admin_user
+):
+    # Back after deleting (or the same POST sent again) showed the plain "Not found" page.
+    client = logged_in(admin_user)
+    url = "/dashboard/entities/user/bob-secret-user/delete/"
+    assert client.post(url).status_code == 302
+    for again in (client.get(url), client.post(url)):
+        assert again.status_code == 404
+        page = again.content.decode()
+        assert "User “<bdi>bob-secret-user</bdi>” has no memories left" in page
+        assert '<a href="/dashboard/entities/">' in page and "Not found" not in page
+    # A type the page does not know is still the plain 404.
+    assert "Not found" in client.get("/dashboard/entities/planet/x/delete/").content.decode()
+
+
 def test_an_admin_deletes_a_scope_only_after_confirming(two_accounts, admin_user):
     client = logged_in(admin_user)
     asked = client.post("/dashboard/memories/delete-scope/", {"user_id": "alice-user"})

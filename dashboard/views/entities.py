@@ -41,13 +41,19 @@ def entity_delete(request, entity_type: str, entity_id: str):
     if request.method == "POST":
         try:
             deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
-        except NotFound:
-            raise Http404("No such entity.") from None
+        except NotFound:  # deleted already: the same form sent again
+            return _gone(request, entity_type, entity_id)
         memories = counted(deleted, "memory", "memories")
         messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, memories))
         return redirect("dashboard:entities")
     count = memories_count(principal=request.user, scope={field: entity_id})
-    if not count:
-        raise Http404("No such entity.")
+    if not count:  # Back after deleting it, say
+        return _gone(request, entity_type, entity_id)
     context = {"entity_type": entity_type, "entity_id": entity_id, "count": count}
     return render(request, "dashboard/entity_confirm.html", context)
+
+
+def _gone(request, entity_type: str, entity_id: str):
+    """An entity with no memories (deleted, or never stored): a 404 that says so, with the way back to Entities."""
+    context = {"entity_type": entity_type, "entity_id": entity_id}
+    return render(request, "dashboard/entity_gone.html", context, status=404)
