@@ -566,9 +566,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Throttle counters (login, register, refresh, password changes) live here, shared by every worker: in Redis,
-# or in a table of the database (accounts migration 0005 creates it). Kept in each process's memory, they let
-# a client with four workers try four times as many passwords.
+# Throttle counters (login, register, refresh, password changes) and the dashboard's one-time form tokens
+# (dashboard.once) live here, shared by every worker: in Redis, or in a table of the database (accounts migration 0005
+# creates it). Kept in each process's memory, they let a client with four workers try four times as many passwords.
 CACHE_TABLE = "mem0server_cache"
 CACHES = {
     "default": (

@@ -7,13 +7,16 @@ import html
 import json
 import re
 import shlex
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import load_command_class
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
@@ -341,6 +344,29 @@ def test_a_key_form_sent_again_by_a_reload_makes_no_second_key(alice, path):
     assert APIKey.objects.filter(user=alice).count() == 1
     assert "This form was sent before (a reload, or Back): no second key was created." in again.content.decode()
     assert "m0sk_" not in again.content.decode().replace(f"{APIKey.objects.get().key_prefix}", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_form_sent_twice_at_the_same_instant_makes_one_key(alice):
+    # The session remembered the form's token, saved at each request's end: two sends at once (a double click, a
+    # reload while the first was running) both found it unsent, and made two live keys.
+    client = logged_in(alice)
+    once = once_of(client.get("/dashboard/keys/").content.decode())
+    together = threading.Barrier(2)
+
+    def send(_) -> str:
+        same_session = Client()
+        same_session.cookies = client.cookies
+        together.wait(timeout=60)
+        try:
+            return same_session.post("/dashboard/keys/", {"label": "laptop", "once": once}).content.decode()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as sends:
+        pages = list(sends.map(send, range(2)))
+    assert APIKey.objects.filter(user=alice).count() == 1
+    assert sum("m0sk_" in page and "Copy" in page for page in pages) == 1
 
 
 def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
