@@ -987,14 +987,22 @@ def _raise_if_missing(memory_ids: list[uuid.UUID], found) -> None:
 
 
 def memories_update_batch(*, principal, changes: list[BatchChange]) -> int:
-    """Update up to MAX_BATCH memories all or nothing: new texts embedded first (one batch), then one transaction
-    with an UPDATE history row per memory. NotFound (nothing changed) if any id is not the caller's."""
+    """Update up to MAX_BATCH memories all or nothing, their new texts MAX_ADD_CHARS at most together: new texts
+    embedded first (one batch), then one transaction with an UPDATE history row per memory. NotFound (nothing
+    changed) if any id is not the caller's."""
     _check_batch([change.memory_id for change in changes], "update")
     for change in changes:
         if change.text is None and change.metadata is None:
             raise InvalidInput(f"Memory {change.memory_id}: give text or metadata to update.")
     ids = [change.memory_id for change in changes]
     texts = {c.memory_id: c.text for c in changes if c.text is not None}
+    # Every new text is embedded in this request: as much text as an add takes, no more.
+    total = sum(len(text) for text in texts.values())
+    if total > settings.MAX_ADD_CHARS:
+        raise InvalidInput(
+            f"The new texts hold {total} characters together; at most {settings.MAX_ADD_CHARS} per request are "
+            "allowed (MAX_ADD_CHARS): split the batch into several requests."
+        )
     tries = 1
     while True:
         # NotFound before spending time on embeddings; checked again under the lock.
