@@ -7,6 +7,7 @@ account's small search sent over and over while it runs:
 
   - PUT /v1/batch/ of BATCH memories, each with a new text of TEXT characters (every text re-embedded), and
     of as many texts of MAX_ADD_CHARS characters in all (the most one batch may now re-embed),
+  - searches of the BATCH memories with top_k 1000 and rerank (and an OR of 100 conditions), a list of them,
   - PUT /memories/{id} with a text of MAX_TEXT_CHARS characters,
   - POST /memories, infer=false, MAX_ADD_CHARS characters in TEXT-character messages, then in two messages.
 
@@ -122,6 +123,11 @@ def main() -> None:
         each = settings.MAX_ADD_CHARS // len(ids)
         batch = [{"memory_id": i, "text": words(each, n)} for n, i in enumerate(ids)]
         measured(f"PUT /v1/batch/ {len(batch)} x {each} chars", "PUT", "/v1/batch/", {"memories": batch})
+        clauses = [{"topic": f"t{i}"} for i in range(99)] + [{"user_id": "big"}]
+        wide = {"query": "bees by the river", "user_id": "big", "top_k": 1000, "rerank": True}
+        measured("search, top_k 1000, rerank", "POST", "/search", wide)
+        measured("search, top_k 1000, rerank, OR of 100", "POST", "/search", wide | {"filters": {"OR": clauses}})
+        measured("list, top_k 1000", "GET", "/memories?user_id=big&top_k=1000", None)
         long_text = words(100_000, 7)
         measured("PUT /memories/{id}, 100,000 chars", "PUT", f"/memories/{ids[0]}", {"text": long_text})
         half = settings.MAX_ADD_CHARS // 2

@@ -57,14 +57,25 @@ class EmbeddingBatcher:
     """Runs concurrent callers' texts through `encode` in shared, fairly mixed batches, one batch at a time."""
 
     def __init__(
-        self, encode: Encode, *, max_batch: int, max_wait_ms: float, company: Callable[[], bool] | None = None
+        self,
+        encode: Encode,
+        *,
+        max_batch: int,
+        max_wait_ms: float,
+        company: Callable[[], bool] | None = None,
+        max_chars: int | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if max_chars is not None and max_chars < 1:
+            raise ValueError("max_chars must be at least 1")
         if max_wait_ms < 0:
             raise ValueError("max_wait_ms must not be negative")
         self.encode = encode
         self.max_batch = max_batch
+        # Most characters one model call takes, counting each text as long as the call's longest (a text longer
+        # than that alone): a call's time grows with its padded length, and every other caller's texts wait for it.
+        self.max_chars = max_chars
         self.max_wait = max_wait_ms / 1000
         # Whether other texts may arrive soon (default: always). When not, a batch runs without waiting.
         self.company = company or (lambda: True)
@@ -146,12 +157,19 @@ class EmbeddingBatcher:
         """Up to max_batch texts shared round-robin between the waiting requests (called under the lock)."""
         parts: list[Part] = []
         room = self.max_batch
+        longest = 0  # characters of the batch's longest text so far
         while room and self._queue:
             share = max(1, room // len(self._queue))
             unfinished: list[PendingEmbedding] = []
             while room and self._queue:
-                pending = self._queue.popleft()
+                pending = self._queue[0]
                 count = min(share, len(pending.texts) - pending.taken, room)
+                if self.max_chars is not None:
+                    count, longest = self._fitting(pending, count, self.max_batch - room, longest)
+                if not count:
+                    room = 0  # the batch is full of characters: the rest wait for the next one
+                    break
+                self._queue.popleft()
                 parts.append((pending, pending.taken, pending.taken + count))
                 pending.taken += count
                 room -= count
@@ -159,10 +177,23 @@ class EmbeddingBatcher:
                     unfinished.append(pending)
             # Requests not reached this time stay first in line; the ones just served go behind them.
             self._queue.extend(unfinished)
-        self._waiting -= self.max_batch - room
+        self._waiting -= sum(end - start for _, start, end in parts)
         # Texts still waiting have waited since before this batch: no extra wait for them next time.
         self._oldest = 0.0
         return parts
+
+    def _fitting(self, pending: PendingEmbedding, count: int, filled: int, longest: int) -> tuple[int, int]:
+        """How many of `pending`'s next `count` texts fit in a batch of `filled` texts whose longest has `longest`
+        characters, and the longest then: the model pads every text of a call to its longest, so a call costs its
+        texts times the longest's length, kept within max_chars (the batch's first text always fits)."""
+        fits = 0
+        for text in pending.texts[pending.taken : pending.taken + count]:
+            size = len(text) if isinstance(text, str) else sum(len(part) for part in text)
+            if filled + fits and max(longest, size) * (filled + fits + 1) > self.max_chars:
+                break
+            longest = max(longest, size)
+            fits += 1
+        return fits, longest
 
     def _process(self, parts: list[Part]) -> None:
         texts = [text for pending, start, end in parts for text in pending.texts[start:end]]

