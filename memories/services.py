@@ -204,13 +204,17 @@ def import_write_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [IMPORT_WRITE_KEY])
 
 
-class ScopeBusy(Conflict):
-    """Another add to the scope was still deciding after the wait: a 409 the caller can retry, after Retry-After
-    seconds (by then the other add's LLM call has answered or timed out)."""
+class Busy(Conflict):
+    """A 409 the caller can send again after Retry-After seconds."""
 
     def __init__(self, detail: str, *, retry_after: int):
         super().__init__(detail)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class ScopeBusy(Busy):
+    """Another add to the scope was still deciding after the wait (by Retry-After, the other add's LLM call has
+    answered or timed out)."""
 
 
 @contextmanager
@@ -884,14 +888,6 @@ RESET_LOCK_WAIT_MS = 200
 RESET_RETRY_AFTER = 5
 
 
-class ResetBusy(Conflict):
-    """POST /reset never had the memory tables to itself: a 409 the admin can send again after Retry-After seconds."""
-
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.headers = {"Retry-After": str(RESET_RETRY_AFTER)}
-
-
 def memories_reset() -> None:
     """Remove every memory, all history, the kept conversation context and the texts kept for images and documents sent
     again, and (memories_wiped's listeners) every copy of their text kept elsewhere; accounts, keys, webhooks, request
@@ -900,7 +896,7 @@ def memories_reset() -> None:
     Its TRUNCATE needs the tables to itself, and while it waited for a transaction that had read one (an add deciding
     with its LLM, an export reading in chunks), every later query of them waited behind it: every account's requests
     stalled for as long as that transaction lasted. It now waits RESET_LOCK_WAIT_MS at a time and steps aside as long
-    between tries, for up to DB_STATEMENT_TIMEOUT_MS in all (0: as long as it takes); then ResetBusy, nothing
+    between tries, for up to DB_STATEMENT_TIMEOUT_MS in all (0: as long as it takes); then Busy (a 409), nothing
     deleted."""
     tables = ", ".join(
         model._meta.db_table
@@ -934,10 +930,11 @@ def memories_reset() -> None:
                 if not isinstance(exc.__cause__, LockNotAvailable):
                     raise
                 if patience and waited >= patience:
-                    raise ResetBusy(
+                    raise Busy(
                         f"POST /reset waited {waited:.0f} s for the memory tables while other requests kept using "
                         "them (an add deciding with its LLM, an export reading them); nothing was deleted. Send it "
-                        f"again in {RESET_RETRY_AFTER} s (Retry-After)."
+                        f"again in {RESET_RETRY_AFTER} s (Retry-After).",
+                        retry_after=RESET_RETRY_AFTER,
                     ) from None
             time.sleep(RESET_LOCK_WAIT_MS / 1000)  # the queries that queued behind this try go first
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
