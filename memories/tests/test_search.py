@@ -22,6 +22,21 @@ def search(client, **body):
 
 
 @pytest.fixture
+def hnsw_of_live_rows(db):
+    """The HNSW index rebuilt from the table's live rows, for a test forcing searches through it.
+
+    Rolled-back tests run before it in this worker leave their rows in the index until the next flush, and a search
+    through it can miss live rows among them: one run of the suite found none of alice's three memories here. In a
+    table of this shape, 20,000 identical rolled-back vectors left three live rows inserted after them unreachable:
+    an index scan found 0 of 3 (20 queries; 3 of 3 with 3,000, or with 20,000 distinct vectors). On a server,
+    (auto)vacuum removes deleted rows from the index and mends the graph around them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("REINDEX INDEX memory_embedding_hnsw")
+
+
+@pytest.fixture
 def alice_memories(make_memory):
     return {
         text: make_memory(text)
@@ -125,7 +140,7 @@ def test_a_memory_expiring_today_is_found_today_and_hidden_tomorrow(api_client, 
 
 @pytest.mark.parametrize("exact_max_rows", [0, 10_000], ids=["hnsw", "exact"])
 def test_filtered_search_is_not_starved_by_other_users_memories(
-    api_client, make_memory, embedder, settings, exact_max_rows
+    hnsw_of_live_rows, api_client, make_memory, embedder, settings, exact_max_rows
 ):
     """Many closer memories of other users must not push the one user's memories out of the results."""
     settings.SEARCH_EXACT_MAX_ROWS = exact_max_rows
@@ -149,7 +164,7 @@ def test_filtered_search_is_not_starved_by_other_users_memories(
     ids=["small-scope-exact", "large-scope-hnsw"],
 )
 def test_small_scopes_are_searched_exactly_and_large_ones_through_hnsw(
-    api_client, alice_memories, settings, exact_max_rows, runs, skips
+    hnsw_of_live_rows, api_client, alice_memories, settings, exact_max_rows, runs, skips
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -166,7 +181,7 @@ def test_small_scopes_are_searched_exactly_and_large_ones_through_hnsw(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("exact_max_rows", [0, 10_000], ids=["hnsw", "exact"])
 def test_a_search_leaves_its_database_connection_with_the_default_settings(
-    api_client, alice_memories, settings, exact_max_rows
+    hnsw_of_live_rows, api_client, alice_memories, settings, exact_max_rows
 ):
     """The search's planner and pgvector settings end with its statements: the next request on the same
     connection plans as PostgreSQL would by default."""
