@@ -45,7 +45,9 @@ class RequestIDMiddleware:
 
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        # Django logs a 4xx or 5xx answer ("Not Found: …") after the middleware has returned, with the request
+        # attached to the record: its id is there.
+        record.request_id = getattr(getattr(record, "request", None), "request_id", None) or request_id_var.get()
         return True
 
 

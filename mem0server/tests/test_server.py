@@ -218,6 +218,26 @@ def test_a_key_in_a_refused_path_is_not_written_to_the_log(admin_key, embedder, 
     assert member_key not in log and admin_key not in log
 
 
+def test_djangos_line_for_a_refused_request_carries_the_requests_id(admin_key, db):
+    # Django writes "Not Found: …" / "Bad Request: …" after the middleware has answered: those lines showed "[-]"
+    # where every other line of the request shows its id, so grepping an X-Request-ID missed why it was refused.
+    [console] = [handler for handler in logging.getLogger().handlers if handler.name == "console"]
+    stream = io.StringIO()
+    earlier = console.setStream(stream)
+    try:
+        client = APIClient(HTTP_X_API_KEY=admin_key)
+        missing = client.get("/memories/00000000-0000-0000-0000-000000000000", HTTP_X_REQUEST_ID="trace-404")
+        refused = client.get("/memories", {"user": "alice"}, HTTP_X_REQUEST_ID="trace-400")
+    finally:
+        console.setStream(earlier)
+    assert (missing.status_code, refused.status_code) == (404, 400)
+    lines = stream.getvalue().splitlines()
+    assert [line for line in lines if "Not Found: /memories/" in line][0].endswith(
+        "WARNING django.request [trace-404] Not Found: /memories/00000000-0000-0000-0000-000000000000"
+    )
+    assert any("[trace-400] Bad Request: /memories" in line for line in lines)
+
+
 def test_unknown_path_is_a_json_404(api_client):
     response = api_client.get("/nowhere")
     assert response.status_code == 404
