@@ -194,7 +194,7 @@ LLM_MODEL = env_str("LLM_MODEL")
 # Seconds to wait for one LLM or embedding call before answering 504.
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 if not 0 < LLM_TIMEOUT <= 600:
-    raise ImproperlyConfigured(f"LLM_TIMEOUT must be between 0 and 600 seconds, not {LLM_TIMEOUT}.")
+    raise ImproperlyConfigured(f"LLM_TIMEOUT must be over 0 and at most 600 seconds, not {LLM_TIMEOUT:g}.")
 # The most characters of new messages one fact-extraction call reads (memories/inference.py): an add holding more (a
 # long document) is read in runs of at most this many, one call each. Keep it well inside the model's context window
 # (about 4 characters a token), beside the instructions (about 1,200) and up to 20,000 of earlier messages.
@@ -317,7 +317,9 @@ SEARCH_RERANK_API_KEY = env_str("SEARCH_RERANK_API_KEY")
 SEARCH_RERANK_MODEL = env_str("SEARCH_RERANK_MODEL", "rerank-v3.5")
 SEARCH_RERANK_TIMEOUT = env_float("SEARCH_RERANK_TIMEOUT", 5.0)
 if not 0 < SEARCH_RERANK_TIMEOUT <= 600:
-    raise ImproperlyConfigured(f"SEARCH_RERANK_TIMEOUT must be over 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT}.")
+    raise ImproperlyConfigured(
+        f"SEARCH_RERANK_TIMEOUT must be over 0 and at most 600 s, not {SEARCH_RERANK_TIMEOUT:g}."
+    )
 # Platform adds with inference tag the memories they write with categories (one more LLM call per add).
 CATEGORIZE_MEMORIES = env_bool("CATEGORIZE_MEMORIES", True)
 

@@ -86,6 +86,10 @@ def test_a_data_folder_that_cannot_be_written_is_one_line_naming_it_and_the_vari
         ("WORKER_RETRY_BACKOFF_SECONDS", "1e10", "WORKER_RETRY_BACKOFF_SECONDS must be 3600 or less, not 1e+10."),
         # Ignored with the local embedder (whose size is its own), so a typo went unseen until the embedder changed.
         ("EMBEDDER_DIMS", "-5", "EMBEDDER_DIMS must be between 0 and 2000, not -5."),
+        # "must be between 0 and 600 seconds, not 0.0": 0 (no limit, as a reader might take it) refused by a range
+        # that seemed to hold it.
+        ("LLM_TIMEOUT", "0", "LLM_TIMEOUT must be over 0 and at most 600 seconds, not 0."),
+        ("LLM_TIMEOUT", "601", "LLM_TIMEOUT must be over 0 and at most 600 seconds, not 601."),
     ],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
@@ -97,7 +101,7 @@ def test_a_bad_setting_is_one_line_not_a_traceback(name, value, says):
 @pytest.mark.parametrize(
     ("env", "says"),
     [
-        ({"LLM_TIMEOUT": "-1"}, "LLM_TIMEOUT must be between 0 and 600 seconds, not -1.0."),
+        ({"LLM_TIMEOUT": "-1"}, "LLM_TIMEOUT must be over 0 and at most 600 seconds, not -1."),
         ({"JWT_SECRET": "", "MEM0_DATA_DIR": "{tmp}"}, "JWT_SECRET is not set: set it to a long random value"),
         # Served, with every account's tokens forgeable by whoever guessed "secret" from one of them.
         ({"JWT_SECRET": "secret"}, "JWT_SECRET is 6 characters: a short secret can be guessed from any token"),
