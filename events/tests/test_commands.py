@@ -65,6 +65,8 @@ def test_every_accounts_failed_adds_are_queued_again_once_and_run(
     )
     # Each once: run again, nothing is left to queue.
     assert queue_failed_adds() == "No failed add was queued again.\n"
+    # Not "bob@example.com: queued 0 failed adds again." above it.
+    assert queue_failed_adds("--email", "bob@example.com") == "No failed add of bob@example.com was queued again.\n"
     for email in ("nobody@example.com", "cy@example.com"):
         with pytest.raises(CommandError, match=f"No active account with email {email}."):
             queue_failed_adds("--email", email)

@@ -33,13 +33,15 @@ class Command(DatabaseCommand):
         total = 0
         for principal in principals:
             queued, refused = self._queue_again(principal)
+            if not queued and not refused:
+                continue  # nothing failed (--email): the line below says so
             whose = principal.email if principal.account is not None else "the admin key"
             self.stdout.write(f"{whose}: queued {queued} failed add{'s' if queued != 1 else ''} again.")
             for why in refused:
                 self.stdout.write(f"  not queued again: {why}")
             total += queued
         if not total:
-            self.stdout.write("No failed add was queued again.")
+            self.stdout.write(f"No failed add{f' of {user.email}' if email else ''} was queued again.")
 
     def _queue_again(self, principal) -> tuple[int, list[str]]:
         """All of its failed adds, a bounded number at a time (events_add_again_failed), until none is left or none
