@@ -1,26 +1,34 @@
-"""Admin: webhooks with their secret masked, and the delivery log read-only."""
+"""Admin: webhooks with their secret and their URL's credentials and query values masked, and the delivery log
+read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
+from mem0server.text import mask_url_value
 from webhooks.models import Webhook, WebhookDelivery
 from webhooks.services import secret_mask
 
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "url", "account", "is_active", "created_at")
+    list_display = ("id", "name", "masked_url", "account", "is_active", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("name", "url", "account__email")
-    # The secret is never a form field: an admin sees it masked and cannot read it back.
-    fields = ("account", "name", "url", "event_types", "is_active", "masked_secret", "created_at", "updated_at")
+    # Not the URL: a search by its text would read back, a character at a time, the token it was masked for.
+    search_fields = ("name", "account__email")
+    # The secret is never a form field: an admin sees it masked and cannot read it back. The URL is shown as the
+    # account's other secrets are (a token in its query string, a user:password@): an operator reads where it goes.
+    fields = ("account", "name", "masked_url", "event_types", "is_active", "masked_secret", "created_at", "updated_at")
     # Only is_active changes here (to silence a webhook): a url typed here would skip the API's address check.
-    readonly_fields = ("account", "name", "url", "event_types", "masked_secret", "created_at", "updated_at")
+    readonly_fields = ("account", "name", "masked_url", "event_types", "masked_secret", "created_at", "updated_at")
 
     @admin.display(description="secret")
     def masked_secret(self, obj: Webhook) -> str:
         return secret_mask(obj.secret)
+
+    @admin.display(description="url")
+    def masked_url(self, obj: Webhook) -> str:
+        return mask_url_value(obj.url)
 
     def has_add_permission(self, request) -> bool:
         return False  # created through the API, which shows the secret once
@@ -34,7 +42,7 @@ class WebhookAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "webhook", "event_type", "attempt", "status_code", "succeeded", "duration_ms")
     list_filter = ("succeeded", "event_type")
-    search_fields = ("event_id", "webhook__name", "webhook__url")
+    search_fields = ("event_id", "webhook__name")
     list_select_related = ("webhook",)
 
     def has_add_permission(self, request) -> bool:

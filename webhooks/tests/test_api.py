@@ -3,6 +3,8 @@ accounts' webhooks are 404s, the SSRF guard refuses non-public targets, and secr
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 
@@ -223,6 +225,38 @@ def test_the_secret_is_shown_once_then_masked_in_lists_and_the_admin(alice_api, 
         assert page.status_code == 200
         assert secret not in page.content.decode()
     assert secret[-4:] in client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+
+
+def test_the_admin_shows_a_webhook_urls_token_and_password_masked(alice, client):
+    # A receiver may take its token in the query string, or (a webhook stored before the API refused them) a
+    # user:password@: the admin's list, change page and delivery log printed them whole to every superuser.
+    tokened = Webhook.objects.create(
+        account=alice, name="crm", url="https://hooks.example.com/in?token=tok-s3cr3t-q&v=2", event_types=["memory_add"]
+    )
+    Webhook.objects.create(
+        account=alice, name="old", url="https://ops:pw-s3cr3t-u@hooks.example.com/old", event_types=["memory_add"]
+    )
+    tokened.deliveries.create(event_id=uuid.uuid4(), event_type="memory_add", payload={}, attempt=1, error="refused")
+    staff = User.objects.create_superuser(email="root@example.com", password="an admin passphrase")
+    client.force_login(staff)
+    pages = {
+        path: client.get(path)
+        for path in (
+            "/admin/webhooks/webhook/",
+            *(f"/admin/webhooks/webhook/{pk}/change/" for pk in Webhook.objects.values_list("pk", flat=True)),
+            "/admin/webhooks/webhookdelivery/",
+        )
+    }
+    for path, page in pages.items():
+        assert page.status_code == 200, path
+        assert "s3cr3t" not in page.content.decode(), path
+    listed = pages["/admin/webhooks/webhook/"].content.decode()
+    assert "https://hooks.example.com/in?token=[redacted]&amp;v=[redacted]" in listed
+    assert "https://ops:[redacted]@hooks.example.com/old" in listed
+    # Nor found by searching for it, which would read the token back a character at a time.
+    for path in ("/admin/webhooks/webhook/?q=tok-s3cr3t", "/admin/webhooks/webhookdelivery/?q=tok-s3cr3t"):
+        assert "0 results" in client.get(path).content.decode(), path
+    assert "crm" in pages[f"/admin/webhooks/webhook/{tokened.pk}/change/"].content.decode()
 
 
 @pytest.mark.parametrize(
