@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from memories import rerank
+from memories.embeddings import BATCH_CHARS
+from memories.serializers import MAX_TOP_K
 from memories.tests import fake_rerank
 from memories.tests.fake_rerank import FakeRerankAPI, Scripted
 
@@ -129,6 +131,36 @@ def test_the_cross_encoder_is_loaded_once_for_concurrent_searches(db, settings, 
     assert errors == []
     assert len({id(model) for model in models}) == 1
     assert rerank.cross_encoder() is reranker
+
+
+def test_a_reranked_search_behind_the_largest_one_waits_for_one_short_model_call_not_32_long_ones(
+    db, settings, tiny_cross_encoder, monkeypatch
+):
+    # A member's search with top_k 1000 and rerank=true hands the cross-encoder 1,000 pairs of about 650 characters:
+    # 32 of them per model call, which another account's reranked search waited for, 1.1-2.3 s p50 and 4.3-7.9 s at
+    # most (bench/heavy_rerank.py). A call now holds at most BATCH_CHARS characters, each pair counted as long as the
+    # call's longest, as the local embedder's.
+    settings.SEARCH_RERANK_MODEL_PATH = str(tiny_cross_encoder) + "//"  # its own instance, loaded here
+    reranker = rerank.cross_encoder()
+    model = reranker.load()
+    calls: list[list[tuple[str, str]]] = []
+    predict = model.predict
+    monkeypatch.setattr(model, "predict", lambda pairs, **kwargs: calls.append(list(pairs)) or predict(pairs, **kwargs))
+    note = "the user keeps bees and walks by the river. " * 20
+    passages = [f"2023-05-01 (Monday): note {n}: {note}"[: rerank.PASSAGE_CHARS + 22] for n in range(MAX_TOP_K)]
+    big = reranker.batcher.submit([(QUERY, text) for text in passages])
+    small = reranker.batcher.submit([(QUERY, text) for text in TEXTS])
+
+    scores = [row[0] for row in reranker.batcher.result(small)]
+    reranker.batcher.result(big)
+
+    def characters(pairs: list[tuple[str, str]]) -> int:  # as the model pads them: each as long as the longest
+        return len(pairs) * max(len(query) + len(text) for query, text in pairs)
+
+    assert sum(len(pairs) for pairs in calls) == MAX_TOP_K + len(TEXTS)
+    assert max(characters(pairs) for pairs in calls) <= BATCH_CHARS
+    alone = predict([(QUERY, text) for text in TEXTS], batch_size=len(TEXTS), show_progress_bar=False)
+    assert scores == pytest.approx([float(score) for score in alone], abs=1e-4)
 
 
 # --- rerank API ---------------------------------------------------------------------------------------
