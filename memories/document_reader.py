@@ -51,7 +51,6 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-MEMORY_BYTES = 1024 * 1024 * 1024
 # The most a Word document's text part (word/document.xml), or a presentation's slides, may unpack to, by what its
 # archive says (and zipfile holds it to): a document of 1,000 pages is about 5 MB.
 OFFICE_XML_MAX_BYTES = 200 * 1024 * 1024
@@ -71,8 +70,8 @@ PASSAGE_CHARS = 1_000
 IMAGE_MOST_BYTES = 1024 * 1024
 # The most pixels an image may hold to be read (a phone's photo of 48 or 50 megapixels: 8,000 x 6,000, 8,160 x
 # 6,120): a PNG of a few hundred kilobytes can claim 169 million (13,000 x 13,000), whose pixels alone fill most of
-# MEMORY_BYTES. Known from its header, before a pixel is decoded; decoded, a PNG with transparency of this many pixels
-# took the reader 0.2 GB.
+# the reader's 1 GB (memories/reading.py's MEMORY_BYTES). Known from its header, before a pixel is decoded; decoded,
+# a PNG with transparency of this many pixels took the reader 0.2 GB.
 IMAGE_MOST_PIXELS = 52_000_000
 HANDED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # The images of one page looked at for its picture (a page of many small images is no scan).
@@ -124,12 +123,25 @@ _CARD_QUOTED_LINE = re.compile(r"(?:ENCODING=|;)(?:QUOTED-PRINTABLE|Q)(?:;|$)", 
 
 def main() -> None:
     kind = sys.argv[1]
-    seconds, most_characters, most_pages, niceness, pictures = (int(arg) for arg in sys.argv[2:7])
+    seconds, most_characters, most_pages, niceness, pictures, memory = (int(arg) for arg in sys.argv[2:8])
     os.nice(niceness)  # the server's requests first: a core busy reading a PDF yields to them
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))  # past it: SIGXCPU, the process ends
     with contextlib.suppress(ValueError, OSError):  # macOS refuses to bound the address space; the CPU bound holds
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    print(json.dumps(read(kind, sys.stdin.buffer.read(), most_characters, most_pages, pictures)))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        found = read(kind, sys.stdin.buffer.read(), most_characters, most_pages, pictures)
+    except MemoryError:  # wherever it ran out (a library's import, its own code): what was read is let go by now
+        found = {"error": "unreadable", "why": _out_of_memory()}
+    print(json.dumps(found))
+
+
+def _out_of_memory() -> str:
+    """Why a document was not read when the reader ran out of memory (a MemoryError says nothing: its text is empty),
+    naming the bound main set."""
+    bound, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if bound == resource.RLIM_INFINITY:
+        return "it needs more memory than the reader has"
+    return f"it needs more than the {bound / 2**20:,.0f} MB of memory the reader may take: send it in parts, or smaller"
 
 
 # The pictures a document shows that were left out for their size (more than IMAGE_MOST_PIXELS), each named with it:
@@ -257,7 +269,9 @@ def _failed(exc: Exception) -> dict:
     """What the reader writes of an error reading a document: "nested" when its parts (an email's, a compound file's
     directory, a PDF's objects) nest deeper than Python's recursion reaches; "limit" when pypdf refuses to unpack more
     (a stream of more than 75 MB unpacked, an array or a dictionary of more than 100,000 items); else "unreadable",
-    each with "why" (the error's own words)."""
+    each with "why" (the error's own words, or for a MemoryError, whose words are none, the reader's bound)."""
+    if isinstance(exc, MemoryError):
+        return {"error": "unreadable", "why": _out_of_memory()}
     why = f"{type(exc).__name__}: {_REPR.sub('', str(exc))[:200]}"
     if isinstance(exc, RecursionError):
         return {"error": "nested", "why": why}
@@ -1098,7 +1112,7 @@ def _unreadable_image(exc: Exception) -> dict:
     if type(exc).__name__ == "UnidentifiedImageError":  # Pillow found no format whose header this starts with
         why = "its header is damaged, or it is in a format Pillow does not read"
     elif isinstance(exc, MemoryError):
-        why = "it needs more memory than the reader has"
+        why = _out_of_memory()
     elif "truncated" in words.lower():
         why = f"it is cut short ({words})"
     else:

@@ -17,6 +17,8 @@ READER = Path(__file__).with_name("document_reader.py")
 READ_SECONDS = 10
 # How much lower the reader's priority is than the server's (nice): its CPU goes to requests first.
 READER_NICENESS = 10
+# The most address space the reader may take (RLIMIT_AS): past it, the document is refused as too large to read.
+MEMORY_BYTES = 1024 * 1024 * 1024
 
 
 def read_apart(kind: str, content: bytes, *limits: int) -> dict | None:
@@ -24,7 +26,7 @@ def read_apart(kind: str, content: bytes, *limits: int) -> dict | None:
     READ_SECONDS in its command line), or None when it was stopped: past READ_SECONDS of CPU time, or three times that
     and 5 s more of waiting, on a busy machine. A reader ended by another signal is {"error": "unreadable", "why"}."""
     # -I: isolated, its folder not on the path (memories/selectors.py would stand for the standard library's).
-    command = [sys.executable, "-I", str(READER), kind, str(READ_SECONDS), *map(str, limits)]
+    command = [sys.executable, "-I", str(READER), kind, str(READ_SECONDS), *map(str, limits), str(MEMORY_BYTES)]
     try:
         done = subprocess.run(  # noqa: S603  (fixed argv: this interpreter and the reader beside this file)
             command, input=content, capture_output=True, timeout=READ_SECONDS * 3 + 5, env={}

@@ -234,6 +234,37 @@ def test_a_web_page_is_read_as_its_text_without_markup_scripts_or_menus(api_clie
     )
 
 
+@pytest.mark.parametrize(
+    ("part", "named"),
+    [
+        (
+            document("txt_url", "data:text/html;base64," + b64(("<p>" + "word " * 200 + "</p>\n") * 150)),
+            "The document sent as txt_url could not be read as a web page",
+        ),
+        (
+            document(
+                "txt_url",
+                "data:text/csv;base64," + b64(("Name,City,Note\n" + "Ada,Porto," + "word " * 30 + "\n") * 1000),
+            ),
+            "The document sent as txt_url could not be read as a CSV file",
+        ),
+    ],
+)
+def test_a_document_past_the_readers_memory_is_a_400_saying_so_in_words(api_client, embedder, monkeypatch, part, named):
+    # Past the reader's bound of memory a web page was refused as "could not be read as a web page (MemoryError: )",
+    # a MemoryError having no words of its own, and a CSV's reader ended with a traceback: a 500.
+    monkeypatch.setattr(reading, "MEMORY_BYTES", 20 * 1024 * 1024)  # 150 KB of a page's paragraphs take more
+    refused = add(api_client, {"role": "user", "content": [part]})
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["detail"].startswith(named)
+    assert refused.json()["detail"].endswith(
+        " (it needs more than the 20 MB of memory the reader may take: send it in parts, or smaller)."
+    )
+    small = document("txt_url", f"data:text/html;base64,{b64(b'<p>The hull was patched in June.</p>')}")
+    assert stored(add(api_client, {"role": "user", "content": small})) == ["The hull was patched in June."]
+    assert not Memory.objects.exclude(text="The hull was patched in June.").exists()
+
+
 NEWS_PAGE = """<!DOCTYPE html><html><head><title>Red kayaks sell out | Paddle News</title></head><body>
 <div class="masthead">Paddle News <a href="/subscribe">Subscribe</a></div>
 <div id="consent">We use cookies to improve your experience. <button>Accept</button></div>
