@@ -42,6 +42,7 @@ from apikeys.authentication import APIKeyAuthentication, AuthDisabledAuthenticat
 from mcp_server import over_limit, sse
 from mcp_server.handlers import ToolContext
 from mcp_server.protocol import handle_modern_request, handle_request
+from mcp_server.request_log import record_call
 from mcp_server.streams import STREAM_MARK, STREAM_SESSION
 from mem0server.exceptions import InvalidInput, exception_handler
 from mem0server.headers import header_text
@@ -49,7 +50,6 @@ from memories.models import SCOPE_FIELDS
 from memories.serializers import ScopeMixin
 from oauth.authentication import OAuthAccessTokenAuthentication
 from oauth.discovery import mcp_challenge
-from requestlog.middleware import record_tool
 
 SUPPORTED_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 # A client config pins a default scope with the query (`/mcp?user_id=alice`) or these headers.
@@ -267,10 +267,11 @@ class McpView(McpAuthenticated):
             # At 2026-07-28 the HTTP status says what kind of error it is (404 for an unknown method, 400 for
             # bad params or headers); the handshake era answers every JSON-RPC error with 200.
             status = 200 if modern_version is None else ERROR_CODE_HTTP_STATUS.get(exc.error.code, 200)
-            return _jsonrpc(JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error), status)
+            response = _jsonrpc(JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error), status)
+            record_call(response, message, ctx, refused=exc)
+            return response
         response = _jsonrpc(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result))
-        if outcome.tool:
-            record_tool(response, outcome.tool)
+        record_call(response, message, ctx, outcome=outcome)
         return response
 
 
@@ -342,17 +343,18 @@ class SseMessageView(McpAuthenticated):
         accepted = HttpResponse("Accepted", status=202, content_type="text/plain")
         if not isinstance(message, JSONRPCRequest):
             return accepted  # notifications/initialized and the like: nothing to answer
-        tool = ""
+        outcome, refused = None, None
         try:
             size = request.headers.get(over_limit.SIZE_HEADER.decode())
             if size is not None:  # a stand-in for a body over MAX_REQUEST_BYTES (mcp_server/over_limit.py)
+                refused = "too_large"
                 raise over_limit.stand_in_refusal(message.method, message.params, int(size))
             outcome = handle_request(message.method, message.params, ctx)
         except MCPError as exc:
             envelope = JSONRPCError(jsonrpc="2.0", id=message.id, error=exc.error)
+            refused = refused or exc
         else:
             envelope = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=outcome.result)
-            tool = outcome.tool
         too_large = (
             f"The Streamable HTTP URL, /mcp/{session.client_name}/http/{session.user_id}, has no such limit: "
             "connect there for answers this long."
@@ -364,8 +366,8 @@ class SseMessageView(McpAuthenticated):
             response = _transport_error(_session_closed())
         else:
             response = accepted
-        if tool:
-            record_tool(response, tool)
+        # The answer is 202 whatever it says (it goes on the stream): the log says what the client met.
+        record_call(response, message, ctx, outcome=outcome, refused=refused)
         return response
 
     def _session(self, request):

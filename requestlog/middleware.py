@@ -43,6 +43,16 @@ def record_tool(response, tool: str) -> None:
     setattr(response, TOOL_ATTRIBUTE, tool)
 
 
+# A view says what a call was refused for when its answer does not (an MCP call answered on an SSE stream, or as a
+# JSON-RPC error) by setting this attribute on its response (see record_error).
+ERROR_ATTRIBUTE = "request_log_error"
+
+
+def record_error(response, error: str) -> None:
+    """Have the log row of this response say what the call was refused for: a short name, never a value sent."""
+    setattr(response, ERROR_ATTRIBUTE, error)
+
+
 # A view names the source a request's body gave (Mem0 Platform's `source`) by setting this on its response.
 SOURCE_ATTRIBUTE = "request_log_source"
 
@@ -87,7 +97,11 @@ FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}")
 def _error(response) -> str:
     """What a refused call was refused for, from the error the server answered: the fields it named
     (messages.1.content), "(the request)" for a 400 about the request as a whole, else the error's code. Names only,
-    never a value the caller sent (a key that is not a field's name shows as …); at most 200 characters."""
+    never a value the caller sent (a key that is not a field's name shows as …); at most 200 characters. A view's own
+    word (record_error) comes first."""
+    recorded = getattr(response, ERROR_ATTRIBUTE, "")
+    if recorded:
+        return keys_masked(recorded)[:200]
     data = getattr(response, "data", None)
     if response.status_code < 400 or not isinstance(data, dict):
         return ""

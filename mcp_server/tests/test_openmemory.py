@@ -661,6 +661,42 @@ def test_a_tool_call_over_the_body_limit_is_a_tool_error_and_the_sse_session_goe
     assert list(Memory.objects.values_list("text", flat=True)) == ["I like short notes"]
     logged = RequestLog.objects.filter(path="/mcp/messages/").order_by("id").values_list("status_code", flat=True)
     assert set(logged) == {202}
+    assert RequestLog.objects.filter(tool="add_memories", error="too_large").count() == 1
+
+
+@pytest.mark.parametrize("transport", ["sse", "http"])
+def test_a_refused_openmemory_call_shows_in_the_request_log_with_its_tool_and_what_it_was_refused_for(
+    asgi_server, ada_key, transport
+):
+    """Over SSE every message is answered 202 and its answer goes on the stream: an unknown tool, bad arguments or a
+    memory not found were logged as a plain 202, as if they had worked (GET /requests, the dashboard's Requests)."""
+    url = f"{asgi_server.url}/mcp/cursor/{transport}/alice"
+    opened = sse_session if transport == "sse" else http_session
+
+    async def script():
+        async with opened(url, ada_key) as session:
+            with pytest.raises(MCPError, match="Unknown tool"):
+                await session.call_tool("add_memoriez", {"text": "typo"})
+            bad = await text_of(session, "add_memories", text=7)
+            missing = await text_of(session, "delete_memories", memory_ids=["7b7c1a8e-6b4e-4c43-9d4e-3c3f3d1e2f10"])
+            fine = await text_of(session, "list_memories")
+            return bad, missing, fine
+
+    bad, missing, fine = anyio.run(script)
+    assert bad[0] and "Invalid arguments" in bad[1]
+    assert missing[0] and fine == (False, "[]")
+    path = "/mcp/messages/" if transport == "sse" else "/mcp/cursor/http/alice"
+    calls = RequestLog.objects.filter(path=path).exclude(tool="", error="")
+    assert list(calls.order_by("id").values_list("tool", "error")) == [
+        ("", "unknown_tool"),  # the name the client made up is not kept
+        ("add_memories", "tool_error"),
+        ("delete_memories", "tool_error"),
+        ("list_memories", ""),
+    ]
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=ada_key)
+    listed = [(row["tool"], row["error"]) for row in client.get("/requests").json() if row["path"] == path]
+    assert ("", "unknown_tool") in listed and ("add_memories", "tool_error") in listed
 
 
 @pytest.mark.parametrize("path", ["/mcp?user_id=alice", "/mcp/cursor/http/alice"])
