@@ -45,6 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(auto_now_add=True)
     token_generation = models.PositiveIntegerField(
         default=0,
+        db_default=0,
         editable=False,
         help_text="Carried by the account's tokens and recorded by its connected apps' grants; one from an earlier "
         "generation is refused. Raised when the account is deactivated, so a token from before does not work again "

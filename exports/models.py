@@ -33,7 +33,7 @@ class MemoryExport(models.Model):
     error = models.TextField(blank=True, default="")
     memory_count = models.PositiveIntegerField(null=True, blank=True, help_text="Memories the export read.")
     # Runs started (a run whose worker died is one more): at most settings.WORKER_MAX_ATTEMPTS, as an async add's.
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -63,7 +63,7 @@ class MemoryImport(models.Model):
     history_rows = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     # Runs started (a run whose worker died is one more): at most settings.WORKER_MAX_ATTEMPTS, as an export's.
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

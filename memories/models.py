@@ -56,7 +56,7 @@ class Memory(models.Model):
     metadata = models.JSONField(null=True, blank=True)
     # The Platform's memory categories: names from the project's custom_categories (or the defaults) that the
     # LLM tagged an inferred memory with (memories/categories.py); empty for memories stored as given.
-    categories = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    categories = ArrayField(models.CharField(max_length=100), default=list, db_default=[], blank=True)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMS)
     # Kept by PostgreSQL itself, so every write path (bulk inserts included) stays searchable by keyword.
     search_vector = GeneratedField(
@@ -210,7 +210,7 @@ class MemoryTokens(models.Model):
     vectors = models.BinaryField()
     # The model read only the text's first 256 tokens: late interaction does not score the memory below its fused
     # score (memories/late_interaction.py scores).
-    partial = models.BooleanField(default=False)
+    partial = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"tokens of {self.memory_id}"
@@ -312,7 +312,7 @@ class KeptText(models.Model):
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The users whose adds read it (their scopes' user_id): once a user has no memory left (deleted), it goes too.
-    user_ids = ArrayField(models.TextField(), default=list, blank=True)
+    user_ids = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
 
     class Meta:
         abstract = True

@@ -66,7 +66,7 @@ class OAuthGrant(models.Model):
     # The answer that spent the previous refresh token, sealed with a key derived from that token (so only its
     # holder opens it): sent again to it until `previous_answer_until` (OAUTH_REFRESH_REUSE_SECONDS), for a client
     # that retries a refresh or sends two at once; later, that token ends the grant.
-    previous_answer = models.TextField(blank=True, default="", editable=False)
+    previous_answer = models.TextField(blank=True, default="", db_default="", editable=False)
     previous_answer_until = models.DateTimeField(null=True, blank=True)
     # The account's token_generation at consent: deactivating it raises that, and the grant ends for good (as its
     # login tokens do; accounts.services.user_credentials_revoke).

@@ -11,7 +11,7 @@ class RequestLog(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500, help_text="Without the query string.")
     route = models.CharField(
-        max_length=500, blank=True, default="", help_text="The path with its ids folded: /memories/{id}."
+        max_length=500, blank=True, default="", db_default="", help_text="The path with its ids folded: /memories/{id}."
     )
     status_code = models.PositiveSmallIntegerField()
     latency_ms = models.FloatField()
@@ -30,11 +30,14 @@ class RequestLog(models.Model):
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
-    tool = models.CharField(max_length=64, blank=True, default="", help_text="The MCP tool called (POST /mcp).")
+    tool = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text="The MCP tool called (POST /mcp)."
+    )
     client = models.CharField(
         max_length=128,
         blank=True,
         default="",
+        db_default="",
         help_text="Who called, as the caller says: Mem0's SDKs' X-Mem0-Client (mem0-python/2.2.1), an integration's "
         "source (X-Mem0-Source, or source in the query: OPENCLAW, N8N), else the User-Agent.",
     )
@@ -42,6 +45,7 @@ class RequestLog(models.Model):
         max_length=200,
         blank=True,
         default="",
+        db_default="",
         help_text="What a refused call was refused for: the fields its answer named (messages.1.content), or the "
         "error's code; never a value.",
     )
