@@ -175,15 +175,24 @@ MEM0_EXAMPLE = (  # Mem0's temporal reasoning page: three memories added at once
 
 @pytest.mark.parametrize("city", ["Tokyo", "Paris", "Lisbon"])
 def test_the_time_a_memorys_own_text_names_is_its_time(api_client, make_memory, city):
+    # Stored on a Wednesday, asked about the next day: on a Monday "yesterday" is in "last week", and the Paris and
+    # Tokyo memories are both of the day asked about (this test, stored at the time it ran, failed every Monday).
+    stored = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
     for text in MEM0_EXAMPLE:
-        make_memory(text)  # no timestamp: read from when it was stored, now
-    today = datetime.now(UTC).date()
+        make_memory(text, timestamp=stored)
     # Said in words the memories do not hold, so that keywords cannot decide.
-    when = {"Tokyo": "7 days ago", "Paris": f"on {today - timedelta(days=1)}", "Lisbon": f"in {today.year - 1}"}[city]
+    when = {"Tokyo": "7 days ago", "Paris": "on 2025-03-11", "Lisbon": "in 2024"}[city]
     body = {"query": f"Which city did I meet Maya in at the Orion conference {when}?", "user_id": "alice"}
-    results = search(api_client, **body, explain=True).json()["results"]
+    results = search(api_client, **body, reference_date="2025-03-12", explain=True).json()["results"]
     assert city in results[0]["memory"]
     assert [r["score_details"]["temporal"] for r in results] == [1.0, 0.0, 0.0]
+
+
+def test_a_memory_stored_without_a_timestamp_names_a_time_from_when_it_was_stored(make_memory):
+    memory_id = make_memory("Yesterday I met Maya at the Orion conference in Paris.")
+    stored = Memory.objects.get(id=memory_id)
+    day = stored.created_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert (stored.event_start, stored.event_end) == (day - timedelta(days=1), day)
 
 
 def test_a_memorys_time_follows_its_text_and_timestamp(api_client, make_memory):
