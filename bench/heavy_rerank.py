@@ -15,20 +15,16 @@ and reranked (of its 20 memories).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heavy_writes import words  # noqa: E402  (bench/heavy_writes.py)
+from heavy_writes import beside_searches, call, member_with_memories, words  # noqa: E402  (bench/heavy_writes.py)
 
 
 def main() -> None:
@@ -41,9 +37,8 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
     django.setup()
-    import http.client
 
-    from mem0server.tests.server_process import ADMIN_KEY, ServerProcess
+    from mem0server.tests.server_process import ServerProcess
     from memories.tests.fake_rerank import tiny_cross_encoder
 
     folder = Path(tempfile.mkdtemp(prefix="minilm-shaped-"))
@@ -58,31 +53,9 @@ def main() -> None:
     server = ServerProcess(Path(tempfile.mkdtemp(prefix="mem0-bench-")), env=env)
     print("starting a server of one worker, two threads (no LLM), a MiniLM-L6-shaped cross-encoder …", flush=True)
 
-    def call(key: str, method: str, path: str, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
-        try:
-            conn.request(
-                method,
-                path,
-                json.dumps(body) if body is not None else None,
-                {"Content-Type": "application/json", **({"X-API-Key": key} if key else {}), **(headers or {})},
-            )
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-
     try:
         server.start()
-        account = {"name": "Member", "email": "member@example.com", "password": "a-long-pass-1234"}
-        access = call("", "POST", "/auth/register", account)[1]["access_token"]
-        key = call("", "POST", "/api-keys", {"label": "bench"}, {"Authorization": f"Bearer {access}"})[1]["key"]
-        for i in range(20):
-            server.add("other", f"Fact number {i}: I keep bees, drink tea, have a sister and moved cities, take {i}")
-        messages = [{"role": "user", "content": f"Fact {i}: likes item {i * 7919}"} for i in range(args.memories)]
-        status, _ = call(key, "POST", "/memories", {"messages": messages, "user_id": "big", "infer": False})
-        if status != 200:
-            raise SystemExit(f"the set-up add answered {status}")
+        key = member_with_memories(server, args.memories)
         rows = server.query("SELECT id FROM memories_memory WHERE user_id = 'big'")
         with server.connect() as conn, conn.cursor() as cursor:
             texts = [(words(900, n), memory_id) for n, (memory_id,) in enumerate(rows)]
@@ -90,33 +63,8 @@ def main() -> None:
         print(f"{len(rows)} memories of 900 characters", flush=True)
 
         def measured(label: str, body: dict, other: dict) -> None:
-            worker = server.worker()
-            stop, latencies = threading.Event(), []
-
-            def searching() -> None:
-                while not stop.is_set():
-                    started = time.perf_counter()
-                    call(ADMIN_KEY, "POST", "/search", other)
-                    latencies.append(time.perf_counter() - started)
-                    time.sleep(0.05)
-
-            thread = threading.Thread(target=searching, daemon=True)
-            before = worker.cpu_times()
-            started = time.perf_counter()
-            thread.start()
-            status, answer = call(key, "POST", "/search", body)
-            wall = time.perf_counter() - started
-            after = worker.cpu_times()
-            stop.set()
-            thread.join(60)
-            cpu = (after.user + after.system) - (before.user + before.system)
+            status, answer, wall, cpu, searches = beside_searches(server, key, ("POST", "/search", body), other)
             applied = (answer or {}).get("rerank", {}) if isinstance(answer, dict) else {}
-            searches = (
-                f"{len(latencies)} searches meanwhile, p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                f"max {max(latencies) * 1000:.0f} ms"
-                if latencies
-                else "no search answered meanwhile"
-            )
             print(
                 f"  {label:<44} {status} wall {wall:6.2f} s, worker CPU {cpu:6.2f} s, rerank {applied}; {searches}",
                 flush=True,
@@ -124,7 +72,7 @@ def main() -> None:
 
         plain = {"query": "Where do I keep bees?", "user_id": "other"}
         reranked = plain | {"rerank": True}
-        call(key, "POST", "/search", {"query": "warm up", "user_id": "big", "rerank": True})
+        call(server, key, "POST", "/search", {"query": "warm up", "user_id": "big", "rerank": True})
         wide = {"query": "bees by the river", "user_id": "big", "top_k": args.memories, "rerank": True}
         measured("reranked search alone (baseline)", {"query": "bees", "user_id": "big", "rerank": True}, plain)
         measured(f"search, top_k {args.memories}, rerank; others plain", wide, plain)

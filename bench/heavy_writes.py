@@ -38,6 +38,73 @@ def words(count: int, seed: int) -> str:
     return " ".join(out)[:count]
 
 
+def call(server, key: str, method: str, path: str, body=None, headers=None):
+    """One request to the bench's server with this key ("" for none): (status, answer)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
+    try:
+        conn.request(
+            method,
+            path,
+            json.dumps(body) if body is not None else None,
+            {"Content-Type": "application/json", **({"X-API-Key": key} if key else {}), **(headers or {})},
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def member_with_memories(server, count: int) -> str:
+    """A member registered through the API, holding `count` short memories of user "big" (infer=false), beside 20 of
+    user "other" added with the admin key: the member's key."""
+    account = {"name": "Member", "email": "member@example.com", "password": "a-long-pass-1234"}
+    access = call(server, "", "POST", "/auth/register", account)[1]["access_token"]
+    key = call(server, "", "POST", "/api-keys", {"label": "bench"}, {"Authorization": f"Bearer {access}"})[1]["key"]
+    for i in range(20):
+        server.add("other", f"Fact number {i}: I keep bees, drink tea, have a sister and moved cities, take {i}")
+    messages = [{"role": "user", "content": f"Fact {i}: likes item {i * 7919}"} for i in range(count)]
+    status, _ = call(server, key, "POST", "/memories", {"messages": messages, "user_id": "big", "infer": False})
+    if status != 200:
+        raise SystemExit(f"the set-up add answered {status}")
+    return key
+
+
+def beside_searches(server, key: str, request: tuple, other: dict) -> tuple:
+    """`request` (method, path, body) sent with `key` while the admin key sends `other` to /search over and over:
+    (status, answer, wall seconds, the worker's CPU seconds, what the other searches met)."""
+    from mem0server.tests.server_process import ADMIN_KEY
+
+    worker = server.worker()
+    stop, latencies = threading.Event(), []
+
+    def searching() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            call(server, ADMIN_KEY, "POST", "/search", other)
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=searching, daemon=True)
+    before = worker.cpu_times()
+    started = time.perf_counter()
+    thread.start()
+    status, answer = call(server, key, *request)
+    wall = time.perf_counter() - started
+    after = worker.cpu_times()
+    stop.set()
+    thread.join(60)
+    cpu = (after.user + after.system) - (before.user + before.system)
+    searches = (
+        f"{len(latencies)} searches meanwhile, p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+        if latencies
+        else "no search answered meanwhile"
+    )
+    return status, answer, wall, cpu, searches
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=1000)
@@ -51,70 +118,22 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from mem0server.tests.server_process import ADMIN_KEY, ServerProcess
+    from mem0server.tests.server_process import ServerProcess
 
     env = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2"} | dict(e.split("=", 1) for e in args.env)
     server = ServerProcess(Path(tempfile.mkdtemp(prefix="mem0-bench-")), env=env)
     print("starting a server of one worker, two threads (no LLM) …", flush=True)
-    import http.client
-
-    def call(key: str, method: str, path: str, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
-        try:
-            conn.request(
-                method,
-                path,
-                json.dumps(body) if body is not None else None,
-                {"Content-Type": "application/json", **({"X-API-Key": key} if key else {}), **(headers or {})},
-            )
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-
     try:
         server.start()
-        account = {"name": "Member", "email": "member@example.com", "password": "a-long-pass-1234"}
-        access = call("", "POST", "/auth/register", account)[1]["access_token"]
-        key = call("", "POST", "/api-keys", {"label": "bench"}, {"Authorization": f"Bearer {access}"})[1]["key"]
-        for i in range(20):
-            server.add("other", f"Fact number {i}: I keep bees, drink tea, have a sister and moved cities, take {i}")
-        messages = [{"role": "user", "content": f"Fact {i}: likes item {i * 7919}"} for i in range(args.batch)]
-        status, _ = call(key, "POST", "/memories", {"messages": messages, "user_id": "big", "infer": False})
-        if status != 200:
-            raise SystemExit(f"the set-up add answered {status}")
-        listed = call(key, "GET", f"/memories?user_id=big&top_k={args.batch}")[1]
+        key = member_with_memories(server, args.batch)
+        listed = call(server, key, "GET", f"/memories?user_id=big&top_k={args.batch}")[1]
         ids = [m["id"] for m in (listed["results"] if isinstance(listed, dict) else listed)]
         print(f"{len(ids)} memories to update", flush=True)
+        other = {"query": "Where do I keep bees?", "user_id": "other"}
 
         def measured(label: str, method: str, path: str, body) -> None:
-            worker = server.worker()
-            stop, latencies = threading.Event(), []
-
-            def searching() -> None:
-                while not stop.is_set():
-                    started = time.perf_counter()
-                    call(ADMIN_KEY, "POST", "/search", {"query": "Where do I keep bees?", "user_id": "other"})
-                    latencies.append(time.perf_counter() - started)
-                    time.sleep(0.05)
-
-            other = threading.Thread(target=searching, daemon=True)
-            before = worker.cpu_times()
-            started = time.perf_counter()
-            other.start()
-            status, answer = call(key, method, path, body)
-            wall = time.perf_counter() - started
-            after = worker.cpu_times()
-            stop.set()
-            other.join(60)
-            cpu = (after.user + after.system) - (before.user + before.system)
+            status, answer, wall, cpu, searches = beside_searches(server, key, (method, path, body), other)
             detail = "" if status == 200 else " " + str((answer or {}).get("detail", ""))[:100]
-            searches = (
-                f"{len(latencies)} searches meanwhile, p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                f"max {max(latencies) * 1000:.0f} ms"
-                if latencies
-                else "no search answered meanwhile"
-            )
             print(f"  {label:<52} {status} wall {wall:6.2f} s, worker CPU {cpu:6.2f} s; {searches}{detail}", flush=True)
 
         measured("search alone (baseline)", "POST", "/search", {"query": "bees", "user_id": "other"})
