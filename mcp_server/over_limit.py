@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_REQUEST
+
+if TYPE_CHECKING:
+    from mcp.shared.exceptions import MCPError
 
 # An SSE session's message URL, at the end of the request's path (under a root path too).
 _MESSAGES_PATH = re.compile(r"/mcp/(?:[^/]+/sse/[^/]+/)?messages/\Z")
@@ -52,12 +53,19 @@ def refusal(*, tool: str | None = None, size: int | None = None) -> str:
 
 def refusal_body() -> bytes:
     """The 413's body for an MCP URL: a JSON-RPC error without an id, as the transport's other refusals."""
+    # Imported here: every Django process imports this module (mem0server.exceptions), and the mcp SDK
+    # costs 0.6 s of CPU to import, which a management command or a job worker never needs.
+    from mcp_types import INVALID_REQUEST
+
     error = {"code": INVALID_REQUEST, "message": refusal()}
     return json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
 
 
 def stand_in_refusal(method: str, params: dict[str, Any] | None, size: int) -> MCPError:
     """The error for the request a stand-in (SIZE_HEADER) stands in for."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_REQUEST
+
     tool = (params or {}).get("name") if method == "tools/call" else None
     return MCPError(INVALID_REQUEST, refusal(tool=tool if isinstance(tool, str) else None, size=size))
 
