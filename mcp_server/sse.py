@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from mcp_types import INTERNAL_ERROR
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
@@ -99,6 +98,8 @@ def answer_text(answer: dict[str, Any], *, too_large: str) -> str:
     if isinstance(result, dict) and "content" in result:
         shortened = {"result": {"content": [{"type": "text", "text": message}], "isError": True}}
     else:
+        from mcp_types import INTERNAL_ERROR  # here: the ASGI stack imports this module as a worker starts
+
         shortened = {"error": {"code": INTERNAL_ERROR, "message": message}}
     return json.dumps({"jsonrpc": answer["jsonrpc"], "id": answer["id"], **shortened}, ensure_ascii=False)
 
