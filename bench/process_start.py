@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Imported only when needed, not as a process starts: openai by a process that calls a model (memories/llm.py),
-# about 0.9 s of CPU a start; the mcp SDK by an MCP request (mcp_server/over_limit.py), about 0.6 s.
+# about 0.9 s of CPU a start; the mcp SDK by an MCP request (mcp_server/urls.py, over_limit.py), about 1.4 s.
 LAZY = ("openai", "mcp")
 REPORT = f"print('imported:', ','.join(m for m in {LAZY!r} if m in sys.modules))"
 
