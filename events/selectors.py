@@ -16,6 +16,12 @@ from events.models import Event
 from mem0server.answer_size import json_bytes, page_refuse_beyond
 from mem0server.exceptions import Forbidden, NotFound
 
+# The error code of an add failed because its scope's memories were deleted after it was queued (a delete of the scope:
+# services.events_cancel_in_scope). Never queued again: it would store what that delete removed.
+SCOPE_DELETED = "scope_deleted"
+# The failed adds that can be queued again, once each.
+QUEUEABLE_AGAIN = Q(status=Event.Status.FAILED, queued_again_as__isnull=True) & ~Q(error_code=SCOPE_DELETED)
+
 
 def events_visible(*, principal, every_account: bool = False) -> QuerySet[Event]:
     """The caller's own events (the admin key's are those of no account); `every_account`: every account's, for an
@@ -28,17 +34,16 @@ def events_visible(*, principal, every_account: bool = False) -> QuerySet[Event]
 
 
 def events_to_queue_again(*, principal, every_account: bool = False) -> QuerySet[Event]:
-    """The failed adds not queued again yet that can be: a deactivated account's are not run (events/tasks.py)."""
-    failed = events_visible(principal=principal, every_account=every_account).filter(
-        status=Event.Status.FAILED, queued_again_as__isnull=True
-    )
+    """The failed adds not queued again yet that can be: a deactivated account's are not run (events/tasks.py), nor one
+    whose scope was deleted after it was queued."""
+    failed = events_visible(principal=principal, every_account=every_account).filter(QUEUEABLE_AGAIN)
     return failed.filter(Q(account__isnull=True) | Q(account__is_active=True)) if every_account else failed
 
 
 def events_failed_accounts() -> list[int | None]:
     """The accounts (their ids; None: the admin key's adds) with failed adds not queued again, for an operator's
     command (events/management/commands/queue_failed_adds.py): the one read across accounts."""
-    failed = Event.objects.filter(status=Event.Status.FAILED, queued_again_as__isnull=True)
+    failed = Event.objects.filter(QUEUEABLE_AGAIN)
     return list(failed.order_by("account_id").values_list("account_id", flat=True).distinct())
 
 

@@ -51,7 +51,8 @@ class EventSerializer(serializers.ModelSerializer):
     error_code = serializers.CharField(
         allow_blank=True,
         help_text="FAILED (or PENDING again before a retry): why, e.g. provider_bad_request, provider_auth_failed, "
-        "provider_unavailable, too_many_attempts; else empty.",
+        "provider_unavailable, too_many_attempts, scope_deleted (its scope's memories were deleted after it was "
+        "queued); else empty.",
     )
     error_message = serializers.CharField(allow_blank=True, help_text="The sentence that goes with error_code.")
     error = serializers.SerializerMethodField(help_text="error_message, or null when there is none (Mem0's name).")

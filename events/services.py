@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import uuid
+from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
-from events.selectors import event_get, events_to_queue_again
+from events.selectors import SCOPE_DELETED, event_get, events_to_queue_again
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -106,6 +110,11 @@ def event_add_again(*, principal, event_id: uuid.UUID, every_account: bool = Fal
             raise InvalidInput(f"Event {event.id} {state}: only a failed add is queued again.")
         if event.queued_again_as_id:
             raise InvalidInput(f"Event {event.id} was queued again already, as event {event.queued_again_as_id}.")
+        if event.error_code == SCOPE_DELETED:
+            raise InvalidInput(
+                f"Event {event.id} was dropped when its scope's memories were deleted: queued again, it would store "
+                "what that delete removed. Send the add again if it is still wanted."
+            )
         owner = acting_for(event.account, auth_type="queued again")  # whose the add is: only its account is read
         if not owner.is_active:
             raise InvalidInput(f"Event {event.id} is of a deactivated account ({owner.email}): its adds are not run.")
@@ -150,6 +159,29 @@ def events_forget_finished() -> int:
     stays; it stores its memories after the reset, as an add sent after it. Returns how many."""
     finished = (Event.Status.SUCCEEDED, Event.Status.FAILED)
     return Event.objects.filter(status__in=finished).delete()[0]
+
+
+def events_cancel_in_scope(*, principal, scopes: Sequence[dict[str, str]], any_of: Sequence[str] = ()) -> int:
+    """Fail the caller's adds (an admin's: every account's) queued or running into a scope whose memories are being
+    deleted (memories.signals.scope_deleted, inside the delete's transaction): those whose scope has every id of each
+    of `scopes`, and one of the fields `any_of` names. A queued add would otherwise have stored its memories after the
+    delete, though sent before it. One running commits first (the delete waited for its write), or finds its event
+    failed as it commits and stores nothing (succeed in _run). Returns how many."""
+    unfinished = Event.objects.filter(status__in=UNFINISHED)
+    if not principal.is_admin:
+        unfinished = unfinished.filter(account=principal.account)
+    for scope in scopes:
+        unfinished = unfinished.filter(**{f"payload__scope__{field}": value for field, value in scope.items()})
+    if any_of:
+        unfinished = unfinished.filter(reduce(operator.or_, (Q(payload__scope__has_key=field) for field in any_of)))
+    now = timezone.now()
+    return unfinished.update(
+        status=Event.Status.FAILED,
+        error_code=SCOPE_DELETED,
+        error_message="The memories of this scope were deleted after this add was queued; nothing was stored.",
+        finished_at=now,
+        updated_at=now,
+    )
 
 
 def _set(event_id: uuid.UUID | str, **fields: Any) -> None:
@@ -220,7 +252,7 @@ def _run(event_id: str) -> None:
             said_at=event.created_at,
         )
     except _AlreadyFinished:
-        logger.info("event %s was finished by another run; this run's writes were rolled back", event_id)
+        logger.info("event %s was finished by another run, or its scope deleted; its writes were undone", event_id)
     except _EventGone:
         job_gone(job=f"event {event_id}", account_id=event.account_id)
     except _AccountDeactivated:

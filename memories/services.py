@@ -54,7 +54,7 @@ from memories.models import (
 from memories.selectors import EXACT_ALWAYS_ROWS, memories_visible, memory_get, unexpired
 from memories.sentences import MIN_CHARS as MIN_SENTENCE_MEMORY_CHARS
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
-from memories.signals import history_announce, history_record, memories_wiped
+from memories.signals import history_announce, history_record, memories_wiped, scope_deleted
 from memories.temporal import named_window
 from memories.timestamps import dated_text
 from memories.vision import images_undescribed, messages_described
@@ -772,14 +772,17 @@ def memories_delete_scope(
         if filters:
             memories = memories.filter(build_filter(filters))
         deleted = delete_all_with_history(memories)
-        # The scope's conversation context goes with it; not when other filters delete only part of the scope.
-        # Filters naming only scope ids narrow the messages as they narrow the memories: `user_id=alice` with
-        # filters naming bob deletes neither alice's nor bob's.
+        # The scope's conversation context goes with it, and the adds queued to it before (scope_deleted's listener);
+        # not when other filters delete only part of the scope. Filters naming only scope ids narrow the messages as
+        # they narrow the memories: `user_id=alice` with filters naming bob deletes neither alice's nor bob's.
         if not filters or filters == required_scope(filters):
             session = SessionMessage.objects.filter(having, **scope).filter(**(filters or {}))
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()
+            scope_deleted.send(
+                sender=Memory, principal=principal, scope=scope, filters=filters or {}, any_of=tuple(any_of)
+            )
         return deleted
 
 

@@ -31,6 +31,13 @@ memories_changed = Signal()
 # that raises rolls the reset back.
 memories_wiped = Signal()
 
+# Sent inside the transaction of a delete of a whole scope (every memory of it the caller sees, no other filter), once
+# the writes into it under way have committed (services.scope_delete_lock), with `principal`, `scope` and `filters`
+# (scope ids every deleted memory has, both), and `any_of` (Mem0's "*": scope fields of which every deleted memory has
+# one). A listener drops what would write into the scope later on the caller's behalf (the async adds queued before
+# it). A listener that raises rolls the delete back.
+scope_deleted = Signal()
+
 
 def history_record(rows: Iterable[MemoryHistory]) -> list[MemoryHistory]:
     """Insert the history rows and send memories_changed, in the caller's transaction (after its memory writes:

@@ -198,11 +198,12 @@ def test_two_updates_of_one_memory_at_once_keep_both_metadata_and_chain_their_hi
     holder.close(), watcher.close()
 
 
-def test_a_queued_add_the_worker_stored_before_a_delete_of_its_scope_returned_is_gone_after_it(
+def test_a_queued_add_the_worker_runs_while_a_delete_of_its_scope_is_under_way_does_not_outlive_it(
     member_client, member, make_memory, monkeypatch, run_jobs
 ):
-    """The SDKs' add (async_mode) is run by the job worker; one it runs while a delete of its scope is under way is
-    deleted with the scope or stored after it, as a synchronous add."""
+    """The SDKs' add (async_mode) is run by the job worker; one queued before a delete of its scope and run while that
+    delete is under way is stored and deleted with the scope, or dropped (its event FAILED: scope_deleted), never
+    stored after it."""
     from events.models import Event
 
     make_memory("Likes tea", principal=member)
@@ -221,10 +222,9 @@ def test_a_queued_add_the_worker_stored_before_a_delete_of_its_scope_returned_is
     deleting.join(120), working.join(120)
     assert deleted["response"].status_code == 200
     event = Event.objects.get(id=queued.json()[0]["event_id"])
-    assert event.status == "SUCCEEDED", event.error_message
-    [result] = event.results
-    left = [str(memory_id) for memory_id in Memory.objects.filter(user_id="alice").values_list("id", flat=True)]
-    assert left == ([] if stored_first else [result["id"]]), "an add stored before the delete returned outlived it"
+    expected = ("SUCCEEDED", "") if stored_first else ("FAILED", "scope_deleted")
+    assert (event.status, event.error_code) == expected, event.error_message
+    assert not Memory.objects.filter(user_id="alice").exists(), "an add queued before the delete outlived it"
 
 
 @pytest.mark.parametrize("first", ["update", "delete"])

@@ -1,0 +1,152 @@
+"""A delete of a scope's memories drops the adds queued to that scope before it (events_cancel_in_scope): sent before
+the delete, they stored their memories after it, so "forget everything about alice" left alice's latest facts behind."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import pytest
+from django.db import connection
+
+from dashboard.tests.clients import logged_in
+from events import services
+from events.models import Event
+from events.tests.helpers import sdk_event
+from mem0server.exceptions import InvalidInput
+from memories.models import Memory
+from memories.services import memories_delete_scope
+
+SAID = "The memories of this scope were deleted after this add was queued; nothing was stored."
+DROPPED = ("FAILED", "scope_deleted", SAID)
+
+
+def queue(client, content: str, **scope) -> str:
+    """An add through the Platform API, queued (its default), stored as given; the event's id."""
+    body = {"messages": [{"role": "user", "content": content}], "infer": False, **scope}
+    answer = client.post("/v3/memories/add/", body, format="json")
+    assert answer.status_code == 202, answer.json()
+    return answer.json()["event_id"]
+
+
+def ended(*event_ids: str) -> list[tuple[str, str, str]]:
+    events = {str(event.id): event for event in Event.objects.filter(id__in=event_ids)}
+    return [(events[i].status, events[i].error_code, events[i].error_message) for i in event_ids]
+
+
+def stored() -> list[tuple[str, str, str]]:
+    """Every memory stored, as (user_id, agent_id, text), "" for an id not set."""
+    return sorted(
+        (user or "", agent or "", text)
+        for user, agent, text in Memory.objects.values_list("user_id", "agent_id", "text")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adds_queued_before_the_sdks_delete_all_of_their_scope_store_nothing_after_it(sdk, make_user, run_jobs):
+    client = sdk(make_user("alice@example.com"))
+    before = [
+        client.add("Lives in Oslo", filters={"user_id": "alice"}, infer=False)["event_id"],
+        client.add("Trains for a marathon", filters={"user_id": "alice", "agent_id": "coach"}, infer=False)["event_id"],
+    ]
+    others = [
+        client.add("Lives in Rome", filters={"user_id": "bob"}, infer=False)["event_id"],
+        client.add("Says hello", filters={"agent_id": "coach"}, infer=False)["event_id"],  # no user: not alice's
+    ]
+
+    client.delete_all(user_id="alice")
+    after = client.add("Lives in Lisbon", filters={"user_id": "alice"}, infer=False)["event_id"]
+    run_jobs()
+
+    assert stored() == [("", "coach", "Says hello"), ("alice", "", "Lives in Lisbon"), ("bob", "", "Lives in Rome")]
+    for event_id in before:
+        event = sdk_event(client, event_id)
+        assert (event["status"], event["error_code"], event["error_message"]) == DROPPED
+        assert event["results"] is None
+    assert [sdk_event(client, event_id)["status"] for event_id in [*others, after]] == ["SUCCEEDED"] * 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "delete",
+    ["/memories?user_id=alice", "/v1/memories/?user_id=alice", "/v1/entities/user/alice/", "/v1/memories/?user_id=*"],
+)
+def test_every_delete_of_the_scope_drops_its_queued_adds(member_client, api_client, run_jobs, delete):
+    # The OSS route (an admin's), the Platform route, the entity's delete, Mem0's wildcard.
+    alices, bobs = queue(member_client, "Lives in Oslo", user_id="alice"), queue(member_client, "Hi", agent_id="bob")
+    deleting = api_client if delete.startswith("/memories") else member_client
+    assert deleting.delete(delete).status_code == 200
+    run_jobs()
+    assert ended(alices) == [DROPPED]
+    assert ended(bobs)[0][0] == "SUCCEEDED" and stored() == [("", "bob", "Hi")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_of_part_of_the_scope_leaves_its_queued_adds_to_run(member_client, run_jobs):
+    # Filters beyond the scope ids delete only some of its memories: a queued add's may not be among them.
+    queued = queue(member_client, "Lives in Oslo", user_id="alice", metadata={"topic": "home"})
+    filters = json.dumps({"user_id": "alice", "topic": "food"})
+    assert member_client.delete("/v1/memories/", QUERY_STRING=f"filters={filters}").status_code == 200
+    run_jobs()
+    assert ended(queued)[0][0] == "SUCCEEDED" and stored() == [("alice", "", "Lives in Oslo")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_members_delete_drops_its_own_queued_adds_and_an_admins_every_accounts(key_client, make_user, run_jobs):
+    ada, bo = key_client(make_user("ada@example.com")), key_client(make_user("bo@example.com"))
+    adas, bos = queue(ada, "Ada's note", user_id="alice"), queue(bo, "Bo's note", user_id="alice")
+    assert ada.delete("/v1/memories/?user_id=alice").status_code == 200
+    assert ended(adas) == [DROPPED] and ended(bos)[0][0] == "PENDING"  # Bo's alice is another account's
+
+    adas_next, bos_next = queue(ada, "Ada's next", user_id="alice"), queue(bo, "Bo's next", user_id="alice")
+    admin = key_client(make_user("root@example.com", role="admin"))
+    assert admin.delete("/v1/memories/?user_id=alice").status_code == 200
+    assert ended(bos, adas_next, bos_next) == [DROPPED] * 3
+    run_jobs()
+    assert not Memory.objects.exists()
+
+
+@pytest.fixture
+def llm(llm_on_here):
+    return llm_on_here
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_running_when_its_scope_is_deleted_stores_nothing(member, member_client, llm, run_jobs):
+    # Past its start, the add read its messages with the LLM while the delete ran, then stored them after it.
+    body = {"messages": [{"role": "user", "content": "I live in Oslo"}], "user_id": "alice", "infer": True}
+    event_id = member_client.post("/v3/memories/add/", body, format="json").json()["event_id"]
+
+    def delete_then_extract(messages):
+        # The LLM server's own thread, while the job waits for its answer.
+        try:
+            assert Event.objects.get(id=event_id).status == "RUNNING"
+            assert memories_delete_scope(principal=member, scope={"user_id": "alice"}) == 0
+        finally:
+            connection.close()
+        return ["Lives in Oslo"]
+
+    llm.facts = delete_then_extract
+    run_jobs()
+    assert llm.chat_calls("extract")
+    assert ended(event_id) == [DROPPED] and not Memory.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_add_is_not_queued_again(make_user, key_client, run_jobs):
+    # Queued again (the dashboard's buttons, queue_failed_adds), it would store what the delete removed.
+    alice = make_user("alice@example.com")
+    client = key_client(alice)
+    dropped = queue(client, "Lives in Oslo", user_id="alice")
+    assert client.delete("/v1/memories/?user_id=alice").status_code == 200
+
+    with pytest.raises(InvalidInput, match="was dropped when its scope's memories were deleted"):
+        services.event_add_again(principal=alice, event_id=dropped)
+    assert services.events_add_again_failed(principal=alice) == (0, 0, [])
+    page = logged_in(alice)
+    shown = html.unescape(page.get("/dashboard/events/").content.decode())
+    assert SAID in shown and "Queue again" not in shown and "failed add again" not in shown
+    refused = html.unescape(page.post(f"/dashboard/events/{dropped}/again/", follow=True).content.decode())
+    assert "was dropped when its scope's memories were deleted" in refused
+    run_jobs()
+    assert Event.objects.count() == 1 and not Memory.objects.exists()
