@@ -17,7 +17,8 @@ from mem0server.answer_size import json_bytes, page_refuse_beyond
 from mem0server.exceptions import Forbidden, NotFound
 
 # The error code of an add failed because its scope's memories were deleted after it was queued (a delete of the scope:
-# services.events_cancel_in_scope). Never queued again: it would store what that delete removed.
+# services.events_cancel_in_scope; or failed before it, not queued again yet). Never queued again: it would store
+# what that delete removed.
 SCOPE_DELETED = "scope_deleted"
 # The failed adds that can be queued again, once each.
 QUEUEABLE_AGAIN = Q(status=Event.Status.FAILED, queued_again_as__isnull=True) & ~Q(error_code=SCOPE_DELETED)

@@ -17,13 +17,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
-from events.selectors import SCOPE_DELETED, event_get, events_to_queue_again
+from events.selectors import QUEUEABLE_AGAIN, SCOPE_DELETED, event_get, events_to_queue_again
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -166,20 +167,22 @@ def events_cancel_in_scope(*, principal, scopes: Sequence[dict[str, str]], any_o
     deleted (memories.signals.scope_deleted, inside the delete's transaction): those whose scope has every id of each
     of `scopes`, and one of the fields `any_of` names. A queued add would otherwise have stored its memories after the
     delete, though sent before it. One running commits first (the delete waited for its write), or finds its event
-    failed as it commits and stores nothing (succeed in _run). Returns how many."""
-    unfinished = Event.objects.filter(status__in=UNFINISHED)
+    failed as it commits and stores nothing (succeed in _run). A failed one that could be queued again (the LLM's
+    key mended, say) is marked so too: queued again after the delete, it stored what was sent before it. Returns
+    how many."""
+    dropped = Event.objects.filter(Q(status__in=UNFINISHED) | QUEUEABLE_AGAIN)
     if not principal.is_admin:
-        unfinished = unfinished.filter(account=principal.account)
+        dropped = dropped.filter(account=principal.account)
     for scope in scopes:
-        unfinished = unfinished.filter(**{f"payload__scope__{field}": value for field, value in scope.items()})
+        dropped = dropped.filter(**{f"payload__scope__{field}": value for field, value in scope.items()})
     if any_of:
-        unfinished = unfinished.filter(reduce(operator.or_, (Q(payload__scope__has_key=field) for field in any_of)))
+        dropped = dropped.filter(reduce(operator.or_, (Q(payload__scope__has_key=field) for field in any_of)))
     now = timezone.now()
-    return unfinished.update(
+    return dropped.update(
         status=Event.Status.FAILED,
         error_code=SCOPE_DELETED,
         error_message="The memories of this scope were deleted after this add was queued; nothing was stored.",
-        finished_at=now,
+        finished_at=Coalesce("finished_at", Value(now)),  # a failed one keeps when it failed
         updated_at=now,
     )
 

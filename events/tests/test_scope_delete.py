@@ -16,6 +16,7 @@ from events.tests.helpers import sdk_event
 from mem0server.exceptions import InvalidInput
 from memories.models import Memory
 from memories.services import memories_delete_scope
+from memories.tests.fake_openai import error
 
 SAID = "The memories of this scope were deleted after this add was queued; nothing was stored."
 DROPPED = ("FAILED", "scope_deleted", SAID)
@@ -150,3 +151,23 @@ def test_a_dropped_add_is_not_queued_again(make_user, key_client, run_jobs):
     assert "was dropped when its scope's memories were deleted" in refused
     run_jobs()
     assert Event.objects.count() == 1 and not Memory.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_that_failed_before_a_delete_of_its_scope_is_not_queued_again_after_it(
+    member, member_client, llm, run_jobs
+):
+    # Failed (the LLM's model name wrong), then alice forgotten, then the model mended and the failed adds queued
+    # again (the dashboard's buttons, queue_failed_adds): it stored alice's facts of before the delete.
+    llm.chat_queue.append(error(404, "No such model"))
+    body = {"messages": [{"role": "user", "content": "I live in Oslo"}], "user_id": "alice", "infer": True}
+    failed = member_client.post("/v3/memories/add/", body, format="json").json()["event_id"]
+    bobs = queue(member_client, "Lives in Rome", user_id="bob")
+    run_jobs()
+    assert [status for status, _, _ in ended(failed, bobs)] == ["FAILED", "SUCCEEDED"]
+    assert member_client.delete("/v1/memories/?user_id=alice").status_code == 200
+
+    again = services.events_add_again_failed(principal=member)
+    run_jobs()
+    assert stored() == [("bob", "", "Lives in Rome")], "a failed add queued again after the delete stored it"
+    assert again == (0, 0, []) and ended(failed) == [DROPPED]
