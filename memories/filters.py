@@ -168,6 +168,28 @@ def required_scope(filters: dict[str, Any] | None) -> dict[str, str]:
     return scope
 
 
+def scope_named(filters: dict[str, Any] | None) -> dict[str, str] | None:
+    """The scope ids `filters` names when it names nothing else (as required_scope reads them: `{"user_id": "alice"}`,
+    `{"user_id": {"eq": "alice"}}`, `{"AND": [{"user_id": "alice"}]}` → `{"user_id": "alice"}`): its matches are every
+    memory of that scope. None when it says more, or gives one id two values (nothing matches)."""
+    if not isinstance(filters, dict):
+        return None
+    scope: dict[str, str] = {}
+    for key, value in filters.items():
+        named = [scope_named(item) for item in value] if key == "AND" and isinstance(value, list) else [{key: value}]
+        for part in named:
+            if part is None:
+                return None
+            for field, given in part.items():
+                if isinstance(given, dict) and list(given) == ["eq"]:
+                    given = given["eq"]
+                if field not in SCOPE_FIELDS or not isinstance(given, str) or given in ("", WILDCARD):
+                    return None
+                if scope.setdefault(field, given) != given:
+                    return None
+    return scope
+
+
 # What a search's filters must name (scope_part), for the 400 that says so.
 SEARCH_SCOPE_HELP = (
     f"give {SCOPE_NAMES} (at the top level or in filters: a value, an `in` list, inside AND, or in every branch "

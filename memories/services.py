@@ -37,6 +37,7 @@ from memories.filters import (
     build_filter,
     dot_segment_refusal,
     required_scope,
+    scope_named,
     wildcard_refusal,
 )
 from memories.models import (
@@ -773,16 +774,16 @@ def memories_delete_scope(
             memories = memories.filter(build_filter(filters))
         deleted = delete_all_with_history(memories)
         # The scope's conversation context goes with it, and the adds queued to it before (scope_deleted's listener);
-        # not when other filters delete only part of the scope. Filters naming only scope ids narrow the messages as
-        # they narrow the memories: `user_id=alice` with filters naming bob deletes neither alice's nor bob's.
-        if not filters or filters == required_scope(filters):
-            session = SessionMessage.objects.filter(having, **scope).filter(**(filters or {}))
+        # not when other filters delete only part of the scope. Filters naming only scope ids (in Mem0's v2 forms too:
+        # {"AND": [{"user_id": "alice"}]}) narrow the messages as they narrow the memories: `user_id=alice` with
+        # filters naming bob deletes neither alice's nor bob's.
+        named = scope_named(filters) if filters else {}
+        if named is not None:
+            session = SessionMessage.objects.filter(having, **scope).filter(**named)
             if not principal.is_admin:
                 session = session.filter(account=principal.account)
             session.delete()
-            scope_deleted.send(
-                sender=Memory, principal=principal, scope=scope, filters=filters or {}, any_of=tuple(any_of)
-            )
+            scope_deleted.send(sender=Memory, principal=principal, scope=scope, filters=named, any_of=tuple(any_of))
         return deleted
 
 

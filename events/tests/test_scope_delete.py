@@ -171,3 +171,15 @@ def test_an_add_that_failed_before_a_delete_of_its_scope_is_not_queued_again_aft
     run_jobs()
     assert stored() == [("bob", "", "Lives in Rome")], "a failed add queued again after the delete stored it"
     assert again == (0, 0, []) and ended(failed) == [DROPPED]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("filters", [{"AND": [{"user_id": "alice"}]}, {"user_id": {"eq": "alice"}}])
+def test_a_delete_whose_filters_name_only_the_scope_drops_its_queued_adds(member_client, run_jobs, filters):
+    # Mem0's v2 filter form of the scope: every memory of alice deleted, and the adds queued before stored after it.
+    alices, bobs = queue(member_client, "Lives in Oslo", user_id="alice"), queue(member_client, "Hi", user_id="bob")
+    query = f"filters={json.dumps(filters)}"
+    assert member_client.delete("/v1/memories/", QUERY_STRING=query).status_code == 200
+    run_jobs()
+    assert stored() == [("bob", "", "Hi")], "an add queued before the delete stored its memory after it"
+    assert ended(alices) == [DROPPED] and ended(bobs)[0][0] == "SUCCEEDED"
