@@ -283,17 +283,17 @@ class PlatformAddRequestSerializer(KnownFieldsOnly, ScopeMixin, PlatformProjectR
         return ZoneInfo(value)
 
     def validate_filters(self, value):
-        value = value or {}
-        for key, item in value.items():
+        ids = {}
+        for key, item in (value or {}).items():
             if key not in SCOPE_FIELDS:
                 raise serializers.ValidationError(f"On add, filters holds only scope ids ({SCOPE_NAMES}); not {key!r}.")
             field = ScopeIdField()
             field.bind(key, self)  # its messages name the key
             try:
-                field.run_validation(item)
+                ids[key] = field.run_validation(item)  # trimmed, as a top-level id: " alice " is alice
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError({key: exc.detail}) from None
-        return value
+        return ids
 
     def validate_deduced_memories(self, value):
         total = sum(map(len, value or ()))

@@ -183,3 +183,15 @@ def test_a_delete_whose_filters_name_only_the_scope_drops_its_queued_adds(member
     run_jobs()
     assert stored() == [("bob", "", "Hi")], "an add queued before the delete stored its memory after it"
     assert ended(alices) == [DROPPED] and ended(bobs)[0][0] == "SUCCEEDED"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_given_its_scope_in_filters_with_spaces_around_the_id_is_dropped_by_its_scopes_delete(
+    member_client, run_jobs
+):
+    # The id was checked trimmed but kept as sent: the add stored " alice ", which alice's delete did not reach.
+    queued = queue(member_client, "Lives in Oslo", filters={"user_id": " alice "})
+    assert member_client.delete("/v1/memories/?user_id=alice").status_code == 200
+    run_jobs()
+    assert stored() == [], "alice's delete left the memory of an add queued before it"
+    assert ended(queued) == [DROPPED]
