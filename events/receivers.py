@@ -8,9 +8,9 @@ from events import services
 from memories.signals import memories_wiped, scope_deleted
 
 
-@receiver(memories_wiped, dispatch_uid="events.forget_finished")
+@receiver(memories_wiped, dispatch_uid="events.forget")
 def on_memories_wiped(sender, **kwargs) -> None:
-    services.events_forget_finished()
+    services.events_forget()
 
 
 @receiver(scope_deleted, dispatch_uid="events.cancel_in_scope")

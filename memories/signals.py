@@ -26,9 +26,9 @@ from memories.models import MemoryHistory
 memories_changed = Signal()
 
 # Sent, with no argument, inside POST /reset's transaction once every memory and history row is gone (TRUNCATE,
-# which sends no memories_changed): each listener deletes what it keeps of the memories' text (finished events'
-# results, exports, webhook delivery payloads, profiles), so a reset leaves no copy of them behind. A listener
-# that raises rolls the reset back.
+# which sends no memories_changed): each listener deletes what it keeps of the memories' text (the events: finished
+# adds' results, and queued adds, which would store theirs after it; exports, webhook delivery payloads, profiles), so
+# a reset leaves no copy of them behind. A listener that raises rolls the reset back.
 memories_wiped = Signal()
 
 # Sent inside the transaction of a delete of a whole scope (every memory of it the caller sees, no other filter), once

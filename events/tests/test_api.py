@@ -453,15 +453,44 @@ def test_an_add_whose_account_is_deleted_while_it_runs_ends_with_one_log_line(
     assert (other.status, [result["memory"] for result in other.results]) == ("SUCCEEDED", ["I live in Rome"])
 
 
-def test_a_reset_deletes_the_finished_adds_events_and_the_memories_they_hold(member, member_client, embedder):
-    # A finished add's event kept each memory's text in its results after POST /reset.
+@pytest.mark.django_db(transaction=True)
+def test_a_reset_deletes_the_finished_adds_events_and_drops_the_queued_ones(member, member_client, run_jobs):
+    # A finished add's event kept each memory's text in its results after POST /reset; a queued one, sent before the
+    # reset, stored its memories after it.
     from memories.services import memories_reset
 
     done = queue_add(member, "Owns a cat named Juniper")
-    services.event_add_run(event_id=str(done.id))
+    run_jobs()
     assert "Juniper" in str(member_client.get(f"/v1/event/{done.id}/").json()["results"])
     waiting = queue_add(member, "Owns a dog")
     memories_reset()
     assert member_client.get(f"/v1/event/{done.id}/").status_code == 404
-    # Queued, it has stored nothing yet: it runs after the reset, as an add sent after it.
-    assert member_client.get(f"/v1/event/{waiting.id}/").json()["status"] == "PENDING"
+    assert member_client.get(f"/v1/event/{waiting.id}/").status_code == 404
+    run_jobs()
+    assert not Memory.objects.exists()
+    after = queue_add(member, "Owns a parrot")
+    run_jobs()
+    assert member_client.get(f"/v1/event/{after.id}/").json()["status"] == "SUCCEEDED"
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Owns a parrot"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_running_when_the_memories_are_reset_stores_nothing(member, llm, run_jobs, caplog):
+    from memories.services import memories_reset
+
+    event = queue_add(member, "I live in Oslo", infer=True)
+
+    def reset_then_extract(messages):
+        # The LLM server's own thread, while the job waits for its answer.
+        try:
+            memories_reset()
+        finally:
+            connection.close()
+        return ["Lives in Oslo"]
+
+    llm.facts = reset_then_extract
+    with caplog.at_level(logging.INFO):
+        run_jobs()
+    assert llm.chat_calls("extract") and not Memory.objects.exists() and not Event.objects.exists()
+    said = [record.getMessage() for record in caplog.records if str(event.id) in record.getMessage()]
+    assert f"event {event.id} stopped: it was deleted while it ran" in said
