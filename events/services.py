@@ -177,8 +177,11 @@ def events_cancel_in_scope(*, principal, scopes: Sequence[dict[str, str]], any_o
         dropped = dropped.filter(**{f"payload__scope__{field}": value for field, value in scope.items()})
     if any_of:
         dropped = dropped.filter(reduce(operator.or_, (Q(payload__scope__has_key=field) for field in any_of)))
+    # Locked first, in id order as every multi-row writer locks them: a member's and an admin's delete of one scope hold
+    # different keys (memories.services.scope_delete_lock), so they may get here side by side.
+    ids = list(dropped.order_by("id").select_for_update().values_list("id", flat=True))
     now = timezone.now()
-    return dropped.update(
+    return Event.objects.filter(id__in=ids).update(
         status=Event.Status.FAILED,
         error_code=SCOPE_DELETED,
         error_message="The memories of this scope were deleted after this add was queued; nothing was stored.",
