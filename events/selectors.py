@@ -151,12 +151,14 @@ def events_overview(
 
 
 def events_counts(*, principal, every_account: bool = False) -> dict[str, int]:
-    """How many of the caller's (or every account's) queued adds `failed` in the last day, how many are `waiting`
-    (queued or running), and how many failed and can be queued again (`to_queue_again`)."""
+    """How many of the caller's (or every account's) queued adds `failed` in the last day (not those a delete of their
+    scope dropped, as asked), how many are `waiting` (queued or running), and how many failed and can be queued again
+    (`to_queue_again`)."""
     unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
     events = events_visible(principal=principal, every_account=every_account)
+    day = timezone.now() - timedelta(days=1)
     counts = events.aggregate(
-        failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=timezone.now() - timedelta(days=1))),
+        failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=day) & ~Q(error_code=SCOPE_DELETED)),
         waiting=Count("id", filter=Q(status__in=unfinished)),
     )
     return {**counts, "to_queue_again": events_to_queue_again(principal=principal, every_account=every_account).count()}

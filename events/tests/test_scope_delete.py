@@ -146,6 +146,8 @@ def test_a_dropped_add_is_not_queued_again(make_user, key_client, run_jobs):
     assert services.events_add_again_failed(principal=alice) == (0, 0, [])
     page = logged_in(alice)
     shown = html.unescape(page.get("/dashboard/events/").content.decode())
+    overview = html.unescape(page.get("/dashboard/").content.decode())
+    assert "failed in the last 24 hours" not in overview  # dropped as asked: nothing for the overview to warn of
     assert SAID in shown and "Queue again" not in shown and "failed add again" not in shown
     refused = html.unescape(page.post(f"/dashboard/events/{dropped}/again/", follow=True).content.decode())
     assert "was dropped when its scope's memories were deleted" in refused
