@@ -54,6 +54,9 @@ UNSAFE_SCHEMES = ("javascript", "data", "file", "vbscript", "about", "blob", "fi
 CLIENT_METADATA_FRESH = timedelta(minutes=10)
 # Unregistered clients that nobody authorized within a day are dropped (anyone may register one).
 UNUSED_CLIENT_DAYS = 1
+# Registered clients that no account has authorized yet, kept at most: registration is open, and its limit per
+# address does not bound many addresses (an IPv6 block). One more drops the oldest (each at most ~20 KB).
+MAX_PENDING_CLIENTS = 1000
 PKCE_TEXT = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 HOST = re.compile(r"[a-z0-9.\-]+|[0-9a-f:.]+")  # urlsplit's hostname: lower-cased, an IPv6 one without brackets
 
@@ -146,7 +149,8 @@ def client_register(
     client_name: str = "",
     token_endpoint_auth_method: str = DEFAULT_AUTH_METHOD,
 ) -> tuple[OAuthClient, str | None]:
-    """A new client; returns it and its secret (None for public clients, `none`), which is never available again."""
+    """A new client; returns it and its secret (None for public clients, `none`), which is never available again.
+    Past MAX_PENDING_CLIENTS registered clients that nobody authorized, the oldest of them are dropped."""
     for uri in redirect_uris:
         problem = redirect_uri_problem(uri)
         if problem:
@@ -159,6 +163,9 @@ def client_register(
         token_endpoint_auth_method=token_endpoint_auth_method,
         secret_digest=key_digest(secret) if secret else "",
     )
+    pending = OAuthClient.objects.filter(grants__isnull=True, metadata_fetched_at__isnull=True)
+    oldest = pending.order_by("-created_at", "-id").values_list("pk", flat=True)[MAX_PENDING_CLIENTS:]
+    pending.filter(pk__in=list(oldest)).delete()
     return client, secret
 
 

@@ -535,3 +535,18 @@ def test_a_client_asking_only_to_read_gets_a_read_only_grant_that_a_refresh_cann
     answer = APIClient().post("/mcp", add, format="json", HTTP_AUTHORIZATION=f"Bearer {refreshed['access_token']}")
     assert answer.json()["result"]["isError"] is True
     assert "read only" in logged_in(member).get("/dashboard/connections/").content.decode()
+
+
+def test_registrations_nobody_authorized_are_bounded_from_any_number_of_addresses(connected, monkeypatch):
+    # The per-address limit does not bound what many addresses (an IPv6 block has 2**64) register: each client
+    # may keep 10 URIs of 2,000 characters, and nothing was dropped for a day. The oldest unauthorized go first.
+    monkeypatch.setattr("oauth.services.MAX_PENDING_CLIENTS", 3)
+    authorized, _ = connected
+    body = {"redirect_uris": [f"https://connector.example/{n}/" + "x" * 1900 for n in range(10)]}
+    registered = []
+    for n in range(12):
+        answer = APIClient().post("/oauth/register", body, format="json", REMOTE_ADDR=f"2001:db8::{n}")
+        assert answer.status_code == 201, answer.content
+        registered.append(answer.json()["client_id"])
+    kept = set(OAuthClient.objects.values_list("client_id", flat=True))
+    assert kept == {authorized, *registered[-3:]}
