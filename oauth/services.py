@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from apikeys.services import LAST_USED_RESOLUTION, key_digest
@@ -105,6 +106,25 @@ ACTING = Q(user__is_active=True, user__token_generation=F("token_generation"))
 
 def _new(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
+
+
+def _refresh_mac(body: str) -> str:
+    return salted_hmac("mem0server.oauth.refresh-token", body).hexdigest()[:32]
+
+
+def _new_refresh(grant_id: int) -> str:
+    """A refresh token that names its grant, signed with SECRET_KEY: spent however many refreshes ago, it is still
+    known as that grant's, and sent again it ends the grant (the grant keeps only its last two tokens' digests)."""
+    body = f"{grant_id}.{secrets.token_urlsafe(32)}"
+    return f"{REFRESH_PREFIX}{body}.{_refresh_mac(body)}"
+
+
+def _grant_named(refresh_token: str) -> int | None:
+    """The grant a refresh token issued here names; None for one that is not (forged, or from before they named it)."""
+    match = re.fullmatch(re.escape(REFRESH_PREFIX) + r"(([0-9]{1,18})\.[A-Za-z0-9_\-]+)\.([0-9a-f]{32})", refresh_token)
+    if match is None or not hmac.compare_digest(match[3], _refresh_mac(match[1])):
+        return None
+    return int(match[2])
 
 
 def with_query(uri: str, params: dict[str, str], state: str | None, issuer: str) -> str:
@@ -405,7 +425,7 @@ def _answer_key(spent_refresh_token: str) -> Fernet:
 def _issue(grant: OAuthGrant, now, *, spent_refresh_token: str | None = None) -> dict:
     """New access and refresh tokens on the grant (saved), and their answer. For a refresh, the answer is kept
     sealed for the spent token, so sending it again within OAUTH_REFRESH_REUSE_SECONDS gets the same answer."""
-    access, refresh = _new(ACCESS_PREFIX), _new(REFRESH_PREFIX)
+    access, refresh = _new(ACCESS_PREFIX), _new_refresh(grant.pk)
     grant.previous_refresh_digest = grant.refresh_digest
     grant.access_digest, grant.refresh_digest = key_digest(access), key_digest(refresh)
     grant.access_expires_at = now + timedelta(seconds=settings.OAUTH_ACCESS_TOKEN_SECONDS)
@@ -470,20 +490,19 @@ def token_for_code(
 
 def token_for_refresh(*, client: OAuthClient, refresh_token: str, resource: str | None) -> dict:
     """The refresh_token grant: new tokens, the old refresh token spent. A spent one presented again gets the same
-    answer within OAUTH_REFRESH_REUSE_SECONDS of its use (a retry, two requests at once); later, it ends the grant."""
+    answer within OAUTH_REFRESH_REUSE_SECONDS of its use (a retry, two requests at once); later, it ends the grant,
+    as one spent earlier does at once."""
     now = timezone.now()
     digest = key_digest(refresh_token)
     with transaction.atomic():
-        grant = (
-            OAuthGrant.objects.select_for_update()
-            .select_related("user")
-            .filter(Q(refresh_digest=digest) | Q(previous_refresh_digest=digest))
-            .first()
-        )
+        grants = OAuthGrant.objects.select_for_update().select_related("user")
+        grant = grants.filter(Q(refresh_digest=digest) | Q(previous_refresh_digest=digest)).first()
+        if grant is None and (named := _grant_named(refresh_token)) is not None:
+            grant = grants.filter(pk=named).first()  # this server issued it to that grant: spent before the last two
         if grant is None or grant.client_id != client.pk or grant.revoked_at is not None:
             raise OAuthError("invalid_grant", "Unknown or revoked refresh token: authorize again.")
-        spent = grant.previous_refresh_digest == digest
-        again = _answer_again(grant, refresh_token, now) if spent else None
+        spent = grant.refresh_digest != digest
+        again = _answer_again(grant, refresh_token, now) if grant.previous_refresh_digest == digest else None
         if spent and again is None:
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])

@@ -367,6 +367,26 @@ def test_a_refresh_token_is_spent_by_its_use_and_a_replay_ends_the_grant(connect
     )
 
 
+def test_a_refresh_token_spent_two_refreshes_ago_still_ends_the_grant(connected):
+    # A thief refreshes a stolen token twice before its client does: the client's copy was answered "unknown" and
+    # the thief's tokens went on working, unseen (the grant remembered only the last spent token).
+    client_id, first = connected
+    stolen = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id}
+    second = token(**stolen).json()
+    third = token(grant_type="refresh_token", refresh_token=second["refresh_token"], client_id=client_id).json()
+    assert mcp_status(third["access_token"]) == 200
+    # A token that only looks like one naming the grant ends nothing.
+    forged = f"m0rt_{OAuthGrant.objects.get().pk}.{secrets.token_urlsafe(32)}.{'0' * 32}"
+    assert token(**(stolen | {"refresh_token": forged})).status_code == 400
+    assert mcp_status(third["access_token"]) == 200
+    replay = token(**stolen)
+    assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
+    assert mcp_status(third["access_token"]) == 401
+    assert (
+        token(grant_type="refresh_token", refresh_token=third["refresh_token"], client_id=client_id).status_code == 400
+    )
+
+
 def test_without_a_reuse_window_a_spent_refresh_token_ends_the_grant_at_once(connected, settings):
     settings.OAUTH_REFRESH_REUSE_SECONDS = 0
     client_id, first = connected
