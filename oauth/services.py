@@ -183,10 +183,18 @@ def client_register(
         token_endpoint_auth_method=token_endpoint_auth_method,
         secret_digest=key_digest(secret) if secret else "",
     )
-    pending = OAuthClient.objects.filter(grants__isnull=True, metadata_fetched_at__isnull=True)
-    oldest = pending.order_by("-created_at", "-id").values_list("pk", flat=True)[MAX_PENDING_CLIENTS:]
-    pending.filter(pk__in=list(oldest)).delete()
+    pending = OAuthClient.objects.filter(metadata_fetched_at__isnull=True).order_by("-created_at", "-id")
+    _clients_unauthorized_drop(pending, keep=MAX_PENDING_CLIENTS)
     return client, secret
+
+
+def _clients_unauthorized_drop(clients, *, keep: int = 0) -> int:
+    """Delete the clients (a queryset) without a grant, but the first `keep` of them; those a consent holds
+    (authorization_approve, which may be giving one its first grant) are skipped. Returns how many rows went."""
+    with transaction.atomic():
+        unauthorized = clients.filter(grants__isnull=True).select_for_update(skip_locked=True, of=("self",))
+        doomed = list(unauthorized.values_list("pk", flat=True)[keep:])
+        return OAuthClient.objects.filter(pk__in=doomed).delete()[0]
 
 
 def client_from_metadata(url: str) -> OAuthClient:
@@ -377,17 +385,25 @@ def authorization_approve(*, user: User, request: AuthorizationRequest, read_onl
     """The account consented (to reading only, with `read_only`): a grant with a one-time code; returns the URL that
     carries the code to the client."""
     code = _new(CODE_PREFIX)
-    OAuthGrant.objects.create(
-        client=request.client,
-        user=user,
-        scope=granted_scope(request.scope, read_only=read_only),
-        resource=request.resource,
-        redirect_uri=request.redirect_uri,
-        code_challenge=request.code_challenge,
-        code_digest=key_digest(code),
-        code_expires_at=timezone.now() + CODE_LIFETIME,
-        token_generation=user.token_generation,
-    )
+    with transaction.atomic():
+        # Held until the grant is in: a registration dropping clients nobody authorized, or the prune, waits.
+        if OAuthClient.objects.select_for_update().filter(pk=request.client.pk).values_list("pk").first() is None:
+            raise AuthorizeError(
+                "invalid_request",
+                "This app's registration was dropped meanwhile (apps nobody allowed are not kept long): connect it "
+                "again from the app.",
+            )
+        OAuthGrant.objects.create(
+            client=request.client,
+            user=user,
+            scope=granted_scope(request.scope, read_only=read_only),
+            resource=request.resource,
+            redirect_uri=request.redirect_uri,
+            code_challenge=request.code_challenge,
+            code_digest=key_digest(code),
+            code_expires_at=timezone.now() + CODE_LIFETIME,
+            token_generation=user.token_generation,
+        )
     return with_query(request.redirect_uri, {"code": code}, request.state, request.issuer)
 
 
@@ -565,5 +581,5 @@ def oauth_prune() -> int:
         | Q(code_used_at__isnull=True, code_expires_at__lt=day_ago)
     )
     grants, _ = OAuthGrant.objects.filter(ended).delete()
-    clients, _ = OAuthClient.objects.filter(created_at__lt=day_ago, grants__isnull=True).delete()
+    clients = _clients_unauthorized_drop(OAuthClient.objects.filter(created_at__lt=day_ago))
     return grants + clients

@@ -46,6 +46,11 @@ def authorize(request):
     params = request.POST if request.method == "POST" else request.GET
     try:
         checked = services.authorization_check(params, resource=mcp_resource(request), issuer=issuer(request))
+        if request.method == "POST" and request.POST.get("decision") == "allow":
+            read_only = request.POST.get("read_only") == "yes"
+            return ClientRedirect(
+                services.authorization_approve(user=request.user, request=checked, read_only=read_only)
+            )
     except AuthorizeError as exc:
         # Told to the person, never sent on by itself: anyone may register a client, so a refused request must not
         # make this page redirect a browser to wherever that client named (RFC 9700 §4.11.2). Where the answer can
@@ -53,12 +58,7 @@ def authorize(request):
         back = exc.redirect_url() if exc.redirect_uri is not None else None
         return render(request, "dashboard/oauth_error.html", {"problem": exc.description, "back": back}, status=400)
     if request.method == "POST":
-        decision = request.POST.get("decision")
-        if decision == "allow":
-            read_only = request.POST.get("read_only") == "yes"
-            url = services.authorization_approve(user=request.user, request=checked, read_only=read_only)
-            return ClientRedirect(url)
-        if decision == "deny":
+        if request.POST.get("decision") == "deny":
             return ClientRedirect(services.authorization_deny(checked))
         return render(request, "dashboard/oauth_error.html", {"problem": "Choose Allow or Deny."}, status=400)
     context = {"checked": checked, "fields": [(name, params[name]) for name in REQUEST_FIELDS if name in params]}

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import user_set_active
 from dashboard.tests.clients import logged_in
+from oauth import services
 from oauth.models import OAuthClient, OAuthGrant
 from oauth.services import oauth_prune
 from requestlog.models import RequestLog
@@ -570,3 +571,21 @@ def test_registrations_nobody_authorized_are_bounded_from_any_number_of_addresse
         registered.append(answer.json()["client_id"])
     kept = set(OAuthClient.objects.values_list("client_id", flat=True))
     assert kept == {authorized, *registered[-3:]}
+
+
+def test_a_client_dropped_while_its_consent_is_sent_is_a_page_saying_so(member, admin_key, monkeypatch):
+    # A registration can drop an app nobody authorized yet (MAX_PENDING_CLIENTS) between the check of Allow's
+    # request and its grant: that was a 500 (the grant's client was gone as it committed).
+    client_id = register(token_endpoint_auth_method="none")["client_id"]
+    check = services.authorization_check
+
+    def checked_then_dropped(*args, **kwargs):
+        checked = check(*args, **kwargs)
+        OAuthClient.objects.filter(client_id=client_id).delete()
+        return checked
+
+    monkeypatch.setattr(services, "authorization_check", checked_then_dropped)
+    query = authorize_query(client_id, pkce()[1]) | {"decision": "allow"}
+    page = logged_in(member).post("/dashboard/oauth/authorize/", query)
+    assert page.status_code == 400 and "connect it again" in page.content.decode()
+    assert not OAuthGrant.objects.exists()
