@@ -6,10 +6,10 @@ from oauth.models import OAuthClient, OAuthGrant
 
 @admin.register(OAuthClient)
 class OAuthClientAdmin(admin.ModelAdmin):
-    list_display = ("client_name", "client_id", "token_endpoint_auth_method", "created_at")
+    list_display = ("client_name", "client_id", "token_endpoint_auth_method", "created_at", "authorized_at")
     search_fields = ("client_name", "client_id")
     # Registered by the clients themselves; the secret's digest is never shown.
-    fields = ("client_id", "client_name", "redirect_uris", "token_endpoint_auth_method", "created_at")
+    fields = ("client_id", "client_name", "redirect_uris", "token_endpoint_auth_method", "created_at", "authorized_at")
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

@@ -31,6 +31,9 @@ class OAuthClient(models.Model):
     secret_digest = models.CharField(max_length=64, blank=True, editable=False)
     # When its metadata document was last read (None for a registered client): read again once it is older.
     metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    # When an account last allowed it. Never: dropped a day after it registered (anyone may register); once allowed,
+    # kept, so the app, disconnected or its tokens expired, is allowed again with the client_id it keeps.
+    authorized_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -189,10 +189,10 @@ def client_register(
 
 
 def _clients_unauthorized_drop(clients, *, keep: int = 0) -> int:
-    """Delete the clients (a queryset) without a grant, but the first `keep` of them; those a consent holds
-    (authorization_approve, which may be giving one its first grant) are skipped. Returns how many rows went."""
+    """Delete the clients (a queryset) that no account ever authorized, but the first `keep` of them; those a consent
+    holds (authorization_approve, which may be giving one its first grant) are skipped. Returns how many rows went."""
     with transaction.atomic():
-        unauthorized = clients.filter(grants__isnull=True).select_for_update(skip_locked=True, of=("self",))
+        unauthorized = clients.filter(authorized_at__isnull=True).select_for_update(skip_locked=True)
         doomed = list(unauthorized.values_list("pk", flat=True)[keep:])
         return OAuthClient.objects.filter(pk__in=doomed).delete()[0]
 
@@ -386,8 +386,8 @@ def authorization_approve(*, user: User, request: AuthorizationRequest, read_onl
     carries the code to the client."""
     code = _new(CODE_PREFIX)
     with transaction.atomic():
-        # Held until the grant is in: a registration dropping clients nobody authorized, or the prune, waits.
-        if OAuthClient.objects.select_for_update().filter(pk=request.client.pk).values_list("pk").first() is None:
+        # Its row held until the grant is in: a registration dropping clients nobody authorized, or the prune, waits.
+        if not OAuthClient.objects.filter(pk=request.client.pk).update(authorized_at=timezone.now()):
             raise AuthorizeError(
                 "invalid_request",
                 "This app's registration was dropped meanwhile (apps nobody allowed are not kept long): connect it "
@@ -573,7 +573,8 @@ def grant_revoke(*, user: User, grant_id: int) -> None:
 
 
 def oauth_prune() -> int:
-    """Drop grants that can no longer act (a day after they ended) and clients nobody authorized within a day."""
+    """Drop grants that can no longer act (a day after they ended) and clients nobody authorized within a day (one
+    that was authorized is kept: its app may be allowed again with the client_id it keeps)."""
     day_ago = timezone.now() - timedelta(days=UNUSED_CLIENT_DAYS)
     ended = (
         Q(revoked_at__lt=day_ago)

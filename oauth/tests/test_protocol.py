@@ -524,7 +524,11 @@ def test_prune_drops_ended_grants_and_clients_nobody_authorized(connected, membe
     assert unused not in set(OAuthClient.objects.values_list("client_id", flat=True))
     OAuthGrant.objects.update(revoked_at=day_ago)
     oauth_prune()
-    assert not OAuthGrant.objects.exists() and not OAuthClient.objects.exists()
+    # The ended grant goes; the app, once allowed, keeps its registration: disconnected, it is connected again with
+    # the client_id it keeps (the MCP SDKs register once and reuse it), which was an "Unknown client_id" page.
+    assert not OAuthGrant.objects.exists()
+    assert set(OAuthClient.objects.values_list("client_id", flat=True)) == {client_id}
+    assert token(**code_form(member, client_id)).status_code == 200
 
 
 def test_registration_is_bounded_per_address(admin_key):
