@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import certifi
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -53,17 +54,85 @@ def body_encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits no later than the deadline (time.monotonic()), whatever
+    timeout it is given: httpx's timeouts bound each read, so a host sending a byte at a time never met one."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream = stream
+        self.deadline = deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise error("The time allowed for this request is over.")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> DeadlineStream:
+        left = self._left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, left), self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.SyncBackend):
+    """Connections that end at the deadline (DeadlineStream)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None) -> DeadlineStream:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("The time allowed for this request is over.")
+        timeout = left if timeout is None else min(timeout, left)
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return DeadlineStream(stream, self.deadline)
+
+
+def deadline_transport(tls: ssl.SSLContext, seconds: float) -> httpx.HTTPTransport:
+    """An httpx transport whose request, from connecting to its last byte read, ends within `seconds` in all."""
+    transport = httpx.HTTPTransport(verify=tls, trust_env=False)
+    # httpx takes no network backend; its pool is rebuilt with one (and the same TLS context, no proxy).
+    transport._pool = httpcore.ConnectionPool(  # noqa: SLF001
+        ssl_context=tls, network_backend=DeadlineBackend(time.monotonic() + seconds)
+    )
+    return transport
+
+
 @contextlib.contextmanager
-def open_checked(target: Target, method: str, *, headers: dict[str, str], content: bytes | None, timeout: float):
+def open_checked(
+    target: Target,
+    method: str,
+    *,
+    headers: dict[str, str],
+    content: bytes | None,
+    timeout: float,
+    total: float | None = None,
+):
     """One request to a checked target (targets.url_resolve): dialled at its checked address, with the host's name
     in Host and TLS; no redirects followed, no proxy from the environment (it would resolve the name again,
-    unchecked); certificates against certifi's bundle or WEBHOOK_CA_FILE. Yields the streamed response."""
+    unchecked); certificates against certifi's bundle or WEBHOOK_CA_FILE. Yields the streamed response.
+    `timeout` bounds each wait; `total`, if given, the whole request, as long as the response is open."""
     # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
     extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
     tls = tls_context(settings.WEBHOOK_CA_FILE or None)
+    transport = deadline_transport(tls, total) if total is not None else None
     # A new client per request: a pooled connection is keyed by address and could carry another host's TLS name.
     with (
-        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls) as client,
+        httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=tls, transport=transport
+        ) as client,
         client.stream(
             method,
             target.connect_url,
@@ -114,7 +183,12 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int,
     }
     try:
         with open_checked(
-            target, "POST", headers=headers, content=body, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+            target,
+            "POST",
+            headers=headers,
+            content=body,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            total=settings.WEBHOOK_TIMEOUT_SECONDS,
         ) as answer:
             status_code = answer.status_code  # the body is never read: only the status matters
     except httpx.TimeoutException:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import socket
+import threading
 
 import pytest
 
@@ -211,3 +212,37 @@ def test_a_reset_deletes_the_delivery_log_and_the_memories_it_holds(event_id, re
     memories_services.memories_reset()
     assert not WebhookDelivery.objects.exists()
     assert services.webhooks_of(principal=ADMIN).get() == webhook  # the webhook itself stays
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(event_id, settings):
+    # WEBHOOK_TIMEOUT_SECONDS bounded each read only: a receiver sending its headers a byte at a time, each within
+    # the timeout, held a worker for as long as it liked (a 16 KiB header at 9 s a byte: 41 hours an attempt).
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sent = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def trickle():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            try:
+                for _ in range(80):  # a byte every 0.1 s: 8 s in all, each byte well within the timeout
+                    connection.sendall(b"a")
+                    sent.append(1)
+                    threading.Event().wait(0.1)
+            except OSError:  # the sender hung up
+                pass
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="slow", url=f"http://127.0.0.1:{server.getsockname()[1]}/", event_types=["memory_add"]
+    )
+    with pytest.raises(services.DeliveryFailed):
+        attempt(webhook, event_id)
+    thread.join()
+    server.close()
+    assert len(sent) < 20  # the attempt ended within its 0.5 s, not after the receiver's 80 bytes
+    assert WebhookDelivery.objects.get().error == "No answer within 0.5 s."
