@@ -90,7 +90,13 @@ def url_parts(url: str) -> tuple[SplitResult, str, int]:
         raise TargetRefused("url must not contain a user name or password; put credentials in its path or query.")
     if parts.fragment:
         raise TargetRefused("url must not have a #fragment (it is never sent to the server).")
-    return parts._replace(scheme=parts.scheme.lower()), parts.hostname, port or DEFAULT_PORTS[parts.scheme.lower()]
+    host = parts.hostname
+    if not host.isascii():  # bücher.example: resolved, and sent in Host and TLS, as its ASCII name (xn--…)
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise TargetRefused(f"url host {host!r} is not a valid host name ({exc}).") from None
+    return parts._replace(scheme=parts.scheme.lower()), host, port or DEFAULT_PORTS[parts.scheme.lower()]
 
 
 def url_resolve(

@@ -246,3 +246,18 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(event_id,
     server.close()
     assert len(sent) < 20  # the attempt ended within its 0.5 s, not after the receiver's 80 bytes
     assert WebhookDelivery.objects.get().error == "No answer within 0.5 s."
+
+
+def test_a_host_with_non_ascii_letters_is_delivered_under_its_idna_name(event_id, dns, receiver, settings):
+    # A webhook on an internationalised name (bücher.example) was saved, then every delivery raised
+    # UnicodeEncodeError writing the Host header: nothing sent, nothing in the delivery log, no retry.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    port = receiver.url.split(":")[2].split("/")[0]
+    dns["bücher.example"] = dns["xn--bcher-kva.example"] = "127.0.0.1"
+    webhook, _ = services.webhook_create(
+        principal=ADMIN, name="idn", url=f"http://bücher.example:{port}/hook", event_types=["memory_add"]
+    )
+    attempt(webhook, event_id)
+    [received] = receiver.requests
+    assert received.headers["Host"] == f"xn--bcher-kva.example:{port}"
+    assert WebhookDelivery.objects.get().succeeded
