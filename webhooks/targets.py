@@ -126,8 +126,13 @@ def url_resolve(
 
 def url_check(url: str) -> None:
     """TargetRefused unless a webhook may be saved with this URL. With WEBHOOK_ALLOW_PRIVATE on, the host
-    need not resolve yet (nothing is guarded); otherwise it must, to public addresses only."""
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        url_parts(url)
-    else:
+    need not resolve yet (nothing is guarded); otherwise it must, to public addresses only. No spaces or control
+    characters: the URL parser drops tabs and line breaks, so the URL saved would not be the one posted to."""
+    url_parts(url)
+    bad = next((n for n, char in enumerate(url) if char.isspace() or not char.isprintable()), None)
+    if bad is not None:
+        raise TargetRefused(
+            f"url holds a space or a control character at position {bad + 1}; percent-encode it (a space is %20)."
+        )
+    if not settings.WEBHOOK_ALLOW_PRIVATE:
         url_resolve(url)

@@ -52,6 +52,9 @@ def create(api, principal, **body):
         ({"url": "http://127.0.0.1:99999/"}, "not a valid URL"),
         ({"url": "http://127.0.0.1:0/"}, "port 0"),
         ({"url": "http:///path-only"}, "url has no host"),
+        # Saved as typed, sent elsewhere: the URL parser drops tabs and line breaks (to example.com).
+        ({"url": "http://exa\nmple.com/"}, "url holds a space or a control character at position 11"),
+        ({"url": "http://127.0.0.1/a b"}, "url holds a space or a control character at position 19"),
         ({"is_active": "yes"}, "is_active"),
     ],
 )
