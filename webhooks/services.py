@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,12 @@ def _check_url(url: str) -> None:
         raise InvalidInput(str(exc), field="url") from None
 
 
+def _check_name(name: str) -> None:
+    bad = next((n for n, char in enumerate(name) if unicodedata.category(char) == "Cc"), None)
+    if bad is not None:
+        raise InvalidInput(f"name holds a control character at position {bad + 1}; give plain text.", field="name")
+
+
 def _check_event_types(event_types: list[str]) -> list[str]:
     if not event_types:
         raise InvalidInput(f"event_types is empty; give one or more of {', '.join(EventType.values)}.")
@@ -67,6 +74,7 @@ def webhook_create(
 ) -> tuple[Webhook, str]:
     """A new webhook and its signing secret (the only time the secret is returned)."""
     event_types = _check_event_types(event_types)
+    _check_name(name)
     _check_url(url)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     webhook = Webhook(
@@ -104,6 +112,7 @@ def webhook_update(
     webhook_get(principal=principal, webhook_id=webhook_id)
     changes: dict[str, Any] = {}
     if name is not None:
+        _check_name(name)
         changes["name"] = name
     if url is not None:
         _check_url(url)

@@ -45,6 +45,9 @@ def create(api, principal, **body):
         ({"event_types": "memory_add"}, "event_types"),
         ({"name": ""}, "name"),
         ({"name": 7}, "name: Must be a string"),
+        # Shown on the dashboard, the admin and in the SDKs' answers: an escape sequence recoloured a terminal.
+        ({"name": "ops\x1b[2J"}, "name holds a control character at position 4"),
+        ({"name": "two\nlines"}, "name holds a control character at position 4"),
         ({"url": ["http://127.0.0.1/"]}, "url: Must be a string"),
         ({"url": "not a url"}, "http:// or https://"),
         ({"url": "ftp://127.0.0.1/file"}, "http:// or https://, not ftp:"),
