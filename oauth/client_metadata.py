@@ -73,7 +73,9 @@ def _fetch(url: str) -> dict:
         raise MetadataUnusable(str(exc)) from None
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
     try:
-        with open_checked(target, "GET", headers=headers, content=None, timeout=TIMEOUT_SECONDS) as answer:
+        with open_checked(
+            target, "GET", headers=headers, content=None, timeout=TIMEOUT_SECONDS, total=TIMEOUT_SECONDS
+        ) as answer:
             if answer.status_code != 200:
                 raise MetadataUnusable(f"it answered HTTP {answer.status_code} (redirects are not followed)")
             body = body_within(answer, MAX_DOCUMENT_BYTES)

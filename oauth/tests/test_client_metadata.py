@@ -209,3 +209,16 @@ def test_reads_at_once_are_bounded_so_slow_hosts_cannot_take_every_thread(metada
         for _ in held:
             client_metadata.reads_under_way.release()
     assert logged_in(member).get("/dashboard/oauth/authorize/", query).status_code == 200
+
+
+def test_a_host_that_trickles_its_document_is_cut_off_at_the_timeout(monkeypatch, settings):
+    # "At most 64 KiB within 5 s": the 5 s bounded each read only, so a host sending its document a byte at a time
+    # held the consent page's thread (and one of the MAX_AT_ONCE reads every app shares) for up to 91 hours.
+    from webhooks.tests.test_delivery import Trickler
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    monkeypatch.setattr(client_metadata, "TIMEOUT_SECONDS", 0.5)
+    trickler = Trickler(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+    with pytest.raises(client_metadata.MetadataUnusable, match=r"no answer within 0\.5 s"):
+        client_metadata.metadata_fetch(f"{trickler.url}client.json")
+    assert trickler.join() < 20  # cut off within its 0.5 s, not after the host's 80 bytes (8 s)

@@ -214,37 +214,49 @@ def test_a_reset_deletes_the_delivery_log_and_the_memories_it_holds(event_id, re
     assert services.webhooks_of(principal=ADMIN).get() == webhook  # the webhook itself stays
 
 
+class Trickler:
+    """A local HTTP server that sends `head`, then one byte every 0.1 s, `count` of them (each well within a timeout
+    of 0.5 s); `sent` counts the bytes it got out before the client hung up."""
+
+    def __init__(self, head: bytes, count: int = 80) -> None:
+        self.head, self.count, self.sent = head, count, 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}/"
+
+    def serve(self) -> None:
+        connection, _ = self.server.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                connection.sendall(self.head)
+                for _ in range(self.count):
+                    connection.sendall(b"a")
+                    self.sent += 1
+                    threading.Event().wait(0.1)
+            except OSError:  # the client hung up
+                pass
+
+    def join(self) -> int:
+        self.thread.join()
+        self.server.close()
+        return self.sent
+
+
 def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(event_id, settings):
     # WEBHOOK_TIMEOUT_SECONDS bounded each read only: a receiver sending its headers a byte at a time, each within
     # the timeout, held a worker for as long as it liked (a 16 KiB header at 9 s a byte: 41 hours an attempt).
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
-    sent = []
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def trickle():
-        connection, _ = server.accept()
-        with connection:
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            try:
-                for _ in range(80):  # a byte every 0.1 s: 8 s in all, each byte well within the timeout
-                    connection.sendall(b"a")
-                    sent.append(1)
-                    threading.Event().wait(0.1)
-            except OSError:  # the sender hung up
-                pass
-
-    thread = threading.Thread(target=trickle, daemon=True)
-    thread.start()
-    webhook, _ = services.webhook_create(
-        principal=ADMIN, name="slow", url=f"http://127.0.0.1:{server.getsockname()[1]}/", event_types=["memory_add"]
-    )
+    trickler = Trickler(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    webhook, _ = services.webhook_create(principal=ADMIN, name="slow", url=trickler.url, event_types=["memory_add"])
     with pytest.raises(services.DeliveryFailed):
         attempt(webhook, event_id)
-    thread.join()
-    server.close()
-    assert len(sent) < 20  # the attempt ended within its 0.5 s, not after the receiver's 80 bytes
+    assert trickler.join() < 20  # the attempt ended within its 0.5 s, not after the receiver's 80 bytes (8 s)
     assert WebhookDelivery.objects.get().error == "No answer within 0.5 s."
 
 
