@@ -9,8 +9,10 @@ import hmac
 import logging
 import socket
 import threading
+import uuid
 
 import pytest
+from django.db import connection
 
 from conftest import ADMIN
 from memories import services as memories_services
@@ -273,3 +275,27 @@ def test_a_host_with_non_ascii_letters_is_delivered_under_its_idna_name(event_id
     [received] = receiver.requests
     assert received.headers["Host"] == f"xn--bcher-kva.example:{port}"
     assert WebhookDelivery.objects.get().succeeded
+
+
+def test_one_accounts_delivery_backlog_is_not_read_by_another_accounts_add(make_user, make_memory, settings):
+    # Each memory change counts its account's waiting delivery jobs (their priority); the count read every waiting
+    # delivery job of every account, so after one member's delete of 10,000 memories to 20 webhooks (200,000 jobs)
+    # each add of any other account with a webhook read them all, inside its transaction (+60 ms an add).
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    bulk, other = make_user("bulk@example.com"), make_user("other@example.com")
+    services.webhook_create(principal=bulk, name="b", url="http://127.0.0.1:9/", event_types=["memory_delete"])
+    services.webhook_create(principal=other, name="o", url="http://127.0.0.1:9/", event_types=["memory_add"])
+    changes = [{"event_id": str(uuid.uuid4()), "event": "DELETE"} for _ in range(5000)]
+    assert services.deliveries_enqueue(account_id=bulk.pk, changes=changes) == 5000
+
+    def jobs_rows_read() -> int:  # by this transaction so far, by any scan of procrastinate_jobs
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_returned('procrastinate_jobs'::regclass)"
+                " + pg_stat_get_xact_tuples_fetched('procrastinate_jobs'::regclass)"
+            )
+            return cursor.fetchone()[0]
+
+    before = jobs_rows_read()
+    make_memory("One fact", principal=other, user_id="o")
+    assert jobs_rows_read() - before < 100  # not the other account's 5,000
