@@ -44,9 +44,9 @@ def fetchable(url: str) -> bool:
 
 @contextlib.contextmanager
 def _opened(url: str, what: str):
-    """The streamed answer to GET `url`: a host named in FETCH_HOSTS as the operator named it; any other (FETCH_HOSTS
-    has "*") only at a public address, checked and then dialled (webhooks.targets: a name that resolves elsewhere
-    later gains nothing)."""
+    """The streamed answer to GET `url`: a host named in FETCH_HOSTS as the operator named it (FETCH_TIMEOUT for each
+    wait); any other (FETCH_HOSTS has "*") only at a public address, checked and then dialled (webhooks.targets: a
+    name that resolves elsewhere later gains nothing), within FETCH_TIMEOUT in all."""
     if http_host(url) in settings.FETCH_HOSTS:
         with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as answer:
             yield answer
@@ -59,7 +59,10 @@ def _opened(url: str, what: str):
         raise UpstreamError(message, code="provider_unavailable") from None
     except TargetRefused as exc:
         raise InvalidInput(f"The {what} {shown(url)} is not fetched: {exc}") from None
-    with open_checked(target, "GET", headers={}, content=None, timeout=settings.FETCH_TIMEOUT) as answer:
+    # From a host nobody named, the whole fetch ends within FETCH_TIMEOUT: one sending a byte at a time held the
+    # add's worker for as long as it liked.
+    timeout = settings.FETCH_TIMEOUT
+    with open_checked(target, "GET", headers={}, content=None, timeout=timeout, total=timeout) as answer:
         yield answer
 
 

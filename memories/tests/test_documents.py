@@ -1888,6 +1888,24 @@ def test_with_any_host_allowed_a_document_is_fetched_from_public_addresses_only(
     assert stored(add(api_client, {"role": "user", "content": lease})) == ["The lease ends in June 2027"]
 
 
+def test_with_any_host_allowed_a_host_trickling_a_document_is_cut_off_at_fetch_timeout(
+    api_client, embedder, settings, monkeypatch
+):
+    # FETCH_TIMEOUT bounded each read only: a public host sending its document a byte at a time, each within the
+    # timeout, held the add's worker thread for as long as it liked (20 MiB at 9 s a byte: years).
+    from webhooks.tests.test_delivery import Trickler
+
+    settings.FETCH_HOSTS = ["*"]
+    settings.FETCH_TIMEOUT = 0.5
+    monkeypatch.setattr("webhooks.targets.address_refusal", lambda address: None)  # loopback taken for public
+    trickler = Trickler(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 80\r\n\r\n")
+    answer = add(api_client, {"role": "user", "content": document("txt_url", f"{trickler.url}notes.txt")})
+    assert trickler.join() < 20  # the fetch ended within its 0.5 s, not after the host's 80 bytes (8 s)
+    assert answer.status_code == 504, answer.json()
+    assert "did not arrive within 0.5 s (FETCH_TIMEOUT)" in answer.json()["detail"]
+    assert not Memory.objects.exists()
+
+
 def test_a_document_that_cannot_be_read_is_a_400_saying_why_and_nothing_is_stored(api_client, embedder, settings):
     hello = {"role": "user", "content": "Hello"}
     for part, says in [
