@@ -8,8 +8,12 @@ PostgreSQL, with the local embedder and a local receiver on 127.0.0.1 that answe
    queue the deliveries (a webhook lookup, plus one job when subscribed).
 2. The queued deliveries run by procrastinate's worker in this process (`--concurrency` jobs at once):
    deliveries per second, each one HTTP POST plus its delivery-log row.
+3. With `--delete N`: a delete of a scope of N memories by an account with `--webhooks` webhooks subscribed to
+   memory_delete (none, then that many), timed as the request's transaction, and the jobs it queued; with
+   `--deliver`, how long the worker then takes to deliver all N × webhooks events.
 
     .venv/bin/python bench/webhook_bench.py --adds 200
+    .venv/bin/python bench/webhook_bench.py --adds 0 --delete 5000 --webhooks 20
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--adds", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--delete", type=int, default=0, help="memories in the deleted scope (0: skip)")
+    parser.add_argument("--webhooks", type=int, default=20, help="webhooks of the deleting account")
+    parser.add_argument("--deliver", action="store_true", help="then run the worker until all are delivered")
     args = parser.parse_args()
 
     import django
@@ -105,6 +112,9 @@ def main() -> None:
             finally:
                 enqueue_seconds.append(time.perf_counter() - started)
 
+        if args.delete:
+            scope_delete(args, url)
+            return
         webhook_services.deliveries_enqueue = timed_enqueue
         without, with_hook = [], []
         for i in range(args.adds):
@@ -129,6 +139,58 @@ def main() -> None:
     finally:
         server.shutdown()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def scope_delete(args, url: str) -> None:
+    from django.db import connection
+    from procrastinate.contrib.django import app
+
+    from accounts.models import User
+    from memories import services
+    from webhooks import services as webhook_services
+    from webhooks.models import WebhookDelivery
+
+    def jobs() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'")
+            return cursor.fetchone()[0]
+
+    def fill_and_delete(user) -> tuple[float, int]:
+        for first in range(0, args.delete, 500):
+            messages = [services.Message("user", f"Fact {n} of a large scope") for n in range(first, first + 500)]
+            services.memories_add(
+                principal=user, messages=messages[: args.delete - first], scope={"user_id": "big"}, infer=False
+            )
+        before = jobs()
+        started = time.perf_counter()
+        deleted = services.memories_delete_scope(principal=user, scope={"user_id": "big"})
+        elapsed = time.perf_counter() - started
+        if deleted != args.delete:
+            raise SystemExit(f"deleted {deleted} of {args.delete}")
+        return elapsed, jobs() - before
+
+    quiet = User.objects.create_user(email="quiet-delete@example.com")
+    seconds, queued = fill_and_delete(quiet)
+    print(f"delete of {args.delete} memories, no webhook:  {seconds:.2f} s, {queued} jobs queued")
+    hooked = User.objects.create_user(email="hooked-delete@example.com")
+    for n in range(args.webhooks):
+        webhook_services.webhook_create(principal=hooked, name=f"bench {n}", url=url, event_types=["memory_delete"])
+    seconds_hooked, queued = fill_and_delete(hooked)
+    print(
+        f"delete of {args.delete} memories, {args.webhooks} webhooks: {seconds_hooked:.2f} s "
+        f"({seconds_hooked / seconds:.1f}x), {queued} jobs queued"
+    )
+    if not args.deliver:
+        return
+    started = time.perf_counter()
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, concurrency=args.concurrency)
+    elapsed = time.perf_counter() - started
+    delivered = WebhookDelivery.objects.filter(succeeded=True).count()
+    print(
+        f"deliveries:               {delivered} of {args.delete * args.webhooks} in {elapsed:.1f} s "
+        f"= {delivered / elapsed:.0f}/s (concurrency {args.concurrency})"
+    )
 
 
 if __name__ == "__main__":

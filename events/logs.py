@@ -1,11 +1,12 @@
 """The job workers' log without their routine: the stalled-job check runs every WORKER_STALLED_CHECK_SECONDS
-(15 s), and procrastinate writes two lines per run, about 11,500 a day of nothing to read."""
+(15 s), and procrastinate writes two lines per run, about 11,500 a day of nothing to read; a job queueing a large
+commit's webhook deliveries would write its up to 1,000 event ids twice (each delivery it queues logs its own)."""
 
 from __future__ import annotations
 
 import logging
 
-ROUTINE_TASKS = frozenset({"events.retry_stalled_jobs"})
+ROUTINE_TASKS = frozenset({"events.retry_stalled_jobs", "webhooks.queue_deliveries"})
 
 
 class RoutineJobsFilter(logging.Filter):

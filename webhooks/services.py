@@ -140,38 +140,76 @@ def webhook_delete(*, principal, webhook_id: int) -> None:
         raise NotFound(f"Webhook {webhook_id} not found.")
 
 
-def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]]) -> int:
-    """Queue one delivery job per (change, subscribed active webhook of the account); returns how many."""
-    from webhooks.tasks import deliver  # the task module imports this one
+# A commit whose deliveries number more than this queues them through jobs of at most this many each, which queue
+# them when a worker runs them: a delete of 10,000 memories for 20 webhooks then writes 200 rows in its
+# transaction, not 200,000 (bench/webhook_bench.py --delete).
+DELIVERIES_PER_JOB = 1_000
 
-    wanted = {EVENT_TYPES[change["event"]] for change in changes if change["event"] in EVENT_TYPES}
-    if not wanted:
-        return 0
-    webhooks = list(
-        Webhook.objects.filter(account_id=account_id, is_active=True, event_types__overlap=list(wanted)).only(
-            "id", "event_types"
-        )
-    )
-    if not webhooks:
-        return 0
+
+def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]]) -> int:
+    """Queue one delivery job per (change, subscribed active webhook of the account), in the caller's transaction;
+    past DELIVERIES_PER_JOB, jobs that queue them (deliveries_fan_out). Returns how many deliveries."""
+    from webhooks.tasks import queue_deliveries  # the task module imports this one
+
     # Ids only: the job reads the change back from its history row, so no memory text sits in the job's
     # arguments (which the worker logs).
-    jobs = [
-        {"webhook_id": webhook.id, "event_id": change["event_id"], "event_type": EVENT_TYPES[change["event"]]}
-        for change in changes
-        if change["event"] in EVENT_TYPES
-        for webhook in webhooks
-        if EVENT_TYPES[change["event"]] in webhook.event_types
+    events = [
+        [change["event_id"], EVENT_TYPES[change["event"]]] for change in changes if change["event"] in EVENT_TYPES
     ]
-    if jobs:
-        # One statement: all of one commit's jobs, or none. Each is one more of the account's waiting deliveries,
-        # so another account's jobs take turns with them (mem0server/queueing.py) instead of waiting behind all.
-        waiting = _deliveries_waiting(account_id)
-        deferrer = deliver.configure()
-        deferrer.job_manager.batch_defer_jobs(
-            jobs=[deferrer.make_new_job(**job).evolve(priority=-(waiting + n)) for n, job in enumerate(jobs)]
-        )
+    webhooks = _subscribed(Webhook.objects.filter(account_id=account_id), events)
+    deliveries = sum(event_type in webhook.event_types for _, event_type in events for webhook in webhooks)
+    if deliveries <= DELIVERIES_PER_JOB:
+        return _deliveries_defer(account_id, webhooks, events)
+    per_job = max(1, DELIVERIES_PER_JOB // len(webhooks))
+    ids = [webhook.id for webhook in webhooks]
+    _defer_fairly(
+        queue_deliveries,
+        account_id,
+        [
+            {"account_id": account_id, "webhook_ids": ids, "events": events[first : first + per_job]}
+            for first in range(0, len(events), per_job)
+        ],
+    )
+    return deliveries
+
+
+def deliveries_fan_out(*, account_id: int | None, webhook_ids: list[int], events: list[list[str]]) -> int:
+    """A queue_deliveries job's work: queue its events' deliveries to those of its webhooks that are still active
+    and subscribed (as a delivery checks again when it runs). Returns how many."""
+    webhooks = _subscribed(Webhook.objects.filter(account_id=account_id, id__in=webhook_ids), events)
+    return _deliveries_defer(account_id, webhooks, events)
+
+
+def _subscribed(webhooks, events: list[list[str]]) -> list[Webhook]:
+    wanted = list({event_type for _, event_type in events})
+    if not wanted:
+        return []
+    return list(webhooks.filter(is_active=True, event_types__overlap=wanted).only("id", "event_types"))
+
+
+def _deliveries_defer(account_id: int | None, webhooks: list[Webhook], events: list[list[str]]) -> int:
+    from webhooks.tasks import deliver  # the task module imports this one
+
+    jobs = [
+        {"webhook_id": webhook.id, "event_id": event_id, "event_type": event_type}
+        for event_id, event_type in events
+        for webhook in webhooks
+        if event_type in webhook.event_types
+    ]
+    _defer_fairly(deliver, account_id, jobs)
     return len(jobs)
+
+
+def _defer_fairly(task, account_id: int | None, jobs: list[dict[str, Any]]) -> None:
+    """One statement: all of the jobs, or none. Each is one more of the account's waiting deliveries, so another
+    account's jobs take turns with them (mem0server/queueing.py) instead of waiting behind all."""
+    if not jobs:
+        return
+    waiting = _deliveries_waiting(account_id)
+    deferrer = task.configure()
+    deferrer.job_manager.batch_defer_jobs(
+        jobs=[deferrer.make_new_job(**job).evolve(priority=-(waiting + n)) for n, job in enumerate(jobs)]
+    )
 
 
 def _deliveries_waiting(account_id: int | None) -> int:

@@ -39,6 +39,12 @@ def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: 
     )
 
 
+@app.task(name="webhooks.queue_deliveries")
+def queue_deliveries(*, account_id: int | None, webhook_ids: list[int], events: list[list[str]]) -> None:
+    """Queue the deliveries of a large commit's events, DELIVERIES_PER_JOB at a time (services.deliveries_enqueue)."""
+    services.deliveries_fan_out(account_id=account_id, webhook_ids=webhook_ids, events=events)
+
+
 @app.periodic(cron="23 * * * *", periodic_id="prune_webhook_deliveries", priority=UPKEEP_PRIORITY)
 @app.task(name="webhooks.prune_deliveries")
 def prune_deliveries(timestamp: int) -> None:
