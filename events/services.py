@@ -17,8 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Q, TextField, Value, When
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from accounts.services import account_deactivated, job_gone
@@ -181,11 +181,17 @@ def events_cancel_in_scope(*, principal, scopes: Sequence[dict[str, str]], any_o
     # different keys (memories.services.scope_delete_lock), so they may get here side by side.
     ids = list(dropped.order_by("id").select_for_update().values_list("id", flat=True))
     now = timezone.now()
+    said = "The memories of this scope were deleted after this add was queued; nothing was stored."
     return Event.objects.filter(id__in=ids).update(
         status=Event.Status.FAILED,
         error_code=SCOPE_DELETED,
-        error_message="The memories of this scope were deleted after this add was queued; nothing was stored.",
-        finished_at=Coalesce("finished_at", Value(now)),  # a failed one keeps when it failed
+        # A failed one keeps when it failed, and why.
+        error_message=Case(
+            When(status=Event.Status.FAILED, then=Concat(Value(f"{said} It had failed before: "), "error_message")),
+            default=Value(said),
+            output_field=TextField(),
+        ),
+        finished_at=Coalesce("finished_at", Value(now)),
         updated_at=now,
     )
 

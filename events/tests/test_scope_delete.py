@@ -166,13 +166,15 @@ def test_an_add_that_failed_before_a_delete_of_its_scope_is_not_queued_again_aft
     failed = member_client.post("/v3/memories/add/", body, format="json").json()["event_id"]
     bobs = queue(member_client, "Lives in Rome", user_id="bob")
     run_jobs()
+    [(status, _, why)] = ended(failed)
     assert [status for status, _, _ in ended(failed, bobs)] == ["FAILED", "SUCCEEDED"]
     assert member_client.delete("/v1/memories/?user_id=alice").status_code == 200
 
     again = services.events_add_again_failed(principal=member)
     run_jobs()
     assert stored() == [("bob", "", "Lives in Rome")], "a failed add queued again after the delete stored it"
-    assert again == (0, 0, []) and ended(failed) == [DROPPED]
+    # Why it failed first is kept after why it was dropped.
+    assert again == (0, 0, []) and ended(failed) == [(*DROPPED[:2], f"{SAID} It had failed before: {why}")]
 
 
 @pytest.mark.django_db(transaction=True)
