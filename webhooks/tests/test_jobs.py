@@ -207,9 +207,10 @@ def test_a_large_delete_queues_its_deliveries_a_batch_at_a_time_and_each_arrives
     are queued by jobs that a worker runs, each carrying that many."""
     monkeypatch.setattr(services, "DELIVERIES_PER_JOB", 6)
     owner = make_user("large-delete@example.com")
+    subscriptions = [["memory_delete"], ["memory_delete", "memory_add"], ["memory_delete"], ["memory_add"]]
     hooks = [
         services.webhook_create(principal=owner, name=f"hook {n}", url=f"{receiver.url}/{n}", event_types=types)[0]
-        for n, types in enumerate([["memory_delete"], ["memory_delete", "memory_add"], ["memory_delete"], ["memory_add"]])
+        for n, types in enumerate(subscriptions)
     ]
     messages = [memories_services.Message("user", f"Fact {n}") for n in range(10)]
     memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "big"}, infer=False)
