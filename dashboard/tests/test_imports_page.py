@@ -441,3 +441,21 @@ def test_one_file_uploaded_twice_and_imported_by_two_workers_at_once_is_written_
     assert jobs == [("SUCCEEDED", 0, 2, 0), ("SUCCEEDED", 2, 0, 2)]
     assert sorted(str(i) for i in Memory.objects.filter(account=alice).values_list("id", flat=True)) == sorted(ids)
     assert MemoryHistory.objects.filter(memory_id__in=ids).count() == 2
+
+
+def test_a_backup_of_a_memory_holding_a_line_separator_character_comes_back(alice, make_memory, run_jobs):
+    # A text with U+2028 (LINE SEPARATOR) or U+0085 (NEL), as pasted from a web page or a PDF: the backup's line holds
+    # them unescaped inside its JSON strings. The import split the file at them too: "Nothing was imported: 5
+    # problem(s). line 1: not JSON (Unterminated string ...)".
+    memory_id = make_memory("Line one\u2028line two\x85line three", principal=alice)
+    client = logged_in(alice)
+    text = b"".join(client.get("/dashboard/exports/backup/").streaming_content).decode()
+    assert len(text.split("\n")) == 2  # one line and the newline that ends it
+    Memory.objects.all().delete()
+    MemoryHistory.objects.all().delete()
+
+    upload(client, text)
+    run_jobs()
+    done = MemoryImport.objects.get()
+    assert (done.status, done.error, done.imported) == ("SUCCEEDED", "", 1)
+    assert Memory.objects.get(id=memory_id).text == "Line one\u2028line two\x85line three"
