@@ -492,16 +492,16 @@ def profile_get(*, principal, entity_id: str) -> ProfileState:
 def _news(principal, row: Profile) -> bool:
     """Whether the user's memories changed since the last generation read them, and no generation is on its way.
 
-    Changed: one was added or updated since, or fewer are there to read than that generation read (one was
-    deleted or expired; a deletion among a user's newest MAX_MEMORIES that leaves at least MAX_MEMORIES goes
-    unnoticed until the next change).
+    Changed: one was added or updated since, or another number are there to read than that generation read (one
+    was deleted or expired; or imported, keeping its older dates); a deletion or import among a user's newest
+    MAX_MEMORIES that leaves at least MAX_MEMORIES goes unnoticed until the next change.
     """
     mine = memories_visible(principal=principal).filter(user_id=row.entity_id)
     if row.read_at is None:
         changed = mine.exists()
     else:
         changed = mine.filter(updated_at__gt=row.read_at).exists()
-        changed = changed or row.memories_read > _to_read(principal, row.entity_id).count()
+        changed = changed or row.memories_read != _to_read(principal, row.entity_id).count()
     in_flight = _jobs_of(principal).filter(
         status__in=(ProfileJob.Status.PENDING, ProfileJob.Status.RUNNING), entity_ids__contains=[row.entity_id]
     )

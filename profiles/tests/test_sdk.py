@@ -5,7 +5,9 @@ generation asked for (generate_profile, sample_profiles) or queued by the first 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from mem0 import AsyncMemoryClient
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from exports.backup import import_jsonl
 from memories.models import Memory
 from memories.services import memories_reset
 from memories.tests.fake_openai import as_json, error
@@ -287,6 +290,33 @@ def test_a_read_after_a_memory_was_deleted_refreshes_the_profile(alice, enabled,
     refreshed = alice.get_profile("alice")
     assert (refreshed["profile"], refreshed["generation_count"]) == ({"city": "Berlin"}, 2)
     assert "Is vegetarian" not in llm_on.chat_calls()[1].body["messages"][-1]["content"]
+    assert ProfileJob.objects.count() == 2  # and nothing new since: no further refresh
+
+
+def test_a_read_after_older_memories_were_imported_refreshes_the_profile(
+    alice, alice_account, enabled, llm_on, run_jobs
+):
+    # Memories imported from a backup or from Mem0 keep their dates, older than the last generation: a read saw
+    # nothing new (no memory updated since, no fewer than it read) and kept the profile of the 2 memories before.
+    llm_on.chat_queue.extend([as_json({"city": "Berlin"}), as_json({"city": "Berlin", "diet": "vegan"})])
+    alice.generate_profile("alice")
+    run_jobs()
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}
+    line = {
+        "id": str(uuid.uuid4()),
+        "memory": "Has been vegan since 2019",
+        "user_id": "alice",
+        "created_at": "2020-01-01T00:00:00+00:00",
+        "updated_at": "2020-01-01T00:00:00+00:00",
+    }
+    assert import_jsonl(lines=[json.dumps(line)], account=alice_account).created == 1
+
+    assert alice.get_profile("alice")["profile"] == {"city": "Berlin"}  # until the refresh
+    assert list(ProfileJob.objects.order_by("created_at").values_list("operation", flat=True)) == ["trigger", "auto"]
+    run_jobs()
+    refreshed = alice.get_profile("alice")
+    assert (refreshed["profile"], refreshed["generation_count"]) == ({"city": "Berlin", "diet": "vegan"}, 2)
+    assert "Has been vegan since 2019" in llm_on.chat_calls()[1].body["messages"][-1]["content"]
     assert ProfileJob.objects.count() == 2  # and nothing new since: no further refresh
 
 
