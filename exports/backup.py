@@ -298,6 +298,8 @@ def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tupl
     # One serializer for every line: binding its fields (deep copies) for each line took most of the time.
     checker = MemoryLineSerializer()
     for number, raw in enumerate(lines, start=1):
+        if number == 1:
+            raw = raw.removeprefix("\ufeff")  # a byte order mark, as an editor may save UTF-8 (the Import page's too)
         if not raw.strip():
             continue
         try:

@@ -576,3 +576,19 @@ def test_a_backup_written_to_a_slow_reader_outlasts_the_idle_in_transaction_time
         with connection.cursor() as cursor:
             cursor.execute("RESET idle_in_transaction_session_timeout")
     assert len(out.getvalue().splitlines()) == 3
+
+
+def test_a_backup_saved_with_a_byte_order_mark_is_imported(stored, tmp_path):
+    # Opened and saved again in an editor that writes UTF-8 with a BOM (Windows Notepad): the command refused it,
+    # "line 1: not JSON (Unexpected UTF-8 BOM ...)", while the dashboard's Import page took the same file.
+    before = snapshot()
+    text = export()
+    wipe()
+    path = tmp_path / "memories.jsonl"
+    path.write_text(text, encoding="utf-8-sig")
+
+    out = StringIO()
+    call_command("import_memories", input_path=str(path), stdout=out, stderr=StringIO())
+    assert "Imported 3 memories" in out.getvalue()
+    assert snapshot() == before
+    assert "Imported 0 memories" in import_text("\ufeff" + text)  # from stdin too: all there already
