@@ -38,9 +38,9 @@ from mem0server.text import counted, unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
 from memories.filters import WILDCARD, wildcard_refusal
-from memories.models import SCOPE_FIELDS, Memory, MemoryHistory
+from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
-from memories.services import history_row, import_write_lock
+from memories.services import history_row, import_write_lock, metadata_size_check
 
 # pg_advisory_xact_lock's key for "an import is writing a batch" (any fixed bigint; this one spells "m0import").
 IMPORT_LOCK_KEY = 0x6D30696D706F7274
@@ -289,9 +289,11 @@ def line_label(number: int) -> str:
     return f"line {number}"
 
 
-def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tuple[int, dict]], list[str]]:
+def _parse(
+    lines: Iterable[str], where: Callable[[int], str], within_limits: bool = False
+) -> tuple[list[tuple[int, dict]], list[str]]:
     """(line number, validated data) for every non-blank line, and the problems found (all lines are read), each
-    saying `where(line number)` it is."""
+    saying `where(line number)` it is. `within_limits`: a text or metadata larger than an add may write is one."""
     parsed: list[tuple[int, dict]] = []
     problems: list[str] = []
     first_seen: dict[Any, int] = {}
@@ -315,12 +317,32 @@ def _parse(lines: Iterable[str], where: Callable[[int], str]) -> tuple[list[tupl
         except serializers.ValidationError as exc:
             problems.extend(f"{where(number)}: {message}" for message in _flatten(exc.detail))
             continue
+        if within_limits and (too_large := _over_limits(data)):
+            problems.extend(f"{where(number)}: {message}" for message in too_large)
+            continue
         if data["id"] in first_seen:
             problems.append(f"{where(number)}: id {data['id']} is already on {where(first_seen[data['id']])}.")
             continue
         first_seen[data["id"]] = number
         parsed.append((number, data))
     return parsed, problems
+
+
+def _over_limits(data: dict) -> list[str]:
+    """What of a line is larger than an add or an update may write here: its text (MAX_TEXT_CHARS), a history row's
+    texts, its metadata (METADATA_MAX_BYTES)."""
+    found = []
+    texts = [("memory", data["memory"])]
+    for index, row in enumerate(data.get("history") or []):
+        texts += [(f"history.{index}.{name}", row.get(name)) for name in ("old_memory", "new_memory")]
+    for name, text in texts:
+        if text is not None and len(text) > MAX_TEXT_CHARS:
+            found.append(f"{name}: {len(text)} characters, more than a memory holds ({MAX_TEXT_CHARS}).")
+    try:
+        metadata_size_check(data.get("metadata"))
+    except InvalidInput as exc:
+        found.append(f"metadata: {exc.detail}")
+    return found
 
 
 def _accounts(
@@ -361,15 +383,17 @@ def import_jsonl(
     batch_size: int | None = None,
     progress: Callable[[ImportReport], None] | None = None,
     where: Callable[[int], str] = line_label,
+    within_limits: bool = False,
 ) -> ImportReport:
     """Import backup lines: check them all (ImportRefused, nothing written), then write in batches.
 
     `account`: every memory goes to it, whatever its line says. A memory its account holds already is skipped; one
     whose id another account holds is copied under a new id (_placed). A failure in a later batch (the embedder,
     say) raises ImportInterrupted after earlier batches were committed; importing the same file again carries on
-    where it stopped, since what was written is skipped.
+    where it stopped, since what was written is skipped. `within_limits`: a memory whose text or metadata is larger
+    than an add may write (an account's upload) is a problem of its line, as are history texts larger than a memory's.
     """
-    parsed, problems = _parse(lines, where)
+    parsed, problems = _parse(lines, where, within_limits)
     accounts = _accounts(parsed, problems, account, where)
     if problems:
         raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))

@@ -402,7 +402,7 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
     try:
         # Split at "\n" only, as a file is read line by line: str.splitlines() also splits at U+2028, U+0085 and
         # others, which a line's JSON holds unescaped inside a memory's text (export_memories writes them as they are).
-        report = import_jsonl(lines=job.lines.split("\n"), account=job.account, progress=progress)
+        report = import_jsonl(lines=job.lines.split("\n"), account=job.account, progress=progress, within_limits=True)
     except ImportRefused as exc:
         return _import_finish(
             job, status=MemoryImport.Status.FAILED, error=f"Nothing was imported: {exc.total} problem(s).\n{exc}"

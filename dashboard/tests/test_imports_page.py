@@ -459,3 +459,43 @@ def test_a_backup_of_a_memory_holding_a_line_separator_character_comes_back(alic
     done = MemoryImport.objects.get()
     assert (done.status, done.error, done.imported) == ("SUCCEEDED", "", 1)
     assert Memory.objects.get(id=memory_id).text == "Line one\u2028line two\x85line three"
+
+
+def test_an_upload_holding_a_text_or_metadata_larger_than_an_add_writes_imports_nothing_and_says_which(
+    alice, run_jobs
+):
+    # The Import page stored what no add or update of the account could: a memory of 1,000,000 characters (an add
+    # takes 100,000) and 2 MB of metadata (METADATA_MAX_BYTES: 64 KiB), each list and search answer carrying them.
+    line = {
+        "id": str(uuid.uuid4()),
+        "memory": "A long note. " * 80_000,
+        "metadata": {"blob": "x" * 2_000_000},
+        "user_id": "alice",
+        "created_at": "2024-01-01T00:00:00+00:00",
+        "updated_at": "2024-01-01T00:00:00+00:00",
+        "history": [
+            {
+                "id": str(uuid.uuid4()),
+                "event": "ADD",
+                "new_memory": "x" * 100_001,
+                "created_at": "2024-01-01T00:00:00+00:00",
+            }
+        ],
+    }
+    fits = {**line, "id": str(uuid.uuid4()), "memory": "Fits", "metadata": {"topic": "x" * 60_000}, "history": []}
+    client = logged_in(alice)
+    upload(client, json.dumps(line) + "\n" + json.dumps(fits) + "\n")
+    run_jobs()
+    failed = MemoryImport.objects.get()
+    assert failed.status == "FAILED"
+    assert "Nothing was imported: 3 problem(s)." in failed.error
+    assert "line 1: memory: 1040000 characters, more than a memory holds (100000)." in failed.error
+    assert "line 1: history.0.new_memory: 100001 characters" in failed.error
+    assert "line 1: metadata: metadata holds 2000011 bytes as JSON, more than a memory keeps" in failed.error
+    assert "line 2" not in failed.error
+    assert not Memory.objects.exists()
+
+    upload(client, json.dumps(fits) + "\n")  # at the limits: imported
+    run_jobs()
+    assert MemoryImport.objects.order_by("-created_at").first().status == "SUCCEEDED"
+    assert Memory.objects.get().text == "Fits"
