@@ -188,6 +188,16 @@ def test_a_bad_schema_is_refused_at_once(alice, schema, message):
     assert not MemoryExport.objects.exists()
 
 
+def test_a_schema_of_too_many_subschemas_is_refused_for_its_size_before_it_is_checked_against_its_metaschema(alice):
+    # 30,000 properties (0.9 MB) took 5.6 s of the request to check against JSON Schema's metaschema, then were refused
+    # for their size. The size, counted in milliseconds, now comes first: a schema both too large and malformed is
+    # refused for its size (it was refused as malformed, after walking all of it).
+    properties = {f"p{n}": {"type": "string"} for n in range(2_000)} | {"last": {"type": "nonsense"}}
+    with pytest.raises(ValidationError, match="too large with its \\$refs written out"):
+        alice.create_memory_export(schema={"type": "object", "properties": properties}, filters=ALICE_ONLY)
+    assert not MemoryExport.objects.exists()
+
+
 @pytest.mark.parametrize(
     "filters",
     [
