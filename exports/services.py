@@ -44,6 +44,15 @@ ENDLESS_REF = "its $refs lead back to themselves without end."
 # export asks for (tens), and low enough that checking an answer against it costs milliseconds.
 MAX_SCHEMA_NODES = 1_000
 
+# Items a list in a schema may hold where the metaschema asks for unique items, unless they are all strings or all
+# numbers: jsonschema compares every pair of items it cannot sort (objects, strings among numbers), and a `type` list
+# or a draft 4 `enum` of 4,000 objects (50 KB) took 14 s of the request to check, growing with the square of their
+# number (hours for 1 MiB of them). Real lists there are short (`type`: at most 7 names) or sortable.
+MAX_UNSORTED_ITEMS = 100
+# The keywords whose value is such a list, and those whose value maps names to one.
+_UNIQUE_LISTS = ("type", "enum", "required")
+_NAMED_UNIQUE_LISTS = ("dependentRequired", "dependencies")
+
 # The keywords whose values are subschemas (JSON Schema 2020-12 and the drafts before it, back to draft 4): one, a
 # list of them, or an object mapping names to them. Others hold data or annotations, where "$ref" or "pattern" is
 # just a name.
@@ -139,6 +148,40 @@ def schema_cost_check(schema: dict) -> None:
         raise InvalidInput("schema: nested too deeply.", field="schema") from None
 
 
+def unique_lists_check(schema: Any) -> None:
+    """InvalidInput when a list whose items the metaschema asks to be unique holds more than MAX_UNSORTED_ITEMS items
+    that are not all strings or all numbers. Every object of the schema is looked at, $defs never referred to too, as
+    the metaschema checks them all."""
+    nodes = [(schema, "")]
+    while nodes:
+        node, at = nodes.pop()
+        if isinstance(node, list):
+            nodes += [(item, f"{at}/{index}") for index, item in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        lists = [(key, node[key]) for key in _UNIQUE_LISTS if key in node]
+        for key in _NAMED_UNIQUE_LISTS:
+            if isinstance(node.get(key), dict):
+                lists += [(f"{key}/{name}", value) for name, value in node[key].items()]
+        for key, items in lists:
+            if isinstance(items, list) and len(items) > MAX_UNSORTED_ITEMS and not _sortable(items):
+                raise InvalidInput(
+                    f"schema: `{key}` (at {at or '/'}) lists {len(items)} items that are not all strings or all "
+                    f"numbers; at most {MAX_UNSORTED_ITEMS} such items (checking that they differ costs the square of "
+                    "their number).",
+                    field="schema",
+                )
+        nodes += [(value, f"{at}/{key}") for key, value in node.items()]
+
+
+def _sortable(items: list) -> bool:
+    """Whether the items are all strings or all numbers (not booleans): jsonschema sorts those to find repeats."""
+    if all(isinstance(item, str) for item in items):
+        return True
+    return all(isinstance(item, int | float) and not isinstance(item, bool) for item in items)
+
+
 def _pointed(schema: dict, ref: str) -> Any:
     """What the JSON pointer of a $ref (#/a/b) names in `schema`, or InvalidInput."""
     node: Any = schema
@@ -171,6 +214,7 @@ def schema_check(schema: Any) -> dict | None:
     # First, as it costs milliseconds: checking a schema of 30,000 properties (0.9 MB) against its metaschema took
     # 5.6 s of the request before it was refused for its size.
     schema_cost_check(schema)
+    unique_lists_check(schema)
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(schema)
