@@ -33,6 +33,19 @@ COLUMNS = ("user_id", "agent_id", "app_id", "run_id", "actor_id", "role", "expir
 HISTORY_FIELDS = ("id", "event", "old_memory", "new_memory", "created_at", "updated_at", "actor_id", "role")
 
 
+def api_key_checked(key: str, where: str) -> str:
+    """The key without the whitespace around it (a key copied from a file with Windows line ends carries a carriage
+    return); ValueError, not showing it, when it holds a character no key has. Sent as it was, such a key failed in
+    the HTTP client, whose message showed it escaped ("…keyABCDEF123456\\r"), past the redaction of its echoes."""
+    key = key.strip()
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise ValueError(
+            f"The key given in {where} holds a character no API key has (a space, a control character or a "
+            "non-ASCII one); check it was copied whole."
+        )
+    return key
+
+
 class Mem0ApiError(Exception):
     """The API could not be read; the message says why (the key never shown)."""
 

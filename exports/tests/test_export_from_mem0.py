@@ -223,3 +223,23 @@ def test_missing_or_malformed_arguments_are_clear_errors(monkeypatch, arguments,
     with pytest.raises(CommandError) as refused:
         call_command("export_from_mem0", "--api-url", "http://127.0.0.1:9", *arguments, stdout=StringIO())
     assert said in str(refused.value)
+
+
+def test_a_key_copied_with_a_line_end_is_used_without_it_and_one_no_key_could_be_is_refused_unseen(
+    server, sdk_key, make_user, make_memory, monkeypatch
+):
+    # A key read from a file with Windows line ends ends with "\r": the HTTP client refused the header, and its message
+    # showed the key escaped, most of it past the redaction ("Illegal header value b'Token [redacted]tkeyABCDEF…\r'").
+    alice = make_user("alice@example.com")
+    make_memory("Likes green tea", principal=alice)
+    key = sdk_key(alice)
+    monkeypatch.setenv("MEM0_API_KEY", key + "\r\n")
+    out = StringIO()
+    call_command("export_from_mem0", "--api-url", server, "--no-history", stdout=out, stderr=StringIO())
+    assert '"memory": "Likes green tea"' in out.getvalue()
+
+    odd = key[:10] + "é" + key[10:]  # a key no API has: refused before it is sent, not a traceback
+    with pytest.raises(CommandError) as refused:
+        call_command("export_from_mem0", "--api-url", server, "--api-key", odd, stdout=StringIO())
+    assert str(refused.value).startswith("The key given in --api-key holds a character no API key has")
+    assert key[3:] not in str(refused.value) and key[-8:] not in str(refused.value)

@@ -416,8 +416,15 @@ def test_a_qdrant_server_is_read_page_by_page_with_its_key(api_client):
     ]
     with scripted_api(answers) as (url, asked):
         out = StringIO()
-        call_command(
-            "import_from_mem0", "--qdrant-url", url, "--qdrant-api-key", "qd-secret", "--batch-size", "1", stdout=out
+        call_command(  # copied with a line end: sent without it
+            "import_from_mem0",
+            "--qdrant-url",
+            url,
+            "--qdrant-api-key",
+            "qd-secret\r\n",
+            "--batch-size",
+            "1",
+            stdout=out,
         )
     assert "Imported 2 of Mem0's 2 memories (0 history rows)" in out.getvalue()
     assert [(method, path) for method, path, _, _ in asked] == [

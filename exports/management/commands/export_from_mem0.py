@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from exports.mem0_api import EVERY_MEMORY, Mem0Api, Mem0ApiError, mem0_api_memories, written_lines
+from exports.mem0_api import EVERY_MEMORY, Mem0Api, Mem0ApiError, api_key_checked, mem0_api_memories, written_lines
 from mem0server.text import counted
 
 
@@ -30,9 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="The file to write; default: stdout")
 
     def handle(self, *args, api_url, api_key, filters, no_history, output, **options):
+        where = "--api-key" if api_key else "MEM0_API_KEY"
         api_key = api_key or os.environ.get("MEM0_API_KEY")
         if not api_key:
             raise CommandError("Give the Mem0 project's API key: --api-key, or the MEM0_API_KEY environment variable.")
+        try:
+            api_key = api_key_checked(api_key, where)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         chosen = EVERY_MEMORY
         if filters:
             try:

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
+from exports.mem0_api import api_key_checked
 from exports.mem0_source import (
     Mem0SourceError,
     mem0_dump,
@@ -109,7 +110,12 @@ class Command(DatabaseCommand):
         elif qdrant_url:
             if not qdrant_url.startswith(("https://", "http://")):
                 raise CommandError(f"--qdrant-url must start with https:// or http:// (got {qdrant_url!r}).")
+            where = "--qdrant-api-key" if qdrant_api_key else "QDRANT_API_KEY"
             api_key = qdrant_api_key or os.environ.get("QDRANT_API_KEY")
+            try:
+                api_key = api_key_checked(api_key, where) if api_key else None
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
             rows = qdrant_memories(collection or "mem0", url=qdrant_url, api_key=api_key)
         else:
             rows = qdrant_memories(collection or "mem0", path=qdrant_path)
