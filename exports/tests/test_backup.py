@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -592,3 +594,22 @@ def test_a_backup_saved_with_a_byte_order_mark_is_imported(stored, tmp_path):
     assert "Imported 3 memories" in out.getvalue()
     assert snapshot() == before
     assert "Imported 0 memories" in import_text("\ufeff" + text)  # from stdin too: all there already
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_a_file_piped_in_that_is_not_utf8_is_one_line_saying_so(stored, monkeypatch, errors):
+    # sys.stdin decodes as the locale says: under en_US.UTF-8 (strict) a Latin-1 file was a UnicodeDecodeError
+    # traceback; under C.UTF-8 (surrogateescape) "line 1: memory: Must not contain an unpaired surrogate character".
+    text = export().replace("Lives in Berlin", "Lives in Zürich")
+    wipe()
+    piped = io.TextIOWrapper(io.BytesIO(text.encode("latin-1")), encoding="utf-8", errors=errors)
+    monkeypatch.setattr(sys, "stdin", piped)
+    with pytest.raises(CommandError, match=r"^The input is not UTF-8 text \(invalid start byte\); nothing"):
+        call_command("import_memories", stdout=StringIO(), stderr=StringIO())
+    assert not Memory.objects.exists()
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8", errors=errors))
+    out = StringIO()
+    call_command("import_memories", stdout=out, stderr=StringIO())
+    assert "Imported 3 memories" in out.getvalue()
+    assert Memory.objects.filter(text="Lives in Zürich").exists()

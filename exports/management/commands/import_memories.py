@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -44,8 +45,18 @@ class Command(DatabaseCommand):
                     raise CommandError(
                         f"{input_path} is not UTF-8 text ({exc.reason}); nothing was imported."
                     ) from None
+            elif options.get("stdin"):
+                report = self._import(options["stdin"], owner, dry_run, batch_size)
             else:
-                report = self._import(options.get("stdin") or sys.stdin, owner, dry_run, batch_size)
+                # Decoded here, strictly: sys.stdin's errors handler depends on the locale (a traceback under
+                # en_US.UTF-8, "an unpaired surrogate character" named on a line under C.UTF-8).
+                stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+                try:
+                    report = self._import(stdin, owner, dry_run, batch_size)
+                except UnicodeDecodeError as exc:
+                    raise CommandError(f"The input is not UTF-8 text ({exc.reason}); nothing was imported.") from None
+                finally:
+                    stdin.detach()  # sys.stdin stays open
         except ImportRefused as exc:
             raise CommandError(f"Nothing was imported: {exc.total} problem(s) in the file.\n{exc}") from None
         except ImportInterrupted as exc:
