@@ -461,9 +461,7 @@ def test_a_backup_of_a_memory_holding_a_line_separator_character_comes_back(alic
     assert Memory.objects.get(id=memory_id).text == "Line one\u2028line two\x85line three"
 
 
-def test_an_upload_holding_a_text_or_metadata_larger_than_an_add_writes_imports_nothing_and_says_which(
-    alice, run_jobs
-):
+def test_an_upload_holding_a_text_or_metadata_larger_than_an_add_writes_imports_nothing_and_says_which(alice, run_jobs):
     # The Import page stored what no add or update of the account could: a memory of 1,000,000 characters (an add
     # takes 100,000) and 2 MB of metadata (METADATA_MAX_BYTES: 64 KiB), each list and search answer carrying them.
     line = {
