@@ -85,8 +85,8 @@ def compiled_scope(memories: QuerySet[Memory], postings: QuerySet[Posting] | Non
     return Scope(sql, MappingProxyType(params), postings_sql, MappingProxyType(postings_params), prepared=prepared)
 
 
-def _keyword_sql(scope_sql: str, postings_sql: str | None, scope_rows: float | None) -> str:
-    """BM25's best CANDIDATE_DEPTH memories of the scope (ids and scores, best first), and the query's max_score.
+def _keyword_sql(scope_sql: str, postings_sql: str | None, scope_rows: float | None, depth: int) -> str:
+    """BM25's best `depth` memories of the scope (ids and scores, best first), and the query's max_score.
 
     With `postings_sql` (the scope's postings, see models.Posting) the term frequencies come from the inverted
     index: one index-only scan per query word. Without (filters on metadata or times, which postings do not
@@ -136,7 +136,7 @@ WITH scope AS NOT MATERIALIZED (
 ), bm25 AS (
     -- float8 constants: a bare 1.2 is numeric, and numeric arithmetic on every row costs more.
     SELECT tf.id, sum(df.idf * tf.tf * {BM25_K1 + 1}::float8 / (tf.tf + {BM25_K1}::float8)) AS score
-    FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {CANDIDATE_DEPTH}
+    FROM tf JOIN df USING (lexeme) GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT {int(depth)}
 )
 -- max_score: what a memory holding every term of the query once scores.
 -- The lists travel as text: they go back into the next statement as they are, never read in Python.
@@ -153,8 +153,9 @@ def _fusion_sql(
     timed: bool = False,
     window_candidates: bool = False,
     tokens: bool = False,
+    depth: int = CANDIDATE_DEPTH,
 ) -> str:
-    """The vector side's candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
+    """The vector side's `depth` candidates and the keyword side's (parameters), fused, ranked and cut to the limit.
 
     `timed` (the query names a time, memories/temporal.py): `score` becomes (1 - t) x the fused score + t x (1
     inside the window %(window_start)s..%(window_end)s, else 0), t = %(temporal_weight)s; when no candidate is
@@ -209,7 +210,7 @@ WITH scope AS NOT MATERIALIZED (
 ), vec AS (
     -- Each neighbour leaves with its distance (the index scan's own order), so only the keyword side's other
     -- candidates are read again to compare their vectors.
-    SELECT s.id, {distance} AS distance, s.hash{carried} FROM scope s ORDER BY 2 LIMIT {CANDIDATE_DEPTH}{window}
+    SELECT s.id, {distance} AS distance, s.hash{carried} FROM scope s ORDER BY 2 LIMIT {int(depth)}{window}
 ), found AS (
     -- A long memory is as similar as its closest sentence when that is closer than its whole text
     -- (memories/sentences.py); greatest() passes over the NULL of a memory without sentences.
@@ -296,12 +297,13 @@ def ranked(
     window_candidates: bool = False,
     temporal_weight: float = 0.0,
     tokens: bool = False,
+    depth: int | None = None,
 ) -> list[Memory]:
     """The best `limit` memories of the scope scoring at least `threshold`, best first, fused in PostgreSQL.
 
-    Candidates: the CANDIDATE_DEPTH nearest memories by meaning and as many best by BM25. Each result carries
-    `score` (0..1, see memories_search for the two fusion methods) and `score_details` (each part and each
-    list's rank among the candidates). Ties are broken by id, so the order is stable. `scope_rows` (the
+    Candidates: the `depth` (CANDIDATE_DEPTH unless given) nearest memories by meaning and as many best by BM25.
+    Each result carries `score` (0..1, see memories_search for the two fusion methods) and `score_details` (each
+    part and each list's rank among the candidates). Ties are broken by id, so the order is stable. `scope_rows` (the
     scope's memory count, for BM25's idf): counted in the statement when None; large scopes pass the
     planner's estimate instead (see selectors.memories_search). With the scope's postings,
     BM25 reads their index; without, the memories' tsvectors.
@@ -323,13 +325,16 @@ def ranked(
     if scope_rows is not None:
         keyword_params["scope_rows"] = float(scope_rows)
     sets = settings_sql(exact, bitmaps=bitmaps)
-    prepare = scope.prepared and (exact or (scope_rows or 0) >= PREPARED_HNSW_MIN_ROWS)
+    depth = depth or CANDIDATE_DEPTH
+    # A deeper search (a top_k over CANDIDATE_DEPTH, rare) is planned for its values: a prepared statement for each
+    # depth would push the usual searches' statements out of the connection's few (prepared.KEPT).
+    prepare = depth == CANDIDATE_DEPTH and scope.prepared and (exact or (scope_rows or 0) >= PREPARED_HNSW_MIN_ROWS)
     if prepare and not exact:
         # One plan serves every scope of this shape, made without knowing how large each is: without sorts the only
         # plan left takes the nearest memories in the HNSW index's order (not a sort of all the scope's distances).
         sets += "; SET LOCAL enable_sort = off"
     with connection.cursor() as cursor:
-        keywords = _keyword_sql(scope_sql, scope.postings_sql, scope_rows)
+        keywords = _keyword_sql(scope_sql, scope.postings_sql, scope_rows, depth)
         prepared.execute(cursor, sets, keywords, keyword_params, prepare=prepare)
         max_score, keyword_ids, keyword_scores = cursor.fetchone()
         params |= {"keyword_ids": keyword_ids, "keyword_scores": keyword_scores, "max_score": float(max_score)}
@@ -338,7 +343,7 @@ def ranked(
         timed = window is not None and temporal_weight > 0
         if timed:
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
-        statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens)
+        statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens, depth)
         prepared.execute(cursor, sets, statement, params, prepare=prepare)
         rows = _memories(cursor.fetchall(), (*_PARTS, "tokens", "tokens_partial") if tokens else _PARTS)
     for memory in rows:

@@ -413,10 +413,10 @@ def memories_search(
 ) -> list[Memory]:
     """Hybrid search inside one scope: BM25 and vector candidates, fused; best first, at most top_k.
 
-    Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning) and from BM25 over the
-    full-text index (as many memories sharing the query's rarest keywords), both inside the caller's scope and
-    filters, fused, filtered by `threshold` and cut to top_k in PostgreSQL (memories/search.py; the keyword side
-    runs while another thread embeds the query). Each memory carries `score` and `score_details`.
+    Candidates come from vector similarity (the CANDIDATE_DEPTH nearest by meaning, or top_k when it is more) and
+    from BM25 over the full-text index (as many memories sharing the query's rarest keywords), both inside the
+    caller's scope and filters, fused, filtered by `threshold` and cut to top_k in PostgreSQL (memories/search.py;
+    the keyword side runs while another thread embeds the query). Each memory carries `score` and `score_details`.
 
     `score` (0..1) is settings.SEARCH_FUSION: "score" (default) is (1 - w) x cosine similarity + w x the BM25
     score divided by the best BM25 this query could reach (each of its terms present, saturated), w =
@@ -475,6 +475,8 @@ def memories_search(
         window_candidates=plan.few,
         temporal_weight=settings.SEARCH_TEMPORAL_WEIGHT,
         tokens=rescore or with_tokens,
+        # As many candidates as top_k asks for: else a top_k of 150 answered 100 when no keyword matched.
+        depth=max(search.CANDIDATE_DEPTH, top_k),
     )
     if rescore:
         found = late_interaction.rescored(embedding.result()[0], found, threshold=threshold, embedder=local_embedder())

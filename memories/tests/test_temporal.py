@@ -144,7 +144,8 @@ def test_a_time_alone_finds_that_times_memories_beyond_the_candidates_by_meaning
     for text in ("An eventful day at the office", "Something odd occurred at the party", "It all went wrong again"):
         make_memory(text, timestamp=datetime(2024, 11, 5, tzinfo=UTC))
     quiet = make_memory("Repainted the garden fence green", timestamp=march)
-    body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0}
+    # top_k as deep as the candidates: a deeper top_k takes as many candidates by meaning.
+    body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "top_k": 2}
     results = search(api_client, **body, reference_date="2025-03-21", explain=True).json()["results"]
     assert results[0]["id"] == quiet
     untimed = search(api_client, **body | {"query": "What happened?"}).json()["results"]
@@ -228,6 +229,7 @@ def test_a_scope_too_large_to_compare_one_by_one_takes_no_candidates_for_the_tim
         # outlives its transaction): analyzed now, it is these 4 memories, not a guess from other tests' rows.
         cursor.execute(f"ANALYZE {Memory._meta.db_table}")
     body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "reference_date": "2025-03-21"}
+    body["top_k"] = 2  # as deep as the candidates: a deeper top_k takes as many candidates by meaning
     assert quiet not in [r["id"] for r in search(api_client, **body).json()["results"]]
     selectors.search_plan_cache_clear()
     monkeypatch.setattr(search_module, "WINDOW_CANDIDATES_MAX_ROWS", 4)
@@ -565,6 +567,7 @@ def test_a_scope_counted_before_the_first_analyze_is_counted_far_enough_to_size_
     with connection.cursor() as cursor:  # never analyzed (an earlier test's ANALYZE outlives its transaction)
         cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = %s::regclass", [Memory._meta.db_table])
     body = {"query": "What happened last week?", "user_id": "alice", "threshold": 0, "reference_date": "2025-03-21"}
+    body["top_k"] = 2  # as deep as the candidates: a deeper top_k takes as many candidates by meaning
     assert quiet not in [r["id"] for r in search(api_client, **body).json()["results"]]
 
 

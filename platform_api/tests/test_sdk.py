@@ -662,6 +662,17 @@ def test_a_search_may_span_several_scopes_as_mem0s_filters_allow(client, sdk, ma
     assert {hit["memory"] for hit in hits} == expected
 
 
+def test_a_search_answers_as_many_results_as_top_k_asks_beyond_the_candidate_depth(sdk, alice_account):
+    client = sdk(alice_account)
+    facts = [{"role": "user", "content": f"Fact {n} of the archive"} for n in range(150)]
+    client.add(facts, filters={"user_id": "alice"}, infer=False, async_mode=False)
+    # No word of the query is in a memory: only the meaning side finds them, each scoring above 0.
+    hits = client.search("zyxwv qwrtp", filters={"user_id": "alice"}, top_k=150, threshold=0)["results"]
+    assert len(hits) == 150
+    assert len({hit["id"] for hit in hits}) == 150
+    assert len(client.search("zyxwv qwrtp", filters={"user_id": "alice"}, top_k=120, threshold=0)["results"]) == 120
+
+
 def test_a_search_query_over_max_query_chars_is_the_sdks_validation_error(client, settings):
     with pytest.raises(ValidationError, match="MAX_QUERY_CHARS"):
         client.search("tea " * (settings.MAX_QUERY_CHARS // 4 + 1), filters={"user_id": "alice"})
