@@ -24,6 +24,9 @@ class PlatformEntitySerializer(serializers.Serializer):
     total_memories = serializers.IntegerField()
     created_at = serializers.DateTimeField(help_text="When its first memory was created.")
     updated_at = serializers.DateTimeField(help_text="When one of its memories last changed.")
+    owner = serializers.CharField(
+        help_text="The caller's account (its email), whose memories these are; ADMIN_EMAIL or 'admin' for the admin key"
+    )
     metadata = ObjectField(allow_null=True, help_text="Always null: entities carry no metadata of their own here.")
 
 

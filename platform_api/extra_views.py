@@ -21,7 +21,7 @@ from memories import selectors as memory_selectors
 from memories import services as memory_services
 from memories.selectors import parse_memory_id
 from memories.summaries import memories_summarize
-from platform_api import extra_services
+from platform_api import extra_services, services
 from platform_api.extra_serializers import (
     BatchDeleteRequestSerializer,
     BatchUpdateRequestSerializer,
@@ -53,7 +53,12 @@ ENTITY_ID = OpenApiParameter(
 EMBEDDING_ERRORS = errors(409, 502, 504)
 
 
-def _entity(entity) -> dict:
+def _owner(request) -> str:
+    """An entity's owner as Mem0 names it: the caller's account (its email; the admin key's ADMIN_EMAIL, or "admin")."""
+    return services.user_email(principal=request.user) or "admin"
+
+
+def _entity(entity, owner: str) -> dict:
     return {
         "id": entity.id,
         "name": entity.id,
@@ -61,6 +66,7 @@ def _entity(entity) -> dict:
         "total_memories": entity.total_memories,
         "created_at": entity.created_at,
         "updated_at": entity.updated_at,
+        "owner": owner,
         "metadata": None,
     }
 
@@ -77,7 +83,7 @@ class PlatformEntitiesView(PlatformView):
         query = validated(EntityListQuerySerializer, request.query_params)
         page, page_size = query["page"], query.get("page_size")
         listing = entity_selectors.entities_page(principal=request.user, page=page, page_size=page_size)
-        size = page_size or max(listing.count, 1)
+        size, owner = page_size or max(listing.count, 1), _owner(request)
 
         def link(number: int | None) -> str | None:
             if number is None:
@@ -88,7 +94,7 @@ class PlatformEntitiesView(PlatformView):
             "count": listing.count,
             "next": link(page + 1) if page * size < listing.count else None,
             "previous": link(page - 1) if page > 1 and page_size else None,
-            "results": [_entity(entity) for entity in listing.results],
+            "results": [_entity(entity, owner) for entity in listing.results],
             **{f"total_{kind}s": listing.totals[kind] for kind in ENTITY_FIELDS},
         }
         return Response(PlatformEntityListSerializer(body).data)
@@ -108,7 +114,7 @@ class PlatformEntityDetailView(PlatformView):
             entity_type=entity_selectors.parse_entity_type(entity_type),
             entity_id=entity_selectors.parse_entity_id(entity_id),
         )
-        return Response(PlatformEntitySerializer(_entity(entity)).data)
+        return Response(PlatformEntitySerializer(_entity(entity, _owner(request))).data)
 
     @extend_schema(
         tags=["platform"],

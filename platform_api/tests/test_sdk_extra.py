@@ -62,6 +62,9 @@ def test_users_lists_the_entities_of_the_keys_own_memories(client, alice_account
     assert found == {("user", "alice"): 2, ("agent", "helper"): 1, ("app", "shop"): 1}
     assert users["count"] == 3
     assert all(e["created_at"] and e["updated_at"] for e in users["results"])
+    # Mem0's API reference and the TypeScript client's User type require each entity's owner.
+    assert {e["owner"] for e in users["results"]} == {"alice@example.com"}
+    assert client.client.get("/v2/entities/user/alice/").json()["owner"] == "alice@example.com"
 
 
 def test_delete_users_of_one_user_deletes_only_that_users_memories(client, alice_account, make_memory):
