@@ -486,6 +486,11 @@ def memories_search(
     return found[:top_k]
 
 
+# Most results a reranker reorders, whatever top_k (up to 1000) asks for: a cross-encoder on the CPU took the worker
+# 54 s for top_k 1000 (bench/heavy_rerank.py). Those after them follow in fused order.
+RERANK_MAX_CANDIDATES = search.CANDIDATE_DEPTH
+
+
 @dataclass
 class SearchOutcome:
     results: list[Memory]
@@ -495,8 +500,9 @@ class SearchOutcome:
 def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20, **search_args) -> SearchOutcome:
     """memories_search, then (rerank=true, or None and settings.SEARCH_RERANK_DEFAULT) the reranker.
 
-    The reranker sees the best max(top_k, SEARCH_RERANK_CANDIDATES) memories that pass `threshold` and
-    reorders them; `score` stays the fused score. `rerank` in the outcome says whether it ran and, if not, why.
+    The reranker sees the best max(top_k, SEARCH_RERANK_CANDIDATES) memories that pass `threshold`, at most
+    max(RERANK_MAX_CANDIDATES, SEARCH_RERANK_CANDIDATES) of them, and reorders them (any others follow in fused
+    order); `score` stays the fused score. `rerank` in the outcome says whether it ran and, if not, why.
     """
     if rerank is None:
         rerank = settings.SEARCH_RERANK_DEFAULT
@@ -508,8 +514,9 @@ def memories_search_reranked(*, rerank: bool | None, query: str, top_k: int = 20
         with_tokens=settings.SEARCH_RERANKER == "late-interaction",
         **search_args,
     )
-    ranked, outcome = rerank_memories(query=query, memories=pool)
-    return SearchOutcome(_results_size_check(ranked[:top_k]), outcome)
+    bound = max(RERANK_MAX_CANDIDATES, settings.SEARCH_RERANK_CANDIDATES)
+    ranked, outcome = rerank_memories(query=query, memories=pool[:bound])
+    return SearchOutcome(_results_size_check([*ranked, *pool[bound:]][:top_k]), outcome)
 
 
 def _results_size_check(results: list[Memory]) -> list[Memory]:

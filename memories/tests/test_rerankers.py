@@ -198,6 +198,29 @@ def test_the_rerank_api_orders_results_by_relevance_score(api_client, chat, rera
     }
 
 
+def test_a_top_k_past_the_rerankers_bound_reranks_the_best_and_keeps_the_rest_in_fused_order(api_client, rerank_api):
+    """A search may answer up to 1000 results, but a reranker (a cross-encoder on the CPU) reorders at most
+    RERANK_MAX_CANDIDATES of them: 1000 pairs cost the worker 54 s of CPU with a MiniLM-shaped model."""
+    from memories.selectors import RERANK_MAX_CANDIDATES
+
+    count = RERANK_MAX_CANDIDATES + 30
+    messages = [{"role": "user", "content": f"Note {n} from the field trip"} for n in range(count)]
+    body = {"messages": messages, "user_id": "alice", "infer": False}
+    assert api_client.post("/memories", body, format="json").status_code == 200
+    fused = search(api_client, query="field trip notes", top_k=count)["results"]
+    assert len(fused) == count
+    rerank_api.queue.append(
+        Scripted(body={"results": [{"index": i, "relevance_score": i / count} for i in range(RERANK_MAX_CANDIDATES)]})
+    )
+    answer = search(api_client, query="field trip notes", top_k=count, rerank=True)
+    [request] = rerank_api.requests
+    assert len(request.body["documents"]) == RERANK_MAX_CANDIDATES
+    ids = [r["id"] for r in answer["results"]]
+    fused_ids = [r["id"] for r in fused]
+    assert ids[:RERANK_MAX_CANDIDATES] == fused_ids[:RERANK_MAX_CANDIDATES][::-1]
+    assert ids[RERANK_MAX_CANDIDATES:] == fused_ids[RERANK_MAX_CANDIDATES:]
+
+
 def test_documents_the_rerank_api_leaves_out_come_last_in_fused_order(api_client, chat, rerank_api):
     fused = [r["id"] for r in search(api_client, query=QUERY)["results"]]
     rerank_api.queue.append(Scripted(body={"results": [{"index": 3, "relevance_score": 0.9}]}))
