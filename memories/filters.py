@@ -40,6 +40,13 @@ EXPIRATION = "expiration_date"
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains")
 LOGICAL = ("AND", "OR", "NOT")
 _JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# The filter fields as a JavaScript caller may spell them: the TypeScript SDK turns its options' names into snake_case
+# but sends the filters' keys as written, and {"userId": "alice"} would be a metadata key (matching nothing).
+CAMEL_CASE_FIELDS = {
+    "".join(part.capitalize() if i else part for i, part in enumerate(name.split("_"))): name
+    for name in (*COLUMNS, *TIME_COLUMNS, EXPIRATION, MEMORY_IDS)
+    if "_" in name
+}
 # "Has any value". Hence never a scope id: a memory stored under user_id "*" could not be found by that id.
 WILDCARD = "*"
 
@@ -86,6 +93,8 @@ def filter_check_size(filters: Any) -> None:
         if not isinstance(item, dict):
             continue  # build_filter names the wrong shape
         for key, value in item.items():
+            if key in CAMEL_CASE_FIELDS:
+                raise InvalidInput(camel_case_refusal(key), field="filters")
             if key in LOGICAL:
                 if depth > max_depth:
                     raise InvalidInput(
@@ -120,6 +129,16 @@ def filter_check_size(filters: Any) -> None:
                     raise InvalidInput(
                         f"filters have more than {conditions} conditions (MAX_FILTER_CONDITIONS).", field="filters"
                     )
+
+
+def camel_case_refusal(key: str) -> str:
+    """Why the filter key `key` (userId, createdAt …) is refused, and what to write instead."""
+    name = CAMEL_CASE_FIELDS[key]
+    return (
+        f"filters.{key}: write {name}. Filters are read as written (the TypeScript SDK converts its options to "
+        f"snake_case, not the filters' keys), so {key} would be a metadata key; for a metadata key of that name, "
+        f'give filters {{"metadata": {{"{key}": ...}}}}.'
+    )
 
 
 def _conditions_of(key: str, value: Any) -> list[tuple[str, Any]]:

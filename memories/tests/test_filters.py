@@ -64,6 +64,12 @@ def test_filter_operators(catalogue, filters, expected):
     assert texts(filters) == expected
 
 
+def test_a_metadata_key_named_like_a_field_in_camel_case_is_filtered_under_metadata(make_memory):
+    make_memory("camel", metadata={"userId": "u1"})
+    make_memory("other", metadata={"userId": "u2"})
+    assert texts({"metadata": {"userId": "u1"}}) == {"camel"}
+
+
 def test_filters_combine_with_the_scope(catalogue):
     assert texts({"topic": "food"}, user_id="alice") == {"curry", "pasta"}
 
@@ -81,6 +87,9 @@ def test_filters_combine_with_the_scope(catalogue):
         ({"topic": {"in": "food"}}, "topic.in"),
         ({"tags": {"contains": 3}}, "tags.contains"),
         ({"user_id": 5}, "user_id"),
+        ({"userId": "alice"}, "filters.userId: write user_id"),  # camelCase, as a TypeScript caller writes it
+        ({"OR": [{"agentId": "bot"}, {"topic": "food"}]}, "filters.agentId: write agent_id"),
+        ({"createdAt": {"gte": "2024-01-01"}}, "filters.createdAt: write created_at"),
     ],
 )
 def test_bad_filters_are_refused_with_a_reason(catalogue, filters, says):

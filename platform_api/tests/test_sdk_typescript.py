@@ -90,6 +90,20 @@ def test_the_typescript_clients_delete_all_with_filters_is_told_to_pass_scope_id
     assert Memory.objects.filter(account=owner).count() == 1
 
 
+def test_the_typescript_sdks_filters_in_camel_case_are_told_to_use_snake_case(
+    live_server, admin_key, embedder, make_memory
+):
+    # The SDK turns its options' names into snake_case but sends the filters' keys as written: {userId: ...}.
+    owner = User.objects.create_user(email="ts-camel@example.com", name="TS")
+    make_memory("Lives in Lisbon", user_id="alice", principal=owner)
+    key = apikey_create(user=owner, label="ts")[1]
+    report = run_sdk_check("camelfilters", host=live_server.url, key=key, MEM0_USER_ID="alice")
+    for answer in (report["listed"], report["searched"]):
+        assert answer.get("error", {}).get("name") == "ValidationError", answer
+        assert "filters.userId" in answer["error"]["message"]
+        assert "user_id" in answer["error"]["message"]
+
+
 def test_the_typescript_sdks_reference_date_says_which_week_is_last_week(live_server, admin_key, embedder, make_memory):
     from datetime import UTC, datetime
 

@@ -7,6 +7,8 @@
 //           MEM0_MEMORY_IDS (comma-separated, all of user MEM0_USER_ID).
 // project:  updateProject and getProject, with the values the SDK's types allow (memoryDepth null clears it).
 // deleteall: deleteAll with filters (which the SDK writes into the query as "[object Object]"): the error.
+// camelfilters: getAll and search with filters {userId: MEM0_USER_ID} (the SDK sends filters' keys as written,
+//           though it converts its options' names to snake_case): what each answered, or its error.
 // when:     search "…last week?" with referenceDate MEM0_REFERENCE_DATE in user MEM0_USER_ID: the memories found.
 // image:    add an image message as Mem0's multimodal docs write it (by URL) for user MEM0_USER_ID, then search
 //           "pizza" until the worker has stored it (MEM0_WAIT_SECONDS): the memories found.
@@ -101,6 +103,17 @@ async function deleteAllWithFilters() {
   }
 }
 
+async function camelFilters() {
+  const filters = { userId: process.env.MEM0_USER_ID };
+  const outcome = (promise) =>
+    promise.then(
+      (answer) => ({ results: listOf(answer).map((m) => m.memory) }),
+      (error) => ({ error: { name: error.name, message: error.message } }),
+    );
+  report.listed = await outcome(client.getAll({ filters }));
+  report.searched = await outcome(client.search("Where does the user live?", { filters }));
+}
+
 async function when() {
   const question = "Which city did I meet Maya in at the Orion conference last week?";
   const answer = await client.search(question, {
@@ -129,6 +142,7 @@ try {
   if (part === "image") await image();
   if (part === "deleteall") await deleteAllWithFilters();
   if (part === "when") await when();
+  if (part === "camelfilters") await camelFilters();
   if (part === "core" || part === "all") await core();
   if (part === "entities" || part === "all") await entities();
   if (part === "project" || part === "all") await project();
