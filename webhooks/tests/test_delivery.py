@@ -277,11 +277,14 @@ def test_a_host_with_non_ascii_letters_is_delivered_under_its_idna_name(event_id
     assert WebhookDelivery.objects.get().succeeded
 
 
-def test_one_accounts_delivery_backlog_is_not_read_by_another_accounts_add(make_user, make_memory, settings):
+def test_one_accounts_delivery_backlog_is_not_read_by_another_accounts_add(
+    make_user, make_memory, settings, monkeypatch
+):
     # Each memory change counts its account's waiting delivery jobs (their priority); the count read every waiting
     # delivery job of every account, so after one member's delete of 10,000 memories to 20 webhooks (200,000 jobs)
     # each add of any other account with a webhook read them all, inside its transaction (+60 ms an add).
     settings.WEBHOOK_ALLOW_PRIVATE = True
+    monkeypatch.setattr(services, "DELIVERIES_PER_JOB", 10_000)  # the 5,000 delivery jobs queued at once, as a backlog
     bulk, other = make_user("bulk@example.com"), make_user("other@example.com")
     services.webhook_create(principal=bulk, name="b", url="http://127.0.0.1:9/", event_types=["memory_delete"])
     services.webhook_create(principal=other, name="o", url="http://127.0.0.1:9/", event_types=["memory_add"])
