@@ -71,13 +71,11 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test.utils import setup_test_environment
-    from procrastinate.contrib.django import app
 
     from accounts.models import User
     from memories import services
     from memories.embeddings import get_embedder
     from webhooks import services as webhook_services
-    from webhooks.models import WebhookDelivery
 
     setup_test_environment()
     settings.WEBHOOK_ALLOW_PRIVATE = True
@@ -127,28 +125,42 @@ def main() -> None:
         print(f"queueing, no webhook:     {ms(enqueue_seconds[0::2])} (the webhook lookup)")
         print(f"queueing, one webhook:    {ms(hooked_enqueues)} (lookup + one job)")
 
-        started = time.perf_counter()
-        with app.replace_connector(app.connector.get_worker_connector()):
-            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, concurrency=args.concurrency)
-        elapsed = time.perf_counter() - started
-        delivered = WebhookDelivery.objects.filter(succeeded=True).count()
-        print(
-            f"deliveries:               {delivered} of {args.adds} in {elapsed:.2f} s = {delivered / elapsed:.0f}/s "
-            f"(concurrency {args.concurrency}; the receiver got {len(received)})"
-        )
+        deliver_all(args.adds, args.concurrency, received)
     finally:
         server.shutdown()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+def deliver_all(expected: int, concurrency: int, received: list[int] | None = None) -> None:
+    """Run procrastinate's worker in this process until no job is left (again while jobs queueing deliveries left
+    theirs behind a stopping worker); print the deliveries per second."""
+    from django.db.models import Q
+    from django.db.models.functions import Now
+    from procrastinate.contrib.django import app
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from webhooks.models import WebhookDelivery
+
+    due = Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=Now())
+    started = time.perf_counter()
+    while ProcrastinateJob.objects.filter(due, status="todo").exists():
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, concurrency=concurrency)
+    elapsed = time.perf_counter() - started
+    delivered = WebhookDelivery.objects.filter(succeeded=True).count()
+    got = "" if received is None else f"; the receiver got {len(received)}"
+    print(
+        f"deliveries:               {delivered} of {expected} in {elapsed:.2f} s = {delivered / elapsed:.0f}/s "
+        f"(concurrency {concurrency}{got})"
+    )
+
+
 def scope_delete(args, url: str) -> None:
     from django.db import connection
-    from procrastinate.contrib.django import app
 
     from accounts.models import User
     from memories import services
     from webhooks import services as webhook_services
-    from webhooks.models import WebhookDelivery
 
     def jobs() -> int:
         with connection.cursor() as cursor:
@@ -182,15 +194,7 @@ def scope_delete(args, url: str) -> None:
     )
     if not args.deliver:
         return
-    started = time.perf_counter()
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, concurrency=args.concurrency)
-    elapsed = time.perf_counter() - started
-    delivered = WebhookDelivery.objects.filter(succeeded=True).count()
-    print(
-        f"deliveries:               {delivered} of {args.delete * args.webhooks} in {elapsed:.1f} s "
-        f"= {delivered / elapsed:.0f}/s (concurrency {args.concurrency})"
-    )
+    deliver_all(args.delete * args.webhooks, args.concurrency)
 
 
 if __name__ == "__main__":
