@@ -175,7 +175,7 @@ def scope_delete(args, url: str) -> None:
             )
         before = jobs()
         started = time.perf_counter()
-        deleted = services.memories_delete_scope(principal=user, scope={"user_id": "big"})
+        deleted = services.memories_delete_scope(principal=user, scope={"user_id": "big"}).memories
         elapsed = time.perf_counter() - started
         if deleted != args.delete:
             raise SystemExit(f"deleted {deleted} of {args.delete}")

@@ -8,27 +8,29 @@ from django.db.models import Q
 from entities.selectors import ENTITY_FIELDS
 from mem0server.exceptions import NotFound
 from memories.selectors import memories_visible
-from memories.services import memories_delete_scope, memories_lock, scope_delete_lock
+from memories.services import ScopeDeleted, memories_delete_scope, memories_lock, scope_delete_lock
 
 
-def entity_delete(*, principal, entity_type: str, entity_id: str) -> int:
-    """Delete every memory of one user/agent/app/run in one transaction (history records DELETE); returns how many.
+def entity_delete(*, principal, entity_type: str, entity_id: str) -> ScopeDeleted:
+    """Delete every memory of one user/agent/app/run in one transaction (history records DELETE); returns how many,
+    and how many queued adds went with them.
 
-    `entity_type` is already normalised (see selectors.parse_entity_type). NotFound when the id owns nothing.
+    `entity_type` is already normalised (see selectors.parse_entity_type). NotFound when the id owns nothing: no
+    memory, and no add queued for it (dropped by the delete, as the adds to any deleted scope are).
     """
     deleted = memories_delete_scope(principal=principal, scope={ENTITY_FIELDS[entity_type]: entity_id})
-    if not deleted:
+    if not (deleted.memories or deleted.adds_dropped):
         raise NotFound(f"No memories for {entity_type} {entity_id[:255]!r}.")
     return deleted
 
 
-def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, int]:
+def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, ScopeDeleted]:
     """Delete every memory of several entities ({entity type: id}) all or nothing; returns how many each delete
-    removed (0 for an id that owned nothing, or only memories an entity deleted before it also owned)."""
+    removed (none for an id that owned nothing, or only memories an entity deleted before it also owned)."""
     owned = Q()
     for entity_type, entity_id in entities.items():
         owned |= Q(**{ENTITY_FIELDS[entity_type]: entity_id})
-    deleted: dict[str, int] = {}
+    deleted: dict[str, ScopeDeleted] = {}
     with transaction.atomic():
         # Adds to these scopes waited for first (memories_delete_scope takes the same keys again), then all their
         # memories locked, in one statement in id order as every multi-row writer locks them: one
@@ -42,5 +44,5 @@ def entities_delete(*, principal, entities: dict[str, str]) -> dict[str, int]:
                         principal=principal, entity_type=entity_type, entity_id=entities[entity_type]
                     )
                 except NotFound:
-                    deleted[entity_type] = 0
+                    deleted[entity_type] = ScopeDeleted(0, 0)
     return deleted

@@ -70,4 +70,4 @@ class EntityDetailView(APIView):
             entity_type=selectors.parse_entity_type(entity_type),
             entity_id=selectors.parse_entity_id(entity_id),
         )
-        return Response({"message": "Entity deleted", "deleted": deleted})
+        return Response({"message": "Entity deleted", "deleted": deleted.memories})

@@ -14,5 +14,5 @@ def on_memories_wiped(sender, **kwargs) -> None:
 
 
 @receiver(scope_deleted, dispatch_uid="events.cancel_in_scope")
-def on_scope_deleted(sender, *, principal, scope, filters, any_of, **kwargs) -> None:
-    services.events_cancel_in_scope(principal=principal, scopes=[scope, filters], any_of=any_of)
+def on_scope_deleted(sender, *, principal, scope, filters, any_of, **kwargs) -> int:
+    return services.events_cancel_in_scope(principal=principal, scopes=[scope, filters], any_of=any_of)

@@ -193,7 +193,7 @@ def delete_all_memories(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str
     _require_admin(ctx)
     params = _validated(DeleteScopeQuerySerializer, _with_default_scope(ctx, arguments))
     deleted = services.memories_delete_scope(principal=ctx.principal, scope=params.scope())
-    return {"message": "All relevant memories deleted", "scope": params.scope(), "deleted": deleted}
+    return {"message": "All relevant memories deleted", "scope": params.scope(), "deleted": deleted.memories}
 
 
 def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -205,9 +205,9 @@ def delete_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, An
         raise ToolError("Name the entities to delete: give at least one of user_id, agent_id, app_id, run_id.")
     entities = {kind: named[field] for kind, field in entity_selectors.ENTITY_FIELDS.items() if field in named}
     deleted = entity_services.entities_delete(principal=ctx.principal, entities=entities)
-    if not any(deleted.values()):
+    if not any(each.memories or each.adds_dropped for each in deleted.values()):
         raise ToolError(f"No memories for {', '.join(f'{f}={v!r}' for f, v in named.items())}: nothing was deleted.")
-    return {"message": "Entities deleted", "deleted": deleted}
+    return {"message": "Entities deleted", "deleted": {kind: each.memories for kind, each in deleted.items()}}
 
 
 def list_entities(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:

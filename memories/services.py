@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -756,12 +756,18 @@ def memories_delete_ids(*, principal, memory_ids: list[uuid.UUID]) -> int:
         return delete_with_history(list(memories.values_list("id", flat=True)))
 
 
+class ScopeDeleted(NamedTuple):
+    memories: int
+    adds_dropped: int  # adds queued into the scope before the delete, dropped with it (scope_deleted's listener)
+
+
 def memories_delete_scope(
     *, principal, scope: dict[str, str], filters: dict[str, Any] | None = None, any_of: Sequence[str] = ()
-) -> int:
+) -> ScopeDeleted:
     """Delete every memory the caller sees that matches all the given scope ids (and `filters`, Mem0's filter
-    language, when given); returns how many. A scope id is required, in `scope` or required by `filters`, unless
-    `any_of` names scope fields (Mem0's "*"): then only memories having one of them set (all four: every one)."""
+    language, when given); returns how many, and how many queued adds went with them. A scope id is required, in
+    `scope` or required by `filters`, unless `any_of` names scope fields (Mem0's "*"): then only memories having one
+    of them set (all four: every one)."""
     scope = {**required_scope(filters), **scope}
     if not (any_of or any(scope.get(field) for field in SCOPE_FIELDS)):
         raise InvalidInput(f"One of {SCOPE_NAMES} is required.")
@@ -778,13 +784,14 @@ def memories_delete_scope(
         # {"AND": [{"user_id": "alice"}]}) narrow the messages as they narrow the memories: `user_id=alice` with
         # filters naming bob deletes neither alice's nor bob's.
         named = scope_named(filters) if filters else {}
-        if named is not None:
-            session = SessionMessage.objects.filter(having, **scope).filter(**named)
-            if not principal.is_admin:
-                session = session.filter(account=principal.account)
-            session.delete()
-            scope_deleted.send(sender=Memory, principal=principal, scope=scope, filters=named, any_of=tuple(any_of))
-        return deleted
+        if named is None:
+            return ScopeDeleted(deleted, 0)
+        session = SessionMessage.objects.filter(having, **scope).filter(**named)
+        if not principal.is_admin:
+            session = session.filter(account=principal.account)
+        session.delete()
+        dropped = scope_deleted.send(sender=Memory, principal=principal, scope=scope, filters=named, any_of=any_of)
+        return ScopeDeleted(deleted, sum(count for _, count in dropped))
 
 
 def memories_reembed(*, dated_only: bool = True, batch_size: int = 256, progress=None) -> int:

@@ -35,7 +35,7 @@ memories_wiped = Signal()
 # the writes into it under way have committed (services.scope_delete_lock), with `principal`, `scope` and `filters`
 # (scope ids every deleted memory has, both), and `any_of` (Mem0's "*": scope fields of which every deleted memory has
 # one). A listener drops what would write into the scope later on the caller's behalf (the async adds queued before
-# it). A listener that raises rolls the delete back.
+# it) and returns how many it dropped. A listener that raises rolls the delete back.
 scope_deleted = Signal()
 
 

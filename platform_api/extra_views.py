@@ -131,7 +131,7 @@ class PlatformEntityDetailView(PlatformView):
             principal=request.user,
             scope={ENTITY_FIELDS[entity_type]: entity_selectors.parse_entity_id(entity_id)},
         )
-        return Response({"message": "Entity deleted successfully.", "deleted": deleted})
+        return Response({"message": "Entity deleted successfully.", "deleted": deleted.memories})
 
 
 class PlatformEntityMemoriesView(PlatformView):

@@ -418,7 +418,7 @@ class MemoriesV1View(PlatformView):
             filters=params.validated_data["filters"],
             any_of=params.validated_data["any_of"],
         )
-        return Response({"message": "Memories deleted successfully!", "deleted": deleted})
+        return Response({"message": "Memories deleted successfully!", "deleted": deleted.memories})
 
 
 # --- older versions of list and search: the same views, their own operation ids --------------------------------

@@ -43,7 +43,9 @@ def entity_delete(request, entity_type: str, entity_id: str):
             deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
         except NotFound:  # deleted already: the same form sent again
             return _gone(request, entity_type, entity_id)
-        memories = counted(deleted, "memory", "memories")
+        memories = counted(deleted.memories, "memory", "memories")
+        if deleted.adds_dropped:
+            memories += f" and {counted(deleted.adds_dropped, 'unfinished add', 'unfinished adds')}"
         messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, memories))
         return redirect("dashboard:entities")
     count = memories_count(principal=request.user, scope={field: entity_id})

@@ -210,7 +210,10 @@ def memory_delete_scope(request):
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             deleted = attempt(form, lambda: services.memories_delete_scope(principal=request.user, scope=form.scope()))
             if deleted is not None:
-                messages.success(request, f"Deleted {counted(deleted, 'memory', 'memories')}.")
+                said = f"Deleted {counted(deleted.memories, 'memory', 'memories')}"
+                if deleted.adds_dropped:
+                    said += f" and {counted(deleted.adds_dropped, 'unfinished add', 'unfinished adds')}"
+                messages.success(request, f"{said}.")
                 return redirect("dashboard:memories")
         else:
             count = selectors.memories_count(principal=request.user, scope=form.scope())

@@ -70,13 +70,21 @@ def test_adds_queued_before_the_sdks_delete_all_of_their_scope_store_nothing_aft
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "delete",
-    ["/memories?user_id=alice", "/v1/memories/?user_id=alice", "/v1/entities/user/alice/", "/v1/memories/?user_id=*"],
+    [
+        "/memories?user_id=alice",
+        "/entities/user/alice",
+        "/v1/memories/?user_id=alice",
+        "/v1/entities/user/alice/",
+        "/v1/memories/?user_id=*",
+    ],
 )
 def test_every_delete_of_the_scope_drops_its_queued_adds(member_client, api_client, run_jobs, delete):
-    # The OSS route (an admin's), the Platform route, the entity's delete, Mem0's wildcard.
+    # The OSS routes (an admin's), the Platform routes, Mem0's wildcard. Alice has no memory yet: the OSS entity's
+    # delete answered 404 "No memories for user 'alice'" though it dropped her queued add.
     alices, bobs = queue(member_client, "Lives in Oslo", user_id="alice"), queue(member_client, "Hi", agent_id="bob")
-    deleting = api_client if delete.startswith("/memories") else member_client
-    assert deleting.delete(delete).status_code == 200
+    deleting = api_client if not delete.startswith("/v1/") else member_client
+    answer = deleting.delete(delete)
+    assert answer.status_code == 200, answer.json()
     run_jobs()
     assert ended(alices) == [DROPPED]
     assert ended(bobs)[0][0] == "SUCCEEDED" and stored() == [("", "bob", "Hi")]
@@ -122,7 +130,7 @@ def test_an_add_running_when_its_scope_is_deleted_stores_nothing(member, member_
         # The LLM server's own thread, while the job waits for its answer.
         try:
             assert Event.objects.get(id=event_id).status == "RUNNING"
-            assert memories_delete_scope(principal=member, scope={"user_id": "alice"}) == 0
+            assert memories_delete_scope(principal=member, scope={"user_id": "alice"}) == (0, 1)
         finally:
             connection.close()
         return ["Lives in Oslo"]
@@ -198,4 +206,15 @@ def test_an_add_given_its_scope_in_filters_with_spaces_around_the_id_is_dropped_
     assert member_client.delete("/v1/memories/?user_id=alice").status_code == 200
     run_jobs()
     assert stored() == [], "alice's delete left the memory of an add queued before it"
+    assert ended(queued) == [DROPPED]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboards_delete_of_an_entity_says_it_dropped_its_unfinished_adds(member_client, make_user, run_jobs):
+    body = {"messages": "Lives in Oslo", "user_id": "alice", "infer": False, "async_mode": False}
+    assert member_client.post("/v1/memories/", body, format="json").status_code == 200
+    queued = queue(member_client, "Plays the cello", user_id="alice")
+    browser = logged_in(make_user("admin@example.com", role="admin"))
+    page = browser.post("/dashboard/entities/user/alice/delete/", follow=True).content.decode()
+    assert "Deleted user <bdi>alice</bdi> and its 1 memory and 1 unfinished add." in html.unescape(page)
     assert ended(queued) == [DROPPED]

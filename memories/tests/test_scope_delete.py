@@ -72,7 +72,7 @@ def test_deleting_a_scope_fetches_no_memory_text_and_at_most_a_batch_of_rows_per
     watch = ResultRows([m["text"] for m in memories.values()])
     with connection.execute_wrapper(watch):
         deleted = services.memories_delete_scope(principal=member, scope={"user_id": "alice"})
-    assert deleted == MEMORIES
+    assert deleted.memories == MEMORIES
     assert not Memory.objects.filter(user_id="alice").exists()
     assert [sql for sql, _, texts in watch.results if texts] == []
     assert max(rows for _, rows, _ in watch.results) <= BATCH
@@ -108,7 +108,7 @@ def test_deleting_several_entities_fetches_no_memory_text_and_at_most_a_batch_of
     watch = ResultRows([m["text"] for m in memories.values()])
     with connection.execute_wrapper(watch):
         deleted = entities_delete(principal=member, entities={"user": "alice", "agent": "nobody"})
-    assert deleted == {"user": MEMORIES, "agent": 0}
+    assert deleted == {"user": (MEMORIES, 0), "agent": (0, 0)}
     assert [sql for sql, _, texts in watch.results if texts] == []
     assert max(rows for _, rows, _ in watch.results) <= BATCH
     assert set(Memory.objects.values_list("user_id", flat=True)) == {"bob"}

@@ -166,7 +166,7 @@ def test_a_scope_deleted_in_batches_delivers_each_memorys_text_as_its_history_ro
     ]
     memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "gone"}, infer=False)
     before = {str(m.id): m for m in Memory.objects.filter(user_id="gone")}
-    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "gone"}) == 10
+    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "gone"}).memories == 10
     run_jobs()
     history = {str(h.memory_id): h for h in MemoryHistory.objects.filter(event="DELETE")}
     assert {
@@ -218,7 +218,7 @@ def test_a_large_delete_queues_its_deliveries_a_batch_at_a_time_and_each_arrives
     receiver.requests.clear()
     deleted = {str(memory_id) for memory_id in Memory.objects.filter(user_id="big").values_list("id", flat=True)}
 
-    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "big"}) == 10
+    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "big"}).memories == 10
     # 10 memories × 3 subscribed webhooks = 30 deliveries: 5 jobs of 2 events for 3 webhooks, not 30.
     assert (queued("webhooks.deliver"), queued("webhooks.queue_deliveries")) == (0, 5)
     services.webhook_update(principal=owner, webhook_id=hooks[2].id, is_active=False)  # paused before they run
@@ -239,3 +239,4 @@ def test_the_worker_log_leaves_out_the_start_and_end_of_a_job_queueing_deliverie
         return RoutineJobsFilter().filter(record)
 
     assert (kept(logging.INFO), kept(logging.ERROR)) == (False, True)
+
