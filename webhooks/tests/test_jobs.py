@@ -240,3 +240,27 @@ def test_the_worker_log_leaves_out_the_start_and_end_of_a_job_queueing_deliverie
 
     assert (kept(logging.INFO), kept(logging.ERROR)) == (False, True)
 
+
+def test_a_stopping_workers_line_about_a_job_queueing_deliveries_leaves_out_its_event_ids():
+    """procrastinate writes "Waiting for job to finish" with the job's arguments (up to DELIVERIES_PER_JOB event ids)
+    when it stops while one runs; the line stays, shortened."""
+    from procrastinate.jobs import Job
+
+    from events.logs import RoutineJobsFilter
+
+    events = [[str(uuid.uuid4()), "memory_delete"] for _ in range(500)]
+    arguments = {"account_id": 3, "webhook_ids": [1, 2], "events": events}
+    job = Job(
+        id=7,
+        queue="webhooks",
+        lock=None,
+        queueing_lock=None,
+        task_name="webhooks.queue_deliveries",
+        task_kwargs=arguments,
+    )
+    # As procrastinate.worker.Worker._shutdown writes it.
+    message = f"Waiting for job to finish: worker: {job.call_string} (started 2.500 s ago)"
+    record = logging.LogRecord("procrastinate.worker", logging.INFO, __file__, 1, message, None, None)
+    assert RoutineJobsFilter().filter(record)
+    line = record.getMessage()
+    assert line == "Waiting for job to finish: worker: webhooks.queue_deliveries[7](…) (started 2.500 s ago)"
