@@ -51,9 +51,14 @@ UNSET: Any = object()
 DEACTIVATED_QUEUED = "The account was deactivated after this generation was queued; not run."
 DEACTIVATED_RUNNING = "The account was deactivated while this profile was generated; it was not kept."
 
+# Named for both official clients (Python's update_profile_settings, TypeScript's updateProfileSettings) and HTTP.
 HOW_TO_ENABLE = (
-    'Turn them on with update_profile_settings(enabled=True, schema={...}) (POST /v2/profiles/settings/ {"enabled": '
-    'true, "entities": {"user": {"schema": {...}}}}).'
+    "Turn them on with the SDK's update_profile_settings (updateProfileSettings in TypeScript) giving enabled and a "
+    'schema, or POST /v2/profiles/settings/ {"enabled": true, "entities": {"user": {"schema": {...}}}}.'
+)
+HOW_TO_SET_SCHEMA = (
+    "Set one with the SDK's update_profile_settings (updateProfileSettings in TypeScript) giving a schema, or POST "
+    '/v2/profiles/settings/ {"entities": {"user": {"schema": {...}}}}.'
 )
 
 
@@ -124,7 +129,7 @@ def why_not_ready(stored: ProfileSettings) -> str | None:
     if not stored.enabled:
         return f"Profiles are not enabled for this project. {HOW_TO_ENABLE}"
     if stored.schema is None:
-        return "Profiles are enabled but have no schema to fill in. Set one with update_profile_settings(schema={...})."
+        return f"Profiles are enabled but have no schema to fill in. {HOW_TO_SET_SCHEMA}"
     llm = server_config_current().llm
     if llm.client is None:
         return f"Profiles are written by an LLM, and none is configured ({llm.missing}). {HOW_TO_TURN_ON}"

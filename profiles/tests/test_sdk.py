@@ -215,10 +215,11 @@ def test_a_job_request_field_it_does_not_take_is_a_400_naming_it(api_client):
 
 
 def test_a_generation_needs_profiles_on_a_schema_an_llm_and_a_known_user(alice, run_jobs):
-    with pytest.raises(ValidationError, match="Profiles are not enabled"):
+    # Each says how, to a user of either official client (the TypeScript one's method is updateProfileSettings).
+    with pytest.raises(ValidationError, match="Profiles are not enabled.*updateProfileSettings in TypeScript"):
         alice.generate_profile("alice")
     alice.update_profile_settings(enabled=True)
-    with pytest.raises(ValidationError, match="have no schema"):
+    with pytest.raises(ValidationError, match="have no schema.*updateProfileSettings in TypeScript"):
         alice.generate_profile("alice")
     alice.update_profile_settings(schema=SCHEMA)
     with pytest.raises(ValidationError, match="none is configured"):
