@@ -676,6 +676,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ErrorCodeEnum": "mem0server.schema.ERROR_CODES",
         "AddResultEventEnum": "memories.serializers.ADD_EVENTS",
+        "HistoryEventEnum": "memories.models.MemoryHistory.Event",
         "EventStatusEnum": "events.models.Event.Status",
         "ProfileStatusEnum": "profiles.serializers.PROFILE_STATUSES",
         "ProfileJobStatusEnum": "profiles.models.ProfileJob.Status",

@@ -550,33 +550,58 @@ def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
 HISTORY_EVENT_CHARS = 256
 
 
+# The scope ids Mem0's history events carry (its run id as session_id), as history_scoped() sets them.
+HISTORY_SCOPE_FIELDS = {"user_id": "user_id", "agent_id": "agent_id", "app_id": "app_id", "session_id": "run_id"}
+
+
 def memory_history(
-    *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 50
+    *, principal, memory_id: uuid.UUID, page: int | None = None, page_size: int = 50, scoped: bool = False
 ) -> tuple[list[MemoryHistory], int | None]:
     """Every event of a memory, oldest first, or with `page` that page of `page_size` of them, and the number of the
     next page when there are more events; NotFound if the caller never could see that id. Unpaged, a history whose
     texts, with HISTORY_EVENT_CHARS for each event, hold more than HISTORY_MAX_CHARS characters is an InvalidInput
-    saying to page: one answer would be built whole in the worker's memory."""
+    saying to page: one answer would be built whole in the worker's memory. `scoped`: each event also carries the
+    memory's scope ids (HISTORY_SCOPE_FIELDS; None once the memory is deleted: history rows do not keep them) and
+    `input`, the messages that led to it, which are not kept ([])."""
     rows = _history(principal, memory_id).order_by("created_at", "id")
+    scope = _memory_scope(memory_id) if scoped else {}
     if page is not None:
         found = list(rows[(page - 1) * page_size : page * page_size + 1])  # one more: is there a next page?
         if not found and not rows.exists():
             raise NotFound(f"Memory {memory_id} not found.")
-        return found[:page_size], page + 1 if len(found) > page_size else None
+        return _scoped(found[:page_size], scope), page + 1 if len(found) > page_size else None
     size = rows.aggregate(
         events=Count("id"), chars=Sum(Coalesce(Length("old_memory"), 0) + Coalesce(Length("new_memory"), 0))
     )
     if not size["events"]:
         raise NotFound(f"Memory {memory_id} not found.")
-    if size["chars"] + size["events"] * HISTORY_EVENT_CHARS > settings.HISTORY_MAX_CHARS:
+    per_event = HISTORY_EVENT_CHARS + sum(len(value or "") for value in scope.values())
+    if size["chars"] + size["events"] * per_event > settings.HISTORY_MAX_CHARS:
         raise InvalidInput(
             f"This memory's history holds {size['chars']} characters of texts in {size['events']} events (each "
-            f"counting {HISTORY_EVENT_CHARS} more for its other fields), more than one answer carries "
+            f"counting {per_event} more for its other fields), more than one answer carries "
             f"(HISTORY_MAX_CHARS, {settings.HISTORY_MAX_CHARS}): read it a page at a time, oldest "
             "first, with ?page=1&page_size=50, then page=2 and on until a page is empty (or follow each page's "
             'Link rel="next").'
         )
-    return list(rows), None
+    return _scoped(list(rows), scope), None
+
+
+def _memory_scope(memory_id: uuid.UUID) -> dict[str, str | None]:
+    """The memory's scope ids under their history names; all None once it is deleted. (A memory's scope never
+    changes, so its history's events share it.)"""
+    columns = list(HISTORY_SCOPE_FIELDS.values())
+    found = Memory.objects.filter(id=memory_id).values_list(*columns).first() or (None,) * len(columns)
+    return dict(zip(HISTORY_SCOPE_FIELDS, found, strict=True))
+
+
+def _scoped(rows: list[MemoryHistory], scope: dict[str, str | None]) -> list[MemoryHistory]:
+    if scope:
+        for row in rows:
+            row.input = []
+            for name, value in scope.items():
+                setattr(row, name, value)
+    return rows
 
 
 def history_newest_page(*, principal, page: int, page_size: int) -> tuple[list[MemoryHistory], int]:

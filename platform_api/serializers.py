@@ -728,11 +728,29 @@ class WildcardScopeIdField(ScopeIdField):
         return WILDCARD if data == WILDCARD else super().to_internal_value(data)
 
 
+SCOPE_HELP = "The memory's {0} (null when it has none, or once it is deleted: history does not keep it)."
 WILDCARD_HELP = 'Or "*": the memories that have any {0} (all four "*": every memory of the caller).'
 
 
 class PlatformHistoryQuerySerializer(HistoryQuerySerializer, PlatformProjectRefSerializer):
     route = "GET /v1/memories/{memory_id}/history/"
+
+
+class PlatformHistorySerializer(HistorySerializer):
+    """An event of a memory's history as Mem0's Platform answers it: with the memory's scope ids and `input`."""
+
+    input = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="The messages that led to this change, in Mem0's answer; this server does not keep them: always [].",
+    )
+    user_id = serializers.CharField(read_only=True, allow_null=True, help_text=SCOPE_HELP.format("user_id"))
+    agent_id = serializers.CharField(read_only=True, allow_null=True, help_text=SCOPE_HELP.format("agent_id"))
+    app_id = serializers.CharField(read_only=True, allow_null=True, help_text=SCOPE_HELP.format("app_id"))
+    session_id = serializers.CharField(read_only=True, allow_null=True, help_text=SCOPE_HELP.format("run_id"))
+
+    class Meta(HistorySerializer.Meta):
+        fields = [*HistorySerializer.Meta.fields, "input", "user_id", "agent_id", "app_id", "session_id"]
 
 
 class PlatformEventsQuerySerializer(KnownFieldsOnly, PlatformProjectRefSerializer):

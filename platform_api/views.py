@@ -17,7 +17,7 @@ from mem0server.schema import errors
 from mem0server.serializers import validated
 from memories import selectors
 from memories import services as memories_services
-from memories.serializers import AddResponseSerializer, AddResultSerializer, HistorySerializer, MemorySerializer
+from memories.serializers import AddResponseSerializer, AddResultSerializer, MemorySerializer
 from platform_api import services
 from platform_api.serializers import (
     PlatformAddRequestSerializer,
@@ -28,6 +28,7 @@ from platform_api.serializers import (
     PlatformEventsQuerySerializer,
     PlatformEventsResponseSerializer,
     PlatformHistoryQuerySerializer,
+    PlatformHistorySerializer,
     PlatformListRequestSerializer,
     PlatformListV1QuerySerializer,
     PlatformMemoryPageSerializer,
@@ -305,14 +306,14 @@ class HistoryView(PlatformView):
         summary="A memory's history, oldest first (a page of it with `page`)",
         operation_id="platform_memory_history",
         parameters=[PlatformHistoryQuerySerializer, NEXT_PAGE_HEADER],
-        responses=HistorySerializer(many=True),
+        responses=PlatformHistorySerializer(many=True),
     )
     def get(self, request, memory_id: str):
         memory_uuid = selectors.parse_memory_id(memory_id)
         query = validated(PlatformHistoryQuerySerializer, request.query_params)
         paging = {key: query[key] for key in ("page", "page_size") if key in query}
-        rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, **paging)
-        response = Response(HistorySerializer(rows, many=True).data)
+        rows, next_page = selectors.memory_history(principal=request.user, memory_id=memory_uuid, scoped=True, **paging)
+        response = Response(PlatformHistorySerializer(rows, many=True).data)
         if next_page:
             next_page_link(response, request, header="X-Next-Page", param="page", value=next_page)
         return response

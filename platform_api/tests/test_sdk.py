@@ -691,6 +691,10 @@ def test_update_changes_the_memory_and_history_records_each_change(client):
         ("ADD", None, "Lives in Paris"),
         ("UPDATE", "Lives in Paris", "Lives in Lyon"),
     ]
+    # Mem0's API reference requires user_id and input in each event (h["user_id"] was a KeyError); its run id is
+    # session_id there. The messages are not kept: input is [].
+    scope = [(h["user_id"], h["agent_id"], h["app_id"], h["session_id"], h["input"]) for h in history]
+    assert scope == [("alice", None, None, None, [])] * 2
 
 
 def test_update_moves_when_a_memory_happened_and_embeds_it_with_its_new_day(client, embedder):
@@ -719,7 +723,8 @@ def test_delete_removes_the_memory_and_leaves_its_history(client):
     assert client.delete(memory_id) == {"message": "Memory deleted successfully!"}
     with pytest.raises(MemoryNotFoundError):
         client.get(memory_id)
-    assert [h["event"] for h in client.history(memory_id)] == ["ADD", "DELETE"]
+    # History does not keep the scope: once the memory is gone, its events have none.
+    assert [(h["event"], h["user_id"]) for h in client.history(memory_id)] == [("ADD", None), ("DELETE", None)]
 
 
 def test_delete_all_removes_the_scope_given_top_level_or_in_filters(client):
