@@ -37,7 +37,7 @@ from platform_api.extra_serializers import (
     SummaryResponseSerializer,
 )
 from platform_api.serializers import PlatformEntityMemoriesQuerySerializer, PlatformMemoryPageSerializer
-from platform_api.views import PlatformView, page_answer
+from platform_api.views import PlatformView, page_answer, previous_page
 
 ENTITY_TYPE = OpenApiParameter(
     "entity_type",
@@ -93,7 +93,7 @@ class PlatformEntitiesView(PlatformView):
         body = {
             "count": listing.count,
             "next": link(page + 1) if page * size < listing.count else None,
-            "previous": link(page - 1) if page > 1 and page_size else None,
+            "previous": link(previous_page(page, listing.count, size)) if page_size else None,
             "results": [_entity(entity, owner) for entity in listing.results],
             **{f"total_{kind}s": listing.totals[kind] for kind in ENTITY_FIELDS},
         }
@@ -152,7 +152,8 @@ class PlatformEntityMemoriesView(PlatformView):
             page=query["page"],
             with_count=True,
         )
-        return Response(PlatformMemoryPageSerializer(page_answer(request, found, query["page"])).data)
+        answer = page_answer(request, found, query["page"], query["page_size"])
+        return Response(PlatformMemoryPageSerializer(answer).data)
 
 
 class PlatformEntityHistoryMemoriesView(PlatformEntityMemoriesView):

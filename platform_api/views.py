@@ -189,12 +189,20 @@ def page_link(request, page: int | None) -> str | None:
     return replace_query_param(url, "page", page) if page > 1 else remove_query_param(url, "page")
 
 
-def page_answer(request, found, page: int) -> dict:
+def previous_page(page: int, count: int, page_size: int) -> int | None:
+    """The page before `page`, or past the last page the last one (not an empty page before it); None on the first."""
+    if page <= 1:
+        return None
+    last = max(1, -(-count // page_size)) if page_size > 0 else 1
+    return min(page - 1, last)
+
+
+def page_answer(request, found, page: int, page_size: int) -> dict:
     """A Platform list's `{count, next, previous, results}` for page `page` of `found` (count, next_page, results)."""
     return {
         "count": found.count,
         "next": page_link(request, found.next_page),
-        "previous": page_link(request, page - 1 if page > 1 else None),
+        "previous": page_link(request, previous_page(page, found.count, page_size)),
         "results": found.results,
     }
 
@@ -220,7 +228,9 @@ class ListView(PlatformView):
             show_expired=body["show_expired"],
             with_count=True,
         )
-        answer = PlatformMemoryPageSerializer(page_answer(request, found, page), context={"fields": body.get("fields")})
+        answer = PlatformMemoryPageSerializer(
+            page_answer(request, found, page, page_size), context={"fields": body.get("fields")}
+        )
         return Response(answer.data)
 
 
@@ -335,7 +345,9 @@ class MemoryEventsView(PlatformView):
         body = {
             "count": count,
             "next": replace_query_param(url, "page", page + 1) if page * limit < count else None,
-            "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+            "previous": replace_query_param(url, "page", before)
+            if (before := previous_page(page, count, limit))
+            else None,
             "results": rows,
         }
         return Response(PlatformEventsResponseSerializer(body).data)
@@ -400,7 +412,7 @@ class MemoriesV1View(PlatformView):
             with_count=query["paged"],
         )
         if query["paged"]:
-            return Response(PlatformMemoryPageSerializer(page_answer(request, found, page)).data)
+            return Response(PlatformMemoryPageSerializer(page_answer(request, found, page, query["page_size"])).data)
         return Response(MemorySerializer(found.results, many=True).data)
 
     @extend_schema(

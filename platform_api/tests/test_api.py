@@ -411,6 +411,9 @@ def test_get_all_on_v1_is_a_get_with_the_scope_in_the_query_as_older_clients_sen
     page = token_client.get(f"/v1/memories/?user_id=alice&{ids}&page=2&page_size=2").json()
     assert page["count"] == 3 and [m["memory"] for m in page["results"]] == ["Fact 0"]
     assert page["next"] is None and "page" not in parse_qs(urlparse(page["previous"]).query)
+    past = token_client.get(f"/v1/memories/?user_id=alice&{ids}&page=7&page_size=2").json()
+    assert (past["results"], past["next"]) == ([], None)
+    assert parse_qs(urlparse(past["previous"]).query)["page"] == ["2"]  # the last page, not page 6 (empty)
 
 
 @pytest.mark.parametrize(

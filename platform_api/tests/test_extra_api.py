@@ -69,6 +69,9 @@ def test_entities_list_pages_when_a_page_size_is_given(member_client, member, ma
     assert [e["name"] for e in second["results"]] == ["a3"]
     assert second["next"] is None
     assert second["previous"].endswith("page=1&page_size=2")
+    past = member_client.get("/v1/entities/?page=5&page_size=2").json()
+    assert (past["results"], past["next"]) == ([], None)
+    assert past["previous"].endswith("page=2&page_size=2")  # the last page, not page 4 (empty)
     # A misspelt page_size listed every entity in one page, as if there were no more.
     typo = member_client.get("/v1/entities/?page_sise=2")
     assert typo.status_code == 400 and "page_sise" in typo.json()["detail"]
@@ -524,6 +527,8 @@ def test_memory_events_pages_through_the_callers_history_newest_first(
     with CaptureQueriesContext(connection) as queries:
         past = member_client.get("/v1/memories/events/", {"page": 1_000_000, "limit": 2}).json()
     assert (past["count"], past["results"], past["next"]) == (3, [], None)
+    # Its previous page is the last one (page 2 of 3 events by 2), not page 999,999 and the empty pages before it.
+    assert parse_qs(urlsplit(past["previous"]).query) == {"page": ["2"], "limit": ["2"]}
     read = [q["sql"] for q in queries.captured_queries if 'FROM "memories_memoryhistory"' in q["sql"]]
     assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
 
