@@ -175,8 +175,13 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
 
 def deliveries_fan_out(*, account_id: int | None, webhook_ids: list[int], events: list[list[str]]) -> int:
     """A queue_deliveries job's work: queue its events' deliveries to those of its webhooks that are still active
-    and subscribed (as a delivery checks again when it runs). Returns how many."""
+    and subscribed (as a delivery checks again when it runs), for the events whose history rows are still there (a
+    reset since deleted them, and each delivery would have found nothing to send). Returns how many."""
     webhooks = _subscribed(Webhook.objects.filter(account_id=account_id, id__in=webhook_ids), events)
+    if webhooks:
+        rows = MemoryHistory.objects.filter(id__in=[event_id for event_id, _ in events])
+        kept = {str(row_id) for row_id in rows.values_list("id", flat=True)}
+        events = [event for event in events if event[0] in kept]
     return _deliveries_defer(account_id, webhooks, events)
 
 

@@ -234,6 +234,36 @@ def test_a_large_delete_queues_its_deliveries_a_batch_at_a_time_and_each_arrives
     assert {r.json["event_type"] for r in receiver.requests} == {"memory_delete"}
 
 
+def test_a_reset_after_a_large_delete_leaves_its_jobs_nothing_to_queue(
+    make_user, embedder, receiver, private_targets, run_jobs, monkeypatch
+):
+    """The jobs queueing a large delete's deliveries queued one per event and webhook though a reset had deleted the
+    events' history since, each delivery then finding nothing to send: 200,000 jobs for nothing after a delete of
+    10,000 memories for 20 webhooks."""
+    monkeypatch.setattr(services, "DELIVERIES_PER_JOB", 6)
+    owner = make_user("reset-after-delete@example.com")
+    hooks = [
+        services.webhook_create(
+            principal=owner, name=f"hook {n}", url=f"{receiver.url}/{n}", event_types=["memory_delete"]
+        )[0]
+        for n in range(2)
+    ]
+    messages = [memories_services.Message("user", f"Fact {n}") for n in range(10)]
+    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "big"}, infer=False)
+    assert memories_services.memories_delete_scope(principal=owner, scope={"user_id": "big"}).memories == 10
+    assert queued("webhooks.queue_deliveries", hooks) == 4
+    memories_services.memories_reset()
+    run_jobs()
+    assert receiver.requests == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' "
+            "AND (args->>'webhook_id')::bigint = ANY(%s)",
+            [[hook.id for hook in hooks]],
+        )
+        assert cursor.fetchone()[0] == 0
+
+
 def test_the_worker_log_leaves_out_the_start_and_end_of_a_job_queueing_deliveries():
     """Such a job carries up to DELIVERIES_PER_JOB event ids, which procrastinate's start and success lines would
     spell out; each delivery it queues logs its own. A failure of it is logged whole."""
