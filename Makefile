@@ -3,8 +3,11 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# HOST and PORT of `make serve`: make's own (its command line, the environment), else the .env file's as
+# gunicorn.conf.py reads them (gunicorn is handed these), else 127.0.0.1:8000. Read once, when serve runs.
+ENV_FILE_VALUE = $(shell $(PY) -m mem0server.env_file $(1) 2>/dev/null)
+HOST ?= $(eval HOST := $(or $(call ENV_FILE_VALUE,HOST),127.0.0.1))$(HOST)
+PORT ?= $(eval PORT := $(or $(call ENV_FILE_VALUE,PORT),8000))$(PORT)
 # Test processes for `make test` (pytest-xdist). Each test file runs whole in one of them, and
 # the schema fuzzing's operations are spread one by one (conftest.py). Exit status 5, "no test collected", is
 # fine when PYTEST_ARGS selects none.

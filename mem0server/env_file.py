@@ -34,3 +34,10 @@ def env_file_load() -> Path | None:
             "to read no file."
         ) from None
     return path
+
+
+if __name__ == "__main__":  # `make serve`: a variable (HOST, PORT) as gunicorn.conf.py reads it, the file's included
+    import sys
+
+    env_file_load()
+    print(os.environ.get(sys.argv[1], "").strip())

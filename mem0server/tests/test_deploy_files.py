@@ -211,6 +211,28 @@ def test_make_serve_checks_the_port_before_migrating_and_serve_prod_before_boots
     assert prod.index('portcheck.py "127.0.0.1" "8123"') < prod.index("manage.py bootstrap")
 
 
+def test_make_serve_serves_on_the_host_and_port_of_the_env_file(tmp_path):
+    """.env.example offers HOST and PORT for `make serve`; gunicorn reads the file, but make handed it its own
+    127.0.0.1:8000, which won: PORT=8123 in .env served on 8000. make's command line and environment still win."""
+    (tmp_path / "env").write_text("HOST=0.0.0.0\nPORT=8123\n")
+
+    def dry_run(*args: str, **variables: str) -> str:
+        return subprocess.run(  # noqa: S603  (our own Makefile, dry run)
+            [shutil.which("make") or "make", "-n", "-o", ".venv/.installed", "serve", f"PY={sys.executable}", *args],
+            cwd=ROOT,
+            env=make_environment(without=("HOST", "PORT"), MEM0_ENV_FILE=str(tmp_path / "env"), **variables),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    serve = dry_run()
+    assert 'portcheck.py "0.0.0.0" "8123"' in serve
+    assert "HOST=0.0.0.0 PORT=8123 " in serve
+    assert 'portcheck.py "0.0.0.0" "8001"' in dry_run("PORT=8001")
+    assert 'portcheck.py "127.0.0.1" "8002"' in dry_run(HOST="127.0.0.1", PORT="8002")
+
+
 # A server no start reaches: were the gunicorn check missing, bootstrap would stop here, with a line of its own.
 UNREACHABLE_DATABASE = "postgres://nobody@127.0.0.1:1/none"
 
