@@ -88,7 +88,9 @@ def postmaster_running(pgdata: Path) -> bool:
 
 class Server:
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.data_dir, self.env = data_dir, env
+        # No .env file: a DATABASE_URL in it put the throw-away server, its migrate and the benchmarks' writes on
+        # the database it names, not on the empty one in `data_dir`.
+        self.data_dir, self.env = data_dir, env | {"MEM0_ENV_FILE": ""}
         self.port = int(env["PORT"])
         self.process: subprocess.Popen | None = None
 
