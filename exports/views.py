@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -68,7 +69,8 @@ class ExportGetView(PlatformView):
         else:
             export = selectors.export_latest(principal=request.user, filters=data["filters"])
         if export.status == MemoryExport.Status.SUCCEEDED:
-            return Response(export.result)
+            # The JSON Response(export.result) would answer, read from the database a memory at a time.
+            return FileResponse(selectors.export_result_file(export=export), content_type="application/json")
         if export.status == MemoryExport.Status.FAILED:
             failed = {
                 "detail": f"Memory export {export.id} failed: {export.error}",

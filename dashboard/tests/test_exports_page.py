@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dashboard.tests.clients import logged_in
 from exports.models import MemoryExport
 from exports.services import export_run
+from exports.tests.test_api import SHAPED
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +30,17 @@ def test_a_member_exports_a_scope_and_downloads_the_json_when_it_is_done(alice, 
     assert "SUCCEEDED" in page and "user_id=alice-user" in page
     download = client.get(f"/dashboard/exports/{export.id}/download/")
     assert download["Content-Disposition"] == f'attachment; filename="memory-export-{export.id}.json"'
-    assert [m["memory"] for m in download.json()["memories"]] == ["alice likes oolong tea"]
+    assert [m["memory"] for m in json.loads(b"".join(download.streaming_content))["memories"]] == [
+        "alice likes oolong tea"
+    ]
+
+
+@pytest.mark.parametrize("result", [SHAPED, {"memories": [], "count": 0, "truncated": False}, {}])
+def test_a_download_is_the_exports_json_indented(alice, result):
+    export = MemoryExport.objects.create(account=alice, status=MemoryExport.Status.SUCCEEDED, result=result)
+    stored = MemoryExport.objects.get(id=export.id).result  # as PostgreSQL gives it back (its key order)
+    download = logged_in(alice).get(f"/dashboard/exports/{export.id}/download/")
+    assert b"".join(download.streaming_content).decode() == json.dumps(stored, ensure_ascii=False, indent=2)
 
 
 def test_a_member_sees_and_downloads_only_their_own_exports(alice, bob, make_memory):

@@ -97,7 +97,8 @@ def test_an_exports_json_downloaded_from_the_exports_page_is_imported(alice, mak
     client = logged_in(alice)
     client.post("/dashboard/exports/", {"user_id": "alice"})
     run_jobs()
-    download = client.get(f"/dashboard/exports/{MemoryExport.objects.get().id}/download/").content.decode()
+    download = client.get(f"/dashboard/exports/{MemoryExport.objects.get().id}/download/")
+    download = b"".join(download.streaming_content).decode()
     Memory.objects.all().delete()
 
     upload(client, download, name="memory-export.json")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -48,9 +46,12 @@ def export_download(request, export_id: str):
         raise Http404("Export not found.") from None
     if export.status != MemoryExport.Status.SUCCEEDED:
         raise Http404("This export has no data (yet).")
-    response = HttpResponse(json.dumps(export.result, ensure_ascii=False, indent=2), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="memory-export-{export.id}.json"'
-    return response
+    try:
+        file = selectors.export_result_file(export=export, indent=2)
+    except NotFound:
+        raise Http404("Export not found.") from None
+    name = f"memory-export-{export.id}.json"
+    return FileResponse(file, as_attachment=True, filename=name, content_type="application/json")
 
 
 @account_required

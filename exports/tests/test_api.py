@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import tracemalloc
+import uuid
+
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from exports.models import MemoryExport
+from mem0server.exceptions import NotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +55,82 @@ def test_the_newest_export_lookup_keeps_the_filter_size_limit(member_client, con
     assert response.status_code == 400, response.content
     assert "MAX_FILTER_CONDITIONS" in response.json()["detail"]
     assert "filters" in response.json()["errors"]
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _memory(index: int, chars: int) -> dict:
+    text = f"memory {index}: " + "likes oolong tea, café au lait, 東京 " * (chars // 36) + "\u2028"
+    return {"id": str(uuid.UUID(int=index)), "memory": text, "metadata": {"n": index, "w": 0.5}, "categories": []}
+
+
+SHAPED = {
+    "name": "Alice \u2029",
+    "people": [{"name": "Bob", "likes": ["tea", {"x": []}]}, {}, [], 1.5, None],
+    "empty": [],
+    "nothing": {},
+    "deep": {"a": [1, 2], "b": {"c": "d"}},
+    "count": 3,
+}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [{"memories": [_memory(i, 100) for i in range(3)], "count": 3, "truncated": False}, SHAPED, {}],
+    ids=["memories", "shaped", "empty object"],
+)
+def test_a_finished_export_reads_back_as_the_json_the_renderer_wrote(member_client, member, result):
+    export = MemoryExport.objects.create(account=member, status=MemoryExport.Status.SUCCEEDED, result=result)
+    stored = MemoryExport.objects.get(id=export.id).result  # as PostgreSQL gives it back (its key order)
+
+    response = member_client.post("/v1/exports/get/", {"memory_export_id": str(export.id)}, format="json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert _body(response) == JSONRenderer().render(stored)
+
+
+def test_a_large_export_is_read_a_memory_at_a_time_not_parsed_whole(member_client, member):
+    # An export is up to EXPORT_MAX_TEXT_BYTES (64 MB) of text. Parsed whole into Python objects and rendered again,
+    # a 66 MB one raised the web process's peak memory by 431 MiB (bench/export_read.py); here 2,000 memories of
+    # 2,000 characters (4.6 MB of JSON) took 29.5 MB of Python's memory at the peak.
+    memories = [_memory(i, 2_000) for i in range(2_000)]
+    export = MemoryExport.objects.create(
+        account=member,
+        status=MemoryExport.Status.SUCCEEDED,
+        result={"memories": memories, "count": len(memories), "truncated": False},
+    )
+    size = len(JSONRenderer().render(MemoryExport.objects.get(id=export.id).result))
+    one_memory = len(json.dumps(memories[0]).encode())
+    del memories
+    small = MemoryExport.objects.create(account=member, status=MemoryExport.Status.SUCCEEDED, result={"memories": []})
+    # What a first call loads (modules, settings) is not this one's.
+    member_client.post("/v1/exports/get/", {"memory_export_id": str(small.id)}, format="json")
+
+    tracemalloc.start()
+    try:
+        response = member_client.post("/v1/exports/get/", {"memory_export_id": str(export.id)}, format="json")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == 200
+    body = _body(response)
+    assert len(body) == size
+    assert len(json.loads(body)["memories"]) == 2_000
+    # A few memories' worth, whatever the export's size: a chunk of rows (exports.selectors.RESULT_ROWS, 100) held as
+    # Python strings (up to 4 bytes a character), each parsed and written out again (0.9 MB here).
+    bound = 8 * 100 * one_memory
+    assert bound < size / 2
+    assert peak < bound, (peak, one_memory, size)
+
+
+def test_an_export_deleted_between_its_lookup_and_its_read_is_not_found(member):
+    from exports.selectors import export_result_file
+
+    export = MemoryExport.objects.create(account=member, status=MemoryExport.Status.SUCCEEDED, result={"memories": []})
+    MemoryExport.objects.filter(id=export.id).delete()  # the retention days, or a reset, meanwhile
+    with pytest.raises(NotFound, match="deleted meanwhile"):
+        export_result_file(export=export)
