@@ -33,7 +33,7 @@ import django  # noqa: E402
 django.setup()
 
 from accounts.models import User  # noqa: E402
-from exports.backup import export_jsonl, import_jsonl, memories_for_backup  # noqa: E402
+from exports.backup import export_jsonl, import_jsonl, lines_reread, memories_for_backup  # noqa: E402
 from memories import services  # noqa: E402
 from memories.models import Memory, MemoryHistory  # noqa: E402
 
@@ -83,12 +83,12 @@ def main() -> int:
             MemoryHistory.objects.filter(account=account).delete()
             started = time.perf_counter()
             with path.open(encoding="utf-8") as lines:
-                report = import_jsonl(lines=lines, batch_size=args.batch_size)
+                report = import_jsonl(lines=lines_reread(lines), batch_size=args.batch_size)
             import_seconds = time.perf_counter() - started
 
             started = time.perf_counter()
             with path.open(encoding="utf-8") as lines:
-                again = import_jsonl(lines=lines, batch_size=args.batch_size)
+                again = import_jsonl(lines=lines_reread(lines), batch_size=args.batch_size)
             reimport_seconds = time.perf_counter() - started
 
         same = snapshot(account) == before

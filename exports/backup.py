@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.models import User
 from accounts.selectors import users_by_email
@@ -48,6 +49,8 @@ IMPORT_LOCK_KEY = 0x6D30696D706F7274
 EXPORT_CHUNK = 500
 # Problems listed before "… and N more".
 MAX_PROBLEMS = 20
+# Lines read and looked up at once (their ids, whether already here) on the way to being written.
+PLACED_AT_ONCE = 500
 # Names the copies of memories whose id another account holds (copy_id); fixed, so that every import agrees.
 COPY_NAMESPACE = uuid.UUID("3f0c1d6e-6b4a-5e2f-9a57-6d30636f7079")
 
@@ -188,6 +191,9 @@ class _Text(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+        # DRF's own check for surrogates, a Python loop over every character (over half of reading a file's lines),
+        # never finds one: to_internal_value below has refused the text already.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -285,18 +291,56 @@ class ImportReport:
     copied: int = 0
 
 
+class Reiterable:
+    """Lines made anew each time they are iterated, as import_jsonl reads them twice: `make` gives them (Mem0's
+    memories as lines; a file's lines from its start: lines_reread)."""
+
+    def __init__(self, make: Callable[[], Iterable[str]]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.make())
+
+
+def lines_reread(file: IO[str]) -> Reiterable:
+    """A seekable text file's lines, read from its start each time."""
+
+    def rewound() -> IO[str]:
+        file.seek(0)
+        return file
+
+    return Reiterable(rewound)
+
+
 def line_label(number: int) -> str:
     return f"line {number}"
 
 
-def _parse(
-    lines: Iterable[str], where: Callable[[int], str], within_limits: bool = False
-) -> tuple[list[tuple[int, dict]], list[str]]:
-    """(line number, validated data) for every non-blank line, and the problems found (all lines are read), each
-    saying `where(line number)` it is. `within_limits`: a text or metadata larger than an add may write is one."""
-    parsed: list[tuple[int, dict]] = []
-    problems: list[str] = []
-    first_seen: dict[Any, int] = {}
+@dataclass
+class _Problems:
+    """What is wrong with a file: the first MAX_PROBLEMS sentences, and how many in all (a file of nothing but bad
+    lines, a CSV given by mistake, holds no more than those)."""
+
+    listed: list[str] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, problem: str) -> None:
+        self.total += 1
+        if len(self.listed) < MAX_PROBLEMS:
+            self.listed.append(problem)
+
+
+def _checked(
+    lines: Iterable[str],
+    where: Callable[[int], str],
+    problems: _Problems,
+    *,
+    within_limits: bool = False,
+    seen: dict[int, int] | None = None,
+) -> Iterator[tuple[int, dict]]:
+    """(line number, validated data) of each good non-blank line, read one at a time; each bad line's problems go to
+    `problems`, saying `where(line number)` it is. `within_limits`: a text or metadata larger than an add may write is
+    one. `seen` (each id, as a number, with its line): an id repeated in the file is one."""
     # One serializer for every line: binding its fields (deep copies) for each line took most of the time.
     checker = MemoryLineSerializer()
     for number, raw in enumerate(lines, start=1):
@@ -307,25 +351,25 @@ def _parse(
         try:
             value = json.loads(raw)
         except (ValueError, RecursionError) as exc:
-            problems.append(f"{where(number)}: not JSON ({str(exc)[:120]}).")
+            problems.add(f"{where(number)}: not JSON ({str(exc)[:120]}).")
             continue
         if not isinstance(value, dict):
-            problems.append(f"{where(number)}: must be a JSON object (one memory), not {type(value).__name__}.")
+            problems.add(f"{where(number)}: must be a JSON object (one memory), not {type(value).__name__}.")
             continue
         try:
             data = checker.run_validation(value)
         except serializers.ValidationError as exc:
-            problems.extend(f"{where(number)}: {message}" for message in _flatten(exc.detail))
+            for message in _flatten(exc.detail):
+                problems.add(f"{where(number)}: {message}")
             continue
         if within_limits and (too_large := _over_limits(data)):
-            problems.extend(f"{where(number)}: {message}" for message in too_large)
+            for message in too_large:
+                problems.add(f"{where(number)}: {message}")
             continue
-        if data["id"] in first_seen:
-            problems.append(f"{where(number)}: id {data['id']} is already on {where(first_seen[data['id']])}.")
+        if seen is not None and (first := seen.setdefault(data["id"].int, number)) != number:
+            problems.add(f"{where(number)}: id {data['id']} is already on {where(first)}.")
             continue
-        first_seen[data["id"]] = number
-        parsed.append((number, data))
-    return parsed, problems
+        yield number, data
 
 
 def _over_limits(data: dict) -> list[str]:
@@ -345,30 +389,22 @@ def _over_limits(data: dict) -> list[str]:
     return found
 
 
-def _accounts(
-    parsed: list[tuple[int, dict]], problems: list[str], account: User | None, where: Callable[[int], str]
-) -> dict[str, User]:
-    """The account of each email in the file: the one holding it exactly, else the one holding it in other case
-    (users_by_email); none, or several in other case, is a problem."""
-    if account is not None:
-        return {}
-    first_line: dict[str, int] = {}
-    for number, data in parsed:
-        if data.get("account"):
-            first_line.setdefault(data["account"], number)
+def _accounts(first_line: dict[str, int], problems: _Problems, where: Callable[[int], str]) -> dict[str, User]:
+    """The account of each email in the file (with the first line naming it): the one holding it exactly, else the one
+    holding it in other case (users_by_email); none, or several in other case, is a problem."""
     found = {}
     for email, number in first_line.items():
         holding = users_by_email(email=email)
         if len(holding) == 1:
             found[email] = holding[0]
         elif holding:
-            problems.append(
+            problems.add(
                 f"{where(number)}: {len(holding)} accounts have the email {email} here, in other case "
                 f"({', '.join(user.email for user in holding)}); write the one meant exactly so in the file, or pass "
                 "--account to import every memory into one account."
             )
         else:
-            problems.append(
+            problems.add(
                 f"{where(number)}: no account with email {email} here; create it first (manage.py createuser "
                 "--email …), or pass --account to import every memory into one account."
             )
@@ -387,31 +423,58 @@ def import_jsonl(
 ) -> ImportReport:
     """Import backup lines: check them all (ImportRefused, nothing written), then write in batches.
 
-    `account`: every memory goes to it, whatever its line says. A memory its account holds already is skipped; one
-    whose id another account holds is copied under a new id (_placed). A failure in a later batch (the embedder,
-    say) raises ImportInterrupted after earlier batches were committed; importing the same file again carries on
-    where it stopped, since what was written is skipped. `within_limits`: a memory whose text or metadata is larger
-    than an add may write (an account's upload) is a problem of its line, as are history texts larger than a memory's.
+    The lines are read twice, one at a time (a list, a file's lines_reread, a Reiterable): first to check every
+    line, then to place and write them a batch at a time; between the two only each line's id is kept, so a large
+    file costs its ids, not its memories. A line that no longer passes when read again (a file changed meanwhile)
+    stops the import there (ImportInterrupted). `account`: every memory goes to it, whatever its line says. A memory
+    its account holds already is skipped; one whose id another account holds is copied under a new id (_placed). A
+    failure in a later batch (the embedder, say) raises ImportInterrupted after earlier batches were committed;
+    importing the same file again carries on where it stopped, since what was written is skipped. `within_limits`: a
+    memory whose text or metadata is larger than an add may write (an account's upload) is a problem of its line, as
+    are history texts larger than a memory's.
     """
-    parsed, problems = _parse(lines, where, within_limits)
-    accounts = _accounts(parsed, problems, account, where)
-    if problems:
-        raise ImportRefused(problems[:MAX_PROBLEMS], len(problems))
-    report = ImportReport(lines=len(parsed))
-    owned = [(data, _owner(data, account, accounts)) for _, data in parsed]
-    placed: list[uuid.UUID | None] = []
-    for chunk in _chunks(owned, 5_000):
-        placed += _placed(chunk)
-    todo = [line for line, target in zip(owned, placed, strict=True) if target is not None]
-    report.skipped = len(parsed) - len(todo)
-    report.skipped_ids = [str(data["id"]) for (data, _), target in zip(owned, placed, strict=True) if target is None]
+    if isinstance(lines, Iterator):
+        raise TypeError("import_jsonl reads the lines twice: give a list or a Reiterable, not an iterator.")
+    problems, seen, first_line = _Problems(), {}, {}
+    for number, data in _checked(lines, where, problems, within_limits=within_limits, seen=seen):
+        if account is None and data.get("account"):
+            first_line.setdefault(data["account"], number)
+    accounts = _accounts(first_line, problems, where)
+    if problems.total:
+        raise ImportRefused(problems.listed, problems.total)
+    report = ImportReport(lines=len(seen))
+    del seen
+    changed = _Problems()
+
+    def todo() -> Iterator[tuple[dict, User | None]]:
+        """The lines read again, each with its owner, but for those skipped (counted in the report)."""
+        for chunk in _chunks(_checked(lines, where, changed, within_limits=within_limits), PLACED_AT_ONCE):
+            for number, data in chunk:
+                if account is None and data.get("account") and data["account"] not in accounts:
+                    changed.add(f"{where(number)}: the account {data['account']} is new")
+            if changed.total:
+                raise ImportInterrupted(
+                    f"{stopped_after(report)}: the file changed while it was imported ({changed.listed[0]}). "
+                    "Importing it again checks it all again and skips what was written."
+                )
+            owned = [(data, _owner(data, account, accounts)) for _, data in chunk]
+            for (data, owner), target in zip(owned, _placed(owned), strict=True):
+                if target is None:
+                    report.skipped += 1
+                    report.skipped_ids.append(str(data["id"]))
+                    continue
+                if dry_run:
+                    report.history_created += len(data.get("history") or [])
+                    report.copied += target != data["id"]
+                yield data, owner
+
     if dry_run:
-        report.history_created = sum(len(data.get("history") or []) for data, _ in todo)
-        report.copied = sum(target not in (None, data["id"]) for (data, _), target in zip(owned, placed, strict=True))
+        for _ in todo():
+            pass
         return report
     with configuration_checked_once():  # the embedder stored through POST /configure, not only the environment's
         embedder = get_embedder()
-    for batch in _chunks(todo, batch_size or settings.EXPORT_IMPORT_BATCH):
+    for batch in _chunks(todo(), batch_size or settings.EXPORT_IMPORT_BATCH):
         try:
             vectors = embed_memories(embedder, [(data["memory"], data.get("timestamp")) for data, _ in batch])
             with transaction.atomic():

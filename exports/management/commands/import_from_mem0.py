@@ -8,7 +8,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
+from exports.backup import ImportInterrupted, ImportRefused, Reiterable, copies_said, import_jsonl
 from exports.management.import_arguments import add_import_arguments, import_owner
 from exports.mem0_api import api_key_checked
 from exports.mem0_source import (
@@ -72,7 +72,7 @@ class Command(DatabaseCommand):
             raise CommandError(str(exc)) from None
         try:
             report = import_jsonl(
-                lines=mem0_lines(rows, rows_history),
+                lines=Reiterable(lambda: mem0_lines(rows, rows_history)),
                 account=owner,
                 dry_run=dry_run,
                 batch_size=batch_size,

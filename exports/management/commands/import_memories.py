@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl
+from exports.backup import ImportInterrupted, ImportRefused, copies_said, import_jsonl, lines_reread
 from exports.management.import_arguments import add_import_arguments, import_owner
 from mem0server.commands import DatabaseCommand
 from mem0server.text import counted
@@ -19,8 +21,9 @@ class Command(DatabaseCommand):
     stealth_options = ("stdin",)
     help = (
         "Import memories from export_memories' JSON lines (--input FILE, else stdin). Every line is checked first: "
-        "one bad line and nothing is written. Accounts are matched by email. A memory whose id already exists in "
-        "its account is skipped, so importing the same file twice changes nothing; one whose id is another "
+        "one bad line and nothing is written (the file is read twice, stdin kept in a temporary file meanwhile, so "
+        "that only a batch of memories is held at a time). Accounts are matched by email. A memory whose id already "
+        "exists in its account is skipped, so importing the same file twice changes nothing; one whose id is another "
         "account's here is imported under a new id."
     )
 
@@ -37,8 +40,8 @@ class Command(DatabaseCommand):
         try:
             if input_path:
                 try:
-                    with Path(input_path).open(encoding="utf-8") as lines:
-                        report = self._import(lines, owner, dry_run, batch_size)
+                    with Path(input_path).open(encoding="utf-8") as file:
+                        report = self._import(lines_reread(file), owner, dry_run, batch_size)
                 except OSError as exc:
                     raise CommandError(f"Cannot read {input_path}: {exc.strerror}.") from None
                 except UnicodeDecodeError as exc:
@@ -46,17 +49,20 @@ class Command(DatabaseCommand):
                         f"{input_path} is not UTF-8 text ({exc.reason}); nothing was imported."
                     ) from None
             elif options.get("stdin"):
-                report = self._import(options["stdin"], owner, dry_run, batch_size)
+                report = self._import(lines_reread(options["stdin"]), owner, dry_run, batch_size)
             else:
-                # Decoded here, strictly: sys.stdin's errors handler depends on the locale (a traceback under
-                # en_US.UTF-8, "an unpaired surrogate character" named on a line under C.UTF-8).
-                stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
-                try:
-                    report = self._import(stdin, owner, dry_run, batch_size)
-                except UnicodeDecodeError as exc:
-                    raise CommandError(f"The input is not UTF-8 text ({exc.reason}); nothing was imported.") from None
-                finally:
-                    stdin.detach()  # sys.stdin stays open
+                # Kept in a temporary file, as the lines are read twice (checked, then written). Decoded here,
+                # strictly: sys.stdin's errors handler depends on the locale (a traceback under en_US.UTF-8, "an
+                # unpaired surrogate character" named on a line under C.UTF-8).
+                with tempfile.TemporaryFile() as spool:
+                    shutil.copyfileobj(sys.stdin.buffer, spool)
+                    stdin = io.TextIOWrapper(spool, encoding="utf-8")
+                    try:
+                        report = self._import(lines_reread(stdin), owner, dry_run, batch_size)
+                    except UnicodeDecodeError as exc:
+                        raise CommandError(
+                            f"The input is not UTF-8 text ({exc.reason}); nothing was imported."
+                        ) from None
         except ImportRefused as exc:
             raise CommandError(f"Nothing was imported: {exc.total} problem(s) in the file.\n{exc}") from None
         except ImportInterrupted as exc:
