@@ -20,9 +20,12 @@ _WAITING = re.compile(
 
 class RoutineJobsFilter(logging.Filter):
     """Leaves out procrastinate's start and success lines of the routine jobs, and their arguments from the line a
-    stopping worker writes while it waits for one; their warnings and errors stay whole."""
+    stopping worker writes while it waits for one; their warnings and errors stay whole. A job that ended with an
+    exception marked `routine` (a webhook receiver's failure) keeps its line, without the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and getattr(record.exc_info[1], "routine", False):
+            record.exc_info = record.exc_text = None
         job = getattr(record, "job", None)
         routine = isinstance(job, dict) and job.get("task_name") in ROUTINE_TASKS
         if record.levelno < logging.WARNING and isinstance(record.msg, str) and not record.args:

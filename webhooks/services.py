@@ -38,6 +38,9 @@ UNREADABLE_SIGNING_KEY_ERROR = (
 class DeliveryFailed(Exception):
     """An attempt failed in a way a later attempt may not (non-2xx answer, network error, timeout)."""
 
+    # The receiver's doing, said in one line (delivery_attempt's warning): the worker log leaves out its traceback.
+    routine = True
+
 
 def secret_mask(secret: str) -> str:
     """The secret as it may be shown after creation: its prefix and last four characters."""

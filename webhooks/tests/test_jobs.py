@@ -3,6 +3,7 @@ memory (as the async add job does), and whatever happens after the commit."""
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 from datetime import timedelta
@@ -300,3 +301,45 @@ def test_a_stopping_workers_line_about_a_job_queueing_deliveries_leaves_out_its_
     assert RoutineJobsFilter().filter(record)
     line = record.getMessage()
     assert line == "Waiting for job to finish: worker: webhooks.queue_deliveries[7](…) (started 2.500 s ago)"
+
+
+def test_a_failed_attempt_is_one_line_of_the_worker_log_not_a_traceback(
+    make_user, embedder, receiver, private_targets, run_jobs, settings
+):
+    """Each attempt a receiver refused wrote procrastinate's traceback of DeliveryFailed (42 lines, 2.7 KB) under the
+    server's own line saying why: a receiver down for a delete of 10,000 memories to 20 webhooks meant 1.2 million
+    tracebacks (3.3 GB). The lines stay, without them."""
+    from events.logs import RoutineJobsFilter
+
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    owner = make_user("refused@example.com")
+    services.webhook_create(principal=owner, name="down", url=receiver.url, event_types=["memory_add"])
+    receiver.answer_next(500, 503)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.addFilter(RoutineJobsFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        memories_services.memories_add(
+            principal=owner,
+            messages=[memories_services.Message("user", "Refused twice")],
+            scope={"user_id": "u"},
+            infer=False,
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(root, "level", logging.INFO)
+            run_jobs()
+    finally:
+        root.removeHandler(handler)
+    lines = log.getvalue().splitlines()
+    said = [line.split(" [")[0].split(": ")[-1] for line in lines if "failed: Answered" in line]
+    assert said == ["Answered HTTP 500.", "Answered HTTP 503."]
+    ended = [
+        line.split(" ", 1)[0] + " " + line.split("ended with status: ")[1].split(",")[0]
+        for line in lines
+        if "webhooks.deliver" in line and "ended with status" in line
+    ]
+    assert ended == ["INFO Error", "ERROR Error"]
+    assert "Traceback" not in log.getvalue()
