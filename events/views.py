@@ -43,4 +43,4 @@ class EventListView(PlatformView):
         found = selectors.events_list(
             principal=request.user, page=query["page"], page_size=query["page_size"], status=query.get("status")
         )
-        return Response(EventPageSerializer(page_answer(request, found, query["page"])).data)
+        return Response(EventPageSerializer(page_answer(request, found, query["page"], query["page_size"])).data)

@@ -129,6 +129,7 @@ def test_events_list_is_the_callers_newest_first_and_paged(member_client, member
     with CaptureQueriesContext(connection) as queries:
         past = member_client.get("/v1/events/", {"page_size": 2, "page": 1_000_000}).json()
     assert (past["count"], past["results"], past["next"]) == (5, [], None)
+    assert "page=3" in past["previous"]  # the last page
     read = [q["sql"] for q in queries.captured_queries if 'FROM "events_event"' in q["sql"]]
     assert len(read) == 1 and read[0].startswith("SELECT COUNT(*)")
     assert member_client.get("/v1/events/", {"status": "SUCCEEDED"}).json()["count"] == 0
