@@ -131,6 +131,13 @@ def filter_check_size(filters: Any) -> None:
                     )
 
 
+def camel_case_named(filters: dict[str, Any] | None) -> str | None:
+    """The refusal of the first camelCase key `filters` sets a condition on (camel_case_refusal); None when none does.
+    For a 400 that would otherwise say only that a scope is missing ({"userId": …} names none)."""
+    camel_case = sorted(filter_keys(filters) & CAMEL_CASE_FIELDS.keys())
+    return camel_case_refusal(camel_case[0]) if camel_case else None
+
+
 def camel_case_refusal(key: str) -> str:
     """Why the filter key `key` (userId, createdAt …) is refused, and what to write instead."""
     name = CAMEL_CASE_FIELDS[key]

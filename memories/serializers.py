@@ -21,13 +21,11 @@ from mem0server.serializers import (
 )
 from memories.documents import DOCUMENT_TYPES, FILE_TYPES, document_refusal, file_document
 from memories.filters import (
-    CAMEL_CASE_FIELDS,
     DOT_SEGMENTS,
     SEARCH_SCOPE_HELP,
     WILDCARD,
-    camel_case_refusal,
+    camel_case_named,
     dot_segment_refusal,
-    filter_keys,
     scope_part,
     wildcard_refusal,
 )
@@ -574,10 +572,8 @@ def search_scope_check(filters: dict) -> dict:
     """A search's filters, when they bound it to scope ids (filters.scope_part: top level, AND, an `in` list, every
     branch of an OR), as the search itself requires; otherwise the 400 that says how to give a scope."""
     if not scope_part(filters):
-        camel_case = sorted(filter_keys(filters) & CAMEL_CASE_FIELDS.keys())  # {"userId": …}: say what to write
-        raise serializers.ValidationError(
-            camel_case_refusal(camel_case[0]) if camel_case else f"Search needs a scope: {SEARCH_SCOPE_HELP}"
-        )
+        # {"userId": …}: say what to write
+        raise serializers.ValidationError(camel_case_named(filters) or f"Search needs a scope: {SEARCH_SCOPE_HELP}")
     return filters
 
 

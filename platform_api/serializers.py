@@ -26,7 +26,7 @@ from mem0server.serializers import (
     unknown_params_refuse,
 )
 from mem0server.text import unstorable_json
-from memories.filters import WILDCARD, required_scope
+from memories.filters import WILDCARD, camel_case_named, required_scope
 from memories.inference import MAX_FACTS, MAX_MEMORY_CHARS
 from memories.models import SCOPE_FIELDS, SCOPE_NAMES
 from memories.serializers import (
@@ -799,7 +799,8 @@ class PlatformDeleteAllQuerySerializer(ScopeMixin, PlatformProjectRefSerializer)
             del attrs[field]
         if not (required_scope(attrs["filters"]) or attrs["any_of"] or any(attrs.get(f) for f in SCOPE_FIELDS)):
             raise serializers.ValidationError(
-                f'Deleting memories needs a scope: {SCOPE_NAMES} (query or filters), or "*" for any of them '
+                camel_case_named(attrs["filters"])
+                or f'Deleting memories needs a scope: {SCOPE_NAMES} (query or filters), or "*" for any of them '
                 "(user_id=*&agent_id=*&app_id=*&run_id=* deletes every memory)."
             )
         return attrs

@@ -740,6 +740,9 @@ def test_delete_all_without_a_scope_is_the_sdks_validation_error_and_deletes_not
     add_plain(client, "Stays")
     with pytest.raises(ValidationError, match="scope"):
         client.delete_all()
+    # A scope id in camelCase is named, as search names it (it said only that a scope was needed).
+    with pytest.raises(ValidationError, match="filters.userId: write user_id"):
+        client.delete_all(filters={"userId": "alice"})
     assert client.get_all()["count"] == 1
 
 
