@@ -550,7 +550,7 @@ def _history(principal, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
 HISTORY_EVENT_CHARS = 256
 
 
-# The scope ids Mem0's history events carry (its run id as session_id), as history_scoped() sets them.
+# The scope ids Mem0's history events carry (its run id as session_id), as _scoped() sets them.
 HISTORY_SCOPE_FIELDS = {"user_id": "user_id", "agent_id": "agent_id", "app_id": "app_id", "session_id": "run_id"}
 
 
