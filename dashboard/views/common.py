@@ -8,6 +8,8 @@ from typing import TypeVar
 from django import forms
 
 from mem0server.exceptions import DomainError
+from mem0server.text import counted
+from memories.services import ScopeDeleted
 
 T = TypeVar("T")
 
@@ -32,3 +34,11 @@ def posted_yes_no(request, name: str) -> bool | None:
     """A posted yes/no field (a pause or deactivate button's value) as True or False; None for anything else, which
     the view refuses rather than read as one of them."""
     return {"yes": True, "no": False}.get(request.POST.get(name))
+
+
+def deleted_said(deleted: ScopeDeleted) -> str:
+    """What a delete of a scope removed, for its message: "3 memories", "1 memory and 2 unfinished adds"."""
+    said = counted(deleted.memories, "memory", "memories")
+    if deleted.adds_dropped:
+        said += f" and {counted(deleted.adds_dropped, 'unfinished add', 'unfinished adds')}"
+    return said

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils.html import format_html
 
 from dashboard.access import account_required, admin_required
+from dashboard.views.common import deleted_said
 from entities import selectors, services
 from mem0server.exceptions import InvalidInput, NotFound
-from mem0server.text import counted
 from memories.selectors import memories_count
 
 MAX_ROWS = 1000
@@ -43,10 +43,8 @@ def entity_delete(request, entity_type: str, entity_id: str):
             deleted = services.entity_delete(principal=request.user, entity_type=entity_type, entity_id=entity_id)
         except NotFound:  # deleted already: the same form sent again
             return _gone(request, entity_type, entity_id)
-        memories = counted(deleted.memories, "memory", "memories")
-        if deleted.adds_dropped:
-            memories += f" and {counted(deleted.adds_dropped, 'unfinished add', 'unfinished adds')}"
-        messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, memories))
+        said = deleted_said(deleted)
+        messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, said))
         return redirect("dashboard:entities")
     count = memories_count(principal=request.user, scope={field: entity_id})
     if not count:  # Back after deleting it, say

@@ -11,9 +11,8 @@ from django.urls import reverse
 
 from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
-from dashboard.views.common import attempt, form_status
+from dashboard.views.common import attempt, deleted_said, form_status
 from mem0server.exceptions import NotFound
-from mem0server.text import counted
 from memories import selectors, services
 from memories.documents import document_uploaded
 
@@ -210,10 +209,7 @@ def memory_delete_scope(request):
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             deleted = attempt(form, lambda: services.memories_delete_scope(principal=request.user, scope=form.scope()))
             if deleted is not None:
-                said = f"Deleted {counted(deleted.memories, 'memory', 'memories')}"
-                if deleted.adds_dropped:
-                    said += f" and {counted(deleted.adds_dropped, 'unfinished add', 'unfinished adds')}"
-                messages.success(request, f"{said}.")
+                messages.success(request, f"Deleted {deleted_said(deleted)}.")
                 return redirect("dashboard:memories")
         else:
             count = selectors.memories_count(principal=request.user, scope=form.scope())
