@@ -125,7 +125,8 @@ def async_phase(server, label, *, n, clients, worker_count, concurrency, log_dir
     workers = start_workers(server, worker_count, concurrency, log_dir)
     try:
         # A worker is ready once registered and its embedder is loaded: one warm-up add per worker.
-        wait_for(lambda: live_workers(server) >= worker_count, timeout=300, what="workers registered", every=0.5)
+        # Each process registers two workers: its jobs' and its webhook deliveries' (events/worker.py).
+        wait_for(lambda: live_workers(server) >= 2 * worker_count, timeout=300, what="workers registered", every=0.5)
         _, warm = fire(server, batch(f"warm{label}", worker_count), clients=worker_count, async_mode=True)
         wait_for(lambda: events_done(server, [b["event_id"] for _, b, _ in warm]), timeout=300, what="warm-up")
         seconds, answers = fire(server, batch(label, n), clients=clients, async_mode=True)

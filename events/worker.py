@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from procrastinate import App, signals
+from procrastinate.worker import WORKER_NAME, Worker
+
+from mem0server.queueing import DELIVERY_QUEUE
 
 
 def embedder_warm_up() -> None:
@@ -17,3 +26,52 @@ def embedder_warm_up() -> None:
     if server_config_snapshot().embedder_provider == "local":
         warm_up = functools.partial(local_embedder().warm_up, job_worker=True)
         threading.Thread(target=warm_up, name="embedder-warm-up", daemon=True).start()
+
+
+# Threads besides the jobs' own: the waits for a database gone (accounts/management/commands/procrastinate.py).
+SPARE_THREADS = 2
+
+
+async def run_workers(*, app: App, **options: Any) -> None:
+    """procrastinate's worker command, as two workers in this process unless --queues names the queues to run (then
+    the one worker asked for): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or --concurrency) at
+    once; the other runs deliveries, WEBHOOK_WORKER_CONCURRENCY at once. Each attempt may wait WEBHOOK_TIMEOUT_SECONDS
+    on its receiver, so on one queue a member's receivers that hang held every slot, and another account's add waited
+    (mem0server/queueing.py). A signal stops both, each after its running jobs; so does either one stopping (its
+    database gone: the command runs them again once it answers)."""
+    app.perform_import_paths()
+    asked = {**app.worker_defaults, **options, "install_signal_handlers": False}
+    if "queues" in options:
+        kinds = [asked]
+    else:
+        queues = {task.queue for task in app.tasks.values()} - {DELIVERY_QUEUE}
+        name = asked.get("name") or WORKER_NAME
+        kinds = [
+            {**asked, "queues": sorted(queues)},
+            {
+                **asked,
+                "queues": [DELIVERY_QUEUE],
+                "concurrency": settings.WEBHOOK_WORKER_CONCURRENCY,
+                "name": f"{name}-deliveries",
+            },
+        ]
+    workers = [Worker(app=app, **kind) for kind in kinds]
+    # A running job is a thread of the loop's default pool, which asyncio sizes by the cores (6 threads on 2 cores), so
+    # a larger WORKER_CONCURRENCY had jobs marked running that waited for a thread.
+    threads = sum(worker.concurrency for worker in workers) + SPARE_THREADS
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="job"))
+
+    def stop() -> None:
+        for worker in workers:
+            worker.stop()
+
+    until = asyncio.FIRST_COMPLETED if asked.get("wait", True) else asyncio.ALL_COMPLETED
+    with signals.on_stop(stop):
+        running = [asyncio.create_task(worker.run(), name=f"{worker.worker_name} run") for worker in workers]
+        try:
+            await asyncio.wait(running, return_when=until)
+        finally:
+            stop()
+            await asyncio.wait(running)
+    for task in running:
+        task.result()  # the first failure, if any

@@ -103,7 +103,8 @@ class MemoriesStoredCollector:
 
 class JobQueueCollector:
     """The background-job queue, read from the database when scraped: jobs due and not started, jobs running,
-    the age of the oldest PENDING async add, and workers with a recent heartbeat (WORKER_STALLED_SECONDS)."""
+    the age of the oldest PENDING async add, and workers with a recent heartbeat (WORKER_STALLED_SECONDS): two in
+    each worker process, one running its jobs and one its webhook deliveries (events/worker.py)."""
 
     QUERY = """
         SELECT
@@ -126,7 +127,11 @@ class JobQueueCollector:
             ("mem0_jobs_waiting", "Background jobs due and not started yet.", waiting),
             ("mem0_jobs_running", "Background jobs a worker is running.", running),
             ("mem0_events_oldest_pending_seconds", "Age of the oldest PENDING async add (0: none).", float(oldest)),
-            ("mem0_workers_alive", "Job workers with a recent heartbeat.", workers),
+            (
+                "mem0_workers_alive",
+                "Job workers with a recent heartbeat: two in each worker process (its jobs, its webhook deliveries).",
+                workers,
+            ),
         ):
             gauge = GaugeMetricFamily(name, text)
             gauge.add_metric([], value)

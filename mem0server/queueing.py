@@ -1,4 +1,4 @@
-"""Job priorities on the one shared queue: upkeep first, and no account's backlog ahead of another's work.
+"""Job queues and priorities: webhook deliveries apart, upkeep first, and no account's backlog ahead of another's work.
 
 procrastinate runs the highest priority first, then the oldest. A plain queue ran jobs in arrival order, so one
 member who queued sixty large async adds held up every other account's adds (one still pending after 240 s)
@@ -8,6 +8,11 @@ and the stalled-job check behind them.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+
+# Webhook delivery attempts, run in slots of their own (accounts/management/commands/procrastinate.py): an attempt
+# waits up to WEBHOOK_TIMEOUT_SECONDS on a receiver, and a member's 20 receivers that hang held every slot of a worker
+# (another account's queued add waited 9.6 s instead of 0.2 s). Every other job is on procrastinate's default queue.
+DELIVERY_QUEUE = "webhooks"
 
 # Requeueing a stopped worker's jobs and the retention prunes: before any account's work.
 UPKEEP_PRIORITY = 10

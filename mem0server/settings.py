@@ -415,7 +415,8 @@ if HEALTHZ_TIMEOUT_MS < 1:
     )
 
 # --- Background workers (procrastinate; `manage.py procrastinate worker`) ------------------------------
-# Jobs one worker process runs at once (each in its own thread: an add mostly waits on the LLM).
+# Jobs one worker process runs at once (each in its own thread: an add mostly waits on the LLM), webhook deliveries
+# apart (WEBHOOK_WORKER_CONCURRENCY).
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4, low=1)
 # A worker writes a heartbeat this often; one silent for WORKER_STALLED_SECONDS is taken for dead, and a live
 # worker's check (every WORKER_STALLED_CHECK_SECONDS) puts the jobs it was running back in the queue. So a killed
@@ -618,6 +619,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 # Seconds one delivery attempt may take (connect + send + answer).
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, low=0.001)
+# Delivery attempts one job worker process makes at once, in slots of their own beside its WORKER_CONCURRENCY jobs
+# (accounts/management/commands/procrastinate.py): receivers that hang hold these, never an add's.
+WEBHOOK_WORKER_CONCURRENCY = env_int("WEBHOOK_WORKER_CONCURRENCY", 4, low=1)
 # Attempts per delivery, the first one included; then the delivery is given up (it stays in the log).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, low=1)
 # Wait before retry n: WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (10 s, 20 s, 40 s … by default), at most an hour.

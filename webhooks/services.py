@@ -277,6 +277,10 @@ def delivery_attempt(*, webhook_id: int, event_id: str, event_type: str, attempt
     if webhook.secret is None:  # sealed under another SECRET_KEY (mem0server/sealing.py): nothing can be signed
         outcome = delivery.Outcome(None, UNREADABLE_SIGNING_KEY_ERROR, duration_ms=0, retryable=False)
     else:
+        # The receiver may take WEBHOOK_TIMEOUT_SECONDS: meanwhile this thread's database connection goes back to
+        # the worker's pool (WEBHOOK_WORKER_CONCURRENCY attempts beside WORKER_CONCURRENCY jobs share it).
+        if not connection.in_atomic_block:
+            connection.close()
         outcome = delivery.send(
             url=webhook.url,
             secret=webhook.secret,

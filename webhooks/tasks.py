@@ -8,7 +8,7 @@ from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy
 
-from mem0server.queueing import UPKEEP_PRIORITY
+from mem0server.queueing import DELIVERY_QUEUE, UPKEEP_PRIORITY
 from webhooks import services
 
 MAX_RETRY_WAIT_SECONDS = 3600
@@ -28,7 +28,7 @@ class DeliveryRetry(BaseRetryStrategy):
         return RetryDecision(retry_in={"seconds": wait})
 
 
-@app.task(name="webhooks.deliver", retry=DeliveryRetry(), pass_context=True)
+@app.task(name="webhooks.deliver", queue=DELIVERY_QUEUE, retry=DeliveryRetry(), pass_context=True)
 def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: str) -> None:
     """Attempt to deliver one event to one webhook."""
     services.delivery_attempt(

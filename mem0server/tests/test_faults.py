@@ -349,7 +349,9 @@ def job_worker(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess
         )
     worker_log = lambda: (tmp_path / "worker.log").read_text(errors="replace")  # noqa: E731
     try:
-        wait_for(lambda: "Starting worker on all queues" in worker_log(), timeout=120, what="the job worker started")
+        # Its two workers: jobs, and webhook deliveries (events/worker.py).
+        started = ("Starting worker on queues builtin, default", "Starting worker on queues webhooks")
+        wait_for(lambda: all(line in worker_log() for line in started), timeout=120, what="the job worker started")
         yield worker, worker_log
     finally:
         worker.terminate()

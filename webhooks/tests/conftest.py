@@ -26,16 +26,24 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Records every POST; answers with the queued statuses first, then 200."""
+    """Records every POST; answers with the queued statuses first, then 200; while held, answers nothing (a
+    receiver that hangs) until released."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answering: threading.Event = field(default_factory=threading.Event)
 
     def answer_next(self, *statuses: int) -> None:
         with self.lock:
             self.statuses.extend(statuses)
+
+    def hold(self) -> None:
+        self.answering.clear()
+
+    def release(self) -> None:
+        self.answering.set()
 
     def by_type(self, event_type: str) -> list[Received]:
         return [r for r in self.requests if r.headers.get("X-Mem0-Event-Type") == event_type]
@@ -44,6 +52,7 @@ class Receiver:
 @pytest.fixture
 def receiver():
     state = Receiver()
+    state.release()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802  (http.server's naming)
@@ -51,6 +60,7 @@ def receiver():
             with state.lock:
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
                 status = state.statuses.pop(0) if state.statuses else 200
+            state.answering.wait()
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -63,6 +73,7 @@ def receiver():
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook"
     yield state
+    state.release()
     httpd.shutdown()
     httpd.server_close()
 

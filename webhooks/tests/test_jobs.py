@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from procrastinate.contrib.django import app
 
+from mem0server.tests.server_process import wait_for
 from memories import services as memories_services
 from memories.models import Memory, MemoryHistory
 from webhooks import delivery, services
@@ -343,3 +346,51 @@ def test_a_failed_attempt_is_one_line_of_the_worker_log_not_a_traceback(
     ]
     assert ended == ["INFO Error", "ERROR Error"]
     assert "Traceback" not in log.getvalue()
+
+
+def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_add(
+    make_user, embedder, receiver, tmp_path
+):
+    """Deliveries shared a worker's job slots with every other job, and an attempt waits up to WEBHOOK_TIMEOUT_SECONDS
+    on its receiver: a member whose receivers hang held every slot, and another account's queued add waited (9.6 s
+    instead of 0.2 s with 20 such webhooks and 4 slots). A worker process runs them in slots of their own
+    (WEBHOOK_WORKER_CONCURRENCY), as many as asyncio gives a process threads by default, so the jobs' threads must be
+    more than that default too."""
+    from events.models import Event
+    from events.tests.test_api import queue_add
+    from events.tests.workers import WorkerProcess, stop_shared_workers
+
+    slots = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default thread pool
+    owner, other = make_user("hanging@example.com"), make_user("waiting@example.com")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
+        services.webhook_create(principal=owner, name="hangs", url=receiver.url, event_types=["memory_add"])
+    receiver.hold()
+    messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
+    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
+
+    stop_shared_workers()  # this test's worker is the only one taking jobs
+    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": "3600", "WEBHOOK_WORKER_CONCURRENCY": str(slots)}
+    worker = WorkerProcess(tmp_path, env=env).start()
+    try:
+        worker.wait_ready(timeout=120)
+        wait_for(
+            lambda: len(receiver.requests) == slots, timeout=60, what=f"{slots} deliveries waiting on the receiver"
+        )
+        theirs = queue_add(other, "Not held up", user_id="other")
+        try:
+            # A failure bound only: the add needs an embedding, and the held deliveries wait an hour.
+            wait_for(lambda: Event.objects.get(id=theirs.id).status == "SUCCEEDED", timeout=60, what="the other add")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- worker ---\n{worker.log()}") from None
+        assert len(receiver.requests) == slots  # no more attempts at once than the delivery slots
+        receiver.release()
+        wait_for(
+            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
+            timeout=60,
+            what="every delivery made once released",
+        )
+    finally:
+        receiver.release()
+        worker.stop()
+    assert len(receiver.requests) == slots + 2

@@ -21,7 +21,7 @@ from procrastinate.contrib.django.management.commands.procrastinate import Comma
 from procrastinate.contrib.django.utils import connector_params
 from procrastinate.utils import causes
 
-from events.worker import embedder_warm_up
+from events.worker import embedder_warm_up, run_workers
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.database import embedded_revive, unreachable_reason
 
@@ -37,7 +37,7 @@ class Command(ProcrastinateCommand):
             if problem:
                 raise CommandError(problem)
             embedder_warm_up()
-            kwargs["func"] = outlasting_database_loss(kwargs["func"])
+            kwargs["func"] = outlasting_database_loss(run_workers)
         with app.replace_connector(WaitingDjangoConnector(app.connector.alias)):
             return super().handle(*args, **kwargs)
 
@@ -65,12 +65,13 @@ def outlasting_database_loss(work):
             while True:
                 watch.lost = None
                 try:
-                    if watch.worker_id is not None:
-                        # The worker that stopped could not say so (its database was gone): said now, so that the
-                        # stalled-job check queues the jobs it left running again at once, rather than once it has
-                        # been silent for WORKER_STALLED_SECONDS. Its jobs ended with it (procrastinate's stop waits
-                        # for them).
-                        await options["app"].job_manager.unregister_worker(watch.worker_id)
+                    for worker_id in watch.worker_ids:
+                        # The workers that stopped could not say so (their database was gone): said now, so that the
+                        # stalled-job check queues the jobs they left running again at once, rather than once they
+                        # have been silent for WORKER_STALLED_SECONDS. Their jobs ended with them (procrastinate's
+                        # stop waits for them).
+                        await options["app"].job_manager.unregister_worker(worker_id)
+                    watch.worker_ids.clear()
                     result = await work(**options)
                 except Exception as exc:
                     if not lost_database(exc):
@@ -104,7 +105,7 @@ class WorkerWatch(logging.Handler):
         super().__init__()
         self.lost: BaseException | None = None
         self.answered: float | None = None  # when the database answered again
-        self.worker_id: int | None = None  # procrastinate's id of the worker running, or last run
+        self.worker_ids: set[int] = set()  # procrastinate's ids of the workers running, or last run
 
     def emit(self, record: logging.LogRecord) -> None:
         failure = record.exc_info[1] if record.exc_info else None
@@ -112,7 +113,7 @@ class WorkerWatch(logging.Handler):
         if action == "side_task_failed" and failure and lost_database(failure):
             self.lost = failure
         elif action == "start_worker":
-            self.worker_id = record.worker["worker_id"]
+            self.worker_ids.add(record.worker["worker_id"])
             if self.answered is not None:
                 logger.warning(
                     "job worker: the database answers again; taking jobs (%.1f s after it answered)",
