@@ -74,6 +74,10 @@ $(VENV)/.installed-dev: $(VENV)/.torch requirements.txt requirements-dev.txt
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
+# The address the links `make serve` prints open: this machine's for a server bound to every interface (a browser may
+# refuse http://0.0.0.0).
+LINK_HOST = $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(HOST)))
+
 # A port in use fails here, at once, before migrations and startup logs.
 PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
 
@@ -88,8 +92,8 @@ WITH_WORKER = $(WORKER) & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$wo
 # beside it, stopped with it. More job workers, here or on other machines: `make worker`.
 serve: $(VENV)/.installed
 	$(PORTCHECK)
-	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(HOST):$(PORT)
-	@echo "mem0server on http://$(HOST):$(PORT) (dashboard: /dashboard/, API docs: /docs) and a job worker; Ctrl-C stops both"
+	@$(PY) manage.py bootstrap --make-jwt-secret --base-url http://$(LINK_HOST):$(PORT)
+	@echo "mem0server on http://$(LINK_HOST):$(PORT) (dashboard: /dashboard/, API docs: /docs) and a job worker; Ctrl-C stops both"
 	@$(WITH_WORKER) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 # The same, under the name it had when `make serve` ran Django's development server.

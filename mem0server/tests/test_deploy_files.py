@@ -229,6 +229,8 @@ def test_make_serve_serves_on_the_host_and_port_of_the_env_file(tmp_path):
     serve = dry_run()
     assert 'portcheck.py "0.0.0.0" "8123"' in serve
     assert "HOST=0.0.0.0 PORT=8123 " in serve
+    # Its links open on this machine (a browser may refuse http://0.0.0.0).
+    assert "--base-url http://127.0.0.1:8123" in serve and "mem0server on http://127.0.0.1:8123 " in serve
     assert 'portcheck.py "0.0.0.0" "8001"' in dry_run("PORT=8001")
     assert 'portcheck.py "127.0.0.1" "8002"' in dry_run(HOST="127.0.0.1", PORT="8002")
 
