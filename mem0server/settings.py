@@ -196,8 +196,9 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 if not 0 < LLM_TIMEOUT <= 600:
     raise ImproperlyConfigured(f"LLM_TIMEOUT must be over 0 and at most 600 seconds, not {LLM_TIMEOUT:g}.")
 # The most characters of new messages one fact-extraction call reads (memories/inference.py): an add holding more (a
-# long document) is read in runs of at most this many, one call each. Keep it well inside the model's context window
-# (about 4 characters a token), beside the instructions (about 1,200) and up to 20,000 of earlier messages.
+# long document) is read in runs of at most this many, one call each, each with earlier messages as context within
+# what the run leaves of it or a quarter of it: a prompt holds at most 1.25 times this beside the instructions (about
+# 1,200 characters). Keep that well inside the model's context window (about 4 characters a token).
 LLM_EXTRACTION_CHUNK_CHARS = env_int("LLM_EXTRACTION_CHUNK_CHARS", 12_000, low=1_000)
 # How many of one add's LLM calls are asked for at once (1: one after another): its images' descriptions, its
 # extraction runs, then its decisions and categorizations of 50 facts each.
