@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from procrastinate import App, signals
 from procrastinate.worker import WORKER_NAME, Worker
 
@@ -30,6 +31,22 @@ def embedder_warm_up() -> None:
 
 # Threads besides the jobs' own: the waits for a database gone (accounts/management/commands/procrastinate.py).
 SPARE_THREADS = 2
+
+
+def job_threads(options: dict[str, Any]) -> int:
+    """Threads the worker command's jobs may take at once, with its spare ones: its jobs' slots (--concurrency, else
+    WORKER_CONCURRENCY) and, unless --queues names the queues to run, its webhook deliveries' (run_workers)."""
+    jobs = options.get("concurrency") or settings.WORKER_CONCURRENCY
+    return jobs + (0 if "queues" in options else settings.WEBHOOK_WORKER_CONCURRENCY) + SPARE_THREADS
+
+
+def database_pool_fit(threads: int) -> None:
+    """Make this process's Django connection pool (DB_POOL_MAX_SIZE, sized for a web process's threads) as large as
+    its job threads, before the pool exists: a job's thread holds a connection while it queries, and an add with
+    inference while it decides, so more jobs at once than connections waited DB_POOL_TIMEOUT for one, then failed."""
+    pool = connection.settings_dict["OPTIONS"].get("pool")
+    if isinstance(pool, dict) and pool.get("max_size", 0) < threads:
+        pool["max_size"] = threads
 
 
 async def run_workers(*, app: App, **options: Any) -> None:
@@ -58,7 +75,7 @@ async def run_workers(*, app: App, **options: Any) -> None:
     workers = [Worker(app=app, **kind) for kind in kinds]
     # A running job is a thread of the loop's default pool, which asyncio sizes by the cores (6 threads on 2 cores), so
     # a larger WORKER_CONCURRENCY had jobs marked running that waited for a thread.
-    threads = sum(worker.concurrency for worker in workers) + SPARE_THREADS
+    threads = job_threads(options)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="job"))
 
     def stop() -> None:

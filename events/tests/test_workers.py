@@ -21,7 +21,9 @@ from events.tests.test_api import queue_add
 from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
+from memories.services import Message, memories_add
 from memories.tests.fake_openai import as_json, llm_configured
+from memories.tests.fake_openai import text as text_reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,3 +165,45 @@ def test_the_worker_log_leaves_out_the_routine_stalled_job_checks(workers, membe
     # killed mid-check in an earlier test leaves a check to queue again).
     routine = [line for line in log.splitlines() if "events.retry_stalled_jobs[" in line]
     assert not [line for line in routine if "Starting job" in line or "ended with status: Success" in line]
+
+
+def test_a_worker_runs_as_many_adds_with_inference_at_once_as_its_slots_whatever_the_pool_size(
+    workers, member, embedder, tmp_path
+):
+    """A job's thread takes a connection of the worker's Django pool (DB_POOL_MAX_SIZE, sized for a web process) while
+    it queries, and an add with inference keeps it while the LLM decides: with more slots than connections, the adds
+    past the pool's size waited DB_POOL_TIMEOUT for one and their attempt failed. The worker sizes its pool to its
+    slots."""
+    slots, thinking = 6, 2.0
+    for n in range(slots):  # a memory in each scope: each add then asks the LLM to decide, in its transaction
+        memories_add(
+            principal=member, messages=[Message("user", f"Owns bike {n}")], scope={"user_id": f"u{n}"}, infer=False
+        )
+    workers(0)  # this test's worker is the only one taking jobs
+    env = {
+        "WORKER_CONCURRENCY": str(slots),
+        "DB_POOL_MAX_SIZE": "2",
+        "DB_POOL_TIMEOUT": "0.5",
+    }
+    worker = WorkerProcess(tmp_path, env=env).start()
+    try:
+        with llm_configured() as fake:
+            fake.chat_queue.extend(text_reply(None, delay=thinking) for _ in range(2 * slots))
+            worker.wait_ready(timeout=START_SLACK)
+            events = [queue_add(member, f"Rides bike {n}", user_id=f"u{n}", infer=True) for n in range(slots)]
+            bound = START_SLACK + RUN_SLACK
+            wait_for(
+                lambda: (
+                    not Event.objects.filter(id__in=[e.id for e in events])
+                    .exclude(status__in=["SUCCEEDED", "FAILED"])
+                    .exists()
+                ),
+                timeout=bound,
+                what="the adds finished",
+            )
+            decided = len(fake.chat_calls("decide"))
+    finally:
+        worker.stop()
+    outcomes = Counter(Event.objects.filter(id__in=[e.id for e in events]).values_list("status", "attempts"))
+    assert outcomes == {("SUCCEEDED", 1): slots}, worker.log()
+    assert decided == slots  # each add decided once: no attempt failed and ran again

@@ -21,7 +21,7 @@ from procrastinate.contrib.django.management.commands.procrastinate import Comma
 from procrastinate.contrib.django.utils import connector_params
 from procrastinate.utils import causes
 
-from events.worker import embedder_warm_up, run_workers
+from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.database import embedded_revive, unreachable_reason
 
@@ -31,6 +31,7 @@ logger = logging.getLogger("mem0server")
 class Command(ProcrastinateCommand):
     def handle(self, *args, **kwargs):
         if kwargs.get("command") == "worker":
+            database_pool_fit(job_threads(kwargs))
             with database_reached():
                 connection.ensure_connection()
                 problem = database_not_set_up()
