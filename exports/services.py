@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from io import IOBase
 from typing import Any
 from urllib.parse import unquote
 
 import jsonschema
 import referencing.exceptions
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.services import account_deactivated, job_gone
@@ -309,7 +314,8 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         logger.exception("export %s failed", export.id)
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
-    with transaction.atomic():
+    # Without a schema the data is in a temporary file (_produce): closed, so deleted, however this ends.
+    with result if isinstance(result, IOBase) else nullcontext(), transaction.atomic():
         # Failed by a reset while it ran (exports_forget), or gone: what it read is not kept.
         current = MemoryExport.objects.select_for_update().filter(id=export.id).values_list("status", flat=True)
         current = current.first()
@@ -330,38 +336,84 @@ def exports_prune(*, older_than_days: int) -> int:
 
 
 def _finish(export: MemoryExport, *, status: str, result: Any = None, count: int | None = None, error: str = ""):
-    """Record how the export ended; None (said in the log) when its row is gone: its account was deleted meanwhile."""
+    """Record how the export ended; None (said in the log) when its row is gone: its account was deleted meanwhile.
+    `result`: the data, or a file holding its JSON text (_produce), stored without being read into memory whole."""
+    in_file = isinstance(result, IOBase)
     export.status, export.result, export.memory_count, export.error = status, result, count, error
     export.finished_at = export.updated_at = timezone.now()
     fields = ("status", "result", "memory_count", "error", "finished_at", "updated_at")
-    if not MemoryExport.objects.filter(id=export.id).update(**{field: getattr(export, field) for field in fields}):
+    values = {field: getattr(export, field) for field in fields}
+    with _json_copied(result) if in_file else nullcontext(result) as stored:
+        updated = MemoryExport.objects.filter(id=export.id).update(**{**values, "result": stored})
+    if in_file:
+        del export.result  # deferred: read from the database when asked for, not held here
+    if not updated:
         job_gone(job=f"export {export.id}", account_id=export.account_id)
         return None
     return export
 
 
+# The piece of an export's JSON text sent to PostgreSQL at once (_json_copied).
+COPY_BYTES = 256 * 1024
+
+
+@contextmanager
+def _json_copied(file: IOBase) -> Iterator[RawSQL]:
+    """The JSON text in `file` as the value of an update, which casts it to jsonb: copied into a temporary table a
+    piece at a time (COPY), so that the job holds a piece of it, not the whole (up to EXPORT_MAX_TEXT_BYTES of
+    text) and a copy of it as the statement's parameter. The table goes with the transaction."""
+    file.seek(0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE export_text (body text) ON COMMIT DROP")
+        with cursor.copy("COPY export_text (body) FROM STDIN") as copy:
+            while piece := file.read(COPY_BYTES):
+                # COPY's text format escapes with a backslash; JSON holds no raw tab, newline or carriage return.
+                copy.write(piece.replace(b"\\", b"\\\\"))
+        yield RawSQL("(SELECT body::jsonb FROM export_text)", [], output_field=models.JSONField())
+        cursor.execute("DROP TABLE export_text")  # inside a caller's transaction, a second export may come
+
+
 def _produce(export: MemoryExport) -> tuple[Any, int]:
-    """The export's data and how many memories it read."""
+    """The export's data and how many memories it read: the LLM's answer, or (without a schema or an LLM) the
+    memories' JSON text in a temporary file, which the caller closes."""
     principal = acting_for(export.account, auth_type="export")
     matching = memories_matching(principal=principal, filters=export.filters or None)
-    # Read one by one (not the whole list first), up to EXPORT_MAX_MEMORIES memories and EXPORT_MAX_TEXT_BYTES of
-    # their text, so that an account of long memories cannot make one export hold gigabytes in a worker.
-    limit, budget = settings.EXPORT_MAX_MEMORIES, settings.EXPORT_MAX_TEXT_BYTES
-    memories, size, truncated = [], 0, False
-    with rows_streamed(matching[: limit + 1], chunk_size=100) as rows:
-        for memory in rows:
-            size += len(memory.text.encode())
-            if len(memories) == limit or (memories and size > budget):
-                truncated = True
-                break
-            memories.append(memory)
     llm = server_config_current().llm
-    if export.schema is None or llm.client is None:
-        items = MemorySerializer(memories, many=True).data
-        return {"memories": items, "count": len(items), "truncated": truncated}, len(memories)
+    shaping = export.schema is not None and llm.client is not None
+    # Read one by one (not the whole list first), up to EXPORT_MAX_MEMORIES memories and EXPORT_MAX_TEXT_BYTES of
+    # their text, so that an account of long memories cannot make one export hold gigabytes in a worker; and each
+    # written to the file as it comes: held all at once with their JSON, a 65 MB export raised the worker's peak
+    # memory by 285-365 MiB (bench/export_build.py). The LLM sees the newest EXPORT_LLM_MAX_MEMORIES: no more is read.
+    limit, budget = settings.EXPORT_MAX_MEMORIES, settings.EXPORT_MAX_TEXT_BYTES
+    if shaping:
+        limit = min(limit, settings.EXPORT_LLM_MAX_MEMORIES)
+    shown, count, size, truncated = [], 0, 0, False
+    file = None if shaping else tempfile.TemporaryFile()  # noqa: SIM115 - returned, closed by export_run
+    try:
+        if file:
+            file.write(b'{"memories":[')
+        serializer = MemorySerializer()
+        with rows_streamed(matching[: limit + 1], chunk_size=100) as rows:
+            for memory in rows:
+                size += len(memory.text.encode())
+                if count == limit or (count and size > budget):
+                    truncated = True
+                    break
+                if file:
+                    item = json.dumps(serializer.to_representation(memory), ensure_ascii=False)
+                    file.write((b"," if count else b"") + item.encode())
+                else:
+                    shown.append(memory)
+                count += 1
+        if file:
+            file.write(f'],"count":{count},"truncated":{json.dumps(truncated)}}}'.encode())
+            return file, count
+    except BaseException:
+        if file:
+            file.close()
+        raise
     from exports.shaping import memories_shape
 
-    shown = memories[: settings.EXPORT_LLM_MAX_MEMORIES]
     shaped = memories_shape(
         client=llm.client, memories=shown, schema=export.schema, instructions=export.export_instructions
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import tracemalloc
 
 import pytest
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -11,9 +13,11 @@ from accounts.models import User
 from conftest import ADMIN
 from exports import selectors
 from exports.models import MemoryExport
-from exports.services import export_create, export_run
+from exports.services import COPY_BYTES, export_create, export_run
 from mem0server.exceptions import NotFound
 from memories.configuration import server_config_forget
+from memories.models import Memory
+from memories.serializers import MemorySerializer
 from memories.tests.fake_openai import as_json, llm_configured
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +65,87 @@ def test_the_export_reads_the_newest_memories_up_to_the_text_limit_and_says_it_w
     export = export_run(export_id=export_create(principal=alice, filters={}).id)
     assert [m["memory"] for m in export.result["memories"]] == ["third: 10"]
     assert export.result["truncated"] is True
+
+
+def _many_memories(account, count: int) -> None:
+    """`count` memories of 2,000 characters, stored as they are (no embedder), and a first export run: what it
+    loads (modules, the configuration) is not what a later run holds."""
+    text = "likes oolong tea, café au lait, 東京 " * 55 + "\u2028"
+    Memory.objects.bulk_create(
+        Memory(account=account, text=f"memory {i}: {text}", hash=f"{i:032x}", metadata={"n": i}, embedding=[0.0] * 384)
+        for i in range(count)
+    )
+    export_run(export_id=export_create(principal=account, filters={"user_id": "nobody"}).id)
+
+
+def _peak_memory_of_the_job(export_id) -> int:
+    tracemalloc.start()
+    try:
+        export_run(export_id=export_id)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_export_is_written_a_memory_at_a_time_not_held_whole(alice):
+    # Every memory read first, then all their JSON, then the JSON text of it all as the statement's parameter: a
+    # 65 MB export of 10,000 memories raised the job's peak memory by 285-365 MiB (bench/export_build.py), and here
+    # 3,000 memories of 2,000 characters (9.5 MB of JSON) took 40.1 MB of Python's memory at the job's peak; 1.4 MB now.
+    _many_memories(alice, 3_000)
+    export = export_create(principal=alice, filters={})
+
+    peak = _peak_memory_of_the_job(export.id)
+
+    export.refresh_from_db()
+    assert export.status == MemoryExport.Status.SUCCEEDED
+    memories = export.result["memories"]
+    assert (len(memories), export.result["count"], export.result["truncated"]) == (3_000, 3_000, False)
+    assert memories[0] == MemorySerializer(Memory.objects.order_by("-created_at", "-id").first()).data
+    size = len(json.dumps(export.result).encode())
+    one_memory = len(json.dumps(memories[0]).encode())
+    # A few memories' worth, whatever the export's size: a chunk of rows (100) held as Python objects, with the JSON of
+    # one, and a piece of the file (COPY_BYTES) on its way to PostgreSQL.
+    bound = 8 * 100 * one_memory + 3 * COPY_BYTES
+    assert bound < size / 2
+    assert peak < bound, (peak, one_memory, size)
+
+
+def test_an_export_shaped_by_the_llm_reads_only_the_memories_the_llm_sees(alice, llm, settings):
+    # It read every memory within the limits (here 3,000: 15.5 MB of Python's memory at the job's peak, 0.2 MB now) and
+    # showed the LLM the newest EXPORT_LLM_MAX_MEMORIES of them.
+    settings.EXPORT_LLM_MAX_MEMORIES = 2
+    _many_memories(alice, 3_000)
+    llm.chat_queue.extend([as_json({}), as_json({"likes": ["tea"]})])
+    export_run(export_id=export_create(principal=alice, filters={"user_id": "nobody"}, schema={"type": "object"}).id)
+    export = export_create(principal=alice, filters={}, schema={"type": "object"})
+
+    peak = _peak_memory_of_the_job(export.id)
+
+    export.refresh_from_db()
+    assert (export.status, export.result, export.memory_count) == ("SUCCEEDED", {"likes": ["tea"]}, 2)
+    prompt = llm.chat_calls()[1].body["messages"][-1]["content"]
+    assert "memory 2999: " in prompt and "memory 2998: " in prompt and "memory 2997: " not in prompt
+    one_memory = len(Memory.objects.first().text.encode())
+    assert peak < 100 * one_memory, (peak, one_memory)
+
+
+def test_an_export_that_fails_halfway_through_writing_keeps_nothing(alice, make_memory, monkeypatch):
+    for text in ("first", "second", "third"):
+        make_memory(text, principal=alice)
+    written = MemorySerializer.to_representation
+
+    def fails_at_the_second(serializer, memory):
+        if memory.text == "second":
+            raise RuntimeError("the disk is full")
+        return written(serializer, memory)
+
+    monkeypatch.setattr(MemorySerializer, "to_representation", fails_at_the_second)
+    export = export_create(principal=alice, filters={})
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        export_run(export_id=export.id)
+    export.refresh_from_db()
+    assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
+    assert export.error == "The export failed unexpectedly; see the server log."
 
 
 def test_running_a_finished_export_again_changes_nothing(alice, make_memory):
