@@ -304,6 +304,7 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
     try:
         with configuration_checked_once():  # as a request does: the LLM stored through POST /configure counts
             result, count = _produce(export)
+        return _kept(export, result=result, count=count)
     except (ExportFailed, DomainError) as exc:
         message = getattr(exc, "detail", None) or str(exc)
         return _finish(export, status=MemoryExport.Status.FAILED, error=message)
@@ -314,6 +315,10 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         logger.exception("export %s failed", export.id)
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
+
+
+def _kept(export: MemoryExport, *, result: Any, count: int) -> MemoryExport | None:
+    """Store what the export read, unless a reset, a deactivation or a deletion of its account came meanwhile."""
     # Without a schema the data is in a temporary file (_produce): closed, so deleted, however this ends.
     with result if isinstance(result, IOBase) else nullcontext(), transaction.atomic():
         # Failed by a reset while it ran (exports_forget), or gone: what it read is not kept.

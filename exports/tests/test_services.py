@@ -7,6 +7,7 @@ import logging
 import tracemalloc
 
 import pytest
+from django.db import DataError
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import User
@@ -142,6 +143,20 @@ def test_an_export_that_fails_halfway_through_writing_keeps_nothing(alice, make_
     monkeypatch.setattr(MemorySerializer, "to_representation", fails_at_the_second)
     export = export_create(principal=alice, filters={})
     with pytest.raises(RuntimeError, match="the disk is full"):
+        export_run(export_id=export.id)
+    export.refresh_from_db()
+    assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
+    assert export.error == "The export failed unexpectedly; see the server log."
+
+
+def test_an_export_whose_data_the_database_refuses_fails_rather_than_running_for_ever(alice, make_memory, monkeypatch):
+    # An error while storing the data (here PostgreSQL refusing a NaN; a statement timeout, a lost connection) left the
+    # export RUNNING for ever: get_memory_export answered 202 "RUNNING" to every poll, and no job ran it again.
+    make_memory("a fact", principal=alice)
+    written = MemorySerializer.to_representation
+    monkeypatch.setattr(MemorySerializer, "to_representation", lambda *args: written(*args) | {"score": float("nan")})
+    export = export_create(principal=alice, filters={})
+    with pytest.raises(DataError):
         export_run(export_id=export.id)
     export.refresh_from_db()
     assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
