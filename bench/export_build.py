@@ -6,9 +6,10 @@ no embedder). Each run creates an export of them all and runs its job in this pr
 the process's peak resident memory (VmHWM, reset before the job) above what it held before (memory freed by an
 earlier run and used again does not show there) and the job's time; one more run prints Python's memory at the
 job's peak as tracemalloc counts it (slower: not timed). Each prints the stored export's size and the MD5 of its
-jsonb text: the same before and after a change means the same stored data. Without a schema the export is the
-memories themselves; with --schema the LLM (the tests' scripted fake, memories/tests/fake_openai.py, set as the
-benchmark database's LLM) shapes the newest EXPORT_LLM_MAX_MEMORIES.
+jsonb text (the same before and after a change means the same stored data) and, when PostgreSQL runs on this machine
+as this user (the embedded one), the peak resident memory its backend process reached meanwhile. Without a schema the
+export is the memories themselves; with --schema the LLM (the tests' scripted fake, memories/tests/fake_openai.py, set
+as the benchmark database's LLM) shapes the newest EXPORT_LLM_MAX_MEMORIES.
 
     .venv/bin/python bench/export_build.py                    # 10,000 memories of 5,500 characters: ~65 MB of JSON
     .venv/bin/python bench/export_build.py --schema
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import sys
 import time
@@ -35,8 +37,8 @@ DB_NAME = "mem0_export_build"
 WORDS = ["tea", "Berlin", "bouldering", "cello", "ramen", "sailing", "chess", "Lisbon", "Zürich", "café", "☕", "東京"]
 
 
-def status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def status_kib(field: str, pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise RuntimeError(f"no {field}")
@@ -119,9 +121,17 @@ def measure(user, schema: dict | None, run: int, *, traced: bool) -> None:
     from exports.services import export_create, export_run
 
     export = export_create(principal=user, filters={}, schema=schema)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    # PostgreSQL's process serving this one's connection, when it runs on this machine as this user (the embedded one)
+    backend_seen = os.access(f"/proc/{backend}/clear_refs", os.W_OK)
     if run:
         gc.collect()
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current resident size
+    if backend_seen:
+        Path(f"/proc/{backend}/clear_refs").write_text("5")
+        backend_before = status_kib("VmHWM", backend)
     before = status_kib("VmHWM")
     if traced:
         tracemalloc.start()
@@ -129,6 +139,7 @@ def measure(user, schema: dict | None, run: int, *, traced: bool) -> None:
     export_run(export_id=export.id)
     elapsed = time.perf_counter() - started
     grown = (status_kib("VmHWM") - before) / 1024
+    backend_grown = (status_kib("VmHWM", backend) - backend_before) / 1024 if backend_seen else None
     if traced:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -145,6 +156,8 @@ def measure(user, schema: dict | None, run: int, *, traced: bool) -> None:
     if not run:
         return
     said = f"{count} memories read, {size / 1e6:.2f} MB stored (md5 {digest[:16]})"
+    if backend_grown is not None:
+        said += f"; PostgreSQL's backend +{backend_grown:.0f} MiB at its peak"
     if traced:
         print(f"traced run: {said}; Python's memory at the job's peak (tracemalloc) {peak:.1f} MiB", flush=True)
     else:
