@@ -8,20 +8,24 @@ from django.db import connection
 
 # How long vacuumed() tries: a snapshot another session holds for longer fails the test, naming that session.
 VACUUM_TRIES, VACUUM_PAUSE = 100, 0.1
+# The share of pages it waits for: a VACUUM skips a page another backend has pinned at that moment, and on a machine
+# loaded by other test processes 3 pages of 2,252 stayed unmarked over all its tries. The planner weighs index-only
+# scans by the share (pg_class.relallvisible), so a few pages short do not change the plans the tests read.
+VISIBLE_SHARE = 0.99
 
 
 def vacuumed(table: str) -> None:
-    """VACUUM ANALYZE `table` until every page of it is marked all-visible, as autovacuum leaves a table at rest. A
-    snapshot another session of this database holds (a thread of an earlier test still in its transaction) keeps VACUUM
-    from marking pages, and the planner then reads the table's rows where it would read its index only (a deep page
-    read 2,510 rows in place of 10, one run in several): tried again while such a snapshot lasts, up to
-    VACUUM_TRIES times."""
+    """VACUUM ANALYZE `table` until its pages are marked all-visible (VISIBLE_SHARE of them), as autovacuum leaves a
+    table at rest. A snapshot another session of this database holds (a thread of an earlier test still in its
+    transaction) keeps VACUUM from marking pages, and the planner then reads the table's rows where it would read its
+    index only (a deep page read 2,510 rows in place of 10, one run in several): tried again while such a snapshot
+    lasts, up to VACUUM_TRIES times."""
     with connection.cursor() as cursor:
         for _ in range(VACUUM_TRIES):
             cursor.execute(f"VACUUM ANALYZE {table}")
             cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass", [table])
             pages, visible = cursor.fetchone()
-            if visible >= pages:
+            if visible >= pages * VISIBLE_SHARE:
                 return
             time.sleep(VACUUM_PAUSE)
         cursor.execute(
