@@ -4,7 +4,7 @@ Self-contained: the scripted OpenAI-wire server (memories/tests/fake_openai.py) 
 call, a throw-away gunicorn server on its own embedded PostgreSQL (mem0server/tests/server_process.py, as
 `make serve` runs it: one gunicorn worker, GUNICORN_THREADS threads), and job workers started as
 `manage.py procrastinate worker` processes on the same database. Every add has infer=true and its own user, so
-each costs one LLM call (facts; nothing stored to reconcile with) and one embedding.
+each costs two LLM calls (its facts, then their categories; nothing stored to reconcile with) and one embedding.
 
 Prints, for a batch of adds sent by CLIENTS concurrent clients:
 - synchronous (`async_mode: false`): requests answered per second, latency p50/p95;
