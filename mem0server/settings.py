@@ -201,7 +201,8 @@ if not 0 < LLM_TIMEOUT <= 600:
 # 1,200 characters). Keep that well inside the model's context window (about 4 characters a token).
 LLM_EXTRACTION_CHUNK_CHARS = env_int("LLM_EXTRACTION_CHUNK_CHARS", 12_000, low=1_000)
 # How many of one add's LLM calls are asked for at once (1: one after another): its images' descriptions, its
-# extraction runs, then its decisions and categorizations of 50 facts each.
+# extraction runs, then its decisions and categorizations of 50 facts each; over 1, a Platform add's facts are
+# categorized beside its decisions (memories/inference.py).
 LLM_ADD_CONCURRENCY = env_int("LLM_ADD_CONCURRENCY", 4, low=1, high=32)
 # Images in an add's messages described by the LLM (Mem0's llm.config.enable_vision; memories/vision.py): it needs a
 # model that reads images. Off: images are left out and only the messages' text is stored.

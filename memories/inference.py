@@ -29,7 +29,7 @@ from memories import prompts
 from memories.categories import categorize
 from memories.configuration import HOW_TO_TURN_ON, Runtime, server_config_current
 from memories.documents import document_passages
-from memories.llm import MalformedReply, side_by_side
+from memories.llm import MalformedReply, beside, side_by_side
 from memories.models import SCOPE_FIELDS, Memory, MemoryHistory, SessionMessage
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.services import (
@@ -216,6 +216,15 @@ def _extraction_runs(
     return chunks
 
 
+def _tags(llm, texts: list[str], categories: dict[str, str]) -> dict[str, list[str]]:
+    """Each text's categories (memories/categories.py): MAX_FACTS texts a call, the calls side by side."""
+    tags: dict[str, list[str]] = {}
+    batches = [texts[start : start + MAX_FACTS] for start in range(0, len(texts), MAX_FACTS)]
+    for tagged in side_by_side([partial(categorize, llm, batch, categories) for batch in batches]):
+        tags |= tagged
+    return tags
+
+
 def _answers(llm, asked: list[tuple[str, str, Callable[[Any], T]]]) -> list[T]:
     """Each (system, user, parse) call's parsed answer, in their order, asked side by side (memories/llm.py): one
     add's extraction runs, or its decisions of MAX_FACTS facts each. One after another, a long document took the sum
@@ -301,6 +310,14 @@ def memories_add_inferred(
         ]
         facts = [fact for drawn in _answers(llm, asked) for fact in drawn]
     facts = list(dict.fromkeys(facts))
+    tagging = bool(categories) and settings.CATEGORIZE_MEMORIES
+    # Most facts are written as they are: their categories are asked now, beside the decisions, rather than after
+    # them while the add holds its scope's turn (a text a decision rewords is tagged after it, as all were). An add to
+    # a scope holding memories waited for three calls one after another, two of them in its turn; now two. Not when
+    # LLM_ADD_CONCURRENCY asks for one call at a time.
+    early = None
+    if tagging and facts and settings.LLM_ADD_CONCURRENCY > 1:
+        early = beside(partial(_tags, llm, facts, categories))
     # From here to the write, one add of the scope at a time (the extraction above runs side by side). The turn is
     # waited for what the extraction left of one LLM timeout: with the decision's own call, the add keeps within the
     # two LLM timeouts a reverse proxy is told to allow (README "Sizing"); it waited a whole one more.
@@ -342,7 +359,7 @@ def memories_add_inferred(
                 vectors.update(zip(reworded, more, strict=True))
         redated = _redated(embedder, operations, occurred_at)
         tags: dict[str, list[str]] = {}
-        if categories and settings.CATEGORIZE_MEMORIES:
+        if tagging:
             # An UPDATE to the same text writes nothing (_apply answers NONE): nothing to tag.
             written = [
                 op.text
@@ -350,9 +367,9 @@ def memories_add_inferred(
                 if op.text and (op.event == "ADD" or (op.event == "UPDATE" and op.text != op.target.text))
             ]
             written = list(dict.fromkeys(written))
-            batches = [written[start : start + MAX_FACTS] for start in range(0, len(written), MAX_FACTS)]
-            for tagged in side_by_side([partial(categorize, llm, batch, categories) for batch in batches]):
-                tags |= tagged
+            asked = early.result() if early else {}
+            tags = {text: asked[text] for text in written if text in asked}
+            tags |= _tags(llm, [text for text in written if text not in asked], categories)
         names = {m.name for m in messages if m.name}
         return _apply(
             operations,

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -125,6 +125,16 @@ def side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
         finally:
             for future in running:
                 future.cancel()
+
+
+def beside(call: Callable[[], T]) -> Future[T]:
+    """`call` (a call to a model) on a thread of its own, in a copy of this context, while the caller goes on: its
+    result, or its error, when asked for."""
+    pool = ThreadPoolExecutor(1, "llm-call")
+    try:
+        return pool.submit(contextvars.copy_context().run, call)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _upstream_message(exc: openai.APIStatusError, endpoint: Endpoint) -> str:

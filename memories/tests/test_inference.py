@@ -170,15 +170,15 @@ def test_a_rewritten_memorys_timestamp_changed_before_the_write_is_the_day_it_is
     memory = Memory.objects.get()
     june = datetime(2024, 6, 1, tzinfo=UTC)
 
-    def categorize(catalog, texts):
+    def decide(stored, facts):
         # After the new text was embedded with the memory's day, the user changes its timestamp (PUT /memories/{id}).
         try:
             services.memory_update(principal=ADMIN, memory_id=memory.id, occurred_at=june)
         finally:
             connection.close()  # the fake server thread's own database session
-        return [[] for _ in texts]
+        return default_decide(stored, facts)
 
-    llm.categorize = categorize
+    llm.decide = decide
     services.memories_add(
         principal=ADMIN,
         messages=[services.Message(role="user", content="Lives in Munich")],
@@ -510,6 +510,55 @@ def test_more_memories_than_one_categorization_takes_are_tagged_in_batches_side_
     assert all(memory.categories == ["things"] for memory in Memory.objects.all())
     asked = [json.loads(call.body["messages"][-1]["content"])["memories"] for call in llm.chat_calls("categorize")]
     assert sorted(len(memories) for memories in asked) == [10, 50]  # MAX_FACTS a call
+
+
+def test_the_facts_categories_are_asked_beside_the_decision_not_after_it(api_client, llm):
+    """An add to a scope holding memories asked the LLM three times one after another (facts, decision, categories),
+    the last two in the scope's turn: the categories of the facts are asked beside the decision. The decision's answer
+    waits in the model until the categories are asked (at most THREAD_SLACK, then the test fails)."""
+    events(add(api_client, "Lives in Berlin"))
+    asked = threading.Event()
+
+    def decide(stored, facts):
+        assert asked.wait(THREAD_SLACK), "the categories were not asked while the decision was"
+        return default_decide(stored, facts)
+
+    def categorize(catalog, texts):
+        asked.set()
+        return [["places"] if "Munich" in text else ["drinks"] for text in texts]
+
+    llm.decide, llm.categorize = decide, categorize
+    services.memories_add(
+        principal=ADMIN,
+        messages=[services.Message("user", "Lives in Munich"), services.Message("user", "Drinks green tea")],
+        scope={"user_id": "alice"},
+        categories={"places": "where Alice lives", "drinks": "what Alice drinks"},
+    )
+    assert sorted(Memory.objects.values_list("text", "categories")) == [
+        ("Drinks green tea", ["drinks"]),
+        ("Lives in Munich", ["places"]),
+    ]
+    assert [call.kind for call in llm.chat_calls()][-3:] in (
+        ["extract", "decide", "categorize"],
+        ["extract", "categorize", "decide"],
+    )  # one call for the categories: the decision kept the facts' texts
+
+
+def test_a_text_the_decision_rewords_is_categorised_after_it(api_client, llm):
+    events(add(api_client, "Lives in Berlin"))
+    llm.decide = lambda stored, facts: [
+        {"event": "UPDATE", "id": stored[0]["id"], "text": "Moved from Berlin to Munich"}
+    ]
+    llm.categorize = lambda catalog, texts: [["places"] for _ in texts]
+    services.memories_add(
+        principal=ADMIN,
+        messages=[services.Message("user", "Lives in Munich")],
+        scope={"user_id": "alice"},
+        categories={"places": "where Alice lives"},
+    )
+    assert list(Memory.objects.values_list("text", "categories")) == [("Moved from Berlin to Munich", ["places"])]
+    asked = [json.loads(call.body["messages"][-1]["content"])["memories"] for call in llm.chat_calls("categorize")]
+    assert sorted(asked) == [["Lives in Munich"], ["Moved from Berlin to Munich"]]
 
 
 def test_session_context_keeps_only_the_newest_messages(api_client, llm):
