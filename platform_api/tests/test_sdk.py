@@ -361,7 +361,9 @@ def test_an_update_is_tagged_again_and_a_plain_add_has_no_categories(client, llm
         "Lives in Lisbon for a new job": ["personal_details", "professional_details"],
         "Stored as given": [],
     }
-    assert len(llm_on.chat_calls("categorize")) == 2  # none for the add without inference
+    asked = [json.loads(call.body["messages"][-1]["content"])["memories"] for call in llm_on.chat_calls("categorize")]
+    # The second add's fact beside its decision, then the text it reworded; none for the add without inference.
+    assert sorted(asked) == [["Lives in Berlin"], ["Lives in Lisbon for a new job"], ["Moved to Lisbon for a new job"]]
 
 
 def test_a_failing_categorisation_stores_the_memories_without_categories(client, llm_on):
