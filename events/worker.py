@@ -33,11 +33,22 @@ def embedder_warm_up() -> None:
 SPARE_THREADS = 2
 
 
+def job_slots(options: dict[str, Any]) -> int:
+    """Jobs the worker command's first (or only) worker runs at once: --concurrency, else WEBHOOK_WORKER_CONCURRENCY
+    for a worker of webhook deliveries alone (--queues=webhooks, README's recipe for processes of their own), else
+    WORKER_CONCURRENCY."""
+    if options.get("concurrency"):
+        return options["concurrency"]
+    if options.get("queues") == [DELIVERY_QUEUE]:
+        return settings.WEBHOOK_WORKER_CONCURRENCY
+    return settings.WORKER_CONCURRENCY
+
+
 def job_threads(options: dict[str, Any]) -> int:
-    """Threads the worker command's jobs may take at once, with its spare ones: its jobs' slots (--concurrency, else
-    WORKER_CONCURRENCY) and, unless --queues names the queues to run, its webhook deliveries' (run_workers)."""
-    jobs = options.get("concurrency") or settings.WORKER_CONCURRENCY
-    return jobs + (0 if "queues" in options else settings.WEBHOOK_WORKER_CONCURRENCY) + SPARE_THREADS
+    """Threads the worker command's jobs may take at once, with its spare ones: its jobs' slots (job_slots) and,
+    unless --queues names the queues to run, its webhook deliveries' (run_workers)."""
+    extra = 0 if "queues" in options else settings.WEBHOOK_WORKER_CONCURRENCY
+    return job_slots(options) + extra + SPARE_THREADS
 
 
 def database_pool_fit(threads: int) -> None:
@@ -51,15 +62,15 @@ def database_pool_fit(threads: int) -> None:
 
 async def run_workers(*, app: App, **options: Any) -> None:
     """procrastinate's worker command, as two workers in this process unless --queues names the queues to run (then
-    the one worker asked for): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or --concurrency) at
-    once; the other runs deliveries, WEBHOOK_WORKER_CONCURRENCY at once. Each attempt may wait WEBHOOK_TIMEOUT_SECONDS
-    on its receiver, so on one queue a member's receivers that hang held every slot, and another account's add waited
-    (mem0server/queueing.py). A signal stops both, each after its running jobs; so does either one stopping (its
-    database gone: the command runs them again once it answers)."""
+    the one worker asked for, job_slots at once): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or
+    --concurrency) at once; the other runs deliveries, WEBHOOK_WORKER_CONCURRENCY at once. Each attempt may wait
+    WEBHOOK_TIMEOUT_SECONDS on its receiver, so on one queue a member's receivers that hang held every slot, and
+    another account's add waited (mem0server/queueing.py). A signal stops both, each after its running jobs; so does
+    either one stopping (its database gone: the command runs them again once it answers)."""
     app.perform_import_paths()
     asked = {**app.worker_defaults, **options, "install_signal_handlers": False}
     if "queues" in options:
-        kinds = [asked]
+        kinds = [{**asked, "concurrency": job_slots(options)}]
     else:
         queues = {task.queue for task in app.tasks.values()} - {DELIVERY_QUEUE}
         name = asked.get("name") or WORKER_NAME

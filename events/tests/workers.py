@@ -71,8 +71,11 @@ def stop_shared_workers() -> None:
 class WorkerProcess:
     """`manage.py procrastinate worker` on the test database; stop() or kill() it, whatever happened."""
 
-    def __init__(self, log_dir: Path, *, env: dict[str, str] | None = None, name: str = "worker") -> None:
+    def __init__(
+        self, log_dir: Path, *, env: dict[str, str] | None = None, name: str = "worker", args: tuple[str, ...] = ()
+    ) -> None:
         self.env = {**TEST_WORKER_ENV, **(env or {})}
+        self.args = args  # the worker command's own, e.g. --queues=webhooks
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
 
@@ -89,7 +92,7 @@ class WorkerProcess:
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our manage.py)
-                [sys.executable, "manage.py", "procrastinate", "worker"],
+                [sys.executable, "manage.py", "procrastinate", "worker", *self.args],
                 cwd=REPO,
                 env=env,
                 stdout=log,

@@ -394,3 +394,44 @@ def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_ad
         receiver.release()
         worker.stop()
     assert len(receiver.requests) == slots + 2
+
+
+def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_attempts_at_once(
+    make_user, receiver, tmp_path
+):
+    """README's recipe for processes of deliveries alone (`--queues=webhooks`, section "Workers and scaling"): their
+    attempts at once were WORKER_CONCURRENCY (the one worker asked for, as procrastinate runs it), whatever
+    WEBHOOK_WORKER_CONCURRENCY said, which README calls the delivery attempts one job worker process makes at once."""
+    from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stop_shared_workers
+
+    slots = int(TEST_WORKER_ENV["WORKER_CONCURRENCY"]) + 2
+    owner = make_user("deliveries-alone@example.com")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
+        services.webhook_create(principal=owner, name="held", url=receiver.url, event_types=["memory_add"])
+    receiver.hold()
+    messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
+    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
+
+    stop_shared_workers()  # this test's worker is the only one taking jobs
+    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": "3600", "WEBHOOK_WORKER_CONCURRENCY": str(slots)}
+    worker = WorkerProcess(tmp_path, env=env, args=("--queues=webhooks",)).start()
+    try:
+        worker.wait_ready(timeout=120)
+        try:
+            # A failure bound only: the held attempts wait an hour on the receiver.
+            wait_for(lambda: len(receiver.requests) >= slots, timeout=60, what=f"{slots} attempts at once")
+        except AssertionError as exc:
+            reached = len(receiver.requests)
+            raise AssertionError(f"{exc}: {reached} reached it\n--- worker ---\n{worker.log()}") from None
+        assert len(receiver.requests) == slots
+        receiver.release()
+        wait_for(
+            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
+            timeout=60,
+            what="every delivery made once released",
+        )
+    finally:
+        receiver.release()
+        worker.stop()
+    assert len(receiver.requests) == slots + 2
