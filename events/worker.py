@@ -101,5 +101,9 @@ async def run_workers(*, app: App, **options: Any) -> None:
         finally:
             stop()
             await asyncio.wait(running)
-    for task in running:
-        task.result()  # the first failure, if any
+    # Each one's failure read (the first one raised): one left unread was logged by asyncio when its task was collected,
+    # minutes after, "Task exception was never retrieved" and its traceback.
+    failures = [task.exception() for task in running]
+    for failure in failures:
+        if failure is not None:
+            raise failure

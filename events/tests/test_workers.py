@@ -6,19 +6,25 @@ be queued again within WORKER_STALLED_SECONDS + WORKER_HEARTBEAT_SECONDS + WORKE
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.db.models import Count
 from django.utils import timezone
+from procrastinate import App, PsycopgConnector
 from procrastinate.contrib.django.models import ProcrastinateJob, ProcrastinateWorker
+from procrastinate.exceptions import ConnectorException
 from rest_framework.test import APIClient
 
 from apikeys.services import apikey_create
 from events.models import Event
 from events.tests.test_api import queue_add
 from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stalled_bound, stop_shared_workers
+from events.worker import run_workers
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
 from memories.services import Message, memories_add
@@ -207,3 +213,21 @@ def test_a_worker_runs_as_many_adds_with_inference_at_once_as_its_slots_whatever
     outcomes = Counter(Event.objects.filter(id__in=[e.id for e in events]).values_list("status", "attempts"))
     assert outcomes == {("SUCCEEDED", 1): slots}, worker.log()
     assert decided == slots  # each add decided once: no attempt failed and ran again
+
+
+def test_a_worker_process_whose_two_workers_both_fail_leaves_no_failure_unread_for_asyncio_to_log(caplog):
+    """Both workers of a process stop with an error when their database goes away (it is unreachable here: nothing
+    listens on port 1). The command got the first one's error, and runs them again once the database answers; the
+    second one's was never read, so asyncio logged it when its task was collected, often minutes later or at exit:
+    "Task exception was never retrieved" and a traceback of some 50 lines, long after the outage was over."""
+    app = App(connector=PsycopgConnector(conninfo="postgresql://127.0.0.1:1/none", min_size=0, max_size=2, timeout=0.5))
+
+    async def run() -> None:
+        async with app.open_async():
+            with pytest.raises(ConnectorException):
+                await run_workers(app=app)
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    asyncio.run(run())
+    gc.collect()  # the tasks of the workers that failed
+    assert "never retrieved" not in caplog.text
