@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -60,13 +61,14 @@ def database_pool_fit(threads: int) -> None:
         pool["max_size"] = threads
 
 
-async def run_workers(*, app: App, **options: Any) -> None:
+async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, **options: Any) -> None:
     """procrastinate's worker command, as two workers in this process unless --queues names the queues to run (then
     the one worker asked for, job_slots at once): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or
     --concurrency) at once; the other runs deliveries, WEBHOOK_WORKER_CONCURRENCY at once. Each attempt may wait
     WEBHOOK_TIMEOUT_SECONDS on its receiver, so on one queue a member's receivers that hang held every slot, and
     another account's add waited (mem0server/queueing.py). A signal stops both, each after its running jobs; so does
-    either one stopping (its database gone: the command runs them again once it answers)."""
+    either one stopping (its database gone: the command runs them again once it answers, unless `on_signal` was
+    called: a signal came meanwhile)."""
     app.perform_import_paths()
     asked = {**app.worker_defaults, **options, "install_signal_handlers": False}
     if "queues" in options:
@@ -93,8 +95,13 @@ async def run_workers(*, app: App, **options: Any) -> None:
         for worker in workers:
             worker.stop()
 
+    def signalled() -> None:
+        if on_signal is not None:
+            on_signal()
+        stop()
+
     until = asyncio.FIRST_COMPLETED if asked.get("wait", True) else asyncio.ALL_COMPLETED
-    with signals.on_stop(stop):
+    with signals.on_stop(signalled):
         running = [asyncio.create_task(worker.run(), name=f"{worker.worker_name} run") for worker in workers]
         try:
             await asyncio.wait(running, return_when=until)

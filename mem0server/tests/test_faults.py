@@ -449,6 +449,34 @@ def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_a
         assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
 
 
+def test_a_job_worker_told_to_stop_while_it_stops_for_a_lost_database_exits_rather_than_running_again(
+    live, fake, tmp_path
+):
+    """A SIGTERM (docker stop, `make serve`'s end, Ctrl-C) reaching a job worker while it stopped because its database
+    went away (here it waits for the add it was running) went unheeded: once stopped, it started the embedded
+    PostgreSQL again and took jobs again, and only a second signal or SIGKILL ended it. Its two workers' signal
+    handler stayed in place while they stopped; procrastinate's own worker had left the process to the signal."""
+    thinking = 4  # seconds the add's fact extraction takes: the database is killed and the signal sent meanwhile
+    env = {**live.env, **TEST_WORKER_ENV}
+    with job_worker(env, tmp_path) as (worker, worker_log):
+        fake.chat_queue.append(Reply(delay=thinking))
+        body = {"messages": "Keeps goats", "user_id": "told-to-stop", "async_mode": True}
+        assert live.call("POST", "/v1/memories/", body).status == 202
+        wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
+        postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+        postmaster.kill()
+        postmaster.wait(30)
+        wait_for(lambda: "Stop requested" in worker_log(), timeout=WORKER_STOP * SLACK, what="the worker stopping")
+        worker.send_signal(signal.SIGTERM)
+        bound = (thinking + WORKER_STOP + REVIVE_EVERY) * SLACK
+        try:
+            worker.wait(bound)
+        except subprocess.TimeoutExpired:
+            said = worker_log()[-3000:]
+            raise AssertionError(f"the job worker still runs {bound} s after SIGTERM:\n{said}") from None
+        assert "the database answers again" not in worker_log()
+
+
 def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):
     [line] = [line for line in live.log_path.read_text().splitlines() if "database connections:" in line]
     assert "[INFO] database connections: the 1 worker may open up to 11 (11 each: a pool of DB_POOL_MAX_SIZE 10" in line

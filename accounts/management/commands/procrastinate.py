@@ -59,6 +59,9 @@ def outlasting_database_loss(work):
     the database was back by the time it had shut down (another process had started it again)."""
 
     async def run(**options) -> None:
+        # Set by a signal (SIGTERM, Ctrl-C): the workers are not run again, also when the database went away first
+        # (their handler, in place until both have stopped, heard it; they ran again once the database answered).
+        told_to_stop = asyncio.Event()
         watch = WorkerWatch()
         procrastinate_log = logging.getLogger("procrastinate")
         procrastinate_log.addHandler(watch)
@@ -73,13 +76,13 @@ def outlasting_database_loss(work):
                         # stop waits for them).
                         await options["app"].job_manager.unregister_worker(worker_id)
                     watch.worker_ids.clear()
-                    result = await work(**options)
+                    result = await work(on_signal=told_to_stop.set, **options)
                 except Exception as exc:
-                    if not lost_database(exc):
+                    if not lost_database(exc) or told_to_stop.is_set():
                         raise
                     lost = exc
                 else:
-                    if watch.lost is None:
+                    if watch.lost is None or told_to_stop.is_set():
                         return result  # stopped as asked (a signal)
                     lost = watch.lost
                 await database_back(lost)
