@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from procrastinate import App, signals
+from procrastinate import App
 from procrastinate.worker import WORKER_NAME, Worker
 
 from mem0server.queueing import DELIVERY_QUEUE
@@ -61,6 +63,27 @@ def database_pool_fit(threads: int) -> None:
         pool["max_size"] = threads
 
 
+@contextlib.contextmanager
+def on_every_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call `callback`, each of them, until the block ends (the handlers before are then back).
+    procrastinate's handler (signals.on_stop) heard the first signal only and left the next to the default, which
+    ends the process at once: under `make serve`, the terminal's Ctrl-C reached the worker and the recipe's SIGTERM
+    right after it killed the worker mid-job, whose jobs then waited WORKER_STALLED_SECONDS to run again."""
+    if threading.current_thread() is not threading.main_thread():  # no signals there (a test's own loop)
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in before:
+        loop.add_signal_handler(number, callback)
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            loop.remove_signal_handler(number)
+            signal.signal(number, handler)
+
+
 async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, **options: Any) -> None:
     """procrastinate's worker command, as two workers in this process unless --queues names the queues to run (then
     the one worker asked for, job_slots at once): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or
@@ -101,7 +124,7 @@ async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, 
         stop()
 
     until = asyncio.FIRST_COMPLETED if asked.get("wait", True) else asyncio.ALL_COMPLETED
-    with signals.on_stop(signalled):
+    with on_every_stop_signal(signalled):
         running = [asyncio.create_task(worker.run(), name=f"{worker.worker_name} run") for worker in workers]
         try:
             await asyncio.wait(running, return_when=until)

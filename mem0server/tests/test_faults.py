@@ -477,6 +477,35 @@ def test_a_job_worker_told_to_stop_while_it_stops_for_a_lost_database_exits_rath
         assert "the database answers again" not in worker_log()
 
 
+def test_a_job_worker_stopped_by_ctrl_c_and_then_sigterm_finishes_its_running_add_first(live, fake, tmp_path):
+    """`make serve`'s Ctrl-C reaches the worker (the terminal's SIGINT) and its recipe then sends SIGTERM: the worker
+    heard the first signal only, and the second, left to the default, killed it mid-job; its add waited for the
+    stalled-job check (WORKER_STALLED_SECONDS) to run again. Both signals now stop it the same way: after its jobs."""
+    thinking = 3  # seconds the add's fact extraction takes: the signals come meanwhile
+    env = {**live.env, **TEST_WORKER_ENV}
+    with job_worker(env, tmp_path) as (worker, worker_log):
+        fake.chat_queue.append(Reply(delay=thinking))
+        queued = live.call(
+            "POST", "/v1/memories/", {"messages": "Keeps geese", "user_id": "ctrl-c", "async_mode": True}
+        )
+        assert queued.status == 202, queued
+        event = queued.json()[0]["event_id"]
+        wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
+        worker.send_signal(signal.SIGINT)
+        wait_for(lambda: "Stop requested" in worker_log(), timeout=30, what="the worker stopping")
+        worker.send_signal(signal.SIGTERM)
+        bound = (thinking + WORKER_STOP) * SLACK
+        try:
+            worker.wait(bound)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"the job worker still runs {bound} s after the signals:\n{worker_log()[-3000:]}"
+            ) from None
+        assert worker.returncode == 0, worker_log()[-3000:]
+    assert live.call("GET", f"/v1/event/{event}/").json()["status"] == "SUCCEEDED"
+    assert [text for _, text in memories_of(live, "ctrl-c")] == ["Keeps geese"]
+
+
 def test_the_start_log_counts_the_database_connections_the_layout_may_open(live):
     [line] = [line for line in live.log_path.read_text().splitlines() if "database connections:" in line]
     assert "[INFO] database connections: the 1 worker may open up to 11 (11 each: a pool of DB_POOL_MAX_SIZE 10" in line
