@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
@@ -12,6 +13,16 @@ from psycopg.errors import DeadlockDetected, QueryCanceled, SerializationFailure
 from mem0server.database import embedded_revive
 
 logger = logging.getLogger("mem0server")
+
+
+def lost_database(exc: BaseException | None) -> bool:
+    """Whether the database going away (or being unreachable) caused `exc`: an OperationalError or InterfaceError
+    (psycopg's or Django's) in its chain of causes."""
+    while exc is not None:
+        if isinstance(exc, psycopg.OperationalError | OperationalError | InterfaceError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def database_failure(exc: BaseException) -> tuple[str, str, dict[str, str]] | None:

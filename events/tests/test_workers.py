@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import logging
 from collections import Counter
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db.models import Count
 from django.utils import timezone
@@ -231,3 +233,31 @@ def test_a_worker_process_whose_two_workers_both_fail_leaves_no_failure_unread_f
     asyncio.run(run())
     gc.collect()  # the tasks of the workers that failed
     assert "never retrieved" not in caplog.text
+
+
+def test_the_lines_about_side_tasks_a_lost_database_ended_keep_no_traceback_and_a_jobs_failure_keeps_its_own():
+    """A PostgreSQL restart wrote, for each of a process's two workers, procrastinate's "Side task listener failed" and
+    "listener error" lines with a traceback of some 40 lines each, under the job worker's own line saying what
+    happened ("job worker: stopped by the database (…)"). The lines stay, without the tracebacks; a job that failed
+    keeps its traceback (its reason is in it)."""
+    from events.logs import RoutineJobsFilter
+
+    try:
+        try:
+            psycopg.connect("host=127.0.0.1 port=1 dbname=none connect_timeout=2")
+        except psycopg.OperationalError as lost:
+            raise ConnectorException from lost
+    except ConnectorException as exc:
+        failure = (type(exc), exc, exc.__traceback__)
+
+    def written(action: str) -> str:
+        record = logging.LogRecord("procrastinate.worker", logging.ERROR, __file__, 1, "it failed", None, failure)
+        record.action = action
+        handler = logging.StreamHandler(out := io.StringIO())
+        handler.addFilter(RoutineJobsFilter())
+        handler.handle(record)
+        return out.getvalue()
+
+    for side_task in ("side_task_failed", "listener_error", "update_heartbeats_error"):
+        assert written(side_task) == "it failed\n"
+    assert "Traceback" in written("job_error") and "port 1 failed" in written("job_error")

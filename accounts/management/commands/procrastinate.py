@@ -10,20 +10,19 @@ import asyncio
 import logging
 import time
 
-import psycopg
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from procrastinate import PsycopgConnector
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.contrib.django.utils import connector_params
-from procrastinate.utils import causes
 
 from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.database import embedded_revive, unreachable_reason
+from mem0server.database_failures import lost_database
 
 logger = logging.getLogger("mem0server")
 
@@ -93,11 +92,6 @@ def outlasting_database_loss(work):
             procrastinate_log.removeHandler(watch)
 
     return run
-
-
-def lost_database(exc: BaseException) -> bool:
-    """Whether the database going away (or being unreachable) caused `exc`."""
-    return any(isinstance(cause, psycopg.OperationalError | OperationalError | InterfaceError) for cause in causes(exc))
 
 
 class WorkerWatch(logging.Handler):
