@@ -7,6 +7,8 @@ import io
 import logging
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -348,6 +350,37 @@ def test_a_failed_attempt_is_one_line_of_the_worker_log_not_a_traceback(
     assert "Traceback" not in log.getvalue()
 
 
+@contextmanager
+def deliveries_held(owner, receiver, tmp_path, *, slots: int, args: tuple[str, ...] = ()) -> Iterator:
+    """slots + 2 deliveries to a webhook of `owner` whose receiver holds every attempt (WEBHOOK_TIMEOUT_SECONDS: an
+    hour), run by a worker process of WEBHOOK_WORKER_CONCURRENCY `slots` (with `args`), the only one taking jobs:
+    yields it once ready; then the receiver answers, and each delivery is made once."""
+    from events.tests.workers import WorkerProcess, stop_shared_workers
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
+        services.webhook_create(principal=owner, name="held", url=receiver.url, event_types=["memory_add"])
+    receiver.hold()
+    messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
+    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
+    stop_shared_workers()
+    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": "3600", "WEBHOOK_WORKER_CONCURRENCY": str(slots)}
+    worker = WorkerProcess(tmp_path, env=env, args=args).start()
+    try:
+        worker.wait_ready(timeout=120)
+        yield worker
+        receiver.release()
+        wait_for(
+            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
+            timeout=60,
+            what="every delivery made once released",
+        )
+    finally:
+        receiver.release()
+        worker.stop()
+    assert len(receiver.requests) == slots + 2
+
+
 def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_add(
     make_user, embedder, receiver, tmp_path
 ):
@@ -358,22 +391,10 @@ def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_ad
     more than that default too."""
     from events.models import Event
     from events.tests.test_api import queue_add
-    from events.tests.workers import WorkerProcess, stop_shared_workers
 
     slots = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default thread pool
     owner, other = make_user("hanging@example.com"), make_user("waiting@example.com")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
-        services.webhook_create(principal=owner, name="hangs", url=receiver.url, event_types=["memory_add"])
-    receiver.hold()
-    messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
-    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
-
-    stop_shared_workers()  # this test's worker is the only one taking jobs
-    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": "3600", "WEBHOOK_WORKER_CONCURRENCY": str(slots)}
-    worker = WorkerProcess(tmp_path, env=env).start()
-    try:
-        worker.wait_ready(timeout=120)
+    with deliveries_held(owner, receiver, tmp_path, slots=slots) as worker:
         wait_for(
             lambda: len(receiver.requests) == slots, timeout=60, what=f"{slots} deliveries waiting on the receiver"
         )
@@ -384,16 +405,6 @@ def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_ad
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- worker ---\n{worker.log()}") from None
         assert len(receiver.requests) == slots  # no more attempts at once than the delivery slots
-        receiver.release()
-        wait_for(
-            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
-            timeout=60,
-            what="every delivery made once released",
-        )
-    finally:
-        receiver.release()
-        worker.stop()
-    assert len(receiver.requests) == slots + 2
 
 
 def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_attempts_at_once(
@@ -402,22 +413,11 @@ def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_a
     """README's recipe for processes of deliveries alone (`--queues=webhooks`, section "Workers and scaling"): their
     attempts at once were WORKER_CONCURRENCY (the one worker asked for, as procrastinate runs it), whatever
     WEBHOOK_WORKER_CONCURRENCY said, which README calls the delivery attempts one job worker process makes at once."""
-    from events.tests.workers import TEST_WORKER_ENV, WorkerProcess, stop_shared_workers
+    from events.tests.workers import TEST_WORKER_ENV
 
     slots = int(TEST_WORKER_ENV["WORKER_CONCURRENCY"]) + 2
     owner = make_user("deliveries-alone@example.com")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
-        services.webhook_create(principal=owner, name="held", url=receiver.url, event_types=["memory_add"])
-    receiver.hold()
-    messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
-    memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
-
-    stop_shared_workers()  # this test's worker is the only one taking jobs
-    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": "3600", "WEBHOOK_WORKER_CONCURRENCY": str(slots)}
-    worker = WorkerProcess(tmp_path, env=env, args=("--queues=webhooks",)).start()
-    try:
-        worker.wait_ready(timeout=120)
+    with deliveries_held(owner, receiver, tmp_path, slots=slots, args=("--queues=webhooks",)) as worker:
         try:
             # A failure bound only: the held attempts wait an hour on the receiver.
             wait_for(lambda: len(receiver.requests) >= slots, timeout=60, what=f"{slots} attempts at once")
@@ -425,13 +425,3 @@ def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_a
             reached = len(receiver.requests)
             raise AssertionError(f"{exc}: {reached} reached it\n--- worker ---\n{worker.log()}") from None
         assert len(receiver.requests) == slots
-        receiver.release()
-        wait_for(
-            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
-            timeout=60,
-            what="every delivery made once released",
-        )
-    finally:
-        receiver.release()
-        worker.stop()
-    assert len(receiver.requests) == slots + 2
