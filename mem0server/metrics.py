@@ -104,7 +104,8 @@ class MemoriesStoredCollector:
 class JobQueueCollector:
     """The background-job queue, read from the database when scraped: jobs due and not started, jobs running,
     the age of the oldest PENDING async add, and workers with a recent heartbeat (WORKER_STALLED_SECONDS): two in
-    each worker process, one running its jobs and one its webhook deliveries (events/worker.py)."""
+    a worker process, one running its jobs and one its webhook deliveries, one in a process run with --queues
+    (events/worker.py)."""
 
     QUERY = """
         SELECT
@@ -129,7 +130,8 @@ class JobQueueCollector:
             ("mem0_events_oldest_pending_seconds", "Age of the oldest PENDING async add (0: none).", float(oldest)),
             (
                 "mem0_workers_alive",
-                "Job workers with a recent heartbeat: two in each worker process (its jobs, its webhook deliveries).",
+                "Job workers with a recent heartbeat: two in a worker process (its jobs, its webhook deliveries), "
+                "one with --queues.",
                 workers,
             ),
         ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-# Webhook delivery attempts, run in slots of their own (accounts/management/commands/procrastinate.py): an attempt
+# Webhook delivery attempts, run in slots of their own (events/worker.py run_workers): an attempt
 # waits up to WEBHOOK_TIMEOUT_SECONDS on a receiver, and a member's 20 receivers that hang held every slot of a worker
 # (another account's queued add waited 9.6 s instead of 0.2 s). Every other job is on procrastinate's default queue.
 DELIVERY_QUEUE = "webhooks"

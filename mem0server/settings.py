@@ -622,7 +622,7 @@ WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 # Seconds one delivery attempt may take (connect + send + answer).
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, low=0.001)
 # Delivery attempts one job worker process makes at once, in slots of their own beside its WORKER_CONCURRENCY jobs
-# (accounts/management/commands/procrastinate.py): receivers that hang hold these, never an add's.
+# (events/worker.py run_workers): receivers that hang hold these, never an add's.
 WEBHOOK_WORKER_CONCURRENCY = env_int("WEBHOOK_WORKER_CONCURRENCY", 4, low=1)
 # Attempts per delivery, the first one included; then the delivery is given up (it stays in the log).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, low=1)
