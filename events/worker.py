@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from procrastinate import App
+from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import WORKER_NAME, Worker
 
 from mem0server.queueing import DELIVERY_QUEUE
@@ -84,6 +85,19 @@ def on_every_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
             signal.signal(number, handler)
 
 
+async def heartbeats(app: App, workers: list[Worker]) -> None:
+    """The workers' heartbeats while they stop: procrastinate ends a worker's heartbeat before it waits for its running
+    jobs, so a stop that waited longer than WORKER_STALLED_SECONDS for them (an add on a slow LLM, a large import) had
+    another process's stalled-job check take them for a dead worker's and run them again beside the first run."""
+    every = min(worker.update_heartbeat_interval for worker in workers)
+    while True:
+        await asyncio.sleep(every)
+        for worker in workers:
+            if worker.worker_id is not None:  # not unregistered yet: its jobs still run
+                with contextlib.suppress(ConnectorException):  # the database gone: the stop goes on without
+                    await app.job_manager.update_heartbeat(worker.worker_id)
+
+
 async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, **options: Any) -> None:
     """procrastinate's worker command, as two workers in this process unless --queues names the queues to run (then
     the one worker asked for, job_slots at once): one runs every job but webhook deliveries, WORKER_CONCURRENCY (or
@@ -130,7 +144,11 @@ async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, 
             await asyncio.wait(running, return_when=until)
         finally:
             stop()
-            await asyncio.wait(running)
+            beating = asyncio.create_task(heartbeats(app, workers), name="heartbeats while stopping")
+            try:
+                await asyncio.wait(running)
+            finally:
+                beating.cancel()
     # Each one's failure read (the first one raised): one left unread was logged by asyncio when its task was collected,
     # minutes after, "Task exception was never retrieved" and its traceback.
     failures = [task.exception() for task in running]

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import io
 import logging
+import signal
 from collections import Counter
 from datetime import timedelta
 
@@ -215,6 +216,40 @@ def test_a_worker_runs_as_many_adds_with_inference_at_once_as_its_slots_whatever
     outcomes = Counter(Event.objects.filter(id__in=[e.id for e in events]).values_list("status", "attempts"))
     assert outcomes == {("SUCCEEDED", 1): slots}, worker.log()
     assert decided == slots  # each add decided once: no attempt failed and ran again
+
+
+def test_a_worker_stopping_keeps_its_heartbeat_so_its_running_add_is_not_run_again_beside_it(workers, member, embedder):
+    """procrastinate ended a worker's heartbeat before it waited for its running jobs: a stop waiting longer than
+    WORKER_STALLED_SECONDS (an add on a slow LLM) had another process's stalled-job check take the add for a dead
+    worker's and run it again beside the first run. Here the first worker is told to stop while its add's extraction
+    waits in the model; the model answers only after twice the time a dead worker's job takes to be queued again."""
+    with llm_configured() as fake:
+        held = as_json({"facts": ["Lives in Oslo"]})
+        held.delay = 3600  # until fake.release()
+        fake.chat_queue.append(held)
+        [first] = workers(1)
+        event = queue_add(member, "I moved to Oslo", infer=True)
+        wait_for(lambda: fake.chat_calls("extract"), timeout=START_SLACK, what="the first worker calling the LLM")
+        first_again, second = workers(2)
+        assert first_again is first
+        second.wait_ready(timeout=START_SLACK)
+        wait_for(lambda: live_workers() == 2, timeout=START_SLACK, what="the second worker registered")
+        first.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: "Stop requested" in first.log(), timeout=RUN_SLACK, what="the first worker stopping")
+        window = stalled_bound(TEST_WORKER_ENV) * 2
+        with pytest.raises(AssertionError):  # no second run of the add within the window
+            wait_for(lambda: len(fake.chat_calls("extract")) > 1, timeout=window, what="a second extraction")
+        fake.release()
+        first.process.wait(START_SLACK)
+        wait_for(
+            lambda: Event.objects.filter(id=event.id, status__in=["SUCCEEDED", "FAILED"]).exists(),
+            timeout=RUN_SLACK,
+            what="the add finished",
+        )
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("SUCCEEDED", 1), first.log()
+    assert len(fake.chat_calls("extract")) == 1
+    assert list(Memory.objects.values_list("text", flat=True)) == ["Lives in Oslo"]
 
 
 def test_a_worker_process_whose_two_workers_both_fail_leaves_no_failure_unread_for_asyncio_to_log(caplog):

@@ -127,6 +127,10 @@ class FakeOpenAI:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        """Answer the replies waiting out their delay now."""
+        self._release.set()
+
     def stop(self) -> None:
         self._release.set()  # wake delayed replies
         if self._server is not None:
