@@ -109,7 +109,8 @@ def usable_memory_mb(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cg
 WORKER_MB = {"onnx": 300, "torch": 500}
 # The embedded PostgreSQL (no DATABASE_URL) takes 97 connections and each worker may hold 11 (its pool of
 # DB_POOL_MAX_SIZE 10 and one listening, mem0server/connection_budget.py): by default at most 8 workers on it, the
-# default of 4 cores, leaving room for the job worker and manage.py.
+# default of 4 cores, leaving 9 for the job worker and manage.py. (A job worker may open 16 at its defaults, but its
+# jobs' threads seldom all query at once, nor do the web workers' 8 threads use all 10 of their pool.)
 EMBEDDED_DATABASE_MAX_WORKERS = 8
 
 

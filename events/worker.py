@@ -48,10 +48,16 @@ def job_slots(options: dict[str, Any]) -> int:
     return settings.WORKER_CONCURRENCY
 
 
+def workers_run(options: dict[str, Any]) -> int:
+    """procrastinate workers the worker command runs in its process (run_workers): the one --queues asks for, else
+    two, each with a connection listening for new jobs."""
+    return 1 if "queues" in options else 2
+
+
 def job_threads(options: dict[str, Any]) -> int:
     """Threads the worker command's jobs may take at once, with its spare ones: its jobs' slots (job_slots) and,
     unless --queues names the queues to run, its webhook deliveries' (run_workers)."""
-    extra = 0 if "queues" in options else settings.WEBHOOK_WORKER_CONCURRENCY
+    extra = 0 if workers_run(options) == 1 else settings.WEBHOOK_WORKER_CONCURRENCY
     return job_slots(options) + extra + SPARE_THREADS
 
 

@@ -216,6 +216,13 @@ def test_a_worker_runs_as_many_adds_with_inference_at_once_as_its_slots_whatever
     outcomes = Counter(Event.objects.filter(id__in=[e.id for e in events]).values_list("status", "attempts"))
     assert outcomes == {("SUCCEEDED", 1): slots}, worker.log()
     assert decided == slots  # each add decided once: no attempt failed and ran again
+    # The worker said at start what it may open: its pool grown to its job threads (its slots, the deliveries' 4, 2
+    # spare), procrastinate's own 4 and its two workers' listeners.
+    threads = slots + 4 + 2
+    assert (
+        f"job worker: database connections: this process may open up to {threads + 4 + 2} (a pool of {threads} for "
+        f"its {threads} job threads, 4 of the job queue's, 2 listening); PostgreSQL takes "
+    ) in worker.log(tail=None)
 
 
 def test_a_worker_stopping_keeps_its_heartbeat_so_its_running_add_is_not_run_again_beside_it(workers, member, embedder):

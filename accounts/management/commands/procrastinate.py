@@ -7,6 +7,7 @@ database, starting a killed embedded PostgreSQL again as the web processes do, a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -19,8 +20,9 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.contrib.django.utils import connector_params
 
-from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers
+from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers, workers_run
 from mem0server.commands import database_not_set_up, database_reached
+from mem0server.connection_budget import job_worker_budget, log_budget, pool_size
 from mem0server.database import embedded_revive, unreachable_reason
 from mem0server.database_failures import lost_database
 
@@ -36,10 +38,24 @@ class Command(ProcrastinateCommand):
                 problem = database_not_set_up()
             if problem:
                 raise CommandError(problem)
+            threads = job_threads(kwargs)
+            budget = functools.partial(
+                job_worker_budget,
+                threads=threads,
+                pool_size=pool_size(),
+                own_pool=JOB_QUEUE_POOL,
+                listening=workers_run(kwargs),
+            )
+            log_budget(budget, logger)
             embedder_warm_up()
             kwargs["func"] = outlasting_database_loss(run_workers)
         with app.replace_connector(WaitingDjangoConnector(app.connector.alias)):
             return super().handle(*args, **kwargs)
+
+
+# The connections of procrastinate's own pool in a job worker (taking, finishing and retrying jobs; the heartbeats):
+# psycopg_pool's default, which procrastinate leaves, named for the connection budget's line.
+JOB_QUEUE_POOL = 4
 
 
 class WaitingDjangoConnector(DjangoConnector):
@@ -48,7 +64,7 @@ class WaitingDjangoConnector(DjangoConnector):
     for a connection to a database gone, and a reconnection came ever later (up to 5 minutes of doubling delays)."""
 
     def get_worker_connector(self) -> PsycopgConnector:
-        return PsycopgConnector(kwargs=connector_params(self.alias), **settings.DB_POOL_WAITS)
+        return PsycopgConnector(kwargs=connector_params(self.alias), min_size=JOB_QUEUE_POOL, **settings.DB_POOL_WAITS)
 
 
 def outlasting_database_loss(work):
