@@ -14,6 +14,9 @@ ROUTINE_TASKS = frozenset({"events.retry_stalled_jobs", "webhooks.queue_deliveri
 # stopped (cancel_and_capture_errors names it after the task); a job's failure ("job_error") is not one of them.
 SIDE_TASKS = ("listener", "update_heartbeats", "deferrer", "poll_jobs_to_abort")
 SIDE_TASK_FAILED = frozenset({"side_task_failed", *(f"{task}_error" for task in SIDE_TASKS)})
+JOB_FAILED = frozenset({"job_error", "job_error_retry"})
+# asyncio's line for a job whose end procrastinate could not save (the database gone): nobody reads its task's failure.
+_UNSAVED_JOB = re.compile(r"^Task exception was never retrieved\nfuture: <Task finished name='process job ")
 
 
 # The line a stopping worker writes for each job it waits for spells out the job's arguments, and carries no job.
@@ -24,21 +27,60 @@ _WAITING = re.compile(
 )
 
 
+def one_line(said: object) -> str:
+    return " ".join(str(said).split())
+
+
 class RoutineJobsFilter(logging.Filter):
     """Leaves out procrastinate's start and success lines of the routine jobs, and their arguments from the line a
     stopping worker writes while it waits for one; their warnings and errors stay whole. A job that ended with an
     exception marked `routine` (a webhook receiver's failure) keeps its line, without the traceback; so do the lines
     about a worker's side task (its listener, its heartbeat) that the database's going away ended, which the job
-    worker's own line explains ("job worker: stopped by the database (…)"): a PostgreSQL restart wrote four
-    tracebacks of some 40 lines each, two for each of a process's workers."""
+    worker's own line explains ("job worker: stopped by the database (…)"): one line for each of a process's
+    workers, where a PostgreSQL restart wrote two lines and two tracebacks of some 40 lines each for each. A job
+    that failed because the database went away keeps its line, saying so, without its traceback; asyncio's line for
+    a job whose end could not be saved then ("Task exception was never retrieved", 50 lines) is left out: once the
+    database is back, the stalled-job check says it queued the job again."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         failure = record.exc_info[1] if record.exc_info else None
-        side_task = getattr(record, "action", None) in SIDE_TASK_FAILED
-        if getattr(failure, "routine", False) or (side_task and lost_database(failure)):
+        action = getattr(record, "action", None)
+        if action in SIDE_TASK_FAILED and lost_database(failure):
+            if action != "side_task_failed":
+                return False  # "listener error: ConnectorException(...)": the line beside it says the same
             record.exc_info = record.exc_text = None
+            record.msg, record.args = one_line(record.getMessage()), None  # the exception's own line breaks
+        if getattr(failure, "routine", False):
+            record.exc_info = record.exc_text = None
+        elif action in JOB_FAILED and lost_database(failure):
+            # A job the database's going away stopped: its 90-line traceback said only that.
+            record.msg, record.args = f"{record.getMessage()} (the database went away: {one_line(failure)})", None
+            record.exc_info = record.exc_text = None
+        elif record.name == "asyncio" and lost_database(failure) and _UNSAVED_JOB.search(str(record.msg)):
+            return False
         job = getattr(record, "job", None)
         routine = isinstance(job, dict) and job.get("task_name") in ROUTINE_TASKS
         if record.levelno < logging.WARNING and isinstance(record.msg, str) and not record.args:
             record.msg = _WAITING.sub(r"\1(…)\2", record.msg)
         return not (routine and record.levelno < logging.WARNING)
+
+
+# psycopg_pool's warnings for each connection it fails to make or remake (several a second for each pool), and for
+# each it finds closed.
+_CONNECTION_RETRIES = frozenset(
+    {
+        "error connecting in %r: %s",
+        "reconnection attempt in pool %r failed after %s sec",
+        "discarding closed connection: %s",
+        "discarding broken connection: %s",
+    }
+)
+
+
+class ConnectionRetriesFilter(logging.Filter):
+    """On psycopg_pool's logger in a job worker: leaves out its warnings for each connection it could not make,
+    fourteen in the 5 seconds a worker took to find its database gone, above the worker's own line saying so ("job
+    worker: stopped by the database (…)"); its other warnings (a connection returned in a transaction) stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _CONNECTION_RETRIES

@@ -277,29 +277,93 @@ def test_a_worker_process_whose_two_workers_both_fail_leaves_no_failure_unread_f
     assert "never retrieved" not in caplog.text
 
 
-def test_the_lines_about_side_tasks_a_lost_database_ended_keep_no_traceback_and_a_jobs_failure_keeps_its_own():
-    """A PostgreSQL restart wrote, for each of a process's two workers, procrastinate's "Side task listener failed" and
-    "listener error" lines with a traceback of some 40 lines each, under the job worker's own line saying what
-    happened ("job worker: stopped by the database (…)"). The lines stay, without the tracebacks; a job that failed
-    keeps its traceback (its reason is in it)."""
-    from events.logs import RoutineJobsFilter
-
+def lost_database_failure() -> tuple:
+    """The exc_info of procrastinate's error for a database it cannot reach (a closed port)."""
     try:
         try:
             psycopg.connect("host=127.0.0.1 port=1 dbname=none connect_timeout=2")
         except psycopg.OperationalError as lost:
             raise ConnectorException from lost
     except ConnectorException as exc:
-        failure = (type(exc), exc, exc.__traceback__)
+        return type(exc), exc, exc.__traceback__
 
-    def written(action: str) -> str:
-        record = logging.LogRecord("procrastinate.worker", logging.ERROR, __file__, 1, "it failed", None, failure)
+
+def written_by_worker_log(record: logging.LogRecord) -> str:
+    """What the job worker's console writes of `record` (its filter, events/logs.py)."""
+    from events.logs import RoutineJobsFilter
+
+    handler = logging.StreamHandler(out := io.StringIO())
+    handler.addFilter(RoutineJobsFilter())
+    handler.handle(record)
+    return out.getvalue()
+
+
+def test_a_lost_database_writes_one_line_for_each_side_task_and_job_it_stopped_and_no_traceback():
+    """A PostgreSQL restart wrote, for each of a process's two workers, procrastinate's "Side task listener failed"
+    and "listener error" lines with a traceback of some 40 lines each, under the job worker's own line saying what
+    happened ("job worker: stopped by the database (…)"); and for each job running then, its failure's traceback (90
+    lines) and asyncio's "Task exception was never retrieved" (50 lines) for the end procrastinate could not save:
+    some 600 lines for four webhook deliveries. Now one line for each worker and each job; a job that failed for
+    another reason keeps its traceback."""
+    failure = lost_database_failure()
+
+    def written(action: str, message: str = "it failed\n  , stopping") -> str:
+        record = logging.LogRecord("procrastinate.worker", logging.ERROR, __file__, 1, message, None, failure)
         record.action = action
-        handler = logging.StreamHandler(out := io.StringIO())
-        handler.addFilter(RoutineJobsFilter())
-        handler.handle(record)
-        return out.getvalue()
+        return written_by_worker_log(record)
 
-    for side_task in ("side_task_failed", "listener_error", "update_heartbeats_error"):
-        assert written(side_task) == "it failed\n"
-    assert "Traceback" in written("job_error") and "port 1 failed" in written("job_error")
+    assert written("side_task_failed") == "it failed , stopping\n"
+    for side_task in ("listener_error", "update_heartbeats_error"):  # the same failure again
+        assert written(side_task) == ""
+    for job in ("job_error", "job_error_retry"):
+        assert written(job, "Job x[1]() ended with status: Error, lasted 13.1 s") == (
+            "Job x[1]() ended with status: Error, lasted 13.1 s (the database went away: Database error.)\n"
+        )
+    unsaved = logging.LogRecord(
+        "asyncio",
+        logging.ERROR,
+        __file__,
+        1,
+        "Task exception was never retrieved\nfuture: <Task finished name='process job webhooks.deliver[7]' coro=…>",
+        None,
+        failure,
+    )
+    assert written_by_worker_log(unsaved) == ""
+    try:
+        raise ValueError("a bug")
+    except ValueError as exc:
+        bug = (type(exc), exc, exc.__traceback__)
+    record = logging.LogRecord("procrastinate.worker", logging.ERROR, __file__, 1, "Job y[2]() ended", None, bug)
+    record.action = "job_error"
+    assert "Traceback" in written_by_worker_log(record) and "ValueError: a bug" in written_by_worker_log(record)
+
+
+def test_a_job_workers_pools_write_no_warning_for_each_connection_they_cannot_make(caplog):
+    """psycopg_pool warned for each connection it could not make or remake, fourteen in the 5 seconds a job worker
+    took to find its database gone, above the worker's line saying so; the job worker's filter (events/logs.py) leaves
+    them out."""
+    import psycopg_pool
+
+    from events.logs import ConnectionRetriesFilter
+
+    pool_log = logging.getLogger("psycopg.pool")
+    caplog.set_level(logging.WARNING, logger="psycopg.pool")
+
+    def warnings_while_unreachable() -> list[str]:
+        caplog.clear()
+        pool = psycopg_pool.ConnectionPool(
+            "host=127.0.0.1 port=1 dbname=none connect_timeout=1", min_size=1, open=False, reconnect_timeout=1
+        )
+        pool.open(wait=False)
+        with pytest.raises(psycopg_pool.PoolTimeout):
+            pool.getconn(timeout=1.5)
+        pool.close()
+        return [r.getMessage() for r in caplog.records if r.name == "psycopg.pool" and r.levelno >= logging.WARNING]
+
+    assert any("error connecting in" in said for said in warnings_while_unreachable())
+    retries = ConnectionRetriesFilter()
+    pool_log.addFilter(retries)
+    try:
+        assert warnings_while_unreachable() == []
+    finally:
+        pool_log.removeFilter(retries)

@@ -20,6 +20,7 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.contrib.django.utils import connector_params
 
+from events.logs import ConnectionRetriesFilter
 from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers, workers_run
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.connection_budget import job_worker_budget, log_budget, pool_size
@@ -47,6 +48,9 @@ class Command(ProcrastinateCommand):
                 listening=workers_run(kwargs),
             )
             log_budget(budget, logger)
+            # The pools' own warning for each connection they retry while the database is gone (several a second)
+            # would bury the worker's line saying so.
+            logging.getLogger("psycopg.pool").addFilter(ConnectionRetriesFilter())
             embedder_warm_up()
             kwargs["func"] = outlasting_database_loss(run_workers)
         with app.replace_connector(WaitingDjangoConnector(app.connector.alias)):
@@ -149,16 +153,9 @@ async def database_back(exc: BaseException) -> None:
         "job worker: stopped by the database (%s); it takes jobs again once the database answers",
         reason or " ".join(str(exc).split()) or type(exc).__name__,
     )
-    # The pools' own warning for each connection they retry meanwhile (several a second) would bury that line.
-    pool_log = logging.getLogger("psycopg.pool")
-    pool_level = pool_log.level
-    pool_log.setLevel(logging.ERROR)
-    try:
-        while True:
-            if settings.EMBEDDED_DATABASE:
-                await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
-            if await asyncio.to_thread(unreachable_reason, db) is None:
-                break
-            await asyncio.sleep(ANSWER_CHECK_EVERY)
-    finally:
-        pool_log.setLevel(pool_level)
+    while True:
+        if settings.EMBEDDED_DATABASE:
+            await asyncio.to_thread(embedded_revive, settings.DATA_DIR)
+        if await asyncio.to_thread(unreachable_reason, db) is None:
+            break
+        await asyncio.sleep(ANSWER_CHECK_EVERY)
