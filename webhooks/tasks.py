@@ -8,6 +8,7 @@ from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy
 
+from mem0server.database_failures import lost_database
 from mem0server.queueing import DELIVERY_QUEUE, UPKEEP_PRIORITY
 from webhooks import services
 
@@ -16,10 +17,12 @@ MAX_RETRY_WAIT_SECONDS = 3600
 
 class DeliveryRetry(BaseRetryStrategy):
     """Retry a failed attempt after WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) (n: attempts made so far), until
-    WEBHOOK_MAX_ATTEMPTS; read at each failure, so a changed setting applies to queued deliveries too."""
+    WEBHOOK_MAX_ATTEMPTS; read at each failure, so a changed setting applies to queued deliveries too. An attempt
+    fails so by the receiver's doing, or by the database's going away (a restart, a failover: its outcome could not be
+    logged, and a database back within seconds found the delivery failed for good)."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if not isinstance(exception, services.DeliveryFailed):
+        if not (isinstance(exception, services.DeliveryFailed) or lost_database(exception)):
             return None  # a bug, not the receiver: retrying would repeat it
         made = job.attempts + 1  # job.attempts counts the runs before this one
         if made >= settings.WEBHOOK_MAX_ATTEMPTS:

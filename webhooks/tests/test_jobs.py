@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from mem0server.tests.server_process import wait_for
@@ -348,6 +349,47 @@ def test_a_failed_attempt_is_one_line_of_the_worker_log_not_a_traceback(
     ]
     assert ended == ["INFO Error", "ERROR Error"]
     assert "Traceback" not in log.getvalue()
+
+
+def test_an_attempt_the_database_went_away_under_is_retried_not_dropped(
+    make_user, embedder, receiver, private_targets, run_jobs, settings
+):
+    """An attempt whose outcome the database refused to log (a PostgreSQL restart, a failover: SQLSTATE 57P01) failed
+    its job for good: the retry strategy retried the receiver's failures only, so a database back within seconds found
+    the delivery FAILED and never made. It is retried as a receiver's failure is (WEBHOOK_MAX_ATTEMPTS)."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 3600  # the retry stays queued while the test looks
+    owner = make_user("restarted@example.com")
+    services.webhook_create(principal=owner, name="r", url=receiver.url, event_types=["memory_add"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_restarting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+            "'terminating connection due to administrator command' USING ERRCODE = '57P01'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_restarting BEFORE INSERT ON webhooks_webhookdelivery "
+            "FOR EACH ROW EXECUTE FUNCTION test_restarting()"
+        )
+    try:
+        memories_services.memories_add(
+            principal=owner,
+            messages=[memories_services.Message("user", "Sent while the database restarts")],
+            scope={"user_id": "u"},
+            infer=False,
+        )
+        run_jobs()
+        job = ProcrastinateJob.objects.get(task_name="webhooks.deliver")
+        assert (job.status, job.attempts) == ("todo", 1)  # was "failed"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_restarting ON webhooks_webhookdelivery")
+            cursor.execute("DROP FUNCTION test_restarting()")
+    ProcrastinateJob.objects.filter(id=job.id).update(scheduled_at=timezone.now())
+    run_jobs()
+    assert ProcrastinateJob.objects.get(id=job.id).status == "succeeded"
+    assert list(WebhookDelivery.objects.values_list("attempt", "succeeded")) == [(2, True)]
+    assert len(receiver.requests) == 2  # the first attempt reached it too: deliveries are at least once
 
 
 @contextmanager
