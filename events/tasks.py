@@ -11,20 +11,22 @@ from procrastinate.contrib.django import app
 from procrastinate.exceptions import ConnectorException
 
 from events import services
-from mem0server.queueing import UPKEEP_PRIORITY
+from mem0server.database_failures import lost_database
+from mem0server.queueing import UPKEEP_PRIORITY, backoff_seconds
 
 logger = logging.getLogger("mem0server")
 
 
 class ProviderBackoff(BaseRetryStrategy):
-    """Another run after a transient failure, WORKER_RETRY_BACKOFF_SECONDS later, doubling each time. How many
-    runs is the event's business (it counts them and turns FAILED), so this never gives up by itself."""
+    """Another run after a transient failure, WORKER_RETRY_BACKOFF_SECONDS later, doubling each time: the LLM's, or
+    the database's going away (a restart, a failover), which left an add that could not store its failure RUNNING for
+    ever. How many runs is the event's business (it counts them and turns FAILED), so this never gives up by
+    itself."""
 
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
-        if not isinstance(exception, services.TransientFailure):
+        if not (isinstance(exception, services.TransientFailure) or lost_database(exception)):
             return None
-        wait = settings.WORKER_RETRY_BACKOFF_SECONDS * 2 ** min(job.attempts, 10)
-        return RetryDecision(retry_in={"seconds": wait})
+        return RetryDecision(retry_in={"seconds": backoff_seconds(job.attempts)})
 
 
 @app.task(name="events.run_add_event", retry=ProviderBackoff())

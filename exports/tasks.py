@@ -8,15 +8,17 @@ from django.conf import settings
 from procrastinate.contrib.django import app
 
 from exports.services import export_run, exports_prune, import_run, imports_prune
-from mem0server.queueing import UPKEEP_PRIORITY
+from mem0server.queueing import UPKEEP_PRIORITY, DatabaseLossRetry
 
 
-@app.task(name="exports.export_memories")
+# A run the database's going away stopped is run again (DatabaseLossRetry): one that could not store its failure either
+# left the export, or the import, RUNNING for ever.
+@app.task(name="exports.export_memories", retry=DatabaseLossRetry())
 def export_memories_job(*, export_id: str) -> None:
     export_run(export_id=uuid.UUID(export_id))
 
 
-@app.task(name="exports.import_memories")
+@app.task(name="exports.import_memories", retry=DatabaseLossRetry())
 def import_memories_job(*, import_id: str) -> None:
     import_run(import_id=uuid.UUID(import_id))
 

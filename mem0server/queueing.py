@@ -7,7 +7,13 @@ and the stalled-job check behind them.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
+from procrastinate import RetryDecision
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy
+
+from mem0server.database_failures import lost_database
 
 # Webhook delivery attempts, run in slots of their own (events/worker.py run_workers): an attempt
 # waits up to WEBHOOK_TIMEOUT_SECONDS on a receiver, and a member's 20 receivers that hang held every slot of a worker
@@ -22,3 +28,19 @@ def fair_priority(unfinished: QuerySet) -> int:
     """The priority of an account's next job of a kind: minus how many of its jobs of that kind are unfinished.
     Its n-th waiting job then runs after every other account's first n, not behind a backlog it did not make."""
     return -unfinished.count()
+
+
+def backoff_seconds(runs: int) -> float:
+    """The wait before a job's next run after `runs` runs: WORKER_RETRY_BACKOFF_SECONDS, doubling with each."""
+    return settings.WORKER_RETRY_BACKOFF_SECONDS * 2 ** min(runs, 10)
+
+
+class DatabaseLossRetry(BaseRetryStrategy):
+    """Another run of a job that the database's going away stopped (a restart, a failover), after backoff_seconds, up
+    to WORKER_MAX_ATTEMPTS runs; any other failure is final. Without one, a database back within seconds found such a
+    job failed for good (procrastinate could save that), its work never done."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not lost_database(exception) or job.attempts + 1 >= settings.WORKER_MAX_ATTEMPTS:
+            return None
+        return RetryDecision(retry_in={"seconds": backoff_seconds(job.attempts)})

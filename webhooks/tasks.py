@@ -9,7 +9,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy
 
 from mem0server.database_failures import lost_database
-from mem0server.queueing import DELIVERY_QUEUE, UPKEEP_PRIORITY
+from mem0server.queueing import DELIVERY_QUEUE, UPKEEP_PRIORITY, DatabaseLossRetry
 from webhooks import services
 
 MAX_RETRY_WAIT_SECONDS = 3600
@@ -42,7 +42,7 @@ def deliver(context: JobContext, *, webhook_id: int, event_id: str, event_type: 
     )
 
 
-@app.task(name="webhooks.queue_deliveries")
+@app.task(name="webhooks.queue_deliveries", retry=DatabaseLossRetry())
 def queue_deliveries(*, account_id: int | None, webhook_ids: list[int], events: list[list[str]]) -> None:
     """Queue the deliveries of a large commit's events, DELIVERIES_PER_JOB at a time (services.deliveries_enqueue)."""
     services.deliveries_fan_out(account_id=account_id, webhook_ids=webhook_ids, events=events)

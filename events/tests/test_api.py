@@ -18,7 +18,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from events import services
 from events.models import Event
-from events.tests.helpers import sdk_event, sdk_wait_event
+from events.tests.helpers import refused_as_by_a_restart, sdk_event, sdk_wait_event
 from memories.models import Memory
 from memories.tests.fake_openai import error, llm_configured
 from memories.tests.files import grey_png
@@ -263,6 +263,27 @@ def test_an_llm_5xx_is_retried_later_and_the_event_then_succeeds(member, llm, se
     event.refresh_from_db()
     assert (event.status, event.attempts, event.error_code) == ("SUCCEEDED", 2, "")
     assert [r["memory"] for r in event.results] == ["I live in Oslo"]
+    assert list(Memory.objects.values_list("text", flat=True)) == ["I live in Oslo"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_the_database_went_away_under_is_run_again_and_succeeds(member, embedder, settings, run_jobs):
+    """An add whose writes, and then the failure it tried to store, the database's going away refused (a restart, a
+    failover) failed its job for good, the retry strategy retrying the LLM's failures only: with the database back
+    within seconds, the event stayed RUNNING for ever. The job runs again (WORKER_RETRY_BACKOFF_SECONDS later)."""
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    event = queue_add(member, "I live in Oslo")
+    with (
+        refused_as_by_a_restart("memories_memory"),
+        refused_as_by_a_restart("events_event", "NEW.error_code = 'internal_error'", on="UPDATE"),
+    ):
+        run_jobs()
+    retry = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
+    assert retry.values_list("status", flat=True).get() == "todo"  # was "failed", the event left RUNNING
+    assert retry.update(scheduled_at=timezone.now()) == 1
+    run_jobs()
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("SUCCEEDED", 2)
     assert list(Memory.objects.values_list("text", flat=True)) == ["I live in Oslo"]
 
 

@@ -8,10 +8,12 @@ import tracemalloc
 
 import pytest
 from django.db import DataError
+from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import User
 from conftest import ADMIN
+from events.tests.helpers import refused_as_by_a_restart
 from exports import selectors
 from exports.models import MemoryExport
 from exports.services import COPY_BYTES, export_create, export_run
@@ -161,6 +163,24 @@ def test_an_export_whose_data_the_database_refuses_fails_rather_than_running_for
     export.refresh_from_db()
     assert (export.status, export.result, export.memory_count) == ("FAILED", None, None)
     assert export.error == "The export failed unexpectedly; see the server log."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_the_database_went_away_under_is_run_again_not_left_running(alice, make_memory, settings, run_jobs):
+    """An export whose data, and then its failure, the database's going away refused to store (a restart, a
+    failover) failed its job for good, with no retry: with the database back within seconds, the export stayed
+    RUNNING for ever (get_memory_export answered 202 to every poll). The job runs again."""
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    make_memory("a fact", principal=alice)
+    export = export_create(principal=alice, filters={})
+    with refused_as_by_a_restart("exports_memoryexport", "NEW.status IN ('SUCCEEDED', 'FAILED')", on="UPDATE"):
+        run_jobs()
+    job = ProcrastinateJob.objects.filter(task_name="exports.export_memories", args__export_id=str(export.id))
+    assert job.values_list("status", flat=True).get() == "todo"  # was "failed", the export left RUNNING
+    assert job.update(scheduled_at=timezone.now()) == 1
+    run_jobs()
+    export.refresh_from_db()
+    assert (export.status, export.memory_count, export.attempts) == ("SUCCEEDED", 1, 2)
 
 
 def test_running_a_finished_export_again_changes_nothing(alice, make_memory):

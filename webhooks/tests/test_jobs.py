@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
+from events.tests.helpers import refused_as_by_a_restart
 from mem0server.tests.server_process import wait_for
 from memories import services as memories_services
 from memories.models import Memory, MemoryHistory
@@ -241,6 +242,35 @@ def test_a_large_delete_queues_its_deliveries_a_batch_at_a_time_and_each_arrives
     assert {r.json["event_type"] for r in receiver.requests} == {"memory_delete"}
 
 
+def test_a_job_queueing_deliveries_that_the_database_went_away_under_is_run_again(
+    make_user, embedder, receiver, private_targets, run_jobs, monkeypatch
+):
+    """A job queueing a large change's deliveries that the database's going away stopped (a restart, a failover) was
+    failed for good, the change's deliveries never queued: it had no retry. It runs again, WORKER_RETRY_BACKOFF_SECONDS
+    later, doubling (up to WORKER_MAX_ATTEMPTS runs)."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    monkeypatch.setattr(services, "DELIVERIES_PER_JOB", 2)
+    monkeypatch.setattr(settings, "WORKER_RETRY_BACKOFF_SECONDS", 3600)  # the retry stays queued while the test looks
+    owner = make_user("fan-out-restart@example.com")
+    hook = services.webhook_create(principal=owner, name="h", url=receiver.url, event_types=["memory_add"])[0]
+    messages = [memories_services.Message("user", f"Fact {n}") for n in range(3)]
+    with refused_as_by_a_restart("procrastinate_jobs", "NEW.task_name = 'webhooks.deliver'"):
+        memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "f"}, infer=False)
+        assert queued("webhooks.queue_deliveries", [hook]) == 2
+        run_jobs()
+        assert queued("webhooks.queue_deliveries", [hook]) == 2  # both to run again; were "failed"
+    ProcrastinateJob.objects.filter(task_name="webhooks.queue_deliveries", status="todo").update(
+        scheduled_at=timezone.now()
+    )
+    run_jobs()
+    assert sorted(r.json["event_details"]["data"]["memory"] for r in receiver.requests) == [
+        "Fact 0",
+        "Fact 1",
+        "Fact 2",
+    ]
+
+
 def test_a_reset_after_a_large_delete_leaves_its_jobs_nothing_to_queue(
     make_user, embedder, receiver, private_targets, run_jobs, monkeypatch
 ):
@@ -361,17 +391,8 @@ def test_an_attempt_the_database_went_away_under_is_retried_not_dropped(
 
     settings.WEBHOOK_RETRY_BASE_SECONDS = 3600  # the retry stays queued while the test looks
     owner = make_user("restarted@example.com")
-    services.webhook_create(principal=owner, name="r", url=receiver.url, event_types=["memory_add"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION test_restarting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-            "'terminating connection due to administrator command' USING ERRCODE = '57P01'; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_restarting BEFORE INSERT ON webhooks_webhookdelivery "
-            "FOR EACH ROW EXECUTE FUNCTION test_restarting()"
-        )
-    try:
+    hook = services.webhook_create(principal=owner, name="r", url=receiver.url, event_types=["memory_add"])[0]
+    with refused_as_by_a_restart("webhooks_webhookdelivery"):
         memories_services.memories_add(
             principal=owner,
             messages=[memories_services.Message("user", "Sent while the database restarts")],
@@ -379,16 +400,12 @@ def test_an_attempt_the_database_went_away_under_is_retried_not_dropped(
             infer=False,
         )
         run_jobs()
-        job = ProcrastinateJob.objects.get(task_name="webhooks.deliver")
+        job = ProcrastinateJob.objects.get(task_name="webhooks.deliver", args__webhook_id=hook.id)
         assert (job.status, job.attempts) == ("todo", 1)  # was "failed"
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER test_restarting ON webhooks_webhookdelivery")
-            cursor.execute("DROP FUNCTION test_restarting()")
     ProcrastinateJob.objects.filter(id=job.id).update(scheduled_at=timezone.now())
     run_jobs()
     assert ProcrastinateJob.objects.get(id=job.id).status == "succeeded"
-    assert list(WebhookDelivery.objects.values_list("attempt", "succeeded")) == [(2, True)]
+    assert list(WebhookDelivery.objects.filter(webhook=hook).values_list("attempt", "succeeded")) == [(2, True)]
     assert len(receiver.requests) == 2  # the first attempt reached it too: deliveries are at least once
 
 
