@@ -34,10 +34,11 @@ def one_line(said: object) -> str:
 class RoutineJobsFilter(logging.Filter):
     """Leaves out procrastinate's start and success lines of the routine jobs, and their arguments from the line a
     stopping worker writes while it waits for one; their warnings and errors stay whole. A job that ended with an
-    exception marked `routine` (a webhook receiver's failure) keeps its line, without the traceback; so do the lines
-    about a worker's side task (its listener, its heartbeat) that the database's going away ended, which the job
-    worker's own line explains ("job worker: stopped by the database (…)"): one line for each of a process's
-    workers, where a PostgreSQL restart wrote two lines and two tracebacks of some 40 lines each for each. A job
+    exception marked `routine` (a webhook receiver's failure, an add's LLM failure) keeps its line, which says why,
+    without the traceback; so do the lines about a worker's side task (its listener, its heartbeat) that the
+    database's going away ended, which the job worker's own line explains ("job worker: stopped by the database
+    (…)"): one line for each of a process's workers, where a PostgreSQL restart wrote two lines and two tracebacks
+    of some 40 lines each for each. A job
     that failed because the database went away keeps its line, saying so, without its traceback; asyncio's line for
     a job whose end could not be saved then ("Task exception was never retrieved", 50 lines) is left out: once the
     database is back, the stalled-job check says it queued the job again."""
@@ -51,6 +52,8 @@ class RoutineJobsFilter(logging.Filter):
             record.exc_info = record.exc_text = None
             record.msg, record.args = one_line(record.getMessage()), None  # the exception's own line breaks
         if getattr(failure, "routine", False):
+            if action in JOB_FAILED:  # the job's end line says why, in one line
+                record.msg, record.args = f"{record.getMessage()} ({one_line(failure)})", None
             record.exc_info = record.exc_text = None
         elif action in JOB_FAILED and lost_database(failure):
             # A job the database's going away stopped: its 90-line traceback said only that.

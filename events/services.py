@@ -52,9 +52,15 @@ JOB_PRINCIPAL = AdminPrincipal(auth_type="event")
 class TransientFailure(Exception):
     """This run failed for a reason that may pass (the LLM's 429/5xx/timeout): the job is run again later."""
 
+    # Its reason is stored (the event's error_code and error_message) and said on the job's end line: the worker log
+    # leaves out its traceback (events/logs.py), some 60 lines of the LLM client's own for each failed run.
+    routine = True
+
 
 class EventFailed(Exception):
     """The event is FAILED for good; raised so the job is recorded as failed too."""
+
+    routine = True  # as TransientFailure's
 
 
 class _AlreadyFinished(Exception):

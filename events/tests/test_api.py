@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import string
@@ -220,6 +221,35 @@ def test_an_llm_4xx_fails_the_event_with_the_providers_message(member, llm, run_
     assert not Memory.objects.exists()
     [job] = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
     assert job.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_adds_job_is_one_line_of_the_worker_log_saying_why_not_a_traceback(member, llm, settings, run_jobs):
+    """Each run of an add the LLM failed wrote procrastinate's traceback (the LLM client's own, chained under the
+    event's failure: some 60 lines) under a job end line that did not say why; the reason is stored in the event. The
+    end line now says it, in one line."""
+    from events.logs import RoutineJobsFilter
+
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued
+    llm.chat_queue.extend([error(503, "overloaded")] * 2 + [error(404, "The model `fake` does not exist")])
+    queue_add(member, "I live in Oslo", user_id="oslo", infer=True)
+    queue_add(member, "I live in Rome", user_id="rome", infer=True)
+    handler = logging.StreamHandler(log := io.StringIO())
+    handler.addFilter(RoutineJobsFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(root, "level", logging.INFO)
+            run_jobs()
+    finally:
+        root.removeHandler(handler)
+    ended = [line for line in log.getvalue().splitlines() if "events.run_add_event" in line and "ended with" in line]
+    assert len(ended) == 2, log.getvalue()
+    assert "ended with status: Error, to retry, lasted" in ended[0]
+    assert ended[0].endswith("failed (HTTP 503), also after one retry; nothing was stored. It said: overloaded)")
+    assert "ended with status: Error, lasted" in ended[1] and "(provider_bad_request: " in ended[1]
+    assert "Traceback" not in log.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
