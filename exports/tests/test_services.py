@@ -183,6 +183,36 @@ def test_an_export_the_database_went_away_under_is_run_again_not_left_running(al
     assert (export.status, export.memory_count, export.attempts) == ("SUCCEEDED", 1, 2)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_import_the_database_went_away_under_is_run_again_not_left_running(alice, make_memory, settings, run_jobs):
+    """As an export's: an import whose end, and then its failure, the database's going away refused to store stayed
+    RUNNING for ever. The job runs again, skipping what the first run wrote."""
+    import io
+
+    from exports import services
+    from exports.backup import export_jsonl, memories_for_backup
+    from exports.models import MemoryImport
+
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    ids = [make_memory("Likes green tea", principal=alice), make_memory("Lives in Lisbon", principal=alice)]
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(accounts=[alice]), out=out)
+    Memory.objects.filter(id__in=ids).delete()
+    job = services.import_create(account=alice, file_name="backup.jsonl", text=out.getvalue())
+    with refused_as_by_a_restart("exports_memoryimport", "NEW.status IN ('SUCCEEDED', 'FAILED')", on="UPDATE"):
+        run_jobs()
+    queued = ProcrastinateJob.objects.filter(task_name="exports.import_memories", args__import_id=str(job.id))
+    assert queued.values_list("status", flat=True).get() == "todo"  # was "failed", the import left RUNNING
+    assert queued.update(scheduled_at=timezone.now()) == 1
+    run_jobs()
+    job = MemoryImport.objects.get(id=job.id)
+    assert (job.status, job.imported, job.attempts) == ("SUCCEEDED", 2, 2)
+    assert sorted(Memory.objects.filter(account=alice).values_list("text", flat=True)) == [
+        "Likes green tea",
+        "Lives in Lisbon",
+    ]
+
+
 def test_running_a_finished_export_again_changes_nothing(alice, make_memory):
     make_memory("kept", principal=alice)
     export = export_run(export_id=export_create(principal=alice, filters={}).id)
