@@ -81,9 +81,11 @@ _CONNECTION_RETRIES = frozenset(
 
 
 class ConnectionRetriesFilter(logging.Filter):
-    """On psycopg_pool's logger in a job worker: leaves out its warnings for each connection it could not make,
-    fourteen in the 5 seconds a worker took to find its database gone, above the worker's own line saying so ("job
-    worker: stopped by the database (…)"); its other warnings (a connection returned in a transaction) stay."""
+    """On psycopg_pool's logger (settings.LOGGING): leaves out its warnings for each connection it could not make or
+    found closed: fourteen in the 5 seconds a job worker took to find its database gone, above its own line saying so
+    ("job worker: stopped by the database (…)"), and some twenty in the web processes for a 6-second outage, beside
+    their requests' ("database unavailable: …", "healthz: …"). Its other warnings (a connection returned in a
+    transaction) stay."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.msg not in _CONNECTION_RETRIES

@@ -720,6 +720,7 @@ LOGGING = {
         "request_id": {"()": "mem0server.middleware.RequestIDLogFilter"},
         "keys": {"()": "mem0server.echoes.KeysLogFilter"},
         "routine_jobs": {"()": "events.logs.RoutineJobsFilter"},
+        "connection_retries": {"()": "events.logs.ConnectionRetriesFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -742,5 +743,8 @@ LOGGING = {
         # procrastinate announces its task registry in every process, and each periodic deferral.
         "procrastinate.blueprints": {"level": "WARNING"},
         "procrastinate.periodic": {"level": "WARNING"},
+        # The pools' warning for each connection they fail to make while the database is gone (several a second in
+        # each process): the processes' own lines say it once (events/logs.py ConnectionRetriesFilter).
+        "psycopg.pool": {"filters": ["connection_retries"]},
     },
 }

@@ -20,7 +20,6 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.contrib.django.utils import connector_params
 
-from events.logs import ConnectionRetriesFilter
 from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers, workers_run
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.connection_budget import job_worker_budget, log_budget, pool_size
@@ -48,9 +47,6 @@ class Command(ProcrastinateCommand):
                 listening=workers_run(kwargs),
             )
             log_budget(budget, logger)
-            # The pools' own warning for each connection they retry while the database is gone (several a second)
-            # would bury the worker's line saying so.
-            logging.getLogger("psycopg.pool").addFilter(ConnectionRetriesFilter())
             embedder_warm_up()
             kwargs["func"] = outlasting_database_loss(run_workers)
         with app.replace_connector(WaitingDjangoConnector(app.connector.alias)):
