@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from django.core.management.base import CommandError
 from django.db.models import Count
 from django.utils import timezone
 from procrastinate import App, PsycopgConnector
@@ -275,6 +276,35 @@ def test_a_worker_process_whose_two_workers_both_fail_leaves_no_failure_unread_f
     asyncio.run(run())
     gc.collect()  # the tasks of the workers that failed
     assert "never retrieved" not in caplog.text
+
+
+def test_a_worker_stopped_by_a_failure_of_its_own_exits_with_an_error_not_as_if_asked(monkeypatch):
+    """A side task of a worker (its heartbeat here) failing for another reason than the database stopped both workers
+    without an error, and the command exited 0, which systemd's Restart=on-failure and compose's on-failure take
+    for a stop asked: nothing started it again. It now ends with an error saying what failed."""
+    from procrastinate.contrib.django import app as jobs_app
+
+    from accounts.management.commands.procrastinate import outlasting_database_loss
+    from events.tests.workers import database_url_for_workers
+
+    async def broken(worker_id: int) -> None:
+        raise RuntimeError("a bug in the heartbeat")
+
+    async def run() -> None:
+        connector = PsycopgConnector(conninfo=database_url_for_workers(), min_size=1, max_size=4)
+        with jobs_app.replace_connector(connector):
+            async with jobs_app.open_async():
+                monkeypatch.setattr(jobs_app.job_manager, "update_heartbeat", broken)
+                await outlasting_database_loss(run_workers)(
+                    app=jobs_app, listen_notify=False, update_heartbeat_interval=0.1, install_signal_handlers=False
+                )
+
+    with pytest.raises(CommandError) as stopped:
+        asyncio.run(run())  # returned before: the process then exited 0
+    assert str(stopped.value) == (
+        "job worker: stopped by an error (its update_heartbeats failed: RuntimeError: a bug in the heartbeat); see the "
+        "traceback above"
+    )
 
 
 def lost_database_failure() -> tuple:

@@ -97,6 +97,9 @@ def outlasting_database_loss(work):
                         raise
                     lost = exc
                 else:
+                    if watch.broken is not None and not told_to_stop.is_set():
+                        # Exit 1 (procrastinate's command prints this), so that what runs the worker starts it again.
+                        raise CommandError(f"job worker: stopped by an error ({watch.broken}); see the traceback above")
                     if watch.lost is None or told_to_stop.is_set():
                         return result  # stopped as asked (a signal)
                     lost = watch.lost
@@ -112,20 +115,26 @@ def outlasting_database_loss(work):
 
 class WorkerWatch(logging.Handler):
     """Reads the records procrastinate's worker logs (their `action`, which procrastinate's logs carry for this use):
-    notes a side task that failed because the database went away (the worker then stops without an error), and, once
-    the worker runs again after the database answered, says how long that took, by its own clock."""
+    notes a side task that failed (the worker then stops without an error), because the database went away or not,
+    and, once the worker runs again after the database answered, says how long that took, by its own clock."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lost: BaseException | None = None
         self.answered: float | None = None  # when the database answered again
         self.worker_ids: set[int] = set()  # procrastinate's ids of the workers running, or last run
+        self.broken: str | None = None  # what stopped a worker, when not the database
 
     def emit(self, record: logging.LogRecord) -> None:
         failure = record.exc_info[1] if record.exc_info else None
         action = getattr(record, "action", None)
         if action == "side_task_failed" and failure and lost_database(failure):
             self.lost = failure
+        elif action == "side_task_failed":
+            # Another failure of a side task (a bug): the worker stopped without an error, and its process ended
+            # with exit status 0, which systemd's Restart=on-failure and compose's on-failure take for a stop asked.
+            task = getattr(record, "task_name", "side task")
+            self.broken = f"its {task} failed: {type(failure).__name__}: {failure}" if failure else f"its {task} failed"
         elif action == "start_worker":
             self.worker_ids.add(record.worker["worker_id"])
             if self.answered is not None:
