@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from mem0server.tests.server_process import wait_for
 
@@ -39,6 +41,22 @@ def refused_as_by_a_restart(table: str, when: str = "true", *, on: str = "INSERT
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TRIGGER {name} ON {table}")
             cursor.execute(f"DROP FUNCTION {name}()")
+
+
+def run_through_a_restart(
+    run_jobs: Callable[[], None], task_name: str, *refusals: tuple[str, str, str], **args
+) -> None:
+    """Run the due jobs while the database refuses the writes of `refusals` (refused_as_by_a_restart's table, when
+    and on, each); the job of `task_name` with `args` must then be queued to run again (a retry, not failed for
+    good). Then it runs at once (its backoff skipped), the database answering again."""
+    with ExitStack() as refusing:
+        for table, when, on in refusals:
+            refusing.enter_context(refused_as_by_a_restart(table, when, on=on))
+        run_jobs()
+    job = ProcrastinateJob.objects.filter(task_name=task_name, **{f"args__{name}": v for name, v in args.items()})
+    assert job.values_list("status", flat=True).get() == "todo"  # not "failed"
+    job.update(scheduled_at=timezone.now())
+    run_jobs()
 
 
 def sdk_event(client, event_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from events import services
 from events.models import Event
-from events.tests.helpers import refused_as_by_a_restart, sdk_event, sdk_wait_event
+from events.tests.helpers import run_through_a_restart, sdk_event, sdk_wait_event
 from memories.models import Memory
 from memories.tests.fake_openai import error, llm_configured
 from memories.tests.files import grey_png
@@ -303,15 +303,8 @@ def test_an_add_the_database_went_away_under_is_run_again_and_succeeds(member, e
     within seconds, the event stayed RUNNING for ever. The job runs again (WORKER_RETRY_BACKOFF_SECONDS later)."""
     settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
     event = queue_add(member, "I live in Oslo")
-    with (
-        refused_as_by_a_restart("memories_memory"),
-        refused_as_by_a_restart("events_event", "NEW.error_code = 'internal_error'", on="UPDATE"),
-    ):
-        run_jobs()
-    retry = ProcrastinateJob.objects.filter(task_name="events.run_add_event", args__event_id=str(event.id))
-    assert retry.values_list("status", flat=True).get() == "todo"  # was "failed", the event left RUNNING
-    assert retry.update(scheduled_at=timezone.now()) == 1
-    run_jobs()
+    refusals = ("memories_memory", "true", "INSERT"), ("events_event", "NEW.error_code = 'internal_error'", "UPDATE")
+    run_through_a_restart(run_jobs, "events.run_add_event", *refusals, event_id=str(event.id))  # the event not RUNNING
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("SUCCEEDED", 2)
     assert list(Memory.objects.values_list("text", flat=True)) == ["I live in Oslo"]

@@ -8,12 +8,11 @@ import tracemalloc
 
 import pytest
 from django.db import DataError
-from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import User
 from conftest import ADMIN
-from events.tests.helpers import refused_as_by_a_restart
+from events.tests.helpers import run_through_a_restart
 from exports import selectors
 from exports.models import MemoryExport
 from exports.services import COPY_BYTES, export_create, export_run
@@ -173,12 +172,8 @@ def test_an_export_the_database_went_away_under_is_run_again_not_left_running(al
     settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
     make_memory("a fact", principal=alice)
     export = export_create(principal=alice, filters={})
-    with refused_as_by_a_restart("exports_memoryexport", "NEW.status IN ('SUCCEEDED', 'FAILED')", on="UPDATE"):
-        run_jobs()
-    job = ProcrastinateJob.objects.filter(task_name="exports.export_memories", args__export_id=str(export.id))
-    assert job.values_list("status", flat=True).get() == "todo"  # was "failed", the export left RUNNING
-    assert job.update(scheduled_at=timezone.now()) == 1
-    run_jobs()
+    refused = ("exports_memoryexport", "NEW.status IN ('SUCCEEDED', 'FAILED')", "UPDATE")
+    run_through_a_restart(run_jobs, "exports.export_memories", refused, export_id=str(export.id))  # not left RUNNING
     export.refresh_from_db()
     assert (export.status, export.memory_count, export.attempts) == ("SUCCEEDED", 1, 2)
 
@@ -199,12 +194,8 @@ def test_an_import_the_database_went_away_under_is_run_again_not_left_running(al
     export_jsonl(memories=memories_for_backup(accounts=[alice]), out=out)
     Memory.objects.filter(id__in=ids).delete()
     job = services.import_create(account=alice, file_name="backup.jsonl", text=out.getvalue())
-    with refused_as_by_a_restart("exports_memoryimport", "NEW.status IN ('SUCCEEDED', 'FAILED')", on="UPDATE"):
-        run_jobs()
-    queued = ProcrastinateJob.objects.filter(task_name="exports.import_memories", args__import_id=str(job.id))
-    assert queued.values_list("status", flat=True).get() == "todo"  # was "failed", the import left RUNNING
-    assert queued.update(scheduled_at=timezone.now()) == 1
-    run_jobs()
+    refused = ("exports_memoryimport", "NEW.status IN ('SUCCEEDED', 'FAILED')", "UPDATE")
+    run_through_a_restart(run_jobs, "exports.import_memories", refused, import_id=str(job.id))  # not left RUNNING
     job = MemoryImport.objects.get(id=job.id)
     assert (job.status, job.imported, job.attempts) == ("SUCCEEDED", 2, 2)
     assert sorted(Memory.objects.filter(account=alice).values_list("text", flat=True)) == [
