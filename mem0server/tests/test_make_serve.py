@@ -1,5 +1,6 @@
 """`make serve` for real, as a user runs it: on a free port and a throw-away data folder (its own embedded
-PostgreSQL), it bootstraps, serves with gunicorn, runs a job worker beside it, and Ctrl-C stops both."""
+PostgreSQL), it bootstraps, serves with gunicorn, runs a job worker beside it (started again if killed), and Ctrl-C
+stops both."""
 
 from __future__ import annotations
 
@@ -89,6 +90,16 @@ def test_make_serve_bootstraps_serves_with_gunicorn_and_a_job_worker_and_ctrl_c_
 
         wait_for(ran, timeout=120, what="the job worker running the queued add", every=0.3)
         assert call(port, "GET", "/memories?user_id=ada")[1]["results"][0]["memory"] == "Lives in Lisbon"
+
+        # A job worker killed (the kernel's OOM killer) is started again: a queued add waited for ever.
+        [job_worker] = [p for p in processes if p.cmdline()[1:4] == ["manage.py", "procrastinate", "worker"]]
+        job_worker.kill()
+        restarted = "make serve: the job worker ended with exit status 137; starting it again in 5 s"
+        wait_for(lambda: restarted in log_path.read_text(errors="replace"), timeout=60, what="the worker restarted")
+        status, queued = call(port, "POST", "/v3/memories/add/", {"messages": "Lives in Porto", "user_id": "bo"})
+        assert status == 202, queued
+        wait_for(ran, timeout=120, what="the restarted job worker running a queued add", every=0.3)
+        processes = psutil.Process(make.pid).children(recursive=True)
 
         # The first worker (gunicorn's first fork) logs the configuration once Django is loaded: on a busy machine
         # another worker can be serving, and the queued add done, before it has (one run of this stop's five).
