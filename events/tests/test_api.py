@@ -232,8 +232,7 @@ def test_a_failed_adds_job_is_one_line_of_the_worker_log_saying_why_not_a_traceb
 
     settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued
     llm.chat_queue.extend([error(503, "overloaded")] * 2 + [error(404, "The model `fake` does not exist")])
-    queue_add(member, "I live in Oslo", user_id="oslo", infer=True)
-    queue_add(member, "I live in Rome", user_id="rome", infer=True)
+    queued = [queue_add(member, f"I live in {city}", user_id=city, infer=True) for city in ("Oslo", "Rome")]
     handler = logging.StreamHandler(log := io.StringIO())
     handler.addFilter(RoutineJobsFilter())
     root = logging.getLogger()
@@ -250,6 +249,8 @@ def test_a_failed_adds_job_is_one_line_of_the_worker_log_saying_why_not_a_traceb
     assert ended[0].endswith("failed (HTTP 503), also after one retry; nothing was stored. It said: overloaded)")
     assert "ended with status: Error, lasted" in ended[1] and "(provider_bad_request: " in ended[1]
     assert "Traceback" not in log.getvalue()
+    # Its retry is not left queued for the tests after this one (jobs are not flushed between tests).
+    ProcrastinateJob.objects.filter(args__event_id__in=[str(event.id) for event in queued]).delete()
 
 
 @pytest.mark.django_db(transaction=True)
