@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, F, Func, IntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from events.models import Event
 from mem0server.answer_size import json_bytes, page_refuse_beyond
@@ -150,10 +151,10 @@ def events_overview(
     return _page(events, page, page_size)
 
 
-def events_counts(*, principal, every_account: bool = False) -> dict[str, int]:
+def events_counts(*, principal, every_account: bool = False) -> dict[str, int | None]:
     """How many of the caller's (or every account's) queued adds `failed` in the last day (not those a delete of their
     scope dropped, as asked), how many are `waiting` (queued or running), and how many failed and can be queued again
-    (`to_queue_again`)."""
+    (`to_queue_again`); while some wait, how many job workers are alive to run them (`workers_alive`, else None)."""
     unfinished = [Event.Status.PENDING, Event.Status.RUNNING]
     events = events_visible(principal=principal, every_account=every_account)
     day = timezone.now() - timedelta(days=1)
@@ -161,4 +162,14 @@ def events_counts(*, principal, every_account: bool = False) -> dict[str, int]:
         failed=Count("id", filter=Q(status=Event.Status.FAILED, finished_at__gte=day) & ~Q(error_code=SCOPE_DELETED)),
         waiting=Count("id", filter=Q(status__in=unfinished)),
     )
-    return {**counts, "to_queue_again": events_to_queue_again(principal=principal, every_account=every_account).count()}
+    counts["to_queue_again"] = events_to_queue_again(principal=principal, every_account=every_account).count()
+    # Read only while adds wait: whether any job worker will run them (the dashboard says so when none does).
+    counts["workers_alive"] = job_workers_alive() if counts["waiting"] else None
+    return counts
+
+
+def job_workers_alive() -> int:
+    """Job workers (two in a worker process: its jobs', its webhook deliveries') whose heartbeat is recent: within
+    WORKER_STALLED_SECONDS, past which the stalled-job check takes a worker for dead."""
+    recent = timezone.now() - timedelta(seconds=settings.WORKER_STALLED_SECONDS)
+    return ProcrastinateWorker.objects.filter(last_heartbeat__gte=recent).count()

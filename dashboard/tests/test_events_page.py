@@ -97,6 +97,28 @@ def test_queued_adds_are_listed_newest_first_with_how_each_ended(
     assert len(rows(alices)) == 1 and 'href="?user_id=alice&amp;page=2">Older →' in alices.content.decode()
 
 
+def test_the_overview_and_the_queued_adds_say_when_no_job_worker_runs_while_adds_wait(make_user, key_client):
+    """Queued adds waited for ever, silently, when no job worker ran (never started, or died): the pages listed them
+    PENDING and nothing said why. Both now say so while adds wait and no worker's heartbeat is recent."""
+    from events.tests.workers import stop_shared_workers
+
+    stop_shared_workers()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_workers")  # rolled back with the test
+    alice = make_user("alice@example.com")
+    said = "No job worker is running: 1 queued add will wait until one starts."
+
+    def text(path: str) -> str:
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", logged_in(alice).get(path).content.decode())).split())
+
+    assert said not in text("/dashboard/") and said not in text("/dashboard/events/")  # nothing waits
+    queue(key_client(alice), "Plays chess")
+    assert said in text("/dashboard/") and said in text("/dashboard/events/")
+    with connection.cursor() as cursor:  # a worker's heartbeat, as a running worker writes it
+        cursor.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now())")
+    assert said not in text("/dashboard/") and said not in text("/dashboard/events/")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_admin_sees_every_accounts_queued_adds_on_asking_and_a_member_only_its_own(
     make_user, key_client, api_client, run_jobs, settings
