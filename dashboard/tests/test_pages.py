@@ -295,6 +295,25 @@ def test_a_long_history_shows_its_newest_events_and_says_how_many_it_has(two_acc
     assert "alice likes oolong tea" not in timeline
 
 
+def test_the_memories_list_shows_the_start_of_large_metadata_and_the_memorys_page_all_of_it(alice, embedder):
+    # Each row showed its metadata whole: 50 memories of one add carrying 60 KB of metadata made a 3.3 MB page.
+    metadata = {f"note{n:03d}": "v" * 500 + f" end of note {n}" for n in range(110)}
+    added = services.memories_add(
+        principal=alice,
+        messages=[services.Message(role="user", content=f"fact {n}") for n in range(50)],
+        scope={"user_id": "alice-user"},
+        metadata=metadata,
+        infer=False,
+    )
+    client = logged_in(alice)
+    listed = client.get("/dashboard/memories/", {"user_id": "alice-user"}).content.decode()
+    assert listed.count("fact ") == 50
+    assert listed.count("note000") == 50 and "end of note 109" not in listed
+    assert len(listed) < 100_000
+    shown = client.get(f"/dashboard/memories/{added[0]['id']}/").content.decode()
+    assert "end of note 109" in shown
+
+
 def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
     _, theirs = two_accounts
     client = logged_in(alice)
