@@ -17,6 +17,9 @@ from memories import selectors, services
 from memories.documents import document_uploaded
 
 PAGE_SIZE = 50
+# Characters of each text a timeline's event shows: an event keeps two texts of up to 100,000 characters, and 50
+# events of those made a 10 MB page.
+HISTORY_TEXT_SHOWN = 2000
 
 
 def _memory_id(memory_id: str):
@@ -35,11 +38,19 @@ def _memory(request, memory_id: str):
 
 
 def _history(request, memory_id) -> dict:
-    """The timeline's context: the newest events first, and how many the memory has."""
+    """The timeline's context: the newest events first, how many the memory has, and whether a text of theirs is
+    longer than the timeline shows."""
     events, total = selectors.memory_history_newest(
         principal=request.user, memory_id=memory_id, limit=selectors.HISTORY_SHOWN
     )
-    return {"history": events, "history_total": total, "memory_id": memory_id}
+    cut = any(len(text or "") > HISTORY_TEXT_SHOWN for e in events for text in (e.old_memory, e.new_memory))
+    return {
+        "history": events,
+        "history_total": total,
+        "memory_id": memory_id,
+        "history_text_shown": HISTORY_TEXT_SHOWN,
+        "history_cut": cut,
+    }
 
 
 def _deleted_history(request, memory_id: str) -> dict:
