@@ -571,6 +571,26 @@ def test_a_search_from_the_memories_page_says_what_is_wrong_with_its_fields(page
     shot(page, "15-search-field-errors")
 
 
+def test_a_refused_form_puts_the_keyboards_focus_on_what_it_got_wrong(page, make_user):
+    # The focus was at the top of the page: a keyboard user tabbed through every link of the menu to get back to the
+    # field the page said was wrong.
+    make_user("ada@example.com", password=PASSWORD)
+    log_in(page, "ada@example.com")
+    page.goto("/dashboard/keys/")
+    page.get_by_label("Label").fill("   ")
+    page.get_by_label("Label").press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("This field is required.")
+    expect(page.get_by_label("Label")).to_be_focused()
+    # Refused as a whole (no scope id): its first field, what was typed kept.
+    page.goto("/dashboard/memories/")
+    add = page.locator("form[action='/dashboard/memories/add/']")
+    add.get_by_label("Memory").fill("Likes green tea")
+    add.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("alert")).to_contain_text("At least one of user, agent, app or run id.")
+    expect(page.get_by_label("Memory")).to_be_focused()
+    expect(page.get_by_label("Memory")).to_have_value("Likes green tea")
+
+
 def test_back_after_the_session_ended_asks_the_server_not_a_copy_kept_in_the_tab(page, make_user, make_memory):
     # A search pushes its address into the tab's history; htmx kept a copy of the page it left (the memories listed)
     # in the tab's sessionStorage and showed it on Back without asking the server: after logging out elsewhere (or

@@ -1,4 +1,4 @@
-// Three small behaviours, no framework: copy buttons (a field's value or a snippet's text), confirmation prompts on destructive forms, and a line saying why an htmx request showed nothing.
+// Four small behaviours, no framework: copy buttons (a field's value or a snippet's text), confirmation prompts on destructive forms, a line saying why an htmx request showed nothing, and the focus on what a refused form got wrong.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -43,3 +43,9 @@ for (const name of ["htmx:responseError", "htmx:sendError"]) {
     target.replaceChildren(line);
   });
 }
+// A page showing a refused form: the keyboard's focus goes to the first field refused (a refusal of the form as a
+// whole: its first field), beside what the page says is wrong. It was at the top of the page, a keyboard user tabbing
+// through every link of the menu to get back to the field.
+const refused = document.querySelector('[aria-invalid="true"]') ||
+  document.querySelector("form .errors")?.closest("form").querySelector("input:not([type=hidden]), textarea, select");
+if (refused) refused.focus();
