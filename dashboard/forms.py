@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -292,6 +294,20 @@ class ShownUrlField(forms.URLField):
         return super().clean(value)
 
 
+# The field of each setting that POST /configure's refusals name by its place in the configuration.
+CONFIG_FIELDS = {
+    "llm.provider": "llm_provider",
+    "llm.config.model": "llm_model",
+    "llm.config.openai_base_url": "llm_base_url",
+    "llm.config.api_key": "llm_api_key",
+    "llm.config.enable_vision": "llm_vision",
+    "embedder.provider": "embedder_provider",
+    "embedder.config.model": "embedder_model",
+    "embedder.config.openai_base_url": "embedder_base_url",
+    "embedder.config.embedding_dims": "embedder_dims",
+}
+
+
 class ModelConfigForm(forms.Form):
     """The LLM and embedder sections of POST /configure; a blank API key keeps the stored one, and a base URL
     left as shown (secrets masked) keeps the one in force (configuration.config_unmasked)."""
@@ -317,6 +333,12 @@ class ModelConfigForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("llm_base_url", "embedder_base_url"):
             self.fields[name].shown = self.initial.get(name) or ""
+
+    def add_refusal(self, sentence: str) -> None:
+        """A refusal of the configuration this form would save ("llm.config.api_key: required for provider openai",
+        as POST /configure's 400 says it), beside the field of the setting it names; above the form for another."""
+        named = re.search(r"\b((?:llm|embedder)\.[a-z_.]+): ", sentence)
+        self.add_error(CONFIG_FIELDS.get(named.group(1)) if named else None, sentence)
 
     def changes(self) -> dict:
         """The configuration sections this form sets, in Mem0's shape."""

@@ -1025,6 +1025,30 @@ def test_a_value_post_configure_refuses_is_named_on_the_configuration_page_as_it
     assert "llm.config.api_key: Must be printable ASCII without spaces" in html.unescape(response.content.decode())
 
 
+def field_errors(page: str, label: str) -> str:
+    """The text of what a form's field labelled `label` says is wrong with it ("" for nothing)."""
+    field = re.search(
+        rf'<div class="field[^"]*">\s*<label for="[^"]+">{re.escape(label)}</label>(.*?)</div>', page, re.S
+    )
+    return " ".join(re.findall(r'<p class="error"[^>]*>(.*?)</p>', field.group(1))) if field else ""
+
+
+@pytest.mark.parametrize("page", ["/dashboard/configuration/", "/dashboard/setup/models/"])
+def test_a_setting_the_configuration_refuses_is_said_beside_its_field(admin_user, page):
+    # They were said above the form, naming the setting by its place in POST /configure's body only
+    # ("llm.config.api_key"), the keyboard's focus on the form's first field (LLM provider).
+    client = logged_in(admin_user)
+    no_key = client.post(page, {"llm_provider": "openai", "llm_model": "gpt-4.1-mini", "embedder_provider": "local"})
+    assert no_key.status_code == 400
+    shown = html.unescape(no_key.content.decode())
+    assert "llm.config.api_key: required for provider openai" in field_errors(shown, "LLM API key")
+    assert field_errors(shown, "LLM provider") == ""
+    too_large = client.post(page, {"llm_provider": "openai", "embedder_provider": "local", "embedder_dims": "2001"})
+    assert too_large.status_code == 400
+    shown = html.unescape(too_large.content.decode())
+    assert "less than or equal to 2000" in field_errors(shown, "Embedding dimensions")
+
+
 def test_a_memorys_page_shows_its_categories(two_accounts, alice):
     mine, _ = two_accounts
     Memory.objects.filter(id=mine).update(categories=["food", "user_preferences"])

@@ -29,10 +29,15 @@ def model_config_page(request, *, template: str, done: str, context: dict | None
         serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
         if not serializer.is_valid():
             for problem in error_sentences(serializer.errors):
-                form.add_error(None, problem)
-        elif attempt(form, lambda: configuration.server_config_set(changes=serializer.validated_data)):
-            messages.success(request, "Configuration saved; every worker uses it from its next request.")
-            return redirect(done)
+                form.add_refusal(problem)
+        else:
+            try:
+                configuration.server_config_set(changes=serializer.validated_data)
+            except DomainError as exc:
+                form.add_refusal(exc.detail)
+            else:
+                messages.success(request, "Configuration saved; every worker uses it from its next request.")
+                return redirect(done)
     context = {**(context or {}), "form": form, "config": current}
     return render(request, template, context, status=form_status(form))
 
