@@ -54,12 +54,14 @@ def _page_shown(request) -> str:
     it was on (its Referer), same origin only; else the page asked for. A form's own address answers only its POST:
     after logging in, it was a 405 page."""
     try:
-        return (request.htmx and request.htmx.current_url_abs_path) or _form_page(request) or request.get_full_path()
+        return (request.htmx and request.htmx.current_url_abs_path) or form_page(request) or request.get_full_path()
     except ValueError:  # an HX-Current-URL that is no URL ("http://["): the page asked for
         return request.get_full_path()
 
 
-def _form_page(request) -> str | None:
+def form_page(request) -> str | None:
+    """The dashboard page (path and query) a form was sent from, by its Referer, same origin only; None for another
+    request."""
     referer = request.headers.get("Referer", "")
     if request.method != "POST" or not url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()

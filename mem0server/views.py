@@ -4,7 +4,7 @@ import hmac
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware import csrf as csrf_checks
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,6 +24,7 @@ from apikeys.authentication import (
     AuthDisabledAuthentication,
     BearerAuthentication,
 )
+from dashboard.access import form_page
 from mem0server.health import health_check
 from mem0server.metrics import metrics_text
 from mem0server.serializers import HealthSerializer
@@ -51,8 +52,18 @@ def permission_denied(request, exception=None):
 
 def not_found(request, exception=None):
     if request.path.startswith("/dashboard/"):
-        return render(request, "dashboard/not_found.html", status=404)
+        return render(request, "dashboard/not_found.html", _sent_for_nothing(request, exception), status=404)
     return JsonResponse({"detail": f"No endpoint at {request.path}; see /docs for the API."}, status=404)
+
+
+def _sent_for_nothing(request, exception) -> dict:
+    """A dashboard form sent for something not there (deleted in another tab, or another account's): what its view
+    said ("No such webhook."), and the way back to the page the form was on. The page said only "There is nothing
+    here, or it is not yours to see", as for an address typed by hand."""
+    if request.method != "POST":
+        return {}
+    said = str(exception) if type(exception) is Http404 else ""  # not a Resolver404's (an address with no view)
+    return {"sent": True, "said": said, "back": form_page(request)}
 
 
 def csrf_failure(request, reason=""):

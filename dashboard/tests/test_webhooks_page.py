@@ -204,3 +204,30 @@ def test_a_webhook_name_with_a_direction_override_is_isolated_in_every_sentence_
     assert f"Webhook “{ISOLATED_NAME}” saved." in saved
     paused = client.post(f"/dashboard/webhooks/{webhook.id}/active/", {"active": "no"}, follow=True).content.decode()
     assert f"Webhook “{ISOLATED_NAME}” paused" in paused
+
+
+def test_a_form_sent_for_a_webhook_deleted_in_another_tab_says_so_and_leads_back_to_the_webhooks(make_user):
+    # Its answer was the 404 page of an address typed by hand ("There is nothing here, or it is not yours to see",
+    # a link to the overview), under the other tab's "Webhook deleted": what was sent, and whether anything changed,
+    # was not said.
+    alice = make_user("alice@example.com")
+    webhook = webhook_with_a_failed_delivery(alice, "alicehook")
+    client = logged_in(alice)
+    assert client.post(f"/dashboard/webhooks/{webhook.id}/delete/").status_code == 302  # the other tab
+    edit = {"name": "moved", "url": "https://moved.example/hook", "event_types": ["memory_add"]}
+    for action, data, page in (
+        ("active", {"active": "no"}, "/dashboard/webhooks/"),
+        ("delete", {}, "/dashboard/webhooks/"),
+        ("edit", edit, f"/dashboard/webhooks/{webhook.id}/edit/"),
+    ):
+        answer = client.post(
+            f"/dashboard/webhooks/{webhook.id}/{action}/", data, HTTP_REFERER=f"http://testserver{page}"
+        )
+        said = answer.content.decode()
+        assert answer.status_code == 404, action
+        assert "No such webhook." in said and "Nothing was changed." in said, action
+        assert f'href="{page}"' in said, action
+    assert not Webhook.objects.exists()
+    # An address typed by hand is the plain 404 page still.
+    typed = client.get("/dashboard/webhooks/999/edit/").content.decode()
+    assert "There is nothing here, or it is not yours to see." in typed and "Nothing was changed." not in typed
