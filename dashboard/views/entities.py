@@ -13,19 +13,26 @@ from entities import selectors, services
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.selectors import memories_count
 
-MAX_ROWS = 1000
+MAX_ROWS = 1000  # a page's
 
 
 @account_required
 def entity_list(request):
-    # A type the page does not know is a 400 naming the types (it listed every type, as if none was asked for).
+    """By type, then id, a page at a time (by cursor), of one type or all."""
+    # A type the page does not know is a 400 naming the types (it listed every type, as if none was asked for), and
+    # a cursor no page gave a 400 saying so.
     try:
         entity_type = selectors.parse_entity_type(request.GET["type"]) if request.GET.get("type") else None
+        page = selectors.entities_list(
+            principal=request.user,
+            entity_type=entity_type,
+            limit=MAX_ROWS,
+            cursor=request.GET.get("cursor") or None,
+        )
     except InvalidInput as exc:
-        context = {"entities": [], "more": False, "type": None, "error": exc.detail}
+        context = {"entities": [], "next_cursor": None, "type": None, "error": exc.detail}
         return render(request, "dashboard/entities.html", context, status=400)
-    page = selectors.entities_list(principal=request.user, entity_type=entity_type, limit=MAX_ROWS)
-    context = {"entities": page.results, "more": page.next_cursor is not None, "type": entity_type}
+    context = {"entities": page.results, "next_cursor": page.next_cursor, "type": entity_type}
     return render(request, "dashboard/entities.html", context)
 
 
