@@ -70,3 +70,20 @@ def test_a_bad_schema_is_shown_on_the_form_and_nothing_is_queued(alice, schema, 
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not MemoryExport.objects.exists()
+
+
+def test_an_export_that_holds_as_many_memories_as_an_export_may_says_so(alice, make_memory, settings):
+    # An export of 19,980 memories held the newest 10,000 (EXPORT_MAX_MEMORIES), its row saying "SUCCEEDED 10000"
+    # and the page nothing of a limit: downloaded, it passed for all of them.
+    settings.EXPORT_MAX_MEMORIES = 2
+    for n in range(3):
+        make_memory(f"fact {n}", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    client.post("/dashboard/exports/", {"user_id": "alice-user"})
+    export_run(export_id=MemoryExport.objects.get().id)
+    page = client.get("/dashboard/exports/").content.decode()
+    assert "at most 2 memories (<code>EXPORT_MAX_MEMORIES</code>), the newest" in page
+    assert "2 <small>(the most an export holds: any more that matched are not in it)</small>" in page
+    client.post("/dashboard/exports/", {"user_id": "nobody"})
+    export_run(export_id=MemoryExport.objects.get(scope={"user_id": "nobody"}).id)
+    assert client.get("/dashboard/exports/").content.decode().count("the most an export holds") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -33,7 +34,14 @@ def export_list(request):
         if export is not None:
             messages.success(request, f"Export {export.id} queued; a background worker builds it.")
             return redirect("dashboard:exports")
-    context = {"form": form, "exports": selectors.exports_recent(principal=request.user)}
+    context = {
+        "form": form,
+        "exports": selectors.exports_recent(principal=request.user),
+        # What one export holds: a row that reached it says so (it held the newest, and passed for all of them).
+        "most": settings.EXPORT_MAX_MEMORIES,
+        "most_bytes": settings.EXPORT_MAX_TEXT_BYTES,
+        "most_shaped": settings.EXPORT_LLM_MAX_MEMORIES,
+    }
     return render(request, "dashboard/exports.html", context, status=form_status(form))
 
 
