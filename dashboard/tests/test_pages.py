@@ -1350,6 +1350,23 @@ def test_a_document_uploaded_on_the_add_form_is_stored_in_passages_and_one_that_
     assert not Memory.objects.filter(user_id="carol-user").exists()
 
 
+def test_an_add_refused_for_its_scope_says_to_choose_its_document_again(alice):
+    # The page shown again has no file chosen (a browser never fills a file field in) and said nothing of it: the add
+    # sent again once its scope was mended was refused for having "neither text nor document".
+    client = logged_in(alice)
+    for fields in ({"user_id": ""}, {"text": "My garden", "user_id": "*"}):
+        notes = SimpleUploadedFile("garden.md", b"# Garden\n\nTomatoes in the south bed.")
+        refused = client.post("/dashboard/memories/add/", {**fields, "document": notes})
+        assert refused.status_code == 400
+        page = html.unescape(refused.content.decode())
+        assert "Choose garden.md again: a page shown again cannot keep the file chosen." in field_errors(
+            page, "Or a document"
+        )
+    refused = client.post("/dashboard/memories/add/", {"user_id": ""})  # no document: nothing to choose again
+    assert "cannot keep the file chosen" not in refused.content.decode()
+    assert not Memory.objects.exists()
+
+
 @pytest.mark.parametrize("runner", ["alice", "admin_user"])
 def test_the_setup_wizards_test_deletes_only_the_memory_it_added(runner, alice, bob, admin_user, make_memory, request):
     # It deleted every memory the key's holder sees under its user_id: the account's own earlier ones and, run by an

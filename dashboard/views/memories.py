@@ -128,6 +128,12 @@ def memory_add(request):
         if added:  # a document's passages: the scope's memories show them
             messages.success(request, f"{len(added)} memories added.")
             return redirect(f"{reverse('dashboard:memories')}?{urlencode(form.scope())}")
+    elif request.FILES.get("document") and "document" not in form.errors:
+        # Refused before the document was read (its scope, say): the page shown again has no file chosen (a browser
+        # never fills a file field in), and the add sent again once the scope was mended was refused for having no
+        # text and no document.
+        chosen = request.FILES["document"].name
+        form.add_error("document", f"Choose {chosen} again: a page shown again cannot keep the file chosen.")
     return render(request, "dashboard/memory_add.html", {"add_form": form}, status=400)
 
 
