@@ -374,6 +374,14 @@ def test_the_admin_creates_a_member_who_is_refused_admin_pages(page, make_user):
     form.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Created member member@example.com.")).to_be_visible()
     shot(page, "13-users")
+    # Each account's buttons name it, and a deactivation (its sessions, tokens and connected apps end for good) asks
+    # first: a click on a row's "Deactivate" did it at once.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Deactivate member@example.com").click()
+    expect(page.get_by_role("button", name="Reset the password of member@example.com")).to_be_visible()
+    assert asked and asked[0].startswith("Deactivate \u2068member@example.com\u2069?")
+    assert User.objects.get(email="member@example.com").is_active
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, "member@example.com")
