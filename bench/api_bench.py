@@ -20,7 +20,9 @@ that (it needs the project's virtualenv; the rest is standard library only).
 Then it seeds `--memories` memories for one user (infer=false, 50 messages per POST) and, for each client
 count in `--clients` (default 1,8,32), measures one after the other: POST /search (varied queries in that
 user's scope), POST /memories (one message, infer=false, into a sibling user `<user-id>-adds` so the
-searched scope keeps its size) and GET /memories/{id} (random seeded ids). Search and add embed one
+searched scope keeps its size) and GET /memories/{id} (random seeded ids). `--ops` picks others too (OPS
+below): the Platform's search (POST /v2/memories/search/) and list (POST /v2/memories/), the OSS list (GET
+/memories?user_id=), and `mix`, each request one of those drawn at random (MIX). Search and add embed one
 sentence per request, so their requests/s are also printed as a share of the ceiling. Each client thread
 reuses one keep-alive connection. The 1-minute load average is printed next to every row: on a shared
 machine the figures mean little without it. Non-2xx answers count as errors, and any error makes the exit
@@ -93,6 +95,19 @@ dietary restrictions
 does the user play an instrument
 what does the user do on weekends
 things the user dislikes""".splitlines()
+
+
+# --ops: what each measures (the OSS routes, then the Platform's as the SDKs call them with a per-user key).
+OPS = {
+    "search": "POST /search, a query in the seeded user's scope",
+    "psearch": "POST /v2/memories/search/ with filters {user_id}",
+    "add": "POST /memories, one message, infer=false, into <user-id>-adds",
+    "get": "GET /memories/{id} of a random seeded memory",
+    "list": "GET /memories?user_id= (its first page, top_k 100)",
+    "plist": "POST /v2/memories/ with filters {user_id} (its first page)",
+    "mix": "each request one of the above, drawn with the weights of MIX",
+}
+MIX = {"search": 30, "psearch": 20, "add": 20, "get": 15, "list": 8, "plist": 7}
 
 
 def memory_text(rng: random.Random) -> str:
@@ -327,7 +342,9 @@ def main() -> None:
         "--requests", type=int, default=500, help="measured requests per operation and client count (default 500)"
     )
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per client and operation")
-    parser.add_argument("--ops", default="search,add,get", help="operations to measure (default search,add,get)")
+    parser.add_argument(
+        "--ops", default="search,add,get", help=f"operations to measure, of {', '.join(OPS)} (default search,add,get)"
+    )
     parser.add_argument("--skip-seed", action="store_true", help="reuse the memories already stored for --user-id")
     parser.add_argument(
         "--settle", type=float, default=75, help="seconds to wait after seeding, for autovacuum (default 75)"
@@ -344,8 +361,8 @@ def main() -> None:
     if args.requests < 1:
         parser.error("--requests must be at least 1")
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
-    if not ops or set(ops) - {"search", "add", "get"}:
-        parser.error("--ops takes search, add and get, comma-separated")
+    if not ops or set(ops) - set(OPS):
+        parser.error(f"--ops takes {', '.join(OPS)}, comma-separated")
     args.cpu_roots = {}
     if args.server_pid is not None:
         args.cpu_roots["server"] = args.server_pid
@@ -393,14 +410,29 @@ def main() -> None:
         body = {"messages": [{"role": "user", "content": memory_text(rng)}], "user_id": f"{args.user_id}-adds"}
         return client.request("POST", "/memories", body | {"infer": False})
 
-    operations = {"search": search, "add": add, "get": get}
+    def psearch(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        body = {"query": rng.choice(QUERIES), "filters": {"user_id": args.user_id}}
+        return client.request("POST", "/v2/memories/search/", body)
+
+    def list_(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        return client.request("GET", "/memories?" + urlencode({"user_id": args.user_id}))
+
+    def plist(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        return client.request("POST", "/v2/memories/", {"filters": {"user_id": args.user_id}})
+
+    operations = {"search": search, "psearch": psearch, "add": add, "get": get, "list": list_, "plist": plist}
+
+    def mix(client: Client, rng: random.Random) -> tuple[int, bytes]:
+        return operations[rng.choices(*zip(*MIX.items(), strict=True))[0]](client, rng)
+
+    operations["mix"] = mix
     rows: list[dict] = []
     for clients, name in ((clients, name) for clients in args.clients for name in ops):
         if rows and rows[-1]["errors"] == rows[-1]["requests"]:
             print("error: every request of the last run failed; stopping here", file=sys.stderr)
             break
         row = measure(name, operations[name], args, clients)
-        if ceiling and name in ("search", "add"):  # one sentence embedded per request
+        if ceiling and name in ("search", "psearch", "add"):  # one sentence embedded per request
             row["ceiling_share"] = round(row["req_per_s"] / ceiling["sentences_per_s"], 3)
         rows.append(row)
         print(
@@ -423,14 +455,14 @@ def main() -> None:
     if parts:
         print(f"CPU ms/request: {' + '.join('the server' if p == 'server' else 'PostgreSQL' for p in parts)}")
     print(
-        f"{'clients':>7} {'op':<7}{'requests':>9}{'errors':>7}{'req/s':>8}{'ceiling':>8}"
+        f"{'clients':>7} {'op':<8}{'requests':>9}{'errors':>7}{'req/s':>8}{'ceiling':>8}"
         f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'load':>6}" + (f"{'CPU ms':>14}" if parts else "")
     )
     for r in rows:
         share = f"{r['ceiling_share']:.0%}" if "ceiling_share" in r else "-"
         cpu = " + ".join(f"{r[f'cpu_ms_{part}']:.1f}" for part in parts)
         print(
-            f"{r['clients']:>7} {r['op']:<7}{r['requests']:>9}{r['errors']:>7}{r['req_per_s']:>8}{share:>8}"
+            f"{r['clients']:>7} {r['op']:<8}{r['requests']:>9}{r['errors']:>7}{r['req_per_s']:>8}{share:>8}"
             f"{r['p50_ms']:>8}{r['p95_ms']:>8}{r['p99_ms']:>8}{r['load_1min']:>6}" + (f"{cpu:>14}" if parts else "")
         )
     if args.json:

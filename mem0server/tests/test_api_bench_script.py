@@ -35,3 +35,10 @@ def test_a_server_pid_that_is_not_running_is_refused():
     done = run_script("--server-pid", str(gone.pid))
     assert done.returncode == 2
     assert f"--server-pid: no process {gone.pid} to measure" in done.stderr
+
+
+def test_ops_name_the_platform_and_list_routes_and_a_mix():
+    assert all(op in run_script("--help").stdout for op in ("psearch", "plist", "mix"))
+    done = run_script("--ops", "search,lists")
+    assert done.returncode == 2
+    assert "--ops takes search, psearch, add, get, list, plist, mix, comma-separated" in done.stderr
