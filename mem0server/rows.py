@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.query import ModelIterable
 
 
 def row_get_or_create(model: type[models.Model], **lookup) -> models.Model:
@@ -62,3 +65,48 @@ def rows_streamed(
     Leaving the block ends it. `snapshot`: what else the block reads is of the same moment (transaction_waiting)."""
     with transaction_waiting(snapshot=snapshot):
         yield queryset.iterator(chunk_size=chunk_size)
+
+
+def rows_loaded(queryset: models.QuerySet) -> list[models.Model]:
+    """The queryset's rows as its model's instances, made as Model.from_db makes them but with their values set
+    straight into each one's __dict__ (as memories/search.py makes a search's memories): Model.__init__ checks its
+    arguments, sets each field in turn and sends pre_init and post_init, and from_db first spreads a row over every
+    field, deferred ones included. A list's page of 100 memories: 1.07 ms of CPU against
+    1.95 (README, "Lists loaded for less")."""
+    loaded = queryset._chain()
+    loaded._iterable_class = _LoadedIterable
+    return list(loaded)
+
+
+class _LoadedIterable(ModelIterable):
+    """ModelIterable making each instance without Model.__init__; as ModelIterable itself where that would differ: a
+    select_related or known related objects to attach, or a receiver of the model's pre_init or post_init."""
+
+    def __iter__(self):
+        queryset = self.queryset
+        model = queryset.model
+        if (
+            queryset.query.select_related
+            or queryset._known_related_objects
+            or signals.pre_init.has_listeners(model)
+            or signals.post_init.has_listeners(model)
+        ):
+            yield from super().__iter__()
+            return
+        db = queryset.db
+        compiler = queryset.query.get_compiler(using=db)
+        results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
+        select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map
+        model_cls = klass_info["model"]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        # The loaded fields' names; a deferred field stays out of __dict__, as Model.__init__ leaves it.
+        names = [column[0].target.attname for column in select[start:end]]
+        for row in compiler.results_iter(results):
+            instance = model_cls.__new__(model_cls)
+            instance.__dict__.update(zip(names, row[start:end], strict=True))
+            instance._state = state = ModelState()
+            state.adding, state.db = False, db
+            if annotations:
+                for name, position in annotations.items():
+                    setattr(instance, name, row[position])
+            yield instance

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from mem0server.answer_size import UTF8_MAX_BYTES, OctetLength, answer_refuse_beyond, json_bytes, page_refuse_beyond
 from mem0server.exceptions import InvalidInput, NotFound
-from mem0server.rows import one_moment
+from mem0server.rows import one_moment, rows_loaded
 from memories import coherence, late_interaction, search
 from memories.embeddings import embed_query, local_embedder
 from memories.filters import SEARCH_SCOPE_HELP, build_filter, filter_check_size, filter_keys, scope_part
@@ -229,7 +229,7 @@ def memories_list(
     # 1,000,000 at 45,000 memories).
     if count is None or offset < count:
         _answer_size_check(page_of(qs, offset, top_k), top_k)
-        rows = list(page_of(qs, offset, top_k + 1))
+        rows = rows_loaded(page_of(qs, offset, top_k + 1))
     # top_k 0 pages nothing: every page would be empty, and a client following next_page would never stop.
     has_more = top_k > 0 and len(rows) > top_k
     rows = rows[:top_k]

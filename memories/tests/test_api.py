@@ -491,6 +491,48 @@ def test_list_with_metadata_filters(api_client, make_memory):
     assert [m["memory"] for m in response.json()["results"]] == ["curry"]
 
 
+@pytest.mark.parametrize("listening", [False, True], ids=["made-directly", "a-receiver-listens"])
+def test_listed_memories_are_the_stored_memories_as_the_orm_loads_them(make_memory, listening):
+    # A page is made without Model.__init__ (mem0server/rows.py, rows_loaded), unless a receiver listens to its signals.
+    from django.db.models import signals
+
+    from conftest import ADMIN
+    from memories import selectors
+
+    for text, metadata in (("curry", {"topic": "food"}), ("dentist", {}), ("cello", {"nested": {"a": [1, 2]}})):
+        make_memory(text, metadata=metadata, scope={"agent_id": "helper"}, expiration_date="2099-01-01")
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    if listening:
+        signals.post_init.connect(receiver, sender=Memory)
+    try:
+        page = selectors.memories_list(principal=ADMIN, scope={"user_id": "alice"}, top_k=2)
+    finally:
+        signals.post_init.disconnect(receiver, sender=Memory)
+    assert [memory.text for memory in page.results] == ["cello", "dentist"]
+    assert page.next_cursor and page.next_page == 2
+    made = {id(memory) for memory in seen}  # the page's rows and the one more that says another page follows
+    assert len(made) == (3 if listening else 0) and made >= (
+        {id(memory) for memory in page.results} if listening else set()
+    )
+    deferred = {"embedding", "search_vector"}
+    fields = [field.attname for field in Memory._meta.concrete_fields if field.attname not in deferred]
+    for memory in page.results:
+        stored = Memory.objects.get(id=memory.id)
+        assert type(memory) is Memory and not memory._state.adding and memory._state.db == "default"
+        assert memory.get_deferred_fields() == deferred
+        assert [getattr(memory, name) for name in fields] == [getattr(stored, name) for name in fields]
+        assert list(memory.embedding) == list(stored.embedding)  # a deferred field, read when asked for
+    memory = page.results[0]
+    assert memory.metadata == {"nested": {"a": [1, 2]}} and str(memory.expiration_date) == "2099-01-01"
+    memory.text = "cello lessons"
+    memory.save(update_fields=["text"])  # saved as a row the ORM loaded would be
+    assert Memory.objects.get(id=memory.id).text == "cello lessons"
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
