@@ -159,7 +159,7 @@ def deliveries_enqueue(*, account_id: int | None, changes: list[dict[str, Any]])
     events = [
         [change["event_id"], EVENT_TYPES[change["event"]]] for change in changes if change["event"] in EVENT_TYPES
     ]
-    webhooks = _subscribed(Webhook.objects.filter(account_id=account_id), events)
+    webhooks = _subscribed_of_account(account_id, events)
     deliveries = sum(event_type in webhook.event_types for _, event_type in events for webhook in webhooks)
     if deliveries <= DELIVERIES_PER_JOB:
         return _deliveries_defer(account_id, webhooks, events)
@@ -186,6 +186,31 @@ def deliveries_fan_out(*, account_id: int | None, webhook_ids: list[int], events
         kept = {str(row_id) for row_id in rows.values_list("id", flat=True)}
         events = [event for event in events if event[0] in kept]
     return _deliveries_defer(account_id, webhooks, events)
+
+
+# Every add, update and delete asks this, and most accounts have no webhook: a fixed statement, as the ORM would write
+# it, without the ORM's query building: 0.23 ms of CPU per change against 0.96 (README, "Webhooks looked up for less").
+_SUBSCRIBED_SQL = (
+    f"SELECT id, event_types FROM {Webhook._meta.db_table} "  # noqa: S608
+    "WHERE account_id {account} AND is_active AND event_types && %s::varchar(40)[]"
+)
+_SUBSCRIBED_OF_ACCOUNT = _SUBSCRIBED_SQL.replace("{account}", "= %s")
+_SUBSCRIBED_OF_ADMIN = _SUBSCRIBED_SQL.replace("{account}", "IS NULL")
+
+
+def _subscribed_of_account(account_id: int | None, events: list[list[str]]) -> list[Webhook]:
+    """The account's active webhooks subscribed to any of the events' types (the admin principal's for None), as
+    _subscribed gives them (id and event_types loaded)."""
+    wanted = list({event_type for _, event_type in events})
+    if not wanted:
+        return []
+    with connection.cursor() as cursor:
+        if account_id is None:
+            cursor.execute(_SUBSCRIBED_OF_ADMIN, [wanted])
+        else:
+            cursor.execute(_SUBSCRIBED_OF_ACCOUNT, [account_id, wanted])
+        rows = cursor.fetchall()
+    return [Webhook.from_db(connection.alias, ["id", "event_types"], row) for row in rows]
 
 
 def _subscribed(webhooks, events: list[list[str]]) -> list[Webhook]:

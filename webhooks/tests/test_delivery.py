@@ -306,3 +306,46 @@ def test_one_accounts_delivery_backlog_is_not_read_by_another_accounts_add(
     before = jobs_rows_read()
     make_memory("One fact", principal=other, user_id="o")
     assert jobs_rows_read() - before < 100  # not the other account's 5,000
+
+
+def test_a_change_is_queued_for_exactly_its_accounts_active_subscribed_webhooks(make_user):
+    # Every change asks which webhooks want it (a fixed statement, services._subscribed_of_account): the account's own
+    # (the admin principal's for none), active, subscribed to the change's event type; each once per change.
+    from webhooks.models import Webhook
+
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    made = {}
+    for owner, name, types, active in (
+        (alice, "adds", ["memory_add"], True),
+        (alice, "all", ["memory_add", "memory_update", "memory_delete"], True),
+        (alice, "paused", ["memory_add"], False),
+        (alice, "deletes", ["memory_delete"], True),
+        (bob, "bob adds", ["memory_add"], True),
+        (None, "admin adds", ["memory_add"], True),
+    ):
+        made[name] = Webhook.objects.create(
+            account=owner, name=name, url="http://127.0.0.1:9/", event_types=types, is_active=active
+        ).pk
+
+    def queued(account, *events: str) -> list[str]:
+        changes = [{"event_id": str(uuid.uuid4()), "event": event} for event in events]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+            before = cursor.fetchone()[0]
+        count = services.deliveries_enqueue(account_id=account.pk if account else None, changes=changes)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (args->>'webhook_id')::bigint FROM procrastinate_jobs ORDER BY id OFFSET %s", [before]
+            )
+            names = {pk: name for name, pk in made.items()}
+            hooks = sorted(names[row[0]] for row in cursor.fetchall())
+        assert count == len(hooks)
+        return hooks
+
+    assert queued(alice, "ADD") == ["adds", "all"]
+    assert queued(alice, "ADD", "DELETE") == ["adds", "all", "all", "deletes"]
+    assert queued(alice, "UPDATE") == ["all"]
+    assert queued(bob, "ADD") == ["bob adds"]
+    assert queued(bob, "DELETE") == []
+    assert queued(None, "ADD", "UPDATE") == ["admin adds"]
+    assert queued(make_user("carol@example.com"), "ADD") == []
