@@ -1,4 +1,5 @@
-"""Job queues and priorities: webhook deliveries apart, upkeep first, and no account's backlog ahead of another's work.
+"""Job queues, priorities and retries: webhook deliveries apart, upkeep first, no account's backlog ahead of another's
+work, and a job the database's going away stopped run again.
 
 procrastinate runs the highest priority first, then the oldest. A plain queue ran jobs in arrival order, so one
 member who queued sixty large async adds held up every other account's adds (one still pending after 240 s)

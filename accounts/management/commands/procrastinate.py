@@ -32,13 +32,13 @@ logger = logging.getLogger("mem0server")
 class Command(ProcrastinateCommand):
     def handle(self, *args, **kwargs):
         if kwargs.get("command") == "worker":
-            database_pool_fit(job_threads(kwargs))
+            threads = job_threads(kwargs)
+            database_pool_fit(threads)
             with database_reached():
                 connection.ensure_connection()
                 problem = database_not_set_up()
             if problem:
                 raise CommandError(problem)
-            threads = job_threads(kwargs)
             budget = functools.partial(
                 job_worker_budget,
                 threads=threads,
