@@ -494,24 +494,14 @@ def test_list_with_metadata_filters(api_client, make_memory):
 @pytest.mark.parametrize("listening", [False, True], ids=["made-directly", "a-receiver-listens"])
 def test_listed_memories_are_the_stored_memories_as_the_orm_loads_them(make_memory, listening):
     # A page is made without Model.__init__ (mem0server/rows.py, rows_loaded), unless a receiver listens to its signals.
-    from django.db.models import signals
-
     from conftest import ADMIN
     from memories import selectors
+    from memories.tests.instances import post_init_heard
 
     for text, metadata in (("curry", {"topic": "food"}), ("dentist", {}), ("cello", {"nested": {"a": [1, 2]}})):
         make_memory(text, metadata=metadata, scope={"agent_id": "helper"}, expiration_date="2099-01-01")
-    seen = []
-
-    def receiver(sender, instance, **kwargs):
-        seen.append(instance)
-
-    if listening:
-        signals.post_init.connect(receiver, sender=Memory)
-    try:
+    with post_init_heard(listening) as seen:
         page = selectors.memories_list(principal=ADMIN, scope={"user_id": "alice"}, top_k=2)
-    finally:
-        signals.post_init.disconnect(receiver, sender=Memory)
     assert [memory.text for memory in page.results] == ["cello", "dentist"]
     assert page.next_cursor and page.next_page == 2
     made = {id(memory) for memory in seen}  # the page's rows and the one more that says another page follows

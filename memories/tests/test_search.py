@@ -9,12 +9,12 @@ import string
 import threading
 
 import pytest
-from django.db.models import signals
 
 from conftest import ADMIN
 from memories import selectors
 from memories.models import Memory, MemorySentence
 from memories.sentences import sentences as split_sentences
+from memories.tests.instances import post_init_heard
 
 
 def search(client, **body):
@@ -824,17 +824,8 @@ def test_a_small_scope_is_searched_exactly_however_many_memories_another_account
 @pytest.mark.parametrize("listening", [False, True], ids=["made-directly", "a-receiver-listens"])
 def test_search_results_are_the_stored_memories_as_the_orm_loads_them(alice_memories, listening):
     # Results are made without Model.__init__ (memories/search.py, _memories), unless a receiver listens to its signals.
-    seen = []
-
-    def receiver(sender, instance, **kwargs):
-        seen.append(instance)
-
-    if listening:
-        signals.post_init.connect(receiver, sender=Memory)
-    try:
+    with post_init_heard(listening) as seen:
         found = selectors.memories_search(principal=ADMIN, query="her job", filters={"user_id": "alice"}, threshold=0)
-    finally:
-        signals.post_init.disconnect(receiver, sender=Memory)
     assert [memory.text for memory in found][0] == "Works as a dentist in Berlin"
     assert len(found) == len(alice_memories)
     assert [id(memory) for memory in seen] == ([id(memory) for memory in found] if listening else [])
