@@ -34,7 +34,6 @@ import time
 
 import pytest
 import schemathesis
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
@@ -56,7 +55,7 @@ from accounts.services import tokens_issue
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, apikey_revoke
 from events.tests.workers import stop_shared_workers
-from mem0server.tests import fuzz_tally
+from mem0server.tests import emptying, fuzz_tally
 from memories import services
 from memories.tests.fake_openai import llm_configured
 from platform_api.services import project_ids
@@ -233,8 +232,8 @@ def _fingerprint() -> dict[str, str]:
 
 
 def _flush() -> None:
-    """Empty the test database, as pytest-django does after a transactional test."""
-    call_command("flush", verbosity=0, interactive=False, database="default")
+    """Empty the test database, as after a transactional test."""
+    emptying.empty_test_database()
 
 
 def _seed_all() -> None:
