@@ -38,7 +38,7 @@ from mem0server.rows import rows_streamed
 from mem0server.text import counted, unstorable_json, unstorable_text
 from memories.configuration import configuration_checked_once
 from memories.embeddings import get_embedder
-from memories.filters import WILDCARD, wildcard_refusal
+from memories.filters import scope_id_refusal
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, Memory, MemoryHistory
 from memories.sentences import MemoryVectors, embed_memories, vectors_save
 from memories.services import history_row, import_write_lock, metadata_size_check
@@ -242,13 +242,14 @@ class MemoryLineSerializer(serializers.Serializer):
     history = HistoryLineSerializer(many=True, required=False)
 
     def validate(self, attrs):
-        # An id the API refuses (in filters "*" means any value): stored, no search by that id could find it.
-        wildcards = {name: wildcard_refusal(name) for name in SCOPE_FIELDS if attrs.get(name) == WILDCARD}
-        if wildcards:
+        # An id the API refuses ("*", which in filters means any value; whitespace; "." or ".."): stored, no search
+        # or URL by that id could find it.
+        ids = {name: attrs[name] for name in SCOPE_FIELDS if attrs.get(name)}
+        if refused := {name: why for name, value in ids.items() if (why := scope_id_refusal(name, value))}:
             raise serializers.ValidationError(
                 {
                     name: f"{why} Change it in the file (or clear it) to import this memory."
-                    for name, why in wildcards.items()
+                    for name, why in refused.items()
                 }
             )
         start, end = attrs.get("event_start"), attrs.get("event_end")

@@ -72,6 +72,17 @@ def dot_segment_refusal(field: str) -> str:
     )
 
 
+def scope_id_refusal(field: str, value: str) -> str | None:
+    """Why `value` cannot be the scope id `field`, or None: a memory stored under it could not be found by it."""
+    if any(ch.isspace() for ch in value):
+        return "Must not contain whitespace."
+    if value == WILDCARD:
+        return wildcard_refusal(field)
+    if value in DOT_SEGMENTS:
+        return dot_segment_refusal(field)
+    return None
+
+
 def filter_check_size(filters: Any) -> None:
     """Refuse a filter whose cost has no sensible bound, naming the limit and its setting: too many
     conditions (MAX_FILTER_CONDITIONS), AND/OR/NOT nested too deep (MAX_FILTER_DEPTH), too many values

@@ -21,13 +21,10 @@ from mem0server.serializers import (
 )
 from memories.documents import DOCUMENT_TYPES, FILE_TYPES, document_refusal, file_document
 from memories.filters import (
-    DOT_SEGMENTS,
     SEARCH_SCOPE_HELP,
-    WILDCARD,
     camel_case_named,
-    dot_segment_refusal,
+    scope_id_refusal,
     scope_part,
-    wildcard_refusal,
 )
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS, SCOPE_NAMES, Memory, MemoryHistory
 from memories.timestamps import parse_timestamp
@@ -59,12 +56,8 @@ class ScopeIdField(StrictCharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if any(ch.isspace() for ch in value):
-            raise serializers.ValidationError("Must not contain whitespace.")
-        if value == WILDCARD:
-            raise serializers.ValidationError(wildcard_refusal(self.field_name or "the id"))
-        if value in DOT_SEGMENTS:
-            raise serializers.ValidationError(dot_segment_refusal(self.field_name or "id"))
+        if why := scope_id_refusal(self.field_name or "id", value):
+            raise serializers.ValidationError(why)
         return value
 
 

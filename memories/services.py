@@ -32,13 +32,11 @@ from memories.configuration import configuration_checked_once
 from memories.documents import documents_read
 from memories.embeddings import get_embedder
 from memories.filters import (
-    DOT_SEGMENTS,
     WILDCARD,
     build_filter,
-    dot_segment_refusal,
     required_scope,
+    scope_id_refusal,
     scope_named,
-    wildcard_refusal,
 )
 from memories.models import (
     SCOPE_FIELDS,
@@ -388,10 +386,8 @@ def memories_add_check(
             "request are described (MAX_IMAGES_PER_ADD, one LLM call each): send them in several requests."
         )
     for field in SCOPE_FIELDS:
-        if scope.get(field) == WILDCARD:
-            raise InvalidInput(f"{field}: {wildcard_refusal(field)}", field=field)
-        if scope.get(field) in DOT_SEGMENTS:
-            raise InvalidInput(f"{field}: {dot_segment_refusal(field)}", field=field)
+        if scope.get(field) and (why := scope_id_refusal(field, scope[field])):
+            raise InvalidInput(f"{field}: {why}", field=field)
     return messages
 
 

@@ -401,14 +401,23 @@ def test_a_bad_line_is_named_with_its_number_and_nothing_is_written(stored):
     assert not MemoryHistory.objects.exists()
 
 
-def test_a_scope_id_of_a_wildcard_is_refused_naming_the_line_and_the_field(stored):
-    """An older server stored "*" as a user id, which no search by that id can find ("*" means any value there)."""
+@pytest.mark.parametrize(
+    ("field", "refused", "why"),
+    [
+        ("user_id", "*", 'Must not be "*"'),
+        ("agent_id", "..", 'Must not be "." or ".."'),
+        ("run_id", "John Smith", "Must not contain whitespace."),
+    ],
+)
+def test_a_scope_id_the_api_refuses_is_refused_naming_the_line_and_the_field(stored, field, refused, why):
+    """An older server stored "*" as a user id, which no search by that id can find ("*" means any value there); an
+    import took "..", which no URL can name, and ids with a space, which no request may give."""
     good = json.loads(export().splitlines()[0])
     wipe()
     with pytest.raises(CommandError) as failure:
-        import_text(json.dumps(good | {"user_id": "*"}) + "\n")
+        import_text(json.dumps(good | {field: refused}) + "\n")
     message = str(failure.value)
-    assert 'line 1: user_id: Must not be "*"' in message
+    assert f"line 1: {field}: {why}" in message
     assert "Change it in the file (or clear it) to import this memory." in message
     assert not Memory.objects.exists()
     assert "Imported 1 memory" in import_text(json.dumps(good | {"user_id": "everyone"}) + "\n")
