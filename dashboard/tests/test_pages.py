@@ -330,6 +330,15 @@ def test_the_memories_list_shows_the_start_of_large_metadata_and_the_memorys_pag
     assert "end of note 109" in shown
 
 
+def test_a_scope_id_holding_a_right_to_left_override_is_shown_isolated_from_the_ids_beside_it(alice, make_memory):
+    # Unisolated, the override (U+202E) ran on to the end of the line: the agent id's tag after it read backwards.
+    memory_id = make_memory("Likes tea", user_id="eve\u202e", principal=alice, scope={"agent_id": "helper"})
+    client = logged_in(alice)
+    tags = '<span class="tag">user <bdi>eve\u202e</bdi></span><span class="tag">agent <bdi>helper</bdi></span>'
+    for page in (client.get("/dashboard/memories/"), client.get(f"/dashboard/memories/{memory_id}/")):
+        assert tags in page.content.decode()
+
+
 def test_a_member_gets_404_for_another_accounts_memory_detail_and_history(two_accounts, alice):
     _, theirs = two_accounts
     client = logged_in(alice)
@@ -1580,7 +1589,7 @@ def test_memories_of_an_app_are_listed_searched_added_and_shown_by_their_app_id(
     client = logged_in(alice)
     listed = client.get("/dashboard/memories/?app_id=shop").content.decode()
     assert "the shop sells oolong tea" in listed and "alice drinks green tea" not in listed
-    assert "app shop" in listed  # the memory's scope tags
+    assert "app <bdi>shop</bdi>" in listed  # the memory's scope tags
     found = client.get("/dashboard/memories/search/?query=tea&app_id=shop").content.decode()
     assert "the shop sells oolong tea" in found and "alice drinks green tea" not in found
     added = client.post("/dashboard/memories/add/", {"text": "the shop closes on Sundays", "app_id": "shop"})
