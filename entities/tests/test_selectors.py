@@ -27,7 +27,7 @@ def test_a_page_and_its_cursor_are_one_query_each(make_memory, django_assert_num
 
 
 def test_pages_of_every_size_walk_the_entities_in_type_then_byte_order(make_user, make_memory):
-    """Ids that other collations sort together or otherwise (case, accents composed or not, a space), an id in
+    """Ids that other collations sort together or otherwise (case, accents composed or not, a hyphen), an id in
     several types and, for the admin, in two accounts: every page size gives the one list, sorted by bytes."""
     member = make_user("member@example.com")
     memories = [
@@ -35,8 +35,8 @@ def test_pages_of_every_size_walk_the_entities_in_type_then_byte_order(make_user
         ("zed", {"run_id": "Zed"}, ADMIN),
         ("\u00e9b\u00e9", {"app_id": "notes"}, member),
         ("e\u0301be", {"agent_id": "Bot"}, member),
-        ("Ebe", {"run_id": "r 1"}, member),
-        ("a b", {"agent_id": "bot"}, member),
+        ("Ebe", {"run_id": "r-1"}, member),
+        ("a-b", {"agent_id": "bot"}, member),
         ("zed", {"run_id": "r1"}, member),
     ]
     for user_id, scope, principal in memories:
