@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -18,6 +18,7 @@ from apikeys.models import APIKey
 from apikeys.prefix import KEY_PREFIX
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.listening import LISTENER
+from mem0server.paging import KeysetPage, cursor_decode, keyset_page
 
 # last_used_at is a hint for operators, not an audit log: write it at most this often per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -110,6 +111,30 @@ def apikey_authenticate(*, key: str) -> APIKey | None:
 def apikeys_list(*, user: User) -> list[APIKey]:
     """The user's live keys, newest first."""
     return list(APIKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id"))
+
+
+def apikeys_page(*, user: User, limit: int, cursor: str | None = None) -> KeysetPage:
+    """The user's live keys, newest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on."""
+    keys = APIKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id")
+    if cursor:
+        created, key_id = _key_cursor_decode(cursor)
+        keys = keys.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=key_id))
+    return keyset_page(keys, limit=limit, key=lambda key: [key.created_at.isoformat(), key.id])
+
+
+def _key_cursor_decode(cursor: str) -> tuple[datetime, int]:
+    """[aware ISO time in UTC, key id], as apikeys_page wrote it; anything else (made by hand) is InvalidInput."""
+    try:
+        created, key_id = cursor_decode(cursor)
+        created = datetime.fromisoformat(created)
+        # Another zone, or an id past a bigint, is no cursor of ours, and PostgreSQL would refuse some (a 500).
+        if created.utcoffset() != timedelta(0) or type(key_id) is not int or not 0 <= key_id < 2**63:
+            raise ValueError(cursor)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "cursor is not valid; follow the Next page link of a page of keys.", field="cursor"
+        ) from None
+    return created, key_id
 
 
 def apikey_revoke(*, user: User, key_id: int) -> None:

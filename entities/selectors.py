@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +10,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.db.models.functions import Collate
 
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.paging import cursor_decode, cursor_encode
 from mem0server.rows import one_moment
 from mem0server.text import unstorable_text
 from memories.models import Memory
@@ -63,8 +61,7 @@ class EntityPage:
 
 
 def _encode_cursor(entity: Entity) -> str:
-    raw = json.dumps([entity.type, entity.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_encode([entity.type, entity.id])
 
 
 class InvalidCursor(InvalidInput):
@@ -73,13 +70,12 @@ class InvalidCursor(InvalidInput):
 
 def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        entity_type, entity_id = json.loads(raw)
+        entity_type, entity_id = cursor_decode(cursor)
         # The id is compared in SQL: one PostgreSQL cannot hold (JSON may spell a NUL or a lone surrogate) is no
         # id of ours, and was a 500 when the driver could not encode it.
         if entity_type not in ENTITY_FIELDS or not isinstance(entity_id, str) or unstorable_text(entity_id):
             raise ValueError(entity_type)
-    except (binascii.Error, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested ~1000 deep
+    except (ValueError, TypeError):
         raise InvalidCursor("cursor is not valid; pass the X-Next-Cursor value of a previous page.") from None
     return entity_type, entity_id
 

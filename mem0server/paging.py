@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -33,3 +40,30 @@ def next_page_link(response, request, *, header: str, param: str, value: int | s
     query[param] = str(value)
     response[header] = str(value)
     response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+
+
+def cursor_encode(key: list) -> str:
+    """An opaque cursor naming where a keyset page stopped: its last row's sort key, as JSON in URL-safe base64."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> object:
+    """What cursor_encode wrote (its caller checks the shape); ValueError for what is no cursor at all."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested ~1000 deep
+        raise ValueError("not a cursor") from None
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    results: list
+    next_cursor: str | None
+
+
+def keyset_page(rows: QuerySet, *, limit: int, key: Callable[[object], list]) -> KeysetPage:
+    """The first `limit` of `rows` (ordered, and filtered to those after the cursor given), with the cursor of the
+    next page (`key` of the last row: its sort key) when more follow."""
+    found = list(rows[: limit + 1])
+    more = limit > 0 and len(found) > limit
+    return KeysetPage(results=found[:limit], next_cursor=cursor_encode(key(found[limit - 1])) if more else None)

@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from mem0server.exceptions import NotFound
+from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.paging import KeysetPage, cursor_decode, keyset_page
 from webhooks.models import Webhook, WebhookDelivery
 
 
 def webhooks_of(*, principal):
     """The caller's webhooks (the admin principal's are those of no account), oldest first."""
     return Webhook.objects.filter(account=principal.account).order_by("id")
+
+
+def webhooks_page(*, principal, limit: int, cursor: str | None = None) -> KeysetPage:
+    """The caller's webhooks, oldest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on."""
+    webhooks = webhooks_of(principal=principal)
+    if cursor:
+        webhooks = webhooks.filter(id__gt=_webhook_cursor_decode(cursor))
+    return keyset_page(webhooks, limit=limit, key=lambda webhook: [webhook.id])
+
+
+def _webhook_cursor_decode(cursor: str) -> int:
+    """[webhook id], as webhooks_page wrote it; anything else (made by hand) is InvalidInput."""
+    try:
+        (webhook_id,) = cursor_decode(cursor)
+        # An id past a bigint is no cursor of ours, and PostgreSQL would refuse it (a 500).
+        if type(webhook_id) is not int or not 0 <= webhook_id < 2**63:
+            raise ValueError(cursor)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "cursor is not valid; follow the Next page link of a page of webhooks.", field="cursor"
+        ) from None
+    return webhook_id
 
 
 def webhook_get(*, principal, webhook_id: int) -> Webhook:

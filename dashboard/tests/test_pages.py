@@ -413,6 +413,34 @@ def test_a_key_form_sent_twice_at_the_same_instant_makes_one_key(alice):
     assert sum("m0sk_" in page and "Copy" in page for page in pages) == 1
 
 
+def test_the_keys_page_pages_through_every_live_key_newest_first(alice, bob, monkeypatch):
+    """It listed every live key of the account on one page: 300 keys made a page of 210 KB, and no bound."""
+    from dashboard.views import keys
+
+    monkeypatch.setattr(keys, "LIST_ROWS", 2, raising=False)  # the page had no bound before
+    made = [apikey_create(user=alice, label=f"key-{n}")[0] for n in range(5)]
+    apikey_create(user=bob, label="bob-key")
+    same_instant = timezone.now() - timedelta(days=1)  # two keys made at one instant are paged by id
+    APIKey.objects.filter(pk__in=[made[1].pk, made[2].pk]).update(created_at=same_instant)
+    APIKey.objects.filter(pk=made[0].pk).update(created_at=same_instant - timedelta(days=1))
+    client = logged_in(alice)
+    address, seen = "/dashboard/keys/", []
+    while address:
+        page = client.get(address)
+        assert page.status_code == 200
+        seen.append(re.findall(r"<td>(key-\d)</td>", page.content.decode()))
+        more = re.search(r'<a href="(\?cursor=[^"]+)">Next page of keys', page.content.decode())
+        address = "/dashboard/keys/" + html.unescape(more.group(1)) if more else None
+    assert seen == [["key-4", "key-3"], ["key-2", "key-1"], ["key-0"]]
+    forged = [["2026-01-01T00:00:00+02:00", 1], ["2026-01-01T00:00:00+00:00", 2**63], "not a list"]
+    for cursor in ["not-a-cursor"] + [base64.urlsafe_b64encode(json.dumps(key).encode()).decode() for key in forged]:
+        refused = client.get("/dashboard/keys/", {"cursor": cursor})
+        assert refused.status_code == 400 and "cursor is not valid" in refused.content.decode()
+        assert "No live keys." not in refused.content.decode()
+    made_anyway = client.post("/dashboard/keys/?cursor=not-a-cursor", {"label": "made-anyway"})
+    assert made_anyway.status_code == 400 and "m0sk_" in made_anyway.content.decode()
+
+
 def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
     bob_key = bob.api_keys.get()
     assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404
@@ -1254,7 +1282,7 @@ def test_the_entities_page_pages_through_every_entity_keeping_its_type(alice, em
     of 1,641 at 20,000 memories) could not be reached on the page."""
     from dashboard.views import entities
 
-    monkeypatch.setattr(entities, "MAX_ROWS", 2)
+    monkeypatch.setattr(entities, "LIST_ROWS", 2)
     vector = embedder.embed(["a memory"])[0]
     Memory.objects.bulk_create(
         Memory(account=alice, text="a memory", hash="0" * 32, user_id=f"user-{n}", agent_id="agent-0", embedding=vector)

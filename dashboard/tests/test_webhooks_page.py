@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
 import uuid
 
 import pytest
@@ -231,3 +235,41 @@ def test_a_form_sent_for_a_webhook_deleted_in_another_tab_says_so_and_leads_back
     # An address typed by hand is the plain 404 page still.
     typed = client.get("/dashboard/webhooks/999/edit/").content.decode()
     assert "There is nothing here, or it is not yours to see." in typed and "Nothing was changed." not in typed
+
+
+def test_the_webhooks_page_pages_through_every_webhook_oldest_first(make_user, monkeypatch, settings):
+    """It listed every webhook of the account on one page: 200 webhooks (WEBHOOK_MAX_PER_ACCOUNT raised) made a page
+    of 240 KB, and no bound."""
+    from dashboard.views import webhooks
+
+    monkeypatch.setattr(webhooks, "LIST_ROWS", 2, raising=False)  # the page had no bound before
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    for n in range(5):
+        webhook_with_a_failed_delivery(alice, f"hook{n}")
+    webhook_with_a_failed_delivery(bob, "bobhook")
+    client = logged_in(alice)
+    address, seen = "/dashboard/webhooks/", []
+    while address:
+        page = client.get(address)
+        assert page.status_code == 200
+        body = page.content.decode()
+        seen.append(re.findall(r"<td>(hook\d)</td>", body.split('id="deliveries"')[0]))
+        assert all(f'href="/dashboard/webhooks/{webhook.id}/edit/"' in body for webhook, _ in page.context["webhooks"])
+        more = re.search(r'<a href="(\?cursor=[^"]+)">Next page of webhooks', body)
+        address = "/dashboard/webhooks/" + html.unescape(more.group(1)) if more else None
+    assert seen == [["hook0", "hook1"], ["hook2", "hook3"], ["hook4"]]
+    for cursor in ["not-a-cursor"] + [cursor_of(key) for key in ([2**63], ["1"], [1, 2], {"id": 1})]:
+        refused = client.get("/dashboard/webhooks/", {"cursor": cursor})
+        assert refused.status_code == 400 and "cursor is not valid" in refused.content.decode()
+        assert "No webhooks yet." not in refused.content.decode()
+    made_anyway = client.post(
+        "/dashboard/webhooks/?cursor=not-a-cursor",
+        {"name": "late", "url": "http://127.0.0.1:9/in", "event_types": ["memory_add"]},
+    )
+    assert made_anyway.status_code == 400
+    assert Webhook.objects.get(account=alice, name="late").secret in made_anyway.content.decode()
+
+
+def cursor_of(key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()

@@ -13,6 +13,8 @@ from memories.services import ScopeDeleted
 
 T = TypeVar("T")
 
+LIST_ROWS = 1000  # a page of the Entities, API keys and Webhooks lists
+
 
 def form_status(*forms: forms.Form) -> int:
     """400 when a form was refused (its errors say why on the page), 200 otherwise: a browser shows the page

@@ -8,12 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.html import format_html
 
 from dashboard.access import account_required, admin_required
-from dashboard.views.common import deleted_said
+from dashboard.views.common import LIST_ROWS, deleted_said
 from entities import selectors, services
 from mem0server.exceptions import InvalidInput, NotFound
 from memories.selectors import memories_count
-
-MAX_ROWS = 1000  # a page's
 
 
 @account_required
@@ -26,7 +24,7 @@ def entity_list(request):
         page = selectors.entities_list(
             principal=request.user,
             entity_type=entity_type,
-            limit=MAX_ROWS,
+            limit=LIST_ROWS,
             cursor=request.GET.get("cursor") or None,
         )
     except InvalidInput as exc:

@@ -10,7 +10,7 @@ from apikeys import services
 from dashboard.access import account_required, post_only
 from dashboard.forms import KeyForm
 from dashboard.once import once_token, resent, sent_before
-from dashboard.views.common import form_status
+from dashboard.views.common import LIST_ROWS, form_status
 from mem0server.exceptions import InvalidInput, NotFound
 
 
@@ -24,7 +24,14 @@ def key_list(request):
             return redirect("dashboard:keys")
         created = services.apikey_create(user=request.user, label=form.cleaned_data["label"])
         form = KeyForm()
-    context = {"form": form, "keys": services.apikeys_list(user=request.user), "created": created, "once": once_token()}
+    context = {"form": form, "created": created, "once": once_token()}
+    # Newest first, a page at a time; a cursor no page gave is a 400 saying so (a key just made is still shown).
+    try:
+        page = services.apikeys_page(user=request.user, limit=LIST_ROWS, cursor=request.GET.get("cursor") or None)
+    except InvalidInput as exc:
+        context |= {"keys": [], "next_cursor": None, "error": exc.detail}
+        return render(request, "dashboard/keys.html", context, status=400)
+    context |= {"keys": page.results, "next_cursor": page.next_cursor}
     return render(request, "dashboard/keys.html", context, status=form_status(form))
 
 

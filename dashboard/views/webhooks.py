@@ -11,10 +11,10 @@ from django.utils.html import format_html
 from dashboard.access import account_required, post_only
 from dashboard.forms import WebhookForm
 from dashboard.once import once_token, resent, sent_before
-from dashboard.views.common import attempt, form_status, posted_yes_no
-from mem0server.exceptions import NotFound
+from dashboard.views.common import LIST_ROWS, attempt, form_status, posted_yes_no
+from mem0server.exceptions import InvalidInput, NotFound
 from webhooks import services
-from webhooks.selectors import deliveries_recent, webhook_get, webhooks_of
+from webhooks.selectors import deliveries_recent, webhook_get, webhooks_page
 
 RECENT_DELIVERIES = 50
 
@@ -37,16 +37,22 @@ def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
     """The webhooks page; `refused` says why a change asked of it was not made (a 400, as a refused form is)."""
     if refused:
         messages.error(request, refused)
+    # Oldest first, a page at a time; a cursor no page gave is a 400 saying so (a secret just made is still shown).
+    try:
+        page = webhooks_page(principal=request.user, limit=LIST_ROWS, cursor=request.GET.get("cursor") or None)
+        rows, next_cursor, error = page.results, page.next_cursor, ""
+    except InvalidInput as exc:
+        rows, next_cursor, error = [], None, exc.detail
     context = {
         "form": form,
         "created": created,
-        "webhooks": [
-            (webhook, services.secret_mask(webhook.secret)) for webhook in webhooks_of(principal=request.user)
-        ],
+        "webhooks": [(webhook, services.secret_mask(webhook.secret)) for webhook in rows],
+        "next_cursor": next_cursor,
+        "error": error,
         "deliveries": deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES),
         "once": once_token(),
     }
-    return render(request, "dashboard/webhooks.html", context, status=400 if refused else form_status(form))
+    return render(request, "dashboard/webhooks.html", context, status=400 if refused or error else form_status(form))
 
 
 @account_required
