@@ -441,6 +441,27 @@ def test_the_keys_page_pages_through_every_live_key_newest_first(alice, bob, mon
     assert made_anyway.status_code == 400 and "m0sk_" in made_anyway.content.decode()
 
 
+def test_a_search_posted_from_the_page_leaves_its_address_unless_too_long_for_one(two_accounts, alice):
+    """The page's search was a GET: gunicorn (make serve) answered a request line over 4094 bytes itself with 414, so
+    a search of 3,900 Latin letters or 700 Hebrew ones (MAX_QUERY_CHARS is 4,000) could not be sent."""
+    client = logged_in(alice)
+    short = client.post(
+        "/dashboard/memories/search/", {"query": "tea", "user_id": "alice-user"}, HTTP_HX_REQUEST="true"
+    )
+    assert short.status_code == 200 and "alice likes oolong tea" in short.content.decode()
+    assert short["HX-Push-Url"] == "/dashboard/memories/search/?query=tea&user_id=alice-user"
+    pasted = client.get(short["HX-Push-Url"])
+    assert pasted.status_code == 200 and "alice likes oolong tea" in pasted.content.decode()
+    query = "תה " * 1300  # 3,900 characters, an address of 17,000
+    long = client.post("/dashboard/memories/search/", {"query": query, "user_id": "alice-user"}, HTTP_HX_REQUEST="true")
+    assert long.status_code == 200 and "search-results" not in long.content.decode()  # the results, not the page
+    assert long["HX-Push-Url"] == "/dashboard/memories/search/"
+    # Without htmx (no script), the form's POST answers the whole search page.
+    whole = client.post("/dashboard/memories/search/", {"query": "tea", "user_id": "alice-user"})
+    assert whole.status_code == 200 and "alice likes oolong tea" in whole.content.decode()
+    assert "search-results" in whole.content.decode() and "HX-Push-Url" not in whole
+
+
 def test_a_member_cannot_revoke_another_accounts_key(two_accounts, alice, bob):
     bob_key = bob.api_keys.get()
     assert logged_in(alice).post(f"/dashboard/keys/{bob_key.pk}/revoke/").status_code == 404

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django_htmx.http import push_url
 
 from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
@@ -20,6 +21,9 @@ PAGE_SIZE = 50
 # Characters of each text a timeline's event shows: an event keeps two texts of up to 100,000 characters, and 50
 # events of those made a 10 MB page.
 HISTORY_TEXT_SHOWN = 2000
+# A search's address pushed into the tab's history, at most: gunicorn (make serve) answers a request line over 4094
+# bytes itself (414), so a longer address would fail when reloaded or pasted.
+MAX_ADDRESS_CHARS = 4000
 
 
 def _memory_id(memory_id: str):
@@ -139,8 +143,9 @@ def memory_add(request):
 
 @account_required
 def memory_search(request):
-    """Semantic search in one scope; each result shows its score and the parts it is made of."""
-    form = SearchForm(request.GET or None, auto_id="search_%s")
+    """Semantic search in one scope; each result shows its score and the parts it is made of. The page's form POSTs
+    (a search of any length); a GET (a search's address, pasted or reloaded) searches the same."""
+    form = SearchForm((request.POST if request.method == "POST" else request.GET) or None, auto_id="search_%s")
     outcome = None
     if form.is_valid():
         # The scope fields and the filters both apply: a user_id in each narrows to memories of both (none when
@@ -158,7 +163,19 @@ def memory_search(request):
     template = "dashboard/_search_results.html" if request.htmx else "dashboard/search.html"
     context = {"search_form": form, "results": outcome and outcome.results, "rerank": outcome and outcome.rerank}
     # htmx swaps a 400 in too (htmx-config in base.html): the results area shows what is wrong.
-    return render(request, template, context, status=form_status(form))
+    response = render(request, template, context, status=form_status(form))
+    if request.method == "POST" and request.htmx:
+        push_url(response, _search_address(request))
+    return response
+
+
+def _search_address(request) -> str:
+    """The address of a posted search, for the tab's history: its fields in the query, as a GET form's would be, or
+    the search page's alone when that would be too long an address (a search of 3,900 letters)."""
+    query = request.POST.copy()
+    query.pop("csrfmiddlewaretoken", None)
+    address = f"{reverse('dashboard:search')}?{query.urlencode()}"
+    return address if len(address) <= MAX_ADDRESS_CHARS else reverse("dashboard:search")
 
 
 @account_required

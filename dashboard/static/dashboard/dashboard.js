@@ -28,11 +28,6 @@ const unanswered = (xhr) => {
       "changed). Reload it and try again.";
   }
   const said = `The server answered ${xhr.status}${xhr.statusText ? " " + xhr.statusText : ""}`;
-  if (xhr.status === 414 || xhr.status === 431) {
-    // A search is sent in its address, which the server takes up to 4094 bytes of (gunicorn): a reload sends it again.
-    return `${said}: the search is too long to send in an address (4094 bytes at most, a letter outside A-Z ` +
-      "taking 6 to 12 of them, a space 3): shorten the search or its filters.";
-  }
   if (xhr.status < 500) return `${said}. Reload the page and try again.`;
   const id = xhr.getResponseHeader("X-Request-ID");
   return `${said}${id ? ` (request id ${id}, in its log)` : ""}. Try again, or reload the page.`;
