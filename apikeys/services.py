@@ -108,14 +108,23 @@ def apikey_authenticate(*, key: str) -> APIKey | None:
     return api_key
 
 
+def _live_keys(user: User):
+    return APIKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id")
+
+
 def apikeys_list(*, user: User) -> list[APIKey]:
     """The user's live keys, newest first."""
-    return list(APIKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id"))
+    return list(_live_keys(user))
+
+
+def apikeys_count(*, user: User) -> int:
+    """How many live keys the user has (the overview's count, which loaded every key to count them)."""
+    return _live_keys(user).count()
 
 
 def apikeys_page(*, user: User, limit: int, cursor: str | None = None) -> KeysetPage:
     """The user's live keys, newest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on."""
-    keys = APIKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id")
+    keys = _live_keys(user)
     if cursor:
         created, key_id = _key_cursor_decode(cursor)
         keys = keys.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=key_id))

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from apikeys.models import APIKey
-from apikeys.services import apikey_create
+from apikeys.services import apikey_create, apikey_revoke
 from conftest import ADMIN
 from dashboard.tests.clients import once_of
 from events.models import Event
@@ -1326,6 +1326,15 @@ def test_the_entities_page_pages_through_every_entity_keeping_its_type(alice, em
         assert "by type, then id" in page.content.decode()
     refused = client.get("/dashboard/entities/", {"cursor": "not-a-cursor"})
     assert refused.status_code == 400 and "cursor is not valid" in refused.content.decode()
+
+
+def test_the_overview_counts_the_live_keys_of_the_account(alice, bob):
+    for label in ("one", "two", "three"):
+        apikey_create(user=alice, label=label)
+    apikey_create(user=bob, label="theirs")
+    revoked = apikey_create(user=alice, label="revoked")
+    apikey_revoke(user=alice, key_id=revoked[0].pk)
+    assert "<strong>3</strong> live API keys" in logged_in(alice).get("/dashboard/").content.decode()
 
 
 def test_the_overview_says_which_embedder_and_whether_the_configuration_was_changed(alice, api_client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from apikeys.services import apikeys_list
+from apikeys.services import apikeys_count
 from dashboard.access import account_required
 from entities.selectors import entities_list
 from events.selectors import events_counts
@@ -22,7 +22,7 @@ def home(request):
         "memories": memories_count(principal=request.user, scope={}),
         "entities": len(entities.results),
         "more_entities": entities.next_cursor is not None,
-        "keys": len(apikeys_list(user=request.user)),
+        "keys": apikeys_count(user=request.user),
         "config": server_config_get(),
         "events": events_counts(principal=request.user),
     }
