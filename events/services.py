@@ -25,6 +25,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
 from events.selectors import QUEUEABLE_AGAIN, SCOPE_DELETED, event_get, events_to_queue_again
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -282,6 +283,10 @@ def _run(event_id: str) -> None:
     except DomainError as exc:  # the input, or the server's configuration (e.g. no usable embedder)
         _fail_or_retry(event, _code_of(exc), exc.detail, transient=False, final=final)
     except Exception as exc:  # a bug or a database blip: logged, and tried again like a provider failure
+        if connection_lost(exc):  # not the add's fault: its next run may well succeed, and it says why it waits
+            logger.warning("event %s: %s: %s", event_id, DATABASE_LOST, exc)
+            connection_dropped()  # if the database is not back yet, storing this fails too: the job is retried
+            _fail_or_retry(event, DATABASE_UNAVAILABLE, _lost_database(event.attempts), transient=True, final=final)
         if not Event.objects.filter(id=event_id).exists():  # its account was deleted meanwhile
             job_gone(job=f"event {event_id}", account_id=event.account_id)
             return
@@ -296,6 +301,26 @@ def _run(event_id: str) -> None:
             f"The add failed on the server ({type(exc).__name__}).",
             transient=True,
             final=final,
+        )
+
+
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+
+def _lost_database(attempts: int) -> str:
+    runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+    return f"{DATABASE_LOST[0].upper()}{DATABASE_LOST[1:]}, {runs}; nothing was stored."
+
+
+def event_lost_database(*, event_id: str) -> None:
+    """A run of this add that its worker left when the database went away (events/worker.py runs_lost_database):
+    PENDING again, saying why until its next run, and in the message of its last one (WORKER_MAX_ATTEMPTS)."""
+    running = Event.objects.filter(id=event_id, status=Event.Status.RUNNING)
+    for attempts in running.values_list("attempts", flat=True):
+        message = _lost_database(attempts)
+        now = timezone.now()
+        running.update(
+            status=Event.Status.PENDING, error_code=DATABASE_UNAVAILABLE, error_message=message, updated_at=now
         )
 
 

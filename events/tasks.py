@@ -24,6 +24,8 @@ class ProviderBackoff(BaseRetryStrategy):
     itself."""
 
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if isinstance(exception, services.EventFailed):  # stored FAILED, whatever stopped the run (a lost database)
+            return None
         if not (isinstance(exception, services.TransientFailure) or lost_database(exception)):
             return None
         return RetryDecision(retry_in={"seconds": backoff_seconds(job.attempts)})

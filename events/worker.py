@@ -7,13 +7,14 @@ import contextlib
 import functools
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from procrastinate import App
+from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import WORKER_NAME, Worker
 
@@ -161,3 +162,26 @@ async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, 
     for failure in failures:
         if failure is not None:
             raise failure
+
+
+def runs_lost_database(worker_ids: Collection[int]) -> None:
+    """The jobs these workers were running when their database went away (procrastinate's `doing`, under their ids):
+    each one's add, export, import or profile job says so, PENDING again, until its next run and in the message of
+    its last one (WORKER_MAX_ATTEMPTS), where it said its worker stopped. Run once the database answers again,
+    before the workers are unregistered and the stalled-job check queues those jobs again."""
+    from events.services import event_lost_database
+    from exports.services import export_lost_database, import_lost_database
+    from profiles.services import profile_job_lost_database
+
+    notes = {
+        "events.run_add_event": event_lost_database,
+        "exports.export_memories": export_lost_database,
+        "exports.import_memories": import_lost_database,
+        "profiles.generate_profiles": profile_job_lost_database,
+    }
+    try:
+        running = ProcrastinateJob.objects.filter(status="doing", worker_id__in=worker_ids, task_name__in=notes)
+        for task_name, args in running.values_list("task_name", "args"):
+            notes[task_name](**args)
+    finally:
+        connection.close()  # a thread of the loop's pool, not a job's

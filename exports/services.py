@@ -29,6 +29,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from exports.backup import ImportDeactivated, ImportInterrupted, ImportRefused, ImportReport, import_jsonl
 from exports.models import MemoryExport, MemoryImport
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
 from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -287,14 +288,18 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
         if export is None or export.status in (MemoryExport.Status.SUCCEEDED, MemoryExport.Status.FAILED):
             return export
         if export.attempts >= settings.WORKER_MAX_ATTEMPTS:
-            # Each run before died with its worker (the stalled-job check queued it again): one more would likely
-            # take the next worker down too, and for ever.
+            # Each run before died with its worker (the stalled-job check queued it again), or lost its database
+            # (its `error` says so): one more would likely take the next worker down too, and for ever.
+            why = (
+                f". Last failure: {export.error};"
+                if export.error
+                else ": its worker stopped while running it each time. Ask for fewer memories (filters), or"
+            )
             return _finish(
                 export,
                 status=MemoryExport.Status.FAILED,
                 error=f"The export was started {counted(export.attempts, 'time')} without finishing "
-                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time. Ask for fewer memories "
-                "(filters), or see the server log.",
+                f"(WORKER_MAX_ATTEMPTS){why} see the server log.",
             )
         if account_deactivated(export.account_id):
             return _finish(export, status=MemoryExport.Status.FAILED, error=DEACTIVATED)
@@ -308,13 +313,45 @@ def export_run(*, export_id: uuid.UUID) -> MemoryExport | None:
     except (ExportFailed, DomainError) as exc:
         message = getattr(exc, "detail", None) or str(exc)
         return _finish(export, status=MemoryExport.Status.FAILED, error=message)
-    except Exception:
+    except Exception as exc:
+        if connection_lost(exc):  # not the export's fault: its next run (DatabaseLossRetry) may well succeed
+            logger.warning("export %s: %s: %s", export.id, DATABASE_LOST, exc)
+            connection_dropped()  # if the database is not back yet, storing this fails too: the job is retried
+            _lost_database(MemoryExport.objects.filter(id=export.id), attempts=export.attempts)
+            raise
         if not MemoryExport.objects.filter(id=export.id).exists():  # its account was deleted meanwhile
             job_gone(job=f"export {export.id}", account_id=export.account_id)
             return None
         logger.exception("export %s failed", export.id)
         _finish(export, status=MemoryExport.Status.FAILED, error="The export failed unexpectedly; see the server log.")
         raise
+
+
+def export_lost_database(*, export_id: str) -> None:
+    """A run of this export that its worker left when the database went away (events/worker.py runs_lost_database):
+    PENDING again, saying why in the message of its last run (WORKER_MAX_ATTEMPTS)."""
+    rows = MemoryExport.objects.filter(id=export_id)
+    for attempts in rows.filter(status=MemoryExport.Status.RUNNING).values_list("attempts", flat=True):
+        _lost_database(rows, attempts=attempts, final=False)
+
+
+def import_lost_database(*, import_id: str) -> None:
+    """As export_lost_database, for an import."""
+    rows = MemoryImport.objects.filter(id=import_id)
+    for attempts in rows.filter(status=MemoryImport.Status.RUNNING).values_list("attempts", flat=True):
+        _lost_database(rows, attempts=attempts, final=False)
+
+
+def _lost_database(rows: models.QuerySet, *, attempts: int, final: bool | None = None, **on_failure: Any) -> None:
+    """An export's or import's run that lost its database: PENDING again, its `error` saying why for the message of
+    its last run; FAILED, saying so, when this was that run (`final`; by default, its run WORKER_MAX_ATTEMPTS)."""
+    runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+    now = timezone.now()
+    if not (attempts >= settings.WORKER_MAX_ATTEMPTS if final is None else final):
+        rows.filter(status="RUNNING").update(status="PENDING", error=f"{DATABASE_LOST}, {runs}", updated_at=now)
+        return
+    error = f"Given up: {DATABASE_LOST}, {runs}; see the server log."
+    rows.filter(status="RUNNING").update(status="FAILED", error=error, finished_at=now, updated_at=now, **on_failure)
 
 
 def _kept(export: MemoryExport, *, result: Any, count: int) -> MemoryExport | None:
@@ -479,11 +516,12 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         if job is None or job.status in (MemoryImport.Status.SUCCEEDED, MemoryImport.Status.FAILED):
             return job
         if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            why = f". Last failure: {job.error}" if job.error else ": its worker stopped while running it each time"
             return _import_finish(
                 job,
                 status=MemoryImport.Status.FAILED,
                 error=f"The import was started {counted(job.attempts, 'time')} without finishing "
-                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time; see the server log.",
+                f"(WORKER_MAX_ATTEMPTS){why}; see the server log.",
             )
         if account_deactivated(job.account_id):
             return _import_finish(job, status=MemoryImport.Status.FAILED, error=IMPORT_DEACTIVATED)
@@ -506,6 +544,14 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         # Split at "\n" only, as a file is read line by line: str.splitlines() also splits at U+2028, U+0085 and
         # others, which a line's JSON holds unescaped inside a memory's text (export_memories writes them as they are).
         report = import_jsonl(lines=job.lines.split("\n"), account=job.account, progress=progress, within_limits=True)
+        return _import_finish(
+            job,
+            status=MemoryImport.Status.SUCCEEDED,
+            memory_count=report.lines,
+            imported=earlier + report.created,
+            skipped=max(report.skipped - earlier, 0),
+            history_rows=report.history_created,
+        )
     except ImportRefused as exc:
         return _import_finish(
             job, status=MemoryImport.Status.FAILED, error=f"Nothing was imported: {exc.total} problem(s).\n{exc}"
@@ -514,7 +560,12 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
         written = MemoryImport.objects.filter(id=job.id).values_list("imported", flat=True).first()
         error = IMPORT_DEACTIVATED if isinstance(exc, ImportDeactivated) else str(exc)
         return _import_finish(job, status=MemoryImport.Status.FAILED, error=error, imported=written or 0)
-    except Exception:
+    except Exception as exc:
+        if connection_lost(exc):  # as an export's: run again (DatabaseLossRetry), skipping what it wrote
+            logger.warning("import %s: %s: %s", job.id, DATABASE_LOST, exc)
+            connection_dropped()
+            _lost_database(MemoryImport.objects.filter(id=job.id), attempts=job.attempts, lines="")
+            raise
         if not MemoryImport.objects.filter(id=job.id).exists():  # its account was deleted meanwhile
             job_gone(job=f"import {job.id}", account_id=job.account_id)
             return None
@@ -523,14 +574,6 @@ def import_run(*, import_id: uuid.UUID) -> MemoryImport | None:
             job, status=MemoryImport.Status.FAILED, error="The import failed unexpectedly; see the server log."
         )
         raise
-    return _import_finish(
-        job,
-        status=MemoryImport.Status.SUCCEEDED,
-        memory_count=report.lines,
-        imported=earlier + report.created,
-        skipped=max(report.skipped - earlier, 0),
-        history_rows=report.history_created,
-    )
 
 
 def _import_finish(job: MemoryImport, *, status: str, error: str = "", **counts) -> MemoryImport | None:
@@ -538,8 +581,9 @@ def _import_finish(job: MemoryImport, *, status: str, error: str = "", **counts)
     lines are not kept past it. None (said in the log) when its row is gone: its account was deleted meanwhile."""
     now = timezone.now()
     rows = MemoryImport.objects.filter(id=job.id)
-    rows.update(lines="", updated_at=now)
-    rows.exclude(status=MemoryImport.Status.FAILED).update(status=status, error=error, finished_at=now, **counts)
+    with transaction.atomic():  # a database lost in between kept neither: the next run has the lines
+        rows.update(lines="", updated_at=now)
+        rows.exclude(status=MemoryImport.Status.FAILED).update(status=status, error=error, finished_at=now, **counts)
     finished = rows.first()
     if finished is None:
         job_gone(job=f"import {job.id}", account_id=job.account_id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import psycopg
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from psycopg.errors import DeadlockDetected, QueryCanceled, SerializationFailure
 
@@ -23,6 +24,33 @@ def lost_database(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+# SQLSTATEs PostgreSQL sends the connections it ends: a shutdown or restart (57P01, also a failover's old primary),
+# a crash of another backend (57P02), and a database still starting (57P03).
+_CONNECTION_ENDED = {"57P01", "57P02", "57P03"}
+
+# A job's run cut off this way, said by the job's stored failure and by its last run's message (WORKER_MAX_ATTEMPTS).
+DATABASE_LOST = "the database connection was lost while it ran (PostgreSQL restarted, failed over or ended it)"
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` came from the database connection ending (a restart, a failover, a connection that could not
+    be opened), not from a statement the database refused or cancelled (lost_database takes both)."""
+    while exc is not None:
+        if isinstance(exc, InterfaceError | psycopg.InterfaceError):
+            return True
+        if isinstance(exc, psycopg.OperationalError):
+            return exc.sqlstate is None or exc.sqlstate in _CONNECTION_ENDED
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def connection_dropped() -> None:
+    """This thread's connection after connection_lost: closed, so that the next query opens a new one (Django
+    keeps using a broken connection outside a request)."""
+    with contextlib.suppress(DatabaseError, InterfaceError):
+        connection.close()
 
 
 def database_failure(exc: BaseException) -> tuple[str, str, dict[str, str]] | None:

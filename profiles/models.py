@@ -98,6 +98,8 @@ class ProfileJob(models.Model):
     # (429, 5xx, timeout) left for the next run.
     remaining = models.JSONField(default=list)
     attempts = models.PositiveIntegerField(default=0, help_text="Runs started (at most WORKER_MAX_ATTEMPTS).")
+    # Why a run stopped before finishing (its database lost), said by the last run's message (WORKER_MAX_ATTEMPTS).
+    last_failure = models.TextField(blank=True, default="", db_default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # The Idempotency-Key the request carried: the same key again answers this job instead of a new one.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)

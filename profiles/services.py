@@ -30,6 +30,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -267,11 +268,15 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         if job is None or job.status in (ProfileJob.Status.SUCCEEDED, ProfileJob.Status.FAILED):
             return job
         if job.attempts >= settings.WORKER_MAX_ATTEMPTS:
+            why = (
+                f". Last failure: {job.last_failure}"
+                if job.last_failure
+                else ": its worker stopped while running it each time"
+            )
             return _give_up(
                 job,
                 error=f"The generation was started {counted(job.attempts, 'time')} without finishing "
-                "(WORKER_MAX_ATTEMPTS): its worker stopped while running it each time; see the server log. It is not "
-                "queued again until this user's memories change, or a generation is asked for (generate_profile).",
+                f"(WORKER_MAX_ATTEMPTS){why}; see the server log. {NOT_QUEUED_AGAIN}",
             )
         if account_deactivated(job.account_id):
             return _give_up(job, error=DEACTIVATED_QUEUED)
@@ -279,24 +284,31 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
         job.save(update_fields=["status", "attempts", "updated_at"])
     principal = acting_for(job.account, auth_type="profile")
     final = job.attempts >= settings.WORKER_MAX_ATTEMPTS
-    # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
-    with configuration_checked_once():
-        for entity_id in list(job.remaining):
-            if account_deactivated(job.account_id):
-                if not _refreshed(job):  # the counters this loop has added to
-                    return None
-                return _give_up(job, error=DEACTIVATED_QUEUED)
-            try:
-                outcome = profile_generate(principal=principal, entity_id=entity_id, final=final)
-            except _PassingFailure:
-                continue  # stays in `remaining`, for the next run
-            except Exception:  # logged, and the profile says so; the job goes on with the next user
-                outcome = Profile.Status.FAILED
-            job.remaining.remove(entity_id)
-            counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
-            ProfileJob.objects.filter(id=job.id).update(
-                **{counter: F(counter) + 1}, remaining=job.remaining, updated_at=timezone.now()
-            )
+    try:
+        # As a request does: the LLM stored through POST /configure counts, also in a worker started before it.
+        with configuration_checked_once():
+            for entity_id in list(job.remaining):
+                if account_deactivated(job.account_id):
+                    if not _refreshed(job):  # the counters this loop has added to
+                        return None
+                    return _give_up(job, error=DEACTIVATED_QUEUED)
+                try:
+                    outcome = profile_generate(principal=principal, entity_id=entity_id, final=final)
+                except _PassingFailure:
+                    continue  # stays in `remaining`, for the next run
+                except Exception as exc:  # logged, and the profile says so; the job goes on with the next user
+                    if connection_lost(exc):
+                        raise
+                    outcome = Profile.Status.FAILED
+                job.remaining.remove(entity_id)
+                counter = {"succeeded": "succeeded", "failed": "failed"}.get(outcome, "skipped")
+                ProfileJob.objects.filter(id=job.id).update(
+                    **{counter: F(counter) + 1}, remaining=job.remaining, updated_at=timezone.now()
+                )
+    except Exception as exc:
+        if connection_lost(exc):  # not the job's fault: its next run may well succeed, and says why it waited
+            _lost_database(job, final=final, exc=exc)
+        raise
     if not _refreshed(job):
         return None
     if job.remaining:
@@ -307,6 +319,38 @@ def job_run(*, job_id: uuid.UUID) -> ProfileJob | None:
     job.status = ProfileJob.Status.FAILED if job.failed else ProfileJob.Status.SUCCEEDED
     job.finished_at = timezone.now()
     return job if _saved(job, "status", "finished_at") else None
+
+
+# Said by each profile a job gave up on.
+NOT_QUEUED_AGAIN = (
+    "It is not queued again until this user's memories change, or a generation is asked for (generate_profile)."
+)
+
+
+def _lost_database(job: ProfileJob, *, final: bool, exc: BaseException) -> None:
+    """A run that lost its database: PENDING again, its last_failure saying why for the message of its last run;
+    on that run (WORKER_MAX_ATTEMPTS), the profiles still to do fail saying so. If the database is not back yet,
+    storing this fails too, and the job is retried all the same."""
+    logger.warning("profile job %s: %s: %s", job.id, DATABASE_LOST, exc)
+    connection_dropped()
+    runs = f"on run {job.attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+    if not _refreshed(job):  # what this run wrote before the loss
+        return
+    if final:
+        _give_up(job, error=f"Given up: {DATABASE_LOST}, {runs}; see the server log. {NOT_QUEUED_AGAIN}")
+        return
+    profile_job_lost_database(job_id=job.id)
+
+
+def profile_job_lost_database(*, job_id: str | uuid.UUID) -> None:
+    """A run of this job that lost its database, here or in a worker that stopped with it (events/worker.py
+    runs_lost_database): PENDING again, its last_failure saying why for the message of its last run."""
+    running = ProfileJob.objects.filter(id=job_id, status=ProfileJob.Status.RUNNING)
+    for attempts in running.values_list("attempts", flat=True):
+        runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+        running.update(
+            status=ProfileJob.Status.PENDING, last_failure=f"{DATABASE_LOST}, {runs}", updated_at=timezone.now()
+        )
 
 
 def _refreshed(job: ProfileJob) -> bool:
@@ -389,7 +433,9 @@ def profile_generate(*, principal, entity_id: str, final: bool = True) -> str:
         message = getattr(exc, "detail", None) or str(exc)
         row.update(status=Profile.Status.FAILED, error=message, updated_at=timezone.now())
         return Profile.Status.FAILED
-    except Exception:
+    except Exception as exc:
+        if connection_lost(exc):  # the profile stays as it was, for the job's next run
+            raise
         logger.exception("profile of %s %s failed", ENTITY_TYPE, entity_id)
         row.update(
             status=Profile.Status.FAILED,

@@ -19,7 +19,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from events import services
 from events.models import Event
-from events.tests.helpers import run_through_a_restart, sdk_event, sdk_wait_event
+from events.tests.helpers import refused_as_by_a_restart, run_through_a_restart, sdk_event, sdk_wait_event
 from memories.models import Memory
 from memories.tests.fake_openai import error, llm_configured
 from memories.tests.files import grey_png
@@ -309,6 +309,30 @@ def test_an_add_the_database_went_away_under_is_run_again_and_succeeds(member, e
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("SUCCEEDED", 2)
     assert list(Memory.objects.values_list("text", flat=True)) == ["I live in Oslo"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_the_database_went_away_under_on_every_run_fails_saying_so(member, embedder, settings, run_jobs):
+    """A run the database's going away stopped (the connection ended: a restart, a failover) was stored as the
+    server's own failure, "internal_error: The add failed on the server (OperationalError).", up to the last run's
+    FAILED. It says the database was lost, and on which of the WORKER_MAX_ATTEMPTS runs."""
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    settings.WORKER_MAX_ATTEMPTS = 2
+    event = queue_add(member, "I live in Oslo")
+    lost = "The database connection was lost while it ran (PostgreSQL restarted, failed over or ended it)"
+    with refused_as_by_a_restart("memories_memory"):
+        run_jobs()
+        event.refresh_from_db()
+        assert (event.status, event.error_code, event.attempts) == ("PENDING", "database_unavailable", 1)
+        assert event.error_message == f"{lost}, on run 1 of 2 (WORKER_MAX_ATTEMPTS); nothing was stored."
+        retry = ProcrastinateJob.objects.filter(task_name="events.run_add_event", status="todo")
+        assert retry.update(scheduled_at=timezone.now()) == 1
+        run_jobs()
+    event.refresh_from_db()
+    assert (event.status, event.error_code, event.attempts) == ("FAILED", "database_unavailable", 2)
+    assert event.error_message == f"{lost}, on run 2 of 2 (WORKER_MAX_ATTEMPTS); nothing was stored."
+    assert not ProcrastinateJob.objects.filter(task_name="events.run_add_event", status="todo").exists()
+    assert not Memory.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,11 +8,12 @@ import tracemalloc
 
 import pytest
 from django.db import DataError
+from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import User
 from conftest import ADMIN
-from events.tests.helpers import run_through_a_restart
+from events.tests.helpers import refused_as_by_a_restart, run_through_a_restart
 from exports import selectors
 from exports.models import MemoryExport
 from exports.services import COPY_BYTES, export_create, export_run
@@ -202,6 +203,70 @@ def test_an_import_the_database_went_away_under_is_run_again_not_left_running(al
         "Likes green tea",
         "Lives in Lisbon",
     ]
+
+
+LOST = "the database connection was lost while it ran (PostgreSQL restarted, failed over or ended it)"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_the_database_went_away_under_waits_for_its_next_run_and_says_why_on_its_last(
+    alice, make_memory, settings, run_jobs
+):
+    """A run whose connection the database ended (a restart, a failover) while it stored the data failed the export
+    for good, "The export failed unexpectedly; see the server log.", with the database back a moment later. It is
+    run again, and when its runs are used up it says the database was lost."""
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    settings.WORKER_MAX_ATTEMPTS = 3
+    make_memory("a fact", principal=alice)
+    export = export_create(principal=alice, filters={})
+    with refused_as_by_a_restart("exports_memoryexport", "NEW.status = 'SUCCEEDED'", on="UPDATE"):
+        run_jobs()
+    export.refresh_from_db()
+    assert (export.status, export.attempts, export.error) == (
+        "PENDING",
+        1,
+        f"{LOST}, on run 1 of 3 (WORKER_MAX_ATTEMPTS)",
+    )
+    job = ProcrastinateJob.objects.filter(task_name="exports.export_memories", args__export_id=str(export.id))
+    assert job.values_list("status", flat=True).get() == "todo"
+    # Its next two runs died with their workers (the stalled-job check queues it again).
+    MemoryExport.objects.filter(id=export.id).update(status="RUNNING", attempts=3)
+    export = export_run(export_id=export.id)
+    assert export.status == MemoryExport.Status.FAILED
+    assert export.error == (
+        "The export was started 3 times without finishing (WORKER_MAX_ATTEMPTS). Last failure: "
+        f"{LOST}, on run 1 of 3 (WORKER_MAX_ATTEMPTS); see the server log."
+    )
+    job.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_the_database_went_away_under_on_its_last_run_fails_saying_so(alice, make_memory, settings, run_jobs):
+    """As an export's: the import failed for good at once, "The import failed unexpectedly; see the server log."."""
+    import io
+
+    from exports import services
+    from exports.backup import export_jsonl, memories_for_backup
+    from exports.models import MemoryImport
+
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 600  # the retry stays queued while the test looks
+    settings.WORKER_MAX_ATTEMPTS = 2
+    make_memory("Likes green tea", principal=alice)
+    out = io.StringIO()
+    export_jsonl(memories=memories_for_backup(accounts=[alice]), out=out)
+    Memory.objects.all().delete()
+    job = services.import_create(account=alice, file_name="backup.jsonl", text=out.getvalue())
+    retry = ProcrastinateJob.objects.filter(task_name="exports.import_memories", args__import_id=str(job.id))
+    with refused_as_by_a_restart("exports_memoryimport", "NEW.status = 'SUCCEEDED'", on="UPDATE"):
+        run_jobs()
+        job = MemoryImport.objects.get(id=job.id)
+        assert (job.status, job.attempts, job.error) == ("PENDING", 1, f"{LOST}, on run 1 of 2 (WORKER_MAX_ATTEMPTS)")
+        assert retry.update(scheduled_at=timezone.now()) == 1
+        run_jobs()
+    job = MemoryImport.objects.get(id=job.id)
+    assert (job.status, job.attempts, job.lines) == ("FAILED", 2, "")
+    assert job.error == f"Given up: {LOST}, on run 2 of 2 (WORKER_MAX_ATTEMPTS); see the server log."
+    assert retry.values_list("status", flat=True).get() == "failed"  # not run again
 
 
 def test_running_a_finished_export_again_changes_nothing(alice, make_memory):

@@ -449,6 +449,45 @@ def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_a
         assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
 
 
+def test_an_add_whose_last_run_the_killed_embedded_postgresql_stopped_fails_saying_the_database_was_lost(
+    live, fake, tmp_path
+):
+    """An add's run that a database restart stopped counted as a run whose worker died: when it was the last one
+    (WORKER_MAX_ATTEMPTS), the add failed with "Last failure: its worker stopped while running it.", though the
+    worker had stayed up. The worker notes, once the database answers, that the database was lost under that run."""
+    thinking = 4  # seconds the add's fact extraction takes: the database is killed meanwhile
+    env = {**live.env, **TEST_WORKER_ENV, "WORKER_MAX_ATTEMPTS": "1"}
+    with job_worker(env, tmp_path) as (worker, worker_log):
+        fake.chat_queue.append(Reply(delay=thinking))
+        body = {"messages": "Keeps ducks", "user_id": "last-run-at-the-kill", "async_mode": True}
+        queued = live.call("POST", "/v1/memories/", body)
+        assert queued.status == 202, queued
+        event = queued.json()[0]["event_id"]
+        wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
+        postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+        postmaster.kill()
+        postmaster.wait(30)
+        bound = (thinking + WORKER_STOP + REVIVE_EVERY + RECOVERY) * 2
+        outcome = SQL("SELECT status, error_message FROM {} WHERE id = %s").format(Identifier(Event._meta.db_table))
+
+        def finished() -> list[tuple] | None:
+            assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
+            with contextlib.suppress(psycopg.OperationalError):  # down, or replaying its log
+                return [row for row in live.query(outcome, [event]) if row[0] in ("SUCCEEDED", "FAILED")]
+            return None
+
+        try:
+            [(status, message)] = wait_for(
+                finished, timeout=bound, what=f"the add given up (bound {bound} s)", every=0.5
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
+    assert status == "FAILED", worker_log()[-4000:]
+    assert "The database connection was lost while it ran" in message, message
+    assert "on run 1 of 1 (WORKER_MAX_ATTEMPTS)" in message and "its worker stopped" not in message
+    assert memories_of(live, "last-run-at-the-kill") == []
+
+
 def test_a_job_worker_told_to_stop_while_it_stops_for_a_lost_database_exits_rather_than_running_again(
     live, fake, tmp_path
 ):

@@ -7,8 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
+from events.tests.helpers import refused_as_by_a_restart
 from mem0server.exceptions import Conflict
 from memories.configuration import server_config_forget
 from memories.tests.fake_openai import as_json, llm_configured
@@ -98,6 +99,35 @@ def test_concurrent_sample_requests_with_one_idempotency_key_all_get_the_one_run
     answers = concurrent_samples(alice, make_memory, 6, idempotency_key="retry-1")
     [job] = ProfileJob.objects.all()
     assert answers == [job.id] * 6  # retries of one request: its job, not "already in progress"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_the_database_went_away_under_keeps_its_profile_for_the_next_run_and_says_why_on_the_last(
+    alice, make_memory, settings
+):
+    """A run whose connection the database ended (a restart, a failover) while it stored a profile failed that
+    profile for good, "The generation failed unexpectedly; see the server log.", and the job with it, the database
+    back a moment later. The profile waits for the job's next run, and the last run says the database was lost."""
+    settings.WORKER_MAX_ATTEMPTS = 2
+    make_memory("Lives in Oslo", user_id="alice", principal=alice)
+    settings_update(principal=alice, enabled=True, schema=SCHEMA)
+    lost = "the database connection was lost while it ran (PostgreSQL restarted, failed over or ended it)"
+    with llm_configured() as llm, refused_as_by_a_restart("profiles_profile", "NEW.status = 'succeeded'", on="UPDATE"):
+        llm.chat_queue.extend([as_json({"city": "Oslo"})] * 2)
+        job, _ = job_create(principal=alice, operation="trigger", entity_id="alice")
+        with pytest.raises(OperationalError):  # the job is retried (events.tasks.ProviderBackoff)
+            job_run(job_id=job.id)
+        job.refresh_from_db()
+        assert (job.status, job.attempts, job.failed, job.remaining) == ("pending", 1, 0, ["alice"])
+        assert job.last_failure == f"{lost}, on run 1 of 2 (WORKER_MAX_ATTEMPTS)"
+        assert Profile.objects.get(entity_id="alice").status == "pending"
+        with pytest.raises(OperationalError):
+            job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.failed, job.remaining) == ("failed", 2, 1, [])
+    profile = Profile.objects.get(entity_id="alice")
+    assert profile.status == "failed"
+    assert profile.error.startswith(f"Given up: {lost}, on run 2 of 2 (WORKER_MAX_ATTEMPTS); see the server log.")
 
 
 class WorkerKilled(BaseException):

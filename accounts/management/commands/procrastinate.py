@@ -20,7 +20,14 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.management.commands.procrastinate import Command as ProcrastinateCommand
 from procrastinate.contrib.django.utils import connector_params
 
-from events.worker import database_pool_fit, embedder_warm_up, job_threads, run_workers, workers_run
+from events.worker import (
+    database_pool_fit,
+    embedder_warm_up,
+    job_threads,
+    run_workers,
+    runs_lost_database,
+    workers_run,
+)
 from mem0server.commands import database_not_set_up, database_reached
 from mem0server.connection_budget import job_worker_budget, log_budget, pool_size
 from mem0server.database import embedded_revive, unreachable_reason
@@ -84,6 +91,8 @@ def outlasting_database_loss(work):
             while True:
                 watch.lost = None
                 try:
+                    if watch.worker_ids:  # what their jobs' next runs, and last run's message, say
+                        await asyncio.to_thread(runs_lost_database, set(watch.worker_ids))
                     for worker_id in watch.worker_ids:
                         # The workers that stopped could not say so (their database was gone): said now, so that the
                         # stalled-job check queues the jobs they left running again at once, rather than once they
