@@ -86,12 +86,10 @@ PORTCHECK = @$(PY) mem0server/portcheck.py "$(HOST)" "$(PORT)"
 # `&` by a script ignores Ctrl-C itself, so the trap is what stops it. WORKER_CONCURRENCY and the other
 # WORKER_* settings come from the environment.
 WORKER := $(PY) manage.py procrastinate worker
-# The job worker beside the server, started again when it ends with an error (killed by the kernel's OOM killer, a
-# failure of its own: it exits 0 only when asked to stop); a signal to the loop is passed on to it, and waited for.
-WITH_WORKER = ( trap 'kill $$pid 2>/dev/null; wait $$pid; exit 0' INT TERM; \
-	while :; do $(WORKER) & pid=$$!; wait $$pid && break; \
-	echo "make serve: the job worker ended with exit status $$?; starting it again in 5 s" >&2; sleep 5 & wait $$!; \
-	done ) & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM;
+# The job worker beside the server, started again when it ends with an error (scripts/job_worker_loop.sh: 5 s later,
+# doubling up to 60 s while it keeps failing soon after its start); a signal to the loop is passed on to it.
+WITH_WORKER = sh scripts/job_worker_loop.sh $(WORKER) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM;
 
 # gunicorn as in production (gunicorn.conf.py: workers, threads and timeouts from the environment) and a job worker
 # beside it, stopped with it. More job workers, here or on other machines: `make worker`.
