@@ -287,6 +287,7 @@ def _run(event_id: str) -> None:
             logger.warning("event %s: %s: %s", event_id, DATABASE_LOST, exc)
             connection_dropped()  # if the database is not back yet, storing this fails too: the job is retried
             _fail_or_retry(event, DATABASE_UNAVAILABLE, _lost_database(event.attempts), transient=True, final=final)
+            return  # its row was gone (its account deleted): _fail_or_retry said so
         if not Event.objects.filter(id=event_id).exists():  # its account was deleted meanwhile
             job_gone(job=f"event {event_id}", account_id=event.account_id)
             return
