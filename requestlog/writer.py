@@ -21,6 +21,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection
 
+from mem0server.database_failures import connection_lost
 from mem0server.retention import delete_older_than
 from requestlog.models import RequestLog
 
@@ -143,8 +144,11 @@ class RequestLogWriter:
                 for row in batch:
                     copy.write_row(row)
             return
-        except Exception:  # the log must never take the server down
-            logger.exception("could not write %d request log rows; retrying them one by one", len(batch))
+        except Exception as exc:  # the log must never take the server down
+            if connection_lost(exc):  # a database restarted since the last batch: one line, the rows written again
+                logger.warning("request log: %s; writing %d rows again on a new connection", exc, len(batch))
+            else:
+                logger.exception("could not write %d request log rows; retrying them one by one", len(batch))
             connection.close()
         # One bad row must not cost the whole batch; if the database is down these fail fast too.
         for row in batch:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -242,6 +243,32 @@ def test_background_writer_drains_its_queue_on_close(settings):
         writer.submit(_entry(i))
     writer.close()
     assert RequestLog.objects.count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writer_writes_again_on_a_new_connection_after_the_database_restarted_in_one_line(settings, caplog):
+    # Its connection, idle between batches, was ended by a PostgreSQL restart: the next batch failed and was written
+    # again row by row, as it should, but the log said so with an ERROR and a 15-line traceback.
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    try:
+        writer.submit(_entry(0))
+        writer.flush()
+        with connection.cursor() as cursor:  # what a restart does to the writer's connection (SQLSTATE 57P01)
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE '%%requestlog_requestlog%%'"
+            )
+            assert cursor.fetchone()[0] == 1
+        writer.submit(_entry(1))
+        writer.submit(_entry(2))
+        writer.flush()
+        assert sorted(RequestLog.objects.values_list("path", flat=True)) == ["/p0", "/p1", "/p2"]
+    finally:
+        writer.close()
+    said = [r for r in caplog.records if r.name == "mem0server.requestlog"]
+    assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]
+    assert "writing 2 rows again on a new connection" in said[0].getMessage()
 
 
 # --- retention ---------------------------------------------------------------------------------------------
