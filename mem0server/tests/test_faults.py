@@ -412,28 +412,22 @@ def test_a_job_worker_outlives_a_killed_embedded_postgresql_starts_it_again_and_
         assert float(answered) <= POOL_TIMEOUT * SLACK, worker_log()[-4000:]
 
 
-def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_after_it_is_back(live, fake, tmp_path):
-    """The add could not finish (its writes, and its job's status, need the database), so its job stayed `doing` under
-    the id of the worker that stopped, which could not unregister either: only once that id had been silent for
-    WORKER_STALLED_SECONDS (60 s by default) did the stalled-job check queue the add again. The worker runs here with
-    the default heartbeat and threshold, and the check every second."""
-    thinking = 4  # seconds the add's fact extraction takes: the database is killed meanwhile
-    env = {**live.env, **TEST_WORKER_ENV, "WORKER_HEARTBEAT_SECONDS": "10", "WORKER_STALLED_SECONDS": "60"}
-    user = "running-at-the-kill"
-    with job_worker(env, tmp_path) as (worker, worker_log):
+def an_add_through_a_postgresql_kill(live, fake, tmp_path, *, env: dict, user: str, text: str, columns: str):
+    """Queue an add whose fact extraction takes `thinking` seconds, kill the embedded PostgreSQL meanwhile, and wait
+    (no request reaching the web server, which would start PostgreSQL again before the add gave up) until the job
+    worker has stopped, started PostgreSQL again and the add ended: its event's `columns`, and the worker's log."""
+    thinking = 4
+    with job_worker({**live.env, **TEST_WORKER_ENV, **env}, tmp_path) as (worker, worker_log):
         fake.chat_queue.append(Reply(delay=thinking))
-        queued = live.call("POST", "/v1/memories/", {"messages": "Keeps bees", "user_id": user, "async_mode": True})
+        queued = live.call("POST", "/v1/memories/", {"messages": text, "user_id": user, "async_mode": True})
         assert queued.status == 202, queued
         event = queued.json()[0]["event_id"]
         wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
         postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
         postmaster.kill()
         postmaster.wait(30)
-
-        # No request reaches the web server meanwhile (it would start PostgreSQL again before the add gave up): the
-        # worker stops once the add has failed, starts PostgreSQL again, and its next check queues the add again.
         bound = (thinking + WORKER_STOP + REVIVE_EVERY + RECOVERY) * 2
-        outcome = SQL("SELECT status, attempts FROM {} WHERE id = %s").format(Identifier(Event._meta.db_table))
+        outcome = SQL("SELECT status, {} FROM {} WHERE id = %s").format(SQL(columns), Identifier(Event._meta.db_table))
 
         def finished() -> list[tuple] | None:
             assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
@@ -442,11 +436,24 @@ def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_a
             return None
 
         try:
-            done = wait_for(finished, timeout=bound, what=f"the add run again (bound {bound} s)", every=0.5)
+            [row] = wait_for(finished, timeout=bound, what=f"the add ended (bound {bound} s)", every=0.5)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
-        assert done == [("SUCCEEDED", 2)], worker_log()[-4000:]  # its first run failed with the database
-        assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
+        return row, worker_log()
+
+
+def test_an_add_running_when_the_embedded_postgresql_is_killed_runs_again_soon_after_it_is_back(live, fake, tmp_path):
+    """The add could not finish (its writes, and its job's status, need the database), so its job stayed `doing` under
+    the id of the worker that stopped, which could not unregister either: only once that id had been silent for
+    WORKER_STALLED_SECONDS (60 s by default) did the stalled-job check queue the add again. The worker runs here with
+    the default heartbeat and threshold, and the check every second."""
+    user = "running-at-the-kill"
+    env = {"WORKER_HEARTBEAT_SECONDS": "10", "WORKER_STALLED_SECONDS": "60"}
+    row, log = an_add_through_a_postgresql_kill(
+        live, fake, tmp_path, env=env, user=user, text="Keeps bees", columns="attempts"
+    )
+    assert row == ("SUCCEEDED", 2), log[-4000:]  # its first run failed with the database
+    assert [text for _, text in memories_of(live, user)] == ["Keeps bees"]
 
 
 def test_an_add_whose_last_run_the_killed_embedded_postgresql_stopped_fails_saying_the_database_was_lost(
@@ -455,37 +462,14 @@ def test_an_add_whose_last_run_the_killed_embedded_postgresql_stopped_fails_sayi
     """An add's run that a database restart stopped counted as a run whose worker died: when it was the last one
     (WORKER_MAX_ATTEMPTS), the add failed with "Last failure: its worker stopped while running it.", though the
     worker had stayed up. The worker notes, once the database answers, that the database was lost under that run."""
-    thinking = 4  # seconds the add's fact extraction takes: the database is killed meanwhile
-    env = {**live.env, **TEST_WORKER_ENV, "WORKER_MAX_ATTEMPTS": "1"}
-    with job_worker(env, tmp_path) as (worker, worker_log):
-        fake.chat_queue.append(Reply(delay=thinking))
-        body = {"messages": "Keeps ducks", "user_id": "last-run-at-the-kill", "async_mode": True}
-        queued = live.call("POST", "/v1/memories/", body)
-        assert queued.status == 202, queued
-        event = queued.json()[0]["event_id"]
-        wait_for(lambda: fake.chat_calls("extract"), timeout=60, what="the add's extraction reaching the LLM")
-        postmaster = psutil.Process(int((live.data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
-        postmaster.kill()
-        postmaster.wait(30)
-        bound = (thinking + WORKER_STOP + REVIVE_EVERY + RECOVERY) * 2
-        outcome = SQL("SELECT status, error_message FROM {} WHERE id = %s").format(Identifier(Event._meta.db_table))
-
-        def finished() -> list[tuple] | None:
-            assert worker.poll() is None, f"the job worker exited:\n{worker_log()[-3000:]}"
-            with contextlib.suppress(psycopg.OperationalError):  # down, or replaying its log
-                return [row for row in live.query(outcome, [event]) if row[0] in ("SUCCEEDED", "FAILED")]
-            return None
-
-        try:
-            [(status, message)] = wait_for(
-                finished, timeout=bound, what=f"the add given up (bound {bound} s)", every=0.5
-            )
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- job worker ---\n{worker_log()[-4000:]}") from None
-    assert status == "FAILED", worker_log()[-4000:]
+    user = "last-run-at-the-kill"
+    (status, message), log = an_add_through_a_postgresql_kill(
+        live, fake, tmp_path, env={"WORKER_MAX_ATTEMPTS": "1"}, user=user, text="Keeps ducks", columns="error_message"
+    )
+    assert status == "FAILED", log[-4000:]
     assert "The database connection was lost while it ran" in message, message
     assert "on run 1 of 1 (WORKER_MAX_ATTEMPTS)" in message and "its worker stopped" not in message
-    assert memories_of(live, "last-run-at-the-kill") == []
+    assert memories_of(live, user) == []
 
 
 def test_a_job_worker_told_to_stop_while_it_stops_for_a_lost_database_exits_rather_than_running_again(
