@@ -25,7 +25,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import AdminPrincipal, acting_for
 from events.models import Event
 from events.selectors import QUEUEABLE_AGAIN, SCOPE_DELETED, event_get, events_to_queue_again
-from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -309,8 +309,8 @@ DATABASE_UNAVAILABLE = "database_unavailable"
 
 
 def _lost_database(attempts: int) -> str:
-    runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
-    return f"{DATABASE_LOST[0].upper()}{DATABASE_LOST[1:]}, {runs}; nothing was stored."
+    said = database_lost_on_run(attempts)
+    return f"{said[0].upper()}{said[1:]}; nothing was stored."
 
 
 def event_lost_database(*, event_id: str) -> None:

@@ -29,7 +29,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from exports.backup import ImportDeactivated, ImportInterrupted, ImportRefused, ImportReport, import_jsonl
 from exports.models import MemoryExport, MemoryImport
-from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import DomainError, InvalidInput
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -345,12 +345,12 @@ def import_lost_database(*, import_id: str) -> None:
 def _lost_database(rows: models.QuerySet, *, attempts: int, final: bool | None = None, **on_failure: Any) -> None:
     """An export's or import's run that lost its database: PENDING again, its `error` saying why for the message of
     its last run; FAILED, saying so, when this was that run (`final`; by default, its run WORKER_MAX_ATTEMPTS)."""
-    runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+    said = database_lost_on_run(attempts)
     now = timezone.now()
     if not (attempts >= settings.WORKER_MAX_ATTEMPTS if final is None else final):
-        rows.filter(status="RUNNING").update(status="PENDING", error=f"{DATABASE_LOST}, {runs}", updated_at=now)
+        rows.filter(status="RUNNING").update(status="PENDING", error=said, updated_at=now)
         return
-    error = f"Given up: {DATABASE_LOST}, {runs}; see the server log."
+    error = f"Given up: {said}; see the server log."
     rows.filter(status="RUNNING").update(status="FAILED", error=error, finished_at=now, updated_at=now, **on_failure)
 
 

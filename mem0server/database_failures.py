@@ -34,6 +34,11 @@ _CONNECTION_ENDED = {"57P01", "57P02", "57P03"}
 DATABASE_LOST = "the database connection was lost while it ran (PostgreSQL restarted, failed over or ended it)"
 
 
+def database_lost_on_run(attempts: int) -> str:
+    """DATABASE_LOST, and which of a job's WORKER_MAX_ATTEMPTS runs it was."""
+    return f"{DATABASE_LOST}, on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
+
+
 def connection_lost(exc: BaseException | None) -> bool:
     """Whether `exc` came from the database connection ending (a restart, a failover, a connection that could not
     be opened), not from a statement the database refused or cancelled (lost_database takes both)."""

@@ -30,7 +30,7 @@ from accounts.services import account_deactivated, job_gone
 from apikeys.authentication import acting_for
 from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
-from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost
+from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
 from mem0server.queueing import fair_priority
 from mem0server.retention import delete_older_than
@@ -333,11 +333,11 @@ def _lost_database(job: ProfileJob, *, final: bool, exc: BaseException) -> None:
     storing this fails too, and the job is retried all the same."""
     logger.warning("profile job %s: %s: %s", job.id, DATABASE_LOST, exc)
     connection_dropped()
-    runs = f"on run {job.attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
     if not _refreshed(job):  # what this run wrote before the loss
         return
     if final:
-        _give_up(job, error=f"Given up: {DATABASE_LOST}, {runs}; see the server log. {NOT_QUEUED_AGAIN}")
+        said = database_lost_on_run(job.attempts)
+        _give_up(job, error=f"Given up: {said}; see the server log. {NOT_QUEUED_AGAIN}")
         return
     profile_job_lost_database(job_id=job.id)
 
@@ -347,10 +347,8 @@ def profile_job_lost_database(*, job_id: str | uuid.UUID) -> None:
     runs_lost_database): PENDING again, its last_failure saying why for the message of its last run."""
     running = ProfileJob.objects.filter(id=job_id, status=ProfileJob.Status.RUNNING)
     for attempts in running.values_list("attempts", flat=True):
-        runs = f"on run {attempts} of {settings.WORKER_MAX_ATTEMPTS} (WORKER_MAX_ATTEMPTS)"
-        running.update(
-            status=ProfileJob.Status.PENDING, last_failure=f"{DATABASE_LOST}, {runs}", updated_at=timezone.now()
-        )
+        said = database_lost_on_run(attempts)
+        running.update(status=ProfileJob.Status.PENDING, last_failure=said, updated_at=timezone.now())
 
 
 def _refreshed(job: ProfileJob) -> bool:
