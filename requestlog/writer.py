@@ -165,8 +165,11 @@ class RequestLogWriter:
         self._last_prune = now
         try:
             deleted = prune(older_than_days=settings.REQUEST_LOG_RETENTION_DAYS)
-        except Exception:
-            logger.exception("could not prune the request log")
+        except Exception as exc:
+            if connection_lost(exc):  # a database restarted since the last batch: one line, as for a batch
+                logger.warning("request log: %s; pruning again in %d s on a new connection", exc, PRUNE_EVERY)
+            else:
+                logger.exception("could not prune the request log")
             connection.close()
             return
         if deleted:

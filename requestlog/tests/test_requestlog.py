@@ -245,21 +245,30 @@ def test_background_writer_drains_its_queue_on_close(settings):
     assert RequestLog.objects.count() == 300
 
 
+def _end_the_writers_connection() -> None:
+    """What a PostgreSQL restart does to the writer's idle connection (SQLSTATE 57P01)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query LIKE '%%requestlog_requestlog%%'"
+        )
+        assert cursor.fetchone()[0] == 1
+
+
 @pytest.mark.django_db(transaction=True)
-def test_background_writer_writes_again_on_a_new_connection_after_the_database_restarted_in_one_line(settings, caplog):
+def test_background_writer_writes_again_on_a_new_connection_after_the_database_restarted_in_one_line(
+    settings, caplog, monkeypatch
+):
     # Its connection, idle between batches, was ended by a PostgreSQL restart: the next batch failed and was written
     # again row by row, as it should, but the log said so with an ERROR and a 15-line traceback.
+    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", float("inf"))  # the batch alone (the prune's own test below)
     settings.REQUEST_LOG_BACKGROUND = True
     writer = RequestLogWriter()
     try:
         writer.submit(_entry(0))
         writer.flush()
-        with connection.cursor() as cursor:  # what a restart does to the writer's connection (SQLSTATE 57P01)
-            cursor.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND query LIKE '%%requestlog_requestlog%%'"
-            )
-            assert cursor.fetchone()[0] == 1
+        writer.flush()  # the writer's first round over, so idle
+        _end_the_writers_connection()
         writer.submit(_entry(1))
         writer.submit(_entry(2))
         writer.flush()
@@ -269,6 +278,33 @@ def test_background_writer_writes_again_on_a_new_connection_after_the_database_r
     said = [r for r in caplog.records if r.name == "mem0server.requestlog"]
     assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]
     assert "writing 2 rows again on a new connection" in said[0].getMessage()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writer_prunes_on_a_new_connection_after_the_database_restarted_in_one_line(
+    settings, caplog, monkeypatch
+):
+    # The hourly prune met the ended connection as a batch can (the stop-81 CI run, where it ran between two
+    # batches): an ERROR and a traceback.
+    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", 0.0)  # a prune after every round
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    try:
+        writer.submit(_entry(0))
+        writer.flush()
+        writer.flush()  # the first round's prune over, so idle
+        _end_the_writers_connection()
+        writer.flush()  # a round with no rows: its prune meets the ended connection
+        writer.flush()  # ... and is over
+        writer.submit(_entry(1))
+        writer.flush()
+        assert sorted(RequestLog.objects.values_list("path", flat=True)) == ["/p0", "/p1"]
+    finally:
+        writer.close()
+    said = [r for r in caplog.records if r.name == "mem0server.requestlog"]
+    assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]
+    assert "terminating connection" in said[0].getMessage()
+    assert "pruning again in 0 s on a new connection" in said[0].getMessage()
 
 
 # --- retention ---------------------------------------------------------------------------------------------
