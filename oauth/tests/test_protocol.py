@@ -467,6 +467,17 @@ def test_deactivating_an_account_ends_its_connected_apps_for_good(connected, mem
     assert "No connected apps" in logged_in(member).get("/dashboard/connections/").content.decode()
 
 
+def test_an_app_name_with_a_right_to_left_override_reverses_nothing_after_it_on_the_connections_page(
+    member, admin_key, embedder
+):
+    # The consent page isolated the name a client registered; the Connected apps page did not, so a name ending in
+    # U+202E showed the cells after it reversed ("read and write" as "etirw dna daer").
+    client_id = register(client_name="Tool \u202e", token_endpoint_auth_method="none")["client_id"]
+    assert token(**code_form(member, client_id)).status_code == 200
+    page = logged_in(member).get("/dashboard/connections/").content.decode()
+    assert "<td><bdi>Tool \u202e</bdi></td>" in page
+
+
 def _own_change(member, admin) -> None:
     User.objects.filter(pk=member.pk).update(password=make_password(PASSWORD))  # no save: it has one already
     member.refresh_from_db()
