@@ -9,9 +9,11 @@ from django.db import connection
 # How long vacuumed() tries: a snapshot another session holds for longer fails the test, naming that session.
 VACUUM_TRIES, VACUUM_PAUSE = 100, 0.1
 # The share of pages it waits for: a VACUUM skips a page another backend has pinned at that moment, and on a machine
-# loaded by other test processes 3 pages of 2,252 stayed unmarked over all its tries. The planner weighs index-only
-# scans by the share (pg_class.relallvisible), so a few pages short do not change the plans the tests read.
-VISIBLE_SHARE = 0.99
+# loaded by other test processes 3 pages of 2,252 stayed unmarked over all its tries (30 of 2,279 with the suite
+# run beside two other sessions' work, a load of 7 on 2 cores, no snapshot held). The planner weighs index-only scans
+# by the share (pg_class.relallvisible), so a few pages short do not change the plans the tests read; a plan that
+# did change would fail the test's own assertion of the rows read.
+VISIBLE_SHARE = 0.95
 
 
 def vacuumed(table: str) -> None:
