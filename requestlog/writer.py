@@ -3,9 +3,9 @@
 A request only appends a tuple to a queue (microseconds); the writer thread copies what has gathered
 every half second into the table with one COPY. (Model instances and a bulk INSERT cost requests ~10% of
 their time on the fastest endpoint: the writer thread competes with them for the interpreter.) It also
-prunes rows past the retention about once an hour, and drains the queue when the process exits normally
-(gunicorn's graceful shutdown included). If the database is down, the batch is dropped with a warning:
-the log must never break or block a request.
+prunes rows past the retention at its first round and then about once an hour, and drains the queue when
+the process exits normally (gunicorn's graceful shutdown included). If the database is down, the batch is
+dropped with a warning: the log must never break or block a request.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class RequestLogWriter:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._last_prune = 0.0
+        self._last_prune: float | None = None  # none yet: the first round prunes
         atexit.register(self.close)
 
     def submit(self, entry: Row) -> None:
@@ -159,8 +159,9 @@ class RequestLogWriter:
                 connection.close()
 
     def _maybe_prune(self) -> None:
+        # time.monotonic() counts from an arbitrary point (the host's boot on Linux): only differences mean anything.
         now = time.monotonic()
-        if now - self._last_prune < PRUNE_EVERY:
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = now
         try:

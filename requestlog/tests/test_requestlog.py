@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import tokens_issue
 from apikeys.services import apikey_create
+from requestlog import writer as writer_module
 from requestlog.models import RequestLog
 from requestlog.writer import RequestLogWriter, Row
 
@@ -276,13 +278,14 @@ def test_background_writer_writes_again_on_a_new_connection_after_the_database_r
 ):
     # Its connection, idle between batches, was ended by a PostgreSQL restart: the next batch failed and was written
     # again row by row, as it should, but the log said so with an ERROR and a 15-line traceback.
-    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", float("inf"))  # the batch alone (the prune's own test below)
+    # One prune, at the first round (over before the connection is ended), none after: the prune's own test below.
+    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", float("inf"))
     settings.REQUEST_LOG_BACKGROUND = True
     writer = _Writer()
     try:
         writer.submit(_entry(0))
         writer.flush(WAIT)
-        writer.flush(WAIT)  # the writer's first round over, so idle
+        writer.flush(WAIT)  # the writer's first round (its batch, then its prune) over, so idle
         _end_the_writers_connection(writer)
         writer.submit(_entry(1))
         writer.submit(_entry(2))
@@ -301,15 +304,15 @@ def test_background_writer_prunes_on_a_new_connection_after_the_database_restart
 ):
     # The hourly prune met the ended connection as a batch can (the stop-81 CI run, where it ran between two
     # batches): an ERROR and a traceback.
-    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", 0.0)  # a prune after every round
+    monkeypatch.setattr("requestlog.writer.PRUNE_EVERY", 0.0)  # a prune after every round (after its flush's waiters)
     settings.REQUEST_LOG_BACKGROUND = True
     writer = _Writer()
     try:
         writer.submit(_entry(0))
         writer.flush(WAIT)
-        writer.flush(WAIT)  # the first round's prune over, so idle
-        _end_the_writers_connection(writer)
-        writer.flush(WAIT)  # a round with no rows: its prune meets the ended connection
+        writer.flush(WAIT)
+        _end_the_writers_connection(writer)  # during or after the second round's prune: that or the next one meets it
+        writer.flush(WAIT)
         writer.flush(WAIT)  # ... and is over
         writer.submit(_entry(1))
         writer.flush(WAIT)
@@ -321,6 +324,28 @@ def test_background_writer_prunes_on_a_new_connection_after_the_database_restart
     # PostgreSQL's words for the ending, "terminating connection due to administrator command" or, when the
     # connection closed before the writer read them, "server closed the connection unexpectedly", then the writer's.
     assert "pruning again in 0 s on a new connection" in said[0].getMessage()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writer_prunes_at_its_first_round_on_a_host_up_for_less_than_an_hour(settings, monkeypatch):
+    # time.monotonic() counts from the host's boot, and the writer took its "last prune" to be at 0: on a host up for
+    # ten minutes that read as a prune ten minutes ago, so a server started then kept the rows past
+    # REQUEST_LOG_RETENTION_DAYS until the host had been up an hour; on a host up longer it pruned at once. (The
+    # suite's writer tests pruned on one machine and not on another: the stop-81 CI failure's prune.)
+    monkeypatch.setattr(writer_module, "time", SimpleNamespace(monotonic=lambda: 600.0))  # booted 10 minutes ago
+    old = timezone.now() - timedelta(days=settings.REQUEST_LOG_RETENTION_DAYS + 1)
+    RequestLog.objects.create(
+        method="GET", path="/old", status_code=200, latency_ms=1, auth_type="none", created_at=old
+    )
+    settings.REQUEST_LOG_BACKGROUND = True
+    writer = RequestLogWriter()
+    try:
+        writer.submit(_entry(0))
+        writer.flush(WAIT)
+        writer.flush(WAIT)  # the first round's prune over
+        assert list(RequestLog.objects.values_list("path", flat=True)) == ["/p0"]
+    finally:
+        writer.close()
 
 
 # --- retention ---------------------------------------------------------------------------------------------
