@@ -488,8 +488,12 @@ class StreamOpener(threading.Thread):
 
 
 def _lock_waits() -> int:
+    """Locks waited for in this test's database (the other test processes under xdist share the server)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks JOIN pg_stat_activity a USING (pid) "
+            "WHERE NOT granted AND a.datname = current_database()"
+        )
         return cursor.fetchone()[0]
 
 

@@ -20,8 +20,13 @@ def other_session(**kwargs) -> psycopg.Connection:
 
 
 def wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
-    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says."""
-    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s"
+    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says: one
+    of `watcher`'s database, which is the test's (the other test processes under xdist share the server, each with a
+    database of its own, and their statements wait for locks too)."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+        "AND query ILIKE %s"
+    )
     for _ in range(600):
         if watcher.execute(query, [pattern]).fetchone()[0]:
             return
