@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import uuid
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -29,9 +30,11 @@ LARGE_BODIES_AT_ONCE = 1
 READ_THROUGH_TIMES = 16
 
 
-def app_concurrency() -> int:
+def app_concurrency(environ: Mapping[str, str] | None = None) -> int:
+    """Requests a worker runs in the application at once: GUNICORN_THREADS of `environ` (this process's environment
+    unless given: a test reads the one it started a server with)."""
     # gunicorn.conf.py has validated it already; the same default.
-    raw = os.environ.get("GUNICORN_THREADS", "").strip()
+    raw = (os.environ if environ is None else environ).get("GUNICORN_THREADS", "").strip()
     return max(1, int(raw)) if raw.isdigit() else 8
 
 

@@ -179,6 +179,17 @@ class ServerProcess:
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- server log ---\n{self.log_tail()}") from None
 
+    def unread_bytes(self, clients: list[socket.socket]) -> list[int | None]:
+        """For each client connected to the server, how many bytes of what it sent the server has not read yet: the
+        receive queue of the server's end of the connection (Linux's /proc/net/tcp), accepted or not; None where that
+        end is not found."""
+        queues = {}
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            _, local, remote, _, queue, *_ = line.split()
+            if int(local.split(":")[1], 16) == self.port:
+                queues[int(remote.split(":")[1], 16)] = int(queue.split(":")[1], 16)
+        return [queues.get(client.getsockname()[1]) for client in clients]
+
     # --- HTTP ----------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Any = None, *, timeout: float = 120) -> Response:

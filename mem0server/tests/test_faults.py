@@ -51,6 +51,7 @@ from psycopg.sql import SQL, Identifier
 from events.models import Event
 from events.tests.workers import TEST_WORKER_ENV
 from mcp_server.models import SseSession
+from mem0server.buffering import app_concurrency
 from mem0server.database import REVIVE_EVERY, postmaster_running
 from mem0server.tests.server_process import ADMIN_KEY, REPO, ServerProcess, wait_for
 from memories.models import Memory, MemoryHistory, SessionMessage
@@ -679,21 +680,27 @@ def raw_exchange(live: ServerProcess, data: bytes) -> tuple[int, dict[str, str],
 
 
 def test_slow_clients_cannot_hold_the_workers(live):
-    """More connections than the server runs requests at once (GUNICORN_THREADS, 4 here, x 1 worker) each
-    send part of a request and then nothing: other clients are served meanwhile. A worker that reads requests
-    in its threads would wait on them until they finished; these never finish while the test runs."""
+    """More connections than the server runs requests at once (GUNICORN_THREADS x 1 worker) of each kind each send
+    part of a request and then nothing: other clients are served meanwhile. A worker that reads requests in its
+    threads would wait on them until they finished; these never finish while the test runs."""
     body = json.dumps({"query": "coffee", "user_id": "slow"}).encode()
     head = (
         f"POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"X-API-Key: {ADMIN_KEY}\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
+    # Half the headers, or the headers and half a body: more of each than the requests the worker runs at once.
+    partial = [head[: len(head) // 2], head + body[:5]] * (app_concurrency(live.env) + 2)
     slow = []
     try:
-        for i in range(12):
+        for sent in partial:
             sock = socket.create_connection(("127.0.0.1", live.port), timeout=10)
-            sock.sendall(head[: len(head) // 2] if i % 2 else head + body[:5])  # half the headers, or half a body
+            sock.sendall(sent)
             slow.append(sock)
-        time.sleep(1)  # the server has read what they sent
+        wait_for(
+            lambda: live.unread_bytes(slow) == [0] * len(slow),
+            timeout=60,
+            what="the server reading what the slow clients sent",
+        )
         assert live.call("GET", "/healthz", timeout=60).status == 200
         search = live.call("POST", "/search", {"query": "coffee", "user_id": "fast"}, timeout=60)
         assert search.status == 200, search
