@@ -53,7 +53,7 @@ WINDOW_CANDIDATES_MAX_ROWS = 2_000
 RRF_K = 60
 
 # Fields a search result carries, in the model's order (the embedding and the tsvector stay in PostgreSQL).
-_FIELDS = [f for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector")]
+LOADED_FIELDS = [f for f in Memory._meta.concrete_fields if f.column not in ("embedding", "search_vector")]
 # What the fusion statement adds to each row, in its order: the attributes ranked() reads.
 _PARTS = ("similarity", "bm25", "keyword", "weight", "vector_rank", "keyword_rank", "temporal", "score")
 
@@ -169,7 +169,7 @@ def _fusion_sql(
     # Exact: the same distance (adding 0.0 changes no value), but not the bare `embedding <=> vector` expression
     # that the HNSW index serves.
     distance = "(s.embedding <=> %(vector)s::vector) + 0.0" if exact else "s.embedding <=> %(vector)s::vector"
-    columns = ", ".join(f'm."{field.column}"' for field in _FIELDS)
+    columns = ", ".join(f'm."{field.column}"' for field in LOADED_FIELDS)
     if method == "rrf":
         # Reciprocal-rank fusion, scaled so that first on both lists is 1.
         rrf = f"1::float8 / ({RRF_K} + vector_rank) + coalesce(1::float8 / ({RRF_K} + keyword_rank), 0)"
@@ -345,7 +345,7 @@ def ranked(
             params |= {"window_start": window.start, "window_end": window.end, "temporal_weight": temporal_weight}
         statement = _fusion_sql(scope_sql, exact, method, timed, timed and window_candidates, tokens, depth)
         prepared.execute(cursor, sets, statement, params, prepare=prepare)
-        rows = _memories(cursor.fetchall(), (*_PARTS, "tokens", "tokens_partial") if tokens else _PARTS)
+        rows = memories_from_rows(cursor.fetchall(), (*_PARTS, "tokens", "tokens_partial") if tokens else _PARTS)
     for memory in rows:
         memory.score = float(memory.score)
         memory.score_details = {
@@ -362,8 +362,9 @@ def ranked(
     return rows
 
 
-def _memories(rows: list[tuple], parts: tuple[str, ...]) -> list[Memory]:
-    """Memories from the fusion statement's rows (_FIELDS, then `parts` as attributes), as the ORM would load them.
+def memories_from_rows(rows: list[tuple], parts: tuple[str, ...] = ()) -> list[Memory]:
+    """Memories from rows of LOADED_FIELDS (the fusion statement's, memory_get's), then `parts` as attributes, as the
+    ORM would load them.
 
     The fields' own conversions (the metadata's JSON) apply through Django's compiler, as in a queryset (raw() took
     half as long again: it maps columns to fields by name for every statement). Each memory is then made as
@@ -376,9 +377,9 @@ def _memories(rows: list[tuple], parts: tuple[str, ...]) -> list[Memory]:
     if converters:
         compiler = connection.ops.compiler("SQLCompiler")(Memory.objects.none().query, connection, alias)
         rows = list(compiler.apply_converters(rows, converters))
-    names = [field.attname for field in _FIELDS]
+    names = [field.attname for field in LOADED_FIELDS]
     if signals.pre_init.has_listeners(Memory) or signals.post_init.has_listeners(Memory):
-        count = len(_FIELDS)
+        count = len(LOADED_FIELDS)
         memories = [Memory.from_db(alias, names, row[:count]) for row in rows]
         for memory, row in zip(memories, rows, strict=True):
             memory.__dict__.update(zip(parts, row[count:], strict=True))
@@ -396,11 +397,11 @@ def _memories(rows: list[tuple], parts: tuple[str, ...]) -> list[Memory]:
 
 @functools.cache
 def _converters(alias: str) -> dict:
-    """The conversions of _FIELDS' columns (each field's from_db_value), found once per database: finding them took
-    0.25 ms a search."""
+    """The conversions of LOADED_FIELDS' columns (each field's from_db_value), found once per database: finding them
+    took 0.25 ms a search."""
     connection = connections[alias]
     compiler = connection.ops.compiler("SQLCompiler")(Memory.objects.none().query, connection, alias)
-    return compiler.get_converters([field.get_col(Memory._meta.db_table) for field in _FIELDS])
+    return compiler.get_converters([field.get_col(Memory._meta.db_table) for field in LOADED_FIELDS])
 
 
 def _named(queryset: QuerySet, prefix: str) -> tuple[str, dict]:
