@@ -491,6 +491,41 @@ def test_list_with_metadata_filters(api_client, make_memory):
     assert [m["memory"] for m in response.json()["results"]] == ["curry"]
 
 
+def test_a_list_by_scope_ids_answers_as_the_same_list_by_an_equal_filter(member, member_client, make_memory):
+    # A list whose scope and filters are scope ids runs SQL kept per process (selectors.memories_list); filters of
+    # another kind are built for each request. Both must answer alike: pages, counts, expiry, another account.
+    for i in range(5):
+        make_memory(f"alice {i}", principal=member, expiration_date="2020-01-01" if i == 2 else None)
+    make_memory("bob's", user_id="bob", principal=member)
+    make_memory("another account's alice")
+    for show_expired in ("false", "true"):
+        for page in (1, 2, 3, 4):
+            kept, built = (
+                member_client.post(
+                    "/v2/memories/",
+                    {"filters": filters, "page": page, "page_size": 2, "show_expired": show_expired == "true"},
+                    format="json",
+                )
+                for filters in ({"AND": [{"user_id": "alice"}]}, {"AND": [{"user_id": {"in": ["alice"]}}]})
+            )
+            assert kept.status_code == built.status_code == 200
+            assert kept.json() == built.json()
+            params = {"top_k": 2, "page": page, "show_expired": show_expired}
+            kept, built = (
+                member_client.get("/memories", {**params, **extra})
+                for extra in ({"user_id": "alice"}, {"filters": '{"user_id": {"in": ["alice"]}}'})
+            )
+            assert kept.status_code == built.status_code == 200
+            assert kept.json() == built.json()
+    first = member_client.post("/v2/memories/", {"filters": {"user_id": "alice"}, "page_size": 3}, format="json")
+    assert first.json()["count"] == 4
+    assert [m["memory"] for m in first.json()["results"]] == ["alice 4", "alice 3", "alice 1"]
+    make_memory("alice 5", principal=member)  # a kept page's SQL is run again: what it finds is today's
+    again = member_client.post("/v2/memories/", {"filters": {"user_id": "alice"}, "page_size": 3}, format="json")
+    assert again.json()["count"] == 5
+    assert [m["memory"] for m in again.json()["results"]] == ["alice 5", "alice 4", "alice 3"]
+
+
 @pytest.mark.parametrize("listening", [False, True], ids=["made-directly", "a-receiver-listens"])
 def test_listed_memories_are_the_stored_memories_as_the_orm_loads_them(make_memory, listening):
     # A page is made without Model.__init__ (mem0server/rows.py, rows_loaded), unless a receiver listens to its signals.
