@@ -665,6 +665,21 @@ def test_back_after_the_session_ended_asks_the_server_not_a_copy_kept_in_the_tab
     expect(page.get_by_text("Keeps the spare key under the blue flowerpot")).to_have_count(0)
 
 
+def test_back_after_deleting_a_scope_says_nothing_is_left_not_offer_to_delete_none(page, make_user, make_memory):
+    # Back to the confirmation step after the delete asked again to "Delete 0 memories" of the scope, a button that
+    # deleted nothing and said "Deleted 0 memories."
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    make_memory("Likes jazz", user_id="alice", principal=ada)
+    log_in(page, "ada@example.com")
+    page.goto("/dashboard/memories/?user_id=alice")
+    page.get_by_role("link", name="Delete this scope…").click()
+    page.get_by_role("button", name="Delete 1 memory").click()
+    expect(page.get_by_text("Deleted 1 memory.")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_text("No memories of user_id “alice” are left")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Delete"))).to_have_count(0)
+
+
 def apart(call, *args):
     """`call(*args)` on another thread, for code running an asyncio loop of its own beside Playwright's."""
     with ThreadPoolExecutor(1) as thread:
