@@ -607,8 +607,8 @@ def test_a_search_longer_than_an_address_takes_is_sent_and_its_results_shown(pag
         assert answer.value.status == 200
         expect(results.locator("table.results")).to_contain_text(found)
         expect(results.get_by_role("alert")).to_have_count(0)
-        # Its address, too long to reload or paste, is the search page's without the query.
-        expect(page).to_have_url(re.compile(r"/dashboard/memories/search/$"))
+        # Its address, too long to reload or paste, names the search as kept in the session.
+        expect(page).to_have_url(re.compile(r"/dashboard/memories/search/\?kept=[\w-]+$"))
     # A short search keeps its address, and that address, pasted into a tab, shows the same results.
     search.get_by_label("Search by meaning", exact=True).fill("where is the key")
     search.get_by_role("button", name="Search").click()
@@ -620,6 +620,27 @@ def test_a_search_longer_than_an_address_takes_is_sent_and_its_results_shown(pag
     expect(pasted.locator("#search-results table.results")).to_contain_text("flowerpot")
     expect(pasted.get_by_label("Search by meaning", exact=True)).to_have_value("where is the key")
     pasted.close()
+
+
+def test_back_to_a_search_too_long_for_an_address_and_its_reload_show_its_results_again(page, make_user, make_memory):
+    # Its address was the search page's alone: Back from a memory it found, or a reload, showed an empty search page,
+    # the results and the 3,978 characters typed gone.
+    ada = make_user("ada@example.com", password=PASSWORD)
+    make_memory("Keeps the spare key under the blue flowerpot", user_id="alice", principal=ada)
+    log_in(page, "ada@example.com")
+    page.goto("/dashboard/memories/")
+    search = page.locator("form[action='/dashboard/memories/search/']")
+    query = "where is the key " * 234
+    search.get_by_label("Search by meaning", exact=True).fill(query)
+    search.get_by_label("User id").fill("alice")
+    search.get_by_role("button", name="Search").click()
+    page.locator("#search-results").get_by_role("link", name="Keeps the spare key under the blue flowerpot").click()
+    expect(page.get_by_role("heading", name="Memory", exact=True)).to_be_visible()
+    for again in (page.go_back, page.reload):
+        again()
+        expect(page.locator("#search-results table.results")).to_contain_text("flowerpot")
+        expect(page.get_by_label("Search by meaning", exact=True)).to_have_value(query)
+        assert len(page.url) < 200
 
 
 def test_a_refused_form_puts_the_keyboards_focus_on_what_it_got_wrong(page, make_user):

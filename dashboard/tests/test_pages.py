@@ -455,7 +455,12 @@ def test_a_search_posted_from_the_page_leaves_its_address_unless_too_long_for_on
     query = "תה " * 1300  # 3,900 characters, an address of 17,000
     long = client.post("/dashboard/memories/search/", {"query": query, "user_id": "alice-user"}, HTTP_HX_REQUEST="true")
     assert long.status_code == 200 and "search-results" not in long.content.decode()  # the results, not the page
-    assert long["HX-Push-Url"] == "/dashboard/memories/search/"
+    # Its address names it as kept in this session: it searches again there; elsewhere, the page says to search again.
+    assert re.fullmatch(r"/dashboard/memories/search/\?kept=[\w-]+", long["HX-Push-Url"])
+    again = client.get(long["HX-Push-Url"]).content.decode()
+    assert "Nothing found above the threshold." in again and html.escape(query.strip()) in again
+    elsewhere = logged_in(alice).get(long["HX-Push-Url"])
+    assert elsewhere.status_code == 200 and "no longer kept: search again" in elsewhere.content.decode()
     # Without htmx (no script), the form's POST answers the whole search page.
     whole = client.post("/dashboard/memories/search/", {"query": "tea", "user_id": "alice-user"})
     assert whole.status_code == 200 and "alice likes oolong tea" in whole.content.decode()

@@ -12,6 +12,7 @@ from django_htmx.http import push_url
 
 from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
+from dashboard.kept_searches import keep_search, kept_search
 from dashboard.views.common import attempt, deleted_said, form_status
 from mem0server.exceptions import NotFound
 from memories import selectors, services
@@ -144,8 +145,14 @@ def memory_add(request):
 @account_required
 def memory_search(request):
     """Semantic search in one scope; each result shows its score and the parts it is made of. The page's form POSTs
-    (a search of any length); a GET (a search's address, pasted or reloaded) searches the same."""
-    form = SearchForm((request.POST if request.method == "POST" else request.GET) or None, auto_id="search_%s")
+    (a search of any length); a GET (a search's address, pasted or reloaded) searches the same, and the address of one
+    too long for an address names it as kept in the session (dashboard.kept_searches)."""
+    data = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and request.GET.get("kept"):
+        data = kept_search(request, request.GET["kept"])
+        if data is None:
+            messages.info(request, "That search was too long for an address and is no longer kept: search again.")
+    form = SearchForm(data or None, auto_id="search_%s")
     outcome = None
     if form.is_valid():
         # The scope fields and the filters both apply: a user_id in each narrows to memories of both (none when
@@ -171,11 +178,13 @@ def memory_search(request):
 
 def _search_address(request) -> str:
     """The address of a posted search, for the tab's history: its fields in the query, as a GET form's would be, or
-    the search page's alone when that would be too long an address (a search of 3,900 letters)."""
+    when that would be too long an address (a search of 3,900 letters) the id of its fields kept in the session."""
     query = request.POST.copy()
     query.pop("csrfmiddlewaretoken", None)
     address = f"{reverse('dashboard:search')}?{query.urlencode()}"
-    return address if len(address) <= MAX_ADDRESS_CHARS else reverse("dashboard:search")
+    if len(address) <= MAX_ADDRESS_CHARS:
+        return address
+    return f"{reverse('dashboard:search')}?{urlencode({'kept': keep_search(request, query.dict())})}"
 
 
 @account_required
