@@ -643,6 +643,28 @@ def test_back_to_a_search_too_long_for_an_address_and_its_reload_show_its_result
         assert len(page.url) < 200
 
 
+def test_older_memories_after_a_search_on_the_memories_page_lists_the_older_memories(page, make_user, make_memory):
+    # The link's address was relative ("?cursor=…"), and a search leaves the tab at the search's address: it opened
+    # the search page with a cursor and no search, which said the search had no text and no scope.
+    from dashboard.views import memories
+
+    ada = make_user("ada@example.com", password=PASSWORD)
+    make_memory("Keeps the spare key under the blue flowerpot", user_id="alice", principal=ada)
+    make_memory("Drinks green tea every morning", user_id="alice", principal=ada)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memories, "PAGE_SIZE", 1)
+        log_in(page, "ada@example.com")
+        page.goto("/dashboard/memories/")
+        search = page.locator("form[action='/dashboard/memories/search/']")
+        search.get_by_label("Search by meaning", exact=True).fill("where is the key")
+        search.get_by_label("User id").fill("alice")
+        search.get_by_role("button", name="Search").click()
+        expect(page).to_have_url(re.compile(r"/dashboard/memories/search/\?"))
+        page.get_by_role("link", name="Older memories →").click()
+        expect(page).to_have_url(re.compile(r"/dashboard/memories/\?cursor="))
+        expect(page.get_by_role("link", name="Keeps the spare key under the blue flowerpot")).to_be_visible()
+
+
 def test_a_refused_form_puts_the_keyboards_focus_on_what_it_got_wrong(page, make_user):
     # The focus was at the top of the page: a keyboard user tabbed through every link of the menu to get back to the
     # field the page said was wrong.
