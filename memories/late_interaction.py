@@ -22,9 +22,8 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
@@ -32,13 +31,19 @@ from memories.models import Memory, MemoryTokens
 from memories.onnx_embedding import Encoded
 from memories.timestamps import dated_text
 
+if TYPE_CHECKING:
+    import numpy as np
+
 logger = logging.getLogger(__name__)
 
 # How much the late-interaction score (0..1) counts beside the fused score: score = (fused + w x it) / (1 + w).
 # The best of 0.1 to 5 on both recall datasets (flat from 0.7 to 2).
 WEIGHT = 1.0
 DIMS = 384
-_SCALE = np.dtype("<f4")
+# A stored scale: a little-endian float32 (numpy is imported where vectors are handled: a start of the server
+# or of a command does not pay for it).
+_SCALE = "<f4"
+_SCALE_BYTES = 4
 # Query words that say how something is asked, not what about: matched, they would lift any memory with the same
 # small words. (The memory's own small words stay: a query word is matched against its best memory word.)
 _FUNCTION_WORDS = frozenset(
@@ -83,6 +88,8 @@ def pack(row: Encoded, *, dated: bool) -> Packed | None:
     by its scale). `dated`: the text was "[YYYY-MM-DD] text" (timestamps.dated_text), whose date tokens are left
     out. `partial` when the model read only the text's first MAX_TOKENS tokens. None when the row has no token
     vectors (another embedder)."""
+    import numpy as np
+
     if row.token_vectors is None:
         return None
     tokens = list(row.tokens)
@@ -97,19 +104,25 @@ def pack(row: Encoded, *, dated: bool) -> Packed | None:
 
 def _parts(blob: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
     """A stored blob's n scales and n x 384 int8 values (n may be 0), as views of it."""
-    count = len(blob) // (_SCALE.itemsize + DIMS)
+    import numpy as np
+
+    count = len(blob) // (_SCALE_BYTES + DIMS)
     scales = np.frombuffer(blob, dtype=_SCALE, count=count)
-    return scales, np.frombuffer(blob, dtype=np.int8, offset=count * _SCALE.itemsize).reshape(count, DIMS)
+    return scales, np.frombuffer(blob, dtype=np.int8, offset=count * _SCALE_BYTES).reshape(count, DIMS)
 
 
 def unpack(blob: bytes | memoryview) -> np.ndarray:
     """The n x 384 float32 vectors of a stored blob (n may be 0)."""
+    import numpy as np
+
     scales, values = _parts(blob)
     return values.astype(np.float32) * scales[:, None]
 
 
 def query_vectors(row: Encoded) -> np.ndarray | None:
     """The query's words to match (its small words left out, unless it has nothing else); None without any."""
+    import numpy as np
+
     if row.token_vectors is None:
         return None
     chosen = words(row.tokens, function_words=False) or words(row.tokens, function_words=True)
@@ -119,6 +132,8 @@ def query_vectors(row: Encoded) -> np.ndarray | None:
 def maxsims(asked: np.ndarray, blobs: Sequence[bytes | memoryview]) -> list[float]:
     """For each stored blob: each query word's best cosine with one of its words, averaged, within 0..1 (0 for a
     memory of no words). All the blobs' words in one product (a fifth of the time of one product per memory)."""
+    import numpy as np
+
     parts = [_parts(blob) for blob in blobs]
     worded = [index for index, (scales, _) in enumerate(parts) if len(scales)]
     found = [0.0] * len(blobs)

@@ -14,9 +14,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
@@ -57,6 +56,9 @@ from memories.signals import history_announce, history_record, memories_wiped, s
 from memories.temporal import named_window
 from memories.timestamps import dated_text
 from memories.vision import images_undescribed, messages_described
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Keys that describe who a memory belongs to; callers cannot smuggle them in through metadata.
 IDENTITY_KEYS = frozenset({*SCOPE_FIELDS, "actor_id", "role", "id", "hash", "memory", "created_at", "updated_at"})
@@ -543,6 +545,8 @@ class BatchDuplicates:
 
     def find(self, vector: list[float]) -> Memory | None:
         """The first kept memory at NEAR_DUPLICATE_SIMILARITY or more, if any."""
+        import numpy as np
+
         if not self._memories:
             return None
         # einsum, not "@": BLAS spreads each small product over threads, 10x slower on a busy machine.
@@ -551,6 +555,8 @@ class BatchDuplicates:
         return self._memories[hits[0]] if hits.size else None
 
     def keep(self, vector: list[float], memory: Memory) -> None:
+        import numpy as np
+
         row = np.asarray(vector, dtype=np.float32)
         if self._matrix is None:
             self._matrix = np.empty((16, row.size), dtype=np.float32)

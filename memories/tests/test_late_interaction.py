@@ -308,6 +308,7 @@ def test_the_word_vector_products_run_on_the_calling_thread_only():
     """Late interaction's product of the query's words with its candidates' (a few hundred by 384) is too small for
     BLAS's helper threads, which spin on the other cores after each product: a server process keeps BLAS to the
     thread that calls it (measured: 35.7-40.1 ms of server CPU per search with 50 candidates, 20.3 ms on one)."""
+    import numpy  # noqa: F401  (imported where vectors are handled, not at start: here, if no test has yet)
     from threadpoolctl import threadpool_info
 
     # numpy's own (scipy's, loaded with sentence-transformers for the torch runtime, does none of these products)
