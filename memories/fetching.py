@@ -12,7 +12,6 @@ import contextlib
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 
 from mem0server.exceptions import InvalidInput, UpstreamError
@@ -47,6 +46,8 @@ def _opened(url: str, what: str):
     """The streamed answer to GET `url`: a host named in FETCH_HOSTS as the operator named it (FETCH_TIMEOUT for each
     wait); any other (FETCH_HOSTS has "*") only at a public address, checked and then dialled (webhooks.targets: a
     name that resolves elsewhere later gains nothing), within FETCH_TIMEOUT in all."""
+    import httpx  # by the first fetch, not by every start (~0.1 s of CPU)
+
     if http_host(url) in settings.FETCH_HOSTS:
         with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as answer:
             yield answer
@@ -77,6 +78,8 @@ def fetched(url: str, *, what: str, max_bytes: int, expect: str = "") -> Fetched
     `what` ("image", "document") when the host answers otherwise, sends a type not starting with `expect` ("image/":
     read no further), or sends more than `max_bytes`; a 502 when it answers 5xx, a 504 when it does not answer in
     time."""
+    import httpx
+
     try:
         with _opened(url, what) as response:
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()

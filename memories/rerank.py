@@ -23,9 +23,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 
 from mem0server.exceptions import UpstreamError
@@ -37,6 +36,9 @@ from memories.embedding_batch import EmbeddingBatcher
 from memories.embeddings import BATCH_CHARS, EmbedderUnavailable, local_embedder
 from memories.llm import MalformedReply
 from memories.models import Memory
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +285,10 @@ _http: tuple[int, httpx.Client] | None = None
 
 
 def _http_client() -> httpx.Client:
-    # One pooled client per process (kept-alive connections; rebuilt in a forked worker).
+    # One pooled client per process (kept-alive connections; rebuilt in a forked worker). httpx is imported here,
+    # by the first call, not by every start (~0.1 s of CPU).
+    import httpx
+
     global _http
     if _http is None or _http[0] != os.getpid():
         _http = (os.getpid(), httpx.Client(follow_redirects=False))
@@ -296,6 +301,8 @@ def api_scores(query: str, passages: list[str]) -> list[float]:
     The key goes as Bearer to that URL only: redirects are not followed. Passages the answer leaves out rank
     after the others, in their fused order.
     """
+    import httpx
+
     url, key = settings.SEARCH_RERANK_URL, settings.SEARCH_RERANK_API_KEY
     where = mask_urls(url)
     if not url:

@@ -13,14 +13,15 @@ import json
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import certifi
-import httpcore
-import httpx
 from django.conf import settings
 
 from webhooks.targets import Target, TargetRefused, TargetUnresolved, url_resolve
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Mem0-Signature"
 EVENT_ID_HEADER = "X-Mem0-Event-Id"
@@ -54,62 +55,6 @@ def body_encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write waits no later than the deadline (time.monotonic()), whatever
-    timeout it is given: httpx's timeouts bound each read, so a host sending a byte at a time never met one."""
-
-    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
-        self.stream = stream
-        self.deadline = deadline
-
-    def _left(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise error("The time allowed for this request is over.")
-        return left if timeout is None else min(timeout, left)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self.stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self.stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self.stream.close()
-
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> DeadlineStream:
-        left = self._left(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, left), self.deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self.stream.get_extra_info(info)
-
-
-class DeadlineBackend(httpcore.SyncBackend):
-    """Connections that end at the deadline (DeadlineStream)."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None) -> DeadlineStream:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise httpcore.ConnectTimeout("The time allowed for this request is over.")
-        timeout = left if timeout is None else min(timeout, left)
-        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
-        return DeadlineStream(stream, self.deadline)
-
-
-def deadline_transport(tls: ssl.SSLContext, seconds: float) -> httpx.HTTPTransport:
-    """An httpx transport whose request, from connecting to its last byte read, ends within `seconds` in all."""
-    transport = httpx.HTTPTransport(verify=tls, trust_env=False)
-    # httpx takes no network backend; its pool is rebuilt with one (and the same TLS context, no proxy).
-    transport._pool = httpcore.ConnectionPool(  # noqa: SLF001
-        ssl_context=tls, network_backend=DeadlineBackend(time.monotonic() + seconds)
-    )
-    return transport
-
-
 @contextlib.contextmanager
 def open_checked(
     target: Target,
@@ -124,6 +69,11 @@ def open_checked(
     in Host and TLS; no redirects followed, no proxy from the environment (it would resolve the name again,
     unchecked); certificates against certifi's bundle or WEBHOOK_CA_FILE. Yields the streamed response.
     `timeout` bounds each wait; `total`, if given, the whole request, as long as the response is open."""
+    # httpx is imported by the first request, not by every start of the server or of a command (~0.1 s of CPU).
+    import httpx
+
+    from webhooks.deadlines import deadline_transport
+
     # The TLS name to send and to verify the certificate against is the host's, though we dial its address.
     extensions = {"sni_hostname": target.host} if target.parts.scheme == "https" else {}
     tls = tls_context(settings.WEBHOOK_CA_FILE or None)
@@ -163,6 +113,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def send(*, url: str, secret: str, event_id: str, event_type: str, attempt: int, body: bytes) -> Outcome:
     """POST the body to the URL's checked address; never raises for the receiver's or the network's failures."""
+    import httpx
+
     started = time.monotonic()
 
     def outcome(status_code: int | None, error: str, *, retryable: bool = True) -> Outcome:
