@@ -5,6 +5,16 @@ import pytest
 
 from webhooks.tests.conftest import private_targets, receiver  # noqa: F401  (a local webhook receiver)
 
+FAILED = pytest.StashKey[bool]()  # set on a test whose body failed: the browser tests then keep its pages' screenshots
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
 
 @pytest.fixture
 def alice(make_user):

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright over a live server.
 
-Screenshots of every step land in test-artifacts/browser/ (git-ignored). `make test` installs chromium
+A failing test leaves a full-page screenshot of each of its tabs in test-artifacts/browser/ (git-ignored); with
+BROWSER_SCREENSHOTS=all every step's screenshot lands there too. `make test` installs chromium
 when it is missing; Playwright's own browser download is never used.
 """
 
@@ -27,6 +28,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import User
 from apikeys.services import apikey_create
+from dashboard.tests.conftest import FAILED
 from mcp_server.tests.test_client import call, run
 from memories.models import Memory
 from memories.tests.fake_openai import FakeOpenAI
@@ -47,6 +49,8 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+# A full-page screenshot of each step costs Chromium about a tenth of these tests' CPU: taken on demand only.
+EVERY_STEP = os.environ.get("BROWSER_SCREENSHOTS") == "all"
 PASSWORD = "a long passphrase"
 # How long an action, or a page's expected state, may take to come: generous, for a busy machine (make test runs one
 # more process than the cores). Playwright's own bound for an expect() is 5 s: a configuration test that embedded a
@@ -69,7 +73,7 @@ def browser(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def page(browser, live_server, embedder, settings):
+def page(request, browser, live_server, embedder, settings):
     """A fresh browser context per test; the live server's own threads answer it."""
     settings.AUTH_DISABLED = False
     settings.ADMIN_API_KEY = ""
@@ -79,13 +83,24 @@ def page(browser, live_server, embedder, settings):
     refused = []  # what the pages' Content-Security-Policy blocked: the dashboard needs none of it
     tab.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     yield tab
-    context.close()
+    try:
+        if request.node.stash.get(FAILED, False):  # what each tab showed when the test failed
+            for number, failed in enumerate(context.pages):
+                save_screenshot(failed, f"failed-{request.node.name}-{number}")
+    finally:
+        context.close()
     assert refused == []
 
 
-def shot(page: Page, name: str) -> None:
+def save_screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def shot(page: Page, name: str) -> None:
+    """A step worth seeing: its screenshot is saved when BROWSER_SCREENSHOTS=all."""
+    if EVERY_STEP:
+        save_screenshot(page, name)
 
 
 def log_in(page: Page, email: str) -> None:
