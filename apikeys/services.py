@@ -18,7 +18,7 @@ from apikeys.models import APIKey
 from apikeys.prefix import KEY_PREFIX
 from mem0server.exceptions import InvalidInput, NotFound
 from mem0server.listening import LISTENER
-from mem0server.paging import KeysetPage, cursor_decode, keyset_page
+from mem0server.paging import KeysetPage, cursor_decode, keyset_page_or_last
 
 # last_used_at is a hint for operators, not an audit log: write it at most this often per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -123,12 +123,15 @@ def apikeys_count(*, user: User) -> int:
 
 
 def apikeys_page(*, user: User, limit: int, cursor: str | None = None) -> KeysetPage:
-    """The user's live keys, newest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on."""
-    keys = _live_keys(user)
+    """The user's live keys, newest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on (the
+    last page when nothing is left there: keyset_page_or_last)."""
+    after = None
     if cursor:
         created, key_id = _key_cursor_decode(cursor)
-        keys = keys.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=key_id))
-    return keyset_page(keys, limit=limit, key=lambda key: [key.created_at.isoformat(), key.id])
+        after = Q(created_at__lt=created) | Q(created_at=created, id__lt=key_id)
+    return keyset_page_or_last(
+        _live_keys(user), limit=limit, key=lambda key: [key.created_at.isoformat(), key.id], after=after, cursor=cursor
+    )
 
 
 def _key_cursor_decode(cursor: str) -> tuple[datetime, int]:

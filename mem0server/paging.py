@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -59,11 +59,32 @@ def cursor_decode(cursor: str) -> object:
 class KeysetPage:
     results: list
     next_cursor: str | None
+    # The cursor that opens this page (None: the first), for a page's forms to come back to it.
+    cursor: str | None = None
 
 
-def keyset_page(rows: QuerySet, *, limit: int, key: Callable[[object], list]) -> KeysetPage:
-    """The first `limit` of `rows` (ordered, and filtered to those after the cursor given), with the cursor of the
+def keyset_page(
+    rows: QuerySet, *, limit: int, key: Callable[[object], list], after: Q | None = None, cursor: str | None = None
+) -> KeysetPage:
+    """The first `limit` of `rows` (ordered) after the cursor given (`after`, its filter), with the cursor of the
     next page (`key` of the last row: its sort key) when more follow."""
-    found = list(rows[: limit + 1])
+    found = list((rows if after is None else rows.filter(after))[: limit + 1])
     more = limit > 0 and len(found) > limit
-    return KeysetPage(results=found[:limit], next_cursor=cursor_encode(key(found[limit - 1])) if more else None)
+    next_cursor = cursor_encode(key(found[limit - 1])) if more else None
+    return KeysetPage(results=found[:limit], next_cursor=next_cursor, cursor=cursor if after is not None else None)
+
+
+def keyset_page_or_last(
+    rows: QuerySet, *, limit: int, key: Callable[[object], list], after: Q | None = None, cursor: str | None = None
+) -> KeysetPage:
+    """keyset_page, or when nothing is left after the cursor (the rows of the page it named were deleted) the last
+    page of `rows` as paging from the first reaches it now: the page nearest to the one asked for. A dashboard
+    list's, whose forms come back to their page; not for an API, whose client would be sent back over rows."""
+    page = keyset_page(rows, limit=limit, key=key, after=after, cursor=cursor)
+    if page.results or after is None or limit < 1:
+        return page
+    start = (rows.count() - 1) // limit * limit
+    if start < 1:
+        return keyset_page(rows, limit=limit, key=key)
+    before = rows[start - 1 : start].get()
+    return KeysetPage(results=list(rows[start : start + limit]), next_cursor=None, cursor=cursor_encode(key(before)))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from mem0server.exceptions import InvalidInput, NotFound
-from mem0server.paging import KeysetPage, cursor_decode, keyset_page
+from mem0server.paging import KeysetPage, cursor_decode, keyset_page_or_last
 from webhooks.models import Webhook, WebhookDelivery
 
 
@@ -15,11 +15,12 @@ def webhooks_of(*, principal):
 
 
 def webhooks_page(*, principal, limit: int, cursor: str | None = None) -> KeysetPage:
-    """The caller's webhooks, oldest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on."""
-    webhooks = webhooks_of(principal=principal)
-    if cursor:
-        webhooks = webhooks.filter(id__gt=_webhook_cursor_decode(cursor))
-    return keyset_page(webhooks, limit=limit, key=lambda webhook: [webhook.id])
+    """The caller's webhooks, oldest first, `limit` at a time; `cursor` (a page's next_cursor) says where to go on (the
+    last page when nothing is left there: keyset_page_or_last)."""
+    after = Q(id__gt=_webhook_cursor_decode(cursor)) if cursor else None
+    return keyset_page_or_last(
+        webhooks_of(principal=principal), limit=limit, key=lambda webhook: [webhook.id], after=after, cursor=cursor
+    )
 
 
 def _webhook_cursor_decode(cursor: str) -> int:

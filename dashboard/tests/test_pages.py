@@ -441,6 +441,40 @@ def test_the_keys_page_pages_through_every_live_key_newest_first(alice, bob, mon
     assert made_anyway.status_code == 400 and "m0sk_" in made_anyway.content.decode()
 
 
+def test_a_key_revoked_on_a_later_page_comes_back_to_that_page_or_the_last_one_left(alice, monkeypatch):
+    """Revoking a key listed on page 2 of the keys sent the browser to page 1: the list's place was lost. The page's
+    Revoke forms now come back to the page they were on; when nothing is left on it, to the list's last page."""
+    from dashboard.views import keys
+
+    monkeypatch.setattr(keys, "LIST_ROWS", 2)
+    for n in range(5):  # newest first: key-4 key-3 | key-2 key-1 | key-0
+        apikey_create(user=alice, label=f"key-{n}")
+    client = logged_in(alice)
+
+    def listed(page) -> list[str]:
+        return re.findall(r"<td>(key-\d)</td>", page.content.decode())
+
+    def next_page(page) -> str:
+        more = re.search(r'<a href="(\?cursor=[^"]+)">Next page of keys', page.content.decode())
+        return "/dashboard/keys/" + html.unescape(more.group(1))
+
+    def revoke(page, label: str):
+        key = APIKey.objects.get(user=alice, label=label)
+        action = re.search(rf'action="(/dashboard/keys/{key.pk}/revoke/[^"]*)"', page.content.decode())
+        return client.post(html.unescape(action.group(1)), follow=True)
+
+    second = client.get(next_page(client.get("/dashboard/keys/")))
+    assert listed(second) == ["key-2", "key-1"]
+    back = revoke(second, "key-2")
+    assert back.status_code == 200 and "Key revoked" in back.content.decode()
+    assert listed(back) == ["key-1", "key-0"]  # page 2 still: key-3 closes page 1
+    back = revoke(back, "key-1")
+    assert listed(back) == ["key-0"]
+    back = revoke(back, "key-0")  # page 2 is empty now: the last page left is page 1
+    assert back.status_code == 200 and listed(back) == ["key-4", "key-3"]
+    assert "No live keys." not in back.content.decode()
+
+
 def test_a_search_posted_from_the_page_leaves_its_address_unless_too_long_for_one(two_accounts, alice):
     """The page's search was a GET: gunicorn (make serve) answered a request line over 4094 bytes itself with 414, so
     a search of 3,900 Latin letters or 700 Hebrew ones (MAX_QUERY_CHARS is 4,000) could not be sent."""

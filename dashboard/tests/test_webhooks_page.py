@@ -255,7 +255,7 @@ def test_the_webhooks_page_pages_through_every_webhook_oldest_first(make_user, m
         assert page.status_code == 200
         body = page.content.decode()
         seen.append(re.findall(r"<td>(hook\d)</td>", body.split('id="deliveries"')[0]))
-        assert all(f'href="/dashboard/webhooks/{webhook.id}/edit/"' in body for webhook, _ in page.context["webhooks"])
+        assert all(f'href="/dashboard/webhooks/{webhook.id}/edit/' in body for webhook, _ in page.context["webhooks"])
         more = re.search(r'<a href="(\?cursor=[^"]+)">Next page of webhooks', body)
         address = "/dashboard/webhooks/" + html.unescape(more.group(1)) if more else None
     assert seen == [["hook0", "hook1"], ["hook2", "hook3"], ["hook4"]]
@@ -269,6 +269,44 @@ def test_the_webhooks_page_pages_through_every_webhook_oldest_first(make_user, m
     )
     assert made_anyway.status_code == 400
     assert Webhook.objects.get(account=alice, name="late").secret in made_anyway.content.decode()
+
+
+def test_a_change_made_on_a_later_page_of_webhooks_comes_back_to_that_page_or_the_last_one_left(
+    make_user, monkeypatch, settings
+):
+    """Pausing, editing or deleting a webhook listed on page 2 sent the browser to page 1: the list's place was lost.
+    The page's forms now come back to the page they were on; when nothing is left on it, to the list's last page."""
+    from dashboard.views import webhooks
+
+    monkeypatch.setattr(webhooks, "LIST_ROWS", 2)
+    alice = make_user("alice@example.com")
+    made = {n: webhook_with_a_failed_delivery(alice, f"hook{n}") for n in range(5)}  # hook0 hook1 | hook2 hook3 | hook4
+    client = logged_in(alice)
+
+    def listed(page) -> list[str]:
+        return re.findall(r"<td>(hook\d)</td>", page.content.decode().split('id="deliveries"')[0])
+
+    def form_of(page, n: int, what: str) -> str:
+        found = re.search(rf'(?:action|href)="(/dashboard/webhooks/{made[n].id}/{what}/[^"]*)"', page.content.decode())
+        return html.unescape(found.group(1))
+
+    first = client.get("/dashboard/webhooks/")
+    more = re.search(r'<a href="(\?cursor=[^"]+)">Next page of webhooks', first.content.decode())
+    second = client.get("/dashboard/webhooks/" + html.unescape(more.group(1)))
+    assert listed(second) == ["hook2", "hook3"]
+    back = client.post(form_of(second, 2, "active"), {"active": "no"}, follow=True)
+    assert "paused" in back.content.decode() and listed(back) == ["hook2", "hook3"]
+    edit = form_of(back, 3, "edit")
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    fields = {"name": "hook3", "url": "http://127.0.0.1:9/in", "event_types": ["memory_add"]}
+    back = client.post(edit, fields, follow=True)
+    assert "saved" in back.content.decode() and listed(back) == ["hook2", "hook3"]
+    back = client.post(form_of(back, 2, "delete"), follow=True)
+    assert "Webhook deleted" in back.content.decode() and listed(back) == ["hook3", "hook4"]
+    back = client.post(form_of(back, 3, "delete"), follow=True)
+    back = client.post(form_of(back, 4, "delete"), follow=True)  # page 2 is empty now: page 1 is the last left
+    assert back.status_code == 200 and listed(back) == ["hook0", "hook1"]
+    assert "No webhooks yet." not in back.content.decode()
 
 
 def cursor_of(key) -> str:

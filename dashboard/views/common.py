@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from django import forms
 
@@ -20,6 +21,12 @@ def form_status(*forms: forms.Form) -> int:
     """400 when a form was refused (its errors say why on the page), 200 otherwise: a browser shows the page
     either way, and a script or check reading the status sees the refusal."""
     return 400 if any(form.is_bound and form.errors for form in forms) else 200
+
+
+def cursor_query(cursor: str | None) -> str:
+    """The query of a list's page opened by `cursor` ("?cursor=…"; "" for the first), for the page's forms to come
+    back to: a change made on page 2 landed on page 1."""
+    return f"?{urlencode({'cursor': cursor})}" if cursor else ""
 
 
 def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from apikeys import services
 from dashboard.access import account_required, post_only
 from dashboard.forms import KeyForm
 from dashboard.once import once_token, resent, sent_before
-from dashboard.views.common import LIST_ROWS, form_status
+from dashboard.views.common import LIST_ROWS, cursor_query, form_status
 from mem0server.exceptions import InvalidInput, NotFound
 
 
@@ -31,7 +32,7 @@ def key_list(request):
     except InvalidInput as exc:
         context |= {"keys": [], "next_cursor": None, "error": exc.detail}
         return render(request, "dashboard/keys.html", context, status=400)
-    context |= {"keys": page.results, "next_cursor": page.next_cursor}
+    context |= {"keys": page.results, "next_cursor": page.next_cursor, "on_page": cursor_query(page.cursor)}
     return render(request, "dashboard/keys.html", context, status=form_status(form))
 
 
@@ -46,4 +47,4 @@ def key_revoke(request, key_id: int):
         messages.info(request, exc.detail)
     else:
         messages.success(request, "Key revoked: it stops working at once.")
-    return redirect("dashboard:keys")
+    return redirect(reverse("dashboard:keys") + cursor_query(request.GET.get("cursor")))

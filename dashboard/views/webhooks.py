@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 
 from dashboard.access import account_required, post_only
 from dashboard.forms import WebhookForm
 from dashboard.once import once_token, resent, sent_before
-from dashboard.views.common import LIST_ROWS, attempt, form_status, posted_yes_no
+from dashboard.views.common import LIST_ROWS, attempt, cursor_query, form_status, posted_yes_no
 from mem0server.exceptions import InvalidInput, NotFound
 from webhooks import services
 from webhooks.selectors import deliveries_recent, webhook_get, webhooks_page
@@ -40,14 +41,15 @@ def _page(request, form: WebhookForm, *, created=None, refused: str = ""):
     # Oldest first, a page at a time; a cursor no page gave is a 400 saying so (a secret just made is still shown).
     try:
         page = webhooks_page(principal=request.user, limit=LIST_ROWS, cursor=request.GET.get("cursor") or None)
-        rows, next_cursor, error = page.results, page.next_cursor, ""
+        rows, next_cursor, on_page, error = page.results, page.next_cursor, cursor_query(page.cursor), ""
     except InvalidInput as exc:
-        rows, next_cursor, error = [], None, exc.detail
+        rows, next_cursor, on_page, error = [], None, "", exc.detail
     context = {
         "form": form,
         "created": created,
         "webhooks": [(webhook, services.secret_mask(webhook.secret)) for webhook in rows],
         "next_cursor": next_cursor,
+        "on_page": on_page,
         "error": error,
         "deliveries": deliveries_recent(principal=request.user, limit=RECENT_DELIVERIES),
         "once": once_token(),
@@ -73,8 +75,8 @@ def webhook_edit(request, webhook_id: int):
         )
         if changed is not None:
             messages.success(request, format_html("Webhook “<bdi>{}</bdi>” saved.", changed.name))
-            return redirect("dashboard:webhooks")
-    context = {"form": form, "webhook": webhook, "kept": kept}
+            return _back_to_list(request)
+    context = {"form": form, "webhook": webhook, "kept": kept, "on_page": cursor_query(request.GET.get("cursor"))}
     return render(request, "dashboard/webhook_edit.html", context, status=form_status(form))
 
 
@@ -90,7 +92,7 @@ def webhook_active(request, webhook_id: int):
         raise Http404("No such webhook.") from None
     done = "resumed" if active else "paused: it is sent nothing"
     messages.success(request, format_html("Webhook “<bdi>{}</bdi>” {}.", webhook.name, done))
-    return redirect("dashboard:webhooks")
+    return _back_to_list(request)
 
 
 @post_only("dashboard:webhooks")
@@ -101,4 +103,9 @@ def webhook_delete(request, webhook_id: int):
     except NotFound:
         raise Http404("No such webhook.") from None
     messages.success(request, "Webhook deleted, with its delivery log; nothing more is sent to it.")
-    return redirect("dashboard:webhooks")
+    return _back_to_list(request)
+
+
+def _back_to_list(request):
+    """The page of the list a change was asked from (or the last one left: webhooks_page)."""
+    return redirect(reverse("dashboard:webhooks") + cursor_query(request.GET.get("cursor")))
