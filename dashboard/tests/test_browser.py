@@ -530,6 +530,25 @@ def test_an_entity_whose_id_holds_dot_segments_is_the_one_its_delete_link_delete
     assert list(Memory.objects.values_list("user_id", flat=True)) == ["bob"]
 
 
+def test_an_agent_deleted_from_the_agents_list_comes_back_to_the_agents_list(page, make_user, make_memory):
+    # It came back to the list of every type: the confirmation's form posts to its own address, which carries the
+    # list's type (a browser keeps a POST form's query), and its answer leads back there.
+    ada = make_user("ada@example.com", role=User.Role.ADMIN, password=PASSWORD)
+    for agent in ("planner", "scribe"):
+        make_memory(f"{agent}'s memory", user_id=None, scope={"agent_id": agent}, principal=ada)
+    make_memory("a user's memory", user_id="bob", principal=ada)
+    log_in(page, "ada@example.com")
+    page.get_by_role("link", name="Entities", exact=True).click()
+    page.get_by_role("navigation", name="Entity type").get_by_role("link", name="Agents").click()
+    page.get_by_role("link", name="Delete agent planner…", exact=True).click()
+    page.get_by_role("button", name="Delete 1 memory").click()
+    expect(page.get_by_text("Deleted agent planner and its 1 memory.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/dashboard/entities/\?type=agent$"))
+    expect(page.get_by_role("link", name="Agents")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Delete agent scribe…", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Delete user bob…", exact=True)).to_have_count(0)
+
+
 LONG_URL = "https://example.com/" + "/".join(f"section-{n}-of-a-path-without-spaces" for n in range(12))
 LONG_ID = "alice-" + "x" * 120
 

@@ -819,6 +819,45 @@ def test_an_admin_deletes_an_entity_after_the_confirmation_step(two_accounts, ad
     assert "bob-secret-user" not in [entity.id for entity in client.get("/dashboard/entities/").context["entities"]]
 
 
+def test_an_entity_deleted_from_a_list_of_one_type_comes_back_to_that_list_and_page(admin_user, embedder, monkeypatch):
+    """Deleting an agent from the Entities page filtered to agents came back to the list of every type, page 1: the
+    filter and the page were lost, and so was the confirmation's Cancel. The Delete… link carries the list's type and
+    page through the confirmation; a page left empty by the delete gives way to the type's first page."""
+    from dashboard.views import entities
+
+    monkeypatch.setattr(entities, "LIST_ROWS", 2)
+    vector = embedder.embed(["a memory"])[0]
+    Memory.objects.bulk_create(
+        Memory(account=admin_user, text="a memory", hash="0" * 32, embedding=vector, **scope)
+        for scope in [{"user_id": "user-0"}] + [{"agent_id": f"agent-{n}"} for n in range(5)]
+    )
+    client = logged_in(admin_user)
+
+    def listed(page) -> list[str]:
+        return [entity.id for entity in page.context["entities"]]
+
+    def delete(page, entity_id: str):
+        link = re.search(rf'href="(/dashboard/entities/agent/{entity_id}/delete/[^"]*)"', page.content.decode())
+        confirm = client.get(html.unescape(link.group(1)))
+        cancel = re.search(r'href="([^"]*)">Cancel</a>', confirm.content.decode())
+        assert listed(client.get(html.unescape(cancel.group(1)))) == listed(page)
+        # The confirmation's form posts to the page's own address, as a browser sends it.
+        return client.post(html.unescape(link.group(1)), follow=True)
+
+    first = client.get("/dashboard/entities/?type=agent")
+    assert listed(first) == ["agent-0", "agent-1"]
+    back = delete(first, "agent-0")
+    assert "Deleted agent" in back.content.decode() and listed(back) == ["agent-1", "agent-2"]
+    assert back.context["type"] == "agent"
+    more = re.search(r'<a href="(\?[^"]+)">Next \d+ entities', back.content.decode())
+    second = client.get("/dashboard/entities/" + html.unescape(more.group(1)))
+    assert listed(second) == ["agent-3", "agent-4"]
+    back = delete(second, "agent-3")
+    assert listed(back) == ["agent-4"] and back.context["type"] == "agent"
+    back = delete(back, "agent-4")  # nothing left on page 2: the agents' first page
+    assert listed(back) == ["agent-1", "agent-2"] and back.context["type"] == "agent"
+
+
 def test_an_id_with_a_direction_override_is_isolated_in_the_delete_confirmations(admin_user, alice, make_memory):
     # U+202E in a user_id reversed the rest of "Delete user “…”?" and "… memories of user_id “…”." in the browser.
     evil = "\u202eevil<b>"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 
 from dashboard.access import account_required, admin_required
@@ -30,8 +33,41 @@ def entity_list(request):
     except InvalidInput as exc:
         context = {"entities": [], "next_cursor": None, "type": None, "error": exc.detail}
         return render(request, "dashboard/entities.html", context, status=400)
-    context = {"entities": page.results, "next_cursor": page.next_cursor, "type": entity_type}
+    context = {
+        "entities": page.results,
+        "next_cursor": page.next_cursor,
+        "type": entity_type,
+        "on_page": _list_query(entity_type, request.GET.get("cursor")),
+    }
     return render(request, "dashboard/entities.html", context)
+
+
+def _list_query(entity_type: str | None, cursor: str | None) -> str:
+    """The query of the Entities list of one type (or all) and page, for its Delete… links to come back to."""
+    query = {name: value for name, value in (("type", entity_type), ("cursor", cursor)) if value}
+    return f"?{urlencode(query)}" if query else ""
+
+
+def _list_asked(request) -> tuple[str | None, str | None]:
+    """The type and page of the list a delete was asked from (its link's query); a type it does not know is none."""
+    try:
+        entity_type = selectors.parse_entity_type(request.GET["type"]) if request.GET.get("type") else None
+    except InvalidInput:
+        entity_type = None
+    return entity_type, request.GET.get("cursor") or None
+
+
+def _back_to_list(request) -> str:
+    """The list the delete was asked from; its first page (of that type) when the delete left its page empty."""
+    entity_type, cursor = _list_asked(request)
+    if cursor:
+        try:
+            left = selectors.entities_list(principal=request.user, entity_type=entity_type, limit=1, cursor=cursor)
+        except InvalidInput:
+            left = None
+        if left is None or not left.results:
+            cursor = None
+    return reverse("dashboard:entities") + _list_query(entity_type, cursor)
 
 
 @admin_required
@@ -50,15 +86,15 @@ def entity_delete(request, entity_type: str, entity_id: str):
             return _gone(request, entity_type, entity_id)
         said = deleted_said(deleted)
         messages.success(request, format_html("Deleted {} <bdi>{}</bdi> and its {}.", entity_type, entity_id, said))
-        return redirect("dashboard:entities")
+        return redirect(_back_to_list(request))
     count = memories_count(principal=request.user, scope={field: entity_id})
     if not count:  # Back after deleting it, say
         return _gone(request, entity_type, entity_id)
-    context = {"entity_type": entity_type, "entity_id": entity_id, "count": count}
+    context = {"entity_type": entity_type, "entity_id": entity_id, "count": count, "back": _back_to_list(request)}
     return render(request, "dashboard/entity_confirm.html", context)
 
 
 def _gone(request, entity_type: str, entity_id: str):
     """An entity with no memories (deleted, or never stored): a 404 that says so, with the way back to Entities."""
-    context = {"entity_type": entity_type, "entity_id": entity_id}
+    context = {"entity_type": entity_type, "entity_id": entity_id, "back": _back_to_list(request)}
     return render(request, "dashboard/entity_gone.html", context, status=404)
