@@ -315,8 +315,13 @@ class ModelConfigForm(forms.Form):
     llm_provider = forms.ChoiceField(choices=[(p, p) for p in LLM_PROVIDERS], label="LLM provider")
     llm_model = forms.CharField(max_length=200, required=False, label="LLM model")
     llm_base_url = ShownUrlField(required=False, label="LLM base URL", assume_scheme="https")
+    # A refused form shows the key typed (never a stored one: no initial value): blank keeps the key in force, and a
+    # key typed beside a refused value was lost, the Save of the mended form keeping the old key without a word.
     llm_api_key = forms.CharField(
-        required=False, widget=forms.PasswordInput, label="LLM API key", help_text="Blank keeps the current key."
+        required=False,
+        widget=forms.PasswordInput(render_value=True),
+        label="LLM API key",
+        help_text="Blank keeps the current key.",
     )
     llm_vision = forms.BooleanField(
         required=False,

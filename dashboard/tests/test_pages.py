@@ -1021,6 +1021,35 @@ def test_saving_the_configuration_page_as_shown_keeps_the_masked_base_url_and_th
     assert llm == {"model": "gpt-4.1-mini", "openai_base_url": base_url, "api_key": "sk-stored-key"}
 
 
+@pytest.mark.parametrize("page", ["/dashboard/configuration/", "/dashboard/setup/models/"])
+def test_a_configuration_refused_shows_the_api_key_typed_so_saving_it_mended_saves_that_key(admin_user, page):
+    """A new LLM key typed with a value refused (dimensions over 2,000, say) came back blank, and blank keeps the
+    key in force: the Save of the mended form, as the page showed it, silently kept the old key (or was refused for
+    having none). The refused form now shows the key typed, as it shows every other value."""
+    from memories.configuration import server_config_set
+    from memories.models import ServerConfig
+
+    server_config_set(changes={"llm": {"provider": "openai", "config": {"api_key": "sk-old-key"}}})
+    client = logged_in(admin_user)
+    typed = {
+        "llm_provider": "openai",
+        "llm_model": "gpt-4.1-mini",
+        "llm_api_key": "sk-new-key",
+        "embedder_provider": "local",
+        "embedder_dims": "2001",
+    }
+    refused = client.post(page, typed)
+    assert refused.status_code == 400
+    key_field = re.search(r'<input type="password" name="llm_api_key"[^>]*>', refused.content.decode())[0]
+    shown = re.search(r'value="([^"]*)"', key_field)
+    assert shown and html.unescape(shown[1]) == "sk-new-key"
+    mended = {**typed, "llm_api_key": html.unescape(shown[1]), "embedder_dims": ""}
+    assert client.post(page, mended).status_code == 302
+    assert ServerConfig.objects.get(pk=1).config["llm"]["config"]["api_key"] == "sk-new-key"
+    assert 'name="llm_api_key"' in client.get(page).content.decode()
+    assert "sk-new-key" not in client.get(page).content.decode()  # a page opened shows no key, as before
+
+
 def test_the_setup_wizard_sets_the_llm_in_its_models_step(admin_user):
     from memories.configuration import server_config_get
 
