@@ -946,6 +946,21 @@ def test_login_attempts_share_the_api_logins_rate_limit(admin_user):
     assert api_login.status_code == 429
 
 
+def test_a_login_refused_for_too_many_attempts_keeps_the_email_and_the_page_asked_for(admin_user):
+    """The 429 answer showed the form empty, and without the page to go to after logging in: the email had to be typed
+    again, and the login that then went through landed on the overview, not the page asked for."""
+    client = Client()
+    sent = {"username": "Admin@Example.com", "password": "wrong", "next": "/dashboard/keys/"}
+    for _ in range(10):
+        assert client.post("/dashboard/login/", sent).status_code == 400
+    throttled = client.post("/dashboard/login/", sent)
+    assert throttled.status_code == 429 and "Too many login attempts" in throttled.content.decode()
+    page = throttled.content.decode()
+    assert re.search(r'<input type="text" name="username" [^>]*value="Admin@Example.com"', page)
+    assert '<input type="hidden" name="next" value="/dashboard/keys/">' in page
+    assert 'value="wrong"' not in page  # a password is never shown back
+
+
 def test_an_admin_switches_the_llm_from_the_configuration_page(admin_user):
     from memories.configuration import server_config_get
 

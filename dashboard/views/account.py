@@ -56,8 +56,10 @@ class LoginView(auth_views.LoginView):
             throttle = LoginThrottle()
             if not throttle.allow_request(request, self):
                 wait = int(throttle.wait() or 60)
-                context = {"form": self.get_form_class()(request), "throttled": wait}
-                response = render(request, self.template_name, context, status=429)
+                # The form again with the email typed and the page to go to after (`next`), as a refused login's;
+                # not bound, which would try the password.
+                form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+                response = self.render_to_response(self.get_context_data(form=form, throttled=wait), status=429)
                 response["Retry-After"] = str(wait)
                 return response
         return super().dispatch(request, *args, **kwargs)
