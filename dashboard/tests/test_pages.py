@@ -377,6 +377,24 @@ def test_a_deleted_memorys_page_shows_its_history_as_the_delete_said_it_would(tw
     assert logged_in(bob).post(f"/dashboard/memories/{mine}/delete/").status_code == 404
 
 
+def test_a_save_refused_because_the_memory_was_deleted_shows_the_text_and_metadata_typed(alice, make_memory):
+    """Saved from a page opened before the memory was deleted (in another tab, through the API), the answer said
+    "nothing was saved" and showed the deleted memory's history only: the text typed was gone with the form."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    services.memory_delete(principal=alice, memory_id=uuid.UUID(str(memory)))
+    typed = {"text": "Moved to Lisbon <in May>", "metadata": '{"city": "Lisbon"}'}
+    refused = client.post(f"/dashboard/memories/{memory}/edit/", typed)
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "This memory was deleted: nothing was saved." in page
+    for name, value in typed.items():
+        field = re.search(rf'<textarea id="unsaved-{name}"[^>]*readonly[^>]*>\n?([^<]*)</textarea>', page)
+        assert field and html.unescape(field[1]) == value
+    assert 'data-copy="#unsaved-text"' in page
+    assert "unsaved-" not in client.get(f"/dashboard/memories/{memory}/").content.decode()
+
+
 @pytest.mark.parametrize("path", ["/dashboard/keys/", "/dashboard/setup/key/"])
 def test_a_key_form_sent_again_by_a_reload_makes_no_second_key(alice, path):
     # A reload of the page showing the new key sent its form again: a second live key nobody had copied.

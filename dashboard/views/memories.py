@@ -67,9 +67,11 @@ def _deleted_history(request, memory_id: str) -> dict:
     return context
 
 
-def _deleted(request, memory_id: str, *, status: int = 200):
-    """A deleted memory's page: its history, and no form."""
-    return render(request, "dashboard/memory_deleted.html", _deleted_history(request, memory_id), status=status)
+def _deleted(request, memory_id: str, *, status: int = 200, unsaved: dict | None = None):
+    """A deleted memory's page: its history, and no form; `unsaved`, what a Save refused for the delete sent (the
+    text and metadata typed), shown to copy."""
+    context = _deleted_history(request, memory_id) | {"unsaved": unsaved}
+    return render(request, "dashboard/memory_deleted.html", context, status=status)
 
 
 @account_required
@@ -203,7 +205,8 @@ def memory_edit(request, memory_id: str):
     memory = _memory(request, memory_id)
     if memory is None:  # deleted in another tab since this page was opened
         messages.error(request, "This memory was deleted: nothing was saved.")
-        return _deleted(request, memory_id, status=400)
+        unsaved = {name: request.POST.get(name, "") for name in ("text", "metadata")}
+        return _deleted(request, memory_id, status=400, unsaved=unsaved)
     form = EditMemoryForm(request.POST)
     if form.is_valid():
         updated = attempt(
