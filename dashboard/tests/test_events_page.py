@@ -298,3 +298,28 @@ def test_the_failed_adds_are_queued_again_at_once_oldest_first_a_bounded_number_
     assert sorted(Memory.objects.values_list("user_id", flat=True)) == ["noted", "user-0", "user-1", "user-2"]
     assert "Queued 0 failed adds again." in page.post("/dashboard/events/again/", follow=True).content.decode()
     assert Event.objects.filter(id=noted).get().queued_again_as_id is not None
+
+
+def test_a_failed_add_queued_again_from_a_filtered_later_page_comes_back_to_that_page(make_user, monkeypatch):
+    """Queue again on page 2 of the failed adds of one user came back to page 1 of every add: the list's filter and
+    place were lost. Its forms now come back to the page they were on, filter and page kept."""
+    from dashboard.views import events
+
+    monkeypatch.setattr(events, "PAGE_SIZE", 2)
+    alice = make_user("alice@example.com")
+    for n in range(5):
+        messages = [{"role": "user", "content": f"fact {n}"}]
+        Event.objects.create(
+            account=alice, payload={"scope": {"user_id": "sam"}, "messages": messages, "infer": False}, status="FAILED"
+        )
+    Event.objects.create(account=alice, payload={"scope": {"user_id": "kim"}, "messages": [], "infer": False})
+    client = logged_in(alice)
+    listed = "/dashboard/events/?status=FAILED&user_id=sam&page=2"
+    page = client.get(listed)
+    assert len(rows(page)) == 2
+    for form in (r'action="(/dashboard/events/[0-9a-f-]+/again/[^"]*)"', r'action="(/dashboard/events/again/[^"]*)"'):
+        action = html.unescape(re.search(form, page.content.decode())[1])
+        answer = client.post(action, follow=True)
+        assert "Queued" in answer.content.decode()
+        assert answer.redirect_chain == [(listed, 302)]
+        assert answer.context["status"] == "FAILED" and answer.context["page_number"] == 2

@@ -40,6 +40,8 @@ def event_list(request):
             every_account=every,
         )
     query = {"status": status, **scope} if status else scope
+    query = {**query, "accounts": "all"} if every else query
+    shown = {**query, "page": number} if number > 1 else query
     context = {
         "form": form,
         "paging": paging,
@@ -48,7 +50,9 @@ def event_list(request):
         "last_page": max(1, math.ceil(page.count / PAGE_SIZE)) if page else 1,
         "status": status,
         "every_account": every,
-        "query": urlencode({**query, "accounts": "all"} if every else query),
+        "query": urlencode(query),
+        # The list's filter and page, for its forms to come back to (they landed on page 1 of every add).
+        "on_page": f"?{urlencode(shown)}" if shown else "",
         "retention": settings.EVENT_RETENTION_DAYS,
         "counts": events_counts(principal=request.user, every_account=every),
     }
@@ -60,8 +64,12 @@ def _listed_every_account(request) -> bool:
     return request.user.is_admin and request.POST.get("accounts") == "all"
 
 
-def _back(every_account: bool):
-    return redirect(reverse("dashboard:events") + ("?accounts=all" if every_account else ""))
+def _back(request, every_account: bool):
+    """The list (its filter and page) the form was on; the list checks them again."""
+    query = request.GET.copy()
+    if every_account:
+        query["accounts"] = "all"
+    return redirect(reverse("dashboard:events") + (f"?{query.urlencode()}" if query else ""))
 
 
 @post_only("dashboard:events")
@@ -78,7 +86,7 @@ def event_again(request, event_id: str):
         messages.info(request, exc.detail)
     else:
         messages.success(request, f"Queued again as event {queued.id}.")
-    return _back(_listed_every_account(request))
+    return _back(request, _listed_every_account(request))
 
 
 @post_only("dashboard:events")
@@ -92,4 +100,4 @@ def events_again(request):
     messages.success(request, said)
     if refused:
         messages.info(request, f"{len(refused)} could not be queued again: {refused[0]}")
-    return _back(every)
+    return _back(request, every)
