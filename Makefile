@@ -152,12 +152,12 @@ $(PIPECAT)/.installed: $(PIPECAT_REQ) $(VENV)/.installed-dev
 
 pipecat: $(PIPECAT)/.installed
 
-# Debian's packages the suite drives: chromium for the dashboard's browser tests (Playwright's own browser download is
-# never used), pgbouncer for the tests of the server behind a pooler.
+# Debian's packages the suite drives: Chromium's headless shell for the dashboard's browser tests (Playwright's own
+# browser download is never used), pgbouncer for the tests of the server behind a pooler.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-packages:
-	@(command -v chromium && test -x /usr/sbin/pgbouncer) >/dev/null \
-		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium pgbouncer)
+	@(command -v chromium-headless-shell && test -x /usr/sbin/pgbouncer) >/dev/null \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium-headless-shell pgbouncer)
 
 # What the suite needs, three jobs at a time (the install, npm and apt side by side; the checks and the Python
 # clients' venvs after the install), each output line whole: `make test` runs this first.
