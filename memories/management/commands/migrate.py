@@ -19,6 +19,7 @@ from mem0server.migrating import (
     current_waits,
     lock_not_granted,
     migrating_session,
+    wait_while_another_migrates,
 )
 
 
@@ -94,6 +95,7 @@ def raise_unless_to_retry(exc: BaseException, waits: LockWaits, connection, note
             note(f"Migration {exc} was done by another process meanwhile; so are any others it does (left out here).")
         waits.elsewhere += 1
         waits.end()
+        wait_while_another_migrates(connection)
         return
     if isinstance(exc, MigrationSchemaMissing) and MigrationRecorder(connection).has_table():
         return  # another process created the table of applied migrations at the same moment
