@@ -60,6 +60,7 @@ from memories import services
 from memories.tests.fake_openai import llm_configured
 from platform_api.services import project_ids
 from requestlog.models import RequestLog
+from requestlog.writer import writer as request_log
 
 SEED = 20261125
 # Generated cases per operation and pass, after the examples and coverage phases (which send most cases:
@@ -272,14 +273,20 @@ def fuzz_server(test_database, django_db_blocker, embedder):
             yield server
         finally:
             server.stop()
+            request_log.flush()  # the last requests' rows, before the database is emptied
             _flush()
 
 
 @pytest.fixture
-def seeded(fuzz_server, admin_key) -> str:
+def seeded(fuzz_server, admin_key, settings) -> str:
     """The server's URL, every seeded row in place as seeded: the operation before may have deleted, changed
     or added rows (a reset, a delete, an add, a new key, a stored configuration); then the database is emptied
-    and seeded again, so every operation starts from the same data."""
+    and seeded again, so every operation starts from the same data.
+
+    The request log is written as in production, in batches by its writer thread, not row by row inside each
+    request as in the other tests (root conftest): no check reads it, and the inserts cost about a tenth of the
+    fuzzing's CPU. Its rows are not part of the seeded state (NOT_FINGERPRINTED_TABLES)."""
+    settings.REQUEST_LOG_BACKGROUND = True
     stale = time.monotonic() - SEEDED_STATE["at"] > RESEED_AFTER_SECONDS
     if SEEDED_STATE["fingerprint"] is None or stale or _fingerprint() != SEEDED_STATE["fingerprint"]:
         _seed_all()
