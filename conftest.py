@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -47,6 +48,11 @@ SHARED_PROCESS = {
     "memories/tests/test_onnx_embedder.py": "torch",
     "memories/tests/test_rerankers.py": "torch",
 }
+# Test files with a test using the session's job worker process (the `worker` fixture below; each start of one is 2-3 s
+# of CPU, its embedder's warm-up included): one process runs them all, one after the other, so the worker started for
+# the first runs on through the next (`_no_stray_worker` stops it for other files only), where each file's process
+# started one of its own, and a file's first committing test before its first `worker` stopped the one running.
+WORKER_FILES: set[Path] = set()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,19 +60,21 @@ def pytest_collection_modifyitems(config, items):
     """Every test file runs whole in one process; the schema fuzzing's operations are spread one by one, last.
 
     pytest-xdist's loadgroup schedules a group as one unit and every other test alone. Each file is a group
-    (its module fixtures, such as live servers, are set up once; SHARED_PROCESS joins a few files), and each
+    (its module fixtures, such as live servers, are set up once; SHARED_PROCESS and WORKER_FILES join a few), and each
     fuzzed operation (a schemathesis test, with its own database and seed) is a unit of its own; they come last,
     to even out the processes' ends.
     On pytest 9 neither schemathesis's per-operation ids nor xdist's group suffix reach `item.nodeid`, which is
     built from `item.id`; so the id is set here (xdist schedules by these strings).
     """
+    WORKER_FILES.clear()
+    WORKER_FILES.update(item.path for item in items if "worker" in getattr(item, "fixturenames", ()))
     fuzzed, files = [], []
     for item in items:
         fuzzed_operation = hasattr(item, "operation_label")
         node_id = f"{item.parent.nodeid}::{item.name}" if fuzzed_operation else item.nodeid
         if not fuzzed_operation:
             path = item.path.relative_to(config.rootpath).as_posix()
-            node_id += f"@{SHARED_PROCESS.get(path, path)}"
+            node_id += "@worker" if item.path in WORKER_FILES else f"@{SHARED_PROCESS.get(path, path)}"
         item._id = type(item.id).parse(node_id)
         (fuzzed if fuzzed_operation else files).append(item)
     items[:] = files + fuzzed
@@ -280,12 +288,9 @@ def run_jobs():
 
 
 @pytest.fixture
-def worker(request, _shared_worker):
+def worker(_shared_worker):
     """A real worker process (`manage.py procrastinate worker`) on this test process's database, shared by the
     session: async adds made through a live server get done (events/tests/workers.py)."""
-    from events.tests import workers
-
-    workers.shared_module = request.module.__name__
     if not _shared_worker.running():
         _shared_worker.start()
     return _shared_worker
@@ -293,11 +298,11 @@ def worker(request, _shared_worker):
 
 @pytest.fixture(autouse=True)
 def _no_stray_worker(request):
-    """The shared worker takes committed jobs only for the test module that asked for it: another module's
+    """The shared worker takes committed jobs only for the test files that use it (WORKER_FILES): another file's
     transactional tests run their jobs themselves (in-process) and must find them still queued."""
     from events.tests import workers
 
-    if not workers.SHARED or "worker" in request.fixturenames or request.module.__name__ == workers.shared_module:
+    if not workers.SHARED or request.node.path in WORKER_FILES:
         return
     marker = request.node.get_closest_marker("django_db")
     commits = bool(marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames

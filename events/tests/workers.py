@@ -57,10 +57,9 @@ def database_url_for_workers() -> str:
 
 
 # The session's shared worker (conftest.py `worker`): tests that start workers of their own stop it first, so
-# that theirs are the only ones taking jobs; the next test asking for `worker` starts it again.
+# that theirs are the only ones taking jobs, and so do other files' committing tests (conftest.py `_no_stray_worker`);
+# the next test asking for `worker` starts it again.
 SHARED: list[WorkerProcess] = []
-# The test module that last asked for it (conftest.py `_no_stray_worker` leaves it running for that module).
-shared_module: str | None = None
 
 
 def stop_shared_workers() -> None:
