@@ -267,9 +267,9 @@ def make_memory(embedder, db):
 
 @pytest.fixture(scope="session")
 def _shared_worker(django_db_setup, tmp_path_factory):
-    from events.tests.workers import SHARED, WorkerProcess
+    from events.tests.workers import SHARED, SHARED_WORKER_ENV, WorkerProcess
 
-    process = WorkerProcess(tmp_path_factory.mktemp("worker"))
+    process = WorkerProcess(tmp_path_factory.mktemp("worker"), env=SHARED_WORKER_ENV)
     SHARED.append(process)
     yield process
     process.stop()
