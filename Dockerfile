@@ -22,6 +22,9 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "$(grep -E '^to
  && pip install -r requirements.txt
 
 COPY . .
+# The document reader, started for each document read (memories/reading.py), runs from its compiled code when it is
+# kept: the code is read-only to the server and PYTHONDONTWRITEBYTECODE set, so it is compiled here, once.
+RUN python -m compileall -q memories/document_reader.py
 # Admin and Swagger UI assets, served by WhiteNoise from STATIC_ROOT. Settings only parse a database URL
 # and need some secret to import; these placeholders exist for this one command (nothing connects).
 RUN DATABASE_URL=postgres://collectstatic@localhost/unused SECRET_KEY=collectstatic-placeholder \

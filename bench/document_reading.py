@@ -70,7 +70,7 @@ def beside(readers: int, pdf: bytes, niceness: int, repeat: int) -> float:
     from memories import documents, reading
 
     limits = (reading.READ_SECONDS, 10**8, documents.PDF_MAX_PAGES, niceness, -1, reading.MEMORY_BYTES)
-    command = [sys.executable, "-I", str(reading.READER), "pdf", *map(str, limits)]
+    command = reading.reader_command("pdf", *limits)
     running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) for _ in range(readers)]  # noqa: S603
     for process in running:
         process.stdin.write(pdf)
