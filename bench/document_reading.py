@@ -12,7 +12,8 @@ process start adds to:
   - a web page holding a highlighted program of --lines lines (each a few <span>s), a Word document of --pages
     paragraphs of about 160 characters, and an Excel workbook of --rows rows (a text, an amount, a date, a share);
   - a photo of --photo-side x 3/4 of it pixels (a JPEG of noise over a gradient, as large as a phone's), made the JPEG
-    of at most 2,048 pixels a side a vision model is handed (memories/vision.py: its outcome, that JPEG's base64).
+    of at most 2,048 pixels a side a vision model is handed (memories/vision.py: its outcome, that JPEG's base64); one
+    of each side, given more than one.
 
   - with --beside N: a fixed piece of Python work in this process (a stand-in for the server's requests), timed
     alone, then while N readers read the busy pages at niceness 0, then at READER_NICENESS (as the server starts
@@ -90,7 +91,9 @@ def main() -> None:
     parser.add_argument("--busy-pages", type=int, default=3)
     parser.add_argument("--lines", type=int, default=60_000, help="the highlighted program's lines (53 bytes each)")
     parser.add_argument("--rows", type=int, default=10_000, help="the workbook's rows")
-    parser.add_argument("--photo-side", type=int, default=4032, help="the photo's width (its height: 3/4 of it)")
+    parser.add_argument(
+        "--photo-side", type=int, nargs="+", default=[4032], help="the photo's width (its height: 3/4 of it)"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--beside", type=int, default=0, help="readers running beside a piece of work (0: none)")
     args = parser.parse_args()
@@ -138,11 +141,13 @@ def main() -> None:
         rows.write_datetime(n, 2, datetime.date(2026, 1, 1) + datetime.timedelta(days=n % 365), day)
         rows.write_number(n, 3, (n % 100) / 100, share)
     workbook.close()
-    side = (args.photo_side, args.photo_side * 3 // 4)
-    gradient, noise = Image.linear_gradient("L").resize(side), Image.effect_noise(side, 40)
-    photo = Image.merge("RGB", (gradient, noise, gradient))
-    shot = io.BytesIO()
-    photo.save(shot, "JPEG", quality=90)
+    photos = []
+    for width in args.photo_side:
+        side = (width, width * 3 // 4)
+        gradient, noise = Image.linear_gradient("L").resize(side), Image.effect_noise(side, 40)
+        shot = io.BytesIO()
+        Image.merge("RGB", (gradient, noise, gradient)).save(shot, "JPEG", quality=90)
+        photos.append((f"a photo of {side[0]} x {side[1]} pixels", "image", shot.getvalue()))
     cases = [
         ("one page", "pdf", pdf_of("The rent is 950 euros a month")),
         (f"{args.pages} pages", "pdf", pdf_of(*[line.format(n, n) for n in range(args.pages)])),
@@ -154,7 +159,7 @@ def main() -> None:
         (f"a web page of a program of {args.lines} lines", "html", page.encode()),
         (f"a Word document of {args.pages} paragraphs", "office", written.getvalue()),
         (f"an Excel workbook of {args.rows} rows", "office", sheet.getvalue()),
-        (f"a photo of {side[0]} x {side[1]} pixels", "image", shot.getvalue()),
+        *photos,
     ]
     print(f"READ_SECONDS={reading.READ_SECONDS}, {os.cpu_count()} cores, best / median of {args.repeat}")
     for name, kind, content in cases:
