@@ -42,14 +42,16 @@ import re
 import resource
 import struct
 import sys
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from html.parser import HTMLParser
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 from xml.etree import ElementTree
+
+if TYPE_CHECKING:  # imported where an archive is opened (_archive): ~15 ms of a start that reads no archive
+    import zipfile
 
 # The most a Word document's text part (word/document.xml), or a presentation's slides, may unpack to, by what its
 # archive says (and zipfile holds it to): a document of 1,000 pages is about 5 MB.
@@ -1393,7 +1395,7 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
     pages = []
     kind, archive = "", None
     try:
-        archive = _Archive(io.BytesIO(content))
+        archive = _archive(content)
         with archive:
             names = set(archive.namelist())
             sheets: list[tuple[str, str]] = []
@@ -1469,20 +1471,27 @@ def _office(content: bytes, most_characters: int, most_pages: int = 0, pictures:
         return _damaged_archive(exc, content, kind, archive.opened if archive else "")
 
 
-class _Archive(zipfile.ZipFile):
-    """An Office file's ZIP archive, noting the part it opened last: the one an error reading it is about."""
+def _archive(content: bytes) -> zipfile.ZipFile:
+    """An Office file's ZIP archive, noting the part it opened last (its `opened`): the one an error reading it is
+    about."""
+    import zipfile
 
-    opened = ""
+    class Archive(zipfile.ZipFile):
+        opened = ""
 
-    def open(self, name, *args, **kwargs):
-        self.opened = name.filename if isinstance(name, zipfile.ZipInfo) else name
-        return super().open(name, *args, **kwargs)
+        def open(self, name, *args, **kwargs):
+            self.opened = name.filename if isinstance(name, zipfile.ZipInfo) else name
+            return super().open(name, *args, **kwargs)
+
+    return Archive(io.BytesIO(content))
 
 
 def _damaged_archive(exc: Exception, content: bytes, kind: str, part: str) -> dict:
     """What the reader writes of an Office file's ZIP archive it cannot read: {"error": "damaged", "what": what the file
     is (by what its archive holds, else by its parts' own headers: a file cut short has lost its list of parts), "why":
     which part is damaged and how, in words, "detail": the library's error (for the server's log)}."""
+    import zipfile
+
     kind = kind or next((found for name, found in _ARCHIVE_NAMES if name in content), "")
     what = _OFFICE_NAMED.get(kind, f"a {OFFICE_KINDS}")
     if isinstance(exc, ElementTree.ParseError):
