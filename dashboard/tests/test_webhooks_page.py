@@ -159,7 +159,8 @@ def test_an_edit_the_page_refuses_is_a_400_saying_why_and_changes_nothing(make_u
     assert (mine.name, mine.url) == ("alicehook", "https://alicehook.example/hook")
     assert client.get(f"/dashboard/webhooks/{theirs.id}/edit/").status_code == 404
     data = {"name": "x", "url": "https://bobhook.example/hook", "event_types": ["memory_add"]}
-    assert client.post(f"/dashboard/webhooks/{theirs.id}/edit/", data).status_code == 404
+    # A Save for it is answered as for a deleted webhook of one's own (test_a_form_sent_for_a_webhook_deleted_…).
+    assert client.post(f"/dashboard/webhooks/{theirs.id}/edit/", data).status_code == 400
     theirs.refresh_from_db()
     assert theirs.name == "bobhook"
 
@@ -222,7 +223,6 @@ def test_a_form_sent_for_a_webhook_deleted_in_another_tab_says_so_and_leads_back
     for action, data, page in (
         ("active", {"active": "no"}, "/dashboard/webhooks/"),
         ("delete", {}, "/dashboard/webhooks/"),
-        ("edit", edit, f"/dashboard/webhooks/{webhook.id}/edit/"),
     ):
         answer = client.post(
             f"/dashboard/webhooks/{webhook.id}/{action}/", data, HTTP_REFERER=f"http://testserver{page}"
@@ -231,7 +231,20 @@ def test_a_form_sent_for_a_webhook_deleted_in_another_tab_says_so_and_leads_back
         assert answer.status_code == 404, action
         assert "No such webhook." in said and "Nothing was changed." in said, action
         assert f'href="{page}"' in said, action
+    # An edit's Save is a 400 saying the webhook was deleted, with what was typed shown to copy (the 404 page lost
+    # it), as a memory's page does for a memory deleted meanwhile.
+    saved = client.post(f"/dashboard/webhooks/{webhook.id}/edit/?cursor=abc", edit)
+    said = html.unescape(saved.content.decode())
+    assert saved.status_code == 400
+    assert "This webhook was deleted (in another tab, or through the API): nothing was saved." in said
+    assert re.search(r'<input[^>]*value="moved"[^>]*readonly', said)
+    assert re.search(r'<input[^>]*value="https://moved.example/hook"[^>]*readonly', said)
+    assert "memory_add" in said and 'href="/dashboard/webhooks/?cursor=abc"' in said
     assert not Webhook.objects.exists()
+    # Another account's webhook is answered the same (a deleted one and one not yours are told apart by nobody).
+    theirs = webhook_with_a_failed_delivery(make_user("bob@example.com"), "bobhook")
+    other = client.post(f"/dashboard/webhooks/{theirs.id}/edit/", edit)
+    assert other.status_code == 400 and "bobhook" not in other.content.decode()
     # An address typed by hand is the plain 404 page still.
     typed = client.get("/dashboard/webhooks/999/edit/").content.decode()
     assert "There is nothing here, or it is not yours to see." in typed and "Nothing was changed." not in typed

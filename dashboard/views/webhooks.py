@@ -64,6 +64,8 @@ def webhook_edit(request, webhook_id: int):
     try:
         webhook = webhook_get(principal=request.user, webhook_id=webhook_id)
     except NotFound:
+        if request.method == "POST":  # deleted in another tab (or through the API) since the page was opened
+            return _deleted(request)
         raise Http404("No such webhook.") from None
     kept = [event for event in webhook.event_types if event not in services.SENT_EVENT_TYPES]
     initial = {"name": webhook.name, "url": webhook.url, "event_types": webhook.event_types}
@@ -78,6 +80,19 @@ def webhook_edit(request, webhook_id: int):
             return _back_to_list(request)
     context = {"form": form, "webhook": webhook, "kept": kept, "on_page": cursor_query(request.GET.get("cursor"))}
     return render(request, "dashboard/webhook_edit.html", context, status=form_status(form))
+
+
+def _deleted(request):
+    """A 400 for an edit of a webhook that is gone, showing what was typed, to copy into a new one (a 404 page lost
+    it). A webhook deleted leaves nothing behind, so one that was never the account's is answered the same."""
+    messages.error(request, "This webhook was deleted (in another tab, or through the API): nothing was saved.")
+    unsaved = {
+        "name": request.POST.get("name", ""),
+        "url": request.POST.get("url", ""),
+        "event_types": request.POST.getlist("event_types"),
+    }
+    context = {"unsaved": unsaved, "on_page": cursor_query(request.GET.get("cursor"))}
+    return render(request, "dashboard/webhook_deleted.html", context, status=400)
 
 
 @post_only("dashboard:webhooks")
