@@ -1316,6 +1316,49 @@ def test_a_memory_as_long_as_the_api_stores_is_edited_and_added_on_its_pages(ali
     assert too_long.status_code == 400 and f"at most {MAX_TEXT_CHARS} characters" in too_long.content.decode()
 
 
+def test_a_memory_opened_from_a_filtered_page_of_the_list_leads_back_to_that_page(alice, make_memory, monkeypatch):
+    """The memory's "← Memories" link, and its Delete, landed on the whole list's first page: the filter and the page
+    the user came from were gone."""
+    monkeypatch.setattr("dashboard.views.memories.PAGE_SIZE", 2)
+    for n in range(3):
+        make_memory(f"alice fact {n}", user_id="alice-user", principal=alice)
+    make_memory("someone else's fact", user_id="other-user", principal=alice)
+    client = logged_in(alice)
+    first = client.get("/dashboard/memories/", {"user_id": "alice-user"}).content.decode()
+    cursor = html.unescape(re.search(r'cursor=([^"&]+)">Older memories', first)[1])
+    listed = f"/dashboard/memories/?{urlencode({'user_id': 'alice-user', 'cursor': cursor})}"
+    second = client.get(listed).content.decode()
+    opened = html.unescape(re.search(r'href="(/dashboard/memories/[0-9a-f-]{36}/[^"]*)"', second)[1])
+    memory_id = urlsplit(opened).path.split("/")[3]
+    page = html.unescape(client.get(opened).content.decode())
+    assert f'<a href="{listed}">← Memories</a>' in page
+    carried = urlsplit(opened).query
+    assert f'action="/dashboard/memories/{memory_id}/edit/?{carried}"' in page
+    assert f'action="/dashboard/memories/{memory_id}/delete/?{carried}"' in page
+    saved = client.post(f"/dashboard/memories/{memory_id}/edit/?{carried}", {"text": "alice fact changed"})
+    assert saved.status_code == 302 and saved["Location"] == opened
+    deleted = client.post(f"/dashboard/memories/{memory_id}/delete/?{carried}")
+    assert deleted.status_code == 302 and deleted["Location"] == listed
+    gone = html.unescape(client.get(opened).content.decode())
+    assert f'<a href="{listed}">← Memories</a>' in gone
+    # Only the list's own query is carried: nothing else, and never another address.
+    other = make_memory("alice fact 4", user_id="alice-user", principal=alice)
+    for sent, back in (
+        (
+            {"list": "user_id=alice-user&next=https://evil.example/&cursor=abc"},
+            "/dashboard/memories/?user_id=alice-user&cursor=abc",
+        ),
+        ({"list": "https://evil.example/"}, "/dashboard/memories/"),
+        ({"list": "//evil.example/?user_id=x"}, "/dashboard/memories/"),
+        ({}, "/dashboard/memories/"),
+    ):
+        page = html.unescape(client.get(f"/dashboard/memories/{other}/", sent).content.decode())
+        assert f'<a href="{back}">← Memories</a>' in page, sent
+        assert "evil.example" not in page, sent
+    deleted = client.post(f"/dashboard/memories/{other}/delete/?{urlencode({'list': 'https://evil.example/'})}")
+    assert deleted["Location"] == "/dashboard/memories/"
+
+
 def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_change(alice, make_memory):
     """A memory's page sends its text back with every Save. Opened, then the memory was rewritten (an add's UPDATE,
     the API), then Save with only metadata added: the page's old text was written over the new one, which was lost

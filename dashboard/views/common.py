@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 
@@ -27,6 +27,17 @@ def cursor_query(cursor: str | None) -> str:
     """The query of a list's page opened by `cursor` ("?cursor=…"; "" for the first), for the page's forms to come
     back to: a change made on page 2 landed on page 1."""
     return f"?{urlencode({'cursor': cursor})}" if cursor else ""
+
+
+def carried_query(raw: str | None, names: Collection[str]) -> str:
+    """The query of a list (its filters and page) carried through a page opened from it, for its links back: only
+    the list's own parameters `names`, each once, as "?…" ("" for none). Anything else is dropped, so what is carried
+    only ever reopens that list, never another address."""
+    kept: dict[str, str] = {}
+    for name, value in parse_qsl(raw or ""):
+        if name in names and name not in kept:
+            kept[name] = value
+    return f"?{urlencode(kept)}" if kept else ""
 
 
 def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:

@@ -13,7 +13,7 @@ from django_htmx.http import push_url
 from dashboard.access import account_required, admin_required, post_only
 from dashboard.forms import AddMemoryForm, DeleteScopeForm, EditMemoryForm, MemoryFilterForm, SearchForm
 from dashboard.kept_searches import keep_search, kept_search
-from dashboard.views.common import attempt, deleted_said, form_status
+from dashboard.views.common import attempt, carried_query, deleted_said, form_status
 from mem0server.exceptions import NotFound
 from memories import selectors, services
 from memories.documents import document_uploaded
@@ -25,6 +25,20 @@ HISTORY_TEXT_SHOWN = 2000
 # A search's address pushed into the tab's history, at most: gunicorn (make serve) answers a request line over 4094
 # bytes itself (414), so a longer address would fail when reloaded or pasted.
 MAX_ADDRESS_CHARS = 4000
+
+
+# The Memories list's own query parameters: those a memory's page carries back to the list it was opened from.
+LIST_QUERY = (*MemoryFilterForm.base_fields, "cursor")
+
+
+def _from_list(raw: str | None) -> dict:
+    """The Memories list (its filters and page) a memory's page was opened from, carried in `raw` (the list's
+    query): `back`, its address; `from_list`, the query ("?list=…") the memory's pages and forms carry it in."""
+    listed = carried_query(raw, LIST_QUERY)
+    return {
+        "back": reverse("dashboard:memories") + listed,
+        "from_list": f"?{urlencode({'list': listed[1:]})}" if listed else "",
+    }
 
 
 def _memory_id(memory_id: str):
@@ -70,7 +84,7 @@ def _deleted_history(request, memory_id: str) -> dict:
 def _deleted(request, memory_id: str, *, status: int = 200, unsaved: dict | None = None):
     """A deleted memory's page: its history, and no form; `unsaved`, what a Save refused for the delete sent (the
     text and metadata typed), shown to copy."""
-    context = _deleted_history(request, memory_id) | {"unsaved": unsaved}
+    context = _deleted_history(request, memory_id) | {"unsaved": unsaved} | _from_list(request.GET.get("list"))
     return render(request, "dashboard/memory_deleted.html", context, status=status)
 
 
@@ -102,6 +116,8 @@ def memory_list(request):
         "add_form": AddMemoryForm(auto_id="add_%s"),
         "search_form": SearchForm(auto_id="search_%s"),
         "query": query.urlencode(),
+        # Each memory's page leads back to this page of the list, filtered as it is.
+        "from_list": _from_list(request.GET.urlencode())["from_list"],
     }
     # A refused field or cursor is a 400 (the page says why), as the API's list answers it.
     return render(request, "dashboard/memories.html", context, status=form_status(form))
@@ -195,7 +211,7 @@ def memory_detail(request, memory_id: str):
     if memory is None:
         return _deleted(request, memory_id)
     form = EditMemoryForm(initial={"text": memory.text, "text_was": memory.hash})
-    context = {"memory": memory, "form": form, **_history(request, memory.id)}
+    context = {"memory": memory, "form": form, **_history(request, memory.id), **_from_list(request.GET.get("list"))}
     return render(request, "dashboard/memory_detail.html", context)
 
 
@@ -221,7 +237,7 @@ def memory_edit(request, memory_id: str):
         )
         if updated is not None:
             messages.success(request, "Memory updated.")
-            return redirect("dashboard:memory", memory_id=memory.id)
+            return _to_memory(request, memory.id)
         memory = _memory(request, memory_id) or memory
         if form.cleaned_data["text_was"] not in ("", memory.hash):
             # Refused for a change made since the page was read: this page shows the text as it now is, so its Save
@@ -229,8 +245,13 @@ def memory_edit(request, memory_id: str):
             form.data = form.data.copy()
             form.data["text_was"] = memory.hash
             form.add_error(None, "Save again to replace it with yours.")
-    context = {"memory": memory, "form": form, **_history(request, memory.id)}
+    context = {"memory": memory, "form": form, **_history(request, memory.id), **_from_list(request.GET.get("list"))}
     return render(request, "dashboard/memory_detail.html", context, status=400)
+
+
+def _to_memory(request, memory_id):
+    """The memory's page, leading back to the list it was opened from."""
+    return redirect(reverse("dashboard:memory", args=[memory_id]) + _from_list(request.GET.get("list"))["from_list"])
 
 
 @post_only("dashboard:memory", "memory_id")
@@ -241,9 +262,9 @@ def memory_delete(request, memory_id: str):
     except NotFound:  # deleted already (another tab, the API): its page says so, or a 404 if it never was the account's
         _deleted_history(request, memory_id)
         messages.info(request, "This memory was already deleted.")
-        return redirect("dashboard:memory", memory_id=memory_id)
+        return _to_memory(request, memory_id)
     messages.success(request, "Memory deleted; its history stays readable.")
-    return redirect("dashboard:memories")
+    return redirect(_from_list(request.GET.get("list"))["back"])
 
 
 @admin_required
