@@ -1359,6 +1359,38 @@ def test_a_memory_opened_from_a_filtered_page_of_the_list_leads_back_to_that_pag
     assert deleted["Location"] == "/dashboard/memories/"
 
 
+def test_a_save_pressed_twice_or_of_metadata_the_memory_holds_writes_no_second_update(alice, make_memory):
+    """A double-click on Save, or metadata sent again that the memory already holds, wrote another UPDATE, and the
+    timeline showed "X → X". The API's update still writes one every time (Mem0's contract)."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice, metadata={"city": "Berlin"})
+    client = logged_in(alice)
+    page = client.get(f"/dashboard/memories/{memory}/").content.decode()
+    text_was = re.search(r'name="text_was" value="([^"]*)"', page)[1]
+
+    def updates() -> int:
+        return MemoryHistory.objects.filter(memory_id=memory, event=MemoryHistory.Event.UPDATE).count()
+
+    typed = {"text": "Lives in Lisbon", "metadata": "", "text_was": text_was}
+    for _ in range(2):  # the same form, sent twice
+        saved = client.post(f"/dashboard/memories/{memory}/edit/", typed, follow=True)
+        assert saved.status_code == 200
+    assert updates() == 1
+    held = {
+        "text": "Lives in Lisbon",
+        "metadata": '{"city": "Berlin"}',
+        "text_was": services.text_hash("Lives in Lisbon"),
+    }
+    saved = client.post(f"/dashboard/memories/{memory}/edit/", held, follow=True)
+    assert updates() == 1
+    assert saved.status_code == 200 and "Nothing changed" in saved.content.decode()
+    assert "Lives in Lisbon → Lives in Lisbon" not in html.unescape(saved.content.decode())
+    # A change of metadata alone is still saved.
+    changed = held | {"metadata": '{"city": "Lisbon"}'}
+    assert client.post(f"/dashboard/memories/{memory}/edit/", changed).status_code == 302
+    assert updates() == 2
+    assert Memory.objects.get(id=memory).metadata == {"city": "Lisbon"}
+
+
 def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_change(alice, make_memory):
     """A memory's page sends its text back with every Save. Opened, then the memory was rewritten (an add's UPDATE,
     the API), then Save with only metadata added: the page's old text was written over the new one, which was lost

@@ -224,6 +224,9 @@ def memory_edit(request, memory_id: str):
         unsaved = {name: request.POST.get(name, "") for name in ("text", "metadata")}
         return _deleted(request, memory_id, status=400, unsaved=unsaved)
     form = EditMemoryForm(request.POST)
+    if form.is_valid() and form.changes_nothing(memory):
+        messages.info(request, "Nothing changed: the memory already holds this text and metadata.")
+        return _to_memory(request, memory.id)
     if form.is_valid():
         updated = attempt(
             form,
