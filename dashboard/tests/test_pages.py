@@ -1543,6 +1543,30 @@ def test_the_entities_page_pages_through_every_entity_keeping_its_type(alice, em
     assert refused.status_code == 400 and "cursor is not valid" in refused.content.decode()
 
 
+def test_an_entities_page_past_the_end_says_so_and_links_to_the_first_page(alice, embedder, monkeypatch):
+    """Opened again after its entities were deleted (Back), a later page said "No entities yet." though the account
+    has some."""
+    from dashboard.views import entities
+
+    monkeypatch.setattr(entities, "LIST_ROWS", 2)
+    vector = embedder.embed(["a memory"])[0]
+    Memory.objects.bulk_create(
+        Memory(account=alice, text="a memory", hash="0" * 32, user_id=f"user-{n}", embedding=vector) for n in range(3)
+    )
+    client = logged_in(alice)
+    first = client.get("/dashboard/entities/?type=user").content.decode()
+    later = "/dashboard/entities/" + html.unescape(re.search(r'<a href="(\?[^"]+)">Next \d+ entities', first)[1])
+    Memory.objects.filter(account=alice, user_id="user-2").delete()
+    page = client.get(later)
+    said = page.content.decode()
+    assert page.status_code == 200 and "No entities yet." not in said
+    assert "Nothing is left on this page (its entities were deleted since it was opened)." in said
+    assert '<a href="?type=user">First page</a>' in said
+    # An account with no entities at all still says so.
+    Memory.objects.filter(account=alice).delete()
+    assert "No entities yet." in client.get("/dashboard/entities/").content.decode()
+
+
 def test_the_overview_counts_the_live_keys_of_the_account(alice, bob):
     for label in ("one", "two", "three"):
         apikey_create(user=alice, label=label)

@@ -38,6 +38,8 @@ def entity_list(request):
         "next_cursor": page.next_cursor,
         "type": entity_type,
         "on_page": _list_query(entity_type, request.GET.get("cursor")),
+        # A later page with nothing left (Back after deletes) is not an account without entities: it links to the first.
+        "past_end": (_list_query(entity_type, None) or "?") if request.GET.get("cursor") and not page.results else "",
     }
     return render(request, "dashboard/entities.html", context)
 
