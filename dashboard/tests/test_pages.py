@@ -1391,6 +1391,27 @@ def test_a_save_pressed_twice_or_of_metadata_the_memory_holds_writes_no_second_u
     assert Memory.objects.get(id=memory).metadata == {"city": "Lisbon"}
 
 
+def test_deleting_the_last_memory_of_a_later_page_says_that_page_is_empty_and_links_to_the_first(
+    alice, make_memory, monkeypatch
+):
+    """Its Delete came back to its page of the list (test_a_memory_opened_from_a_filtered_page_…), which then said "No
+    memories match." though the filter matches others."""
+    monkeypatch.setattr("dashboard.views.memories.PAGE_SIZE", 2)
+    for n in range(3):
+        make_memory(f"alice fact {n}", user_id="alice-user", principal=alice)
+    client = logged_in(alice)
+    first = client.get("/dashboard/memories/", {"user_id": "alice-user"}).content.decode()
+    cursor = html.unescape(re.search(r'cursor=([^"&]+)">Older memories', first)[1])
+    second = client.get("/dashboard/memories/", {"user_id": "alice-user", "cursor": cursor}).content.decode()
+    opened = html.unescape(re.search(r'href="(/dashboard/memories/[0-9a-f-]{36}/[^"]*)"', second)[1])
+    memory_id, carried = urlsplit(opened).path.split("/")[3], urlsplit(opened).query
+    left = client.post(f"/dashboard/memories/{memory_id}/delete/?{carried}", follow=True).content.decode()
+    assert "No memories match." not in left
+    assert "Nothing is left on this page (its memories were deleted since it was opened)." in left
+    assert '<a href="/dashboard/memories/?user_id=alice-user">First page</a>' in left
+    assert "No memories match." in client.get("/dashboard/memories/", {"user_id": "nobody"}).content.decode()
+
+
 def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_change(alice, make_memory):
     """A memory's page sends its text back with every Save. Opened, then the memory was rewritten (an add's UPDATE,
     the API), then Save with only metadata added: the page's old text was written over the new one, which was lost

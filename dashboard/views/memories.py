@@ -118,6 +118,9 @@ def memory_list(request):
         "query": query.urlencode(),
         # Each memory's page leads back to this page of the list, filtered as it is.
         "from_list": _from_list(request.GET.urlencode())["from_list"],
+        # A later page with nothing left (its last memory deleted from its page) is not a filter matching nothing:
+        # it links to the first page.
+        "past_end": bool(request.GET.get("cursor") and page and not page.results),
     }
     # A refused field or cursor is a 400 (the page says why), as the API's list answers it.
     return render(request, "dashboard/memories.html", context, status=form_status(form))
