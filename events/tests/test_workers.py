@@ -11,8 +11,10 @@ import gc
 import io
 import logging
 import signal
+import threading
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -32,8 +34,7 @@ from events.worker import run_workers
 from mem0server.tests.server_process import wait_for
 from memories.models import Memory
 from memories.services import Message, memories_add
-from memories.tests.fake_openai import as_json, llm_configured
-from memories.tests.fake_openai import text as text_reply
+from memories.tests.fake_openai import as_json, default_decide, llm_configured
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -184,24 +185,35 @@ def test_a_worker_runs_as_many_adds_with_inference_at_once_as_its_slots_whatever
     it queries, and an add with inference keeps it while the LLM decides: with more slots than connections, the adds
     past the pool's size waited DB_POOL_TIMEOUT for one and their attempt failed. The worker sizes its pool to its
     slots."""
-    slots, thinking = 6, 2.0
+    slots = 6
     for n in range(slots):  # a memory in each scope: each add then asks the LLM to decide, in its transaction
         memories_add(
             principal=member, messages=[Message("user", f"Owns bike {n}")], scope={"user_id": f"u{n}"}, infer=False
         )
     workers(0)  # this test's worker is the only one taking jobs
-    env = {
-        "WORKER_CONCURRENCY": str(slots),
-        "DB_POOL_MAX_SIZE": "2",
-        "DB_POOL_TIMEOUT": "0.5",
-    }
+    # The model answers no add's decision until every add is deciding at once, each holding its connection: with
+    # fewer connections than slots, the adds past the pool's size wait DB_POOL_TIMEOUT (its default) for one, fail,
+    # and never all decide together. No wait here is shorter than the pool's own: a fixed 0.5 s DB_POOL_TIMEOUT
+    # beside a 2 s decision failed the adds of a fitted pool too when opening its connections one after another
+    # (psycopg_pool grows one at a time) took longer than that on a busy machine.
+    all_deciding = threading.Event()
+
+    def decide(stored: list[dict[str, str]], facts: list[str]) -> list[dict[str, Any]]:
+        all_deciding.wait(START_SLACK + RUN_SLACK)
+        return default_decide(stored, facts)
+
+    env = {"WORKER_CONCURRENCY": str(slots), "DB_POOL_MAX_SIZE": "2"}
     worker = WorkerProcess(tmp_path, env=env).start()
     try:
         with llm_configured() as fake:
-            fake.chat_queue.extend(text_reply(None, delay=thinking) for _ in range(2 * slots))
+            fake.decide = decide
             worker.wait_ready(timeout=START_SLACK)
             events = [queue_add(member, f"Rides bike {n}", user_id=f"u{n}", infer=True) for n in range(slots)]
             bound = START_SLACK + RUN_SLACK
+            try:
+                wait_for(lambda: len(fake.chat_calls("decide")) == slots, timeout=bound, what="every add deciding")
+            finally:
+                all_deciding.set()
             wait_for(
                 lambda: (
                     not Event.objects.filter(id__in=[e.id for e in events])
