@@ -91,13 +91,24 @@ def test_a_search_is_served_before_a_500_message_add_finishes(embedder):
 
 
 def test_a_search_thread_is_not_held_up_by_an_add_thread_already_embedding_500_messages(embedder):
-    batcher = EmbeddingBatcher(embedder.encode_batch, max_batch=16, max_wait_ms=2)
+    # The add's second model call waits for the search to be queued: the search arrives while the add's thread is
+    # running the model, however late this thread is scheduled (a poll then a submit, starved for about a second on
+    # a busy machine, queued it after the add's last batches).
+    searching = threading.Event()
+
+    def encode(texts: list[str]):
+        if batcher.stats.batches == 2:  # counted before the call
+            searching.wait(60)
+        return embedder.encode_batch(texts)
+
+    batcher = EmbeddingBatcher(encode, max_batch=16, max_wait_ms=2)
     big = batcher.submit(texts_for(1, 500))
     adder = threading.Thread(target=batcher.result, args=(big,))
     adder.start()  # this thread runs the model for the add (and whoever joins it)
     while batcher.stats.batches < 2:
         time.sleep(0.001)
     search = batcher.submit(["what food does the user like"])
+    searching.set()
     query_vector = batcher.result(search)  # waits for the add's thread to serve it
     adder.join()
 
