@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate.periodic import PeriodicRegistry
 
 from mem0server.tests.server_process import wait_for
 
@@ -19,9 +20,15 @@ DONE = ("SUCCEEDED", "FAILED")
 def run_jobs_here() -> None:
     """Run every job that is due now, in this process, then return (the worker needs its psycopg connector:
     Django's returns jsonb as str). One at a time: the worker stops at the first fetch that finds nothing, so
-    the jobs a job queues (webhook deliveries of an add) are found only if it fetches after that job is done."""
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False)
+    the jobs a job queues (webhook deliveries of an add) are found only if it fetches after that job is done.
+    Only the jobs queued: without its periodic tasks, the worker's deferrer queued (and often ran here) the stalled-job
+    check at each call and, in the ten minutes after each hourly prune's minute, that prune too, behind the test."""
+    periodic, app.periodic_registry = app.periodic_registry, PeriodicRegistry()
+    try:
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False)
+    finally:
+        app.periodic_registry = periodic
 
 
 @contextmanager

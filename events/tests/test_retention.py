@@ -62,6 +62,15 @@ def test_the_prune_runs_every_hour_on_the_workers():
     assert hourly <= crons
 
 
+def test_jobs_run_by_a_test_are_the_queued_ones_not_the_workers_periodic_ones(run_jobs):
+    """run_jobs ran procrastinate's periodic deferrer too: each run queued the stalled-job check and, depending on the
+    minute of the hour, the hourly prunes, and ran them with the test's own jobs (events/tests/helpers.py)."""
+    last = ProcrastinateJob.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    run_jobs()
+    assert list(ProcrastinateJob.objects.filter(id__gt=last).values_list("task_name", flat=True)) == []
+    assert app.periodic_registry.periodic_tasks  # the workers' own are kept
+
+
 def test_finished_events_are_kept_the_retention_days_then_deleted_with_their_messages(
     member, member_client, embedder, settings, run_jobs
 ):
