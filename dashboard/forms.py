@@ -12,7 +12,6 @@ from rest_framework import serializers
 
 from accounts.models import User
 from events.models import Event
-from mem0server.exceptions import InvalidInput
 from mem0server.parsers import NestedTooDeep, json_loads
 from mem0server.text import unstorable_json
 from memories.configuration import vision_enabled
@@ -20,7 +19,6 @@ from memories.documents import OFFICE_TYPES, READABLE_NAMES
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
 from memories.serializers import ScopeIdField
-from memories.services import merged_metadata
 from requestlog.selectors import AUTH_TYPES, STATUS_CLASSES
 from webhooks.services import SENT_EVENT_TYPES
 
@@ -191,18 +189,6 @@ class EditMemoryForm(forms.Form):
 
     def clean_metadata(self):
         return _json_object(self.cleaned_data["metadata"], "Metadata")
-
-    def changes_nothing(self, memory) -> bool:
-        """The text typed is the memory's and the metadata merges into what it holds: a Save pressed twice, say,
-        which is not sent to the update (the API's writes a history UPDATE every time, and the timeline showed
-        "X → X"). Metadata the memory cannot keep is a change, for the update to refuse saying why."""
-        metadata = self.cleaned_data["metadata"]
-        if self.cleaned_data["text"] != memory.text:
-            return False
-        try:
-            return metadata is None or merged_metadata(memory, metadata) == (memory.metadata or {})
-        except InvalidInput:
-            return False
 
 
 class DeleteScopeForm(ScopeForm):

@@ -571,6 +571,12 @@ class BatchDuplicates:
 
 
 _UNSET: Any = object()
+
+
+class NothingChanged(Exception):
+    """memory_update(only_if_changed=True) found the update would leave the memory as it is, and wrote nothing."""
+
+
 # How many times an update embeds what it writes before doing so under the memory's lock: each try after the first
 # is for another write that changed the memory's text or day (its timestamp) while this one was embedding.
 UPDATE_EMBED_TRIES = 3
@@ -585,15 +591,21 @@ def memory_update(
     expiration_date: date | None = _UNSET,
     occurred_at: datetime | None = _UNSET,
     text_was: str | None = None,
+    only_if_changed: bool = False,
 ) -> Memory:
     """Change text, merge metadata, set or clear the expiration or when it happened (`occurred_at`, the
     timestamp); new text or a new time is embedded again (a memory is embedded with its day); history UPDATE.
     `text_was`: the hash of the text the caller read (the dashboard's edit form, which sends the text with every
-    change): that text sent back is no change of it, and another over a text changed since is a Conflict."""
+    change): that text sent back is no change of it, and another over a text changed since is a Conflict.
+    `only_if_changed` (the dashboard's Save): an update leaving the memory as it is, decided under its lock (a Save
+    sent twice at once), writes no history UPDATE and raises NothingChanged; the API's writes one every time."""
     if text is not None and text_was is not None and text_hash(text) == text_was:
         text = None  # as the caller read it: not to be written back over what another write made of it since
         if metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
-            return memory_get(principal=principal, memory_id=memory_id)  # nothing to change
+            memory = memory_get(principal=principal, memory_id=memory_id)  # nothing to change
+            if only_if_changed:
+                raise NothingChanged
+            return memory
     if text is None and metadata is None and expiration_date is _UNSET and occurred_at is _UNSET:
         raise InvalidInput("Give at least one of text, metadata, expiration_date or timestamp to update.")
     tries = 1
@@ -605,6 +617,8 @@ def memory_update(
             memory = memories_visible(principal=principal).select_for_update().filter(id=memory_id).first()
             if memory is None:  # deleted while we were embedding
                 raise NotFound(f"Memory {memory_id} not found.")
+            if only_if_changed and _changes_nothing(memory, text, metadata, expiration_date, occurred_at):
+                raise NothingChanged  # before the Conflict: the text sent is the memory's now (a Save sent twice)
             if text is not None and text_was is not None and memory.hash != text_was:
                 raise Conflict(
                     f"Memory {memory_id} was changed since it was read (its text is now: {memory.text[:200]}); "
@@ -627,6 +641,17 @@ def memory_update(
                 occurred_at=occurred_at,
             )
             return memory
+
+
+def _changes_nothing(memory: Memory, text: str | None, metadata, expiration_date, occurred_at) -> bool:
+    """Whether memory_update would leave `memory` as it is: its own text (or none), metadata it holds already (or
+    none), no new dates."""
+    return (
+        text in (None, memory.text)
+        and (metadata is None or merged_metadata(memory, metadata) == (memory.metadata or {}))
+        and expiration_date is _UNSET
+        and occurred_at is _UNSET
+    )
 
 
 def _update_embeds(memory: Memory, text: str | None, occurred_at) -> tuple[str, datetime | None] | None:

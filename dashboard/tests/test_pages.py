@@ -29,6 +29,7 @@ from conftest import ADMIN
 from dashboard.tests.clients import once_of
 from events.models import Event
 from exports.models import MemoryExport
+from mem0server.tests.sessions import in_thread, other_session, wait_until_blocked
 from memories import selectors, services
 from memories.models import MAX_TEXT_CHARS, Memory, MemoryHistory
 from memories.selectors import parse_memory_id
@@ -1410,6 +1411,41 @@ def test_deleting_the_last_memory_of_a_later_page_says_that_page_is_empty_and_li
     assert "Nothing is left on this page (its memories were deleted since it was opened)." in left
     assert '<a href="/dashboard/memories/?user_id=alice-user">First page</a>' in left
     assert "No memories match." in client.get("/dashboard/memories/", {"user_id": "nobody"}).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"text": "Lives in Berlin", "metadata": '{"city": "Berlin"}'},  # metadata only
+        {"text": "Lives in Lisbon", "metadata": ""},  # a new text
+    ],
+    ids=["metadata", "text"],
+)
+def test_a_save_sent_twice_at_the_same_instant_writes_one_update(alice, make_memory, typed):
+    """A Save double-clicked, or sent from two tabs at once: both requests were past the "Nothing changed" check,
+    made before the update's lock, when either wrote. Metadata alone wrote two identical UPDATEs ("X → X"); a new
+    text was saved by one and refused by the other as changed since it was read (a 400)."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice)
+    tabs = [logged_in(alice), logged_in(alice)]
+    page = tabs[0].get(f"/dashboard/memories/{memory}/").content.decode()
+    typed = typed | {"text_was": re.search(r'name="text_was" value="([^"]*)"', page)[1]}
+    holder, watcher = other_session(), other_session()
+    watcher.autocommit = True
+    holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [memory])  # another write, under way
+    sends = [
+        in_thread(lambda tab=tab: tab.post(f"/dashboard/memories/{memory}/edit/", typed, follow=True)) for tab in tabs
+    ]
+    wait_until_blocked(watcher, "%FOR UPDATE%", count=2)  # both past the view's reads, waiting for the memory's lock
+    holder.rollback()
+    said = []
+    for thread, outcome in sends:
+        thread.join(timeout=120)
+        assert outcome["response"].status_code == 200
+        said.append(re.findall(r"Memory updated\.|Nothing changed", outcome["response"].content.decode()))
+    assert sorted(said) == [["Memory updated."], ["Nothing changed"]]
+    assert MemoryHistory.objects.filter(memory_id=memory, event=MemoryHistory.Event.UPDATE).count() == 1
+    holder.close(), watcher.close()
 
 
 def test_saving_a_memorys_page_opened_before_another_change_does_not_undo_that_change(alice, make_memory):

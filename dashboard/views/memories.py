@@ -227,20 +227,22 @@ def memory_edit(request, memory_id: str):
         unsaved = {name: request.POST.get(name, "") for name in ("text", "metadata")}
         return _deleted(request, memory_id, status=400, unsaved=unsaved)
     form = EditMemoryForm(request.POST)
-    if form.is_valid() and form.changes_nothing(memory):
-        messages.info(request, "Nothing changed: the memory already holds this text and metadata.")
-        return _to_memory(request, memory.id)
     if form.is_valid():
-        updated = attempt(
-            form,
-            lambda: services.memory_update(
-                principal=request.user,
-                memory_id=memory.id,
-                text=form.cleaned_data["text"],
-                metadata=form.cleaned_data["metadata"],
-                text_was=form.cleaned_data["text_was"] or None,
-            ),
-        )
+        try:
+            updated = attempt(
+                form,
+                lambda: services.memory_update(
+                    principal=request.user,
+                    memory_id=memory.id,
+                    text=form.cleaned_data["text"],
+                    metadata=form.cleaned_data["metadata"],
+                    text_was=form.cleaned_data["text_was"] or None,
+                    only_if_changed=True,  # a Save pressed twice writes one UPDATE, not a second "X → X"
+                ),
+            )
+        except services.NothingChanged:
+            messages.info(request, "Nothing changed: this Save changes neither the memory's text nor its metadata.")
+            return _to_memory(request, memory.id)
         if updated is not None:
             messages.success(request, "Memory updated.")
             return _to_memory(request, memory.id)

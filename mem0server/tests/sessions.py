@@ -19,19 +19,19 @@ def other_session(**kwargs) -> psycopg.Connection:
     return psycopg.connect(**{key: params[key] for key in keys if params.get(key)}, **kwargs)
 
 
-def wait_until_blocked(watcher: psycopg.Connection, pattern: str) -> None:
-    """Until a statement matching `pattern` waits for a lock (another session's), as the server's own view says: one
-    of `watcher`'s database, which is the test's (the other test processes under xdist share the server, each with a
-    database of its own, and their statements wait for locks too)."""
+def wait_until_blocked(watcher: psycopg.Connection, pattern: str, count: int = 1) -> None:
+    """Until `count` statements matching `pattern` wait for a lock (another session's), as the server's own view says:
+    ones of `watcher`'s database, which is the test's (the other test processes under xdist share the server, each
+    with a database of its own, and their statements wait for locks too)."""
     query = (
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
         "AND query ILIKE %s"
     )
     for _ in range(600):
-        if watcher.execute(query, [pattern]).fetchone()[0]:
+        if watcher.execute(query, [pattern]).fetchone()[0] >= count:
             return
         time.sleep(0.05)
-    raise AssertionError(f"no statement like {pattern!r} waited for a lock")
+    raise AssertionError(f"fewer than {count} statements like {pattern!r} waited for a lock")
 
 
 def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
