@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from dashboard.tests.clients import logged_in, once_of
+from mem0server.tests.sessions import in_thread, other_session, wait_until_blocked
 from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -248,6 +249,33 @@ def test_a_form_sent_for_a_webhook_deleted_in_another_tab_says_so_and_leads_back
     # An address typed by hand is the plain 404 page still.
     typed = client.get("/dashboard/webhooks/999/edit/").content.decode()
     assert "There is nothing here, or it is not yours to see." in typed and "Nothing was changed." not in typed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_for_a_webhook_deleted_while_the_save_was_under_way_says_it_was_deleted(make_user, settings):
+    """Deleted after the edit view read the webhook, before its update locked it: the answer was the edit form again
+    (a 400, "Webhook N not found." over what was typed), offering a Save that could never work, not the page saying
+    it was deleted."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # a loopback address: no name to resolve here
+    alice = make_user("alice@example.com")
+    webhook = webhook_with_a_failed_delivery(alice, "alicehook")
+    holder, watcher = other_session(), other_session()
+    watcher.autocommit = True
+    holder.execute("SELECT 1 FROM webhooks_webhook WHERE id = %s FOR UPDATE", [webhook.id])  # another change, under way
+    deleting, _ = in_thread(lambda: logged_in(alice).post(f"/dashboard/webhooks/{webhook.id}/delete/"))
+    wait_until_blocked(watcher, "DELETE%")  # the other tab's Delete waits for it, first
+    edit = {"name": "moved", "url": "http://127.0.0.1:9/new", "event_types": ["memory_add"]}
+    saving, saved = in_thread(lambda: logged_in(alice).post(f"/dashboard/webhooks/{webhook.id}/edit/?cursor=abc", edit))
+    wait_until_blocked(watcher, "%FOR UPDATE%")  # the Save read the webhook, then waits for it, after the Delete
+    holder.rollback()
+    deleting.join(timeout=120), saving.join(timeout=120)
+    said = html.unescape(saved["response"].content.decode())
+    assert saved["response"].status_code == 400
+    assert "This webhook was deleted (in another tab, or through the API): nothing was saved." in said
+    assert re.search(r'<input[^>]*value="moved"[^>]*readonly', said)
+    assert 'href="/dashboard/webhooks/?cursor=abc"' in said
+    assert not Webhook.objects.exists()
+    holder.close(), watcher.close()
 
 
 def test_the_webhooks_page_pages_through_every_webhook_oldest_first(make_user, monkeypatch, settings):

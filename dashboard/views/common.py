@@ -40,10 +40,13 @@ def carried_query(raw: str | None, names: Collection[str]) -> str:
     return f"?{urlencode(kept)}" if kept else ""
 
 
-def attempt(form: forms.Form, call: Callable[[], T]) -> T | None:
-    """Run a service; a domain error becomes a form error (on its field when it names one), and None."""
+def attempt(form: forms.Form, call: Callable[[], T], *, passing: tuple[type[DomainError], ...] = ()) -> T | None:
+    """Run a service; a domain error becomes a form error (on its field when it names one), and None. Those of
+    `passing` are raised on, for the view to answer itself (a NotFound for what was deleted meanwhile, say)."""
     try:
         return call()
+    except passing:
+        raise
     except DomainError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.detail)

@@ -72,9 +72,14 @@ def webhook_edit(request, webhook_id: int):
     form = WebhookForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = form.cleaned_data | {"event_types": form.cleaned_data["event_types"] + kept}
-        changed = attempt(
-            form, lambda: services.webhook_update(principal=request.user, webhook_id=webhook_id, **changes)
-        )
+        try:
+            changed = attempt(
+                form,
+                lambda: services.webhook_update(principal=request.user, webhook_id=webhook_id, **changes),
+                passing=(NotFound,),
+            )
+        except NotFound:  # deleted since it was read above, before the update locked it
+            return _deleted(request)
         if changed is not None:
             messages.success(request, format_html("Webhook “<bdi>{}</bdi>” saved.", changed.name))
             return _back_to_list(request)
