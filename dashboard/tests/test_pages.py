@@ -396,6 +396,31 @@ def test_a_save_refused_because_the_memory_was_deleted_shows_the_text_and_metada
     assert "unsaved-" not in client.get(f"/dashboard/memories/{memory}/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_save_for_a_memory_deleted_while_the_save_was_under_way_says_it_was_deleted(alice, make_memory):
+    """Deleted after the edit view read the memory, before its update locked it: the answer was the memory's page
+    again (a 400, "Memory … not found." over what was typed), offering a Save that could never work, not the page
+    saying it was deleted with what was typed to copy."""
+    memory = make_memory("Lives in Berlin", user_id="alice-user", principal=alice)
+    holder, watcher = other_session(), other_session()
+    watcher.autocommit = True
+    holder.execute("SELECT 1 FROM memories_memory WHERE id = %s FOR UPDATE", [memory])  # another write, under way
+    deleting, _ = in_thread(lambda: logged_in(alice).post(f"/dashboard/memories/{memory}/delete/"))
+    wait_until_blocked(watcher, "%FOR UPDATE%")  # the other tab's Delete waits for it, first
+    typed = {"text": "Moved to Lisbon", "metadata": '{"city": "Lisbon"}'}
+    saving, saved = in_thread(lambda: logged_in(alice).post(f"/dashboard/memories/{memory}/edit/", typed))
+    wait_until_blocked(watcher, "%FOR UPDATE%", count=2)  # the Save read the memory, then waits, after the Delete
+    holder.rollback()
+    deleting.join(timeout=120), saving.join(timeout=120)
+    page = saved["response"].content.decode()
+    assert saved["response"].status_code == 400
+    assert "This memory was deleted: nothing was saved." in page
+    field = re.search(r'<textarea id="unsaved-text"[^>]*readonly[^>]*>\n?([^<]*)</textarea>', page)
+    assert field and html.unescape(field[1]) == "Moved to Lisbon"
+    assert not Memory.objects.filter(id=memory).exists()
+    holder.close(), watcher.close()
+
+
 @pytest.mark.parametrize("path", ["/dashboard/keys/", "/dashboard/setup/key/"])
 def test_a_key_form_sent_again_by_a_reload_makes_no_second_key(alice, path):
     # A reload of the page showing the new key sent its form again: a second live key nobody had copied.

@@ -223,9 +223,7 @@ def memory_detail(request, memory_id: str):
 def memory_edit(request, memory_id: str):
     memory = _memory(request, memory_id)
     if memory is None:  # deleted in another tab since this page was opened
-        messages.error(request, "This memory was deleted: nothing was saved.")
-        unsaved = {name: request.POST.get(name, "") for name in ("text", "metadata")}
-        return _deleted(request, memory_id, status=400, unsaved=unsaved)
+        return _not_saved(request, memory_id)
     form = EditMemoryForm(request.POST)
     if form.is_valid():
         try:
@@ -239,7 +237,10 @@ def memory_edit(request, memory_id: str):
                     text_was=form.cleaned_data["text_was"] or None,
                     only_if_changed=True,  # a Save pressed twice writes one UPDATE, not a second "X → X"
                 ),
+                passing=(NotFound,),
             )
+        except NotFound:  # deleted since it was read above, before the update locked it
+            return _not_saved(request, memory_id)
         except services.NothingChanged:
             messages.info(request, "Nothing changed: this Save changes neither the memory's text nor its metadata.")
             return _to_memory(request, memory.id)
@@ -255,6 +256,14 @@ def memory_edit(request, memory_id: str):
             form.add_error(None, "Save again to replace it with yours.")
     context = {"memory": memory, "form": form, **_history(request, memory.id), **_from_list(request.GET.get("list"))}
     return render(request, "dashboard/memory_detail.html", context, status=400)
+
+
+def _not_saved(request, memory_id: str):
+    """The answer to a Save of a memory deleted (in another tab, through the API): its page saying so, with the text
+    and metadata typed to copy."""
+    messages.error(request, "This memory was deleted: nothing was saved.")
+    unsaved = {name: request.POST.get(name, "") for name in ("text", "metadata")}
+    return _deleted(request, memory_id, status=400, unsaved=unsaved)
 
 
 def _to_memory(request, memory_id):
