@@ -137,16 +137,27 @@ def config_redacted(value: Any, key: str = "") -> Any:
 def config_unmasked(changes: dict[str, Any]) -> dict[str, Any]:
     """`changes` with each URL given back as it is shown (credentials and query values masked by
     config_redacted) put back to the URL in force it stands for: a form saved as shown must not store
-    "[redacted]" inside a URL, nor move the base URL away from its key."""
-    return _unmasked(changes, server_config_current().config)
+    "[redacted]" inside a URL, nor move the base URL away from its key. A URL setting shown masked that stands for
+    none in force (changed since it was read: another admin, another tab) is refused, InvalidInput naming it."""
+    return _unmasked(changes, server_config_current().config, "")
 
 
-def _unmasked(value: Any, current: Any) -> Any:
+def _unmasked(value: Any, current: Any, path: str) -> Any:
     if isinstance(value, dict):
-        return {k: _unmasked(v, current.get(k) if isinstance(current, dict) else None) for k, v in value.items()}
-    shown_as_is = isinstance(value, str) and isinstance(current, str) and value != current
-    if shown_as_is and REDACTED in value and "://" in current and mask_url_value(current) == value:
+        within = current if isinstance(current, dict) else {}
+        return {k: _unmasked(v, within.get(k), f"{path}.{k}" if path else k) for k, v in value.items()}
+    if not isinstance(value, str) or REDACTED not in value or value == current:
+        return value
+    if isinstance(current, str) and "://" in current and mask_url_value(current) == value:
         return current
+    setting = path.rpartition(".")[2]
+    if "://" in value and (setting.endswith("url") or is_connection_string(setting)):
+        # Stored as shown, "[redacted]" would go to the provider as the URL's password or query value.
+        raise InvalidInput(
+            f"{path}: {value} was shown masked and no longer stands for the URL in force, changed since it was read; "
+            "nothing was saved. Give the URL in full.",
+            field=path,
+        )
     return value
 
 

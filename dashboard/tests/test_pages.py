@@ -1080,6 +1080,30 @@ def test_saving_the_configuration_page_as_shown_keeps_the_masked_base_url_and_th
     assert llm == {"model": "gpt-4.1-mini", "openai_base_url": base_url, "api_key": "sk-stored-key"}
 
 
+def test_a_configuration_page_opened_before_its_base_url_was_changed_does_not_store_the_masked_url(admin_user):
+    """Opened, then the base URL changed (another admin, POST /configure), then saved as shown: the masked URL stood
+    for none in force any more, and was stored as shown, "[redacted]" and all, to be sent to the provider."""
+    from memories.configuration import server_config_get, server_config_set
+    from memories.models import ServerConfig
+
+    base_url = "https://llm.example/openai/deployments/chat?api-version=2024-02-01"
+    server_config_set(
+        changes={"llm": {"provider": "openai", "config": {"openai_base_url": base_url, "api_key": "sk-a"}}}
+    )
+    client = logged_in(admin_user)
+    shown = server_config_get()["llm"]["config"]["openai_base_url"]
+    assert escape(shown) in client.get("/dashboard/configuration/").content.decode()
+    moved = {"openai_base_url": "https://other.example/v1?api-version=2025-01-01", "api_key": "sk-b"}
+    server_config_set(changes={"llm": {"provider": "openai", "config": moved}})  # meanwhile
+    form = {"llm_provider": "openai", "llm_model": "gpt-4.1-mini", "llm_base_url": shown, "embedder_provider": "local"}
+    refused = client.post("/dashboard/configuration/", form)
+    assert refused.status_code == 400
+    assert "no longer stands for the URL in force" in html.unescape(refused.content.decode())
+    assert ServerConfig.objects.get(pk=1).config["llm"]["config"] == moved  # nothing saved
+    typed = form | {"llm_base_url": "https://llm.example/v1?api-version=2024-02-01"}  # given in full, it is saved
+    assert client.post("/dashboard/configuration/", typed).status_code == 302
+
+
 @pytest.mark.parametrize("page", ["/dashboard/configuration/", "/dashboard/setup/models/"])
 def test_a_configuration_refused_shows_the_api_key_typed_so_saving_it_mended_saves_that_key(admin_user, page):
     """A new LLM key typed with a value refused (dimensions over 2,000, say) came back blank, and blank keeps the

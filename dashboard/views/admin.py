@@ -26,18 +26,17 @@ def model_config_page(request, *, template: str, done: str, context: dict | None
     current = configuration.server_config_get()
     form = ModelConfigForm(request.POST or None, initial=model_config_initial(current))
     if request.method == "POST" and form.is_valid():
-        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
-        if not serializer.is_valid():
+        try:
+            serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+            if serializer.is_valid():
+                configuration.server_config_set(changes=serializer.validated_data)
             for problem in error_sentences(serializer.errors):
                 form.add_refusal(problem)
-        else:
-            try:
-                configuration.server_config_set(changes=serializer.validated_data)
-            except DomainError as exc:
-                form.add_refusal(exc.detail)
-            else:
-                messages.success(request, "Configuration saved; every worker uses it from its next request.")
-                return redirect(done)
+        except DomainError as exc:
+            form.add_refusal(exc.detail)
+        if not form.errors:
+            messages.success(request, "Configuration saved; every worker uses it from its next request.")
+            return redirect(done)
     context = {**(context or {}), "form": form, "config": current}
     return render(request, template, context, status=form_status(form))
 
@@ -65,7 +64,10 @@ def config_test(request):
         return not_tried(
             [f"{fields[name].label}: {e}" if name in fields else e for name, es in form.errors.items() for e in es]
         )
-    serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+    try:
+        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+    except DomainError as exc:
+        return not_tried([exc.detail])
     if not serializer.is_valid():
         return not_tried(error_sentences(serializer.errors))
     try:

@@ -207,6 +207,21 @@ def test_posting_the_config_back_as_shown_keeps_a_masked_base_url_and_its_key(ap
     assert stored["model"] == "renamed-model"
 
 
+def test_a_masked_base_url_posted_back_after_the_url_was_changed_is_refused(api_client):
+    """Read, then the base URL changed (another admin), then posted back as shown: the masked URL stood for none in
+    force, and was stored as shown, "[redacted]" in its query, for the provider to be sent."""
+    first = "http://127.0.0.1:11434/v1?api-version=2024-02-01"
+    assert configure(api_client, llm={"provider": "openai", "config": {"openai_base_url": first}}).status_code == 200
+    shown = api_client.get("/configure").json()
+    moved = {"openai_base_url": "http://127.0.0.1:9/v1?api-version=2025-01-01"}
+    assert configure(api_client, llm={"provider": "openai", "config": moved}).status_code == 200
+    refused = configure(api_client, llm=shown["llm"])
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("llm.config.openai_base_url: ")
+    assert "no longer stands for the URL in force" in refused.json()["detail"]
+    assert ServerConfig.objects.get(pk=1).config["llm"]["config"]["openai_base_url"] == moved["openai_base_url"]
+
+
 def test_llm_null_turns_inference_off(api_client, llm):
     configure(api_client, llm=None)
     response = add(api_client, "Likes tea")
