@@ -166,7 +166,9 @@ def user_create(*, email: str, password: str, name: str = "", role: str = User.R
 
 
 def _other_user(*, actor: User, user_id: int) -> User:
-    user = User.objects.filter(pk=user_id).first()
+    """Another account, its row locked until the transaction ends: an account deleted meanwhile (the Django admin) is
+    a NotFound, not an update of no row."""
+    user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise NotFound(f"Account {user_id} not found.")
     if user.pk == actor.pk:
@@ -177,8 +179,8 @@ def _other_user(*, actor: User, user_id: int) -> User:
 def user_set_active(*, actor: User, user_id: int, active: bool) -> User:
     """Deactivate (or reactivate) another account; a deactivated one can no longer log in or use its keys, and
     its dashboard sessions end (reactivated, it logs in afresh: they no longer come back with it)."""
-    user = _other_user(actor=actor, user_id=user_id)
     with transaction.atomic():
+        user = _other_user(actor=actor, user_id=user_id)
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
@@ -240,9 +242,9 @@ def _end_sessions(user: User) -> None:
 
 def user_reset_password(*, actor: User, user_id: int, new_password: str) -> User:
     """An admin sets another account's password; that account's earlier tokens and sessions stop working."""
-    user = _other_user(actor=actor, user_id=user_id)
-    _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
+        user = _other_user(actor=actor, user_id=user_id)
+        _validate_password(new_password, user, field="new_password")
         user.set_password(new_password)
         user.save(update_fields=["password"])
         RefreshToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())

@@ -813,6 +813,26 @@ def test_an_admin_cannot_deactivate_itself_from_the_users_page(admin_user):
     assert admin_user.is_active
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("action", "form"), [("active", {"active": "no"}), ("password", {"new_password": "a brand new passphrase"})]
+)
+def test_an_account_deleted_while_an_admin_changes_it_is_not_found(admin_user, alice, action, form):
+    """Deleted (the Django admin, another admin) after the users page's action read the account, before its update
+    wrote: the update changed no row, and Django's save raised it, a 500."""
+    admins = logged_in(admin_user)
+    holder, watcher = other_session(), other_session()
+    watcher.autocommit = True
+    holder.execute(f"DELETE FROM {User._meta.db_table} WHERE id = %s", [alice.pk])  # noqa: S608  # under way, uncommitted
+    changing, changed = in_thread(lambda: admins.post(f"/dashboard/users/{alice.pk}/{action}/", form))
+    wait_until_blocked(watcher, f"%{User._meta.db_table}%")  # the action waits for the deleted row
+    holder.commit()
+    changing.join(timeout=120)
+    assert changed["response"].status_code == 404
+    assert not User.objects.filter(pk=alice.pk).exists()
+    holder.close(), watcher.close()
+
+
 def test_creating_an_account_with_a_taken_email_says_so(admin_user, alice):
     response = logged_in(admin_user).post(
         "/dashboard/users/", {"email": "ALICE@example.com", "password": PASSWORD, "role": "member"}
