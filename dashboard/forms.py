@@ -13,8 +13,8 @@ from rest_framework import serializers
 from accounts.models import User
 from events.models import Event
 from mem0server.parsers import NestedTooDeep, json_loads
-from mem0server.text import unstorable_json
-from memories.configuration import vision_enabled
+from mem0server.text import REDACTED, unstorable_json
+from memories.configuration import ConfigChanged, vision_enabled
 from memories.documents import OFFICE_TYPES, READABLE_NAMES
 from memories.models import MAX_TEXT_CHARS, SCOPE_FIELDS
 from memories.providers import EMBEDDER_PROVIDERS, LLM_PROVIDERS
@@ -333,11 +333,46 @@ class ModelConfigForm(forms.Form):
     embedder_model = forms.CharField(max_length=200, required=False, label="Embedder model")
     embedder_base_url = ShownUrlField(required=False, label="Embedder base URL", assume_scheme="https")
     embedder_dims = forms.IntegerField(required=False, min_value=1, label="Embedding dimensions")
+    # The version of the configuration the page showed. The form sends every field, so a Save made from an older one
+    # would put back, without a word, what another admin (another tab) changed since.
+    config_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    URL_FIELDS = ("llm_base_url", "embedder_base_url")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("llm_base_url", "embedder_base_url"):
+        for name in self.URL_FIELDS:
             self.fields[name].shown = self.initial.get(name) or ""
+
+    def made_from(self) -> int | None:
+        """The configuration version this form was filled in from, which its Save must find in force; ConfigChanged
+        when another is, before any field is read (a base URL shown masked may stand for none in force). None for a
+        form that does not say (a page served before it did): saved unchecked, as then."""
+        shown = (self.data.get("config_version") or "").strip()
+        if not shown:
+            return None
+        if shown != str(self.initial["config_version"]):
+            raise ConfigChanged(f"The configuration was changed since version {shown} was read; nothing was saved.")
+        return self.initial["config_version"]
+
+    def changed_since(self, initial: dict) -> None:
+        """Refused as made from a configuration changed since: the form keeps what it holds, now made from the one in
+        force (`initial`, which the page shows), so that its next Save replaces that knowingly. A base URL left as shown
+        (masked) shows the one in force: the URL it stood for is gone, and a Save of it would be refused."""
+        self.initial = initial
+        self.data = self.data.copy()
+        self.data["config_version"] = str(initial["config_version"])
+        for name in self.URL_FIELDS:
+            self.fields[name].shown = initial.get(name) or ""
+            if REDACTED in self.data.get(name, ""):
+                self.data[name] = self.fields[name].shown
+        self.full_clean()  # what it now holds
+        self.add_error(
+            None,
+            "The configuration was changed since this page was opened (another admin, another tab): nothing was "
+            "saved. The configuration in force now is shown; this form keeps what you gave, and saving it again "
+            "replaces the one in force with it.",
+        )
 
     def add_refusal(self, sentence: str) -> None:
         """A refusal of the configuration this form would save ("llm.config.api_key: required for provider openai",
@@ -377,6 +412,7 @@ def model_config_initial(config: dict) -> dict:
         "embedder_model": embedder_config.get("model", ""),
         "embedder_base_url": embedder_config.get("openai_base_url", ""),
         "embedder_dims": embedder_config.get("embedding_dims"),
+        "config_version": config["config_version"],
     }
 
 

@@ -427,6 +427,10 @@ def _fit_sentence_column(dims: int) -> None:
 # --- POST and GET /configure ------------------------------------------------------------------------------
 
 
+class ConfigChanged(Conflict):
+    """The configuration in force is not the version a change was made from (another admin saved since)."""
+
+
 def _check_complete(config: dict[str, Any], changes: dict[str, Any]) -> None:
     """Refuse a configuration that cannot work, naming the key; only sections the change touched."""
     problem = None
@@ -459,10 +463,12 @@ def _keys_stay_behind(stored: dict[str, Any], changes: dict[str, Any], merged: d
     return merged
 
 
-def server_config_set(*, changes: dict[str, Any]) -> Runtime:
+def server_config_set(*, changes: dict[str, Any], version: int | None = None) -> Runtime:
     """Deep-merge validated changes into the stored overrides, check the result, resize the vector column
-    if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version."""
-    return _store(lambda stored: _merged(stored, changes), changes)
+    if the embedding size changes (only while no memory exists: 409 otherwise), and bump the version.
+    `version`: the one the changes were made from (the dashboard's form, which sends every field); another in force
+    is ConfigChanged, nothing stored. None (POST /configure, a merge of what it sends) checks nothing."""
+    return _store(lambda stored: _merged(stored, changes), changes, version=version)
 
 
 def server_config_tried(*, changes: dict[str, Any]) -> Runtime:
@@ -488,10 +494,15 @@ def server_config_clear() -> Runtime:
     return _store(lambda stored: {}, {})  # the environment's settings are the server's own: nothing to refuse
 
 
-def _store(overrides_of, changes: dict[str, Any]) -> Runtime:
+def _store(overrides_of, changes: dict[str, Any], *, version: int | None = None) -> Runtime:
     global _runtime
     with transaction.atomic():
         row, _ = ServerConfig.objects.select_for_update().get_or_create(pk=1)
+        if version is not None and row.version != version:
+            raise ConfigChanged(
+                f"The configuration was changed since version {version} was read (version {row.version} is in "
+                "force); nothing was saved."
+            )
         overrides = overrides_of(row.config)
         _check_complete(config_effective(overrides), changes)
         runtime = _build(overrides, version=row.version + 1, stamp=None)
@@ -568,9 +579,10 @@ def _images(client: LLMClient) -> str:
     return ", which also describes images (enable_vision)" if client.vision_details else ""
 
 
-def server_config_get() -> dict[str, Any]:
-    """The configuration in force, secrets redacted, with its version and what it means."""
-    runtime = server_config_current()
+def server_config_get(*, fresh: bool = False) -> dict[str, Any]:
+    """The configuration in force, secrets redacted, with its version and what it means; `fresh`: read again from the
+    database, not as this request first read it (a change refused as made from an older version shows the newer)."""
+    runtime = server_config_refresh() if fresh else server_config_current()
     embedder = f"{runtime.embedder_provider}: {mask_urls(runtime.embedder.name)}"
     return {
         **config_redacted(runtime.config),

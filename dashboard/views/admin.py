@@ -25,20 +25,35 @@ def model_config_page(request, *, template: str, done: str, context: dict | None
     /configure is); once saved, back to `done`. The Configuration page, and the setup wizard's Models step."""
     current = configuration.server_config_get()
     form = ModelConfigForm(request.POST or None, initial=model_config_initial(current))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         try:
-            serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
-            if serializer.is_valid():
-                configuration.server_config_set(changes=serializer.validated_data)
-            for problem in error_sentences(serializer.errors):
-                form.add_refusal(problem)
-        except DomainError as exc:
-            form.add_refusal(exc.detail)
+            _model_config_save(form)
+        except configuration.ConfigChanged:  # another admin (another tab) saved since the page was opened
+            current = configuration.server_config_get(fresh=True)
+            form.changed_since(model_config_initial(current))
         if not form.errors:
             messages.success(request, "Configuration saved; every worker uses it from its next request.")
             return redirect(done)
     context = {**(context or {}), "form": form, "config": current}
     return render(request, template, context, status=form_status(form))
+
+
+def _model_config_save(form: ModelConfigForm) -> None:
+    """Save the form's configuration, a refusal becoming the form's error; ConfigChanged when it was made from a
+    version no longer in force (checked first, and again as it is stored)."""
+    version = form.made_from()
+    if not form.is_valid():
+        return
+    try:
+        serializer = ConfigSerializer(data=configuration.config_unmasked(form.changes()))
+        if serializer.is_valid():
+            configuration.server_config_set(changes=serializer.validated_data, version=version)
+        for problem in error_sentences(serializer.errors):
+            form.add_refusal(problem)
+    except configuration.ConfigChanged:
+        raise
+    except DomainError as exc:
+        form.add_refusal(exc.detail)
 
 
 @admin_required
