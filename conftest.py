@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from apikeys.authentication import AdminPrincipal
 from apikeys.services import apikey_create, key_cache
-from mem0server.tests import emptying, fuzz_tally
+from mem0server.tests import emptying, fuzz_tally, template_database
 from memories import configuration, services
 from memories.embeddings import get_embedder
 
@@ -81,11 +81,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session):
-    """The schema fuzzing is judged once, on everything every process sent (mem0server/tests/fuzz_tally.py)."""
+    """The schema fuzzing is judged once, on everything every process sent (mem0server/tests/fuzz_tally.py); the
+    controlling process of `pytest -n` drops the run's template database (mem0server/tests/template_database.py)."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its tally to the controlling process
         workeroutput["fuzz_tally"] = fuzz_tally.export()
         return
+    if session.config.pluginmanager.has_plugin("dsession"):  # the controlling process of `pytest -n`
+        template_database.template_drop()
     outcome = fuzz_tally.verdict()
     if outcome is None:
         return
@@ -106,6 +109,17 @@ def pytest_testnodedown(node, error):
 
 
 ADMIN = AdminPrincipal(auth_type="admin_api_key")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, request, django_db_blocker):
+    """In each process of `pytest -n`, the test database is a copy of the run's template, migrated once in all
+    (mem0server/tests/template_database.py); alone, or keeping its database (--reuse-db), a process migrates its own."""
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is None or request.config.getvalue("reuse_db") or request.config.getvalue("nomigrations"):
+        return
+    with django_db_blocker.unblock():
+        template_database.template_use(run_id=workerinput["testrunuid"])
 
 
 @pytest.fixture(scope="session")
@@ -321,11 +335,7 @@ def fresh_database_url(db):
 
     settings_dict = connections["default"].settings_dict
     name = f"test_bootstrap_{uuid.uuid4().hex[:8]}"
-    params = connections["default"].get_connection_params()
-    # Without the settings' statement_timeout (DB_STATEMENT_TIMEOUT_MS, meant for requests): DROP DATABASE waits
-    # for a checkpoint of the whole server, and on a busy machine one took longer than those 30 s.
-    options = f"{params.get('options', '')} -c statement_timeout=0".strip()  # the last -c of a setting wins
-    params.update(dbname="postgres", autocommit=True, options=options)
+    params = template_database.maintenance_params()
     with psycopg.connect(**params) as server:
         server.execute(f'CREATE DATABASE "{name}"')
     query = {key: settings_dict[key.upper()] for key in ("host", "port") if settings_dict[key.upper()]}
