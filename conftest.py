@@ -114,12 +114,16 @@ ADMIN = AdminPrincipal(auth_type="admin_api_key")
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings, request, django_db_blocker):
     """In each process of `pytest -n`, the test database is a copy of the run's template, migrated once in all
-    (mem0server/tests/template_database.py); alone, or keeping its database (--reuse-db), a process migrates its own."""
-    workerinput = getattr(request.config, "workerinput", None)
-    if workerinput is None or request.config.getvalue("reuse_db") or request.config.getvalue("nomigrations"):
+    (mem0server/tests/template_database.py), as in a pytest run a test starts that is handed it (TEST_DATABASE_TEMPLATE,
+    the `database_template_env` fixture); alone, or keeping its database (--reuse-db), a process migrates its own."""
+    if request.config.getvalue("reuse_db") or request.config.getvalue("nomigrations"):
         return
-    with django_db_blocker.unblock():
-        template_database.template_use(run_id=workerinput["testrunuid"])
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is not None:
+        with django_db_blocker.unblock():
+            template_database.template_use(run_id=workerinput["testrunuid"])
+    elif os.environ.get(template_database.ENVIRONMENT_VARIABLE):
+        template_database.template_copy(os.environ[template_database.ENVIRONMENT_VARIABLE])
 
 
 @pytest.fixture(scope="session")
@@ -345,3 +349,17 @@ def fresh_database_url(db):
     yield f"postgres://{credentials}@/{name}?{urlencode(query)}"
     with psycopg.connect(**params) as server:
         server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_template_env(request) -> dict[str, str]:
+    """For a process a test starts that makes a throw-away database of its own (a benchmark script, a pytest run):
+    under `pytest -n`, the run's migrated template to copy, as TEST_DATABASE_TEMPLATE
+    (mem0server/tests/template_database.py); run alone, nothing (that process migrates its own)."""
+    from django.db import connections
+
+    if getattr(request.config, "workerinput", None) is None:
+        return {}
+    request.getfixturevalue("django_db_setup")  # the template is made, complete, before this process's test database
+    template = connections["default"].settings_dict["TEST"].get("TEMPLATE")
+    return {template_database.ENVIRONMENT_VARIABLE: template} if template else {}

@@ -103,6 +103,8 @@ def main() -> None:
     setup_test_environment()
     settings.ADMIN_API_KEY, settings.AUTH_DISABLED = "bench-admin-key-0123456789", False
     connection.settings_dict["TEST"]["NAME"] = "bench_llm_mem0"
+    # Its tests name a migrated database to copy (mem0server/tests/template_database.py) rather than migrate anew.
+    connection.settings_dict["TEST"]["TEMPLATE"] = os.environ.get("TEST_DATABASE_TEMPLATE")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     meter = Meter()
     meter.reset()

@@ -63,6 +63,8 @@ def main() -> None:
     settings.ADMIN_API_KEY, settings.AUTH_DISABLED = "bench-admin-key-0123456789", False
     settings.REQUEST_LOG_BACKGROUND = False  # written inline: no writer thread left holding the database at the end
     connection.settings_dict["TEST"]["NAME"] = "bench_long_document_mem0"
+    # Its tests name a migrated database to copy (mem0server/tests/template_database.py) rather than migrate anew.
+    connection.settings_dict["TEST"]["TEMPLATE"] = os.environ.get("TEST_DATABASE_TEMPLATE")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     fake = FakeOpenAI(dims=384).start()
 

@@ -28,6 +28,9 @@ from psycopg.sql import SQL, Identifier, Literal
 
 # pg_advisory_lock's key for "a process sets up the template" (any fixed bigint; this one spells "m0tmplat").
 TEMPLATE_LOCK_KEY = 0x6D30746D706C6174
+# Names the run's template to a process a test starts that makes a test database of its own (a benchmark script, a
+# pytest run), to copy too: conftest.py's `database_template_env`.
+ENVIRONMENT_VARIABLE = "TEST_DATABASE_TEMPLATE"
 
 
 def maintenance_params() -> dict:
@@ -57,6 +60,11 @@ def template_use(*, run_id: str) -> None:
             server.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
             _migrate(name)
             server.execute(SQL("COMMENT ON DATABASE {} IS {}").format(Identifier(name), Literal(run_id)))
+    template_copy(name)
+
+
+def template_copy(name: str) -> None:
+    """Have Django's test database creation copy database `name` (settings' TEST TEMPLATE)."""
     settings.DATABASES["default"]["TEST"]["TEMPLATE"] = name
     connections["default"].settings_dict["TEST"]["TEMPLATE"] = name
 

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_run_alone_a_committing_fixture_is_on_a_test_database_that_is_dropped_after():
+def test_run_alone_a_committing_fixture_is_on_a_test_database_that_is_dropped_after(database_template_env):
     done = subprocess.run(  # noqa: S603  (this interpreter, the repository's own probe)
         [
             sys.executable,
@@ -25,7 +25,7 @@ def test_run_alone_a_committing_fixture_is_on_a_test_database_that_is_dropped_af
             "mem0server/tests/probe_test_database.py",
         ],
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "XDIST"))},
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "XDIST"))} | database_template_env,
         capture_output=True,
         text=True,
         timeout=300,

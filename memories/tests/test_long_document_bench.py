@@ -1,6 +1,7 @@
 """bench/long_document.py: a long document read in one call, then in runs one at a time and side by side, and each
 added again; the runs keep every passage's fact where the one call kept 50. Then images described both ways."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,12 +9,13 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "long_document.py"
 
 
-def test_a_small_run_prints_each_way_and_the_runs_keep_every_fact():
+def test_a_small_run_prints_each_way_and_the_runs_keep_every_fact(database_template_env):
     done = subprocess.run(  # noqa: S603  (this interpreter, the repository's script)
         [sys.executable, str(SCRIPT), "--paragraphs", "60", "--call-seconds", "0", "--fact-seconds", "0", "--images=3"],
         capture_output=True,
         text=True,
         timeout=300,
+        env=os.environ | database_template_env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
