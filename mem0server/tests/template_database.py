@@ -31,6 +31,8 @@ TEMPLATE_LOCK_KEY = 0x6D30746D706C6174
 # Names the run's template to a process a test starts that makes a test database of its own (a benchmark script, a
 # pytest run), to copy too: conftest.py's `database_template_env`.
 ENVIRONMENT_VARIABLE = "TEST_DATABASE_TEMPLATE"
+# Named after the settings' database, read at import (conftest.py's), before a test database replaces it.
+TEMPLATE_NAME = f"test_{settings.DATABASES['default']['NAME']}_template"
 
 
 def maintenance_params() -> dict:
@@ -42,14 +44,10 @@ def maintenance_params() -> dict:
     return {**params, "dbname": "postgres", "autocommit": True, "options": options}
 
 
-def template_name() -> str:
-    return f"test_{settings.DATABASES['default']['NAME']}_template"
-
-
 def template_use(*, run_id: str) -> None:
     """Have the test database created from this run's template (migrated here first, if no process of the run
     has yet): Django's test database creation copies settings' TEST TEMPLATE."""
-    name = template_name()
+    name = TEMPLATE_NAME
     with psycopg.connect(**maintenance_params()) as server:
         server.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK_KEY])  # given up when `server` closes
         comment = server.execute(
@@ -92,4 +90,4 @@ def _migrate(name: str) -> None:
 def template_drop() -> None:
     """The end of a `pytest -n` run (its controlling process, once every other process has ended)."""
     with contextlib.suppress(psycopg.Error), psycopg.connect(**maintenance_params()) as server:
-        server.execute(SQL("DROP DATABASE IF EXISTS {}").format(Identifier(template_name())))
+        server.execute(SQL("DROP DATABASE IF EXISTS {}").format(Identifier(TEMPLATE_NAME)))
