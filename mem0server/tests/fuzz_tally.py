@@ -14,7 +14,12 @@ from collections import Counter
 CASES: Counter[tuple[str, str]] = Counter()
 ANSWERED: set[tuple[str, str, int]] = set()
 EXPECTED: set[tuple[str, str]] = set()
+# Cases sent per schemathesis phase (coverage, fuzzing, examples).
+PHASES: Counter[str] = Counter()
 MIN_CASES = 1000
+# The coverage phase's boundary and invalid values (about 5,000 cases in a whole run), built as each operation's test
+# runs (test_schema_fuzz.coverage_cases): a run that sent fewer lost them.
+MIN_COVERAGE_CASES = 1000
 # Each succeeds only on a seeded path parameter, so a 200 here shows the hooks reach real rows (a random
 # UUID or key id never would); it needs no lucky valid body, so it holds whatever else ran before.
 MUST_REACH_ROWS = [
@@ -33,6 +38,7 @@ def export() -> dict:
         "cases": [[*key, count] for key, count in CASES.items()],
         "answered": [list(item) for item in ANSWERED],
         "expected": [list(item) for item in EXPECTED],
+        "phases": dict(PHASES),
     }
 
 
@@ -42,6 +48,7 @@ def merge(data: dict) -> None:
         CASES[(pass_name, label)] += count
     ANSWERED.update(tuple(item) for item in data["answered"])
     EXPECTED.update(tuple(item) for item in data["expected"])
+    PHASES.update(data["phases"])
 
 
 def verdict() -> tuple[bool, str] | None:
@@ -53,10 +60,14 @@ def verdict() -> tuple[bool, str] | None:
         per_pass[pass_name] += count
     total = sum(per_pass.values())
     operations = len({label for _, label in EXPECTED})
-    summary = f"schema fuzzing: {total} cases, {operations} operations; per pass: {dict(per_pass)}"
+    summary = (
+        f"schema fuzzing: {total} cases, {operations} operations; per pass: {dict(per_pass)}; per phase: {dict(PHASES)}"
+    )
     missing = [pair for pair in MUST_REACH_ROWS if (*pair, 200) not in ANSWERED]
     if missing:
         return False, f"{summary}\nno request reached a seeded row (no 200) for: {missing}"
     if total < MIN_CASES:
         return False, f"{summary}\nfewer than {MIN_CASES} cases were sent"
+    if PHASES["coverage"] < MIN_COVERAGE_CASES:
+        return False, f"{summary}\nfewer than {MIN_COVERAGE_CASES} cases of the coverage phase were sent"
     return True, summary

@@ -15,15 +15,20 @@ def tally(monkeypatch):
     monkeypatch.setattr(fuzz_tally, "CASES", fuzz_tally.Counter())
     monkeypatch.setattr(fuzz_tally, "ANSWERED", set())
     monkeypatch.setattr(fuzz_tally, "EXPECTED", set())
+    monkeypatch.setattr(fuzz_tally, "PHASES", fuzz_tally.Counter())
     return fuzz_tally
 
 
-def worker(pairs, *, cases_each: int, reached=()) -> dict:
-    """What one test process hands back: cases for each (pass, operation), the seeded rows it reached."""
+def worker(pairs, *, cases_each: int, reached=(), coverage_share: float = 0.75) -> dict:
+    """What one test process hands back: cases for each (pass, operation), the seeded rows it reached, and how
+    many of its cases the coverage phase built (the rest generated)."""
+    total = cases_each * len(pairs)
+    coverage = round(total * coverage_share)
     return {
         "cases": [[name, label, cases_each] for name, label in pairs],
         "answered": [[name, label, 200] for name, label in reached],
         "expected": [list(pair) for pair in EVERYTHING],
+        "phases": {"coverage": coverage, "fuzzing": total - coverage},
     }
 
 
@@ -36,6 +41,7 @@ def test_two_processes_together_pass(tally):
     passed, summary = tally.verdict()
     assert passed, summary
     assert "1400 cases" in summary
+    assert "'coverage': 1050" in summary
 
 
 def test_too_few_cases_fail_the_run(tally):
@@ -43,6 +49,14 @@ def test_too_few_cases_fail_the_run(tally):
     passed, summary = tally.verdict()
     assert not passed
     assert "fewer than 1000 cases" in summary
+
+
+def test_too_few_coverage_cases_fail_the_run(tally):
+    """Enough cases, but hardly any of them the coverage phase's: its cases were not built."""
+    tally.merge(worker(EVERYTHING, cases_each=300, reached=fuzz_tally.MUST_REACH_ROWS, coverage_share=0.1))
+    passed, summary = tally.verdict()
+    assert not passed
+    assert "fewer than 1000 cases of the coverage phase" in summary
 
 
 def test_never_reaching_a_seeded_row_fails_the_run(tally):

@@ -44,6 +44,7 @@ from psycopg.sql import SQL, Identifier, Literal
 from pytest_django.live_server_helper import LiveServer
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.hypothesis import builder as test_builder
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -99,6 +100,20 @@ def fuzzed_schema(*, coverage: bool, max_examples: int):
     )
 
 
+# The coverage phase's cases are built when its test runs, not at collection. Schemathesis builds them with each
+# operation's test (about 5,200 cases, 4 s of CPU), and every process of `pytest -n` collects every test while each
+# runs only its share of the operations: each built all of them. `add_coverage` here is schemathesis's own, called
+# with the same arguments, only later (`coverage_cases` below); hypothesis runs a test's explicit cases from the
+# list on the test, which it extends in place.
+BUILD_COVERAGE = test_builder.add_coverage
+
+
+def add_coverage_when_run(test, *args, **kwargs):
+    test.coverage_to_build = (args, kwargs)
+    return test
+
+
+test_builder.add_coverage = add_coverage_when_run
 schema = fuzzed_schema(coverage=True, max_examples=MAX_EXAMPLES)
 # The member-key pass has no coverage phase and more generated cases instead. The coverage phase's boundary
 # and invalid values test each operation's validation, the same code for every caller, which the admin pass
@@ -303,12 +318,23 @@ def member_token(seeded) -> str:
     return SECRETS["member token"]
 
 
+@pytest.fixture(autouse=True)
+def coverage_cases(request):
+    """The coverage phase's cases of this operation's test, built as schemathesis would have at collection."""
+    test = request.node.obj
+    to_build = vars(test).pop("coverage_to_build", None)
+    if to_build is not None:
+        args, kwargs = to_build
+        BUILD_COVERAGE(test, *args, **kwargs)
+
+
 # --- the passes --------------------------------------------------------------------------------------------
 
 
 def fuzz(case, *, name: str, base_url: str, headers: dict[str, str]) -> None:
     response = case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=60)
     fuzz_tally.CASES[(name, case.operation.label)] += 1
+    fuzz_tally.PHASES[str(case.meta.phase.name)] += 1
     fuzz_tally.ANSWERED.add((name, case.operation.label, response.status_code))
     if case.operation.label == "POST /configure" and response.status_code == 200:
         # Whatever configuration was accepted must stay readable: GET /configure shows it, and was once a 500.
