@@ -9,7 +9,8 @@ a host that does not answer in FETCH_TIMEOUT seconds is a 504 (the worker tries 
 from __future__ import annotations
 
 import contextlib
-from typing import NamedTuple
+import functools
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -18,6 +19,9 @@ from mem0server.exceptions import InvalidInput, UpstreamError
 from mem0server.text import mask_urls
 from webhooks.delivery import body_within, open_checked
 from webhooks.targets import TargetRefused, TargetUnresolved, url_resolve
+
+if TYPE_CHECKING:
+    import ssl
 
 # In FETCH_HOSTS: any host at a public address is fetched (hosts at others only when named).
 ANY_HOST = "*"
@@ -41,6 +45,16 @@ def fetchable(url: str) -> bool:
     return host is not None and (host in settings.FETCH_HOSTS or ANY_HOST in settings.FETCH_HOSTS)
 
 
+@functools.cache
+def named_host_tls() -> ssl.SSLContext:
+    """The TLS context httpx builds by default (certifi's CA bundle, or SSL_CERT_FILE or SSL_CERT_DIR), built once:
+    loading the bundle costs ~70 ms of CPU, more than fetching a small document, and httpx.stream built one per fetch
+    (also of an http:// URL). A context is shared by threads, as webhooks.delivery.tls_context's."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 @contextlib.contextmanager
 def _opened(url: str, what: str):
     """The streamed answer to GET `url`: a host named in FETCH_HOSTS as the operator named it (FETCH_TIMEOUT for each
@@ -49,7 +63,9 @@ def _opened(url: str, what: str):
     import httpx  # by the first fetch, not by every start (~0.1 s of CPU)
 
     if http_host(url) in settings.FETCH_HOSTS:
-        with httpx.stream("GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False) as answer:
+        with httpx.stream(
+            "GET", url, timeout=settings.FETCH_TIMEOUT, follow_redirects=False, verify=named_host_tls()
+        ) as answer:
             yield answer
         return
     try:  # a #fragment is the reader's ("#page=2"), never sent: the URL is checked and dialled without it
