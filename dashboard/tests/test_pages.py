@@ -1177,6 +1177,18 @@ def test_the_setup_wizard_sets_the_llm_in_its_models_step(admin_user):
     assert "sk-typed-in-the-wizard" not in page
 
 
+def test_the_setup_models_step_does_not_say_the_environment_sets_a_configuration_changed_since(admin_user, alice):
+    """Saved in the wizard (or on the Configuration page), the model configuration in force is no longer the
+    environment's, though the step's first sentence said it was, to the admin and to a member."""
+    from memories.configuration import server_config_set
+
+    server_config_set(changes={"llm": {"provider": "ollama", "config": {"model": "llama3.1"}}})
+    for user in (admin_user, alice):
+        page = html.unescape(logged_in(user).get("/dashboard/setup/models/").content.decode())
+        assert "ollama · llama3.1" in page and "changed 1 time from the environment's" in page
+        assert "in force, from the environment" not in page and "The environment sets it" not in page
+
+
 def test_a_member_sees_the_setup_models_step_but_cannot_change_it(alice):
     from memories.configuration import server_config_get
 
