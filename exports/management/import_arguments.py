@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import User
 from accounts.selectors import user_by_email
-from mem0server.exceptions import DomainError
+from mem0server.exceptions import DomainError, NotFound
 
 
 def add_import_arguments(parser, *, account_help: str) -> None:
@@ -21,7 +21,13 @@ def import_owner(account: str | None, batch_size: int | None) -> User | None:
         raise CommandError("--batch-size must be 1 or more.")
     if not account:
         return None
+    email = account.strip()
     try:
-        return user_by_email(email=account.strip())
-    except DomainError as exc:  # none, or several in other case and not one exactly
+        return user_by_email(email=email)
+    except NotFound:
+        raise CommandError(
+            f"No account with email {email} here; create it first (manage.py createuser --email {email}), then import "
+            "again."
+        ) from None
+    except DomainError as exc:  # several in other case, and not one exactly
         raise CommandError(exc.detail) from None

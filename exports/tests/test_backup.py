@@ -463,6 +463,19 @@ def test_an_unknown_account_email_stops_the_import_unless_another_account_is_nam
     assert list(MemoryHistory.objects.values_list("account", flat=True).distinct()) == [carol.pk]
 
 
+def test_an_unknown_account_named_by_account_says_to_create_it_as_an_unknown_line_account_does(stored):
+    """README's `import_memories --input alice.jsonl --account carol@example.com --dry-run`, run before carol's account
+    exists, said only "No account with email carol@example.com.", where a line naming an unknown account says how to
+    create it."""
+    text = export(email=["alice@example.com"])
+    with pytest.raises(CommandError) as refused:
+        import_text(text, account="carol@example.com", dry_run=True)
+    assert str(refused.value) == (
+        "No account with email carol@example.com here; create it first "
+        "(manage.py createuser --email carol@example.com), then import again."
+    )
+
+
 def test_a_dry_run_checks_and_counts_without_writing(stored):
     text = export()
     wipe()
