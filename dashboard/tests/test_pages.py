@@ -1242,7 +1242,8 @@ def test_the_connection_test_tries_the_forms_settings_before_they_are_saved(admi
         # A model that does not answer fails its line; settings that could not be saved are a 400 saying why.
         gone = {**form, "llm_base_url": "http://127.0.0.1:9/v1"}
         failed = html.unescape(client.post("/dashboard/configuration/test/", gone).content.decode())
-        assert "<strong>llm</strong>: failed — The LLM provider" in failed and "could not be reached" in failed
+        assert "<strong>llm</strong>: failed — The LLM provider" in failed and "could not be reached. Check" in failed
+        assert "nothing was stored" not in failed  # the add's wording: a test stores nothing either way
         refused = client.post("/dashboard/configuration/test/", {**form, "llm_api_key": "sk-\u2026"})
         assert refused.status_code == 400
         assert "llm.config.api_key: Must be printable ASCII" in html.unescape(refused.content.decode())
