@@ -27,7 +27,7 @@ from events.models import Event
 from events.selectors import QUEUEABLE_AGAIN, SCOPE_DELETED, event_get, events_to_queue_again
 from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import DomainError, InvalidInput, UpstreamError, refused_by_database
-from mem0server.queueing import fair_priority
+from mem0server.queueing import deferrer, fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.text import counted
 from memories import services as memories_services
@@ -99,7 +99,7 @@ def event_add_create(*, principal, payload: dict[str, Any]) -> Event:
         unfinished = Event.objects.filter(account=principal.account, status__in=UNFINISHED)
         priority = fair_priority(unfinished)
         event = Event.objects.create(account=principal.account, event_type=Event.Type.ADD, payload=payload)
-        run_add_event.configure(priority=priority, lock=_scope_lock(principal, payload)).defer(event_id=str(event.id))
+        deferrer(run_add_event, priority=priority, lock=_scope_lock(principal, payload)).defer(event_id=str(event.id))
     return event
 
 

@@ -29,7 +29,7 @@ from exports.backup import ImportDeactivated, ImportInterrupted, ImportRefused, 
 from exports.models import MemoryExport, MemoryImport
 from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import DomainError, InvalidInput
-from mem0server.queueing import fair_priority
+from mem0server.queueing import deferrer, fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import rows_streamed
 from mem0server.text import counted, unstorable_text
@@ -261,7 +261,7 @@ def export_create(*, principal, filters: dict, schema: Any = None, export_instru
             schema=schema,
             export_instructions=export_instructions or "",
         )
-        export_memories_job.configure(priority=priority).defer(export_id=str(export.id))
+        deferrer(export_memories_job, priority=priority).defer(export_id=str(export.id))
     return export
 
 
@@ -506,7 +506,7 @@ def import_create(*, account, file_name: str, text: str) -> MemoryImport:
         priority = fair_priority(MemoryImport.objects.filter(account=account, status__in=unfinished))
         name = file_name.replace("\x00", "")[:255]
         memory_import = MemoryImport.objects.create(account=account, file_name=name, lines=lines)
-        import_memories_job.configure(priority=priority).defer(import_id=str(memory_import.id))
+        deferrer(import_memories_job, priority=priority).defer(import_id=str(memory_import.id))
     return memory_import
 
 

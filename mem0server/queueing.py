@@ -11,7 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 from procrastinate import RetryDecision
-from procrastinate.jobs import Job
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import Job, JobDeferrer
+from procrastinate.manager import JobManager
 from procrastinate.retry import BaseRetryStrategy
 
 from mem0server.database_failures import lost_database
@@ -23,6 +25,21 @@ DELIVERY_QUEUE = "webhooks"
 
 # Requeueing a stopped worker's jobs and the retention prunes: before any account's work.
 UPKEEP_PRIORITY = 10
+
+
+# Jobs written through Django's own connection, so in the transaction of the writes they are queued for, wherever that
+# runs. In a job worker, procrastinate's command swaps the app's connector for a pool of its own, so a job queued by a
+# job (an async add's or an import's webhook deliveries) was committed at once, apart from the add's writes: a worker
+# could run the delivery before the add committed, find no history row for its event, and send nothing (2 of 5
+# deliveries lost in bench/hanging_webhooks.py), or deliver a change the add then rolled back.
+IN_TRANSACTION = JobManager(DjangoConnector())
+
+
+def deferrer(task, **options) -> JobDeferrer:
+    """`task.configure(**options)`, whose jobs are queued in the caller's transaction (committed with it, or never)."""
+    configured = task.configure(**options)
+    configured.job_manager = IN_TRANSACTION
+    return configured
 
 
 def fair_priority(unfinished: QuerySet) -> int:

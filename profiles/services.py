@@ -32,7 +32,7 @@ from events.services import TRANSIENT_CODES, TransientFailure
 from exports.services import ExportFailed, schema_check
 from mem0server.database_failures import DATABASE_LOST, connection_dropped, connection_lost, database_lost_on_run
 from mem0server.exceptions import Conflict, DomainError, InvalidInput, NotFound, UpstreamError
-from mem0server.queueing import fair_priority
+from mem0server.queueing import deferrer, fair_priority
 from mem0server.retention import delete_older_than
 from mem0server.rows import row_get_or_create
 from mem0server.text import counted
@@ -236,7 +236,7 @@ def _queue(
                 entity_id=entity_id,
                 defaults={"status": Profile.Status.PENDING},
             )
-        generate_profiles_job.configure(priority=priority).defer(job_id=str(job.id))
+        deferrer(generate_profiles_job, priority=priority).defer(job_id=str(job.id))
     return job
 
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.services import account_deactivated
 from mem0server.exceptions import InvalidInput, NotFound
+from mem0server.queueing import deferrer
 from mem0server.retention import delete_older_than
 from memories.models import MemoryHistory
 from memories.signals import history_change
@@ -239,9 +240,9 @@ def _defer_fairly(task, account_id: int | None, jobs: list[dict[str, Any]]) -> N
     if not jobs:
         return
     waiting = _deliveries_waiting(account_id)
-    deferrer = task.configure()
-    deferrer.job_manager.batch_defer_jobs(
-        jobs=[deferrer.make_new_job(**job).evolve(priority=-(waiting + n)) for n, job in enumerate(jobs)]
+    configured = deferrer(task)
+    configured.job_manager.batch_defer_jobs(
+        jobs=[configured.make_new_job(**job).evolve(priority=-(waiting + n)) for n, job in enumerate(jobs)]
     )
 
 

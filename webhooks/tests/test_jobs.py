@@ -19,6 +19,7 @@ from procrastinate.contrib.django import app
 
 from events.tests.helpers import refused_as_by_a_restart
 from mem0server.tests.server_process import wait_for
+from mem0server.tests.sessions import other_session
 from memories import services as memories_services
 from memories.models import Memory, MemoryHistory
 from webhooks import delivery, services
@@ -47,6 +48,44 @@ def test_a_memory_added_by_a_background_job_is_delivered(make_user, embedder, re
     run_jobs()
     [received] = receiver.requests
     assert received.json["event_details"]["data"] == {"memory": "Added in the background"}
+
+
+SEEN_BEFORE_COMMIT: list[int] = []
+
+
+@app.task(name="webhooks.tests.add_and_look_before_committing")
+def add_and_look_before_committing(*, account_id: int, webhook_id: int, text: str) -> None:
+    """An add in a job's transaction (as the async add job's), and what any other worker sees of its deliveries
+    before that commits."""
+    from accounts.models import User
+
+    with transaction.atomic():
+        memories_services.memories_add(
+            principal=User.objects.get(pk=account_id),
+            messages=[memories_services.Message("user", text)],
+            scope={"user_id": "job-user"},
+            infer=False,
+        )
+        with other_session() as other:
+            query = (
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' "
+                "AND args->>'webhook_id' = %s"
+            )
+            SEEN_BEFORE_COMMIT.append(other.execute(query, [str(webhook_id)]).fetchone()[0])
+
+
+def test_a_jobs_deliveries_are_queued_in_its_transaction(make_user, embedder, receiver, private_targets, run_jobs):
+    """A job worker runs on procrastinate's own pool, and a job queued by a job was committed at once, apart from the
+    add's writes: another worker could take the delivery before the add committed, find no history row for its event,
+    and send nothing (2 of 5 deliveries of async adds lost in bench/hanging_webhooks.py)."""
+    owner = make_user("in-transaction@example.com")
+    hook, _ = services.webhook_create(principal=owner, name="jobs", url=receiver.url, event_types=["memory_add"])
+    SEEN_BEFORE_COMMIT.clear()
+    add_and_look_before_committing.defer(account_id=owner.pk, webhook_id=hook.id, text="Added in a job's transaction")
+    run_jobs()
+    assert SEEN_BEFORE_COMMIT == [0]  # no worker can take a delivery of a change not committed
+    [received] = receiver.requests
+    assert received.json["event_details"]["data"] == {"memory": "Added in a job's transaction"}
 
 
 def test_a_changes_deliveries_commit_with_it_or_not_at_all(
