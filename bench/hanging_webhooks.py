@@ -1,11 +1,13 @@
-"""Webhook receivers that hang: how long does another account's queued add wait?
+"""Webhook receivers that hang: how long do another account's queued add and its webhook delivery wait?
 
 Starts its own server (gunicorn, its own embedded PostgreSQL in a temporary folder: mem0server/tests/server_process.py,
 no LLM) and a job worker process, with WEBHOOK_TIMEOUT_SECONDS (--timeout, 10 s). One account (the admin key's) has
 --webhooks webhooks on a receiver that takes connections and never answers, as a receiver that hangs does; another
 account queues --adds async adds (infer=false) one after another, each once the one before finished. Each add's time
 from queued to finished is the server's own (its event's created_at and finished_at): first with no delivery
-waiting, then right after the first account's add queued a delivery to each of its webhooks.
+waiting, then right after the first account's add queued a delivery to each of its webhooks. The other account has a
+webhook on a receiver that answers at once: each of its add's delivery is timed from the memory change (the event's
+created_at) to its arrival there.
 
 Twice: with the worker as `make serve` starts it (webhook deliveries in slots of their own, WEBHOOK_WORKER_CONCURRENCY)
 and as one worker on every queue (`--queues=`, as before deliveries had their own), whose WORKER_CONCURRENCY slots the
@@ -13,6 +15,9 @@ hanging deliveries fill.
 
     .venv/bin/python bench/hanging_webhooks.py                  # 20 webhooks, 5 adds, 10 s timeout
     .venv/bin/python bench/hanging_webhooks.py --timeout 5 --adds 3
+
+With --throughput N instead: one account's N deliveries to a receiver that answers at once, queued before a worker
+(as `make serve` starts it) starts; their rate, from the first attempt logged to the last.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,6 +61,89 @@ def hanging_receiver() -> tuple[str, threading.Event]:
 
     threading.Thread(target=accept, daemon=True).start()
     return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", done
+
+
+def answering_receiver() -> tuple[str, dict[str, float], ThreadingHTTPServer]:
+    """A URL whose server answers 200 at once; the time each event id arrived (time.time())."""
+    arrived: dict[str, float] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802  (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            arrived.setdefault(self.headers["X-Mem0-Event-Id"], time.time())
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}/hook", arrived, httpd
+
+
+def delivery_waits(server, arrived: dict[str, float], user_id: str, seen: set[str]) -> list[float]:
+    """Seconds from each memory change of `user_id` not in `seen` to its delivery's arrival, once all have arrived;
+    they join `seen`."""
+    from mem0server.tests.server_process import wait_for
+
+    rows = server.query(
+        "SELECT h.id::text, extract(epoch FROM h.created_at) FROM memories_memoryhistory h "
+        "JOIN memories_memory m ON m.id = h.memory_id WHERE m.user_id = %s",
+        [user_id],
+    )
+    rows = [(event_id, created) for event_id, created in rows if event_id not in seen]
+    wait_for(
+        lambda: (
+            not server.query(
+                "SELECT 1 FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' AND status IN ('todo', 'doing') "
+                "AND args->>'event_id' = ANY(%s)",
+                [[event_id for event_id, _ in rows]],
+            )
+        ),
+        timeout=600,
+        what="the deliveries",
+    )
+    seen.update(event_id for event_id, _ in rows)
+    missing = [event_id for event_id, _ in rows if event_id not in arrived]
+    if missing:
+        print(f"delivery jobs that ended without reaching the receiver: {missing}", flush=True)
+    return [arrived[event_id] - float(created) for event_id, created in rows if event_id in arrived]
+
+
+def throughput(server, root: Path, n: int) -> None:
+    """One account's n deliveries to a receiver answering at once, run by a worker as `make serve` starts it."""
+    from mem0server.tests.server_process import ADMIN_KEY, wait_for
+
+    url, arrived, httpd = answering_receiver()
+    admin = {"X-API-Key": ADMIN_KEY}
+    project = call(server.port, "GET", "/v1/ping/", None, admin)["project_id"]
+    hook = {"name": "answers", "url": url, "event_types": ["memory_add"]}
+    call(server.port, "POST", f"/api/v1/webhooks/projects/{project}/", hook, admin)
+    for first in range(0, n, 500):
+        messages = [{"role": "user", "content": f"Fact {i}"} for i in range(first, min(n, first + 500))]
+        call(server.port, "POST", "/memories", {"messages": messages, "user_id": "fast", "infer": False}, admin)
+    worker = worker_start(server, root / "worker-throughput.log", [])
+    try:
+        wait_for(lambda: len(arrived) >= n, timeout=600, what=f"{n} deliveries", every=0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
+        httpd.shutdown()
+    [(first_at, last_at, logged)] = server.query(
+        "SELECT extract(epoch FROM min(created_at)), extract(epoch FROM max(created_at)), count(*) "
+        "FROM webhooks_webhookdelivery WHERE succeeded"
+    )
+    [(gap,)] = server.query(
+        "SELECT extract(epoch FROM max(gap)) FROM (SELECT created_at - lag(created_at) OVER (ORDER BY created_at) "
+        "AS gap FROM webhooks_webhookdelivery WHERE succeeded) gaps"
+    )
+    print(f"longest wait between two deliveries logged: {float(gap):.2f} s")
+    seconds = float(last_at) - float(first_at)
+    print(
+        f"{logged} deliveries of one account to a receiver answering at once: {seconds:.2f} s, {logged / seconds:.0f}/s"
+    )
 
 
 def call(port: int, method: str, path: str, body: dict | None, headers: dict) -> dict:
@@ -110,8 +199,8 @@ def queued_to_finished(server, headers: dict, n: int) -> list[float]:
     return took
 
 
-def figures(took: list[float]) -> str:
-    return f"p50 {statistics.median(took):.2f} s, max {max(took):.2f} s ({len(took)} adds)"
+def figures(took: list[float], what: str = "adds") -> str:
+    return f"p50 {statistics.median(took):.2f} s, max {max(took):.2f} s ({len(took)} {what})"
 
 
 def main() -> None:
@@ -119,6 +208,8 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=20, help="the hanging account's webhooks (at most 20)")
     parser.add_argument("--adds", type=int, default=5, help="the waiting account's adds in each phase")
     parser.add_argument("--timeout", type=float, default=10.0, help="WEBHOOK_TIMEOUT_SECONDS")
+    parser.add_argument("--throughput", type=int, default=0, help="only: one account's deliveries per second")
+    parser.add_argument("--slots", type=int, default=4, help="WEBHOOK_WORKER_CONCURRENCY")
     args = parser.parse_args()
 
     import django
@@ -128,13 +219,22 @@ def main() -> None:
     from mem0server.tests.server_process import ADMIN_KEY, ServerProcess, wait_for
 
     root = Path(tempfile.mkdtemp(prefix="mem0-bench-"))
-    env = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_SECONDS": str(args.timeout), "WEBHOOK_MAX_ATTEMPTS": "1"}
+    env = {
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_TIMEOUT_SECONDS": str(args.timeout),
+        "WEBHOOK_MAX_ATTEMPTS": "1",
+        "WEBHOOK_WORKER_CONCURRENCY": str(args.slots),
+    }
     server = ServerProcess(root, env=env)
     url, receiver_done = hanging_receiver()
     print(f"starting a server and a job worker (WEBHOOK_TIMEOUT_SECONDS {args.timeout:g}) …", flush=True)
     results: dict[str, tuple[list[float], list[float]]] = {}
+    answering_url, arrived, answering = answering_receiver()
     try:
         server.start()
+        if args.throughput:
+            throughput(server, root, args.throughput)
+            return
         admin = {"X-API-Key": ADMIN_KEY}
         project = call(server.port, "GET", "/v1/ping/", None, admin)["project_id"]
         for i in range(args.webhooks):
@@ -144,6 +244,10 @@ def main() -> None:
         access = call(server.port, "POST", "/auth/register", account, {})["access_token"]
         key = call(server.port, "POST", "/api-keys", {"label": "bench"}, {"Authorization": f"Bearer {access}"})
         waiting = {"X-API-Key": key["key"]}
+        project = call(server.port, "GET", "/v1/ping/", None, waiting)["project_id"]
+        hook = {"name": "answers", "url": answering_url, "event_types": ["memory_add"]}
+        call(server.port, "POST", f"/api/v1/webhooks/projects/{project}/", hook, waiting)
+        seen: set[str] = set()
 
         for label, extra in (("deliveries apart (make serve)", []), ("one worker on every queue", ["--queues="])):
             log_path = root / f"worker-{len(results)}.log"
@@ -155,11 +259,18 @@ def main() -> None:
                     what="the worker ready",
                 )
                 alone = queued_to_finished(server, waiting, args.adds)
+                alone_waits = delivery_waits(server, arrived, "waiting", seen)
                 server.add("hanging", "A fact its webhooks are told of")  # one delivery per webhook, each hangs
                 time.sleep(0.5)  # the worker takes the deliveries first (they are older)
                 during = queued_to_finished(server, waiting, args.adds)
+                during_waits = delivery_waits(server, arrived, "waiting", seen)
                 results[label] = (alone, during)
                 print(f"{label}: alone {figures(alone)}; beside hanging receivers {figures(during)}", flush=True)
+                print(
+                    f"{label}: its deliveries alone {figures(alone_waits, 'deliveries')}; beside hanging receivers "
+                    f"{figures(during_waits, 'deliveries')}",
+                    flush=True,
+                )
             finally:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(args.timeout * 3 + 60)
@@ -170,6 +281,7 @@ def main() -> None:
                     )
     finally:
         receiver_done.set()
+        answering.shutdown()
         server.stop()
 
     apart, shared = (statistics.median(results[label][1]) for label in results)

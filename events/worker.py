@@ -19,6 +19,7 @@ from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import WORKER_NAME, Worker
 
 from mem0server.queueing import DELIVERY_QUEUE
+from webhooks.slots import delivering, slots_shared
 
 
 def embedder_warm_up() -> None:
@@ -130,6 +131,7 @@ async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, 
             },
         ]
     workers = [Worker(app=app, **kind) for kind in kinds]
+    delivery_slots = next((kind["concurrency"] for kind in kinds if delivering(kind.get("queues"))), 1)
     # A running job is a thread of the loop's default pool, which asyncio sizes by the cores (6 threads on 2 cores), so
     # a larger WORKER_CONCURRENCY had jobs marked running that waited for a thread.
     threads = job_threads(options)
@@ -145,7 +147,7 @@ async def run_workers(*, app: App, on_signal: Callable[[], None] | None = None, 
         stop()
 
     until = asyncio.FIRST_COMPLETED if asked.get("wait", True) else asyncio.ALL_COMPLETED
-    with on_every_stop_signal(signalled):
+    with on_every_stop_signal(signalled), slots_shared(app, delivery_slots):
         running = [asyncio.create_task(worker.run(), name=f"{worker.worker_name} run") for worker in workers]
         try:
             await asyncio.wait(running, return_when=until)

@@ -23,7 +23,7 @@ from mem0server.tests.sessions import other_session
 from memories import services as memories_services
 from memories.models import Memory, MemoryHistory
 from webhooks import delivery, services
-from webhooks.models import WebhookDelivery
+from webhooks.models import Webhook, WebhookDelivery
 from webhooks.tasks import prune_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -457,7 +457,7 @@ def deliveries_held(owner, receiver, tmp_path, *, slots: int, args: tuple[str, .
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
-        services.webhook_create(principal=owner, name="held", url=receiver.url, event_types=["memory_add"])
+        hook, _ = services.webhook_create(principal=owner, name="held", url=receiver.url, event_types=["memory_add"])
     receiver.hold()
     messages = [memories_services.Message("user", f"Fact {n}") for n in range(slots + 2)]
     memories_services.memories_add(principal=owner, messages=messages, scope={"user_id": "u"}, infer=False)
@@ -469,14 +469,19 @@ def deliveries_held(owner, receiver, tmp_path, *, slots: int, args: tuple[str, .
         yield worker
         receiver.release()
         wait_for(
-            lambda: WebhookDelivery.objects.filter(succeeded=True).count() == slots + 2,
+            lambda: WebhookDelivery.objects.filter(webhook=hook, succeeded=True).count() == slots + 2,
             timeout=60,
             what="every delivery made once released",
         )
     finally:
         receiver.release()
         worker.stop()
-    assert len(receiver.requests) == slots + 2
+    assert len(requests_of(hook, receiver)) == slots + 2
+
+
+def requests_of(hook, receiver) -> list:
+    """The attempts that reached the receiver for this webhook."""
+    return [request for request in receiver.requests if request.json["webhook_id"] == hook.id]
 
 
 def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_add(
@@ -485,24 +490,23 @@ def test_receivers_that_hang_hold_the_delivery_slots_and_not_another_accounts_ad
     """Deliveries shared a worker's job slots with every other job, and an attempt waits up to WEBHOOK_TIMEOUT_SECONDS
     on its receiver: a member whose receivers hang held every slot, and another account's queued add waited (9.6 s
     instead of 0.2 s with 20 such webhooks and 4 slots). A worker process runs them in slots of their own
-    (WEBHOOK_WORKER_CONCURRENCY), as many as asyncio gives a process threads by default, so the jobs' threads must be
-    more than that default too."""
+    (WEBHOOK_WORKER_CONCURRENCY), one account's in all of them but one, as many as asyncio gives a process threads by
+    default, so the jobs' threads must be more than that default too."""
     from events.models import Event
     from events.tests.test_api import queue_add
 
-    slots = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default thread pool
+    held = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default thread pool
+    slots = held + 1  # one kept for other accounts' deliveries
     owner, other = make_user("hanging@example.com"), make_user("waiting@example.com")
     with deliveries_held(owner, receiver, tmp_path, slots=slots) as worker:
-        wait_for(
-            lambda: len(receiver.requests) == slots, timeout=60, what=f"{slots} deliveries waiting on the receiver"
-        )
+        wait_for(lambda: len(receiver.requests) == held, timeout=60, what=f"{held} deliveries waiting on the receiver")
         theirs = queue_add(other, "Not held up", user_id="other")
         try:
             # A failure bound only: the add needs an embedding, and the held deliveries wait an hour.
             wait_for(lambda: Event.objects.get(id=theirs.id).status == "SUCCEEDED", timeout=60, what="the other add")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- worker ---\n{worker.log()}") from None
-        assert len(receiver.requests) == slots  # no more attempts at once than the delivery slots
+        assert len(receiver.requests) == held  # no more attempts at once than its share of the delivery slots
 
 
 def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_attempts_at_once(
@@ -510,7 +514,8 @@ def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_a
 ):
     """README's recipe for processes of deliveries alone (`--queues=webhooks`, section "Workers and scaling"): their
     attempts at once were WORKER_CONCURRENCY (the one worker asked for, as procrastinate runs it), whatever
-    WEBHOOK_WORKER_CONCURRENCY said, which README calls the delivery attempts one job worker process makes at once."""
+    WEBHOOK_WORKER_CONCURRENCY said, which README calls the delivery attempts one job worker process makes at once
+    (one account's: all but one, the last kept for other accounts)."""
     from events.tests.workers import TEST_WORKER_ENV
 
     slots = int(TEST_WORKER_ENV["WORKER_CONCURRENCY"]) + 2
@@ -518,8 +523,45 @@ def test_a_worker_process_of_deliveries_alone_makes_webhook_worker_concurrency_a
     with deliveries_held(owner, receiver, tmp_path, slots=slots, args=("--queues=webhooks",)) as worker:
         try:
             # A failure bound only: the held attempts wait an hour on the receiver.
-            wait_for(lambda: len(receiver.requests) >= slots, timeout=60, what=f"{slots} attempts at once")
+            wait_for(lambda: len(receiver.requests) >= slots - 1, timeout=60, what=f"{slots - 1} attempts at once")
         except AssertionError as exc:
             reached = len(receiver.requests)
             raise AssertionError(f"{exc}: {reached} reached it\n--- worker ---\n{worker.log()}") from None
-        assert len(receiver.requests) == slots
+        assert len(receiver.requests) == slots - 1
+
+
+def test_one_accounts_receiver_that_hangs_leaves_a_delivery_slot_to_another_account(make_user, receiver, tmp_path):
+    """An account's deliveries to a receiver that hangs took every delivery slot of the worker, each for
+    WEBHOOK_TIMEOUT_SECONDS (and again with each retry): another account's delivery waited for one to end. One account
+    holds at most all slots but one of a worker process, so the other account's delivery is attempted while the first
+    account's attempts still hang (here: all of them, for an hour)."""
+    slots = 2
+    owner, other = make_user("hanging-receiver@example.com"), make_user("another-receiver@example.com")
+    with deliveries_held(owner, receiver, tmp_path, slots=slots) as worker:
+        held = Webhook.objects.get(account=owner)
+        wait_for(lambda: len(requests_of(held, receiver)) >= slots - 1, timeout=60, what="the held attempts")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(settings, "WEBHOOK_ALLOW_PRIVATE", True)
+            theirs, _ = services.webhook_create(principal=other, name="t", url=receiver.url, event_types=["memory_add"])
+        message = memories_services.Message("user", "Not held up")
+        memories_services.memories_add(principal=other, messages=[message], scope={"user_id": "o"}, infer=False)
+        try:
+            # A failure bound only: the held attempts wait an hour on the receiver.
+            wait_for(lambda: requests_of(theirs, receiver), timeout=60, what="the other account's attempt")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- worker ---\n{worker.log()}") from None
+        assert len(requests_of(held, receiver)) == slots - 1  # the first account's, none answered yet
+
+
+def test_an_accounts_next_delivery_starts_when_its_attempt_ends_not_at_the_workers_next_poll(
+    make_user, receiver, tmp_path
+):
+    """An account holding its share of the slots has its next job passed over; procrastinate fetches again only for
+    a new job or at its next poll, so each of its later deliveries would wait for that poll (here an hour), though its
+    attempt had ended. The worker fetches again when a delivery attempt ends."""
+    owner = make_user("one-at-a-time@example.com")
+    args = ("--fetch-job-polling-interval=3600",)
+    with deliveries_held(owner, receiver, tmp_path, slots=2, args=args):
+        held = Webhook.objects.get(account=owner)
+        wait_for(lambda: requests_of(held, receiver), timeout=60, what="the first attempt")
+    # deliveries_held: once released, every delivery is made within its bound (60 s)
