@@ -34,10 +34,12 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import receivers  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -66,21 +68,10 @@ def hanging_receiver() -> tuple[str, threading.Event]:
 def answering_receiver() -> tuple[str, dict[str, float], ThreadingHTTPServer]:
     """A URL whose server answers 200 at once; the time each event id arrived (time.time())."""
     arrived: dict[str, float] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802  (http.server's naming)
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            arrived.setdefault(self.headers["X-Mem0-Event-Id"], time.time())
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{httpd.server_address[1]}/hook", arrived, httpd
+    url, server = receivers.answering_receiver(
+        lambda headers: arrived.setdefault(headers["X-Mem0-Event-Id"], time.time())
+    )
+    return url, arrived, server
 
 
 def delivery_waits(server, arrived: dict[str, float], user_id: str, seen: set[str]) -> list[float]:

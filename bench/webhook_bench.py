@@ -22,33 +22,20 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import receivers  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mem0server.settings")
 
 
-def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
+def receiver() -> tuple[str, ThreadingHTTPServer, list[int]]:
     received: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            received.append(1)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, received
+    url, server = receivers.answering_receiver(lambda headers: received.append(1))
+    return url, server, received
 
 
 def ms(values: list[float]) -> str:
@@ -81,12 +68,11 @@ def main() -> None:
     settings.WEBHOOK_ALLOW_PRIVATE = True
     connection.settings_dict["TEST"]["NAME"] = "bench_webhooks_mem0"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    server, received = receiver()
+    url, server, received = receiver()
     try:
         get_embedder().embed(["warm up"])
         quiet = User.objects.create_user(email="quiet@example.com")
         hooked = User.objects.create_user(email="hooked@example.com")
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
         webhook_services.webhook_create(principal=hooked, name="bench", url=url, event_types=["memory_add"])
 
         def add(user, i: int) -> float:
