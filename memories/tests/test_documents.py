@@ -49,6 +49,7 @@ from memories.tests.files import (
     CONTACTS,
     CONTACTS_TEXT,
     EPUB_BOOK_TEXT,
+    IN_MEMORY,
     INVITATION,
     INVITATION_TEXT,
     OPENDOCUMENT_BUDGET_PAGES,
@@ -416,7 +417,7 @@ FORMAT_PIECES = st.sampled_from(
 def test_any_number_format_shows_a_cells_number(pieces, number):
     # As a workbook's cell shows it: never an error, and something shown, whatever its format says.
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         workbook.add_worksheet().write_number(0, 0, number, workbook.add_format({"num_format": "".join(pieces)}))
         workbook.close()
 
@@ -448,7 +449,7 @@ def test_a_workbooks_cell_comments_are_read_after_its_rows_each_naming_its_cell_
     # A note on a cell ("the landlord agreed to 1,800") was left out. Excel's threaded comment is kept for older Excels
     # as a note with words before it, left out here.
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         sheet = workbook.add_worksheet("Budget")
         sheet.write_row(0, 0, ["Rent", 1900])
         sheet.write_comment("B1", "The landlord agreed to 1,800 from May.", {"author": "Ana Lima"})
@@ -558,7 +559,7 @@ def test_a_workbooks_numbers_are_shown_as_their_formats_show_them(api_client, em
     # A number was its stored digits whatever its format: 1900 for "1,900.00 €", 2134 for the ZIP code "02134"; an
     # elapsed time of 26 hours and a half was the clock time 02:30.
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         sheet = workbook.add_worksheet("Numbers")
         for row, (value, pattern) in enumerate(
             [
@@ -994,7 +995,7 @@ def test_with_vision_on_a_sheets_pictures_are_described_after_its_rows(api_clien
     vision.describe = lambda url: {90: "A red front door with the number 12", 50: "A hall"}[scan_shade(url)]
 
     def write(file) -> None:
-        workbook = xlsxwriter.Workbook(file)
+        workbook = xlsxwriter.Workbook(file, IN_MEMORY)
         budget = workbook.add_worksheet("Budget")
         budget.write_row(0, 0, ["Item", "Amount"])
         budget.insert_image(
