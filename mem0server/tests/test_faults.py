@@ -633,14 +633,18 @@ def test_through_gunicorn_an_sse_call_over_max_request_bytes_is_its_error_and_th
     assert listed == "[]"
 
 
-def test_a_reload_ends_the_old_workers_sse_streams_rather_than_waiting_out_its_graceful_timeout(live):
+def test_a_reload_ends_the_old_workers_sse_streams_and_the_first_new_worker_logs_the_configuration_again(live):
     """SIGHUP replaces the workers; the old one gets SIGTERM and ends its SSE streams at once (their clients connect
-    again), where an open stream held it until GUNICORN_GRACEFUL_TIMEOUT, then gunicorn forced it closed."""
+    again), where an open stream held it until GUNICORN_GRACEFUL_TIMEOUT, then gunicorn forced it closed. And what
+    the server runs on is said again, once, by the first new worker. (One reload for both: each new worker loads the
+    embedder again.)"""
 
-    def forced() -> int:
-        return live.log_path.read_text(errors="replace").count("Forcing close of")
+    def said(what: str) -> int:
+        return live.log_path.read_text(errors="replace").count(what)
 
-    before, old = forced(), live.worker().pid
+    before, old = said("Forcing close of"), live.worker().pid
+    configured, booted = said("INFO mem0server [-] database: postgresql://"), said("Booting worker")
+    connections = said("[INFO] database connections: ")
     with (
         httpx.Client(timeout=120, headers={"X-API-Key": ADMIN_KEY}) as http,
         http.stream("GET", f"http://127.0.0.1:{live.port}/mcp/cursor/sse/reloaded") as stream,
@@ -652,7 +656,10 @@ def test_a_reload_ends_the_old_workers_sse_streams_rather_than_waiting_out_its_g
     assert rest[0].startswith("data: /mcp/messages/?session_id=") and not any(rest[1:])
     live.wait_until_serving(not_worker=old)
     wait_for(lambda: not psutil.pid_exists(old), timeout=120, what="the old worker gone")
-    assert forced() == before
+    assert said("Forcing close of") == before
+    wait_for(lambda: said("Booting worker") > booted, timeout=60, what="the new worker booted")
+    assert said("INFO mem0server [-] database: postgresql://") == configured + 1
+    assert said("[INFO] database connections: ") == connections + 1
 
 
 # --- clients that misbehave on the wire ------------------------------------------------------------------
@@ -918,20 +925,3 @@ def test_workers_after_the_first_say_nothing_of_the_configuration_the_first_one_
         wait_for(lambda: live.worker() is not None, timeout=60, what="one worker again")
     assert said("Booting worker") >= 2
     assert configuration() == before
-
-
-def test_after_a_reload_the_first_new_worker_logs_the_configuration_again(live):
-    """SIGHUP (gunicorn reloads its configuration and replaces every worker): what the server runs on is said again,
-    once, by the first new worker."""
-
-    def said(what: str) -> int:
-        return live.log_path.read_text(errors="replace").count(what)
-
-    before, booted = said("INFO mem0server [-] database: postgresql://"), said("Booting worker")
-    connections = said("[INFO] database connections: ")
-    old = live.worker().pid
-    live.master.send_signal(signal.SIGHUP)
-    live.wait_until_serving(not_worker=old)
-    wait_for(lambda: said("Booting worker") > booted, timeout=60, what="the new worker booted")
-    assert said("INFO mem0server [-] database: postgresql://") == before + 1
-    assert said("[INFO] database connections: ") == connections + 1
