@@ -46,7 +46,9 @@ def earlier_models(transactional_db):
     connections.close_all()
     yield MigrationExecutor(connection).loader.project_state(EARLIER).apps
     connections.close_all()
-    call_command("migrate", verbosity=0)
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):  # the test stopped before its own migrate
+        call_command("migrate", verbosity=0)
 
 
 def test_an_earlier_versions_writes_are_stored_after_the_upgrade_migrated_beside_it(earlier_models):
