@@ -17,8 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
-from django.db.migrations.executor import MigrationExecutor
 
+from mem0server.commands import database_not_set_up
 from mem0server.migrating import MIGRATE_LOCK_KEY
 
 LAST = ("memories", "0018_scope_indexes_hold_the_account")
@@ -107,8 +107,7 @@ def rewound(request, transactional_db):
     connections["default"].close_pool()
     yield
     connections.close_all()
-    executor = MigrationExecutor(connections["default"])
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):  # not when the test's migrate applied them all
+    if database_not_set_up():  # not when the test's migrate applied them all
         call_command("migrate", verbosity=0)
 
 
