@@ -134,7 +134,7 @@ def test_the_cross_encoder_is_loaded_once_for_concurrent_searches(db, settings, 
     assert rerank.cross_encoder() is reranker
 
 
-def test_a_reranked_search_behind_the_largest_one_waits_for_one_short_model_call_not_32_long_ones(
+def test_a_reranked_search_behind_a_large_one_waits_for_one_short_model_call_not_32_long_ones(
     db, settings, tmp_path, monkeypatch
 ):
     # A member's search with top_k 1000 and rerank=true hands the cross-encoder 1,000 pairs of about 650 characters:
