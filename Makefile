@@ -11,11 +11,10 @@ PORT ?= $(eval PORT := $(or $(call ENV_FILE_VALUE,PORT),8000))$(PORT)
 # Test processes for `make test` (pytest-xdist). Each test file runs whole in one of them, and
 # the schema fuzzing's operations are spread one by one (conftest.py). Exit status 5, "no test collected", is
 # fine when PYTEST_ARGS selects none.
-# Three more than the cores: while processes wait (on a server they started, a killed worker's restart, a poll), the
-# others keep the cores busy, though each more process collects the suite once more (~8 CPU-s). On 2 cores, the
-# machine idle but for them: 3 processes 412 s of pytest, 127 CPU-s idle; 4, 389 s, 56 idle; on a later version
-# 4, 370 s, 49 idle; 5, 357 s, 27 idle.
-PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 3 )))
+# Two more than the cores: while processes wait (on a server they started, a killed worker's restart, a poll), the
+# others keep the cores busy. On 2 cores, 4 processes left 56 CPU-s idle in a run where 3 left 127: 389 s of pytest
+# against 412 s, the machine idle but for them, though each more process collects the suite once more (~8 CPU-s).
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 2 )))
 # Python keeps the modules it compiles (__pycache__, which git ignores) unless PYTHONDONTWRITEBYTECODE is set, as
 # some shells and CI machines set it. Then every process compiled every module it imported from source again:
 # a Django start took 12 s of CPU instead of 5.6, and `make test` on a fresh clone 10.2 CPU-minutes instead of
